@@ -1,0 +1,97 @@
+/**
+ * The one contract every protocol adapter implements (OpenMUC-style driver SPI).
+ *
+ * Adapters speak their protocol and nothing else: they never schedule, store or decide.
+ * `protocols/` knows nothing of `src/`, so the types here are the adapter's own view: a
+ * terminal is an id plus a protocol-specific endpoint, quantities are catalogue names as
+ * strings (ingest checks them against the catalogue).
+ */
+
+export type ProtocolName = 'dlms' | 'modbus' | 'mqtt';
+
+/** Quality as an adapter sees it; see src/domain/reading.ts for the meaning of each. */
+export type RawQuality = 'good' | 'suspect' | 'bad';
+
+/** A value as it left the protocol layer: secondary side, not yet tied to a meter id. */
+export interface RawReading {
+  readonly terminalId: string;
+  /** The meter's address on the terminal (Modbus unit id, MQTT meter key, …). */
+  readonly address: string;
+  /** Catalogue quantity name, e.g. `power.active`. */
+  readonly quantity: string;
+  readonly value: number;
+  /** Unit as sent by the device; absent means the catalogue unit. */
+  readonly unit?: string;
+  /** Device timestamp, ms since the epoch; absent when the device gave none. */
+  readonly ts?: number;
+  readonly quality?: RawQuality;
+}
+
+/** One thing to read from a terminal: a quantity of the meter at `address`. */
+export interface ReadItem {
+  readonly address: string;
+  readonly quantity: string;
+}
+
+export type ReadOutcome =
+  | { readonly ok: true; readonly item: ReadItem; readonly reading: RawReading }
+  | { readonly ok: false; readonly item: ReadItem; readonly error: Error };
+
+export interface TerminalRef<E> {
+  readonly id: string;
+  readonly endpoint: E;
+}
+
+export interface TerminalSession {
+  /** Reads every item; one item's failure is its own outcome and does not fail the rest. */
+  read(items: readonly ReadItem[], signal: AbortSignal): Promise<ReadOutcome[]>;
+  /** Closes the connection; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Where a push adapter delivers. `readings` may return a promise: the adapter must not
+ * take (nor acknowledge) the next message until it settles, which is how a slow
+ * pipeline slows the devices instead of growing memory.
+ */
+export interface PushSink {
+  readings(batch: readonly RawReading[]): void | Promise<void>;
+  /** A terminal announced itself online or offline (MQTT birth / last will). */
+  status?(terminalId: string, online: boolean, ts: number): void;
+}
+
+export interface TransportAdapter<E = unknown> {
+  readonly protocol: ProtocolName;
+  /** Connects (and associates, where the protocol has associations). */
+  open(terminal: TerminalRef<E>, signal: AbortSignal): Promise<TerminalSession>;
+  /** Push path: delivers device-initiated readings; resolves the returned stop function on unsubscribe. */
+  subscribe?(sink: PushSink): () => Promise<void>;
+  /** Releases everything the adapter owns (sockets, clients, timers). */
+  close(): Promise<void>;
+}
+
+/** Base of every protocol-layer error: a stable `code` and the terminal it concerns. */
+export abstract class ProtocolError extends Error {
+  abstract readonly code: string;
+  constructor(
+    message: string,
+    readonly terminalId: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The device did not answer within the per-request timeout. */
+export class TimeoutError extends ProtocolError {
+  readonly code = 'TIMEOUT';
+  constructor(terminalId: string | undefined, readonly timeoutMs: number, what: string) {
+    super(`${what} timed out after ${timeoutMs} ms`, terminalId);
+  }
+}
+
+/** The connection could not be opened or was lost. */
+export class ConnectionError extends ProtocolError {
+  readonly code = 'CONNECTION';
+}

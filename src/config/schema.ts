@@ -1,0 +1,290 @@
+/**
+ * The one configuration schema. TypeBox, so the same schemas describe Fastify routes.
+ * Every object rejects unknown keys; every limit has a name here and a default.
+ */
+import Type, { type Static } from 'typebox';
+import { QUANTITY_NAMES } from '../domain/quantity.js';
+
+const strict = { additionalProperties: false } as const;
+const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' });
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Host = Type.String({ minLength: 1, maxLength: 253 });
+const QuantityName = Type.Union(QUANTITY_NAMES.map((q) => Type.Literal(q)));
+
+export const HttpConfig = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    /** Largest accepted request body. */
+    bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
+  },
+  strict,
+);
+
+export const TlsConfig = Type.Object(
+  {
+    caFile: Type.Optional(Type.String()),
+    certFile: Type.Optional(Type.String()),
+    keyFile: Type.Optional(Type.String()),
+    rejectUnauthorized: Type.Boolean({ default: true }),
+  },
+  strict,
+);
+
+export const MqttConfig = Type.Object(
+  {
+    /** Start an in-process aedes broker (the one-machine demo). */
+    embeddedBroker: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false }),
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 1883 }),
+      },
+      strict,
+    ),
+    /** Broker the head-end subscribes to; `mqtt://`, `mqtts://`, `ws://` or `wss://`. */
+    url: Type.String({ default: 'mqtt://127.0.0.1:1883' }),
+    clientId: Type.String({ minLength: 1, maxLength: 128, default: 'gridhead-headend' }),
+    username: Type.Optional(Type.String()),
+    password: Type.Optional(Type.String()),
+    tls: Type.Optional(TlsConfig),
+    /** Topic root of the convention: `<prefix>/<terminalId>/telemetry|status`. */
+    topicPrefix: Type.String({ minLength: 1, default: 'gridhead/v1' }),
+    /** Where unparseable payloads are copied, with the reason, for later inspection. */
+    deadLetterTopic: Type.String({ minLength: 1, default: 'gridhead/v1/_deadletter' }),
+    /** Payloads larger than this are refused (dead-lettered truncated). */
+    maxPayloadBytes: Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024, default: 256 * 1024 }),
+    /** Readings in one telemetry message, at most. */
+    maxReadingsPerMessage: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
+  },
+  strict,
+);
+
+export const InfluxConfig = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false }),
+    url: Type.String({ default: 'http://127.0.0.1:8086' }),
+    token: Type.String({ default: '' }),
+    org: Type.String({ default: 'gridhead' }),
+    bucket: Type.String({ default: 'gridhead' }),
+    /** Points per write request. */
+    batchSize: Type.Integer({ minimum: 1, maximum: 50_000, default: 5_000 }),
+    flushIntervalMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
+    requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+    /** Retry delay bounds while InfluxDB is unreachable. */
+    retryMinMs: Type.Integer({ minimum: 10, default: 500 }),
+    retryMaxMs: Type.Integer({ minimum: 10, default: 30_000 }),
+    /** Disk spool size bound; when full, intake is slowed (backpressure), never dropped. */
+    spoolMaxBytes: Type.Integer({ minimum: 1024 * 1024, default: 1024 * 1024 * 1024 }),
+  },
+  strict,
+);
+
+export const StorageConfig = Type.Object(
+  {
+    /** Readings per SQLite transaction. */
+    batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
+    flushIntervalMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 200 }),
+  },
+  strict,
+);
+
+export const IngestConfig = Type.Object(
+  {
+    /** Readings buffered between adapters and sinks, at most; intake pauses beyond it. */
+    queueCapacity: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 200_000 }),
+  },
+  strict,
+);
+
+export const CollectProfile = Type.Object(
+  {
+    quantities: Type.Array(QuantityName, { minItems: 1 }),
+    intervalSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+    /** Align cycles to the wall clock (a 900 s profile runs at :00, :15, :30, :45). */
+    align: Type.Boolean({ default: true }),
+    /** Random delay added to each terminal's start within a cycle, spreading load. */
+    jitterMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 0 }),
+    timeoutMs: Type.Integer({ minimum: 50, maximum: 120_000, default: 3_000 }),
+    retries: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),
+    retryBackoffMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 500 }),
+  },
+  strict,
+);
+
+export const CollectConfig = Type.Object(
+  {
+    /** Terminals polled at once, across all profiles. */
+    concurrency: Type.Integer({ minimum: 1, maximum: 100_000, default: 64 }),
+    /** Consecutive failed cycles after which a terminal is marked offline. */
+    offlineAfterFailures: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
+    /** Pushing terminals are offline when silent this long. */
+    pushSilenceMs: Type.Integer({ minimum: 1_000, default: 300_000 }),
+    profiles: Type.Record(Type.String(), CollectProfile, { default: {} }),
+  },
+  strict,
+);
+
+export const RegisterPoint = Type.Object(
+  {
+    quantity: QuantityName,
+    /** Zero-based register address (protocol address, not the 3xxxx/4xxxx label). */
+    address: Type.Integer({ minimum: 0, maximum: 65535 }),
+    type: Type.Union(['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'].map((t) => Type.Literal(t))),
+    /** For multi-register values: `big` = high word first (Modbus convention). */
+    wordOrder: Type.Union([Type.Literal('big'), Type.Literal('little')], { default: 'big' }),
+    /** Byte order inside each 16-bit register; `little` swaps the two bytes. */
+    byteOrder: Type.Union([Type.Literal('big'), Type.Literal('little')], { default: 'big' }),
+    /** value = raw × scale + offset, in the catalogue unit. */
+    scale: Type.Number({ default: 1 }),
+    offset: Type.Number({ default: 0 }),
+  },
+  strict,
+);
+
+export const RegisterMap = Type.Object(
+  {
+    /** 3: holding registers, 4: input registers. */
+    function: Type.Union([Type.Literal(3), Type.Literal(4)]),
+    /** Registers between two points that may be read through when merging blocks. */
+    maxGap: Type.Integer({ minimum: 0, maximum: 125, default: 8 }),
+    points: Type.Array(RegisterPoint, { minItems: 1 }),
+  },
+  strict,
+);
+
+export const ModbusConfig = Type.Object(
+  {
+    requestTimeoutMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 2_000 }),
+    reconnectMinMs: Type.Integer({ minimum: 10, default: 500 }),
+    reconnectMaxMs: Type.Integer({ minimum: 10, default: 30_000 }),
+    registerMaps: Type.Record(Type.String(), RegisterMap, { default: {} }),
+  },
+  strict,
+);
+
+export const AreaSeed = Type.Object(
+  {
+    id: Id,
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    kind: Type.Union([Type.Literal('region'), Type.Literal('substation'), Type.Literal('feeder'), Type.Literal('transformer')]),
+    parentId: Type.Optional(Id),
+    transformerKva: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  },
+  strict,
+);
+
+export const TerminalSeed = Type.Object(
+  {
+    id: Id,
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    protocol: Type.Union([Type.Literal('modbus'), Type.Literal('mqtt')]),
+    enabled: Type.Boolean({ default: true }),
+    profiles: Type.Array(Type.String(), { default: [] }),
+    modbus: Type.Optional(
+      Type.Object(
+        {
+          host: Host,
+          port: Port,
+          framing: Type.Union([Type.Literal('tcp'), Type.Literal('rtu-over-tcp')], { default: 'tcp' }),
+          registerMap: Type.String({ minLength: 1 }),
+        },
+        strict,
+      ),
+    ),
+  },
+  strict,
+);
+
+export const MeterSeed = Type.Object(
+  {
+    id: Id,
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    terminalId: Id,
+    address: Type.String({ minLength: 1, maxLength: 64 }),
+    ctRatio: Type.Number({ exclusiveMinimum: 0, default: 1 }),
+    ptRatio: Type.Number({ exclusiveMinimum: 0, default: 1 }),
+    areaId: Type.Optional(Id),
+    protected: Type.Boolean({ default: false }),
+    customerRef: Type.Optional(Type.String({ maxLength: 128 })),
+    accountRef: Type.Optional(Type.String({ maxLength: 128 })),
+  },
+  strict,
+);
+
+export const RegistryConfig = Type.Object(
+  {
+    areas: Type.Array(AreaSeed, { default: [] }),
+    terminals: Type.Array(TerminalSeed, { default: [] }),
+    meters: Type.Array(MeterSeed, { default: [] }),
+  },
+  strict,
+);
+
+export const SimulatorConfig = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false }),
+    /** Seed for the fleet's random numbers, so a run can be repeated. */
+    seed: Type.Integer({ default: 1 }),
+    host: Type.String({ default: '127.0.0.1' }),
+    modbus: Type.Object(
+      {
+        count: Type.Integer({ minimum: 0, maximum: 10_000, default: 0 }),
+        /** First TCP port; terminal i listens on basePort + i (0: any free port). */
+        basePort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+        /** Meters (unit ids 1..n) behind each terminal. */
+        metersPerTerminal: Type.Integer({ minimum: 1, maximum: 247, default: 1 }),
+        registerMap: Type.String({ default: 'three-phase-meter' }),
+        profiles: Type.Array(Type.String(), { default: [] }),
+      },
+      strict,
+    ),
+    mqtt: Type.Object(
+      {
+        count: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
+        metersPerTerminal: Type.Integer({ minimum: 1, maximum: 1_000, default: 1 }),
+        /** Broker the simulated terminals publish to; defaults to the head-end's broker. */
+        url: Type.Optional(Type.String()),
+        publishIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 15_000 }),
+      },
+      strict,
+    ),
+    /** Transformer areas the simulated meters are spread over (round-robin); created when absent. */
+    areaIds: Type.Array(Id, { default: [] }),
+  },
+  strict,
+);
+
+export const GridheadConfig = Type.Object(
+  {
+    dataDir: Type.String({ minLength: 1, default: './data' }),
+    log: Type.Object(
+      {
+        level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+      },
+      strict,
+    ),
+    http: HttpConfig,
+    mqtt: MqttConfig,
+    influx: InfluxConfig,
+    storage: StorageConfig,
+    ingest: IngestConfig,
+    collect: CollectConfig,
+    modbus: ModbusConfig,
+    registry: RegistryConfig,
+    simulators: SimulatorConfig,
+  },
+  strict,
+);
+
+export type GridheadConfig = Static<typeof GridheadConfig>;
+export type RegisterMapConfig = Static<typeof RegisterMap>;
+export type RegisterPointConfig = Static<typeof RegisterPoint>;
+export type CollectProfileConfig = Static<typeof CollectProfile>;
+export type InfluxConfig = Static<typeof InfluxConfig>;
+export type MqttConfig = Static<typeof MqttConfig>;
+export type ModbusConfig = Static<typeof ModbusConfig>;
+export type SimulatorConfig = Static<typeof SimulatorConfig>;
+export type AreaSeed = Static<typeof AreaSeed>;
+export type TerminalSeed = Static<typeof TerminalSeed>;
+export type MeterSeed = Static<typeof MeterSeed>;

@@ -1,0 +1,4 @@
+export * from './ids.js';
+export * from './quantity.js';
+export * from './reading.js';
+export * from './topology.js';

@@ -1,0 +1,31 @@
+import type { MeterId, TerminalId } from './ids.js';
+import type { Quantity } from './quantity.js';
+
+export type Protocol = 'dlms' | 'modbus' | 'mqtt';
+
+/**
+ * Quality of one value:
+ * - `good`: read from the device and within plausible bounds;
+ * - `suspect`: delivered, but the device flagged it or it failed a plausibility check;
+ * - `bad`: the device reported an error for it (kept for the record, never aggregated).
+ */
+export type Quality = 'good' | 'suspect' | 'bad';
+
+/** A normalised reading: primary-side value in the catalogue unit, device timestamp. */
+export interface Reading {
+  readonly meterId: MeterId;
+  readonly quantity: Quantity;
+  readonly value: number;
+  readonly unit: string;
+  /** Device timestamp, ms since the Unix epoch (the station's receive time when the device gave none). */
+  readonly ts: number;
+  readonly quality: Quality;
+  readonly source: ReadingSource;
+}
+
+export interface ReadingSource {
+  readonly protocol: Protocol;
+  readonly terminalId: TerminalId;
+  /** `poll` for a scheduled or on-demand read, `push` for device-initiated telemetry. */
+  readonly mode: 'poll' | 'push';
+}

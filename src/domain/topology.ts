@@ -1,0 +1,64 @@
+import type { AreaId, MeterId, TerminalId } from './ids.js';
+import type { Protocol } from './reading.js';
+
+/** Area levels, top to bottom: region → substation → feeder → transformer area (台区). */
+export type AreaKind = 'region' | 'substation' | 'feeder' | 'transformer';
+
+export const AREA_LEVEL: Readonly<Record<AreaKind, number>> = {
+  region: 0,
+  substation: 1,
+  feeder: 2,
+  transformer: 3,
+};
+
+export interface Area {
+  readonly id: AreaId;
+  readonly name: string;
+  readonly kind: AreaKind;
+  readonly parentId: AreaId | null;
+  /** Rated capacity of the distribution transformer, kVA; only for `transformer` areas. */
+  readonly transformerKva: number | null;
+}
+
+export interface ModbusEndpoint {
+  readonly host: string;
+  readonly port: number;
+  /** `tcp`: Modbus TCP (MBAP header); `rtu-over-tcp`: RTU frames with CRC tunnelled over TCP. */
+  readonly framing: 'tcp' | 'rtu-over-tcp';
+  /** Name of a register map under `modbus.registerMaps` in the configuration. */
+  readonly registerMap: string;
+}
+
+/** An MQTT terminal pushes; it needs no endpoint beyond its id, which is its topic segment. */
+export type MqttEndpoint = Readonly<Record<string, never>>;
+
+export type TerminalEndpoint =
+  | { readonly protocol: 'modbus'; readonly modbus: ModbusEndpoint }
+  | { readonly protocol: 'mqtt'; readonly mqtt: MqttEndpoint };
+
+export interface TerminalBase {
+  readonly id: TerminalId;
+  readonly name: string;
+  readonly protocol: Protocol;
+  readonly enabled: boolean;
+  /** Names of collection profiles (under `collect.profiles`) that poll this terminal. */
+  readonly profiles: readonly string[];
+}
+
+export type Terminal = TerminalBase & TerminalEndpoint;
+
+/** A measurement point: one meter behind one terminal. */
+export interface Meter {
+  readonly id: MeterId;
+  readonly name: string;
+  readonly terminalId: TerminalId;
+  /** The meter's address on its terminal: Modbus unit id, MQTT meter key, DLMS server address. */
+  readonly address: string;
+  readonly ctRatio: number;
+  readonly ptRatio: number;
+  readonly areaId: AreaId | null;
+  /** 保电: never tripped by an automatic program. */
+  readonly protected: boolean;
+  readonly customerRef: string | null;
+  readonly accountRef: string | null;
+}
