@@ -3,13 +3,18 @@
  * Every object rejects unknown keys; every limit has a name here and a default.
  */
 import Type, { type Static } from 'typebox';
-import { QUANTITY_NAMES } from '../domain/quantity.js';
+import { QUANTITY_NAMES, type Quantity } from '../domain/quantity.js';
 
 const strict = { additionalProperties: false } as const;
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' });
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Host = Type.String({ minLength: 1, maxLength: 253 });
-const QuantityName = Type.Union(QUANTITY_NAMES.map((q) => Type.Literal(q)));
+/** One of a fixed list of strings, typed as the union of them. */
+export function OneOf<T extends string>(values: readonly T[], options: { default?: T; description?: string } = {}) {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+}
+
+export const QuantityName = OneOf<Quantity>(QUANTITY_NAMES, { description: 'A quantity of the catalogue (DESIGN.md).' });
 
 export const HttpConfig = Type.Object(
   {
@@ -130,7 +135,7 @@ export const RegisterPoint = Type.Object(
     quantity: QuantityName,
     /** Zero-based register address (protocol address, not the 3xxxx/4xxxx label). */
     address: Type.Integer({ minimum: 0, maximum: 65535 }),
-    type: Type.Union(['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'].map((t) => Type.Literal(t))),
+    type: OneOf(['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'] as const),
     /** For multi-register values: `big` = high word first (Modbus convention). */
     wordOrder: Type.Union([Type.Literal('big'), Type.Literal('little')], { default: 'big' }),
     /** Byte order inside each 16-bit register; `little` swaps the two bytes. */
@@ -260,7 +265,7 @@ export const GridheadConfig = Type.Object(
     dataDir: Type.String({ minLength: 1, default: './data' }),
     log: Type.Object(
       {
-        level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+        level: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),
       },
       strict,
     ),

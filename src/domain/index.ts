@@ -2,3 +2,4 @@ export * from './ids.js';
 export * from './quantity.js';
 export * from './reading.js';
 export * from './topology.js';
+export * from './errors.js';

@@ -1,0 +1,67 @@
+/**
+ * Every error reply is RFC 9457 problem+json: `type`, `title`, `status`, `detail`, plus a
+ * stable `code` and, for invalid input, the list of `errors` with their JSON paths.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import Type from 'typebox';
+import { DomainError } from '../domain/errors.js';
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+    instance: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+  },
+  { $id: 'Problem' },
+);
+
+export const problemResponses = {
+  400: Type.Ref('Problem'),
+  404: Type.Ref('Problem'),
+  409: Type.Ref('Problem'),
+} as const;
+
+const TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
+  500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+
+export function sendProblem(reply: FastifyReply, status: number, code: string, detail: string, errors?: { path: string; message: string }[]): FastifyReply {
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .send({
+      type: `https://gridhead.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail,
+      code,
+      instance: reply.request.url,
+      ...(errors === undefined ? {} : { errors }),
+    });
+}
+
+export function installProblemHandlers<T extends FastifyInstance>(app: Pick<T, 'setErrorHandler' | 'setNotFoundHandler'>): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err.validation !== undefined) {
+      const errors = err.validation.map((v) => {
+        const extra = (v.params as { additionalProperty?: string } | undefined)?.additionalProperty;
+        const base = `${err.validationContext ?? 'request'}${v.instancePath.replace(/\//g, '.')}`;
+        return { path: extra === undefined ? base : `${base}.${extra}`, message: v.message ?? 'is invalid' };
+      });
+      return sendProblem(reply, 400, 'VALIDATION', errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
+    }
+    if (err instanceof DomainError) return sendProblem(reply, err.status, err.code, err.message);
+    const status = err.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err }, 'request failed');
+      return sendProblem(reply, status, 'INTERNAL', 'the server could not complete the request; see the server log');
+    }
+    return sendProblem(reply, status, err.code || 'BAD_REQUEST', err.message);
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`));
+}

@@ -1,0 +1,62 @@
+/** Shared API schemas, referenced by `$id` from the route plugins. */
+import Type from 'typebox';
+
+export const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+
+export const PageQuery = {
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Items per page.' }),
+  cursor: Type.Optional(Type.String({ maxLength: 64, description: 'The `next` value of the previous page.' })),
+};
+
+export const AreaOut = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    kind: Type.String(),
+    parentId: Type.Union([Type.String(), Type.Null()]),
+    transformerKva: Type.Union([Type.Number(), Type.Null()]),
+  },
+  { $id: 'Area' },
+);
+
+export const TerminalOut = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    protocol: Type.String(),
+    enabled: Type.Boolean(),
+    profiles: Type.Array(Type.String()),
+    modbus: Type.Optional(Type.Object({ host: Type.String(), port: Type.Integer(), framing: Type.String(), registerMap: Type.String() })),
+    state: Type.Optional(Type.Object({
+      online: Type.Boolean(),
+      lastSuccessTs: Type.Union([Type.Integer(), Type.Null()]),
+      lastError: Type.Union([Type.Object({ code: Type.String(), message: Type.String(), ts: Type.Integer() }), Type.Null()]),
+    })),
+  },
+  { $id: 'Terminal' },
+);
+
+export const MeterOut = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    terminalId: Type.String(),
+    address: Type.String(),
+    ctRatio: Type.Number(),
+    ptRatio: Type.Number(),
+    areaId: Type.Union([Type.String(), Type.Null()]),
+    protected: Type.Boolean(),
+    customerRef: Type.Union([Type.String(), Type.Null()]),
+    accountRef: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: 'Meter' },
+);
+
+/** Sorted by id, paged by the last id seen: stable under inserts, cheap to resume. */
+export function page<T extends { readonly id: string }>(items: readonly T[], limit: number, cursor: string | undefined): { items: T[]; next: string | null } {
+  const sorted = [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const start = cursor === undefined ? 0 : sorted.findIndex((x) => x.id > cursor);
+  const slice = start < 0 ? [] : sorted.slice(start, start + limit);
+  const last = slice[slice.length - 1];
+  return { items: slice, next: slice.length === limit && last !== undefined && start + limit < sorted.length ? last.id : null };
+}

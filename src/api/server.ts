@@ -1,0 +1,88 @@
+/**
+ * The HTTP API: Fastify with TypeBox schemas on every route, problem+json errors, one
+ * plugin per resource under /api/v1, plus /health and /metrics at the root.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RawServerDefault } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry as MetricsRegistry } from 'prom-client';
+import Type from 'typebox';
+import type { Registry } from '../registry/registry.js';
+import { Problem, installProblemHandlers } from './problem.js';
+import { readingRoutes, type ReadingQueries } from './readingRoutes.js';
+import { AreaOut, MeterOut, TerminalOut } from './schemas.js';
+import { statsRoutes, type CollectionStatsQueries } from './statsRoutes.js';
+import { areaRoutes, meterRoutes, terminalRoutes, type TerminalStateView } from './topologyRoutes.js';
+
+export interface HealthReport {
+  /** `ok`: everything works; `degraded`: serving, but a part is failing (e.g. InfluxDB down, data spooled); `down`: cannot serve. */
+  readonly status: 'ok' | 'degraded' | 'down';
+  readonly components: Readonly<Record<string, { readonly status: 'ok' | 'degraded' | 'down'; readonly detail?: string }>>;
+}
+
+export interface ApiDeps {
+  readonly logger: Logger;
+  readonly bodyLimitBytes: number;
+  readonly registry: Registry;
+  readonly readings: ReadingQueries;
+  readonly stats: CollectionStatsQueries;
+  readonly terminalState: (id: string) => TerminalStateView | undefined;
+  readonly health: () => HealthReport;
+  readonly metrics: MetricsRegistry;
+}
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimitBytes,
+    disableRequestLogging: true,
+    ajv: { customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  for (const s of [Problem, AreaOut, TerminalOut, MeterOut]) app.addSchema(s);
+  installProblemHandlers(app);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'gridhead', version: '1', description: 'AMI head-end and load-management master station API.' },
+      tags: [
+        { name: 'topology', description: 'Areas, terminals and meters' },
+        { name: 'readings', description: 'Latest values and history' },
+        { name: 'statistics', description: 'Collection statistics' },
+        { name: 'operations', description: 'Health and metrics' },
+      ],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const componentStatus = Type.Object({ status: Type.String(), detail: Type.Optional(Type.String()) });
+  app.get('/health', {
+    schema: {
+      tags: ['operations'],
+      description: '200 while the station serves (ok or degraded), 503 when it cannot.',
+      response: { 200: Type.Object({ status: Type.String(), components: Type.Record(Type.String(), componentStatus) }), 503: Type.Object({ status: Type.String(), components: Type.Record(Type.String(), componentStatus) }) },
+    },
+  }, async (_req, reply) => {
+    const h = deps.health();
+    return reply.code(h.status === 'down' ? 503 : 200).send(h);
+  });
+
+  app.get('/metrics', { schema: { tags: ['operations'], description: 'Prometheus text exposition.' } }, async (_req, reply) => {
+    const body = await deps.metrics.metrics();
+    return reply.type(deps.metrics.contentType).send(body);
+  });
+
+  await app.register(async (v1) => {
+    const topo = { registry: deps.registry, terminalState: deps.terminalState };
+    await v1.register(areaRoutes, topo);
+    await v1.register(terminalRoutes, topo);
+    await v1.register(meterRoutes, topo);
+    await v1.register(readingRoutes, { registry: deps.registry, readings: deps.readings, maxPoints: 50_000 });
+    await v1.register(statsRoutes, { registry: deps.registry, stats: deps.stats });
+  }, { prefix: '/api/v1' });
+  return app;
+}

@@ -1,0 +1,71 @@
+/** Collection success rate: readings collected ÷ readings expected, per terminal, area and day. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import type { Registry } from '../registry/registry.js';
+import { problemResponses } from './problem.js';
+
+export interface CollectionRate {
+  readonly terminalId: string;
+  readonly expected: number;
+  readonly collected: number;
+}
+
+export interface CollectionStatsQueries {
+  /** Per-terminal counts for a station-local day `YYYY-MM-DD`, restricted to `terminalIds` when given. */
+  perTerminal(day: string, terminalIds?: readonly string[]): readonly CollectionRate[];
+  /** Today's day key in station-local time. */
+  today(): string;
+}
+
+export interface StatsRoutesOptions {
+  readonly registry: Registry;
+  readonly stats: CollectionStatsQueries;
+}
+
+const rate = (collected: number, expected: number): number | null => (expected === 0 ? null : Math.min(1, collected / expected));
+
+export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async (app, { registry, stats }) => {
+  app.get('/stats/collection', {
+    schema: {
+      tags: ['statistics'],
+      description: 'Collection success rate for a day: readings collected ÷ readings expected, in total and per terminal. With `area`, only terminals that serve a meter in that area or below it.',
+      querystring: Type.Object({
+        date: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'Station-local day, YYYY-MM-DD; today by default.' })),
+        area: Type.Optional(Type.String({ maxLength: 64 })),
+      }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({
+          date: Type.String(),
+          area: Type.Union([Type.String(), Type.Null()]),
+          expected: Type.Integer(),
+          collected: Type.Integer(),
+          successRate: Type.Union([Type.Number(), Type.Null()]),
+          terminals: Type.Array(Type.Object({
+            terminalId: Type.String(), expected: Type.Integer(), collected: Type.Integer(), successRate: Type.Union([Type.Number(), Type.Null()]),
+          })),
+        }),
+        ...problemResponses,
+      },
+    },
+  }, (req) => {
+    const day = req.query.date ?? stats.today();
+    const area = req.query.area;
+    const terminalIds = area === undefined ? undefined : [...new Set(registry.listMeters({ areaId: area }).map((m) => m.terminalId))];
+    const rows = terminalIds !== undefined && terminalIds.length === 0 ? [] : stats.perTerminal(day, terminalIds);
+    let expected = 0;
+    let collected = 0;
+    for (const r of rows) {
+      expected += r.expected;
+      collected += r.collected;
+    }
+    return {
+      date: day,
+      area: area ?? null,
+      expected,
+      collected,
+      successRate: rate(collected, expected),
+      terminals: rows.map((r) => ({ ...r, successRate: rate(r.collected, r.expected) })),
+    };
+  });
+  await Promise.resolve();
+};

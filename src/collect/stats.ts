@@ -1,0 +1,165 @@
+/**
+ * Collection success rate: items collected against items expected, per terminal and
+ * station-local day.
+ *
+ * - Polled terminals: each due cycle expects quantities × meters items; a cycle skipped as
+ *   an overrun is expected and not collected; collected counts items that succeeded.
+ * - Pushing terminals: nothing is "due", so expected = collected = readings received. Their
+ *   rate is 100 % by construction; their health is measured by silence (offline after
+ *   `pushSilenceMs`), not by this ratio.
+ *
+ * Counts accumulate in memory and are added to the store in one transaction every
+ * `flushIntervalMs`; queries merge stored and not-yet-flushed counts.
+ */
+import { systemClock, toError, type Clock, type Timer } from './clock.js';
+import type { CollectionStatsStore, DayCount } from './statsStore.js';
+
+export interface CollectionStatsOptions {
+  readonly store: CollectionStatsStore;
+  /** Station offset from UTC; days are `YYYY-MM-DD` in that offset (fixed, no DST). */
+  readonly utcOffsetMinutes: number;
+  readonly clock?: Clock;
+  /** Default 5,000 ms. */
+  readonly flushIntervalMs?: number;
+  /** A flush failed; the counts stay in memory and go with the next flush. */
+  readonly onError?: (err: Error) => void;
+}
+
+export interface RateCounts {
+  readonly expected: number;
+  readonly collected: number;
+  /** collected / expected; `null` when nothing was expected. */
+  readonly rate: number | null;
+}
+
+export interface TerminalRate extends RateCounts {
+  readonly terminalId: string;
+}
+
+export interface SuccessRateReport {
+  readonly day: string;
+  /** Per terminal, sorted by id. With `terminalIds`, every asked terminal appears (zeros if never counted). */
+  readonly terminals: readonly TerminalRate[];
+  /** Sum over `terminals`. */
+  readonly total: RateCounts;
+}
+
+export const DEFAULT_STATS_FLUSH_MS = 5_000;
+
+export class CollectionStats {
+  readonly #store: CollectionStatsStore;
+  readonly #clock: Clock;
+  readonly #offsetMs: number;
+  readonly #flushMs: number;
+  readonly #onError: (err: Error) => void;
+  // Keyed by day and terminal; bounded by terminals × days between flushes.
+  #pending = new Map<string, MutableCount>();
+  #timer: Timer | undefined;
+  #flushErrors = 0;
+
+  constructor(options: CollectionStatsOptions) {
+    this.#store = options.store;
+    this.#clock = options.clock ?? systemClock;
+    this.#offsetMs = options.utcOffsetMinutes * 60_000;
+    this.#flushMs = options.flushIntervalMs ?? DEFAULT_STATS_FLUSH_MS;
+    this.#onError = options.onError ?? (() => undefined);
+  }
+
+  get flushErrors(): number {
+    return this.#flushErrors;
+  }
+
+  /** Station-local day of an instant. */
+  dayOf(ts: number): string {
+    return new Date(ts + this.#offsetMs).toISOString().slice(0, 10);
+  }
+
+  record(terminalId: string, ts: number, expected: number, collected: number): void {
+    if (expected === 0 && collected === 0) return;
+    const day = this.dayOf(ts);
+    const key = `${day}\u0000${terminalId}`;
+    const c = this.#pending.get(key);
+    if (c === undefined) this.#pending.set(key, { day, terminalId, expected, collected });
+    else {
+      c.expected += expected;
+      c.collected += collected;
+    }
+  }
+
+  /** Adds pending counts to the store; on failure keeps them for the next flush. */
+  flush(): void {
+    if (this.#pending.size === 0) return;
+    const batch = this.#pending;
+    this.#pending = new Map();
+    try {
+      this.#store.add([...batch.values()]);
+    } catch (err) {
+      this.#flushErrors++;
+      for (const [key, c] of batch) {
+        const now = this.#pending.get(key);
+        if (now === undefined) this.#pending.set(key, c);
+        else {
+          now.expected += c.expected;
+          now.collected += c.collected;
+        }
+      }
+      this.#onError(toError(err));
+    }
+  }
+
+  /** Starts the periodic flush. */
+  start(): void {
+    if (this.#timer !== undefined) return;
+    const tick = (): void => {
+      this.flush();
+      this.#timer = this.#clock.setTimeout(tick, this.#flushMs);
+    };
+    this.#timer = this.#clock.setTimeout(tick, this.#flushMs);
+  }
+
+  /** Stops the periodic flush and flushes what is pending. */
+  stop(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.flush();
+  }
+
+  successRate(query: { readonly day: string; readonly terminalIds?: readonly string[] }): SuccessRateReport {
+    const byTerminal = new Map<string, MutableCount>();
+    for (const id of query.terminalIds ?? []) byTerminal.set(id, { day: query.day, terminalId: id, expected: 0, collected: 0 });
+    const wanted = query.terminalIds === undefined ? undefined : new Set(query.terminalIds);
+    const add = (c: DayCount): void => {
+      const t = byTerminal.get(c.terminalId);
+      if (t === undefined) byTerminal.set(c.terminalId, { ...c });
+      else {
+        t.expected += c.expected;
+        t.collected += c.collected;
+      }
+    };
+    for (const c of this.#store.query(query.day, query.terminalIds)) add(c);
+    for (const c of this.#pending.values()) {
+      if (c.day === query.day && (wanted === undefined || wanted.has(c.terminalId))) add(c);
+    }
+    const terminals = [...byTerminal.values()]
+      .sort((a, b) => (a.terminalId < b.terminalId ? -1 : a.terminalId > b.terminalId ? 1 : 0))
+      .map((c) => ({ terminalId: c.terminalId, ...rate(c.expected, c.collected) }));
+    let expected = 0;
+    let collected = 0;
+    for (const t of terminals) {
+      expected += t.expected;
+      collected += t.collected;
+    }
+    return { day: query.day, terminals, total: rate(expected, collected) };
+  }
+}
+
+interface MutableCount {
+  readonly day: string;
+  readonly terminalId: string;
+  expected: number;
+  collected: number;
+}
+
+function rate(expected: number, collected: number): RateCounts {
+  return { expected, collected, rate: expected === 0 ? null : collected / expected };
+}

@@ -1,0 +1,273 @@
+/**
+ * Everything the collector holds for one polled terminal: its session (opened lazily, kept
+ * across cycles, dropped on a session error and reopened by the next request), its health,
+ * and its lane — a queue that runs one request at a time, so a terminal never sees two
+ * concurrent requests from us whether they come from schedules or from operators.
+ */
+import type { ReadItem, ReadOutcome, RawReading, TerminalSession, TransportAdapter } from '../../protocols/adapter.js';
+import { ConnectionError, TimeoutError } from '../../protocols/adapter.js';
+import type { Terminal } from '../domain/topology.js';
+import { linkSignals, sleep, toError, untilAborted, type Clock } from './clock.js';
+import { MissingOutcomeError } from './errors.js';
+import type { Semaphore } from './semaphore.js';
+import { TerminalHealth } from './terminalHealth.js';
+
+/** How one request is bounded. */
+export interface RequestPolicy {
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly retryBackoffMs: number;
+}
+
+export interface ItemFailure {
+  readonly item: ReadItem;
+  readonly error: Error;
+}
+
+export interface PollResult {
+  /** One reading per item that succeeded, in any attempt. */
+  readonly readings: readonly RawReading[];
+  /** Items that failed in their last attempt. */
+  readonly failures: readonly ItemFailure[];
+}
+
+/** A unit of work in the lane; `cancel` is called instead of `run` when it never gets to run. */
+export interface LaneJob {
+  run(laneSignal: AbortSignal): Promise<void>;
+  cancel(reason: Error): void;
+}
+
+export interface LaneDeps {
+  readonly clock: Clock;
+  readonly permits: Semaphore;
+  readonly adapter: TransportAdapter;
+  /** Delivers one batch; must not throw (the scheduler counts and reports sink failures). */
+  readonly deliver: (batch: readonly RawReading[], terminal: Terminal) => Promise<void>;
+  /** A fault that concerns no request (a session that failed to close). */
+  readonly fault: (err: Error) => void;
+  readonly counters: { sessionOpens: number; sessionErrors: number; retries: number };
+}
+
+/** Retry delays double from `retryBackoffMs` and stop growing here. */
+export const MAX_BACKOFF_MS = 60_000;
+
+export class TerminalLane {
+  readonly health: TerminalHealth;
+  /** Profiles with a cycle queued or running: a new cycle of one of them is an overrun. */
+  readonly busyProfiles = new Set<string>();
+  #terminal: Terminal;
+  #endpointKey: string;
+  #session: TerminalSession | undefined;
+  #sessionKey = '';
+  readonly #closing = new Set<Promise<void>>();
+  // Queued on-demand reads go before queued cycles: someone is waiting for them.
+  readonly #urgent: LaneJob[] = [];
+  readonly #routine: LaneJob[] = [];
+  #running: Promise<void> | undefined;
+  readonly #abort = new AbortController();
+  #retired = false;
+
+  constructor(terminal: Terminal, private readonly deps: LaneDeps) {
+    this.#terminal = terminal;
+    this.#endpointKey = endpointKey(terminal);
+    this.health = new TerminalHealth(terminal.id);
+  }
+
+  get terminal(): Terminal {
+    return this.#terminal;
+  }
+
+  get urgentQueued(): number {
+    return this.#urgent.length;
+  }
+
+  get hasSession(): boolean {
+    return this.#session !== undefined;
+  }
+
+  /** Takes a registry update; a changed endpoint closes the session (reopened at the new one when next needed). */
+  update(terminal: Terminal): void {
+    this.#terminal = terminal;
+    this.#endpointKey = endpointKey(terminal);
+    if (this.#running === undefined && this.#session !== undefined && this.#sessionKey !== this.#endpointKey) this.#dropSession();
+  }
+
+  enqueue(job: LaneJob, urgent: boolean): void {
+    if (this.#retired) {
+      job.cancel(this.#abort.signal.reason instanceof Error ? this.#abort.signal.reason : new Error('terminal retired'));
+      return;
+    }
+    (urgent ? this.#urgent : this.#routine).push(job);
+    this.#running ??= this.#drain();
+  }
+
+  /** Takes a job out of the queue if it has not started; true when it was removed. */
+  withdraw(job: LaneJob): boolean {
+    for (const q of [this.#urgent, this.#routine]) {
+      const i = q.indexOf(job);
+      if (i >= 0) {
+        q.splice(i, 1);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Reads `items`, retrying only the failed ones up to `policy.retries` times with a
+   * doubling backoff. Each attempt holds a global permit (released during backoff) and is
+   * bounded by `policy.timeoutMs`, session opening included. Never rejects: an abort of
+   * `signal` ends the poll with the remaining items failed with the abort reason.
+   */
+  async poll(items: readonly ReadItem[], policy: RequestPolicy, signal: AbortSignal, urgent: boolean): Promise<PollResult> {
+    const readings: RawReading[] = [];
+    let failures: ItemFailure[] = items.map((item) => ({ item, error: new Error('not attempted') }));
+    for (let attempt = 0; attempt <= policy.retries && failures.length > 0; attempt++) {
+      const pending = failures.map((f) => f.item);
+      let release: (() => void) | undefined;
+      try {
+        if (attempt > 0) {
+          this.deps.counters.retries++;
+          await sleep(this.deps.clock, Math.min(policy.retryBackoffMs * 2 ** (attempt - 1), MAX_BACKOFF_MS), signal);
+        }
+        release = await this.deps.permits.acquire(signal, urgent);
+        const outcomes = await this.#attempt(pending, policy.timeoutMs, signal);
+        const ok: RawReading[] = [];
+        failures = [];
+        for (const o of outcomes) {
+          if (o.ok) ok.push(o.reading);
+          else failures.push({ item: o.item, error: o.error });
+        }
+        readings.push(...ok);
+        // Delivered while the permit is held: a slow pipeline slows polling instead of
+        // letting undelivered batches pile up behind every terminal.
+        if (ok.length > 0) await this.deps.deliver(ok, this.#terminal);
+      } catch (err) {
+        // Only sleep/acquire reject, and only on abort.
+        const reason = toError(err);
+        failures = pending.map((item) => ({ item, error: reason }));
+        break;
+      } finally {
+        release?.();
+      }
+      if (signal.aborted) break;
+    }
+    return { readings, failures };
+  }
+
+  /** Ends the lane: aborts the running job, cancels queued ones, closes the session. */
+  async retire(reason: Error): Promise<void> {
+    if (!this.#retired) {
+      this.#retired = true;
+      this.#abort.abort(reason);
+      for (const job of this.#urgent.splice(0).concat(this.#routine.splice(0))) job.cancel(reason);
+    }
+    await this.#running;
+    this.#dropSession();
+    await Promise.all([...this.#closing]);
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      for (;;) {
+        const job = this.#urgent.shift() ?? this.#routine.shift();
+        if (job === undefined) return;
+        if (this.#sessionKey !== this.#endpointKey) this.#dropSession();
+        try {
+          await job.run(this.#abort.signal);
+        } catch (err) {
+          this.deps.fault(toError(err));
+        }
+      }
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  /** One attempt; a failure of the session as a whole becomes a failed outcome per item. */
+  async #attempt(items: readonly ReadItem[], timeoutMs: number, outer: AbortSignal): Promise<readonly ReadOutcome[]> {
+    const id = this.#terminal.id;
+    const guard = linkSignals([outer], {
+      clock: this.deps.clock,
+      timeoutMs,
+      onTimeout: () => new TimeoutError(id, timeoutMs, `request of ${items.length} items`),
+    });
+    try {
+      const session = await this.#ensureSession(guard.signal);
+      const outcomes = await untilAborted(session.read(items, guard.signal), guard.signal);
+      const complete = completeOutcomes(id, items, outcomes);
+      if (complete.length > 0 && complete.every((o) => !o.ok && isSessionError(o.error))) this.#sessionFailed();
+      return complete;
+    } catch (err) {
+      // open() or read() rejected, or the deadline passed: the connection is suspect.
+      this.#sessionFailed();
+      const error = toError(err);
+      return items.map((item) => ({ ok: false as const, item, error }));
+    } finally {
+      guard.dispose();
+    }
+  }
+
+  async #ensureSession(signal: AbortSignal): Promise<TerminalSession> {
+    if (this.#session !== undefined) return this.#session;
+    const t = this.#terminal;
+    const key = this.#endpointKey;
+    this.deps.counters.sessionOpens++;
+    const opening = this.deps.adapter.open({ id: t.id, endpoint: endpointOf(t) }, signal);
+    const session = await untilAborted(opening, signal, (late) => {
+      this.#track(late.close());
+    });
+    this.#session = session;
+    this.#sessionKey = key;
+    return session;
+  }
+
+  #sessionFailed(): void {
+    this.deps.counters.sessionErrors++;
+    this.#dropSession();
+  }
+
+  #dropSession(): void {
+    const s = this.#session;
+    this.#session = undefined;
+    this.#sessionKey = '';
+    if (s !== undefined) this.#track(s.close());
+  }
+
+  #track(closing: Promise<void>): void {
+    const p = closing.catch((err: unknown) => {
+      this.deps.fault(toError(err));
+    });
+    this.#closing.add(p);
+    void p.finally(() => this.#closing.delete(p));
+  }
+}
+
+/** The endpoint an adapter needs for this terminal; exhaustive over the protocols that poll. */
+export function endpointOf(t: Terminal): unknown {
+  switch (t.protocol) {
+    case 'modbus':
+      return t.modbus;
+    case 'mqtt':
+      return t.mqtt;
+  }
+}
+
+function endpointKey(t: Terminal): string {
+  return `${t.protocol}:${JSON.stringify(endpointOf(t))}`;
+}
+
+function isSessionError(err: Error): boolean {
+  return err instanceof ConnectionError || err instanceof TimeoutError;
+}
+
+/** One outcome per asked item, in the asked order; an item the adapter skipped is a failure. */
+function completeOutcomes(terminalId: string, items: readonly ReadItem[], outcomes: readonly ReadOutcome[]): ReadOutcome[] {
+  const byKey = new Map<string, ReadOutcome>();
+  for (const o of outcomes) byKey.set(itemKey(o.item), o);
+  return items.map((item) => byKey.get(itemKey(item)) ?? { ok: false, item, error: new MissingOutcomeError(terminalId, item.address, item.quantity) });
+}
+
+function itemKey(item: ReadItem): string {
+  return `${item.address}\u0000${item.quantity}`;
+}

@@ -1,0 +1,195 @@
+/**
+ * Loads the configuration: YAML file → environment overrides → defaults → schema check →
+ * cross-reference checks. Every problem is reported at once, each naming its key path.
+ */
+import { readFileSync } from 'node:fs';
+import { Value } from 'typebox/value';
+import { parseDocument } from 'yaml';
+import { GridheadConfig } from './schema.js';
+
+export interface ConfigIssue {
+  /** Key path, e.g. `registry.meters[3].terminalId`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG';
+  constructor(
+    readonly source: string,
+    readonly issues: readonly ConfigIssue[],
+  ) {
+    super(`invalid configuration in ${source}:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Environment variables that override configuration keys (DESIGN.md, stable interface). */
+export const ENV_OVERRIDES: readonly { readonly env: string; readonly path: readonly string[]; readonly type: 'string' | 'integer' }[] = [
+  { env: 'GRIDHEAD_HTTP_PORT', path: ['http', 'port'], type: 'integer' },
+  { env: 'GRIDHEAD_DATA_DIR', path: ['dataDir'], type: 'string' },
+  { env: 'GRIDHEAD_MQTT_URL', path: ['mqtt', 'url'], type: 'string' },
+  { env: 'GRIDHEAD_INFLUX_URL', path: ['influx', 'url'], type: 'string' },
+  { env: 'GRIDHEAD_INFLUX_TOKEN', path: ['influx', 'token'], type: 'string' },
+  { env: 'GRIDHEAD_INFLUX_ORG', path: ['influx', 'org'], type: 'string' },
+  { env: 'GRIDHEAD_INFLUX_BUCKET', path: ['influx', 'bucket'], type: 'string' },
+];
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): GridheadConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read file: ${(err as Error).message}` }]);
+  }
+  return parseConfig(text, file, env);
+}
+
+/** Parses YAML text into a validated configuration. */
+export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = {}): GridheadConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(source, doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message}` })));
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(source, [{ path: '', message: 'expected a mapping at the top level' }]);
+  }
+  return buildConfig(raw as Record<string, unknown>, source, env);
+}
+
+/** Applies env overrides and defaults to a plain object, then validates it. */
+export function buildConfig(raw: Record<string, unknown>, source: string, env: NodeJS.ProcessEnv = {}): GridheadConfig {
+  const issues: ConfigIssue[] = [];
+  const value = structuredClone(raw);
+  for (const o of ENV_OVERRIDES) {
+    const text = env[o.env];
+    if (text === undefined || text === '') continue;
+    if (o.type === 'integer' && !/^\d+$/.test(text)) {
+      issues.push({ path: `${o.path.join('.')} (from ${o.env})`, message: `expected an integer, got ${JSON.stringify(text)}` });
+      continue;
+    }
+    setPath(value, o.path, o.type === 'integer' ? Number(text) : text);
+  }
+  fillSections(value);
+  const withDefaults = Value.Default(GridheadConfig, value);
+  for (const e of Value.Errors(GridheadConfig, withDefaults)) {
+    // TypeBox reports `additionalProperties: false` twice (once as a boolean schema); keep the readable one.
+    if (e.keyword === 'boolean') continue;
+    issues.push({ path: describeError(e.instancePath, e.params), message: explain(e.keyword, e.message, e.params) });
+  }
+  if (issues.length > 0) throw new ConfigError(source, dedupe(issues));
+  const config = withDefaults as GridheadConfig;
+  const refIssues = crossCheck(config);
+  if (refIssues.length > 0) throw new ConfigError(source, refIssues);
+  return config;
+}
+
+/** Creates the object-valued sections the user left out so their inner defaults apply. */
+function fillSections(value: Record<string, unknown>): void {
+  const sections: readonly (readonly string[])[] = [
+    ['log'], ['http'], ['mqtt'], ['mqtt', 'embeddedBroker'], ['influx'], ['storage'], ['ingest'], ['collect'],
+    ['modbus'], ['registry'], ['simulators'], ['simulators', 'modbus'], ['simulators', 'mqtt'],
+  ];
+  for (const path of sections) {
+    let node: Record<string, unknown> = value;
+    for (const key of path) {
+      const next = node[key];
+      if (next === undefined) node[key] = {};
+      const child = node[key];
+      if (typeof child !== 'object' || child === null) break;
+      node = child as Record<string, unknown>;
+    }
+  }
+}
+
+function crossCheck(c: GridheadConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const areaIds = new Set<string>();
+  c.registry.areas.forEach((a, i) => {
+    if (areaIds.has(a.id)) issues.push({ path: `registry.areas[${i}].id`, message: `duplicate area id ${JSON.stringify(a.id)}` });
+    areaIds.add(a.id);
+  });
+  c.registry.areas.forEach((a, i) => {
+    if (a.parentId !== undefined && !areaIds.has(a.parentId)) {
+      issues.push({ path: `registry.areas[${i}].parentId`, message: `no area with id ${JSON.stringify(a.parentId)}` });
+    }
+  });
+  const terminalIds = new Set<string>();
+  c.registry.terminals.forEach((t, i) => {
+    const at = `registry.terminals[${i}]`;
+    if (terminalIds.has(t.id)) issues.push({ path: `${at}.id`, message: `duplicate terminal id ${JSON.stringify(t.id)}` });
+    terminalIds.add(t.id);
+    if (t.protocol === 'modbus') {
+      if (t.modbus === undefined) issues.push({ path: `${at}.modbus`, message: 'required for a modbus terminal (host, port, registerMap)' });
+      else if (!Object.hasOwn(c.modbus.registerMaps, t.modbus.registerMap)) {
+        issues.push({ path: `${at}.modbus.registerMap`, message: `no register map ${JSON.stringify(t.modbus.registerMap)} under modbus.registerMaps` });
+      }
+    } else if (t.modbus !== undefined) {
+      issues.push({ path: `${at}.modbus`, message: `only allowed for protocol modbus, not ${t.protocol}` });
+    }
+    t.profiles.forEach((p, j) => {
+      if (!Object.hasOwn(c.collect.profiles, p)) issues.push({ path: `${at}.profiles[${j}]`, message: `no collection profile ${JSON.stringify(p)} under collect.profiles` });
+    });
+  });
+  const meterIds = new Set<string>();
+  c.registry.meters.forEach((m, i) => {
+    const at = `registry.meters[${i}]`;
+    if (meterIds.has(m.id)) issues.push({ path: `${at}.id`, message: `duplicate meter id ${JSON.stringify(m.id)}` });
+    meterIds.add(m.id);
+    if (!terminalIds.has(m.terminalId)) issues.push({ path: `${at}.terminalId`, message: `no terminal with id ${JSON.stringify(m.terminalId)}` });
+    if (m.areaId !== undefined && !areaIds.has(m.areaId)) issues.push({ path: `${at}.areaId`, message: `no area with id ${JSON.stringify(m.areaId)}` });
+  });
+  if (c.simulators.enabled && c.simulators.modbus.count > 0 && !Object.hasOwn(c.modbus.registerMaps, c.simulators.modbus.registerMap)) {
+    issues.push({ path: 'simulators.modbus.registerMap', message: `no register map ${JSON.stringify(c.simulators.modbus.registerMap)} under modbus.registerMaps` });
+  }
+  c.simulators.modbus.profiles.forEach((p, j) => {
+    if (!Object.hasOwn(c.collect.profiles, p)) issues.push({ path: `simulators.modbus.profiles[${j}]`, message: `no collection profile ${JSON.stringify(p)} under collect.profiles` });
+  });
+  if (c.influx.retryMinMs > c.influx.retryMaxMs) issues.push({ path: 'influx.retryMinMs', message: 'must not exceed influx.retryMaxMs' });
+  if (c.modbus.reconnectMinMs > c.modbus.reconnectMaxMs) issues.push({ path: 'modbus.reconnectMinMs', message: 'must not exceed modbus.reconnectMaxMs' });
+  return issues;
+}
+
+function setPath(obj: Record<string, unknown>, path: readonly string[], v: unknown): void {
+  let node = obj;
+  path.slice(0, -1).forEach((key) => {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  });
+  const last = path[path.length - 1];
+  if (last !== undefined) node[last] = v;
+}
+
+/** `/registry/meters/3/terminalId` → `registry.meters[3].terminalId`. */
+function describeError(instancePath: string, params: unknown): string {
+  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let out = '';
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out === '' ? p : `.${p}`;
+  const extra = (params as { additionalProperties?: unknown } | undefined)?.additionalProperties;
+  if (Array.isArray(extra) && extra.length === 1) out += out === '' ? String(extra[0]) : `.${String(extra[0])}`;
+  return out;
+}
+
+function explain(keyword: string, message: string, params: unknown): string {
+  const p = params as Record<string, unknown> | undefined;
+  if (keyword === 'additionalProperties') {
+    const extra = p?.additionalProperties;
+    const names = Array.isArray(extra) ? extra.map(String) : [];
+    return names.length === 1 ? 'unknown key' : `unknown keys: ${names.join(', ')}`;
+  }
+  if (keyword === 'required') return `missing required key(s): ${JSON.stringify(p?.requiredProperties ?? p)}`;
+  if (keyword === 'anyOf') return `${message} (expected one of the allowed values)`;
+  return message;
+}
+
+function dedupe(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}\u0000${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

@@ -1,0 +1,118 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfig } from '../../../src/config/load.js';
+
+function issuesOf(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(yaml, 'test.yaml', env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues.map((i) => `${i.path}: ${i.message}`);
+    throw err;
+  }
+  return [];
+}
+
+describe('configuration loader', () => {
+  it('fills every default from an empty document', () => {
+    const c = parseConfig('', 'empty.yaml');
+    expect(c.http).toEqual({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1024 * 1024 });
+    expect(c.mqtt.embeddedBroker.enabled).toBe(false);
+    expect(c.mqtt.topicPrefix).toBe('gridhead/v1');
+    expect(c.collect.concurrency).toBe(64);
+    expect(c.registry).toEqual({ areas: [], terminals: [], meters: [] });
+  });
+
+  it('rejects an unknown key and names its path', () => {
+    expect(issuesOf('http:\n  prot: 80\n')).toEqual(['http.prot: unknown key']);
+  });
+
+  it('names the path and the expectation of a wrongly typed value', () => {
+    const issues = issuesOf('http:\n  port: "eighty"\n');
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^http\.port: .*integer/);
+  });
+
+  it('reports an enum outside its allowed values with the array index in the path', () => {
+    const issues = issuesOf(`
+modbus:
+  registerMaps:
+    m:
+      function: 4
+      points:
+        - { quantity: power.active, address: 0, type: int8 }
+`);
+    expect(issues.some((i) => i.startsWith('modbus.registerMaps.m.points[0].type:'))).toBe(true);
+  });
+
+  it('rejects an unknown quantity name in a register map', () => {
+    const issues = issuesOf(`
+modbus:
+  registerMaps:
+    m:
+      function: 4
+      points:
+        - { quantity: power.apparent, address: 0, type: float32 }
+`);
+    expect(issues.some((i) => i.startsWith('modbus.registerMaps.m.points[0].quantity:'))).toBe(true);
+  });
+
+  it('reports dangling references between terminals, meters, areas, maps and profiles', () => {
+    const issues = issuesOf(`
+registry:
+  areas:
+    - { id: a1, name: A1, kind: transformer, parentId: nowhere, transformerKva: 400 }
+  terminals:
+    - { id: t1, protocol: modbus, profiles: [fast], modbus: { host: 127.0.0.1, port: 502, registerMap: missing } }
+    - { id: t2, protocol: mqtt, modbus: { host: x, port: 1, registerMap: m } }
+  meters:
+    - { id: m1, terminalId: t9, address: "1", areaId: a9 }
+`);
+    expect(issues).toEqual([
+      'registry.areas[0].parentId: no area with id "nowhere"',
+      'registry.terminals[0].modbus.registerMap: no register map "missing" under modbus.registerMaps',
+      'registry.terminals[0].profiles[0]: no collection profile "fast" under collect.profiles',
+      'registry.terminals[1].modbus: only allowed for protocol modbus, not mqtt',
+      'registry.meters[0].terminalId: no terminal with id "t9"',
+      'registry.meters[0].areaId: no area with id "a9"',
+    ]);
+  });
+
+  it('applies environment overrides over the file', () => {
+    const c = parseConfig('http:\n  port: 8080\n', 'x.yaml', {
+      GRIDHEAD_HTTP_PORT: '9090',
+      GRIDHEAD_DATA_DIR: '/var/lib/gridhead',
+      GRIDHEAD_MQTT_URL: 'mqtts://broker:8883',
+      GRIDHEAD_INFLUX_URL: 'http://influx:8086',
+      GRIDHEAD_INFLUX_TOKEN: 'tok',
+      GRIDHEAD_INFLUX_ORG: 'utility',
+      GRIDHEAD_INFLUX_BUCKET: 'ami',
+    });
+    expect(c.http.port).toBe(9090);
+    expect(c.dataDir).toBe('/var/lib/gridhead');
+    expect(c.mqtt.url).toBe('mqtts://broker:8883');
+    expect(c.influx).toMatchObject({ url: 'http://influx:8086', token: 'tok', org: 'utility', bucket: 'ami' });
+  });
+
+  it('rejects a non-numeric port from the environment, naming the variable', () => {
+    expect(issuesOf('', { GRIDHEAD_HTTP_PORT: 'abc' })).toEqual(['http.port (from GRIDHEAD_HTTP_PORT): expected an integer, got "abc"']);
+  });
+
+  it('reports YAML syntax errors and duplicate keys', () => {
+    expect(issuesOf('http: [\n')[0]).toMatch(/YAML/);
+    expect(issuesOf('http:\n  port: 1\n  port: 2\n')[0]).toMatch(/YAML/);
+  });
+
+  it('reports an unreadable file as a ConfigError', () => {
+    expect(() => loadConfigFile('/nonexistent/gridhead.yaml')).toThrow(ConfigError);
+  });
+
+  it('loads the shipped configurations', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cfg-'));
+    writeFileSync(join(dir, 'c.yaml'), 'log: { level: warn }\n');
+    expect(loadConfigFile(join(dir, 'c.yaml')).log.level).toBe('warn');
+    expect(loadConfigFile('config/default.yaml').simulators.enabled).toBe(true);
+    expect(loadConfigFile('config/production.example.yaml', { GRIDHEAD_INFLUX_TOKEN: 't' }).simulators.enabled).toBe(false);
+  });
+});
