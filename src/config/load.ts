@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { Value } from 'typebox/value';
 import { parseDocument } from 'yaml';
-import { GridheadConfig } from './schema.js';
+import type { TSchema } from 'typebox';
+import { CollectProfile, GridheadConfig, RegisterMap } from './schema.js';
 
 export interface ConfigIssue {
   /** Key path, e.g. `registry.meters[3].terminalId`. */
@@ -72,6 +73,7 @@ export function buildConfig(raw: Record<string, unknown>, source: string, env: N
     setPath(value, o.path, o.type === 'integer' ? Number(text) : text);
   }
   fillSections(value);
+  fillRecordDefaults(value);
   const withDefaults = Value.Default(GridheadConfig, value);
   for (const e of Value.Errors(GridheadConfig, withDefaults)) {
     // TypeBox reports `additionalProperties: false` twice (once as a boolean schema); keep the readable one.
@@ -88,7 +90,7 @@ export function buildConfig(raw: Record<string, unknown>, source: string, env: N
 /** Creates the object-valued sections the user left out so their inner defaults apply. */
 function fillSections(value: Record<string, unknown>): void {
   const sections: readonly (readonly string[])[] = [
-    ['log'], ['http'], ['mqtt'], ['mqtt', 'embeddedBroker'], ['influx'], ['storage'], ['ingest'], ['collect'],
+    ['station'], ['log'], ['http'], ['mqtt'], ['mqtt', 'embeddedBroker'], ['influx'], ['storage'], ['ingest'], ['collect'],
     ['modbus'], ['registry'], ['simulators'], ['simulators', 'modbus'], ['simulators', 'mqtt'],
   ];
   for (const path of sections) {
@@ -99,6 +101,19 @@ function fillSections(value: Record<string, unknown>): void {
       const child = node[key];
       if (typeof child !== 'object' || child === null) break;
       node = child as Record<string, unknown>;
+    }
+  }
+}
+
+/** TypeBox does not apply defaults inside `Record` values; do it for the two records we have. */
+function fillRecordDefaults(value: Record<string, unknown>): void {
+  const records: readonly [string, string, TSchema][] = [['modbus', 'registerMaps', RegisterMap], ['collect', 'profiles', CollectProfile]];
+  for (const [section, key, schema] of records) {
+    const record = (value[section] as Record<string, unknown> | undefined)?.[key];
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) continue;
+    const entries = record as Record<string, unknown>;
+    for (const [name, entry] of Object.entries(entries)) {
+      if (typeof entry === 'object' && entry !== null) entries[name] = Value.Default(schema, entry);
     }
   }
 }

@@ -263,6 +263,13 @@ export const SimulatorConfig = Type.Object(
 export const GridheadConfig = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: './data' }),
+    station: Type.Object(
+      {
+        /** Fixed offset of station time from UTC (no DST), for collection days and aligned cycles. */
+        utcOffsetMinutes: Type.Integer({ minimum: -720, maximum: 840, default: 0 }),
+      },
+      strict,
+    ),
     log: Type.Object(
       {
         level: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),

@@ -1,0 +1,98 @@
+/**
+ * The simulated fleet: N Modbus terminals and N MQTT terminals from the `simulators`
+ * section of a configuration, and the registry seed (terminals and meters) that describes
+ * them, so the head-end polls and accepts exactly what is running.
+ */
+import type { AreaSeed, MeterSeed, SimulatorConfig, TerminalSeed } from '../src/config/schema.js';
+import { ModbusTerminalSimulator } from './modbus/terminal.js';
+import { MqttTerminalSimulator } from './mqtt/terminal.js';
+
+export interface FleetSeed {
+  readonly areas: readonly AreaSeed[];
+  readonly terminals: readonly TerminalSeed[];
+  readonly meters: readonly MeterSeed[];
+}
+
+export interface Fleet {
+  readonly seed: FleetSeed;
+  readonly modbus: readonly ModbusTerminalSimulator[];
+  readonly mqtt: readonly MqttTerminalSimulator[];
+  /**
+   * Connects the MQTT terminals, which then publish on their schedule. Separate from
+   * `startFleet` so the head-end can subscribe first and miss nothing.
+   */
+  startPublishing(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface FleetOptions {
+  /** Broker the MQTT terminals publish to. */
+  readonly mqttUrl: string;
+  readonly topicPrefix: string;
+  /** Areas the head-end already knows; the fleet's `areaIds` not among them are created as stand-alone transformer areas. */
+  readonly knownAreaIds?: ReadonlySet<string>;
+}
+
+const pad = (i: number): string => String(i).padStart(2, '0');
+
+export async function startFleet(sim: SimulatorConfig, options: FleetOptions): Promise<Fleet> {
+  const terminals: TerminalSeed[] = [];
+  const meters: MeterSeed[] = [];
+  const areas: AreaSeed[] = sim.areaIds
+    .filter((id) => options.knownAreaIds?.has(id) !== true)
+    .map((id) => ({ id, name: `Simulated area ${id}`, kind: 'transformer' as const, transformerKva: 400 }));
+  let meterIndex = 0;
+  const nextArea = (): string | undefined => sim.areaIds[meterIndex++ % Math.max(1, sim.areaIds.length)];
+  const customer = (id: string) => ({ customerRef: `CUST-${id}`, accountRef: `ACC-${id}` });
+
+  const modbus: ModbusTerminalSimulator[] = [];
+  const mqtt: MqttTerminalSimulator[] = [];
+  const stopAll = async () => {
+    await Promise.allSettled([...modbus.map((s) => s.stop()), ...mqtt.map((s) => s.stop())]);
+  };
+  try {
+    for (let i = 1; i <= sim.modbus.count; i++) {
+      const id = `sim-mb-${pad(i)}`;
+      const s = new ModbusTerminalSimulator({
+        host: sim.host, port: sim.modbus.basePort === 0 ? 0 : sim.modbus.basePort + i - 1, meters: sim.modbus.metersPerTerminal, seed: sim.seed * 10_000 + i,
+      });
+      modbus.push(s);
+      const { port } = await s.start();
+      terminals.push({
+        id, name: `Simulated Modbus terminal ${pad(i)}`, protocol: 'modbus', enabled: true, profiles: [...sim.modbus.profiles],
+        modbus: { host: sim.host, port, framing: 'tcp', registerMap: sim.modbus.registerMap },
+      });
+      for (let u = 1; u <= sim.modbus.metersPerTerminal; u++) {
+        const mid = `${id}-${u}`;
+        const areaId = nextArea();
+        meters.push({ id: mid, name: `Meter ${mid}`, terminalId: id, address: String(u), ctRatio: 1, ptRatio: 1, protected: false, ...(areaId === undefined ? {} : { areaId }), ...customer(mid) });
+      }
+    }
+    for (let i = 1; i <= sim.mqtt.count; i++) {
+      const id = `sim-mq-${pad(i)}`;
+      const s = new MqttTerminalSimulator({
+        url: options.mqttUrl, terminalId: id, meters: sim.mqtt.metersPerTerminal, seed: sim.seed * 20_000 + i,
+        publishIntervalMs: sim.mqtt.publishIntervalMs, prefix: options.topicPrefix,
+      });
+      mqtt.push(s);
+      terminals.push({ id, name: `Simulated MQTT terminal ${pad(i)}`, protocol: 'mqtt', enabled: true, profiles: [] });
+      for (let u = 1; u <= sim.mqtt.metersPerTerminal; u++) {
+        const mid = `${id}-${u}`;
+        const areaId = nextArea();
+        meters.push({ id: mid, name: `Meter ${mid}`, terminalId: id, address: String(u), ctRatio: 1, ptRatio: 1, protected: false, ...(areaId === undefined ? {} : { areaId }), ...customer(mid) });
+      }
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return {
+    seed: { areas, terminals, meters },
+    modbus,
+    mqtt,
+    startPublishing: async () => {
+      await Promise.all(mqtt.map((s) => s.start()));
+    },
+    stop: stopAll,
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The `gridhead` command line.
+ *   gridhead start [--config FILE]   run the head-end (also GRIDHEAD_CONFIG)
+ *   gridhead sim   [--config FILE]   run only the simulated fleet of that configuration
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigFile } from './config/load.js';
+import { createLogger } from './observe/logger.js';
+
+const USAGE = `usage:
+  gridhead start [--config FILE]   run the head-end (default config/default.yaml, or $GRIDHEAD_CONFIG)
+  gridhead sim   [--config FILE]   run the simulated fleet of a configuration on its own
+  gridhead help
+`;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  let file: string;
+  try {
+    const { values } = parseArgs({ args: [...rest], options: { config: { type: 'string', short: 'c' } }, strict: true });
+    file = values.config ?? process.env.GRIDHEAD_CONFIG ?? 'config/default.yaml';
+  } catch (err) {
+    process.stderr.write(`gridhead: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfigFile(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gridhead: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = createLogger(config.log.level);
+  switch (command) {
+    case 'start': {
+      const { startHeadEnd } = await import('./main.js');
+      const headEnd = await startHeadEnd(config, { logger, configFile: file });
+      await untilSignal(logger, () => headEnd.close());
+      return 0;
+    }
+    case 'sim': {
+      const { startFleet } = await import('../simulators/fleet.js');
+      const fleet = await startFleet(config.simulators, {
+        mqttUrl: config.simulators.mqtt.url ?? config.mqtt.url,
+        topicPrefix: config.mqtt.topicPrefix,
+      });
+      await fleet.startPublishing();
+      logger.info({ terminals: fleet.seed.terminals.length, meters: fleet.seed.meters.length }, 'simulated fleet running');
+      for (const t of fleet.seed.terminals) logger.info({ terminal: t.id, protocol: t.protocol, ...(t.modbus === undefined ? {} : { port: t.modbus.port }) }, 'simulated terminal');
+      await untilSignal(logger, () => fleet.stop());
+      return 0;
+    }
+    default:
+      process.stderr.write(`gridhead: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+      return 2;
+  }
+}
+
+/** Waits for SIGINT/SIGTERM, then runs `close`; a second signal exits at once. */
+async function untilSignal(logger: ReturnType<typeof createLogger>, close: () => Promise<void>): Promise<void> {
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  logger.info({ signal }, 'shutting down');
+  process.once(signal, () => process.exit(130));
+  await close();
+  logger.info('stopped');
+}

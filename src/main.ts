@@ -1,0 +1,309 @@
+/**
+ * The composition root: builds every module from the configuration, wires them together,
+ * and owns their shutdown. Nothing else constructs services.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ModbusAdapter } from '../protocols/modbus/adapter.js';
+import { MqttAdapter } from '../protocols/mqtt/adapter.js';
+import { startFleet, type Fleet } from '../simulators/fleet.js';
+import { buildApi, type HealthReport } from './api/server.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
+import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore } from './collect/index.js';
+import type { GridheadConfig } from './config/schema.js';
+import { isQuantity, type MeterId } from './domain/index.js';
+import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
+import { LatestValues } from './live/latest.js';
+import { LogThrottle, type Logger } from './observe/logger.js';
+import { createMetrics } from './observe/metrics.js';
+import { Registry } from './registry/registry.js';
+import { openDatabase } from './storage/db.js';
+import { InfluxSink } from './storage/influx/sink.js';
+import { ReadingStore } from './storage/readingStore.js';
+
+export interface HeadEnd {
+  /** Base URL of the HTTP API. */
+  readonly url: string;
+  readonly registry: Registry;
+  readonly pipeline: IngestPipeline;
+  readonly fleet: Fleet | undefined;
+  readonly mqttUrl: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger: Logger;
+  readonly configFile?: string;
+}
+
+export async function startHeadEnd(config: GridheadConfig, { logger }: StartOptions): Promise<HeadEnd> {
+  const closers: { name: string; close: () => Promise<void> | void }[] = [];
+  const close = async () => {
+    for (const c of closers.reverse().splice(0)) {
+      try {
+        await c.close();
+      } catch (err) {
+        logger.error({ err, component: c.name }, 'error while shutting down');
+      }
+    }
+  };
+  try {
+    return await compose(config, logger, closers, close);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function compose(
+  config: GridheadConfig,
+  logger: Logger,
+  closers: { name: string; close: () => Promise<void> | void }[],
+  close: () => Promise<void>,
+): Promise<HeadEnd> {
+  const throttle = new LogThrottle(60_000);
+  const db = openDatabase(join(config.dataDir, 'gridhead.db'));
+  closers.push({ name: 'store', close: () => { db.close(); } });
+
+  const registry = new Registry(db, {
+    registerMapExists: (n) => Object.hasOwn(config.modbus.registerMaps, n),
+    profileExists: (n) => Object.hasOwn(config.collect.profiles, n),
+  });
+  registry.seed(config.registry);
+
+  let broker: EmbeddedBroker | undefined;
+  if (config.mqtt.embeddedBroker.enabled) {
+    broker = await startEmbeddedBroker({
+      ...config.mqtt.embeddedBroker,
+      onClientError: (clientId, err) => {
+        if (throttle.pass(`broker:${clientId}`) >= 0) logger.warn({ clientId, err: err.message }, 'MQTT client error at the embedded broker');
+      },
+    });
+    closers.push({ name: 'broker', close: () => broker?.close() });
+    logger.info({ url: broker.url }, 'embedded MQTT broker listening');
+  }
+  // With the embedded broker the head-end uses the broker it started (its port may be 0 = any).
+  const mqttUrl = broker?.url ?? config.mqtt.url;
+
+  let fleet: Fleet | undefined;
+  if (config.simulators.enabled) {
+    fleet = await startFleet(config.simulators, {
+      mqttUrl: config.simulators.mqtt.url ?? mqttUrl,
+      topicPrefix: config.mqtt.topicPrefix,
+      knownAreaIds: new Set(registry.listAreas().map((a) => a.id)),
+    });
+    closers.push({ name: 'simulators', close: () => fleet?.stop() });
+    registry.seed(fleet.seed);
+    logger.info({ terminals: fleet.seed.terminals.length, meters: fleet.seed.meters.length }, 'simulated fleet started');
+  }
+
+  const store = new ReadingStore(db, (id: MeterId) => registry.meterKey(id));
+  const live = new LatestValues();
+  const sinks: ReadingSink[] = [{ name: 'store', write: (b) => void store.write(b) }, live];
+  let influx: InfluxSink | undefined;
+  if (config.influx.enabled) {
+    influx = new InfluxSink({
+      ...config.influx,
+      dataDir: config.dataDir,
+      tagsFor: (id) => {
+        const area = registry.findMeter(id)?.areaId;
+        return area === null || area === undefined ? undefined : { area };
+      },
+      logger: logger.child({ component: 'influx' }),
+    });
+    influx.start();
+    sinks.push({ name: 'influx', write: (b) => influx?.write(b) });
+  }
+
+  const pipeline = new IngestPipeline({
+    capacity: config.ingest.queueCapacity,
+    sinks,
+    meterAt: (t, a) => registry.meterAt(t, a),
+    onReject: (r) => {
+      const suppressed = throttle.pass(`reject:${r.terminalId}:${r.reason}`);
+      if (suppressed >= 0) logger.warn({ terminal: r.terminalId, reason: r.reason, detail: r.detail, suppressed }, 'reading rejected');
+    },
+    onSinkError: (sink, err, attempt) => {
+      if (throttle.pass(`sink:${sink}`) >= 0) logger.error({ sink, attempt, err }, 'sink write failed; retrying the same batch');
+    },
+  });
+  if (influx !== undefined) closers.push({ name: 'influx', close: () => influx?.close() });
+  closers.push({ name: 'pipeline', close: () => pipeline.close() });
+
+  const statsStore = new SqliteCollectionStatsStore(db);
+  const stats = new CollectionStats({
+    store: statsStore,
+    utcOffsetMinutes: config.station.utcOffsetMinutes,
+    onError: (err) => logger.error({ err }, 'collection statistics flush failed; kept in memory'),
+  });
+
+  const modbus = new ModbusAdapter({
+    requestTimeoutMs: config.modbus.requestTimeoutMs,
+    reconnectMinMs: config.modbus.reconnectMinMs,
+    reconnectMaxMs: config.modbus.reconnectMaxMs,
+    registerMaps: config.modbus.registerMaps,
+  });
+  closers.push({ name: 'modbus', close: () => modbus.close() });
+
+  const scheduler = new CollectionScheduler({
+    config: config.collect,
+    topology: {
+      terminals: () => registry.listTerminals(),
+      terminal: (id) => registry.listTerminals().find((t) => t.id === id),
+      metersOf: (id) => registry.metersOfTerminal(id),
+    },
+    adapters: { modbus },
+    sink: async (batch, terminal) => {
+      await pipeline.offer(batch, terminal.protocol, 'poll');
+    },
+    stats,
+    utcOffsetMinutes: config.station.utcOffsetMinutes,
+    onStateChange: (c) => {
+      logger.info({ terminal: c.terminalId, online: c.online, reason: c.reason }, c.online ? 'terminal online' : 'terminal offline');
+    },
+    onError: (err) => {
+      if (throttle.pass(`collect:${err.name}`) >= 0) logger.warn({ err }, 'collection fault');
+    },
+  });
+  registry.onChange((c) => {
+    if (c.kind !== 'area') scheduler.refresh();
+    if (c.kind === 'meter' && c.op === 'delete') live.forget(c.id);
+  });
+
+  const mqtt = new MqttAdapter({
+    url: mqttUrl,
+    clientId: config.mqtt.clientId,
+    ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
+    ...(config.mqtt.password === undefined ? {} : { password: config.mqtt.password }),
+    ...(config.mqtt.tls === undefined ? {} : {
+      tls: {
+        rejectUnauthorized: config.mqtt.tls.rejectUnauthorized,
+        ...(config.mqtt.tls.caFile === undefined ? {} : { ca: readFileSync(config.mqtt.tls.caFile) }),
+        ...(config.mqtt.tls.certFile === undefined ? {} : { cert: readFileSync(config.mqtt.tls.certFile) }),
+        ...(config.mqtt.tls.keyFile === undefined ? {} : { key: readFileSync(config.mqtt.tls.keyFile) }),
+      },
+    }),
+    topicPrefix: config.mqtt.topicPrefix,
+    deadLetterTopic: config.mqtt.deadLetterTopic,
+    maxPayloadBytes: config.mqtt.maxPayloadBytes,
+    maxReadingsPerMessage: config.mqtt.maxReadingsPerMessage,
+    acceptQuantity: isQuantity,
+    onProblem: (p) => {
+      const suppressed = throttle.pass(`mqtt:${p.terminalId ?? '?'}:${p.code}`);
+      if (suppressed >= 0) logger.warn({ terminal: p.terminalId, code: p.code, reason: p.reason, suppressed }, 'MQTT message refused');
+    },
+  });
+  const unsubscribe = mqtt.subscribe({
+    readings: async (batch) => {
+      const first = batch[0];
+      await pipeline.offer(batch, 'mqtt', 'push');
+      if (first !== undefined) {
+        const perTerminal = new Map<string, number>();
+        for (const r of batch) perTerminal.set(r.terminalId, (perTerminal.get(r.terminalId) ?? 0) + 1);
+        for (const [t, n] of perTerminal) scheduler.notePush(t, n);
+      }
+    },
+    status: (terminal, online, ts) => {
+      scheduler.noteStatus(terminal, online, ts);
+    },
+  });
+  closers.push({ name: 'mqtt', close: async () => { await unsubscribe(); await mqtt.close(); } });
+  await mqtt.whenSubscribed(AbortSignal.timeout(15_000)).catch((err: unknown) => {
+    // Not fatal: the client keeps reconnecting; /health reports the broker as down meanwhile.
+    logger.error({ err, url: mqttUrl }, 'MQTT broker not reachable yet; retrying in the background');
+  });
+
+  scheduler.start();
+  closers.push({ name: 'collect', close: () => scheduler.stop() });
+  if (fleet !== undefined) await fleet.startPublishing();
+
+  const health = (): HealthReport => {
+    const m = mqtt.stats();
+    const connected = mqtt.isConnected();
+    const components: Record<string, { status: 'ok' | 'degraded' | 'down'; detail?: string }> = {
+      store: { status: 'ok' },
+      mqtt: connected ? { status: 'ok' } : { status: 'degraded', detail: `not connected to ${mqttUrl} (${m.reconnects} reconnects)` },
+      ingest: { status: 'ok', detail: `${pipeline.stats().queued} queued` },
+    };
+    if (influx !== undefined) {
+      const s = influx.stats();
+      components.influx = s.connected || s.pendingPoints === 0
+        ? { status: 'ok' }
+        : { status: 'degraded', detail: `${s.pendingPoints} points spooled; last error: ${s.lastError ?? 'none'}` };
+    }
+    const worst = Object.values(components).some((c) => c.status === 'down') ? 'down'
+      : Object.values(components).some((c) => c.status === 'degraded') ? 'degraded' : 'ok';
+    return { status: worst, components };
+  };
+
+  const metrics = createMetrics([
+    { name: 'gridhead_ingest_accepted', help: 'Readings accepted into the pipeline', type: 'counter', read: () => [{ value: pipeline.stats().accepted }] },
+    { name: 'gridhead_ingest_delivered', help: 'Readings delivered to every sink', type: 'counter', read: () => [{ value: pipeline.stats().delivered }] },
+    { name: 'gridhead_ingest_queued', help: 'Readings waiting in the pipeline', type: 'gauge', read: () => [{ value: pipeline.stats().queued }] },
+    {
+      name: 'gridhead_ingest_rejected', help: 'Readings rejected by normalisation, by reason', type: 'counter', labelNames: ['reason'],
+      read: () => Object.entries(pipeline.stats().rejected).map(([reason, value]) => ({ labels: { reason }, value })),
+    },
+    {
+      name: 'gridhead_mqtt_messages', help: 'MQTT messages by outcome', type: 'counter', labelNames: ['outcome'],
+      read: () => {
+        const s = mqtt.stats();
+        return [
+          { labels: { outcome: 'received' }, value: s.messages },
+          { labels: { outcome: 'malformed' }, value: s.malformed },
+          { labels: { outcome: 'dead_lettered' }, value: s.deadLettered },
+        ];
+      },
+    },
+    {
+      name: 'gridhead_collect_items', help: 'Polled items by outcome', type: 'counter', labelNames: ['outcome'],
+      read: () => {
+        const c = scheduler.counters();
+        return [{ labels: { outcome: 'collected' }, value: c.itemsCollected }, { labels: { outcome: 'failed' }, value: c.itemsFailed }];
+      },
+    },
+    {
+      name: 'gridhead_terminals', help: 'Terminals by link state', type: 'gauge', labelNames: ['state'],
+      read: () => {
+        const counts = new Map<string, number>();
+        for (const s of scheduler.states()) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
+        return [...counts].map(([state, value]) => ({ labels: { state }, value }));
+      },
+    },
+    ...(influx === undefined ? [] : [
+      { name: 'gridhead_influx_pending_points', help: 'Points spooled for InfluxDB, not yet acknowledged', type: 'gauge' as const, read: () => [{ value: influx?.stats().pendingPoints ?? 0 }] },
+      { name: 'gridhead_influx_sent_points', help: 'Points InfluxDB acknowledged', type: 'counter' as const, read: () => [{ value: influx?.stats().sentPoints ?? 0 }] },
+    ]),
+  ]);
+
+  const api = await buildApi({
+    logger,
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    registry,
+    readings: {
+      latest: (id) => {
+        const values = live.of(id);
+        return values.length > 0 ? values : store.latest(id);
+      },
+      series: (meterId, quantity, from, to, stepMs, agg) => store.series({ meterId, quantity, from, to, ...(stepMs === undefined ? {} : { stepMs }), agg, maxPoints: 50_000 }),
+    },
+    stats: {
+      perTerminal: (day, terminalIds) => stats.successRate({ day, ...(terminalIds === undefined ? {} : { terminalIds }) }).terminals,
+      today: () => stats.dayOf(Date.now()),
+    },
+    terminalState: (id) => {
+      const s = scheduler.terminalState(id);
+      return s === undefined ? undefined : { online: s.online, lastSuccessTs: s.lastSuccessTs, lastError: s.lastError ?? null };
+    },
+    health,
+    metrics,
+  });
+  await api.listen({ host: config.http.host, port: config.http.port });
+  closers.push({ name: 'api', close: () => api.close() });
+  const address = api.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.http.port;
+  const url = `http://${config.http.host}:${port}`;
+  logger.info({ url, docs: `${url}/docs` }, 'gridhead head-end running');
+
+  return { url, registry, pipeline, fleet, mqttUrl, close };
+}
