@@ -127,14 +127,15 @@ async function compose(
       if (throttle.pass(`sink:${sink}`) >= 0) logger.error({ sink, attempt, err }, 'sink write failed; retrying the same batch');
     },
   });
-  if (influx !== undefined) closers.push({ name: 'influx', close: () => influx?.close() });
+  const influxSink = influx;
+  if (influxSink !== undefined) closers.push({ name: 'influx', close: () => influxSink.close() });
   closers.push({ name: 'pipeline', close: () => pipeline.close() });
 
   const statsStore = new SqliteCollectionStatsStore(db);
   const stats = new CollectionStats({
     store: statsStore,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
-    onError: (err) => logger.error({ err }, 'collection statistics flush failed; kept in memory'),
+    onError: (err) => { logger.error({ err }, 'collection statistics flush failed; kept in memory'); },
   });
 
   const modbus = new ModbusAdapter({
@@ -149,7 +150,7 @@ async function compose(
     config: config.collect,
     topology: {
       terminals: () => registry.listTerminals(),
-      terminal: (id) => registry.listTerminals().find((t) => t.id === id),
+      terminal: (id) => registry.findTerminal(id),
       metersOf: (id) => registry.metersOfTerminal(id),
     },
     adapters: { modbus },
@@ -159,14 +160,17 @@ async function compose(
     stats,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
     onStateChange: (c) => {
-      logger.info({ terminal: c.terminalId, online: c.online, reason: c.reason }, c.online ? 'terminal online' : 'terminal offline');
+      // The first success after start is not news; every later transition is one line.
+      const level = c.previous === 'unknown' && c.online ? 'debug' : 'info';
+      logger[level]({ terminal: c.terminalId, online: c.online, reason: c.reason }, c.online ? 'terminal online' : 'terminal offline');
     },
     onError: (err) => {
       if (throttle.pass(`collect:${err.name}`) >= 0) logger.warn({ err }, 'collection fault');
     },
   });
   registry.onChange((c) => {
-    if (c.kind !== 'area') scheduler.refresh();
+    // Meters are read afresh every cycle; only a terminal change reshapes the schedule.
+    if (c.kind === 'terminal') void scheduler.refresh(c.id);
     if (c.kind === 'meter' && c.op === 'delete') live.forget(c.id);
   });
 
@@ -270,9 +274,9 @@ async function compose(
         return [...counts].map(([state, value]) => ({ labels: { state }, value }));
       },
     },
-    ...(influx === undefined ? [] : [
-      { name: 'gridhead_influx_pending_points', help: 'Points spooled for InfluxDB, not yet acknowledged', type: 'gauge' as const, read: () => [{ value: influx?.stats().pendingPoints ?? 0 }] },
-      { name: 'gridhead_influx_sent_points', help: 'Points InfluxDB acknowledged', type: 'counter' as const, read: () => [{ value: influx?.stats().sentPoints ?? 0 }] },
+    ...(influxSink === undefined ? [] : [
+      { name: 'gridhead_influx_pending_points', help: 'Points spooled for InfluxDB, not yet acknowledged', type: 'gauge' as const, read: () => [{ value: influxSink.stats().pendingPoints }] },
+      { name: 'gridhead_influx_sent_points', help: 'Points InfluxDB acknowledged', type: 'counter' as const, read: () => [{ value: influxSink.stats().sentPoints }] },
     ]),
   ]);
 

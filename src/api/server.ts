@@ -4,7 +4,7 @@
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RawServerDefault } from 'fastify';
@@ -36,13 +36,12 @@ export interface ApiDeps {
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
+  const apiLogger: FastifyBaseLogger = deps.logger.child({ component: 'api' });
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    loggerInstance: apiLogger,
     bodyLimit: deps.bodyLimitBytes,
-    disableRequestLogging: true,
     ajv: { customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
   for (const s of [Problem, AreaOut, TerminalOut, MeterOut]) app.addSchema(s);
   installProblemHandlers(app);
   await app.register(swagger, {

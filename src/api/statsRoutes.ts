@@ -51,7 +51,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async 
     const day = req.query.date ?? stats.today();
     const area = req.query.area;
     const terminalIds = area === undefined ? undefined : [...new Set(registry.listMeters({ areaId: area }).map((m) => m.terminalId))];
-    const rows = terminalIds !== undefined && terminalIds.length === 0 ? [] : stats.perTerminal(day, terminalIds);
+    const rows = terminalIds?.length === 0 ? [] : stats.perTerminal(day, terminalIds);
     let expected = 0;
     let collected = 0;
     for (const r of rows) {

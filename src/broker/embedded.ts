@@ -38,8 +38,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     port,
     close: () => {
       closed ??= (async () => {
-        await new Promise<void>((resolve) => broker.close(() => resolve()));
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await new Promise<void>((resolve) => { broker.close(() => { resolve(); }); });
+        await new Promise<void>((resolve) => server.close(() => { resolve(); }));
       })();
       return closed;
     },

@@ -48,10 +48,6 @@ export class ProfileCycle {
     this.#o = options;
   }
 
-  get size(): number {
-    return this.#offsets.size;
-  }
-
   /** Jitter offset of a member, ms after each cycle start. */
   offsetOf(terminalId: string): number | undefined {
     return this.#offsets.get(terminalId);

@@ -53,19 +53,22 @@ export const MAX_BACKOFF_MS = 60_000;
 
 export class TerminalLane {
   readonly health: TerminalHealth;
+  // Per-terminal state is kept small (the target is ≤ 2 KiB per terminal at 100,000
+  // terminals, adapter included): no per-lane AbortController, Set or timer while idle.
   /** Profiles with a cycle queued or running: a new cycle of one of them is an overrun. */
-  readonly busyProfiles = new Set<string>();
+  readonly #busy: string[] = [];
   #terminal: Terminal;
   #endpointKey: string;
   #session: TerminalSession | undefined;
   #sessionKey = '';
-  readonly #closing = new Set<Promise<void>>();
-  // Queued on-demand reads go before queued cycles: someone is waiting for them.
-  readonly #urgent: LaneJob[] = [];
-  readonly #routine: LaneJob[] = [];
+  /** Settles when every close started so far has settled. */
+  #closing: Promise<void> | undefined;
+  // On-demand reads (`urgent`) queue ahead of cycles: someone is waiting for them.
+  readonly #queue: { readonly job: LaneJob; readonly urgent: boolean }[] = [];
   #running: Promise<void> | undefined;
-  readonly #abort = new AbortController();
-  #retired = false;
+  /** Aborts the job now running; exists only while one runs. */
+  #current: AbortController | undefined;
+  #retiredBy: Error | undefined;
 
   constructor(terminal: Terminal, private readonly deps: LaneDeps) {
     this.#terminal = terminal;
@@ -78,11 +81,17 @@ export class TerminalLane {
   }
 
   get urgentQueued(): number {
-    return this.#urgent.length;
+    return this.#queue.filter((q) => q.urgent).length;
   }
 
-  get hasSession(): boolean {
-    return this.#session !== undefined;
+  isBusy(profile: string): boolean {
+    return this.#busy.includes(profile);
+  }
+
+  setBusy(profile: string, busy: boolean): void {
+    const i = this.#busy.indexOf(profile);
+    if (busy && i < 0) this.#busy.push(profile);
+    else if (!busy && i >= 0) this.#busy.splice(i, 1);
   }
 
   /** Takes a registry update; a changed endpoint closes the session (reopened at the new one when next needed). */
@@ -93,24 +102,21 @@ export class TerminalLane {
   }
 
   enqueue(job: LaneJob, urgent: boolean): void {
-    if (this.#retired) {
-      job.cancel(this.#abort.signal.reason instanceof Error ? this.#abort.signal.reason : new Error('terminal retired'));
+    if (this.#retiredBy !== undefined) {
+      job.cancel(this.#retiredBy);
       return;
     }
-    (urgent ? this.#urgent : this.#routine).push(job);
+    const at = urgent ? this.#queue.findIndex((q) => !q.urgent) : -1;
+    if (at < 0) this.#queue.push({ job, urgent });
+    else this.#queue.splice(at, 0, { job, urgent });
     this.#running ??= this.#drain();
   }
 
   /** Takes a job out of the queue if it has not started; true when it was removed. */
   withdraw(job: LaneJob): boolean {
-    for (const q of [this.#urgent, this.#routine]) {
-      const i = q.indexOf(job);
-      if (i >= 0) {
-        q.splice(i, 1);
-        return true;
-      }
-    }
-    return false;
+    const i = this.#queue.findIndex((q) => q.job === job);
+    if (i >= 0) this.#queue.splice(i, 1);
+    return i >= 0;
   }
 
   /**
@@ -121,9 +127,9 @@ export class TerminalLane {
    */
   async poll(items: readonly ReadItem[], policy: RequestPolicy, signal: AbortSignal, urgent: boolean): Promise<PollResult> {
     const readings: RawReading[] = [];
-    let failures: ItemFailure[] = items.map((item) => ({ item, error: new Error('not attempted') }));
-    for (let attempt = 0; attempt <= policy.retries && failures.length > 0; attempt++) {
-      const pending = failures.map((f) => f.item);
+    let pending = items;
+    let failures: ItemFailure[] = [];
+    for (let attempt = 0; attempt <= policy.retries && pending.length > 0; attempt++) {
       let release: (() => void) | undefined;
       try {
         if (attempt > 0) {
@@ -139,6 +145,7 @@ export class TerminalLane {
           else failures.push({ item: o.item, error: o.error });
         }
         readings.push(...ok);
+        pending = failures.map((f) => f.item);
         // Delivered while the permit is held: a slow pipeline slows polling instead of
         // letting undelivered batches pile up behind every terminal.
         if (ok.length > 0) await this.deps.deliver(ok, this.#terminal);
@@ -157,26 +164,30 @@ export class TerminalLane {
 
   /** Ends the lane: aborts the running job, cancels queued ones, closes the session. */
   async retire(reason: Error): Promise<void> {
-    if (!this.#retired) {
-      this.#retired = true;
-      this.#abort.abort(reason);
-      for (const job of this.#urgent.splice(0).concat(this.#routine.splice(0))) job.cancel(reason);
+    if (this.#retiredBy === undefined) {
+      this.#retiredBy = reason;
+      this.#current?.abort(reason);
+      for (const q of this.#queue.splice(0)) q.job.cancel(reason);
     }
     await this.#running;
     this.#dropSession();
-    await Promise.all([...this.#closing]);
+    await this.#closing;
   }
 
   async #drain(): Promise<void> {
     try {
       for (;;) {
-        const job = this.#urgent.shift() ?? this.#routine.shift();
-        if (job === undefined) return;
+        const next = this.#queue.shift();
+        if (next === undefined) return;
         if (this.#sessionKey !== this.#endpointKey) this.#dropSession();
+        const current = new AbortController();
+        this.#current = current;
         try {
-          await job.run(this.#abort.signal);
+          await next.job.run(current.signal);
         } catch (err) {
           this.deps.fault(toError(err));
+        } finally {
+          this.#current = undefined;
         }
       }
     } finally {
@@ -238,8 +249,8 @@ export class TerminalLane {
     const p = closing.catch((err: unknown) => {
       this.deps.fault(toError(err));
     });
-    this.#closing.add(p);
-    void p.finally(() => this.#closing.delete(p));
+    const before = this.#closing;
+    this.#closing = before === undefined ? p : Promise.all([before, p]).then(() => undefined);
   }
 }
 

@@ -87,13 +87,18 @@ export class IngestPipeline {
     // A batch larger than the whole capacity is let in alone, or it could never enter.
     while (this.queued > 0 && this.queued + readings.length > this.options.capacity) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
-      if (this.closing) throw new PipelineClosedError();
+      // close() may have run while this producer waited.
+      if (this.isClosing()) throw new PipelineClosedError();
     }
     this.queue.push(readings);
     this.queued += readings.length;
     this.accepted += readings.length;
     this.wakeDrain?.();
     return readings.length;
+  }
+
+  private isClosing(): boolean {
+    return this.closing;
   }
 
   stats(): PipelineStats {

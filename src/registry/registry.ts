@@ -150,6 +150,10 @@ export class Registry {
     return t;
   }
 
+  findTerminal(id: string): Terminal | undefined {
+    return this.terminals.get(terminalId(id));
+  }
+
   createTerminal(input: TerminalSeed): Terminal {
     if (this.terminals.has(terminalId(input.id))) throw new ConflictError(`terminal ${JSON.stringify(input.id)} already exists`);
     return this.putTerminal(input);

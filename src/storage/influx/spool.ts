@@ -1,9 +1,11 @@
 import {
-  closeSync, existsSync, fsyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync,
-  readFileSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync,
+  closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync,
+  readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { ChunkReader, encodeRecord, HEADER, MAX_RECORD, recordOk, SpoolError } from './spoolRecord.js';
+
+export { SpoolError } from './spoolRecord.js';
 
 /**
  * A durable FIFO of line-protocol batches on disk, for the InfluxDB sink.
@@ -11,7 +13,7 @@ import { crc32 } from 'node:zlib';
  * Layout of `dir`: append-only segment files `seg-<seq>.log` and a `commit` file holding
  * the position of the first byte not yet acknowledged by the server. Each record is
  *
- *     u32le length of body | u32le CRC-32 of (points ‖ body) | u32le points | body (UTF-8)
+ *     (record format: see spoolRecord.ts)
  *
  * so that on open a torn tail (the process died mid-append) or a corrupted record is
  * detected and cut off instead of being replayed as garbage.
@@ -50,20 +52,9 @@ export interface SpoolStats {
   readonly droppedBytes: number;
 }
 
-export class SpoolError extends Error {
-  readonly code = 'SPOOL';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'SpoolError';
-  }
-}
-
-const HEADER = 12;
-/** A record larger than this is treated as corruption (a sane batch is far smaller). */
-const MAX_RECORD = 256 * 1024 * 1024;
-const READ_CHUNK = 1024 * 1024;
 const SEGMENT_RE = /^seg-(\d{12})\.log$/;
 
+/** A segment file: its sequence number and its size (appends happen only through us). */
 interface Segment {
   readonly seq: number;
   size: number;
@@ -94,7 +85,7 @@ export class Spool {
     for (const seq of seqs) {
       // Segments before the commit were fully sent; a crash can leave them behind.
       if (saved !== undefined && seq < saved.segment) unlinkSync(this.segmentPath(seq));
-      else this.segments.push({ seq, size: fstatSize(this.segmentPath(seq)) });
+      else this.segments.push({ seq, size: statSync(this.segmentPath(seq)).size });
     }
     const first = this.segments[0];
     if (saved !== undefined && first?.seq === saved.segment) this.commitPos = { segment: saved.segment, offset: Math.min(saved.offset, first.size) };
@@ -112,12 +103,7 @@ export class Spool {
   /** Appends one record holding `points` lines of line protocol. */
   append(body: string, points: number): void {
     this.assertOpen();
-    const len = Buffer.byteLength(body);
-    const buf = Buffer.allocUnsafe(HEADER + len);
-    buf.writeUInt32LE(len, 0);
-    buf.writeUInt32LE(points, 8);
-    buf.write(body, HEADER, 'utf8');
-    buf.writeUInt32LE(crc32(buf.subarray(HEADER), crc32(buf.subarray(8, HEADER))), 4);
+    const buf = encodeRecord(body, points);
     if (this.active.size > 0 && this.active.size + buf.length > this.options.segmentMaxBytes) this.rotate();
     let done = 0;
     while (done < buf.length) done += writeSync(this.appendFd, buf, done, buf.length - done);
@@ -302,55 +288,6 @@ export class Spool {
 
   private assertOpen(): void {
     if (this.closed) throw new SpoolError('spool is closed');
-  }
-}
-
-function recordOk(rec: Buffer, len: number): boolean {
-  return crc32(rec.subarray(HEADER, HEADER + len), crc32(rec.subarray(8, HEADER))) === rec.readUInt32LE(4);
-}
-
-/** Reads a segment in chunks of READ_CHUNK, so many small records cost one read, not two each. */
-class ChunkReader {
-  private buf: Buffer = Buffer.alloc(0);
-  private seq = -1;
-  private start = 0;
-
-  constructor(private readonly pathOf: (seq: number) => string) {}
-
-  get(seg: Segment, offset: number, length: number): Buffer {
-    const rel = offset - this.start;
-    if (seg.seq !== this.seq || rel < 0 || rel + length > this.buf.length) {
-      this.buf = readAt(this.pathOf(seg.seq), offset, Math.max(length, Math.min(READ_CHUNK, seg.size - offset)));
-      this.seq = seg.seq;
-      this.start = offset;
-      return this.buf.subarray(0, length);
-    }
-    return this.buf.subarray(rel, rel + length);
-  }
-}
-
-function readAt(path: string, offset: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(length);
-    let got = 0;
-    while (got < length) {
-      const n = readSync(fd, buf, got, length - got, offset + got);
-      if (n === 0) throw new SpoolError(`spool segment ${path} is shorter than expected`);
-      got += n;
-    }
-    return buf;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fstatSize(path: string): number {
-  const fd = openSync(path, 'r');
-  try {
-    return fstatSync(fd).size;
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -60,8 +60,8 @@ describe('registry', () => {
 
   it('refuses to delete what is still referenced', () => {
     const r = seeded();
-    expect(() => r.deleteArea('f1')).toThrow(ConflictError);
-    expect(() => r.deleteTerminal('t1')).toThrow(ConflictError);
+    expect(() => { r.deleteArea('f1'); }).toThrow(ConflictError);
+    expect(() => { r.deleteTerminal('t1'); }).toThrow(ConflictError);
     r.deleteMeter('m1');
     r.deleteTerminal('t1');
     expect(() => r.getTerminal('t1')).toThrow(NotFoundError);

@@ -1,0 +1,297 @@
+/**
+ * The MQTT push adapter over mqtt.js v5: one persistent-session client that subscribes to
+ * every terminal's telemetry and status and hands parsed batches to a PushSink.
+ *
+ * Backpressure: mqtt.js hands each PUBLISH to `handleMessage(packet, done)` and neither
+ * parses the next packet nor sends the PUBACK (MQTT 3.1.1 §4.3.2) until `done` is called
+ * (node_modules/mqtt/build/lib/handlers/publish.js, and the `work`/`nextTickWork` loop in
+ * client.js `connect()`). We call `done` only after the sink settles, so a slow pipeline
+ * stops the socket reads and the broker keeps the backlog, not us.
+ */
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { PushSink, TerminalRef, TerminalSession, TransportAdapter } from '../adapter.js';
+import { encodeDeadLetter, type DeadLetterInput } from './deadLetter.js';
+import { disconnect } from './disconnect.js';
+import { MessageDelivery, type DeliveryCounters, type MqttProblem } from './delivery.js';
+import { AdapterStateError, MqttOptionsError, SubscribeRefusedError, UnsupportedOperationError } from './errors.js';
+import { DEFAULT_MAX_FUTURE_SKEW_MS } from './payload.js';
+import { matchesSubscription, prefixProblem, subscriptionFilters } from './topics.js';
+
+export type { MqttProblem } from './delivery.js';
+
+export interface MqttTlsOptions {
+  readonly ca?: string | Buffer;
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  readonly rejectUnauthorized: boolean;
+}
+
+export interface MqttAdapterOptions {
+  /** `mqtt://`, `mqtts://`, `ws://` or `wss://`. */
+  readonly url: string;
+  /** Fixed, so the broker keeps the session (and queues QoS 1 messages) while we are away. */
+  readonly clientId: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly tls?: MqttTlsOptions;
+  readonly topicPrefix: string;
+  readonly deadLetterTopic: string;
+  readonly maxPayloadBytes: number;
+  readonly maxReadingsPerMessage: number;
+  readonly acceptQuantity: (name: string) => boolean;
+  /** Every refused message and failure, one call each; the caller rate-limits its logging. */
+  readonly onProblem?: (problem: MqttProblem) => void;
+  /** Station clock, ms epoch. Default `Date.now`. */
+  readonly clock?: () => number;
+  /** MQTT keepalive. Default 60 s. */
+  readonly keepaliveSec?: number;
+  /** Delay between reconnect attempts. Default 1000 ms. */
+  readonly reconnectPeriodMs?: number;
+  /** How far ahead of the station clock a device timestamp may be. Default one day. */
+  readonly maxFutureSkewMs?: number;
+  /** Longest wait for the sink to settle one batch. Default 10 s. */
+  readonly sinkTimeoutMs?: number;
+  /** Hand-overs of one batch to a rejecting sink before it is dead-lettered. Default 3. */
+  readonly sinkMaxAttempts?: number;
+  /** First retry delay after a rejection, doubled each time. Default 200 ms. */
+  readonly sinkRetryDelayMs?: number;
+  /** Dead-letter copies awaiting the broker's PUBACK; beyond this they are dropped and counted. Default 1000. */
+  readonly maxPendingDeadLetters?: number;
+}
+
+export interface MqttAdapterStats {
+  /** Messages received (telemetry and status, good or not). */
+  readonly messages: number;
+  /** Readings the sink accepted. */
+  readonly readings: number;
+  readonly statusMessages: number;
+  /** Messages refused for their topic or payload. */
+  readonly malformed: number;
+  /** Copies handed to the client for the dead-letter topic. */
+  readonly deadLettered: number;
+  /** Copies dropped because `maxPendingDeadLetters` were already waiting. */
+  readonly deadLetterDropped: number;
+  /** Sink rejections and timeouts (each attempt counts). */
+  readonly sinkErrors: number;
+  readonly reconnects: number;
+}
+
+export class MqttAdapter implements TransportAdapter<Record<string, never>> {
+  readonly protocol = 'mqtt';
+  private readonly counters: DeliveryCounters = { messages: 0, readings: 0, statusMessages: 0, malformed: 0, sinkErrors: 0 };
+  private deadLettered = 0;
+  private deadLetterDropped = 0;
+  private pendingDeadLetters = 0;
+  private reconnects = 0;
+  private session: Session | undefined;
+  private closed = false;
+
+  constructor(private readonly options: MqttAdapterOptions) {
+    const problem = prefixProblem(options.topicPrefix);
+    if (problem !== null) throw new MqttOptionsError(problem, undefined);
+    // A dead-letter topic under our own filters would feed refused messages back to us.
+    if (/[+#]/.test(options.deadLetterTopic) || matchesSubscription(options.topicPrefix, options.deadLetterTopic)) {
+      throw new MqttOptionsError(`dead-letter topic "${options.deadLetterTopic}" must be a plain topic outside ${subscriptionFilters(options.topicPrefix).join(' and ')}`, undefined);
+    }
+    // The hold must end before the keepalive gives up on us: while we hold a message,
+    // mqtt.js does not read the PINGRESP either.
+    const holdMs = (options.sinkTimeoutMs ?? 10_000) * (options.sinkMaxAttempts ?? 3);
+    if (holdMs >= (options.keepaliveSec ?? 60) * 1000) {
+      throw new MqttOptionsError(`sinkTimeoutMs × sinkMaxAttempts (${holdMs} ms) must stay below the keepalive`, undefined);
+    }
+  }
+
+  /** MQTT terminals push; there is no request/response convention to read them on demand yet. */
+  open(terminal: TerminalRef<Record<string, never>>, _signal: AbortSignal): Promise<TerminalSession> {
+    return Promise.reject(
+      new UnsupportedOperationError(
+        'MQTT terminals are push-only: on-demand reads need the MQTT command convention, which does not exist yet',
+        terminal.id,
+      ),
+    );
+  }
+
+  /**
+   * Connects and subscribes; `sink` receives every batch from then on. The returned stop
+   * function disconnects without unsubscribing, so the broker keeps queuing for our
+   * session. One subscription at a time.
+   */
+  subscribe(sink: PushSink): () => Promise<void> {
+    if (this.closed) throw new AdapterStateError('adapter is closed', undefined);
+    if (this.session !== undefined) throw new AdapterStateError('adapter already has a subscription', undefined);
+    const session = this.startSession(sink);
+    this.session = session;
+    return async () => {
+      if (this.session === session) this.session = undefined;
+      await session.stop();
+    };
+  }
+
+  /** Resolves once the broker granted both subscriptions; rejects if refused or stopped first. */
+  whenSubscribed(signal?: AbortSignal): Promise<void> {
+    if (this.session === undefined) return Promise.reject(new AdapterStateError('not subscribed', undefined));
+    const subscribed = this.session.subscribed;
+    if (signal === undefined) return subscribed;
+    return Promise.race([
+      subscribed,
+      new Promise<never>((_resolve, reject) => {
+        const onAbort = () => {
+          reject(new AdapterStateError('gave up waiting for the subscription', undefined, { cause: signal.reason }));
+        };
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  }
+
+  stats(): MqttAdapterStats {
+    return {
+      ...this.counters,
+      deadLettered: this.deadLettered,
+      deadLetterDropped: this.deadLetterDropped,
+      reconnects: this.reconnects,
+    };
+  }
+
+  /** Whether the client holds a connection to the broker right now. */
+  isConnected(): boolean {
+    return this.session?.connected() ?? false;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const session = this.session;
+    this.session = undefined;
+    await session?.stop();
+  }
+
+  private startSession(sink: PushSink): Session {
+    const o = this.options;
+    const report = (problem: MqttProblem) => {
+      try {
+        o.onProblem?.(problem);
+      } catch (err) {
+        // The reporting channel itself failed; there is nothing further to report to.
+        process.emitWarning(`MQTT onProblem threw while reporting ${problem.code}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    const stopping = new AbortController();
+    const client = mqtt.connect(o.url, this.clientOptions());
+    const delivery = new MessageDelivery(
+      sink,
+      {
+        topicPrefix: o.topicPrefix,
+        maxPayloadBytes: o.maxPayloadBytes,
+        maxReadingsPerMessage: o.maxReadingsPerMessage,
+        maxFutureSkewMs: o.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS,
+        acceptQuantity: o.acceptQuantity,
+        sinkTimeoutMs: o.sinkTimeoutMs ?? 10_000,
+        sinkMaxAttempts: o.sinkMaxAttempts ?? 3,
+        sinkRetryDelayMs: o.sinkRetryDelayMs ?? 200,
+        clock: o.clock ?? Date.now,
+        report,
+        deadLetter: (input) => {
+          this.publishDeadLetter(client, input, report);
+        },
+      },
+      this.counters,
+    );
+    client.handleMessage = (packet: IPublishPacket, done: (error?: Error) => void) => {
+      // Not acknowledging is the point: the broker redelivers it in our next session.
+      if (stopping.signal.aborted) {
+        done(new Error('adapter stopping'));
+        return;
+      }
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      delivery.handle(packet.topic, payload, stopping.signal).then(
+        (disposition) => {
+          if (disposition === 'ack') done();
+          else done(new Error('adapter stopping'));
+        },
+        (err: unknown) => {
+          // A bug of ours must not stall the session by leaving the message unacknowledged.
+          report({ terminalId: null, code: 'INTERNAL', reason: err instanceof Error ? err.message : String(err) });
+          done();
+        },
+      );
+    };
+    client.on('error', (err) => {
+      report({ terminalId: null, code: 'BROKER_ERROR', reason: err.message });
+    });
+    client.on('reconnect', () => {
+      this.reconnects += 1;
+    });
+    const subscribed = new Promise<void>((resolve, reject) => {
+      client.once('connect', () => {
+        client.subscribe([...subscriptionFilters(o.topicPrefix)], { qos: 1 }, (err) => {
+          if (err === null) resolve();
+          else {
+            report({ terminalId: null, code: 'SUBSCRIBE_REFUSED', reason: err.message });
+            reject(new SubscribeRefusedError(`broker refused ${subscriptionFilters(o.topicPrefix).join(', ')}: ${err.message}`, undefined, { cause: err }));
+          }
+        });
+      });
+      stopping.signal.addEventListener('abort', () => {
+        reject(new AdapterStateError('subscription stopped before the broker granted it', undefined));
+      }, { once: true });
+    });
+    subscribed.catch(() => undefined); // observed through whenSubscribed(); unobserved is fine
+    client.connect();
+    return {
+      subscribed,
+      connected: () => client.connected,
+      stop: async () => {
+        if (stopping.signal.aborted) return;
+        stopping.abort();
+        await disconnect(client);
+      },
+    };
+  }
+
+  private clientOptions(): IClientOptions {
+    const o = this.options;
+    return {
+      clientId: o.clientId,
+      // MQTT 3.1.1 §3.1.2.4: clean=0 keeps subscriptions and queued QoS 1 messages across
+      // disconnections, which is what makes a head-end restart lossless.
+      clean: false,
+      protocolVersion: 4,
+      keepalive: o.keepaliveSec ?? 60,
+      reconnectPeriod: o.reconnectPeriodMs ?? 1000,
+      connectTimeout: 30_000,
+      manualConnect: true,
+      ...(o.username === undefined ? {} : { username: o.username }),
+      ...(o.password === undefined ? {} : { password: o.password }),
+      ...(o.tls === undefined
+        ? {}
+        : {
+            rejectUnauthorized: o.tls.rejectUnauthorized,
+            ...(o.tls.ca === undefined ? {} : { ca: o.tls.ca }),
+            ...(o.tls.cert === undefined ? {} : { cert: o.tls.cert }),
+            ...(o.tls.key === undefined ? {} : { key: o.tls.key }),
+          }),
+    };
+  }
+
+  private publishDeadLetter(client: MqttClient, input: DeadLetterInput, report: (p: MqttProblem) => void): void {
+    const limit = this.options.maxPendingDeadLetters ?? 1000;
+    if (this.pendingDeadLetters >= limit) {
+      this.deadLetterDropped += 1;
+      report({ terminalId: input.terminalId, code: 'DEAD_LETTER_DROPPED', reason: `${limit} dead-letter copies already await the broker` });
+      return;
+    }
+    this.pendingDeadLetters += 1;
+    this.deadLettered += 1;
+    // Not awaited: the PUBACK cannot be read while we hold the message that caused it.
+    client.publish(this.options.deadLetterTopic, encodeDeadLetter(input), { qos: 1 }, (err) => {
+      this.pendingDeadLetters -= 1;
+      if (err) report({ terminalId: input.terminalId, code: 'DEAD_LETTER_FAILED', reason: err.message });
+    });
+  }
+}
+
+interface Session {
+  readonly subscribed: Promise<void>;
+  connected(): boolean;
+  stop(): Promise<void>;
+}

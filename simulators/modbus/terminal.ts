@@ -1,0 +1,231 @@
+/**
+ * A simulated Modbus terminal: a TCP server answering for meters at unit ids 1..N, each a
+ * MeterModel advanced to the request time and served per THREE_PHASE_METER_MAP.
+ *
+ * Our own small server rather than modbus-serial's ServerTCP: ServerTCP cannot listen on
+ * port 0 (it treats 0 as "default 502") nor report its port, defers every request through a
+ * timer, and has no RTU-over-TCP framing; all four matter here.
+ */
+import net from 'node:net';
+import { MeterModel, type MeterState } from '../loadShape.js';
+import { encodePoint, type RegisterPointSpec } from '../../protocols/modbus/registerMap.js';
+import { decodeRequests, encodeReply, exceptionPdu, type Framing, type ModbusRequest } from './frames.js';
+import { METER_BANKS, THREE_PHASE_METER_MAP } from './threePhaseMeterMap.js';
+
+export type SimulatedFault =
+  | { readonly kind: 'none' }
+  /** Never answer (the request is swallowed). */
+  | { readonly kind: 'timeout' }
+  /** Answer with this Modbus exception code. */
+  | { readonly kind: 'exception'; readonly code: number }
+  /** Answer correctly, but only after `ms` (later replies on the connection wait behind it). */
+  | { readonly kind: 'delay'; readonly ms: number };
+
+export interface ModbusTerminalSimulatorOptions {
+  readonly host?: string;
+  /** 0 (the default) picks a free port. */
+  readonly port?: number;
+  /** Meters behind the terminal, at unit ids 1..meters (at most 247). */
+  readonly meters: number;
+  readonly seed: number;
+  readonly framing?: Framing;
+  /** Time the meters' energy registers start integrating from; defaults to clock(). */
+  readonly startTs?: number;
+  readonly clock?: () => number;
+}
+
+/** The seed of the meter at `unitId`, so a test can rebuild the same MeterModel. */
+export function meterSeed(seed: number, unitId: number): number {
+  return (Math.imul(seed | 0, 1000) + unitId) | 0;
+}
+
+// Exception codes, Modbus Application Protocol v1.1b3 §7.
+const ILLEGAL_FUNCTION = 1;
+const ILLEGAL_DATA_ADDRESS = 2;
+const ILLEGAL_DATA_VALUE = 3;
+const GATEWAY_TARGET_FAILED = 11;
+
+export class ModbusTerminalSimulator {
+  private readonly clock: () => number;
+  private readonly framing: Framing;
+  private readonly meters: MeterModel[] = [];
+  private readonly faults = new Map<number, SimulatedFault>();
+  private readonly sockets = new Set<net.Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly image = new Uint16Array(0x10000);
+  private server: net.Server | undefined;
+  /** Counters a test or benchmark can read. */
+  connectionsAccepted = 0;
+  requestsServed = 0;
+  protocolErrors = 0;
+  /** Most requests one connection had waiting for a reply at once (1 = never pipelined). */
+  maxRequestsInFlight = 0;
+
+  constructor(private readonly options: ModbusTerminalSimulatorOptions) {
+    if (!Number.isInteger(options.meters) || options.meters < 1 || options.meters > 247) {
+      throw new RangeError(`meters must be 1..247, got ${options.meters}`);
+    }
+    this.clock = options.clock ?? Date.now;
+    this.framing = options.framing ?? 'tcp';
+    const startTs = options.startTs ?? this.clock();
+    for (let unit = 1; unit <= options.meters; unit++) {
+      this.meters.push(new MeterModel({ seed: meterSeed(options.seed, unit), startTs }));
+    }
+  }
+
+  async start(): Promise<{ port: number }> {
+    if (this.server !== undefined) throw new Error('simulator already started');
+    const server = net.createServer((socket) => { this.accept(socket); });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.options.host ?? '127.0.0.1', port: this.options.port ?? 0 }, () => {
+        server.removeListener('error', reject);
+        resolve();
+      });
+    }).catch((e: unknown) => {
+      this.server = undefined;
+      throw e;
+    });
+    server.on('error', () => { this.protocolErrors++; });
+    const address = server.address();
+    return { port: typeof address === 'object' && address !== null ? address.port : 0 };
+  }
+
+  /** Closes the listener and every connection; safe to call twice. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+  }
+
+  setFault(unitId: number, fault: SimulatedFault): void {
+    if (fault.kind === 'none') this.faults.delete(unitId);
+    else this.faults.set(unitId, fault);
+  }
+
+  private accept(socket: net.Socket): void {
+    this.connectionsAccepted++;
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    let pending: Buffer = Buffer.alloc(0);
+    let sendAfter = 0; // keeps replies in request order when one is delayed
+    let inFlight = 0;
+    socket.on('data', (chunk: Buffer) => {
+      const decoded = decodeRequests(this.framing, pending.length === 0 ? chunk : Buffer.concat([pending, chunk]));
+      if (!decoded.ok) {
+        this.protocolErrors++;
+        socket.destroy();
+        return;
+      }
+      pending = Buffer.from(decoded.rest);
+      for (const req of decoded.requests) {
+        inFlight++;
+        this.maxRequestsInFlight = Math.max(this.maxRequestsInFlight, inFlight);
+        const reply = this.answer(req);
+        if (reply === undefined) continue; // swallowed: stays "in flight" for good
+        const bytes = encodeReply(this.framing, req, reply.pdu);
+        const now = Date.now();
+        const at = Math.max(now + reply.delayMs, sendAfter);
+        sendAfter = at;
+        if (at <= now) {
+          inFlight--;
+          socket.write(bytes);
+          continue;
+        }
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          inFlight--;
+          if (!socket.destroyed) socket.write(bytes);
+        }, at - now);
+        this.timers.add(timer);
+      }
+    });
+    socket.on('error', () => { this.protocolErrors++; });
+    socket.on('close', () => { this.sockets.delete(socket); });
+  }
+
+  /** The reply PDU for a request, or undefined when the fault says to stay silent. */
+  private answer(req: ModbusRequest): { pdu: Uint8Array; delayMs: number } | undefined {
+    const fn = req.pdu[0] ?? 0;
+    const meter = this.meters[req.unitId - 1];
+    if (req.unitId < 1 || meter === undefined) return { pdu: exceptionPdu(fn, GATEWAY_TARGET_FAILED), delayMs: 0 };
+    const fault = this.faults.get(req.unitId) ?? { kind: 'none' };
+    if (fault.kind === 'timeout') return undefined;
+    if (fault.kind === 'exception') return { pdu: exceptionPdu(fn, fault.code), delayMs: 0 };
+    this.requestsServed++;
+    return { pdu: this.readRegisters(meter, req.pdu), delayMs: fault.kind === 'delay' ? fault.ms : 0 };
+  }
+
+  private readRegisters(meter: MeterModel, pdu: Uint8Array): Uint8Array {
+    const fn = pdu[0] ?? 0;
+    if (fn !== THREE_PHASE_METER_MAP.function) return exceptionPdu(fn, ILLEGAL_FUNCTION);
+    if (pdu.length !== 5) return exceptionPdu(fn, ILLEGAL_DATA_VALUE);
+    const view = new DataView(pdu.buffer, pdu.byteOffset, pdu.byteLength);
+    const start = view.getUint16(1);
+    const count = view.getUint16(3);
+    // Application Protocol §6.4: quantity 1..125 (0x7D), else exception 03; then the address range.
+    if (count < 1 || count > 125) return exceptionPdu(fn, ILLEGAL_DATA_VALUE);
+    if (!METER_BANKS.some((b) => start >= b.start && start + count <= b.start + b.count)) {
+      return exceptionPdu(fn, ILLEGAL_DATA_ADDRESS);
+    }
+    this.fillImage(meter.advance(this.clock()));
+    const out = new Uint8Array(2 + count * 2);
+    const outView = new DataView(out.buffer);
+    out[0] = fn;
+    out[1] = count * 2;
+    for (let i = 0; i < count; i++) outView.setUint16(2 + i * 2, this.image[start + i] ?? 0);
+    return out;
+  }
+
+  private fillImage(s: MeterState): void {
+    for (const p of THREE_PHASE_METER_MAP.points) encodePoint(p, valueOf(p.quantity, s), this.image, p.address);
+    const tanPhi = Math.tan(Math.acos(s.powerFactor));
+    for (const [i, address] of [18, 20, 22].entries()) {
+      encodePoint(extra(address), (s.powerActiveL[i] ?? 0) * tanPhi, this.image, address);
+    }
+    encodePoint(extra(28), s.powerActive / s.powerFactor, this.image, 28);
+    encodePoint(extra(34), Math.abs(s.current[0] - s.current[1]) * 0.1, this.image, 34);
+    encodePoint(extra(36), s.powerActive, this.image, 36);
+  }
+}
+
+/** The MeterState field behind each catalogue quantity the meter offers. */
+const VALUE_OF: Readonly<Record<string, (s: MeterState) => number>> = {
+  'voltage.l1': (s) => s.voltage[0],
+  'voltage.l2': (s) => s.voltage[1],
+  'voltage.l3': (s) => s.voltage[2],
+  'current.l1': (s) => s.current[0],
+  'current.l2': (s) => s.current[1],
+  'current.l3': (s) => s.current[2],
+  'power.active.l1': (s) => s.powerActiveL[0],
+  'power.active.l2': (s) => s.powerActiveL[1],
+  'power.active.l3': (s) => s.powerActiveL[2],
+  'power.active': (s) => s.powerActive,
+  'power.reactive': (s) => s.powerReactive,
+  'power.factor': (s) => s.powerFactor,
+  'frequency': (s) => s.frequency,
+  'demand.active.max': (s) => s.maxDemand,
+  'energy.active.import': (s) => s.energyActiveImport,
+  'energy.active.export': (s) => s.energyActiveExport,
+  'energy.reactive.import': (s) => s.energyReactiveImport,
+  'energy.reactive.export': (s) => s.energyReactiveExport,
+  'energy.active.import.t1': (s) => s.energyActiveImportTariff[0],
+  'energy.active.import.t2': (s) => s.energyActiveImportTariff[1],
+  'energy.active.import.t3': (s) => s.energyActiveImportTariff[2],
+  'energy.active.import.t4': (s) => s.energyActiveImportTariff[3],
+};
+
+function valueOf(quantity: string, s: MeterState): number {
+  const get = VALUE_OF[quantity];
+  if (get === undefined) throw new Error(`the simulated meter has no value for ${quantity}`);
+  return get(s);
+}
+
+function extra(address: number): RegisterPointSpec {
+  return { quantity: `(extra)`, address, type: 'float32', wordOrder: 'big', byteOrder: 'big', scale: 1, offset: 0 };
+}

@@ -1,0 +1,68 @@
+/**
+ * On-demand reads (an operator's "read this meter now"): queued in the terminal's lane
+ * ahead of scheduled cycles but behind the request in flight, withdrawn if the caller gives
+ * up while still queued, aborted if it gives up while running.
+ */
+import type { RawReading, ReadItem } from '../../protocols/adapter.js';
+import { abortReason, linkSignals } from './clock.js';
+import { errorCode } from './errors.js';
+import type { LaneJob, PollResult, RequestPolicy, TerminalLane } from './terminalLane.js';
+
+export interface OnDemandRequest {
+  /** Default: every quantity of the terminal's profiles. */
+  readonly quantities?: readonly string[];
+  /** Meter addresses to read; default every meter of the terminal. */
+  readonly addresses?: readonly string[];
+  readonly signal?: AbortSignal;
+  /** Per attempt; default the timeout of the terminal's first profile. */
+  readonly timeoutMs?: number;
+}
+
+export interface OnDemandResult {
+  readonly terminalId: string;
+  readonly readings: readonly RawReading[];
+  readonly failures: readonly { readonly item: ReadItem; readonly code: string; readonly message: string }[];
+}
+
+/**
+ * Queues the read in `lane`; resolves with what it read (failed items included), rejects
+ * with the abort reason when the caller, the terminal's removal or stop() ends it first.
+ */
+export function queueOnDemand(lane: TerminalLane, items: readonly ReadItem[], policy: RequestPolicy, caller: AbortSignal | undefined): Promise<PollResult> {
+  return new Promise<PollResult>((resolve, reject) => {
+    if (caller?.aborted === true) {
+      reject(abortReason(caller));
+      return;
+    }
+    const onCallerAbort = (): void => {
+      if (caller !== undefined && lane.withdraw(job)) reject(abortReason(caller));
+    };
+    const job: LaneJob = {
+      run: async (laneSignal) => {
+        const link = linkSignals([laneSignal, caller]);
+        try {
+          const result = await lane.poll(items, policy, link.signal, true);
+          if (link.signal.aborted) reject(abortReason(link.signal));
+          else resolve(result);
+        } finally {
+          link.dispose();
+          caller?.removeEventListener('abort', onCallerAbort);
+        }
+      },
+      cancel: (reason) => {
+        caller?.removeEventListener('abort', onCallerAbort);
+        reject(reason);
+      },
+    };
+    caller?.addEventListener('abort', onCallerAbort, { once: true });
+    lane.enqueue(job, true);
+  });
+}
+
+export function toOnDemandResult(terminalId: string, result: PollResult): OnDemandResult {
+  return {
+    terminalId,
+    readings: result.readings,
+    failures: result.failures.map((f) => ({ item: f.item, code: errorCode(f.error), message: f.error.message })),
+  };
+}

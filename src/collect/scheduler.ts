@@ -1,0 +1,368 @@
+/**
+ * The collection scheduler: polls every enabled polled terminal on the cycles of its
+ * profiles, under one global concurrency limit, one request in flight per terminal, with
+ * retries, timeouts, online/offline tracking and success-rate statistics; watches pushing
+ * terminals for silence; serves on-demand reads.
+ *
+ * Bounds: queued cycles ≤ terminals × their profiles (a cycle still queued or running when
+ * the next of the same terminal and profile is due is skipped and counted as an overrun);
+ * permit waiters ≤ terminals; on-demand reads ≤ `maxQueuedOnDemand` per terminal;
+ * retries ≤ profile.retries with backoff capped at MAX_BACKOFF_MS.
+ */
+import type { ProtocolName, RawReading, ReadItem, TransportAdapter } from '../../protocols/adapter.js';
+import type { GridheadConfig } from '../config/schema.js';
+import type { Meter, Terminal } from '../domain/topology.js';
+import { systemClock, toError, type Clock } from './clock.js';
+import { CollectBusyError, NoAdapterError, NotPollableError, SchedulerStoppedError, SinkError, UnknownProfileError, UnknownTerminalError } from './errors.js';
+import { queueOnDemand, toOnDemandResult, type OnDemandRequest, type OnDemandResult } from './onDemand.js';
+import { ProfileCycle } from './profileCycle.js';
+import { PushWatch } from './pushWatch.js';
+import { Semaphore } from './semaphore.js';
+import type { CollectionStats } from './stats.js';
+import type { StateChange, TerminalState } from './terminalHealth.js';
+import { TerminalLane, type RequestPolicy } from './terminalLane.js';
+
+/** What the collector needs of the registry. Call `refresh()` after a change. */
+export interface CollectTopology {
+  /** Every terminal, enabled or not. */
+  terminals(): Iterable<Terminal>;
+  terminal(id: string): Terminal | undefined;
+  metersOf(terminalId: string): readonly Meter[];
+}
+
+/** Where readings go; awaited, so a slow pipeline slows polling. */
+export type CollectSink = (batch: readonly RawReading[], terminal: Terminal) => void | Promise<void>;
+
+export type CollectSettings = Pick<GridheadConfig['collect'], 'concurrency' | 'offlineAfterFailures' | 'pushSilenceMs' | 'profiles'>;
+
+export interface CollectionSchedulerOptions {
+  readonly config: CollectSettings;
+  readonly topology: CollectTopology;
+  readonly adapters: Partial<Record<ProtocolName, TransportAdapter>>;
+  readonly sink: CollectSink;
+  /** Started and stopped (flushed) with the scheduler. */
+  readonly stats: CollectionStats;
+  /** Station offset from UTC, for aligned cycles; default 0. */
+  readonly utcOffsetMinutes?: number;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  /** On-demand reads waiting per terminal, at most; default 8. */
+  readonly maxQueuedOnDemand?: number;
+  /** Bounds of an on-demand read when the terminal has no profile; default 3 s, no retry. */
+  readonly onDemandPolicy?: RequestPolicy;
+  /** One call per online/offline transition. */
+  readonly onStateChange?: (change: StateChange) => void;
+  /** Faults that are not a terminal's failure to answer: sink errors, config gaps, close errors. */
+  readonly onError?: (err: Error) => void;
+}
+
+export interface CollectCounters {
+  cycles: number;
+  cyclesFailed: number;
+  overruns: number;
+  retries: number;
+  sessionOpens: number;
+  sessionErrors: number;
+  itemsCollected: number;
+  itemsFailed: number;
+  onDemand: number;
+  sinkErrors: number;
+  faults: number;
+}
+
+const DEFAULT_ON_DEMAND: RequestPolicy = { timeoutMs: 3_000, retries: 0, retryBackoffMs: 0 };
+
+export class CollectionScheduler {
+  readonly #o: CollectionSchedulerOptions;
+  readonly #clock: Clock;
+  readonly #permits: Semaphore;
+  readonly #cycles = new Map<string, ProfileCycle>();
+  readonly #lanes = new Map<string, TerminalLane>();
+  readonly #push: PushWatch;
+  readonly #retiring = new Set<Promise<void>>();
+  // Config faults already reported, per terminal: reported once, forgotten when the terminal goes.
+  readonly #reported = new Map<string, Set<string>>();
+  readonly #counters: CollectCounters = {
+    cycles: 0, cyclesFailed: 0, overruns: 0, retries: 0, sessionOpens: 0, sessionErrors: 0,
+    itemsCollected: 0, itemsFailed: 0, onDemand: 0, sinkErrors: 0, faults: 0,
+  };
+  #started = false;
+
+  constructor(options: CollectionSchedulerOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#permits = new Semaphore(options.config.concurrency);
+    for (const [name, p] of Object.entries(options.config.profiles)) {
+      this.#cycles.set(name, new ProfileCycle({
+        intervalMs: p.intervalSeconds * 1000,
+        align: p.align,
+        jitterMs: p.jitterMs,
+        utcOffsetMs: (options.utcOffsetMinutes ?? 0) * 60_000,
+        clock: this.#clock,
+        random: options.random ?? Math.random,
+        onDue: (id, cycleStart) => {
+          this.#due(id, name, cycleStart);
+        },
+      }));
+    }
+    this.#push = new PushWatch({
+      clock: this.#clock,
+      silenceMs: options.config.pushSilenceMs,
+      emit: (c) => {
+        this.#emit(c);
+      },
+      record: (id, ts, count) => {
+        options.stats.record(id, ts, count, count);
+      },
+    });
+  }
+
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#syncAll();
+    for (const c of this.#cycles.values()) c.start();
+    this.#push.start();
+    this.#o.stats.start();
+  }
+
+  /** Stops scheduling, ends in-flight and queued work, closes every session, flushes statistics. */
+  async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    for (const c of this.#cycles.values()) c.stop();
+    this.#push.stop();
+    const lanes = [...this.#lanes.values()];
+    this.#lanes.clear();
+    for (const id of [...this.#push.ids()]) this.#push.remove(id);
+    const stopped = new SchedulerStoppedError();
+    await Promise.all(lanes.map((l) => l.retire(stopped)));
+    await Promise.all([...this.#retiring]);
+    this.#o.stats.stop();
+  }
+
+  /**
+   * Re-reads the topology (one terminal, or all): added terminals join their profiles'
+   * next cycles, removed or disabled ones are retired (session closed), a changed endpoint
+   * reconnects. Resolves when retired sessions are closed.
+   */
+  async refresh(terminalId?: string): Promise<void> {
+    if (!this.#started) return;
+    if (terminalId === undefined) this.#syncAll();
+    else this.#sync(terminalId, this.#o.topology.terminal(terminalId));
+    await Promise.all([...this.#retiring]);
+  }
+
+  /** Reads now, queued behind the terminal's in-flight request; readings also go to the sink. */
+  pollNow(terminalId: string, request: OnDemandRequest = {}): Promise<OnDemandResult> {
+    if (!this.#started) return Promise.reject(new SchedulerStoppedError());
+    const lane = this.#lanes.get(terminalId);
+    if (lane === undefined) return Promise.reject(this.#push.has(terminalId) ? new NotPollableError(terminalId) : new UnknownTerminalError(terminalId));
+    const limit = this.#o.maxQueuedOnDemand ?? 8;
+    if (lane.urgentQueued >= limit) return Promise.reject(new CollectBusyError(terminalId, limit));
+    const profiles = lane.terminal.profiles.flatMap((n) => this.#o.config.profiles[n] ?? []);
+    const quantities = request.quantities ?? [...new Set(profiles.flatMap((p) => p.quantities))];
+    const wanted = request.addresses === undefined ? undefined : new Set(request.addresses);
+    const meters = this.#o.topology.metersOf(terminalId).filter((m) => wanted?.has(m.address) ?? true);
+    const items = itemsFor(meters, quantities);
+    const base = profiles[0] ?? this.#o.onDemandPolicy ?? DEFAULT_ON_DEMAND;
+    const policy: RequestPolicy = { timeoutMs: request.timeoutMs ?? base.timeoutMs, retries: base.retries, retryBackoffMs: base.retryBackoffMs };
+    if (items.length === 0) return Promise.resolve({ terminalId, readings: [], failures: [] });
+    this.#counters.onDemand++;
+    lane.health.attempted(this.#clock.now());
+    return queueOnDemand(lane, items, policy, request.signal).then((result) => {
+      this.#counters.itemsCollected += result.readings.length;
+      this.#counters.itemsFailed += result.failures.length;
+      const now = this.#clock.now();
+      const failed = result.failures.at(-1);
+      if (failed !== undefined) lane.health.noteError(failed.error, now);
+      if (result.readings.length > 0) this.#emit(lane.health.succeeded(now, 'on-demand read succeeded'));
+      return toOnDemandResult(terminalId, result);
+    });
+  }
+
+  /** A pushing terminal delivered `count` readings at `ts`; false for a terminal not watched as pushing. */
+  notePush(terminalId: string, count: number, ts: number = this.#clock.now()): boolean {
+    const lane = this.#lanes.get(terminalId);
+    // A polled terminal that also pushes (e.g. a DLMS data-notification) is alive; its rate stays poll-based.
+    if (lane !== undefined) {
+      this.#emit(lane.health.succeeded(ts, 'push received'));
+      return true;
+    }
+    return this.#push.notePush(terminalId, count, ts);
+  }
+
+  /** A pushing terminal's status message (MQTT birth / last will). */
+  noteStatus(terminalId: string, online: boolean, ts: number = this.#clock.now()): boolean {
+    return this.#push.noteStatus(terminalId, online, ts);
+  }
+
+  terminalState(terminalId: string): TerminalState | undefined {
+    return this.#lanes.get(terminalId)?.health.snapshot() ?? this.#push.state(terminalId);
+  }
+
+  states(): TerminalState[] {
+    return [...this.#lanes.values()].map((l) => l.health.snapshot()).concat(this.#push.states());
+  }
+
+  counters(): Readonly<CollectCounters> & { readonly permitsInUse: number; readonly permitsWaiting: number } {
+    return { ...this.#counters, permitsInUse: this.#permits.inUse, permitsWaiting: this.#permits.waiting };
+  }
+
+  #syncAll(): void {
+    const seen = new Set<string>();
+    for (const t of this.#o.topology.terminals()) {
+      seen.add(t.id);
+      this.#sync(t.id, t);
+    }
+    for (const id of [...this.#lanes.keys(), ...this.#push.ids()]) if (!seen.has(id)) this.#sync(id, undefined);
+  }
+
+  #sync(id: string, t: Terminal | undefined): void {
+    const active = t?.enabled === true ? t : undefined;
+    const adapter = active === undefined ? undefined : this.#o.adapters[active.protocol];
+    const polled = active !== undefined && active.protocol !== 'mqtt' && adapter !== undefined;
+    const lane = this.#lanes.get(id);
+    if (lane !== undefined && !polled) this.#retire(lane);
+    if (active?.protocol !== 'mqtt') this.#push.remove(id);
+    if (active === undefined) {
+      this.#reported.delete(id);
+      return;
+    }
+    if (active.protocol === 'mqtt') {
+      this.#push.sync(active);
+    } else if (adapter === undefined) {
+      this.#reportOnce(id, 'adapter', new NoAdapterError(id, active.protocol));
+    } else if (lane === undefined) {
+      const created = new TerminalLane(active, {
+        clock: this.#clock,
+        permits: this.#permits,
+        adapter,
+        deliver: (batch, terminal) => this.#deliver(batch, terminal),
+        fault: (err) => {
+          this.#fault(err);
+        },
+        counters: this.#counters,
+      });
+      this.#lanes.set(id, created);
+      this.#join(id, [], active.profiles);
+    } else {
+      const before = lane.terminal.profiles;
+      lane.update(active);
+      this.#join(id, before, active.profiles);
+    }
+  }
+
+  #join(id: string, before: readonly string[], after: readonly string[]): void {
+    for (const name of before) if (!after.includes(name)) this.#cycles.get(name)?.remove(id);
+    for (const name of after) {
+      const cycle = this.#cycles.get(name);
+      if (cycle === undefined) this.#reportOnce(id, `profile:${name}`, new UnknownProfileError(id, name));
+      else cycle.add(id);
+    }
+  }
+
+  #retire(lane: TerminalLane): void {
+    const id = lane.terminal.id;
+    this.#lanes.delete(id);
+    for (const c of this.#cycles.values()) c.remove(id);
+    const p = lane.retire(new UnknownTerminalError(id));
+    this.#retiring.add(p);
+    void p.finally(() => this.#retiring.delete(p));
+  }
+
+  #due(id: string, profileName: string, cycleStart: number): void {
+    const lane = this.#lanes.get(id);
+    const profile = this.#o.config.profiles[profileName];
+    if (lane === undefined || profile === undefined) return;
+    let items: ReadItem[];
+    try {
+      items = itemsFor(this.#o.topology.metersOf(id), profile.quantities);
+    } catch (err) {
+      this.#fault(toError(err));
+      return;
+    }
+    if (items.length === 0) return;
+    if (lane.isBusy(profileName)) {
+      this.#counters.overruns++;
+      this.#o.stats.record(id, cycleStart, items.length, 0);
+      return;
+    }
+    lane.setBusy(profileName, true);
+    lane.enqueue({
+      run: async (signal) => {
+        try {
+          await this.#cycle(lane, items, profile, cycleStart, signal);
+        } finally {
+          lane.setBusy(profileName, false);
+        }
+      },
+      cancel: () => {
+        lane.setBusy(profileName, false);
+      },
+    }, false);
+  }
+
+  async #cycle(lane: TerminalLane, items: readonly ReadItem[], policy: RequestPolicy, cycleStart: number, signal: AbortSignal): Promise<void> {
+    this.#counters.cycles++;
+    lane.health.attempted(this.#clock.now());
+    const result = await lane.poll(items, policy, signal, false);
+    this.#counters.itemsCollected += result.readings.length;
+    this.#counters.itemsFailed += result.failures.length;
+    // Ended by stop() or the terminal's removal: neither counted nor held against the terminal.
+    if (signal.aborted) return;
+    const id = lane.terminal.id;
+    this.#o.stats.record(id, cycleStart, items.length, result.readings.length);
+    const now = this.#clock.now();
+    const failed = result.failures.at(-1);
+    if (result.readings.length > 0) {
+      if (failed !== undefined) lane.health.noteError(failed.error, now);
+      this.#emit(lane.health.succeeded(now, 'poll succeeded'));
+    } else {
+      this.#counters.cyclesFailed++;
+      this.#emit(lane.health.cycleFailed(now, failed?.error ?? new Error('nothing collected'), this.#o.config.offlineAfterFailures));
+    }
+  }
+
+  async #deliver(batch: readonly RawReading[], terminal: Terminal): Promise<void> {
+    try {
+      await this.#o.sink(batch, terminal);
+    } catch (err) {
+      this.#counters.sinkErrors++;
+      this.#fault(new SinkError(terminal.id, batch.length, err));
+    }
+  }
+
+  #emit(change: StateChange | undefined): void {
+    if (change === undefined || this.#o.onStateChange === undefined) return;
+    try {
+      this.#o.onStateChange(change);
+    } catch (err) {
+      this.#fault(toError(err));
+    }
+  }
+
+  #reportOnce(terminalId: string, what: string, err: Error): void {
+    let seen = this.#reported.get(terminalId);
+    if (seen === undefined) this.#reported.set(terminalId, (seen = new Set()));
+    if (seen.has(what)) return;
+    seen.add(what);
+    this.#fault(err);
+  }
+
+  #fault(err: Error): void {
+    this.#counters.faults++;
+    try {
+      this.#o.onError?.(err);
+    } catch {
+      // A failing error listener has nowhere left to report to; the fault is counted above.
+    }
+  }
+}
+
+/** Every quantity of every meter; the meter's address is its address on the terminal. */
+export function itemsFor(meters: readonly Meter[], quantities: readonly string[]): ReadItem[] {
+  const items: ReadItem[] = [];
+  for (const m of meters) for (const quantity of quantities) items.push({ address: m.address, quantity });
+  return items;
+}

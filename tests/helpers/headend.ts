@@ -1,0 +1,91 @@
+/**
+ * Starts a whole head-end for a test: the real composition root on a temporary data
+ * directory, every port chosen by the OS, a quiet logger.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildConfig } from '../../src/config/load.js';
+import type { GridheadConfig } from '../../src/config/schema.js';
+import { startHeadEnd, type HeadEnd } from '../../src/main.js';
+import { createLogger } from '../../src/observe/logger.js';
+
+export interface TestHeadEnd extends HeadEnd {
+  readonly config: GridheadConfig;
+  readonly dataDir: string;
+  get(path: string): Promise<{ status: number; body: unknown; type: string | null }>;
+  send(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown; type: string | null }>;
+  stop(): Promise<void>;
+}
+
+/** A small, fast fleet: 2 Modbus terminals × 2 meters, 2 MQTT terminals × 2 meters, polled every second. */
+export const FAST_FLEET = {
+  mqtt: { embeddedBroker: { enabled: true, port: 0 } },
+  collect: {
+    concurrency: 8,
+    profiles: {
+      fast: {
+        quantities: ['power.active', 'voltage.l1', 'current.l1', 'energy.active.import'],
+        intervalSeconds: 1, align: false, jitterMs: 0, timeoutMs: 1000, retries: 1, retryBackoffMs: 50,
+      },
+    },
+  },
+  modbus: { requestTimeoutMs: 1000, reconnectMinMs: 50, reconnectMaxMs: 500 },
+  registry: {
+    areas: [
+      { id: 'r1', name: 'Region', kind: 'region' },
+      { id: 'tx1', name: 'TX 1', kind: 'transformer', parentId: 'r1', transformerKva: 400 },
+      { id: 'tx2', name: 'TX 2', kind: 'transformer', parentId: 'r1', transformerKva: 630 },
+    ],
+  },
+  simulators: {
+    enabled: true, seed: 7, areaIds: ['tx1', 'tx2'],
+    modbus: { count: 2, metersPerTerminal: 2, registerMap: 'three-phase-meter', profiles: ['fast'] },
+    mqtt: { count: 2, metersPerTerminal: 2, publishIntervalMs: 300 },
+  },
+} as const;
+
+export async function startTestHeadEnd(overrides: Record<string, unknown>): Promise<TestHeadEnd> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gridhead-test-'));
+  const { loadConfigFile } = await import('../../src/config/load.js');
+  const maps = loadConfigFile('config/default.yaml').modbus.registerMaps;
+  const raw: Record<string, unknown> = structuredClone(overrides);
+  raw.dataDir = dataDir;
+  raw.http = { host: '127.0.0.1', port: 0, ...(raw.http as object | undefined) };
+  raw.log = { level: 'silent' };
+  raw.modbus = { ...(raw.modbus as object | undefined), registerMaps: maps };
+  const config = buildConfig(raw, 'test');
+  const headEnd = await startHeadEnd(config, { logger: createLogger('silent') });
+  const send = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${headEnd.url}${path}`, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    const type = res.headers.get('content-type');
+    const text = await res.text();
+    return { status: res.status, type, body: text !== '' && type?.includes('json') === true ? JSON.parse(text) as unknown : text };
+  };
+  return {
+    ...headEnd,
+    config,
+    dataDir,
+    get: (path) => send('GET', path),
+    send,
+    close: () => headEnd.close(),
+    stop: async () => {
+      await headEnd.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

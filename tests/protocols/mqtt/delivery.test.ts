@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import type { PushSink, RawReading } from '../../../protocols/adapter.js';
+import type { DeadLetterInput } from '../../../protocols/mqtt/deadLetter.js';
+import { MessageDelivery, type DeliveryCounters, type MqttProblem } from '../../../protocols/mqtt/delivery.js';
+import { encodeTelemetry } from '../../../protocols/mqtt/payload.js';
+import { encodeStatus } from '../../../protocols/mqtt/status.js';
+import { isQuantity } from '../../../src/domain/quantity.js';
+
+const now = Date.UTC(2024, 5, 1, 12);
+const good = encodeTelemetry({ ts: now, meters: [{ address: '1', values: { frequency: 50 } }] });
+
+function setup(sink: PushSink, overrides: { sinkMaxAttempts?: number; sinkTimeoutMs?: number } = {}) {
+  const counters: DeliveryCounters = { messages: 0, readings: 0, statusMessages: 0, malformed: 0, sinkErrors: 0 };
+  const problems: MqttProblem[] = [];
+  const deadLetters: DeadLetterInput[] = [];
+  const delivery = new MessageDelivery(
+    sink,
+    {
+      topicPrefix: 'gridhead/v1',
+      maxPayloadBytes: 4096,
+      maxReadingsPerMessage: 100,
+      maxFutureSkewMs: 86_400_000,
+      acceptQuantity: isQuantity,
+      sinkTimeoutMs: overrides.sinkTimeoutMs ?? 5_000,
+      sinkMaxAttempts: overrides.sinkMaxAttempts ?? 3,
+      sinkRetryDelayMs: 1,
+      clock: () => now,
+      report: (p) => problems.push(p),
+      deadLetter: (d) => deadLetters.push(d),
+    },
+    counters,
+  );
+  return { delivery, counters, problems, deadLetters };
+}
+
+describe('MessageDelivery', () => {
+  it('acknowledges a message once the sink accepted its readings', async () => {
+    const batches: (readonly RawReading[])[] = [];
+    const { delivery, counters } = setup({ readings: (b) => { batches.push(b); return Promise.resolve(); } });
+    expect(await delivery.handle('gridhead/v1/T1/telemetry', good, new AbortController().signal)).toBe('ack');
+    expect(batches).toHaveLength(1);
+    expect(counters).toMatchObject({ messages: 1, readings: 1, sinkErrors: 0 });
+  });
+
+  it('retries a rejecting sink and acknowledges when a later attempt succeeds', async () => {
+    let calls = 0;
+    const { delivery, counters, problems, deadLetters } = setup({
+      readings: () => {
+        calls += 1;
+        if (calls < 3) throw new Error('pipeline busy');
+      },
+    });
+    expect(await delivery.handle('gridhead/v1/T1/telemetry', good, new AbortController().signal)).toBe('ack');
+    expect(calls).toBe(3);
+    expect(counters).toMatchObject({ readings: 1, sinkErrors: 2 });
+    expect(problems.map((p) => p.code)).toEqual(['SINK_REJECTED', 'SINK_REJECTED']);
+    expect(deadLetters).toHaveLength(0);
+  });
+
+  it('dead-letters a message the sink keeps rejecting, then acknowledges it', async () => {
+    const { delivery, counters, deadLetters } = setup({ readings: () => Promise.reject(new Error('poison')) });
+    expect(await delivery.handle('gridhead/v1/T1/telemetry', good, new AbortController().signal)).toBe('ack');
+    expect(counters).toMatchObject({ readings: 0, sinkErrors: 3 });
+    expect(deadLetters).toEqual([expect.objectContaining({ code: 'SINK_REJECTED', terminalId: 'T1', reason: 'poison' })]);
+  });
+
+  it('dead-letters after one timeout without handing the batch over again', async () => {
+    let calls = 0;
+    const { delivery, deadLetters } = setup({ readings: () => { calls += 1; return new Promise<void>(() => undefined); } }, { sinkTimeoutMs: 20 });
+    expect(await delivery.handle('gridhead/v1/T1/telemetry', good, new AbortController().signal)).toBe('ack');
+    expect(calls).toBe(1);
+    expect(deadLetters.map((d) => d.code)).toEqual(['SINK_TIMEOUT']);
+  });
+
+  it('leaves the message unacknowledged when stopped while the sink holds it', async () => {
+    const stop = new AbortController();
+    const { delivery, deadLetters } = setup({ readings: () => new Promise<void>(() => undefined) });
+    const outcome = delivery.handle('gridhead/v1/T1/telemetry', good, stop.signal);
+    stop.abort();
+    expect(await outcome).toBe('hold');
+    expect(deadLetters).toHaveLength(0);
+  });
+
+  it('dead-letters a refused payload with its code and counts it as malformed', async () => {
+    const { delivery, counters, deadLetters } = setup({ readings: () => undefined });
+    expect(await delivery.handle('gridhead/v1/T1/telemetry', Buffer.from('nope'), new AbortController().signal)).toBe('ack');
+    expect(counters.malformed).toBe(1);
+    expect(deadLetters).toEqual([expect.objectContaining({ code: 'INVALID_JSON', terminalId: 'T1', topic: 'gridhead/v1/T1/telemetry' })]);
+  });
+
+  it('reports status changes and survives a status callback that throws', async () => {
+    const seen: [string, boolean][] = [];
+    const { delivery, counters } = setup({
+      readings: () => undefined,
+      status: (id, online) => {
+        seen.push([id, online]);
+        throw new Error('boom');
+      },
+    });
+    expect(await delivery.handle('gridhead/v1/T9/status', encodeStatus(false), new AbortController().signal)).toBe('ack');
+    expect(seen).toEqual([['T9', false]]);
+    expect(counters).toMatchObject({ statusMessages: 1, sinkErrors: 1 });
+  });
+});

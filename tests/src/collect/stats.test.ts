@@ -1,0 +1,121 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CollectionStats } from '../../../src/collect/stats.js';
+import { SqliteCollectionStatsStore, type CollectionStatsStore } from '../../../src/collect/statsStore.js';
+import { openDatabase } from '../../../src/storage/db.js';
+import { closeAll, harness, modbusTerminal, mqttTerminal, profile } from './harness.js';
+
+afterEach(closeAll);
+
+describe('collection success rate', () => {
+  it('counts expected = quantities × meters per cycle and collected = items read, flushed to SQLite', async () => {
+    const h = harness();
+    h.topology.put(modbusTerminal('T1'), 2);
+    h.adapter.script('T1').itemError = (item) => (item.quantity === 'voltage.l1' ? new Error('illegal data address') : undefined);
+    h.scheduler.start();
+    await vi.advanceTimersByTimeAsync(30_000 + 2 * 60_000 + 100);
+    expect(h.stats.successRate({ day: '2025-01-15' }).total).toEqual({ expected: 12, collected: 6, rate: 0.5 });
+    // The periodic flush (every 5 s) has written them.
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(h.db.prepare('SELECT day, terminal_id, expected, collected FROM collection_stats').all()).toEqual([
+      { day: '2025-01-15', terminal_id: 'T1', expected: 12, collected: 6 },
+    ]);
+    await vi.advanceTimersByTimeAsync(55_000);
+    await h.scheduler.stop();
+    expect(new SqliteCollectionStatsStore(h.db).query('2025-01-15')).toEqual([{ day: '2025-01-15', terminalId: 'T1', expected: 16, collected: 8 }]);
+  });
+
+  it('counts an overrun as expected and not collected', async () => {
+    const h = harness({ profiles: { fast: profile({ timeoutMs: 120_000 }) } });
+    h.topology.put(modbusTerminal('T1'));
+    h.adapter.script('T1').latencyMs = 90_000;
+    h.scheduler.start();
+    await vi.advanceTimersByTimeAsync(30_000 + 100_000);
+    // Cycle 1 read both items; cycle 2 was skipped.
+    expect(h.stats.successRate({ day: '2025-01-15' }).total).toEqual({ expected: 4, collected: 2, rate: 0.5 });
+  });
+
+  it('gives per-terminal rates and their sum for a set of terminals, zeros for silent ones', async () => {
+    const h = harness();
+    h.topology.put(modbusTerminal('T1'));
+    h.topology.put(modbusTerminal('T2'));
+    h.topology.put(modbusTerminal('T3'));
+    h.adapter.script('T2').readError = () => new Error('exception 0x0B');
+    h.scheduler.start();
+    await vi.advanceTimersByTimeAsync(30_000 + 100);
+    await h.scheduler.stop();
+    const report = h.stats.successRate({ day: '2025-01-15', terminalIds: ['T1', 'T2', 'none'] });
+    expect(report).toEqual({
+      day: '2025-01-15',
+      terminals: [
+        { terminalId: 'T1', expected: 2, collected: 2, rate: 1 },
+        { terminalId: 'T2', expected: 2, collected: 0, rate: 0 },
+        { terminalId: 'none', expected: 0, collected: 0, rate: null },
+      ],
+      total: { expected: 4, collected: 2, rate: 0.5 },
+    });
+  });
+
+  it('buckets by station-local day', async () => {
+    // UTC+8: 15:59 UTC is 23:59 local on the 15th, 16:00 UTC is midnight of the 16th.
+    const h = harness({ utcOffsetMinutes: 480 });
+    vi.setSystemTime(Date.UTC(2025, 0, 15, 15, 58, 30));
+    h.topology.put(modbusTerminal('T1'));
+    h.scheduler.start();
+    await vi.advanceTimersByTimeAsync(30_000 + 60_000 + 100);
+    await h.scheduler.stop();
+    expect(h.store.query('2025-01-15')).toEqual([{ day: '2025-01-15', terminalId: 'T1', expected: 2, collected: 2 }]);
+    expect(h.store.query('2025-01-16')).toEqual([{ day: '2025-01-16', terminalId: 'T1', expected: 2, collected: 2 }]);
+  });
+
+  it('counts pushed readings as both expected and collected', async () => {
+    const h = harness();
+    h.topology.put(mqttTerminal('P1'));
+    h.scheduler.start();
+    h.scheduler.notePush('P1', 40);
+    h.scheduler.notePush('P1', 2);
+    await h.scheduler.stop();
+    expect(h.store.query('2025-01-15', ['P1'])).toEqual([{ day: '2025-01-15', terminalId: 'P1', expected: 42, collected: 42 }]);
+  });
+});
+
+describe('CollectionStats', () => {
+  it('adds to stored rows instead of overwriting them', () => {
+    const db = openDatabase(':memory:');
+    try {
+      const store = new SqliteCollectionStatsStore(db);
+      store.add([{ day: '2025-01-15', terminalId: 'T1', expected: 10, collected: 9 }]);
+      store.add([{ day: '2025-01-15', terminalId: 'T1', expected: 5, collected: 5 }, { day: '2025-01-15', terminalId: 'T2', expected: 1, collected: 0 }]);
+      expect(store.query('2025-01-15')).toEqual([
+        { day: '2025-01-15', terminalId: 'T1', expected: 15, collected: 14 },
+        { day: '2025-01-15', terminalId: 'T2', expected: 1, collected: 0 },
+      ]);
+      expect(store.query('2025-01-15', ['T2'])).toEqual([{ day: '2025-01-15', terminalId: 'T2', expected: 1, collected: 0 }]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keeps counts in memory when a flush fails and writes them with the next one', () => {
+    const rows: { expected: number }[] = [];
+    let failing = true;
+    const store: CollectionStatsStore = {
+      add: (r) => {
+        if (failing) throw new Error('SQLITE_FULL');
+        rows.push(...r);
+      },
+      query: () => [],
+    };
+    const errors: Error[] = [];
+    const stats = new CollectionStats({ store, utcOffsetMinutes: 0, onError: (e) => errors.push(e) });
+    const ts = Date.UTC(2025, 0, 15);
+    stats.record('T1', ts, 4, 3);
+    stats.flush();
+    stats.record('T1', ts, 4, 4);
+    expect(stats.successRate({ day: '2025-01-15' }).total).toEqual({ expected: 8, collected: 7, rate: 7 / 8 });
+    failing = false;
+    stats.flush();
+    expect(rows).toEqual([{ day: '2025-01-15', terminalId: 'T1', expected: 8, collected: 7 }]);
+    expect(errors.map((e) => e.message)).toEqual(['SQLITE_FULL']);
+    expect(stats.flushErrors).toBe(1);
+  });
+});
