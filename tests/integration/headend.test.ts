@@ -6,6 +6,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModbusTerminalSimulator } from '../../simulators/modbus/terminal.js';
 import { mosquittoPath, startMosquitto } from '../helpers/mosquitto.js';
+import { exportWhenVisible, startVictoriaMetrics, victoriaMetricsPath } from '../helpers/victoriaMetrics.js';
 import { FAST_FLEET, eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 
 interface Latest { meterId: string; values: { quantity: string; value: number; unit: string; ts: string; quality: string }[] }
@@ -63,6 +64,16 @@ describe('head-end with the embedded broker and the simulated fleet', () => {
     }, 20_000, 'collection statistics');
     expect(body.successRate).toBeGreaterThan(0.5);
     expect(body.collected).toBeLessThanOrEqual(body.expected);
+  });
+
+  it('serves its OpenAPI document and the browsable docs', async () => {
+    const doc = await h.get('/docs/json');
+    expect(doc.status).toBe(200);
+    const paths = Object.keys((doc.body as { paths: Record<string, unknown> }).paths);
+    expect(paths).toEqual(expect.arrayContaining(['/health', '/api/v1/meters', '/api/v1/meters/{id}/latest', '/api/v1/stats/collection']));
+    const ui = await h.get('/docs/static/index.html');
+    expect(ui.status).toBe(200);
+    expect(ui.type).toContain('text/html');
   });
 
   it('is healthy and exposes Prometheus metrics', async () => {
@@ -193,6 +204,31 @@ describe('head-end with an external Mosquitto broker', () => {
     } finally {
       await h.stop();
       await broker.close();
+    }
+  });
+});
+
+const vmBinary = victoriaMetricsPath();
+describe('head-end streaming to InfluxDB (VictoriaMetrics)', () => {
+  if (vmBinary === undefined) console.warn('skipping the head-end InfluxDB test: victoria-metrics is not installed (apt-get install victoria-metrics)');
+  it.skipIf(vmBinary === undefined)('writes every stored reading to /api/v2/write with meter, terminal and area tags', async () => {
+    const vm = await startVictoriaMetrics();
+    const h = await startTestHeadEnd({
+      ...FAST_FLEET,
+      influx: { enabled: true, url: vm.url, token: 'test', org: 'utility', bucket: 'ami', flushIntervalMs: 50 },
+      simulators: { ...FAST_FLEET.simulators, mqtt: { count: 0 }, modbus: { ...FAST_FLEET.simulators.modbus, count: 1, metersPerTerminal: 1 } },
+    });
+    try {
+      await eventually(() => latestOf(h, 'sim-mb-01-1'), 15_000, 'a first poll');
+      const series = await exportWhenVisible(vm.url, 'meter_voltage_l1{meter="sim-mb-01-1"}', 1);
+      expect(series.length).toBeGreaterThanOrEqual(1);
+      expect(series[0]?.metric).toMatchObject({ __name__: 'meter_voltage_l1', meter: 'sim-mb-01-1', terminal: 'sim-mb-01', protocol: 'modbus', quality: 'good', area: 'tx1' });
+      const health = await h.get('/health');
+      expect(health.body).toMatchObject({ components: { influx: { status: 'ok' } } });
+      expect(String((await h.get('/metrics')).body)).toMatch(/gridhead_influx_sent_points_total [1-9]/);
+    } finally {
+      await h.stop();
+      await vm.dispose();
     }
   });
 });

@@ -207,6 +207,21 @@ describe('InfluxSink', () => {
     expect(server.points().every((l) => l.includes('meter=m1'))).toBe(true);
   });
 
+  it('keeps the data in the spool on 401, 403 and 404 (a token or bucket to fix) and sends it once fixed', async () => {
+    let fixed = false;
+    server.reply = (_lines, n) => (fixed ? { status: 204 } : { status: [401, 403, 404][n % 3] ?? 401, body: '{"message":"unauthorized"}' });
+    const rejected: InfluxWriteRejected[] = [];
+    const s = sink({ onRejected: (e) => rejected.push(e) });
+    s.start();
+    await s.write(readings('m1', 20));
+    await until(() => s.stats().retries >= 3, 'retries while the token is wrong');
+    expect(s.stats()).toMatchObject({ pendingPoints: 20, rejectedBatches: 0 });
+    fixed = true;
+    await until(() => s.stats().sentPoints === 20, 'sent once the token is fixed');
+    expect(rejected).toHaveLength(0);
+    expect(server.points()).toHaveLength(20);
+  });
+
   it('makes writers wait while the spool is over its bound and lets them in as it drains', async () => {
     server.reply = () => ({ status: 503 });
     const s = sink({ spoolMaxBytes: 20_000, batchSize: 50 });
