@@ -117,6 +117,7 @@ async function compose(
 
   const pipeline = new IngestPipeline({
     capacity: config.ingest.queueCapacity,
+    drainBatch: config.storage.batchSize,
     sinks,
     meterAt: (t, a) => registry.meterAt(t, a),
     onReject: (r) => {

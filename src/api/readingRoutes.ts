@@ -2,8 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { QuantityName } from '../config/schema.js';
-import { QUANTITIES, ValidationError, type MeterId, type Quantity } from '../domain/index.js';
-import type { LatestValue } from '../live/latest.js';
+import { QUANTITIES, ValidationError, type LatestValue, type MeterId, type Quantity } from '../domain/index.js';
 import type { Registry } from '../registry/registry.js';
 import { problemResponses } from './problem.js';
 import { IdParam } from './schemas.js';

@@ -87,9 +87,8 @@ export const InfluxConfig = Type.Object(
 
 export const StorageConfig = Type.Object(
   {
-    /** Readings per SQLite transaction. */
+    /** Readings per SQLite transaction, at most (the pipeline hands the store batches this large). */
     batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
-    flushIntervalMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 200 }),
   },
   strict,
 );

@@ -23,6 +23,15 @@ export interface Reading {
   readonly source: ReadingSource;
 }
 
+/** The latest known value of one quantity of a meter. */
+export interface LatestValue {
+  readonly quantity: Quantity;
+  readonly value: number;
+  readonly unit: string;
+  readonly ts: number;
+  readonly quality: Quality;
+}
+
 export interface ReadingSource {
   readonly protocol: Protocol;
   readonly terminalId: TerminalId;

@@ -108,12 +108,6 @@ export class IngestPipeline {
     };
   }
 
-  /** Resolves when everything queued so far has reached every sink. */
-  async flushed(): Promise<void> {
-    const target = this.accepted;
-    while (this.delivered < target) await new Promise((r) => setTimeout(r, 5));
-  }
-
   /** Stops intake, delivers what is queued, and ends the drain loop. */
   async close(): Promise<void> {
     if (this.closing) return this.drainLoop;

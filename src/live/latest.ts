@@ -3,16 +3,9 @@
  * area aggregates computed from it. Newer device timestamps win; a late-arriving older
  * reading never overwrites a newer one.
  */
-import type { AreaId, MeterId, Quality, Quantity, Reading } from '../domain/index.js';
+import type { AreaId, LatestValue, MeterId, Quantity, Reading } from '../domain/index.js';
 import type { ReadingSink } from '../ingest/pipeline.js';
 
-export interface LatestValue {
-  readonly quantity: Quantity;
-  readonly value: number;
-  readonly unit: string;
-  readonly ts: number;
-  readonly quality: Quality;
-}
 
 export interface AreaLoad {
   /** Sum of the latest `power.active` of the area's meters that reported within `freshMs`, kW. */

@@ -2,7 +2,9 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { MeterId } from '../domain/ids.js';
 import { QUANTITIES, QUANTITY_NAMES, isQuantity, type Quantity } from '../domain/quantity.js';
-import type { Quality, Reading } from '../domain/reading.js';
+import type { LatestValue, Quality, Reading } from '../domain/reading.js';
+
+export type { LatestValue };
 
 /** Resolves a meter's compact integer key (`meters.key`); `undefined` for an unknown meter. */
 export type MeterKeyResolver = (id: MeterId) => number | undefined;
@@ -15,13 +17,6 @@ export interface WriteResult {
   readonly invalidValue: number;
 }
 
-export interface LatestValue {
-  readonly quantity: Quantity;
-  readonly value: number;
-  readonly unit: string;
-  readonly ts: number;
-  readonly quality: Quality;
-}
 
 export type SeriesAgg = 'avg' | 'min' | 'max' | 'last';
 
