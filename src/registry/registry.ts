@@ -30,6 +30,8 @@ export class Registry {
   private readonly meters = new Map<MeterId, Meter>();
   private readonly meterKeys = new Map<MeterId, number>();
   private readonly byAddress = new Map<string, Meter>();
+  /** Meters per terminal, in insertion order: the collector asks for them every cycle. */
+  private readonly byTerminal = new Map<TerminalId, Map<MeterId, Meter>>();
   private readonly listeners = new Set<(c: RegistryChange) => void>();
   private readonly now: () => number;
 
@@ -204,6 +206,7 @@ export class Registry {
   // ── meters ───────────────────────────────────────────────────────────────
 
   listMeters(filter: { readonly areaId?: string; readonly terminalId?: string } = {}): Meter[] {
+    if (filter.terminalId !== undefined && filter.areaId === undefined) return this.metersOfTerminal(filter.terminalId);
     const areas = filter.areaId === undefined ? undefined : this.areaSubtree(filter.areaId);
     const out: Meter[] = [];
     for (const m of this.meters.values()) {
@@ -235,7 +238,8 @@ export class Registry {
   }
 
   metersOfTerminal(id: string): Meter[] {
-    return this.listMeters({ terminalId: id });
+    const meters = this.byTerminal.get(terminalId(id));
+    return meters === undefined ? [] : [...meters.values()];
   }
 
   createMeter(input: MeterSeed): Meter {
@@ -253,7 +257,7 @@ export class Registry {
     this.db.prepare('DELETE FROM meters WHERE id = ?').run(m.id);
     this.meters.delete(m.id);
     this.meterKeys.delete(m.id);
-    this.byAddress.delete(addressKey(m.terminalId, m.address));
+    this.unindex(m);
     this.emit({ kind: 'meter', id: m.id, op: 'delete' });
   }
 
@@ -277,10 +281,10 @@ export class Registry {
                   customer_ref = @customerRef, account_ref = @accountRef, updated_at = @t
                 RETURNING key`)
       .get({ ...meter, protected: meter.protected ? 1 : 0, t }) as { key: number };
-    if (previous !== undefined) this.byAddress.delete(addressKey(previous.terminalId, previous.address));
+    if (previous !== undefined) this.unindex(previous);
     this.meters.set(meter.id, meter);
     this.meterKeys.set(meter.id, row.key);
-    this.byAddress.set(addressKey(meter.terminalId, meter.address), meter);
+    this.index(meter);
     this.emit({ kind: 'meter', id: meter.id, op: 'upsert' });
     return meter;
   }
@@ -325,8 +329,25 @@ export class Registry {
       };
       this.meters.set(m.id, m);
       this.meterKeys.set(m.id, r.key);
-      this.byAddress.set(addressKey(m.terminalId, m.address), m);
+      this.index(m);
     }
+  }
+
+  private index(m: Meter): void {
+    this.byAddress.set(addressKey(m.terminalId, m.address), m);
+    let group = this.byTerminal.get(m.terminalId);
+    if (group === undefined) {
+      group = new Map();
+      this.byTerminal.set(m.terminalId, group);
+    }
+    group.set(m.id, m);
+  }
+
+  private unindex(m: Meter): void {
+    this.byAddress.delete(addressKey(m.terminalId, m.address));
+    const group = this.byTerminal.get(m.terminalId);
+    group?.delete(m.id);
+    if (group?.size === 0) this.byTerminal.delete(m.terminalId);
   }
 
   private emit(change: RegistryChange): void {
