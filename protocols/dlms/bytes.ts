@@ -50,9 +50,11 @@ export class ByteReader {
 
   u32(what = 'uint32'): number {
     this.need(4, what);
-    const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 4).getUint32(0);
+    // Shifts rather than a DataView per call: this is the hot path of profile decoding.
+    const b = this.buf;
+    const p = this.pos;
     this.pos += 4;
-    return v;
+    return ((b[p] ?? 0) * 0x1000000) + (((b[p + 1] ?? 0) << 16) | ((b[p + 2] ?? 0) << 8) | (b[p + 3] ?? 0));
   }
 
   /** A view of the next `n` bytes (no copy). */
@@ -128,8 +130,11 @@ export class ByteWriter {
 
   u32(v: number): this {
     this.room(4);
-    new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 4).setUint32(0, v >>> 0);
-    this.pos += 4;
+    const b = this.buf;
+    b[this.pos++] = (v >>> 24) & 0xff;
+    b[this.pos++] = (v >>> 16) & 0xff;
+    b[this.pos++] = (v >>> 8) & 0xff;
+    b[this.pos++] = v & 0xff;
     return this;
   }
 

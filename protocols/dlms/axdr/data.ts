@@ -60,15 +60,22 @@ export interface CosemTime {
 export interface CosemDateTime {
   readonly date: CosemDate;
   readonly time: CosemTime;
-  /** Minutes of local time behind UTC as COSEM defines it (local = UTC − deviation); undefined = 0x8000 not specified. */
+  /**
+   * Deviation of local time to UTC in minutes (IEC 62056-6-2 §4.1.6.1): UTC = local + deviation,
+   * i.e. local = UTC − deviation, so UTC+01:00 is −60. It is the offset in force, DST included
+   * (CEST is −120 with the DST-active status bit). undefined = 0x8000 not specified.
+   */
   readonly deviation: number | undefined;
   /** Clock status bits (IEC 62056-6-2 §4.1.6.1): invalid 0x01, doubtful 0x02, different base 0x04, invalid status 0x08, DST active 0x80; undefined = 0xFF. */
   readonly clockStatus: number | undefined;
 }
 
-/** The type description of a compact-array's elements (IEC 62056-6-2 §4.1.5 TypeDescription). */
+/**
+ * The type description of a compact-array's elements (IEC 62056-6-2 §4.1.5 TypeDescription).
+ * The TypeDescription CHOICE has no compact-array alternative, so a compact-array cannot nest.
+ */
 export type TypeDescription =
-  | { readonly type: Exclude<DataType, 'array' | 'structure'> }
+  | { readonly type: Exclude<DataType, 'array' | 'structure' | 'compact-array'> }
   | { readonly type: 'array'; readonly count: number; readonly element: TypeDescription }
   | { readonly type: 'structure'; readonly elements: readonly TypeDescription[] };
 
@@ -83,6 +90,7 @@ export type DlmsData =
   | { readonly type: 'bit-string'; readonly value: { readonly bits: number; readonly bytes: Uint8Array } }
   | { readonly type: 'octet-string'; readonly value: Uint8Array }
   | { readonly type: 'visible-string' | 'utf8-string'; readonly value: string }
+  /** enum and bcd are the octet as sent, 0..255 (bcd: two BCD digits, 0x59 is "59"). */
   | { readonly type: 'integer' | 'long' | 'double-long' | 'unsigned' | 'long-unsigned' | 'double-long-unsigned' | 'enum' | 'bcd'; readonly value: number }
   | { readonly type: 'long64' | 'long64-unsigned'; readonly value: bigint }
   | { readonly type: 'float32' | 'float64'; readonly value: number }
