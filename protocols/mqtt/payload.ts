@@ -140,6 +140,12 @@ class TelemetryReader {
     const meterTs = meter.ts === undefined ? messageTs : this.timestamp(meter.ts, `${path}.ts`);
     if (!isObject(meter.values)) this.shape('"values" must be an object', `${path}.values`);
     for (const [quantity, raw] of Object.entries(meter.values)) {
+      // The common case, a plain finite number of a known quantity, skips building the error path.
+      if (typeof raw === 'number' && Number.isFinite(raw) && this.options.acceptQuantity(quantity)
+        && this.readings.length < this.options.maxReadingsPerMessage) {
+        this.readings.push({ terminalId: this.terminalId, address, quantity, value: raw, ts: meterTs });
+        continue;
+      }
       this.value(address, quantity, raw, `${path}.values${member(quantity)}`, meterTs);
     }
   }

@@ -31,6 +31,8 @@ export interface PipelineOptions {
   /** Backoff bounds when a sink fails. */
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /** Longest stretch of back-to-back offers before intake lets the event loop turn; default 20 ms. */
+  readonly maxBusyMs?: number;
 }
 
 export interface PipelineStats {
@@ -60,6 +62,7 @@ export class IngestPipeline {
   private readonly waiters: (() => void)[] = [];
   private wakeDrain: (() => void) | undefined;
   private closing = false;
+  private lastYield = performance.now();
   private readonly drainLoop: Promise<void>;
   private readonly now: () => number;
 
@@ -94,7 +97,20 @@ export class IngestPipeline {
     this.queued += readings.length;
     this.accepted += readings.length;
     this.wakeDrain?.();
+    await this.yieldIfBusy();
     return readings.length;
+  }
+
+  /**
+   * Producers and the drain loop chain through promises, which never give timers and
+   * sockets a turn while a broker floods us. After `maxBusyMs` of that, an offer waits for
+   * one macrotask, so the API and the scheduler's timers stay responsive under load.
+   */
+  private async yieldIfBusy(): Promise<void> {
+    const t = performance.now();
+    if (t - this.lastYield < (this.options.maxBusyMs ?? 20)) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.lastYield = performance.now();
   }
 
   private isClosing(): boolean {
@@ -131,6 +147,7 @@ export class IngestPipeline {
       this.queued -= batch.length;
       this.delivered += batch.length;
       this.releaseWaiters();
+      await this.yieldIfBusy();
     }
   }
 

@@ -16,7 +16,7 @@ import ts from 'typescript';
 
 export interface ForkedModule {
   readonly child: ChildProcess;
-  /** Kills the child if it still runs, waits for its exit, and removes the build folder. */
+  /** Disconnects the child (killing it if it lingers), waits for its exit, removes the build folder. */
   dispose(): Promise<void>;
 }
 
@@ -28,17 +28,24 @@ export async function forkTypeScript(entry: string, args: readonly string[]): Pr
   let child: ChildProcess | undefined;
   const dispose = async () => {
     const proc = child;
-    if (proc !== undefined && proc.exitCode === null && proc.signalCode === null) {
+    if (proc?.exitCode === null && proc.signalCode === null) {
       const exited = new Promise((resolve) => proc.once('exit', resolve));
-      proc.kill();
+      // A disconnect lets the child close what it holds; a kill follows if it lingers.
+      if (proc.connected) proc.disconnect();
+      const timer = setTimeout(() => proc.kill(), 3_000);
       await exited;
+      clearTimeout(timer);
     }
     await rm(buildDir, { recursive: true, force: true });
   };
   try {
     await transpileClosure(entry, buildDir);
     await symlink(path.join(ROOT, 'node_modules'), path.join(buildDir, 'node_modules'), 'dir');
-    child = fork(path.join(buildDir, entry.replace(/\.ts$/, '.js')), [...args], { execArgv: [], stdio: 'inherit' });
+    child = fork(path.join(buildDir, entry.replace(/\.ts$/, '.js')), [...args], { execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    // Through our console, so the test runner shows what the child says (its failures above all).
+    const name = path.basename(entry, '.ts');
+    child.stdout?.on('data', (chunk: Buffer) => { console.log(`[${name}] ${chunk.toString().trimEnd()}`); });
+    child.stderr?.on('data', (chunk: Buffer) => { console.error(`[${name}] ${chunk.toString().trimEnd()}`); });
   } catch (err) {
     await dispose();
     throw err;

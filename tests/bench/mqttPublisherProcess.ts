@@ -6,7 +6,8 @@
  * IPC: parent → `start`; child → `ready` once every terminal is connected and its first
  * message (published on connect) acknowledged; parent → `go`, then `progress` (readings the
  * head-end accepted so far) every few ms, and `stop` when time is up; child → `done` once
- * no publish is left in flight, then announces the terminals offline and exits.
+ * no publish is left in flight and the terminals announced themselves offline. The child
+ * ends when the parent disconnects.
  *
  * Flow control: the terminals publish bursts at QoS 1 as fast as the broker acknowledges
  * them, but stay at most `windowReadings` ahead of what the head-end accepted. The broker's
@@ -191,7 +192,6 @@ function runAsChild(send: (m: PublishersReply) => void): void {
   const finish = async () => {
     await publishers?.close();
     publishers = undefined;
-    if (process.connected) process.disconnect();
   };
   process.on('message', (raw: unknown) => {
     const msg = raw as PublishersCommand;
@@ -203,9 +203,9 @@ function runAsChild(send: (m: PublishersReply) => void): void {
         break;
       }
       case 'go':
-        publishers?.run().then((done) => {
+        publishers?.run().then(async (done) => {
+          await finish();
           send(done);
-          return finish();
         }).catch(fail);
         break;
       case 'progress':
@@ -216,6 +216,7 @@ function runAsChild(send: (m: PublishersReply) => void): void {
         break;
     }
   });
+  // The parent disconnects when it is done with us (or dies): stop, say goodbye, exit.
   process.on('disconnect', () => {
     publishers?.stop();
     void finish();
