@@ -5,31 +5,23 @@
  * The simulators run in a child process (simulators/modbus/fleetProcess.ts), not in this
  * one and not in a worker thread: a separate process has its own event loop, heap and GC,
  * so on this 2-core machine the terminals' CPU lands on the other core and the figure is
- * the poller's. Node 20 cannot run TypeScript, so the child's few source files are
- * transpiled (typescript's transpileModule, no type check) into a temp folder first.
+ * the poller's (tests/bench/forkTs.ts runs the TypeScript child).
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { afterAll, expect, it } from 'vitest';
 import type { TerminalSession } from '../../protocols/adapter.js';
 import { ModbusAdapter } from '../../protocols/modbus/adapter.js';
 import { planBlocks } from '../../protocols/modbus/registerMap.js';
 import type { FleetReply, FleetStart } from '../../simulators/modbus/fleetProcess.js';
+import { forkTypeScript, nextMessage, type ForkedModule } from './forkTs.js';
 import { INSTANTANEOUS_QUANTITIES, THREE_PHASE_METER_MAP, THREE_PHASE_METER_MAP_NAME } from '../../simulators/modbus/threePhaseMeterMap.js';
 
 const TERMINALS = 200;
 const CONCURRENCY = 64;
 const DURATION_MS = 10_000;
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ENTRY = 'simulators/modbus/fleetProcess.ts';
 
-let child: ChildProcess | undefined;
-let buildDir: string | undefined;
+let fleet: ForkedModule | undefined;
 const sessions: TerminalSession[] = [];
 const adapter = new ModbusAdapter({
   requestTimeoutMs: 2_000,
@@ -40,25 +32,20 @@ const adapter = new ModbusAdapter({
 
 afterAll(async () => {
   await adapter.close();
-  const proc = child;
-  if (proc?.exitCode === null) {
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill();
-    await exited;
-  }
-  if (buildDir !== undefined) await rm(buildDir, { recursive: true, force: true });
+  await fleet?.dispose();
 });
+
+const isFleetReply = (m: unknown): m is FleetReply => typeof m === 'object' && m !== null && 'type' in m;
 
 it('polls simulated Modbus terminals', async () => {
   // the figure means "one 40-register block per terminal" only if the plan says so
   expect(planBlocks(THREE_PHASE_METER_MAP, INSTANTANEOUS_QUANTITIES).map((b) => b.count)).toEqual([40]);
 
-  buildDir = await mkdtemp(path.join(tmpdir(), 'gridhead-modbus-bench-'));
-  await transpileClosure(ENTRY, buildDir);
-  child = fork(path.join(buildDir, ENTRY.replace(/\.ts$/, '.js')), ['--modbus-fleet'], { execArgv: [], stdio: 'inherit' });
+  fleet = await forkTypeScript(ENTRY, ['--modbus-fleet']);
+  const { child } = fleet;
   const start: FleetStart = { type: 'start', count: TERMINALS, metersPerTerminal: 1, seed: 1, framing: 'tcp' };
   child.send(start);
-  const ready = await nextMessage(child);
+  const ready = await nextMessage(child, isFleetReply);
   if (ready.type !== 'ready') throw new Error(`fleet did not start: ${JSON.stringify(ready)}`);
 
   const signal = new AbortController().signal;
@@ -76,7 +63,7 @@ it('polls simulated Modbus terminals', async () => {
   const cpu = process.cpuUsage(cpu0);
 
   child.send({ type: 'stop' });
-  const stopped = await nextMessage(child);
+  const stopped = await nextMessage(child, isFleetReply);
 
   const perSecond = r.ok / (r.elapsedMs / 1000);
   console.log(`bench: modbus.poll.terminals_per_s = ${perSecond.toFixed(0)} terminals/s`);
@@ -122,38 +109,4 @@ function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = Float64Array.from(values).sort();
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
-}
-
-function nextMessage(proc: ChildProcess): Promise<FleetReply> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => { reject(new Error(`fleet process exited (${code})`)); };
-    proc.once('exit', onExit);
-    proc.once('message', (m) => {
-      proc.removeListener('exit', onExit);
-      resolve(m as FleetReply);
-    });
-  });
-}
-
-/** Transpiles `entry` and every file it imports relatively into `outDir`, keeping the layout. */
-async function transpileClosure(entry: string, outDir: string): Promise<void> {
-  await writeFile(path.join(outDir, 'package.json'), '{"type":"module"}\n');
-  const todo = [entry];
-  const done = new Set<string>();
-  while (todo.length > 0) {
-    const rel = todo.pop();
-    if (rel === undefined || done.has(rel)) continue;
-    done.add(rel);
-    const source = await readFile(path.join(ROOT, rel), 'utf8');
-    const out = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-    });
-    const target = path.join(outDir, rel.replace(/\.ts$/, '.js'));
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, out.outputText);
-    for (const m of source.matchAll(/^import\s+(?!type\b)[^'"]*?['"](\.{1,2}\/[^'"]+)\.js['"]/gm)) {
-      const spec = m[1];
-      if (spec !== undefined) todo.push(path.posix.join(path.posix.dirname(rel), `${spec}.ts`));
-    }
-  }
 }
