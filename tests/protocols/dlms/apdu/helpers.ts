@@ -25,17 +25,7 @@ export function ln(obis: string): Uint8Array {
 
 export const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-/** mulberry32: a small deterministic PRNG so a failing input can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../../../helpers/prng.js';
 
 /**
  * One mutated input: bit flips, truncation, byte overwrite (including length-form bytes

@@ -11,18 +11,8 @@ import type { DlmsData, TypeDescription } from '../../../../protocols/dlms/axdr/
 import { decodeCosemDateTime } from '../../../../protocols/dlms/axdr/dateTime.js';
 import { dataToJson } from '../../../../protocols/dlms/axdr/describe.js';
 import { DlmsDecodeError } from '../../../../protocols/dlms/errors.js';
+import { prng } from '../../../helpers/prng.js';
 
-/** mulberry32: a small seeded PRNG, so a failure reproduces from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly rnd: () => number) {}
