@@ -59,6 +59,11 @@ export class HdlcLink {
     return this.core.pollOutstanding;
   }
 
+  /** The client SAP of the link: ours on a client, the connected client's on a server. */
+  get clientSap(): number | undefined {
+    return this.role === 'client' ? this.core.clientSap : this.core.peerSap;
+  }
+
   get stats(): HdlcLinkStats {
     return { ...this.core.counters, decoder: this.decoder.stats };
   }

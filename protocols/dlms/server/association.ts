@@ -1,0 +1,151 @@
+/**
+ * The server side of COSEM-OPEN (Green Book §9.4.2.2 / IEC 62056-5-3, COSEM-OPEN): an
+ * AARQ in, the AARE out and, when accepted, the negotiated xDLMS context. Checks run in the
+ * order the ACSE then the xDLMS layer would apply them:
+ *   1. application-context-name must be LN without ciphering, else acse-service-user
+ *      application-context-name-not-supported (2);
+ *   2. the client SAP must have a policy, else no-reason-given (1);
+ *   3. the mechanism must match the policy: LLS expected but no mechanism-name →
+ *      authentication-mechanism-name-required (12); another mechanism →
+ *      authentication-mechanism-name-not-recognised (11); LLS with a missing or wrong
+ *      password → authentication-failure (13);
+ *   4. the InitiateRequest (Green Book §9.4.6.1): dlms version below 6 → dlms-version-too-low,
+ *      client-max-receive-pdu-size below our minimum → pdu-size-too-short, no common GET, SET
+ *      or ACTION → incompatible-conformance. These are refused as the Green Book example
+ *      (reproduced by dlms-cosem test_aare.py) does: rejected-permanent, acse-service-user
+ *      no-reason-given, and a ConfirmedServiceError initiateError in user-information.
+ * All refusals are rejected-permanent except an AARQ arriving while an association exists
+ * (rejected-transient: it may succeed once the current association is released).
+ */
+import type { Aarq } from '../acse/aarq.js';
+import type { Aare } from '../acse/aare.js';
+import { APPLICATION_CONTEXT, MECHANISM } from '../acse/names.js';
+import { commonConformance, hasConformance, type Conformance } from '../acse/conformance.js';
+import { DLMS_VERSION, type UserInformation } from '../acse/initiate.js';
+import { userDiagnostic, type AcseServiceUserDiagnostic, type AssociationResult } from '../acse/diagnostics.js';
+import { SERVICE_ERROR } from '../apdu/serviceErrors.js';
+import type { ClientPolicy } from './options.js';
+
+/** What an accepted association lets the client do, fixed for its lifetime. */
+export interface AssociationContext {
+  readonly clientSap: number;
+  readonly authenticated: 'none' | 'low';
+  readonly readOnly: boolean;
+  readonly conformance: Conformance;
+  /** The largest APDU the client accepts: every response is cut to fit. */
+  readonly clientMaxReceivePduSize: number;
+}
+
+export interface AcseServerConfig {
+  readonly policies: ReadonlyMap<number, ClientPolicy>;
+  readonly conformance: Conformance;
+  readonly serverMaxReceivePduSize: number;
+  readonly minClientPduSize: number;
+}
+
+/**
+ * `aare` is undefined when the InitiateRequest had response-allowed = FALSE: the Green Book
+ * (InitiateRequest, §9.4.6.1) makes that an association the server does not answer.
+ */
+export type AarqOutcome =
+  | { readonly accepted: true; readonly context: AssociationContext; readonly aare: Aare | undefined }
+  | { readonly accepted: false; readonly aare: Aare };
+
+const LN = APPLICATION_CONTEXT['logical-name'];
+
+/** Green Book §9.5: vaa-name of an LN association is 0x0007. */
+const LN_VAA_NAME = 0x0007;
+
+type InitiateProblem = (typeof SERVICE_ERROR.initiate.values)[number];
+
+export function answerAarq(aarq: Aarq, clientSap: number, config: AcseServerConfig): AarqOutcome {
+  if (aarq.applicationContext !== LN) return reject('application-context-name-not-supported');
+  const policy = config.policies.get(clientSap);
+  if (policy === undefined) return reject('no-reason-given');
+  const auth = checkAuthentication(aarq, policy);
+  if (auth !== undefined) return reject(auth);
+
+  const init = aarq.userInformation;
+  if (init?.type !== 'initiate-request') return rejectInitiate('other');
+  if (init.proposedDlmsVersion < DLMS_VERSION) return rejectInitiate('dlms-version-too-low');
+  if (init.clientMaxReceivePduSize < config.minClientPduSize) return rejectInitiate('pdu-size-too-short');
+  const negotiated = commonConformance(init.proposedConformance, config.conformance);
+  if (!hasConformance(negotiated, 'get') && !hasConformance(negotiated, 'set') && !hasConformance(negotiated, 'action')) {
+    return rejectInitiate('incompatible-conformance');
+  }
+
+  const context: AssociationContext = {
+    clientSap,
+    authenticated: policy.mechanism,
+    readOnly: policy.access === 'read-only',
+    conformance: negotiated,
+    clientMaxReceivePduSize: init.clientMaxReceivePduSize,
+  };
+  const response: UserInformation = {
+    type: 'initiate-response',
+    negotiatedDlmsVersion: DLMS_VERSION,
+    negotiatedConformance: negotiated,
+    serverMaxReceivePduSize: config.serverMaxReceivePduSize,
+    vaaName: LN_VAA_NAME,
+  };
+  // No responder-acse-requirements nor mechanism-name for none and LLS: they matter for HLS,
+  // where the server sends its challenge; the published accepted AARE (dlms-cosem
+  // test_aare.py) has neither.
+  const aare = aareOf('accepted', 'null', response);
+  return { accepted: true, context, aare: init.responseAllowed ? aare : undefined };
+}
+
+/** The answer to an AARQ while another association is open on this link. */
+export function rejectWhileAssociated(): Aare {
+  return aareOf('rejected-transient', 'no-reason-given');
+}
+
+/** The answer to bytes tagged AARQ that do not decode: refused, no reason beyond "malformed". */
+export function rejectMalformedAarq(): Aare {
+  return aareOf('rejected-permanent', 'no-reason-given');
+}
+
+function checkAuthentication(aarq: Aarq, policy: ClientPolicy): AcseServiceUserDiagnostic | undefined {
+  const mechanism = aarq.mechanismName;
+  if (policy.mechanism === 'none') {
+    // Lowest-level security: no mechanism, or the "none" mechanism named explicitly.
+    return mechanism === undefined || mechanism === MECHANISM.none ? undefined : 'authentication-mechanism-name-not-recognised';
+  }
+  if (mechanism === undefined) return 'authentication-mechanism-name-required';
+  if (mechanism !== MECHANISM.low) return 'authentication-mechanism-name-not-recognised';
+  const given = aarq.callingAuthenticationValue;
+  if (given === undefined || policy.password === undefined) return 'authentication-failure';
+  return sameSecret(given, new TextEncoder().encode(policy.password)) ? undefined : 'authentication-failure';
+}
+
+/** Compares every octet whatever the first mismatch, so timing does not reveal a prefix. */
+function sameSecret(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
+function reject(diagnostic: AcseServiceUserDiagnostic): AarqOutcome {
+  return { accepted: false, aare: aareOf('rejected-permanent', diagnostic) };
+}
+
+function rejectInitiate(problem: InitiateProblem): AarqOutcome {
+  const error: UserInformation = {
+    type: 'confirmed-service-error',
+    service: 'initiateError',
+    errorClass: 'initiate',
+    value: SERVICE_ERROR.initiate.values.indexOf(problem),
+  };
+  return { accepted: false, aare: aareOf('rejected-permanent', 'no-reason-given', error) };
+}
+
+function aareOf(result: AssociationResult, diagnostic: AcseServiceUserDiagnostic, userInformation?: UserInformation): Aare {
+  return {
+    type: 'aare',
+    applicationContext: LN,
+    result,
+    diagnostic: userDiagnostic(diagnostic),
+    authenticationRequired: false,
+    ...(userInformation === undefined ? {} : { userInformation }),
+  };
+}

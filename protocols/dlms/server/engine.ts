@@ -1,0 +1,261 @@
+/**
+ * The DLMS/COSEM server engine, sans-IO: one `ServerAssociation` per connection (TCP wrapper
+ * connection or HDLC link) takes each APDU a client sends and returns the APDUs to send back,
+ * dispatching GET, SET and ACTION to a CosemObjectModel. Framing, sockets and timers live
+ * elsewhere (protocols/dlms/net); this file owns the association state machine of the server
+ * control function (Green Book §9.4.1: IDLE ⇄ ASSOCIATED) and the reactions to misuse.
+ *
+ * Reactions to input that cannot be served (ExceptionResponse, Green Book §9.5 ASN.1,
+ * IEC 62056-5-3 §8; state-error / service-error):
+ * - an xDLMS request with no association for the client SAP (before AARQ, after RLRQ, or
+ *   from another SAP than the associated one): service-not-allowed / operation-not-possible,
+ *   as the server CF handles GET/SET/ACTION only in the ASSOCIATED state;
+ * - a request whose service or option was not negotiated in the conformance block (e.g.
+ *   with-list without multiple-references), or the ACTION pblock variants, which this server
+ *   does not offer: service-not-allowed / service-not-supported;
+ * - an xDLMS request longer than server-max-receive-pdu-size: service-not-allowed / pdu-too-long;
+ * - a GET, SET, ACTION or RLRQ tag whose body does not decode: service-not-allowed / other-reason;
+ * - an unknown tag, a ciphered or SN APDU, or an APDU a server never receives (responses,
+ *   notifications, AARE, RLRE): service-unknown / service-not-supported;
+ * - AARQ-tagged bytes that do not decode: AARE rejected-permanent, no-reason-given;
+ *   an AARQ while associated: AARE rejected-transient, the association is kept.
+ * SET and ACTION sent unconfirmed (service-class bit 0 of Invoke-Id-And-Priority, Green Book
+ * §9.5) are executed and not answered. receive() never throws: a fault of the model or of the
+ * engine is reported through `onError` and answered with hardware-fault (per item) or
+ * other-reason (whole request).
+ */
+import { decodeApdu, encodeApdu, APDU_TAG, type Apdu } from '../apdu/apdu.js';
+import { DlmsDecodeError } from '../errors.js';
+import { ByteWriter } from '../bytes.js';
+import { hasConformance, type Conformance, type ConformanceFeature } from '../acse/conformance.js';
+import type { Aarq } from '../acse/aarq.js';
+import type { GetRequest } from '../apdu/get.js';
+import type { SetRequest } from '../apdu/set.js';
+import type { ActionRequest } from '../apdu/action.js';
+import type { AttributeWithSelection } from '../apdu/descriptors.js';
+import type { CosemObjectModel } from './objectModel.js';
+import { answerAarq, rejectMalformedAarq, rejectWhileAssociated, type AssociationContext } from './association.js';
+import {
+  DEFAULT_SERVER_CONFORMANCE, DEFAULT_SERVER_LIMITS, checkServerConfig, type ClientPolicy, type ServerLimits,
+} from './options.js';
+import { exception, type PendingTransfers, type ServiceEnv } from './serviceEnv.js';
+import { getNext, getNormal, getWithList } from './getService.js';
+import { setFirstBlock, setNextBlock, setNormal, setWithList } from './setService.js';
+import { actionListFits, actionNormal, actionWithList } from './actionService.js';
+
+export type ServerState = 'idle' | 'associated';
+
+export interface ServerAssociationOptions {
+  readonly model: CosemObjectModel;
+  /** Who may associate, by client SAP; a SAP without a policy is refused. */
+  readonly clientPolicies: ReadonlyMap<number, ClientPolicy> | Readonly<Record<number, ClientPolicy>>;
+  /** Largest APDU the server accepts, announced in the InitiateResponse. Default 1024. */
+  readonly serverMaxReceivePduSize?: number;
+  /** Conformance offered; the negotiated block is its intersection with the client's proposal. */
+  readonly conformance?: Conformance;
+  /** ms since the epoch, passed to the model as the request's instant. Default Date.now. */
+  readonly clock?: () => number;
+  readonly limits?: Partial<ServerLimits>;
+  /** A fault of the model or the engine (never a client's mistake); the request is still answered. */
+  readonly onError?: (error: unknown, where: string) => void;
+}
+
+/** Counts of what the engine refused or could not serve, for metrics and rate-limited logs. */
+export interface ServerStats {
+  /** APDUs that did not decode. */
+  malformed: number;
+  /** Requests answered with an ExceptionResponse or a rejected AARE. */
+  refused: number;
+  /** Faults reported through onError. */
+  faults: number;
+}
+
+export const DEFAULT_SERVER_MAX_RECEIVE_PDU_SIZE = 1024;
+
+type XdlmsRequest = GetRequest | SetRequest | ActionRequest;
+
+const ACSE_TAGS: ReadonlySet<number> = new Set([APDU_TAG.aarq, APDU_TAG.aare, APDU_TAG.rlrq, APDU_TAG.rlre]);
+/** Tags of the requests a server serves: a malformed one is a broken request, not an unknown service. */
+const REQUEST_TAGS: ReadonlySet<number> = new Set([
+  APDU_TAG['get-request'], APDU_TAG['set-request'], APDU_TAG['action-request'], APDU_TAG.rlrq,
+]);
+
+export class ServerAssociation {
+  readonly stats: ServerStats = { malformed: 0, refused: 0, faults: 0 };
+  private session: AssociationContext | undefined;
+  private readonly pending: PendingTransfers = { get: undefined, set: undefined };
+  private readonly policies: ReadonlyMap<number, ClientPolicy>;
+  private readonly offered: Conformance;
+  private readonly serverMaxPdu: number;
+  private readonly limits: ServerLimits;
+  private readonly clock: () => number;
+
+  constructor(private readonly options: ServerAssociationOptions) {
+    const p = options.clientPolicies;
+    this.policies = p instanceof Map ? p : new Map(Object.entries(p).map(([k, v]) => [Number(k), v]));
+    this.offered = options.conformance ?? DEFAULT_SERVER_CONFORMANCE;
+    this.serverMaxPdu = options.serverMaxReceivePduSize ?? DEFAULT_SERVER_MAX_RECEIVE_PDU_SIZE;
+    this.limits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
+    this.clock = options.clock ?? Date.now;
+    checkServerConfig(this.offered, this.serverMaxPdu, this.policies, this.limits);
+  }
+
+  get state(): ServerState {
+    return this.session === undefined ? 'idle' : 'associated';
+  }
+
+  /** The negotiated context of the open association, if any. */
+  get association(): AssociationContext | undefined {
+    return this.session;
+  }
+
+  /** One APDU from the client at `clientSap` in, zero or more encoded APDUs out. Never throws. */
+  receive(apdu: Uint8Array, clientSap: number): Uint8Array[] {
+    try {
+      const out = this.handle(apdu, clientSap);
+      for (const a of out) if (a.type === 'exception-response' || (a.type === 'aare' && a.result !== 'accepted')) this.stats.refused++;
+      return out.map(encodeApdu);
+    } catch (e) {
+      this.report(e, 'engine');
+      this.stats.refused++;
+      return [encodeApdu(exception('service-not-allowed', 'other-reason'))];
+    }
+  }
+
+  private handle(bytes: Uint8Array, clientSap: number): Apdu[] {
+    const tag = bytes[0];
+    if (tag !== undefined && !ACSE_TAGS.has(tag) && bytes.length > this.serverMaxPdu) {
+      return [exception('service-not-allowed', 'pdu-too-long')];
+    }
+    let apdu: Apdu;
+    try {
+      apdu = decodeApdu(bytes);
+    } catch (e) {
+      if (!(e instanceof DlmsDecodeError)) throw e;
+      this.stats.malformed++;
+      if (tag === APDU_TAG.aarq) return [rejectMalformedAarq()];
+      return [REQUEST_TAGS.has(tag ?? -1) ? exception('service-not-allowed', 'other-reason') : exception('service-unknown', 'service-not-supported')];
+    }
+    switch (apdu.type) {
+      case 'aarq':
+        return this.associate(apdu, clientSap);
+      case 'rlrq':
+        return this.release(clientSap);
+      case 'get-request-normal': case 'get-request-next': case 'get-request-with-list':
+      case 'set-request-normal': case 'set-request-with-first-datablock': case 'set-request-with-datablock':
+      case 'set-request-with-list': case 'set-request-with-list-and-first-datablock':
+      case 'action-request-normal': case 'action-request-next-pblock': case 'action-request-with-list':
+      case 'action-request-with-first-pblock': case 'action-request-with-list-and-first-pblock': case 'action-request-with-pblock': {
+        const session = this.session;
+        if (session?.clientSap !== clientSap) return [exception('service-not-allowed', 'operation-not-possible')];
+        return this.serve(apdu, session);
+      }
+      default:
+        return [exception('service-unknown', 'service-not-supported')];
+    }
+  }
+
+  private associate(aarq: Aarq, clientSap: number): Apdu[] {
+    if (this.session !== undefined) return [rejectWhileAssociated()];
+    const outcome = answerAarq(aarq, clientSap, {
+      policies: this.policies,
+      conformance: this.offered,
+      serverMaxReceivePduSize: this.serverMaxPdu,
+      minClientPduSize: this.limits.minClientPduSize,
+    });
+    if (outcome.accepted) {
+      this.session = outcome.context;
+      this.clearTransfers();
+      return outcome.aare === undefined ? [] : [outcome.aare];
+    }
+    return [outcome.aare];
+  }
+
+  /** RLRQ → RLRE normal (Green Book §9.4.2.3); also when idle, so a client's cleanup always completes. */
+  private release(clientSap: number): Apdu[] {
+    if (this.session !== undefined && this.session.clientSap !== clientSap) {
+      return [exception('service-not-allowed', 'operation-not-possible')];
+    }
+    this.session = undefined;
+    this.clearTransfers();
+    return [{ type: 'rlre', reason: 'normal' }];
+  }
+
+  private serve(req: XdlmsRequest, session: AssociationContext): Apdu[] {
+    if (!permitted(req, session.conformance)) return [exception('service-not-allowed', 'service-not-supported')];
+    // A new request abandons a block transfer it does not continue (Green Book, long data transfer).
+    if (req.type !== 'get-request-next') this.pending.get = undefined;
+    if (req.type !== 'set-request-with-datablock') this.pending.set = undefined;
+    const env: ServiceEnv = {
+      model: this.options.model,
+      session,
+      access: { clientSap: session.clientSap, authenticated: session.authenticated, now: this.clock() },
+      limits: this.limits,
+      pending: this.pending,
+      fault: (e, where) => { this.report(e, where); },
+    };
+    const response = this.dispatch(req, env);
+    const unconfirmed = !req.invoke.confirmed && (
+      req.type === 'set-request-normal' || req.type === 'set-request-with-list' ||
+      req.type === 'action-request-normal' || req.type === 'action-request-with-list');
+    return unconfirmed ? [] : [response];
+  }
+
+  private dispatch(req: XdlmsRequest, env: ServiceEnv): Apdu {
+    switch (req.type) {
+      case 'get-request-normal': return getNormal(req, env);
+      case 'get-request-next': return getNext(req, env);
+      case 'get-request-with-list': return getWithList(req, env);
+      case 'set-request-normal': return setNormal(req, env);
+      case 'set-request-with-list':
+        // Set-Response-With-List carries one octet per item: refuse a list whose answer cannot fit.
+        if (3 + new ByteWriter(8).length(req.attributes.length).size + req.attributes.length > env.session.clientMaxReceivePduSize) {
+          return exception('service-not-allowed', 'pdu-too-long');
+        }
+        return setWithList(req, env);
+      case 'set-request-with-first-datablock': case 'set-request-with-list-and-first-datablock': return setFirstBlock(req, env);
+      case 'set-request-with-datablock': return setNextBlock(req, env);
+      case 'action-request-normal': return actionNormal(req, env);
+      case 'action-request-with-list':
+        return actionListFits(req.methods.length, env) ? actionWithList(req, env) : exception('service-not-allowed', 'pdu-too-long');
+      default:
+        // The pblock variants: refused by permitted() already, kept here so the switch is total.
+        return exception('service-not-allowed', 'service-not-supported');
+    }
+  }
+
+  private clearTransfers(): void {
+    this.pending.get = undefined;
+    this.pending.set = undefined;
+  }
+
+  private report(error: unknown, where: string): void {
+    this.stats.faults++;
+    try {
+      this.options.onError?.(error, where);
+    } catch {
+      // A throwing error callback must not turn one fault into a crash; the fault is counted above.
+    }
+  }
+}
+
+/** Whether the negotiated conformance block allows this request (Green Book §9.4.6.1, conformance bits). */
+function permitted(req: XdlmsRequest, c: Conformance): boolean {
+  const has = (...f: ConformanceFeature[]): boolean => f.every((x) => hasConformance(c, x));
+  const selective = (items: readonly AttributeWithSelection[]): boolean =>
+    items.every((i) => i.access === undefined) || has('selective-access');
+  switch (req.type) {
+    case 'get-request-normal': return has('get') && selective([req]);
+    case 'get-request-next': return has('get', 'block-transfer-with-get-or-read');
+    case 'get-request-with-list': return has('get', 'multiple-references') && selective(req.attributes);
+    case 'set-request-normal': return has('set') && selective([req]);
+    case 'set-request-with-first-datablock': return has('set', 'block-transfer-with-set-or-write') && selective([req]);
+    case 'set-request-with-datablock': return has('set', 'block-transfer-with-set-or-write');
+    case 'set-request-with-list': return has('set', 'multiple-references') && selective(req.attributes);
+    case 'set-request-with-list-and-first-datablock':
+      return has('set', 'multiple-references', 'block-transfer-with-set-or-write') && selective(req.attributes);
+    case 'action-request-normal': return has('action');
+    case 'action-request-with-list': return has('action', 'multiple-references');
+    default: return false;
+  }
+}
