@@ -114,7 +114,8 @@ export class MeterModel {
     };
   }
 
-  private instant(ts: number) {
+  /** The instantaneous values at `ts`: a pure function of the seed and `ts` (no integration). */
+  instant(ts: number) {
     const d = new Date(ts);
     const hourF = d.getHours() + d.getMinutes() / 60;
     const curve = DAILY_CURVE[this.customerType];

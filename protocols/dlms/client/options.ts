@@ -1,0 +1,57 @@
+/**
+ * DlmsClient options and their defaults. Every limit is named here so a config key can set it.
+ */
+import { conformance as conformanceOf, type Conformance } from '../acse/conformance.js';
+import type { Authentication } from './association.js';
+
+export interface DlmsClientOptions {
+  /** Client SAP (16 public client, 1 management): the framing addresses with it; informational here. */
+  readonly clientSap?: number;
+  readonly auth?: Authentication;
+  /** client-max-receive-pdu-size proposed in the InitiateRequest. */
+  readonly maxReceivePduSize?: number;
+  /** Conformance block proposed; the server's answer is what the client then uses. */
+  readonly conformance?: Conformance;
+  /** Deadline of each request/reply exchange (each block of a long transfer gets its own). */
+  readonly timeoutMs?: number;
+  /** Priority bit of Invoke-Id-And-Priority (high = 1). */
+  readonly highPriority?: boolean;
+  /** Requests allowed to wait behind the one in flight; beyond, ClientBusy. */
+  readonly maxQueued?: number;
+  /** Most blocks one long GET or long SET may take. */
+  readonly maxBlocks?: number;
+  /** Most raw-data octets one long GET may collect. */
+  readonly maxLongGetBytes?: number;
+  /** Most attributes per GET-with-list request (meters commonly accept 10 to 32). */
+  readonly maxListItems?: number;
+  /** Carried into errors so logs say which terminal failed. */
+  readonly terminalId?: string;
+}
+
+export const DEFAULT_CLIENT_CONFORMANCE: Conformance = conformanceOf(
+  'get', 'set', 'action', 'selective-access', 'block-transfer-with-get-or-read', 'block-transfer-with-set-or-write',
+  'multiple-references',
+);
+
+export const DEFAULT_CLIENT_OPTIONS = {
+  clientSap: 16,
+  auth: { mechanism: 'none' } as Authentication,
+  // The largest the Unsigned16 allows: the server's own buffer still bounds what it sends,
+  // and fewer blocks means fewer round trips for profiles.
+  maxReceivePduSize: 0xffff,
+  conformance: DEFAULT_CLIENT_CONFORMANCE,
+  timeoutMs: 10_000,
+  highPriority: true,
+  maxQueued: 32,
+  maxBlocks: 4096,
+  maxLongGetBytes: 4 * 1024 * 1024,
+  maxListItems: 10,
+} as const;
+
+export type ResolvedOptions = Required<Omit<DlmsClientOptions, 'terminalId'>> & { readonly terminalId: string | undefined };
+
+/** The defaults overlaid with the options given (keys given as undefined keep the default). */
+export function resolveOptions(options: DlmsClientOptions): ResolvedOptions {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as DlmsClientOptions;
+  return { ...DEFAULT_CLIENT_OPTIONS, ...given, terminalId: options.terminalId };
+}

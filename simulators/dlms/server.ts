@@ -1,0 +1,79 @@
+/**
+ * A simulated DLMS meter on the network: the COSEM object model (meterObjects.ts) behind the
+ * server engine (protocols/dlms/server) on a TCP listener speaking the wrapper or HDLC.
+ *
+ * Client SAPs, as common meters offer them: 16 public client (no security, read-only),
+ * 1 management client (low-level security with the meter's password, read-write).
+ */
+import type { DlmsFraming } from '../../protocols/dlms/net/clientTransport.js';
+import { startDlmsListener, type DlmsFaults, type DlmsListener } from '../../protocols/dlms/net/server.js';
+import { ServerAssociation } from '../../protocols/dlms/server/engine.js';
+import { SimulatedDlmsMeter, type SimulatedDlmsMeterOptions } from './meterObjects.js';
+
+export const PUBLIC_CLIENT = 16;
+export const MANAGEMENT_CLIENT = 1;
+export const MANAGEMENT_LOGICAL_DEVICE = 1;
+
+export interface DlmsMeterSimulatorOptions extends Omit<SimulatedDlmsMeterOptions, 'startTs'> {
+  readonly host?: string;
+  /** 0 (default) picks a free port. */
+  readonly port?: number;
+  readonly framing: DlmsFraming;
+  readonly startTs?: number;
+  /** Largest APDU the meter accepts (its max receive PDU size). */
+  readonly maxPduSize?: number;
+  /** Mutable while running: slow replies, dropped connections, corrupt frames. */
+  readonly faults?: DlmsFaults;
+  /** Refuse every association (a meter that is locked out or misconfigured). */
+  readonly refuseAssociations?: boolean;
+  readonly clock?: () => number;
+}
+
+export class DlmsMeterSimulator {
+  readonly meter: SimulatedDlmsMeter;
+  readonly faults: DlmsFaults;
+  private listener: DlmsListener | undefined;
+  private readonly clock: () => number;
+  private ticker: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: DlmsMeterSimulatorOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.faults = options.faults ?? {};
+    this.meter = new SimulatedDlmsMeter({ ...options, startTs: options.startTs ?? this.clock() });
+  }
+
+  get port(): number {
+    if (this.listener === undefined) throw new Error('the DLMS meter simulator is not started');
+    return this.listener.port;
+  }
+
+  async start(): Promise<{ port: number }> {
+    const password = this.options.password ?? '12345678';
+    this.listener = await startDlmsListener({
+      host: this.options.host ?? '127.0.0.1',
+      port: this.options.port ?? 0,
+      framing: this.options.framing,
+      serverSap: MANAGEMENT_LOGICAL_DEVICE,
+      faults: this.faults,
+      newResponder: () => new ServerAssociation({
+        model: this.meter,
+        clientPolicies: this.options.refuseAssociations === true ? {} : {
+          [PUBLIC_CLIENT]: { mechanism: 'none', access: 'read-only' },
+          [MANAGEMENT_CLIENT]: { mechanism: 'low', password, access: 'read-write' },
+        },
+        ...(this.options.maxPduSize === undefined ? {} : { serverMaxReceivePduSize: this.options.maxPduSize }),
+        clock: this.clock,
+      }),
+    });
+    // The limiter must trip on time even when nobody reads the meter.
+    this.ticker = setInterval(() => { this.meter.tick(this.clock()); }, 1_000);
+    this.ticker.unref();
+    return { port: this.listener.port };
+  }
+
+  async stop(): Promise<void> {
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    await this.listener?.close();
+    this.listener = undefined;
+  }
+}
