@@ -1,0 +1,174 @@
+/**
+ * The DLMS client against the simulated meter over real TCP, in both framings: the codecs,
+ * the engines, the socket bindings and the object model working together.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionError, TimeoutError } from '../../protocols/adapter.js';
+import { AssociationRejected } from '../../protocols/dlms/acse/diagnostics.js';
+import { DlmsClient } from '../../protocols/dlms/client/client.js';
+import { readClock, readObjectList, readRegister, setClock } from '../../protocols/dlms/client/cosem.js';
+import { readDisconnectState, readLimiter, remoteDisconnect, remoteReconnect, setLimiterThreshold } from '../../protocols/dlms/client/control.js';
+import { readProfile } from '../../protocols/dlms/client/profile.js';
+import { openDlmsTransport, type DlmsFraming } from '../../protocols/dlms/net/clientTransport.js';
+import { DlmsMeterSimulator, MANAGEMENT_CLIENT, PUBLIC_CLIENT } from '../../simulators/dlms/server.js';
+
+const never = new AbortController().signal;
+
+async function connect(sim: DlmsMeterSimulator, framing: DlmsFraming, clientSap: number, password?: string, timeoutMs = 3_000): Promise<DlmsClient> {
+  const transport = await openDlmsTransport({
+    host: '127.0.0.1', port: sim.port, framing, clientSap, serverSap: 1, timeoutMs,
+    hdlc: { maxInfoTransmit: 128, maxInfoReceive: 128 },
+  }, never);
+  return new DlmsClient(transport, {
+    clientSap, timeoutMs, maxReceivePduSize: 256,
+    auth: password === undefined ? { mechanism: 'none' } : { mechanism: 'low', password },
+  });
+}
+
+describe.each(['wrapper', 'hdlc'] as const)('DLMS client ↔ simulated meter over %s', (framing) => {
+  let sim: DlmsMeterSimulator;
+  beforeAll(async () => {
+    sim = new DlmsMeterSimulator({ framing, seed: 42, serialNumber: '00000042', password: 'secret01', historyDays: 3, maxPduSize: 512 });
+    await sim.start();
+  });
+  afterAll(async () => {
+    await sim.stop();
+  });
+
+  it('associates as the public client and reads the clock and registers with their scalers', async () => {
+    const client = await connect(sim, framing, PUBLIC_CLIENT);
+    try {
+      const assoc = await client.associate();
+      expect(assoc.features).toContain('get');
+      const clock = await readClock(client);
+      expect(Math.abs(clock.epochMs - Date.now())).toBeLessThan(5_000);
+      const voltage = await readRegister(client, '1.0.32.7.0.255');
+      expect(voltage.unit).toBe(35); // V
+      expect(voltage.value).toBeGreaterThan(200);
+      expect(voltage.value).toBeLessThan(260);
+      const energy = await readRegister(client, '1.0.1.8.0.255');
+      expect(energy.unit).toBe(30); // Wh
+      expect(energy.value).toBeGreaterThan(0);
+      expect((await client.release()).ok).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('lists the association objects, in several blocks through a small PDU', async () => {
+    const client = await connect(sim, framing, PUBLIC_CLIENT);
+    try {
+      await client.associate();
+      const objects = await readObjectList(client);
+      const byObis = new Map(objects.map((o) => [o.obis, o.classId]));
+      expect(byObis.get('0.0.1.0.0.255')).toBe(8);
+      expect(byObis.get('1.0.99.1.0.255')).toBe(7);
+      expect(byObis.get('0.0.96.3.10.255')).toBe(70);
+      expect(byObis.get('0.0.17.0.0.255')).toBe(71);
+      expect(objects.length).toBeGreaterThan(20);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('reads the load profile by clock range: one row per quarter hour, energy never decreasing', async () => {
+    const client = await connect(sim, framing, PUBLIC_CLIENT);
+    try {
+      await client.associate();
+      const to = Math.floor(Date.now() / 900_000) * 900_000;
+      const from = to - 24 * 3_600_000;
+      const profile = await readProfile(client, '1.0.99.1.0.255', { from, to });
+      expect(profile.rows.length).toBe(97); // both ends inclusive
+      const ts = profile.rows.map((r) => r.ts);
+      expect(ts[0]).toBe(from);
+      expect(ts.every((t, i) => i === 0 || t - (ts[i - 1] ?? 0) === 900_000)).toBe(true);
+      const energyColumn = profile.columns.findIndex((c) => c.obis === '1.0.1.8.0.255');
+      expect(energyColumn).toBeGreaterThan(0);
+      const energy = profile.rows.map((r) => Number((r.columns[energyColumn]?.value as { value: number }).value));
+      expect(energy.every((e, i) => i === 0 || e >= (energy[i - 1] ?? 0))).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses a wrong password with a typed association error naming the diagnostic', async () => {
+    const client = await connect(sim, framing, MANAGEMENT_CLIENT, 'wrong-pw');
+    try {
+      const err = await client.associate().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AssociationRejected);
+      expect((err as AssociationRejected).diagnosticName).toBe('authentication-failure');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('with the management password: sets the clock, opens and closes the relay, and sets the limiter', async () => {
+    const client = await connect(sim, framing, MANAGEMENT_CLIENT, 'secret01');
+    try {
+      await client.associate();
+      const target = Date.now() - 3_600_000;
+      await setClock(client, target, 0);
+      const clock = await readClock(client);
+      expect(Math.abs(clock.epochMs - target)).toBeLessThan(5_000);
+      await setClock(client, Date.now(), 0);
+
+      await remoteDisconnect(client);
+      expect(await readDisconnectState(client)).toMatchObject({ outputState: false, controlState: 'disconnected' });
+      const power = await readRegister(client, '1.0.1.7.0.255');
+      expect(power.value).toBe(0);
+      await remoteReconnect(client);
+      expect(await readDisconnectState(client)).toMatchObject({ outputState: true, controlState: 'connected' });
+
+      await setLimiterThreshold(client, 7_500);
+      const limiter = await readLimiter(client);
+      expect(JSON.stringify(limiter)).toContain('7500');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('DLMS faults', () => {
+  it('times out on a slow meter, and the association refuses further requests', async () => {
+    const sim = new DlmsMeterSimulator({ framing: 'wrapper', seed: 1, serialNumber: '1' });
+    await sim.start();
+    try {
+      const client = await connect(sim, 'wrapper', PUBLIC_CLIENT, undefined, 500);
+      await client.associate();
+      sim.faults.delayMs = 1_500;
+      await expect(readClock(client)).rejects.toBeInstanceOf(TimeoutError);
+      await expect(readClock(client)).rejects.toThrow();
+      await client.close();
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('reports a dropped connection as a connection error', async () => {
+    const sim = new DlmsMeterSimulator({ framing: 'hdlc', seed: 2, serialNumber: '2', faults: {} });
+    await sim.start();
+    try {
+      const client = await connect(sim, 'hdlc', PUBLIC_CLIENT);
+      await client.associate();
+      sim.faults.dropProbability = 1;
+      const err = await readClock(client).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect((err as { cause?: unknown }).cause ?? err).toBeInstanceOf(ConnectionError);
+      await client.close();
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('refuses every association when configured so', async () => {
+    const sim = new DlmsMeterSimulator({ framing: 'wrapper', seed: 3, serialNumber: '3', refuseAssociations: true });
+    await sim.start();
+    try {
+      const client = await connect(sim, 'wrapper', PUBLIC_CLIENT);
+      await expect(client.associate()).rejects.toBeInstanceOf(AssociationRejected);
+      await client.close();
+    } finally {
+      await sim.stop();
+    }
+  });
+});
