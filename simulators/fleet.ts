@@ -4,6 +4,7 @@
  * them, so the head-end polls and accepts exactly what is running.
  */
 import type { AreaSeed, MeterSeed, SimulatorConfig, TerminalSeed } from '../src/config/schema.js';
+import { DlmsMeterSimulator, MANAGEMENT_CLIENT } from './dlms/server.js';
 import { ModbusTerminalSimulator } from './modbus/terminal.js';
 import { MqttTerminalSimulator } from './mqtt/terminal.js';
 
@@ -17,6 +18,7 @@ export interface Fleet {
   readonly seed: FleetSeed;
   readonly modbus: readonly ModbusTerminalSimulator[];
   readonly mqtt: readonly MqttTerminalSimulator[];
+  readonly dlms: readonly DlmsMeterSimulator[];
   /**
    * Connects the MQTT terminals, which then publish on their schedule. Separate from
    * `startFleet` so the head-end can subscribe first and miss nothing.
@@ -47,8 +49,9 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
 
   const modbus: ModbusTerminalSimulator[] = [];
   const mqtt: MqttTerminalSimulator[] = [];
+  const dlms: DlmsMeterSimulator[] = [];
   const stopAll = async () => {
-    await Promise.allSettled([...modbus.map((s) => s.stop()), ...mqtt.map((s) => s.stop())]);
+    await Promise.allSettled([...modbus.map((s) => s.stop()), ...mqtt.map((s) => s.stop()), ...dlms.map((s) => s.stop())]);
   };
   try {
     for (let i = 1; i <= sim.modbus.count; i++) {
@@ -82,6 +85,21 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
         meters.push({ id: mid, name: `Meter ${mid}`, terminalId: id, address: String(u), ctRatio: 1, ptRatio: 1, protected: false, ...(areaId === undefined ? {} : { areaId }), ...customer(mid) });
       }
     }
+    for (let i = 1; i <= sim.dlms.count; i++) {
+      const id = `sim-dl-${pad(i)}`;
+      const framing = sim.dlms.framing === 'both' ? (i % 2 === 1 ? 'wrapper' : 'hdlc') : sim.dlms.framing;
+      const s = new DlmsMeterSimulator({ host: sim.host, framing, seed: sim.seed * 30_000 + i, serialNumber: `SIM${String(i).padStart(5, '0')}`, password: sim.dlms.password });
+      dlms.push(s);
+      const { port } = await s.start();
+      terminals.push({
+        id, name: `Simulated DLMS meter ${pad(i)} (${framing})`, protocol: 'dlms', enabled: true, profiles: [...sim.dlms.profiles],
+        dlms: { host: sim.host, port, framing, clientSap: MANAGEMENT_CLIENT, auth: 'low', password: sim.dlms.password },
+      });
+      // The meter is its own terminal: address 1 is its management logical device.
+      const mid = `${id}-1`;
+      const areaId = nextArea();
+      meters.push({ id: mid, name: `Meter ${mid}`, terminalId: id, address: '1', ctRatio: 1, ptRatio: 1, protected: false, ...(areaId === undefined ? {} : { areaId }), ...customer(mid) });
+    }
   } catch (err) {
     await stopAll();
     throw err;
@@ -90,6 +108,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
     seed: { areas, terminals, meters },
     modbus,
     mqtt,
+    dlms,
     startPublishing: async () => {
       await Promise.all(mqtt.map((s) => s.start()));
     },

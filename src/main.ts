@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DlmsAdapter } from '../protocols/dlms/adapter.js';
 import { ModbusAdapter } from '../protocols/modbus/adapter.js';
 import { MqttAdapter } from '../protocols/mqtt/adapter.js';
 import { startFleet, type Fleet } from '../simulators/fleet.js';
@@ -11,7 +12,7 @@ import { buildApi, type HealthReport } from './api/server.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore } from './collect/index.js';
 import type { GridheadConfig } from './config/schema.js';
-import { isQuantity, type MeterId } from './domain/index.js';
+import { QUANTITIES, isQuantity, type MeterId } from './domain/index.js';
 import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
 import { LatestValues } from './live/latest.js';
 import { LogThrottle, type Logger } from './observe/logger.js';
@@ -146,6 +147,8 @@ async function compose(
     registerMaps: config.modbus.registerMaps,
   });
   closers.push({ name: 'modbus', close: () => modbus.close() });
+  const dlms = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: config.dlms.requestTimeoutMs });
+  closers.push({ name: 'dlms', close: () => dlms.close() });
 
   const scheduler = new CollectionScheduler({
     config: config.collect,
@@ -154,7 +157,7 @@ async function compose(
       terminal: (id) => registry.findTerminal(id),
       metersOf: (id) => registry.metersOfTerminal(id),
     },
-    adapters: { modbus },
+    adapters: { modbus, dlms },
     sink: async (batch, terminal) => {
       await pipeline.offer(batch, terminal.protocol, 'poll');
     },

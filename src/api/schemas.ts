@@ -27,6 +27,11 @@ export const TerminalOut = Type.Object(
     enabled: Type.Boolean(),
     profiles: Type.Array(Type.String()),
     modbus: Type.Optional(Type.Object({ host: Type.String(), port: Type.Integer(), framing: Type.String(), registerMap: Type.String() })),
+    dlms: Type.Optional(Type.Object({
+      host: Type.String(), port: Type.Integer(), framing: Type.String(), clientSap: Type.Integer(), auth: Type.String(),
+      serverLower: Type.Optional(Type.Integer()),
+      passwordSet: Type.Boolean({ description: 'Whether a password is stored; the password itself is never returned.' }),
+    })),
     state: Type.Optional(Type.Object({
       online: Type.Boolean(),
       lastSuccessTs: Type.Union([Type.Integer(), Type.Null()]),

@@ -38,7 +38,13 @@ export const areaRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = asyn
 };
 
 export const terminalRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = async (app, { registry, terminalState }) => {
-  const view = (t: Terminal) => ({ ...t, state: terminalState(t.id) });
+  const view = (t: Terminal) => {
+    const state = terminalState(t.id);
+    if (t.protocol !== 'dlms') return { ...t, state };
+    // Secrets stay in the store: the API says whether one is set, never what it is.
+    const { password, ...dlms } = t.dlms;
+    return { ...t, dlms: { ...dlms, passwordSet: password !== undefined }, state };
+  };
   app.get('/terminals', {
     schema: { tags: ['topology'], querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }), response: { 200: pageOf('Terminal'), ...problemResponses } },
   }, (req) => {

@@ -261,6 +261,8 @@ export function endpointOf(t: Terminal): unknown {
       return t.modbus;
     case 'mqtt':
       return t.mqtt;
+    case 'dlms':
+      return t.dlms;
   }
 }
 

@@ -91,7 +91,7 @@ export function buildConfig(raw: Record<string, unknown>, source: string, env: N
 function fillSections(value: Record<string, unknown>): void {
   const sections: readonly (readonly string[])[] = [
     ['station'], ['log'], ['http'], ['mqtt'], ['mqtt', 'embeddedBroker'], ['influx'], ['storage'], ['ingest'], ['collect'],
-    ['modbus'], ['registry'], ['simulators'], ['simulators', 'modbus'], ['simulators', 'mqtt'],
+    ['modbus'], ['dlms'], ['registry'], ['simulators'], ['simulators', 'modbus'], ['simulators', 'mqtt'], ['simulators', 'dlms'],
   ];
   for (const path of sections) {
     let node: Record<string, unknown> = value;
@@ -143,6 +143,12 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
     } else if (t.modbus !== undefined) {
       issues.push({ path: `${at}.modbus`, message: `only allowed for protocol modbus, not ${t.protocol}` });
     }
+    if (t.protocol === 'dlms') {
+      if (t.dlms === undefined) issues.push({ path: `${at}.dlms`, message: 'required for a dlms terminal (host, port, framing, clientSap, auth)' });
+      else if (t.dlms.auth === 'low' && t.dlms.password === undefined) issues.push({ path: `${at}.dlms.password`, message: 'required with auth: low' });
+    } else if (t.dlms !== undefined) {
+      issues.push({ path: `${at}.dlms`, message: `only allowed for protocol dlms, not ${t.protocol}` });
+    }
     t.profiles.forEach((p, j) => {
       if (!Object.hasOwn(c.collect.profiles, p)) issues.push({ path: `${at}.profiles[${j}]`, message: `no collection profile ${JSON.stringify(p)} under collect.profiles` });
     });
@@ -158,6 +164,9 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
   if (c.simulators.enabled && c.simulators.modbus.count > 0 && !Object.hasOwn(c.modbus.registerMaps, c.simulators.modbus.registerMap)) {
     issues.push({ path: 'simulators.modbus.registerMap', message: `no register map ${JSON.stringify(c.simulators.modbus.registerMap)} under modbus.registerMaps` });
   }
+  c.simulators.dlms.profiles.forEach((p, j) => {
+    if (!Object.hasOwn(c.collect.profiles, p)) issues.push({ path: `simulators.dlms.profiles[${j}]`, message: `no collection profile ${JSON.stringify(p)} under collect.profiles` });
+  });
   c.simulators.modbus.profiles.forEach((p, j) => {
     if (!Object.hasOwn(c.collect.profiles, p)) issues.push({ path: `simulators.modbus.profiles[${j}]`, message: `no collection profile ${JSON.stringify(p)} under collect.profiles` });
   });

@@ -167,6 +167,14 @@ export const ModbusConfig = Type.Object(
   strict,
 );
 
+export const DlmsConfig = Type.Object(
+  {
+    /** Bounds the TCP connect, the HDLC link set-up and every request of an association. */
+    requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 5_000 }),
+  },
+  strict,
+);
+
 export const AreaSeed = Type.Object(
   {
     id: Id,
@@ -178,11 +186,24 @@ export const AreaSeed = Type.Object(
   strict,
 );
 
+export const DlmsEndpointSchema = Type.Object(
+  {
+    host: Host,
+    port: Port,
+    framing: Type.Union([Type.Literal('wrapper'), Type.Literal('hdlc')], { default: 'wrapper' }),
+    clientSap: Type.Integer({ minimum: 0, maximum: 127, default: 16 }),
+    auth: Type.Union([Type.Literal('none'), Type.Literal('low')], { default: 'none' }),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    serverLower: Type.Optional(Type.Integer({ minimum: 0, maximum: 16383 })),
+  },
+  strict,
+);
+
 export const TerminalSeed = Type.Object(
   {
     id: Id,
     name: Type.Optional(Type.String({ maxLength: 200 })),
-    protocol: Type.Union([Type.Literal('modbus'), Type.Literal('mqtt')]),
+    protocol: Type.Union([Type.Literal('modbus'), Type.Literal('mqtt'), Type.Literal('dlms')]),
     enabled: Type.Boolean({ default: true }),
     profiles: Type.Array(Type.String(), { default: [] }),
     modbus: Type.Optional(
@@ -196,6 +217,7 @@ export const TerminalSeed = Type.Object(
         strict,
       ),
     ),
+    dlms: Type.Optional(DlmsEndpointSchema),
   },
   strict,
 );
@@ -253,6 +275,17 @@ export const SimulatorConfig = Type.Object(
       },
       strict,
     ),
+    dlms: Type.Object(
+      {
+        count: Type.Integer({ minimum: 0, maximum: 10_000, default: 0 }),
+        /** Half the simulated meters speak each framing when `both`. */
+        framing: Type.Union([Type.Literal('wrapper'), Type.Literal('hdlc'), Type.Literal('both')], { default: 'both' }),
+        /** The management client's low-level security password of every simulated meter. */
+        password: Type.String({ minLength: 1, maxLength: 64, default: '12345678' }),
+        profiles: Type.Array(Type.String(), { default: [] }),
+      },
+      strict,
+    ),
     /** Transformer areas the simulated meters are spread over (round-robin); created when absent. */
     areaIds: Type.Array(Id, { default: [] }),
   },
@@ -282,6 +315,7 @@ export const GridheadConfig = Type.Object(
     ingest: IngestConfig,
     collect: CollectConfig,
     modbus: ModbusConfig,
+    dlms: DlmsConfig,
     registry: RegistryConfig,
     simulators: SimulatorConfig,
   },

@@ -29,12 +29,27 @@ export interface ModbusEndpoint {
   readonly registerMap: string;
 }
 
+export interface DlmsEndpoint {
+  readonly host: string;
+  readonly port: number;
+  /** `wrapper`: IEC 62056-47 TCP wrapper; `hdlc`: IEC 62056-46 HDLC frames over TCP. */
+  readonly framing: 'wrapper' | 'hdlc';
+  /** Client SAP: 16 public client (no security), 1 management client (low-level security). */
+  readonly clientSap: number;
+  readonly auth: 'none' | 'low';
+  /** Low-level security password; never returned by the API. */
+  readonly password?: string;
+  /** HDLC lower (physical device) address, when the meter needs one. */
+  readonly serverLower?: number;
+}
+
 /** An MQTT terminal pushes; it needs no endpoint beyond its id, which is its topic segment. */
 export type MqttEndpoint = Readonly<Record<string, never>>;
 
 export type TerminalEndpoint =
   | { readonly protocol: 'modbus'; readonly modbus: ModbusEndpoint }
-  | { readonly protocol: 'mqtt'; readonly mqtt: MqttEndpoint };
+  | { readonly protocol: 'mqtt'; readonly mqtt: MqttEndpoint }
+  | { readonly protocol: 'dlms'; readonly dlms: DlmsEndpoint };
 
 export interface TerminalBase {
   readonly id: TerminalId;

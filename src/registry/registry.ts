@@ -187,7 +187,8 @@ export class Registry {
     if (existing !== undefined && existing.protocol !== terminal.protocol && this.metersOfTerminal(terminal.id).length > 0) {
       throw new ConflictError(`terminal ${JSON.stringify(terminal.id)} has meters; its protocol cannot change`);
     }
-    const endpoint = terminal.protocol === 'modbus' ? { modbus: terminal.modbus } : { mqtt: terminal.mqtt };
+    const endpoint = terminal.protocol === 'modbus' ? { modbus: terminal.modbus }
+      : terminal.protocol === 'dlms' ? { dlms: terminal.dlms } : { mqtt: terminal.mqtt };
     const t = this.now();
     this.db
       .prepare(`INSERT INTO terminals (id, name, protocol, enabled, profiles, endpoint, created_at, updated_at)
@@ -317,7 +318,7 @@ export class Registry {
       });
     }
     for (const r of this.db.prepare('SELECT * FROM terminals').all() as TerminalRow[]) {
-      const endpoint = JSON.parse(r.endpoint) as Pick<TerminalSeed, 'modbus'>;
+      const endpoint = JSON.parse(r.endpoint) as Pick<TerminalSeed, 'modbus' | 'dlms'>;
       this.terminals.set(terminalId(r.id), toTerminal({
         id: r.id, name: r.name, protocol: r.protocol, enabled: r.enabled === 1, profiles: JSON.parse(r.profiles) as string[], ...endpoint,
       }));
@@ -362,6 +363,12 @@ function toTerminal(input: TerminalSeed): Terminal {
     return { ...base, protocol: 'modbus', modbus: { ...input.modbus } };
   }
   if (input.modbus !== undefined) throw new ValidationError(`modbus settings are not allowed on a ${input.protocol} terminal`, 'modbus');
+  if (input.protocol === 'dlms') {
+    if (input.dlms === undefined) throw new ValidationError('a dlms terminal needs dlms.host and dlms.port', 'dlms');
+    if (input.dlms.auth === 'low' && input.dlms.password === undefined) throw new ValidationError('low-level security needs dlms.password', 'dlms.password');
+    return { ...base, protocol: 'dlms', dlms: { ...input.dlms } };
+  }
+  if (input.dlms !== undefined) throw new ValidationError(`dlms settings are not allowed on a ${input.protocol} terminal`, 'dlms');
   return { ...base, protocol: 'mqtt', mqtt: {} };
 }
 
@@ -385,7 +392,7 @@ function addressKey(terminal: string, address: string): string {
 }
 
 interface AreaRow { id: string; name: string; kind: Area['kind']; parent_id: string | null; transformer_kva: number | null }
-interface TerminalRow { id: string; name: string; protocol: 'modbus' | 'mqtt'; enabled: number; profiles: string; endpoint: string }
+interface TerminalRow { id: string; name: string; protocol: 'modbus' | 'mqtt' | 'dlms'; enabled: number; profiles: string; endpoint: string }
 interface MeterRow {
   key: number; id: string; name: string; terminal_id: string; address: string; ct_ratio: number; pt_ratio: number;
   area_id: string | null; protected: number; customer_ref: string | null; account_ref: string | null;

@@ -42,6 +42,7 @@ export const FAST_FLEET = {
     enabled: true, seed: 7, areaIds: ['tx1', 'tx2'],
     modbus: { count: 2, metersPerTerminal: 2, registerMap: 'three-phase-meter', profiles: ['fast'] },
     mqtt: { count: 2, metersPerTerminal: 2, publishIntervalMs: 300 },
+    dlms: { count: 2, framing: 'both', profiles: ['fast'] },
   },
 } as const;
 

@@ -44,6 +44,20 @@ describe('head-end with the embedded broker and the simulated fleet', () => {
     expect(latest.values.find((v) => v.quantity === 'frequency')?.value).toBeCloseTo(50, 0);
   });
 
+  it('shows readings of polled DLMS meters in both framings, scaled into catalogue units', async () => {
+    for (const id of ['sim-dl-01-1', 'sim-dl-02-1']) {
+      const latest = await eventually(() => latestOf(h, id, 'energy.active.import'), 20_000, `DLMS readings of ${id}`);
+      const byQ = new Map(latest.values.map((v) => [v.quantity, v]));
+      expect(byQ.get('voltage.l1')?.value).toBeGreaterThan(200);
+      expect(byQ.get('voltage.l1')?.value).toBeLessThan(260);
+      expect(byQ.get('energy.active.import')).toMatchObject({ unit: 'kWh', quality: 'good' });
+      expect(byQ.get('power.active')?.unit).toBe('kW');
+    }
+    const terminal = await h.get('/api/v1/terminals/sim-dl-01');
+    expect(terminal.body).toMatchObject({ protocol: 'dlms', dlms: { framing: 'wrapper', auth: 'low', passwordSet: true }, state: { online: true } });
+    expect(JSON.stringify(terminal.body)).not.toContain('12345678');
+  });
+
   it('serves history, aggregated by step', async () => {
     await eventually(async () => {
       const r = await h.get(`/api/v1/meters/sim-mb-02-1/readings?quantity=power.active&from=${new Date(Date.now() - 3_600_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`);

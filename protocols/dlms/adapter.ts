@@ -1,0 +1,205 @@
+/**
+ * The head-end's DLMS/COSEM adapter behind the adapter contract: a terminal is a meter (or a
+ * gateway) reached over TCP with the wrapper or HDLC; a meter's address on it is the server
+ * logical device (server SAP). Reading a quantity reads the register the catalogue ties to
+ * it, with its scaler and unit applied and converted to the catalogue unit.
+ *
+ * It speaks the protocol only: which quantities, how often, and what to do with the values
+ * is the collector's business.
+ */
+import type { RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter } from '../adapter.js';
+import { ConnectionError, ProtocolError } from '../adapter.js';
+import { DlmsClient, type GetResult } from './client/client.js';
+import { parseScalerUnit, readObjectList, ScalerUnitCache, scaled } from './client/cosem.js';
+import { catalogueFactor, unitSymbol } from './cosem/units.js';
+import { openDlmsTransport, type DlmsFraming } from './net/clientTransport.js';
+
+export interface DlmsEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly framing: DlmsFraming;
+  /** 16 public client (read-only, no security), 1 management client (low-level security). */
+  readonly clientSap: number;
+  readonly auth: 'none' | 'low';
+  readonly password?: string;
+  /** HDLC lower (physical) address, when the meter needs one. */
+  readonly serverLower?: number;
+}
+
+export interface DlmsAdapterOptions {
+  /** Catalogue quantity → OBIS code of its register and the catalogue unit to convert to. */
+  readonly catalogue: Readonly<Record<string, { readonly obis: string; readonly unit: string }>>;
+  readonly timeoutMs: number;
+  readonly maxReceivePduSize?: number;
+  readonly now?: () => number;
+}
+
+/** A quantity the catalogue maps to an object the meter does not have, or in a unit that does not convert. */
+export class DlmsMappingError extends ProtocolError {
+  readonly code = 'DLMS_MAPPING';
+}
+
+export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
+  readonly protocol = 'dlms' as const;
+  private readonly sessions = new Set<DlmsSession>();
+  /** scaler_unit of (meter type, OBIS), shared by sessions: it never changes for a meter. */
+  readonly scalers = new ScalerUnitCache();
+
+  constructor(private readonly options: DlmsAdapterOptions) {}
+
+  async open(terminal: TerminalRef<DlmsEndpoint>, signal: AbortSignal): Promise<TerminalSession> {
+    const session = new DlmsSession(terminal, this.options, this.scalers, (s) => this.sessions.delete(s));
+    this.sessions.add(session);
+    // Connect the terminal's first logical device now, so a dead terminal fails at open.
+    try {
+      await session.meter('1', signal);
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+    return session;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions].map((s) => s.close()));
+  }
+}
+
+interface MeterLink {
+  readonly client: DlmsClient;
+  /** Class id of each object the association lists, by OBIS: read once per association. */
+  readonly classes: ReadonlyMap<string, number>;
+}
+
+class DlmsSession implements TerminalSession {
+  private readonly meters = new Map<string, Promise<MeterLink>>();
+  private closed = false;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly terminal: TerminalRef<DlmsEndpoint>,
+    private readonly o: DlmsAdapterOptions,
+    private readonly scalers: ScalerUnitCache,
+    private readonly onClose: (s: DlmsSession) => void,
+  ) {
+    this.now = o.now ?? Date.now;
+  }
+
+  async read(items: readonly ReadItem[], signal: AbortSignal): Promise<ReadOutcome[]> {
+    const byAddress = new Map<string, ReadItem[]>();
+    for (const item of items) byAddress.set(item.address, [...(byAddress.get(item.address) ?? []), item]);
+    const outcomes: ReadOutcome[] = [];
+    for (const [address, group] of byAddress) {
+      try {
+        const link = await this.meter(address, signal);
+        outcomes.push(...(await this.readMeter(link, address, group, signal)));
+      } catch (err) {
+        // The association is gone: drop it so the next read reconnects.
+        this.forget(address);
+        const error = err instanceof Error ? err : new ConnectionError(String(err), this.terminal.id);
+        for (const item of group) outcomes.push({ ok: false, item, error });
+      }
+    }
+    return outcomes;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose(this);
+    const links = [...this.meters.values()];
+    this.meters.clear();
+    await Promise.allSettled(links.map(async (p) => {
+      const link = await p;
+      await link.client.release().catch(() => undefined);
+      await link.client.close();
+    }));
+  }
+
+  /** The association with the logical device at `address`, opened on first use. */
+  meter(address: string, signal: AbortSignal): Promise<MeterLink> {
+    if (this.closed) return Promise.reject(new ConnectionError('session closed', this.terminal.id));
+    let link = this.meters.get(address);
+    if (link === undefined) {
+      link = this.associate(address, signal);
+      this.meters.set(address, link);
+      link.catch(() => { this.forget(address); });
+    }
+    return link;
+  }
+
+  private forget(address: string): void {
+    const link = this.meters.get(address);
+    this.meters.delete(address);
+    void link?.then((l) => l.client.close(), () => undefined);
+  }
+
+  private async associate(address: string, signal: AbortSignal): Promise<MeterLink> {
+    const serverSap = Number(address);
+    if (!Number.isInteger(serverSap) || serverSap < 0 || serverSap > 0x3fff) {
+      throw new DlmsMappingError(`meter address ${JSON.stringify(address)} is not a server SAP (0..16383)`, this.terminal.id);
+    }
+    const e = this.terminal.endpoint;
+    const transport = await openDlmsTransport({
+      host: e.host, port: e.port, framing: e.framing, clientSap: e.clientSap, serverSap,
+      ...(e.serverLower === undefined ? {} : { serverLower: e.serverLower }),
+      timeoutMs: this.o.timeoutMs, terminalId: this.terminal.id,
+    }, signal);
+    const client = new DlmsClient(transport, {
+      clientSap: e.clientSap, timeoutMs: this.o.timeoutMs, terminalId: this.terminal.id,
+      auth: e.auth === 'low' ? { mechanism: 'low', password: e.password ?? '' } : { mechanism: 'none' },
+      ...(this.o.maxReceivePduSize === undefined ? {} : { maxReceivePduSize: this.o.maxReceivePduSize }),
+    });
+    try {
+      await client.associate(signal);
+      const objects = await readObjectList(client, { signal });
+      return { client, classes: new Map(objects.map((x) => [x.obis, x.classId])) };
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
+  }
+
+  /** One GET-with-list for the values (and the scalers not yet known), then conversion. */
+  private async readMeter(link: MeterLink, address: string, items: readonly ReadItem[], signal: AbortSignal): Promise<ReadOutcome[]> {
+    const meterKey = `${this.terminal.id}/${address}`;
+    const plans: { item: ReadItem; obis: string; classId: number; unit: string; needScaler: boolean }[] = [];
+    const outcomes: ReadOutcome[] = [];
+    for (const item of items) {
+      const entry = this.o.catalogue[item.quantity];
+      const classId = entry === undefined ? undefined : link.classes.get(entry.obis);
+      if (entry === undefined || classId === undefined || (classId !== 3 && classId !== 4)) {
+        outcomes.push({ ok: false, item, error: new DlmsMappingError(
+          entry === undefined ? `no OBIS code for ${item.quantity}` : `the meter has no register ${entry.obis} for ${item.quantity}`, this.terminal.id) });
+        continue;
+      }
+      plans.push({ item, obis: entry.obis, classId, unit: entry.unit, needScaler: this.scalers.get(meterKey, entry.obis) === undefined });
+    }
+    const refs = plans.flatMap((p) => [
+      { classId: p.classId, obis: p.obis, attribute: 2 },
+      ...(p.needScaler ? [{ classId: p.classId, obis: p.obis, attribute: 3 }] : []),
+    ]);
+    const results: GetResult[] = refs.length === 0 ? [] : await link.client.getList(refs, signal);
+    const ts = this.now();
+    let i = 0;
+    for (const p of plans) {
+      const value = results[i++];
+      const scalerResult = p.needScaler ? results[i++] : undefined;
+      if (scalerResult?.ok === true) this.scalers.set(meterKey, p.obis, parseScalerUnit(scalerResult.value));
+      const su = this.scalers.get(meterKey, p.obis);
+      if (value === undefined || !value.ok || su === undefined) {
+        const why = value !== undefined && !value.ok ? value.error : 'no scaler_unit';
+        outcomes.push({ ok: false, item: p.item, error: new DlmsMappingError(`${p.obis}: ${why}`, this.terminal.id) });
+        continue;
+      }
+      const factor = catalogueFactor(su.unit, p.unit);
+      if (factor === undefined) {
+        outcomes.push({ ok: false, item: p.item, error: new DlmsMappingError(`${p.obis} is in ${unitSymbol(su.unit)}, not convertible to ${p.unit}`, this.terminal.id) });
+        continue;
+      }
+      const reading: RawReading = { terminalId: this.terminal.id, address, quantity: p.item.quantity, value: scaled(value.value, su.scaler) * factor, ts };
+      outcomes.push({ ok: true, item: p.item, reading });
+    }
+    return outcomes;
+  }
+}
