@@ -79,6 +79,23 @@ registry:
     ]);
   });
 
+  it('checks DLMS terminal settings', () => {
+    const issues = issuesOf(`
+registry:
+  terminals:
+    - { id: d1, protocol: dlms }
+    - { id: d2, protocol: dlms, dlms: { host: 10.0.0.5, port: 4059, auth: low } }
+    - { id: q1, protocol: mqtt, dlms: { host: x, port: 1 } }
+`);
+    expect(issues).toEqual([
+      'registry.terminals[0].dlms: required for a dlms terminal (host, port, framing, clientSap, auth)',
+      'registry.terminals[1].dlms.password: required with auth: low',
+      'registry.terminals[2].dlms: only allowed for protocol dlms, not mqtt',
+    ]);
+    const framing = issuesOf('registry:\n  terminals:\n    - { id: d3, protocol: dlms, dlms: { host: h, port: 4059, framing: serial } }\n');
+    expect(framing.some((i) => i.startsWith('registry.terminals[0].dlms.framing'))).toBe(true);
+  });
+
   it('applies environment overrides over the file', () => {
     const c = parseConfig('http:\n  port: 8080\n', 'x.yaml', {
       GRIDHEAD_HTTP_PORT: '9090',
