@@ -2,6 +2,7 @@
  * The `gridhead` command line.
  *   gridhead start [--config FILE]   run the head-end (also GRIDHEAD_CONFIG)
  *   gridhead sim   [--config FILE]   run only the simulated fleet of that configuration
+ *   gridhead dlms get|objects …      read a DLMS/COSEM meter (src/cli/dlms.ts)
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from './config/load.js';
@@ -10,6 +11,11 @@ import { createLogger } from './observe/logger.js';
 const USAGE = `usage:
   gridhead start [--config FILE]   run the head-end (default config/default.yaml, or $GRIDHEAD_CONFIG)
   gridhead sim   [--config FILE]   run the simulated fleet of a configuration on its own
+  gridhead dlms get --host H --port P --framing wrapper|hdlc [options] OBIS:ATTR[@CLASS]...
+                                   read attributes of a DLMS/COSEM meter, print JSON
+  gridhead dlms objects --host H --port P --framing wrapper|hdlc [options]
+                                   print a DLMS/COSEM meter's object list as JSON
+                                   (options: gridhead dlms --help)
   gridhead help
 `;
 
@@ -18,6 +24,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(USAGE);
     return command === undefined ? 1 : 0;
+  }
+  if (command === 'dlms') {
+    // Talks to one meter and needs no configuration file.
+    const { dlmsCommand } = await import('./cli/dlms.js');
+    return dlmsCommand(rest);
   }
   let file: string;
   try {

@@ -68,7 +68,7 @@ export async function startDlmsListener(o: DlmsListenerOptions): Promise<DlmsLis
         return;
       }
       const out = (f.corruptProbability ?? 0) > 0 && random() < (f.corruptProbability ?? 0) ? corrupt(bytes, random) : bytes;
-      if ((f.delayMs ?? 0) > 0) setTimeout(() => { if (!socket.destroyed) socket.write(out); }, f.delayMs);
+      if ((f.delayMs ?? 0) > 0) setTimeout(() => { if (!socket.destroyed) socket.write(out); }, f.delayMs).unref();
       else socket.write(out);
     };
     if (o.framing === 'wrapper') serveWrapper(socket, o, send);

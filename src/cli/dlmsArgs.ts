@@ -1,0 +1,131 @@
+/**
+ * The arguments of `gridhead dlms get|objects`, checked before anything touches the network:
+ * every problem becomes a UsageError whose message names the option (exit status 2).
+ */
+import { parseArgs } from 'node:util';
+import { formatObis, parseObis } from '../../protocols/dlms/cosem/obis.js';
+import type { DlmsFraming } from '../../protocols/dlms/net/clientTransport.js';
+
+export const DLMS_USAGE = `usage:
+  gridhead dlms get     CONNECTION [--class N] OBIS:ATTR[@CLASS] ...   read attributes, print JSON
+  gridhead dlms objects CONNECTION                                     print the object list as JSON
+CONNECTION:
+  --host H                 meter or gateway address (required)
+  --port P                 TCP port, 1..65535 (required; 4059 is the registered DLMS/COSEM port)
+  --framing wrapper|hdlc   TCP wrapper (IEC 62056-47) or HDLC over TCP (IEC 62056-46) (required)
+  --client N               client SAP, 0..127 (default 16, the public client)
+  --server N               server logical device / HDLC upper address, 0..16383 (default 1)
+  --lower N                HDLC lower (physical device) address, 0..16383 (hdlc only)
+  --auth none|low          authentication (default none, or low when --password is given)
+  --password X             low-level security (LLS) password
+  --timeout-ms N           bound on the connect and on every request, 1..600000 (default 5000)
+get:
+  --class N                class id of the items without @CLASS; else looked up in the object list
+  OBIS:ATTR[@CLASS]        e.g. 1.0.1.8.0.255:2  1-0:1.8.0*255:2@3  0.0.1.0.0.255:2@8
+exit status: 0 done (per-item failures are in the JSON), 2 bad arguments, 3 connection or association failure
+`;
+
+/** A command line argument the command cannot use; the message names the option. */
+export class UsageError extends Error {
+  readonly code = 'USAGE';
+}
+
+export interface MeterConnection {
+  readonly host: string;
+  readonly port: number;
+  readonly framing: DlmsFraming;
+  readonly client: number;
+  readonly server: number;
+  readonly lower: number | undefined;
+  readonly password: string | undefined;
+  readonly timeoutMs: number;
+}
+
+/** One OBIS:ATTR[@CLASS] argument; classId undefined means "look it up in the object list". */
+export interface ItemSpec {
+  readonly obis: string;
+  readonly attribute: number;
+  readonly classId: number | undefined;
+}
+
+export type DlmsCommand =
+  | { readonly kind: 'get'; readonly meter: MeterConnection; readonly items: readonly ItemSpec[] }
+  | { readonly kind: 'objects'; readonly meter: MeterConnection };
+
+export function parseDlmsArgs(sub: string | undefined, args: readonly string[]): DlmsCommand {
+  if (sub !== 'get' && sub !== 'objects') throw new UsageError(sub === undefined ? 'expected get or objects' : `unknown subcommand ${JSON.stringify(sub)}`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args], strict: true, allowPositionals: sub === 'get',
+      options: { ...CONNECTION_OPTIONS, ...(sub === 'get' ? { class: { type: 'string' } } : {}) },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values as Partial<Record<string, string>>;
+  const meter = parseConnection(v);
+  if (sub === 'objects') return { kind: 'objects', meter };
+  const defaultClass = v.class === undefined ? undefined : integer('--class', v.class, 0, 0xffff);
+  if (parsed.positionals.length === 0) throw new UsageError('get: give at least one OBIS:ATTR to read');
+  return { kind: 'get', meter, items: parsed.positionals.map((p) => parseItem(p, defaultClass)) };
+}
+
+const CONNECTION_OPTIONS = {
+  host: { type: 'string' }, port: { type: 'string' }, framing: { type: 'string' },
+  client: { type: 'string' }, server: { type: 'string' }, lower: { type: 'string' },
+  auth: { type: 'string' }, password: { type: 'string' }, 'timeout-ms': { type: 'string' },
+} as const;
+
+function parseConnection(v: Partial<Record<string, string>>): MeterConnection {
+  if (v.host === undefined || v.host.trim() === '') throw new UsageError('--host is required');
+  if (v.port === undefined) throw new UsageError('--port is required');
+  if (v.framing !== 'wrapper' && v.framing !== 'hdlc') {
+    throw new UsageError(v.framing === undefined ? '--framing is required (wrapper or hdlc)' : `--framing: expected wrapper or hdlc, got ${JSON.stringify(v.framing)}`);
+  }
+  if (v.lower !== undefined && v.framing !== 'hdlc') throw new UsageError('--lower applies to --framing hdlc only');
+  const auth = v.auth ?? (v.password === undefined ? 'none' : 'low');
+  if (auth !== 'none' && auth !== 'low') throw new UsageError(`--auth: expected none or low, got ${JSON.stringify(auth)}`);
+  if (auth === 'low' && v.password === undefined) throw new UsageError('--auth low needs --password');
+  if (auth === 'none' && v.password !== undefined) throw new UsageError('--password needs --auth low (or no --auth)');
+  return {
+    host: v.host.trim(),
+    port: integer('--port', v.port, 1, 65_535),
+    framing: v.framing,
+    // IEC 62056-46 §6.4.2: the client address is one octet of 7 bits; server addresses are up to 14 bits.
+    client: v.client === undefined ? 16 : integer('--client', v.client, 0, 127),
+    server: v.server === undefined ? 1 : integer('--server', v.server, 0, 0x3fff),
+    lower: v.lower === undefined ? undefined : integer('--lower', v.lower, 0, 0x3fff),
+    password: v.password,
+    timeoutMs: v['timeout-ms'] === undefined ? 5_000 : integer('--timeout-ms', v['timeout-ms'], 1, 600_000),
+  };
+}
+
+/**
+ * OBIS:ATTR[@CLASS]. The attribute follows the LAST colon, since the display form of OBIS
+ * (A-B:C.D.E*F) has a colon of its own. Attribute ids are Integer8: negative ones are
+ * manufacturer-specific (Blue Book §4.1.2), 0 names no attribute.
+ */
+export function parseItem(text: string, defaultClass: number | undefined): ItemSpec {
+  const at = text.lastIndexOf('@');
+  const head = at < 0 ? text : text.slice(0, at);
+  const colon = head.lastIndexOf(':');
+  const attrText = colon < 0 ? '' : head.slice(colon + 1);
+  if (colon < 0 || !/^-?\d+$/.test(attrText)) throw new UsageError(`${JSON.stringify(text)}: expected OBIS:ATTR[@CLASS], e.g. 1.0.1.8.0.255:2`);
+  let obis: string;
+  try {
+    obis = formatObis(parseObis(head.slice(0, colon)));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const attribute = integer(`${text}: attribute`, attrText, -128, 127);
+  if (attribute === 0) throw new UsageError(`${JSON.stringify(text)}: attribute 0 names no attribute`);
+  const classId = at < 0 ? defaultClass : integer(`${text}: class`, text.slice(at + 1), 0, 0xffff);
+  return { obis, attribute, classId };
+}
+
+function integer(option: string, text: string, min: number, max: number): number {
+  const n = /^-?\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${option}: expected an integer ${min}..${max}, got ${JSON.stringify(text)}`);
+  return n;
+}
