@@ -42,9 +42,26 @@ export interface TerminalRef<E> {
   readonly endpoint: E;
 }
 
+/** Profiles a meter keeps (DLMS IC 7): 15-minute load profile, daily and monthly billing snapshots. */
+export type ProfileKind = 'load' | 'daily' | 'billing';
+
+/** Entries captured in [from, to] (ms, both inclusive) of one meter's profile. */
+export interface ProfileRequest {
+  readonly address: string;
+  readonly profile: ProfileKind;
+  readonly from: number;
+  readonly to: number;
+}
+
+export type ProfileOutcome =
+  | { readonly ok: true; readonly readings: readonly RawReading[]; readonly lastCaptureTs: number | undefined }
+  | { readonly ok: false; readonly error: Error };
+
 export interface TerminalSession {
   /** Reads every item; one item's failure is its own outcome and does not fail the rest. */
   read(items: readonly ReadItem[], signal: AbortSignal): Promise<ReadOutcome[]>;
+  /** Reads a stored profile, for protocols whose meters keep one (DLMS). */
+  readProfile?(request: ProfileRequest, signal: AbortSignal): Promise<ProfileOutcome>;
   /** Closes the connection; safe to call twice. */
   close(): Promise<void>;
 }

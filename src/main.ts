@@ -10,7 +10,7 @@ import { MqttAdapter } from '../protocols/mqtt/adapter.js';
 import { startFleet, type Fleet } from '../simulators/fleet.js';
 import { buildApi, type HealthReport } from './api/server.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
-import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore } from './collect/index.js';
+import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore, SqliteProfileCursors } from './collect/index.js';
 import type { GridheadConfig } from './config/schema.js';
 import { QUANTITIES, isQuantity, type MeterId } from './domain/index.js';
 import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
@@ -162,6 +162,7 @@ async function compose(
       await pipeline.offer(batch, terminal.protocol, 'poll');
     },
     stats,
+    cursors: new SqliteProfileCursors(db),
     utcOffsetMinutes: config.station.utcOffsetMinutes,
     onStateChange: (c) => {
       // The first success after start is not news; every later transition is one line.

@@ -7,12 +7,23 @@
  * It speaks the protocol only: which quantities, how often, and what to do with the values
  * is the collector's business.
  */
-import type { RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter } from '../adapter.js';
+import type {
+  ProfileKind, ProfileOutcome, ProfileRequest, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
+} from '../adapter.js';
 import { ConnectionError, ProtocolError } from '../adapter.js';
 import { DlmsClient, type GetResult } from './client/client.js';
-import { parseScalerUnit, readObjectList, ScalerUnitCache, scaled } from './client/cosem.js';
+import { parseScalerUnit, readClock, readColumnScalers, readObjectList, readProfile, ScalerUnitCache, scaled, type ObjectListEntry } from './client/cosem.js';
 import { catalogueFactor, unitSymbol } from './cosem/units.js';
 import { openDlmsTransport, type DlmsFraming } from './net/clientTransport.js';
+
+/** Logical names of the profiles (DLMS UA Blue Book / IEC 62056-6-1 OBIS for abstract and electricity objects). */
+export const PROFILE_OBIS: Readonly<Record<ProfileKind, string>> = {
+  load: '1.0.99.1.0.255',
+  daily: '1.0.99.2.0.255',
+  billing: '0.0.98.1.0.255',
+};
+
+const CLOCK_OBIS = '0.0.1.0.0.255';
 
 export interface DlmsEndpoint {
   readonly host: string;
@@ -24,6 +35,11 @@ export interface DlmsEndpoint {
   readonly password?: string;
   /** HDLC lower (physical) address, when the meter needs one. */
   readonly serverLower?: number;
+  /**
+   * Meters of one type share one object list: with a type, the list is read once per type
+   * (not once per association) and reused.
+   */
+  readonly meterType?: string;
 }
 
 export interface DlmsAdapterOptions {
@@ -42,13 +58,22 @@ export class DlmsMappingError extends ProtocolError {
 export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
   readonly protocol = 'dlms' as const;
   private readonly sessions = new Set<DlmsSession>();
-  /** scaler_unit of (meter type, OBIS), shared by sessions: it never changes for a meter. */
+  /** scaler_unit of (meter, OBIS), shared by sessions: it never changes for a meter. */
   readonly scalers = new ScalerUnitCache();
+  /** Object lists by meter type (endpoint `meterType`), bounded like the scaler cache. */
+  private readonly objectLists = new Map<string, ReadonlyMap<string, number>>();
 
   constructor(private readonly options: DlmsAdapterOptions) {}
 
   async open(terminal: TerminalRef<DlmsEndpoint>, signal: AbortSignal): Promise<TerminalSession> {
-    const session = new DlmsSession(terminal, this.options, this.scalers, (s) => this.sessions.delete(s));
+    const cache = {
+      get: (type: string) => this.objectLists.get(type),
+      set: (type: string, classes: ReadonlyMap<string, number>) => {
+        if (this.objectLists.size >= 1_000) this.objectLists.delete(this.objectLists.keys().next().value ?? '');
+        this.objectLists.set(type, classes);
+      },
+    };
+    const session = new DlmsSession(terminal, this.options, this.scalers, cache, (s) => this.sessions.delete(s));
     this.sessions.add(session);
     // Connect the terminal's first logical device now, so a dead terminal fails at open.
     try {
@@ -80,6 +105,7 @@ class DlmsSession implements TerminalSession {
     private readonly terminal: TerminalRef<DlmsEndpoint>,
     private readonly o: DlmsAdapterOptions,
     private readonly scalers: ScalerUnitCache,
+    private readonly objectLists: { get(type: string): ReadonlyMap<string, number> | undefined; set(type: string, c: ReadonlyMap<string, number>): void },
     private readonly onClose: (s: DlmsSession) => void,
   ) {
     this.now = o.now ?? Date.now;
@@ -152,12 +178,61 @@ class DlmsSession implements TerminalSession {
     });
     try {
       await client.associate(signal);
-      const objects = await readObjectList(client, { signal });
-      return { client, classes: new Map(objects.map((x) => [x.obis, x.classId])) };
+      const type = e.meterType;
+      let classes = type === undefined ? undefined : this.objectLists.get(type);
+      if (classes === undefined) {
+        const objects: ObjectListEntry[] = await readObjectList(client, { signal });
+        classes = new Map(objects.map((x) => [x.obis, x.classId]));
+        if (type !== undefined) this.objectLists.set(type, classes);
+      }
+      return { client, classes };
     } catch (err) {
       await client.close();
       throw err;
     }
+  }
+
+  /**
+   * Profile entries captured in [from, to], each register column a reading at the entry's
+   * capture time, in catalogue units. Columns that are no catalogue register (status words,
+   * averages of other classes) are left out.
+   */
+  async readProfile(request: ProfileRequest, signal: AbortSignal): Promise<ProfileOutcome> {
+    const { address } = request;
+    try {
+      const link = await this.meter(address, signal);
+      const obis = PROFILE_OBIS[request.profile];
+      if (!link.classes.has(obis)) return { ok: false, error: new DlmsMappingError(`the meter has no ${request.profile} profile ${obis}`, this.terminal.id) };
+      const profile = await readProfile(link.client, obis, { from: request.from, to: request.to }, { signal });
+      const meterKey = `${this.terminal.id}/${address}`;
+      const scalers = await readColumnScalers(link.client, profile.columns, { cache: this.scalers, meter: meterKey, signal });
+      const byObis = new Map(Object.entries(this.o.catalogue).map(([q, e]) => [e.obis, { quantity: q, unit: e.unit }]));
+      const readings: RawReading[] = [];
+      for (const row of profile.rows) {
+        for (const cell of row.columns) {
+          const target = byObis.get(cell.obis);
+          const su = scalers.get(cell.obis);
+          if (target === undefined || su === undefined || cell.attribute !== 2 || cell.dataIndex !== 0 || (cell.classId !== 3 && cell.classId !== 4)) continue;
+          const factor = catalogueFactor(su.unit, target.unit);
+          if (factor === undefined || cell.value.type === 'null-data') continue;
+          readings.push({ terminalId: this.terminal.id, address, quantity: target.quantity, value: scaled(cell.value, su.scaler) * factor, ts: row.ts });
+        }
+      }
+      return { ok: true, readings, lastCaptureTs: profile.rows.at(-1)?.ts };
+    } catch (err) {
+      this.forget(address);
+      return { ok: false, error: err instanceof Error ? err : new ConnectionError(String(err), this.terminal.id) };
+    }
+  }
+
+  /** The meter's clock against ours: meter minus station, seconds, stamped with the station time. */
+  private async readDrift(link: MeterLink, address: string, item: ReadItem, signal: AbortSignal): Promise<ReadOutcome> {
+    const before = this.now();
+    const clock = await readClock(link.client, { signal });
+    const after = this.now();
+    // The meter read its clock somewhere in the round trip; the midpoint halves the error.
+    const station = (before + after) / 2;
+    return { ok: true, item, reading: { terminalId: this.terminal.id, address, quantity: item.quantity, value: (clock.epochMs - station) / 1000, ts: Math.round(station) } };
   }
 
   /** One GET-with-list for the values (and the scalers not yet known), then conversion. */
@@ -167,6 +242,10 @@ class DlmsSession implements TerminalSession {
     const outcomes: ReadOutcome[] = [];
     for (const item of items) {
       const entry = this.o.catalogue[item.quantity];
+      if (entry?.obis === CLOCK_OBIS) {
+        outcomes.push(await this.readDrift(link, address, item, signal));
+        continue;
+      }
       const classId = entry === undefined ? undefined : link.classes.get(entry.obis);
       if (entry === undefined || classId === undefined || (classId !== 3 && classId !== 4)) {
         outcomes.push({ ok: false, item, error: new DlmsMappingError(

@@ -7,6 +7,7 @@ export type { OnDemandRequest, OnDemandResult } from './onDemand.js';
 export { CollectionStats, DEFAULT_STATS_FLUSH_MS } from './stats.js';
 export type { CollectionStatsOptions, RateCounts, SuccessRateReport, TerminalRate } from './stats.js';
 export { SqliteCollectionStatsStore } from './statsStore.js';
+export { MemoryProfileCursors, SqliteProfileCursors, type ProfileCursorStore } from './profileCursors.js';
 export type { CollectionStatsStore, DayCount } from './statsStore.js';
 export type { LinkStatus, StateChange, TerminalState } from './terminalHealth.js';
 export type { RequestPolicy } from './terminalLane.js';

@@ -9,12 +9,13 @@
  * permit waiters ≤ terminals; on-demand reads ≤ `maxQueuedOnDemand` per terminal;
  * retries ≤ profile.retries with backoff capped at MAX_BACKOFF_MS.
  */
-import type { ProtocolName, RawReading, ReadItem, TransportAdapter } from '../../protocols/adapter.js';
+import type { ProfileKind, ProtocolName, RawReading, ReadItem, TransportAdapter } from '../../protocols/adapter.js';
 import type { GridheadConfig } from '../config/schema.js';
 import type { Meter, Terminal } from '../domain/topology.js';
 import { systemClock, toError, type Clock } from './clock.js';
 import { CollectBusyError, NoAdapterError, NotPollableError, SchedulerStoppedError, SinkError, UnknownProfileError, UnknownTerminalError } from './errors.js';
 import { queueOnDemand, toOnDemandResult, type OnDemandRequest, type OnDemandResult } from './onDemand.js';
+import { MemoryProfileCursors, type ProfileCursorStore } from './profileCursors.js';
 import { ProfileCycle } from './profileCycle.js';
 import { PushWatch } from './pushWatch.js';
 import { Semaphore } from './semaphore.js';
@@ -50,6 +51,8 @@ export interface CollectionSchedulerOptions {
   readonly maxQueuedOnDemand?: number;
   /** Bounds of an on-demand read when the terminal has no profile; default 3 s, no retry. */
   readonly onDemandPolicy?: RequestPolicy;
+  /** Where stored-profile collection stands per meter; in memory when absent. */
+  readonly cursors?: ProfileCursorStore;
   /** One call per online/offline transition. */
   readonly onStateChange?: (change: StateChange) => void;
   /** Faults that are not a terminal's failure to answer: sink errors, config gaps, close errors. */
@@ -79,6 +82,7 @@ export class CollectionScheduler {
   readonly #cycles = new Map<string, ProfileCycle>();
   readonly #lanes = new Map<string, TerminalLane>();
   readonly #push: PushWatch;
+  readonly #cursors: ProfileCursorStore;
   readonly #retiring = new Set<Promise<void>>();
   // Config faults already reported, per terminal: reported once, forgotten when the terminal goes.
   readonly #reported = new Map<string, Set<string>>();
@@ -92,6 +96,7 @@ export class CollectionScheduler {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#permits = new Semaphore(options.config.concurrency);
+    this.#cursors = options.cursors ?? new MemoryProfileCursors();
     for (const [name, p] of Object.entries(options.config.profiles)) {
       this.#cycles.set(name, new ProfileCycle({
         intervalMs: p.intervalSeconds * 1000,
@@ -275,6 +280,10 @@ export class CollectionScheduler {
     const lane = this.#lanes.get(id);
     const profile = this.#o.config.profiles[profileName];
     if (lane === undefined || profile === undefined) return;
+    if (profile.profile !== undefined) {
+      this.#dueStoredProfile(lane, profileName, profile, profile.profile, cycleStart);
+      return;
+    }
     let items: ReadItem[];
     try {
       items = itemsFor(this.#o.topology.metersOf(id), profile.quantities);
@@ -322,6 +331,66 @@ export class CollectionScheduler {
       this.#counters.cyclesFailed++;
       this.#emit(lane.health.cycleFailed(now, failed?.error ?? new Error('nothing collected'), this.#o.config.offlineAfterFailures));
     }
+  }
+
+  /**
+   * A stored-profile cycle: for every meter of the terminal, the entries captured since the
+   * newest one collected (or `backfillHours` back the first time), then the cursor moves to
+   * the newest entry delivered. A failed read leaves the cursor, so the next cycle catches up.
+   */
+  #dueStoredProfile(lane: TerminalLane, profileName: string, policy: CollectSettings['profiles'][string], kind: ProfileKind, cycleStart: number): void {
+    const id = lane.terminal.id;
+    const meters = this.#o.topology.metersOf(id);
+    if (meters.length === 0) return;
+    if (lane.isBusy(profileName)) {
+      this.#counters.overruns++;
+      this.#o.stats.record(id, cycleStart, meters.length, 0);
+      return;
+    }
+    lane.setBusy(profileName, true);
+    const run = async (signal: AbortSignal) => {
+      this.#counters.cycles++;
+      lane.health.attempted(this.#clock.now());
+      let collected = 0;
+      let lastError: Error | undefined;
+      for (const m of meters) {
+        if (signal.aborted) return;
+        const now = this.#clock.now();
+        const cursor = this.#cursors.get(m.id, kind);
+        const from = cursor === undefined ? now - policy.backfillHours * 3_600_000 : cursor + 1;
+        const outcome = await lane.readProfile({ address: m.address, profile: kind, from, to: now }, policy, signal);
+        if (outcome.ok) {
+          collected++;
+          this.#counters.itemsCollected += outcome.readings.length;
+          if (outcome.lastCaptureTs !== undefined) this.#cursors.set(m.id, kind, outcome.lastCaptureTs);
+        } else {
+          this.#counters.itemsFailed++;
+          lastError = outcome.error;
+        }
+      }
+      if (signal.aborted) return;
+      this.#o.stats.record(id, cycleStart, meters.length, collected);
+      const now = this.#clock.now();
+      if (collected > 0) {
+        if (lastError !== undefined) lane.health.noteError(lastError, now);
+        this.#emit(lane.health.succeeded(now, `${kind} profile read`));
+      } else {
+        this.#counters.cyclesFailed++;
+        this.#emit(lane.health.cycleFailed(now, lastError ?? new Error('nothing collected'), this.#o.config.offlineAfterFailures));
+      }
+    };
+    lane.enqueue({
+      run: async (signal) => {
+        try {
+          await run(signal);
+        } finally {
+          lane.setBusy(profileName, false);
+        }
+      },
+      cancel: () => {
+        lane.setBusy(profileName, false);
+      },
+    }, false);
   }
 
   async #deliver(batch: readonly RawReading[], terminal: Terminal): Promise<void> {

@@ -4,11 +4,11 @@
  * and its lane — a queue that runs one request at a time, so a terminal never sees two
  * concurrent requests from us whether they come from schedules or from operators.
  */
-import type { ReadItem, ReadOutcome, RawReading, TerminalSession, TransportAdapter } from '../../protocols/adapter.js';
+import type { ProfileOutcome, ProfileRequest, ReadItem, ReadOutcome, RawReading, TerminalSession, TransportAdapter } from '../../protocols/adapter.js';
 import { ConnectionError, TimeoutError } from '../../protocols/adapter.js';
 import type { Terminal } from '../domain/topology.js';
 import { linkSignals, sleep, toError, untilAborted, type Clock } from './clock.js';
-import { MissingOutcomeError } from './errors.js';
+import { MissingOutcomeError, NotPollableError } from './errors.js';
 import type { Semaphore } from './semaphore.js';
 import { TerminalHealth } from './terminalHealth.js';
 
@@ -160,6 +160,35 @@ export class TerminalLane {
       if (signal.aborted) break;
     }
     return { readings, failures };
+  }
+
+  /**
+   * Reads a stored profile of one meter under a permit and the policy's deadline (no retry:
+   * the next cycle starts again from the same cursor, so nothing is lost by failing).
+   */
+  async readProfile(request: ProfileRequest, policy: RequestPolicy, signal: AbortSignal): Promise<ProfileOutcome> {
+    let release: (() => void) | undefined;
+    const id = this.#terminal.id;
+    const guard = linkSignals([signal], {
+      clock: this.deps.clock,
+      timeoutMs: policy.timeoutMs,
+      onTimeout: () => new TimeoutError(id, policy.timeoutMs, `${request.profile} profile of meter at ${request.address}`),
+    });
+    try {
+      release = await this.deps.permits.acquire(guard.signal, false);
+      const session = await this.#ensureSession(guard.signal);
+      if (session.readProfile === undefined) return { ok: false, error: new NotPollableError(id) };
+      const outcome = await untilAborted(session.readProfile(request, guard.signal), guard.signal);
+      if (!outcome.ok && isSessionError(outcome.error)) this.#sessionFailed();
+      if (outcome.ok && outcome.readings.length > 0) await this.deps.deliver(outcome.readings, this.#terminal);
+      return outcome;
+    } catch (err) {
+      this.#sessionFailed();
+      return { ok: false, error: toError(err) };
+    } finally {
+      release?.();
+      guard.dispose();
+    }
   }
 
   /** Ends the lane: aborts the running job, cancels queued ones, closes the session. */

@@ -170,6 +170,10 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
   c.simulators.modbus.profiles.forEach((p, j) => {
     if (!Object.hasOwn(c.collect.profiles, p)) issues.push({ path: `simulators.modbus.profiles[${j}]`, message: `no collection profile ${JSON.stringify(p)} under collect.profiles` });
   });
+  for (const [name, p] of Object.entries(c.collect.profiles)) {
+    if (p.profile === undefined && p.quantities.length === 0) issues.push({ path: `collect.profiles.${name}.quantities`, message: 'give at least one quantity, or a stored `profile` to read' });
+    if (p.profile !== undefined && p.quantities.length > 0) issues.push({ path: `collect.profiles.${name}.quantities`, message: `must be empty for a stored-profile read (profile: ${p.profile})` });
+  }
   if (c.influx.retryMinMs > c.influx.retryMaxMs) issues.push({ path: 'influx.retryMinMs', message: 'must not exceed influx.retryMaxMs' });
   if (c.modbus.reconnectMinMs > c.modbus.reconnectMaxMs) issues.push({ path: 'modbus.reconnectMinMs', message: 'must not exceed modbus.reconnectMaxMs' });
   return issues;

@@ -103,7 +103,15 @@ export const IngestConfig = Type.Object(
 
 export const CollectProfile = Type.Object(
   {
-    quantities: Type.Array(QuantityName, { minItems: 1 }),
+    /** Quantities read each cycle (instantaneous values, registers). Empty for a stored-profile read. */
+    quantities: Type.Array(QuantityName, { default: [] }),
+    /**
+     * Read a profile the meter stores instead (DLMS IC 7): each cycle fetches the entries captured
+     * since the last one collected, so nothing is missed across outages and nothing is stored twice.
+     */
+    profile: Type.Optional(OneOf(['load', 'daily', 'billing'] as const)),
+    /** How far back the first read of a profile reaches, hours. */
+    backfillHours: Type.Integer({ minimum: 1, maximum: 24 * 400, default: 48 }),
     intervalSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
     /** Align cycles to the wall clock (a 900 s profile runs at :00, :15, :30, :45). */
     align: Type.Boolean({ default: true }),

@@ -26,6 +26,8 @@ export const QUANTITIES = {
   'power.factor': { obis: '1.0.13.7.0.255', unit: '', kind: 'instant' },
   'frequency': { obis: '1.0.14.7.0.255', unit: 'Hz', kind: 'instant' },
   'demand.active.max': { obis: '1.0.1.6.0.255', unit: 'kW', kind: 'register' },
+  /** Meter clock minus station clock when the clock was read, seconds (positive: the meter is ahead). */
+  'clock.drift': { obis: '0.0.1.0.0.255', unit: 's', kind: 'instant' },
 } as const satisfies Record<string, QuantityInfo>;
 
 export interface QuantityInfo {
@@ -53,7 +55,7 @@ export function quantityForObis(obis: string): Quantity | undefined {
 
 /** How a transformer's CT and PT ratios scale a quantity measured on its secondary side. */
 export function transformerFactor(q: Quantity, ctRatio: number, ptRatio: number): number {
-  if (q === 'power.factor' || q === 'frequency') return 1;
+  if (q === 'power.factor' || q === 'frequency' || q === 'clock.drift') return 1;
   if (q.startsWith('voltage.')) return ptRatio;
   if (q.startsWith('current.')) return ctRatio;
   return ctRatio * ptRatio;

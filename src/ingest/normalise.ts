@@ -35,6 +35,7 @@ const UNIT_FACTORS: Readonly<Record<string, Readonly<Record<string, number>>>> =
   V: { V: 1, kV: 1e3 },
   A: { A: 1, mA: 1e-3, kA: 1e3 },
   Hz: { Hz: 1 },
+  s: { s: 1, ms: 1e-3 },
   '': { '': 1 },
 };
 

@@ -80,4 +80,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'stored-profile cursors',
+    sql: `
+      -- The newest entry collected of each meter's stored profile (load, daily, billing):
+      -- the next read starts after it, so there are no gaps and no duplicates.
+      CREATE TABLE profile_cursors (
+        meter_id   TEXT NOT NULL,
+        profile    TEXT NOT NULL,
+        last_ts    INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (meter_id, profile)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

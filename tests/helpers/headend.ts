@@ -28,6 +28,8 @@ export const FAST_FLEET = {
         quantities: ['power.active', 'voltage.l1', 'current.l1', 'energy.active.import'],
         intervalSeconds: 1, align: false, jitterMs: 0, timeoutMs: 1000, retries: 1, retryBackoffMs: 50,
       },
+      clock: { quantities: ['clock.drift'], intervalSeconds: 1, align: false, jitterMs: 0, timeoutMs: 1000 },
+      lp: { profile: 'load', intervalSeconds: 2, align: false, jitterMs: 0, timeoutMs: 5000, retries: 0, backfillHours: 3 },
     },
   },
   modbus: { requestTimeoutMs: 1000, reconnectMinMs: 50, reconnectMaxMs: 500 },
@@ -42,7 +44,7 @@ export const FAST_FLEET = {
     enabled: true, seed: 7, areaIds: ['tx1', 'tx2'],
     modbus: { count: 2, metersPerTerminal: 2, registerMap: 'three-phase-meter', profiles: ['fast'] },
     mqtt: { count: 2, metersPerTerminal: 2, publishIntervalMs: 300 },
-    dlms: { count: 2, framing: 'both', profiles: ['fast'] },
+    dlms: { count: 2, framing: 'both', profiles: ['fast', 'clock', 'lp'] },
   },
 } as const;
 

@@ -58,6 +58,26 @@ describe('head-end with the embedded broker and the simulated fleet', () => {
     expect(JSON.stringify(terminal.body)).not.toContain('12345678');
   });
 
+  it('collects the DLMS load profile incrementally: every quarter hour of the backfill once, then only new entries', async () => {
+    const now = Date.now();
+    const from = new Date(now - 4 * 3_600_000).toISOString();
+    const to = new Date(now + 60_000).toISOString();
+    const onQuarter = async () => {
+      const r = await h.get(`/api/v1/meters/sim-dl-02-1/readings?quantity=energy.active.export&from=${from}&to=${to}`);
+      return (r.body as { points: { ts: string; value: number }[] }).points;
+    };
+    // energy.active.export comes only from the load profile here (the fast profile reads import).
+    const points = await eventually(async () => { const p = await onQuarter(); return p.length >= 12 ? p : undefined; }, 20_000, 'load profile rows');
+    expect(points).toHaveLength(12); // the quarter hours of 3 h of backfill, each once
+    expect(points.every((p) => Date.parse(p.ts) % 900_000 === 0)).toBe(true);
+    // Further cycles start after the newest entry: nothing is read twice, nothing is missed.
+    await new Promise((r) => setTimeout(r, 4_500));
+    expect(await onQuarter()).toHaveLength(12);
+    const drift = await eventually(() => latestOf(h, 'sim-dl-01-1', 'clock.drift'), 10_000, 'clock drift');
+    expect(drift.values.find((v) => v.quantity === 'clock.drift')).toMatchObject({ unit: 's' });
+    expect(Math.abs(drift.values.find((v) => v.quantity === 'clock.drift')?.value ?? 99)).toBeLessThan(2);
+  });
+
   it('serves history, aggregated by step', async () => {
     await eventually(async () => {
       const r = await h.get(`/api/v1/meters/sim-mb-02-1/readings?quantity=power.active&from=${new Date(Date.now() - 3_600_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`);

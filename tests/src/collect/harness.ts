@@ -5,7 +5,7 @@
  * resources are released by `closeAll()` in afterEach.
  */
 import { vi } from 'vitest';
-import type { ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter } from '../../../protocols/adapter.js';
+import type { ProfileOutcome, ProfileRequest, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter } from '../../../protocols/adapter.js';
 import { ConnectionError } from '../../../protocols/adapter.js';
 import { CollectionScheduler, type CollectTopology, type CollectionSchedulerOptions } from '../../../src/collect/scheduler.js';
 import { CollectionStats } from '../../../src/collect/stats.js';
@@ -28,6 +28,8 @@ export interface TerminalScript {
   readError?: () => Error | undefined;
   /** This item's outcome is a failure; `n` counts read calls to the terminal from 1. */
   itemError?: (item: ReadItem, n: number) => Error | undefined;
+  /** The n-th stored-profile read (from 1) fails with this. */
+  profileError?: (n: number) => Error | undefined;
 }
 
 export interface ReadCall {
@@ -40,6 +42,8 @@ export interface ReadCall {
 export class FakeAdapter implements TransportAdapter {
   readonly protocol = 'modbus';
   readonly calls: ReadCall[] = [];
+  /** Stored-profile reads; the fake meter captures an entry every 15 minutes. */
+  readonly profileCalls: (ProfileRequest & { terminalId: string })[] = [];
   readonly opens: { terminalId: string; endpoint: unknown; at: number }[] = [];
   readonly closes: string[] = [];
   readonly openSessions = new Set<string>();
@@ -68,6 +72,7 @@ export class FakeAdapter implements TransportAdapter {
     let closed = false;
     const session: TerminalSession = {
       read: (items, signal) => this.#read(ref.id, items, signal),
+      readProfile: (request) => Promise.resolve(this.#readProfile(ref.id, request)),
       close: () => {
         if (!closed) {
           closed = true;
@@ -82,6 +87,17 @@ export class FakeAdapter implements TransportAdapter {
 
   close(): Promise<void> {
     return Promise.resolve();
+  }
+
+  #readProfile(id: string, request: ProfileRequest): ProfileOutcome {
+    this.profileCalls.push({ ...request, terminalId: id });
+    const err = this.script(id).profileError?.(this.profileCalls.filter((c) => c.terminalId === id).length);
+    if (err !== undefined) return { ok: false, error: err };
+    const readings: RawReading[] = [];
+    for (let ts = Math.ceil(request.from / 900_000) * 900_000; ts <= request.to; ts += 900_000) {
+      readings.push({ terminalId: id, address: request.address, quantity: 'energy.active.import', value: ts / 900_000, ts });
+    }
+    return { ok: true, readings, lastCaptureTs: readings.at(-1)?.ts };
   }
 
   async #read(id: string, items: readonly ReadItem[], _signal: AbortSignal): Promise<ReadOutcome[]> {
@@ -166,7 +182,7 @@ function meter(tid: string, address: string): Meter {
 export function profile(over: Partial<CollectProfileConfig> = {}): CollectProfileConfig {
   return {
     quantities: ['power.active', 'voltage.l1'], intervalSeconds: 60, align: true, jitterMs: 0,
-    timeoutMs: 3_000, retries: 0, retryBackoffMs: 0, ...over,
+    timeoutMs: 3_000, retries: 0, retryBackoffMs: 0, backfillHours: 48, ...over,
   };
 }
 
