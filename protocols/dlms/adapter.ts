@@ -13,7 +13,7 @@ import type {
 import { ConnectionError, ProtocolError } from '../adapter.js';
 import { DlmsClient, type GetResult } from './client/client.js';
 import { parseScalerUnit, readClock, readColumnScalers, readObjectList, readProfile, ScalerUnitCache, scaled, type ObjectListEntry } from './client/cosem.js';
-import { catalogueFactor, unitSymbol } from './cosem/units.js';
+import { catalogueExponent, unitSymbol } from './cosem/units.js';
 import { openDlmsTransport, type DlmsFraming } from './net/clientTransport.js';
 
 /** Logical names of the profiles (DLMS UA Blue Book / IEC 62056-6-1 OBIS for abstract and electricity objects). */
@@ -213,9 +213,9 @@ class DlmsSession implements TerminalSession {
           const target = byObis.get(cell.obis);
           const su = scalers.get(cell.obis);
           if (target === undefined || su === undefined || cell.attribute !== 2 || cell.dataIndex !== 0 || (cell.classId !== 3 && cell.classId !== 4)) continue;
-          const factor = catalogueFactor(su.unit, target.unit);
-          if (factor === undefined || cell.value.type === 'null-data') continue;
-          readings.push({ terminalId: this.terminal.id, address, quantity: target.quantity, value: scaled(cell.value, su.scaler) * factor, ts: row.ts });
+          const exponent = catalogueExponent(su.unit, target.unit);
+          if (exponent === undefined || cell.value.type === 'null-data') continue;
+          readings.push({ terminalId: this.terminal.id, address, quantity: target.quantity, value: scaled(cell.value, su.scaler + exponent), ts: row.ts });
         }
       }
       return { ok: true, readings, lastCaptureTs: profile.rows.at(-1)?.ts };
@@ -271,12 +271,12 @@ class DlmsSession implements TerminalSession {
         outcomes.push({ ok: false, item: p.item, error: new DlmsMappingError(`${p.obis}: ${why}`, this.terminal.id) });
         continue;
       }
-      const factor = catalogueFactor(su.unit, p.unit);
-      if (factor === undefined) {
+      const exponent = catalogueExponent(su.unit, p.unit);
+      if (exponent === undefined) {
         outcomes.push({ ok: false, item: p.item, error: new DlmsMappingError(`${p.obis} is in ${unitSymbol(su.unit)}, not convertible to ${p.unit}`, this.terminal.id) });
         continue;
       }
-      const reading: RawReading = { terminalId: this.terminal.id, address, quantity: p.item.quantity, value: scaled(value.value, su.scaler) * factor, ts };
+      const reading: RawReading = { terminalId: this.terminal.id, address, quantity: p.item.quantity, value: scaled(value.value, su.scaler + exponent), ts };
       outcomes.push({ ok: true, item: p.item, reading });
     }
     return outcomes;

@@ -3,7 +3,7 @@
  * the engines, the socket bindings and the object model working together.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionError, TimeoutError } from '../../protocols/adapter.js';
+import { ConnectionError, ProtocolError, TimeoutError } from '../../protocols/adapter.js';
 import { AssociationRejected } from '../../protocols/dlms/acse/diagnostics.js';
 import { DlmsClient } from '../../protocols/dlms/client/client.js';
 import { readClock, readObjectList, readRegister, setClock } from '../../protocols/dlms/client/cosem.js';
@@ -154,6 +154,22 @@ describe('DLMS faults', () => {
       const err = await readClock(client).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Error);
       expect((err as { cause?: unknown }).cause ?? err).toBeInstanceOf(ConnectionError);
+      await client.close();
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('turns corrupt HDLC frames into a typed error, never a wrong value', async () => {
+    const sim = new DlmsMeterSimulator({ framing: 'hdlc', seed: 4, serialNumber: '4', faults: {} });
+    await sim.start();
+    try {
+      const client = await connect(sim, 'hdlc', PUBLIC_CLIENT, undefined, 800);
+      await client.associate();
+      sim.faults.corruptProbability = 1;
+      const err = await readRegister(client, '1.0.32.7.0.255').catch((e: unknown) => e);
+      // A flipped bit fails the HCS/FCS check: the frame is dropped and the request times out.
+      expect(err).toBeInstanceOf(ProtocolError);
       await client.close();
     } finally {
       await sim.stop();

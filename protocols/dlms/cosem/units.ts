@@ -30,13 +30,17 @@ export function applyScaler(raw: number | bigint, scaler: number): number {
   return scaler >= 0 ? v * 10 ** scaler : v / 10 ** -scaler;
 }
 
-/** Factor from a COSEM unit to a catalogue unit (W → kW, Wh → kWh, …); undefined when they do not match. */
-export function catalogueFactor(unitCode: number, catalogueUnit: string): number | undefined {
+/**
+ * The power of ten from a COSEM unit to a catalogue unit (W → kW is −3, V → V is 0);
+ * undefined when they do not match. An exponent rather than a factor, so that it joins the
+ * register's scaler and the value is computed with one exact division (1392100 Wh → 1392.1 kWh).
+ */
+export function catalogueExponent(unitCode: number, catalogueUnit: string): number | undefined {
   const symbol = unitSymbol(unitCode);
-  if (symbol === catalogueUnit) return 1;
+  if (symbol === catalogueUnit) return 0;
   const kilo: Readonly<Record<string, string>> = { W: 'kW', Wh: 'kWh', var: 'kvar', varh: 'kvarh', VA: 'kVA', VAh: 'kVAh' };
-  if (kilo[symbol] === catalogueUnit) return 1e-3;
+  if (kilo[symbol] === catalogueUnit) return -3;
   // Power factor is dimensionless: the meter may label it "count" or "other".
-  if (catalogueUnit === '' && (unitCode === 255 || unitCode === 254)) return 1;
+  if (catalogueUnit === '' && (unitCode === 255 || unitCode === 254)) return 0;
   return undefined;
 }

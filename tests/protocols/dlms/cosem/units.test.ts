@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { INTERFACE_CLASSES, controlStateName, interfaceClassOf } from '../../../../protocols/dlms/cosem/classes.js';
-import { applyScaler, catalogueFactor, unitSymbol } from '../../../../protocols/dlms/cosem/units.js';
+import { applyScaler, catalogueExponent, unitSymbol } from '../../../../protocols/dlms/cosem/units.js';
 
 describe('COSEM units and scalers', () => {
   it('applies the scaler as a power of ten without binary rounding surprises', () => {
@@ -15,13 +15,13 @@ describe('COSEM units and scalers', () => {
     expect(unitSymbol(30)).toBe('Wh');
     expect(unitSymbol(35)).toBe('V');
     expect(unitSymbol(200)).toBe('unit(200)');
-    expect(catalogueFactor(27, 'kW')).toBe(1e-3);
-    expect(catalogueFactor(30, 'kWh')).toBe(1e-3);
-    expect(catalogueFactor(32, 'kvarh')).toBe(1e-3);
-    expect(catalogueFactor(33, 'A')).toBe(1);
-    expect(catalogueFactor(44, 'Hz')).toBe(1);
-    expect(catalogueFactor(255, '')).toBe(1);
-    expect(catalogueFactor(35, 'kW')).toBeUndefined();
+    expect(catalogueExponent(27, 'kW')).toBe(-3);
+    expect(catalogueExponent(30, 'kWh')).toBe(-3);
+    expect(catalogueExponent(32, 'kvarh')).toBe(-3);
+    expect(catalogueExponent(33, 'A')).toBe(0);
+    expect(catalogueExponent(44, 'Hz')).toBe(0);
+    expect(catalogueExponent(255, '')).toBe(0);
+    expect(catalogueExponent(35, 'kW')).toBeUndefined();
   });
 
   it('knows the interface classes by id', () => {
