@@ -147,7 +147,7 @@ async function compose(
     registerMaps: config.modbus.registerMaps,
   });
   closers.push({ name: 'modbus', close: () => modbus.close() });
-  const dlms = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: config.dlms.requestTimeoutMs });
+  const dlms = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: config.dlms.requestTimeoutMs, maxListItems: config.dlms.maxListItems });
   closers.push({ name: 'dlms', close: () => dlms.close() });
 
   const scheduler = new CollectionScheduler({

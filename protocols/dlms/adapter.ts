@@ -47,6 +47,8 @@ export interface DlmsAdapterOptions {
   readonly catalogue: Readonly<Record<string, { readonly obis: string; readonly unit: string }>>;
   readonly timeoutMs: number;
   readonly maxReceivePduSize?: number;
+  /** Attributes per GET-with-list; meters commonly accept 10 to 32. Default 16. */
+  readonly maxListItems?: number;
   readonly now?: () => number;
 }
 
@@ -172,7 +174,7 @@ class DlmsSession implements TerminalSession {
       timeoutMs: this.o.timeoutMs, terminalId: this.terminal.id,
     }, signal);
     const client = new DlmsClient(transport, {
-      clientSap: e.clientSap, timeoutMs: this.o.timeoutMs, terminalId: this.terminal.id,
+      clientSap: e.clientSap, timeoutMs: this.o.timeoutMs, terminalId: this.terminal.id, maxListItems: this.o.maxListItems ?? 16,
       auth: e.auth === 'low' ? { mechanism: 'low', password: e.password ?? '' } : { mechanism: 'none' },
       ...(this.o.maxReceivePduSize === undefined ? {} : { maxReceivePduSize: this.o.maxReceivePduSize }),
     });

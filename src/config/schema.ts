@@ -179,6 +179,8 @@ export const DlmsConfig = Type.Object(
   {
     /** Bounds the TCP connect, the HDLC link set-up and every request of an association. */
     requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 5_000 }),
+    /** Attributes per GET-with-list request; meters commonly accept 10 to 32. */
+    maxListItems: Type.Integer({ minimum: 1, maximum: 64, default: 16 }),
   },
   strict,
 );

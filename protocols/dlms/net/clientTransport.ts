@@ -74,6 +74,8 @@ class SocketTransport implements ApduTransport {
       this.fail(new ConnectionError(`connection to ${o.host}:${o.port} failed: ${err.message}`, o.terminalId, { cause: err }));
     });
     socket.on('close', () => {
+      // A close we asked for is no failure: nothing waits, so skip building an error.
+      if (this.closed && this.pending === undefined && this.linkUp === undefined) return;
       this.fail(new ConnectionError(`connection to ${o.host}:${o.port} closed`, o.terminalId));
     });
   }
