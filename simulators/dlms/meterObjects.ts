@@ -62,6 +62,11 @@ export class SimulatedDlmsMeter implements CosemObjectModel {
     this.table = new CosemObjectTable(objects);
   }
 
+  /** The low-level security secret in force (changed by writing Association LN attribute 7). */
+  get password(): string {
+    return new TextDecoder().decode(this.secret);
+  }
+
   /** Every object, in object_list order. */
   get objects(): readonly CosemObjectDef[] {
     return this.table.objects;

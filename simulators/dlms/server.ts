@@ -48,7 +48,6 @@ export class DlmsMeterSimulator {
   }
 
   async start(): Promise<{ port: number }> {
-    const password = this.options.password ?? '12345678';
     this.listener = await startDlmsListener({
       host: this.options.host ?? '127.0.0.1',
       port: this.options.port ?? 0,
@@ -59,7 +58,8 @@ export class DlmsMeterSimulator {
         model: this.meter,
         clientPolicies: this.options.refuseAssociations === true ? {} : {
           [PUBLIC_CLIENT]: { mechanism: 'none', access: 'read-only' },
-          [MANAGEMENT_CLIENT]: { mechanism: 'low', password, access: 'read-write' },
+          // The secret in force now: a client may have changed it through the association object.
+          [MANAGEMENT_CLIENT]: { mechanism: 'low', password: this.meter.password, access: 'read-write' },
         },
         ...(this.options.maxPduSize === undefined ? {} : { serverMaxReceivePduSize: this.options.maxPduSize }),
         clock: this.clock,

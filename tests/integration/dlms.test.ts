@@ -128,6 +128,27 @@ describe.each(['wrapper', 'hdlc'] as const)('DLMS client ↔ simulated meter ove
   });
 });
 
+describe('DLMS SET with data blocks over TCP', () => {
+  it('writes a value larger than the meter\'s PDU in blocks, and the meter takes it', async () => {
+    const sim = new DlmsMeterSimulator({ framing: 'hdlc', seed: 5, serialNumber: '5', password: 'secret01', maxPduSize: 256 });
+    await sim.start();
+    try {
+      const client = await connect(sim, 'hdlc', MANAGEMENT_CLIENT, 'secret01');
+      await client.associate();
+      // Association LN secret (IC 15 attribute 7): a 600-octet password does not fit one 256-octet PDU.
+      const secret = 'x'.repeat(600);
+      const result = await client.set({ classId: 15, obis: '0.0.40.0.0.255', attribute: 7 }, { type: 'octet-string', value: new TextEncoder().encode(secret) });
+      expect(result.ok).toBe(true);
+      await client.close();
+      const again = await connect(sim, 'hdlc', MANAGEMENT_CLIENT, secret);
+      await expect(again.associate()).resolves.toBeDefined();
+      await again.close();
+    } finally {
+      await sim.stop();
+    }
+  });
+});
+
 describe('DLMS faults', () => {
   it('times out on a slow meter, and the association refuses further requests', async () => {
     const sim = new DlmsMeterSimulator({ framing: 'wrapper', seed: 1, serialNumber: '1' });
