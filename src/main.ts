@@ -16,6 +16,7 @@ import { QUANTITIES, isQuantity, type MeterId } from './domain/index.js';
 import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
 import { LatestValues } from './live/latest.js';
 import { LogThrottle, type Logger } from './observe/logger.js';
+import { healthReport, metricSources } from './observe/headEnd.js';
 import { createMetrics } from './observe/metrics.js';
 import { Registry } from './registry/registry.js';
 import { openDatabase } from './storage/db.js';
@@ -226,64 +227,9 @@ async function compose(
   closers.push({ name: 'collect', close: () => scheduler.stop() });
   if (fleet !== undefined) await fleet.startPublishing();
 
-  const health = (): HealthReport => {
-    const m = mqtt.stats();
-    const connected = mqtt.isConnected();
-    const components: Record<string, { status: 'ok' | 'degraded' | 'down'; detail?: string }> = {
-      store: { status: 'ok' },
-      mqtt: connected ? { status: 'ok' } : { status: 'degraded', detail: `not connected to ${mqttUrl} (${m.reconnects} reconnects)` },
-      ingest: { status: 'ok', detail: `${pipeline.stats().queued} queued` },
-    };
-    if (influx !== undefined) {
-      const s = influx.stats();
-      components.influx = s.connected || s.pendingPoints === 0
-        ? { status: 'ok' }
-        : { status: 'degraded', detail: `${s.pendingPoints} points spooled; last error: ${s.lastError ?? 'none'}` };
-    }
-    const worst = Object.values(components).some((c) => c.status === 'down') ? 'down'
-      : Object.values(components).some((c) => c.status === 'degraded') ? 'degraded' : 'ok';
-    return { status: worst, components };
-  };
-
-  const metrics = createMetrics([
-    { name: 'gridhead_ingest_accepted', help: 'Readings accepted into the pipeline', type: 'counter', read: () => [{ value: pipeline.stats().accepted }] },
-    { name: 'gridhead_ingest_delivered', help: 'Readings delivered to every sink', type: 'counter', read: () => [{ value: pipeline.stats().delivered }] },
-    { name: 'gridhead_ingest_queued', help: 'Readings waiting in the pipeline', type: 'gauge', read: () => [{ value: pipeline.stats().queued }] },
-    {
-      name: 'gridhead_ingest_rejected', help: 'Readings rejected by normalisation, by reason', type: 'counter', labelNames: ['reason'],
-      read: () => Object.entries(pipeline.stats().rejected).map(([reason, value]) => ({ labels: { reason }, value })),
-    },
-    {
-      name: 'gridhead_mqtt_messages', help: 'MQTT messages by outcome', type: 'counter', labelNames: ['outcome'],
-      read: () => {
-        const s = mqtt.stats();
-        return [
-          { labels: { outcome: 'received' }, value: s.messages },
-          { labels: { outcome: 'malformed' }, value: s.malformed },
-          { labels: { outcome: 'dead_lettered' }, value: s.deadLettered },
-        ];
-      },
-    },
-    {
-      name: 'gridhead_collect_items', help: 'Polled items by outcome', type: 'counter', labelNames: ['outcome'],
-      read: () => {
-        const c = scheduler.counters();
-        return [{ labels: { outcome: 'collected' }, value: c.itemsCollected }, { labels: { outcome: 'failed' }, value: c.itemsFailed }];
-      },
-    },
-    {
-      name: 'gridhead_terminals', help: 'Terminals by link state', type: 'gauge', labelNames: ['state'],
-      read: () => {
-        const counts = new Map<string, number>();
-        for (const s of scheduler.states()) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
-        return [...counts].map(([state, value]) => ({ labels: { state }, value }));
-      },
-    },
-    ...(influxSink === undefined ? [] : [
-      { name: 'gridhead_influx_pending_points', help: 'Points spooled for InfluxDB, not yet acknowledged', type: 'gauge' as const, read: () => [{ value: influxSink.stats().pendingPoints }] },
-      { name: 'gridhead_influx_sent_points', help: 'Points InfluxDB acknowledged', type: 'counter' as const, read: () => [{ value: influxSink.stats().sentPoints }] },
-    ]),
-  ]);
+  const parts = { pipeline, mqtt, mqttUrl, scheduler, influx };
+  const health = (): HealthReport => healthReport(parts);
+  const metrics = createMetrics(metricSources(parts));
 
   const api = await buildApi({
     logger,

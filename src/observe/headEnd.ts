@@ -1,0 +1,79 @@
+/**
+ * What the head-end says about itself: the /health report and the Prometheus metric
+ * sources, read from the modules' own stats() at request time.
+ */
+import type { HealthReport } from '../api/server.js';
+import type { CollectionScheduler } from '../collect/index.js';
+import type { IngestPipeline } from '../ingest/pipeline.js';
+import type { MqttAdapter } from '../../protocols/mqtt/adapter.js';
+import type { InfluxSink } from '../storage/influx/sink.js';
+import type { MetricSource } from './metrics.js';
+
+export interface HeadEndParts {
+  readonly pipeline: IngestPipeline;
+  readonly mqtt: MqttAdapter;
+  readonly mqttUrl: string;
+  readonly scheduler: CollectionScheduler;
+  readonly influx: InfluxSink | undefined;
+}
+
+interface ComponentStatus { status: 'ok' | 'degraded' | 'down'; detail?: string }
+
+export function healthReport({ pipeline, mqtt, mqttUrl, influx }: HeadEndParts): HealthReport {
+  const components: Record<string, ComponentStatus> = {
+    store: { status: 'ok' },
+    mqtt: mqtt.isConnected() ? { status: 'ok' } : { status: 'degraded', detail: `not connected to ${mqttUrl} (${mqtt.stats().reconnects} reconnects)` },
+    ingest: { status: 'ok', detail: `${pipeline.stats().queued} queued` },
+  };
+  if (influx !== undefined) {
+    const s = influx.stats();
+    components.influx = s.connected || s.pendingPoints === 0
+      ? { status: 'ok' }
+      : { status: 'degraded', detail: `${s.pendingPoints} points spooled; last error: ${s.lastError ?? 'none'}` };
+  }
+  const all = Object.values(components);
+  const worst = all.some((c) => c.status === 'down') ? 'down' : all.some((c) => c.status === 'degraded') ? 'degraded' : 'ok';
+  return { status: worst, components };
+}
+
+export function metricSources({ pipeline, mqtt, scheduler, influx }: HeadEndParts): MetricSource[] {
+  return [
+    { name: 'gridhead_ingest_accepted', help: 'Readings accepted into the pipeline', type: 'counter', read: () => [{ value: pipeline.stats().accepted }] },
+    { name: 'gridhead_ingest_delivered', help: 'Readings delivered to every sink', type: 'counter', read: () => [{ value: pipeline.stats().delivered }] },
+    { name: 'gridhead_ingest_queued', help: 'Readings waiting in the pipeline', type: 'gauge', read: () => [{ value: pipeline.stats().queued }] },
+    {
+      name: 'gridhead_ingest_rejected', help: 'Readings rejected by normalisation, by reason', type: 'counter', labelNames: ['reason'],
+      read: () => Object.entries(pipeline.stats().rejected).map(([reason, value]) => ({ labels: { reason }, value })),
+    },
+    {
+      name: 'gridhead_mqtt_messages', help: 'MQTT messages by outcome', type: 'counter', labelNames: ['outcome'],
+      read: () => {
+        const s = mqtt.stats();
+        return [
+          { labels: { outcome: 'received' }, value: s.messages },
+          { labels: { outcome: 'malformed' }, value: s.malformed },
+          { labels: { outcome: 'dead_lettered' }, value: s.deadLettered },
+        ];
+      },
+    },
+    {
+      name: 'gridhead_collect_items', help: 'Polled items by outcome', type: 'counter', labelNames: ['outcome'],
+      read: () => {
+        const c = scheduler.counters();
+        return [{ labels: { outcome: 'collected' }, value: c.itemsCollected }, { labels: { outcome: 'failed' }, value: c.itemsFailed }];
+      },
+    },
+    {
+      name: 'gridhead_terminals', help: 'Terminals by link state', type: 'gauge', labelNames: ['state'],
+      read: () => {
+        const counts = new Map<string, number>();
+        for (const s of scheduler.states()) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
+        return [...counts].map(([state, value]) => ({ labels: { state }, value }));
+      },
+    },
+    ...(influx === undefined ? [] : [
+      { name: 'gridhead_influx_pending_points', help: 'Points spooled for InfluxDB, not yet acknowledged', type: 'gauge' as const, read: () => [{ value: influx.stats().pendingPoints }] },
+      { name: 'gridhead_influx_sent_points', help: 'Points InfluxDB acknowledged', type: 'counter' as const, read: () => [{ value: influx.stats().sentPoints }] },
+    ]),
+  ];
+}
