@@ -9,13 +9,14 @@
  * permit waiters ≤ terminals; on-demand reads ≤ `maxQueuedOnDemand` per terminal;
  * retries ≤ profile.retries with backoff capped at MAX_BACKOFF_MS.
  */
-import type { ProfileKind, ProtocolName, RawReading, ReadItem, TransportAdapter } from '../../protocols/adapter.js';
+import type { ProtocolName, RawReading, ReadItem, TransportAdapter } from '../../protocols/adapter.js';
 import type { GridheadConfig } from '../config/schema.js';
 import type { Meter, Terminal } from '../domain/topology.js';
 import { systemClock, toError, type Clock } from './clock.js';
 import { CollectBusyError, NoAdapterError, NotPollableError, SchedulerStoppedError, SinkError, UnknownProfileError, UnknownTerminalError } from './errors.js';
 import { queueOnDemand, toOnDemandResult, type OnDemandRequest, type OnDemandResult } from './onDemand.js';
 import { MemoryProfileCursors, type ProfileCursorStore } from './profileCursors.js';
+import { runStoredProfileCycle } from './storedProfileCycle.js';
 import { ProfileCycle } from './profileCycle.js';
 import { PushWatch } from './pushWatch.js';
 import { Semaphore } from './semaphore.js';
@@ -280,8 +281,13 @@ export class CollectionScheduler {
     const lane = this.#lanes.get(id);
     const profile = this.#o.config.profiles[profileName];
     if (lane === undefined || profile === undefined) return;
-    if (profile.profile !== undefined) {
-      this.#dueStoredProfile(lane, profileName, profile, profile.profile, cycleStart);
+    const kind = profile.profile;
+    if (kind !== undefined) {
+      const meters = this.#o.topology.metersOf(id);
+      this.#enqueueCycle(lane, profileName, meters.length, cycleStart, (signal) => runStoredProfileCycle(lane, kind, profile, meters, cycleStart, signal, {
+        clock: this.#clock, cursors: this.#cursors, counters: this.#counters, stats: this.#o.stats,
+        offlineAfterFailures: this.#o.config.offlineAfterFailures, emit: (c) => { this.#emit(c); },
+      }));
       return;
     }
     let items: ReadItem[];
@@ -291,17 +297,25 @@ export class CollectionScheduler {
       this.#fault(toError(err));
       return;
     }
-    if (items.length === 0) return;
+    this.#enqueueCycle(lane, profileName, items.length, cycleStart, (signal) => this.#cycle(lane, items, profile, cycleStart, signal));
+  }
+
+  /**
+   * Queues one cycle of a profile on the terminal's lane. A cycle still queued or running when
+   * the next one is due is an overrun: the new one is skipped and counted, never piled up.
+   */
+  #enqueueCycle(lane: TerminalLane, profileName: string, expected: number, cycleStart: number, run: (signal: AbortSignal) => Promise<void>): void {
+    if (expected === 0) return;
     if (lane.isBusy(profileName)) {
       this.#counters.overruns++;
-      this.#o.stats.record(id, cycleStart, items.length, 0);
+      this.#o.stats.record(lane.terminal.id, cycleStart, expected, 0);
       return;
     }
     lane.setBusy(profileName, true);
     lane.enqueue({
       run: async (signal) => {
         try {
-          await this.#cycle(lane, items, profile, cycleStart, signal);
+          await run(signal);
         } finally {
           lane.setBusy(profileName, false);
         }
@@ -331,66 +345,6 @@ export class CollectionScheduler {
       this.#counters.cyclesFailed++;
       this.#emit(lane.health.cycleFailed(now, failed?.error ?? new Error('nothing collected'), this.#o.config.offlineAfterFailures));
     }
-  }
-
-  /**
-   * A stored-profile cycle: for every meter of the terminal, the entries captured since the
-   * newest one collected (or `backfillHours` back the first time), then the cursor moves to
-   * the newest entry delivered. A failed read leaves the cursor, so the next cycle catches up.
-   */
-  #dueStoredProfile(lane: TerminalLane, profileName: string, policy: CollectSettings['profiles'][string], kind: ProfileKind, cycleStart: number): void {
-    const id = lane.terminal.id;
-    const meters = this.#o.topology.metersOf(id);
-    if (meters.length === 0) return;
-    if (lane.isBusy(profileName)) {
-      this.#counters.overruns++;
-      this.#o.stats.record(id, cycleStart, meters.length, 0);
-      return;
-    }
-    lane.setBusy(profileName, true);
-    const run = async (signal: AbortSignal) => {
-      this.#counters.cycles++;
-      lane.health.attempted(this.#clock.now());
-      let collected = 0;
-      let lastError: Error | undefined;
-      for (const m of meters) {
-        if (signal.aborted) return;
-        const now = this.#clock.now();
-        const cursor = this.#cursors.get(m.id, kind);
-        const from = cursor === undefined ? now - policy.backfillHours * 3_600_000 : cursor + 1;
-        const outcome = await lane.readProfile({ address: m.address, profile: kind, from, to: now }, policy, signal);
-        if (outcome.ok) {
-          collected++;
-          this.#counters.itemsCollected += outcome.readings.length;
-          if (outcome.lastCaptureTs !== undefined) this.#cursors.set(m.id, kind, outcome.lastCaptureTs);
-        } else {
-          this.#counters.itemsFailed++;
-          lastError = outcome.error;
-        }
-      }
-      if (signal.aborted) return;
-      this.#o.stats.record(id, cycleStart, meters.length, collected);
-      const now = this.#clock.now();
-      if (collected > 0) {
-        if (lastError !== undefined) lane.health.noteError(lastError, now);
-        this.#emit(lane.health.succeeded(now, `${kind} profile read`));
-      } else {
-        this.#counters.cyclesFailed++;
-        this.#emit(lane.health.cycleFailed(now, lastError ?? new Error('nothing collected'), this.#o.config.offlineAfterFailures));
-      }
-    };
-    lane.enqueue({
-      run: async (signal) => {
-        try {
-          await run(signal);
-        } finally {
-          lane.setBusy(profileName, false);
-        }
-      },
-      cancel: () => {
-        lane.setBusy(profileName, false);
-      },
-    }, false);
   }
 
   async #deliver(batch: readonly RawReading[], terminal: Terminal): Promise<void> {

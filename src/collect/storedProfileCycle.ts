@@ -1,0 +1,61 @@
+/**
+ * One cycle of stored-profile collection for a terminal: for every meter, the entries
+ * captured since the newest one collected (or `backfillHours` back the first time); the
+ * cursor moves to the newest entry delivered. A failed read leaves the cursor where it was,
+ * so the next cycle catches up without a gap.
+ */
+import type { ProfileKind } from '../../protocols/adapter.js';
+import type { CollectProfileConfig } from '../config/schema.js';
+import type { Meter } from '../domain/topology.js';
+import type { Clock } from './clock.js';
+import type { ProfileCursorStore } from './profileCursors.js';
+import type { CollectCounters } from './scheduler.js';
+import type { CollectionStats } from './stats.js';
+import type { StateChange } from './terminalHealth.js';
+import type { TerminalLane } from './terminalLane.js';
+
+export interface StoredProfileDeps {
+  readonly clock: Clock;
+  readonly cursors: ProfileCursorStore;
+  readonly counters: CollectCounters;
+  readonly stats: CollectionStats;
+  readonly offlineAfterFailures: number;
+  readonly emit: (change: StateChange | undefined) => void;
+}
+
+export async function runStoredProfileCycle(
+  lane: TerminalLane, kind: ProfileKind, policy: CollectProfileConfig, meters: readonly Meter[], cycleStart: number,
+  signal: AbortSignal, deps: StoredProfileDeps,
+): Promise<void> {
+  const { clock, cursors, counters } = deps;
+  counters.cycles++;
+  lane.health.attempted(clock.now());
+  let collected = 0;
+  let lastError: Error | undefined;
+  for (const m of meters) {
+    if (signal.aborted) return;
+    const now = clock.now();
+    const cursor = cursors.get(m.id, kind);
+    const from = cursor === undefined ? now - policy.backfillHours * 3_600_000 : cursor + 1;
+    const outcome = await lane.readProfile({ address: m.address, profile: kind, from, to: now }, policy, signal);
+    if (outcome.ok) {
+      collected++;
+      counters.itemsCollected += outcome.readings.length;
+      if (outcome.lastCaptureTs !== undefined) cursors.set(m.id, kind, outcome.lastCaptureTs);
+    } else {
+      counters.itemsFailed++;
+      lastError = outcome.error;
+    }
+  }
+  // Ended by stop() or the terminal's removal: neither counted nor held against the terminal.
+  if (signal.aborted) return;
+  deps.stats.record(lane.terminal.id, cycleStart, meters.length, collected);
+  const now = clock.now();
+  if (collected > 0) {
+    if (lastError !== undefined) lane.health.noteError(lastError, now);
+    deps.emit(lane.health.succeeded(now, `${kind} profile read`));
+  } else {
+    counters.cyclesFailed++;
+    deps.emit(lane.health.cycleFailed(now, lastError ?? new Error('nothing collected'), deps.offlineAfterFailures));
+  }
+}
