@@ -128,7 +128,9 @@ class DlmsSession implements TerminalSession {
         for (const item of group) outcomes.push({ ok: false, item, error });
       }
     }
-    return outcomes;
+    // In the order asked, whatever order the meters answered in.
+    const rank = new Map(items.map((item, i) => [item, i]));
+    return outcomes.sort((a, b) => (rank.get(a.item) ?? 0) - (rank.get(b.item) ?? 0));
   }
 
   async close(): Promise<void> {

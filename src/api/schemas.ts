@@ -30,6 +30,7 @@ export const TerminalOut = Type.Object(
     dlms: Type.Optional(Type.Object({
       host: Type.String(), port: Type.Integer(), framing: Type.String(), clientSap: Type.Integer(), auth: Type.String(),
       serverLower: Type.Optional(Type.Integer()),
+      meterType: Type.Optional(Type.String()),
       passwordSet: Type.Boolean({ description: 'Whether a password is stored; the password itself is never returned.' }),
     })),
     state: Type.Optional(Type.Object({

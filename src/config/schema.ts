@@ -205,6 +205,8 @@ export const DlmsEndpointSchema = Type.Object(
     auth: Type.Union([Type.Literal('none'), Type.Literal('low')], { default: 'none' }),
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     serverLower: Type.Optional(Type.Integer({ minimum: 0, maximum: 16383 })),
+    /** Meters of one type share an object list: it is then read once per type, not per association. */
+    meterType: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   },
   strict,
 );

@@ -41,6 +41,8 @@ export interface DlmsEndpoint {
   readonly password?: string;
   /** HDLC lower (physical device) address, when the meter needs one. */
   readonly serverLower?: number;
+  /** Meters of one type share an object list, read once per type. */
+  readonly meterType?: string;
 }
 
 /** An MQTT terminal pushes; it needs no endpoint beyond its id, which is its topic segment. */

@@ -209,3 +209,37 @@ describe('DLMS faults', () => {
     }
   });
 });
+
+describe('DLMS adapter (head-end side)', () => {
+  it('reads the object list once per meter type, and reads registers in catalogue units', async () => {
+    const { DlmsAdapter } = await import('../../protocols/dlms/adapter.js');
+    const { QUANTITIES } = await import('../../src/domain/quantity.js');
+    const sims = [0, 1].map((i) => new DlmsMeterSimulator({ framing: 'wrapper', seed: 10 + i, serialNumber: `T${i}`, password: 'pw123456' }));
+    let objectListReads = 0;
+    for (const s of sims) {
+      await s.start();
+      const get = s.meter.get.bind(s.meter);
+      s.meter.get = (ref, access, ctx) => {
+        if (ref.classId === 15 && ref.attributeId === 2) objectListReads++;
+        return get(ref, access, ctx);
+      };
+    }
+    const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000 });
+    try {
+      for (const [i, s] of sims.entries()) {
+        const session = await adapter.open({ id: `t${i}`, endpoint: { host: '127.0.0.1', port: s.port, framing: 'wrapper', clientSap: 1, auth: 'low', password: 'pw123456', meterType: 'same-type' } }, never);
+        const outcomes = await session.read([
+          { address: '1', quantity: 'voltage.l1' }, { address: '1', quantity: 'energy.active.import' }, { address: '1', quantity: 'power.apparent' },
+        ], never);
+        expect(outcomes[0]).toMatchObject({ ok: true, reading: { quantity: 'voltage.l1' } });
+        expect(outcomes[1]).toMatchObject({ ok: true, reading: { quantity: 'energy.active.import' } });
+        expect(outcomes[2]?.ok).toBe(false); // not in the catalogue: a typed per-item error, the rest still read
+        await session.close();
+      }
+      expect(objectListReads).toBe(1);
+    } finally {
+      await adapter.close();
+      for (const s of sims) await s.stop();
+    }
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * Glo-ciphering of xDLMS APDUs with the global keys (IEC 62056-5-3 §8 ASN.1 / Green Book
+ * §9.5): a service-specific glo-X APDU is its tag followed by one A-XDR OCTET STRING
+ * holding SC ‖ IC ‖ payload (gcm.ts); general-glo-ciphering [219] is
+ *   SEQUENCE { system-title OCTET STRING, ciphered-content OCTET STRING }
+ * and carries any xDLMS APDU, notably the data-notification, which has no glo- form.
+ * The IV uses the SENDER's system title: for glo-X that is the peer's title learnt from
+ * the AARQ/AARE; general-glo-ciphering carries it in the APDU.
+ */
+import { ByteReader, ByteWriter } from '../bytes.js';
+import { DlmsSecurityError } from './securityError.js';
+import { SYSTEM_TITLE_LENGTH, protect, unprotect } from './gcm.js';
+import type { Protection, SecurityControl, SecurityHeader } from './securityHeader.js';
+
+/**
+ * Plain xDLMS tag → glo-ciphered tag (IEC 62056-5-3 §8: glo-initiateRequest [33],
+ * glo-initiateResponse [40], glo-confirmedServiceError [46], glo-get-request [200] ..
+ * glo-action-response [207]; checked against Gurux's Command enum).
+ */
+export const GLO_TAG: Readonly<Record<number, number>> = {
+  0x01: 0x21, // initiate-request
+  0x08: 0x28, // initiate-response
+  0x0e: 0x2e, // confirmed-service-error
+  0xc0: 0xc8, // get-request
+  0xc1: 0xc9, // set-request
+  0xc2: 0xca, // event-notification-request
+  0xc3: 0xcb, // action-request
+  0xc4: 0xcc, // get-response
+  0xc5: 0xcd, // set-response
+  0xc7: 0xcf, // action-response
+};
+
+export const GENERAL_GLO_CIPHERING_TAG = 0xdb;
+
+/** Glo-ciphered tag → the plain tag its content must carry. */
+const PLAIN_TAG: Readonly<Record<number, number>> = Object.fromEntries(
+  Object.entries(GLO_TAG).map(([plain, glo]) => [glo, Number(plain)]),
+);
+
+/** Upper bound on a ciphered APDU's content; a forged length is refused before allocation. */
+export const DEFAULT_MAX_CIPHERED_BYTES = 0xffff;
+
+export interface CipherContext {
+  readonly sc: SecurityControl;
+  /** Our own system title (the IV's fixed field when we send). */
+  readonly systemTitle: Uint8Array;
+  readonly invocationCounter: number;
+  readonly ek: Uint8Array;
+  readonly ak: Uint8Array;
+  /**
+   * 'glo': the service-specific glo-X APDU; 'general-glo': general-glo-ciphering.
+   * Default: 'glo' when the plain APDU has a glo- form, else 'general-glo'.
+   */
+  readonly form?: CipheredForm;
+}
+
+export type CipheredForm = 'glo' | 'general-glo';
+
+export interface DecipherContext {
+  /**
+   * The sender's system title. Required for 'glo' APDUs (they do not carry one); for
+   * general-glo-ciphering, when given, the APDU's title must equal it.
+   */
+  readonly peerSystemTitle?: Uint8Array;
+  readonly ek: Uint8Array;
+  readonly ak: Uint8Array;
+  /** The global broadcast key, used when SC's key-set bit says so. */
+  readonly broadcastKey?: Uint8Array;
+  /** The least protection accepted (the association's security policy). */
+  readonly required?: Protection;
+  readonly maxBytes?: number;
+}
+
+/** The framing of a ciphered APDU, read without any key (to pick keys by system title). */
+export interface CipheredApdu {
+  readonly form: CipheredForm;
+  readonly tag: number;
+  /** For 'glo', the plain tag the content must carry. */
+  readonly plainTag?: number;
+  /** For 'general-glo', the sender's system title from the APDU. */
+  readonly systemTitle?: Uint8Array;
+  /** SC ‖ IC ‖ payload. */
+  readonly content: Uint8Array;
+}
+
+export interface DecipheredApdu {
+  readonly form: CipheredForm;
+  readonly header: SecurityHeader;
+  /** The sender's system title that verified. */
+  readonly systemTitle: Uint8Array;
+  /** The plain xDLMS APDU (decode it with decodeApdu). */
+  readonly plaintext: Uint8Array;
+}
+
+/** Wraps an encoded plain xDLMS APDU in its ciphered form. */
+export function cipherApdu(plainApdu: Uint8Array, ctx: CipherContext): Uint8Array {
+  const plainTag = plainApdu[0];
+  if (plainTag === undefined) throw new DlmsSecurityError('bad-parameter', 'empty APDU');
+  const gloTag = GLO_TAG[plainTag];
+  const form = ctx.form ?? (gloTag === undefined ? 'general-glo' : 'glo');
+  const content = protect({ ...ctx, plaintext: plainApdu });
+  const w = new ByteWriter(content.length + 16);
+  if (form === 'glo') {
+    if (gloTag === undefined) throw new DlmsSecurityError('bad-parameter', `APDU tag 0x${plainTag.toString(16)} has no glo-ciphered form`);
+    w.u8(gloTag);
+  } else {
+    w.u8(GENERAL_GLO_CIPHERING_TAG).length(ctx.systemTitle.length).bytes(ctx.systemTitle);
+  }
+  return w.length(content.length).bytes(content).toBytes();
+}
+
+/**
+ * Reads the framing of a glo-X or general-glo-ciphering APDU. Malformed framing is a
+ * DlmsDecodeError (layer 'security'); the whole input must be exactly one APDU.
+ */
+export function parseCipheredApdu(bytes: Uint8Array, maxBytes = DEFAULT_MAX_CIPHERED_BYTES): CipheredApdu {
+  const r = new ByteReader(bytes, 'security');
+  const tag = r.u8('tag');
+  let out: CipheredApdu;
+  if (tag === GENERAL_GLO_CIPHERING_TAG) {
+    const st = r.bytes(r.length(SYSTEM_TITLE_LENGTH, 'system-title length'), 'system-title');
+    if (st.length !== SYSTEM_TITLE_LENGTH) r.fail(`system-title of ${st.length} octets, expected ${SYSTEM_TITLE_LENGTH}`);
+    const content = r.bytes(r.length(maxBytes, 'ciphered-content length'), 'ciphered-content');
+    out = { form: 'general-glo', tag, systemTitle: st.slice(), content: content.slice() };
+  } else {
+    const plainTag = PLAIN_TAG[tag];
+    if (plainTag === undefined) r.fail(`tag 0x${tag.toString(16)} is not a glo-ciphered APDU`, 0);
+    const content = r.bytes(r.length(maxBytes, 'ciphered content length'), 'ciphered content');
+    out = { form: 'glo', tag, plainTag, content: content.slice() };
+  }
+  if (r.remaining !== 0) r.fail(`${r.remaining} byte(s) after the end of the ciphered APDU`);
+  return out;
+}
+
+/** Verifies and deciphers a glo-X or general-glo-ciphering APDU. */
+export function decipherApdu(bytes: Uint8Array, ctx: DecipherContext): DecipheredApdu {
+  const parsed = parseCipheredApdu(bytes, ctx.maxBytes);
+  const systemTitle = senderTitle(parsed, ctx.peerSystemTitle);
+  const first = parsed.content[0];
+  const broadcast = first !== undefined && (first & 0x40) !== 0;
+  const ek = broadcast ? ctx.broadcastKey : ctx.ek;
+  if (ek === undefined) throw new DlmsSecurityError('bad-parameter', 'APDU ciphered with the broadcast key, none is configured');
+  const { header, plaintext } = unprotect({
+    protectedBytes: parsed.content, systemTitle, ek, ak: ctx.ak, ...(ctx.required === undefined ? {} : { required: ctx.required }),
+  });
+  if (plaintext.length === 0) throw new DlmsSecurityError('bad-header', 'ciphered APDU carries no APDU');
+  if (parsed.plainTag !== undefined && plaintext[0] !== parsed.plainTag) {
+    // §8: a glo-get-request carries a get-request, and so on; anything else is forged or a bug.
+    throw new DlmsSecurityError('bad-header', `tag 0x${parsed.tag.toString(16)} carries an APDU with tag 0x${(plaintext[0] ?? 0).toString(16)}`);
+  }
+  return { form: parsed.form, header, systemTitle, plaintext };
+}
+
+function senderTitle(parsed: CipheredApdu, expected: Uint8Array | undefined): Uint8Array {
+  if (parsed.systemTitle === undefined) {
+    if (expected === undefined) throw new DlmsSecurityError('bad-parameter', 'a glo-ciphered APDU needs the peer system title from the association');
+    return expected;
+  }
+  if (expected !== undefined && !sameBytes(parsed.systemTitle, expected)) {
+    throw new DlmsSecurityError('system-title-mismatch', `APDU from system title ${hex(parsed.systemTitle)}, the association expects ${hex(expected)}`);
+  }
+  return parsed.systemTitle;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex').toUpperCase();
+}
