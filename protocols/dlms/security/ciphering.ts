@@ -10,6 +10,7 @@
 import { ByteReader, ByteWriter } from '../bytes.js';
 import { DlmsSecurityError } from './securityError.js';
 import { SYSTEM_TITLE_LENGTH, protect, unprotect } from './gcm.js';
+import { acceptCounter } from './invocationCounter.js';
 import type { Protection, SecurityControl, SecurityHeader } from './securityHeader.js';
 
 /**
@@ -68,6 +69,11 @@ export interface DecipherContext {
   readonly broadcastKey?: Uint8Array;
   /** The least protection accepted (the association's security policy). */
   readonly required?: Protection;
+  /**
+   * The last invocation counter accepted from this sender; when given, an APDU that
+   * authenticates but does not carry a greater counter is refused as a 'replay'.
+   */
+  readonly lastSeenCounter?: number;
   readonly maxBytes?: number;
 }
 
@@ -144,6 +150,11 @@ export function decipherApdu(bytes: Uint8Array, ctx: DecipherContext): Deciphere
     protectedBytes: parsed.content, systemTitle, ek, ak: ctx.ak, ...(ctx.required === undefined ? {} : { required: ctx.required }),
   });
   if (plaintext.length === 0) throw new DlmsSecurityError('bad-header', 'ciphered APDU carries no APDU');
+  if (ctx.lastSeenCounter !== undefined) {
+    // Checked after authentication, so a 'replay' is always a genuine, re-sent APDU.
+    const check = acceptCounter(ctx.lastSeenCounter, header.invocationCounter);
+    if (!check.ok) throw check.error;
+  }
   if (parsed.plainTag !== undefined && plaintext[0] !== parsed.plainTag) {
     // §8: a glo-get-request carries a get-request, and so on; anything else is forged or a bug.
     throw new DlmsSecurityError('bad-header', `tag 0x${parsed.tag.toString(16)} carries an APDU with tag 0x${(plaintext[0] ?? 0).toString(16)}`);

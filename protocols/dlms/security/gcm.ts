@@ -97,8 +97,8 @@ export function unprotect(input: UnprotectInput): Unprotected {
   const decipher = createDecipheriv('aes-128-gcm', input.ek, iv, { authTagLength: GCM_TAG_LENGTH });
   decipher.setAAD(concat(scByte, input.ak));
   decipher.setAuthTag(tag);
-  const plaintext = decipher.update(body);
   try {
+    const plaintext = decipher.update(body);
     return { header, plaintext: concat(plaintext, decipher.final()) };
   } catch (cause) {
     throw tagMismatch(cause);

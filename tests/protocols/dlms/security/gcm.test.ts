@@ -9,12 +9,8 @@ import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { protect, unprotect, type ProtectInput } from '../../../../protocols/dlms/security/gcm.js';
 import { securityControlFor, type Protection } from '../../../../protocols/dlms/security/securityHeader.js';
-import { DlmsSecurityError, type DlmsSecurityReason } from '../../../../protocols/dlms/security/securityError.js';
 import { hex, toHex } from '../apdu/helpers.js';
-import { AK, EK, SERVER_TITLE } from './keys.js';
-
-/** get-request (C0) normal (01), invoke-id-and-priority 00, class 8 clock 0.0.1.0.0.255 attribute 2, no selective access. */
-const GET_CLOCK_TIME = hex('C0 01 00', '0008 0000010000FF 02', '00');
+import { AK, EK, GET_CLOCK_TIME, SERVER_TITLE, reasonOf } from './helpers.js';
 
 /** AES-128-GCM straight from node:crypto: ciphertext and the full 16-octet tag. */
 function referenceGcm(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): { ct: Uint8Array; tag: Uint8Array } {
@@ -27,16 +23,6 @@ function referenceGcm(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, plaintex
 const input = (protection: Protection, plaintext = GET_CLOCK_TIME): ProtectInput => ({
   sc: securityControlFor(protection), systemTitle: SERVER_TITLE, invocationCounter: 0x01234567, ek: EK, ak: AK, plaintext,
 });
-
-function reasonOf(f: () => unknown): DlmsSecurityReason {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof DlmsSecurityError) return e.reason;
-    throw e;
-  }
-  return expect.fail('no error');
-}
 
 describe('protect (suite 0)', () => {
   it('reproduces the Green Book authenticated-encryption example', () => {
