@@ -25,6 +25,7 @@ import { valueOf } from '../../protocols/dlms/client/cosemAccess.js';
 import { openDlmsTransport, type DlmsFraming } from '../../protocols/dlms/net/clientTransport.js';
 import { PUBLIC_CLIENT } from '../../simulators/dlms/server.js';
 import { isDlmsFleetReply, type DlmsFleetCommand, type DlmsFleetReply } from './dlmsFleetProcess.js';
+import { percentile } from './stats.js';
 import { forkTypeScript, nextMessage, type ForkedModule } from './forkTs.js';
 
 const METERS_PER_FRAMING = 200;
@@ -232,10 +233,4 @@ function ask(command: DlmsFleetCommand): Promise<DlmsFleetReply> {
   const reply = nextMessage(fleet.child, isDlmsFleetReply);
   fleet.child.send(command);
   return reply;
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = Float64Array.from(values).sort();
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 }

@@ -13,6 +13,7 @@ import type { TerminalSession } from '../../protocols/adapter.js';
 import { ModbusAdapter } from '../../protocols/modbus/adapter.js';
 import { planBlocks } from '../../protocols/modbus/registerMap.js';
 import type { FleetReply, FleetStart } from '../../simulators/modbus/fleetProcess.js';
+import { percentile } from './stats.js';
 import { forkTypeScript, nextMessage, type ForkedModule } from './forkTs.js';
 import { INSTANTANEOUS_QUANTITIES, THREE_PHASE_METER_MAP, THREE_PHASE_METER_MAP_NAME } from '../../simulators/modbus/threePhaseMeterMap.js';
 
@@ -103,10 +104,4 @@ async function poll(all: TerminalSession[], items: { address: string; quantity: 
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   result.elapsedMs = performance.now() - t0;
   return result;
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = Float64Array.from(values).sort();
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 }
