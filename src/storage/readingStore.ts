@@ -163,14 +163,6 @@ export class ReadingStore {
     return points;
   }
 
-  /** Rows stored for a meter since `ts` (inclusive); for tests and diagnostics. */
-  countSince(meterId: MeterId, ts: number): number {
-    const key = this.meterKey(meterId);
-    if (key === undefined) return 0;
-    const row = this.db.prepare<[number, number], { n: number }>('SELECT COUNT(*) AS n FROM readings WHERE meter_key = ? AND ts >= ?').get(key, ts);
-    return row?.n ?? 0;
-  }
-
   stats(): ReadingStoreStats {
     return { ...this.totals };
   }
