@@ -62,8 +62,46 @@ export interface TerminalSession {
   read(items: readonly ReadItem[], signal: AbortSignal): Promise<ReadOutcome[]>;
   /** Reads a stored profile, for protocols whose meters keep one (DLMS). */
   readProfile?(request: ProfileRequest, signal: AbortSignal): Promise<ProfileOutcome>;
+  /**
+   * Sends one control command to the meter at `command.address` and reads the resulting
+   * state back (verification is the caller's business; the adapter reports what it read).
+   * Adapters that cannot control throw UnsupportedOperation.
+   */
+  execute?(command: DeviceCommand, signal: AbortSignal): Promise<DeviceControlState>;
   /** Closes the connection; safe to call twice. */
   close(): Promise<void>;
+}
+
+/** A control command as an adapter sees it (the command service in src/control owns lifecycle and audit). */
+export type DeviceCommand =
+  | { readonly type: 'disconnect'; readonly address: string }
+  | { readonly type: 'reconnect'; readonly address: string }
+  /** Active power limit in kW (DLMS IC 71 threshold, Modbus limit register). */
+  | { readonly type: 'set-limit'; readonly address: string; readonly limitKw: number }
+  | { readonly type: 'clear-limit'; readonly address: string }
+  /** Sets the meter clock to `time` (ms since the epoch). */
+  | { readonly type: 'sync-clock'; readonly address: string; readonly time: number };
+
+/** What the device reported after a command: only the fields the command concerns are read back. */
+export interface DeviceControlState {
+  /** Relay (disconnect control output state): true connected, false disconnected. */
+  readonly connected?: boolean;
+  /** The active limit in kW, null when none is set. */
+  readonly limitKw?: number | null;
+  /** The meter clock after a sync, ms since the epoch. */
+  readonly clock?: number;
+}
+
+/** An event the device reported (DLMS event/data-notification, MQTT event message, event log). */
+export interface RawDeviceEvent {
+  readonly terminalId: string;
+  readonly address: string;
+  /** A code of the event vocabulary (src/domain/event.ts), e.g. 'power-down', 'relay-disconnected'. */
+  readonly code: string;
+  /** Device timestamp, ms since the epoch; absent when the device gave none. */
+  readonly ts?: number;
+  /** Protocol-level detail for the operator (e.g. the DLMS event code). */
+  readonly detail?: string;
 }
 
 /**
@@ -75,6 +113,8 @@ export interface PushSink {
   readings(batch: readonly RawReading[]): void | Promise<void>;
   /** A terminal announced itself online or offline (MQTT birth / last will). */
   status?(terminalId: string, online: boolean, ts: number): void;
+  /** Events the devices reported. */
+  events?(batch: readonly RawDeviceEvent[]): void | Promise<void>;
 }
 
 export interface TransportAdapter<E = unknown> {

@@ -93,7 +93,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
       const { port } = await s.start();
       terminals.push({
         id, name: `Simulated DLMS meter ${pad(i)} (${framing})`, protocol: 'dlms', enabled: true, profiles: [...sim.dlms.profiles],
-        dlms: { host: sim.host, port, framing, clientSap: MANAGEMENT_CLIENT, auth: 'low', password: sim.dlms.password, meterType: 'gridhead-sim-v1' },
+        dlms: { host: sim.host, port, framing, clientSap: MANAGEMENT_CLIENT, auth: 'low', security: 'none', password: sim.dlms.password, meterType: 'gridhead-sim-v1' },
       });
       // The meter is its own terminal: address 1 is its management logical device.
       const mid = `${id}-1`;

@@ -29,8 +29,12 @@ export const TerminalOut = Type.Object(
     modbus: Type.Optional(Type.Object({ host: Type.String(), port: Type.Integer(), framing: Type.String(), registerMap: Type.String() })),
     dlms: Type.Optional(Type.Object({
       host: Type.String(), port: Type.Integer(), framing: Type.String(), clientSap: Type.Integer(), auth: Type.String(),
+      security: Type.Optional(Type.String()),
       serverLower: Type.Optional(Type.Integer()),
       meterType: Type.Optional(Type.String()),
+      systemTitle: Type.Optional(Type.String()),
+      logicalDeviceName: Type.Optional(Type.String()),
+      keyGroup: Type.Optional(Type.String()),
       passwordSet: Type.Boolean({ description: 'Whether a password is stored; the password itself is never returned.' }),
     })),
     state: Type.Optional(Type.Object({

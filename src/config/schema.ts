@@ -202,8 +202,15 @@ export const DlmsEndpointSchema = Type.Object(
     port: Port,
     framing: Type.Union([Type.Literal('wrapper'), Type.Literal('hdlc')], { default: 'wrapper' }),
     clientSap: Type.Integer({ minimum: 0, maximum: 127, default: 16 }),
-    auth: Type.Union([Type.Literal('none'), Type.Literal('low')], { default: 'none' }),
+    auth: OneOf(['none', 'low', 'high-gmac'] as const, { default: 'none' }),
+    security: OneOf(['none', 'auth', 'enc', 'auth-enc'] as const, { default: 'none' }),
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    /** The meter's system title (8 octets as 16 hex digits). */
+    systemTitle: Type.Optional(Type.String({ pattern: '^[0-9A-Fa-f]{16}$' })),
+    /** The meter's COSEM logical device name, which identifies its unciphered pushes. */
+    logicalDeviceName: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    /** Key set shared by a group of meters (key store), used when the meter has none of its own. */
+    keyGroup: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     serverLower: Type.Optional(Type.Integer({ minimum: 0, maximum: 16383 })),
     /** Meters of one type share an object list: it is then read once per type, not per association. */
     meterType: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),

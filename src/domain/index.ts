@@ -3,3 +3,4 @@ export * from './quantity.js';
 export * from './reading.js';
 export * from './topology.js';
 export * from './errors.js';
+export * from './event.js';

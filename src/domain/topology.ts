@@ -34,11 +34,20 @@ export interface DlmsEndpoint {
   readonly port: number;
   /** `wrapper`: IEC 62056-47 TCP wrapper; `hdlc`: IEC 62056-46 HDLC frames over TCP. */
   readonly framing: 'wrapper' | 'hdlc';
-  /** Client SAP: 16 public client (no security), 1 management client (low-level security). */
+  /** Client SAP: 16 public client (no security), 1 management client (low-level security), 48 HLS management client. */
   readonly clientSap: number;
-  readonly auth: 'none' | 'low';
+  /** 'low': LLS with a password; 'high-gmac': HLS mechanism 5, keys from the key store. */
+  readonly auth: 'none' | 'low' | 'high-gmac';
+  /** APDU protection with security suite 0 (keys from the key store); default 'none'. */
+  readonly security?: 'none' | 'auth' | 'enc' | 'auth-enc';
   /** Low-level security password; never returned by the API. */
   readonly password?: string;
+  /** The meter's system title, 16 hex digits: checked in the AARE, identifies its pushes. */
+  readonly systemTitle?: string;
+  /** The meter's COSEM logical device name (0.0.42.0.0.255): identifies its plain pushes. */
+  readonly logicalDeviceName?: string;
+  /** Key set shared by a group of meters, used when the meter has no keys of its own. */
+  readonly keyGroup?: string;
   /** HDLC lower (physical device) address, when the meter needs one. */
   readonly serverLower?: number;
   /** Meters of one type share an object list, read once per type. */
