@@ -4,3 +4,4 @@ export * from './reading.js';
 export * from './topology.js';
 export * from './errors.js';
 export * from './event.js';
+export * from './alarm.js';
