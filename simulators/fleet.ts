@@ -7,6 +7,8 @@ import type { AreaSeed, MeterSeed, SimulatorConfig, TerminalSeed } from '../src/
 import { DlmsMeterSimulator, MANAGEMENT_CLIENT } from './dlms/server.js';
 import { ModbusTerminalSimulator } from './modbus/terminal.js';
 import { MqttTerminalSimulator } from './mqtt/terminal.js';
+import { ScenarioRunner, type ScenarioEvent } from './scenarios/runner.js';
+import { FleetTargets } from './scenarios/targets.js';
 
 export interface FleetSeed {
   readonly areas: readonly AreaSeed[];
@@ -19,6 +21,8 @@ export interface Fleet {
   readonly modbus: readonly ModbusTerminalSimulator[];
   readonly mqtt: readonly MqttTerminalSimulator[];
   readonly dlms: readonly DlmsMeterSimulator[];
+  /** The configured scenarios, timed from the fleet's start. */
+  readonly scenarios: ScenarioRunner;
   /**
    * Connects the MQTT terminals, which then publish on their schedule. Separate from
    * `startFleet` so the head-end can subscribe first and miss nothing.
@@ -33,6 +37,12 @@ export interface FleetOptions {
   readonly topicPrefix: string;
   /** Areas the head-end already knows; the fleet's `areaIds` not among them are created as stand-alone transformer areas. */
   readonly knownAreaIds?: ReadonlySet<string>;
+  /** Time of every simulator and of the scenarios (default Date.now); tests move a fake one. */
+  readonly clock?: () => number;
+  /** Told when a scenario starts or ends (main.ts logs it). */
+  readonly onScenario?: (event: ScenarioEvent) => void;
+  /** How often scenario edges are looked for, ms; 0: only on `scenarios.update()` (default 250). */
+  readonly scenarioTickMs?: number;
 }
 
 const pad = (i: number): string => String(i).padStart(2, '0');
@@ -46,6 +56,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
   let meterIndex = 0;
   const nextArea = (): string | undefined => sim.areaIds[meterIndex++ % Math.max(1, sim.areaIds.length)];
   const customer = (id: string) => ({ customerRef: `CUST-${id}`, accountRef: `ACC-${id}` });
+  const clock = options.clock === undefined ? {} : { clock: options.clock };
 
   const modbus: ModbusTerminalSimulator[] = [];
   const mqtt: MqttTerminalSimulator[] = [];
@@ -57,7 +68,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
     for (let i = 1; i <= sim.modbus.count; i++) {
       const id = `sim-mb-${pad(i)}`;
       const s = new ModbusTerminalSimulator({
-        host: sim.host, port: sim.modbus.basePort === 0 ? 0 : sim.modbus.basePort + i - 1, meters: sim.modbus.metersPerTerminal, seed: sim.seed * 10_000 + i,
+        host: sim.host, port: sim.modbus.basePort === 0 ? 0 : sim.modbus.basePort + i - 1, meters: sim.modbus.metersPerTerminal, seed: sim.seed * 10_000 + i, ...clock,
       });
       modbus.push(s);
       const { port } = await s.start();
@@ -75,7 +86,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
       const id = `sim-mq-${pad(i)}`;
       const s = new MqttTerminalSimulator({
         url: options.mqttUrl, terminalId: id, meters: sim.mqtt.metersPerTerminal, seed: sim.seed * 20_000 + i,
-        publishIntervalMs: sim.mqtt.publishIntervalMs, prefix: options.topicPrefix,
+        publishIntervalMs: sim.mqtt.publishIntervalMs, prefix: options.topicPrefix, ...clock,
       });
       mqtt.push(s);
       terminals.push({ id, name: `Simulated MQTT terminal ${pad(i)}`, protocol: 'mqtt', enabled: true, profiles: [] });
@@ -88,7 +99,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
     for (let i = 1; i <= sim.dlms.count; i++) {
       const id = `sim-dl-${pad(i)}`;
       const framing = sim.dlms.framing === 'both' ? (i % 2 === 1 ? 'wrapper' : 'hdlc') : sim.dlms.framing;
-      const s = new DlmsMeterSimulator({ host: sim.host, framing, seed: sim.seed * 30_000 + i, serialNumber: `SIM${String(i).padStart(5, '0')}`, password: sim.dlms.password });
+      const s = new DlmsMeterSimulator({ host: sim.host, framing, seed: sim.seed * 30_000 + i, serialNumber: `SIM${String(i).padStart(5, '0')}`, password: sim.dlms.password, ...clock });
       dlms.push(s);
       const { port } = await s.start();
       terminals.push({
@@ -104,14 +115,28 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
     await stopAll();
     throw err;
   }
+  const targets = new FleetTargets({ terminals, meters, modbus, mqtt, dlms });
+  let scenarios: ScenarioRunner;
+  try {
+    scenarios = new ScenarioRunner(sim.scenarios, targets, {
+      clock: options.clock ?? Date.now,
+      ...(options.onScenario === undefined ? {} : { onScenario: options.onScenario }),
+      ...(options.scenarioTickMs === undefined ? {} : { tickMs: options.scenarioTickMs }),
+    });
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
   return {
     seed: { areas, terminals, meters },
     modbus,
     mqtt,
     dlms,
-    startPublishing: async () => {
-      await Promise.all(mqtt.map((s) => s.start()));
+    scenarios,
+    startPublishing: () => targets.startMqtt(),
+    stop: async () => {
+      await scenarios.stop();
+      await stopAll();
     },
-    stop: stopAll,
   };
 }

@@ -1,8 +1,10 @@
 /**
  * A simulated meter's electrical state, driven by a daily load curve per customer type.
  * Deterministic for a given seed and time, so tests can predict what a simulator serves.
- * Energy registers integrate power between calls to `advance`.
+ * Energy registers integrate power between calls to `advance`. Scenario effects
+ * (simulators/scenarios/effects.ts), when set, alter the values and what the registers count.
  */
+import { applyEffect, NO_EFFECT, type Effect, type EffectSource } from './scenarios/effects.js';
 
 export type CustomerType = 'residential' | 'commercial' | 'industrial';
 
@@ -14,6 +16,19 @@ const DAILY_CURVE: Readonly<Record<CustomerType, readonly number[]>> = {
 };
 
 const BASE_KW: Readonly<Record<CustomerType, number>> = { residential: 3, commercial: 25, industrial: 250 };
+
+/** The instantaneous values at one instant (no registers). */
+export interface MeterInstant {
+  readonly ts: number;
+  /** kW, total and per phase (negative: export). */
+  readonly powerActive: number;
+  readonly powerActiveL: readonly [number, number, number];
+  readonly powerReactive: number;
+  readonly voltage: readonly [number, number, number];
+  readonly current: readonly [number, number, number];
+  readonly powerFactor: number;
+  readonly frequency: number;
+}
 
 export interface MeterState {
   readonly ts: number;
@@ -64,11 +79,14 @@ export class MeterModel {
   private readonly seed: number;
   private lastTs: number;
   private importKwh: number;
+  private exportKwh = 0;
   private readonly tariffKwh: [number, number, number, number] = [0, 0, 0, 0];
   private reactiveKvarh = 0;
   private demandWindowStart: number;
   private demandWindowKwh = 0;
   private maxDemandKw = 0;
+  /** Scenario effects on this meter, if any (set by the fleet's scenario runner). */
+  effects: EffectSource | undefined;
 
   constructor(options: MeterModelOptions) {
     this.seed = options.seed;
@@ -88,34 +106,30 @@ export class MeterModel {
   /** Moves time forward to `ts`, integrating energy, and returns the state at `ts`. */
   advance(ts: number): MeterState {
     const inst = this.instant(ts);
-    if (ts > this.lastTs) {
-      const hours = (ts - this.lastTs) / 3_600_000;
-      const kwh = inst.powerActive * hours;
-      this.importKwh += kwh;
-      const t = tariffOfHour(new Date(ts).getHours());
-      this.tariffKwh[t] += kwh;
-      this.reactiveKvarh += inst.powerReactive * hours;
-      this.demandWindowKwh += kwh;
-      if (ts - this.demandWindowStart >= 900_000) {
-        this.maxDemandKw = Math.max(this.maxDemandKw, this.demandWindowKwh / ((ts - this.demandWindowStart) / 3_600_000));
-        this.demandWindowStart = ts;
-        this.demandWindowKwh = 0;
-      }
-      this.lastTs = ts;
+    // A scenario starting or ending in between splits the span: each piece counts with the effect in force during it.
+    while (ts > this.lastTs) {
+      const end = Math.min(ts, this.effects?.nextChangeAfter(this.lastTs) ?? Infinity);
+      this.integrate(end, this.effects?.at(this.lastTs) ?? NO_EFFECT);
     }
     return {
       ...inst,
       energyActiveImport: this.importKwh,
       energyActiveImportTariff: [...this.tariffKwh],
-      energyActiveExport: 0,
+      energyActiveExport: this.exportKwh,
       energyReactiveImport: this.reactiveKvarh,
       energyReactiveExport: 0,
       maxDemand: Math.max(this.maxDemandKw, inst.powerActive),
     };
   }
 
-  /** The instantaneous values at `ts`: a pure function of the seed and `ts` (no integration). */
-  instant(ts: number) {
+  /** The instantaneous values at `ts` with the scenario effects in force then: a pure function of the seed and `ts`. */
+  instant(ts: number): MeterInstant {
+    const base = this.baseInstant(ts);
+    return this.effects === undefined ? base : applyEffect(base, this.effects.at(ts));
+  }
+
+  /** The load shape's values at `ts`, without scenario effects. */
+  baseInstant(ts: number): MeterInstant {
     const d = new Date(ts);
     const hourF = d.getHours() + d.getMinutes() / 60;
     const curve = DAILY_CURVE[this.customerType];
@@ -145,6 +159,27 @@ export class MeterModel {
       powerFactor,
       frequency: 50 + (noise(this.seed, step + 5) - 0.5) * 0.04,
     };
+  }
+
+  /** Integrates from the last instant to `ts` at the power of `ts` under `effect`, held over the span. */
+  private integrate(ts: number, effect: Effect): void {
+    const p = applyEffect(this.baseInstant(ts), effect);
+    const hours = (ts - this.lastTs) / 3_600_000;
+    const kwh = effect.registersStuck ? 0 : p.powerActive * hours;
+    if (kwh >= 0) {
+      this.importKwh += kwh;
+      this.tariffKwh[tariffOfHour(new Date(ts).getHours())] += kwh;
+    } else {
+      this.exportKwh -= kwh;
+    }
+    if (!effect.registersStuck) this.reactiveKvarh += p.powerReactive * hours;
+    this.demandWindowKwh += Math.max(0, kwh);
+    if (ts - this.demandWindowStart >= 900_000) {
+      this.maxDemandKw = Math.max(this.maxDemandKw, this.demandWindowKwh / ((ts - this.demandWindowStart) / 3_600_000));
+      this.demandWindowStart = ts;
+      this.demandWindowKwh = 0;
+    }
+    this.lastTs = ts;
   }
 }
 

@@ -2,7 +2,8 @@
  * Energy registers of the simulated meter as a function of time: power is sampled once per
  * 15-minute step (at the step's start) and held for the step, so the energy at an instant
  * does not depend on how often or when the meter was read. Only while the relay is closed
- * does energy accumulate. Units are Wh and varh, unrounded; registers floor them.
+ * does energy accumulate. Units are Wh and varh, unrounded; registers floor them. A negative
+ * active load (a reverse-power scenario) counts on the export register.
  */
 
 /** Integration step: the load profile's capture period, so every capture falls on a step edge. */
@@ -28,6 +29,7 @@ export class EnergyIntegrator {
   connected = true;
   private cursor: number;
   private activeImport: number;
+  private activeExport: number;
   private readonly tariff: [number, number, number, number];
   private reactiveImport: number;
   private cachedStep = Number.NaN;
@@ -41,6 +43,7 @@ export class EnergyIntegrator {
   ) {
     this.cursor = start;
     this.activeImport = initial.activeImport;
+    this.activeExport = initial.activeExport;
     this.tariff = [...initial.tariff];
     this.reactiveImport = initial.reactiveImport;
   }
@@ -58,8 +61,12 @@ export class EnergyIntegrator {
         const load = this.load(stepStart);
         const hours = (end - this.cursor) / 3_600_000;
         const wh = load.activeW * hours;
-        this.activeImport += wh;
-        this.tariff[load.tariff] += wh;
+        if (wh >= 0) {
+          this.activeImport += wh;
+          this.tariff[load.tariff] += wh;
+        } else {
+          this.activeExport -= wh;
+        }
         this.reactiveImport += load.reactiveVar * hours;
       }
       this.cursor = end;
@@ -70,11 +77,15 @@ export class EnergyIntegrator {
     return {
       activeImport: this.activeImport,
       tariff: [...this.tariff],
-      // The load shape models consumers only: nothing is exported.
-      activeExport: 0,
+      activeExport: this.activeExport,
       reactiveImport: this.reactiveImport,
       reactiveExport: 0,
     };
+  }
+
+  /** Forgets the held load, so the rest of the step asks `loadOfStep` again (a scenario started or ended). */
+  invalidate(): void {
+    this.cachedStep = Number.NaN;
   }
 
   private load(stepStart: number): StepLoad {

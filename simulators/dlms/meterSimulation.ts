@@ -9,6 +9,7 @@
  * constructor (captures only; the limiter starts at `startTs`), so the profiles hold real rows.
  */
 import { MeterModel, tariffOfHour, type CustomerType } from '../loadShape.js';
+import { applyEffect, NO_EFFECT } from '../scenarios/effects.js';
 import { obisEquals } from '../../protocols/dlms/cosem/obis.js';
 import { CONNECTED, isControlMode, nextControlState, type ControlState, type DisconnectTrigger } from './disconnectControl.js';
 import { EnergyIntegrator, type StepLoad } from './energyIntegrator.js';
@@ -145,6 +146,10 @@ export class MeterSimulation {
         const te = Math.ceil(this.clock.trueInstantOf(edge));
         if (te > t0) next = Math.min(next, te);
       }
+      // A scenario edge ends the piece: the held load changes there (energyIntegrator.ts).
+      const effectEdge = this.model.effects?.nextChangeAfter(t0) ?? Infinity;
+      if (effectEdge < next) next = Math.ceil(effectEdge);
+      if (this.model.effects !== undefined) this.integrator.invalidate();
       const sampling = this.limiter.needsSampling && now >= sampleFrom;
       const sampleAt = Math.max(Math.floor(t0 / 1000) * 1000 + 1000, Math.ceil(sampleFrom / 1000) * 1000);
       if (sampling) next = Math.min(next, sampleAt);
@@ -238,7 +243,10 @@ export class MeterSimulation {
   }
 
   private loadOfStep(stepStart: number): StepLoad {
-    const i = this.instant(stepStart);
+    // The step's load shape, under the effect in force from the piece being integrated (its start is the integrator's time).
+    const effect = this.model.effects?.at(this.integrator.time) ?? NO_EFFECT;
+    const i = applyEffect(this.model.baseInstant(stepStart), effect);
+    if (effect.registersStuck) return { activeW: 0, reactiveVar: 0, tariff: 0 };
     const localHour = new Date(this.clock.local(this.clock.reading(stepStart))).getUTCHours();
     return { activeW: i.powerActive * 1000, reactiveVar: i.powerReactive * 1000, tariff: tariffOfHour(localHour) };
   }

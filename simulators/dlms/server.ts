@@ -35,6 +35,8 @@ export class DlmsMeterSimulator {
   private listener: DlmsListener | undefined;
   private readonly clock: () => number;
   private ticker: NodeJS.Timeout | undefined;
+  /** The drop probability in force before an outage, restored when it ends. */
+  private dropBeforeOutage: number | undefined;
 
   constructor(private readonly options: DlmsMeterSimulatorOptions) {
     this.clock = options.clock ?? Date.now;
@@ -69,6 +71,20 @@ export class DlmsMeterSimulator {
     this.ticker = setInterval(() => { this.meter.tick(this.clock()); }, 1_000);
     this.ticker.unref();
     return { port: this.listener.port };
+  }
+
+  /**
+   * An unreachable meter (an outage scenario) drops a connection instead of sending any reply,
+   * so no client gets past the link set-up or the AARQ; reachable again restores the faults.
+   */
+  setReachable(reachable: boolean): void {
+    if (!reachable && this.dropBeforeOutage === undefined) {
+      this.dropBeforeOutage = this.faults.dropProbability ?? 0;
+      this.faults.dropProbability = 1;
+    } else if (reachable && this.dropBeforeOutage !== undefined) {
+      this.faults.dropProbability = this.dropBeforeOutage;
+      this.dropBeforeOutage = undefined;
+    }
   }
 
   async stop(): Promise<void> {

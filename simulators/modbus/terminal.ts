@@ -54,6 +54,7 @@ export class ModbusTerminalSimulator {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly image = new Uint16Array(0x10000);
   private server: net.Server | undefined;
+  private reachable = true;
   /** Counters a test or benchmark can read. */
   connectionsAccepted = 0;
   requestsServed = 0;
@@ -103,12 +104,32 @@ export class ModbusTerminalSimulator {
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => { resolve(); }));
   }
 
+  /** The load model of the meter at `unitId` (scenarios set its effects). */
+  meterModel(unitId: number): MeterModel | undefined {
+    return this.meters[unitId - 1];
+  }
+
+  /**
+   * An unreachable terminal (an outage scenario) drops every connection and closes each new
+   * one as soon as it is accepted; the listener stays, so the terminal returns on the same port.
+   */
+  setReachable(reachable: boolean): void {
+    this.reachable = reachable;
+    if (reachable) return;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
+
   setFault(unitId: number, fault: SimulatedFault): void {
     if (fault.kind === 'none') this.faults.delete(unitId);
     else this.faults.set(unitId, fault);
   }
 
   private accept(socket: net.Socket): void {
+    if (!this.reachable) {
+      socket.destroy();
+      return;
+    }
     this.connectionsAccepted++;
     this.sockets.add(socket);
     socket.setNoDelay(true);

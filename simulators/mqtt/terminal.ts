@@ -163,6 +163,16 @@ export class MqttTerminalSimulator {
     await disconnect(client);
   }
 
+  /** The load model of the meter at `address` (scenarios set its effects). */
+  meterModel(address: string): MeterModel | undefined {
+    return this.meters.find((m) => m.address === address)?.model;
+  }
+
+  /** Whether the terminal is connected or connecting (started and neither stopped nor crashed). */
+  get running(): boolean {
+    return this.client !== undefined;
+  }
+
   /** Drops the connection without DISCONNECT, as a terminal losing power does: the broker publishes the last will. */
   async crash(): Promise<void> {
     await this.detach()?.endAsync(true);

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Value } from 'typebox/value';
 import { parseDocument } from 'yaml';
 import type { TSchema } from 'typebox';
+import { checkScenarios } from './scenarios.js';
 import { CollectProfile, GridheadConfig, RegisterMap } from './schema.js';
 
 export interface ConfigIssue {
@@ -174,6 +175,7 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
     if (p.profile === undefined && p.quantities.length === 0) issues.push({ path: `collect.profiles.${name}.quantities`, message: 'give at least one quantity, or a stored `profile` to read' });
     if (p.profile !== undefined && p.quantities.length > 0) issues.push({ path: `collect.profiles.${name}.quantities`, message: `must be empty for a stored-profile read (profile: ${p.profile})` });
   }
+  issues.push(...checkScenarios(c.simulators.scenarios));
   if (c.influx.retryMinMs > c.influx.retryMaxMs) issues.push({ path: 'influx.retryMinMs', message: 'must not exceed influx.retryMaxMs' });
   if (c.modbus.reconnectMinMs > c.modbus.reconnectMaxMs) issues.push({ path: 'modbus.reconnectMinMs', message: 'must not exceed modbus.reconnectMaxMs' });
   return issues;

@@ -266,6 +266,43 @@ export const RegistryConfig = Type.Object(
   strict,
 );
 
+/** Kinds of simulated scenario (simulators/scenarios): what each does is in the README's simulator section. */
+export const SCENARIO_KINDS = ['overload', 'voltage-sag', 'voltage-loss', 'outage', 'reverse-power', 'register-stuck', 'clock-drift'] as const;
+export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
+/** Longest scenario delay, duration or period: 30 days. */
+const SCENARIO_MAX_MS = 30 * 86_400_000;
+
+/**
+ * One timed scenario of the simulated fleet. The parameters a kind needs (and the ones it does
+ * not take) are checked per kind by src/config/scenarios.ts, which names the missing key.
+ */
+export const ScenarioConfig = Type.Object(
+  {
+    kind: OneOf(SCENARIO_KINDS),
+    /** Name in the start/end log lines (default `<kind>#<index>`). */
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    /** Meters affected; `outage` takes terminals instead. */
+    meters: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 10_000 })),
+    /** Terminals affected: every meter behind them, or the terminal itself for `outage`. */
+    terminals: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 10_000 })),
+    /** Delay from the fleet's start to the first window. */
+    startAfterMs: Type.Integer({ minimum: 0, maximum: SCENARIO_MAX_MS, default: 0 }),
+    /** Length of a window; 0 = until the fleet stops. */
+    durationMs: Type.Integer({ minimum: 0, maximum: SCENARIO_MAX_MS, default: 0 }),
+    /** Start a new window this long after the previous one started (more than durationMs). */
+    repeatEveryMs: Type.Optional(Type.Integer({ minimum: 1_000, maximum: SCENARIO_MAX_MS })),
+    /** overload: power and currents × factor; reverse-power: exported power × factor (default 1). */
+    factor: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
+    /** voltage-sag and voltage-loss: the phase affected (voltage-sag default `all`). */
+    phase: Type.Optional(OneOf(['l1', 'l2', 'l3', 'all'] as const)),
+    /** voltage-sag: the phase voltage as a percentage of what it would be, e.g. 80. */
+    percentOfNominal: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 100 })),
+    /** clock-drift: how far the meter's clock jumps ahead (negative: behind), s. */
+    driftSeconds: Type.Optional(Type.Number({ minimum: -86_400, maximum: 86_400 })),
+  },
+  strict,
+);
+
 export const SimulatorConfig = Type.Object(
   {
     enabled: Type.Boolean({ default: false }),
@@ -307,6 +344,8 @@ export const SimulatorConfig = Type.Object(
     ),
     /** Transformer areas the simulated meters are spread over (round-robin); created when absent. */
     areaIds: Type.Array(Id, { default: [] }),
+    /** Timed scenarios (overload, voltage sag, outage, …) played on the fleet from its start. */
+    scenarios: Type.Array(ScenarioConfig, { default: [], maxItems: 1_000 }),
   },
   strict,
 );
@@ -349,6 +388,7 @@ export type InfluxConfig = Static<typeof InfluxConfig>;
 export type MqttConfig = Static<typeof MqttConfig>;
 export type ModbusConfig = Static<typeof ModbusConfig>;
 export type SimulatorConfig = Static<typeof SimulatorConfig>;
+export type ScenarioConfig = Static<typeof ScenarioConfig>;
 export type AreaSeed = Static<typeof AreaSeed>;
 export type TerminalSeed = Static<typeof TerminalSeed>;
 export type MeterSeed = Static<typeof MeterSeed>;
