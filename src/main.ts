@@ -8,6 +8,7 @@ import { DlmsAdapter } from '../protocols/dlms/adapter.js';
 import { ModbusAdapter } from '../protocols/modbus/adapter.js';
 import { MqttAdapter } from '../protocols/mqtt/adapter.js';
 import { startFleet, type Fleet } from '../simulators/fleet.js';
+import { scenarioLogLine } from '../simulators/scenarios/runner.js';
 import { buildApi, type HealthReport } from './api/server.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore, SqliteProfileCursors } from './collect/index.js';
@@ -93,6 +94,10 @@ async function compose(
       mqttUrl: config.simulators.mqtt.url ?? mqttUrl,
       topicPrefix: config.mqtt.topicPrefix,
       knownAreaIds: new Set(registry.listAreas().map((a) => a.id)),
+      onScenario: (e) => {
+        const line = scenarioLogLine(e);
+        logger[line.level](line.fields, line.message);
+      },
     });
     closers.push({ name: 'simulators', close: () => fleet?.stop() });
     registry.seed(fleet.seed);

@@ -178,6 +178,14 @@ export class ScenarioRunner {
   }
 }
 
+/** One log line for an event: the level, the structured fields and the message. */
+export function scenarioLogLine(e: ScenarioEvent): { level: 'info' | 'warn'; fields: Record<string, unknown>; message: string } {
+  const fields: Record<string, unknown> = { scenario: e.scenario, kind: e.kind, targets: e.targets, window: e.window };
+  if (e.type === 'error') return { level: 'warn', fields: { ...fields, target: e.target, err: e.error.message }, message: 'simulated scenario action failed' };
+  if (e.type === 'end') return { level: 'info', fields, message: 'simulated scenario ended' };
+  return { level: 'info', fields: { ...fields, until: e.until === undefined ? 'stop' : new Date(e.until).toISOString() }, message: 'simulated scenario started' };
+}
+
 function base(p: Played, w: ScenarioWindow): ScenarioEventBase {
   return { scenario: p.name, kind: p.config.kind, targets: p.targets, window: w.index };
 }
