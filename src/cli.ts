@@ -58,9 +58,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     case 'sim': {
       const { startFleet } = await import('../simulators/fleet.js');
+      const { scenarioLogLine } = await import('../simulators/scenarios/runner.js');
       const fleet = await startFleet(config.simulators, {
         mqttUrl: config.simulators.mqtt.url ?? config.mqtt.url,
         topicPrefix: config.mqtt.topicPrefix,
+        onScenario: (e) => {
+          const line = scenarioLogLine(e);
+          logger[line.level](line.fields, line.message);
+        },
       });
       await fleet.startPublishing();
       logger.info({ terminals: fleet.seed.terminals.length, meters: fleet.seed.meters.length }, 'simulated fleet running');
