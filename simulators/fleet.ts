@@ -28,6 +28,12 @@ export interface Fleet {
    * `startFleet` so the head-end can subscribe first and miss nothing.
    */
   startPublishing(): Promise<void>;
+  /**
+   * Points the DLMS meters' pushes at the head-end (by `simulators.dlms.pushTransport`), once
+   * its push listener is up: the fleet starts before it. A transport not offered is replaced
+   * by the other one; with neither, the meters keep their pushes to themselves.
+   */
+  startPushing(to: { readonly tcp?: { readonly host: string; readonly port: number }; readonly mqttUrl?: string }): void;
   stop(): Promise<void>;
 }
 
@@ -99,12 +105,16 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
     for (let i = 1; i <= sim.dlms.count; i++) {
       const id = `sim-dl-${pad(i)}`;
       const framing = sim.dlms.framing === 'both' ? (i % 2 === 1 ? 'wrapper' : 'hdlc') : sim.dlms.framing;
-      const s = new DlmsMeterSimulator({ host: sim.host, framing, seed: sim.seed * 30_000 + i, serialNumber: `SIM${String(i).padStart(5, '0')}`, password: sim.dlms.password, ...clock });
+      const serialNumber = `SIM${String(i).padStart(5, '0')}`;
+      const s = new DlmsMeterSimulator({
+        host: sim.host, framing, seed: sim.seed * 30_000 + i, serialNumber, password: sim.dlms.password, ...clock,
+        push: { intervalMs: sim.dlms.pushIntervalMs, terminalId: id, topicPrefix: options.topicPrefix },
+      });
       dlms.push(s);
       const { port } = await s.start();
       terminals.push({
         id, name: `Simulated DLMS meter ${pad(i)} (${framing})`, protocol: 'dlms', enabled: true, profiles: [...sim.dlms.profiles],
-        dlms: { host: sim.host, port, framing, clientSap: MANAGEMENT_CLIENT, auth: 'low', security: 'none', password: sim.dlms.password, meterType: 'gridhead-sim-v1' },
+        dlms: { host: sim.host, port, framing, clientSap: MANAGEMENT_CLIENT, auth: 'low', security: 'none', password: sim.dlms.password, meterType: 'gridhead-sim-v1', logicalDeviceName: `GRD${serialNumber}` },
       });
       // The meter is its own terminal: address 1 is its management logical device.
       const mid = `${id}-1`;
@@ -137,6 +147,14 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
     stop: async () => {
       await scenarios.stop();
       await stopAll();
+    },
+    startPushing: (to) => {
+      dlms.forEach((s, i) => {
+        const want = sim.dlms.pushTransport === 'both' ? (i % 2 === 0 ? 'tcp' : 'mqtt') : sim.dlms.pushTransport;
+        const tcp = to.tcp === undefined ? undefined : { transport: 'tcp' as const, ...to.tcp };
+        const viaMqtt = to.mqttUrl === undefined ? undefined : { transport: 'mqtt' as const, url: to.mqttUrl };
+        s.setPushDestination(want === 'tcp' ? tcp ?? viaMqtt : viaMqtt ?? tcp);
+      });
     },
   };
 }

@@ -12,6 +12,8 @@ import { scenarioLogLine } from '../simulators/scenarios/runner.js';
 import { buildApi, type HealthReport } from './api/server.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore, SqliteProfileCursors } from './collect/index.js';
+import { startDlmsPushService } from './collect/dlmsPushService.js';
+import type { RawDeviceEvent } from '../protocols/adapter.js';
 import type { GridheadConfig } from './config/schema.js';
 import { QUANTITIES, isQuantity, type MeterId } from './domain/index.js';
 import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
@@ -226,6 +228,46 @@ async function compose(
   await mqtt.whenSubscribed(AbortSignal.timeout(15_000)).catch((err: unknown) => {
     // Not fatal: the client keeps reconnecting; /health reports the broker as down meanwhile.
     logger.error({ err, url: mqttUrl }, 'MQTT broker not reachable yet; retrying in the background');
+  });
+
+  // DLMS pushes (issue 4): data-notifications over the TCP wrapper and MQTT into the pipeline.
+  // Device events go to `deviceEventHook`, logged at info until the device-event store lands.
+  const deviceEventHook = (batch: readonly RawDeviceEvent[]) => {
+    for (const e of batch) logger.info({ terminal: e.terminalId, address: e.address, event: e.code, detail: e.detail, ts: e.ts }, 'device event');
+  };
+  const dlmsPush = await startDlmsPushService({
+    config: config.dlms.push,
+    directory: registry,
+    catalogue: QUANTITIES,
+    adapter: dlms,
+    requestTimeoutMs: config.dlms.requestTimeoutMs,
+    mqtt: {
+      url: mqttUrl, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix,
+      ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
+      ...(config.mqtt.password === undefined ? {} : { password: config.mqtt.password }),
+    },
+    // security: the key store's PushSecurity (branch wt-keys) goes here.
+    readings: async (batch) => {
+      await pipeline.offer(batch, 'dlms', 'push');
+      const perTerminal = new Map<string, number>();
+      for (const r of batch) perTerminal.set(r.terminalId, (perTerminal.get(r.terminalId) ?? 0) + 1);
+      for (const [t, n] of perTerminal) scheduler.notePush(t, n);
+    },
+    events: deviceEventHook,
+    onSecurityEvent: (e) => {
+      if (throttle.pass(`dlms-push-security:${e.systemTitle ?? e.terminalId ?? '?'}:${e.kind}`) >= 0) logger.warn({ kind: e.kind, detail: e.detail, systemTitle: e.systemTitle, terminal: e.terminalId }, 'DLMS push security event');
+    },
+    onProblem: (source, code, sender, detail) => {
+      const suppressed = throttle.pass(`dlms-push:${source}:${code}:${sender}`);
+      if (suppressed >= 0) logger.warn({ source, code, sender, detail, suppressed }, 'DLMS push dropped');
+    },
+  });
+  closers.push({ name: 'dlms-push', close: () => dlmsPush.close() });
+  registry.onChange(() => { dlmsPush.receiver.invalidate(); });
+  if (dlmsPush.tcpPort !== undefined) logger.info({ host: config.dlms.push.listen.host, port: dlmsPush.tcpPort }, 'DLMS push listener');
+  fleet?.startPushing({
+    ...(dlmsPush.tcpPort === undefined ? {} : { tcp: { host: config.dlms.push.listen.host, port: dlmsPush.tcpPort } }),
+    ...(config.dlms.push.mqtt.enabled ? { mqttUrl } : {}),
   });
 
   scheduler.start();

@@ -8,7 +8,8 @@
  * Data 1 0.0.42.0.0.255 (logical device name), 0.0.96.1.0.255 (serial), 0.0.96.10.1.255 (AMR
  * profile status) · Registers 3 (registerTable.ts) · Demand register 5 1.0.1.4.0.255 ·
  * Extended register 4 1.0.1.6.0.255 (maximum demand) · Profile generic 7 1.0.99.1.0.255,
- * 1.0.99.2.0.255, 0.0.98.1.0.255 · Push setup 40 0.0.25.9.0.255 · Disconnect control 70
+ * 1.0.99.2.0.255, 0.0.98.1.0.255 · Push setup 40 0.0.25.9.0.255 (interval), 0.4.25.9.0.255
+ * (event) · Data 1 0.0.96.11.0.255 (standard event log code) · Disconnect control 70
  * 0.0.96.3.10.255 · Limiter 71 0.0.17.0.0.255.
  */
 import type { DlmsData } from '../../protocols/dlms/axdr/data.js';
@@ -18,11 +19,17 @@ import type {
 } from '../../protocols/dlms/server/objectModel.js';
 import { CosemObjectTable, type CosemObjectDef } from './cosemObject.js';
 import { MeterSimulation, type MeterSimulationOptions } from './meterSimulation.js';
-import { associationObject, pushSetupObject } from './objects/association.js';
+import { associationObject } from './objects/association.js';
 import { clockObject } from './objects/clock.js';
 import { disconnectControlObject, limiterObject } from './objects/loadControl.js';
 import { measurementObjects } from './objects/measurement.js';
 import { profileObjects } from './objects/profiles.js';
+import { PushSetupState, type PushDestination } from './objects/pushSetup.js';
+import { EVENT_PUSH_LIST, INTERVAL_PUSH_LIST, PUSH_OBIS } from '../../protocols/dlms/push/pushObjects.js';
+import { INTERFACE_CLASSES } from '../../protocols/dlms/cosem/classes.js';
+import { parseObis } from '../../protocols/dlms/cosem/obis.js';
+import { u8 } from './cosemData.js';
+import { ok } from './cosemObject.js';
 
 export interface SimulatedDlmsMeterOptions extends MeterSimulationOptions {
   readonly serialNumber: string;
@@ -32,17 +39,32 @@ export interface SimulatedDlmsMeterOptions extends MeterSimulationOptions {
   readonly password?: string;
   /** Server SAP reported in associated_partners_id (default 1, the management logical device). */
   readonly serverSap?: number;
+  /** Initial send_destination_and_method of both push setups. */
+  readonly pushDestination?: PushDestination;
 }
+
+export type PushSetupName = 'interval' | 'event';
 
 export class SimulatedDlmsMeter implements CosemObjectModel {
   readonly simulation: MeterSimulation;
   private readonly table: CosemObjectTable;
   private secret: Uint8Array;
+  /** The push setups (their settings are the push sender's too). */
+  readonly pushSetups: Readonly<Record<PushSetupName, PushSetupState>>;
+  /** Standard event log code (0.0.96.11.0.255): the code of the most recent event. */
+  eventCode = 0;
+  /** Method 1 of a push setup asks for a push; false when nothing is attached to send it. */
+  onPushRequest: ((setup: PushSetupName) => boolean) | undefined;
 
   constructor(options: SimulatedDlmsMeterOptions) {
     this.simulation = new MeterSimulation(options);
     this.secret = new TextEncoder().encode(options.password ?? '12345678');
     const sim = this.simulation;
+    this.pushSetups = {
+      interval: new PushSetupState(PUSH_OBIS.intervalPushSetup, INTERVAL_PUSH_LIST, options.pushDestination),
+      event: new PushSetupState(PUSH_OBIS.eventPushSetup, EVENT_PUSH_LIST, options.pushDestination),
+    };
+    const pushMethod = (name: PushSetupName) => () => ({ result: this.onPushRequest?.(name) === true ? 'success' as const : 'temporary-failure' as const });
     const objects: CosemObjectDef[] = [];
     objects.push(
       associationObject(() => objects, {
@@ -55,7 +77,12 @@ export class SimulatedDlmsMeter implements CosemObjectModel {
         logicalDeviceName: options.logicalDeviceName ?? `GRD${options.serialNumber}`,
       }),
       ...profileObjects(sim),
-      pushSetupObject(),
+      this.pushSetups.interval.object(pushMethod('interval')),
+      this.pushSetups.event.object(pushMethod('event')),
+      {
+        classId: INTERFACE_CLASSES.data.classId, logicalName: parseObis(PUSH_OBIS.eventCode),
+        attributes: { 2: { read: () => ok(u8(this.eventCode)) } },
+      },
       disconnectControlObject(sim),
       limiterObject(sim),
     );
@@ -96,6 +123,20 @@ export class SimulatedDlmsMeter implements CosemObjectModel {
   authenticate(password: string | Uint8Array): boolean {
     const given = typeof password === 'string' ? new TextEncoder().encode(password) : password;
     return given.length === this.secret.length && given.every((b, i) => b === this.secret[i]);
+  }
+
+  /**
+   * The values of a push setup's push_object_list at `now`, read through the same objects a
+   * GET reads (as the management client), so a push and a poll of one instant agree.
+   * An attribute that cannot be read is pushed as null-data.
+   */
+  pushValues(setup: PushSetupName, now: number): DlmsData[] {
+    this.simulation.advance(now);
+    const ctx = { clientSap: 1, authenticated: 'low' as const, now };
+    return this.pushSetups[setup].list.objects.map((o) => {
+      const r = this.table.get({ classId: o.classId, instanceId: parseObis(o.obis), attributeId: o.attribute }, undefined, ctx);
+      return r.ok ? r.data : { type: 'null-data' };
+    });
   }
 
   /** The customer presses the relay button at `now`: manual_reconnect (e) or manual_disconnect (f) where the mode has it. */

@@ -72,6 +72,10 @@ export class MeterSimulation {
   amrStatus = 0;
   /** Limiter actions naming a script this meter does not have (counted, not silently dropped). */
   unknownScriptRuns = 0;
+  /** Told of every relay change (the push sender raises an event push from it). */
+  onRelayChange: ((trigger: DisconnectTrigger, connected: boolean) => void) | undefined;
+  /** Simulated loss of supply voltage: voltages, currents and power read zero, no energy is integrated. */
+  private voltageLost = false;
   private state: ControlState = CONNECTED;
   private readonly integrator: EnergyIntegrator;
   private instantCache: { t: number; v: ReturnType<MeterModel['instant']> } | undefined;
@@ -166,13 +170,13 @@ export class MeterSimulation {
   reading(): MeterReading {
     const t = this.integrator.time;
     const i = this.instant(t);
-    const on = this.outputState;
+    const on = this.outputState && !this.voltageLost;
     return {
       energies: this.integrator.energies,
       activeW: on ? i.powerActive * 1000 : 0,
       activeWL: on ? [i.powerActiveL[0] * 1000, i.powerActiveL[1] * 1000, i.powerActiveL[2] * 1000] : [0, 0, 0],
       reactiveVar: on ? i.powerReactive * 1000 : 0,
-      voltage: i.voltage,
+      voltage: this.voltageLost ? [0, 0, 0] : i.voltage,
       current: on ? i.current : [0, 0, 0],
       powerFactor: i.powerFactor,
       frequencyHz: i.frequency,
@@ -183,9 +187,21 @@ export class MeterSimulation {
   trigger(trigger: DisconnectTrigger): boolean {
     const next = nextControlState(this.controlMode, this.state, trigger);
     if (next === undefined) return false;
+    const changed = next !== this.state;
     this.state = next;
-    this.integrator.connected = next === CONNECTED;
+    this.integrator.connected = next === CONNECTED && !this.voltageLost;
+    if (changed) this.onRelayChange?.(trigger, next === CONNECTED);
     return true;
+  }
+
+  get voltageLoss(): boolean {
+    return this.voltageLost;
+  }
+
+  /** Starts or ends a simulated loss of supply voltage at the present. */
+  setVoltageLoss(on: boolean): void {
+    this.voltageLost = on;
+    this.integrator.connected = this.state === CONNECTED && !on;
   }
 
   setControlMode(mode: number): void {

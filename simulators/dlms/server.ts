@@ -9,6 +9,9 @@ import type { DlmsFraming } from '../../protocols/dlms/net/clientTransport.js';
 import { startDlmsListener, type DlmsFaults, type DlmsListener } from '../../protocols/dlms/net/server.js';
 import { ServerAssociation } from '../../protocols/dlms/server/engine.js';
 import { SimulatedDlmsMeter, type SimulatedDlmsMeterOptions } from './meterObjects.js';
+import type { PushDestination } from './objects/pushSetup.js';
+import { DlmsPushSender, type SimulatorSecurity } from './pushSender.js';
+import { DLMS_EVENT } from '../../protocols/dlms/push/eventCodes.js';
 
 export const PUBLIC_CLIENT = 16;
 export const MANAGEMENT_CLIENT = 1;
@@ -27,6 +30,16 @@ export interface DlmsMeterSimulatorOptions extends Omit<SimulatedDlmsMeterOption
   /** Refuse every association (a meter that is locked out or misconfigured). */
   readonly refuseAssociations?: boolean;
   readonly clock?: () => number;
+  /** Pushes (data-notifications): schedule and identity; the destination is the push setups' attribute 3. */
+  readonly push?: {
+    /** Scheduled pushes, ms; 0: only event pushes and method 1. */
+    readonly intervalMs?: number;
+    /** Terminal id in the MQTT topic (default the logical device name). */
+    readonly terminalId?: string;
+    readonly topicPrefix?: string;
+  };
+  /** Security suite 0 settings; pushes are general-glo-ciphered with them unless protection is 'none'. */
+  readonly security?: SimulatorSecurity;
 }
 
 export class DlmsMeterSimulator {
@@ -37,11 +50,34 @@ export class DlmsMeterSimulator {
   private ticker: NodeJS.Timeout | undefined;
   /** The drop probability in force before an outage, restored when it ends. */
   private dropBeforeOutage: number | undefined;
+  /** Sends this meter's pushes (to nowhere until a destination is set). */
+  readonly pushes: DlmsPushSender;
 
   constructor(private readonly options: DlmsMeterSimulatorOptions) {
     this.clock = options.clock ?? Date.now;
     this.faults = options.faults ?? {};
     this.meter = new SimulatedDlmsMeter({ ...options, startTs: options.startTs ?? this.clock() });
+    this.pushes = new DlmsPushSender({
+      meter: this.meter,
+      terminalId: options.push?.terminalId ?? options.logicalDeviceName ?? `GRD${options.serialNumber}`,
+      ...(options.push?.topicPrefix === undefined ? {} : { topicPrefix: options.push.topicPrefix }),
+      ...(options.push?.intervalMs === undefined ? {} : { intervalMs: options.push.intervalMs }),
+      ...(options.security === undefined ? {} : { security: options.security }),
+      clock: this.clock,
+    });
+  }
+
+  /** Points both push setups at `destination` (as writing their attribute 3 would). */
+  setPushDestination(destination: PushDestination | undefined): void {
+    this.meter.pushSetups.interval.destination = destination;
+    this.meter.pushSetups.event.destination = destination;
+  }
+
+  /** Simulates a loss (true) or return (false) of supply voltage now, and pushes the event. */
+  injectVoltageLoss(on: boolean): void {
+    this.meter.tick(this.clock());
+    this.meter.simulation.setVoltageLoss(on);
+    this.pushes.pushEvent(on ? DLMS_EVENT.missingVoltageL1 : DLMS_EVENT.voltageNormalL1);
   }
 
   get port(): number {
@@ -70,6 +106,7 @@ export class DlmsMeterSimulator {
     // The limiter must trip on time even when nobody reads the meter.
     this.ticker = setInterval(() => { this.meter.tick(this.clock()); }, 1_000);
     this.ticker.unref();
+    this.pushes.start();
     return { port: this.listener.port };
   }
 
@@ -78,6 +115,7 @@ export class DlmsMeterSimulator {
    * so no client gets past the link set-up or the AARQ; reachable again restores the faults.
    */
   setReachable(reachable: boolean): void {
+    this.pushes.paused = !reachable;
     if (!reachable && this.dropBeforeOutage === undefined) {
       this.dropBeforeOutage = this.faults.dropProbability ?? 0;
       this.faults.dropProbability = 1;
@@ -89,6 +127,7 @@ export class DlmsMeterSimulator {
 
   async stop(): Promise<void> {
     if (this.ticker !== undefined) clearInterval(this.ticker);
+    await this.pushes.stop();
     await this.listener?.close();
     this.listener = undefined;
   }

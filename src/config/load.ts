@@ -93,6 +93,7 @@ function fillSections(value: Record<string, unknown>): void {
   const sections: readonly (readonly string[])[] = [
     ['station'], ['log'], ['http'], ['mqtt'], ['mqtt', 'embeddedBroker'], ['influx'], ['storage'], ['ingest'], ['collect'],
     ['modbus'], ['dlms'], ['registry'], ['simulators'], ['simulators', 'modbus'], ['simulators', 'mqtt'], ['simulators', 'dlms'],
+    ['dlms', 'push'], ['dlms', 'push', 'listen'], ['dlms', 'push', 'mqtt'],
   ];
   for (const path of sections) {
     let node: Record<string, unknown> = value;

@@ -181,6 +181,31 @@ export const DlmsConfig = Type.Object(
     requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 5_000 }),
     /** Attributes per GET-with-list request; meters commonly accept 10 to 32. */
     maxListItems: Type.Integer({ minimum: 1, maximum: 64, default: 16 }),
+    /** Pushed data-notifications (IC 40 push setup on the meters): TCP wrapper listener and MQTT binary topic. */
+    push: Type.Object(
+      {
+        listen: Type.Object(
+          {
+            enabled: Type.Boolean({ default: false }),
+            host: Type.String({ default: '127.0.0.1' }),
+            /** 4059 is the IANA port of DLMS/COSEM; 0 picks a free one. */
+            port: Type.Integer({ minimum: 0, maximum: 65535, default: 4059 }),
+          },
+          strict,
+        ),
+        /** Subscribe to `<mqtt.topicPrefix>/+/dlms/notify` on the head-end's broker. */
+        mqtt: Type.Object({ enabled: Type.Boolean({ default: false }) }, strict),
+        maxConnections: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
+        /** Largest pushed APDU accepted (wrapper frame or MQTT payload). */
+        maxApduBytes: Type.Integer({ minimum: 64, maximum: 65_535, default: 4_096 }),
+        /** Bytes one TCP connection may carry before the listener closes it (the meter reconnects). */
+        maxBytesPerConnection: Type.Integer({ minimum: 1_024, default: 1_048_576 }),
+        idleTimeoutMs: Type.Integer({ minimum: 1_000, default: 600_000 }),
+        /** After a failed scaler read for a meter type, wait this long before reading again. */
+        scalerRetryMs: Type.Integer({ minimum: 100, default: 60_000 }),
+      },
+      strict,
+    ),
   },
   strict,
 );
@@ -339,6 +364,10 @@ export const SimulatorConfig = Type.Object(
         /** The management client's low-level security password of every simulated meter. */
         password: Type.String({ minLength: 1, maxLength: 64, default: '12345678' }),
         profiles: Type.Array(Type.String(), { default: [] }),
+        /** Scheduled data-notification pushes to the head-end's push listener, ms; 0: event pushes only. */
+        pushIntervalMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 0 }),
+        /** How the meters push: TCP wrapper, MQTT binary, or half each (odd meters TCP). */
+        pushTransport: OneOf(['tcp', 'mqtt', 'both'] as const, { default: 'tcp' }),
       },
       strict,
     ),

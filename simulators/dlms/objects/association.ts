@@ -1,20 +1,18 @@
 /**
- * Association LN (IC 15 version 1, 0.0.40.0.0.255: the current association) and Push setup
- * (IC 40, 0.0.25.9.0.255).
+ * Association LN (IC 15 version 1, 0.0.40.0.0.255: the current association). Push setup
+ * objects are in pushSetup.ts.
  *
  * object_list lists every object with its class id, version, logical name and access rights
  * as the asking association has them (cosemObject.ts): a public client sees writable
  * attributes as read_only and methods as no_access. Attributes the simulator does not serve
  * (xdlms_context_info, security_setup_reference: the server engine owns those) are no_access.
  * The secret (attribute 7) is write-only for an authenticated client and changes the LLS password.
- *
- * Push setup holds its attributes only; pushing over the network is the server's job.
  */
 import type { DlmsData } from '../../../protocols/dlms/axdr/data.js';
 import { INTERFACE_CLASSES } from '../../../protocols/dlms/cosem/classes.js';
 import type { AccessContext } from '../../../protocols/dlms/server/objectModel.js';
-import { array, captureObjectDefinition, conforms, enumOf, int8, nullData, octets, structure, u16, u8, type Shape } from '../cosemData.js';
-import { attributeAccessMode, classShape, methodAccessMode, ok, type AttributeDef, type CosemObjectDef } from '../cosemObject.js';
+import { array, enumOf, int8, nullData, octets, structure, u16, u8 } from '../cosemData.js';
+import { attributeAccessMode, classShape, methodAccessMode, ok, type CosemObjectDef } from '../cosemObject.js';
 import { LN } from '../meterObis.js';
 
 export interface AssociationSettings {
@@ -49,43 +47,6 @@ export function associationObject(objects: () => readonly CosemObjectDef[], s: A
     },
   };
   return self;
-}
-
-const OBJECT_DEFINITION: Shape = { structure: ['long-unsigned', { octets: 6 }, 'integer', 'long-unsigned'] };
-
-export function pushSetupObject(): CosemObjectDef {
-  let pushObjectList: DlmsData = array([
-    captureObjectDefinition(INTERFACE_CLASSES.pushSetup.classId, LN.pushSetup, 1),
-    captureObjectDefinition(INTERFACE_CLASSES.data.classId, LN.logicalDeviceName, 2),
-    captureObjectDefinition(INTERFACE_CLASSES.clock.classId, LN.clock, 2),
-  ]);
-  // transport_service 0 = TCP, message 0 = A-XDR encoded xDLMS APDU.
-  let destination: DlmsData = structure(enumOf(0), octets(new TextEncoder().encode('127.0.0.1:4059')), enumOf(0));
-  let window: DlmsData = array([]);
-  let randomisation: DlmsData = u16(0);
-  let retries: DlmsData = u8(3);
-  let repetitionDelay: DlmsData = u16(60);
-  const stored = (shape: Shape, get: () => DlmsData, put: (v: DlmsData) => void): AttributeDef => ({
-    writable: true,
-    read: () => ok(get()),
-    write: (v) => {
-      if (!conforms(v, shape)) return 'type-unmatched';
-      put(v);
-      return 'success';
-    },
-  });
-  return {
-    classId: INTERFACE_CLASSES.pushSetup.classId,
-    logicalName: LN.pushSetup,
-    attributes: {
-      2: stored({ array: OBJECT_DEFINITION }, () => pushObjectList, (v) => { pushObjectList = v; }),
-      3: stored({ structure: ['enum', 'octet-string', 'enum'] }, () => destination, (v) => { destination = v; }),
-      4: stored({ array: { structure: [{ octets: 12 }, { octets: 12 }] } }, () => window, (v) => { window = v; }),
-      5: stored('long-unsigned', () => randomisation, (v) => { randomisation = v; }),
-      6: stored('unsigned', () => retries, (v) => { retries = v; }),
-      7: stored('long-unsigned', () => repetitionDelay, (v) => { repetitionDelay = v; }),
-    },
-  };
 }
 
 /**

@@ -19,7 +19,7 @@ const EXPECTED_TYPES: Record<number, Record<number, string>> = {
   70: { 2: 'boolean', 3: 'enum', 4: 'enum' },
   71: { 2: 'structure', 3: 'double-long-unsigned', 4: 'double-long-unsigned', 5: 'double-long-unsigned', 6: 'double-long-unsigned', 7: 'double-long-unsigned', 8: 'structure', 9: 'array', 10: 'boolean', 11: 'structure' },
 };
-const DATA_TYPES: Record<string, string> = { '0.0.42.0.0.255': 'octet-string', '0.0.96.1.0.255': 'visible-string', '0.0.96.10.1.255': 'unsigned' };
+const DATA_TYPES: Record<string, string> = { '0.0.42.0.0.255': 'octet-string', '0.0.96.1.0.255': 'visible-string', '0.0.96.10.1.255': 'unsigned', '0.0.96.11.0.255': 'unsigned' };
 
 /** 'date-time' here means the octet-string of 12 that COSEM attributes carry it in. */
 function typeOf(d: DlmsData): string {
@@ -53,13 +53,13 @@ describe('simulated DLMS meter object model', () => {
     const names = listed.map((o) => `${o.classId}/${o.version}/${o.obis}`);
     expect(new Set(names).size).toBe(names.length);
     expect(names.sort()).toEqual([
-      '1/0/0.0.42.0.0.255', '1/0/0.0.96.1.0.255', '1/0/0.0.96.10.1.255',
+      '1/0/0.0.42.0.0.255', '1/0/0.0.96.1.0.255', '1/0/0.0.96.10.1.255', '1/0/0.0.96.11.0.255',
       ...['1.0.1.8.0', '1.0.1.8.1', '1.0.1.8.2', '1.0.1.8.3', '1.0.1.8.4', '1.0.2.8.0', '1.0.3.8.0', '1.0.4.8.0',
         '1.0.1.7.0', '1.0.21.7.0', '1.0.41.7.0', '1.0.61.7.0', '1.0.3.7.0', '1.0.32.7.0', '1.0.52.7.0', '1.0.72.7.0',
         '1.0.31.7.0', '1.0.51.7.0', '1.0.71.7.0', '1.0.13.7.0', '1.0.14.7.0'].map((o) => `3/0/${o}.255`),
       '4/0/1.0.1.6.0.255', '5/0/1.0.1.4.0.255',
       '7/1/0.0.98.1.0.255', '7/1/1.0.99.1.0.255', '7/1/1.0.99.2.0.255',
-      '8/0/0.0.1.0.0.255', '15/1/0.0.40.0.0.255', '40/0/0.0.25.9.0.255', '70/0/0.0.96.3.10.255', '71/0/0.0.17.0.0.255',
+      '8/0/0.0.1.0.0.255', '15/1/0.0.40.0.0.255', '40/0/0.0.25.9.0.255', '40/0/0.4.25.9.0.255', '70/0/0.0.96.3.10.255', '71/0/0.0.17.0.0.255',
     ].sort());
   });
 
