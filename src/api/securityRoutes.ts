@@ -49,12 +49,12 @@ export const securityRoutes: FastifyPluginAsyncTypebox<SecurityRoutesOptions> = 
         ...(b.password === undefined ? {} : { password: b.password }),
       };
       noteAudit(req, { keys: Object.keys(input) });
-      const status = keys.set(scopeOf(req.params as Record<string, string>), input);
+      const status = keys.set(scopeOf(req.params), input);
       noteAudit(req, { generation: status.generation });
       return view(status);
     });
     app.delete(path, { schema: { tags, params, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
-      const scope = scopeOf(req.params as Record<string, string>);
+      const scope = scopeOf(req.params);
       if (!keys.delete(scope)) throw new NotFoundError('key set', scope.kind === 'meter' ? scope.id : scope.name);
       return reply.code(204).send(null);
     });

@@ -124,7 +124,7 @@ export class KeyStore {
         const s = seal(this.master, plain, recordAad(id, name, generation));
         put.run(id, name, s.nonce, s.sealed);
       }
-      if (row === undefined || generation !== row.generation) change = { scope: id, generation, previous: row?.generation };
+      if (generation !== row?.generation) change = { scope: id, generation, previous: row?.generation };
       return statusOf(next, generation, updatedAt);
     })();
     if (change !== undefined) this.options.onChange?.(change);
@@ -236,5 +236,6 @@ function statusOf(keys: ReadonlyMap<KeyName, Uint8Array>, generation: number, up
 }
 
 function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  return a !== undefined && b !== undefined && a.length === b.length && Buffer.compare(a, b) === 0;
+  if (a === undefined || b === undefined) return false;
+  return a.length === b.length && Buffer.compare(a, b) === 0;
 }
