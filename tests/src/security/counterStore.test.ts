@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CounterExhaustedError, CounterReplayError, CounterStore, MAX_INVOCATION_COUNTER } from '../../../src/security/counterStore.js';
+import type { SecurityCounters } from '../../../protocols/dlms/security/settings.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
 
 const dbs: Db[] = [];
@@ -22,7 +23,7 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const take = (n: number, next: () => number) => Array.from({ length: n }, next);
+const take = (n: number, c: SecurityCounters) => Array.from({ length: n }, () => c.nextOutgoing());
 const strictlyIncreasing = (xs: readonly number[]) => xs.every((x, i) => i === 0 || x > (xs[i - 1] ?? Infinity));
 
 describe('invocation counters', () => {
@@ -30,12 +31,12 @@ describe('invocation counters', () => {
     const path = dbPath();
     let db = open(path);
     let store = new CounterStore(db, { blockSize: 10 });
-    const first = take(25, store.countersFor('m1', 'meter:m1', 1).nextOutgoing);
+    const first = take(25, store.countersFor('m1', 'meter:m1', 1));
     store.flush();
     db.close();
     db = open(path);
     store = new CounterStore(db, { blockSize: 10 });
-    const second = take(5, store.countersFor('m1', 'meter:m1', 1).nextOutgoing);
+    const second = take(5, store.countersFor('m1', 'meter:m1', 1));
     expect(first[0]).toBe(1);
     expect(strictlyIncreasing([...first, ...second])).toBe(true);
     expect(second[0]).toBe(26);
@@ -44,10 +45,10 @@ describe('invocation counters', () => {
   it('never reuses a number after a crash in the middle of a block', () => {
     const path = dbPath();
     const db = open(path);
-    const used = take(7, new CounterStore(db, { blockSize: 1000 }).countersFor('m1', 'meter:m1', 1).nextOutgoing);
+    const used = take(7, new CounterStore(db, { blockSize: 1000 }).countersFor('m1', 'meter:m1', 1));
     // A crash: the process dies without flush(); only what was written before use survives.
     db.close();
-    const after = take(3, new CounterStore(open(path), { blockSize: 1000 }).countersFor('m1', 'meter:m1', 1).nextOutgoing);
+    const after = take(3, new CounterStore(open(path), { blockSize: 1000 }).countersFor('m1', 'meter:m1', 1));
     expect(Math.min(...after)).toBeGreaterThan(Math.max(...used));
     expect(after[0]).toBe(1001);
   });
