@@ -3,6 +3,8 @@
  * section of a configuration, and the registry seed (terminals and meters) that describes
  * them, so the head-end polls and accepts exactly what is running.
  */
+import { randomBytes } from 'node:crypto';
+import type { SuiteZeroKeys } from '../protocols/dlms/security/settings.js';
 import type { AreaSeed, MeterSeed, SimulatorConfig, TerminalSeed } from '../src/config/schema.js';
 import { DlmsMeterSimulator, MANAGEMENT_CLIENT } from './dlms/server.js';
 import { ModbusTerminalSimulator } from './modbus/terminal.js';
@@ -23,6 +25,8 @@ export interface Fleet {
   readonly dlms: readonly DlmsMeterSimulator[];
   /** The configured scenarios, timed from the fleet's start. */
   readonly scenarios: ScenarioRunner;
+  /** Keys of the HLS meters by meter id, fresh each run: the head-end stores them in its key store at start. */
+  readonly keys: ReadonlyMap<string, SuiteZeroKeys>;
   /**
    * Connects the MQTT terminals, which then publish on their schedule. Separate from
    * `startFleet` so the head-end can subscribe first and miss nothing.
@@ -52,6 +56,16 @@ export interface FleetOptions {
 }
 
 const pad = (i: number): string => String(i).padStart(2, '0');
+/** The HLS management client (client SAP 48) the simulator serves with HLS-GMAC when it has keys. */
+const HLS_CLIENT_SAP = 48;
+
+/** "GRD" (a FLAG-style manufacturer id) and the meter's number as 5 octets (Green Book §4.3.4: 3 + 5 octets). */
+export function simulatedSystemTitle(i: number): Uint8Array {
+  const st = Buffer.alloc(8);
+  st.write('GRD', 0, 'latin1');
+  st.writeUIntBE(i, 3, 5);
+  return st;
+}
 
 export async function startFleet(sim: SimulatorConfig, options: FleetOptions): Promise<Fleet> {
   const terminals: TerminalSeed[] = [];
@@ -67,6 +81,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
   const modbus: ModbusTerminalSimulator[] = [];
   const mqtt: MqttTerminalSimulator[] = [];
   const dlms: DlmsMeterSimulator[] = [];
+  const keys = new Map<string, SuiteZeroKeys>();
   const stopAll = async () => {
     await Promise.allSettled([...modbus.map((s) => s.stop()), ...mqtt.map((s) => s.stop()), ...dlms.map((s) => s.stop())]);
   };
@@ -105,19 +120,28 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
     for (let i = 1; i <= sim.dlms.count; i++) {
       const id = `sim-dl-${pad(i)}`;
       const framing = sim.dlms.framing === 'both' ? (i % 2 === 1 ? 'wrapper' : 'hdlc') : sim.dlms.framing;
+      // The first `hls` meters require HLS-GMAC with authenticated encryption, under fresh random keys.
+      const hls = i <= sim.dlms.hls;
+      const mid = `${id}-1`;
+      const systemTitle = simulatedSystemTitle(i);
+      const meterKeys: SuiteZeroKeys = { ek: randomBytes(16), ak: randomBytes(16) };
+      if (hls) keys.set(mid, meterKeys);
+      const security = hls ? { security: { systemTitle, keys: meterKeys, protection: 'auth-enc' as const } } : {};
       const serialNumber = `SIM${String(i).padStart(5, '0')}`;
       const s = new DlmsMeterSimulator({
-        host: sim.host, framing, seed: sim.seed * 30_000 + i, serialNumber, password: sim.dlms.password, ...clock,
+        host: sim.host, framing, seed: sim.seed * 30_000 + i, serialNumber, password: sim.dlms.password, ...clock, ...security,
         push: { intervalMs: sim.dlms.pushIntervalMs, terminalId: id, topicPrefix: options.topicPrefix },
       });
       dlms.push(s);
       const { port } = await s.start();
+      const logicalDeviceName = `GRD${serialNumber}`;
       terminals.push({
-        id, name: `Simulated DLMS meter ${pad(i)} (${framing})`, protocol: 'dlms', enabled: true, profiles: [...sim.dlms.profiles],
-        dlms: { host: sim.host, port, framing, clientSap: MANAGEMENT_CLIENT, auth: 'low', security: 'none', password: sim.dlms.password, meterType: 'gridhead-sim-v1', logicalDeviceName: `GRD${serialNumber}` },
+        id, name: `Simulated DLMS meter ${pad(i)} (${framing}${hls ? ', HLS' : ''})`, protocol: 'dlms', enabled: true, profiles: [...sim.dlms.profiles],
+        dlms: hls
+          ? { host: sim.host, port, framing, clientSap: HLS_CLIENT_SAP, auth: 'high-gmac', security: 'auth-enc', systemTitle: Buffer.from(systemTitle).toString('hex'), meterType: 'gridhead-sim-v1', logicalDeviceName }
+          : { host: sim.host, port, framing, clientSap: MANAGEMENT_CLIENT, auth: 'low', security: 'none', password: sim.dlms.password, meterType: 'gridhead-sim-v1', logicalDeviceName },
       });
       // The meter is its own terminal: address 1 is its management logical device.
-      const mid = `${id}-1`;
       const areaId = nextArea();
       meters.push({ id: mid, name: `Meter ${mid}`, terminalId: id, address: '1', ctRatio: 1, ptRatio: 1, protected: false, ...(areaId === undefined ? {} : { areaId }), ...customer(mid) });
     }
@@ -143,6 +167,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
     mqtt,
     dlms,
     scenarios,
+    keys,
     startPublishing: () => targets.startMqtt(),
     stop: async () => {
       await scenarios.stop();

@@ -25,6 +25,12 @@ import { Registry } from './registry/registry.js';
 import { openDatabase } from './storage/db.js';
 import { InfluxSink } from './storage/influx/sink.js';
 import { ReadingStore } from './storage/readingStore.js';
+import { AuditLog, SYSTEM_ACTOR } from './control/audit.js';
+import { CounterStore } from './security/counterStore.js';
+import { HeadEndSecurity, parseSystemTitle } from './security/headEndSecurity.js';
+import { KeyStore } from './security/keyStore.js';
+import { loadMasterKey } from './security/masterKey.js';
+import { SecurityEventLog } from './security/securityEvents.js';
 
 export interface HeadEnd {
   /** Base URL of the HTTP API. */
@@ -33,15 +39,19 @@ export interface HeadEnd {
   readonly pipeline: IngestPipeline;
   readonly fleet: Fleet | undefined;
   readonly mqttUrl: string;
+  /** DLMS security: ClientSecurity per terminal, PushSecurity by system title. */
+  readonly security: HeadEndSecurity;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   readonly logger: Logger;
   readonly configFile?: string;
+  /** Where GRIDHEAD_MASTER_KEY is read from; process.env by default. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
-export async function startHeadEnd(config: GridheadConfig, { logger }: StartOptions): Promise<HeadEnd> {
+export async function startHeadEnd(config: GridheadConfig, { logger, env = process.env }: StartOptions): Promise<HeadEnd> {
   const closers: { name: string; close: () => Promise<void> | void }[] = [];
   const close = async () => {
     for (const c of closers.reverse().splice(0)) {
@@ -53,7 +63,7 @@ export async function startHeadEnd(config: GridheadConfig, { logger }: StartOpti
     }
   };
   try {
-    return await compose(config, logger, closers, close);
+    return await compose(config, logger, closers, close, env);
   } catch (err) {
     await close();
     throw err;
@@ -65,6 +75,7 @@ async function compose(
   logger: Logger,
   closers: { name: string; close: () => Promise<void> | void }[],
   close: () => Promise<void>,
+  env: NodeJS.ProcessEnv,
 ): Promise<HeadEnd> {
   const throttle = new LogThrottle(60_000);
   const db = openDatabase(join(config.dataDir, 'gridhead.db'));
@@ -75,6 +86,21 @@ async function compose(
     profileExists: (n) => Object.hasOwn(config.collect.profiles, n),
   });
   registry.seed(config.registry);
+
+  // DLMS keys sealed under the master key; a wrong master key stops the start here.
+  const masterKey = loadMasterKey({
+    env, dataDir: config.dataDir, simulatorsEnabled: config.simulators.enabled,
+    warn: (message, file) => { logger.warn({ file }, message); },
+  });
+  const counters = new CounterStore(db);
+  closers.push({ name: 'security counters', close: () => { counters.flush(); } });
+  const keyStore = new KeyStore(db, masterKey, { onChange: (c) => { counters.discard(c.scope, c.generation); } });
+  const audit = new AuditLog(db);
+  const securityEvents = new SecurityEventLog(db, { logger: logger.child({ component: 'dlms-security' }) });
+  const security = new HeadEndSecurity({
+    topology: registry, keys: keyStore, counters, events: securityEvents, systemTitle: parseSystemTitle(config.dlms.systemTitle),
+  });
+  registry.onChange(() => { security.invalidate(); });
 
   let broker: EmbeddedBroker | undefined;
   if (config.mqtt.embeddedBroker.enabled) {
@@ -103,6 +129,10 @@ async function compose(
     });
     closers.push({ name: 'simulators', close: () => fleet?.stop() });
     registry.seed(fleet.seed);
+    for (const [meterId, keys] of fleet.keys) {
+      const status = keyStore.set({ kind: 'meter', id: meterId }, keys);
+      audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'keys.set', target: `meter:${meterId}`, outcome: 'ok', detail: { keys: ['ek', 'ak'], generation: status.generation, reason: 'simulated fleet' } });
+    }
     logger.info({ terminals: fleet.seed.terminals.length, meters: fleet.seed.meters.length }, 'simulated fleet started');
   }
 
@@ -155,7 +185,10 @@ async function compose(
     registerMaps: config.modbus.registerMaps,
   });
   closers.push({ name: 'modbus', close: () => modbus.close() });
-  const dlms = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: config.dlms.requestTimeoutMs, maxListItems: config.dlms.maxListItems });
+  const dlms = new DlmsAdapter({
+    catalogue: QUANTITIES, timeoutMs: config.dlms.requestTimeoutMs, maxListItems: config.dlms.maxListItems,
+    securityFor: (terminalId) => security.securityFor(terminalId),
+  });
   closers.push({ name: 'dlms', close: () => dlms.close() });
 
   const scheduler = new CollectionScheduler({
@@ -246,7 +279,7 @@ async function compose(
       ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
       ...(config.mqtt.password === undefined ? {} : { password: config.mqtt.password }),
     },
-    // security: the key store's PushSecurity (branch wt-keys) goes here.
+    security,
     readings: async (batch) => {
       await pipeline.offer(batch, 'dlms', 'push');
       const perTerminal = new Map<string, number>();
@@ -254,8 +287,9 @@ async function compose(
       for (const [t, n] of perTerminal) scheduler.notePush(t, n);
     },
     events: deviceEventHook,
+    // Recorded like an association's security events (the log rate-limits its own lines).
     onSecurityEvent: (e) => {
-      if (throttle.pass(`dlms-push-security:${e.systemTitle ?? e.terminalId ?? '?'}:${e.kind}`) >= 0) logger.warn({ kind: e.kind, detail: e.detail, systemTitle: e.systemTitle, terminal: e.terminalId }, 'DLMS push security event');
+      securityEvents.record(e, { ...(e.meterId === undefined ? {} : { meterId: e.meterId }), ...(e.terminalId === undefined ? {} : { terminalId: e.terminalId }) });
     },
     onProblem: (source, code, sender, detail) => {
       const suppressed = throttle.pass(`dlms-push:${source}:${code}:${sender}`);
@@ -276,7 +310,7 @@ async function compose(
 
   const parts = { pipeline, mqtt, mqttUrl, scheduler, influx };
   const health = (): HealthReport => healthReport(parts);
-  const metrics = createMetrics(metricSources(parts));
+  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources()]);
 
   const api = await buildApi({
     logger,
@@ -299,6 +333,8 @@ async function compose(
     },
     health,
     metrics,
+    audit,
+    security: { keys: keyStore, events: securityEvents },
   });
   await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });
@@ -307,5 +343,5 @@ async function compose(
   const url = `http://${config.http.host}:${port}`;
   logger.info({ url, docs: `${url}/docs` }, 'gridhead head-end running');
 
-  return { url, registry, pipeline, fleet, mqttUrl, close };
+  return { url, registry, pipeline, fleet, mqttUrl, security, close };
 }

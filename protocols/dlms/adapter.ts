@@ -15,6 +15,7 @@ import { DlmsClient, type GetResult } from './client/client.js';
 import { parseScalerUnit, readClock, readColumnScalers, readObjectList, readProfile, ScalerUnitCache, scaled, type ObjectListEntry } from './client/cosem.js';
 import { catalogueExponent, unitSymbol } from './cosem/units.js';
 import { openDlmsTransport, type DlmsFraming } from './net/clientTransport.js';
+import type { ClientSecurity } from './security/settings.js';
 
 /** Logical names of the profiles (DLMS UA Blue Book / IEC 62056-6-1 OBIS for abstract and electricity objects). */
 export const PROFILE_OBIS: Readonly<Record<ProfileKind, string>> = {
@@ -50,6 +51,8 @@ export interface DlmsAdapterOptions {
   /** Attributes per GET-with-list; meters commonly accept 10 to 32. Default 16. */
   readonly maxListItems?: number;
   readonly now?: () => number;
+  /** Security of an association (HLS-GMAC, suite-0 ciphering) for endpoints that need it; keys and counters are the head-end's. */
+  readonly securityFor?: (terminalId: string, endpoint: DlmsEndpoint) => ClientSecurity | undefined;
 }
 
 /** A quantity the catalogue maps to an object the meter does not have, or in a unit that does not convert. */

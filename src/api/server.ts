@@ -17,6 +17,9 @@ import { readingRoutes, type ReadingQueries } from './readingRoutes.js';
 import { AreaOut, MeterOut, TerminalOut } from './schemas.js';
 import { statsRoutes, type CollectionStatsQueries } from './statsRoutes.js';
 import { areaRoutes, meterRoutes, terminalRoutes, type TerminalStateView } from './topologyRoutes.js';
+import type { AuditLog } from '../control/audit.js';
+import { auditRoutes, installAuditHook } from './auditRoutes.js';
+import { securityRoutes, type SecurityRoutesOptions } from './securityRoutes.js';
 
 export interface HealthReport {
   /** `ok`: everything works; `degraded`: serving, but a part is failing (e.g. InfluxDB down, data spooled); `down`: cannot serve. */
@@ -33,6 +36,10 @@ export interface ApiDeps {
   readonly terminalState: (id: string) => TerminalStateView | undefined;
   readonly health: () => HealthReport;
   readonly metrics: MetricsRegistry;
+  /** The audit log: changes made through the API are recorded in it, GET /audit reads it. */
+  readonly audit?: AuditLog;
+  /** DLMS key store and security events (keys and security-events routes). */
+  readonly security?: Omit<SecurityRoutesOptions, 'registry'>;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
@@ -52,6 +59,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'readings', description: 'Latest values and history' },
         { name: 'statistics', description: 'Collection statistics' },
         { name: 'operations', description: 'Health and metrics' },
+        { name: 'security', description: 'DLMS keys (write-only) and security events' },
+        { name: 'audit', description: 'Who changed what, when, from where' },
       ],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -76,6 +85,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
   });
 
   await app.register(async (v1) => {
+    const audit = deps.audit;
+    if (audit !== undefined) {
+      // Before the route plugins, so the hook covers them.
+      installAuditHook(v1, { audit, onError: (err) => { apiLogger.error({ err }, 'audit entry could not be written'); } });
+      await v1.register(auditRoutes, { audit });
+    }
+    if (deps.security !== undefined) await v1.register(securityRoutes, { registry: deps.registry, ...deps.security });
     const topo = { registry: deps.registry, terminalState: deps.terminalState };
     await v1.register(areaRoutes, topo);
     await v1.register(terminalRoutes, topo);

@@ -206,6 +206,8 @@ export const DlmsConfig = Type.Object(
       },
       strict,
     ),
+    /** The station's system title (8 octets, 16 hex digits) in AARQs and ciphered APDUs; default "GRD" and five zero octets. */
+    systemTitle: Type.String({ pattern: '^[0-9A-Fa-f]{16}$', default: '4752440000000000' }),
   },
   strict,
 );
@@ -363,6 +365,8 @@ export const SimulatorConfig = Type.Object(
         framing: Type.Union([Type.Literal('wrapper'), Type.Literal('hdlc'), Type.Literal('both')], { default: 'both' }),
         /** The management client's low-level security password of every simulated meter. */
         password: Type.String({ minLength: 1, maxLength: 64, default: '12345678' }),
+        /** The first `hls` meters require HLS-GMAC with authenticated encryption (client SAP 48), with fresh random keys each run. */
+        hls: Type.Integer({ minimum: 0, maximum: 10_000, default: 0 }),
         profiles: Type.Array(Type.String(), { default: [] }),
         /** Scheduled data-notification pushes to the head-end's push listener, ms; 0: event pushes only. */
         pushIntervalMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 0 }),

@@ -95,4 +95,82 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'DLMS keys at rest, invocation counters, security events, audit log',
+    sql: `
+      -- One row per key set (a meter's own, or a key group's). generation grows with every
+      -- change of EK, AK or BK: invocation counters are bound to it (IV uniqueness is per key).
+      CREATE TABLE key_sets (
+        scope      TEXT PRIMARY KEY,   -- 'meter:<id>' or 'group:<name>'
+        generation INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      -- Each secret sealed with AES-256-GCM under the master key; the AAD binds scope, name
+      -- and generation, so a row moved to another meter or slot does not decrypt.
+      CREATE TABLE key_records (
+        scope      TEXT NOT NULL REFERENCES key_sets(scope) ON DELETE CASCADE,
+        name       TEXT NOT NULL CHECK (name IN ('ek','ak','bk','password')),
+        nonce      BLOB NOT NULL,
+        sealed     BLOB NOT NULL,      -- ciphertext followed by the 16-octet tag
+        PRIMARY KEY (scope, name)
+      ) WITHOUT ROWID;
+
+      -- A known value sealed under the master key: a wrong key is detected at start.
+      CREATE TABLE key_store_check (
+        id     INTEGER PRIMARY KEY CHECK (id = 1),
+        nonce  BLOB NOT NULL,
+        sealed BLOB NOT NULL
+      );
+
+      -- Outgoing invocation counter per key (scope, generation): numbers up to 'reserved'
+      -- may have been used, so a restart continues after it.
+      CREATE TABLE dlms_outgoing_counters (
+        scope      TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        reserved   INTEGER NOT NULL,
+        PRIMARY KEY (scope, generation)
+      ) WITHOUT ROWID;
+
+      -- Last invocation counter accepted from each meter under a key (scope, generation).
+      CREATE TABLE dlms_incoming_counters (
+        meter_id      TEXT NOT NULL,
+        scope         TEXT NOT NULL,
+        generation    INTEGER NOT NULL,
+        last_accepted INTEGER NOT NULL,
+        PRIMARY KEY (meter_id, scope, generation)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE security_events (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts           INTEGER NOT NULL,
+        meter_id     TEXT,
+        terminal_id  TEXT,
+        kind         TEXT NOT NULL,
+        detail       TEXT NOT NULL,
+        system_title TEXT,
+        counter      INTEGER
+      );
+      CREATE INDEX security_events_ts ON security_events(ts);
+      CREATE INDEX security_events_meter ON security_events(meter_id, ts);
+
+      -- Append-only: the triggers refuse any change to a written entry.
+      CREATE TABLE audit_log (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts      INTEGER NOT NULL,
+        actor   TEXT NOT NULL,
+        source  TEXT,
+        action  TEXT NOT NULL,
+        target  TEXT,
+        outcome TEXT NOT NULL,
+        detail  TEXT                 -- JSON
+      );
+      CREATE INDEX audit_log_ts ON audit_log(ts);
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    `,
+  },
 ];

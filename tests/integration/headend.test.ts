@@ -2,6 +2,8 @@
  * The whole head-end over real sockets: the composition root with its embedded broker,
  * the simulated Modbus and MQTT terminals, the embedded store and the HTTP API.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModbusTerminalSimulator } from '../../simulators/modbus/terminal.js';
@@ -207,7 +209,11 @@ describe('head-end restart', () => {
     const { buildConfig } = await import('../../src/config/load.js');
     const { startHeadEnd } = await import('../../src/main.js');
     const { createLogger } = await import('../../src/observe/logger.js');
-    const again = await startHeadEnd(buildConfig({ dataDir, http: { port: 0 }, log: { level: 'silent' }, mqtt: { embeddedBroker: { enabled: true, port: 0 } } }, 'restart'), { logger: createLogger('silent') });
+    const again = await startHeadEnd(buildConfig({ dataDir, http: { port: 0 }, log: { level: 'silent' }, mqtt: { embeddedBroker: { enabled: true, port: 0 } } }, 'restart'), {
+      logger: createLogger('silent'),
+      // Without simulators the station needs the master key the first run generated (demo mode).
+      env: { GRIDHEAD_MASTER_KEY: readFileSync(join(dataDir, 'master.key'), 'utf8').trim() },
+    });
     try {
       const area = await fetch(`${again.url}/api/v1/areas/tx9`);
       expect(area.status).toBe(200);

@@ -25,7 +25,7 @@ export function simulatorConfig(o: {
     enabled: true, seed: 7, host: '127.0.0.1', areaIds: [],
     modbus: { count: o.modbus ?? 0, basePort: 0, metersPerTerminal: o.modbusMeters ?? 1, registerMap: 'three-phase-meter', profiles: [] },
     mqtt: { count: o.mqtt ?? 0, metersPerTerminal: 1, publishIntervalMs: 3_600_000 },
-    dlms: { count: o.dlms ?? 0, framing: 'wrapper', password: '12345678', profiles: [], pushIntervalMs: 0, pushTransport: 'tcp' },
+    dlms: { count: o.dlms ?? 0, framing: 'wrapper', password: '12345678', profiles: [], pushIntervalMs: 0, pushTransport: 'tcp', hls: 0 },
     scenarios: o.scenarios,
   };
 }

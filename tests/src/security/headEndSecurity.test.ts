@@ -1,0 +1,93 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/observe/logger.js';
+import { Registry } from '../../../src/registry/registry.js';
+import { CounterStore } from '../../../src/security/counterStore.js';
+import { HeadEndSecurity, MissingKeysError, parseSystemTitle } from '../../../src/security/headEndSecurity.js';
+import { KeyStore } from '../../../src/security/keyStore.js';
+import { MasterKey } from '../../../src/security/masterKey.js';
+import { SecurityEventLog } from '../../../src/security/securityEvents.js';
+import { openDatabase, type Db } from '../../../src/storage/db.js';
+
+const EK = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
+const AK = Buffer.from('d0d1d2d3d4d5d6d7d8d9dadbdcdddedf', 'hex');
+const METER_TITLE = '4752440000000001';
+const dlms = (extra: object) => ({ host: '127.0.0.1', port: 4059, framing: 'wrapper' as const, clientSap: 48, auth: 'high-gmac' as const, security: 'auth-enc' as const, ...extra });
+
+let db: Db;
+let registry: Registry;
+let keys: KeyStore;
+let events: SecurityEventLog;
+let security: HeadEndSecurity;
+
+beforeEach(() => {
+  db = openDatabase(':memory:');
+  registry = new Registry(db, { registerMapExists: () => true, profileExists: () => true });
+  registry.seed({
+    areas: [],
+    terminals: [
+      { id: 'hls', protocol: 'dlms', enabled: true, profiles: [], dlms: dlms({ systemTitle: METER_TITLE, keyGroup: 'east' }) },
+      { id: 'lls', protocol: 'dlms', enabled: true, profiles: [], dlms: { ...dlms({}), clientSap: 1, auth: 'low', security: 'none', password: '12345678' } },
+      { id: 'ciphered-only', protocol: 'dlms', enabled: true, profiles: [], dlms: dlms({ auth: 'none', security: 'enc' }) },
+    ],
+    meters: ['hls', 'lls', 'ciphered-only'].map((t) => ({ id: `${t}-1`, terminalId: t, address: '1', ctRatio: 1, ptRatio: 1, protected: false })),
+  });
+  keys = new KeyStore(db, new MasterKey(Buffer.alloc(32, 3), 'environment'));
+  events = new SecurityEventLog(db, { logger: createLogger('silent') });
+  security = new HeadEndSecurity({ topology: registry, keys, counters: new CounterStore(db), events, systemTitle: parseSystemTitle('4752440000000000') });
+  registry.onChange(() => { security.invalidate(); });
+});
+afterEach(() => { db.close(); });
+
+describe('head-end DLMS security', () => {
+  it('asks nothing of a terminal with neither HLS nor ciphering', () => {
+    expect(security.securityFor('lls')).toBeUndefined();
+    expect(security.securityFor('unknown')).toBeUndefined();
+  });
+
+  it('refuses with a typed error when keys are needed and none are stored', () => {
+    expect(() => security.securityFor('hls')).toThrow(MissingKeysError);
+    expect(() => security.securityFor('ciphered-only')).toThrow(MissingKeysError);
+  });
+
+  it("builds ClientSecurity from the station title, the endpoint and the meter's group keys", () => {
+    keys.set({ kind: 'group', name: 'east' }, { ek: EK, ak: AK });
+    const s = security.securityFor('hls');
+    expect(s?.protection).toBe('auth-enc');
+    expect(Buffer.from(s?.systemTitle ?? []).toString('hex')).toBe('4752440000000000');
+    expect(Buffer.from(s?.expectedServerSystemTitle ?? []).toString('hex')).toBe(METER_TITLE);
+    expect(Buffer.compare(s?.keys.ek ?? Buffer.alloc(0), EK)).toBe(0);
+    expect(Buffer.compare(s?.keys.ak ?? Buffer.alloc(0), AK)).toBe(0);
+    const first = s?.counters.nextOutgoing() ?? 0;
+    expect(security.securityFor('hls')?.counters.nextOutgoing()).toBeGreaterThan(first);
+  });
+
+  it('records the events an association reports against its meter and terminal', () => {
+    keys.set({ kind: 'meter', id: 'hls-1' }, { ek: EK, ak: AK });
+    security.securityFor('hls')?.onEvent?.({ kind: 'system-title-mismatch', detail: 'AARE carries 4752440000000099', systemTitle: '4752440000000099' });
+    expect(events.query({ limit: 10 })).toMatchObject([{ meterId: 'hls-1', terminalId: 'hls', kind: 'system-title-mismatch', systemTitle: '4752440000000099' }]);
+  });
+
+  it('finds the meter, keys and counters of a push by its system title, following registry changes', () => {
+    keys.set({ kind: 'meter', id: 'hls-1' }, { ek: EK, ak: AK });
+    const push = security.forSystemTitle(parseSystemTitle(METER_TITLE));
+    expect(push?.meterId).toBe('hls-1');
+    push?.counters.acceptIncoming(5);
+    expect(security.forSystemTitle(parseSystemTitle(METER_TITLE))?.counters.lastIncoming()).toBe(5);
+    expect(security.forSystemTitle(parseSystemTitle('4752440000000777'))).toBeUndefined();
+
+    registry.updateTerminal('hls', { protocol: 'dlms', enabled: true, profiles: [], dlms: dlms({ systemTitle: '4752440000000777' }) });
+    expect(security.forSystemTitle(parseSystemTitle(METER_TITLE))).toBeUndefined();
+    expect(security.forSystemTitle(parseSystemTitle('4752440000000777'))?.meterId).toBe('hls-1');
+  });
+
+  it('restarts the counters when the keys change (IV uniqueness is per key)', () => {
+    keys.set({ kind: 'meter', id: 'hls-1' }, { ek: EK, ak: AK });
+    const old = security.securityFor('hls');
+    old?.counters.nextOutgoing();
+    old?.counters.acceptIncoming(40);
+    keys.set({ kind: 'meter', id: 'hls-1' }, { ek: AK, ak: EK });
+    const fresh = security.securityFor('hls');
+    expect(fresh?.counters.nextOutgoing()).toBe(1);
+    expect(fresh?.counters.lastIncoming()).toBeUndefined();
+  });
+});
