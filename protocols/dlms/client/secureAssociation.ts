@@ -66,8 +66,10 @@ export function hlsReplyParameter(cipher: ClientCipher, aare: Aare): { readonly 
 
 /**
  * HLS pass 4: the server's f(CtoS) in the method's return parameters must verify under the
- * server's system title, and its counter must pass the replay guard. Any failure is
- * DlmsSecurityError 'hls-failed' (the original error as `cause`).
+ * server's system title. Any failure is DlmsSecurityError 'hls-failed' (the original error as
+ * `cause`). Its IC is not put through the replay guard: CtoS is fresh for every association,
+ * so an old f(CtoS) cannot verify anyway, and the server may well have used that counter
+ * before the one of the APDU carrying it (already accepted by then).
  */
 export function checkHlsReply(cipher: ClientCipher, ctos: Uint8Array, returned: DlmsData | undefined, refused?: string): void {
   if (refused !== undefined) throw cipher.fail('hls-failed', `the meter refused our f(StoC): ${refused}`);
@@ -75,12 +77,10 @@ export function checkHlsReply(cipher: ClientCipher, ctos: Uint8Array, returned: 
   const server = cipher.serverSystemTitle;
   if (server === undefined) throw cipher.fail('hls-failed', 'no server system title to verify f(CtoS) with');
   const s = cipher.security;
-  let counter: number;
   try {
-    counter = verifyHlsResponse({ peerSystemTitle: server, ek: s.keys.ek, ak: s.keys.ak, challenge: ctos, response: returned.value }).invocationCounter;
+    verifyHlsResponse({ peerSystemTitle: server, ek: s.keys.ek, ak: s.keys.ak, challenge: ctos, response: returned.value });
   } catch (e) {
     if (!(e instanceof DlmsSecurityError)) throw e;
     throw cipher.fail('hls-failed', `the meter's f(CtoS) does not verify (${e.reason})`, undefined, { cause: e });
   }
-  cipher.acceptCounter(counter);
 }

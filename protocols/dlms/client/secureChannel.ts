@@ -11,7 +11,6 @@
 import { DlmsDecodeError } from '../errors.js';
 import { GENERAL_GLO_CIPHERING_TAG, GLO_TAG, cipherApdu, decipherApdu } from '../security/ciphering.js';
 import { SYSTEM_TITLE_LENGTH } from '../security/gcm.js';
-import { acceptCounter } from '../security/invocationCounter.js';
 import { DlmsSecurityError, type DlmsSecurityReason } from '../security/securityError.js';
 import { securityControlFor, type Protection } from '../security/securityHeader.js';
 import type { ClientSecurity, SecurityEvent } from '../security/settings.js';
@@ -88,15 +87,6 @@ export class ClientCipher {
       });
       this.security.counters.acceptIncoming(out.header.invocationCounter);
       return out.plaintext;
-    });
-  }
-
-  /** Replay guard for a counter that came outside a ciphered APDU (the IC of the server's f(CtoS)). */
-  acceptCounter(counter: number): void {
-    this.guard(() => {
-      const check = acceptCounter(this.security.counters.lastIncoming(), counter);
-      if (!check.ok) throw check.error;
-      this.security.counters.acceptIncoming(counter);
     });
   }
 

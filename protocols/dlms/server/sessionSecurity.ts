@@ -17,7 +17,6 @@ import { DlmsDecodeError } from '../errors.js';
 import { cipherApdu, decipherApdu } from '../security/ciphering.js';
 import { SYSTEM_TITLE_LENGTH } from '../security/gcm.js';
 import { computeHlsResponse, generateChallenge, MAX_CHALLENGE_LENGTH, MIN_CHALLENGE_LENGTH, verifyHlsResponse } from '../security/hlsGmac.js';
-import { acceptCounter } from '../security/invocationCounter.js';
 import { DlmsSecurityError } from '../security/securityError.js';
 import { securityControlFor, type Protection } from '../security/securityHeader.js';
 import type { ServerSecurityPolicy } from './options.js';
@@ -124,22 +123,19 @@ export function isHlsReply(method: CosemMethodDescriptor): boolean {
 
 /**
  * HLS pass 3 checked, pass 4 answered (Green Book §9.2.7.4): the client's f(StoC) must verify
- * under its system title and carry a fresh counter; the answer returns f(CtoS).
+ * under its system title; the answer returns f(CtoS). StoC is fresh for every association, so
+ * an old f(StoC) cannot verify: its IC needs no replay check (and clients commonly use it before
+ * the counter of the ciphered APDU that carries it, which the replay guard has accepted already).
  */
 export function answerHlsReply(parameters: DlmsData | undefined, pending: PendingHls, s: SessionSecurity): Checked<ActionOutcome> {
   if (parameters?.type !== 'octet-string') return refused('hls-failed', `reply_to_HLS_authentication with ${parameters?.type ?? 'no'} parameter, expected f(StoC)`);
   const { policy } = s;
-  let counter: number;
   try {
-    counter = verifyHlsResponse({ peerSystemTitle: s.clientSystemTitle, ek: policy.keys.ek, ak: policy.keys.ak, challenge: pending.stoc, response: parameters.value })
-      .invocationCounter;
+    verifyHlsResponse({ peerSystemTitle: s.clientSystemTitle, ek: policy.keys.ek, ak: policy.keys.ak, challenge: pending.stoc, response: parameters.value });
   } catch (e) {
     if (!(e instanceof DlmsSecurityError)) throw e;
     return refused('hls-failed', `the client's f(StoC) does not verify (${e.reason})`, { cause: e });
   }
-  const check = acceptCounter(policy.counters.lastIncoming(), counter);
-  if (!check.ok) return { ok: false, error: check.error };
-  policy.counters.acceptIncoming(counter);
   const fCtoS = computeHlsResponse({
     systemTitle: policy.systemTitle, invocationCounter: policy.counters.nextOutgoing(), ek: policy.keys.ek, ak: policy.keys.ak, challenge: pending.ctos,
   });
