@@ -44,6 +44,10 @@ export function openInitiate(cipher: ClientCipher, u: ForeignUserInformation): U
 export function checkAare(cipher: ClientCipher, aare: Aare, terminalId?: string): void {
   if (aare.result === 'accepted') {
     cipher.learnServerTitle(aare.respondingApTitle);
+    // A ciphered context answers with a glo-initiate-response; a plain one could be forged.
+    if (cipher.ciphered && aare.userInformation?.type === 'initiate-response') {
+      throw cipher.fail('policy-violation', 'the AARE of a ciphered context carries a plain InitiateResponse');
+    }
     return;
   }
   const u = aare.userInformation;
