@@ -53,7 +53,7 @@ export function checkAare(cipher: ClientCipher, aare: Aare, terminalId?: string)
   const u = aare.userInformation;
   if (u?.type === 'confirmed-service-error' && u.errorClass === 'application-reference' && u.value === 6) {
     const rejected = new AssociationRejected(aare.result, aare.diagnostic, u, terminalId);
-    throw cipher.fail('tag-mismatch', 'the meter could not decipher our InitiateRequest (wrong keys or system title)', undefined, { cause: rejected });
+    throw cipher.fail('tag-mismatch', 'the meter could not decipher our InitiateRequest (wrong keys or system title, or an invocation counter it has seen)', undefined, { cause: rejected });
   }
 }
 
