@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SuiteZeroKeys } from '../protocols/dlms/security/settings.js';
 import type { AreaSeed, MeterSeed, SimulatorConfig, TerminalSeed } from '../src/config/schema.js';
-import { DlmsMeterSimulator, MANAGEMENT_CLIENT } from './dlms/server.js';
+import { DlmsMeterSimulator, HLS_CLIENT, MANAGEMENT_CLIENT } from './dlms/server.js';
 import { ModbusTerminalSimulator } from './modbus/terminal.js';
 import { MqttTerminalSimulator } from './mqtt/terminal.js';
 import { ScenarioRunner, type ScenarioEvent } from './scenarios/runner.js';
@@ -56,8 +56,6 @@ export interface FleetOptions {
 }
 
 const pad = (i: number): string => String(i).padStart(2, '0');
-/** The HLS management client (client SAP 48) the simulator serves with HLS-GMAC when it has keys. */
-const HLS_CLIENT_SAP = 48;
 
 /** "GRD" (a FLAG-style manufacturer id) and the meter's number as 5 octets (Green Book §4.3.4: 3 + 5 octets). */
 export function simulatedSystemTitle(i: number): Uint8Array {
@@ -138,7 +136,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
       terminals.push({
         id, name: `Simulated DLMS meter ${pad(i)} (${framing}${hls ? ', HLS' : ''})`, protocol: 'dlms', enabled: true, profiles: [...sim.dlms.profiles],
         dlms: hls
-          ? { host: sim.host, port, framing, clientSap: HLS_CLIENT_SAP, auth: 'high-gmac', security: 'auth-enc', systemTitle: Buffer.from(systemTitle).toString('hex'), meterType: 'gridhead-sim-v1', logicalDeviceName }
+          ? { host: sim.host, port, framing, clientSap: HLS_CLIENT, auth: 'high-gmac', security: 'auth-enc', systemTitle: Buffer.from(systemTitle).toString('hex'), meterType: 'gridhead-sim-v1', logicalDeviceName }
           : { host: sim.host, port, framing, clientSap: MANAGEMENT_CLIENT, auth: 'low', security: 'none', password: sim.dlms.password, meterType: 'gridhead-sim-v1', logicalDeviceName },
       });
       // The meter is its own terminal: address 1 is its management logical device.

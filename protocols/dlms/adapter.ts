@@ -30,10 +30,14 @@ export interface DlmsEndpoint {
   readonly host: string;
   readonly port: number;
   readonly framing: DlmsFraming;
-  /** 16 public client (read-only, no security), 1 management client (low-level security). */
+  /** 16 public client (read-only, no security), 1 management client (low-level security), 48 HLS management client. */
   readonly clientSap: number;
-  readonly auth: 'none' | 'low';
+  readonly auth: 'none' | 'low' | 'high-gmac';
+  /** APDU protection with security suite 0; default 'none'. Keys come from DlmsAdapterOptions.securityFor. */
+  readonly security?: 'none' | 'auth' | 'enc' | 'auth-enc';
   readonly password?: string;
+  /** The meter's system title (16 hex digits); when set, an AARE or APDU from another title is refused. */
+  readonly systemTitle?: string;
   /** HDLC lower (physical) address, when the meter needs one. */
   readonly serverLower?: number;
   /**
@@ -51,8 +55,21 @@ export interface DlmsAdapterOptions {
   /** Attributes per GET-with-list; meters commonly accept 10 to 32. Default 16. */
   readonly maxListItems?: number;
   readonly now?: () => number;
-  /** Security of an association (HLS-GMAC, suite-0 ciphering) for endpoints that need it; keys and counters are the head-end's. */
+  /**
+   * Keys, system title and counters for a terminal whose endpoint uses HLS-GMAC or APDU
+   * protection; called at each association. Undefined (or no function) fails the open with
+   * DlmsNoKeysError. The endpoint's `security` and `systemTitle`, when set, override the
+   * returned protection and expected server system title.
+   */
   readonly securityFor?: (terminalId: string, endpoint: DlmsEndpoint) => ClientSecurity | undefined;
+}
+
+/** A terminal that needs security suite 0 has no keys in the key store. */
+export class DlmsNoKeysError extends ProtocolError {
+  readonly code = 'DLMS_NO_KEYS';
+  constructor(terminalId: string) {
+    super(`no keys for terminal ${terminalId}`, terminalId);
+  }
 }
 
 /** A quantity the catalogue maps to an object the meter does not have, or in a unit that does not convert. */
@@ -178,10 +195,18 @@ class DlmsSession implements TerminalSession {
       ...(e.serverLower === undefined ? {} : { serverLower: e.serverLower }),
       timeoutMs: this.o.timeoutMs, terminalId: this.terminal.id,
     }, signal);
+    let security: ClientSecurity | undefined;
+    try {
+      security = this.security();
+    } catch (err) {
+      await transport.close();
+      throw err;
+    }
     const client = new DlmsClient(transport, {
       clientSap: e.clientSap, timeoutMs: this.o.timeoutMs, terminalId: this.terminal.id, maxListItems: this.o.maxListItems ?? 16,
-      auth: e.auth === 'low' ? { mechanism: 'low', password: e.password ?? '' } : { mechanism: 'none' },
+      auth: e.auth === 'low' ? { mechanism: 'low', password: e.password ?? '' } : { mechanism: e.auth },
       ...(this.o.maxReceivePduSize === undefined ? {} : { maxReceivePduSize: this.o.maxReceivePduSize }),
+      ...(security === undefined ? {} : { security }),
     });
     try {
       await client.associate(signal);
@@ -197,6 +222,20 @@ class DlmsSession implements TerminalSession {
       await client.close();
       throw err;
     }
+  }
+
+  /** The security settings of this terminal's associations, when its endpoint needs any. */
+  private security(): ClientSecurity | undefined {
+    const e = this.terminal.endpoint;
+    if (e.auth !== 'high-gmac' && (e.security ?? 'none') === 'none') return undefined;
+    const given = this.o.securityFor?.(this.terminal.id, e);
+    if (given === undefined) throw new DlmsNoKeysError(this.terminal.id);
+    const title = e.systemTitle === undefined ? undefined : Uint8Array.from(Buffer.from(e.systemTitle, 'hex'));
+    return {
+      ...given,
+      ...(e.security === undefined ? {} : { protection: e.security }),
+      ...(title === undefined ? {} : { expectedServerSystemTitle: title }),
+    };
   }
 
   /**

@@ -45,8 +45,13 @@ export interface DlmsPushSenderOptions {
   /** Scheduled pushes, ms; 0 or absent: none. */
   readonly intervalMs?: number;
   readonly security?: SimulatorSecurity;
-  /** First invocation counter used (default 1). */
+  /** First invocation counter used (default 1) when `nextCounter` is not given. */
   readonly initialCounter?: number;
+  /**
+   * The meter's one outgoing counter under these keys: a meter that also answers ciphered
+   * associations must draw pushes from the same sequence, or two APDUs share an IV.
+   */
+  readonly nextCounter?: () => number;
   readonly maxQueued?: number;
   readonly clock?: () => number;
 }
@@ -154,6 +159,9 @@ export class DlmsPushSender {
   private cipher(): PushCipher | undefined {
     const s = this.o.security;
     if (s === undefined || s.protection === 'none') return undefined;
+    if (this.o.nextCounter !== undefined) {
+      return { systemTitle: s.systemTitle, keys: s.keys, protection: s.protection, invocationCounter: this.o.nextCounter() };
+    }
     const invocationCounter = this.counter;
     // IEC 62056-5-3 §5.3.4.4: never reuse a counter under one key; stop rather than wrap.
     if (invocationCounter > 0xffffffff) throw new RangeError('push invocation counter exhausted');

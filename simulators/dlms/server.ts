@@ -3,19 +3,33 @@
  * server engine (protocols/dlms/server) on a TCP listener speaking the wrapper or HDLC.
  *
  * Client SAPs, as common meters offer them: 16 public client (no security, read-only),
- * 1 management client (low-level security with the meter's password, read-write).
+ * 1 management client (low-level security with the meter's password, read-write) and, when
+ * `security` is given, 48 an HLS-GMAC management client (read-write) whose APDUs carry the
+ * configured protection.
  */
 import type { DlmsFraming } from '../../protocols/dlms/net/clientTransport.js';
 import { startDlmsListener, type DlmsFaults, type DlmsListener } from '../../protocols/dlms/net/server.js';
 import { ServerAssociation } from '../../protocols/dlms/server/engine.js';
+import type { ClientPolicy } from '../../protocols/dlms/server/options.js';
+import { MemorySecurityCounters } from '../../protocols/dlms/security/memoryCounters.js';
+import type { ApduProtection, SecurityEvent, SuiteZeroKeys } from '../../protocols/dlms/security/settings.js';
 import { SimulatedDlmsMeter, type SimulatedDlmsMeterOptions } from './meterObjects.js';
 import type { PushDestination } from './objects/pushSetup.js';
-import { DlmsPushSender, type SimulatorSecurity } from './pushSender.js';
+import { DlmsPushSender } from './pushSender.js';
 import { DLMS_EVENT } from '../../protocols/dlms/push/eventCodes.js';
 
 export const PUBLIC_CLIENT = 16;
 export const MANAGEMENT_CLIENT = 1;
 export const MANAGEMENT_LOGICAL_DEVICE = 1;
+/** The HLS-GMAC management client (a common choice among IDIS/DSMR meters). */
+export const HLS_CLIENT = 48;
+
+export interface DlmsMeterSecurity {
+  /** The meter's system title (8 octets). */
+  readonly systemTitle: Uint8Array;
+  readonly keys: SuiteZeroKeys;
+  readonly protection: ApduProtection;
+}
 
 export interface DlmsMeterSimulatorOptions extends Omit<SimulatedDlmsMeterOptions, 'startTs'> {
   readonly host?: string;
@@ -38,8 +52,8 @@ export interface DlmsMeterSimulatorOptions extends Omit<SimulatedDlmsMeterOption
     readonly terminalId?: string;
     readonly topicPrefix?: string;
   };
-  /** Security suite 0 settings; pushes are general-glo-ciphered with them unless protection is 'none'. */
-  readonly security?: SimulatorSecurity;
+  /** HLS-GMAC with suite 0 for client 48; without it client 48 is refused. Pushes are general-glo-ciphered with it unless protection is 'none'. */
+  readonly security?: DlmsMeterSecurity;
 }
 
 export class DlmsMeterSimulator {
@@ -52,6 +66,10 @@ export class DlmsMeterSimulator {
   private dropBeforeOutage: number | undefined;
   /** Sends this meter's pushes (to nowhere until a destination is set). */
   readonly pushes: DlmsPushSender;
+  /** The meter's counters toward client 48: they outlive each association, as a real meter's do. */
+  readonly hlsCounters = new MemorySecurityCounters();
+  /** Security refusals (bad tags, replays, failed HLS, plain requests on a ciphered association). */
+  readonly securityEvents: SecurityEvent[] = [];
 
   constructor(private readonly options: DlmsMeterSimulatorOptions) {
     this.clock = options.clock ?? Date.now;
@@ -62,7 +80,7 @@ export class DlmsMeterSimulator {
       terminalId: options.push?.terminalId ?? options.logicalDeviceName ?? `GRD${options.serialNumber}`,
       ...(options.push?.topicPrefix === undefined ? {} : { topicPrefix: options.push.topicPrefix }),
       ...(options.push?.intervalMs === undefined ? {} : { intervalMs: options.push.intervalMs }),
-      ...(options.security === undefined ? {} : { security: options.security }),
+      ...(options.security === undefined ? {} : { security: options.security, nextCounter: () => this.hlsCounters.nextOutgoing() }),
       clock: this.clock,
     });
   }
@@ -94,13 +112,14 @@ export class DlmsMeterSimulator {
       faults: this.faults,
       newResponder: () => new ServerAssociation({
         model: this.meter,
-        clientPolicies: this.options.refuseAssociations === true ? {} : {
-          [PUBLIC_CLIENT]: { mechanism: 'none', access: 'read-only' },
-          // The secret in force now: a client may have changed it through the association object.
-          [MANAGEMENT_CLIENT]: { mechanism: 'low', password: this.meter.password, access: 'read-write' },
-        },
+        clientPolicies: this.options.refuseAssociations === true ? {} : this.policies(),
         ...(this.options.maxPduSize === undefined ? {} : { serverMaxReceivePduSize: this.options.maxPduSize }),
         clock: this.clock,
+        onSecurityEvent: (event) => {
+          // Bounded: a client hammering the meter with forged APDUs must not grow memory.
+          if (this.securityEvents.length >= 1_000) this.securityEvents.shift();
+          this.securityEvents.push(event);
+        },
       }),
     });
     // The limiter must trip on time even when nobody reads the meter.
@@ -123,6 +142,22 @@ export class DlmsMeterSimulator {
       this.faults.dropProbability = this.dropBeforeOutage;
       this.dropBeforeOutage = undefined;
     }
+  }
+
+  private policies(): Record<number, ClientPolicy> {
+    const policies: Record<number, ClientPolicy> = {
+      [PUBLIC_CLIENT]: { mechanism: 'none', access: 'read-only' },
+      // The secret in force now: a client may have changed it through the association object.
+      [MANAGEMENT_CLIENT]: { mechanism: 'low', password: this.meter.password, access: 'read-write' },
+    };
+    const s = this.options.security;
+    if (s !== undefined) {
+      policies[HLS_CLIENT] = {
+        mechanism: 'high-gmac', access: 'read-write',
+        security: { protection: s.protection, systemTitle: s.systemTitle, keys: s.keys, counters: this.hlsCounters },
+      };
+    }
+    return policies;
   }
 
   async stop(): Promise<void> {

@@ -17,7 +17,11 @@ import { COSEM_OBIS, parseScalerUnit, readObjectList, scaled, scalerAttributeOf,
 import { INTERFACE_CLASSES, interfaceClassOf } from '../../protocols/dlms/cosem/classes.js';
 import { unitSymbol } from '../../protocols/dlms/cosem/units.js';
 import { openDlmsTransport } from '../../protocols/dlms/net/clientTransport.js';
-import { DLMS_USAGE, UsageError, parseDlmsArgs, type DlmsCommand, type ItemSpec, type MeterConnection } from './dlmsArgs.js';
+import { MemorySecurityCounters } from '../../protocols/dlms/security/memoryCounters.js';
+import type { ClientSecurity } from '../../protocols/dlms/security/settings.js';
+import {
+  DLMS_USAGE, UsageError, parseDlmsArgs, type CliSecurity, type DlmsCommand, type ItemSpec, type MeterConnection,
+} from './dlmsArgs.js';
 
 export { DLMS_USAGE } from './dlmsArgs.js';
 
@@ -58,7 +62,8 @@ async function withAssociation<T>(m: MeterConnection, body: (client: DlmsClient)
   }, signal);
   const client = new DlmsClient(transport, {
     clientSap: m.client, timeoutMs: m.timeoutMs,
-    auth: m.password === undefined ? { mechanism: 'none' } : { mechanism: 'low', password: m.password },
+    auth: m.auth === 'low' ? { mechanism: 'low', password: m.password ?? '' } : { mechanism: m.auth },
+    ...(m.security === undefined ? {} : { security: cliSecurity(m.security) }),
   });
   let result: T;
   try {
@@ -72,6 +77,30 @@ async function withAssociation<T>(m: MeterConnection, body: (client: DlmsClient)
   // The readings are good either way; a meter that does not confirm the release is worth a note.
   if (!released.ok) process.stderr.write(`gridhead dlms: release not confirmed: ${oneLine(released.error)}\n`);
   return result;
+}
+
+/** 2020-01-01T00:00:00Z: the epoch of the CLI's time-derived invocation counters. */
+const COUNTER_EPOCH_MS = Date.UTC(2020, 0, 1);
+/** Counter values per second of wall time: 2^32 / 8 s lasts until 2037. */
+const COUNTERS_PER_SECOND = 8;
+
+/**
+ * The CLI keeps no store, yet a meter refuses a counter it has seen (Green Book
+ * §9.2.7.2.4.2). So the first outgoing counter is derived from the clock: seconds since
+ * 2020 × 8, plus a random 0..7, which stays above any earlier run's as long as runs are a
+ * couple of seconds apart and each sends fewer than ~8 APDUs per second it lasted.
+ */
+export function firstCliCounter(now = Date.now(), random = Math.random): number {
+  const seconds = Math.floor((now - COUNTER_EPOCH_MS) / 1000);
+  return seconds * COUNTERS_PER_SECOND + Math.floor(random() * COUNTERS_PER_SECOND);
+}
+
+function cliSecurity(s: CliSecurity): ClientSecurity {
+  return {
+    protection: s.protection, systemTitle: s.systemTitle, keys: { ek: s.ek, ak: s.ak },
+    counters: new MemorySecurityCounters(s.firstCounter ?? firstCliCounter()),
+    ...(s.serverSystemTitle === undefined ? {} : { expectedServerSystemTitle: s.serverSystemTitle }),
+  };
 }
 
 /** What was read for one item: the value as JSON (registers also scaled), or why not. */

@@ -16,8 +16,13 @@ CONNECTION:
   --client N               client SAP, 0..127 (default 16, the public client)
   --server N               server logical device / HDLC upper address, 0..16383 (default 1)
   --lower N                HDLC lower (physical device) address, 0..16383 (hdlc only)
-  --auth none|low          authentication (default none, or low when --password is given)
+  --auth none|low|high-gmac  authentication (default none, or low when --password is given)
   --password X             low-level security (LLS) password
+  --security none|auth|enc|auth-enc  APDU protection, suite 0 (default auth-enc with high-gmac, else none)
+  --system-title HEX       our system title, 16 hex digits (default 4752440000000001: "GRD", serial 1)
+  --server-system-title HEX  the meter's system title, 16 hex digits; another one is refused
+  --ek HEX --ak HEX        global unicast encryption and authentication keys, 32 hex digits each
+  --invocation-counter N   first outgoing invocation counter, 0..4294967295 (default derived from the clock)
   --timeout-ms N           bound on the connect and on every request, 1..600000 (default 5000)
 get:
   --class N                class id of the items without @CLASS; else looked up in the object list
@@ -30,6 +35,22 @@ export class UsageError extends Error {
   readonly code = 'USAGE';
 }
 
+/** Our system title when --system-title is not given: "GRD" (manufacturer id) and serial 1. */
+export const DEFAULT_SYSTEM_TITLE = '4752440000000001';
+
+export type CliProtection = 'none' | 'auth' | 'enc' | 'auth-enc';
+
+/** Security suite 0 settings from the command line (HLS-GMAC and/or APDU protection). */
+export interface CliSecurity {
+  readonly protection: CliProtection;
+  readonly systemTitle: Uint8Array;
+  readonly serverSystemTitle: Uint8Array | undefined;
+  readonly ek: Uint8Array;
+  readonly ak: Uint8Array;
+  /** --invocation-counter; undefined: derived from the clock (see firstCliCounter). */
+  readonly firstCounter: number | undefined;
+}
+
 export interface MeterConnection {
   readonly host: string;
   readonly port: number;
@@ -38,6 +59,9 @@ export interface MeterConnection {
   readonly server: number;
   readonly lower: number | undefined;
   readonly password: string | undefined;
+  readonly auth: 'none' | 'low' | 'high-gmac';
+  /** Present with --auth high-gmac or --security other than none. */
+  readonly security: CliSecurity | undefined;
   readonly timeoutMs: number;
 }
 
@@ -75,6 +99,8 @@ const CONNECTION_OPTIONS = {
   host: { type: 'string' }, port: { type: 'string' }, framing: { type: 'string' },
   client: { type: 'string' }, server: { type: 'string' }, lower: { type: 'string' },
   auth: { type: 'string' }, password: { type: 'string' }, 'timeout-ms': { type: 'string' },
+  security: { type: 'string' }, 'system-title': { type: 'string' }, 'server-system-title': { type: 'string' },
+  ek: { type: 'string' }, ak: { type: 'string' }, 'invocation-counter': { type: 'string' },
 } as const;
 
 function parseConnection(v: Partial<Record<string, string>>): MeterConnection {
@@ -85,9 +111,10 @@ function parseConnection(v: Partial<Record<string, string>>): MeterConnection {
   }
   if (v.lower !== undefined && v.framing !== 'hdlc') throw new UsageError('--lower applies to --framing hdlc only');
   const auth = v.auth ?? (v.password === undefined ? 'none' : 'low');
-  if (auth !== 'none' && auth !== 'low') throw new UsageError(`--auth: expected none or low, got ${JSON.stringify(auth)}`);
+  if (auth !== 'none' && auth !== 'low' && auth !== 'high-gmac') throw new UsageError(`--auth: expected none, low or high-gmac, got ${JSON.stringify(auth)}`);
   if (auth === 'low' && v.password === undefined) throw new UsageError('--auth low needs --password');
   if (auth === 'none' && v.password !== undefined) throw new UsageError('--password needs --auth low (or no --auth)');
+  if (auth === 'high-gmac' && v.password !== undefined) throw new UsageError('--password is for --auth low; HLS-GMAC uses --ak');
   return {
     host: v.host.trim(),
     port: integer('--port', v.port, 1, 65_535),
@@ -97,8 +124,41 @@ function parseConnection(v: Partial<Record<string, string>>): MeterConnection {
     server: v.server === undefined ? 1 : integer('--server', v.server, 0, 0x3fff),
     lower: v.lower === undefined ? undefined : integer('--lower', v.lower, 0, 0x3fff),
     password: v.password,
+    auth,
+    security: parseSecurity(v, auth),
     timeoutMs: v['timeout-ms'] === undefined ? 5_000 : integer('--timeout-ms', v['timeout-ms'], 1, 600_000),
   };
+}
+
+function parseSecurity(v: Partial<Record<string, string>>, auth: MeterConnection['auth']): CliSecurity | undefined {
+  const protection = v.security ?? (auth === 'high-gmac' ? 'auth-enc' : 'none');
+  if (protection !== 'none' && protection !== 'auth' && protection !== 'enc' && protection !== 'auth-enc') {
+    throw new UsageError(`--security: expected none, auth, enc or auth-enc, got ${JSON.stringify(protection)}`);
+  }
+  if (auth !== 'high-gmac' && protection === 'none') {
+    for (const o of ['ek', 'ak', 'system-title', 'server-system-title', 'invocation-counter']) {
+      if (v[o] !== undefined) throw new UsageError(`--${o} needs --auth high-gmac or --security auth|enc|auth-enc`);
+    }
+    return undefined;
+  }
+  if (v.ek === undefined || v.ak === undefined) throw new UsageError(`${auth === 'high-gmac' ? '--auth high-gmac' : `--security ${protection}`} needs --ek and --ak`);
+  return {
+    protection,
+    systemTitle: hexOption('--system-title', v['system-title'] ?? DEFAULT_SYSTEM_TITLE, 8),
+    serverSystemTitle: v['server-system-title'] === undefined ? undefined : hexOption('--server-system-title', v['server-system-title'], 8),
+    ek: hexOption('--ek', v.ek, 16),
+    ak: hexOption('--ak', v.ak, 16),
+    firstCounter: v['invocation-counter'] === undefined ? undefined : integer('--invocation-counter', v['invocation-counter'], 0, 0xffffffff),
+  };
+}
+
+/** Exactly `octets` octets in hex (spaces and colons allowed between digits). */
+function hexOption(option: string, text: string, octets: number): Uint8Array {
+  const digits = text.replace(/[\s:]/g, '');
+  if (!/^[0-9a-fA-F]*$/.test(digits) || digits.length !== octets * 2) {
+    throw new UsageError(`${option}: expected ${octets * 2} hex digits (${octets} octets), got ${JSON.stringify(text)}`);
+  }
+  return Uint8Array.from(Buffer.from(digits, 'hex'));
 }
 
 /**

@@ -5,12 +5,19 @@
 import type { Aarq } from '../acse/aarq.js';
 import { associationOutcome } from '../acse/aare.js';
 import { conformanceFeatures, type Conformance, type ConformanceFeature } from '../acse/conformance.js';
-import { DLMS_VERSION } from '../acse/initiate.js';
+import { DLMS_VERSION, encodeUserInformation, type InitiateRequest, type UserInformation } from '../acse/initiate.js';
 import { APPLICATION_CONTEXT, MECHANISM } from '../acse/names.js';
 import type { Apdu } from '../apdu/apdu.js';
 import { UnexpectedResponse } from './errors.js';
 
-export type Authentication = { readonly mechanism: 'none' } | { readonly mechanism: 'low'; readonly password: string };
+/** 'high-gmac' takes its keys and system titles from DlmsClientOptions.security. */
+export type Authentication =
+  | { readonly mechanism: 'none' }
+  | { readonly mechanism: 'low'; readonly password: string }
+  | { readonly mechanism: 'high-gmac' };
+
+/** A user-information field this layer does not interpret (a glo-ciphered initiate APDU). */
+export type ForeignUserInformation = Extract<UserInformation, { type: 'other' }>;
 
 /** What the server granted: the client bounds its requests by it. */
 export interface NegotiatedAssociation {
@@ -26,44 +33,74 @@ export interface AarqParameters {
   readonly auth: Authentication;
   readonly conformance: Conformance;
   readonly maxReceivePduSize: number;
+  /** Our system title, sent as calling-AP-title (ciphered contexts and HLS-GMAC). */
+  readonly callingApTitle?: Uint8Array;
+  /** HLS: the client-to-server challenge CtoS, sent as calling-authentication-value. */
+  readonly challenge?: Uint8Array;
+  /**
+   * When given, the context is LN with ciphering and the InitiateRequest travels as the
+   * glo-initiate-request this function returns for its plain encoding.
+   */
+  readonly cipherInitiate?: (plainInitiate: Uint8Array) => Uint8Array;
 }
 
 /**
- * The AARQ for the LN-referencing context without ciphering. LLS (Green Book §9.2.7.2.2):
- * the authentication functional unit is selected (sender-acse-requirements), the mechanism
- * name is 2.16.756.5.8.2.1 and calling-authentication-value carries the password. With no
- * security the three fields are left out, as the lowest-security mechanism implies.
+ * The AARQ for the LN-referencing context, without or with ciphering (2.16.756.5.8.1.1 / .3).
+ * LLS (Green Book §9.2.7.2.2): the authentication functional unit is selected
+ * (sender-acse-requirements), the mechanism name is 2.16.756.5.8.2.1 and
+ * calling-authentication-value carries the password. HLS-GMAC (§9.2.7.4, pass 1): mechanism
+ * 2.16.756.5.8.2.5, calling-AP-title our system title and calling-authentication-value CtoS.
+ * With a ciphered context the InitiateRequest is glo-ciphered (glo-initiate-request [33],
+ * §9.2.7.2.2 / IEC 62056-5-3 §8). With no security the authentication fields are left out,
+ * as the lowest-security mechanism implies.
  */
 export function buildAarq(p: AarqParameters): Aarq {
-  const initiate = {
+  const initiate: InitiateRequest = {
     type: 'initiate-request',
     responseAllowed: true,
     proposedDlmsVersion: DLMS_VERSION,
     proposedConformance: p.conformance,
     clientMaxReceivePduSize: p.maxReceivePduSize,
-  } as const;
-  const base = { type: 'aarq', applicationContext: APPLICATION_CONTEXT['logical-name'], userInformation: initiate } as const;
-  if (p.auth.mechanism === 'none') return { ...base, authenticationRequired: false };
-  return {
-    ...base,
-    authenticationRequired: true,
-    mechanismName: MECHANISM.low,
-    callingAuthenticationValue: new TextEncoder().encode(p.auth.password),
   };
+  const ciphered = p.cipherInitiate !== undefined;
+  const userInformation: UserInformation = p.cipherInitiate === undefined ? initiate : foreign(p.cipherInitiate(encodeUserInformation(initiate)));
+  const base = {
+    type: 'aarq',
+    applicationContext: APPLICATION_CONTEXT[ciphered ? 'logical-name-ciphered' : 'logical-name'],
+    ...(p.callingApTitle === undefined ? {} : { callingApTitle: p.callingApTitle }),
+    userInformation,
+  } as const;
+  switch (p.auth.mechanism) {
+    case 'none': return { ...base, authenticationRequired: false };
+    case 'low':
+      return { ...base, authenticationRequired: true, mechanismName: MECHANISM.low, callingAuthenticationValue: new TextEncoder().encode(p.auth.password) };
+    case 'high-gmac':
+      if (p.challenge === undefined || p.callingApTitle === undefined) throw new TypeError('HLS-GMAC needs a challenge and a calling-AP-title');
+      return { ...base, authenticationRequired: true, mechanismName: MECHANISM['high-gmac'], callingAuthenticationValue: p.challenge };
+  }
+}
+
+/** The ciphered APDU as a user-information the ACSE codec carries without interpreting. */
+function foreign(bytes: Uint8Array): ForeignUserInformation {
+  const tag = bytes[0];
+  if (tag === undefined) throw new TypeError('empty ciphered InitiateRequest');
+  return { type: 'other', tag, bytes: bytes.subarray(1) };
 }
 
 /**
  * The negotiated parameters from the server's answer; a refusal throws AssociationRejected
  * (with the diagnostic's name), anything but an AARE carrying an InitiateResponse throws
- * UnexpectedResponse.
+ * UnexpectedResponse. `decipher` opens a glo-initiate-response [40] (ciphered contexts).
  */
-export function readAssociationResponse(reply: Apdu, terminalId?: string): NegotiatedAssociation {
+export function readAssociationResponse(
+  reply: Apdu, terminalId?: string, decipher?: (u: ForeignUserInformation) => UserInformation,
+): NegotiatedAssociation {
   if (reply.type !== 'aare') {
     throw new UnexpectedResponse('apdu-type', `expected an AARE, got ${reply.type}`, terminalId);
   }
   const outcome = associationOutcome(reply, terminalId);
   if (!outcome.ok) throw outcome.error;
-  const u = reply.userInformation;
+  const u = reply.userInformation?.type === 'other' && decipher !== undefined ? decipher(reply.userInformation) : reply.userInformation;
   if (u?.type !== 'initiate-response') {
     throw new UnexpectedResponse('apdu-type', `accepted AARE without an InitiateResponse (${u?.type ?? 'no user-information'})`, terminalId);
   }

@@ -1,7 +1,9 @@
 /**
- * The DLMS/COSEM client engine for the LN-referencing context without ciphering (IEC 62056-5-3,
- * Green Book §9.4): associate, GET (normal, with-list, long GET by blocks), SET (normal, by
- * blocks), ACTION, release. It speaks APDUs to an ApduTransport and knows nothing of framing.
+ * The DLMS/COSEM client engine for the LN-referencing context (IEC 62056-5-3, Green Book §9.4):
+ * associate, GET (normal, with-list, long GET by blocks), SET (normal, by blocks), ACTION,
+ * release. It speaks APDUs to an ApduTransport and knows nothing of framing. With
+ * `options.security` it also speaks security suite 0 (secureChannel.ts): HLS-GMAC and
+ * glo-ciphered requests and responses.
  *
  * Rules it keeps:
  *   - one request in flight: calls queue in order behind a bounded RequestQueue;
@@ -20,6 +22,10 @@ import type { ActionResult, DataAccessResult } from '../apdu/results.js';
 import { decodeData, encodeData } from '../axdr/codec.js';
 import type { DlmsData } from '../axdr/data.js';
 import { buildAarq, readAssociationResponse, type NegotiatedAssociation } from './association.js';
+import { ClientCipher } from './secureChannel.js';
+import { HLS_REPLY_METHOD, checkAare, checkHlsReply, hlsReplyParameter, openInitiate, securedAarqFields } from './secureAssociation.js';
+import { GLO_CIPHERING_OVERHEAD } from '../security/ciphering.js';
+import { DlmsSecurityError } from '../security/securityError.js';
 import { LongGetAssembler, decodeListBlocks, splitIntoBlocks } from './blocks.js';
 import {
   AssociationUnavailable, NotNegotiated, RequestAborted, ServiceRejected, TransferLimitExceeded, UnexpectedResponse,
@@ -61,10 +67,17 @@ export class DlmsClient {
   private readonly queue: RequestQueue;
   /** The exchange in flight, aborted by close(). */
   private inflight: AbortController | undefined;
+  /** Security suite 0 on this association, when options.security is given. */
+  private readonly cipher: ClientCipher | undefined;
 
   constructor(private readonly transport: ApduTransport, options: DlmsClientOptions = {}) {
     this.options = resolveOptions(options);
     this.queue = new RequestQueue(this.options.maxQueued, this.options.terminalId);
+    const security = options.security;
+    this.cipher = security === undefined ? undefined : new ClientCipher(security, this.options.terminalId);
+    if (this.options.auth.mechanism === 'high-gmac' && security === undefined) {
+      throw new DlmsSecurityError('bad-parameter', 'HLS-GMAC needs options.security (system title, keys, counters)');
+    }
   }
 
   get state(): ClientState {
@@ -76,14 +89,30 @@ export class DlmsClient {
     return this.negotiated;
   }
 
-  /** AARQ → AARE. A refusal throws AssociationRejected and leaves the client idle (it may try again). */
+  /**
+   * AARQ → AARE, then with HLS-GMAC passes 3 and 4 (reply_to_HLS_authentication). A refusal
+   * throws AssociationRejected and leaves the client idle (it may try again); a security
+   * failure throws DlmsSecurityError and closes the client, as does a failed HLS.
+   */
   associate(signal?: AbortSignal): Promise<NegotiatedAssociation> {
     return this.queue.run(async () => {
       if (this.current !== 'idle') throw this.unavailable('associate');
-      const reply = await this.roundTrip(buildAarq(this.options), 'associate', signal);
+      const cipher = this.cipher;
+      const hls = this.options.auth.mechanism === 'high-gmac';
+      const secured = cipher === undefined ? {} : securedAarqFields(cipher, hls);
+      const reply = await this.roundTrip(buildAarq({ ...this.options, ...secured }), 'associate', signal);
       try {
-        this.negotiated = readAssociationResponse(reply, this.options.terminalId);
+        if (cipher !== undefined && reply.type === 'aare') checkAare(cipher, reply, this.options.terminalId);
+        this.negotiated = readAssociationResponse(reply, this.options.terminalId,
+          cipher?.ciphered === true ? (u) => openInitiate(cipher, u) : undefined);
+        if (hls && cipher !== undefined && reply.type === 'aare' && secured.challenge !== undefined) {
+          await this.authenticate(cipher, reply, secured.challenge, signal);
+        }
       } catch (e) {
+        if (e instanceof DlmsSecurityError) {
+          await this.close();
+          throw e;
+        }
         if (e instanceof UnexpectedResponse) this.breakWith(e);
         throw e;
       }
@@ -134,21 +163,40 @@ export class DlmsClient {
 
   /** ACTION-Request-Normal with optional method-invocation-parameters. */
   action(ref: MethodRef, parameters?: DlmsData, signal?: AbortSignal): Promise<ActionReply> {
-    return this.service(`action ${describeMethod(ref)}`, async (what) => {
-      const invoke = this.nextInvoke();
-      const request = encodeApdu({
-        type: 'action-request-normal', invoke, method: methodDescriptor(ref), ...(parameters === undefined ? {} : { parameters }),
-      });
-      // Long ACTION (pblocks) is not proposed in our conformance block, so it cannot be used.
-      if (request.length > this.serverMaxPdu()) {
-        throw new TransferLimitExceeded('serverMaxPduSize', this.serverMaxPdu(), `${what}: request of ${request.length} octets`, this.options.terminalId);
-      }
-      const reply = this.checkReply(await this.roundTripBytes(request, what, signal), invoke, ['action-response-normal'], what);
-      const { result, returnParameters } = reply.response;
-      if (result !== 'success') return { ok: false, error: result };
-      if (returnParameters === undefined) return { ok: true };
-      return returnParameters.ok ? { ok: true, value: returnParameters.data } : { ok: true, returnError: returnParameters.result };
+    return this.service(`action ${describeMethod(ref)}`, (what) => this.invokeAction(ref, parameters, what, signal));
+  }
+
+  /** HLS passes 3 and 4 (Green Book §9.2.7.4): our f(StoC) out, the server's f(CtoS) checked. */
+  private async authenticate(cipher: ClientCipher, aare: Reply<'aare'>, ctos: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+    const { parameter } = hlsReplyParameter(cipher, aare);
+    let returned: DlmsData | undefined;
+    let refused: string | undefined;
+    try {
+      const reply = await this.invokeAction(HLS_REPLY_METHOD, parameter, 'HLS reply_to_HLS_authentication', signal);
+      if (reply.ok) [returned, refused] = [reply.value, reply.returnError];
+      else refused = reply.error;
+    } catch (e) {
+      // A server refusing the whole ACTION (exception-response) refused our proof as well.
+      if (!(e instanceof ServiceRejected)) throw e;
+      refused = e.reason;
+    }
+    checkHlsReply(cipher, ctos, returned, refused);
+  }
+
+  private async invokeAction(ref: MethodRef, parameters: DlmsData | undefined, what: string, signal: AbortSignal | undefined): Promise<ActionReply> {
+    const invoke = this.nextInvoke();
+    const request = encodeApdu({
+      type: 'action-request-normal', invoke, method: methodDescriptor(ref), ...(parameters === undefined ? {} : { parameters }),
     });
+    // Long ACTION (pblocks) is not proposed in our conformance block, so it cannot be used.
+    if (request.length > this.serverMaxPdu()) {
+      throw new TransferLimitExceeded('serverMaxPduSize', this.serverMaxPdu(), `${what}: request of ${request.length} octets`, this.options.terminalId);
+    }
+    const reply = this.checkReply(await this.roundTripBytes(request, what, signal), invoke, ['action-response-normal'], what);
+    const { result, returnParameters } = reply.response;
+    if (result !== 'success') return { ok: false, error: result };
+    if (returnParameters === undefined) return { ok: true };
+    return returnParameters.ok ? { ok: true, value: returnParameters.data } : { ok: true, returnError: returnParameters.result };
   }
 
   /**
@@ -294,10 +342,13 @@ export class DlmsClient {
     const controller = new AbortController();
     this.inflight = controller;
     try {
-      const reply = await exchange(this.transport, bytes, {
+      // ACSE APDUs travel plain; with APDU protection every xDLMS request is glo-ciphered.
+      const cipher = this.cipher?.ciphered === true ? this.cipher : undefined;
+      const out = cipher === undefined || isAcse(bytes) ? bytes : cipher.protect(bytes);
+      const reply = await exchange(this.transport, out, {
         timeoutMs: this.options.timeoutMs, what, terminalId: this.options.terminalId, signal, controller,
       });
-      return decodeApdu(reply);
+      return decodeApdu(cipher === undefined ? reply : cipher.unprotect(reply));
     } catch (e) {
       throw this.breakWith(e instanceof Error ? e : new Error(String(e)));
     } finally {
@@ -333,8 +384,10 @@ export class DlmsClient {
     return this.negotiated !== undefined && hasConformance(this.negotiated.conformance, feature);
   }
 
+  /** The largest plain APDU we may send: ciphering adds its framing, header and tag on top. */
   private serverMaxPdu(): number {
-    return this.negotiated?.serverMaxReceivePduSize ?? 0xffff;
+    const overhead = this.cipher?.ciphered === true ? GLO_CIPHERING_OVERHEAD : 0;
+    return (this.negotiated?.serverMaxReceivePduSize ?? 0xffff) - overhead;
   }
 }
 
@@ -342,6 +395,12 @@ type ServiceReplyType =
   | 'get-response-normal' | 'get-response-with-datablock' | 'get-response-with-list'
   | 'set-response-normal' | 'set-response-datablock' | 'set-response-last-datablock'
   | 'action-response-normal';
+
+/** AARQ, AARE, RLRQ, RLRE: never ciphered (their user-information is, separately). */
+function isAcse(apdu: Uint8Array): boolean {
+  const tag = apdu[0] ?? 0;
+  return tag >= 0x60 && tag <= 0x63;
+}
 
 function isOneOf<T extends Apdu['type']>(a: Apdu, types: readonly T[]): a is Reply<T> {
   return (types as readonly string[]).includes(a.type);

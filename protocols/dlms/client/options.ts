@@ -3,6 +3,7 @@
  */
 import { conformance as conformanceOf, type Conformance } from '../acse/conformance.js';
 import type { Authentication } from './association.js';
+import type { ClientSecurity } from '../security/settings.js';
 
 export interface DlmsClientOptions {
   /** Client SAP (16 public client, 1 management): the framing addresses with it; informational here. */
@@ -26,6 +27,11 @@ export interface DlmsClientOptions {
   readonly maxListItems?: number;
   /** Carried into errors so logs say which terminal failed. */
   readonly terminalId?: string;
+  /**
+   * Security suite 0: required with auth 'high-gmac'; with protection other than 'none' the
+   * context is LN with ciphering and every xDLMS APDU is glo-ciphered.
+   */
+  readonly security?: ClientSecurity;
 }
 
 export const DEFAULT_CLIENT_CONFORMANCE: Conformance = conformanceOf(
@@ -48,10 +54,11 @@ export const DEFAULT_CLIENT_OPTIONS = {
   maxListItems: 10,
 } as const;
 
-export type ResolvedOptions = Required<Omit<DlmsClientOptions, 'terminalId'>> & { readonly terminalId: string | undefined };
+export type ResolvedOptions = Required<Omit<DlmsClientOptions, 'terminalId' | 'security'>> & { readonly terminalId: string | undefined };
 
 /** The defaults overlaid with the options given (keys given as undefined keep the default). */
 export function resolveOptions(options: DlmsClientOptions): ResolvedOptions {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as DlmsClientOptions;
-  return { ...DEFAULT_CLIENT_OPTIONS, ...given, terminalId: options.terminalId };
+  const { security: _security, ...rest } = given;
+  return { ...DEFAULT_CLIENT_OPTIONS, ...rest, terminalId: options.terminalId };
 }

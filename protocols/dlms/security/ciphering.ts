@@ -33,6 +33,13 @@ export const GLO_TAG: Readonly<Record<number, number>> = {
 
 export const GENERAL_GLO_CIPHERING_TAG = 0xdb;
 
+/**
+ * Most octets glo-ciphering adds to a plain APDU: glo tag (1), A-XDR length (up to 3 for a
+ * 64 KiB PDU), SC (1), IC (4), tag (12). Whoever fits APDUs into a negotiated max PDU size
+ * reserves this much when the association is ciphered.
+ */
+export const GLO_CIPHERING_OVERHEAD = 21;
+
 /** Glo-ciphered tag → the plain tag its content must carry. */
 const PLAIN_TAG: Readonly<Record<number, number>> = Object.fromEntries(
   Object.entries(GLO_TAG).map(([plain, glo]) => [glo, Number(plain)]),

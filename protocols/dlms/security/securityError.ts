@@ -25,7 +25,9 @@ export type DlmsSecurityReason =
   /** A received invocation counter that does not strictly increase. */
   | 'replay'
   /** The sender's invocation counter reached 2^32 - 1: keys must be changed. */
-  | 'counter-exhausted';
+  | 'counter-exhausted'
+  /** HLS pass 3/4 failed: the peer refused our f(StoC), or its f(CtoS) does not verify. */
+  | 'hls-failed';
 
 export class DlmsSecurityError extends ProtocolError {
   readonly code = 'DLMS_SECURITY';

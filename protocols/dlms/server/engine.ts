@@ -19,6 +19,15 @@
  *   notifications, AARE, RLRE): service-unknown / service-not-supported;
  * - AARQ-tagged bytes that do not decode: AARE rejected-permanent, no-reason-given;
  *   an AARQ while associated: AARE rejected-transient, the association is kept.
+ * Security suite 0 (sessionSecurity.ts), for a client whose policy asks for it:
+ * - on a ciphered association a plain GET/SET/ACTION is refused, and so is a ciphered one that
+ *   does not decipher: service-not-allowed / deciphering-error; a replayed invocation counter:
+ *   service-not-allowed / invocation-counter-error. Each is counted and reported through
+ *   `onSecurityEvent`; responses are glo-ciphered with the association's protection;
+ * - with HLS-GMAC, until pass 3 succeeds only reply_to_HLS_authentication (IC 15 method 1 of
+ *   0.0.40.0.0.255) and RLRQ are served (Green Book §9.2.7.4: the association is only
+ *   "associated" after it); anything else gets service-not-allowed / operation-not-possible. A
+ *   failed pass 3 is answered read-write-denied and ends the association.
  * SET and ACTION sent unconfirmed (service-class bit 0 of Invoke-Id-And-Priority, Green Book
  * §9.5) are executed and not answered. receive() never throws: a fault of the model or of the
  * engine is reported through `onError` and answered with hardware-fault (per item) or
@@ -34,6 +43,12 @@ import type { SetRequest } from '../apdu/set.js';
 import type { ActionRequest } from '../apdu/action.js';
 import type { AttributeWithSelection } from '../apdu/descriptors.js';
 import type { CosemObjectModel } from './objectModel.js';
+import { GENERAL_GLO_CIPHERING_TAG, GLO_TAG } from '../security/ciphering.js';
+import { DlmsSecurityError } from '../security/securityError.js';
+import type { SecurityEvent } from '../security/settings.js';
+import {
+  answerHlsReply, cipherResponse, ciphered, decipherRequest, isHlsReply, securityRefusal, type PendingHls, type SessionSecurity,
+} from './sessionSecurity.js';
 import { answerAarq, rejectMalformedAarq, rejectWhileAssociated, type AssociationContext } from './association.js';
 import {
   DEFAULT_SERVER_CONFORMANCE, DEFAULT_SERVER_LIMITS, checkServerConfig, type ClientPolicy, type ServerLimits,
@@ -58,6 +73,8 @@ export interface ServerAssociationOptions {
   readonly limits?: Partial<ServerLimits>;
   /** A fault of the model or the engine (never a client's mistake); the request is still answered. */
   readonly onError?: (error: unknown, where: string) => void;
+  /** A request or association refused for security (bad tag, replay, failed HLS, plain on a ciphered association). */
+  readonly onSecurityEvent?: (event: SecurityEvent, clientSap: number) => void;
 }
 
 /** Counts of what the engine refused or could not serve, for metrics and rate-limited logs. */
@@ -68,11 +85,20 @@ export interface ServerStats {
   refused: number;
   /** Faults reported through onError. */
   faults: number;
+  /** Requests and associations refused for security, replays included. */
+  securityFailures: number;
+  /** Of those, replayed invocation counters. */
+  replayed: number;
 }
 
 export const DEFAULT_SERVER_MAX_RECEIVE_PDU_SIZE = 1024;
 
 type XdlmsRequest = GetRequest | SetRequest | ActionRequest;
+
+/** Responses that have a glo- form: on a ciphered association they are sent ciphered. */
+const RESPONSE_TAGS: ReadonlySet<number> = new Set([APDU_TAG['get-response'], APDU_TAG['set-response'], APDU_TAG['action-response']]);
+const XDLMS_REQUEST_TAGS: ReadonlySet<number> = new Set([APDU_TAG['get-request'], APDU_TAG['set-request'], APDU_TAG['action-request']]);
+const CIPHERED_TAGS: ReadonlySet<number> = new Set([...Object.values(GLO_TAG), GENERAL_GLO_CIPHERING_TAG]);
 
 const ACSE_TAGS: ReadonlySet<number> = new Set([APDU_TAG.aarq, APDU_TAG.aare, APDU_TAG.rlrq, APDU_TAG.rlre]);
 /** Tags of the requests a server serves: a malformed one is a broken request, not an unknown service. */
@@ -81,8 +107,10 @@ const REQUEST_TAGS: ReadonlySet<number> = new Set([
 ]);
 
 export class ServerAssociation {
-  readonly stats: ServerStats = { malformed: 0, refused: 0, faults: 0 };
+  readonly stats: ServerStats = { malformed: 0, refused: 0, faults: 0, securityFailures: 0, replayed: 0 };
   private session: AssociationContext | undefined;
+  /** HLS-GMAC: the association waits for pass 3 while this is set. */
+  private hls: PendingHls | undefined;
   private readonly pending: PendingTransfers = { get: undefined, set: undefined };
   private readonly policies: ReadonlyMap<number, ClientPolicy>;
   private readonly offered: Conformance;
@@ -101,7 +129,7 @@ export class ServerAssociation {
   }
 
   get state(): ServerState {
-    return this.session === undefined ? 'idle' : 'associated';
+    return this.session === undefined || this.hls !== undefined ? 'idle' : 'associated';
   }
 
   /** The negotiated context of the open association, if any. */
@@ -112,9 +140,11 @@ export class ServerAssociation {
   /** One APDU from the client at `clientSap` in, zero or more encoded APDUs out. Never throws. */
   receive(apdu: Uint8Array, clientSap: number): Uint8Array[] {
     try {
+      // The association the request arrived on ciphers the answer, even if the request ended it.
+      const before = this.sessionOf(clientSap);
       const out = this.handle(apdu, clientSap);
       for (const a of out) if (a.type === 'exception-response' || (a.type === 'aare' && a.result !== 'accepted')) this.stats.refused++;
-      return out.map(encodeApdu);
+      return out.map((a) => this.seal(a, before?.security));
     } catch (e) {
       this.report(e, 'engine');
       this.stats.refused++;
@@ -122,11 +152,14 @@ export class ServerAssociation {
     }
   }
 
-  private handle(bytes: Uint8Array, clientSap: number): Apdu[] {
-    const tag = bytes[0];
-    if (tag !== undefined && !ACSE_TAGS.has(tag) && bytes.length > this.serverMaxPdu) {
+  private handle(received: Uint8Array, clientSap: number): Apdu[] {
+    if (received[0] !== undefined && !ACSE_TAGS.has(received[0]) && received.length > this.serverMaxPdu) {
       return [exception('service-not-allowed', 'pdu-too-long')];
     }
+    const opened = this.open(received, clientSap);
+    if (!opened.ok) return [opened.refusal];
+    const bytes = opened.bytes;
+    const tag = bytes[0];
     let apdu: Apdu;
     try {
       apdu = decodeApdu(bytes);
@@ -148,6 +181,7 @@ export class ServerAssociation {
       case 'action-request-with-first-pblock': case 'action-request-with-list-and-first-pblock': case 'action-request-with-pblock': {
         const session = this.session;
         if (session?.clientSap !== clientSap) return [exception('service-not-allowed', 'operation-not-possible')];
+        if (this.hls !== undefined) return [this.authenticate(apdu, session, this.hls)];
         return this.serve(apdu, session);
       }
       default:
@@ -165,10 +199,71 @@ export class ServerAssociation {
     });
     if (outcome.accepted) {
       this.session = outcome.context;
+      this.hls = outcome.hls;
       this.clearTransfers();
       return outcome.aare === undefined ? [] : [outcome.aare];
     }
+    if (outcome.securityFailure !== undefined) this.securityFailure(outcome.securityFailure, clientSap, aarq.callingApTitle);
     return [outcome.aare];
+  }
+
+  /**
+   * The plain APDU to serve: deciphered on a ciphered association, where a plain GET, SET or
+   * ACTION is refused. Elsewhere the bytes are served as they came (a ciphered APDU outside a
+   * ciphered association then fails to decode, as an unknown service).
+   */
+  private open(bytes: Uint8Array, clientSap: number): { readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly refusal: Apdu } {
+    const security = this.sessionOf(clientSap)?.security;
+    const tag = bytes[0] ?? -1;
+    if (!ciphered(security)) return { ok: true, bytes };
+    if (XDLMS_REQUEST_TAGS.has(tag)) {
+      const error = new DlmsSecurityError('policy-violation', `plain APDU 0x${tag.toString(16)} on an association that requires ${security.policy.protection}`);
+      return { ok: false, refusal: this.securityFailure(error, clientSap, security.clientSystemTitle, security) };
+    }
+    if (!CIPHERED_TAGS.has(tag)) return { ok: true, bytes };
+    const plain = decipherRequest(bytes, security);
+    if (!plain.ok) return { ok: false, refusal: this.securityFailure(plain.error, clientSap, security.clientSystemTitle, security) };
+    // general-glo-ciphering may carry any APDU; only the services have a meaning here.
+    if (!XDLMS_REQUEST_TAGS.has(plain.value[0] ?? -1)) return { ok: false, refusal: exception('service-not-allowed', 'service-not-supported') };
+    return { ok: true, bytes: plain.value };
+  }
+
+  /** HLS pass 3 → 4 while the association is pending; nothing else is served. */
+  private authenticate(req: XdlmsRequest, session: AssociationContext, pending: PendingHls): Apdu {
+    if (req.type !== 'action-request-normal' || !isHlsReply(req.method) || session.security === undefined) {
+      return exception('service-not-allowed', 'operation-not-possible');
+    }
+    const answer = answerHlsReply(req.parameters, pending, session.security);
+    this.hls = undefined;
+    if (answer.ok) return { type: 'action-response-normal', invoke: req.invoke, response: answer.value };
+    this.securityFailure(answer.error, session.clientSap, session.security.clientSystemTitle);
+    this.session = undefined;
+    this.clearTransfers();
+    return { type: 'action-response-normal', invoke: req.invoke, response: { result: 'read-write-denied' } };
+  }
+
+  /** Counts and reports a security refusal; the ExceptionResponse to answer a request with. */
+  private securityFailure(error: DlmsSecurityError, clientSap: number, title?: Uint8Array, security?: SessionSecurity): Apdu {
+    this.stats.securityFailures++;
+    if (error.reason === 'replay') this.stats.replayed++;
+    const event: SecurityEvent = {
+      kind: error.reason, detail: error.message, ...(title === undefined ? {} : { systemTitle: Buffer.from(title).toString('hex').toUpperCase() }),
+    };
+    try {
+      this.options.onSecurityEvent?.(event, clientSap);
+    } catch (e) {
+      this.report(e, 'onSecurityEvent');
+    }
+    return security === undefined ? exception('service-not-allowed', 'deciphering-error') : securityRefusal(error, security.policy);
+  }
+
+  private seal(a: Apdu, security: SessionSecurity | undefined): Uint8Array {
+    const bytes = encodeApdu(a);
+    return ciphered(security) && RESPONSE_TAGS.has(bytes[0] ?? -1) ? cipherResponse(bytes, security) : bytes;
+  }
+
+  private sessionOf(clientSap: number): AssociationContext | undefined {
+    return this.session?.clientSap === clientSap ? this.session : undefined;
   }
 
   /** RLRQ → RLRE normal (Green Book §9.4.2.3); also when idle, so a client's cleanup always completes. */
@@ -177,6 +272,7 @@ export class ServerAssociation {
       return [exception('service-not-allowed', 'operation-not-possible')];
     }
     this.session = undefined;
+    this.hls = undefined;
     this.clearTransfers();
     return [{ type: 'rlre', reason: 'normal' }];
   }

@@ -5,18 +5,42 @@
  */
 import { ProtocolError } from '../../adapter.js';
 import { conformance, conformanceFeatures, type Conformance } from '../acse/conformance.js';
+import { KEY_LENGTH, SYSTEM_TITLE_LENGTH } from '../security/gcm.js';
+import type { ApduProtection, SecurityCounters, SuiteZeroKeys } from '../security/settings.js';
 
 /**
  * How one client SAP authenticates and what it may do. The public client (SAP 16) is by
  * convention `{ mechanism: 'none', access: 'read-only' }`; management clients use LLS.
  */
 export interface ClientPolicy {
-  /** 'none' = lowest-level security, 'low' = LLS with `password` (Green Book, low-level security). */
-  readonly mechanism: 'none' | 'low';
+  /**
+   * 'none' = lowest-level security, 'low' = LLS with `password` (Green Book, low-level
+   * security), 'high-gmac' = HLS mechanism 5 with the keys of `security` (Green Book §9.2.7.4).
+   */
+  readonly mechanism: 'none' | 'low' | 'high-gmac';
   /** The LLS secret; required when `mechanism` is 'low'. */
   readonly password?: string;
   /** 'read-only' refuses SET and ACTION with read-write-denied. Default 'read-write'. */
   readonly access?: 'read-only' | 'read-write';
+  /** Security suite 0; required with 'high-gmac'. Protection other than 'none' makes the context LN with ciphering. */
+  readonly security?: ServerSecurityPolicy;
+}
+
+/** What the server needs to speak security suite 0 with one client (IEC 62056-5-3 §5.3.4). */
+export interface ServerSecurityPolicy {
+  /** Protection every xDLMS request must carry and every response gets. */
+  readonly protection: ApduProtection;
+  /** The server's own system title (8 octets), sent as responding-AP-title. */
+  readonly systemTitle: Uint8Array;
+  readonly keys: SuiteZeroKeys;
+  /** The client's system title, when only one client is expected; another one is refused. */
+  readonly clientSystemTitle?: Uint8Array;
+  /**
+   * The server's outgoing counter (nextOutgoing) and the last counter accepted from this
+   * client (lastIncoming / acceptIncoming). Shared by every association of the client, so a
+   * request recorded in one association cannot be replayed in the next.
+   */
+  readonly counters: SecurityCounters;
 }
 
 /** Bounds of one association's block transfers. The standard sets none; they are ours. */
@@ -79,6 +103,12 @@ export function checkServerConfig(
   for (const [sap, p] of policies) {
     if (p.mechanism === 'low' && (p.password === undefined || p.password.length === 0)) {
       throw new ServerConfigError(`client SAP ${sap} uses low-level security without a password`);
+    }
+    if (p.mechanism === 'high-gmac' && p.security === undefined) throw new ServerConfigError(`client SAP ${sap} uses HLS-GMAC without security settings`);
+    const s = p.security;
+    if (s !== undefined && (s.systemTitle.length !== SYSTEM_TITLE_LENGTH || s.keys.ek.length !== KEY_LENGTH || s.keys.ak.length !== KEY_LENGTH
+      || (s.clientSystemTitle !== undefined && s.clientSystemTitle.length !== SYSTEM_TITLE_LENGTH))) {
+      throw new ServerConfigError(`client SAP ${sap}: system titles are ${SYSTEM_TITLE_LENGTH} octets and keys ${KEY_LENGTH}`);
     }
   }
   if (limits.maxBlocks < 1 || limits.maxBlockTransferBytes < 1) throw new ServerConfigError('block transfer limits must be positive');

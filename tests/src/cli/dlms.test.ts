@@ -198,7 +198,7 @@ describe('gridhead dlms failures before any reading', () => {
     [['get', ...ok, '--server', '16384', '1.0.1.8.0.255:2'], /--server: expected an integer 0\.\.16383/],
     [['get', ...ok, '--lower', '17', '1.0.1.8.0.255:2'], /--lower applies to --framing hdlc only/],
     [['get', ...ok, '--auth', 'low', '1.0.1.8.0.255:2'], /--auth low needs --password/],
-    [['get', ...ok, '--auth', 'hls', '1.0.1.8.0.255:2'], /--auth: expected none or low/],
+    [['get', ...ok, '--auth', 'hls', '1.0.1.8.0.255:2'], /--auth: expected none, low or high-gmac/],
     [['get', ...ok, '--timeout-ms', '0', '1.0.1.8.0.255:2'], /--timeout-ms: expected an integer/],
     [['get', ...ok, '--class', 'x', '1.0.1.8.0.255:2'], /--class: expected an integer/],
     [['get', ...ok], /at least one OBIS:ATTR/],

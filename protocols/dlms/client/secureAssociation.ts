@@ -1,0 +1,90 @@
+/**
+ * The security steps of COSEM-OPEN on the client (Green Book §9.2.7.4, HLS passes 1-4, and
+ * §9.2.7.2.2, ciphered contexts): what goes into the AARQ, how the AARE's ciphered
+ * InitiateResponse is opened, and the HLS-GMAC proof exchanged through the current
+ * association object's reply_to_HLS_authentication method (IC 15 method 1).
+ */
+import type { Aare } from '../acse/aare.js';
+import { AssociationRejected } from '../acse/diagnostics.js';
+import { readUserInformation, type UserInformation } from '../acse/initiate.js';
+import type { DlmsData } from '../axdr/data.js';
+import { ByteReader } from '../bytes.js';
+import { computeHlsResponse, generateChallenge, verifyHlsResponse } from '../security/hlsGmac.js';
+import { DlmsSecurityError } from '../security/securityError.js';
+import type { AarqParameters, ForeignUserInformation } from './association.js';
+import type { ClientCipher } from './secureChannel.js';
+
+/** reply_to_HLS_authentication of the current association (IEC 62056-6-2 §4.4.4, IC 15 method 1). */
+export const HLS_REPLY_METHOD = { classId: 15, obis: '0.0.40.0.0.255', method: 1 } as const;
+
+/** What the AARQ needs from the security settings; `challenge` is CtoS when HLS is used. */
+export function securedAarqFields(cipher: ClientCipher, hls: boolean): Pick<AarqParameters, 'callingApTitle' | 'challenge' | 'cipherInitiate'> {
+  return {
+    callingApTitle: cipher.security.systemTitle,
+    ...(hls ? { challenge: generateChallenge() } : {}),
+    ...(cipher.ciphered ? { cipherInitiate: (plain: Uint8Array) => cipher.protect(plain) } : {}),
+  };
+}
+
+/** Opens a glo-initiate-response [40] (or a glo-confirmed-service-error) carried in the AARE. */
+export function openInitiate(cipher: ClientCipher, u: ForeignUserInformation): UserInformation {
+  const apdu = new Uint8Array(u.bytes.length + 1);
+  apdu[0] = u.tag;
+  apdu.set(u.bytes, 1);
+  const plain = cipher.unprotect(apdu);
+  return cipher.guard(() => readUserInformation(new ByteReader(plain, 'security')));
+}
+
+/**
+ * Security checks on the AARE before its InitiateResponse is read: the server system title.
+ * A refusal because the server could not decipher our InitiateRequest (initiateError
+ * application-reference deciphering-error, Green Book §9.2.7.2.2) is a key problem, not a
+ * plain rejection, so it becomes a DlmsSecurityError 'tag-mismatch' with the rejection as cause.
+ */
+export function checkAare(cipher: ClientCipher, aare: Aare, terminalId?: string): void {
+  if (aare.result === 'accepted') {
+    cipher.learnServerTitle(aare.respondingApTitle);
+    // A ciphered context answers with a glo-initiate-response; a plain one could be forged.
+    if (cipher.ciphered && aare.userInformation?.type === 'initiate-response') {
+      throw cipher.fail('policy-violation', 'the AARE of a ciphered context carries a plain InitiateResponse');
+    }
+    return;
+  }
+  const u = aare.userInformation;
+  if (u?.type === 'confirmed-service-error' && u.errorClass === 'application-reference' && u.value === 6) {
+    const rejected = new AssociationRejected(aare.result, aare.diagnostic, u, terminalId);
+    throw cipher.fail('tag-mismatch', 'the meter could not decipher our InitiateRequest (wrong keys or system title, or an invocation counter it has seen)', undefined, { cause: rejected });
+  }
+}
+
+/** HLS pass 3: f(StoC) as the octet-string parameter of reply_to_HLS_authentication. */
+export function hlsReplyParameter(cipher: ClientCipher, aare: Aare): { readonly stoc: Uint8Array; readonly parameter: DlmsData } {
+  const stoc = aare.respondingAuthenticationValue;
+  if (stoc === undefined) throw cipher.fail('hls-failed', 'the AARE carries no responding-authentication-value (StoC)');
+  const s = cipher.security;
+  const response = cipher.guard(() => computeHlsResponse({
+    systemTitle: s.systemTitle, invocationCounter: s.counters.nextOutgoing(), ek: s.keys.ek, ak: s.keys.ak, challenge: stoc,
+  }));
+  return { stoc, parameter: { type: 'octet-string', value: response } };
+}
+
+/**
+ * HLS pass 4: the server's f(CtoS) in the method's return parameters must verify under the
+ * server's system title. Any failure is DlmsSecurityError 'hls-failed' (the original error as
+ * `cause`). Its IC is not put through the replay guard: CtoS is fresh for every association,
+ * so an old f(CtoS) cannot verify anyway, and the server may well have used that counter
+ * before the one of the APDU carrying it (already accepted by then).
+ */
+export function checkHlsReply(cipher: ClientCipher, ctos: Uint8Array, returned: DlmsData | undefined, refused?: string): void {
+  if (refused !== undefined) throw cipher.fail('hls-failed', `the meter refused our f(StoC): ${refused}`);
+  if (returned?.type !== 'octet-string') throw cipher.fail('hls-failed', `reply_to_HLS_authentication returned ${returned?.type ?? 'nothing'}, expected f(CtoS) as an octet-string`);
+  const server = cipher.serverSystemTitle;
+  if (server === undefined) throw cipher.fail('hls-failed', 'no server system title to verify f(CtoS) with');
+  const s = cipher.security;
+  try {
+    verifyHlsResponse({ peerSystemTitle: server, ek: s.keys.ek, ak: s.keys.ak, challenge: ctos, response: returned.value });
+  } catch (e) {
+    if (!(e instanceof DlmsSecurityError)) throw e;
+    throw cipher.fail('hls-failed', `the meter's f(CtoS) does not verify (${e.reason})`, undefined, { cause: e });
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The client's side of security suite 0 on one association (IEC 62056-5-3 §5.3.4, Green Book
+ * §9.2.7.2): it glo-ciphers every xDLMS request with the next outgoing invocation counter and
+ * deciphers every response with the server's system title, accepting the server's counter only
+ * when it authenticated and exceeds the last one accepted (a replay is refused).
+ *
+ * Every security failure goes to `ClientSecurity.onEvent` before it is thrown, so the head-end
+ * can record it; the event callback is the caller's code and must not turn one failure into two,
+ * so its own exceptions are counted (`eventCallbackErrors`) rather than propagated.
+ */
+import { DlmsDecodeError } from '../errors.js';
+import { GENERAL_GLO_CIPHERING_TAG, GLO_TAG, cipherApdu, decipherApdu } from '../security/ciphering.js';
+import { SYSTEM_TITLE_LENGTH } from '../security/gcm.js';
+import { DlmsSecurityError, type DlmsSecurityReason } from '../security/securityError.js';
+import { securityControlFor, type Protection } from '../security/securityHeader.js';
+import type { ClientSecurity, SecurityEvent } from '../security/settings.js';
+
+/** ACSE APDUs (AARE, RLRE) and the two error APDUs a server may send plain, whatever the policy. */
+const PASS_THROUGH: ReadonlySet<number> = new Set([0x61, 0x63, 0x0e, 0xd8]);
+const CIPHERED_TAGS: ReadonlySet<number> = new Set([...Object.values(GLO_TAG), GENERAL_GLO_CIPHERING_TAG]);
+
+export class ClientCipher {
+  /** Exceptions thrown by `onEvent` itself (counted, never propagated). */
+  eventCallbackErrors = 0;
+  private server: Uint8Array | undefined;
+
+  constructor(
+    readonly security: ClientSecurity,
+    private readonly terminalId?: string,
+  ) {}
+
+  /** APDU protection is on: requests are glo-ciphered, responses must be. */
+  get ciphered(): boolean {
+    return this.security.protection !== 'none';
+  }
+
+  /** The server's system title, once the AARE told it. */
+  get serverSystemTitle(): Uint8Array | undefined {
+    return this.server;
+  }
+
+  /**
+   * Takes the server's system title from the AARE's responding-AP-title (Green Book §9.2.7.2.2:
+   * sent in ciphered contexts and with HLS-GMAC). A title other than the expected one, or none
+   * at all when there is nothing to fall back on, fails closed.
+   */
+  learnServerTitle(respondingApTitle: Uint8Array | undefined): Uint8Array {
+    const expected = this.security.expectedServerSystemTitle;
+    const title = respondingApTitle ?? expected;
+    if (title === undefined) throw this.fail('system-title-mismatch', 'the AARE carries no responding-AP-title (the server system title)');
+    if (title.length !== SYSTEM_TITLE_LENGTH) throw this.fail('bad-parameter', `responding-AP-title of ${title.length} octets, expected ${SYSTEM_TITLE_LENGTH}`, title);
+    if (expected !== undefined && !sameBytes(title, expected)) {
+      throw this.fail('system-title-mismatch', `the meter answered with system title ${hex(title)}, expected ${hex(expected)}`, title);
+    }
+    this.server = title.slice();
+    return this.server;
+  }
+
+  /** Glo-ciphers one plain xDLMS APDU (initiate-request included) with the next outgoing counter. */
+  protect(plain: Uint8Array): Uint8Array {
+    return this.guard(() => cipherApdu(plain, {
+      sc: securityControlFor(this.protection()),
+      systemTitle: this.security.systemTitle,
+      invocationCounter: this.security.counters.nextOutgoing(),
+      ek: this.security.keys.ek,
+      ak: this.security.keys.ak,
+    }));
+  }
+
+  /**
+   * The plain APDU of a server response. ACSE APDUs and plain exception-response /
+   * confirmed-service-error pass through (they carry no data, and a server that cannot
+   * decipher a request may not be able to cipher its refusal); any other plain APDU on a
+   * ciphered association is a policy violation.
+   */
+  unprotect(bytes: Uint8Array): Uint8Array {
+    const tag = bytes[0] ?? -1;
+    if (PASS_THROUGH.has(tag)) return bytes;
+    if (!CIPHERED_TAGS.has(tag)) throw this.fail('policy-violation', `plain APDU with tag 0x${tag.toString(16)} on an association that requires ${this.protection()}`);
+    return this.guard(() => {
+      const keys = this.security.keys;
+      const out = decipherApdu(bytes, {
+        ...(this.server === undefined ? {} : { peerSystemTitle: this.server }),
+        ek: keys.ek, ak: keys.ak, ...(keys.bk === undefined ? {} : { broadcastKey: keys.bk }),
+        required: this.protection(),
+        ...lastSeen(this.security.counters.lastIncoming()),
+      });
+      this.security.counters.acceptIncoming(out.header.invocationCounter);
+      return out.plaintext;
+    });
+  }
+
+  /** Runs `f`; a DlmsSecurityError it throws is reported as an event first. */
+  guard<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof DlmsSecurityError) this.report(e.reason, e.message);
+      // A ciphered APDU whose framing does not even parse is a security failure for the record.
+      else if (e instanceof DlmsDecodeError && e.layer === 'security') this.report('bad-header', e.message);
+      throw e;
+    }
+  }
+
+  /** A DlmsSecurityError, reported as an event; the caller throws it. */
+  fail(reason: DlmsSecurityReason, detail: string, title?: Uint8Array, options?: ErrorOptions): DlmsSecurityError {
+    this.report(reason, detail, title);
+    return new DlmsSecurityError(reason, detail, { ...options, ...(this.terminalId === undefined ? {} : { terminalId: this.terminalId }) });
+  }
+
+  private report(kind: SecurityEvent['kind'], detail: string, title = this.server): void {
+    const event: SecurityEvent = { kind, detail, ...(title === undefined ? {} : { systemTitle: hex(title) }) };
+    try {
+      this.security.onEvent?.(event);
+    } catch {
+      this.eventCallbackErrors++;
+    }
+  }
+
+  private protection(): Protection {
+    const p = this.security.protection;
+    if (p === 'none') throw new DlmsSecurityError('bad-parameter', 'ciphering asked on an association without APDU protection');
+    return p;
+  }
+}
+
+function lastSeen(v: number | undefined): { lastSeenCounter?: number } {
+  return v === undefined ? {} : { lastSeenCounter: v };
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+export function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex').toUpperCase();
+}
