@@ -121,7 +121,7 @@ export class RuleEngine implements ReadingSink {
   tick(now: number = this.now()): void {
     for (const c of [...this.index.all()]) {
       const d = c.detector;
-      if (d.scope === 'silence') this.judgeSilence(c, now);
+      if (d.scope === 'silence') this.guard(c, () => { this.judgeSilence(c, now); });
       else if (d.scope === 'event') {
         if (d.params.clearAfterMs === 0) continue;
         for (const [key, s] of c.states) {

@@ -177,3 +177,19 @@ export class RuleIndex {
     return out;
   }
 }
+
+/**
+ * How often a meter's data is expected: the shortest interval among its terminal's polled
+ * profiles; for a pushing terminal without profiles, the push silence bound the collector
+ * already uses to mark it offline.
+ */
+export function expectedIntervalOf(
+  terminal: { readonly enabled: boolean; readonly profiles: readonly string[] } | undefined,
+  profiles: Readonly<Record<string, { readonly intervalSeconds: number }>>,
+  pushSilenceMs: number,
+): number | undefined {
+  if (terminal?.enabled !== true) return undefined;
+  let min = Number.POSITIVE_INFINITY;
+  for (const name of terminal.profiles) min = Math.min(min, (profiles[name]?.intervalSeconds ?? Number.POSITIVE_INFINITY) * 1000);
+  return Number.isFinite(min) ? min : pushSilenceMs;
+}
