@@ -95,10 +95,11 @@ function lineLoss(area: Area, prev: unknown, p: AreaLineLossParams, ctx: AreaCon
   const supply = members.find((m) => m.id === supplyId);
   if (supply?.areaId !== area.id) return undefined;
   const s = prev as LineLossState | undefined;
-  if (s === undefined) return { state: { condition: initialCondition(), startAt: now, start: registers(members, p, ctx, -Infinity) } };
+  const snapshot = () => registers(members, p, ctx, now - p.maxReadingAgeMs);
+  if (s === undefined) return { state: { condition: initialCondition(), startAt: now, start: snapshot() } };
   if (now - s.startAt < p.intervalMs) return { state: s };
-  // Both ends of the interval must be known for every meter, the end read within the interval.
-  const end = registers(members, p, ctx, s.startAt);
+  // Both ends of the interval must be known for every meter, each read shortly before its instant.
+  const end = snapshot();
   const missing: string[] = [];
   let customers = 0;
   let customersDelta = 0;
@@ -117,7 +118,7 @@ function lineLoss(area: Area, prev: unknown, p: AreaLineLossParams, ctx: AreaCon
     else customersDelta += delta;
   }
   const r = detectAreaLineLoss(s.condition, { areaName: area.name, intervalMs: now - s.startAt, supplyDelta, customersDelta, customers, missing }, p, now);
-  const next: LineLossState = { condition: r.state, startAt: now, start: registers(members, p, ctx, -Infinity) };
+  const next: LineLossState = { condition: r.state, startAt: now, start: end };
   return r.event === undefined ? { state: next } : { state: next, event: r.event };
 }
 

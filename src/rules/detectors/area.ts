@@ -76,6 +76,8 @@ export const AreaLineLossParams = Type.Object(
     register: RegisterName,
     /** Length of one loss interval, ms. */
     intervalMs: Type.Integer({ minimum: 60_000, maximum: 31 * 24 * 3600 * 1000, default: 24 * 3600 * 1000 }),
+    /** A register value counts for an interval's start or end only if read at most this long before it, ms. */
+    maxReadingAgeMs: Type.Integer({ minimum: 1000, maximum: 24 * 3600 * 1000, default: 15 * 60_000 }),
     /** Loss below this is out of bounds (negative loss: a customer meter or the mapping is wrong), %. */
     minLossPct: Type.Number({ minimum: -100, maximum: 100, default: -1 }),
     /** Loss above this is out of bounds (theft, faults), %. */
