@@ -25,24 +25,23 @@ const SUBJECTS = {
 export const RuleSubject = Type.Union([SUBJECTS.meter, SUBJECTS.meters, SUBJECTS.area, SUBJECTS.all]);
 export type RuleSubject = Static<typeof RuleSubject>;
 
-const ruleFields = {
+const headFields = {
   id: RuleId,
   name: Type.String({ minLength: 1, maxLength: 200 }),
   description: Type.Optional(Type.String({ maxLength: 2000 })),
   enabled: Type.Boolean({ default: true }),
   severity: OneOf<Severity>(SEVERITIES, { default: 'major' }),
-  subject: RuleSubject,
+};
+const ruleFields = { ...headFields, subject: RuleSubject };
+const looseFields = {
+  detector: OneOf<DetectorName>(DETECTOR_NAMES, { description: 'The detector that judges the subject.' }),
+  params: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: 'Parameters of the detector (see its schema).' }),
 };
 
 /** What the API and YAML accept: `params` is checked against the named detector's schema. */
-export const RuleInput = Type.Object(
-  {
-    ...ruleFields,
-    detector: OneOf<DetectorName>(DETECTOR_NAMES, { description: 'The detector that judges the subject.' }),
-    params: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: 'Parameters of the detector (see its schema).' }),
-  },
-  strict,
-);
+export const RuleInput = Type.Object({ ...ruleFields, ...looseFields }, strict);
+/** The rule without its subject, which is checked by the key it carries. */
+const RuleHead = Type.Object({ ...headFields, ...looseFields, subject: Type.Optional(Type.Unknown()) }, strict);
 
 /** The same rule as a union keyed by `detector`, each member with its detector's parameter schema (documentation). */
 export const RuleSchema = Type.Union(
@@ -78,11 +77,9 @@ export function parseRule(input: unknown): Rule {
   const issues: RuleIssue[] = [];
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new RuleValidationError([{ path: '', message: 'expected an object' }]);
   const raw = structuredClone(input) as Record<string, unknown>;
-  const subject = raw.subject;
-  delete raw.subject;
-  const base = Value.Default(Type.Omit(RuleInput, ['subject']), raw) as Record<string, unknown>;
-  collect(Type.Omit(RuleInput, ['subject']), base, '', issues);
-  const parsedSubject = parseSubject(subject, issues);
+  const base = Value.Default(RuleHead, raw) as Record<string, unknown>;
+  collect(RuleHead, base, '', issues);
+  const parsedSubject = parseSubject(base.subject, issues);
   const detector = typeof base.detector === 'string' && isDetectorName(base.detector) ? base.detector : undefined;
   let params: Record<string, unknown> = {};
   if (detector !== undefined && typeof base.params === 'object' && base.params !== null) {
@@ -92,7 +89,8 @@ export function parseRule(input: unknown): Rule {
     if (issues.length === 0) crossCheck(detector, params, parsedSubject, issues);
   }
   if (issues.length > 0 || detector === undefined || parsedSubject === undefined) throw new RuleValidationError(issues);
-  return { ...(base as unknown as Omit<Rule, 'subject' | 'params'>), detector, subject: parsedSubject, params };
+  const head = base as unknown as Omit<Rule, 'subject' | 'params'>;
+  return { ...head, detector, subject: parsedSubject, params };
 }
 
 /** Meter and area ids the subject names, for checking against the registry. */
