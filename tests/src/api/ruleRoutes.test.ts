@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Problem, installProblemHandlers } from '../../../src/api/problem.js';
 import { RuleOut, ruleRoutes } from '../../../src/api/ruleRoutes.js';
@@ -16,7 +16,7 @@ describe('rules API', () => {
   let signals: AlarmSignal[];
   let engine: RuleEngine;
   let service: RuleService;
-  let app: ReturnType<typeof Fastify>;
+  let app: FastifyInstance;
 
   beforeEach(async () => {
     db = openDatabase(':memory:');
@@ -29,7 +29,7 @@ describe('rules API', () => {
     server.addSchema(RuleOut);
     installProblemHandlers(server);
     await server.register(ruleRoutes, { prefix: '/api/v1', rules: service });
-    app = server as unknown as ReturnType<typeof Fastify>;
+    app = server as unknown as FastifyInstance;
   });
   afterEach(async () => {
     await app.close();
