@@ -29,7 +29,7 @@ describe('rules API', () => {
     server.addSchema(RuleOut);
     installProblemHandlers(server);
     await server.register(ruleRoutes, { prefix: '/api/v1', rules: service });
-    app = server as unknown as FastifyInstance;
+    app = server;
   });
   afterEach(async () => {
     await app.close();
