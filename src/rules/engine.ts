@@ -195,7 +195,8 @@ export class RuleEngine implements ReadingSink {
       }
       state = initial();
     }
-    this.guard(c, () => {
+    // Inline try (not `guard`): this is the per-reading path.
+    try {
       const r = run(state);
       c.states.set(key, r.state);
       if (fresh) this.states += 1;
@@ -205,7 +206,9 @@ export class RuleEngine implements ReadingSink {
         return;
       }
       if (this.trackOpen(c, subject.id, r.event.kind)) this.emit(c, subject, this.options.topology.meter(subject.id)?.areaId ?? null, r.event);
-    });
+    } catch (err) {
+      this.failed(c, err);
+    }
   }
 
   /**
