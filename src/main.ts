@@ -3,7 +3,7 @@
  * and owns their shutdown. Nothing else constructs services.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DlmsAdapter } from '../protocols/dlms/adapter.js';
 import { ModbusAdapter } from '../protocols/modbus/adapter.js';
 import { MqttAdapter } from '../protocols/mqtt/adapter.js';
@@ -15,13 +15,19 @@ import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore, Sqlit
 import { startDlmsPushService } from './collect/dlmsPushService.js';
 import type { RawDeviceEvent } from '../protocols/adapter.js';
 import type { GridheadConfig } from './config/schema.js';
-import { QUANTITIES, isQuantity, type MeterId } from './domain/index.js';
+import { QUANTITIES, isQuantity, type AlarmSignal, type MeterId } from './domain/index.js';
 import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
 import { LatestValues } from './live/latest.js';
 import { LogThrottle, type Logger } from './observe/logger.js';
 import { healthReport, metricSources } from './observe/headEnd.js';
 import { createMetrics } from './observe/metrics.js';
 import { Registry } from './registry/registry.js';
+import { ConfigError } from './config/load.js';
+import { RuleEngine } from './rules/engine.js';
+import { RuleValidationError } from './rules/model.js';
+import { loadRuleSet } from './rules/ruleSet.js';
+import { expectedIntervalOf } from './rules/scope.js';
+import { RuleService } from './rules/service.js';
 import { openDatabase } from './storage/db.js';
 import { InfluxSink } from './storage/influx/sink.js';
 import { ReadingStore } from './storage/readingStore.js';
@@ -51,7 +57,7 @@ export interface StartOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export async function startHeadEnd(config: GridheadConfig, { logger, env = process.env }: StartOptions): Promise<HeadEnd> {
+export async function startHeadEnd(config: GridheadConfig, { logger, configFile, env = process.env }: StartOptions): Promise<HeadEnd> {
   const closers: { name: string; close: () => Promise<void> | void }[] = [];
   const close = async () => {
     for (const c of closers.reverse().splice(0)) {
@@ -63,7 +69,7 @@ export async function startHeadEnd(config: GridheadConfig, { logger, env = proce
     }
   };
   try {
-    return await compose(config, logger, closers, close, env);
+    return await compose(config, logger, closers, close, env, configFile);
   } catch (err) {
     await close();
     throw err;
@@ -76,6 +82,7 @@ async function compose(
   closers: { name: string; close: () => Promise<void> | void }[],
   close: () => Promise<void>,
   env: NodeJS.ProcessEnv,
+  configFile?: string,
 ): Promise<HeadEnd> {
   const throttle = new LogThrottle(60_000);
   const db = openDatabase(join(config.dataDir, 'gridhead.db'));
@@ -139,6 +146,43 @@ async function compose(
   const store = new ReadingStore(db, (id: MeterId) => registry.meterKey(id));
   const live = new LatestValues();
   const sinks: ReadingSink[] = [{ name: 'store', write: (b) => void store.write(b) }, live];
+
+  // Rules (issue 5): the engine judges readings after the store; its signals go to onSignal.
+  const onSignal = (s: AlarmSignal): void => {
+    logger.info({ rule: s.ruleId, detector: s.detector, subject: s.subject, kind: s.kind, severity: s.severity, at: s.at }, `alarm ${s.kind}: ${s.explanation}`);
+  };
+  let ruleService: RuleService | undefined;
+  if (config.rules.enabled) {
+    const engine = new RuleEngine({
+      topology: {
+        meter: (id) => registry.findMeter(id),
+        meters: () => registry.listMeters(),
+        areas: () => registry.listAreas(),
+        expectedIntervalMs: (m) => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs),
+      },
+      onSignal: (s) => { onSignal(s); }, // LEAD: connect the alarm service here once wt-alarms is merged.
+      onDetectorError: (rule, err, suppressed) => { logger.error({ rule, err, suppressed }, 'rule evaluation failed'); },
+    });
+    const areaExists = (id: string) => registry.listAreas().some((a) => a.id === id);
+    ruleService = new RuleService({ db, engine, refs: { meterExists: (id) => registry.findMeter(id) !== undefined, areaExists } });
+    const { loaded, invalid } = ruleService.load();
+    for (const bad of invalid) logger.error({ rule: bad.id, err: bad.error.message }, 'stored rule no longer valid; not run');
+    if (config.rules.file !== undefined) {
+      const file = resolve(configFile === undefined ? '.' : dirname(configFile), config.rules.file);
+      try {
+        const { added, kept } = ruleService.seed(loadRuleSet(file));
+        logger.info({ file, stored: loaded, added: added.length, kept: kept.length }, 'rule set loaded');
+      } catch (err) {
+        if (err instanceof RuleValidationError) throw new ConfigError(file, err.issues);
+        throw err;
+      }
+    }
+    registry.onChange((c) => { engine.topologyChanged(c); });
+    const tick = setInterval(() => { engine.tick(); }, 1000);
+    tick.unref();
+    closers.push({ name: 'rules', close: () => { clearInterval(tick); } });
+    sinks.push(engine);
+  }
   let influx: InfluxSink | undefined;
   if (config.influx.enabled) {
     influx = new InfluxSink({
@@ -335,6 +379,7 @@ async function compose(
     metrics,
     audit,
     security: { keys: keyStore, events: securityEvents },
+    ...(ruleService === undefined ? {} : { rules: ruleService }),
   });
   await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });

@@ -12,8 +12,10 @@ import type { Logger } from 'pino';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import Type from 'typebox';
 import type { Registry } from '../registry/registry.js';
+import type { RuleService } from '../rules/service.js';
 import { Problem, installProblemHandlers } from './problem.js';
 import { readingRoutes, type ReadingQueries } from './readingRoutes.js';
+import { RuleOut, ruleRoutes } from './ruleRoutes.js';
 import { AreaOut, MeterOut, TerminalOut } from './schemas.js';
 import { statsRoutes, type CollectionStatsQueries } from './statsRoutes.js';
 import { areaRoutes, meterRoutes, terminalRoutes, type TerminalStateView } from './topologyRoutes.js';
@@ -40,6 +42,8 @@ export interface ApiDeps {
   readonly audit?: AuditLog;
   /** DLMS key store and security events (keys and security-events routes). */
   readonly security?: Omit<SecurityRoutesOptions, 'registry'>;
+  /** Rule management; absent when the rule engine is off. */
+  readonly rules?: RuleService;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
@@ -49,7 +53,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     bodyLimit: deps.bodyLimitBytes,
     ajv: { customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  for (const s of [Problem, AreaOut, TerminalOut, MeterOut]) app.addSchema(s);
+  for (const s of [Problem, AreaOut, TerminalOut, MeterOut, RuleOut]) app.addSchema(s);
   installProblemHandlers(app);
   await app.register(swagger, {
     openapi: {
@@ -61,6 +65,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'operations', description: 'Health and metrics' },
         { name: 'security', description: 'DLMS keys (write-only) and security events' },
         { name: 'audit', description: 'Who changed what, when, from where' },
+        { name: 'rules', description: 'Alarm rules run by the real-time engine' },
       ],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -98,6 +103,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     await v1.register(meterRoutes, topo);
     await v1.register(readingRoutes, { registry: deps.registry, readings: deps.readings, maxPoints: 50_000 });
     await v1.register(statsRoutes, { registry: deps.registry, stats: deps.stats });
+    if (deps.rules !== undefined) await v1.register(ruleRoutes, { rules: deps.rules });
   }, { prefix: '/api/v1' });
   return app;
 }

@@ -383,6 +383,16 @@ export const SimulatorConfig = Type.Object(
   strict,
 );
 
+export const RulesConfig = Type.Object(
+  {
+    /** Run the rule engine. */
+    enabled: Type.Boolean({ default: true }),
+    /** YAML rule set seeded into the store at start, relative to the configuration file. */
+    file: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  },
+  strict,
+);
+
 export const GridheadConfig = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: './data' }),
@@ -409,6 +419,7 @@ export const GridheadConfig = Type.Object(
     dlms: DlmsConfig,
     registry: RegistryConfig,
     simulators: SimulatorConfig,
+    rules: RulesConfig,
   },
   strict,
 );

@@ -173,4 +173,24 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
     `,
   },
+  {
+    version: 4,
+    name: 'rules',
+    sql: `
+      -- Rules the engine runs: seeded from the YAML rule set, then managed through the API.
+      CREATE TABLE rules (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        description TEXT,
+        enabled     INTEGER NOT NULL,
+        severity    TEXT NOT NULL,
+        subject     TEXT NOT NULL,   -- JSON: { meter } | { meters } | { area, includeDescendants } | { all: true }
+        detector    TEXT NOT NULL,
+        params      TEXT NOT NULL,   -- JSON, validated against the detector's schema
+        origin      TEXT NOT NULL CHECK (origin IN ('yaml','api')),
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -10,3 +10,5 @@ export * from './register.js';
 export * from './jump.js';
 export * from './clock.js';
 export * from './silence.js';
+export * from './area.js';
+export * from './deviceEvent.js';

@@ -1,0 +1,314 @@
+/**
+ * The real-time rule engine: a sink of the ingest pipeline that judges every reading as it
+ * arrives against the rules watching its meter, keeps each (rule, meter[, phase]) condition
+ * in memory, and emits AlarmSignals. Time-driven judgements (communication loss, area
+ * figures, clear-after-time of device events) run on `tick(now)`, which main.ts calls every
+ * second; tests call it with their own clock.
+ *
+ * Never throws from `write`: a failing detector is counted and reported through
+ * `onDetectorError` at most once per rule per `errorLogIntervalMs`.
+ */
+import type { AlarmSignal, AlarmSubject } from '../domain/alarm.js';
+import type { DeviceEvent } from '../domain/event.js';
+import { meterId, terminalId, type AreaId, type MeterId, type Reading } from '../domain/index.js';
+import type { ReadingSink } from '../ingest/pipeline.js';
+import { LogThrottle } from '../observe/logger.js';
+import { areaStateRaised, judgeAreas } from './areaJudge.js';
+import { DETECTORS } from './catalogue.js';
+import {
+  detectCommunicationLoss, detectDeviceEvent, initialCondition, initialDeviceEventState,
+  type ConditionState, type DetectorEvent, type DeviceEventState, type LinePhase,
+} from './detectors/index.js';
+import type { Rule } from './model.js';
+import { RuleIndex, type CompiledRule, type RuleTopology } from './scope.js';
+import { ValueTable } from './values.js';
+
+export interface RuleEngineOptions {
+  readonly topology: RuleTopology;
+  readonly onSignal: (signal: AlarmSignal) => void;
+  readonly now?: () => number;
+  /** Condition states held at most across all rules; beyond it new ones are refused and counted. */
+  readonly maxStates?: number;
+  readonly onDetectorError?: (ruleId: string, error: unknown, suppressed: number) => void;
+  readonly errorLogIntervalMs?: number;
+}
+
+export interface RuleEngineStats {
+  readonly rules: number;
+  readonly states: number;
+  readonly signals: number;
+  readonly detectorErrors: number;
+  /** States refused because `maxStates` was reached. */
+  readonly statesRefused: number;
+}
+
+const PHASES: readonly LinePhase[] = ['l1', 'l2', 'l3'];
+
+export class RuleEngine implements ReadingSink {
+  readonly name = 'rules';
+  private readonly index: RuleIndex;
+  private readonly values = new ValueTable();
+  /** Open meter alarms: meter → rule → raised states (phases) behind it. */
+  private readonly open = new Map<MeterId, Map<CompiledRule, number>>();
+  private readonly now: () => number;
+  private readonly maxStates: number;
+  private readonly throttle: LogThrottle;
+  private states = 0;
+  private signals = 0;
+  private detectorErrors = 0;
+  private statesRefused = 0;
+
+  constructor(private readonly options: RuleEngineOptions) {
+    this.now = options.now ?? Date.now;
+    this.maxStates = options.maxStates ?? 5_000_000;
+    this.index = new RuleIndex(options.topology);
+    this.throttle = new LogThrottle(options.errorLogIntervalMs ?? 60_000, this.now);
+  }
+
+  /** Takes a new or changed rule (a disabled rule is dropped): open alarms of its old version clear. */
+  upsert(rule: Rule): void {
+    this.drop(rule.id, 'was changed');
+    if (!rule.enabled) return;
+    const detector = DETECTORS[rule.detector].compile(rule.params);
+    this.index.add({ rule, detector, since: this.now(), states: new Map() });
+  }
+
+  /** Forgets a rule; its open alarms clear with `reason` in the explanation. */
+  remove(id: string, reason = 'was deleted'): void {
+    this.drop(id, reason);
+  }
+
+  /** The topology changed: re-expand subjects; a deleted meter's state and open alarms go. */
+  topologyChanged(change?: { readonly kind: string; readonly id: string; readonly op: 'upsert' | 'delete' }): void {
+    if (change?.kind === 'meter' && change.op === 'delete') this.forgetMeter(meterId(change.id));
+    this.index.invalidate();
+  }
+
+  write(batch: readonly Reading[]): void {
+    const now = this.now();
+    for (let i = 0; i < batch.length;) {
+      const first = batch[i];
+      if (first === undefined) break;
+      // One evaluation per meter and device time: a poll's values of one instant are judged together.
+      let mask = 0;
+      let j = i;
+      for (let r: Reading | undefined = first; r?.meterId === first.meterId && r.ts === first.ts; r = batch[++j]) {
+        mask |= this.values.apply(r);
+      }
+      const mv = this.values.get(first.meterId);
+      if (mv !== undefined) mv.lastSeen = now;
+      if (mask !== 0) this.evaluateMeter(first.meterId, mask, first.ts);
+      i = j;
+    }
+  }
+
+  onDeviceEvent(e: DeviceEvent): void {
+    const now = this.now();
+    const input = { kind: 'event', code: e.code, ts: e.ts, detail: e.detail } as const;
+    const rules = e.meterId === null
+      ? [...this.index.all()].filter((c) => c.detector.scope === 'event' && 'all' in c.rule.subject)
+      : this.index.forMeter(e.meterId).event;
+    const subject: AlarmSubject = e.meterId === null ? { kind: 'terminal', id: e.terminalId } : { kind: 'meter', id: e.meterId };
+    const key = e.meterId ?? `t:${e.terminalId}`;
+    for (const c of rules) {
+      if (c.detector.scope !== 'event') continue;
+      const params = c.detector.params;
+      this.step(c, key, subject, initialDeviceEventState, (s) => detectDeviceEvent(s as DeviceEventState, input, params, now));
+    }
+  }
+
+  /** Time-driven judgements at `now` (engine clock). */
+  tick(now: number = this.now()): void {
+    for (const c of [...this.index.all()]) {
+      const d = c.detector;
+      if (d.scope === 'silence') this.guard(c, () => { this.judgeSilence(c, now); });
+      else if (d.scope === 'event') {
+        if (d.params.clearAfterMs === 0) continue;
+        for (const [key, s] of c.states) {
+          if ((s as DeviceEventState).raisedAt === null) continue;
+          this.step(c, key, this.subjectOf(c, key), initialDeviceEventState, (st) => detectDeviceEvent(st as DeviceEventState, { kind: 'tick' }, d.params, now));
+        }
+      } else if (d.scope !== 'meter') {
+        this.guard(c, () => {
+          const ctx = { index: this.index, values: this.values, openAlarms: (m: MeterId) => this.openDetectors(m) };
+          for (const { area, result } of judgeAreas(c, ctx, now)) {
+            c.states.set(area.id, result.state);
+            if (result.event !== undefined) this.emit(c, { kind: 'area', id: area.id }, area.id, result.event);
+          }
+        });
+      }
+    }
+  }
+
+  stats(): RuleEngineStats {
+    return { rules: this.index.size, states: this.states, signals: this.signals, detectorErrors: this.detectorErrors, statesRefused: this.statesRefused };
+  }
+
+  // ── internals ───────────────────────────────────────────────────────────
+
+  private evaluateMeter(id: MeterId, mask: number, ts: number): void {
+    const rules = this.index.forMeter(id).reading;
+    if (rules.length === 0) return;
+    const mv = this.values.get(id);
+    if (mv === undefined) return;
+    const subject: AlarmSubject = { kind: 'meter', id };
+    for (const c of rules) {
+      const d = c.detector;
+      if (d.scope !== 'meter' || (d.triggers & mask) === 0) continue;
+      if (d.phaseQuantity === null) {
+        this.step(c, id, subject, () => d.initial(), (s) => d.evaluate(s, { phase: 'l1', values: mv.values }, ts));
+        continue;
+      }
+      for (const phase of PHASES) {
+        if (mv.values[d.phaseQuantity(phase)] === undefined) continue;
+        this.step(c, `${id}|${phase}`, subject, () => d.initial(), (s) => d.evaluate(s, { phase, values: mv.values }, ts));
+      }
+    }
+  }
+
+  private judgeSilence(c: CompiledRule, now: number): void {
+    if (c.detector.scope !== 'silence') return;
+    const p = c.detector.params;
+    for (const m of this.index.metersOf(c)) {
+      const expectedIntervalMs = p.expectedIntervalMs ?? this.options.topology.expectedIntervalMs(m);
+      if (expectedIntervalMs === undefined) continue;
+      const lastSeen = Math.max(this.values.get(m.id)?.lastSeen ?? c.since, c.since);
+      const params = { ...p, expectedIntervalMs };
+      this.step(c, m.id, { kind: 'meter', id: m.id }, initialCondition, (s) => detectCommunicationLoss(s as ConditionState, lastSeen, params, now));
+    }
+  }
+
+  /** One detector step on one state, with the bound on states and the error guard. */
+  private step(
+    c: CompiledRule,
+    key: string,
+    subject: AlarmSubject,
+    initial: () => unknown,
+    run: (state: unknown) => { state: unknown; event?: DetectorEvent },
+  ): void {
+    let state = c.states.get(key);
+    const fresh = state === undefined;
+    if (fresh) {
+      if (this.states >= this.maxStates) {
+        this.statesRefused += 1;
+        return;
+      }
+      state = initial();
+    }
+    // Inline try (not `guard`): this is the per-reading path.
+    try {
+      const r = run(state);
+      c.states.set(key, r.state);
+      if (fresh) this.states += 1;
+      if (r.event === undefined) return;
+      if (subject.kind !== 'meter') {
+        this.emit(c, subject, null, r.event);
+        return;
+      }
+      if (this.trackOpen(c, subject.id, r.event.kind)) this.emit(c, subject, this.options.topology.meter(subject.id)?.areaId ?? null, r.event);
+    } catch (err) {
+      this.failed(c, err);
+    }
+  }
+
+  /**
+   * Per-phase states of one rule share one alarm (the subject is the meter): every raise is
+   * passed on (the alarm service updates the open alarm), a clear only when no phase is left.
+   */
+  private trackOpen(c: CompiledRule, id: MeterId, kind: 'raise' | 'clear'): boolean {
+    let rules = this.open.get(id);
+    const n = rules?.get(c) ?? 0;
+    if (kind === 'raise') {
+      if (rules === undefined) this.open.set(id, (rules = new Map<CompiledRule, number>()));
+      rules.set(c, n + 1);
+      return true;
+    }
+    if (n <= 1) {
+      this.closeOpen(c, id);
+      return true;
+    }
+    rules?.set(c, n - 1);
+    return false;
+  }
+
+  private closeOpen(c: CompiledRule, id: MeterId): void {
+    const rules = this.open.get(id);
+    rules?.delete(c);
+    if (rules?.size === 0) this.open.delete(id);
+  }
+
+  private *openDetectors(id: MeterId): Iterable<string> {
+    const rules = this.open.get(id);
+    if (rules === undefined) return;
+    for (const c of rules.keys()) yield c.rule.detector;
+  }
+
+  private emit(c: CompiledRule, subject: AlarmSubject, areaId: AreaId | null, e: DetectorEvent): void {
+    this.signals += 1;
+    const signal: AlarmSignal = {
+      ruleId: c.rule.id, detector: c.rule.detector, subject, kind: e.kind, severity: c.rule.severity,
+      at: e.at, since: e.since, explanation: e.explanation, value: e.value, areaId,
+    };
+    try {
+      this.options.onSignal(signal);
+    } catch (err) {
+      this.failed(c, err);
+    }
+  }
+
+  private guard(c: CompiledRule, run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      this.failed(c, err);
+    }
+  }
+
+  private failed(c: CompiledRule, err: unknown): void {
+    this.detectorErrors += 1;
+    const suppressed = this.throttle.pass(`rule:${c.rule.id}`);
+    if (suppressed >= 0) this.options.onDetectorError?.(c.rule.id, err, suppressed);
+  }
+
+  /** Removes a rule, clearing whatever it holds open so no alarm is left orphaned. */
+  private drop(id: string, reason: string): void {
+    const c = this.index.remove(id);
+    if (c === undefined) return;
+    const now = this.now();
+    const cleared = new Set<string>();
+    for (const [key, state] of c.states) {
+      this.states -= 1;
+      if (!this.isRaised(c, state)) continue;
+      const subject = this.subjectOf(c, key);
+      const subjectKey = `${subject.kind}:${subject.id}`;
+      if (cleared.has(subjectKey)) continue;
+      cleared.add(subjectKey);
+      if (subject.kind === 'meter') this.closeOpen(c, subject.id);
+      const areaId = subject.kind === 'area' ? subject.id : subject.kind === 'meter' ? this.options.topology.meter(subject.id)?.areaId ?? null : null;
+      this.emit(c, subject, areaId, { kind: 'clear', at: now, since: now, value: Number.NaN, explanation: `rule ${c.rule.id} ${reason}; the alarm is closed without judging the value` });
+    }
+    c.states.clear();
+  }
+
+  private forgetMeter(id: MeterId): void {
+    this.values.forget(id);
+    this.open.delete(id);
+    for (const c of this.index.all()) {
+      for (const key of [id, `${id}|l1`, `${id}|l2`, `${id}|l3`]) if (c.states.delete(key)) this.states -= 1;
+    }
+  }
+
+  private isRaised(c: CompiledRule, state: unknown): boolean {
+    const d = c.detector;
+    if (d.scope === 'meter') return d.raised(state);
+    if (d.scope === 'event') return (state as DeviceEventState).raisedAt !== null;
+    return areaStateRaised(state);
+  }
+
+  private subjectOf(c: CompiledRule, key: string): AlarmSubject {
+    const d = c.detector.scope;
+    if (d === 'transformer-overload' || d === 'area-line-loss' || d === 'abnormal-area') return { kind: 'area', id: key as AreaId };
+    if (key.startsWith('t:')) return { kind: 'terminal', id: terminalId(key.slice(2)) };
+    return { kind: 'meter', id: meterId(key.split('|')[0] ?? key) };
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * Which rules apply to which meters and areas. The engine asks, for every reading, "which
+ * rules watch this meter?": the answer is cached per meter and rebuilt only when a rule or
+ * the topology changes, so evaluation costs O(rules matching the meter), not O(all rules).
+ */
+import type { Area, AreaId, Meter, MeterId } from '../domain/index.js';
+import type { CompiledDetector } from './catalogue.js';
+import type { Rule } from './model.js';
+
+/** The slice of the registry the engine needs. */
+export interface RuleTopology {
+  meter(id: MeterId): Meter | undefined;
+  meters(): Iterable<Meter>;
+  areas(): Iterable<Area>;
+  /** How often data is expected from a meter (its terminal's shortest collection interval), ms; undefined when unknown. */
+  expectedIntervalMs(meter: Meter): number | undefined;
+}
+
+export interface CompiledRule {
+  readonly rule: Rule;
+  readonly detector: CompiledDetector;
+  /** When the engine took the rule on: a meter never heard from counts as silent from here. */
+  readonly since: number;
+  /** Detector state per meter, `meter|phase`, area, or `t:terminal` key. */
+  readonly states: Map<string, unknown>;
+}
+
+export interface MeterRules {
+  /** Rules judged from the meter's readings. */
+  readonly reading: readonly CompiledRule[];
+  /** Device-event rules covering the meter. */
+  readonly event: readonly CompiledRule[];
+}
+
+const NONE: MeterRules = { reading: [], event: [] };
+
+export class RuleIndex {
+  private readonly rules = new Map<string, CompiledRule>();
+  private readonly perMeter = new Map<MeterId, MeterRules>();
+  private areaSets = new Map<CompiledRule, ReadonlySet<AreaId>>();
+  private members: Map<AreaId, Meter[]> | undefined;
+  private areaList: Area[] | undefined;
+  private meterList: Meter[] | undefined;
+
+  constructor(private readonly topology: RuleTopology) {}
+
+  get size(): number {
+    return this.rules.size;
+  }
+
+  get(id: string): CompiledRule | undefined {
+    return this.rules.get(id);
+  }
+
+  all(): IterableIterator<CompiledRule> {
+    return this.rules.values();
+  }
+
+  add(c: CompiledRule): void {
+    this.rules.set(c.rule.id, c);
+    this.areaSets.set(c, this.expand(c.rule));
+    this.perMeter.clear();
+  }
+
+  remove(id: string): CompiledRule | undefined {
+    const c = this.rules.get(id);
+    if (c === undefined) return undefined;
+    this.rules.delete(id);
+    this.areaSets.delete(c);
+    this.perMeter.clear();
+    return c;
+  }
+
+  /** Areas or meters changed: subjects are expanded afresh on next use. */
+  invalidate(): void {
+    this.members = undefined;
+    this.areaList = undefined;
+    this.meterList = undefined;
+    this.perMeter.clear();
+    const sets = new Map<CompiledRule, ReadonlySet<AreaId>>();
+    for (const c of this.rules.values()) sets.set(c, this.expand(c.rule));
+    this.areaSets = sets;
+  }
+
+  forMeter(id: MeterId): MeterRules {
+    const cached = this.perMeter.get(id);
+    if (cached !== undefined) return cached;
+    const meter = this.topology.meter(id);
+    if (meter === undefined) return NONE;
+    const reading: CompiledRule[] = [];
+    const event: CompiledRule[] = [];
+    for (const c of this.rules.values()) {
+      if (!this.covers(c, meter)) continue;
+      if (c.detector.scope === 'meter') reading.push(c);
+      else if (c.detector.scope === 'event') event.push(c);
+    }
+    const entry = { reading, event };
+    this.perMeter.set(id, entry);
+    return entry;
+  }
+
+  covers(c: CompiledRule, meter: Meter): boolean {
+    const s = c.rule.subject;
+    if ('all' in s) return true;
+    if ('meter' in s) return s.meter === meter.id;
+    if ('meters' in s) return s.meters.includes(meter.id);
+    return meter.areaId !== null && (this.areaSets.get(c)?.has(meter.areaId) ?? false);
+  }
+
+  /** The meters a rule watches. */
+  metersOf(c: CompiledRule): Meter[] {
+    const s = c.rule.subject;
+    if ('all' in s) return this.allMeters();
+    if ('meter' in s || 'meters' in s) {
+      const ids = 'meter' in s ? [s.meter] : s.meters;
+      return ids.flatMap((id) => this.topology.meter(id as MeterId) ?? []);
+    }
+    return this.allMeters().filter((m) => this.covers(c, m));
+  }
+
+  /** The areas an area rule judges: the subject's area (and descendants), or every area. */
+  areasOf(c: CompiledRule): Area[] {
+    const s = c.rule.subject;
+    if ('all' in s) return this.allAreas();
+    const set = this.areaSets.get(c);
+    return set === undefined ? [] : this.allAreas().filter((a) => set.has(a.id));
+  }
+
+  /** The meters of an area and of every area below it. */
+  membersOf(area: AreaId): readonly Meter[] {
+    this.members ??= this.buildMembers();
+    return this.members.get(area) ?? [];
+  }
+
+  private allMeters(): Meter[] {
+    this.meterList ??= [...this.topology.meters()];
+    return this.meterList;
+  }
+
+  private allAreas(): Area[] {
+    this.areaList ??= [...this.topology.areas()];
+    return this.areaList;
+  }
+
+  private expand(rule: Rule): ReadonlySet<AreaId> {
+    const s = rule.subject;
+    if (!('area' in s)) return new Set();
+    const root = s.area as AreaId;
+    const out = new Set<AreaId>([root]);
+    if (!s.includeDescendants) return out;
+    const areas = this.allAreas();
+    // Parents before children is not guaranteed: repeat until the set stops growing (depth ≤ 4).
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const a of areas) {
+        if (a.parentId !== null && out.has(a.parentId) && !out.has(a.id)) {
+          out.add(a.id);
+          grew = true;
+        }
+      }
+    }
+    return out;
+  }
+
+  private buildMembers(): Map<AreaId, Meter[]> {
+    const parent = new Map<AreaId, AreaId | null>(this.allAreas().map((a) => [a.id, a.parentId]));
+    const out = new Map<AreaId, Meter[]>();
+    for (const m of this.allMeters()) {
+      const seen = new Set<AreaId>();
+      for (let a = m.areaId; a !== null && !seen.has(a); a = parent.get(a) ?? null) {
+        seen.add(a);
+        let list = out.get(a);
+        if (list === undefined) out.set(a, (list = []));
+        list.push(m);
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * How often a meter's data is expected: the shortest interval among its terminal's polled
+ * profiles; for a pushing terminal without profiles, the push silence bound the collector
+ * already uses to mark it offline.
+ */
+export function expectedIntervalOf(
+  terminal: { readonly enabled: boolean; readonly profiles: readonly string[] } | undefined,
+  profiles: Readonly<Record<string, { readonly intervalSeconds: number }>>,
+  pushSilenceMs: number,
+): number | undefined {
+  if (terminal?.enabled !== true) return undefined;
+  let min = Number.POSITIVE_INFINITY;
+  for (const name of terminal.profiles) min = Math.min(min, (profiles[name]?.intervalSeconds ?? Number.POSITIVE_INFINITY) * 1000);
+  return Number.isFinite(min) ? min : pushSilenceMs;
+}
