@@ -155,11 +155,13 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
       body: Type.Object({ comment: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })) }, { additionalProperties: false }),
       response: { 200: AlarmOut, ...problemResponses },
     },
-  }, (req) => {
     // A bodiless POST is an acknowledgement without comment.
-    const body = req.body as { comment?: string } | undefined;
-    return alarmView(alarms.acknowledge(req.params.id, actorOf(req), body?.comment));
-  });
+    preValidation: (req, _reply, done) => {
+      const request = req as { body: unknown };
+      request.body ??= {};
+      done();
+    },
+  }, (req) => alarmView(alarms.acknowledge(req.params.id, actorOf(req), req.body.comment)));
 
   app.post('/alarms/:id/comments', {
     schema: {
