@@ -8,11 +8,15 @@ import { DlmsAdapter } from '../protocols/dlms/adapter.js';
 import { ModbusAdapter } from '../protocols/modbus/adapter.js';
 import { MqttAdapter } from '../protocols/mqtt/adapter.js';
 import { startFleet, type Fleet } from '../simulators/fleet.js';
+import { AlarmFeed } from './alarms/feed.js';
+import { startAlarmNotifiers } from './alarms/notify/index.js';
+import { AlarmService } from './alarms/service.js';
 import { buildApi, type HealthReport } from './api/server.js';
+import { EventRecorder } from './events/recorder.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore, SqliteProfileCursors } from './collect/index.js';
 import type { GridheadConfig } from './config/schema.js';
-import { QUANTITIES, isQuantity, type MeterId } from './domain/index.js';
+import { QUANTITIES, isQuantity, type DeviceEvent, type MeterId } from './domain/index.js';
 import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
 import { LatestValues } from './live/latest.js';
 import { LogThrottle, type Logger } from './observe/logger.js';
@@ -30,6 +34,10 @@ export interface HeadEnd {
   readonly pipeline: IngestPipeline;
   readonly fleet: Fleet | undefined;
   readonly mqttUrl: string;
+  /** Alarm lifecycle; the rule engine's signals go to `alarms.onSignal`. */
+  readonly alarms: AlarmService;
+  /** Device events store; `recordEvents` is the ingest for every protocol's events. */
+  readonly events: EventRecorder;
   close(): Promise<void>;
 }
 
@@ -180,6 +188,45 @@ async function compose(
     if (c.kind === 'meter' && c.op === 'delete') live.forget(c.id);
   });
 
+  // ── alarms and device events (issue 5) ──
+  const alarms = new AlarmService(db, {
+    areaSubtree: (id) => registry.areaSubtree(id),
+    maxOpenPerRule: config.alarms.maxOpenPerRule,
+    onProblem: (p) => {
+      const suppressed = throttle.pass(`alarm:${p.code}:${p.ruleId ?? ''}`);
+      if (suppressed >= 0) logger.warn({ code: p.code, rule: p.ruleId, reason: p.message, suppressed }, 'alarm service problem');
+    },
+  });
+  const alarmFeed = new AlarmFeed(1_000);
+  const notifiers = startAlarmNotifiers(config.alarms, {
+    url: mqttUrl,
+    clientId: `${config.mqtt.clientId}-alarms`,
+    ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
+    ...(config.mqtt.password === undefined ? {} : { password: config.mqtt.password }),
+    ...(config.mqtt.tls === undefined ? {} : { tls: {
+      rejectUnauthorized: config.mqtt.tls.rejectUnauthorized,
+      ...(config.mqtt.tls.caFile === undefined ? {} : { ca: readFileSync(config.mqtt.tls.caFile) }),
+      ...(config.mqtt.tls.certFile === undefined ? {} : { cert: readFileSync(config.mqtt.tls.certFile) }),
+      ...(config.mqtt.tls.keyFile === undefined ? {} : { key: readFileSync(config.mqtt.tls.keyFile) }),
+    } }),
+  }, logger.child({ component: 'alarms' }));
+  closers.push({ name: 'alarm notifiers', close: () => notifiers.close() });
+  alarms.onChange((c) => { alarmFeed.publish(c); notifiers.notify(c); });
+  /** Who hears every stored device event: the lead adds the rule engine's onDeviceEvent here. */
+  const deviceEventListeners: ((e: DeviceEvent) => void)[] = [];
+  const events = new EventRecorder(db, {
+    meterAt: (t, a) => registry.meterAt(t, a),
+    retentionDays: config.events.retentionDays,
+    maxRows: config.events.maxRows,
+    onEvent: (e) => { for (const listener of deviceEventListeners) listener(e); },
+    onProblem: (p) => {
+      const suppressed = throttle.pass(`event:${p.code}:${p.terminalId ?? ''}`);
+      if (suppressed >= 0) logger.warn({ code: p.code, terminal: p.terminalId, reason: p.message, suppressed }, 'device event problem');
+    },
+  });
+  events.startRetention();
+  closers.push({ name: 'events', close: () => { events.close(); } });
+
   const mqtt = new MqttAdapter({
     url: mqttUrl,
     clientId: config.mqtt.clientId,
@@ -216,6 +263,7 @@ async function compose(
     status: (terminal, online, ts) => {
       scheduler.noteStatus(terminal, online, ts);
     },
+    events: (batch) => { events.recordEvents(batch, 'mqtt'); },
   });
   closers.push({ name: 'mqtt', close: async () => { await unsubscribe(); await mqtt.close(); } });
   await mqtt.whenSubscribed(AbortSignal.timeout(15_000)).catch((err: unknown) => {
@@ -252,6 +300,8 @@ async function compose(
     },
     health,
     metrics,
+    alarms: { alarms, feed: alarmFeed },
+    events: { events },
   });
   await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });
@@ -260,5 +310,5 @@ async function compose(
   const url = `http://${config.http.host}:${port}`;
   logger.info({ url, docs: `${url}/docs` }, 'gridhead head-end running');
 
-  return { url, registry, pipeline, fleet, mqttUrl, close };
+  return { url, registry, pipeline, fleet, mqttUrl, alarms, events, close };
 }

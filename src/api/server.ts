@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import Type from 'typebox';
 import type { Registry } from '../registry/registry.js';
+import { alarmRoutes, type AlarmRoutesOptions } from './alarmRoutes.js';
+import { eventRoutes, type EventRoutesOptions } from './eventRoutes.js';
 import { Problem, installProblemHandlers } from './problem.js';
 import { readingRoutes, type ReadingQueries } from './readingRoutes.js';
 import { AreaOut, MeterOut, TerminalOut } from './schemas.js';
@@ -33,6 +35,10 @@ export interface ApiDeps {
   readonly terminalState: (id: string) => TerminalStateView | undefined;
   readonly health: () => HealthReport;
   readonly metrics: MetricsRegistry;
+  /** Alarm list, acknowledgement, comments and the SSE stream; absent: no alarm routes. */
+  readonly alarms?: AlarmRoutesOptions;
+  /** Device events; absent: no event routes. */
+  readonly events?: EventRoutesOptions;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
@@ -52,6 +58,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'readings', description: 'Latest values and history' },
         { name: 'statistics', description: 'Collection statistics' },
         { name: 'operations', description: 'Health and metrics' },
+        { name: 'alarms', description: 'Alarms: list, acknowledge, comment, live stream' },
+        { name: 'events', description: 'Events reported by meters and terminals' },
       ],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -82,6 +90,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     await v1.register(meterRoutes, topo);
     await v1.register(readingRoutes, { registry: deps.registry, readings: deps.readings, maxPoints: 50_000 });
     await v1.register(statsRoutes, { registry: deps.registry, stats: deps.stats });
+    if (deps.alarms !== undefined) await v1.register(alarmRoutes, deps.alarms);
+    if (deps.events !== undefined) await v1.register(eventRoutes, deps.events);
   }, { prefix: '/api/v1' });
   return app;
 }
