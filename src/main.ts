@@ -9,6 +9,7 @@ import { ModbusAdapter } from '../protocols/modbus/adapter.js';
 import { MqttAdapter } from '../protocols/mqtt/adapter.js';
 import { startFleet, type Fleet } from '../simulators/fleet.js';
 import { AlarmFeed } from './alarms/feed.js';
+import { alarmMetricSources } from './alarms/metrics.js';
 import { startAlarmNotifiers } from './alarms/notify/index.js';
 import { AlarmService } from './alarms/service.js';
 import { buildApi, type HealthReport } from './api/server.js';
@@ -198,6 +199,7 @@ async function compose(
     },
   });
   const alarmFeed = new AlarmFeed(1_000);
+  const alarmStreams = { streams: 0, slowClientsDropped: 0 };
   const notifiers = startAlarmNotifiers(config.alarms, {
     url: mqttUrl,
     clientId: `${config.mqtt.clientId}-alarms`,
@@ -277,7 +279,7 @@ async function compose(
 
   const parts = { pipeline, mqtt, mqttUrl, scheduler, influx };
   const health = (): HealthReport => healthReport(parts);
-  const metrics = createMetrics(metricSources(parts));
+  const metrics = createMetrics([...metricSources(parts), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events })]);
 
   const api = await buildApi({
     logger,
@@ -300,7 +302,7 @@ async function compose(
     },
     health,
     metrics,
-    alarms: { alarms, feed: alarmFeed },
+    alarms: { alarms, feed: alarmFeed, counters: alarmStreams },
     events: { events },
   });
   await api.listen({ host: config.http.host, port: config.http.port });

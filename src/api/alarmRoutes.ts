@@ -117,6 +117,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
     open.add(res);
     stats.streams = open.size;
     const send = (text: string) => {
+      if (res.destroyed) return;
       if (res.writableLength > maxBacklogBytes) {
         // A client that does not read would grow our memory without bound: cut it off; it reconnects with Last-Event-ID.
         stats.slowClientsDropped += 1;

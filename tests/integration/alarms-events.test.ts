@@ -82,5 +82,11 @@ describe('alarms and device events in the head-end', () => {
     const acked = await h.send('POST', `/api/v1/alarms/${id}/ack`, { comment: 'seen' });
     expect(acked).toMatchObject({ status: 200, body: { state: 'acknowledged', acknowledgedBy: 'anonymous' } });
     await eventually(() => Promise.resolve(alarmMessages.some((m) => m.payload.alarm.id === id && m.payload.change === 'acknowledged') ? true : undefined), 5_000, 'the acknowledgement over MQTT');
+
+    const metrics = (await h.get('/metrics')).body as string;
+    expect(metrics).toMatch(/^gridhead_alarms_open 1$/m);
+    expect(metrics).toMatch(/^gridhead_alarm_streams 1$/m);
+    expect(metrics).toMatch(/^gridhead_alarm_notifications_total\{channel="mqtt",outcome="published"\} [1-9]/m);
+    expect(metrics).toMatch(/^gridhead_device_events_total\{kind="stored"\} 2$/m);
   });
 });

@@ -31,7 +31,7 @@ export interface WebhookTarget {
 
 export interface WebhookProblem {
   readonly url: string;
-  /** QUEUE_FULL: oldest dropped. ATTEMPT_FAILED: will retry. REJECTED: a 4xx, not retried. GAVE_UP: attempts exhausted. */
+  /** QUEUE_FULL: oldest dropped. ATTEMPT_FAILED: will retry. REJECTED: a 3xx or 4xx (not 408/429), not retried. GAVE_UP: attempts exhausted. */
   readonly code: 'QUEUE_FULL' | 'ATTEMPT_FAILED' | 'REJECTED' | 'GAVE_UP';
   readonly message: string;
 }
@@ -152,8 +152,9 @@ export class WebhookNotifier {
       await res.body?.cancel();
       if (res.status >= 200 && res.status < 300) return { kind: 'ok', reason: '' };
       const reason = `HTTP ${res.status}`;
-      // 408 and 429 say "try again later"; any other 4xx will not get better by repeating it.
-      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) return { kind: 'rejected', reason };
+      // 408 and 429 say "try again later"; any other 4xx will not get better by repeating it,
+      // nor will a redirect (not followed: the signed body must not travel to another host).
+      if (res.status >= 300 && res.status < 500 && res.status !== 408 && res.status !== 429) return { kind: 'rejected', reason };
       return { kind: 'retry', reason };
     } catch (err) {
       return { kind: 'retry', reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
