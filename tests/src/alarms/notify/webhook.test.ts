@@ -118,14 +118,21 @@ describe('webhook notifier', () => {
     expect(severityAtLeast('info', 'critical')).toBe(false);
   });
 
-  it('retries when the receiver is unreachable, without blocking notify', async () => {
-    const { url } = await receiver(() => 200);
-    const dead = servers.pop();
-    dead?.closeAllConnections();
-    await new Promise<void>((resolve) => dead?.close(() => { resolve(); }));
-    const n = notifier({ url, maxAttempts: 2 });
+  it('retries when the receiver drops the connection, then gives up after maxAttempts', async () => {
+    const server = createServer((req) => { req.socket.destroy(); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const n = notifier({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, maxAttempts: 2 });
     n.notify(notice('1'));
     await until(() => n.stats().gaveUp === 1, 'giving up');
-    expect(n.stats().failedAttempts).toBe(2);
+    expect(n.stats()).toMatchObject({ failedAttempts: 2, delivered: 0 });
+  });
+
+  it('treats a receiver that does not answer within timeoutMs as a failed attempt', async () => {
+    const { url, received } = await receiver(() => new Promise<number>(() => undefined));
+    const n = notifier({ url, timeoutMs: 100, maxAttempts: 2 });
+    n.notify(notice('1'));
+    await until(() => n.stats().gaveUp === 1, 'giving up');
+    expect(received).toHaveLength(2);
   });
 });
