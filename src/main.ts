@@ -213,7 +213,9 @@ async function compose(
     } }),
   }, logger.child({ component: 'alarms' }));
   closers.push({ name: 'alarm notifiers', close: () => notifiers.close() });
-  alarms.onChange((c) => { alarmFeed.publish(c); notifiers.notify(c); });
+  // Separate listeners: a failing SSE subscriber must not keep a change from the notifiers.
+  alarms.onChange((c) => { alarmFeed.publish(c); });
+  alarms.onChange((c) => { notifiers.notify(c); });
   /** Who hears every stored device event: the lead adds the rule engine's onDeviceEvent here. */
   const deviceEventListeners: ((e: DeviceEvent) => void)[] = [];
   const events = new EventRecorder(db, {
