@@ -9,13 +9,18 @@ import { ModbusAdapter } from '../protocols/modbus/adapter.js';
 import { MqttAdapter } from '../protocols/mqtt/adapter.js';
 import { startFleet, type Fleet } from '../simulators/fleet.js';
 import { scenarioLogLine } from '../simulators/scenarios/runner.js';
+import { AlarmFeed } from './alarms/feed.js';
+import { alarmMetricSources } from './alarms/metrics.js';
+import { startAlarmNotifiers } from './alarms/notify/index.js';
+import { AlarmService } from './alarms/service.js';
 import { buildApi, type HealthReport } from './api/server.js';
+import { EventRecorder } from './events/recorder.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore, SqliteProfileCursors } from './collect/index.js';
 import { startDlmsPushService } from './collect/dlmsPushService.js';
 import type { RawDeviceEvent } from '../protocols/adapter.js';
 import type { GridheadConfig } from './config/schema.js';
-import { QUANTITIES, isQuantity, type AlarmSignal, type MeterId } from './domain/index.js';
+import { QUANTITIES, isQuantity, type AlarmSignal, type DeviceEvent, type MeterId } from './domain/index.js';
 import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
 import { LatestValues } from './live/latest.js';
 import { LogThrottle, type Logger } from './observe/logger.js';
@@ -47,6 +52,10 @@ export interface HeadEnd {
   readonly mqttUrl: string;
   /** DLMS security: ClientSecurity per terminal, PushSecurity by system title. */
   readonly security: HeadEndSecurity;
+  /** Alarm lifecycle; the rule engine's signals go to `alarms.onSignal`. */
+  readonly alarms: AlarmService;
+  /** Device events store; `recordEvents` is the ingest for every protocol's events. */
+  readonly events: EventRecorder;
   close(): Promise<void>;
 }
 
@@ -147,11 +156,15 @@ async function compose(
   const live = new LatestValues();
   const sinks: ReadingSink[] = [{ name: 'store', write: (b) => void store.write(b) }, live];
 
-  // Rules (issue 5): the engine judges readings after the store; its signals go to onSignal.
+  // Rules (issue 5): the engine judges readings after the store; its signals go to the alarm
+  // service, built further down (no reading flows before the collector starts).
+  const signalTargets: ((s: AlarmSignal) => void)[] = [];
   const onSignal = (s: AlarmSignal): void => {
     logger.info({ rule: s.ruleId, detector: s.detector, subject: s.subject, kind: s.kind, severity: s.severity, at: s.at }, `alarm ${s.kind}: ${s.explanation}`);
+    for (const target of signalTargets) target(s);
   };
   let ruleService: RuleService | undefined;
+  let ruleEngine: RuleEngine | undefined;
   if (config.rules.enabled) {
     const engine = new RuleEngine({
       topology: {
@@ -160,7 +173,7 @@ async function compose(
         areas: () => registry.listAreas(),
         expectedIntervalMs: (m) => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs),
       },
-      onSignal: (s) => { onSignal(s); }, // LEAD: connect the alarm service here once wt-alarms is merged.
+      onSignal,
       onDetectorError: (rule, err, suppressed) => { logger.error({ rule, err, suppressed }, 'rule evaluation failed'); },
     });
     const areaExists = (id: string) => registry.listAreas().some((a) => a.id === id);
@@ -182,6 +195,7 @@ async function compose(
     tick.unref();
     closers.push({ name: 'rules', close: () => { clearInterval(tick); } });
     sinks.push(engine);
+    ruleEngine = engine;
   }
   let influx: InfluxSink | undefined;
   if (config.influx.enabled) {
@@ -264,6 +278,51 @@ async function compose(
     if (c.kind === 'meter' && c.op === 'delete') live.forget(c.id);
   });
 
+  // ── alarms and device events (issue 5) ──
+  const alarms = new AlarmService(db, {
+    areaSubtree: (id) => registry.areaSubtree(id),
+    maxOpenPerRule: config.alarms.maxOpenPerRule,
+    onProblem: (p) => {
+      const suppressed = throttle.pass(`alarm:${p.code}:${p.ruleId ?? ''}`);
+      if (suppressed >= 0) logger.warn({ code: p.code, rule: p.ruleId, reason: p.message, suppressed }, 'alarm service problem');
+    },
+  });
+  const alarmFeed = new AlarmFeed(1_000);
+  const alarmStreams = { streams: 0, slowClientsDropped: 0 };
+  const notifiers = startAlarmNotifiers(config.alarms, {
+    url: mqttUrl,
+    clientId: `${config.mqtt.clientId}-alarms`,
+    ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
+    ...(config.mqtt.password === undefined ? {} : { password: config.mqtt.password }),
+    ...(config.mqtt.tls === undefined ? {} : { tls: {
+      rejectUnauthorized: config.mqtt.tls.rejectUnauthorized,
+      ...(config.mqtt.tls.caFile === undefined ? {} : { ca: readFileSync(config.mqtt.tls.caFile) }),
+      ...(config.mqtt.tls.certFile === undefined ? {} : { cert: readFileSync(config.mqtt.tls.certFile) }),
+      ...(config.mqtt.tls.keyFile === undefined ? {} : { key: readFileSync(config.mqtt.tls.keyFile) }),
+    } }),
+  }, logger.child({ component: 'alarms' }));
+  closers.push({ name: 'alarm notifiers', close: () => notifiers.close() });
+  // Separate listeners: a failing SSE subscriber must not keep a change from the notifiers.
+  alarms.onChange((c) => { alarmFeed.publish(c); });
+  alarms.onChange((c) => { notifiers.notify(c); });
+  signalTargets.push((s) => { alarms.onSignal(s); });
+  /** Who hears every stored device event: the rule engine's device-event rules. */
+  const deviceEventListeners: ((e: DeviceEvent) => void)[] = [];
+  const engineForEvents = ruleEngine;
+  if (engineForEvents !== undefined) deviceEventListeners.push((e) => { engineForEvents.onDeviceEvent(e); });
+  const events = new EventRecorder(db, {
+    meterAt: (t, a) => registry.meterAt(t, a),
+    retentionDays: config.events.retentionDays,
+    maxRows: config.events.maxRows,
+    onEvent: (e) => { for (const listener of deviceEventListeners) listener(e); },
+    onProblem: (p) => {
+      const suppressed = throttle.pass(`event:${p.code}:${p.terminalId ?? ''}`);
+      if (suppressed >= 0) logger.warn({ code: p.code, terminal: p.terminalId, reason: p.message, suppressed }, 'device event problem');
+    },
+  });
+  events.startRetention();
+  closers.push({ name: 'events', close: () => { events.close(); } });
+
   const mqtt = new MqttAdapter({
     url: mqttUrl,
     clientId: config.mqtt.clientId,
@@ -300,6 +359,7 @@ async function compose(
     status: (terminal, online, ts) => {
       scheduler.noteStatus(terminal, online, ts);
     },
+    events: (batch) => { events.recordEvents(batch, 'mqtt'); },
   });
   closers.push({ name: 'mqtt', close: async () => { await unsubscribe(); await mqtt.close(); } });
   await mqtt.whenSubscribed(AbortSignal.timeout(15_000)).catch((err: unknown) => {
@@ -308,10 +368,8 @@ async function compose(
   });
 
   // DLMS pushes (issue 4): data-notifications over the TCP wrapper and MQTT into the pipeline.
-  // Device events go to `deviceEventHook`, logged at info until the device-event store lands.
-  const deviceEventHook = (batch: readonly RawDeviceEvent[]) => {
-    for (const e of batch) logger.info({ terminal: e.terminalId, address: e.address, event: e.code, detail: e.detail, ts: e.ts }, 'device event');
-  };
+  // Pushed events are stored like every other device event (and reach the rule engine from there).
+  const deviceEventHook = (batch: readonly RawDeviceEvent[]) => { events.recordEvents(batch, 'dlms-push'); };
   const dlmsPush = await startDlmsPushService({
     config: config.dlms.push,
     directory: registry,
@@ -354,7 +412,7 @@ async function compose(
 
   const parts = { pipeline, mqtt, mqttUrl, scheduler, influx };
   const health = (): HealthReport => healthReport(parts);
-  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources()]);
+  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events })]);
 
   const api = await buildApi({
     logger,
@@ -380,6 +438,8 @@ async function compose(
     audit,
     security: { keys: keyStore, events: securityEvents },
     ...(ruleService === undefined ? {} : { rules: ruleService }),
+    alarms: { alarms, feed: alarmFeed, counters: alarmStreams },
+    events: { events },
   });
   await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });
@@ -388,5 +448,5 @@ async function compose(
   const url = `http://${config.http.host}:${port}`;
   logger.info({ url, docs: `${url}/docs` }, 'gridhead head-end running');
 
-  return { url, registry, pipeline, fleet, mqttUrl, security, close };
+  return { url, registry, pipeline, fleet, mqttUrl, security, alarms, events, close };
 }

@@ -1,6 +1,6 @@
 /**
  * The MQTT push adapter over mqtt.js v5: one persistent-session client that subscribes to
- * every terminal's telemetry and status and hands parsed batches to a PushSink.
+ * every terminal's telemetry, status and events and hands parsed batches to a PushSink.
  *
  * Backpressure: mqtt.js hands each PUBLISH to `handleMessage(packet, done)` and neither
  * parses the next packet nor sends the PUBACK (MQTT 3.1.1 §4.3.2) until `done` is called
@@ -14,6 +14,7 @@ import { encodeDeadLetter, type DeadLetterInput } from './deadLetter.js';
 import { disconnect } from './disconnect.js';
 import { MessageDelivery, type DeliveryCounters, type MqttProblem } from './delivery.js';
 import { AdapterStateError, MqttOptionsError, SubscribeRefusedError, UnsupportedOperationError } from './errors.js';
+import { DEFAULT_MAX_EVENTS_PER_MESSAGE } from './events.js';
 import { DEFAULT_MAX_FUTURE_SKEW_MS } from './payload.js';
 import { matchesSubscription, prefixProblem, subscriptionFilters } from './topics.js';
 
@@ -38,6 +39,8 @@ export interface MqttAdapterOptions {
   readonly deadLetterTopic: string;
   readonly maxPayloadBytes: number;
   readonly maxReadingsPerMessage: number;
+  /** Events in one events message, at most. Default 1000. */
+  readonly maxEventsPerMessage?: number;
   readonly acceptQuantity: (name: string) => boolean;
   /** Every refused message and failure, one call each; the caller rate-limits its logging. */
   readonly onProblem?: (problem: MqttProblem) => void;
@@ -65,6 +68,8 @@ export interface MqttAdapterStats {
   /** Readings the sink accepted. */
   readonly readings: number;
   readonly statusMessages: number;
+  /** Device events the sink accepted. */
+  readonly events: number;
   /** Messages refused for their topic or payload. */
   readonly malformed: number;
   /** Copies handed to the client for the dead-letter topic. */
@@ -78,7 +83,7 @@ export interface MqttAdapterStats {
 
 export class MqttAdapter implements TransportAdapter<Record<string, never>> {
   readonly protocol = 'mqtt';
-  private readonly counters: DeliveryCounters = { messages: 0, readings: 0, statusMessages: 0, malformed: 0, sinkErrors: 0 };
+  private readonly counters: DeliveryCounters = { messages: 0, readings: 0, statusMessages: 0, events: 0, malformed: 0, sinkErrors: 0 };
   private deadLettered = 0;
   private deadLetterDropped = 0;
   private pendingDeadLetters = 0;
@@ -183,6 +188,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
         topicPrefix: o.topicPrefix,
         maxPayloadBytes: o.maxPayloadBytes,
         maxReadingsPerMessage: o.maxReadingsPerMessage,
+        maxEventsPerMessage: o.maxEventsPerMessage ?? DEFAULT_MAX_EVENTS_PER_MESSAGE,
         maxFutureSkewMs: o.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS,
         acceptQuantity: o.acceptQuantity,
         sinkTimeoutMs: o.sinkTimeoutMs ?? 10_000,

@@ -9,8 +9,9 @@
  * forever. A hand-over interrupted by shutdown is not acknowledged: the broker redelivers
  * it in the next session.
  */
-import type { PushSink, RawReading } from '../adapter.js';
+import type { PushSink } from '../adapter.js';
 import type { DeadLetterInput } from './deadLetter.js';
+import { parseEvents } from './events.js';
 import { parseTelemetry } from './payload.js';
 import { parseStatus } from './status.js';
 import { parseTopic } from './topics.js';
@@ -28,6 +29,8 @@ export interface DeliveryCounters {
   messages: number;
   readings: number;
   statusMessages: number;
+  /** Device events the sink accepted. */
+  events: number;
   malformed: number;
   sinkErrors: number;
 }
@@ -36,6 +39,7 @@ export interface DeliveryOptions {
   readonly topicPrefix: string;
   readonly maxPayloadBytes: number;
   readonly maxReadingsPerMessage: number;
+  readonly maxEventsPerMessage: number;
   readonly maxFutureSkewMs: number;
   readonly acceptQuantity: (name: string) => boolean;
   readonly sinkTimeoutMs: number;
@@ -73,25 +77,40 @@ export class MessageDelivery {
       }
       return 'ack';
     }
+    if (where.kind === 'events') {
+      const events = parseEvents(terminalId, payload, limits);
+      if (!events.ok) {
+        this.refuse({ topic, terminalId, code: events.error.code, reason: events.error.message, receivedAt, payload });
+        return 'ack';
+      }
+      const sink = this.sink.events?.bind(this.sink);
+      // A sink without an events hook takes no events: nothing to hand over, nothing to keep.
+      if (events.events.length === 0 || sink === undefined) return 'ack';
+      const batch = events.events;
+      return this.handOver(() => sink(batch), batch.length, 'events', { topic, terminalId, receivedAt, payload }, signal);
+    }
     const parsed = parseTelemetry(terminalId, payload, limits);
     if (!parsed.ok) {
       this.refuse({ topic, terminalId, code: parsed.error.code, reason: parsed.error.message, receivedAt, payload });
       return 'ack';
     }
     if (parsed.readings.length === 0) return 'ack';
-    return this.handOver(parsed.readings, { topic, terminalId, receivedAt, payload }, signal);
+    const readings = parsed.readings;
+    return this.handOver(() => this.sink.readings(readings), readings.length, 'readings', { topic, terminalId, receivedAt, payload }, signal);
   }
 
   private async handOver(
-    batch: readonly RawReading[],
+    deliver: () => void | Promise<void>,
+    count: number,
+    counter: 'readings' | 'events',
     origin: { topic: string; terminalId: string; receivedAt: number; payload: Buffer },
     signal: AbortSignal,
   ): Promise<Disposition> {
     let failure: { code: 'SINK_REJECTED' | 'SINK_TIMEOUT'; reason: string } | undefined;
     for (let attempt = 1; attempt <= this.options.sinkMaxAttempts; attempt++) {
-      const outcome = await this.callSink(batch, signal);
+      const outcome = await this.callSink(deliver, signal);
       if (outcome === 'accepted') {
-        this.counters.readings += batch.length;
+        this.counters[counter] += count;
         return 'ack';
       }
       if (outcome === 'aborted') return 'hold';
@@ -109,12 +128,12 @@ export class MessageDelivery {
   }
 
   private async callSink(
-    batch: readonly RawReading[],
+    deliver: () => void | Promise<void>,
     signal: AbortSignal,
   ): Promise<'accepted' | 'aborted' | { code: 'SINK_REJECTED' | 'SINK_TIMEOUT'; reason: string }> {
     let pending: void | Promise<void>;
     try {
-      pending = this.sink.readings(batch);
+      pending = deliver();
     } catch (err) {
       return { code: 'SINK_REJECTED', reason: describe(err) };
     }

@@ -9,7 +9,7 @@ export type TopicErrorCode =
   | 'FOREIGN_TOPIC'
   /** The terminal id does not match `^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`. */
   | 'INVALID_TERMINAL_ID'
-  /** The last level is neither `telemetry` nor `status`. */
+  /** The last level is not `telemetry`, `status` or `events`. */
   | 'UNKNOWN_KIND';
 
 export class TopicError extends ProtocolError {
@@ -35,6 +35,8 @@ export type PayloadErrorCode =
   | 'UNKNOWN_QUANTITY'
   /** More readings than `maxReadingsPerMessage`. */
   | 'TOO_MANY_READINGS'
+  /** More events than `maxEventsPerMessage`. */
+  | 'TOO_MANY_EVENTS'
   /** A timestamp that is malformed, before 2000 or too far in the future. */
   | 'BAD_TIMESTAMP'
   /** A value that is null (a serialised NaN or Infinity) or overflows a double. */

@@ -1,10 +1,10 @@
 /**
- * Topic convention: `<prefix>/<terminalId>/telemetry` and `<prefix>/<terminalId>/status`.
+ * Topic convention: `<prefix>/<terminalId>/telemetry`, `…/status` and `…/events`.
  * Pure functions; see README.md for the convention as a whole.
  */
 import { TopicError } from './errors.js';
 
-export type TopicKind = 'telemetry' | 'status';
+export type TopicKind = 'telemetry' | 'status' | 'events';
 
 export type TopicParse =
   | { readonly ok: true; readonly terminalId: string; readonly kind: TopicKind }
@@ -28,9 +28,13 @@ export function statusTopic(prefix: string, terminalId: string): string {
   return `${prefix}/${terminalId}/status`;
 }
 
-/** The two filters the head-end subscribes to. */
-export function subscriptionFilters(prefix: string): readonly [string, string] {
-  return [`${prefix}/+/telemetry`, `${prefix}/+/status`];
+export function eventsTopic(prefix: string, terminalId: string): string {
+  return `${prefix}/${terminalId}/events`;
+}
+
+/** The filters the head-end subscribes to. */
+export function subscriptionFilters(prefix: string): readonly string[] {
+  return [`${prefix}/+/telemetry`, `${prefix}/+/status`, `${prefix}/+/events`];
 }
 
 /** Splits a topic received under `prefix` into terminal id and kind. */
@@ -47,8 +51,8 @@ export function parseTopic(prefix: string, topic: string): TopicParse {
   if (!isTerminalId(terminalId)) {
     return fail('INVALID_TERMINAL_ID', topic, `terminal id must match ${TERMINAL_ID_PATTERN.source}`);
   }
-  if (kind !== 'telemetry' && kind !== 'status') {
-    return fail('UNKNOWN_KIND', topic, `topic kind "${kind}" is neither telemetry nor status`);
+  if (kind !== 'telemetry' && kind !== 'status' && kind !== 'events') {
+    return fail('UNKNOWN_KIND', topic, `topic kind "${kind}" is not telemetry, status or events`);
   }
   return { ok: true, terminalId, kind };
 }
@@ -71,7 +75,7 @@ export function matchesSubscription(prefix: string, topic: string): boolean {
   if (levels.length !== prefixLevels.length + 2) return false;
   if (prefixLevels.some((level, i) => levels[i] !== level)) return false;
   const kind = levels[levels.length - 1];
-  return kind === 'telemetry' || kind === 'status';
+  return kind === 'telemetry' || kind === 'status' || kind === 'events';
 }
 
 function fail(code: TopicError['code'], topic: string, message: string): TopicParse {

@@ -7,7 +7,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { disconnect, withDeadline } from '../../protocols/mqtt/disconnect.js';
 import { encodeTelemetry, type TelemetryMessage } from '../../protocols/mqtt/payload.js';
 import { encodeStatus } from '../../protocols/mqtt/status.js';
-import { DEFAULT_TOPIC_PREFIX, isTerminalId, statusTopic, telemetryTopic } from '../../protocols/mqtt/topics.js';
+import { encodeEvents } from '../../protocols/mqtt/events.js';
+import { DEFAULT_TOPIC_PREFIX, eventsTopic, isTerminalId, statusTopic, telemetryTopic } from '../../protocols/mqtt/topics.js';
 import { MeterModel, type MeterState } from '../loadShape.js';
 
 export interface MqttTerminalSimulatorOptions {
@@ -147,6 +148,17 @@ export class MqttTerminalSimulator {
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(options.maxInflight ?? 64, messages)) }, worker));
     return { messages, readings };
+  }
+
+  /**
+   * Publishes one device event of the meter at `address` (events convention,
+   * protocols/mqtt/README.md) at the device clock's now; resolves after PUBACK.
+   */
+  async publishEvent(address: string, code: string, detail?: string): Promise<void> {
+    const client = this.client;
+    if (client === undefined) throw new Error('simulator not started');
+    const event = { meter: address, code, ts: this.clock(), ...(detail === undefined ? {} : { detail }) };
+    await client.publishAsync(eventsTopic(this.prefix, this.terminalId), encodeEvents({ events: [event] }), { qos: 1 });
   }
 
   /** Stops publishing, announces offline (retained) and disconnects cleanly. */

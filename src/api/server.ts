@@ -13,6 +13,8 @@ import type { Registry as MetricsRegistry } from 'prom-client';
 import Type from 'typebox';
 import type { Registry } from '../registry/registry.js';
 import type { RuleService } from '../rules/service.js';
+import { alarmRoutes, type AlarmRoutesOptions } from './alarmRoutes.js';
+import { eventRoutes, type EventRoutesOptions } from './eventRoutes.js';
 import { Problem, installProblemHandlers } from './problem.js';
 import { readingRoutes, type ReadingQueries } from './readingRoutes.js';
 import { RuleOut, ruleRoutes } from './ruleRoutes.js';
@@ -44,6 +46,10 @@ export interface ApiDeps {
   readonly security?: Omit<SecurityRoutesOptions, 'registry'>;
   /** Rule management; absent when the rule engine is off. */
   readonly rules?: RuleService;
+  /** Alarm list, acknowledgement, comments and the SSE stream; absent: no alarm routes. */
+  readonly alarms?: AlarmRoutesOptions;
+  /** Device events; absent: no event routes. */
+  readonly events?: EventRoutesOptions;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
@@ -66,6 +72,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'security', description: 'DLMS keys (write-only) and security events' },
         { name: 'audit', description: 'Who changed what, when, from where' },
         { name: 'rules', description: 'Alarm rules run by the real-time engine' },
+        { name: 'alarms', description: 'Alarms: list, acknowledge, comment, live stream' },
+        { name: 'events', description: 'Events reported by meters and terminals' },
       ],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -104,6 +112,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     await v1.register(readingRoutes, { registry: deps.registry, readings: deps.readings, maxPoints: 50_000 });
     await v1.register(statsRoutes, { registry: deps.registry, stats: deps.stats });
     if (deps.rules !== undefined) await v1.register(ruleRoutes, { rules: deps.rules });
+    if (deps.alarms !== undefined) await v1.register(alarmRoutes, deps.alarms);
+    if (deps.events !== undefined) await v1.register(eventRoutes, deps.events);
   }, { prefix: '/api/v1' });
   return app;
 }

@@ -95,6 +95,7 @@ function fillSections(value: Record<string, unknown>): void {
     ['modbus'], ['dlms'], ['registry'], ['simulators'], ['simulators', 'modbus'], ['simulators', 'mqtt'], ['simulators', 'dlms'],
     ['dlms', 'push'], ['dlms', 'push', 'listen'], ['dlms', 'push', 'mqtt'],
     ['rules'],
+    ['alarms'], ['alarms', 'mqtt'], ['events'],
   ];
   for (const path of sections) {
     let node: Record<string, unknown> = value;
@@ -180,6 +181,9 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
   issues.push(...checkScenarios(c.simulators.scenarios));
   if (c.influx.retryMinMs > c.influx.retryMaxMs) issues.push({ path: 'influx.retryMinMs', message: 'must not exceed influx.retryMaxMs' });
   if (c.modbus.reconnectMinMs > c.modbus.reconnectMaxMs) issues.push({ path: 'modbus.reconnectMinMs', message: 'must not exceed modbus.reconnectMaxMs' });
+  c.alarms.webhooks.forEach((w, i) => {
+    if (w.retryMinMs > w.retryMaxMs) issues.push({ path: `alarms.webhooks[${i}].retryMinMs`, message: `must not exceed alarms.webhooks[${i}].retryMaxMs` });
+  });
   return issues;
 }
 

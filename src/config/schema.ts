@@ -4,6 +4,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { QUANTITY_NAMES, type Quantity } from '../domain/quantity.js';
+import { SEVERITIES } from '../domain/alarm.js';
 
 const strict = { additionalProperties: false } as const;
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' });
@@ -393,6 +394,53 @@ export const RulesConfig = Type.Object(
   strict,
 );
 
+export const WebhookConfig = Type.Object(
+  {
+    /** Receiver; gets a JSON POST per alarm change. */
+    url: Type.String({ pattern: '^https?://', maxLength: 2048 }),
+    /** HMAC-SHA256 key: `X-Gridhead-Signature: sha256=<hex>` over the raw body. */
+    secret: Type.String({ minLength: 16, maxLength: 256 }),
+    /** Changes of less severe alarms are not sent. */
+    minSeverity: OneOf(SEVERITIES, { default: 'warning' }),
+    timeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 5_000 }),
+    /** Attempts per notification, the first included; a 4xx other than 408/429 is never retried. */
+    maxAttempts: Type.Integer({ minimum: 1, maximum: 50, default: 8 }),
+    /** Exponential backoff with jitter between these bounds. */
+    retryMinMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1_000 }),
+    retryMaxMs: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 300_000 }),
+    /** Notifications waiting per webhook; the oldest is dropped (and counted) beyond. */
+    queueCapacity: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1_000 }),
+  },
+  strict,
+);
+
+export const AlarmsConfig = Type.Object(
+  {
+    /** Publish every alarm change to `<topicPrefix>/<severity>/<subject-kind>/<subject-id>` on the head-end's broker. */
+    mqtt: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        topicPrefix: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^+#]+$', default: 'gridhead/v1/_alarms' }),
+      },
+      strict,
+    ),
+    webhooks: Type.Array(WebhookConfig, { default: [], maxItems: 32 }),
+    /** Open alarms per rule, at most; further raises are dropped, counted and logged once. */
+    maxOpenPerRule: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
+  },
+  strict,
+);
+
+export const EventsConfig = Type.Object(
+  {
+    /** Device events are kept this long after they arrived. */
+    retentionDays: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
+    /** And at most this many rows, the oldest deleted first. */
+    maxRows: Type.Integer({ minimum: 1_000, maximum: 1_000_000_000, default: 5_000_000 }),
+  },
+  strict,
+);
+
 export const GridheadConfig = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: './data' }),
@@ -420,6 +468,8 @@ export const GridheadConfig = Type.Object(
     registry: RegistryConfig,
     simulators: SimulatorConfig,
     rules: RulesConfig,
+    alarms: AlarmsConfig,
+    events: EventsConfig,
   },
   strict,
 );
@@ -436,3 +486,5 @@ export type ScenarioConfig = Static<typeof ScenarioConfig>;
 export type AreaSeed = Static<typeof AreaSeed>;
 export type TerminalSeed = Static<typeof TerminalSeed>;
 export type MeterSeed = Static<typeof MeterSeed>;
+export type AlarmsConfig = Static<typeof AlarmsConfig>;
+export type WebhookConfig = Static<typeof WebhookConfig>;

@@ -54,7 +54,7 @@ export interface Alarm {
   readonly acknowledgedAt: number | null;
   readonly acknowledgedBy: string | null;
   readonly clearedAt: number | null;
-  /** The raise explanation, then the latest clear explanation once cleared. */
+  /** The latest raise explanation (kept once cleared, so history says why it was raised); the clear text is `clearExplanation`. */
   readonly explanation: string;
   readonly clearExplanation: string | null;
   readonly value: number;

@@ -193,4 +193,60 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'alarms, alarm comments, device events',
+    sql: `
+      -- One row per alarm; an open alarm (state raised or acknowledged) is unique per rule and subject.
+      CREATE TABLE alarms (
+        id                INTEGER PRIMARY KEY,
+        rule_id           TEXT NOT NULL,
+        detector          TEXT NOT NULL,
+        subject_kind      TEXT NOT NULL CHECK (subject_kind IN ('meter','area','terminal')),
+        subject_id        TEXT NOT NULL,
+        area_id           TEXT,
+        severity          TEXT NOT NULL,
+        state             TEXT NOT NULL CHECK (state IN ('raised','acknowledged','cleared')),
+        raised_at         INTEGER NOT NULL,
+        since             INTEGER NOT NULL,
+        acknowledged_at   INTEGER,
+        acknowledged_by   TEXT,
+        cleared_at        INTEGER,
+        explanation       TEXT NOT NULL,
+        clear_explanation TEXT,
+        value             REAL NOT NULL,
+        updated_at        INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX alarms_open ON alarms(rule_id, subject_kind, subject_id) WHERE state <> 'cleared';
+      CREATE INDEX alarms_state ON alarms(state, id);
+      CREATE INDEX alarms_area ON alarms(area_id, id);
+      CREATE INDEX alarms_subject ON alarms(subject_kind, subject_id, id);
+      CREATE INDEX alarms_raised ON alarms(raised_at);
+
+      CREATE TABLE alarm_comments (
+        alarm_id INTEGER NOT NULL REFERENCES alarms(id) ON DELETE CASCADE,
+        seq      INTEGER NOT NULL,
+        at       INTEGER NOT NULL,
+        by       TEXT NOT NULL,
+        text     TEXT NOT NULL,
+        PRIMARY KEY (alarm_id, seq)
+      ) WITHOUT ROWID;
+
+      -- What meters and terminals reported; meter_id is null when the registry did not know the sender.
+      CREATE TABLE device_events (
+        id          INTEGER PRIMARY KEY,
+        ts          INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        meter_id    TEXT,
+        terminal_id TEXT NOT NULL,
+        code        TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        detail      TEXT
+      );
+      CREATE INDEX device_events_meter ON device_events(meter_id, ts);
+      CREATE INDEX device_events_terminal ON device_events(terminal_id, ts);
+      CREATE INDEX device_events_ts ON device_events(ts);
+      CREATE INDEX device_events_received ON device_events(received_at);
+    `,
+  },
 ];

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { PushSink, RawReading } from '../../../protocols/adapter.js';
+import type { PushSink, RawDeviceEvent, RawReading } from '../../../protocols/adapter.js';
 import type { DeadLetterInput } from '../../../protocols/mqtt/deadLetter.js';
 import { MessageDelivery, type DeliveryCounters, type MqttProblem } from '../../../protocols/mqtt/delivery.js';
+import { encodeEvents } from '../../../protocols/mqtt/events.js';
 import { encodeTelemetry } from '../../../protocols/mqtt/payload.js';
 import { encodeStatus } from '../../../protocols/mqtt/status.js';
 import { isQuantity } from '../../../src/domain/quantity.js';
@@ -10,7 +11,7 @@ const now = Date.UTC(2024, 5, 1, 12);
 const good = encodeTelemetry({ ts: now, meters: [{ address: '1', values: { frequency: 50 } }] });
 
 function setup(sink: PushSink, overrides: { sinkMaxAttempts?: number; sinkTimeoutMs?: number } = {}) {
-  const counters: DeliveryCounters = { messages: 0, readings: 0, statusMessages: 0, malformed: 0, sinkErrors: 0 };
+  const counters: DeliveryCounters = { messages: 0, readings: 0, statusMessages: 0, events: 0, malformed: 0, sinkErrors: 0 };
   const problems: MqttProblem[] = [];
   const deadLetters: DeadLetterInput[] = [];
   const delivery = new MessageDelivery(
@@ -19,6 +20,7 @@ function setup(sink: PushSink, overrides: { sinkMaxAttempts?: number; sinkTimeou
       topicPrefix: 'gridhead/v1',
       maxPayloadBytes: 4096,
       maxReadingsPerMessage: 100,
+      maxEventsPerMessage: 10,
       maxFutureSkewMs: 86_400_000,
       acceptQuantity: isQuantity,
       sinkTimeoutMs: overrides.sinkTimeoutMs ?? 5_000,
@@ -100,5 +102,29 @@ describe('MessageDelivery', () => {
     expect(await delivery.handle('gridhead/v1/T9/status', encodeStatus(false), new AbortController().signal)).toBe('ack');
     expect(seen).toEqual([['T9', false]]);
     expect(counters).toMatchObject({ statusMessages: 1, sinkErrors: 1 });
+  });
+
+  it('hands an events message to the sink\'s events hook and counts the events', async () => {
+    const batches: (readonly RawDeviceEvent[])[] = [];
+    const { delivery, counters } = setup({ readings: () => undefined, events: (b) => { batches.push(b); return Promise.resolve(); } });
+    const payload = encodeEvents({ events: [{ meter: '1', code: 'cover-open', ts: now - 1000 }, { meter: '2', code: 'power-down', detail: 'mains lost' }] });
+    expect(await delivery.handle('gridhead/v1/T1/events', payload, new AbortController().signal)).toBe('ack');
+    expect(batches).toEqual([[
+      { terminalId: 'T1', address: '1', code: 'cover-open', ts: now - 1000 },
+      { terminalId: 'T1', address: '2', code: 'power-down', detail: 'mains lost' },
+    ]]);
+    expect(counters.events).toBe(2);
+  });
+
+  it('dead-letters a malformed events message and retries a rejecting events sink like telemetry', async () => {
+    let calls = 0;
+    const { delivery, deadLetters, counters } = setup({ readings: () => undefined, events: () => { calls += 1; return calls === 1 ? Promise.reject(new Error('busy')) : Promise.resolve(); } });
+    const bad = Buffer.from(JSON.stringify({ events: [{ meter: '1', code: 'Cover Open!' }] }));
+    expect(await delivery.handle('gridhead/v1/T1/events', bad, new AbortController().signal)).toBe('ack');
+    expect(deadLetters.map((d) => d.code)).toEqual(['INVALID_SHAPE']);
+    const good = encodeEvents({ events: [{ meter: '1', code: 'power-up' }] });
+    expect(await delivery.handle('gridhead/v1/T1/events', good, new AbortController().signal)).toBe('ack');
+    expect(calls).toBe(2);
+    expect(counters).toMatchObject({ events: 1, sinkErrors: 1, malformed: 1 });
   });
 });

@@ -62,14 +62,16 @@ describe('parseTopic', () => {
 });
 
 describe('subscriptions', () => {
-  it('subscribes to every terminal telemetry and status under the prefix', () => {
-    expect(subscriptionFilters(prefix)).toEqual(['gridhead/v1/+/telemetry', 'gridhead/v1/+/status']);
+  it('subscribes to every terminal telemetry, status and events under the prefix', () => {
+    expect(subscriptionFilters(prefix)).toEqual(['gridhead/v1/+/telemetry', 'gridhead/v1/+/status', 'gridhead/v1/+/events']);
   });
 
   it('knows which topics its own filters would deliver', () => {
     expect(matchesSubscription(prefix, 'gridhead/v1/x/telemetry')).toBe(true);
     expect(matchesSubscription(prefix, 'gridhead/v1/_deadletter')).toBe(false);
     expect(matchesSubscription(prefix, 'gridhead/v1/_deadletter/status')).toBe(true);
+    expect(matchesSubscription(prefix, 'gridhead/v1/_deadletter/events')).toBe(true);
+    expect(matchesSubscription(prefix, 'gridhead/v1/_alarms/critical/meter/m1')).toBe(false);
     expect(matchesSubscription(prefix, 'gridhead/v2/x/telemetry')).toBe(false);
   });
 

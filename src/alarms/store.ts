@@ -1,0 +1,184 @@
+/**
+ * Persistence of alarms and their comments in the embedded store (tables `alarms` and
+ * `alarm_comments`, migration 5). The service decides; this file only reads and writes rows.
+ */
+import type { Db } from '../storage/db.js';
+import {
+  areaId, meterId, terminalId,
+  type Alarm, type AlarmComment, type AlarmState, type AlarmSubject, type AreaId, type Severity,
+} from '../domain/index.js';
+
+export interface AlarmQuery {
+  readonly states?: readonly AlarmState[];
+  readonly severity?: Severity;
+  /** Any of these areas (the service expands an area to its subtree). */
+  readonly areaIds?: readonly AreaId[];
+  readonly meterId?: string;
+  readonly ruleId?: string;
+  /** raisedAt ≥ from (ms). */
+  readonly from?: number;
+  /** raisedAt < to (ms). */
+  readonly to?: number;
+  /** Only alarms with a smaller id (the page before). */
+  readonly beforeId?: number;
+  readonly limit: number;
+}
+
+export class AlarmStore {
+  private readonly insertStmt;
+  private readonly updateStmt;
+  private readonly commentStmt;
+  private readonly byId;
+  private readonly commentsOf;
+
+  constructor(private readonly db: Db) {
+    this.insertStmt = db.prepare(
+      `INSERT INTO alarms (rule_id, detector, subject_kind, subject_id, area_id, severity, state, raised_at, since,
+         acknowledged_at, acknowledged_by, cleared_at, explanation, clear_explanation, value, updated_at)
+       VALUES (@ruleId, @detector, @subjectKind, @subjectId, @areaId, @severity, @state, @raisedAt, @since,
+         @acknowledgedAt, @acknowledgedBy, @clearedAt, @explanation, @clearExplanation, @value, @updatedAt)`,
+    );
+    this.updateStmt = db.prepare(
+      `UPDATE alarms SET severity = @severity, state = @state, area_id = @areaId, acknowledged_at = @acknowledgedAt,
+         acknowledged_by = @acknowledgedBy, cleared_at = @clearedAt, explanation = @explanation,
+         clear_explanation = @clearExplanation, value = @value, updated_at = @updatedAt
+       WHERE id = @id`,
+    );
+    this.commentStmt = db.prepare(
+      'INSERT INTO alarm_comments (alarm_id, seq, at, by, text) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.byId = db.prepare<[number], AlarmRow>('SELECT * FROM alarms WHERE id = ?');
+    this.commentsOf = db.prepare<[number], CommentRow>('SELECT alarm_id, seq, at, by, text FROM alarm_comments WHERE alarm_id = ? ORDER BY seq');
+  }
+
+  /** Stores a new alarm and returns it with its id. */
+  insert(alarm: Omit<Alarm, 'id'>, now: number): Alarm {
+    const r = this.insertStmt.run({ ...toParams(alarm), updatedAt: now });
+    return { ...alarm, id: String(r.lastInsertRowid) };
+  }
+
+  update(alarm: Alarm, now: number): void {
+    this.updateStmt.run({ ...toParams(alarm), id: Number(alarm.id), updatedAt: now });
+  }
+
+  addComment(alarmId: string, seq: number, comment: AlarmComment): void {
+    this.commentStmt.run(Number(alarmId), seq, comment.at, comment.by, comment.text);
+  }
+
+  get(id: string): Alarm | undefined {
+    if (!/^\d{1,15}$/.test(id)) return undefined;
+    const row = this.byId.get(Number(id));
+    return row === undefined ? undefined : fromRow(row, this.commentsOf.all(row.id));
+  }
+
+  /** Every alarm not yet cleared, for the service's in-memory index at start. */
+  open(): Alarm[] {
+    const rows = this.db.prepare<[], AlarmRow>("SELECT * FROM alarms WHERE state <> 'cleared' ORDER BY id").all();
+    return this.withComments(rows);
+  }
+
+  /** Newest first (by id), at most `limit`. */
+  list(q: AlarmQuery): Alarm[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (q.states !== undefined) {
+      where.push(`state IN (${q.states.map(() => '?').join(', ')})`);
+      params.push(...q.states);
+    }
+    if (q.severity !== undefined) { where.push('severity = ?'); params.push(q.severity); }
+    if (q.areaIds !== undefined) {
+      // SQLite caps bound parameters (32,766); area trees are far smaller, but say so if not.
+      where.push(`area_id IN (${q.areaIds.map(() => '?').join(', ')})`);
+      params.push(...q.areaIds);
+    }
+    if (q.meterId !== undefined) { where.push("subject_kind = 'meter' AND subject_id = ?"); params.push(q.meterId); }
+    if (q.ruleId !== undefined) { where.push('rule_id = ?'); params.push(q.ruleId); }
+    if (q.from !== undefined) { where.push('raised_at >= ?'); params.push(q.from); }
+    if (q.to !== undefined) { where.push('raised_at < ?'); params.push(q.to); }
+    if (q.beforeId !== undefined) { where.push('id < ?'); params.push(q.beforeId); }
+    const sql = `SELECT * FROM alarms ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY id DESC LIMIT ?`;
+    const rows = this.db.prepare<(string | number)[], AlarmRow>(sql).all(...params, q.limit);
+    return this.withComments(rows);
+  }
+
+  private withComments(rows: readonly AlarmRow[]): Alarm[] {
+    if (rows.length === 0) return [];
+    const byAlarm = new Map<number, CommentRow[]>();
+    // One query per 500 alarms rather than one per alarm.
+    for (let i = 0; i < rows.length; i += 500) {
+      const ids = rows.slice(i, i + 500).map((r) => r.id);
+      const comments = this.db
+        .prepare<number[], CommentRow>(`SELECT alarm_id, seq, at, by, text FROM alarm_comments WHERE alarm_id IN (${ids.map(() => '?').join(', ')}) ORDER BY alarm_id, seq`)
+        .all(...ids);
+      for (const c of comments) {
+        const list = byAlarm.get(c.alarm_id) ?? [];
+        list.push(c);
+        byAlarm.set(c.alarm_id, list);
+      }
+    }
+    return rows.map((r) => fromRow(r, byAlarm.get(r.id) ?? []));
+  }
+}
+
+interface AlarmRow {
+  id: number;
+  rule_id: string;
+  detector: string;
+  subject_kind: AlarmSubject['kind'];
+  subject_id: string;
+  area_id: string | null;
+  severity: Severity;
+  state: AlarmState;
+  raised_at: number;
+  since: number;
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+  cleared_at: number | null;
+  explanation: string;
+  clear_explanation: string | null;
+  value: number;
+}
+
+interface CommentRow {
+  alarm_id: number;
+  seq: number;
+  at: number;
+  by: string;
+  text: string;
+}
+
+function toParams(a: Omit<Alarm, 'id'>) {
+  return {
+    ruleId: a.ruleId, detector: a.detector, subjectKind: a.subject.kind, subjectId: a.subject.id, areaId: a.areaId,
+    severity: a.severity, state: a.state, raisedAt: a.raisedAt, since: a.since, acknowledgedAt: a.acknowledgedAt,
+    acknowledgedBy: a.acknowledgedBy, clearedAt: a.clearedAt, explanation: a.explanation,
+    clearExplanation: a.clearExplanation, value: a.value,
+  };
+}
+
+function subjectOf(kind: AlarmSubject['kind'], id: string): AlarmSubject {
+  if (kind === 'meter') return { kind, id: meterId(id) };
+  if (kind === 'area') return { kind, id: areaId(id) };
+  return { kind, id: terminalId(id) };
+}
+
+function fromRow(r: AlarmRow, comments: readonly CommentRow[]): Alarm {
+  return {
+    id: String(r.id),
+    ruleId: r.rule_id,
+    detector: r.detector,
+    subject: subjectOf(r.subject_kind, r.subject_id),
+    areaId: r.area_id === null ? null : areaId(r.area_id),
+    severity: r.severity,
+    state: r.state,
+    raisedAt: r.raised_at,
+    since: r.since,
+    acknowledgedAt: r.acknowledged_at,
+    acknowledgedBy: r.acknowledged_by,
+    clearedAt: r.cleared_at,
+    explanation: r.explanation,
+    clearExplanation: r.clear_explanation,
+    value: r.value,
+    comments: comments.map((c) => ({ at: c.at, by: c.by, text: c.text })),
+  };
+}
