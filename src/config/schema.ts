@@ -154,6 +154,36 @@ export const RegisterPoint = Type.Object(
   strict,
 );
 
+const RelayValues = {
+  /** Value of the coil (0/1) or register when the supply is connected, and when it is not. */
+  connected: Type.Integer({ minimum: 0, maximum: 65535 }),
+  disconnected: Type.Integer({ minimum: 0, maximum: 65535 }),
+};
+
+/** Where a terminal keeps each meter's relay and power limit (protocols/modbus/controls.ts). */
+export const ModbusControls = Type.Object(
+  {
+    /** The relay: a coil (function 5 write, 1 read) or a holding register (6 write, 3 read). */
+    relay: Type.Optional(Type.Union([
+      Type.Object({ coil: Type.Integer({ minimum: 0, maximum: 65535 }), ...RelayValues }, strict),
+      Type.Object({ register: Type.Integer({ minimum: 0, maximum: 65535 }), ...RelayValues }, strict),
+    ])),
+    /** The active power limit in holding registers: kW = raw × scale; `noLimit` (raw) means none, default the type's largest value. */
+    limit: Type.Optional(Type.Object(
+      {
+        register: Type.Integer({ minimum: 0, maximum: 65535 }),
+        type: OneOf(['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'] as const),
+        scale: Type.Number({ exclusiveMinimum: 0 }),
+        wordOrder: Type.Optional(OneOf(['big', 'little'] as const)),
+        byteOrder: Type.Optional(OneOf(['big', 'little'] as const)),
+        noLimit: Type.Optional(Type.Number()),
+      },
+      strict,
+    )),
+  },
+  strict,
+);
+
 export const RegisterMap = Type.Object(
   {
     /** 3: holding registers, 4: input registers. */
@@ -161,6 +191,7 @@ export const RegisterMap = Type.Object(
     /** Registers between two points that may be read through when merging blocks. */
     maxGap: Type.Integer({ minimum: 0, maximum: 125, default: 8 }),
     points: Type.Array(RegisterPoint, { minItems: 1 }),
+    controls: Type.Optional(ModbusControls),
   },
   strict,
 );
