@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Value } from 'typebox/value';
 import { parseDocument } from 'yaml';
 import type { TSchema } from 'typebox';
+import { checkLoadControl } from './loadControl.js';
 import { CollectProfile, GridheadConfig, RegisterMap } from './schema.js';
 
 export interface ConfigIssue {
@@ -92,6 +93,7 @@ function fillSections(value: Record<string, unknown>): void {
   const sections: readonly (readonly string[])[] = [
     ['station'], ['log'], ['http'], ['mqtt'], ['mqtt', 'embeddedBroker'], ['influx'], ['storage'], ['ingest'], ['collect'],
     ['modbus'], ['dlms'], ['registry'], ['simulators'], ['simulators', 'modbus'], ['simulators', 'mqtt'], ['simulators', 'dlms'],
+    ['loadControl'],
   ];
   for (const path of sections) {
     let node: Record<string, unknown> = value;
@@ -176,6 +178,7 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
   }
   if (c.influx.retryMinMs > c.influx.retryMaxMs) issues.push({ path: 'influx.retryMinMs', message: 'must not exceed influx.retryMaxMs' });
   if (c.modbus.reconnectMinMs > c.modbus.reconnectMaxMs) issues.push({ path: 'modbus.reconnectMinMs', message: 'must not exceed modbus.reconnectMaxMs' });
+  issues.push(...checkLoadControl(c.loadControl.programs));
   return issues;
 }
 
