@@ -54,7 +54,7 @@ export class ControlActionStore {
   readonly #finish: Statement<[string, number, string | null, string | null, string | null, number]>;
   readonly #interrupted: Statement<[number, string]>;
   readonly #get: Statement<[number], Row>;
-  readonly #query: Statement<[string | null, string | null, number], Row>;
+  readonly #query: Statement<[{ program: string | null; meter: string | null; limit: number }], Row>;
 
   constructor(db: Db) {
     this.#insert = db.prepare(`
@@ -69,8 +69,8 @@ export class ControlActionStore {
     this.#get = db.prepare('SELECT * FROM control_actions WHERE id = ?');
     this.#query = db.prepare(`
       SELECT * FROM control_actions
-      WHERE (?1 IS NULL OR (origin_kind = 'program' AND origin_id = ?1)) AND (?2 IS NULL OR meter_id = ?2)
-      ORDER BY id DESC LIMIT ?3`);
+      WHERE (@program IS NULL OR (origin_kind = 'program' AND origin_id = @program)) AND (@meter IS NULL OR meter_id = @meter)
+      ORDER BY id DESC LIMIT @limit`);
   }
 
   /** Records a request before it is sent; returns its id. */
@@ -102,7 +102,7 @@ export class ControlActionStore {
 
   list(q: ActionQuery = {}): ControlAction[] {
     const limit = Math.min(Math.max(1, q.limit ?? 100), MAX_ACTIONS_PER_QUERY);
-    return this.#query.all(q.programId ?? null, q.meterId ?? null, limit).map(toAction);
+    return this.#query.all({ program: q.programId ?? null, meter: q.meterId ?? null, limit }).map(toAction);
   }
 }
 

@@ -203,8 +203,11 @@ export class LoadControlEvaluator {
     const todo = config.meters.filter((id) => !done.has(id));
     const width = this.o.roundConcurrency ?? 8;
     for (let i = 0; i < todo.length; i += width) {
-      const results = await Promise.all(todo.slice(i, i + width).map((meterId) => this.act(p, round, config.action, config.limitKw, meterId)));
-      this.save(p, { ...p.state, tripped: [...p.state.tripped, ...results] });
+      // Each result is persisted as it comes: after a crash only the unanswered ones are resent.
+      await Promise.all(todo.slice(i, i + width).map(async (meterId) => {
+        const result = await this.act(p, round, config.action, config.limitKw, meterId);
+        this.save(p, { ...p.state, tripped: [...p.state.tripped, result] });
+      }));
     }
     this.save(p, { ...p.state, executingRound: null });
     const t = this.now();

@@ -75,7 +75,8 @@ export function raiseExplanation(p: LoadControlProgramConfig, s: ProgramState, p
 }
 
 export function roundExplanation(p: LoadControlProgramConfig, s: ProgramState, params: MachineParams, round: number, value: number | null, target: Target): string {
-  const acts = s.tripped.filter((a) => a.round === round).map(describeAction).join(', ');
+  const order = p.rounds[round - 1]?.meters ?? [];
+  const acts = s.tripped.filter((a) => a.round === round).sort((a, b) => order.indexOf(a.meterId) - order.indexOf(b.meterId)).map(describeAction).join(', ');
   const load = value === null ? 'load unknown' : `${figure(value, target.unit)} against ${figure(target.limit ?? 0, target.unit)}`;
   return `Program ${label(p)} ran round ${round}${p.dryRun ? ' (dry run, nothing sent)' : ''}: ${acts || 'no meters'}; ${load}; ${whatNext(p, s, params)}.`;
 }
