@@ -12,13 +12,17 @@ import { buildApi, type HealthReport } from './api/server.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore, SqliteProfileCursors } from './collect/index.js';
 import type { GridheadConfig } from './config/schema.js';
-import { QUANTITIES, isQuantity, type MeterId } from './domain/index.js';
+import { ControlActionStore } from './control/actions.js';
+import { LaneControlPort } from './control/lanePort.js';
+import { QUANTITIES, isQuantity, type AlarmSignal, type MeterId } from './domain/index.js';
 import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
 import { LatestValues } from './live/latest.js';
 import { LogThrottle, type Logger } from './observe/logger.js';
 import { healthReport, metricSources } from './observe/headEnd.js';
 import { createMetrics } from './observe/metrics.js';
 import { Registry } from './registry/registry.js';
+import { LoadControlEvaluator } from './rules/loadControl/evaluator.js';
+import { SqliteProgramStateStore } from './rules/loadControl/stateStore.js';
 import { openDatabase } from './storage/db.js';
 import { InfluxSink } from './storage/influx/sink.js';
 import { ReadingStore } from './storage/readingStore.js';
@@ -227,6 +231,41 @@ async function compose(
   closers.push({ name: 'collect', close: () => scheduler.stop() });
   if (fleet !== undefined) await fleet.startPublishing();
 
+  // Load control: programs tick from live values and act through the control port, whose
+  // commands queue in the collector's terminal lanes; every request is in the action log.
+  const controlActions = new ControlActionStore(db);
+  const interrupted = controlActions.closeInterrupted(Date.now());
+  if (interrupted > 0) logger.warn({ interrupted }, 'control requests the previous run left unanswered are marked failed (INTERRUPTED)');
+  const controlPort = new LaneControlPort({
+    meter: (id) => registry.findMeter(id),
+    run: (terminalId, command, signal) => scheduler.executeNow(terminalId, command, { timeoutMs: config.loadControl.commandTimeoutMs, ...(signal === undefined ? {} : { signal }) }),
+    actions: controlActions,
+    onProblem: (req, res) => {
+      if (throttle.pass(`control:${req.meterId}:${res.error?.code ?? res.status}`) >= 0) logger.warn({ meter: req.meterId, command: req.command, origin: req.origin, status: res.status, error: res.error }, 'control request not verified');
+    },
+  });
+  /** Where load-control alarm signals go: the lead connects the alarm service here. */
+  const onLoadControlSignal = (s: AlarmSignal): void => { logger.info({ rule: s.ruleId, signal: s.kind, severity: s.severity }, s.explanation); };
+  const loadControl = new LoadControlEvaluator({
+    programs: config.loadControl.programs,
+    port: controlPort,
+    live,
+    meters: {
+      meter: (id) => registry.findMeter(id),
+      metersOfArea: (a) => (registry.listAreas().some((x) => x.id === a) ? registry.listMeters({ areaId: a }) : []),
+    },
+    store: new SqliteProgramStateStore(db),
+    utcOffsetMinutes: config.station.utcOffsetMinutes,
+    onSignal: onLoadControlSignal,
+    onError: (program, err) => {
+      if (throttle.pass(`load-control:${program}`) >= 0) logger.error({ program, err }, 'load-control program fault');
+    },
+    history: (id, limit) => controlActions.list({ programId: id, limit }),
+  });
+  const loadControlTimer = setInterval(() => { void loadControl.tick(); }, config.loadControl.tickMs);
+  loadControlTimer.unref();
+  closers.push({ name: 'load-control', close: async () => { clearInterval(loadControlTimer); await loadControl.idle(); } });
+
   const parts = { pipeline, mqtt, mqttUrl, scheduler, influx };
   const health = (): HealthReport => healthReport(parts);
   const metrics = createMetrics(metricSources(parts));
@@ -252,6 +291,7 @@ async function compose(
     },
     health,
     metrics,
+    loadControl,
   });
   await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });

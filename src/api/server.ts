@@ -13,6 +13,7 @@ import type { Registry as MetricsRegistry } from 'prom-client';
 import Type from 'typebox';
 import type { Registry } from '../registry/registry.js';
 import { Problem, installProblemHandlers } from './problem.js';
+import { loadControlRoutes, type LoadControlService } from './loadControlRoutes.js';
 import { readingRoutes, type ReadingQueries } from './readingRoutes.js';
 import { AreaOut, MeterOut, TerminalOut } from './schemas.js';
 import { statsRoutes, type CollectionStatsQueries } from './statsRoutes.js';
@@ -33,6 +34,8 @@ export interface ApiDeps {
   readonly terminalState: (id: string) => TerminalStateView | undefined;
   readonly health: () => HealthReport;
   readonly metrics: MetricsRegistry;
+  /** Load-control programs; their routes are served when given. */
+  readonly loadControl?: LoadControlService;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
@@ -52,6 +55,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'readings', description: 'Latest values and history' },
         { name: 'statistics', description: 'Collection statistics' },
         { name: 'operations', description: 'Health and metrics' },
+        { name: 'load control', description: 'Load-control programs and their shedding rounds' },
       ],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -82,6 +86,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     await v1.register(meterRoutes, topo);
     await v1.register(readingRoutes, { registry: deps.registry, readings: deps.readings, maxPoints: 50_000 });
     await v1.register(statsRoutes, { registry: deps.registry, stats: deps.stats });
+    if (deps.loadControl !== undefined) await v1.register(loadControlRoutes, { programs: deps.loadControl });
   }, { prefix: '/api/v1' });
   return app;
 }
