@@ -242,6 +242,20 @@ describe('load-control shedding rounds', () => {
   });
 });
 
+describe('floating-down program', () => {
+  it('fixes its limit from the mean load of the window before it was enabled, lowered by k %, for its span', async () => {
+    const s = station({ programs: [program({ kind: 'floating-down', periods: undefined, enabled: false, windowMs: 60 * S, percent: 20, durationMs: 600 * S })] });
+    for (let sec = 0; sec <= 60; sec += 10) await s.at(sec, [60, 40, 0]); // 100 kW while disabled
+    expect(s.state()?.state).toBe('disabled');
+    await s.evaluator.enable('peak');
+    await s.at(61, [50, 35, 0]); // 85 kW > 80 kW
+    expect(s.state()).toMatchObject({ state: 'alarming', limit: 80 });
+    expect(s.state()?.basis).toMatch(/floating-down 20 % under the 1-min average/);
+    await s.at(661, [50, 35, 0]); // the span is over: no limit
+    expect(s.state()?.limit).toBeNull();
+  });
+});
+
 describe('monthly energy program', () => {
   it('alarms at the warning share and trips once the budget is exceeded', async () => {
     const s = station({ programs: [program({ kind: 'monthly-energy', periods: undefined, budgetKwh: 100, warnShare: 0.8, rounds: [{ afterMs: 0, action: 'disconnect', meters: ['m1'] }] })] });
