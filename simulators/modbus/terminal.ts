@@ -95,9 +95,6 @@ export class ModbusTerminalSimulator {
       throw e;
     });
     server.on('error', () => { this.protocolErrors++; });
-    // Limiters must trip on time even when nobody reads the meter.
-    this.limiterTicker = setInterval(() => { this.sampleLimiters(); }, 1_000);
-    this.limiterTicker.unref();
     const address = server.address();
     return { port: typeof address === 'object' && address !== null ? address.port : 0 };
   }
@@ -184,7 +181,14 @@ export class ModbusTerminalSimulator {
     const fn = pdu[0] ?? 0;
     if (fn === THREE_PHASE_METER_MAP.function) return this.readRegisters(unitId, pdu);
     const now = this.clock();
-    return controlRequest(this.controlsOf(unitId), pdu, now, () => this.meters[unitId - 1]?.instant(now).powerActive ?? 0);
+    const reply = controlRequest(this.controlsOf(unitId), pdu, now, () => this.meters[unitId - 1]?.instant(now).powerActive ?? 0);
+    // Limiters must trip on time even when nobody reads the meter; the ticker runs only while one is armed
+    // (a fleet of thousands of terminals without limits keeps no timers).
+    if (this.limiterTicker === undefined && this.server !== undefined && this.controls.some((c) => c.armed)) {
+      this.limiterTicker = setInterval(() => { this.sampleLimiters(); }, 1_000);
+      this.limiterTicker.unref();
+    }
+    return reply;
   }
 
   /** The meter's state now: the model advanced, its limiter sampled, the relay applied. */
@@ -203,6 +207,10 @@ export class ModbusTerminalSimulator {
     this.controls.forEach((c, i) => {
       if (c.armed) c.sample(now, this.meters[i]?.instant(now).powerActive);
     });
+    if (!this.controls.some((c) => c.armed)) {
+      clearInterval(this.limiterTicker);
+      this.limiterTicker = undefined;
+    }
   }
 
   private readRegisters(unitId: number, pdu: Uint8Array): Uint8Array {
