@@ -164,6 +164,8 @@ describe('load control against the simulators', () => {
     expect(relay(1)).toBe(true);
     expect(r.signals.at(-1)).toMatchObject({ kind: 'clear' });
     expect(r.signals.at(-1)?.explanation).toMatch(/restored: reconnect mb-big/);
+    // Polls and commands shared the terminal's one connection (the collector's lane).
+    expect(r.mbSim.connectionsAccepted).toBe(1);
     expect(r.errors).toEqual([]);
   });
 
