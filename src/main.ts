@@ -20,6 +20,8 @@ import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore, Sqlit
 import { startDlmsPushService } from './collect/dlmsPushService.js';
 import type { RawDeviceEvent } from '../protocols/adapter.js';
 import type { GridheadConfig } from './config/schema.js';
+import { ControlActionStore } from './control/actions.js';
+import { LaneControlPort } from './control/lanePort.js';
 import { QUANTITIES, isQuantity, type AlarmSignal, type DeviceEvent, type MeterId } from './domain/index.js';
 import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
 import { LatestValues } from './live/latest.js';
@@ -33,6 +35,8 @@ import { RuleValidationError } from './rules/model.js';
 import { loadRuleSet } from './rules/ruleSet.js';
 import { expectedIntervalOf } from './rules/scope.js';
 import { RuleService } from './rules/service.js';
+import { LoadControlEvaluator } from './rules/loadControl/evaluator.js';
+import { SqliteProgramStateStore } from './rules/loadControl/stateStore.js';
 import { openDatabase } from './storage/db.js';
 import { InfluxSink } from './storage/influx/sink.js';
 import { ReadingStore } from './storage/readingStore.js';
@@ -410,6 +414,41 @@ async function compose(
   closers.push({ name: 'collect', close: () => scheduler.stop() });
   if (fleet !== undefined) await fleet.startPublishing();
 
+  // Load control: programs tick from live values and act through the control port, whose
+  // commands queue in the collector's terminal lanes; every request is in the action log.
+  const controlActions = new ControlActionStore(db);
+  const interrupted = controlActions.closeInterrupted(Date.now());
+  if (interrupted > 0) logger.warn({ interrupted }, 'control requests the previous run left unanswered are marked failed (INTERRUPTED)');
+  const controlPort = new LaneControlPort({
+    meter: (id) => registry.findMeter(id),
+    run: (terminalId, command, signal) => scheduler.executeNow(terminalId, command, { timeoutMs: config.loadControl.commandTimeoutMs, ...(signal === undefined ? {} : { signal }) }),
+    actions: controlActions,
+    onProblem: (req, res) => {
+      if (throttle.pass(`control:${req.meterId}:${res.error?.code ?? res.status}`) >= 0) logger.warn({ meter: req.meterId, command: req.command, origin: req.origin, status: res.status, error: res.error }, 'control request not verified');
+    },
+  });
+  /** Load-control programs raise their alarm stages like rules do: logged, then to the alarm service. */
+  const onLoadControlSignal = (s: AlarmSignal): void => { onSignal(s); };
+  const loadControl = new LoadControlEvaluator({
+    programs: config.loadControl.programs,
+    port: controlPort,
+    live,
+    meters: {
+      meter: (id) => registry.findMeter(id),
+      metersOfArea: (a) => (registry.listAreas().some((x) => x.id === a) ? registry.listMeters({ areaId: a }) : []),
+    },
+    store: new SqliteProgramStateStore(db),
+    utcOffsetMinutes: config.station.utcOffsetMinutes,
+    onSignal: onLoadControlSignal,
+    onError: (program, err) => {
+      if (throttle.pass(`load-control:${program}`) >= 0) logger.error({ program, err }, 'load-control program fault');
+    },
+    history: (id, limit) => controlActions.list({ programId: id, limit }),
+  });
+  const loadControlTimer = setInterval(() => { void loadControl.tick(); }, config.loadControl.tickMs);
+  loadControlTimer.unref();
+  closers.push({ name: 'load-control', close: async () => { clearInterval(loadControlTimer); await loadControl.idle(); } });
+
   const parts = { pipeline, mqtt, mqttUrl, scheduler, influx };
   const health = (): HealthReport => healthReport(parts);
   const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events })]);
@@ -440,6 +479,7 @@ async function compose(
     ...(ruleService === undefined ? {} : { rules: ruleService }),
     alarms: { alarms, feed: alarmFeed, counters: alarmStreams },
     events: { events },
+    loadControl,
   });
   await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });

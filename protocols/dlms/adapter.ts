@@ -8,12 +8,14 @@
  * is the collector's business.
  */
 import type {
-  ProfileKind, ProfileOutcome, ProfileRequest, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
+  DeviceCommand, DeviceControlState, ProfileKind, ProfileOutcome, ProfileRequest, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
 } from '../adapter.js';
 import { ConnectionError, ProtocolError } from '../adapter.js';
 import { DlmsClient, type GetResult } from './client/client.js';
+import { DataAccessError } from './client/errors.js';
 import { parseScalerUnit, readClock, readColumnScalers, readObjectList, readProfile, ScalerUnitCache, scaled, type ObjectListEntry } from './client/cosem.js';
 import { catalogueExponent, unitSymbol } from './cosem/units.js';
+import { executeDeviceCommand } from './deviceControl.js';
 import { openDlmsTransport, type DlmsFraming } from './net/clientTransport.js';
 import type { ClientSecurity } from './security/settings.js';
 
@@ -268,6 +270,20 @@ class DlmsSession implements TerminalSession {
     } catch (err) {
       this.forget(address);
       return { ok: false, error: err instanceof Error ? err : new ConnectionError(String(err), this.terminal.id) };
+    }
+  }
+
+  /** Remote control of the meter at `command.address`, read back (deviceControl.ts). */
+  async execute(command: DeviceCommand, signal: AbortSignal): Promise<DeviceControlState> {
+    const link = await this.meter(command.address, signal);
+    try {
+      return await executeDeviceCommand(link.client, command, {
+        terminalId: this.terminal.id, meterKey: `${this.terminal.id}/${command.address}`, scalers: this.scalers, signal,
+      });
+    } catch (err) {
+      // A refusal by the meter leaves the association usable; anything else may not have.
+      if (!(err instanceof DataAccessError)) this.forget(command.address);
+      throw err;
     }
   }
 

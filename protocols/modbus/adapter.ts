@@ -3,10 +3,13 @@
  * reads planned from the terminal's register map, values decoded into catalogue units.
  * It never logs: every failure is returned as a typed error in the item's outcome.
  */
-import type { RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter } from '../adapter.js';
+import type {
+  DeviceCommand, DeviceControlState, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
+} from '../adapter.js';
 import { ConnectionError } from '../adapter.js';
 import { ModbusConnection, type ModbusFraming } from './connection.js';
-import { ModbusAddressError, ReconnectBackoffError, SessionBusyError, UnmappedQuantityError } from './errors.js';
+import { decodeLimit, encodeLimit, limitWords, validateControls } from './controls.js';
+import { ModbusAddressError, ModbusResponseError, ReconnectBackoffError, SessionBusyError, UnmappedControlError, UnmappedQuantityError } from './errors.js';
 import { decodePoint, planBlocks, RegisterMapError, validateRegisterMap, type RegisterBlock, type RegisterMapSpec } from './registerMap.js';
 
 export interface ModbusEndpoint {
@@ -41,6 +44,7 @@ export class ModbusAdapter implements TransportAdapter<ModbusEndpoint> {
     for (const [name, spec] of Object.entries(options.registerMaps)) {
       try {
         validateRegisterMap(spec);
+        if (spec.controls !== undefined) validateControls(spec.controls);
       } catch (e) {
         if (e instanceof RegisterMapError) throw new RegisterMapError(`register map "${name}": ${e.message}`, e.point);
         throw e;
@@ -99,16 +103,68 @@ class ModbusSession implements TerminalSession {
     if (this.queued >= (this.options.maxQueuedReads ?? 16)) {
       return failAll(items, new SessionBusyError(`${this.queued} reads already queued`, this.terminal.id));
     }
+    return this.serialised(() => this.readNow(items, signal));
+  }
+
+  /**
+   * Writes the meter's relay or limit registers (the map's `controls`), then reads them back;
+   * serialised with reads. Throws: the command is one request, not a list of items.
+   */
+  async execute(command: DeviceCommand, signal: AbortSignal): Promise<DeviceControlState> {
+    if (this.closed) throw new ConnectionError('session closed', this.terminal.id);
+    if (this.queued >= (this.options.maxQueuedReads ?? 16)) throw new SessionBusyError(`${this.queued} requests already queued`, this.terminal.id);
+    const unit = parseUnitId(command.address);
+    if (unit === undefined) throw new ModbusAddressError(this.terminal.id, command.address);
+    return this.serialised(() => this.executeNow(command, unit, signal));
+  }
+
+  private async serialised<T>(run: () => Promise<T>): Promise<T> {
     this.queued++;
     const previous = this.tail;
     let release = () => { /* replaced below */ };
     this.tail = new Promise<void>((resolve) => { release = resolve; });
     try {
       await previous;
-      return await this.readNow(items, signal);
+      return await run();
     } finally {
       this.queued--;
       release();
+    }
+  }
+
+  private async executeNow(command: DeviceCommand, unit: number, signal: AbortSignal): Promise<DeviceControlState> {
+    const { relay, limit } = this.map.spec.controls ?? {};
+    const missing = () => new UnmappedControlError(this.terminal.id, command.type, this.map.name);
+    switch (command.type) {
+      case 'disconnect':
+      case 'reconnect': {
+        if (relay === undefined) throw missing();
+        const value = command.type === 'reconnect' ? relay.connected : relay.disconnected;
+        const read = await this.withConnection(signal, async (c) => {
+          if (relay.coil !== undefined) {
+            await c.writeCoil(unit, relay.coil, value === 1);
+            return (await c.readCoils(unit, relay.coil, 1))[0] === true ? 1 : 0;
+          }
+          await c.writeRegisters(unit, relay.register, [value]);
+          return (await c.readRegisters(3, unit, relay.register, 1))[0] ?? -1;
+        });
+        if (read !== relay.connected && read !== relay.disconnected) {
+          throw new ModbusResponseError(`relay of unit ${unit} reads ${read}, neither the connected nor the disconnected value`, this.terminal.id);
+        }
+        return { connected: read === relay.connected };
+      }
+      case 'set-limit':
+      case 'clear-limit': {
+        if (limit === undefined) throw missing();
+        const words = encodeLimit(limit, command.type === 'set-limit' ? command.limitKw : null);
+        const back = await this.withConnection(signal, async (c) => {
+          await c.writeRegisters(unit, limit.register, words);
+          return c.readRegisters(3, unit, limit.register, limitWords(limit));
+        });
+        return { limitKw: decodeLimit(limit, back) };
+      }
+      case 'sync-clock':
+        throw missing();
     }
   }
 
@@ -156,16 +212,20 @@ class ModbusSession implements TerminalSession {
     return items.map((item, i) => outcomes[i] ?? { ok: false, item, error: new Error('item not planned') });
   }
 
-  private async readBlock(block: RegisterBlock, unit: number, signal: AbortSignal): Promise<number[]> {
+  private readBlock(block: RegisterBlock, unit: number, signal: AbortSignal): Promise<number[]> {
+    return this.withConnection(signal, (c) => c.readRegisters(block.function, unit, block.start, block.count));
+  }
+
+  /** Runs requests on the connection (opened if needed); an abort drops it, since a sent request cannot be withdrawn. */
+  private async withConnection<T>(signal: AbortSignal, run: (c: ModbusConnection) => Promise<T>): Promise<T> {
     signal.throwIfAborted();
     const connection = await this.ensureConnected(signal);
-    // A request cannot be withdrawn once sent: aborting drops the connection instead.
     const onAbort = () => { connection.destroy(); };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const words = await connection.readRegisters(block.function, unit, block.start, block.count);
+      const result = await run(connection);
       this.failures = 0;
-      return words;
+      return result;
     } catch (e) {
       signal.throwIfAborted();
       throw e;

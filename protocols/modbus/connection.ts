@@ -78,35 +78,71 @@ export class ModbusConnection {
    * be taken for the answer to the next request (RTU framing has no transaction id).
    */
   readRegisters(fn: 3 | 4, unitId: number, start: number, count: number): Promise<number[]> {
+    return this.request<{ readonly data: number[] }, number[]>(unitId, `read of ${count} registers at ${start} from unit ${unitId}`, (next) => {
+      if (fn === 3) this.client.writeFC3(unitId, start, count, next);
+      else this.client.writeFC4(unitId, start, count, next);
+    }, (res) => (res.data.length === count ? res.data : `expected ${count} registers, got ${res.data.length}`));
+  }
+
+  /** Reads `count` coils (function 1). */
+  readCoils(unitId: number, start: number, count: number): Promise<boolean[]> {
+    return this.request<{ readonly data: boolean[] }, boolean[]>(unitId, `read of ${count} coils at ${start} from unit ${unitId}`, (next) => {
+      this.client.writeFC1(unitId, start, count, next);
+    }, (res) => (res.data.length >= count ? res.data.slice(0, count) : `expected ${count} coils, got ${res.data.length}`));
+  }
+
+  /** Writes one coil (function 5); Application Protocol §6.5: the normal reply echoes the request. */
+  writeCoil(unitId: number, address: number, on: boolean): Promise<void> {
+    return this.request<unknown, undefined>(unitId, `write of coil ${address} at unit ${unitId}`, (next) => {
+      this.client.writeFC5(unitId, address, on, next);
+    }, () => undefined);
+  }
+
+  /** Writes registers from `address`: function 6 for one register, 16 for more (Application Protocol §6.6, §6.12). */
+  writeRegisters(unitId: number, address: number, words: readonly number[]): Promise<void> {
+    return this.request<unknown, undefined>(unitId, `write of ${words.length} registers at ${address} at unit ${unitId}`, (next) => {
+      const [only] = words;
+      if (words.length === 1 && only !== undefined) this.client.writeFC6(unitId, address, only, next);
+      else this.client.writeFC16(unitId, address, [...words], next);
+    }, () => undefined);
+  }
+
+  /**
+   * One request with a reply: `send` issues it with a node-style callback, `accept` turns the
+   * reply into the result or a reason it does not fit. Exceptions become ModbusExceptionError;
+   * a timeout or a reply that does not fit drops the connection.
+   */
+  private request<R, T>(unitId: number, what: string, send: (next: (err: unknown, res: R | undefined) => void) => void, accept: (res: R) => T | string): Promise<T> {
     if (!this.open) return Promise.reject(new ConnectionError('connection closed', this.options.terminalId));
     if (this.inFlight !== undefined) {
       return Promise.reject(new Error('ModbusConnection: a request is already in flight'));
     }
     const { terminalId, timeoutMs } = this.options;
-    return new Promise<number[]>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       let settled = false;
-      const finish = (err: Error | undefined, data?: number[]) => {
+      const finish = (err: Error | undefined, data?: T) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         this.inFlight = undefined;
-        if (err === undefined) resolve(data ?? []);
+        if (err === undefined) resolve(data as T);
         else reject(err);
       };
       const timer = setTimeout(() => {
-        finish(new TimeoutError(terminalId, timeoutMs, `read of ${count} registers at ${start} from unit ${unitId}`));
+        finish(new TimeoutError(terminalId, timeoutMs, what));
         this.destroy();
       }, timeoutMs);
       this.inFlight = { reject: (e) => { finish(e); } };
-      const onReply = (err: unknown, res: { readonly data: number[] } | undefined) => {
+      const onReply = (err: unknown, res: R | undefined) => {
         if (err === null || err === undefined) {
           this.repliesReceived++;
-          if (res?.data.length !== count) {
-            finish(new ModbusResponseError(`expected ${count} registers, got ${res?.data.length ?? 0}`, terminalId));
+          const result = res === undefined ? 'empty reply' : accept(res);
+          if (typeof result === 'string') {
+            finish(new ModbusResponseError(result, terminalId));
             this.destroy();
             return;
           }
-          finish(undefined, res.data);
+          finish(undefined, result);
           return;
         }
         const exceptionCode = (err as { modbusCode?: unknown }).modbusCode;
@@ -119,8 +155,7 @@ export class ModbusConnection {
         finish(new ModbusResponseError(err instanceof Error ? err.message : 'bad reply', terminalId, { cause: err }));
         this.destroy();
       };
-      if (fn === 3) this.client.writeFC3(unitId, start, count, onReply);
-      else this.client.writeFC4(unitId, start, count, onReply);
+      send(onReply);
     });
   }
 

@@ -64,3 +64,11 @@ export class ReconnectBackoffError extends ConnectionError {
     super(`not reconnecting yet: next attempt in ${Math.max(0, retryAt - now)} ms`, terminalId);
   }
 }
+
+/** The terminal's register map has no control for the command (no relay, no limit register, no clock). */
+export class UnmappedControlError extends ProtocolError {
+  readonly code = 'MODBUS_NO_CONTROL';
+  constructor(terminalId: string | undefined, readonly command: string, readonly registerMap: string) {
+    super(`register map "${registerMap}" has no control for ${command}`, terminalId);
+  }
+}

@@ -5,6 +5,7 @@
  * Pure: no sockets, no clock. The option types are structurally equal to `RegisterMap` /
  * `RegisterPoint` in src/config/schema.ts (protocols/ must not import from src/).
  */
+import type { ModbusControlsSpec } from './controls.js';
 
 export type RegisterType = 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64';
 export type WordEndianness = 'big' | 'little';
@@ -30,6 +31,8 @@ export interface RegisterMapSpec {
   /** Unused registers between two points that may be read through when merging blocks. */
   readonly maxGap: number;
   readonly points: readonly RegisterPointSpec[];
+  /** Where the terminal keeps each meter's relay and power limit (controls.ts); absent: no remote control. */
+  readonly controls?: ModbusControlsSpec;
 }
 
 /** One read request: `count` registers from `start`, carrying the points it serves. */

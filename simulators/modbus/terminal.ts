@@ -10,6 +10,7 @@ import net from 'node:net';
 import { MeterModel, type MeterState } from '../loadShape.js';
 import { encodePoint, type RegisterPointSpec } from '../../protocols/modbus/registerMap.js';
 import { decodeRequests, encodeReply, exceptionPdu, type Framing, type ModbusRequest } from './frames.js';
+import { LIMIT_REGISTER, RELAY_COIL, SimulatedMeterControls } from './meterControls.js';
 import { METER_BANKS, THREE_PHASE_METER_MAP } from './threePhaseMeterMap.js';
 
 export type SimulatedFault =
@@ -32,6 +33,8 @@ export interface ModbusTerminalSimulatorOptions {
   /** Time the meters' energy registers start integrating from; defaults to clock(). */
   readonly startTs?: number;
   readonly clock?: () => number;
+  /** How long a meter's power may stay over its limit register before its relay trips (default 5 s). */
+  readonly limitTripAfterMs?: number;
 }
 
 /** The seed of the meter at `unitId`, so a test can rebuild the same MeterModel. */
@@ -49,6 +52,9 @@ export class ModbusTerminalSimulator {
   private readonly clock: () => number;
   private readonly framing: Framing;
   private readonly meters: MeterModel[] = [];
+  /** Relay and limiter of each meter, by unit id − 1 (meterControls.ts). */
+  private readonly controls: SimulatedMeterControls[] = [];
+  private limiterTicker: NodeJS.Timeout | undefined;
   private readonly faults = new Map<number, SimulatedFault>();
   private readonly sockets = new Set<net.Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -71,6 +77,7 @@ export class ModbusTerminalSimulator {
     const startTs = options.startTs ?? this.clock();
     for (let unit = 1; unit <= options.meters; unit++) {
       this.meters.push(new MeterModel({ seed: meterSeed(options.seed, unit), startTs }));
+      this.controls.push(new SimulatedMeterControls(options.limitTripAfterMs));
     }
   }
 
@@ -97,6 +104,8 @@ export class ModbusTerminalSimulator {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    if (this.limiterTicker !== undefined) clearInterval(this.limiterTicker);
+    this.limiterTicker = undefined;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const s of this.sockets) s.destroy();
@@ -123,6 +132,13 @@ export class ModbusTerminalSimulator {
   setFault(unitId: number, fault: SimulatedFault): void {
     if (fault.kind === 'none') this.faults.delete(unitId);
     else this.faults.set(unitId, fault);
+  }
+
+  /** The relay and limiter of the meter at `unitId`, for tests and scenarios to inspect. */
+  controlsOf(unitId: number): SimulatedMeterControls {
+    const c = this.controls[unitId - 1];
+    if (c === undefined) throw new RangeError(`no meter at unit ${unitId}`);
+    return c;
   }
 
   private accept(socket: net.Socket): void {
@@ -179,12 +195,47 @@ export class ModbusTerminalSimulator {
     if (fault.kind === 'timeout') return undefined;
     if (fault.kind === 'exception') return { pdu: exceptionPdu(fn, fault.code), delayMs: 0 };
     this.requestsServed++;
-    return { pdu: this.readRegisters(meter, req.pdu), delayMs: fault.kind === 'delay' ? fault.ms : 0 };
+    return { pdu: this.serve(req.unitId, req.pdu), delayMs: fault.kind === 'delay' ? fault.ms : 0 };
   }
 
-  private readRegisters(meter: MeterModel, pdu: Uint8Array): Uint8Array {
+  private serve(unitId: number, pdu: Uint8Array): Uint8Array {
     const fn = pdu[0] ?? 0;
-    if (fn !== THREE_PHASE_METER_MAP.function) return exceptionPdu(fn, ILLEGAL_FUNCTION);
+    if (fn === THREE_PHASE_METER_MAP.function) return this.readRegisters(unitId, pdu);
+    const now = this.clock();
+    const reply = controlRequest(this.controlsOf(unitId), pdu, now, () => this.meters[unitId - 1]?.instant(now).powerActive ?? 0);
+    // Limiters must trip on time even when nobody reads the meter; the ticker runs only while one is armed
+    // (a fleet of thousands of terminals without limits keeps no timers).
+    if (this.limiterTicker === undefined && this.server !== undefined && this.controls.some((c) => c.armed)) {
+      this.limiterTicker = setInterval(() => { this.sampleLimiters(); }, 1_000);
+      this.limiterTicker.unref();
+    }
+    return reply;
+  }
+
+  /** The meter's state now: the model advanced, its limiter sampled, the relay applied. */
+  private stateOf(unitId: number): MeterState {
+    const meter = this.meters[unitId - 1];
+    const controls = this.controlsOf(unitId);
+    if (meter === undefined) throw new RangeError(`no meter at unit ${unitId}`);
+    const now = this.clock();
+    const raw = meter.advance(now);
+    controls.sample(now, raw.powerActive);
+    return controls.apply(raw);
+  }
+
+  private sampleLimiters(): void {
+    const now = this.clock();
+    this.controls.forEach((c, i) => {
+      if (c.armed) c.sample(now, this.meters[i]?.instant(now).powerActive);
+    });
+    if (!this.controls.some((c) => c.armed)) {
+      clearInterval(this.limiterTicker);
+      this.limiterTicker = undefined;
+    }
+  }
+
+  private readRegisters(unitId: number, pdu: Uint8Array): Uint8Array {
+    const fn = pdu[0] ?? 0;
     if (pdu.length !== 5) return exceptionPdu(fn, ILLEGAL_DATA_VALUE);
     const view = new DataView(pdu.buffer, pdu.byteOffset, pdu.byteLength);
     const start = view.getUint16(1);
@@ -194,7 +245,7 @@ export class ModbusTerminalSimulator {
     if (!METER_BANKS.some((b) => start >= b.start && start + count <= b.start + b.count)) {
       return exceptionPdu(fn, ILLEGAL_DATA_ADDRESS);
     }
-    this.fillImage(meter.advance(this.clock()));
+    this.fillImage(this.stateOf(unitId));
     const out = new Uint8Array(2 + count * 2);
     const outView = new DataView(out.buffer);
     out[0] = fn;
@@ -212,6 +263,47 @@ export class ModbusTerminalSimulator {
     encodePoint(extra(28), s.powerActive / s.powerFactor, this.image, 28);
     encodePoint(extra(34), Math.abs(s.current[0] - s.current[1]) * 0.1, this.image, 34);
     encodePoint(extra(36), s.powerActive, this.image, 36);
+  }
+}
+
+/**
+ * The control functions (Modbus Application Protocol v1.1b3 §6): 1 read coils and 5 write
+ * single coil for the relay (coil 0, §6.5: ON = 0xFF00, OFF = 0x0000); 3 read holding
+ * registers, 6 write single register and 16 write multiple registers for the limit (512-513).
+ */
+function controlRequest(c: SimulatedMeterControls, pdu: Uint8Array, now: number, demandKw: () => number): Uint8Array {
+  const fn = pdu[0] ?? 0;
+  const view = new DataView(pdu.buffer, pdu.byteOffset, pdu.byteLength);
+  if (pdu.length < 5) return exceptionPdu(fn, ILLEGAL_DATA_VALUE);
+  const address = view.getUint16(1);
+  const field = view.getUint16(3);
+  switch (fn) {
+    case 1:
+      if (address !== RELAY_COIL || field !== 1) return exceptionPdu(fn, ILLEGAL_DATA_ADDRESS);
+      return Uint8Array.of(1, 1, c.connected ? 1 : 0);
+    case 5:
+      if (address !== RELAY_COIL) return exceptionPdu(fn, ILLEGAL_DATA_ADDRESS);
+      if (field !== 0xff00 && field !== 0) return exceptionPdu(fn, ILLEGAL_DATA_VALUE);
+      c.setRelay(field === 0xff00);
+      return pdu.slice(0, 5);
+    case 3: {
+      if (address < LIMIT_REGISTER || address + field > LIMIT_REGISTER + 2 || field < 1) return exceptionPdu(fn, ILLEGAL_DATA_ADDRESS);
+      const words = [c.limitW >>> 16, c.limitW & 0xffff].slice(address - LIMIT_REGISTER, address - LIMIT_REGISTER + field);
+      const out = new Uint8Array(2 + field * 2);
+      out[0] = 3;
+      out[1] = field * 2;
+      words.forEach((w, i) => { new DataView(out.buffer).setUint16(2 + i * 2, w); });
+      return out;
+    }
+    case 16: {
+      // §6.12: the limit is written whole (both registers), high word first.
+      if (address !== LIMIT_REGISTER || field !== 2) return exceptionPdu(fn, ILLEGAL_DATA_ADDRESS);
+      if (pdu.length !== 10 || pdu[5] !== 4) return exceptionPdu(fn, ILLEGAL_DATA_VALUE);
+      c.setLimit(view.getUint32(6), now, demandKw());
+      return pdu.slice(0, 5);
+    }
+    default:
+      return exceptionPdu(fn, fn === 6 ? ILLEGAL_DATA_ADDRESS : ILLEGAL_FUNCTION);
   }
 }
 

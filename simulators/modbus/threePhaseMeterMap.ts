@@ -27,6 +27,9 @@
  * | 34      | (neutral current)       | A     |   |         |                          |       |
  * | 36      | (present demand)        | kW    |   |         |                          |       |
  * | 38      | demand.active.max       | kW    |   |         |                          |       |
+ *
+ * Controls (meterControls.ts): the relay is coil 0 (1 connected, 0 disconnected); the power
+ * limit is holding registers 512-513, uint32 in W, 0xFFFFFFFF for no limit.
  */
 import type { RegisterMapSpec, RegisterPointSpec } from '../../protocols/modbus/registerMap.js';
 
@@ -63,6 +66,10 @@ export const THREE_PHASE_METER_MAP: RegisterMapSpec = {
     f32('energy.active.import.t3', 268),
     f32('energy.active.import.t4', 270),
   ],
+  controls: {
+    relay: { coil: 0, connected: 1, disconnected: 0 },
+    limit: { register: 512, type: 'uint32', scale: 0.001 },
+  },
 };
 
 /** The quantities of the instantaneous bank: one 40-register read (registers 0..39). */

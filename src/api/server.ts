@@ -16,6 +16,7 @@ import type { RuleService } from '../rules/service.js';
 import { alarmRoutes, type AlarmRoutesOptions } from './alarmRoutes.js';
 import { eventRoutes, type EventRoutesOptions } from './eventRoutes.js';
 import { Problem, installProblemHandlers } from './problem.js';
+import { loadControlRoutes, type LoadControlService } from './loadControlRoutes.js';
 import { readingRoutes, type ReadingQueries } from './readingRoutes.js';
 import { RuleOut, ruleRoutes } from './ruleRoutes.js';
 import { AreaOut, MeterOut, TerminalOut } from './schemas.js';
@@ -50,6 +51,8 @@ export interface ApiDeps {
   readonly alarms?: AlarmRoutesOptions;
   /** Device events; absent: no event routes. */
   readonly events?: EventRoutesOptions;
+  /** Load-control programs; their routes are served when given. */
+  readonly loadControl?: LoadControlService;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
@@ -74,6 +77,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'rules', description: 'Alarm rules run by the real-time engine' },
         { name: 'alarms', description: 'Alarms: list, acknowledge, comment, live stream' },
         { name: 'events', description: 'Events reported by meters and terminals' },
+        { name: 'load control', description: 'Load-control programs and their shedding rounds' },
       ],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -114,6 +118,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.rules !== undefined) await v1.register(ruleRoutes, { rules: deps.rules });
     if (deps.alarms !== undefined) await v1.register(alarmRoutes, deps.alarms);
     if (deps.events !== undefined) await v1.register(eventRoutes, deps.events);
+    if (deps.loadControl !== undefined) await v1.register(loadControlRoutes, { programs: deps.loadControl });
   }, { prefix: '/api/v1' });
   return app;
 }

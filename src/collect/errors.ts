@@ -32,6 +32,14 @@ export class NotPollableError extends CollectError {
   }
 }
 
+/** The terminal's adapter cannot send control commands. */
+export class NotControllableError extends CollectError {
+  readonly code = 'COLLECT_NOT_CONTROLLABLE';
+  constructor(terminalId: string) {
+    super(`terminal ${JSON.stringify(terminalId)} cannot be controlled by its adapter`, terminalId);
+  }
+}
+
 /** Too many on-demand reads already wait for this terminal. */
 export class CollectBusyError extends CollectError {
   readonly code = 'COLLECT_BUSY';

@@ -1,10 +1,10 @@
 /**
- * On-demand reads (an operator's "read this meter now"): queued in the terminal's lane
+ * On-demand reads (an operator's "read this meter now") and control commands: queued in the terminal's lane
  * ahead of scheduled cycles but behind the request in flight, withdrawn if the caller gives
  * up while still queued, aborted if it gives up while running.
  */
-import type { RawReading, ReadItem } from '../../protocols/adapter.js';
-import { abortReason, linkSignals } from './clock.js';
+import type { DeviceCommand, DeviceControlState, RawReading, ReadItem } from '../../protocols/adapter.js';
+import { abortReason, linkSignals, toError } from './clock.js';
 import { errorCode } from './errors.js';
 import type { LaneJob, PollResult, RequestPolicy, TerminalLane } from './terminalLane.js';
 
@@ -29,7 +29,20 @@ export interface OnDemandResult {
  * with the abort reason when the caller, the terminal's removal or stop() ends it first.
  */
 export function queueOnDemand(lane: TerminalLane, items: readonly ReadItem[], policy: RequestPolicy, caller: AbortSignal | undefined): Promise<PollResult> {
-  return new Promise<PollResult>((resolve, reject) => {
+  return queueUrgent(lane, (signal) => lane.poll(items, policy, signal, true), caller);
+}
+
+/**
+ * Queues one control command in `lane`, like an on-demand read (ahead of cycles, behind the
+ * request in flight); settles with the state the device read back or the command's error.
+ */
+export function queueCommand(lane: TerminalLane, command: DeviceCommand, timeoutMs: number, caller: AbortSignal | undefined): Promise<DeviceControlState> {
+  return queueUrgent(lane, (signal) => lane.execute(command, timeoutMs, signal), caller);
+}
+
+/** Runs `work` as an urgent lane job: withdrawn if the caller gives up while queued, aborted if while running. */
+function queueUrgent<T>(lane: TerminalLane, work: (signal: AbortSignal) => Promise<T>, caller: AbortSignal | undefined): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
     if (caller?.aborted === true) {
       reject(abortReason(caller));
       return;
@@ -41,9 +54,11 @@ export function queueOnDemand(lane: TerminalLane, items: readonly ReadItem[], po
       run: async (laneSignal) => {
         const link = linkSignals([laneSignal, caller]);
         try {
-          const result = await lane.poll(items, policy, link.signal, true);
+          const result = await work(link.signal);
           if (link.signal.aborted) reject(abortReason(link.signal));
           else resolve(result);
+        } catch (err) {
+          reject(link.signal.aborted ? abortReason(link.signal) : toError(err));
         } finally {
           link.dispose();
           caller?.removeEventListener('abort', onCallerAbort);

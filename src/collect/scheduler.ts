@@ -9,12 +9,12 @@
  * permit waiters ≤ terminals; on-demand reads ≤ `maxQueuedOnDemand` per terminal;
  * retries ≤ profile.retries with backoff capped at MAX_BACKOFF_MS.
  */
-import type { ProtocolName, RawReading, ReadItem, TransportAdapter } from '../../protocols/adapter.js';
+import type { DeviceCommand, DeviceControlState, ProtocolName, RawReading, ReadItem, TransportAdapter } from '../../protocols/adapter.js';
 import type { GridheadConfig } from '../config/schema.js';
 import type { Meter, Terminal } from '../domain/topology.js';
 import { systemClock, toError, type Clock } from './clock.js';
 import { CollectBusyError, NoAdapterError, NotPollableError, SchedulerStoppedError, SinkError, UnknownProfileError, UnknownTerminalError } from './errors.js';
-import { queueOnDemand, toOnDemandResult, type OnDemandRequest, type OnDemandResult } from './onDemand.js';
+import { queueCommand, queueOnDemand, toOnDemandResult, type OnDemandRequest, type OnDemandResult } from './onDemand.js';
 import { MemoryProfileCursors, type ProfileCursorStore } from './profileCursors.js';
 import { runStoredProfileCycle } from './storedProfileCycle.js';
 import { ProfileCycle } from './profileCycle.js';
@@ -185,6 +185,20 @@ export class CollectionScheduler {
       if (result.readings.length > 0) this.#emit(lane.health.succeeded(now, 'on-demand read succeeded'));
       return toOnDemandResult(terminalId, result);
     });
+  }
+
+  /**
+   * Sends a control command to a meter of a polled terminal through its lane, so it queues
+   * behind the request in flight on the terminal's one connection instead of opening another.
+   */
+  executeNow(terminalId: string, command: DeviceCommand, options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<DeviceControlState> {
+    if (!this.#started) return Promise.reject(new SchedulerStoppedError());
+    const lane = this.#lanes.get(terminalId);
+    if (lane === undefined) return Promise.reject(this.#push.has(terminalId) ? new NotPollableError(terminalId) : new UnknownTerminalError(terminalId));
+    const limit = this.#o.maxQueuedOnDemand ?? 8;
+    if (lane.urgentQueued >= limit) return Promise.reject(new CollectBusyError(terminalId, limit));
+    const base = lane.terminal.profiles.flatMap((n) => this.#o.config.profiles[n] ?? [])[0] ?? this.#o.onDemandPolicy ?? DEFAULT_ON_DEMAND;
+    return queueCommand(lane, command, options.timeoutMs ?? base.timeoutMs, options.signal);
   }
 
   /** A pushing terminal delivered `count` readings at `ts`; false for a terminal not watched as pushing. */

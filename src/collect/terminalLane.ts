@@ -4,11 +4,11 @@
  * and its lane — a queue that runs one request at a time, so a terminal never sees two
  * concurrent requests from us whether they come from schedules or from operators.
  */
-import type { ProfileOutcome, ProfileRequest, ReadItem, ReadOutcome, RawReading, TerminalSession, TransportAdapter } from '../../protocols/adapter.js';
+import type { DeviceCommand, DeviceControlState, ProfileOutcome, ProfileRequest, ReadItem, ReadOutcome, RawReading, TerminalSession, TransportAdapter } from '../../protocols/adapter.js';
 import { ConnectionError, TimeoutError } from '../../protocols/adapter.js';
 import type { Terminal } from '../domain/topology.js';
 import { linkSignals, sleep, toError, untilAborted, type Clock } from './clock.js';
-import { MissingOutcomeError, NotPollableError } from './errors.js';
+import { MissingOutcomeError, NotControllableError, NotPollableError } from './errors.js';
 import type { Semaphore } from './semaphore.js';
 import { TerminalHealth } from './terminalHealth.js';
 
@@ -185,6 +185,33 @@ export class TerminalLane {
     } catch (err) {
       this.#sessionFailed();
       return { ok: false, error: toError(err) };
+    } finally {
+      release?.();
+      guard.dispose();
+    }
+  }
+
+  /**
+   * Sends one control command under an urgent permit and the deadline, on the lane's session.
+   * No retry: whether a command that timed out took effect is unknown, and the caller decides.
+   */
+  async execute(command: DeviceCommand, timeoutMs: number, signal: AbortSignal): Promise<DeviceControlState> {
+    let release: (() => void) | undefined;
+    const id = this.#terminal.id;
+    const guard = linkSignals([signal], {
+      clock: this.deps.clock,
+      timeoutMs,
+      onTimeout: () => new TimeoutError(id, timeoutMs, `${command.type} of the meter at ${command.address}`),
+    });
+    try {
+      release = await this.deps.permits.acquire(guard.signal, true);
+      const session = await this.#ensureSession(guard.signal);
+      if (session.execute === undefined) throw new NotControllableError(id);
+      return await untilAborted(session.execute(command, guard.signal), guard.signal);
+    } catch (err) {
+      const error = toError(err);
+      if (isSessionError(error) || guard.signal.aborted) this.#sessionFailed();
+      throw error;
     } finally {
       release?.();
       guard.dispose();

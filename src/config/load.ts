@@ -7,6 +7,7 @@ import { Value } from 'typebox/value';
 import { parseDocument } from 'yaml';
 import type { TSchema } from 'typebox';
 import { checkScenarios } from './scenarios.js';
+import { checkLoadControl } from './loadControl.js';
 import { CollectProfile, GridheadConfig, RegisterMap } from './schema.js';
 
 export interface ConfigIssue {
@@ -96,6 +97,7 @@ function fillSections(value: Record<string, unknown>): void {
     ['dlms', 'push'], ['dlms', 'push', 'listen'], ['dlms', 'push', 'mqtt'],
     ['rules'],
     ['alarms'], ['alarms', 'mqtt'], ['events'],
+    ['loadControl'],
   ];
   for (const path of sections) {
     let node: Record<string, unknown> = value;
@@ -184,6 +186,7 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
   c.alarms.webhooks.forEach((w, i) => {
     if (w.retryMinMs > w.retryMaxMs) issues.push({ path: `alarms.webhooks[${i}].retryMinMs`, message: `must not exceed alarms.webhooks[${i}].retryMaxMs` });
   });
+  issues.push(...checkLoadControl(c.loadControl.programs));
   return issues;
 }
 

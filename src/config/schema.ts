@@ -155,6 +155,36 @@ export const RegisterPoint = Type.Object(
   strict,
 );
 
+const RelayValues = {
+  /** Value of the coil (0/1) or register when the supply is connected, and when it is not. */
+  connected: Type.Integer({ minimum: 0, maximum: 65535 }),
+  disconnected: Type.Integer({ minimum: 0, maximum: 65535 }),
+};
+
+/** Where a terminal keeps each meter's relay and power limit (protocols/modbus/controls.ts). */
+export const ModbusControls = Type.Object(
+  {
+    /** The relay: a coil (function 5 write, 1 read) or a holding register (6 write, 3 read). */
+    relay: Type.Optional(Type.Union([
+      Type.Object({ coil: Type.Integer({ minimum: 0, maximum: 65535 }), ...RelayValues }, strict),
+      Type.Object({ register: Type.Integer({ minimum: 0, maximum: 65535 }), ...RelayValues }, strict),
+    ])),
+    /** The active power limit in holding registers: kW = raw × scale; `noLimit` (raw) means none, default the type's largest value. */
+    limit: Type.Optional(Type.Object(
+      {
+        register: Type.Integer({ minimum: 0, maximum: 65535 }),
+        type: OneOf(['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'] as const),
+        scale: Type.Number({ exclusiveMinimum: 0 }),
+        wordOrder: Type.Optional(OneOf(['big', 'little'] as const)),
+        byteOrder: Type.Optional(OneOf(['big', 'little'] as const)),
+        noLimit: Type.Optional(Type.Number()),
+      },
+      strict,
+    )),
+  },
+  strict,
+);
+
 export const RegisterMap = Type.Object(
   {
     /** 3: holding registers, 4: input registers. */
@@ -162,6 +192,7 @@ export const RegisterMap = Type.Object(
     /** Registers between two points that may be read through when merging blocks. */
     maxGap: Type.Integer({ minimum: 0, maximum: 125, default: 8 }),
     points: Type.Array(RegisterPoint, { minItems: 1 }),
+    controls: Type.Optional(ModbusControls),
   },
   strict,
 );
@@ -441,6 +472,75 @@ export const EventsConfig = Type.Object(
   strict,
 );
 
+const ClockTime = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$', description: 'HH:MM, station local time' });
+const CalendarDate = Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$', description: 'YYYY-MM-DD, station local' });
+
+/** One shedding round (轮次): after `afterMs` of continuous over-limit, `action` on `meters`. */
+export const ShedRound = Type.Object(
+  {
+    afterMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
+    action: OneOf(['set-limit', 'disconnect'] as const),
+    /** The limit set-limit writes, kW. */
+    limitKw: Type.Optional(Type.Number({ minimum: 0 })),
+    meters: Type.Array(Id, { minItems: 1, maxItems: 1_000 }),
+  },
+  strict,
+);
+
+/**
+ * A load-control program (src/rules/loadControl). The fields of its `kind` are required
+ * (checked with their paths by src/config/loadControl.ts); the others must be absent.
+ */
+export const LoadControlProgram = Type.Object(
+  {
+    id: Id,
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    kind: OneOf(['period', 'rest-day', 'suspension', 'floating-down', 'monthly-energy'] as const),
+    enabled: Type.Boolean({ default: true }),
+    /** Go through the states and record what would be done, without touching a device. */
+    dryRun: Type.Boolean({ default: false }),
+    /** The load: the sum of these meters' power.active, or of an area's meters, or one total meter. Exactly one. */
+    meters: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 10_000 })),
+    area: Type.Optional(Id),
+    totalMeter: Type.Optional(Id),
+    /** Restore when the load stays at or under limit × (1 − hysteresisPercent/100) for restoreAfterMs. */
+    hysteresisPercent: Type.Number({ minimum: 0, maximum: 50, default: 5 }),
+    restoreAfterMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 300_000 }),
+    /** Values older than this do not count toward the load. */
+    freshMs: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 180_000 }),
+    severity: OneOf(['critical', 'major', 'minor', 'warning', 'info'] as const, { default: 'major' }),
+    rounds: Type.Array(ShedRound, { minItems: 1, maxItems: 8 }),
+    /** period: limit per time-of-day period; outside every period there is no limit. */
+    periods: Type.Optional(Type.Array(Type.Object({ from: ClockTime, to: ClockTime, limitKw: Type.Number({ minimum: 0 }) }, strict), { minItems: 1, maxItems: 48 })),
+    /** rest-day: days the limit applies, 0 = Sunday … 6 = Saturday. */
+    weekdays: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 6 }), { minItems: 1, maxItems: 7 })),
+    /** period-less kinds (rest-day, suspension): the limit, kW; suspension defaults to 0. */
+    limitKw: Type.Optional(Type.Number({ minimum: 0 })),
+    /** suspension: first and last day (inclusive) of the suspension. */
+    from: Type.Optional(CalendarDate),
+    to: Type.Optional(CalendarDate),
+    /** floating-down: average over windowMs before arming, lowered by percent, applied for durationMs. */
+    windowMs: Type.Optional(Type.Integer({ minimum: 10_000, maximum: 3_600_000 })),
+    percent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    durationMs: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 7 * 86_400_000 })),
+    /** monthly-energy: the month's budget from energy.active.import deltas, and the share that raises the alarm. */
+    budgetKwh: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    warnShare: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+  },
+  strict,
+);
+
+export const LoadControlConfig = Type.Object(
+  {
+    /** How often programs are evaluated from live values. */
+    tickMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 1_000 }),
+    /** Bounds one control command (queueing in the terminal's lane included). */
+    commandTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+    programs: Type.Array(LoadControlProgram, { default: [], maxItems: 1_000 }),
+  },
+  strict,
+);
+
 export const GridheadConfig = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: './data' }),
@@ -470,6 +570,7 @@ export const GridheadConfig = Type.Object(
     rules: RulesConfig,
     alarms: AlarmsConfig,
     events: EventsConfig,
+    loadControl: LoadControlConfig,
   },
   strict,
 );
@@ -488,3 +589,6 @@ export type TerminalSeed = Static<typeof TerminalSeed>;
 export type MeterSeed = Static<typeof MeterSeed>;
 export type AlarmsConfig = Static<typeof AlarmsConfig>;
 export type WebhookConfig = Static<typeof WebhookConfig>;
+export type LoadControlProgramConfig = Static<typeof LoadControlProgram>;
+export type ShedRoundConfig = Static<typeof ShedRound>;
+export type LoadControlConfig = Static<typeof LoadControlConfig>;

@@ -249,4 +249,36 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX device_events_received ON device_events(received_at);
     `,
   },
+  {
+    version: 6,
+    name: 'control actions and load-control program state',
+    sql: `
+      -- Every control request and its result (src/control/actions.ts): append, then one update to finish.
+      CREATE TABLE control_actions (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        meter_id      TEXT NOT NULL,
+        command       TEXT NOT NULL CHECK (command IN ('disconnect','reconnect','set-limit','clear-limit')),
+        limit_kw      REAL,
+        origin_kind   TEXT NOT NULL CHECK (origin_kind IN ('program','operator')),
+        origin_id     TEXT NOT NULL,   -- program id or operator
+        origin_round  INTEGER,         -- shedding round, for a program
+        reason        TEXT NOT NULL,
+        requested_at  INTEGER NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('pending','verified','failed','refused')),
+        finished_at   INTEGER,
+        state         TEXT,            -- JSON: what the device read back
+        error_code    TEXT,
+        error_message TEXT
+      );
+      CREATE INDEX control_actions_meter ON control_actions(meter_id, requested_at);
+      CREATE INDEX control_actions_origin ON control_actions(origin_kind, origin_id, requested_at);
+
+      -- Where each load-control program stands (src/rules/loadControl/stateStore.ts), so a restart neither re-trips nor forgets.
+      CREATE TABLE load_control_state (
+        program_id TEXT PRIMARY KEY,
+        state      TEXT NOT NULL,      -- JSON
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

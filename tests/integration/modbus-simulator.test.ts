@@ -63,8 +63,9 @@ describe('simulated Modbus terminal', () => {
     ['a quantity of 0', read(4, 0, 0), 3],
     ['an address outside every bank', read(4, 40, 1), 2],
     ['a read running off the end of a bank', read(4, 38, 4), 2],
-    ['holding registers (function 3)', read(3, 0, 2), 1],
-    ['a write (function 6)', [6, 0, 0, 0, 1], 1],
+    ['holding registers (function 3) outside the limit register', read(3, 0, 2), 2],
+    ['a write (function 6) outside the control registers', [6, 0, 0, 0, 1], 2],
+    ['an unsupported function (23)', [23, 0, 0, 0, 1], 1],
   ])('answers %s with the proper exception', async (_what, pdu, code) => {
     const port = await start('tcp');
     const { reply } = await exchange(port, mbap(1, pdu), 9);

@@ -1,0 +1,322 @@
+/**
+ * Runs the load-control programs: every tick it measures each program's load from live
+ * values, steps its state machine (machine.ts), performs the effects (alarm signals, rounds
+ * through the control port, restores) and persists the state. Time comes from `now`.
+ *
+ * A program works on one thing at a time: while a round or a restore is in progress its
+ * ticks are skipped. Config `enabled` is only the initial state: enable/disable through the
+ * API persist across restarts. Dry-run programs go through every state and record what they
+ * would have done (status 'dry-run', or 'refused' for a protected meter) without a command.
+ */
+import type { LoadControlProgramConfig } from '../../config/schema.js';
+import type { ControlAction } from '../../control/actions.js';
+import type { ControlPort } from '../../control/port.js';
+import type { AlarmSignal, AlarmSubject, AreaId, MeterId } from '../../domain/index.js';
+import { clearExplanation, preview, raiseExplanation, restoreFailedExplanation, roundExplanation, type ProgramPreview } from './explain.js';
+import { floatingLimit, targetAt, type Target } from './limits.js';
+import { initialState, nextRound, step, type Effect, type ProgramState, type TrippedAction } from './machine.js';
+import { boundMeters, measure, type LiveValues, type MeterDirectory } from './measure.js';
+import type { ProgramStateStore } from './stateStore.js';
+
+export interface LoadControlOptions {
+  readonly programs: readonly LoadControlProgramConfig[];
+  readonly port: ControlPort;
+  readonly live: LiveValues;
+  readonly meters: MeterDirectory;
+  readonly store: ProgramStateStore;
+  readonly utcOffsetMinutes: number;
+  readonly onSignal: (signal: AlarmSignal) => void;
+  readonly now?: () => number;
+  /** A fault that is not a device's answer (a store write failed, a bug): the station logs it. */
+  readonly onError?: (programId: string, err: Error) => void;
+  /** The action log of a program, newest first, for the API. */
+  readonly history?: (programId: string, limit: number) => readonly ControlAction[];
+  /** Meters one round acts on at once (default 8). */
+  readonly roundConcurrency?: number;
+}
+
+export interface ProgramView {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: LoadControlProgramConfig['kind'];
+  readonly dryRun: boolean;
+  readonly state: ProgramState['phase'];
+  readonly round: number;
+  readonly since: number;
+  readonly load: number | null;
+  readonly limit: number | null;
+  readonly unit: 'kW' | 'kWh';
+  readonly basis: string;
+  readonly overSince: number | null;
+  readonly nextRound: { readonly round: number; readonly dueAt: number | null } | null;
+}
+
+export interface ProgramDetail extends ProgramView {
+  /** Actions in force (what a restore would undo), with their results. */
+  readonly tripped: readonly TrippedAction[];
+  /** The program's control requests from the action log, newest first. */
+  readonly actions: readonly ControlAction[];
+}
+
+/** Floating-down samples kept per program, at most (bounds memory whatever the tick and window). */
+const MAX_SAMPLES = 4_000;
+const RESTORE_RETRY_MIN_MS = 30_000;
+const RESTORE_RETRY_MAX_MS = 600_000;
+/** Failed restores in a row after which the signal says an operator must look. */
+const RESTORE_ALERT_AFTER = 3;
+
+interface Program {
+  readonly config: LoadControlProgramConfig;
+  state: ProgramState;
+  busy: Promise<void> | undefined;
+  samples: { t: number; kw: number }[];
+  target: Target;
+}
+
+export class LoadControlEvaluator {
+  private readonly programs = new Map<string, Program>();
+  private readonly now: () => number;
+
+  constructor(private readonly o: LoadControlOptions) {
+    this.now = o.now ?? Date.now;
+    const t = this.now();
+    for (const config of o.programs) {
+      let state = o.store.load(config.id) ?? initialState(config.enabled, t);
+      if (config.kind === 'floating-down' && state.phase !== 'disabled' && state.floating === null) state = { ...state, floating: { armedAt: t, limitKw: null } };
+      this.programs.set(config.id, { config, state, busy: undefined, samples: [], target: { limit: undefined, unit: 'kW', basis: 'not evaluated yet' } });
+    }
+  }
+
+  /** Evaluates every program not busy; resolves when the work this tick started has finished. */
+  async tick(): Promise<void> {
+    const t = this.now();
+    const started: Promise<void>[] = [];
+    for (const p of this.programs.values()) {
+      if (p.busy !== undefined) continue;
+      const work = this.evaluate(p, t).catch((err: unknown) => { this.fault(p, err); }).finally(() => { p.busy = undefined; });
+      p.busy = work;
+      started.push(work);
+    }
+    await Promise.all(started);
+  }
+
+  /** Resolves when every program's work in progress has finished. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.programs.values()].flatMap((p) => (p.busy === undefined ? [] : [p.busy])));
+  }
+
+  list(): ProgramView[] {
+    return [...this.programs.values()].map((p) => this.view(p));
+  }
+
+  get(id: string): ProgramDetail | undefined {
+    const p = this.programs.get(id);
+    if (p === undefined) return undefined;
+    return { ...this.view(p), tripped: p.state.tripped, actions: this.o.history?.(id, 100) ?? [] };
+  }
+
+  /** Arms a disabled program (a floating-down program fixes its limit from the window before now). */
+  async enable(id: string): Promise<ProgramDetail | undefined> {
+    const p = this.programs.get(id);
+    if (p === undefined) return undefined;
+    await p.busy;
+    if (p.state.phase === 'disabled') {
+      const t = this.now();
+      // Trips left behind by a disable whose restore failed are undone first.
+      const phase = p.state.tripped.length > 0 ? 'restoring' : 'armed';
+      this.save(p, { ...initialState(true, t), phase, tripped: p.state.tripped, monthly: p.state.monthly, floating: p.config.kind === 'floating-down' ? { armedAt: t, limitKw: null } : null });
+    }
+    return this.get(id);
+  }
+
+  /** Restores what the program tripped, clears its alarm and disables it. */
+  async disable(id: string): Promise<ProgramDetail | undefined> {
+    const p = this.programs.get(id);
+    if (p === undefined) return undefined;
+    await p.busy;
+    if (p.state.phase !== 'disabled') {
+      const work = (async () => {
+        const t = this.now();
+        const alarmed = p.state.phase !== 'armed';
+        if (p.state.tripped.length > 0) await this.restore(p, t, 'the program was disabled');
+        else if (alarmed) this.signal(p, 'clear', t, clearExplanation(p.config, p.config, p.state.last?.value ?? null, p.target, []));
+        this.save(p, { ...p.state, phase: 'disabled', since: this.now(), executingRound: null, overSince: null, underSince: null });
+      })();
+      p.busy = work.finally(() => { p.busy = undefined; });
+      await p.busy;
+    }
+    return this.get(id);
+  }
+
+  /** What the program would do now, without doing anything. */
+  preview(id: string): ProgramPreview | undefined {
+    const p = this.programs.get(id);
+    if (p === undefined) return undefined;
+    const t = this.now();
+    const m = measure(p.config, t, this.o.live, this.o.meters, p.state, this.o.utcOffsetMinutes);
+    return preview(p.config, p.state, t, m.value, this.targetOf(p, t), this.o.meters);
+  }
+
+  private async evaluate(p: Program, t: number): Promise<void> {
+    const c = p.config;
+    const m = measure(c, t, this.o.live, this.o.meters, p.state, this.o.utcOffsetMinutes);
+    if (c.kind === 'floating-down' && m.value !== undefined) this.sample(p, t, m.value);
+    let state = m.monthly === undefined ? p.state : { ...p.state, monthly: m.monthly };
+    const f = state.floating;
+    if (c.kind === 'floating-down' && f !== null && f.limitKw === null) {
+      // Without samples before arming (a fresh start), the first window after it stands in.
+      const limitKw = floatingLimit(p.samples, f.armedAt, c.windowMs ?? 0, c.percent ?? 0) ?? floatingLimit(p.samples, t, c.windowMs ?? 0, c.percent ?? 0);
+      if (limitKw !== null) state = { ...state, floating: { armedAt: f.armedAt, limitKw } };
+    }
+    p.target = targetAt(c, t, this.o.utcOffsetMinutes, { floating: state.floating });
+    const before = p.state;
+    const result = step(state, { t, value: m.value, target: p.target }, c);
+    p.state = result.state;
+    if (result.effects.length > 0 || moved(before, result.state)) this.save(p, result.state);
+    for (const e of result.effects) await this.perform(p, e, t, m.value);
+    // A round resumed after a restart: the machine holds while executingRound is set.
+    const resume = p.state.executingRound;
+    if (resume !== null && result.effects.length === 0) await this.runRound(p, resume);
+  }
+
+  private async perform(p: Program, e: Effect, t: number, value: number | undefined): Promise<void> {
+    switch (e.kind) {
+      case 'raise':
+        this.signal(p, 'raise', t, raiseExplanation(p.config, p.state, p.config, value ?? 0, p.target));
+        return;
+      case 'clear':
+        this.signal(p, 'clear', t, clearExplanation(p.config, p.config, value ?? null, p.target, []));
+        return;
+      case 'round':
+        await this.runRound(p, e.round);
+        return;
+      case 'restore':
+        await this.restore(p, t, 'the load is back under the limit');
+        return;
+    }
+  }
+
+  private async runRound(p: Program, round: number): Promise<void> {
+    const config = p.config.rounds[round - 1];
+    if (config === undefined) return;
+    const done = new Set(p.state.tripped.filter((a) => a.round === round).map((a) => a.meterId));
+    const todo = config.meters.filter((id) => !done.has(id));
+    const width = this.o.roundConcurrency ?? 8;
+    for (let i = 0; i < todo.length; i += width) {
+      // Each result is persisted as it comes: after a crash only the unanswered ones are resent.
+      await Promise.all(todo.slice(i, i + width).map(async (meterId) => {
+        const result = await this.act(p, round, config.action, config.limitKw, meterId);
+        this.save(p, { ...p.state, tripped: [...p.state.tripped, result] });
+      }));
+    }
+    this.save(p, { ...p.state, executingRound: null });
+    const t = this.now();
+    this.signal(p, 'raise', t, roundExplanation(p.config, p.state, p.config, round, p.state.last?.value ?? null, p.target));
+  }
+
+  private async act(p: Program, round: number, command: 'disconnect' | 'set-limit', limitKw: number | undefined, meterId: string): Promise<TrippedAction> {
+    const base = { meterId, command, round, ...(limitKw === undefined ? {} : { limitKw }) };
+    if (p.config.dryRun) {
+      const m = this.o.meters.meter(meterId);
+      const at = this.now();
+      if (m === undefined) return { ...base, status: 'failed', at, error: { code: 'UNKNOWN_METER', message: `meter ${meterId} does not exist` } };
+      return m.protected
+        ? { ...base, status: 'refused', at, error: { code: 'PROTECTED_METER', message: `meter ${meterId} is protected (保电) and would be skipped` } }
+        : { ...base, status: 'dry-run', at };
+    }
+    const result = await this.o.port.execute({
+      meterId, command, ...(limitKw === undefined ? {} : { limitKw }),
+      origin: { kind: 'program', id: p.config.id, round },
+      reason: `round ${round} of program ${p.config.id}: ${p.target.basis}, load ${p.state.last?.value?.toFixed(1) ?? '?'} over ${p.target.limit ?? '?'} ${p.target.unit}`,
+    });
+    return { ...base, status: result.status, at: this.now(), ...(result.error === undefined ? {} : { error: result.error }) };
+  }
+
+  /** Undoes the program's actions latest first; what could not be undone stays, retried with a capped backoff. */
+  private async restore(p: Program, t: number, why: string): Promise<void> {
+    const left: TrippedAction[] = [];
+    const restored: string[] = [];
+    for (const a of [...p.state.tripped].reverse()) {
+      if (a.status === 'refused' || a.status === 'dry-run') continue;
+      const command = a.command === 'disconnect' ? 'reconnect' : 'clear-limit';
+      if (p.config.dryRun) {
+        restored.push(`${command} ${a.meterId} (dry run)`);
+        continue;
+      }
+      const result = await this.o.port.execute({ meterId: a.meterId, command, origin: { kind: 'program', id: p.config.id, round: a.round }, reason: `restore by program ${p.config.id}: ${why}` });
+      if (result.status === 'verified') restored.push(`${command} ${a.meterId}`);
+      else left.unshift({ ...a, ...(result.error === undefined ? {} : { error: result.error }) });
+    }
+    const now = this.now();
+    if (left.length === 0) {
+      this.save(p, { ...p.state, phase: 'armed', round: 0, since: now, tripped: [], overSince: null, underSince: null, restoreFailures: 0, nextRestoreAt: 0 });
+      this.signal(p, 'clear', now, clearExplanation(p.config, p.config, p.state.last?.value ?? null, p.target, restored));
+      return;
+    }
+    const failures = p.state.restoreFailures + 1;
+    const nextRestoreAt = now + Math.min(RESTORE_RETRY_MAX_MS, RESTORE_RETRY_MIN_MS * 2 ** (failures - 1));
+    this.save(p, { ...p.state, phase: 'restoring', tripped: left, restoreFailures: failures, nextRestoreAt });
+    if (failures === RESTORE_ALERT_AFTER) this.signal(p, 'raise', t, restoreFailedExplanation(p.config, left, nextRestoreAt), 'critical');
+  }
+
+  private signal(p: Program, kind: 'raise' | 'clear', at: number, explanation: string, severity = p.config.severity): void {
+    const subject = this.subjectOf(p.config);
+    const areaId = p.config.area ?? (subject.kind === 'meter' ? this.o.meters.meter(subject.id)?.areaId ?? null : null);
+    try {
+      this.o.onSignal({
+        ruleId: `load-control:${p.config.id}`, detector: 'load-control', subject, kind, severity, at,
+        since: p.state.overSince ?? p.state.since, explanation, value: p.state.last?.value ?? 0, areaId: areaId as AreaId | null,
+      });
+    } catch (err) {
+      this.fault(p, err);
+    }
+  }
+
+  /** An area program alarms on its area; a meter-bound one on its total meter, or its first meter. */
+  private subjectOf(c: LoadControlProgramConfig): AlarmSubject {
+    if (c.area !== undefined) return { kind: 'area', id: c.area as AreaId };
+    return { kind: 'meter', id: (boundMeters(c, this.o.meters)[0] ?? c.id) as MeterId };
+  }
+
+  private targetOf(p: Program, t: number): Target {
+    return targetAt(p.config, t, this.o.utcOffsetMinutes, { floating: p.state.floating });
+  }
+
+  private sample(p: Program, t: number, kw: number): void {
+    const from = t - (p.config.windowMs ?? 0);
+    p.samples.push({ t, kw });
+    let drop = 0;
+    while (drop < p.samples.length && ((p.samples[drop]?.t ?? t) < from || p.samples.length - drop > MAX_SAMPLES)) drop++;
+    if (drop > 0) p.samples.splice(0, drop);
+  }
+
+  private save(p: Program, state: ProgramState): void {
+    p.state = state;
+    try {
+      this.o.store.save(p.config.id, state, this.now());
+    } catch (err) {
+      this.fault(p, err);
+    }
+  }
+
+  private fault(p: Program, err: unknown): void {
+    this.o.onError?.(p.config.id, err instanceof Error ? err : new Error(String(err)));
+  }
+
+  private view(p: Program): ProgramView {
+    const s = p.state;
+    const next = nextRound(s, p.config);
+    return {
+      id: p.config.id, name: p.config.name ?? p.config.id, kind: p.config.kind, dryRun: p.config.dryRun, state: s.phase, round: s.round, since: s.since,
+      load: s.last?.value ?? null, limit: s.last?.limit ?? null, unit: p.target.unit, basis: s.last?.basis ?? p.target.basis, overSince: s.overSince,
+      nextRound: next === undefined || s.phase === 'disabled' ? null : { round: next.round, dueAt: next.dueAt },
+    };
+  }
+}
+
+/** Whether a step changed what a restart must know (the per-tick observation alone is not worth a write). */
+function moved(a: ProgramState, b: ProgramState): boolean {
+  return a.phase !== b.phase || a.overSince !== b.overSince || a.underSince !== b.underSince
+    || a.monthly?.month !== b.monthly?.month || Object.keys(a.monthly?.baselines ?? {}).length !== Object.keys(b.monthly?.baselines ?? {}).length
+    || a.floating?.limitKw !== b.floating?.limitKw;
+}

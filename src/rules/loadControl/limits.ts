@@ -1,0 +1,127 @@
+/**
+ * What each kind of program holds the load to at an instant (DESIGN.md, load management
+ * vocabulary): pure functions of the program, the time and what the evaluator remembers.
+ * Station local time is UTC + `utcOffsetMinutes` (fixed offset, no DST), as everywhere else.
+ *
+ * - period (时段功控): the limit of the time-of-day period the instant falls in; a period whose
+ *   `from` is after its `to` wraps midnight; outside every period there is no limit.
+ * - rest-day (厂休控): `limitKw` on the configured weekdays.
+ * - suspension (营业报停控): `limitKw` (default 0) from `from` to `to`, both days inclusive.
+ * - floating-down (当前功率下浮控): the mean of the load samples of the `windowMs` before arming,
+ *   lowered by `percent`, for `durationMs` from arming.
+ * - monthly-energy (月电控): the month's energy (sum of energy.active.import deltas since the
+ *   first value seen in the station-local month) against `budgetKwh`; the alarm comes at
+ *   `warnShare` of it (default 0.8), the rounds once it is exceeded.
+ */
+import type { LoadControlProgramConfig } from '../../config/schema.js';
+
+export interface Target {
+  /** The figure the load is held to (kW, or kWh for monthly-energy); undefined: no limit now. */
+  readonly limit: number | undefined;
+  /** monthly-energy: the figure at which the alarm is raised before the budget is exceeded. */
+  readonly warnAt?: number;
+  readonly unit: 'kW' | 'kWh';
+  /** Which rule set the limit, for explanations ("period 08:00–12:00"). */
+  readonly basis: string;
+}
+
+/** What the evaluator remembers for the kinds that need memory. */
+export interface LimitMemory {
+  /** floating-down: when the program was armed and the limit fixed then (null until there were samples). */
+  readonly floating?: { readonly armedAt: number; readonly limitKw: number | null } | null;
+}
+
+export const DEFAULT_WARN_SHARE = 0.8;
+const MINUTE = 60_000;
+
+export function targetAt(p: LoadControlProgramConfig, t: number, utcOffsetMinutes: number, memory: LimitMemory = {}): Target {
+  const local = new Date(t + utcOffsetMinutes * MINUTE);
+  switch (p.kind) {
+    case 'period': {
+      const minute = local.getUTCHours() * 60 + local.getUTCMinutes();
+      const period = (p.periods ?? []).find((x) => inPeriod(minute, clockMinutes(x.from), clockMinutes(x.to)));
+      return period === undefined
+        ? { limit: undefined, unit: 'kW', basis: 'outside every period' }
+        : { limit: period.limitKw, unit: 'kW', basis: `period ${period.from}–${period.to}` };
+    }
+    case 'rest-day': {
+      const day = local.getUTCDay();
+      return (p.weekdays ?? []).includes(day)
+        ? { limit: p.limitKw, unit: 'kW', basis: `rest day (${WEEKDAYS[day] ?? day})` }
+        : { limit: undefined, unit: 'kW', basis: 'not a rest day' };
+    }
+    case 'suspension': {
+      const date = local.toISOString().slice(0, 10);
+      const inside = p.from !== undefined && p.to !== undefined && date >= p.from && date <= p.to;
+      return inside
+        ? { limit: p.limitKw ?? 0, unit: 'kW', basis: `suspension ${p.from ?? ''} to ${p.to ?? ''}` }
+        : { limit: undefined, unit: 'kW', basis: 'outside the suspension' };
+    }
+    case 'floating-down': {
+      const f = memory.floating;
+      const live = f !== undefined && f !== null && f.limitKw !== null && t >= f.armedAt && t < f.armedAt + (p.durationMs ?? 0);
+      return live
+        ? { limit: f.limitKw, unit: 'kW', basis: `floating-down ${p.percent ?? 0} % under the ${Math.round((p.windowMs ?? 0) / MINUTE)}-min average before arming` }
+        : { limit: undefined, unit: 'kW', basis: f === undefined || f === null ? 'floating-down not armed' : 'outside the floating-down span' };
+    }
+    case 'monthly-energy': {
+      const budget = p.budgetKwh;
+      return {
+        limit: budget,
+        ...(budget === undefined ? {} : { warnAt: budget * (p.warnShare ?? DEFAULT_WARN_SHARE) }),
+        unit: 'kWh',
+        basis: `monthly budget ${budget ?? 0} kWh`,
+      };
+    }
+  }
+}
+
+/** Mean of the samples in [armedAt − windowMs, armedAt], lowered by `percent`; null without samples. */
+export function floatingLimit(samples: readonly { readonly t: number; readonly kw: number }[], armedAt: number, windowMs: number, percent: number): number | null {
+  let sum = 0;
+  let n = 0;
+  for (const s of samples) {
+    if (s.t < armedAt - windowMs || s.t > armedAt) continue;
+    sum += s.kw;
+    n++;
+  }
+  return n === 0 ? null : (sum / n) * (1 - percent / 100);
+}
+
+/** Station-local month of an instant, `YYYY-MM`. */
+export function monthOf(t: number, utcOffsetMinutes: number): string {
+  return new Date(t + utcOffsetMinutes * MINUTE).toISOString().slice(0, 7);
+}
+
+/**
+ * Energy used in the month: for each meter the register now minus its baseline (the first
+ * value seen in the month). A register below its baseline (meter replaced or reset) is
+ * re-based at its present value, so it never counts negative. Mutates `baselines` for new
+ * and re-based meters.
+ */
+export function monthlyEnergy(baselines: Record<string, number>, registers: ReadonlyMap<string, number>): number {
+  let used = 0;
+  for (const [meterId, kwh] of registers) {
+    const base = baselines[meterId];
+    if (base === undefined || kwh < base) {
+      baselines[meterId] = kwh;
+      continue;
+    }
+    used += kwh - base;
+  }
+  return used;
+}
+
+/** `HH:MM` → minutes since midnight (24:00 → 1440). */
+export function clockMinutes(hhmm: string): number {
+  const [h, m] = hhmm.split(':').map(Number);
+  return (h ?? 0) * 60 + (m ?? 0);
+}
+
+function inPeriod(minute: number, from: number, to: number): boolean {
+  if (from === to) return true; // a period from a time to itself covers the whole day
+  return from < to ? minute >= from && minute < to : minute >= from || minute < to;
+}
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+

@@ -1,0 +1,95 @@
+/**
+ * The control port's own rules, with a stand-in device: the protected-meter guard rail (for
+ * programs only, and never on undo commands), verification by the read-back state, error
+ * codes, and that every request and result lands in the action log.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeviceCommand, DeviceControlState } from '../../../protocols/adapter.js';
+import { TimeoutError } from '../../../protocols/adapter.js';
+import { ControlActionStore } from '../../../src/control/actions.js';
+import { LaneControlPort } from '../../../src/control/lanePort.js';
+import type { ControlRequest } from '../../../src/control/port.js';
+import { meterId, terminalId, type Meter } from '../../../src/domain/index.js';
+import { openDatabase, type Db } from '../../../src/storage/db.js';
+
+const dbs: Db[] = [];
+afterEach(() => {
+  for (const db of dbs.splice(0)) db.close();
+});
+
+function setup(reply: (c: DeviceCommand) => Promise<DeviceControlState>) {
+  const db = openDatabase(':memory:');
+  dbs.push(db);
+  const meters = new Map<string, Meter>(['plain', 'hospital'].map((id) => [id, {
+    id: meterId(id), name: id, terminalId: terminalId('t1'), address: '7', ctRatio: 1, ptRatio: 1, areaId: null,
+    protected: id === 'hospital', customerRef: null, accountRef: null,
+  }]));
+  const sent: string[] = [];
+  const actions = new ControlActionStore(db);
+  const problems: string[] = [];
+  const port = new LaneControlPort({
+    meter: (id) => meters.get(id), actions, now: () => 1_000,
+    run: (t, c) => { sent.push(`${t}/${c.address}:${c.type}`); return reply(c); },
+    onProblem: (_r, res) => { problems.push(res.error?.code ?? res.status); },
+  });
+  return { port, sent, actions, problems };
+}
+
+const program = (meter: string, command: ControlRequest['command'], limitKw?: number): ControlRequest => ({
+  meterId: meter, command, ...(limitKw === undefined ? {} : { limitKw }), origin: { kind: 'program', id: 'p1', round: 1 }, reason: 'test',
+});
+const obey = (c: DeviceCommand): Promise<DeviceControlState> => Promise.resolve(
+  c.type === 'disconnect' ? { connected: false } : c.type === 'reconnect' ? { connected: true } : c.type === 'set-limit' ? { limitKw: c.limitKw } : { limitKw: null },
+);
+
+describe('control port', () => {
+  it('refuses disconnect and set-limit of a protected meter from a program, before the device, and records it', async () => {
+    const { port, sent, actions } = setup(obey);
+    for (const command of ['disconnect', 'set-limit'] as const) {
+      expect(await port.execute(program('hospital', command, 5))).toMatchObject({ status: 'refused', error: { code: 'PROTECTED_METER' } });
+    }
+    expect(sent).toEqual([]);
+    expect(actions.list({ meterId: 'hospital' }).map((a) => [a.command, a.status, a.reason])).toEqual([['set-limit', 'refused', 'test'], ['disconnect', 'refused', 'test']]);
+  });
+
+  it('lets a program undo (reconnect, clear-limit) and an operator act on a protected meter', async () => {
+    const { port, sent } = setup(obey);
+    expect((await port.execute(program('hospital', 'reconnect'))).status).toBe('verified');
+    expect((await port.execute(program('hospital', 'clear-limit'))).status).toBe('verified');
+    const operator: ControlRequest = { meterId: 'hospital', command: 'disconnect', origin: { kind: 'operator', actor: 'alice' }, reason: 'site work' };
+    expect((await port.execute(operator)).status).toBe('verified');
+    expect(sent).toEqual(['t1/7:reconnect', 't1/7:clear-limit', 't1/7:disconnect']);
+  });
+
+  it('verifies by the state read back: a relay still closed after disconnect fails NOT_VERIFIED', async () => {
+    const { port, actions, problems } = setup(() => Promise.resolve({ connected: true }));
+    const result = await port.execute(program('plain', 'disconnect'));
+    expect(result).toMatchObject({ status: 'failed', state: { connected: true }, error: { code: 'NOT_VERIFIED' } });
+    expect(actions.list()[0]).toMatchObject({ status: 'failed', state: { connected: true }, finishedAt: 1_000 });
+    expect(problems).toEqual(['NOT_VERIFIED']);
+  });
+
+  it('accepts a limit read back within the meter\'s resolution, not one far from it', async () => {
+    const rounding = setup((c) => Promise.resolve({ limitKw: c.type === 'set-limit' ? Math.round(c.limitKw * 10) / 10 : null }));
+    expect((await rounding.port.execute(program('plain', 'set-limit', 12.34))).status).toBe('verified');
+    const wrong = setup(() => Promise.resolve({ limitKw: 20 }));
+    expect((await wrong.port.execute(program('plain', 'set-limit', 12))).error?.code).toBe('NOT_VERIFIED');
+  });
+
+  it('fails with the device error code, an unknown meter, or bad parameters, never rejecting', async () => {
+    const { port, sent } = setup(() => Promise.reject(new TimeoutError('t1', 3000, 'disconnect')));
+    expect(await port.execute(program('plain', 'disconnect'))).toMatchObject({ status: 'failed', error: { code: 'TIMEOUT' } });
+    expect(await port.execute(program('nobody', 'disconnect'))).toMatchObject({ status: 'failed', error: { code: 'UNKNOWN_METER' } });
+    expect(await port.execute(program('plain', 'set-limit', -1))).toMatchObject({ status: 'failed', error: { code: 'BAD_PARAMS' } });
+    expect(await port.execute(program('plain', 'set-limit'))).toMatchObject({ status: 'failed', error: { code: 'BAD_PARAMS' } });
+    expect(sent).toEqual(['t1/7:disconnect']);
+  });
+
+  it('marks requests a crashed run left pending as INTERRUPTED', () => {
+    const { actions } = setup(obey);
+    const id = actions.begin(program('plain', 'disconnect'), 5);
+    expect(actions.closeInterrupted(9)).toBe(1);
+    expect(actions.get(id)).toMatchObject({ status: 'failed', finishedAt: 9, error: { code: 'INTERRUPTED' } });
+    expect(actions.closeInterrupted(10)).toBe(0);
+  });
+});

@@ -1,0 +1,274 @@
+/**
+ * The shedding rounds end to end inside the station: live values in, the state machine, the
+ * control port (the real one, with its protected-meter rule and action log) over a stand-in
+ * device, alarm signals out. Time is a manual clock.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Value } from 'typebox/value';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeviceCommand, DeviceControlState } from '../../../../protocols/adapter.js';
+import { LoadControlProgram, type LoadControlProgramConfig } from '../../../../src/config/schema.js';
+import { ControlActionStore } from '../../../../src/control/actions.js';
+import { LaneControlPort } from '../../../../src/control/lanePort.js';
+import { meterId, terminalId, type AlarmSignal, type Meter } from '../../../../src/domain/index.js';
+import { LatestValues } from '../../../../src/live/latest.js';
+import { LoadControlEvaluator } from '../../../../src/rules/loadControl/evaluator.js';
+import { SqliteProgramStateStore } from '../../../../src/rules/loadControl/stateStore.js';
+import { openDatabase, type Db } from '../../../../src/storage/db.js';
+
+const T0 = Date.UTC(2024, 5, 12, 2, 0, 0);
+const S = 1_000;
+
+const METERS: Meter[] = ['m1', 'm2', 'm3'].map((id) => ({
+  id: meterId(id), name: id, terminalId: terminalId('t1'), address: id.slice(1), ctRatio: 1, ptRatio: 1, areaId: null,
+  protected: id === 'm3', customerRef: null, accountRef: null,
+}));
+
+function program(over: Partial<LoadControlProgramConfig> = {}): LoadControlProgramConfig {
+  return Value.Default(LoadControlProgram, {
+    id: 'peak', kind: 'period', periods: [{ from: '00:00', to: '00:00', limitKw: 200 }], meters: ['m1', 'm2', 'm3'],
+    hysteresisPercent: 10, restoreAfterMs: 300 * S,
+    rounds: [
+      { afterMs: 60 * S, action: 'disconnect', meters: ['m1', 'm3'] },
+      { afterMs: 120 * S, action: 'set-limit', limitKw: 10, meters: ['m2'] },
+    ],
+    ...over,
+  }) as LoadControlProgramConfig;
+}
+
+/** A stand-in device per meter that does what it is told and reports its state. */
+class Devices {
+  readonly state = new Map<string, { connected: boolean; limitKw: number | null }>();
+  readonly log: string[] = [];
+  /** Commands to hold (never answer) until released, by `meter:command`. */
+  readonly hold = new Set<string>();
+  run = (_terminal: string, c: DeviceCommand): Promise<DeviceControlState> => {
+    const key = `m${c.address}:${c.type}`;
+    this.log.push(key);
+    if (this.hold.has(key)) return new Promise(() => { /* never answers: the station "crashes" meanwhile */ });
+    const s = this.state.get(c.address) ?? { connected: true, limitKw: null };
+    if (c.type === 'disconnect') s.connected = false;
+    if (c.type === 'reconnect') s.connected = true;
+    if (c.type === 'set-limit') s.limitKw = c.limitKw;
+    if (c.type === 'clear-limit') s.limitKw = null;
+    this.state.set(c.address, s);
+    return Promise.resolve(c.type === 'disconnect' || c.type === 'reconnect' ? { connected: s.connected } : { limitKw: s.limitKw });
+  };
+}
+
+const dirs: string[] = [];
+const dbs: Db[] = [];
+afterEach(() => {
+  for (const db of dbs.splice(0)) if (db.open) db.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function station(options: { db?: Db; devices?: Devices; programs?: LoadControlProgramConfig[] } = {}) {
+  const db = options.db ?? openDatabase(':memory:');
+  if (options.db === undefined) dbs.push(db);
+  const clock = { t: T0 };
+  const devices = options.devices ?? new Devices();
+  const actions = new ControlActionStore(db);
+  const byId = new Map(METERS.map((m) => [m.id as string, m]));
+  const port = new LaneControlPort({ meter: (id) => byId.get(id), run: devices.run, actions, now: () => clock.t });
+  const live = new LatestValues();
+  const signals: AlarmSignal[] = [];
+  const errors: Error[] = [];
+  const evaluator = new LoadControlEvaluator({
+    programs: options.programs ?? [program()], port, live, store: new SqliteProgramStateStore(db), utcOffsetMinutes: 0,
+    meters: { meter: (id) => byId.get(id), metersOfArea: () => METERS },
+    onSignal: (s) => { signals.push(s); }, onError: (_p, e) => { errors.push(e); }, now: () => clock.t,
+    history: (id, limit) => actions.list({ programId: id, limit }),
+  });
+  /** Sets each meter's power (kW) at the present instant and ticks. */
+  const at = async (seconds: number, kw?: readonly [number, number, number]) => {
+    clock.t = T0 + seconds * S;
+    if (kw !== undefined) {
+      live.write(METERS.map((m, i) => ({
+        meterId: m.id, quantity: 'power.active', value: kw[i] ?? 0, unit: 'kW', ts: clock.t, quality: 'good',
+        source: { protocol: 'modbus', terminalId: terminalId('t1'), mode: 'poll' },
+      })));
+    }
+    await evaluator.tick();
+  };
+  return { db, clock, devices, actions, evaluator, signals, errors, at, live, state: () => evaluator.get('peak') };
+}
+
+describe('load-control shedding rounds', () => {
+  it('alarms, trips round 1 then round 2, and restores in reverse order once the load stays under the limit', async () => {
+    const s = station();
+    await s.at(0, [150, 60, 10]); // 220 kW over 200
+    expect(s.state()?.state).toBe('alarming');
+    expect(s.signals).toHaveLength(1);
+    expect(s.signals[0]).toMatchObject({ kind: 'raise', ruleId: 'load-control:peak', severity: 'major', value: 220 });
+    expect(s.signals[0]?.explanation).toMatch(/220\.0 kW .*"peak".*over its limit 200\.0 kW; round 1 will disconnect m1, m3/);
+    await s.at(59, [150, 60, 10]);
+    expect(s.devices.log).toEqual([]);
+    await s.at(60, [150, 60, 10]);
+    expect(s.state()).toMatchObject({ state: 'round', round: 1 });
+    // The protected meter is never sent anything; its refusal is recorded.
+    expect(s.devices.log).toEqual(['m1:disconnect']);
+    expect(s.devices.state.get('1')?.connected).toBe(false);
+    expect(s.state()?.tripped.map((a) => [a.meterId, a.status, a.error?.code]).sort()).toEqual([['m1', 'verified', undefined], ['m3', 'refused', 'PROTECTED_METER']]);
+    const refused = s.actions.list({ meterId: 'm3' });
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ status: 'refused', command: 'disconnect', origin: { kind: 'program', id: 'peak', round: 1 }, error: { code: 'PROTECTED_METER' } });
+    expect(s.signals.at(-1)?.explanation).toMatch(/ran round 1: disconnect m1 verified, disconnect m3 refused \(PROTECTED_METER\).*round 2 will limit to 10 kW m2/);
+
+    await s.at(120, [0, 205, 10]); // still over: the next round comes at 120 s from the onset
+    expect(s.state()).toMatchObject({ state: 'round', round: 2 });
+    expect(s.devices.state.get('2')?.limitKw).toBe(10);
+
+    await s.at(130, [0, 9, 10]); // 19 kW ≤ 180: under
+    await s.at(429, [0, 9, 10]);
+    expect(s.state()?.state).toBe('round');
+    await s.at(430, [0, 9, 10]);
+    expect(s.state()).toMatchObject({ state: 'armed', round: 0, tripped: [] });
+    expect(s.devices.log.slice(2)).toEqual(['m2:clear-limit', 'm1:reconnect']);
+    expect(s.devices.state.get('1')?.connected).toBe(true);
+    expect(s.signals.at(-1)).toMatchObject({ kind: 'clear' });
+    expect(s.signals.at(-1)?.explanation).toMatch(/restored: clear-limit m2, reconnect m1/);
+    expect(s.state()?.actions.map((a) => `${a.meterId}:${a.command}:${a.status}`)).toEqual([
+      'm1:reconnect:verified', 'm2:clear-limit:verified', 'm2:set-limit:verified', 'm3:disconnect:refused', 'm1:disconnect:verified',
+    ]);
+    expect(s.errors).toEqual([]);
+  });
+
+  it('clears the alarm without any action when the load falls before round 1', async () => {
+    const s = station();
+    await s.at(0, [150, 60, 10]);
+    await s.at(30, [100, 50, 10]); // 160 ≤ 180
+    await s.at(329, [100, 50, 10]);
+    expect(s.state()?.state).toBe('alarming');
+    await s.at(330, [100, 50, 10]);
+    expect(s.state()?.state).toBe('armed');
+    expect(s.signals.map((x) => x.kind)).toEqual(['raise', 'clear']);
+    expect(s.devices.log).toEqual([]);
+  });
+
+  it('neither trips nor restores while the load flaps around the limit inside the hysteresis band', async () => {
+    const s = station();
+    for (let sec = 0; sec <= 900; sec += 30) await s.at(sec, sec % 60 === 0 ? [150, 60, 0] : [130, 60, 0]); // 210 / 190
+    expect(s.state()?.state).toBe('alarming');
+    expect(s.devices.log).toEqual([]);
+    expect(s.signals.map((x) => x.kind)).toEqual(['raise']);
+  });
+
+  it('holds where it is when no fresh value arrives (no trip on missing data)', async () => {
+    const s = station();
+    await s.at(0, [150, 60, 10]);
+    await s.at(400); // the values are 400 s old: past freshMs (180 s)
+    expect(s.state()?.state).toBe('alarming');
+    expect(s.devices.log).toEqual([]);
+  });
+
+  it('resumes an interrupted round after a restart without re-tripping what it already tripped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gridhead-lc-'));
+    dirs.push(dir);
+    const file = join(dir, 'gridhead.db');
+    const programs = [program({ rounds: [{ afterMs: 60 * S, action: 'disconnect', meters: ['m1', 'm2'] }, { afterMs: 600 * S, action: 'disconnect', meters: ['m2'] }] })];
+    const first = new Devices();
+    first.hold.add('m2:disconnect');
+    const before = station({ db: openDatabase(file), devices: first, programs });
+    await before.at(0, [150, 60, 10]);
+    void before.at(60, [150, 60, 10]); // round 1: m1 done, m2 never answers
+    await new Promise((r) => setImmediate(r));
+    expect(first.log).toEqual(['m1:disconnect', 'm2:disconnect']);
+    before.db.close(); // the station dies here
+
+    const db = openDatabase(file);
+    dbs.push(db);
+    const devices = new Devices();
+    const after = station({ db, devices, programs });
+    expect(after.actions.closeInterrupted(T0)).toBe(1);
+    expect(after.state()).toMatchObject({ state: 'round', round: 1 });
+    await after.at(61, [150, 60, 10]);
+    expect(devices.log).toEqual(['m2:disconnect']); // m1 is not sent twice
+    expect(after.state()?.tripped.map((a) => a.meterId)).toEqual(['m1', 'm2']);
+    await after.at(62, [0, 0, 10]);
+    await after.at(362, [0, 0, 10]);
+    expect(devices.log).toEqual(['m2:disconnect', 'm2:reconnect', 'm1:reconnect']);
+    expect(after.state()?.state).toBe('armed');
+  });
+
+  it('does not re-run a finished round after a restart, and times the next round from the persisted onset', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gridhead-lc-'));
+    dirs.push(dir);
+    const file = join(dir, 'gridhead.db');
+    const first = station({ db: openDatabase(file) });
+    await first.at(0, [150, 60, 10]);
+    await first.at(60, [150, 60, 10]);
+    first.db.close();
+    const db = openDatabase(file);
+    dbs.push(db);
+    const devices = new Devices();
+    const after = station({ db, devices });
+    await after.at(90, [150, 60, 10]);
+    expect(devices.log).toEqual([]);
+    await after.at(120, [150, 60, 10]);
+    expect(devices.log).toEqual(['m2:set-limit']);
+  });
+
+  it('in dry run goes through the rounds, records what it would do and sends nothing', async () => {
+    const s = station({ programs: [program({ dryRun: true })] });
+    const preview = s.evaluator.preview('peak');
+    expect(preview?.rounds[0]?.meters).toEqual([{ meterId: 'm1', outcome: 'would-act' }, { meterId: 'm3', outcome: 'skipped-protected' }]);
+    await s.at(0, [150, 60, 10]);
+    await s.at(60, [150, 60, 10]);
+    await s.at(120, [150, 60, 10]);
+    expect(s.state()?.tripped.map((a) => `${a.meterId}:${a.status}`).sort()).toEqual(['m1:dry-run', 'm2:dry-run', 'm3:refused']);
+    expect(s.signals.at(-1)?.explanation).toMatch(/dry run, nothing sent/);
+    await s.at(130, [10, 10, 10]);
+    await s.at(430, [10, 10, 10]);
+    expect(s.state()?.state).toBe('armed');
+    expect(s.devices.log).toEqual([]);
+    expect(s.actions.list()).toEqual([]);
+  });
+
+  it('disabling restores what the program tripped and stops it; enabling arms it again', async () => {
+    const s = station();
+    await s.at(0, [150, 60, 10]);
+    await s.at(60, [150, 60, 10]);
+    const detail = await s.evaluator.disable('peak');
+    expect(detail?.state).toBe('disabled');
+    expect(s.devices.log).toEqual(['m1:disconnect', 'm1:reconnect']);
+    await s.at(600, [150, 60, 10]);
+    expect(s.devices.log).toHaveLength(2);
+    expect((await s.evaluator.enable('peak'))?.state).toBe('armed');
+    await s.at(601, [150, 60, 10]);
+    expect(s.state()?.state).toBe('alarming');
+  });
+});
+
+describe('floating-down program', () => {
+  it('fixes its limit from the mean load of the window before it was enabled, lowered by k %, for its span', async () => {
+    const s = station({ programs: [program({ kind: 'floating-down', periods: undefined, enabled: false, windowMs: 60 * S, percent: 20, durationMs: 600 * S })] });
+    for (let sec = 0; sec <= 60; sec += 10) await s.at(sec, [60, 40, 0]); // 100 kW while disabled
+    expect(s.state()?.state).toBe('disabled');
+    await s.evaluator.enable('peak');
+    await s.at(61, [50, 35, 0]); // 85 kW > 80 kW
+    expect(s.state()).toMatchObject({ state: 'alarming', limit: 80 });
+    expect(s.state()?.basis).toMatch(/floating-down 20 % under the 1-min average/);
+    await s.at(661, [50, 35, 0]); // the span is over: no limit
+    expect(s.state()?.limit).toBeNull();
+  });
+});
+
+describe('monthly energy program', () => {
+  it('alarms at the warning share and trips once the budget is exceeded', async () => {
+    const s = station({ programs: [program({ kind: 'monthly-energy', periods: undefined, budgetKwh: 100, warnShare: 0.8, rounds: [{ afterMs: 0, action: 'disconnect', meters: ['m1'] }] })] });
+    const write = (sec: number, kwh: number) => {
+      s.clock.t = T0 + sec * S;
+      return { meterId: meterId('m1'), quantity: 'energy.active.import' as const, value: kwh, unit: 'kWh', ts: s.clock.t, quality: 'good' as const, source: { protocol: 'modbus' as const, terminalId: terminalId('t1'), mode: 'poll' as const } };
+    };
+    for (const [sec, kwh] of [[0, 5000], [10, 5070], [20, 5081], [30, 5101]] as const) {
+      s.live.write([write(sec, kwh)]);
+      await s.at(sec);
+    }
+    expect(s.signals.map((x) => x.kind)).toEqual(['raise', 'raise']);
+    expect(s.signals[0]?.explanation).toMatch(/81\.0 kWh used this month .* has reached 81 % of its budget 100\.0 kWh/);
+    expect(s.devices.log).toEqual(['m1:disconnect']);
+  });
+});
