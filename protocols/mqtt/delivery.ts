@@ -15,6 +15,7 @@ import { parseEvents } from './events.js';
 import { parseTelemetry } from './payload.js';
 import { parseStatus } from './status.js';
 import { parseTopic } from './topics.js';
+import { sleep } from '../timers.js';
 
 /** `ack`: done with it (PUBACK). `hold`: shutting down, leave it to the broker (no PUBACK). */
 export type Disposition = 'ack' | 'hold';
@@ -182,21 +183,3 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Resolves true after `ms`, or false as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve(false);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

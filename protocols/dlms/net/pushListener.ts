@@ -13,8 +13,9 @@
  *   - while `onApdu` works on a frame the socket is paused, so a slow pipeline slows the
  *     meter (TCP backpressure) instead of growing memory.
  */
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { WrapperDecoder } from '../wrapper/wrapper.js';
+import { listenOn } from './listen.js';
 
 export interface PushOrigin {
   readonly kind: 'tcp';
@@ -91,15 +92,9 @@ export async function startPushListener(o: PushListenerOptions): Promise<PushLis
       warn: (detail) => { report('handler-error', remote, detail); },
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const port = await listenOn(server, o.port, o.host);
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     connections: () => sockets.size,
     stats,
     close: async () => {

@@ -3,10 +3,11 @@
  * connections carry the TCP wrapper or HDLC, each connection with its own association(s).
  * Faults can be injected for tests: slow replies, dropped connections, corrupt frames.
  */
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { HdlcLink, type HdlcLinkOutput, type HdlcParameters } from '../hdlc/index.js';
 import { WrapperDecoder, encodeWrapper } from '../wrapper/wrapper.js';
 import type { DlmsFraming } from './clientTransport.js';
+import { listenOn } from './listen.js';
 
 /** What a listener needs of an association: APDU in (from a client SAP), APDUs out. */
 export interface ApduResponder {
@@ -74,15 +75,9 @@ export async function startDlmsListener(o: DlmsListenerOptions): Promise<DlmsLis
     if (o.framing === 'wrapper') serveWrapper(socket, o, send);
     else serveHdlc(socket, o, send);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const port = await listenOn(server, o.port, o.host);
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     connections: () => sockets.size,
     close: async () => {
       for (const s of sockets) s.destroy();

@@ -10,6 +10,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { SEVERITIES, type Severity } from '../../domain/index.js';
 import type { AlarmNotice } from '../view.js';
+import { sleep } from '../../../protocols/timers.js';
 
 export interface WebhookTarget {
   readonly url: string;
@@ -176,21 +177,3 @@ export class WebhookNotifier {
   }
 }
 
-/** Resolves true after `ms`, false as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve(false);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
