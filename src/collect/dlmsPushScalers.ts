@@ -1,14 +1,18 @@
 /**
  * scaler_unit for pushed register values. A push carries attribute 2 only (the raw value),
- * so the head-end needs each register's attribute 3 from elsewhere. Chosen here: read it
- * from the meter over an ordinary association on the first push of a meter type (or of a
- * meter, when its endpoint names no `meterType`), and keep it per type: meters of one type
- * share firmware, hence scalers, which is what `meterType` already means for object lists.
+ * so the head-end needs each register's attribute 3 from elsewhere: read it from the meter
+ * over an ordinary association on the meter's first push, and keep it per meter.
+ *
+ * Per meter, not per meter type: scaler_unit is an attribute of each register instance
+ * (IEC 62056-6-2 §4.3.2, Register attribute 3), and meters of one type differ in it when
+ * the resolution is a setting (direct vs CT-connected, residential vs industrial; the
+ * simulated fleet has both under one type). Applying one meter's scaler to another's raw
+ * value is off by a power of ten with nothing to show it.
  *
  * Before reading, `known` is asked (the DLMS adapter's cache, which polling fills), so a
  * meter that is also polled costs no extra association. A failed read is not retried for
- * `retryAfterMs`; meanwhile that type's pushed registers are dropped and counted by the
- * receiver. One read per key at a time; the cache is bounded.
+ * `retryAfterMs`; meanwhile that meter's pushed registers are dropped and counted by the
+ * receiver. One read per meter at a time; the cache is bounded.
  */
 import type { ScalerUnit } from '../../protocols/dlms/cosem/units.js';
 import type { Terminal } from '../domain/index.js';
@@ -24,6 +28,7 @@ export interface PushScalerCacheOptions {
   /** Reads attribute 3 of `obis` from the meter; resolves with what it got. */
   readonly load: (terminal: Terminal, address: string, obis: readonly string[]) => Promise<ReadonlyMap<string, ScalerUnit>>;
   readonly retryAfterMs?: number;
+  /** Meters kept (default 100,000: one entry per pushing meter, so a fleet fits and is not re-read). */
   readonly maxKeys?: number;
   readonly now?: () => number;
 }
@@ -86,7 +91,7 @@ export class PushScalerCache implements PushScalerSource {
     if (e === undefined) {
       e = new Map();
       this.byKey.set(key, e);
-      if (this.byKey.size > (this.o.maxKeys ?? 10_000)) {
+      if (this.byKey.size > (this.o.maxKeys ?? 100_000)) {
         const oldest = this.byKey.keys().next();
         if (oldest.done !== true) this.byKey.delete(oldest.value);
       }
@@ -96,6 +101,5 @@ export class PushScalerCache implements PushScalerSource {
 }
 
 function keyOf(terminal: Terminal, address: string): string {
-  const type = terminal.protocol === 'dlms' ? terminal.dlms.meterType : undefined;
-  return type === undefined ? `meter:${terminal.id}/${address}` : `type:${type}`;
+  return `${terminal.id}/${address}`;
 }
