@@ -12,10 +12,12 @@
  * Before reading, `known` is asked (the DLMS adapter's cache, which polling fills), so a
  * meter that is also polled costs no extra association. A failed read is not retried for
  * `retryAfterMs`; meanwhile that meter's pushed registers are dropped and counted by the
- * receiver. One read per meter at a time; the cache is bounded.
+ * receiver. One read per meter at a time, `maxConcurrentLoads` in all (a fleet pushing for
+ * the first time must not open an association per meter at once); the cache is bounded.
  */
 import type { ScalerUnit } from '../../protocols/dlms/cosem/units.js';
 import type { Terminal } from '../domain/index.js';
+import { Semaphore } from './semaphore.js';
 
 export interface PushScalerSource {
   /** scaler_unit per OBIS for the meter at (terminal, address); OBIS codes it has none for are absent. */
@@ -30,17 +32,24 @@ export interface PushScalerCacheOptions {
   readonly retryAfterMs?: number;
   /** Meters kept (default 100,000: one entry per pushing meter, so a fleet fits and is not re-read). */
   readonly maxKeys?: number;
+  /** Scaler reads (associations) in progress at once (default 4); other meters' pushes wait their turn. */
+  readonly maxConcurrentLoads?: number;
   readonly now?: () => number;
 }
+
+/** Waiters on the load limit are bounded by the pushes in progress (the listeners pause a sender until its push is handled). */
+const NEVER = new AbortController().signal;
 
 export class PushScalerCache implements PushScalerSource {
   private readonly byKey = new Map<string, Map<string, ScalerUnit>>();
   private readonly loading = new Map<string, Promise<void>>();
   private readonly failedAt = new Map<string, number>();
   private readonly now: () => number;
+  private readonly loads: Semaphore;
 
   constructor(private readonly o: PushScalerCacheOptions) {
     this.now = o.now ?? Date.now;
+    this.loads = new Semaphore(o.maxConcurrentLoads ?? 4);
   }
 
   async get(terminal: Terminal, address: string, obis: readonly string[]): Promise<ReadonlyMap<string, ScalerUnit>> {
@@ -69,21 +78,39 @@ export class PushScalerCache implements PushScalerSource {
   private loadOnce(key: string, terminal: Terminal, address: string, obis: readonly string[]): Promise<void> {
     let p = this.loading.get(key);
     if (p === undefined) {
-      p = this.o.load(terminal, address, obis).then(
+      p = this.limited(() => this.o.load(terminal, address, obis)).then(
         (got) => {
           const entry = this.entry(key);
           for (const [o, su] of got) entry.set(o, su);
-          if (obis.some((o) => !got.has(o))) this.failedAt.set(key, this.now());
+          if (obis.some((o) => !got.has(o))) this.failed(key);
           else this.failedAt.delete(key);
         },
         (err: unknown) => {
-          this.failedAt.set(key, this.now());
+          this.failed(key);
           throw err;
         },
       ).finally(() => { this.loading.delete(key); });
       this.loading.set(key, p);
     }
     return p;
+  }
+
+  private async limited<T>(run: () => Promise<T>): Promise<T> {
+    const release = await this.loads.acquire(NEVER);
+    try {
+      return await run();
+    } finally {
+      release();
+    }
+  }
+
+  private failed(key: string): void {
+    this.failedAt.delete(key);
+    this.failedAt.set(key, this.now());
+    if (this.failedAt.size > (this.o.maxKeys ?? 100_000)) {
+      const oldest = this.failedAt.keys().next();
+      if (oldest.done !== true) this.failedAt.delete(oldest.value);
+    }
   }
 
   private entry(key: string): Map<string, ScalerUnit> {
