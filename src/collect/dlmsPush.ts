@@ -14,7 +14,7 @@
  *
  * Values: registers (IC 3/4 attribute 2) whose OBIS the catalogue knows become readings at
  * the push's device time. Pushes carry raw values, so the scaler_unit comes from
- * `PushScalerSource` (dlmsPushScalers.ts: a per-meter-type cache filled by reading attribute 3
+ * `PushScalerSource` (dlmsPushScalers.ts: a per-meter cache filled by reading attribute 3
  * over an association). The standard event log code (0.0.96.11.0.255) becomes a device
  * event with the DLMS code in its detail.
  */

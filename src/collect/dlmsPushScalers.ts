@@ -1,17 +1,23 @@
 /**
  * scaler_unit for pushed register values. A push carries attribute 2 only (the raw value),
- * so the head-end needs each register's attribute 3 from elsewhere. Chosen here: read it
- * from the meter over an ordinary association on the first push of a meter type (or of a
- * meter, when its endpoint names no `meterType`), and keep it per type: meters of one type
- * share firmware, hence scalers, which is what `meterType` already means for object lists.
+ * so the head-end needs each register's attribute 3 from elsewhere: read it from the meter
+ * over an ordinary association on the meter's first push, and keep it per meter.
+ *
+ * Per meter, not per meter type: scaler_unit is an attribute of each register instance
+ * (IEC 62056-6-2 §4.3.2, Register attribute 3), and meters of one type differ in it when
+ * the resolution is a setting (direct vs CT-connected, residential vs industrial; the
+ * simulated fleet has both under one type). Applying one meter's scaler to another's raw
+ * value is off by a power of ten with nothing to show it.
  *
  * Before reading, `known` is asked (the DLMS adapter's cache, which polling fills), so a
  * meter that is also polled costs no extra association. A failed read is not retried for
- * `retryAfterMs`; meanwhile that type's pushed registers are dropped and counted by the
- * receiver. One read per key at a time; the cache is bounded.
+ * `retryAfterMs`; meanwhile that meter's pushed registers are dropped and counted by the
+ * receiver. One read per meter at a time, `maxConcurrentLoads` in all (a fleet pushing for
+ * the first time must not open an association per meter at once); the cache is bounded.
  */
 import type { ScalerUnit } from '../../protocols/dlms/cosem/units.js';
 import type { Terminal } from '../domain/index.js';
+import { Semaphore } from './semaphore.js';
 
 export interface PushScalerSource {
   /** scaler_unit per OBIS for the meter at (terminal, address); OBIS codes it has none for are absent. */
@@ -24,18 +30,26 @@ export interface PushScalerCacheOptions {
   /** Reads attribute 3 of `obis` from the meter; resolves with what it got. */
   readonly load: (terminal: Terminal, address: string, obis: readonly string[]) => Promise<ReadonlyMap<string, ScalerUnit>>;
   readonly retryAfterMs?: number;
+  /** Meters kept (default 100,000: one entry per pushing meter, so a fleet fits and is not re-read). */
   readonly maxKeys?: number;
+  /** Scaler reads (associations) in progress at once (default 4); other meters' pushes wait their turn. */
+  readonly maxConcurrentLoads?: number;
   readonly now?: () => number;
 }
+
+/** Waiters on the load limit are bounded by the pushes in progress (the listeners pause a sender until its push is handled). */
+const NEVER = new AbortController().signal;
 
 export class PushScalerCache implements PushScalerSource {
   private readonly byKey = new Map<string, Map<string, ScalerUnit>>();
   private readonly loading = new Map<string, Promise<void>>();
   private readonly failedAt = new Map<string, number>();
   private readonly now: () => number;
+  private readonly loads: Semaphore;
 
   constructor(private readonly o: PushScalerCacheOptions) {
     this.now = o.now ?? Date.now;
+    this.loads = new Semaphore(o.maxConcurrentLoads ?? 4);
   }
 
   async get(terminal: Terminal, address: string, obis: readonly string[]): Promise<ReadonlyMap<string, ScalerUnit>> {
@@ -64,15 +78,15 @@ export class PushScalerCache implements PushScalerSource {
   private loadOnce(key: string, terminal: Terminal, address: string, obis: readonly string[]): Promise<void> {
     let p = this.loading.get(key);
     if (p === undefined) {
-      p = this.o.load(terminal, address, obis).then(
+      p = this.limited(() => this.o.load(terminal, address, obis)).then(
         (got) => {
           const entry = this.entry(key);
           for (const [o, su] of got) entry.set(o, su);
-          if (obis.some((o) => !got.has(o))) this.failedAt.set(key, this.now());
+          if (obis.some((o) => !got.has(o))) this.failed(key);
           else this.failedAt.delete(key);
         },
         (err: unknown) => {
-          this.failedAt.set(key, this.now());
+          this.failed(key);
           throw err;
         },
       ).finally(() => { this.loading.delete(key); });
@@ -81,12 +95,30 @@ export class PushScalerCache implements PushScalerSource {
     return p;
   }
 
+  private async limited<T>(run: () => Promise<T>): Promise<T> {
+    const release = await this.loads.acquire(NEVER);
+    try {
+      return await run();
+    } finally {
+      release();
+    }
+  }
+
+  private failed(key: string): void {
+    this.failedAt.delete(key);
+    this.failedAt.set(key, this.now());
+    if (this.failedAt.size > (this.o.maxKeys ?? 100_000)) {
+      const oldest = this.failedAt.keys().next();
+      if (oldest.done !== true) this.failedAt.delete(oldest.value);
+    }
+  }
+
   private entry(key: string): Map<string, ScalerUnit> {
     let e = this.byKey.get(key);
     if (e === undefined) {
       e = new Map();
       this.byKey.set(key, e);
-      if (this.byKey.size > (this.o.maxKeys ?? 10_000)) {
+      if (this.byKey.size > (this.o.maxKeys ?? 100_000)) {
         const oldest = this.byKey.keys().next();
         if (oldest.done !== true) this.byKey.delete(oldest.value);
       }
@@ -96,6 +128,5 @@ export class PushScalerCache implements PushScalerSource {
 }
 
 function keyOf(terminal: Terminal, address: string): string {
-  const type = terminal.protocol === 'dlms' ? terminal.dlms.meterType : undefined;
-  return type === undefined ? `meter:${terminal.id}/${address}` : `type:${type}`;
+  return `${terminal.id}/${address}`;
 }

@@ -233,7 +233,7 @@ export const DlmsConfig = Type.Object(
         /** Bytes one TCP connection may carry before the listener closes it (the meter reconnects). */
         maxBytesPerConnection: Type.Integer({ minimum: 1_024, default: 1_048_576 }),
         idleTimeoutMs: Type.Integer({ minimum: 1_000, default: 600_000 }),
-        /** After a failed scaler read for a meter type, wait this long before reading again. */
+        /** After a failed scaler read for a meter, wait this long before reading again. */
         scalerRetryMs: Type.Integer({ minimum: 100, default: 60_000 }),
       },
       strict,

@@ -65,7 +65,8 @@ const receiver = new DlmsPushReceiver({
   scalers: new PushScalerCache({
     known: (t, a, obis) => adapter.scalers.get(`${t}/${a}`, obis),
     load: async (terminal, address, obis) => {
-      const session = await adapter.open({ id: terminal.id, endpoint: terminal.protocol === 'dlms' ? { ...terminal.dlms, auth: 'low' } : never() }, AbortSignal.timeout(5_000));
+      // Scalers are per meter: read each over the management client's plain LLS association (this adapter has no keys).
+      const session = await adapter.open({ id: terminal.id, endpoint: terminal.protocol === 'dlms' ? { ...terminal.dlms, auth: 'low', security: 'none' } : never() }, AbortSignal.timeout(5_000));
       const byObis = new Map<string, string>(Object.entries(QUANTITIES).map(([q, e]) => [e.obis, q]));
       await session.read(obis.map((o) => ({ address, quantity: byObis.get(o) ?? '' })), AbortSignal.timeout(5_000));
       await session.close();
