@@ -346,6 +346,7 @@ async function compose(
     deadLetterTopic: config.mqtt.deadLetterTopic,
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
     maxReadingsPerMessage: config.mqtt.maxReadingsPerMessage,
+    commandTimeoutMs: config.control.commandTimeoutMs,
     acceptQuantity: isQuantity,
     onProblem: (p) => {
       const suppressed = throttle.pass(`mqtt:${p.terminalId ?? '?'}:${p.code}`);
@@ -428,7 +429,7 @@ async function compose(
     audit,
     meters: {
       meter: (id) => registry.findMeter(id),
-      metersOfArea: (a) => (registry.listAreas().some((x) => x.id === a) ? [...registry.areaSubtree(a)].flatMap((sub) => registry.listMeters({ areaId: sub })) : undefined),
+      metersOfArea: (a) => (registry.listAreas().some((x) => x.id === a) ? registry.listMeters({ areaId: a }) : undefined),
     },
     run: async (terminalId, command, { timeoutMs, signal }) => {
       if (registry.findTerminal(terminalId)?.protocol !== 'mqtt') return scheduler.executeNow(terminalId, command, { timeoutMs, signal });
