@@ -60,17 +60,17 @@ export class CommandStore {
   constructor(private readonly db: Db) {
     this.#insertCommand = db.prepare(`INSERT INTO commands (id, type, params, scope, reason, override_reason, origin_kind, origin_id, origin_round, source, idempotency_key, body_hash, created_at)
       VALUES (@id, @type, @params, @scope, @reason, @override_reason, @origin_kind, @origin_id, @origin_round, @source, @idempotency_key, @body_hash, @created_at)`);
-    this.#insertTarget = db.prepare(`INSERT INTO command_targets (command_id, meter_id, terminal_id, address, status, transitions, error_code, error_message, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#insertTarget = db.prepare(`INSERT INTO command_targets (command_id, meter_id, seq, terminal_id, address, status, transitions, error_code, error_message, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#getCommand = db.prepare('SELECT * FROM commands WHERE id = ?');
-    this.#targetsOf = db.prepare('SELECT * FROM command_targets WHERE command_id = ? ORDER BY rowid');
+    this.#targetsOf = db.prepare('SELECT * FROM command_targets WHERE command_id = ? ORDER BY seq');
     this.#target = db.prepare('SELECT * FROM command_targets WHERE command_id = ? AND meter_id = ?');
     this.#update = db.prepare(`UPDATE command_targets SET status = ?, transitions = ?, state = ?, error_code = ?, error_message = ?, updated_at = ?
       WHERE command_id = ? AND meter_id = ?`);
     this.#byKey = db.prepare('SELECT * FROM commands WHERE origin_id = ? AND idempotency_key = ?');
     this.#expireKeys = db.prepare('UPDATE commands SET idempotency_key = NULL WHERE idempotency_key IS NOT NULL AND created_at < ?');
     this.#open = db.prepare(`SELECT t.* FROM command_targets t JOIN commands c ON c.id = t.command_id
-      WHERE t.status IN ('pending','sent','acknowledged') ORDER BY c.created_at, t.rowid`);
+      WHERE t.status IN ('pending','sent','acknowledged') ORDER BY c.created_at, t.command_id, t.seq`);
   }
 
   insert(c: NewCommand): void {
@@ -82,10 +82,10 @@ export class CommandStore {
         origin_round: o.kind === 'program' ? o.round : null, source: c.source, idempotency_key: c.idempotencyKey,
         body_hash: c.bodyHash, created_at: c.createdAt,
       });
-      for (const t of c.targets) {
+      for (const [seq, t] of c.targets.entries()) {
         const transitions: Transition[] = [{ status: 'pending', at: c.createdAt }];
         if (t.status === 'refused') transitions.push({ status: 'refused', at: c.createdAt });
-        this.#insertTarget.run(c.id, t.meterId, t.terminalId, t.address, t.status, JSON.stringify(transitions), t.error?.code ?? null, t.error?.message ?? null, c.createdAt);
+        this.#insertTarget.run(c.id, t.meterId, seq, t.terminalId, t.address, t.status, JSON.stringify(transitions), t.error?.code ?? null, t.error?.message ?? null, c.createdAt);
       }
     })();
   }

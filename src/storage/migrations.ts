@@ -307,6 +307,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE command_targets (
         command_id    TEXT NOT NULL REFERENCES commands(id),
         meter_id      TEXT NOT NULL,
+        seq           INTEGER NOT NULL,   -- order within the command
         terminal_id   TEXT NOT NULL,
         address       TEXT NOT NULL,
         status        TEXT NOT NULL CHECK (status IN ('pending','sent','acknowledged','verified','failed','timed-out','cancelled','refused')),
