@@ -80,7 +80,9 @@ export type DeviceCommand =
   | { readonly type: 'set-limit'; readonly address: string; readonly limitKw: number }
   | { readonly type: 'clear-limit'; readonly address: string }
   /** Sets the meter clock to `time` (ms since the epoch). */
-  | { readonly type: 'sync-clock'; readonly address: string; readonly time: number };
+  | { readonly type: 'sync-clock'; readonly address: string; readonly time: number }
+  /** Reads the relay or limit state without changing it (re-verification after an interrupted command). */
+  | { readonly type: 'read-state'; readonly address: string; readonly of: 'relay' | 'limit' };
 
 /** What the device reported after a command: only the fields the command concerns are read back. */
 export interface DeviceControlState {

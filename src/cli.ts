@@ -16,6 +16,10 @@ const USAGE = `usage:
   gridhead dlms objects --host H --port P --framing wrapper|hdlc [options]
                                    print a DLMS/COSEM meter's object list as JSON
                                    (options: gridhead dlms --help)
+  gridhead read --meter ID [--quantity Q ... | --obis X --attribute N | --profile load --from T --to T]
+                                   read a meter now through a running station's API
+  gridhead command disconnect|reconnect|set-limit|clear-limit|sync-clock (--meter ID ... | --area ID)
+                                   [--limit-kw N] [--reason TEXT] [--yes]   remote control (docs/cli-remote.md)
   gridhead help
 `;
 
@@ -24,6 +28,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(USAGE);
     return command === undefined ? 1 : 0;
+  }
+  if (command === 'read' || command === 'command') {
+    // Talks to a running station's API and needs no configuration file.
+    const { readCommand, controlCommand } = await import('./cli/remote.js');
+    const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+    return command === 'read' ? readCommand(rest, io) : controlCommand(rest, io);
   }
   if (command === 'dlms') {
     // Talks to one meter and needs no configuration file.

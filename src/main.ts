@@ -21,7 +21,9 @@ import { startDlmsPushService } from './collect/dlmsPushService.js';
 import type { RawDeviceEvent } from '../protocols/adapter.js';
 import type { GridheadConfig } from './config/schema.js';
 import { ControlActionStore } from './control/actions.js';
-import { LaneControlPort } from './control/lanePort.js';
+import { CommandService } from './control/commands.js';
+import { CommandStore } from './control/commandStore.js';
+import { MeterReader } from './collect/meterRead.js';
 import { QUANTITIES, isQuantity, type AlarmSignal, type DeviceEvent, type MeterId } from './domain/index.js';
 import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
 import { LatestValues } from './live/latest.js';
@@ -344,6 +346,7 @@ async function compose(
     deadLetterTopic: config.mqtt.deadLetterTopic,
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
     maxReadingsPerMessage: config.mqtt.maxReadingsPerMessage,
+    commandTimeoutMs: config.control.commandTimeoutMs,
     acceptQuantity: isQuantity,
     onProblem: (p) => {
       const suppressed = throttle.pass(`mqtt:${p.terminalId ?? '?'}:${p.code}`);
@@ -419,14 +422,33 @@ async function compose(
   const controlActions = new ControlActionStore(db);
   const interrupted = controlActions.closeInterrupted(Date.now());
   if (interrupted > 0) logger.warn({ interrupted }, 'control requests the previous run left unanswered are marked failed (INTERRUPTED)');
-  const controlPort = new LaneControlPort({
-    meter: (id) => registry.findMeter(id),
-    run: (terminalId, command, signal) => scheduler.executeNow(terminalId, command, { timeoutMs: config.loadControl.commandTimeoutMs, ...(signal === undefined ? {} : { signal }) }),
-    actions: controlActions,
-    onProblem: (req, res) => {
-      if (throttle.pass(`control:${req.meterId}:${res.error?.code ?? res.status}`) >= 0) logger.warn({ meter: req.meterId, command: req.command, origin: req.origin, status: res.status, error: res.error }, 'control request not verified');
+  // Commands (issue 6): one service for operators and programs, durable, through the lanes
+  // (MQTT terminals through the command topic); it is the load-control programs' port too.
+  const commandService = new CommandService({
+    store: new CommandStore(db),
+    audit,
+    meters: {
+      meter: (id) => registry.findMeter(id),
+      metersOfArea: (a) => (registry.listAreas().some((x) => x.id === a) ? registry.listMeters({ areaId: a }) : undefined),
     },
+    run: async (terminalId, command, { timeoutMs, signal }) => {
+      if (registry.findTerminal(terminalId)?.protocol !== 'mqtt') return scheduler.executeNow(terminalId, command, { timeoutMs, signal });
+      const session = await mqtt.open({ id: terminalId, endpoint: {} }, signal);
+      try {
+        if (session.execute === undefined) throw new Error('the MQTT adapter cannot send commands');
+        return await session.execute(command, signal);
+      } finally {
+        await session.close();
+      }
+    },
+    settings: config.control,
+    actions: controlActions,
   });
+  const commandsFound = commandService.start();
+  if (commandsFound.resumed + commandsFound.interrupted > 0) logger.warn(commandsFound, 'commands the previous run left open: pending ones resumed, in-flight ones marked INTERRUPTED and re-verified');
+  closers.push({ name: 'commands', close: () => commandService.close() });
+  const controlPort = commandService;
+  const meterReader = new MeterReader({ meter: (id) => registry.findMeter(id), terminal: (id) => registry.findTerminal(id), scheduler });
   /** Load-control programs raise their alarm stages like rules do: logged, then to the alarm service. */
   const onLoadControlSignal = (s: AlarmSignal): void => { onSignal(s); };
   const loadControl = new LoadControlEvaluator({
@@ -480,6 +502,8 @@ async function compose(
     alarms: { alarms, feed: alarmFeed, counters: alarmStreams },
     events: { events },
     loadControl,
+    commands: { commands: commandService },
+    meterReader,
   });
   await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });

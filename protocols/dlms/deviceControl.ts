@@ -60,6 +60,12 @@ export async function executeDeviceCommand(client: CosemClient, command: DeviceC
       const back = await getValue(client, THRESHOLD_ACTIVE, signal);
       return { limitKw: isNoLimit(back) ? null : scaled(back, exponent) };
     }
+    case 'read-state': {
+      if (command.of === 'relay') return { connected: (await readDisconnectState(client, { signal })).outputState };
+      const exponent = await limiterExponent(client, ctx);
+      const back = await getValue(client, THRESHOLD_ACTIVE, signal);
+      return { limitKw: isNoLimit(back) ? null : scaled(back, exponent) };
+    }
     case 'sync-clock': {
       const before = await readClock(client, { signal, deviationIfUnspecified: 0 });
       await setClock(client, command.time, before.deviation ?? 0, { signal });

@@ -163,6 +163,17 @@ class ModbusSession implements TerminalSession {
         });
         return { limitKw: decodeLimit(limit, back) };
       }
+      case 'read-state': {
+        if (command.of === 'relay') {
+          if (relay === undefined) throw missing();
+          const read = await this.withConnection(signal, async (c) => relay.coil !== undefined
+            ? ((await c.readCoils(unit, relay.coil, 1))[0] === true ? 1 : 0)
+            : (await c.readRegisters(3, unit, relay.register, 1))[0] ?? -1);
+          return { connected: read === relay.connected };
+        }
+        if (limit === undefined) throw missing();
+        return { limitKw: decodeLimit(limit, await this.withConnection(signal, (c) => c.readRegisters(3, unit, limit.register, limitWords(limit)))) };
+      }
       case 'sync-clock':
         throw missing();
     }

@@ -11,6 +11,7 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { PushSink, TerminalRef, TerminalSession, TransportAdapter } from '../adapter.js';
 import { encodeDeadLetter, type DeadLetterInput } from './deadLetter.js';
+import { MqttCommandChannel } from './commandChannel.js';
 import { disconnect } from './disconnect.js';
 import { MessageDelivery, type DeliveryCounters, type MqttProblem } from './delivery.js';
 import { AdapterStateError, MqttOptionsError, SubscribeRefusedError, UnsupportedOperationError } from './errors.js';
@@ -60,6 +61,10 @@ export interface MqttAdapterOptions {
   readonly sinkRetryDelayMs?: number;
   /** Dead-letter copies awaiting the broker's PUBACK; beyond this they are dropped and counted. Default 1000. */
   readonly maxPendingDeadLetters?: number;
+  /** Longest wait for a terminal's command response. Default 10 s. */
+  readonly commandTimeoutMs?: number;
+  /** Commands awaiting a response at once, at most. Default 1000. */
+  readonly maxPendingCommands?: number;
 }
 
 export interface MqttAdapterStats {
@@ -89,6 +94,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
   private pendingDeadLetters = 0;
   private reconnects = 0;
   private session: Session | undefined;
+  private commands: MqttCommandChannel | undefined;
   private closed = false;
 
   constructor(private readonly options: MqttAdapterOptions) {
@@ -106,14 +112,34 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     }
   }
 
-  /** MQTT terminals push; there is no request/response convention to read them on demand yet. */
+  /**
+   * A session that sends commands over the command convention (commandChannel.ts); MQTT
+   * terminals push their readings, so `read` answers every item with UnsupportedOperation.
+   */
   open(terminal: TerminalRef<Record<string, never>>, _signal: AbortSignal): Promise<TerminalSession> {
-    return Promise.reject(
-      new UnsupportedOperationError(
-        'MQTT terminals are push-only: on-demand reads need the MQTT command convention, which does not exist yet',
-        terminal.id,
-      ),
-    );
+    if (this.closed) return Promise.reject(new AdapterStateError('adapter is closed', terminal.id));
+    const channel = this.commandChannel();
+    return Promise.resolve({
+      read: (items) => Promise.resolve(items.map((item) => ({
+        ok: false as const, item, error: new UnsupportedOperationError('MQTT terminals push their readings; they are not read on demand', terminal.id),
+      }))),
+      execute: (command, signal) => channel.execute(terminal.id, command, signal),
+      close: () => Promise.resolve(),
+    });
+  }
+
+  private commandChannel(): MqttCommandChannel {
+    if (this.commands === undefined) {
+      const o = this.options;
+      this.commands = new MqttCommandChannel({
+        client: { ...this.clientOptions(), url: o.url, clientId: `${o.clientId.slice(0, 19)}-cmd`, clean: true },
+        topicPrefix: o.topicPrefix,
+        timeoutMs: o.commandTimeoutMs ?? 10_000,
+        ...(o.maxPendingCommands === undefined ? {} : { maxPending: o.maxPendingCommands }),
+        onStray: (reason) => { o.onProblem?.({ terminalId: null, code: 'COMMAND_RESPONSE', reason }); },
+      });
+    }
+    return this.commands;
   }
 
   /**
@@ -168,6 +194,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     const session = this.session;
     this.session = undefined;
     await session?.stop();
+    await this.commands?.close();
   }
 
   private startSession(sink: PushSink): Session {

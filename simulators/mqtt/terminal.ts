@@ -9,6 +9,7 @@ import { encodeTelemetry, type TelemetryMessage } from '../../protocols/mqtt/pay
 import { encodeStatus } from '../../protocols/mqtt/status.js';
 import { encodeEvents } from '../../protocols/mqtt/events.js';
 import { DEFAULT_TOPIC_PREFIX, eventsTopic, isTerminalId, statusTopic, telemetryTopic } from '../../protocols/mqtt/topics.js';
+import { commandResponseTopic, commandTopic, encodeJson, parseCommand, type CommandMessage, type CommandResponse } from '../../protocols/mqtt/commands.js';
 import { MeterModel, type MeterState } from '../loadShape.js';
 
 export interface MqttTerminalSimulatorOptions {
@@ -36,6 +37,14 @@ export interface MqttTerminalSimulatorStats {
   /** Periodic publishes skipped while disconnected (a real terminal would buffer; we stay bounded). */
   readonly skipped: number;
   readonly errors: number;
+  /** Commands received on the command topic (answered or not). */
+  readonly commands: number;
+}
+
+/** A simulated meter's relay and limit: disconnected ⇒ its power and currents read 0. */
+export interface MeterControlState {
+  connected: boolean;
+  limitKw: number | null;
 }
 
 export interface BurstOptions {
@@ -56,6 +65,10 @@ export class MqttTerminalSimulator {
   private readings = 0;
   private skipped = 0;
   private errors = 0;
+  private commands = 0;
+  private readonly controls = new Map<string, MeterControlState>();
+  /** Device clock minus the simulator clock, set by sync-clock. */
+  private clockOffsetMs = 0;
 
   constructor(private readonly options: MqttTerminalSimulatorOptions) {
     if (!isTerminalId(options.terminalId)) throw new RangeError(`invalid terminal id "${options.terminalId}"`);
@@ -88,7 +101,19 @@ export class MqttTerminalSimulator {
       ...(this.options.password === undefined ? {} : { password: this.options.password }),
     });
     this.client = client;
+    client.on('message', (topic, payload) => {
+      if (topic !== commandTopic(this.prefix, this.terminalId)) return;
+      this.commands += 1;
+      const command = parseCommand(payload);
+      if (command === undefined) return; // a real terminal ignores what it cannot parse; the head-end times out
+      client.publish(commandResponseTopic(this.prefix, this.terminalId), encodeJson(this.apply(command)), { qos: 1 }, (err) => {
+        if (err) this.errors += 1;
+      });
+    });
     client.on('connect', () => {
+      client.subscribe(commandTopic(this.prefix, this.terminalId), { qos: 1 }, (err) => {
+        if (err) this.errors += 1;
+      });
       client.publish(status, encodeStatus(true, this.clock()), { qos: 1, retain: true }, (err) => {
         if (err) this.errors += 1;
       });
@@ -191,7 +216,44 @@ export class MqttTerminalSimulator {
   }
 
   stats(): MqttTerminalSimulatorStats {
-    return { published: this.published, readings: this.readings, skipped: this.skipped, errors: this.errors };
+    return { published: this.published, readings: this.readings, skipped: this.skipped, errors: this.errors, commands: this.commands };
+  }
+
+  /** The relay and limit of the meter at `address` (undefined for an unknown address). */
+  controlState(address: string): Readonly<MeterControlState> | undefined {
+    if (!this.meters.some((m) => m.address === address)) return undefined;
+    return { ...this.controlOf(address) };
+  }
+
+  /** Executes one command on the simulated meter and builds the response (README.md, "Commands"). */
+  private apply(c: CommandMessage): CommandResponse {
+    if (!this.meters.some((m) => m.address === c.meter)) return { id: c.id, status: 'error', error: `no meter at address ${c.meter}` };
+    const state = this.controlOf(c.meter);
+    switch (c.type) {
+      case 'disconnect':
+      case 'reconnect':
+        state.connected = c.type === 'reconnect';
+        return { id: c.id, status: 'ok', state: { connected: state.connected } };
+      case 'set-limit':
+        if (c.params.limitKw === undefined || c.params.limitKw < 0) return { id: c.id, status: 'error', error: 'set-limit needs limitKw ≥ 0' };
+        state.limitKw = c.params.limitKw;
+        return { id: c.id, status: 'ok', state: { limitKw: state.limitKw } };
+      case 'clear-limit':
+        state.limitKw = null;
+        return { id: c.id, status: 'ok', state: { limitKw: null } };
+      case 'sync-clock':
+        if (c.params.time === undefined) return { id: c.id, status: 'error', error: 'sync-clock needs time' };
+        this.clockOffsetMs = c.params.time - this.clock();
+        return { id: c.id, status: 'ok', state: { clock: this.clock() + this.clockOffsetMs } };
+      case 'read-state':
+        return { id: c.id, status: 'ok', state: c.params.of === 'limit' ? { limitKw: state.limitKw } : { connected: state.connected } };
+    }
+  }
+
+  private controlOf(address: string): MeterControlState {
+    let state = this.controls.get(address);
+    if (state === undefined) this.controls.set(address, (state = { connected: true, limitKw: null }));
+    return state;
   }
 
   private async publishAt(ts: number): Promise<number> {
@@ -199,7 +261,7 @@ export class MqttTerminalSimulator {
     if (client === undefined) throw new Error('simulator not started');
     const message: TelemetryMessage = {
       ts,
-      meters: this.meters.map(({ address, model }) => ({ address, values: catalogueValues(model.advance(ts)) })),
+      meters: this.meters.map(({ address, model }) => ({ address, values: relayApplied(catalogueValues(model.advance(ts)), this.controls.get(address)) })),
     };
     const count = message.meters.reduce((n, m) => n + Object.keys(m.values).length, 0);
     await client.publishAsync(telemetryTopic(this.prefix, this.terminalId), encodeTelemetry(message), { qos: 1 });
@@ -244,6 +306,13 @@ export function catalogueValues(s: MeterState): Record<string, number> {
     'frequency': round(s.frequency, 3),
     'demand.active.max': round(s.maxDemand, 4),
   };
+}
+
+/** An open relay: no power flows and no current, whatever the load model says. */
+function relayApplied(values: Record<string, number>, control: MeterControlState | undefined): Record<string, number> {
+  if (control === undefined || control.connected) return values;
+  for (const q of ['power.active', 'power.active.l1', 'power.active.l2', 'power.active.l3', 'power.reactive', 'current.l1', 'current.l2', 'current.l3']) values[q] = 0;
+  return values;
 }
 
 /**

@@ -25,6 +25,10 @@ export const AUDITED_ROUTES: Readonly<Record<string, { readonly action: string; 
   'DELETE /api/v1/meters/:id/keys': { action: 'keys.delete', target: 'meter' },
   'PUT /api/v1/key-groups/:name/keys': { action: 'keys.set', target: 'key-group' },
   'DELETE /api/v1/key-groups/:name/keys': { action: 'keys.delete', target: 'key-group' },
+  // Every command request, refused ones included; the service adds command.create/confirm/override and per-meter outcomes.
+  'POST /api/v1/commands': { action: 'command.request', target: 'command' },
+  'POST /api/v1/commands/:id/cancel': { action: 'command.cancel.request', target: 'command' },
+  'POST /api/v1/meters/:id/read': { action: 'meter.read', target: 'meter' },
 };
 
 /** Who made the request: the token's subject once access control exists, ANONYMOUS until then. */

@@ -25,6 +25,9 @@ import { areaRoutes, meterRoutes, terminalRoutes, type TerminalStateView } from 
 import type { AuditLog } from '../control/audit.js';
 import { auditRoutes, installAuditHook } from './auditRoutes.js';
 import { securityRoutes, type SecurityRoutesOptions } from './securityRoutes.js';
+import { commandRoutes, type CommandRoutesOptions } from './commandRoutes.js';
+import { meterReadRoutes } from './meterReadRoutes.js';
+import type { MeterReader } from '../collect/meterRead.js';
 
 export interface HealthReport {
   /** `ok`: everything works; `degraded`: serving, but a part is failing (e.g. InfluxDB down, data spooled); `down`: cannot serve. */
@@ -53,6 +56,10 @@ export interface ApiDeps {
   readonly events?: EventRoutesOptions;
   /** Load-control programs; their routes are served when given. */
   readonly loadControl?: LoadControlService;
+  /** Commands (and who may override a protected meter); absent: no command routes. */
+  readonly commands?: CommandRoutesOptions;
+  /** On-demand meter reads; absent: no read route. */
+  readonly meterReader?: Pick<MeterReader, 'read'>;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
@@ -78,6 +85,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'alarms', description: 'Alarms: list, acknowledge, comment, live stream' },
         { name: 'events', description: 'Events reported by meters and terminals' },
         { name: 'load control', description: 'Load-control programs and their shedding rounds' },
+        { name: 'commands', description: 'Remote control: disconnect, reconnect, limits, clock sync, with lifecycle and guard rails' },
       ],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -119,6 +127,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.alarms !== undefined) await v1.register(alarmRoutes, deps.alarms);
     if (deps.events !== undefined) await v1.register(eventRoutes, deps.events);
     if (deps.loadControl !== undefined) await v1.register(loadControlRoutes, { programs: deps.loadControl });
+    if (deps.commands !== undefined) await v1.register(commandRoutes, deps.commands);
+    if (deps.meterReader !== undefined) await v1.register(meterReadRoutes, { reader: deps.meterReader });
   }, { prefix: '/api/v1' });
   return app;
 }

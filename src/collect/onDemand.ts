@@ -3,7 +3,7 @@
  * ahead of scheduled cycles but behind the request in flight, withdrawn if the caller gives
  * up while still queued, aborted if it gives up while running.
  */
-import type { DeviceCommand, DeviceControlState, RawReading, ReadItem } from '../../protocols/adapter.js';
+import type { DeviceCommand, DeviceControlState, ProfileOutcome, ProfileRequest, RawReading, ReadItem } from '../../protocols/adapter.js';
 import { abortReason, linkSignals, toError } from './clock.js';
 import { errorCode } from './errors.js';
 import type { LaneJob, PollResult, RequestPolicy, TerminalLane } from './terminalLane.js';
@@ -38,6 +38,11 @@ export function queueOnDemand(lane: TerminalLane, items: readonly ReadItem[], po
  */
 export function queueCommand(lane: TerminalLane, command: DeviceCommand, timeoutMs: number, caller: AbortSignal | undefined): Promise<DeviceControlState> {
   return queueUrgent(lane, (signal) => lane.execute(command, timeoutMs, signal), caller);
+}
+
+/** Queues a stored-profile read of one meter in `lane`, like an on-demand read; entries also go to the sink. */
+export function queueProfile(lane: TerminalLane, request: ProfileRequest, policy: RequestPolicy, caller: AbortSignal | undefined): Promise<ProfileOutcome> {
+  return queueUrgent(lane, (signal) => lane.readProfile(request, policy, signal), caller);
 }
 
 /** Runs `work` as an urgent lane job: withdrawn if the caller gives up while queued, aborted if while running. */

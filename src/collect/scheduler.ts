@@ -9,12 +9,12 @@
  * permit waiters ≤ terminals; on-demand reads ≤ `maxQueuedOnDemand` per terminal;
  * retries ≤ profile.retries with backoff capped at MAX_BACKOFF_MS.
  */
-import type { DeviceCommand, DeviceControlState, ProtocolName, RawReading, ReadItem, TransportAdapter } from '../../protocols/adapter.js';
+import type { DeviceCommand, DeviceControlState, ProfileOutcome, ProfileRequest, ProtocolName, RawReading, ReadItem, TransportAdapter } from '../../protocols/adapter.js';
 import type { GridheadConfig } from '../config/schema.js';
 import type { Meter, Terminal } from '../domain/topology.js';
 import { systemClock, toError, type Clock } from './clock.js';
 import { CollectBusyError, NoAdapterError, NotPollableError, SchedulerStoppedError, SinkError, UnknownProfileError, UnknownTerminalError } from './errors.js';
-import { queueCommand, queueOnDemand, toOnDemandResult, type OnDemandRequest, type OnDemandResult } from './onDemand.js';
+import { queueCommand, queueOnDemand, queueProfile, toOnDemandResult, type OnDemandRequest, type OnDemandResult } from './onDemand.js';
 import { MemoryProfileCursors, type ProfileCursorStore } from './profileCursors.js';
 import { runStoredProfileCycle } from './storedProfileCycle.js';
 import { ProfileCycle } from './profileCycle.js';
@@ -199,6 +199,18 @@ export class CollectionScheduler {
     if (lane.urgentQueued >= limit) return Promise.reject(new CollectBusyError(terminalId, limit));
     const base = lane.terminal.profiles.flatMap((n) => this.#o.config.profiles[n] ?? [])[0] ?? this.#o.onDemandPolicy ?? DEFAULT_ON_DEMAND;
     return queueCommand(lane, command, options.timeoutMs ?? base.timeoutMs, options.signal);
+  }
+
+  /** Reads a stored profile of one meter now, queued like an on-demand read (no retry); entries also go to the sink. */
+  profileNow(terminalId: string, request: ProfileRequest, options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<ProfileOutcome> {
+    if (!this.#started) return Promise.reject(new SchedulerStoppedError());
+    const lane = this.#lanes.get(terminalId);
+    if (lane === undefined) return Promise.reject(this.#push.has(terminalId) ? new NotPollableError(terminalId) : new UnknownTerminalError(terminalId));
+    const limit = this.#o.maxQueuedOnDemand ?? 8;
+    if (lane.urgentQueued >= limit) return Promise.reject(new CollectBusyError(terminalId, limit));
+    const base = lane.terminal.profiles.flatMap((n) => this.#o.config.profiles[n] ?? [])[0] ?? this.#o.onDemandPolicy ?? DEFAULT_ON_DEMAND;
+    this.#counters.onDemand++;
+    return queueProfile(lane, request, { timeoutMs: options.timeoutMs ?? base.timeoutMs, retries: 0, retryBackoffMs: 0 }, options.signal);
   }
 
   /** A pushing terminal delivered `count` readings at `ts`; false for a terminal not watched as pushing. */

@@ -98,6 +98,7 @@ function fillSections(value: Record<string, unknown>): void {
     ['rules'],
     ['alarms'], ['alarms', 'mqtt'], ['events'],
     ['loadControl'],
+    ['control'],
   ];
   for (const path of sections) {
     let node: Record<string, unknown> = value;

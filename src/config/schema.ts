@@ -541,6 +541,22 @@ export const LoadControlConfig = Type.Object(
   strict,
 );
 
+export const ControlConfig = Type.Object(
+  {
+    /** Commands covering more meters than this are two-step: a preview with a confirmation token first. */
+    confirmAbove: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10 }),
+    /** Commands sent to one terminal per minute, at most (token bucket). */
+    perTerminalRatePerMinute: Type.Number({ exclusiveMinimum: 0, maximum: 60_000, default: 30 }),
+    /** Bounds one command on the device (queueing in the terminal's lane included). */
+    commandTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
+    /** How long an Idempotency-Key answers with its command. */
+    idempotencyHours: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 30, default: 24 }),
+    /** Terminals with a command in flight at once, at most. */
+    maxConcurrentTerminals: Type.Integer({ minimum: 1, maximum: 10_000, default: 32 }),
+  },
+  strict,
+);
+
 export const GridheadConfig = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: './data' }),
@@ -571,6 +587,7 @@ export const GridheadConfig = Type.Object(
     alarms: AlarmsConfig,
     events: EventsConfig,
     loadControl: LoadControlConfig,
+    control: ControlConfig,
   },
   strict,
 );
@@ -592,3 +609,4 @@ export type WebhookConfig = Static<typeof WebhookConfig>;
 export type LoadControlProgramConfig = Static<typeof LoadControlProgram>;
 export type ShedRoundConfig = Static<typeof ShedRound>;
 export type LoadControlConfig = Static<typeof LoadControlConfig>;
+export type ControlConfig = Static<typeof ControlConfig>;

@@ -281,4 +281,45 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 8,
+    name: 'command service: commands, per-meter targets, idempotency keys',
+    sql: `
+      -- One row per command (src/control/commandStore.ts); per-meter outcomes are in command_targets.
+      CREATE TABLE commands (
+        id               TEXT PRIMARY KEY,
+        type             TEXT NOT NULL CHECK (type IN ('disconnect','reconnect','set-limit','clear-limit','sync-clock')),
+        params           TEXT NOT NULL,   -- JSON: limitKw, time
+        scope            TEXT NOT NULL,   -- JSON: { meterIds } or { areaId }
+        reason           TEXT,
+        override_reason  TEXT,
+        origin_kind      TEXT NOT NULL CHECK (origin_kind IN ('operator','program')),
+        origin_id        TEXT NOT NULL,   -- actor, or program id
+        origin_round     INTEGER,
+        source           TEXT,            -- network address of the request
+        idempotency_key  TEXT,            -- set to NULL once expired
+        body_hash        TEXT,
+        created_at       INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX commands_idempotency ON commands(origin_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE INDEX commands_created ON commands(created_at);
+
+      CREATE TABLE command_targets (
+        command_id    TEXT NOT NULL REFERENCES commands(id),
+        meter_id      TEXT NOT NULL,
+        seq           INTEGER NOT NULL,   -- order within the command
+        terminal_id   TEXT NOT NULL,
+        address       TEXT NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('pending','sent','acknowledged','verified','failed','timed-out','cancelled','refused')),
+        transitions   TEXT NOT NULL,      -- JSON array of { status, at }
+        state         TEXT,               -- JSON: what the device read back
+        error_code    TEXT,
+        error_message TEXT,
+        updated_at    INTEGER NOT NULL,
+        PRIMARY KEY (command_id, meter_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX command_targets_open ON command_targets(status) WHERE status IN ('pending','sent','acknowledged');
+      CREATE INDEX command_targets_meter ON command_targets(meter_id);
+    `,
+  },
 ];

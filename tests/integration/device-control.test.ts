@@ -147,11 +147,13 @@ describe('Modbus session execute', () => {
 });
 
 describe('MQTT adapter', () => {
-  it('cannot control: opening a session for a command fails with UNSUPPORTED_OPERATION', async () => {
+  it('cannot read on demand: a session answers reads with UNSUPPORTED_OPERATION', async () => {
     const adapter = new MqttAdapter({
       url: 'mqtt://127.0.0.1:1', clientId: 't', topicPrefix: 'gridhead/v1', deadLetterTopic: 'gridhead/v1/_dl', maxPayloadBytes: 4096, maxReadingsPerMessage: 10, acceptQuantity: () => true,
     });
     cleanups.push(() => adapter.close());
-    await expect(adapter.open({ id: 'mq-1', endpoint: {} }, signal())).rejects.toBeInstanceOf(UnsupportedOperationError);
+    const session = await adapter.open({ id: 'mq-1', endpoint: {} }, signal());
+    const [outcome] = await session.read([{ address: '1', quantity: 'power.active' }], signal());
+    expect(outcome?.ok === false && outcome.error).toBeInstanceOf(UnsupportedOperationError);
   });
 });

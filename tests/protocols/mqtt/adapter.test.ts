@@ -29,11 +29,13 @@ function adapter(options: Partial<MqttAdapterOptions> = {}): MqttAdapter {
 }
 
 describe('MqttAdapter', () => {
-  it('refuses on-demand reads: MQTT terminals are push-only', async () => {
-    await expect(adapter().open({ id: 'T1', endpoint: {} }, new AbortController().signal)).rejects.toMatchObject({
-      code: 'UNSUPPORTED_OPERATION',
-      terminalId: 'T1',
-    });
+  it('refuses on-demand reads: MQTT terminals are push-only (their sessions only send commands)', async () => {
+    const a = adapter();
+    const session = await a.open({ id: 'T1', endpoint: {} }, new AbortController().signal);
+    const [outcome] = await session.read([{ address: '1', quantity: 'power.active' }], new AbortController().signal);
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'UNSUPPORTED_OPERATION', terminalId: 'T1' } });
+    await session.close();
+    await a.close();
   });
 
   it('refuses a dead-letter topic its own subscription would deliver back to it', () => {

@@ -1,0 +1,138 @@
+/**
+ * Sends commands to MQTT terminals and waits for their responses (README.md, "Commands"):
+ * its own mqtt.js client, separate from the telemetry session so a slow pipeline holding
+ * telemetry messages never delays a response. Responses are matched by correlation id in a
+ * bounded map; an unanswered command times out (whether the terminal acted is then unknown).
+ */
+import { randomUUID } from 'node:crypto';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { ConnectionError, ProtocolError, TimeoutError, type DeviceCommand, type DeviceControlState } from '../adapter.js';
+import { commandResponseFilter, commandTopic, encodeJson, parseCommandResponse, toCommandMessage } from './commands.js';
+import { disconnect } from './disconnect.js';
+
+/** The terminal answered the command with `status: "error"`. */
+export class CommandRejectedError extends ProtocolError {
+  readonly code = 'COMMAND_REJECTED';
+}
+
+/** `maxPending` commands already await their responses. */
+export class CommandBusyError extends ProtocolError {
+  readonly code = 'COMMAND_BUSY';
+}
+
+export interface MqttCommandChannelOptions {
+  /** mqtt.js options for the channel's own client (clean session, own client id). */
+  readonly client: IClientOptions & { readonly url: string };
+  readonly topicPrefix: string;
+  /** Longest wait for a response (connection included). */
+  readonly timeoutMs: number;
+  /** Commands awaiting a response at once, at most. Default 1000. */
+  readonly maxPending?: number;
+  /** Responses that matched no pending command or were malformed. */
+  readonly onStray?: (reason: string) => void;
+}
+
+interface Pending {
+  readonly terminalId: string;
+  readonly resolve: (s: DeviceControlState) => void;
+  readonly reject: (e: Error) => void;
+}
+
+export class MqttCommandChannel {
+  readonly #pending = new Map<string, Pending>();
+  #client: MqttClient | undefined;
+  #ready: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(private readonly o: MqttCommandChannelOptions) {}
+
+  /** Publishes the command (QoS 1) and resolves with the state the terminal reports. */
+  async execute(terminalId: string, command: DeviceCommand, signal: AbortSignal): Promise<DeviceControlState> {
+    if (this.#closed) throw new ConnectionError('command channel closed', terminalId);
+    const max = this.o.maxPending ?? 1000;
+    if (this.#pending.size >= max) throw new CommandBusyError(`${max} commands already await a response`, terminalId);
+    const id = randomUUID();
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.o.timeoutMs)]);
+    return new Promise<DeviceControlState>((resolve, reject) => {
+      const done = (): void => {
+        this.#pending.delete(id);
+        deadline.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        done();
+        reject(signal.aborted
+          ? new ConnectionError('command abandoned by the caller', terminalId, { cause: signal.reason })
+          : new TimeoutError(terminalId, this.o.timeoutMs, `${command.type} of the meter at ${command.address}`));
+      };
+      if (deadline.aborted) {
+        onAbort();
+        return;
+      }
+      deadline.addEventListener('abort', onAbort, { once: true });
+      this.#pending.set(id, {
+        terminalId,
+        resolve: (s) => { done(); resolve(s); },
+        reject: (e) => { done(); reject(e); },
+      });
+      this.#connect().then(async (client) => {
+        if (!this.#pending.has(id)) return;
+        await client.publishAsync(commandTopic(this.o.topicPrefix, terminalId), encodeJson(toCommandMessage(id, command)), { qos: 1, retain: false });
+      }).catch((err: unknown) => {
+        this.#pending.get(id)?.reject(new ConnectionError(`could not publish the command: ${err instanceof Error ? err.message : String(err)}`, terminalId, { cause: err }));
+      });
+    });
+  }
+
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const p of [...this.#pending.values()]) p.reject(new ConnectionError('command channel closed', p.terminalId));
+    const client = this.#client;
+    this.#client = undefined;
+    if (client !== undefined) await disconnect(client);
+  }
+
+  /** Connects and subscribes once; later callers share the same promise (a failed attempt is retried by the next command). */
+  #connect(): Promise<MqttClient> {
+    const existing = this.#client;
+    if (existing !== undefined && this.#ready !== undefined) return this.#ready.then(() => existing);
+    const { url, ...options } = this.o.client;
+    const client = mqtt.connect(url, { ...options, manualConnect: false });
+    this.#client = client;
+    client.on('message', (_topic, payload) => {
+      const r = parseCommandResponse(payload);
+      if (r === undefined) {
+        this.o.onStray?.('malformed command response');
+        return;
+      }
+      const p = this.#pending.get(r.id);
+      if (p === undefined) {
+        this.o.onStray?.(`response ${r.id} matches no pending command (late or foreign)`);
+        return;
+      }
+      if (r.status === 'ok') p.resolve(r.state);
+      else p.reject(new CommandRejectedError(`the terminal refused the command: ${r.error}`, p.terminalId));
+    });
+    client.on('error', (err) => { this.o.onStray?.(`command channel: ${err.message}`); });
+    const ready = new Promise<void>((resolve, reject) => {
+      client.once('connect', () => {
+        client.subscribe(commandResponseFilter(this.o.topicPrefix), { qos: 1 }, (err) => {
+          if (err === null) resolve();
+          else reject(err);
+        });
+      });
+    });
+    ready.catch(() => {
+      if (this.#client === client) {
+        this.#client = undefined;
+        this.#ready = undefined;
+        client.end(true);
+      }
+    });
+    this.#ready = ready;
+    return ready.then(() => client);
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Commands and their per-meter targets in the embedded store (migration 8): every
+ * transition is written before the service acts on it, so a restart finds each target where
+ * it was — unsent (pending) or in flight (sent / acknowledged).
+ */
+import type { Statement } from 'better-sqlite3';
+import type { DeviceControlState } from '../../protocols/adapter.js';
+import type { Db } from '../storage/db.js';
+import type { Command, CommandOrigin, CommandParams, CommandScope, CommandTarget, CommandType, TargetError, TargetStatus, Transition } from './commandModel.js';
+
+export interface NewCommand {
+  readonly id: string;
+  readonly type: CommandType;
+  readonly params: CommandParams;
+  readonly scope: CommandScope;
+  readonly reason: string | null;
+  readonly overrideReason: string | null;
+  readonly origin: CommandOrigin;
+  readonly source: string | null;
+  readonly idempotencyKey: string | null;
+  readonly bodyHash: string | null;
+  readonly createdAt: number;
+  readonly targets: readonly { readonly meterId: string; readonly terminalId: string; readonly address: string; readonly status: 'pending' | 'refused'; readonly error?: TargetError }[];
+}
+
+export interface CommandFilter {
+  readonly status?: 'open' | 'closed';
+  readonly type?: CommandType;
+  readonly meterId?: string;
+  readonly actor?: string;
+  /** Commands created before this command's creation (the `next` of the previous page). */
+  readonly before?: string;
+  readonly limit: number;
+}
+
+/** Cap of one list page. */
+export const MAX_COMMANDS_PER_PAGE = 500;
+
+interface CommandRow {
+  id: string; type: CommandType; params: string; scope: string; reason: string | null; override_reason: string | null;
+  origin_kind: 'operator' | 'program'; origin_id: string; origin_round: number | null; source: string | null;
+  idempotency_key: string | null; body_hash: string | null; created_at: number;
+}
+interface TargetRow {
+  command_id: string; meter_id: string; terminal_id: string; address: string; status: TargetStatus; transitions: string;
+  state: string | null; error_code: string | null; error_message: string | null; updated_at: number;
+}
+
+export class CommandStore {
+  readonly #insertCommand: Statement;
+  readonly #insertTarget: Statement;
+  readonly #getCommand: Statement<[string], CommandRow>;
+  readonly #targetsOf: Statement<[string], TargetRow>;
+  readonly #target: Statement<[string, string], TargetRow>;
+  readonly #update: Statement<[string, string, string | null, string | null, string | null, number, string, string]>;
+  readonly #byKey: Statement<[string, string], CommandRow>;
+  readonly #expireKeys: Statement<[number]>;
+  readonly #open: Statement<[], TargetRow>;
+
+  constructor(private readonly db: Db) {
+    this.#insertCommand = db.prepare(`INSERT INTO commands (id, type, params, scope, reason, override_reason, origin_kind, origin_id, origin_round, source, idempotency_key, body_hash, created_at)
+      VALUES (@id, @type, @params, @scope, @reason, @override_reason, @origin_kind, @origin_id, @origin_round, @source, @idempotency_key, @body_hash, @created_at)`);
+    this.#insertTarget = db.prepare(`INSERT INTO command_targets (command_id, meter_id, seq, terminal_id, address, status, transitions, error_code, error_message, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#getCommand = db.prepare('SELECT * FROM commands WHERE id = ?');
+    this.#targetsOf = db.prepare('SELECT * FROM command_targets WHERE command_id = ? ORDER BY seq');
+    this.#target = db.prepare('SELECT * FROM command_targets WHERE command_id = ? AND meter_id = ?');
+    this.#update = db.prepare(`UPDATE command_targets SET status = ?, transitions = ?, state = ?, error_code = ?, error_message = ?, updated_at = ?
+      WHERE command_id = ? AND meter_id = ?`);
+    this.#byKey = db.prepare('SELECT * FROM commands WHERE origin_id = ? AND idempotency_key = ?');
+    this.#expireKeys = db.prepare('UPDATE commands SET idempotency_key = NULL WHERE idempotency_key IS NOT NULL AND created_at < ?');
+    this.#open = db.prepare(`SELECT t.* FROM command_targets t JOIN commands c ON c.id = t.command_id
+      WHERE t.status IN ('pending','sent','acknowledged') ORDER BY c.created_at, t.command_id, t.seq`);
+  }
+
+  insert(c: NewCommand): void {
+    const o = c.origin;
+    this.db.transaction(() => {
+      this.#insertCommand.run({
+        id: c.id, type: c.type, params: JSON.stringify(c.params), scope: JSON.stringify(c.scope), reason: c.reason,
+        override_reason: c.overrideReason, origin_kind: o.kind, origin_id: o.kind === 'operator' ? o.actor : o.id,
+        origin_round: o.kind === 'program' ? o.round : null, source: c.source, idempotency_key: c.idempotencyKey,
+        body_hash: c.bodyHash, created_at: c.createdAt,
+      });
+      for (const [seq, t] of c.targets.entries()) {
+        const transitions: Transition[] = [{ status: 'pending', at: c.createdAt }];
+        if (t.status === 'refused') transitions.push({ status: 'refused', at: c.createdAt });
+        this.#insertTarget.run(c.id, t.meterId, seq, t.terminalId, t.address, t.status, JSON.stringify(transitions), t.error?.code ?? null, t.error?.message ?? null, c.createdAt);
+      }
+    })();
+  }
+
+  get(id: string): Command | undefined {
+    const row = this.#getCommand.get(id);
+    return row === undefined ? undefined : toCommand(row, this.#targetsOf.all(id));
+  }
+
+  target(commandId: string, meterId: string): CommandTarget | undefined {
+    const row = this.#target.get(commandId, meterId);
+    return row === undefined ? undefined : toTarget(row);
+  }
+
+  /** The command created under this key by this actor, with the hash of its request body. */
+  byIdempotencyKey(actor: string, key: string): { readonly command: Command; readonly bodyHash: string | null } | undefined {
+    const row = this.#byKey.get(actor, key);
+    return row === undefined ? undefined : { command: toCommand(row, this.#targetsOf.all(row.id)), bodyHash: row.body_hash };
+  }
+
+  /** Forgets keys of commands created before `before`: a request with such a key is a new command. */
+  expireIdempotencyKeys(before: number): number {
+    return this.#expireKeys.run(before).changes;
+  }
+
+  /** Moves a target to `status`, appending the transition; returns the target as written. */
+  transition(commandId: string, meterId: string, status: TargetStatus, at: number, extra: { readonly state?: DeviceControlState; readonly error?: TargetError | null } = {}): CommandTarget {
+    const row = this.#target.get(commandId, meterId);
+    if (row === undefined) throw new Error(`no target ${meterId} in command ${commandId}`);
+    const transitions = [...(JSON.parse(row.transitions) as Transition[]), { status, at }];
+    const state = extra.state === undefined ? row.state : JSON.stringify(extra.state);
+    const error = extra.error === undefined ? (row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' }) : extra.error;
+    this.#update.run(status, JSON.stringify(transitions), state, error?.code ?? null, error?.message ?? null, at, commandId, meterId);
+    return toTarget({ ...row, status, transitions: JSON.stringify(transitions), state, error_code: error?.code ?? null, error_message: error?.message ?? null, updated_at: at });
+  }
+
+  /** Targets not finished, oldest command first: pending ones and those a stop left in flight. */
+  openTargets(): (CommandTarget & { readonly commandId: string })[] {
+    return this.#open.all().map((r) => ({ ...toTarget(r), commandId: r.command_id }));
+  }
+
+  list(f: CommandFilter): { items: Command[]; next: string | null } {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (f.type !== undefined) { where.push('c.type = ?'); args.push(f.type); }
+    if (f.actor !== undefined) { where.push("c.origin_kind = 'operator' AND c.origin_id = ?"); args.push(f.actor); }
+    if (f.meterId !== undefined) { where.push('EXISTS (SELECT 1 FROM command_targets t WHERE t.command_id = c.id AND t.meter_id = ?)'); args.push(f.meterId); }
+    if (f.status !== undefined) {
+      where.push(`${f.status === 'open' ? '' : 'NOT '}EXISTS (SELECT 1 FROM command_targets t WHERE t.command_id = c.id AND t.status IN ('pending','sent','acknowledged'))`);
+    }
+    if (f.before !== undefined) {
+      where.push('(c.created_at, c.id) < (SELECT created_at, id FROM commands WHERE id = ?)');
+      args.push(f.before);
+    }
+    const limit = Math.min(Math.max(1, f.limit), MAX_COMMANDS_PER_PAGE);
+    const rows = this.db.prepare(`SELECT c.* FROM commands c ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY c.created_at DESC, c.id DESC LIMIT ?`).all(...args, limit + 1) as CommandRow[];
+    const page = rows.slice(0, limit);
+    return { items: page.map((r) => toCommand(r, this.#targetsOf.all(r.id))), next: rows.length > limit ? page.at(-1)?.id ?? null : null };
+  }
+}
+
+function toCommand(r: CommandRow, targets: readonly TargetRow[]): Command {
+  return {
+    id: r.id,
+    type: r.type,
+    params: JSON.parse(r.params) as CommandParams,
+    scope: JSON.parse(r.scope) as CommandScope,
+    reason: r.reason,
+    overrideReason: r.override_reason,
+    origin: r.origin_kind === 'operator' ? { kind: 'operator', actor: r.origin_id } : { kind: 'program', id: r.origin_id, round: r.origin_round ?? 0 },
+    source: r.source,
+    createdAt: r.created_at,
+    targets: targets.map(toTarget),
+  };
+}
+
+function toTarget(r: TargetRow): CommandTarget {
+  return {
+    meterId: r.meter_id,
+    terminalId: r.terminal_id,
+    address: r.address,
+    status: r.status,
+    transitions: JSON.parse(r.transitions) as Transition[],
+    state: r.state === null ? null : (JSON.parse(r.state) as DeviceControlState),
+    error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
+    updatedAt: r.updated_at,
+  };
+}

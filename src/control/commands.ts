@@ -1,0 +1,351 @@
+/**
+ * The command service: the one place that acts on meters for operators (API, CLI) and for
+ * load-control programs (it implements ControlPort). It resolves targets, applies the guard
+ * rails (protected meters, bulk confirmation, idempotency), persists every command and every
+ * per-meter transition, and hands targets to the dispatcher, which sends them through the
+ * collector's lanes under per-terminal rate limits.
+ *
+ * Restart (`start()`): pending targets are queued again; targets a stop left `sent` or
+ * `acknowledged` are NOT resent — they are marked failed (INTERRUPTED), then a re-verification
+ * read of the relay or limit marks them verified when the device already shows the requested
+ * state (sync-clock cannot be re-verified without acting and stays failed).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Meter } from '../domain/topology.js';
+import type { ControlActionStore } from './actions.js';
+import { SYSTEM_ACTOR, type AuditLog } from './audit.js';
+import { commandErrors } from './commandErrors.js';
+import { commandStatus, FINAL_STATUSES, paramProblems, readBackOf, type Command, type CommandOrigin, type CommandParams, type CommandTarget, type CommandType, type TargetStatus } from './commandModel.js';
+import type { CommandFilter, CommandStore } from './commandStore.js';
+import { CommandDispatcher, type CommandRunner, type QueuedTarget } from './dispatcher.js';
+import { ConfirmationTokens, TerminalRateLimit } from './guardRails.js';
+import { TRIPPING_COMMANDS, type ControlPort, type ControlRequest, type ControlResult } from './port.js';
+
+export { CommandError } from './commandErrors.js';
+export type { CommandRunner } from './dispatcher.js';
+
+export interface CommandSettings {
+  /** Commands covering more meters than this need a confirmation token. */
+  readonly confirmAbove: number;
+  readonly perTerminalRatePerMinute: number;
+  readonly commandTimeoutMs: number;
+  readonly idempotencyHours: number;
+  readonly maxConcurrentTerminals: number;
+}
+
+export interface CommandServiceOptions {
+  readonly store: CommandStore;
+  readonly audit: AuditLog;
+  readonly meters: {
+    meter(id: string): Meter | undefined;
+    /** Meters of the area and its sub-areas; undefined when the area does not exist. */
+    metersOfArea(areaId: string): readonly Meter[] | undefined;
+  };
+  readonly run: CommandRunner;
+  readonly settings: CommandSettings;
+  readonly now?: () => number;
+  /** Program requests are also written to the load-control action log (program history views). */
+  readonly actions?: ControlActionStore;
+  /** Confirmation tokens live this long; default 2 minutes. */
+  readonly confirmationTtlMs?: number;
+  /** Targets waiting to be sent, at most; default 100,000. */
+  readonly maxQueuedTargets?: number;
+}
+
+/** A command request as the API receives it (the route validated its shape). */
+export interface CommandRequest {
+  readonly type: CommandType;
+  readonly meterIds?: readonly string[];
+  readonly areaId?: string;
+  readonly params?: CommandParams;
+  readonly reason?: string;
+  readonly override?: { readonly reason: string };
+  readonly confirmationToken?: string;
+}
+
+export interface Principal {
+  readonly actor: string;
+  readonly source: string | null;
+  readonly isAdmin: boolean;
+}
+
+export interface CommandPreview {
+  readonly type: CommandType;
+  readonly meters: readonly { readonly meterId: string; readonly terminalId: string; readonly customerRef: string | null }[];
+  readonly skippedProtected: readonly string[];
+  readonly confirmationToken: string;
+  readonly expiresAt: number;
+}
+
+export type SubmitOutcome =
+  | { readonly kind: 'created'; readonly command: Command }
+  | { readonly kind: 'existing'; readonly command: Command }
+  | { readonly kind: 'preview'; readonly preview: CommandPreview };
+
+export class CommandService implements ControlPort {
+  readonly #o: CommandServiceOptions;
+  readonly #now: () => number;
+  readonly #dispatcher: CommandDispatcher;
+  readonly #confirmations: ConfirmationTokens;
+  readonly #waiters = new Map<string, (t: CommandTarget) => void>();
+  readonly #maxQueued: number;
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor(options: CommandServiceOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    const s = options.settings;
+    this.#maxQueued = options.maxQueuedTargets ?? 100_000;
+    this.#confirmations = new ConfirmationTokens(options.confirmationTtlMs ?? 120_000, 10_000, this.#now);
+    const rate = new TerminalRateLimit(s.perTerminalRatePerMinute, Math.max(1, Math.ceil(s.perTerminalRatePerMinute / 60)), this.#now);
+    this.#dispatcher = new CommandDispatcher({
+      store: options.store, run: options.run, rate, maxConcurrentTerminals: s.maxConcurrentTerminals,
+      commandTimeoutMs: s.commandTimeoutMs, now: this.#now, onFinal: (t, r) => { this.#final(t, r); },
+    });
+    this.#sweep = setInterval(() => {
+      rate.sweep();
+      options.store.expireIdempotencyKeys(this.#now() - s.idempotencyHours * 3_600_000);
+    }, 60_000);
+    this.#sweep.unref();
+  }
+
+  /** Settles what a previous run left open (see the file comment) and starts sending. Returns what it found. */
+  start(): { readonly resumed: number; readonly interrupted: number } {
+    let resumed = 0;
+    let interrupted = 0;
+    const commands = new Map<string, Command>();
+    for (const t of this.#o.store.openTargets()) {
+      let c = commands.get(t.commandId);
+      if (c === undefined) {
+        c = this.#o.store.get(t.commandId);
+        if (c === undefined) continue;
+        commands.set(t.commandId, c);
+      }
+      const queued: QueuedTarget = { commandId: c.id, meterId: t.meterId, terminalId: t.terminalId, address: t.address, type: c.type, params: c.params, job: 'send' };
+      if (t.status === 'pending') {
+        this.#dispatcher.enqueue(queued);
+        resumed++;
+        continue;
+      }
+      interrupted++;
+      const failed = this.#o.store.transition(c.id, t.meterId, 'failed', this.#now(), {
+        error: { code: 'INTERRUPTED', message: 'the station stopped after sending and before the result was known; not resent' },
+      });
+      this.#auditOutcome(c, failed, { interrupted: true });
+      if (readBackOf(c.type) !== undefined) this.#dispatcher.enqueue({ ...queued, job: 'reverify' });
+    }
+    this.#dispatcher.pump();
+    return { resumed, interrupted };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    await this.#dispatcher.close();
+  }
+
+  /** Creates a command, or answers with the one this idempotency key already made, or with a bulk preview. */
+  submit(req: CommandRequest, idempotencyKey: string, who: Principal): SubmitOutcome {
+    const bodyHash = hashBody(req);
+    const prior = this.#o.store.byIdempotencyKey(who.actor, idempotencyKey);
+    if (prior !== undefined && prior.command.createdAt >= this.#now() - this.#o.settings.idempotencyHours * 3_600_000) {
+      if (prior.bodyHash !== bodyHash) throw commandErrors.idempotencyConflict(idempotencyKey, prior.command.id);
+      return { kind: 'existing', command: prior.command };
+    }
+    if (prior !== undefined) this.#o.store.expireIdempotencyKeys(this.#now() - this.#o.settings.idempotencyHours * 3_600_000);
+    const params = req.params ?? {};
+    const problems = paramProblems(req.type, params);
+    if (problems.length > 0) throw commandErrors.badParams(problems);
+    const { send, skipped } = this.#resolve(req, who);
+    if (send.length === 0) throw commandErrors.noTargets(skipped.length);
+    let confirmed = false;
+    if (send.length > this.#o.settings.confirmAbove) {
+      if (req.confirmationToken === undefined) {
+        const { token, expiresAt } = this.#confirmations.issue(who.actor, bodyHash);
+        return {
+          kind: 'preview',
+          preview: {
+            type: req.type, meters: send.map((m) => ({ meterId: m.id, terminalId: m.terminalId, customerRef: m.customerRef })),
+            skippedProtected: skipped.map((m) => m.id), confirmationToken: token, expiresAt,
+          },
+        };
+      }
+      const check = this.#confirmations.redeem(req.confirmationToken, who.actor, bodyHash);
+      if (!check.ok) throw commandErrors.confirmation(check.code, check.message);
+      confirmed = true;
+    }
+    if (this.#dispatcher.queued + send.length > this.#maxQueued) throw commandErrors.queueFull(this.#maxQueued);
+    const scope = req.areaId !== undefined ? { areaId: req.areaId } : { meterIds: [...new Set(req.meterIds ?? [])] };
+    const command = this.#create(req.type, params, scope, { kind: 'operator', actor: who.actor }, who.source, send, skipped, {
+      reason: req.reason ?? null, overrideReason: req.override?.reason ?? null, idempotencyKey, bodyHash,
+    });
+    const detail = { commandId: command.id, type: req.type, meters: send.length, skippedProtected: skipped.length, reason: req.reason ?? null };
+    this.#audit(who.actor, who.source, 'command.create', `command:${command.id}`, 'ok', detail);
+    if (confirmed) this.#audit(who.actor, who.source, 'command.confirm', `command:${command.id}`, 'ok', detail);
+    if (req.override !== undefined) this.#audit(who.actor, who.source, 'command.override', `command:${command.id}`, 'ok', { ...detail, overrideReason: req.override.reason });
+    return { kind: 'created', command };
+  }
+
+  get(id: string): Command | undefined {
+    return this.#o.store.get(id);
+  }
+
+  list(filter: CommandFilter): { items: Command[]; next: string | null } {
+    return this.#o.store.list(filter);
+  }
+
+  /** Cancels the targets not sent yet; returns the command and how many were cancelled. */
+  cancel(id: string, who: Principal): { readonly command: Command; readonly cancelled: number } {
+    const command = this.#o.store.get(id);
+    if (command === undefined) throw commandErrors.notFound(id);
+    let cancelled = 0;
+    for (const t of command.targets) {
+      if (t.status !== 'pending' || !this.#dispatcher.withdraw(id, t.meterId)) continue;
+      const done = this.#o.store.transition(id, t.meterId, 'cancelled', this.#now());
+      cancelled++;
+      this.#waiters.get(`${id}/${t.meterId}`)?.(done);
+    }
+    if (cancelled === 0 && commandStatus(command.targets) !== 'open') throw commandErrors.notCancellable(id);
+    this.#audit(who.actor, who.source, 'command.cancel', `command:${id}`, 'ok', { cancelled });
+    return { command: this.#o.store.get(id) ?? command, cancelled };
+  }
+
+  /** ControlPort: a load-control program's (or any caller's) single-meter request, awaited to its end. */
+  async execute(request: ControlRequest, signal?: AbortSignal): Promise<ControlResult> {
+    const actionId = this.#o.actions?.begin(request, this.#now());
+    const result = await this.#executeOne(request, signal);
+    if (actionId !== undefined) this.#o.actions?.finish(actionId, result, this.#now());
+    return result;
+  }
+
+  /** Targets waiting to be sent and in flight (metrics, health). */
+  load(): { readonly queued: number; readonly inFlight: number } {
+    return { queued: this.#dispatcher.queued, inFlight: this.#dispatcher.inFlight };
+  }
+
+  async #executeOne(request: ControlRequest, signal: AbortSignal | undefined): Promise<ControlResult> {
+    const meter = this.#o.meters.meter(request.meterId);
+    if (meter === undefined) return { status: 'failed', error: { code: 'UNKNOWN_METER', message: `meter ${JSON.stringify(request.meterId)} does not exist` } };
+    const params = request.limitKw === undefined ? {} : { limitKw: request.limitKw };
+    const problems = paramProblems(request.command, params);
+    if (problems.length > 0) return { status: 'failed', error: { code: 'BAD_PARAMS', message: problems.map(([p, m]) => `${p}: ${m}`).join('; ') } };
+    const origin: CommandOrigin = request.origin.kind === 'program'
+      ? { kind: 'program', id: request.origin.id, round: request.origin.round }
+      : { kind: 'operator', actor: request.origin.actor };
+    const refuse = meter.protected && origin.kind === 'program' && TRIPPING_COMMANDS.has(request.command);
+    const command = this.#create(request.command, params, { meterIds: [meter.id] }, origin, null, refuse ? [] : [meter], refuse ? [meter] : [], {
+      reason: request.reason, overrideReason: null, idempotencyKey: null, bodyHash: null,
+    });
+    if (refuse) {
+      return { status: 'refused', error: { code: 'PROTECTED_METER', message: `meter ${meter.id} is protected (保电): a program may not ${request.command} it` } };
+    }
+    const key = `${command.id}/${meter.id}`;
+    const final = await new Promise<CommandTarget>((resolve) => {
+      const onAbort = (): void => {
+        if (this.#dispatcher.withdraw(command.id, meter.id)) {
+          const t = this.#o.store.transition(command.id, meter.id, 'cancelled', this.#now(), { error: { code: 'ABORTED', message: 'the caller gave up before it was sent' } });
+          this.#waiters.delete(key);
+          resolve(t);
+        }
+      };
+      this.#waiters.set(key, (t) => {
+        signal?.removeEventListener('abort', onAbort);
+        this.#waiters.delete(key);
+        resolve(t);
+      });
+      if (signal?.aborted === true) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    const state = final.state ?? undefined;
+    if (final.status === 'verified') return { status: 'verified', ...(state === undefined ? {} : { state }) };
+    return { status: 'failed', ...(state === undefined ? {} : { state }), error: final.error ?? { code: final.status.toUpperCase(), message: final.status } };
+  }
+
+  /** Meters to send to, and protected meters skipped; throws for unknown meters and refused protected ones. */
+  #resolve(req: CommandRequest, who: Principal): { send: Meter[]; skipped: Meter[] } {
+    let meters: Meter[];
+    if (req.areaId !== undefined) {
+      const inArea = this.#o.meters.metersOfArea(req.areaId);
+      if (inArea === undefined) throw commandErrors.unknownArea(req.areaId);
+      meters = [...inArea];
+    } else {
+      const ids = [...new Set(req.meterIds ?? [])];
+      const missing = ids.filter((id) => this.#o.meters.meter(id) === undefined);
+      if (missing.length > 0) throw commandErrors.unknownMeters(missing);
+      meters = ids.map((id) => this.#o.meters.meter(id)).filter((m): m is Meter => m !== undefined);
+    }
+    if (req.override !== undefined && !who.isAdmin) throw commandErrors.overrideForbidden();
+    const guarded = req.type === 'disconnect' && req.override === undefined;
+    const skipped = guarded ? meters.filter((m) => m.protected) : [];
+    // Named explicitly, a protected meter is a mistake to point out; in an area it is skipped.
+    if (skipped.length > 0 && req.areaId === undefined) {
+      this.#audit(who.actor, who.source, 'command.refused', null, 'refused', { type: req.type, protected: skipped.map((m) => m.id) });
+      throw commandErrors.protectedMeters(skipped.map((m) => m.id));
+    }
+    return { send: guarded ? meters.filter((m) => !m.protected) : meters, skipped };
+  }
+
+  #create(type: CommandType, params: CommandParams, scope: Command['scope'], origin: CommandOrigin, source: string | null, send: readonly Meter[], skipped: readonly Meter[],
+    extra: { reason: string | null; overrideReason: string | null; idempotencyKey: string | null; bodyHash: string | null }): Command {
+    const id = `cmd-${randomUUID()}`;
+    const refused = { code: 'PROTECTED_METER', message: 'protected meter (保电): skipped without an admin override' };
+    this.#o.store.insert({
+      id, type, params, scope, origin, source, createdAt: this.#now(), ...extra,
+      targets: [
+        ...send.map((m) => ({ meterId: m.id, terminalId: m.terminalId, address: m.address, status: 'pending' as const })),
+        ...skipped.map((m) => ({ meterId: m.id, terminalId: m.terminalId, address: m.address, status: 'refused' as const, error: refused })),
+      ],
+    });
+    const command = this.#o.store.get(id);
+    if (command === undefined) throw new Error(`command ${id} vanished after insert`);
+    for (const t of command.targets) if (t.status === 'refused') this.#auditOutcome(command, t);
+    for (const m of send) this.#dispatcher.enqueue({ commandId: id, meterId: m.id, terminalId: m.terminalId, address: m.address, type, params, job: 'send' });
+    this.#dispatcher.pump();
+    return command;
+  }
+
+  #final(t: QueuedTarget, result: CommandTarget): void {
+    const command = this.#o.store.get(t.commandId);
+    if (command !== undefined) this.#auditOutcome(command, result, t.job === 'reverify' ? { reverified: true } : {});
+    this.#waiters.get(`${t.commandId}/${t.meterId}`)?.(result);
+  }
+
+  #auditOutcome(c: Command, t: CommandTarget, extra: Record<string, unknown> = {}): void {
+    const outcome = auditOutcomeOf(t.status);
+    this.#audit(actorOf(c.origin), c.source, `command.${c.type}`, `meter:${t.meterId}`, outcome, {
+      commandId: c.id, status: t.status, ...(t.error === null ? {} : { error: t.error }), ...(t.state === null ? {} : { state: t.state }),
+      ...(c.overrideReason === null ? {} : { overrideReason: c.overrideReason }), ...extra,
+    });
+  }
+
+  #audit(actor: string, source: string | null, action: string, target: string | null, outcome: 'ok' | 'failed' | 'refused', detail: Record<string, unknown>): void {
+    this.#o.audit.append({ actor, source, action, target, outcome, detail });
+  }
+}
+
+function auditOutcomeOf(status: TargetStatus): 'ok' | 'failed' | 'refused' {
+  if (status === 'verified') return 'ok';
+  return status === 'refused' ? 'refused' : 'failed';
+}
+
+function actorOf(origin: CommandOrigin): string {
+  return origin.kind === 'operator' ? origin.actor : `${SYSTEM_ACTOR}:program:${origin.id}`;
+}
+
+/** Hash of everything that makes two requests "the same command" (the confirmation token excluded). */
+export function hashBody(req: CommandRequest): string {
+  const canonical = {
+    type: req.type,
+    meterIds: req.meterIds === undefined ? null : [...new Set(req.meterIds)].sort(),
+    areaId: req.areaId ?? null,
+    limitKw: req.params?.limitKw ?? null,
+    time: req.params?.time ?? null,
+    reason: req.reason ?? null,
+    override: req.override?.reason ?? null,
+  };
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
+
+/** Whether a target has reached a status it will not leave. */
+export function isFinal(t: Pick<CommandTarget, 'status'>): boolean {
+  return FINAL_STATUSES.has(t.status);
+}

@@ -1,0 +1,178 @@
+/**
+ * Sends the targets of commands to their terminals: one target in flight per terminal (the
+ * collector lane serialises anyway; this keeps the rate limit honest), at most
+ * `maxConcurrentTerminals` terminals at once, each terminal under its token bucket.
+ * Every transition is persisted before the next step, and reported to `onFinal` once.
+ *
+ * Bounds: queued targets ≤ `maxQueuedTargets` (the service refuses new commands beyond);
+ * one wake-up timer; no retry (whether a command that failed reached the device is unknown).
+ */
+import type { DeviceCommand, DeviceControlState } from '../../protocols/adapter.js';
+import { readBackOf, toDeviceCommand, verifyCommand, type CommandParams, type CommandTarget, type CommandType } from './commandModel.js';
+import type { CommandStore } from './commandStore.js';
+import type { TerminalRateLimit } from './guardRails.js';
+
+/** Sends one device command to a terminal and returns what the device read back; rejects on error or timeout. */
+export type CommandRunner = (terminalId: string, command: DeviceCommand, options: { readonly timeoutMs: number; readonly signal: AbortSignal }) => Promise<DeviceControlState>;
+
+export interface QueuedTarget {
+  readonly commandId: string;
+  readonly meterId: string;
+  readonly terminalId: string;
+  readonly address: string;
+  readonly type: CommandType;
+  readonly params: CommandParams;
+  /** 'send': the command itself; 'reverify': a read of the state after an interrupted send. */
+  readonly job: 'send' | 'reverify';
+}
+
+export interface DispatcherOptions {
+  readonly store: CommandStore;
+  readonly run: CommandRunner;
+  readonly rate: TerminalRateLimit;
+  readonly maxConcurrentTerminals: number;
+  readonly commandTimeoutMs: number;
+  readonly now: () => number;
+  /** A target reached a final status (verified, failed, timed-out); `reverified` for a re-verification's result. */
+  readonly onFinal: (target: QueuedTarget, result: CommandTarget) => void;
+}
+
+export class CommandDispatcher {
+  readonly #queues = new Map<string, QueuedTarget[]>();
+  readonly #active = new Map<string, Promise<void>>();
+  readonly #stopping = new AbortController();
+  #queued = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #wakeAt = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly o: DispatcherOptions) {}
+
+  get queued(): number {
+    return this.#queued;
+  }
+
+  get inFlight(): number {
+    return this.#active.size;
+  }
+
+  enqueue(t: QueuedTarget): void {
+    let q = this.#queues.get(t.terminalId);
+    if (q === undefined) this.#queues.set(t.terminalId, (q = []));
+    q.push(t);
+    this.#queued++;
+  }
+
+  /** Withdraws a queued (not yet sent) target; false when it is not queued. */
+  withdraw(commandId: string, meterId: string): boolean {
+    for (const [terminal, q] of this.#queues) {
+      const i = q.findIndex((t) => t.commandId === commandId && t.meterId === meterId);
+      if (i < 0) continue;
+      q.splice(i, 1);
+      this.#queued--;
+      if (q.length === 0) this.#queues.delete(terminal);
+      return true;
+    }
+    return false;
+  }
+
+  /** Starts what may start now; sets one timer for the earliest terminal waiting on its rate limit. */
+  pump(): void {
+    if (this.#stopping.signal.aborted) return;
+    let nextWait = Number.POSITIVE_INFINITY;
+    for (const [terminal, q] of this.#queues) {
+      if (this.#active.size >= this.o.maxConcurrentTerminals) break;
+      if (this.#active.has(terminal)) continue;
+      const head = q[0];
+      if (head === undefined) continue;
+      // A re-verification sends nothing, so it does not spend the terminal's command budget.
+      const wait = head.job === 'reverify' ? 0 : this.o.rate.take(terminal);
+      if (wait > 0) {
+        nextWait = Math.min(nextWait, wait);
+        continue;
+      }
+      q.shift();
+      this.#queued--;
+      if (q.length === 0) this.#queues.delete(terminal);
+      const running = this.#execute(head).finally(() => {
+        this.#active.delete(terminal);
+        this.pump();
+      });
+      this.#active.set(terminal, running);
+    }
+    if (Number.isFinite(nextWait)) this.#wakeIn(nextWait);
+  }
+
+  /** Stops sending: queued targets stay pending in the store, in-flight ones stay `sent` (a restart re-verifies them). */
+  async close(): Promise<void> {
+    this.#stopping.abort(new Error('command service stopping'));
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await Promise.allSettled([...this.#active.values()]);
+  }
+
+  #wakeIn(ms: number): void {
+    const at = this.o.now() + ms;
+    if (this.#timer !== undefined && this.#wakeAt <= at) return;
+    clearTimeout(this.#timer);
+    this.#wakeAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#wakeAt = Number.POSITIVE_INFINITY;
+      this.pump();
+    }, ms);
+    this.#timer.unref();
+  }
+
+  async #execute(t: QueuedTarget): Promise<void> {
+    if (t.job === 'reverify') {
+      await this.#reverify(t);
+      return;
+    }
+    const { store, now } = this.o;
+    const sentAt = now();
+    store.transition(t.commandId, t.meterId, 'sent', sentAt);
+    let state: DeviceControlState;
+    try {
+      state = await this.o.run(t.terminalId, toDeviceCommand(t.type, t.params, t.address, sentAt), { timeoutMs: this.o.commandTimeoutMs, signal: this.#stopping.signal });
+    } catch (err) {
+      // Stopping: whether the device got it is unknown; the target stays `sent` for the restart to settle.
+      if (this.#stopping.signal.aborted) return;
+      const e = toTargetError(err);
+      const status = e.code === 'TIMEOUT' ? 'timed-out' : 'failed';
+      this.o.onFinal(t, store.transition(t.commandId, t.meterId, status, now(), { error: e }));
+      return;
+    }
+    if (this.#stopping.signal.aborted) return;
+    const at = now();
+    store.transition(t.commandId, t.meterId, 'acknowledged', at, { state });
+    const check = verifyCommand(t.type, t.params, state, sentAt, at);
+    this.o.onFinal(t, check.ok
+      ? store.transition(t.commandId, t.meterId, 'verified', at)
+      : store.transition(t.commandId, t.meterId, 'failed', at, { error: { code: 'NOT_VERIFIED', message: check.reason } }));
+  }
+
+  /** Reads the state an interrupted command concerns; verified when it already shows the command's effect. */
+  async #reverify(t: QueuedTarget): Promise<void> {
+    const of = readBackOf(t.type);
+    if (of === undefined) return;
+    const { store, now } = this.o;
+    try {
+      const state = await this.o.run(t.terminalId, { type: 'read-state', address: t.address, of }, { timeoutMs: this.o.commandTimeoutMs, signal: this.#stopping.signal });
+      if (this.#stopping.signal.aborted) return;
+      const at = now();
+      const check = verifyCommand(t.type, t.params, state, at, at);
+      if (check.ok) this.o.onFinal(t, store.transition(t.commandId, t.meterId, 'verified', at, { state, error: null }));
+      else this.o.onFinal(t, store.transition(t.commandId, t.meterId, 'failed', at, { state, error: { code: 'INTERRUPTED', message: `interrupted by a restart; read back: ${check.reason}` } }));
+    } catch (err) {
+      if (this.#stopping.signal.aborted) return;
+      const e = toTargetError(err);
+      this.o.onFinal(t, store.transition(t.commandId, t.meterId, 'failed', now(), { error: { code: 'INTERRUPTED', message: `interrupted by a restart; the re-verification read failed: ${e.code} ${e.message}` } }));
+    }
+  }
+}
+
+export function toTargetError(err: unknown): { code: string; message: string } {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const code = (e as { code?: unknown }).code;
+  return { code: typeof code === 'string' ? code : e.name, message: e.message };
+}
