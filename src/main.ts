@@ -46,6 +46,8 @@ import { HeadEndSecurity, parseSystemTitle } from './security/headEndSecurity.js
 import { KeyStore } from './security/keyStore.js';
 import { loadMasterKey } from './security/masterKey.js';
 import { SecurityEventLog } from './security/securityEvents.js';
+import { bootstrapAdmin } from './auth/bootstrap.js';
+import { AuthService } from './auth/service.js';
 
 export interface HeadEnd {
   /** Base URL of the HTTP API. */
@@ -66,7 +68,7 @@ export interface HeadEnd {
 export interface StartOptions {
   readonly logger: Logger;
   readonly configFile?: string;
-  /** Where GRIDHEAD_MASTER_KEY is read from; process.env by default. */
+  /** Where GRIDHEAD_MASTER_KEY and GRIDHEAD_BOOTSTRAP_TOKEN are read from; process.env by default. */
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -116,6 +118,13 @@ async function compose(
   closers.push({ name: 'security counters', close: () => { counters.flush(); } });
   const keyStore = new KeyStore(db, masterKey, { onChange: (c) => { counters.discard(c.scope, c.generation); } });
   const audit = new AuditLog(db);
+  // Access control (issue 6): no default password; at first start the first admin token comes from
+  // GRIDHEAD_BOOTSTRAP_TOKEN or is generated, logged once and written to <dataDir>/bootstrap-token.
+  const auth = new AuthService(db, config.auth);
+  const bootstrap = bootstrapAdmin({ auth, env, dataDir: config.dataDir, warn: (fields, message) => { logger.warn(fields, message); } });
+  if (bootstrap.kind !== 'admin-exists') {
+    audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'token.create', target: `token:${bootstrap.token.id}`, outcome: 'ok', detail: { name: bootstrap.token.name, role: 'admin', reason: `bootstrap ${bootstrap.kind}` } });
+  }
   const securityEvents = new SecurityEventLog(db, { logger: logger.child({ component: 'dlms-security' }) });
   const security = new HeadEndSecurity({
     topology: registry, keys: keyStore, counters, events: securityEvents, systemTitle: parseSystemTitle(config.dlms.systemTitle),
@@ -480,6 +489,7 @@ async function compose(
     alarms: { alarms, feed: alarmFeed, counters: alarmStreams },
     events: { events },
     loadControl,
+    auth: { service: auth, sessionMaxMs: config.auth.sessionMaxMs },
   });
   await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });

@@ -25,6 +25,10 @@ import { areaRoutes, meterRoutes, terminalRoutes, type TerminalStateView } from 
 import type { AuditLog } from '../control/audit.js';
 import { auditRoutes, installAuditHook } from './auditRoutes.js';
 import { securityRoutes, type SecurityRoutesOptions } from './securityRoutes.js';
+import type { AuthService } from '../auth/service.js';
+import { installAccessControl } from './access.js';
+import { authRoutes } from './authRoutes.js';
+import { userRoutes } from './userRoutes.js';
 
 export interface HealthReport {
   /** `ok`: everything works; `degraded`: serving, but a part is failing (e.g. InfluxDB down, data spooled); `down`: cannot serve. */
@@ -53,6 +57,8 @@ export interface ApiDeps {
   readonly events?: EventRoutesOptions;
   /** Load-control programs; their routes are served when given. */
   readonly loadControl?: LoadControlService;
+  /** Access control: tokens, users, sessions. Every route declares its access (src/api/access.ts). */
+  readonly auth: { readonly service: AuthService; readonly sessionMaxMs: number };
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
@@ -64,6 +70,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
   }).withTypeProvider<TypeBoxTypeProvider>();
   for (const s of [Problem, AreaOut, TerminalOut, MeterOut, RuleOut]) app.addSchema(s);
   installProblemHandlers(app);
+  // Before any route, so every route passes the check that it declares its access.
+  const routes = installAccessControl(app, { auth: deps.auth.service, publicPrefixes: ['/docs'] });
   await app.register(swagger, {
     openapi: {
       info: { title: 'gridhead', version: '1', description: 'AMI head-end and load-management master station API.' },
@@ -78,7 +86,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'alarms', description: 'Alarms: list, acknowledge, comment, live stream' },
         { name: 'events', description: 'Events reported by meters and terminals' },
         { name: 'load control', description: 'Load-control programs and their shedding rounds' },
+        { name: 'access', description: 'Login, users and API tokens' },
       ],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
+      security: [{ bearer: [] }, { session: [] }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
@@ -86,6 +97,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
 
   const componentStatus = Type.Object({ status: Type.String(), detail: Type.Optional(Type.String()) });
   app.get('/health', {
+    config: { access: 'public' },
     schema: {
       tags: ['operations'],
       description: '200 while the station serves (ok or degraded), 503 when it cannot.',
@@ -96,7 +108,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     return reply.code(h.status === 'down' ? 503 : 200).send(h);
   });
 
-  app.get('/metrics', { schema: { tags: ['operations'], description: 'Prometheus text exposition.' } }, async (_req, reply) => {
+  app.get('/metrics', { config: { access: 'viewer' }, schema: { tags: ['operations'], description: 'Prometheus text exposition; scrape with a viewer token (`authorization` in the scrape config).' } }, async (_req, reply) => {
     const body = await deps.metrics.metrics();
     return reply.type(deps.metrics.contentType).send(body);
   });
@@ -108,6 +120,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
       installAuditHook(v1, { audit, onError: (err) => { apiLogger.error({ err }, 'audit entry could not be written'); } });
       await v1.register(auditRoutes, { audit });
     }
+    await v1.register(authRoutes, {
+      auth: deps.auth.service, sessionMaxMs: deps.auth.sessionMaxMs, routes,
+      ...(audit === undefined ? {} : { audit, onAuditError: (err: unknown) => { apiLogger.error({ err }, 'audit entry could not be written'); } }),
+    });
+    await v1.register(userRoutes, { auth: deps.auth.service });
     if (deps.security !== undefined) await v1.register(securityRoutes, { registry: deps.registry, ...deps.security });
     const topo = { registry: deps.registry, terminalState: deps.terminalState };
     await v1.register(areaRoutes, topo);

@@ -98,6 +98,7 @@ function fillSections(value: Record<string, unknown>): void {
     ['rules'],
     ['alarms'], ['alarms', 'mqtt'], ['events'],
     ['loadControl'],
+    ['auth'], ['auth', 'login'],
   ];
   for (const path of sections) {
     let node: Record<string, unknown> = value;
