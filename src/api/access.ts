@@ -60,13 +60,14 @@ export function installAccessControl(app: FastifyInstance, { auth, publicPrefixe
       reply.header('www-authenticate', principal === 'bad-token' ? 'Bearer realm="gridhead", error="invalid_token"' : 'Bearer realm="gridhead"');
       throw new UnauthenticatedError(principal === 'bad-token' ? 'the bearer token is unknown, expired or revoked' : 'credentials required: a bearer token or a session');
     }
+    // Set before the checks below, so a refused attempt is audited with who made it.
+    req.principal = principal;
     if (principal.via === 'session' && !SAFE_METHODS.has(req.method) && req.headers[CSRF_HEADER] !== '1') {
       throw new CsrfError('a request authenticated by the session cookie must carry the header X-Gridhead-CSRF: 1');
     }
     if (!permits(access, principal.role)) {
       throw new ForbiddenError(`role ${principal.role} may not ${req.method} ${req.routeOptions.url ?? ''} (it needs ${access})`);
     }
-    req.principal = principal;
   });
   return routes;
 }

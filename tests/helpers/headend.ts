@@ -70,7 +70,7 @@ export async function startTestHeadEnd(overrides: Record<string, unknown>, optio
   raw.log = { level: 'silent' };
   raw.modbus = { ...(raw.modbus as object | undefined), registerMaps: maps };
   const config = buildConfig(raw, 'test');
-  const env = { ...process.env, GRIDHEAD_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN, ...options.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, GRIDHEAD_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN, ...options.env };
   const token = env.GRIDHEAD_BOOTSTRAP_TOKEN ?? TEST_ADMIN_TOKEN;
   const headEnd = await startHeadEnd(config, { logger: options.logger ?? createLogger('silent'), env });
   const send = async (method: string, path: string, body?: unknown) => {

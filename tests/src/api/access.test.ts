@@ -16,7 +16,7 @@ describe('route access declarations', () => {
     installAccessControl(app, { auth });
     let caught: unknown;
     try {
-      app.get('/open', async () => 'x');
+      app.get('/open', () => 'x');
       await app.ready();
     } catch (err) {
       caught = err;
@@ -30,7 +30,7 @@ describe('route access declarations', () => {
   it('refuses an access level that does not exist', async () => {
     const app = Fastify();
     installAccessControl(app, { auth });
-    expect(() => app.get('/typo', { config: { access: 'viewr' as 'viewer' } }, async () => 'x')).toThrow(UnprotectedRouteError);
+    expect(() => app.get('/typo', { config: { access: 'viewr' as 'viewer' } }, () => 'x')).toThrow(UnprotectedRouteError);
     await app.close();
   });
 
@@ -38,8 +38,8 @@ describe('route access declarations', () => {
     const app = Fastify();
     installProblemHandlers(app);
     const routes = installAccessControl(app, { auth, publicPrefixes: ['/docs'] });
-    app.get('/docs/json', async () => 'spec');
-    app.get('/secret', { config: { access: 'admin' } }, async () => 'secret');
+    app.get('/docs/json', () => 'spec');
+    app.get('/secret', { config: { access: 'admin' } }, () => 'secret');
     await app.ready();
     expect(routes.filter((r) => r.method === 'GET')).toEqual([
       { method: 'GET', url: '/docs/json', access: 'public' },
