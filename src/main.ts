@@ -460,7 +460,7 @@ async function compose(
 
   const parts = { pipeline, mqtt, mqttUrl, scheduler, influx };
   const health = (): HealthReport => healthReport(parts);
-  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events })]);
+  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events }), ...auth.metricSources()]);
 
   const api = await buildApi({
     logger,

@@ -27,7 +27,7 @@ export interface RouteAccess {
 }
 
 export interface AccessControlOptions {
-  readonly auth: Pick<AuthService, 'authenticateToken' | 'authenticateSession'>;
+  readonly auth: Pick<AuthService, 'authenticateToken' | 'authenticateSession' | 'noteRefusal'>;
   /** Routes that plugins we do not write register (Swagger UI): URL prefixes treated as public. */
   readonly publicPrefixes?: readonly string[];
 }
@@ -57,15 +57,18 @@ export function installAccessControl(app: FastifyInstance, { auth, publicPrefixe
     if (access === undefined || access === 'public') return;
     const principal = identify(req, auth);
     if (principal === 'bad-token' || principal === undefined) {
+      auth.noteRefusal('UNAUTHENTICATED');
       reply.header('www-authenticate', principal === 'bad-token' ? 'Bearer realm="gridhead", error="invalid_token"' : 'Bearer realm="gridhead"');
       throw new UnauthenticatedError(principal === 'bad-token' ? 'the bearer token is unknown, expired or revoked' : 'credentials required: a bearer token or a session');
     }
     // Set before the checks below, so a refused attempt is audited with who made it.
     req.principal = principal;
     if (principal.via === 'session' && !SAFE_METHODS.has(req.method) && req.headers[CSRF_HEADER] !== '1') {
+      auth.noteRefusal('CSRF');
       throw new CsrfError('a request authenticated by the session cookie must carry the header X-Gridhead-CSRF: 1');
     }
     if (!permits(access, principal.role)) {
+      auth.noteRefusal('FORBIDDEN');
       throw new ForbiddenError(`role ${principal.role} may not ${req.method} ${req.routeOptions.url ?? ''} (it needs ${access})`);
     }
   });

@@ -56,16 +56,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     },
   }, async (req, reply) => {
     const { username, password } = req.body;
-    let result;
-    try {
-      result = await auth.login(username, password, req.ip);
-    } catch (err) {
+    const result = await auth.login(username, password, req.ip).catch((err: unknown) => {
       if (err instanceof LoginThrottledError) {
         record(req, ANONYMOUS, username, 'refused', { reason: 'throttled', retryAfterMs: err.retryAfterMs });
         void reply.header('retry-after', String(Math.ceil(err.retryAfterMs / 1000)));
       }
       throw err;
-    }
+    });
     if (!result.ok) {
       record(req, ANONYMOUS, username, 'refused', { reason: result.reason });
       // One answer for every reason, so it does not tell which user names exist.

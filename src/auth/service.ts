@@ -5,6 +5,7 @@
  * can be used as a credential.
  */
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import type { MetricSource } from '../observe/metrics.js';
 import type { Db } from '../storage/db.js';
 import { LoginThrottledError } from './errors.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './loginLimiter.js';
@@ -61,6 +62,9 @@ export type LoginResult =
   | { readonly ok: true; readonly sessionId: string; readonly user: UserView; readonly expiresAt: number }
   | { readonly ok: false; readonly reason: 'unknown-user' | 'bad-password' | 'disabled' };
 
+/** Outcomes of login attempts, counted for /metrics. */
+export type LoginOutcome = 'ok' | 'unknown-user' | 'bad-password' | 'disabled' | 'throttled';
+
 /** last_used / last_seen are written at most this often per credential, not on every request. */
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -70,6 +74,8 @@ export class AuthService {
   private readonly cost: ScryptCost;
   private readonly limiter: LoginLimiter;
   private decoy: Promise<string> | undefined;
+  private readonly logins = new Map<LoginOutcome, number>();
+  private readonly refusals = new Map<string, number>();
 
   constructor(db: Db, private readonly options: AuthOptions = DEFAULT_AUTH_OPTIONS) {
     this.store = new AuthStore(db);
@@ -109,15 +115,21 @@ export class AuthService {
   /** Checks a password and opens a session. Throws LoginThrottledError when the user or address is throttled. */
   async login(username: string, password: string, address: string): Promise<LoginResult> {
     const gate = this.limiter.check(username, address);
-    if (!gate.allowed) throw new LoginThrottledError(gate.retryAfterMs);
+    if (!gate.allowed) {
+      this.count(this.logins, 'throttled');
+      throw new LoginThrottledError(gate.retryAfterMs);
+    }
     const user = this.store.user(username);
     // Verify against a decoy when the user does not exist, so timing does not reveal user names.
     this.decoy ??= decoyHash(this.cost);
     const matches = await verifyPassword(password.slice(0, MAX_PASSWORD_LENGTH), user?.passwordHash ?? await this.decoy);
     if (user === undefined || !matches || user.disabled) {
       this.limiter.failed(username, address);
-      return { ok: false, reason: user === undefined ? 'unknown-user' : !matches ? 'bad-password' : 'disabled' };
+      const reason = user === undefined ? 'unknown-user' : !matches ? 'bad-password' : 'disabled';
+      this.count(this.logins, reason);
+      return { ok: false, reason };
     }
+    this.count(this.logins, 'ok');
     this.limiter.succeeded(username);
     const t = this.now();
     const sessionId = newSessionId();
@@ -218,6 +230,22 @@ export class AuthService {
 
   adminExists(): boolean {
     return this.store.adminExists(this.now());
+  }
+
+  /** The access hook reports each request it refused (UNAUTHENTICATED, FORBIDDEN, CSRF). */
+  noteRefusal(code: string): void {
+    this.count(this.refusals, code);
+  }
+
+  metricSources(): MetricSource[] {
+    return [
+      { name: 'gridhead_logins', help: 'Dashboard login attempts, by outcome', type: 'counter', labelNames: ['outcome'], read: () => [...this.logins].map(([outcome, value]) => ({ labels: { outcome }, value })) },
+      { name: 'gridhead_api_refusals', help: 'API requests refused by access control, by code', type: 'counter', labelNames: ['code'], read: () => [...this.refusals].map(([code, value]) => ({ labels: { code }, value })) },
+    ];
+  }
+
+  private count<K>(map: Map<K, number>, key: K): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
   }
 
   private storeToken(token: string, input: { readonly name: string; readonly role: Role; readonly expiresAt?: number }, createdBy: string): TokenView {

@@ -201,6 +201,13 @@ describe('tokens, audit and secrecy', () => {
     expect(attempts.items[0]).toMatchObject({ outcome: 'refused', detail: { status: 403 } });
   });
 
+  it('counts logins and refusals in /metrics', async () => {
+    const metrics = (await call('/metrics', { token: tokens.get('viewer') ?? '' })).text;
+    expect(metrics).toMatch(/gridhead_logins_total\{outcome="ok"\} [1-9]/);
+    expect(metrics).toMatch(/gridhead_logins_total\{outcome="throttled"\} [1-9]/);
+    for (const code of ['UNAUTHENTICATED', 'FORBIDDEN', 'CSRF']) expect(metrics).toMatch(new RegExp(`gridhead_api_refusals_total\\{code="${code}"\\} [1-9]`));
+  });
+
   it('never shows a password, token or session id in a reply or a log line', () => {
     expect(logLines.length).toBeGreaterThan(100);
     const leaks = secrets.filter((s) => s.length > 0 && (replies.some((r) => r.includes(s)) || logLines.some((l) => l.includes(s))));

@@ -8,6 +8,7 @@ import { installProblemHandlers } from '../../../src/api/problem.js';
 const auth = {
   authenticateToken: (t: string): Principal | undefined => (t === 'v'.repeat(40) ? { subject: 'token:v', role: 'viewer', via: 'token' } : undefined),
   authenticateSession: (): Principal | undefined => undefined,
+  noteRefusal: (): void => undefined,
 };
 
 describe('route access declarations', () => {
