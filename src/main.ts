@@ -48,6 +48,8 @@ import { HeadEndSecurity, parseSystemTitle } from './security/headEndSecurity.js
 import { KeyStore } from './security/keyStore.js';
 import { loadMasterKey } from './security/masterKey.js';
 import { SecurityEventLog } from './security/securityEvents.js';
+import { bootstrapAdmin } from './auth/bootstrap.js';
+import { AuthService } from './auth/service.js';
 
 export interface HeadEnd {
   /** Base URL of the HTTP API. */
@@ -68,7 +70,7 @@ export interface HeadEnd {
 export interface StartOptions {
   readonly logger: Logger;
   readonly configFile?: string;
-  /** Where GRIDHEAD_MASTER_KEY is read from; process.env by default. */
+  /** Where GRIDHEAD_MASTER_KEY and GRIDHEAD_BOOTSTRAP_TOKEN are read from; process.env by default. */
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -118,6 +120,13 @@ async function compose(
   closers.push({ name: 'security counters', close: () => { counters.flush(); } });
   const keyStore = new KeyStore(db, masterKey, { onChange: (c) => { counters.discard(c.scope, c.generation); } });
   const audit = new AuditLog(db);
+  // Access control (issue 6): no default password; at first start the first admin token comes from
+  // GRIDHEAD_BOOTSTRAP_TOKEN or is generated, logged once and written to <dataDir>/bootstrap-token.
+  const auth = new AuthService(db, config.auth);
+  const bootstrap = bootstrapAdmin({ auth, env, dataDir: config.dataDir, warn: (fields, message) => { logger.warn(fields, message); } });
+  if (bootstrap.kind !== 'admin-exists') {
+    audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'token.create', target: `token:${bootstrap.token.id}`, outcome: 'ok', detail: { name: bootstrap.token.name, role: 'admin', reason: `bootstrap ${bootstrap.kind}` } });
+  }
   const securityEvents = new SecurityEventLog(db, { logger: logger.child({ component: 'dlms-security' }) });
   const security = new HeadEndSecurity({
     topology: registry, keys: keyStore, counters, events: securityEvents, systemTitle: parseSystemTitle(config.dlms.systemTitle),
@@ -473,7 +482,7 @@ async function compose(
 
   const parts = { pipeline, mqtt, mqttUrl, scheduler, influx };
   const health = (): HealthReport => healthReport(parts);
-  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events })]);
+  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events }), ...auth.metricSources()]);
 
   const api = await buildApi({
     logger,
@@ -504,6 +513,7 @@ async function compose(
     loadControl,
     commands: { commands: commandService },
     meterReader,
+    auth: { service: auth, sessionMaxMs: config.auth.sessionMaxMs },
   });
   await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });

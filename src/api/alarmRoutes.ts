@@ -80,6 +80,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
   const open = new Set<ServerResponse>();
 
   app.get('/alarms', {
+    config: { access: 'viewer' },
     schema: {
       tags: ['alarms'],
       description: 'Alarms, newest first. `area` includes every area below it; `from`/`to` bound the raise time.',
@@ -103,6 +104,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
   });
 
   app.get('/alarms/stream', {
+    config: { access: 'viewer' },
     schema: {
       tags: ['alarms'],
       description: 'Server-sent events: `event: alarm` with `{ change, alarm }` on every raise, update, acknowledgement, comment and clear. '
@@ -145,10 +147,12 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
   });
 
   app.get('/alarms/:id', {
+    config: { access: 'viewer' },
     schema: { tags: ['alarms'], params: IdParam, response: { 200: AlarmOut, ...problemResponses } },
   }, (req) => alarmView(alarms.get(req.params.id)));
 
   app.post('/alarms/:id/ack', {
+    config: { access: 'operator' },
     schema: {
       tags: ['alarms'],
       description: 'Acknowledges a raised alarm (an acknowledged one stays as it is); 409 for a cleared alarm.',
@@ -165,6 +169,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
   }, (req) => alarmView(alarms.acknowledge(req.params.id, actorOf(req), req.body.comment)));
 
   app.post('/alarms/:id/comments', {
+    config: { access: 'operator' },
     schema: {
       tags: ['alarms'],
       params: IdParam,

@@ -6,8 +6,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { ANONYMOUS, type AuditLog, type AuditOutcome } from '../control/audit.js';
+import type { AuditLog, AuditOutcome } from '../control/audit.js';
 import { ValidationError } from '../domain/errors.js';
+import { actorOf } from './actor.js';
 import { problemResponses } from './problem.js';
 
 /** Route (method and URL pattern under the API root) → audited action and target kind. */
@@ -29,15 +30,21 @@ export const AUDITED_ROUTES: Readonly<Record<string, { readonly action: string; 
   'POST /api/v1/commands': { action: 'command.request', target: 'command' },
   'POST /api/v1/commands/:id/cancel': { action: 'command.cancel.request', target: 'command' },
   'POST /api/v1/meters/:id/read': { action: 'meter.read', target: 'meter' },
+  'POST /api/v1/users': { action: 'user.create', target: 'user' },
+  'PUT /api/v1/users/:name': { action: 'user.update', target: 'user' },
+  'DELETE /api/v1/users/:name': { action: 'user.delete', target: 'user' },
+  'POST /api/v1/tokens': { action: 'token.create', target: 'token' },
+  'DELETE /api/v1/tokens/:id': { action: 'token.revoke', target: 'token' },
+  'POST /api/v1/auth/logout': { action: 'auth.logout', target: 'session' },
 };
 
-/** Who made the request: the token's subject once access control exists, ANONYMOUS until then. */
-export function actorOf(req: FastifyRequest): string {
-  const user = (req as FastifyRequest & { user?: { readonly subject?: unknown } }).user;
-  return typeof user?.subject === 'string' ? user.subject : ANONYMOUS;
-}
-
 const notes = new WeakMap<FastifyRequest, Record<string, unknown>>();
+const targets = new WeakMap<FastifyRequest, string>();
+
+/** Names the target of this request's audit entry when the URL does not (e.g. the id of what a POST created). */
+export function setAuditTarget(req: FastifyRequest, target: string): void {
+  targets.set(req, target);
+}
 
 /** Adds detail (never a secret) to the audit entry of this request. */
 export function noteAudit(req: FastifyRequest, detail: Record<string, unknown>): void {
@@ -62,7 +69,7 @@ export function installAuditHook(app: FastifyInstance, { audit, onError }: Audit
     try {
       audit.append({
         actor: actorOf(req), source: req.ip, action: route.action,
-        target: typeof id === 'string' ? `${route.target}:${id}` : null,
+        target: targets.get(req) ?? (typeof id === 'string' ? `${route.target}:${id}` : null),
         outcome, detail: { status, ...notes.get(req) },
       });
     } catch (err) {
@@ -82,6 +89,7 @@ const AuditEntryOut = Type.Object({
 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ readonly audit: AuditLog }> = async (app, { audit }) => {
   app.get('/audit', {
+    config: { access: 'admin' },
     schema: {
       tags: ['audit'],
       description: 'The audit log, newest first: who did what, when, from where, and how it ended. Page with `cursor` = the previous page\'s `next`.',

@@ -67,6 +67,7 @@ export const commandRoutes: FastifyPluginAsyncTypebox<CommandRoutesOptions> = as
   const errors = { ...problemResponses, 403: Type.Ref('Problem'), 503: Type.Ref('Problem') };
 
   app.post('/commands', {
+    config: { access: 'operator' },
     schema: {
       tags, headers: IdempotencyHeader, body: CommandBody,
       description: 'Creates a command (201), returns the one this Idempotency-Key already created (200), or, for more meters than `control.confirmAbove`, a preview with a confirmation token to present in the same request again (202).',
@@ -94,13 +95,14 @@ export const commandRoutes: FastifyPluginAsyncTypebox<CommandRoutesOptions> = as
     return reply.code(outcome.kind === 'created' ? 201 : 200).header('location', `/api/v1/commands/${outcome.command.id}`).send(toView(outcome.command));
   });
 
-  app.get('/commands/:id', { schema: { tags, params: IdParam, response: { 200: CommandOut, ...errors } } }, (req) => {
+  app.get('/commands/:id', { config: { access: 'viewer' }, schema: { tags, params: IdParam, response: { 200: CommandOut, ...errors } } }, (req) => {
     const c = commands.get(req.params.id);
     if (c === undefined) throw new NotFoundError('command', req.params.id);
     return toView(c);
   });
 
   app.get('/commands', {
+    config: { access: 'viewer' },
     schema: {
       tags,
       description: 'Commands, newest first. Page with `before` = the previous page\'s `next`.',
@@ -128,6 +130,7 @@ export const commandRoutes: FastifyPluginAsyncTypebox<CommandRoutesOptions> = as
   });
 
   app.post('/commands/:id/cancel', {
+    config: { access: 'operator' },
     schema: { tags, params: IdParam, description: 'Cancels the meters of the command not sent yet; those in flight finish.', response: { 200: Type.Object({ cancelled: Type.Integer(), command: CommandOut }), ...errors } },
   }, (req) => {
     const { command, cancelled } = commands.cancel(req.params.id, { actor: actorOf(req), source: req.ip, isAdmin: isAdmin(req) });

@@ -25,6 +25,7 @@ export const DeviceEventOut = Type.Object({
 
 export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, { events }) => {
   app.get('/events', {
+    config: { access: 'viewer' },
     schema: {
       tags: ['events'],
       description: 'Device events, newest first by device time; `from`/`to` bound the device time, `cursor` is the previous page\'s `next`.',

@@ -66,15 +66,17 @@ export const loadControlRoutes: FastifyPluginAsyncTypebox<LoadControlRoutesOptio
     return v;
   };
   const tags = ['load control'];
-  app.get('/load-control/programs', { schema: { tags, response: { 200: Type.Object({ items: Type.Array(ProgramView) }) } } }, () => ({ items: programs.list() }));
-  app.get('/load-control/programs/:id', { schema: { tags, params: IdParam, response: { 200: ProgramDetail, ...problemResponses } } },
+  app.get('/load-control/programs', { config: { access: 'viewer' }, schema: { tags, response: { 200: Type.Object({ items: Type.Array(ProgramView) }) } } }, () => ({ items: programs.list() }));
+  app.get('/load-control/programs/:id', { config: { access: 'viewer' }, schema: { tags, params: IdParam, response: { 200: ProgramDetail, ...problemResponses } } },
     (req) => found(req.params.id, programs.get(req.params.id)));
-  app.post('/load-control/programs/:id/enable', { schema: { tags, params: IdParam, response: { 200: ProgramDetail, ...problemResponses } } },
+  app.post('/load-control/programs/:id/enable', { config: { access: 'operator' }, schema: { tags, params: IdParam, response: { 200: ProgramDetail, ...problemResponses } } },
     async (req) => found(req.params.id, await programs.enable(req.params.id)));
   app.post('/load-control/programs/:id/disable', {
+    config: { access: 'operator' },
     schema: { tags, params: IdParam, description: 'Restores what the program tripped (reverse order), clears its alarm and disables it.', response: { 200: ProgramDetail, ...problemResponses } },
   }, async (req) => found(req.params.id, await programs.disable(req.params.id)));
   app.post('/load-control/programs/:id/preview', {
+    config: { access: 'viewer' },
     schema: { tags, params: IdParam, description: 'What the program would do now: rounds, meters, actions, protected meters skipped. Sends nothing.', response: { 200: Preview, ...problemResponses } },
   }, (req) => found(req.params.id, programs.preview(req.params.id)));
   await Promise.resolve();

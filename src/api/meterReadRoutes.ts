@@ -32,6 +32,7 @@ export const MAX_PROFILE_RANGE_MS = 31 * 86_400_000;
 
 export const meterReadRoutes: FastifyPluginAsyncTypebox<{ readonly reader: Pick<MeterReader, 'read'> }> = async (app, { reader }) => {
   app.post('/meters/:id/read', {
+    config: { access: 'operator' },
     schema: {
       tags: ['readings'],
       description: 'Reads the meter now, queued behind the request in flight on its terminal. Values also enter the pipeline as polled readings. 504 when the meter does not answer in time.',

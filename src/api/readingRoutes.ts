@@ -25,6 +25,7 @@ const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date
 
 export const readingRoutes: FastifyPluginAsyncTypebox<ReadingRoutesOptions> = async (app, { registry, readings, maxPoints }) => {
   app.get('/meters/:id/latest', {
+    config: { access: 'viewer' },
     schema: {
       tags: ['readings'],
       description: 'The latest value of every quantity the meter has reported: primary-side value in the catalogue unit, device timestamp, quality.',
@@ -46,6 +47,7 @@ export const readingRoutes: FastifyPluginAsyncTypebox<ReadingRoutesOptions> = as
   });
 
   app.get('/meters/:id/readings', {
+    config: { access: 'viewer' },
     schema: {
       tags: ['readings'],
       description: 'History of one quantity. Without `step` the raw readings; with `step` (seconds) one aggregated point per bucket, labelled by the bucket start.',

@@ -28,6 +28,10 @@ import { securityRoutes, type SecurityRoutesOptions } from './securityRoutes.js'
 import { commandRoutes, type CommandRoutesOptions } from './commandRoutes.js';
 import { meterReadRoutes } from './meterReadRoutes.js';
 import type { MeterReader } from '../collect/meterRead.js';
+import type { AuthService } from '../auth/service.js';
+import { installAccessControl } from './access.js';
+import { authRoutes } from './authRoutes.js';
+import { userRoutes } from './userRoutes.js';
 
 export interface HealthReport {
   /** `ok`: everything works; `degraded`: serving, but a part is failing (e.g. InfluxDB down, data spooled); `down`: cannot serve. */
@@ -60,6 +64,8 @@ export interface ApiDeps {
   readonly commands?: CommandRoutesOptions;
   /** On-demand meter reads; absent: no read route. */
   readonly meterReader?: Pick<MeterReader, 'read'>;
+  /** Access control: tokens, users, sessions. Every route declares its access (src/api/access.ts). */
+  readonly auth: { readonly service: AuthService; readonly sessionMaxMs: number };
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
@@ -71,6 +77,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
   }).withTypeProvider<TypeBoxTypeProvider>();
   for (const s of [Problem, AreaOut, TerminalOut, MeterOut, RuleOut]) app.addSchema(s);
   installProblemHandlers(app);
+  // Before any route, so every route passes the check that it declares its access.
+  const routes = installAccessControl(app, { auth: deps.auth.service, publicPrefixes: ['/docs'] });
   await app.register(swagger, {
     openapi: {
       info: { title: 'gridhead', version: '1', description: 'AMI head-end and load-management master station API.' },
@@ -86,7 +94,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'events', description: 'Events reported by meters and terminals' },
         { name: 'load control', description: 'Load-control programs and their shedding rounds' },
         { name: 'commands', description: 'Remote control: disconnect, reconnect, limits, clock sync, with lifecycle and guard rails' },
+        { name: 'access', description: 'Login, users and API tokens' },
       ],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
+      security: [{ bearer: [] }, { session: [] }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
@@ -94,6 +105,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
 
   const componentStatus = Type.Object({ status: Type.String(), detail: Type.Optional(Type.String()) });
   app.get('/health', {
+    config: { access: 'public' },
     schema: {
       tags: ['operations'],
       description: '200 while the station serves (ok or degraded), 503 when it cannot.',
@@ -104,7 +116,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     return reply.code(h.status === 'down' ? 503 : 200).send(h);
   });
 
-  app.get('/metrics', { schema: { tags: ['operations'], description: 'Prometheus text exposition.' } }, async (_req, reply) => {
+  app.get('/metrics', { config: { access: 'viewer' }, schema: { tags: ['operations'], description: 'Prometheus text exposition; scrape with a viewer token (`authorization` in the scrape config).' } }, async (_req, reply) => {
     const body = await deps.metrics.metrics();
     return reply.type(deps.metrics.contentType).send(body);
   });
@@ -116,6 +128,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
       installAuditHook(v1, { audit, onError: (err) => { apiLogger.error({ err }, 'audit entry could not be written'); } });
       await v1.register(auditRoutes, { audit });
     }
+    await v1.register(authRoutes, {
+      auth: deps.auth.service, sessionMaxMs: deps.auth.sessionMaxMs, routes,
+      ...(audit === undefined ? {} : { audit, onAuditError: (err: unknown) => { apiLogger.error({ err }, 'audit entry could not be written'); } }),
+    });
+    await v1.register(userRoutes, { auth: deps.auth.service });
     if (deps.security !== undefined) await v1.register(securityRoutes, { registry: deps.registry, ...deps.security });
     const topo = { registry: deps.registry, terminalState: deps.terminalState };
     await v1.register(areaRoutes, topo);

@@ -26,6 +26,7 @@ const rate = (collected: number, expected: number): number | null => (expected =
 
 export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async (app, { registry, stats }) => {
   app.get('/stats/collection', {
+    config: { access: 'viewer' },
     schema: {
       tags: ['statistics'],
       description: 'Collection success rate for a day: readings collected ÷ readings expected, in total and per terminal. With `area`, only terminals that serve a meter in that area or below it.',

@@ -22,15 +22,16 @@ const pageOf = (ref: string) => Type.Object({ items: Type.Array(Type.Ref(ref)), 
 
 export const areaRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = async (app, { registry }) => {
   app.get('/areas', {
+    config: { access: 'viewer' },
     schema: { tags: ['topology'], querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }), response: { 200: pageOf('Area'), ...problemResponses } },
   }, (req) => page(registry.listAreas(), req.query.limit, req.query.cursor));
-  app.get('/areas/:id', { schema: { tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Area'), ...problemResponses } } }, (req) => registry.getArea(req.params.id));
-  app.post('/areas', { schema: { tags: ['topology'], body: AreaSeed, response: { 201: Type.Ref('Area'), ...problemResponses } } }, async (req, reply) => {
+  app.get('/areas/:id', { config: { access: 'viewer' }, schema: { tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Area'), ...problemResponses } } }, (req) => registry.getArea(req.params.id));
+  app.post('/areas', { config: { access: 'admin' }, schema: { tags: ['topology'], body: AreaSeed, response: { 201: Type.Ref('Area'), ...problemResponses } } }, async (req, reply) => {
     return reply.code(201).send(registry.createArea(req.body));
   });
-  app.put('/areas/:id', { schema: { tags: ['topology'], params: IdParam, body: Type.Omit(AreaSeed, ['id']), response: { 200: Type.Ref('Area'), ...problemResponses } } },
+  app.put('/areas/:id', { config: { access: 'admin' }, schema: { tags: ['topology'], params: IdParam, body: Type.Omit(AreaSeed, ['id']), response: { 200: Type.Ref('Area'), ...problemResponses } } },
     (req) => registry.updateArea(req.params.id, req.body));
-  app.delete('/areas/:id', { schema: { tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
+  app.delete('/areas/:id', { config: { access: 'admin' }, schema: { tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
     registry.deleteArea(req.params.id);
     return reply.code(204).send(null);
   });
@@ -46,19 +47,20 @@ export const terminalRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = 
     return { ...t, dlms: { ...dlms, passwordSet: password !== undefined }, state };
   };
   app.get('/terminals', {
+    config: { access: 'viewer' },
     schema: { tags: ['topology'], querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }), response: { 200: pageOf('Terminal'), ...problemResponses } },
   }, (req) => {
     const p = page(registry.listTerminals(), req.query.limit, req.query.cursor);
     return { items: p.items.map(view), next: p.next };
   });
-  app.get('/terminals/:id', { schema: { tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Terminal'), ...problemResponses } } },
+  app.get('/terminals/:id', { config: { access: 'viewer' }, schema: { tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Terminal'), ...problemResponses } } },
     (req) => view(registry.getTerminal(req.params.id)));
-  app.post('/terminals', { schema: { tags: ['topology'], body: TerminalSeed, response: { 201: Type.Ref('Terminal'), ...problemResponses } } }, async (req, reply) => {
+  app.post('/terminals', { config: { access: 'admin' }, schema: { tags: ['topology'], body: TerminalSeed, response: { 201: Type.Ref('Terminal'), ...problemResponses } } }, async (req, reply) => {
     return reply.code(201).send(view(registry.createTerminal(req.body)));
   });
-  app.put('/terminals/:id', { schema: { tags: ['topology'], params: IdParam, body: Type.Omit(TerminalSeed, ['id']), response: { 200: Type.Ref('Terminal'), ...problemResponses } } },
+  app.put('/terminals/:id', { config: { access: 'admin' }, schema: { tags: ['topology'], params: IdParam, body: Type.Omit(TerminalSeed, ['id']), response: { 200: Type.Ref('Terminal'), ...problemResponses } } },
     (req) => view(registry.updateTerminal(req.params.id, req.body)));
-  app.delete('/terminals/:id', { schema: { tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
+  app.delete('/terminals/:id', { config: { access: 'admin' }, schema: { tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
     registry.deleteTerminal(req.params.id);
     return reply.code(204).send(null);
   });
@@ -67,6 +69,7 @@ export const terminalRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = 
 
 export const meterRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = async (app, { registry }) => {
   app.get('/meters', {
+    config: { access: 'viewer' },
     schema: {
       tags: ['topology'],
       querystring: Type.Object({ ...PageQuery, area: Type.Optional(Type.String({ maxLength: 64 })), terminal: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
@@ -76,13 +79,13 @@ export const meterRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = asy
     const filter = { ...(req.query.area === undefined ? {} : { areaId: req.query.area }), ...(req.query.terminal === undefined ? {} : { terminalId: req.query.terminal }) };
     return page(registry.listMeters(filter), req.query.limit, req.query.cursor);
   });
-  app.get('/meters/:id', { schema: { tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Meter'), ...problemResponses } } }, (req) => registry.getMeter(req.params.id));
-  app.post('/meters', { schema: { tags: ['topology'], body: MeterSeed, response: { 201: Type.Ref('Meter'), ...problemResponses } } }, async (req, reply) => {
+  app.get('/meters/:id', { config: { access: 'viewer' }, schema: { tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Meter'), ...problemResponses } } }, (req) => registry.getMeter(req.params.id));
+  app.post('/meters', { config: { access: 'admin' }, schema: { tags: ['topology'], body: MeterSeed, response: { 201: Type.Ref('Meter'), ...problemResponses } } }, async (req, reply) => {
     return reply.code(201).send(registry.createMeter(req.body));
   });
-  app.put('/meters/:id', { schema: { tags: ['topology'], params: IdParam, body: Type.Omit(MeterSeed, ['id']), response: { 200: Type.Ref('Meter'), ...problemResponses } } },
+  app.put('/meters/:id', { config: { access: 'admin' }, schema: { tags: ['topology'], params: IdParam, body: Type.Omit(MeterSeed, ['id']), response: { 200: Type.Ref('Meter'), ...problemResponses } } },
     (req) => registry.updateMeter(req.params.id, req.body));
-  app.delete('/meters/:id', { schema: { tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
+  app.delete('/meters/:id', { config: { access: 'admin' }, schema: { tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
     registry.deleteMeter(req.params.id);
     return reply.code(204).send(null);
   });

@@ -99,6 +99,7 @@ function fillSections(value: Record<string, unknown>): void {
     ['alarms'], ['alarms', 'mqtt'], ['events'],
     ['loadControl'],
     ['control'],
+    ['auth'], ['auth', 'login'],
   ];
   for (const path of sections) {
     let node: Record<string, unknown> = value;

@@ -557,6 +557,31 @@ export const ControlConfig = Type.Object(
   strict,
 );
 
+/** Access control (src/auth): dashboard sessions and login throttling. */
+export const AuthConfig = Type.Object(
+  {
+    /** A dashboard session unused this long ends. */
+    sessionIdleMs: Type.Integer({ minimum: 60_000, maximum: 86_400_000, default: 30 * 60_000 }),
+    /** A session ends this long after login, used or not. */
+    sessionMaxMs: Type.Integer({ minimum: 60_000, maximum: 30 * 86_400_000, default: 12 * 3_600_000 }),
+    /** Sessions kept per user; a new login ends the oldest beyond it. */
+    maxSessionsPerUser: Type.Integer({ minimum: 1, maximum: 1_000, default: 20 }),
+    login: Type.Object(
+      {
+        /** Failed logins of one user name within the window before its logins are refused (429). */
+        maxFailuresPerUser: Type.Integer({ minimum: 1, maximum: 1_000, default: 5 }),
+        /** Failed logins from one address within the window (higher: users may share a NAT). */
+        maxFailuresPerAddress: Type.Integer({ minimum: 1, maximum: 100_000, default: 20 }),
+        windowMs: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 15 * 60_000 }),
+        /** User names and addresses tracked, at most (oldest forgotten first). */
+        maxKeys: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 10_000 }),
+      },
+      strict,
+    ),
+  },
+  strict,
+);
+
 export const GridheadConfig = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: './data' }),
@@ -588,6 +613,7 @@ export const GridheadConfig = Type.Object(
     events: EventsConfig,
     loadControl: LoadControlConfig,
     control: ControlConfig,
+    auth: AuthConfig,
   },
   strict,
 );
@@ -610,3 +636,4 @@ export type LoadControlProgramConfig = Static<typeof LoadControlProgram>;
 export type ShedRoundConfig = Static<typeof ShedRound>;
 export type LoadControlConfig = Static<typeof LoadControlConfig>;
 export type ControlConfig = Static<typeof ControlConfig>;
+export type AuthConfig = Static<typeof AuthConfig>;

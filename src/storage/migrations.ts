@@ -282,6 +282,48 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 7,
+    name: 'users, API tokens, sessions',
+    sql: `
+      -- Dashboard users (src/auth): password_hash is scrypt with its salt and cost (src/auth/passwords.ts).
+      CREATE TABLE users (
+        name          TEXT PRIMARY KEY,
+        role          TEXT NOT NULL CHECK (role IN ('viewer','operator','admin','billing')),
+        password_hash TEXT NOT NULL,
+        disabled      INTEGER NOT NULL,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        last_login_at INTEGER
+      ) WITHOUT ROWID;
+
+      -- API tokens: only the SHA-256 of the token is kept; prefix (its first characters) finds the row.
+      CREATE TABLE api_tokens (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        name         TEXT NOT NULL,
+        role         TEXT NOT NULL CHECK (role IN ('viewer','operator','admin','billing')),
+        prefix       TEXT NOT NULL,
+        hash         BLOB NOT NULL,
+        created_at   INTEGER NOT NULL,
+        created_by   TEXT NOT NULL,
+        last_used_at INTEGER,
+        expires_at   INTEGER,
+        revoked_at   INTEGER
+      );
+      CREATE INDEX api_tokens_prefix ON api_tokens(prefix);
+      CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens(name) WHERE revoked_at IS NULL;
+
+      -- Dashboard sessions: the cookie carries a random id, the store its SHA-256.
+      CREATE TABLE sessions (
+        id_hash      BLOB PRIMARY KEY,
+        user_name    TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        created_at   INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX sessions_user ON sessions(user_name, created_at);
+    `,
+  },
+  {
     version: 8,
     name: 'command service: commands, per-meter targets, idempotency keys',
     sql: `

@@ -1,7 +1,7 @@
-/**
- * The one way tests call the HTTP API. Plain fetch today; the access-control branch adds the
- * bearer token of `he.token` here, so tests written against it authenticate without edits.
- */
-export async function fetchApi(he: { readonly url: string; readonly token: string }, path: string, init?: RequestInit): Promise<Response> {
-  return fetch(`${he.url}${path}`, init);
+/** HTTP calls to a test head-end's API with its admin bearer token. */
+
+export function fetchApi(he: { url: string; token: string }, path: string, init?: RequestInit): Promise<Response> {
+  const headers = new Headers(init?.headers);
+  if (!headers.has('authorization')) headers.set('authorization', `Bearer ${he.token}`);
+  return fetch(`${he.url}${path}`, { ...init, headers });
 }

@@ -8,11 +8,16 @@ import { join } from 'node:path';
 import { buildConfig } from '../../src/config/load.js';
 import type { GridheadConfig } from '../../src/config/schema.js';
 import { startHeadEnd, type HeadEnd } from '../../src/main.js';
-import { createLogger } from '../../src/observe/logger.js';
+import { createLogger, type Logger } from '../../src/observe/logger.js';
+
+/** The admin token every test head-end is bootstrapped with (GRIDHEAD_BOOTSTRAP_TOKEN). */
+export const TEST_ADMIN_TOKEN = 'ght_test-admin-token-0123456789abcdefghijklmnop';
 
 export interface TestHeadEnd extends HeadEnd {
   readonly config: GridheadConfig;
   readonly dataDir: string;
+  /** Admin bearer token; `get` and `send` use it, and tests/helpers/api.ts `fetchApi` takes it. */
+  readonly token: string;
   get(path: string): Promise<{ status: number; body: unknown; type: string | null }>;
   send(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown; type: string | null }>;
   stop(): Promise<void>;
@@ -48,7 +53,14 @@ export const FAST_FLEET = {
   },
 } as const;
 
-export async function startTestHeadEnd(overrides: Record<string, unknown>): Promise<TestHeadEnd> {
+export interface TestHeadEndOptions {
+  /** A logger to capture lines with; silent by default. */
+  readonly logger?: Logger;
+  /** Extra environment for the start (GRIDHEAD_BOOTSTRAP_TOKEN is set to TEST_ADMIN_TOKEN unless given here). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export async function startTestHeadEnd(overrides: Record<string, unknown>, options: TestHeadEndOptions = {}): Promise<TestHeadEnd> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gridhead-test-'));
   const { loadConfigFile } = await import('../../src/config/load.js');
   const maps = loadConfigFile('config/default.yaml').modbus.registerMaps;
@@ -58,11 +70,14 @@ export async function startTestHeadEnd(overrides: Record<string, unknown>): Prom
   raw.log = { level: 'silent' };
   raw.modbus = { ...(raw.modbus as object | undefined), registerMaps: maps };
   const config = buildConfig(raw, 'test');
-  const headEnd = await startHeadEnd(config, { logger: createLogger('silent') });
+  const env: NodeJS.ProcessEnv = { ...process.env, GRIDHEAD_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN, ...options.env };
+  const token = env.GRIDHEAD_BOOTSTRAP_TOKEN ?? TEST_ADMIN_TOKEN;
+  const headEnd = await startHeadEnd(config, { logger: options.logger ?? createLogger('silent'), env });
   const send = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${headEnd.url}${path}`, {
       method,
-      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const type = res.headers.get('content-type');
     const text = await res.text();
@@ -72,6 +87,7 @@ export async function startTestHeadEnd(overrides: Record<string, unknown>): Prom
     ...headEnd,
     config,
     dataDir,
+    token,
     get: (path) => send('GET', path),
     send,
     close: () => headEnd.close(),

@@ -56,7 +56,7 @@ describe('alarms and device events in the head-end', () => {
   it('streams a raised alarm over SSE, publishes it over MQTT, lists it and acknowledges it', async () => {
     const frames: string[] = [];
     await new Promise<void>((resolve, reject) => {
-      const req = get(`${h.url}/api/v1/alarms/stream`, (res) => {
+      const req = get(`${h.url}/api/v1/alarms/stream`, { headers: { authorization: `Bearer ${h.token}` } }, (res) => {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => frames.push(chunk));
         res.on('error', () => undefined);
@@ -80,7 +80,7 @@ describe('alarms and device events in the head-end', () => {
     const list = await h.get('/api/v1/alarms?area=tx1&state=raised');
     expect((list.body as { items: { id: string }[] }).items.map((a) => a.id)).toEqual([id]);
     const acked = await h.send('POST', `/api/v1/alarms/${id}/ack`, { comment: 'seen' });
-    expect(acked).toMatchObject({ status: 200, body: { state: 'acknowledged', acknowledgedBy: 'anonymous' } });
+    expect(acked).toMatchObject({ status: 200, body: { state: 'acknowledged', acknowledgedBy: 'token:bootstrap' } });
     await eventually(() => Promise.resolve(alarmMessages.some((m) => m.payload.alarm.id === id && m.payload.change === 'acknowledged') ? true : undefined), 5_000, 'the acknowledgement over MQTT');
 
     const metrics = (await h.get('/metrics')).body as string;

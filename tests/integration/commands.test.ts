@@ -20,7 +20,7 @@ beforeAll(async () => {
     control: { confirmAbove: 2, perTerminalRatePerMinute: 600, commandTimeoutMs: 4_000 },
     simulators: { ...FAST_FLEET.simulators, mqtt: { count: 1, metersPerTerminal: 2, publishIntervalMs: 300 }, dlms: { count: 2, hls: 1, framing: 'wrapper', profiles: [] } },
   });
-  api = { url: he.url, token: '' };
+  api = { url: he.url, token: he.token };
   // A terminal that accepts connections and never answers: reads and commands time out.
   blackhole = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', r));
@@ -38,8 +38,8 @@ afterAll(async () => {
 });
 
 let keys = 0;
-async function post(body: unknown, key: string | null = `k-${++keys}`): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetchApi(api, '/api/v1/commands', {
+async function post(body: unknown, key: string | null = `k-${++keys}`, as = api): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetchApi(as, '/api/v1/commands', {
     method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...(key === null ? {} : { 'idempotency-key': key }) },
   });
   return { status: res.status, body: await res.json() as Record<string, unknown> };
@@ -117,8 +117,23 @@ describe('idempotency', () => {
 
 describe('guard rails', () => {
   it('refuses to disconnect a protected meter, and an override from a principal who is not an admin', async () => {
-    expect(await post({ type: 'disconnect', meterIds: ['sim-mb-01-2'] })).toMatchObject({ status: 409, body: { code: 'PROTECTED_METER' } });
-    expect(await post({ type: 'disconnect', meterIds: ['sim-mb-01-2'], override: { reason: 'field crew on site' } })).toMatchObject({ status: 403, body: { code: 'OVERRIDE_FORBIDDEN' } });
+    const created = await fetchApi(api, '/api/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'dispatcher', role: 'operator' }) });
+    expect(created.status).toBe(201);
+    const operator = { url: he.url, token: ((await created.json()) as { token: string }).token };
+    expect(await post({ type: 'disconnect', meterIds: ['sim-mb-01-2'] }, undefined, operator)).toMatchObject({ status: 409, body: { code: 'PROTECTED_METER' } });
+    expect(await post({ type: 'disconnect', meterIds: ['sim-mb-01-2'], override: { reason: 'field crew on site' } }, undefined, operator)).toMatchObject({ status: 403, body: { code: 'OVERRIDE_FORBIDDEN' } });
+    expect(he.fleet?.modbus[0]?.controlsOf(2).connected).toBe(true);
+  });
+
+  it('disconnects a protected meter when an admin overrides with a reason, and audits the override', async () => {
+    const overridden = await post({ type: 'disconnect', meterIds: ['sim-mb-01-2'], override: { reason: 'meter replacement, crew on site' } });
+    expect(overridden.status).toBe(201);
+    await finished(overridden.body.id as string);
+    expect(he.fleet?.modbus[0]?.controlsOf(2).connected).toBe(false);
+    const audit = await (await fetchApi(api, '/api/v1/audit?limit=200')).text();
+    expect(audit).toContain('meter replacement, crew on site');
+    const back = await post({ type: 'reconnect', meterIds: ['sim-mb-01-2'] });
+    await finished(back.body.id as string);
     expect(he.fleet?.modbus[0]?.controlsOf(2).connected).toBe(true);
   });
 
@@ -172,7 +187,7 @@ describe('audit', () => {
     const page = await (await fetchApi(api, '/api/v1/audit?limit=200')).json() as { items: { action: string; target: string | null; outcome: string; actor: string; source: string | null; detail: Record<string, unknown> | null }[] };
     const mine = page.items.filter((e) => e.detail?.commandId === c.id);
     expect(mine.map((e) => e.action).sort()).toEqual(['command.create', 'command.reconnect', 'command.request']);
-    expect(mine.find((e) => e.action === 'command.reconnect')).toMatchObject({ target: 'meter:sim-dl-02-1', outcome: 'ok', actor: 'anonymous', source: '127.0.0.1' });
+    expect(mine.find((e) => e.action === 'command.reconnect')).toMatchObject({ target: 'meter:sim-dl-02-1', outcome: 'ok', actor: 'token:bootstrap', source: '127.0.0.1' });
     expect(page.items.some((e) => e.action === 'command.refused' && e.outcome === 'refused')).toBe(true);
   });
 });
@@ -215,7 +230,7 @@ describe('CLI against the running station', () => {
     let out = '';
     let err = '';
     return {
-      io: { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s), isTTY: tty }, env: {}, pollMs: 100, ask: () => Promise.resolve('y') },
+      io: { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s), isTTY: tty }, env: { GRIDHEAD_TOKEN: he.token }, pollMs: 100, ask: () => Promise.resolve('y') },
       out: () => out, err: () => err,
     };
   }

@@ -17,7 +17,8 @@ import { buildConfig } from '../../src/config/load.js';
 import { startHeadEnd } from '../../src/main.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { openDatabase } from '../../src/storage/db.js';
-import { FAST_FLEET, eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
+import { fetchApi } from '../helpers/api.js';
+import { FAST_FLEET, TEST_ADMIN_TOKEN, eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -25,8 +26,8 @@ afterEach(async () => {
 });
 
 interface Latest { values: { quantity: string; ts: string }[] }
-const latestOf = async (url: string, meter: string): Promise<Latest | undefined> => {
-  const res = await fetch(`${url}/api/v1/meters/${meter}/latest`);
+const latestOf = async (he: { url: string; token: string }, meter: string): Promise<Latest | undefined> => {
+  const res = await fetchApi(he, `/api/v1/meters/${meter}/latest`);
   if (res.status !== 200) return undefined;
   const body = (await res.json()) as Latest;
   return body.values.some((v) => v.quantity === 'power.active') ? body : undefined;
@@ -41,8 +42,8 @@ describe('DLMS security end to end', () => {
     cleanups.push(() => h.stop());
     expect(h.fleet?.keys.has('sim-dl-01-1')).toBe(true);
     expect((await h.get('/api/v1/terminals/sim-dl-01')).body).toMatchObject({ dlms: { clientSap: 48, auth: 'high-gmac', security: 'auth-enc' } });
-    await eventually(() => latestOf(h.url, 'sim-dl-01-1'), 20_000, 'readings of the HLS meter');
-    await eventually(() => latestOf(h.url, 'sim-dl-02-1'), 20_000, 'readings of the LLS meter');
+    await eventually(() => latestOf(h, 'sim-dl-01-1'), 20_000, 'readings of the HLS meter');
+    await eventually(() => latestOf(h, 'sim-dl-02-1'), 20_000, 'readings of the LLS meter');
 
     // A second terminal on the same meter, with keys that are not the meter's.
     const port = h.fleet?.dlms[0]?.port ?? 0;
@@ -59,7 +60,7 @@ describe('DLMS security end to end', () => {
       return items.length > 0 ? items : undefined;
     }, 20_000, 'a security event for the meter with the wrong keys');
     expect(events[0]?.terminalId).toBe('rogue');
-    const metrics = await fetch(`${h.url}/metrics`).then((r) => r.text());
+    const metrics = await fetchApi(h, '/metrics').then((r) => r.text());
     expect(metrics).toMatch(/gridhead_security_events_total\{kind="[a-z-]+"\} [1-9]/);
   });
 
@@ -74,7 +75,7 @@ describe('DLMS security end to end', () => {
     cleanups.push(() => meter.stop());
     const dataDir = mkdtempSync(join(tmpdir(), 'gridhead-sec-'));
     cleanups.push(() => { rmSync(dataDir, { recursive: true, force: true }); });
-    const env = { GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex') };
+    const env = { GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex'), GRIDHEAD_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN };
     const config = buildConfig({
       dataDir, http: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, mqtt: { embeddedBroker: { enabled: true, port: 0 } },
       collect: { profiles: { fast: FAST_FLEET.collect.profiles.fast } },
@@ -98,11 +99,11 @@ describe('DLMS security end to end', () => {
 
     const first = await startHeadEnd(config, { logger: createLogger('silent'), env });
     cleanups.push(() => first.close());
-    const put = await fetch(`${first.url}/api/v1/meters/hls-1/keys`, {
+    const put = await fetchApi({ url: first.url, token: TEST_ADMIN_TOKEN }, '/api/v1/meters/hls-1/keys', {
       method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ek: ek.toString('hex'), ak: ak.toString('hex') }),
     });
     expect(put.status).toBe(200);
-    const read = await eventually(() => latestOf(first.url, 'hls-1'), 20_000, 'readings under the stored keys');
+    const read = await eventually(() => latestOf({ url: first.url, token: TEST_ADMIN_TOKEN }, 'hls-1'), 20_000, 'readings under the stored keys');
     await first.close();
     const before = outgoing();
     expect(before).toBeGreaterThan(0);
@@ -111,7 +112,7 @@ describe('DLMS security end to end', () => {
     try {
       // Readings after the restart mean the meter accepted counters above those it had seen.
       await eventually(async () => {
-        const l = await latestOf(second.url, 'hls-1');
+        const l = await latestOf({ url: second.url, token: TEST_ADMIN_TOKEN }, 'hls-1');
         return l !== undefined && powerTs(l) > powerTs(read) ? l : undefined;
       }, 20_000, 'fresh readings after the restart');
     } finally {

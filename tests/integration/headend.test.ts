@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModbusTerminalSimulator } from '../../simulators/modbus/terminal.js';
 import { mosquittoPath, startMosquitto } from '../helpers/mosquitto.js';
 import { exportWhenVisible, startVictoriaMetrics, victoriaMetricsPath } from '../helpers/victoriaMetrics.js';
+import { fetchApi } from '../helpers/api.js';
 import { FAST_FLEET, eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 
 interface Latest { meterId: string; values: { quantity: string; value: number; unit: string; ts: string; quality: string }[] }
@@ -162,7 +163,7 @@ describe('head-end with the embedded broker and the simulated fleet', () => {
     const badQuery = await h.get('/api/v1/meters/sim-mb-01-1/readings?quantity=power.apparent&from=x&to=y');
     expect(badQuery.status).toBe(400);
 
-    const notJson = await fetch(`${h.url}/api/v1/areas`, { method: 'POST', body: '{"id":', headers: { 'content-type': 'application/json' } });
+    const notJson = await fetchApi(h, '/api/v1/areas', { method: 'POST', body: '{"id":', headers: { 'content-type': 'application/json' } });
     expect(notJson.status).toBe(400);
     expect(notJson.headers.get('content-type')).toContain('application/problem+json');
   });
@@ -215,9 +216,10 @@ describe('head-end restart', () => {
       env: { GRIDHEAD_MASTER_KEY: readFileSync(join(dataDir, 'master.key'), 'utf8').trim() },
     });
     try {
-      const area = await fetch(`${again.url}/api/v1/areas/tx9`);
+      // The admin token of the first run still holds: bootstrap runs only while no admin exists.
+      const area = await fetchApi({ url: again.url, token: first.token }, '/api/v1/areas/tx9');
       expect(area.status).toBe(200);
-      const latest = await fetch(`${again.url}/api/v1/meters/sim-mb-01-2/latest`);
+      const latest = await fetchApi({ url: again.url, token: first.token }, '/api/v1/meters/sim-mb-01-2/latest');
       expect(latest.status).toBe(200);
       const body = (await latest.json()) as Latest;
       expect(body.values.map((v) => v.quantity)).toContain('power.active');

@@ -10,6 +10,8 @@ import { ConfigError, buildConfig } from '../../src/config/load.js';
 import { startHeadEnd, type HeadEnd } from '../../src/main.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { MasterKeyMismatchError } from '../../src/security/keyStore.js';
+import { fetchApi } from '../helpers/api.js';
+import { TEST_ADMIN_TOKEN } from '../helpers/headend.js';
 
 const KEY_A = 'aa'.repeat(32);
 const KEY_B = 'bb'.repeat(32);
@@ -28,7 +30,7 @@ async function start(dataDir: string, env: NodeJS.ProcessEnv): Promise<HeadEnd> 
       meters: [{ id: 'm1', terminalId: 't1', address: '1' }],
     },
   }, 'test');
-  const h = await startHeadEnd(config, { logger: createLogger('silent'), env });
+  const h = await startHeadEnd(config, { logger: createLogger('silent'), env: { GRIDHEAD_BOOTSTRAP_TOKEN: TEST_ADMIN_TOKEN, ...env } });
   running.push(h);
   return h;
 }
@@ -38,7 +40,7 @@ describe('head-end master key', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'gridhead-mk-'));
     dirs.push(dataDir);
     const first = await start(dataDir, { GRIDHEAD_MASTER_KEY: KEY_A });
-    const put = await fetch(`${first.url}/api/v1/meters/m1/keys`, {
+    const put = await fetchApi({ url: first.url, token: TEST_ADMIN_TOKEN }, '/api/v1/meters/m1/keys', {
       method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ek: '11'.repeat(16), ak: '22'.repeat(16) }),
     });
     expect(put.status).toBe(200);
@@ -49,7 +51,7 @@ describe('head-end master key', () => {
     await expect(start(dataDir, {})).rejects.toBeInstanceOf(ConfigError);
 
     const again = await start(dataDir, { GRIDHEAD_MASTER_KEY: KEY_A });
-    const status = await fetch(`${again.url}/api/v1/meters/m1/keys`).then((r) => r.json());
+    const status = await fetchApi({ url: again.url, token: TEST_ADMIN_TOKEN }, '/api/v1/meters/m1/keys').then((r) => r.json());
     expect(status).toMatchObject({ ekSet: true, akSet: true, generation: 1 });
     expect(Buffer.from(again.security.securityFor('t1')?.keys.ek ?? []).toString('hex')).toBe('11'.repeat(16));
   });

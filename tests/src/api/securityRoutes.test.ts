@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../../src/api/server.js';
+import { AuthService } from '../../../src/auth/service.js';
 import { AuditLog } from '../../../src/control/audit.js';
 import { createLogger } from '../../../src/observe/logger.js';
 import { createMetrics } from '../../../src/observe/metrics.js';
@@ -24,6 +25,7 @@ let events: SecurityEventLog;
 let url: string;
 let close: () => Promise<void>;
 const logLines: string[] = [];
+let token: string;
 
 beforeAll(async () => {
   db = openDatabase(':memory:');
@@ -36,6 +38,8 @@ beforeAll(async () => {
   const logger = createLogger('trace', { write: (s: string) => { logLines.push(s); } });
   events = new SecurityEventLog(db, { logger });
   const keys = new KeyStore(db, new MasterKey(Buffer.alloc(32, 9), 'environment'));
+  const auth = new AuthService(db);
+  token = auth.createToken({ name: 'test-admin', role: 'admin' }, 'test').token;
   const app = await buildApi({
     logger, bodyLimitBytes: 1 << 20, registry,
     readings: { latest: () => [], series: () => [] },
@@ -45,6 +49,7 @@ beforeAll(async () => {
     metrics: createMetrics(events.metricSources()),
     audit: new AuditLog(db),
     security: { keys, events },
+    auth: { service: auth, sessionMaxMs: 3_600_000 },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -54,7 +59,8 @@ beforeAll(async () => {
 afterAll(async () => { await close(); });
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; type: string | null; text: string; json: unknown }> {
-  const res = await fetch(`${url}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+  const headers = { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+  const res = await fetch(`${url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const text = await res.text();
   return { status: res.status, type: res.headers.get('content-type'), text, json: text === '' ? undefined : JSON.parse(text) as unknown };
 }
@@ -112,7 +118,7 @@ describe('audit of API changes', () => {
     const items = (res.json as { items: { actor: string; outcome: string; detail: { keys?: string[]; status: number } }[] }).items;
     const ok = items.filter((e) => e.outcome === 'ok');
     expect(ok.map((e) => e.detail.keys)).toEqual([['bk'], ['ek', 'ak', 'password']]);
-    expect(ok.every((e) => e.actor === 'anonymous')).toBe(true);
+    expect(ok.every((e) => e.actor === 'token:test-admin')).toBe(true);
     expect(items.some((e) => e.outcome === 'failed' && e.detail.status === 400)).toBe(true);
     for (const s of SECRETS) expect(res.text).not.toContain(s);
     const deleted = await call('GET', '/api/v1/audit?action=keys.delete&target=key-group:east');
@@ -151,7 +157,7 @@ describe('security events API', () => {
       detail: 'counter 7 not above 9', systemTitle: '4752440000000001', counter: 7,
     }]);
     expect((await call('GET', '/api/v1/security-events')).json).toMatchObject({ items: [{ meterId: 'm2' }, { kind: 'tag-mismatch' }, { kind: 'replay' }] });
-    const metrics = await fetch(`${url}/metrics`).then((r) => r.text());
+    const metrics = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.text());
     expect(metrics).toContain('gridhead_security_events_total{kind="replay"} 2');
   });
 

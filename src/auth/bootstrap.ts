@@ -1,0 +1,51 @@
+/**
+ * The first admin, without a default password (issue 6): at a start where no admin user or
+ * admin token exists, an admin token named `bootstrap` is created, from
+ * GRIDHEAD_BOOTSTRAP_TOKEN when set, else generated, logged once at warn and written to
+ * `<dataDir>/bootstrap-token` (mode 0600). Once an admin exists nothing happens, so the
+ * token is never regenerated; delete the file after creating real users and tokens.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BootstrapTokenError } from './errors.js';
+import { MAX_TOKEN_LENGTH, MIN_TOKEN_LENGTH } from './secrets.js';
+import type { AuthService, TokenView } from './service.js';
+
+export const BOOTSTRAP_ENV = 'GRIDHEAD_BOOTSTRAP_TOKEN';
+export const BOOTSTRAP_FILE = 'bootstrap-token';
+export const BOOTSTRAP_TOKEN_NAME = 'bootstrap';
+
+export interface BootstrapOptions {
+  readonly auth: Pick<AuthService, 'adminExists' | 'createToken' | 'importToken'>;
+  readonly env: NodeJS.ProcessEnv;
+  readonly dataDir: string;
+  /** Receives the one warning that carries a generated token. */
+  readonly warn: (fields: Record<string, unknown>, message: string) => void;
+}
+
+export type BootstrapOutcome =
+  | { readonly kind: 'admin-exists' }
+  | { readonly kind: 'from-environment'; readonly token: TokenView }
+  | { readonly kind: 'generated'; readonly token: TokenView; readonly file: string };
+
+export function bootstrapAdmin({ auth, env, dataDir, warn }: BootstrapOptions): BootstrapOutcome {
+  const given = env[BOOTSTRAP_ENV];
+  // A set but unusable value is a mistake to stop on, even when it would not be used.
+  if (given !== undefined && given !== '' && (given.length < MIN_TOKEN_LENGTH || given.length > MAX_TOKEN_LENGTH || /\s/.test(given))) {
+    throw new BootstrapTokenError(`${BOOTSTRAP_ENV} must be ${MIN_TOKEN_LENGTH}–${MAX_TOKEN_LENGTH} characters without white space `
+      + `(it has ${given.length}); generate one with: openssl rand -base64 32`);
+  }
+  if (auth.adminExists()) return { kind: 'admin-exists' };
+  if (given !== undefined && given !== '') {
+    return { kind: 'from-environment', token: auth.importToken(given, { name: BOOTSTRAP_TOKEN_NAME, role: 'admin' }, 'bootstrap') };
+  }
+  const { token, view } = auth.createToken({ name: BOOTSTRAP_TOKEN_NAME, role: 'admin' }, 'bootstrap');
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, BOOTSTRAP_FILE);
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  // writeFile keeps the mode of a file that already existed: set it in any case.
+  chmodSync(file, 0o600);
+  warn({ file }, `no admin exists: created the admin API token ${token} (also in ${file}, mode 0600); `
+    + 'use it as "Authorization: Bearer <token>" to create users and tokens, then revoke it; it is not shown again');
+  return { kind: 'generated', token: view, file };
+}

@@ -1,0 +1,47 @@
+/**
+ * Roles and route access (issue 6, Access control). A role is what a principal is; an
+ * access level is what a route asks for. Every route declares one access level and the
+ * API refuses to start with a route that does not (src/api/access.ts).
+ */
+
+/** viewer reads; operator reads and commands; admin does everything; billing reads billing data only. */
+export const ROLES = ['viewer', 'operator', 'admin', 'billing'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * - `public`: no credentials (only /health, /docs and the login itself);
+ * - `authenticated`: any valid principal, whatever its role (who am I, log out);
+ * - `viewer`: viewer, operator or admin; `operator`: operator or admin; `admin`: admin;
+ * - `billing`: billing or admin.
+ */
+export const ACCESS_LEVELS = ['public', 'authenticated', 'viewer', 'operator', 'admin', 'billing'] as const;
+export type Access = (typeof ACCESS_LEVELS)[number];
+
+/** Who made a request: `user:<name>` (dashboard session) or `token:<name>` (API token). */
+export interface Principal {
+  readonly subject: string;
+  readonly role: Role;
+  /** How the request proved it: cookie-authenticated requests also need the CSRF header. */
+  readonly via: 'token' | 'session';
+}
+
+const GRANTS: Readonly<Record<Exclude<Access, 'public' | 'authenticated'>, readonly Role[]>> = {
+  viewer: ['viewer', 'operator', 'admin'],
+  operator: ['operator', 'admin'],
+  admin: ['admin'],
+  billing: ['billing', 'admin'],
+};
+
+/** Whether a principal of `role` may use a route declaring `access`. */
+export function permits(access: Access, role: Role): boolean {
+  if (access === 'public' || access === 'authenticated') return true;
+  return GRANTS[access].includes(role);
+}
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
+export function isAccess(value: unknown): value is Access {
+  return typeof value === 'string' && (ACCESS_LEVELS as readonly string[]).includes(value);
+}
