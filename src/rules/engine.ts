@@ -3,7 +3,9 @@
  * arrives against the rules watching its meter, keeps each (rule, meter[, phase]) condition
  * in memory, and emits AlarmSignals. Time-driven judgements (communication loss, area
  * figures, clear-after-time of device events) run on `tick(now)`, which main.ts calls every
- * second; tests call it with their own clock.
+ * second; tests call it with their own clock. A tick never sweeps the fleet: each such rule
+ * has a watch (watch.ts) that the engine keeps informed as readings and alarms come and go,
+ * and that does only what is due, within `tickBudgetMs` for its sliced work.
  *
  * Never throws from `write`: a failing detector is counted and reported through
  * `onDetectorError` at most once per rule per `errorLogIntervalMs`.
@@ -13,15 +15,15 @@ import type { DeviceEvent } from '../domain/event.js';
 import { meterId, terminalId, type AreaId, type MeterId, type Reading } from '../domain/index.js';
 import type { ReadingSink } from '../ingest/pipeline.js';
 import { LogThrottle } from '../observe/logger.js';
-import { areaStateRaised, judgeAreas } from './areaJudge.js';
 import { DETECTORS } from './catalogue.js';
 import {
-  detectCommunicationLoss, detectDeviceEvent, initialCondition, initialDeviceEventState,
-  type ConditionState, type DetectorEvent, type DeviceEventState, type LinePhase,
+  detectDeviceEvent, initialDeviceEventState, type DetectorEvent, type DeviceEventState, type LinePhase,
 } from './detectors/index.js';
+import { areaStateRaised } from './lineLoss.js';
 import type { Rule } from './model.js';
 import { RuleIndex, type CompiledRule, type RuleTopology } from './scope.js';
 import { ValueTable } from './values.js';
+import { TickBudget, watchFor, type RuleJudge, type RuleWatch } from './watch.js';
 
 export interface RuleEngineOptions {
   readonly topology: RuleTopology;
@@ -31,6 +33,10 @@ export interface RuleEngineOptions {
   readonly maxStates?: number;
   readonly onDetectorError?: (ruleId: string, error: unknown, suppressed: number) => void;
   readonly errorLogIntervalMs?: number;
+  /** Wall-clock time one tick may spend on sliced work (enrolling meters, due deadlines), ms; default 2. */
+  readonly tickBudgetMs?: number;
+  /** Items each watch handles per tick even past the budget, so sliced work always progresses; default 64. */
+  readonly tickMinSlice?: number;
 }
 
 export interface RuleEngineStats {
@@ -50,6 +56,12 @@ export class RuleEngine implements ReadingSink {
   private readonly values = new ValueTable();
   /** Open meter alarms: meter → rule → raised states (phases) behind it. */
   private readonly open = new Map<MeterId, Map<CompiledRule, number>>();
+  /** Watches of the time-driven rules, in rule order. */
+  private readonly watches = new Map<CompiledRule, RuleWatch>();
+  /** The watches the per-reading and per-alarm paths call (rebuilt when rules change). */
+  private hearers: { readonly c: CompiledRule; readonly w: RuleWatch }[] = [];
+  private alarmCounters: RuleWatch[] = [];
+  private readonly judge: RuleJudge;
   private readonly now: () => number;
   private readonly maxStates: number;
   private readonly throttle: LogThrottle;
@@ -63,6 +75,12 @@ export class RuleEngine implements ReadingSink {
     this.maxStates = options.maxStates ?? 5_000_000;
     this.index = new RuleIndex(options.topology);
     this.throttle = new LogThrottle(options.errorLogIntervalMs ?? 60_000, this.now);
+    this.judge = {
+      index: this.index, values: this.values, topology: options.topology,
+      step: (c, key, subject, initial, run) => { this.step(c, key, subject, initial, run); },
+      openDetectors: (id) => this.openDetectors(id),
+      subjectOf: (c, key) => this.subjectOf(c, key),
+    };
   }
 
   /** Takes a new or changed rule (a disabled rule is dropped): open alarms of its old version clear. */
@@ -70,7 +88,11 @@ export class RuleEngine implements ReadingSink {
     this.drop(rule.id, 'was changed');
     if (!rule.enabled) return;
     const detector = DETECTORS[rule.detector].compile(rule.params);
-    this.index.add({ rule, detector, since: this.now(), states: new Map() });
+    const c: CompiledRule = { rule, detector, since: this.now(), states: new Map() };
+    this.index.add(c);
+    const w = watchFor(c, this.judge);
+    if (w !== undefined) this.watches.set(c, w);
+    this.listWatches();
   }
 
   /** Forgets a rule; its open alarms clear with `reason` in the explanation. */
@@ -82,6 +104,7 @@ export class RuleEngine implements ReadingSink {
   topologyChanged(change?: { readonly kind: string; readonly id: string; readonly op: 'upsert' | 'delete' }): void {
     if (change?.kind === 'meter' && change.op === 'delete') this.forgetMeter(meterId(change.id));
     this.index.invalidate();
+    for (const w of this.watches.values()) w.topologyChanged();
   }
 
   write(batch: readonly Reading[]): void {
@@ -96,7 +119,10 @@ export class RuleEngine implements ReadingSink {
         mask |= this.values.apply(r);
       }
       const mv = this.values.get(first.meterId);
-      if (mv !== undefined) mv.lastSeen = now;
+      if (mv !== undefined) {
+        mv.lastSeen = now;
+        this.heard(first.meterId, mask);
+      }
       if (mask !== 0) this.evaluateMeter(first.meterId, mask, first.ts);
       i = j;
     }
@@ -114,30 +140,15 @@ export class RuleEngine implements ReadingSink {
       if (c.detector.scope !== 'event') continue;
       const params = c.detector.params;
       this.step(c, key, subject, initialDeviceEventState, (s) => detectDeviceEvent(s as DeviceEventState, input, params, now));
+      this.watches.get(c)?.eventStepped?.(key);
     }
   }
 
-  /** Time-driven judgements at `now` (engine clock). */
+  /** Time-driven judgements at `now` (engine clock); `now` should not go backwards between ticks. */
   tick(now: number = this.now()): void {
-    for (const c of [...this.index.all()]) {
-      const d = c.detector;
-      if (d.scope === 'silence') this.guard(c, () => { this.judgeSilence(c, now); });
-      else if (d.scope === 'event') {
-        if (d.params.clearAfterMs === 0) continue;
-        for (const [key, s] of c.states) {
-          if ((s as DeviceEventState).raisedAt === null) continue;
-          this.step(c, key, this.subjectOf(c, key), initialDeviceEventState, (st) => detectDeviceEvent(st as DeviceEventState, { kind: 'tick' }, d.params, now));
-        }
-      } else if (d.scope !== 'meter') {
-        this.guard(c, () => {
-          const ctx = { index: this.index, values: this.values, openAlarms: (m: MeterId) => this.openDetectors(m) };
-          for (const { area, result } of judgeAreas(c, ctx, now)) {
-            c.states.set(area.id, result.state);
-            if (result.event !== undefined) this.emit(c, { kind: 'area', id: area.id }, area.id, result.event);
-          }
-        });
-      }
-    }
+    const budget = new TickBudget(performance.now() + (this.options.tickBudgetMs ?? 2), this.options.tickMinSlice ?? 64);
+    // A copy: a signal consumer may change rules while we go.
+    for (const [c, w] of [...this.watches]) this.guard(c, () => { w.tick(now, budget); });
   }
 
   stats(): RuleEngineStats {
@@ -166,18 +177,6 @@ export class RuleEngine implements ReadingSink {
     }
   }
 
-  private judgeSilence(c: CompiledRule, now: number): void {
-    if (c.detector.scope !== 'silence') return;
-    const p = c.detector.params;
-    for (const m of this.index.metersOf(c)) {
-      const expectedIntervalMs = p.expectedIntervalMs ?? this.options.topology.expectedIntervalMs(m);
-      if (expectedIntervalMs === undefined) continue;
-      const lastSeen = Math.max(this.values.get(m.id)?.lastSeen ?? c.since, c.since);
-      const params = { ...p, expectedIntervalMs };
-      this.step(c, m.id, { kind: 'meter', id: m.id }, initialCondition, (s) => detectCommunicationLoss(s as ConditionState, lastSeen, params, now));
-    }
-  }
-
   /** One detector step on one state, with the bound on states and the error guard. */
   private step(
     c: CompiledRule,
@@ -202,7 +201,7 @@ export class RuleEngine implements ReadingSink {
       if (fresh) this.states += 1;
       if (r.event === undefined) return;
       if (subject.kind !== 'meter') {
-        this.emit(c, subject, null, r.event);
+        this.emit(c, subject, subject.kind === 'area' ? subject.id : null, r.event);
         return;
       }
       if (this.trackOpen(c, subject.id, r.event.kind)) this.emit(c, subject, this.options.topology.meter(subject.id)?.areaId ?? null, r.event);
@@ -221,6 +220,7 @@ export class RuleEngine implements ReadingSink {
     if (kind === 'raise') {
       if (rules === undefined) this.open.set(id, (rules = new Map<CompiledRule, number>()));
       rules.set(c, n + 1);
+      if (n === 0) this.openChanged(id, c, 1);
       return true;
     }
     if (n <= 1) {
@@ -233,8 +233,34 @@ export class RuleEngine implements ReadingSink {
 
   private closeOpen(c: CompiledRule, id: MeterId): void {
     const rules = this.open.get(id);
-    rules?.delete(c);
-    if (rules?.size === 0) this.open.delete(id);
+    if (rules?.delete(c) !== true) return;
+    if (rules.size === 0) this.open.delete(id);
+    this.openChanged(id, c, -1);
+  }
+
+  /** Area rules count open meter alarms as they change, instead of recounting on the tick. */
+  private openChanged(id: MeterId, c: CompiledRule, delta: 1 | -1): void {
+    for (const w of this.alarmCounters) w.openChanged?.(id, c.rule.detector, delta);
+  }
+
+  /** The time-driven rules learn that a meter was heard from; O(their number), no sweep. */
+  private heard(id: MeterId, mask: number): void {
+    for (const { c, w } of this.hearers) {
+      try {
+        w.heard?.(id, mask);
+      } catch (err) {
+        this.failed(c, err);
+      }
+    }
+  }
+
+  private listWatches(): void {
+    this.hearers = [];
+    this.alarmCounters = [];
+    for (const [c, w] of this.watches) {
+      if (w.heard !== undefined) this.hearers.push({ c, w });
+      if (w.openChanged !== undefined) this.alarmCounters.push(w);
+    }
   }
 
   private *openDetectors(id: MeterId): Iterable<string> {
@@ -274,6 +300,7 @@ export class RuleEngine implements ReadingSink {
   private drop(id: string, reason: string): void {
     const c = this.index.remove(id);
     if (c === undefined) return;
+    if (this.watches.delete(c)) this.listWatches();
     const now = this.now();
     const cleared = new Set<string>();
     for (const [key, state] of c.states) {
@@ -291,6 +318,8 @@ export class RuleEngine implements ReadingSink {
   }
 
   private forgetMeter(id: MeterId): void {
+    // Watches first: the area counts take the meter's open alarms out before they are forgotten.
+    for (const w of this.watches.values()) w.forgetMeter(id);
     this.values.forget(id);
     this.open.delete(id);
     for (const c of this.index.all()) {

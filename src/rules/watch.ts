@@ -1,0 +1,82 @@
+/**
+ * The time-driven half of the rule engine. A rule whose verdict can change without a
+ * reading of its own (communication loss, an event alarm's quiet time, area figures) gets a
+ * watch. The engine tells the watches what happened, in O(1) each (a meter was heard from,
+ * an alarm opened or closed, the topology changed), and calls `tick` once a second; a watch
+ * then does only the work that is due, and stops its sliced work when the tick's budget is
+ * spent, so no tick holds the event loop for long whatever the fleet size.
+ */
+import type { AlarmSubject } from '../domain/alarm.js';
+import type { MeterId } from '../domain/index.js';
+import { AbnormalAreaWatch } from './areaShare.js';
+import { AreaLoadWatch } from './areaLoad.js';
+import type { DetectorEvent } from './detectors/index.js';
+import { EventQuietWatch } from './eventQuiet.js';
+import { LineLossWatch } from './lineLoss.js';
+import type { CompiledRule, RuleIndex, RuleTopology } from './scope.js';
+import { SilenceWatch } from './silenceWatch.js';
+import type { ValueTable } from './values.js';
+
+/** What a watch may use of the engine. */
+export interface RuleJudge {
+  readonly index: RuleIndex;
+  readonly values: ValueTable;
+  readonly topology: RuleTopology;
+  /**
+   * One detector step on the state under `key`, creating it from `initial` (within the
+   * engine's bound on states), emitting the event if any; never throws.
+   */
+  step(
+    c: CompiledRule,
+    key: string,
+    subject: AlarmSubject,
+    initial: () => unknown,
+    run: (state: unknown) => { state: unknown; event?: DetectorEvent },
+  ): void;
+  /** Detector names of the open alarms of a meter, one entry per rule. */
+  openDetectors(id: MeterId): Iterable<string>;
+  /** The alarm subject a state key stands for. */
+  subjectOf(c: CompiledRule, key: string): AlarmSubject;
+}
+
+export interface RuleWatch {
+  /** The work due at `now` (engine clock). Sliced work stops once `budget` says so. */
+  tick(now: number, budget: TickBudget): void;
+  /** A meter was heard from; `mask` has the bits of the quantities whose latest value changed. */
+  heard?(id: MeterId, mask: number): void;
+  /** A rule's alarm on a meter opened (+1) or closed (-1). */
+  openChanged?(id: MeterId, detector: string, delta: 1 | -1): void;
+  /** A device event stepped the state under `key` of this watch's rule. */
+  eventStepped?(key: string): void;
+  /** Areas or meters changed: memberships are rebuilt on the next tick. */
+  topologyChanged(): void;
+  /** A meter was deleted (its states are already gone). */
+  forgetMeter(id: MeterId): void;
+}
+
+/**
+ * How much sliced work one tick may do: at least `minItems` per watch (so work always
+ * progresses), and more while the wall-clock budget lasts.
+ */
+export class TickBudget {
+  constructor(private readonly until: number, private readonly minItems: number) {}
+
+  /** Whether a watch that has done `done` items in this tick may do another. */
+  more(done: number): boolean {
+    // The clock is read every 16 items: reading it costs about as much as a cheap item.
+    return done < this.minItems || (done & 15) !== 0 || performance.now() < this.until;
+  }
+}
+
+/** The watch a rule needs, or undefined for rules judged from readings alone. */
+export function watchFor(c: CompiledRule, judge: RuleJudge): RuleWatch | undefined {
+  const d = c.detector;
+  switch (d.scope) {
+    case 'meter': return undefined;
+    case 'silence': return new SilenceWatch(c, d.params, judge);
+    case 'event': return d.params.clearAfterMs > 0 ? new EventQuietWatch(c, d.params, judge) : undefined;
+    case 'transformer-overload': return new AreaLoadWatch(c, d.params, judge);
+    case 'abnormal-area': return new AbnormalAreaWatch(c, d.params, judge);
+    case 'area-line-loss': return new LineLossWatch(c, d.params, judge);
+  }
+}
