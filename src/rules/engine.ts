@@ -20,6 +20,7 @@ import {
   detectDeviceEvent, initialDeviceEventState, type DetectorEvent, type DeviceEventState, type LinePhase,
 } from './detectors/index.js';
 import { areaStateRaised } from './lineLoss.js';
+import { OpenMeterAlarms } from './openAlarms.js';
 import type { Rule } from './model.js';
 import { RuleIndex, type CompiledRule, type RuleTopology } from './scope.js';
 import { ValueTable } from './values.js';
@@ -54,8 +55,10 @@ export class RuleEngine implements ReadingSink {
   readonly name = 'rules';
   private readonly index: RuleIndex;
   private readonly values = new ValueTable();
-  /** Open meter alarms: meter → rule → raised states (phases) behind it. */
-  private readonly open = new Map<MeterId, Map<CompiledRule, number>>();
+  /** Area rules count open meter alarms as they change, instead of recounting on the tick. */
+  private readonly open = new OpenMeterAlarms((id, c, delta) => {
+    for (const w of this.alarmCounters) w.openChanged?.(id, c.rule.detector, delta);
+  });
   /** Watches of the time-driven rules, in rule order. */
   private readonly watches = new Map<CompiledRule, RuleWatch>();
   /** The watches the per-reading and per-alarm paths call (rebuilt when rules change). */
@@ -78,7 +81,7 @@ export class RuleEngine implements ReadingSink {
     this.judge = {
       index: this.index, values: this.values, topology: options.topology,
       step: (c, key, subject, initial, run) => { this.step(c, key, subject, initial, run); },
-      openDetectors: (id) => this.openDetectors(id),
+      openDetectors: (id) => this.open.detectors(id),
       subjectOf: (c, key) => this.subjectOf(c, key),
     };
   }
@@ -204,44 +207,12 @@ export class RuleEngine implements ReadingSink {
         this.emit(c, subject, subject.kind === 'area' ? subject.id : null, r.event);
         return;
       }
-      if (this.trackOpen(c, subject.id, r.event.kind)) this.emit(c, subject, this.options.topology.meter(subject.id)?.areaId ?? null, r.event);
+      if (this.open.track(c, subject.id, r.event.kind)) this.emit(c, subject, this.options.topology.meter(subject.id)?.areaId ?? null, r.event);
     } catch (err) {
       this.failed(c, err);
     }
   }
 
-  /**
-   * Per-phase states of one rule share one alarm (the subject is the meter): every raise is
-   * passed on (the alarm service updates the open alarm), a clear only when no phase is left.
-   */
-  private trackOpen(c: CompiledRule, id: MeterId, kind: 'raise' | 'clear'): boolean {
-    let rules = this.open.get(id);
-    const n = rules?.get(c) ?? 0;
-    if (kind === 'raise') {
-      if (rules === undefined) this.open.set(id, (rules = new Map<CompiledRule, number>()));
-      rules.set(c, n + 1);
-      if (n === 0) this.openChanged(id, c, 1);
-      return true;
-    }
-    if (n <= 1) {
-      this.closeOpen(c, id);
-      return true;
-    }
-    rules?.set(c, n - 1);
-    return false;
-  }
-
-  private closeOpen(c: CompiledRule, id: MeterId): void {
-    const rules = this.open.get(id);
-    if (rules?.delete(c) !== true) return;
-    if (rules.size === 0) this.open.delete(id);
-    this.openChanged(id, c, -1);
-  }
-
-  /** Area rules count open meter alarms as they change, instead of recounting on the tick. */
-  private openChanged(id: MeterId, c: CompiledRule, delta: 1 | -1): void {
-    for (const w of this.alarmCounters) w.openChanged?.(id, c.rule.detector, delta);
-  }
 
   /** The time-driven rules learn that a meter was heard from; O(their number), no sweep. */
   private heard(id: MeterId, mask: number): void {
@@ -261,12 +232,6 @@ export class RuleEngine implements ReadingSink {
       if (w.heard !== undefined) this.hearers.push({ c, w });
       if (w.openChanged !== undefined) this.alarmCounters.push(w);
     }
-  }
-
-  private *openDetectors(id: MeterId): Iterable<string> {
-    const rules = this.open.get(id);
-    if (rules === undefined) return;
-    for (const c of rules.keys()) yield c.rule.detector;
   }
 
   private emit(c: CompiledRule, subject: AlarmSubject, areaId: AreaId | null, e: DetectorEvent): void {
@@ -310,7 +275,7 @@ export class RuleEngine implements ReadingSink {
       const subjectKey = `${subject.kind}:${subject.id}`;
       if (cleared.has(subjectKey)) continue;
       cleared.add(subjectKey);
-      if (subject.kind === 'meter') this.closeOpen(c, subject.id);
+      if (subject.kind === 'meter') this.open.close(c, subject.id);
       const areaId = subject.kind === 'area' ? subject.id : subject.kind === 'meter' ? this.options.topology.meter(subject.id)?.areaId ?? null : null;
       this.emit(c, subject, areaId, { kind: 'clear', at: now, since: now, value: Number.NaN, explanation: `rule ${c.rule.id} ${reason}; the alarm is closed without judging the value` });
     }
@@ -321,7 +286,7 @@ export class RuleEngine implements ReadingSink {
     // Watches first: the area counts take the meter's open alarms out before they are forgotten.
     for (const w of this.watches.values()) w.forgetMeter(id);
     this.values.forget(id);
-    this.open.delete(id);
+    this.open.forget(id);
     for (const c of this.index.all()) {
       for (const key of [id, `${id}|l1`, `${id}|l2`, `${id}|l3`]) if (c.states.delete(key)) this.states -= 1;
     }
