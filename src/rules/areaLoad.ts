@@ -53,9 +53,9 @@ export class AreaLoadWatch implements RuleWatch {
     private readonly judge: RuleJudge,
   ) {}
 
-  /** Meters whose value is counted (bounded by the judged areas' members). */
-  get size(): number {
-    return this.live?.size ?? 0;
+  /** Members and counted values of the tallies (bounded by the judged areas' members). */
+  get held(): number {
+    return (this.live?.size ?? 0) + (this.next?.tally.size ?? 0);
   }
 
   heard(id: MeterId, mask: number): void {
@@ -135,7 +135,7 @@ class LoadTally {
   constructor(readonly sums: readonly LoadSum[], private readonly values: ValueTable, private readonly freshMs: number) {}
 
   get size(): number {
-    return this.shares.size;
+    return this.sumsOf.size + this.shares.size + this.staleAt.size;
   }
 
   join(id: MeterId, of: readonly LoadSum[]): void {

@@ -36,9 +36,9 @@ export class AbnormalAreaWatch implements RuleWatch {
     this.counted = params.detectors.length === 0 ? undefined : new Set(params.detectors);
   }
 
-  /** Meters with a counted open alarm (bounded by the judged areas' members). */
-  get size(): number {
-    return this.live?.size ?? 0;
+  /** Members and meters in alarm of the tallies (bounded by the judged areas' members). */
+  get held(): number {
+    return (this.live?.size ?? 0) + (this.next?.tally.size ?? 0);
   }
 
   openChanged(id: MeterId, detector: string, delta: 1 | -1): void {
@@ -95,7 +95,7 @@ class AlarmTally {
   constructor(readonly shares: readonly AlarmShare[]) {}
 
   get size(): number {
-    return this.openOf.size;
+    return this.sharesOf.size + this.openOf.size;
   }
 
   join(id: MeterId, of: readonly AlarmShare[], open: readonly string[]): void {

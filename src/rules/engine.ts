@@ -34,7 +34,7 @@ export interface RuleEngineOptions {
   readonly maxStates?: number;
   readonly onDetectorError?: (ruleId: string, error: unknown, suppressed: number) => void;
   readonly errorLogIntervalMs?: number;
-  /** Wall-clock time one tick may spend on sliced work (enrolling meters, due deadlines), ms; default 2. */
+  /** Wall-clock time one tick may spend on sliced work (enrolling meters, due deadlines), ms; default 2; 0: only `tickMinSlice`. */
   readonly tickBudgetMs?: number;
   /** Items each watch handles per tick even past the budget, so sliced work always progresses; default 64. */
   readonly tickMinSlice?: number;
@@ -47,6 +47,8 @@ export interface RuleEngineStats {
   readonly detectorErrors: number;
   /** States refused because `maxStates` was reached. */
   readonly statesRefused: number;
+  /** Entries held by the time-driven rules (deadlines, tallied meters); bounded by meters × rules. */
+  readonly timeDriven: number;
 }
 
 const PHASES: readonly LinePhase[] = ['l1', 'l2', 'l3'];
@@ -149,13 +151,18 @@ export class RuleEngine implements ReadingSink {
 
   /** Time-driven judgements at `now` (engine clock); `now` should not go backwards between ticks. */
   tick(now: number = this.now()): void {
-    const budget = new TickBudget(performance.now() + (this.options.tickBudgetMs ?? 2), this.options.tickMinSlice ?? 64);
+    const budget = TickBudget.start(this.options.tickBudgetMs ?? 2, this.options.tickMinSlice ?? 64);
     // A copy: a signal consumer may change rules while we go.
     for (const [c, w] of [...this.watches]) this.guard(c, () => { w.tick(now, budget); });
   }
 
   stats(): RuleEngineStats {
-    return { rules: this.index.size, states: this.states, signals: this.signals, detectorErrors: this.detectorErrors, statesRefused: this.statesRefused };
+    let timeDriven = 0;
+    for (const w of this.watches.values()) timeDriven += w.held;
+    return {
+      rules: this.index.size, states: this.states, signals: this.signals, detectorErrors: this.detectorErrors,
+      statesRefused: this.statesRefused, timeDriven,
+    };
   }
 
   // ── internals ───────────────────────────────────────────────────────────

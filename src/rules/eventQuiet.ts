@@ -12,10 +12,15 @@ import type { RuleJudge, RuleWatch, TickBudget } from './watch.js';
 
 const COMPACT_SLACK = 1024;
 
+/** A heap entry; live only while it is the one `scheduled` holds for its key. */
+interface Entry {
+  readonly key: string;
+}
+
 export class EventQuietWatch implements RuleWatch {
-  private readonly due = new DeadlineQueue<string>();
-  /** State key → deadline of its one live entry. */
-  private readonly scheduled = new Map<string, number>();
+  private readonly due = new DeadlineQueue<Entry>();
+  /** State key → its one live entry. */
+  private readonly scheduled = new Map<string, Entry>();
 
   constructor(
     private readonly c: CompiledRule,
@@ -23,9 +28,9 @@ export class EventQuietWatch implements RuleWatch {
     private readonly judge: RuleJudge,
   ) {}
 
-  /** Raised states waiting for their quiet time. */
-  get size(): number {
-    return this.scheduled.size;
+  /** Raised states waiting for their quiet time, plus heap entries (compacted past twice those). */
+  get held(): number {
+    return this.scheduled.size + this.due.size;
   }
 
   eventStepped(key: string): void {
@@ -38,9 +43,9 @@ export class EventQuietWatch implements RuleWatch {
   tick(now: number, budget: TickBudget): void {
     let done = 0;
     while (this.due.peekAt() <= now && budget.more(done)) {
-      const at = this.due.peekAt();
-      const key = this.due.pop();
-      if (key === undefined || this.scheduled.get(key) !== at) continue;
+      const entry = this.due.pop();
+      if (entry === undefined || this.scheduled.get(entry.key) !== entry) continue;
+      const key = entry.key;
       this.scheduled.delete(key);
       const s = this.c.states.get(key) as DeviceEventState | undefined;
       if (s?.raisedAt === null || s?.raisedAt === undefined || s.lastAt === null) continue;
@@ -56,7 +61,7 @@ export class EventQuietWatch implements RuleWatch {
       const after = this.c.states.get(key) as DeviceEventState | undefined;
       if (after !== undefined && after.raisedAt !== null) this.schedule(key, now + 1);
     }
-    if (this.due.size > 2 * this.scheduled.size + COMPACT_SLACK) this.due.retain((key, at) => this.scheduled.get(key) === at);
+    if (this.due.size > 2 * this.scheduled.size + COMPACT_SLACK) this.due.retain((e) => this.scheduled.get(e.key) === e);
   }
 
   topologyChanged(): void {
@@ -68,7 +73,8 @@ export class EventQuietWatch implements RuleWatch {
   }
 
   private schedule(key: string, at: number): void {
-    this.scheduled.set(key, at);
-    this.due.push(at, key);
+    const entry: Entry = { key };
+    this.scheduled.set(key, entry);
+    this.due.push(at, entry);
   }
 }

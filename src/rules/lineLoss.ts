@@ -24,6 +24,9 @@ export function areaStateRaised(state: unknown): boolean {
 }
 
 export class LineLossWatch implements RuleWatch {
+  /** Interval starts live in the rule's states; nothing is held here. */
+  readonly held = 0;
+
   constructor(
     private readonly c: CompiledRule,
     private readonly params: AreaLineLossParams,

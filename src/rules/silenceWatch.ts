@@ -20,10 +20,15 @@ import type { RuleJudge, RuleWatch, TickBudget } from './watch.js';
 
 interface Slot {
   meter: Meter;
-  /** Deadline of the slot's one live heap entry (older entries are stale); NaN when it has none. */
+  /** The slot's one live heap entry (any other entry for it is stale), and its deadline (NaN: none). */
+  entry: Entry | undefined;
   at: number;
   /** The enrolment pass that last visited it: slots a finished pass did not visit are gone. */
   pass: number;
+}
+
+interface Entry {
+  readonly slot: Slot;
 }
 
 /** Stale heap entries beyond this many more than the live slots are dropped in one pass. */
@@ -31,7 +36,7 @@ const COMPACT_SLACK = 1024;
 
 export class SilenceWatch implements RuleWatch {
   private readonly slots = new Map<MeterId, Slot>();
-  private readonly due = new DeadlineQueue<Slot>();
+  private readonly due = new DeadlineQueue<Entry>();
   /** Meters in alarm: no deadline, judged on the tick after they are heard from. */
   private readonly waiting = new Set<MeterId>();
   private pass = 0;
@@ -45,14 +50,9 @@ export class SilenceWatch implements RuleWatch {
     private readonly judge: RuleJudge,
   ) {}
 
-  /** Meters the rule holds a deadline or a wait for (bounded by the meters it covers). */
-  get size(): number {
-    return this.slots.size;
-  }
-
-  /** Heap entries, live and stale (bounded: compacted past twice the slots). */
-  get queued(): number {
-    return this.due.size;
+  /** Slots (at most one per covered meter) plus heap entries (compacted past twice the slots). */
+  get held(): number {
+    return this.slots.size + this.due.size;
   }
 
   heard(id: MeterId): void {
@@ -64,16 +64,17 @@ export class SilenceWatch implements RuleWatch {
   tick(now: number, budget: TickBudget): void {
     let done = 0;
     while (this.due.peekAt() <= now && budget.more(done)) {
-      const at = this.due.peekAt();
-      const slot = this.due.pop();
-      if (slot?.at !== at) continue;
+      const entry = this.due.pop();
+      const slot = entry?.slot;
+      if (slot === undefined || slot.entry !== entry) continue;
+      slot.entry = undefined;
       slot.at = Number.NaN;
       this.observe(slot, now);
       done += 1;
     }
     if (this.enrolment === undefined && this.enrolAgain) this.startPass();
     this.enrol(now, budget);
-    if (this.due.size > 2 * this.slots.size + COMPACT_SLACK) this.due.retain((slot, at) => slot.at === at);
+    if (this.due.size > 2 * this.slots.size + COMPACT_SLACK) this.due.retain((e) => e.slot.entry === e);
   }
 
   topologyChanged(): void {
@@ -82,7 +83,7 @@ export class SilenceWatch implements RuleWatch {
 
   forgetMeter(id: MeterId): void {
     const slot = this.slots.get(id);
-    if (slot !== undefined) slot.at = Number.NaN;
+    if (slot !== undefined) slot.entry = undefined;
     this.slots.delete(id);
     this.waiting.delete(id);
   }
@@ -104,10 +105,9 @@ export class SilenceWatch implements RuleWatch {
       // The list is the one the pass started with: a meter deleted since is skipped.
       if (m === undefined || this.judge.topology.meter(m.id) === undefined) continue;
       let slot = this.slots.get(m.id);
-      if (slot === undefined) this.slots.set(m.id, (slot = { meter: m, at: Number.NaN, pass: this.pass }));
+      if (slot === undefined) this.slots.set(m.id, (slot = { meter: m, entry: undefined, at: Number.NaN, pass: this.pass }));
       slot.meter = m;
       slot.pass = this.pass;
-      slot.at = Number.NaN;
       this.waiting.delete(m.id);
       this.observe(slot, now);
     }
@@ -163,9 +163,11 @@ export class SilenceWatch implements RuleWatch {
   }
 
   private schedule(slot: Slot, at: number): void {
-    if (slot.at === at) return;
+    if (slot.entry !== undefined && slot.at === at) return;
+    const entry: Entry = { slot };
+    slot.entry = entry;
     slot.at = at;
-    this.due.push(at, slot);
+    this.due.push(at, entry);
   }
 
   private intervalOf(m: Meter): number | undefined {

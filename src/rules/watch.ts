@@ -40,6 +40,8 @@ export interface RuleJudge {
 }
 
 export interface RuleWatch {
+  /** Entries the watch holds (queued deadlines, live or stale, and tallied meters): its memory. */
+  readonly held: number;
   /** The work due at `now` (engine clock). Sliced work stops once `budget` says so. */
   tick(now: number, budget: TickBudget): void;
   /** A meter was heard from; `mask` has the bits of the quantities whose latest value changed. */
@@ -61,10 +63,17 @@ export interface RuleWatch {
 export class TickBudget {
   constructor(private readonly until: number, private readonly minItems: number) {}
 
+  /** `budgetMs` ≤ 0: exactly `minItems` per watch. */
+  static start(budgetMs: number, minItems: number): TickBudget {
+    return new TickBudget(budgetMs > 0 ? performance.now() + budgetMs : Number.NEGATIVE_INFINITY, minItems);
+  }
+
   /** Whether a watch that has done `done` items in this tick may do another. */
   more(done: number): boolean {
+    if (done < this.minItems) return true;
+    if (this.until === Number.NEGATIVE_INFINITY) return false;
     // The clock is read every 16 items: reading it costs about as much as a cheap item.
-    return done < this.minItems || (done & 15) !== 0 || performance.now() < this.until;
+    return (done & 15) !== 0 || performance.now() < this.until;
   }
 }
 
