@@ -64,15 +64,10 @@ export class AreaLoadWatch implements RuleWatch {
     this.next?.tally.heard(id);
   }
 
-  tick(now: number, budget: TickBudget): void {
-    if (this.next === undefined && this.dirty) this.startBuild();
-    const next = this.next;
-    if (next?.build.advance(budget, (m, of) => { next.tally.join(m.id, of); }) === true) {
-      this.live = next.tally;
-      this.next = undefined;
-    }
+  tick(now: number, budget: TickBudget): boolean {
+    this.resume(now, budget);
     const live = this.live;
-    if (live === undefined) return;
+    if (live === undefined) return this.next !== undefined;
     live.expire(now);
     const p = this.params;
     const supply = p.supplyMeter as MeterId | undefined;
@@ -89,6 +84,18 @@ export class AreaLoadWatch implements RuleWatch {
       this.judge.step(this.c, s.area.id, { kind: 'area', id: s.area.id }, initialCondition,
         (st) => detectTransformerOverload(st as ConditionState, input, p, now));
     }
+    return this.next !== undefined;
+  }
+
+  /** Grows the tally being built; it replaces the live one once complete. */
+  resume(_now: number, budget: TickBudget): boolean {
+    if (this.next === undefined && this.dirty) this.startBuild();
+    const next = this.next;
+    if (next?.build.advance(budget, (m, of) => { next.tally.join(m.id, of); }) === true) {
+      this.live = next.tally;
+      this.next = undefined;
+    }
+    return this.next !== undefined;
   }
 
   topologyChanged(): void {

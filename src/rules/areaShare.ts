@@ -47,18 +47,25 @@ export class AbnormalAreaWatch implements RuleWatch {
     this.next?.tally.move(id, detector, delta);
   }
 
-  tick(now: number, budget: TickBudget): void {
+  tick(now: number, budget: TickBudget): boolean {
+    this.resume(now, budget);
+    for (const s of this.live?.shares ?? []) {
+      const input = { areaName: s.area.name, meters: s.meters, inAlarm: s.inAlarm, byDetector: s.byDetector };
+      this.judge.step(this.c, s.area.id, { kind: 'area', id: s.area.id }, initialCondition,
+        (st) => detectAbnormalArea(st as ConditionState, input, this.params, now));
+    }
+    return this.next !== undefined;
+  }
+
+  /** Grows the tally being built; it replaces the live one once complete. */
+  resume(_now: number, budget: TickBudget): boolean {
     if (this.next === undefined && this.dirty) this.startBuild();
     const next = this.next;
     if (next?.build.advance(budget, (m, of) => { next.tally.join(m.id, of, this.countedOpen(m.id)); }) === true) {
       this.live = next.tally;
       this.next = undefined;
     }
-    for (const s of this.live?.shares ?? []) {
-      const input = { areaName: s.area.name, meters: s.meters, inAlarm: s.inAlarm, byDetector: s.byDetector };
-      this.judge.step(this.c, s.area.id, { kind: 'area', id: s.area.id }, initialCondition,
-        (st) => detectAbnormalArea(st as ConditionState, input, this.params, now));
-    }
+    return this.next !== undefined;
   }
 
   topologyChanged(): void {

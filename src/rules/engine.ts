@@ -24,7 +24,8 @@ import { OpenMeterAlarms } from './openAlarms.js';
 import type { Rule } from './model.js';
 import { RuleIndex, type CompiledRule, type RuleTopology } from './scope.js';
 import { ValueTable } from './values.js';
-import { TickBudget, watchFor, type RuleJudge, type RuleWatch } from './watch.js';
+import { TimeDrivenRules } from './timeDriven.js';
+import type { RuleJudge } from './watch.js';
 
 export interface RuleEngineOptions {
   readonly topology: RuleTopology;
@@ -38,6 +39,8 @@ export interface RuleEngineOptions {
   readonly tickBudgetMs?: number;
   /** Items each watch handles per tick even past the budget, so sliced work always progresses; default 64. */
   readonly tickMinSlice?: number;
+  /** Continue sliced work left over by a tick on setImmediate instead of at the next tick (main.ts: on); call `close()`. */
+  readonly continueSlices?: boolean;
 }
 
 export interface RuleEngineStats {
@@ -59,14 +62,9 @@ export class RuleEngine implements ReadingSink {
   private readonly values = new ValueTable();
   /** Area rules count open meter alarms as they change, instead of recounting on the tick. */
   private readonly open = new OpenMeterAlarms((id, c, delta) => {
-    for (const w of this.alarmCounters) w.openChanged?.(id, c.rule.detector, delta);
+    this.timed.openChanged(id, c.rule.detector, delta);
   });
-  /** Watches of the time-driven rules, in rule order. */
-  private readonly watches = new Map<CompiledRule, RuleWatch>();
-  /** The watches the per-reading and per-alarm paths call (rebuilt when rules change). */
-  private hearers: { readonly c: CompiledRule; readonly w: RuleWatch }[] = [];
-  private alarmCounters: RuleWatch[] = [];
-  private readonly judge: RuleJudge;
+  private readonly timed: TimeDrivenRules;
   private readonly now: () => number;
   private readonly maxStates: number;
   private readonly throttle: LogThrottle;
@@ -80,12 +78,16 @@ export class RuleEngine implements ReadingSink {
     this.maxStates = options.maxStates ?? 5_000_000;
     this.index = new RuleIndex(options.topology);
     this.throttle = new LogThrottle(options.errorLogIntervalMs ?? 60_000, this.now);
-    this.judge = {
+    const judge: RuleJudge = {
       index: this.index, values: this.values, topology: options.topology,
       step: (c, key, subject, initial, run) => { this.step(c, key, subject, initial, run); },
       openDetectors: (id) => this.open.detectors(id),
       subjectOf: (c, key) => this.subjectOf(c, key),
     };
+    this.timed = new TimeDrivenRules(judge, {
+      budgetMs: options.tickBudgetMs ?? 2, minSlice: options.tickMinSlice ?? 64, continueSlices: options.continueSlices ?? false,
+      onError: (c, err) => { this.failed(c, err); },
+    }, this.now);
   }
 
   /** Takes a new or changed rule (a disabled rule is dropped): open alarms of its old version clear. */
@@ -95,9 +97,7 @@ export class RuleEngine implements ReadingSink {
     const detector = DETECTORS[rule.detector].compile(rule.params);
     const c: CompiledRule = { rule, detector, since: this.now(), states: new Map() };
     this.index.add(c);
-    const w = watchFor(c, this.judge);
-    if (w !== undefined) this.watches.set(c, w);
-    this.listWatches();
+    this.timed.add(c);
   }
 
   /** Forgets a rule; its open alarms clear with `reason` in the explanation. */
@@ -109,7 +109,7 @@ export class RuleEngine implements ReadingSink {
   topologyChanged(change?: { readonly kind: string; readonly id: string; readonly op: 'upsert' | 'delete' }): void {
     if (change?.kind === 'meter' && change.op === 'delete') this.forgetMeter(meterId(change.id));
     this.index.invalidate();
-    for (const w of this.watches.values()) w.topologyChanged();
+    this.timed.topologyChanged();
   }
 
   write(batch: readonly Reading[]): void {
@@ -126,7 +126,7 @@ export class RuleEngine implements ReadingSink {
       const mv = this.values.get(first.meterId);
       if (mv !== undefined) {
         mv.lastSeen = now;
-        this.heard(first.meterId, mask);
+        this.timed.heard(first.meterId, mask);
       }
       if (mask !== 0) this.evaluateMeter(first.meterId, mask, first.ts);
       i = j;
@@ -145,23 +145,24 @@ export class RuleEngine implements ReadingSink {
       if (c.detector.scope !== 'event') continue;
       const params = c.detector.params;
       this.step(c, key, subject, initialDeviceEventState, (s) => detectDeviceEvent(s as DeviceEventState, input, params, now));
-      this.watches.get(c)?.eventStepped?.(key);
+      this.timed.eventStepped(c, key);
     }
   }
 
   /** Time-driven judgements at `now` (engine clock); `now` should not go backwards between ticks. */
   tick(now: number = this.now()): void {
-    const budget = TickBudget.start(this.options.tickBudgetMs ?? 2, this.options.tickMinSlice ?? 64);
-    // A copy: a signal consumer may change rules while we go.
-    for (const [c, w] of [...this.watches]) this.guard(c, () => { w.tick(now, budget); });
+    this.timed.tick(now);
+  }
+
+  /** Stops continuing sliced work in the background (with `continueSlices`). */
+  close(): void {
+    this.timed.close();
   }
 
   stats(): RuleEngineStats {
-    let timeDriven = 0;
-    for (const w of this.watches.values()) timeDriven += w.held;
     return {
       rules: this.index.size, states: this.states, signals: this.signals, detectorErrors: this.detectorErrors,
-      statesRefused: this.statesRefused, timeDriven,
+      statesRefused: this.statesRefused, timeDriven: this.timed.held,
     };
   }
 
@@ -204,7 +205,6 @@ export class RuleEngine implements ReadingSink {
       }
       state = initial();
     }
-    // Inline try (not `guard`): this is the per-reading path.
     try {
       const r = run(state);
       c.states.set(key, r.state);
@@ -221,26 +221,6 @@ export class RuleEngine implements ReadingSink {
   }
 
 
-  /** The time-driven rules learn that a meter was heard from; O(their number), no sweep. */
-  private heard(id: MeterId, mask: number): void {
-    for (const { c, w } of this.hearers) {
-      try {
-        w.heard?.(id, mask);
-      } catch (err) {
-        this.failed(c, err);
-      }
-    }
-  }
-
-  private listWatches(): void {
-    this.hearers = [];
-    this.alarmCounters = [];
-    for (const [c, w] of this.watches) {
-      if (w.heard !== undefined) this.hearers.push({ c, w });
-      if (w.openChanged !== undefined) this.alarmCounters.push(w);
-    }
-  }
-
   private emit(c: CompiledRule, subject: AlarmSubject, areaId: AreaId | null, e: DetectorEvent): void {
     this.signals += 1;
     const signal: AlarmSignal = {
@@ -249,14 +229,6 @@ export class RuleEngine implements ReadingSink {
     };
     try {
       this.options.onSignal(signal);
-    } catch (err) {
-      this.failed(c, err);
-    }
-  }
-
-  private guard(c: CompiledRule, run: () => void): void {
-    try {
-      run();
     } catch (err) {
       this.failed(c, err);
     }
@@ -272,7 +244,7 @@ export class RuleEngine implements ReadingSink {
   private drop(id: string, reason: string): void {
     const c = this.index.remove(id);
     if (c === undefined) return;
-    if (this.watches.delete(c)) this.listWatches();
+    this.timed.remove(c);
     const now = this.now();
     const cleared = new Set<string>();
     for (const [key, state] of c.states) {
@@ -291,7 +263,7 @@ export class RuleEngine implements ReadingSink {
 
   private forgetMeter(id: MeterId): void {
     // Watches first: the area counts take the meter's open alarms out before they are forgotten.
-    for (const w of this.watches.values()) w.forgetMeter(id);
+    this.timed.forgetMeter(id);
     this.values.forget(id);
     this.open.forget(id);
     for (const c of this.index.all()) {

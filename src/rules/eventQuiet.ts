@@ -40,7 +40,11 @@ export class EventQuietWatch implements RuleWatch {
     this.schedule(key, s.lastAt + this.params.clearAfterMs);
   }
 
-  tick(now: number, budget: TickBudget): void {
+  tick(now: number, budget: TickBudget): boolean {
+    return this.resume(now, budget);
+  }
+
+  resume(now: number, budget: TickBudget): boolean {
     let done = 0;
     while (this.due.peekAt() <= now && budget.more(done)) {
       const entry = this.due.pop();
@@ -62,6 +66,7 @@ export class EventQuietWatch implements RuleWatch {
       if (after !== undefined && after.raisedAt !== null) this.schedule(key, now + 1);
     }
     if (this.due.size > 2 * this.scheduled.size + COMPACT_SLACK) this.due.retain((e) => this.scheduled.get(e.key) === e);
+    return this.due.peekAt() <= now;
   }
 
   topologyChanged(): void {

@@ -33,15 +33,17 @@ export class LineLossWatch implements RuleWatch {
     private readonly judge: RuleJudge,
   ) {}
 
-  tick(now: number): void {
+  /** Nothing sliced: an interval's end reads one area's registers at once. */
+  tick(now: number): boolean {
     // The rule judges the area its supply meter belongs to directly (within the rule's areas).
     const supplyArea = this.judge.topology.meter(this.params.supplyMeter as MeterId)?.areaId;
-    if (supplyArea === undefined || supplyArea === null) return;
+    if (supplyArea === undefined || supplyArea === null) return false;
     for (const area of this.judge.index.areasOf(this.c)) {
       if (area.id !== supplyArea) continue;
       this.judge.step(this.c, area.id, { kind: 'area', id: area.id }, () => this.begin(area, now),
         (s) => this.judgeInterval(area, s as LineLossState, now));
     }
+    return false;
   }
 
   topologyChanged(): void {

@@ -61,7 +61,12 @@ export class SilenceWatch implements RuleWatch {
     if (slot !== undefined) this.schedule(slot, Number.NEGATIVE_INFINITY);
   }
 
-  tick(now: number, budget: TickBudget): void {
+  tick(now: number, budget: TickBudget): boolean {
+    return this.resume(now, budget);
+  }
+
+  /** Due deadlines first (time-critical), then enrolment. */
+  resume(now: number, budget: TickBudget): boolean {
     let done = 0;
     while (this.due.peekAt() <= now && budget.more(done)) {
       const entry = this.due.pop();
@@ -75,6 +80,7 @@ export class SilenceWatch implements RuleWatch {
     if (this.enrolment === undefined && this.enrolAgain) this.startPass();
     this.enrol(now, budget);
     if (this.due.size > 2 * this.slots.size + COMPACT_SLACK) this.due.retain((e) => e.slot.entry === e);
+    return this.enrolment !== undefined || this.due.peekAt() <= now;
   }
 
   topologyChanged(): void {

@@ -4,17 +4,13 @@
  * watch. The engine tells the watches what happened, in O(1) each (a meter was heard from,
  * an alarm opened or closed, the topology changed), and calls `tick` once a second; a watch
  * then does only the work that is due, and stops its sliced work when the tick's budget is
- * spent, so no tick holds the event loop for long whatever the fleet size.
+ * spent, so no tick holds the event loop for long whatever the fleet size (timeDriven.ts
+ * holds the watches and continues left-over slices).
  */
 import type { AlarmSubject } from '../domain/alarm.js';
 import type { MeterId } from '../domain/index.js';
-import { AbnormalAreaWatch } from './areaShare.js';
-import { AreaLoadWatch } from './areaLoad.js';
 import type { DetectorEvent } from './detectors/index.js';
-import { EventQuietWatch } from './eventQuiet.js';
-import { LineLossWatch } from './lineLoss.js';
 import type { CompiledRule, RuleIndex, RuleTopology } from './scope.js';
-import { SilenceWatch } from './silenceWatch.js';
 import type { ValueTable } from './values.js';
 
 /** What a watch may use of the engine. */
@@ -42,8 +38,10 @@ export interface RuleJudge {
 export interface RuleWatch {
   /** Entries the watch holds (queued deadlines, live or stale, and tallied meters): its memory. */
   readonly held: number;
-  /** The work due at `now` (engine clock). Sliced work stops once `budget` says so. */
-  tick(now: number, budget: TickBudget): void;
+  /** The work due at `now` (engine clock). Sliced work stops once `budget` says so; true if some is left. */
+  tick(now: number, budget: TickBudget): boolean;
+  /** Only the sliced work left over, between ticks; true while some is left. */
+  resume?(now: number, budget: TickBudget): boolean;
   /** A meter was heard from; `mask` has the bits of the quantities whose latest value changed. */
   heard?(id: MeterId, mask: number): void;
   /** A rule's alarm on a meter opened (+1) or closed (-1). */
@@ -74,18 +72,5 @@ export class TickBudget {
     if (this.until === Number.NEGATIVE_INFINITY) return false;
     // The clock is read every 16 items: reading it costs about as much as a cheap item.
     return (done & 15) !== 0 || performance.now() < this.until;
-  }
-}
-
-/** The watch a rule needs, or undefined for rules judged from readings alone. */
-export function watchFor(c: CompiledRule, judge: RuleJudge): RuleWatch | undefined {
-  const d = c.detector;
-  switch (d.scope) {
-    case 'meter': return undefined;
-    case 'silence': return new SilenceWatch(c, d.params, judge);
-    case 'event': return d.params.clearAfterMs > 0 ? new EventQuietWatch(c, d.params, judge) : undefined;
-    case 'transformer-overload': return new AreaLoadWatch(c, d.params, judge);
-    case 'abnormal-area': return new AbnormalAreaWatch(c, d.params, judge);
-    case 'area-line-loss': return new LineLossWatch(c, d.params, judge);
   }
 }

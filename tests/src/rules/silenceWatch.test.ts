@@ -109,6 +109,35 @@ describe('communication loss from deadlines', () => {
     expect(counts.reduce((a, b) => a + b, 0)).toBe(1_000);
   });
 
+  it('with continueSlices, finishes left-over slices between ticks, and stops on close', async () => {
+    const turns = async (n: number, done: () => boolean) => {
+      for (let i = 0; i < n && !done(); i++) await new Promise((r) => setImmediate(r));
+    };
+    const opts = { tickBudgetMs: 0, tickMinSlice: 100, continueSlices: true };
+    const h = harness(fleet(1_000), [commLoss()], opts);
+    const closed = harness(fleet(1_000), [commLoss()], opts);
+    try {
+      h.engine.write(Array.from({ length: 1_000 }, (_, i) => reading(`m${i}`, 'power.active', 1, T0)));
+      h.engine.tick();
+      expect(h.engine.stats().states).toBe(100);
+      await turns(100, () => h.engine.stats().states === 1_000);
+      expect(h.engine.stats().states).toBe(1_000);
+      h.clock.now = T0 + 45 * SEC;
+      h.engine.tick();
+      expect(h.signals.length).toBe(100);
+      await turns(100, () => h.signals.length === 1_000);
+      expect(h.signals.length).toBe(1_000);
+
+      closed.engine.tick();
+      closed.engine.close();
+      await turns(20, () => false);
+      expect(closed.engine.stats().states).toBe(100);
+    } finally {
+      h.engine.close();
+      closed.engine.close();
+    }
+  });
+
   it('leaves no growing pile of stale deadlines after repeated topology changes', () => {
     const n = 2_000;
     const h = harness(fleet(n), [commLoss()], { tickBudgetMs: 0, tickMinSlice: 500 });
