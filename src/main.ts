@@ -175,7 +175,7 @@ async function compose(
       },
       onSignal,
       onDetectorError: (rule, err, suppressed) => { logger.error({ rule, err, suppressed }, 'rule evaluation failed'); },
-      continueSlices: true,
+      continueAfterMs: 5,
     });
     const areaExists = (id: string) => registry.listAreas().some((a) => a.id === id);
     ruleService = new RuleService({ db, engine, refs: { meterExists: (id) => registry.findMeter(id) !== undefined, areaExists } });

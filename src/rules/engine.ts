@@ -39,8 +39,11 @@ export interface RuleEngineOptions {
   readonly tickBudgetMs?: number;
   /** Items each watch handles per tick even past the budget, so sliced work always progresses; default 64. */
   readonly tickMinSlice?: number;
-  /** Continue sliced work left over by a tick on setImmediate instead of at the next tick (main.ts: on); call `close()`. */
-  readonly continueSlices?: boolean;
+  /**
+   * Continue sliced work left over by a tick this long after each slice (0: setImmediate)
+   * instead of at the next tick; main.ts uses 5. Call `close()` when done.
+   */
+  readonly continueAfterMs?: number;
 }
 
 export interface RuleEngineStats {
@@ -85,7 +88,7 @@ export class RuleEngine implements ReadingSink {
       subjectOf: (c, key) => this.subjectOf(c, key),
     };
     this.timed = new TimeDrivenRules(judge, {
-      budgetMs: options.tickBudgetMs ?? 2, minSlice: options.tickMinSlice ?? 64, continueSlices: options.continueSlices ?? false,
+      budgetMs: options.tickBudgetMs ?? 2, minSlice: options.tickMinSlice ?? 64, continueAfterMs: options.continueAfterMs,
       onError: (c, err) => { this.failed(c, err); },
     }, this.now);
   }
@@ -154,7 +157,7 @@ export class RuleEngine implements ReadingSink {
     this.timed.tick(now);
   }
 
-  /** Stops continuing sliced work in the background (with `continueSlices`). */
+  /** Stops continuing sliced work in the background (with `continueAfterMs`). */
   close(): void {
     this.timed.close();
   }

@@ -2,9 +2,10 @@
  * The engine's time-driven rules: a watch for each rule that needs one (watch.ts), kept
  * informed of readings, alarm changes and topology changes, and ticked once a second. Sliced
  * work a tick's budget left over (enrolling meters, a burst of due deadlines, rebuilding
- * memberships) goes on at the next tick, or, with `continueSlices`, on setImmediate: one
- * budgeted slice at a time with the event loop's I/O in between, so a mass outage on a large
- * fleet raises within moments instead of over many ticks.
+ * memberships) goes on at the next tick, or, with `continueAfterMs`, sooner: one budgeted
+ * slice at a time with that much idle time between slices for the event loop's I/O (0:
+ * setImmediate), so a mass outage on a large fleet raises within a second instead of over
+ * many ticks, while readings keep their latency.
  */
 import type { MeterId } from '../domain/index.js';
 import { AbnormalAreaWatch } from './areaShare.js';
@@ -20,8 +21,8 @@ export interface TimeDrivenOptions {
   readonly budgetMs: number;
   /** Items each watch handles per slice even past the budget, so work always progresses. */
   readonly minSlice: number;
-  /** Continue left-over sliced work on setImmediate rather than at the next tick. */
-  readonly continueSlices: boolean;
+  /** Continue left-over sliced work this long after a slice (0: setImmediate); undefined: at the next tick. */
+  readonly continueAfterMs: number | undefined;
   /** A watch failed; the engine counts and logs it against the rule. */
   readonly onError: (c: CompiledRule, err: unknown) => void;
 }
@@ -32,7 +33,7 @@ export class TimeDrivenRules {
   /** The watches the per-reading and per-alarm paths call. */
   private hearers: { readonly c: CompiledRule; readonly w: RuleWatch }[] = [];
   private alarmCounters: { readonly c: CompiledRule; readonly w: RuleWatch }[] = [];
-  private continuation: NodeJS.Immediate | undefined;
+  private continuation: { readonly cancel: () => void } | undefined;
   private closed = false;
 
   constructor(private readonly judge: RuleJudge, private readonly options: TimeDrivenOptions, private readonly now: () => number) {}
@@ -102,17 +103,24 @@ export class TimeDrivenRules {
         this.options.onError(c, err);
       }
     }
-    if (left && this.options.continueSlices && !this.closed) {
-      this.continuation = setImmediate(() => {
-        this.continuation = undefined;
-        const now = this.now();
-        this.run((w, budget) => w.resume?.(now, budget) ?? false);
-      });
+    const after = this.options.continueAfterMs;
+    if (!left || after === undefined || this.closed) return;
+    const resume = () => {
+      this.continuation = undefined;
+      const now = this.now();
+      this.run((w, budget) => w.resume?.(now, budget) ?? false);
+    };
+    if (after <= 0) {
+      const handle = setImmediate(resume);
+      this.continuation = { cancel: () => { clearImmediate(handle); } };
+    } else {
+      const handle = setTimeout(resume, after);
+      this.continuation = { cancel: () => { clearTimeout(handle); } };
     }
   }
 
   private cancel(): void {
-    if (this.continuation !== undefined) clearImmediate(this.continuation);
+    this.continuation?.cancel();
     this.continuation = undefined;
   }
 

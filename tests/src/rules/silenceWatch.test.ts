@@ -109,11 +109,11 @@ describe('communication loss from deadlines', () => {
     expect(counts.reduce((a, b) => a + b, 0)).toBe(1_000);
   });
 
-  it('with continueSlices, finishes left-over slices between ticks, and stops on close', async () => {
+  it('with continueAfterMs, finishes left-over slices between ticks, and stops on close', async () => {
     const turns = async (n: number, done: () => boolean) => {
       for (let i = 0; i < n && !done(); i++) await new Promise((r) => setImmediate(r));
     };
-    const opts = { tickBudgetMs: 0, tickMinSlice: 100, continueSlices: true };
+    const opts = { tickBudgetMs: 0, tickMinSlice: 100, continueAfterMs: 0 };
     const h = harness(fleet(1_000), [commLoss()], opts);
     const closed = harness(fleet(1_000), [commLoss()], opts);
     try {
