@@ -58,7 +58,14 @@ export class TimeDrivenRules {
 
   /** A meter was heard from: O(time-driven rules), no sweep. */
   heard(id: MeterId, mask: number): void {
-    for (const { c, w } of this.hearers) this.guard(c, () => { w.heard?.(id, mask); });
+    for (const { c, w } of this.hearers) {
+      // Inline try (no closure): this is the per-reading path.
+      try {
+        w.heard?.(id, mask);
+      } catch (err) {
+        this.options.onError(c, err);
+      }
+    }
   }
 
   /** A rule's alarm on a meter opened or closed: the area counts follow. */
