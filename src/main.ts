@@ -190,6 +190,7 @@ async function compose(
       },
       onSignal,
       onDetectorError: (rule, err, suppressed) => { logger.error({ rule, err, suppressed }, 'rule evaluation failed'); },
+      continueAfterMs: 5,
     });
     const areaExists = (id: string) => registry.listAreas().some((a) => a.id === id);
     ruleService = new RuleService({ db, engine, refs: { meterExists: (id) => registry.findMeter(id) !== undefined, areaExists } });
@@ -208,7 +209,7 @@ async function compose(
     registry.onChange((c) => { engine.topologyChanged(c); });
     const tick = setInterval(() => { engine.tick(); }, 1000);
     tick.unref();
-    closers.push({ name: 'rules', close: () => { clearInterval(tick); } });
+    closers.push({ name: 'rules', close: () => { clearInterval(tick); engine.close(); } });
     sinks.push(engine);
     ruleEngine = engine;
   }

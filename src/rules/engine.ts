@@ -3,7 +3,9 @@
  * arrives against the rules watching its meter, keeps each (rule, meter[, phase]) condition
  * in memory, and emits AlarmSignals. Time-driven judgements (communication loss, area
  * figures, clear-after-time of device events) run on `tick(now)`, which main.ts calls every
- * second; tests call it with their own clock.
+ * second; tests call it with their own clock. A tick never sweeps the fleet: each such rule
+ * has a watch (watch.ts) that the engine keeps informed as readings and alarms come and go,
+ * and that does only what is due, within `tickBudgetMs` for its sliced work.
  *
  * Never throws from `write`: a failing detector is counted and reported through
  * `onDetectorError` at most once per rule per `errorLogIntervalMs`.
@@ -13,15 +15,17 @@ import type { DeviceEvent } from '../domain/event.js';
 import { meterId, terminalId, type AreaId, type MeterId, type Reading } from '../domain/index.js';
 import type { ReadingSink } from '../ingest/pipeline.js';
 import { LogThrottle } from '../observe/logger.js';
-import { areaStateRaised, judgeAreas } from './areaJudge.js';
 import { DETECTORS } from './catalogue.js';
 import {
-  detectCommunicationLoss, detectDeviceEvent, initialCondition, initialDeviceEventState,
-  type ConditionState, type DetectorEvent, type DeviceEventState, type LinePhase,
+  detectDeviceEvent, initialDeviceEventState, type DetectorEvent, type DeviceEventState, type LinePhase,
 } from './detectors/index.js';
+import { areaStateRaised } from './lineLoss.js';
+import { OpenMeterAlarms } from './openAlarms.js';
 import type { Rule } from './model.js';
 import { RuleIndex, type CompiledRule, type RuleTopology } from './scope.js';
 import { ValueTable } from './values.js';
+import { TimeDrivenRules } from './timeDriven.js';
+import type { RuleJudge } from './watch.js';
 
 export interface RuleEngineOptions {
   readonly topology: RuleTopology;
@@ -31,6 +35,15 @@ export interface RuleEngineOptions {
   readonly maxStates?: number;
   readonly onDetectorError?: (ruleId: string, error: unknown, suppressed: number) => void;
   readonly errorLogIntervalMs?: number;
+  /** Wall-clock time one tick may spend on sliced work (enrolling meters, due deadlines), ms; default 2; 0: only `tickMinSlice`. */
+  readonly tickBudgetMs?: number;
+  /** Items each watch handles per tick even past the budget, so sliced work always progresses; default 64. */
+  readonly tickMinSlice?: number;
+  /**
+   * Continue sliced work left over by a tick this long after each slice (0: setImmediate)
+   * instead of at the next tick; main.ts uses 5. Call `close()` when done.
+   */
+  readonly continueAfterMs?: number;
 }
 
 export interface RuleEngineStats {
@@ -40,6 +53,8 @@ export interface RuleEngineStats {
   readonly detectorErrors: number;
   /** States refused because `maxStates` was reached. */
   readonly statesRefused: number;
+  /** Entries held by the time-driven rules (deadlines, tallied meters); bounded by meters × rules. */
+  readonly timeDriven: number;
 }
 
 const PHASES: readonly LinePhase[] = ['l1', 'l2', 'l3'];
@@ -48,8 +63,11 @@ export class RuleEngine implements ReadingSink {
   readonly name = 'rules';
   private readonly index: RuleIndex;
   private readonly values = new ValueTable();
-  /** Open meter alarms: meter → rule → raised states (phases) behind it. */
-  private readonly open = new Map<MeterId, Map<CompiledRule, number>>();
+  /** Area rules count open meter alarms as they change, instead of recounting on the tick. */
+  private readonly open = new OpenMeterAlarms((id, c, delta) => {
+    this.timed.openChanged(id, c.rule.detector, delta);
+  });
+  private readonly timed: TimeDrivenRules;
   private readonly now: () => number;
   private readonly maxStates: number;
   private readonly throttle: LogThrottle;
@@ -63,6 +81,16 @@ export class RuleEngine implements ReadingSink {
     this.maxStates = options.maxStates ?? 5_000_000;
     this.index = new RuleIndex(options.topology);
     this.throttle = new LogThrottle(options.errorLogIntervalMs ?? 60_000, this.now);
+    const judge: RuleJudge = {
+      index: this.index, values: this.values, topology: options.topology,
+      step: (c, key, subject, initial, run) => { this.step(c, key, subject, initial, run); },
+      openDetectors: (id) => this.open.detectors(id),
+      subjectOf: (c, key) => this.subjectOf(c, key),
+    };
+    this.timed = new TimeDrivenRules(judge, {
+      budgetMs: options.tickBudgetMs ?? 2, minSlice: options.tickMinSlice ?? 64, continueAfterMs: options.continueAfterMs,
+      onError: (c, err) => { this.failed(c, err); },
+    }, this.now);
   }
 
   /** Takes a new or changed rule (a disabled rule is dropped): open alarms of its old version clear. */
@@ -70,7 +98,9 @@ export class RuleEngine implements ReadingSink {
     this.drop(rule.id, 'was changed');
     if (!rule.enabled) return;
     const detector = DETECTORS[rule.detector].compile(rule.params);
-    this.index.add({ rule, detector, since: this.now(), states: new Map() });
+    const c: CompiledRule = { rule, detector, since: this.now(), states: new Map() };
+    this.index.add(c);
+    this.timed.add(c);
   }
 
   /** Forgets a rule; its open alarms clear with `reason` in the explanation. */
@@ -82,6 +112,7 @@ export class RuleEngine implements ReadingSink {
   topologyChanged(change?: { readonly kind: string; readonly id: string; readonly op: 'upsert' | 'delete' }): void {
     if (change?.kind === 'meter' && change.op === 'delete') this.forgetMeter(meterId(change.id));
     this.index.invalidate();
+    this.timed.topologyChanged();
   }
 
   write(batch: readonly Reading[]): void {
@@ -96,7 +127,10 @@ export class RuleEngine implements ReadingSink {
         mask |= this.values.apply(r);
       }
       const mv = this.values.get(first.meterId);
-      if (mv !== undefined) mv.lastSeen = now;
+      if (mv !== undefined) {
+        mv.lastSeen = now;
+        this.timed.heard(first.meterId, mask);
+      }
       if (mask !== 0) this.evaluateMeter(first.meterId, mask, first.ts);
       i = j;
     }
@@ -114,34 +148,25 @@ export class RuleEngine implements ReadingSink {
       if (c.detector.scope !== 'event') continue;
       const params = c.detector.params;
       this.step(c, key, subject, initialDeviceEventState, (s) => detectDeviceEvent(s as DeviceEventState, input, params, now));
+      this.timed.eventStepped(c, key);
     }
   }
 
-  /** Time-driven judgements at `now` (engine clock). */
+  /** Time-driven judgements at `now` (engine clock); `now` should not go backwards between ticks. */
   tick(now: number = this.now()): void {
-    for (const c of [...this.index.all()]) {
-      const d = c.detector;
-      if (d.scope === 'silence') this.guard(c, () => { this.judgeSilence(c, now); });
-      else if (d.scope === 'event') {
-        if (d.params.clearAfterMs === 0) continue;
-        for (const [key, s] of c.states) {
-          if ((s as DeviceEventState).raisedAt === null) continue;
-          this.step(c, key, this.subjectOf(c, key), initialDeviceEventState, (st) => detectDeviceEvent(st as DeviceEventState, { kind: 'tick' }, d.params, now));
-        }
-      } else if (d.scope !== 'meter') {
-        this.guard(c, () => {
-          const ctx = { index: this.index, values: this.values, openAlarms: (m: MeterId) => this.openDetectors(m) };
-          for (const { area, result } of judgeAreas(c, ctx, now)) {
-            c.states.set(area.id, result.state);
-            if (result.event !== undefined) this.emit(c, { kind: 'area', id: area.id }, area.id, result.event);
-          }
-        });
-      }
-    }
+    this.timed.tick(now);
+  }
+
+  /** Stops continuing sliced work in the background (with `continueAfterMs`). */
+  close(): void {
+    this.timed.close();
   }
 
   stats(): RuleEngineStats {
-    return { rules: this.index.size, states: this.states, signals: this.signals, detectorErrors: this.detectorErrors, statesRefused: this.statesRefused };
+    return {
+      rules: this.index.size, states: this.states, signals: this.signals, detectorErrors: this.detectorErrors,
+      statesRefused: this.statesRefused, timeDriven: this.timed.held,
+    };
   }
 
   // ── internals ───────────────────────────────────────────────────────────
@@ -166,18 +191,6 @@ export class RuleEngine implements ReadingSink {
     }
   }
 
-  private judgeSilence(c: CompiledRule, now: number): void {
-    if (c.detector.scope !== 'silence') return;
-    const p = c.detector.params;
-    for (const m of this.index.metersOf(c)) {
-      const expectedIntervalMs = p.expectedIntervalMs ?? this.options.topology.expectedIntervalMs(m);
-      if (expectedIntervalMs === undefined) continue;
-      const lastSeen = Math.max(this.values.get(m.id)?.lastSeen ?? c.since, c.since);
-      const params = { ...p, expectedIntervalMs };
-      this.step(c, m.id, { kind: 'meter', id: m.id }, initialCondition, (s) => detectCommunicationLoss(s as ConditionState, lastSeen, params, now));
-    }
-  }
-
   /** One detector step on one state, with the bound on states and the error guard. */
   private step(
     c: CompiledRule,
@@ -195,53 +208,21 @@ export class RuleEngine implements ReadingSink {
       }
       state = initial();
     }
-    // Inline try (not `guard`): this is the per-reading path.
     try {
       const r = run(state);
       c.states.set(key, r.state);
       if (fresh) this.states += 1;
       if (r.event === undefined) return;
       if (subject.kind !== 'meter') {
-        this.emit(c, subject, null, r.event);
+        this.emit(c, subject, subject.kind === 'area' ? subject.id : null, r.event);
         return;
       }
-      if (this.trackOpen(c, subject.id, r.event.kind)) this.emit(c, subject, this.options.topology.meter(subject.id)?.areaId ?? null, r.event);
+      if (this.open.track(c, subject.id, r.event.kind)) this.emit(c, subject, this.options.topology.meter(subject.id)?.areaId ?? null, r.event);
     } catch (err) {
       this.failed(c, err);
     }
   }
 
-  /**
-   * Per-phase states of one rule share one alarm (the subject is the meter): every raise is
-   * passed on (the alarm service updates the open alarm), a clear only when no phase is left.
-   */
-  private trackOpen(c: CompiledRule, id: MeterId, kind: 'raise' | 'clear'): boolean {
-    let rules = this.open.get(id);
-    const n = rules?.get(c) ?? 0;
-    if (kind === 'raise') {
-      if (rules === undefined) this.open.set(id, (rules = new Map<CompiledRule, number>()));
-      rules.set(c, n + 1);
-      return true;
-    }
-    if (n <= 1) {
-      this.closeOpen(c, id);
-      return true;
-    }
-    rules?.set(c, n - 1);
-    return false;
-  }
-
-  private closeOpen(c: CompiledRule, id: MeterId): void {
-    const rules = this.open.get(id);
-    rules?.delete(c);
-    if (rules?.size === 0) this.open.delete(id);
-  }
-
-  private *openDetectors(id: MeterId): Iterable<string> {
-    const rules = this.open.get(id);
-    if (rules === undefined) return;
-    for (const c of rules.keys()) yield c.rule.detector;
-  }
 
   private emit(c: CompiledRule, subject: AlarmSubject, areaId: AreaId | null, e: DetectorEvent): void {
     this.signals += 1;
@@ -251,14 +232,6 @@ export class RuleEngine implements ReadingSink {
     };
     try {
       this.options.onSignal(signal);
-    } catch (err) {
-      this.failed(c, err);
-    }
-  }
-
-  private guard(c: CompiledRule, run: () => void): void {
-    try {
-      run();
     } catch (err) {
       this.failed(c, err);
     }
@@ -274,6 +247,7 @@ export class RuleEngine implements ReadingSink {
   private drop(id: string, reason: string): void {
     const c = this.index.remove(id);
     if (c === undefined) return;
+    this.timed.remove(c);
     const now = this.now();
     const cleared = new Set<string>();
     for (const [key, state] of c.states) {
@@ -283,7 +257,7 @@ export class RuleEngine implements ReadingSink {
       const subjectKey = `${subject.kind}:${subject.id}`;
       if (cleared.has(subjectKey)) continue;
       cleared.add(subjectKey);
-      if (subject.kind === 'meter') this.closeOpen(c, subject.id);
+      if (subject.kind === 'meter') this.open.close(c, subject.id);
       const areaId = subject.kind === 'area' ? subject.id : subject.kind === 'meter' ? this.options.topology.meter(subject.id)?.areaId ?? null : null;
       this.emit(c, subject, areaId, { kind: 'clear', at: now, since: now, value: Number.NaN, explanation: `rule ${c.rule.id} ${reason}; the alarm is closed without judging the value` });
     }
@@ -291,8 +265,10 @@ export class RuleEngine implements ReadingSink {
   }
 
   private forgetMeter(id: MeterId): void {
+    // Watches first: the area counts take the meter's open alarms out before they are forgotten.
+    this.timed.forgetMeter(id);
     this.values.forget(id);
-    this.open.delete(id);
+    this.open.forget(id);
     for (const c of this.index.all()) {
       for (const key of [id, `${id}|l1`, `${id}|l2`, `${id}|l3`]) if (c.states.delete(key)) this.states -= 1;
     }

@@ -1,6 +1,6 @@
 /** Test fixture for the rule engine: a small topology, readings, and an engine collecting its signals. */
 import { areaId, meterId, terminalId, type AlarmSignal, type Area, type Meter, type Quantity, type Reading } from '../../../src/domain/index.js';
-import { RuleEngine } from '../../../src/rules/engine.js';
+import { RuleEngine, type RuleEngineOptions } from '../../../src/rules/engine.js';
 import { parseRule, type Rule } from '../../../src/rules/model.js';
 import type { RuleTopology } from '../../../src/rules/scope.js';
 
@@ -51,7 +51,7 @@ export interface Harness {
   take(): string[];
 }
 
-export function harness(topology: FakeTopology, rules: Rule[], options: { maxStates?: number; onDetectorError?: (id: string, e: unknown, n: number) => void } = {}): Harness {
+export function harness(topology: FakeTopology, rules: Rule[], options: Omit<RuleEngineOptions, 'topology' | 'onSignal' | 'now'> = {}): Harness {
   const signals: AlarmSignal[] = [];
   const clock = { now: T0 };
   const engine = new RuleEngine({ topology, onSignal: (s) => signals.push(s), now: () => clock.now, ...options });

@@ -1,0 +1,211 @@
+/**
+ * Transformer overload from running sums. Each judged area keeps the sum of its meters'
+ * fresh `power.active` and how many report; a reading changes the sums by its meter's
+ * difference (subtract the previous value, add the new one), and a value leaving the
+ * freshness window is subtracted when its deadline pops. A tick then judges each area from
+ * its sums: O(areas + values gone stale), not O(meters). Memberships are (re)built in
+ * slices (areaMembers.ts) while the previous tally keeps serving.
+ *
+ * Sums are kept in integer milliwatts so that adding and subtracting a meter's value for
+ * months never accumulates floating-point error (exact while |Σ| < 2^53 mW ≈ 9·10^9 kW).
+ */
+import type { Area, AreaId, MeterId } from '../domain/index.js';
+import { MembershipBuild } from './areaMembers.js';
+import { quantityBit } from './catalogue.js';
+import { DeadlineQueue } from './deadlines.js';
+import {
+  detectTransformerOverload, formatNumber, initialCondition, type ConditionState, type TransformerOverloadParams,
+} from './detectors/index.js';
+import type { CompiledRule } from './scope.js';
+import type { ValueTable } from './values.js';
+import type { RuleJudge, RuleWatch, TickBudget } from './watch.js';
+
+interface LoadSum {
+  readonly area: Area;
+  readonly limitKw: number;
+  /** How the limit was obtained, for the explanation. */
+  readonly basis: string;
+  meters: number;
+  reporting: number;
+  /** Σ fresh power.active of the reporting meters, mW. */
+  milliwatts: number;
+}
+
+/** One meter's part in the sums: its latest value and the device time it was measured. */
+interface Share {
+  milliwatts: number;
+  ts: number;
+}
+
+const POWER = quantityBit('power.active');
+const MW_PER_KW = 1e6;
+
+export class AreaLoadWatch implements RuleWatch {
+  /** The tally judged from; undefined until the first one is complete. */
+  private live: LoadTally | undefined;
+  /** A tally being built after a rule start or topology change; kept up to date as it grows. */
+  private next: { readonly tally: LoadTally; readonly build: MembershipBuild<LoadSum> } | undefined;
+  private dirty = true;
+
+  constructor(
+    private readonly c: CompiledRule,
+    private readonly params: TransformerOverloadParams,
+    private readonly judge: RuleJudge,
+  ) {}
+
+  /** Members and counted values of the tallies (bounded by the judged areas' members). */
+  get held(): number {
+    return (this.live?.size ?? 0) + (this.next?.tally.size ?? 0);
+  }
+
+  heard(id: MeterId, mask: number): void {
+    if ((mask & POWER) === 0) return;
+    this.live?.heard(id);
+    this.next?.tally.heard(id);
+  }
+
+  tick(now: number, budget: TickBudget): boolean {
+    this.resume(now, budget);
+    const live = this.live;
+    if (live === undefined) return this.next !== undefined;
+    live.expire(now);
+    const p = this.params;
+    const supply = p.supplyMeter as MeterId | undefined;
+    for (const s of live.sums) {
+      let loadKw = s.milliwatts / MW_PER_KW;
+      let reporting = s.reporting;
+      if (supply !== undefined) {
+        // The supply meter's own power is the load: one lookup, nothing to sum.
+        const v = this.judge.values.fresh(supply, 'power.active', now - p.freshMs);
+        loadKw = v?.value ?? 0;
+        reporting = v === undefined ? 0 : 1;
+      }
+      const input = { areaName: s.area.name, limitKw: s.limitKw, limitBasis: s.basis, loadKw, reporting, meters: s.meters };
+      this.judge.step(this.c, s.area.id, { kind: 'area', id: s.area.id }, initialCondition,
+        (st) => detectTransformerOverload(st as ConditionState, input, p, now));
+    }
+    return this.next !== undefined;
+  }
+
+  /** Grows the tally being built; it replaces the live one once complete. */
+  resume(_now: number, budget: TickBudget): boolean {
+    if (this.next === undefined && this.dirty) this.startBuild();
+    const next = this.next;
+    if (next?.build.advance(budget, (m, of) => { next.tally.join(m.id, of); }) === true) {
+      this.live = next.tally;
+      this.next = undefined;
+    }
+    return this.next !== undefined;
+  }
+
+  topologyChanged(): void {
+    this.dirty = true;
+  }
+
+  forgetMeter(id: MeterId): void {
+    this.live?.leave(id);
+    this.next?.tally.leave(id);
+  }
+
+  /** The judged areas now; their members join in slices. */
+  private startBuild(): void {
+    this.dirty = false;
+    const p = this.params;
+    const everyArea = 'all' in this.c.rule.subject;
+    const judged = new Map<AreaId, LoadSum>();
+    for (const area of this.judge.index.areasOf(this.c)) {
+      // "Every area" means every transformer area; a region has no transformer to overload.
+      if (everyArea && area.kind !== 'transformer') continue;
+      let limitKw = p.limitKw;
+      let basis = 'configured limit';
+      if (limitKw === undefined) {
+        if (area.transformerKva === null) continue;
+        limitKw = area.transformerKva * p.powerFactor;
+        basis = `${formatNumber(area.transformerKva, 0)} kVA × PF ${formatNumber(p.powerFactor, 2)}`;
+      }
+      judged.set(area.id, { area, limitKw, basis, meters: p.supplyMeter === undefined ? 0 : 1, reporting: 0, milliwatts: 0 });
+    }
+    const tally = new LoadTally([...judged.values()], this.judge.values, p.freshMs);
+    // With a supply meter the load is its own reading: no members to count.
+    const build = new MembershipBuild(this.judge.topology, p.supplyMeter === undefined ? judged : new Map<AreaId, LoadSum>());
+    this.next = { tally, build };
+  }
+}
+
+/** Running sums of one membership: which meters count where, and what each contributes. */
+class LoadTally {
+  private readonly sumsOf = new Map<MeterId, readonly LoadSum[]>();
+  private readonly shares = new Map<MeterId, Share>();
+  /** One entry per counted meter, at the instant its value would go stale (moved lazily). */
+  private readonly staleAt = new DeadlineQueue<MeterId>();
+
+  constructor(readonly sums: readonly LoadSum[], private readonly values: ValueTable, private readonly freshMs: number) {}
+
+  get size(): number {
+    return this.sumsOf.size + this.shares.size + this.staleAt.size;
+  }
+
+  join(id: MeterId, of: readonly LoadSum[]): void {
+    this.sumsOf.set(id, of);
+    for (const s of of) s.meters += 1;
+    this.heard(id);
+  }
+
+  /** A deleted meter leaves its areas. */
+  leave(id: MeterId): void {
+    const of = this.sumsOf.get(id);
+    if (of === undefined) return;
+    const share = this.shares.get(id);
+    for (const s of of) {
+      s.meters -= 1;
+      if (share === undefined) continue;
+      s.milliwatts -= share.milliwatts;
+      s.reporting -= 1;
+    }
+    this.sumsOf.delete(id);
+    this.shares.delete(id);
+  }
+
+  /** Takes the meter's latest power into the sums it counts in: subtract the old, add the new. */
+  heard(id: MeterId): void {
+    const of = this.sumsOf.get(id);
+    if (of === undefined) return;
+    const mv = this.values.get(id);
+    const value = mv?.values['power.active'];
+    const ts = mv?.ts['power.active'];
+    if (value === undefined || ts === undefined) return;
+    const mw = Math.round(value * MW_PER_KW);
+    const prev = this.shares.get(id);
+    if (prev === undefined) {
+      for (const s of of) {
+        s.milliwatts += mw;
+        s.reporting += 1;
+      }
+      this.shares.set(id, { milliwatts: mw, ts });
+      this.staleAt.push(ts + this.freshMs, id);
+      return;
+    }
+    const delta = mw - prev.milliwatts;
+    for (const s of of) s.milliwatts += delta;
+    prev.milliwatts = mw;
+    prev.ts = ts;
+  }
+
+  /** Values older than `now - freshMs` leave the sums (the detector's freshness rule). */
+  expire(now: number): void {
+    while (this.staleAt.peekAt() < now) {
+      const id = this.staleAt.pop();
+      const share = id === undefined ? undefined : this.shares.get(id);
+      if (id === undefined || share === undefined) continue;
+      if (share.ts + this.freshMs >= now) {
+        this.staleAt.push(share.ts + this.freshMs, id);
+        continue;
+      }
+      for (const s of this.sumsOf.get(id) ?? []) {
+        s.milliwatts -= share.milliwatts;
+        s.reporting -= 1;
+      }
+      this.shares.delete(id);
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Abnormal area from running counts. Each judged area keeps how many of its meters have a
+ * counted open alarm, and how many open alarms each detector has among them; the engine
+ * reports every alarm opening or closing on a meter, which moves the counts of the areas the
+ * meter belongs to. A tick then judges each area from its counts: O(areas), not O(meters).
+ * Memberships are (re)built in slices (areaMembers.ts) while the previous tally keeps serving.
+ */
+import type { Area, AreaId, MeterId } from '../domain/index.js';
+import { MembershipBuild } from './areaMembers.js';
+import { detectAbnormalArea, initialCondition, type AbnormalAreaParams, type ConditionState } from './detectors/index.js';
+import type { CompiledRule } from './scope.js';
+import type { RuleJudge, RuleWatch, TickBudget } from './watch.js';
+
+interface AlarmShare {
+  readonly area: Area;
+  meters: number;
+  /** Meters with at least one counted open alarm. */
+  inAlarm: number;
+  /** Counted open alarms per detector (entries may fall back to 0). */
+  readonly byDetector: Map<string, number>;
+}
+
+export class AbnormalAreaWatch implements RuleWatch {
+  /** The tally judged from; undefined until the first one is complete. */
+  private live: AlarmTally | undefined;
+  /** A tally being built after a rule start or topology change; kept up to date as it grows. */
+  private next: { readonly tally: AlarmTally; readonly build: MembershipBuild<AlarmShare> } | undefined;
+  private dirty = true;
+  private readonly counted: ReadonlySet<string> | undefined;
+
+  constructor(
+    private readonly c: CompiledRule,
+    private readonly params: AbnormalAreaParams,
+    private readonly judge: RuleJudge,
+  ) {
+    this.counted = params.detectors.length === 0 ? undefined : new Set(params.detectors);
+  }
+
+  /** Members and meters in alarm of the tallies (bounded by the judged areas' members). */
+  get held(): number {
+    return (this.live?.size ?? 0) + (this.next?.tally.size ?? 0);
+  }
+
+  openChanged(id: MeterId, detector: string, delta: 1 | -1): void {
+    if (this.counted !== undefined && !this.counted.has(detector)) return;
+    this.live?.move(id, detector, delta);
+    this.next?.tally.move(id, detector, delta);
+  }
+
+  tick(now: number, budget: TickBudget): boolean {
+    this.resume(now, budget);
+    for (const s of this.live?.shares ?? []) {
+      const input = { areaName: s.area.name, meters: s.meters, inAlarm: s.inAlarm, byDetector: s.byDetector };
+      this.judge.step(this.c, s.area.id, { kind: 'area', id: s.area.id }, initialCondition,
+        (st) => detectAbnormalArea(st as ConditionState, input, this.params, now));
+    }
+    return this.next !== undefined;
+  }
+
+  /** Grows the tally being built; it replaces the live one once complete. */
+  resume(_now: number, budget: TickBudget): boolean {
+    if (this.next === undefined && this.dirty) this.startBuild();
+    const next = this.next;
+    if (next?.build.advance(budget, (m, of) => { next.tally.join(m.id, of, this.countedOpen(m.id)); }) === true) {
+      this.live = next.tally;
+      this.next = undefined;
+    }
+    return this.next !== undefined;
+  }
+
+  topologyChanged(): void {
+    this.dirty = true;
+  }
+
+  /** Called before the engine forgets the meter's open alarms, which leave the counts with it. */
+  forgetMeter(id: MeterId): void {
+    const open = this.countedOpen(id);
+    this.live?.leave(id, open);
+    this.next?.tally.leave(id, open);
+  }
+
+  private countedOpen(id: MeterId): string[] {
+    const out: string[] = [];
+    for (const d of this.judge.openDetectors(id)) if (this.counted?.has(d) !== false) out.push(d);
+    return out;
+  }
+
+  private startBuild(): void {
+    this.dirty = false;
+    const judged = new Map<AreaId, AlarmShare>();
+    for (const area of this.judge.index.areasOf(this.c)) judged.set(area.id, { area, meters: 0, inAlarm: 0, byDetector: new Map() });
+    this.next = { tally: new AlarmTally([...judged.values()]), build: new MembershipBuild(this.judge.topology, judged) };
+  }
+}
+
+/** Open-alarm counts of one membership. */
+class AlarmTally {
+  private readonly sharesOf = new Map<MeterId, readonly AlarmShare[]>();
+  /** Counted open alarms per meter; absent when none. */
+  private readonly openOf = new Map<MeterId, number>();
+
+  constructor(readonly shares: readonly AlarmShare[]) {}
+
+  get size(): number {
+    return this.sharesOf.size + this.openOf.size;
+  }
+
+  join(id: MeterId, of: readonly AlarmShare[], open: readonly string[]): void {
+    this.sharesOf.set(id, of);
+    for (const s of of) s.meters += 1;
+    for (const d of open) this.move(id, d, 1);
+  }
+
+  leave(id: MeterId, open: readonly string[]): void {
+    const of = this.sharesOf.get(id);
+    if (of === undefined) return;
+    for (const d of open) this.move(id, d, -1);
+    for (const s of of) s.meters -= 1;
+    this.sharesOf.delete(id);
+    this.openOf.delete(id);
+  }
+
+  move(id: MeterId, detector: string, delta: 1 | -1): void {
+    const of = this.sharesOf.get(id);
+    if (of === undefined) return;
+    const before = this.openOf.get(id) ?? 0;
+    const after = Math.max(0, before + delta);
+    if (after === 0) this.openOf.delete(id);
+    else this.openOf.set(id, after);
+    for (const s of of) {
+      s.byDetector.set(detector, Math.max(0, (s.byDetector.get(detector) ?? 0) + delta));
+      if (before === 0 && after > 0) s.inAlarm += 1;
+      else if (before > 0 && after === 0) s.inAlarm -= 1;
+    }
+  }
+}

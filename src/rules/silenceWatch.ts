@@ -1,0 +1,187 @@
+/**
+ * Communication loss without sweeping the fleet. Each (rule, meter) has one deadline: the
+ * instant its silence would reach N expected intervals (last data + N × interval). A reading
+ * only moves the meter's last-seen time (ValueTable); the deadline entry moves lazily, when it
+ * pops: a tick takes what is due, re-checks it against the current last-seen time, and either
+ * judges it or pushes it forward. A meter in alarm has no deadline: it waits for data
+ * (`heard`) and is judged on the next tick, as the sweep did.
+ *
+ * The meters a rule covers are enrolled (judged once, then scheduled) in slices across ticks:
+ * when the rule starts and after every topology change.
+ */
+import type { Meter, MeterId } from '../domain/index.js';
+import type { CommunicationLossRuleParams } from './catalogue.js';
+import { DeadlineQueue } from './deadlines.js';
+import {
+  checkSilence, detectCommunicationLoss, initialCondition, type CommunicationLossParams, type ConditionState,
+} from './detectors/index.js';
+import type { CompiledRule } from './scope.js';
+import type { RuleJudge, RuleWatch, TickBudget } from './watch.js';
+
+interface Slot {
+  meter: Meter;
+  /** The slot's one live heap entry (any other entry for it is stale), and its deadline (NaN: none). */
+  entry: Entry | undefined;
+  at: number;
+  /** The enrolment pass that last visited it: slots a finished pass did not visit are gone. */
+  pass: number;
+}
+
+interface Entry {
+  readonly slot: Slot;
+}
+
+/** Stale heap entries beyond this many more than the live slots are dropped in one pass. */
+const COMPACT_SLACK = 1024;
+
+export class SilenceWatch implements RuleWatch {
+  private readonly slots = new Map<MeterId, Slot>();
+  private readonly due = new DeadlineQueue<Entry>();
+  /** Meters in alarm: no deadline, judged on the tick after they are heard from. */
+  private readonly waiting = new Set<MeterId>();
+  private pass = 0;
+  private enrolment: { readonly meters: readonly Meter[]; cursor: number } | undefined;
+  private enrolAgain = true;
+  private readonly withInterval = new Map<number, CommunicationLossParams>();
+
+  constructor(
+    private readonly c: CompiledRule,
+    private readonly params: CommunicationLossRuleParams,
+    private readonly judge: RuleJudge,
+  ) {}
+
+  /** Slots (at most one per covered meter) plus heap entries (compacted past twice the slots). */
+  get held(): number {
+    return this.slots.size + this.due.size;
+  }
+
+  heard(id: MeterId): void {
+    if (this.waiting.size === 0 || !this.waiting.delete(id)) return;
+    const slot = this.slots.get(id);
+    if (slot !== undefined) this.schedule(slot, Number.NEGATIVE_INFINITY);
+  }
+
+  tick(now: number, budget: TickBudget): boolean {
+    return this.resume(now, budget);
+  }
+
+  /** Due deadlines first (time-critical), then enrolment. */
+  resume(now: number, budget: TickBudget): boolean {
+    let done = 0;
+    while (this.due.peekAt() <= now && budget.more(done)) {
+      const entry = this.due.pop();
+      const slot = entry?.slot;
+      if (slot === undefined || slot.entry !== entry) continue;
+      slot.entry = undefined;
+      slot.at = Number.NaN;
+      this.observe(slot, now);
+      done += 1;
+    }
+    if (this.enrolment === undefined && this.enrolAgain) this.startPass();
+    this.enrol(now, budget);
+    if (this.due.size > 2 * this.slots.size + COMPACT_SLACK) this.due.retain((e) => e.slot.entry === e);
+    return this.enrolment !== undefined || this.due.peekAt() <= now;
+  }
+
+  topologyChanged(): void {
+    this.enrolAgain = true;
+  }
+
+  forgetMeter(id: MeterId): void {
+    const slot = this.slots.get(id);
+    if (slot !== undefined) slot.entry = undefined;
+    this.slots.delete(id);
+    this.waiting.delete(id);
+  }
+
+  // ── internals ───────────────────────────────────────────────────────────
+
+  private startPass(): void {
+    this.enrolAgain = false;
+    this.pass += 1;
+    this.enrolment = { meters: this.judge.index.metersOf(this.c), cursor: 0 };
+  }
+
+  /** Visits the pass's meters while the budget lasts; a finished pass forgets unvisited slots. */
+  private enrol(now: number, budget: TickBudget): void {
+    const e = this.enrolment;
+    if (e === undefined) return;
+    for (let done = 0; e.cursor < e.meters.length && budget.more(done); done++) {
+      const m = e.meters[e.cursor++];
+      // The list is the one the pass started with: a meter deleted since is skipped.
+      if (m === undefined || this.judge.topology.meter(m.id) === undefined) continue;
+      let slot = this.slots.get(m.id);
+      if (slot === undefined) this.slots.set(m.id, (slot = { meter: m, entry: undefined, at: Number.NaN, pass: this.pass }));
+      slot.meter = m;
+      slot.pass = this.pass;
+      this.waiting.delete(m.id);
+      this.observe(slot, now);
+    }
+    if (e.cursor < e.meters.length) return;
+    this.enrolment = undefined;
+    for (const [id, slot] of this.slots) if (slot.pass !== this.pass) this.forgetMeter(id);
+  }
+
+  /** One judgement, then the next instant at which the verdict can change without new data. */
+  private observe(slot: Slot, now: number): void {
+    const id = slot.meter.id;
+    const interval = this.intervalOf(slot.meter);
+    // Unknown interval (terminal disabled or unknown): not judged until the topology changes.
+    if (interval === undefined) return;
+    const last = this.lastSeen(id);
+    const silentAt = last + interval * this.params.missedIntervals;
+    const before = this.c.states.get(id) as ConditionState | undefined;
+    if ((before === undefined || before.phase === 'idle') && !checkSilence(last, now, interval, this.params.missedIntervals).silent) {
+      // Not silent and nothing pending: the detector would only say "idle", so skip it (and
+      // its explanation text); a meter seen for the first time gets its idle state all the same.
+      if (before === undefined) this.judge.step(this.c, id, { kind: 'meter', id }, initialCondition, (s) => ({ state: s }));
+      this.schedule(slot, this.c.states.has(id) ? Math.max(silentAt, now + 1) : now + 1);
+      return;
+    }
+    const params = this.paramsFor(interval);
+    this.judge.step(this.c, id, { kind: 'meter', id }, initialCondition,
+      (s) => detectCommunicationLoss(s as ConditionState, last, params, now));
+    const state = this.c.states.get(id) as ConditionState | undefined;
+    switch (state?.phase) {
+      case 'active':
+        this.waiting.add(id);
+        return;
+      case 'clearing':
+        this.schedule(slot, Math.max(Math.min((state.since ?? now) + this.params.clearForMs, silentAt), now + 1));
+        return;
+      case 'idle':
+        this.schedule(slot, Math.max(silentAt, now + 1));
+        return;
+      default:
+        // No state (refused under the engine's bound, or the detector failed) or pending: next tick.
+        this.schedule(slot, now + 1);
+    }
+  }
+
+  /** The detector's parameters with the meter's interval (one object per distinct interval). */
+  private paramsFor(interval: number): CommunicationLossParams {
+    let p = this.withInterval.get(interval);
+    if (p === undefined) {
+      if (this.withInterval.size >= 64) this.withInterval.clear();
+      this.withInterval.set(interval, (p = { ...this.params, expectedIntervalMs: interval }));
+    }
+    return p;
+  }
+
+  private schedule(slot: Slot, at: number): void {
+    if (slot.entry !== undefined && slot.at === at) return;
+    const entry: Entry = { slot };
+    slot.entry = entry;
+    slot.at = at;
+    this.due.push(at, entry);
+  }
+
+  private intervalOf(m: Meter): number | undefined {
+    return this.params.expectedIntervalMs ?? this.judge.topology.expectedIntervalMs(m);
+  }
+
+  /** A meter never heard from counts as silent from when the rule started. */
+  private lastSeen(id: MeterId): number {
+    return Math.max(this.judge.values.get(id)?.lastSeen ?? this.c.since, this.c.since);
+  }
+}
