@@ -256,7 +256,7 @@ export function rankCollection(
       expected += c.expected;
       collected += c.collected;
     }
-    return { id: a.id as string, name: a.name, kind: a.kind as string, expected, collected, successRate: expected === 0 ? null : Math.min(1, collected / expected) };
+    return { id: a.id, name: a.name, kind: a.kind, expected, collected, successRate: expected === 0 ? null : Math.min(1, collected / expected) };
   });
   return rows.sort((x, y) => {
     if (x.successRate === null || y.successRate === null) return x.successRate === null ? (y.successRate === null ? x.id.localeCompare(y.id) : 1) : -1;
