@@ -71,7 +71,7 @@ export class AnalysisQueries {
     // `bad` values (quality 2) are kept for the record but never aggregated.
     this.#load = db.prepare(`
       SELECT b, SUM(v) AS value, COUNT(*) AS meters FROM (
-        SELECT (r.ts - ?) / ? AS b, AVG(r.value) AS v
+        SELECT (r.ts - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS b, AVG(r.value) AS v
         FROM json_each(?) AS k JOIN readings AS r ON r.meter_key = k.value
         WHERE r.quantity = ? AND r.ts >= ? AND r.ts < ? AND r.quality < 2
         GROUP BY r.meter_key, b
