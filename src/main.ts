@@ -50,6 +50,12 @@ import { loadMasterKey } from './security/masterKey.js';
 import { SecurityEventLog } from './security/securityEvents.js';
 import { bootstrapAdmin } from './auth/bootstrap.js';
 import { AuthService } from './auth/service.js';
+import { liveOverview } from './live/overview.js';
+import { OpenAlarmIndex } from './live/openAlarms.js';
+import { MeterReadingFeed } from './live/readingFeed.js';
+import { ControlReadBacks, meterState } from './live/meterState.js';
+import { AnalysisQueries } from './storage/analysisQueries.js';
+import { AreaAnalysis } from './storage/areaAnalysis.js';
 
 export interface HeadEnd {
   /** Base URL of the HTTP API. */
@@ -170,6 +176,9 @@ async function compose(
   const store = new ReadingStore(db, (id: MeterId) => registry.meterKey(id));
   const live = new LatestValues();
   const sinks: ReadingSink[] = [{ name: 'store', write: (b) => void store.write(b) }, live];
+  // The live stream's per-meter feed (issue 7): its listener failures are counted and logged, never the pipeline's.
+  const liveFeed = new MeterReadingFeed((err) => { if (throttle.pass('live-feed') >= 0) logger.warn({ err }, 'live stream listener failed'); });
+  sinks.push(liveFeed);
 
   // Rules (issue 5): the engine judges readings after the store; its signals go to the alarm
   // service, built further down (no reading flows before the collector starts).
@@ -485,6 +494,52 @@ async function compose(
   const health = (): HealthReport => healthReport(parts);
   const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events }), ...auth.metricSources()]);
 
+  // Live overview, meter state and load analysis (issues 7 and 8).
+  const openAlarms = new OpenAlarmIndex(alarms);
+  closers.push({ name: 'open alarm index', close: () => { openAlarms.close(); } });
+  const supplyMeters = new Set(Object.values(config.analysis.supplyMeters));
+  const readBacks = new ControlReadBacks(db);
+  const areaAnalysis = new AreaAnalysis({
+    queries: new AnalysisQueries(db),
+    topology: registry,
+    utcOffsetMinutes: config.station.utcOffsetMinutes,
+    supplyMeters: config.analysis.supplyMeters,
+    maxRangeDays: config.analysis.maxRangeDays,
+    maxPoints: config.analysis.maxPoints,
+    maxCompareAreas: config.analysis.maxCompareAreas,
+    lineLossEdgeToleranceMs: config.analysis.lineLossEdgeToleranceMs,
+  });
+  const overview = () => liveOverview({
+    areas: () => registry.listAreas(),
+    meters: () => registry.listMeters(),
+    live,
+    alarms: openAlarms,
+    collectionRateToday: () => stats.successRate({ day: stats.dayOf(Date.now()) }).total.rate,
+    excludedMeters: supplyMeters,
+    freshMs: config.analysis.liveFreshMs,
+  });
+  const liveApi = {
+    overview,
+    meterState: (id: string) => meterState({
+      meter: (m) => registry.getMeter(m),
+      latest: (m) => { const v = live.of(m); return v.length > 0 ? v : store.latest(m); },
+      terminalOnline: (t) => scheduler.terminalState(t)?.online,
+      readBacks,
+      lastEvent: (m, code) => events.list({ meterId: m, code, limit: 1 }).items[0],
+      openAlarms: (m) => openAlarms.countForMeter(m),
+    }, id),
+    meterExists: (id: string) => registry.getMeter(id).id,
+    subscribeMeter: (id: MeterId, listener: Parameters<MeterReadingFeed['subscribe']>[1]) => liveFeed.subscribe(id, listener),
+    overviewMs: config.analysis.streamOverviewMs,
+    maxStreams: config.analysis.maxStreams,
+  };
+  const analysisApi = {
+    analysis: areaAnalysis,
+    areas: () => registry.listAreas(),
+    metersOf: (a: string) => registry.listMeters({ areaId: a }),
+    collection: (day: string) => stats.successRate({ day }).terminals,
+  };
+
   const api = await buildApi({
     logger,
     bodyLimitBytes: config.http.bodyLimitBytes,
@@ -515,6 +570,8 @@ async function compose(
     commands: { commands: commandService },
     meterReader,
     auth: { service: auth, sessionMaxMs: config.auth.sessionMaxMs },
+    live: liveApi,
+    analysis: analysisApi,
   });
   await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });

@@ -32,6 +32,8 @@ import type { AuthService } from '../auth/service.js';
 import { installAccessControl } from './access.js';
 import { authRoutes } from './authRoutes.js';
 import { userRoutes } from './userRoutes.js';
+import { liveRoutes, type LiveRoutesOptions } from './liveRoutes.js';
+import { analysisRoutes, type AnalysisRoutesOptions } from './analysisRoutes.js';
 
 export interface HealthReport {
   /** `ok`: everything works; `degraded`: serving, but a part is failing (e.g. InfluxDB down, data spooled); `down`: cannot serve. */
@@ -66,6 +68,10 @@ export interface ApiDeps {
   readonly meterReader?: Pick<MeterReader, 'read'>;
   /** Access control: tokens, users, sessions. Every route declares its access (src/api/access.ts). */
   readonly auth: { readonly service: AuthService; readonly sessionMaxMs: number };
+  /** Live overview, meter state and the live SSE stream (dashboard); absent: no live routes. */
+  readonly live?: LiveRoutesOptions;
+  /** Load analysis (issue 8); absent: no analysis routes. */
+  readonly analysis?: AnalysisRoutesOptions;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
@@ -95,6 +101,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'load control', description: 'Load-control programs and their shedding rounds' },
         { name: 'commands', description: 'Remote control: disconnect, reconnect, limits, clock sync, with lifecycle and guard rails' },
         { name: 'access', description: 'Login, users and API tokens' },
+        { name: 'live', description: 'Live overview, meter state and the live stream for the dashboard' },
+        { name: 'analysis', description: 'Load curves, profiles, comparisons, line loss, collection ranking' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
       security: [{ bearer: [] }, { session: [] }],
@@ -146,6 +154,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.loadControl !== undefined) await v1.register(loadControlRoutes, { programs: deps.loadControl });
     if (deps.commands !== undefined) await v1.register(commandRoutes, deps.commands);
     if (deps.meterReader !== undefined) await v1.register(meterReadRoutes, { reader: deps.meterReader });
+    if (deps.live !== undefined) await v1.register(liveRoutes, deps.live);
+    if (deps.analysis !== undefined) await v1.register(analysisRoutes, deps.analysis);
   }, { prefix: '/api/v1' });
   return app;
 }

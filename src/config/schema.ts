@@ -582,6 +582,29 @@ export const AuthConfig = Type.Object(
   strict,
 );
 
+/** Load analysis and the live API (issue 8, issue 7). */
+export const AnalysisConfig = Type.Object(
+  {
+    /** Supply (transformer-side) meter of each transformer area, for line loss: `{ <areaId>: <meterId> }`. */
+    supplyMeters: Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 64 }), { default: {} }),
+    /** Longest period one analysis query may cover. */
+    maxRangeDays: Type.Integer({ minimum: 1, maximum: 3660, default: 92 }),
+    /** Points one analysis series may return, at most. */
+    maxPoints: Type.Integer({ minimum: 10, maximum: 1_000_000, default: 10_000 }),
+    /** Areas one area-against-area comparison may name. */
+    maxCompareAreas: Type.Integer({ minimum: 2, maximum: 100, default: 10 }),
+    /** A register read counts for a line-loss period edge when this close to it. */
+    lineLossEdgeToleranceMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 3_600_000 }),
+    /** A meter's latest power counts in the live load when at most this old. */
+    liveFreshMs: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 300_000 }),
+    /** Period of `event: overview` on the live stream. */
+    streamOverviewMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
+    /** Live streams served at once, at most. */
+    maxStreams: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
+  },
+  strict,
+);
+
 export const GridheadConfig = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: './data' }),
@@ -614,6 +637,7 @@ export const GridheadConfig = Type.Object(
     loadControl: LoadControlConfig,
     control: ControlConfig,
     auth: AuthConfig,
+    analysis: AnalysisConfig,
   },
   strict,
 );
@@ -637,3 +661,4 @@ export type ShedRoundConfig = Static<typeof ShedRound>;
 export type LoadControlConfig = Static<typeof LoadControlConfig>;
 export type ControlConfig = Static<typeof ControlConfig>;
 export type AuthConfig = Static<typeof AuthConfig>;
+export type AnalysisConfig = Static<typeof AnalysisConfig>;

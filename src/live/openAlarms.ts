@@ -1,0 +1,76 @@
+/**
+ * The open (raised or acknowledged) alarms, indexed for the live overview and the meter
+ * state: kept in step with the alarm service's changes, loaded page by page at start.
+ */
+import type { Alarm, AlarmState } from '../domain/index.js';
+
+/** What the index needs of the alarm service. */
+export interface AlarmSource {
+  list(filter: { readonly state?: AlarmState; readonly cursor?: string; readonly limit?: number }): { readonly items: readonly Alarm[]; readonly next: string | null };
+  onChange(listener: (change: { readonly alarm: Alarm }) => void): () => void;
+}
+
+export interface OpenAlarm {
+  readonly id: string;
+  readonly ruleId: string;
+  readonly detector: string;
+  readonly subjectKind: Alarm['subject']['kind'];
+  readonly subjectId: string;
+  readonly areaId: string | null;
+  readonly explanation: string;
+  readonly raisedAt: number;
+}
+
+/** The detector whose alarm marks an area abnormal (src/rules/detectors/area.ts). */
+export const ABNORMAL_AREA_DETECTOR = 'abnormal-area';
+
+export class OpenAlarmIndex {
+  readonly #open = new Map<string, OpenAlarm>();
+  readonly #unsubscribe: () => void;
+
+  constructor(source: AlarmSource) {
+    // Subscribe first: a change during the load is applied after it and wins.
+    const early: Alarm[] = [];
+    let loading = true;
+    this.#unsubscribe = source.onChange(({ alarm }) => {
+      if (loading) early.push(alarm);
+      else this.#apply(alarm);
+    });
+    for (const state of ['raised', 'acknowledged'] as const) {
+      let cursor: string | undefined;
+      do {
+        const page = source.list({ state, limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
+        for (const a of page.items) this.#apply(a);
+        cursor = page.next ?? undefined;
+      } while (cursor !== undefined);
+    }
+    loading = false;
+    for (const a of early) this.#apply(a);
+  }
+
+  all(): IterableIterator<OpenAlarm> {
+    return this.#open.values();
+  }
+
+  /** Open alarms whose subject is this meter. */
+  countForMeter(meterId: string): number {
+    let n = 0;
+    for (const a of this.#open.values()) if (a.subjectKind === 'meter' && a.subjectId === meterId) n++;
+    return n;
+  }
+
+  close(): void {
+    this.#unsubscribe();
+  }
+
+  #apply(a: Alarm): void {
+    if (a.state === 'cleared') {
+      this.#open.delete(a.id);
+      return;
+    }
+    this.#open.set(a.id, {
+      id: a.id, ruleId: a.ruleId, detector: a.detector, subjectKind: a.subject.kind, subjectId: a.subject.id,
+      areaId: a.areaId, explanation: a.explanation, raisedAt: a.raisedAt,
+    });
+  }
+}
