@@ -1,10 +1,8 @@
-// Runs `tsc` when dist/ is missing or older than any TypeScript source, so `npm start` works on a fresh clone.
+// Runs `tsc` when dist/ is missing or older than any TypeScript source, and `vite build` when the
+// dashboard bundle (dist/web) is missing or older than src/web, so `npm start` works on a fresh clone.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-
-const marker = 'dist/src/cli.js';
-const roots = ['src', 'protocols', 'simulators', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
 
 function newest(path) {
   const st = statSync(path);
@@ -14,9 +12,17 @@ function newest(path) {
   return max;
 }
 
-const built = existsSync(marker) ? statSync(marker).mtimeMs : 0;
-const sources = Math.max(...roots.filter((r) => existsSync(r)).map(newest));
-if (sources > built) {
+function stale(marker, roots) {
+  const built = existsSync(marker) ? statSync(marker).mtimeMs : 0;
+  const sources = Math.max(...roots.filter((r) => existsSync(r)).map(newest));
+  return sources > built;
+}
+
+if (stale('dist/src/cli.js', ['src', 'protocols', 'simulators', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'])) {
   process.stdout.write('gridhead: building (tsc)…\n');
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+}
+if (stale('dist/web/index.html', ['src/web', 'vite.config.ts', 'package-lock.json'])) {
+  process.stdout.write('gridhead: building the dashboard (vite)…\n');
+  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build'], { stdio: 'inherit' });
 }

@@ -32,6 +32,7 @@ import type { AuthService } from '../auth/service.js';
 import { installAccessControl } from './access.js';
 import { authRoutes } from './authRoutes.js';
 import { userRoutes } from './userRoutes.js';
+import { webRoutes } from './webRoutes.js';
 
 export interface HealthReport {
   /** `ok`: everything works; `degraded`: serving, but a part is failing (e.g. InfluxDB down, data spooled); `down`: cannot serve. */
@@ -66,6 +67,8 @@ export interface ApiDeps {
   readonly meterReader?: Pick<MeterReader, 'read'>;
   /** Access control: tokens, users, sessions. Every route declares its access (src/api/access.ts). */
   readonly auth: { readonly service: AuthService; readonly sessionMaxMs: number };
+  /** The dashboard bundle (Vite output) served at `/`; absent: no dashboard. */
+  readonly webRoot?: string;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
@@ -147,5 +150,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.commands !== undefined) await v1.register(commandRoutes, deps.commands);
     if (deps.meterReader !== undefined) await v1.register(meterReadRoutes, { reader: deps.meterReader });
   }, { prefix: '/api/v1' });
+  if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });
   return app;
 }

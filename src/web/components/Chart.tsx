@@ -1,0 +1,69 @@
+/**
+ * A time-series chart drawn by uPlot (loaded in its own chunk on first use). Drag to zoom,
+ * double-click to zoom out: uPlot's own cursor selection. Series with different time stamps
+ * are aligned on the union of their x values.
+ */
+import { useEffect, useRef } from 'preact/hooks';
+import type uPlotType from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { locale } from '../i18n.js';
+
+export interface ChartSeries {
+  readonly label: string;
+  readonly color: string;
+  /** [ms since the epoch, value]. */
+  readonly points: readonly (readonly [number, number])[];
+  readonly dash?: boolean;
+}
+
+export interface ChartProps {
+  readonly series: readonly ChartSeries[];
+  readonly unit: string;
+  readonly height?: number;
+  /** Test hook and accessibility label. */
+  readonly name: string;
+}
+
+export function Chart({ series, unit, height = 260, name }: ChartProps) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (el === null) return undefined;
+    let plot: uPlotType | undefined;
+    let cancelled = false;
+    const observer = new ResizeObserver(() => { plot?.setSize({ width: el.clientWidth, height }); });
+    void import('uplot').then(({ default: UPlot }) => {
+      if (cancelled) return;
+      const fmt = new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 });
+      plot = new UPlot({
+        width: el.clientWidth, height,
+        tzDate: (ts) => new Date(ts * 1000),
+        scales: { x: { time: true } },
+        axes: [{ stroke: '#9aa4b2', grid: { stroke: '#2a3340' } }, { stroke: '#9aa4b2', grid: { stroke: '#2a3340' }, label: unit, size: 60, values: (_u, vals) => vals.map((v) => fmt.format(v)) }],
+        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash === true ? { dash: [6, 4] } : {}), spanGaps: false }))],
+      }, align(series), el);
+      observer.observe(el);
+    });
+    return () => {
+      cancelled = true;
+      observer.disconnect();
+      plot?.destroy();
+    };
+  }, [series, unit, height]);
+  return <div class="chart" ref={box} role="img" aria-label={name} data-chart={name} data-points={series.reduce((n, s) => n + s.points.length, 0)} />;
+}
+
+/** uPlot wants one x array (seconds) and, per series, a y array of the same length. */
+function align(series: readonly ChartSeries[]): uPlotType.AlignedData {
+  const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+  const index = new Map(xs.map((x, i) => [x, i]));
+  const ys = series.map((s) => {
+    const y: (number | null)[] = new Array<number | null>(xs.length).fill(null);
+    for (const [x, v] of s.points) {
+      const i = index.get(x);
+      if (i !== undefined) y[i] = v;
+    }
+    return y;
+  });
+  return [xs.map((x) => x / 1000), ...ys];
+}
