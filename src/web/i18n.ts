@@ -108,7 +108,7 @@ export function onLangChange(listener: () => void): () => void {
 }
 
 function initialLang(): Lang {
-  let stored: string | null = null;
+  let stored: string | null;
   try {
     stored = localStorage.getItem(STORAGE_KEY);
   } catch {

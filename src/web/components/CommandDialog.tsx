@@ -73,7 +73,7 @@ export function CommandDialog({ kind, meterId, customerRef, onClose }: CommandDi
                 {target.transitions.map((x) => <li key={x.status + x.at}>{x.status} <small>{fmtClock(x.at)}</small></li>)}
               </ol>
             )}
-            {target !== undefined && target.error !== null && <p class="error">{target.error.code}: {target.error.message}</p>}
+            {target?.error && <p class="error">{target.error.code}: {target.error.message}</p>}
           </div>
         )}
         {error !== null && <p class="error" role="alert">{error}</p>}

@@ -129,10 +129,14 @@ function Collection({ terminalId }: { terminalId: string }) {
       <h3>{t('meter.collection')}</h3>
       <table>
         <thead><tr><th>{t('meter.date')}</th><th>{t('meter.rate')}</th><th /></tr></thead>
-        <tbody>{days.status === 'ok' && days.value.map((d) => <tr key={d.date}><td>{d.date}</td><td>{fmtPercent(d.row === null || d.row.successRate === null ? null : d.row.successRate * 100)}</td><td>{d.row === null ? '' : `${d.row.collected}/${d.row.expected}`}</td></tr>)}</tbody>
+        <tbody>{days.status === 'ok' && days.value.map((d) => <tr key={d.date}><td>{d.date}</td><td>{fmtPercent(ratioPct(d.row?.successRate))}</td><td>{d.row === null ? '' : `${d.row.collected}/${d.row.expected}`}</td></tr>)}</tbody>
       </table>
     </>
   );
+}
+
+function ratioPct(ratio: number | null | undefined): number | null {
+  return ratio === null || ratio === undefined ? null : ratio * 100;
 }
 
 /** YYYY-MM-DD in the browser's time zone (the station's day is local too). */
