@@ -22,9 +22,11 @@ export interface ChartProps {
   readonly height?: number;
   /** Test hook and accessibility label. */
   readonly name: string;
+  /** The x window to show, ms since the epoch; without it, the data's own extent. */
+  readonly xRange?: readonly [number, number];
 }
 
-export function Chart({ series, unit, height = 260, name }: ChartProps) {
+export function Chart({ series, unit, height = 260, name, xRange }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
@@ -38,7 +40,7 @@ export function Chart({ series, unit, height = 260, name }: ChartProps) {
       plot = new UPlot({
         width: el.clientWidth, height,
         tzDate: (ts) => new Date(ts * 1000),
-        scales: { x: { time: true } },
+        scales: { x: { time: true, ...(xRange === undefined ? {} : { range: (): [number, number] => [xRange[0] / 1000, xRange[1] / 1000] }) } },
         axes: [{ stroke: '#9aa4b2', grid: { stroke: '#2a3340' } }, { stroke: '#9aa4b2', grid: { stroke: '#2a3340' }, label: unit, size: 60, values: (_u, vals) => vals.map((v) => fmt.format(v)) }],
         series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash === true ? { dash: [6, 4] } : {}), spanGaps: false }))],
       }, align(series), el);
@@ -49,7 +51,7 @@ export function Chart({ series, unit, height = 260, name }: ChartProps) {
       observer.disconnect();
       plot?.destroy();
     };
-  }, [series, unit, height]);
+  }, [series, unit, height, xRange?.[0], xRange?.[1]]);
   return <div class="chart" ref={box} role="img" aria-label={name} data-chart={name} data-points={series.reduce((n, s) => n + s.points.length, 0)} />;
 }
 

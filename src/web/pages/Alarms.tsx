@@ -83,11 +83,11 @@ function AlarmRow({ alarm, canAck, onChange }: { alarm: Alarm; canAck: boolean; 
       .then((a) => { onChange(a); setAcking(false); }, (err: unknown) => { setError(errorText(err)); });
   };
   return (
-    <tr class={`sev-${alarm.severity} st-${alarm.state}`} data-alarm={alarm.id} data-rule={alarm.ruleId} data-state={alarm.state}>
+    <tr class={`st-${alarm.state}`} data-alarm={alarm.id} data-rule={alarm.ruleId} data-state={alarm.state}>
       <td><span class={`sev sev-${alarm.severity}`}>{alarm.severity}</span></td>
       <td>{fmtTime(alarm.raisedAt)}</td>
       <td>{subject}</td>
-      <td>{alarm.explanation}{alarm.comments.map((c) => <div key={c.at + c.by} class="comment" data-comment>💬 {c.by}: {c.text}</div>)}</td>
+      <td>{alarm.explanation}{alarm.comments.map((c) => <div key={c.at + c.by} class="comment" data-comment>{c.by}: {c.text}</div>)}</td>
       <td>{stateLabel(alarm.state)}{alarm.acknowledgedBy !== null && <small> ({alarm.acknowledgedBy})</small>}</td>
       <td>
         {canAck && alarm.state === 'raised' && !acking && <button type="button" data-action="ack" onClick={() => { setAcking(true); }}>{t('alarms.ack')}</button>}

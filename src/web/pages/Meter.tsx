@@ -89,16 +89,16 @@ export function MeterPage({ meterId, role }: { meterId: string; role: Role }) {
 
 function LoadCurve({ path }: { path: string }) {
   const [range, setRange] = useState<(typeof RANGES)[number]>(RANGES[0]);
-  const [series] = useLoad(() => {
+  const [series] = useLoad(async () => {
     const to = Date.now();
     const q = `quantity=power.active&from=${new Date(to - range.spanMs).toISOString()}&to=${new Date(to).toISOString()}&step=${range.stepS}&agg=avg`;
-    return api<Series>(`${path}/readings?${q}`);
+    return { window: [to - range.spanMs, to] as const, reply: await api<Series>(`${path}/readings?${q}`) };
   }, [path, range], 60_000);
-  const chart = useMemo(() => (series.status === 'ok' ? [{ label: 'power.active', color: '#4fc3f7', points: series.value.points.map((p) => [Date.parse(p.ts), p.value] as const) }] : []), [series]);
+  const chart = useMemo(() => (series.status === 'ok' ? [{ label: 'power.active', color: '#4fc3f7', points: series.value.reply.points.map((p) => [Date.parse(p.ts), p.value] as const) }] : []), [series]);
   return (
     <>
       <h3>{t('meter.curve')} <span class="tabs">{RANGES.map((r) => <button type="button" key={r.key} class={r === range ? 'active' : ''} onClick={() => { setRange(r); }}>{t(r.key)}</button>)}</span></h3>
-      {series.status === 'error' ? <p class="error">{errorText(series.error)}</p> : <Chart name="meter-load" series={chart} unit="kW" />}
+      {series.status === 'error' ? <p class="error">{errorText(series.error)}</p> : <Chart name="meter-load" series={chart} unit="kW" {...(series.status === 'ok' ? { xRange: series.value.window } : {})} />}
     </>
   );
 }

@@ -67,7 +67,8 @@ function AreaCurve({ areaId, limitKw }: { areaId: string; limitKw: number | null
   }, [load, limitKw]);
   if (load.status === 'error') return <p class="error">{errorText(load.error)}</p>;
   if (load.status === 'ok' && load.value === null) return <p class="muted">{t('overview.noLive')}</p>;
-  return <Chart name="area-load" series={series} unit="kW" />;
+  const day = startOfToday();
+  return <Chart name="area-load" series={series} unit="kW" xRange={[day, day + 86_400_000]} />;
 }
 
 /** The live overview, or (before the live API exists on this station) the area list with no load. */
