@@ -514,7 +514,7 @@ async function compose(
     commands: { commands: commandService },
     meterReader,
     auth: { service: auth, sessionMaxMs: config.auth.sessionMaxMs },
-    webRoot: config.http.webRoot,
+    webRoot: config.http.webRoot ?? 'dist/web',
   });
   await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });

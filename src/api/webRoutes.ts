@@ -15,6 +15,7 @@ export interface WebRoutesOptions {
 
 /** Hashed asset names never change content, so browsers may keep them for a year. */
 const ASSET_MAX_AGE_MS = 365 * 86_400_000;
+const ASSET_PATH = /^[\w.-]+(?:\/[\w.-]+)*$/;
 
 export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions): Promise<void> {
   const root = resolve(options.root);
@@ -28,13 +29,16 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
         .send(`gridhead: the dashboard is not built (no index.html in ${root}); run \`npm run build\`.\n`);
     }
     // index.html names the hashed bundles: always revalidate it so a new build is picked up.
-    return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    return reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false });
   });
 
   app.get('/assets/*', { config: { access: 'public' }, schema: { hide: true } }, async (req, reply) => {
     const rest = (req.params as { '*': string })['*'];
+    // Only plain names below assets/: a decoded `..` or an absolute path is refused, not resolved.
+    if (!ASSET_PATH.test(rest) || rest.split('/').includes('..')) {
+      reply.callNotFound();
+      return reply;
+    }
     return reply.sendFile(join('assets', rest), { maxAge: ASSET_MAX_AGE_MS, immutable: true });
   });
-
-  app.get('/favicon.svg', { config: { access: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.sendFile('favicon.svg'));
 }
