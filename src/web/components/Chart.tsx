@@ -28,30 +28,44 @@ export interface ChartProps {
 
 export function Chart({ series, unit, height = 260, name, xRange }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlotType | null>(null);
+  const latest = useRef(series);
+  latest.current = series;
+  // Set while the operator has zoomed in: a data refresh must not throw the zoom away.
+  const zoomed = useRef(false);
+  const shape = `${series.map((s) => s.label).join('|')}:${unit}:${height}:${xRange?.[0] ?? ''}:${xRange?.[1] ?? ''}`;
+
   useEffect(() => {
     const el = box.current;
     if (el === null) return undefined;
-    let plot: uPlotType | undefined;
     let cancelled = false;
-    const observer = new ResizeObserver(() => { plot?.setSize({ width: el.clientWidth, height }); });
+    const observer = new ResizeObserver(() => { plot.current?.setSize({ width: el.clientWidth, height }); });
+    const unzoom = () => { zoomed.current = false; };
+    el.addEventListener('dblclick', unzoom);
     void import('uplot').then(({ default: UPlot }) => {
       if (cancelled) return;
       const fmt = new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 });
-      plot = new UPlot({
+      zoomed.current = false;
+      plot.current = new UPlot({
         width: el.clientWidth, height,
         tzDate: (ts) => new Date(ts * 1000),
         scales: { x: { time: true, ...(xRange === undefined ? {} : { range: (): [number, number] => [xRange[0] / 1000, xRange[1] / 1000] }) } },
         axes: [{ stroke: '#9aa4b2', grid: { stroke: '#2a3340' } }, { stroke: '#9aa4b2', grid: { stroke: '#2a3340' }, label: unit, size: 60, values: (_u, vals) => vals.map((v) => fmt.format(v)) }],
-        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash === true ? { dash: [6, 4] } : {}), spanGaps: false }))],
-      }, align(series), el);
+        series: [{}, ...latest.current.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash === true ? { dash: [6, 4] } : {}), spanGaps: false }))],
+        hooks: { setSelect: [(u) => { if (u.select.width > 0) zoomed.current = true; }] },
+      }, align(latest.current), el);
       observer.observe(el);
     });
     return () => {
       cancelled = true;
       observer.disconnect();
-      plot?.destroy();
+      el.removeEventListener('dblclick', unzoom);
+      plot.current?.destroy();
+      plot.current = null;
     };
-  }, [series, unit, height, xRange?.[0], xRange?.[1]]);
+  }, [shape]);
+
+  useEffect(() => { plot.current?.setData(align(series), !zoomed.current); }, [series]);
   return <div class="chart" ref={box} role="img" aria-label={name} data-chart={name} data-points={series.reduce((n, s) => n + s.points.length, 0)} />;
 }
 
