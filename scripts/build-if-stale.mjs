@@ -4,21 +4,22 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-function newest(path) {
+function newest(path, skip) {
+  if (skip.includes(path)) return 0;
   const st = statSync(path);
   if (!st.isDirectory()) return st.mtimeMs;
   let max = 0;
-  for (const entry of readdirSync(path)) max = Math.max(max, newest(join(path, entry)));
+  for (const entry of readdirSync(path)) max = Math.max(max, newest(join(path, entry), skip));
   return max;
 }
 
-function stale(marker, roots) {
+function stale(marker, roots, skip = []) {
   const built = existsSync(marker) ? statSync(marker).mtimeMs : 0;
-  const sources = Math.max(...roots.filter((r) => existsSync(r)).map(newest));
+  const sources = Math.max(...roots.filter((r) => existsSync(r)).map((r) => newest(r, skip)));
   return sources > built;
 }
 
-if (stale('dist/src/cli.js', ['src', 'protocols', 'simulators', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'])) {
+if (stale('dist/src/cli.js', ['src', 'protocols', 'simulators', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'], [join('src', 'web')])) {
   process.stdout.write('gridhead: building (tsc)…\n');
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 }
