@@ -14,6 +14,8 @@ export interface ChartSeries {
   /** [ms since the epoch, value]. */
   readonly points: readonly (readonly [number, number])[];
   readonly dash?: boolean;
+  /** Draw straight across missing x values (a constant limit line given by its two ends). */
+  readonly joinGaps?: boolean;
 }
 
 export interface ChartProps {
@@ -51,7 +53,7 @@ export function Chart({ series, unit, height = 260, name, xRange }: ChartProps) 
         tzDate: (ts) => new Date(ts * 1000),
         scales: { x: { time: true, ...(xRange === undefined ? {} : { range: (): [number, number] => [xRange[0] / 1000, xRange[1] / 1000] }) } },
         axes: [{ stroke: '#9aa4b2', grid: { stroke: '#2a3340' } }, { stroke: '#9aa4b2', grid: { stroke: '#2a3340' }, label: unit, size: 60, values: (_u, vals) => vals.map((v) => fmt.format(v)) }],
-        series: [{}, ...latest.current.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash === true ? { dash: [6, 4] } : {}), spanGaps: false }))],
+        series: [{}, ...latest.current.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash === true ? { dash: [6, 4] } : {}), spanGaps: s.joinGaps === true }))],
         hooks: { setSelect: [(u) => { if (u.select.width > 0) zoomed.current = true; }] },
       }, align(latest.current), el);
       observer.observe(el);

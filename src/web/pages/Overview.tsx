@@ -61,7 +61,7 @@ function AreaCurve({ areaId, limitKw }: { areaId: string; limitKw: number | null
     if (load.value.previous !== undefined) out.push({ label: t('overview.yesterday'), color: '#9e9e9e', points: load.value.previous.map((p) => [Date.parse(p.ts), p.value] as const), dash: true });
     if (limitKw !== null) {
       const from = startOfToday();
-      out.push({ label: t('overview.limit'), color: '#ef5350', points: [[from, limitKw], [from + 86_400_000, limitKw]] });
+      out.push({ label: t('overview.limit'), color: '#ef5350', points: [[from, limitKw], [from + 86_400_000, limitKw]], joinGaps: true });
     }
     return out;
   }, [load, limitKw]);
