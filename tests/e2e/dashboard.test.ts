@@ -113,6 +113,24 @@ describe('dashboard', () => {
     expect((commands.body as { items: { status: string; origin: { actor: string } }[] }).items).toMatchObject([{ status: 'verified', origin: { actor: 'user:operator' } }]);
   });
 
+  test('the meter page shows the relay and limit read back by the last verified commands', async () => {
+    const send = async (key: string, body: unknown) => {
+      const res = await fetch(`${d.he.url}/api/v1/commands`, {
+        method: 'POST', body: JSON.stringify(body),
+        headers: { authorization: `Bearer ${d.he.token}`, 'content-type': 'application/json', 'idempotency-key': key },
+      });
+      expect(res.status).toBe(201);
+      const id = ((await res.json()) as { id: string }).id;
+      await eventually(async () => ((await d.he.get(`/api/v1/commands/${id}`)).body as { status: string }).status === 'verified' || undefined, 20_000, `command ${id}`);
+    };
+    await send('e2e-limit', { type: 'set-limit', meterIds: [METER], params: { limitKw: 12.5 } });
+    await send('e2e-reconnect-2', { type: 'reconnect', meterIds: [METER] });
+    const { page } = await d.session('viewer');
+    await page.goto(`/#/meters/${METER}`);
+    await page.locator('[data-relay=connected]').waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-limit]').textContent()).toMatch(/^12\.50 kW/);
+  });
+
   test('the language switches to Simplified Chinese, persists across a reload, and back', async () => {
     const { page } = await d.session('operator');
     await page.goto('/#/alarms');

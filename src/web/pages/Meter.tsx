@@ -72,7 +72,7 @@ export function MeterPage({ meterId, role }: { meterId: string; role: Role }) {
             {relay === null ? t('meter.unknown') : `${t(relay.connected ? 'meter.connected' : 'meter.disconnected')} (${relay.source}, ${fmtTime(relay.at)})`}
           </dd>
           <dt>{t('meter.limit')}</dt>
-          <dd>{limit === null ? t('meter.unknown') : limit.value === null ? t('meter.noLimit') : `${fmtQuantity(limit.value, 'kW')} (${fmtTime(limit.at)})`}</dd>
+          <dd data-limit>{limit === null ? t('meter.unknown') : limit.value === null ? t('meter.noLimit') : `${fmtQuantity(limit.value, 'kW')} (${fmtTime(limit.at)})`}</dd>
           <dt>{t('meter.online')}</dt><dd>{online === null ? t('meter.unknown') : String(online)}</dd>
           <dt>{t('meter.lastSeen')}</dt><dd>{fmtTime(s?.lastSeen)}</dd>
         </dl>
