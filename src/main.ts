@@ -572,6 +572,7 @@ async function compose(
     auth: { service: auth, sessionMaxMs: config.auth.sessionMaxMs },
     live: liveApi,
     analysis: analysisApi,
+    webRoot: config.http.webRoot ?? 'dist/web',
   });
   await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });

@@ -34,6 +34,7 @@ import { authRoutes } from './authRoutes.js';
 import { userRoutes } from './userRoutes.js';
 import { liveRoutes, type LiveRoutesOptions } from './liveRoutes.js';
 import { analysisRoutes, type AnalysisRoutesOptions } from './analysisRoutes.js';
+import { webRoutes } from './webRoutes.js';
 
 export interface HealthReport {
   /** `ok`: everything works; `degraded`: serving, but a part is failing (e.g. InfluxDB down, data spooled); `down`: cannot serve. */
@@ -72,6 +73,8 @@ export interface ApiDeps {
   readonly live?: LiveRoutesOptions;
   /** Load analysis (issue 8); absent: no analysis routes. */
   readonly analysis?: AnalysisRoutesOptions;
+  /** The dashboard bundle (Vite output) served at `/`; absent: no dashboard. */
+  readonly webRoot?: string;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
@@ -157,5 +160,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.live !== undefined) await v1.register(liveRoutes, deps.live);
     if (deps.analysis !== undefined) await v1.register(analysisRoutes, deps.analysis);
   }, { prefix: '/api/v1' });
+  if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });
   return app;
 }

@@ -23,6 +23,8 @@ export const HttpConfig = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
     /** Largest accepted request body. */
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
+    /** The built dashboard (Vite output) served at `/`, relative to the working directory; dist/web when absent. */
+    webRoot: Type.Optional(Type.String({ minLength: 1 })),
   },
   strict,
 );

@@ -74,7 +74,7 @@ describe('the role matrix', () => {
     expect(find('GET', '/api/v1/audit')).toBe('admin');
     expect(find('PUT', '/api/v1/meters/:id/keys')).toBe('admin');
     expect(find('POST', '/api/v1/users')).toBe('admin');
-    expect(routes.filter((r) => r.access === 'public').every((r) => ['/health', '/api/v1/auth/login'].includes(r.url) || r.url.startsWith('/docs'))).toBe(true);
+    expect(routes.filter((r) => r.access === 'public').every((r) => ['/health', '/api/v1/auth/login', '/', '/assets/*'].includes(r.url) || r.url.startsWith('/docs'))).toBe(true);
 
     const callers: { name: string; token: string | null; role?: Role }[] = [
       { name: 'no token', token: null },

@@ -1,0 +1,119 @@
+/**
+ * English and Simplified Chinese. The choice is kept in localStorage; `t` reads the current
+ * language, and the app re-renders everything when it changes.
+ */
+
+export type Lang = 'en' | 'zh';
+const STORAGE_KEY = 'gridhead.lang';
+
+const en = {
+  'app.title': 'gridhead dispatch',
+  'nav.overview': 'Overview', 'nav.alarms': 'Alarms', 'nav.loadControl': 'Load control', 'nav.meters': 'Meters',
+  'nav.logout': 'Log out', 'nav.language': '中文',
+  'login.title': 'Sign in', 'login.user': 'User name', 'login.password': 'Password', 'login.submit': 'Sign in', 'login.failed': 'Sign-in failed',
+  'role.viewer': 'viewer', 'role.operator': 'operator', 'role.admin': 'administrator', 'role.billing': 'billing',
+  'overview.total': 'Total load', 'overview.collection': 'Collection success today', 'overview.updated': 'Updated',
+  'overview.areas': 'Areas', 'overview.curve': 'Load today vs yesterday', 'overview.today': 'Today', 'overview.yesterday': 'Yesterday', 'overview.limit': 'Limit',
+  'overview.noLive': 'Live overview not available on this station.',
+  'area.meters': '{n}/{m} meters reporting', 'area.alarms': '{n} open alarms', 'area.abnormal': 'Abnormal',
+  'state.normal': 'normal', 'state.alarm': 'alarm', 'state.abnormal': 'abnormal',
+  'alarms.title': 'Alarms', 'alarms.severity': 'Severity', 'alarms.subject': 'Subject', 'alarms.explanation': 'Explanation', 'alarms.state': 'State',
+  'alarms.raised': 'Raised', 'alarms.area': 'Area', 'alarms.all': 'All', 'alarms.ack': 'Acknowledge', 'alarms.comment': 'Comment',
+  'alarms.confirmAck': 'Confirm acknowledgement', 'alarms.none': 'No alarms', 'alarms.live': 'live', 'alarms.reconnecting': 'reconnecting…',
+  'alarms.showCleared': 'Show cleared',
+  'alarmState.raised': 'raised', 'alarmState.acknowledged': 'acknowledged', 'alarmState.cleared': 'cleared',
+  'meters.title': 'Meters', 'meters.search': 'Search meter id, name or customer', 'meters.customer': 'Customer', 'meters.area': 'Area',
+  'meter.live': 'Live values', 'meter.phase': 'Phase', 'meter.total': 'Total', 'meter.quantity': 'Quantity',
+  'meter.curve': 'Load curve', 'meter.registers': 'Energy registers', 'meter.events': 'Events', 'meter.control': 'Relay and limiter',
+  'meter.collection': 'Collection history', 'meter.relay': 'Relay', 'meter.limit': 'Power limit', 'meter.connected': 'connected',
+  'meter.disconnected': 'disconnected', 'meter.unknown': 'unknown', 'meter.noLimit': 'no limit', 'meter.online': 'Online', 'meter.lastSeen': 'Last seen',
+  'meter.read': 'Read now', 'meter.reading': 'Reading…', 'meter.readDone': 'Read {n} values in {ms} ms', 'meter.protected': 'protected (保电)',
+  'meter.noEvents': 'No events', 'meter.day': '1 day', 'meter.week': '1 week', 'meter.month': '4 weeks', 'meter.date': 'Date', 'meter.rate': 'Success',
+  'cmd.disconnect': 'Disconnect', 'cmd.reconnect': 'Reconnect', 'cmd.setLimit': 'Set limit', 'cmd.confirmTitle': 'Confirm command',
+  'cmd.confirmText': '{cmd} meter {meter} of customer {customer}?', 'cmd.noCustomer': '(no customer reference)', 'cmd.limitKw': 'Limit (kW)',
+  'cmd.reason': 'Reason', 'cmd.send': 'Send', 'cmd.cancel': 'Cancel', 'cmd.close': 'Close', 'cmd.status': 'Status',
+  'lc.title': 'Load-control programs', 'lc.state': 'State', 'lc.round': 'Round', 'lc.load': 'Load', 'lc.limit': 'Limit', 'lc.basis': 'Basis',
+  'lc.preview': 'Dry-run preview', 'lc.tripped': 'Meters acted on', 'lc.none': 'No programs configured', 'lc.dryRun': 'dry run',
+  'lc.would': 'Would do now', 'lc.restore': 'Restore', 'lc.phase': 'Phase',
+  'lcState.disabled': 'disabled', 'lcState.armed': 'armed', 'lcState.alarming': 'alarming', 'lcState.round': 'round {n}', 'lcState.restoring': 'restoring',
+  'common.loading': 'Loading…', 'common.error': 'Error', 'common.none': '—', 'common.time': 'Time', 'common.value': 'Value',
+};
+
+export type Key = keyof typeof en;
+
+const zh: Record<Key, string> = {
+  'app.title': 'gridhead 调度',
+  'nav.overview': '总览', 'nav.alarms': '告警', 'nav.loadControl': '负荷控制', 'nav.meters': '电表',
+  'nav.logout': '退出', 'nav.language': 'English',
+  'login.title': '登录', 'login.user': '用户名', 'login.password': '密码', 'login.submit': '登录', 'login.failed': '登录失败',
+  'role.viewer': '查看员', 'role.operator': '操作员', 'role.admin': '管理员', 'role.billing': '计费',
+  'overview.total': '总负荷', 'overview.collection': '今日采集成功率', 'overview.updated': '更新于',
+  'overview.areas': '区域', 'overview.curve': '今日与昨日负荷曲线', 'overview.today': '今日', 'overview.yesterday': '昨日', 'overview.limit': '限额',
+  'overview.noLive': '本主站暂无实时总览。',
+  'area.meters': '{n}/{m} 表在线上报', 'area.alarms': '{n} 条未结告警', 'area.abnormal': '异常',
+  'state.normal': '正常', 'state.alarm': '告警', 'state.abnormal': '异常',
+  'alarms.title': '告警', 'alarms.severity': '级别', 'alarms.subject': '对象', 'alarms.explanation': '说明', 'alarms.state': '状态',
+  'alarms.raised': '发生时间', 'alarms.area': '区域', 'alarms.all': '全部', 'alarms.ack': '确认', 'alarms.comment': '备注',
+  'alarms.confirmAck': '确认告警', 'alarms.none': '无告警', 'alarms.live': '实时', 'alarms.reconnecting': '重新连接中…',
+  'alarms.showCleared': '显示已恢复',
+  'alarmState.raised': '未确认', 'alarmState.acknowledged': '已确认', 'alarmState.cleared': '已恢复',
+  'meters.title': '电表', 'meters.search': '搜索表号、名称或用户', 'meters.customer': '用户', 'meters.area': '区域',
+  'meter.live': '实时数据', 'meter.phase': '相', 'meter.total': '总', 'meter.quantity': '量',
+  'meter.curve': '负荷曲线', 'meter.registers': '电能示值', 'meter.events': '事件', 'meter.control': '继电器与限荷',
+  'meter.collection': '采集历史', 'meter.relay': '继电器', 'meter.limit': '功率限值', 'meter.connected': '合闸',
+  'meter.disconnected': '拉闸', 'meter.unknown': '未知', 'meter.noLimit': '无限值', 'meter.online': '在线', 'meter.lastSeen': '最后通信',
+  'meter.read': '立即召测', 'meter.reading': '召测中…', 'meter.readDone': '召测 {n} 项，用时 {ms} ms', 'meter.protected': '保电',
+  'meter.noEvents': '无事件', 'meter.day': '1 天', 'meter.week': '1 周', 'meter.month': '4 周', 'meter.date': '日期', 'meter.rate': '成功率',
+  'cmd.disconnect': '拉闸', 'cmd.reconnect': '合闸', 'cmd.setLimit': '设定限值', 'cmd.confirmTitle': '确认命令',
+  'cmd.confirmText': '对用户 {customer} 的电表 {meter} 执行{cmd}？', 'cmd.noCustomer': '（无用户编号）', 'cmd.limitKw': '限值 (kW)',
+  'cmd.reason': '原因', 'cmd.send': '发送', 'cmd.cancel': '取消', 'cmd.close': '关闭', 'cmd.status': '状态',
+  'lc.title': '负荷控制方案', 'lc.state': '状态', 'lc.round': '轮次', 'lc.load': '负荷', 'lc.limit': '限额', 'lc.basis': '依据',
+  'lc.preview': '预演（不执行）', 'lc.tripped': '已控制电表', 'lc.none': '未配置方案', 'lc.dryRun': '预演模式',
+  'lc.would': '当前将执行', 'lc.restore': '恢复', 'lc.phase': '阶段',
+  'lcState.disabled': '已停用', 'lcState.armed': '已投入', 'lcState.alarming': '告警中', 'lcState.round': '第 {n} 轮', 'lcState.restoring': '恢复中',
+  'common.loading': '加载中…', 'common.error': '错误', 'common.none': '—', 'common.time': '时间', 'common.value': '数值',
+};
+
+const DICTIONARIES: Record<Lang, Record<Key, string>> = { en, zh };
+let current: Lang = initialLang();
+const listeners = new Set<() => void>();
+
+export function t(key: Key, vars: Record<string, string | number> = {}): string {
+  return DICTIONARIES[current][key].replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
+}
+
+export function lang(): Lang {
+  return current;
+}
+
+/** The BCP 47 locale for Intl formatting. */
+export function locale(): string {
+  return current === 'zh' ? 'zh-CN' : 'en-GB';
+}
+
+export function setLang(next: Lang): void {
+  current = next;
+  try {
+    localStorage.setItem(STORAGE_KEY, next);
+  } catch {
+    // Storage can be disabled (private mode): the choice then lasts for this page only.
+  }
+  document.documentElement.lang = locale();
+  for (const l of listeners) l();
+}
+
+export function onLangChange(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function initialLang(): Lang {
+  let stored: string | null;
+  try {
+    stored = localStorage.getItem(STORAGE_KEY);
+  } catch {
+    stored = null;
+  }
+  if (stored === 'en' || stored === 'zh') return stored;
+  return navigator.language.toLowerCase().startsWith('zh') ? 'zh' : 'en';
+}

@@ -1,0 +1,85 @@
+/**
+ * Load-control programs: state (armed, alarming, round n, restoring), load against limit,
+ * the meters a program acted on, and a dry-run preview (POST …/preview sends nothing).
+ */
+import { useState } from 'preact/hooks';
+import { api, errorText } from '../api.js';
+import { fmtNumber, fmtTime } from '../format.js';
+import { useLoad } from '../hooks.js';
+import { t, type Key } from '../i18n.js';
+import type { Program, ProgramDetail, ProgramPreview } from '../types.js';
+
+const POLL_MS = 5_000;
+
+export function LoadControl({ selected }: { selected: string | undefined }) {
+  const [programs] = useLoad(() => api<{ items: Program[] }>('/load-control/programs'), [], POLL_MS);
+  if (programs.status !== 'ok') return <p>{programs.status === 'error' ? errorText(programs.error) : t('common.loading')}</p>;
+  const items = programs.value.items;
+  return (
+    <div class="grid">
+      <section class="card wide">
+        <h2>{t('lc.title')}</h2>
+        {items.length === 0 ? <p class="muted">{t('lc.none')}</p> : (
+          <table>
+            <thead><tr><th>ID</th><th>{t('lc.state')}</th><th>{t('lc.load')}</th><th>{t('lc.limit')}</th><th>{t('lc.basis')}</th></tr></thead>
+            <tbody>
+              {items.map((p) => (
+                <tr key={p.id} data-program={p.id} data-state={p.state} class={p.id === selected ? 'selected' : ''}>
+                  <td><a href={`#/load-control/${encodeURIComponent(p.id)}`}>{p.name}</a> <small>{p.kind}{p.dryRun && ` · ${t('lc.dryRun')}`}</small></td>
+                  <td><span class={`lc lc-${p.state}`}>{programState(p)}</span></td>
+                  <td>{fmtNumber(p.load)} {p.unit}</td>
+                  <td>{fmtNumber(p.limit)} {p.unit}</td>
+                  <td>{p.basis}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      {selected !== undefined && <ProgramPanel key={selected} id={selected} />}
+    </div>
+  );
+}
+
+function ProgramPanel({ id }: { id: string }) {
+  const [detail] = useLoad(() => api<ProgramDetail>(`/load-control/programs/${encodeURIComponent(id)}`), [id], POLL_MS);
+  const [preview, setPreview] = useState<ProgramPreview | string | null>(null);
+  const runPreview = () => {
+    api<ProgramPreview>(`/load-control/programs/${encodeURIComponent(id)}/preview`, { method: 'POST' }).then(setPreview, (err: unknown) => { setPreview(errorText(err)); });
+  };
+  if (detail.status !== 'ok') return <section class="card wide">{detail.status === 'error' ? errorText(detail.error) : t('common.loading')}</section>;
+  const d = detail.value;
+  return (
+    <>
+      <section class="card">
+        <h3>{d.name} — {t('lc.tripped')}</h3>
+        <table>
+          <thead><tr><th>ID</th><th>{t('lc.round')}</th><th>{t('cmd.status')}</th><th>{t('common.time')}</th></tr></thead>
+          <tbody>{d.tripped.map((x) => <tr key={`${x.meterId}-${x.round}`}><td><a href={`#/meters/${encodeURIComponent(x.meterId)}`}>{x.meterId}</a> {x.command}</td><td>{x.round}</td><td>{x.status}</td><td>{fmtTime(x.at)}</td></tr>)}</tbody>
+        </table>
+      </section>
+      <section class="card">
+        <h3>{t('lc.preview')} <button type="button" data-action="preview" onClick={runPreview}>{t('lc.preview')}</button></h3>
+        {typeof preview === 'string' && <p class="error">{preview}</p>}
+        {preview !== null && typeof preview !== 'string' && (
+          <div data-preview={preview.programId}>
+            <p>{t('lc.phase')}: {preview.phase} · {fmtNumber(preview.value)} / {fmtNumber(preview.limit)} {preview.unit} · {preview.basis}</p>
+            <table>
+              <thead><tr><th>{t('lc.round')}</th><th>{t('lc.would')}</th></tr></thead>
+              <tbody>{preview.rounds.map((r) => <tr key={r.round}><td>{r.round} · {r.action}{r.done && ' ✓'}</td><td>{r.meters.map((m) => `${m.meterId} (${m.outcome})`).join(', ')}</td></tr>)}</tbody>
+            </table>
+            {preview.restore.length > 0 && <p>{t('lc.restore')}: {preview.restore.map((r) => `${r.meterId} ${r.command}`).join(', ')}</p>}
+          </div>
+        )}
+      </section>
+    </>
+  );
+}
+
+const STATE_KEYS: Readonly<Record<string, Key>> = { disabled: 'lcState.disabled', armed: 'lcState.armed', alarming: 'lcState.alarming', restoring: 'lcState.restoring' };
+
+function programState(p: Program): string {
+  if (p.state === 'round') return t('lcState.round', { n: p.round });
+  const key = STATE_KEYS[p.state];
+  return key === undefined ? p.state : t(key);
+}

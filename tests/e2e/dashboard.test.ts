@@ -1,0 +1,170 @@
+/**
+ * The operators' dashboard in a real browser (Debian chromium via playwright-core) against a
+ * head-end with the simulated fleet: login, live values, an over-limit alarm acknowledged
+ * with a comment, a reconnect followed to verified, language switch, viewer restrictions.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/headend.js';
+import { chromiumPresent, CHROMIUM, PASSWORD, screenshot, scrollsSideways, startDashboard, type Dashboard } from './harness.js';
+
+const METER = 'sim-mq-01-1';
+const RULE = 'e2e-over-limit';
+const test = it.skipIf(!chromiumPresent);
+if (!chromiumPresent) console.log(`tests/e2e/dashboard: skipped, ${CHROMIUM} is not installed (apt install chromium)`);
+
+let d: Dashboard;
+
+beforeAll(async () => {
+  if (chromiumPresent) d = await startDashboard();
+}, 60_000);
+
+afterAll(async () => {
+  if (chromiumPresent) await d.close();
+});
+
+describe('dashboard', () => {
+  test('an operator signs in with the login form and sees the overview', async () => {
+    const context = await d.browser.newContext({ viewport: { width: 1366, height: 768 }, baseURL: d.he.url, locale: 'en-GB' });
+    try {
+      const page = await context.newPage();
+      await page.goto('/');
+      await page.fill('input[name=username]', 'operator');
+      await page.fill('input[name=password]', 'wrong-password-here');
+      await page.click('button[type=submit]');
+      await page.locator('.login .error').waitFor();
+      await page.fill('input[name=password]', PASSWORD);
+      await page.click('button[type=submit]');
+      await page.locator('.who[data-role=operator]').waitFor();
+      await page.locator('[data-area=tx1]').waitFor();
+      expect(await scrollsSideways(page)).toBe(false);
+      await screenshot(page, 'login-overview');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the overview shows live area load, the area curve and the collection rate', async () => {
+    const { page } = await d.session('operator');
+    await page.goto('/#/overview');
+    const tx1 = page.locator('[data-area=tx1] .area-load');
+    await page.locator('[data-kpi=total]', { hasText: /\d/ }).waitFor({ timeout: 15_000 });
+    expect(await tx1.textContent()).toMatch(/\d.* \/ 360 kW/);
+    await page.click('[data-area=tx1]');
+    await page.locator('[data-chart=area-load]:not([data-points="0"])').waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-kpi=collection]').textContent()).toMatch(/\d/);
+    await screenshot(page, 'overview');
+  });
+
+  test('live values on a meter page change as new readings arrive', async () => {
+    const { page } = await d.session('operator');
+    await page.goto(`/#/meters/${METER}`);
+    const table = page.locator('table.phases');
+    const liveTs = async () => Number(await table.getAttribute('data-live-ts'));
+    const first = await eventually(async () => { const ts = await liveTs(); return ts > 0 ? ts : undefined; }, 15_000, 'first live values');
+    expect(await page.locator('td[data-q="power.active"]').textContent()).toMatch(/\d kW$/);
+    const next = await eventually(async () => { const ts = await liveTs(); return ts > first ? ts : undefined; }, 15_000, 'newer live values');
+    expect(next).toBeGreaterThan(first);
+    expect(await page.locator(`[data-customer]`).textContent()).toBe(`CUST-${METER}`);
+    expect(await scrollsSideways(page)).toBe(false);
+    await screenshot(page, 'meter-live');
+  });
+
+  test('an over-limit alarm appears live and is acknowledged with a comment', async () => {
+    const { page } = await d.session('operator');
+    await page.goto('/#/alarms');
+    await page.locator('[data-stream=live]').waitFor();
+    const rule = await d.he.send('POST', '/api/v1/rules', {
+      id: RULE, name: 'e2e: any load on one meter', severity: 'critical', subject: { meter: METER },
+      detector: 'power-over-limit', params: { limitKw: 0.001, forMs: 0, clearForMs: 600_000 },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const row = page.locator(`tr[data-rule=${RULE}]`);
+    await row.locator('[data-action=ack]').waitFor({ timeout: 15_000 });
+    expect(await row.getAttribute('data-state')).toBe('raised');
+    expect(await row.textContent()).toContain(METER);
+    await row.locator('[data-action=ack]').click();
+    await row.locator('input[name=comment]').fill('crew informed by e2e');
+    await row.locator('[data-action=confirm-ack]').click();
+    await page.locator(`tr[data-rule=${RULE}][data-state=acknowledged]`).waitFor();
+    expect(await page.locator(`tr[data-rule=${RULE}] [data-comment]`).textContent()).toContain('crew informed by e2e');
+    const alarms = await d.he.get(`/api/v1/alarms?rule=${RULE}`);
+    expect((alarms.body as { items: { state: string; acknowledgedBy: string; comments: { text: string }[] }[] }).items[0]).toMatchObject({
+      state: 'acknowledged', acknowledgedBy: 'user:operator', comments: [{ text: 'crew informed by e2e' }],
+    });
+    await screenshot(page, 'alarm-acknowledged');
+  });
+
+  test('a reconnect confirmed in the dialog is followed to verified', async () => {
+    const { page } = await d.session('operator');
+    await page.goto(`/#/meters/${METER}`);
+    await page.click('[data-command=reconnect]');
+    const dialog = page.locator('dialog[data-dialog=command]');
+    await dialog.waitFor();
+    const text = await dialog.locator('[data-confirm-text]').textContent();
+    expect(text).toContain(METER);
+    expect(text).toContain(`CUST-${METER}`);
+    await dialog.locator('[data-action=send]').click();
+    await dialog.locator('[data-command-status=verified]').waitFor({ timeout: 20_000 });
+    expect(await dialog.locator('.transitions li').allTextContents()).toEqual([
+      expect.stringMatching(/^pending/), expect.stringMatching(/^sent/), expect.stringMatching(/^acknowledged/), expect.stringMatching(/^verified/),
+    ]);
+    await screenshot(page, 'reconnect-verified');
+    const commands = await d.he.get(`/api/v1/commands?meterId=${METER}&type=reconnect`);
+    expect((commands.body as { items: { status: string; origin: { actor: string } }[] }).items).toMatchObject([{ status: 'verified', origin: { actor: 'user:operator' } }]);
+  });
+
+  test('the meter page shows the relay and limit read back by the last verified commands', async () => {
+    const send = async (key: string, body: unknown) => {
+      const res = await fetch(`${d.he.url}/api/v1/commands`, {
+        method: 'POST', body: JSON.stringify(body),
+        headers: { authorization: `Bearer ${d.he.token}`, 'content-type': 'application/json', 'idempotency-key': key },
+      });
+      expect(res.status).toBe(201);
+      const id = ((await res.json()) as { id: string }).id;
+      await eventually(async () => ((await d.he.get(`/api/v1/commands/${id}`)).body as { status: string }).status === 'verified' || undefined, 20_000, `command ${id}`);
+    };
+    await send('e2e-limit', { type: 'set-limit', meterIds: [METER], params: { limitKw: 12.5 } });
+    await send('e2e-reconnect-2', { type: 'reconnect', meterIds: [METER] });
+    const { page } = await d.session('viewer');
+    await page.goto(`/#/meters/${METER}`);
+    await page.locator('[data-relay=connected]').waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-limit]').textContent()).toMatch(/^12\.50 kW/);
+  });
+
+  test('the language switches to Simplified Chinese, persists across a reload, and back', async () => {
+    const { page } = await d.session('operator');
+    await page.goto('/#/alarms');
+    await page.locator('[data-nav=alarms]', { hasText: 'Alarms' }).waitFor();
+    await page.click('header [data-action=language]');
+    await page.locator('[data-nav=alarms]', { hasText: '告警' }).waitFor();
+    expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
+    await page.reload();
+    await page.locator('[data-nav=overview]', { hasText: '总览' }).waitFor();
+    await screenshot(page, 'language-zh');
+    await page.click('header [data-action=language]');
+    await page.locator('[data-nav=overview]', { hasText: 'Overview' }).waitFor();
+  });
+
+  test('a viewer sees no command buttons, and the API refuses a command sent with the viewer cookie', async () => {
+    const { page } = await d.session('viewer');
+    await page.goto(`/#/meters/${METER}`);
+    await page.locator(`[data-meter="${METER}"]`).waitFor();
+    await page.locator('table.phases').waitFor();
+    expect(await page.locator('[data-command], [data-action=read]').count()).toBe(0);
+    await page.goto('/#/alarms');
+    await page.locator('tr[data-alarm]').first().waitFor();
+    expect(await page.locator('[data-action=ack]').count()).toBe(0);
+    const status = await page.evaluate(async (meterId) => {
+      const res = await fetch('/api/v1/commands', {
+        method: 'POST', credentials: 'same-origin',
+        headers: { 'content-type': 'application/json', 'x-gridhead-csrf': '1', 'idempotency-key': 'viewer-attempt' },
+        body: JSON.stringify({ type: 'disconnect', meterIds: [meterId] }),
+      });
+      return res.status;
+    }, METER);
+    expect(status).toBe(403);
+    await screenshot(page, 'viewer-meter');
+    const commands = await eventually(async () => (await d.he.get(`/api/v1/commands?meterId=${METER}&type=disconnect`)).body as { items: unknown[] });
+    expect(commands.items).toHaveLength(0);
+  });
+});
