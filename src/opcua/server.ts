@@ -81,7 +81,7 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
     hostname: config.host,
     port,
     resourcePath: config.resourcePath,
-    securityPolicies: config.securityPolicies.map((p) => POLICIES[p]),
+    securityPolicies: tokenPolicies(config),
     securityModes: config.securityModes.map((m) => MODES[m]),
     allowAnonymous: config.allowAnonymous,
     serverCertificateManager: certificates,
@@ -164,6 +164,19 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
     controlState: (meterId, state, at) => { guard('relay', () => { values.controlState(meterId, state, at); }); },
     close: stop,
   };
+}
+
+/**
+ * The channel policies, plus what encrypts passwords on a None channel. OPC UA Part 4 §7.41:
+ * a UserNameIdentityToken on an unsecured channel is encrypted with its token policy's own
+ * SecurityPolicy; node-opcua offers one only for policies in this list. With securityModes
+ * ['None'] no endpoint is created for the added policy, so the demo still has one endpoint
+ * and its passwords never cross the wire in clear.
+ */
+function tokenPolicies(config: OpcUaConfig): SecurityPolicy[] {
+  const policies = config.securityPolicies.map((p) => POLICIES[p]);
+  const securedChannels = config.securityModes.some((m) => m !== 'None') && policies.some((p) => p !== SecurityPolicy.None);
+  return securedChannels ? policies : [...new Set([...policies, SecurityPolicy.Basic256Sha256])];
 }
 
 /** node-opcua logs through its own global printers: send them to our logger, rate-limited per first word. */

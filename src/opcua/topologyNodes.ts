@@ -72,8 +72,8 @@ export class TopologyNodes {
   constructor(private readonly ns: Namespace, private readonly source: TopologySource, private readonly hooks: TopologyHooks) {
     const objects = ns.addressSpace.rootFolder.objects;
     this.root = ns.addObject({ nodeId: this.#id('gridhead'), browseName: 'Gridhead', organizedBy: objects, eventNotifier: 1, notifierOf: ns.addressSpace.rootFolder.objects.server });
-    this.#areasFolder = ns.addFolder(this.root, { nodeId: this.#id('areas'), browseName: 'Areas' });
-    this.#unassigned = ns.addFolder(this.root, { nodeId: this.#id('unassigned'), browseName: 'UnassignedMeters' });
+    this.#areasFolder = this.#folder(this.root, 'areas', 'Areas');
+    this.#unassigned = this.#folder(this.root, 'unassigned', 'UnassignedMeters');
   }
 
   /** Creates the areas and meters the registry holds now; call once, after the hooks can run. */
@@ -162,7 +162,7 @@ export class TopologyNodes {
       description: 'Sum of the latest active power of the meters of the area and its sub-areas that reported recently',
     });
     load.setValueFromSource({ dataType: DataType.Double, value: 0 }, StatusCodes.BadWaitingForInitialData);
-    const meters = this.ns.addFolder(object, { nodeId: this.#id(`${base}.Meters`), browseName: 'Meters' });
+    const meters = this.#folder(object, `${base}.Meters`, 'Meters');
     const node: AreaNode = { area, object, meters, load };
     this.#areas.set(area.id, node);
     return node;
@@ -192,6 +192,11 @@ export class TopologyNodes {
     const node: MeterNode = { meter, object, values, relay, online, shown: new Map() };
     this.#meters.set(meter.id, node);
     this.hooks.meterAdded(node);
+  }
+
+  /** A FolderType object organized by any object (node-opcua's addFolder wants a folder parent). */
+  #folder(parent: UAObject, nodeId: string, browseName: string): UAObject {
+    return this.ns.addObject({ nodeId: this.#id(nodeId), browseName, typeDefinition: 'FolderType', organizedBy: parent });
   }
 
   #boolean(parent: UAObject, nodeId: string, browseName: string, description: string): UAVariable {
