@@ -586,7 +586,10 @@ export const AuthConfig = Type.Object(
 export const OpcUaConfig = Type.Object(
   {
     enabled: Type.Boolean({ default: false }),
+    /** Where the server listens. */
     host: Type.String({ minLength: 1, maxLength: 253, default: '127.0.0.1' }),
+    /** The host name clients reach it by, in the endpoint URLs; default `host` (the machine's name when `host` is a wildcard). */
+    advertisedHostname: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
     /** 0: any free port (tests). */
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 4840 }),
     resourcePath: Type.String({ maxLength: 128, pattern: '^(/[A-Za-z0-9_.-]+)*$', default: '/UA/gridhead' }),

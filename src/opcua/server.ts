@@ -5,6 +5,7 @@
  * changes and relay read-backs. Nothing here talks to a device.
  */
 import { createServer } from 'node:net';
+import { hostname } from 'node:os';
 import { format } from 'node:util';
 import {
   MessageSecurityMode, OPCUACertificateManager, OPCUAServer, RegisterServerMethod, SecurityPolicy,
@@ -78,7 +79,9 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
   const port = config.port === 0 ? await freePort(config.host) : config.port;
   const certificates = new OPCUACertificateManager({ rootFolder: o.pkiDir, automaticallyAcceptUnknownCertificate: config.acceptUnknownCertificates });
   const server = new OPCUAServer({
-    hostname: config.host,
+    // `host` is where it listens; `hostname` is what the endpoint URLs advertise to clients.
+    host: config.host,
+    hostname: advertisedHost(config),
     port,
     resourcePath: config.resourcePath,
     securityPolicies: tokenPolicies(config),
@@ -153,7 +156,7 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
     await stop().catch(() => undefined);
     throw new OpcUaStartError(`OPC UA server could not listen on ${config.host}:${port}`, { cause: err });
   }
-  const endpointUrl = `opc.tcp://${config.host}:${port}${config.resourcePath}`;
+  const endpointUrl = `opc.tcp://${advertisedHost(config)}:${port}${config.resourcePath}`;
   logger.info({ endpoint: endpointUrl, securityPolicies: config.securityPolicies, securityModes: config.securityModes, anonymous: config.allowAnonymous }, 'OPC UA server listening');
 
   return {
@@ -177,6 +180,12 @@ function tokenPolicies(config: OpcUaConfig): SecurityPolicy[] {
   const policies = config.securityPolicies.map((p) => POLICIES[p]);
   const securedChannels = config.securityModes.some((m) => m !== 'None') && policies.some((p) => p !== SecurityPolicy.None);
   return securedChannels ? policies : [...new Set([...policies, SecurityPolicy.Basic256Sha256])];
+}
+
+/** The host name in endpoint URLs: configured, or the listening address unless that is a wildcard. */
+function advertisedHost(config: OpcUaConfig): string {
+  if (config.advertisedHostname !== undefined) return config.advertisedHostname;
+  return config.host === '0.0.0.0' || config.host === '::' ? hostname() : config.host;
 }
 
 /** node-opcua logs through its own global printers: send them to our logger, rate-limited per first word. */
