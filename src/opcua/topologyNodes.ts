@@ -33,6 +33,9 @@ export const METER_VARIABLES: readonly { readonly name: string; readonly quantit
   { name: 'EnergyExport', quantity: 'energy.active.export', unit: makeEUInformation('KWH', 'kWh', 'kilowatt hour') },
 ];
 
+/** node-opcua makes variables writable unless told otherwise; every value here comes from the station. */
+const READ_ONLY = { accessLevel: 'CurrentRead', userAccessLevel: 'CurrentRead' } as const;
+
 /** What the tree is built from: the registry, narrowed. */
 export interface TopologySource {
   listAreas(): Area[];
@@ -157,7 +160,7 @@ export class TopologyNodes {
     });
     if (parent !== this.#areasFolder) parent.addReference({ referenceType: 'HasNotifier', nodeId: object.nodeId });
     const load = this.ns.addAnalogDataItem({
-      nodeId: this.#id(`${base}.AggregateLoad`), browseName: 'AggregateLoad', componentOf: object, dataType: 'Double',
+      nodeId: this.#id(`${base}.AggregateLoad`), browseName: 'AggregateLoad', componentOf: object, dataType: 'Double', ...READ_ONLY,
       engineeringUnits: standardUnits.kilowatt, engineeringUnitsRange: { low: -1e9, high: 1e9 },
       description: 'Sum of the latest active power of the meters of the area and its sub-areas that reported recently',
     });
@@ -180,7 +183,7 @@ export class TopologyNodes {
     const values = new Map<Quantity, UAVariable>();
     for (const v of METER_VARIABLES) {
       const variable = this.ns.addAnalogDataItem({
-        nodeId: this.#id(`${base}.${v.name}`), browseName: v.name, componentOf: object, dataType: 'Double',
+        nodeId: this.#id(`${base}.${v.name}`), browseName: v.name, componentOf: object, dataType: 'Double', ...READ_ONLY,
         engineeringUnitsRange: { low: -1e9, high: 1e9 }, ...(v.unit === undefined ? {} : { engineeringUnits: v.unit }),
         description: v.quantity,
       });
@@ -200,7 +203,7 @@ export class TopologyNodes {
   }
 
   #boolean(parent: UAObject, nodeId: string, browseName: string, description: string): UAVariable {
-    const v = this.ns.addVariable({ nodeId: this.#id(nodeId), browseName, componentOf: parent, dataType: 'Boolean', description });
+    const v = this.ns.addVariable({ nodeId: this.#id(nodeId), browseName, componentOf: parent, dataType: 'Boolean', description, ...READ_ONLY });
     v.setValueFromSource({ dataType: DataType.Boolean, value: false }, StatusCodes.BadWaitingForInitialData);
     return v;
   }

@@ -81,6 +81,12 @@ describe('read-only anonymous access', () => {
     }
   });
 
+  it('refuses writes to the live variables', async () => {
+    const status = await session.write({ nodeId: 'ns=1;s=meter:m2.ActivePower', attributeId: AttributeIds.Value, value: { value: { dataType: DataType.Double, value: 99 } } });
+    expect(status.isGood()).toBe(false);
+    expect((await read('ns=1;s=meter:m2.ActivePower')).statusCode).toBe(StatusCodes.BadWaitingForInitialData);
+  });
+
   it('refuses a method call from an anonymous session with BadUserAccessDenied', async () => {
     const result = await session.call({
       objectId: 'ns=1;s=meter:m1', methodId: 'ns=1;s=meter:m1.Disconnect', inputArguments: [{ dataType: DataType.String, value: 'anonymous try' }],
