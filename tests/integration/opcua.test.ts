@@ -192,26 +192,34 @@ describe('control methods', () => {
 });
 
 describe('alarm events', () => {
-  it('delivers a raised alarm as an event with its message, severity and source node to a client event subscription', async () => {
+  it('delivers a raised alarm as an event with its message, severity and source node to subscribers of the Server object and of the meter\'s region', async () => {
     const session = await sessionAs('watcher');
     const subscription = ClientSubscription.create(session, { requestedPublishingInterval: 100, requestedMaxKeepAliveCount: 20, publishingEnabled: true });
-    const events: Variant[][] = [];
     const filter = constructEventFilter(['SourceNode', 'Message', 'Severity', 'SourceName']);
-    const item = ClientMonitoredItem.create(subscription, { nodeId: 'i=2253', attributeId: AttributeIds.EventNotifier }, { samplingInterval: 0, queueSize: 100, filter, discardOldest: true }, TimestampsToReturn.Both);
-    item.on('changed', (values: Variant[] | DataValue) => { if (Array.isArray(values)) events.push(values); });
-    try {
+    const watch = async (nodeId: string): Promise<Variant[][]> => {
+      const events: Variant[][] = [];
+      const item = ClientMonitoredItem.create(subscription, { nodeId, attributeId: AttributeIds.EventNotifier }, { samplingInterval: 0, queueSize: 100, filter, discardOldest: true }, TimestampsToReturn.Both);
+      item.on('changed', (values: Variant[] | DataValue) => { if (Array.isArray(values)) events.push(values); });
       await new Promise<void>((resolve) => { item.once('initialized', () => { resolve(); }); });
+      return events;
+    };
+    try {
+      const atServer = await watch('i=2253');
+      const atRegion = await watch('ns=1;s=area:r1');
+      expect(he.registry.getMeter(MQ_METER).areaId).not.toBeNull();
       const now = Date.now();
       he.alarms.onSignal({
         ruleId: 'opcua-test', detector: 'test', subject: { kind: 'meter', id: MQ_METER as never }, kind: 'raise', severity: 'major',
         at: now, since: now, explanation: 'test alarm: 12.5 kW over the 10 kW limit', value: 12.5, areaId: null,
       });
-      const event = await eventually(async () => {
-        await Promise.resolve();
-        return events.find((e) => String((e[1]?.value as { text?: string } | undefined)?.text).includes('12.5 kW over'));
-      }, 15_000, 'alarm event');
-      expect(String(event[0]?.value as unknown)).toBe(`ns=1;s=meter:${MQ_METER}`);
-      expect(event[2]?.value).toBe(700);
+      for (const events of [atServer, atRegion]) {
+        const event = await eventually(async () => {
+          await Promise.resolve();
+          return events.find((e) => String((e[1]?.value as { text?: string } | undefined)?.text).includes('12.5 kW over'));
+        }, 15_000, 'alarm event');
+        expect(String(event[0]?.value as unknown)).toBe(`ns=1;s=meter:${MQ_METER}`);
+        expect(event[2]?.value).toBe(700);
+      }
     } finally {
       await subscription.terminate();
     }
