@@ -30,7 +30,7 @@ beforeAll(async () => {
   });
   if (he.opcuaEndpoint === undefined) throw new Error('the OPC UA server did not start');
   endpoint = he.opcuaEndpoint;
-  for (const [name, role] of [['dispatch', 'operator'], ['watcher', 'viewer'], ['accounts', 'billing']] as const) {
+  for (const [name, role] of [['dispatch', 'operator'], ['watcher', 'viewer'], ['accounts', 'billing'], ['guessed', 'operator']] as const) {
     const res = await he.send('POST', '/api/v1/users', { name, role, password: PASSWORD });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
   }
@@ -188,6 +188,16 @@ describe('control methods', () => {
     const session = await client.createSession({ type: UserTokenType.UserName, userName: 'dispatch', password: PASSWORD });
     sessions.push(session);
     expect(session.sessionId.isEmpty()).toBe(false);
+  });
+});
+
+describe('login limits', () => {
+  it('refuses even the right password once a user name has failed too often, like the dashboard login', async () => {
+    const client = await connect();
+    for (let i = 0; i < 5; i++) {
+      await expect(client.createSession({ type: UserTokenType.UserName, userName: 'guessed', password: `wrong guess number ${i}` })).rejects.toThrow();
+    }
+    await expect(client.createSession({ type: UserTokenType.UserName, userName: 'guessed', password: PASSWORD })).rejects.toThrow();
   });
 });
 
