@@ -100,6 +100,7 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
   try {
     await server.initialize();
   } catch (err) {
+    await certificates.dispose().catch(() => undefined);
     throw new OpcUaStartError(`OPC UA server could not initialise (PKI at ${o.pkiDir})`, { cause: err });
   }
   const addressSpace = server.engine.addressSpace;
