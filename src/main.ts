@@ -21,7 +21,7 @@ import { startDlmsPushService } from './collect/dlmsPushService.js';
 import type { RawDeviceEvent } from '../protocols/adapter.js';
 import type { GridheadConfig } from './config/schema.js';
 import { ControlActionStore } from './control/actions.js';
-import { CommandService } from './control/commands.js';
+import { CommandService, type CommandRunner } from './control/commands.js';
 import { CommandStore } from './control/commandStore.js';
 import { MeterReader } from './collect/meterRead.js';
 import { QUANTITIES, isQuantity, type AlarmSignal, type DeviceEvent, type MeterId } from './domain/index.js';
@@ -56,6 +56,7 @@ import { MeterReadingFeed } from './live/readingFeed.js';
 import { ControlReadBacks, meterState } from './live/meterState.js';
 import { AnalysisQueries } from './storage/analysisQueries.js';
 import { AreaAnalysis } from './storage/areaAnalysis.js';
+import { startOpcUaServer, type OpcUaServer } from './opcua/server.js';
 
 export interface HeadEnd {
   /** Base URL of the HTTP API. */
@@ -70,6 +71,8 @@ export interface HeadEnd {
   readonly alarms: AlarmService;
   /** Device events store; `recordEvents` is the ingest for every protocol's events. */
   readonly events: EventRecorder;
+  /** The OPC UA endpoint (opc.tcp://…) when `opcua.enabled`. */
+  readonly opcuaEndpoint: string | undefined;
   close(): Promise<void>;
 }
 
@@ -179,6 +182,9 @@ async function compose(
   // The live stream's per-meter feed (issue 7): its listener failures are counted and logged, never the pipeline's.
   const liveFeed = new MeterReadingFeed((err) => { if (throttle.pass('live-feed') >= 0) logger.warn({ err }, 'live stream listener failed'); });
   sinks.push(liveFeed);
+  // OPC UA (issue 8): started once the command service exists; readings reach it from then on.
+  let opcua: OpcUaServer | undefined;
+  if (config.opcua.enabled) sinks.push({ name: 'opcua', write: (b) => { opcua?.write(b); } });
 
   // Rules (issue 5): the engine judges readings after the store; its signals go to the alarm
   // service, built further down (no reading flows before the collector starts).
@@ -292,6 +298,7 @@ async function compose(
       // The first success after start is not news; every later transition is one line.
       const level = c.previous === 'unknown' && c.online ? 'debug' : 'info';
       logger[level]({ terminal: c.terminalId, online: c.online, reason: c.reason }, c.online ? 'terminal online' : 'terminal offline');
+      opcua?.terminalChanged(c.terminalId, c.online, c.ts);
     },
     onError: (err) => {
       if (throttle.pass(`collect:${err.name}`) >= 0) logger.warn({ err }, 'collection fault');
@@ -443,6 +450,16 @@ async function compose(
   if (interrupted > 0) logger.warn({ interrupted }, 'control requests the previous run left unanswered are marked failed (INTERRUPTED)');
   // Commands (issue 6): one service for operators and programs, durable, through the lanes
   // (MQTT terminals through the command topic); it is the load-control programs' port too.
+  const runCommand: CommandRunner = async (terminalId, command, { timeoutMs, signal }) => {
+    if (registry.findTerminal(terminalId)?.protocol !== 'mqtt') return scheduler.executeNow(terminalId, command, { timeoutMs, signal });
+    const session = await mqtt.open({ id: terminalId, endpoint: {} }, signal);
+    try {
+      if (session.execute === undefined) throw new Error('the MQTT adapter cannot send commands');
+      return await session.execute(command, signal);
+    } finally {
+      await session.close();
+    }
+  };
   const commandService = new CommandService({
     store: new CommandStore(db),
     audit,
@@ -451,14 +468,11 @@ async function compose(
       metersOfArea: (a) => (registry.listAreas().some((x) => x.id === a) ? registry.listMeters({ areaId: a }) : undefined),
     },
     run: async (terminalId, command, { timeoutMs, signal }) => {
-      if (registry.findTerminal(terminalId)?.protocol !== 'mqtt') return scheduler.executeNow(terminalId, command, { timeoutMs, signal });
-      const session = await mqtt.open({ id: terminalId, endpoint: {} }, signal);
-      try {
-        if (session.execute === undefined) throw new Error('the MQTT adapter cannot send commands');
-        return await session.execute(command, signal);
-      } finally {
-        await session.close();
-      }
+      const state = await runCommand(terminalId, command, { timeoutMs, signal });
+      // The relay read back is the OPC UA RelayConnected value, whoever sent the command.
+      const meter = registry.meterAt(terminalId, command.address);
+      if (meter !== undefined) opcua?.controlState(meter.id, state, Date.now());
+      return state;
     },
     settings: config.control,
     actions: controlActions,
@@ -467,6 +481,21 @@ async function compose(
   if (commandsFound.resumed + commandsFound.interrupted > 0) logger.warn(commandsFound, 'commands the previous run left open: pending ones resumed, in-flight ones marked INTERRUPTED and re-verified');
   closers.push({ name: 'commands', close: () => commandService.close() });
   const controlPort = commandService;
+  if (config.opcua.enabled) {
+    opcua = await startOpcUaServer({
+      config: config.opcua,
+      pkiDir: config.opcua.pkiDir ?? join(config.dataDir, 'opcua-pki'),
+      topology: registry,
+      live,
+      alarms,
+      commands: commandService,
+      auth,
+      terminalOnline: (id) => scheduler.terminalState(id)?.online,
+      logger: logger.child({ component: 'opcua' }),
+    });
+    const server = opcua;
+    closers.push({ name: 'opcua', close: async () => { opcua = undefined; await server.close(); } });
+  }
   const meterReader = new MeterReader({ meter: (id) => registry.findMeter(id), terminal: (id) => registry.findTerminal(id), scheduler });
   /** Load-control programs raise their alarm stages like rules do: logged, then to the alarm service. */
   const onLoadControlSignal = (s: AlarmSignal): void => { onSignal(s); };
@@ -581,5 +610,5 @@ async function compose(
   const url = `http://${config.http.host}:${port}`;
   logger.info({ url, docs: `${url}/docs` }, 'gridhead head-end running');
 
-  return { url, registry, pipeline, fleet, mqttUrl, security, alarms, events, close };
+  return { url, registry, pipeline, fleet, mqttUrl, security, alarms, events, opcuaEndpoint: opcua?.endpointUrl, close };
 }

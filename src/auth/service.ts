@@ -62,6 +62,11 @@ export type LoginResult =
   | { readonly ok: true; readonly sessionId: string; readonly user: UserView; readonly expiresAt: number }
   | { readonly ok: false; readonly reason: 'unknown-user' | 'bad-password' | 'disabled' };
 
+/** A password check without a session (OPC UA): the user on success, else why not. */
+export type PasswordCheck =
+  | { readonly ok: true; readonly user: UserView }
+  | { readonly ok: false; readonly reason: 'unknown-user' | 'bad-password' | 'disabled' };
+
 /** Outcomes of login attempts, counted for /metrics. */
 export type LoginOutcome = 'ok' | 'unknown-user' | 'bad-password' | 'disabled' | 'throttled';
 
@@ -114,23 +119,9 @@ export class AuthService {
 
   /** Checks a password and opens a session. Throws LoginThrottledError when the user or address is throttled. */
   async login(username: string, password: string, address: string): Promise<LoginResult> {
-    const gate = this.limiter.check(username, address);
-    if (!gate.allowed) {
-      this.count(this.logins, 'throttled');
-      throw new LoginThrottledError(gate.retryAfterMs);
-    }
-    const user = this.store.user(username);
-    // Verify against a decoy when the user does not exist, so timing does not reveal user names.
-    this.decoy ??= decoyHash(this.cost);
-    const matches = await verifyPassword(password.slice(0, MAX_PASSWORD_LENGTH), user?.passwordHash ?? await this.decoy);
-    if (user === undefined || !matches || user.disabled) {
-      this.limiter.failed(username, address);
-      const reason = user === undefined ? 'unknown-user' : !matches ? 'bad-password' : 'disabled';
-      this.count(this.logins, reason);
-      return { ok: false, reason };
-    }
-    this.count(this.logins, 'ok');
-    this.limiter.succeeded(username);
+    const check = await this.checkCredentials(username, password, address);
+    if (!check.ok) return check;
+    const user = check.row;
     const t = this.now();
     const sessionId = newSessionId();
     const expiresAt = t + this.options.sessionMaxMs;
@@ -141,6 +132,16 @@ export class AuthService {
       this.store.updateUser({ ...user, lastLoginAt: t });
     });
     return { ok: true, sessionId, user: userView({ ...user, lastLoginAt: t }), expiresAt };
+  }
+
+  /**
+   * Checks a user name and password without opening a session (OPC UA sessions authenticate
+   * this way). Throttled like `login`: failures count against the user and the source address.
+   * Throws LoginThrottledError when either is throttled.
+   */
+  async verifyPassword(username: string, password: string, source: string): Promise<PasswordCheck> {
+    const check = await this.checkCredentials(username, password, source);
+    return check.ok ? { ok: true, user: userView(check.row) } : check;
   }
 
   logout(sessionId: string): void {
@@ -242,6 +243,28 @@ export class AuthService {
       { name: 'gridhead_logins', help: 'Dashboard login attempts, by outcome', type: 'counter', labelNames: ['outcome'], read: () => [...this.logins].map(([outcome, value]) => ({ labels: { outcome }, value })) },
       { name: 'gridhead_api_refusals', help: 'API requests refused by access control, by code', type: 'counter', labelNames: ['code'], read: () => [...this.refusals].map(([code, value]) => ({ labels: { code }, value })) },
     ];
+  }
+
+  /** The password check shared by `login` and `verifyPassword`: throttled, counted, timing-safe. */
+  private async checkCredentials(username: string, password: string, address: string): Promise<{ readonly ok: true; readonly row: UserRow } | Extract<PasswordCheck, { ok: false }>> {
+    const gate = this.limiter.check(username, address);
+    if (!gate.allowed) {
+      this.count(this.logins, 'throttled');
+      throw new LoginThrottledError(gate.retryAfterMs);
+    }
+    const user = this.store.user(username);
+    // Verify against a decoy when the user does not exist, so timing does not reveal user names.
+    this.decoy ??= decoyHash(this.cost);
+    const matches = await verifyPassword(password.slice(0, MAX_PASSWORD_LENGTH), user?.passwordHash ?? await this.decoy);
+    if (user === undefined || !matches || user.disabled) {
+      this.limiter.failed(username, address);
+      const reason = user === undefined ? 'unknown-user' : !matches ? 'bad-password' : 'disabled';
+      this.count(this.logins, reason);
+      return { ok: false, reason };
+    }
+    this.count(this.logins, 'ok');
+    this.limiter.succeeded(username);
+    return { ok: true, row: user };
   }
 
   private count<K>(map: Map<K, number>, key: K): void {

@@ -36,6 +36,7 @@ export const ENV_OVERRIDES: readonly { readonly env: string; readonly path: read
   { env: 'GRIDHEAD_INFLUX_TOKEN', path: ['influx', 'token'], type: 'string' },
   { env: 'GRIDHEAD_INFLUX_ORG', path: ['influx', 'org'], type: 'string' },
   { env: 'GRIDHEAD_INFLUX_BUCKET', path: ['influx', 'bucket'], type: 'string' },
+  { env: 'GRIDHEAD_OPCUA_PORT', path: ['opcua', 'port'], type: 'integer' },
 ];
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): GridheadConfig {
@@ -101,6 +102,7 @@ function fillSections(value: Record<string, unknown>): void {
     ['control'],
     ['auth'], ['auth', 'login'],
     ['analysis'],
+    ['opcua'],
   ];
   for (const path of sections) {
     let node: Record<string, unknown> = value;
@@ -190,6 +192,10 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
     if (w.retryMinMs > w.retryMaxMs) issues.push({ path: `alarms.webhooks[${i}].retryMinMs`, message: `must not exceed alarms.webhooks[${i}].retryMaxMs` });
   });
   issues.push(...checkLoadControl(c.loadControl.programs));
+  // OPC UA Part 4 §7.14: SecurityPolicy None goes only with MessageSecurityMode None, and back.
+  if (c.opcua.securityPolicies.includes('None') !== c.opcua.securityModes.includes('None')) {
+    issues.push({ path: 'opcua.securityModes', message: "securityPolicies 'None' and securityModes 'None' go together: list both or neither" });
+  }
   return issues;
 }
 

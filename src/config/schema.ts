@@ -607,6 +607,36 @@ export const AnalysisConfig = Type.Object(
   strict,
 );
 
+/** OPC UA server for SCADA (src/opcua): endpoint, security, who may connect. */
+export const OpcUaConfig = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false }),
+    /** Where the server listens. */
+    host: Type.String({ minLength: 1, maxLength: 253, default: '127.0.0.1' }),
+    /** The host name clients reach it by, in the endpoint URLs; default `host` (the machine's name when `host` is a wildcard). */
+    advertisedHostname: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+    /** 0: any free port (tests). */
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 4840 }),
+    resourcePath: Type.String({ maxLength: 128, pattern: '^(/[A-Za-z0-9_.-]+)*$', default: '/UA/gridhead' }),
+    /** 'None' only for a demo on 127.0.0.1; production: Basic256Sha256 (or the newer Aes policies). */
+    securityPolicies: Type.Array(OneOf(['None', 'Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss'] as const), { minItems: 1, maxItems: 4, default: ['None'] }),
+    securityModes: Type.Array(OneOf(['None', 'Sign', 'SignAndEncrypt'] as const), { minItems: 1, maxItems: 3, default: ['None'] }),
+    /** Anonymous sessions may browse, read and subscribe, never call a method. */
+    allowAnonymous: Type.Boolean({ default: false }),
+    /** The server's certificate and the trusted/rejected client certificates; default <dataDir>/opcua-pki. */
+    pkiDir: Type.Optional(Type.String({ minLength: 1 })),
+    /** Trust any client certificate (demo only); otherwise move it from <pki>/rejected to <pki>/trusted. */
+    acceptUnknownCertificates: Type.Boolean({ default: false }),
+    maxSessions: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }),
+    maxConnectionsPerEndpoint: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }),
+    /** A value older than this reads UncertainLastUsableValue. */
+    staleAfterSeconds: Type.Integer({ minimum: 1, maximum: 7 * 86_400, default: 900 }),
+    /** Area loads are recomputed at most this often, for the areas whose meters reported. */
+    areaRefreshMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 1_000 }),
+  },
+  strict,
+);
+
 export const GridheadConfig = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: './data' }),
@@ -640,6 +670,7 @@ export const GridheadConfig = Type.Object(
     control: ControlConfig,
     auth: AuthConfig,
     analysis: AnalysisConfig,
+    opcua: OpcUaConfig,
   },
   strict,
 );
@@ -664,3 +695,4 @@ export type LoadControlConfig = Static<typeof LoadControlConfig>;
 export type ControlConfig = Static<typeof ControlConfig>;
 export type AuthConfig = Static<typeof AuthConfig>;
 export type AnalysisConfig = Static<typeof AnalysisConfig>;
+export type OpcUaConfig = Static<typeof OpcUaConfig>;

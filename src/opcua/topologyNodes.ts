@@ -1,0 +1,223 @@
+/**
+ * The topology as OPC UA nodes under Objects/Gridhead:
+ *
+ *   Gridhead
+ *   ├─ Areas
+ *   │   └─ <region> ─ <substation> ─ <feeder> ─ <transformer>   (objects, each with AggregateLoad)
+ *   │                                               └─ Meters ─ <meter>   (ActivePower, …, methods)
+ *   └─ UnassignedMeters ─ <meter>
+ *
+ * NodeIds are stable strings (`area:<id>`, `meter:<id>`, `meter:<id>.ActivePower`) so a SCADA
+ * configuration survives restarts. Registry changes update the tree: a meter change touches its
+ * own nodes; an area change rebuilds the tree (areas change seldom, meters often).
+ */
+import { DataType, makeEUInformation, standardUnits, StatusCodes, type EUInformation, type Namespace, type UAObject, type UAVariable } from 'node-opcua';
+import type { RegistryChange } from '../registry/registry.js';
+import type { Area, AreaId, Meter, MeterId, Quantity } from '../domain/index.js';
+
+/** The live variables of a meter, by browse name, and the quantity each shows. */
+export const METER_VARIABLES: readonly { readonly name: string; readonly quantity: Quantity; readonly unit: EUInformation | undefined }[] = [
+  { name: 'ActivePower', quantity: 'power.active', unit: standardUnits.kilowatt },
+  { name: 'ActivePowerL1', quantity: 'power.active.l1', unit: standardUnits.kilowatt },
+  { name: 'ActivePowerL2', quantity: 'power.active.l2', unit: standardUnits.kilowatt },
+  { name: 'ActivePowerL3', quantity: 'power.active.l3', unit: standardUnits.kilowatt },
+  { name: 'VoltageL1', quantity: 'voltage.l1', unit: standardUnits.volt },
+  { name: 'VoltageL2', quantity: 'voltage.l2', unit: standardUnits.volt },
+  { name: 'VoltageL3', quantity: 'voltage.l3', unit: standardUnits.volt },
+  { name: 'CurrentL1', quantity: 'current.l1', unit: standardUnits.ampere },
+  { name: 'CurrentL2', quantity: 'current.l2', unit: standardUnits.ampere },
+  { name: 'CurrentL3', quantity: 'current.l3', unit: standardUnits.ampere },
+  { name: 'PowerFactor', quantity: 'power.factor', unit: undefined },
+  // UNECE Rec. 20 common code KWH (OPC UA Part 8 §5.6.3 EngineeringUnits).
+  { name: 'EnergyImport', quantity: 'energy.active.import', unit: makeEUInformation('KWH', 'kWh', 'kilowatt hour') },
+  { name: 'EnergyExport', quantity: 'energy.active.export', unit: makeEUInformation('KWH', 'kWh', 'kilowatt hour') },
+];
+
+/** node-opcua makes variables writable unless told otherwise; every value here comes from the station. */
+const READ_ONLY = { accessLevel: 'CurrentRead', userAccessLevel: 'CurrentRead' } as const;
+
+/** What the tree is built from: the registry, narrowed. */
+export interface TopologySource {
+  listAreas(): Area[];
+  listMeters(filter?: { readonly areaId?: string }): Meter[];
+  findMeter(id: string): Meter | undefined;
+}
+
+export interface MeterNode {
+  readonly meter: Meter;
+  readonly object: UAObject;
+  readonly values: ReadonlyMap<Quantity, UAVariable>;
+  readonly relay: UAVariable;
+  readonly online: UAVariable;
+  /** Source timestamp of the value each variable shows, for newer-wins and staleness. */
+  readonly shown: Map<Quantity, { ts: number; stale: boolean }>;
+}
+
+export interface AreaNode {
+  readonly area: Area;
+  readonly object: UAObject;
+  readonly meters: UAObject;
+  readonly load: UAVariable;
+}
+
+export interface TopologyHooks {
+  /** A meter's nodes were (re)created: add its methods, show its current values. */
+  meterAdded(node: MeterNode): void;
+}
+
+export class TopologyNodes {
+  readonly root: UAObject;
+  readonly #areasFolder: UAObject;
+  readonly #unassigned: UAObject;
+  readonly #areas = new Map<AreaId, AreaNode>();
+  readonly #meters = new Map<MeterId, MeterNode>();
+
+  constructor(private readonly ns: Namespace, private readonly source: TopologySource, private readonly hooks: TopologyHooks) {
+    const objects = ns.addressSpace.rootFolder.objects;
+    this.root = ns.addObject({ nodeId: this.#id('gridhead'), browseName: 'Gridhead', organizedBy: objects, eventNotifier: 1, notifierOf: ns.addressSpace.rootFolder.objects.server });
+    this.#areasFolder = this.#folder(this.root, 'areas', 'Areas');
+    this.#unassigned = this.#folder(this.root, 'unassigned', 'UnassignedMeters');
+  }
+
+  /** Creates the areas and meters the registry holds now; call once, after the hooks can run. */
+  build(): void {
+    this.#build();
+  }
+
+  meter(id: string): MeterNode | undefined {
+    return this.#meters.get(id as MeterId);
+  }
+
+  area(id: string): AreaNode | undefined {
+    return this.#areas.get(id as AreaId);
+  }
+
+  meters(): IterableIterator<MeterNode> {
+    return this.#meters.values();
+  }
+
+  areas(): IterableIterator<AreaNode> {
+    return this.#areas.values();
+  }
+
+  /** The area and its ancestors (whose loads a reading of one of its meters changes). */
+  areaChain(id: AreaId | null): AreaId[] {
+    const out: AreaId[] = [];
+    for (let cur = id === null ? undefined : this.#areas.get(id); cur !== undefined && out.length < 16; cur = cur.area.parentId === null ? undefined : this.#areas.get(cur.area.parentId)) {
+      out.push(cur.area.id);
+    }
+    return out;
+  }
+
+  apply(change: RegistryChange): void {
+    if (change.kind === 'terminal') return;
+    if (change.kind === 'area') {
+      this.#clear();
+      this.#build();
+      return;
+    }
+    const existing = this.#meters.get(change.id);
+    const meter = change.op === 'delete' ? undefined : this.source.findMeter(change.id);
+    // Same place in the tree: keep the nodes (and their subscriptions), refresh the name.
+    if (existing !== undefined && meter !== undefined && sameArea(existing.meter, meter)) {
+      this.#meters.set(meter.id, { ...existing, meter });
+      existing.object.setDisplayName(meter.name);
+      return;
+    }
+    if (existing !== undefined) this.#removeMeter(existing);
+    if (meter !== undefined) this.#addMeter(meter);
+  }
+
+  #build(): void {
+    const areas = this.source.listAreas();
+    const byParent = new Map<AreaId | null, Area[]>();
+    for (const a of areas) byParent.set(a.parentId, [...(byParent.get(a.parentId) ?? []), a]);
+    const known = new Set(areas.map((a) => a.id));
+    // Parents before children; an area whose parent vanished hangs at the top.
+    const queue: { area: Area; parent: UAObject }[] = areas
+      .filter((a) => a.parentId === null || !known.has(a.parentId))
+      .map((area) => ({ area, parent: this.#areasFolder }));
+    while (queue.length > 0) {
+      const next = queue.shift();
+      if (next === undefined) break;
+      const node = this.#addArea(next.area, next.parent);
+      for (const child of byParent.get(next.area.id) ?? []) queue.push({ area: child, parent: node.object });
+    }
+    for (const m of this.source.listMeters()) this.#addMeter(m);
+  }
+
+  #clear(): void {
+    for (const m of [...this.#meters.values()]) this.#removeMeter(m);
+    for (const a of this.#areas.values()) if (a.area.parentId === null || !this.#areas.has(a.area.parentId)) this.ns.addressSpace.deleteNode(a.object);
+    this.#areas.clear();
+  }
+
+  #addArea(area: Area, parent: UAObject): AreaNode {
+    const base = `area:${area.id}`;
+    const object = this.ns.addObject({
+      nodeId: this.#id(base), browseName: area.id, displayName: area.name, organizedBy: parent, eventNotifier: 1,
+      description: `${area.kind} area${area.transformerKva === null ? '' : ` (${area.transformerKva} kVA)`}`,
+    });
+    if (parent !== this.#areasFolder) parent.addReference({ referenceType: 'HasNotifier', nodeId: object.nodeId });
+    const load = this.ns.addAnalogDataItem({
+      nodeId: this.#id(`${base}.AggregateLoad`), browseName: 'AggregateLoad', componentOf: object, dataType: 'Double', ...READ_ONLY,
+      engineeringUnits: standardUnits.kilowatt, engineeringUnitsRange: { low: -1e9, high: 1e9 },
+      description: 'Sum of the latest active power of the meters of the area and its sub-areas that reported recently',
+    });
+    load.setValueFromSource({ dataType: DataType.Double, value: 0 }, StatusCodes.BadWaitingForInitialData);
+    const meters = this.#folder(object, `${base}.Meters`, 'Meters');
+    const node: AreaNode = { area, object, meters, load };
+    this.#areas.set(area.id, node);
+    return node;
+  }
+
+  #addMeter(meter: Meter): void {
+    const area = meter.areaId === null ? undefined : this.#areas.get(meter.areaId);
+    const folder = area?.meters ?? this.#unassigned;
+    const base = `meter:${meter.id}`;
+    const object = this.ns.addObject({
+      nodeId: this.#id(base), browseName: meter.id, displayName: meter.name, organizedBy: folder, eventNotifier: 1,
+      description: `meter ${meter.address} on terminal ${meter.terminalId}${meter.protected ? ', protected (保电)' : ''}`,
+    });
+    if (area !== undefined) area.object.addReference({ referenceType: 'HasEventSource', nodeId: object.nodeId });
+    const values = new Map<Quantity, UAVariable>();
+    for (const v of METER_VARIABLES) {
+      const variable = this.ns.addAnalogDataItem({
+        nodeId: this.#id(`${base}.${v.name}`), browseName: v.name, componentOf: object, dataType: 'Double', ...READ_ONLY,
+        engineeringUnitsRange: { low: -1e9, high: 1e9 }, ...(v.unit === undefined ? {} : { engineeringUnits: v.unit }),
+        description: v.quantity,
+      });
+      variable.setValueFromSource({ dataType: DataType.Double, value: 0 }, StatusCodes.BadWaitingForInitialData);
+      values.set(v.quantity, variable);
+    }
+    const relay = this.#boolean(object, `${base}.RelayConnected`, 'RelayConnected', 'Relay state as last read back by a command: true connected');
+    const online = this.#boolean(object, `${base}.Online`, 'Online', 'Whether the meter\'s terminal answers');
+    const node: MeterNode = { meter, object, values, relay, online, shown: new Map() };
+    this.#meters.set(meter.id, node);
+    this.hooks.meterAdded(node);
+  }
+
+  /** A FolderType object organized by any object (node-opcua's addFolder wants a folder parent). */
+  #folder(parent: UAObject, nodeId: string, browseName: string): UAObject {
+    return this.ns.addObject({ nodeId: this.#id(nodeId), browseName, typeDefinition: 'FolderType', organizedBy: parent });
+  }
+
+  #boolean(parent: UAObject, nodeId: string, browseName: string, description: string): UAVariable {
+    const v = this.ns.addVariable({ nodeId: this.#id(nodeId), browseName, componentOf: parent, dataType: 'Boolean', description, ...READ_ONLY });
+    v.setValueFromSource({ dataType: DataType.Boolean, value: false }, StatusCodes.BadWaitingForInitialData);
+    return v;
+  }
+
+  #removeMeter(node: MeterNode): void {
+    this.#meters.delete(node.meter.id);
+    this.ns.addressSpace.deleteNode(node.object);
+  }
+
+  #id(s: string): string {
+    return `ns=${this.ns.index};s=${s}`;
+  }
+}
+
+function sameArea(a: Meter, b: Meter): boolean {
+  return a.areaId === b.areaId;
+}
