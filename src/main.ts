@@ -50,6 +50,7 @@ import { loadMasterKey } from './security/masterKey.js';
 import { SecurityEventLog } from './security/securityEvents.js';
 import { bootstrapAdmin } from './auth/bootstrap.js';
 import { AuthService } from './auth/service.js';
+import { createBillingService } from './billing/index.js';
 
 export interface HeadEnd {
   /** Base URL of the HTTP API. */
@@ -514,6 +515,7 @@ async function compose(
     commands: { commands: commandService },
     meterReader,
     auth: { service: auth, sessionMaxMs: config.auth.sessionMaxMs },
+    billing: createBillingService(db, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id)),
   });
   await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });

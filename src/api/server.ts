@@ -32,6 +32,8 @@ import type { AuthService } from '../auth/service.js';
 import { installAccessControl } from './access.js';
 import { authRoutes } from './authRoutes.js';
 import { userRoutes } from './userRoutes.js';
+import { billingRoutes } from './billingRoutes.js';
+import type { BillingService } from '../billing/service.js';
 
 export interface HealthReport {
   /** `ok`: everything works; `degraded`: serving, but a part is failing (e.g. InfluxDB down, data spooled); `down`: cannot serve. */
@@ -66,6 +68,8 @@ export interface ApiDeps {
   readonly meterReader?: Pick<MeterReader, 'read'>;
   /** Access control: tokens, users, sessions. Every route declares its access (src/api/access.ts). */
   readonly auth: { readonly service: AuthService; readonly sessionMaxMs: number };
+  /** Billing reads (role billing); absent: no billing routes. */
+  readonly billing?: BillingService;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
@@ -95,6 +99,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'load control', description: 'Load-control programs and their shedding rounds' },
         { name: 'commands', description: 'Remote control: disconnect, reconnect, limits, clock sync, with lifecycle and guard rails' },
         { name: 'access', description: 'Login, users and API tokens' },
+        { name: 'billing', description: 'Frozen reads, interval data with VEE, TOU consumption; JSON pages or streamed CSV' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
       security: [{ bearer: [] }, { session: [] }],
@@ -146,6 +151,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.loadControl !== undefined) await v1.register(loadControlRoutes, { programs: deps.loadControl });
     if (deps.commands !== undefined) await v1.register(commandRoutes, deps.commands);
     if (deps.meterReader !== undefined) await v1.register(meterReadRoutes, { reader: deps.meterReader });
+    if (deps.billing !== undefined) await v1.register(billingRoutes, { billing: deps.billing });
   }, { prefix: '/api/v1' });
   return app;
 }

@@ -215,12 +215,12 @@ function isSpike(delta: number, baseline: readonly number[], opts: IntervalOptio
 function markGlitches(boundaries: readonly Snapshot[], values: (number | null)[], opts: IntervalOptions): Set<number> {
   const out = new Set<number>();
   for (let k = 1; k + 1 < values.length; k++) {
-    const p = values[k - 1];
-    const v = values[k];
-    const n = values[k + 1];
+    const p = values[k - 1] ?? null;
+    const v = values[k] ?? null;
+    const n = values[k + 1] ?? null;
     const bp = boundaries[k - 1];
     const bn = boundaries[k + 1];
-    if (p == null || v == null || n == null || bp === undefined || bn === undefined) continue;
+    if (p === null || v === null || n === null || bp === undefined || bn === undefined) continue;
     if (replacementBetween(opts.replacements, bp.ts, bn.ts) !== undefined || n < p) continue;
     if (v < p || v > n) {
       values[k] = (p + n) / 2;
@@ -238,18 +238,18 @@ function markGlitches(boundaries: readonly Snapshot[], values: (number | null)[]
 function fillGap(boundaries: readonly Snapshot[], values: readonly (number | null)[], k: number, opts: IntervalOptions, out: IntervalValue[]): number {
   let first = k;
   // The run starts at the last known boundary at or before k, which is k itself unless k is missing.
-  if (values[k] == null) first = -1;
+  if ((values[k] ?? null) === null) first = -1;
   let j = k + 1;
-  while (j < values.length && values[j] == null) j++;
+  while (j < values.length && (values[j] ?? null) === null) j++;
   const start = boundaries[k];
   const end = boundaries[Math.min(j, boundaries.length - 1)];
   if (start === undefined || end === undefined) return boundaries.length;
   const last = j < values.length ? j : -1;
-  const va = first >= 0 ? values[first] : null;
-  const vb = last >= 0 ? values[last] : null;
+  const va = first >= 0 ? (values[first] ?? null) : null;
+  const vb = last >= 0 ? (values[last] ?? null) : null;
   const n = (last >= 0 ? last : boundaries.length - 1) - k;
   let each: number | null = null;
-  if (va != null && vb != null && end.ts - start.ts <= opts.maxEstimatedGapMs) {
+  if (va !== null && vb !== null && end.ts - start.ts <= opts.maxEstimatedGapMs) {
     const d = deltaBetween({ ts: start.ts, value: va }, { ts: end.ts, value: vb }, opts.rolloverAt, opts.replacements);
     if (d.kind === 'ok') each = d.value / n;
   }

@@ -100,6 +100,7 @@ function fillSections(value: Record<string, unknown>): void {
     ['loadControl'],
     ['control'],
     ['auth'], ['auth', 'login'],
+    ['billing'], ['billing', 'tariff'],
   ];
   for (const path of sections) {
     let node: Record<string, unknown> = value;

@@ -582,6 +582,57 @@ export const AuthConfig = Type.Object(
   strict,
 );
 
+/** Billing reads (src/billing): frozen reads, interval VEE, TOU tariff calendar. */
+export const TariffPeriodConfig = Type.Object(
+  {
+    bucket: Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' }),
+    from: ClockTime,
+    to: ClockTime,
+    days: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 6 }), { minItems: 1, maxItems: 7, description: 'Local weekdays, 0 Sunday' })),
+    months: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 12 }), { minItems: 1, maxItems: 12, description: 'Season: months it applies in' })),
+  },
+  strict,
+);
+
+export const BillingConfig = Type.Object(
+  {
+    /** Register billed by default. */
+    quantity: Type.String({ default: 'energy.active.import', pattern: '^energy\\.(active|reactive)\\.(import|export)(\\.t[1-4])?$' }),
+    /** A read this close to a boundary is the frozen value itself (not interpolated). */
+    snapshotToleranceSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 60 }),
+    /** Frozen reads: interpolate only with a read this close on both sides, else `missing`. */
+    frozenMaxSpanHours: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 31, default: 24 }),
+    /** Interval edges: interpolate only with a read this close on both sides, else the edge is a gap. */
+    intervalMaxSpanMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 60 }),
+    /** Gaps up to this long between known interval edges are estimated linearly. */
+    maxEstimatedGapMinutes: Type.Integer({ minimum: 0, maximum: 7 * 1440, default: 120 }),
+    spikeFactor: Type.Number({ exclusiveMinimum: 1, maximum: 10_000, default: 10 }),
+    spikeMinDelta: Type.Number({ minimum: 0, default: 1 }),
+    baselineIntervals: Type.Integer({ minimum: 4, maximum: 10_000, default: 96 }),
+    /** Integer digits of the registers: they wrap at 10^digits (6: 999999.99 → 0). 0: never wrap. */
+    registerDigits: Type.Integer({ minimum: 0, maximum: 15, default: 6 }),
+    maxReadsPerMeter: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 50_000 }),
+    /** Meters per page of a streamed export. */
+    exportChunkMeters: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+    /** Meter exchanges: deltas across one are computed per meter, not as a drop. */
+    replacements: Type.Array(Type.Object({
+      meterId: Id,
+      at: Type.String({ format: 'date-time' }),
+      oldFinal: Type.Number({ minimum: 0 }),
+      newInitial: Type.Number({ minimum: 0 }),
+    }, strict), { default: [], maxItems: 100_000 }),
+    tariff: Type.Object(
+      {
+        timezoneOffsetMinutes: Type.Optional(Type.Integer({ minimum: -720, maximum: 840 })),
+        defaultBucket: Type.String({ minLength: 1, maxLength: 32, default: 'flat' }),
+        periods: Type.Array(TariffPeriodConfig, { default: [], maxItems: 200 }),
+      },
+      strict,
+    ),
+  },
+  strict,
+);
+
 export const GridheadConfig = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: './data' }),
@@ -614,6 +665,7 @@ export const GridheadConfig = Type.Object(
     loadControl: LoadControlConfig,
     control: ControlConfig,
     auth: AuthConfig,
+    billing: BillingConfig,
   },
   strict,
 );
@@ -637,3 +689,4 @@ export type ShedRoundConfig = Static<typeof ShedRound>;
 export type LoadControlConfig = Static<typeof LoadControlConfig>;
 export type ControlConfig = Static<typeof ControlConfig>;
 export type AuthConfig = Static<typeof AuthConfig>;
+export type BillingConfig = Static<typeof BillingConfig>;
