@@ -10,7 +10,7 @@ import type { BillingMeter, BillingStore } from './store.js';
 import type { Tariff } from './tou.js';
 import {
   boundarySeries, deltaBetween, snapshotAt, validateIntervals, weakest,
-  type IntervalOptions, type MeterReplacement, type Snapshot, type ValueSource, type ValueStatus, type VeeFlag,
+  type IntervalOptions, type MeterReplacement, type Snapshot, type SnapshotOptions, type ValueSource, type ValueStatus, type VeeFlag,
 } from './vee.js';
 
 export interface BillingOptions {
@@ -114,7 +114,15 @@ export class BillingService {
 
   daily(date: string, q: FleetQuery): Page<DailyRow> {
     const at = localMidnight(date, this.opts.utcOffsetMinutes);
-    return this.pageOf(q, 'daily', (m, quantity, code) => this.dailyRow(m, date, at, quantity, code));
+    const quantity = q.quantity ?? this.opts.quantity;
+    const code = this.store.quantityCode(quantity);
+    if (code === undefined) return this.pageOf(q, 'daily', (m) => this.dailyRow(m, date, quantity, missing(at)));
+    const areaIds = this.areasOf(q.areaId);
+    const meters = this.store.metersAround({
+      afterId: q.cursor ?? '', limit: q.limit, profile: 'daily', code, at, spanMs: this.opts.frozenMaxSpanMs, ...(areaIds === undefined ? {} : { areaIds }),
+    });
+    const rows = meters.map((m) => this.dailyRow(m, date, quantity, snapshotAt(m.before, m.after, at, this.snapshotOpts(m))));
+    return { rows, next: nextCursor(meters, q.limit) };
   }
 
   monthly(month: string, q: FleetQuery): Page<MonthlyRow> {
@@ -145,8 +153,7 @@ export class BillingService {
 
   // ── rows ─────────────────────────────────────────────────────────────────
 
-  private dailyRow(m: BillingMeter, date: string, at: number, quantity: string, code: number | undefined): DailyRow {
-    const s = code === undefined ? missing(at) : this.snapshot(m, code, at);
+  private dailyRow(m: BillingMeter, date: string, quantity: string, s: Snapshot): DailyRow {
     return { ...refs(m), date, quantity, value: round(s.value), unit: this.opts.unitOf(quantity), status: s.status, source: s.source, raw: null };
   }
 
@@ -182,10 +189,11 @@ export class BillingService {
 
   private snapshot(m: BillingMeter, code: number, at: number): Snapshot {
     const span = this.opts.frozenMaxSpanMs;
-    return snapshotAt(this.store.before(m.key, code, at, span), this.store.after(m.key, code, at, span), at, {
-      toleranceMs: this.opts.snapshotToleranceMs, maxSpanMs: span, keepsProfile: m.keepsProfile,
-      ...this.registerOpts(m.id),
-    });
+    return snapshotAt(this.store.before(m.key, code, at, span), this.store.after(m.key, code, at, span), at, this.snapshotOpts(m));
+  }
+
+  private snapshotOpts(m: BillingMeter): SnapshotOptions {
+    return { toleranceMs: this.opts.snapshotToleranceMs, maxSpanMs: this.opts.frozenMaxSpanMs, keepsProfile: m.keepsProfile, ...this.registerOpts(m.id) };
   }
 
   private intervalValues(m: BillingMeter, code: number, start: number, end: number): ReturnType<typeof validateIntervals> {
@@ -210,10 +218,12 @@ export class BillingService {
   private pageOf<T>(q: FleetQuery, profile: 'daily' | 'billing', row: (m: BillingMeter, quantity: string, code: number | undefined) => T): Page<T> {
     const quantity = q.quantity ?? this.opts.quantity;
     const code = this.store.quantityCode(quantity);
-    const areas = q.areaId === undefined ? undefined : [...this.opts.areaSubtree(q.areaId)];
-    const meters = this.store.meters(q.cursor ?? '', q.limit, profile, areas);
-    const last = meters[meters.length - 1];
-    return { rows: meters.map((m) => row(m, quantity, code)), next: meters.length === q.limit && last !== undefined ? last.id : null };
+    const meters = this.store.meters(q.cursor ?? '', q.limit, profile, this.areasOf(q.areaId));
+    return { rows: meters.map((m) => row(m, quantity, code)), next: nextCursor(meters, q.limit) };
+  }
+
+  private areasOf(areaId: string | undefined): string[] | undefined {
+    return areaId === undefined ? undefined : [...this.opts.areaSubtree(areaId)];
   }
 
   private *chunks<T>(q: Omit<FleetQuery, 'limit'>, page: (q: FleetQuery) => Page<T>): Generator<T[]> {
@@ -234,6 +244,12 @@ export class BillingService {
 
 function refs(m: BillingMeter): MeterRefs {
   return { meter: m.id, customerRef: m.customerRef, accountRef: m.accountRef, area: m.areaId };
+}
+
+/** The last meter id of a full page; null after the last page. */
+function nextCursor(meters: readonly { id: string }[], limit: number): string | null {
+  const last = meters[meters.length - 1];
+  return meters.length === limit && last !== undefined ? last.id : null;
 }
 
 function missing(ts: number): Snapshot {

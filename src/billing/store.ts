@@ -19,10 +19,28 @@ export interface BillingMeter {
   readonly keepsProfile: boolean;
 }
 
+/** A meter with the nearest reads around one boundary: what a frozen read needs. */
+export interface MeterAround extends BillingMeter {
+  readonly before: RegisterRead | undefined;
+  readonly after: RegisterRead | undefined;
+}
+
+export interface AroundQuery {
+  readonly afterId: string;
+  readonly limit: number;
+  readonly profile: StoredProfile;
+  readonly areaIds?: readonly string[];
+  readonly code: number;
+  readonly at: number;
+  readonly spanMs: number;
+}
+
 interface MeterRowDb { key: number; id: string; customer_ref: string | null; account_ref: string | null; area_id: string | null; keeps: number }
+interface AroundRowDb extends MeterRowDb { b_ts: number | null; b_value: number | null; a_ts: number | null; a_value: number | null }
 
 export class BillingStore {
   private readonly page: Statement<[string, string, string | null, string | null, number], MeterRowDb>;
+  private readonly aroundPage: Statement<[Record<string, unknown>], AroundRowDb>;
   private readonly one: Statement<[string, string], MeterRowDb>;
   private readonly beforeStmt: Statement<[number, number, number, number], RegisterRead>;
   private readonly afterStmt: Statement<[number, number, number, number], RegisterRead>;
@@ -34,6 +52,18 @@ export class BillingStore {
       EXISTS (SELECT 1 FROM profile_cursors pc WHERE pc.meter_id = m.id AND pc.profile = ?) AS keeps`;
     this.page = db.prepare(`SELECT ${cols} FROM meters m
       WHERE id > ? AND (? IS NULL OR area_id IN (SELECT value FROM json_each(?))) ORDER BY id LIMIT ?`);
+    // One statement per page: the four seeks per meter run inside SQLite, not one JS call each.
+    this.aroundPage = db.prepare(`SELECT p.*,
+        (SELECT value FROM readings WHERE meter_key = p.key AND quantity = @code AND ts = p.b_ts) AS b_value,
+        (SELECT value FROM readings WHERE meter_key = p.key AND quantity = @code AND ts = p.a_ts) AS a_value
+      FROM (SELECT key, id, customer_ref, account_ref, area_id,
+          EXISTS (SELECT 1 FROM profile_cursors pc WHERE pc.meter_id = m.id AND pc.profile = @profile) AS keeps,
+          (SELECT ts FROM readings r WHERE r.meter_key = m.key AND r.quantity = @code AND r.ts <= @at AND r.ts >= @lo AND r.quality < 2
+            ORDER BY r.ts DESC LIMIT 1) AS b_ts,
+          (SELECT ts FROM readings r WHERE r.meter_key = m.key AND r.quantity = @code AND r.ts > @at AND r.ts <= @hi AND r.quality < 2
+            ORDER BY r.ts LIMIT 1) AS a_ts
+        FROM meters m WHERE id > @afterId AND (@areas IS NULL OR area_id IN (SELECT value FROM json_each(@areas)))
+        ORDER BY id LIMIT @limit) p`);
     this.one = db.prepare(`SELECT ${cols} FROM meters m WHERE id = ?`);
     this.beforeStmt = db.prepare(`SELECT ts, value FROM readings WHERE meter_key = ? AND quantity = ? AND ts <= ? AND ts >= ? AND quality < 2
       ORDER BY ts DESC LIMIT 1`);
@@ -48,6 +78,19 @@ export class BillingStore {
   meters(afterId: string, limit: number, profile: StoredProfile, areaIds?: readonly string[]): BillingMeter[] {
     const areas = areaIds === undefined ? null : JSON.stringify(areaIds);
     return this.page.all(profile, afterId, areas, areas, limit).map(toMeter);
+  }
+
+  /** A page of meters (as `meters`) each with its nearest reads within `spanMs` at or before and after `at`. */
+  metersAround(q: AroundQuery): MeterAround[] {
+    const areas = q.areaIds === undefined ? null : JSON.stringify(q.areaIds);
+    const rows = this.aroundPage.all({
+      afterId: q.afterId, limit: q.limit, profile: q.profile, areas, code: q.code, at: q.at, lo: q.at - q.spanMs, hi: q.at + q.spanMs,
+    });
+    return rows.map((r) => ({
+      ...toMeter(r),
+      before: r.b_ts === null || r.b_value === null ? undefined : { ts: r.b_ts, value: r.b_value },
+      after: r.a_ts === null || r.a_value === null ? undefined : { ts: r.a_ts, value: r.a_value },
+    }));
   }
 
   meter(id: string, profile: StoredProfile): BillingMeter | undefined {
