@@ -118,11 +118,13 @@ export class BillingService {
     const code = this.store.quantityCode(quantity);
     if (code === undefined) return this.pageOf(q, 'daily', (m) => this.dailyRow(m, date, quantity, missing(at)));
     const areaIds = this.areasOf(q.areaId);
+    // One more than asked: its presence says another page follows.
     const meters = this.store.metersAround({
-      afterId: q.cursor ?? '', limit: q.limit, profile: 'daily', code, at, spanMs: this.opts.frozenMaxSpanMs, ...(areaIds === undefined ? {} : { areaIds }),
+      afterId: q.cursor ?? '', limit: q.limit + 1, profile: 'daily', code, at, spanMs: this.opts.frozenMaxSpanMs, ...(areaIds === undefined ? {} : { areaIds }),
     });
-    const rows = meters.map((m) => this.dailyRow(m, date, quantity, snapshotAt(m.before, m.after, at, this.snapshotOpts(m))));
-    return { rows, next: nextCursor(meters, q.limit) };
+    const page = meters.slice(0, q.limit);
+    const rows = page.map((m) => this.dailyRow(m, date, quantity, snapshotAt(m.before, m.after, at, this.snapshotOpts(m))));
+    return { rows, next: nextCursor(page, meters.length > q.limit) };
   }
 
   monthly(month: string, q: FleetQuery): Page<MonthlyRow> {
@@ -218,8 +220,9 @@ export class BillingService {
   private pageOf<T>(q: FleetQuery, profile: 'daily' | 'billing', row: (m: BillingMeter, quantity: string, code: number | undefined) => T): Page<T> {
     const quantity = q.quantity ?? this.opts.quantity;
     const code = this.store.quantityCode(quantity);
-    const meters = this.store.meters(q.cursor ?? '', q.limit, profile, this.areasOf(q.areaId));
-    return { rows: meters.map((m) => row(m, quantity, code)), next: nextCursor(meters, q.limit) };
+    const meters = this.store.meters(q.cursor ?? '', q.limit + 1, profile, this.areasOf(q.areaId));
+    const page = meters.slice(0, q.limit);
+    return { rows: page.map((m) => row(m, quantity, code)), next: nextCursor(page, meters.length > q.limit) };
   }
 
   private areasOf(areaId: string | undefined): string[] | undefined {
@@ -246,10 +249,10 @@ function refs(m: BillingMeter): MeterRefs {
   return { meter: m.id, customerRef: m.customerRef, accountRef: m.accountRef, area: m.areaId };
 }
 
-/** The last meter id of a full page; null after the last page. */
-function nextCursor(meters: readonly { id: string }[], limit: number): string | null {
-  const last = meters[meters.length - 1];
-  return meters.length === limit && last !== undefined ? last.id : null;
+/** The last meter id of the page when another page follows, else null. */
+function nextCursor(page: readonly { id: string }[], more: boolean): string | null {
+  const last = page[page.length - 1];
+  return more && last !== undefined ? last.id : null;
 }
 
 function missing(ts: number): Snapshot {
