@@ -49,8 +49,11 @@ describe('daily billing export of 100,000 meters', () => {
     let tail = '';
     let header = '';
     let sample = '';
-    for await (const chunk of body) {
-      const text = tail + decoder.decode(chunk, { stream: true });
+    const reader = (body as ReadableStream<Uint8Array>).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const text = tail + decoder.decode(value, { stream: true });
       const parts = text.split('\r\n');
       tail = parts.pop() ?? '';
       for (const line of parts) {
