@@ -156,7 +156,11 @@ export class BillingService {
   // ── rows ─────────────────────────────────────────────────────────────────
 
   private dailyRow(m: BillingMeter, date: string, quantity: string, s: Snapshot): DailyRow {
-    return { ...refs(m), date, quantity, value: round(s.value), unit: this.opts.unitOf(quantity), status: s.status, source: s.source, raw: null };
+    // A literal, not a spread: this runs once per meter of a fleet export.
+    return {
+      meter: m.id, customerRef: m.customerRef, accountRef: m.accountRef, area: m.areaId,
+      date, quantity, value: round(s.value), unit: this.opts.unitOf(quantity), status: s.status, source: s.source, raw: null,
+    };
   }
 
   private monthlyRow(m: BillingMeter, month: string, b: { start: number; end: number }, quantity: string, code: number | undefined): MonthlyRow {

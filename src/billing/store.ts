@@ -87,7 +87,7 @@ export class BillingStore {
       afterId: q.afterId, limit: q.limit, profile: q.profile, areas, code: q.code, at: q.at, lo: q.at - q.spanMs, hi: q.at + q.spanMs,
     });
     return rows.map((r) => ({
-      ...toMeter(r),
+      key: r.key, id: r.id, customerRef: r.customer_ref, accountRef: r.account_ref, areaId: r.area_id, keepsProfile: r.keeps === 1,
       before: r.b_ts === null || r.b_value === null ? undefined : { ts: r.b_ts, value: r.b_value },
       after: r.a_ts === null || r.a_value === null ? undefined : { ts: r.a_ts, value: r.a_value },
     }));
