@@ -135,6 +135,38 @@ export const billingRoutes: FastifyPluginAsyncTypebox<BillingRoutesOptions> = as
     }
     return { items: rows.map((r) => ({ ...r, start: iso(r.start), end: iso(r.end) })), next };
   });
+  const ReplacementBody = Type.Object({
+    meterId: Type.String({ minLength: 1, maxLength: 64 }),
+    at: Type.String({ format: 'date-time', description: 'When the old meter was removed and the new one installed.' }),
+    oldFinal: Type.Number({ minimum: 0, description: 'Last register value of the removed meter.' }),
+    newInitial: Type.Number({ minimum: 0, description: 'First register value of the installed meter.' }),
+  }, { additionalProperties: false });
+
+  app.post('/billing/replacements', {
+    config: { access: 'admin' },
+    schema: {
+      tags: ['billing'],
+      description: 'Records a meter exchange under the same meter id (or corrects one at the same time): consumption across it is the old meter up to `oldFinal` plus the new one from `newInitial`, not a drop.',
+      body: ReplacementBody,
+      response: { 201: ReplacementBody, ...problemResponses },
+    },
+  }, (req, reply) => {
+    const at = Date.parse(req.body.at);
+    billing.recordReplacement({ meterId: req.body.meterId, at, oldFinal: req.body.oldFinal, newInitial: req.body.newInitial });
+    return reply.code(201).send({ ...req.body, at: iso(at) });
+  });
+
+  app.get('/billing/replacements', {
+    config: { access: 'billing' },
+    schema: {
+      tags: ['billing'],
+      description: 'A meter\'s exchanges, configured (`billing.replacements`) and recorded, oldest first.',
+      querystring: Type.Object({ meter: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ items: Type.Array(ReplacementBody) }), ...problemResponses },
+    },
+  }, (req) => ({
+    items: billing.replacementsOf(req.query.meter).map((r) => ({ meterId: r.meterId, at: iso(r.at), oldFinal: r.oldFinal, newInitial: r.newInitial })),
+  }));
   await Promise.resolve();
 };
 

@@ -4,7 +4,8 @@
  * with VEE, and monthly consumption split into TOU buckets. Pages are keyset on the meter
  * id; `dailyChunks`/`monthlyChunks` walk page after page for streamed exports.
  */
-import { NotFoundError } from '../domain/errors.js';
+import { ConflictError, NotFoundError } from '../domain/errors.js';
+import type { ReplacementStore } from './replacements.js';
 import { monthBounds, localMidnight } from './periods.js';
 import type { BillingMeter, BillingStore } from './store.js';
 import type { Tariff } from './tou.js';
@@ -97,15 +98,32 @@ export interface Page<T> {
 }
 
 export class BillingService {
-  private readonly replacements = new Map<string, MeterReplacement[]>();
+  /** Replacements from the configuration, by meter. */
+  private readonly configured = new Map<string, MeterReplacement[]>();
 
-  constructor(private readonly store: BillingStore, private readonly opts: BillingOptions) {
+  constructor(private readonly store: BillingStore, private readonly opts: BillingOptions, private readonly recorded?: ReplacementStore) {
     for (const r of opts.replacements) {
-      const list = this.replacements.get(r.meterId) ?? [];
+      const list = this.configured.get(r.meterId) ?? [];
       list.push(r);
       list.sort((a, b) => a.at - b.at);
-      this.replacements.set(r.meterId, list);
+      this.configured.set(r.meterId, list);
     }
+  }
+
+  /** A meter's replacements, configured and recorded, oldest first. */
+  replacementsOf(meterId: string): readonly MeterReplacement[] {
+    const configured = this.configured.get(meterId) ?? [];
+    const recorded = this.recorded?.of(meterId) ?? [];
+    if (recorded.length === 0) return configured;
+    if (configured.length === 0) return recorded;
+    return [...configured, ...recorded].sort((a, b) => a.at - b.at);
+  }
+
+  /** Records a meter exchange; later billing reads account for it. */
+  recordReplacement(r: MeterReplacement): void {
+    if (this.store.meter(r.meterId, 'billing') === undefined) throw new NotFoundError('meter', r.meterId);
+    if (this.recorded === undefined) throw new ConflictError('replacements cannot be recorded: no store');
+    this.recorded.add(r);
   }
 
   get buckets(): string[] {
@@ -171,7 +189,7 @@ export class BillingService {
     let status: ValueStatus = 'missing';
     let flags: readonly VeeFlag[] = [];
     if (first.value !== null && last.value !== null) {
-      const d = deltaBetween({ ts: b.start, value: first.value }, { ts: b.end, value: last.value }, this.opts.rolloverAt, this.replacements.get(m.id));
+      const d = deltaBetween({ ts: b.start, value: first.value }, { ts: b.end, value: last.value }, this.opts.rolloverAt, this.replacementsOf(m.id));
       if (d.kind === 'ok') {
         consumption = d.value;
         flags = d.flags;
@@ -212,10 +230,10 @@ export class BillingService {
   }
 
   private registerOpts(meterId: string): { rolloverAt?: number; replacements?: readonly MeterReplacement[] } {
-    const replacements = this.replacements.get(meterId);
+    const replacements = this.replacementsOf(meterId);
     return {
       ...(this.opts.rolloverAt === undefined ? {} : { rolloverAt: this.opts.rolloverAt }),
-      ...(replacements === undefined ? {} : { replacements }),
+      ...(replacements.length === 0 ? {} : { replacements }),
     };
   }
 

@@ -48,6 +48,7 @@ beforeAll(async () => {
         { id: 'm2', terminalId: 't1', address: '2', areaId: 'tx1', customerRef: 'Smith, "Jr"', accountRef: 'A2' },
         { id: 'm3', terminalId: 't1', address: '3', areaId: 'tx1' },
         { id: 'm4', terminalId: 't1', address: '4' },
+        { id: 'm5', terminalId: 't1', address: '5' },
       ],
     },
     billing: {
@@ -71,6 +72,9 @@ beforeAll(async () => {
       // m4: one read 3 h before and one 1 h after midnight.
       put.run(key('m4'), code, MIDNIGHT - 3 * H, 100);
       put.run(key('m4'), code, MIDNIGHT + H, 104);
+      // m5 was exchanged mid-month: 500 at the start on the old meter, 50 at the end on the new one.
+      put.run(key('m5'), code, MONTH_START, 500);
+      put.run(key('m5'), code, MONTH_END, 50);
     })();
   } finally {
     db.close();
@@ -94,8 +98,11 @@ describe('GET /api/v1/billing/daily', () => {
       { meter: 'm2', customerRef: 'Smith, "Jr"', accountRef: 'A2', area: 'tx1', date: '2026-03-10', quantity: 'energy.active.import', value: 200, unit: 'kWh', status: 'valid', source: 'profile', raw: null },
     ]);
     const p2 = (await call('/api/v1/billing/daily?date=2026-03-10&limit=2&cursor=m2', billingToken)).json() as { items: Record<string, unknown>[]; next: string | null };
-    expect(p2.next).toBeNull();
+    expect(p2.next).toBe('m4');
     expect(p2.items.map((r) => [r.meter, r.value, r.status, r.source])).toEqual([['m3', null, 'missing', null], ['m4', 103, 'valid', 'interpolated']]);
+    const p3 = (await call('/api/v1/billing/daily?date=2026-03-10&limit=2&cursor=m4', billingToken)).json() as { items: { meter: string }[]; next: string | null };
+    expect(p3.items.map((r) => r.meter)).toEqual(['m5']);
+    expect(p3.next).toBeNull();
   });
 
   it('filters by area, the areas below it included', async () => {
@@ -110,6 +117,7 @@ describe('GET /api/v1/billing/daily', () => {
       'm2,"Smith, ""Jr""",A2,tx1,2026-03-10,energy.active.import,200,kWh,valid,profile,',
       'm3,,,tx1,2026-03-10,energy.active.import,,kWh,missing,,',
       'm4,,,,2026-03-10,energy.active.import,103,kWh,valid,interpolated,',
+      'm5,,,,2026-03-10,energy.active.import,,kWh,missing,,',
       '',
     ].join('\r\n');
     const byAccept = await call('/api/v1/billing/daily?date=2026-03-10', billingToken, 'text/csv');
@@ -140,6 +148,23 @@ describe('GET /api/v1/billing/monthly', () => {
     const csv = (await call('/api/v1/billing/monthly?month=2026-03&limit=1&format=csv', billingToken)).text.split('\r\n');
     expect(csv[0]).toBe('meter,customer_ref,account_ref,area,month,quantity,start_value,end_value,consumption,unit,status,source,raw,flags,intervals_missing,tou_flat,tou_peak,tou_valley');
     expect(csv[1]).toBe('m1,C1,A1,tx1,2026-03,energy.active.import,1000,1744,744,kWh,valid,register,,,0,248,248,248');
+  });
+});
+
+describe('meter replacements', () => {
+  it('turns the drop across a recorded exchange into per-meter consumption; only an admin records one', async () => {
+    const before = (await call('/api/v1/billing/monthly?month=2026-03&cursor=m4', billingToken)).json() as { items: Record<string, unknown>[] };
+    expect(before.items[0]).toMatchObject({ meter: 'm5', consumption: null, raw: -450, status: 'suspect', flags: ['negative'] });
+    const body = { meterId: 'm5', at: '2026-03-15T00:00:00.000Z', oldFinal: 600, newInitial: 0 };
+    const refused = await fetch(`${he().url}/api/v1/billing/replacements`, {
+      method: 'POST', headers: { authorization: `Bearer ${billingToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    expect(refused.status).toBe(403);
+    expect((await he().send('POST', '/api/v1/billing/replacements', body)).status).toBe(201);
+    expect((await he().send('POST', '/api/v1/billing/replacements', { ...body, meterId: 'nope' })).status).toBe(404);
+    const after = (await call('/api/v1/billing/monthly?month=2026-03&cursor=m4', billingToken)).json() as { items: Record<string, unknown>[] };
+    expect(after.items[0]).toMatchObject({ meter: 'm5', startValue: 500, endValue: 50, consumption: 150, status: 'valid', flags: ['replacement'] });
+    expect((await call('/api/v1/billing/replacements?meter=m5', billingToken)).json()).toEqual({ items: [body] });
   });
 });
 
