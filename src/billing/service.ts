@@ -224,7 +224,7 @@ export class BillingService {
     const span = this.opts.intervalMaxSpanMs;
     const reads = this.store.reads(m.key, code, start - span, end + span, this.opts.maxReadsPerMeter);
     const edges = boundarySeries(reads, start, end, INTERVAL_MS, {
-      toleranceMs: this.opts.snapshotToleranceMs, maxSpanMs: span, keepsProfile: m.keepsProfile, ...this.registerOpts(m.id),
+      toleranceMs: this.opts.snapshotToleranceMs, maxSpanMs: span, keepsProfile: m.keepsLoadProfile === true, ...this.registerOpts(m.id),
     });
     return validateIntervals(edges, { ...this.opts.vee, ...this.registerOpts(m.id) });
   }

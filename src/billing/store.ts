@@ -17,6 +17,8 @@ export interface BillingMeter {
   readonly areaId: string | null;
   /** The meter keeps the stored profile asked for (it has a collection cursor for it). */
   readonly keepsProfile: boolean;
+  /** The meter keeps a load profile: its entries are the interval edges (absent from frozen-read pages). */
+  readonly keepsLoadProfile?: boolean;
 }
 
 /** A meter with the nearest reads around one boundary: what a frozen read needs. */
@@ -35,7 +37,7 @@ export interface AroundQuery {
   readonly spanMs: number;
 }
 
-interface MeterRowDb { key: number; id: string; customer_ref: string | null; account_ref: string | null; area_id: string | null; keeps: number }
+interface MeterRowDb { key: number; id: string; customer_ref: string | null; account_ref: string | null; area_id: string | null; keeps: number; keeps_load?: number }
 interface AroundRowDb extends MeterRowDb { b_ts: number | null; b_value: number | null; a_ts: number | null; a_value: number | null }
 
 export class BillingStore {
@@ -49,7 +51,8 @@ export class BillingStore {
 
   constructor(db: Db) {
     const cols = `key, id, customer_ref, account_ref, area_id,
-      EXISTS (SELECT 1 FROM profile_cursors pc WHERE pc.meter_id = m.id AND pc.profile = ?) AS keeps`;
+      EXISTS (SELECT 1 FROM profile_cursors pc WHERE pc.meter_id = m.id AND pc.profile = ?) AS keeps,
+      EXISTS (SELECT 1 FROM profile_cursors pc WHERE pc.meter_id = m.id AND pc.profile = 'load') AS keeps_load`;
     this.page = db.prepare(`SELECT ${cols} FROM meters m
       WHERE id > ? AND (? IS NULL OR area_id IN (SELECT value FROM json_each(?))) ORDER BY id LIMIT ?`);
     // One statement per page: the four seeks per meter run inside SQLite, not one JS call each.
@@ -120,5 +123,8 @@ export class BillingStore {
 }
 
 function toMeter(r: MeterRowDb): BillingMeter {
-  return { key: r.key, id: r.id, customerRef: r.customer_ref, accountRef: r.account_ref, areaId: r.area_id, keepsProfile: r.keeps === 1 };
+  return {
+    key: r.key, id: r.id, customerRef: r.customer_ref, accountRef: r.account_ref, areaId: r.area_id, keepsProfile: r.keeps === 1,
+    keepsLoadProfile: r.keeps_load === 1,
+  };
 }

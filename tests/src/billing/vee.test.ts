@@ -56,6 +56,14 @@ describe('boundarySeries', () => {
   });
 });
 
+describe('intervals from a load profile', () => {
+  it('takes the profile entries at the quarter hours as the edges, source profile', () => {
+    const reads = [0, 1, 2].map((i) => ({ ts: AT + i * Q, value: 10 + i * 0.5 }));
+    const out = validateIntervals(boundarySeries(reads, AT, AT + 2 * Q, Q, { ...snap, keepsProfile: true }), vee);
+    expect(out.map((v) => [v.value, v.status, v.source])).toEqual([[0.5, 'valid', 'profile'], [0.5, 'valid', 'profile']]);
+  });
+});
+
 describe('deltaBetween', () => {
   it('treats a drop from near the wrap value to a small value as a rollover', () => {
     expect(deltaBetween({ ts: 0, value: 999_999.5 }, { ts: 1, value: 0.5 }, 1_000_000)).toEqual({ kind: 'ok', value: 1, flags: ['rollover'] });
