@@ -20,8 +20,3 @@ export function monthBounds(month: string, offsetMinutes: number): { start: numb
   const shift = offsetMinutes * 60_000;
   return { start: Date.UTC(y, mo, 1) - shift, end: Date.UTC(y, mo + 1, 1) - shift };
 }
-
-/** The local calendar date (YYYY-MM-DD) of `ts`. */
-export function localDate(ts: number, offsetMinutes: number): string {
-  return new Date(ts + offsetMinutes * 60_000).toISOString().slice(0, 10);
-}
