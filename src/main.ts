@@ -57,6 +57,7 @@ import { ControlReadBacks, meterState } from './live/meterState.js';
 import { AnalysisQueries } from './storage/analysisQueries.js';
 import { AreaAnalysis } from './storage/areaAnalysis.js';
 import { startOpcUaServer, type OpcUaServer } from './opcua/server.js';
+import { createBillingService } from './billing/index.js';
 
 export interface HeadEnd {
   /** Base URL of the HTTP API. */
@@ -602,6 +603,7 @@ async function compose(
     live: liveApi,
     analysis: analysisApi,
     webRoot: config.http.webRoot ?? 'dist/web',
+    billing: createBillingService(db, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id)),
   });
   await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });

@@ -35,6 +35,8 @@ import { userRoutes } from './userRoutes.js';
 import { liveRoutes, type LiveRoutesOptions } from './liveRoutes.js';
 import { analysisRoutes, type AnalysisRoutesOptions } from './analysisRoutes.js';
 import { webRoutes } from './webRoutes.js';
+import { billingRoutes } from './billingRoutes.js';
+import type { BillingService } from '../billing/service.js';
 
 export interface HealthReport {
   /** `ok`: everything works; `degraded`: serving, but a part is failing (e.g. InfluxDB down, data spooled); `down`: cannot serve. */
@@ -75,6 +77,8 @@ export interface ApiDeps {
   readonly analysis?: AnalysisRoutesOptions;
   /** The dashboard bundle (Vite output) served at `/`; absent: no dashboard. */
   readonly webRoot?: string;
+  /** Billing reads (role billing); absent: no billing routes. */
+  readonly billing?: BillingService;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
@@ -106,6 +110,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'access', description: 'Login, users and API tokens' },
         { name: 'live', description: 'Live overview, meter state and the live stream for the dashboard' },
         { name: 'analysis', description: 'Load curves, profiles, comparisons, line loss, collection ranking' },
+        { name: 'billing', description: 'Frozen reads, interval data with VEE, TOU consumption; JSON pages or streamed CSV' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
       security: [{ bearer: [] }, { session: [] }],
@@ -159,6 +164,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.meterReader !== undefined) await v1.register(meterReadRoutes, { reader: deps.meterReader });
     if (deps.live !== undefined) await v1.register(liveRoutes, deps.live);
     if (deps.analysis !== undefined) await v1.register(analysisRoutes, deps.analysis);
+    if (deps.billing !== undefined) await v1.register(billingRoutes, { billing: deps.billing });
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });
   return app;

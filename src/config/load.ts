@@ -103,6 +103,7 @@ function fillSections(value: Record<string, unknown>): void {
     ['auth'], ['auth', 'login'],
     ['analysis'],
     ['opcua'],
+    ['billing'], ['billing', 'tariff'],
   ];
   for (const path of sections) {
     let node: Record<string, unknown> = value;

@@ -607,6 +607,18 @@ export const AnalysisConfig = Type.Object(
   strict,
 );
 
+/** Billing reads (src/billing): frozen reads, interval VEE, TOU tariff calendar. */
+export const TariffPeriodConfig = Type.Object(
+  {
+    bucket: Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' }),
+    from: ClockTime,
+    to: ClockTime,
+    days: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 6 }), { minItems: 1, maxItems: 7, description: 'Local weekdays, 0 Sunday' })),
+    months: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 12 }), { minItems: 1, maxItems: 12, description: 'Season: months it applies in' })),
+  },
+  strict,
+);
+
 /** OPC UA server for SCADA (src/opcua): endpoint, security, who may connect. */
 export const OpcUaConfig = Type.Object(
   {
@@ -633,6 +645,45 @@ export const OpcUaConfig = Type.Object(
     staleAfterSeconds: Type.Integer({ minimum: 1, maximum: 7 * 86_400, default: 900 }),
     /** Area loads are recomputed at most this often, for the areas whose meters reported. */
     areaRefreshMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 1_000 }),
+  },
+  strict,
+);
+
+export const BillingConfig = Type.Object(
+  {
+    /** Register billed by default. */
+    quantity: Type.String({ default: 'energy.active.import', pattern: '^energy\\.(active|reactive)\\.(import|export)(\\.t[1-4])?$' }),
+    /** A read this close to a boundary is the frozen value itself (not interpolated). */
+    snapshotToleranceSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 60 }),
+    /** Frozen reads: interpolate only with a read this close on both sides, else `missing`. */
+    frozenMaxSpanHours: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 31, default: 24 }),
+    /** Interval edges: interpolate only with a read this close on both sides, else the edge is a gap. */
+    intervalMaxSpanMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 60 }),
+    /** Gaps up to this long between known interval edges are estimated linearly. */
+    maxEstimatedGapMinutes: Type.Integer({ minimum: 0, maximum: 7 * 1440, default: 120 }),
+    spikeFactor: Type.Number({ exclusiveMinimum: 1, maximum: 10_000, default: 10 }),
+    spikeMinDelta: Type.Number({ minimum: 0, default: 1 }),
+    baselineIntervals: Type.Integer({ minimum: 4, maximum: 10_000, default: 96 }),
+    /** Integer digits of the registers: they wrap at 10^digits (6: 999999.99 → 0). 0: never wrap. */
+    registerDigits: Type.Integer({ minimum: 0, maximum: 15, default: 6 }),
+    maxReadsPerMeter: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 50_000 }),
+    /** Meters per page of a streamed export. */
+    exportChunkMeters: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+    /** Meter exchanges: deltas across one are computed per meter, not as a drop. */
+    replacements: Type.Array(Type.Object({
+      meterId: Id,
+      at: Type.String({ format: 'date-time' }),
+      oldFinal: Type.Number({ minimum: 0 }),
+      newInitial: Type.Number({ minimum: 0 }),
+    }, strict), { default: [], maxItems: 100_000 }),
+    tariff: Type.Object(
+      {
+        timezoneOffsetMinutes: Type.Optional(Type.Integer({ minimum: -720, maximum: 840 })),
+        defaultBucket: Type.String({ minLength: 1, maxLength: 32, default: 'flat' }),
+        periods: Type.Array(TariffPeriodConfig, { default: [], maxItems: 200 }),
+      },
+      strict,
+    ),
   },
   strict,
 );
@@ -671,6 +722,7 @@ export const GridheadConfig = Type.Object(
     auth: AuthConfig,
     analysis: AnalysisConfig,
     opcua: OpcUaConfig,
+    billing: BillingConfig,
   },
   strict,
 );
@@ -696,3 +748,4 @@ export type ControlConfig = Static<typeof ControlConfig>;
 export type AuthConfig = Static<typeof AuthConfig>;
 export type AnalysisConfig = Static<typeof AnalysisConfig>;
 export type OpcUaConfig = Static<typeof OpcUaConfig>;
+export type BillingConfig = Static<typeof BillingConfig>;

@@ -364,4 +364,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX command_targets_meter ON command_targets(meter_id);
     `,
   },
+  {
+    version: 9,
+    name: 'billing: meter replacements',
+    sql: `
+      -- A meter exchange (src/billing): billing deltas across it are computed per meter.
+      CREATE TABLE meter_replacements (
+        meter_id    TEXT NOT NULL,
+        at          INTEGER NOT NULL,   -- ms since epoch
+        old_final   REAL NOT NULL,      -- last register value of the removed meter
+        new_initial REAL NOT NULL,      -- first register value of the installed meter
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY (meter_id, at)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

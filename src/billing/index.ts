@@ -1,0 +1,33 @@
+/** Builds the billing service from its configuration section: the one place config meets src/billing. */
+import type { BillingConfig } from '../config/schema.js';
+import { QUANTITIES, isQuantity } from '../domain/quantity.js';
+import type { Db } from '../storage/db.js';
+import { BillingService } from './service.js';
+import { ReplacementStore } from './replacements.js';
+import { BillingStore } from './store.js';
+import { Tariff } from './tou.js';
+
+export { BillingService } from './service.js';
+
+export function createBillingService(db: Db, config: BillingConfig, utcOffsetMinutes: number, areaSubtree: (id: string) => ReadonlySet<string>): BillingService {
+  return new BillingService(new BillingStore(db), {
+    utcOffsetMinutes,
+    quantity: config.quantity,
+    unitOf: (q) => (isQuantity(q) ? QUANTITIES[q].unit : ''),
+    snapshotToleranceMs: config.snapshotToleranceSeconds * 1000,
+    frozenMaxSpanMs: config.frozenMaxSpanHours * 3_600_000,
+    intervalMaxSpanMs: config.intervalMaxSpanMinutes * 60_000,
+    vee: {
+      maxEstimatedGapMs: config.maxEstimatedGapMinutes * 60_000,
+      spikeFactor: config.spikeFactor,
+      spikeMinDelta: config.spikeMinDelta,
+      baselineSize: config.baselineIntervals,
+    },
+    ...(config.registerDigits === 0 ? {} : { rolloverAt: 10 ** config.registerDigits }),
+    replacements: config.replacements.map((r) => ({ meterId: r.meterId, at: Date.parse(r.at), oldFinal: r.oldFinal, newInitial: r.newInitial })),
+    tariff: new Tariff(config.tariff, utcOffsetMinutes),
+    maxReadsPerMeter: config.maxReadsPerMeter,
+    chunkSize: config.exportChunkMeters,
+    areaSubtree,
+  }, new ReplacementStore(db));
+}

@@ -1,0 +1,130 @@
+/**
+ * The billing queries on the embedded store: meters page by page (keyset on the meter id),
+ * the nearest register reads around a boundary (two primary-key seeks each), and a
+ * meter's reads over a period. `bad` readings (quality 2) never enter billing.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { Db } from '../storage/db.js';
+import type { RegisterRead } from './vee.js';
+
+export type StoredProfile = 'daily' | 'billing' | 'load';
+
+export interface BillingMeter {
+  readonly key: number;
+  readonly id: string;
+  readonly customerRef: string | null;
+  readonly accountRef: string | null;
+  readonly areaId: string | null;
+  /** The meter keeps the stored profile asked for (it has a collection cursor for it). */
+  readonly keepsProfile: boolean;
+  /** The meter keeps a load profile: its entries are the interval edges (absent from frozen-read pages). */
+  readonly keepsLoadProfile?: boolean;
+}
+
+/** A meter with the nearest reads around one boundary: what a frozen read needs. */
+export interface MeterAround extends BillingMeter {
+  readonly before: RegisterRead | undefined;
+  readonly after: RegisterRead | undefined;
+}
+
+export interface AroundQuery {
+  readonly afterId: string;
+  readonly limit: number;
+  readonly profile: StoredProfile;
+  readonly areaIds?: readonly string[];
+  readonly code: number;
+  readonly at: number;
+  readonly spanMs: number;
+}
+
+interface MeterRowDb { key: number; id: string; customer_ref: string | null; account_ref: string | null; area_id: string | null; keeps: number; keeps_load?: number }
+interface AroundRowDb extends MeterRowDb { b_ts: number | null; b_value: number | null; a_ts: number | null; a_value: number | null }
+
+export class BillingStore {
+  private readonly page: Statement<[string, string, string | null, string | null, number], MeterRowDb>;
+  private readonly aroundPage: Statement<[Record<string, unknown>], AroundRowDb>;
+  private readonly one: Statement<[string, string], MeterRowDb>;
+  private readonly beforeStmt: Statement<[number, number, number, number], RegisterRead>;
+  private readonly afterStmt: Statement<[number, number, number, number], RegisterRead>;
+  private readonly rangeStmt: Statement<[number, number, number, number, number], RegisterRead>;
+  private readonly codeStmt: Statement<[string], { code: number }>;
+
+  constructor(db: Db) {
+    const cols = `key, id, customer_ref, account_ref, area_id,
+      EXISTS (SELECT 1 FROM profile_cursors pc WHERE pc.meter_id = m.id AND pc.profile = ?) AS keeps,
+      EXISTS (SELECT 1 FROM profile_cursors pc WHERE pc.meter_id = m.id AND pc.profile = 'load') AS keeps_load`;
+    this.page = db.prepare(`SELECT ${cols} FROM meters m
+      WHERE id > ? AND (? IS NULL OR area_id IN (SELECT value FROM json_each(?))) ORDER BY id LIMIT ?`);
+    // One statement per page: the four seeks per meter run inside SQLite, not one JS call each.
+    this.aroundPage = db.prepare(`SELECT p.*,
+        (SELECT value FROM readings WHERE meter_key = p.key AND quantity = @code AND ts = p.b_ts) AS b_value,
+        (SELECT value FROM readings WHERE meter_key = p.key AND quantity = @code AND ts = p.a_ts) AS a_value
+      FROM (SELECT key, id, customer_ref, account_ref, area_id,
+          EXISTS (SELECT 1 FROM profile_cursors pc WHERE pc.meter_id = m.id AND pc.profile = @profile) AS keeps,
+          (SELECT ts FROM readings r WHERE r.meter_key = m.key AND r.quantity = @code AND r.ts <= @at AND r.ts >= @lo AND r.quality < 2
+            ORDER BY r.ts DESC LIMIT 1) AS b_ts,
+          (SELECT ts FROM readings r WHERE r.meter_key = m.key AND r.quantity = @code AND r.ts > @at AND r.ts <= @hi AND r.quality < 2
+            ORDER BY r.ts LIMIT 1) AS a_ts
+        FROM meters m WHERE id > @afterId AND (@areas IS NULL OR area_id IN (SELECT value FROM json_each(@areas)))
+        ORDER BY id LIMIT @limit) p`);
+    this.one = db.prepare(`SELECT ${cols} FROM meters m WHERE id = ?`);
+    this.beforeStmt = db.prepare(`SELECT ts, value FROM readings WHERE meter_key = ? AND quantity = ? AND ts <= ? AND ts >= ? AND quality < 2
+      ORDER BY ts DESC LIMIT 1`);
+    this.afterStmt = db.prepare(`SELECT ts, value FROM readings WHERE meter_key = ? AND quantity = ? AND ts > ? AND ts <= ? AND quality < 2
+      ORDER BY ts LIMIT 1`);
+    this.rangeStmt = db.prepare(`SELECT ts, value FROM readings WHERE meter_key = ? AND quantity = ? AND ts >= ? AND ts <= ? AND quality < 2
+      ORDER BY ts LIMIT ?`);
+    this.codeStmt = db.prepare('SELECT code FROM quantity_codes WHERE name = ?');
+  }
+
+  /** Up to `limit` meters with ids after `afterId` ('' for the first page), in the given areas when `areaIds` is set. */
+  meters(afterId: string, limit: number, profile: StoredProfile, areaIds?: readonly string[]): BillingMeter[] {
+    const areas = areaIds === undefined ? null : JSON.stringify(areaIds);
+    return this.page.all(profile, afterId, areas, areas, limit).map(toMeter);
+  }
+
+  /** A page of meters (as `meters`) each with its nearest reads within `spanMs` at or before and after `at`. */
+  metersAround(q: AroundQuery): MeterAround[] {
+    const areas = q.areaIds === undefined ? null : JSON.stringify(q.areaIds);
+    const rows = this.aroundPage.all({
+      afterId: q.afterId, limit: q.limit, profile: q.profile, areas, code: q.code, at: q.at, lo: q.at - q.spanMs, hi: q.at + q.spanMs,
+    });
+    return rows.map((r) => ({
+      key: r.key, id: r.id, customerRef: r.customer_ref, accountRef: r.account_ref, areaId: r.area_id, keepsProfile: r.keeps === 1,
+      before: r.b_ts === null || r.b_value === null ? undefined : { ts: r.b_ts, value: r.b_value },
+      after: r.a_ts === null || r.a_value === null ? undefined : { ts: r.a_ts, value: r.a_value },
+    }));
+  }
+
+  meter(id: string, profile: StoredProfile): BillingMeter | undefined {
+    const row = this.one.get(profile, id);
+    return row === undefined ? undefined : toMeter(row);
+  }
+
+  /** The persisted code of a quantity (see ReadingStore's quantity_codes); undefined before any store opened. */
+  quantityCode(name: string): number | undefined {
+    return this.codeStmt.get(name)?.code;
+  }
+
+  /** The newest read at or before `at`, not older than `at - spanMs`. */
+  before(key: number, code: number, at: number, spanMs: number): RegisterRead | undefined {
+    return this.beforeStmt.get(key, code, at, at - spanMs);
+  }
+
+  /** The oldest read after `at`, not later than `at + spanMs`. */
+  after(key: number, code: number, at: number, spanMs: number): RegisterRead | undefined {
+    return this.afterStmt.get(key, code, at, at + spanMs);
+  }
+
+  /** Reads in [from, to], oldest first, at most `max`. */
+  reads(key: number, code: number, from: number, to: number, max: number): RegisterRead[] {
+    return this.rangeStmt.all(key, code, from, to, max);
+  }
+}
+
+function toMeter(r: MeterRowDb): BillingMeter {
+  return {
+    key: r.key, id: r.id, customerRef: r.customer_ref, accountRef: r.account_ref, areaId: r.area_id, keepsProfile: r.keeps === 1,
+    keepsLoadProfile: r.keeps_load === 1,
+  };
+}
