@@ -148,7 +148,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
 
   app.get('/alarms/:id', {
     config: { access: 'viewer' },
-    schema: { tags: ['alarms'], params: IdParam, response: { 200: AlarmOut, ...problemResponses } },
+    schema: { summary: 'One alarm with its comments.', tags: ['alarms'], params: IdParam, response: { 200: AlarmOut, ...problemResponses } },
   }, (req) => alarmView(alarms.get(req.params.id)));
 
   app.post('/alarms/:id/ack', {
@@ -170,7 +170,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
 
   app.post('/alarms/:id/comments', {
     config: { access: 'operator' },
-    schema: {
+    schema: { summary: 'Adds an operator comment to an alarm.',
       tags: ['alarms'],
       params: IdParam,
       body: Type.Object({ text: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false }),

@@ -95,7 +95,7 @@ export const commandRoutes: FastifyPluginAsyncTypebox<CommandRoutesOptions> = as
     return reply.code(outcome.kind === 'created' ? 201 : 200).header('location', `/api/v1/commands/${outcome.command.id}`).send(toView(outcome.command));
   });
 
-  app.get('/commands/:id', { config: { access: 'viewer' }, schema: { tags, params: IdParam, response: { 200: CommandOut, ...errors } } }, (req) => {
+  app.get('/commands/:id', { config: { access: 'viewer' }, schema: { summary: 'One command with its per-meter outcomes and every transition.', tags, params: IdParam, response: { 200: CommandOut, ...errors } } }, (req) => {
     const c = commands.get(req.params.id);
     if (c === undefined) throw new NotFoundError('command', req.params.id);
     return toView(c);

@@ -41,7 +41,7 @@ export const ruleRoutes: FastifyPluginAsyncTypebox<RuleRoutesOptions> = async (a
   const one = { 200: Type.Ref('Rule'), ...problemResponses };
   app.get('/rules', {
     config: { access: 'viewer' },
-    schema: {
+    schema: { summary: 'Lists the rules the engine runs, filterable by detector and enabled.',
       tags: ['rules'],
       querystring: Type.Object({
         ...PageQuery,
@@ -56,12 +56,12 @@ export const ruleRoutes: FastifyPluginAsyncTypebox<RuleRoutesOptions> = async (a
     return page(list, req.query.limit, req.query.cursor);
   });
 
-  app.get('/rules/:id', { config: { access: 'viewer' }, schema: { tags: ['rules'], params: IdParam, response: one } }, (req) => rules.get(req.params.id));
+  app.get('/rules/:id', { config: { access: 'viewer' }, schema: { summary: 'One rule.', tags: ['rules'], params: IdParam, response: one } }, (req) => rules.get(req.params.id));
 
-  app.post('/rules', { config: { access: 'admin' }, schema: { tags: ['rules'], body: RuleBody, response: { 201: Type.Ref('Rule'), ...problemResponses } } },
+  app.post('/rules', { config: { access: 'admin' }, schema: { summary: 'Creates a rule; validated against its detector\'s parameters and applied at once.', tags: ['rules'], body: RuleBody, response: { 201: Type.Ref('Rule'), ...problemResponses } } },
     async (req, reply) => validated(reply, () => rules.create(req.body), 201));
 
-  app.put('/rules/:id', { config: { access: 'admin' }, schema: { tags: ['rules'], params: IdParam, body: RuleBody, response: one } }, async (req, reply) => {
+  app.put('/rules/:id', { config: { access: 'admin' }, schema: { summary: 'Replaces a rule; its open alarms clear and it is applied at once.', tags: ['rules'], params: IdParam, body: RuleBody, response: one } }, async (req, reply) => {
     const body = req.body as Record<string, unknown>;
     if (body.id !== undefined && body.id !== req.params.id) {
       return sendProblem(reply, 400, 'VALIDATION', 'body.id must match the rule id in the URL, or be left out', [{ path: 'body.id', message: 'must match the URL' }]);
@@ -69,13 +69,13 @@ export const ruleRoutes: FastifyPluginAsyncTypebox<RuleRoutesOptions> = async (a
     return validated(reply, () => rules.update(req.params.id, body), 200);
   });
 
-  app.delete('/rules/:id', { config: { access: 'admin' }, schema: { tags: ['rules'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
+  app.delete('/rules/:id', { config: { access: 'admin' }, schema: { summary: 'Deletes a rule; its open alarms clear.', tags: ['rules'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
     rules.delete(req.params.id);
     return reply.code(204).send(null);
   });
 
-  app.post('/rules/:id/enable', { config: { access: 'admin' }, schema: { tags: ['rules'], params: IdParam, response: one } }, (req) => rules.setEnabled(req.params.id, true));
-  app.post('/rules/:id/disable', { config: { access: 'admin' }, schema: { tags: ['rules'], params: IdParam, response: one } }, (req) => rules.setEnabled(req.params.id, false));
+  app.post('/rules/:id/enable', { config: { access: 'admin' }, schema: { summary: 'Enables a rule.', tags: ['rules'], params: IdParam, response: one } }, (req) => rules.setEnabled(req.params.id, true));
+  app.post('/rules/:id/disable', { config: { access: 'admin' }, schema: { summary: 'Disables a rule; its open alarms clear.', tags: ['rules'], params: IdParam, response: one } }, (req) => rules.setEnabled(req.params.id, false));
   await Promise.resolve();
 };
 

@@ -23,15 +23,15 @@ const pageOf = (ref: string) => Type.Object({ items: Type.Array(Type.Ref(ref)), 
 export const areaRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = async (app, { registry }) => {
   app.get('/areas', {
     config: { access: 'viewer' },
-    schema: { tags: ['topology'], querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }), response: { 200: pageOf('Area'), ...problemResponses } },
+    schema: { summary: 'Lists areas (region, substation, feeder, transformer), paged with a cursor.', tags: ['topology'], querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }), response: { 200: pageOf('Area'), ...problemResponses } },
   }, (req) => page(registry.listAreas(), req.query.limit, req.query.cursor));
-  app.get('/areas/:id', { config: { access: 'viewer' }, schema: { tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Area'), ...problemResponses } } }, (req) => registry.getArea(req.params.id));
-  app.post('/areas', { config: { access: 'admin' }, schema: { tags: ['topology'], body: AreaSeed, response: { 201: Type.Ref('Area'), ...problemResponses } } }, async (req, reply) => {
+  app.get('/areas/:id', { config: { access: 'viewer' }, schema: { summary: 'One area.', tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Area'), ...problemResponses } } }, (req) => registry.getArea(req.params.id));
+  app.post('/areas', { config: { access: 'admin' }, schema: { summary: 'Creates an area under its parent (level rules and cycles are checked).', tags: ['topology'], body: AreaSeed, response: { 201: Type.Ref('Area'), ...problemResponses } } }, async (req, reply) => {
     return reply.code(201).send(registry.createArea(req.body));
   });
-  app.put('/areas/:id', { config: { access: 'admin' }, schema: { tags: ['topology'], params: IdParam, body: Type.Omit(AreaSeed, ['id']), response: { 200: Type.Ref('Area'), ...problemResponses } } },
+  app.put('/areas/:id', { config: { access: 'admin' }, schema: { summary: 'Replaces an area.', tags: ['topology'], params: IdParam, body: Type.Omit(AreaSeed, ['id']), response: { 200: Type.Ref('Area'), ...problemResponses } } },
     (req) => registry.updateArea(req.params.id, req.body));
-  app.delete('/areas/:id', { config: { access: 'admin' }, schema: { tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
+  app.delete('/areas/:id', { config: { access: 'admin' }, schema: { summary: 'Deletes an area that has no child areas and no meters.', tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
     registry.deleteArea(req.params.id);
     return reply.code(204).send(null);
   });
@@ -48,19 +48,19 @@ export const terminalRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = 
   };
   app.get('/terminals', {
     config: { access: 'viewer' },
-    schema: { tags: ['topology'], querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }), response: { 200: pageOf('Terminal'), ...problemResponses } },
+    schema: { summary: 'Lists terminals with their endpoint (never a password) and collection state, paged.', tags: ['topology'], querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }), response: { 200: pageOf('Terminal'), ...problemResponses } },
   }, (req) => {
     const p = page(registry.listTerminals(), req.query.limit, req.query.cursor);
     return { items: p.items.map(view), next: p.next };
   });
-  app.get('/terminals/:id', { config: { access: 'viewer' }, schema: { tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Terminal'), ...problemResponses } } },
+  app.get('/terminals/:id', { config: { access: 'viewer' }, schema: { summary: 'One terminal with its collection state.', tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Terminal'), ...problemResponses } } },
     (req) => view(registry.getTerminal(req.params.id)));
-  app.post('/terminals', { config: { access: 'admin' }, schema: { tags: ['topology'], body: TerminalSeed, response: { 201: Type.Ref('Terminal'), ...problemResponses } } }, async (req, reply) => {
+  app.post('/terminals', { config: { access: 'admin' }, schema: { summary: 'Creates a terminal; the collector picks it up without a restart.', tags: ['topology'], body: TerminalSeed, response: { 201: Type.Ref('Terminal'), ...problemResponses } } }, async (req, reply) => {
     return reply.code(201).send(view(registry.createTerminal(req.body)));
   });
-  app.put('/terminals/:id', { config: { access: 'admin' }, schema: { tags: ['topology'], params: IdParam, body: Type.Omit(TerminalSeed, ['id']), response: { 200: Type.Ref('Terminal'), ...problemResponses } } },
+  app.put('/terminals/:id', { config: { access: 'admin' }, schema: { summary: 'Replaces a terminal; its collection schedule is rebuilt.', tags: ['topology'], params: IdParam, body: Type.Omit(TerminalSeed, ['id']), response: { 200: Type.Ref('Terminal'), ...problemResponses } } },
     (req) => view(registry.updateTerminal(req.params.id, req.body)));
-  app.delete('/terminals/:id', { config: { access: 'admin' }, schema: { tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
+  app.delete('/terminals/:id', { config: { access: 'admin' }, schema: { summary: 'Deletes a terminal that has no meters.', tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
     registry.deleteTerminal(req.params.id);
     return reply.code(204).send(null);
   });
@@ -70,7 +70,7 @@ export const terminalRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = 
 export const meterRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = async (app, { registry }) => {
   app.get('/meters', {
     config: { access: 'viewer' },
-    schema: {
+    schema: { summary: 'Lists meters, filterable by terminal and area, paged with a cursor.',
       tags: ['topology'],
       querystring: Type.Object({ ...PageQuery, area: Type.Optional(Type.String({ maxLength: 64 })), terminal: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
       response: { 200: pageOf('Meter'), ...problemResponses },
@@ -79,13 +79,13 @@ export const meterRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = asy
     const filter = { ...(req.query.area === undefined ? {} : { areaId: req.query.area }), ...(req.query.terminal === undefined ? {} : { terminalId: req.query.terminal }) };
     return page(registry.listMeters(filter), req.query.limit, req.query.cursor);
   });
-  app.get('/meters/:id', { config: { access: 'viewer' }, schema: { tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Meter'), ...problemResponses } } }, (req) => registry.getMeter(req.params.id));
-  app.post('/meters', { config: { access: 'admin' }, schema: { tags: ['topology'], body: MeterSeed, response: { 201: Type.Ref('Meter'), ...problemResponses } } }, async (req, reply) => {
+  app.get('/meters/:id', { config: { access: 'viewer' }, schema: { summary: 'One meter.', tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Meter'), ...problemResponses } } }, (req) => registry.getMeter(req.params.id));
+  app.post('/meters', { config: { access: 'admin' }, schema: { summary: 'Creates a meter behind a terminal.', tags: ['topology'], body: MeterSeed, response: { 201: Type.Ref('Meter'), ...problemResponses } } }, async (req, reply) => {
     return reply.code(201).send(registry.createMeter(req.body));
   });
-  app.put('/meters/:id', { config: { access: 'admin' }, schema: { tags: ['topology'], params: IdParam, body: Type.Omit(MeterSeed, ['id']), response: { 200: Type.Ref('Meter'), ...problemResponses } } },
+  app.put('/meters/:id', { config: { access: 'admin' }, schema: { summary: 'Replaces a meter (address, CT/PT ratios, area, protected flag, customer references).', tags: ['topology'], params: IdParam, body: Type.Omit(MeterSeed, ['id']), response: { 200: Type.Ref('Meter'), ...problemResponses } } },
     (req) => registry.updateMeter(req.params.id, req.body));
-  app.delete('/meters/:id', { config: { access: 'admin' }, schema: { tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
+  app.delete('/meters/:id', { config: { access: 'admin' }, schema: { summary: 'Deletes a meter; its readings stay in the store.', tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
     registry.deleteMeter(req.params.id);
     return reply.code(204).send(null);
   });

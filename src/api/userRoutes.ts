@@ -39,12 +39,12 @@ const refusals = { 401: Type.Ref('Problem'), 403: Type.Ref('Problem'), ...proble
 
 export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { auth }) => {
   const tags = ['access'];
-  app.get('/users', { config: admin, schema: { tags, response: { 200: Type.Object({ items: Type.Array(UserOut) }), ...refusals } } },
+  app.get('/users', { config: admin, schema: { summary: 'Lists the dashboard users (never their passwords).', tags, response: { 200: Type.Object({ items: Type.Array(UserOut) }), ...refusals } } },
     () => ({ items: auth.listUsers().map(userOut) }));
 
   app.post('/users', {
     config: admin,
-    schema: { tags, body: Type.Object({ name: Name, role: Role, password: Password }, { additionalProperties: false }), response: { 201: UserOut, ...refusals } },
+    schema: { summary: 'Creates a dashboard user with a role and a password (scrypt-hashed).', tags, body: Type.Object({ name: Name, role: Role, password: Password }, { additionalProperties: false }), response: { 201: UserOut, ...refusals } },
   }, async (req, reply) => {
     setAuditTarget(req, `user:${req.body.name}`);
     noteAudit(req, { role: req.body.role });
@@ -66,7 +66,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     return userOut(await auth.updateUser(req.params.name, b));
   });
 
-  app.delete('/users/:name', { config: admin, schema: { tags, params: NameParam, response: { 204: Type.Null(), ...refusals } } }, async (req, reply) => {
+  app.delete('/users/:name', { config: admin, schema: { summary: 'Deletes a user and ends their sessions; the last admin cannot be removed.', tags, params: NameParam, response: { 204: Type.Null(), ...refusals } } }, async (req, reply) => {
     auth.deleteUser(req.params.name);
     return reply.code(204).send(null);
   });
