@@ -51,10 +51,10 @@ it('measures the daily billing export rate and peak memory for 100,000 meters', 
       expect(newlines).toBe(METERS + 1);
       bestExport = Math.max(bestExport, METERS / (Number(process.hrtime.bigint() - start) / 1e9));
     }
-    console.log(`bench: billing daily query (100000 meters, no HTTP) = ${Math.round(bestQuery)} meters/s`);
-    console.log(`bench: billing daily CSV export over HTTP (100000 meters) = ${Math.round(bestExport)} meters/s`);
-    console.log(`bench: billing daily CSV export peak RSS = ${(peakRss / 1048576).toFixed(1)} MiB`);
-    console.log(`bench: billing daily CSV export RSS growth = ${((peakRss - baseRss) / 1048576).toFixed(1)} MiB`);
+    console.log(`bench: billing.daily.query_100k_meters = ${Math.round(bestQuery)} meters/s`);
+    console.log(`bench: billing.daily.csv_export_http_100k_meters = ${Math.round(bestExport)} meters/s`);
+    console.log(`bench: billing.daily.csv_export_rss_peak = ${(peakRss / 1048576).toFixed(1)} MiB`);
+    console.log(`bench: billing.daily.csv_export_rss_growth = ${((peakRss - baseRss) / 1048576).toFixed(1)} MiB`);
   } finally {
     await app.close();
     fleet.close();
