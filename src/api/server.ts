@@ -86,8 +86,17 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
   const app = Fastify({
     loggerInstance: apiLogger,
     bodyLimit: deps.bodyLimitBytes,
+    // Fastify's two info lines per request would bury the station's own log (the dashboard
+    // polls); one line per request at debug instead, and at warn when the server failed.
+    disableRequestLogging: true,
     ajv: { customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.addHook('onResponse', async (req, reply) => {
+    const line = { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (reply.statusCode >= 500) req.log.warn(line, 'request failed');
+    else req.log.debug(line, 'request');
+    await Promise.resolve();
+  });
   for (const s of [Problem, AreaOut, TerminalOut, MeterOut, RuleOut]) app.addSchema(s);
   installProblemHandlers(app);
   // Before any route, so every route passes the check that it declares its access.
