@@ -224,6 +224,7 @@ export class DlmsClient {
   async close(): Promise<void> {
     if (this.current === 'closed') return;
     this.current = 'closed';
+    this.cipher?.endAssociation();
     this.inflight?.abort(new AssociationUnavailable('closed', 'request', this.options.terminalId));
     await this.transport.close();
   }
