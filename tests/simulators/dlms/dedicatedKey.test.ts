@@ -6,6 +6,7 @@
  * is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DlmsAdapter } from '../../../protocols/dlms/adapter.js';
 import { decodeApdu, encodeApdu } from '../../../protocols/dlms/apdu/apdu.js';
 import { LN_CLIENT_CONFORMANCE } from '../../../protocols/dlms/acse/conformance.js';
 import { readUserInformation } from '../../../protocols/dlms/acse/initiate.js';
@@ -159,6 +160,27 @@ describe('dedicated key, client ↔ simulated meter over TCP', () => {
     }
     expect(dedicatedKeyOf(proxy.fromClient[before] ?? Uint8Array.of())).toBeUndefined();
     expect(proxy.fromClient.slice(before + 1).map((a) => a[0])).toEqual([0xcb, 0xc8]);
+  });
+
+  it('passes the endpoint option dedicatedKey of the DlmsAdapter through to the association', async () => {
+    const before = proxy.fromClient.length;
+    const adapter = new DlmsAdapter({
+      catalogue: { 'energy.active.import': { obis: '1.0.1.8.0.255', unit: 'kWh' } }, timeoutMs: 5_000, securityFor: () => clientSecurity('auth-enc'),
+    });
+    try {
+      const session = await adapter.open({
+        id: 'T1',
+        endpoint: { host: '127.0.0.1', port: proxy.port, framing: 'wrapper', clientSap: HLS_CLIENT, auth: 'high-gmac', security: 'auth-enc', dedicatedKey: true },
+      }, new AbortController().signal);
+      const [outcome] = await session.read([{ address: '1', quantity: 'energy.active.import' }], new AbortController().signal);
+      expect(outcome?.ok).toBe(true);
+      await session.close();
+    } finally {
+      await adapter.close();
+    }
+    const sent = proxy.fromClient.slice(before);
+    expect(dedicatedKeyOf(sent[0] ?? Uint8Array.of())).toHaveLength(16);
+    expect(sent.map((a) => a[0])).toContain(0xd0);
   });
 
   it('refuses a dedicated key with APDU protection that does not encrypt, before anything is sent', () => {
