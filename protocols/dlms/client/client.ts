@@ -109,6 +109,8 @@ export class DlmsClient {
           await this.authenticate(cipher, reply, secured.challenge, signal);
         }
       } catch (e) {
+        // No association: a dedicated key proposed for it is dead.
+        cipher?.endAssociation();
         if (e instanceof DlmsSecurityError) {
           await this.close();
           throw e;

@@ -242,6 +242,7 @@ export class ServerAssociation {
     this.hls = undefined;
     if (answer.ok) return { type: 'action-response-normal', invoke: req.invoke, response: answer.value };
     this.securityFailure(answer.error, session.clientSap, session.security.clientSystemTitle);
+    // Dropped, not zeroed: the refusal below is still sealed with this association's keys.
     this.session = undefined;
     this.clearTransfers();
     return { type: 'action-response-normal', invoke: req.invoke, response: { result: 'read-write-denied' } };
@@ -276,7 +277,7 @@ export class ServerAssociation {
     if (this.session !== undefined && this.session.clientSap !== clientSap) {
       return [exception('service-not-allowed', 'operation-not-possible')];
     }
-    this.session = undefined;
+    this.endSession();
     this.hls = undefined;
     this.clearTransfers();
     return [{ type: 'rlre', reason: 'normal' }];
@@ -323,6 +324,12 @@ export class ServerAssociation {
         // The pblock variants: refused by permitted() already, kept here so the switch is total.
         return exception('service-not-allowed', 'service-not-supported');
     }
+  }
+
+  /** The association ends; its dedicated key, if any, dies with it (zeroed, then dropped). */
+  private endSession(): void {
+    this.session?.security?.dedicatedKey?.fill(0);
+    this.session = undefined;
   }
 
   private clearTransfers(): void {

@@ -156,4 +156,33 @@ describe('ded- decoders under generated input', () => {
     expect(values + errors).toBe(20_000);
     expect(errors).toBeGreaterThan(0);
   });
+
+  it('answer 20,000 mutated InitiateRequests carrying a dedicated key with a value or a DlmsDecodeError', () => {
+    const next = prng(0x1417);
+    const valid = encodeUserInformation({
+      type: 'initiate-request', dedicatedKey: DEDICATED, responseAllowed: true, proposedDlmsVersion: 6, proposedConformance: 0x007e1f, clientMaxReceivePduSize: 1200,
+    });
+    let decoded = 0;
+    let refused = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const input = valid.slice(0, valid.length - (next() % 3 === 0 ? next() % valid.length : 0));
+      const flips = next() % 3;
+      for (let k = 0; k < flips && input.length > 0; k++) {
+        const at = next() % input.length;
+        input[at] = (input[at] ?? 0) ^ (1 << (next() % 8));
+      }
+      // Length-field tampering: the dedicated key's A-XDR length.
+      if (next() % 4 === 0 && input.length > 2) input[2] = next() & 0xff;
+      try {
+        readUserInformation(new ByteReader(input, 'acse'));
+        decoded++;
+      } catch (e) {
+        if (!(e instanceof DlmsDecodeError)) throw e;
+        refused++;
+      }
+    }
+    expect(decoded + refused).toBe(20_000);
+    expect(refused).toBeGreaterThan(0);
+    expect(decoded).toBeGreaterThan(0);
+  });
 });

@@ -7,26 +7,31 @@
 import { describe, expect, it } from 'vitest';
 import type { Aarq } from '../../../../protocols/dlms/acse/aarq.js';
 import { encodeUserInformation, type InitiateRequest } from '../../../../protocols/dlms/acse/initiate.js';
-import { APPLICATION_CONTEXT } from '../../../../protocols/dlms/acse/names.js';
+import { APPLICATION_CONTEXT, MECHANISM } from '../../../../protocols/dlms/acse/names.js';
 import { LN_CLIENT_CONFORMANCE } from '../../../../protocols/dlms/acse/conformance.js';
 import { decodeApdu, encodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
 import { cipherApdu, decipherApdu, type CipheredForm } from '../../../../protocols/dlms/security/ciphering.js';
 import { MemorySecurityCounters } from '../../../../protocols/dlms/security/memoryCounters.js';
 import { securityControlFor, type Protection } from '../../../../protocols/dlms/security/securityHeader.js';
 import type { SecurityEvent } from '../../../../protocols/dlms/security/settings.js';
-import { hex } from '../apdu/helpers.js';
+import { hex, ln } from '../apdu/helpers.js';
 import { AK, CLIENT_TITLE, EK, SERVER_TITLE, reasonOf } from '../security/helpers.js';
 import { CLOCK, PUBLIC, aarq, call, invoke, newServer } from './harness.js';
 
 const CIPHERED = 50;
 const DEDICATED = hex('A0A1A2A3A4A5A6A7A8A9AAABACADAEAF');
 
+const HLS = 48;
+
 function cipheredServer(protection: Protection = 'auth-enc') {
   const events: SecurityEvent[] = [];
+  const security = (): { protection: Protection; systemTitle: Uint8Array; keys: { ek: Uint8Array; ak: Uint8Array }; counters: MemorySecurityCounters } => (
+    { protection, systemTitle: SERVER_TITLE, keys: { ek: EK, ak: AK }, counters: new MemorySecurityCounters() });
   const server = newServer({
     clientPolicies: {
       [PUBLIC]: { mechanism: 'none', access: 'read-only' },
-      [CIPHERED]: { mechanism: 'none', security: { protection, systemTitle: SERVER_TITLE, keys: { ek: EK, ak: AK }, counters: new MemorySecurityCounters() } },
+      [CIPHERED]: { mechanism: 'none', security: security() },
+      [HLS]: { mechanism: 'high-gmac', security: security() },
     },
     onSecurityEvent: (e) => { events.push(e); },
   });
@@ -110,6 +115,23 @@ describe('server with a dedicated key', () => {
     const { engine, events } = cipheredServer();
     refusedWithDecipheringError(call(engine, cipheredAarq(DEDICATED.subarray(0, 8)), CIPHERED)[0]);
     expect(events.map((e) => e.kind)).toEqual(['bad-parameter']);
+  });
+
+  it('answers a failed HLS pass 3 sent ded-ciphered with a ded-ciphered read-write-denied under the key', () => {
+    const { engine } = cipheredServer();
+    const hlsAarq: Aarq = {
+      ...cipheredAarq(DEDICATED), authenticationRequired: true, mechanismName: MECHANISM['high-gmac'], callingAuthenticationValue: hex('0102030405060708'),
+    };
+    accepted(call(engine, hlsAarq, HLS)[0]);
+    const pass3: Apdu = {
+      type: 'action-request-normal', invoke, method: { classId: 15, instanceId: ln('0.0.40.0.0.255'), methodId: 1 },
+      parameters: { type: 'octet-string', value: new Uint8Array(17) },
+    };
+    const [answer] = engine.receive(request(pass3, 'ded', DEDICATED), HLS);
+    expect(answer?.[0]).toBe(0xd7);
+    const opened = decipherApdu(answer ?? Uint8Array.of(), { peerSystemTitle: SERVER_TITLE, ek: EK, ak: AK, dedicatedKey: DEDICATED });
+    expect(decodeApdu(opened.plaintext)).toMatchObject({ type: 'action-response-normal', response: { result: 'read-write-denied' } });
+    expect(engine.state).toBe('idle');
   });
 
   it('refuses a ded- request on an association without a dedicated key, and the key of an ended association', () => {
