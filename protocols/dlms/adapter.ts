@@ -37,6 +37,8 @@ export interface DlmsEndpoint {
   readonly auth: 'none' | 'low' | 'high-gmac';
   /** APDU protection with security suite 0; default 'none'. Keys come from DlmsAdapterOptions.securityFor. */
   readonly security?: 'none' | 'auth' | 'enc' | 'auth-enc';
+  /** Propose a fresh dedicated key per association and ded-cipher its services (needs 'enc' or 'auth-enc'). */
+  readonly dedicatedKey?: boolean;
   readonly password?: string;
   /** The meter's system title (16 hex digits); when set, an AARE or APDU from another title is refused. */
   readonly systemTitle?: string;
@@ -237,6 +239,7 @@ class DlmsSession implements TerminalSession {
       ...given,
       ...(e.security === undefined ? {} : { protection: e.security }),
       ...(title === undefined ? {} : { expectedServerSystemTitle: title }),
+      ...(e.dedicatedKey === undefined ? {} : { useDedicatedKey: e.dedicatedKey }),
     };
   }
 

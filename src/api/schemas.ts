@@ -30,6 +30,7 @@ export const TerminalOut = Type.Object(
     dlms: Type.Optional(Type.Object({
       host: Type.String(), port: Type.Integer(), framing: Type.String(), clientSap: Type.Integer(), auth: Type.String(),
       security: Type.Optional(Type.String()),
+      dedicatedKey: Type.Optional(Type.Boolean()),
       serverLower: Type.Optional(Type.Integer()),
       meterType: Type.Optional(Type.String()),
       systemTitle: Type.Optional(Type.String()),

@@ -100,6 +100,7 @@ function cliSecurity(s: CliSecurity): ClientSecurity {
     protection: s.protection, systemTitle: s.systemTitle, keys: { ek: s.ek, ak: s.ak },
     counters: new MemorySecurityCounters(s.firstCounter ?? firstCliCounter()),
     ...(s.serverSystemTitle === undefined ? {} : { expectedServerSystemTitle: s.serverSystemTitle }),
+    ...(s.dedicatedKey === true ? { useDedicatedKey: true } : {}),
   };
 }
 

@@ -21,6 +21,7 @@ CONNECTION:
   --security none|auth|enc|auth-enc  APDU protection, suite 0 (default auth-enc with high-gmac, else none)
   --system-title HEX       our system title, 16 hex digits (default 4752440000000001: "GRD", serial 1)
   --server-system-title HEX  the meter's system title, 16 hex digits; another one is refused
+  --dedicated-key          propose a fresh dedicated key and ded-cipher the requests (needs --security enc|auth-enc)
   --ek HEX --ak HEX        global unicast encryption and authentication keys, 32 hex digits each
   --invocation-counter N   first outgoing invocation counter, 0..4294967295 (default derived from the clock)
   --timeout-ms N           bound on the connect and on every request, 1..600000 (default 5000)
@@ -49,6 +50,8 @@ export interface CliSecurity {
   readonly ak: Uint8Array;
   /** --invocation-counter; undefined: derived from the clock (see firstCliCounter). */
   readonly firstCounter: number | undefined;
+  /** --dedicated-key: present (true) only when given. */
+  readonly dedicatedKey?: boolean;
 }
 
 export interface MeterConnection {
@@ -88,7 +91,7 @@ export function parseDlmsArgs(sub: string | undefined, args: readonly string[]):
     throw new UsageError((err as Error).message);
   }
   const v = parsed.values as Partial<Record<string, string>>;
-  const meter = parseConnection(v);
+  const meter = parseConnection(v, (parsed.values as Partial<Record<string, unknown>>)['dedicated-key'] === true);
   if (sub === 'objects') return { kind: 'objects', meter };
   const defaultClass = v.class === undefined ? undefined : integer('--class', v.class, 0, 0xffff);
   if (parsed.positionals.length === 0) throw new UsageError('get: give at least one OBIS:ATTR to read');
@@ -101,9 +104,10 @@ const CONNECTION_OPTIONS = {
   auth: { type: 'string' }, password: { type: 'string' }, 'timeout-ms': { type: 'string' },
   security: { type: 'string' }, 'system-title': { type: 'string' }, 'server-system-title': { type: 'string' },
   ek: { type: 'string' }, ak: { type: 'string' }, 'invocation-counter': { type: 'string' },
+  'dedicated-key': { type: 'boolean' },
 } as const;
 
-function parseConnection(v: Partial<Record<string, string>>): MeterConnection {
+function parseConnection(v: Partial<Record<string, string>>, dedicatedKey: boolean): MeterConnection {
   if (v.host === undefined || v.host.trim() === '') throw new UsageError('--host is required');
   if (v.port === undefined) throw new UsageError('--port is required');
   if (v.framing !== 'wrapper' && v.framing !== 'hdlc') {
@@ -125,16 +129,18 @@ function parseConnection(v: Partial<Record<string, string>>): MeterConnection {
     lower: v.lower === undefined ? undefined : integer('--lower', v.lower, 0, 0x3fff),
     password: v.password,
     auth,
-    security: parseSecurity(v, auth),
+    security: parseSecurity(v, auth, dedicatedKey),
     timeoutMs: v['timeout-ms'] === undefined ? 5_000 : integer('--timeout-ms', v['timeout-ms'], 1, 600_000),
   };
 }
 
-function parseSecurity(v: Partial<Record<string, string>>, auth: MeterConnection['auth']): CliSecurity | undefined {
+function parseSecurity(v: Partial<Record<string, string>>, auth: MeterConnection['auth'], dedicatedKey: boolean): CliSecurity | undefined {
   const protection = v.security ?? (auth === 'high-gmac' ? 'auth-enc' : 'none');
   if (protection !== 'none' && protection !== 'auth' && protection !== 'enc' && protection !== 'auth-enc') {
     throw new UsageError(`--security: expected none, auth, enc or auth-enc, got ${JSON.stringify(protection)}`);
   }
+  // The dedicated key travels in the ciphered InitiateRequest: only encryption keeps it secret.
+  if (dedicatedKey && protection !== 'enc' && protection !== 'auth-enc') throw new UsageError('--dedicated-key needs --security enc or auth-enc');
   if (auth !== 'high-gmac' && protection === 'none') {
     for (const o of ['ek', 'ak', 'system-title', 'server-system-title', 'invocation-counter']) {
       if (v[o] !== undefined) throw new UsageError(`--${o} needs --auth high-gmac or --security auth|enc|auth-enc`);
@@ -149,6 +155,7 @@ function parseSecurity(v: Partial<Record<string, string>>, auth: MeterConnection
     ek: hexOption('--ek', v.ek, 16),
     ak: hexOption('--ak', v.ak, 16),
     firstCounter: v['invocation-counter'] === undefined ? undefined : integer('--invocation-counter', v['invocation-counter'], 0, 0xffffffff),
+    ...(dedicatedKey ? { dedicatedKey: true } : {}),
   };
 }
 

@@ -265,6 +265,8 @@ export const DlmsEndpointSchema = Type.Object(
     clientSap: Type.Integer({ minimum: 0, maximum: 127, default: 16 }),
     auth: OneOf(['none', 'low', 'high-gmac'] as const, { default: 'none' }),
     security: OneOf(['none', 'auth', 'enc', 'auth-enc'] as const, { default: 'none' }),
+    /** A fresh dedicated key per association (IEC 62056-5-3 §8); needs security 'enc' or 'auth-enc'. */
+    dedicatedKey: Type.Optional(Type.Boolean()),
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     /** The meter's system title (8 octets as 16 hex digits). */
     systemTitle: Type.Optional(Type.String({ pattern: '^[0-9A-Fa-f]{16}$' })),

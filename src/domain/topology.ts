@@ -40,6 +40,8 @@ export interface DlmsEndpoint {
   readonly auth: 'none' | 'low' | 'high-gmac';
   /** APDU protection with security suite 0 (keys from the key store); default 'none'. */
   readonly security?: 'none' | 'auth' | 'enc' | 'auth-enc';
+  /** A fresh dedicated key per association, its GET/SET/ACTION ded-ciphered (needs security 'enc' or 'auth-enc'). */
+  readonly dedicatedKey?: boolean;
   /** Low-level security password; never returned by the API. */
   readonly password?: string;
   /** The meter's system title, 16 hex digits: checked in the AARE, identifies its pushes. */

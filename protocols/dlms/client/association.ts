@@ -42,6 +42,11 @@ export interface AarqParameters {
    * glo-initiate-request this function returns for its plain encoding.
    */
   readonly cipherInitiate?: (plainInitiate: Uint8Array) => Uint8Array;
+  /**
+   * The association's dedicated key, carried in the InitiateRequest (IEC 62056-5-3 §8);
+   * only with `cipherInitiate`, as the key must not travel in clear.
+   */
+  readonly dedicatedKey?: Uint8Array;
 }
 
 /**
@@ -61,8 +66,10 @@ export function buildAarq(p: AarqParameters): Aarq {
     proposedDlmsVersion: DLMS_VERSION,
     proposedConformance: p.conformance,
     clientMaxReceivePduSize: p.maxReceivePduSize,
+    ...(p.dedicatedKey === undefined ? {} : { dedicatedKey: p.dedicatedKey }),
   };
   const ciphered = p.cipherInitiate !== undefined;
+  if (p.dedicatedKey !== undefined && !ciphered) throw new TypeError('a dedicated key travels only in a ciphered InitiateRequest');
   const userInformation: UserInformation = p.cipherInitiate === undefined ? initiate : foreign(p.cipherInitiate(encodeUserInformation(initiate)));
   const base = {
     type: 'aarq',

@@ -109,6 +109,8 @@ export class DlmsClient {
           await this.authenticate(cipher, reply, secured.challenge, signal);
         }
       } catch (e) {
+        // No association: a dedicated key proposed for it is dead.
+        cipher?.endAssociation();
         if (e instanceof DlmsSecurityError) {
           await this.close();
           throw e;
@@ -224,6 +226,7 @@ export class DlmsClient {
   async close(): Promise<void> {
     if (this.current === 'closed') return;
     this.current = 'closed';
+    this.cipher?.endAssociation();
     this.inflight?.abort(new AssociationUnavailable('closed', 'request', this.options.terminalId));
     await this.transport.close();
   }

@@ -17,11 +17,16 @@ import type { ClientCipher } from './secureChannel.js';
 /** reply_to_HLS_authentication of the current association (IEC 62056-6-2 §4.4.4, IC 15 method 1). */
 export const HLS_REPLY_METHOD = { classId: 15, obis: '0.0.40.0.0.255', method: 1 } as const;
 
-/** What the AARQ needs from the security settings; `challenge` is CtoS when HLS is used. */
-export function securedAarqFields(cipher: ClientCipher, hls: boolean): Pick<AarqParameters, 'callingApTitle' | 'challenge' | 'cipherInitiate'> {
+/**
+ * What the AARQ needs from the security settings; `challenge` is CtoS when HLS is used, and
+ * `dedicatedKey` the association's fresh dedicated key when the settings ask for one.
+ */
+export function securedAarqFields(cipher: ClientCipher, hls: boolean): Pick<AarqParameters, 'callingApTitle' | 'challenge' | 'cipherInitiate' | 'dedicatedKey'> {
+  const dedicatedKey = cipher.ciphered ? cipher.beginAssociation() : undefined;
   return {
     callingApTitle: cipher.security.systemTitle,
     ...(hls ? { challenge: generateChallenge() } : {}),
+    ...(dedicatedKey === undefined ? {} : { dedicatedKey }),
     ...(cipher.ciphered ? { cipherInitiate: (plain: Uint8Array) => cipher.protect(plain) } : {}),
   };
 }

@@ -4,30 +4,67 @@
  * deciphers every response with the server's system title, accepting the server's counter only
  * when it authenticated and exceeds the last one accepted (a replay is refused).
  *
+ * With `useDedicatedKey`, each association gets a fresh random dedicated key, proposed in the
+ * glo-ciphered InitiateRequest; GET/SET/ACTION are then ded-ciphered with it as EK (the AK
+ * stays the global one) and their responses must be ded-ciphered too (IEC 62056-5-3 §8,
+ * Green Book §9.2.7.2.2). The key is zeroed when the association ends.
+ *
  * Every security failure goes to `ClientSecurity.onEvent` before it is thrown, so the head-end
  * can record it; the event callback is the caller's code and must not turn one failure into two,
  * so its own exceptions are counted (`eventCallbackErrors`) rather than propagated.
  */
+import { randomBytes } from 'node:crypto';
 import { DlmsDecodeError } from '../errors.js';
-import { GENERAL_GLO_CIPHERING_TAG, GLO_TAG, cipherApdu, decipherApdu } from '../security/ciphering.js';
-import { SYSTEM_TITLE_LENGTH } from '../security/gcm.js';
+import { DED_TAG, GENERAL_GLO_CIPHERING_TAG, GLO_TAG, cipherApdu, decipherApdu } from '../security/ciphering.js';
+import { KEY_LENGTH, SYSTEM_TITLE_LENGTH } from '../security/gcm.js';
 import { DlmsSecurityError, type DlmsSecurityReason } from '../security/securityError.js';
 import { securityControlFor, type Protection } from '../security/securityHeader.js';
 import type { ClientSecurity, SecurityEvent } from '../security/settings.js';
 
 /** ACSE APDUs (AARE, RLRE) and the two error APDUs a server may send plain, whatever the policy. */
 const PASS_THROUGH: ReadonlySet<number> = new Set([0x61, 0x63, 0x0e, 0xd8]);
-const CIPHERED_TAGS: ReadonlySet<number> = new Set([...Object.values(GLO_TAG), GENERAL_GLO_CIPHERING_TAG]);
+const CIPHERED_TAGS: ReadonlySet<number> = new Set([...Object.values(GLO_TAG), ...Object.values(DED_TAG), GENERAL_GLO_CIPHERING_TAG]);
+/** Glo-ciphered service responses: refused while a dedicated key is in use (they must be ded-). */
+const GLO_SERVICE_RESPONSES: ReadonlySet<number> = new Set([0xcc, 0xcd, 0xcf]);
 
 export class ClientCipher {
   /** Exceptions thrown by `onEvent` itself (counted, never propagated). */
   eventCallbackErrors = 0;
   private server: Uint8Array | undefined;
+  /** The dedicated key of the current association, when one was proposed. */
+  private dedicated: Uint8Array | undefined;
 
   constructor(
     readonly security: ClientSecurity,
     private readonly terminalId?: string,
-  ) {}
+  ) {
+    // The key travels in the InitiateRequest: without encryption it would be sent in clear.
+    if (security.useDedicatedKey === true && security.protection !== 'enc' && security.protection !== 'auth-enc') {
+      throw new DlmsSecurityError('bad-parameter', `a dedicated key needs APDU protection with encryption, not '${security.protection}'`);
+    }
+  }
+
+  /** Whether the current association's services are ded-ciphered. */
+  get usesDedicatedKey(): boolean {
+    return this.dedicated !== undefined;
+  }
+
+  /**
+   * A new association starts: with `useDedicatedKey`, a fresh random 16-octet dedicated key
+   * for its InitiateRequest (the previous one, if any, is forgotten); otherwise undefined.
+   */
+  beginAssociation(): Uint8Array | undefined {
+    this.endAssociation();
+    if (this.security.useDedicatedKey !== true) return undefined;
+    this.dedicated = Uint8Array.from(randomBytes(KEY_LENGTH));
+    return this.dedicated.slice();
+  }
+
+  /** The association is over: its dedicated key dies with it (zeroed, then dropped). */
+  endAssociation(): void {
+    this.dedicated?.fill(0);
+    this.dedicated = undefined;
+  }
 
   /** APDU protection is on: requests are glo-ciphered, responses must be. */
   get ciphered(): boolean {
@@ -56,14 +93,20 @@ export class ClientCipher {
     return this.server;
   }
 
-  /** Glo-ciphers one plain xDLMS APDU (initiate-request included) with the next outgoing counter. */
+  /**
+   * Ciphers one plain xDLMS APDU with the next outgoing counter: ded- with the dedicated key
+   * when the association has one and the APDU has a ded- form, else glo- (the
+   * initiate-request always).
+   */
   protect(plain: Uint8Array): Uint8Array {
+    const ded = this.dedicated !== undefined && DED_TAG[plain[0] ?? -1] !== undefined ? this.dedicated : undefined;
     return this.guard(() => cipherApdu(plain, {
       sc: securityControlFor(this.protection()),
       systemTitle: this.security.systemTitle,
       invocationCounter: this.security.counters.nextOutgoing(),
-      ek: this.security.keys.ek,
+      ek: ded ?? this.security.keys.ek,
       ak: this.security.keys.ak,
+      ...(ded === undefined ? {} : { form: 'ded' as const }),
     }));
   }
 
@@ -77,11 +120,15 @@ export class ClientCipher {
     const tag = bytes[0] ?? -1;
     if (PASS_THROUGH.has(tag)) return bytes;
     if (!CIPHERED_TAGS.has(tag)) throw this.fail('policy-violation', `plain APDU with tag 0x${tag.toString(16)} on an association that requires ${this.protection()}`);
+    if (this.dedicated !== undefined && GLO_SERVICE_RESPONSES.has(tag)) {
+      throw this.fail('policy-violation', `glo-ciphered response 0x${tag.toString(16)} to a ded-ciphered request`);
+    }
     return this.guard(() => {
       const keys = this.security.keys;
       const out = decipherApdu(bytes, {
         ...(this.server === undefined ? {} : { peerSystemTitle: this.server }),
         ek: keys.ek, ak: keys.ak, ...(keys.bk === undefined ? {} : { broadcastKey: keys.bk }),
+        ...(this.dedicated === undefined ? {} : { dedicatedKey: this.dedicated }),
         required: this.protection(),
         ...lastSeen(this.security.counters.lastIncoming()),
       });

@@ -1,6 +1,7 @@
 /**
  * Glo-ciphering of xDLMS APDUs with the global keys (IEC 62056-5-3 §8 ASN.1 / Green Book
- * §9.5): a service-specific glo-X APDU is its tag followed by one A-XDR OCTET STRING
+ * §9.5), and ded-ciphering with the association's dedicated key: a service-specific glo-X
+ * (or ded-X) APDU is its tag followed by one A-XDR OCTET STRING
  * holding SC ‖ IC ‖ payload (gcm.ts); general-glo-ciphering [219] is
  *   SEQUENCE { system-title OCTET STRING, ciphered-content OCTET STRING }
  * and carries any xDLMS APDU, notably the data-notification, which has no glo- form.
@@ -34,6 +35,22 @@ export const GLO_TAG: Readonly<Record<number, number>> = {
 export const GENERAL_GLO_CIPHERING_TAG = 0xdb;
 
 /**
+ * Plain xDLMS tag → ded-ciphered tag (IEC 62056-5-3 §8: ded-get-request [208] ..
+ * ded-action-response [215]; checked against Gurux's Command enum and dlms-cosem's tag table).
+ * The initiate exchange has no ded- form: the dedicated key travels inside it, so it is
+ * always glo-ciphered (Green Book §9.2.7.2.2).
+ */
+export const DED_TAG: Readonly<Record<number, number>> = {
+  0xc0: 0xd0, // get-request
+  0xc1: 0xd1, // set-request
+  0xc2: 0xd2, // event-notification-request
+  0xc3: 0xd3, // action-request
+  0xc4: 0xd4, // get-response
+  0xc5: 0xd5, // set-response
+  0xc7: 0xd7, // action-response
+};
+
+/**
  * Most octets glo-ciphering adds to a plain APDU: glo tag (1), A-XDR length (up to 3 for a
  * 64 KiB PDU), SC (1), IC (4), tag (12). Whoever fits APDUs into a negotiated max PDU size
  * reserves this much when the association is ciphered.
@@ -45,6 +62,11 @@ const PLAIN_TAG: Readonly<Record<number, number>> = Object.fromEntries(
   Object.entries(GLO_TAG).map(([plain, glo]) => [glo, Number(plain)]),
 );
 
+/** Ded-ciphered tag → the plain tag its content must carry. */
+const DED_PLAIN_TAG: Readonly<Record<number, number>> = Object.fromEntries(
+  Object.entries(DED_TAG).map(([plain, ded]) => [ded, Number(plain)]),
+);
+
 /** Upper bound on a ciphered APDU's content; a forged length is refused before allocation. */
 export const DEFAULT_MAX_CIPHERED_BYTES = 0xffff;
 
@@ -53,16 +75,18 @@ export interface CipherContext {
   /** Our own system title (the IV's fixed field when we send). */
   readonly systemTitle: Uint8Array;
   readonly invocationCounter: number;
+  /** The global unicast key, or for form 'ded' the association's dedicated key. */
   readonly ek: Uint8Array;
   readonly ak: Uint8Array;
   /**
-   * 'glo': the service-specific glo-X APDU; 'general-glo': general-glo-ciphering.
+   * 'glo': the service-specific glo-X APDU; 'general-glo': general-glo-ciphering;
+   * 'ded': the service-specific ded-X APDU (ek is then the dedicated key).
    * Default: 'glo' when the plain APDU has a glo- form, else 'general-glo'.
    */
   readonly form?: CipheredForm;
 }
 
-export type CipheredForm = 'glo' | 'general-glo';
+export type CipheredForm = 'glo' | 'general-glo' | 'ded';
 
 export interface DecipherContext {
   /**
@@ -74,6 +98,8 @@ export interface DecipherContext {
   readonly ak: Uint8Array;
   /** The global broadcast key, used when SC's key-set bit says so. */
   readonly broadcastKey?: Uint8Array;
+  /** The association's dedicated key: the EK of ded-X APDUs (refused without one). */
+  readonly dedicatedKey?: Uint8Array;
   /** The least protection accepted (the association's security policy). */
   readonly required?: Protection;
   /**
@@ -88,7 +114,7 @@ export interface DecipherContext {
 export interface CipheredApdu {
   readonly form: CipheredForm;
   readonly tag: number;
-  /** For 'glo', the plain tag the content must carry. */
+  /** For 'glo' and 'ded', the plain tag the content must carry. */
   readonly plainTag?: number;
   /** For 'general-glo', the sender's system title from the APDU. */
   readonly systemTitle?: Uint8Array;
@@ -111,11 +137,14 @@ export function cipherApdu(plainApdu: Uint8Array, ctx: CipherContext): Uint8Arra
   if (plainTag === undefined) throw new DlmsSecurityError('bad-parameter', 'empty APDU');
   const gloTag = GLO_TAG[plainTag];
   const form = ctx.form ?? (gloTag === undefined ? 'general-glo' : 'glo');
+  const serviceTag = form === 'ded' ? DED_TAG[plainTag] : gloTag;
+  if (form !== 'general-glo' && serviceTag === undefined) {
+    throw new DlmsSecurityError('bad-parameter', `APDU tag 0x${plainTag.toString(16)} has no ${form}-ciphered form`);
+  }
   const content = protect({ ...ctx, plaintext: plainApdu });
   const w = new ByteWriter(content.length + 16);
-  if (form === 'glo') {
-    if (gloTag === undefined) throw new DlmsSecurityError('bad-parameter', `APDU tag 0x${plainTag.toString(16)} has no glo-ciphered form`);
-    w.u8(gloTag);
+  if (serviceTag !== undefined && form !== 'general-glo') {
+    w.u8(serviceTag);
   } else {
     w.u8(GENERAL_GLO_CIPHERING_TAG).length(ctx.systemTitle.length).bytes(ctx.systemTitle);
   }
@@ -123,7 +152,7 @@ export function cipherApdu(plainApdu: Uint8Array, ctx: CipherContext): Uint8Arra
 }
 
 /**
- * Reads the framing of a glo-X or general-glo-ciphering APDU. Malformed framing is a
+ * Reads the framing of a glo-X, ded-X or general-glo-ciphering APDU. Malformed framing is a
  * DlmsDecodeError (layer 'security'); the whole input must be exactly one APDU.
  */
 export function parseCipheredApdu(bytes: Uint8Array, maxBytes = DEFAULT_MAX_CIPHERED_BYTES): CipheredApdu {
@@ -136,23 +165,21 @@ export function parseCipheredApdu(bytes: Uint8Array, maxBytes = DEFAULT_MAX_CIPH
     const content = r.bytes(r.length(maxBytes, 'ciphered-content length'), 'ciphered-content');
     out = { form: 'general-glo', tag, systemTitle: st.slice(), content: content.slice() };
   } else {
-    const plainTag = PLAIN_TAG[tag];
-    if (plainTag === undefined) r.fail(`tag 0x${tag.toString(16)} is not a glo-ciphered APDU`, 0);
+    const gloPlain = PLAIN_TAG[tag];
+    const plainTag = gloPlain ?? DED_PLAIN_TAG[tag];
+    if (plainTag === undefined) r.fail(`tag 0x${tag.toString(16)} is not a glo- or ded-ciphered APDU`, 0);
     const content = r.bytes(r.length(maxBytes, 'ciphered content length'), 'ciphered content');
-    out = { form: 'glo', tag, plainTag, content: content.slice() };
+    out = { form: gloPlain === undefined ? 'ded' : 'glo', tag, plainTag, content: content.slice() };
   }
   if (r.remaining !== 0) r.fail(`${r.remaining} byte(s) after the end of the ciphered APDU`);
   return out;
 }
 
-/** Verifies and deciphers a glo-X or general-glo-ciphering APDU. */
+/** Verifies and deciphers a glo-X, ded-X or general-glo-ciphering APDU. */
 export function decipherApdu(bytes: Uint8Array, ctx: DecipherContext): DecipheredApdu {
   const parsed = parseCipheredApdu(bytes, ctx.maxBytes);
   const systemTitle = senderTitle(parsed, ctx.peerSystemTitle);
-  const first = parsed.content[0];
-  const broadcast = first !== undefined && (first & 0x40) !== 0;
-  const ek = broadcast ? ctx.broadcastKey : ctx.ek;
-  if (ek === undefined) throw new DlmsSecurityError('bad-parameter', 'APDU ciphered with the broadcast key, none is configured');
+  const ek = cipherKey(parsed, ctx);
   const { header, plaintext } = unprotect({
     protectedBytes: parsed.content, systemTitle, ek, ak: ctx.ak, ...(ctx.required === undefined ? {} : { required: ctx.required }),
   });
@@ -167,6 +194,23 @@ export function decipherApdu(bytes: Uint8Array, ctx: DecipherContext): Deciphere
     throw new DlmsSecurityError('bad-header', `tag 0x${parsed.tag.toString(16)} carries an APDU with tag 0x${(plaintext[0] ?? 0).toString(16)}`);
   }
   return { form: parsed.form, header, systemTitle, plaintext };
+}
+
+/**
+ * The EK to decipher with: a ded-X APDU uses the dedicated key (Green Book §9.2.7.2.3, key
+ * used by the ded- APDUs), whatever SC's key-set bit says; otherwise SC's key-set bit picks
+ * the global unicast or broadcast key.
+ */
+function cipherKey(parsed: CipheredApdu, ctx: DecipherContext): Uint8Array {
+  if (parsed.form === 'ded') {
+    if (ctx.dedicatedKey === undefined) throw new DlmsSecurityError('bad-parameter', 'ded-ciphered APDU on an association without a dedicated key');
+    return ctx.dedicatedKey;
+  }
+  const first = parsed.content[0];
+  const broadcast = first !== undefined && (first & 0x40) !== 0;
+  const ek = broadcast ? ctx.broadcastKey : ctx.ek;
+  if (ek === undefined) throw new DlmsSecurityError('bad-parameter', 'APDU ciphered with the broadcast key, none is configured');
+  return ek;
 }
 
 function senderTitle(parsed: CipheredApdu, expected: Uint8Array | undefined): Uint8Array {

@@ -49,4 +49,12 @@ export interface ClientSecurity {
   readonly expectedServerSystemTitle?: Uint8Array;
   readonly counters: SecurityCounters;
   readonly onEvent?: (event: SecurityEvent) => void;
+  /**
+   * Propose a fresh random dedicated key (16 octets) in every InitiateRequest and ded-cipher
+   * the association's GET/SET/ACTION with it (IEC 62056-5-3 §8, Green Book §9.2.7.2.2): a
+   * compromised global EK then does not open this association's traffic. Needs APDU
+   * protection with encryption ('enc' or 'auth-enc'), since the key travels in the ciphered
+   * InitiateRequest.
+   */
+  readonly useDedicatedKey?: boolean;
 }

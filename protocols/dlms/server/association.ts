@@ -20,7 +20,9 @@
  *      no-reason-given, and a ConfirmedServiceError initiateError in user-information.
  *   5. in a ciphered context the InitiateRequest must be a glo-initiate-request that
  *      deciphers (Green Book §9.2.7.2.2), else initiateError application-reference
- *      deciphering-error (the outcome carries the DlmsSecurityError for the record).
+ *      deciphering-error (the outcome carries the DlmsSecurityError for the record); a
+ *      dedicated key is accepted only there (encrypted, 16 octets): a plain InitiateRequest
+ *      carrying one is refused the same way, as a policy violation.
  * Accepted with HLS-GMAC, the AARE carries responding-AP-title, the mechanism name, StoC and
  * diagnostic authentication-required (14): the association waits for HLS pass 3.
  * All refusals are rejected-permanent except an AARQ arriving while an association exists
@@ -34,7 +36,7 @@ import { DLMS_VERSION, type UserInformation } from '../acse/initiate.js';
 import { userDiagnostic, type AcseServiceUserDiagnostic, type AssociationResult } from '../acse/diagnostics.js';
 import { SERVICE_ERROR } from '../apdu/serviceErrors.js';
 import { GLO_CIPHERING_OVERHEAD } from '../security/ciphering.js';
-import type { DlmsSecurityError } from '../security/securityError.js';
+import { DlmsSecurityError } from '../security/securityError.js';
 import type { ClientPolicy } from './options.js';
 import {
   checkSecuredAarq, newHlsChallenge, openInitiateRequest, sealInitiateResponse, type PendingHls, type SessionSecurity,
@@ -93,6 +95,10 @@ export function answerAarq(aarq: Aarq, clientSap: number, config: AcseServerConf
     const opened = openInitiateRequest(init, security);
     if (!opened.ok) return { ...rejectInitiate('deciphering-error', 'application-reference'), securityFailure: opened.error };
     init = opened.value;
+  } else if (init?.type === 'initiate-request' && init.dedicatedKey !== undefined) {
+    // IEC 62056-5-3 §8: the dedicated key travels only in a ciphered InitiateRequest; one sent in clear is compromised.
+    const error = new DlmsSecurityError('policy-violation', 'a dedicated key in a plain InitiateRequest');
+    return { ...rejectInitiate('deciphering-error', 'application-reference'), securityFailure: error };
   }
   if (init?.type !== 'initiate-request') return rejectInitiate('other');
   if (init.proposedDlmsVersion < DLMS_VERSION) return rejectInitiate('dlms-version-too-low');
@@ -108,7 +114,7 @@ export function answerAarq(aarq: Aarq, clientSap: number, config: AcseServerConf
     readOnly: policy.access === 'read-only',
     conformance: negotiated,
     clientMaxReceivePduSize: init.clientMaxReceivePduSize - (cipheredContext ? GLO_CIPHERING_OVERHEAD : 0),
-    ...(security === undefined ? {} : { security }),
+    ...(security === undefined ? {} : { security: init.dedicatedKey === undefined ? security : { ...security, dedicatedKey: init.dedicatedKey } }),
   };
   const plainResponse = {
     type: 'initiate-response',

@@ -23,7 +23,8 @@
  * - on a ciphered association a plain GET/SET/ACTION is refused, and so is a ciphered one that
  *   does not decipher: service-not-allowed / deciphering-error; a replayed invocation counter:
  *   service-not-allowed / invocation-counter-error. Each is counted and reported through
- *   `onSecurityEvent`; responses are glo-ciphered with the association's protection;
+ *   `onSecurityEvent`; responses are glo-ciphered with the association's protection, or
+ *   ded-ciphered with its dedicated key when the request came ded-ciphered;
  * - with HLS-GMAC, until pass 3 succeeds only reply_to_HLS_authentication (IC 15 method 1 of
  *   0.0.40.0.0.255) and RLRQ are served (Green Book §9.2.7.4: the association is only
  *   "associated" after it); anything else gets service-not-allowed / operation-not-possible. A
@@ -43,7 +44,7 @@ import type { SetRequest } from '../apdu/set.js';
 import type { ActionRequest } from '../apdu/action.js';
 import type { AttributeWithSelection } from '../apdu/descriptors.js';
 import type { CosemObjectModel } from './objectModel.js';
-import { GENERAL_GLO_CIPHERING_TAG, GLO_TAG } from '../security/ciphering.js';
+import { DED_TAG, GENERAL_GLO_CIPHERING_TAG, GLO_TAG } from '../security/ciphering.js';
 import { DlmsSecurityError } from '../security/securityError.js';
 import type { SecurityEvent } from '../security/settings.js';
 import {
@@ -98,7 +99,7 @@ type XdlmsRequest = GetRequest | SetRequest | ActionRequest;
 /** Responses that have a glo- form: on a ciphered association they are sent ciphered. */
 const RESPONSE_TAGS: ReadonlySet<number> = new Set([APDU_TAG['get-response'], APDU_TAG['set-response'], APDU_TAG['action-response']]);
 const XDLMS_REQUEST_TAGS: ReadonlySet<number> = new Set([APDU_TAG['get-request'], APDU_TAG['set-request'], APDU_TAG['action-request']]);
-const CIPHERED_TAGS: ReadonlySet<number> = new Set([...Object.values(GLO_TAG), GENERAL_GLO_CIPHERING_TAG]);
+const CIPHERED_TAGS: ReadonlySet<number> = new Set([...Object.values(GLO_TAG), ...Object.values(DED_TAG), GENERAL_GLO_CIPHERING_TAG]);
 
 const ACSE_TAGS: ReadonlySet<number> = new Set([APDU_TAG.aarq, APDU_TAG.aare, APDU_TAG.rlrq, APDU_TAG.rlre]);
 /** Tags of the requests a server serves: a malformed one is a broken request, not an unknown service. */
@@ -112,6 +113,8 @@ export class ServerAssociation {
   /** HLS-GMAC: the association waits for pass 3 while this is set. */
   private hls: PendingHls | undefined;
   private readonly pending: PendingTransfers = { get: undefined, set: undefined };
+  /** The request being served came ded-ciphered: its answer is ded-ciphered too (set by open()). */
+  private replyDedicated = false;
   private readonly policies: ReadonlyMap<number, ClientPolicy>;
   private readonly offered: Conformance;
   private readonly serverMaxPdu: number;
@@ -142,6 +145,7 @@ export class ServerAssociation {
     try {
       // The association the request arrived on ciphers the answer, even if the request ended it.
       const before = this.sessionOf(clientSap);
+      this.replyDedicated = false;
       const out = this.handle(apdu, clientSap);
       for (const a of out) if (a.type === 'exception-response' || (a.type === 'aare' && a.result !== 'accepted')) this.stats.refused++;
       return out.map((a) => this.seal(a, before?.security));
@@ -224,8 +228,9 @@ export class ServerAssociation {
     const plain = decipherRequest(bytes, security);
     if (!plain.ok) return { ok: false, refusal: this.securityFailure(plain.error, clientSap, security.clientSystemTitle, security) };
     // general-glo-ciphering may carry any APDU; only the services have a meaning here.
-    if (!XDLMS_REQUEST_TAGS.has(plain.value[0] ?? -1)) return { ok: false, refusal: exception('service-not-allowed', 'service-not-supported') };
-    return { ok: true, bytes: plain.value };
+    if (!XDLMS_REQUEST_TAGS.has(plain.value.plaintext[0] ?? -1)) return { ok: false, refusal: exception('service-not-allowed', 'service-not-supported') };
+    this.replyDedicated = plain.value.dedicated;
+    return { ok: true, bytes: plain.value.plaintext };
   }
 
   /** HLS pass 3 → 4 while the association is pending; nothing else is served. */
@@ -237,6 +242,7 @@ export class ServerAssociation {
     this.hls = undefined;
     if (answer.ok) return { type: 'action-response-normal', invoke: req.invoke, response: answer.value };
     this.securityFailure(answer.error, session.clientSap, session.security.clientSystemTitle);
+    // Dropped, not zeroed: the refusal below is still sealed with this association's keys.
     this.session = undefined;
     this.clearTransfers();
     return { type: 'action-response-normal', invoke: req.invoke, response: { result: 'read-write-denied' } };
@@ -259,7 +265,7 @@ export class ServerAssociation {
 
   private seal(a: Apdu, security: SessionSecurity | undefined): Uint8Array {
     const bytes = encodeApdu(a);
-    return ciphered(security) && RESPONSE_TAGS.has(bytes[0] ?? -1) ? cipherResponse(bytes, security) : bytes;
+    return ciphered(security) && RESPONSE_TAGS.has(bytes[0] ?? -1) ? cipherResponse(bytes, security, this.replyDedicated) : bytes;
   }
 
   private sessionOf(clientSap: number): AssociationContext | undefined {
@@ -271,7 +277,7 @@ export class ServerAssociation {
     if (this.session !== undefined && this.session.clientSap !== clientSap) {
       return [exception('service-not-allowed', 'operation-not-possible')];
     }
-    this.session = undefined;
+    this.endSession();
     this.hls = undefined;
     this.clearTransfers();
     return [{ type: 'rlre', reason: 'normal' }];
@@ -318,6 +324,12 @@ export class ServerAssociation {
         // The pblock variants: refused by permitted() already, kept here so the switch is total.
         return exception('service-not-allowed', 'service-not-supported');
     }
+  }
+
+  /** The association ends; its dedicated key, if any, dies with it (zeroed, then dropped). */
+  private endSession(): void {
+    this.session?.security?.dedicatedKey?.fill(0);
+    this.session = undefined;
   }
 
   private clearTransfers(): void {

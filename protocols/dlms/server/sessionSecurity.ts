@@ -4,6 +4,9 @@
  * context, deciphering requests and ciphering responses, and HLS-GMAC passes 3/4 through
  * reply_to_HLS_authentication (IC 15 method 1). Pure functions of the policy and the bytes;
  * counters live in the policy (shared by every association of one client).
+ * A dedicated key (IEC 62056-5-3 §8, Green Book §9.2.7.2.2) is accepted only inside an
+ * encrypted glo-initiate-request, 16 octets (suite 0); ded-ciphered requests are then
+ * deciphered with it and answered ded-ciphered, glo- requests still get glo- responses.
  */
 import type { Aarq } from '../acse/aarq.js';
 import type { AcseServiceUserDiagnostic } from '../acse/diagnostics.js';
@@ -15,7 +18,7 @@ import type { DlmsData } from '../axdr/data.js';
 import { ByteReader } from '../bytes.js';
 import { DlmsDecodeError } from '../errors.js';
 import { cipherApdu, decipherApdu } from '../security/ciphering.js';
-import { SYSTEM_TITLE_LENGTH } from '../security/gcm.js';
+import { KEY_LENGTH, SYSTEM_TITLE_LENGTH } from '../security/gcm.js';
 import { computeHlsResponse, generateChallenge, MAX_CHALLENGE_LENGTH, MIN_CHALLENGE_LENGTH, verifyHlsResponse } from '../security/hlsGmac.js';
 import { DlmsSecurityError } from '../security/securityError.js';
 import { securityControlFor, type Protection } from '../security/securityHeader.js';
@@ -25,6 +28,15 @@ import type { ServerSecurityPolicy } from './options.js';
 export interface SessionSecurity {
   readonly policy: ServerSecurityPolicy;
   readonly clientSystemTitle: Uint8Array;
+  /** The dedicated key the client proposed in its ciphered InitiateRequest, for this association only. */
+  readonly dedicatedKey?: Uint8Array;
+}
+
+/** A deciphered request: its plain APDU, whether it came ded-ciphered, and whether it was encrypted. */
+export interface OpenedRequest {
+  readonly plaintext: Uint8Array;
+  readonly dedicated: boolean;
+  readonly encrypted: boolean;
 }
 
 /** HLS between the AARE and pass 3: the challenges both ways. */
@@ -68,12 +80,19 @@ export function openInitiateRequest(u: UserInformation | undefined, s: SessionSe
   apdu.set(u.bytes, 1);
   const plain = decipherRequest(apdu, s);
   if (!plain.ok) return plain;
+  let init: UserInformation;
   try {
-    return { ok: true, value: readUserInformation(new ByteReader(plain.value, 'security')) };
+    init = readUserInformation(new ByteReader(plain.value.plaintext, 'security'));
   } catch (e) {
     if (!(e instanceof DlmsDecodeError)) throw e;
     return refused('bad-header', `the deciphered InitiateRequest does not decode: ${e.message}`);
   }
+  if (init.type === 'initiate-request' && init.dedicatedKey !== undefined) {
+    // The key must not have crossed the wire readable: authentication-only ciphering leaves it in clear.
+    if (!plain.value.encrypted) return refused('policy-violation', 'a dedicated key in an InitiateRequest that was not encrypted');
+    if (init.dedicatedKey.length !== KEY_LENGTH) return refused('bad-parameter', `dedicated key of ${init.dedicatedKey.length} octets, suite 0 needs ${KEY_LENGTH}`);
+  }
+  return { ok: true, value: init };
 }
 
 /** The InitiateResponse as a glo-initiate-response [40], ciphered with the server's counter. */
@@ -83,10 +102,11 @@ export function sealInitiateResponse(response: InitiateResponse, s: SessionSecur
 }
 
 /**
- * A glo- or general-glo-ciphered request: authenticated with the client's system title and
- * the policy's protection, its counter above the last accepted one (then recorded).
+ * A glo-, ded- or general-glo-ciphered request: authenticated with the client's system title
+ * and the policy's protection, its counter above the last accepted one (then recorded). A
+ * ded- request needs the association's dedicated key.
  */
-export function decipherRequest(bytes: Uint8Array, s: SessionSecurity): Checked<Uint8Array> {
+export function decipherRequest(bytes: Uint8Array, s: SessionSecurity): Checked<OpenedRequest> {
   const { policy } = s;
   if (policy.protection === 'none') return refused('policy-violation', 'a ciphered APDU on an association without protection');
   const last = policy.counters.lastIncoming();
@@ -94,9 +114,10 @@ export function decipherRequest(bytes: Uint8Array, s: SessionSecurity): Checked<
     const out = decipherApdu(bytes, {
       peerSystemTitle: s.clientSystemTitle, ek: policy.keys.ek, ak: policy.keys.ak, required: policy.protection,
       ...(policy.keys.bk === undefined ? {} : { broadcastKey: policy.keys.bk }), ...(last === undefined ? {} : { lastSeenCounter: last }),
+      ...(s.dedicatedKey === undefined ? {} : { dedicatedKey: s.dedicatedKey }),
     });
     policy.counters.acceptIncoming(out.header.invocationCounter);
-    return { ok: true, value: out.plaintext };
+    return { ok: true, value: { plaintext: out.plaintext, dedicated: out.form === 'ded', encrypted: out.header.sc.encrypted } };
   } catch (e) {
     if (e instanceof DlmsSecurityError) return { ok: false, error: e };
     if (e instanceof DlmsDecodeError) return refused('bad-header', e.message);
@@ -104,13 +125,17 @@ export function decipherRequest(bytes: Uint8Array, s: SessionSecurity): Checked<
   }
 }
 
-/** A plain response APDU glo-ciphered with the server's system title and next counter. */
-export function cipherResponse(plain: Uint8Array, s: SessionSecurity): Uint8Array {
+/**
+ * A plain response APDU ciphered with the server's system title and next counter: ded- with
+ * the dedicated key when `dedicated` (the request came ded-ciphered), glo- otherwise.
+ */
+export function cipherResponse(plain: Uint8Array, s: SessionSecurity, dedicated = false): Uint8Array {
   const { policy } = s;
   const protection = policy.protection === 'none' ? 'auth-enc' : policy.protection;
+  const ded = dedicated ? s.dedicatedKey : undefined;
   return cipherApdu(plain, {
     sc: securityControlFor(protection), systemTitle: policy.systemTitle, invocationCounter: policy.counters.nextOutgoing(),
-    ek: policy.keys.ek, ak: policy.keys.ak,
+    ek: ded ?? policy.keys.ek, ak: policy.keys.ak, ...(ded === undefined ? {} : { form: 'ded' as const }),
   });
 }
 
