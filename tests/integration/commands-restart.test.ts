@@ -27,6 +27,7 @@ interface View { id: string; status: string; targets: Target[] }
 const env = { GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex') };
 const overrides = {
   simulators: { enabled: false },
+  mqtt: { embeddedBroker: { enabled: true, port: 0 } },
   // Long timeouts: the silent terminal's command must still be in flight when the station stops.
   control: { confirmAbove: 5, perTerminalRatePerMinute: 600, commandTimeoutMs: 60_000 },
   modbus: { requestTimeoutMs: 60_000, reconnectMinMs: 50, reconnectMaxMs: 500 },
