@@ -58,10 +58,12 @@ export interface TestHeadEndOptions {
   readonly logger?: Logger;
   /** Extra environment for the start (GRIDHEAD_BOOTSTRAP_TOKEN is set to TEST_ADMIN_TOKEN unless given here). */
   readonly env?: NodeJS.ProcessEnv;
+  /** The data directory to run on (a previous run's, to restart on its store); a new temporary one by default. */
+  readonly dataDir?: string;
 }
 
 export async function startTestHeadEnd(overrides: Record<string, unknown>, options: TestHeadEndOptions = {}): Promise<TestHeadEnd> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gridhead-test-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gridhead-test-'));
   const { loadConfigFile } = await import('../../src/config/load.js');
   const maps = loadConfigFile('config/default.yaml').modbus.registerMaps;
   const raw: Record<string, unknown> = structuredClone(overrides);
