@@ -9,7 +9,7 @@ import { startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 let he: TestHeadEnd;
 
 beforeAll(async () => {
-  he = await startTestHeadEnd({ simulators: { enabled: false } }, { env: { GRIDHEAD_MASTER_KEY: '11'.repeat(32) } });
+  he = await startTestHeadEnd({ simulators: { enabled: false }, mqtt: { embeddedBroker: { enabled: true, port: 0 } } }, { env: { GRIDHEAD_MASTER_KEY: '11'.repeat(32) } });
 });
 
 afterAll(async () => {
