@@ -5,7 +5,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RawServerDefault } from 'fastify';
 import type { Logger } from 'pino';
@@ -88,7 +88,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     bodyLimit: deps.bodyLimitBytes,
     // Fastify's two info lines per request would bury the station's own log (the dashboard
     // polls); one line per request at debug instead, and at warn when the server failed.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.addHook('onResponse', async (req, reply) => {
