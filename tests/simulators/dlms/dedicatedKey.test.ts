@@ -22,7 +22,7 @@ import { decipherApdu } from '../../../protocols/dlms/security/ciphering.js';
 import { DlmsSecurityError } from '../../../protocols/dlms/security/securityError.js';
 import type { ClientSecurity } from '../../../protocols/dlms/security/settings.js';
 import { DlmsMeterSimulator, HLS_CLIENT, PUBLIC_CLIENT } from '../../../simulators/dlms/server.js';
-import { CapturingProxy } from './capturingProxy.js';
+import { WrapperProxy } from './wrapperProxy.js';
 import { CLIENT_TITLE, KEYS, METER_TITLE, clientSecurity } from './securityFixture.js';
 
 const PUSH_SETUP = { classId: 40, obis: '0.0.25.9.0.255' };
@@ -60,14 +60,14 @@ function dedicatedKeyOf(aarqBytes: Uint8Array): Uint8Array | undefined {
 
 describe('dedicated key, client ↔ simulated meter over TCP', () => {
   let sim: DlmsMeterSimulator;
-  let proxy: CapturingProxy;
+  let proxy: WrapperProxy;
   beforeAll(async () => {
     sim = new DlmsMeterSimulator({
       framing: 'wrapper', seed: 4, serialNumber: '00000004', historyDays: 1, maxPduSize: 512,
       security: { systemTitle: METER_TITLE, keys: KEYS, protection: 'auth-enc' },
     });
     await sim.start();
-    proxy = new CapturingProxy(sim.port);
+    proxy = new WrapperProxy(sim.port);
     await proxy.start();
   });
   afterAll(async () => {

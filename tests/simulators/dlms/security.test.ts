@@ -16,7 +16,7 @@ import { parseObis } from '../../../protocols/dlms/cosem/obis.js';
 import { DlmsSecurityError } from '../../../protocols/dlms/security/securityError.js';
 import { DlmsMeterSimulator } from '../../../simulators/dlms/server.js';
 import { aheadOfMeter, clientSecurity, connectHls, KEYS, METER_TITLE, OTHER_TITLE } from './securityFixture.js';
-import { TamperingProxy } from './tamperingProxy.js';
+import { WrapperProxy } from './wrapperProxy.js';
 
 const PUSH_SETUP = { classId: 40, obis: '0.0.25.9.0.255' };
 
@@ -157,7 +157,7 @@ describe('security failures over the wrapper with auth-enc', () => {
 
   it('rejects a response whose tag was corrupted in transit', async () => {
     // Server → client messages: 1 AARE, 2 the HLS action response, 3 the first GET response.
-    const proxy = new TamperingProxy(sim.port, 3);
+    const proxy = new WrapperProxy(sim.port, { tamperServerFrame: 3 });
     await proxy.start();
     const security = clientSecurity('auth-enc');
     const { client } = await connectHls(proxy.port, 'wrapper', security);

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { main } from '../../../src/cli.js';
 import { parseDlmsArgs, UsageError } from '../../../src/cli/dlmsArgs.js';
 import { DlmsMeterSimulator, HLS_CLIENT } from '../../../simulators/dlms/server.js';
-import { CapturingProxy } from '../../simulators/dlms/capturingProxy.js';
+import { WrapperProxy } from '../../simulators/dlms/wrapperProxy.js';
 
 const EK = '000102030405060708090A0B0C0D0E0F';
 const AK = 'D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF';
@@ -25,14 +25,14 @@ afterEach(() => {
 
 describe('gridhead dlms --dedicated-key', () => {
   let sim: DlmsMeterSimulator;
-  let proxy: CapturingProxy;
+  let proxy: WrapperProxy;
   beforeAll(async () => {
     sim = new DlmsMeterSimulator({
       framing: 'wrapper', seed: 5, serialNumber: '00000005', historyDays: 1,
       security: { systemTitle: hex(METER_TITLE), keys: { ek: hex(EK), ak: hex(AK) }, protection: 'auth-enc' },
     });
     await sim.start();
-    proxy = new CapturingProxy(sim.port);
+    proxy = new WrapperProxy(sim.port);
     await proxy.start();
   });
   afterAll(async () => {

@@ -1,21 +1,29 @@
 /**
  * A TCP proxy for wrapper-framed DLMS (IEC 62056-47: version 2, source 2, destination 2,
- * length 2, APDU) that records every APDU in both directions, unchanged, so a test can show
- * what actually crossed the wire.
+ * length 2, APDU) between a client and a simulator. It records every APDU in both
+ * directions, so a test can show what actually crossed the wire, and can flip one bit in
+ * the last octet (the GCM tag) of the n-th frame the server sends, to show that the client
+ * refuses a tampered APDU.
  */
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 
 const HEADER = 8;
 
-export class CapturingProxy {
+export interface WrapperProxyOptions {
+  /** 1-based index of the server frame whose last octet is flipped; none when absent. */
+  readonly tamperServerFrame?: number;
+}
+
+export class WrapperProxy {
   /** APDUs the client sent, in order. */
   readonly fromClient: Uint8Array[] = [];
-  /** APDUs the server sent, in order. */
+  /** APDUs the server sent, in order (as sent, before any tampering). */
   readonly fromServer: Uint8Array[] = [];
+  tampered = 0;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
 
-  constructor(private readonly target: number) {}
+  constructor(private readonly target: number, private readonly options: WrapperProxyOptions = {}) {}
 
   get port(): number {
     return (this.server?.address() as AddressInfo).port;
@@ -26,8 +34,13 @@ export class CapturingProxy {
       const upstream = connect(this.target, '127.0.0.1');
       this.track(client);
       this.track(upstream);
-      client.on('data', relay(this.fromClient, upstream));
-      upstream.on('data', relay(this.fromServer, client));
+      client.on('data', relay(this.fromClient, upstream, () => false));
+      let frames = 0;
+      upstream.on('data', relay(this.fromServer, client, () => {
+        const tamper = ++frames === this.options.tamperServerFrame;
+        if (tamper) this.tampered++;
+        return tamper;
+      }));
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -49,18 +62,20 @@ export class CapturingProxy {
 }
 
 /**
- * Forwards bytes as they come and records each complete wrapper frame's APDU. The buffer is
- * bounded by the frame format: after the loop it holds less than one frame, at most 8 + 65535 octets.
+ * Forwards and records each complete wrapper frame. The buffer is bounded by the frame
+ * format: after the loop it holds less than one frame, at most 8 + 65535 octets.
  */
-function relay(into: Uint8Array[], to: Socket): (d: Buffer) => void {
+function relay(into: Uint8Array[], to: Socket, tamperNext: () => boolean): (d: Buffer) => void {
   let buffer = Buffer.alloc(0);
   return (d) => {
-    to.write(d);
     buffer = Buffer.concat([buffer, d]);
     while (buffer.length >= HEADER && buffer.length >= HEADER + buffer.readUInt16BE(6)) {
       const size = HEADER + buffer.readUInt16BE(6);
-      into.push(Uint8Array.from(buffer.subarray(HEADER, size)));
+      const frame = Buffer.from(buffer.subarray(0, size));
       buffer = buffer.subarray(size);
+      into.push(Uint8Array.from(frame.subarray(HEADER)));
+      if (tamperNext()) frame[size - 1] = (frame[size - 1] ?? 0) ^ 0x01;
+      to.write(frame);
     }
   };
 }
