@@ -11,34 +11,20 @@ import { decodeApdu, encodeApdu } from '../../../protocols/dlms/apdu/apdu.js';
 import { LN_CLIENT_CONFORMANCE } from '../../../protocols/dlms/acse/conformance.js';
 import { readUserInformation } from '../../../protocols/dlms/acse/initiate.js';
 import { APPLICATION_CONTEXT } from '../../../protocols/dlms/acse/names.js';
-import type { DlmsData } from '../../../protocols/dlms/axdr/data.js';
 import { ByteReader } from '../../../protocols/dlms/bytes.js';
 import { DlmsClient } from '../../../protocols/dlms/client/client.js';
 import { readDisconnectState, remoteDisconnect, remoteReconnect } from '../../../protocols/dlms/client/control.js';
 import { readObjectList, readRegister } from '../../../protocols/dlms/client/cosem.js';
-import { parseObis } from '../../../protocols/dlms/cosem/obis.js';
 import { openDlmsTransport } from '../../../protocols/dlms/net/clientTransport.js';
 import { decipherApdu } from '../../../protocols/dlms/security/ciphering.js';
 import { DlmsSecurityError } from '../../../protocols/dlms/security/securityError.js';
 import type { ClientSecurity } from '../../../protocols/dlms/security/settings.js';
 import { DlmsMeterSimulator, HLS_CLIENT, PUBLIC_CLIENT } from '../../../simulators/dlms/server.js';
 import { WrapperProxy } from './wrapperProxy.js';
-import { CLIENT_TITLE, KEYS, METER_TITLE, clientSecurity } from './securityFixture.js';
+import { CLIENT_TITLE, KEYS, METER_TITLE, clientSecurity, pushObjectList } from './securityFixture.js';
 
 const PUSH_SETUP = { classId: 40, obis: '0.0.25.9.0.255' };
 
-function pushObjectList(n: number): DlmsData {
-  return {
-    type: 'array',
-    value: Array.from({ length: n }, (_, i): DlmsData => ({
-      type: 'structure',
-      value: [
-        { type: 'long-unsigned', value: 3 }, { type: 'octet-string', value: parseObis(`1.0.${1 + (i % 90)}.8.0.255`) },
-        { type: 'integer', value: 2 }, { type: 'long-unsigned', value: 0 },
-      ],
-    })),
-  };
-}
 
 async function connect(port: number, clientSap: number, security?: ClientSecurity): Promise<DlmsClient> {
   const transport = await openDlmsTransport({ host: '127.0.0.1', port, framing: 'wrapper', clientSap, serverSap: 1, timeoutMs: 5_000 }, new AbortController().signal);

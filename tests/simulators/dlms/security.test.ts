@@ -7,15 +7,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeApdu, decodeApdu } from '../../../protocols/dlms/apdu/apdu.js';
-import type { DlmsData } from '../../../protocols/dlms/axdr/data.js';
+import { parseObis } from '../../../protocols/dlms/cosem/obis.js';
 import { readClock, readObjectList, readRegister } from '../../../protocols/dlms/client/cosem.js';
 import { readDisconnectState, remoteDisconnect, remoteReconnect } from '../../../protocols/dlms/client/control.js';
 import { readProfile } from '../../../protocols/dlms/client/profile.js';
 import type { DlmsFraming } from '../../../protocols/dlms/net/clientTransport.js';
-import { parseObis } from '../../../protocols/dlms/cosem/obis.js';
 import { DlmsSecurityError } from '../../../protocols/dlms/security/securityError.js';
 import { DlmsMeterSimulator } from '../../../simulators/dlms/server.js';
-import { aheadOfMeter, clientSecurity, connectHls, KEYS, METER_TITLE, OTHER_TITLE } from './securityFixture.js';
+import { aheadOfMeter, clientSecurity, connectHls, KEYS, METER_TITLE, OTHER_TITLE, pushObjectList } from './securityFixture.js';
 import { WrapperProxy } from './wrapperProxy.js';
 
 const PUSH_SETUP = { classId: 40, obis: '0.0.25.9.0.255' };
@@ -27,19 +26,6 @@ function meter(framing: DlmsFraming, protection: 'auth' | 'enc' | 'auth-enc'): D
   });
 }
 
-/** A push_object_list of `n` capture object definitions: long enough to need SET blocks. */
-function pushObjectList(n: number): DlmsData {
-  return {
-    type: 'array',
-    value: Array.from({ length: n }, (_, i): DlmsData => ({
-      type: 'structure',
-      value: [
-        { type: 'long-unsigned', value: 3 }, { type: 'octet-string', value: parseObis(`1.0.${1 + (i % 90)}.8.0.255`) },
-        { type: 'integer', value: 2 }, { type: 'long-unsigned', value: 0 },
-      ],
-    })),
-  };
-}
 
 /** The DlmsSecurityError a promise rejects with. */
 async function securityError(p: Promise<unknown>): Promise<DlmsSecurityError> {

@@ -3,6 +3,8 @@
  * system titles (the Green Book example's), client security settings with recorded events,
  * and a connection helper for client 48.
  */
+import type { DlmsData } from '../../../protocols/dlms/axdr/data.js';
+import { parseObis } from '../../../protocols/dlms/cosem/obis.js';
 import type { ApduTransport } from '../../../protocols/dlms/client/transport.js';
 import { DlmsClient } from '../../../protocols/dlms/client/client.js';
 import { openDlmsTransport, type DlmsFraming } from '../../../protocols/dlms/net/clientTransport.js';
@@ -78,4 +80,18 @@ export async function connectHls(
 export function aheadOfMeter(): SecurityCounters {
   const c = freshCounters();
   return { nextOutgoing: () => c.nextOutgoing(), lastIncoming: () => 0xfffffff0, acceptIncoming: (n) => { c.acceptIncoming(n); } };
+}
+
+/** A push_object_list of `n` capture object definitions: long enough to need SET blocks. */
+export function pushObjectList(n: number): DlmsData {
+  return {
+    type: 'array',
+    value: Array.from({ length: n }, (_, i): DlmsData => ({
+      type: 'structure',
+      value: [
+        { type: 'long-unsigned', value: 3 }, { type: 'octet-string', value: parseObis(`1.0.${1 + (i % 90)}.8.0.255`) },
+        { type: 'integer', value: 2 }, { type: 'long-unsigned', value: 0 },
+      ],
+    })),
+  };
 }
