@@ -1,31 +1,11 @@
 /**
- * In-memory `PushSecurity` (and the `SecurityCounters` it hands out): for tests and tools
- * that have no key store. Counters live as long as the object, so a restart forgets them;
- * the head-end uses the persisted key store instead (branch wt-keys).
+ * In-memory `PushSecurity`: for tests and tools that have no key store. Counters live as
+ * long as the object, so a restart forgets them; the head-end uses the persisted key store
+ * (src/security) instead.
  */
+import { MemorySecurityCounters } from '../security/memoryCounters.js';
 import type { SecurityCounters, SuiteZeroKeys } from '../security/settings.js';
 import type { PushSecurity } from './notification.js';
-
-export class MemorySecurityCounters implements SecurityCounters {
-  private outgoing: number;
-  private incoming: number | undefined;
-
-  constructor(firstOutgoing = 1) {
-    this.outgoing = firstOutgoing;
-  }
-
-  nextOutgoing(): number {
-    return this.outgoing++;
-  }
-
-  lastIncoming(): number | undefined {
-    return this.incoming;
-  }
-
-  acceptIncoming(counter: number): void {
-    this.incoming = counter;
-  }
-}
 
 export class MemoryPushSecurity implements PushSecurity {
   private readonly byTitle = new Map<string, { meterId: string; keys: SuiteZeroKeys; counters: SecurityCounters }>();
