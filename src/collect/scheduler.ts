@@ -10,7 +10,7 @@
  * retries ≤ profile.retries with backoff capped at MAX_BACKOFF_MS.
  */
 import type { DeviceCommand, DeviceControlState, ProfileOutcome, ProfileRequest, ProtocolName, RawReading, ReadItem, TransportAdapter } from '../../protocols/adapter.js';
-import type { GridheadConfig } from '../config/schema.js';
+import type { CollectProfileConfig, GridheadConfig } from '../config/schema.js';
 import type { Meter, Terminal } from '../domain/topology.js';
 import { systemClock, toError, type Clock } from './clock.js';
 import { CollectBusyError, NoAdapterError, NotPollableError, SchedulerStoppedError, SinkError, UnknownProfileError, UnknownTerminalError } from './errors.js';
@@ -159,19 +159,34 @@ export class CollectionScheduler {
     await Promise.all([...this.#retiring]);
   }
 
+  /** The lane an urgent request (read, command, profile) queues in, or why there is none. */
+  #urgentLane(terminalId: string): TerminalLane | Error {
+    if (!this.#started) return new SchedulerStoppedError();
+    const lane = this.#lanes.get(terminalId);
+    if (lane === undefined) return this.#push.has(terminalId) ? new NotPollableError(terminalId) : new UnknownTerminalError(terminalId);
+    const limit = this.#o.maxQueuedOnDemand ?? 8;
+    return lane.urgentQueued >= limit ? new CollectBusyError(terminalId, limit) : lane;
+  }
+
+  #profilesOf(lane: TerminalLane): CollectProfileConfig[] {
+    return lane.terminal.profiles.flatMap((n) => this.#o.config.profiles[n] ?? []);
+  }
+
+  /** Timeout and retries of an urgent request: the terminal's first profile's, else the on-demand default. */
+  #basePolicy(lane: TerminalLane): RequestPolicy {
+    return this.#profilesOf(lane)[0] ?? this.#o.onDemandPolicy ?? DEFAULT_ON_DEMAND;
+  }
+
   /** Reads now, queued behind the terminal's in-flight request; readings also go to the sink. */
   pollNow(terminalId: string, request: OnDemandRequest = {}): Promise<OnDemandResult> {
-    if (!this.#started) return Promise.reject(new SchedulerStoppedError());
-    const lane = this.#lanes.get(terminalId);
-    if (lane === undefined) return Promise.reject(this.#push.has(terminalId) ? new NotPollableError(terminalId) : new UnknownTerminalError(terminalId));
-    const limit = this.#o.maxQueuedOnDemand ?? 8;
-    if (lane.urgentQueued >= limit) return Promise.reject(new CollectBusyError(terminalId, limit));
-    const profiles = lane.terminal.profiles.flatMap((n) => this.#o.config.profiles[n] ?? []);
+    const lane = this.#urgentLane(terminalId);
+    if (lane instanceof Error) return Promise.reject(lane);
+    const profiles = this.#profilesOf(lane);
     const quantities = request.quantities ?? [...new Set(profiles.flatMap((p) => p.quantities))];
     const wanted = request.addresses === undefined ? undefined : new Set(request.addresses);
     const meters = this.#o.topology.metersOf(terminalId).filter((m) => wanted?.has(m.address) ?? true);
     const items = itemsFor(meters, quantities);
-    const base = profiles[0] ?? this.#o.onDemandPolicy ?? DEFAULT_ON_DEMAND;
+    const base = this.#basePolicy(lane);
     const policy: RequestPolicy = { timeoutMs: request.timeoutMs ?? base.timeoutMs, retries: base.retries, retryBackoffMs: base.retryBackoffMs };
     if (items.length === 0) return Promise.resolve({ terminalId, readings: [], failures: [] });
     this.#counters.onDemand++;
@@ -192,23 +207,17 @@ export class CollectionScheduler {
    * behind the request in flight on the terminal's one connection instead of opening another.
    */
   executeNow(terminalId: string, command: DeviceCommand, options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<DeviceControlState> {
-    if (!this.#started) return Promise.reject(new SchedulerStoppedError());
-    const lane = this.#lanes.get(terminalId);
-    if (lane === undefined) return Promise.reject(this.#push.has(terminalId) ? new NotPollableError(terminalId) : new UnknownTerminalError(terminalId));
-    const limit = this.#o.maxQueuedOnDemand ?? 8;
-    if (lane.urgentQueued >= limit) return Promise.reject(new CollectBusyError(terminalId, limit));
-    const base = lane.terminal.profiles.flatMap((n) => this.#o.config.profiles[n] ?? [])[0] ?? this.#o.onDemandPolicy ?? DEFAULT_ON_DEMAND;
+    const lane = this.#urgentLane(terminalId);
+    if (lane instanceof Error) return Promise.reject(lane);
+    const base = this.#basePolicy(lane);
     return queueCommand(lane, command, options.timeoutMs ?? base.timeoutMs, options.signal);
   }
 
   /** Reads a stored profile of one meter now, queued like an on-demand read (no retry); entries also go to the sink. */
   profileNow(terminalId: string, request: ProfileRequest, options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<ProfileOutcome> {
-    if (!this.#started) return Promise.reject(new SchedulerStoppedError());
-    const lane = this.#lanes.get(terminalId);
-    if (lane === undefined) return Promise.reject(this.#push.has(terminalId) ? new NotPollableError(terminalId) : new UnknownTerminalError(terminalId));
-    const limit = this.#o.maxQueuedOnDemand ?? 8;
-    if (lane.urgentQueued >= limit) return Promise.reject(new CollectBusyError(terminalId, limit));
-    const base = lane.terminal.profiles.flatMap((n) => this.#o.config.profiles[n] ?? [])[0] ?? this.#o.onDemandPolicy ?? DEFAULT_ON_DEMAND;
+    const lane = this.#urgentLane(terminalId);
+    if (lane instanceof Error) return Promise.reject(lane);
+    const base = this.#basePolicy(lane);
     this.#counters.onDemand++;
     return queueProfile(lane, request, { timeoutMs: options.timeoutMs ?? base.timeoutMs, retries: 0, retryBackoffMs: 0 }, options.signal);
   }
