@@ -208,7 +208,7 @@ async function compose(
       onDetectorError: (rule, err, suppressed) => { logger.error({ rule, err, suppressed }, 'rule evaluation failed'); },
       continueAfterMs: 5,
     });
-    const areaExists = (id: string) => registry.listAreas().some((a) => a.id === id);
+    const areaExists = (id: string) => registry.hasArea(id);
     ruleService = new RuleService({ db, engine, refs: { meterExists: (id) => registry.findMeter(id) !== undefined, areaExists } });
     const { loaded, invalid } = ruleService.load();
     for (const bad of invalid) logger.error({ rule: bad.id, err: bad.error.message }, 'stored rule no longer valid; not run');
@@ -466,7 +466,7 @@ async function compose(
     audit,
     meters: {
       meter: (id) => registry.findMeter(id),
-      metersOfArea: (a) => (registry.listAreas().some((x) => x.id === a) ? registry.listMeters({ areaId: a }) : undefined),
+      metersOfArea: (a) => (registry.hasArea(a) ? registry.listMeters({ areaId: a }) : undefined),
     },
     run: async (terminalId, command, { timeoutMs, signal }) => {
       const state = await runCommand(terminalId, command, { timeoutMs, signal });
@@ -506,7 +506,7 @@ async function compose(
     live,
     meters: {
       meter: (id) => registry.findMeter(id),
-      metersOfArea: (a) => (registry.listAreas().some((x) => x.id === a) ? registry.listMeters({ areaId: a }) : []),
+      metersOfArea: (a) => (registry.hasArea(a) ? registry.listMeters({ areaId: a }) : []),
     },
     store: new SqliteProgramStateStore(db),
     utcOffsetMinutes: config.station.utcOffsetMinutes,

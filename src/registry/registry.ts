@@ -51,6 +51,10 @@ export class Registry {
     return [...this.areas.values()];
   }
 
+  hasArea(id: string): boolean {
+    return this.areas.has(areaId(id));
+  }
+
   getArea(id: string): Area {
     const a = this.areas.get(areaId(id));
     if (a === undefined) throw new NotFoundError('area', id);
