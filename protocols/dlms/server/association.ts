@@ -48,7 +48,15 @@ export interface AssociationContext {
   readonly authenticated: 'none' | 'low' | 'high';
   readonly readOnly: boolean;
   readonly conformance: Conformance;
-  /** The largest plain APDU to answer with: every response is cut to fit (less the ciphering overhead when ciphered). */
+  /**
+   * The largest plain APDU to answer with: every response is cut to fit. It is the smaller of
+   * the client's client-max-receive-pdu-size and our own server-max-receive-pdu-size, less the
+   * ciphering overhead when ciphered. The standard bounds a response only by the client's size,
+   * but clients commonly size their buffer by the size the server announced, so a server
+   * answering a client that offers 0xFFFF with a 2 kB APDU breaks them; conforming servers cap
+   * the client's proposal at their own (Gurux GXAPDU.ParseInitiate: "if client asks too high
+   * PDU"), and so do we. 0xFFFF is a size like any other here (Unsigned16, Green Book §9.5).
+   */
   readonly maxResponseSize: number;
   /** Security suite 0 of this association, when the client's policy has one. */
   readonly security?: SessionSecurity;
@@ -113,7 +121,7 @@ export function answerAarq(aarq: Aarq, clientSap: number, config: AcseServerConf
     authenticated: policy.mechanism === 'high-gmac' ? 'high' : policy.mechanism,
     readOnly: policy.access === 'read-only',
     conformance: negotiated,
-    maxResponseSize: init.clientMaxReceivePduSize - (cipheredContext ? GLO_CIPHERING_OVERHEAD : 0),
+    maxResponseSize: Math.min(init.clientMaxReceivePduSize, config.serverMaxReceivePduSize) - (cipheredContext ? GLO_CIPHERING_OVERHEAD : 0),
     ...(security === undefined ? {} : { security: init.dedicatedKey === undefined ? security : { ...security, dedicatedKey: init.dedicatedKey } }),
   };
   const plainResponse = initiateResponse(negotiated, config.serverMaxReceivePduSize);

@@ -14,6 +14,8 @@
  *   with-list without multiple-references), or the ACTION pblock variants, which this server
  *   does not offer: service-not-allowed / service-not-supported;
  * - an xDLMS request longer than server-max-receive-pdu-size: service-not-allowed / pdu-too-long;
+ * - no response is longer than the smaller of the client's and our own max receive PDU size
+ *   (AssociationContext.maxResponseSize): a longer GET answer goes in blocks;
  * - a GET, SET, ACTION or RLRQ tag whose body does not decode: service-not-allowed / other-reason;
  * - an unknown tag, a ciphered or SN APDU, or an APDU a server never receives (responses,
  *   notifications, AARE, RLRE): service-unknown / service-not-supported;

@@ -11,6 +11,7 @@ import { encodeUserInformation, type InitiateRequest } from '../../../../protoco
 import { APPLICATION_CONTEXT } from '../../../../protocols/dlms/acse/names.js';
 import { encodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
 import { cipherApdu, type CipheredForm } from '../../../../protocols/dlms/security/ciphering.js';
+import type { ServerAssociationOptions } from '../../../../protocols/dlms/server/engine.js';
 import { MemorySecurityCounters } from '../../../../protocols/dlms/security/memoryCounters.js';
 import { securityControlFor, type Protection } from '../../../../protocols/dlms/security/securityHeader.js';
 import type { SecurityEvent } from '../../../../protocols/dlms/security/settings.js';
@@ -20,7 +21,9 @@ import { PUBLIC, newServer, type Server } from './harness.js';
 export const CIPHERED = 50;
 export const HLS = 48;
 
-export function cipheredServer(protection: Protection = 'auth-enc', firstServerCounter = 1): Server & { events: SecurityEvent[] } {
+export function cipheredServer(
+  protection: Protection = 'auth-enc', firstServerCounter = 1, options: Partial<ServerAssociationOptions> = {},
+): Server & { events: SecurityEvent[] } {
   const events: SecurityEvent[] = [];
   const security = (): { protection: Protection; systemTitle: Uint8Array; keys: { ek: Uint8Array; ak: Uint8Array }; counters: MemorySecurityCounters } => (
     { protection, systemTitle: SERVER_TITLE, keys: { ek: EK, ak: AK }, counters: new MemorySecurityCounters(firstServerCounter) });
@@ -31,6 +34,7 @@ export function cipheredServer(protection: Protection = 'auth-enc', firstServerC
       [HLS]: { mechanism: 'high-gmac', security: security() },
     },
     onSecurityEvent: (e) => { events.push(e); },
+    ...options,
   });
   return { ...server, events };
 }
