@@ -147,12 +147,13 @@ export class DlmsPushSender {
 
   private relayChanged(trigger: DisconnectTrigger, connected: boolean): void {
     const source = trigger.split('_')[0];
-    if (source === 'local' && !connected) this.pushEvent(DLMS_EVENT.limiterThresholdExceeded);
+    // The limiter's threshold event comes first, then the relay's (IDIS disconnector control log).
+    if (source === 'local') this.pushEvent(connected ? DLMS_EVENT.limiterThresholdOk : DLMS_EVENT.limiterThresholdExceeded);
     const code = source === 'remote'
       ? (connected ? DLMS_EVENT.remoteConnection : DLMS_EVENT.remoteDisconnection)
       : source === 'manual'
         ? (connected ? DLMS_EVENT.manualConnection : DLMS_EVENT.manualDisconnection)
-        : (connected ? DLMS_EVENT.limiterThresholdOk : DLMS_EVENT.localDisconnection);
+        : (connected ? DLMS_EVENT.localReconnection : DLMS_EVENT.localDisconnection);
     this.pushEvent(code);
   }
 

@@ -53,6 +53,27 @@ export type UserInformation =
   | ConfirmedServiceError
   | { readonly type: 'other'; readonly tag: number; readonly bytes: Uint8Array };
 
+/** A user-information this layer carries without interpreting (a glo-ciphered initiate APDU). */
+export type ForeignUserInformation = Extract<UserInformation, { type: 'other' }>;
+
+/**
+ * A ciphered xDLMS APDU (glo-initiate-request [33], glo-initiate-response [40], …) as the
+ * user-information of an AARQ, AARE, RLRQ or RLRE (Green Book §9.2.7.2.2, §9.3.3).
+ */
+export function foreignUserInformation(apdu: Uint8Array): ForeignUserInformation {
+  const tag = apdu[0];
+  if (tag === undefined) throw new DlmsEncodeError('acse', 'empty ciphered user-information');
+  return { type: 'other', tag, bytes: apdu.subarray(1) };
+}
+
+/** The whole APDU (tag and content) of a foreign user-information, for the security layer to open. */
+export function foreignApdu(u: ForeignUserInformation): Uint8Array {
+  const apdu = new Uint8Array(u.bytes.length + 1);
+  apdu[0] = u.tag;
+  apdu.set(u.bytes, 1);
+  return apdu;
+}
+
 /** Decodes the contents of the user-information OCTET STRING. */
 export function readUserInformation(r: ByteReader): UserInformation {
   const at = r.offset;

@@ -5,8 +5,11 @@
 import type { Aarq } from '../acse/aarq.js';
 import { associationOutcome } from '../acse/aare.js';
 import { conformanceFeatures, type Conformance, type ConformanceFeature } from '../acse/conformance.js';
-import { DLMS_VERSION, encodeUserInformation, type InitiateRequest, type UserInformation } from '../acse/initiate.js';
+import {
+  DLMS_VERSION, encodeUserInformation, foreignUserInformation, type ForeignUserInformation, type InitiateRequest, type UserInformation,
+} from '../acse/initiate.js';
 import { APPLICATION_CONTEXT, MECHANISM } from '../acse/names.js';
+import type { Rlrq } from '../acse/release.js';
 import type { Apdu } from '../apdu/apdu.js';
 import { UnexpectedResponse } from './errors.js';
 
@@ -16,8 +19,7 @@ export type Authentication =
   | { readonly mechanism: 'low'; readonly password: string }
   | { readonly mechanism: 'high-gmac' };
 
-/** A user-information field this layer does not interpret (a glo-ciphered initiate APDU). */
-export type ForeignUserInformation = Extract<UserInformation, { type: 'other' }>;
+export type { ForeignUserInformation } from '../acse/initiate.js';
 
 /** What the server granted: the client bounds its requests by it. */
 export interface NegotiatedAssociation {
@@ -60,17 +62,10 @@ export interface AarqParameters {
  * as the lowest-security mechanism implies.
  */
 export function buildAarq(p: AarqParameters): Aarq {
-  const initiate: InitiateRequest = {
-    type: 'initiate-request',
-    responseAllowed: true,
-    proposedDlmsVersion: DLMS_VERSION,
-    proposedConformance: p.conformance,
-    clientMaxReceivePduSize: p.maxReceivePduSize,
-    ...(p.dedicatedKey === undefined ? {} : { dedicatedKey: p.dedicatedKey }),
-  };
+  const initiate = proposedInitiate(p);
   const ciphered = p.cipherInitiate !== undefined;
   if (p.dedicatedKey !== undefined && !ciphered) throw new TypeError('a dedicated key travels only in a ciphered InitiateRequest');
-  const userInformation: UserInformation = p.cipherInitiate === undefined ? initiate : foreign(p.cipherInitiate(encodeUserInformation(initiate)));
+  const userInformation: UserInformation = p.cipherInitiate === undefined ? initiate : foreignUserInformation(p.cipherInitiate(encodeUserInformation(initiate)));
   const base = {
     type: 'aarq',
     applicationContext: APPLICATION_CONTEXT[ciphered ? 'logical-name-ciphered' : 'logical-name'],
@@ -87,11 +82,30 @@ export function buildAarq(p: AarqParameters): Aarq {
   }
 }
 
-/** The ciphered APDU as a user-information the ACSE codec carries without interpreting. */
-function foreign(bytes: Uint8Array): ForeignUserInformation {
-  const tag = bytes[0];
-  if (tag === undefined) throw new TypeError('empty ciphered InitiateRequest');
-  return { type: 'other', tag, bytes: bytes.subarray(1) };
+/**
+ * The RLRQ with reason normal (Green Book §9.3.3 COSEM-RELEASE, §9.4.2.3; ISO/IEC 8650-1 ASN.1).
+ * In a ciphered context its user-information repeats the xDLMS context proposed in the AARQ as
+ * a glo-initiate-request [33] (Green Book §9.3.3.2), so only a client holding the keys can end
+ * the association: meters passing the DLMS UA conformance tests refuse a plain one. The
+ * dedicated key is left out: the InitiateRequest makes it OPTIONAL and it would only put key
+ * material on the wire again for an association that is ending.
+ */
+export function buildRlrq(p: Pick<AarqParameters, 'conformance' | 'maxReceivePduSize' | 'cipherInitiate'>): Rlrq {
+  if (p.cipherInitiate === undefined) return { type: 'rlrq', reason: 'normal' };
+  const initiate = proposedInitiate({ conformance: p.conformance, maxReceivePduSize: p.maxReceivePduSize });
+  return { type: 'rlrq', reason: 'normal', userInformation: foreignUserInformation(p.cipherInitiate(encodeUserInformation(initiate))) };
+}
+
+/** The xDLMS InitiateRequest of our proposal (Green Book §9.4.6.1 / §9.5 ASN.1). */
+function proposedInitiate(p: Pick<AarqParameters, 'conformance' | 'maxReceivePduSize' | 'dedicatedKey'>): InitiateRequest {
+  return {
+    type: 'initiate-request',
+    responseAllowed: true,
+    proposedDlmsVersion: DLMS_VERSION,
+    proposedConformance: p.conformance,
+    clientMaxReceivePduSize: p.maxReceivePduSize,
+    ...(p.dedicatedKey === undefined ? {} : { dedicatedKey: p.dedicatedKey }),
+  };
 }
 
 /**

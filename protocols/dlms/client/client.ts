@@ -21,9 +21,11 @@ import type { InvokeIdAndPriority } from '../apdu/invokeId.js';
 import type { ActionResult, DataAccessResult } from '../apdu/results.js';
 import { decodeData, encodeData } from '../axdr/codec.js';
 import type { DlmsData } from '../axdr/data.js';
-import { buildAarq, readAssociationResponse, type NegotiatedAssociation } from './association.js';
+import { buildAarq, buildRlrq, readAssociationResponse, type NegotiatedAssociation } from './association.js';
 import { ClientCipher } from './secureChannel.js';
-import { HLS_REPLY_METHOD, checkAare, checkHlsReply, hlsReplyParameter, openInitiate, securedAarqFields } from './secureAssociation.js';
+import {
+  HLS_REPLY_METHOD, checkAare, checkHlsReply, checkRlre, hlsReplyParameter, openInitiate, securedAarqFields,
+} from './secureAssociation.js';
 import { GLO_CIPHERING_OVERHEAD } from '../security/ciphering.js';
 import { DlmsSecurityError } from '../security/securityError.js';
 import { LongGetAssembler, decodeListBlocks, splitIntoBlocks } from './blocks.js';
@@ -203,23 +205,39 @@ export class DlmsClient {
 
   /**
    * RLRQ → RLRE, then close. The link is closed whatever happens (no answer, a refusal);
-   * the outcome says whether the server confirmed the release.
+   * the outcome says whether the server confirmed the release. On a ciphered association the
+   * RLRQ carries our glo-ciphered InitiateRequest, which takes the next invocation counter like
+   * any other APDU, and the RLRE must carry the server's ciphered InitiateResponse
+   * (secureAssociation.ts checkRlre).
    */
   async release(signal?: AbortSignal): Promise<{ readonly ok: true } | { readonly ok: false; readonly error: Error }> {
     try {
       return await this.queue.run(async () => {
         if (this.current === 'idle') return { ok: true } as const;
         if (this.current !== 'associated') return { ok: false, error: this.unavailable('release') } as const;
-        const reply = await this.roundTrip({ type: 'rlrq', reason: 'normal' }, 'release', signal);
-        if (reply.type === 'rlre' && (reply.reason === undefined || reply.reason === 'normal')) return { ok: true } as const;
-        const got = reply.type === 'rlre' ? `RLRE with reason ${reply.reason ?? ''}` : reply.type;
-        return { ok: false, error: new UnexpectedResponse('apdu-type', `release: expected a normal RLRE, got ${got}`, this.options.terminalId) } as const;
+        const cipher = this.cipher?.ciphered === true ? this.cipher : undefined;
+        const rlrq = buildRlrq({ ...this.options, ...(cipher === undefined ? {} : { cipherInitiate: (plain: Uint8Array) => cipher.protect(plain) }) });
+        const reply = await this.roundTrip(rlrq, 'release', signal);
+        if (reply.type === 'exception-response' || reply.type === 'confirmed-service-error') {
+          return { ok: false, error: new ServiceRejected(reply, 'release', this.options.terminalId) } as const;
+        }
+        if (reply.type !== 'rlre' || (reply.reason !== undefined && reply.reason !== 'normal')) {
+          const got = reply.type === 'rlre' ? `RLRE with reason ${reply.reason ?? ''}` : reply.type;
+          return { ok: false, error: new UnexpectedResponse('apdu-type', `release: expected a normal RLRE, got ${got}`, this.options.terminalId) } as const;
+        }
+        if (cipher !== undefined) checkRlre(cipher, reply);
+        return { ok: true } as const;
       });
     } catch (e) {
       return { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
     } finally {
       await this.close();
     }
+  }
+
+  /** RLREs accepted without the ciphered InitiateResponse a protected release should carry (counted, see checkRlre). */
+  get plainReleaseResponses(): number {
+    return this.cipher?.plainReleaseResponses ?? 0;
   }
 
   /** Closes the transport; an exchange in flight is abandoned and queued requests are refused. */

@@ -6,12 +6,13 @@
  */
 import type { Aare } from '../acse/aare.js';
 import { AssociationRejected } from '../acse/diagnostics.js';
-import { readUserInformation, type UserInformation } from '../acse/initiate.js';
+import { foreignApdu, readUserInformation, type ForeignUserInformation, type UserInformation } from '../acse/initiate.js';
+import type { Rlre } from '../acse/release.js';
 import type { DlmsData } from '../axdr/data.js';
 import { ByteReader } from '../bytes.js';
 import { computeHlsResponse, generateChallenge, verifyHlsResponse } from '../security/hlsGmac.js';
 import { DlmsSecurityError } from '../security/securityError.js';
-import type { AarqParameters, ForeignUserInformation } from './association.js';
+import type { AarqParameters } from './association.js';
 import type { ClientCipher } from './secureChannel.js';
 
 /** reply_to_HLS_authentication of the current association (IEC 62056-6-2 §4.4.4, IC 15 method 1). */
@@ -33,10 +34,7 @@ export function securedAarqFields(cipher: ClientCipher, hls: boolean): Pick<Aarq
 
 /** Opens a glo-initiate-response [40] (or a glo-confirmed-service-error) carried in the AARE. */
 export function openInitiate(cipher: ClientCipher, u: ForeignUserInformation): UserInformation {
-  const apdu = new Uint8Array(u.bytes.length + 1);
-  apdu[0] = u.tag;
-  apdu.set(u.bytes, 1);
-  const plain = cipher.unprotect(apdu);
+  const plain = cipher.unprotect(foreignApdu(u));
   return cipher.guard(() => readUserInformation(new ByteReader(plain, 'security')));
 }
 
@@ -60,6 +58,26 @@ export function checkAare(cipher: ClientCipher, aare: Aare, terminalId?: string)
     const rejected = new AssociationRejected(aare.result, aare.diagnostic, u, terminalId);
     throw cipher.fail('tag-mismatch', 'the meter could not decipher our InitiateRequest (wrong keys or system title, or an invocation counter it has seen)', undefined, { cause: rejected });
   }
+}
+
+/**
+ * The RLRE of a ciphered context (Green Book §9.3.3.2): its user-information must be the
+ * negotiated xDLMS context as a glo-initiate-response [40] that deciphers under the server's
+ * keys, title and a fresh counter (replays are refused as for any response). One that is
+ * there but plain, or does not decipher, is a DlmsSecurityError. An RLRE with no
+ * user-information at all is tolerated and counted (`plainReleaseResponses`): user-information
+ * is OPTIONAL in the RLRE's ASN.1 (ISO/IEC 8650-1), meters built before the protected release
+ * answer so, and it carries no data, while the association ends either way.
+ */
+export function checkRlre(cipher: ClientCipher, rlre: Rlre): void {
+  const u = rlre.userInformation;
+  if (u === undefined) {
+    cipher.plainReleaseResponses++;
+    return;
+  }
+  if (u.type !== 'other') throw cipher.fail('policy-violation', `the RLRE of a ciphered context carries a plain ${u.type}`);
+  const opened = openInitiate(cipher, u);
+  if (opened.type !== 'initiate-response') throw cipher.fail('policy-violation', `the RLRE's ciphered user-information holds a ${opened.type}, not an InitiateResponse`);
 }
 
 /** HLS pass 3: f(StoC) as the octet-string parameter of reply_to_HLS_authentication. */

@@ -30,6 +30,8 @@ const GLO_SERVICE_RESPONSES: ReadonlySet<number> = new Set([0xcc, 0xcd, 0xcf]);
 export class ClientCipher {
   /** Exceptions thrown by `onEvent` itself (counted, never propagated). */
   eventCallbackErrors = 0;
+  /** RLREs without the ciphered InitiateResponse of a protected release, tolerated (secureAssociation.ts checkRlre). */
+  plainReleaseResponses = 0;
   private server: Uint8Array | undefined;
   /** The dedicated key of the current association, when one was proposed. */
   private dedicated: Uint8Array | undefined;

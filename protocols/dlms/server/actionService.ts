@@ -35,7 +35,7 @@ export function actionWithList(req: ActionRequestWithList, env: ServiceEnv): Apd
  * before any method runs.
  */
 export function actionListFits(methods: number, env: ServiceEnv): boolean {
-  return 3 + new ByteWriter(8).length(methods).size + 4 * methods <= env.session.clientMaxReceivePduSize;
+  return 3 + new ByteWriter(8).length(methods).size + 4 * methods <= env.session.maxResponseSize;
 }
 
 function runOne(env: ServiceEnv, method: CosemMethodDescriptor, parameters: DlmsData | undefined): ActionOutcome {
@@ -44,7 +44,7 @@ function runOne(env: ServiceEnv, method: CosemMethodDescriptor, parameters: Dlms
 }
 
 function fits(response: Apdu, env: ServiceEnv): boolean {
-  return encodeApdu(response).length <= env.session.clientMaxReceivePduSize;
+  return encodeApdu(response).length <= env.session.maxResponseSize;
 }
 
 function withoutData(o: ActionOutcome): ActionOutcome {

@@ -32,7 +32,7 @@ import type { Aarq } from '../acse/aarq.js';
 import type { Aare } from '../acse/aare.js';
 import { APPLICATION_CONTEXT, MECHANISM } from '../acse/names.js';
 import { commonConformance, hasConformance, type Conformance } from '../acse/conformance.js';
-import { DLMS_VERSION, type UserInformation } from '../acse/initiate.js';
+import { DLMS_VERSION, type InitiateResponse, type UserInformation } from '../acse/initiate.js';
 import { userDiagnostic, type AcseServiceUserDiagnostic, type AssociationResult } from '../acse/diagnostics.js';
 import { SERVICE_ERROR } from '../apdu/serviceErrors.js';
 import { GLO_CIPHERING_OVERHEAD } from '../security/ciphering.js';
@@ -48,8 +48,16 @@ export interface AssociationContext {
   readonly authenticated: 'none' | 'low' | 'high';
   readonly readOnly: boolean;
   readonly conformance: Conformance;
-  /** The largest plain APDU to answer with: every response is cut to fit (less the ciphering overhead when ciphered). */
-  readonly clientMaxReceivePduSize: number;
+  /**
+   * The largest plain APDU to answer with: every response is cut to fit. It is the smaller of
+   * the client's client-max-receive-pdu-size and our own server-max-receive-pdu-size, less the
+   * ciphering overhead when ciphered. The standard bounds a response only by the client's size,
+   * but clients commonly size their buffer by the size the server announced, so a server
+   * answering a client that offers 0xFFFF with a 2 kB APDU breaks them; conforming servers cap
+   * the client's proposal at their own (Gurux GXAPDU.ParseInitiate: "if client asks too high
+   * PDU"), and so do we. 0xFFFF is a size like any other here (Unsigned16, Green Book §9.5).
+   */
+  readonly maxResponseSize: number;
   /** Security suite 0 of this association, when the client's policy has one. */
   readonly security?: SessionSecurity;
 }
@@ -113,16 +121,10 @@ export function answerAarq(aarq: Aarq, clientSap: number, config: AcseServerConf
     authenticated: policy.mechanism === 'high-gmac' ? 'high' : policy.mechanism,
     readOnly: policy.access === 'read-only',
     conformance: negotiated,
-    clientMaxReceivePduSize: init.clientMaxReceivePduSize - (cipheredContext ? GLO_CIPHERING_OVERHEAD : 0),
+    maxResponseSize: Math.min(init.clientMaxReceivePduSize, config.serverMaxReceivePduSize) - (cipheredContext ? GLO_CIPHERING_OVERHEAD : 0),
     ...(security === undefined ? {} : { security: init.dedicatedKey === undefined ? security : { ...security, dedicatedKey: init.dedicatedKey } }),
   };
-  const plainResponse = {
-    type: 'initiate-response',
-    negotiatedDlmsVersion: DLMS_VERSION,
-    negotiatedConformance: negotiated,
-    serverMaxReceivePduSize: config.serverMaxReceivePduSize,
-    vaaName: LN_VAA_NAME,
-  } as const;
+  const plainResponse = initiateResponse(negotiated, config.serverMaxReceivePduSize);
   const response: UserInformation = cipheredContext && security !== undefined ? sealInitiateResponse(plainResponse, security) : plainResponse;
   // No responder-acse-requirements nor mechanism-name for none and LLS: they matter for HLS,
   // where the server sends its challenge; the published accepted AARE (dlms-cosem
@@ -147,6 +149,20 @@ export function answerAarq(aarq: Aarq, clientSap: number, config: AcseServerConf
     respondingAuthenticationValue: hls.stoc,
   };
   return { accepted: true, context, hls, aare: init.responseAllowed ? aare : undefined };
+}
+
+/**
+ * The negotiated xDLMS context (Green Book §9.4.6.1): sent in the AARE, and again, ciphered,
+ * in the RLRE of a protected release (§9.3.3.2).
+ */
+export function initiateResponse(conformance: Conformance, serverMaxReceivePduSize: number): InitiateResponse {
+  return {
+    type: 'initiate-response',
+    negotiatedDlmsVersion: DLMS_VERSION,
+    negotiatedConformance: conformance,
+    serverMaxReceivePduSize,
+    vaaName: LN_VAA_NAME,
+  };
 }
 
 /** The answer to an AARQ while another association is open on this link. */

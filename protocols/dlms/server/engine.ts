@@ -14,6 +14,8 @@
  *   with-list without multiple-references), or the ACTION pblock variants, which this server
  *   does not offer: service-not-allowed / service-not-supported;
  * - an xDLMS request longer than server-max-receive-pdu-size: service-not-allowed / pdu-too-long;
+ * - no response is longer than the smaller of the client's and our own max receive PDU size
+ *   (AssociationContext.maxResponseSize): a longer GET answer goes in blocks;
  * - a GET, SET, ACTION or RLRQ tag whose body does not decode: service-not-allowed / other-reason;
  * - an unknown tag, a ciphered or SN APDU, or an APDU a server never receives (responses,
  *   notifications, AARE, RLRE): service-unknown / service-not-supported;
@@ -25,6 +27,10 @@
  *   service-not-allowed / invocation-counter-error. Each is counted and reported through
  *   `onSecurityEvent`; responses are glo-ciphered with the association's protection, or
  *   ded-ciphered with its dedicated key when the request came ded-ciphered;
+ * - on a ciphered association the release is protected (Green Book §9.3.3.2): an RLRQ without
+ *   a glo-initiate-request that deciphers is refused like a plain request (deciphering-error, or
+ *   invocation-counter-error for a replay) and the association is kept; the RLRE carries the
+ *   negotiated InitiateResponse glo-ciphered;
  * - with HLS-GMAC, until pass 3 succeeds only reply_to_HLS_authentication (IC 15 method 1 of
  *   0.0.40.0.0.255) and RLRQ are served (Green Book §9.2.7.4: the association is only
  *   "associated" after it); anything else gets service-not-allowed / operation-not-possible. A
@@ -39,6 +45,8 @@ import { DlmsDecodeError } from '../errors.js';
 import { ByteWriter } from '../bytes.js';
 import { hasConformance, type Conformance, type ConformanceFeature } from '../acse/conformance.js';
 import type { Aarq } from '../acse/aarq.js';
+import type { UserInformation } from '../acse/initiate.js';
+import type { Rlrq } from '../acse/release.js';
 import type { GetRequest } from '../apdu/get.js';
 import type { SetRequest } from '../apdu/set.js';
 import type { ActionRequest } from '../apdu/action.js';
@@ -48,9 +56,10 @@ import { DED_TAG, GENERAL_GLO_CIPHERING_TAG, GLO_TAG } from '../security/cipheri
 import { DlmsSecurityError } from '../security/securityError.js';
 import type { SecurityEvent } from '../security/settings.js';
 import {
-  answerHlsReply, cipherResponse, ciphered, decipherRequest, isHlsReply, securityRefusal, type PendingHls, type SessionSecurity,
+  answerHlsReply, cipherResponse, ciphered, decipherRequest, isHlsReply, openInitiateRequest, sealInitiateResponse, securityRefusal,
+  type PendingHls, type SessionSecurity,
 } from './sessionSecurity.js';
-import { answerAarq, rejectMalformedAarq, rejectWhileAssociated, type AssociationContext } from './association.js';
+import { answerAarq, initiateResponse, rejectMalformedAarq, rejectWhileAssociated, type AssociationContext } from './association.js';
 import {
   DEFAULT_SERVER_CONFORMANCE, DEFAULT_SERVER_LIMITS, checkServerConfig, type ClientPolicy, type ServerLimits,
 } from './options.js';
@@ -177,7 +186,7 @@ export class ServerAssociation {
       case 'aarq':
         return this.associate(apdu, clientSap);
       case 'rlrq':
-        return this.release(clientSap);
+        return this.release(apdu, clientSap);
       case 'get-request-normal': case 'get-request-next': case 'get-request-with-list':
       case 'set-request-normal': case 'set-request-with-first-datablock': case 'set-request-with-datablock':
       case 'set-request-with-list': case 'set-request-with-list-and-first-datablock':
@@ -272,15 +281,32 @@ export class ServerAssociation {
     return this.session?.clientSap === clientSap ? this.session : undefined;
   }
 
-  /** RLRQ → RLRE normal (Green Book §9.4.2.3); also when idle, so a client's cleanup always completes. */
-  private release(clientSap: number): Apdu[] {
-    if (this.session !== undefined && this.session.clientSap !== clientSap) {
+  /**
+   * RLRQ → RLRE normal (Green Book §9.3.3, §9.4.2.3); also when idle, so a client's cleanup
+   * always completes. On a ciphered association the release is protected (§9.3.3.2): the RLRQ
+   * must carry the client's InitiateRequest as a glo-initiate-request that deciphers, and the
+   * RLRE carries the negotiated InitiateResponse as a glo-initiate-response. A plain RLRQ, or
+   * one that does not decipher or replays a counter, is refused with the ExceptionResponse of
+   * any request refused for security, and the association stays, as meters passing the DLMS UA
+   * conformance tests do: otherwise anyone on the path could end a secured association.
+   */
+  private release(rlrq: Rlrq, clientSap: number): Apdu[] {
+    const session = this.session;
+    if (session !== undefined && session.clientSap !== clientSap) {
       return [exception('service-not-allowed', 'operation-not-possible')];
+    }
+    let userInformation: UserInformation | undefined;
+    const security = session?.security;
+    if (session !== undefined && ciphered(security)) {
+      const opened = openInitiateRequest(rlrq.userInformation, security);
+      if (!opened.ok) return [this.securityFailure(opened.error, clientSap, security.clientSystemTitle, security)];
+      if (opened.value.type !== 'initiate-request') return [exception('service-not-allowed', 'other-reason')];
+      userInformation = sealInitiateResponse(initiateResponse(session.conformance, this.serverMaxPdu), security);
     }
     this.endSession();
     this.hls = undefined;
     this.clearTransfers();
-    return [{ type: 'rlre', reason: 'normal' }];
+    return [{ type: 'rlre', reason: 'normal', ...(userInformation === undefined ? {} : { userInformation }) }];
   }
 
   private serve(req: XdlmsRequest, session: AssociationContext): Apdu[] {
@@ -311,7 +337,7 @@ export class ServerAssociation {
       case 'set-request-normal': return setNormal(req, env);
       case 'set-request-with-list':
         // Set-Response-With-List carries one octet per item: refuse a list whose answer cannot fit.
-        if (3 + new ByteWriter(8).length(req.attributes.length).size + req.attributes.length > env.session.clientMaxReceivePduSize) {
+        if (3 + new ByteWriter(8).length(req.attributes.length).size + req.attributes.length > env.session.maxResponseSize) {
           return exception('service-not-allowed', 'pdu-too-long');
         }
         return setWithList(req, env);

@@ -29,7 +29,7 @@ const WITH_LIST_HEADER = 3;
 
 export function getNormal(req: GetRequestNormal, env: ServiceEnv): Apdu {
   const { result, encoded } = readAttribute(env, req.attribute, req.access);
-  if (NORMAL_HEADER + encoded.length <= env.session.clientMaxReceivePduSize) {
+  if (NORMAL_HEADER + encoded.length <= env.session.maxResponseSize) {
     return { type: 'get-response-normal', invoke: req.invoke, result };
   }
   // Only a successful Data can be this long; the blocks carry the Data without its choice octet.
@@ -41,7 +41,7 @@ export function getWithList(req: GetRequestWithList, env: ServiceEnv): Apdu {
   const items = req.attributes.map((a) => readAttribute(env, a.attribute, a.access));
   const w = new ByteWriter(64).length(items.length);
   for (const item of items) w.bytes(item.encoded);
-  if (WITH_LIST_HEADER + w.size <= env.session.clientMaxReceivePduSize) {
+  if (WITH_LIST_HEADER + w.size <= env.session.maxResponseSize) {
     return { type: 'get-response-with-list', invoke: req.invoke, results: items.map((i) => i.result) };
   }
   return startLongGet(env, w.toBytes(), req.invoke) ?? exception('service-not-allowed', 'pdu-too-long');
@@ -62,7 +62,7 @@ export function getNext(req: GetRequestNext, env: ServiceEnv): Apdu {
 /** The first block of a long GET, or undefined when block transfer is not possible. */
 function startLongGet(env: ServiceEnv, payload: Uint8Array, invoke: InvokeIdAndPriority): GetResponseWithDatablock | undefined {
   if (!hasConformance(env.session.conformance, 'block-transfer-with-get-or-read')) return undefined;
-  const transfer = LongGet.start(payload, env.session.clientMaxReceivePduSize, env.limits);
+  const transfer = LongGet.start(payload, env.session.maxResponseSize, env.limits);
   if (transfer === undefined) return undefined;
   const block = transfer.next(invoke);
   env.pending.get = block.lastBlock ? undefined : transfer;

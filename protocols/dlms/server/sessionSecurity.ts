@@ -10,7 +10,9 @@
  */
 import type { Aarq } from '../acse/aarq.js';
 import type { AcseServiceUserDiagnostic } from '../acse/diagnostics.js';
-import { readUserInformation, type InitiateResponse, type UserInformation, encodeUserInformation } from '../acse/initiate.js';
+import {
+  encodeUserInformation, foreignApdu, foreignUserInformation, readUserInformation, type InitiateResponse, type UserInformation,
+} from '../acse/initiate.js';
 import type { ActionOutcome } from '../apdu/action.js';
 import type { CosemMethodDescriptor } from '../apdu/descriptors.js';
 import type { ExceptionResponse } from '../apdu/serviceErrors.js';
@@ -70,15 +72,15 @@ export function ciphered(s: SessionSecurity | undefined): s is SessionSecurity &
   return s !== undefined && s.policy.protection !== 'none';
 }
 
-/** Opens the glo-initiate-request [33] of a ciphered context. */
+/**
+ * Opens the glo-initiate-request [33] of a ciphered context: in the AARQ, and in the RLRQ of a
+ * protected release (Green Book §9.3.3.2), where a missing or plain one is refused the same way.
+ */
 export function openInitiateRequest(u: UserInformation | undefined, s: SessionSecurity): Checked<UserInformation> {
   if (u?.type !== 'other' || u.tag !== 0x21) {
     return refused('policy-violation', `a ciphered context needs a glo-initiate-request, got ${u?.type === 'other' ? `tag 0x${u.tag.toString(16)}` : u?.type ?? 'none'}`);
   }
-  const apdu = new Uint8Array(u.bytes.length + 1);
-  apdu[0] = u.tag;
-  apdu.set(u.bytes, 1);
-  const plain = decipherRequest(apdu, s);
+  const plain = decipherRequest(foreignApdu(u), s);
   if (!plain.ok) return plain;
   let init: UserInformation;
   try {
@@ -97,8 +99,7 @@ export function openInitiateRequest(u: UserInformation | undefined, s: SessionSe
 
 /** The InitiateResponse as a glo-initiate-response [40], ciphered with the server's counter. */
 export function sealInitiateResponse(response: InitiateResponse, s: SessionSecurity): UserInformation {
-  const bytes = cipherResponse(encodeUserInformation(response), s);
-  return { type: 'other', tag: bytes[0] ?? 0, bytes: bytes.subarray(1) };
+  return foreignUserInformation(cipherResponse(encodeUserInformation(response), s));
 }
 
 /**

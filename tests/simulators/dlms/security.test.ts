@@ -89,6 +89,10 @@ describe.each([
     expect(tags[0]).toBe(0x60);
     expect(tags.slice(1, -1).every((t) => t === 0xc8 || t === 0xc9 || t === 0xcb)).toBe(true);
     expect(tags.at(-1)).toBe(0x62);
+    // The release was protected: RLRQ (62 len), reason normal (80 01 00), user-information
+    // (BE len 04 len) holding a glo-initiate-request [33], and the meter's RLRE deciphered.
+    expect(transport.sent.at(-1)?.[9]).toBe(0x21);
+    expect(client.plainReleaseResponses).toBe(0);
     expect(security.events).toEqual([]);
     expect(sim.securityEvents).toEqual([]);
   });
@@ -196,6 +200,31 @@ describe('security failures over the wrapper with auth-enc', () => {
       expect((await client.get({ classId: 8, obis: '0.0.1.0.0.255', attribute: 2 })).ok).toBe(true);
     } finally {
       await client.close();
+    }
+  });
+
+  it.each(['wrapper', 'hdlc'] as const)('over %s the meter refuses a plain RLRQ on the ciphered association and keeps it; the protected release then succeeds', async (framing) => {
+    const target = framing === 'wrapper' ? sim : meter('hdlc', 'auth-enc');
+    if (target !== sim) await target.start();
+    const security = clientSecurity('auth-enc');
+    const { client, transport } = await connectHls(target.port, framing, security);
+    const before = target.securityEvents.length;
+    try {
+      await client.associate();
+      const never = new AbortController().signal;
+      // A plain RLRQ (62 03 80 01 00), as a client unaware of the protected release sends it.
+      expect(decodeApdu(await transport.inner.request(Uint8Array.of(0x62, 0x03, 0x80, 0x01, 0x00), never))).toEqual({
+        type: 'exception-response', stateError: 'service-not-allowed', serviceError: 'deciphering-error',
+      });
+      expect(target.securityEvents.slice(before).map((x) => x.kind)).toEqual(['policy-violation']);
+      expect((await client.get({ classId: 8, obis: '0.0.1.0.0.255', attribute: 2 })).ok).toBe(true);
+      // Release, then (HDLC) DISC: the link closes cleanly after the RLRE.
+      expect(await client.release()).toEqual({ ok: true });
+      expect(client.state).toBe('closed');
+      expect(security.events).toEqual([]);
+    } finally {
+      await client.close();
+      if (target !== sim) await target.stop();
     }
   });
 });

@@ -4,39 +4,29 @@
  * IEC 62056-5-3 §8). Framing bytes are worked out by hand below; the GCM ciphertext and tags
  * are derived with node:crypto in the test, independently of protocols/dlms/security.
  */
-import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodeAare } from '../../../../protocols/dlms/acse/aare.js';
 import { encodeAarq } from '../../../../protocols/dlms/acse/aarq.js';
 import { userDiagnostic } from '../../../../protocols/dlms/acse/diagnostics.js';
 import { APPLICATION_CONTEXT, MECHANISM } from '../../../../protocols/dlms/acse/names.js';
-import { buildAarq, readAssociationResponse } from '../../../../protocols/dlms/client/association.js';
+import { decodeRlre, decodeRlrq } from '../../../../protocols/dlms/acse/release.js';
+import { encodeApdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { buildAarq, buildRlrq, readAssociationResponse } from '../../../../protocols/dlms/client/association.js';
 import { DlmsClient } from '../../../../protocols/dlms/client/client.js';
 import { ClientCipher } from '../../../../protocols/dlms/client/secureChannel.js';
-import { openInitiate } from '../../../../protocols/dlms/client/secureAssociation.js';
+import { checkRlre, openInitiate } from '../../../../protocols/dlms/client/secureAssociation.js';
 import { computeHlsResponse } from '../../../../protocols/dlms/security/hlsGmac.js';
 import { MemorySecurityCounters } from '../../../../protocols/dlms/security/memoryCounters.js';
 import { DlmsSecurityError } from '../../../../protocols/dlms/security/securityError.js';
 import type { ClientSecurity, SecurityEvent } from '../../../../protocols/dlms/security/settings.js';
 import { hex, toHex } from '../apdu/helpers.js';
-import { AK, CLIENT_TITLE, EK, SERVER_TITLE } from '../security/helpers.js';
+import { AK, CLIENT_TITLE, EK, SERVER_TITLE, gcm } from '../security/helpers.js';
 import { ScriptedServer } from './scriptedServer.js';
 
 /** Green Book HLS example: CtoS "K56iVagY", StoC "P6wRJ21F", f(StoC) with client IC 1. */
 const CTOS = hex('4B35366956616759');
 const STOC = hex('503677524A323146');
 const F_STOC = hex('10', '00000001', '1A52FE7DD3E72748973C1E28');
-
-/** AES-128-GCM as suite 0 uses it (IV = title ‖ IC, AAD = SC ‖ AK, 12-octet tag), straight from node:crypto. */
-function gcm(title: Uint8Array, ic: number, plaintext: Uint8Array): { ciphertext: Uint8Array; tag: Uint8Array } {
-  const iv = Buffer.alloc(12);
-  iv.set(title, 0);
-  iv.writeUInt32BE(ic, 8);
-  const c = createCipheriv('aes-128-gcm', EK, iv);
-  c.setAAD(Uint8Array.from([0x30, ...AK]));
-  const ciphertext = Buffer.concat([c.update(plaintext), c.final()]);
-  return { ciphertext, tag: c.getAuthTag().subarray(0, 12) };
-}
 
 function security(protection: ClientSecurity['protection'], events: SecurityEvent[], firstCounter = 1): ClientSecurity {
   return {
@@ -167,5 +157,112 @@ describe('HLS passes 3 and 4 (no APDU protection, so the ACTION is visible in cl
     expect(events.map((x) => x.kind)).toEqual(['hls-failed']);
     expect(client.state).toBe('closed');
     expect(server.closeCalls).toBe(1);
+  });
+});
+
+describe('protected release in the LN-ciphered context (Green Book §9.3.3.2)', () => {
+  /** The RLRE a conforming meter sends: reason normal, the negotiated InitiateResponse glo-ciphered with its counter. */
+  function rlreBytes(serverIc: number): Uint8Array {
+    const { ciphertext, tag } = gcm(SERVER_TITLE, serverIc, INITIATE_RESPONSE);
+    const ic = Buffer.alloc(4);
+    ic.writeUInt32BE(serverIc);
+    return Uint8Array.from([...hex(
+      '63 28', // RLRE [APPLICATION 3], 40 octets
+      '80 01 00', // reason [0] IMPLICIT INTEGER: normal
+      'BE 23 04 21', // user-information [30]: OCTET STRING of 33 octets
+      '28 1F 30', // glo-initiate-response [40], length 31 (SC 1 + IC 4 + 14 + tag 12), SC 0x30 (A+E)
+    ), ...ic, ...ciphertext, ...tag]);
+  }
+
+  function cipherWithServerTitle(events: SecurityEvent[], lastServerIc?: number): ClientCipher {
+    const cipher = new ClientCipher({ ...security('auth-enc', events), counters: new MemorySecurityCounters(1, lastServerIc) });
+    cipher.learnServerTitle(SERVER_TITLE);
+    return cipher;
+  }
+
+  it('sends the RLRQ with the proposed xDLMS context as a glo-initiate-request, byte for byte', () => {
+    const ic = 0x01234567;
+    const rlrq = buildRlrq({
+      conformance: 0x007e1f, maxReceivePduSize: 1200,
+      cipherInitiate: (plain) => {
+        expect(toHex(plain)).toBe(toHex(INITIATE_REQUEST));
+        const { ciphertext, tag } = gcm(CLIENT_TITLE, ic, plain);
+        return Uint8Array.from([0x21, 0x1f, 0x30, 0x01, 0x23, 0x45, 0x67, ...ciphertext, ...tag]);
+      },
+    });
+    const { ciphertext, tag } = gcm(CLIENT_TITLE, ic, INITIATE_REQUEST);
+    const expected = Uint8Array.from([...hex(
+      '62 28', // RLRQ [APPLICATION 2], 40 octets
+      '80 01 00', // reason [0] IMPLICIT INTEGER: normal
+      'BE 23 04 21', // user-information [30]: OCTET STRING of 33 octets
+      '21 1F 30 01234567', // glo-initiate-request [33], length 31, SC 0x30, our IC
+    ), ...ciphertext, ...tag]);
+    expect(toHex(encodeApdu(rlrq))).toBe(toHex(expected));
+    expect(decodeRlrq(expected)).toEqual({ type: 'rlrq', reason: 'normal', userInformation: { type: 'other', tag: 0x21, bytes: expected.subarray(10) } });
+    // Without ciphering the RLRQ stays the plain 62 03 80 01 00.
+    expect(toHex(encodeApdu(buildRlrq({ conformance: 0x007e1f, maxReceivePduSize: 1200 })))).toBe('62 03 80 01 00');
+  });
+
+  it('accepts the RLRE whose InitiateResponse deciphers, and refuses a tampered, replayed or plain one', () => {
+    const events: SecurityEvent[] = [];
+    checkRlre(cipherWithServerTitle(events), decodeRlre(rlreBytes(0x200)));
+    expect(events).toEqual([]);
+
+    const tampered = rlreBytes(0x200);
+    tampered[tampered.length - 1]! ^= 0x01;
+    expect(() => { checkRlre(cipherWithServerTitle(events), decodeRlre(tampered)); }).toThrow(DlmsSecurityError);
+    expect(() => { checkRlre(cipherWithServerTitle(events, 0x200), decodeRlre(rlreBytes(0x200))); }).toThrow(/replay/);
+    const plain = { type: 'rlre', reason: 'normal', userInformation: { type: 'initiate-response', negotiatedDlmsVersion: 6, negotiatedConformance: 0x00501f, serverMaxReceivePduSize: 500, vaaName: 7 } } as const;
+    expect(() => { checkRlre(cipherWithServerTitle(events), plain); }).toThrow(/plain initiate-response/);
+    expect(events.map((e) => e.kind)).toEqual(['tag-mismatch', 'replay', 'policy-violation']);
+  });
+
+  it('tolerates an RLRE without user-information and counts it', () => {
+    const events: SecurityEvent[] = [];
+    const cipher = cipherWithServerTitle(events);
+    checkRlre(cipher, decodeRlre(hex('63 03 80 01 00')));
+    expect(cipher.plainReleaseResponses).toBe(1);
+    expect(events).toEqual([]);
+  });
+
+  it('releases a ciphered association with the next invocation counter and the meter\'s ciphered RLRE', async () => {
+    const serverIc = 0x300;
+    const server = new ScriptedServer([
+      () => {
+        const { ciphertext, tag } = gcm(SERVER_TITLE, serverIc, INITIATE_RESPONSE);
+        return {
+          type: 'aare', applicationContext: APPLICATION_CONTEXT['logical-name-ciphered'], result: 'accepted', diagnostic: userDiagnostic('null'),
+          respondingApTitle: SERVER_TITLE, authenticationRequired: false,
+          userInformation: { type: 'other', tag: 0x28, bytes: Uint8Array.from([0x1f, 0x30, 0, 0, 0x03, 0x00, ...ciphertext, ...tag]) },
+        };
+      },
+      () => rlreBytes(serverIc + 1),
+    ]);
+    const events: SecurityEvent[] = [];
+    const counters = new MemorySecurityCounters(41);
+    const client = new DlmsClient(server, { auth: { mechanism: 'none' }, security: { ...security('auth-enc', events), counters } });
+    await client.associate();
+    expect(await client.release()).toEqual({ ok: true });
+    // The AARQ's InitiateRequest took counter 41; the RLRQ's takes 42, and the next one is 43.
+    const rlrq = server.rawRequests[1] ?? new Uint8Array(0);
+    expect(toHex(rlrq.subarray(0, 16))).toBe(toHex(hex('62 28 80 01 00 BE 23 04 21', '21 1F 30 0000002A')));
+    expect(counters.nextOutgoing()).toBe(43);
+    expect(counters.lastIncoming()).toBe(serverIc + 1);
+    expect(client.plainReleaseResponses).toBe(0);
+    expect(events).toEqual([]);
+  });
+
+  it('reports a release the meter refuses with an exception-response as not confirmed', async () => {
+    const server = new ScriptedServer([
+      () => ({ type: 'aare', applicationContext: APPLICATION_CONTEXT['logical-name'], result: 'accepted', diagnostic: userDiagnostic('null'), authenticationRequired: false,
+        userInformation: { type: 'initiate-response', negotiatedDlmsVersion: 6, negotiatedConformance: 0x00501f, serverMaxReceivePduSize: 500, vaaName: 7 } }),
+      () => ({ type: 'exception-response', stateError: 'service-not-allowed', serviceError: 'deciphering-error' }),
+    ]);
+    const client = new DlmsClient(server, { auth: { mechanism: 'none' } });
+    await client.associate();
+    const outcome = await client.release();
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.error).toMatchObject({ code: 'DLMS_SERVICE_REJECTED', reason: 'service-not-allowed / deciphering-error' });
+    expect(client.state).toBe('closed');
   });
 });

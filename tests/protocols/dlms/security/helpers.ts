@@ -3,6 +3,7 @@
  * examples (DLMS UA 1000-2 §9.2.7, as quoted by u9n/dlms-cosem tests/test_security.py),
  * its example APDU, and a helper that extracts the reason of the expected DlmsSecurityError.
  */
+import { createCipheriv } from 'node:crypto';
 import { expect } from 'vitest';
 import { DlmsSecurityError, type DlmsSecurityReason } from '../../../../protocols/dlms/security/securityError.js';
 import { hex } from '../apdu/helpers.js';
@@ -24,4 +25,18 @@ export function reasonOf(f: () => unknown): DlmsSecurityReason {
     throw e;
   }
   return expect.fail('no error');
+}
+
+/**
+ * AES-128-GCM as suite 0 uses it with EK and AK above (IV = title ‖ IC, AAD = SC 0x30 ‖ AK,
+ * 12-octet tag), straight from node:crypto, independently of protocols/dlms/security.
+ */
+export function gcm(title: Uint8Array, ic: number, plaintext: Uint8Array): { ciphertext: Uint8Array; tag: Uint8Array } {
+  const iv = Buffer.alloc(12);
+  iv.set(title, 0);
+  iv.writeUInt32BE(ic, 8);
+  const c = createCipheriv('aes-128-gcm', EK, iv);
+  c.setAAD(Uint8Array.from([0x30, ...AK]));
+  const ciphertext = Buffer.concat([c.update(plaintext), c.final()]);
+  return { ciphertext, tag: c.getAuthTag().subarray(0, 12) };
 }

@@ -45,7 +45,7 @@ describe('AARQ accepted', () => {
     const out = engine.receive(GREEN_BOOK_LLS_AARQ, MANAGEMENT);
     expect(out.map(toHex)).toEqual([toHex(PUBLISHED_AARE)]);
     expect(engine.state).toBe('associated');
-    expect(engine.association).toMatchObject({ clientSap: MANAGEMENT, authenticated: 'low', readOnly: false, conformance: 0x00501f, clientMaxReceivePduSize: 1200 });
+    expect(engine.association).toMatchObject({ clientSap: MANAGEMENT, authenticated: 'low', readOnly: false, conformance: 0x00501f, maxResponseSize: 500 });
   });
 
   it('answers the Green Book AARQ without authentication from the public client with the same AARE', () => {

@@ -6,61 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Aarq } from '../../../../protocols/dlms/acse/aarq.js';
-import { encodeUserInformation, type InitiateRequest } from '../../../../protocols/dlms/acse/initiate.js';
-import { APPLICATION_CONTEXT, MECHANISM } from '../../../../protocols/dlms/acse/names.js';
-import { LN_CLIENT_CONFORMANCE } from '../../../../protocols/dlms/acse/conformance.js';
-import { decodeApdu, encodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
-import { cipherApdu, decipherApdu, type CipheredForm } from '../../../../protocols/dlms/security/ciphering.js';
-import { MemorySecurityCounters } from '../../../../protocols/dlms/security/memoryCounters.js';
-import { securityControlFor, type Protection } from '../../../../protocols/dlms/security/securityHeader.js';
-import type { SecurityEvent } from '../../../../protocols/dlms/security/settings.js';
+import { MECHANISM } from '../../../../protocols/dlms/acse/names.js';
+import { decodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { decipherApdu } from '../../../../protocols/dlms/security/ciphering.js';
 import { hex, ln } from '../apdu/helpers.js';
-import { AK, CLIENT_TITLE, EK, SERVER_TITLE, reasonOf } from '../security/helpers.js';
-import { CLOCK, PUBLIC, aarq, call, invoke, newServer } from './harness.js';
+import { AK, EK, SERVER_TITLE, reasonOf } from '../security/helpers.js';
+import { CIPHERED, HLS, cipheredAarq, cipheredRlrq, cipheredServer, initiate, request } from './cipheredHarness.js';
+import { CLOCK, PUBLIC, aarq, call, invoke } from './harness.js';
 
-const CIPHERED = 50;
 const DEDICATED = hex('A0A1A2A3A4A5A6A7A8A9AAABACADAEAF');
-
-const HLS = 48;
-
-function cipheredServer(protection: Protection = 'auth-enc') {
-  const events: SecurityEvent[] = [];
-  const security = (): { protection: Protection; systemTitle: Uint8Array; keys: { ek: Uint8Array; ak: Uint8Array }; counters: MemorySecurityCounters } => (
-    { protection, systemTitle: SERVER_TITLE, keys: { ek: EK, ak: AK }, counters: new MemorySecurityCounters() });
-  const server = newServer({
-    clientPolicies: {
-      [PUBLIC]: { mechanism: 'none', access: 'read-only' },
-      [CIPHERED]: { mechanism: 'none', security: security() },
-      [HLS]: { mechanism: 'high-gmac', security: security() },
-    },
-    onSecurityEvent: (e) => { events.push(e); },
-  });
-  return { ...server, events };
-}
-
-let counter = 100;
-
-function initiate(dedicatedKey?: Uint8Array): InitiateRequest {
-  return {
-    type: 'initiate-request', responseAllowed: true, proposedDlmsVersion: 6, proposedConformance: LN_CLIENT_CONFORMANCE,
-    clientMaxReceivePduSize: 1024, ...(dedicatedKey === undefined ? {} : { dedicatedKey }),
-  };
-}
-
-/** An AARQ for the ciphered context whose InitiateRequest is glo-ciphered with `protection`. */
-function cipheredAarq(dedicatedKey: Uint8Array | undefined, protection: Protection = 'auth-enc'): Aarq {
-  const sealed = cipherApdu(encodeUserInformation(initiate(dedicatedKey)), {
-    sc: securityControlFor(protection), systemTitle: CLIENT_TITLE, invocationCounter: ++counter, ek: EK, ak: AK,
-  });
-  return {
-    type: 'aarq', applicationContext: APPLICATION_CONTEXT['logical-name-ciphered'], authenticationRequired: false,
-    callingApTitle: CLIENT_TITLE, userInformation: { type: 'other', tag: sealed[0] ?? 0, bytes: sealed.subarray(1) },
-  };
-}
-
-function request(apdu: Apdu, form: CipheredForm, key: Uint8Array): Uint8Array {
-  return cipherApdu(encodeApdu(apdu), { sc: securityControlFor('auth-enc'), systemTitle: CLIENT_TITLE, invocationCounter: ++counter, ek: key, ak: AK, form });
-}
 
 const getClock: Apdu = { type: 'get-request-normal', invoke, attribute: CLOCK };
 
@@ -137,7 +91,7 @@ describe('server with a dedicated key', () => {
   it('refuses a ded- request on an association without a dedicated key, and the key of an ended association', () => {
     const { engine } = cipheredServer();
     accepted(call(engine, cipheredAarq(DEDICATED), CIPHERED)[0]);
-    expect(call(engine, { type: 'rlrq', reason: 'normal' }, CIPHERED)[0]).toMatchObject({ type: 'rlre' });
+    expect(call(engine, cipheredRlrq(), CIPHERED)[0]).toMatchObject({ type: 'rlre' });
     accepted(call(engine, cipheredAarq(undefined), CIPHERED)[0]);
     const [answer] = call(engine, request(getClock, 'ded', DEDICATED), CIPHERED);
     expect(answer).toMatchObject({ type: 'exception-response', serviceError: 'deciphering-error' });

@@ -59,7 +59,7 @@ describe('server engine under generated input', () => {
         answered.set(apdu.type, (answered.get(apdu.type) ?? 0) + 1);
         if (apdu.type === 'get-response-with-datablock') lastBlock = apdu.blockNumber;
         if (!ACSE_TAGS.has(bytes[0]!) && engine.association !== undefined) {
-          expect(bytes.length, `answer to ${toHex(input)}`).toBeLessThanOrEqual(engine.association.clientMaxReceivePduSize);
+          expect(bytes.length, `answer to ${toHex(input)}`).toBeLessThanOrEqual(engine.association.maxResponseSize);
         }
       }
     }
