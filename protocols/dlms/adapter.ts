@@ -41,6 +41,8 @@ export interface DlmsEndpoint {
   readonly security?: 'none' | 'auth' | 'enc' | 'auth-enc';
   /** Propose a fresh dedicated key per association and ded-cipher its services (needs 'enc' or 'auth-enc'). */
   readonly dedicatedKey?: boolean;
+  /** 'general-glo': requests as general-glo-ciphering (with our system title); default 'service-specific' (glo-/ded-). */
+  readonly ciphering?: 'service-specific' | 'general-glo';
   readonly password?: string;
   /** The meter's system title (16 hex digits); when set, an AARE or APDU from another title is refused. */
   readonly systemTitle?: string;
@@ -298,6 +300,7 @@ class DlmsSession implements TerminalSession {
       ...(e.security === undefined ? {} : { protection: e.security }),
       ...(title === undefined ? {} : { expectedServerSystemTitle: title }),
       ...(e.dedicatedKey === undefined ? {} : { useDedicatedKey: e.dedicatedKey }),
+      ...(e.ciphering === undefined ? {} : { ciphering: e.ciphering }),
     };
   }
 
