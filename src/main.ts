@@ -278,6 +278,11 @@ async function compose(
   const dlms = new DlmsAdapter({
     catalogue: QUANTITIES, timeoutMs: config.dlms.requestTimeoutMs, maxListItems: config.dlms.maxListItems,
     securityFor: (terminalId) => security.securityFor(terminalId),
+    // A meter that pads its replies is read all the same: counted in /metrics, one line per terminal a minute.
+    onTrailingBytes: (e) => {
+      const suppressed = throttle.pass(`dlms-trailing:${e.terminalId ?? ''}`);
+      if (suppressed >= 0) logger.warn({ terminal: e.terminalId, request: e.what, apdu: e.apduType, bytes: e.count, suppressed }, 'DLMS reply with bytes after its APDU; the bytes are ignored');
+    },
   });
   closers.push({ name: 'dlms', close: () => dlms.close() });
 
@@ -520,7 +525,7 @@ async function compose(
   loadControlTimer.unref();
   closers.push({ name: 'load-control', close: async () => { clearInterval(loadControlTimer); await loadControl.idle(); } });
 
-  const parts = { pipeline, mqtt, mqttUrl, scheduler, influx };
+  const parts = { pipeline, mqtt, mqttUrl, scheduler, influx, dlms };
   const health = (): HealthReport => healthReport(parts);
   const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events }), ...auth.metricSources()]);
 

@@ -11,8 +11,10 @@ import type {
   DeviceCommand, DeviceControlState, ProfileKind, ProfileOutcome, ProfileRequest, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
 } from '../adapter.js';
 import { ConnectionError, ProtocolError } from '../adapter.js';
-import { DlmsClient, type GetResult } from './client/client.js';
+import { DlmsClient, type GetResult, type TrailingBytes } from './client/client.js';
+import type { AttributeRef } from './client/refs.js';
 import { DataAccessError } from './client/errors.js';
+import { DlmsDecodeError } from './errors.js';
 import { parseScalerUnit, readClock, readColumnScalers, readObjectList, readProfile, ScalerUnitCache, scaled, type ObjectListEntry } from './client/cosem.js';
 import { catalogueExponent, unitSymbol } from './cosem/units.js';
 import { executeDeviceCommand } from './deviceControl.js';
@@ -39,6 +41,8 @@ export interface DlmsEndpoint {
   readonly security?: 'none' | 'auth' | 'enc' | 'auth-enc';
   /** Propose a fresh dedicated key per association and ded-cipher its services (needs 'enc' or 'auth-enc'). */
   readonly dedicatedKey?: boolean;
+  /** 'general-glo': requests as general-glo-ciphering (with our system title); default 'service-specific' (glo-/ded-). */
+  readonly ciphering?: 'service-specific' | 'general-glo';
   readonly password?: string;
   /** The meter's system title (16 hex digits); when set, an AARE or APDU from another title is refused. */
   readonly systemTitle?: string;
@@ -66,6 +70,46 @@ export interface DlmsAdapterOptions {
    * returned protection and expected server system title.
    */
   readonly securityFor?: (terminalId: string, endpoint: DlmsEndpoint) => ClientSecurity | undefined;
+  /**
+   * Every reply that carried bytes after its complete APDU, which the client ignored (some
+   * meters pad); also counted in stats(). Runs inside the request: it must not throw.
+   */
+  readonly onTrailingBytes?: (event: TrailingBytes) => void;
+}
+
+export interface DlmsAdapterStats {
+  /** Replies that carried bytes after their complete APDU. */
+  readonly repliesWithTrailingBytes: number;
+  /** The bytes ignored in them. */
+  readonly trailingBytes: number;
+}
+
+/**
+ * The values of `refs` in one GET-with-list. A value that does not decode spoils the rest of
+ * the list APDU (A-XDR items carry no length of their own), so then each is read alone and
+ * only the undecodable ones fail, each with its DlmsDecodeError.
+ */
+async function getEach(client: DlmsClient, refs: readonly AttributeRef[], signal: AbortSignal): Promise<(GetResult | DlmsDecodeError)[]> {
+  try {
+    return await client.getList(refs, signal);
+  } catch (err) {
+    if (!(err instanceof DlmsDecodeError) || !inStep(client)) throw err;
+  }
+  const out: (GetResult | DlmsDecodeError)[] = [];
+  for (const ref of refs) {
+    try {
+      out.push(await client.get(ref, undefined, signal));
+    } catch (err) {
+      if (!(err instanceof DlmsDecodeError) || !inStep(client)) throw err;
+      out.push(err);
+    }
+  }
+  return out;
+}
+
+/** Whether a failed request left the association usable (the client reads its state afresh). */
+function inStep(client: DlmsClient): boolean {
+  return client.state === 'associated';
 }
 
 /** A terminal that needs security suite 0 has no keys in the key store. */
@@ -88,8 +132,23 @@ export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
   readonly scalers = new ScalerUnitCache();
   /** Object lists by meter type (endpoint `meterType`), bounded like the scaler cache. */
   private readonly objectLists = new Map<string, ReadonlyMap<string, number>>();
+  private trailing = { replies: 0, bytes: 0 };
+  private readonly options: DlmsAdapterOptions;
 
-  constructor(private readonly options: DlmsAdapterOptions) {}
+  constructor(options: DlmsAdapterOptions) {
+    const report = options.onTrailingBytes;
+    this.options = {
+      ...options,
+      onTrailingBytes: (e) => {
+        this.trailing = { replies: this.trailing.replies + 1, bytes: this.trailing.bytes + e.count };
+        report?.(e);
+      },
+    };
+  }
+
+  stats(): DlmsAdapterStats {
+    return { repliesWithTrailingBytes: this.trailing.replies, trailingBytes: this.trailing.bytes };
+  }
 
   async open(terminal: TerminalRef<DlmsEndpoint>, signal: AbortSignal): Promise<TerminalSession> {
     const cache = {
@@ -211,6 +270,7 @@ class DlmsSession implements TerminalSession {
       auth: e.auth === 'low' ? { mechanism: 'low', password: e.password ?? '' } : { mechanism: e.auth },
       ...(this.o.maxReceivePduSize === undefined ? {} : { maxReceivePduSize: this.o.maxReceivePduSize }),
       ...(security === undefined ? {} : { security }),
+      ...(this.o.onTrailingBytes === undefined ? {} : { onTrailingBytes: this.o.onTrailingBytes }),
     });
     try {
       await client.associate(signal);
@@ -240,6 +300,7 @@ class DlmsSession implements TerminalSession {
       ...(e.security === undefined ? {} : { protection: e.security }),
       ...(title === undefined ? {} : { expectedServerSystemTitle: title }),
       ...(e.dedicatedKey === undefined ? {} : { useDedicatedKey: e.dedicatedKey }),
+      ...(e.ciphering === undefined ? {} : { ciphering: e.ciphering }),
     };
   }
 
@@ -250,8 +311,9 @@ class DlmsSession implements TerminalSession {
    */
   async readProfile(request: ProfileRequest, signal: AbortSignal): Promise<ProfileOutcome> {
     const { address } = request;
+    let link: MeterLink | undefined;
     try {
-      const link = await this.meter(address, signal);
+      link = await this.meter(address, signal);
       const obis = PROFILE_OBIS[request.profile];
       if (!link.classes.has(obis)) return { ok: false, error: new DlmsMappingError(`the meter has no ${request.profile} profile ${obis}`, this.terminal.id) };
       const profile = await readProfile(link.client, obis, { from: request.from, to: request.to }, { signal });
@@ -271,7 +333,8 @@ class DlmsSession implements TerminalSession {
       }
       return { ok: true, readings, lastCaptureTs: profile.rows.at(-1)?.ts };
     } catch (err) {
-      this.forget(address);
+      // A refusal or a value that does not decode leaves the association in step; keep it.
+      if (link === undefined || !inStep(link.client)) this.forget(address);
       return { ok: false, error: err instanceof Error ? err : new ConnectionError(String(err), this.terminal.id) };
     }
   }
@@ -290,10 +353,19 @@ class DlmsSession implements TerminalSession {
     }
   }
 
-  /** The meter's clock against ours: meter minus station, seconds, stamped with the station time. */
+  /**
+   * The meter's clock against ours: meter minus station, seconds, stamped with the station
+   * time. A clock the meter refuses or sends undecodable fails this item only.
+   */
   private async readDrift(link: MeterLink, address: string, item: ReadItem, signal: AbortSignal): Promise<ReadOutcome> {
     const before = this.now();
-    const clock = await readClock(link.client, { signal });
+    let clock;
+    try {
+      clock = await readClock(link.client, { signal });
+    } catch (err) {
+      if (!(err instanceof ProtocolError) || !inStep(link.client)) throw err;
+      return { ok: false, item, error: err };
+    }
     const after = this.now();
     // The meter read its clock somewhere in the round trip; the midpoint halves the error.
     const station = (before + after) / 2;
@@ -323,16 +395,22 @@ class DlmsSession implements TerminalSession {
       { classId: p.classId, obis: p.obis, attribute: 2 },
       ...(p.needScaler ? [{ classId: p.classId, obis: p.obis, attribute: 3 }] : []),
     ]);
-    const results: GetResult[] = refs.length === 0 ? [] : await link.client.getList(refs, signal);
+    const results = refs.length === 0 ? [] : await getEach(link.client, refs, signal);
     const ts = this.now();
     let i = 0;
     for (const p of plans) {
       const value = results[i++];
       const scalerResult = p.needScaler ? results[i++] : undefined;
-      if (scalerResult?.ok === true) this.scalers.set(meterKey, p.obis, parseScalerUnit(scalerResult.value));
+      if (value instanceof DlmsDecodeError) {
+        outcomes.push({ ok: false, item: p.item, error: value });
+        continue;
+      }
+      if (scalerResult !== undefined && !(scalerResult instanceof DlmsDecodeError) && scalerResult.ok) {
+        this.scalers.set(meterKey, p.obis, parseScalerUnit(scalerResult.value));
+      }
       const su = this.scalers.get(meterKey, p.obis);
       if (value === undefined || !value.ok || su === undefined) {
-        const why = value !== undefined && !value.ok ? value.error : 'no scaler_unit';
+        const why = value !== undefined && !value.ok ? value.error : scalerResult instanceof DlmsDecodeError ? `scaler_unit: ${scalerResult.message}` : 'no scaler_unit';
         outcomes.push({ ok: false, item: p.item, error: new DlmsMappingError(`${p.obis}: ${why}`, this.terminal.id) });
         continue;
       }

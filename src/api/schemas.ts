@@ -31,6 +31,7 @@ export const TerminalOut = Type.Object(
       host: Type.String(), port: Type.Integer(), framing: Type.String(), clientSap: Type.Integer(), auth: Type.String(),
       security: Type.Optional(Type.String()),
       dedicatedKey: Type.Optional(Type.Boolean()),
+      ciphering: Type.Optional(Type.String()),
       serverLower: Type.Optional(Type.Integer()),
       meterType: Type.Optional(Type.String()),
       systemTitle: Type.Optional(Type.String()),

@@ -101,6 +101,7 @@ function cliSecurity(s: CliSecurity): ClientSecurity {
     counters: new MemorySecurityCounters(s.firstCounter ?? firstCliCounter()),
     ...(s.serverSystemTitle === undefined ? {} : { expectedServerSystemTitle: s.serverSystemTitle }),
     ...(s.dedicatedKey === true ? { useDedicatedKey: true } : {}),
+    ...(s.ciphering === undefined ? {} : { ciphering: s.ciphering }),
   };
 }
 

@@ -22,6 +22,7 @@ CONNECTION:
   --system-title HEX       our system title, 16 hex digits (default 4752440000000001: "GRD", serial 1)
   --server-system-title HEX  the meter's system title, 16 hex digits; another one is refused
   --dedicated-key          propose a fresh dedicated key and ded-cipher the requests (needs --security enc|auth-enc)
+  --ciphering service-specific|general-glo  how requests are ciphered: glo-get-request etc. (default) or general-glo-ciphering
   --ek HEX --ak HEX        global unicast encryption and authentication keys, 32 hex digits each
   --invocation-counter N   first outgoing invocation counter, 0..4294967295 (default derived from the clock)
   --timeout-ms N           bound on the connect and on every request, 1..600000 (default 5000)
@@ -52,6 +53,8 @@ export interface CliSecurity {
   readonly firstCounter: number | undefined;
   /** --dedicated-key: present (true) only when given. */
   readonly dedicatedKey?: boolean;
+  /** --ciphering: present only when given. */
+  readonly ciphering?: 'service-specific' | 'general-glo';
 }
 
 export interface MeterConnection {
@@ -104,7 +107,7 @@ const CONNECTION_OPTIONS = {
   auth: { type: 'string' }, password: { type: 'string' }, 'timeout-ms': { type: 'string' },
   security: { type: 'string' }, 'system-title': { type: 'string' }, 'server-system-title': { type: 'string' },
   ek: { type: 'string' }, ak: { type: 'string' }, 'invocation-counter': { type: 'string' },
-  'dedicated-key': { type: 'boolean' },
+  'dedicated-key': { type: 'boolean' }, ciphering: { type: 'string' },
 } as const;
 
 function parseConnection(v: Partial<Record<string, string>>, dedicatedKey: boolean): MeterConnection {
@@ -141,6 +144,13 @@ function parseSecurity(v: Partial<Record<string, string>>, auth: MeterConnection
   }
   // The dedicated key travels in the ciphered InitiateRequest: only encryption keeps it secret.
   if (dedicatedKey && protection !== 'enc' && protection !== 'auth-enc') throw new UsageError('--dedicated-key needs --security enc or auth-enc');
+  const ciphering = v.ciphering;
+  if (ciphering !== undefined && ciphering !== 'service-specific' && ciphering !== 'general-glo') {
+    throw new UsageError(`--ciphering: expected service-specific or general-glo, got ${JSON.stringify(ciphering)}`);
+  }
+  if (ciphering !== undefined && protection === 'none') throw new UsageError('--ciphering needs --security auth, enc or auth-enc');
+  // General-glo-ciphering is under the global key; with a dedicated key the requests are ded-ciphered.
+  if (ciphering === 'general-glo' && dedicatedKey) throw new UsageError('--ciphering general-glo cannot go with --dedicated-key');
   if (auth !== 'high-gmac' && protection === 'none') {
     for (const o of ['ek', 'ak', 'system-title', 'server-system-title', 'invocation-counter']) {
       if (v[o] !== undefined) throw new UsageError(`--${o} needs --auth high-gmac or --security auth|enc|auth-enc`);
@@ -156,6 +166,7 @@ function parseSecurity(v: Partial<Record<string, string>>, auth: MeterConnection
     ak: hexOption('--ak', v.ak, 16),
     firstCounter: v['invocation-counter'] === undefined ? undefined : integer('--invocation-counter', v['invocation-counter'], 0, 0xffffffff),
     ...(dedicatedKey ? { dedicatedKey: true } : {}),
+    ...(ciphering === undefined ? {} : { ciphering }),
   };
 }
 

@@ -267,6 +267,8 @@ export const DlmsEndpointSchema = Type.Object(
     security: OneOf(['none', 'auth', 'enc', 'auth-enc'] as const, { default: 'none' }),
     /** A fresh dedicated key per association (IEC 62056-5-3 §8); needs security 'enc' or 'auth-enc'. */
     dedicatedKey: Type.Optional(Type.Boolean()),
+    /** How requests are ciphered: glo-/ded- service-specific APDUs, or general-glo-ciphering (IEC 62056-5-3 §8). */
+    ciphering: Type.Optional(OneOf(['service-specific', 'general-glo'] as const)),
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     /** The meter's system title (8 octets as 16 hex digits). */
     systemTitle: Type.Optional(Type.String({ pattern: '^[0-9A-Fa-f]{16}$' })),

@@ -42,6 +42,8 @@ export interface DlmsEndpoint {
   readonly security?: 'none' | 'auth' | 'enc' | 'auth-enc';
   /** A fresh dedicated key per association, its GET/SET/ACTION ded-ciphered (needs security 'enc' or 'auth-enc'). */
   readonly dedicatedKey?: boolean;
+  /** 'general-glo': requests go as general-glo-ciphering with our system title, for meters that ask for it; default 'service-specific'. */
+  readonly ciphering?: 'service-specific' | 'general-glo';
   /** Low-level security password; never returned by the API. */
   readonly password?: string;
   /** The meter's system title, 16 hex digits: checked in the AARE, identifies its pushes. */

@@ -5,6 +5,7 @@
 import type { HealthReport } from '../api/server.js';
 import type { CollectionScheduler } from '../collect/index.js';
 import type { IngestPipeline } from '../ingest/pipeline.js';
+import type { DlmsAdapter } from '../../protocols/dlms/adapter.js';
 import type { MqttAdapter } from '../../protocols/mqtt/adapter.js';
 import type { InfluxSink } from '../storage/influx/sink.js';
 import type { MetricSource } from './metrics.js';
@@ -15,6 +16,7 @@ export interface HeadEndParts {
   readonly mqttUrl: string;
   readonly scheduler: CollectionScheduler;
   readonly influx: InfluxSink | undefined;
+  readonly dlms: DlmsAdapter;
 }
 
 interface ComponentStatus { status: 'ok' | 'degraded' | 'down'; detail?: string }
@@ -36,7 +38,7 @@ export function healthReport({ pipeline, mqtt, mqttUrl, influx }: HeadEndParts):
   return { status: worst, components };
 }
 
-export function metricSources({ pipeline, mqtt, scheduler, influx }: HeadEndParts): MetricSource[] {
+export function metricSources({ pipeline, mqtt, scheduler, influx, dlms }: HeadEndParts): MetricSource[] {
   return [
     { name: 'gridhead_ingest_accepted', help: 'Readings accepted into the pipeline', type: 'counter', read: () => [{ value: pipeline.stats().accepted }] },
     { name: 'gridhead_ingest_delivered', help: 'Readings delivered to every sink', type: 'counter', read: () => [{ value: pipeline.stats().delivered }] },
@@ -71,6 +73,8 @@ export function metricSources({ pipeline, mqtt, scheduler, influx }: HeadEndPart
         return [...counts].map(([state, value]) => ({ labels: { state }, value }));
       },
     },
+    { name: 'gridhead_dlms_replies_with_trailing_bytes', help: 'DLMS replies with bytes after their complete APDU (ignored)', type: 'counter', read: () => [{ value: dlms.stats().repliesWithTrailingBytes }] },
+    { name: 'gridhead_dlms_trailing_bytes', help: 'Bytes ignored after complete DLMS APDUs', type: 'counter', read: () => [{ value: dlms.stats().trailingBytes }] },
     ...(influx === undefined ? [] : [
       { name: 'gridhead_influx_pending_points', help: 'Points spooled for InfluxDB, not yet acknowledged', type: 'gauge' as const, read: () => [{ value: influx.stats().pendingPoints }] },
       { name: 'gridhead_influx_sent_points', help: 'Points InfluxDB acknowledged', type: 'counter' as const, read: () => [{ value: influx.stats().sentPoints }] },

@@ -1,8 +1,9 @@
 /**
  * The one entry point from bytes to a typed APDU and back, for every APDU of the
  * LN-referencing profile without ciphering: the ACSE APDUs (BER, tags 0x60-0x63) and the
- * xDLMS APDUs (A-XDR, IEC 62056-5-3 §8 / Green Book §9.5). Dispatches on the first octet;
- * the whole input must be exactly one APDU (trailing bytes are a wrong-length error).
+ * xDLMS APDUs (A-XDR, IEC 62056-5-3 §8 / Green Book §9.5). Dispatches on the first octet.
+ * `decodeApdu` takes exactly one APDU (trailing bytes are a wrong-length error);
+ * `decodeLeadingApdu` takes the APDU at the start and counts what follows it.
  */
 import { ByteReader, ByteWriter } from '../bytes.js';
 import { DlmsDecodeError } from '../errors.js';
@@ -62,21 +63,35 @@ export const APDU_TAG = {
  * BER APDUs); tags of ciphered or SN APDUs are refused by name so the caller can say why.
  */
 export function decodeApdu(bytes: Uint8Array, limits: Partial<ApduLimits> = {}): Apdu {
+  const { apdu, trailing } = decodeLeadingApdu(bytes, limits);
+  if (trailing !== 0) {
+    throw new DlmsDecodeError('apdu', `${trailing} byte(s) after the end of the ${apdu.type} APDU`, bytes.length - trailing);
+  }
+  return apdu;
+}
+
+/**
+ * Decodes the APDU at the start of `bytes` and counts the bytes after its end. A-XDR is
+ * self-delimiting (IEC 62056-5-3 §8: every field's length follows from its own encoding), so
+ * the APDU is complete and unambiguous whatever the wrapper length or HDLC information field
+ * says; a client may then ignore (and count) what some meters append. ACSE APDUs are BER
+ * with an outer length and are taken whole, as decodeApdu does.
+ */
+export function decodeLeadingApdu(bytes: Uint8Array, limits: Partial<ApduLimits> = {}): { readonly apdu: Apdu; readonly trailing: number } {
   const l: ApduLimits = { ...DEFAULT_APDU_LIMITS, ...limits };
   if (bytes.length === 0) throw new DlmsDecodeError('apdu', 'empty APDU', 0);
   if (bytes.length > l.maxApduBytes) throw new DlmsDecodeError('apdu', `APDU of ${bytes.length} bytes exceeds the limit of ${l.maxApduBytes}`, 0);
   const tag = bytes[0] ?? 0;
   switch (tag) {
-    case AARQ_TAG: return decodeAarq(bytes);
-    case AARE_TAG: return decodeAare(bytes);
-    case RLRQ_TAG: return decodeRlrq(bytes);
-    case RLRE_TAG: return decodeRlre(bytes);
+    case AARQ_TAG: return { apdu: decodeAarq(bytes), trailing: 0 };
+    case AARE_TAG: return { apdu: decodeAare(bytes), trailing: 0 };
+    case RLRQ_TAG: return { apdu: decodeRlrq(bytes), trailing: 0 };
+    case RLRE_TAG: return { apdu: decodeRlre(bytes), trailing: 0 };
     default: break;
   }
   const r = new ByteReader(bytes, 'apdu', 1);
   const apdu = readXdlms(tag, r, l);
-  if (r.remaining !== 0) r.fail(`${r.remaining} byte(s) after the end of the ${apdu.type} APDU`);
-  return apdu;
+  return { apdu, trailing: r.remaining };
 }
 
 /** Encodes one APDU; values out of range for their field throw DlmsEncodeError. */

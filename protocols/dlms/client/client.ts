@@ -14,7 +14,7 @@
  *     never taken as the answer to the next request.
  */
 import { hasConformance, type ConformanceFeature } from '../acse/conformance.js';
-import { decodeApdu, encodeApdu, type Apdu } from '../apdu/apdu.js';
+import { decodeLeadingApdu, encodeApdu, type Apdu } from '../apdu/apdu.js';
 import type { AttributeWithSelection, SelectiveAccess } from '../apdu/descriptors.js';
 import type { GetDataResult } from '../apdu/get.js';
 import type { InvokeIdAndPriority } from '../apdu/invokeId.js';
@@ -22,11 +22,11 @@ import type { ActionResult, DataAccessResult } from '../apdu/results.js';
 import { decodeData, encodeData } from '../axdr/codec.js';
 import type { DlmsData } from '../axdr/data.js';
 import { buildAarq, buildRlrq, readAssociationResponse, type NegotiatedAssociation } from './association.js';
-import { ClientCipher } from './secureChannel.js';
+import { DlmsDecodeError } from '../errors.js';
+import { ClientCipher, type OpenedResponse } from './secureChannel.js';
 import {
-  HLS_REPLY_METHOD, checkAare, checkHlsReply, checkRlre, hlsReplyParameter, openInitiate, securedAarqFields,
+  HLS_REPLY_METHOD, aarqException, checkAare, checkHlsReply, checkRlre, hlsReplyParameter, openInitiate, securedAarqFields,
 } from './secureAssociation.js';
-import { GLO_CIPHERING_OVERHEAD } from '../security/ciphering.js';
 import { DlmsSecurityError } from '../security/securityError.js';
 import { LongGetAssembler, decodeListBlocks, splitIntoBlocks } from './blocks.js';
 import {
@@ -44,7 +44,7 @@ import type { ApduTransport } from './transport.js';
 
 export type { AttributeRef, MethodRef } from './refs.js';
 export type { Authentication, NegotiatedAssociation } from './association.js';
-export { DEFAULT_CLIENT_CONFORMANCE, DEFAULT_CLIENT_OPTIONS, type DlmsClientOptions } from './options.js';
+export { DEFAULT_CLIENT_CONFORMANCE, DEFAULT_CLIENT_OPTIONS, type DlmsClientOptions, type TrailingBytes } from './options.js';
 
 export type GetResult = { readonly ok: true; readonly value: DlmsData } | { readonly ok: false; readonly error: DataAccessResult };
 export type SetResult = { readonly ok: true } | { readonly ok: false; readonly error: DataAccessResult };
@@ -104,6 +104,8 @@ export class DlmsClient {
       const secured = cipher === undefined ? {} : securedAarqFields(cipher, hls);
       const reply = await this.roundTrip(buildAarq({ ...this.options, ...secured }), 'associate', signal);
       try {
+        // A meter that cannot process the AARQ (commonly: cannot decipher it) may answer so.
+        if (reply.type === 'exception-response') throw aarqException(reply, cipher, this.options.terminalId);
         if (cipher !== undefined && reply.type === 'aare') checkAare(cipher, reply, this.options.terminalId);
         this.negotiated = readAssociationResponse(reply, this.options.terminalId,
           cipher?.ciphered === true ? (u) => openInitiate(cipher, u) : undefined);
@@ -117,7 +119,7 @@ export class DlmsClient {
           await this.close();
           throw e;
         }
-        if (e instanceof UnexpectedResponse) this.breakWith(e);
+        if (e instanceof UnexpectedResponse || e instanceof DlmsDecodeError) this.breakWith(e);
         throw e;
       }
       this.current = 'associated';
@@ -362,19 +364,34 @@ export class DlmsClient {
     if (signal?.aborted === true) throw new RequestAborted(what, this.options.terminalId, { cause: signal.reason });
     const controller = new AbortController();
     this.inflight = controller;
+    let opened: OpenedResponse;
     try {
-      // ACSE APDUs travel plain; with APDU protection every xDLMS request is glo-ciphered.
+      // ACSE APDUs travel plain; with APDU protection every xDLMS request is ciphered.
       const cipher = this.cipher?.ciphered === true ? this.cipher : undefined;
       const out = cipher === undefined || isAcse(bytes) ? bytes : cipher.protect(bytes);
       const reply = await exchange(this.transport, out, {
         timeoutMs: this.options.timeoutMs, what, terminalId: this.options.terminalId, signal, controller,
       });
-      return decodeApdu(cipher === undefined ? reply : cipher.unprotect(reply));
+      opened = cipher === undefined ? { plaintext: reply, trailing: 0 } : cipher.unprotect(reply);
     } catch (e) {
       throw this.breakWith(e instanceof Error ? e : new Error(String(e)));
     } finally {
       this.inflight = undefined;
     }
+    return this.decodeReply(opened, what);
+  }
+
+  /**
+   * The reply's APDU. One request drew one complete reply, so the link is in step whatever
+   * its bytes hold: a reply that does not decode fails this request (DlmsDecodeError) and
+   * the association stays usable for the next one. Bytes after the complete APDU are
+   * ignored and reported (decodeLeadingApdu says why that is safe).
+   */
+  private decodeReply(opened: OpenedResponse, what: string): Apdu {
+    const { apdu, trailing } = decodeLeadingApdu(opened.plaintext);
+    const count = trailing + opened.trailing;
+    if (count > 0) this.options.onTrailingBytes?.({ what, apduType: apdu.type, count, terminalId: this.options.terminalId });
+    return apdu;
   }
 
   private breakWith<E extends Error>(e: E): E {
@@ -407,8 +424,7 @@ export class DlmsClient {
 
   /** The largest plain APDU we may send: ciphering adds its framing, header and tag on top. */
   private serverMaxPdu(): number {
-    const overhead = this.cipher?.ciphered === true ? GLO_CIPHERING_OVERHEAD : 0;
-    return (this.negotiated?.serverMaxReceivePduSize ?? 0xffff) - overhead;
+    return (this.negotiated?.serverMaxReceivePduSize ?? 0xffff) - (this.cipher?.overhead ?? 0);
   }
 }
 

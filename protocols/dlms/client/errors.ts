@@ -3,11 +3,12 @@
  * caller needs to decide between "retry later", "reconnect" and "give up on this item".
  *
  * What they mean for the association (see DlmsClient):
- *   - ServiceRejected, DataAccessError, TransferLimitExceeded, NotNegotiated, ClientBusy:
- *     the request and reply were in step; the association stays usable.
+ *   - ServiceRejected, DataAccessError, TransferLimitExceeded, NotNegotiated, ClientBusy, and
+ *     a complete reply whose APDU does not decode (DlmsDecodeError): the request and reply
+ *     were in step; the association stays usable.
  *   - UnexpectedResponse, TimeoutError (adapter.ts), RequestAborted, a transport failure
- *     (ConnectionError, FrameError) or an undecodable reply (DlmsDecodeError): the association
- *     is broken; only `close()` remains.
+ *     (ConnectionError, FrameError) or a reply that fails security (DlmsSecurityError): the
+ *     association is broken; only `close()` remains.
  */
 import { ProtocolError } from '../../adapter.js';
 import type { ActionResult, DataAccessResult } from '../apdu/results.js';

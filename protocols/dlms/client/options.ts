@@ -32,6 +32,22 @@ export interface DlmsClientOptions {
    * context is LN with ciphering and every xDLMS APDU is glo-ciphered.
    */
   readonly security?: ClientSecurity;
+  /**
+   * Called for every reply that carried bytes after its complete APDU (they are ignored);
+   * the head-end counts them and warns. It runs inside the request: it must not throw.
+   */
+  readonly onTrailingBytes?: (event: TrailingBytes) => void;
+}
+
+/** A reply whose APDU was complete before the end of the bytes the transport delivered. */
+export interface TrailingBytes {
+  /** The request, e.g. `get 8/0.0.1.0.0.255/2`. */
+  readonly what: string;
+  /** The type of the (plain) APDU decoded. */
+  readonly apduType: string;
+  /** Bytes ignored: after the ciphered APDU, plus after the plain APDU inside it. */
+  readonly count: number;
+  readonly terminalId: string | undefined;
 }
 
 export const DEFAULT_CLIENT_CONFORMANCE: Conformance = conformanceOf(
@@ -54,11 +70,12 @@ export const DEFAULT_CLIENT_OPTIONS = {
   maxListItems: 10,
 } as const;
 
-export type ResolvedOptions = Required<Omit<DlmsClientOptions, 'terminalId' | 'security'>> & { readonly terminalId: string | undefined };
+export type ResolvedOptions = Required<Omit<DlmsClientOptions, 'terminalId' | 'security' | 'onTrailingBytes'>>
+  & { readonly terminalId: string | undefined; readonly onTrailingBytes: DlmsClientOptions['onTrailingBytes'] };
 
 /** The defaults overlaid with the options given (keys given as undefined keep the default). */
 export function resolveOptions(options: DlmsClientOptions): ResolvedOptions {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as DlmsClientOptions;
   const { security: _security, ...rest } = given;
-  return { ...DEFAULT_CLIENT_OPTIONS, ...rest, terminalId: options.terminalId };
+  return { ...DEFAULT_CLIENT_OPTIONS, ...rest, terminalId: options.terminalId, onTrailingBytes: options.onTrailingBytes };
 }

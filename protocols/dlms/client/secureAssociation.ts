@@ -11,8 +11,11 @@ import type { Rlre } from '../acse/release.js';
 import type { DlmsData } from '../axdr/data.js';
 import { ByteReader } from '../bytes.js';
 import { computeHlsResponse, generateChallenge, verifyHlsResponse } from '../security/hlsGmac.js';
-import { DlmsSecurityError } from '../security/securityError.js';
+import { DlmsSecurityError, type DlmsSecurityReason } from '../security/securityError.js';
+import type { ProtocolError } from '../../adapter.js';
+import type { ExceptionResponse } from '../apdu/serviceErrors.js';
 import type { AarqParameters } from './association.js';
+import { ServiceRejected } from './errors.js';
 import type { ClientCipher } from './secureChannel.js';
 
 /** reply_to_HLS_authentication of the current association (IEC 62056-6-2 §4.4.4, IC 15 method 1). */
@@ -34,7 +37,7 @@ export function securedAarqFields(cipher: ClientCipher, hls: boolean): Pick<Aarq
 
 /** Opens a glo-initiate-response [40] (or a glo-confirmed-service-error) carried in the AARE. */
 export function openInitiate(cipher: ClientCipher, u: ForeignUserInformation): UserInformation {
-  const plain = cipher.unprotect(foreignApdu(u));
+  const plain = cipher.unprotect(foreignApdu(u)).plaintext;
   return cipher.guard(() => readUserInformation(new ByteReader(plain, 'security')));
 }
 
@@ -78,6 +81,31 @@ export function checkRlre(cipher: ClientCipher, rlre: Rlre): void {
   if (u.type !== 'other') throw cipher.fail('policy-violation', `the RLRE of a ciphered context carries a plain ${u.type}`);
   const opened = openInitiate(cipher, u);
   if (opened.type !== 'initiate-response') throw cipher.fail('policy-violation', `the RLRE's ciphered user-information holds a ${opened.type}, not an InitiateResponse`);
+}
+
+/**
+ * An exception-response to the AARQ (Green Book §9.5: ExceptionResponse ::= SEQUENCE
+ * { state-error, service-error }): the meter could not even process the request, which in
+ * practice means it could not decipher it (wrong keys or system title, or less protection
+ * than it requires) or refused our invocation counter. Those are security failures, named
+ * with both fields; any other refusal is the meter's ServiceRejected, unless we asked for
+ * security, when the likeliest cause is a policy the meter does not share.
+ */
+export function aarqException(reply: ExceptionResponse, cipher: ClientCipher | undefined, terminalId?: string): ProtocolError {
+  const fields = `${reply.stateError} / ${reply.serviceError}`;
+  const fail = (reason: DlmsSecurityReason, detail: string): DlmsSecurityError =>
+    cipher?.fail(reason, detail) ?? new DlmsSecurityError(reason, detail, terminalId === undefined ? {} : { terminalId });
+  switch (reply.serviceError) {
+    case 'deciphering-error':
+      return fail('tag-mismatch', `the meter could not decipher our request (${fields}): wrong keys, system title or security policy`);
+    case 'invocation-counter-error': {
+      const expected = reply.invocationCounter === undefined ? '' : `; it expects at least ${reply.invocationCounter}`;
+      return fail('replay', `the meter refused our invocation counter as one it has seen (${fields}${expected})`);
+    }
+    default:
+      if (cipher === undefined) return new ServiceRejected(reply, 'associate', terminalId);
+      return fail('policy-violation', `the meter refused our AARQ (${fields}): it may require another security policy or authentication`);
+  }
 }
 
 /** HLS pass 3: f(StoC) as the octet-string parameter of reply_to_HLS_authentication. */

@@ -15,7 +15,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DlmsDecodeError } from '../errors.js';
-import { DED_TAG, GENERAL_GLO_CIPHERING_TAG, GLO_TAG, cipherApdu, decipherApdu } from '../security/ciphering.js';
+import {
+  DED_TAG, GENERAL_GLO_CIPHERING_OVERHEAD, GENERAL_GLO_CIPHERING_TAG, GLO_CIPHERING_OVERHEAD, GLO_TAG, cipherApdu, decipherApdu,
+} from '../security/ciphering.js';
 import { KEY_LENGTH, SYSTEM_TITLE_LENGTH } from '../security/gcm.js';
 import { DlmsSecurityError, type DlmsSecurityReason } from '../security/securityError.js';
 import { securityControlFor, type Protection } from '../security/securityHeader.js';
@@ -26,6 +28,14 @@ const PASS_THROUGH: ReadonlySet<number> = new Set([0x61, 0x63, 0x0e, 0xd8]);
 const CIPHERED_TAGS: ReadonlySet<number> = new Set([...Object.values(GLO_TAG), ...Object.values(DED_TAG), GENERAL_GLO_CIPHERING_TAG]);
 /** Glo-ciphered service responses: refused while a dedicated key is in use (they must be ded-). */
 const GLO_SERVICE_RESPONSES: ReadonlySet<number> = new Set([0xcc, 0xcd, 0xcf]);
+/** The xDLMS InitiateRequest: always glo-initiate-request [33], whatever the services use. */
+const INITIATE_REQUEST_TAG = 0x01;
+
+/** A response opened: the plain APDU and how many bytes the meter sent after the ciphered one. */
+export interface OpenedResponse {
+  readonly plaintext: Uint8Array;
+  readonly trailing: number;
+}
 
 export class ClientCipher {
   /** Exceptions thrown by `onEvent` itself (counted, never propagated). */
@@ -44,6 +54,15 @@ export class ClientCipher {
     if (security.useDedicatedKey === true && security.protection !== 'enc' && security.protection !== 'auth-enc') {
       throw new DlmsSecurityError('bad-parameter', `a dedicated key needs APDU protection with encryption, not '${security.protection}'`);
     }
+    if (security.useDedicatedKey === true && security.ciphering === 'general-glo') {
+      throw new DlmsSecurityError('bad-parameter', 'general-glo ciphering uses the global key; with a dedicated key the services are ded-ciphered');
+    }
+  }
+
+  /** Octets ciphering adds to a plain request, at most: what the server's max PDU size must leave room for. */
+  get overhead(): number {
+    if (!this.ciphered) return 0;
+    return this.security.ciphering === 'general-glo' ? GENERAL_GLO_CIPHERING_OVERHEAD : GLO_CIPHERING_OVERHEAD;
   }
 
   /** Whether the current association's services are ded-ciphered. */
@@ -97,11 +116,12 @@ export class ClientCipher {
 
   /**
    * Ciphers one plain xDLMS APDU with the next outgoing counter: ded- with the dedicated key
-   * when the association has one and the APDU has a ded- form, else glo- (the
-   * initiate-request always).
+   * when the association has one and the APDU has a ded- form, general-glo when the settings
+   * ask for it, else glo- (the initiate-request always glo-).
    */
   protect(plain: Uint8Array): Uint8Array {
     const ded = this.dedicated !== undefined && DED_TAG[plain[0] ?? -1] !== undefined ? this.dedicated : undefined;
+    const general = ded === undefined && this.security.ciphering === 'general-glo' && plain[0] !== INITIATE_REQUEST_TAG;
     return this.guard(() => cipherApdu(plain, {
       sc: securityControlFor(this.protection()),
       systemTitle: this.security.systemTitle,
@@ -109,6 +129,7 @@ export class ClientCipher {
       ek: ded ?? this.security.keys.ek,
       ak: this.security.keys.ak,
       ...(ded === undefined ? {} : { form: 'ded' as const }),
+      ...(general ? { form: 'general-glo' as const } : {}),
     }));
   }
 
@@ -116,11 +137,12 @@ export class ClientCipher {
    * The plain APDU of a server response. ACSE APDUs and plain exception-response /
    * confirmed-service-error pass through (they carry no data, and a server that cannot
    * decipher a request may not be able to cipher its refusal); any other plain APDU on a
-   * ciphered association is a policy violation.
+   * ciphered association is a policy violation. Bytes after the ciphered APDU are counted,
+   * not refused: they are outside what the GCM tag covers, and nothing reads them.
    */
-  unprotect(bytes: Uint8Array): Uint8Array {
+  unprotect(bytes: Uint8Array): OpenedResponse {
     const tag = bytes[0] ?? -1;
-    if (PASS_THROUGH.has(tag)) return bytes;
+    if (PASS_THROUGH.has(tag)) return { plaintext: bytes, trailing: 0 };
     if (!CIPHERED_TAGS.has(tag)) throw this.fail('policy-violation', `plain APDU with tag 0x${tag.toString(16)} on an association that requires ${this.protection()}`);
     if (this.dedicated !== undefined && GLO_SERVICE_RESPONSES.has(tag)) {
       throw this.fail('policy-violation', `glo-ciphered response 0x${tag.toString(16)} to a ded-ciphered request`);
@@ -133,9 +155,10 @@ export class ClientCipher {
         ...(this.dedicated === undefined ? {} : { dedicatedKey: this.dedicated }),
         required: this.protection(),
         ...lastSeen(this.security.counters.lastIncoming()),
+        tolerateTrailing: true,
       });
       this.security.counters.acceptIncoming(out.header.invocationCounter);
-      return out.plaintext;
+      return { plaintext: out.plaintext, trailing: out.trailing };
     });
   }
 

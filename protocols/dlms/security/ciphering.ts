@@ -9,6 +9,7 @@
  * the AARQ/AARE; general-glo-ciphering carries it in the APDU.
  */
 import { ByteReader, ByteWriter } from '../bytes.js';
+import { DlmsDecodeError } from '../errors.js';
 import { DlmsSecurityError } from './securityError.js';
 import { SYSTEM_TITLE_LENGTH, protect, unprotect } from './gcm.js';
 import { acceptCounter } from './invocationCounter.js';
@@ -56,6 +57,9 @@ export const DED_TAG: Readonly<Record<number, number>> = {
  * reserves this much when the association is ciphered.
  */
 export const GLO_CIPHERING_OVERHEAD = 21;
+
+/** The same for general-glo-ciphering: it adds the system title (A-XDR length 1 + 8 octets). */
+export const GENERAL_GLO_CIPHERING_OVERHEAD = GLO_CIPHERING_OVERHEAD + 1 + SYSTEM_TITLE_LENGTH;
 
 /** Glo-ciphered tag → the plain tag its content must carry. */
 const PLAIN_TAG: Readonly<Record<number, number>> = Object.fromEntries(
@@ -108,6 +112,12 @@ export interface DecipherContext {
    */
   readonly lastSeenCounter?: number;
   readonly maxBytes?: number;
+  /**
+   * Count the bytes after the ciphered APDU (`DecipheredApdu.trailing`) instead of refusing
+   * them: its A-XDR lengths delimit it, and the GCM tag covers only what they delimit, so
+   * what follows is neither needed nor trusted. For a client reading meters that pad.
+   */
+  readonly tolerateTrailing?: boolean;
 }
 
 /** The framing of a ciphered APDU, read without any key (to pick keys by system title). */
@@ -129,6 +139,8 @@ export interface DecipheredApdu {
   readonly systemTitle: Uint8Array;
   /** The plain xDLMS APDU (decode it with decodeApdu). */
   readonly plaintext: Uint8Array;
+  /** Bytes after the ciphered APDU (only with `tolerateTrailing`; otherwise they are refused). */
+  readonly trailing: number;
 }
 
 /** Wraps an encoded plain xDLMS APDU in its ciphered form. */
@@ -156,28 +168,35 @@ export function cipherApdu(plainApdu: Uint8Array, ctx: CipherContext): Uint8Arra
  * DlmsDecodeError (layer 'security'); the whole input must be exactly one APDU.
  */
 export function parseCipheredApdu(bytes: Uint8Array, maxBytes = DEFAULT_MAX_CIPHERED_BYTES): CipheredApdu {
+  const { apdu, trailing } = parseLeadingCipheredApdu(bytes, maxBytes);
+  if (trailing !== 0) throw new DlmsDecodeError('security', `${trailing} byte(s) after the end of the ciphered APDU`, bytes.length - trailing);
+  return apdu;
+}
+
+/** The ciphered APDU at the start of `bytes`, and how many bytes follow it. */
+export function parseLeadingCipheredApdu(bytes: Uint8Array, maxBytes = DEFAULT_MAX_CIPHERED_BYTES): { readonly apdu: CipheredApdu; readonly trailing: number } {
   const r = new ByteReader(bytes, 'security');
   const tag = r.u8('tag');
-  let out: CipheredApdu;
   if (tag === GENERAL_GLO_CIPHERING_TAG) {
     const st = r.bytes(r.length(SYSTEM_TITLE_LENGTH, 'system-title length'), 'system-title');
     if (st.length !== SYSTEM_TITLE_LENGTH) r.fail(`system-title of ${st.length} octets, expected ${SYSTEM_TITLE_LENGTH}`);
     const content = r.bytes(r.length(maxBytes, 'ciphered-content length'), 'ciphered-content');
-    out = { form: 'general-glo', tag, systemTitle: st.slice(), content: content.slice() };
-  } else {
-    const gloPlain = PLAIN_TAG[tag];
-    const plainTag = gloPlain ?? DED_PLAIN_TAG[tag];
-    if (plainTag === undefined) r.fail(`tag 0x${tag.toString(16)} is not a glo- or ded-ciphered APDU`, 0);
-    const content = r.bytes(r.length(maxBytes, 'ciphered content length'), 'ciphered content');
-    out = { form: gloPlain === undefined ? 'ded' : 'glo', tag, plainTag, content: content.slice() };
+    return { apdu: { form: 'general-glo', tag, systemTitle: st.slice(), content: content.slice() }, trailing: r.remaining };
   }
-  if (r.remaining !== 0) r.fail(`${r.remaining} byte(s) after the end of the ciphered APDU`);
-  return out;
+  const gloPlain = PLAIN_TAG[tag];
+  const plainTag = gloPlain ?? DED_PLAIN_TAG[tag];
+  if (plainTag === undefined) r.fail(`tag 0x${tag.toString(16)} is not a glo- or ded-ciphered APDU`, 0);
+  const content = r.bytes(r.length(maxBytes, 'ciphered content length'), 'ciphered content');
+  return { apdu: { form: gloPlain === undefined ? 'ded' : 'glo', tag, plainTag, content: content.slice() }, trailing: r.remaining };
 }
 
 /** Verifies and deciphers a glo-X, ded-X or general-glo-ciphering APDU. */
 export function decipherApdu(bytes: Uint8Array, ctx: DecipherContext): DecipheredApdu {
-  const parsed = parseCipheredApdu(bytes, ctx.maxBytes);
+  const leading = parseLeadingCipheredApdu(bytes, ctx.maxBytes);
+  if (leading.trailing !== 0 && ctx.tolerateTrailing !== true) {
+    throw new DlmsDecodeError('security', `${leading.trailing} byte(s) after the end of the ciphered APDU`, bytes.length - leading.trailing);
+  }
+  const parsed = leading.apdu;
   const systemTitle = senderTitle(parsed, ctx.peerSystemTitle);
   const ek = cipherKey(parsed, ctx);
   const { header, plaintext } = unprotect({
@@ -193,7 +212,7 @@ export function decipherApdu(bytes: Uint8Array, ctx: DecipherContext): Deciphere
     // §8: a glo-get-request carries a get-request, and so on; anything else is forged or a bug.
     throw new DlmsSecurityError('bad-header', `tag 0x${parsed.tag.toString(16)} carries an APDU with tag 0x${(plaintext[0] ?? 0).toString(16)}`);
   }
-  return { form: parsed.form, header, systemTitle, plaintext };
+  return { form: parsed.form, header, systemTitle, plaintext, trailing: leading.trailing };
 }
 
 /**

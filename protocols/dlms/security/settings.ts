@@ -57,4 +57,15 @@ export interface ClientSecurity {
    * InitiateRequest.
    */
   readonly useDedicatedKey?: boolean;
+  /**
+   * How GET, SET and ACTION requests are ciphered (IEC 62056-5-3 §8): 'service-specific'
+   * (default) as glo-get-request and its siblings, 'general-glo' as general-glo-ciphering
+   * [219], which carries our system title in the APDU, for meters that ask for it. The
+   * InitiateRequest stays a glo-initiate-request. Not with `useDedicatedKey` (there is no
+   * general form of ded-ciphering with the dedicated key in suite 0 here).
+   */
+  readonly ciphering?: CipheringForm;
 }
+
+/** How the client ciphers its service requests. */
+export type CipheringForm = 'service-specific' | 'general-glo';

@@ -6,7 +6,7 @@
 import type { DlmsData } from '../../../protocols/dlms/axdr/data.js';
 import { parseObis } from '../../../protocols/dlms/cosem/obis.js';
 import type { ApduTransport } from '../../../protocols/dlms/client/transport.js';
-import { DlmsClient } from '../../../protocols/dlms/client/client.js';
+import { DlmsClient, type DlmsClientOptions } from '../../../protocols/dlms/client/client.js';
 import { openDlmsTransport, type DlmsFraming } from '../../../protocols/dlms/net/clientTransport.js';
 import { MemorySecurityCounters } from '../../../protocols/dlms/security/memoryCounters.js';
 import type { ApduProtection, ClientSecurity, SecurityCounters, SecurityEvent, SuiteZeroKeys } from '../../../protocols/dlms/security/settings.js';
@@ -63,7 +63,7 @@ export interface SecureConnection {
 }
 
 export async function connectHls(
-  port: number, framing: DlmsFraming, security: ClientSecurity, options: { maxReceivePduSize?: number } = {},
+  port: number, framing: DlmsFraming, security: ClientSecurity, options: Pick<DlmsClientOptions, 'maxReceivePduSize' | 'onTrailingBytes'> = {},
 ): Promise<SecureConnection> {
   const inner = await openDlmsTransport({
     host: '127.0.0.1', port, framing, clientSap: HLS_CLIENT, serverSap: 1, timeoutMs: 5_000,
@@ -72,6 +72,7 @@ export async function connectHls(
   const transport = new RecordingTransport(inner);
   const client = new DlmsClient(transport, {
     clientSap: HLS_CLIENT, timeoutMs: 5_000, maxReceivePduSize: options.maxReceivePduSize ?? 512, auth: { mechanism: 'high-gmac' }, security,
+    ...(options.onTrailingBytes === undefined ? {} : { onTrailingBytes: options.onTrailingBytes }),
   });
   return { client, transport };
 }

@@ -1,10 +1,11 @@
 /**
- * `gridhead dlms --dedicated-key`: the argument checks (exit 2 without encryption) and a read
- * from the simulated meter's client 48 over real TCP whose requests go ded-ciphered (seen
- * through a capturing proxy).
+ * `gridhead dlms --dedicated-key` and `--ciphering general-glo`: the argument checks (exit 2)
+ * and reads from the simulated meter's client 48 over real TCP whose requests go ded- or
+ * general-glo-ciphered (seen through a capturing proxy).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../src/cli.js';
+import { firstCliCounter } from '../../../src/cli/dlms.js';
 import { parseDlmsArgs, UsageError } from '../../../src/cli/dlmsArgs.js';
 import { DlmsMeterSimulator, HLS_CLIENT } from '../../../simulators/dlms/server.js';
 import { WrapperProxy } from '../../simulators/dlms/wrapperProxy.js';
@@ -48,6 +49,15 @@ describe('gridhead dlms --dedicated-key', () => {
     expect(() => parseDlmsArgs('get', ['--host', 'h', '--port', '1', '--framing', 'wrapper', '--dedicated-key', '1.0.1.8.0.255:2'])).toThrow(/--dedicated-key/);
   });
 
+  it('parses --ciphering, and refuses it without protection, with a dedicated key or misspelt', () => {
+    const args = (...extra: string[]) => [...connection(4059, 'auth-enc', ...extra), '1.0.1.8.0.255:2'];
+    expect(parseDlmsArgs('get', args('--ciphering', 'general-glo')).meter.security?.ciphering).toBe('general-glo');
+    expect(parseDlmsArgs('get', args()).meter.security?.ciphering).toBeUndefined();
+    expect(() => parseDlmsArgs('get', args('--ciphering', 'general'))).toThrow(/--ciphering: expected service-specific or general-glo/);
+    expect(() => parseDlmsArgs('get', args('--ciphering', 'general-glo', '--dedicated-key'))).toThrow(/--dedicated-key/);
+    expect(() => parseDlmsArgs('get', ['--host', 'h', '--port', '1', '--framing', 'wrapper', '--ciphering', 'general-glo', '1.0.1.8.0.255:2'])).toThrow(/--ciphering needs --security/);
+  });
+
   it('reads a register with every request ded-ciphered', async () => {
     let out = '';
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
@@ -60,5 +70,17 @@ describe('gridhead dlms --dedicated-key', () => {
     expect(tags).toContain(0xd0);
     expect(tags.filter((t) => t !== 0x60 && t !== 0x62).every((t) => t === 0xd0 || t === 0xd3)).toBe(true);
     expect(sim.securityEvents).toEqual([]);
+  });
+
+  it('reads a register with every request general-glo-ciphered (--ciphering general-glo)', async () => {
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const from = proxy.fromClient.length;
+    // Above the clock-derived counters of the run before, which the meter has seen.
+    const counter = String(firstCliCounter() + 1_000);
+    expect(await main(['dlms', 'get', ...connection(proxy.port, 'auth-enc', '--ciphering', 'general-glo', '--invocation-counter', counter), '1.0.1.8.0.255:2'])).toBe(0);
+    const tags = proxy.fromClient.slice(from).map((a) => a[0]);
+    expect(tags.filter((t) => t !== 0x60 && t !== 0x62).every((t) => t === 0xdb)).toBe(true);
+    expect(tags).toContain(0xdb);
   });
 });

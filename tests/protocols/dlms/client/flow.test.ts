@@ -58,10 +58,21 @@ describe('DlmsClient request flow', () => {
     expect((e as ServiceRejected).reason).toBe('read: access: object-unavailable');
   });
 
-  it('breaks the association on a reply that does not decode', async () => {
-    const { client } = await connect([() => hex('C4 01 C1 00 09 05 01')]);
+  it('fails only the request whose complete reply does not decode; the association stays in step', async () => {
+    // An octet-string of 5 holding one octet: the reply arrived whole, its value is broken.
+    const { client } = await connect([() => hex('C4 01 C1 00 09 05 01'), ok]);
     await expect(client.get(REF)).rejects.toMatchObject({ code: 'DLMS_DECODE' });
-    expect(client.state).toBe('broken');
+    expect(client.state).toBe('associated');
+    expect(await client.get(REF)).toEqual({ ok: true, value: { type: 'unsigned', value: 1 } });
+  });
+
+  it('ignores bytes after a complete reply and reports them', async () => {
+    const events: unknown[] = [];
+    const { client } = await connect([() => hex('C4 01 C1 00 11 07 00 00 00'), ok], { terminalId: 't1', onTrailingBytes: (e) => { events.push(e); } });
+    expect(await client.get(REF)).toEqual({ ok: true, value: { type: 'unsigned', value: 7 } });
+    expect(events).toEqual([{ what: 'get 1/0.0.96.1.0.255/2', apduType: 'get-response-normal', count: 3, terminalId: 't1' }]);
+    expect(await client.get(REF)).toEqual({ ok: true, value: { type: 'unsigned', value: 1 } });
+    expect(events).toHaveLength(1);
   });
 
   it('times out with TimeoutError and refuses further requests until reconnected', async () => {

@@ -266,3 +266,43 @@ describe('protected release in the LN-ciphered context (Green Book §9.3.3.2)', 
     expect(client.state).toBe('closed');
   });
 });
+
+describe('an exception-response instead of an AARE', () => {
+  // ExceptionResponse [216] (Green Book §9.5): state-error, service-error.
+  const DECIPHERING_ERROR = hex('D8', '01', '05'); // service-not-allowed, deciphering-error
+  const COUNTER_ERROR = hex('D8', '01', '06', '000003E8'); // service-not-allowed, invocation-counter-error, expects 1000
+  const NOT_POSSIBLE = hex('D8', '01', '01'); // service-not-allowed, operation-not-possible
+
+  async function refusal(answer: Uint8Array, protection: ClientSecurity['protection'] | undefined): Promise<{ e: unknown; events: SecurityEvent[]; client: DlmsClient }> {
+    const events: SecurityEvent[] = [];
+    const client = new DlmsClient(new ScriptedServer([() => answer]), protection === undefined
+      ? {}
+      : { auth: { mechanism: 'high-gmac' }, security: security(protection, events) });
+    return { e: await client.associate().catch((err: unknown) => err), events, client };
+  }
+
+  it('is a security failure naming both fields when the meter could not decipher the AARQ', async () => {
+    const { e, events, client } = await refusal(DECIPHERING_ERROR, 'auth-enc');
+    expect(e).toBeInstanceOf(DlmsSecurityError);
+    expect((e as DlmsSecurityError).reason).toBe('tag-mismatch');
+    expect((e as Error).message).toBe('security: tag-mismatch: the meter could not decipher our request (service-not-allowed / deciphering-error): wrong keys, system title or security policy');
+    expect(events.map((x) => x.kind)).toEqual(['tag-mismatch']);
+    expect(client.state).toBe('closed');
+  });
+
+  it('is a replay refusal with the counter the meter expects', async () => {
+    const { e } = await refusal(COUNTER_ERROR, 'auth');
+    expect((e as DlmsSecurityError).reason).toBe('replay');
+    expect((e as Error).message).toContain('(service-not-allowed / invocation-counter-error; it expects at least 1000)');
+  });
+
+  it('is a policy refusal on a secured AARQ, and the meter refusing the service on a plain one', async () => {
+    const secured = await refusal(NOT_POSSIBLE, 'auth-enc');
+    expect((secured.e as DlmsSecurityError).reason).toBe('policy-violation');
+    expect((secured.e as Error).message).toContain('(service-not-allowed / operation-not-possible)');
+    const plain = await refusal(NOT_POSSIBLE, undefined);
+    expect(plain.e).toMatchObject({ code: 'DLMS_SERVICE_REJECTED', reason: 'service-not-allowed / operation-not-possible' });
+    // A plain deciphering-error still names keys: the meter expected a ciphered AARQ.
+    expect(((await refusal(DECIPHERING_ERROR, undefined)).e as DlmsSecurityError).code).toBe('DLMS_SECURITY');
+  });
+});

@@ -56,7 +56,7 @@ describe('cipherApdu / decipherApdu, service-specific glo-ciphering', () => {
     const out = decipherApdu(hex('C81E3001234567411312FF935A47566827C467BC7D825C3BE4A77C3FCC056B6B'), receive);
     expect(out).toEqual({
       form: 'glo', systemTitle: SERVER_TITLE, plaintext: GET_CLOCK_TIME,
-      header: { sc: securityControlFor('auth-enc'), invocationCounter: 0x01234567 },
+      header: { sc: securityControlFor('auth-enc'), invocationCounter: 0x01234567 }, trailing: 0,
     });
     expect(decodeApdu(out.plaintext).type).toBe('get-request-normal');
   });
