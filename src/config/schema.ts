@@ -17,6 +17,11 @@ export function OneOf<T extends string>(values: readonly T[], options: { default
   return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
 }
 
+/** A JSON-schema range from one of the domain's `{ min, max }` limits. */
+function within(range: { readonly min: number; readonly max: number }): { minimum: number; maximum: number } {
+  return { minimum: range.min, maximum: range.max };
+}
+
 export const QuantityName = OneOf<Quantity>(QUANTITY_NAMES, { description: 'A quantity of the catalogue (DESIGN.md).' });
 
 export const HttpConfig = Type.Object(
@@ -106,9 +111,9 @@ export const IngestConfig = Type.Object(
     plausibility: Type.Object(
       {
         /** Un at the meter's terminals, V phase to neutral, for meters that declare no `nominalVoltage`. */
-        nominalVoltage: Type.Number({ ...METER_LIMITS.nominalVoltage, default: DEFAULT_PLAUSIBILITY.nominalVoltage }),
+        nominalVoltage: Type.Number({ ...within(METER_LIMITS.nominalVoltage), default: DEFAULT_PLAUSIBILITY.nominalVoltage }),
         /** Imax at the meter's terminals, A, for meters that declare no `maxCurrent`. */
-        maxCurrent: Type.Number({ ...METER_LIMITS.maxCurrent, default: DEFAULT_PLAUSIBILITY.maxCurrent }),
+        maxCurrent: Type.Number({ ...within(METER_LIMITS.maxCurrent), default: DEFAULT_PLAUSIBILITY.maxCurrent }),
         /** Factor over Un and Imax still plausible: voltage ≤ overrange·Un·PT, current ≤ overrange·Imax·CT. */
         overrange: Type.Number({ minimum: 1, maximum: 100, default: DEFAULT_PLAUSIBILITY.overrange }),
         minFrequency: Type.Number({ minimum: 0, maximum: 1000, default: DEFAULT_PLAUSIBILITY.minFrequency }),
@@ -326,10 +331,10 @@ export const MeterSeed = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 200 })),
     terminalId: Id,
     address: Type.String({ minLength: 1, maxLength: 64 }),
-    ctRatio: Type.Number({ ...METER_LIMITS.ratio, default: 1, description: 'Current transformer ratio, primary over secondary (1 when connected directly).' }),
-    ptRatio: Type.Number({ ...METER_LIMITS.ratio, default: 1, description: 'Voltage transformer ratio, primary over secondary (1 when connected directly).' }),
-    nominalVoltage: Type.Optional(Type.Number({ ...METER_LIMITS.nominalVoltage, description: 'Un at the meter\'s terminals, V phase to neutral; default ingest.plausibility.nominalVoltage.' })),
-    maxCurrent: Type.Optional(Type.Number({ ...METER_LIMITS.maxCurrent, description: 'Imax at the meter\'s terminals, A; default ingest.plausibility.maxCurrent.' })),
+    ctRatio: Type.Number({ ...within(METER_LIMITS.ratio), default: 1, description: 'Current transformer ratio, primary over secondary (1 when connected directly).' }),
+    ptRatio: Type.Number({ ...within(METER_LIMITS.ratio), default: 1, description: 'Voltage transformer ratio, primary over secondary (1 when connected directly).' }),
+    nominalVoltage: Type.Optional(Type.Number({ ...within(METER_LIMITS.nominalVoltage), description: 'Un at the meter\'s terminals, V phase to neutral; default ingest.plausibility.nominalVoltage.' })),
+    maxCurrent: Type.Optional(Type.Number({ ...within(METER_LIMITS.maxCurrent), description: 'Imax at the meter\'s terminals, A; default ingest.plausibility.maxCurrent.' })),
     areaId: Type.Optional(Id),
     protected: Type.Boolean({ default: false }),
     customerRef: Type.Optional(Type.String({ maxLength: 128 })),
