@@ -65,6 +65,14 @@ export function simulatedSystemTitle(i: number): Uint8Array {
   return st;
 }
 
+/**
+ * The simulated meters serve primary-side values with CT and PT ratio 1, up to the largest
+ * industrial customer of the load shapes (about 630 A per phase at peak, 1.9 kA under the
+ * demo's ×3 overload). Rated 1,500 A, the station's plausibility bounds (2 × Imax by
+ * default: 3 kA) take that with room for a harder overload.
+ */
+export const SIMULATED_RATING = { ctRatio: 1, ptRatio: 1, nominalVoltage: 230, maxCurrent: 1_500 } as const;
+
 export async function startFleet(sim: SimulatorConfig, options: FleetOptions): Promise<Fleet> {
   const terminals: TerminalSeed[] = [];
   const meters: MeterSeed[] = [];
@@ -98,7 +106,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
       for (let u = 1; u <= sim.modbus.metersPerTerminal; u++) {
         const mid = `${id}-${u}`;
         const areaId = nextArea();
-        meters.push({ id: mid, name: `Meter ${mid}`, terminalId: id, address: String(u), ctRatio: 1, ptRatio: 1, protected: false, ...(areaId === undefined ? {} : { areaId }), ...customer(mid) });
+        meters.push({ id: mid, name: `Meter ${mid}`, terminalId: id, address: String(u), ...SIMULATED_RATING, protected: false, ...(areaId === undefined ? {} : { areaId }), ...customer(mid) });
       }
     }
     for (let i = 1; i <= sim.mqtt.count; i++) {
@@ -112,7 +120,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
       for (let u = 1; u <= sim.mqtt.metersPerTerminal; u++) {
         const mid = `${id}-${u}`;
         const areaId = nextArea();
-        meters.push({ id: mid, name: `Meter ${mid}`, terminalId: id, address: String(u), ctRatio: 1, ptRatio: 1, protected: false, ...(areaId === undefined ? {} : { areaId }), ...customer(mid) });
+        meters.push({ id: mid, name: `Meter ${mid}`, terminalId: id, address: String(u), ...SIMULATED_RATING, protected: false, ...(areaId === undefined ? {} : { areaId }), ...customer(mid) });
       }
     }
     for (let i = 1; i <= sim.dlms.count; i++) {
@@ -141,7 +149,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
       });
       // The meter is its own terminal: address 1 is its management logical device.
       const areaId = nextArea();
-      meters.push({ id: mid, name: `Meter ${mid}`, terminalId: id, address: '1', ctRatio: 1, ptRatio: 1, protected: false, ...(areaId === undefined ? {} : { areaId }), ...customer(mid) });
+      meters.push({ id: mid, name: `Meter ${mid}`, terminalId: id, address: '1', ...SIMULATED_RATING, protected: false, ...(areaId === undefined ? {} : { areaId }), ...customer(mid) });
     }
   } catch (err) {
     await stopAll();

@@ -249,9 +249,11 @@ async function compose(
     drainBatch: config.storage.batchSize,
     sinks,
     meterAt: (t, a) => registry.meterAt(t, a),
+    plausibility: config.ingest.plausibility,
     onReject: (r) => {
-      const suppressed = throttle.pass(`reject:${r.terminalId}:${r.reason}`);
-      if (suppressed >= 0) logger.warn({ terminal: r.terminalId, reason: r.reason, detail: r.detail, suppressed }, 'reading rejected');
+      const meter = r.reason === 'UNKNOWN_METER' ? undefined : r.meterId;
+      const suppressed = throttle.pass(`reject:${meter ?? r.terminalId}:${r.reason}`);
+      if (suppressed >= 0) logger.warn({ terminal: r.terminalId, meter, quantity: r.quantity, reason: r.reason, detail: r.detail, suppressed }, 'reading rejected');
     },
     onSinkError: (sink, err, attempt) => {
       if (throttle.pass(`sink:${sink}`) >= 0) logger.error({ sink, attempt, err }, 'sink write failed; retrying the same batch');
@@ -502,7 +504,7 @@ async function compose(
     const server = opcua;
     closers.push({ name: 'opcua', close: async () => { opcua = undefined; await server.close(); } });
   }
-  const meterReader = new MeterReader({ meter: (id) => registry.findMeter(id), terminal: (id) => registry.findTerminal(id), scheduler });
+  const meterReader = new MeterReader({ meter: (id) => registry.findMeter(id), terminal: (id) => registry.findTerminal(id), scheduler, plausibility: config.ingest.plausibility });
   /** Load-control programs raise their alarm stages like rules do: logged, then to the alarm service. */
   const onLoadControlSignal = (s: AlarmSignal): void => { onSignal(s); };
   const loadControl = new LoadControlEvaluator({

@@ -56,6 +56,8 @@ export const MeterOut = Type.Object(
     address: Type.String(),
     ctRatio: Type.Number(),
     ptRatio: Type.Number(),
+    nominalVoltage: Type.Optional(Type.Number({ description: 'Un at the meter\'s terminals, V; absent: the configured default.' })),
+    maxCurrent: Type.Optional(Type.Number({ description: 'Imax at the meter\'s terminals, A; absent: the configured default.' })),
     areaId: Type.Union([Type.String(), Type.Null()]),
     protected: Type.Boolean(),
     customerRef: Type.Union([Type.String(), Type.Null()]),

@@ -11,6 +11,7 @@ import { QUANTITIES, type Quantity } from '../domain/quantity.js';
 import type { Reading } from '../domain/reading.js';
 import type { Meter, Terminal } from '../domain/topology.js';
 import { normalise, type Rejection } from '../ingest/normalise.js';
+import { DEFAULT_PLAUSIBILITY, type PlausibilityLimits } from '../ingest/plausibility.js';
 import { errorCode } from './errors.js';
 import type { CollectionScheduler } from './scheduler.js';
 
@@ -37,8 +38,12 @@ export interface MeterReaderDeps {
   readonly meter: (id: string) => Meter | undefined;
   readonly terminal: (id: string) => Terminal | undefined;
   readonly scheduler: Pick<CollectionScheduler, 'pollNow' | 'profileNow'>;
+  /** The pipeline's bounds (`ingest.plausibility`), so the reply refuses what the pipeline refuses. */
+  readonly plausibility?: PlausibilityLimits;
   readonly now?: () => number;
 }
+
+type ReadFailure = MeterReadResult['failures'][number];
 
 /** Interface classes whose attribute 2 is the value of a catalogue quantity (register, extended register, demand register, clock). */
 const VALUE_CLASSES: ReadonlySet<number> = new Set([3, 4, 5, 8]);
@@ -60,27 +65,31 @@ export class MeterReader {
     if (request.kind === 'profile') {
       const outcome = await this.deps.scheduler.profileNow(terminal.id, { address: meter.address, profile: request.profile, from: request.from, to: request.to }).catch(rethrow);
       if (!outcome.ok) throw failure([{ code: errorCode(outcome.error), message: outcome.error.message }]);
-      return { meterId: meter.id, values: this.#normalise(meter, terminal, outcome.readings), failures: [], durationMs: this.#now() - started };
+      const { values, refused } = this.#normalise(meter, terminal, outcome.readings);
+      return { meterId: meter.id, values, failures: refused, durationMs: this.#now() - started };
     }
     const quantities = request.kind === 'quantities' ? request.quantities : [quantityOfObis(terminal, request)];
     const result = await this.deps.scheduler.pollNow(terminal.id, { quantities, addresses: [meter.address] }).catch(rethrow);
     if (result.readings.length === 0 && result.failures.length > 0) throw failure(result.failures);
+    const { values, refused } = this.#normalise(meter, terminal, result.readings);
     return {
       meterId: meter.id,
-      values: this.#normalise(meter, terminal, result.readings),
-      failures: result.failures.map((f) => ({ quantity: f.item.quantity, code: f.code, message: f.message })),
+      values,
+      failures: [...result.failures.map((f) => ({ quantity: f.item.quantity, code: f.code, message: f.message })), ...refused],
       durationMs: this.#now() - started,
     };
   }
 
-  #normalise(meter: Meter, terminal: Terminal, raw: readonly RawReading[]): Reading[] {
-    const out: Reading[] = [];
+  /** The values as the pipeline takes them; what it refuses (an implausible value, say) is a failure of the read. */
+  #normalise(meter: Meter, terminal: Terminal, raw: readonly RawReading[]): { values: Reading[]; refused: ReadFailure[] } {
+    const values: Reading[] = [];
     const rejected: Rejection[] = [];
     normalise(raw, {
       meterAt: (t, a) => (t === meter.terminalId && a === meter.address ? meter : undefined),
       protocol: terminal.protocol, mode: 'poll', receivedAt: this.#now(), maxClockAheadMs: Number.MAX_SAFE_INTEGER,
-    }, out, rejected);
-    return out;
+      plausibility: this.deps.plausibility ?? DEFAULT_PLAUSIBILITY,
+    }, values, rejected);
+    return { values, refused: rejected.map((r) => ({ quantity: r.quantity, code: r.reason, message: r.detail })) };
   }
 }
 

@@ -93,7 +93,7 @@ export function buildConfig(raw: Record<string, unknown>, source: string, env: N
 /** Creates the object-valued sections the user left out so their inner defaults apply. */
 function fillSections(value: Record<string, unknown>): void {
   const sections: readonly (readonly string[])[] = [
-    ['station'], ['log'], ['http'], ['mqtt'], ['mqtt', 'embeddedBroker'], ['influx'], ['storage'], ['ingest'], ['collect'],
+    ['station'], ['log'], ['http'], ['mqtt'], ['mqtt', 'embeddedBroker'], ['influx'], ['storage'], ['ingest'], ['ingest', 'plausibility'], ['collect'],
     ['modbus'], ['dlms'], ['registry'], ['simulators'], ['simulators', 'modbus'], ['simulators', 'mqtt'], ['simulators', 'dlms'],
     ['dlms', 'push'], ['dlms', 'push', 'listen'], ['dlms', 'push', 'mqtt'],
     ['rules'],
@@ -165,6 +165,8 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
       if (!Object.hasOwn(c.collect.profiles, p)) issues.push({ path: `${at}.profiles[${j}]`, message: `no collection profile ${JSON.stringify(p)} under collect.profiles` });
     });
   });
+  const { minFrequency, maxFrequency } = c.ingest.plausibility;
+  if (minFrequency >= maxFrequency) issues.push({ path: 'ingest.plausibility.minFrequency', message: `must be below maxFrequency (${maxFrequency})` });
   const meterIds = new Set<string>();
   c.registry.meters.forEach((m, i) => {
     const at = `registry.meters[${i}]`;

@@ -5,6 +5,8 @@
 import Type, { type Static } from 'typebox';
 import { QUANTITY_NAMES, type Quantity } from '../domain/quantity.js';
 import { SEVERITIES } from '../domain/alarm.js';
+import { METER_LIMITS } from '../domain/topology.js';
+import { DEFAULT_PLAUSIBILITY } from '../ingest/plausibility.js';
 
 const strict = { additionalProperties: false } as const;
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' });
@@ -13,6 +15,11 @@ const Host = Type.String({ minLength: 1, maxLength: 253 });
 /** One of a fixed list of strings, typed as the union of them. */
 export function OneOf<T extends string>(values: readonly T[], options: { default?: T; description?: string } = {}) {
   return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+}
+
+/** A JSON-schema range from one of the domain's `{ min, max }` limits. */
+function within(range: { readonly min: number; readonly max: number }): { minimum: number; maximum: number } {
+  return { minimum: range.min, maximum: range.max };
 }
 
 export const QuantityName = OneOf<Quantity>(QUANTITY_NAMES, { description: 'A quantity of the catalogue (DESIGN.md).' });
@@ -100,6 +107,20 @@ export const IngestConfig = Type.Object(
   {
     /** Readings buffered between adapters and sinks, at most; intake pauses beyond it. */
     queueCapacity: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 200_000 }),
+    /** Physical bounds a reading must lie in to be accepted (src/ingest/plausibility.ts has the formulas). */
+    plausibility: Type.Object(
+      {
+        /** Un at the meter's terminals, V phase to neutral, for meters that declare no `nominalVoltage`. */
+        nominalVoltage: Type.Number({ ...within(METER_LIMITS.nominalVoltage), default: DEFAULT_PLAUSIBILITY.nominalVoltage }),
+        /** Imax at the meter's terminals, A, for meters that declare no `maxCurrent`. */
+        maxCurrent: Type.Number({ ...within(METER_LIMITS.maxCurrent), default: DEFAULT_PLAUSIBILITY.maxCurrent }),
+        /** Factor over Un and Imax still plausible: voltage ≤ overrange·Un·PT, current ≤ overrange·Imax·CT. */
+        overrange: Type.Number({ minimum: 1, maximum: 100, default: DEFAULT_PLAUSIBILITY.overrange }),
+        minFrequency: Type.Number({ minimum: 0, maximum: 1000, default: DEFAULT_PLAUSIBILITY.minFrequency }),
+        maxFrequency: Type.Number({ minimum: 0, maximum: 1000, default: DEFAULT_PLAUSIBILITY.maxFrequency }),
+      },
+      strict,
+    ),
   },
   strict,
 );
@@ -312,8 +333,10 @@ export const MeterSeed = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 200 })),
     terminalId: Id,
     address: Type.String({ minLength: 1, maxLength: 64 }),
-    ctRatio: Type.Number({ exclusiveMinimum: 0, default: 1 }),
-    ptRatio: Type.Number({ exclusiveMinimum: 0, default: 1 }),
+    ctRatio: Type.Number({ ...within(METER_LIMITS.ratio), default: 1, description: 'Current transformer ratio, primary over secondary (1 when connected directly).' }),
+    ptRatio: Type.Number({ ...within(METER_LIMITS.ratio), default: 1, description: 'Voltage transformer ratio, primary over secondary (1 when connected directly).' }),
+    nominalVoltage: Type.Optional(Type.Number({ ...within(METER_LIMITS.nominalVoltage), description: 'Un at the meter\'s terminals, V phase to neutral; default ingest.plausibility.nominalVoltage.' })),
+    maxCurrent: Type.Optional(Type.Number({ ...within(METER_LIMITS.maxCurrent), description: 'Imax at the meter\'s terminals, A; default ingest.plausibility.maxCurrent.' })),
     areaId: Type.Optional(Id),
     protected: Type.Boolean({ default: false }),
     customerRef: Type.Optional(Type.String({ maxLength: 128 })),

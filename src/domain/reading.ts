@@ -5,8 +5,8 @@ export type Protocol = 'dlms' | 'modbus' | 'mqtt';
 
 /**
  * Quality of one value:
- * - `good`: read from the device and within plausible bounds;
- * - `suspect`: delivered, but the device flagged it or it failed a plausibility check;
+ * - `good`: read from the device (a value outside the meter's physical bounds is refused, never stored);
+ * - `suspect`: delivered, but the device flagged it or its timestamp lies too far ahead of the station clock;
  * - `bad`: the device reported an error for it (kept for the record, never aggregated).
  */
 export type Quality = 'good' | 'suspect' | 'bad';

@@ -1,21 +1,36 @@
 /**
  * Turns what an adapter delivered into catalogue readings: resolves the meter, checks the
- * quantity, converts the unit, scales secondary values by the meter's CT/PT ratios, and
- * flags implausible timestamps. Pure apart from the registry lookup it is given.
+ * quantity, converts the unit, scales secondary values by the meter's CT/PT ratios, refuses
+ * values outside the physical bounds of the meter (./plausibility.ts), and flags implausible
+ * timestamps. Pure apart from the registry lookup it is given.
  */
 import type { RawReading } from '../../protocols/adapter.js';
 import {
   QUANTITIES, isQuantity, transformerFactor,
-  type Meter, type Protocol, type Quantity, type Reading, type ReadingSource, type TerminalId,
+  type Meter, type MeterId, type Protocol, type Quantity, type Reading, type ReadingSource, type TerminalId,
 } from '../domain/index.js';
+import { plausibleRange, withinBound, type Bound, type PlausibilityLimits } from './plausibility.js';
 
-export type RejectReason = 'UNKNOWN_METER' | 'UNKNOWN_QUANTITY' | 'UNKNOWN_UNIT' | 'NON_FINITE_VALUE';
+/** Every reason a reading is refused, in the order normalisation checks them. */
+export const REJECT_REASONS = ['UNKNOWN_METER', 'UNKNOWN_QUANTITY', 'UNKNOWN_UNIT', 'NON_FINITE_VALUE', 'IMPLAUSIBLE_VALUE'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
-export interface Rejection {
-  readonly reason: RejectReason;
+/** What every refusal carries: where the reading came from, as the device named it. */
+interface RejectionBase {
   readonly terminalId: string;
+  readonly address: string;
+  readonly quantity: string;
   readonly detail: string;
 }
+
+/**
+ * One refused reading and why. A value refusal carries the value as it would have entered
+ * the pipeline (after unit conversion and CT/PT scaling) and the plausible range it missed.
+ */
+export type Rejection =
+  | (RejectionBase & { readonly reason: 'UNKNOWN_METER' })
+  | (RejectionBase & { readonly reason: 'UNKNOWN_QUANTITY' | 'UNKNOWN_UNIT'; readonly meterId: MeterId })
+  | (RejectionBase & { readonly reason: 'NON_FINITE_VALUE' | 'IMPLAUSIBLE_VALUE'; readonly meterId: MeterId; readonly value: number; readonly bound: Bound });
 
 export interface NormaliseContext {
   readonly meterAt: (terminalId: string, address: string) => Meter | undefined;
@@ -24,6 +39,7 @@ export interface NormaliseContext {
   readonly receivedAt: number;
   /** Device timestamps further ahead than this are kept but flagged suspect. */
   readonly maxClockAheadMs: number;
+  readonly plausibility: PlausibilityLimits;
 }
 
 /** Unit conversions into the catalogue unit: factor from the given unit. */
@@ -41,13 +57,14 @@ const UNIT_FACTORS: Readonly<Record<string, Readonly<Record<string, number>>>> =
 
 export function normalise(raw: readonly RawReading[], ctx: NormaliseContext, out: Reading[], rejected: Rejection[]): void {
   for (const r of raw) {
+    const from = { terminalId: r.terminalId, address: r.address, quantity: r.quantity };
     const meter = ctx.meterAt(r.terminalId, r.address);
     if (meter === undefined) {
-      rejected.push({ reason: 'UNKNOWN_METER', terminalId: r.terminalId, detail: `no meter at address ${JSON.stringify(r.address)}` });
+      rejected.push({ reason: 'UNKNOWN_METER', ...from, detail: `no meter at address ${JSON.stringify(r.address)}` });
       continue;
     }
     if (!isQuantity(r.quantity)) {
-      rejected.push({ reason: 'UNKNOWN_QUANTITY', terminalId: r.terminalId, detail: `quantity ${JSON.stringify(r.quantity)} is not in the catalogue` });
+      rejected.push({ reason: 'UNKNOWN_QUANTITY', ...from, meterId: meter.id, detail: `quantity ${JSON.stringify(r.quantity)} is not in the catalogue` });
       continue;
     }
     const q: Quantity = r.quantity;
@@ -56,16 +73,25 @@ export function normalise(raw: readonly RawReading[], ctx: NormaliseContext, out
     if (r.unit !== undefined && r.unit !== unit) {
       const factor = UNIT_FACTORS[unit]?.[r.unit];
       if (factor === undefined) {
-        rejected.push({ reason: 'UNKNOWN_UNIT', terminalId: r.terminalId, detail: `unit ${JSON.stringify(r.unit)} cannot be converted to ${JSON.stringify(unit)} for ${q}` });
+        rejected.push({ reason: 'UNKNOWN_UNIT', ...from, meterId: meter.id, detail: `unit ${JSON.stringify(r.unit)} cannot be converted to ${JSON.stringify(unit)} for ${q}` });
         continue;
       }
       value *= factor;
     }
-    if (!Number.isFinite(value)) {
-      rejected.push({ reason: 'NON_FINITE_VALUE', terminalId: r.terminalId, detail: `${q} is not a finite number` });
+    // Bounded after scaling: a finite secondary value times a huge ratio overflows, and the
+    // bounds are of what the primary side can carry.
+    value *= transformerFactor(q, meter.ctRatio, meter.ptRatio);
+    const bound = plausibleRange(q, meter, ctx.plausibility);
+    if (!withinBound(value, bound)) {
+      const finite = Number.isFinite(value);
+      rejected.push({
+        reason: finite ? 'IMPLAUSIBLE_VALUE' : 'NON_FINITE_VALUE', ...from, meterId: meter.id, value, bound,
+        detail: finite
+          ? `${q} = ${value} ${unit} is outside the plausible range ${bound.min} … ${bound.max} ${unit} of meter ${meter.id}`
+          : `${q} is not a finite number after unit conversion and CT/PT scaling (${value})`,
+      });
       continue;
     }
-    value *= transformerFactor(q, meter.ctRatio, meter.ptRatio);
     const ts = r.ts ?? ctx.receivedAt;
     const quality = r.quality ?? 'good';
     out.push({

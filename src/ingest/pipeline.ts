@@ -9,7 +9,8 @@
  */
 import type { RawReading } from '../../protocols/adapter.js';
 import type { Meter, Protocol, Reading, ReadingSource } from '../domain/index.js';
-import { normalise, type RejectReason, type Rejection } from './normalise.js';
+import { REJECT_REASONS, normalise, type RejectReason, type Rejection } from './normalise.js';
+import { DEFAULT_PLAUSIBILITY, type PlausibilityLimits } from './plausibility.js';
 
 export interface ReadingSink {
   readonly name: string;
@@ -28,6 +29,8 @@ export interface PipelineOptions {
   readonly onSinkError?: (sink: string, error: unknown, attempt: number) => void;
   readonly now?: () => number;
   readonly maxClockAheadMs?: number;
+  /** Physical bounds readings must lie in (`ingest.plausibility`); the configuration's defaults when absent. */
+  readonly plausibility?: PlausibilityLimits;
   /** Backoff bounds when a sink fails. */
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
@@ -39,7 +42,8 @@ export interface PipelineStats {
   readonly queued: number;
   readonly accepted: number;
   readonly delivered: number;
-  readonly rejected: Readonly<Record<RejectReason, number>>;
+  /** Readings refused by normalisation, per protocol and reason. */
+  readonly rejected: Readonly<Record<Protocol, Readonly<Record<RejectReason, number>>>>;
   readonly sinkErrors: number;
   readonly waitingProducers: number;
 }
@@ -58,7 +62,7 @@ export class IngestPipeline {
   private accepted = 0;
   private delivered = 0;
   private sinkErrors = 0;
-  private readonly rejected: Record<RejectReason, number> = { UNKNOWN_METER: 0, UNKNOWN_QUANTITY: 0, UNKNOWN_UNIT: 0, NON_FINITE_VALUE: 0 };
+  private readonly rejected: Record<Protocol, Record<RejectReason, number>> = { dlms: noRejections(), modbus: noRejections(), mqtt: noRejections() };
   private readonly waiters: (() => void)[] = [];
   private wakeDrain: (() => void) | undefined;
   private closing = false;
@@ -81,9 +85,10 @@ export class IngestPipeline {
     const rejections: Rejection[] = [];
     normalise(raw, {
       meterAt: this.options.meterAt, protocol, mode, receivedAt: this.now(), maxClockAheadMs: this.options.maxClockAheadMs ?? 300_000,
+      plausibility: this.options.plausibility ?? DEFAULT_PLAUSIBILITY,
     }, readings, rejections);
     for (const r of rejections) {
-      this.rejected[r.reason] += 1;
+      this.rejected[protocol][r.reason] += 1;
       this.options.onReject?.(r);
     }
     if (readings.length === 0) return 0;
@@ -120,7 +125,7 @@ export class IngestPipeline {
   stats(): PipelineStats {
     return {
       queued: this.queued, accepted: this.accepted, delivered: this.delivered,
-      rejected: { ...this.rejected }, sinkErrors: this.sinkErrors, waitingProducers: this.waiters.length,
+      rejected: { dlms: { ...this.rejected.dlms }, modbus: { ...this.rejected.modbus }, mqtt: { ...this.rejected.mqtt } }, sinkErrors: this.sinkErrors, waitingProducers: this.waiters.length,
     };
   }
 
@@ -185,4 +190,8 @@ export class IngestPipeline {
   private releaseWaiters(): void {
     while (this.waiters.length > 0 && this.queued < this.options.capacity) this.waiters.shift()?.();
   }
+}
+
+function noRejections(): Record<RejectReason, number> {
+  return Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
 }

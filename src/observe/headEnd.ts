@@ -44,8 +44,9 @@ export function metricSources({ pipeline, mqtt, scheduler, influx, dlms }: HeadE
     { name: 'gridhead_ingest_delivered', help: 'Readings delivered to every sink', type: 'counter', read: () => [{ value: pipeline.stats().delivered }] },
     { name: 'gridhead_ingest_queued', help: 'Readings waiting in the pipeline', type: 'gauge', read: () => [{ value: pipeline.stats().queued }] },
     {
-      name: 'gridhead_ingest_rejected', help: 'Readings rejected by normalisation, by reason', type: 'counter', labelNames: ['reason'],
-      read: () => Object.entries(pipeline.stats().rejected).map(([reason, value]) => ({ labels: { reason }, value })),
+      name: 'gridhead_ingest_rejected', help: 'Readings refused by normalisation (unknown meter or quantity, implausible value, ...), by protocol and reason', type: 'counter', labelNames: ['protocol', 'reason'],
+      read: () => Object.entries(pipeline.stats().rejected).flatMap(([protocol, byReason]) =>
+        Object.entries(byReason).map(([reason, value]) => ({ labels: { protocol, reason }, value }))),
     },
     {
       name: 'gridhead_mqtt_messages', help: 'MQTT messages by outcome', type: 'counter', labelNames: ['outcome'],

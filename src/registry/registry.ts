@@ -5,7 +5,7 @@
  */
 import type { AreaSeed, MeterSeed, TerminalSeed } from '../config/schema.js';
 import {
-  AREA_LEVEL, ConflictError, NotFoundError, ValidationError,
+  AREA_LEVEL, ConflictError, METER_LIMITS, NotFoundError, ValidationError,
   areaId, meterId, terminalId,
   type Area, type AreaId, type Meter, type MeterId, type Terminal, type TerminalId,
 } from '../domain/index.js';
@@ -277,15 +277,15 @@ export class Registry {
     const previous = this.meters.get(meter.id);
     const t = this.now();
     const row = this.db
-      .prepare(`INSERT INTO meters (id, name, terminal_id, address, ct_ratio, pt_ratio, area_id, protected,
+      .prepare(`INSERT INTO meters (id, name, terminal_id, address, ct_ratio, pt_ratio, nominal_voltage, max_current, area_id, protected,
                   customer_ref, account_ref, created_at, updated_at)
-                VALUES (@id, @name, @terminalId, @address, @ctRatio, @ptRatio, @areaId, @protected,
+                VALUES (@id, @name, @terminalId, @address, @ctRatio, @ptRatio, @nominalVoltage, @maxCurrent, @areaId, @protected,
                   @customerRef, @accountRef, @t, @t)
                 ON CONFLICT(id) DO UPDATE SET name = @name, terminal_id = @terminalId, address = @address,
-                  ct_ratio = @ctRatio, pt_ratio = @ptRatio, area_id = @areaId, protected = @protected,
-                  customer_ref = @customerRef, account_ref = @accountRef, updated_at = @t
+                  ct_ratio = @ctRatio, pt_ratio = @ptRatio, nominal_voltage = @nominalVoltage, max_current = @maxCurrent,
+                  area_id = @areaId, protected = @protected, customer_ref = @customerRef, account_ref = @accountRef, updated_at = @t
                 RETURNING key`)
-      .get({ ...meter, protected: meter.protected ? 1 : 0, t }) as { key: number };
+      .get({ ...meter, nominalVoltage: meter.nominalVoltage ?? null, maxCurrent: meter.maxCurrent ?? null, protected: meter.protected ? 1 : 0, t }) as { key: number };
     if (previous !== undefined) this.unindex(previous);
     this.meters.set(meter.id, meter);
     this.meterKeys.set(meter.id, row.key);
@@ -330,6 +330,8 @@ export class Registry {
     for (const r of this.db.prepare('SELECT * FROM meters').all() as MeterRow[]) {
       const m: Meter = {
         id: meterId(r.id), name: r.name, terminalId: terminalId(r.terminal_id), address: r.address, ctRatio: r.ct_ratio, ptRatio: r.pt_ratio,
+        ...(r.nominal_voltage === null ? {} : { nominalVoltage: r.nominal_voltage }),
+        ...(r.max_current === null ? {} : { maxCurrent: r.max_current }),
         areaId: r.area_id === null ? null : areaId(r.area_id), protected: r.protected === 1, customerRef: r.customer_ref, accountRef: r.account_ref,
       };
       this.meters.set(m.id, m);
@@ -377,6 +379,10 @@ function toTerminal(input: TerminalSeed): Terminal {
 }
 
 function toMeter(input: MeterSeed): Meter {
+  inRange(input.ctRatio, METER_LIMITS.ratio, 'ctRatio');
+  inRange(input.ptRatio, METER_LIMITS.ratio, 'ptRatio');
+  if (input.nominalVoltage !== undefined) inRange(input.nominalVoltage, METER_LIMITS.nominalVoltage, 'nominalVoltage');
+  if (input.maxCurrent !== undefined) inRange(input.maxCurrent, METER_LIMITS.maxCurrent, 'maxCurrent');
   return {
     id: meterId(input.id),
     name: input.name ?? input.id,
@@ -384,11 +390,18 @@ function toMeter(input: MeterSeed): Meter {
     address: input.address,
     ctRatio: input.ctRatio,
     ptRatio: input.ptRatio,
+    ...(input.nominalVoltage === undefined ? {} : { nominalVoltage: input.nominalVoltage }),
+    ...(input.maxCurrent === undefined ? {} : { maxCurrent: input.maxCurrent }),
     areaId: input.areaId === undefined ? null : areaId(input.areaId),
     protected: input.protected,
     customerRef: input.customerRef ?? null,
     accountRef: input.accountRef ?? null,
   };
+}
+
+/** Readings are scaled by the ratios and bounded by the ratings: a value beyond sane ranges would make them meaningless. */
+function inRange(value: number, range: { readonly min: number; readonly max: number }, field: string): void {
+  if (!(value >= range.min && value <= range.max)) throw new ValidationError(`${field} must be within ${range.min} … ${range.max}, got ${value}`, field);
 }
 
 function addressKey(terminal: string, address: string): string {
@@ -399,5 +412,6 @@ interface AreaRow { id: string; name: string; kind: Area['kind']; parent_id: str
 interface TerminalRow { id: string; name: string; protocol: 'modbus' | 'mqtt' | 'dlms'; enabled: number; profiles: string; endpoint: string }
 interface MeterRow {
   key: number; id: string; name: string; terminal_id: string; address: string; ct_ratio: number; pt_ratio: number;
+  nominal_voltage: number | null; max_current: number | null;
   area_id: string | null; protected: number; customer_ref: string | null; account_ref: string | null;
 }

@@ -379,4 +379,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 10,
+    name: 'registry: meter ratings',
+    sql: `
+      -- A meter's Un (V) and Imax (A) at its terminals; null: the ingest.plausibility defaults.
+      ALTER TABLE meters ADD COLUMN nominal_voltage REAL;
+      ALTER TABLE meters ADD COLUMN max_current REAL;
+    `,
+  },
 ];

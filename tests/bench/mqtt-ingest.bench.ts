@@ -27,6 +27,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
+import { SIMULATED_RATING } from '../../simulators/fleet.js';
 import type { IngestPipeline } from '../../src/ingest/pipeline.js';
 import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 import { mosquittoPath, startMosquitto } from '../helpers/mosquitto.js';
@@ -207,7 +208,7 @@ function seedRegistry(): { terminals: unknown[]; meters: unknown[] } {
   for (let i = 0; i < TERMINALS; i++) {
     const terminalId = benchTerminalId(i);
     terminals.push({ id: terminalId, protocol: 'mqtt', profiles: [] });
-    for (const address of benchMeterAddresses(METERS_PER_TERMINAL)) meters.push({ id: `${terminalId}-m${address}`, terminalId, address });
+    for (const address of benchMeterAddresses(METERS_PER_TERMINAL)) meters.push({ id: `${terminalId}-m${address}`, terminalId, address, ...SIMULATED_RATING });
   }
   return { terminals, meters };
 }

@@ -24,6 +24,14 @@ describe('configuration loader', () => {
     expect(c.registry).toEqual({ areas: [], terminals: [], meters: [] });
   });
 
+  it('fills the plausibility bounds of ingest, and refuses a frequency range that is empty or ratios beyond their sane range', () => {
+    expect(parseConfig('', 'empty.yaml').ingest.plausibility).toEqual({ nominalVoltage: 230, maxCurrent: 100, overrange: 2, minFrequency: 40, maxFrequency: 70 });
+    expect(parseConfig('ingest:\n  plausibility:\n    maxCurrent: 6\n', 'ct.yaml').ingest.plausibility).toMatchObject({ maxCurrent: 6, nominalVoltage: 230 });
+    expect(issuesOf('ingest:\n  plausibility:\n    minFrequency: 70\n    maxFrequency: 45\n')).toEqual(['ingest.plausibility.minFrequency: must be below maxFrequency (45)']);
+    expect(issuesOf('registry:\n  terminals: [{ id: q1, protocol: mqtt }]\n  meters: [{ id: m1, terminalId: q1, address: "1", ctRatio: 1.0e308 }]\n'))
+      .toEqual([expect.stringMatching(/^registry\.meters\[0\]\.ctRatio: /)]);
+  });
+
   it('rejects an unknown key and names its path', () => {
     expect(issuesOf('http:\n  prot: 80\n')).toEqual(['http.prot: unknown key']);
   });

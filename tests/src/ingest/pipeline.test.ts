@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RawReading } from '../../../protocols/adapter.js';
 import { meterId, terminalId, type Meter, type Reading } from '../../../src/domain/index.js';
+import type { Rejection } from '../../../src/ingest/normalise.js';
 import { IngestPipeline, PipelineClosedError, type ReadingSink } from '../../../src/ingest/pipeline.js';
+import { DEFAULT_PLAUSIBILITY } from '../../../src/ingest/plausibility.js';
 
 const meters = new Map<string, Meter>([
   ['t1/1', { id: meterId('m1'), name: 'm1', terminalId: terminalId('t1'), address: '1', ctRatio: 40, ptRatio: 100, areaId: null, protected: false, customerRef: null, accountRef: null }],
@@ -79,8 +81,55 @@ describe('ingest pipeline', () => {
     await p.close();
     expect(n).toBe(1);
     expect(reasons).toEqual(['UNKNOWN_METER', 'UNKNOWN_QUANTITY', 'UNKNOWN_UNIT', 'NON_FINITE_VALUE']);
-    expect(p.stats().rejected).toEqual({ UNKNOWN_METER: 1, UNKNOWN_QUANTITY: 1, UNKNOWN_UNIT: 1, NON_FINITE_VALUE: 1 });
+    expect(p.stats().rejected.mqtt).toEqual({ UNKNOWN_METER: 1, UNKNOWN_QUANTITY: 1, UNKNOWN_UNIT: 1, NON_FINITE_VALUE: 1, IMPLAUSIBLE_VALUE: 0 });
     expect(sink.got).toHaveLength(1);
+  });
+
+  it('refuses a value outside the meter\'s physical bounds, with its quantity, value and bound, and hands it to no sink', async () => {
+    const sink = new CollectingSink();
+    const rejections: Rejection[] = [];
+    const p = new IngestPipeline({ capacity: 100, sinks: [sink], meterAt, onReject: (r) => rejections.push(r) });
+    const n = await p.offer([
+      { terminalId: 't1', address: '2', quantity: 'power.active', value: -1e300 },
+      { terminalId: 't1', address: '2', quantity: 'voltage.l1', value: 600 },
+      { terminalId: 't1', address: '2', quantity: 'power.factor', value: 1.5 },
+      { terminalId: 't1', address: '2', quantity: 'frequency', value: 0 },
+      { terminalId: 't1', address: '2', quantity: 'energy.active.import', value: -3 },
+      { terminalId: 't1', address: '2', quantity: 'power.active', value: -12.5 },
+    ], 'mqtt', 'push');
+    await p.close();
+    expect(n).toBe(1);
+    expect(sink.got.map((r) => r.value)).toEqual([-12.5]);
+    expect(rejections.map((r) => [r.reason, r.quantity])).toEqual([
+      ['IMPLAUSIBLE_VALUE', 'power.active'], ['IMPLAUSIBLE_VALUE', 'voltage.l1'], ['IMPLAUSIBLE_VALUE', 'power.factor'],
+      ['IMPLAUSIBLE_VALUE', 'frequency'], ['IMPLAUSIBLE_VALUE', 'energy.active.import'],
+    ]);
+    expect(rejections[0]).toMatchObject({ terminalId: 't1', address: '2', meterId: 'm2', value: -1e300, bound: { min: -276, max: 276 } });
+    expect(rejections[0]?.detail).toMatch(/power\.active .*-1e\+300 kW.*outside.*m2/);
+    expect(p.stats().rejected.mqtt.IMPLAUSIBLE_VALUE).toBe(5);
+  });
+
+  it('bounds the value after CT/PT scaling: what overflows is refused as non-finite, what the ratios allow is kept', async () => {
+    // A ratio the API now refuses, as a meter stored before it did may still carry.
+    const huge: Meter = { id: meterId('m3'), name: 'm3', terminalId: terminalId('t1'), address: '3', ctRatio: 1e308, ptRatio: 1, areaId: null, protected: false, customerRef: null, accountRef: null };
+    const sink = new CollectingSink();
+    const rejections: Rejection[] = [];
+    const p = new IngestPipeline({
+      capacity: 100, sinks: [sink], meterAt: (t, a) => (a === '3' ? huge : meterAt(t, a)), onReject: (r) => rejections.push(r),
+      plausibility: { ...DEFAULT_PLAUSIBILITY, maxCurrent: 5 },
+    });
+    await p.offer([
+      { terminalId: 't1', address: '3', quantity: 'power.active', value: 10 },
+      // m1 has CT 40: 9 A at its terminals is 360 A on the primary side, inside 2 × 5 A × 40 = 400 A; 11 A is not.
+      { terminalId: 't1', address: '1', quantity: 'current.l1', value: 9 },
+      { terminalId: 't1', address: '1', quantity: 'current.l1', value: 11 },
+    ], 'modbus', 'poll');
+    await p.close();
+    expect(sink.got.map((r) => [r.quantity, r.value])).toEqual([['current.l1', 360]]);
+    expect(rejections.map((r) => r.reason)).toEqual(['NON_FINITE_VALUE', 'IMPLAUSIBLE_VALUE']);
+    expect(rejections[1]).toMatchObject({ meterId: 'm1', value: 440, bound: { min: 0, max: 400 } });
+    expect(p.stats().rejected.modbus).toMatchObject({ NON_FINITE_VALUE: 1, IMPLAUSIBLE_VALUE: 1 });
+    expect(p.stats().rejected.mqtt).toMatchObject({ NON_FINITE_VALUE: 0, IMPLAUSIBLE_VALUE: 0 });
   });
 
   it('applies backpressure: offers wait while the queue is full, and nothing is lost', async () => {

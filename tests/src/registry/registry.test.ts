@@ -91,4 +91,38 @@ describe('registry', () => {
     r.deleteMeter('m9');
     expect(seen).toEqual(['meter:m9:upsert', 'meter:m9:delete']);
   });
+
+  it('refuses CT/PT ratios and ratings outside their sane ranges, naming the field', () => {
+    const r = seeded();
+    const field = (extra: Record<string, unknown>) => {
+      try {
+        r.createMeter(meter('m9', 'q1', 'z', extra));
+        return 'accepted';
+      } catch (err) {
+        return err instanceof ValidationError ? err.field : String(err);
+      }
+    };
+    expect(field({ ctRatio: 1e308 })).toBe('ctRatio');
+    expect(field({ ctRatio: 0.5 })).toBe('ctRatio');
+    expect(field({ ptRatio: Number.NaN })).toBe('ptRatio');
+    expect(field({ ptRatio: 100_001 })).toBe('ptRatio');
+    expect(field({ nominalVoltage: 0 })).toBe('nominalVoltage');
+    expect(field({ maxCurrent: Number.POSITIVE_INFINITY })).toBe('maxCurrent');
+    expect(r.findMeter('m9')).toBeUndefined();
+    expect(field({ ctRatio: 100_000, ptRatio: 1 })).toBe('accepted');
+  });
+
+  it('keeps a meter\'s rating across a restart, and leaves it absent when none was given', () => {
+    const db = openDatabase(':memory:');
+    const a = new Registry(db, options);
+    a.createTerminal(modbusTerminal('t1'));
+    a.createMeter(meter('m1', 't1', '1', { ctRatio: 40, ptRatio: 100, nominalVoltage: 57.7, maxCurrent: 6 }));
+    a.createMeter(meter('m2', 't1', '2'));
+    const b = new Registry(db, options);
+    expect(b.getMeter('m1')).toMatchObject({ ctRatio: 40, ptRatio: 100, nominalVoltage: 57.7, maxCurrent: 6 });
+    expect(b.getMeter('m2')).not.toHaveProperty('nominalVoltage');
+    expect(b.getMeter('m2')).not.toHaveProperty('maxCurrent');
+    a.updateMeter('m1', { terminalId: 't1', address: '1', ctRatio: 40, ptRatio: 100, protected: false });
+    expect(new Registry(db, options).getMeter('m1')).not.toHaveProperty('maxCurrent');
+  });
 });
