@@ -577,6 +577,7 @@ async function compose(
   const api = await buildApi({
     logger,
     bodyLimitBytes: config.http.bodyLimitBytes,
+    trustProxy: config.http.trustProxy,
     registry,
     readings: {
       latest: (id) => {

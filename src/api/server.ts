@@ -47,6 +47,8 @@ export interface HealthReport {
 export interface ApiDeps {
   readonly logger: Logger;
   readonly bodyLimitBytes: number;
+  /** Whose X-Forwarded-For gives the client address (`http.trustProxy`); default none. */
+  readonly trustProxy?: boolean | readonly string[];
   readonly registry: Registry;
   readonly readings: ReadingQueries;
   readonly stats: CollectionStatsQueries;
@@ -86,6 +88,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
   const app = Fastify({
     loggerInstance: apiLogger,
     bodyLimit: deps.bodyLimitBytes,
+    trustProxy: typeof deps.trustProxy === 'object' ? [...deps.trustProxy] : deps.trustProxy ?? false,
     // Fastify's two info lines per request would bury the station's own log (the dashboard
     // polls); one line per request at debug instead, and at warn when the server failed.
     logController: new LogController({ disableRequestLogging: true }),
