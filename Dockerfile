@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
+# Node 24, the current LTS; package.json "engines" states the supported range (README, "Run it").
 # Build stage: compile TypeScript and the native SQLite binding.
-FROM node:20-bookworm AS build
+FROM node:24-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -11,7 +12,7 @@ COPY simulators ./simulators
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: only the built JavaScript, production dependencies and config, as a non-root user.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     GRIDHEAD_DATA_DIR=/var/lib/gridhead
 WORKDIR /app

@@ -3,11 +3,12 @@
  *   gridhead start [--config FILE]   run the head-end (also GRIDHEAD_CONFIG)
  *   gridhead sim   [--config FILE]   run only the simulated fleet of that configuration
  *   gridhead dlms get|objects …      read a DLMS/COSEM meter (src/cli/dlms.ts)
+ *   gridhead read|command …          talk to a running station's API (src/cli/remote.ts)
+ *
+ * Every command lives in its own module, imported only when it is the one asked for: a field
+ * engineer's `gridhead dlms get` must start like a small tool, so it never loads the
+ * configuration schema (typebox), the logger or the station itself.
  */
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile } from './config/load.js';
-import { createLogger } from './observe/logger.js';
-
 const USAGE = `usage:
   gridhead start [--config FILE]   run the head-end (default config/default.yaml, or $GRIDHEAD_CONFIG)
   gridhead sim   [--config FILE]   run the simulated fleet of a configuration on its own
@@ -25,78 +26,34 @@ const USAGE = `usage:
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE);
-    return command === undefined ? 1 : 0;
-  }
-  if (command === 'read' || command === 'command') {
-    // Talks to a running station's API and needs no configuration file.
-    const { readCommand, controlCommand } = await import('./cli/remote.js');
-    const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
-    return command === 'read' ? readCommand(rest, io) : controlCommand(rest, io);
-  }
-  if (command === 'dlms') {
-    // Talks to one meter and needs no configuration file.
-    const { dlmsCommand } = await import('./cli/dlms.js');
-    return dlmsCommand(rest);
-  }
-  let file: string;
-  try {
-    const { values } = parseArgs({ args: [...rest], options: { config: { type: 'string', short: 'c' } }, strict: true });
-    file = values.config ?? process.env.GRIDHEAD_CONFIG ?? 'config/default.yaml';
-  } catch (err) {
-    process.stderr.write(`gridhead: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  let config;
-  try {
-    config = loadConfigFile(file);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`gridhead: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  const logger = createLogger(config.log.level);
   switch (command) {
-    case 'start': {
-      const { startHeadEnd } = await import('./main.js');
-      const headEnd = await startHeadEnd(config, { logger, configFile: file });
-      await untilSignal(logger, () => headEnd.close());
+    case undefined:
+      process.stderr.write(USAGE);
+      return 2;
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
       return 0;
+    case 'read':
+    case 'command': {
+      // Talks to a running station's API and needs no configuration file.
+      const { readCommand, controlCommand } = await import('./cli/remote.js');
+      const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+      return command === 'read' ? readCommand(rest, io) : controlCommand(rest, io);
     }
+    case 'dlms': {
+      // Talks to one meter and needs no configuration file.
+      const { dlmsCommand } = await import('./cli/dlms.js');
+      return dlmsCommand(rest);
+    }
+    case 'start':
     case 'sim': {
-      const { startFleet } = await import('../simulators/fleet.js');
-      const { scenarioLogLine } = await import('../simulators/scenarios/runner.js');
-      const fleet = await startFleet(config.simulators, {
-        mqttUrl: config.simulators.mqtt.url ?? config.mqtt.url,
-        topicPrefix: config.mqtt.topicPrefix,
-        onScenario: (e) => {
-          const line = scenarioLogLine(e);
-          logger[line.level](line.fields, line.message);
-        },
-      });
-      await fleet.startPublishing();
-      logger.info({ terminals: fleet.seed.terminals.length, meters: fleet.seed.meters.length }, 'simulated fleet running');
-      for (const t of fleet.seed.terminals) logger.info({ terminal: t.id, protocol: t.protocol, ...(t.modbus === undefined ? {} : { port: t.modbus.port }) }, 'simulated terminal');
-      await untilSignal(logger, () => fleet.stop());
-      return 0;
+      const { stationCommand } = await import('./cli/station.js');
+      return stationCommand(command, rest, USAGE);
     }
     default:
       process.stderr.write(`gridhead: unknown command ${JSON.stringify(command)}\n${USAGE}`);
       return 2;
   }
-}
-
-/** Waits for SIGINT/SIGTERM, then runs `close`; a second signal exits at once. */
-async function untilSignal(logger: ReturnType<typeof createLogger>, close: () => Promise<void>): Promise<void> {
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  logger.info({ signal }, 'shutting down');
-  process.once(signal, () => process.exit(130));
-  await close();
-  logger.info('stopped');
 }

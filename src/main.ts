@@ -40,6 +40,7 @@ import { RuleService } from './rules/service.js';
 import { LoadControlEvaluator } from './rules/loadControl/evaluator.js';
 import { SqliteProgramStateStore } from './rules/loadControl/stateStore.js';
 import { openDatabase } from './storage/db.js';
+import { makeDataDirPrivate } from './storage/privateFiles.js';
 import { InfluxSink } from './storage/influx/sink.js';
 import { ReadingStore } from './storage/readingStore.js';
 import { AuditLog, SYSTEM_ACTOR } from './control/audit.js';
@@ -112,6 +113,9 @@ async function compose(
   configFile?: string,
 ): Promise<HeadEnd> {
   const throttle = new LogThrottle(60_000);
+  // Secrets live in the data directory: owner-only, tightened once if an older start left it open.
+  const tightened = makeDataDirPrivate(config.dataDir);
+  if (tightened.length > 0) logger.warn({ dataDir: config.dataDir, count: tightened.length, paths: tightened.slice(0, 5) }, 'data directory was open to other users: tightened to 0700 (folders) and 0600 (files)');
   const db = openDatabase(join(config.dataDir, 'gridhead.db'));
   closers.push({ name: 'store', close: () => { db.close(); } });
 
@@ -580,6 +584,7 @@ async function compose(
   const api = await buildApi({
     logger,
     bodyLimitBytes: config.http.bodyLimitBytes,
+    trustProxy: config.http.trustProxy,
     registry,
     readings: {
       latest: (id) => {

@@ -1,7 +1,8 @@
 /**
  * Logging in and out of the dashboard, and who am I. A login sets the session cookie
  * (HttpOnly, SameSite=Strict, Secure over HTTPS); every login attempt, good or bad, is
- * audited with its source address and never with the password.
+ * audited with its source address and never with the password; refused ones are also logged
+ * (throttled per address).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -12,6 +13,7 @@ import { ROLES } from '../auth/roles.js';
 import type { AuthService } from '../auth/service.js';
 import { OneOf } from '../config/schema.js';
 import type { AuditLog } from '../control/audit.js';
+import { LogThrottle } from '../observe/logger.js';
 import { ANONYMOUS } from './actor.js';
 import { SESSION_COOKIE, sessionIdOf, type RouteAccess } from './access.js';
 import { setAuditTarget } from './auditRoutes.js';
@@ -34,23 +36,30 @@ const Me = Type.Object({
   via: Type.String({ description: '`session` (cookie) or `token` (bearer)' }),
 });
 const tags = ['access'];
+const REFUSED_LOGIN_LOG_INTERVAL_MS = 60_000;
 const refusals = { 401: Type.Ref('Problem'), 403: Type.Ref('Problem') } as const;
 
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, options) => {
   const { auth, routes, audit } = options;
+  // Refused logins also reach the station log, where an operator watches: one line per
+  // address a minute, with the count held back, so a spray cannot flood it.
+  const refusedLog = new LogThrottle(REFUSED_LOGIN_LOG_INTERVAL_MS);
   const record = (req: FastifyRequest, actor: string, username: string, outcome: 'ok' | 'refused', detail: Record<string, unknown>) => {
     try {
       audit?.append({ actor, source: req.ip, action: 'auth.login', target: `user:${username}`, outcome, detail });
     } catch (err) {
       options.onAuditError?.(err);
     }
+    if (outcome !== 'refused') return;
+    const suppressed = refusedLog.pass(req.ip);
+    if (suppressed >= 0) req.log.warn({ address: req.ip, user: username, ...detail, suppressed }, 'login refused');
   };
 
   app.post('/auth/login', {
     config: { access: 'public' },
     schema: {
       tags,
-      description: 'Dashboard login. Sets the session cookie and answers the user\'s role. Failed attempts are limited per user name and per address (429 with Retry-After).',
+      description: 'Dashboard login. Sets the session cookie and answers the user\'s role. Failed attempts are limited per user name (429 with Retry-After); past the limit per address, logins from it are slowed to one at a time (429 meanwhile).',
       body: Type.Object({ username: UserName, password: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH }) }, { additionalProperties: false }),
       response: { 200: Type.Object({ name: Type.String(), role: OneOf(ROLES), expiresAt: Type.String() }), 400: Type.Ref('Problem'), 401: Type.Ref('Problem'), 429: Type.Ref('Problem') },
     },

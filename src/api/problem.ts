@@ -2,7 +2,7 @@
  * Every error reply is RFC 9457 problem+json: `type`, `title`, `status`, `detail`, plus a
  * stable `code` and, for invalid input, the list of `errors` with their JSON paths.
  */
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { DomainError } from '../domain/errors.js';
 
@@ -26,7 +26,7 @@ export const problemResponses = {
 } as const;
 
 const TITLES: Readonly<Record<number, string>> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type',
   500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 
@@ -43,6 +43,16 @@ export function sendProblem(reply: FastifyReply, status: number, code: string, d
       instance: reply.request.url,
       ...(errors === undefined ? {} : { errors }),
     });
+}
+
+/**
+ * Fastify's `frameworkErrors`: what its router refuses before any route runs (a path
+ * parameter past `maxParamLength`, a malformed URL) answered as problem+json like the rest.
+ */
+export function frameworkProblem(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') void sendProblem(reply, 414, 'URI_TOO_LONG', 'a path segment of the URL is too long');
+  else if (err.code === 'FST_ERR_BAD_URL') void sendProblem(reply, 400, 'BAD_URL', 'the URL is not valid (malformed percent-encoding)');
+  else void sendProblem(reply, err.statusCode ?? 400, err.code || 'BAD_REQUEST', err.message);
 }
 
 export function installProblemHandlers<T extends FastifyInstance>(app: Pick<T, 'setErrorHandler' | 'setNotFoundHandler'>): void {

@@ -15,7 +15,7 @@ import type { Registry } from '../registry/registry.js';
 import type { RuleService } from '../rules/service.js';
 import { alarmRoutes, type AlarmRoutesOptions } from './alarmRoutes.js';
 import { eventRoutes, type EventRoutesOptions } from './eventRoutes.js';
-import { Problem, installProblemHandlers } from './problem.js';
+import { Problem, frameworkProblem, installProblemHandlers } from './problem.js';
 import { loadControlRoutes, type LoadControlService } from './loadControlRoutes.js';
 import { readingRoutes, type ReadingQueries } from './readingRoutes.js';
 import { RuleOut, ruleRoutes } from './ruleRoutes.js';
@@ -47,6 +47,8 @@ export interface HealthReport {
 export interface ApiDeps {
   readonly logger: Logger;
   readonly bodyLimitBytes: number;
+  /** Whose X-Forwarded-For gives the client address (`http.trustProxy`); default none. */
+  readonly trustProxy?: boolean | readonly string[];
   readonly registry: Registry;
   readonly readings: ReadingQueries;
   readonly stats: CollectionStatsQueries;
@@ -81,11 +83,15 @@ export interface ApiDeps {
   readonly billing?: BillingService;
 }
 
+const NO_QUERY = Type.Object({}, { additionalProperties: false });
+
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>> {
   const apiLogger: FastifyBaseLogger = deps.logger.child({ component: 'api' });
   const app = Fastify({
     loggerInstance: apiLogger,
     bodyLimit: deps.bodyLimitBytes,
+    frameworkErrors: frameworkProblem,
+    trustProxy: typeof deps.trustProxy === 'object' ? [...deps.trustProxy] : deps.trustProxy ?? false,
     // Fastify's two info lines per request would bury the station's own log (the dashboard
     // polls); one line per request at debug instead, and at warn when the server failed.
     logController: new LogController({ disableRequestLogging: true }),
@@ -147,6 +153,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
   });
 
   await app.register(async (v1) => {
+    // A route that declares no query parameters refuses any (400), so `tokens?limit=-1`
+    // cannot look accepted while it is ignored.
+    v1.addHook('onRoute', (route) => {
+      if (route.schema?.querystring === undefined) route.schema = { ...route.schema, querystring: NO_QUERY };
+    });
     const audit = deps.audit;
     if (audit !== undefined) {
       // Before the route plugins, so the hook covers them.

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Registry } from '../registry/registry.js';
+import { utcMidnightOf } from '../domain/calendarDate.js';
 import { problemResponses } from './problem.js';
 
 export interface CollectionRate {
@@ -50,6 +51,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async 
     },
   }, (req) => {
     const day = req.query.date ?? stats.today();
+    utcMidnightOf(day);
     const area = req.query.area;
     const terminalIds = area === undefined ? undefined : [...new Set(registry.listMeters({ areaId: area }).map((m) => m.terminalId))];
     const rows = terminalIds?.length === 0 ? [] : stats.perTerminal(day, terminalIds);

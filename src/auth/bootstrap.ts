@@ -5,11 +5,12 @@
  * `<dataDir>/bootstrap-token` (mode 0600). Once an admin exists nothing happens, so the
  * token is never regenerated; delete the file after creating real users and tokens.
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BootstrapTokenError } from './errors.js';
 import { MAX_TOKEN_LENGTH, MIN_TOKEN_LENGTH } from './secrets.js';
 import type { AuthService, TokenView } from './service.js';
+import { makePrivateDir } from '../storage/privateFiles.js';
 
 export const BOOTSTRAP_ENV = 'GRIDHEAD_BOOTSTRAP_TOKEN';
 export const BOOTSTRAP_FILE = 'bootstrap-token';
@@ -40,7 +41,7 @@ export function bootstrapAdmin({ auth, env, dataDir, warn }: BootstrapOptions): 
     return { kind: 'from-environment', token: auth.importToken(given, { name: BOOTSTRAP_TOKEN_NAME, role: 'admin' }, 'bootstrap') };
   }
   const { token, view } = auth.createToken({ name: BOOTSTRAP_TOKEN_NAME, role: 'admin' }, 'bootstrap');
-  mkdirSync(dataDir, { recursive: true });
+  makePrivateDir(dataDir);
   const file = join(dataDir, BOOTSTRAP_FILE);
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   // writeFile keeps the mode of a file that already existed: set it in any case.

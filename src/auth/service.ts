@@ -4,6 +4,7 @@
  * (a new token, a new session id) and stored only hashed; nothing returned by a listing
  * can be used as a credential.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { MetricSource } from '../observe/metrics.js';
 import type { Db } from '../storage/db.js';
@@ -252,19 +253,24 @@ export class AuthService {
       this.count(this.logins, 'throttled');
       throw new LoginThrottledError(gate.retryAfterMs);
     }
-    const user = this.store.user(username);
-    // Verify against a decoy when the user does not exist, so timing does not reveal user names.
-    this.decoy ??= decoyHash(this.cost);
-    const matches = await verifyPassword(password.slice(0, MAX_PASSWORD_LENGTH), user?.passwordHash ?? await this.decoy);
-    if (user === undefined || !matches || user.disabled) {
-      this.limiter.failed(username, address);
-      const reason = user === undefined ? 'unknown-user' : !matches ? 'bad-password' : 'disabled';
-      this.count(this.logins, reason);
-      return { ok: false, reason };
+    try {
+      if (gate.delayMs > 0) await sleep(gate.delayMs);
+      const user = this.store.user(username);
+      // Verify against a decoy when the user does not exist, so timing does not reveal user names.
+      this.decoy ??= decoyHash(this.cost);
+      const matches = await verifyPassword(password.slice(0, MAX_PASSWORD_LENGTH), user?.passwordHash ?? await this.decoy);
+      if (user === undefined || !matches || user.disabled) {
+        this.limiter.failed(username, address);
+        const reason = user === undefined ? 'unknown-user' : !matches ? 'bad-password' : 'disabled';
+        this.count(this.logins, reason);
+        return { ok: false, reason };
+      }
+      this.count(this.logins, 'ok');
+      this.limiter.succeeded(username);
+      return { ok: true, row: user };
+    } finally {
+      gate.release();
     }
-    this.count(this.logins, 'ok');
-    this.limiter.succeeded(username);
-    return { ok: true, row: user };
   }
 
   private count<K>(map: Map<K, number>, key: K): void {

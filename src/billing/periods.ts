@@ -1,14 +1,11 @@
 /** Billing periods in station local time (a fixed UTC offset, no DST, as `station.utcOffsetMinutes`). */
 
+import { utcMidnightOf } from '../domain/calendarDate.js';
 import { ValidationError } from '../domain/errors.js';
 
 /** Local midnight starting `date` (YYYY-MM-DD), as ms since the epoch. */
 export function localMidnight(date: string, offsetMinutes: number): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
-  if (m === null) throw new ValidationError(`date ${JSON.stringify(date)} is not YYYY-MM-DD`);
-  const utc = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  if (new Date(utc).toISOString().slice(0, 10) !== date) throw new ValidationError(`date ${date} does not exist`);
-  return utc - offsetMinutes * 60_000;
+  return utcMidnightOf(date) - offsetMinutes * 60_000;
 }
 
 /** The local month `month` (YYYY-MM): its first midnight and the next month's. */

@@ -4,8 +4,9 @@
  * and errors go to stderr (a progress bar on a TTY, plain lines otherwise).
  *
  * Exit status: 0 done (command: every meter verified), 1 not done (a read failed or timed out,
- * a meter of the command did not verify, the bulk confirmation was declined), 2 bad arguments
- * or a request the station refused as invalid, 3 connection or authentication failure.
+ * a meter of the command did not verify, the bulk confirmation was declined or could not be
+ * asked), 2 bad arguments or a request the station refused as invalid, 3 connection or
+ * authentication failure.
  */
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
@@ -35,6 +36,8 @@ const common = { url: { type: 'string' }, token: { type: 'string' }, help: { typ
 
 class Usage extends Error {}
 class Unreachable extends Error {}
+/** The bulk confirmation could not be asked: stdin ended before an answer (a script, a closed pipe). */
+class CannotAsk extends Error {}
 
 /** `gridhead read …`; returns the exit status. */
 export async function readCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -172,6 +175,10 @@ async function guarded(io: CliIo, run: () => Promise<number>): Promise<number> {
       io.stderr.write(`gridhead: ${err.message}\n`);
       return 3;
     }
+    if (err instanceof CannotAsk) {
+      io.stderr.write(`\ngridhead: ${err.message}\n`);
+      return 1;
+    }
     throw err;
   }
 }
@@ -190,7 +197,12 @@ function int(v: string, name: string): number {
 async function askStdin(question: string): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    return await rl.question(question);
+    // readline's question() never settles when stdin ends first; left alone, the process
+    // would exit 13 (unsettled top-level await) without a word.
+    return await new Promise<string>((resolve, reject) => {
+      rl.once('close', () => { reject(new CannotAsk('could not ask for confirmation: stdin is closed; nothing sent (give --yes to confirm without asking)')); });
+      rl.question(question).then(resolve, reject);
+    });
   } finally {
     rl.close();
   }

@@ -32,6 +32,13 @@ export const HttpConfig = Type.Object(
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
     /** The built dashboard (Vite output) served at `/`, relative to the working directory; dist/web when absent. */
     webRoot: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * Behind a reverse proxy, whose X-Forwarded-For to believe for the client address (login
+     * limits, audit): false (nobody's, the default), the proxies' addresses or CIDRs, or true
+     * (any peer's: only when nothing but the proxy can reach the port). Fastify's own hop
+     * count is left out: it trusts no peer at all.
+     */
+    trustProxy: Type.Union([Type.Boolean(), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], { default: false }),
   },
   strict,
 );
@@ -599,8 +606,10 @@ export const AuthConfig = Type.Object(
       {
         /** Failed logins of one user name within the window before its logins are refused (429). */
         maxFailuresPerUser: Type.Integer({ minimum: 1, maximum: 1_000, default: 5 }),
-        /** Failed logins from one address within the window (higher: users may share a NAT). */
+        /** Failed logins from one address within the window before its logins are slowed (higher: users may share a NAT). */
         maxFailuresPerAddress: Type.Integer({ minimum: 1, maximum: 100_000, default: 20 }),
+        /** Past the address limit, each login from the address waits this long and one is checked at a time (429 meanwhile). */
+        addressSlowdownMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 2_000 }),
         windowMs: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 15 * 60_000 }),
         /** User names and addresses tracked, at most (oldest forgotten first). */
         maxKeys: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 10_000 }),

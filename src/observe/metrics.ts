@@ -15,7 +15,8 @@ export interface MetricSource {
 
 export function createMetrics(sources: readonly MetricSource[]): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'gridhead_process_' });
+  // prom-client's default names already start with process_ or nodejs_: gridhead_process_cpu_…
+  collectDefaultMetrics({ register: registry, prefix: 'gridhead_' });
   for (const s of sources) {
     // prom-client counters can only be incremented; a cumulative value read from a module is
     // exposed through a collector that sets it, under the counter's conventional name.

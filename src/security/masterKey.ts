@@ -7,9 +7,10 @@
  * variable and without simulators the station refuses to start, naming the variable.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../config/load.js';
+import { makePrivateDir } from '../storage/privateFiles.js';
 
 export const MASTER_KEY_ENV = 'GRIDHEAD_MASTER_KEY';
 export const MASTER_KEY_FILE = 'master.key';
@@ -81,7 +82,7 @@ export function parseMasterKey(text: string): Uint8Array | undefined {
 
 function readOrCreateKeyFile(file: string, dataDir: string): Uint8Array {
   if (!exists(file)) {
-    mkdirSync(dataDir, { recursive: true });
+    makePrivateDir(dataDir);
     try {
       // 'wx': never overwrite a key another process wrote in the meantime.
       writeFileSync(file, `${randomBytes(KEY_BYTES).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });

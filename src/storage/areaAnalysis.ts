@@ -8,6 +8,7 @@
  * [local midnight, next local midnight) and 15-minute buckets start on local quarter hours.
  */
 import { ValidationError, type Area, type Meter, type MeterId } from '../domain/index.js';
+import { utcMidnightOf } from '../domain/calendarDate.js';
 import type { AnalysisQueries, LoadPoint } from './analysisQueries.js';
 import { summarize, type LoadSummary } from './loadSummary.js';
 
@@ -132,10 +133,7 @@ export class AreaAnalysis {
 
   /** Local midnight of `YYYY-MM-DD` as ms since epoch; 400 for a malformed or impossible date. */
   localDay(date: string, field: string): number {
-    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
-    const utc = m === null ? NaN : Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-    if (Number.isNaN(utc) || new Date(utc).toISOString().slice(0, 10) !== date) throw new ValidationError(`${field} must be a date YYYY-MM-DD`, field);
-    return utc - this.#offsetMs;
+    return utcMidnightOf(date, field) - this.#offsetMs;
   }
 
   /** [first local midnight, next month's first local midnight) of `YYYY-MM`. */

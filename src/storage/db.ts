@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS, type Migration } from './migrations.js';
+import { makePrivateDir, makePrivateFile, restrict } from './privateFiles.js';
 
 export type Db = Database.Database;
 
@@ -16,10 +16,18 @@ export class MigrationError extends Error {
 /**
  * Opens (creating if needed) the embedded store and brings its schema up to date.
  * WAL lets readers (API queries) run beside the single writer (the ingest pipeline).
- * `path` may be `:memory:` for tests.
+ * The file and its WAL are owner-only (src/storage/privateFiles.ts). `path` may be `:memory:`
+ * for tests.
  */
 export function openDatabase(path: string, migrations: readonly Migration[] = MIGRATIONS): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    makePrivateDir(dirname(path));
+    // SQLite creates a new database 0644 and gives its -wal and -shm files the database
+    // file's mode: created 0600 here, all three stay owner-only.
+    makePrivateFile(path);
+    restrict(`${path}-wal`);
+    restrict(`${path}-shm`);
+  }
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a crash of the OS may lose the last transactions, a crash of the process loses nothing.

@@ -3,24 +3,21 @@
  * keep simulated devices or a broker off the measured process's event loop and core.
  *
  * Node 20 cannot run TypeScript, so the entry and every file it imports relatively are
- * transpiled (typescript's transpileModule, no type check) into a temp folder that keeps
- * the repository layout; a `node_modules` link back to the repository's lets the child
- * resolve packages (mqtt, aedes) as the sources do.
+ * transpiled (tests/helpers/transpile.ts) into a temp folder that keeps the repository
+ * layout; a `node_modules` link back to the repository's lets the child resolve packages
+ * (mqtt, aedes) as the sources do.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import { ROOT, transpileClosure } from '../helpers/transpile.js';
 
 export interface ForkedModule {
   readonly child: ChildProcess;
   /** Disconnects the child (killing it if it lingers), waits for its exit, removes the build folder. */
   dispose(): Promise<void>;
 }
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Forks `entry` (a path from the repository root, e.g. `tests/bench/aedesProcess.ts`) with `args`. */
 export async function forkTypeScript(entry: string, args: readonly string[]): Promise<ForkedModule> {
@@ -69,28 +66,4 @@ export function nextMessage<T>(proc: ChildProcess, accept: (m: unknown) => m is 
     proc.once('exit', onExit);
     proc.on('message', onMessage);
   });
-}
-
-/** Transpiles `entry` and every file it imports or re-exports relatively into `outDir`. */
-async function transpileClosure(entry: string, outDir: string): Promise<void> {
-  await writeFile(path.join(outDir, 'package.json'), '{"type":"module"}\n');
-  const todo = [entry];
-  const done = new Set<string>();
-  while (todo.length > 0) {
-    const rel = todo.pop();
-    if (rel === undefined || done.has(rel)) continue;
-    done.add(rel);
-    const source = await readFile(path.join(ROOT, rel), 'utf8');
-    const out = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-    });
-    const target = path.join(outDir, rel.replace(/\.ts$/, '.js'));
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, out.outputText);
-    // `import type` vanishes in the output, so its target need not exist.
-    for (const m of source.matchAll(/^(?:import|export)\s+(?!type\b)[^'";]*?['"](\.{1,2}\/[^'"]+)\.js['"]/gm)) {
-      const spec = m[1];
-      if (spec !== undefined) todo.push(path.posix.join(path.posix.dirname(rel), `${spec}.ts`));
-    }
-  }
 }

@@ -1,5 +1,6 @@
-import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../privateFiles.js';
 import { HttpError, InfluxDB, type Transport } from '@influxdata/influxdb-client';
 import type { InfluxConfig } from '../../config/schema.js';
 import type { Reading } from '../../domain/reading.js';
@@ -248,10 +249,10 @@ export class InfluxSink {
 
   /** Moves a batch the server refused for good to `rejected/` (replayable: `#` lines are comments). */
   private reject(batch: SpoolBatch, error: HttpError): void {
-    mkdirSync(this.rejectedDir, { recursive: true });
+    makePrivateDir(this.rejectedDir);
     const file = join(this.rejectedDir, `${Date.now()}-${batch.end.segment}-${batch.end.offset}.lp`);
     const message = (error.body ?? error.message).replaceAll('\n', ' ');
-    writeFileSync(file, `# status ${error.statusCode}\n# ${message}\n${batch.body}`, { flush: true });
+    writeFileSync(file, `# status ${error.statusCode}\n# ${message}\n${batch.body}`, { flush: true, mode: PRIVATE_FILE_MODE });
     this.commit(batch);
     this.counters.rejectedPoints += batch.points;
     this.counters.rejectedBatches++;

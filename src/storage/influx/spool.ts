@@ -1,8 +1,9 @@
 import {
-  closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync,
+  closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readdirSync,
   readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../privateFiles.js';
 import { ChunkReader, encodeRecord, HEADER, MAX_RECORD, recordOk, SpoolError } from './spoolRecord.js';
 
 export { SpoolError } from './spoolRecord.js';
@@ -75,7 +76,7 @@ export class Spool {
   }
 
   private constructor(private readonly dir: string, private readonly options: SpoolOptions) {
-    mkdirSync(dir, { recursive: true });
+    makePrivateDir(dir);
     const seqs = readdirSync(dir)
       .map((f) => SEGMENT_RE.exec(f)?.[1])
       .filter((s): s is string => s !== undefined)
@@ -97,7 +98,7 @@ export class Spool {
       this.segments.push({ seq, size: 0 });
       this.commitPos = { segment: seq, offset: 0 };
     }
-    this.appendFd = openSync(this.segmentPath(this.active.seq), 'a');
+    this.appendFd = openSync(this.segmentPath(this.active.seq), 'a', PRIVATE_FILE_MODE);
   }
 
   /** Appends one record holding `points` lines of line protocol. */
@@ -208,7 +209,7 @@ export class Spool {
     closeSync(this.appendFd);
     const seq = this.active.seq + 1;
     this.segments.push({ seq, size: 0 });
-    this.appendFd = openSync(this.segmentPath(seq), 'a');
+    this.appendFd = openSync(this.segmentPath(seq), 'a', PRIVATE_FILE_MODE);
     this.dirty = false;
   }
 
@@ -272,7 +273,7 @@ export class Spool {
 
   private writeCommit(pos: SpoolPosition): void {
     const tmp = join(this.dir, 'commit.tmp');
-    writeFileSync(tmp, JSON.stringify(pos), { flush: true });
+    writeFileSync(tmp, JSON.stringify(pos), { flush: true, mode: PRIVATE_FILE_MODE });
     renameSync(tmp, join(this.dir, 'commit'));
     const dirFd = openSync(this.dir, 'r');
     try {

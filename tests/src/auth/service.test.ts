@@ -108,10 +108,20 @@ describe('users and sessions', () => {
   });
 
   it('throttles a user name after repeated failures, even with the right password', async () => {
-    const { auth } = service({ login: { maxFailuresPerUser: 2, maxFailuresPerAddress: 100, windowMs: 60_000, maxKeys: 100 } });
+    const { auth } = service({ login: { maxFailuresPerUser: 2, maxFailuresPerAddress: 100, windowMs: 60_000, maxKeys: 100, addressSlowdownMs: 10 } });
     await auth.createUser({ name: 'erin', role: 'viewer', password: 'erin-password-1' });
     await auth.login('erin', 'nope-nope-nope', 'a');
     await auth.login('erin', 'nope-nope-nope', 'b');
     await expect(auth.login('erin', 'erin-password-1', 'c')).rejects.toBeInstanceOf(LoginThrottledError);
+  });
+
+  it('lets the right password of another user in from an address past its limit, one attempt at a time', async () => {
+    const { auth } = service({ login: { maxFailuresPerUser: 5, maxFailuresPerAddress: 20, windowMs: 60_000, maxKeys: 100, addressSlowdownMs: 20 } });
+    await auth.createUser({ name: 'fay', role: 'viewer', password: 'fay-password-1' });
+    for (let i = 0; i < 20; i++) expect(await auth.login(`typo-${i}`, 'nope-nope-nope', 'office')).toMatchObject({ ok: false });
+    const [first, second] = await Promise.allSettled([auth.login('fay', 'fay-password-1', 'office'), auth.login('fay', 'fay-password-1', 'office')]);
+    expect(first).toMatchObject({ status: 'fulfilled', value: { ok: true } });
+    expect(second).toMatchObject({ status: 'rejected', reason: { code: 'LOGIN_THROTTLED' } });
+    expect(await auth.login('fay', 'fay-password-1', 'office')).toMatchObject({ ok: true });
   });
 });

@@ -1,0 +1,64 @@
+/**
+ * `gridhead start` and `gridhead sim`: the commands that read a configuration file and run
+ * for as long as the process lives. Kept apart from src/cli.ts so the short-lived commands
+ * (`dlms`, `read`, `command`) never load the configuration schema, the logger or the station.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigFile } from '../config/load.js';
+import { createLogger } from '../observe/logger.js';
+
+/** `gridhead start|sim` with the arguments after the command; returns the exit status. */
+export async function stationCommand(command: 'start' | 'sim', argv: readonly string[], usage: string): Promise<number> {
+  let file: string;
+  try {
+    const { values } = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' } }, strict: true });
+    file = values.config ?? process.env.GRIDHEAD_CONFIG ?? 'config/default.yaml';
+  } catch (err) {
+    process.stderr.write(`gridhead: ${(err as Error).message}\n${usage}`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfigFile(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gridhead: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = createLogger(config.log.level);
+  if (command === 'start') {
+    const { startHeadEnd } = await import('../main.js');
+    const headEnd = await startHeadEnd(config, { logger, configFile: file });
+    await untilSignal(logger, () => headEnd.close());
+    return 0;
+  }
+  const { startFleet } = await import('../../simulators/fleet.js');
+  const { scenarioLogLine } = await import('../../simulators/scenarios/runner.js');
+  const fleet = await startFleet(config.simulators, {
+    mqttUrl: config.simulators.mqtt.url ?? config.mqtt.url,
+    topicPrefix: config.mqtt.topicPrefix,
+    onScenario: (e) => {
+      const line = scenarioLogLine(e);
+      logger[line.level](line.fields, line.message);
+    },
+  });
+  await fleet.startPublishing();
+  logger.info({ terminals: fleet.seed.terminals.length, meters: fleet.seed.meters.length }, 'simulated fleet running');
+  for (const t of fleet.seed.terminals) logger.info({ terminal: t.id, protocol: t.protocol, ...(t.modbus === undefined ? {} : { port: t.modbus.port }) }, 'simulated terminal');
+  await untilSignal(logger, () => fleet.stop());
+  return 0;
+}
+
+/** Waits for SIGINT/SIGTERM, then runs `close`; a second signal exits at once. */
+async function untilSignal(logger: ReturnType<typeof createLogger>, close: () => Promise<void>): Promise<void> {
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  logger.info({ signal }, 'shutting down');
+  process.once(signal, () => process.exit(130));
+  await close();
+  logger.info('stopped');
+}
