@@ -5,7 +5,10 @@
  *   gridhead dlms get|objects …      read a DLMS/COSEM meter (src/cli/dlms.ts)
  */
 import { parseArgs } from 'node:util';
+import { BootstrapTokenError } from './auth/errors.js';
+import { CredentialsFileError } from './broker/credentials.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
+import { PortInUseError } from './config/ports.js';
 import { createLogger } from './observe/logger.js';
 
 const USAGE = `usage:
@@ -62,7 +65,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'start': {
       const { startHeadEnd } = await import('./main.js');
-      const headEnd = await startHeadEnd(config, { logger, configFile: file });
+      let headEnd;
+      try {
+        headEnd = await startHeadEnd(config, { logger, configFile: file });
+      } catch (err) {
+        if (!isStartupProblem(err)) throw err;
+        // Something the operator fixes in the configuration or the environment: say what, in one line.
+        process.stderr.write(`gridhead: ${err.message}\n`);
+        return 2;
+      }
       await untilSignal(logger, () => headEnd.close());
       return 0;
     }
@@ -87,6 +98,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`gridhead: unknown command ${JSON.stringify(command)}\n${USAGE}`);
       return 2;
   }
+}
+
+/** Start-up failures with a stable code whose message names what to change. */
+function isStartupProblem(err: unknown): err is Error {
+  return err instanceof ConfigError || err instanceof PortInUseError || err instanceof CredentialsFileError || err instanceof BootstrapTokenError;
 }
 
 /** Waits for SIGINT/SIGTERM, then runs `close`; a second signal exits at once. */
