@@ -46,7 +46,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   let file: string;
   try {
     const { values } = parseArgs({ args: [...rest], options: { config: { type: 'string', short: 'c' } }, strict: true });
-    file = values.config ?? process.env.GRIDHEAD_CONFIG ?? 'config/default.yaml';
+    const fromEnv = process.env.GRIDHEAD_CONFIG;
+    file = values.config ?? (fromEnv === undefined || fromEnv === '' ? 'config/default.yaml' : fromEnv);
   } catch (err) {
     process.stderr.write(`gridhead: ${(err as Error).message}\n${USAGE}`);
     return 2;

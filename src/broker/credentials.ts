@@ -120,8 +120,8 @@ function parse(file: string, text: string): FileContent {
   } catch (err) {
     throw new CredentialsFileError(file, `not JSON (${(err as Error).message})`);
   }
+  if (typeof raw !== 'object' || raw === null) throw new CredentialsFileError(file, 'expected an object');
   const o = raw as { station?: { username?: unknown; password?: unknown }; simulatorSecret?: unknown; terminals?: unknown };
-  if (typeof o !== 'object' || o === null) throw new CredentialsFileError(file, 'expected an object');
   const username = o.station?.username;
   const password = o.station?.password;
   if (typeof username !== 'string' || username === '' || typeof password !== 'string' || password.length < 16) {
@@ -129,7 +129,7 @@ function parse(file: string, text: string): FileContent {
   }
   if (typeof o.simulatorSecret !== 'string' || o.simulatorSecret.length < 16) throw new CredentialsFileError(file, 'simulatorSecret (16 characters or more) is required');
   const terminals = new Map<string, Buffer>();
-  const entries = o.terminals ?? {};
+  const entries: unknown = o.terminals ?? {};
   if (typeof entries !== 'object' || entries === null || Array.isArray(entries)) throw new CredentialsFileError(file, 'terminals must map terminal ids to "sha256:<hex>"');
   for (const [id, hash] of Object.entries(entries as Record<string, unknown>)) {
     if (typeof hash !== 'string' || !/^sha256:[0-9a-fA-F]{64}$/.test(hash)) {

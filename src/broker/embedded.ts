@@ -9,7 +9,7 @@
  * ACL (access.ts), no packet is larger than `maxPacketBytes` (packetGuard.ts), and every
  * refusal is logged, at most once a minute per kind and client.
  */
-import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type Client } from 'aedes';
 import { createServer, type Server, type Socket } from 'node:net';
 import { listenOn } from '../../protocols/dlms/net/listen.js';
 import { listening } from '../config/ports.js';
@@ -45,9 +45,14 @@ export interface EmbeddedBrokerOptions {
   readonly logger: Logger;
 }
 
-// aedes maps these to CONNACK return codes (MQTT 3.1.1 §3.2.2.3).
+// CONNACK return codes (MQTT 3.1.1 §3.2.2.3); aedes sends the one on the authenticate error.
+// (aedes types them as a const enum it does not export at run time.)
 const BAD_CREDENTIALS = 4;
 const IDENTIFIER_REJECTED = 2;
+
+function connackRefusal(message: string, returnCode: number): Error & { returnCode: number } {
+  return Object.assign(new Error(message), { returnCode });
+}
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { credentials, access, logger } = options;
@@ -72,14 +77,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       const fields = { clientId: client.id, username, remote: remoteOf(client) };
       if (identity === undefined) {
         refuse('connect', username ?? fields.remote ?? client.id, fields, username === undefined ? 'no credentials' : 'bad user name or password');
-        done(Object.assign(new Error('bad user name or password'), { returnCode: BAD_CREDENTIALS }) as AuthenticateError, false);
+        done(connackRefusal('bad user name or password', BAD_CREDENTIALS), false);
         return;
       }
       const holder = holders.get(client.id);
       const refusal = connectRefusal(access, identity, client.id, holder === undefined ? undefined : identities.get(holder));
       if (refusal !== undefined) {
         refuse('connect', username ?? client.id, fields, refusal);
-        done(Object.assign(new Error(refusal), { returnCode: IDENTIFIER_REJECTED }) as AuthenticateError, false);
+        done(connackRefusal(refusal, IDENTIFIER_REJECTED), false);
         return;
       }
       identities.set(client, identity);
