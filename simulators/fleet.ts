@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { SuiteZeroKeys } from '../protocols/dlms/security/settings.js';
 import type { AreaSeed, MeterSeed, SimulatorConfig, TerminalSeed } from '../src/config/schema.js';
 import { DlmsMeterSimulator, HLS_CLIENT, MANAGEMENT_CLIENT } from './dlms/server.js';
+import type { MqttLogin } from './dlms/pushTransport.js';
 import { ModbusTerminalSimulator } from './modbus/terminal.js';
 import { MqttTerminalSimulator } from './mqtt/terminal.js';
 import { ScenarioRunner, type ScenarioEvent } from './scenarios/runner.js';
@@ -53,6 +54,8 @@ export interface FleetOptions {
   readonly onScenario?: (event: ScenarioEvent) => void;
   /** How often scenario edges are looked for, ms; 0: only on `scenarios.update()` (default 250). */
   readonly scenarioTickMs?: number;
+  /** What each simulated terminal logs in to the broker with (its telemetry and its DLMS pushes); none by default. */
+  readonly mqttLogin?: (terminalId: string) => MqttLogin;
 }
 
 const pad = (i: number): string => String(i).padStart(2, '0');
@@ -113,7 +116,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
       const id = `sim-mq-${pad(i)}`;
       const s = new MqttTerminalSimulator({
         url: options.mqttUrl, terminalId: id, meters: sim.mqtt.metersPerTerminal, seed: sim.seed * 20_000 + i,
-        publishIntervalMs: sim.mqtt.publishIntervalMs, prefix: options.topicPrefix, ...clock,
+        publishIntervalMs: sim.mqtt.publishIntervalMs, prefix: options.topicPrefix, ...clock, ...options.mqttLogin?.(id),
       });
       mqtt.push(s);
       terminals.push({ id, name: `Simulated MQTT terminal ${pad(i)}`, protocol: 'mqtt', enabled: true, profiles: [] });
@@ -136,7 +139,10 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
       const serialNumber = `SIM${String(i).padStart(5, '0')}`;
       const s = new DlmsMeterSimulator({
         host: sim.host, framing, seed: sim.seed * 30_000 + i, serialNumber, password: sim.dlms.password, ...clock, ...security,
-        push: { intervalMs: sim.dlms.pushIntervalMs, terminalId: id, topicPrefix: options.topicPrefix },
+        push: {
+          intervalMs: sim.dlms.pushIntervalMs, terminalId: id, topicPrefix: options.topicPrefix,
+          ...(options.mqttLogin === undefined ? {} : { mqttLogin: options.mqttLogin(id) }),
+        },
       });
       dlms.push(s);
       const { port } = await s.start();

@@ -15,6 +15,7 @@ import { startAlarmNotifiers } from './alarms/notify/index.js';
 import { AlarmService } from './alarms/service.js';
 import { buildApi, type HealthReport } from './api/server.js';
 import { EventRecorder } from './events/recorder.js';
+import { loadBrokerCredentials, type BrokerCredentials } from './broker/credentials.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore, SqliteProfileCursors } from './collect/index.js';
 import { startDlmsPushService } from './collect/dlmsPushService.js';
@@ -32,6 +33,7 @@ import { healthReport, metricSources } from './observe/headEnd.js';
 import { createMetrics } from './observe/metrics.js';
 import { Registry } from './registry/registry.js';
 import { ConfigError } from './config/load.js';
+import { listening } from './config/ports.js';
 import { RuleEngine } from './rules/engine.js';
 import { RuleValidationError } from './rules/model.js';
 import { loadRuleSet } from './rules/ruleSet.js';
@@ -148,18 +150,27 @@ async function compose(
   registry.onChange(() => { security.invalidate(); });
 
   let broker: EmbeddedBroker | undefined;
+  let brokerCredentials: BrokerCredentials | undefined;
+  /** Terminal ids of the simulated fleet, known once it started; they log in with derived passwords. */
+  const simulatedTerminals = new Set<string>();
   if (config.mqtt.embeddedBroker.enabled) {
+    brokerCredentials = loadBrokerCredentials(config.dataDir);
     broker = await startEmbeddedBroker({
       ...config.mqtt.embeddedBroker,
-      onClientError: (clientId, err) => {
-        if (throttle.pass(`broker:${clientId}`) >= 0) logger.warn({ clientId, err: err.message }, 'MQTT client error at the embedded broker');
-      },
+      credentials: brokerCredentials,
+      access: { topicPrefix: config.mqtt.topicPrefix, stationClientId: config.mqtt.clientId },
+      isSimulated: (id) => simulatedTerminals.has(id),
+      logger: logger.child({ component: 'broker' }),
     });
     closers.push({ name: 'broker', close: () => broker?.close() });
-    logger.info({ url: broker.url }, 'embedded MQTT broker listening');
+    logger.info({ url: broker.url, credentials: brokerCredentials.file }, 'embedded MQTT broker listening');
   }
-  // With the embedded broker the head-end uses the broker it started (its port may be 0 = any).
+  // With the embedded broker the head-end uses the broker it started (its port may be 0 = any) and its credentials.
   const mqttUrl = broker?.url ?? config.mqtt.url;
+  const mqttLogin = broker?.station ?? {
+    ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
+    ...(config.mqtt.password === undefined ? {} : { password: config.mqtt.password }),
+  };
 
   let fleet: Fleet | undefined;
   if (config.simulators.enabled) {
@@ -167,6 +178,9 @@ async function compose(
       mqttUrl: config.simulators.mqtt.url ?? mqttUrl,
       topicPrefix: config.mqtt.topicPrefix,
       knownAreaIds: new Set(registry.listAreas().map((a) => a.id)),
+      ...(brokerCredentials === undefined || config.simulators.mqtt.url !== undefined ? {} : {
+        mqttLogin: (id: string) => ({ username: id, password: brokerCredentials.simulatorPassword(id) }),
+      }),
       onScenario: (e) => {
         const line = scenarioLogLine(e);
         logger[line.level](line.fields, line.message);
@@ -174,6 +188,7 @@ async function compose(
     });
     closers.push({ name: 'simulators', close: () => fleet?.stop() });
     registry.seed(fleet.seed);
+    for (const t of fleet.seed.terminals) simulatedTerminals.add(t.id);
     for (const [meterId, keys] of fleet.keys) {
       const status = keyStore.set({ kind: 'meter', id: meterId }, keys);
       audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'keys.set', target: `meter:${meterId}`, outcome: 'ok', detail: { keys: ['ek', 'ak'], generation: status.generation, reason: 'simulated fleet' } });
@@ -336,8 +351,7 @@ async function compose(
   const notifiers = startAlarmNotifiers(config.alarms, {
     url: mqttUrl,
     clientId: `${config.mqtt.clientId}-alarms`,
-    ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
-    ...(config.mqtt.password === undefined ? {} : { password: config.mqtt.password }),
+    ...mqttLogin,
     ...(config.mqtt.tls === undefined ? {} : { tls: {
       rejectUnauthorized: config.mqtt.tls.rejectUnauthorized,
       ...(config.mqtt.tls.caFile === undefined ? {} : { ca: readFileSync(config.mqtt.tls.caFile) }),
@@ -370,8 +384,7 @@ async function compose(
   const mqtt = new MqttAdapter({
     url: mqttUrl,
     clientId: config.mqtt.clientId,
-    ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
-    ...(config.mqtt.password === undefined ? {} : { password: config.mqtt.password }),
+    ...mqttLogin,
     ...(config.mqtt.tls === undefined ? {} : {
       tls: {
         rejectUnauthorized: config.mqtt.tls.rejectUnauthorized,
@@ -415,16 +428,14 @@ async function compose(
   // DLMS pushes (issue 4): data-notifications over the TCP wrapper and MQTT into the pipeline.
   // Pushed events are stored like every other device event (and reach the rule engine from there).
   const deviceEventHook = (batch: readonly RawDeviceEvent[]) => { events.recordEvents(batch, 'dlms-push'); };
-  const dlmsPush = await startDlmsPushService({
+  const dlmsPush = await listening('dlmsPush', config.dlms.push.listen.host, config.dlms.push.listen.port, () => startDlmsPushService({
     config: config.dlms.push,
     directory: registry,
     catalogue: QUANTITIES,
     adapter: dlms,
     requestTimeoutMs: config.dlms.requestTimeoutMs,
     mqtt: {
-      url: mqttUrl, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix,
-      ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
-      ...(config.mqtt.password === undefined ? {} : { password: config.mqtt.password }),
+      url: mqttUrl, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, ...mqttLogin,
     },
     security,
     readings: async (batch) => {
@@ -442,7 +453,7 @@ async function compose(
       const suppressed = throttle.pass(`dlms-push:${source}:${code}:${sender}`);
       if (suppressed >= 0) logger.warn({ source, code, sender, detail, suppressed }, 'DLMS push dropped');
     },
-  });
+  }));
   closers.push({ name: 'dlms-push', close: () => dlmsPush.close() });
   registry.onChange(() => { dlmsPush.receiver.invalidate(); });
   if (dlmsPush.tcpPort !== undefined) logger.info({ host: config.dlms.push.listen.host, port: dlmsPush.tcpPort }, 'DLMS push listener');
@@ -494,7 +505,7 @@ async function compose(
   closers.push({ name: 'commands', close: () => commandService.close() });
   const controlPort = commandService;
   if (config.opcua.enabled) {
-    opcua = await startOpcUaServer({
+    opcua = await listening('opcua', config.opcua.host, config.opcua.port, () => startOpcUaServer({
       config: config.opcua,
       pkiDir: config.opcua.pkiDir ?? join(config.dataDir, 'opcua-pki'),
       topology: registry,
@@ -504,7 +515,7 @@ async function compose(
       auth,
       terminalOnline: (id) => scheduler.terminalState(id)?.online,
       logger: logger.child({ component: 'opcua' }),
-    });
+    }));
     const server = opcua;
     closers.push({ name: 'opcua', close: async () => { opcua = undefined; await server.close(); } });
   }
@@ -617,8 +628,8 @@ async function compose(
     webRoot: config.http.webRoot ?? 'dist/web',
     billing: createBillingService(db, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id)),
   });
-  await api.listen({ host: config.http.host, port: config.http.port });
   closers.push({ name: 'api', close: () => api.close() });
+  await listening('http', config.http.host, config.http.port, () => api.listen({ host: config.http.host, port: config.http.port }));
   const address = api.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.http.port;
   const url = `http://${config.http.host}:${port}`;

@@ -27,7 +27,7 @@ import { encodePushNotification, type PushCipher } from '../../protocols/dlms/pu
 import type { ApduProtection, SuiteZeroKeys } from '../../protocols/dlms/security/settings.js';
 import type { DisconnectTrigger } from './disconnectControl.js';
 import type { PushSetupName, SimulatedDlmsMeter } from './meterObjects.js';
-import { openPushTransport, type PushTransport } from './pushTransport.js';
+import { openPushTransport, type MqttLogin, type PushTransport } from './pushTransport.js';
 import type { PushDestination } from './objects/pushSetup.js';
 
 /** The same shape as the simulator's association security option (branch wt-sec). */
@@ -42,6 +42,8 @@ export interface DlmsPushSenderOptions {
   /** Terminal id for the MQTT topic. */
   readonly terminalId: string;
   readonly topicPrefix?: string;
+  /** What the MQTT push client logs in with. */
+  readonly mqttLogin?: MqttLogin;
   /** Scheduled pushes, ms; 0 or absent: none. */
   readonly intervalMs?: number;
   readonly security?: SimulatorSecurity;
@@ -207,6 +209,7 @@ export class DlmsPushSender {
     const t = await openPushTransport(d, {
       terminalId: this.o.terminalId,
       topicPrefix: this.o.topicPrefix ?? 'gridhead/v1',
+      ...(this.o.mqttLogin === undefined ? {} : { mqttLogin: this.o.mqttLogin }),
       sourceWPort: PUSH_SOURCE_WPORT,
       destinationWPort: PUSH_DESTINATION_WPORT,
     });

@@ -23,6 +23,13 @@ export interface PushTransportOptions {
   readonly destinationWPort: number;
   /** Connect timeout, ms (default 5,000). */
   readonly timeoutMs?: number;
+  /** What the MQTT client logs in with (the broker's terminal credentials). */
+  readonly mqttLogin?: MqttLogin;
+}
+
+export interface MqttLogin {
+  readonly username: string;
+  readonly password: string;
 }
 
 export async function openPushTransport(d: PushDestination, o: PushTransportOptions): Promise<PushTransport> {
@@ -77,6 +84,7 @@ async function openMqtt(url: string, o: PushTransportOptions): Promise<PushTrans
     connectTimeout: o.timeoutMs ?? 5_000,
     // No reconnect of its own: a broken link fails the send and the sender opens a new transport.
     reconnectPeriod: 0,
+    ...o.mqttLogin,
   });
   const topic = dlmsNotifyTopic(o.topicPrefix, o.terminalId);
   return {

@@ -16,6 +16,7 @@ import type { ApduProtection, SecurityEvent, SuiteZeroKeys } from '../../protoco
 import { SimulatedDlmsMeter, type SimulatedDlmsMeterOptions } from './meterObjects.js';
 import type { PushDestination } from './objects/pushSetup.js';
 import { DlmsPushSender } from './pushSender.js';
+import type { MqttLogin } from './pushTransport.js';
 import { DLMS_EVENT } from '../../protocols/dlms/push/eventCodes.js';
 
 export const PUBLIC_CLIENT = 16;
@@ -51,6 +52,8 @@ export interface DlmsMeterSimulatorOptions extends Omit<SimulatedDlmsMeterOption
     /** Terminal id in the MQTT topic (default the logical device name). */
     readonly terminalId?: string;
     readonly topicPrefix?: string;
+    /** What the MQTT push client logs in with. */
+    readonly mqttLogin?: MqttLogin;
   };
   /** HLS-GMAC with suite 0 for client 48; without it client 48 is refused. Pushes are general-glo-ciphered with it unless protection is 'none'. */
   readonly security?: DlmsMeterSecurity;
@@ -79,6 +82,7 @@ export class DlmsMeterSimulator {
       meter: this.meter,
       terminalId: options.push?.terminalId ?? options.logicalDeviceName ?? `GRD${options.serialNumber}`,
       ...(options.push?.topicPrefix === undefined ? {} : { topicPrefix: options.push.topicPrefix }),
+      ...(options.push?.mqttLogin === undefined ? {} : { mqttLogin: options.push.mqttLogin }),
       ...(options.push?.intervalMs === undefined ? {} : { intervalMs: options.push.intervalMs }),
       ...(options.security === undefined ? {} : { security: options.security, nextCounter: () => this.hlsCounters.nextOutgoing() }),
       clock: this.clock,

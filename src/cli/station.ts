@@ -4,7 +4,10 @@
  * (`dlms`, `read`, `command`) never load the configuration schema, the logger or the station.
  */
 import { parseArgs } from 'node:util';
+import { BootstrapTokenError } from '../auth/errors.js';
+import { CredentialsFileError } from '../broker/credentials.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
+import { PortInUseError } from '../config/ports.js';
 import { createLogger } from '../observe/logger.js';
 
 /** `gridhead start|sim` with the arguments after the command; returns the exit status. */
@@ -12,7 +15,8 @@ export async function stationCommand(command: 'start' | 'sim', argv: readonly st
   let file: string;
   try {
     const { values } = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' } }, strict: true });
-    file = values.config ?? process.env.GRIDHEAD_CONFIG ?? 'config/default.yaml';
+    const fromEnv = process.env.GRIDHEAD_CONFIG;
+    file = values.config ?? (fromEnv === undefined || fromEnv === '' ? 'config/default.yaml' : fromEnv);
   } catch (err) {
     process.stderr.write(`gridhead: ${(err as Error).message}\n${usage}`);
     return 2;
@@ -30,7 +34,15 @@ export async function stationCommand(command: 'start' | 'sim', argv: readonly st
   const logger = createLogger(config.log.level);
   if (command === 'start') {
     const { startHeadEnd } = await import('../main.js');
-    const headEnd = await startHeadEnd(config, { logger, configFile: file });
+    let headEnd;
+    try {
+      headEnd = await startHeadEnd(config, { logger, configFile: file });
+    } catch (err) {
+      if (!isStartupProblem(err)) throw err;
+      // Something the operator fixes in the configuration or the environment: say what, in one line.
+      process.stderr.write(`gridhead: ${err.message}\n`);
+      return 2;
+    }
     await untilSignal(logger, () => headEnd.close());
     return 0;
   }
@@ -49,6 +61,11 @@ export async function stationCommand(command: 'start' | 'sim', argv: readonly st
   for (const t of fleet.seed.terminals) logger.info({ terminal: t.id, protocol: t.protocol, ...(t.modbus === undefined ? {} : { port: t.modbus.port }) }, 'simulated terminal');
   await untilSignal(logger, () => fleet.stop());
   return 0;
+}
+
+/** Start-up failures with a stable code whose message names what to change. */
+function isStartupProblem(err: unknown): err is Error {
+  return err instanceof ConfigError || err instanceof PortInUseError || err instanceof CredentialsFileError || err instanceof BootstrapTokenError;
 }
 
 /** Waits for SIGINT/SIGTERM, then runs `close`; a second signal exits at once. */

@@ -27,12 +27,23 @@ export class ConfigError extends Error {
   }
 }
 
+export interface EnvOverride {
+  readonly env: string;
+  readonly path: readonly string[];
+  readonly type: 'string' | 'integer';
+  /** A boolean key the variable also turns on: setting it says the user means to use that part. */
+  readonly enables?: readonly string[];
+}
+
 /** Environment variables that override configuration keys (DESIGN.md, stable interface). */
-export const ENV_OVERRIDES: readonly { readonly env: string; readonly path: readonly string[]; readonly type: 'string' | 'integer' }[] = [
+export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { env: 'GRIDHEAD_HTTP_PORT', path: ['http', 'port'], type: 'integer' },
   { env: 'GRIDHEAD_DATA_DIR', path: ['dataDir'], type: 'string' },
   { env: 'GRIDHEAD_MQTT_URL', path: ['mqtt', 'url'], type: 'string' },
-  { env: 'GRIDHEAD_INFLUX_URL', path: ['influx', 'url'], type: 'string' },
+  { env: 'GRIDHEAD_MQTT_BROKER_PORT', path: ['mqtt', 'embeddedBroker', 'port'], type: 'integer' },
+  { env: 'GRIDHEAD_DLMS_PUSH_PORT', path: ['dlms', 'push', 'listen', 'port'], type: 'integer' },
+  // A URL in the environment means "stream there", whatever the file's influx.enabled says.
+  { env: 'GRIDHEAD_INFLUX_URL', path: ['influx', 'url'], type: 'string', enables: ['influx', 'enabled'] },
   { env: 'GRIDHEAD_INFLUX_TOKEN', path: ['influx', 'token'], type: 'string' },
   { env: 'GRIDHEAD_INFLUX_ORG', path: ['influx', 'org'], type: 'string' },
   { env: 'GRIDHEAD_INFLUX_BUCKET', path: ['influx', 'bucket'], type: 'string' },
@@ -74,6 +85,7 @@ export function buildConfig(raw: Record<string, unknown>, source: string, env: N
       continue;
     }
     setPath(value, o.path, o.type === 'integer' ? Number(text) : text);
+    if (o.enables !== undefined) setPath(value, o.enables, true);
   }
   fillSections(value);
   fillRecordDefaults(value);
@@ -187,6 +199,10 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
   for (const [name, p] of Object.entries(c.collect.profiles)) {
     if (p.profile === undefined && p.quantities.length === 0) issues.push({ path: `collect.profiles.${name}.quantities`, message: 'give at least one quantity, or a stored `profile` to read' });
     if (p.profile !== undefined && p.quantities.length > 0) issues.push({ path: `collect.profiles.${name}.quantities`, message: `must be empty for a stored-profile read (profile: ${p.profile})` });
+  }
+  if (c.mqtt.embeddedBroker.enabled && c.mqtt.embeddedBroker.maxPacketBytes < c.mqtt.maxPayloadBytes) {
+    // Payloads between the two would close the terminal's connection instead of being dead-lettered with a reason.
+    issues.push({ path: 'mqtt.embeddedBroker.maxPacketBytes', message: `must be at least mqtt.maxPayloadBytes (${c.mqtt.maxPayloadBytes})` });
   }
   issues.push(...checkScenarios(c.simulators.scenarios));
   if (c.influx.retryMinMs > c.influx.retryMaxMs) issues.push({ path: 'influx.retryMinMs', message: 'must not exceed influx.retryMaxMs' });

@@ -61,6 +61,8 @@ export const MqttConfig = Type.Object(
         enabled: Type.Boolean({ default: false }),
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 1883 }),
+        /** Largest MQTT packet a client may send; the connection is closed at the header of a larger one. */
+        maxPacketBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
       },
       strict,
     ),

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadBrokerCredentials } from '../../src/broker/credentials.js';
 import { buildConfig } from '../../src/config/load.js';
 import type { GridheadConfig } from '../../src/config/schema.js';
 import { startHeadEnd, type HeadEnd } from '../../src/main.js';
@@ -98,6 +99,12 @@ export async function startTestHeadEnd(overrides: Record<string, unknown>, optio
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The station's own login at the embedded broker, for tests that watch what only the station may (dead letters, alarms). */
+export function stationMqttLogin(h: Pick<TestHeadEnd, 'dataDir'>): { username: string; password: string } {
+  const { username, password } = loadBrokerCredentials(h.dataDir).station;
+  return { username, password };
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */

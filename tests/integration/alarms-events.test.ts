@@ -7,7 +7,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { get, type ClientRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { areaId, meterId } from '../../src/domain/index.js';
-import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
+import { eventually, startTestHeadEnd, stationMqttLogin, type TestHeadEnd } from '../helpers/headend.js';
 
 describe('alarms and device events in the head-end', () => {
   let h: TestHeadEnd;
@@ -21,7 +21,7 @@ describe('alarms and device events in the head-end', () => {
       registry: { areas: [{ id: 'tx1', name: 'TX 1', kind: 'transformer' }] },
       simulators: { enabled: true, seed: 3, areaIds: ['tx1'], mqtt: { count: 1, metersPerTerminal: 2, publishIntervalMs: 60_000 } },
     });
-    subscriber = await mqtt.connectAsync(h.mqttUrl, { clientId: 'alarm-e2e-sub', reconnectPeriod: 0 });
+    subscriber = await mqtt.connectAsync(h.mqttUrl, { clientId: 'alarm-e2e-sub', reconnectPeriod: 0, ...stationMqttLogin(h) });
     subscriber.on('message', (topic, payload) => {
       alarmMessages.push({ topic, payload: JSON.parse(payload.toString('utf8')) as { change: string; alarm: { id: string } } });
     });

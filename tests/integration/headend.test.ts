@@ -10,7 +10,7 @@ import { ModbusTerminalSimulator } from '../../simulators/modbus/terminal.js';
 import { mosquittoPath, startMosquitto } from '../helpers/mosquitto.js';
 import { exportWhenVisible, startVictoriaMetrics, victoriaMetricsPath } from '../helpers/victoriaMetrics.js';
 import { fetchApi } from '../helpers/api.js';
-import { FAST_FLEET, eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
+import { FAST_FLEET, eventually, startTestHeadEnd, stationMqttLogin, type TestHeadEnd } from '../helpers/headend.js';
 
 interface Latest { meterId: string; values: { quantity: string; value: number; unit: string; ts: string; quality: string }[] }
 interface Problem { status: number; code: string; detail: string; errors?: { path: string; message: string }[] }
@@ -124,7 +124,7 @@ describe('head-end with the embedded broker and the simulated fleet', () => {
   });
 
   it('dead-letters a garbage MQTT payload and keeps ingesting', async () => {
-    const client = await mqtt.connectAsync(h.mqttUrl, { clientId: 'garbage-test' });
+    const client = await mqtt.connectAsync(h.mqttUrl, { clientId: 'garbage-test', ...stationMqttLogin(h) });
     const deadLetters: string[] = [];
     await client.subscribeAsync('gridhead/v1/_deadletter', { qos: 1 });
     client.on('message', (_t, payload) => deadLetters.push(payload.toString()));

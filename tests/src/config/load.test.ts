@@ -120,6 +120,25 @@ registry:
     expect(c.influx).toMatchObject({ url: 'http://influx:8086', token: 'tok', org: 'utility', bucket: 'ami' });
   });
 
+  it('moves the embedded broker and the DLMS push listener by environment', () => {
+    const c = loadConfigFile('config/default.yaml', { GRIDHEAD_MQTT_BROKER_PORT: '11883', GRIDHEAD_DLMS_PUSH_PORT: '14059' });
+    expect(c.mqtt.embeddedBroker.port).toBe(11883);
+    expect(c.dlms.push.listen.port).toBe(14059);
+    expect(issuesOf('', { GRIDHEAD_DLMS_PUSH_PORT: 'x' })).toEqual(['dlms.push.listen.port (from GRIDHEAD_DLMS_PUSH_PORT): expected an integer, got "x"']);
+  });
+
+  it('turns the InfluxDB stream on when GRIDHEAD_INFLUX_URL is set, though the file leaves it off', () => {
+    expect(loadConfigFile('config/default.yaml', {}).influx.enabled).toBe(false);
+    const c = loadConfigFile('config/default.yaml', { GRIDHEAD_INFLUX_URL: 'http://tsdb:8086', GRIDHEAD_INFLUX_TOKEN: 't' });
+    expect(c.influx).toMatchObject({ enabled: true, url: 'http://tsdb:8086', token: 't' });
+    expect(loadConfigFile('config/default.yaml', { GRIDHEAD_INFLUX_URL: '' }).influx.enabled).toBe(false);
+  });
+
+  it('keeps the embedded broker\'s packet bound above the MQTT payload limit', () => {
+    expect(issuesOf('mqtt:\n  maxPayloadBytes: 65536\n  embeddedBroker: { enabled: true, maxPacketBytes: 4096 }\n'))
+      .toEqual(['mqtt.embeddedBroker.maxPacketBytes: must be at least mqtt.maxPayloadBytes (65536)']);
+  });
+
   it('rejects a non-numeric port from the environment, naming the variable', () => {
     expect(issuesOf('', { GRIDHEAD_HTTP_PORT: 'abc' })).toEqual(['http.port (from GRIDHEAD_HTTP_PORT): expected an integer, got "abc"']);
   });
