@@ -6,7 +6,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observe/logger.js';
-import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
+import { eventually, startTestHeadEnd, stationMqttLogin, type TestHeadEnd } from '../helpers/headend.js';
 
 interface Latest { values: { quantity: string; value: number; quality: string }[] }
 interface Overview { totalKw: number; areas: { id: string; loadKw: number | null }[] }
@@ -40,7 +40,7 @@ describe('implausible MQTT readings', () => {
       env: { GRIDHEAD_MASTER_KEY: '22'.repeat(32) },
       logger: createLogger('warn', { write: (s: string) => { lines.push(JSON.parse(s) as LogLine); } }),
     });
-    client = await mqtt.connectAsync(h.mqttUrl, { clientId: 'implausible-test' });
+    client = await mqtt.connectAsync(h.mqttUrl, { clientId: 'implausible-test', ...stationMqttLogin(h) });
   });
   afterAll(async () => {
     await client.endAsync();
