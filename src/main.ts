@@ -401,7 +401,7 @@ async function compose(
     logger.error({ err, url: mqttUrl }, 'MQTT broker not reachable yet; retrying in the background');
   });
 
-  // DLMS pushes (issue 4): data-notifications over the TCP wrapper and MQTT into the pipeline.
+  // DLMS pushes: data-notifications over the TCP wrapper and MQTT into the pipeline.
   // Pushed events are stored like every other device event (and reach the rule engine from there).
   const deviceEventHook = (batch: readonly RawDeviceEvent[]) => { events.recordEvents(batch, 'dlms-push'); };
   const dlmsPush = await startDlmsPushService({
@@ -409,9 +409,10 @@ async function compose(
     directory: registry,
     catalogue: QUANTITIES,
     adapter: dlms,
-    requestTimeoutMs: config.dlms.requestTimeoutMs,
+    lanes: scheduler,
+    db,
     mqtt: {
-      url: mqttUrl, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix,
+      url: mqttUrl, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic,
       ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
       ...(config.mqtt.password === undefined ? {} : { password: config.mqtt.password }),
     },
@@ -522,7 +523,7 @@ async function compose(
 
   const parts = { pipeline, mqtt, mqttUrl, scheduler, influx };
   const health = (): HealthReport => healthReport(parts);
-  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events }), ...auth.metricSources()]);
+  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...dlmsPush.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events }), ...auth.metricSources()]);
 
   // Live overview, meter state and load analysis (issues 7 and 8).
   const openAlarms = new OpenAlarmIndex(alarms);
