@@ -358,7 +358,7 @@ export class DlmsPushReceiver {
     this.counters.deadLettered += 1;
     try {
       this.o.deadLetter?.({
-        origin: a.origin.kind, sender, code, reason: detail, receivedAt: a.receivedAt, apdu: a.apdu,
+        origin: a.origin.kind, from: a.from, sender, code, reason: detail, receivedAt: a.receivedAt, apdu: a.apdu,
         ...(terminalId === undefined ? {} : { terminalId }),
       });
     } catch {

@@ -87,9 +87,8 @@ export async function startDlmsPushService(o: DlmsPushServiceOptions): Promise<D
       deadLetters.add(d);
       return;
     }
-    const terminalId = d.terminalId ?? d.sender;
     subscriber?.deadLetter({
-      topic: o.mqtt === undefined ? terminalId : dlmsNotifyTopic(o.mqtt.topicPrefix, terminalId),
+      topic: dlmsNotifyTopic(o.mqtt?.topicPrefix ?? '', d.from),
       terminalId: d.terminalId ?? null, code: d.code, reason: d.reason, receivedAt: d.receivedAt, payload: d.apdu,
     });
   };

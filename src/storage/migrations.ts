@@ -396,6 +396,7 @@ export const MIGRATIONS: readonly Migration[] = [
         id           INTEGER PRIMARY KEY AUTOINCREMENT,
         received_at  INTEGER NOT NULL,
         origin       TEXT NOT NULL,    -- tcp | mqtt
+        peer         TEXT NOT NULL,    -- TCP peer address:port, or the MQTT topic's terminal id
         sender       TEXT NOT NULL,    -- peer address, topic terminal, system title: what is known
         terminal_id  TEXT,
         code         TEXT NOT NULL,
