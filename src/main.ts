@@ -410,6 +410,7 @@ async function compose(
     catalogue: QUANTITIES,
     adapter: dlms,
     lanes: scheduler,
+    requestTimeoutMs: config.dlms.requestTimeoutMs,
     db,
     mqtt: {
       url: mqttUrl, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic,

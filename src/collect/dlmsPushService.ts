@@ -27,7 +27,11 @@ export interface DlmsPushServiceOptions {
   /** The DLMS adapter's scaler cache (filled by polling and by the reads below). */
   readonly adapter: { readonly scalers: { get(meter: string, obis: string): ScalerUnit | undefined } };
   /** The collector: scalers and push object lists are read on the terminal's own session, through its lane. */
-  readonly lanes: { sessionNow<T>(terminalId: string, what: string, work: (session: TerminalSession, signal: AbortSignal) => Promise<T>): Promise<T> };
+  readonly lanes: {
+    sessionNow<T>(terminalId: string, what: string, work: (session: TerminalSession, signal: AbortSignal) => Promise<T>, options: { readonly timeoutMs: number }): Promise<T>;
+  };
+  /** DLMS request timeout; a read on the lane may first have to associate and read the object list, so it gets four. */
+  readonly requestTimeoutMs: number;
   /** The embedded store: learnt push object lists and dead letters. */
   readonly db: Db;
   readonly mqtt?: {
@@ -54,6 +58,7 @@ export interface DlmsPushService {
 
 export async function startDlmsPushService(o: DlmsPushServiceOptions): Promise<DlmsPushService> {
   const c = o.config;
+  const lane = { timeoutMs: o.requestTimeoutMs * 4 };
   const quantityOf = new Map(Object.entries(o.catalogue).map(([q, e]) => [e.obis, q]));
   const scalers = new PushScalerCache({
     known: (terminalId, address, obis) => o.adapter.scalers.get(`${terminalId}/${address}`, obis),
@@ -61,7 +66,7 @@ export async function startDlmsPushService(o: DlmsPushServiceOptions): Promise<D
     load: async (terminal, address, obis) => {
       // Reading the registers on the lane's session fills the adapter's scaler cache (value and scaler_unit in one GET-with-list).
       const items = obis.flatMap((x) => { const q = quantityOf.get(x); return q === undefined ? [] : [{ address, quantity: q }]; });
-      await o.lanes.sessionNow(terminal.id, `scalers of the meter at ${address}`, (session, signal) => session.read(items, signal));
+      await o.lanes.sessionNow(terminal.id, `scalers of the meter at ${address}`, (session, signal) => session.read(items, signal), lane);
       const got = new Map<string, ScalerUnit>();
       for (const x of obis) {
         const su = o.adapter.scalers.get(`${terminal.id}/${address}`, x);
@@ -78,7 +83,7 @@ export async function startDlmsPushService(o: DlmsPushServiceOptions): Promise<D
     read: (terminalId, address) => o.lanes.sessionNow(terminalId, `push object lists of the meter at ${address}`, (session, signal) => {
       if (!canReadPushLists(session)) throw new PushListUnreadableError(terminalId);
       return session.readPushObjectLists(address, signal);
-    }),
+    }, lane),
   });
   const deadLetters = new SqlitePushDeadLetters(o.db, c.deadLetters.maxRows);
   let subscriber: DlmsPushMqttSubscriber | undefined;

@@ -71,6 +71,7 @@ export async function startPushIntake(o: PushIntakeOptions): Promise<PushIntake>
     catalogue: QUANTITIES,
     adapter,
     lanes: scheduler,
+    requestTimeoutMs: 5_000,
     db,
     ...(o.mqtt === undefined ? {} : { mqtt: { url: o.mqtt.url, clientId: `push-intake-${process.pid}`, topicPrefix: 'gridhead/v1', deadLetterTopic: o.mqtt.deadLetterTopic } }),
     ...(o.security === undefined ? {} : { security: o.security }),
