@@ -595,6 +595,7 @@ async function compose(
     metrics,
     audit,
     security: { keys: keyStore, events: securityEvents },
+    dlmsPush: { deadLetters: dlmsPush.deadLetters },
     ...(ruleService === undefined ? {} : { rules: ruleService }),
     alarms: { alarms, feed: alarmFeed, counters: alarmStreams },
     events: { events },

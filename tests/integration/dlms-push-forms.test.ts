@@ -6,7 +6,7 @@
  * lane, remembers it in the embedded store across a restart, and keeps every push it cannot
  * read as a dead letter with its bytes (embedded store for TCP, dead-letter topic for MQTT).
  */
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dlmsNotifyTopic } from '../../protocols/dlms/net/pushMqtt.js';
@@ -22,6 +22,7 @@ import { openDatabase, type Db } from '../../src/storage/db.js';
 import { startAedes, type TestBroker } from '../helpers/aedes.js';
 import { startPushIntake, type PushIntake } from '../helpers/dlmsPushIntake.js';
 import { eventually } from '../helpers/headend.js';
+import { freePort } from '../helpers/victoriaMetrics.js';
 
 const T0 = Date.UTC(2024, 5, 3, 10, 0, 0);
 const clock = () => T0;
@@ -183,12 +184,4 @@ async function rawConnection(): Promise<Socket> {
   s.on('error', () => undefined);
   await new Promise<void>((resolve) => s.once('connect', () => { resolve(); }));
   return s;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => { resolve(); }));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  return port;
 }
