@@ -12,6 +12,12 @@
  * fit none of its pushes is not read at every push); `maxWaiting` pushes wait in all and
  * `maxWaitingPerMeter` per meter, the rest are refused (the receiver dead-letters them); the
  * store keeps `maxMeters` meters, the least recently learnt are dropped and counted.
+ *
+ * A waiting push is held in memory (deciphered: a ciphered push's counter is already spent,
+ * so its bytes could not be taken again) and its listener goes on: a slow meter holds no TCP
+ * connection nor the MQTT session, whose message is acknowledged. A clean stop lets the reads
+ * in flight finish (the lane bounds them) and dead-letters what they cannot serve; a crash
+ * loses at most `maxWaiting` pushes.
  */
 import type { PushObject, PushObjectList } from '../../protocols/dlms/push/pushObjects.js';
 import type { Db } from '../storage/db.js';
