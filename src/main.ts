@@ -425,7 +425,7 @@ async function compose(
     logger.error({ err, url: mqttUrl }, 'MQTT broker not reachable yet; retrying in the background');
   });
 
-  // DLMS pushes (issue 4): data-notifications over the TCP wrapper and MQTT into the pipeline.
+  // DLMS pushes: data-notifications over the TCP wrapper and MQTT into the pipeline.
   // Pushed events are stored like every other device event (and reach the rule engine from there).
   const deviceEventHook = (batch: readonly RawDeviceEvent[]) => { events.recordEvents(batch, 'dlms-push'); };
   const dlmsPush = await listening('dlmsPush', config.dlms.push.listen.host, config.dlms.push.listen.port, () => startDlmsPushService({
@@ -433,9 +433,11 @@ async function compose(
     directory: registry,
     catalogue: QUANTITIES,
     adapter: dlms,
+    lanes: scheduler,
     requestTimeoutMs: config.dlms.requestTimeoutMs,
+    db,
     mqtt: {
-      url: mqttUrl, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, ...mqttLogin,
+      url: mqttUrl, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic, ...mqttLogin,
     },
     security,
     readings: async (batch) => {
@@ -544,7 +546,7 @@ async function compose(
 
   const parts = { pipeline, mqtt, mqttUrl, scheduler, influx, dlms };
   const health = (): HealthReport => healthReport(parts);
-  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events }), ...auth.metricSources()]);
+  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...dlmsPush.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events }), ...auth.metricSources()]);
 
   // Live overview, meter state and load analysis (issues 7 and 8).
   const openAlarms = new OpenAlarmIndex(alarms);
@@ -616,6 +618,7 @@ async function compose(
     metrics,
     audit,
     security: { keys: keyStore, events: securityEvents },
+    dlmsPush: { deadLetters: dlmsPush.deadLetters },
     ...(ruleService === undefined ? {} : { rules: ruleService }),
     alarms: { alarms, feed: alarmFeed, counters: alarmStreams },
     events: { events },

@@ -19,6 +19,8 @@ import { parseScalerUnit, readClock, readColumnScalers, readObjectList, readProf
 import { catalogueExponent, unitSymbol } from './cosem/units.js';
 import { executeDeviceCommand } from './deviceControl.js';
 import { openDlmsTransport, type DlmsFraming } from './net/clientTransport.js';
+import { parsePushObjectList, type PushListReader, type PushObjectList } from './push/pushObjects.js';
+import { INTERFACE_CLASSES } from './cosem/classes.js';
 import type { ClientSecurity } from './security/settings.js';
 
 /** Logical names of the profiles (DLMS UA Blue Book / IEC 62056-6-1 OBIS for abstract and electricity objects). */
@@ -181,7 +183,7 @@ interface MeterLink {
   readonly classes: ReadonlyMap<string, number>;
 }
 
-class DlmsSession implements TerminalSession {
+class DlmsSession implements TerminalSession, PushListReader {
   private readonly meters = new Map<string, Promise<MeterLink>>();
   private closed = false;
   private readonly now: () => number;
@@ -351,6 +353,29 @@ class DlmsSession implements TerminalSession {
       if (!(err instanceof DataAccessError)) this.forget(command.address);
       throw err;
     }
+  }
+
+  /**
+   * Every push setup's push_object_list, in one GET-with-list over this association: the
+   * head-end reads them for a push whose list it does not know (Blue Book IC 40 attribute 2).
+   */
+  async readPushObjectLists(address: string, signal: AbortSignal): Promise<readonly PushObjectList[]> {
+    const link = await this.meter(address, signal);
+    const { classId, attributes } = INTERFACE_CLASSES.pushSetup;
+    const refs = [...link.classes].filter(([, c]) => c === classId).map(([obis]) => ({ classId, obis, attribute: attributes.push_object_list }));
+    if (refs.length === 0) return [];
+    let results: GetResult[];
+    try {
+      results = await link.client.getList(refs, signal);
+    } catch (err) {
+      this.forget(address);
+      throw err;
+    }
+    // A push setup this association may not read (a data-access-result) is left out, not fatal.
+    return refs.flatMap((ref, i) => {
+      const r = results[i];
+      return r?.ok === true ? [parsePushObjectList(ref.obis, r.value)] : [];
+    });
   }
 
   /**

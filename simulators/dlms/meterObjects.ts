@@ -25,7 +25,7 @@ import { disconnectControlObject, limiterObject } from './objects/loadControl.js
 import { measurementObjects } from './objects/measurement.js';
 import { profileObjects } from './objects/profiles.js';
 import { PushSetupState, type PushDestination } from './objects/pushSetup.js';
-import { EVENT_PUSH_LIST, INTERVAL_PUSH_LIST, PUSH_OBIS } from '../../protocols/dlms/push/pushObjects.js';
+import { EVENT_PUSH_LIST, INTERVAL_PUSH_LIST, PUSH_OBIS, type PushObjectList } from '../../protocols/dlms/push/pushObjects.js';
 import { INTERFACE_CLASSES } from '../../protocols/dlms/cosem/classes.js';
 import { parseObis } from '../../protocols/dlms/cosem/obis.js';
 import { u8 } from './cosemData.js';
@@ -41,9 +41,30 @@ export interface SimulatedDlmsMeterOptions extends MeterSimulationOptions {
   readonly serverSap?: number;
   /** Initial send_destination_and_method of both push setups. */
   readonly pushDestination?: PushDestination;
+  /** How the pushes describe themselves (default 'push-setup-name'); see `PushForm`. */
+  readonly pushForm?: PushForm;
 }
 
 export type PushSetupName = 'interval' | 'event';
+
+/**
+ * The three forms the Blue Book allows a push (IC 40 push_object_list) to take, as the
+ * push setups' initial lists:
+ *   - 'self-describing': the push setup's own attribute 2 first, so the push carries its list;
+ *   - 'push-setup-name': the push setup's logical name (attribute 1) second, after the
+ *     logical device name (gridhead's default lists);
+ *   - 'bare': neither; the receiver must know the list or read it from the meter.
+ */
+export type PushForm = 'self-describing' | 'push-setup-name' | 'bare';
+
+/** `list` in `form`: the default lists carry the push setup's logical name, the other forms are derived from them. */
+export function pushListIn(form: PushForm, list: PushObjectList): PushObjectList {
+  const { classId, attributes } = INTERFACE_CLASSES.pushSetup;
+  const rest = list.objects.filter((o) => !(o.classId === classId && o.attribute === attributes.logical_name));
+  if (form === 'push-setup-name') return list;
+  if (form === 'bare') return { pushSetup: list.pushSetup, objects: rest };
+  return { pushSetup: list.pushSetup, objects: [{ classId, obis: list.pushSetup, attribute: attributes.push_object_list, dataIndex: 0 }, ...rest] };
+}
 
 export class SimulatedDlmsMeter implements CosemObjectModel {
   readonly simulation: MeterSimulation;
@@ -61,8 +82,8 @@ export class SimulatedDlmsMeter implements CosemObjectModel {
     this.secret = new TextEncoder().encode(options.password ?? '12345678');
     const sim = this.simulation;
     this.pushSetups = {
-      interval: new PushSetupState(PUSH_OBIS.intervalPushSetup, INTERVAL_PUSH_LIST, options.pushDestination),
-      event: new PushSetupState(PUSH_OBIS.eventPushSetup, EVENT_PUSH_LIST, options.pushDestination),
+      interval: new PushSetupState(PUSH_OBIS.intervalPushSetup, pushListIn(options.pushForm ?? 'push-setup-name', INTERVAL_PUSH_LIST), options.pushDestination),
+      event: new PushSetupState(PUSH_OBIS.eventPushSetup, pushListIn(options.pushForm ?? 'push-setup-name', EVENT_PUSH_LIST), options.pushDestination),
     };
     const pushMethod = (name: PushSetupName) => () => ({ result: this.onPushRequest?.(name) === true ? 'success' as const : 'temporary-failure' as const });
     const objects: CosemObjectDef[] = [];

@@ -25,6 +25,7 @@ import { areaRoutes, meterRoutes, terminalRoutes, type TerminalStateView } from 
 import type { AuditLog } from '../control/audit.js';
 import { auditRoutes, installAuditHook } from './auditRoutes.js';
 import { securityRoutes, type SecurityRoutesOptions } from './securityRoutes.js';
+import { dlmsPushRoutes, type DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
 import { commandRoutes, type CommandRoutesOptions } from './commandRoutes.js';
 import { meterReadRoutes } from './meterReadRoutes.js';
 import type { MeterReader } from '../collect/meterRead.js';
@@ -59,6 +60,8 @@ export interface ApiDeps {
   readonly audit?: AuditLog;
   /** DLMS key store and security events (keys and security-events routes). */
   readonly security?: Omit<SecurityRoutesOptions, 'registry'>;
+  /** DLMS push dead letters; absent: no route. */
+  readonly dlmsPush?: DlmsPushRoutesOptions;
   /** Rule management; absent when the rule engine is off. */
   readonly rules?: RuleService;
   /** Alarm list, acknowledgement, comments and the SSE stream; absent: no alarm routes. */
@@ -170,6 +173,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     });
     await v1.register(userRoutes, { auth: deps.auth.service });
     if (deps.security !== undefined) await v1.register(securityRoutes, { registry: deps.registry, ...deps.security });
+    if (deps.dlmsPush !== undefined) await v1.register(dlmsPushRoutes, deps.dlmsPush);
     const topo = { registry: deps.registry, terminalState: deps.terminalState };
     await v1.register(areaRoutes, topo);
     await v1.register(terminalRoutes, topo);

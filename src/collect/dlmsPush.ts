@@ -1,16 +1,24 @@
 /**
  * Pushed DLMS data-notifications → RawReadings and RawDeviceEvents for the pipeline.
  *
- * Who sent it:
- *   - a ciphered push names its system title; the key store (`PushSecurity`) ties that to a
- *     meter, and only a push that deciphers under that meter's keys with a fresh counter is
- *     taken (a replayed or tampered one is dropped and reported as a security event);
- *   - a plain push is identified by its logical device name (a DLMS terminal's endpoint
- *     `logicalDeviceName`); a terminal set up for ciphering (`security` other than 'none')
- *     never has a plain push accepted in its name (security event 'policy-violation');
- *   - over MQTT the topic's terminal id must also be the sender's terminal.
- * An unknown sender, an undecodable APDU and everything dropped is counted and reported
- * through `onProblem` (the caller rate-limits the log line).
+ * A push is tied to its sender and to the push object list its body follows, from whatever
+ * it carries, in this order (Blue Book IC 40 Push setup):
+ *   1. its own description: a self-describing push carries its push_object_list;
+ *   2. its push setup's logical name, naming one of the lists the receiver knows;
+ *   3. the logical device name (0.0.42.0.0.255 value): at its place in a list found above,
+ *      else any body element naming a DLMS terminal's `logicalDeviceName`;
+ *   4. the system title of a ciphered push (general-glo), or where it came from: the MQTT
+ *      topic's terminal, the one DLMS terminal at the TCP peer's address.
+ * A ciphered push is always its key-store meter's (the system title picked the keys it
+ * authenticated under); a terminal set up for ciphering never has a plain push accepted in
+ * its name (security event 'policy-violation'); over MQTT the topic's terminal must also be
+ * the sender's. The list: the described one, else one learnt from the sender's meter, else one
+ * of the known lists (`lists`). When none fits, the sender's lists are read from the meter
+ * through its collection lane (dlmsPushLists.ts) and the push waits for them, bounded.
+ *
+ * A push that yields nothing (undecodable, not a push, unknown sender, security failure,
+ * unknown list, failed list read, pipeline refusal) is counted, reported through `onProblem`
+ * (the caller rate-limits the log line) and handed to `deadLetter` with its bytes.
  *
  * Values: registers (IC 3/4 attribute 2) whose OBIS the catalogue knows become readings at
  * the push's device time. Pushes carry raw values, so the scaler_unit comes from
@@ -19,6 +27,7 @@
  * event with the DLMS code in its detail.
  */
 import type { RawDeviceEvent, RawReading } from '../../protocols/adapter.js';
+import type { DlmsData } from '../../protocols/dlms/axdr/data.js';
 import { scaled } from '../../protocols/dlms/client/scaler.js';
 import { catalogueExponent, type ScalerUnit } from '../../protocols/dlms/cosem/units.js';
 import { DlmsDecodeError } from '../../protocols/dlms/errors.js';
@@ -26,13 +35,17 @@ import type { PushOrigin } from '../../protocols/dlms/net/pushListener.js';
 import type { MqttPushOrigin } from '../../protocols/dlms/net/pushMqtt.js';
 import { describeDlmsEvent } from '../../protocols/dlms/push/eventCodes.js';
 import {
-  DlmsPushError, decodePushNotification, type PushNotification, type PushSecurity,
+  DlmsPushError, decodePushFrame, describePush, type PushFrame, type PushNotification, type PushSecurity,
 } from '../../protocols/dlms/push/notification.js';
-import { PUSH_OBIS, type PushObjectList } from '../../protocols/dlms/push/pushObjects.js';
+import {
+  DEFAULT_PUSH_LISTS, PUSH_OBIS, logicalDeviceNameOf, matchPushList, selfDescribedList, type PushObjectList,
+} from '../../protocols/dlms/push/pushObjects.js';
 import { GENERAL_GLO_CIPHERING_TAG, parseCipheredApdu } from '../../protocols/dlms/security/ciphering.js';
 import { DlmsSecurityError } from '../../protocols/dlms/security/securityError.js';
 import type { SecurityEvent } from '../../protocols/dlms/security/settings.js';
 import { isDeviceEventCode, type Meter, type Terminal } from '../domain/index.js';
+import type { PushDeadLetter } from './dlmsPushDeadLetters.js';
+import type { PushListLearner, PushListReadOutcome } from './dlmsPushLists.js';
 import type { PushScalerSource } from './dlmsPushScalers.js';
 
 export type PushOriginOf = PushOrigin | MqttPushOrigin;
@@ -45,8 +58,14 @@ export interface PushDirectory {
   metersOfTerminal(id: string): Meter[];
 }
 
-export type PushProblemCode =
-  | 'decode' | 'not-a-push' | 'unknown-sender' | 'sender-mismatch' | 'security' | 'no-scaler' | 'sink';
+export const PUSH_PROBLEM_CODES = [
+  'decode', 'not-a-push', 'unknown-sender', 'sender-mismatch', 'security',
+  'unknown-push-list', 'list-read-failed', 'list-wait-full', 'no-scaler', 'sink',
+] as const;
+export type PushProblemCode = (typeof PUSH_PROBLEM_CODES)[number];
+
+/** How an accepted push's list was found. */
+export type PushListSource = 'described' | 'learnt' | 'known' | 'read';
 
 export interface DlmsPushReceiverOptions {
   readonly directory: PushDirectory;
@@ -54,13 +73,18 @@ export interface DlmsPushReceiverOptions {
   readonly catalogue: Readonly<Record<string, { readonly obis: string; readonly unit: string }>>;
   readonly scalers: PushScalerSource;
   readonly security?: PushSecurity;
+  /** Lists known without asking any meter; default DEFAULT_PUSH_LISTS. */
   readonly lists?: readonly PushObjectList[];
+  /** Lists learnt per meter, and reading them; without it a push of an unknown list is dead-lettered at once. */
+  readonly learner?: PushListLearner;
   readonly maxApduBytes?: number;
   readonly readings: (batch: readonly RawReading[]) => void | Promise<void>;
   readonly events: (batch: readonly RawDeviceEvent[]) => void | Promise<void>;
   readonly onSecurityEvent?: (event: SecurityEvent & { readonly meterId?: string; readonly terminalId?: string }) => void;
   /** `sender` is a terminal id, system title or peer address: what is known of the sender. */
   readonly onProblem?: (code: PushProblemCode, sender: string, detail: string) => void;
+  /** A push that yielded nothing, with its bytes. */
+  readonly deadLetter?: (letter: PushDeadLetter) => void;
   readonly now?: () => number;
 }
 
@@ -70,104 +94,202 @@ export interface DlmsPushCounters {
   readings: number;
   events: number;
   dropped: Record<PushProblemCode, number>;
+  deadLettered: number;
+  lists: Record<PushListSource, number>;
+}
+
+/** One push on its way through the receiver. */
+interface Arrival {
+  readonly apdu: Uint8Array;
+  readonly origin: PushOriginOf;
+  /** Peer address or topic terminal. */
+  readonly from: string;
+  readonly receivedAt: number;
+}
+
+interface Sender {
+  readonly terminal: Terminal;
+  readonly address: string;
 }
 
 export class DlmsPushReceiver {
   readonly counters: DlmsPushCounters = {
-    received: 0, accepted: 0, readings: 0, events: 0,
-    dropped: { decode: 0, 'not-a-push': 0, 'unknown-sender': 0, 'sender-mismatch': 0, security: 0, 'no-scaler': 0, sink: 0 },
+    received: 0, accepted: 0, readings: 0, events: 0, deadLettered: 0,
+    dropped: Object.fromEntries(PUSH_PROBLEM_CODES.map((c) => [c, 0])) as Record<PushProblemCode, number>,
+    lists: { described: 0, learnt: 0, known: 0, read: 0 },
   };
   private byName: Map<string, string> | undefined;
+  private byHost: Map<string, string | null> | undefined;
   private readonly now: () => number;
 
   constructor(private readonly o: DlmsPushReceiverOptions) {
     this.now = o.now ?? Date.now;
   }
 
-  /** The registry changed: the logical device name index is rebuilt on the next plain push. */
+  /** The registry changed: the logical device name and address indexes are rebuilt on the next push that needs them. */
   invalidate(): void {
     this.byName = undefined;
+    this.byHost = undefined;
   }
 
-  /** Handles one pushed APDU; never throws (every failure is counted and reported). */
+  /**
+   * Handles one pushed APDU; never throws (every failure is counted, reported and
+   * dead-lettered). A push waiting for its meter's lists is finished later, in the background.
+   */
   async handle(apdu: Uint8Array, origin: PushOriginOf): Promise<void> {
     this.counters.received += 1;
-    const from = origin.kind === 'tcp' ? origin.remote : origin.terminalId;
-    const n = this.decode(apdu, from);
-    if (n === undefined) return;
-    const sender = this.identify(n, origin, from);
+    const arrival: Arrival = { apdu, origin, from: origin.kind === 'tcp' ? origin.remote : origin.terminalId, receivedAt: this.now() };
+    const frame = this.decode(arrival);
+    if (frame === undefined) return;
+    const described = selfDescribedList(frame.body);
+    const known = described === undefined ? matchPushList(frame.body, this.o.lists ?? DEFAULT_PUSH_LISTS) : undefined;
+    const sender = this.identify(frame, described ?? known, arrival);
     if (sender === undefined) return;
+    if (described !== undefined) {
+      await this.deliver(frame, described, 'described', sender, arrival);
+      return;
+    }
+    // The sender's own lists come before the known ones: they were read from this meter.
+    const learnt = this.o.learner === undefined ? undefined : matchPushList(frame.body, this.o.learner.lists(sender.terminal.id, sender.address));
+    if (learnt !== undefined) await this.deliver(frame, learnt, 'learnt', sender, arrival);
+    else if (known !== undefined) await this.deliver(frame, known, 'known', sender, arrival);
+    else this.awaitLists(frame, sender, arrival);
+  }
+
+  private decode(a: Arrival): PushFrame | undefined {
+    try {
+      return decodePushFrame(a.apdu, {
+        ...(this.o.security === undefined ? {} : { security: this.o.security }),
+        limits: { maxApduBytes: this.o.maxApduBytes ?? 4_096 },
+      });
+    } catch (err) {
+      if (err instanceof DlmsSecurityError) {
+        const systemTitle = titleOf(a.apdu);
+        this.securityEvent({ kind: err.reason, detail: err.message, ...(systemTitle === undefined ? {} : { systemTitle }) }, a, systemTitle ?? a.from);
+      } else if (err instanceof DlmsPushError) {
+        this.fail(err.reason === 'unknown-system-title' ? 'unknown-sender' : 'not-a-push', a, titleOf(a.apdu) ?? a.from, err.message);
+      } else if (err instanceof DlmsDecodeError) {
+        this.fail('decode', a, a.from, err.message);
+      } else {
+        // A bug of ours: still one push lost, not a listener or a process.
+        this.fail('decode', a, a.from, `unexpected ${err instanceof Error ? err.name : 'error'}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return undefined;
+    }
+  }
+
+  /** The sender of a push, in the order of the header comment; undefined when refused (reported). */
+  private identify(frame: PushFrame, list: PushObjectList | undefined, a: Arrival): Sender | undefined {
+    let terminal: Terminal | undefined;
+    let address: string | undefined;
+    if (frame.meterId !== undefined) {
+      const meter = this.o.directory.findMeter(frame.meterId);
+      terminal = meter === undefined ? undefined : this.o.directory.findTerminal(meter.terminalId);
+      address = meter?.address;
+      if (terminal === undefined) {
+        this.fail('unknown-sender', a, frame.meterId, 'the key store names a meter the registry does not have');
+        return undefined;
+      }
+    } else {
+      const named = this.byLogicalDeviceName(frame.body, list);
+      terminal = named.terminalId === undefined ? this.byOrigin(a.origin) : this.o.directory.findTerminal(named.terminalId);
+      if (terminal === undefined) {
+        this.fail('unknown-sender', a, named.name ?? a.from, 'no DLMS terminal has this logical device name or sends from here');
+        return undefined;
+      }
+      if (terminal.protocol === 'dlms' && (terminal.dlms.security ?? 'none') !== 'none') {
+        this.securityEvent({ kind: 'policy-violation', detail: `unciphered push in the name of ${terminal.id}, which is set up for ciphering` }, a, terminal.id, terminal.id);
+        return undefined;
+      }
+    }
+    if (a.origin.kind === 'mqtt' && a.origin.terminalId !== terminal.id) {
+      this.fail('sender-mismatch', a, a.origin.terminalId, `topic names ${a.origin.terminalId}, the push comes from ${terminal.id}`, terminal.id);
+      return undefined;
+    }
+    if (address === undefined) {
+      const meters = this.o.directory.metersOfTerminal(terminal.id);
+      const wPort = a.origin.kind === 'tcp' ? String(a.origin.source) : undefined;
+      address = meters.find((m) => m.address === wPort)?.address ?? (meters.length === 1 ? meters[0]?.address : undefined) ?? '1';
+    }
+    return { terminal, address };
+  }
+
+  /** The logical device name at its place in `list`, else the first body element that names a DLMS terminal. */
+  private byLogicalDeviceName(body: readonly DlmsData[], list: PushObjectList | undefined): { name?: string; terminalId?: string } {
+    const at = list?.objects.findIndex((o) => o.obis === PUSH_OBIS.logicalDeviceName && o.attribute === 2) ?? -1;
+    const candidates = at >= 0 ? [body[at]] : body;
+    let first: string | undefined;
+    for (const v of candidates) {
+      const name = logicalDeviceNameOf(v);
+      if (name === undefined) continue;
+      first ??= name;
+      const terminalId = this.terminalByName(name);
+      if (terminalId !== undefined) return { name, terminalId };
+    }
+    return first === undefined ? {} : { name: first };
+  }
+
+  /** The MQTT topic's DLMS terminal, or the one DLMS terminal whose endpoint host is the TCP peer's address. */
+  private byOrigin(origin: PushOriginOf): Terminal | undefined {
+    if (origin.kind === 'mqtt') {
+      const t = this.o.directory.findTerminal(origin.terminalId);
+      return t?.protocol === 'dlms' ? t : undefined;
+    }
+    if (this.byHost === undefined) {
+      this.byHost = new Map();
+      for (const t of this.o.directory.listTerminals()) {
+        if (t.protocol !== 'dlms') continue;
+        // Several terminals behind one address (a gateway, a NAT) identify nobody.
+        this.byHost.set(t.dlms.host, this.byHost.has(t.dlms.host) ? null : t.id);
+      }
+    }
+    const host = origin.remote.slice(0, origin.remote.lastIndexOf(':')).replace(/^::ffff:/, '');
+    const id = this.byHost.get(host);
+    return id === undefined || id === null ? undefined : this.o.directory.findTerminal(id);
+  }
+
+  /** No list fits yet: the push waits for its meter's lists (read through the lane), bounded. */
+  private awaitLists(frame: PushFrame, sender: Sender, a: Arrival): void {
+    const learner = this.o.learner;
+    const what = `no known push object list fits a body of ${frame.body.length} values`;
+    if (learner === undefined || sender.terminal.protocol !== 'dlms') {
+      this.fail('unknown-push-list', a, sender.terminal.id, what, sender.terminal.id);
+      return;
+    }
+    const refusal = learner.wait(sender.terminal.id, sender.address, (outcome) => this.afterRead(outcome, frame, sender, a));
+    if (refusal === 'read-recently') this.fail('unknown-push-list', a, sender.terminal.id, `${what}, and the meter's lists were read recently`, sender.terminal.id);
+    else if (refusal !== undefined) this.fail('list-wait-full', a, sender.terminal.id, `${what}; no room to wait for the meter's lists (${refusal})`, sender.terminal.id);
+  }
+
+  private async afterRead(outcome: PushListReadOutcome, frame: PushFrame, sender: Sender, a: Arrival): Promise<void> {
+    if (!outcome.ok) {
+      this.fail('list-read-failed', a, sender.terminal.id, `reading the push object lists failed: ${outcome.error.message}`, sender.terminal.id);
+      return;
+    }
+    const list = matchPushList(frame.body, outcome.lists);
+    if (list === undefined) {
+      this.fail('unknown-push-list', a, sender.terminal.id, `none of the meter's ${outcome.lists.length} push object lists fits a body of ${frame.body.length} values`, sender.terminal.id);
+      return;
+    }
+    await this.deliver(frame, list, 'read', sender, a);
+  }
+
+  private async deliver(frame: PushFrame, list: PushObjectList, source: PushListSource, sender: Sender, a: Arrival): Promise<void> {
+    const n = describePush(frame, list);
     const { terminal, address } = sender;
-    const ts = n.ts ?? this.now();
+    const ts = n.ts ?? a.receivedAt;
     const readings = await this.readingsOf(n, terminal, address, ts);
     const events = this.eventsOf(n, terminal.id, address, ts);
     this.counters.accepted += 1;
+    this.counters.lists[source] += 1;
     try {
       if (readings.length > 0) await this.o.readings(readings);
       if (events.length > 0) await this.o.events(events);
       this.counters.readings += readings.length;
       this.counters.events += events.length;
     } catch (err) {
-      this.drop('sink', terminal.id, err instanceof Error ? err.message : String(err));
+      this.fail('sink', a, terminal.id, err instanceof Error ? err.message : String(err), terminal.id);
     }
-  }
-
-  private decode(apdu: Uint8Array, from: string): PushNotification | undefined {
-    try {
-      return decodePushNotification(apdu, {
-        ...(this.o.security === undefined ? {} : { security: this.o.security }),
-        ...(this.o.lists === undefined ? {} : { lists: this.o.lists }),
-        limits: { maxApduBytes: this.o.maxApduBytes ?? 4_096 },
-      });
-    } catch (err) {
-      if (err instanceof DlmsSecurityError) {
-        const systemTitle = titleOf(apdu);
-        this.securityEvent({ kind: err.reason, detail: err.message, ...(systemTitle === undefined ? {} : { systemTitle }) }, from);
-      } else if (err instanceof DlmsPushError) {
-        this.drop(err.reason === 'unknown-system-title' ? 'unknown-sender' : 'not-a-push', titleOf(apdu) ?? from, err.message);
-      } else if (err instanceof DlmsDecodeError) {
-        this.drop('decode', from, err.message);
-      } else {
-        // A bug of ours: still one push lost, not a listener or a process.
-        this.drop('decode', from, `unexpected ${err instanceof Error ? err.name : 'error'}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      return undefined;
-    }
-  }
-
-  private identify(n: PushNotification, origin: PushOriginOf, from: string): { terminal: Terminal; address: string } | undefined {
-    let terminal: Terminal | undefined;
-    let address: string | undefined;
-    if (n.meterId !== undefined) {
-      const meter = this.o.directory.findMeter(n.meterId);
-      terminal = meter === undefined ? undefined : this.o.directory.findTerminal(meter.terminalId);
-      address = meter?.address;
-      if (terminal === undefined) {
-        this.drop('unknown-sender', n.meterId, 'the key store names a meter the registry does not have');
-        return undefined;
-      }
-    } else {
-      const id = n.logicalDeviceName === undefined ? undefined : this.terminalByName(n.logicalDeviceName);
-      terminal = id === undefined ? undefined : this.o.directory.findTerminal(id);
-      if (terminal === undefined) {
-        this.drop('unknown-sender', n.logicalDeviceName ?? from, 'no DLMS terminal has this logical device name');
-        return undefined;
-      }
-      if (terminal.protocol === 'dlms' && (terminal.dlms.security ?? 'none') !== 'none') {
-        this.securityEvent({ kind: 'policy-violation', detail: `unciphered push in the name of ${terminal.id}, which is set up for ciphering` }, terminal.id, terminal.id);
-        return undefined;
-      }
-    }
-    if (origin.kind === 'mqtt' && origin.terminalId !== terminal.id) {
-      this.drop('sender-mismatch', origin.terminalId, `topic names ${origin.terminalId}, the push comes from ${terminal.id}`);
-      return undefined;
-    }
-    if (address === undefined) {
-      const meters = this.o.directory.metersOfTerminal(terminal.id);
-      const wPort = origin.kind === 'tcp' ? String(origin.source) : undefined;
-      address = meters.find((m) => m.address === wPort)?.address ?? (meters.length === 1 ? meters[0]?.address : undefined) ?? '1';
-    }
-    return { terminal, address };
   }
 
   private async readingsOf(n: PushNotification, terminal: Terminal, address: string, ts: number): Promise<RawReading[]> {
@@ -179,7 +301,7 @@ export class DlmsPushReceiver {
     try {
       scalers = await this.o.scalers.get(terminal, address, registers.map((v) => v.obis));
     } catch (err) {
-      this.drop('no-scaler', terminal.id, err instanceof Error ? err.message : String(err));
+      this.report('no-scaler', terminal.id, err instanceof Error ? err.message : String(err));
       return [];
     }
     const out: RawReading[] = [];
@@ -200,7 +322,7 @@ export class DlmsPushReceiver {
         missing.push(`${v.obis} (${v.data.type})`);
       }
     }
-    if (missing.length > 0) this.drop('no-scaler', terminal.id, `no usable scaler_unit for ${missing.join(', ')}`);
+    if (missing.length > 0) this.report('no-scaler', terminal.id, `no usable scaler_unit for ${missing.join(', ')}`);
     return out;
   }
 
@@ -221,8 +343,8 @@ export class DlmsPushReceiver {
     return this.byName.get(name);
   }
 
-  private securityEvent(e: SecurityEvent, sender: string, terminalId?: string): void {
-    this.drop('security', sender, `${e.kind}: ${e.detail}`);
+  private securityEvent(e: SecurityEvent, a: Arrival, sender: string, terminalId?: string): void {
+    this.fail('security', a, sender, `${e.kind}: ${e.detail}`, terminalId);
     try {
       this.o.onSecurityEvent?.({ ...e, ...(terminalId === undefined ? {} : { terminalId }) });
     } catch {
@@ -230,7 +352,21 @@ export class DlmsPushReceiver {
     }
   }
 
-  private drop(code: PushProblemCode, sender: string, detail: string): void {
+  /** A push that yielded nothing: counted, reported, dead-lettered with its bytes. */
+  private fail(code: PushProblemCode, a: Arrival, sender: string, detail: string, terminalId?: string): void {
+    this.report(code, sender, detail);
+    this.counters.deadLettered += 1;
+    try {
+      this.o.deadLetter?.({
+        origin: a.origin.kind, from: a.from, sender, code, reason: detail, receivedAt: a.receivedAt, apdu: a.apdu,
+        ...(terminalId === undefined ? {} : { terminalId }),
+      });
+    } catch {
+      // The dead-letter store counts its own failures; the receiver goes on.
+    }
+  }
+
+  private report(code: PushProblemCode, sender: string, detail: string): void {
     this.counters.dropped[code] += 1;
     try {
       this.o.onProblem?.(code, sender, detail);

@@ -3,7 +3,7 @@
  * ahead of scheduled cycles but behind the request in flight, withdrawn if the caller gives
  * up while still queued, aborted if it gives up while running.
  */
-import type { DeviceCommand, DeviceControlState, ProfileOutcome, ProfileRequest, RawReading, ReadItem } from '../../protocols/adapter.js';
+import type { DeviceCommand, DeviceControlState, ProfileOutcome, ProfileRequest, RawReading, ReadItem, TerminalSession } from '../../protocols/adapter.js';
 import { abortReason, linkSignals, toError } from './clock.js';
 import { errorCode } from './errors.js';
 import type { LaneJob, PollResult, RequestPolicy, TerminalLane } from './terminalLane.js';
@@ -38,6 +38,13 @@ export function queueOnDemand(lane: TerminalLane, items: readonly ReadItem[], po
  */
 export function queueCommand(lane: TerminalLane, command: DeviceCommand, timeoutMs: number, caller: AbortSignal | undefined): Promise<DeviceControlState> {
   return queueUrgent(lane, (signal) => lane.execute(command, timeoutMs, signal), caller);
+}
+
+/** Queues `work` on the lane's session (TerminalLane.withSession), like a command. */
+export function queueSessionWork<T>(
+  lane: TerminalLane, what: string, timeoutMs: number, caller: AbortSignal | undefined, work: (session: TerminalSession, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  return queueUrgent(lane, (signal) => lane.withSession(what, timeoutMs, signal, work), caller);
 }
 
 /** Queues a stored-profile read of one meter in `lane`, like an on-demand read; entries also go to the sink. */

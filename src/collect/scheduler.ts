@@ -9,12 +9,12 @@
  * permit waiters ≤ terminals; on-demand reads ≤ `maxQueuedOnDemand` per terminal;
  * retries ≤ profile.retries with backoff capped at MAX_BACKOFF_MS.
  */
-import type { DeviceCommand, DeviceControlState, ProfileOutcome, ProfileRequest, ProtocolName, RawReading, ReadItem, TransportAdapter } from '../../protocols/adapter.js';
+import type { DeviceCommand, DeviceControlState, ProfileOutcome, ProfileRequest, ProtocolName, RawReading, ReadItem, TerminalSession, TransportAdapter } from '../../protocols/adapter.js';
 import type { CollectProfileConfig, GridheadConfig } from '../config/schema.js';
 import type { Meter, Terminal } from '../domain/topology.js';
 import { systemClock, toError, type Clock } from './clock.js';
 import { CollectBusyError, NoAdapterError, NotPollableError, SchedulerStoppedError, SinkError, UnknownProfileError, UnknownTerminalError } from './errors.js';
-import { queueCommand, queueOnDemand, queueProfile, toOnDemandResult, type OnDemandRequest, type OnDemandResult } from './onDemand.js';
+import { queueCommand, queueOnDemand, queueProfile, queueSessionWork, toOnDemandResult, type OnDemandRequest, type OnDemandResult } from './onDemand.js';
 import { MemoryProfileCursors, type ProfileCursorStore } from './profileCursors.js';
 import { runStoredProfileCycle } from './storedProfileCycle.js';
 import { ProfileCycle } from './profileCycle.js';
@@ -211,6 +211,20 @@ export class CollectionScheduler {
     if (lane instanceof Error) return Promise.reject(lane);
     const base = this.#basePolicy(lane);
     return queueCommand(lane, command, options.timeoutMs ?? base.timeoutMs, options.signal);
+  }
+
+  /**
+   * Runs `work` on the terminal's session through its lane, like a command: for a protocol's
+   * own requests (the DLMS push intake reads a meter's push object lists this way), so they
+   * share the terminal's one connection with polling instead of opening another.
+   */
+  sessionNow<T>(
+    terminalId: string, what: string, work: (session: TerminalSession, signal: AbortSignal) => Promise<T>,
+    options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
+  ): Promise<T> {
+    const lane = this.#urgentLane(terminalId);
+    if (lane instanceof Error) return Promise.reject(lane);
+    return queueSessionWork(lane, what, options.timeoutMs ?? this.#basePolicy(lane).timeoutMs, options.signal, work);
   }
 
   /** Reads a stored profile of one meter now, queued like an on-demand read (no retry); entries also go to the sink. */

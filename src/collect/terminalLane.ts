@@ -195,19 +195,26 @@ export class TerminalLane {
    * Sends one control command under an urgent permit and the deadline, on the lane's session.
    * No retry: whether a command that timed out took effect is unknown, and the caller decides.
    */
-  async execute(command: DeviceCommand, timeoutMs: number, signal: AbortSignal): Promise<DeviceControlState> {
+  execute(command: DeviceCommand, timeoutMs: number, signal: AbortSignal): Promise<DeviceControlState> {
+    return this.withSession(`${command.type} of the meter at ${command.address}`, timeoutMs, signal, (session, s) => {
+      if (session.execute === undefined) throw new NotControllableError(this.#terminal.id);
+      return session.execute(command, s);
+    });
+  }
+
+  /**
+   * Runs `work` on the lane's session under an urgent permit and the deadline: a request that
+   * is no quantity read (a command, a protocol's own object such as a DLMS push setup's list).
+   * No retry; a failed connection or a deadline drops the session.
+   */
+  async withSession<T>(what: string, timeoutMs: number, signal: AbortSignal, work: (session: TerminalSession, signal: AbortSignal) => Promise<T>): Promise<T> {
     let release: (() => void) | undefined;
     const id = this.#terminal.id;
-    const guard = linkSignals([signal], {
-      clock: this.deps.clock,
-      timeoutMs,
-      onTimeout: () => new TimeoutError(id, timeoutMs, `${command.type} of the meter at ${command.address}`),
-    });
+    const guard = linkSignals([signal], { clock: this.deps.clock, timeoutMs, onTimeout: () => new TimeoutError(id, timeoutMs, what) });
     try {
       release = await this.deps.permits.acquire(guard.signal, true);
       const session = await this.#ensureSession(guard.signal);
-      if (session.execute === undefined) throw new NotControllableError(id);
-      return await untilAborted(session.execute(command, guard.signal), guard.signal);
+      return await untilAborted(work(session, guard.signal), guard.signal);
     } catch (err) {
       const error = toError(err);
       if (isSessionError(error) || guard.signal.aborted) this.#sessionFailed();

@@ -107,7 +107,7 @@ function fillSections(value: Record<string, unknown>): void {
   const sections: readonly (readonly string[])[] = [
     ['station'], ['log'], ['http'], ['mqtt'], ['mqtt', 'embeddedBroker'], ['influx'], ['storage'], ['ingest'], ['ingest', 'plausibility'], ['collect'],
     ['modbus'], ['dlms'], ['registry'], ['simulators'], ['simulators', 'modbus'], ['simulators', 'mqtt'], ['simulators', 'dlms'],
-    ['dlms', 'push'], ['dlms', 'push', 'listen'], ['dlms', 'push', 'mqtt'],
+    ['dlms', 'push'], ['dlms', 'push', 'listen'], ['dlms', 'push', 'mqtt'], ['dlms', 'push', 'lists'], ['dlms', 'push', 'deadLetters'],
     ['rules'],
     ['alarms'], ['alarms', 'mqtt'], ['events'],
     ['loadControl'],

@@ -267,6 +267,21 @@ export const DlmsConfig = Type.Object(
         idleTimeoutMs: Type.Integer({ minimum: 1_000, default: 600_000 }),
         /** After a failed scaler read for a meter, wait this long before reading again. */
         scalerRetryMs: Type.Integer({ minimum: 100, default: 60_000 }),
+        /** Push object lists read from meters whose pushes follow no known list (src/collect/dlmsPushLists.ts). */
+        lists: Type.Object(
+          {
+            /** Pushes waiting for their meter's lists, in all and per meter; more are dead-lettered. */
+            maxWaiting: Type.Integer({ minimum: 1, maximum: 100_000, default: 256 }),
+            maxWaitingPerMeter: Type.Integer({ minimum: 1, maximum: 1_000, default: 16 }),
+            /** Least time between two reads of one meter's lists. */
+            readRetryMs: Type.Integer({ minimum: 100, default: 60_000 }),
+            /** Meters whose learnt lists the embedded store keeps; the least recently learnt go first. */
+            maxMeters: Type.Integer({ minimum: 1, default: 100_000 }),
+          },
+          strict,
+        ),
+        /** Pushes over TCP that yielded nothing, kept with their bytes (over MQTT: mqtt.deadLetterTopic). */
+        deadLetters: Type.Object({ maxRows: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }) }, strict),
       },
       strict,
     ),

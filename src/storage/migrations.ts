@@ -388,4 +388,30 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE meters ADD COLUMN max_current REAL;
     `,
   },
+  {
+    version: 11,
+    name: 'DLMS push: learnt push object lists, dead letters',
+    sql: `
+      -- Push object lists read from a meter (src/collect/dlmsPushLists.ts), per terminal/address.
+      CREATE TABLE dlms_push_lists (
+        meter_key  TEXT PRIMARY KEY,   -- terminal id / meter address
+        lists      TEXT NOT NULL,      -- JSON: [{ pushSetup, objects: [{ classId, obis, attribute, dataIndex }] }]
+        learnt_at  INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX dlms_push_lists_learnt ON dlms_push_lists(learnt_at);
+
+      -- Pushes that yielded nothing, with their bytes (src/collect/dlmsPushDeadLetters.ts); capped, oldest dropped.
+      CREATE TABLE dlms_push_dead_letters (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_at  INTEGER NOT NULL,
+        origin       TEXT NOT NULL,    -- tcp | mqtt
+        peer         TEXT NOT NULL,    -- TCP peer address:port, or the MQTT topic's terminal id
+        sender       TEXT NOT NULL,    -- peer address, topic terminal, system title: what is known
+        terminal_id  TEXT,
+        code         TEXT NOT NULL,
+        reason       TEXT NOT NULL,
+        apdu         BLOB NOT NULL
+      );
+    `,
+  },
 ];

@@ -18,8 +18,8 @@ import { readColumnScalers, readProfile, scaleRow } from '../../protocols/dlms/c
 import { openDlmsTransport } from '../../protocols/dlms/net/clientTransport.js';
 import { DlmsMeterSimulator } from '../../simulators/dlms/server.js';
 import type { PushDirectory } from '../../src/collect/dlmsPush.js';
-import { startDlmsPushService, type DlmsPushService } from '../../src/collect/dlmsPushService.js';
 import { QUANTITIES, meterId, terminalId, type Meter, type Terminal } from '../../src/domain/index.js';
+import { startPushIntake, type PushIntake } from '../helpers/dlmsPushIntake.js';
 import { eventually } from '../helpers/headend.js';
 
 /** Monday 2024-06-03 10:07:30 local time at UTC+01:00 (deviation −60): half way through a quarter hour. */
@@ -57,10 +57,8 @@ const directory: PushDirectory = {
   findMeter: (id) => meters.get(id),
   metersOfTerminal: (id) => [...meters.values()].filter((m) => m.terminalId === id),
 };
-const pushed: RawReading[] = [];
-const problems: string[] = [];
 const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 5_000 });
-let push: DlmsPushService;
+let push: PushIntake;
 const sessions: TerminalSession[] = [];
 
 beforeAll(async () => {
@@ -79,19 +77,10 @@ beforeAll(async () => {
       id: meterId(`${kind}-1`), name: kind, terminalId: terminalId(kind), address: '1', ctRatio: 1, ptRatio: 1, areaId: null, protected: false, customerRef: null, accountRef: null,
     });
   }
-  push = await startDlmsPushService({
-    config: {
-      listen: { enabled: true, host: '127.0.0.1', port: 0 }, mqtt: { enabled: false },
-      maxConnections: 10, maxApduBytes: 4_096, maxBytesPerConnection: 1_048_576, idleTimeoutMs: 60_000, scalerRetryMs: 60_000,
-    },
-    directory, catalogue: QUANTITIES, adapter, requestTimeoutMs: 5_000,
-    readings: (b) => { pushed.push(...b); },
-    events: () => undefined,
-    onProblem: (source, code, sender, detail) => { problems.push(`${source}:${code}:${sender}:${detail}`); },
-  });
+  push = await startPushIntake({ directory });
   // The residential meter pushes first, so its scalers are the head-end's first of this type.
   for (const kind of kinds) {
-    sims[kind].setPushDestination({ transport: 'tcp', host: '127.0.0.1', port: push.tcpPort ?? 0 });
+    sims[kind].setPushDestination({ transport: 'tcp', host: '127.0.0.1', port: push.service.tcpPort ?? 0 });
     sims[kind].pushes.push('interval');
     await eventually(async () => Promise.resolve(pushedValue(kind, ENERGY)), 15_000, `the ${kind} meter's push`);
   }
@@ -105,7 +94,7 @@ afterAll(async () => {
 });
 
 function pushedValue(kind: Kind, quantity: string): number | undefined {
-  return pushed.find((r) => r.terminalId === kind && r.quantity === quantity)?.value;
+  return push.readings.find((r) => r.terminalId === kind && r.quantity === quantity)?.value;
 }
 
 /** The meter's true energy now (the simulation's integrator), kWh, and one register step in kWh. */
@@ -144,7 +133,7 @@ describe('DLMS energy.active.import in kWh, by every path', () => {
     }
     expect(truth('industrial').step).toBe(0.01);
     expect(truth('residential').step).toBe(0.001);
-    expect(problems).toEqual([]);
+    expect(push.problems).toEqual([]);
   });
 
   it.each(kinds)('%s meter: register read, push, load, daily and billing profiles agree within one quarter hour\'s consumption', async (kind) => {

@@ -9,8 +9,13 @@
  * none of that and must not depend on it. Like the adapter it keeps a persistent session and
  * withholds the PUBACK until the APDU was handled, so a head-end restart or a slow pipeline
  * loses nothing and buffers nothing beyond what the broker holds.
+ *
+ * A push the receiver cannot use is published, as every refused MQTT message is, to the
+ * dead-letter topic (protocols/mqtt/deadLetter.ts records, QoS 1); at most
+ * `maxPendingDeadLetters` wait for their PUBACK, more are counted and dropped.
  */
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { encodeDeadLetter, type DeadLetterInput } from '../../mqtt/deadLetter.js';
 
 export interface MqttPushOrigin {
   readonly kind: 'mqtt';
@@ -28,6 +33,10 @@ export interface DlmsPushMqttOptions {
   /** Extra mqtt.js options (credentials, TLS). */
   readonly clientOptions?: IClientOptions;
   readonly onApdu: (apdu: Uint8Array, origin: MqttPushOrigin) => void | Promise<void>;
+  /** Where `deadLetter` publishes; without it dead letters are counted as dropped. */
+  readonly deadLetterTopic?: string;
+  /** Dead letters waiting for their PUBACK at most (default 1,000). */
+  readonly maxPendingDeadLetters?: number;
   readonly onProblem?: (code: 'bad-topic' | 'too-large' | 'handler-error' | 'broker-error', detail: string) => void;
 }
 
@@ -41,11 +50,36 @@ export function dlmsNotifyFilter(prefix: string): string {
 
 const TERMINAL_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
+export interface DlmsPushMqttStats {
+  deadLettered: number;
+  /** Dead letters not published: no topic, no connection, or too many waiting. */
+  deadLetterDropped: number;
+}
+
 export class DlmsPushMqttSubscriber {
+  readonly stats: DlmsPushMqttStats = { deadLettered: 0, deadLetterDropped: 0 };
   private client: MqttClient | undefined;
   private stopping = false;
+  private pendingDeadLetters = 0;
 
   constructor(private readonly o: DlmsPushMqttOptions) {}
+
+  /** Publishes a refused push's record to the dead-letter topic; false when it was dropped (counted). */
+  deadLetter(input: DeadLetterInput): boolean {
+    const client = this.client;
+    if (this.o.deadLetterTopic === undefined || client === undefined || this.pendingDeadLetters >= (this.o.maxPendingDeadLetters ?? 1_000)) {
+      this.stats.deadLetterDropped += 1;
+      return false;
+    }
+    this.pendingDeadLetters += 1;
+    this.stats.deadLettered += 1;
+    // mqtt.js queues it while offline; the callback bounds what waits.
+    client.publish(this.o.deadLetterTopic, encodeDeadLetter(input), { qos: 1 }, (err) => {
+      this.pendingDeadLetters -= 1;
+      if (err) this.report('broker-error', `dead letter not published: ${err.message}`);
+    });
+    return true;
+  }
 
   /** Connects and subscribes; resolves once the broker granted the subscription. */
   start(signal?: AbortSignal): Promise<void> {

@@ -13,6 +13,10 @@
  * that does not exceed the last one accepted from that sender (replay), and records the new
  * one only after the APDU authenticated.
  *
+ * Two steps: `decodePushFrame` deciphers and decodes down to the body's values; the
+ * receiver then ties them to a push object list (pushObjects.ts: described by the push,
+ * named by it, or known for its sender) with `describePush`.
+ *
  * Errors: malformed bytes → DlmsDecodeError; a security failure → DlmsSecurityError (its
  * `reason` is the security event kind); a well-formed APDU that is no push we can read
  * (another APDU type, unknown system title, unknown push object list) → DlmsPushError.
@@ -26,7 +30,9 @@ import { DlmsDecodeError } from '../errors.js';
 import { GENERAL_GLO_CIPHERING_TAG, cipherApdu, decipherApdu, parseCipheredApdu } from '../security/ciphering.js';
 import { securityControlFor, type Protection } from '../security/securityHeader.js';
 import type { SecurityCounters, SuiteZeroKeys } from '../security/settings.js';
-import { DEFAULT_PUSH_LISTS, PUSH_OBIS, type PushObject, type PushObjectList } from './pushObjects.js';
+import {
+  DEFAULT_PUSH_LISTS, PUSH_OBIS, logicalDeviceNameOf, matchPushList, selfDescribedList, type PushObject, type PushObjectList,
+} from './pushObjects.js';
 
 /** Keys and counters of the meter that owns a system title (the head-end's key store implements it). */
 export interface PushSecurity {
@@ -37,13 +43,21 @@ export interface PushValue extends PushObject {
   readonly data: DlmsData;
 }
 
-export interface PushNotification {
+/** A push as it arrived, deciphered but not yet tied to a push object list. */
+export interface PushFrame {
   readonly ciphered: boolean;
   /** The sender's system title (ciphered pushes only). */
   readonly systemTitle?: Uint8Array;
   /** The meter the key store tied the system title to (ciphered pushes only). */
   readonly meterId?: string;
   readonly invocationCounter?: number;
+  /** The instant of the APDU's date-time, when the sender filled it; ms since the epoch. */
+  readonly ts?: number;
+  /** One Data per element of the sender's push_object_list (a body that is no structure is one element). */
+  readonly body: readonly DlmsData[];
+}
+
+export interface PushNotification extends Omit<PushFrame, 'body'> {
   /** The logical device name value, when the list carries one (identifies a plain push). */
   readonly logicalDeviceName?: string;
   /** The push setup whose list the body followed. */
@@ -71,9 +85,43 @@ export interface PushDecodeOptions {
   readonly limits?: Partial<ApduLimits>;
 }
 
+/**
+ * Decodes a push whose list is described by the push itself or is one of `options.lists`
+ * (default DEFAULT_PUSH_LISTS); DlmsPushError 'unknown-push-list' otherwise.
+ */
 export function decodePushNotification(apdu: Uint8Array, options: PushDecodeOptions = {}): PushNotification {
+  const frame = decodePushFrame(apdu, options);
+  const list = selfDescribedList(frame.body) ?? matchPushList(frame.body, options.lists ?? DEFAULT_PUSH_LISTS);
+  if (list === undefined) throw new DlmsPushError('unknown-push-list', `no known push object list matches a body of ${frame.body.length} values`);
+  return describePush(frame, list);
+}
+
+/**
+ * Deciphers (general-glo) and decodes a data-notification down to its body values. A
+ * ciphered push's counter is recorded here, once it authenticated and decoded: whatever the
+ * receiver later makes of the body, a replay of this APDU fails.
+ */
+export function decodePushFrame(apdu: Uint8Array, options: Omit<PushDecodeOptions, 'lists'> = {}): PushFrame {
   if (apdu[0] === GENERAL_GLO_CIPHERING_TAG) return decodeCiphered(apdu, options);
   return { ciphered: false, ...decodePlain(apdu, options) };
+}
+
+/** The frame's values tied to `list` (one entry per body element), with device name and device time. */
+export function describePush(frame: PushFrame, list: PushObjectList): PushNotification {
+  const { body, ...header } = frame;
+  if (list.objects.length !== body.length) throw new DlmsPushError('unknown-push-list', `a list of ${list.objects.length} objects for a body of ${body.length} values`);
+  const values: PushValue[] = list.objects.map((o, i) => ({ ...o, data: body[i] ?? { type: 'null-data' } }));
+  const ldn = values.find((v) => v.obis === PUSH_OBIS.logicalDeviceName && v.attribute === 2)?.data;
+  const clock = values.find((v) => v.obis === PUSH_OBIS.clock && v.attribute === 2)?.data;
+  const ts = header.ts ?? (clock?.type === 'octet-string' ? instantOf(clock.value) : undefined);
+  const logicalDeviceName = logicalDeviceNameOf(ldn);
+  return {
+    ...header,
+    pushSetup: list.pushSetup,
+    values,
+    ...(logicalDeviceName === undefined ? {} : { logicalDeviceName }),
+    ...(ts === undefined ? {} : { ts }),
+  };
 }
 
 export interface PushCipher {
@@ -117,7 +165,7 @@ export function encodePushNotification(message: PushMessage, cipher?: PushCipher
   });
 }
 
-function decodeCiphered(apdu: Uint8Array, options: PushDecodeOptions): PushNotification {
+function decodeCiphered(apdu: Uint8Array, options: Omit<PushDecodeOptions, 'lists'>): PushFrame {
   const parsed = parseCipheredApdu(apdu, options.limits?.maxApduBytes);
   const systemTitle = parsed.systemTitle ?? new Uint8Array(0);
   const owner = options.security?.forSystemTitle(systemTitle);
@@ -138,34 +186,13 @@ function decodeCiphered(apdu: Uint8Array, options: PushDecodeOptions): PushNotif
   return { ciphered: true, systemTitle, meterId: owner.meterId, invocationCounter: counter, ...content };
 }
 
-function decodePlain(apdu: Uint8Array, options: PushDecodeOptions): Omit<PushNotification, 'ciphered'> {
+function decodePlain(apdu: Uint8Array, options: Omit<PushDecodeOptions, 'lists'>): Omit<PushFrame, 'ciphered'> {
   const decoded = decodeApdu(apdu, options.limits);
   if (decoded.type !== 'data-notification') throw new DlmsPushError('not-a-notification', `a ${decoded.type} APDU is not a data-notification`);
-  const body = decoded.body;
-  if (body.type !== 'structure') throw new DlmsPushError('unknown-push-list', `notification body is ${body.type}, not a structure`);
-  const list = matchList(body.value, options.lists ?? DEFAULT_PUSH_LISTS);
-  const values: PushValue[] = list.objects.map((o, i) => ({ ...o, data: body.value[i] ?? { type: 'null-data' } }));
-  const ldn = values.find((v) => v.obis === PUSH_OBIS.logicalDeviceName && v.attribute === 2)?.data;
-  const clock = values.find((v) => v.obis === PUSH_OBIS.clock && v.attribute === 2)?.data;
-  const ts = instantOf(decoded.dateTime) ?? (clock?.type === 'octet-string' ? instantOf(clock.value) : undefined);
-  const logicalDeviceName = ldn?.type === 'octet-string' ? latin1(ldn.value) : ldn?.type === 'visible-string' ? ldn.value : undefined;
-  return {
-    pushSetup: list.pushSetup,
-    values,
-    ...(logicalDeviceName === undefined ? {} : { logicalDeviceName }),
-    ...(ts === undefined ? {} : { ts }),
-  };
-}
-
-/** The list whose push setup logical name sits at its own position in the body, with the body's length. */
-function matchList(body: readonly DlmsData[], lists: readonly PushObjectList[]): PushObjectList {
-  for (const list of lists) {
-    if (list.objects.length !== body.length) continue;
-    const at = list.objects.findIndex((o) => o.classId === 40 && o.attribute === 1);
-    const v = body[at];
-    if (at >= 0 && v?.type === 'octet-string' && v.value.length === 6 && v.value.join('.') === list.pushSetup) return list;
-  }
-  throw new DlmsPushError('unknown-push-list', `no known push object list matches a body of ${body.length} values`);
+  // IEC 62056-5-3 §8: notification-body is one Data; a push setup sends a structure of its list's values.
+  const body = decoded.body.type === 'structure' ? decoded.body.value : [decoded.body];
+  const ts = instantOf(decoded.dateTime);
+  return { body, ...(ts === undefined ? {} : { ts }) };
 }
 
 /** The instant of a 12-octet COSEM date-time; undefined when it names none (wildcards, no deviation). */
@@ -177,10 +204,6 @@ function instantOf(bytes: Uint8Array | undefined): number | undefined {
     if (err instanceof DlmsDecodeError) return undefined;
     throw err;
   }
-}
-
-function latin1(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
 }
 
 function hex(b: Uint8Array): string {

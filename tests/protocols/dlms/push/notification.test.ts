@@ -6,7 +6,9 @@ import { MemoryPushSecurity } from '../../../../protocols/dlms/push/memorySecuri
 import {
   DlmsPushError, decodePushNotification, encodePushNotification,
 } from '../../../../protocols/dlms/push/notification.js';
-import { EVENT_PUSH_LIST, INTERVAL_PUSH_LIST } from '../../../../protocols/dlms/push/pushObjects.js';
+import {
+  EVENT_PUSH_LIST, INTERVAL_PUSH_LIST, matchPushList, selfDescribedList, type PushObjectList,
+} from '../../../../protocols/dlms/push/pushObjects.js';
 import { DlmsSecurityError } from '../../../../protocols/dlms/security/securityError.js';
 import { prng } from '../../../helpers/prng.js';
 
@@ -163,6 +165,52 @@ describe('DLMS push notification codec', () => {
     expect(() => decodePushNotification(short)).toThrow(expect.objectContaining({ reason: 'unknown-push-list' }));
     // get-request-normal: C0 01 C1 0003 0000010000FF 02 00
     expect(() => decodePushNotification(hex('C001C100030000010000FF0200'))).toThrow(expect.objectContaining({ reason: 'not-a-notification' }));
+  });
+
+  it('decodes a general-glo-ciphered self-describing push of another make: its list, device name and IPv4 address', () => {
+    // The push_object_list (Blue Book IC 40 attribute 2) of the push setup 0.0.25.9.0.255 is
+    // its own first element, then the logical device name and IPv4 setup's ip_address (IC 42 attribute 3).
+    const cod = (classId: number, ln: string, attribute: number): DlmsData => ({ type: 'structure', value: [
+      { type: 'long-unsigned', value: classId }, { type: 'octet-string', value: hex(ln) }, { type: 'integer', value: attribute }, { type: 'long-unsigned', value: 0 },
+    ] });
+    const list: DlmsData = { type: 'array', value: [cod(40, '0000190900FF', 2), cod(1, '00002A0000FF', 2), cod(42, '0000190100FF', 3)] };
+    const body: DlmsData[] = [list, { type: 'octet-string', value: new TextEncoder().encode('KFM1200000042') }, { type: 'double-long-unsigned', value: 0xC0A80117 }];
+    const described: PushObjectList = { pushSetup: '0.0.25.9.0.255', objects: [
+      { classId: 40, obis: '0.0.25.9.0.255', attribute: 2, dataIndex: 0 }, { classId: 1, obis: '0.0.42.0.0.255', attribute: 2, dataIndex: 0 },
+      { classId: 42, obis: '0.0.25.1.0.255', attribute: 3, dataIndex: 0 },
+    ] };
+    const security = new MemoryPushSecurity();
+    security.add(ST, 'm-7', KEYS);
+    const apdu = encodePushNotification({ list: described, values: body }, { systemTitle: ST, keys: KEYS, protection: 'auth-enc', invocationCounter: 3 });
+    const n = decodePushNotification(apdu, { security });
+    expect(n).toMatchObject({ ciphered: true, meterId: 'm-7', pushSetup: '0.0.25.9.0.255', logicalDeviceName: 'KFM1200000042' });
+    expect(n.values.map((v) => `${v.classId}/${v.obis}:${v.attribute}`)).toEqual(['40/0.0.25.9.0.255:2', '1/0.0.42.0.0.255:2', '42/0.0.25.1.0.255:3']);
+    expect(n.values[2]?.data).toEqual({ type: 'double-long-unsigned', value: 0xC0A80117 });
+  });
+
+  it('takes a list as self-described only when it lists its own push setup attribute 2 at its place, with one entry per value', () => {
+    const cod = (classId: number, ln: string, attribute: number): DlmsData => ({ type: 'structure', value: [
+      { type: 'long-unsigned', value: classId }, { type: 'octet-string', value: hex(ln) }, { type: 'integer', value: attribute }, { type: 'long-unsigned', value: 0 },
+    ] });
+    const ldn: DlmsData = { type: 'octet-string', value: new TextEncoder().encode('GRD1') };
+    const own = cod(40, '0000190900FF', 2);
+    const other = cod(1, '00002A0000FF', 2);
+    expect(selfDescribedList([{ type: 'array', value: [own, other] }, ldn])?.pushSetup).toBe('0.0.25.9.0.255');
+    expect(selfDescribedList([ldn, { type: 'array', value: [other, own] }])?.objects).toHaveLength(2);
+    // A capture-object array that is another object's list, or has the wrong length, describes nothing.
+    expect(selfDescribedList([{ type: 'array', value: [cod(7, '0100630100FF', 3), other] }, ldn])).toBeUndefined();
+    expect(selfDescribedList([{ type: 'array', value: [own] }, ldn])).toBeUndefined();
+  });
+
+  it('matches a body to the list whose push setup it names, else to the one list that fits, and to none when fitting lists disagree', () => {
+    const bare: PushObjectList = { pushSetup: '0.0.25.9.0.255', objects: INTERVAL_PUSH_LIST.objects.filter((o) => o.classId !== 40) };
+    const twin: PushObjectList = { pushSetup: '0.1.25.9.0.255', objects: [...bare.objects.slice(0, 2), ...bare.objects.slice(2).reverse()] };
+    const bareBody = VALUES.filter((_, i) => i !== 1);
+    expect(matchPushList(VALUES, [bare, INTERVAL_PUSH_LIST, EVENT_PUSH_LIST])).toBe(INTERVAL_PUSH_LIST);
+    expect(matchPushList(bareBody, [INTERVAL_PUSH_LIST, bare])).toBe(bare);
+    // The places of the device name and the clock must hold a name and a date-time.
+    expect(matchPushList([...bareBody].reverse(), [bare])).toBeUndefined();
+    expect(matchPushList(bareBody, [bare, twin])).toBeUndefined();
   });
 
   it('gives truncated, oversized and wrong-length input a typed error', () => {

@@ -1,0 +1,257 @@
+/**
+ * Push object lists the head-end learnt per meter, and reading them when a push follows a
+ * list it does not know.
+ *
+ * A push that neither describes itself nor follows a known list is readable only with its
+ * sender's push_object_list (Blue Book IC 40 attribute 2). The learner reads every push setup's
+ * list of that meter through the terminal's collection lane (the one connection polling uses:
+ * no second association beside the poller's), keeps them in the embedded store (a restart
+ * keeps them), and hands the outcome to the pushes that waited for it.
+ *
+ * Bounded: one read per meter at a time and at most one per `readRetryMs` (a meter whose lists
+ * fit none of its pushes is not read at every push); `maxWaiting` pushes wait in all and
+ * `maxWaitingPerMeter` per meter, the rest are refused (the receiver dead-letters them); the
+ * store keeps `maxMeters` meters, the least recently learnt are dropped and counted.
+ *
+ * A waiting push is held in memory (deciphered: a ciphered push's counter is already spent,
+ * so its bytes could not be taken again) and its listener goes on: a slow meter holds no TCP
+ * connection nor the MQTT session, whose message is acknowledged. A clean stop lets the reads
+ * in flight finish (the lane bounds them) and dead-letters what they cannot serve; a crash
+ * loses at most `maxWaiting` pushes.
+ */
+import type { PushObject, PushObjectList } from '../../protocols/dlms/push/pushObjects.js';
+import type { Db } from '../storage/db.js';
+import { toError } from './clock.js';
+import { CollectError } from './errors.js';
+
+export interface PushListStore {
+  /** The lists learnt for `meterKey` (terminal id / address); undefined when none were. */
+  get(meterKey: string): readonly PushObjectList[] | undefined;
+  set(meterKey: string, lists: readonly PushObjectList[]): void;
+}
+
+export type PushListReadOutcome =
+  | { readonly ok: true; readonly lists: readonly PushObjectList[] }
+  | { readonly ok: false; readonly error: Error };
+
+/** Why a push may not wait for its meter's lists. */
+export type PushListWaitRefusal = 'full' | 'read-recently' | 'stopping';
+
+export interface PushListLearnerOptions {
+  readonly store: PushListStore;
+  /** Reads every push setup's list of the meter at (terminal, address) through the terminal's lane. */
+  readonly read: (terminalId: string, address: string) => Promise<readonly PushObjectList[]>;
+  /** Pushes waiting for a read, in all (default 256). */
+  readonly maxWaiting?: number;
+  /** Pushes of one meter waiting for its read (default 16). */
+  readonly maxWaitingPerMeter?: number;
+  /** Least time between two reads of one meter (default 60,000 ms). */
+  readonly readRetryMs?: number;
+  readonly now?: () => number;
+}
+
+export interface PushListLearnerCounters {
+  reads: number;
+  readFailures: number;
+  /** Pushes refused because the waiting bounds were reached. */
+  refused: number;
+}
+
+/** Remembered read times: enough for every meter reading at once, bounded. */
+const MAX_READ_TIMES = 100_000;
+
+export class PushListLearner {
+  readonly counters: PushListLearnerCounters = { reads: 0, readFailures: 0, refused: 0 };
+  private readonly pending = new Map<string, ((outcome: PushListReadOutcome) => Promise<void>)[]>();
+  private readonly readAt = new Map<string, number>();
+  private readonly running = new Set<Promise<void>>();
+  private waitingCount = 0;
+  private stopping = false;
+  private readonly now: () => number;
+
+  constructor(private readonly o: PushListLearnerOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Pushes waiting for a read now. */
+  get waiting(): number {
+    return this.waitingCount;
+  }
+
+  /** The lists learnt for the meter at (terminal, address), none when never read. */
+  lists(terminalId: string, address: string): readonly PushObjectList[] {
+    return this.o.store.get(keyOf(terminalId, address)) ?? [];
+  }
+
+  /**
+   * Holds one push until the meter's lists are read (starting the read unless one runs),
+   * then runs `then` with the outcome. Undefined when the push waits; otherwise why it may not.
+   */
+  wait(terminalId: string, address: string, then: (outcome: PushListReadOutcome) => Promise<void>): PushListWaitRefusal | undefined {
+    if (this.stopping) return 'stopping';
+    const key = keyOf(terminalId, address);
+    let waiters = this.pending.get(key);
+    if (waiters === undefined) {
+      const last = this.readAt.get(key);
+      if (last !== undefined && this.now() - last < (this.o.readRetryMs ?? 60_000)) return 'read-recently';
+    }
+    if (this.waitingCount >= (this.o.maxWaiting ?? 256) || (waiters?.length ?? 0) >= (this.o.maxWaitingPerMeter ?? 16)) {
+      this.counters.refused += 1;
+      return 'full';
+    }
+    if (waiters === undefined) {
+      waiters = [];
+      this.pending.set(key, waiters);
+      this.track(this.readFor(key, terminalId, address, waiters));
+    }
+    waiters.push(then);
+    this.waitingCount += 1;
+    return undefined;
+  }
+
+  /** Settles when every read started so far and the pushes that waited for it are done. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+
+  /** Refuses new waits, then lets the reads in flight finish (their lane bounds them). */
+  async close(): Promise<void> {
+    this.stopping = true;
+    await this.idle();
+  }
+
+  private async readFor(key: string, terminalId: string, address: string, waiters: ((outcome: PushListReadOutcome) => Promise<void>)[]): Promise<void> {
+    // Deferred a turn: the caller registers its own push before the waiters are served.
+    await Promise.resolve();
+    this.counters.reads += 1;
+    this.noteRead(key);
+    let outcome: PushListReadOutcome;
+    try {
+      const lists = await this.o.read(terminalId, address);
+      outcome = { ok: true, lists };
+      // Stored after use is decided: a store failure loses the memory of the lists, not these pushes.
+      try {
+        this.o.store.set(key, lists);
+      } catch {
+        // The next push of this meter reads them again (after readRetryMs).
+      }
+    } catch (err) {
+      this.counters.readFailures += 1;
+      outcome = { ok: false, error: toError(err) };
+    }
+    this.pending.delete(key);
+    for (const then of waiters) {
+      this.waitingCount -= 1;
+      await then(outcome).catch(() => undefined);
+    }
+  }
+
+  private noteRead(key: string): void {
+    this.readAt.delete(key);
+    this.readAt.set(key, this.now());
+    if (this.readAt.size > MAX_READ_TIMES) {
+      const oldest = this.readAt.keys().next();
+      if (oldest.done !== true) this.readAt.delete(oldest.value);
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p));
+  }
+}
+
+/** The meter's session cannot read push object lists (its adapter has no such capability). */
+export class PushListUnreadableError extends CollectError {
+  readonly code = 'COLLECT_PUSH_LIST_UNREADABLE';
+  constructor(terminalId: string) {
+    super(`terminal ${JSON.stringify(terminalId)} cannot be asked for its push object lists`, terminalId);
+  }
+}
+
+export interface SqlitePushListStoreOptions {
+  /** Meters whose lists are kept (default 100,000); the least recently learnt go first. */
+  readonly maxMeters?: number;
+  /** Meters whose lists are held in memory too (default 10,000). */
+  readonly cacheSize?: number;
+  readonly now?: () => number;
+}
+
+/** Learnt lists in the embedded store (table dlms_push_lists), with a bounded in-memory cache. */
+export class SqlitePushListStore implements PushListStore {
+  /** Meters whose lists were dropped for the `maxMeters` cap. */
+  evicted = 0;
+  private readonly cache = new Map<string, readonly PushObjectList[] | null>();
+  private readonly select;
+  private readonly upsert;
+  private readonly count;
+  private readonly evict;
+  private readonly now: () => number;
+
+  constructor(db: Db, private readonly o: SqlitePushListStoreOptions = {}) {
+    this.now = o.now ?? Date.now;
+    this.select = db.prepare<[string], { lists: string }>('SELECT lists FROM dlms_push_lists WHERE meter_key = ?');
+    this.upsert = db.prepare(`INSERT INTO dlms_push_lists (meter_key, lists, learnt_at) VALUES (?, ?, ?)
+      ON CONFLICT (meter_key) DO UPDATE SET lists = excluded.lists, learnt_at = excluded.learnt_at`);
+    this.count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM dlms_push_lists');
+    this.evict = db.prepare('DELETE FROM dlms_push_lists WHERE meter_key IN (SELECT meter_key FROM dlms_push_lists ORDER BY learnt_at, meter_key LIMIT ?)');
+  }
+
+  get(meterKey: string): readonly PushObjectList[] | undefined {
+    const cached = this.cache.get(meterKey);
+    if (cached !== undefined) return cached ?? undefined;
+    const row = this.select.get(meterKey);
+    const lists = row === undefined ? undefined : parseLists(row.lists);
+    this.remember(meterKey, lists ?? null);
+    return lists;
+  }
+
+  set(meterKey: string, lists: readonly PushObjectList[]): void {
+    this.upsert.run(meterKey, JSON.stringify(lists), this.now());
+    this.remember(meterKey, lists);
+    const over = (this.count.get()?.n ?? 0) - (this.o.maxMeters ?? 100_000);
+    if (over > 0) {
+      this.evicted += this.evict.run(over).changes;
+      // Which keys went is not worth a query: the cache starts over (it refills from the store).
+      this.cache.clear();
+    }
+  }
+
+  private remember(meterKey: string, lists: readonly PushObjectList[] | null): void {
+    this.cache.delete(meterKey);
+    this.cache.set(meterKey, lists);
+    if (this.cache.size > (this.o.cacheSize ?? 10_000)) {
+      const oldest = this.cache.keys().next();
+      if (oldest.done !== true) this.cache.delete(oldest.value);
+    }
+  }
+}
+
+/** Lists as stored; a row that is not (written by a future version, damaged) counts as none. */
+function parseLists(json: string): readonly PushObjectList[] | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value)) return undefined;
+  const lists = value as unknown[];
+  return lists.every(isList) ? lists : undefined;
+}
+
+function isList(v: unknown): v is PushObjectList {
+  if (typeof v !== 'object' || v === null) return false;
+  const l = v as { pushSetup?: unknown; objects?: unknown };
+  return typeof l.pushSetup === 'string' && Array.isArray(l.objects) && (l.objects as unknown[]).every(isObject);
+}
+
+function isObject(v: unknown): v is PushObject {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.classId === 'number' && typeof o.obis === 'string' && typeof o.attribute === 'number' && typeof o.dataIndex === 'number';
+}
+
+function keyOf(terminalId: string, address: string): string {
+  return `${terminalId}/${address}`;
+}

@@ -1,0 +1,93 @@
+/**
+ * The head-end's DLMS push intake (startDlmsPushService) on its own, as the integration tests
+ * need it: a real collector (no profiles, so it polls nothing by itself) whose lanes carry the
+ * scaler and push-list reads over the real DLMS adapter, and an in-memory embedded store.
+ */
+import type { RawDeviceEvent, RawReading } from '../../protocols/adapter.js';
+import { DlmsAdapter } from '../../protocols/dlms/adapter.js';
+import type { PushSecurity } from '../../protocols/dlms/push/notification.js';
+import type { SecurityEvent } from '../../protocols/dlms/security/settings.js';
+import type { PushDirectory } from '../../src/collect/dlmsPush.js';
+import { startDlmsPushService, type DlmsPushService } from '../../src/collect/dlmsPushService.js';
+import { CollectionScheduler } from '../../src/collect/scheduler.js';
+import { CollectionStats } from '../../src/collect/stats.js';
+import { SqliteCollectionStatsStore } from '../../src/collect/statsStore.js';
+import type { GridheadConfig } from '../../src/config/schema.js';
+import { QUANTITIES } from '../../src/domain/index.js';
+import { openDatabase, type Db } from '../../src/storage/db.js';
+
+export interface PushIntakeOptions {
+  readonly directory: PushDirectory;
+  readonly config?: Partial<GridheadConfig['dlms']['push']>;
+  readonly security?: PushSecurity;
+  readonly mqtt?: { readonly url: string; readonly deadLetterTopic: string };
+  /** An existing store (a restart test reopens the same file). */
+  readonly db?: Db;
+}
+
+export interface PushIntake {
+  readonly service: DlmsPushService;
+  readonly scheduler: CollectionScheduler;
+  readonly adapter: DlmsAdapter;
+  readonly db: Db;
+  readonly readings: RawReading[];
+  readonly events: RawDeviceEvent[];
+  readonly securityEvents: SecurityEvent[];
+  readonly problems: string[];
+  close(): Promise<void>;
+}
+
+export const PUSH_TEST_CONFIG: GridheadConfig['dlms']['push'] = {
+  listen: { enabled: true, host: '127.0.0.1', port: 0 }, mqtt: { enabled: false },
+  maxConnections: 10, maxApduBytes: 4_096, maxBytesPerConnection: 1_048_576, idleTimeoutMs: 60_000, scalerRetryMs: 60_000,
+  lists: { maxWaiting: 256, maxWaitingPerMeter: 16, readRetryMs: 60_000, maxMeters: 100_000 },
+  deadLetters: { maxRows: 10_000 },
+};
+
+export async function startPushIntake(o: PushIntakeOptions): Promise<PushIntake> {
+  const db = o.db ?? openDatabase(':memory:');
+  const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 5_000 });
+  const scheduler = new CollectionScheduler({
+    config: { concurrency: 4, offlineAfterFailures: 3, pushSilenceMs: 300_000, profiles: {} },
+    topology: {
+      terminals: () => o.directory.listTerminals(),
+      terminal: (id) => o.directory.findTerminal(id),
+      metersOf: (id) => o.directory.metersOfTerminal(id),
+    },
+    adapters: { dlms: adapter },
+    sink: () => undefined,
+    stats: new CollectionStats({ store: new SqliteCollectionStatsStore(db), utcOffsetMinutes: 0 }),
+    onDemandPolicy: { timeoutMs: 5_000, retries: 0, retryBackoffMs: 0 },
+  });
+  scheduler.start();
+  const readings: RawReading[] = [];
+  const events: RawDeviceEvent[] = [];
+  const securityEvents: SecurityEvent[] = [];
+  const problems: string[] = [];
+  const config = { ...PUSH_TEST_CONFIG, ...o.config, ...(o.mqtt === undefined ? {} : { mqtt: { enabled: true } }) };
+  const service = await startDlmsPushService({
+    config,
+    directory: o.directory,
+    catalogue: QUANTITIES,
+    adapter,
+    lanes: scheduler,
+    requestTimeoutMs: 5_000,
+    db,
+    ...(o.mqtt === undefined ? {} : { mqtt: { url: o.mqtt.url, clientId: `push-intake-${process.pid}`, topicPrefix: 'gridhead/v1', deadLetterTopic: o.mqtt.deadLetterTopic } }),
+    ...(o.security === undefined ? {} : { security: o.security }),
+    readings: (b) => { readings.push(...b); },
+    events: (b) => { events.push(...b); },
+    onSecurityEvent: (e) => { securityEvents.push(e); },
+    onProblem: (source, code, sender, detail) => { problems.push(`${source}:${code}:${sender}:${detail}`); },
+  });
+  return {
+    service, scheduler, adapter, db, readings, events, securityEvents, problems,
+    close: async () => {
+      // As the head-end does: the collector stops first, then the intake, then the store.
+      await scheduler.stop();
+      await service.close();
+      await adapter.close();
+      if (o.db === undefined) db.close();
+    },
+  };
+}
