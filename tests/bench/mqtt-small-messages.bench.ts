@@ -18,6 +18,7 @@
  *
  * At the end the store must hold exactly what the broker acknowledged to the publishers.
  * Skipped, with the reason printed, where mosquitto is not installed.
+ * GRIDHEAD_BENCH_CPU_PROFILE=<file> writes a CPU profile of the station's drain.
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -31,6 +32,7 @@ import { isQuantity } from '../../src/domain/index.js';
 import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 import { mosquittoPath, startMosquitto } from '../helpers/mosquitto.js';
 import type { TestBroker } from '../helpers/aedes.js';
+import { startProfiler } from './cpuProfile.js';
 import { forkTypeScript, nextMessage, type ForkedModule } from './forkTs.js';
 import {
   SMALL_MESSAGE_READINGS, SMALL_METER_ADDRESS, isSmallPublishersReply, smallTerminalId,
@@ -92,9 +94,11 @@ it.skipIf(absent)('ingests a backlog of small MQTT messages into the embedded st
 
   // The station drains its queue: counted in readings delivered to every sink.
   const stationCpu0 = process.cpuUsage();
+  const profiler = await startProfiler(process.env.GRIDHEAD_BENCH_CPU_PROFILE);
   headEnd = await startTestHeadEnd(overrides, { env, dataDir });
   const he = headEnd;
   const station = await drain(() => he.pipeline.stats().delivered / SMALL_MESSAGE_READINGS, published.messages);
+  await profiler?.();
   const stationTotalCpuUs = cpuSince(stationCpu0);
   await he.close();
   headEnd = undefined;
