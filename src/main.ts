@@ -373,6 +373,7 @@ async function compose(
     deadLetterTopic: config.mqtt.deadLetterTopic,
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
     maxReadingsPerMessage: config.mqtt.maxReadingsPerMessage,
+    maxInflightMessages: config.mqtt.maxInflightMessages,
     commandTimeoutMs: config.control.commandTimeoutMs,
     acceptQuantity: isQuantity,
     onProblem: (p) => {
