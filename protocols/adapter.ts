@@ -106,16 +106,38 @@ export interface RawDeviceEvent {
   readonly detail?: string;
 }
 
+/** A reading of a pushed batch that the station refused (unknown meter, quantity or unit, implausible value, …). */
+export interface RefusedReading {
+  /** The station's stable reason code, e.g. `UNKNOWN_METER`. */
+  readonly code: string;
+  readonly reason: string;
+}
+
+/** What the station did with a pushed batch of readings, once it is done with it. */
+export interface PushReceipt {
+  /** Readings refused and not stored; every other reading of the batch is committed. */
+  readonly refused: readonly RefusedReading[];
+}
+
+/** A value now, or a promise of it. */
+export type Settles<T> = T | Promise<T>;
+
 /**
- * Where a push adapter delivers. `readings` may return a promise: the adapter must not
- * take (nor acknowledge) the next message until it settles, which is how a slow
- * pipeline slows the devices instead of growing memory.
+ * Where a push adapter delivers. `readings` may return a promise, and that promise is the
+ * durability contract: it settles only once the batch is committed to the station's
+ * store (or refused, as the receipt lists). An adapter acknowledges a message to the
+ * device only after that, so a crash never loses what a device was told was delivered.
+ * Batches are taken in the order handed over; an adapter may hand over the next one
+ * before the previous one settled, and must bound how many it leaves unsettled: the
+ * settling slows as the station falls behind, which is how a slow store slows the devices
+ * instead of growing memory.
  */
 export interface PushSink {
-  readings(batch: readonly RawReading[]): void | Promise<void>;
+  /** Settles with a receipt, or with nothing when the sink refuses nothing (tests, simple sinks). */
+  readings(batch: readonly RawReading[]): Settles<PushReceipt> | Settles<void>;
   /** A terminal announced itself online or offline (MQTT birth / last will). */
   status?(terminalId: string, online: boolean, ts: number): void;
-  /** Events the devices reported. */
+  /** Events the devices reported; the promise settles once they are stored. */
   events?(batch: readonly RawDeviceEvent[]): void | Promise<void>;
 }
 

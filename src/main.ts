@@ -397,6 +397,7 @@ async function compose(
     deadLetterTopic: config.mqtt.deadLetterTopic,
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
     maxReadingsPerMessage: config.mqtt.maxReadingsPerMessage,
+    maxInflightMessages: config.mqtt.maxInflightMessages,
     commandTimeoutMs: config.control.commandTimeoutMs,
     acceptQuantity: isQuantity,
     onProblem: (p) => {
@@ -405,14 +406,14 @@ async function compose(
     },
   });
   const unsubscribe = mqtt.subscribe({
+    // Settles once committed: the adapter acknowledges only then, and dead-letters what was refused.
     readings: async (batch) => {
-      const first = batch[0];
-      await pipeline.offer(batch, 'mqtt', 'push');
-      if (first !== undefined) {
-        const perTerminal = new Map<string, number>();
-        for (const r of batch) perTerminal.set(r.terminalId, (perTerminal.get(r.terminalId) ?? 0) + 1);
-        for (const [t, n] of perTerminal) scheduler.notePush(t, n);
-      }
+      const offer = await pipeline.offer(batch, 'mqtt', 'push');
+      const perTerminal = new Map<string, number>();
+      for (const r of batch) perTerminal.set(r.terminalId, (perTerminal.get(r.terminalId) ?? 0) + 1);
+      for (const [t, n] of perTerminal) scheduler.notePush(t, n);
+      await offer.committed;
+      return { refused: offer.rejections.map((r) => ({ code: r.reason, reason: r.detail })) };
     },
     status: (terminal, online, ts) => {
       scheduler.noteStatus(terminal, online, ts);

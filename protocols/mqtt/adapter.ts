@@ -2,17 +2,28 @@
  * The MQTT push adapter over mqtt.js v5: one persistent-session client that subscribes to
  * every terminal's telemetry, status and events and hands parsed batches to a PushSink.
  *
- * Backpressure: mqtt.js hands each PUBLISH to `handleMessage(packet, done)` and neither
- * parses the next packet nor sends the PUBACK (MQTT 3.1.1 §4.3.2) until `done` is called
- * (node_modules/mqtt/build/lib/handlers/publish.js, and the `work`/`nextTickWork` loop in
- * client.js `connect()`). We call `done` only after the sink settles, so a slow pipeline
- * stops the socket reads and the broker keeps the backlog, not us.
+ * Acknowledge only what is safe: a QoS 1 message is acknowledged (PUBACK, MQTT 3.1.1
+ * §4.3.2) only once the sink settled, i.e. once its readings are committed to the store.
+ * mqtt.js hands each PUBLISH to `handleMessage(packet, done)` and neither parses the next
+ * packet nor sends the PUBACK until `done` is called; `done(error)` goes on to the next
+ * packet without a PUBACK (node_modules/mqtt/build/lib/handlers/publish.js, and the
+ * `work`/`nextTickWork` loop in client.js `connect()`). Waiting there for the commit would
+ * leave one message in flight and one store transaction per message, so instead we hand
+ * the message to the sink, call `done(error)` at once, and send the PUBACKs ourselves,
+ * in order and several per write, as commits complete (acks.ts). Many messages in flight
+ * is what lets the store commit them in one transaction.
+ *
+ * Backpressure: at most `maxInflightMessages` await their PUBACK; beyond that `done` waits,
+ * mqtt.js stops reading the socket, and the broker keeps the backlog, not us. The broker
+ * sends a v3.1.1 client only as many unacknowledged messages as its own in-flight limit
+ * (Mosquitto `max_inflight_messages`, default 20) allows: config/mosquitto.conf raises it.
  */
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { PushSink, TerminalRef, TerminalSession, TransportAdapter } from '../adapter.js';
 import { encodeDeadLetter, type DeadLetterInput } from './deadLetter.js';
 import { MqttCommandChannel } from './commandChannel.js';
 import { disconnect } from './disconnect.js';
+import { AckWindow, encodePubacks } from './acks.js';
 import { MessageDelivery, type DeliveryCounters, type MqttProblem } from './delivery.js';
 import { AdapterStateError, MqttOptionsError, SubscribeRefusedError, UnsupportedOperationError } from './errors.js';
 import { DEFAULT_MAX_EVENTS_PER_MESSAGE } from './events.js';
@@ -53,7 +64,9 @@ export interface MqttAdapterOptions {
   readonly reconnectPeriodMs?: number;
   /** How far ahead of the station clock a device timestamp may be. Default one day. */
   readonly maxFutureSkewMs?: number;
-  /** Longest wait for the sink to settle one batch. Default 10 s. */
+  /** Messages received and not yet acknowledged, at most; beyond this the socket is not read. Default 1000. */
+  readonly maxInflightMessages?: number;
+  /** Longest wait for the sink to settle (commit) one batch. Default 10 s. */
   readonly sinkTimeoutMs?: number;
   /** Hand-overs of one batch to a rejecting sink before it is dead-lettered. Default 3. */
   readonly sinkMaxAttempts?: number;
@@ -70,8 +83,12 @@ export interface MqttAdapterOptions {
 export interface MqttAdapterStats {
   /** Messages received (telemetry and status, good or not). */
   readonly messages: number;
-  /** Readings the sink accepted. */
+  /** Readings the sink committed. */
   readonly readings: number;
+  /** Readings the sink refused (their messages are dead-lettered with the reasons). */
+  readonly refusedReadings: number;
+  /** Messages received and not yet acknowledged right now. */
+  readonly inflight: number;
   readonly statusMessages: number;
   /** Device events the sink accepted. */
   readonly events: number;
@@ -88,7 +105,7 @@ export interface MqttAdapterStats {
 
 export class MqttAdapter implements TransportAdapter<Record<string, never>> {
   readonly protocol = 'mqtt';
-  private readonly counters: DeliveryCounters = { messages: 0, readings: 0, statusMessages: 0, events: 0, malformed: 0, sinkErrors: 0 };
+  private readonly counters: DeliveryCounters = { messages: 0, readings: 0, statusMessages: 0, events: 0, malformed: 0, refusedReadings: 0, sinkErrors: 0 };
   private deadLettered = 0;
   private deadLetterDropped = 0;
   private pendingDeadLetters = 0;
@@ -104,8 +121,8 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     if (/[+#]/.test(options.deadLetterTopic) || matchesSubscription(options.topicPrefix, options.deadLetterTopic)) {
       throw new MqttOptionsError(`dead-letter topic "${options.deadLetterTopic}" must be a plain topic outside ${subscriptionFilters(options.topicPrefix).join(' and ')}`, undefined);
     }
-    // The hold must end before the keepalive gives up on us: while we hold a message,
-    // mqtt.js does not read the PINGRESP either.
+    // The hold must end before the keepalive gives up on us: while a full in-flight window
+    // waits for its oldest message, mqtt.js does not read the PINGRESP either.
     const holdMs = (options.sinkTimeoutMs ?? 10_000) * (options.sinkMaxAttempts ?? 3);
     if (holdMs >= (options.keepaliveSec ?? 60) * 1000) {
       throw new MqttOptionsError(`sinkTimeoutMs × sinkMaxAttempts (${holdMs} ms) must stay below the keepalive`, undefined);
@@ -181,6 +198,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
       deadLettered: this.deadLettered,
       deadLetterDropped: this.deadLetterDropped,
       reconnects: this.reconnects,
+      inflight: this.session?.inflight() ?? 0,
     };
   }
 
@@ -229,24 +247,37 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
       },
       this.counters,
     );
+    // One window per connection: a packet identifier means nothing on the next connection,
+    // where the broker redelivers whatever this one left unacknowledged (MQTT 3.1.1 §4.4).
+    const openWindow = () => {
+      const window: AckWindow = new AckWindow(o.maxInflightMessages ?? 1000, (ids) => {
+        if (window === acks && client.connected) client.stream.write(encodePubacks(ids));
+      });
+      return window;
+    };
+    let acks = openWindow();
+    client.on('close', () => {
+      acks.holdAll();
+      acks = openWindow();
+    });
+    stopping.signal.addEventListener('abort', () => { acks.holdAll(); }, { once: true });
     client.handleMessage = (packet: IPublishPacket, done: (error?: Error) => void) => {
       // Not acknowledging is the point: the broker redelivers it in our next session.
       if (stopping.signal.aborted) {
-        done(new Error('adapter stopping'));
+        done(NO_PUBACK_HERE);
         return;
       }
+      const window = acks;
+      const settle = window.take(packet.qos > 0 ? packet.messageId : undefined);
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      delivery.handle(packet.topic, payload, stopping.signal).then(
-        (disposition) => {
-          if (disposition === 'ack') done();
-          else done(new Error('adapter stopping'));
-        },
-        (err: unknown) => {
-          // A bug of ours must not stall the session by leaving the message unacknowledged.
-          report({ terminalId: null, code: 'INTERNAL', reason: err instanceof Error ? err.message : String(err) });
-          done();
-        },
-      );
+      delivery.handle(packet.topic, payload, stopping.signal).then(settle, (err: unknown) => {
+        // A bug of ours must not stall the session by leaving the message unacknowledged.
+        report({ terminalId: null, code: 'INTERNAL', reason: err instanceof Error ? err.message : String(err) });
+        settle('ack');
+      });
+      // The hand-over to the sink has started (in order); the PUBACK is ours to send later.
+      if (window.hasRoom()) done(NO_PUBACK_HERE);
+      else void window.whenRoom().then(() => { done(NO_PUBACK_HERE); });
     };
     client.on('error', (err) => {
       report({ terminalId: null, code: 'BROKER_ERROR', reason: err.message });
@@ -273,6 +304,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     return {
       subscribed,
       connected: () => client.connected,
+      inflight: () => acks.size,
       stop: async () => {
         if (stopping.signal.aborted) return;
         stopping.abort();
@@ -323,8 +355,15 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
   }
 }
 
+/**
+ * Passed to mqtt.js's `handleMessage` callback: go on to the next packet without sending a
+ * PUBACK (we send it after the commit, or never, when stopping).
+ */
+const NO_PUBACK_HERE = new Error('PUBACK deferred to the commit');
+
 interface Session {
   readonly subscribed: Promise<void>;
   connected(): boolean;
+  inflight(): number;
   stop(): Promise<void>;
 }

@@ -6,6 +6,8 @@ import { formatRfc3339 } from './timestamp.js';
 
 /** Bytes of the original payload kept in a record; the rest is dropped and flagged. */
 export const DEAD_LETTER_PAYLOAD_BYTES = 4096;
+/** Refused readings listed in a record, at most; `refusedCount` gives the whole number. */
+export const DEAD_LETTER_REFUSALS = 32;
 
 export interface DeadLetterRecord {
   readonly topic: string;
@@ -16,6 +18,9 @@ export interface DeadLetterRecord {
   readonly receivedAt: string;
   readonly payloadBase64: string;
   readonly truncated: boolean;
+  /** For READINGS_REFUSED: the refused readings' codes and reasons (the first DEAD_LETTER_REFUSALS). */
+  readonly refused?: readonly { readonly code: string; readonly reason: string }[];
+  readonly refusedCount?: number;
 }
 
 export interface DeadLetterInput {
@@ -25,6 +30,8 @@ export interface DeadLetterInput {
   readonly reason: string;
   readonly receivedAt: number;
   readonly payload: Uint8Array;
+  /** Readings of the message the station refused, when only some or all of its readings were. */
+  readonly refused?: readonly { readonly code: string; readonly reason: string }[];
 }
 
 export function deadLetterRecord(input: DeadLetterInput): DeadLetterRecord {
@@ -39,6 +46,10 @@ export function deadLetterRecord(input: DeadLetterInput): DeadLetterRecord {
     receivedAt: formatRfc3339(input.receivedAt),
     payloadBase64: Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength).toString('base64'),
     truncated,
+    ...(input.refused === undefined ? {} : {
+      refused: input.refused.slice(0, DEAD_LETTER_REFUSALS).map((r) => ({ code: r.code.slice(0, 64), reason: r.reason.slice(0, 256) })),
+      refusedCount: input.refused.length,
+    }),
   };
 }
 

@@ -1,7 +1,13 @@
 /**
  * What happens to one received message: topic and payload checks, hand-over to the sink
  * with bounded retries, dead-lettering. Knows nothing of sockets: the adapter feeds it
- * messages one at a time and acknowledges (PUBACK) according to the disposition returned.
+ * messages in the order received (several may be in flight; each hand-over starts
+ * synchronously inside `handle`, so the sink takes them in that order) and acknowledges
+ * (PUBACK) according to the disposition returned, which comes once the sink committed.
+ *
+ * Readings the station refuses (its receipt lists them: unknown meter, quantity or unit,
+ * implausible value, …) are not lost silently: the message is copied to the dead-letter
+ * topic with the refusals, then acknowledged, like a payload that fails to parse.
  *
  * Sink failures (README.md "Sink failures"): a rejected hand-over is retried with
  * backoff; after `sinkMaxAttempts` rejections, or one timeout, the message is copied to
@@ -9,7 +15,7 @@
  * forever. A hand-over interrupted by shutdown is not acknowledged: the broker redelivers
  * it in the next session.
  */
-import type { PushSink } from '../adapter.js';
+import type { PushReceipt, PushSink, RefusedReading, Settles } from '../adapter.js';
 import type { DeadLetterInput } from './deadLetter.js';
 import { parseEvents } from './events.js';
 import { parseTelemetry } from './payload.js';
@@ -33,6 +39,8 @@ export interface DeliveryCounters {
   /** Device events the sink accepted. */
   events: number;
   malformed: number;
+  /** Readings the sink refused (dead-lettered with their message). */
+  refusedReadings: number;
   sinkErrors: number;
 }
 
@@ -52,11 +60,15 @@ export interface DeliveryOptions {
 }
 
 export class MessageDelivery {
+  private readonly waiting: PendingHandOvers;
+
   constructor(
     private readonly sink: PushSink,
     private readonly options: DeliveryOptions,
     private readonly counters: DeliveryCounters,
-  ) {}
+  ) {
+    this.waiting = new PendingHandOvers(options.sinkTimeoutMs);
+  }
 
   async handle(topic: string, payload: Buffer, signal: AbortSignal): Promise<Disposition> {
     this.counters.messages += 1;
@@ -101,20 +113,22 @@ export class MessageDelivery {
   }
 
   private async handOver(
-    deliver: () => void | Promise<void>,
+    deliver: () => Settles<PushReceipt> | Settles<void>,
     count: number,
     counter: 'readings' | 'events',
     origin: { topic: string; terminalId: string; receivedAt: number; payload: Buffer },
     signal: AbortSignal,
   ): Promise<Disposition> {
-    let failure: { code: 'SINK_REJECTED' | 'SINK_TIMEOUT'; reason: string } | undefined;
+    let failure: SinkFailure | undefined;
     for (let attempt = 1; attempt <= this.options.sinkMaxAttempts; attempt++) {
       const outcome = await this.callSink(deliver, signal);
-      if (outcome === 'accepted') {
-        this.counters[counter] += count;
+      if (outcome === 'aborted') return 'hold';
+      if (!('code' in outcome)) {
+        const refused = outcome.receipt?.refused ?? [];
+        this.counters[counter] += count - refused.length;
+        if (refused.length > 0) this.refuseReadings(origin, refused, count);
         return 'ack';
       }
-      if (outcome === 'aborted') return 'hold';
       failure = outcome;
       this.counters.sinkErrors += 1;
       this.options.report({ terminalId: origin.terminalId, code: failure.code, reason: `attempt ${attempt}: ${failure.reason}` });
@@ -128,39 +142,32 @@ export class MessageDelivery {
     return 'ack';
   }
 
-  private async callSink(
-    deliver: () => void | Promise<void>,
+  /**
+   * Waits for the sink to settle, within `sinkTimeoutMs`. A sink that settles at once (no
+   * promise) costs nothing more; pending hand-overs share one timer and one abort listener
+   * (a listener and a timer each, with a thousand in flight, cost more than the message).
+   */
+  private callSink(
+    deliver: () => Settles<PushReceipt> | Settles<void>,
     signal: AbortSignal,
-  ): Promise<'accepted' | 'aborted' | { code: 'SINK_REJECTED' | 'SINK_TIMEOUT'; reason: string }> {
-    let pending: void | Promise<void>;
+  ): Promise<SinkOutcome> | SinkOutcome {
+    let pending: Settles<PushReceipt> | Settles<void>;
     try {
       pending = deliver();
     } catch (err) {
       return { code: 'SINK_REJECTED', reason: describe(err) };
     }
-    if (pending === undefined) return 'accepted';
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(resolve, this.options.sinkTimeoutMs, 'timeout');
-    });
-    const aborted = new Promise<'aborted'>((resolve) => {
-      onAbort = () => {
-        resolve('aborted');
-      };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-      const settled = await Promise.race([pending.then(() => 'accepted' as const), timeout, aborted]);
-      if (settled === 'timeout') return { code: 'SINK_TIMEOUT', reason: `sink did not settle within ${this.options.sinkTimeoutMs} ms` };
-      return settled;
-    } catch (err) {
-      return { code: 'SINK_REJECTED', reason: describe(err) };
-    } finally {
-      clearTimeout(timer);
-      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-    }
+    if (!(pending instanceof Promise)) return { receipt: pending ?? undefined };
+    if (signal.aborted) return 'aborted';
+    return this.waiting.wait(pending, signal);
+  }
+
+  private refuseReadings(origin: { topic: string; terminalId: string; receivedAt: number; payload: Buffer }, refused: readonly RefusedReading[], count: number): void {
+    this.counters.refusedReadings += refused.length;
+    const codes = [...new Set(refused.map((r) => r.code))].join(', ');
+    const reason = `${refused.length} of ${count} readings refused (${codes}); the others are stored`;
+    this.options.report({ terminalId: origin.terminalId, code: 'READINGS_REFUSED', reason });
+    this.options.deadLetter({ ...origin, code: 'READINGS_REFUSED', reason, refused });
   }
 
   private announce(terminalId: string, online: boolean, ts: number): void {
@@ -177,6 +184,77 @@ export class MessageDelivery {
     this.options.report({ terminalId: input.terminalId, code: input.code, reason: input.reason });
     this.options.deadLetter(input);
   }
+}
+
+interface SinkFailure { readonly code: 'SINK_REJECTED' | 'SINK_TIMEOUT'; readonly reason: string }
+type SinkOutcome = 'aborted' | { readonly receipt: PushReceipt | undefined } | SinkFailure;
+
+/**
+ * Hand-overs waiting for the sink to settle, oldest first. They all get the same timeout,
+ * so the oldest expires first and one timer, armed for the head, serves them all; one
+ * listener per abort signal answers them all with 'aborted'.
+ */
+class PendingHandOvers {
+  private readonly queue: Waiting[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly watched = new WeakSet<AbortSignal>();
+
+  constructor(private readonly timeoutMs: number) {}
+
+  wait(pending: Promise<PushReceipt> | Promise<void>, signal: AbortSignal): Promise<SinkOutcome> {
+    if (!this.watched.has(signal)) {
+      this.watched.add(signal);
+      signal.addEventListener('abort', () => { this.settleAll(signal, 'aborted'); }, { once: true });
+    }
+    return new Promise<SinkOutcome>((resolve) => {
+      const w: Waiting = { deadline: performance.now() + this.timeoutMs, signal, resolve, done: false };
+      this.queue.push(w);
+      if (this.timer === undefined) this.arm();
+      pending.then(
+        (receipt) => { this.settle(w, { receipt: receipt ?? undefined }); },
+        (err: unknown) => { this.settle(w, { code: 'SINK_REJECTED', reason: describe(err) }); },
+      );
+    });
+  }
+
+  private settle(w: Waiting, outcome: SinkOutcome): void {
+    if (w.done) return;
+    w.done = true;
+    w.resolve(outcome);
+    // Settled ones leave from the head, so the queue holds about what is in flight.
+    while (this.queue[0]?.done === true) this.queue.shift();
+  }
+
+  private settleAll(signal: AbortSignal, outcome: SinkOutcome): void {
+    for (const w of this.queue) if (w.signal === signal) this.settle(w, outcome);
+  }
+
+  private arm(): void {
+    while (this.queue[0]?.done === true) this.queue.shift();
+    const head = this.queue[0];
+    if (head === undefined) {
+      this.timer = undefined;
+      return;
+    }
+    this.timer = setTimeout(() => { this.expire(); }, Math.max(0, head.deadline - performance.now()));
+    this.timer.unref();
+  }
+
+  private expire(): void {
+    const now = performance.now();
+    for (let head = this.queue[0]; head !== undefined && (head.done || head.deadline <= now); head = this.queue[0]) {
+      this.queue.shift();
+      this.settle(head, { code: 'SINK_TIMEOUT', reason: `sink did not settle within ${this.timeoutMs} ms` });
+    }
+    this.arm();
+  }
+}
+
+interface Waiting {
+  readonly deadline: number;
+  readonly signal: AbortSignal;
+  readonly resolve: (outcome: SinkOutcome) => void;
+  done: boolean;
 }
 
 function describe(err: unknown): string {

@@ -80,6 +80,12 @@ export const MqttConfig = Type.Object(
     maxPayloadBytes: Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024, default: 256 * 1024 }),
     /** Readings in one telemetry message, at most. */
     maxReadingsPerMessage: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
+    /**
+     * Messages received and not yet acknowledged, at most: a message is acknowledged once
+     * committed, and many in flight let one store transaction commit many. The broker's own
+     * limit applies too (Mosquitto `max_inflight_messages`, see config/mosquitto.conf).
+     */
+    maxInflightMessages: Type.Integer({ minimum: 1, maximum: 65_535, default: 1_000 }),
   },
   strict,
 );

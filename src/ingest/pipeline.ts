@@ -2,10 +2,16 @@
  * The one bounded pipeline from adapters to sinks.
  *
  * Producers `offer` batches; the promise resolves when the batch is queued, and waits while
- * the queue is at capacity, so a slow sink slows intake (the MQTT adapter withholds its
- * PUBACK, pollers wait) instead of growing memory. A single drain loop hands batches to
- * every sink in order; a sink that fails is retried with backoff, never skipped, so nothing
- * accepted is lost.
+ * the queue is at capacity, so a slow sink slows intake instead of growing memory. Offers
+ * are queued strictly in the order they were made (a waiting offer is never overtaken by a
+ * later, smaller one), so one terminal's readings reach the sinks in the order it sent them.
+ *
+ * A single drain loop hands batches to every sink in order; a sink that fails is retried
+ * with backoff, never skipped, so nothing accepted is lost. Each offer also carries a
+ * `committed` promise that resolves once its readings went through every sink, the store
+ * included: that, not the queueing, is what a push adapter may acknowledge to a device.
+ * Group commit: the loop lets the event loop turn once before taking what is queued, so
+ * every message already read from the sockets lands in the same store transaction.
  */
 import type { RawReading } from '../../protocols/adapter.js';
 import type { Meter, Protocol, Reading, ReadingSource } from '../domain/index.js';
@@ -48,6 +54,30 @@ export interface PipelineStats {
   readonly waitingProducers: number;
 }
 
+/** What became of one offer. */
+export interface Offer {
+  /** Readings accepted into the queue. */
+  readonly accepted: number;
+  /** Readings refused by normalisation, in the order offered; also reported through `onReject`. */
+  readonly rejections: readonly Rejection[];
+  /** Resolves once the accepted readings were written by every sink; never rejects. */
+  readonly committed: Promise<void>;
+}
+
+const NOTHING_TO_COMMIT: Promise<void> = Promise.resolve();
+
+interface Entry {
+  readonly readings: Reading[];
+  /** Resolves the offer's `committed`. */
+  readonly commit: () => void;
+}
+
+interface Waiter {
+  readonly entry: Entry;
+  /** Called with true once queued, with false when the pipeline closed first. */
+  readonly queued: (ok: boolean) => void;
+}
+
 export class PipelineClosedError extends Error {
   readonly code = 'PIPELINE_CLOSED';
   constructor() {
@@ -57,13 +87,14 @@ export class PipelineClosedError extends Error {
 }
 
 export class IngestPipeline {
-  private readonly queue: Reading[][] = [];
+  private readonly queue: Entry[] = [];
   private queued = 0;
   private accepted = 0;
   private delivered = 0;
   private sinkErrors = 0;
   private readonly rejected: Record<Protocol, Record<RejectReason, number>> = { dlms: noRejections(), modbus: noRejections(), mqtt: noRejections() };
-  private readonly waiters: (() => void)[] = [];
+  /** Offers waiting for room, in the order they were made. */
+  private readonly waiters: Waiter[] = [];
   private wakeDrain: (() => void) | undefined;
   private closing = false;
   private lastYield = performance.now();
@@ -76,10 +107,10 @@ export class IngestPipeline {
   }
 
   /**
-   * Normalises and queues a batch. Resolves once queued; waits while the queue is full.
-   * Returns how many readings were accepted (the rest were rejected and reported).
+   * Normalises and queues a batch. Resolves once queued; waits while the queue is full or
+   * earlier offers are still waiting. Refused readings are reported and listed in the result.
    */
-  async offer(raw: readonly RawReading[], protocol: Protocol, mode: ReadingSource['mode']): Promise<number> {
+  async offer(raw: readonly RawReading[], protocol: Protocol, mode: ReadingSource['mode']): Promise<Offer> {
     if (this.closing) throw new PipelineClosedError();
     const readings: Reading[] = [];
     const rejections: Rejection[] = [];
@@ -91,19 +122,31 @@ export class IngestPipeline {
       this.rejected[protocol][r.reason] += 1;
       this.options.onReject?.(r);
     }
-    if (readings.length === 0) return 0;
-    // A batch larger than the whole capacity is let in alone, or it could never enter.
-    while (this.queued > 0 && this.queued + readings.length > this.options.capacity) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (readings.length === 0) return { accepted: 0, rejections, committed: NOTHING_TO_COMMIT };
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => { commit = resolve; });
+    const entry: Entry = { readings, commit };
+    if (this.waiters.length > 0 || !this.fits(readings.length)) {
+      const queued = await new Promise<boolean>((resolve) => this.waiters.push({ entry, queued: resolve }));
       // close() may have run while this producer waited.
-      if (this.isClosing()) throw new PipelineClosedError();
+      if (!queued) throw new PipelineClosedError();
+    } else {
+      this.enqueue(entry);
     }
-    this.queue.push(readings);
-    this.queued += readings.length;
-    this.accepted += readings.length;
-    this.wakeDrain?.();
     await this.yieldIfBusy();
-    return readings.length;
+    return { accepted: readings.length, rejections, committed };
+  }
+
+  /** A batch larger than the whole capacity is let in alone, or it could never enter. */
+  private fits(n: number): boolean {
+    return this.queued === 0 || this.queued + n <= this.options.capacity;
+  }
+
+  private enqueue(entry: Entry): void {
+    this.queue.push(entry);
+    this.queued += entry.readings.length;
+    this.accepted += entry.readings.length;
+    this.wakeDrain?.();
   }
 
   /**
@@ -118,6 +161,7 @@ export class IngestPipeline {
     this.lastYield = performance.now();
   }
 
+  /** A method, so the compiler does not assume the flag unchanged across an await. */
   private isClosing(): boolean {
     return this.closing;
   }
@@ -134,7 +178,7 @@ export class IngestPipeline {
     if (this.closing) return this.drainLoop;
     this.closing = true;
     this.wakeDrain?.();
-    for (const w of this.waiters.splice(0)) w();
+    for (const w of this.waiters.splice(0)) w.queued(false);
     return this.drainLoop;
   }
 
@@ -145,29 +189,31 @@ export class IngestPipeline {
         if (this.closing) return;
         await new Promise<void>((resolve) => (this.wakeDrain = resolve));
         this.wakeDrain = undefined;
+        // Group commit: what the sockets delivered in this turn joins the same batch.
+        if (!this.isClosing()) await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
-      const batch = this.take(max);
+      const taken = this.take(max);
+      const batch = taken.length === 1 ? (taken[0]?.readings ?? []) : taken.flatMap((e) => e.readings);
       for (const sink of this.options.sinks) await this.deliver(sink, batch);
       this.queued -= batch.length;
       this.delivered += batch.length;
+      for (const e of taken) e.commit();
       this.releaseWaiters();
       await this.yieldIfBusy();
     }
   }
 
-  private take(max: number): Reading[] {
-    const first = this.queue[0];
-    if (first !== undefined && first.length >= max / 2) {
-      this.queue.shift();
-      return first;
-    }
-    const out: Reading[] = [];
-    while (this.queue.length > 0 && out.length < max) {
+  /** Whole entries from the head of the queue, up to `max` readings (a first larger one alone). */
+  private take(max: number): Entry[] {
+    const out: Entry[] = [];
+    let n = 0;
+    while (this.queue.length > 0) {
       const next = this.queue[0];
-      if (next === undefined || (out.length > 0 && out.length + next.length > max)) break;
+      if (next === undefined || (out.length > 0 && n + next.readings.length > max)) break;
       this.queue.shift();
-      for (const r of next) out.push(r);
+      out.push(next);
+      n += next.readings.length;
     }
     return out;
   }
@@ -187,8 +233,13 @@ export class IngestPipeline {
     }
   }
 
+  /** Queues waiting offers in order, as long as the head one fits. */
   private releaseWaiters(): void {
-    while (this.waiters.length > 0 && this.queued < this.options.capacity) this.waiters.shift()?.();
+    for (let head = this.waiters[0]; head !== undefined && this.fits(head.entry.readings.length); head = this.waiters[0]) {
+      this.waiters.shift();
+      this.enqueue(head.entry);
+      head.queued(true);
+    }
   }
 }
 

@@ -21,8 +21,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -32,6 +30,7 @@ import type { IngestPipeline } from '../../src/ingest/pipeline.js';
 import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 import { mosquittoPath, startMosquitto } from '../helpers/mosquitto.js';
 import { isAedesReady } from './aedesProcess.js';
+import { startProfiler } from './cpuProfile.js';
 import { forkTypeScript, nextMessage, type ForkedModule } from './forkTs.js';
 import {
   benchMeterAddresses, benchTerminalId, isPublishersReply,
@@ -231,25 +230,6 @@ async function startBroker(): Promise<Broker> {
     await forked.dispose();
     throw err;
   }
-}
-
-/**
- * With GRIDHEAD_BENCH_CPU_PROFILE=<file>, samples this process (the head-end) over the
- * measured run and writes a .cpuprofile (Chrome DevTools, speedscope) when stopped.
- * Sampling costs some CPU: a profiled run's figures are not the benchmark's.
- */
-async function startProfiler(file: string | undefined): Promise<(() => Promise<void>) | undefined> {
-  if (file === undefined || file === '') return undefined;
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return async () => {
-    const { profile } = await session.post('Profiler.stop');
-    session.disconnect();
-    await writeFile(file, JSON.stringify(profile));
-    console.log(`mqtt ingest: head-end CPU profile written to ${file}`);
-  };
 }
 
 function countStoredReadings(dataDir: string): number {

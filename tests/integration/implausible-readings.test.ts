@@ -1,7 +1,8 @@
 /**
  * An implausible reading over MQTT, through the whole head-end (embedded aedes broker, the
  * real composition root, the embedded store): refused with its reason, counted per protocol
- * and reason, logged once per meter, and absent from live values, area load and the store.
+ * and reason, logged once per meter, dead-lettered on MQTT with the refusal, and absent from
+ * live values, area load and the store.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { eventually, startTestHeadEnd, stationMqttLogin, type TestHeadEnd } from
 interface Latest { values: { quantity: string; value: number; quality: string }[] }
 interface Overview { totalKw: number; areas: { id: string; loadKw: number | null }[] }
 interface Series { points: { ts: string; value: number }[] }
+interface DeadLetter { topic: string; code: string; payloadBase64: string; refused?: { code: string; reason: string }[]; refusedCount?: number }
 interface LogLine { msg: string; meter?: string; quantity?: string; reason?: string; detail?: string }
 
 const T0 = Date.now() - 60_000;
@@ -20,6 +22,7 @@ describe('implausible MQTT readings', () => {
   let h: TestHeadEnd;
   let client: MqttClient;
   const lines: LogLine[] = [];
+  const deadLetters: DeadLetter[] = [];
 
   const publish = async (ts: number, values: Record<string, number>) => {
     await client.publishAsync('gridhead/v1/q1/telemetry', JSON.stringify({ v: 1, ts, meters: [{ address: '1', values }] }), { qos: 1 });
@@ -41,6 +44,10 @@ describe('implausible MQTT readings', () => {
       logger: createLogger('warn', { write: (s: string) => { lines.push(JSON.parse(s) as LogLine); } }),
     });
     client = await mqtt.connectAsync(h.mqttUrl, { clientId: 'implausible-test', ...stationMqttLogin(h) });
+    client.on('message', (topic, payload) => {
+      if (topic === 'gridhead/v1/_deadletter') deadLetters.push(JSON.parse(payload.toString()) as DeadLetter);
+    });
+    await client.subscribeAsync('gridhead/v1/_deadletter', { qos: 1 });
   });
   afterAll(async () => {
     await client.endAsync();
@@ -70,5 +77,13 @@ describe('implausible MQTT readings', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ meter: 'm1', quantity: 'power.active', reason: 'IMPLAUSIBLE_VALUE' });
     expect(warnings[0]?.detail).toMatch(/-1e\+300 kW is outside the plausible range/);
+
+    // Each refused message is copied to the dead-letter topic with its bytes and the refusal.
+    await eventually(() => Promise.resolve(deadLetters.length === 2 ? true : undefined), 10_000, 'both dead letters');
+    for (const d of deadLetters) {
+      expect(d).toMatchObject({ topic: 'gridhead/v1/q1/telemetry', code: 'READINGS_REFUSED', refusedCount: 1 });
+      expect(d.refused?.[0]?.code).toBe('IMPLAUSIBLE_VALUE');
+      expect(Buffer.from(d.payloadBase64, 'base64').toString()).toContain('-1e+300');
+    }
   });
 });

@@ -11,7 +11,7 @@ const now = Date.UTC(2024, 5, 1, 12);
 const good = encodeTelemetry({ ts: now, meters: [{ address: '1', values: { frequency: 50 } }] });
 
 function setup(sink: PushSink, overrides: { sinkMaxAttempts?: number; sinkTimeoutMs?: number } = {}) {
-  const counters: DeliveryCounters = { messages: 0, readings: 0, statusMessages: 0, events: 0, malformed: 0, sinkErrors: 0 };
+  const counters: DeliveryCounters = { messages: 0, readings: 0, statusMessages: 0, events: 0, malformed: 0, refusedReadings: 0, sinkErrors: 0 };
   const problems: MqttProblem[] = [];
   const deadLetters: DeadLetterInput[] = [];
   const delivery = new MessageDelivery(
@@ -44,6 +44,21 @@ describe('MessageDelivery', () => {
     expect(counters).toMatchObject({ messages: 1, readings: 1, sinkErrors: 0 });
   });
 
+  it('dead-letters a message whose readings the station refused, with the reasons, then acknowledges it', async () => {
+    const two = encodeTelemetry({ ts: now, meters: [{ address: '1', values: { frequency: 50, 'power.active': 1e9 } }] });
+    const { delivery, counters, deadLetters, problems } = setup({
+      readings: () => Promise.resolve({ refused: [{ code: 'IMPLAUSIBLE_VALUE', reason: 'power.active 1000000000 kW is beyond the meter\'s range' }] }),
+    });
+    expect(await delivery.handle('gridhead/v1/T1/telemetry', two, new AbortController().signal)).toBe('ack');
+    expect(counters).toMatchObject({ readings: 1, refusedReadings: 1, sinkErrors: 0 });
+    expect(problems.map((p) => p.code)).toEqual(['READINGS_REFUSED']);
+    expect(deadLetters).toEqual([expect.objectContaining({
+      code: 'READINGS_REFUSED', terminalId: 'T1', payload: two,
+      reason: '1 of 2 readings refused (IMPLAUSIBLE_VALUE); the others are stored',
+      refused: [{ code: 'IMPLAUSIBLE_VALUE', reason: 'power.active 1000000000 kW is beyond the meter\'s range' }],
+    })]);
+  });
+
   it('retries a rejecting sink and acknowledges when a later attempt succeeds', async () => {
     let calls = 0;
     const { delivery, counters, problems, deadLetters } = setup({
@@ -60,7 +75,7 @@ describe('MessageDelivery', () => {
   });
 
   it('dead-letters a message the sink keeps rejecting, then acknowledges it', async () => {
-    const { delivery, counters, deadLetters } = setup({ readings: () => Promise.reject(new Error('poison')) });
+    const { delivery, counters, deadLetters } = setup({ readings: () => Promise.reject<undefined>(new Error('poison')) });
     expect(await delivery.handle('gridhead/v1/T1/telemetry', good, new AbortController().signal)).toBe('ack');
     expect(counters).toMatchObject({ readings: 0, sinkErrors: 3 });
     expect(deadLetters).toEqual([expect.objectContaining({ code: 'SINK_REJECTED', terminalId: 'T1', reason: 'poison' })]);

@@ -169,39 +169,64 @@ export function mqttScenarios(startBroker: (() => Promise<TestBroker>) | null): 
     expect(late.statuses).toEqual([['T-200', false]]);
   });
 
-  it('takes no next message while the sink holds one, and loses none of those published meanwhile', async () => {
+  it('keeps several messages in flight, hands them over in order, and stops reading once the window is full', async () => {
     nextPrefix();
     const delivered: number[] = [];
-    let active = 0;
-    let maxActive = 0;
-    let release: (() => void) | undefined;
-    const headend = adapter({ clientId: `he-${n}` });
+    const releases: (() => void)[] = [];
+    const headend = adapter({ clientId: `he-${n}`, maxInflightMessages: 3 });
     headend.subscribe({
       readings: (batch) => {
-        active += 1;
-        maxActive = Math.max(maxActive, active);
         delivered.push(...batch.map((r) => r.value));
-        const done = () => { active -= 1; };
-        if (delivered.length > 1) {
-          done();
-          return;
-        }
-        return new Promise<void>((resolve) => {
-          release = () => { done(); resolve(); };
-        });
+        return new Promise<void>((resolve) => { releases.push(resolve); });
       },
     });
     await headend.whenSubscribed();
     const publisher = await rawClient();
-    await publishValues(publisher, 'T1', [1, 2, 3, 4, 5]);
-    await waitFor(() => release !== undefined, 'first message held by the sink');
-    await new Promise((resolve) => setTimeout(resolve, 300)); // give a wrong adapter the chance to deliver more
-    expect(delivered).toEqual([1]);
+    await publishValues(publisher, 'T1', [1, 2, 3, 4, 5, 6]);
+    await waitFor(() => delivered.length === 3, 'a full window');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // give a wrong adapter the chance to take more
+    expect(delivered).toEqual([1, 2, 3]);
+    expect(headend.stats().inflight).toBe(3);
 
-    release?.();
-    await waitFor(() => delivered.length === 5, 'the four held-back messages');
+    // The second commit completing first frees nothing: PUBACKs go out in order (MQTT 3.1.1 §4.6).
+    releases[1]?.();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(delivered).toEqual([1, 2, 3]);
+    releases[0]?.();
+    await waitFor(() => delivered.length === 5, 'two more messages');
     expect(delivered).toEqual([1, 2, 3, 4, 5]);
-    expect(maxActive).toBe(1);
+    for (const release of releases) release();
+    await waitFor(() => delivered.length === 6, 'the last message');
+    for (const release of releases) release();
+    await waitFor(() => headend.stats().inflight === 0, 'every acknowledgement');
+    expect(delivered).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('acknowledges only what the sink settled, in order: the broker redelivers the rest after a stop', async () => {
+    nextPrefix();
+    const clientId = `he-${n}`;
+    const taken: number[] = [];
+    const first = adapter({ clientId });
+    const stop = first.subscribe({
+      // 1 settles (committed), 2 is held, 3 settles but comes after 2: only 1 may be acknowledged.
+      readings: (batch) => {
+        const value = batch[0]?.value ?? 0;
+        taken.push(value);
+        return value === 2 ? new Promise<void>(() => undefined) : Promise.resolve();
+      },
+    });
+    await first.whenSubscribed();
+    const publisher = await rawClient();
+    await publishValues(publisher, 'T1', [1, 2, 3]);
+    await waitFor(() => taken.length === 3, 'three messages taken');
+    await stop();
+
+    const { readings, sink } = collector();
+    const second = adapter({ clientId });
+    second.subscribe(sink);
+    await waitFor(() => readings.length === 2, 'redelivery');
+    await new Promise((resolve) => setTimeout(resolve, 200)); // a wrongly unacknowledged 1 would arrive too
+    expect(readings.map((r) => r.value)).toEqual([2, 3]);
   });
 
   it('does not acknowledge a message it was holding when stopped: the broker redelivers it', async () => {
@@ -248,7 +273,7 @@ export function mqttScenarios(startBroker: (() => Promise<TestBroker>) | null): 
     const headend = adapter({ clientId: `he-${n}`, sinkMaxAttempts: 2, sinkRetryDelayMs: 5, onProblem: (p) => problems.push(p) });
     headend.subscribe({
       readings: (batch) => {
-        if (batch.some((r) => r.value === 1)) return Promise.reject(new Error('refused by pipeline'));
+        if (batch.some((r) => r.value === 1)) return Promise.reject<undefined>(new Error('refused by pipeline'));
         accepted.push(...batch.map((r) => r.value));
         return Promise.resolve();
       },

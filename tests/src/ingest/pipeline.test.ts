@@ -71,7 +71,7 @@ describe('ingest pipeline', () => {
     const sink = new CollectingSink();
     const reasons: string[] = [];
     const p = new IngestPipeline({ capacity: 100, sinks: [sink], meterAt, onReject: (r) => reasons.push(r.reason) });
-    const n = await p.offer([
+    const offer = await p.offer([
       { terminalId: 't1', address: '9', quantity: 'power.active', value: 1 },
       { terminalId: 't1', address: '2', quantity: 'power.apparent', value: 1 },
       { terminalId: 't1', address: '2', quantity: 'power.active', value: 1, unit: 'hp' },
@@ -79,8 +79,15 @@ describe('ingest pipeline', () => {
       { terminalId: 't1', address: '2', quantity: 'power.active', value: 3 },
     ], 'mqtt', 'push');
     await p.close();
-    expect(n).toBe(1);
+    expect(offer.accepted).toBe(1);
     expect(reasons).toEqual(['UNKNOWN_METER', 'UNKNOWN_QUANTITY', 'UNKNOWN_UNIT', 'NON_FINITE_VALUE']);
+    // The producer learns what was refused, and why, not only the log.
+    expect(offer.rejections.map((r) => [r.reason, r.detail])).toEqual([
+      ['UNKNOWN_METER', 'no meter at address "9"'],
+      ['UNKNOWN_QUANTITY', 'quantity "power.apparent" is not in the catalogue'],
+      ['UNKNOWN_UNIT', 'unit "hp" cannot be converted to "kW" for power.active'],
+      ['NON_FINITE_VALUE', 'power.active is not a finite number after unit conversion and CT/PT scaling (NaN)'],
+    ]);
     expect(p.stats().rejected.mqtt).toEqual({ UNKNOWN_METER: 1, UNKNOWN_QUANTITY: 1, UNKNOWN_UNIT: 1, NON_FINITE_VALUE: 1, IMPLAUSIBLE_VALUE: 0 });
     expect(sink.got).toHaveLength(1);
   });
@@ -89,7 +96,7 @@ describe('ingest pipeline', () => {
     const sink = new CollectingSink();
     const rejections: Rejection[] = [];
     const p = new IngestPipeline({ capacity: 100, sinks: [sink], meterAt, onReject: (r) => rejections.push(r) });
-    const n = await p.offer([
+    const { accepted: n } = await p.offer([
       { terminalId: 't1', address: '2', quantity: 'power.active', value: -1e300 },
       { terminalId: 't1', address: '2', quantity: 'voltage.l1', value: 600 },
       { terminalId: 't1', address: '2', quantity: 'power.factor', value: 1.5 },
@@ -180,5 +187,60 @@ describe('ingest pipeline', () => {
     expect(a.got).toHaveLength(50);
     expect(b.got.map((r) => r.value)).toEqual(a.got.map((r) => r.value));
     await expect(p.offer(raw(1), 'modbus', 'poll')).rejects.toBeInstanceOf(PipelineClosedError);
+  });
+
+  it('resolves an offer\'s committed promise only once every sink wrote its readings', async () => {
+    const first = new CollectingSink();
+    const slow = new GatedSink();
+    const p = new IngestPipeline({ capacity: 100, sinks: [first, slow], meterAt });
+    const offer = await p.offer(raw(3), 'mqtt', 'push');
+    let committed = false;
+    void offer.committed.then(() => { committed = true; });
+    await tick();
+    expect(first.got).toHaveLength(3);
+    expect(committed).toBe(false);
+    slow.open();
+    await offer.committed;
+    expect(slow.got).toHaveLength(3);
+    await p.close();
+  });
+
+  it('resolves committed at once for an offer whose readings were all refused', async () => {
+    const p = new IngestPipeline({ capacity: 100, sinks: [new GatedSink()], meterAt });
+    const offer = await p.offer(raw(2, '9'), 'mqtt', 'push');
+    expect(offer.accepted).toBe(0);
+    await offer.committed;
+    await p.close();
+  });
+
+  it('writes the offers made in one event-loop turn in one batch (group commit)', async () => {
+    const sink = new CollectingSink();
+    let writes = 0;
+    const p = new IngestPipeline({ capacity: 1000, sinks: [{ name: 'count', write: (b) => { writes += 1; sink.write(b); } }], meterAt });
+    const committed: Promise<void>[] = [];
+    // One after the other, as a push adapter hands over the messages of one socket read.
+    for (let i = 0; i < 20; i++) committed.push((await p.offer(raw(3), 'mqtt', 'push')).committed);
+    await Promise.all(committed);
+    expect(writes).toBe(1);
+    expect(sink.got).toHaveLength(60);
+    await p.close();
+  });
+
+  it('queues offers in the order made: a small offer never overtakes a larger one waiting for room', async () => {
+    const sink = new GatedSink();
+    const p = new IngestPipeline({ capacity: 10, drainBatch: 10, sinks: [sink], meterAt });
+    await p.offer(raw(8), 'mqtt', 'push');
+    await tick(); // held in the sink
+    const large = p.offer(raw(6, '2', 'voltage.l1'), 'mqtt', 'push');
+    const small = p.offer(raw(1, '2', 'current.l1'), 'mqtt', 'push');
+    for (let i = 0; i < 4; i++) {
+      sink.open();
+      await tick();
+    }
+    await Promise.all([large, small]);
+    await p.close();
+    expect(sink.got.map((r) => r.quantity)).toEqual([
+      ...Array<string>(8).fill('power.active'), ...Array<string>(6).fill('voltage.l1'), 'current.l1',
+    ]);
   });
 });
