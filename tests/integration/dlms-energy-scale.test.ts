@@ -59,7 +59,7 @@ const directory: PushDirectory = {
 };
 const pushed: RawReading[] = [];
 const problems: string[] = [];
-const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 5_000 });
+const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 5_000, passwordFor: () => '12345678' });
 let push: DlmsPushService;
 const sessions: TerminalSession[] = [];
 
@@ -70,7 +70,7 @@ beforeAll(async () => {
     terminals.set(kind, {
       id: terminalId(kind), name: kind, protocol: 'dlms', enabled: true, profiles: [],
       dlms: {
-        host: '127.0.0.1', port, framing: kind === 'industrial' ? 'hdlc' : 'wrapper', clientSap: 1, auth: 'low', password: '12345678',
+        host: '127.0.0.1', port, framing: kind === 'industrial' ? 'hdlc' : 'wrapper', clientSap: 1, auth: 'low',
         // One type for both, as the demo fleet has it: the type shares object lists, not scalers.
         meterType: 'sim-scale-v1', logicalDeviceName: `GRD${SERIAL[kind]}`,
       },

@@ -224,10 +224,10 @@ describe('DLMS adapter (head-end side)', () => {
         return get(ref, access, ctx);
       };
     }
-    const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000 });
+    const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000, passwordFor: () => 'pw123456' });
     try {
       for (const [i, s] of sims.entries()) {
-        const session = await adapter.open({ id: `t${i}`, endpoint: { host: '127.0.0.1', port: s.port, framing: 'wrapper', clientSap: 1, auth: 'low', password: 'pw123456', meterType: 'same-type' } }, never);
+        const session = await adapter.open({ id: `t${i}`, endpoint: { host: '127.0.0.1', port: s.port, framing: 'wrapper', clientSap: 1, auth: 'low', meterType: 'same-type' } }, never);
         const outcomes = await session.read([
           { address: '1', quantity: 'voltage.l1' }, { address: '1', quantity: 'energy.active.import' }, { address: '1', quantity: 'power.apparent' },
         ], never);
