@@ -26,8 +26,11 @@ export interface Fleet {
   readonly dlms: readonly DlmsMeterSimulator[];
   /** The configured scenarios, timed from the fleet's start. */
   readonly scenarios: ScenarioRunner;
-  /** Keys of the HLS meters by meter id, fresh each run: the head-end stores them in its key store at start. */
-  readonly keys: ReadonlyMap<string, SuiteZeroKeys>;
+  /**
+   * Secrets by meter id, which the head-end stores in its key store at start: EK and AK of
+   * the HLS meters (fresh each run), the LLS password of the others.
+   */
+  readonly keys: ReadonlyMap<string, SuiteZeroKeys | { readonly password: string }>;
   /**
    * Connects the MQTT terminals, which then publish on their schedule. Separate from
    * `startFleet` so the head-end can subscribe first and miss nothing.
@@ -90,7 +93,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
   const modbus: ModbusTerminalSimulator[] = [];
   const mqtt: MqttTerminalSimulator[] = [];
   const dlms: DlmsMeterSimulator[] = [];
-  const keys = new Map<string, SuiteZeroKeys>();
+  const keys = new Map<string, SuiteZeroKeys | { readonly password: string }>();
   const stopAll = async () => {
     await Promise.allSettled([...modbus.map((s) => s.stop()), ...mqtt.map((s) => s.stop()), ...dlms.map((s) => s.stop())]);
   };
@@ -134,7 +137,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
       const mid = `${id}-1`;
       const systemTitle = simulatedSystemTitle(i);
       const meterKeys: SuiteZeroKeys = { ek: randomBytes(16), ak: randomBytes(16) };
-      if (hls) keys.set(mid, meterKeys);
+      keys.set(mid, hls ? meterKeys : { password: sim.dlms.password });
       const security = hls ? { security: { systemTitle, keys: meterKeys, protection: 'auth-enc' as const } } : {};
       const serialNumber = `SIM${String(i).padStart(5, '0')}`;
       const s = new DlmsMeterSimulator({
@@ -151,7 +154,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
         id, name: `Simulated DLMS meter ${pad(i)} (${framing}${hls ? ', HLS' : ''})`, protocol: 'dlms', enabled: true, profiles: [...sim.dlms.profiles],
         dlms: hls
           ? { host: sim.host, port, framing, clientSap: HLS_CLIENT, auth: 'high-gmac', security: 'auth-enc', systemTitle: Buffer.from(systemTitle).toString('hex'), meterType: 'gridhead-sim-v1', logicalDeviceName }
-          : { host: sim.host, port, framing, clientSap: MANAGEMENT_CLIENT, auth: 'low', security: 'none', password: sim.dlms.password, meterType: 'gridhead-sim-v1', logicalDeviceName },
+          : { host: sim.host, port, framing, clientSap: MANAGEMENT_CLIENT, auth: 'low', security: 'none', meterType: 'gridhead-sim-v1', logicalDeviceName },
       });
       // The meter is its own terminal: address 1 is its management logical device.
       const areaId = nextArea();

@@ -47,6 +47,7 @@ import { InfluxSink } from './storage/influx/sink.js';
 import { ReadingStore } from './storage/readingStore.js';
 import { AuditLog, SYSTEM_ACTOR } from './control/audit.js';
 import { CounterStore } from './security/counterStore.js';
+import { moveEndpointPasswords } from './security/endpointPasswords.js';
 import { HeadEndSecurity, parseSystemTitle } from './security/headEndSecurity.js';
 import { KeyStore } from './security/keyStore.js';
 import { loadMasterKey } from './security/masterKey.js';
@@ -136,6 +137,7 @@ async function compose(
   closers.push({ name: 'security counters', close: () => { counters.flush(); } });
   const keyStore = new KeyStore(db, masterKey, { onChange: (c) => { counters.discard(c.scope, c.generation); } });
   const audit = new AuditLog(db);
+  moveEndpointPasswords({ registry, keys: keyStore, audit, warn: (fields, message) => { logger.warn(fields, message); } });
   // Access control (issue 6): no default password; at first start the first admin token comes from
   // GRIDHEAD_BOOTSTRAP_TOKEN or is generated, logged once and written to <dataDir>/bootstrap-token.
   const auth = new AuthService(db, config.auth);
@@ -191,7 +193,7 @@ async function compose(
     for (const t of fleet.seed.terminals) simulatedTerminals.add(t.id);
     for (const [meterId, keys] of fleet.keys) {
       const status = keyStore.set({ kind: 'meter', id: meterId }, keys);
-      audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'keys.set', target: `meter:${meterId}`, outcome: 'ok', detail: { keys: ['ek', 'ak'], generation: status.generation, reason: 'simulated fleet' } });
+      audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'keys.set', target: `meter:${meterId}`, outcome: 'ok', detail: { keys: Object.keys(keys), generation: status.generation, reason: 'simulated fleet' } });
     }
     logger.info({ terminals: fleet.seed.terminals.length, meters: fleet.seed.meters.length }, 'simulated fleet started');
   }
@@ -299,6 +301,7 @@ async function compose(
   const dlms = new DlmsAdapter({
     catalogue: QUANTITIES, timeoutMs: config.dlms.requestTimeoutMs, maxListItems: config.dlms.maxListItems,
     securityFor: (terminalId) => security.securityFor(terminalId),
+    passwordFor: (terminalId, address) => security.passwordFor(terminalId, address),
     // A meter that pads its replies is read all the same: counted in /metrics, one line per terminal a minute.
     onTrailingBytes: (e) => {
       const suppressed = throttle.pass(`dlms-trailing:${e.terminalId ?? ''}`);

@@ -11,7 +11,7 @@ import type {
   DeviceCommand, DeviceControlState, ProfileKind, ProfileOutcome, ProfileRequest, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
 } from '../adapter.js';
 import { ConnectionError, ProtocolError } from '../adapter.js';
-import { DlmsClient, type GetResult, type TrailingBytes } from './client/client.js';
+import { DlmsClient, type Authentication, type GetResult, type TrailingBytes } from './client/client.js';
 import type { AttributeRef } from './client/refs.js';
 import { DataAccessError } from './client/errors.js';
 import { DlmsDecodeError } from './errors.js';
@@ -45,7 +45,6 @@ export interface DlmsEndpoint {
   readonly dedicatedKey?: boolean;
   /** 'general-glo': requests as general-glo-ciphering (with our system title); default 'service-specific' (glo-/ded-). */
   readonly ciphering?: 'service-specific' | 'general-glo';
-  readonly password?: string;
   /** The meter's system title (16 hex digits); when set, an AARE or APDU from another title is refused. */
   readonly systemTitle?: string;
   /** HDLC lower (physical) address, when the meter needs one. */
@@ -72,6 +71,12 @@ export interface DlmsAdapterOptions {
    * returned protection and expected server system title.
    */
   readonly securityFor?: (terminalId: string, endpoint: DlmsEndpoint) => ClientSecurity | undefined;
+  /**
+   * The low-level security password of the logical device at `address`, for an endpoint
+   * with `auth: 'low'`; called at each association. Undefined (or no function) fails the
+   * association with DlmsNoPasswordError: an empty password is never sent.
+   */
+  readonly passwordFor?: (terminalId: string, address: string) => string | undefined;
   /**
    * Every reply that carried bytes after its complete APDU, which the client ignored (some
    * meters pad); also counted in stats(). Runs inside the request: it must not throw.
@@ -119,6 +124,14 @@ export class DlmsNoKeysError extends ProtocolError {
   readonly code = 'DLMS_NO_KEYS';
   constructor(terminalId: string) {
     super(`no keys for terminal ${terminalId}`, terminalId);
+  }
+}
+
+/** A terminal whose endpoint uses low-level security has no password for the logical device. */
+export class DlmsNoPasswordError extends ProtocolError {
+  readonly code = 'DLMS_NO_PASSWORD';
+  constructor(terminalId: string, address: string) {
+    super(`no low-level security password for terminal ${terminalId}, address ${address}`, terminalId);
   }
 }
 
@@ -255,6 +268,8 @@ class DlmsSession implements TerminalSession, PushListReader {
       throw new DlmsMappingError(`meter address ${JSON.stringify(address)} is not a server SAP (0..16383)`, this.terminal.id);
     }
     const e = this.terminal.endpoint;
+    // Before connecting: a meter we cannot authenticate to is not worth a connection.
+    const auth = this.authentication(address);
     const transport = await openDlmsTransport({
       host: e.host, port: e.port, framing: e.framing, clientSap: e.clientSap, serverSap,
       ...(e.serverLower === undefined ? {} : { serverLower: e.serverLower }),
@@ -269,7 +284,7 @@ class DlmsSession implements TerminalSession, PushListReader {
     }
     const client = new DlmsClient(transport, {
       clientSap: e.clientSap, timeoutMs: this.o.timeoutMs, terminalId: this.terminal.id, maxListItems: this.o.maxListItems ?? 16,
-      auth: e.auth === 'low' ? { mechanism: 'low', password: e.password ?? '' } : { mechanism: e.auth },
+      auth,
       ...(this.o.maxReceivePduSize === undefined ? {} : { maxReceivePduSize: this.o.maxReceivePduSize }),
       ...(security === undefined ? {} : { security }),
       ...(this.o.onTrailingBytes === undefined ? {} : { onTrailingBytes: this.o.onTrailingBytes }),
@@ -288,6 +303,15 @@ class DlmsSession implements TerminalSession, PushListReader {
       await client.close();
       throw err;
     }
+  }
+
+  /** Green Book §9.2.7.2.2 (LLS): the password goes in the AARQ's calling-authentication-value. */
+  private authentication(address: string): Authentication {
+    const e = this.terminal.endpoint;
+    if (e.auth !== 'low') return { mechanism: e.auth };
+    const password = this.o.passwordFor?.(this.terminal.id, address);
+    if (password === undefined || password.length === 0) throw new DlmsNoPasswordError(this.terminal.id, address);
+    return { mechanism: 'low', password };
   }
 
   /** The security settings of this terminal's associations, when its endpoint needs any. */

@@ -37,7 +37,6 @@ export const TerminalOut = Type.Object(
       systemTitle: Type.Optional(Type.String()),
       logicalDeviceName: Type.Optional(Type.String()),
       keyGroup: Type.Optional(Type.String()),
-      passwordSet: Type.Boolean({ description: 'Whether a password is stored; the password itself is never returned.' }),
     })),
     state: Type.Optional(Type.Object({
       online: Type.Boolean(),

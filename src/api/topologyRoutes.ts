@@ -39,23 +39,18 @@ export const areaRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = asyn
 };
 
 export const terminalRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = async (app, { registry, terminalState }) => {
-  const view = (t: Terminal) => {
-    const state = terminalState(t.id);
-    if (t.protocol !== 'dlms') return { ...t, state };
-    // Secrets stay in the store: the API says whether one is set, never what it is.
-    const { password, ...dlms } = t.dlms;
-    return { ...t, dlms: { ...dlms, passwordSet: password !== undefined }, state };
-  };
+  // An endpoint holds no secret: keys and the LLS password are under /meters/:id/keys.
+  const view = (t: Terminal) => ({ ...t, state: terminalState(t.id) });
   app.get('/terminals', {
     config: { access: 'viewer' },
-    schema: { summary: 'Lists terminals with their endpoint (never a password) and collection state, paged.', tags: ['topology'], querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }), response: { 200: pageOf('Terminal'), ...problemResponses } },
+    schema: { summary: 'Lists terminals with their endpoint and collection state, paged.', tags: ['topology'], querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }), response: { 200: pageOf('Terminal'), ...problemResponses } },
   }, (req) => {
     const p = page(registry.listTerminals(), req.query.limit, req.query.cursor);
     return { items: p.items.map(view), next: p.next };
   });
   app.get('/terminals/:id', { config: { access: 'viewer' }, schema: { summary: 'One terminal with its collection state.', tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Terminal'), ...problemResponses } } },
     (req) => view(registry.getTerminal(req.params.id)));
-  app.post('/terminals', { config: { access: 'admin' }, schema: { summary: 'Creates a terminal; the collector picks it up without a restart.', tags: ['topology'], body: TerminalSeed, response: { 201: Type.Ref('Terminal'), ...problemResponses } } }, async (req, reply) => {
+  app.post('/terminals', { config: { access: 'admin' }, schema: { summary: 'Creates a terminal; the collector picks it up without a restart. A DLMS endpoint takes no password: it goes to the meter\'s (or key group\'s) keys.', tags: ['topology'], body: TerminalSeed, response: { 201: Type.Ref('Terminal'), ...problemResponses } } }, async (req, reply) => {
     return reply.code(201).send(view(registry.createTerminal(req.body)));
   });
   app.put('/terminals/:id', { config: { access: 'admin' }, schema: { summary: 'Replaces a terminal; its collection schedule is rebuilt.', tags: ['topology'], params: IdParam, body: Type.Omit(TerminalSeed, ['id']), response: { 200: Type.Ref('Terminal'), ...problemResponses } } },

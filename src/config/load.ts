@@ -8,7 +8,7 @@ import { parseDocument } from 'yaml';
 import type { TSchema } from 'typebox';
 import { checkScenarios } from './scenarios.js';
 import { checkLoadControl } from './loadControl.js';
-import { CollectProfile, GridheadConfig, RegisterMap } from './schema.js';
+import { CollectProfile, ENDPOINT_PASSWORD_REFUSED, GridheadConfig, RegisterMap } from './schema.js';
 
 export interface ConfigIssue {
   /** Key path, e.g. `registry.meters[3].terminalId`. */
@@ -169,7 +169,8 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
     }
     if (t.protocol === 'dlms') {
       if (t.dlms === undefined) issues.push({ path: `${at}.dlms`, message: 'required for a dlms terminal (host, port, framing, clientSap, auth)' });
-      else if (t.dlms.auth === 'low' && t.dlms.password === undefined) issues.push({ path: `${at}.dlms.password`, message: 'required with auth: low' });
+      // Keys live in the key store: the station cannot rewrite a file under change control, so it refuses the secret rather than copy it.
+      else if (t.dlms.password !== undefined) issues.push({ path: `${at}.dlms.password`, message: ENDPOINT_PASSWORD_REFUSED });
     } else if (t.dlms !== undefined) {
       issues.push({ path: `${at}.dlms`, message: `only allowed for protocol dlms, not ${t.protocol}` });
     }

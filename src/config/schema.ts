@@ -308,6 +308,10 @@ export const AreaSeed = Type.Object(
   strict,
 );
 
+/** Why an endpoint `password` is refused, in the configuration and in the API alike. */
+export const ENDPOINT_PASSWORD_REFUSED = 'not accepted: the low-level security password lives in the key store; remove it here and '
+  + 'PUT {"password"} to /api/v1/meters/:id/keys (or /api/v1/key-groups/:name/keys for the endpoint\'s keyGroup)';
+
 export const DlmsEndpointSchema = Type.Object(
   {
     host: Host,
@@ -320,7 +324,8 @@ export const DlmsEndpointSchema = Type.Object(
     dedicatedKey: Type.Optional(Type.Boolean()),
     /** How requests are ciphered: glo-/ded- service-specific APDUs, or general-glo-ciphering (IEC 62056-5-3 §8). */
     ciphering: Type.Optional(OneOf(['service-specific', 'general-glo'] as const)),
-    password: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    /** Refused: the LLS password lives in the key store (PUT /api/v1/meters/:id/keys), never in a file or a registry row. */
+    password: Type.Optional(Type.String({ description: 'Not accepted: PUT the low-level security password to /api/v1/meters/:id/keys or /api/v1/key-groups/:name/keys.' })),
     /** The meter's system title (8 octets as 16 hex digits). */
     systemTitle: Type.Optional(Type.String({ pattern: '^[0-9A-Fa-f]{16}$' })),
     /** The meter's COSEM logical device name, which identifies its unciphered pushes. */

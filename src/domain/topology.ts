@@ -36,7 +36,7 @@ export interface DlmsEndpoint {
   readonly framing: 'wrapper' | 'hdlc';
   /** Client SAP: 16 public client (no security), 1 management client (low-level security), 48 HLS management client. */
   readonly clientSap: number;
-  /** 'low': LLS with a password; 'high-gmac': HLS mechanism 5, keys from the key store. */
+  /** 'low': LLS with the meter's password, 'high-gmac': HLS mechanism 5; both from the key store. */
   readonly auth: 'none' | 'low' | 'high-gmac';
   /** APDU protection with security suite 0 (keys from the key store); default 'none'. */
   readonly security?: 'none' | 'auth' | 'enc' | 'auth-enc';
@@ -44,8 +44,6 @@ export interface DlmsEndpoint {
   readonly dedicatedKey?: boolean;
   /** 'general-glo': requests go as general-glo-ciphering with our system title, for meters that ask for it; default 'service-specific'. */
   readonly ciphering?: 'service-specific' | 'general-glo';
-  /** Low-level security password; never returned by the API. */
-  readonly password?: string;
   /** The meter's system title, 16 hex digits: checked in the AARE, identifies its pushes. */
   readonly systemTitle?: string;
   /** The meter's COSEM logical device name (0.0.42.0.0.255): identifies its plain pushes. */

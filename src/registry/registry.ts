@@ -3,7 +3,7 @@
  * embedded store; held in memory as well, because ingest resolves a meter for every reading.
  * Every change is validated here (not only in the API), so seeding and the API obey the same rules.
  */
-import type { AreaSeed, MeterSeed, TerminalSeed } from '../config/schema.js';
+import { ENDPOINT_PASSWORD_REFUSED, type AreaSeed, type MeterSeed, type TerminalSeed } from '../config/schema.js';
 import {
   AREA_LEVEL, ConflictError, METER_LIMITS, NotFoundError, ValidationError,
   areaId, meterId, terminalId,
@@ -208,6 +208,21 @@ export class Registry {
     return terminal;
   }
 
+  /**
+   * LLS passwords left in stored DLMS endpoints by an older station (terminals created
+   * through the API kept them in the row); they are not part of the loaded terminals.
+   */
+  storedEndpointPasswords(): { readonly terminalId: TerminalId; readonly password: string }[] {
+    const rows = this.db.prepare(`SELECT id, json_extract(endpoint, '$.dlms.password') AS password FROM terminals
+                                  WHERE protocol = 'dlms' AND json_type(endpoint, '$.dlms.password') = 'text'`).all() as { id: string; password: string }[];
+    return rows.map((r) => ({ terminalId: terminalId(r.id), password: r.password }));
+  }
+
+  /** Removes the password from a stored DLMS endpoint, once it is safe elsewhere. */
+  dropStoredEndpointPassword(id: string): void {
+    this.db.prepare("UPDATE terminals SET endpoint = json_remove(endpoint, '$.dlms.password') WHERE id = ?").run(id);
+  }
+
   // ── meters ───────────────────────────────────────────────────────────────
 
   listMeters(filter: { readonly areaId?: string; readonly terminalId?: string } = {}): Meter[] {
@@ -323,8 +338,11 @@ export class Registry {
     }
     for (const r of this.db.prepare('SELECT * FROM terminals').all() as TerminalRow[]) {
       const endpoint = JSON.parse(r.endpoint) as Pick<TerminalSeed, 'modbus' | 'dlms'>;
+      // A password an older station kept in the row waits there for storedEndpointPasswords(); it is never used from here.
+      const dlms = endpoint.dlms === undefined ? undefined : withoutPassword(endpoint.dlms);
       this.terminals.set(terminalId(r.id), toTerminal({
         id: r.id, name: r.name, protocol: r.protocol, enabled: r.enabled === 1, profiles: JSON.parse(r.profiles) as string[], ...endpoint,
+        ...(dlms === undefined ? {} : { dlms }),
       }));
     }
     for (const r of this.db.prepare('SELECT * FROM meters').all() as MeterRow[]) {
@@ -371,11 +389,16 @@ function toTerminal(input: TerminalSeed): Terminal {
   if (input.modbus !== undefined) throw new ValidationError(`modbus settings are not allowed on a ${input.protocol} terminal`, 'modbus');
   if (input.protocol === 'dlms') {
     if (input.dlms === undefined) throw new ValidationError('a dlms terminal needs dlms.host and dlms.port', 'dlms');
-    if (input.dlms.auth === 'low' && input.dlms.password === undefined) throw new ValidationError('low-level security needs dlms.password', 'dlms.password');
-    return { ...base, protocol: 'dlms', dlms: { ...input.dlms } };
+    if (input.dlms.password !== undefined) throw new ValidationError(`dlms.password is ${ENDPOINT_PASSWORD_REFUSED}`, 'dlms.password');
+    return { ...base, protocol: 'dlms', dlms: withoutPassword(input.dlms) };
   }
   if (input.dlms !== undefined) throw new ValidationError(`dlms settings are not allowed on a ${input.protocol} terminal`, 'dlms');
   return { ...base, protocol: 'mqtt', mqtt: {} };
+}
+
+function withoutPassword(endpoint: NonNullable<TerminalSeed['dlms']>): Omit<NonNullable<TerminalSeed['dlms']>, 'password'> {
+  const { password: _password, ...rest } = endpoint;
+  return rest;
 }
 
 function toMeter(input: MeterSeed): Meter {

@@ -6,7 +6,8 @@
  *
  * A DLMS terminal is one meter (its management logical device, address 1) or a gateway;
  * keys belong to the meter, so a terminal's association uses the keys of the meter at
- * address 1, else of its only meter.
+ * address 1, else of its only meter. The low-level security password is asked per logical
+ * device: that of the meter at the address, else of the terminal's meter as above.
  */
 import type { ClientSecurity, SecurityCounters, SuiteZeroKeys } from '../../protocols/dlms/security/settings.js';
 import type { DlmsEndpoint, Meter, Terminal } from '../domain/index.js';
@@ -28,6 +29,16 @@ export class MissingKeysError extends Error {
   constructor(readonly terminalId: string, readonly meterId: string | undefined, readonly keyGroup: string | undefined) {
     super(`no EK and AK stored for ${meterId === undefined ? `terminal ${terminalId}` : `meter ${meterId}`}${keyGroup === undefined ? '' : ` or key group ${keyGroup}`}; PUT them to /api/v1/meters/:id/keys`);
     this.name = 'MissingKeysError';
+  }
+}
+
+/** A terminal uses low-level security but no password is stored for the meter or its key group. */
+export class MissingPasswordError extends Error {
+  readonly code = 'DLMS_PASSWORD_MISSING';
+  constructor(readonly terminalId: string, readonly address: string, readonly meterId: string | undefined, readonly keyGroup: string | undefined) {
+    super(`no low-level security password stored for ${meterId === undefined ? `terminal ${terminalId}, address ${address}` : `meter ${meterId}`}`
+      + `${keyGroup === undefined ? '' : ` or key group ${keyGroup}`}; PUT {"password"} to /api/v1/meters/:id/keys${keyGroup === undefined ? '' : ' or /api/v1/key-groups/:name/keys'}`);
+    this.name = 'MissingPasswordError';
   }
 }
 
@@ -77,6 +88,19 @@ export class HeadEndSecurity implements PushSecurity {
       counters: this.o.counters.countersFor(meter.id, resolved.scope, resolved.generation),
       onEvent: (event) => { this.o.events.record(event, { meterId: meter.id, terminalId }); },
     };
+  }
+
+  /**
+   * The LLS password of the logical device at `address` on the terminal, from the key set
+   * in force for its meter (the meter's own, else its key group's). Throws MissingPasswordError when none is stored.
+   */
+  passwordFor(terminalId: string, address: string): string {
+    const terminal = this.o.topology.findTerminal(terminalId);
+    const keyGroup = terminal?.protocol === 'dlms' ? terminal.dlms.keyGroup : undefined;
+    const meter = this.o.topology.meterAt(terminalId, address) ?? this.meterOf(terminalId);
+    const password = meter === undefined ? undefined : this.o.keys.resolve(meter.id, keyGroup)?.password;
+    if (password === undefined) throw new MissingPasswordError(terminalId, address, meter?.id, keyGroup);
+    return password;
   }
 
   /** The meter whose endpoint carries this system title, with its keys and counters; undefined for a stranger. */

@@ -23,6 +23,8 @@ export interface PushIntakeOptions {
   readonly mqtt?: { readonly url: string; readonly deadLetterTopic: string };
   /** An existing store (a restart test reopens the same file). */
   readonly db?: Db;
+  /** The LLS password of the polled meters, as the key store would hand it over. */
+  readonly password?: string;
 }
 
 export interface PushIntake {
@@ -46,7 +48,8 @@ export const PUSH_TEST_CONFIG: GridheadConfig['dlms']['push'] = {
 
 export async function startPushIntake(o: PushIntakeOptions): Promise<PushIntake> {
   const db = o.db ?? openDatabase(':memory:');
-  const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 5_000 });
+  const password = o.password;
+  const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 5_000, ...(password === undefined ? {} : { passwordFor: () => password }) });
   const scheduler = new CollectionScheduler({
     config: { concurrency: 4, offlineAfterFailures: 3, pushSilenceMs: 300_000, profiles: {} },
     topology: {

@@ -32,10 +32,10 @@ async function dlmsSession(clock?: () => number) {
   });
   await sim.start();
   cleanups.push(() => sim.stop());
-  const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000 });
+  const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000, passwordFor: () => 'secret01' });
   cleanups.push(() => adapter.close());
   const session = await adapter.open({
-    id: 'dlms-1', endpoint: { host: '127.0.0.1', port: sim.port, framing: 'wrapper', clientSap: MANAGEMENT_CLIENT, auth: 'low', password: 'secret01' },
+    id: 'dlms-1', endpoint: { host: '127.0.0.1', port: sim.port, framing: 'wrapper', clientSap: MANAGEMENT_CLIENT, auth: 'low' },
   }, signal());
   return { sim, session: withExecute(session) };
 }

@@ -57,7 +57,7 @@ const directory: PushDirectory = {
   findMeter: (id) => meters.get(id),
   metersOfTerminal: (id) => [...meters.values()].filter((m) => m.terminalId === id),
 };
-const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 5_000 });
+const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 5_000, passwordFor: () => '12345678' });
 let push: PushIntake;
 const sessions: TerminalSession[] = [];
 
@@ -68,7 +68,7 @@ beforeAll(async () => {
     terminals.set(kind, {
       id: terminalId(kind), name: kind, protocol: 'dlms', enabled: true, profiles: [],
       dlms: {
-        host: '127.0.0.1', port, framing: kind === 'industrial' ? 'hdlc' : 'wrapper', clientSap: 1, auth: 'low', password: '12345678',
+        host: '127.0.0.1', port, framing: kind === 'industrial' ? 'hdlc' : 'wrapper', clientSap: 1, auth: 'low',
         // One type for both, as the demo fleet has it: the type shares object lists, not scalers.
         meterType: 'sim-scale-v1', logicalDeviceName: `GRD${SERIAL[kind]}`,
       },
@@ -77,7 +77,7 @@ beforeAll(async () => {
       id: meterId(`${kind}-1`), name: kind, terminalId: terminalId(kind), address: '1', ctRatio: 1, ptRatio: 1, areaId: null, protected: false, customerRef: null, accountRef: null,
     });
   }
-  push = await startPushIntake({ directory });
+  push = await startPushIntake({ directory, password: '12345678' });
   // The residential meter pushes first, so its scalers are the head-end's first of this type.
   for (const kind of kinds) {
     sims[kind].setPushDestination({ transport: 'tcp', host: '127.0.0.1', port: push.service.tcpPort ?? 0 });

@@ -59,10 +59,10 @@ const directory: PushDirectory = {
 };
 
 function register(id: string, port: number, logicalDeviceName: string): void {
-  // Polled over the management client's plain LLS association (the intake's adapter holds no keys).
+  // Polled over the management client's plain LLS association (the intake's adapter holds no HLS keys).
   terminals.set(id, {
     id: terminalId(id), name: id, protocol: 'dlms', enabled: true, profiles: [],
-    dlms: { host: '127.0.0.1', port, framing: 'wrapper', clientSap: 1, auth: 'low', password: '12345678', logicalDeviceName },
+    dlms: { host: '127.0.0.1', port, framing: 'wrapper', clientSap: 1, auth: 'low', logicalDeviceName },
   });
   meters.set(`${id}-1`, {
     id: meterId(`${id}-1`), name: id, terminalId: terminalId(id), address: '1', ctRatio: 1, ptRatio: 1, areaId: null, protected: false, customerRef: null, accountRef: null,
@@ -88,7 +88,7 @@ beforeAll(async () => {
   register('unreachable', deadPort, 'GRD00000099');
   broker = await startAedes();
   db = openDatabase(':memory:');
-  intake = await startPushIntake({ directory, security, db, mqtt: { url: broker.url, deadLetterTopic: 'gridhead/v1/_deadletter' } });
+  intake = await startPushIntake({ directory, security, db, password: '12345678', mqtt: { url: broker.url, deadLetterTopic: 'gridhead/v1/_deadletter' } });
 }, 30_000);
 
 afterAll(async () => {
@@ -136,7 +136,7 @@ describe('DLMS pushes in the three forms the Blue Book allows', () => {
 
   it('remembers the learnt lists across a restart and reads no meter for them again', async () => {
     await intake.close();
-    intake = await startPushIntake({ directory, security, db, mqtt: { url: broker.url, deadLetterTopic: 'gridhead/v1/_deadletter' } });
+    intake = await startPushIntake({ directory, security, db, password: '12345678', mqtt: { url: broker.url, deadLetterTopic: 'gridhead/v1/_deadletter' } });
     for (const s of sims.filter((x) => x.form === 'bare')) await pushFrom(intake, s);
     expect(intake.service.receiver.counters.lists).toMatchObject({ learnt: 2, read: 0 });
     expect(intake.service.learner.counters.reads).toBe(0);

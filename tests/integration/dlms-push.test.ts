@@ -45,7 +45,7 @@ const directory: PushDirectory = {
 function register(id: string, port: number, extra: { logicalDeviceName?: string; security?: 'auth-enc'; systemTitle?: string }): void {
   terminals.set(id, {
     id: terminalId(id), name: id, protocol: 'dlms', enabled: true, profiles: [],
-    dlms: { host: '127.0.0.1', port, framing: 'wrapper', clientSap: 1, auth: 'low', password: '12345678', meterType: 'sim-v1', ...extra },
+    dlms: { host: '127.0.0.1', port, framing: 'wrapper', clientSap: 1, auth: 'low', meterType: 'sim-v1', ...extra },
   });
   meters.set(`${id}-1`, {
     id: meterId(`${id}-1`), name: id, terminalId: terminalId(id), address: '1', ctRatio: 1, ptRatio: 1, areaId: null, protected: false, customerRef: null, accountRef: null,
@@ -57,7 +57,7 @@ const events: RawDeviceEvent[] = [];
 const securityEvents: SecurityEvent[] = [];
 const problems: string[] = [];
 const security = new MemoryPushSecurity();
-const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000 });
+const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000, passwordFor: () => '12345678' });
 const receiver = new DlmsPushReceiver({
   directory,
   catalogue: QUANTITIES,

@@ -224,10 +224,10 @@ describe('DLMS adapter (head-end side)', () => {
         return get(ref, access, ctx);
       };
     }
-    const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000 });
+    const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000, passwordFor: () => 'pw123456' });
     try {
       for (const [i, s] of sims.entries()) {
-        const session = await adapter.open({ id: `t${i}`, endpoint: { host: '127.0.0.1', port: s.port, framing: 'wrapper', clientSap: 1, auth: 'low', password: 'pw123456', meterType: 'same-type' } }, never);
+        const session = await adapter.open({ id: `t${i}`, endpoint: { host: '127.0.0.1', port: s.port, framing: 'wrapper', clientSap: 1, auth: 'low', meterType: 'same-type' } }, never);
         const outcomes = await session.read([
           { address: '1', quantity: 'voltage.l1' }, { address: '1', quantity: 'energy.active.import' }, { address: '1', quantity: 'power.apparent' },
         ], never);
@@ -240,6 +240,29 @@ describe('DLMS adapter (head-end side)', () => {
     } finally {
       await adapter.close();
       for (const s of sims) await s.stop();
+    }
+  });
+
+  it('asks passwordFor for the LLS password per logical device, and without one fails with DLMS_NO_PASSWORD, never an empty password', async () => {
+    const { DlmsAdapter, DlmsNoPasswordError } = await import('../../protocols/dlms/adapter.js');
+    const { QUANTITIES } = await import('../../src/domain/quantity.js');
+    const sim = new DlmsMeterSimulator({ framing: 'wrapper', seed: 12, serialNumber: 'T2', password: 'pw123456' });
+    await sim.start();
+    const endpoint = { host: '127.0.0.1', port: sim.port, framing: 'wrapper' as const, clientSap: MANAGEMENT_CLIENT, auth: 'low' as const };
+    const asked: string[] = [];
+    const withPassword = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000, passwordFor: (t, a) => { asked.push(`${t}/${a}`); return 'pw123456'; } });
+    const without = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000, passwordFor: () => undefined });
+    try {
+      const session = await withPassword.open({ id: 'lls', endpoint }, never);
+      await session.close();
+      expect(asked).toEqual(['lls/1']);
+      const err: unknown = await without.open({ id: 'lls', endpoint }, never).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DlmsNoPasswordError);
+      expect(err).toMatchObject({ code: 'DLMS_NO_PASSWORD', terminalId: 'lls' });
+    } finally {
+      await withPassword.close();
+      await without.close();
+      await sim.stop();
     }
   });
 });

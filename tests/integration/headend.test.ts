@@ -57,8 +57,10 @@ describe('head-end with the embedded broker and the simulated fleet', () => {
       expect(byQ.get('power.active')?.unit).toBe('kW');
     }
     const terminal = await h.get('/api/v1/terminals/sim-dl-01');
-    expect(terminal.body).toMatchObject({ protocol: 'dlms', dlms: { framing: 'wrapper', auth: 'low', passwordSet: true }, state: { online: true } });
+    expect(terminal.body).toMatchObject({ protocol: 'dlms', dlms: { framing: 'wrapper', auth: 'low' }, state: { online: true } });
     expect(JSON.stringify(terminal.body)).not.toContain('12345678');
+    // The fleet hands its LLS password to the key store, as it does its HLS keys.
+    expect((await h.get('/api/v1/meters/sim-dl-01-1/keys')).body).toMatchObject({ passwordSet: true });
   });
 
   it('collects the DLMS load profile incrementally: every quarter hour of the backfill once, then only new entries', async () => {

@@ -45,7 +45,7 @@ async function rig(program: (limitKw: number) => Partial<LoadControlProgramConfi
   cleanups.push(() => mbSim.stop());
 
   const terminals: Terminal[] = [
-    { id: terminalId('dlms-1'), name: 'dlms', protocol: 'dlms', enabled: true, profiles: [], dlms: { host: '127.0.0.1', port: dlmsSim.port, framing: 'wrapper', clientSap: MANAGEMENT_CLIENT, auth: 'low', password: 'secret01' } },
+    { id: terminalId('dlms-1'), name: 'dlms', protocol: 'dlms', enabled: true, profiles: [], dlms: { host: '127.0.0.1', port: dlmsSim.port, framing: 'wrapper', clientSap: MANAGEMENT_CLIENT, auth: 'low' } },
     { id: terminalId('mb-1'), name: 'modbus', protocol: 'modbus', enabled: true, profiles: [], modbus: { host: '127.0.0.1', port: mbPort, framing: 'tcp', registerMap: THREE_PHASE_METER_MAP_NAME } },
   ];
   const meter = (id: string, terminal: string, address: string, isProtected = false): Meter => ({
@@ -58,7 +58,7 @@ async function rig(program: (limitKw: number) => Partial<LoadControlProgramConfi
   cleanups.push(() => { db.close(); });
   const schedulerClock: Clock = { now, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (t) => { clearTimeout(t); } };
   const live = new LatestValues();
-  const dlms = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000, now });
+  const dlms = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000, now, passwordFor: () => 'secret01' });
   const modbus = new ModbusAdapter({ requestTimeoutMs: 2_000, reconnectMinMs: 100, reconnectMaxMs: 1_000, registerMaps: { [THREE_PHASE_METER_MAP_NAME]: THREE_PHASE_METER_MAP }, now });
   const scheduler = new CollectionScheduler({
     config: { concurrency: 4, offlineAfterFailures: 2, pushSilenceMs: 60_000, profiles: {} },

@@ -15,7 +15,7 @@ const TEN_WH: ScalerUnit = { scaler: 1, unit: 30 };
 function terminal(id: string): Terminal {
   return {
     id: terminalId(id), name: id, protocol: 'dlms', enabled: true, profiles: [],
-    dlms: { host: '127.0.0.1', port: 4059, framing: 'wrapper', clientSap: 1, auth: 'low', password: 'x', meterType: 'one-type' },
+    dlms: { host: '127.0.0.1', port: 4059, framing: 'wrapper', clientSap: 1, auth: 'low', meterType: 'one-type' },
   };
 }
 

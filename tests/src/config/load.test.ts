@@ -97,11 +97,19 @@ registry:
 `);
     expect(issues).toEqual([
       'registry.terminals[0].dlms: required for a dlms terminal (host, port, framing, clientSap, auth)',
-      'registry.terminals[1].dlms.password: required with auth: low',
       'registry.terminals[2].dlms: only allowed for protocol dlms, not mqtt',
     ]);
     const framing = issuesOf('registry:\n  terminals:\n    - { id: d3, protocol: dlms, dlms: { host: h, port: 4059, framing: serial } }\n');
     expect(framing.some((i) => i.startsWith('registry.terminals[0].dlms.framing'))).toBe(true);
+  });
+
+  it('refuses an LLS password in a DLMS endpoint, pointing to the key store routes', () => {
+    const issues = issuesOf('registry:\n  terminals:\n    - { id: d1, protocol: dlms, dlms: { host: h, port: 4059, clientSap: 1, auth: low, password: "12345678" } }\n');
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^registry\.terminals\[0\]\.dlms\.password: not accepted: .*key store/);
+    expect(issues[0]).toContain('/api/v1/meters/:id/keys');
+    expect(issues[0]).toContain('/api/v1/key-groups/:name/keys');
+    expect(issues[0]).not.toContain('12345678');
   });
 
   it('applies environment overrides over the file', () => {

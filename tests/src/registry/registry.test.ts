@@ -83,6 +83,28 @@ describe('registry', () => {
     expect(() => r.createTerminal({ id: 't4', protocol: 'modbus', enabled: true, profiles: [] })).toThrow(ValidationError);
   });
 
+  it('refuses an LLS password in a DLMS endpoint, and keeps one an older station stored out of the loaded terminal until it is dropped', () => {
+    const db = openDatabase(':memory:');
+    const r = new Registry(db, options);
+    const dlms = { host: '127.0.0.1', port: 4059, framing: 'wrapper' as const, clientSap: 1, auth: 'low' as const, security: 'none' as const };
+    const refused = (() => { try { r.createTerminal({ id: 'd1', protocol: 'dlms', enabled: true, profiles: [], dlms: { ...dlms, password: 'pw-in-body' } }); } catch (err) { return err; } })();
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect((refused as ValidationError).field).toBe('dlms.password');
+    expect((refused as Error).message).toContain('/api/v1/meters/:id/keys');
+    expect((refused as Error).message).not.toContain('pw-in-body');
+    expect(r.findTerminal('d1')).toBeUndefined();
+
+    r.createTerminal({ id: 'd1', protocol: 'dlms', enabled: true, profiles: [], dlms });
+    db.prepare("UPDATE terminals SET endpoint = json_set(endpoint, '$.dlms.password', 'old-pw') WHERE id = 'd1'").run();
+    const reloaded = new Registry(db, options);
+    expect(reloaded.getTerminal('d1')).toMatchObject({ protocol: 'dlms', dlms });
+    expect(JSON.stringify(reloaded.getTerminal('d1'))).not.toContain('old-pw');
+    expect(reloaded.storedEndpointPasswords()).toEqual([{ terminalId: 'd1', password: 'old-pw' }]);
+    reloaded.dropStoredEndpointPassword('d1');
+    expect(reloaded.storedEndpointPasswords()).toEqual([]);
+    expect(new Registry(db, options).getTerminal('d1')).toMatchObject({ dlms });
+  });
+
   it('tells listeners about every change', () => {
     const r = seeded();
     const seen: string[] = [];

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/observe/logger.js';
 import { Registry } from '../../../src/registry/registry.js';
 import { CounterStore } from '../../../src/security/counterStore.js';
-import { HeadEndSecurity, MissingKeysError, parseSystemTitle } from '../../../src/security/headEndSecurity.js';
+import { HeadEndSecurity, MissingKeysError, MissingPasswordError, parseSystemTitle } from '../../../src/security/headEndSecurity.js';
 import { KeyStore } from '../../../src/security/keyStore.js';
 import { MasterKey } from '../../../src/security/masterKey.js';
 import { SecurityEventLog } from '../../../src/security/securityEvents.js';
@@ -26,7 +26,7 @@ beforeEach(() => {
     areas: [],
     terminals: [
       { id: 'hls', protocol: 'dlms', enabled: true, profiles: [], dlms: dlms({ systemTitle: METER_TITLE, keyGroup: 'east' }) },
-      { id: 'lls', protocol: 'dlms', enabled: true, profiles: [], dlms: { ...dlms({}), clientSap: 1, auth: 'low', security: 'none', password: '12345678' } },
+      { id: 'lls', protocol: 'dlms', enabled: true, profiles: [], dlms: { ...dlms({}), clientSap: 1, auth: 'low', security: 'none', keyGroup: 'west' } },
       { id: 'ciphered-only', protocol: 'dlms', enabled: true, profiles: [], dlms: dlms({ auth: 'none', security: 'enc' }) },
     ],
     meters: ['hls', 'lls', 'ciphered-only'].map((t) => ({ id: `${t}-1`, terminalId: t, address: '1', ctRatio: 1, ptRatio: 1, protected: false })),
@@ -78,6 +78,21 @@ describe('head-end DLMS security', () => {
     registry.updateTerminal('hls', { protocol: 'dlms', enabled: true, profiles: [], dlms: dlms({ systemTitle: '4752440000000777' }) });
     expect(security.forSystemTitle(parseSystemTitle(METER_TITLE))).toBeUndefined();
     expect(security.forSystemTitle(parseSystemTitle('4752440000000777'))?.meterId).toBe('hls-1');
+  });
+
+  it("gives the LLS password of the meter at the address, else of its key group, else a typed error naming the keys route", () => {
+    registry.createMeter({ id: 'lls-17', terminalId: 'lls', address: '17', ctRatio: 1, ptRatio: 1, protected: false });
+    const missing = (() => { try { security.passwordFor('lls', '1'); } catch (err) { return err; } })();
+    expect(missing).toBeInstanceOf(MissingPasswordError);
+    expect((missing as MissingPasswordError).code).toBe('DLMS_PASSWORD_MISSING');
+    expect((missing as Error).message).toMatch(/meter lls-1 or key group west.*\/api\/v1\/meters\/:id\/keys/);
+
+    keys.set({ kind: 'group', name: 'west' }, { password: 'group-pw' });
+    keys.set({ kind: 'meter', id: 'lls-17' }, { password: 'own-pw-17' });
+    expect(security.passwordFor('lls', '1')).toBe('group-pw');
+    expect(security.passwordFor('lls', '17')).toBe('own-pw-17');
+    // A logical device without a meter of its own (a gateway's management device) uses the terminal's meter.
+    expect(security.passwordFor('lls', '99')).toBe('group-pw');
   });
 
   it('restarts the counters when the keys change (IV uniqueness is per key)', () => {
