@@ -119,7 +119,7 @@ async function compose(
   // Secrets live in the data directory: owner-only, tightened once if an older start left it open.
   const tightened = makeDataDirPrivate(config.dataDir);
   if (tightened.length > 0) logger.warn({ dataDir: config.dataDir, count: tightened.length, paths: tightened.slice(0, 5) }, 'data directory was open to other users: tightened to 0700 (folders) and 0600 (files)');
-  const db = openDatabase(join(config.dataDir, 'gridhead.db'));
+  const db = openDatabase(join(config.dataDir, 'gridhead.db'), { durability: config.storage.durability });
   closers.push({ name: 'store', close: () => { db.close(); } });
 
   const registry = new Registry(db, {

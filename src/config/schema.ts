@@ -114,6 +114,11 @@ export const StorageConfig = Type.Object(
   {
     /** Readings per SQLite transaction, at most (the pipeline hands the store batches this large). */
     batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
+    /**
+     * `full`: every commit is fsynced, so acknowledged readings survive a power cut; `normal`:
+     * they survive a process crash or kill, not a power cut (src/storage/db.ts).
+     */
+    durability: Type.Union([Type.Literal('full'), Type.Literal('normal')], { default: 'full' }),
   },
   strict,
 );

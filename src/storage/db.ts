@@ -14,12 +14,27 @@ export class MigrationError extends Error {
 }
 
 /**
+ * How far a commit is on disk before `commit()` returns (SQLite `synchronous` in WAL mode):
+ * - `full`: the WAL is fsynced at every commit, so what the station acknowledged (an MQTT
+ *   PUBACK goes out after the commit) survives a power cut or an OS crash;
+ * - `normal`: the WAL is fsynced only at checkpoints; a process crash or SIGKILL loses nothing,
+ *   a power cut may lose the last transactions, and with them readings already acknowledged.
+ */
+export type StoreDurability = 'full' | 'normal';
+
+export interface OpenDatabaseOptions {
+  /** Default `full`. */
+  readonly durability?: StoreDurability;
+  readonly migrations?: readonly Migration[];
+}
+
+/**
  * Opens (creating if needed) the embedded store and brings its schema up to date.
  * WAL lets readers (API queries) run beside the single writer (the ingest pipeline).
  * The file and its WAL are owner-only (src/storage/privateFiles.ts). `path` may be `:memory:`
  * for tests.
  */
-export function openDatabase(path: string, migrations: readonly Migration[] = MIGRATIONS): Db {
+export function openDatabase(path: string, { durability = 'full', migrations = MIGRATIONS }: OpenDatabaseOptions = {}): Db {
   if (path !== ':memory:') {
     makePrivateDir(dirname(path));
     // SQLite creates a new database 0644 and gives its -wal and -shm files the database
@@ -30,8 +45,9 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
   }
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  // NORMAL in WAL mode: a crash of the OS may lose the last transactions, a crash of the process loses nothing.
-  db.pragma('synchronous = NORMAL');
+  // The ingest pipeline commits many messages per transaction (group commit), so one fsync
+  // per commit is affordable and `full` is the default.
+  db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db, migrations);

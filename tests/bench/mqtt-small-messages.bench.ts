@@ -70,7 +70,11 @@ it.skipIf(absent)('ingests a backlog of small MQTT messages into the embedded st
   // Mosquitto drops QoS 1 messages it has already acknowledged to the publishers.
   broker = await startMosquitto({ extraConfig: [`max_queued_messages ${BACKLOG * 2}`, 'max_inflight_messages 1000'] });
   const env = { GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex') };
-  const overrides = { mqtt: { url: broker.url, embeddedBroker: { enabled: false } }, simulators: { enabled: false }, registry: seedRegistry() };
+  // GRIDHEAD_BENCH_DURABILITY=normal measures what the per-commit fsync of the default costs.
+  const durability = process.env.GRIDHEAD_BENCH_DURABILITY === 'normal' ? 'normal' : 'full';
+  const overrides = {
+    mqtt: { url: broker.url, embeddedBroker: { enabled: false } }, simulators: { enabled: false }, registry: seedRegistry(), storage: { durability },
+  };
 
   // Sessions first, so the broker queues the backlog for both subscribers.
   headEnd = await startTestHeadEnd(overrides, { env });
@@ -110,6 +114,7 @@ it.skipIf(absent)('ingests a backlog of small MQTT messages into the embedded st
   const loadNow = (await import('node:os')).loadavg()[0]?.toFixed(2);
   console.log(`mqtt small messages: broker = mosquitto (own process), ${TERMINALS} terminals × 1 meter × ${SMALL_MESSAGE_READINGS} values, QoS 1, `
     + `backlog ${published.messages} messages offered at ${published.messagesPerS.toFixed(0)} messages/s; load average ${loadNow}`);
+  console.log(`bench: mqtt.small.durability = ${durability}`);
   console.log(`bench: mqtt.small.messages_per_s = ${station.rate.toFixed(0)} messages/s`);
   console.log(`bench: mqtt.small.readings_per_s = ${(station.rate * SMALL_MESSAGE_READINGS).toFixed(0)} readings/s`);
   console.log(`bench: mqtt.small.cpu_us_per_message = ${station.cpuUsPerMessage.toFixed(1)} µs`);
