@@ -3,17 +3,17 @@
  * closed port (connection refused at once), each beside a bare `node -e 0`; the overhead is
  * the difference of the medians. Target (docs: DESIGN.md): ≤ 150 ms over bare node.
  *
- * The CLI is built into a temp folder (tests/helpers/cli.ts) and run as an installed
+ * The CLI is installed into a temp folder (tests/helpers/cli.ts) and run as an installed
  * `gridhead` runs: bin/gridhead.js over compiled JavaScript.
  */
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
-import { buildCli, type BuiltCli } from '../helpers/cli.js';
+import { installCli, type CliInstall } from '../helpers/cli.js';
 import { percentile } from './stats.js';
 
 const RUNS = 20;
-let cli: BuiltCli | undefined;
+let cli: CliInstall | undefined;
 
 afterAll(async () => {
   await cli?.dispose();
@@ -37,7 +37,7 @@ function medianMs(commands: readonly (readonly string[])[]): number[] {
 }
 
 it('measures the start-up overhead of gridhead dlms', async () => {
-  cli = await buildCli();
+  cli = await installCli();
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;

@@ -4,12 +4,12 @@
  */
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, type BuiltCli } from '../../helpers/cli.js';
+import { installCli, type CliInstall } from '../../helpers/cli.js';
 
-let cli: BuiltCli;
+let cli: CliInstall;
 
 beforeAll(async () => {
-  cli = await buildCli();
+  cli = await installCli();
 }, 60_000);
 
 afterAll(async () => {
@@ -40,10 +40,9 @@ function origins(modules: readonly string[], root: string): Set<string> {
 describe('the gridhead process', () => {
   it('loads only the DLMS stack and its own command for `dlms get`, none of the station', async () => {
     const run = await cli.run(['dlms', 'get', '--host', '127.0.0.1', '--port', String(await closedPort()), '--framing', 'wrapper', '1.0.1.8.0.255:2'], { traceModules: true });
-    expect(run.status).toBe(3);
+    expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/cannot connect/);
-    const root = cli.bin.slice(0, -'/bin/gridhead.js'.length);
-    const loaded = origins(run.modules, root);
+    const loaded = origins(run.modules, cli.root);
     expect(loaded).toContain('protocols/dlms');
     expect(loaded).toContain('src/cli');
     // No package at all: the configuration schema (typebox, yaml), the logger (pino), the
@@ -53,15 +52,14 @@ describe('the gridhead process', () => {
 
   it('loads no package and no station module for `dlms --help`', async () => {
     const run = await cli.run(['dlms', '--help'], { traceModules: true });
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/gridhead dlms get/);
-    const root = cli.bin.slice(0, -'/bin/gridhead.js'.length);
-    expect([...origins(run.modules, root)].filter((o) => !o.startsWith('protocols/') && !o.startsWith('src/cli'))).toEqual([]);
+    expect([...origins(run.modules, cli.root)].filter((o) => !o.startsWith('protocols/') && !o.startsWith('src/cli'))).toEqual([]);
   });
 
   it('prints its usage on stderr and exits 2 when run without a command', async () => {
     const run = await cli.run([]);
-    expect(run.status).toBe(2);
+    expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^usage:\n {2}gridhead start/);
   });
