@@ -1,7 +1,8 @@
 /**
  * The head-end's DLMS push intake (startDlmsPushService) on its own, as the integration tests
  * need it: a real collector (no profiles, so it polls nothing by itself) whose lanes carry the
- * scaler and push-list reads over the real DLMS adapter, and an in-memory embedded store.
+ * scaler and push-list reads over the real DLMS adapter, and an in-memory embedded store;
+ * and the directory of simulated meters it identifies pushes against.
  */
 import type { RawDeviceEvent, RawReading } from '../../protocols/adapter.js';
 import { DlmsAdapter } from '../../protocols/dlms/adapter.js';
@@ -13,7 +14,7 @@ import { CollectionScheduler } from '../../src/collect/scheduler.js';
 import { CollectionStats } from '../../src/collect/stats.js';
 import { SqliteCollectionStatsStore } from '../../src/collect/statsStore.js';
 import type { GridheadConfig } from '../../src/config/schema.js';
-import { QUANTITIES } from '../../src/domain/index.js';
+import { QUANTITIES, meterId, terminalId, type DlmsEndpoint, type Meter, type Terminal } from '../../src/domain/index.js';
 import { openDatabase, type Db } from '../../src/storage/db.js';
 
 export interface PushIntakeOptions {
@@ -43,6 +44,42 @@ export const PUSH_TEST_CONFIG: GridheadConfig['dlms']['push'] = {
   lists: { maxWaiting: 256, maxWaitingPerMeter: 16, readRetryMs: 60_000, maxMeters: 100_000 },
   deadLetters: { maxRows: 10_000 },
 };
+
+/**
+ * Terminals and meters as the intake looks them up: each a DLMS terminal reached over the
+ * simulator's management client (LLS, its password) unless the endpoint says otherwise, with
+ * one meter `<id>-1` at address 1.
+ */
+export class PushTestDirectory implements PushDirectory {
+  private readonly terminals = new Map<string, Terminal>();
+  private readonly meters = new Map<string, Meter>();
+
+  add(id: string, endpoint: Pick<DlmsEndpoint, 'port'> & Partial<DlmsEndpoint>): void {
+    this.terminals.set(id, {
+      id: terminalId(id), name: id, protocol: 'dlms', enabled: true, profiles: [],
+      dlms: { host: '127.0.0.1', framing: 'wrapper', clientSap: 1, auth: 'low', password: '12345678', ...endpoint },
+    });
+    this.meters.set(`${id}-1`, {
+      id: meterId(`${id}-1`), name: id, terminalId: terminalId(id), address: '1', ctRatio: 1, ptRatio: 1, areaId: null, protected: false, customerRef: null, accountRef: null,
+    });
+  }
+
+  listTerminals(): Terminal[] {
+    return [...this.terminals.values()];
+  }
+
+  findTerminal(id: string): Terminal | undefined {
+    return this.terminals.get(id);
+  }
+
+  findMeter(id: string): Meter | undefined {
+    return this.meters.get(id);
+  }
+
+  metersOfTerminal(id: string): Meter[] {
+    return [...this.meters.values()].filter((m) => m.terminalId === id);
+  }
+}
 
 export async function startPushIntake(o: PushIntakeOptions): Promise<PushIntake> {
   const db = o.db ?? openDatabase(':memory:');
