@@ -7,9 +7,9 @@
  * `gridhead` runs: bin/gridhead.js over compiled JavaScript.
  */
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
 import { installCli, type CliInstall } from '../helpers/cli.js';
+import { freePort } from '../helpers/victoriaMetrics.js';
 import { percentile } from './stats.js';
 
 const RUNS = 20;
@@ -38,10 +38,7 @@ function medianMs(commands: readonly (readonly string[])[]): number[] {
 
 it('measures the start-up overhead of gridhead dlms', async () => {
   cli = await installCli();
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+  const port = await freePort(); // nobody listens on it: the connection is refused at once
   // the figures mean "the command ran" only if it did
   expect(spawnSync(process.execPath, [cli.bin, 'dlms', '--help']).status).toBe(0);
   const get = [cli.bin, 'dlms', 'get', '--host', '127.0.0.1', '--port', String(port), '--framing', 'wrapper', '1.0.1.8.0.255:2'];

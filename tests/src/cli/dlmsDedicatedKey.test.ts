@@ -8,6 +8,7 @@ import { main } from '../../../src/cli.js';
 import { firstCliCounter } from '../../../src/cli/dlms.js';
 import { parseDlmsArgs, UsageError } from '../../../src/cli/dlmsArgs.js';
 import { HLS_CLIENT } from '../../../simulators/dlms/server.js';
+import { captureCliOutput } from '../../helpers/cliOutput.js';
 import { KEYS, METER_TITLE as METER_TITLE_BYTES, startProxiedMeter, type ProxiedMeter } from '../../simulators/dlms/securityFixture.js';
 
 // The meter's keys and title as a field engineer types them.
@@ -50,11 +51,9 @@ describe('gridhead dlms --dedicated-key', () => {
   });
 
   it('reads a register with every request ded-ciphered', async () => {
-    let out = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const io = captureCliOutput();
     expect(await main(['dlms', 'get', ...connection(meter.proxy.port, 'auth-enc', '--dedicated-key'), '1.0.1.8.0.255:2'])).toBe(0);
-    const doc = JSON.parse(out) as { items: { ok: boolean }[] };
+    const doc = JSON.parse(io.out()) as { items: { ok: boolean }[] };
     expect(doc.items).toMatchObject([{ ok: true }]);
     const tags = meter.proxy.fromClient.map((a) => a[0]);
     expect(tags[0]).toBe(0x60);
@@ -64,8 +63,7 @@ describe('gridhead dlms --dedicated-key', () => {
   });
 
   it('reads a register with every request general-glo-ciphered (--ciphering general-glo)', async () => {
-    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    captureCliOutput();
     const from = meter.proxy.fromClient.length;
     // Above the clock-derived counters of the run before, which the meter has seen.
     const counter = String(firstCliCounter() + 1_000);

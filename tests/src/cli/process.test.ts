@@ -2,9 +2,9 @@
  * The real `gridhead` process (bin/gridhead.js over the built CLI): what a field engineer's
  * shell sees, and which modules a short-lived command loads.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCli, type CliInstall } from '../../helpers/cli.js';
+import { freePort } from '../../helpers/victoriaMetrics.js';
 
 let cli: CliInstall;
 
@@ -15,16 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cli.dispose();
 });
-
-/** A port nobody listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
 
 /** Package names and repository folders of the loaded modules, e.g. `fastify`, `src/config`. */
 function origins(modules: readonly string[], root: string): Set<string> {
@@ -39,7 +29,7 @@ function origins(modules: readonly string[], root: string): Set<string> {
 
 describe('the gridhead process', () => {
   it('loads only the DLMS stack and its own command for `dlms get`, none of the station', async () => {
-    const run = await cli.run(['dlms', 'get', '--host', '127.0.0.1', '--port', String(await closedPort()), '--framing', 'wrapper', '1.0.1.8.0.255:2'], { traceModules: true });
+    const run = await cli.run(['dlms', 'get', '--host', '127.0.0.1', '--port', String(await freePort()), '--framing', 'wrapper', '1.0.1.8.0.255:2'], { traceModules: true });
     expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/cannot connect/);
     const loaded = origins(run.modules, cli.root);
