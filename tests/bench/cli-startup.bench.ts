@@ -3,17 +3,17 @@
  * closed port (connection refused at once), each beside a bare `node -e 0`; the overhead is
  * the difference of the medians. Target (docs: DESIGN.md): ≤ 150 ms over bare node.
  *
- * The CLI is built into a temp folder (tests/helpers/cli.ts) and run as an installed
+ * The CLI is installed into a temp folder (tests/helpers/cli.ts) and run as an installed
  * `gridhead` runs: bin/gridhead.js over compiled JavaScript.
  */
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
-import { buildCli, type BuiltCli } from '../helpers/cli.js';
+import { installCli, type CliInstall } from '../helpers/cli.js';
+import { freePort } from '../helpers/victoriaMetrics.js';
 import { percentile } from './stats.js';
 
 const RUNS = 20;
-let cli: BuiltCli | undefined;
+let cli: CliInstall | undefined;
 
 afterAll(async () => {
   await cli?.dispose();
@@ -37,11 +37,8 @@ function medianMs(commands: readonly (readonly string[])[]): number[] {
 }
 
 it('measures the start-up overhead of gridhead dlms', async () => {
-  cli = await buildCli();
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+  cli = await installCli();
+  const port = await freePort(); // nobody listens on it: the connection is refused at once
   // the figures mean "the command ran" only if it did
   expect(spawnSync(process.execPath, [cli.bin, 'dlms', '--help']).status).toBe(0);
   const get = [cli.bin, 'dlms', 'get', '--host', '127.0.0.1', '--port', String(port), '--framing', 'wrapper', '1.0.1.8.0.255:2'];

@@ -1,7 +1,8 @@
 /**
  * The head-end's DLMS push intake (startDlmsPushService) on its own, as the integration tests
  * need it: a real collector (no profiles, so it polls nothing by itself) whose lanes carry the
- * scaler and push-list reads over the real DLMS adapter, and an in-memory embedded store.
+ * scaler and push-list reads over the real DLMS adapter, and an in-memory embedded store;
+ * and the directory of simulated meters it identifies pushes against.
  */
 import type { RawDeviceEvent, RawReading } from '../../protocols/adapter.js';
 import { DlmsAdapter } from '../../protocols/dlms/adapter.js';
@@ -13,7 +14,7 @@ import { CollectionScheduler } from '../../src/collect/scheduler.js';
 import { CollectionStats } from '../../src/collect/stats.js';
 import { SqliteCollectionStatsStore } from '../../src/collect/statsStore.js';
 import type { GridheadConfig } from '../../src/config/schema.js';
-import { QUANTITIES } from '../../src/domain/index.js';
+import { QUANTITIES, meterId, terminalId, type DlmsEndpoint, type Meter, type Terminal } from '../../src/domain/index.js';
 import { openDatabase, type Db } from '../../src/storage/db.js';
 
 export interface PushIntakeOptions {
@@ -23,7 +24,7 @@ export interface PushIntakeOptions {
   readonly mqtt?: { readonly url: string; readonly deadLetterTopic: string };
   /** An existing store (a restart test reopens the same file). */
   readonly db?: Db;
-  /** The LLS password of the polled meters, as the key store would hand it over. */
+  /** The LLS password of the polled meters, as the key store would hand it over; default the simulator's. */
   readonly password?: string;
 }
 
@@ -46,10 +47,47 @@ export const PUSH_TEST_CONFIG: GridheadConfig['dlms']['push'] = {
   deadLetters: { maxRows: 10_000 },
 };
 
+/**
+ * Terminals and meters as the intake looks them up: each a DLMS terminal reached over the
+ * simulator's management client (LLS; the intake hands the adapter its password, as the key
+ * store would) unless the endpoint says otherwise, with
+ * one meter `<id>-1` at address 1.
+ */
+export class PushTestDirectory implements PushDirectory {
+  private readonly terminals = new Map<string, Terminal>();
+  private readonly meters = new Map<string, Meter>();
+
+  add(id: string, endpoint: Pick<DlmsEndpoint, 'port'> & Partial<DlmsEndpoint>): void {
+    this.terminals.set(id, {
+      id: terminalId(id), name: id, protocol: 'dlms', enabled: true, profiles: [],
+      dlms: { host: '127.0.0.1', framing: 'wrapper', clientSap: 1, auth: 'low', ...endpoint },
+    });
+    this.meters.set(`${id}-1`, {
+      id: meterId(`${id}-1`), name: id, terminalId: terminalId(id), address: '1', ctRatio: 1, ptRatio: 1, areaId: null, protected: false, customerRef: null, accountRef: null,
+    });
+  }
+
+  listTerminals(): Terminal[] {
+    return [...this.terminals.values()];
+  }
+
+  findTerminal(id: string): Terminal | undefined {
+    return this.terminals.get(id);
+  }
+
+  findMeter(id: string): Meter | undefined {
+    return this.meters.get(id);
+  }
+
+  metersOfTerminal(id: string): Meter[] {
+    return [...this.meters.values()].filter((m) => m.terminalId === id);
+  }
+}
+
 export async function startPushIntake(o: PushIntakeOptions): Promise<PushIntake> {
   const db = o.db ?? openDatabase(':memory:');
-  const password = o.password;
-  const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 5_000, ...(password === undefined ? {} : { passwordFor: () => password }) });
+  const password = o.password ?? '12345678';
+  const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 5_000, passwordFor: () => password });
   const scheduler = new CollectionScheduler({
     config: { concurrency: 4, offlineAfterFailures: 3, pushSilenceMs: 300_000, profiles: {} },
     topology: {

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installCli, stationEnv, type CliInstall, type RunningCli } from '../helpers/cliInstall.js';
+import { installCli, stationEnv, type CliInstall, type RunningCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/victoriaMetrics.js';
 
 const MASTER_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
@@ -33,8 +33,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'listeners.yaml'), LISTENERS_YAML);
 });
 
-afterAll(() => {
-  cli.dispose();
+afterAll(async () => {
+  await cli.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -59,8 +59,8 @@ describe('gridhead start with a port another program holds', () => {
       const busy = await occupy();
       const dataDir = mkdtempSync(join(dir, 'data-'));
       try {
-        const result = await cli.run('node', ['bin/gridhead.js', 'start', '--config', join(dir, 'listeners.yaml')],
-          stationEnv(dataDir, { GRIDHEAD_MASTER_KEY: MASTER_KEY, [c.env]: String(busy.port) }));
+        const result = await cli.run(['start', '--config', join(dir, 'listeners.yaml')],
+          { env: stationEnv(dataDir, { GRIDHEAD_MASTER_KEY: MASTER_KEY, [c.env]: String(busy.port) }) });
         expect(result.code, result.stderr).toBe(2);
         const lines = result.stderr.trimEnd().split('\n');
         expect(lines, result.stderr).toHaveLength(1);
@@ -80,7 +80,7 @@ describe('npm start', () => {
   it('runs the configuration GRIDHEAD_CONFIG names', async () => {
     const file = join(dir, 'from-env.yaml');
     writeFileSync(file, 'http:\n  port: 99999\n');
-    const result = await cli.run('npm', ['start', '--ignore-scripts', '--silent'], { GRIDHEAD_CONFIG: file });
+    const result = await cli.npm(['start', '--ignore-scripts', '--silent'], { env: { GRIDHEAD_CONFIG: file } });
     expect(result.stderr).toContain(`invalid configuration in ${file}`);
     expect(result.code).not.toBe(0);
   });
@@ -99,7 +99,7 @@ describe('two stations on one machine', () => {
           GRIDHEAD_DLMS_PUSH_PORT: String(await freePort()),
           GRIDHEAD_OPCUA_PORT: String(await freePort()),
         });
-        stations.push(cli.start('node', ['bin/gridhead.js', 'start'], env));
+        stations.push(cli.start(['start'], { env }));
         urls.push(`http://127.0.0.1:${http}`);
       }
       for (const [i, url] of urls.entries()) {

@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlCommand, readCommand } from '../../src/cli/remote.js';
 import { fetchApi } from '../helpers/api.js';
-import { buildCli } from '../helpers/cli.js';
+import { installCli } from '../helpers/cli.js';
 import { eventually, FAST_FLEET, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 
 let he: TestHeadEnd;
@@ -257,10 +257,10 @@ describe('CLI against the running station', () => {
   });
 
   it('exits 1 saying it could not ask when stdin is closed at the bulk confirmation, and sends nothing', async () => {
-    const cli = await buildCli();
+    const cli = await installCli();
     try {
       const run = await cli.run(['command', 'disconnect', '--meter', 'sim-mb-01-1', '--meter', 'sim-mq-01-1', '--meter', 'sim-dl-02-1', '--url', he.url], { env: { GRIDHEAD_TOKEN: he.token } });
-      expect(run.status).toBe(1);
+      expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/covers 3 meters/);
       expect(run.stderr).toMatch(/could not ask for confirmation: stdin is closed; nothing sent/);
       expect(run.stdout).toBe('');

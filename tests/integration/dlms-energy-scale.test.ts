@@ -17,9 +17,8 @@ import { DlmsClient } from '../../protocols/dlms/client/client.js';
 import { readColumnScalers, readProfile, scaleRow } from '../../protocols/dlms/client/profile.js';
 import { openDlmsTransport } from '../../protocols/dlms/net/clientTransport.js';
 import { DlmsMeterSimulator } from '../../simulators/dlms/server.js';
-import type { PushDirectory } from '../../src/collect/dlmsPush.js';
-import { QUANTITIES, meterId, terminalId, type Meter, type Terminal } from '../../src/domain/index.js';
-import { startPushIntake, type PushIntake } from '../helpers/dlmsPushIntake.js';
+import { QUANTITIES } from '../../src/domain/index.js';
+import { PushTestDirectory, startPushIntake, type PushIntake } from '../helpers/dlmsPushIntake.js';
 import { eventually } from '../helpers/headend.js';
 
 /** Monday 2024-06-03 10:07:30 local time at UTC+01:00 (deviation −60): half way through a quarter hour. */
@@ -49,14 +48,7 @@ function simulator(kind: Kind, framing: 'wrapper' | 'hdlc', seed: number): DlmsM
   });
 }
 
-const terminals = new Map<string, Terminal>();
-const meters = new Map<string, Meter>();
-const directory: PushDirectory = {
-  listTerminals: () => [...terminals.values()],
-  findTerminal: (id) => terminals.get(id),
-  findMeter: (id) => meters.get(id),
-  metersOfTerminal: (id) => [...meters.values()].filter((m) => m.terminalId === id),
-};
+const directory = new PushTestDirectory();
 const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 5_000, passwordFor: () => '12345678' });
 let push: PushIntake;
 const sessions: TerminalSession[] = [];
@@ -65,16 +57,10 @@ beforeAll(async () => {
   for (const kind of kinds) {
     const sim = sims[kind];
     const { port } = await sim.start();
-    terminals.set(kind, {
-      id: terminalId(kind), name: kind, protocol: 'dlms', enabled: true, profiles: [],
-      dlms: {
-        host: '127.0.0.1', port, framing: kind === 'industrial' ? 'hdlc' : 'wrapper', clientSap: 1, auth: 'low',
-        // One type for both, as the demo fleet has it: the type shares object lists, not scalers.
-        meterType: 'sim-scale-v1', logicalDeviceName: `GRD${SERIAL[kind]}`,
-      },
-    });
-    meters.set(`${kind}-1`, {
-      id: meterId(`${kind}-1`), name: kind, terminalId: terminalId(kind), address: '1', ctRatio: 1, ptRatio: 1, areaId: null, protected: false, customerRef: null, accountRef: null,
+    directory.add(kind, {
+      port, framing: kind === 'industrial' ? 'hdlc' : 'wrapper',
+      // One type for both, as the demo fleet has it: the type shares object lists, not scalers.
+      meterType: 'sim-scale-v1', logicalDeviceName: `GRD${SERIAL[kind]}`,
     });
   }
   push = await startPushIntake({ directory, password: '12345678' });
@@ -106,7 +92,7 @@ function truth(kind: Kind): { kWh: number; step: number } {
 }
 
 async function session(kind: Kind): Promise<TerminalSession> {
-  const t = terminals.get(kind);
+  const t = directory.findTerminal(kind);
   if (t?.protocol !== 'dlms') throw new Error(`no terminal ${kind}`);
   const s = await adapter.open({ id: t.id, endpoint: t.dlms }, AbortSignal.timeout(10_000));
   sessions.push(s);

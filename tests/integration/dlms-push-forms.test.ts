@@ -16,11 +16,9 @@ import { INTERVAL_PUSH_LIST } from '../../protocols/dlms/push/pushObjects.js';
 import { encodeWrapper } from '../../protocols/dlms/wrapper/wrapper.js';
 import { pushListIn, type PushForm } from '../../simulators/dlms/meterObjects.js';
 import { DlmsMeterSimulator } from '../../simulators/dlms/server.js';
-import type { PushDirectory } from '../../src/collect/dlmsPush.js';
-import { meterId, terminalId, type Meter, type Terminal } from '../../src/domain/index.js';
 import { openDatabase, type Db } from '../../src/storage/db.js';
 import { startAedes, type TestBroker } from '../helpers/aedes.js';
-import { startPushIntake, type PushIntake } from '../helpers/dlmsPushIntake.js';
+import { PushTestDirectory, startPushIntake, type PushIntake } from '../helpers/dlmsPushIntake.js';
 import { eventually } from '../helpers/headend.js';
 import { freePort } from '../helpers/victoriaMetrics.js';
 
@@ -49,24 +47,11 @@ function titleOf(n: number): Uint8Array {
   return Uint8Array.from(Buffer.from(`GRD000${n}`, 'latin1'));
 }
 
-const terminals = new Map<string, Terminal>();
-const meters = new Map<string, Meter>();
-const directory: PushDirectory = {
-  listTerminals: () => [...terminals.values()],
-  findTerminal: (id) => terminals.get(id),
-  findMeter: (id) => meters.get(id),
-  metersOfTerminal: (id) => [...meters.values()].filter((m) => m.terminalId === id),
-};
+const directory = new PushTestDirectory();
 
 function register(id: string, port: number, logicalDeviceName: string): void {
   // Polled over the management client's plain LLS association (the intake's adapter holds no HLS keys).
-  terminals.set(id, {
-    id: terminalId(id), name: id, protocol: 'dlms', enabled: true, profiles: [],
-    dlms: { host: '127.0.0.1', port, framing: 'wrapper', clientSap: 1, auth: 'low', logicalDeviceName },
-  });
-  meters.set(`${id}-1`, {
-    id: meterId(`${id}-1`), name: id, terminalId: terminalId(id), address: '1', ctRatio: 1, ptRatio: 1, areaId: null, protected: false, customerRef: null, accountRef: null,
-  });
+  directory.add(id, { port, logicalDeviceName });
 }
 
 const security = new MemoryPushSecurity();

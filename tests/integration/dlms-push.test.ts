@@ -15,10 +15,11 @@ import { INTERVAL_PUSH_LIST } from '../../protocols/dlms/push/pushObjects.js';
 import type { SecurityEvent } from '../../protocols/dlms/security/settings.js';
 import { encodeWrapper } from '../../protocols/dlms/wrapper/wrapper.js';
 import { DlmsMeterSimulator } from '../../simulators/dlms/server.js';
-import { DlmsPushReceiver, type PushDirectory } from '../../src/collect/dlmsPush.js';
+import { DlmsPushReceiver } from '../../src/collect/dlmsPush.js';
 import { PushScalerCache } from '../../src/collect/dlmsPushScalers.js';
-import { QUANTITIES, meterId, terminalId, type Meter, type Terminal } from '../../src/domain/index.js';
+import { QUANTITIES } from '../../src/domain/index.js';
 import { startAedes, type TestBroker } from '../helpers/aedes.js';
+import { PushTestDirectory } from '../helpers/dlmsPushIntake.js';
 import { eventually } from '../helpers/headend.js';
 
 const T0 = Date.UTC(2024, 5, 3, 10, 0, 0);
@@ -33,23 +34,10 @@ const cipheredMeter = new DlmsMeterSimulator({
   security: { systemTitle: ST, keys: KEYS, protection: 'auth-enc' }, push: { terminalId: 'dl-2' },
 });
 
-const terminals = new Map<string, Terminal>();
-const meters = new Map<string, Meter>();
-const directory: PushDirectory = {
-  listTerminals: () => [...terminals.values()],
-  findTerminal: (id) => terminals.get(id),
-  findMeter: (id) => meters.get(id),
-  metersOfTerminal: (id) => [...meters.values()].filter((m) => m.terminalId === id),
-};
+const directory = new PushTestDirectory();
 
 function register(id: string, port: number, extra: { logicalDeviceName?: string; security?: 'auth-enc'; systemTitle?: string }): void {
-  terminals.set(id, {
-    id: terminalId(id), name: id, protocol: 'dlms', enabled: true, profiles: [],
-    dlms: { host: '127.0.0.1', port, framing: 'wrapper', clientSap: 1, auth: 'low', meterType: 'sim-v1', ...extra },
-  });
-  meters.set(`${id}-1`, {
-    id: meterId(`${id}-1`), name: id, terminalId: terminalId(id), address: '1', ctRatio: 1, ptRatio: 1, areaId: null, protected: false, customerRef: null, accountRef: null,
-  });
+  directory.add(id, { port, meterType: 'sim-v1', ...extra });
 }
 
 const readings: RawReading[] = [];
@@ -212,7 +200,7 @@ async function rawConnection(): Promise<Socket> {
 }
 
 async function readNow(terminal: string, quantity: string): Promise<number[]> {
-  const t = terminals.get(terminal);
+  const t = directory.findTerminal(terminal);
   if (t?.protocol !== 'dlms') return never();
   const session = await adapter.open({ id: t.id, endpoint: { ...t.dlms, auth: 'low' } }, AbortSignal.timeout(5_000));
   try {

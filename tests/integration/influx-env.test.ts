@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installCli, stationEnv, type CliInstall, type RunningCli } from '../helpers/cliInstall.js';
+import { installCli, stationEnv, type CliInstall, type RunningCli } from '../helpers/cli.js';
 import { exportSeries, exportWhenVisible, freePort, startVictoriaMetrics, victoriaMetricsPath, type VictoriaMetrics } from '../helpers/victoriaMetrics.js';
 
 const binary = victoriaMetricsPath();
@@ -41,7 +41,7 @@ describe.skipIf(binary === undefined)('InfluxDB enabled by GRIDHEAD_INFLUX_URL',
     writeFileSync(join(dir, 'station.yaml'), CONFIG);
   });
   afterAll(async () => {
-    cli.dispose();
+    await cli.dispose();
     await vm.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -49,13 +49,13 @@ describe.skipIf(binary === undefined)('InfluxDB enabled by GRIDHEAD_INFLUX_URL',
   it('streams every stored reading exactly once across a time-series outage', async () => {
     const http = await freePort();
     const dataDir = join(dir, 'data');
-    const station = cli.start('node', ['bin/gridhead.js', 'start', '--config', join(dir, 'station.yaml')], stationEnv(dataDir, {
+    const station = cli.start(['start', '--config', join(dir, 'station.yaml')], { env: stationEnv(dataDir, {
       GRIDHEAD_HTTP_PORT: String(http),
       GRIDHEAD_INFLUX_URL: vm.url,
       GRIDHEAD_INFLUX_TOKEN: 'test-token',
       GRIDHEAD_INFLUX_ORG: 'utility',
       GRIDHEAD_INFLUX_BUCKET: 'ami',
-    }));
+    }) });
     const url = `http://127.0.0.1:${http}`;
     let stopped = false;
     try {

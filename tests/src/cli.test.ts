@@ -3,14 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli.js';
-
-function capture(): { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
-  return { out: () => out, err: () => err };
-}
+import { captureCliOutput } from '../helpers/cliOutput.js';
 
 describe('gridhead command line', () => {
   afterEach(() => {
@@ -18,7 +11,7 @@ describe('gridhead command line', () => {
   });
 
   it('prints its usage for help', async () => {
-    const io = capture();
+    const io = captureCliOutput();
     expect(await main(['help'])).toBe(0);
     expect(io.out()).toMatch(/gridhead start \[--config FILE\]/);
   });
@@ -27,7 +20,7 @@ describe('gridhead command line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'http:\n  port: 99999\nsimulatorz: {}\n');
-    const io = capture();
+    const io = captureCliOutput();
     expect(await main(['start', '--config', file])).toBe(2);
     expect(io.err()).toContain(`invalid configuration in ${file}`);
     expect(io.err()).toMatch(/http\.port: /);
@@ -35,14 +28,14 @@ describe('gridhead command line', () => {
   });
 
   it('exits 2 on an unknown option or command', async () => {
-    const io = capture();
+    const io = captureCliOutput();
     expect(await main(['start', '--colour'])).toBe(2);
     expect(await main(['fly'])).toBe(2);
     expect(io.err()).toMatch(/unknown command "fly"/);
   });
 
   it('reports a missing configuration file by name', async () => {
-    const io = capture();
+    const io = captureCliOutput();
     expect(await main(['sim', '--config', '/nonexistent/gridhead.yaml'])).toBe(2);
     expect(io.err()).toMatch(/\/nonexistent\/gridhead\.yaml/);
   });

@@ -19,9 +19,8 @@ import { openDlmsTransport } from '../../../protocols/dlms/net/clientTransport.j
 import { decipherApdu } from '../../../protocols/dlms/security/ciphering.js';
 import { DlmsSecurityError } from '../../../protocols/dlms/security/securityError.js';
 import type { ClientSecurity } from '../../../protocols/dlms/security/settings.js';
-import { DlmsMeterSimulator, HLS_CLIENT, PUBLIC_CLIENT } from '../../../simulators/dlms/server.js';
-import { WrapperProxy } from './wrapperProxy.js';
-import { CLIENT_TITLE, KEYS, METER_TITLE, clientSecurity, pushObjectList } from './securityFixture.js';
+import { HLS_CLIENT, PUBLIC_CLIENT } from '../../../simulators/dlms/server.js';
+import { CLIENT_TITLE, KEYS, METER_TITLE, clientSecurity, pushObjectList, startProxiedMeter, type ProxiedMeter } from './securityFixture.js';
 
 const PUSH_SETUP = { classId: 40, obis: '0.0.25.9.0.255' };
 
@@ -45,27 +44,17 @@ function dedicatedKeyOf(aarqBytes: Uint8Array): Uint8Array | undefined {
 }
 
 describe('dedicated key, client ↔ simulated meter over TCP', () => {
-  let sim: DlmsMeterSimulator;
-  let proxy: WrapperProxy;
+  let meter: ProxiedMeter;
   beforeAll(async () => {
-    sim = new DlmsMeterSimulator({
-      framing: 'wrapper', seed: 4, serialNumber: '00000004', historyDays: 1, maxPduSize: 512,
-      security: { systemTitle: METER_TITLE, keys: KEYS, protection: 'auth-enc' },
-    });
-    await sim.start();
-    proxy = new WrapperProxy(sim.port);
-    await proxy.start();
+    meter = await startProxiedMeter({ seed: 4, serialNumber: '00000004', historyDays: 1, maxPduSize: 512 });
   });
-  afterAll(async () => {
-    await proxy.stop();
-    await sim.stop();
-  });
+  afterAll(() => meter.stop());
 
   it('ded-ciphers GET, SET and ACTION (blocks included) under a key only the association knows', async () => {
     const security = clientSecurity('auth-enc', { useDedicatedKey: true });
-    const sentBefore = proxy.fromClient.length;
-    const receivedBefore = proxy.fromServer.length;
-    const client = await connect(proxy.port, HLS_CLIENT, security);
+    const sentBefore = meter.proxy.fromClient.length;
+    const receivedBefore = meter.proxy.fromServer.length;
+    const client = await connect(meter.proxy.port, HLS_CLIENT, security);
     try {
       await client.associate();
       expect((await readRegister(client, '1.0.1.8.0.255')).unit).toBe(30);
@@ -84,10 +73,10 @@ describe('dedicated key, client ↔ simulated meter over TCP', () => {
       await client.close();
     }
     expect(security.events).toEqual([]);
-    expect(sim.securityEvents).toEqual([]);
+    expect(meter.sim.securityEvents).toEqual([]);
 
-    const sent = proxy.fromClient.slice(sentBefore);
-    const received = proxy.fromServer.slice(receivedBefore);
+    const sent = meter.proxy.fromClient.slice(sentBefore);
+    const received = meter.proxy.fromServer.slice(receivedBefore);
     const [aarq] = sent;
     expect(aarq?.[0]).toBe(0x60);
     const key = dedicatedKeyOf(aarq ?? Uint8Array.of());
@@ -119,8 +108,8 @@ describe('dedicated key, client ↔ simulated meter over TCP', () => {
   it('draws a new dedicated key for every association', async () => {
     const keys: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const before = proxy.fromClient.length;
-      const client = await connect(proxy.port, HLS_CLIENT, clientSecurity('auth-enc', { useDedicatedKey: true }));
+      const before = meter.proxy.fromClient.length;
+      const client = await connect(meter.proxy.port, HLS_CLIENT, clientSecurity('auth-enc', { useDedicatedKey: true }));
       try {
         await client.associate();
         expect((await readRegister(client, '1.0.1.8.0.255')).unit).toBe(30);
@@ -128,7 +117,7 @@ describe('dedicated key, client ↔ simulated meter over TCP', () => {
       } finally {
         await client.close();
       }
-      const key = dedicatedKeyOf(proxy.fromClient[before] ?? Uint8Array.of());
+      const key = dedicatedKeyOf(meter.proxy.fromClient[before] ?? Uint8Array.of());
       keys.push(Buffer.from(key ?? Uint8Array.of()).toString('hex'));
     }
     expect(keys[0]).toHaveLength(32);
@@ -136,27 +125,27 @@ describe('dedicated key, client ↔ simulated meter over TCP', () => {
   });
 
   it('keeps glo- ciphering for a client that does not ask for a dedicated key', async () => {
-    const before = proxy.fromClient.length;
-    const client = await connect(proxy.port, HLS_CLIENT, clientSecurity('auth-enc'));
+    const before = meter.proxy.fromClient.length;
+    const client = await connect(meter.proxy.port, HLS_CLIENT, clientSecurity('auth-enc'));
     try {
       await client.associate();
       expect((await readRegister(client, '1.0.1.8.0.255')).unit).toBe(30);
     } finally {
       await client.close();
     }
-    expect(dedicatedKeyOf(proxy.fromClient[before] ?? Uint8Array.of())).toBeUndefined();
-    expect(proxy.fromClient.slice(before + 1).map((a) => a[0])).toEqual([0xcb, 0xc8]);
+    expect(dedicatedKeyOf(meter.proxy.fromClient[before] ?? Uint8Array.of())).toBeUndefined();
+    expect(meter.proxy.fromClient.slice(before + 1).map((a) => a[0])).toEqual([0xcb, 0xc8]);
   });
 
   it('passes the endpoint option dedicatedKey of the DlmsAdapter through to the association', async () => {
-    const before = proxy.fromClient.length;
+    const before = meter.proxy.fromClient.length;
     const adapter = new DlmsAdapter({
       catalogue: { 'energy.active.import': { obis: '1.0.1.8.0.255', unit: 'kWh' } }, timeoutMs: 5_000, securityFor: () => clientSecurity('auth-enc'),
     });
     try {
       const session = await adapter.open({
         id: 'T1',
-        endpoint: { host: '127.0.0.1', port: proxy.port, framing: 'wrapper', clientSap: HLS_CLIENT, auth: 'high-gmac', security: 'auth-enc', dedicatedKey: true },
+        endpoint: { host: '127.0.0.1', port: meter.proxy.port, framing: 'wrapper', clientSap: HLS_CLIENT, auth: 'high-gmac', security: 'auth-enc', dedicatedKey: true },
       }, new AbortController().signal);
       const [outcome] = await session.read([{ address: '1', quantity: 'energy.active.import' }], new AbortController().signal);
       expect(outcome?.ok).toBe(true);
@@ -164,7 +153,7 @@ describe('dedicated key, client ↔ simulated meter over TCP', () => {
     } finally {
       await adapter.close();
     }
-    const sent = proxy.fromClient.slice(before);
+    const sent = meter.proxy.fromClient.slice(before);
     expect(dedicatedKeyOf(sent[0] ?? Uint8Array.of())).toHaveLength(16);
     expect(sent.map((a) => a[0])).toContain(0xd0);
   });
@@ -176,7 +165,7 @@ describe('dedicated key, client ↔ simulated meter over TCP', () => {
   });
 
   it('refuses a plain InitiateRequest that carries a dedicated key', async () => {
-    const transport = await openDlmsTransport({ host: '127.0.0.1', port: sim.port, framing: 'wrapper', clientSap: PUBLIC_CLIENT, serverSap: 1, timeoutMs: 5_000 }, new AbortController().signal);
+    const transport = await openDlmsTransport({ host: '127.0.0.1', port: meter.sim.port, framing: 'wrapper', clientSap: PUBLIC_CLIENT, serverSap: 1, timeoutMs: 5_000 }, new AbortController().signal);
     try {
       const aarq = encodeApdu({
         type: 'aarq', applicationContext: APPLICATION_CONTEXT['logical-name'], authenticationRequired: false,
@@ -190,7 +179,7 @@ describe('dedicated key, client ↔ simulated meter over TCP', () => {
         type: 'aare', result: 'rejected-permanent',
         userInformation: { type: 'confirmed-service-error', errorClass: 'application-reference', value: 6 },
       });
-      expect(sim.securityEvents.at(-1)?.kind).toBe('policy-violation');
+      expect(meter.sim.securityEvents.at(-1)?.kind).toBe('policy-violation');
     } finally {
       await transport.close();
     }

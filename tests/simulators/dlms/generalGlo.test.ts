@@ -11,33 +11,22 @@ import { remoteDisconnect, remoteReconnect } from '../../../protocols/dlms/clien
 import { readObjectList, readRegister } from '../../../protocols/dlms/client/cosem.js';
 import { parseCipheredApdu } from '../../../protocols/dlms/security/ciphering.js';
 import { DlmsSecurityError } from '../../../protocols/dlms/security/securityError.js';
-import { DlmsMeterSimulator, HLS_CLIENT } from '../../../simulators/dlms/server.js';
-import { CLIENT_TITLE, KEYS, METER_TITLE, clientSecurity, connectHls, freshCounters, pushObjectList } from './securityFixture.js';
-import { WrapperProxy } from './wrapperProxy.js';
+import { HLS_CLIENT } from '../../../simulators/dlms/server.js';
+import { CLIENT_TITLE, KEYS, METER_TITLE, clientSecurity, connectHls, freshCounters, pushObjectList, startProxiedMeter, type ProxiedMeter } from './securityFixture.js';
 
 const PUSH_SETUP = { classId: 40, obis: '0.0.25.9.0.255' };
 
 describe('general-glo ciphered requests, client ↔ simulated meter over TCP', () => {
-  let sim: DlmsMeterSimulator;
-  let proxy: WrapperProxy;
+  let meter: ProxiedMeter;
   beforeAll(async () => {
-    sim = new DlmsMeterSimulator({
-      framing: 'wrapper', seed: 6, serialNumber: '00000006', historyDays: 0, maxPduSize: 512,
-      security: { systemTitle: METER_TITLE, keys: KEYS, protection: 'auth-enc' },
-    });
-    await sim.start();
-    proxy = new WrapperProxy(sim.port);
-    await proxy.start();
+    meter = await startProxiedMeter({ seed: 6, serialNumber: '00000006', historyDays: 0, maxPduSize: 512 });
   });
-  afterAll(async () => {
-    await proxy.stop();
-    await sim.stop();
-  });
+  afterAll(() => meter.stop());
 
   it('sends every GET, SET and ACTION as general-glo-ciphering with our system title', async () => {
     const security = clientSecurity('auth-enc', { ciphering: 'general-glo' });
-    const from = proxy.fromClient.length;
-    const { client } = await connectHls(proxy.port, 'wrapper', security);
+    const from = meter.proxy.fromClient.length;
+    const { client } = await connectHls(meter.proxy.port, 'wrapper', security);
     try {
       await client.associate();
       expect((await readRegister(client, '1.0.1.8.0.255')).unit).toBe(30);
@@ -51,7 +40,7 @@ describe('general-glo ciphered requests, client ↔ simulated meter over TCP', (
     } finally {
       await client.close();
     }
-    const sent = proxy.fromClient.slice(from);
+    const sent = meter.proxy.fromClient.slice(from);
     expect(sent[0]?.[0]).toBe(0x60);
     const services = sent.slice(1, -1);
     expect(services.length).toBeGreaterThan(10);
@@ -63,11 +52,11 @@ describe('general-glo ciphered requests, client ↔ simulated meter over TCP', (
       expect(apdu.length).toBeLessThanOrEqual(512);
     }
     expect(security.events).toEqual([]);
-    expect(sim.securityEvents).toEqual([]);
+    expect(meter.sim.securityEvents).toEqual([]);
   });
 
   it('refuses general-glo together with a dedicated key', () => {
-    return expect(connectHls(proxy.port, 'wrapper', clientSecurity('auth-enc', { ciphering: 'general-glo', useDedicatedKey: true })))
+    return expect(connectHls(meter.proxy.port, 'wrapper', clientSecurity('auth-enc', { ciphering: 'general-glo', useDedicatedKey: true })))
       .rejects.toBeInstanceOf(DlmsSecurityError);
   });
 
@@ -76,10 +65,10 @@ describe('general-glo ciphered requests, client ↔ simulated meter over TCP', (
       catalogue: { 'energy.active.import': { obis: '1.0.1.8.0.255', unit: 'kWh' } }, timeoutMs: 5_000,
       securityFor: () => ({ protection: 'auth-enc', systemTitle: CLIENT_TITLE, keys: KEYS, counters: freshCounters() }),
     });
-    const from = proxy.fromClient.length;
+    const from = meter.proxy.fromClient.length;
     const session = await adapter.open({
       id: 't-gg', endpoint: {
-        host: '127.0.0.1', port: proxy.port, framing: 'wrapper', clientSap: HLS_CLIENT, auth: 'high-gmac', security: 'auth-enc',
+        host: '127.0.0.1', port: meter.proxy.port, framing: 'wrapper', clientSap: HLS_CLIENT, auth: 'high-gmac', security: 'auth-enc',
         systemTitle: Buffer.from(METER_TITLE).toString('hex'), ciphering: 'general-glo',
       },
     }, new AbortController().signal);
@@ -90,7 +79,7 @@ describe('general-glo ciphered requests, client ↔ simulated meter over TCP', (
       await session.close();
       await adapter.close();
     }
-    const services = proxy.fromClient.slice(from).filter((a) => a[0] !== 0x60 && a[0] !== 0x62);
+    const services = meter.proxy.fromClient.slice(from).filter((a) => a[0] !== 0x60 && a[0] !== 0x62);
     expect(services.length).toBeGreaterThan(0);
     expect(services.every((a) => a[0] === 0xdb)).toBe(true);
   });

@@ -1,7 +1,7 @@
 /**
  * Shared set-up of the HLS-GMAC / suite-0 tests against the simulated meter: fixed keys and
  * system titles (the Green Book example's), client security settings with recorded events,
- * and a connection helper for client 48.
+ * a connection helper for client 48, and a ciphering meter behind a capturing proxy.
  */
 import type { DlmsData } from '../../../protocols/dlms/axdr/data.js';
 import { parseObis } from '../../../protocols/dlms/cosem/obis.js';
@@ -10,7 +10,8 @@ import { DlmsClient, type DlmsClientOptions } from '../../../protocols/dlms/clie
 import { openDlmsTransport, type DlmsFraming } from '../../../protocols/dlms/net/clientTransport.js';
 import { MemorySecurityCounters } from '../../../protocols/dlms/security/memoryCounters.js';
 import type { ApduProtection, ClientSecurity, SecurityCounters, SecurityEvent, SuiteZeroKeys } from '../../../protocols/dlms/security/settings.js';
-import { HLS_CLIENT } from '../../../simulators/dlms/server.js';
+import { DlmsMeterSimulator, HLS_CLIENT, type DlmsMeterSimulatorOptions } from '../../../simulators/dlms/server.js';
+import { WrapperProxy } from './wrapperProxy.js';
 
 const bytes = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, 'hex'));
 
@@ -75,6 +76,35 @@ export async function connectHls(
     ...(options.onTrailingBytes === undefined ? {} : { onTrailingBytes: options.onTrailingBytes }),
   });
   return { client, transport };
+}
+
+export interface ProxiedMeter {
+  readonly sim: DlmsMeterSimulator;
+  /** Between the test's client and `sim`: connect to its port to have the APDUs recorded. */
+  readonly proxy: WrapperProxy;
+  /** Stops the proxy, then the meter. */
+  stop(): Promise<void>;
+}
+
+/** A wrapper-framed meter with these keys and system title (auth-enc), behind a WrapperProxy; both started. */
+export async function startProxiedMeter(options: Omit<DlmsMeterSimulatorOptions, 'framing' | 'security'>): Promise<ProxiedMeter> {
+  const sim = new DlmsMeterSimulator({ ...options, framing: 'wrapper', security: { systemTitle: METER_TITLE, keys: KEYS, protection: 'auth-enc' } });
+  await sim.start();
+  const proxy = new WrapperProxy(sim.port);
+  try {
+    await proxy.start();
+  } catch (err) {
+    await sim.stop();
+    throw err;
+  }
+  return {
+    sim,
+    proxy,
+    stop: async () => {
+      await proxy.stop();
+      await sim.stop();
+    },
+  };
 }
 
 /** Counters whose lastIncoming claims a server counter far ahead of the meter's: its replies look replayed. */

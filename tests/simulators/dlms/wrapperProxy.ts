@@ -5,7 +5,8 @@
  * the last octet (the GCM tag) of the n-th frame the server sends, to show that the client
  * refuses a tampered APDU, or rewrite the server's APDUs (a meter that appends bytes).
  */
-import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { TcpProxy } from './tcpProxy.js';
 
 const HEADER = 8;
 
@@ -19,50 +20,25 @@ export interface WrapperProxyOptions {
 /** `apdu` is the server's APDU as sent, `n` its 1-based index among the server's APDUs. */
 export type ServerApduRewrite = (apdu: Uint8Array, n: number) => Uint8Array | undefined;
 
-export class WrapperProxy {
+export class WrapperProxy extends TcpProxy {
   /** APDUs the client sent, in order. */
   readonly fromClient: Uint8Array[] = [];
   /** APDUs the server sent, in order (as sent, before any tampering). */
   readonly fromServer: Uint8Array[] = [];
   tampered = 0;
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
 
-  constructor(private readonly target: number, private readonly options: WrapperProxyOptions = {}) {}
-
-  get port(): number {
-    return (this.server?.address() as AddressInfo).port;
+  constructor(target: number, private readonly options: WrapperProxyOptions = {}) {
+    super(target);
   }
 
-  async start(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = connect(this.target, '127.0.0.1');
-      this.track(client);
-      this.track(upstream);
-      client.on('data', relay(this.fromClient, upstream, () => false));
-      let frames = 0;
-      upstream.on('data', relay(this.fromServer, client, () => {
-        const tamper = ++frames === this.options.tamperServerFrame;
-        if (tamper) this.tampered++;
-        return tamper;
-      }, this.options.rewriteServerApdu));
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    const server = this.server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    const server = this.server;
-    if (server !== undefined) await new Promise<void>((resolve) => { server.close(() => { resolve(); }); });
-  }
-
-  private track(s: Socket): void {
-    this.sockets.add(s);
-    s.on('error', () => s.destroy());
-    s.on('close', () => this.sockets.delete(s));
+  protected relay(client: Socket, upstream: Socket): void {
+    client.on('data', relayFrames(this.fromClient, upstream, () => false));
+    let frames = 0;
+    upstream.on('data', relayFrames(this.fromServer, client, () => {
+      const tamper = ++frames === this.options.tamperServerFrame;
+      if (tamper) this.tampered++;
+      return tamper;
+    }, this.options.rewriteServerApdu));
   }
 }
 
@@ -70,7 +46,7 @@ export class WrapperProxy {
  * Forwards and records each complete wrapper frame. The buffer is bounded by the frame
  * format: after the loop it holds less than one frame, at most 8 + 65535 octets.
  */
-function relay(into: Uint8Array[], to: Socket, tamperNext: () => boolean, rewrite?: ServerApduRewrite): (d: Buffer) => void {
+function relayFrames(into: Uint8Array[], to: Socket, tamperNext: () => boolean, rewrite?: ServerApduRewrite): (d: Buffer) => void {
   let buffer = Buffer.alloc(0);
   return (d) => {
     buffer = Buffer.concat([buffer, d]);

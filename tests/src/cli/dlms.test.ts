@@ -2,23 +2,11 @@
  * `gridhead dlms get|objects` run in-process through main(), against the simulated meter over
  * real TCP in both framings: what a field engineer sees on stdout, stderr and in the exit code.
  */
-import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../src/cli.js';
 import { DlmsMeterSimulator } from '../../../simulators/dlms/server.js';
-
-interface Io {
-  out: () => string;
-  err: () => string;
-}
-
-function capture(): Io {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
-  return { out: () => out, err: () => err };
-}
+import { captureCliOutput } from '../../helpers/cliOutput.js';
+import { freePort } from '../../helpers/victoriaMetrics.js';
 
 interface Item {
   obis: string;
@@ -44,16 +32,6 @@ interface ObjectEntry {
   methods: { id: number; access: string }[];
 }
 
-/** A port nobody listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
-
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -75,7 +53,7 @@ describe.each(['wrapper', 'hdlc'] as const)('gridhead dlms against a simulated m
   });
 
   it('reads the clock and registers with class ids from the object list, scaled into their units', async () => {
-    const io = capture();
+    const io = captureCliOutput();
     const code = await main(['dlms', 'get', ...connection(), '0.0.1.0.0.255:2', '1.0.1.8.0.255:2', '1-0:32.7.0*255:2']);
     expect(io.err()).toBe('');
     expect(code).toBe(0);
@@ -102,7 +80,7 @@ describe.each(['wrapper', 'hdlc'] as const)('gridhead dlms against a simulated m
   });
 
   it('shows an extended register scaled, and its capture time as local time with its offset', async () => {
-    const io = capture();
+    const io = captureCliOutput();
     expect(await main(['dlms', 'get', ...connection(), '1.0.1.6.0.255:2', '1.0.1.6.0.255:5'])).toBe(0);
     const [maxDemand, captured] = (JSON.parse(io.out()) as GetDocument).items;
     expect(maxDemand).toMatchObject({ classId: 4, ok: true, scaled: { unit: 'W' } });
@@ -112,7 +90,7 @@ describe.each(['wrapper', 'hdlc'] as const)('gridhead dlms against a simulated m
   });
 
   it('reports an OBIS the meter does not have as object-undefined and still reads the rest', async () => {
-    const io = capture();
+    const io = captureCliOutput();
     const code = await main(['dlms', 'get', ...connection(), '9.9.9.9.9.9:2', '9.9.9.9.9.9:2@3', '0.0.96.1.0.255:2']);
     expect(code).toBe(0);
     const doc = JSON.parse(io.out()) as GetDocument;
@@ -124,7 +102,7 @@ describe.each(['wrapper', 'hdlc'] as const)('gridhead dlms against a simulated m
   });
 
   it('lists the object list with class names and access rights', async () => {
-    const io = capture();
+    const io = captureCliOutput();
     expect(await main(['dlms', 'objects', ...connection()])).toBe(0);
     const objects = JSON.parse(io.out()) as ObjectEntry[];
     const clock = objects.find((o) => o.obis === '0.0.1.0.0.255');
@@ -137,7 +115,7 @@ describe.each(['wrapper', 'hdlc'] as const)('gridhead dlms against a simulated m
   });
 
   it('associates as the management client with low-level security', async () => {
-    const io = capture();
+    const io = captureCliOutput();
     const code = await main(['dlms', 'get', ...connection(), '--client', '1', '--auth', 'low', '--password', 'secret01', '0.0.1.0.0.255:2']);
     expect(io.err()).toBe('');
     expect(code).toBe(0);
@@ -145,7 +123,7 @@ describe.each(['wrapper', 'hdlc'] as const)('gridhead dlms against a simulated m
   });
 
   it('exits 3 with the association diagnostic on one line for a wrong password', async () => {
-    const io = capture();
+    const io = captureCliOutput();
     const code = await main(['dlms', 'get', ...connection(), '--client', '1', '--password', 'wrong-pw', '0.0.1.0.0.255:2']);
     expect(code).toBe(3);
     expect(io.out()).toBe('');
@@ -155,7 +133,7 @@ describe.each(['wrapper', 'hdlc'] as const)('gridhead dlms against a simulated m
   it('exits 3 when the meter drops the connection', async () => {
     sim.faults.dropProbability = 1;
     try {
-      const io = capture();
+      const io = captureCliOutput();
       expect(await main(['dlms', 'get', ...connection(), '0.0.1.0.0.255:2'])).toBe(3);
       expect(io.out()).toBe('');
       expect(io.err()).toMatch(/^CONNECTION: .*\n$/);
@@ -167,7 +145,7 @@ describe.each(['wrapper', 'hdlc'] as const)('gridhead dlms against a simulated m
   it('exits 3 with TIMEOUT when the meter answers later than --timeout-ms', async () => {
     sim.faults.delayMs = 500;
     try {
-      const io = capture();
+      const io = captureCliOutput();
       expect(await main(['dlms', 'objects', ...connection(), '--timeout-ms', '100'])).toBe(3);
       expect(io.out()).toBe('');
       expect(io.err()).toMatch(/^TIMEOUT: .*timed out after 100 ms\n$/);
@@ -179,8 +157,8 @@ describe.each(['wrapper', 'hdlc'] as const)('gridhead dlms against a simulated m
 
 describe('gridhead dlms failures before any reading', () => {
   it('exits 3 naming the address when nothing listens on the port', async () => {
-    const port = await closedPort();
-    const io = capture();
+    const port = await freePort(); // nobody listens on it
+    const io = captureCliOutput();
     expect(await main(['dlms', 'objects', '--host', '127.0.0.1', '--port', String(port), '--framing', 'wrapper'])).toBe(3);
     expect(io.out()).toBe('');
     expect(io.err()).toMatch(new RegExp(`^CONNECTION: cannot connect to 127\\.0\\.0\\.1:${port}: .*\\n$`));
@@ -211,7 +189,7 @@ describe('gridhead dlms failures before any reading', () => {
     [['objects', ...ok, 'extra'], /positional argument/],
     [['fly', ...ok], /unknown subcommand "fly"/],
   ])('exits 2 for %j, naming the problem', async (args, message) => {
-    const io = capture();
+    const io = captureCliOutput();
     expect(await main(['dlms', ...args])).toBe(2);
     expect(io.out()).toBe('');
     expect(io.err()).toMatch(message);
@@ -219,7 +197,7 @@ describe('gridhead dlms failures before any reading', () => {
   });
 
   it('prints its usage for --help and is listed in the main usage', async () => {
-    const io = capture();
+    const io = captureCliOutput();
     expect(await main(['dlms', '--help'])).toBe(0);
     expect(io.out()).toMatch(/gridhead dlms objects CONNECTION/);
     expect(await main(['help'])).toBe(0);

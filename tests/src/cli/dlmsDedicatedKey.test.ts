@@ -7,13 +7,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { main } from '../../../src/cli.js';
 import { firstCliCounter } from '../../../src/cli/dlms.js';
 import { parseDlmsArgs, UsageError } from '../../../src/cli/dlmsArgs.js';
-import { DlmsMeterSimulator, HLS_CLIENT } from '../../../simulators/dlms/server.js';
-import { WrapperProxy } from '../../simulators/dlms/wrapperProxy.js';
+import { HLS_CLIENT } from '../../../simulators/dlms/server.js';
+import { captureCliOutput } from '../../helpers/cliOutput.js';
+import { KEYS, METER_TITLE as METER_TITLE_BYTES, startProxiedMeter, type ProxiedMeter } from '../../simulators/dlms/securityFixture.js';
 
-const EK = '000102030405060708090A0B0C0D0E0F';
-const AK = 'D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF';
-const METER_TITLE = '4D4D4D0000BC614E';
-const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
+// The meter's keys and title as a field engineer types them.
+const hexArg = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
+const EK = hexArg(KEYS.ek);
+const AK = hexArg(KEYS.ak);
+const METER_TITLE = hexArg(METER_TITLE_BYTES);
 
 const connection = (port: number, security: string, ...extra: string[]): string[] => [
   '--host', '127.0.0.1', '--port', String(port), '--framing', 'wrapper', '--client', String(HLS_CLIENT),
@@ -25,21 +27,11 @@ afterEach(() => {
 });
 
 describe('gridhead dlms --dedicated-key', () => {
-  let sim: DlmsMeterSimulator;
-  let proxy: WrapperProxy;
+  let meter: ProxiedMeter;
   beforeAll(async () => {
-    sim = new DlmsMeterSimulator({
-      framing: 'wrapper', seed: 5, serialNumber: '00000005', historyDays: 1,
-      security: { systemTitle: hex(METER_TITLE), keys: { ek: hex(EK), ak: hex(AK) }, protection: 'auth-enc' },
-    });
-    await sim.start();
-    proxy = new WrapperProxy(sim.port);
-    await proxy.start();
+    meter = await startProxiedMeter({ seed: 5, serialNumber: '00000005', historyDays: 1 });
   });
-  afterAll(async () => {
-    await proxy.stop();
-    await sim.stop();
-  });
+  afterAll(() => meter.stop());
 
   it('parses the flag into the security settings, and refuses it without encryption', () => {
     const cmd = parseDlmsArgs('get', [...connection(4059, 'auth-enc', '--dedicated-key'), '1.0.1.8.0.255:2']);
@@ -59,27 +51,24 @@ describe('gridhead dlms --dedicated-key', () => {
   });
 
   it('reads a register with every request ded-ciphered', async () => {
-    let out = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    expect(await main(['dlms', 'get', ...connection(proxy.port, 'auth-enc', '--dedicated-key'), '1.0.1.8.0.255:2'])).toBe(0);
-    const doc = JSON.parse(out) as { items: { ok: boolean }[] };
+    const io = captureCliOutput();
+    expect(await main(['dlms', 'get', ...connection(meter.proxy.port, 'auth-enc', '--dedicated-key'), '1.0.1.8.0.255:2'])).toBe(0);
+    const doc = JSON.parse(io.out()) as { items: { ok: boolean }[] };
     expect(doc.items).toMatchObject([{ ok: true }]);
-    const tags = proxy.fromClient.map((a) => a[0]);
+    const tags = meter.proxy.fromClient.map((a) => a[0]);
     expect(tags[0]).toBe(0x60);
     expect(tags).toContain(0xd0);
     expect(tags.filter((t) => t !== 0x60 && t !== 0x62).every((t) => t === 0xd0 || t === 0xd3)).toBe(true);
-    expect(sim.securityEvents).toEqual([]);
+    expect(meter.sim.securityEvents).toEqual([]);
   });
 
   it('reads a register with every request general-glo-ciphered (--ciphering general-glo)', async () => {
-    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const from = proxy.fromClient.length;
+    captureCliOutput();
+    const from = meter.proxy.fromClient.length;
     // Above the clock-derived counters of the run before, which the meter has seen.
     const counter = String(firstCliCounter() + 1_000);
-    expect(await main(['dlms', 'get', ...connection(proxy.port, 'auth-enc', '--ciphering', 'general-glo', '--invocation-counter', counter), '1.0.1.8.0.255:2'])).toBe(0);
-    const tags = proxy.fromClient.slice(from).map((a) => a[0]);
+    expect(await main(['dlms', 'get', ...connection(meter.proxy.port, 'auth-enc', '--ciphering', 'general-glo', '--invocation-counter', counter), '1.0.1.8.0.255:2'])).toBe(0);
+    const tags = meter.proxy.fromClient.slice(from).map((a) => a[0]);
     expect(tags.filter((t) => t !== 0x60 && t !== 0x62).every((t) => t === 0xdb)).toBe(true);
     expect(tags).toContain(0xdb);
   });

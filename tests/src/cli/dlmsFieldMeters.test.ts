@@ -9,20 +9,13 @@ import { afterEach, beforeAll, afterAll, describe, expect, it, vi } from 'vitest
 import { main } from '../../../src/cli.js';
 import { DlmsMeterSimulator, HLS_CLIENT } from '../../../simulators/dlms/server.js';
 import { WrapperProxy, type ServerApduRewrite } from '../../simulators/dlms/wrapperProxy.js';
+import { captureCliOutput } from '../../helpers/cliOutput.js';
 
 const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 const startsWith = (b: Uint8Array, p: Uint8Array): boolean => b.length >= p.length && p.every((v, i) => b[i] === v);
 const EK = '000102030405060708090A0B0C0D0E0F';
 const AK = 'D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF';
 const METER_TITLE = '4D4D4D0000BC614E';
-
-function capture(): { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
-  return { out: () => out, err: () => err };
-}
 
 let sim: DlmsMeterSimulator;
 const proxies: WrapperProxy[] = [];
@@ -58,7 +51,7 @@ describe('gridhead dlms get against meters written by others', () => {
       00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
     `.replace(/[a-z][^\n]*/g, ''));
     const proxy = await through((apdu) => (startsWith(apdu, hex('C4 01 C1')) ? clockWithTrailing : undefined));
-    const io = capture();
+    const io = captureCliOutput();
     expect(await main(get(proxy.port, '0.0.1.0.0.255:2@8'))).toBe(0);
     const doc = JSON.parse(io.out()) as { items: unknown[] };
     expect(doc.items).toEqual([{
@@ -71,7 +64,7 @@ describe('gridhead dlms get against meters written by others', () => {
   it('fails only the item whose value does not decode, prints the others and releases', async () => {
     // The second GET (invoke-id 2) answered with an octet-string of 12 that holds 3 octets.
     const proxy = await through((apdu) => (startsWith(apdu, hex('C4 01 C2')) ? hex('C4 01 C2 00 09 0C 01 02 03') : undefined));
-    const io = capture();
+    const io = captureCliOutput();
     expect(await main(get(proxy.port, '1.0.1.8.0.255:2@3', '0.0.96.1.0.255:2@1', '1.0.32.7.0.255:2@3'))).toBe(0);
     const doc = JSON.parse(io.out()) as { items: { ok: boolean; error?: string }[] };
     expect(doc.items.map((i) => i.ok)).toEqual([true, false, true]);
@@ -85,7 +78,7 @@ describe('gridhead dlms get against meters written by others', () => {
   it('reports an exception-response to the AARQ as DLMS_SECURITY naming state-error and service-error', async () => {
     // ExceptionResponse [216]: state-error service-not-allowed (1), service-error deciphering-error (5).
     const proxy = await through((apdu) => (apdu[0] === 0x61 ? hex('D8 01 05') : undefined));
-    const io = capture();
+    const io = captureCliOutput();
     const code = await main([
       ...get(proxy.port, '1.0.1.8.0.255:2'), '--client', String(HLS_CLIENT), '--auth', 'high-gmac', '--security', 'auth',
       '--ek', EK, '--ak', AK, '--server-system-title', METER_TITLE,

@@ -8,19 +8,12 @@ import { main } from '../../../src/cli.js';
 import { firstCliCounter } from '../../../src/cli/dlms.js';
 import { parseDlmsArgs, UsageError } from '../../../src/cli/dlmsArgs.js';
 import { DlmsMeterSimulator, HLS_CLIENT } from '../../../simulators/dlms/server.js';
+import { captureCliOutput } from '../../helpers/cliOutput.js';
 
 const EK = '000102030405060708090A0B0C0D0E0F';
 const AK = 'D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF';
 const METER_TITLE = '4D4D4D0000BC614E';
 const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
-
-function capture(): { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
-  return { out: () => out, err: () => err };
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -48,7 +41,7 @@ describe.each(['auth', 'enc', 'auth-enc'] as const)('gridhead dlms --auth high-g
 
   it('reads the clock and a register, twice in a row (the second run starts above the first run counters)', async () => {
     for (let run = 0; run < 2; run++) {
-      const io = capture();
+      const io = captureCliOutput();
       expect(await main(args('0.0.1.0.0.255:2', '1.0.1.8.0.255:2'))).toBe(0);
       expect(io.err()).toBe('');
       const doc = JSON.parse(io.out()) as { meter: Record<string, unknown>; items: { ok: boolean; classId: number }[] };
@@ -61,11 +54,11 @@ describe.each(['auth', 'enc', 'auth-enc'] as const)('gridhead dlms --auth high-g
   });
 
   it('exits 3 with DLMS_SECURITY for a wrong key and for another meter system title', async () => {
-    let io = capture();
+    let io = captureCliOutput();
     expect(await main(args('--ak', EK, '0.0.1.0.0.255:2'))).toBe(3);
     expect(io.err()).toMatch(/^DLMS_SECURITY: security: (hls-failed|tag-mismatch): /);
     vi.restoreAllMocks();
-    io = capture();
+    io = captureCliOutput();
     expect(await main(args('--server-system-title', '4D4D4D0000BC614F', '0.0.1.0.0.255:2'))).toBe(3);
     expect(io.err()).toMatch(/^DLMS_SECURITY: security: system-title-mismatch: /);
   });

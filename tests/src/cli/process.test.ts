@@ -2,29 +2,19 @@
  * The real `gridhead` process (bin/gridhead.js over the built CLI): what a field engineer's
  * shell sees, and which modules a short-lived command loads.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, type BuiltCli } from '../../helpers/cli.js';
+import { installCli, type CliInstall } from '../../helpers/cli.js';
+import { freePort } from '../../helpers/victoriaMetrics.js';
 
-let cli: BuiltCli;
+let cli: CliInstall;
 
 beforeAll(async () => {
-  cli = await buildCli();
+  cli = await installCli();
 }, 60_000);
 
 afterAll(async () => {
   await cli.dispose();
 });
-
-/** A port nobody listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
 
 /** Package names and repository folders of the loaded modules, e.g. `fastify`, `src/config`. */
 function origins(modules: readonly string[], root: string): Set<string> {
@@ -39,11 +29,10 @@ function origins(modules: readonly string[], root: string): Set<string> {
 
 describe('the gridhead process', () => {
   it('loads only the DLMS stack and its own command for `dlms get`, none of the station', async () => {
-    const run = await cli.run(['dlms', 'get', '--host', '127.0.0.1', '--port', String(await closedPort()), '--framing', 'wrapper', '1.0.1.8.0.255:2'], { traceModules: true });
-    expect(run.status).toBe(3);
+    const run = await cli.run(['dlms', 'get', '--host', '127.0.0.1', '--port', String(await freePort()), '--framing', 'wrapper', '1.0.1.8.0.255:2'], { traceModules: true });
+    expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/cannot connect/);
-    const root = cli.bin.slice(0, -'/bin/gridhead.js'.length);
-    const loaded = origins(run.modules, root);
+    const loaded = origins(run.modules, cli.root);
     expect(loaded).toContain('protocols/dlms');
     expect(loaded).toContain('src/cli');
     // No package at all: the configuration schema (typebox, yaml), the logger (pino), the
@@ -53,15 +42,14 @@ describe('the gridhead process', () => {
 
   it('loads no package and no station module for `dlms --help`', async () => {
     const run = await cli.run(['dlms', '--help'], { traceModules: true });
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/gridhead dlms get/);
-    const root = cli.bin.slice(0, -'/bin/gridhead.js'.length);
-    expect([...origins(run.modules, root)].filter((o) => !o.startsWith('protocols/') && !o.startsWith('src/cli'))).toEqual([]);
+    expect([...origins(run.modules, cli.root)].filter((o) => !o.startsWith('protocols/') && !o.startsWith('src/cli'))).toEqual([]);
   });
 
   it('prints its usage on stderr and exits 2 when run without a command', async () => {
     const run = await cli.run([]);
-    expect(run.status).toBe(2);
+    expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^usage:\n {2}gridhead start/);
   });
