@@ -7,7 +7,7 @@
  * meter counts while it has missed fewer than the rule's intervals, so the overview and the
  * open communication-loss alarms never disagree.
  */
-import type { Area, AreaId, Meter } from '../domain/index.js';
+import type { Area, AreaId, Explanation, Meter } from '../domain/index.js';
 import { isReporting } from '../rules/freshness.js';
 import type { LatestValues } from './latest.js';
 import { ABNORMAL_AREA_DETECTOR, type OpenAlarmIndex } from './openAlarms.js';
@@ -25,7 +25,7 @@ export interface OverviewArea {
   readonly metersReporting: number;
   readonly openAlarms: number;
   readonly state: 'normal' | 'alarm' | 'abnormal';
-  readonly abnormal: { readonly ruleId: string; readonly explanation: string } | null;
+  readonly abnormal: { readonly ruleId: string; readonly explanation: string; readonly explanationData: Explanation | null } | null;
 }
 
 export interface Overview {
@@ -73,9 +73,9 @@ export function liveOverview(s: OverviewSources): Overview {
     if (reporting) acc.reporting += 1;
     if (kw !== undefined) acc.load += kw;
   }
-  const abnormal = new Map<string, { ruleId: string; explanation: string }>();
+  const abnormal = new Map<string, NonNullable<OverviewArea['abnormal']>>();
   for (const al of s.alarms.all()) {
-    if (al.subjectKind === 'area' && al.detector === ABNORMAL_AREA_DETECTOR && !abnormal.has(al.subjectId)) abnormal.set(al.subjectId, { ruleId: al.ruleId, explanation: al.explanation });
+    if (al.subjectKind === 'area' && al.detector === ABNORMAL_AREA_DETECTOR && !abnormal.has(al.subjectId)) abnormal.set(al.subjectId, { ruleId: al.ruleId, explanation: al.explanation, explanationData: al.explanationData });
     const acc = al.areaId === null ? undefined : own.get(al.areaId as AreaId);
     if (acc !== undefined) acc.alarms += 1;
   }

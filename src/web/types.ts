@@ -1,4 +1,5 @@
 /** The shapes of the API replies the dashboard reads (see /docs; the live/analysis ones follow the shared contract). */
+import type { Explanation } from '../domain/explanation.js';
 
 export type Role = 'viewer' | 'operator' | 'admin' | 'billing';
 export interface Me { subject: string; role: Role; via: string }
@@ -8,7 +9,7 @@ export interface AreaLive {
   id: string; name: string; kind: string; parentId: string | null;
   loadKw: number | null; limitKw: number | null;
   meters: number; metersReporting: number; openAlarms: number;
-  state: AreaState; abnormal: { ruleId: string; explanation: string } | null;
+  state: AreaState; abnormal: { ruleId: string; explanation: string; explanationData?: Explanation | null } | null;
 }
 export interface Overview { ts: string; totalKw: number | null; collectionSuccessTodayPct: number | null; areas: AreaLive[] }
 
@@ -33,7 +34,7 @@ export interface Alarm {
   id: string; ruleId: string; detector: string; subject: { kind: string; id: string }; areaId: string | null;
   severity: string; state: string; raisedAt: string; since: string;
   acknowledgedAt: string | null; acknowledgedBy: string | null; clearedAt: string | null;
-  explanation: string; value: number; comments: { at: string; by: string; text: string }[];
+  explanation: string; explanationData?: Explanation | null; value: number; comments: { at: string; by: string; text: string }[];
 }
 
 export interface DeviceEvent { id: string; meterId: string | null; terminalId: string; code: string; ts: string; detail: string | null }
