@@ -62,7 +62,7 @@ export function Chart({ series, unit, height = 260, name, xRange }: ChartProps) 
           { stroke: '#9aa4b2', grid: { stroke: '#2a3340' }, label: unit, size: 60, values: (_u, vals) => vals.map((v) => fmtNumber(v, Number.isInteger(v) ? 0 : 2)) },
         ],
         series: [
-          { label: t('common.time'), value: (_u, v) => fmtTime(v * 1000) },
+          { label: t('common.time'), value: (_u: uPlotType, v: number | null) => (v === null ? '—' : fmtTime(v * 1000)) },
           ...latest.current.map((s) => ({
             label: s.label, stroke: s.color, width: 2, ...(s.dash === true ? { dash: [6, 4] } : {}), spanGaps: s.joinGaps === true,
             value: (_u: uPlotType, v: number | null) => (v === null ? '—' : `${fmtNumber(v, 2)} ${unit}`),

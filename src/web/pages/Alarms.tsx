@@ -86,7 +86,7 @@ function AlarmRow({ alarm, canAck, onChange }: { alarm: Alarm; canAck: boolean; 
     <tr class={`st-${alarm.state}`} data-alarm={alarm.id} data-rule={alarm.ruleId} data-state={alarm.state}>
       <td><span class={`sev sev-${alarm.severity}`} data-severity={alarm.severity}>{label('sev', alarm.severity)}</span></td>
       <td class="time">{fmtTime(alarm.raisedAt)}</td>
-      <td>{subject}</td>
+      <td class="subject">{subject}</td>
       <td data-explanation>{fmtExplanation(alarm.explanationData, alarm.explanation)}{alarm.comments.map((c) => <div key={c.at + c.by} class="comment" data-comment>{c.by}: {c.text}</div>)}</td>
       <td><span class="word" data-state-label>{stateLabel(alarm.state)}</span>{alarm.acknowledgedBy !== null && <small> ({alarm.acknowledgedBy})</small>}</td>
       <td>
