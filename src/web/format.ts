@@ -73,6 +73,12 @@ export function fmtExplanation(data: Explanation | null | undefined, english: st
   return data === null || data === undefined ? english : renderExplanation(data, lang(), EXPLANATION_FORMAT);
 }
 
+/** YYYY-MM-DD of an instant in the browser's time zone (the station's day is local too). */
+export function localDay(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
 /** Midnight today in the browser's time zone, ms since the epoch. */
 export function startOfToday(now = Date.now()): number {
   const d = new Date(now);

@@ -52,6 +52,7 @@ const en = {
   'lc.program': 'Program', 'lc.runPreview': 'Run', 'lcKind.period': 'period power control', 'lcKind.rest-day': 'rest-day control',
   'lcKind.suspension': 'suspension control', 'lcKind.floating-down': 'floating-down control', 'lcKind.monthly-energy': 'monthly energy control',
   'lcOutcome.would-act': 'would act', 'lcOutcome.skipped-protected': 'skipped, protected', 'lcOutcome.unknown-meter': 'unknown meter', 'lcOutcome.already-done': 'already done',
+  'nav.analysis': 'Analysis', 'an.view.load': 'Load curve', 'an.view.profile': 'Daily profile', 'an.view.day': 'Day against day', 'an.view.month': 'Month against month', 'an.view.areas': 'Area against area', 'an.view.lineLoss': 'Line loss', 'an.view.ranking': 'Collection ranking', 'an.area': 'Area', 'an.from': 'From', 'an.to': 'To', 'an.date': 'Date', 'an.a': 'A', 'an.b': 'B', 'an.step': 'Step', 'an.figure': 'Figure', 'an.energy': 'Energy (kWh)', 'an.peak': 'Peak', 'an.valley': 'Valley', 'an.average': 'Average', 'an.loadFactor': 'Load factor', 'an.maxDemand': 'Maximum demand', 'an.missing': 'Missing intervals', 'an.difference': 'Difference B − A', 'an.supply': 'Supply (kWh)', 'an.customers': 'Customers (kWh)', 'an.loss': 'Loss (kWh)', 'an.lossPct': 'Loss rate', 'an.status': 'Status', 'an.complete': 'complete', 'an.noSupply': 'no supply meter configured', 'an.noSupplyReading': 'supply meter {m} has no reading at both period edges', 'an.missingCustomers': '{n} of {m} customer meters without data', 'an.expected': 'Expected', 'an.collected': 'Collected', 'an.rate': 'Success rate', 'an.kind': 'Kind', 'an.allAreas': 'All areas', 'an.noData': 'No data', 'an.load': 'Load (kW)', 'an.minutes': '{n} min',
 };
 
 export type Key = keyof typeof en;
@@ -100,6 +101,7 @@ const zh: Record<Key, string> = {
   'lc.program': '方案', 'lc.runPreview': '执行预演', 'lcKind.period': '时段功控', 'lcKind.rest-day': '厂休控',
   'lcKind.suspension': '营业报停控', 'lcKind.floating-down': '当前功率下浮控', 'lcKind.monthly-energy': '月电控',
   'lcOutcome.would-act': '将执行', 'lcOutcome.skipped-protected': '保电，跳过', 'lcOutcome.unknown-meter': '未知电表', 'lcOutcome.already-done': '已执行',
+  'nav.analysis': '分析', 'an.view.load': '负荷曲线', 'an.view.profile': '日负荷特性', 'an.view.day': '日对比', 'an.view.month': '月对比', 'an.view.areas': '区域对比', 'an.view.lineLoss': '台区线损', 'an.view.ranking': '采集成功率排名', 'an.area': '区域', 'an.from': '开始', 'an.to': '结束', 'an.date': '日期', 'an.a': 'A', 'an.b': 'B', 'an.step': '间隔', 'an.figure': '指标', 'an.energy': '电量 (kWh)', 'an.peak': '峰值', 'an.valley': '谷值', 'an.average': '平均负荷', 'an.loadFactor': '负荷率', 'an.maxDemand': '最大需量', 'an.missing': '缺失时段', 'an.difference': '差值 B − A', 'an.supply': '供电量 (kWh)', 'an.customers': '用户电量 (kWh)', 'an.loss': '损失电量 (kWh)', 'an.lossPct': '线损率', 'an.status': '状态', 'an.complete': '完整', 'an.noSupply': '未配置供电表', 'an.noSupplyReading': '供电表 {m} 在统计起止时刻无读数', 'an.missingCustomers': '{m} 块用户表中 {n} 块无数据', 'an.expected': '应采', 'an.collected': '实采', 'an.rate': '成功率', 'an.kind': '类型', 'an.allAreas': '全部区域', 'an.noData': '无数据', 'an.load': '负荷 (kW)', 'an.minutes': '{n} 分钟',
 };
 
 const DICTIONARIES: Record<Lang, Record<Key, string>> = { en, zh };

@@ -3,6 +3,7 @@
  * head-end with the simulated fleet: login, live values, an over-limit alarm acknowledged
  * with a comment, a reconnect followed to verified, language switch, viewer restrictions.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/headend.js';
 import { CONTENT_SECURITY_POLICY } from '../../src/api/securityHeaders.js';
@@ -267,6 +268,43 @@ describe('dashboard', () => {
       await page.locator(ready).first().waitFor({ timeout: 15_000 });
     }
     expect(await page.evaluate('window.__csp')).toEqual([]);
+  });
+
+  test('the analysis page: every view draws its chart or table, in Chinese without English left, and exports CSV', async () => {
+    const { page } = await d.session('operator', 'zh');
+    const data = await stationData();
+    await page.goto('/#/analysis');
+    const views = [
+      ['load', '[data-chart=analysis-load]:not([data-points="0"])'],
+      ['profile', '[data-table=summary] tbody tr'],
+      ['day', '[data-chart=analysis-day]:not([data-points="0"])'],
+      ['month', '[data-chart=analysis-month]:not([data-points="0"])'],
+      ['areas', '[data-chart=analysis-areas]:not([data-points="0"])'],
+      ['lineLoss', '[data-table=line-loss] tbody tr[data-area=tx1]'],
+      ['ranking', '[data-table=ranking] tbody tr[data-area=tx1]'],
+    ] as const;
+    for (const [view, ready] of views) {
+      await page.click(`[data-analysis-view=${view}]`);
+      await page.locator(ready).first().waitFor({ timeout: 15_000 });
+      await page.locator('text=加载中…').waitFor({ state: 'detached', timeout: 15_000 });
+      expect(await untranslatedWords(page, data), view).toEqual([]);
+      expect(await scrollsSideways(page), view).toBe(false);
+    }
+    expect(await page.locator('[data-table=ranking] tr[data-area=tx1] td').nth(1).textContent()).toBe('台区');
+    await screenshot(page, 'analysis-zh');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-action=csv]')]);
+    const csv = readFileSync(await download.path(), 'utf8').split('\r\n');
+    expect(csv[0]).toBe('\uFEFF区域,类型,应采,实采,成功率');
+    expect(csv.find((l) => l.startsWith('TX 1,'))).toMatch(/^TX 1,台区,\d+,\d+,[\d.]+$/);
+
+    const { page: en } = await d.session('viewer', 'en');
+    await en.goto('/#/analysis');
+    await en.click('[data-analysis-view=profile]');
+    await en.locator('[data-table=summary] tbody tr').first().waitFor({ timeout: 15_000 });
+    expect(await en.locator('[data-table=summary] tbody tr td').first().textContent()).toBe('Energy (kWh)');
+    expect(await en.locator('[data-table=summary] tbody tr').nth(1).textContent()).toMatch(/^Peak\d.* kW \(\d\d\/\d\d\/\d{4}, \d\d:\d\d:\d\d\)$/);
+    const [profileCsv] = await Promise.all([en.waitForEvent('download'), en.click('[data-action=csv]')]);
+    expect(readFileSync(await profileCsv.path(), 'utf8')).toMatch(/^\uFEFFFigure,Value,Time\r\nEnergy \(kWh\),[\d.]+,\r\n/);
   });
 });
 

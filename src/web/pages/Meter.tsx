@@ -9,7 +9,7 @@ import { api, apiOr, errorText } from '../api.js';
 import { Chart } from '../components/Chart.js';
 import { CommandDialog, type CommandKind } from '../components/CommandDialog.js';
 import { MeterLive, useLatestValues } from '../components/MeterLive.js';
-import { fmtDay, fmtPercent, fmtQuantity, fmtTime } from '../format.js';
+import { fmtDay, fmtPercent, fmtQuantity, fmtTime, localDay } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { label, t, term, type Key } from '../i18n.js';
 import { canAct } from '../roles.js';
@@ -118,7 +118,7 @@ function Events({ meterId }: { meterId: string }) {
 
 function Collection({ terminalId }: { terminalId: string }) {
   const [days] = useLoad(async () => {
-    const dates = Array.from({ length: HISTORY_DAYS }, (_, i) => localDate(Date.now() - i * 86_400_000));
+    const dates = Array.from({ length: HISTORY_DAYS }, (_, i) => localDay(Date.now() - i * 86_400_000));
     return Promise.all(dates.map(async (date) => {
       const r = await api<CollectionStats>(`/stats/collection?date=${date}`).catch(() => null);
       return { date, row: r?.terminals.find((x) => x.terminalId === terminalId) ?? null };
@@ -139,8 +139,3 @@ function ratioPct(ratio: number | null | undefined): number | null {
   return ratio === null || ratio === undefined ? null : ratio * 100;
 }
 
-/** YYYY-MM-DD in the browser's time zone (the station's day is local too). */
-function localDate(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
