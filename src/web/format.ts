@@ -3,7 +3,7 @@
  * every figure and every date on every page (tables, charts, alarm explanations) goes
  * through Intl with the one locale of the chosen language.
  */
-import { renderExplanation, type Explanation, type ExplanationFormat } from '../rules/explanation.js';
+import { renderExplanation, type Explanation, type ExplanationFormat, type ExplanationPart } from '../rules/explanation.js';
 import { lang, locale } from './i18n.js';
 
 /** From here up a number is written compactly (`1.5bn`, `15亿`): it must fit its card. */
@@ -77,6 +77,11 @@ export function fmtExplanation(data: Explanation | null | undefined, english: st
 export function localDay(ms: number): string {
   const d = new Date(ms);
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/** A single explanation clause (a load-control program's basis), or its English text without data. */
+export function fmtClause(data: ExplanationPart | null | undefined, english: string): string {
+  return data === null || data === undefined ? english : fmtExplanation({ ref: Date.now(), parts: [data] }, english);
 }
 
 /** Midnight today in the browser's time zone, ms since the epoch. */

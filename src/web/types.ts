@@ -1,5 +1,5 @@
 /** The shapes of the API replies the dashboard reads (see /docs; the live/analysis ones follow the shared contract). */
-import type { Explanation } from '../domain/explanation.js';
+import type { Explanation, ExplanationPart } from '../domain/explanation.js';
 
 export type Role = 'viewer' | 'operator' | 'admin' | 'billing';
 export interface Me { subject: string; role: Role; via: string }
@@ -46,14 +46,14 @@ export interface Command { id: string; type: string; status: string; targets: Co
 
 export interface Program {
   id: string; name: string; kind: string; dryRun: boolean; state: string; round: number; since: number;
-  load: number | null; limit: number | null; unit: string; basis: string; nextRound: { round: number; dueAt: number | null } | null;
+  load: number | null; limit: number | null; unit: string; basis: string; basisData?: ExplanationPart; nextRound: { round: number; dueAt: number | null } | null;
 }
 export interface ProgramDetail extends Program {
   tripped: { meterId: string; command: string; round: number; status: string; at: number }[];
   actions: { id: number; meterId: string; command: string; status: string; requestedAt: number; reason: string }[];
 }
 export interface ProgramPreview {
-  programId: string; phase: string; value: number | null; limit: number | null; unit: string; basis: string; over: boolean;
+  programId: string; phase: string; value: number | null; limit: number | null; unit: string; basis: string; basisData?: ExplanationPart; over: boolean;
   rounds: { round: number; afterMs: number; action: string; done: boolean; meters: { meterId: string; outcome: string }[] }[];
   restore: { meterId: string; command: string }[];
 }

@@ -4,7 +4,7 @@
  */
 import { useState } from 'preact/hooks';
 import { api, errorText } from '../api.js';
-import { fmtNumber, fmtTime } from '../format.js';
+import { fmtClause, fmtNumber, fmtTime } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { label, t, type Key } from '../i18n.js';
 import type { Program, ProgramDetail, ProgramPreview } from '../types.js';
@@ -29,7 +29,7 @@ export function LoadControl({ selected }: { selected: string | undefined }) {
                   <td><span class={`lc lc-${p.state}`}>{programState(p)}</span></td>
                   <td>{fmtNumber(p.load)} {p.unit}</td>
                   <td>{fmtNumber(p.limit)} {p.unit}</td>
-                  <td>{p.basis}</td>
+                  <td>{fmtClause(p.basisData, p.basis)}</td>
                 </tr>
               ))}
             </tbody>
@@ -63,7 +63,7 @@ function ProgramPanel({ id }: { id: string }) {
         {typeof preview === 'string' && <p class="error">{preview}</p>}
         {preview !== null && typeof preview !== 'string' && (
           <div data-preview={preview.programId}>
-            <p>{t('lc.phase')}: {phaseLabel(preview.phase)} · {fmtNumber(preview.value)} / {fmtNumber(preview.limit)} {preview.unit} · {preview.basis}</p>
+            <p>{t('lc.phase')}: {phaseLabel(preview.phase)} · {fmtNumber(preview.value)} / {fmtNumber(preview.limit)} {preview.unit} · {fmtClause(preview.basisData, preview.basis)}</p>
             <table>
               <thead><tr><th>{t('lc.round')}</th><th>{t('lc.would')}</th></tr></thead>
               <tbody>{preview.rounds.map((r) => <tr key={r.round}><td>{r.round} · {label('cmdType', r.action)}{r.done && ' ✓'}</td><td>{r.meters.map((m) => `${m.meterId} (${label('lcOutcome', m.outcome)})`).join(', ')}</td></tr>)}</tbody>
