@@ -16,6 +16,11 @@ FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     GRIDHEAD_DATA_DIR=/var/lib/gridhead
 WORKDIR /app
+# A CJK font, so the dashboard's Chinese renders in headless browsers run from this image
+# (screenshots, reports) instead of showing boxes.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

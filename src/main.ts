@@ -25,9 +25,9 @@ import { ControlActionStore } from './control/actions.js';
 import { CommandService, type CommandRunner } from './control/commands.js';
 import { CommandStore } from './control/commandStore.js';
 import { MeterReader } from './collect/meterRead.js';
-import { QUANTITIES, isQuantity, type AlarmSignal, type DeviceEvent, type MeterId } from './domain/index.js';
+import { QUANTITIES, isQuantity, type AlarmSignal, type DeviceEvent, type Meter, type MeterId } from './domain/index.js';
 import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
-import { LatestValues } from './live/latest.js';
+import { LatestValues, withStored } from './live/latest.js';
 import { LogThrottle, type Logger } from './observe/logger.js';
 import { healthReport, metricSources } from './observe/headEnd.js';
 import { createMetrics } from './observe/metrics.js';
@@ -38,6 +38,7 @@ import { RuleEngine } from './rules/engine.js';
 import { RuleValidationError } from './rules/model.js';
 import { loadRuleSet } from './rules/ruleSet.js';
 import { expectedIntervalOf } from './rules/scope.js';
+import { missedIntervalsOf } from './rules/freshness.js';
 import { RuleService } from './rules/service.js';
 import { LoadControlEvaluator } from './rules/loadControl/evaluator.js';
 import { SqliteProgramStateStore } from './rules/loadControl/stateStore.js';
@@ -200,6 +201,7 @@ async function compose(
 
   const store = new ReadingStore(db, (id: MeterId) => registry.meterKey(id));
   const live = new LatestValues();
+  const expectedIntervalMs = (m: Meter): number | undefined => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs);
   const sinks: ReadingSink[] = [{ name: 'store', write: (b) => void store.write(b) }, live];
   // The live stream's per-meter feed (issue 7): its listener failures are counted and logged, never the pipeline's.
   const liveFeed = new MeterReadingFeed((err) => { if (throttle.pass('live-feed') >= 0) logger.warn({ err }, 'live stream listener failed'); });
@@ -223,7 +225,7 @@ async function compose(
         meter: (id) => registry.findMeter(id),
         meters: () => registry.listMeters(),
         areas: () => registry.listAreas(),
-        expectedIntervalMs: (m) => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs),
+        expectedIntervalMs,
       },
       onSignal,
       onDetectorError: (rule, err, suppressed) => { logger.error({ rule, err, suppressed }, 'rule evaluation failed'); },
@@ -574,13 +576,14 @@ async function compose(
     alarms: openAlarms,
     collectionRateToday: () => stats.successRate({ day: stats.dayOf(Date.now()) }).total.rate,
     excludedMeters: supplyMeters,
-    freshMs: config.analysis.liveFreshMs,
+    expectedIntervalMs,
+    missedIntervals: () => missedIntervalsOf(ruleService?.list({ detector: 'communication-loss', enabled: true }) ?? []),
   });
   const liveApi = {
     overview,
     meterState: (id: string) => meterState({
       meter: (m) => registry.getMeter(m),
-      latest: (m) => { const v = live.of(m); return v.length > 0 ? v : store.latest(m); },
+      latest: (m) => withStored(live.of(m), store.latest(m)),
       terminalOnline: (t) => scheduler.terminalState(t)?.online,
       readBacks,
       lastEvent: (m, code) => events.list({ meterId: m, code, limit: 1 }).items[0],
@@ -604,10 +607,7 @@ async function compose(
     trustProxy: config.http.trustProxy,
     registry,
     readings: {
-      latest: (id) => {
-        const values = live.of(id);
-        return values.length > 0 ? values : store.latest(id);
-      },
+      latest: (id) => withStored(live.of(id), store.latest(id)),
       series: (meterId, quantity, from, to, stepMs, agg) => store.series({ meterId, quantity, from, to, ...(stepMs === undefined ? {} : { stepMs }), agg, maxPoints: 50_000 }),
     },
     stats: {

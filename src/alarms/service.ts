@@ -188,7 +188,7 @@ export class AlarmService {
     const open = this.openByKey.get(key);
     const now = this.now();
     if (open !== undefined) {
-      const next: Alarm = { ...open, value: s.value, explanation: s.explanation, severity: s.severity, areaId: s.areaId };
+      const next: Alarm = { ...open, value: s.value, explanation: s.explanation, explanationData: s.explanationData ?? null, severity: s.severity, areaId: s.areaId };
       this.store.update(next, now);
       this.index(next);
       this.counts.updated += 1;
@@ -207,7 +207,8 @@ export class AlarmService {
     const alarm = this.store.insert({
       ruleId: s.ruleId, detector: s.detector, subject: s.subject, areaId: s.areaId, severity: s.severity,
       state: 'raised', raisedAt: s.at, since: s.since, acknowledgedAt: null, acknowledgedBy: null, clearedAt: null,
-      explanation: s.explanation, clearExplanation: null, value: s.value, comments: [],
+      explanation: s.explanation, clearExplanation: null, explanationData: s.explanationData ?? null, clearExplanationData: null,
+      value: s.value, comments: [],
     }, now);
     this.index(alarm);
     this.counts.raised += 1;
@@ -222,7 +223,7 @@ export class AlarmService {
       this.counts.clearsWithoutOpen += 1;
       return undefined;
     }
-    const next: Alarm = { ...open, state: 'cleared', clearedAt: s.at, clearExplanation: s.explanation, value: s.value };
+    const next: Alarm = { ...open, state: 'cleared', clearedAt: s.at, clearExplanation: s.explanation, clearExplanationData: s.explanationData ?? null, value: s.value };
     this.store.update(next, this.now());
     this.unindex(next);
     this.counts.cleared += 1;

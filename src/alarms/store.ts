@@ -7,6 +7,7 @@ import {
   areaId, meterId, terminalId,
   type Alarm, type AlarmComment, type AlarmState, type AlarmSubject, type AreaId, type Severity,
 } from '../domain/index.js';
+import { isExplanation, type Explanation } from '../rules/explanation.js';
 
 export interface AlarmQuery {
   readonly states?: readonly AlarmState[];
@@ -34,14 +35,17 @@ export class AlarmStore {
   constructor(private readonly db: Db) {
     this.insertStmt = db.prepare(
       `INSERT INTO alarms (rule_id, detector, subject_kind, subject_id, area_id, severity, state, raised_at, since,
-         acknowledged_at, acknowledged_by, cleared_at, explanation, clear_explanation, value, updated_at)
+         acknowledged_at, acknowledged_by, cleared_at, explanation, clear_explanation, explanation_data,
+         clear_explanation_data, value, updated_at)
        VALUES (@ruleId, @detector, @subjectKind, @subjectId, @areaId, @severity, @state, @raisedAt, @since,
-         @acknowledgedAt, @acknowledgedBy, @clearedAt, @explanation, @clearExplanation, @value, @updatedAt)`,
+         @acknowledgedAt, @acknowledgedBy, @clearedAt, @explanation, @clearExplanation, @explanationData,
+         @clearExplanationData, @value, @updatedAt)`,
     );
     this.updateStmt = db.prepare(
       `UPDATE alarms SET severity = @severity, state = @state, area_id = @areaId, acknowledged_at = @acknowledgedAt,
          acknowledged_by = @acknowledgedBy, cleared_at = @clearedAt, explanation = @explanation,
-         clear_explanation = @clearExplanation, value = @value, updated_at = @updatedAt
+         clear_explanation = @clearExplanation, explanation_data = @explanationData,
+         clear_explanation_data = @clearExplanationData, value = @value, updated_at = @updatedAt
        WHERE id = @id`,
     );
     this.commentStmt = db.prepare(
@@ -136,6 +140,8 @@ interface AlarmRow {
   cleared_at: number | null;
   explanation: string;
   clear_explanation: string | null;
+  explanation_data: string | null;
+  clear_explanation_data: string | null;
   value: number;
 }
 
@@ -153,6 +159,8 @@ function toParams(a: Omit<Alarm, 'id'>) {
     severity: a.severity, state: a.state, raisedAt: a.raisedAt, since: a.since, acknowledgedAt: a.acknowledgedAt,
     acknowledgedBy: a.acknowledgedBy, clearedAt: a.clearedAt, explanation: a.explanation,
     clearExplanation: a.clearExplanation, value: a.value,
+    explanationData: a.explanationData === null ? null : JSON.stringify(a.explanationData),
+    clearExplanationData: a.clearExplanationData === null ? null : JSON.stringify(a.clearExplanationData),
   };
 }
 
@@ -178,7 +186,20 @@ function fromRow(r: AlarmRow, comments: readonly CommentRow[]): Alarm {
     clearedAt: r.cleared_at,
     explanation: r.explanation,
     clearExplanation: r.clear_explanation,
+    explanationData: parseExplanation(r.explanation_data),
+    clearExplanationData: parseExplanation(r.clear_explanation_data),
     value: r.value,
     comments: comments.map((c) => ({ at: c.at, by: c.by, text: c.text })),
   };
+}
+
+/** A stored explanation, or null (older rows, or JSON this code cannot read: the English text then stands). */
+function parseExplanation(json: string | null): Explanation | null {
+  if (json === null) return null;
+  try {
+    const x = JSON.parse(json) as unknown;
+    return isExplanation(x) ? x : null;
+  } catch {
+    return null;
+  }
 }

@@ -2,7 +2,8 @@
  * The wire form of an alarm, shared by the API, the SSE stream and the notifiers (MQTT,
  * webhooks): times as RFC 3339 strings, everything else as in the domain type.
  */
-import type { Alarm, AlarmState, Severity } from '../domain/index.js';
+import type { Alarm, AlarmState, Explanation, Severity } from '../domain/index.js';
+import { renderExplanation, type ExplanationLang } from '../rules/explanation.js';
 import type { AlarmChangeKind } from './service.js';
 
 export interface AlarmView {
@@ -18,8 +19,12 @@ export interface AlarmView {
   readonly acknowledgedAt: string | null;
   readonly acknowledgedBy: string | null;
   readonly clearedAt: string | null;
+  /** In the reader's language (English unless asked otherwise, or when only English exists). */
   readonly explanation: string;
   readonly clearExplanation: string | null;
+  /** The explanations as data (src/rules/explanation.ts), null where only the English text exists. */
+  readonly explanationData: Explanation | null;
+  readonly clearExplanationData: Explanation | null;
   readonly value: number;
   readonly comments: { readonly at: string; readonly by: string; readonly text: string }[];
 }
@@ -30,7 +35,7 @@ export interface AlarmNotice {
   readonly alarm: AlarmView;
 }
 
-export function alarmView(a: Alarm): AlarmView {
+export function alarmView(a: Alarm, lang: ExplanationLang = 'en'): AlarmView {
   return {
     id: a.id,
     ruleId: a.ruleId,
@@ -44,8 +49,10 @@ export function alarmView(a: Alarm): AlarmView {
     acknowledgedAt: a.acknowledgedAt === null ? null : iso(a.acknowledgedAt),
     acknowledgedBy: a.acknowledgedBy,
     clearedAt: a.clearedAt === null ? null : iso(a.clearedAt),
-    explanation: a.explanation,
-    clearExplanation: a.clearExplanation,
+    explanation: lang === 'en' || a.explanationData === null ? a.explanation : renderExplanation(a.explanationData, lang),
+    clearExplanation: lang === 'en' || a.clearExplanationData === null ? a.clearExplanation : renderExplanation(a.clearExplanationData, lang),
+    explanationData: a.explanationData,
+    clearExplanationData: a.clearExplanationData,
     value: a.value,
     comments: a.comments.map((c) => ({ at: iso(c.at), by: c.by, text: c.text })),
   };

@@ -10,7 +10,9 @@ import { OneOf } from '../config/schema.js';
 import type { AlarmFeed, SequencedChange } from '../alarms/feed.js';
 import type { AlarmService } from '../alarms/service.js';
 import { alarmView } from '../alarms/view.js';
+import type { ExplanationLang } from '../rules/explanation.js';
 import { actorOf } from './actor.js';
+import { readerLanguage } from './language.js';
 import { problemResponses, sendProblem } from './problem.js';
 import { IdParam } from './schemas.js';
 
@@ -54,6 +56,8 @@ export const AlarmOut = Type.Object({
   clearedAt: Nullable(Type.String()),
   explanation: Type.String(),
   clearExplanation: Nullable(Type.String()),
+  explanationData: Nullable(Type.Unknown({ description: 'The explanation as data: template parts with typed arguments (rendered per Accept-Language in `explanation`).' })),
+  clearExplanationData: Nullable(Type.Unknown()),
   value: Type.Number(),
   comments: Type.Array(Type.Object({ at: Type.String(), by: Type.String(), text: Type.String() })),
 });
@@ -100,7 +104,8 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
       ...(q.to === undefined ? {} : { to: Date.parse(q.to) }),
       ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
     });
-    return { items: page.items.map(alarmView), next: page.next };
+    const lang = readerLanguage(req.headers['accept-language']);
+    return { items: page.items.map((a) => alarmView(a, lang)), next: page.next };
   });
 
   app.get('/alarms/stream', {
@@ -113,6 +118,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
   }, (req, reply) => {
     if (open.size >= maxStreams) return sendProblem(reply, 503, 'TOO_MANY_STREAMS', `already serving ${maxStreams} alarm streams`);
     const lastId = parseLastEventId(req.headers['last-event-id']);
+    const lang = readerLanguage(req.headers['accept-language']);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
@@ -132,10 +138,10 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
     send(`retry: ${retryMs}\n\n`);
     if (lastId !== undefined) {
       const replay = feed.since(lastId);
-      if (replay.ok) for (const c of replay.changes) send(frame(c));
+      if (replay.ok) for (const c of replay.changes) send(frame(c, lang));
       else send('event: reset\ndata: {}\n\n');
     }
-    const unsubscribe = feed.subscribe((c) => { send(frame(c)); });
+    const unsubscribe = feed.subscribe((c) => { send(frame(c, lang)); });
     const heartbeat = setInterval(() => { send(': heartbeat\n\n'); }, heartbeatMs);
     res.once('close', () => {
       clearInterval(heartbeat);
@@ -149,7 +155,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
   app.get('/alarms/:id', {
     config: { access: 'viewer' },
     schema: { summary: 'One alarm with its comments.', tags: ['alarms'], params: IdParam, response: { 200: AlarmOut, ...problemResponses } },
-  }, (req) => alarmView(alarms.get(req.params.id)));
+  }, (req) => alarmView(alarms.get(req.params.id), readerLanguage(req.headers['accept-language'])));
 
   app.post('/alarms/:id/ack', {
     config: { access: 'operator' },
@@ -166,7 +172,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
       request.body ??= {};
       done();
     },
-  }, (req) => alarmView(alarms.acknowledge(req.params.id, actorOf(req), req.body.comment)));
+  }, (req) => alarmView(alarms.acknowledge(req.params.id, actorOf(req), req.body.comment), readerLanguage(req.headers['accept-language'])));
 
   app.post('/alarms/:id/comments', {
     config: { access: 'operator' },
@@ -176,7 +182,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
       body: Type.Object({ text: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false }),
       response: { 201: AlarmOut, ...problemResponses },
     },
-  }, async (req, reply) => reply.code(201).send(alarmView(alarms.comment(req.params.id, actorOf(req), req.body.text))));
+  }, async (req, reply) => reply.code(201).send(alarmView(alarms.comment(req.params.id, actorOf(req), req.body.text), readerLanguage(req.headers['accept-language']))));
 
   // Streams never end by themselves: end them before the server waits for its connections.
   app.addHook('preClose', (done) => {
@@ -186,8 +192,8 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
   await Promise.resolve();
 };
 
-function frame(c: SequencedChange): string {
-  return `id: ${c.seq}\nevent: alarm\ndata: ${JSON.stringify({ change: c.kind, alarm: alarmView(c.alarm) })}\n\n`;
+function frame(c: SequencedChange, lang: ExplanationLang): string {
+  return `id: ${c.seq}\nevent: alarm\ndata: ${JSON.stringify({ change: c.kind, alarm: alarmView(c.alarm, lang) })}\n\n`;
 }
 
 function parseLastEventId(header: string | string[] | undefined): number | undefined {

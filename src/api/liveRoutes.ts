@@ -39,7 +39,7 @@ export const OverviewOut = Type.Object({
     limitKw: Nullable(Type.Number({ description: 'transformerKva × 0.9 for transformer areas.' })),
     meters: Type.Integer(), metersReporting: Type.Integer(), openAlarms: Type.Integer(),
     state: Type.Union([Type.Literal('normal'), Type.Literal('alarm'), Type.Literal('abnormal')]),
-    abnormal: Nullable(Type.Object({ ruleId: Type.String(), explanation: Type.String() })),
+    abnormal: Nullable(Type.Object({ ruleId: Type.String(), explanation: Type.String(), explanationData: Nullable(Type.Unknown()) })),
   })),
 });
 

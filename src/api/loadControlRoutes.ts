@@ -30,6 +30,7 @@ const ProgramView = Type.Object({
   limit: Nullable(Type.Number()),
   unit: Type.String(),
   basis: Type.String({ description: 'What set the limit, e.g. "period 08:00–12:00".' }),
+  basisData: Type.Unknown({ description: 'The basis as explanation data (template and arguments), for the reader\'s language.' }),
   overSince: Nullable(Type.Number()),
   nextRound: Nullable(Type.Object({ round: Type.Integer(), dueAt: Nullable(Type.Number()) })),
 });
@@ -51,7 +52,7 @@ const ProgramDetail = Type.Intersect([ProgramView, Type.Object({ tripped: Type.A
 
 const Preview = Type.Object({
   programId: Type.String(), at: Type.Number(), dryRun: Type.Boolean(), phase: Type.String(),
-  value: Nullable(Type.Number()), limit: Nullable(Type.Number()), unit: Type.String(), basis: Type.String(), over: Type.Boolean(),
+  value: Nullable(Type.Number()), limit: Nullable(Type.Number()), unit: Type.String(), basis: Type.String(), basisData: Type.Unknown(), over: Type.Boolean(),
   rounds: Type.Array(Type.Object({
     round: Type.Integer(), afterMs: Type.Integer(), action: Type.String(), limitKw: Type.Optional(Type.Number()),
     dueAt: Nullable(Type.Number()), done: Type.Boolean(),

@@ -35,6 +35,7 @@ import { authRoutes } from './authRoutes.js';
 import { userRoutes } from './userRoutes.js';
 import { liveRoutes, type LiveRoutesOptions } from './liveRoutes.js';
 import { analysisRoutes, type AnalysisRoutesOptions } from './analysisRoutes.js';
+import { installSecurityHeaders } from './securityHeaders.js';
 import { webRoutes } from './webRoutes.js';
 import { billingRoutes } from './billingRoutes.js';
 import type { BillingService } from '../billing/service.js';
@@ -108,6 +109,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
   });
   for (const s of [Problem, AreaOut, TerminalOut, MeterOut, RuleOut]) app.addSchema(s);
   installProblemHandlers(app);
+  installSecurityHeaders(app);
   // Before any route, so every route passes the check that it declares its access.
   const routes = installAccessControl(app, { auth: deps.auth.service, publicPrefixes: ['/docs'] });
   await app.register(swagger, {

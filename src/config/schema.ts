@@ -666,8 +666,6 @@ export const AnalysisConfig = Type.Object(
     maxCompareAreas: Type.Integer({ minimum: 2, maximum: 100, default: 10 }),
     /** A register read counts for a line-loss period edge when this close to it. */
     lineLossEdgeToleranceMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 3_600_000 }),
-    /** A meter's latest power counts in the live load when at most this old. */
-    liveFreshMs: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 300_000 }),
     /** Period of `event: overview` on the live stream. */
     streamOverviewMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
     /** Live streams served at once, at most. */

@@ -4,6 +4,7 @@
  * (raised → acknowledged → cleared), one open alarm per (rule, subject).
  */
 import type { AreaId, MeterId, TerminalId } from './ids.js';
+import type { Explanation } from './explanation.js';
 
 export const SEVERITIES = ['critical', 'major', 'minor', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -27,6 +28,8 @@ export interface AlarmSignal {
   readonly since: number;
   /** One sentence an operator understands at 3 a.m.: what, how much, against which limit, since when. */
   readonly explanation: string;
+  /** The same as data, for the reader's language; absent where only English exists (load-control programs). */
+  readonly explanationData?: Explanation;
   /** The figure that decided (kW, V, %, ...), for display and sorting. */
   readonly value: number;
   /** The subject's area (the meter's area for a meter), for filtering; null when none. */
@@ -57,6 +60,9 @@ export interface Alarm {
   /** The latest raise explanation (kept once cleared, so history says why it was raised); the clear text is `clearExplanation`. */
   readonly explanation: string;
   readonly clearExplanation: string | null;
+  /** `explanation` and `clearExplanation` as data; null for alarms stored before explanations were data, and for English-only ones. */
+  readonly explanationData: Explanation | null;
+  readonly clearExplanationData: Explanation | null;
   readonly value: number;
   readonly comments: readonly AlarmComment[];
 }

@@ -5,3 +5,4 @@ export * from './topology.js';
 export * from './errors.js';
 export * from './event.js';
 export * from './alarm.js';
+export * from './explanation.js';

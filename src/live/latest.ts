@@ -17,9 +17,16 @@ export interface AreaLoad {
 export class LatestValues implements ReadingSink {
   readonly name = 'live';
   private readonly byMeter = new Map<MeterId, Map<Quantity, LatestValue>>();
+  /** Station time each meter was last heard from (any reading), as the rule engine counts it. */
+  private readonly heard = new Map<MeterId, number>();
+
+  /** `now`: the station clock stamping when a reading arrived (the rule engine's clock). */
+  constructor(private readonly now: () => number = Date.now) {}
 
   write(batch: readonly Reading[]): void {
+    const at = this.now();
     for (const r of batch) {
+      this.heard.set(r.meterId, at);
       let m = this.byMeter.get(r.meterId);
       if (m === undefined) {
         m = new Map();
@@ -40,8 +47,14 @@ export class LatestValues implements ReadingSink {
     return this.byMeter.get(meterId)?.get(q);
   }
 
+  /** Station time of the last reading received from the meter; undefined before the first. */
+  lastHeard(meterId: MeterId): number | undefined {
+    return this.heard.get(meterId);
+  }
+
   forget(meterId: MeterId): void {
     this.byMeter.delete(meterId);
+    this.heard.delete(meterId);
   }
 
   /** Load of a set of meters (an area's), counting only values newer than `now - freshMs`. */
@@ -56,4 +69,19 @@ export class LatestValues implements ReadingSink {
     }
     return { powerActiveKw: sum, meters: meters.length, reporting };
   }
+}
+
+/**
+ * A meter's live values completed by its stored ones: after a restart the live table starts
+ * empty, and quantities read rarely (energy registers, every few minutes) would be missing
+ * until their next read. The newer value of each quantity wins.
+ */
+export function withStored(live: readonly LatestValue[], stored: readonly LatestValue[]): LatestValue[] {
+  const out = new Map<Quantity, LatestValue>();
+  for (const v of stored) out.set(v.quantity, v);
+  for (const v of live) {
+    const s = out.get(v.quantity);
+    if (s === undefined || v.ts >= s.ts) out.set(v.quantity, v);
+  }
+  return [...out.values()];
 }

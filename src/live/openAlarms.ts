@@ -18,6 +18,7 @@ export interface OpenAlarm {
   readonly subjectId: string;
   readonly areaId: string | null;
   readonly explanation: string;
+  readonly explanationData: Alarm['explanationData'];
   readonly raisedAt: number;
 }
 
@@ -70,7 +71,7 @@ export class OpenAlarmIndex {
     }
     this.#open.set(a.id, {
       id: a.id, ruleId: a.ruleId, detector: a.detector, subjectKind: a.subject.kind, subjectId: a.subject.id,
-      areaId: a.areaId, explanation: a.explanation, raisedAt: a.raisedAt,
+      areaId: a.areaId, explanation: a.explanation, explanationData: a.explanationData, raisedAt: a.raisedAt,
     });
   }
 }

@@ -13,8 +13,9 @@ import type { Area, AreaId, MeterId } from '../domain/index.js';
 import { MembershipBuild } from './areaMembers.js';
 import { quantityBit } from './catalogue.js';
 import { DeadlineQueue } from './deadlines.js';
+import { clause, say, value, type ExplanationArg } from './explanation.js';
 import {
-  detectTransformerOverload, formatNumber, initialCondition, type ConditionState, type TransformerOverloadParams,
+  detectTransformerOverload, initialCondition, type ConditionState, type TransformerOverloadParams,
 } from './detectors/index.js';
 import type { CompiledRule } from './scope.js';
 import type { ValueTable } from './values.js';
@@ -24,7 +25,7 @@ interface LoadSum {
   readonly area: Area;
   readonly limitKw: number;
   /** How the limit was obtained, for the explanation. */
-  readonly basis: string;
+  readonly basis: ExplanationArg;
   meters: number;
   reporting: number;
   /** Σ fresh power.active of the reporting meters, mW. */
@@ -117,11 +118,11 @@ export class AreaLoadWatch implements RuleWatch {
       // "Every area" means every transformer area; a region has no transformer to overload.
       if (everyArea && area.kind !== 'transformer') continue;
       let limitKw = p.limitKw;
-      let basis = 'configured limit';
+      let basis = clause(say('transformer-overload.configured')`configured limit`);
       if (limitKw === undefined) {
         if (area.transformerKva === null) continue;
         limitKw = area.transformerKva * p.powerFactor;
-        basis = `${formatNumber(area.transformerKva, 0)} kVA × PF ${formatNumber(p.powerFactor, 2)}`;
+        basis = clause(say('transformer-overload.rating')`${value(area.transformerKva, 0, 'kVA')} × PF ${value(p.powerFactor, 2, '')}`);
       }
       judged.set(area.id, { area, limitKw, basis, meters: p.supplyMeter === undefined ? 0 : 1, reporting: 0, milliwatts: 0 });
     }

@@ -16,8 +16,9 @@ import { meterId, terminalId, type AreaId, type MeterId, type Reading } from '..
 import type { ReadingSink } from '../ingest/pipeline.js';
 import { LogThrottle } from '../observe/logger.js';
 import { DETECTORS } from './catalogue.js';
+import { say, term } from './explanation.js';
 import {
-  detectDeviceEvent, initialDeviceEventState, type DetectorEvent, type DeviceEventState, type LinePhase,
+  detectDeviceEvent, explained, initialDeviceEventState, type DetectorEvent, type DeviceEventState, type LinePhase,
 } from './detectors/index.js';
 import { areaStateRaised } from './lineLoss.js';
 import { OpenMeterAlarms } from './openAlarms.js';
@@ -228,7 +229,7 @@ export class RuleEngine implements ReadingSink {
     this.signals += 1;
     const signal: AlarmSignal = {
       ruleId: c.rule.id, detector: c.rule.detector, subject, kind: e.kind, severity: c.rule.severity,
-      at: e.at, since: e.since, explanation: e.explanation, value: e.value, areaId,
+      at: e.at, since: e.since, explanation: e.explanation, explanationData: e.explanationData, value: e.value, areaId,
     };
     try {
       this.options.onSignal(signal);
@@ -259,7 +260,10 @@ export class RuleEngine implements ReadingSink {
       cleared.add(subjectKey);
       if (subject.kind === 'meter') this.open.close(c, subject.id);
       const areaId = subject.kind === 'area' ? subject.id : subject.kind === 'meter' ? this.options.topology.meter(subject.id)?.areaId ?? null : null;
-      this.emit(c, subject, areaId, { kind: 'clear', at: now, since: now, value: Number.NaN, explanation: `rule ${c.rule.id} ${reason}; the alarm is closed without judging the value` });
+      this.emit(c, subject, areaId, {
+        kind: 'clear', at: now, since: now, value: Number.NaN,
+        ...explained(now, [say('rule-closed')`rule ${c.rule.id} ${term(reason)}; the alarm is closed without judging the value`]),
+      });
     }
     c.states.clear();
   }

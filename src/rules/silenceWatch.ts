@@ -20,6 +20,12 @@ import type { RuleJudge, RuleWatch, TickBudget } from './watch.js';
 
 interface Slot {
   meter: Meter;
+  /**
+   * When the meter became expected to report: the rule's start for the meters it found, the
+   * enrolment after the topology change for a meter added later (a new meter is not silent
+   * the moment it is created).
+   */
+  readonly expectedFrom: number;
   /** The slot's one live heap entry (any other entry for it is stale), and its deadline (NaN: none). */
   entry: Entry | undefined;
   at: number;
@@ -111,7 +117,10 @@ export class SilenceWatch implements RuleWatch {
       // The list is the one the pass started with: a meter deleted since is skipped.
       if (m === undefined || this.judge.topology.meter(m.id) === undefined) continue;
       let slot = this.slots.get(m.id);
-      if (slot === undefined) this.slots.set(m.id, (slot = { meter: m, entry: undefined, at: Number.NaN, pass: this.pass }));
+      if (slot === undefined) {
+        const expectedFrom = this.pass === 1 ? this.c.since : now;
+        this.slots.set(m.id, (slot = { meter: m, expectedFrom, entry: undefined, at: Number.NaN, pass: this.pass }));
+      }
       slot.meter = m;
       slot.pass = this.pass;
       this.waiting.delete(m.id);
@@ -128,7 +137,10 @@ export class SilenceWatch implements RuleWatch {
     const interval = this.intervalOf(slot.meter);
     // Unknown interval (terminal disabled or unknown): not judged until the topology changes.
     if (interval === undefined) return;
-    const last = this.lastSeen(id);
+    const heard = this.judge.values.get(id)?.lastSeen ?? null;
+    // Heard before the rule started: silence counts from the rule's start, as for a meter never heard.
+    const last = Math.max(heard ?? slot.expectedFrom, this.c.since);
+    const basis = heard !== null && heard >= this.c.since ? 'reading' : heard === null && slot.expectedFrom > this.c.since ? 'added' : 'started';
     const silentAt = last + interval * this.params.missedIntervals;
     const before = this.c.states.get(id) as ConditionState | undefined;
     if ((before === undefined || before.phase === 'idle') && !checkSilence(last, now, interval, this.params.missedIntervals).silent) {
@@ -140,7 +152,7 @@ export class SilenceWatch implements RuleWatch {
     }
     const params = this.paramsFor(interval);
     this.judge.step(this.c, id, { kind: 'meter', id }, initialCondition,
-      (s) => detectCommunicationLoss(s as ConditionState, last, params, now));
+      (s) => detectCommunicationLoss(s as ConditionState, last, params, now, basis));
     const state = this.c.states.get(id) as ConditionState | undefined;
     switch (state?.phase) {
       case 'active':
@@ -180,8 +192,4 @@ export class SilenceWatch implements RuleWatch {
     return this.params.expectedIntervalMs ?? this.judge.topology.expectedIntervalMs(m);
   }
 
-  /** A meter never heard from counts as silent from when the rule started. */
-  private lastSeen(id: MeterId): number {
-    return Math.max(this.judge.values.get(id)?.lastSeen ?? this.c.since, this.c.since);
-  }
 }

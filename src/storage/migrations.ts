@@ -414,4 +414,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 12,
+    name: 'alarms: explanations as data',
+    sql: `
+      -- JSON (src/rules/explanation.ts): template parts and typed arguments, rendered in the
+      -- reader's language. NULL on older rows, whose English text stays their explanation.
+      ALTER TABLE alarms ADD COLUMN explanation_data TEXT;
+      ALTER TABLE alarms ADD COLUMN clear_explanation_data TEXT;
+    `,
+  },
 ];

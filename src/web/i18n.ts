@@ -3,6 +3,8 @@
  * language, and the app re-renders everything when it changes.
  */
 
+import { ZH_TERMS } from '../rules/explanationZh.js';
+
 export type Lang = 'en' | 'zh';
 const STORAGE_KEY = 'gridhead.lang';
 
@@ -37,6 +39,20 @@ const en = {
   'lc.would': 'Would do now', 'lc.restore': 'Restore', 'lc.phase': 'Phase',
   'lcState.disabled': 'disabled', 'lcState.armed': 'armed', 'lcState.alarming': 'alarming', 'lcState.round': 'round {n}', 'lcState.restoring': 'restoring',
   'common.loading': 'Loading…', 'common.error': 'Error', 'common.none': '—', 'common.time': 'Time', 'common.value': 'Value',
+  'common.id': 'ID', 'common.csv': 'Export CSV',
+  'sev.critical': 'critical', 'sev.major': 'major', 'sev.minor': 'minor', 'sev.warning': 'warning', 'sev.info': 'info',
+  'areaKind.region': 'region', 'areaKind.substation': 'substation', 'areaKind.feeder': 'feeder', 'areaKind.transformer': 'transformer area',
+  'subject.meter': 'meter', 'subject.area': 'area', 'subject.terminal': 'terminal',
+  'meter.isOnline': 'online', 'meter.isOffline': 'offline',
+  'relaySource.command': 'command read-back', 'relaySource.event': 'meter event', 'relaySource.read': 'read',
+  'cmdStatus.pending': 'pending', 'cmdStatus.sent': 'sent', 'cmdStatus.acknowledged': 'acknowledged', 'cmdStatus.verified': 'verified',
+  'cmdStatus.failed': 'failed', 'cmdStatus.timed-out': 'timed out', 'cmdStatus.cancelled': 'cancelled', 'cmdStatus.refused': 'refused', 'cmdStatus.open': 'open',
+  'cmdStatus.done': 'done', 'cmdStatus.partial': 'partial',
+  'cmdType.disconnect': 'disconnect', 'cmdType.reconnect': 'reconnect', 'cmdType.set-limit': 'set limit', 'cmdType.clear-limit': 'clear limit', 'cmdType.limit': 'limit',
+  'lc.program': 'Program', 'lc.runPreview': 'Run', 'lcKind.period': 'period power control', 'lcKind.rest-day': 'rest-day control',
+  'lcKind.suspension': 'suspension control', 'lcKind.floating-down': 'floating-down control', 'lcKind.monthly-energy': 'monthly energy control',
+  'lcOutcome.would-act': 'would act', 'lcOutcome.skipped-protected': 'skipped, protected', 'lcOutcome.unknown-meter': 'unknown meter', 'lcOutcome.already-done': 'already done',
+  'nav.analysis': 'Analysis', 'an.view.load': 'Load curve', 'an.view.profile': 'Daily profile', 'an.view.day': 'Day against day', 'an.view.month': 'Month against month', 'an.view.areas': 'Area against area', 'an.view.lineLoss': 'Line loss', 'an.view.ranking': 'Collection ranking', 'an.area': 'Area', 'an.from': 'From', 'an.to': 'To', 'an.date': 'Date', 'an.a': 'A', 'an.b': 'B', 'an.step': 'Step', 'an.figure': 'Figure', 'an.energy': 'Energy (kWh)', 'an.peak': 'Peak', 'an.valley': 'Valley', 'an.average': 'Average', 'an.loadFactor': 'Load factor', 'an.maxDemand': 'Maximum demand', 'an.missing': 'Missing intervals', 'an.difference': 'Difference B − A', 'an.supply': 'Supply (kWh)', 'an.customers': 'Customers (kWh)', 'an.loss': 'Loss (kWh)', 'an.lossPct': 'Loss rate', 'an.status': 'Status', 'an.complete': 'complete', 'an.noSupply': 'no supply meter configured', 'an.noSupplyReading': 'supply meter {m} has no reading at both period edges', 'an.missingCustomers': '{n} of {m} customer meters without data', 'an.expected': 'Expected', 'an.collected': 'Collected', 'an.rate': 'Success rate', 'an.kind': 'Kind', 'an.allAreas': 'All areas', 'an.noData': 'No data', 'an.load': 'Load (kW)', 'an.minutes': '{n} min',
 };
 
 export type Key = keyof typeof en;
@@ -72,14 +88,50 @@ const zh: Record<Key, string> = {
   'lc.would': '当前将执行', 'lc.restore': '恢复', 'lc.phase': '阶段',
   'lcState.disabled': '已停用', 'lcState.armed': '已投入', 'lcState.alarming': '告警中', 'lcState.round': '第 {n} 轮', 'lcState.restoring': '恢复中',
   'common.loading': '加载中…', 'common.error': '错误', 'common.none': '—', 'common.time': '时间', 'common.value': '数值',
+  'common.id': '编号', 'common.csv': '导出 CSV',
+  'sev.critical': '紧急', 'sev.major': '严重', 'sev.minor': '次要', 'sev.warning': '警告', 'sev.info': '提示',
+  'areaKind.region': '区域', 'areaKind.substation': '变电站', 'areaKind.feeder': '馈线', 'areaKind.transformer': '台区',
+  'subject.meter': '电表', 'subject.area': '区域', 'subject.terminal': '终端',
+  'meter.isOnline': '在线', 'meter.isOffline': '离线',
+  'relaySource.command': '命令回读', 'relaySource.event': '电表事件', 'relaySource.read': '召测',
+  'cmdStatus.pending': '待发送', 'cmdStatus.sent': '已发送', 'cmdStatus.acknowledged': '已应答', 'cmdStatus.verified': '已核实',
+  'cmdStatus.failed': '失败', 'cmdStatus.timed-out': '超时', 'cmdStatus.cancelled': '已取消', 'cmdStatus.refused': '已拒绝', 'cmdStatus.open': '执行中',
+  'cmdStatus.done': '已完成', 'cmdStatus.partial': '部分完成',
+  'cmdType.disconnect': '拉闸', 'cmdType.reconnect': '合闸', 'cmdType.set-limit': '设定限值', 'cmdType.clear-limit': '解除限值', 'cmdType.limit': '限荷',
+  'lc.program': '方案', 'lc.runPreview': '执行预演', 'lcKind.period': '时段功控', 'lcKind.rest-day': '厂休控',
+  'lcKind.suspension': '营业报停控', 'lcKind.floating-down': '当前功率下浮控', 'lcKind.monthly-energy': '月电控',
+  'lcOutcome.would-act': '将执行', 'lcOutcome.skipped-protected': '保电，跳过', 'lcOutcome.unknown-meter': '未知电表', 'lcOutcome.already-done': '已执行',
+  'nav.analysis': '分析', 'an.view.load': '负荷曲线', 'an.view.profile': '日负荷特性', 'an.view.day': '日对比', 'an.view.month': '月对比', 'an.view.areas': '区域对比', 'an.view.lineLoss': '台区线损', 'an.view.ranking': '采集成功率排名', 'an.area': '区域', 'an.from': '开始', 'an.to': '结束', 'an.date': '日期', 'an.a': 'A', 'an.b': 'B', 'an.step': '间隔', 'an.figure': '指标', 'an.energy': '电量 (kWh)', 'an.peak': '峰值', 'an.valley': '谷值', 'an.average': '平均负荷', 'an.loadFactor': '负荷率', 'an.maxDemand': '最大需量', 'an.missing': '缺失时段', 'an.difference': '差值 B − A', 'an.supply': '供电量 (kWh)', 'an.customers': '用户电量 (kWh)', 'an.loss': '损失电量 (kWh)', 'an.lossPct': '线损率', 'an.status': '状态', 'an.complete': '完整', 'an.noSupply': '未配置供电表', 'an.noSupplyReading': '供电表 {m} 在统计起止时刻无读数', 'an.missingCustomers': '{m} 块用户表中 {n} 块无数据', 'an.expected': '应采', 'an.collected': '实采', 'an.rate': '成功率', 'an.kind': '类型', 'an.allAreas': '全部区域', 'an.noData': '无数据', 'an.load': '负荷 (kW)', 'an.minutes': '{n} 分钟',
 };
 
 const DICTIONARIES: Record<Lang, Record<Key, string>> = { en, zh };
+
+/** The browser globals used here, each absent outside a browser (the unit tests run in Node). */
+interface BrowserHost {
+  readonly localStorage?: { getItem(key: string): string | null; setItem(key: string, value: string): void };
+  readonly document?: { readonly documentElement: { lang: string } };
+  readonly navigator?: { readonly language: string };
+}
+const host = globalThis as BrowserHost;
 let current: Lang = initialLang();
 const listeners = new Set<() => void>();
 
 export function t(key: Key, vars: Record<string, string | number> = {}): string {
   return DICTIONARIES[current][key].replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
+}
+
+/**
+ * A word that comes from the station as data (a severity, an area kind, a command status):
+ * its label under `prefix`, or the word itself when the dashboard has none.
+ */
+export function label(prefix: string, word: string): string {
+  const key = `${prefix}.${word}`;
+  return key in en ? t(key as Key) : word;
+}
+
+/** A quantity, device event code or detector name: translated in Chinese, as the API names it in English. */
+export function term(word: string): string {
+  return current === 'zh' ? ZH_TERMS[word] ?? word : word;
 }
 
 export function lang(): Lang {
@@ -94,11 +146,11 @@ export function locale(): string {
 export function setLang(next: Lang): void {
   current = next;
   try {
-    localStorage.setItem(STORAGE_KEY, next);
+    host.localStorage?.setItem(STORAGE_KEY, next);
   } catch {
     // Storage can be disabled (private mode): the choice then lasts for this page only.
   }
-  document.documentElement.lang = locale();
+  if (host.document !== undefined) host.document.documentElement.lang = locale();
   for (const l of listeners) l();
 }
 
@@ -110,10 +162,10 @@ export function onLangChange(listener: () => void): () => void {
 function initialLang(): Lang {
   let stored: string | null;
   try {
-    stored = localStorage.getItem(STORAGE_KEY);
+    stored = host.localStorage?.getItem(STORAGE_KEY) ?? null;
   } catch {
     stored = null;
   }
   if (stored === 'en' || stored === 'zh') return stored;
-  return navigator.language.toLowerCase().startsWith('zh') ? 'zh' : 'en';
+  return host.navigator?.language.toLowerCase().startsWith('zh') === true ? 'zh' : 'en';
 }

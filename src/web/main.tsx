@@ -1,5 +1,5 @@
 /**
- * The dispatch operators' dashboard: login, then Overview, Alarms, Meters, Load control.
+ * The dispatch operators' dashboard: login, then Overview, Alarms, Meters, Load control, Analysis.
  * Hash routes (`#/meters/m-1`) so the server serves one index.html and nothing else.
  */
 import { render } from 'preact';
@@ -7,6 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, setOnUnauthenticated } from './api.js';
 import { lang, onLangChange, setLang, t, type Key } from './i18n.js';
 import { Alarms } from './pages/Alarms.js';
+import { Analysis } from './pages/Analysis.js';
 import { LoadControl } from './pages/LoadControl.js';
 import { Login } from './pages/Login.js';
 import { MeterList } from './pages/MeterList.js';
@@ -31,7 +32,7 @@ function App() {
   if (me === 'unknown') return <div class="splash">{t('common.loading')}</div>;
   if (me === null) return <Login onLogin={setMe} />;
   const logout = () => { void api('/auth/logout', { method: 'POST' }).finally(() => { setMe(null); }); };
-  const nav: [string, Key][] = [['overview', 'nav.overview'], ['alarms', 'nav.alarms'], ['meters', 'nav.meters'], ['load-control', 'nav.loadControl']];
+  const nav: [string, Key][] = [['overview', 'nav.overview'], ['alarms', 'nav.alarms'], ['meters', 'nav.meters'], ['load-control', 'nav.loadControl'], ['analysis', 'nav.analysis']];
   return (
     <div class="app">
       <header class="top">
@@ -61,6 +62,7 @@ function page(route: Route, role: Role) {
     case 'alarms': return <Alarms role={role} />;
     case 'meters': return route.id === undefined ? <MeterList /> : <MeterPage key={route.id} meterId={route.id} role={role} />;
     case 'load-control': return <LoadControl selected={route.id} />;
+    case 'analysis': return <Analysis />;
     default: return <Overview />;
   }
 }

@@ -1,4 +1,5 @@
 /** The shapes of the API replies the dashboard reads (see /docs; the live/analysis ones follow the shared contract). */
+import type { Explanation, ExplanationPart } from '../domain/explanation.js';
 
 export type Role = 'viewer' | 'operator' | 'admin' | 'billing';
 export interface Me { subject: string; role: Role; via: string }
@@ -8,7 +9,7 @@ export interface AreaLive {
   id: string; name: string; kind: string; parentId: string | null;
   loadKw: number | null; limitKw: number | null;
   meters: number; metersReporting: number; openAlarms: number;
-  state: AreaState; abnormal: { ruleId: string; explanation: string } | null;
+  state: AreaState; abnormal: { ruleId: string; explanation: string; explanationData?: Explanation | null } | null;
 }
 export interface Overview { ts: string; totalKw: number | null; collectionSuccessTodayPct: number | null; areas: AreaLive[] }
 
@@ -33,7 +34,7 @@ export interface Alarm {
   id: string; ruleId: string; detector: string; subject: { kind: string; id: string }; areaId: string | null;
   severity: string; state: string; raisedAt: string; since: string;
   acknowledgedAt: string | null; acknowledgedBy: string | null; clearedAt: string | null;
-  explanation: string; value: number; comments: { at: string; by: string; text: string }[];
+  explanation: string; explanationData?: Explanation | null; value: number; comments: { at: string; by: string; text: string }[];
 }
 
 export interface DeviceEvent { id: string; meterId: string | null; terminalId: string; code: string; ts: string; detail: string | null }
@@ -45,14 +46,14 @@ export interface Command { id: string; type: string; status: string; targets: Co
 
 export interface Program {
   id: string; name: string; kind: string; dryRun: boolean; state: string; round: number; since: number;
-  load: number | null; limit: number | null; unit: string; basis: string; nextRound: { round: number; dueAt: number | null } | null;
+  load: number | null; limit: number | null; unit: string; basis: string; basisData?: ExplanationPart; nextRound: { round: number; dueAt: number | null } | null;
 }
 export interface ProgramDetail extends Program {
   tripped: { meterId: string; command: string; round: number; status: string; at: number }[];
   actions: { id: number; meterId: string; command: string; status: string; requestedAt: number; reason: string }[];
 }
 export interface ProgramPreview {
-  programId: string; phase: string; value: number | null; limit: number | null; unit: string; basis: string; over: boolean;
+  programId: string; phase: string; value: number | null; limit: number | null; unit: string; basis: string; basisData?: ExplanationPart; over: boolean;
   rounds: { round: number; afterMs: number; action: string; done: boolean; meters: { meterId: string; outcome: string }[] }[];
   restore: { meterId: string; command: string }[];
 }

@@ -3,9 +3,14 @@
  * head-end with the simulated fleet: login, live values, an over-limit alarm acknowledged
  * with a comment, a reconnect followed to verified, language switch, viewer restrictions.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/headend.js';
-import { chromiumPresent, CHROMIUM, PASSWORD, screenshot, scrollsSideways, startDashboard, type Dashboard } from './harness.js';
+import { CONTENT_SECURITY_POLICY } from '../../src/api/securityHeaders.js';
+import {
+  chromiumPresent, CHROMIUM, PASSWORD, cjkGlyphsRender, lineCounts, overflowingInCards, screenshot, scrollsSideways, startDashboard,
+  untranslatedWords, type Dashboard,
+} from './harness.js';
 
 const METER = 'sim-mq-01-1';
 const RULE = 'e2e-over-limit';
@@ -167,4 +172,151 @@ describe('dashboard', () => {
     const commands = await eventually(async () => (await d.he.get(`/api/v1/commands?meterId=${METER}&type=disconnect`)).body as { items: unknown[] });
     expect(commands.items).toHaveLength(0);
   });
+
+  test('every page in Chinese: no untranslated words, the alarm explained in Chinese, CJK glyphs drawn', async () => {
+    const { page } = await d.session('operator', 'zh');
+    const data = await stationData();
+    const pages = [
+      { hash: '#/overview', ready: '[data-area=tx1] .area-load' },
+      { hash: '#/alarms', ready: `tr[data-rule=${RULE}]` },
+      { hash: `#/meters/${METER}`, ready: 'table.phases td[data-q="power.active"]' },
+      { hash: '#/meters', ready: '[data-meter-link]' },
+      { hash: '#/load-control', ready: 'main h2' },
+    ];
+    for (const p of pages) {
+      await page.goto(`/${p.hash}`);
+      await page.locator(p.ready).first().waitFor({ timeout: 15_000 });
+      await page.locator('text=加载中…').waitFor({ state: 'detached', timeout: 15_000 });
+      expect(await untranslatedWords(page, data), p.hash).toEqual([]);
+    }
+    await page.goto('/#/alarms');
+    const explanation = await page.locator(`tr[data-rule=${RULE}] [data-explanation]`).textContent();
+    expect(explanation).toMatch(/^功率 .* 超过限值 /);
+    expect(explanation).not.toMatch(/\dZ\b/);
+    expect(await page.locator(`tr[data-rule=${RULE}] .sev`).textContent()).toBe('紧急');
+    await page.goto('/#/overview');
+    await page.locator('[data-kpi=total]', { hasText: /\d/ }).waitFor({ timeout: 15_000 });
+    expect(await cjkGlyphsRender(page)).toBe(true);
+    await screenshot(page, 'overview-zh');
+  });
+
+  test('at 1366×768 no table cell cuts a word: severity, state and the acknowledge button stay on one line', async () => {
+    const rule = await d.he.send('POST', '/api/v1/rules', {
+      id: 'e2e-layout', name: 'e2e: layout', severity: 'major', subject: { all: true },
+      detector: 'power-over-limit', params: { limitKw: 0.001, forMs: 0, clearForMs: 600_000 },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    // A long comment makes the explanation column want all the width, as the field's long explanations did.
+    const first = await eventually(async () => ((await d.he.get('/api/v1/alarms?rule=e2e-layout')).body as { items: { id: string }[] }).items[0], 15_000, 'a layout alarm');
+    const long = 'crew on site, transformer inspected, load transferred to the neighbouring feeder while the breaker is replaced; '.repeat(6);
+    expect((await d.he.send('POST', `/api/v1/alarms/${first.id}/comments`, { text: long.trim() })).status).toBe(201);
+    const { page } = await d.session('operator');
+    await page.goto('/#/alarms');
+    await page.locator('tr[data-rule=e2e-layout] [data-action=ack]').first().waitFor({ timeout: 15_000 });
+    await page.locator('[data-comment]', { hasText: 'crew on site' }).waitFor();
+    for (const selector of ['tr[data-alarm] .sev', 'tr[data-alarm] td.subject', 'tr[data-alarm] [data-state-label]', 'tr[data-alarm] [data-action=ack]']) {
+      const counts = await lineCounts(page, selector);
+      expect(counts.length, selector).toBeGreaterThan(0);
+      expect(counts.every((n) => n === 1), `${selector}: ${counts.join(',')}`).toBe(true);
+    }
+    expect(await scrollsSideways(page)).toBe(false);
+    await screenshot(page, 'alarms-1366');
+    await page.goto('/#/load-control');
+    await page.locator('main h2').waitFor();
+    expect(await page.locator('text=Dry-run preview').count()).toBeLessThanOrEqual(1);
+    await d.he.send('DELETE', '/api/v1/rules/e2e-layout');
+  });
+
+  test('a figure of any size fits its card: -1e300 kW total and 1e15 kW area loads', async () => {
+    const { page } = await d.session('operator');
+    // The overview as the API could answer it for a broken meter's value; the stream is refused so the page polls it.
+    await page.route('**/api/v1/live/stream', (route) => route.fulfill({ status: 404, body: '' }));
+    await page.route('**/api/v1/live/overview', (route) => route.fulfill({
+      contentType: 'application/json',
+      body: JSON.stringify({
+        ts: new Date().toISOString(), totalKw: -1e300, collectionSuccessTodayPct: 1e15,
+        areas: [
+          { id: 'r1', name: 'Region', kind: 'region', parentId: null, loadKw: 1e15, limitKw: null, meters: 4, metersReporting: 4, openAlarms: 0, state: 'normal', abnormal: null },
+          { id: 'tx1', name: 'TX 1', kind: 'transformer', parentId: 'r1', loadKw: -123456789012, limitKw: 1e15, meters: 4, metersReporting: 4, openAlarms: 0, state: 'normal', abnormal: null },
+        ],
+      }),
+    }));
+    await page.goto('/#/overview');
+    await page.locator('[data-kpi=total]', { hasText: /\d/ }).waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-kpi=total]').textContent()).toBe('-1E300 kW');
+    expect(await overflowingInCards(page)).toEqual([]);
+    const kpi = await page.locator('[data-kpi=total]').boundingBox();
+    const card = await page.locator('section.kpi').first().boundingBox();
+    expect(kpi !== null && card !== null && kpi.x + kpi.width <= card.x + card.width).toBe(true);
+    expect(await scrollsSideways(page)).toBe(false);
+    await screenshot(page, 'overview-huge-numbers');
+  });
+
+  test('the dashboard is served with a same-origin CSP, frame-ancestors none, nosniff and a referrer policy, and breaks none of it', async () => {
+    const { context, page } = await d.session('operator');
+    await context.addInitScript('window.__csp = []; document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI));');
+    const res = await page.goto('/#/overview');
+    const headers = res?.headers() ?? {};
+    expect(headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['referrer-policy']).toBe('no-referrer');
+    const api = await page.request.get('/api/v1/auth/me');
+    expect(api.headers()['x-content-type-options']).toBe('nosniff');
+    for (const [hash, ready] of [['#/overview', '[data-chart=area-load]'], [`#/meters/${METER}`, '[data-chart=meter-load]'], ['#/alarms', 'tr[data-alarm]']] as const) {
+      await page.goto(`/${hash}`);
+      await page.locator(ready).first().waitFor({ timeout: 15_000 });
+    }
+    expect(await page.evaluate('window.__csp')).toEqual([]);
+  });
+
+  test('the analysis page: every view draws its chart or table, in Chinese without English left, and exports CSV', async () => {
+    const { page } = await d.session('operator', 'zh');
+    const data = await stationData();
+    await page.goto('/#/analysis');
+    const views = [
+      ['load', '[data-chart=analysis-load]:not([data-points="0"])'],
+      ['profile', '[data-table=summary] tbody tr'],
+      ['day', '[data-chart=analysis-day]:not([data-points="0"])'],
+      ['month', '[data-chart=analysis-month]:not([data-points="0"])'],
+      ['areas', '[data-chart=analysis-areas]:not([data-points="0"])'],
+      ['lineLoss', '[data-table=line-loss] tbody tr[data-area=tx1]'],
+      ['ranking', '[data-table=ranking] tbody tr[data-area=tx1]'],
+    ] as const;
+    for (const [view, ready] of views) {
+      await page.click(`[data-analysis-view=${view}]`);
+      await page.locator(ready).first().waitFor({ timeout: 15_000 });
+      await page.locator('text=加载中…').waitFor({ state: 'detached', timeout: 15_000 });
+      expect(await untranslatedWords(page, data), view).toEqual([]);
+      expect(await scrollsSideways(page), view).toBe(false);
+    }
+    expect(await page.locator('[data-table=ranking] tr[data-area=tx1] td').nth(1).textContent()).toBe('台区');
+    await screenshot(page, 'analysis-zh');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-action=csv]')]);
+    const csv = readFileSync(await download.path(), 'utf8').split('\r\n');
+    expect(csv[0]).toBe('\uFEFF区域,类型,应采,实采,成功率');
+    expect(csv.find((l) => l.startsWith('TX 1,'))).toMatch(/^TX 1,台区,\d+,\d+,[\d.]+$/);
+
+    const { page: en } = await d.session('viewer', 'en');
+    await en.goto('/#/analysis');
+    await en.click('[data-analysis-view=profile]');
+    await en.locator('[data-table=summary] tbody tr').first().waitFor({ timeout: 15_000 });
+    expect(await en.locator('[data-table=summary] tbody tr td').first().textContent()).toBe('Energy (kWh)');
+    expect(await en.locator('[data-table=summary] tbody tr').nth(1).textContent()).toMatch(/^Peak\d.* kW \(\d\d\/\d\d\/\d{4}, \d\d:\d\d:\d\d\)$/);
+    const [profileCsv] = await Promise.all([en.waitForEvent('download'), en.click('[data-action=csv]')]);
+    expect(readFileSync(await profileCsv.path(), 'utf8')).toMatch(/^\uFEFFFigure,Value,Time\r\nEnergy \(kWh\),[\d.]+,\r\n/);
+  });
 });
+
+/** The station's own words (ids, names, customer references, users): data, shown as entered, never translated. */
+async function stationData(): Promise<string[]> {
+  const items = async (path: string) => ((await d.he.get(path)).body as { items: Record<string, unknown>[] }).items;
+  const out = ['operator', 'viewer'];
+  for (const path of ['/api/v1/areas?limit=1000', '/api/v1/meters?limit=1000', '/api/v1/terminals?limit=1000', '/api/v1/rules', '/api/v1/load-control/programs']) {
+    for (const x of await items(path)) for (const k of ['id', 'name', 'customerRef', 'terminalId', 'address', 'areaId']) if (typeof x[k] === 'string') out.push(x[k]);
+  }
+  // Operators' comments on alarms, and who wrote them.
+  for (const a of await items('/api/v1/alarms?limit=1000')) for (const c of a.comments as { by: string; text: string }[]) out.push(c.by, c.text);
+  return out;
+}
+

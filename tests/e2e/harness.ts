@@ -18,8 +18,8 @@ export const ARTIFACTS = resolve('test-artifacts');
 export interface Dashboard {
   readonly he: TestHeadEnd;
   readonly browser: Browser;
-  /** A fresh browser context at 1366×768, logged in as `user` through POST /auth/login (the session cookie). */
-  session(user: 'operator' | 'viewer'): Promise<{ context: BrowserContext; page: Page }>;
+  /** A fresh browser context at 1366×768, logged in as `user` through POST /auth/login (the session cookie); `lang` preset in the dashboard's storage. */
+  session(user: 'operator' | 'viewer', lang?: 'en' | 'zh'): Promise<{ context: BrowserContext; page: Page }>;
   close(): Promise<void>;
 }
 
@@ -48,9 +48,11 @@ export async function startDashboard(): Promise<Dashboard> {
   const b = browser;
   return {
     he, browser: b,
-    session: async (user) => {
-      const context = await b.newContext({ viewport: { width: 1366, height: 768 }, baseURL: he.url, locale: 'en-GB' });
+    session: async (user, lang) => {
+      const context = await b.newContext({ viewport: { width: 1366, height: 768 }, baseURL: he.url, locale: lang === 'zh' ? 'zh-CN' : 'en-GB' });
       contexts.add(context);
+      // The dashboard keeps the language in localStorage (src/web/i18n.ts).
+      if (lang !== undefined) await context.addInitScript(`localStorage.setItem('gridhead.lang', ${JSON.stringify(lang)})`);
       const login = await context.request.post('/api/v1/auth/login', { data: { username: user, password: PASSWORD } });
       if (login.status() !== 200) throw new Error(`login ${user}: ${login.status()}`);
       return { context, page: await context.newPage() };
@@ -72,4 +74,53 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 export async function scrollsSideways(page: Page): Promise<boolean> {
   // A string expression: this file is typed for Node, the expression runs in the page.
   return await page.evaluate('document.documentElement.scrollWidth > document.documentElement.clientWidth') === true;
+}
+
+/**
+ * Words of Latin script left on the page once the station's own data (ids, names, customer
+ * references) and units are taken out: in Chinese there should be none.
+ */
+export async function untranslatedWords(page: Page, data: readonly string[]): Promise<string[]> {
+  let text = String(await page.evaluate('document.body.innerText'));
+  // Longest first, so "sim-mq-01-1" goes before "sim-mq-01".
+  for (const d of [...data].filter((x) => x !== '').sort((a, b) => b.length - a.length)) text = text.split(d).join(' ');
+  const words = text.match(/[A-Za-z][A-Za-z-]+/g) ?? [];
+  return [...new Set(words.filter((w) => !UNITS_AND_NAMES.has(w)))];
+}
+
+/** Units, phase names, the product's name and abbreviations a Chinese operator reads as they are. */
+const UNITS_AND_NAMES = new Set(['kW', 'kWh', 'kvar', 'kvarh', 'kVA', 'Hz', 'ms', 'L1', 'L2', 'L3', 'gridhead', 'PF', 'CSV', 'English']);
+
+/**
+ * Whether CJK text is drawn with real glyphs: two different characters drawn to a canvas
+ * come out identical when the font lacks them (both are the same empty box).
+ */
+export async function cjkGlyphsRender(page: Page): Promise<boolean> {
+  return await page.evaluate(`(() => {
+    const draw = (ch) => {
+      const c = document.createElement('canvas');
+      c.width = 40; c.height = 40;
+      const g = c.getContext('2d');
+      g.font = '32px ' + getComputedStyle(document.body).fontFamily;
+      g.fillText(ch, 2, 32);
+      return Array.from(g.getImageData(0, 0, 40, 40).data).join(',');
+    };
+    return draw('总') !== draw('览');
+  })()`) === true;
+}
+
+/** For each element matching `selector`, how many lines its text runs over. */
+export async function lineCounts(page: Page, selector: string): Promise<number[]> {
+  return await page.evaluate<number[]>(`Array.from(document.querySelectorAll(${JSON.stringify(selector)}), (e) => {
+    const range = document.createRange();
+    range.selectNodeContents(e);
+    return new Set(Array.from(range.getClientRects(), (r) => Math.round(r.top))).size;
+  })`);
+}
+
+/** Elements inside cards whose content is wider than they are and shows outside them. */
+export async function overflowingInCards(page: Page): Promise<string[]> {
+  return await page.evaluate<string[]>(`Array.from(document.querySelectorAll('.card, .card *'))
+    .filter((e) => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible')
+    .map((e) => e.className + ': ' + (e.textContent || '').slice(0, 40))`);
 }

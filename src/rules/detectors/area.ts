@@ -7,7 +7,7 @@ import Type, { type Static } from 'typebox';
 import { QUANTITY_NAMES, type Quantity } from '../../domain/quantity.js';
 import { OneOf } from '../../config/schema.js';
 import { TimingFields, levelAbove, step, type ConditionState, type DetectorResult, type Level } from './condition.js';
-import { formatDuration, formatPct, formatValue } from './format.js';
+import { clause, duration, list, pct as pctArg, say, term, value, type ExplanationArg } from '../explanation.js';
 
 const strict = { additionalProperties: false } as const;
 const MAX_FRESH_MS = 24 * 3600 * 1000;
@@ -40,7 +40,7 @@ export interface AreaLoadInput {
   /** kW limit the detector judges against (configured or from the transformer rating). */
   readonly limitKw: number;
   /** How the limit was obtained, for the explanation: "400 kVA × PF 0.90". */
-  readonly limitBasis: string;
+  readonly limitBasis: ExplanationArg;
   readonly loadKw: number;
   readonly reporting: number;
   readonly meters: number;
@@ -52,18 +52,17 @@ export function detectTransformerOverload(
   params: TransformerOverloadParams,
   now: number,
 ): DetectorResult<ConditionState> {
-  const pct = (input.loadKw / input.limitKw) * 100;
+  const loadPct = (input.loadKw / input.limitKw) * 100;
   const share = input.meters === 0 ? 0 : (input.reporting / input.meters) * 100;
   const level: Level = input.meters === 0 || share < params.minReportingPct
     ? 'unknown'
-    : levelAbove(pct, params.maxLoadPct, params.hysteresisPct);
-  const of = `${input.reporting} of ${input.meters} meters reporting`;
+    : levelAbove(loadPct, params.maxLoadPct, params.hysteresisPct);
   return step(state, {
     level,
     value: input.loadKw,
     describe: (kind) => kind === 'raise'
-      ? `transformer overload in ${input.areaName}: load ${kw(input.loadKw)} is ${formatPct(pct)} of ${kw(input.limitKw)} (${input.limitBasis}; bound ${formatPct(params.maxLoadPct)}; ${of})`
-      : `transformer load in ${input.areaName} back to ${kw(input.loadKw)}, ${formatPct(pct)} of ${kw(input.limitKw)} (clears at or under ${formatPct(params.maxLoadPct - params.hysteresisPct)})`,
+      ? say('transformer-overload.raise')`transformer overload in ${input.areaName}: load ${kw(input.loadKw)} is ${pctArg(loadPct)} of ${kw(input.limitKw)} (${input.limitBasis}; bound ${pctArg(params.maxLoadPct)}; ${count(input.reporting)} of ${count(input.meters)} meters reporting)`
+      : say('transformer-overload.clear')`transformer load in ${input.areaName} back to ${kw(input.loadKw)}, ${pctArg(loadPct)} of ${kw(input.limitKw)} (clears at or under ${pctArg(params.maxLoadPct - params.hysteresisPct)})`,
   }, now, params);
 }
 
@@ -121,14 +120,16 @@ export function detectAreaLineLoss(
     if (loss < lo || loss > hi) level = 'breach';
     else level = loss >= lo + band && loss <= hi - band ? 'normal' : 'hold';
   }
-  const figures = `supply ${kwh(supply ?? 0)}, customers ${kwh(input.customersDelta)} over ${formatDuration(input.intervalMs)} (${input.customers} customer meters)`;
+  const figures = clause(say('line-loss.figures')`supply ${kwh(supply ?? 0)}, customers ${kwh(input.customersDelta)} over ${duration(input.intervalMs)} (${count(input.customers)} customer meters)`);
   return step(state, {
     level,
     value: loss,
     describe: (kind) => {
-      if (kind === 'clear') return `line loss in ${input.areaName} back within bounds: ${formatPct(loss)} (${figures})`;
-      const side = loss > params.maxLossPct ? `over the bound ${formatPct(params.maxLossPct)}` : `under the bound ${formatPct(params.minLossPct)}`;
-      return `line loss in ${input.areaName} ${formatPct(loss)} is ${side} (${figures})`;
+      if (kind === 'clear') return say('line-loss.clear')`line loss in ${input.areaName} back within bounds: ${pctArg(loss)} (${figures})`;
+      const side = clause(loss > params.maxLossPct
+        ? say('line-loss.over')`over the bound ${pctArg(params.maxLossPct)}`
+        : say('line-loss.under')`under the bound ${pctArg(params.minLossPct)}`);
+      return say('line-loss.raise')`line loss in ${input.areaName} ${pctArg(loss)} is ${side} (${figures})`;
     },
   }, now, params);
 }
@@ -164,27 +165,33 @@ export function detectAbnormalArea(
   params: AbnormalAreaParams,
   now: number,
 ): DetectorResult<ConditionState> {
-  const pct = input.meters === 0 ? 0 : (input.inAlarm / input.meters) * 100;
-  const level: Level = input.meters < params.minMeters ? 'unknown' : levelAbove(pct, params.maxSharePct, params.hysteresisPct);
-  const counts = [...input.byDetector.entries()]
+  const sharePct = input.meters === 0 ? 0 : (input.inAlarm / input.meters) * 100;
+  const level: Level = input.meters < params.minMeters ? 'unknown' : levelAbove(sharePct, params.maxSharePct, params.hysteresisPct);
+  const counted = [...input.byDetector.entries()]
     .filter(([, n]) => n > 0)
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .map(([d, n]) => `${d} ×${n}`)
-    .join(', ');
-  const share = `${input.inAlarm} of ${input.meters} meters (${formatPct(pct)}) in alarm`;
+    .map(([d, n]) => clause(say('abnormal-area.count')`${term(d)} ×${count(n)}`));
+  const counts = list(counted);
+  const share = clause(say('abnormal-area.share')`${count(input.inAlarm)} of ${count(input.meters)} meters (${pctArg(sharePct)}) in alarm`);
   return step(state, {
     level,
-    value: pct,
+    value: sharePct,
     describe: (kind) => kind === 'raise'
-      ? `abnormal area ${input.areaName}: ${share}: ${counts}, bound ${formatPct(params.maxSharePct)}`
-      : `area ${input.areaName} back to normal: ${share}${counts === '' ? '' : `: ${counts}`}, clears at or under ${formatPct(params.maxSharePct - params.hysteresisPct)}`,
+      ? say('abnormal-area.raise')`abnormal area ${input.areaName}: ${share}: ${counts}, bound ${pctArg(params.maxSharePct)}`
+      : counted.length === 0
+        ? say('abnormal-area.clear')`area ${input.areaName} back to normal: ${share}, clears at or under ${pctArg(params.maxSharePct - params.hysteresisPct)}`
+        : say('abnormal-area.clear-counts')`area ${input.areaName} back to normal: ${share}: ${counts}, clears at or under ${pctArg(params.maxSharePct - params.hysteresisPct)}`,
   }, now, params);
 }
 
-function kw(v: number): string {
-  return formatValue(v, Math.abs(v) < 10 ? 2 : 1, 'kW');
+function kw(v: number): ExplanationArg {
+  return value(v, Math.abs(v) < 10 ? 2 : 1, 'kW');
 }
 
-function kwh(v: number): string {
-  return formatValue(v, 1, 'kWh');
+function kwh(v: number): ExplanationArg {
+  return value(v, 1, 'kWh');
+}
+
+function count(n: number): ExplanationArg {
+  return value(n, 0, '');
 }

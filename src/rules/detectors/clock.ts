@@ -1,7 +1,7 @@
 /** Meter clock drift over a limit, from `clock.drift` (meter minus station, seconds). */
 import Type, { type Static } from 'typebox';
 import { TimingFields, levelAbove, step, type ConditionState, type DetectorResult } from './condition.js';
-import { formatDuration } from './format.js';
+import { clause, duration, say, value } from '../explanation.js';
 
 export const ClockDriftParams = Type.Object(
   {
@@ -21,13 +21,14 @@ export function detectClockDrift(
   params: ClockDriftParams,
   now: number,
 ): DetectorResult<ConditionState> {
-  const side = driftS >= 0 ? 'ahead of' : 'behind';
-  const size = `${Math.round(Math.abs(driftS))} s${Math.abs(driftS) >= 60 ? ` (${formatDuration(Math.abs(driftS) * 1000)})` : ''}`;
+  const s = value(Math.round(Math.abs(driftS)), 0, 's');
+  const size = clause(Math.abs(driftS) >= 60 ? say('clock-drift.size')`${s} (${duration(Math.abs(driftS) * 1000)})` : say('clock-drift.seconds')`${s}`);
+  const side = clause(driftS >= 0 ? say('clock-drift.ahead')`ahead of` : say('clock-drift.behind')`behind`);
   return step(state, {
     level: levelAbove(Math.abs(driftS), params.maxDriftS, params.hysteresisS),
     value: driftS,
     describe: (kind) => kind === 'raise'
-      ? `meter clock ${size} ${side} station time (limit ${Math.round(params.maxDriftS)} s)`
-      : `meter clock back within ${Math.round(params.maxDriftS - params.hysteresisS)} s of station time (${size} ${side})`,
+      ? say('clock-drift.raise')`meter clock ${size} ${side} station time (limit ${value(Math.round(params.maxDriftS), 0, 's')})`
+      : say('clock-drift.clear')`meter clock back within ${value(Math.round(params.maxDriftS - params.hysteresisS), 0, 's')} of station time (${size} ${side})`,
   }, now, params);
 }

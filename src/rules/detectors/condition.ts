@@ -8,7 +8,7 @@
  * engine can persist as JSON.
  */
 import Type from 'typebox';
-import { formatDuration, formatInstant } from './format.js';
+import { duration, instant, renderExplanation, say, type Explanation, type ExplanationPart } from '../explanation.js';
 
 /**
  * What one observation says about the condition:
@@ -39,7 +39,7 @@ export interface Observation {
    * The clause that names the value and the limit, e.g. "voltage L2 184.0 V is 20% below
    * nominal 230 V (limit -10%)". Called only when an event is produced.
    */
-  readonly describe: (kind: EventKind) => string;
+  readonly describe: (kind: EventKind) => ExplanationPart;
 }
 
 export type EventKind = 'raise' | 'clear';
@@ -51,7 +51,10 @@ export interface DetectorEvent {
   /** Start of the stretch that led to it (onset for a raise, return to normal for a clear). */
   readonly since: number;
   readonly value: number;
+  /** The explanation in English, as logged and stored. */
   readonly explanation: string;
+  /** The same as data, rendered in the reader's language (src/rules/explanation.ts). */
+  readonly explanationData: Explanation;
 }
 
 export interface DetectorResult<S> {
@@ -139,9 +142,21 @@ function clearing(
 }
 
 function event(kind: EventKind, obs: Observation, since: number, now: number, raisedAt?: number | null): DetectorEvent {
-  const held = now > since ? ` for ${formatDuration(now - since)} (since ${formatInstant(since, now)})` : '';
-  const raised = raisedAt !== null && raisedAt !== undefined ? `; raised ${formatInstant(raisedAt, now)}` : '';
-  return { kind, at: now, since, value: obs.value, explanation: `${obs.describe(kind)}${held}${raised}` };
+  const parts = [obs.describe(kind)];
+  if (now > since) parts.push(say('held')` for ${duration(now - since)} (since ${instant(since)})`);
+  if (raisedAt !== null && raisedAt !== undefined) parts.push(raisedPart(raisedAt));
+  return { kind, at: now, since, value: obs.value, ...explained(now, parts) };
+}
+
+/** `; raised 02:10:00Z`: the clause every clear ends with. */
+export function raisedPart(raisedAt: number): ExplanationPart {
+  return say('raised')`; raised ${instant(raisedAt)}`;
+}
+
+/** An event's explanation: the data and its English text. */
+export function explained(ref: number, parts: readonly ExplanationPart[]): Pick<DetectorEvent, 'explanation' | 'explanationData'> {
+  const explanationData: Explanation = { ref, parts };
+  return { explanation: renderExplanation(explanationData, 'en'), explanationData };
 }
 
 /**

@@ -4,7 +4,8 @@
  */
 import Type, { type Static } from 'typebox';
 import { TimingFields, levelAbove, step, type ConditionState, type DetectorResult, type Level } from './condition.js';
-import { formatPct, formatValue, phaseLabel } from './format.js';
+import { clause, list, pct, say, value, type ExplanationArg } from '../explanation.js';
+import { phaseLabel } from './format.js';
 import { LINE_PHASES, currentOf, otherPhases, type PhaseInput, type Snapshot } from './snapshot.js';
 
 const strict = { additionalProperties: false } as const;
@@ -48,11 +49,11 @@ export function detectCurrentLoss(
     level,
     value: i ?? Number.NaN,
     describe: (kind) => {
-      const load = `other phases at ${others.map((o) => amps(o)).join(', ')}`;
-      if (kind === 'raise') return `current loss ${label}: ${amps(i ?? 0)} while ${load}`;
+      const load = clause(say('current-loss.others')`other phases at ${list(others.map((o) => amps(o)))}`);
+      if (kind === 'raise') return say('current-loss.raise')`current loss ${label}: ${amps(i ?? 0)} while ${load}`;
       return i !== undefined && i <= lossBelowA
-        ? `current loss ${label} no longer applies: ${load}, under ${amps(othersAboveA)} (load gone)`
-        : `current ${label} restored: ${amps(i ?? 0)}`;
+        ? say('current-loss.unloaded')`current loss ${label} no longer applies: ${load}, under ${amps(othersAboveA)} (load gone)`
+        : say('current-loss.clear')`current ${label} restored: ${amps(i ?? 0)}`;
     },
   }, now, params);
 }
@@ -88,27 +89,27 @@ export function detectCurrentImbalance(
     max = Math.max(max, i);
     min = Math.min(min, i);
   }
-  const pct = max > 0 ? ((max - min) / max) * 100 : 0;
+  const imbalance = max > 0 ? ((max - min) / max) * 100 : 0;
   let level: Level = 'unknown';
   if (phases.length >= 2) {
-    level = max < params.minLoadA ? 'normal' : levelAbove(pct, params.maxImbalancePct, params.hysteresisPct);
+    level = max < params.minLoadA ? 'normal' : levelAbove(imbalance, params.maxImbalancePct, params.hysteresisPct);
   }
   return step(state, {
     level,
-    value: pct,
+    value: imbalance,
     describe: (kind) => {
-      const detail = `(${phases.map(({ p, i }) => `${phaseLabel(p)} ${amps(i)}`).join(', ')})`;
+      const detail = list(phases.map(({ p, i }) => clause(say('phase-value')`${phaseLabel(p)} ${amps(i)}`)));
       if (kind === 'raise') {
-        return `phase current imbalance ${formatPct(pct)} ${detail} is over the limit ${formatPct(params.maxImbalancePct)}`;
+        return say('current-imbalance.raise')`phase current imbalance ${pct(imbalance)} (${detail}) is over the limit ${pct(params.maxImbalancePct)}`;
       }
       if (max < params.minLoadA) {
-        return `phase current imbalance no longer judged: load under ${amps(params.minLoadA)} ${detail}`;
+        return say('current-imbalance.unjudged')`phase current imbalance no longer judged: load under ${amps(params.minLoadA)} (${detail})`;
       }
-      return `phase current imbalance ${formatPct(pct)} ${detail} is back at or under ${formatPct(params.maxImbalancePct - params.hysteresisPct)}`;
+      return say('current-imbalance.clear')`phase current imbalance ${pct(imbalance)} (${detail}) is back at or under ${pct(params.maxImbalancePct - params.hysteresisPct)}`;
     },
   }, now, params);
 }
 
-function amps(a: number): string {
-  return formatValue(a, 1, 'A');
+function amps(a: number): ExplanationArg {
+  return value(a, 1, 'A');
 }

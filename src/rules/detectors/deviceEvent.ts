@@ -7,7 +7,8 @@ import Type, { type Static } from 'typebox';
 import { OneOf } from '../../config/schema.js';
 import { DEVICE_EVENT_CODES, type DeviceEventCode } from '../../domain/event.js';
 import type { DetectorEvent, DetectorResult } from './condition.js';
-import { formatDuration, formatInstant } from './format.js';
+import { clause, duration, instant, orList, say, term, type ExplanationPart } from '../explanation.js';
+import { explained, raisedPart } from './condition.js';
 
 const EventCode = OneOf<DeviceEventCode>(DEVICE_EVENT_CODES);
 
@@ -50,37 +51,40 @@ export function detectDeviceEvent(
   const raised = state.raisedAt !== null;
   if (input.kind === 'tick') {
     if (!raised || params.clearAfterMs === 0 || state.lastAt === null || now - state.lastAt < params.clearAfterMs) return { state };
-    return cleared(state, now, `no further ${state.lastCode ?? 'event'} for ${formatDuration(now - state.lastAt)} (clears after ${formatDuration(params.clearAfterMs)})`);
+    return cleared(state, now, say('device-event.quiet')`no further ${term(state.lastCode ?? 'event')} for ${duration(now - state.lastAt)} (clears after ${duration(params.clearAfterMs)})`);
   }
   if (params.codes.includes(input.code)) {
     const next: DeviceEventState = { raisedAt: state.raisedAt ?? now, lastAt: now, lastCode: input.code };
     if (raised) return { state: next };
-    const detail = input.detail === null ? '' : ` (${input.detail})`;
+    const parts = [input.detail === null
+      ? say('device-event.raise')`device reported ${term(input.code)} at ${instant(input.ts)} (device time)`
+      : say('device-event.raise-detail')`device reported ${term(input.code)} (${input.detail}) at ${instant(input.ts)} (device time)`];
     const until = clearsWhen(params);
-    const event: DetectorEvent = {
-      kind: 'raise', at: now, since: input.ts, value: 1,
-      explanation: `device reported ${input.code}${detail} at ${formatInstant(input.ts, now)} (device time)${until === '' ? '' : `; ${until}`}`,
-    };
+    if (until !== undefined) parts.push(until);
+    const event: DetectorEvent = { kind: 'raise', at: now, since: input.ts, value: 1, ...explained(now, parts) };
     return { state: next, event };
   }
   if (raised && params.clearOn.includes(input.code)) {
-    return cleared(state, now, `device reported ${input.code} at ${formatInstant(input.ts, now)} after ${state.lastCode ?? 'the event'}`);
+    return cleared(state, now, state.lastCode === null
+      ? say('device-event.cleared-by')`device reported ${term(input.code)} at ${instant(input.ts)} after the event`
+      : say('device-event.cleared-after')`device reported ${term(input.code)} at ${instant(input.ts)} after ${term(state.lastCode)}`);
   }
   return { state };
 }
 
-function cleared(state: DeviceEventState, now: number, why: string): DetectorResult<DeviceEventState> {
+function cleared(state: DeviceEventState, now: number, why: ExplanationPart): DetectorResult<DeviceEventState> {
   const raisedAt = state.raisedAt ?? now;
   return {
     state: initialDeviceEventState(),
-    event: { kind: 'clear', at: now, since: raisedAt, value: 0, explanation: `${why}; raised ${formatInstant(raisedAt, now)}` },
+    event: { kind: 'clear', at: now, since: raisedAt, value: 0, ...explained(now, [why, raisedPart(raisedAt)]) },
   };
 }
 
-function clearsWhen(p: DeviceEventParams): string {
-  const parts = [
-    ...(p.clearOn.length > 0 ? [`on ${p.clearOn.join(' or ')}`] : []),
-    ...(p.clearAfterMs > 0 ? [`after ${formatDuration(p.clearAfterMs)} without a repeat`] : []),
+/** `; clears on relay-connected or after 10 min without a repeat`, or nothing when it never clears by itself. */
+function clearsWhen(p: DeviceEventParams): ExplanationPart | undefined {
+  const ways = [
+    ...(p.clearOn.length > 0 ? [clause(say('device-event.clears-on')`on ${orList(p.clearOn.map(term))}`)] : []),
+    ...(p.clearAfterMs > 0 ? [clause(say('device-event.clears-after')`after ${duration(p.clearAfterMs)} without a repeat`)] : []),
   ];
-  return parts.length === 0 ? '' : `clears ${parts.join(' or ')}`;
+  return ways.length === 0 ? undefined : say('device-event.clears')`; clears ${orList(ways)}`;
 }

@@ -8,7 +8,7 @@ import Type, { type Static } from 'typebox';
 import { QuantityName } from '../../config/schema.js';
 import { QUANTITIES } from '../../domain/quantity.js';
 import { TimingFields, initialCondition, isRaised, step, type ConditionState, type DetectorResult, type Level } from './condition.js';
-import { formatNumber, formatValue } from './format.js';
+import { say, term, value as valueArg, type ExplanationArg } from '../explanation.js';
 
 export const SuddenJumpParams = Type.Object(
   {
@@ -60,13 +60,13 @@ export function detectSuddenJump(
     else level = d <= threshold * (1 - params.hysteresisPct / 100) ? 'normal' : 'hold';
   }
   const unit = QUANTITIES[params.quantity].unit;
-  const fmt = (v: number) => formatValue(v, 2, unit);
+  const fmt = (v: number) => valueArg(v, 2, unit);
   const r = step(state.condition, {
     level,
     value,
     describe: (kind) => kind === 'raise'
-      ? `sudden jump in ${params.quantity}: ${fmt(value)} against a recent baseline of ${fmt(mean ?? 0)} (${deviation > 0 ? '+' : ''}${fmt(deviation)}, ${times(Math.abs(deviation) / Math.max(spread, Number.EPSILON))} the usual deviation ${fmt(spread)}; threshold ${fmt(threshold)})`
-      : `${params.quantity} ${fmt(value)} is back near its baseline ${fmt(mean ?? 0)}`,
+      ? say('sudden-jump.raise')`sudden jump in ${term(params.quantity)}: ${fmt(value)} against a recent baseline of ${fmt(mean ?? 0)} (${deviation > 0 ? '+' : ''}${fmt(deviation)}, ${times(Math.abs(deviation) / Math.max(spread, Number.EPSILON))}x the usual deviation ${fmt(spread)}; threshold ${fmt(threshold)})`
+      : say('sudden-jump.clear')`${term(params.quantity)} ${fmt(value)} is back near its baseline ${fmt(mean ?? 0)}`,
   }, now, params);
   // An unconfirmed jump does not feed the baseline, or a pending jump would erode its own
   // evidence; once raised, the baseline follows so that a lasting new level clears in time.
@@ -84,7 +84,7 @@ export function detectSuddenJump(
   return r.event === undefined ? { state: next } : { state: next, event: r.event };
 }
 
-/** A multiple, whole from 10x up: `3.2x`, `101x`. */
-function times(ratio: number): string {
-  return `${formatNumber(ratio, ratio >= 10 ? 0 : 1)}x`;
+/** A multiple, whole from 10 up: `3.2`, `101`. */
+function times(ratio: number): ExplanationArg {
+  return valueArg(ratio, ratio >= 10 ? 0 : 1, '');
 }

@@ -12,7 +12,7 @@ import {
   type DetectorResult,
   type Level,
 } from './condition.js';
-import { formatNumber, formatPct, formatValue } from './format.js';
+import { pct, say, value, type ExplanationArg } from '../explanation.js';
 import type { Snapshot } from './snapshot.js';
 
 const strict = { additionalProperties: false } as const;
@@ -41,11 +41,10 @@ export function detectPowerOverLimit(
     level: levelAbove(powerKw, limitKw, hysteresisKw),
     value: powerKw,
     describe: (kind) => {
-      const p = `power ${kw(powerKw)}`;
       if (kind === 'raise') {
-        return `${p} is over the limit ${kw(limitKw)} (${formatPct(((powerKw - limitKw) / limitKw) * 100)} over)`;
+        return say('power-over-limit.raise')`power ${kw(powerKw)} is over the limit ${kw(limitKw)} (${pct(((powerKw - limitKw) / limitKw) * 100)} over)`;
       }
-      return `${p} is back under ${kw(limitKw - hysteresisKw)} (limit ${kw(limitKw)})`;
+      return say('power-over-limit.clear')`power ${kw(powerKw)} is back under ${kw(limitKw - hysteresisKw)} (limit ${kw(limitKw)})`;
     },
   }, now, params);
 }
@@ -74,8 +73,8 @@ export function detectReversePower(
     level: levelBelow(powerKw, -thresholdKw, hysteresisKw),
     value: powerKw,
     describe: (kind) => kind === 'raise'
-      ? `reverse power: ${kw(-powerKw)} flowing out (power ${kw(powerKw)}, limit ${kw(-thresholdKw)})`
-      : `reverse power ended: power ${kw(powerKw)} (clears at or above ${kw(-thresholdKw + hysteresisKw)})`,
+      ? say('reverse-power.raise')`reverse power: ${kw(-powerKw)} flowing out (power ${kw(powerKw)}, limit ${kw(-thresholdKw)})`
+      : say('reverse-power.clear')`reverse power ended: power ${kw(powerKw)} (clears at or above ${kw(-thresholdKw + hysteresisKw)})`,
   }, now, params);
 }
 
@@ -114,18 +113,17 @@ export function detectLowPowerFactor(
     level,
     value: pf,
     describe: (kind) => {
-      const at = `at ${kw(load ?? 0)}`;
       if (kind === 'raise') {
-        return `power factor ${formatNumber(pf, 2)} is below the limit ${formatNumber(params.minPowerFactor, 2)} ${at}`;
+        return say('low-power-factor.raise')`power factor ${value(pf, 2, '')} is below the limit ${value(params.minPowerFactor, 2, '')} at ${kw(load ?? 0)}`;
       }
       if (load !== undefined && Math.abs(load) < params.minLoadKw) {
-        return `power factor no longer judged: load ${kw(load)} is under the minimum ${kw(params.minLoadKw)}`;
+        return say('low-power-factor.unjudged')`power factor no longer judged: load ${kw(load)} is under the minimum ${kw(params.minLoadKw)}`;
       }
-      return `power factor ${formatNumber(pf, 2)} is back at or above ${formatNumber(params.minPowerFactor + params.hysteresis, 2)} ${at}`;
+      return say('low-power-factor.clear')`power factor ${value(pf, 2, '')} is back at or above ${value(params.minPowerFactor + params.hysteresis, 2, '')} at ${kw(load ?? 0)}`;
     },
   }, now, params);
 }
 
-function kw(value: number): string {
-  return formatValue(value, Math.abs(value) < 10 ? 2 : 1, 'kW');
+function kw(v: number): ExplanationArg {
+  return value(v, Math.abs(v) < 10 ? 2 : 1, 'kW');
 }

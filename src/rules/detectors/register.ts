@@ -14,7 +14,8 @@ import {
   type DetectorResult,
   type Level,
 } from './condition.js';
-import { formatDuration, formatInstant, formatValue, phaseLabel } from './format.js';
+import { clause, duration, instant, list, say, term, value as valueArg, type ExplanationPart } from '../explanation.js';
+import { phaseLabel } from './format.js';
 import { LINE_PHASES, voltageOf, type Snapshot } from './snapshot.js';
 
 const strict = { additionalProperties: false } as const;
@@ -66,15 +67,15 @@ export function detectZeroConsumption(
   const value = values[params.register];
   const present = LINE_PHASES.flatMap((p) => {
     const v = voltageOf(values, p);
-    return v !== undefined && v >= params.minVoltageV ? [`${phaseLabel(p)} ${formatValue(v, 1, 'V')}`] : [];
+    return v !== undefined && v >= params.minVoltageV ? [clause(say('phase-value')`${phaseLabel(p)} ${valueArg(v, 1, 'V')}`)] : [];
   });
   return judgeUnchanged(state, value, present.length > 0, params, now, (kind, b, unit, moved) => {
     if (kind === 'raise') {
-      return `zero consumption: ${params.register} unchanged at ${formatValue(b.value, 2, unit)} for ${formatDuration(now - b.at)} (since ${formatInstant(b.at, now)}) while voltage present (${present.join(', ')})`;
+      return say('zero-consumption.raise')`zero consumption: ${term(params.register)} unchanged at ${valueArg(b.value, 2, unit)} for ${duration(now - b.at)} (since ${instant(b.at)}) while voltage present (${list(present)})`;
     }
     return moved
-      ? `consumption resumed: ${params.register} now ${formatValue(b.value, 2, unit)}`
-      : `zero consumption no longer judged: no phase voltage at or above ${formatValue(params.minVoltageV, 0, 'V')}`;
+      ? say('zero-consumption.clear')`consumption resumed: ${term(params.register)} now ${valueArg(b.value, 2, unit)}`
+      : say('zero-consumption.unjudged')`zero consumption no longer judged: no phase voltage at or above ${valueArg(params.minVoltageV, 0, 'V')}`;
   });
 }
 
@@ -103,11 +104,11 @@ export function detectRegisterStuck(
   const loaded = power !== undefined && Math.abs(power) >= params.minPowerKw;
   return judgeUnchanged(state, value, loaded, params, now, (kind, b, unit, moved) => {
     if (kind === 'raise') {
-      return `register stuck: ${params.register} unchanged at ${formatValue(b.value, 2, unit)} for ${formatDuration(now - b.at)} (since ${formatInstant(b.at, now)}) while power is ${formatValue(power ?? 0, 2, 'kW')}`;
+      return say('register-stuck.raise')`register stuck: ${term(params.register)} unchanged at ${valueArg(b.value, 2, unit)} for ${duration(now - b.at)} (since ${instant(b.at)}) while power is ${valueArg(power ?? 0, 2, 'kW')}`;
     }
     return moved
-      ? `register moving again: ${params.register} now ${formatValue(b.value, 2, unit)}`
-      : `register stuck no longer judged: power ${formatValue(power ?? 0, 2, 'kW')} is under ${formatValue(params.minPowerKw, 2, 'kW')}`;
+      ? say('register-stuck.clear')`register moving again: ${term(params.register)} now ${valueArg(b.value, 2, unit)}`
+      : say('register-stuck.unjudged')`register stuck no longer judged: power ${valueArg(power ?? 0, 2, 'kW')} is under ${valueArg(params.minPowerKw, 2, 'kW')}`;
   });
 }
 
@@ -141,13 +142,13 @@ export function detectRegisterBackwards(
     level,
     value,
     describe: (kind) => kind === 'raise'
-      ? `${params.register} went backwards from ${formatValue(prev?.value ?? 0, 2, unit)} to ${formatValue(value, 2, unit)} (${formatValue(value - (prev?.value ?? 0), 2, unit)}, tolerance ${formatValue(params.toleranceKwh, 2, unit)})`
-      : `${params.register} no longer going backwards, now ${formatValue(value, 2, unit)}`,
+      ? say('register-backwards.raise')`${term(params.register)} went backwards from ${valueArg(prev?.value ?? 0, 2, unit)} to ${valueArg(value, 2, unit)} (${valueArg(value - (prev?.value ?? 0), 2, unit)}, tolerance ${valueArg(params.toleranceKwh, 2, unit)})`
+      : say('register-backwards.clear')`${term(params.register)} no longer going backwards, now ${valueArg(value, 2, unit)}`,
   }, now, { forMs: 0, clearForMs: params.clearForMs });
   return withEvent({ condition: r.state, baseline: { value, at: now } }, r.event);
 }
 
-type Describe = (kind: 'raise' | 'clear', baseline: RegisterBaseline, unit: string, moved: boolean) => string;
+type Describe = (kind: 'raise' | 'clear', baseline: RegisterBaseline, unit: string, moved: boolean) => ExplanationPart;
 
 function judgeUnchanged(
   state: RegisterState,

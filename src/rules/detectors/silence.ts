@@ -4,33 +4,18 @@
  */
 import Type, { type Static } from 'typebox';
 import { TimingFields, step, type ConditionState, type DetectorResult } from './condition.js';
-import { formatDuration, formatInstant } from './format.js';
+import { checkSilence, DEFAULT_MISSED_INTERVALS } from '../freshness.js';
+import { clause, duration, instant, say, value } from '../explanation.js';
 
-export interface SilenceVerdict {
-  readonly silent: boolean;
-  /** Whole expected intervals elapsed without data. */
-  readonly missed: number;
-  readonly silentForMs: number;
-}
-
-/** `lastSeenTs`: last reading received (or, for a meter never heard from, when it was registered). */
-export function checkSilence(
-  lastSeenTs: number,
-  now: number,
-  expectedIntervalMs: number,
-  missedIntervals: number,
-): SilenceVerdict {
-  const silentForMs = Math.max(0, now - lastSeenTs);
-  const missed = Math.floor(silentForMs / expectedIntervalMs);
-  return { silent: missed >= missedIntervals, missed, silentForMs };
-}
+/** The shared freshness rule (src/rules/freshness.ts) is what this detector judges. */
+export { checkSilence, type SilenceVerdict } from '../freshness.js';
 
 export const CommunicationLossParams = Type.Object(
   {
     /** How often data is expected (the poll or push interval), ms. */
     expectedIntervalMs: Type.Integer({ minimum: 1000, maximum: 7 * 24 * 3600 * 1000 }),
     /** Alarm after this many expected intervals without data. */
-    missedIntervals: Type.Integer({ minimum: 1, maximum: 10_000, default: 3 }),
+    missedIntervals: Type.Integer({ minimum: 1, maximum: 10_000, default: DEFAULT_MISSED_INTERVALS }),
     /** Data must keep arriving this long before the alarm clears, ms. */
     clearForMs: TimingFields.clearForMs,
   },
@@ -38,20 +23,31 @@ export const CommunicationLossParams = Type.Object(
 );
 export type CommunicationLossParams = Static<typeof CommunicationLossParams>;
 
+/**
+ * What `lastSeenTs` is: the last reading received, or, for a meter never heard from, when it
+ * was added to the station or when watching it started (the rule's start).
+ */
+export type SilenceBasis = 'reading' | 'added' | 'started';
+
 /** Communication loss as an alarm: raises when silent, clears once data flows again. */
 export function detectCommunicationLoss(
   state: ConditionState,
   lastSeenTs: number,
   params: CommunicationLossParams,
   now: number,
+  basis: SilenceBasis = 'reading',
 ): DetectorResult<ConditionState> {
   const v = checkSilence(lastSeenTs, now, params.expectedIntervalMs, params.missedIntervals);
-  const every = formatDuration(params.expectedIntervalMs);
+  const last = clause(basis === 'reading'
+    ? say('communication-loss.last-reading')`last reading ${instant(lastSeenTs)}`
+    : basis === 'added'
+      ? say('communication-loss.since-added')`no reading since it was added at ${instant(lastSeenTs)}`
+      : say('communication-loss.since-started')`no reading since monitoring started at ${instant(lastSeenTs)}`);
   return step(state, {
     level: v.silent ? 'breach' : 'normal',
     value: v.silentForMs,
     describe: (kind) => kind === 'raise'
-      ? `communication loss: no data for ${formatDuration(v.silentForMs)} (last reading ${formatInstant(lastSeenTs, now)}; expected every ${every}, ${v.missed} intervals missed, limit ${params.missedIntervals})`
-      : `communication restored: data received ${formatInstant(lastSeenTs, now)}`,
+      ? say('communication-loss.raise')`communication loss: no data for ${duration(v.silentForMs)} (${last}; expected every ${duration(params.expectedIntervalMs)}, ${value(v.missed, 0, '')} intervals missed, limit ${value(params.missedIntervals, 0, '')})`
+      : say('communication-loss.clear')`communication restored: data received ${instant(lastSeenTs)}`,
   }, now, { forMs: 0, clearForMs: params.clearForMs });
 }

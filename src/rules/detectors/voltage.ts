@@ -5,7 +5,8 @@
  */
 import Type, { type Static } from 'typebox';
 import { TimingFields, levelBelow, step, type ConditionState, type DetectorResult, type Level } from './condition.js';
-import { formatPct, formatSignedPct, formatValue, phaseLabel } from './format.js';
+import { clause, list, pct, say, signedPct, value, type ExplanationArg, type ExplanationPart } from '../explanation.js';
+import { phaseLabel } from './format.js';
 import { currentOf, otherPhases, voltageOf, type PhaseInput } from './snapshot.js';
 
 const strict = { additionalProperties: false } as const;
@@ -42,19 +43,17 @@ export function detectVoltageOutOfLimits(
     if (dev < -lowPct || dev > highPct) level = 'breach';
     else level = dev >= -lowPct + band && dev <= highPct - band ? 'normal' : 'hold';
   }
-  const name = `voltage ${phaseLabel(input.phase)} ${volts(v ?? 0)}`;
+  const phase = phaseLabel(input.phase);
   return step(state, {
     level,
     value: v ?? Number.NaN,
     describe: (kind) => {
-      const nominal = `nominal ${volts(nominalV, 0)}`;
       if (kind === 'raise') {
         return dev < 0
-          ? `${name} is ${formatPct(-dev)} below ${nominal} (limit ${formatSignedPct(-lowPct)})`
-          : `${name} is ${formatPct(dev)} above ${nominal} (limit ${formatSignedPct(highPct)})`;
+          ? say('voltage-out-of-limits.low')`voltage ${phase} ${volts(v ?? 0)} is ${pct(-dev)} below nominal ${volts(nominalV, 0)} (limit ${signedPct(-lowPct)})`
+          : say('voltage-out-of-limits.high')`voltage ${phase} ${volts(v ?? 0)} is ${pct(dev)} above nominal ${volts(nominalV, 0)} (limit ${signedPct(highPct)})`;
       }
-      const inside = `${formatSignedPct(-lowPct + band)}..${formatSignedPct(highPct - band)}`;
-      return `${name} is back within limits (${formatSignedPct(dev)} of ${nominal}; clears inside ${inside})`;
+      return say('voltage-out-of-limits.clear')`voltage ${phase} ${volts(v ?? 0)} is back within limits (${signedPct(dev)} of nominal ${volts(nominalV, 0)}; clears inside ${signedPct(-lowPct + band)}..${signedPct(highPct - band)})`;
     },
   }, now, params);
 }
@@ -104,21 +103,22 @@ export function detectVoltageLoss(
     level,
     value: v ?? Number.NaN,
     describe: (kind) => {
-      const pct = v === undefined ? '' : ` (${formatPct((v / nominalV) * 100)} of nominal ${volts(nominalV, 0)})`;
+      const share = clause(v === undefined ? say('empty')`` : say('voltage-loss.share')` (${pct((v / nominalV) * 100)} of nominal ${volts(nominalV, 0)})`);
       if (kind === 'clear') {
         return v !== undefined && v < (nominalV * lossBelowPct) / 100
-          ? `voltage loss ${label} no longer applies: all phases down and no current (supply outage?)`
-          : `voltage ${label} restored: ${volts(v ?? 0)}${pct}`;
+          ? say('voltage-loss.outage')`voltage loss ${label} no longer applies: all phases down and no current (supply outage?)`
+          : say('voltage-loss.clear')`voltage ${label} restored: ${volts(v ?? 0)}${share}`;
       }
-      const evidence = [
-        ...(presentOthers.length > 0 ? [`other phases present at ${presentOthers.map((o) => volts(o)).join(', ')}`] : []),
-        ...(currentFlows ? [`current ${formatValue(i, 1, 'A')} still flowing`] : []),
-      ].join(' and ');
-      return `voltage loss ${label}: ${volts(v ?? 0)}${pct} is under ${formatPct(lossBelowPct)} of nominal while ${evidence}`;
+      const others = say('voltage-loss.others')`other phases present at ${list(presentOthers.map((o) => volts(o)))}`;
+      const current = say('voltage-loss.current')`current ${value(i ?? 0, 1, 'A')} still flowing`;
+      const evidence: ExplanationPart = presentOthers.length > 0 && currentFlows
+        ? say('voltage-loss.both')`${clause(others)} and ${clause(current)}`
+        : presentOthers.length > 0 ? others : currentFlows ? current : say('empty')``;
+      return say('voltage-loss.raise')`voltage loss ${label}: ${volts(v ?? 0)}${share} is under ${pct(lossBelowPct)} of nominal while ${clause(evidence)}`;
     },
   }, now, params);
 }
 
-function volts(v: number, decimals = 1): string {
-  return formatValue(v, decimals, 'V');
+function volts(v: number, decimals = 1): ExplanationArg {
+  return value(v, decimals, 'V');
 }

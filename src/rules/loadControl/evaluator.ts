@@ -12,8 +12,12 @@ import type { LoadControlProgramConfig } from '../../config/schema.js';
 import type { ControlAction } from '../../control/actions.js';
 import type { ControlPort } from '../../control/port.js';
 import type { AlarmSignal, AlarmSubject, AreaId, MeterId } from '../../domain/index.js';
-import { clearExplanation, preview, raiseExplanation, restoreFailedExplanation, roundExplanation, type ProgramPreview } from './explain.js';
-import { floatingLimit, targetAt, type Target } from './limits.js';
+import { explained } from '../detectors/condition.js';
+import { say, type ExplanationArg, type ExplanationPart } from '../explanation.js';
+import {
+  clearExplanation, preview, raiseExplanation, restoredAction, restoreFailedExplanation, roundExplanation, type ProgramPreview,
+} from './explain.js';
+import { basisOf, floatingLimit, targetAt, type Target } from './limits.js';
 import { initialState, nextRound, step, type Effect, type ProgramState, type TrippedAction } from './machine.js';
 import { boundMeters, measure, type LiveValues, type MeterDirectory } from './measure.js';
 import type { ProgramStateStore } from './stateStore.js';
@@ -47,6 +51,8 @@ export interface ProgramView {
   readonly limit: number | null;
   readonly unit: 'kW' | 'kWh';
   readonly basis: string;
+  /** The present basis as explanation data, for the reader's language. */
+  readonly basisData: ExplanationPart;
   readonly overSince: number | null;
   readonly nextRound: { readonly round: number; readonly dueAt: number | null } | null;
 }
@@ -83,7 +89,7 @@ export class LoadControlEvaluator {
     for (const config of o.programs) {
       let state = o.store.load(config.id) ?? initialState(config.enabled, t);
       if (config.kind === 'floating-down' && state.phase !== 'disabled' && state.floating === null) state = { ...state, floating: { armedAt: t, limitKw: null } };
-      this.programs.set(config.id, { config, state, busy: undefined, samples: [], target: { limit: undefined, unit: 'kW', basis: 'not evaluated yet' } });
+      this.programs.set(config.id, { config, state, busy: undefined, samples: [], target: { limit: undefined, unit: 'kW', ...basisOf(say('lc-basis.unevaluated')`not evaluated yet`) } });
     }
   }
 
@@ -235,16 +241,16 @@ export class LoadControlEvaluator {
   /** Undoes the program's actions latest first; what could not be undone stays, retried with a capped backoff. */
   private async restore(p: Program, t: number, why: string): Promise<void> {
     const left: TrippedAction[] = [];
-    const restored: string[] = [];
+    const restored: ExplanationArg[] = [];
     for (const a of [...p.state.tripped].reverse()) {
       if (a.status === 'refused' || a.status === 'dry-run') continue;
       const command = a.command === 'disconnect' ? 'reconnect' : 'clear-limit';
       if (p.config.dryRun) {
-        restored.push(`${command} ${a.meterId} (dry run)`);
+        restored.push(restoredAction(command, a.meterId, true));
         continue;
       }
       const result = await this.o.port.execute({ meterId: a.meterId, command, origin: { kind: 'program', id: p.config.id, round: a.round }, reason: `restore by program ${p.config.id}: ${why}` });
-      if (result.status === 'verified') restored.push(`${command} ${a.meterId}`);
+      if (result.status === 'verified') restored.push(restoredAction(command, a.meterId, false));
       else left.unshift({ ...a, ...(result.error === undefined ? {} : { error: result.error }) });
     }
     const now = this.now();
@@ -259,13 +265,13 @@ export class LoadControlEvaluator {
     if (failures === RESTORE_ALERT_AFTER) this.signal(p, 'raise', t, restoreFailedExplanation(p.config, left, nextRestoreAt), 'critical');
   }
 
-  private signal(p: Program, kind: 'raise' | 'clear', at: number, explanation: string, severity = p.config.severity): void {
+  private signal(p: Program, kind: 'raise' | 'clear', at: number, parts: readonly ExplanationPart[], severity = p.config.severity): void {
     const subject = this.subjectOf(p.config);
     const areaId = p.config.area ?? (subject.kind === 'meter' ? this.o.meters.meter(subject.id)?.areaId ?? null : null);
     try {
       this.o.onSignal({
         ruleId: `load-control:${p.config.id}`, detector: 'load-control', subject, kind, severity, at,
-        since: p.state.overSince ?? p.state.since, explanation, value: p.state.last?.value ?? 0, areaId: areaId as AreaId | null,
+        since: p.state.overSince ?? p.state.since, ...explained(at, parts), value: p.state.last?.value ?? 0, areaId: areaId as AreaId | null,
       });
     } catch (err) {
       this.fault(p, err);
@@ -308,7 +314,7 @@ export class LoadControlEvaluator {
     const next = nextRound(s, p.config);
     return {
       id: p.config.id, name: p.config.name ?? p.config.id, kind: p.config.kind, dryRun: p.config.dryRun, state: s.phase, round: s.round, since: s.since,
-      load: s.last?.value ?? null, limit: s.last?.limit ?? null, unit: p.target.unit, basis: s.last?.basis ?? p.target.basis, overSince: s.overSince,
+      load: s.last?.value ?? null, limit: s.last?.limit ?? null, unit: p.target.unit, basis: s.last?.basis ?? p.target.basis, basisData: p.target.basisData, overSince: s.overSince,
       nextRound: next === undefined || s.phase === 'disabled' ? null : { round: next.round, dueAt: next.dueAt },
     };
   }

@@ -3,6 +3,7 @@
  * program, and what happens next), and the preview of what a program would do now.
  */
 import type { LoadControlProgramConfig, ShedRoundConfig } from '../../config/schema.js';
+import { clause, instant, list, say, term, value as valueArg, type ExplanationArg, type ExplanationPart } from '../explanation.js';
 import type { Target } from './limits.js';
 import { nextRound, type MachineParams, type ProgramState, type TrippedAction } from './machine.js';
 import type { MeterDirectory } from './measure.js';
@@ -27,6 +28,7 @@ export interface ProgramPreview {
   readonly limit: number | null;
   readonly unit: Target['unit'];
   readonly basis: string;
+  readonly basisData: ExplanationPart;
   readonly over: boolean;
   readonly rounds: readonly RoundPreview[];
   /** What a restore would undo now, in order. */
@@ -39,7 +41,7 @@ export function preview(
   const over = value !== undefined && target.limit !== undefined && value > target.limit;
   const onset = s.overSince ?? (over ? at : null);
   return {
-    programId: p.id, at, dryRun: p.dryRun, phase: s.phase, value: value ?? null, limit: target.limit ?? null, unit: target.unit, basis: target.basis, over,
+    programId: p.id, at, dryRun: p.dryRun, phase: s.phase, value: value ?? null, limit: target.limit ?? null, unit: target.unit, basis: target.basis, basisData: target.basisData, over,
     rounds: p.rounds.map((r, i) => {
       const round = i + 1;
       const done = s.round >= round && s.executingRound !== round;
@@ -66,51 +68,70 @@ export function undoList(tripped: readonly TrippedAction[]): { meterId: string; 
     .map((a) => ({ meterId: a.meterId, command: a.command === 'disconnect' ? 'reconnect' as const : 'clear-limit' as const }));
 }
 
-export function raiseExplanation(p: LoadControlProgramConfig, s: ProgramState, params: MachineParams, value: number, target: Target): string {
-  const head = `${figure(value, target.unit)} ${subjectOf(p)} of program ${label(p)} (${target.basis})`;
-  const against = target.warnAt !== undefined && (target.limit === undefined || value <= target.limit)
-    ? `has reached ${percent(value, target.limit)} of its budget ${figure(target.limit ?? 0, target.unit)} (warning at ${figure(target.warnAt, target.unit)})`
-    : `is over its limit ${figure(target.limit ?? 0, target.unit)}`;
-  return `${head} ${against}; ${whatNext(p, s, params)}.`;
+export function raiseExplanation(p: LoadControlProgramConfig, s: ProgramState, params: MachineParams, value: number, target: Target): ExplanationPart[] {
+  const against = clause(target.warnAt !== undefined && (target.limit === undefined || value <= target.limit)
+    ? say('lc.budget-reached')`has reached ${percent(value, target.limit)} of its budget ${figure(target.limit ?? 0, target.unit)} (warning at ${figure(target.warnAt, target.unit)})`
+    : say('lc.over-limit')`is over its limit ${figure(target.limit ?? 0, target.unit)}`);
+  return [say('lc.raise')`${figure(value, target.unit)} ${clause(subjectOf(p))} of program ${label(p)} (${clause(target.basisData)}) ${against}; ${clause(whatNext(p, s, params))}.`];
 }
 
-export function roundExplanation(p: LoadControlProgramConfig, s: ProgramState, params: MachineParams, round: number, value: number | null, target: Target): string {
+export function roundExplanation(p: LoadControlProgramConfig, s: ProgramState, params: MachineParams, round: number, value: number | null, target: Target): ExplanationPart[] {
   const order = p.rounds[round - 1]?.meters ?? [];
-  const acts = s.tripped.filter((a) => a.round === round).sort((a, b) => order.indexOf(a.meterId) - order.indexOf(b.meterId)).map(describeAction).join(', ');
-  const load = value === null ? 'load unknown' : `${figure(value, target.unit)} against ${figure(target.limit ?? 0, target.unit)}`;
-  return `Program ${label(p)} ran round ${round}${p.dryRun ? ' (dry run, nothing sent)' : ''}: ${acts || 'no meters'}; ${load}; ${whatNext(p, s, params)}.`;
+  const acts = s.tripped.filter((a) => a.round === round).sort((a, b) => order.indexOf(a.meterId) - order.indexOf(b.meterId)).map(describeAction);
+  const load = clause(value === null ? say('lc.load-unknown')`load unknown` : say('lc.load-against')`${figure(value, target.unit)} against ${figure(target.limit ?? 0, target.unit)}`);
+  const dry = clause(p.dryRun ? say('lc.dry-run-nothing-sent')` (dry run, nothing sent)` : say('empty')``);
+  const done = acts.length === 0 ? clause(say('lc.no-meters')`no meters`) : list(acts);
+  return [say('lc.round')`Program ${label(p)} ran round ${count(round)}${dry}: ${done}; ${load}; ${clause(whatNext(p, s, params))}.`];
 }
 
-export function clearExplanation(p: LoadControlProgramConfig, params: MachineParams, value: number | null, target: Target, restored: readonly string[]): string {
-  const under = target.limit === undefined ? 'there is no limit now' : `stayed at or under ${figure((target.warnAt ?? target.limit) * (1 - params.hysteresisPercent / 100), target.unit)} for ${minutes(params.restoreAfterMs)}`;
-  const load = value === null ? 'The load' : `The load (${figure(value, target.unit)})`;
-  return `${load} of program ${label(p)} ${under}; ${restored.length === 0 ? 'nothing to restore' : `restored: ${restored.join(', ')}`}.`;
+export function clearExplanation(p: LoadControlProgramConfig, params: MachineParams, value: number | null, target: Target, restored: readonly ExplanationArg[]): ExplanationPart[] {
+  const under = clause(target.limit === undefined
+    ? say('lc.no-limit-now')`there is no limit now`
+    : say('lc.stayed-under')`stayed at or under ${figure((target.warnAt ?? target.limit) * (1 - params.hysteresisPercent / 100), target.unit)} for ${minutes(params.restoreAfterMs)}`);
+  const what = clause(restored.length === 0 ? say('lc.nothing-to-restore')`nothing to restore` : say('lc.restored')`restored: ${list(restored)}`);
+  return [value === null
+    ? say('lc.clear')`The load of program ${label(p)} ${under}; ${what}.`
+    : say('lc.clear-load')`The load (${figure(value, target.unit)}) of program ${label(p)} ${under}; ${what}.`];
 }
 
-export function restoreFailedExplanation(p: LoadControlProgramConfig, left: readonly TrippedAction[], nextAt: number): string {
-  return `Program ${label(p)} could not restore ${left.map((a) => a.meterId).join(', ')} (${left.map((a) => a.error?.code ?? 'unverified').join(', ')}); retrying at ${new Date(nextAt).toISOString()}: check these meters.`;
+export function restoreFailedExplanation(p: LoadControlProgramConfig, left: readonly TrippedAction[], nextAt: number): ExplanationPart[] {
+  return [say('lc.restore-failed')`Program ${label(p)} could not restore ${list(left.map((a) => a.meterId))} (${list(left.map((a) => a.error?.code ?? term('unverified')))}); retrying at ${instant(nextAt)}: check these meters.`];
 }
 
-function whatNext(p: LoadControlProgramConfig, s: ProgramState, params: MachineParams): string {
+/** `reconnect m1`, or `reconnect m1 (dry run)`: one restore done, for the clear explanation. */
+export function restoredAction(command: 'reconnect' | 'clear-limit', meterId: string, dryRun: boolean): ExplanationArg {
+  return clause(dryRun ? say('lc.command-meter-dry')`${term(command)} ${meterId} (dry run)` : say('lc.command-meter')`${term(command)} ${meterId}`);
+}
+
+function whatNext(p: LoadControlProgramConfig, s: ProgramState, params: MachineParams): ExplanationPart {
   const next = nextRound(s, params);
-  if (next === undefined) return `all ${params.rounds.length} rounds are done; restore follows once the load stays under the limit for ${minutes(params.restoreAfterMs)}`;
-  const what = `${next.config.action === 'disconnect' ? 'disconnect' : `limit to ${next.config.limitKw ?? 0} kW`} ${next.config.meters.join(', ')}`;
-  const when = next.dueAt === null ? `once over the limit for ${minutes(next.config.afterMs)}` : `at ${new Date(next.dueAt).toISOString()} if it stays over`;
-  return `round ${next.round} will ${what}${p.dryRun ? ' (dry run)' : ''} ${when}`;
+  if (next === undefined) return say('lc.rounds-done')`all ${count(params.rounds.length)} rounds are done; restore follows once the load stays under the limit for ${minutes(params.restoreAfterMs)}`;
+  const action = clause(next.config.action === 'disconnect' ? say('lc.disconnect')`disconnect` : say('lc.limit-to')`limit to ${String(next.config.limitKw ?? 0)} kW`);
+  const dry = clause(p.dryRun ? say('lc.dry-run')` (dry run)` : say('empty')``);
+  const when = clause(next.dueAt === null
+    ? say('lc.once-over')`once over the limit for ${minutes(next.config.afterMs)}`
+    : say('lc.at-if-over')`at ${instant(next.dueAt)} if it stays over`);
+  return say('lc.next-round')`round ${count(next.round)} will ${action} ${list(next.config.meters)}${dry} ${when}`;
 }
 
-function describeAction(a: TrippedAction): string {
-  const what = a.command === 'disconnect' ? 'disconnect' : `limit ${a.limitKw ?? 0} kW`;
-  const how = a.status === 'refused' ? `refused (${a.error?.code ?? ''})` : a.status === 'failed' ? `failed (${a.error?.code ?? ''})` : a.status;
-  return `${what} ${a.meterId} ${how}`;
+function describeAction(a: TrippedAction): ExplanationArg {
+  const what = clause(a.command === 'disconnect' ? say('lc.disconnect')`disconnect` : say('lc.limit')`limit ${String(a.limitKw ?? 0)} kW`);
+  const how = clause(a.status === 'refused'
+    ? say('lc.refused')`refused (${a.error?.code ?? ''})`
+    : a.status === 'failed' ? say('lc.failed')`failed (${a.error?.code ?? ''})` : say('lc.status')`${term(a.status)}`);
+  return clause(say('lc.action')`${what} ${a.meterId} ${how}`);
 }
 
-function subjectOf(p: LoadControlProgramConfig): string {
-  if (p.kind === 'monthly-energy') return 'used this month';
-  return p.area !== undefined ? `load of area ${p.area}` : p.totalMeter !== undefined ? `load at meter ${p.totalMeter}` : `load of ${p.meters?.length ?? 0} meters`;
+function subjectOf(p: LoadControlProgramConfig): ExplanationPart {
+  if (p.kind === 'monthly-energy') return say('lc.used-this-month')`used this month`;
+  if (p.area !== undefined) return say('lc.load-of-area')`load of area ${p.area}`;
+  return p.totalMeter !== undefined ? say('lc.load-at-meter')`load at meter ${p.totalMeter}` : say('lc.load-of-meters')`load of ${count(p.meters?.length ?? 0)} meters`;
 }
 
-const label = (p: LoadControlProgramConfig) => JSON.stringify(p.name ?? p.id);
-const figure = (v: number, unit: string) => `${v.toFixed(1)} ${unit}`;
-const percent = (v: number, of: number | undefined) => (of === undefined || of === 0 ? '—' : `${Math.round((v / of) * 100)} %`);
-const minutes = (ms: number) => (ms < 60_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`);
+const label = (p: LoadControlProgramConfig): ExplanationArg => JSON.stringify(p.name ?? p.id);
+const figure = (v: number, unit: string): ExplanationArg => valueArg(v, 1, unit);
+const count = (n: number): ExplanationArg => valueArg(n, 0, '');
+const percent = (v: number, of: number | undefined): ExplanationArg => (of === undefined || of === 0 ? '—' : `${Math.round((v / of) * 100)} %`);
+const minutes = (ms: number): ExplanationArg => clause(ms < 60_000
+  ? say('lc.seconds')`${count(Math.round(ms / 1000))} s`
+  : say('lc.minutes')`${count(Math.round(ms / 60_000))} min`);

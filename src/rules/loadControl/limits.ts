@@ -14,6 +14,7 @@
  *   `warnShare` of it (default 0.8), the rounds once it is exceeded.
  */
 import type { LoadControlProgramConfig } from '../../config/schema.js';
+import { renderExplanation, say, term, type ExplanationPart } from '../explanation.js';
 
 export interface Target {
   /** The figure the load is held to (kW, or kWh for monthly-energy); undefined: no limit now. */
@@ -21,8 +22,15 @@ export interface Target {
   /** monthly-energy: the figure at which the alarm is raised before the budget is exceeded. */
   readonly warnAt?: number;
   readonly unit: 'kW' | 'kWh';
-  /** Which rule set the limit, for explanations ("period 08:00–12:00"). */
+  /** Which rule set the limit, for explanations ("period 08:00–12:00"), in English. */
   readonly basis: string;
+  /** The same as explanation data, for the reader's language. */
+  readonly basisData: ExplanationPart;
+}
+
+/** A basis in both forms (English text and data) from its data. */
+export function basisOf(part: ExplanationPart): Pick<Target, 'basis' | 'basisData'> {
+  return { basis: renderExplanation({ ref: 0, parts: [part] }, 'en'), basisData: part };
 }
 
 /** What the evaluator remembers for the kinds that need memory. */
@@ -41,28 +49,28 @@ export function targetAt(p: LoadControlProgramConfig, t: number, utcOffsetMinute
       const minute = local.getUTCHours() * 60 + local.getUTCMinutes();
       const period = (p.periods ?? []).find((x) => inPeriod(minute, clockMinutes(x.from), clockMinutes(x.to)));
       return period === undefined
-        ? { limit: undefined, unit: 'kW', basis: 'outside every period' }
-        : { limit: period.limitKw, unit: 'kW', basis: `period ${period.from}–${period.to}` };
+        ? { limit: undefined, unit: 'kW', ...basisOf(say('lc-basis.outside-periods')`outside every period`) }
+        : { limit: period.limitKw, unit: 'kW', ...basisOf(say('lc-basis.period')`period ${period.from}–${period.to}`) };
     }
     case 'rest-day': {
       const day = local.getUTCDay();
       return (p.weekdays ?? []).includes(day)
-        ? { limit: p.limitKw, unit: 'kW', basis: `rest day (${WEEKDAYS[day] ?? day})` }
-        : { limit: undefined, unit: 'kW', basis: 'not a rest day' };
+        ? { limit: p.limitKw, unit: 'kW', ...basisOf(say('lc-basis.rest-day')`rest day (${term(WEEKDAYS[day] ?? String(day))})`) }
+        : { limit: undefined, unit: 'kW', ...basisOf(say('lc-basis.not-rest-day')`not a rest day`) };
     }
     case 'suspension': {
       const date = local.toISOString().slice(0, 10);
       const inside = p.from !== undefined && p.to !== undefined && date >= p.from && date <= p.to;
       return inside
-        ? { limit: p.limitKw ?? 0, unit: 'kW', basis: `suspension ${p.from ?? ''} to ${p.to ?? ''}` }
-        : { limit: undefined, unit: 'kW', basis: 'outside the suspension' };
+        ? { limit: p.limitKw ?? 0, unit: 'kW', ...basisOf(say('lc-basis.suspension')`suspension ${p.from ?? ''} to ${p.to ?? ''}`) }
+        : { limit: undefined, unit: 'kW', ...basisOf(say('lc-basis.outside-suspension')`outside the suspension`) };
     }
     case 'floating-down': {
       const f = memory.floating;
       const live = f !== undefined && f !== null && f.limitKw !== null && t >= f.armedAt && t < f.armedAt + (p.durationMs ?? 0);
       return live
-        ? { limit: f.limitKw, unit: 'kW', basis: `floating-down ${p.percent ?? 0} % under the ${Math.round((p.windowMs ?? 0) / MINUTE)}-min average before arming` }
-        : { limit: undefined, unit: 'kW', basis: f === undefined || f === null ? 'floating-down not armed' : 'outside the floating-down span' };
+        ? { limit: f.limitKw, unit: 'kW', ...basisOf(say('lc-basis.floating')`floating-down ${String(p.percent ?? 0)} % under the ${String(Math.round((p.windowMs ?? 0) / MINUTE))}-min average before arming`) }
+        : { limit: undefined, unit: 'kW', ...basisOf(f === undefined || f === null ? say('lc-basis.floating-unarmed')`floating-down not armed` : say('lc-basis.floating-outside')`outside the floating-down span`) };
     }
     case 'monthly-energy': {
       const budget = p.budgetKwh;
@@ -70,7 +78,7 @@ export function targetAt(p: LoadControlProgramConfig, t: number, utcOffsetMinute
         limit: budget,
         ...(budget === undefined ? {} : { warnAt: budget * (p.warnShare ?? DEFAULT_WARN_SHARE) }),
         unit: 'kWh',
-        basis: `monthly budget ${budget ?? 0} kWh`,
+        ...basisOf(say('lc-basis.monthly')`monthly budget ${String(budget ?? 0)} kWh`),
       };
     }
   }

@@ -1,6 +1,6 @@
 /** The area tree (region → substation → feeder → transformer area), each node coloured by its state. */
-import { fmtNumber } from '../format.js';
-import { t } from '../i18n.js';
+import { fmtExplanation, fmtNumber } from '../format.js';
+import { label, t } from '../i18n.js';
 import type { AreaLive } from '../types.js';
 
 export interface AreaTreeProps {
@@ -26,10 +26,10 @@ export function AreaTree({ areas, selected, onSelect }: AreaTreeProps) {
         {list.map((a) => (
           <li key={a.id}>
             <button type="button" class={`area state-${a.state}${a.id === selected ? ' selected' : ''}`} data-area={a.id} data-state={a.state} onClick={() => { onSelect(a.id); }}>
-              <span class="area-name">{a.name} <small>{a.kind}</small></span>
+              <span class="area-name">{a.name} <small>{label('areaKind', a.kind)}</small></span>
               <span class={`area-load${a.loadKw !== null && a.limitKw !== null && a.loadKw > a.limitKw ? ' over' : ''}`}>{fmtNumber(a.loadKw)}{a.limitKw !== null && <small> / {fmtNumber(a.limitKw, 0)}</small>} kW</span>
               <span class="area-meta">{t('area.meters', { n: a.metersReporting, m: a.meters })}{a.openAlarms > 0 && <> · {t('area.alarms', { n: a.openAlarms })}</>}</span>
-              {a.abnormal !== null && <span class="area-abnormal" data-abnormal-rule={a.abnormal.ruleId}>{t('area.abnormal')}: {a.abnormal.explanation} ({a.abnormal.ruleId})</span>}
+              {a.abnormal !== null && <span class="area-abnormal" data-abnormal-rule={a.abnormal.ruleId}>{t('area.abnormal')}: {fmtExplanation(a.abnormal.explanationData, a.abnormal.explanation)} ({a.abnormal.ruleId})</span>}
             </button>
             {branch(a.id, depth + 1)}
           </li>

@@ -6,7 +6,8 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type uPlotType from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { locale } from '../i18n.js';
+import { t } from '../i18n.js';
+import { fmtAxisTime, fmtNumber, fmtTime } from '../format.js';
 
 export interface ChartSeries {
   readonly label: string;
@@ -46,14 +47,27 @@ export function Chart({ series, unit, height = 260, name, xRange }: ChartProps) 
     el.addEventListener('dblclick', unzoom);
     void import('uplot').then(({ default: UPlot }) => {
       if (cancelled) return;
-      const fmt = new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 });
       zoomed.current = false;
+      // Times and numbers in the dashboard's one locale (src/web/format.ts), not uPlot's own US formats.
+      const ticks = (u: uPlotType, vals: number[]) => {
+        const [min = 0, max = 0] = [u.scales.x?.min, u.scales.x?.max];
+        return vals.map((v) => fmtAxisTime(v * 1000, (max - min) * 1000));
+      };
       plot.current = new UPlot({
         width: el.clientWidth, height,
         tzDate: (ts) => new Date(ts * 1000),
         scales: { x: { time: true, ...(xRange === undefined ? {} : { range: (): [number, number] => [xRange[0] / 1000, xRange[1] / 1000] }) } },
-        axes: [{ stroke: '#9aa4b2', grid: { stroke: '#2a3340' } }, { stroke: '#9aa4b2', grid: { stroke: '#2a3340' }, label: unit, size: 60, values: (_u, vals) => vals.map((v) => fmt.format(v)) }],
-        series: [{}, ...latest.current.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash === true ? { dash: [6, 4] } : {}), spanGaps: s.joinGaps === true }))],
+        axes: [
+          { stroke: '#9aa4b2', grid: { stroke: '#2a3340' }, values: ticks },
+          { stroke: '#9aa4b2', grid: { stroke: '#2a3340' }, label: unit, size: 60, values: (_u, vals) => vals.map((v) => fmtNumber(v, Number.isInteger(v) ? 0 : 2)) },
+        ],
+        series: [
+          { label: t('common.time'), value: (_u: uPlotType, v: number | null) => (v === null ? '—' : fmtTime(v * 1000)) },
+          ...latest.current.map((s) => ({
+            label: s.label, stroke: s.color, width: 2, ...(s.dash === true ? { dash: [6, 4] } : {}), spanGaps: s.joinGaps === true,
+            value: (_u: uPlotType, v: number | null) => (v === null ? '—' : `${fmtNumber(v, 2)} ${unit}`),
+          })),
+        ],
         hooks: { setSelect: [(u) => { if (u.select.width > 0) zoomed.current = true; }] },
       }, align(latest.current), el);
       observer.observe(el);

@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, errorText, idempotencyKey } from '../api.js';
 import { fmtClock } from '../format.js';
-import { t } from '../i18n.js';
+import { label, t } from '../i18n.js';
 import type { Command } from '../types.js';
 
 export type CommandKind = 'disconnect' | 'reconnect' | 'set-limit';
@@ -67,10 +67,10 @@ export function CommandDialog({ kind, meterId, customerRef, onClose }: CommandDi
         <label>{t('cmd.reason')}<input name="reason" value={reason} maxLength={500} disabled={command !== null} onInput={(e) => { setReason(e.currentTarget.value); }} /></label>
         {command !== null && (
           <div class="status">
-            {t('cmd.status')}: <strong data-command-status={command.status}>{command.status}</strong>
+            {t('cmd.status')}: <strong data-command-status={command.status}>{label('cmdStatus', command.status)}</strong>
             {target !== undefined && (
               <ol class="transitions" data-target-status={target.status}>
-                {target.transitions.map((x) => <li key={x.status + x.at}>{x.status} <small>{fmtClock(x.at)}</small></li>)}
+                {target.transitions.map((x) => <li key={x.status + x.at} data-status={x.status}>{label('cmdStatus', x.status)} <small>{fmtClock(x.at)}</small></li>)}
               </ol>
             )}
             {target?.error && <p class="error">{target.error.code}: {target.error.message}</p>}

@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import { api, errorText } from '../api.js';
 import { fmtClock, fmtQuantity } from '../format.js';
 import { useEventStream, useLoad } from '../hooks.js';
-import { t } from '../i18n.js';
+import { t, term } from '../i18n.js';
 import type { LatestValue } from '../types.js';
 
 const POLL_MS = 2_000;
@@ -55,7 +55,7 @@ export function MeterLive({ values, error }: { values: Map<string, LatestValue>;
       <dl class="pairs">
         {OTHER.filter((q) => values.has(q)).map((q) => {
           const v = values.get(q);
-          return v === undefined ? null : <Fragment key={q}><dt>{q}</dt><dd data-q={q}>{fmtQuantity(v.value, v.unit)}</dd></Fragment>;
+          return v === undefined ? null : <Fragment key={q}><dt>{term(q)}</dt><dd data-q={q}>{fmtQuantity(v.value, v.unit)}</dd></Fragment>;
         })}
         {newest > 0 && <><dt>{t('common.time')}</dt><dd>{fmtClock(newest)}</dd></>}
       </dl>

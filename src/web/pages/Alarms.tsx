@@ -4,9 +4,9 @@
  */
 import { useState } from 'preact/hooks';
 import { api, errorText } from '../api.js';
-import { fmtTime } from '../format.js';
+import { fmtExplanation, fmtTime } from '../format.js';
 import { useEventStream, useLoad } from '../hooks.js';
-import { t, type Key } from '../i18n.js';
+import { label, t, type Key } from '../i18n.js';
 import { canAct } from '../roles.js';
 import { SEVERITIES, type Alarm, type Area, type Page, type Role } from '../types.js';
 
@@ -55,7 +55,7 @@ export function Alarms({ role }: { role: Role }) {
         <label>{t('alarms.severity')}
           <select value={severity} onChange={(e) => { setSeverity(e.currentTarget.value); }} data-filter="severity">
             <option value="">{t('alarms.all')}</option>
-            {SEVERITIES.map((s) => <option key={s} value={s}>{s}</option>)}
+            {SEVERITIES.map((s) => <option key={s} value={s}>{label('sev', s)}</option>)}
           </select>
         </label>
         <label class="check"><input type="checkbox" checked={showCleared} onChange={(e) => { setShowCleared(e.currentTarget.checked); }} />{t('alarms.showCleared')}</label>
@@ -76,7 +76,7 @@ function AlarmRow({ alarm, canAck, onChange }: { alarm: Alarm; canAck: boolean; 
   const [acking, setAcking] = useState(false);
   const [comment, setComment] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const subject = alarm.subject.kind === 'meter' ? <a href={`#/meters/${encodeURIComponent(alarm.subject.id)}`}>{alarm.subject.id}</a> : `${alarm.subject.kind} ${alarm.subject.id}`;
+  const subject = alarm.subject.kind === 'meter' ? <a href={`#/meters/${encodeURIComponent(alarm.subject.id)}`}>{alarm.subject.id}</a> : `${label('subject', alarm.subject.kind)} ${alarm.subject.id}`;
   const ack = (e: Event) => {
     e.preventDefault();
     api<Alarm>(`/alarms/${encodeURIComponent(alarm.id)}/ack`, { method: 'POST', body: comment.trim() === '' ? {} : { comment: comment.trim() } })
@@ -84,11 +84,11 @@ function AlarmRow({ alarm, canAck, onChange }: { alarm: Alarm; canAck: boolean; 
   };
   return (
     <tr class={`st-${alarm.state}`} data-alarm={alarm.id} data-rule={alarm.ruleId} data-state={alarm.state}>
-      <td><span class={`sev sev-${alarm.severity}`}>{alarm.severity}</span></td>
-      <td>{fmtTime(alarm.raisedAt)}</td>
-      <td>{subject}</td>
-      <td>{alarm.explanation}{alarm.comments.map((c) => <div key={c.at + c.by} class="comment" data-comment>{c.by}: {c.text}</div>)}</td>
-      <td>{stateLabel(alarm.state)}{alarm.acknowledgedBy !== null && <small> ({alarm.acknowledgedBy})</small>}</td>
+      <td><span class={`sev sev-${alarm.severity}`} data-severity={alarm.severity}>{label('sev', alarm.severity)}</span></td>
+      <td class="time">{fmtTime(alarm.raisedAt)}</td>
+      <td class="subject">{subject}</td>
+      <td data-explanation>{fmtExplanation(alarm.explanationData, alarm.explanation)}{alarm.comments.map((c) => <div key={c.at + c.by} class="comment" data-comment>{c.by}: {c.text}</div>)}</td>
+      <td><span class="word" data-state-label>{stateLabel(alarm.state)}</span>{alarm.acknowledgedBy !== null && <small> ({alarm.acknowledgedBy})</small>}</td>
       <td>
         {canAck && alarm.state === 'raised' && !acking && <button type="button" data-action="ack" onClick={() => { setAcking(true); }}>{t('alarms.ack')}</button>}
         {acking && (

@@ -4,9 +4,9 @@
  */
 import { useState } from 'preact/hooks';
 import { api, errorText } from '../api.js';
-import { fmtNumber, fmtTime } from '../format.js';
+import { fmtClause, fmtNumber, fmtTime } from '../format.js';
 import { useLoad } from '../hooks.js';
-import { t, type Key } from '../i18n.js';
+import { label, t, type Key } from '../i18n.js';
 import type { Program, ProgramDetail, ProgramPreview } from '../types.js';
 
 const POLL_MS = 5_000;
@@ -21,15 +21,15 @@ export function LoadControl({ selected }: { selected: string | undefined }) {
         <h2>{t('lc.title')}</h2>
         {items.length === 0 ? <p class="muted">{t('lc.none')}</p> : (
           <table>
-            <thead><tr><th>ID</th><th>{t('lc.state')}</th><th>{t('lc.load')}</th><th>{t('lc.limit')}</th><th>{t('lc.basis')}</th></tr></thead>
+            <thead><tr><th>{t('lc.program')}</th><th>{t('lc.state')}</th><th>{t('lc.load')}</th><th>{t('lc.limit')}</th><th>{t('lc.basis')}</th></tr></thead>
             <tbody>
               {items.map((p) => (
                 <tr key={p.id} data-program={p.id} data-state={p.state} class={p.id === selected ? 'selected' : ''}>
-                  <td><a href={`#/load-control/${encodeURIComponent(p.id)}`}>{p.name}</a> <small>{p.kind}{p.dryRun && ` · ${t('lc.dryRun')}`}</small></td>
+                  <td><a href={`#/load-control/${encodeURIComponent(p.id)}`}>{p.name}</a> <small>{label('lcKind', p.kind)}{p.dryRun && ` · ${t('lc.dryRun')}`}</small></td>
                   <td><span class={`lc lc-${p.state}`}>{programState(p)}</span></td>
                   <td>{fmtNumber(p.load)} {p.unit}</td>
                   <td>{fmtNumber(p.limit)} {p.unit}</td>
-                  <td>{p.basis}</td>
+                  <td>{fmtClause(p.basisData, p.basis)}</td>
                 </tr>
               ))}
             </tbody>
@@ -54,21 +54,21 @@ function ProgramPanel({ id }: { id: string }) {
       <section class="card">
         <h3>{d.name} — {t('lc.tripped')}</h3>
         <table>
-          <thead><tr><th>ID</th><th>{t('lc.round')}</th><th>{t('cmd.status')}</th><th>{t('common.time')}</th></tr></thead>
-          <tbody>{d.tripped.map((x) => <tr key={`${x.meterId}-${x.round}`}><td><a href={`#/meters/${encodeURIComponent(x.meterId)}`}>{x.meterId}</a> {x.command}</td><td>{x.round}</td><td>{x.status}</td><td>{fmtTime(x.at)}</td></tr>)}</tbody>
+          <thead><tr><th>{t('common.id')}</th><th>{t('lc.round')}</th><th>{t('cmd.status')}</th><th>{t('common.time')}</th></tr></thead>
+          <tbody>{d.tripped.map((x) => <tr key={`${x.meterId}-${x.round}`}><td><a href={`#/meters/${encodeURIComponent(x.meterId)}`}>{x.meterId}</a> {label('cmdType', x.command)}</td><td>{x.round}</td><td>{label('cmdStatus', x.status)}</td><td class="time">{fmtTime(x.at)}</td></tr>)}</tbody>
         </table>
       </section>
       <section class="card">
-        <h3>{t('lc.preview')} <button type="button" data-action="preview" onClick={runPreview}>{t('lc.preview')}</button></h3>
+        <h3>{t('lc.preview')} <button type="button" data-action="preview" onClick={runPreview}>{t('lc.runPreview')}</button></h3>
         {typeof preview === 'string' && <p class="error">{preview}</p>}
         {preview !== null && typeof preview !== 'string' && (
           <div data-preview={preview.programId}>
-            <p>{t('lc.phase')}: {preview.phase} · {fmtNumber(preview.value)} / {fmtNumber(preview.limit)} {preview.unit} · {preview.basis}</p>
+            <p>{t('lc.phase')}: {phaseLabel(preview.phase)} · {fmtNumber(preview.value)} / {fmtNumber(preview.limit)} {preview.unit} · {fmtClause(preview.basisData, preview.basis)}</p>
             <table>
               <thead><tr><th>{t('lc.round')}</th><th>{t('lc.would')}</th></tr></thead>
-              <tbody>{preview.rounds.map((r) => <tr key={r.round}><td>{r.round} · {r.action}{r.done && ' ✓'}</td><td>{r.meters.map((m) => `${m.meterId} (${m.outcome})`).join(', ')}</td></tr>)}</tbody>
+              <tbody>{preview.rounds.map((r) => <tr key={r.round}><td>{r.round} · {label('cmdType', r.action)}{r.done && ' ✓'}</td><td>{r.meters.map((m) => `${m.meterId} (${label('lcOutcome', m.outcome)})`).join(', ')}</td></tr>)}</tbody>
             </table>
-            {preview.restore.length > 0 && <p>{t('lc.restore')}: {preview.restore.map((r) => `${r.meterId} ${r.command}`).join(', ')}</p>}
+            {preview.restore.length > 0 && <p>{t('lc.restore')}: {preview.restore.map((r) => `${r.meterId} ${label('cmdType', r.command)}`).join(', ')}</p>}
           </div>
         )}
       </section>
@@ -80,6 +80,10 @@ const STATE_KEYS: Readonly<Record<string, Key>> = { disabled: 'lcState.disabled'
 
 function programState(p: Program): string {
   if (p.state === 'round') return t('lcState.round', { n: p.round });
-  const key = STATE_KEYS[p.state];
-  return key === undefined ? p.state : t(key);
+  return phaseLabel(p.state);
+}
+
+function phaseLabel(phase: string): string {
+  const key = STATE_KEYS[phase];
+  return key === undefined ? phase : t(key);
 }

@@ -9,9 +9,9 @@ import { api, apiOr, errorText } from '../api.js';
 import { Chart } from '../components/Chart.js';
 import { CommandDialog, type CommandKind } from '../components/CommandDialog.js';
 import { MeterLive, useLatestValues } from '../components/MeterLive.js';
-import { fmtPercent, fmtQuantity, fmtTime } from '../format.js';
+import { fmtDay, fmtPercent, fmtQuantity, fmtTime, localDay } from '../format.js';
 import { useLoad } from '../hooks.js';
-import { t, type Key } from '../i18n.js';
+import { label, t, term, type Key } from '../i18n.js';
 import { canAct } from '../roles.js';
 import type { CollectionStats, DeviceEvent, Meter, MeterState, Page, Role, Series } from '../types.js';
 
@@ -69,15 +69,15 @@ export function MeterPage({ meterId, role }: { meterId: string; role: Role }) {
         <dl class="pairs">
           <dt>{t('meter.relay')}</dt>
           <dd data-relay={relay === null ? 'unknown' : relay.connected ? 'connected' : 'disconnected'}>
-            {relay === null ? t('meter.unknown') : `${t(relay.connected ? 'meter.connected' : 'meter.disconnected')} (${relay.source}, ${fmtTime(relay.at)})`}
+            {relay === null ? t('meter.unknown') : `${t(relay.connected ? 'meter.connected' : 'meter.disconnected')} (${label('relaySource', relay.source)}, ${fmtTime(relay.at)})`}
           </dd>
           <dt>{t('meter.limit')}</dt>
           <dd data-limit>{limit === null ? t('meter.unknown') : limit.value === null ? t('meter.noLimit') : `${fmtQuantity(limit.value, 'kW')} (${fmtTime(limit.at)})`}</dd>
-          <dt>{t('meter.online')}</dt><dd>{online === null ? t('meter.unknown') : String(online)}</dd>
+          <dt>{t('meter.online')}</dt><dd data-online={String(online)}>{online === null ? t('meter.unknown') : t(online ? 'meter.isOnline' : 'meter.isOffline')}</dd>
           <dt>{t('meter.lastSeen')}</dt><dd>{fmtTime(s?.lastSeen)}</dd>
         </dl>
         <h3>{t('meter.registers')}</h3>
-        <dl class="pairs">{registers.map((v) => <Fragment key={v.quantity}><dt>{v.quantity}</dt><dd>{fmtQuantity(v.value, v.unit, 3)}</dd></Fragment>)}</dl>
+        <dl class="pairs" data-registers={registers.length}>{registers.map((v) => <Fragment key={v.quantity}><dt>{term(v.quantity)}</dt><dd data-q={v.quantity}>{fmtQuantity(v.value, v.unit, 3)}</dd></Fragment>)}</dl>
       </section>
       <section class="card wide"><LoadCurve path={path} /></section>
       <section class="card"><Events meterId={meterId} /></section>
@@ -94,7 +94,7 @@ function LoadCurve({ path }: { path: string }) {
     const q = `quantity=power.active&from=${new Date(to - range.spanMs).toISOString()}&to=${new Date(to).toISOString()}&step=${range.stepS}&agg=avg`;
     return { window: [to - range.spanMs, to] as const, reply: await api<Series>(`${path}/readings?${q}`) };
   }, [path, range], 60_000);
-  const chart = useMemo(() => (series.status === 'ok' ? [{ label: 'power.active', color: '#4fc3f7', points: series.value.reply.points.map((p) => [Date.parse(p.ts), p.value] as const) }] : []), [series]);
+  const chart = useMemo(() => (series.status === 'ok' ? [{ label: term('power.active'), color: '#4fc3f7', points: series.value.reply.points.map((p) => [Date.parse(p.ts), p.value] as const) }] : []), [series]);
   return (
     <>
       <h3>{t('meter.curve')} <span class="tabs">{RANGES.map((r) => <button type="button" key={r.key} class={r === range ? 'active' : ''} onClick={() => { setRange(r); }}>{t(r.key)}</button>)}</span></h3>
@@ -110,7 +110,7 @@ function Events({ meterId }: { meterId: string }) {
     <>
       <h3>{t('meter.events')}</h3>
       {items.length === 0 ? <p class="muted">{t('meter.noEvents')}</p> : (
-        <table><tbody>{items.map((e) => <tr key={e.id}><td>{fmtTime(e.ts)}</td><td>{e.code}</td><td>{e.detail ?? ''}</td></tr>)}</tbody></table>
+        <table><tbody>{items.map((e) => <tr key={e.id}><td class="time">{fmtTime(e.ts)}</td><td>{term(e.code)}</td><td>{e.detail ?? ''}</td></tr>)}</tbody></table>
       )}
     </>
   );
@@ -118,7 +118,7 @@ function Events({ meterId }: { meterId: string }) {
 
 function Collection({ terminalId }: { terminalId: string }) {
   const [days] = useLoad(async () => {
-    const dates = Array.from({ length: HISTORY_DAYS }, (_, i) => localDate(Date.now() - i * 86_400_000));
+    const dates = Array.from({ length: HISTORY_DAYS }, (_, i) => localDay(Date.now() - i * 86_400_000));
     return Promise.all(dates.map(async (date) => {
       const r = await api<CollectionStats>(`/stats/collection?date=${date}`).catch(() => null);
       return { date, row: r?.terminals.find((x) => x.terminalId === terminalId) ?? null };
@@ -129,7 +129,7 @@ function Collection({ terminalId }: { terminalId: string }) {
       <h3>{t('meter.collection')}</h3>
       <table>
         <thead><tr><th>{t('meter.date')}</th><th>{t('meter.rate')}</th><th /></tr></thead>
-        <tbody>{days.status === 'ok' && days.value.map((d) => <tr key={d.date}><td>{d.date}</td><td>{fmtPercent(ratioPct(d.row?.successRate))}</td><td>{d.row === null ? '' : `${d.row.collected}/${d.row.expected}`}</td></tr>)}</tbody>
+        <tbody>{days.status === 'ok' && days.value.map((d) => <tr key={d.date}><td>{fmtDay(d.date)}</td><td>{fmtPercent(ratioPct(d.row?.successRate))}</td><td>{d.row === null ? '' : `${d.row.collected}/${d.row.expected}`}</td></tr>)}</tbody>
       </table>
     </>
   );
@@ -139,8 +139,3 @@ function ratioPct(ratio: number | null | undefined): number | null {
   return ratio === null || ratio === undefined ? null : ratio * 100;
 }
 
-/** YYYY-MM-DD in the browser's time zone (the station's day is local too). */
-function localDate(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}

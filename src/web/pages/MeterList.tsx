@@ -19,7 +19,7 @@ export function MeterList() {
       <h2>{t('meters.title')}</h2>
       <input class="search" type="search" placeholder={t('meters.search')} value={query} onInput={(e) => { setQuery(e.currentTarget.value); }} />
       <table>
-        <thead><tr><th>ID</th><th>{t('meters.customer')}</th><th>{t('meters.area')}</th></tr></thead>
+        <thead><tr><th>{t('common.id')}</th><th>{t('meters.customer')}</th><th>{t('meters.area')}</th></tr></thead>
         <tbody>
           {rows.map((m) => (
             <tr key={m.id}>

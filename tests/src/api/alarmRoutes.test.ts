@@ -8,6 +8,8 @@ import { AlarmService } from '../../../src/alarms/service.js';
 import { alarmRoutes, type AlarmStreamCounters } from '../../../src/api/alarmRoutes.js';
 import { Problem, installProblemHandlers } from '../../../src/api/problem.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
+import { initialCondition } from '../../../src/rules/detectors/condition.js';
+import { detectPowerOverLimit } from '../../../src/rules/detectors/power.js';
 import { seededRegistry, signal } from '../alarms/fixtures.js';
 
 let db: Db;
@@ -100,6 +102,24 @@ describe('alarm API', () => {
     expect((await call('GET', '/api/v1/alarms?area=sub')).body).toMatchObject({ items: [{ subject: { id: 'm1' } }] });
     expect((await call('GET', '/api/v1/alarms?severity=critical&state=raised')).body).toMatchObject({ items: [{ subject: { id: 'm2' } }] });
     expect((await call('GET', `/api/v1/alarms/${second?.id ?? ''}`)).body).toMatchObject({ id: second?.id, state: 'raised' });
+  });
+
+  it('writes the explanation in the language Accept-Language asks for, over the list, one alarm and the stream', async () => {
+    const data = detectPowerOverLimit(initialCondition(), 12.5, { limitKw: 10, hysteresisKw: 0, forMs: 0, clearForMs: 0 }, 1_750_000_000_000).event;
+    const a = alarms.onSignal(signal({ explanation: data?.explanation ?? '', ...(data === undefined ? {} : { explanationData: data.explanationData }) }));
+    // An alarm stored before explanations were data: its English text is all there is, in every language.
+    alarms.onSignal(signal({ meter: 'm2' }));
+    const zh = { 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8' };
+    const list = await (await fetch(`${base}/api/v1/alarms`, { headers: zh })).json() as { items: { subject: { id: string }; explanation: string; explanationData: unknown }[] };
+    expect(list.items.find((x) => x.subject.id === 'm1')).toMatchObject({ explanation: '功率 12.5 kW 超过限值 10.0 kW（超出 25%）', explanationData: { parts: [{ id: 'power-over-limit.raise' }] } });
+    expect(list.items.find((x) => x.subject.id === 'm2')).toMatchObject({ explanation: 'power 12.4 kW over the 10 kW limit for 60 s', explanationData: null });
+    const english = await (await fetch(`${base}/api/v1/alarms/${a?.id ?? ''}`, { headers: { 'accept-language': 'en-GB,zh;q=0.5' } })).json() as { explanation: string };
+    expect(english.explanation).toBe('power 12.5 kW is over the limit 10.0 kW (25% over)');
+    const { frames } = await openStream(zh);
+    alarms.onSignal(signal({ kind: 'clear', explanation: 'x', explanationData: { ref: 0, parts: [{ id: 'reverse-power.clear', en: ['reverse power ended: power ', ' (clears at or above ', ')'], args: [{ v: 1, d: 2, u: 'kW' }, { v: -1, d: 2, u: 'kW' }] }] } }));
+    await until(() => frames.some((f) => f.event === 'alarm'), 'an alarm frame');
+    const frame = JSON.parse(frames.find((f) => f.event === 'alarm')?.data ?? '{}') as { alarm: { clearExplanation: string } };
+    expect(frame.alarm.clearExplanation).toBe('反向功率结束：功率 1.00 kW（恢复条件：不低于 -1.00 kW）');
   });
 
   it('acknowledges as the anonymous actor, with or without a body, and adds comments', async () => {

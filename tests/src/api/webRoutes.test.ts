@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CONTENT_SECURITY_POLICY, installSecurityHeaders } from '../../../src/api/securityHeaders.js';
 import { webRoutes } from '../../../src/api/webRoutes.js';
 
 const apps: FastifyInstance[] = [];
@@ -22,6 +23,7 @@ async function serve(files: Record<string, string>): Promise<string> {
   }
   const app = Fastify();
   apps.push(app);
+  installSecurityHeaders(app);
   await webRoutes(app, { root });
   return app.listen({ host: '127.0.0.1', port: 0 });
 }
@@ -38,6 +40,21 @@ describe('dashboard static routes', () => {
     expect(asset.status).toBe(200);
     expect(asset.headers.get('content-type')).toMatch(/javascript/);
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+  });
+
+  it('sends a same-origin content security policy, no framing, nosniff and no referrer on pages, assets and errors', async () => {
+    const url = await serve({ 'index.html': '<!doctype html><title>gridhead</title>', 'assets/index-abc.js': 'console.log(1)' });
+    for (const path of ['/', '/assets/index-abc.js', '/assets/missing.js']) {
+      const res = await fetch(`${url}${path}`);
+      expect(res.headers.get('content-security-policy'), path).toBe(CONTENT_SECURITY_POLICY);
+      expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(res.headers.get('referrer-policy'), path).toBe('no-referrer');
+      expect(res.headers.get('x-frame-options'), path).toBe('DENY');
+    }
+    const csp = CONTENT_SECURITY_POLICY.split('; ');
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp.join(' ')).not.toContain('unsafe');
   });
 
   it('answers 404 for a missing asset and never serves a file outside the root', async () => {

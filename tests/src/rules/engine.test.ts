@@ -42,6 +42,7 @@ describe('rule engine: routing', () => {
     expect(h.signals).toEqual([{
       ruleId: 'p', detector: 'power-over-limit', subject: { kind: 'meter', id: 'm1' }, kind: 'raise', severity: 'critical',
       at: T0, since: T0, value: 12.5, areaId: 'tx1', explanation: 'power 12.5 kW is over the limit 10.0 kW (25% over)',
+      explanationData: { ref: T0, parts: [expect.objectContaining({ id: 'power-over-limit.raise' })] },
     }]);
   });
 });

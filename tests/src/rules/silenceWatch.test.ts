@@ -66,6 +66,35 @@ describe('communication loss from deadlines', () => {
     expect([...runUntil(h, T0 + 2 * MIN)]).toEqual([['m0', 105]]);
   });
 
+  it('expects a meter added while running only after its intervals since it was added, and says so', () => {
+    const t = fleet(1);
+    const h = harness(t, [commLoss()]);
+    h.engine.write([reading('m0', 'power.active', 1, T0)]);
+    runUntil(h, T0 + 10 * MIN, () => { h.engine.write([reading('m0', 'power.active', 1, h.clock.now)]); });
+    const added = h.clock.now;
+    t.meterMap.set('new', meter('new', 'tx1'));
+    h.engine.topologyChanged({ kind: 'meter', id: 'new', op: 'upsert' });
+    const raised = runUntil(h, added + 2 * MIN, () => { h.engine.write([reading('m0', 'power.active', 1, h.clock.now)]); });
+    // Silent from its enrolment (the first tick after it was added), 3 × 15 s later; not at once.
+    expect([...raised]).toEqual([['new', (added - T0) / SEC + 46]]);
+  });
+
+  it('explains the silence of a meter never heard from by when it was added or when watching started', () => {
+    const t = fleet(1);
+    const h = harness(t, [commLoss()]);
+    const explanations: string[] = [];
+    const collect = () => { for (const sig of h.signals.splice(0)) if (sig.kind === 'raise') explanations.push(sig.explanation); };
+    h.engine.tick();
+    h.clock.now += 30 * SEC;
+    t.meterMap.set('new', meter('new', 'tx1'));
+    h.engine.topologyChanged({ kind: 'meter', id: 'new', op: 'upsert' });
+    while (h.clock.now < T0 + 2 * MIN) { h.clock.now += SEC; h.engine.tick(); collect(); }
+    expect(explanations).toEqual([
+      expect.stringMatching(/^communication loss: no data for 45 s \(no reading since monitoring started at 02:00:00Z;/),
+      expect.stringMatching(/^communication loss: no data for 45 s \(no reading since it was added at 02:00:31Z;/),
+    ]);
+  });
+
   it('judges nothing for a meter deleted while its deadline is queued, and lets go of it', () => {
     const t = fleet(3);
     const h = harness(t, [commLoss()]);

@@ -7,14 +7,15 @@ import {
   type ConditionState,
   type Level,
 } from '../../../../src/rules/detectors/condition.js';
+import { say } from '../../../../src/rules/explanation.js';
 import { MIN, SEC, T0, drive, series, timeline } from './drive.js';
 
 const timing = { forMs: 5 * MIN, clearForMs: 3 * MIN };
-const obs = (level: Level, value = 0) => ({ level, value, describe: (k: string) => `test ${k} ${value}` });
+const obs = (level: Level, value = 0) => ({ level, value, describe: (k: string) => say('test')`test ${k} ${String(value)}` });
 const byLevel = (s: ConditionState, level: Level, now: number) => step(s, obs(level), now, timing);
 /** A value against limit 100 with a 10-unit clear band. */
 const byValue = (s: ConditionState, v: number, now: number) =>
-  step(s, { level: levelAbove(v, 100, 10), value: v, describe: (k) => `value ${v} ${k}` }, now, timing);
+  step(s, { level: levelAbove(v, 100, 10), value: v, describe: (k) => say('test')`value ${String(v)} ${k}` }, now, timing);
 
 describe('condition state machine', () => {
   it('raises only once the condition has held for forMs, not before', () => {

@@ -14,6 +14,7 @@ import { ControlActionStore } from '../../../../src/control/actions.js';
 import { LaneControlPort } from '../../../../src/control/lanePort.js';
 import { meterId, terminalId, type AlarmSignal, type Meter } from '../../../../src/domain/index.js';
 import { LatestValues } from '../../../../src/live/latest.js';
+import { renderExplanation } from '../../../../src/rules/explanation.js';
 import { LoadControlEvaluator } from '../../../../src/rules/loadControl/evaluator.js';
 import { SqliteProgramStateStore } from '../../../../src/rules/loadControl/stateStore.js';
 import { openDatabase, type Db } from '../../../../src/storage/db.js';
@@ -104,6 +105,9 @@ describe('load-control shedding rounds', () => {
     expect(s.signals).toHaveLength(1);
     expect(s.signals[0]).toMatchObject({ kind: 'raise', ruleId: 'load-control:peak', severity: 'major', value: 220 });
     expect(s.signals[0]?.explanation).toMatch(/220\.0 kW .*"peak".*over its limit 200\.0 kW; round 1 will disconnect m1, m3/);
+    // The same explanation as data reads in Chinese, the period included.
+    const data = s.signals[0]?.explanationData;
+    expect(data === undefined ? '' : renderExplanation(data, 'zh')).toMatch(/^方案 "peak"：.* 220\.0 kW（时段 .*），超过限值 200\.0 kW；第 1 轮将于 \d\d:\d\d:\d\dZ（若持续超限）拉闸 m1、m3。$/);
     await s.at(59, [150, 60, 10]);
     expect(s.devices.log).toEqual([]);
     await s.at(60, [150, 60, 10]);
