@@ -17,6 +17,7 @@ import { buildApi, type HealthReport } from './api/server.js';
 import { EventRecorder } from './events/recorder.js';
 import { loadBrokerCredentials, type BrokerCredentials } from './broker/credentials.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
+import { BrokerDropMonitor } from './broker/dropMonitor.js';
 import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore, SqliteProfileCursors } from './collect/index.js';
 import { startDlmsPushService } from './collect/dlmsPushService.js';
 import type { RawDeviceEvent } from '../protocols/adapter.js';
@@ -174,6 +175,14 @@ async function compose(
     ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
     ...(config.mqtt.password === undefined ? {} : { password: config.mqtt.password }),
   };
+  /** The TLS files every station client of the broker presents. */
+  const tlsFiles = config.mqtt.tls;
+  const brokerTls = tlsFiles === undefined ? {} : { tls: {
+    rejectUnauthorized: tlsFiles.rejectUnauthorized,
+    ...(tlsFiles.caFile === undefined ? {} : { ca: readFileSync(tlsFiles.caFile) }),
+    ...(tlsFiles.certFile === undefined ? {} : { cert: readFileSync(tlsFiles.certFile) }),
+    ...(tlsFiles.keyFile === undefined ? {} : { key: readFileSync(tlsFiles.keyFile) }),
+  } };
 
   let fleet: Fleet | undefined;
   if (config.simulators.enabled) {
@@ -357,18 +366,25 @@ async function compose(
     url: mqttUrl,
     clientId: `${config.mqtt.clientId}-alarms`,
     ...mqttLogin,
-    ...(config.mqtt.tls === undefined ? {} : { tls: {
-      rejectUnauthorized: config.mqtt.tls.rejectUnauthorized,
-      ...(config.mqtt.tls.caFile === undefined ? {} : { ca: readFileSync(config.mqtt.tls.caFile) }),
-      ...(config.mqtt.tls.certFile === undefined ? {} : { cert: readFileSync(config.mqtt.tls.certFile) }),
-      ...(config.mqtt.tls.keyFile === undefined ? {} : { key: readFileSync(config.mqtt.tls.keyFile) }),
-    } }),
+    ...brokerTls,
   }, logger.child({ component: 'alarms' }));
   closers.push({ name: 'alarm notifiers', close: () => notifiers.close() });
   // Separate listeners: a failing SSE subscriber must not keep a change from the notifiers.
   alarms.onChange((c) => { alarmFeed.publish(c); });
   alarms.onChange((c) => { notifiers.notify(c); });
   signalTargets.push((s) => { alarms.onSignal(s); });
+  // Messages the broker drops after acknowledging them are lost readings: watched through its $SYS counter.
+  let brokerDrops: BrokerDropMonitor | undefined;
+  if (config.mqtt.brokerDrops.enabled) {
+    const monitor = new BrokerDropMonitor({
+      url: mqttUrl, clientId: `${config.mqtt.clientId.slice(0, 19)}-sys`, ...mqttLogin, ...brokerTls,
+      clearAfterMs: config.mqtt.brokerDrops.clearAfterMs, counterWaitMs: config.mqtt.brokerDrops.counterWaitMs,
+      db, alarms: { onSignal, openFor: (rule, subject) => alarms.openFor(rule, subject) }, logger: logger.child({ component: 'broker-drops' }),
+    });
+    monitor.start();
+    closers.push({ name: 'broker drop monitor', close: () => monitor.close() });
+    brokerDrops = monitor;
+  }
   /** Who hears every stored device event: the rule engine's device-event rules. */
   const deviceEventListeners: ((e: DeviceEvent) => void)[] = [];
   const engineForEvents = ruleEngine;
@@ -390,14 +406,7 @@ async function compose(
     url: mqttUrl,
     clientId: config.mqtt.clientId,
     ...mqttLogin,
-    ...(config.mqtt.tls === undefined ? {} : {
-      tls: {
-        rejectUnauthorized: config.mqtt.tls.rejectUnauthorized,
-        ...(config.mqtt.tls.caFile === undefined ? {} : { ca: readFileSync(config.mqtt.tls.caFile) }),
-        ...(config.mqtt.tls.certFile === undefined ? {} : { cert: readFileSync(config.mqtt.tls.certFile) }),
-        ...(config.mqtt.tls.keyFile === undefined ? {} : { key: readFileSync(config.mqtt.tls.keyFile) }),
-      },
-    }),
+    ...brokerTls,
     topicPrefix: config.mqtt.topicPrefix,
     deadLetterTopic: config.mqtt.deadLetterTopic,
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
@@ -550,9 +559,9 @@ async function compose(
   loadControlTimer.unref();
   closers.push({ name: 'load-control', close: async () => { clearInterval(loadControlTimer); await loadControl.idle(); } });
 
-  const parts = { pipeline, mqtt, mqttUrl, scheduler, influx, dlms };
+  const parts = { pipeline, mqtt, mqttUrl, scheduler, influx, dlms, brokerDrops };
   const health = (): HealthReport => healthReport(parts);
-  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...dlmsPush.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events }), ...auth.metricSources()]);
+  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...dlmsPush.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events }), ...auth.metricSources(), ...(brokerDrops?.metricSources() ?? [])]);
 
   // Live overview, meter state and load analysis (issues 7 and 8).
   const openAlarms = new OpenAlarmIndex(alarms);

@@ -167,6 +167,7 @@ function toParams(a: Omit<Alarm, 'id'>) {
 function subjectOf(kind: AlarmSubject['kind'], id: string): AlarmSubject {
   if (kind === 'meter') return { kind, id: meterId(id) };
   if (kind === 'area') return { kind, id: areaId(id) };
+  if (kind === 'station') return { kind, id };
   return { kind, id: terminalId(id) };
 }
 

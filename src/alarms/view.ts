@@ -10,7 +10,7 @@ export interface AlarmView {
   readonly id: string;
   readonly ruleId: string;
   readonly detector: string;
-  readonly subject: { readonly kind: string; readonly id: string };
+  readonly subject: { readonly kind: Alarm['subject']['kind']; readonly id: string };
   readonly areaId: string | null;
   readonly severity: Severity;
   readonly state: AlarmState;

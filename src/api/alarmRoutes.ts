@@ -45,7 +45,10 @@ export const AlarmOut = Type.Object({
   id: Type.String(),
   ruleId: Type.String(),
   detector: Type.String(),
-  subject: Type.Object({ kind: Type.String(), id: Type.String() }),
+  subject: Type.Object({
+    kind: Type.Union([Type.Literal('meter'), Type.Literal('area'), Type.Literal('terminal'), Type.Literal('station')], { description: '`station`: the station\'s own infrastructure (id `mqtt-broker`)' }),
+    id: Type.String(),
+  }),
   areaId: Nullable(Type.String()),
   severity: Type.String(),
   state: Type.String(),

@@ -105,7 +105,7 @@ export function buildConfig(raw: Record<string, unknown>, source: string, env: N
 /** Creates the object-valued sections the user left out so their inner defaults apply. */
 function fillSections(value: Record<string, unknown>): void {
   const sections: readonly (readonly string[])[] = [
-    ['station'], ['log'], ['http'], ['mqtt'], ['mqtt', 'embeddedBroker'], ['influx'], ['storage'], ['ingest'], ['ingest', 'plausibility'], ['collect'],
+    ['station'], ['log'], ['http'], ['mqtt'], ['mqtt', 'embeddedBroker'], ['mqtt', 'brokerDrops'], ['influx'], ['storage'], ['ingest'], ['ingest', 'plausibility'], ['collect'],
     ['modbus'], ['dlms'], ['registry'], ['simulators'], ['simulators', 'modbus'], ['simulators', 'mqtt'], ['simulators', 'dlms'],
     ['dlms', 'push'], ['dlms', 'push', 'listen'], ['dlms', 'push', 'mqtt'], ['dlms', 'push', 'lists'], ['dlms', 'push', 'deadLetters'],
     ['rules'],

@@ -86,6 +86,20 @@ export const MqttConfig = Type.Object(
      * limit applies too (Mosquitto `max_inflight_messages`, see config/mosquitto.conf).
      */
     maxInflightMessages: Type.Integer({ minimum: 1, maximum: 65_535, default: 1_000 }),
+    /**
+     * Watch the broker's dropped-message counter (`$SYS/broker/publish/messages/dropped`) and
+     * raise a major alarm when it grows (src/broker/dropMonitor.ts).
+     */
+    brokerDrops: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        /** The alarm clears once the counter has not grown for this long. */
+        clearAfterMs: Type.Integer({ minimum: 1_000, maximum: 7 * 86_400_000, default: 15 * 60_000 }),
+        /** No counter this long after subscribing: the broker publishes none (said once in the log and in /health). */
+        counterWaitMs: Type.Integer({ minimum: 1_000, maximum: 3_600_000, default: 60_000 }),
+      },
+      strict,
+    ),
   },
   strict,
 );

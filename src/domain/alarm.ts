@@ -12,7 +12,9 @@ export type Severity = (typeof SEVERITIES)[number];
 export type AlarmSubject =
   | { readonly kind: 'meter'; readonly id: MeterId }
   | { readonly kind: 'area'; readonly id: AreaId }
-  | { readonly kind: 'terminal'; readonly id: TerminalId };
+  | { readonly kind: 'terminal'; readonly id: TerminalId }
+  /** The station's own infrastructure (`mqtt-broker`, ...): alarms about the station itself. */
+  | { readonly kind: 'station'; readonly id: string };
 
 /** One transition decided by a rule: the alarm service owns what it means for the alarm. */
 export interface AlarmSignal {

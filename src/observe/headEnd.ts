@@ -17,16 +17,19 @@ export interface HeadEndParts {
   readonly scheduler: CollectionScheduler;
   readonly influx: InfluxSink | undefined;
   readonly dlms: DlmsAdapter;
+  /** The broker's dropped-message watch; undefined when `mqtt.brokerDrops.enabled` is off. */
+  readonly brokerDrops: { health(): ComponentStatus } | undefined;
 }
 
 interface ComponentStatus { status: 'ok' | 'degraded' | 'down'; detail?: string }
 
-export function healthReport({ pipeline, mqtt, mqttUrl, influx }: HeadEndParts): HealthReport {
+export function healthReport({ pipeline, mqtt, mqttUrl, influx, brokerDrops }: HeadEndParts): HealthReport {
   const components: Record<string, ComponentStatus> = {
     store: { status: 'ok' },
     mqtt: mqtt.isConnected() ? { status: 'ok' } : { status: 'degraded', detail: `not connected to ${mqttUrl} (${mqtt.stats().reconnects} reconnects)` },
     ingest: { status: 'ok', detail: `${pipeline.stats().queued} queued` },
   };
+  if (brokerDrops !== undefined) components.mqttBrokerDrops = brokerDrops.health();
   if (influx !== undefined) {
     const s = influx.stats();
     components.influx = s.connected || s.pendingPoints === 0

@@ -1,7 +1,7 @@
 /**
  * Simplified Chinese for alarm explanations (src/rules/explanation.ts) and the station's
  * vocabulary. A template's `{n}` is its n-th argument, in the English template's order.
- * Every template id a detector uses has an entry here: tests/src/rules/explanation.test.ts
+ * Every template id the station writes has an entry here: tests/src/rules/explanation.test.ts
  * checks it.
  */
 
@@ -63,6 +63,12 @@ export const ZH_EXPLANATIONS: Readonly<Record<string, string>> = {
   'communication-loss.since-started': '自 {0} 开始监视以来没有读数',
   'communication-loss.raise': '通信中断：{0} 无数据（{1}；应每 {2} 上报一次，已缺 {3} 个周期，限值 {4}）',
   'communication-loss.clear': '通信恢复：{0} 收到数据',
+
+  'broker-drops.raise': 'MQTT 代理在 {1} 至 {2}（{3}）之间丢弃了 {0} 条 QoS 1 消息{4}：发送这些消息的终端已收到送达确认（PUBACK），其读数已丢失{5}。主站处理滞后或曾断开连接，代理中为主站排队的消息已满：请调大代理配置（config/mosquitto.conf）中的 max_queued_messages，并检查主站与代理的连接及入库{6}',
+  'broker-drops.episode-total': '（自 {1} 起共 {0} 条）',
+  'broker-drops.restarted': '；其间代理曾重启，计数从 0 重新开始',
+  'broker-drops.stored': '；代理存储中现有 {0} 条消息',
+  'broker-drops.clear': 'MQTT 代理已 {0} 未再丢弃消息（最后一次发现丢弃于 {1}）；自 {3} 起共丢失 {2} 条消息',
 
   'transformer-overload.configured': '配置的限值',
   'transformer-overload.rating': '{0} × 功率因数 {1}',
@@ -193,6 +199,7 @@ export const ZH_TERMS: Readonly<Record<string, string>> = {
   'area-line-loss': '台区线损',
   'abnormal-area': '异常台区',
   'load-control': '负荷控制',
+  'broker-dropped-messages': 'MQTT 代理丢弃消息',
 
   'Sunday': '星期日', 'Monday': '星期一', 'Tuesday': '星期二', 'Wednesday': '星期三', 'Thursday': '星期四', 'Friday': '星期五', 'Saturday': '星期六',
   'verified': '已核实', 'failed': '失败', 'refused': '已拒绝', 'dry-run': '预演', 'unverified': '未核实',

@@ -424,4 +424,56 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE alarms ADD COLUMN clear_explanation_data TEXT;
     `,
   },
+  {
+    version: 13,
+    name: 'alarms about the station itself; the MQTT broker dropped-message counter last seen',
+    sql: `
+      -- SQLite cannot alter a CHECK: the alarms table is rebuilt with the 'station' subject
+      -- kind. Dropping it would cascade to alarm_comments (foreign keys are on during
+      -- migrations), so the comments are set aside and put back.
+      CREATE TEMP TABLE alarm_comments_kept AS SELECT alarm_id, seq, at, by, text FROM alarm_comments;
+      CREATE TABLE alarms_rebuilt (
+        id                INTEGER PRIMARY KEY,
+        rule_id           TEXT NOT NULL,
+        detector          TEXT NOT NULL,
+        subject_kind      TEXT NOT NULL CHECK (subject_kind IN ('meter','area','terminal','station')),
+        subject_id        TEXT NOT NULL,
+        area_id           TEXT,
+        severity          TEXT NOT NULL,
+        state             TEXT NOT NULL CHECK (state IN ('raised','acknowledged','cleared')),
+        raised_at         INTEGER NOT NULL,
+        since             INTEGER NOT NULL,
+        acknowledged_at   INTEGER,
+        acknowledged_by   TEXT,
+        cleared_at        INTEGER,
+        explanation       TEXT NOT NULL,
+        clear_explanation TEXT,
+        value             REAL NOT NULL,
+        updated_at        INTEGER NOT NULL,
+        explanation_data       TEXT,
+        clear_explanation_data TEXT
+      );
+      INSERT INTO alarms_rebuilt (id, rule_id, detector, subject_kind, subject_id, area_id, severity, state, raised_at, since,
+          acknowledged_at, acknowledged_by, cleared_at, explanation, clear_explanation, value, updated_at, explanation_data, clear_explanation_data)
+        SELECT id, rule_id, detector, subject_kind, subject_id, area_id, severity, state, raised_at, since,
+          acknowledged_at, acknowledged_by, cleared_at, explanation, clear_explanation, value, updated_at, explanation_data, clear_explanation_data FROM alarms;
+      DROP TABLE alarms;
+      ALTER TABLE alarms_rebuilt RENAME TO alarms;
+      CREATE UNIQUE INDEX alarms_open ON alarms(rule_id, subject_kind, subject_id) WHERE state <> 'cleared';
+      CREATE INDEX alarms_state ON alarms(state, id);
+      CREATE INDEX alarms_area ON alarms(area_id, id);
+      CREATE INDEX alarms_subject ON alarms(subject_kind, subject_id, id);
+      CREATE INDEX alarms_raised ON alarms(raised_at);
+      INSERT INTO alarm_comments (alarm_id, seq, at, by, text) SELECT alarm_id, seq, at, by, text FROM alarm_comments_kept;
+      DROP TABLE alarm_comments_kept;
+
+      -- The broker's cumulative dropped-message counter as last seen (src/broker/dropMonitor.ts),
+      -- so drops while the station was down are noticed at its next start. One row.
+      CREATE TABLE broker_drop_counter (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        value        INTEGER NOT NULL,   -- $SYS/broker/publish/messages/dropped
+        confirmed_at INTEGER NOT NULL    -- ms since epoch: the counter held this value at least until then
+      );
+    `,
+  },
 ];

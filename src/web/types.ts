@@ -31,7 +31,7 @@ export interface MeterState {
 }
 
 export interface Alarm {
-  id: string; ruleId: string; detector: string; subject: { kind: string; id: string }; areaId: string | null;
+  id: string; ruleId: string; detector: string; subject: { kind: 'meter' | 'area' | 'terminal' | 'station'; id: string }; areaId: string | null;
   severity: string; state: string; raisedAt: string; since: string;
   acknowledgedAt: string | null; acknowledgedBy: string | null; clearedAt: string | null;
   explanation: string; explanationData?: Explanation | null; value: number; comments: { at: string; by: string; text: string }[];

@@ -315,8 +315,11 @@ async function stationData(): Promise<string[]> {
   for (const path of ['/api/v1/areas?limit=1000', '/api/v1/meters?limit=1000', '/api/v1/terminals?limit=1000', '/api/v1/rules', '/api/v1/load-control/programs']) {
     for (const x of await items(path)) for (const k of ['id', 'name', 'customerRef', 'terminalId', 'address', 'areaId']) if (typeof x[k] === 'string') out.push(x[k]);
   }
-  // Operators' comments on alarms, and who wrote them.
-  for (const a of await items('/api/v1/alarms?limit=1000')) for (const c of a.comments as { by: string; text: string }[]) out.push(c.by, c.text);
+  // Alarm subjects (a station part such as `mqtt-broker` is in no registry), operators' comments on alarms, and who wrote them.
+  for (const a of await items('/api/v1/alarms?limit=1000')) {
+    out.push((a.subject as { id: string }).id);
+    for (const c of a.comments as { by: string; text: string }[]) out.push(c.by, c.text);
+  }
   return out;
 }
 

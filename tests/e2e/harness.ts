@@ -84,12 +84,14 @@ export async function untranslatedWords(page: Page, data: readonly string[]): Pr
   let text = String(await page.evaluate('document.body.innerText'));
   // Longest first, so "sim-mq-01-1" goes before "sim-mq-01".
   for (const d of [...data].filter((x) => x !== '').sort((a, b) => b.length - a.length)) text = text.split(d).join(' ');
+  // Configuration keys and files an explanation names (max_queued_messages, config/mosquitto.conf) are written as in the file.
+  text = text.replace(/[\w.-]*[_/][\w./-]*/g, ' ');
   const words = text.match(/[A-Za-z][A-Za-z-]+/g) ?? [];
   return [...new Set(words.filter((w) => !UNITS_AND_NAMES.has(w)))];
 }
 
-/** Units, phase names, the product's name and abbreviations a Chinese operator reads as they are. */
-const UNITS_AND_NAMES = new Set(['kW', 'kWh', 'kvar', 'kvarh', 'kVA', 'Hz', 'ms', 'L1', 'L2', 'L3', 'gridhead', 'PF', 'CSV', 'English']);
+/** Units, phase names, the product's name and abbreviations (protocol names too) a Chinese operator reads as they are. */
+const UNITS_AND_NAMES = new Set(['kW', 'kWh', 'kvar', 'kvarh', 'kVA', 'Hz', 'ms', 'L1', 'L2', 'L3', 'gridhead', 'PF', 'CSV', 'English', 'MQTT', 'QoS', 'PUBACK']);
 
 /**
  * Whether CJK text is drawn with real glyphs: two different characters drawn to a canvas

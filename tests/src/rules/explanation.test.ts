@@ -78,9 +78,9 @@ describe('alarm explanations as data', () => {
     expect(one({ v: -0.001, d: 1, u: '' })).toBe('0.0');
   });
 
-  it('has a Chinese form for every template the rules write, using exactly its arguments', () => {
+  it('has a Chinese form for every template the station writes, using exactly its arguments', () => {
     const templates = new Map<string, number>();
-    for (const file of sourceFiles('src/rules')) {
+    for (const file of sourceFiles('src')) {
       for (const m of readFileSync(file, 'utf8').matchAll(/say\('([^']+)'\)`((?:[^`\\]|\\.)*)`/g)) {
         templates.set(m[1] ?? '', (m[2]?.match(/\$\{/g) ?? []).length);
       }

@@ -1,0 +1,240 @@
+/**
+ * Watches the MQTT broker for messages it drops after acknowledging them: its own client
+ * subscribes to the broker's $SYS statistics (Mosquitto: `$SYS/broker/publish/messages/dropped`,
+ * `$SYS/broker/store/messages/count`, and `$SYS/broker/uptime` as the heartbeat of each
+ * `sys_interval` pass), feeds them to the pure BrokerDropWatch and hands its alarm signals
+ * to the alarm service. The counter as last seen is kept in the store, so the drops of a
+ * time the station was down are counted when it comes back.
+ *
+ * A broker that publishes no such counter (aedes publishes only `$SYS/<id>/heartbeat`,
+ * `birth`, `new/clients` and `disconnect/clients`; Mosquitto with `sys_interval 0` nothing)
+ * is fine: after `counterWaitMs` that is logged once and shown in /health.
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { disconnect } from '../../protocols/mqtt/disconnect.js';
+import type { Alarm, AlarmSignal, AlarmSubject } from '../domain/index.js';
+import { LogThrottle, type Logger } from '../observe/logger.js';
+import type { MetricSource } from '../observe/metrics.js';
+import type { Db } from '../storage/db.js';
+import { BROKER_DROPS_RULE_ID, BROKER_SUBJECT, BrokerDropWatch, type DropCounterMark } from './dropWatch.js';
+
+export const SYS_DROPPED = '$SYS/broker/publish/messages/dropped';
+export const SYS_STORED = '$SYS/broker/store/messages/count';
+export const SYS_HEARTBEAT = '$SYS/broker/uptime';
+
+export interface BrokerDropMonitorOptions {
+  readonly url: string;
+  readonly clientId: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly tls?: { readonly ca?: string | Buffer; readonly cert?: string | Buffer; readonly key?: string | Buffer; readonly rejectUnauthorized: boolean };
+  /** The alarm clears once the counter has not grown for this long (`mqtt.brokerDrops.clearAfterMs`). */
+  readonly clearAfterMs: number;
+  /** No counter this long after subscribing: the broker publishes none (`mqtt.brokerDrops.counterWaitMs`). */
+  readonly counterWaitMs: number;
+  readonly db: Db;
+  readonly alarms: {
+    onSignal(signal: AlarmSignal): unknown;
+    openFor(ruleId: string, subject: AlarmSubject): Alarm | undefined;
+  };
+  readonly logger: Logger;
+  /** How often the quiet period is checked. Default 1000 ms. */
+  readonly tickMs?: number;
+  readonly reconnectPeriodMs?: number;
+  readonly now?: () => number;
+}
+
+export interface BrokerDropStats {
+  /** The broker's counter as last published; undefined until seen. */
+  readonly counter: number | undefined;
+  readonly storedMessages: number | undefined;
+  /** Dropped messages this station run has seen the counter grow by. */
+  readonly droppedSeen: number;
+  readonly resets: number;
+  readonly alarmOpen: boolean;
+  /** true once `counterWaitMs` passed after a subscription without a counter. */
+  readonly counterAbsent: boolean;
+  readonly malformed: number;
+}
+
+export interface ComponentHealth { readonly status: 'ok' | 'degraded'; readonly detail: string }
+
+export class BrokerDropMonitor {
+  private readonly watch: BrokerDropWatch;
+  private readonly store: DropCounterStore;
+  private readonly now: () => number;
+  private readonly throttle: LogThrottle;
+  private client: MqttClient | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private waitTimer: NodeJS.Timeout | undefined;
+  private storedMessages: number | undefined;
+  private counterSeen = false;
+  private counterAbsent = false;
+  private malformed = 0;
+
+  constructor(private readonly options: BrokerDropMonitorOptions) {
+    this.now = options.now ?? Date.now;
+    this.throttle = new LogThrottle(60_000, this.now);
+    this.store = new DropCounterStore(options.db);
+    const open = options.alarms.openFor(BROKER_DROPS_RULE_ID, BROKER_SUBJECT);
+    const mark = this.store.get();
+    this.watch = new BrokerDropWatch({
+      clearAfterMs: options.clearAfterMs,
+      now: this.now(),
+      ...(mark === undefined ? {} : { mark }),
+      ...(open === undefined ? {} : { open: { since: open.since, dropped: open.value } }),
+    });
+  }
+
+  /** Connects in the background and keeps reconnecting; never throws for an unreachable broker. */
+  start(): void {
+    if (this.client !== undefined) return;
+    const o = this.options;
+    const clientOptions: IClientOptions = {
+      clientId: o.clientId,
+      // Nothing to keep between connections: the counter is retained, the heartbeat periodic.
+      clean: true,
+      protocolVersion: 4,
+      reconnectPeriod: o.reconnectPeriodMs ?? 1000,
+      ...(o.username === undefined ? {} : { username: o.username }),
+      ...(o.password === undefined ? {} : { password: o.password }),
+      ...(o.tls === undefined ? {} : { ...o.tls }),
+    };
+    const client = mqtt.connect(o.url, clientOptions);
+    client.on('connect', () => { this.subscribe(client); });
+    client.on('close', () => { this.watch.disconnected(); });
+    client.on('error', (err) => { this.warn('broker-error', { err: err.message }, 'broker drop monitor: MQTT error'); });
+    client.on('message', (topic, payload, packet) => { this.message(topic, payload.toString('utf8'), packet.retain); });
+    this.client = client;
+    this.timer = setInterval(() => { this.tick(); }, o.tickMs ?? 1000);
+    this.timer.unref();
+  }
+
+  stats(): BrokerDropStats {
+    const s = this.watch.state();
+    return {
+      counter: s.counter, storedMessages: this.storedMessages, droppedSeen: s.droppedSeen, resets: s.resets,
+      alarmOpen: s.alarmOpen, counterAbsent: this.counterAbsent, malformed: this.malformed,
+    };
+  }
+
+  health(): ComponentHealth {
+    const s = this.watch.state();
+    if (s.alarmOpen) return { status: 'degraded', detail: `the broker dropped acknowledged messages (${s.droppedSeen} seen by this run); see the ${BROKER_DROPS_RULE_ID} alarm` };
+    if (this.counterAbsent) return { status: 'ok', detail: `the broker publishes no ${SYS_DROPPED}: messages it drops cannot be seen` };
+    if (s.counter === undefined) return { status: 'ok', detail: 'waiting for the broker\'s dropped-message counter' };
+    return { status: 'ok', detail: `broker dropped-message counter ${s.counter}, not growing` };
+  }
+
+  metricSources(): MetricSource[] {
+    return [
+      {
+        name: 'gridhead_mqtt_broker_dropped_messages', type: 'counter',
+        help: `Messages the MQTT broker dropped after acknowledging them, as it publishes them (${SYS_DROPPED}; cumulative since the broker started)`,
+        read: () => { const v = this.watch.state().counter; return v === undefined ? [] : [{ value: v }]; },
+      },
+      {
+        name: 'gridhead_mqtt_broker_stored_messages', type: 'gauge',
+        help: `Messages held in the MQTT broker's store (${SYS_STORED})`,
+        read: () => (this.storedMessages === undefined ? [] : [{ value: this.storedMessages }]),
+      },
+    ];
+  }
+
+  /** Checks the quiet period now (the timer does it every `tickMs`). */
+  tick(): void {
+    const clear = this.watch.tick(this.now());
+    if (clear !== undefined) this.options.alarms.onSignal(clear);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    clearTimeout(this.waitTimer);
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined) await disconnect(client);
+  }
+
+  private subscribe(client: MqttClient): void {
+    client.subscribe([SYS_DROPPED, SYS_STORED, SYS_HEARTBEAT], { qos: 0 }, (err) => {
+      // A refusal (SUBACK 0x80, MQTT 3.1.1 §3.9.3) leaves the counter unseen, as on a broker without one.
+      if (err !== null) this.warn('subscribe', { err: err.message }, 'broker drop monitor: the $SYS subscription failed or was refused');
+      if (this.counterSeen || this.waitTimer !== undefined) return;
+      this.waitTimer = setTimeout(() => {
+        if (this.counterSeen) return;
+        this.counterAbsent = true;
+        this.options.logger.info({ topic: SYS_DROPPED, waitedMs: this.options.counterWaitMs },
+          'the MQTT broker publishes no dropped-message counter (aedes, or Mosquitto with sys_interval 0): messages it drops cannot be seen');
+      }, this.options.counterWaitMs);
+      this.waitTimer.unref();
+    });
+  }
+
+  private message(topic: string, text: string, retained: boolean): void {
+    const at = this.now();
+    if (topic === SYS_HEARTBEAT) {
+      // Mosquitto retains its uptime too: the copy sent on subscribing is an earlier pass, not one on this connection.
+      if (!retained) this.watch.heartbeat(at);
+      this.persist();
+      return;
+    }
+    // "$SYS/broker/uptime" reads "12 seconds"; the counters are plain integers.
+    const value = /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : undefined;
+    if (value === undefined) {
+      this.malformed += 1;
+      this.warn(`malformed:${topic}`, { topic, payload: text.slice(0, 64) }, 'broker drop monitor: $SYS value is not a count; ignored');
+      return;
+    }
+    if (topic === SYS_STORED) {
+      this.storedMessages = value;
+      return;
+    }
+    if (topic !== SYS_DROPPED) return;
+    if (!this.counterSeen && this.counterAbsent) this.options.logger.info({ topic }, 'the MQTT broker publishes its dropped-message counter after all');
+    this.counterSeen = true;
+    this.counterAbsent = false;
+    const signal = this.watch.dropped(value, at, { retained, ...(this.storedMessages === undefined ? {} : { storedMessages: this.storedMessages }) });
+    this.persist();
+    if (signal !== undefined) this.options.alarms.onSignal(signal);
+  }
+
+  private persist(): void {
+    const mark = this.watch.mark();
+    if (mark === undefined) return;
+    try {
+      this.store.put(mark);
+    } catch (err) {
+      this.warn('store', { err }, 'broker drop monitor: could not keep the counter; drops while the station is down may go unseen');
+    }
+  }
+
+  private warn(key: string, fields: Record<string, unknown>, message: string): void {
+    const suppressed = this.throttle.pass(key);
+    if (suppressed >= 0) this.options.logger.warn({ ...fields, suppressed }, message);
+  }
+}
+
+/** The one row of `broker_drop_counter` (migration 13). */
+class DropCounterStore {
+  private readonly select;
+  private readonly upsert;
+  private last: DropCounterMark | undefined;
+
+  constructor(db: Db) {
+    this.select = db.prepare<[], { value: number; confirmed_at: number }>('SELECT value, confirmed_at FROM broker_drop_counter WHERE id = 1');
+    this.upsert = db.prepare('INSERT INTO broker_drop_counter (id, value, confirmed_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET value = excluded.value, confirmed_at = excluded.confirmed_at');
+  }
+
+  get(): DropCounterMark | undefined {
+    const row = this.select.get();
+    this.last = row === undefined ? undefined : { value: row.value, confirmedAt: row.confirmed_at };
+    return this.last;
+  }
+
+  /** Writes only a change: a heartbeat that confirms nothing new costs nothing. */
+  put(mark: DropCounterMark): void {
+    if (this.last?.value === mark.value && this.last.confirmedAt === mark.confirmedAt) return;
+    this.upsert.run(mark.value, mark.confirmedAt);
+    this.last = mark;
+  }
+}

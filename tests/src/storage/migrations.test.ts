@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { AlarmStore } from '../../../src/alarms/store.js';
+import { openDatabase } from '../../../src/storage/db.js';
+import { MIGRATIONS } from '../../../src/storage/migrations.js';
+
+const dirs: string[] = [];
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+
+/** Explanations as data (migration 12), which the rebuild for station subjects (13) must carry across. */
+const overLimit = { ref: 10, parts: [{ id: 'power-over-limit.raise', en: ['power ', ' is over the limit ', ''], args: [{ v: 12, d: 1, u: 'kW' }, { v: 10, d: 1, u: 'kW' }] }] };
+const restored = { ref: 11, parts: [{ id: 'raised', en: ['; raised ', ''], args: [{ at: 10 }] }] };
+
+it('keeps every alarm, its explanations as data and its comments when the alarms table is rebuilt for station subjects', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gridhead-migrate-'));
+  dirs.push(dir);
+  const file = join(dir, 'gridhead.db');
+  const before = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 12) });
+  before.prepare(`INSERT INTO alarms (rule_id, detector, subject_kind, subject_id, area_id, severity, state, raised_at, since, explanation, value, updated_at,
+      explanation_data, clear_explanation_data)
+    VALUES ('over-limit', 'power-over-limit', 'meter', 'm1', 'tx1', 'major', 'acknowledged', 10, 5, 'power 12 kW over 10 kW', 12, 11, ?, ?)`)
+    .run(JSON.stringify(overLimit), JSON.stringify(restored));
+  before.prepare("INSERT INTO alarm_comments (alarm_id, seq, at, by, text) VALUES (1, 1, 12, 'operator-7', 'crew dispatched')").run();
+  expect(() => before.prepare(`INSERT INTO alarms (rule_id, detector, subject_kind, subject_id, severity, state, raised_at, since, explanation, value, updated_at)
+    VALUES ('r', 'd', 'station', 'mqtt-broker', 'major', 'raised', 1, 1, 'e', 1, 1)`).run()).toThrow(/CHECK/);
+  before.close();
+
+  const after = openDatabase(file);
+  const store = new AlarmStore(after);
+  expect(store.get('1')).toMatchObject({
+    ruleId: 'over-limit', subject: { kind: 'meter', id: 'm1' }, state: 'acknowledged', value: 12,
+    explanationData: overLimit, clearExplanationData: restored,
+    comments: [{ at: 12, by: 'operator-7', text: 'crew dispatched' }],
+  });
+  const station = store.insert({
+    ruleId: 'mqtt-broker-dropped-messages', detector: 'broker-dropped-messages', subject: { kind: 'station', id: 'mqtt-broker' }, areaId: null,
+    severity: 'major', state: 'raised', raisedAt: 20, since: 15, acknowledgedAt: null, acknowledgedBy: null, clearedAt: null,
+    explanation: 'the MQTT broker dropped 15 QoS 1 messages', clearExplanation: null, explanationData: null, clearExplanationData: null, value: 15, comments: [],
+  }, 20);
+  expect(store.open().map((a) => a.id)).toEqual(['1', station.id]);
+  expect(store.get(station.id)?.subject).toEqual({ kind: 'station', id: 'mqtt-broker' });
+  expect(after.pragma('foreign_key_check')).toEqual([]);
+  after.close();
+});
