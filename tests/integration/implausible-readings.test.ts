@@ -1,5 +1,5 @@
 /**
- * An implausible reading over MQTT, through the whole head-end (embedded aedes broker, the
+ * Readings nobody can use over MQTT (implausible, or for an unknown terminal, meter or unit), through the whole head-end (embedded aedes broker, the
  * real composition root, the embedded store): refused with its reason, counted per protocol
  * and reason, logged once per meter, dead-lettered on MQTT with the refusal, and absent from
  * live values, area load and the store.
@@ -80,10 +80,22 @@ describe('implausible MQTT readings', () => {
 
     // Each refused message is copied to the dead-letter topic with its bytes and the refusal.
     await eventually(() => Promise.resolve(deadLetters.length === 2 ? true : undefined), 10_000, 'both dead letters');
-    for (const d of deadLetters) {
+    for (const d of deadLetters.splice(0)) {
       expect(d).toMatchObject({ topic: 'gridhead/v1/q1/telemetry', code: 'READINGS_REFUSED', refusedCount: 1 });
       expect(d.refused?.[0]?.code).toBe('IMPLAUSIBLE_VALUE');
       expect(Buffer.from(d.payloadBase64, 'base64').toString()).toContain('-1e+300');
     }
+  });
+
+  it('dead-letters readings nobody can use: an unknown terminal, an unknown meter address, an unknown unit', async () => {
+    await client.publishAsync('gridhead/v1/q-unknown/telemetry', JSON.stringify({ v: 1, ts: T0, meters: [{ address: '1', values: { 'power.active': 1 } }] }), { qos: 1 });
+    await client.publishAsync('gridhead/v1/q1/telemetry', JSON.stringify({ v: 1, ts: T0, meters: [{ address: '7', values: { 'power.active': 1 } }] }), { qos: 1 });
+    await client.publishAsync('gridhead/v1/q1/telemetry', JSON.stringify({ v: 1, ts: T0 + 3_000, meters: [{ address: '1', values: { 'power.active': { value: 1, unit: 'hp' } } }] }), { qos: 1 });
+    await eventually(() => Promise.resolve(deadLetters.length === 3 ? true : undefined), 10_000, 'three dead letters');
+    expect(deadLetters.map((d) => [d.topic, d.code, d.refused?.[0]?.code])).toEqual([
+      ['gridhead/v1/q-unknown/telemetry', 'READINGS_REFUSED', 'UNKNOWN_METER'],
+      ['gridhead/v1/q1/telemetry', 'READINGS_REFUSED', 'UNKNOWN_METER'],
+      ['gridhead/v1/q1/telemetry', 'READINGS_REFUSED', 'UNKNOWN_UNIT'],
+    ]);
   });
 });
