@@ -39,12 +39,7 @@ import { installSecurityHeaders } from './securityHeaders.js';
 import { webRoutes } from './webRoutes.js';
 import { billingRoutes } from './billingRoutes.js';
 import type { BillingService } from '../billing/service.js';
-
-export interface HealthReport {
-  /** `ok`: everything works; `degraded`: serving, but a part is failing (e.g. InfluxDB down, data spooled); `down`: cannot serve. */
-  readonly status: 'ok' | 'degraded' | 'down';
-  readonly components: Readonly<Record<string, { readonly status: 'ok' | 'degraded' | 'down'; readonly detail?: string }>>;
-}
+import type { HealthReport } from '../observe/health.js';
 
 export interface ApiDeps {
   readonly logger: Logger;
