@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import type { Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import type { CosemAttributeDescriptor } from '../../../../protocols/dlms/apdu/descriptors.js';
 import type { GetDataResult } from '../../../../protocols/dlms/apdu/get.js';
 import { parseProfileSelectiveAccess } from '../../../../protocols/dlms/apdu/selectiveAccess.js';
