@@ -38,10 +38,6 @@ export function permits(access: Access, role: Role): boolean {
   return GRANTS[access].includes(role);
 }
 
-export function isRole(value: unknown): value is Role {
-  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
-}
-
 export function isAccess(value: unknown): value is Access {
   return typeof value === 'string' && (ACCESS_LEVELS as readonly string[]).includes(value);
 }
