@@ -74,7 +74,7 @@ export interface ApiDeps {
   readonly auth: { readonly service: AuthService; readonly sessionMaxMs: number };
   /** Live overview, meter state and the live SSE stream (dashboard); absent: no live routes. */
   readonly live?: LiveRoutesOptions;
-  /** Load analysis (issue 8); absent: no analysis routes. */
+  /** Load analysis (area curves, profiles, comparisons, line loss); absent: no analysis routes. */
   readonly analysis?: AnalysisRoutesOptions;
   /** The dashboard bundle (Vite output) served at `/`; absent: no dashboard. */
   readonly webRoot?: string;

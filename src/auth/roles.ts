@@ -1,5 +1,5 @@
 /**
- * Roles and route access (issue 6, Access control). A role is what a principal is; an
+ * Roles and route access. A role is what a principal is; an
  * access level is what a route asks for. Every route declares one access level and the
  * API refuses to start with a route that does not (src/api/access.ts).
  */

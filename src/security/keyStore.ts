@@ -1,5 +1,5 @@
 /**
- * DLMS keys at rest (issue 4, Keys): per meter and per key group, the global unicast
+ * DLMS keys at rest: per meter and per key group, the global unicast
  * encryption key (EK), the authentication key (AK), the broadcast key (BK, optional) and
  * the low-level-security password, each sealed under the master key (sealing.ts).
  *
