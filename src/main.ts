@@ -13,7 +13,8 @@ import { AlarmFeed } from './alarms/feed.js';
 import { alarmMetricSources } from './alarms/metrics.js';
 import { startAlarmNotifiers } from './alarms/notify/index.js';
 import { AlarmService } from './alarms/service.js';
-import { buildApi, type HealthReport } from './api/server.js';
+import { buildApi } from './api/server.js';
+import type { HealthReport } from './observe/health.js';
 import { EventRecorder } from './events/recorder.js';
 import { loadBrokerCredentials, type BrokerCredentials } from './broker/credentials.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
@@ -30,7 +31,7 @@ import { QUANTITIES, isQuantity, type AlarmSignal, type DeviceEvent, type Meter,
 import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
 import { LatestValues, withStored } from './live/latest.js';
 import { LogThrottle, type Logger } from './observe/logger.js';
-import { healthReport, metricSources } from './observe/headEnd.js';
+import { healthReport, metricSources } from './headEnd.js';
 import { createMetrics } from './observe/metrics.js';
 import { Registry } from './registry/registry.js';
 import { ConfigError } from './config/load.js';

@@ -1,5 +1,5 @@
 /**
- * Access control on every route (issue 6). Each route declares `config: { access }`; an
+ * Access control on every route. Each route declares `config: { access }`; an
  * onRoute hook refuses, at start-up, any route that does not (fail closed), and an
  * onRequest hook enforces the declaration:
  *

@@ -1,5 +1,5 @@
 /**
- * Load analysis for operators (issue 8): area load curves, daily profiles, comparisons day
+ * Load analysis for operators: area load curves, daily profiles, comparisons day
  * against day, month against month and area against area, line loss per transformer area,
  * and the collection success ranking. Every query is bounded (range, points, areas) and
  * answers 400 problem+json beyond its bounds; times in replies are RFC 3339.

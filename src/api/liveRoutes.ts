@@ -1,5 +1,5 @@
 /**
- * Live API for the dashboard (issue 7): the overview, a meter's operating state, and one
+ * Live API for the dashboard: the overview, a meter's operating state, and one
  * server-sent-events stream carrying the overview every few seconds and, with `?meter=`,
  * that meter's new readings (coalesced, at most once a second).
  */

@@ -39,12 +39,7 @@ import { installSecurityHeaders } from './securityHeaders.js';
 import { webRoutes } from './webRoutes.js';
 import { billingRoutes } from './billingRoutes.js';
 import type { BillingService } from '../billing/service.js';
-
-export interface HealthReport {
-  /** `ok`: everything works; `degraded`: serving, but a part is failing (e.g. InfluxDB down, data spooled); `down`: cannot serve. */
-  readonly status: 'ok' | 'degraded' | 'down';
-  readonly components: Readonly<Record<string, { readonly status: 'ok' | 'degraded' | 'down'; readonly detail?: string }>>;
-}
+import type { HealthReport } from '../observe/health.js';
 
 export interface ApiDeps {
   readonly logger: Logger;
@@ -79,7 +74,7 @@ export interface ApiDeps {
   readonly auth: { readonly service: AuthService; readonly sessionMaxMs: number };
   /** Live overview, meter state and the live SSE stream (dashboard); absent: no live routes. */
   readonly live?: LiveRoutesOptions;
-  /** Load analysis (issue 8); absent: no analysis routes. */
+  /** Load analysis (area curves, profiles, comparisons, line loss); absent: no analysis routes. */
   readonly analysis?: AnalysisRoutesOptions;
   /** The dashboard bundle (Vite output) served at `/`; absent: no dashboard. */
   readonly webRoot?: string;

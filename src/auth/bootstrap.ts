@@ -1,6 +1,7 @@
 /**
- * The first admin, without a default password (issue 6): at a start where no admin user or
- * admin token exists, an admin token named `bootstrap` is created, from
+ * The first admin, without a default password (a shipped default is the first one tried
+ * against an exposed station): at a start where no admin user or admin token exists, an
+ * admin token named `bootstrap` is created, from
  * GRIDHEAD_BOOTSTRAP_TOKEN when set, else generated, logged once at warn and written to
  * `<dataDir>/bootstrap-token` (mode 0600). Once an admin exists nothing happens, so the
  * token is never regenerated; delete the file after creating real users and tokens.

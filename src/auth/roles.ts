@@ -1,5 +1,5 @@
 /**
- * Roles and route access (issue 6, Access control). A role is what a principal is; an
+ * Roles and route access. A role is what a principal is; an
  * access level is what a route asks for. Every route declares one access level and the
  * API refuses to start with a route that does not (src/api/access.ts).
  */
@@ -36,10 +36,6 @@ const GRANTS: Readonly<Record<Exclude<Access, 'public' | 'authenticated'>, reado
 export function permits(access: Access, role: Role): boolean {
   if (access === 'public' || access === 'authenticated') return true;
   return GRANTS[access].includes(role);
-}
-
-export function isRole(value: unknown): value is Role {
-  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }
 
 export function isAccess(value: unknown): value is Access {

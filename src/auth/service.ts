@@ -1,5 +1,5 @@
 /**
- * Access control (issue 6): who a bearer token or session cookie belongs to, logins with
+ * Access control: who a bearer token or session cookie belongs to, logins with
  * throttling, and the admin's management of users and API tokens. Secrets are shown once
  * (a new token, a new session id) and stored only hashed; nothing returned by a listing
  * can be used as a credential.

@@ -5,23 +5,17 @@
  * stays attached to a long-lived parent after the request ends.
  */
 
-export type Timer = ReturnType<typeof setTimeout>;
+import { globalTimers, type Timer, type Timers } from '../../protocols/timers.js';
 
-export interface Clock {
+export type { Timer };
+
+export interface Clock extends Timers {
   /** Milliseconds since the Unix epoch. */
   now(): number;
-  setTimeout(fn: () => void, ms: number): Timer;
-  clearTimeout(timer: Timer): void;
 }
 
 /** The process clock. Looks the globals up on every call, so fake timers installed later still apply. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (timer) => {
-    clearTimeout(timer);
-  },
-};
+export const systemClock: Clock = { now: () => Date.now(), ...globalTimers };
 
 /** A signal that aborts when any parent aborts or, with `timeout`, when the time is up. */
 export interface LinkedSignal {
@@ -69,22 +63,6 @@ export function linkSignals(parents: readonly (AbortSignal | undefined)[], timeo
     }, timeout.timeoutMs);
   }
   return { signal: controller.signal, dispose };
-}
-
-/** Resolves after `ms`; rejects with the signal's reason if it aborts first. */
-export function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(abortReason(signal));
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clock.clearTimeout(timer);
-      reject(abortReason(signal));
-    };
-    const timer = clock.setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**

@@ -1,8 +1,9 @@
 /** src/collect: polling scheduler, per-terminal sessions, health and collection statistics. */
 export { CollectionScheduler, itemsFor } from './scheduler.js';
 export type {
-  CollectCounters, CollectSettings, CollectSink, CollectTopology, CollectionSchedulerOptions,
+  CollectSettings, CollectSink, CollectTopology, CollectionSchedulerOptions,
 } from './scheduler.js';
+export type { CollectCounters } from './counters.js';
 export type { OnDemandRequest, OnDemandResult } from './onDemand.js';
 export { CollectionStats, DEFAULT_STATS_FLUSH_MS } from './stats.js';
 export type { CollectionStatsOptions, RateCounts, SuccessRateReport, TerminalRate } from './stats.js';

@@ -13,6 +13,7 @@ import type { DeviceCommand, DeviceControlState, ProfileOutcome, ProfileRequest,
 import type { CollectProfileConfig, GridheadConfig } from '../config/schema.js';
 import type { Meter, Terminal } from '../domain/topology.js';
 import { systemClock, toError, type Clock } from './clock.js';
+import { zeroCollectCounters, type CollectCounters } from './counters.js';
 import { CollectBusyError, NoAdapterError, NotPollableError, SchedulerStoppedError, SinkError, UnknownProfileError, UnknownTerminalError } from './errors.js';
 import { queueCommand, queueOnDemand, queueProfile, queueSessionWork, toOnDemandResult, type OnDemandRequest, type OnDemandResult } from './onDemand.js';
 import { MemoryProfileCursors, type ProfileCursorStore } from './profileCursors.js';
@@ -60,20 +61,6 @@ export interface CollectionSchedulerOptions {
   readonly onError?: (err: Error) => void;
 }
 
-export interface CollectCounters {
-  cycles: number;
-  cyclesFailed: number;
-  overruns: number;
-  retries: number;
-  sessionOpens: number;
-  sessionErrors: number;
-  itemsCollected: number;
-  itemsFailed: number;
-  onDemand: number;
-  sinkErrors: number;
-  faults: number;
-}
-
 const DEFAULT_ON_DEMAND: RequestPolicy = { timeoutMs: 3_000, retries: 0, retryBackoffMs: 0 };
 
 export class CollectionScheduler {
@@ -87,10 +74,7 @@ export class CollectionScheduler {
   readonly #retiring = new Set<Promise<void>>();
   // Config faults already reported, per terminal: reported once, forgotten when the terminal goes.
   readonly #reported = new Map<string, Set<string>>();
-  readonly #counters: CollectCounters = {
-    cycles: 0, cyclesFailed: 0, overruns: 0, retries: 0, sessionOpens: 0, sessionErrors: 0,
-    itemsCollected: 0, itemsFailed: 0, onDemand: 0, sinkErrors: 0, faults: 0,
-  };
+  readonly #counters: CollectCounters = zeroCollectCounters();
   #started = false;
 
   constructor(options: CollectionSchedulerOptions) {

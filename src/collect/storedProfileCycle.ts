@@ -9,7 +9,7 @@ import type { CollectProfileConfig } from '../config/schema.js';
 import type { Meter } from '../domain/topology.js';
 import type { Clock } from './clock.js';
 import type { ProfileCursorStore } from './profileCursors.js';
-import type { CollectCounters } from './scheduler.js';
+import type { CollectCounters } from './counters.js';
 import type { CollectionStats } from './stats.js';
 import type { StateChange } from './terminalHealth.js';
 import type { TerminalLane } from './terminalLane.js';

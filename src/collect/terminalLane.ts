@@ -7,7 +7,8 @@
 import type { DeviceCommand, DeviceControlState, ProfileOutcome, ProfileRequest, ReadItem, ReadOutcome, RawReading, TerminalSession, TransportAdapter } from '../../protocols/adapter.js';
 import { ConnectionError, TimeoutError } from '../../protocols/adapter.js';
 import type { Terminal } from '../domain/topology.js';
-import { linkSignals, sleep, toError, untilAborted, type Clock } from './clock.js';
+import { sleep } from '../../protocols/timers.js';
+import { abortReason, linkSignals, toError, untilAborted, type Clock } from './clock.js';
 import { MissingOutcomeError, NotControllableError, NotPollableError } from './errors.js';
 import type { Semaphore } from './semaphore.js';
 import { TerminalHealth } from './terminalHealth.js';
@@ -134,7 +135,8 @@ export class TerminalLane {
       try {
         if (attempt > 0) {
           this.deps.counters.retries++;
-          await sleep(this.deps.clock, Math.min(policy.retryBackoffMs * 2 ** (attempt - 1), MAX_BACKOFF_MS), signal);
+          const backoffMs = Math.min(policy.retryBackoffMs * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+          if (!(await sleep(backoffMs, signal, this.deps.clock))) throw abortReason(signal);
         }
         release = await this.deps.permits.acquire(signal, urgent);
         const outcomes = await this.#attempt(pending, policy.timeoutMs, signal);
@@ -150,7 +152,7 @@ export class TerminalLane {
         // letting undelivered batches pile up behind every terminal.
         if (ok.length > 0) await this.deps.deliver(ok, this.#terminal);
       } catch (err) {
-        // Only sleep/acquire reject, and only on abort.
+        // Only an aborted backoff or acquire lands here.
         const reason = toError(err);
         failures = pending.map((item) => ({ item, error: reason }));
         break;

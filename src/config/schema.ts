@@ -667,7 +667,7 @@ export const AuthConfig = Type.Object(
   strict,
 );
 
-/** Load analysis and the live API (issue 8, issue 7). */
+/** Load analysis and the live API. */
 export const AnalysisConfig = Type.Object(
   {
     /** Supply (transformer-side) meter of each transformer area, for line loss: `{ <areaId>: <meterId> }`. */

@@ -45,14 +45,6 @@ export function isQuantity(name: string): name is Quantity {
   return Object.hasOwn(QUANTITIES, name);
 }
 
-const byObis = new Map<string, Quantity>(
-  QUANTITY_NAMES.map((q) => [QUANTITIES[q].obis, q]),
-);
-
-export function quantityForObis(obis: string): Quantity | undefined {
-  return byObis.get(obis);
-}
-
 /** How a transformer's CT and PT ratios scale a quantity measured on its secondary side. */
 export function transformerFactor(q: Quantity, ctRatio: number, ptRatio: number): number {
   if (q === 'power.factor' || q === 'frequency' || q === 'clock.drift') return 1;

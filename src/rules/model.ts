@@ -32,21 +32,13 @@ const headFields = {
   enabled: Type.Boolean({ default: true }),
   severity: OneOf<Severity>(SEVERITIES, { default: 'major' }),
 };
-const ruleFields = { ...headFields, subject: RuleSubject };
 const looseFields = {
   detector: OneOf<DetectorName>(DETECTOR_NAMES, { description: 'The detector that judges the subject.' }),
   params: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: 'Parameters of the detector (see its schema).' }),
 };
 
-/** What the API and YAML accept: `params` is checked against the named detector's schema. */
-export const RuleInput = Type.Object({ ...ruleFields, ...looseFields }, strict);
 /** The rule without its subject, which is checked by the key it carries. */
 const RuleHead = Type.Object({ ...headFields, ...looseFields, subject: Type.Optional(Type.Unknown()) }, strict);
-
-/** The same rule as a union keyed by `detector`, each member with its detector's parameter schema (documentation). */
-export const RuleSchema = Type.Union(
-  DETECTOR_NAMES.map((d) => Type.Object({ ...ruleFields, detector: Type.Literal(d), params: DETECTORS[d].params }, strict)),
-);
 
 export interface Rule {
   readonly id: string;

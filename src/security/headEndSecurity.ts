@@ -20,9 +20,6 @@ export interface PushSecurity {
   forSystemTitle(systemTitle: Uint8Array): { meterId: string; keys: SuiteZeroKeys; counters: SecurityCounters } | undefined;
 }
 
-/** The station's system title when `dlms.systemTitle` is not configured: "GRD" and five zero octets. */
-export const DEFAULT_STATION_SYSTEM_TITLE = '4752440000000000';
-
 /** A terminal needs security but no keys are stored for its meter or the meter's key group. */
 export class MissingKeysError extends Error {
   readonly code = 'DLMS_KEYS_MISSING';

@@ -1,5 +1,5 @@
 /**
- * DLMS keys at rest (issue 4, Keys): per meter and per key group, the global unicast
+ * DLMS keys at rest: per meter and per key group, the global unicast
  * encryption key (EK), the authentication key (AK), the broadcast key (BK, optional) and
  * the low-level-security password, each sealed under the master key (sealing.ts).
  *
@@ -10,12 +10,11 @@
  *
  * Nothing here logs, and no error message carries a secret.
  */
-import { randomBytes } from 'node:crypto';
 import type { SuiteZeroKeys } from '../../protocols/dlms/security/settings.js';
 import { ValidationError } from '../domain/errors.js';
 import type { Db } from '../storage/db.js';
 import type { MasterKey } from './masterKey.js';
-import { open, seal, SecretBytes, type Sealed } from './sealing.js';
+import { open, seal, type Sealed } from './sealing.js';
 
 export type KeyScope = { readonly kind: 'meter'; readonly id: string } | { readonly kind: 'group'; readonly name: string };
 export type KeyName = 'ek' | 'ak' | 'bk' | 'password';
@@ -204,13 +203,6 @@ export class KeyStore {
     const plain = open(this.master, row, CHECK_AAD);
     if (plain === undefined || Buffer.from(plain).toString('utf8') !== CHECK_TEXT) throw new MasterKeyMismatchError();
   }
-}
-
-/** 16 random octets, for simulated meters and tests. */
-export function randomSuiteZeroKey(): SecretBytes {
-  const k = new SecretBytes(SUITE_ZERO_KEY_BYTES);
-  k.set(randomBytes(SUITE_ZERO_KEY_BYTES));
-  return k;
 }
 
 /** Scope, slot and generation in the AAD: a sealed value opens only where it was written. */

@@ -1,5 +1,5 @@
 /**
- * Security events (issue 4: wrong key, tampered tag, wrong system title, replayed counter):
+ * Security events (wrong key, tampered tag, wrong system title, replayed counter):
  * recorded in the embedded store for GET /api/v1/security-events, counted for /metrics,
  * logged at most once a minute per meter and kind.
  *

@@ -1,5 +1,5 @@
 /**
- * Aggregations over the readings table for load analysis (issue 8): an area's summed active
+ * Aggregations over the readings table for load analysis: an area's summed active
  * power per time bucket, and each meter's energy-register advance over a period. Both run as
  * SQL over the primary key (meter_key, quantity, ts), so a day of 1-minute readings of an
  * area of thousands of meters is aggregated in SQLite, not row by row in JavaScript.

@@ -1,5 +1,5 @@
 /**
- * Load analysis of areas (issue 8): load curves, daily profiles with peak, valley, load
+ * Load analysis of areas: load curves, daily profiles with peak, valley, load
  * factor and maximum demand, comparisons, and line loss of transformer areas. The SQL lives
  * in analysisQueries.ts; this file turns its buckets into the figures operators read, and
  * bounds every request (range, points, areas) before any query runs.

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Debian's `victoria-metrics` as a test peer: it accepts InfluxDB's `/api/v2/write` and
@@ -146,8 +147,4 @@ export function freePort(): Promise<number> {
       srv.close(() => { resolve(port); });
     });
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

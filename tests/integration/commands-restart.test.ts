@@ -1,11 +1,11 @@
 /**
- * A whole-station restart with commands open (issue 6, "restart of the head-end with commands
- * pending"): the first run sends a two-meter disconnect to a terminal that accepts TCP and never
- * answers, so the first target stays `sent` and the second waits `pending` behind it (one target
- * in flight per terminal). The station stops; a real Modbus simulator takes the silent
- * terminal's port; a second run on the same data directory, master key and admin token must
- * send the pending target, settle the interrupted one by reading the relay (never by resending),
- * and answer the same Idempotency-Key with the same command.
+ * A whole-station restart with commands pending: the first run sends a two-meter disconnect to
+ * a terminal that accepts TCP and never answers, so the first target stays `sent` and the
+ * second waits `pending` behind it (one target in flight per terminal). The station stops; a
+ * real Modbus simulator takes the silent terminal's port; a second run on the same data
+ * directory, master key and admin token must send the pending target, settle the interrupted
+ * one by reading the relay (never by resending), and answer the same Idempotency-Key with the
+ * same command.
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';

@@ -7,7 +7,9 @@ import { ConnectionError, ProtocolError, TimeoutError } from '../../protocols/ad
 import { AssociationRejected } from '../../protocols/dlms/acse/diagnostics.js';
 import { DlmsClient } from '../../protocols/dlms/client/client.js';
 import { readClock, readObjectList, readRegister, setClock } from '../../protocols/dlms/client/cosem.js';
-import { readDisconnectState, readLimiter, remoteDisconnect, remoteReconnect, setLimiterThreshold } from '../../protocols/dlms/client/control.js';
+import { readDisconnectState, remoteDisconnect, remoteReconnect } from '../../protocols/dlms/client/control.js';
+import { ScalerUnitCache } from '../../protocols/dlms/client/scaler.js';
+import { executeDeviceCommand } from '../../protocols/dlms/deviceControl.js';
 import { readProfile } from '../../protocols/dlms/client/profile.js';
 import { openDlmsTransport, type DlmsFraming } from '../../protocols/dlms/net/clientTransport.js';
 import { DlmsMeterSimulator, MANAGEMENT_CLIENT, PUBLIC_CLIENT } from '../../simulators/dlms/server.js';
@@ -119,9 +121,9 @@ describe.each(['wrapper', 'hdlc'] as const)('DLMS client ↔ simulated meter ove
       await remoteReconnect(client);
       expect(await readDisconnectState(client)).toMatchObject({ outputState: true, controlState: 'connected' });
 
-      await setLimiterThreshold(client, 7_500);
-      const limiter = await readLimiter(client);
-      expect(JSON.stringify(limiter)).toContain('7500');
+      const limits = { terminalId: 't', meterKey: 't/1', scalers: new ScalerUnitCache(), signal: never };
+      expect(await executeDeviceCommand(client, { type: 'set-limit', address: '1', limitKw: 7.5 }, limits)).toEqual({ limitKw: 7.5 });
+      expect(await executeDeviceCommand(client, { type: 'read-state', address: '1', of: 'limit' }, limits)).toEqual({ limitKw: 7.5 });
     } finally {
       await client.close();
     }

@@ -1,5 +1,5 @@
 /**
- * The OpenAPI document at /docs/json is complete (issue 8): every API route the server
+ * The OpenAPI document at /docs/json is complete: every API route the server
  * enforces access on is documented with a description and its success response, and the
  * document says how to authenticate.
  */

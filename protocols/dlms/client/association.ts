@@ -10,7 +10,7 @@ import {
 } from '../acse/initiate.js';
 import { APPLICATION_CONTEXT, MECHANISM } from '../acse/names.js';
 import type { Rlrq } from '../acse/release.js';
-import type { Apdu } from '../apdu/apdu.js';
+import type { Apdu } from '../apduCodec.js';
 import { UnexpectedResponse } from './errors.js';
 
 /** 'high-gmac' takes its keys and system titles from DlmsClientOptions.security. */

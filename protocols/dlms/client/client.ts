@@ -14,7 +14,7 @@
  *     never taken as the answer to the next request.
  */
 import { hasConformance, type ConformanceFeature } from '../acse/conformance.js';
-import { decodeLeadingApdu, encodeApdu, type Apdu } from '../apdu/apdu.js';
+import { decodeLeadingApdu, encodeApdu, type Apdu } from '../apduCodec.js';
 import type { AttributeWithSelection, SelectiveAccess } from '../apdu/descriptors.js';
 import type { GetDataResult } from '../apdu/get.js';
 import type { InvokeIdAndPriority } from '../apdu/invokeId.js';

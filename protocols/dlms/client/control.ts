@@ -1,23 +1,22 @@
 /**
- * Remote control objects (Blue Book §4.5.8 IC 70 Disconnect Control, §4.5.9 IC 71 Limiter):
- * disconnect/reconnect the supply, read the relay state, read and set the limiter.
+ * Remote control objects: disconnect/reconnect the supply and read the relay state (Blue
+ * Book §4.5.8 IC 70 Disconnect Control); `sameType` writes a number in the type the meter
+ * holds, as §4.5.9 IC 71 Limiter asks of thresholds (deviceControl.ts sets them).
  */
-import type { CosemDateTime, DlmsData } from '../axdr/data.js';
-import { asBoolean, asBytes, asDateTime, asNumber } from '../axdr/describe.js';
+import type { DlmsData } from '../axdr/data.js';
+import { asBoolean, asNumber } from '../axdr/describe.js';
 import { controlStateName, INTERFACE_CLASSES, type DisconnectControlState } from '../cosem/classes.js';
-import { formatObis } from '../cosem/obis.js';
 import { DlmsEncodeError } from '../errors.js';
-import { COSEM_OBIS, fieldsOf, getValue, valueOf, type CallOptions, type CosemClient } from './cosemAccess.js';
+import { COSEM_OBIS, valueOf, type CallOptions, type CosemClient } from './cosemAccess.js';
 import { DataAccessError } from './errors.js';
 import { describeMethod, type AttributeRef } from './refs.js';
 
 export interface ObjectOptions extends CallOptions {
-  /** The instance; default the catalogue's (0.0.96.3.10.255 disconnect control, 0.0.17.0.0.255 limiter). */
+  /** The instance; default the catalogue's (0.0.96.3.10.255 disconnect control). */
   readonly obis?: string;
 }
 
 const DISCONNECT = INTERFACE_CLASSES.disconnectControl;
-const LIMITER = INTERFACE_CLASSES.limiter;
 
 /** IC 70 method 1 remote_disconnect (data ::= integer(0)); a refused action throws DataAccessError. */
 export function remoteDisconnect(client: CosemClient, options: ObjectOptions = {}): Promise<void> {
@@ -50,64 +49,6 @@ export async function readDisconnectState(client: CosemClient, options: ObjectOp
     controlState: controlStateName(stateValue) ?? stateValue,
     controlMode: asNumber(mode, 'control_mode'),
   };
-}
-
-export interface LimiterSettings {
-  /** value_definition: the attribute the limiter watches. */
-  readonly monitoredValue: { readonly classId: number; readonly obis: string; readonly attribute: number };
-  /** Thresholds have the monitored value's type and scaling (raw units of that register). */
-  readonly thresholdActive: DlmsData;
-  readonly thresholdNormal: DlmsData;
-  readonly thresholdEmergency: DlmsData;
-  /** Seconds. */
-  readonly minOverThresholdDuration: number;
-  readonly minUnderThresholdDuration: number;
-  readonly emergencyProfile: { readonly id: number; readonly activationTime: CosemDateTime; readonly durationS: number };
-  readonly emergencyProfileActive: boolean;
-}
-
-/** IC 71 attributes 2-8 and 10 in one GET-with-list (the client splits it if the meter needs). */
-export async function readLimiter(client: CosemClient, options: ObjectOptions = {}): Promise<LimiterSettings> {
-  const obis = options.obis ?? COSEM_OBIS.limiter;
-  const a = LIMITER.attributes;
-  const ref = (attribute: number): AttributeRef => ({ classId: LIMITER.classId, obis, attribute });
-  const [monitored, active, normal, emergency, over, under, profile, profileActive] = await readAll(client, [
-    ref(a.monitored_value), ref(a.threshold_active), ref(a.threshold_normal), ref(a.threshold_emergency),
-    ref(a.min_over_threshold_duration), ref(a.min_under_threshold_duration), ref(a.emergency_profile), ref(a.emergency_profile_active),
-  ] as const, options.signal);
-  const [classId, ln, attribute] = fieldsOf(monitored, 3, 'monitored_value');
-  const [id, activation, duration] = fieldsOf(profile, 3, 'emergency_profile');
-  return {
-    monitoredValue: { classId: asNumber(classId, 'class_id'), obis: formatObis(asBytes(ln, 'logical_name')), attribute: asNumber(attribute, 'attribute_index') },
-    thresholdActive: active,
-    thresholdNormal: normal,
-    thresholdEmergency: emergency,
-    minOverThresholdDuration: asNumber(over, 'min_over_threshold_duration'),
-    minUnderThresholdDuration: asNumber(under, 'min_under_threshold_duration'),
-    emergencyProfile: {
-      id: asNumber(id, 'emergency_profile_id'),
-      activationTime: asDateTime(activation, 'emergency_activation_time'),
-      durationS: asNumber(duration, 'emergency_duration'),
-    },
-    emergencyProfileActive: asBoolean(profileActive, 'emergency_profile_active'),
-  };
-}
-
-export interface SetThresholdOptions extends ObjectOptions {
-  /** threshold_normal (4, default) or threshold_emergency (5). */
-  readonly which?: 'normal' | 'emergency';
-}
-
-/**
- * Writes a limiter threshold. A number is sent in the type the meter uses for that threshold
- * (read first; the Blue Book gives thresholds the monitored value's type), in its raw units.
- */
-export async function setLimiterThreshold(client: CosemClient, value: number | DlmsData, options: SetThresholdOptions = {}): Promise<void> {
-  const attribute = options.which === 'emergency' ? LIMITER.attributes.threshold_emergency : LIMITER.attributes.threshold_normal;
-  const ref = { classId: LIMITER.classId, obis: options.obis ?? COSEM_OBIS.limiter, attribute };
-  const data = typeof value === 'number' ? sameType(await getValue(client, ref, options.signal), value) : value;
-  const result = await client.set(ref, data, options.signal);
-  if (!result.ok) throw new DataAccessError(result.error, `set limiter threshold ${ref.obis}/${attribute}`);
 }
 
 /** `n` in the numeric type of `template`; the A-XDR encoder range-checks it when sent. */

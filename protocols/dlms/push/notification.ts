@@ -24,7 +24,7 @@
 import { ProtocolError } from '../../adapter.js';
 import type { DlmsData } from '../axdr/data.js';
 import { cosemDateTimeToEpochMs, decodeCosemDateTime } from '../axdr/dateTime.js';
-import { decodeApdu, encodeApdu } from '../apdu/apdu.js';
+import { decodeApdu, encodeApdu } from '../apduCodec.js';
 import type { ApduLimits } from '../apdu/descriptors.js';
 import { DlmsDecodeError } from '../errors.js';
 import { GENERAL_GLO_CIPHERING_TAG, cipherApdu, decipherApdu, parseCipheredApdu } from '../security/ciphering.js';

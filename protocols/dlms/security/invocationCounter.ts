@@ -3,7 +3,8 @@
  * never repeat under one key, so the sender increments its counter for every protected
  * APDU and must stop (and have the keys changed) rather than wrap; the receiver accepts a
  * counter only if it is greater than the last one it accepted from that sender, which
- * rejects replays. Pure: the caller stores the values (issue 4: persisted per meter).
+ * rejects replays. Pure: the caller stores the values (the head-end persists them per
+ * meter, so a restart neither repeats an IV nor accepts a replay).
  */
 import { DlmsSecurityError } from './securityError.js';
 import { MAX_INVOCATION_COUNTER, checkCounter } from './securityHeader.js';

@@ -1,7 +1,7 @@
 /**
  * SecurityCounters kept in memory: enough for a simulated meter, a test or a one-shot CLI run,
- * where nothing must survive the process. The head-end persists its counters instead (issue 4:
- * an outgoing counter reused after a restart would repeat a GCM IV under the same key).
+ * where nothing must survive the process. The head-end persists its counters instead
+ * (an outgoing counter reused after a restart would repeat a GCM IV under the same key).
  */
 import { acceptCounter, nextCounter } from './invocationCounter.js';
 import type { SecurityCounters } from './settings.js';

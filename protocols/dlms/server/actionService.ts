@@ -11,9 +11,9 @@
  *   data-access-result other-reason, so the client still learns whether the method ran.
  */
 import { ByteWriter } from '../bytes.js';
-import type { Apdu } from '../apdu/apdu.js';
+import type { Apdu } from '../apduCodec.js';
 import type { ActionOutcome, ActionRequestNormal, ActionRequestWithList } from '../apdu/action.js';
-import { encodeApdu } from '../apdu/apdu.js';
+import { encodeApdu } from '../apduCodec.js';
 import type { CosemMethodDescriptor } from '../apdu/descriptors.js';
 import type { DlmsData } from '../axdr/data.js';
 import { invokeMethod, type ServiceEnv } from './serviceEnv.js';

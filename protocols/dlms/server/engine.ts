@@ -40,7 +40,7 @@
  * engine is reported through `onError` and answered with hardware-fault (per item) or
  * other-reason (whole request).
  */
-import { decodeApdu, encodeApdu, APDU_TAG, type Apdu } from '../apdu/apdu.js';
+import { decodeApdu, encodeApdu, APDU_TAG, type Apdu } from '../apduCodec.js';
 import { DlmsDecodeError } from '../errors.js';
 import { ByteWriter } from '../bytes.js';
 import { hasConformance, type Conformance, type ConformanceFeature } from '../acse/conformance.js';

@@ -14,7 +14,7 @@
  *   GET is answered with other-reason; a with-list GET with an ExceptionResponse pdu-too-long.
  */
 import { ByteWriter } from '../bytes.js';
-import type { Apdu } from '../apdu/apdu.js';
+import type { Apdu } from '../apduCodec.js';
 import type { GetRequestNext, GetRequestNormal, GetRequestWithList, GetResponseWithDatablock } from '../apdu/get.js';
 import type { InvokeIdAndPriority } from '../apdu/invokeId.js';
 import type { DataAccessResult } from '../apdu/results.js';

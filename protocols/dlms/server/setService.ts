@@ -19,7 +19,7 @@ import { ByteReader } from '../bytes.js';
 import { DlmsDecodeError } from '../errors.js';
 import type { DlmsData } from '../axdr/data.js';
 import { readData } from '../axdr/codec.js';
-import type { Apdu } from '../apdu/apdu.js';
+import type { Apdu } from '../apduCodec.js';
 import type { DataBlockSA, AttributeWithSelection } from '../apdu/descriptors.js';
 import { DEFAULT_APDU_LIMITS } from '../apdu/descriptors.js';
 import type { InvokeIdAndPriority } from '../apdu/invokeId.js';

@@ -3,15 +3,12 @@
  * as the engine keeps it. A quantity the meter does not report is simply absent.
  */
 import type { Quantity } from '../../domain/quantity.js';
-import { OneOf } from '../../config/schema.js';
 
 export type Snapshot = Readonly<Partial<Record<Quantity, number>>>;
 
 export type LinePhase = 'l1' | 'l2' | 'l3';
 
 export const LINE_PHASES: readonly LinePhase[] = ['l1', 'l2', 'l3'];
-
-export const LinePhaseName = OneOf<LinePhase>(LINE_PHASES);
 
 /** Input of a per-phase detector: the engine keeps one state per (rule, meter, phase). */
 export interface PhaseInput {

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DlmsAdapter } from '../../../protocols/dlms/adapter.js';
-import { decodeApdu, encodeApdu } from '../../../protocols/dlms/apdu/apdu.js';
+import { decodeApdu, encodeApdu } from '../../../protocols/dlms/apduCodec.js';
 import { LN_CLIENT_CONFORMANCE } from '../../../protocols/dlms/acse/conformance.js';
 import { readUserInformation } from '../../../protocols/dlms/acse/initiate.js';
 import { APPLICATION_CONTEXT } from '../../../protocols/dlms/acse/names.js';

@@ -6,7 +6,7 @@
  * both sides, each a typed DlmsSecurityError with a recorded event.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeApdu, decodeApdu } from '../../../protocols/dlms/apdu/apdu.js';
+import { encodeApdu, decodeApdu } from '../../../protocols/dlms/apduCodec.js';
 import { parseObis } from '../../../protocols/dlms/cosem/obis.js';
 import { readClock, readObjectList, readRegister } from '../../../protocols/dlms/client/cosem.js';
 import { readDisconnectState, remoteDisconnect, remoteReconnect } from '../../../protocols/dlms/client/control.js';

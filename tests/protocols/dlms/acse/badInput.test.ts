@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeAarq, encodeAarq } from '../../../../protocols/dlms/acse/aarq.js';
 import { decodeAare, encodeAare } from '../../../../protocols/dlms/acse/aare.js';
 import { decodeRlre, decodeRlrq } from '../../../../protocols/dlms/acse/release.js';
-import { encodeApdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { encodeApdu } from '../../../../protocols/dlms/apduCodec.js';
 import { DlmsEncodeError, type DlmsDecodeError } from '../../../../protocols/dlms/errors.js';
 import { APPLICATION_CONTEXT } from '../../../../protocols/dlms/acse/names.js';
 import { userDiagnostic } from '../../../../protocols/dlms/acse/diagnostics.js';

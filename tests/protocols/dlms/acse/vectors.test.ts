@@ -13,7 +13,7 @@ import { decodeRlre, decodeRlrq, encodeRlre, encodeRlrq } from '../../../../prot
 import { APPLICATION_CONTEXT, MECHANISM, applicationContextName, mechanismName } from '../../../../protocols/dlms/acse/names.js';
 import { conformance, conformanceFeatures } from '../../../../protocols/dlms/acse/conformance.js';
 import { AssociationRejected, diagnosticName, userDiagnostic } from '../../../../protocols/dlms/acse/diagnostics.js';
-import { decodeApdu, encodeApdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { decodeApdu, encodeApdu } from '../../../../protocols/dlms/apduCodec.js';
 import { ascii, hex } from '../apdu/helpers.js';
 
 const LN = APPLICATION_CONTEXT['logical-name'];

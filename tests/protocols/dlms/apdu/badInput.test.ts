@@ -4,7 +4,7 @@
  * run throws 25,000 random and mutated APDUs at it.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeApdu, encodeApdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { decodeApdu, encodeApdu } from '../../../../protocols/dlms/apduCodec.js';
 import { DlmsDecodeError } from '../../../../protocols/dlms/errors.js';
 import { ACSE_SAMPLES, XDLMS_SAMPLES } from './samples.js';
 import { decodeErrorOf, decodeOrTypedError, hex, mutate, prng, toHex } from './helpers.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeApdu, encodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { decodeApdu, encodeApdu, type Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import {
   decodeInvokeIdAndPriority, decodeLongInvokeIdAndPriority, encodeInvokeIdAndPriority, encodeLongInvokeIdAndPriority,
 } from '../../../../protocols/dlms/apdu/invokeId.js';

@@ -1,7 +1,7 @@
 /**
  * One value of every APDU variant (xDLMS and ACSE), used for round trips and as fuzz seeds.
  */
-import type { Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import type { Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import type { DlmsData } from '../../../../protocols/dlms/axdr/data.js';
 import { invokeIdAndPriority } from '../../../../protocols/dlms/apdu/invokeId.js';
 import { profileSelectiveAccess } from '../../../../protocols/dlms/apdu/selectiveAccess.js';

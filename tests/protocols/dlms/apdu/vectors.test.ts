@@ -4,7 +4,7 @@
  * (u9n/dlms-cosem tests/test_xdlms/*), decoded and re-encoded byte for byte.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeApdu, encodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { decodeApdu, encodeApdu, type Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import { invokeIdAndPriority } from '../../../../protocols/dlms/apdu/invokeId.js';
 import { parseProfileSelectiveAccess, profileSelectiveAccess } from '../../../../protocols/dlms/apdu/selectiveAccess.js';
 import { hex, ln } from './helpers.js';

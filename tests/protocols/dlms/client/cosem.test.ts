@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import type { Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import type { CosemAttributeDescriptor } from '../../../../protocols/dlms/apdu/descriptors.js';
 import type { GetDataResult } from '../../../../protocols/dlms/apdu/get.js';
 import { parseProfileSelectiveAccess } from '../../../../protocols/dlms/apdu/selectiveAccess.js';
 import type { DlmsData } from '../../../../protocols/dlms/axdr/data.js';
 import { encodeCosemDateTime, epochMsToCosemDateTime } from '../../../../protocols/dlms/axdr/dateTime.js';
 import {
-  ScalerUnitCache, readClock, readDisconnectState, readLimiter, readObjectList, readProfile, readRegister, readColumnScalers,
-  remoteDisconnect, scaleRow, setClock, setLimiterThreshold,
+  ScalerUnitCache, readClock, readDisconnectState, readObjectList, readProfile, readRegister, readColumnScalers,
+  remoteDisconnect, scaleRow, setClock,
 } from '../../../../protocols/dlms/client/cosem.js';
 import { DataAccessError } from '../../../../protocols/dlms/client/errors.js';
 import { formatObis } from '../../../../protocols/dlms/cosem/obis.js';
@@ -201,29 +201,6 @@ describe('COSEM helpers: disconnect control and limiter', () => {
 
     expect(toHex(server.rawRequests[1]!)).toBe(toHex(hex('C3 01 C1 00 46 00 00 60 03 0A FF 01 01 0F 00')));
     expect(state).toEqual({ outputState: false, controlState: 'disconnected', controlMode: 4 });
-  });
-
-  it('reads the limiter and writes a threshold in the type the meter uses', async () => {
-    const table = new Map<string, DlmsData>([
-      ['71/0.0.17.0.0.255/2', struct(u('long-unsigned', 3), ln('1.0.1.7.0.255'), u('integer', 2))],
-      ['71/0.0.17.0.0.255/3', u('double-long-unsigned', 6000)],
-      ['71/0.0.17.0.0.255/4', u('double-long-unsigned', 6000)],
-      ['71/0.0.17.0.0.255/5', u('double-long-unsigned', 2000)],
-      ['71/0.0.17.0.0.255/6', u('double-long-unsigned', 60)],
-      ['71/0.0.17.0.0.255/7', u('double-long-unsigned', 30)],
-      ['71/0.0.17.0.0.255/8', struct(u('long-unsigned', 1), octets(hex('07 E8 01 01 01 00 00 00 00 00 00 00')), u('double-long-unsigned', 3600))],
-      ['71/0.0.17.0.0.255/10', { type: 'boolean', value: false }],
-    ]);
-    const { client } = await connect([], {}, undefined, meter(table));
-
-    const limiter = await readLimiter(client);
-    await setLimiterThreshold(client, 4500);
-
-    expect(limiter.monitoredValue).toEqual({ classId: 3, obis: '1.0.1.7.0.255', attribute: 2 });
-    expect(limiter.minOverThresholdDuration).toBe(60);
-    expect(limiter.emergencyProfile.durationS).toBe(3600);
-    expect(limiter.thresholdNormal).toEqual(u('double-long-unsigned', 6000));
-    expect(table.get('71/0.0.17.0.0.255/4')).toEqual(u('double-long-unsigned', 4500));
   });
 
   it('throws DataAccessError when the meter refuses to disconnect', async () => {

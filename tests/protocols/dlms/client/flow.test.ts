@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectionError, TimeoutError } from '../../../../protocols/adapter.js';
-import { encodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { encodeApdu, type Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import {
   AssociationUnavailable, ClientBusy, RequestAborted, ServiceRejected, UnexpectedResponse,
 } from '../../../../protocols/dlms/client/errors.js';

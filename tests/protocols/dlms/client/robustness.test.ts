@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../../../protocols/adapter.js';
-import { encodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { encodeApdu, type Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import { encodeData } from '../../../../protocols/dlms/axdr/codec.js';
 import { invokeIdAndPriority } from '../../../../protocols/dlms/apdu/invokeId.js';
 import { mutate, prng } from '../apdu/helpers.js';

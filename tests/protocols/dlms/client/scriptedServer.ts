@@ -3,7 +3,7 @@
  * and answered by the next step. Nothing crosses a process boundary here; the client ↔
  * simulator tests over TCP live with the simulator.
  */
-import { decodeApdu, encodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { decodeApdu, encodeApdu, type Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import { userDiagnostic } from '../../../../protocols/dlms/acse/diagnostics.js';
 import type { Conformance } from '../../../../protocols/dlms/acse/conformance.js';
 import { APPLICATION_CONTEXT } from '../../../../protocols/dlms/acse/names.js';

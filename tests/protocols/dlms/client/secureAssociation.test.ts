@@ -10,7 +10,7 @@ import { encodeAarq } from '../../../../protocols/dlms/acse/aarq.js';
 import { userDiagnostic } from '../../../../protocols/dlms/acse/diagnostics.js';
 import { APPLICATION_CONTEXT, MECHANISM } from '../../../../protocols/dlms/acse/names.js';
 import { decodeRlre, decodeRlrq } from '../../../../protocols/dlms/acse/release.js';
-import { encodeApdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { encodeApdu } from '../../../../protocols/dlms/apduCodec.js';
 import { buildAarq, buildRlrq, readAssociationResponse } from '../../../../protocols/dlms/client/association.js';
 import { DlmsClient } from '../../../../protocols/dlms/client/client.js';
 import { ClientCipher } from '../../../../protocols/dlms/client/secureChannel.js';

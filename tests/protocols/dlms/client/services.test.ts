@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { conformance } from '../../../../protocols/dlms/acse/conformance.js';
-import type { Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import type { Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import { profileSelectiveAccess } from '../../../../protocols/dlms/apdu/selectiveAccess.js';
 import { encodeData } from '../../../../protocols/dlms/axdr/codec.js';
 import type { DlmsData } from '../../../../protocols/dlms/axdr/data.js';

@@ -11,7 +11,7 @@ import {
 import { securityControlFor, type Protection } from '../../../../protocols/dlms/security/securityHeader.js';
 import { DlmsSecurityError } from '../../../../protocols/dlms/security/securityError.js';
 import { DlmsDecodeError } from '../../../../protocols/dlms/errors.js';
-import { decodeApdu, encodeApdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { decodeApdu, encodeApdu } from '../../../../protocols/dlms/apduCodec.js';
 import type { DataNotification } from '../../../../protocols/dlms/apdu/notification.js';
 import { hex, mutate, prng, toHex } from '../apdu/helpers.js';
 import { AK, EK, GET_CLOCK_TIME, SERVER_TITLE, reasonOf } from './helpers.js';

@@ -5,7 +5,7 @@
  * association, and release.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeApdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { encodeApdu } from '../../../../protocols/dlms/apduCodec.js';
 import { MECHANISM } from '../../../../protocols/dlms/acse/names.js';
 import { conformance } from '../../../../protocols/dlms/acse/conformance.js';
 import { diagnosticName, userDiagnostic } from '../../../../protocols/dlms/acse/diagnostics.js';

@@ -9,7 +9,7 @@ import type { Rlrq } from '../../../../protocols/dlms/acse/release.js';
 import { LN_CLIENT_CONFORMANCE } from '../../../../protocols/dlms/acse/conformance.js';
 import { encodeUserInformation, type InitiateRequest } from '../../../../protocols/dlms/acse/initiate.js';
 import { APPLICATION_CONTEXT } from '../../../../protocols/dlms/acse/names.js';
-import { encodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { encodeApdu, type Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import { cipherApdu, type CipheredForm } from '../../../../protocols/dlms/security/ciphering.js';
 import type { ServerAssociationOptions } from '../../../../protocols/dlms/server/engine.js';
 import { MemorySecurityCounters } from '../../../../protocols/dlms/security/memoryCounters.js';

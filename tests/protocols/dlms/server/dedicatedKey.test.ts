@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Aarq } from '../../../../protocols/dlms/acse/aarq.js';
 import { MECHANISM } from '../../../../protocols/dlms/acse/names.js';
-import { decodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { decodeApdu, type Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import { decipherApdu } from '../../../../protocols/dlms/security/ciphering.js';
 import { hex, ln } from '../apdu/helpers.js';
 import { AK, EK, SERVER_TITLE, reasonOf } from '../security/helpers.js';

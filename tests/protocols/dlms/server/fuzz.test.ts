@@ -6,7 +6,7 @@
  * sends may count as an engine fault.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeApdu, encodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { decodeApdu, encodeApdu, type Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import { ACSE_SAMPLES, XDLMS_SAMPLES } from '../apdu/samples.js';
 import { mutate, prng, toHex } from '../apdu/helpers.js';
 import { encodeData } from '../../../../protocols/dlms/axdr/codec.js';

@@ -5,7 +5,7 @@
  */
 import { expect } from 'vitest';
 import type { DlmsData } from '../../../../protocols/dlms/axdr/data.js';
-import { decodeApdu, encodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { decodeApdu, encodeApdu, type Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import { invokeIdAndPriority } from '../../../../protocols/dlms/apdu/invokeId.js';
 import type { Aarq } from '../../../../protocols/dlms/acse/aarq.js';
 import { APPLICATION_CONTEXT, MECHANISM } from '../../../../protocols/dlms/acse/names.js';

@@ -6,7 +6,7 @@
  * conforming meter sends while the association stays. Over TCP: tests/simulators/dlms/security.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeApdu, encodeApdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { decodeApdu, encodeApdu } from '../../../../protocols/dlms/apduCodec.js';
 import { hex, toHex } from '../apdu/helpers.js';
 import { SERVER_TITLE, gcm } from '../security/helpers.js';
 import { CIPHERED, cipheredAarq, cipheredRlrq, cipheredServer, nextClientCounter } from './cipheredHarness.js';

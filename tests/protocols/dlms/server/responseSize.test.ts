@@ -5,7 +5,7 @@
  * it. Over TCP against the simulated meter: tests/simulators/dlms/responseSize.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeApdu, encodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { decodeApdu, encodeApdu, type Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import type { CosemMethodDescriptor } from '../../../../protocols/dlms/apdu/descriptors.js';
 import { encodeData } from '../../../../protocols/dlms/axdr/codec.js';
 import { ByteWriter } from '../../../../protocols/dlms/bytes.js';

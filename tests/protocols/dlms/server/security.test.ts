@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Aarq } from '../../../../protocols/dlms/acse/aarq.js';
 import { userDiagnostic } from '../../../../protocols/dlms/acse/diagnostics.js';
 import { APPLICATION_CONTEXT, MECHANISM } from '../../../../protocols/dlms/acse/names.js';
-import type { Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import type { Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import { computeHlsResponse, verifyHlsResponse } from '../../../../protocols/dlms/security/hlsGmac.js';
 import { MemorySecurityCounters } from '../../../../protocols/dlms/security/memoryCounters.js';
 import type { ApduProtection, SecurityEvent } from '../../../../protocols/dlms/security/settings.js';

@@ -4,7 +4,7 @@
  * original), wrong block numbers, access rights, conformance, invoke-id echo and model faults.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeApdu, type Apdu } from '../../../../protocols/dlms/apdu/apdu.js';
+import { decodeApdu, type Apdu } from '../../../../protocols/dlms/apduCodec.js';
 import type { DlmsData } from '../../../../protocols/dlms/axdr/data.js';
 import { decodeData, encodeData } from '../../../../protocols/dlms/axdr/codec.js';
 import { invokeIdAndPriority } from '../../../../protocols/dlms/apdu/invokeId.js';

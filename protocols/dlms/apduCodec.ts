@@ -4,33 +4,36 @@
  * xDLMS APDUs (A-XDR, IEC 62056-5-3 §8 / Green Book §9.5). Dispatches on the first octet.
  * `decodeApdu` takes exactly one APDU (trailing bytes are a wrong-length error);
  * `decodeLeadingApdu` takes the APDU at the start and counts what follows it.
+ * It sits above both `acse/` and `apdu/`: the ACSE APDUs carry xDLMS pieces (the
+ * InitiateRequest and its ConfirmedServiceError), so `acse/` builds on `apdu/`, and only
+ * this entry point needs both.
  */
-import { ByteReader, ByteWriter } from '../bytes.js';
-import { DlmsDecodeError } from '../errors.js';
-import { AARQ_TAG, decodeAarq, writeAarq, type Aarq } from '../acse/aarq.js';
-import { AARE_TAG, decodeAare, writeAare, type Aare } from '../acse/aare.js';
-import { RLRE_TAG, RLRQ_TAG, decodeRlre, decodeRlrq, encodeRlre, encodeRlrq, type Rlre, type Rlrq } from '../acse/release.js';
-import { DEFAULT_APDU_LIMITS, type ApduLimits } from './descriptors.js';
+import { ByteReader, ByteWriter } from './bytes.js';
+import { DlmsDecodeError } from './errors.js';
+import { AARQ_TAG, decodeAarq, writeAarq, type Aarq } from './acse/aarq.js';
+import { AARE_TAG, decodeAare, writeAare, type Aare } from './acse/aare.js';
+import { RLRE_TAG, RLRQ_TAG, decodeRlre, decodeRlrq, encodeRlre, encodeRlrq, type Rlre, type Rlrq } from './acse/release.js';
+import { DEFAULT_APDU_LIMITS, type ApduLimits } from './apdu/descriptors.js';
 import {
   GET_REQUEST_TAG, GET_RESPONSE_TAG, readGetRequest, readGetResponse, writeGetRequest, writeGetResponse,
   type GetRequest, type GetResponse,
-} from './get.js';
+} from './apdu/get.js';
 import {
   SET_REQUEST_TAG, SET_RESPONSE_TAG, readSetRequest, readSetResponse, writeSetRequest, writeSetResponse,
   type SetRequest, type SetResponse,
-} from './set.js';
+} from './apdu/set.js';
 import {
   ACTION_REQUEST_TAG, ACTION_RESPONSE_TAG, readActionRequest, readActionResponse, writeActionRequest,
   writeActionResponse, type ActionRequest, type ActionResponse,
-} from './action.js';
+} from './apdu/action.js';
 import {
   DATA_NOTIFICATION_TAG, EVENT_NOTIFICATION_REQUEST_TAG, readDataNotification, readEventNotificationRequest,
   writeDataNotification, writeEventNotificationRequest, type DataNotification, type EventNotificationRequest,
-} from './notification.js';
+} from './apdu/notification.js';
 import {
   readConfirmedServiceError, readExceptionResponse, writeConfirmedServiceError, writeExceptionResponse,
   type ConfirmedServiceError, type ExceptionResponse,
-} from './serviceErrors.js';
+} from './apdu/serviceErrors.js';
 
 export type AcseApdu = Aarq | Aare | Rlrq | Rlre;
 

@@ -2,13 +2,13 @@
  * What the head-end says about itself: the /health report and the Prometheus metric
  * sources, read from the modules' own stats() at request time.
  */
-import type { HealthReport } from '../api/server.js';
-import type { CollectionScheduler } from '../collect/index.js';
-import type { IngestPipeline } from '../ingest/pipeline.js';
-import type { DlmsAdapter } from '../../protocols/dlms/adapter.js';
-import type { MqttAdapter } from '../../protocols/mqtt/adapter.js';
-import type { InfluxSink } from '../storage/influx/sink.js';
-import type { MetricSource } from './metrics.js';
+import type { CollectionScheduler } from './collect/index.js';
+import type { IngestPipeline } from './ingest/pipeline.js';
+import type { DlmsAdapter } from '../protocols/dlms/adapter.js';
+import type { MqttAdapter } from '../protocols/mqtt/adapter.js';
+import type { InfluxSink } from './storage/influx/sink.js';
+import type { ComponentStatus, HealthReport } from './observe/health.js';
+import type { MetricSource } from './observe/metrics.js';
 
 export interface HeadEndParts {
   readonly pipeline: IngestPipeline;
@@ -20,8 +20,6 @@ export interface HeadEndParts {
   /** The broker's dropped-message watch; undefined when `mqtt.brokerDrops.enabled` is off. */
   readonly brokerDrops: { health(): ComponentStatus } | undefined;
 }
-
-interface ComponentStatus { status: 'ok' | 'degraded' | 'down'; detail?: string }
 
 export function healthReport({ pipeline, mqtt, mqttUrl, influx, brokerDrops }: HeadEndParts): HealthReport {
   const components: Record<string, ComponentStatus> = {

@@ -1,0 +1,18 @@
+/**
+ * The shape of the head-end's /health report. It lives here, below the API that serves
+ * it and the modules that feed it, so neither has to import the other for a type.
+ */
+
+/** `ok`: works; `degraded`: serving, but failing in part (e.g. InfluxDB down, data spooled); `down`: cannot serve. */
+export type HealthStatus = 'ok' | 'degraded' | 'down';
+
+export interface ComponentStatus {
+  readonly status: HealthStatus;
+  readonly detail?: string;
+}
+
+export interface HealthReport {
+  /** The worst status among the components. */
+  readonly status: HealthStatus;
+  readonly components: Readonly<Record<string, ComponentStatus>>;
+}
