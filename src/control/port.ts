@@ -8,14 +8,14 @@
  * undoing a trip must always be possible.
  */
 import type { DeviceControlState } from '../../protocols/adapter.js';
+import type { CommandOrigin, CommandType, TargetError } from './commandModel.js';
 
 export type { DeviceControlState };
 
-export type ControlCommand = 'disconnect' | 'reconnect' | 'set-limit' | 'clear-limit';
+/** What a program may ask of one meter: the command model's types less those only operators send. */
+export type ControlCommand = Exclude<CommandType, 'sync-clock'>;
 
-export type ControlOrigin =
-  | { readonly kind: 'program'; readonly id: string; readonly round: number }
-  | { readonly kind: 'operator'; readonly actor: string };
+export type ControlOrigin = CommandOrigin;
 
 export interface ControlRequest {
   readonly meterId: string;
@@ -27,10 +27,7 @@ export interface ControlRequest {
   readonly reason: string;
 }
 
-export interface ControlError {
-  readonly code: string;
-  readonly message: string;
-}
+export type ControlError = TargetError;
 
 export interface ControlResult {
   /** verified: the device's read-back state matches the command; refused: a guard rail stopped it before the device. */
