@@ -24,7 +24,8 @@ import { startDlmsPushService } from './collect/dlmsPushService.js';
 import type { RawDeviceEvent } from '../protocols/adapter.js';
 import type { GridheadConfig } from './config/schema.js';
 import { ControlActionStore } from './control/actions.js';
-import { CommandService, type CommandRunner } from './control/commands.js';
+import { CommandService } from './control/commands.js';
+import { commandRoute } from './control/route.js';
 import { CommandStore } from './control/commandStore.js';
 import { MeterReader } from './collect/meterRead.js';
 import { QUANTITIES, isQuantity, type AlarmSignal, type DeviceEvent, type Meter, type MeterId } from './domain/index.js';
@@ -489,18 +490,7 @@ async function compose(
   const controlActions = new ControlActionStore(db);
   const interrupted = controlActions.closeInterrupted(Date.now());
   if (interrupted > 0) logger.warn({ interrupted }, 'control requests the previous run left unanswered are marked failed (INTERRUPTED)');
-  // Commands (issue 6): one service for operators and programs, durable, through the lanes
-  // (MQTT terminals through the command topic); it is the load-control programs' port too.
-  const runCommand: CommandRunner = async (terminalId, command, { timeoutMs, signal }) => {
-    if (registry.findTerminal(terminalId)?.protocol !== 'mqtt') return scheduler.executeNow(terminalId, command, { timeoutMs, signal });
-    const session = await mqtt.open({ id: terminalId, endpoint: {} }, signal);
-    try {
-      if (session.execute === undefined) throw new Error('the MQTT adapter cannot send commands');
-      return await session.execute(command, signal);
-    } finally {
-      await session.close();
-    }
-  };
+  // One command service for operators and programs, durable; it is the load-control programs' port too.
   const commandService = new CommandService({
     store: new CommandStore(db),
     audit,
@@ -508,13 +498,15 @@ async function compose(
       meter: (id) => registry.findMeter(id),
       metersOfArea: (a) => (registry.hasArea(a) ? registry.listMeters({ areaId: a }) : undefined),
     },
-    run: async (terminalId, command, { timeoutMs, signal }) => {
-      const state = await runCommand(terminalId, command, { timeoutMs, signal });
-      // The relay read back is the OPC UA RelayConnected value, whoever sent the command.
-      const meter = registry.meterAt(terminalId, command.address);
-      if (meter !== undefined) opcua?.controlState(meter.id, state, Date.now());
-      return state;
-    },
+    run: commandRoute({
+      lanes: scheduler,
+      protocolOf: (id) => registry.findTerminal(id)?.protocol,
+      pushChannels: { mqtt },
+      onState: (terminalId, command, state) => {
+        const meter = registry.meterAt(terminalId, command.address);
+        if (meter !== undefined) opcua?.controlState(meter.id, state, Date.now());
+      },
+    }),
     settings: config.control,
     actions: controlActions,
   });

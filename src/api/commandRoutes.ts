@@ -4,14 +4,15 @@
  * /commands/:id/cancel. The service (src/control/commands.ts) owns lifecycle and guard rails.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type, { type Static } from 'typebox';
+import Type from 'typebox';
 import { OneOf } from '../config/schema.js';
-import { COMMAND_TYPES, commandStatus, TARGET_STATUSES, type Command } from '../control/commandModel.js';
+import { COMMAND_TYPES, commandStatus, type Command } from '../control/commandModel.js';
 import type { CommandService } from '../control/commands.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { actorOf } from './actor.js';
 import { isAdmin as noAdmin, type AdminCheck } from './admin.js';
 import { noteAudit } from './auditRoutes.js';
+import { CommandBody, CommandOut, MeterIdString, Nullable, PreviewOut, type CommandView } from './commandSchemas.js';
 import { problemResponses } from './problem.js';
 import { IdParam } from './schemas.js';
 
@@ -21,45 +22,6 @@ export interface CommandRoutesOptions {
   readonly isAdmin?: AdminCheck;
 }
 
-const MeterIdString = Type.String({ minLength: 1, maxLength: 64 });
-const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-
-const CommandBody = Type.Object({
-  type: OneOf(COMMAND_TYPES),
-  meterIds: Type.Optional(Type.Array(MeterIdString, { minItems: 1, maxItems: 100_000 })),
-  areaId: Type.Optional(MeterIdString),
-  params: Type.Optional(Type.Object({
-    limitKw: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 })),
-    time: Type.Optional(Timestamp),
-  }, { additionalProperties: false })),
-  reason: Type.Optional(Type.String({ maxLength: 500 })),
-  override: Type.Optional(Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }) }, { additionalProperties: false })),
-  confirmationToken: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-}, { additionalProperties: false, description: 'Exactly one of `meterIds` and `areaId`.' });
-
-const StateOut = Type.Object({ connected: Type.Optional(Type.Boolean()), limitKw: Type.Optional(Nullable(Type.Number())), clock: Type.Optional(Type.Number()) });
-const TargetOut = Type.Object({
-  meterId: Type.String(), terminalId: Type.String(), status: OneOf(TARGET_STATUSES),
-  transitions: Type.Array(Type.Object({ status: Type.String(), at: Type.String() })),
-  state: Nullable(StateOut), error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
-});
-const CommandOut = Type.Object({
-  id: Type.String(), type: Type.String(), status: Type.String({ description: 'open | verified | partial | failed | cancelled' }),
-  params: Type.Object({ limitKw: Type.Optional(Type.Number()), time: Type.Optional(Type.String()) }),
-  scope: Type.Object({ meterIds: Type.Optional(Type.Array(Type.String())), areaId: Type.Optional(Type.String()) }),
-  reason: Nullable(Type.String()), overrideReason: Nullable(Type.String()),
-  origin: Type.Object({ kind: Type.String(), actor: Type.Optional(Type.String()), id: Type.Optional(Type.String()), round: Type.Optional(Type.Integer()) }),
-  createdAt: Type.String(),
-  counts: Type.Record(Type.String(), Type.Integer()),
-  targets: Type.Array(TargetOut),
-});
-const PreviewOut = Type.Object({
-  confirmationRequired: Type.Literal(true),
-  confirmationToken: Type.String(), expiresAt: Type.String(), type: Type.String(),
-  meters: Type.Array(Type.Object({ meterId: Type.String(), terminalId: Type.String(), customerRef: Nullable(Type.String()) })),
-  skippedProtected: Type.Array(Type.String()),
-});
 const IdempotencyHeader = Type.Object({ 'idempotency-key': Type.String({ minLength: 1, maxLength: 200, description: 'Any unique string; a retry with the same key and body returns the same command.' }) });
 
 export const commandRoutes: FastifyPluginAsyncTypebox<CommandRoutesOptions> = async (app, { commands, isAdmin = noAdmin }) => {
@@ -140,7 +102,7 @@ export const commandRoutes: FastifyPluginAsyncTypebox<CommandRoutesOptions> = as
   await Promise.resolve();
 };
 
-export function toView(c: Command): Static<typeof CommandOut> {
+export function toView(c: Command): CommandView {
   const counts: Record<string, number> = {};
   for (const t of c.targets) counts[t.status] = (counts[t.status] ?? 0) + 1;
   return {

@@ -1,5 +1,5 @@
 /**
- * The audit log (issue 6, Audit): who did what, when, from where, to what, and how it
+ * The audit log: who did what, when, from where, to what, and how it
  * ended. Append-only: this module has no UPDATE or DELETE, and triggers in the schema
  * (migration 3) refuse both, so an entry once written stays as written.
  *

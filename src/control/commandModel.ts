@@ -2,7 +2,7 @@
  * The command service's data: a command (what, to whom, on whose behalf) and one target per
  * meter with its lifecycle. Pure: no database, no device.
  *
- * Per-meter lifecycle (issue 6):
+ * Per-meter lifecycle:
  *   pending → sent → acknowledged → verified            (the state read back shows the command took)
  *                               ↘ failed                (read back differs, or the device refused)
  *   pending → refused                                   (a guard rail: protected meter, before any send)
@@ -11,7 +11,6 @@
  *   sent | acknowledged → failed (INTERRUPTED) → verified?   (restart; see CommandService.recover)
  */
 import type { DeviceCommand, DeviceControlState } from '../../protocols/adapter.js';
-import { verify, type ControlCommand } from './port.js';
 
 export const COMMAND_TYPES = ['disconnect', 'reconnect', 'set-limit', 'clear-limit', 'sync-clock'] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];
@@ -83,6 +82,9 @@ export function commandStatus(targets: readonly Pick<CommandTarget, 'status'>[])
 /** How far a meter clock may be from the time set (plus the time spent since) and still verify. */
 export const CLOCK_TOLERANCE_MS = 5_000;
 
+/** Read-back limits within this of the request verify (a meter rounds to its own resolution). */
+export const LIMIT_TOLERANCE = { relative: 0.01, absoluteKw: 0.001 } as const;
+
 /** The device command for one target; `sentAt` fills sync-clock's default time. */
 export function toDeviceCommand(type: CommandType, params: CommandParams, address: string, sentAt: number): DeviceCommand {
   switch (type) {
@@ -97,19 +99,43 @@ export function toDeviceCommand(type: CommandType, params: CommandParams, addres
   }
 }
 
+/** When a command went out and when its state was read back: the meter's clock moved on meanwhile. */
+export interface SendTiming {
+  readonly sentAt: number;
+  readonly readAt: number;
+}
+
+export type Verification = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
 /**
- * Whether the state read back shows the command took effect. `sentAt`/`now` bound the
- * clock check: the meter's clock moved on by the time it was read back.
+ * Whether the state read back shows the command took effect; the reason when it does not.
+ * Only sync-clock needs `timing` (its default time is the send time, and the clock ran on).
  */
-export function verifyCommand(type: CommandType, params: CommandParams, state: DeviceControlState, sentAt: number, now: number): { readonly ok: true } | { readonly ok: false; readonly reason: string } {
-  if (type === 'sync-clock') {
-    const wanted = (params.time ?? sentAt) + (now - sentAt);
-    if (state.clock === undefined) return { ok: false, reason: 'the meter did not report its clock' };
-    const off = Math.abs(state.clock - wanted);
-    return off <= CLOCK_TOLERANCE_MS + (now - sentAt) ? { ok: true } : { ok: false, reason: `meter clock is ${Math.round(off / 1000)} s off after sync` };
+export function verify(type: CommandType, params: CommandParams, state: DeviceControlState, timing?: SendTiming): Verification {
+  switch (type) {
+    case 'disconnect':
+      return state.connected === false ? { ok: true } : { ok: false, reason: `relay reads ${relay(state.connected)} after disconnect` };
+    case 'reconnect':
+      return state.connected === true ? { ok: true } : { ok: false, reason: `relay reads ${relay(state.connected)} after reconnect (it may await a manual reconnect)` };
+    case 'clear-limit':
+      return state.limitKw === null ? { ok: true } : { ok: false, reason: `limit reads ${String(state.limitKw)} kW after clear-limit` };
+    case 'set-limit': {
+      const want = params.limitKw ?? Number.NaN;
+      const got = state.limitKw;
+      const tolerance = Math.max(LIMIT_TOLERANCE.absoluteKw, Math.abs(want) * LIMIT_TOLERANCE.relative);
+      return typeof got === 'number' && Math.abs(got - want) <= tolerance
+        ? { ok: true }
+        : { ok: false, reason: `limit reads ${got === null ? 'none' : String(got)} kW, ${want} kW was set` };
+    }
+    case 'sync-clock': {
+      const set = params.time ?? timing?.sentAt;
+      if (set === undefined) return { ok: false, reason: 'the time set is unknown' };
+      if (state.clock === undefined) return { ok: false, reason: 'the meter did not report its clock' };
+      const elapsed = timing === undefined ? 0 : timing.readAt - timing.sentAt;
+      const off = Math.abs(state.clock - (set + elapsed));
+      return off <= CLOCK_TOLERANCE_MS + elapsed ? { ok: true } : { ok: false, reason: `meter clock is ${Math.round(off / 1000)} s off after sync` };
+    }
   }
-  const command: ControlCommand = type;
-  return verify({ meterId: '', command, ...(params.limitKw === undefined ? {} : { limitKw: params.limitKw }), origin: { kind: 'operator', actor: '' }, reason: '' }, state);
 }
 
 /** What a re-verification read looks at, for commands whose effect can be read back without acting. */
@@ -131,4 +157,9 @@ export function paramProblems(type: CommandType, params: CommandParams): [string
   if (params.time !== undefined && type !== 'sync-clock') problems.push(['params.time', `${type} takes no time`]);
   if (params.time !== undefined && !Number.isFinite(params.time)) problems.push(['params.time', 'time must be a valid date-time']);
   return problems;
+}
+
+function relay(connected: boolean | undefined): string {
+  if (connected === undefined) return 'nothing';
+  return connected ? 'connected' : 'disconnected';
 }

@@ -228,9 +228,7 @@ export class CommandService implements ControlPort {
     const params = request.limitKw === undefined ? {} : { limitKw: request.limitKw };
     const problems = paramProblems(request.command, params);
     if (problems.length > 0) return { status: 'failed', error: { code: 'BAD_PARAMS', message: problems.map(([p, m]) => `${p}: ${m}`).join('; ') } };
-    const origin: CommandOrigin = request.origin.kind === 'program'
-      ? { kind: 'program', id: request.origin.id, round: request.origin.round }
-      : { kind: 'operator', actor: request.origin.actor };
+    const origin = request.origin;
     const refuse = meter.protected && origin.kind === 'program' && TRIPPING_COMMANDS.has(request.command);
     const command = this.#create(request.command, params, { meterIds: [meter.id] }, origin, null, refuse ? [] : [meter], refuse ? [meter] : [], {
       reason: request.reason, overrideReason: null, idempotencyKey: null, bodyHash: null,

@@ -8,7 +8,7 @@
  * one wake-up timer; no retry (whether a command that failed reached the device is unknown).
  */
 import type { DeviceCommand, DeviceControlState } from '../../protocols/adapter.js';
-import { readBackOf, toDeviceCommand, verifyCommand, type CommandParams, type CommandTarget, type CommandType } from './commandModel.js';
+import { readBackOf, toDeviceCommand, verify, type CommandParams, type CommandTarget, type CommandType } from './commandModel.js';
 import type { CommandStore } from './commandStore.js';
 import type { TerminalRateLimit } from './guardRails.js';
 
@@ -145,7 +145,7 @@ export class CommandDispatcher {
     if (this.#stopping.signal.aborted) return;
     const at = now();
     store.transition(t.commandId, t.meterId, 'acknowledged', at, { state });
-    const check = verifyCommand(t.type, t.params, state, sentAt, at);
+    const check = verify(t.type, t.params, state, { sentAt, readAt: at });
     this.o.onFinal(t, check.ok
       ? store.transition(t.commandId, t.meterId, 'verified', at)
       : store.transition(t.commandId, t.meterId, 'failed', at, { error: { code: 'NOT_VERIFIED', message: check.reason } }));
@@ -160,7 +160,7 @@ export class CommandDispatcher {
       const state = await this.o.run(t.terminalId, { type: 'read-state', address: t.address, of }, { timeoutMs: this.o.commandTimeoutMs, signal: this.#stopping.signal });
       if (this.#stopping.signal.aborted) return;
       const at = now();
-      const check = verifyCommand(t.type, t.params, state, at, at);
+      const check = verify(t.type, t.params, state);
       if (check.ok) this.o.onFinal(t, store.transition(t.commandId, t.meterId, 'verified', at, { state, error: null }));
       else this.o.onFinal(t, store.transition(t.commandId, t.meterId, 'failed', at, { state, error: { code: 'INTERRUPTED', message: `interrupted by a restart; read back: ${check.reason}` } }));
     } catch (err) {

@@ -41,8 +41,7 @@ export interface DeviceEvent { id: string; meterId: string | null; terminalId: s
 
 export interface CollectionStats { date: string; expected: number; collected: number; successRate: number | null; terminals: { terminalId: string; expected: number; collected: number; successRate: number | null }[] }
 
-export interface CommandTarget { meterId: string; status: string; transitions: { status: string; at: string }[]; state: { connected?: boolean; limitKw?: number | null } | null; error: { code: string; message: string } | null }
-export interface Command { id: string; type: string; status: string; targets: CommandTarget[] }
+export type { CommandTargetView as CommandTarget, CommandView as Command } from '../api/commandSchemas.js';
 
 export interface Program {
   id: string; name: string; kind: string; dryRun: boolean; state: string; round: number; since: number;

@@ -11,13 +11,13 @@ import { DlmsAdapter } from '../../protocols/dlms/adapter.js';
 import { ModbusAdapter } from '../../protocols/modbus/adapter.js';
 import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore, type Clock } from '../../src/collect/index.js';
 import { LoadControlProgram, type LoadControlProgramConfig } from '../../src/config/schema.js';
-import { ControlActionStore } from '../../src/control/actions.js';
-import { LaneControlPort } from '../../src/control/lanePort.js';
+import { commandRoute } from '../../src/control/route.js';
 import { meterId, QUANTITIES, terminalId, type AlarmSignal, type Meter, type Terminal } from '../../src/domain/index.js';
 import { LatestValues } from '../../src/live/latest.js';
 import { LoadControlEvaluator } from '../../src/rules/loadControl/evaluator.js';
 import { MemoryProgramStateStore } from '../../src/rules/loadControl/stateStore.js';
 import { openDatabase } from '../../src/storage/db.js';
+import { testCommandService } from '../helpers/commandService.js';
 import { THRESHOLD_MAX } from '../../simulators/dlms/limiter.js';
 import { DlmsMeterSimulator, MANAGEMENT_CLIENT } from '../../simulators/dlms/server.js';
 import { MeterModel } from '../../simulators/loadShape.js';
@@ -77,8 +77,9 @@ async function rig(program: (limitKw: number) => Partial<LoadControlProgramConfi
   scheduler.start();
   cleanups.push(async () => { await scheduler.stop(); await dlms.close(); await modbus.close(); });
 
-  const actions = new ControlActionStore(db);
-  const port = new LaneControlPort({ meter: (id) => byId.get(id), run: (t, c, signal) => scheduler.executeNow(t, c, { timeoutMs: 3_000, ...(signal === undefined ? {} : { signal }) }), actions, now });
+  const run = commandRoute({ lanes: scheduler, protocolOf: (id) => terminals.find((t) => t.id === id)?.protocol });
+  const { service: port, actions } = testCommandService({ db, meters, run, now });
+  cleanups.push(() => port.close());
   const signals: AlarmSignal[] = [];
   const errors: Error[] = [];
 

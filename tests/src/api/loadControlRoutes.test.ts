@@ -10,13 +10,12 @@ import type { DeviceCommand, DeviceControlState } from '../../../protocols/adapt
 import { loadControlRoutes } from '../../../src/api/loadControlRoutes.js';
 import { installProblemHandlers, Problem } from '../../../src/api/problem.js';
 import { LoadControlProgram, type LoadControlProgramConfig } from '../../../src/config/schema.js';
-import { ControlActionStore } from '../../../src/control/actions.js';
-import { LaneControlPort } from '../../../src/control/lanePort.js';
 import { meterId, terminalId, type Meter } from '../../../src/domain/index.js';
 import { LatestValues } from '../../../src/live/latest.js';
 import { LoadControlEvaluator } from '../../../src/rules/loadControl/evaluator.js';
 import { MemoryProgramStateStore } from '../../../src/rules/loadControl/stateStore.js';
 import { openDatabase } from '../../../src/storage/db.js';
+import { testCommandService } from '../../helpers/commandService.js';
 
 const T0 = Date.UTC(2024, 5, 12, 2, 0, 0);
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -36,7 +35,8 @@ async function serve() {
   };
   const db = openDatabase(':memory:');
   cleanups.push(() => { db.close(); });
-  const actions = new ControlActionStore(db);
+  const { service: port, actions } = testCommandService({ db, meters, run, now: () => clock.t });
+  cleanups.push(() => port.close());
   const live = new LatestValues();
   const program = Value.Default(LoadControlProgram, {
     id: 'peak', name: 'Feeder 3 peak', kind: 'period', periods: [{ from: '00:00', to: '00:00', limitKw: 100 }], meters: ['m1', 'm2'],
@@ -44,7 +44,7 @@ async function serve() {
   }) as LoadControlProgramConfig;
   const evaluator = new LoadControlEvaluator({
     programs: [program], live, store: new MemoryProgramStateStore(), utcOffsetMinutes: 0, now: () => clock.t,
-    port: new LaneControlPort({ meter: (id) => meters.find((m) => m.id === id), run, actions, now: () => clock.t }),
+    port,
     meters: { meter: (id) => meters.find((m) => m.id === id), metersOfArea: () => meters },
     onSignal: () => undefined, history: (id, limit) => actions.list({ programId: id, limit }),
   });

@@ -1,7 +1,7 @@
 /**
  * The shedding rounds end to end inside the station: live values in, the state machine, the
- * control port (the real one, with its protected-meter rule and action log) over a stand-in
- * device, alarm signals out. Time is a manual clock.
+ * control port (the command service, with its protected-meter rule and action log) over a
+ * stand-in device, alarm signals out. Time is a manual clock.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,14 +10,14 @@ import { Value } from 'typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceCommand, DeviceControlState } from '../../../../protocols/adapter.js';
 import { LoadControlProgram, type LoadControlProgramConfig } from '../../../../src/config/schema.js';
-import { ControlActionStore } from '../../../../src/control/actions.js';
-import { LaneControlPort } from '../../../../src/control/lanePort.js';
+import type { CommandService } from '../../../../src/control/commands.js';
 import { meterId, terminalId, type AlarmSignal, type Meter } from '../../../../src/domain/index.js';
 import { LatestValues } from '../../../../src/live/latest.js';
 import { renderExplanation } from '../../../../src/rules/explanation.js';
 import { LoadControlEvaluator } from '../../../../src/rules/loadControl/evaluator.js';
 import { SqliteProgramStateStore } from '../../../../src/rules/loadControl/stateStore.js';
 import { openDatabase, type Db } from '../../../../src/storage/db.js';
+import { testCommandService } from '../../../helpers/commandService.js';
 
 const T0 = Date.UTC(2024, 5, 12, 2, 0, 0);
 const S = 1_000;
@@ -45,10 +45,11 @@ class Devices {
   readonly log: string[] = [];
   /** Commands to hold (never answer) until released, by `meter:command`. */
   readonly hold = new Set<string>();
-  run = (_terminal: string, c: DeviceCommand): Promise<DeviceControlState> => {
+  run = (_terminal: string, c: DeviceCommand, { signal }: { readonly signal: AbortSignal }): Promise<DeviceControlState> => {
     const key = `m${c.address}:${c.type}`;
     this.log.push(key);
-    if (this.hold.has(key)) return new Promise(() => { /* never answers: the station "crashes" meanwhile */ });
+    // Never answers: the station "crashes" meanwhile (its service stopping only lets go of the wait).
+    if (this.hold.has(key)) return new Promise((_resolve, reject) => { signal.addEventListener('abort', () => { reject(new Error('stopped')); }); });
     const s = this.state.get(c.address) ?? { connected: true, limitKw: null };
     if (c.type === 'disconnect') s.connected = false;
     if (c.type === 'reconnect') s.connected = true;
@@ -61,7 +62,9 @@ class Devices {
 
 const dirs: string[] = [];
 const dbs: Db[] = [];
-afterEach(() => {
+const services: CommandService[] = [];
+afterEach(async () => {
+  for (const s of services.splice(0)) await s.close();
   for (const db of dbs.splice(0)) if (db.open) db.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -71,9 +74,9 @@ function station(options: { db?: Db; devices?: Devices; programs?: LoadControlPr
   if (options.db === undefined) dbs.push(db);
   const clock = { t: T0 };
   const devices = options.devices ?? new Devices();
-  const actions = new ControlActionStore(db);
   const byId = new Map(METERS.map((m) => [m.id as string, m]));
-  const port = new LaneControlPort({ meter: (id) => byId.get(id), run: devices.run, actions, now: () => clock.t });
+  const { service: port, actions } = testCommandService({ db, meters: METERS, run: devices.run, now: () => clock.t });
+  services.push(port);
   const live = new LatestValues();
   const signals: AlarmSignal[] = [];
   const errors: Error[] = [];

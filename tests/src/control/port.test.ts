@@ -1,37 +1,40 @@
 /**
- * The control port's own rules, with a stand-in device: the protected-meter guard rail (for
- * programs only, and never on undo commands), verification by the read-back state, error
- * codes, and that every request and result lands in the action log.
+ * The control port's own rules, as the command service implements them, with a stand-in
+ * device: the protected-meter guard rail (for programs only, and never on undo commands),
+ * verification by the read-back state, error codes, and that every request and result lands
+ * in the action log (and every failure in the audit log).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceCommand, DeviceControlState } from '../../../protocols/adapter.js';
 import { TimeoutError } from '../../../protocols/adapter.js';
-import { ControlActionStore } from '../../../src/control/actions.js';
-import { LaneControlPort } from '../../../src/control/lanePort.js';
+import type { CommandService } from '../../../src/control/commands.js';
 import type { ControlRequest } from '../../../src/control/port.js';
 import { meterId, terminalId, type Meter } from '../../../src/domain/index.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
+import { testCommandService } from '../../helpers/commandService.js';
 
 const dbs: Db[] = [];
-afterEach(() => {
+const services: CommandService[] = [];
+afterEach(async () => {
+  for (const s of services.splice(0)) await s.close();
   for (const db of dbs.splice(0)) db.close();
 });
 
 function setup(reply: (c: DeviceCommand) => Promise<DeviceControlState>) {
   const db = openDatabase(':memory:');
   dbs.push(db);
-  const meters = new Map<string, Meter>(['plain', 'hospital'].map((id) => [id, {
+  const meters: Meter[] = ['plain', 'hospital'].map((id) => ({
     id: meterId(id), name: id, terminalId: terminalId('t1'), address: '7', ctRatio: 1, ptRatio: 1, areaId: null,
     protected: id === 'hospital', customerRef: null, accountRef: null,
-  }]));
+  }));
   const sent: string[] = [];
-  const actions = new ControlActionStore(db);
-  const problems: string[] = [];
-  const port = new LaneControlPort({
-    meter: (id) => meters.get(id), actions, now: () => 1_000,
+  const { service: port, actions, audit } = testCommandService({
+    db, meters, now: () => 1_000,
     run: (t, c) => { sent.push(`${t}/${c.address}:${c.type}`); return reply(c); },
-    onProblem: (_r, res) => { problems.push(res.error?.code ?? res.status); },
   });
+  services.push(port);
+  /** Failed outcomes as the audit log tells them, by error code. */
+  const problems = () => audit.query({ limit: 100 }).items.filter((e) => e.outcome === 'failed').map((e) => (e.detail?.error as { code?: string } | undefined)?.code);
   return { port, sent, actions, problems };
 }
 
@@ -46,7 +49,7 @@ describe('control port', () => {
   it('refuses disconnect and set-limit of a protected meter from a program, before the device, and records it', async () => {
     const { port, sent, actions } = setup(obey);
     for (const command of ['disconnect', 'set-limit'] as const) {
-      expect(await port.execute(program('hospital', command, 5))).toMatchObject({ status: 'refused', error: { code: 'PROTECTED_METER' } });
+      expect(await port.execute(program('hospital', command, command === 'set-limit' ? 5 : undefined))).toMatchObject({ status: 'refused', error: { code: 'PROTECTED_METER' } });
     }
     expect(sent).toEqual([]);
     expect(actions.list({ meterId: 'hospital' }).map((a) => [a.command, a.status, a.reason])).toEqual([['set-limit', 'refused', 'test'], ['disconnect', 'refused', 'test']]);
@@ -66,7 +69,7 @@ describe('control port', () => {
     const result = await port.execute(program('plain', 'disconnect'));
     expect(result).toMatchObject({ status: 'failed', state: { connected: true }, error: { code: 'NOT_VERIFIED' } });
     expect(actions.list()[0]).toMatchObject({ status: 'failed', state: { connected: true }, finishedAt: 1_000 });
-    expect(problems).toEqual(['NOT_VERIFIED']);
+    expect(problems()).toEqual(['NOT_VERIFIED']);
   });
 
   it('accepts a limit read back within the meter\'s resolution, not one far from it', async () => {

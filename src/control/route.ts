@@ -1,0 +1,47 @@
+/**
+ * The way a command travels to its terminal. A polled terminal takes it through the
+ * collector's lane, so it queues behind the request in flight on the terminal's one
+ * connection instead of opening a second one. A terminal that only pushes has no lane: its
+ * commands go over its adapter's push channel (a command topic), one short session each.
+ * Whatever the way, every state read back is handed to `onState` (the OPC UA relay value
+ * follows it, whoever sent the command).
+ */
+import type { DeviceCommand, DeviceControlState, ProtocolName, TransportAdapter } from '../../protocols/adapter.js';
+import type { CommandRunner } from './dispatcher.js';
+
+/** The collector's per-terminal lanes (CollectionScheduler.executeNow). */
+export interface CommandLanes {
+  executeNow(terminalId: string, command: DeviceCommand, options: { readonly timeoutMs?: number; readonly signal?: AbortSignal }): Promise<DeviceControlState>;
+}
+
+export interface CommandRouteOptions {
+  readonly lanes: CommandLanes;
+  /** The protocol a terminal speaks; undefined for a terminal the station does not know (the lane refuses it). */
+  readonly protocolOf: (terminalId: string) => ProtocolName | undefined;
+  /** Adapters, by protocol, whose terminals take commands over the push channel rather than a lane. */
+  readonly pushChannels?: Readonly<Partial<Record<ProtocolName, TransportAdapter>>>;
+  readonly onState?: (terminalId: string, command: DeviceCommand, state: DeviceControlState) => void;
+}
+
+/** The station's command runner: what the command service's dispatcher sends every target through. */
+export function commandRoute(o: CommandRouteOptions): CommandRunner {
+  return async (terminalId, command, { timeoutMs, signal }) => {
+    const protocol = o.protocolOf(terminalId);
+    const channel = protocol === undefined ? undefined : o.pushChannels?.[protocol];
+    const state = channel === undefined
+      ? await o.lanes.executeNow(terminalId, command, { timeoutMs, signal })
+      : await overPushChannel(channel, terminalId, command, signal);
+    o.onState?.(terminalId, command, state);
+    return state;
+  };
+}
+
+async function overPushChannel(adapter: TransportAdapter, terminalId: string, command: DeviceCommand, signal: AbortSignal): Promise<DeviceControlState> {
+  const session = await adapter.open({ id: terminalId, endpoint: {} }, signal);
+  try {
+    if (session.execute === undefined) throw new Error(`the ${adapter.protocol} adapter cannot send commands`);
+    return await session.execute(command, signal);
+  } finally {
+    await session.close();
+  }
+}
