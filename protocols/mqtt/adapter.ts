@@ -18,12 +18,14 @@
  * sends a v3.1.1 client only as many unacknowledged messages as its own in-flight limit
  * (Mosquitto `max_inflight_messages`, default 20) allows: config/mosquitto.conf raises it.
  */
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { PushSink, TerminalRef, TerminalSession, TransportAdapter } from '../adapter.js';
 import { encodeDeadLetter, type DeadLetterInput } from './deadLetter.js';
 import { MqttCommandChannel } from './commandChannel.js';
+import { connectMqtt, DEFAULT_KEEPALIVE_SEC, type MqttConnection } from './connection.js';
 import { disconnect } from './disconnect.js';
 import { AckWindow, encodePubacks } from './acks.js';
+import { checkHoldWithinKeepalive, handOverOptions } from './handOver.js';
 import { MessageDelivery, type DeliveryCounters, type MqttProblem } from './delivery.js';
 import { AdapterStateError, MqttOptionsError, SubscribeRefusedError, UnsupportedOperationError } from './errors.js';
 import { DEFAULT_MAX_EVENTS_PER_MESSAGE } from './events.js';
@@ -32,21 +34,9 @@ import { matchesSubscription, prefixProblem, subscriptionFilters } from './topic
 
 export type { MqttProblem } from './delivery.js';
 
-export interface MqttTlsOptions {
-  readonly ca?: string | Buffer;
-  readonly cert?: string | Buffer;
-  readonly key?: string | Buffer;
-  readonly rejectUnauthorized: boolean;
-}
-
-export interface MqttAdapterOptions {
-  /** `mqtt://`, `mqtts://`, `ws://` or `wss://`. */
-  readonly url: string;
+export interface MqttAdapterOptions extends MqttConnection {
   /** Fixed, so the broker keeps the session (and queues QoS 1 messages) while we are away. */
   readonly clientId: string;
-  readonly username?: string;
-  readonly password?: string;
-  readonly tls?: MqttTlsOptions;
   readonly topicPrefix: string;
   readonly deadLetterTopic: string;
   readonly maxPayloadBytes: number;
@@ -58,10 +48,6 @@ export interface MqttAdapterOptions {
   readonly onProblem?: (problem: MqttProblem) => void;
   /** Station clock, ms epoch. Default `Date.now`. */
   readonly clock?: () => number;
-  /** MQTT keepalive. Default 60 s. */
-  readonly keepaliveSec?: number;
-  /** Delay between reconnect attempts. Default 1000 ms. */
-  readonly reconnectPeriodMs?: number;
   /** How far ahead of the station clock a device timestamp may be. Default one day. */
   readonly maxFutureSkewMs?: number;
   /** Messages received and not yet acknowledged, at most; beyond this the socket is not read. Default 1000. */
@@ -121,12 +107,8 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     if (/[+#]/.test(options.deadLetterTopic) || matchesSubscription(options.topicPrefix, options.deadLetterTopic)) {
       throw new MqttOptionsError(`dead-letter topic "${options.deadLetterTopic}" must be a plain topic outside ${subscriptionFilters(options.topicPrefix).join(' and ')}`, undefined);
     }
-    // The hold must end before the keepalive gives up on us: while a full in-flight window
-    // waits for its oldest message, mqtt.js does not read the PINGRESP either.
-    const holdMs = (options.sinkTimeoutMs ?? 10_000) * (options.sinkMaxAttempts ?? 3);
-    if (holdMs >= (options.keepaliveSec ?? 60) * 1000) {
-      throw new MqttOptionsError(`sinkTimeoutMs × sinkMaxAttempts (${holdMs} ms) must stay below the keepalive`, undefined);
-    }
+    // While a full in-flight window waits for its oldest message, mqtt.js does not read the PINGRESP either.
+    checkHoldWithinKeepalive(handOverOptions(options), options.keepaliveSec ?? DEFAULT_KEEPALIVE_SEC);
   }
 
   /**
@@ -149,7 +131,8 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     if (this.commands === undefined) {
       const o = this.options;
       this.commands = new MqttCommandChannel({
-        client: { ...this.clientOptions(), url: o.url, clientId: `${o.clientId.slice(0, 19)}-cmd`, clean: true },
+        connection: o,
+        clientId: `${o.clientId.slice(0, 19)}-cmd`,
         topicPrefix: o.topicPrefix,
         timeoutMs: o.commandTimeoutMs ?? 10_000,
         ...(o.maxPendingCommands === undefined ? {} : { maxPending: o.maxPendingCommands }),
@@ -226,7 +209,8 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
       }
     };
     const stopping = new AbortController();
-    const client = mqtt.connect(o.url, this.clientOptions());
+    // A persistent session: the broker queues QoS 1 telemetry while the head-end is away.
+    const client = connectMqtt(o, { clientId: o.clientId, persistentSession: true, manualConnect: true });
     const delivery = new MessageDelivery(
       sink,
       {
@@ -236,9 +220,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
         maxEventsPerMessage: o.maxEventsPerMessage ?? DEFAULT_MAX_EVENTS_PER_MESSAGE,
         maxFutureSkewMs: o.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS,
         acceptQuantity: o.acceptQuantity,
-        sinkTimeoutMs: o.sinkTimeoutMs ?? 10_000,
-        sinkMaxAttempts: o.sinkMaxAttempts ?? 3,
-        sinkRetryDelayMs: o.sinkRetryDelayMs ?? 200,
+        ...handOverOptions(o),
         clock: o.clock ?? Date.now,
         report,
         deadLetter: (input) => {
@@ -310,31 +292,6 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
         stopping.abort();
         await disconnect(client);
       },
-    };
-  }
-
-  private clientOptions(): IClientOptions {
-    const o = this.options;
-    return {
-      clientId: o.clientId,
-      // MQTT 3.1.1 §3.1.2.4: clean=0 keeps subscriptions and queued QoS 1 messages across
-      // disconnections, which is what makes a head-end restart lossless.
-      clean: false,
-      protocolVersion: 4,
-      keepalive: o.keepaliveSec ?? 60,
-      reconnectPeriod: o.reconnectPeriodMs ?? 1000,
-      connectTimeout: 30_000,
-      manualConnect: true,
-      ...(o.username === undefined ? {} : { username: o.username }),
-      ...(o.password === undefined ? {} : { password: o.password }),
-      ...(o.tls === undefined
-        ? {}
-        : {
-            rejectUnauthorized: o.tls.rejectUnauthorized,
-            ...(o.tls.ca === undefined ? {} : { ca: o.tls.ca }),
-            ...(o.tls.cert === undefined ? {} : { cert: o.tls.cert }),
-            ...(o.tls.key === undefined ? {} : { key: o.tls.key }),
-          }),
     };
   }
 
