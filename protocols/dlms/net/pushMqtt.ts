@@ -21,6 +21,7 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { connectMqtt, DEFAULT_KEEPALIVE_SEC, type MqttConnection } from '../../mqtt/connection.js';
 import { encodeDeadLetter, type DeadLetterInput } from '../../mqtt/deadLetter.js';
+import { disconnect } from '../../mqtt/disconnect.js';
 import { checkHoldWithinKeepalive, handOverOptions, SinkHandOver, type HandOverOptions } from '../../mqtt/handOver.js';
 
 export interface MqttPushOrigin {
@@ -104,7 +105,11 @@ export class DlmsPushMqttSubscriber {
         done(NO_PUBACK); // not acknowledged: redelivered to our next session
         return;
       }
-      void this.handle(packet).then((acknowledge) => { done(acknowledge ? undefined : NO_PUBACK); });
+      this.handle(packet).then((acknowledge) => { done(acknowledge ? undefined : NO_PUBACK); }, (err: unknown) => {
+        // A bug of ours must not stall the session by leaving the push unacknowledged.
+        this.report('handler-error', `internal: ${err instanceof Error ? err.message : String(err)}`);
+        done();
+      });
     };
     client.on('error', (err) => { this.report('broker-error', err.message); });
     return new Promise<void>((resolve, reject) => {
@@ -128,7 +133,7 @@ export class DlmsPushMqttSubscriber {
     this.stopping.abort();
     const client = this.client;
     this.client = undefined;
-    if (client !== undefined) await client.endAsync(true);
+    if (client !== undefined) await disconnect(client);
   }
 
   /** Whether to acknowledge the push: false only when shutdown interrupted its handling. */
