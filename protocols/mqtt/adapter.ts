@@ -18,9 +18,9 @@
  * sends a v3.1.1 client only as many unacknowledged messages as its own in-flight limit
  * (Mosquitto `max_inflight_messages`, default 20) allows: config/mosquitto.conf raises it.
  */
-import type { IPublishPacket, MqttClient } from 'mqtt';
+import type { IPublishPacket } from 'mqtt';
 import type { PushSink, TerminalRef, TerminalSession, TransportAdapter } from '../adapter.js';
-import { encodeDeadLetter, type DeadLetterInput } from './deadLetter.js';
+import { DeadLetterPublisher } from './deadLetterPublisher.js';
 import { MqttCommandChannel } from './commandChannel.js';
 import { connectMqtt, DEFAULT_KEEPALIVE_SEC, type MqttConnection } from './connection.js';
 import { disconnect } from './disconnect.js';
@@ -92,9 +92,7 @@ export interface MqttAdapterStats {
 export class MqttAdapter implements TransportAdapter<Record<string, never>> {
   readonly protocol = 'mqtt';
   private readonly counters: DeliveryCounters = { messages: 0, readings: 0, statusMessages: 0, events: 0, malformed: 0, refusedReadings: 0, sinkErrors: 0 };
-  private deadLettered = 0;
-  private deadLetterDropped = 0;
-  private pendingDeadLetters = 0;
+  private readonly deadLetters: DeadLetterPublisher;
   private reconnects = 0;
   private session: Session | undefined;
   private commands: MqttCommandChannel | undefined;
@@ -109,6 +107,12 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     }
     // While a full in-flight window waits for its oldest message, mqtt.js does not read the PINGRESP either.
     checkHoldWithinKeepalive(handOverOptions(options), options.keepaliveSec ?? DEFAULT_KEEPALIVE_SEC);
+    this.deadLetters = new DeadLetterPublisher({
+      topic: options.deadLetterTopic,
+      maxPending: options.maxPendingDeadLetters ?? 1000,
+      onDropped: (input, reason) => { this.report({ terminalId: input.terminalId, code: 'DEAD_LETTER_DROPPED', reason }); },
+      onFailed: (input, err) => { this.report({ terminalId: input.terminalId, code: 'DEAD_LETTER_FAILED', reason: err.message }); },
+    });
   }
 
   /**
@@ -178,8 +182,8 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
   stats(): MqttAdapterStats {
     return {
       ...this.counters,
-      deadLettered: this.deadLettered,
-      deadLetterDropped: this.deadLetterDropped,
+      deadLettered: this.deadLetters.deadLettered,
+      deadLetterDropped: this.deadLetters.dropped,
       reconnects: this.reconnects,
       inflight: this.session?.inflight() ?? 0,
     };
@@ -200,14 +204,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
 
   private startSession(sink: PushSink): Session {
     const o = this.options;
-    const report = (problem: MqttProblem) => {
-      try {
-        o.onProblem?.(problem);
-      } catch (err) {
-        // The reporting channel itself failed; there is nothing further to report to.
-        process.emitWarning(`MQTT onProblem threw while reporting ${problem.code}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    };
+    const report = (problem: MqttProblem) => { this.report(problem); };
     const stopping = new AbortController();
     // A persistent session: the broker queues QoS 1 telemetry while the head-end is away.
     const client = connectMqtt(o, { clientId: o.clientId, persistentSession: true, manualConnect: true });
@@ -223,9 +220,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
         ...handOverOptions(o),
         clock: o.clock ?? Date.now,
         report,
-        deadLetter: (input) => {
-          this.publishDeadLetter(client, input, report);
-        },
+        deadLetter: (input) => { this.deadLetters.publish(client, input); },
       },
       this.counters,
     );
@@ -295,20 +290,13 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     };
   }
 
-  private publishDeadLetter(client: MqttClient, input: DeadLetterInput, report: (p: MqttProblem) => void): void {
-    const limit = this.options.maxPendingDeadLetters ?? 1000;
-    if (this.pendingDeadLetters >= limit) {
-      this.deadLetterDropped += 1;
-      report({ terminalId: input.terminalId, code: 'DEAD_LETTER_DROPPED', reason: `${limit} dead-letter copies already await the broker` });
-      return;
+  private report(problem: MqttProblem): void {
+    try {
+      this.options.onProblem?.(problem);
+    } catch (err) {
+      // The reporting channel itself failed; there is nothing further to report to.
+      process.emitWarning(`MQTT onProblem threw while reporting ${problem.code}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    this.pendingDeadLetters += 1;
-    this.deadLettered += 1;
-    // Not awaited: the PUBACK cannot be read while we hold the message that caused it.
-    client.publish(this.options.deadLetterTopic, encodeDeadLetter(input), { qos: 1 }, (err) => {
-      this.pendingDeadLetters -= 1;
-      if (err) report({ terminalId: input.terminalId, code: 'DEAD_LETTER_FAILED', reason: err.message });
-    });
   }
 }
 

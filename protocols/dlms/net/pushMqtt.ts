@@ -20,7 +20,8 @@
  */
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { connectMqtt, DEFAULT_KEEPALIVE_SEC, type MqttConnection } from '../../mqtt/connection.js';
-import { encodeDeadLetter, type DeadLetterInput } from '../../mqtt/deadLetter.js';
+import type { DeadLetterInput } from '../../mqtt/deadLetter.js';
+import { DeadLetterPublisher } from '../../mqtt/deadLetterPublisher.js';
 import { disconnect } from '../../mqtt/disconnect.js';
 import { checkHoldWithinKeepalive, handOverOptions, SinkHandOver, type HandOverOptions } from '../../mqtt/handOver.js';
 
@@ -58,16 +59,15 @@ export function dlmsNotifyFilter(prefix: string): string {
 const TERMINAL_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 export interface DlmsPushMqttStats {
-  deadLettered: number;
+  readonly deadLettered: number;
   /** Dead letters not published: no topic, no connection, or too many waiting. */
-  deadLetterDropped: number;
+  readonly deadLetterDropped: number;
 }
 
 export class DlmsPushMqttSubscriber {
-  readonly stats: DlmsPushMqttStats = { deadLettered: 0, deadLetterDropped: 0 };
   private client: MqttClient | undefined;
   private readonly stopping = new AbortController();
-  private pendingDeadLetters = 0;
+  private readonly deadLetters: DeadLetterPublisher;
   private readonly handOvers: SinkHandOver;
 
   constructor(private readonly o: DlmsPushMqttOptions) {
@@ -75,23 +75,20 @@ export class DlmsPushMqttSubscriber {
     // Each push is held until handled: mqtt.js reads nothing else meanwhile, not even the PINGRESP.
     checkHoldWithinKeepalive(rule, o.keepaliveSec ?? DEFAULT_KEEPALIVE_SEC);
     this.handOvers = new SinkHandOver(rule);
+    this.deadLetters = new DeadLetterPublisher({
+      topic: o.deadLetterTopic,
+      maxPending: o.maxPendingDeadLetters ?? 1_000,
+      onFailed: (_input, err) => { this.report('broker-error', `dead letter not published: ${err.message}`); },
+    });
+  }
+
+  get stats(): DlmsPushMqttStats {
+    return { deadLettered: this.deadLetters.deadLettered, deadLetterDropped: this.deadLetters.dropped };
   }
 
   /** Publishes a refused push's record to the dead-letter topic; false when it was dropped (counted). */
   deadLetter(input: DeadLetterInput): boolean {
-    const client = this.client;
-    if (this.o.deadLetterTopic === undefined || client === undefined || this.pendingDeadLetters >= (this.o.maxPendingDeadLetters ?? 1_000)) {
-      this.stats.deadLetterDropped += 1;
-      return false;
-    }
-    this.pendingDeadLetters += 1;
-    this.stats.deadLettered += 1;
-    // mqtt.js queues it while offline; the callback bounds what waits.
-    client.publish(this.o.deadLetterTopic, encodeDeadLetter(input), { qos: 1 }, (err) => {
-      this.pendingDeadLetters -= 1;
-      if (err) this.report('broker-error', `dead letter not published: ${err.message}`);
-    });
-    return true;
+    return this.deadLetters.publish(this.client, input);
   }
 
   /** Connects and subscribes; resolves once the broker granted the subscription. */
