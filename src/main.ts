@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { DlmsAdapter } from '../protocols/dlms/adapter.js';
 import { ModbusAdapter } from '../protocols/modbus/adapter.js';
 import { MqttAdapter } from '../protocols/mqtt/adapter.js';
+import type { MqttConnection } from '../protocols/mqtt/connection.js';
 import { startFleet, type Fleet } from '../simulators/fleet.js';
 import { scenarioLogLine } from '../simulators/scenarios/runner.js';
 import { AlarmFeed } from './alarms/feed.js';
@@ -173,18 +174,21 @@ async function compose(
   }
   // With the embedded broker the head-end uses the broker it started (its port may be 0 = any) and its credentials.
   const mqttUrl = broker?.url ?? config.mqtt.url;
-  const mqttLogin = broker?.station ?? {
-    ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
-    ...(config.mqtt.password === undefined ? {} : { password: config.mqtt.password }),
-  };
-  /** The TLS files every station client of the broker presents. */
+  /** How every station client reaches the broker: one URL, login and TLS for all of them. */
   const tlsFiles = config.mqtt.tls;
-  const brokerTls = tlsFiles === undefined ? {} : { tls: {
-    rejectUnauthorized: tlsFiles.rejectUnauthorized,
-    ...(tlsFiles.caFile === undefined ? {} : { ca: readFileSync(tlsFiles.caFile) }),
-    ...(tlsFiles.certFile === undefined ? {} : { cert: readFileSync(tlsFiles.certFile) }),
-    ...(tlsFiles.keyFile === undefined ? {} : { key: readFileSync(tlsFiles.keyFile) }),
-  } };
+  const station: MqttConnection = {
+    url: mqttUrl,
+    ...(broker?.station ?? {
+      ...(config.mqtt.username === undefined ? {} : { username: config.mqtt.username }),
+      ...(config.mqtt.password === undefined ? {} : { password: config.mqtt.password }),
+    }),
+    ...(tlsFiles === undefined ? {} : { tls: {
+      rejectUnauthorized: tlsFiles.rejectUnauthorized,
+      ...(tlsFiles.caFile === undefined ? {} : { ca: readFileSync(tlsFiles.caFile) }),
+      ...(tlsFiles.certFile === undefined ? {} : { cert: readFileSync(tlsFiles.certFile) }),
+      ...(tlsFiles.keyFile === undefined ? {} : { key: readFileSync(tlsFiles.keyFile) }),
+    } }),
+  };
 
   let fleet: Fleet | undefined;
   if (config.simulators.enabled) {
@@ -364,12 +368,7 @@ async function compose(
   });
   const alarmFeed = new AlarmFeed(1_000);
   const alarmStreams = { streams: 0, slowClientsDropped: 0 };
-  const notifiers = startAlarmNotifiers(config.alarms, {
-    url: mqttUrl,
-    clientId: `${config.mqtt.clientId}-alarms`,
-    ...mqttLogin,
-    ...brokerTls,
-  }, logger.child({ component: 'alarms' }));
+  const notifiers = startAlarmNotifiers(config.alarms, { ...station, clientId: `${config.mqtt.clientId}-alarms` }, logger.child({ component: 'alarms' }));
   closers.push({ name: 'alarm notifiers', close: () => notifiers.close() });
   // Separate listeners: a failing SSE subscriber must not keep a change from the notifiers.
   alarms.onChange((c) => { alarmFeed.publish(c); });
@@ -379,7 +378,7 @@ async function compose(
   let brokerDrops: BrokerDropMonitor | undefined;
   if (config.mqtt.brokerDrops.enabled) {
     const monitor = new BrokerDropMonitor({
-      url: mqttUrl, clientId: `${config.mqtt.clientId.slice(0, 19)}-sys`, ...mqttLogin, ...brokerTls,
+      ...station, clientId: `${config.mqtt.clientId.slice(0, 19)}-sys`,
       clearAfterMs: config.mqtt.brokerDrops.clearAfterMs, counterWaitMs: config.mqtt.brokerDrops.counterWaitMs,
       db, alarms: { onSignal, openFor: (rule, subject) => alarms.openFor(rule, subject) }, logger: logger.child({ component: 'broker-drops' }),
     });
@@ -405,10 +404,8 @@ async function compose(
   closers.push({ name: 'events', close: () => { events.close(); } });
 
   const mqtt = new MqttAdapter({
-    url: mqttUrl,
+    ...station,
     clientId: config.mqtt.clientId,
-    ...mqttLogin,
-    ...brokerTls,
     topicPrefix: config.mqtt.topicPrefix,
     deadLetterTopic: config.mqtt.deadLetterTopic,
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
@@ -454,7 +451,7 @@ async function compose(
     requestTimeoutMs: config.dlms.requestTimeoutMs,
     db,
     mqtt: {
-      url: mqttUrl, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic, ...mqttLogin,
+      ...station, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic,
     },
     security,
     readings: async (batch) => {

@@ -18,12 +18,14 @@
  * sends a v3.1.1 client only as many unacknowledged messages as its own in-flight limit
  * (Mosquitto `max_inflight_messages`, default 20) allows: config/mosquitto.conf raises it.
  */
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IPublishPacket } from 'mqtt';
 import type { PushSink, TerminalRef, TerminalSession, TransportAdapter } from '../adapter.js';
-import { encodeDeadLetter, type DeadLetterInput } from './deadLetter.js';
+import { DeadLetterPublisher } from './deadLetterPublisher.js';
 import { MqttCommandChannel } from './commandChannel.js';
+import { connectMqtt, DEFAULT_KEEPALIVE_SEC, type MqttConnection } from './connection.js';
 import { disconnect } from './disconnect.js';
 import { AckWindow, encodePubacks } from './acks.js';
+import { checkHoldWithinKeepalive, handOverOptions } from './handOver.js';
 import { MessageDelivery, type DeliveryCounters, type MqttProblem } from './delivery.js';
 import { AdapterStateError, MqttOptionsError, SubscribeRefusedError, UnsupportedOperationError } from './errors.js';
 import { DEFAULT_MAX_EVENTS_PER_MESSAGE } from './events.js';
@@ -32,21 +34,9 @@ import { matchesSubscription, prefixProblem, subscriptionFilters } from './topic
 
 export type { MqttProblem } from './delivery.js';
 
-export interface MqttTlsOptions {
-  readonly ca?: string | Buffer;
-  readonly cert?: string | Buffer;
-  readonly key?: string | Buffer;
-  readonly rejectUnauthorized: boolean;
-}
-
-export interface MqttAdapterOptions {
-  /** `mqtt://`, `mqtts://`, `ws://` or `wss://`. */
-  readonly url: string;
+export interface MqttAdapterOptions extends MqttConnection {
   /** Fixed, so the broker keeps the session (and queues QoS 1 messages) while we are away. */
   readonly clientId: string;
-  readonly username?: string;
-  readonly password?: string;
-  readonly tls?: MqttTlsOptions;
   readonly topicPrefix: string;
   readonly deadLetterTopic: string;
   readonly maxPayloadBytes: number;
@@ -58,10 +48,6 @@ export interface MqttAdapterOptions {
   readonly onProblem?: (problem: MqttProblem) => void;
   /** Station clock, ms epoch. Default `Date.now`. */
   readonly clock?: () => number;
-  /** MQTT keepalive. Default 60 s. */
-  readonly keepaliveSec?: number;
-  /** Delay between reconnect attempts. Default 1000 ms. */
-  readonly reconnectPeriodMs?: number;
   /** How far ahead of the station clock a device timestamp may be. Default one day. */
   readonly maxFutureSkewMs?: number;
   /** Messages received and not yet acknowledged, at most; beyond this the socket is not read. Default 1000. */
@@ -106,9 +92,7 @@ export interface MqttAdapterStats {
 export class MqttAdapter implements TransportAdapter<Record<string, never>> {
   readonly protocol = 'mqtt';
   private readonly counters: DeliveryCounters = { messages: 0, readings: 0, statusMessages: 0, events: 0, malformed: 0, refusedReadings: 0, sinkErrors: 0 };
-  private deadLettered = 0;
-  private deadLetterDropped = 0;
-  private pendingDeadLetters = 0;
+  private readonly deadLetters: DeadLetterPublisher;
   private reconnects = 0;
   private session: Session | undefined;
   private commands: MqttCommandChannel | undefined;
@@ -121,12 +105,14 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     if (/[+#]/.test(options.deadLetterTopic) || matchesSubscription(options.topicPrefix, options.deadLetterTopic)) {
       throw new MqttOptionsError(`dead-letter topic "${options.deadLetterTopic}" must be a plain topic outside ${subscriptionFilters(options.topicPrefix).join(' and ')}`, undefined);
     }
-    // The hold must end before the keepalive gives up on us: while a full in-flight window
-    // waits for its oldest message, mqtt.js does not read the PINGRESP either.
-    const holdMs = (options.sinkTimeoutMs ?? 10_000) * (options.sinkMaxAttempts ?? 3);
-    if (holdMs >= (options.keepaliveSec ?? 60) * 1000) {
-      throw new MqttOptionsError(`sinkTimeoutMs × sinkMaxAttempts (${holdMs} ms) must stay below the keepalive`, undefined);
-    }
+    // While a full in-flight window waits for its oldest message, mqtt.js does not read the PINGRESP either.
+    checkHoldWithinKeepalive(handOverOptions(options), options.keepaliveSec ?? DEFAULT_KEEPALIVE_SEC);
+    this.deadLetters = new DeadLetterPublisher({
+      topic: options.deadLetterTopic,
+      maxPending: options.maxPendingDeadLetters ?? 1000,
+      onDropped: (input, reason) => { this.report({ terminalId: input.terminalId, code: 'DEAD_LETTER_DROPPED', reason }); },
+      onFailed: (input, err) => { this.report({ terminalId: input.terminalId, code: 'DEAD_LETTER_FAILED', reason: err.message }); },
+    });
   }
 
   /**
@@ -149,7 +135,8 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     if (this.commands === undefined) {
       const o = this.options;
       this.commands = new MqttCommandChannel({
-        client: { ...this.clientOptions(), url: o.url, clientId: `${o.clientId.slice(0, 19)}-cmd`, clean: true },
+        connection: o,
+        clientId: `${o.clientId.slice(0, 19)}-cmd`,
         topicPrefix: o.topicPrefix,
         timeoutMs: o.commandTimeoutMs ?? 10_000,
         ...(o.maxPendingCommands === undefined ? {} : { maxPending: o.maxPendingCommands }),
@@ -195,8 +182,8 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
   stats(): MqttAdapterStats {
     return {
       ...this.counters,
-      deadLettered: this.deadLettered,
-      deadLetterDropped: this.deadLetterDropped,
+      deadLettered: this.deadLetters.deadLettered,
+      deadLetterDropped: this.deadLetters.dropped,
       reconnects: this.reconnects,
       inflight: this.session?.inflight() ?? 0,
     };
@@ -217,16 +204,10 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
 
   private startSession(sink: PushSink): Session {
     const o = this.options;
-    const report = (problem: MqttProblem) => {
-      try {
-        o.onProblem?.(problem);
-      } catch (err) {
-        // The reporting channel itself failed; there is nothing further to report to.
-        process.emitWarning(`MQTT onProblem threw while reporting ${problem.code}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    };
+    const report = (problem: MqttProblem) => { this.report(problem); };
     const stopping = new AbortController();
-    const client = mqtt.connect(o.url, this.clientOptions());
+    // A persistent session: the broker queues QoS 1 telemetry while the head-end is away.
+    const client = connectMqtt(o, { clientId: o.clientId, persistentSession: true, manualConnect: true });
     const delivery = new MessageDelivery(
       sink,
       {
@@ -236,14 +217,10 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
         maxEventsPerMessage: o.maxEventsPerMessage ?? DEFAULT_MAX_EVENTS_PER_MESSAGE,
         maxFutureSkewMs: o.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS,
         acceptQuantity: o.acceptQuantity,
-        sinkTimeoutMs: o.sinkTimeoutMs ?? 10_000,
-        sinkMaxAttempts: o.sinkMaxAttempts ?? 3,
-        sinkRetryDelayMs: o.sinkRetryDelayMs ?? 200,
+        ...handOverOptions(o),
         clock: o.clock ?? Date.now,
         report,
-        deadLetter: (input) => {
-          this.publishDeadLetter(client, input, report);
-        },
+        deadLetter: (input) => { this.deadLetters.publish(client, input); },
       },
       this.counters,
     );
@@ -313,45 +290,13 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     };
   }
 
-  private clientOptions(): IClientOptions {
-    const o = this.options;
-    return {
-      clientId: o.clientId,
-      // MQTT 3.1.1 §3.1.2.4: clean=0 keeps subscriptions and queued QoS 1 messages across
-      // disconnections, which is what makes a head-end restart lossless.
-      clean: false,
-      protocolVersion: 4,
-      keepalive: o.keepaliveSec ?? 60,
-      reconnectPeriod: o.reconnectPeriodMs ?? 1000,
-      connectTimeout: 30_000,
-      manualConnect: true,
-      ...(o.username === undefined ? {} : { username: o.username }),
-      ...(o.password === undefined ? {} : { password: o.password }),
-      ...(o.tls === undefined
-        ? {}
-        : {
-            rejectUnauthorized: o.tls.rejectUnauthorized,
-            ...(o.tls.ca === undefined ? {} : { ca: o.tls.ca }),
-            ...(o.tls.cert === undefined ? {} : { cert: o.tls.cert }),
-            ...(o.tls.key === undefined ? {} : { key: o.tls.key }),
-          }),
-    };
-  }
-
-  private publishDeadLetter(client: MqttClient, input: DeadLetterInput, report: (p: MqttProblem) => void): void {
-    const limit = this.options.maxPendingDeadLetters ?? 1000;
-    if (this.pendingDeadLetters >= limit) {
-      this.deadLetterDropped += 1;
-      report({ terminalId: input.terminalId, code: 'DEAD_LETTER_DROPPED', reason: `${limit} dead-letter copies already await the broker` });
-      return;
+  private report(problem: MqttProblem): void {
+    try {
+      this.options.onProblem?.(problem);
+    } catch (err) {
+      // The reporting channel itself failed; there is nothing further to report to.
+      process.emitWarning(`MQTT onProblem threw while reporting ${problem.code}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    this.pendingDeadLetters += 1;
-    this.deadLettered += 1;
-    // Not awaited: the PUBACK cannot be read while we hold the message that caused it.
-    client.publish(this.options.deadLetterTopic, encodeDeadLetter(input), { qos: 1 }, (err) => {
-      this.pendingDeadLetters -= 1;
-      if (err) report({ terminalId: input.terminalId, code: 'DEAD_LETTER_FAILED', reason: err.message });
-    });
   }
 }
 

@@ -5,9 +5,10 @@
  * bounded map; an unanswered command times out (whether the terminal acted is then unknown).
  */
 import { randomUUID } from 'node:crypto';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { ConnectionError, ProtocolError, TimeoutError, type DeviceCommand, type DeviceControlState } from '../adapter.js';
 import { commandResponseFilter, commandTopic, encodeJson, parseCommandResponse, toCommandMessage } from './commands.js';
+import { connectMqtt, type MqttConnection } from './connection.js';
 import { disconnect } from './disconnect.js';
 
 /** The terminal answered the command with `status: "error"`. */
@@ -21,8 +22,10 @@ export class CommandBusyError extends ProtocolError {
 }
 
 export interface MqttCommandChannelOptions {
-  /** mqtt.js options for the channel's own client (clean session, own client id). */
-  readonly client: IClientOptions & { readonly url: string };
+  /** The station's broker; the channel has its own client on it, with a clean session. */
+  readonly connection: MqttConnection;
+  /** Its own, so it never takes over the telemetry session. */
+  readonly clientId: string;
   readonly topicPrefix: string;
   /** Longest wait for a response (connection included). */
   readonly timeoutMs: number;
@@ -99,8 +102,8 @@ export class MqttCommandChannel {
   #connect(): Promise<MqttClient> {
     const existing = this.#client;
     if (existing !== undefined && this.#ready !== undefined) return this.#ready.then(() => existing);
-    const { url, ...options } = this.o.client;
-    const client = mqtt.connect(url, { ...options, manualConnect: false });
+    // Nothing to keep between connections: a response to a command of a lost connection times out anyway.
+    const client = connectMqtt(this.o.connection, { clientId: this.o.clientId, persistentSession: false });
     this.#client = client;
     client.on('message', (_topic, payload) => {
       const r = parseCommandResponse(payload);

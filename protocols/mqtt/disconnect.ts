@@ -1,7 +1,7 @@
 /**
  * Ending an mqtt.js client without hanging: `end(false)` sends DISCONNECT but first waits
  * for every publish of ours still awaiting its PUBACK, which never comes from a broker
- * that has gone quiet. Shared by the adapter and the simulated terminal.
+ * that has gone quiet. Shared by every station client and the simulated terminal.
  */
 import type { MqttClient } from 'mqtt';
 

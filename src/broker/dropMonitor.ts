@@ -10,7 +10,8 @@
  * `birth`, `new/clients` and `disconnect/clients`; Mosquitto with `sys_interval 0` nothing)
  * is fine: after `counterWaitMs` that is logged once and shown in /health.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectMqtt, type MqttConnection } from '../../protocols/mqtt/connection.js';
 import { disconnect } from '../../protocols/mqtt/disconnect.js';
 import type { Alarm, AlarmSignal, AlarmSubject } from '../domain/index.js';
 import { LogThrottle, type Logger } from '../observe/logger.js';
@@ -22,12 +23,8 @@ export const SYS_DROPPED = '$SYS/broker/publish/messages/dropped';
 export const SYS_STORED = '$SYS/broker/store/messages/count';
 export const SYS_HEARTBEAT = '$SYS/broker/uptime';
 
-export interface BrokerDropMonitorOptions {
-  readonly url: string;
+export interface BrokerDropMonitorOptions extends MqttConnection {
   readonly clientId: string;
-  readonly username?: string;
-  readonly password?: string;
-  readonly tls?: { readonly ca?: string | Buffer; readonly cert?: string | Buffer; readonly key?: string | Buffer; readonly rejectUnauthorized: boolean };
   /** The alarm clears once the counter has not grown for this long (`mqtt.brokerDrops.clearAfterMs`). */
   readonly clearAfterMs: number;
   /** No counter this long after subscribing: the broker publishes none (`mqtt.brokerDrops.counterWaitMs`). */
@@ -40,7 +37,6 @@ export interface BrokerDropMonitorOptions {
   readonly logger: Logger;
   /** How often the quiet period is checked. Default 1000 ms. */
   readonly tickMs?: number;
-  readonly reconnectPeriodMs?: number;
   readonly now?: () => number;
 }
 
@@ -90,17 +86,8 @@ export class BrokerDropMonitor {
   start(): void {
     if (this.client !== undefined) return;
     const o = this.options;
-    const clientOptions: IClientOptions = {
-      clientId: o.clientId,
-      // Nothing to keep between connections: the counter is retained, the heartbeat periodic.
-      clean: true,
-      protocolVersion: 4,
-      reconnectPeriod: o.reconnectPeriodMs ?? 1000,
-      ...(o.username === undefined ? {} : { username: o.username }),
-      ...(o.password === undefined ? {} : { password: o.password }),
-      ...(o.tls === undefined ? {} : { ...o.tls }),
-    };
-    const client = mqtt.connect(o.url, clientOptions);
+    // Nothing to keep between connections: the counter is retained, the heartbeat periodic.
+    const client = connectMqtt(o, { clientId: o.clientId, persistentSession: false });
     client.on('connect', () => { this.subscribe(client); });
     client.on('close', () => { this.watch.disconnected(); });
     client.on('error', (err) => { this.warn('broker-error', { err: err.message }, 'broker drop monitor: MQTT error'); });

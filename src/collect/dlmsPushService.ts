@@ -9,6 +9,7 @@ import type { RawDeviceEvent, RawReading, TerminalSession } from '../../protocol
 import type { ScalerUnit } from '../../protocols/dlms/cosem/units.js';
 import { startPushListener, type PushListener } from '../../protocols/dlms/net/pushListener.js';
 import { DlmsPushMqttSubscriber, dlmsNotifyTopic } from '../../protocols/dlms/net/pushMqtt.js';
+import type { MqttConnection } from '../../protocols/mqtt/connection.js';
 import type { PushSecurity } from '../../protocols/dlms/push/notification.js';
 import { canReadPushLists } from '../../protocols/dlms/push/pushObjects.js';
 import type { SecurityEvent } from '../../protocols/dlms/security/settings.js';
@@ -34,10 +35,8 @@ export interface DlmsPushServiceOptions {
   readonly requestTimeoutMs: number;
   /** The embedded store: learnt push object lists and dead letters. */
   readonly db: Db;
-  readonly mqtt?: {
-    readonly url: string; readonly clientId: string; readonly topicPrefix: string; readonly deadLetterTopic: string;
-    readonly username?: string; readonly password?: string;
-  };
+  /** The station's broker connection (login and TLS included) and its MQTT conventions. */
+  readonly mqtt?: MqttConnection & { readonly clientId: string; readonly topicPrefix: string; readonly deadLetterTopic: string };
   readonly security?: PushSecurity;
   readonly readings: (batch: readonly RawReading[]) => void | Promise<void>;
   readonly events: (batch: readonly RawDeviceEvent[]) => void | Promise<void>;
@@ -133,12 +132,9 @@ export async function startDlmsPushService(o: DlmsPushServiceOptions): Promise<D
     if (c.mqtt.enabled && o.mqtt !== undefined) {
       const m = o.mqtt;
       const sub = new DlmsPushMqttSubscriber({
-        url: m.url,
+        ...m,
         clientId: `${m.clientId}-dlms-push`,
-        topicPrefix: m.topicPrefix,
-        deadLetterTopic: m.deadLetterTopic,
         maxPayloadBytes: c.maxApduBytes,
-        clientOptions: { ...(m.username === undefined ? {} : { username: m.username }), ...(m.password === undefined ? {} : { password: m.password }) },
         onApdu: (apdu, origin) => receiver.handle(apdu, origin),
         onProblem: (code, detail) => { o.onProblem('mqtt', code, '-', detail); },
       });

@@ -7,6 +7,7 @@
 import type { RawDeviceEvent, RawReading } from '../../protocols/adapter.js';
 import { DlmsAdapter } from '../../protocols/dlms/adapter.js';
 import type { PushSecurity } from '../../protocols/dlms/push/notification.js';
+import type { MqttConnection } from '../../protocols/mqtt/connection.js';
 import type { SecurityEvent } from '../../protocols/dlms/security/settings.js';
 import type { PushDirectory } from '../../src/collect/dlmsPush.js';
 import { startDlmsPushService, type DlmsPushService } from '../../src/collect/dlmsPushService.js';
@@ -21,7 +22,8 @@ export interface PushIntakeOptions {
   readonly directory: PushDirectory;
   readonly config?: Partial<GridheadConfig['dlms']['push']>;
   readonly security?: PushSecurity;
-  readonly mqtt?: { readonly url: string; readonly deadLetterTopic: string };
+  /** The broker connection (login, TLS) and the dead-letter topic. */
+  readonly mqtt?: MqttConnection & { readonly deadLetterTopic: string };
   /** An existing store (a restart test reopens the same file). */
   readonly db?: Db;
   /** The LLS password of the polled meters, as the key store would hand it over; default the simulator's. */
@@ -114,7 +116,7 @@ export async function startPushIntake(o: PushIntakeOptions): Promise<PushIntake>
     lanes: scheduler,
     requestTimeoutMs: 5_000,
     db,
-    ...(o.mqtt === undefined ? {} : { mqtt: { url: o.mqtt.url, clientId: `push-intake-${process.pid}`, topicPrefix: 'gridhead/v1', deadLetterTopic: o.mqtt.deadLetterTopic } }),
+    ...(o.mqtt === undefined ? {} : { mqtt: { ...o.mqtt, clientId: `push-intake-${process.pid}`, topicPrefix: 'gridhead/v1' } }),
     ...(o.security === undefined ? {} : { security: o.security }),
     readings: (b) => { readings.push(...b); },
     events: (b) => { events.push(...b); },

@@ -9,23 +9,18 @@
  * `queueCapacity` the oldest is dropped, counted and reported. Nothing is handed to mqtt.js
  * while disconnected, so its offline queue never grows.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectMqtt, type MqttConnection } from '../../../protocols/mqtt/connection.js';
 import { disconnect } from '../../../protocols/mqtt/disconnect.js';
 import type { AlarmNotice } from '../view.js';
 
-export interface MqttAlarmNotifierOptions {
-  readonly url: string;
+export interface MqttAlarmNotifierOptions extends MqttConnection {
   readonly clientId: string;
   readonly topicPrefix: string;
-  readonly username?: string;
-  readonly password?: string;
-  readonly tls?: { readonly ca?: string | Buffer; readonly cert?: string | Buffer; readonly key?: string | Buffer; readonly rejectUnauthorized: boolean };
   /** Default 10,000. */
   readonly queueCapacity?: number;
   /** PUBACKs awaited at once. Default 100. */
   readonly maxInflight?: number;
-  /** Default 1000 ms. */
-  readonly reconnectPeriodMs?: number;
   readonly onProblem?: (problem: { readonly code: 'QUEUE_FULL' | 'PUBLISH_FAILED' | 'BROKER_ERROR'; readonly message: string }) => void;
 }
 
@@ -59,17 +54,8 @@ export class MqttAlarmNotifier {
   /** Connects in the background; publishing starts once connected and resumes after every reconnect. */
   start(): void {
     if (this.client !== undefined) return;
-    const o = this.options;
-    const clientOptions: IClientOptions = {
-      clientId: o.clientId,
-      clean: true,
-      protocolVersion: 4,
-      reconnectPeriod: o.reconnectPeriodMs ?? 1000,
-      ...(o.username === undefined ? {} : { username: o.username }),
-      ...(o.password === undefined ? {} : { password: o.password }),
-      ...(o.tls === undefined ? {} : { ...o.tls }),
-    };
-    const client = mqtt.connect(o.url, clientOptions);
+    // Only publishes: nothing for the broker to keep between connections.
+    const client = connectMqtt(this.options, { clientId: this.options.clientId, persistentSession: false });
     client.on('connect', () => { this.pump(); });
     client.on('error', (err) => { this.report('BROKER_ERROR', err.message); });
     this.client = client;
