@@ -65,10 +65,13 @@ afterAll(async () => {
 
 it('ingests MQTT pushes into the embedded store', async () => {
   broker = await startBroker();
+  // GRIDHEAD_BENCH_DURABILITY=normal measures what the per-commit fsync of the default costs.
+  const durability = process.env.GRIDHEAD_BENCH_DURABILITY === 'normal' ? 'normal' : 'full';
   headEnd = await startTestHeadEnd({
     mqtt: { url: broker.url, embeddedBroker: { enabled: false } },
     simulators: { enabled: false },
     registry: seedRegistry(),
+    storage: { durability },
     // Without simulators the station needs its master key from the environment, as in production.
   }, { env: { GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex') } });
   const he = headEnd;
@@ -110,6 +113,7 @@ it('ingests MQTT pushes into the embedded store', async () => {
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
   console.log(`mqtt ingest: broker = ${broker.kind} (own process), ${TERMINALS} terminals × ${METERS_PER_TERMINAL} meters, `
     + `${(run.done.readings / run.done.messages).toFixed(0)} readings per message, QoS 1, window ${WINDOW_READINGS} readings`);
+  console.log(`bench: mqtt.ingest.durability = ${durability}`);
   console.log(`bench: mqtt.ingest.readings_per_s = ${(readings / seconds).toFixed(0)} readings/s`);
   console.log(`bench: mqtt.ingest.cpu_us_per_reading = ${(cpuUs / readings).toFixed(2)} µs`);
   console.log(`bench: mqtt.ingest.rss_mb = ${mib(rssAfter)} MiB`);
