@@ -10,8 +10,11 @@
  * with backoff, never skipped, so nothing accepted is lost. Each offer also carries a
  * `committed` promise that resolves once its readings went through every sink, the store
  * included: that, not the queueing, is what a push adapter may acknowledge to a device.
- * Group commit: the loop lets the event loop turn once before taking what is queued, so
- * every message already read from the sockets lands in the same store transaction.
+ * Group commit: when what is queued is small (fewer than `groupCommitMinReadings`, as when
+ * terminals send a few values per message), the loop lets the event loop turn once before
+ * taking it, so every message already read from the sockets lands in the same store
+ * transaction. A batch already that large goes at once: waiting would only delay it, and
+ * the rules behind the store would judge larger batches later.
  */
 import type { RawReading } from '../../protocols/adapter.js';
 import type { Meter, Protocol, Reading, ReadingSource } from '../domain/index.js';
@@ -42,6 +45,8 @@ export interface PipelineOptions {
   readonly retryMaxMs?: number;
   /** Longest stretch of back-to-back offers before intake lets the event loop turn; default 20 ms. */
   readonly maxBusyMs?: number;
+  /** Below this many queued readings the drain waits one event-loop turn for more to join; default 256. */
+  readonly groupCommitMinReadings?: number;
 }
 
 export interface PipelineStats {
@@ -190,7 +195,9 @@ export class IngestPipeline {
         await new Promise<void>((resolve) => (this.wakeDrain = resolve));
         this.wakeDrain = undefined;
         // Group commit: what the sockets delivered in this turn joins the same batch.
-        if (!this.isClosing()) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!this.isClosing() && this.queued < (this.options.groupCommitMinReadings ?? 256)) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
         continue;
       }
       const taken = this.take(max);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RawReading } from '../../../protocols/adapter.js';
 import { meterId, terminalId, type Meter, type Reading } from '../../../src/domain/index.js';
 import type { Rejection } from '../../../src/ingest/normalise.js';
-import { IngestPipeline, PipelineClosedError, type ReadingSink } from '../../../src/ingest/pipeline.js';
+import { IngestPipeline, PipelineClosedError, type Offer, type ReadingSink } from '../../../src/ingest/pipeline.js';
 import { DEFAULT_PLAUSIBILITY } from '../../../src/ingest/plausibility.js';
 
 const meters = new Map<string, Meter>([
@@ -223,6 +223,23 @@ describe('ingest pipeline', () => {
     await Promise.all(committed);
     expect(writes).toBe(1);
     expect(sink.got).toHaveLength(60);
+    await p.close();
+  });
+
+  it('waits one turn for company only when little is queued: a large batch goes to the sinks at once', async () => {
+    const batches: number[] = [];
+    const p = new IngestPipeline({ capacity: 10_000, sinks: [{ name: 'sizes', write: (b) => { batches.push(b.length); } }], meterAt, groupCommitMinReadings: 100 });
+    // An offer made in the next turn joins a small batch that waited for it...
+    const small = p.offer(raw(3), 'mqtt', 'push');
+    const joining = new Promise<Offer>((resolve) => { setImmediate(() => { resolve(p.offer(raw(3, '2', 'voltage.l1'), 'mqtt', 'push')); }); });
+    await Promise.all([(await small).committed, (await joining).committed]);
+    expect(batches).toEqual([6]);
+    // ...but not a batch large enough to go alone: the rules behind the store see it sooner.
+    batches.length = 0;
+    const large = p.offer(raw(150), 'mqtt', 'push');
+    const later = new Promise<Offer>((resolve) => { setImmediate(() => { resolve(p.offer(raw(3, '2', 'voltage.l1'), 'mqtt', 'push')); }); });
+    await Promise.all([(await large).committed, (await later).committed]);
+    expect(batches).toEqual([150, 3]);
     await p.close();
   });
 
