@@ -25,6 +25,7 @@ import { MqttCommandChannel } from './commandChannel.js';
 import { connectMqtt, DEFAULT_KEEPALIVE_SEC, type MqttConnection } from './connection.js';
 import { disconnect } from './disconnect.js';
 import { AckWindow, encodePubacks } from './acks.js';
+import { BusyStretch } from './busyStretch.js';
 import { checkHoldWithinKeepalive, handOverOptions } from './handOver.js';
 import { MessageDelivery, type DeliveryCounters, type MqttProblem } from './delivery.js';
 import { AdapterStateError, MqttOptionsError, SubscribeRefusedError, UnsupportedOperationError } from './errors.js';
@@ -52,6 +53,8 @@ export interface MqttAdapterOptions extends MqttConnection {
   readonly maxFutureSkewMs?: number;
   /** Messages received and not yet acknowledged, at most; beyond this the socket is not read. Default 1000. */
   readonly maxInflightMessages?: number;
+  /** Longest stretch of back-to-back messages before reading pauses for one event-loop turn. Default 20 ms. */
+  readonly maxBusyMs?: number;
   /** Longest wait for the sink to settle (commit) one batch. Default 10 s. */
   readonly sinkTimeoutMs?: number;
   /** Hand-overs of one batch to a rejecting sink before it is dead-lettered. Default 3. */
@@ -233,6 +236,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
       return window;
     };
     let acks = openWindow();
+    const busy = new BusyStretch(o.maxBusyMs ?? 20);
     client.on('close', () => {
       acks.holdAll();
       acks = openWindow();
@@ -253,8 +257,9 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
         settle('ack');
       });
       // The hand-over to the sink has started (in order); the PUBACK is ours to send later.
-      if (window.hasRoom()) done(NO_PUBACK_HERE);
-      else void window.whenRoom().then(() => { done(NO_PUBACK_HERE); });
+      const readOn = () => { busy.readOn(() => { done(NO_PUBACK_HERE); }); };
+      if (window.hasRoom()) readOn();
+      else void window.whenRoom().then(readOn);
     };
     client.on('error', (err) => {
       report({ terminalId: null, code: 'BROKER_ERROR', reason: err.message });
