@@ -143,7 +143,7 @@ async function compose(
   const keyStore = new KeyStore(db, masterKey, { onChange: (c) => { counters.discard(c.scope, c.generation); } });
   const audit = new AuditLog(db);
   moveEndpointPasswords({ registry, keys: keyStore, audit, warn: (fields, message) => { logger.warn(fields, message); } });
-  // Access control (issue 6): no default password; at first start the first admin token comes from
+  // Access control: no default password; at first start the first admin token comes from
   // GRIDHEAD_BOOTSTRAP_TOKEN or is generated, logged once and written to <dataDir>/bootstrap-token.
   const auth = new AuthService(db, config.auth);
   const bootstrap = bootstrapAdmin({ auth, env, dataDir: config.dataDir, warn: (fields, message) => { logger.warn(fields, message); } });
@@ -218,14 +218,14 @@ async function compose(
   const live = new LatestValues();
   const expectedIntervalMs = (m: Meter): number | undefined => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs);
   const sinks: ReadingSink[] = [{ name: 'store', write: (b) => void store.write(b) }, live];
-  // The live stream's per-meter feed (issue 7): its listener failures are counted and logged, never the pipeline's.
+  // The live stream's per-meter feed: its listener failures are counted and logged, never the pipeline's.
   const liveFeed = new MeterReadingFeed((err) => { if (throttle.pass('live-feed') >= 0) logger.warn({ err }, 'live stream listener failed'); });
   sinks.push(liveFeed);
-  // OPC UA (issue 8): started once the command service exists; readings reach it from then on.
+  // OPC UA: started once the command service exists; readings reach it from then on.
   let opcua: OpcUaServer | undefined;
   if (config.opcua.enabled) sinks.push({ name: 'opcua', write: (b) => { opcua?.write(b); } });
 
-  // Rules (issue 5): the engine judges readings after the store; its signals go to the alarm
+  // Rules: the engine judges readings after the store; its signals go to the alarm
   // service, built further down (no reading flows before the collector starts).
   const signalTargets: ((s: AlarmSignal) => void)[] = [];
   const onSignal = (s: AlarmSignal): void => {
@@ -357,7 +357,7 @@ async function compose(
     if (c.kind === 'meter' && c.op === 'delete') live.forget(c.id);
   });
 
-  // ── alarms and device events (issue 5) ──
+  // ── alarms and device events ──
   const alarms = new AlarmService(db, {
     areaSubtree: (id) => registry.areaSubtree(id),
     maxOpenPerRule: config.alarms.maxOpenPerRule,
