@@ -11,7 +11,6 @@ export type TopicParse =
   | { readonly ok: false; readonly error: TopicError };
 
 export const DEFAULT_TOPIC_PREFIX = 'gridhead/v1';
-export const DEFAULT_DEAD_LETTER_TOPIC = 'gridhead/v1/_deadletter';
 
 /** Same alphabet as terminal ids in the configuration, bounded to 64 characters. */
 export const TERMINAL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;

@@ -15,7 +15,7 @@ import type { Meter } from '../domain/topology.js';
 import type { ControlActionStore } from './actions.js';
 import { SYSTEM_ACTOR, type AuditLog } from './audit.js';
 import { commandErrors } from './commandErrors.js';
-import { commandStatus, FINAL_STATUSES, paramProblems, readBackOf, type Command, type CommandOrigin, type CommandParams, type CommandTarget, type CommandType, type TargetStatus } from './commandModel.js';
+import { commandStatus, paramProblems, readBackOf, type Command, type CommandOrigin, type CommandParams, type CommandTarget, type CommandType, type TargetStatus } from './commandModel.js';
 import type { CommandFilter, CommandStore } from './commandStore.js';
 import { CommandDispatcher, type CommandRunner, type QueuedTarget } from './dispatcher.js';
 import { ConfirmationTokens, TerminalRateLimit } from './guardRails.js';
@@ -341,9 +341,4 @@ export function hashBody(req: CommandRequest): string {
     override: req.override?.reason ?? null,
   };
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
-}
-
-/** Whether a target has reached a status it will not leave. */
-export function isFinal(t: Pick<CommandTarget, 'status'>): boolean {
-  return FINAL_STATUSES.has(t.status);
 }
