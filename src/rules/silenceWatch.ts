@@ -13,8 +13,9 @@ import type { Meter, MeterId } from '../domain/index.js';
 import type { CommunicationLossRuleParams } from './catalogue.js';
 import { DeadlineQueue } from './deadlines.js';
 import {
-  checkSilence, detectCommunicationLoss, initialCondition, type CommunicationLossParams, type ConditionState,
+  detectCommunicationLoss, initialCondition, type CommunicationLossParams, type ConditionState,
 } from './detectors/index.js';
+import { checkSilence, silentAt } from './freshness.js';
 import type { CompiledRule } from './scope.js';
 import type { RuleJudge, RuleWatch, TickBudget } from './watch.js';
 
@@ -141,13 +142,13 @@ export class SilenceWatch implements RuleWatch {
     // Heard before the rule started: silence counts from the rule's start, as for a meter never heard.
     const last = Math.max(heard ?? slot.expectedFrom, this.c.since);
     const basis = heard !== null && heard >= this.c.since ? 'reading' : heard === null && slot.expectedFrom > this.c.since ? 'added' : 'started';
-    const silentAt = last + interval * this.params.missedIntervals;
+    const silentFrom = silentAt(last, interval, this.params.missedIntervals);
     const before = this.c.states.get(id) as ConditionState | undefined;
     if ((before === undefined || before.phase === 'idle') && !checkSilence(last, now, interval, this.params.missedIntervals).silent) {
       // Not silent and nothing pending: the detector would only say "idle", so skip it (and
       // its explanation text); a meter seen for the first time gets its idle state all the same.
       if (before === undefined) this.judge.step(this.c, id, { kind: 'meter', id }, initialCondition, (s) => ({ state: s }));
-      this.schedule(slot, this.c.states.has(id) ? Math.max(silentAt, now + 1) : now + 1);
+      this.schedule(slot, this.c.states.has(id) ? Math.max(silentFrom, now + 1) : now + 1);
       return;
     }
     const params = this.paramsFor(interval);
@@ -159,10 +160,10 @@ export class SilenceWatch implements RuleWatch {
         this.waiting.add(id);
         return;
       case 'clearing':
-        this.schedule(slot, Math.max(Math.min((state.since ?? now) + this.params.clearForMs, silentAt), now + 1));
+        this.schedule(slot, Math.max(Math.min((state.since ?? now) + this.params.clearForMs, silentFrom), now + 1));
         return;
       case 'idle':
-        this.schedule(slot, Math.max(silentAt, now + 1));
+        this.schedule(slot, Math.max(silentFrom, now + 1));
         return;
       default:
         // No state (refused under the engine's bound, or the detector failed) or pending: next tick.
