@@ -15,9 +15,10 @@
  *   derives its passwords, the station accepts them only for the ids it knows are simulated.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sameHash, sha256 } from '../auth/secrets.js';
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../storage/privateFiles.js';
 
 export const CREDENTIALS_FILE = 'mqtt-credentials.json';
 export const STATION_USERNAME = 'gridhead-station';
@@ -100,10 +101,10 @@ function readOrCreate(file: string, dataDir: string): FileContent {
       simulatorSecret: randomBytes(32).toString('base64url'),
       terminals: {},
     };
-    mkdirSync(dataDir, { recursive: true });
+    makePrivateDir(dataDir);
     try {
-      writeFileSync(file, `${JSON.stringify(fresh, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-      chmodSync(file, 0o600);
+      writeFileSync(file, `${JSON.stringify(fresh, null, 2)}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+      chmodSync(file, PRIVATE_FILE_MODE);
     } catch (e) {
       // Another start on the same data directory wrote it first: use theirs.
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new CredentialsFileError(file, `cannot create: ${(e as Error).message}`);
