@@ -50,6 +50,8 @@ export interface BrokerCredentials {
 
 interface FileContent {
   readonly station: StationCredentials;
+  /** SHA-256 of the station's password, computed once per load rather than on every CONNECT. */
+  readonly stationHash: Buffer;
   readonly simulatorSecret: string;
   readonly terminals: ReadonlyMap<string, Buffer>;
 }
@@ -81,7 +83,7 @@ export function loadBrokerCredentials(dataDir: string): BrokerCredentials {
       if (username === undefined || password === undefined) return undefined;
       const c = current();
       const given = sha256(password.toString('utf8'));
-      if (username === c.station.username) return sameHash(given, sha256(c.station.password)) ? { kind: 'station' } : undefined;
+      if (username === c.station.username) return sameHash(given, c.stationHash) ? { kind: 'station' } : undefined;
       const stored = c.terminals.get(username);
       if (stored !== undefined) return sameHash(given, stored) ? { kind: 'terminal', terminalId: username } : undefined;
       if (isSimulated(username) && sameHash(given, sha256(derive(username)))) return { kind: 'terminal', terminalId: username };
@@ -139,7 +141,7 @@ function parse(file: string, text: string): FileContent {
     if (id === username) throw new CredentialsFileError(file, `terminal id ${JSON.stringify(id)} is the station's user name`);
     terminals.set(id, Buffer.from(hash.slice('sha256:'.length), 'hex'));
   }
-  return { station: { username, password }, simulatorSecret: o.simulatorSecret, terminals };
+  return { station: { username, password }, stationHash: sha256(password), simulatorSecret: o.simulatorSecret, terminals };
 }
 
 function mtimeOf(file: string): number {
