@@ -15,9 +15,10 @@
  *   derives its passwords, the station accepts them only for the ids it knows are simulated.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sameHash, sha256 } from '../auth/secrets.js';
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../storage/privateFiles.js';
 
 export const CREDENTIALS_FILE = 'mqtt-credentials.json';
 export const STATION_USERNAME = 'gridhead-station';
@@ -49,6 +50,8 @@ export interface BrokerCredentials {
 
 interface FileContent {
   readonly station: StationCredentials;
+  /** SHA-256 of the station's password, computed once per load rather than on every CONNECT. */
+  readonly stationHash: Buffer;
   readonly simulatorSecret: string;
   readonly terminals: ReadonlyMap<string, Buffer>;
 }
@@ -80,7 +83,7 @@ export function loadBrokerCredentials(dataDir: string): BrokerCredentials {
       if (username === undefined || password === undefined) return undefined;
       const c = current();
       const given = sha256(password.toString('utf8'));
-      if (username === c.station.username) return sameHash(given, sha256(c.station.password)) ? { kind: 'station' } : undefined;
+      if (username === c.station.username) return sameHash(given, c.stationHash) ? { kind: 'station' } : undefined;
       const stored = c.terminals.get(username);
       if (stored !== undefined) return sameHash(given, stored) ? { kind: 'terminal', terminalId: username } : undefined;
       if (isSimulated(username) && sameHash(given, sha256(derive(username)))) return { kind: 'terminal', terminalId: username };
@@ -100,10 +103,10 @@ function readOrCreate(file: string, dataDir: string): FileContent {
       simulatorSecret: randomBytes(32).toString('base64url'),
       terminals: {},
     };
-    mkdirSync(dataDir, { recursive: true });
+    makePrivateDir(dataDir);
     try {
-      writeFileSync(file, `${JSON.stringify(fresh, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-      chmodSync(file, 0o600);
+      writeFileSync(file, `${JSON.stringify(fresh, null, 2)}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+      chmodSync(file, PRIVATE_FILE_MODE);
     } catch (e) {
       // Another start on the same data directory wrote it first: use theirs.
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new CredentialsFileError(file, `cannot create: ${(e as Error).message}`);
@@ -138,7 +141,7 @@ function parse(file: string, text: string): FileContent {
     if (id === username) throw new CredentialsFileError(file, `terminal id ${JSON.stringify(id)} is the station's user name`);
     terminals.set(id, Buffer.from(hash.slice('sha256:'.length), 'hex'));
   }
-  return { station: { username, password }, simulatorSecret: o.simulatorSecret, terminals };
+  return { station: { username, password }, stationHash: sha256(password), simulatorSecret: o.simulatorSecret, terminals };
 }
 
 function mtimeOf(file: string): number {

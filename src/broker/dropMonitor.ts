@@ -14,6 +14,7 @@ import type { MqttClient } from 'mqtt';
 import { connectMqtt, type MqttConnection } from '../../protocols/mqtt/connection.js';
 import { disconnect } from '../../protocols/mqtt/disconnect.js';
 import type { Alarm, AlarmSignal, AlarmSubject } from '../domain/index.js';
+import type { ComponentStatus } from '../observe/health.js';
 import { LogThrottle, type Logger } from '../observe/logger.js';
 import type { MetricSource } from '../observe/metrics.js';
 import type { Db } from '../storage/db.js';
@@ -52,8 +53,6 @@ export interface BrokerDropStats {
   readonly counterAbsent: boolean;
   readonly malformed: number;
 }
-
-export interface ComponentHealth { readonly status: 'ok' | 'degraded'; readonly detail: string }
 
 export class BrokerDropMonitor {
   private readonly watch: BrokerDropWatch;
@@ -105,7 +104,7 @@ export class BrokerDropMonitor {
     };
   }
 
-  health(): ComponentHealth {
+  health(): ComponentStatus {
     const s = this.watch.state();
     if (s.alarmOpen) return { status: 'degraded', detail: `the broker dropped acknowledged messages (${s.droppedSeen} seen by this run); see the ${BROKER_DROPS_RULE_ID} alarm` };
     if (this.counterAbsent) return { status: 'ok', detail: `the broker publishes no ${SYS_DROPPED}: messages it drops cannot be seen` };
