@@ -129,7 +129,8 @@ class PendingHandOvers {
   }
 
   private settleAll(signal: AbortSignal, outcome: HandOverResult<unknown>): void {
-    for (const w of this.queue) if (w.signal === signal) this.settle(w, outcome);
+    // A copy: settle() drops settled ones from the head, which would skip entries of a live walk.
+    for (const w of [...this.queue]) if (w.signal === signal) this.settle(w, outcome);
   }
 
   private arm(): void {
