@@ -161,6 +161,7 @@ interface Waiting {
   done: boolean;
 }
 
-function describe(err: unknown): string {
+/** An error's message, or the thrown value as text. */
+export function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
