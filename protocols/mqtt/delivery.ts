@@ -19,7 +19,7 @@ import { parseEvents } from './events.js';
 import { parseTelemetry } from './payload.js';
 import { parseStatus } from './status.js';
 import { parseTopic } from './topics.js';
-import { SinkHandOver } from './handOver.js';
+import { SinkHandOver, describe } from './handOver.js';
 
 /** `ack`: done with it (PUBACK). `hold`: shutting down, leave it to the broker (no PUBACK). */
 export type Disposition = 'ack' | 'hold';
@@ -154,9 +154,5 @@ export class MessageDelivery {
     this.options.report({ terminalId: input.terminalId, code: input.code, reason: input.reason });
     this.options.deadLetter(input);
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 

@@ -129,7 +129,8 @@ class PendingHandOvers {
   }
 
   private settleAll(signal: AbortSignal, outcome: HandOverResult<unknown>): void {
-    for (const w of this.queue) if (w.signal === signal) this.settle(w, outcome);
+    // A copy: settle() drops settled ones from the head, which would skip entries of a live walk.
+    for (const w of [...this.queue]) if (w.signal === signal) this.settle(w, outcome);
   }
 
   private arm(): void {
@@ -160,6 +161,7 @@ interface Waiting {
   done: boolean;
 }
 
-function describe(err: unknown): string {
+/** An error's message, or the thrown value as text. */
+export function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -57,14 +57,13 @@ const UNIT_FACTORS: Readonly<Record<string, Readonly<Record<string, number>>>> =
 
 export function normalise(raw: readonly RawReading[], ctx: NormaliseContext, out: Reading[], rejected: Rejection[]): void {
   for (const r of raw) {
-    const from = { terminalId: r.terminalId, address: r.address, quantity: r.quantity };
     const meter = ctx.meterAt(r.terminalId, r.address);
     if (meter === undefined) {
-      rejected.push({ reason: 'UNKNOWN_METER', ...from, detail: `no meter at address ${JSON.stringify(r.address)}` });
+      rejected.push({ reason: 'UNKNOWN_METER', ...origin(r), detail: `no meter at address ${JSON.stringify(r.address)}` });
       continue;
     }
     if (!isQuantity(r.quantity)) {
-      rejected.push({ reason: 'UNKNOWN_QUANTITY', ...from, meterId: meter.id, detail: `quantity ${JSON.stringify(r.quantity)} is not in the catalogue` });
+      rejected.push({ reason: 'UNKNOWN_QUANTITY', ...origin(r), meterId: meter.id, detail: `quantity ${JSON.stringify(r.quantity)} is not in the catalogue` });
       continue;
     }
     const q: Quantity = r.quantity;
@@ -73,7 +72,7 @@ export function normalise(raw: readonly RawReading[], ctx: NormaliseContext, out
     if (r.unit !== undefined && r.unit !== unit) {
       const factor = UNIT_FACTORS[unit]?.[r.unit];
       if (factor === undefined) {
-        rejected.push({ reason: 'UNKNOWN_UNIT', ...from, meterId: meter.id, detail: `unit ${JSON.stringify(r.unit)} cannot be converted to ${JSON.stringify(unit)} for ${q}` });
+        rejected.push({ reason: 'UNKNOWN_UNIT', ...origin(r), meterId: meter.id, detail: `unit ${JSON.stringify(r.unit)} cannot be converted to ${JSON.stringify(unit)} for ${q}` });
         continue;
       }
       value *= factor;
@@ -85,7 +84,7 @@ export function normalise(raw: readonly RawReading[], ctx: NormaliseContext, out
     if (!withinBound(value, bound)) {
       const finite = Number.isFinite(value);
       rejected.push({
-        reason: finite ? 'IMPLAUSIBLE_VALUE' : 'NON_FINITE_VALUE', ...from, meterId: meter.id, value, bound,
+        reason: finite ? 'IMPLAUSIBLE_VALUE' : 'NON_FINITE_VALUE', ...origin(r), meterId: meter.id, value, bound,
         detail: finite
           ? `${q} = ${value} ${unit} is outside the plausible range ${bound.min} … ${bound.max} ${unit} of meter ${meter.id}`
           : `${q} is not a finite number after unit conversion and CT/PT scaling (${value})`,
@@ -104,4 +103,9 @@ export function normalise(raw: readonly RawReading[], ctx: NormaliseContext, out
       source: { protocol: ctx.protocol, terminalId: r.terminalId as TerminalId, mode: ctx.mode },
     });
   }
+}
+
+/** Where a refused reading came from, as the device named it; built only on refusal, off the per-reading path. */
+function origin(r: RawReading): Pick<RejectionBase, 'terminalId' | 'address' | 'quantity'> {
+  return { terminalId: r.terminalId, address: r.address, quantity: r.quantity };
 }
