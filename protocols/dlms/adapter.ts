@@ -21,7 +21,7 @@ import { executeDeviceCommand } from './deviceControl.js';
 import { openDlmsTransport, type DlmsFraming } from './net/clientTransport.js';
 import { parsePushObjectList, type PushListReader, type PushObjectList } from './push/pushObjects.js';
 import { INTERFACE_CLASSES } from './cosem/classes.js';
-import type { ClientSecurity } from './security/settings.js';
+import type { CipheringForm, ClientSecurity } from './security/settings.js';
 
 /** Logical names of the profiles (DLMS UA Blue Book / IEC 62056-6-1 OBIS for abstract and electricity objects). */
 export const PROFILE_OBIS: Readonly<Record<ProfileKind, string>> = {
@@ -44,7 +44,7 @@ export interface DlmsEndpoint {
   /** Propose a fresh dedicated key per association and ded-cipher its services (needs 'enc' or 'auth-enc'). */
   readonly dedicatedKey?: boolean;
   /** 'general-glo': requests as general-glo-ciphering (with our system title); default 'service-specific' (glo-/ded-). */
-  readonly ciphering?: 'service-specific' | 'general-glo';
+  readonly ciphering?: CipheringForm;
   /** The meter's system title (16 hex digits); when set, an AARE or APDU from another title is refused. */
   readonly systemTitle?: string;
   /** HDLC lower (physical) address, when the meter needs one. */

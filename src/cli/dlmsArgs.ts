@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { formatObis, parseObis } from '../../protocols/dlms/cosem/obis.js';
 import type { DlmsFraming } from '../../protocols/dlms/net/clientTransport.js';
+import type { CipheringForm } from '../../protocols/dlms/security/settings.js';
 
 export const DLMS_USAGE = `usage:
   gridhead dlms get     CONNECTION [--class N] OBIS:ATTR[@CLASS] ...   read attributes, print JSON
@@ -54,7 +55,7 @@ export interface CliSecurity {
   /** --dedicated-key: present (true) only when given. */
   readonly dedicatedKey?: boolean;
   /** --ciphering: present only when given. */
-  readonly ciphering?: 'service-specific' | 'general-glo';
+  readonly ciphering?: CipheringForm;
 }
 
 export interface MeterConnection {

@@ -121,9 +121,12 @@ export class DlmsPushReceiver {
   private byName: Map<string, string> | undefined;
   private byHost: Map<string, string | null> | undefined;
   private readonly now: () => number;
+  /** The catalogue by OBIS: built once, looked up for every pushed register. */
+  private readonly wanted: ReadonlyMap<string, { readonly quantity: string; readonly unit: string }>;
 
   constructor(private readonly o: DlmsPushReceiverOptions) {
     this.now = o.now ?? Date.now;
+    this.wanted = new Map(Object.entries(o.catalogue).map(([quantity, e]) => [e.obis, { quantity, unit: e.unit }]));
   }
 
   /** The registry changed: the logical device name and address indexes are rebuilt on the next push that needs them. */
@@ -293,8 +296,7 @@ export class DlmsPushReceiver {
   }
 
   private async readingsOf(n: PushNotification, terminal: Terminal, address: string, ts: number): Promise<RawReading[]> {
-    const wanted = new Map<string, { quantity: string; unit: string }>();
-    for (const [quantity, e] of Object.entries(this.o.catalogue)) wanted.set(e.obis, { quantity, unit: e.unit });
+    const wanted = this.wanted;
     const registers = n.values.filter((v) => (v.classId === 3 || v.classId === 4) && v.attribute === 2 && v.dataIndex === 0 && wanted.has(v.obis));
     if (registers.length === 0) return [];
     let scalers: ReadonlyMap<string, ScalerUnit>;

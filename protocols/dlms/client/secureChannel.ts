@@ -14,6 +14,7 @@
  * so its own exceptions are counted (`eventCallbackErrors`) rather than propagated.
  */
 import { randomBytes } from 'node:crypto';
+import { INITIATE_TAG } from '../acse/initiate.js';
 import { DlmsDecodeError } from '../errors.js';
 import {
   DED_TAG, GENERAL_GLO_CIPHERING_OVERHEAD, GENERAL_GLO_CIPHERING_TAG, GLO_CIPHERING_OVERHEAD, GLO_TAG, cipherApdu, decipherApdu,
@@ -28,8 +29,6 @@ const PASS_THROUGH: ReadonlySet<number> = new Set([0x61, 0x63, 0x0e, 0xd8]);
 const CIPHERED_TAGS: ReadonlySet<number> = new Set([...Object.values(GLO_TAG), ...Object.values(DED_TAG), GENERAL_GLO_CIPHERING_TAG]);
 /** Glo-ciphered service responses: refused while a dedicated key is in use (they must be ded-). */
 const GLO_SERVICE_RESPONSES: ReadonlySet<number> = new Set([0xcc, 0xcd, 0xcf]);
-/** The xDLMS InitiateRequest: always glo-initiate-request [33], whatever the services use. */
-const INITIATE_REQUEST_TAG = 0x01;
 
 /** A response opened: the plain APDU and how many bytes the meter sent after the ciphered one. */
 export interface OpenedResponse {
@@ -121,7 +120,7 @@ export class ClientCipher {
    */
   protect(plain: Uint8Array): Uint8Array {
     const ded = this.dedicated !== undefined && DED_TAG[plain[0] ?? -1] !== undefined ? this.dedicated : undefined;
-    const general = ded === undefined && this.security.ciphering === 'general-glo' && plain[0] !== INITIATE_REQUEST_TAG;
+    const general = ded === undefined && this.security.ciphering === 'general-glo' && plain[0] !== INITIATE_TAG.request;
     return this.guard(() => cipherApdu(plain, {
       sc: securityControlFor(this.protection()),
       systemTitle: this.security.systemTitle,

@@ -169,8 +169,13 @@ export function cipherApdu(plainApdu: Uint8Array, ctx: CipherContext): Uint8Arra
  */
 export function parseCipheredApdu(bytes: Uint8Array, maxBytes = DEFAULT_MAX_CIPHERED_BYTES): CipheredApdu {
   const { apdu, trailing } = parseLeadingCipheredApdu(bytes, maxBytes);
-  if (trailing !== 0) throw new DlmsDecodeError('security', `${trailing} byte(s) after the end of the ciphered APDU`, bytes.length - trailing);
+  refuseTrailing(trailing, bytes.length);
   return apdu;
+}
+
+/** The whole input must be the one ciphered APDU: bytes after it are a wrong-length error. */
+function refuseTrailing(trailing: number, length: number): void {
+  if (trailing !== 0) throw new DlmsDecodeError('security', `${trailing} byte(s) after the end of the ciphered APDU`, length - trailing);
 }
 
 /** The ciphered APDU at the start of `bytes`, and how many bytes follow it. */
@@ -193,9 +198,7 @@ export function parseLeadingCipheredApdu(bytes: Uint8Array, maxBytes = DEFAULT_M
 /** Verifies and deciphers a glo-X, ded-X or general-glo-ciphering APDU. */
 export function decipherApdu(bytes: Uint8Array, ctx: DecipherContext): DecipheredApdu {
   const leading = parseLeadingCipheredApdu(bytes, ctx.maxBytes);
-  if (leading.trailing !== 0 && ctx.tolerateTrailing !== true) {
-    throw new DlmsDecodeError('security', `${leading.trailing} byte(s) after the end of the ciphered APDU`, bytes.length - leading.trailing);
-  }
+  if (ctx.tolerateTrailing !== true) refuseTrailing(leading.trailing, bytes.length);
   const parsed = leading.apdu;
   const systemTitle = senderTitle(parsed, ctx.peerSystemTitle);
   const ek = cipherKey(parsed, ctx);
