@@ -6,12 +6,12 @@
  * `<dataDir>/bootstrap-token` (mode 0600). Once an admin exists nothing happens, so the
  * token is never regenerated; delete the file after creating real users and tokens.
  */
-import { chmodSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BootstrapTokenError } from './errors.js';
 import { MAX_TOKEN_LENGTH, MIN_TOKEN_LENGTH } from './secrets.js';
 import type { AuthService, TokenView } from './service.js';
-import { makePrivateDir } from '../storage/privateFiles.js';
+import { makePrivateDir, makePrivateFile } from '../storage/privateFiles.js';
 
 export const BOOTSTRAP_ENV = 'GRIDHEAD_BOOTSTRAP_TOKEN';
 export const BOOTSTRAP_FILE = 'bootstrap-token';
@@ -44,9 +44,9 @@ export function bootstrapAdmin({ auth, env, dataDir, warn }: BootstrapOptions): 
   const { token, view } = auth.createToken({ name: BOOTSTRAP_TOKEN_NAME, role: 'admin' }, 'bootstrap');
   makePrivateDir(dataDir);
   const file = join(dataDir, BOOTSTRAP_FILE);
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  // writeFile keeps the mode of a file that already existed: set it in any case.
-  chmodSync(file, 0o600);
+  // Created (or tightened, if an older one is there) owner-only before the token is written.
+  makePrivateFile(file);
+  writeFileSync(file, `${token}\n`);
   warn({ file }, `no admin exists: created the admin API token ${token} (also in ${file}, mode 0600); `
     + 'use it as "Authorization: Bearer <token>" to create users and tokens, then revoke it; it is not shown again');
   return { kind: 'generated', token: view, file };
