@@ -5,19 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SuiteZeroKeys } from '../protocols/dlms/security/settings.js';
-import type { AreaSeed, MeterSeed, SimulatorConfig, TerminalSeed } from '../src/config/schema.js';
+import type { SimulatorConfig } from './config.js';
 import { DlmsMeterSimulator, HLS_CLIENT, MANAGEMENT_CLIENT } from './dlms/server.js';
 import type { MqttLogin } from './dlms/pushTransport.js';
 import { ModbusTerminalSimulator } from './modbus/terminal.js';
 import { MqttTerminalSimulator } from './mqtt/terminal.js';
 import { ScenarioRunner, type ScenarioEvent } from './scenarios/runner.js';
 import { FleetTargets } from './scenarios/targets.js';
-
-export interface FleetSeed {
-  readonly areas: readonly AreaSeed[];
-  readonly terminals: readonly TerminalSeed[];
-  readonly meters: readonly MeterSeed[];
-}
+import type { FleetSeed, SimulatedArea, SimulatedMeter, SimulatedTerminal } from './seed.js';
 
 export interface Fleet {
   readonly seed: FleetSeed;
@@ -80,9 +75,9 @@ export function simulatedSystemTitle(i: number): Uint8Array {
 export const SIMULATED_RATING = { ctRatio: 1, ptRatio: 1, nominalVoltage: 230, maxCurrent: 1_500 } as const;
 
 export async function startFleet(sim: SimulatorConfig, options: FleetOptions): Promise<Fleet> {
-  const terminals: TerminalSeed[] = [];
-  const meters: MeterSeed[] = [];
-  const areas: AreaSeed[] = sim.areaIds
+  const terminals: SimulatedTerminal[] = [];
+  const meters: SimulatedMeter[] = [];
+  const areas: SimulatedArea[] = sim.areaIds
     .filter((id) => options.knownAreaIds?.has(id) !== true)
     .map((id) => ({ id, name: `Simulated area ${id}`, kind: 'transformer' as const, transformerKva: 400 }));
   let meterIndex = 0;

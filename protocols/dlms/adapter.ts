@@ -11,6 +11,7 @@ import type {
   DeviceCommand, DeviceControlState, ProfileKind, ProfileOutcome, ProfileRequest, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
 } from '../adapter.js';
 import { ConnectionError, ProtocolError } from '../adapter.js';
+import type { DlmsEndpoint } from './config.js';
 import { DlmsClient, type Authentication, type GetResult, type TrailingBytes } from './client/client.js';
 import type { AttributeRef } from './client/refs.js';
 import { DataAccessError } from './client/errors.js';
@@ -18,10 +19,10 @@ import { DlmsDecodeError } from './errors.js';
 import { parseScalerUnit, readClock, readColumnScalers, readObjectList, readProfile, ScalerUnitCache, scaled, type ObjectListEntry } from './client/cosem.js';
 import { catalogueExponent, unitSymbol } from './cosem/units.js';
 import { executeDeviceCommand } from './deviceControl.js';
-import { openDlmsTransport, type DlmsFraming } from './net/clientTransport.js';
+import { openDlmsTransport } from './net/clientTransport.js';
 import { parsePushObjectList, type PushListReader, type PushObjectList } from './push/pushObjects.js';
 import { INTERFACE_CLASSES } from './cosem/classes.js';
-import type { CipheringForm, ClientSecurity } from './security/settings.js';
+import type { ClientSecurity } from './security/settings.js';
 
 /** Logical names of the profiles (DLMS UA Blue Book / IEC 62056-6-1 OBIS for abstract and electricity objects). */
 export const PROFILE_OBIS: Readonly<Record<ProfileKind, string>> = {
@@ -31,30 +32,6 @@ export const PROFILE_OBIS: Readonly<Record<ProfileKind, string>> = {
 };
 
 const CLOCK_OBIS = '0.0.1.0.0.255';
-
-export interface DlmsEndpoint {
-  readonly host: string;
-  readonly port: number;
-  readonly framing: DlmsFraming;
-  /** 16 public client (read-only, no security), 1 management client (low-level security), 48 HLS management client. */
-  readonly clientSap: number;
-  readonly auth: 'none' | 'low' | 'high-gmac';
-  /** APDU protection with security suite 0; default 'none'. Keys come from DlmsAdapterOptions.securityFor. */
-  readonly security?: 'none' | 'auth' | 'enc' | 'auth-enc';
-  /** Propose a fresh dedicated key per association and ded-cipher its services (needs 'enc' or 'auth-enc'). */
-  readonly dedicatedKey?: boolean;
-  /** 'general-glo': requests as general-glo-ciphering (with our system title); default 'service-specific' (glo-/ded-). */
-  readonly ciphering?: CipheringForm;
-  /** The meter's system title (16 hex digits); when set, an AARE or APDU from another title is refused. */
-  readonly systemTitle?: string;
-  /** HDLC lower (physical) address, when the meter needs one. */
-  readonly serverLower?: number;
-  /**
-   * Meters of one type share one object list: with a type, the list is read once per type
-   * (not once per association) and reused.
-   */
-  readonly meterType?: string;
-}
 
 export interface DlmsAdapterOptions {
   /** Catalogue quantity → OBIS code of its register and the catalogue unit to convert to. */

@@ -7,18 +7,11 @@ import type {
   DeviceCommand, DeviceControlState, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
 } from '../adapter.js';
 import { ConnectionError } from '../adapter.js';
-import { ModbusConnection, type ModbusFraming } from './connection.js';
+import type { ModbusEndpoint, RegisterMapSpec } from './config.js';
+import { ModbusConnection } from './connection.js';
 import { decodeLimit, encodeLimit, limitWords, validateControls } from './controls.js';
 import { ModbusAddressError, ModbusResponseError, ReconnectBackoffError, SessionBusyError, UnmappedControlError, UnmappedQuantityError } from './errors.js';
-import { decodePoint, planBlocks, RegisterMapError, validateRegisterMap, type RegisterBlock, type RegisterMapSpec } from './registerMap.js';
-
-export interface ModbusEndpoint {
-  readonly host: string;
-  readonly port: number;
-  readonly framing: ModbusFraming;
-  /** Name of an entry of `ModbusAdapterOptions.registerMaps`. */
-  readonly registerMap: string;
-}
+import { decodePoint, planBlocks, RegisterMapError, validateRegisterMap, type RegisterBlock } from './registerMap.js';
 
 export interface ModbusAdapterOptions {
   /** Bounds each request and each TCP connect (config `modbus.requestTimeoutMs`). */
@@ -141,7 +134,7 @@ class ModbusSession implements TerminalSession {
         if (relay === undefined) throw missing();
         const value = command.type === 'reconnect' ? relay.connected : relay.disconnected;
         const read = await this.withConnection(signal, async (c) => {
-          if (relay.coil !== undefined) {
+          if ('coil' in relay) {
             await c.writeCoil(unit, relay.coil, value === 1);
             return (await c.readCoils(unit, relay.coil, 1))[0] === true ? 1 : 0;
           }
@@ -166,7 +159,7 @@ class ModbusSession implements TerminalSession {
       case 'read-state': {
         if (command.of === 'relay') {
           if (relay === undefined) throw missing();
-          const read = await this.withConnection(signal, async (c) => relay.coil !== undefined
+          const read = await this.withConnection(signal, async (c) => 'coil' in relay
             ? ((await c.readCoils(unit, relay.coil, 1))[0] === true ? 1 : 0)
             : (await c.readRegisters(3, unit, relay.register, 1))[0] ?? -1);
           return { connected: read === relay.connected };

@@ -7,9 +7,8 @@
 import net from 'node:net';
 import modbusSerial from 'modbus-serial';
 import { ConnectionError, TimeoutError } from '../adapter.js';
+import type { ModbusFraming } from './config.js';
 import { ModbusExceptionError, ModbusResponseError } from './errors.js';
-
-export type ModbusFraming = 'tcp' | 'rtu-over-tcp';
 
 export interface ConnectOptions {
   readonly terminalId: string;

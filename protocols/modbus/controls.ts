@@ -8,28 +8,8 @@
  * `type`, kW = raw × scale; the raw `noLimit` value (default: the type's largest value) means
  * "no limit", which is what clear-limit writes.
  */
-import { decodePoint, encodePoint, registerCount, RegisterMapError, type RegisterPointSpec, type RegisterType, type WordEndianness } from './registerMap.js';
-
-export type RelayControlSpec =
-  | { readonly coil: number; readonly register?: undefined; readonly connected: number; readonly disconnected: number }
-  | { readonly register: number; readonly coil?: undefined; readonly connected: number; readonly disconnected: number };
-
-export interface LimitControlSpec {
-  /** First holding register of the limit. */
-  readonly register: number;
-  readonly type: RegisterType;
-  /** kW = raw × scale (e.g. 0.001 for a register in W). */
-  readonly scale: number;
-  readonly wordOrder?: WordEndianness;
-  readonly byteOrder?: WordEndianness;
-  /** Raw value meaning "no limit"; default the type's largest value. */
-  readonly noLimit?: number;
-}
-
-export interface ModbusControlsSpec {
-  readonly relay?: RelayControlSpec;
-  readonly limit?: LimitControlSpec;
-}
+import type { LimitControlSpec, ModbusControlsSpec, RegisterPointSpec, RegisterType } from './config.js';
+import { decodePoint, encodePoint, registerCount, RegisterMapError } from './registerMap.js';
 
 const TYPE_MAX: Readonly<Record<RegisterType, number>> = {
   int16: 0x7fff, uint16: 0xffff, int32: 0x7fffffff, uint32: 0xffffffff,
@@ -41,11 +21,13 @@ const TYPE_MAX: Readonly<Record<RegisterType, number>> = {
 export function validateControls(c: ModbusControlsSpec): void {
   const relay = c.relay;
   if (relay !== undefined) {
-    const where = relay.coil ?? relay.register;
-    if ((relay.coil === undefined) === (relay.register === undefined)) throw new RegisterMapError('give exactly one of coil or register', 'controls.relay');
+    // A map built in code rather than loaded may carry both keys or neither: check what the union promises.
+    const isCoil = 'coil' in relay;
+    if (isCoil === ('register' in relay)) throw new RegisterMapError('give exactly one of coil or register', 'controls.relay');
+    const where = 'coil' in relay ? relay.coil : relay.register;
     if (!Number.isInteger(where) || where < 0 || where > 0xffff) throw new RegisterMapError('address must be an integer in 0..65535', 'controls.relay');
     if (relay.connected === relay.disconnected) throw new RegisterMapError('connected and disconnected must differ', 'controls.relay');
-    const range = relay.coil === undefined ? 0xffff : 1;
+    const range = isCoil ? 1 : 0xffff;
     for (const v of [relay.connected, relay.disconnected]) {
       if (!Number.isInteger(v) || v < 0 || v > range) throw new RegisterMapError(`values must be integers in 0..${range}`, 'controls.relay');
     }

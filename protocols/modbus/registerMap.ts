@@ -2,38 +2,9 @@
  * Modbus register maps: which registers hold which catalogue quantity, how to read them
  * in as few requests as possible, and how to turn register words into numbers.
  *
- * Pure: no sockets, no clock. The option types are structurally equal to `RegisterMap` /
- * `RegisterPoint` in src/config/schema.ts (protocols/ must not import from src/).
+ * Pure: no sockets, no clock. The map types are those of the configuration schema (config.ts).
  */
-import type { ModbusControlsSpec } from './controls.js';
-
-export type RegisterType = 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64';
-export type WordEndianness = 'big' | 'little';
-
-export interface RegisterPointSpec {
-  /** Catalogue quantity name, e.g. `voltage.l1`. */
-  readonly quantity: string;
-  /** Zero-based protocol address (not the 3xxxx/4xxxx label). */
-  readonly address: number;
-  readonly type: RegisterType;
-  /** For multi-register values: `big` = high word first (the Modbus convention). */
-  readonly wordOrder: WordEndianness;
-  /** Byte order inside each 16-bit register; `little` swaps the two bytes. */
-  readonly byteOrder: WordEndianness;
-  /** value = raw × scale + offset, in the catalogue unit. */
-  readonly scale: number;
-  readonly offset: number;
-}
-
-export interface RegisterMapSpec {
-  /** 3: read holding registers, 4: read input registers. */
-  readonly function: 3 | 4;
-  /** Unused registers between two points that may be read through when merging blocks. */
-  readonly maxGap: number;
-  readonly points: readonly RegisterPointSpec[];
-  /** Where the terminal keeps each meter's relay and power limit (controls.ts); absent: no remote control. */
-  readonly controls?: ModbusControlsSpec;
-}
+import type { RegisterMapSpec, RegisterPointSpec, RegisterType, WordEndianness } from './config.js';
 
 /** One read request: `count` registers from `start`, carrying the points it serves. */
 export interface RegisterBlock {

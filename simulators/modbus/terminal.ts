@@ -8,7 +8,8 @@
  */
 import net from 'node:net';
 import { MeterModel, type MeterState } from '../loadShape.js';
-import { encodePoint, type RegisterPointSpec } from '../../protocols/modbus/registerMap.js';
+import type { RegisterPointSpec } from '../../protocols/modbus/config.js';
+import { encodePoint } from '../../protocols/modbus/registerMap.js';
 import { decodeRequests, encodeReply, exceptionPdu, type Framing, type ModbusRequest } from './frames.js';
 import { LIMIT_REGISTER, RELAY_COIL, SimulatedMeterControls } from './meterControls.js';
 import { METER_BANKS, THREE_PHASE_METER_MAP } from './threePhaseMeterMap.js';

@@ -31,7 +31,7 @@
  * Controls (meterControls.ts): the relay is coil 0 (1 connected, 0 disconnected); the power
  * limit is holding registers 512-513, uint32 in W, 0xFFFFFFFF for no limit.
  */
-import type { RegisterMapSpec, RegisterPointSpec } from '../../protocols/modbus/registerMap.js';
+import type { RegisterMapSpec, RegisterPointSpec } from '../../protocols/modbus/config.js';
 
 export const THREE_PHASE_METER_MAP_NAME = 'three-phase-meter';
 

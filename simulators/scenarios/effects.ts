@@ -8,7 +8,7 @@
  * Outage and clock drift are not value effects: they act on the terminal or the meter's
  * clock at the window's edges (runner.ts).
  */
-import type { ScenarioConfig } from '../../src/config/schema.js';
+import type { ScenarioConfig } from '../config.js';
 import type { MeterInstant } from '../loadShape.js';
 import type { ScenarioSchedule } from './schedule.js';
 

@@ -8,9 +8,9 @@
  * Time comes from the injected clock. `update()` handles every edge up to the clock's now;
  * with `tickMs` > 0 a timer calls it, with 0 the caller does (tests moving a fake clock).
  */
-import type { ScenarioConfig, ScenarioKind } from '../../src/config/schema.js';
-import { ConfigError } from '../../src/config/load.js';
-import { checkScenarios, type ScenarioIssue } from '../../src/config/scenarios.js';
+import { ConfigError, type ConfigIssue } from '../../protocols/config.js';
+import type { ScenarioConfig, ScenarioKind } from '../config.js';
+import { checkScenarios } from './check.js';
 import type { MeterModel } from '../loadShape.js';
 import { effectOf, MeterEffects } from './effects.js';
 import { ScenarioSchedule, type ScenarioWindow } from './schedule.js';
@@ -197,8 +197,8 @@ function affectedMeters(c: ScenarioConfig, targets: ScenarioTargets): string[] {
   return [...ids];
 }
 
-function targetIssues(c: ScenarioConfig, at: string, targets: ScenarioTargets): ScenarioIssue[] {
-  const issues: ScenarioIssue[] = [];
+function targetIssues(c: ScenarioConfig, at: string, targets: ScenarioTargets): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
   (c.meters ?? []).forEach((id, j) => {
     const m = targets.meters.get(id);
     if (m === undefined) issues.push({ path: `${at}.meters[${j}]`, message: `no simulated meter ${JSON.stringify(id)}` });

@@ -7,17 +7,17 @@
  * - MQTT: the client vanishes without DISCONNECT, so the broker publishes its last will
  *   (status offline, retained); back on the air it reconnects with a birth message.
  */
-import type { MeterSeed, TerminalSeed } from '../../src/config/schema.js';
 import type { DlmsMeterSimulator } from '../dlms/server.js';
 import type { MeterModel } from '../loadShape.js';
 import type { ModbusTerminalSimulator } from '../modbus/terminal.js';
 import type { MqttTerminalSimulator } from '../mqtt/terminal.js';
+import type { SimulatedMeter, SimulatedTerminal } from '../seed.js';
 import type { MeterTarget, ScenarioTargets, TerminalTarget } from './runner.js';
 
 export interface FleetParts {
   /** Terminal seeds of each protocol in the order of the simulators below. */
-  readonly terminals: readonly TerminalSeed[];
-  readonly meters: readonly MeterSeed[];
+  readonly terminals: readonly SimulatedTerminal[];
+  readonly meters: readonly SimulatedMeter[];
   readonly modbus: readonly ModbusTerminalSimulator[];
   readonly mqtt: readonly MqttTerminalSimulator[];
   readonly dlms: readonly DlmsMeterSimulator[];
@@ -31,7 +31,7 @@ export class FleetTargets implements ScenarioTargets {
   private publishing = false;
 
   constructor(private readonly parts: FleetParts) {
-    const ofProtocol = (p: TerminalSeed['protocol']) => parts.terminals.filter((t) => t.protocol === p);
+    const ofProtocol = (p: SimulatedTerminal['protocol']) => parts.terminals.filter((t) => t.protocol === p);
     ofProtocol('modbus').forEach((t, i) => {
       const sim = parts.modbus[i];
       if (sim !== undefined) this.addTerminal(t, (address) => sim.meterModel(Number(address)), (r) => { sim.setReachable(r); return Promise.resolve(); });
@@ -59,7 +59,7 @@ export class FleetTargets implements ScenarioTargets {
   }
 
   private addTerminal(
-    t: TerminalSeed,
+    t: SimulatedTerminal,
     modelOf: (address: string) => MeterModel | undefined,
     setReachable: (reachable: boolean) => Promise<void>,
     shiftClock?: (ms: number, now: number) => void,

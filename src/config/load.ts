@@ -6,26 +6,13 @@ import { readFileSync } from 'node:fs';
 import { Value } from 'typebox/value';
 import { parseDocument } from 'yaml';
 import type { TSchema } from 'typebox';
-import { checkScenarios } from './scenarios.js';
+import { ConfigError, type ConfigIssue } from '../../protocols/config.js';
+import { checkScenarios } from '../../simulators/scenarios/check.js';
 import { checkLoadControl } from './loadControl.js';
 import { CollectProfile, ENDPOINT_PASSWORD_REFUSED, GridheadConfig, RegisterMap } from './schema.js';
 
-export interface ConfigIssue {
-  /** Key path, e.g. `registry.meters[3].terminalId`. */
-  readonly path: string;
-  readonly message: string;
-}
-
-export class ConfigError extends Error {
-  readonly code = 'CONFIG';
-  constructor(
-    readonly source: string,
-    readonly issues: readonly ConfigIssue[],
-  ) {
-    super(`invalid configuration in ${source}:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+// The one configuration error, shared with the parts whose configuration the station composes.
+export { ConfigError, type ConfigIssue };
 
 export interface EnvOverride {
   readonly env: string;

@@ -1,21 +1,23 @@
 /**
- * The one configuration schema. TypeBox, so the same schemas describe Fastify routes.
+ * The one configuration document. TypeBox, so the same schemas describe Fastify routes.
  * Every object rejects unknown keys; every limit has a name here and a default.
+ *
+ * This file holds the station's own sections and composes the others into GridheadConfig:
+ * each protocol owns its section and terminal endpoint (protocols/<proto>/config.ts), the
+ * simulated fleet its own (simulators/config.ts).
  */
 import Type, { type Static } from 'typebox';
+import { Id, OneOf, strict } from '../../protocols/config.js';
+import { DlmsConfig, DlmsEndpoint } from '../../protocols/dlms/config.js';
+import { ModbusEndpoint, modbusConfigSchema } from '../../protocols/modbus/config.js';
+import { MqttConfig } from '../../protocols/mqtt/config.js';
+import { SimulatorConfig } from '../../simulators/config.js';
 import { QUANTITY_NAMES, type Quantity } from '../domain/quantity.js';
 import { SEVERITIES } from '../domain/alarm.js';
 import { METER_LIMITS } from '../domain/topology.js';
 import { DEFAULT_PLAUSIBILITY } from '../ingest/plausibility.js';
 
-const strict = { additionalProperties: false } as const;
-const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' });
-const Port = Type.Integer({ minimum: 0, maximum: 65535 });
-const Host = Type.String({ minLength: 1, maxLength: 253 });
-/** One of a fixed list of strings, typed as the union of them. */
-export function OneOf<T extends string>(values: readonly T[], options: { default?: T; description?: string } = {}) {
-  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
-}
+export { OneOf };
 
 /** A JSON-schema range from one of the domain's `{ min, max }` limits. */
 function within(range: { readonly min: number; readonly max: number }): { minimum: number; maximum: number } {
@@ -43,17 +45,11 @@ export const HttpConfig = Type.Object(
   strict,
 );
 
-export const TlsConfig = Type.Object(
-  {
-    caFile: Type.Optional(Type.String()),
-    certFile: Type.Optional(Type.String()),
-    keyFile: Type.Optional(Type.String()),
-    rejectUnauthorized: Type.Boolean({ default: true }),
-  },
-  strict,
-);
-
-export const MqttConfig = Type.Object(
+/**
+ * The `mqtt:` section: the broker and convention of the MQTT adapter (protocols/mqtt/config.ts),
+ * with the station's own parts around them, the embedded broker and its drop monitor.
+ */
+const MqttSection = Type.Object(
   {
     /** Start an in-process aedes broker (the one-machine demo). */
     embeddedBroker: Type.Object(
@@ -66,26 +62,7 @@ export const MqttConfig = Type.Object(
       },
       strict,
     ),
-    /** Broker the head-end subscribes to; `mqtt://`, `mqtts://`, `ws://` or `wss://`. */
-    url: Type.String({ default: 'mqtt://127.0.0.1:1883' }),
-    clientId: Type.String({ minLength: 1, maxLength: 128, default: 'gridhead-headend' }),
-    username: Type.Optional(Type.String()),
-    password: Type.Optional(Type.String()),
-    tls: Type.Optional(TlsConfig),
-    /** Topic root of the convention: `<prefix>/<terminalId>/telemetry|status`. */
-    topicPrefix: Type.String({ minLength: 1, default: 'gridhead/v1' }),
-    /** Where unparseable payloads are copied, with the reason, for later inspection. */
-    deadLetterTopic: Type.String({ minLength: 1, default: 'gridhead/v1/_deadletter' }),
-    /** Payloads larger than this are refused (dead-lettered truncated). */
-    maxPayloadBytes: Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024, default: 256 * 1024 }),
-    /** Readings in one telemetry message, at most. */
-    maxReadingsPerMessage: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
-    /**
-     * Messages received and not yet acknowledged, at most: a message is acknowledged once
-     * committed, and many in flight let one store transaction commit many. The broker's own
-     * limit applies too (Mosquitto `max_inflight_messages`, see config/mosquitto.conf).
-     */
-    maxInflightMessages: Type.Integer({ minimum: 1, maximum: 65_535, default: 1_000 }),
+    ...MqttConfig.properties,
     /**
      * Watch the broker's dropped-message counter (`$SYS/broker/publish/messages/dropped`) and
      * raise a major alarm when it grows (src/broker/dropMonitor.ts).
@@ -195,126 +172,12 @@ export const CollectConfig = Type.Object(
   strict,
 );
 
-export const RegisterPoint = Type.Object(
-  {
-    quantity: QuantityName,
-    /** Zero-based register address (protocol address, not the 3xxxx/4xxxx label). */
-    address: Type.Integer({ minimum: 0, maximum: 65535 }),
-    type: OneOf(['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'] as const),
-    /** For multi-register values: `big` = high word first (Modbus convention). */
-    wordOrder: Type.Union([Type.Literal('big'), Type.Literal('little')], { default: 'big' }),
-    /** Byte order inside each 16-bit register; `little` swaps the two bytes. */
-    byteOrder: Type.Union([Type.Literal('big'), Type.Literal('little')], { default: 'big' }),
-    /** value = raw × scale + offset, in the catalogue unit. */
-    scale: Type.Number({ default: 1 }),
-    offset: Type.Number({ default: 0 }),
-  },
-  strict,
-);
-
-const RelayValues = {
-  /** Value of the coil (0/1) or register when the supply is connected, and when it is not. */
-  connected: Type.Integer({ minimum: 0, maximum: 65535 }),
-  disconnected: Type.Integer({ minimum: 0, maximum: 65535 }),
-};
-
-/** Where a terminal keeps each meter's relay and power limit (protocols/modbus/controls.ts). */
-export const ModbusControls = Type.Object(
-  {
-    /** The relay: a coil (function 5 write, 1 read) or a holding register (6 write, 3 read). */
-    relay: Type.Optional(Type.Union([
-      Type.Object({ coil: Type.Integer({ minimum: 0, maximum: 65535 }), ...RelayValues }, strict),
-      Type.Object({ register: Type.Integer({ minimum: 0, maximum: 65535 }), ...RelayValues }, strict),
-    ])),
-    /** The active power limit in holding registers: kW = raw × scale; `noLimit` (raw) means none, default the type's largest value. */
-    limit: Type.Optional(Type.Object(
-      {
-        register: Type.Integer({ minimum: 0, maximum: 65535 }),
-        type: OneOf(['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'] as const),
-        scale: Type.Number({ exclusiveMinimum: 0 }),
-        wordOrder: Type.Optional(OneOf(['big', 'little'] as const)),
-        byteOrder: Type.Optional(OneOf(['big', 'little'] as const)),
-        noLimit: Type.Optional(Type.Number()),
-      },
-      strict,
-    )),
-  },
-  strict,
-);
-
-export const RegisterMap = Type.Object(
-  {
-    /** 3: holding registers, 4: input registers. */
-    function: Type.Union([Type.Literal(3), Type.Literal(4)]),
-    /** Registers between two points that may be read through when merging blocks. */
-    maxGap: Type.Integer({ minimum: 0, maximum: 125, default: 8 }),
-    points: Type.Array(RegisterPoint, { minItems: 1 }),
-    controls: Type.Optional(ModbusControls),
-  },
-  strict,
-);
-
-export const ModbusConfig = Type.Object(
-  {
-    requestTimeoutMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 2_000 }),
-    reconnectMinMs: Type.Integer({ minimum: 10, default: 500 }),
-    reconnectMaxMs: Type.Integer({ minimum: 10, default: 30_000 }),
-    registerMaps: Type.Record(Type.String(), RegisterMap, { default: {} }),
-  },
-  strict,
-);
-
-export const DlmsConfig = Type.Object(
-  {
-    /** Bounds the TCP connect, the HDLC link set-up and every request of an association. */
-    requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 5_000 }),
-    /** Attributes per GET-with-list request; meters commonly accept 10 to 32. */
-    maxListItems: Type.Integer({ minimum: 1, maximum: 64, default: 16 }),
-    /** Pushed data-notifications (IC 40 push setup on the meters): TCP wrapper listener and MQTT binary topic. */
-    push: Type.Object(
-      {
-        listen: Type.Object(
-          {
-            enabled: Type.Boolean({ default: false }),
-            host: Type.String({ default: '127.0.0.1' }),
-            /** 4059 is the IANA port of DLMS/COSEM; 0 picks a free one. */
-            port: Type.Integer({ minimum: 0, maximum: 65535, default: 4059 }),
-          },
-          strict,
-        ),
-        /** Subscribe to `<mqtt.topicPrefix>/+/dlms/notify` on the head-end's broker. */
-        mqtt: Type.Object({ enabled: Type.Boolean({ default: false }) }, strict),
-        maxConnections: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
-        /** Largest pushed APDU accepted (wrapper frame or MQTT payload). */
-        maxApduBytes: Type.Integer({ minimum: 64, maximum: 65_535, default: 4_096 }),
-        /** Bytes one TCP connection may carry before the listener closes it (the meter reconnects). */
-        maxBytesPerConnection: Type.Integer({ minimum: 1_024, default: 1_048_576 }),
-        idleTimeoutMs: Type.Integer({ minimum: 1_000, default: 600_000 }),
-        /** After a failed scaler read for a meter, wait this long before reading again. */
-        scalerRetryMs: Type.Integer({ minimum: 100, default: 60_000 }),
-        /** Push object lists read from meters whose pushes follow no known list (src/collect/dlmsPushLists.ts). */
-        lists: Type.Object(
-          {
-            /** Pushes waiting for their meter's lists, in all and per meter; more are dead-lettered. */
-            maxWaiting: Type.Integer({ minimum: 1, maximum: 100_000, default: 256 }),
-            maxWaitingPerMeter: Type.Integer({ minimum: 1, maximum: 1_000, default: 16 }),
-            /** Least time between two reads of one meter's lists. */
-            readRetryMs: Type.Integer({ minimum: 100, default: 60_000 }),
-            /** Meters whose learnt lists the embedded store keeps; the least recently learnt go first. */
-            maxMeters: Type.Integer({ minimum: 1, default: 100_000 }),
-          },
-          strict,
-        ),
-        /** Pushes over TCP that yielded nothing, kept with their bytes (over MQTT: mqtt.deadLetterTopic). */
-        deadLetters: Type.Object({ maxRows: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }) }, strict),
-      },
-      strict,
-    ),
-    /** The station's system title (8 octets, 16 hex digits) in AARQs and ciphered APDUs; default "GRD" and five zero octets. */
-    systemTitle: Type.String({ pattern: '^[0-9A-Fa-f]{16}$', default: '4752440000000000' }),
-  },
-  strict,
-);
+/**
+ * The `modbus:` section, its register points bound to the station's quantity catalogue, so a
+ * point naming no catalogue quantity is refused with its key path.
+ */
+const modbus = modbusConfigSchema(QuantityName);
+export const RegisterMap = modbus.RegisterMap;
 
 export const AreaSeed = Type.Object(
   {
@@ -331,29 +194,16 @@ export const AreaSeed = Type.Object(
 export const ENDPOINT_PASSWORD_REFUSED = 'not accepted: the low-level security password lives in the key store; remove it here and '
   + 'PUT {"password"} to /api/v1/meters/:id/keys (or /api/v1/key-groups/:name/keys for the endpoint\'s keyGroup)';
 
+/**
+ * A terminal's DLMS endpoint as the station takes it: the protocol's (protocols/dlms/config.ts),
+ * plus the `password` key, accepted by the schema only to be refused with a pointer to the key
+ * store (ENDPOINT_PASSWORD_REFUSED) rather than as an unknown key.
+ */
 export const DlmsEndpointSchema = Type.Object(
   {
-    host: Host,
-    port: Port,
-    framing: Type.Union([Type.Literal('wrapper'), Type.Literal('hdlc')], { default: 'wrapper' }),
-    clientSap: Type.Integer({ minimum: 0, maximum: 127, default: 16 }),
-    auth: OneOf(['none', 'low', 'high-gmac'] as const, { default: 'none' }),
-    security: OneOf(['none', 'auth', 'enc', 'auth-enc'] as const, { default: 'none' }),
-    /** A fresh dedicated key per association (IEC 62056-5-3 §8); needs security 'enc' or 'auth-enc'. */
-    dedicatedKey: Type.Optional(Type.Boolean()),
-    /** How requests are ciphered: glo-/ded- service-specific APDUs, or general-glo-ciphering (IEC 62056-5-3 §8). */
-    ciphering: Type.Optional(OneOf(['service-specific', 'general-glo'] as const)),
+    ...DlmsEndpoint.properties,
     /** Refused: the LLS password lives in the key store (PUT /api/v1/meters/:id/keys), never in a file or a registry row. */
     password: Type.Optional(Type.String({ description: 'Not accepted: PUT the low-level security password to /api/v1/meters/:id/keys or /api/v1/key-groups/:name/keys.' })),
-    /** The meter's system title (8 octets as 16 hex digits). */
-    systemTitle: Type.Optional(Type.String({ pattern: '^[0-9A-Fa-f]{16}$' })),
-    /** The meter's COSEM logical device name, which identifies its unciphered pushes. */
-    logicalDeviceName: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    /** Key set shared by a group of meters (key store), used when the meter has none of its own. */
-    keyGroup: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    serverLower: Type.Optional(Type.Integer({ minimum: 0, maximum: 16383 })),
-    /** Meters of one type share an object list: it is then read once per type, not per association. */
-    meterType: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   },
   strict,
 );
@@ -365,17 +215,7 @@ export const TerminalSeed = Type.Object(
     protocol: Type.Union([Type.Literal('modbus'), Type.Literal('mqtt'), Type.Literal('dlms')]),
     enabled: Type.Boolean({ default: true }),
     profiles: Type.Array(Type.String(), { default: [] }),
-    modbus: Type.Optional(
-      Type.Object(
-        {
-          host: Host,
-          port: Port,
-          framing: Type.Union([Type.Literal('tcp'), Type.Literal('rtu-over-tcp')], { default: 'tcp' }),
-          registerMap: Type.String({ minLength: 1 }),
-        },
-        strict,
-      ),
-    ),
+    modbus: Type.Optional(ModbusEndpoint),
     dlms: Type.Optional(DlmsEndpointSchema),
   },
   strict,
@@ -404,96 +244,6 @@ export const RegistryConfig = Type.Object(
     areas: Type.Array(AreaSeed, { default: [] }),
     terminals: Type.Array(TerminalSeed, { default: [] }),
     meters: Type.Array(MeterSeed, { default: [] }),
-  },
-  strict,
-);
-
-/** Kinds of simulated scenario (simulators/scenarios): what each does is in the README's simulator section. */
-export const SCENARIO_KINDS = ['overload', 'voltage-sag', 'voltage-loss', 'outage', 'reverse-power', 'register-stuck', 'clock-drift'] as const;
-export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
-/** Longest scenario delay, duration or period: 30 days. */
-const SCENARIO_MAX_MS = 30 * 86_400_000;
-
-/**
- * One timed scenario of the simulated fleet. The parameters a kind needs (and the ones it does
- * not take) are checked per kind by src/config/scenarios.ts, which names the missing key.
- */
-export const ScenarioConfig = Type.Object(
-  {
-    kind: OneOf(SCENARIO_KINDS),
-    /** Name in the start/end log lines (default `<kind>#<index>`). */
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    /** Meters affected; `outage` takes terminals instead. */
-    meters: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 10_000 })),
-    /** Terminals affected: every meter behind them, or the terminal itself for `outage`. */
-    terminals: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 10_000 })),
-    /** Delay from the fleet's start to the first window. */
-    startAfterMs: Type.Integer({ minimum: 0, maximum: SCENARIO_MAX_MS, default: 0 }),
-    /** Length of a window; 0 = until the fleet stops. */
-    durationMs: Type.Integer({ minimum: 0, maximum: SCENARIO_MAX_MS, default: 0 }),
-    /** Start a new window this long after the previous one started (more than durationMs). */
-    repeatEveryMs: Type.Optional(Type.Integer({ minimum: 1_000, maximum: SCENARIO_MAX_MS })),
-    /** overload: power and currents × factor; reverse-power: exported power × factor (default 1). */
-    factor: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
-    /** voltage-sag and voltage-loss: the phase affected (voltage-sag default `all`). */
-    phase: Type.Optional(OneOf(['l1', 'l2', 'l3', 'all'] as const)),
-    /** voltage-sag: the phase voltage as a percentage of what it would be, e.g. 80. */
-    percentOfNominal: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 100 })),
-    /** clock-drift: how far the meter's clock jumps ahead (negative: behind), s. */
-    driftSeconds: Type.Optional(Type.Number({ minimum: -86_400, maximum: 86_400 })),
-  },
-  strict,
-);
-
-export const SimulatorConfig = Type.Object(
-  {
-    enabled: Type.Boolean({ default: false }),
-    /** Seed for the fleet's random numbers, so a run can be repeated. */
-    seed: Type.Integer({ default: 1 }),
-    host: Type.String({ default: '127.0.0.1' }),
-    modbus: Type.Object(
-      {
-        count: Type.Integer({ minimum: 0, maximum: 10_000, default: 0 }),
-        /** First TCP port; terminal i listens on basePort + i (0: any free port). */
-        basePort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
-        /** Meters (unit ids 1..n) behind each terminal. */
-        metersPerTerminal: Type.Integer({ minimum: 1, maximum: 247, default: 1 }),
-        registerMap: Type.String({ default: 'three-phase-meter' }),
-        profiles: Type.Array(Type.String(), { default: [] }),
-      },
-      strict,
-    ),
-    mqtt: Type.Object(
-      {
-        count: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
-        metersPerTerminal: Type.Integer({ minimum: 1, maximum: 1_000, default: 1 }),
-        /** Broker the simulated terminals publish to; defaults to the head-end's broker. */
-        url: Type.Optional(Type.String()),
-        publishIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 15_000 }),
-      },
-      strict,
-    ),
-    dlms: Type.Object(
-      {
-        count: Type.Integer({ minimum: 0, maximum: 10_000, default: 0 }),
-        /** Half the simulated meters speak each framing when `both`. */
-        framing: Type.Union([Type.Literal('wrapper'), Type.Literal('hdlc'), Type.Literal('both')], { default: 'both' }),
-        /** The management client's low-level security password of every simulated meter. */
-        password: Type.String({ minLength: 1, maxLength: 64, default: '12345678' }),
-        /** The first `hls` meters require HLS-GMAC with authenticated encryption (client SAP 48), with fresh random keys each run. */
-        hls: Type.Integer({ minimum: 0, maximum: 10_000, default: 0 }),
-        profiles: Type.Array(Type.String(), { default: [] }),
-        /** Scheduled data-notification pushes to the head-end's push listener, ms; 0: event pushes only. */
-        pushIntervalMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 0 }),
-        /** How the meters push: TCP wrapper, MQTT binary, or half each (odd meters TCP). */
-        pushTransport: OneOf(['tcp', 'mqtt', 'both'] as const, { default: 'tcp' }),
-      },
-      strict,
-    ),
-    /** Transformer areas the simulated meters are spread over (round-robin); created when absent. */
-    areaIds: Type.Array(Id, { default: [] }),
-    /** Timed scenarios (overload, voltage sag, outage, …) played on the fleet from its start. */
-    scenarios: Type.Array(ScenarioConfig, { default: [], maxItems: 1_000 }),
   },
   strict,
 );
@@ -786,12 +536,12 @@ export const GridheadConfig = Type.Object(
       strict,
     ),
     http: HttpConfig,
-    mqtt: MqttConfig,
+    mqtt: MqttSection,
     influx: InfluxConfig,
     storage: StorageConfig,
     ingest: IngestConfig,
     collect: CollectConfig,
-    modbus: ModbusConfig,
+    modbus: modbus.ModbusConfig,
     dlms: DlmsConfig,
     registry: RegistryConfig,
     simulators: SimulatorConfig,
@@ -809,14 +559,8 @@ export const GridheadConfig = Type.Object(
 );
 
 export type GridheadConfig = Static<typeof GridheadConfig>;
-export type RegisterMapConfig = Static<typeof RegisterMap>;
-export type RegisterPointConfig = Static<typeof RegisterPoint>;
 export type CollectProfileConfig = Static<typeof CollectProfile>;
 export type InfluxConfig = Static<typeof InfluxConfig>;
-export type MqttConfig = Static<typeof MqttConfig>;
-export type ModbusConfig = Static<typeof ModbusConfig>;
-export type SimulatorConfig = Static<typeof SimulatorConfig>;
-export type ScenarioConfig = Static<typeof ScenarioConfig>;
 export type AreaSeed = Static<typeof AreaSeed>;
 export type TerminalSeed = Static<typeof TerminalSeed>;
 export type MeterSeed = Static<typeof MeterSeed>;

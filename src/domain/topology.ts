@@ -1,5 +1,11 @@
+import type { DlmsEndpoint } from '../../protocols/dlms/config.js';
+import type { ModbusEndpoint } from '../../protocols/modbus/config.js';
+import type { MqttEndpoint } from '../../protocols/mqtt/config.js';
 import type { AreaId, MeterId, TerminalId } from './ids.js';
 import type { Protocol } from './reading.js';
+
+// Each protocol owns its endpoint schema and type (protocols/<proto>/config.ts); a terminal has one of them.
+export type { DlmsEndpoint };
 
 /** Area levels, top to bottom: region → substation → feeder → transformer area (台区). */
 export type AreaKind = 'region' | 'substation' | 'feeder' | 'transformer';
@@ -19,45 +25,6 @@ export interface Area {
   /** Rated capacity of the distribution transformer, kVA; only for `transformer` areas. */
   readonly transformerKva: number | null;
 }
-
-export interface ModbusEndpoint {
-  readonly host: string;
-  readonly port: number;
-  /** `tcp`: Modbus TCP (MBAP header); `rtu-over-tcp`: RTU frames with CRC tunnelled over TCP. */
-  readonly framing: 'tcp' | 'rtu-over-tcp';
-  /** Name of a register map under `modbus.registerMaps` in the configuration. */
-  readonly registerMap: string;
-}
-
-export interface DlmsEndpoint {
-  readonly host: string;
-  readonly port: number;
-  /** `wrapper`: IEC 62056-47 TCP wrapper; `hdlc`: IEC 62056-46 HDLC frames over TCP. */
-  readonly framing: 'wrapper' | 'hdlc';
-  /** Client SAP: 16 public client (no security), 1 management client (low-level security), 48 HLS management client. */
-  readonly clientSap: number;
-  /** 'low': LLS with the meter's password, 'high-gmac': HLS mechanism 5; both from the key store. */
-  readonly auth: 'none' | 'low' | 'high-gmac';
-  /** APDU protection with security suite 0 (keys from the key store); default 'none'. */
-  readonly security?: 'none' | 'auth' | 'enc' | 'auth-enc';
-  /** A fresh dedicated key per association, its GET/SET/ACTION ded-ciphered (needs security 'enc' or 'auth-enc'). */
-  readonly dedicatedKey?: boolean;
-  /** 'general-glo': requests go as general-glo-ciphering with our system title, for meters that ask for it; default 'service-specific'. */
-  readonly ciphering?: 'service-specific' | 'general-glo';
-  /** The meter's system title, 16 hex digits: checked in the AARE, identifies its pushes. */
-  readonly systemTitle?: string;
-  /** The meter's COSEM logical device name (0.0.42.0.0.255): identifies its plain pushes. */
-  readonly logicalDeviceName?: string;
-  /** Key set shared by a group of meters, used when the meter has no keys of its own. */
-  readonly keyGroup?: string;
-  /** HDLC lower (physical device) address, when the meter needs one. */
-  readonly serverLower?: number;
-  /** Meters of one type share an object list, read once per type. */
-  readonly meterType?: string;
-}
-
-/** An MQTT terminal pushes; it needs no endpoint beyond its id, which is its topic segment. */
-export type MqttEndpoint = Readonly<Record<string, never>>;
 
 export type TerminalEndpoint =
   | { readonly protocol: 'modbus'; readonly modbus: ModbusEndpoint }

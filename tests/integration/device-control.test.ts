@@ -9,7 +9,7 @@ import { DlmsAdapter } from '../../protocols/dlms/adapter.js';
 import { DlmsLimiterUnitError } from '../../protocols/dlms/deviceControl.js';
 import { ModbusAdapter } from '../../protocols/modbus/adapter.js';
 import { UnmappedControlError } from '../../protocols/modbus/errors.js';
-import type { RegisterMapSpec } from '../../protocols/modbus/registerMap.js';
+import type { RegisterMapSpec } from '../../protocols/modbus/config.js';
 import { MqttAdapter } from '../../protocols/mqtt/adapter.js';
 import { UnsupportedOperationError } from '../../protocols/mqtt/errors.js';
 import { QUANTITIES } from '../../src/domain/index.js';

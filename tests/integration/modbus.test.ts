@@ -4,8 +4,8 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionError, TimeoutError, type ReadItem, type ReadOutcome, type TerminalSession } from '../../protocols/adapter.js';
-import { ModbusAdapter, type ModbusAdapterOptions, type ModbusEndpoint } from '../../protocols/modbus/adapter.js';
-import type { ModbusFraming } from '../../protocols/modbus/connection.js';
+import { ModbusAdapter, type ModbusAdapterOptions } from '../../protocols/modbus/adapter.js';
+import type { ModbusEndpoint, ModbusFraming } from '../../protocols/modbus/config.js';
 import {
   ModbusAddressError,
   ModbusExceptionError,

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CollectProfile, ModbusConfig, TerminalSeed, MeterSeed, type RegisterMapConfig, type RegisterPointConfig } from '../../../src/config/schema.js';
+import { CollectProfile, GridheadConfig, TerminalSeed, MeterSeed } from '../../../src/config/schema.js';
+import type { RegisterMapSpec, RegisterPointSpec, RegisterType } from '../../../protocols/modbus/config.js';
 import {
   decodePoint,
   encodePoint,
@@ -10,9 +11,6 @@ import {
   RegisterMapError,
   RegisterValueError,
   validateRegisterMap,
-  type RegisterMapSpec,
-  type RegisterPointSpec,
-  type RegisterType,
 } from '../../../protocols/modbus/registerMap.js';
 import { THREE_PHASE_METER_MAP, INSTANTANEOUS_QUANTITIES } from '../../../simulators/modbus/threePhaseMeterMap.js';
 
@@ -23,9 +21,14 @@ const map = (points: RegisterPointSpec[], over: Partial<RegisterMapSpec> = {}): 
   function: 4, maxGap: 0, points, ...over,
 });
 
+/** The station's register maps: the protocol's schema bound to the quantity catalogue. */
+type RegisterMapConfig = GridheadConfig['modbus']['registerMaps'][string];
+type RegisterPointConfig = RegisterMapConfig['points'][number];
+const ModbusConfig = GridheadConfig.properties.modbus;
+
 describe('register map option types', () => {
   it('accepts the config schema types and is accepted by them', () => {
-    // Compile-time check: protocols/ keeps its own types; they must stay structurally equal.
+    // Compile-time check: the station binds the protocol's schema to its catalogue; the result must stay the adapter's type.
     const fromConfig = (m: RegisterMapConfig): RegisterMapSpec => m;
     const toConfigPoint = (p: RegisterPointSpec): Omit<RegisterPointConfig, 'quantity'> => p;
     expect(typeof fromConfig).toBe('function');

@@ -3,7 +3,8 @@
  * over real TCP: keys come from securityFor; a terminal without keys fails with DLMS_NO_KEYS.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DlmsAdapter, DlmsNoKeysError, type DlmsEndpoint } from '../../../protocols/dlms/adapter.js';
+import { DlmsAdapter, DlmsNoKeysError } from '../../../protocols/dlms/adapter.js';
+import type { DlmsEndpoint } from '../../../protocols/dlms/config.js';
 import { DlmsMeterSimulator, HLS_CLIENT } from '../../../simulators/dlms/server.js';
 import { clientSecurity, KEYS, METER_TITLE } from './securityFixture.js';
 

@@ -8,7 +8,7 @@ import { DlmsClient } from '../../../protocols/dlms/client/client.js';
 import { readClock, readRegister } from '../../../protocols/dlms/client/cosem.js';
 import { openDlmsTransport } from '../../../protocols/dlms/net/clientTransport.js';
 import { PUBLIC_CLIENT } from '../../../simulators/dlms/server.js';
-import type { ScenarioConfig } from '../../../src/config/schema.js';
+import type { ScenarioConfig } from '../../../simulators/config.js';
 import { HOUR, MIN, T0, scenario, simulatorConfig, startScenarioFleet, type ScenarioFleet } from './fleetFixture.js';
 
 const never = new AbortController().signal;

@@ -1,5 +1,5 @@
 /** A simulated fleet on a fake clock, for the scenario tests: nothing moves until a test moves time. */
-import type { ScenarioConfig, SimulatorConfig } from '../../../src/config/schema.js';
+import type { ScenarioConfig, SimulatorConfig } from '../../../simulators/config.js';
 import { startFleet, type Fleet } from '../../../simulators/fleet.js';
 import type { ScenarioEvent } from '../../../simulators/scenarios/runner.js';
 

@@ -8,7 +8,7 @@ import { ConnectionError } from '../../../protocols/adapter.js';
 import { ModbusConnection } from '../../../protocols/modbus/connection.js';
 import { MeterModel } from '../../../simulators/loadShape.js';
 import { meterSeed } from '../../../simulators/modbus/terminal.js';
-import type { ScenarioConfig } from '../../../src/config/schema.js';
+import type { ScenarioConfig } from '../../../simulators/config.js';
 import { HOUR, T0, scenario, simulatorConfig, startScenarioFleet, type ScenarioFleet } from './fleetFixture.js';
 
 const never = new AbortController().signal;

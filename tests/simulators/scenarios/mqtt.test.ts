@@ -6,7 +6,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ScenarioConfig } from '../../../src/config/schema.js';
+import type { ScenarioConfig } from '../../../simulators/config.js';
 import { MeterModel } from '../../../simulators/loadShape.js';
 import { startAedes, type TestBroker } from '../../helpers/aedes.js';
 import { HOUR, T0, scenario, simulatorConfig, startScenarioFleet, type ScenarioFleet } from './fleetFixture.js';

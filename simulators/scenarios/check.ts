@@ -3,13 +3,8 @@
  * parameter as optional, so a kind's required parameters, the ones it does not take, and the
  * timing rules are checked here, each issue naming its key path.
  */
-import type { ScenarioConfig, ScenarioKind } from './schema.js';
-
-export interface ScenarioIssue {
-  /** Key path, e.g. `simulators.scenarios[2].factor`. */
-  readonly path: string;
-  readonly message: string;
-}
+import type { ConfigIssue } from '../../protocols/config.js';
+import type { ScenarioConfig, ScenarioKind } from '../config.js';
 
 type Param = 'factor' | 'phase' | 'percentOfNominal' | 'driftSeconds';
 
@@ -27,12 +22,12 @@ const PARAMS: Readonly<Record<ScenarioKind, { readonly required: readonly Param[
 const ALL_PARAMS: readonly Param[] = ['factor', 'phase', 'percentOfNominal', 'driftSeconds'];
 
 /** Every issue of every scenario, in order; empty when all are well formed. */
-export function checkScenarios(scenarios: readonly ScenarioConfig[], base = 'simulators.scenarios'): ScenarioIssue[] {
+export function checkScenarios(scenarios: readonly ScenarioConfig[], base = 'simulators.scenarios'): ConfigIssue[] {
   return scenarios.flatMap((s, i) => checkScenario(s, `${base}[${i}]`));
 }
 
-function checkScenario(s: ScenarioConfig, at: string): ScenarioIssue[] {
-  const issues: ScenarioIssue[] = [];
+function checkScenario(s: ScenarioConfig, at: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
   const { required, optional } = PARAMS[s.kind];
   for (const p of ALL_PARAMS) {
     const given = s[p] !== undefined;
