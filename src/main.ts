@@ -330,6 +330,23 @@ async function compose(
   });
   closers.push({ name: 'dlms', close: () => dlms.close() });
 
+  // Built before the collector, which asks each adapter whether its terminals are polled or push.
+  const mqtt = new MqttAdapter({
+    ...station,
+    clientId: config.mqtt.clientId,
+    topicPrefix: config.mqtt.topicPrefix,
+    deadLetterTopic: config.mqtt.deadLetterTopic,
+    maxPayloadBytes: config.mqtt.maxPayloadBytes,
+    maxReadingsPerMessage: config.mqtt.maxReadingsPerMessage,
+    maxInflightMessages: config.mqtt.maxInflightMessages,
+    commandTimeoutMs: config.control.commandTimeoutMs,
+    acceptQuantity: isQuantity,
+    onProblem: (p) => {
+      const suppressed = throttle.pass(`mqtt:${p.terminalId ?? '?'}:${p.code}`);
+      if (suppressed >= 0) logger.warn({ terminal: p.terminalId, code: p.code, reason: p.reason, suppressed }, 'MQTT message refused');
+    },
+  });
+
   const scheduler = new CollectionScheduler({
     config: config.collect,
     topology: {
@@ -337,7 +354,7 @@ async function compose(
       terminal: (id) => registry.findTerminal(id),
       metersOf: (id) => registry.metersOfTerminal(id),
     },
-    adapters: { modbus, dlms },
+    adapters: { modbus, dlms, mqtt },
     sink: async (batch, terminal) => {
       await pipeline.offer(batch, terminal.protocol, 'poll');
     },
@@ -406,21 +423,6 @@ async function compose(
   events.startRetention();
   closers.push({ name: 'events', close: () => { events.close(); } });
 
-  const mqtt = new MqttAdapter({
-    ...station,
-    clientId: config.mqtt.clientId,
-    topicPrefix: config.mqtt.topicPrefix,
-    deadLetterTopic: config.mqtt.deadLetterTopic,
-    maxPayloadBytes: config.mqtt.maxPayloadBytes,
-    maxReadingsPerMessage: config.mqtt.maxReadingsPerMessage,
-    maxInflightMessages: config.mqtt.maxInflightMessages,
-    commandTimeoutMs: config.control.commandTimeoutMs,
-    acceptQuantity: isQuantity,
-    onProblem: (p) => {
-      const suppressed = throttle.pass(`mqtt:${p.terminalId ?? '?'}:${p.code}`);
-      if (suppressed >= 0) logger.warn({ terminal: p.terminalId, code: p.code, reason: p.reason, suppressed }, 'MQTT message refused');
-    },
-  });
   const unsubscribe = mqtt.subscribe({
     // Settles once committed: the adapter acknowledges only then, and dead-letters what was refused.
     readings: async (batch) => {
@@ -501,7 +503,7 @@ async function compose(
     run: commandRoute({
       lanes: scheduler,
       protocolOf: (id) => registry.findTerminal(id)?.protocol,
-      pushChannels: { mqtt },
+      adapters: { modbus, dlms, mqtt },
       onState: (terminalId, command, state) => {
         const meter = registry.meterAt(terminalId, command.address);
         if (meter !== undefined) opcua?.controlState(meter.id, state, Date.now());
