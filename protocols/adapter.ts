@@ -141,8 +141,23 @@ export interface PushSink {
   events?(batch: readonly RawDeviceEvent[]): void | Promise<void>;
 }
 
+/**
+ * What an adapter's terminals allow, declared by the adapter so that the collector and the
+ * command route ask for a capability and never test a protocol's name.
+ */
+export interface AdapterCapabilities {
+  /**
+   * The station opens sessions and reads the terminals on a schedule (a collection lane each).
+   * False: the terminals push, and the collector only watches them for silence.
+   */
+  readonly pollable: boolean;
+  /** Commands travel over the push channel, one short session each, instead of a collection lane. */
+  readonly commandsOverPush: boolean;
+}
+
 export interface TransportAdapter<E = unknown> {
   readonly protocol: ProtocolName;
+  readonly capabilities: AdapterCapabilities;
   /** Connects (and associates, where the protocol has associations). */
   open(terminal: TerminalRef<E>, signal: AbortSignal): Promise<TerminalSession>;
   /** Push path: delivers device-initiated readings; resolves the returned stop function on unsubscribe. */

@@ -43,6 +43,7 @@ import { RuleValidationError } from './rules/model.js';
 import { loadRuleSet } from './rules/ruleSet.js';
 import { expectedIntervalOf } from './rules/scope.js';
 import { missedIntervalsOf } from './rules/freshness.js';
+import { areaLoadSettings } from './config/areaLoad.js';
 import { RuleService } from './rules/service.js';
 import { LoadControlEvaluator } from './rules/loadControl/evaluator.js';
 import { SqliteProgramStateStore } from './rules/loadControl/stateStore.js';
@@ -216,6 +217,7 @@ async function compose(
 
   const store = new ReadingStore(db, (id: MeterId) => registry.meterKey(id));
   const live = new LatestValues();
+  const areaLoad = areaLoadSettings(config);
   const expectedIntervalMs = (m: Meter): number | undefined => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs);
   const sinks: ReadingSink[] = [{ name: 'store', write: (b) => void store.write(b) }, live];
   // The live stream's per-meter feed: its listener failures are counted and logged, never the pipeline's.
@@ -245,9 +247,10 @@ async function compose(
       onSignal,
       onDetectorError: (rule, err, suppressed) => { logger.error({ rule, err, suppressed }, 'rule evaluation failed'); },
       continueAfterMs: 5,
+      areaLoad,
     });
     const areaExists = (id: string) => registry.hasArea(id);
-    ruleService = new RuleService({ db, engine, refs: { meterExists: (id) => registry.findMeter(id) !== undefined, areaExists } });
+    ruleService = new RuleService({ db, engine, areaLoad, refs: { meterExists: (id) => registry.findMeter(id) !== undefined, areaExists } });
     const { loaded, invalid } = ruleService.load();
     for (const bad of invalid) logger.error({ rule: bad.id, err: bad.error.message }, 'stored rule no longer valid; not run');
     if (config.rules.file !== undefined) {
@@ -327,6 +330,23 @@ async function compose(
   });
   closers.push({ name: 'dlms', close: () => dlms.close() });
 
+  // Built before the collector, which asks each adapter whether its terminals are polled or push.
+  const mqtt = new MqttAdapter({
+    ...station,
+    clientId: config.mqtt.clientId,
+    topicPrefix: config.mqtt.topicPrefix,
+    deadLetterTopic: config.mqtt.deadLetterTopic,
+    maxPayloadBytes: config.mqtt.maxPayloadBytes,
+    maxReadingsPerMessage: config.mqtt.maxReadingsPerMessage,
+    maxInflightMessages: config.mqtt.maxInflightMessages,
+    commandTimeoutMs: config.control.commandTimeoutMs,
+    acceptQuantity: isQuantity,
+    onProblem: (p) => {
+      const suppressed = throttle.pass(`mqtt:${p.terminalId ?? '?'}:${p.code}`);
+      if (suppressed >= 0) logger.warn({ terminal: p.terminalId, code: p.code, reason: p.reason, suppressed }, 'MQTT message refused');
+    },
+  });
+
   const scheduler = new CollectionScheduler({
     config: config.collect,
     topology: {
@@ -334,7 +354,7 @@ async function compose(
       terminal: (id) => registry.findTerminal(id),
       metersOf: (id) => registry.metersOfTerminal(id),
     },
-    adapters: { modbus, dlms },
+    adapters: { modbus, dlms, mqtt },
     sink: async (batch, terminal) => {
       await pipeline.offer(batch, terminal.protocol, 'poll');
     },
@@ -403,21 +423,6 @@ async function compose(
   events.startRetention();
   closers.push({ name: 'events', close: () => { events.close(); } });
 
-  const mqtt = new MqttAdapter({
-    ...station,
-    clientId: config.mqtt.clientId,
-    topicPrefix: config.mqtt.topicPrefix,
-    deadLetterTopic: config.mqtt.deadLetterTopic,
-    maxPayloadBytes: config.mqtt.maxPayloadBytes,
-    maxReadingsPerMessage: config.mqtt.maxReadingsPerMessage,
-    maxInflightMessages: config.mqtt.maxInflightMessages,
-    commandTimeoutMs: config.control.commandTimeoutMs,
-    acceptQuantity: isQuantity,
-    onProblem: (p) => {
-      const suppressed = throttle.pass(`mqtt:${p.terminalId ?? '?'}:${p.code}`);
-      if (suppressed >= 0) logger.warn({ terminal: p.terminalId, code: p.code, reason: p.reason, suppressed }, 'MQTT message refused');
-    },
-  });
   const unsubscribe = mqtt.subscribe({
     // Settles once committed: the adapter acknowledges only then, and dead-letters what was refused.
     readings: async (batch) => {
@@ -498,7 +503,7 @@ async function compose(
     run: commandRoute({
       lanes: scheduler,
       protocolOf: (id) => registry.findTerminal(id)?.protocol,
-      pushChannels: { mqtt },
+      adapters: { modbus, dlms, mqtt },
       onState: (terminalId, command, state) => {
         const meter = registry.meterAt(terminalId, command.address);
         if (meter !== undefined) opcua?.controlState(meter.id, state, Date.now());
@@ -521,6 +526,7 @@ async function compose(
       commands: commandService,
       auth,
       terminalOnline: (id) => scheduler.terminalState(id)?.online,
+      areaLoad,
       logger: logger.child({ component: 'opcua' }),
     }));
     const server = opcua;
@@ -538,6 +544,7 @@ async function compose(
       metersOfArea: (a) => (registry.hasArea(a) ? registry.listMeters({ areaId: a }) : []),
     },
     store: new SqliteProgramStateStore(db),
+    areaLoad,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
     onSignal: onLoadControlSignal,
     onError: (program, err) => {
@@ -556,7 +563,6 @@ async function compose(
   // Live overview, meter state and load analysis (issues 7 and 8).
   const openAlarms = new OpenAlarmIndex(alarms);
   closers.push({ name: 'open alarm index', close: () => { openAlarms.close(); } });
-  const supplyMeters = new Set(Object.values(config.analysis.supplyMeters));
   const readBacks = new ControlReadBacks(db);
   const areaAnalysis = new AreaAnalysis({
     queries: new AnalysisQueries(db),
@@ -574,7 +580,7 @@ async function compose(
     live,
     alarms: openAlarms,
     collectionRateToday: () => stats.successRate({ day: stats.dayOf(Date.now()) }).total.rate,
-    excludedMeters: supplyMeters,
+    areaLoad,
     expectedIntervalMs,
     missedIntervals: () => missedIntervalsOf(ruleService?.list({ detector: 'communication-loss', enabled: true }) ?? []),
   });

@@ -119,6 +119,8 @@ export class DlmsMappingError extends ProtocolError {
 
 export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
   readonly protocol = 'dlms' as const;
+  /** Polled over an association; commands take the same association (pushes arrive beside it). */
+  readonly capabilities = { pollable: true, commandsOverPush: false } as const;
   private readonly sessions = new Set<DlmsSession>();
   /** scaler_unit of (meter, OBIS), shared by sessions: it never changes for a meter. */
   readonly scalers = new ScalerUnitCache();

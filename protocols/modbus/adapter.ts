@@ -28,6 +28,8 @@ export interface ModbusAdapterOptions {
 
 export class ModbusAdapter implements TransportAdapter<ModbusEndpoint> {
   readonly protocol = 'modbus' as const;
+  /** Modbus has only request/response: polled, and commands written over the same connection. */
+  readonly capabilities = { pollable: true, commandsOverPush: false } as const;
   private readonly maps = new Map<string, CompiledMap>();
   private readonly sessions = new Set<ModbusSession>();
   private closed = false;

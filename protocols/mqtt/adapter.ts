@@ -94,6 +94,8 @@ export interface MqttAdapterStats {
 
 export class MqttAdapter implements TransportAdapter<Record<string, never>> {
   readonly protocol = 'mqtt';
+  /** Terminals publish; nothing is polled, and a command is a message on the terminal's command topic. */
+  readonly capabilities = { pollable: false, commandsOverPush: true } as const;
   private readonly counters: DeliveryCounters = { messages: 0, readings: 0, statusMessages: 0, events: 0, malformed: 0, refusedReadings: 0, sinkErrors: 0 };
   private readonly deadLetters: DeadLetterPublisher;
   private reconnects = 0;

@@ -260,18 +260,20 @@ export class CollectionScheduler {
   #sync(id: string, t: Terminal | undefined): void {
     const active = t?.enabled === true ? t : undefined;
     const adapter = active === undefined ? undefined : this.#o.adapters[active.protocol];
-    const polled = active !== undefined && active.protocol !== 'mqtt' && adapter !== undefined;
+    // The adapter says how its terminals are collected: read in a lane, or watched as they push.
+    const polled = adapter?.capabilities.pollable === true;
+    const pushed = adapter?.capabilities.pollable === false;
     const lane = this.#lanes.get(id);
     if (lane !== undefined && !polled) this.#retire(lane);
-    if (active?.protocol !== 'mqtt') this.#push.remove(id);
+    if (!pushed) this.#push.remove(id);
     if (active === undefined) {
       this.#reported.delete(id);
       return;
     }
-    if (active.protocol === 'mqtt') {
-      this.#push.sync(active);
-    } else if (adapter === undefined) {
+    if (adapter === undefined) {
       this.#reportOnce(id, 'adapter', new NoAdapterError(id, active.protocol));
+    } else if (pushed) {
+      this.#push.sync(active);
     } else if (lane === undefined) {
       const created = new TerminalLane(active, {
         clock: this.#clock,

@@ -198,7 +198,7 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
   c.alarms.webhooks.forEach((w, i) => {
     if (w.retryMinMs > w.retryMaxMs) issues.push({ path: `alarms.webhooks[${i}].retryMinMs`, message: `must not exceed alarms.webhooks[${i}].retryMaxMs` });
   });
-  issues.push(...checkLoadControl(c.loadControl.programs));
+  issues.push(...checkLoadControl(c.loadControl.programs, c.station.areaLoadFreshMs));
   // OPC UA Part 4 §7.14: SecurityPolicy None goes only with MessageSecurityMode None, and back.
   if (c.opcua.securityPolicies.includes('None') !== c.opcua.securityModes.includes('None')) {
     issues.push({ path: 'opcua.securityModes', message: "securityPolicies 'None' and securityModes 'None' go together: list both or neither" });

@@ -22,7 +22,8 @@ const OPTIONAL: Readonly<Partial<Record<Kind, readonly KindField[]>>> = {
 };
 const ALL_FIELDS: readonly KindField[] = ['periods', 'weekdays', 'limitKw', 'from', 'to', 'windowMs', 'percent', 'durationMs', 'budgetKwh', 'warnShare'];
 
-export function checkLoadControl(programs: readonly LoadControlProgramConfig[]): ConfigIssue[] {
+/** `areaLoadFreshMs`: the station's one freshness of area load (`station.areaLoadFreshMs`). */
+export function checkLoadControl(programs: readonly LoadControlProgramConfig[], areaLoadFreshMs: number): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const ids = new Set<string>();
   programs.forEach((p, i) => {
@@ -34,6 +35,10 @@ export function checkLoadControl(programs: readonly LoadControlProgramConfig[]):
     const allowed = new Set([...REQUIRED[p.kind], ...(OPTIONAL[p.kind] ?? [])]);
     for (const f of REQUIRED[p.kind]) if (p[f] === undefined) issues.push({ path: `${at}.${f}`, message: `required for a ${p.kind} program` });
     for (const f of ALL_FIELDS) if (p[f] !== undefined && !allowed.has(f)) issues.push({ path: `${at}.${f}`, message: `not used by a ${p.kind} program` });
+    // A program's own freshness would judge the load differently from the overload rule and the overview.
+    if (p.freshMs !== undefined && p.freshMs !== areaLoadFreshMs) {
+      issues.push({ path: `${at}.freshMs`, message: `superseded by station.areaLoadFreshMs (${areaLoadFreshMs}): set the freshness there, for every area load, or remove this key` });
+    }
     if (p.from !== undefined && p.to !== undefined && p.from > p.to) issues.push({ path: `${at}.to`, message: 'must not be before from' });
     p.rounds.forEach((r, j) => {
       const ra = `${at}.rounds[${j}]`;

@@ -15,6 +15,7 @@ import { SimulatorConfig } from '../../simulators/config.js';
 import { QUANTITY_NAMES, type Quantity } from '../domain/quantity.js';
 import { SEVERITIES } from '../domain/alarm.js';
 import { METER_LIMITS } from '../domain/topology.js';
+import { DEFAULT_AREA_LOAD } from '../domain/areaLoad.js';
 import { DEFAULT_PLAUSIBILITY } from '../ingest/plausibility.js';
 
 export { OneOf };
@@ -339,8 +340,8 @@ export const LoadControlProgram = Type.Object(
     /** Restore when the load stays at or under limit × (1 − hysteresisPercent/100) for restoreAfterMs. */
     hysteresisPercent: Type.Number({ minimum: 0, maximum: 50, default: 5 }),
     restoreAfterMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 300_000 }),
-    /** Values older than this do not count toward the load. */
-    freshMs: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 180_000 }),
+    /** Superseded by `station.areaLoadFreshMs`; accepted only when equal to it. */
+    freshMs: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 86_400_000 })),
     severity: OneOf(['critical', 'major', 'minor', 'warning', 'info'] as const, { default: 'major' }),
     rounds: Type.Array(ShedRound, { minItems: 1, maxItems: 8 }),
     /** period: limit per time-of-day period; outside every period there is no limit. */
@@ -526,6 +527,13 @@ export const GridheadConfig = Type.Object(
       {
         /** Fixed offset of station time from UTC (no DST), for collection days and aligned cycles. */
         utcOffsetMinutes: Type.Integer({ minimum: -720, maximum: 840, default: 0 }),
+        /**
+         * An area's load counts a meter's power.active while at most this old (device time): one
+         * freshness for the overload rule, the live overview, load control and OPC UA (src/domain/areaLoad.ts).
+         */
+        areaLoadFreshMs: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: DEFAULT_AREA_LOAD.freshMs }),
+        /** Turns a transformer area's kVA rating into its kW limit, everywhere a limit is shown or judged. */
+        transformerPowerFactor: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: DEFAULT_AREA_LOAD.powerFactor }),
       },
       strict,
     ),

@@ -1,8 +1,9 @@
 /**
  * The way a command travels to its terminal. A polled terminal takes it through the
  * collector's lane, so it queues behind the request in flight on the terminal's one
- * connection instead of opening a second one. A terminal that only pushes has no lane: its
- * commands go over its adapter's push channel (a command topic), one short session each.
+ * connection instead of opening a second one. A terminal whose adapter declares
+ * `commandsOverPush` has no lane: its commands go over the adapter's push channel (a command
+ * topic), one short session each. The route asks the adapter, never the protocol's name.
  * Whatever the way, every state read back is handed to `onState` (the OPC UA relay value
  * follows it, whoever sent the command).
  */
@@ -18,8 +19,8 @@ export interface CommandRouteOptions {
   readonly lanes: CommandLanes;
   /** The protocol a terminal speaks; undefined for a terminal the station does not know (the lane refuses it). */
   readonly protocolOf: (terminalId: string) => ProtocolName | undefined;
-  /** Adapters, by protocol, whose terminals take commands over the push channel rather than a lane. */
-  readonly pushChannels?: Readonly<Partial<Record<ProtocolName, TransportAdapter>>>;
+  /** The station's adapters by protocol; each declares whether its commands go over the push channel. */
+  readonly adapters?: Readonly<Partial<Record<ProtocolName, TransportAdapter>>>;
   readonly onState?: (terminalId: string, command: DeviceCommand, state: DeviceControlState) => void;
 }
 
@@ -27,10 +28,10 @@ export interface CommandRouteOptions {
 export function commandRoute(o: CommandRouteOptions): CommandRunner {
   return async (terminalId, command, { timeoutMs, signal }) => {
     const protocol = o.protocolOf(terminalId);
-    const channel = protocol === undefined ? undefined : o.pushChannels?.[protocol];
-    const state = channel === undefined
-      ? await o.lanes.executeNow(terminalId, command, { timeoutMs, signal })
-      : await overPushChannel(channel, terminalId, command, signal);
+    const adapter = protocol === undefined ? undefined : o.adapters?.[protocol];
+    const state = adapter?.capabilities.commandsOverPush === true
+      ? await overPushChannel(adapter, terminalId, command, signal)
+      : await o.lanes.executeNow(terminalId, command, { timeoutMs, signal });
     o.onState?.(terminalId, command, state);
     return state;
   };

@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './event.js';
 export * from './alarm.js';
 export * from './explanation.js';
+export * from './areaLoad.js';

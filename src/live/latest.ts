@@ -3,7 +3,7 @@
  * area aggregates computed from it. Newer device timestamps win; a late-arriving older
  * reading never overwrites a newer one.
  */
-import type { AreaId, LatestValue, MeterId, Quantity, Reading } from '../domain/index.js';
+import { countPower, emptyAreaLoadCounts, type AreaId, type LatestValue, type MeterId, type Quantity, type Reading } from '../domain/index.js';
 import type { ReadingSink } from '../ingest/pipeline.js';
 
 
@@ -57,17 +57,11 @@ export class LatestValues implements ReadingSink {
     this.heard.delete(meterId);
   }
 
-  /** Load of a set of meters (an area's), counting only values newer than `now - freshMs`. */
+  /** Load of a set of meters (an area's) by the station's one definition (src/domain/areaLoad.ts). */
   areaLoad(meters: readonly { readonly id: MeterId; readonly areaId: AreaId | null }[], now: number, freshMs: number): AreaLoad {
-    let sum = 0;
-    let reporting = 0;
-    for (const m of meters) {
-      const p = this.value(m.id, 'power.active');
-      if (p === undefined || p.quality === 'bad' || now - p.ts > freshMs) continue;
-      sum += p.value;
-      reporting += 1;
-    }
-    return { powerActiveKw: sum, meters: meters.length, reporting };
+    const c = emptyAreaLoadCounts();
+    for (const m of meters) countPower(c, this.value(m.id, 'power.active'), now, freshMs);
+    return { powerActiveKw: c.loadKw, meters: c.meters, reporting: c.fresh };
   }
 }
 

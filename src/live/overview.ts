@@ -3,11 +3,16 @@
  * and every area with its load (summed over its subtree), limit, reporting meters, open
  * alarms and state. Computed in one pass over meters and one roll-up over areas.
  *
- * "Reporting" is the communication-loss rule's own freshness (src/rules/freshness.ts): a
+ * The load and the limit are the station's one area-load definition (src/domain/areaLoad.ts),
+ * the same the overload rule judges, so the overview never calls an area normal while the
+ * rule holds it overloaded. "Reporting" is the communication-loss rule's own freshness (src/rules/freshness.ts): a
  * meter counts while it has missed fewer than the rule's intervals, so the overview and the
  * open communication-loss alarms never disagree.
  */
-import type { Area, AreaId, Explanation, Meter } from '../domain/index.js';
+import {
+  addAreaLoadCounts, areaLoadOf, countPower, emptyAreaLoadCounts,
+  type Area, type AreaId, type AreaLoadCounts, type AreaLoadSettings, type Explanation, type Meter,
+} from '../domain/index.js';
 import { isReporting } from '../rules/freshness.js';
 import type { LatestValues } from './latest.js';
 import { ABNORMAL_AREA_DETECTOR, type OpenAlarmIndex } from './openAlarms.js';
@@ -17,9 +22,9 @@ export interface OverviewArea {
   readonly name: string;
   readonly kind: string;
   readonly parentId: string | null;
-  /** Sum of the `power.active` of the subtree's reporting meters; null when none reports. */
+  /** Sum of the fresh `power.active` of the subtree's meters; null when none is fresh. */
   readonly loadKw: number | null;
-  /** transformerKva × 0.9 for transformer areas, else null. */
+  /** transformerKva × the station's power factor for transformer areas, else null. */
   readonly limitKw: number | null;
   readonly meters: number;
   readonly metersReporting: number;
@@ -42,8 +47,8 @@ export interface OverviewSources {
   readonly alarms: Pick<OpenAlarmIndex, 'all'>;
   /** Today's collected ÷ expected over every terminal, 0..1; null when nothing was expected. */
   readonly collectionRateToday: () => number | null;
-  /** Meters never summed into loads (supply meters, which measure what the customers draw). */
-  readonly excludedMeters: ReadonlySet<string>;
+  /** The station's one area-load definition: freshness, power factor, meters left out (supply meters). */
+  readonly areaLoad: AreaLoadSettings;
   /** How often a meter's data is expected (undefined: not expected, e.g. terminal disabled). */
   readonly expectedIntervalMs: (meter: Meter) => number | undefined;
   /** Missed intervals after which a meter is silent (the communication-loss rules' setting). */
@@ -51,27 +56,22 @@ export interface OverviewSources {
   readonly now?: () => number;
 }
 
-/** Power factor that turns a transformer's kVA rating into its kW limit (the contract's 0.9). */
-export const TRANSFORMER_LIMIT_PF = 0.9;
-
 export function liveOverview(s: OverviewSources): Overview {
   const now = (s.now ?? Date.now)();
   const areas = s.areas();
-  const own = new Map<AreaId, { load: number; meters: number; reporting: number; alarms: number }>();
-  for (const a of areas) own.set(a.id, { load: 0, meters: 0, reporting: 0, alarms: 0 });
+  const own = new Map<AreaId, Figures>();
+  for (const a of areas) own.set(a.id, emptyFigures());
   const missed = s.missedIntervals();
-  let totalKw = 0;
+  const { excluded, freshMs, powerFactor } = s.areaLoad;
+  const total = emptyAreaLoadCounts();
   for (const m of s.meters()) {
-    if (s.excludedMeters.has(m.id)) continue;
-    const interval = s.expectedIntervalMs(m);
-    const reporting = isReporting(s.live.lastHeard(m.id), now, interval, missed);
-    const kw = reporting ? freshKw(s, m, now, interval, missed) : undefined;
-    if (kw !== undefined) totalKw += kw;
+    if (excluded.has(m.id)) continue;
+    const power = s.live.value(m.id, 'power.active');
+    countPower(total, power, now, freshMs);
     const acc = m.areaId === null ? undefined : own.get(m.areaId);
     if (acc === undefined) continue;
-    acc.meters += 1;
-    if (reporting) acc.reporting += 1;
-    if (kw !== undefined) acc.load += kw;
+    countPower(acc.load, power, now, freshMs);
+    if (isReporting(s.live.lastHeard(m.id), now, s.expectedIntervalMs(m), missed)) acc.reporting += 1;
   }
   const abnormal = new Map<string, NonNullable<OverviewArea['abnormal']>>();
   for (const al of s.alarms.all()) {
@@ -80,17 +80,16 @@ export function liveOverview(s: OverviewSources): Overview {
     if (acc !== undefined) acc.alarms += 1;
   }
   // Roll every area's own figures up to each ancestor (bounded depth guards a corrupt cycle).
-  const total = new Map([...own].map(([id, v]) => [id, { ...v }]));
+  const subtree = new Map([...own].map(([id, v]) => [id, { ...v, load: { ...v.load } }]));
   const byId = new Map(areas.map((a) => [a.id, a]));
   for (const a of areas) {
     const mine = own.get(a.id);
     if (mine === undefined) continue;
     let p = a.parentId;
     for (let hops = 0; p !== null && hops < 64; hops++) {
-      const t = total.get(p);
+      const t = subtree.get(p);
       if (t !== undefined) {
-        t.load += mine.load;
-        t.meters += mine.meters;
+        addAreaLoadCounts(t.load, mine.load);
         t.reporting += mine.reporting;
         t.alarms += mine.alarms;
       }
@@ -100,16 +99,17 @@ export function liveOverview(s: OverviewSources): Overview {
   const rate = s.collectionRateToday();
   return {
     ts: now,
-    totalKw,
+    totalKw: total.loadKw,
     collectionSuccessTodayPct: rate === null ? null : rate * 100,
     areas: areas.map((a) => {
-      const t = total.get(a.id) ?? { load: 0, meters: 0, reporting: 0, alarms: 0 };
+      const t = subtree.get(a.id) ?? emptyFigures();
       const ab = abnormal.get(a.id) ?? null;
+      const load = areaLoadOf(t.load, a.transformerKva, powerFactor);
       return {
         id: a.id, name: a.name, kind: a.kind, parentId: a.parentId,
-        loadKw: t.reporting === 0 ? null : t.load,
-        limitKw: a.kind === 'transformer' && a.transformerKva !== null ? a.transformerKva * TRANSFORMER_LIMIT_PF : null,
-        meters: t.meters,
+        loadKw: load.loadKw,
+        limitKw: load.limitKw,
+        meters: t.load.meters,
         metersReporting: t.reporting,
         openAlarms: t.alarms,
         state: ab !== null ? 'abnormal' : t.alarms > 0 ? 'alarm' : 'normal',
@@ -119,9 +119,13 @@ export function liveOverview(s: OverviewSources): Overview {
   };
 }
 
-/** The meter's latest power when it passes the same freshness rule by its device time. */
-function freshKw(s: OverviewSources, m: Meter, now: number, interval: number | undefined, missed: number): number | undefined {
-  const p = s.live.value(m.id, 'power.active');
-  if (p === undefined || p.quality === 'bad' || !isReporting(p.ts, now, interval, missed)) return undefined;
-  return p.value;
+/** One area's own (then subtree) figures: its load counts, reporting meters and open alarms. */
+interface Figures {
+  load: AreaLoadCounts;
+  reporting: number;
+  alarms: number;
+}
+
+function emptyFigures(): Figures {
+  return { load: emptyAreaLoadCounts(), reporting: 0, alarms: 0 };
 }

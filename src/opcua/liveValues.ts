@@ -7,10 +7,11 @@
  *   suspect               → Uncertain
  *   bad                   → Bad
  *   older than staleAfter → UncertainLastUsableValue (set by `sweep`)
- * Area loads are recomputed for the areas whose meters reported, at most every `areaRefreshMs`.
+ * Area loads (the station's one definition, src/domain/areaLoad.ts) are recomputed for the
+ * areas whose meters reported, at most every `areaRefreshMs`.
  */
 import { DataType, StatusCodes, type StatusCode } from 'node-opcua';
-import type { AreaId, LatestValue, Meter, MeterId, Quality, Reading } from '../domain/index.js';
+import type { AreaId, AreaLoadSettings, LatestValue, Meter, MeterId, Quality, Reading } from '../domain/index.js';
 import type { DeviceControlState } from '../../protocols/adapter.js';
 import type { MeterNode, TopologyNodes } from './topologyNodes.js';
 
@@ -25,6 +26,8 @@ export interface LiveValuesOptions {
   readonly metersOfArea: (areaId: string) => readonly Meter[];
   readonly terminalOnline: (terminalId: string) => boolean | undefined;
   readonly staleAfterMs: number;
+  /** AggregateLoad is the station's one area load: its freshness and its meters (supply meters left out). */
+  readonly areaLoad: AreaLoadSettings;
   readonly now?: () => number;
 }
 
@@ -78,7 +81,8 @@ export class LiveValues {
     for (const id of this.#dirtyAreas) {
       const area = this.#o.nodes.area(id);
       if (area === undefined) continue;
-      const load = this.#o.live.areaLoad(this.#o.metersOfArea(id), now, this.#o.staleAfterMs);
+      const { excluded, freshMs } = this.#o.areaLoad;
+      const load = this.#o.live.areaLoad(this.#o.metersOfArea(id).filter((m) => !excluded.has(m.id)), now, freshMs);
       // Part 8 §6.3.2: UncertainSubNormal when fewer than all inputs were good.
       const status = load.reporting === 0 ? StatusCodes.BadWaitingForInitialData : load.reporting < load.meters ? StatusCodes.UncertainSubNormal : StatusCodes.Good;
       area.load.setValueFromSource({ dataType: DataType.Double, value: load.powerActiveKw }, status, new Date(now));

@@ -13,7 +13,7 @@ import {
 } from 'node-opcua';
 import type { AlarmChange } from '../alarms/service.js';
 import type { OpcUaConfig } from '../config/schema.js';
-import type { Reading } from '../domain/index.js';
+import { DEFAULT_AREA_LOAD, type AreaLoadSettings, type Reading } from '../domain/index.js';
 import type { ReadingSink } from '../ingest/pipeline.js';
 import { LogThrottle, type Logger } from '../observe/logger.js';
 import type { RegistryChange } from '../registry/registry.js';
@@ -34,6 +34,8 @@ export interface OpcUaServerOptions {
   readonly commands: MethodDeps['commands'];
   readonly auth: IdentitySource;
   readonly terminalOnline: (terminalId: string) => boolean | undefined;
+  /** The station's one definition of area load, for AggregateLoad; default DEFAULT_AREA_LOAD. */
+  readonly areaLoad?: AreaLoadSettings;
   readonly logger: Logger;
 }
 
@@ -119,7 +121,7 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
     },
   });
   const values = new LiveValues({
-    nodes, live: o.live, staleAfterMs: config.staleAfterSeconds * 1000, terminalOnline: o.terminalOnline,
+    nodes, live: o.live, staleAfterMs: config.staleAfterSeconds * 1000, areaLoad: o.areaLoad ?? DEFAULT_AREA_LOAD, terminalOnline: o.terminalOnline,
     metersOfArea: (id) => o.topology.listMeters({ areaId: id }),
   });
   nodes.build();

@@ -6,10 +6,15 @@
  * its sums: O(areas + values gone stale), not O(meters). Memberships are (re)built in
  * slices (areaMembers.ts) while the previous tally keeps serving.
  *
+ * What counts is the station's one area-load definition (src/domain/areaLoad.ts), which the
+ * live overview and load control use too: the same meters (supply meters left out), the same
+ * fresh/stale cut, the same limit from the transformer's rating. Only the way of summing
+ * differs (running sums here, a fold there); tests/src/domain/areaLoad.test.ts holds them equal.
+ *
  * Sums are kept in integer milliwatts so that adding and subtracting a meter's value for
  * months never accumulates floating-point error (exact while |Σ| < 2^53 mW ≈ 9·10^9 kW).
  */
-import type { Area, AreaId, MeterId } from '../domain/index.js';
+import { freshUntil, powerStanding, transformerLimitKw, type Area, type AreaId, type MeterId } from '../domain/index.js';
 import { MembershipBuild } from './areaMembers.js';
 import { quantityBit } from './catalogue.js';
 import { DeadlineQueue } from './deadlines.js';
@@ -77,9 +82,10 @@ export class AreaLoadWatch implements RuleWatch {
       let reporting = s.reporting;
       if (supply !== undefined) {
         // The supply meter's own power is the load: one lookup, nothing to sum.
-        const v = this.judge.values.fresh(supply, 'power.active', now - p.freshMs);
-        loadKw = v?.value ?? 0;
-        reporting = v === undefined ? 0 : 1;
+        const v = this.supplyPower(supply);
+        const fresh = powerStanding(v, now, this.judge.areaLoad.freshMs) === 'fresh';
+        loadKw = fresh ? v?.value ?? 0 : 0;
+        reporting = fresh ? 1 : 0;
       }
       const input = { areaName: s.area.name, limitKw: s.limitKw, limitBasis: s.basis, loadKw, reporting, meters: s.meters };
       this.judge.step(this.c, s.area.id, { kind: 'area', id: s.area.id }, initialCondition,
@@ -108,10 +114,18 @@ export class AreaLoadWatch implements RuleWatch {
     this.next?.tally.leave(id);
   }
 
+  private supplyPower(id: MeterId): { value: number; ts: number } | undefined {
+    const mv = this.judge.values.get(id);
+    const value = mv?.values['power.active'];
+    const ts = mv?.ts['power.active'];
+    return value === undefined || ts === undefined ? undefined : { value, ts };
+  }
+
   /** The judged areas now; their members join in slices. */
   private startBuild(): void {
     this.dirty = false;
     const p = this.params;
+    const { freshMs, powerFactor, excluded } = this.judge.areaLoad;
     const everyArea = 'all' in this.c.rule.subject;
     const judged = new Map<AreaId, LoadSum>();
     for (const area of this.judge.index.areasOf(this.c)) {
@@ -120,13 +134,14 @@ export class AreaLoadWatch implements RuleWatch {
       let limitKw = p.limitKw;
       let basis = clause(say('transformer-overload.configured')`configured limit`);
       if (limitKw === undefined) {
-        if (area.transformerKva === null) continue;
-        limitKw = area.transformerKva * p.powerFactor;
-        basis = clause(say('transformer-overload.rating')`${value(area.transformerKva, 0, 'kVA')} × PF ${value(p.powerFactor, 2, '')}`);
+        const rated = transformerLimitKw(area.transformerKva, powerFactor);
+        if (rated === null || area.transformerKva === null) continue;
+        limitKw = rated;
+        basis = clause(say('transformer-overload.rating')`${value(area.transformerKva, 0, 'kVA')} × PF ${value(powerFactor, 2, '')}`);
       }
       judged.set(area.id, { area, limitKw, basis, meters: p.supplyMeter === undefined ? 0 : 1, reporting: 0, milliwatts: 0 });
     }
-    const tally = new LoadTally([...judged.values()], this.judge.values, p.freshMs);
+    const tally = new LoadTally([...judged.values()], this.judge.values, freshMs, excluded);
     // With a supply meter the load is its own reading: no members to count.
     const build = new MembershipBuild(this.judge.topology, p.supplyMeter === undefined ? judged : new Map<AreaId, LoadSum>());
     this.next = { tally, build };
@@ -140,13 +155,20 @@ class LoadTally {
   /** One entry per counted meter, at the instant its value would go stale (moved lazily). */
   private readonly staleAt = new DeadlineQueue<MeterId>();
 
-  constructor(readonly sums: readonly LoadSum[], private readonly values: ValueTable, private readonly freshMs: number) {}
+  constructor(
+    readonly sums: readonly LoadSum[],
+    private readonly values: ValueTable,
+    private readonly freshMs: number,
+    private readonly excluded: ReadonlySet<string>,
+  ) {}
 
   get size(): number {
     return this.sumsOf.size + this.shares.size + this.staleAt.size;
   }
 
+  /** A meter joins the sums of its areas, unless the area-load definition leaves it out (a supply meter). */
   join(id: MeterId, of: readonly LoadSum[]): void {
+    if (this.excluded.has(id)) return;
     this.sumsOf.set(id, of);
     for (const s of of) s.meters += 1;
     this.heard(id);
@@ -183,7 +205,7 @@ class LoadTally {
         s.reporting += 1;
       }
       this.shares.set(id, { milliwatts: mw, ts });
-      this.staleAt.push(ts + this.freshMs, id);
+      this.staleAt.push(freshUntil(ts, this.freshMs), id);
       return;
     }
     const delta = mw - prev.milliwatts;
@@ -192,14 +214,15 @@ class LoadTally {
     prev.ts = ts;
   }
 
-  /** Values older than `now - freshMs` leave the sums (the detector's freshness rule). */
+  /** Values that went stale by `now` leave the sums (powerStanding's cut: older than `now - freshMs`). */
   expire(now: number): void {
     while (this.staleAt.peekAt() < now) {
       const id = this.staleAt.pop();
       const share = id === undefined ? undefined : this.shares.get(id);
       if (id === undefined || share === undefined) continue;
-      if (share.ts + this.freshMs >= now) {
-        this.staleAt.push(share.ts + this.freshMs, id);
+      const until = freshUntil(share.ts, this.freshMs);
+      if (until >= now) {
+        this.staleAt.push(until, id);
         continue;
       }
       for (const s of this.sumsOf.get(id) ?? []) {

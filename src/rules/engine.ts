@@ -12,7 +12,7 @@
  */
 import type { AlarmSignal, AlarmSubject } from '../domain/alarm.js';
 import type { DeviceEvent } from '../domain/event.js';
-import { meterId, terminalId, type AreaId, type MeterId, type Reading } from '../domain/index.js';
+import { DEFAULT_AREA_LOAD, meterId, terminalId, type AreaId, type AreaLoadSettings, type MeterId, type Reading } from '../domain/index.js';
 import type { ReadingSink } from '../ingest/pipeline.js';
 import { LogThrottle } from '../observe/logger.js';
 import { DETECTORS } from './catalogue.js';
@@ -45,6 +45,8 @@ export interface RuleEngineOptions {
    * instead of at the next tick; main.ts uses 5. Call `close()` when done.
    */
   readonly continueAfterMs?: number;
+  /** The station's one definition of area load (freshness, power factor, supply meters left out); default DEFAULT_AREA_LOAD. */
+  readonly areaLoad?: AreaLoadSettings;
 }
 
 export interface RuleEngineStats {
@@ -83,7 +85,7 @@ export class RuleEngine implements ReadingSink {
     this.index = new RuleIndex(options.topology);
     this.throttle = new LogThrottle(options.errorLogIntervalMs ?? 60_000, this.now);
     const judge: RuleJudge = {
-      index: this.index, values: this.values, topology: options.topology,
+      index: this.index, values: this.values, topology: options.topology, areaLoad: options.areaLoad ?? DEFAULT_AREA_LOAD,
       step: (c, key, subject, initial, run) => { this.step(c, key, subject, initial, run); },
       openDetectors: (id) => this.open.detectors(id),
       subjectOf: (c, key) => this.subjectOf(c, key),

@@ -3,6 +3,7 @@
  * validated (schema, then the subject's meters and areas against the registry), persisted,
  * and applied to the running engine at once.
  */
+import { DEFAULT_AREA_LOAD, type AreaLoadSettings } from '../domain/areaLoad.js';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import type { Db } from '../storage/db.js';
 import type { DetectorName } from './catalogue.js';
@@ -23,8 +24,21 @@ export interface RuleServiceOptions {
   readonly db: Db;
   readonly engine: RuleTarget;
   readonly refs: RuleRefs;
+  /** The station's area-load definition, which a rule's own freshness or power factor may not contradict; default DEFAULT_AREA_LOAD. */
+  readonly areaLoad?: Pick<AreaLoadSettings, 'freshMs' | 'powerFactor'>;
   readonly now?: () => number;
 }
+
+/**
+ * Rule parameters the station's one area-load definition replaced, with the key that holds
+ * them now. Stored and seeded rules carry them (the old defaults were written out), so they
+ * stay valid while they agree; a differing value would judge area load unlike the overview
+ * and load control, and is refused by name.
+ */
+const STATION_KEYS = [
+  { param: 'freshMs', key: 'station.areaLoadFreshMs', of: (s: Pick<AreaLoadSettings, 'freshMs' | 'powerFactor'>) => s.freshMs },
+  { param: 'powerFactor', key: 'station.transformerPowerFactor', of: (s: Pick<AreaLoadSettings, 'freshMs' | 'powerFactor'>) => s.powerFactor },
+] as const;
 
 export interface RuleFilter {
   readonly detector?: DetectorName;
@@ -57,6 +71,8 @@ export class RuleService {
     for (const stored of this.store.list()) {
       try {
         const rule = parseRule(stored);
+        const issues = this.stationIssues(rule);
+        if (issues.length > 0) throw new RuleValidationError(issues);
         this.rules.set(rule.id, rule);
         this.options.engine.upsert(rule);
       } catch (err) {
@@ -155,6 +171,20 @@ export class RuleService {
     if (typeof supply === 'string' && !this.options.refs.meterExists(supply)) {
       issues.push({ path: 'params.supplyMeter', message: `no meter with id ${JSON.stringify(supply)}` });
     }
+    issues.push(...this.stationIssues(rule));
     if (issues.length > 0) throw new RuleValidationError(issues);
+  }
+
+  private stationIssues(rule: Rule): RuleIssue[] {
+    if (rule.detector !== 'transformer-overload') return [];
+    const station = this.options.areaLoad ?? DEFAULT_AREA_LOAD;
+    const issues: RuleIssue[] = [];
+    for (const k of STATION_KEYS) {
+      const v = rule.params[k.param];
+      if (v !== undefined && v !== k.of(station)) {
+        issues.push({ path: `params.${k.param}`, message: `superseded by ${k.key} (${k.of(station)}), which every area load uses: set it there, or remove this parameter` });
+      }
+    }
+    return issues;
   }
 }

@@ -8,7 +8,7 @@
  * holds the watches and continues left-over slices).
  */
 import type { AlarmSubject } from '../domain/alarm.js';
-import type { MeterId } from '../domain/index.js';
+import type { AreaLoadSettings, MeterId } from '../domain/index.js';
 import type { DetectorEvent } from './detectors/index.js';
 import type { CompiledRule, RuleIndex, RuleTopology } from './scope.js';
 import type { ValueTable } from './values.js';
@@ -18,6 +18,8 @@ export interface RuleJudge {
   readonly index: RuleIndex;
   readonly values: ValueTable;
   readonly topology: RuleTopology;
+  /** How area loads are summed and limits derived, the same for every caller (src/domain/areaLoad.ts). */
+  readonly areaLoad: AreaLoadSettings;
   /**
    * One detector step on the state under `key`, creating it from `initial` (within the
    * engine's bound on states), emitting the event if any; never throws.

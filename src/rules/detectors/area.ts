@@ -14,18 +14,18 @@ const MAX_FRESH_MS = 24 * 3600 * 1000;
 
 export const TransformerOverloadParams = Type.Object(
   {
-    /** Limit in kW; when absent, the area's `transformerKva` × `powerFactor`. */
+    /** Limit in kW; when absent, the area's `transformerKva` × `station.transformerPowerFactor`. */
     limitKw: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e7 })),
-    /** Power factor assumed to turn kVA capacity into a kW limit. */
-    powerFactor: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.9 }),
+    /** Superseded by `station.transformerPowerFactor`; accepted only when equal to it (RuleService). */
+    powerFactor: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
     /** Alarm when the load exceeds this share of the limit, %. */
     maxLoadPct: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 100 }),
     /** The alarm clears only at or below `maxLoadPct - hysteresisPct`. */
     hysteresisPct: Type.Number({ minimum: 0, maximum: 100, default: 5 }),
     /** The area's supply (total) meter: its power is the load; otherwise the customer meters are summed. */
     supplyMeter: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    /** Only values newer than this count, ms. */
-    freshMs: Type.Integer({ minimum: 1000, maximum: MAX_FRESH_MS, default: 15 * 60_000 }),
+    /** Superseded by `station.areaLoadFreshMs`; accepted only when equal to it (RuleService). */
+    freshMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: MAX_FRESH_MS })),
     /** Below this share of the meters reporting, the sum is not judged (unknown), %. */
     minReportingPct: Type.Number({ minimum: 0, maximum: 100, default: 80 }),
     ...TimingFields,

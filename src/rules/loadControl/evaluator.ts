@@ -11,7 +11,7 @@
 import type { LoadControlProgramConfig } from '../../config/schema.js';
 import type { ControlAction } from '../../control/actions.js';
 import type { ControlPort } from '../../control/port.js';
-import type { AlarmSignal, AlarmSubject, AreaId, MeterId } from '../../domain/index.js';
+import { DEFAULT_AREA_LOAD, type AlarmSignal, type AlarmSubject, type AreaId, type AreaLoadSettings, type MeterId } from '../../domain/index.js';
 import { explained } from '../detectors/condition.js';
 import { say, type ExplanationArg, type ExplanationPart } from '../explanation.js';
 import {
@@ -27,6 +27,8 @@ export interface LoadControlOptions {
   readonly port: ControlPort;
   readonly live: LiveValues;
   readonly meters: MeterDirectory;
+  /** The station's one definition of area load: freshness and the meters an area leaves out; default DEFAULT_AREA_LOAD. */
+  readonly areaLoad?: AreaLoadSettings;
   readonly store: ProgramStateStore;
   readonly utcOffsetMinutes: number;
   readonly onSignal: (signal: AlarmSignal) => void;
@@ -82,9 +84,11 @@ interface Program {
 export class LoadControlEvaluator {
   private readonly programs = new Map<string, Program>();
   private readonly now: () => number;
+  private readonly areaLoad: AreaLoadSettings;
 
   constructor(private readonly o: LoadControlOptions) {
     this.now = o.now ?? Date.now;
+    this.areaLoad = o.areaLoad ?? DEFAULT_AREA_LOAD;
     const t = this.now();
     for (const config of o.programs) {
       let state = o.store.load(config.id) ?? initialState(config.enabled, t);
@@ -159,13 +163,13 @@ export class LoadControlEvaluator {
     const p = this.programs.get(id);
     if (p === undefined) return undefined;
     const t = this.now();
-    const m = measure(p.config, t, this.o.live, this.o.meters, p.state, this.o.utcOffsetMinutes);
+    const m = measure(p.config, t, this.o.live, this.o.meters, p.state, this.o.utcOffsetMinutes, this.areaLoad);
     return preview(p.config, p.state, t, m.value, this.targetOf(p, t), this.o.meters);
   }
 
   private async evaluate(p: Program, t: number): Promise<void> {
     const c = p.config;
-    const m = measure(c, t, this.o.live, this.o.meters, p.state, this.o.utcOffsetMinutes);
+    const m = measure(c, t, this.o.live, this.o.meters, p.state, this.o.utcOffsetMinutes, this.areaLoad);
     if (c.kind === 'floating-down' && m.value !== undefined) this.sample(p, t, m.value);
     let state = m.monthly === undefined ? p.state : { ...p.state, monthly: m.monthly };
     const f = state.floating;
@@ -281,7 +285,7 @@ export class LoadControlEvaluator {
   /** An area program alarms on its area; a meter-bound one on its total meter, or its first meter. */
   private subjectOf(c: LoadControlProgramConfig): AlarmSubject {
     if (c.area !== undefined) return { kind: 'area', id: c.area as AreaId };
-    return { kind: 'meter', id: (boundMeters(c, this.o.meters)[0] ?? c.id) as MeterId };
+    return { kind: 'meter', id: (boundMeters(c, this.o.meters, this.areaLoad.excluded)[0] ?? c.id) as MeterId };
   }
 
   private targetOf(p: Program, t: number): Target {

@@ -1,11 +1,13 @@
 /**
  * The figure a program watches, from live values: the load (sum of the bound meters' latest
  * power.active, or one total meter's) or, for an energy budget, the month's energy so far.
- * Only fresh, not-bad values count; a load with no meter reporting is unknown (undefined),
- * which holds the program where it is rather than tripping or restoring on missing data.
+ * The load is the station's one area-load definition (src/domain/areaLoad.ts): the same
+ * meters and the same fresh values the overload rule and the overview count. A load with no
+ * fresh value is unknown (undefined), which holds the program where it is rather than tripping
+ * or restoring on missing data.
  */
 import type { LoadControlProgramConfig } from '../../config/schema.js';
-import type { LatestValue, MeterId, Quantity } from '../../domain/index.js';
+import { countPower, emptyAreaLoadCounts, type AreaLoadSettings, type LatestValue, type MeterId, type Quantity } from '../../domain/index.js';
 import { monthlyEnergy, monthOf } from './limits.js';
 import type { ProgramState } from './machine.js';
 
@@ -35,17 +37,21 @@ export interface Measurement {
   readonly monthly?: ProgramState['monthly'];
 }
 
-/** The meters whose load a program sums. */
-export function boundMeters(p: LoadControlProgramConfig, dir: MeterDirectory): string[] {
+/**
+ * The meters whose load a program sums: the named ones as given; an area's without its
+ * excluded (supply) meters, as every area load counts them.
+ */
+export function boundMeters(p: LoadControlProgramConfig, dir: MeterDirectory, excluded: ReadonlySet<string>): string[] {
   if (p.totalMeter !== undefined) return [p.totalMeter];
   if (p.meters !== undefined) return [...p.meters];
-  return p.area === undefined ? [] : dir.metersOfArea(p.area).map((m) => m.id);
+  return p.area === undefined ? [] : dir.metersOfArea(p.area).filter((m) => !excluded.has(m.id)).map((m) => m.id);
 }
 
 export function measure(
   p: LoadControlProgramConfig, t: number, live: LiveValues, dir: MeterDirectory, state: ProgramState, utcOffsetMinutes: number,
+  areaLoad: AreaLoadSettings,
 ): Measurement {
-  const meters = boundMeters(p, dir);
+  const meters = boundMeters(p, dir, areaLoad.excluded);
   if (p.kind === 'monthly-energy') {
     const month = monthOf(t, utcOffsetMinutes);
     const baselines = { ...(state.monthly?.month === month ? state.monthly.baselines : {}) };
@@ -58,13 +64,7 @@ export function measure(
     const used = monthlyEnergy(baselines, registers);
     return { value: registers.size === 0 ? undefined : used, reporting: registers.size, bound: meters.length, monthly: { month, baselines } };
   }
-  let sum = 0;
-  let reporting = 0;
-  for (const id of meters) {
-    const v = live.value(id as MeterId, 'power.active');
-    if (v === undefined || v.quality === 'bad' || t - v.ts > p.freshMs) continue;
-    sum += v.value;
-    reporting++;
-  }
-  return { value: reporting === 0 ? undefined : sum, reporting, bound: meters.length };
+  const load = emptyAreaLoadCounts();
+  for (const id of meters) countPower(load, live.value(id as MeterId, 'power.active'), t, areaLoad.freshMs);
+  return { value: load.fresh === 0 ? undefined : load.loadKw, reporting: load.fresh, bound: meters.length };
 }

@@ -5,7 +5,9 @@
  * resources are released by `closeAll()` in afterEach.
  */
 import { vi } from 'vitest';
-import type { ProfileOutcome, ProfileRequest, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter } from '../../../protocols/adapter.js';
+import type {
+  AdapterCapabilities, ProfileOutcome, ProfileRequest, ProtocolName, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
+} from '../../../protocols/adapter.js';
 import { ConnectionError } from '../../../protocols/adapter.js';
 import { CollectionScheduler, type CollectTopology, type CollectionSchedulerOptions } from '../../../src/collect/scheduler.js';
 import { CollectionStats } from '../../../src/collect/stats.js';
@@ -40,7 +42,12 @@ export interface ReadCall {
 }
 
 export class FakeAdapter implements TransportAdapter {
-  readonly protocol = 'modbus';
+  /** Polled by default, like Modbus; a test may declare other capabilities under another protocol. */
+  constructor(
+    readonly capabilities: AdapterCapabilities = { pollable: true, commandsOverPush: false },
+    readonly protocol: ProtocolName = 'modbus',
+  ) {}
+
   readonly calls: ReadCall[] = [];
   /** Stored-profile reads; the fake meter captures an entry every 15 minutes. */
   readonly profileCalls: (ProfileRequest & { terminalId: string })[] = [];
@@ -203,6 +210,8 @@ export interface HarnessOptions extends Partial<Omit<CollectionSchedulerOptions,
   readonly concurrency?: number;
   readonly offlineAfterFailures?: number;
   readonly pushSilenceMs?: number;
+  /** Default: the fake under modbus, and a push-only fake under mqtt (as the MQTT adapter declares). */
+  readonly adapters?: CollectionSchedulerOptions['adapters'];
 }
 
 const open: Harness[] = [];
@@ -226,7 +235,7 @@ export function harness(o: HarnessOptions = {}): Harness {
       profiles: o.profiles ?? { fast: profile() },
     },
     topology,
-    adapters: { modbus: adapter },
+    adapters: { modbus: adapter, mqtt: new FakeAdapter({ pollable: false, commandsOverPush: true }, 'mqtt') },
     stats,
     sink: o.sink ?? ((batch, t) => {
       batches.push({ terminalId: t.id, count: batch.length, at: Date.now() });

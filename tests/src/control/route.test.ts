@@ -1,6 +1,6 @@
 /**
- * A command's way to its terminal: a polled terminal's through the collector's lane, a
- * push-only terminal's over its adapter's push channel (one session, always closed), and
+ * A command's way to its terminal: through the collector's lane, or over the adapter's push
+ * channel when the adapter declares commandsOverPush (one session, always closed), and
  * every state read back handed to onState whichever way it went. The lanes and the adapter
  * are stand-ins here; tests/integration/commands.test.ts drives both ways through the station.
  */
@@ -20,6 +20,7 @@ function rig(execute: (c: DeviceCommand) => Promise<DeviceControlState>) {
   };
   const mqtt: TransportAdapter = {
     protocol: 'mqtt',
+    capabilities: { pollable: false, commandsOverPush: true },
     open: (t) => {
       log.push(`open ${t.id}`);
       const session: TerminalSession = {
@@ -33,7 +34,7 @@ function rig(execute: (c: DeviceCommand) => Promise<DeviceControlState>) {
   };
   const states: string[] = [];
   const run = commandRoute({
-    lanes, protocolOf: (id) => (id in PROTOCOLS ? PROTOCOLS[id as keyof typeof PROTOCOLS] : undefined), pushChannels: { mqtt },
+    lanes, protocolOf: (id) => (id in PROTOCOLS ? PROTOCOLS[id as keyof typeof PROTOCOLS] : undefined), adapters: { mqtt },
     onState: (t, c, s) => { states.push(`${t} ${c.type} ${String(s.connected)}`); },
   });
   const options = { timeoutMs: 1_000, signal: new AbortController().signal };
@@ -47,6 +48,29 @@ describe('command route', () => {
     expect(await run('mqtt-1', { type: 'disconnect', address: '1' }, options)).toEqual({ connected: false });
     expect(log).toEqual(['lane dlms-1 reconnect', 'open mqtt-1', 'push mqtt-1 disconnect', 'close mqtt-1']);
     expect(states).toEqual(['dlms-1 reconnect true', 'mqtt-1 disconnect false']);
+  });
+
+  it('follows the adapter\'s commandsOverPush capability, not the protocol\'s name', async () => {
+    const log: string[] = [];
+    const adapter = (protocol: 'dlms' | 'mqtt', commandsOverPush: boolean): TransportAdapter => ({
+      protocol,
+      capabilities: { pollable: !commandsOverPush, commandsOverPush },
+      open: (t) => Promise.resolve<TerminalSession>({
+        read: () => Promise.resolve([]),
+        execute: (c) => { log.push(`push ${t.id} ${c.type}`); return Promise.resolve({ connected: false }); },
+        close: () => Promise.resolve(),
+      }),
+      close: () => Promise.resolve(),
+    });
+    const run = commandRoute({
+      lanes: { executeNow: (t, c) => { log.push(`lane ${t} ${c.type}`); return Promise.resolve({ connected: false }); } },
+      protocolOf: (id) => (id in PROTOCOLS ? PROTOCOLS[id as keyof typeof PROTOCOLS] : undefined),
+      adapters: { dlms: adapter('dlms', true), mqtt: adapter('mqtt', false) },
+    });
+    const options = { timeoutMs: 1_000, signal: new AbortController().signal };
+    await run('dlms-1', { type: 'disconnect', address: '1' }, options);
+    await run('mqtt-1', { type: 'disconnect', address: '1' }, options);
+    expect(log).toEqual(['push dlms-1 disconnect', 'lane mqtt-1 disconnect']);
   });
 
   it('leaves an unknown terminal to the lane, which refuses it', async () => {

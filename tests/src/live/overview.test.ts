@@ -17,7 +17,8 @@ function overviewOf(t: FakeTopology, live: LatestValues, now: () => number, miss
     live,
     alarms: { all: () => [][Symbol.iterator]() },
     collectionRateToday: () => null,
-    excludedMeters: new Set(),
+    // Power counts while 45 s old at most: the 3 × 15 s the communication-loss rule allows here.
+    areaLoad: { freshMs: 45 * SEC, powerFactor: 0.9, excluded: new Set() },
     expectedIntervalMs: () => t.expected,
     missedIntervals: () => missed,
     now,

@@ -37,7 +37,8 @@ describe('transformer load from running sums', () => {
 
   it('drops a value once it is older than freshMs, and a deleted meter at once', () => {
     const t = new FakeTopology([area('tx1', null, 400)], ['a', 'b', 'c'].map((m) => meter(m, 'tx1')));
-    const h = harness(t, [overload({ limitKw: 250, freshMs: MIN })]);
+    // The freshness is the station's (station.areaLoadFreshMs), no longer a rule parameter.
+    const h = harness(t, [overload({ limitKw: 250 })], { areaLoad: { freshMs: MIN, powerFactor: 0.9, excluded: new Set() } });
     h.engine.write(['a', 'b'].map((m) => reading(m, 'power.active', 100, T0)));
     h.engine.write([reading('c', 'power.active', 100, T0 + 30 * SEC)]);
     h.engine.tick(T0 + 30 * SEC);

@@ -83,6 +83,8 @@ function station(options: { db?: Db; devices?: Devices; programs?: LoadControlPr
   const evaluator = new LoadControlEvaluator({
     programs: options.programs ?? [program()], port, live, store: new SqliteProgramStateStore(db), utcOffsetMinutes: 0,
     meters: { meter: (id) => byId.get(id), metersOfArea: () => METERS },
+    // The station's area-load freshness (station.areaLoadFreshMs), which load control shares with the overload rule.
+    areaLoad: { freshMs: 180 * S, powerFactor: 0.9, excluded: new Set() },
     onSignal: (s) => { signals.push(s); }, onError: (_p, e) => { errors.push(e); }, now: () => clock.t,
     history: (id, limit) => actions.list({ programId: id, limit }),
   });
