@@ -65,10 +65,10 @@ export async function startHeadEnd(config: GridheadConfig, { logger, configFile,
 
 async function compose(config: GridheadConfig, logger: Logger, closers: ShutdownOrder, env: NodeJS.ProcessEnv, configFile: string | undefined): Promise<HeadEnd> {
   const base = { config, logger, closers, throttle: new LogThrottle(60_000) };
-  const storage = openStorage(config, env, logger, closers);
+  const storage = openStorage(base, env);
   const { db, registry } = storage;
   // The broker comes first: the fleet connects to it and seeds the registry before anything polls.
-  const broker = await startBroker(config.mqtt, config.dataDir, logger, closers);
+  const broker = await startBroker(base);
   const fleet = await startSimulators(base, broker, storage);
   const adapters = createAdapters(base, broker, storage);
 
@@ -95,8 +95,8 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
     ...storage.auth.metricSources(), ...(alarms.brokerDrops?.metricSources() ?? []),
   ]);
   const { url } = await createApi({
-    ...base, ...storage, security: { keys: storage.keys, events: storage.securityEvents },
-    collection, meterReader: collection.meterReader, live, alarms, rules: rules?.service, control, loadControl,
+    ...base, db, registry, readings: storage.readings, audit: storage.audit, auth: storage.auth, security: { keys: storage.keys, events: storage.securityEvents },
+    collection, live, alarms, rules: rules?.service, control, loadControl,
     dlmsPush: { deadLetters: dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
   });
 

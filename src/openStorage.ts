@@ -34,7 +34,10 @@ export interface StationStorage {
   readonly security: HeadEndSecurity;
 }
 
-export function openStorage(config: GridheadConfig, env: NodeJS.ProcessEnv, logger: Logger, closers: Closers): StationStorage {
+export function openStorage(
+  { config, logger, closers }: { readonly config: GridheadConfig; readonly logger: Logger; readonly closers: Closers },
+  env: NodeJS.ProcessEnv,
+): StationStorage {
   const warn = (fields: Record<string, unknown>, message: string) => { logger.warn(fields, message); };
   // Secrets live in the data directory: owner-only, tightened once if an older start left it open.
   const tightened = makeDataDirPrivate(config.dataDir);

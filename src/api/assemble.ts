@@ -7,7 +7,6 @@ import type { Alarms } from '../alarms/index.js';
 import type { AuthService } from '../auth/service.js';
 import { createBillingService } from '../billing/index.js';
 import type { Collection } from '../collect/assemble.js';
-import type { MeterReader } from '../collect/meterRead.js';
 import type { GridheadConfig } from '../config/schema.js';
 import { listening } from '../config/ports.js';
 import type { AuditLog } from '../control/audit.js';
@@ -39,8 +38,7 @@ export interface ApiAssembly {
   readonly audit: AuditLog;
   readonly auth: AuthService;
   readonly security: { readonly keys: KeyStore; readonly events: SecurityEventLog };
-  readonly collection: Pick<Collection, 'stats' | 'scheduler'>;
-  readonly meterReader: MeterReader;
+  readonly collection: Pick<Collection, 'stats' | 'scheduler' | 'meterReader'>;
   readonly live: Live;
   readonly alarms: Alarms;
   readonly rules: RuleService | undefined;
@@ -85,7 +83,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     events: { events: alarms.events },
     loadControl: o.loadControl,
     commands: { commands: o.control.commands },
-    meterReader: o.meterReader,
+    meterReader: o.collection.meterReader,
     auth: { service: o.auth, sessionMaxMs: config.auth.sessionMaxMs },
     live: {
       overview: () => liveOverview({

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { MqttConnection } from '../../protocols/mqtt/connection.js';
-import type { MqttConfig } from '../config/schema.js';
+import type { GridheadConfig, MqttConfig } from '../config/schema.js';
 import type { Closers } from '../observe/closers.js';
 import type { Logger } from '../observe/logger.js';
 import { loadBrokerCredentials, type BrokerCredentials, type StationCredentials } from './credentials.js';
@@ -21,7 +21,9 @@ export interface StationBroker {
   admitSimulated(terminalIds: Iterable<string>): void;
 }
 
-export async function startBroker(config: MqttConfig, dataDir: string, logger: Logger, closers: Closers): Promise<StationBroker> {
+export async function startBroker(
+  { config: { mqtt: config, dataDir }, logger, closers }: { readonly config: GridheadConfig; readonly logger: Logger; readonly closers: Closers },
+): Promise<StationBroker> {
   /** Terminal ids of the simulated fleet, known once it started. */
   const simulated = new Set<string>();
   const admitSimulated = (ids: Iterable<string>) => { for (const id of ids) simulated.add(id); };
