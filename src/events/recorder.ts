@@ -1,8 +1,8 @@
 /**
  * Device events in: `recordEvents(batch, source)` resolves each event's meter through the
  * registry (terminal + address), maps its code onto the closed vocabulary, stores the batch
- * and hands each stored event to `onEvent` (the rule engine's `onDeviceEvent`, wired in
- * main.ts). An unknown sender is stored with meterId null and counted; a code outside the
+ * and hands each stored event to `onEvent` (the rule engine's `onDeviceEvent` subscribes
+ * through `createAlarms`). An unknown sender is stored with meterId null and counted; a code outside the
  * vocabulary is stored as 'other' with the device's code in `detail`.
  */
 import type { RawDeviceEvent } from '../../protocols/adapter.js';

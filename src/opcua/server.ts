@@ -1,8 +1,9 @@
 /**
  * The OPC UA server for SCADA (node-opcua): the topology with live values, alarms as events,
- * control methods through the command service, users from the AuthService. main.ts starts it
- * after the command service and feeds it: readings (as a pipeline sink), terminal state
- * changes and relay read-backs. Nothing here talks to a device.
+ * control methods through the command service, users from the AuthService. `createOpcua`
+ * (index.ts) starts it after the command service and feeds it through the producers' hooks:
+ * readings and terminal state changes from collection, relay read-backs from control.
+ * Nothing here talks to a device.
  */
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';

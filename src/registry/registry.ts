@@ -237,6 +237,11 @@ export class Registry {
     return out;
   }
 
+  /** Meters of the area and its sub-areas; undefined when the area does not exist. */
+  metersOfArea(id: string): Meter[] | undefined {
+    return this.hasArea(id) ? this.listMeters({ areaId: id }) : undefined;
+  }
+
   getMeter(id: string): Meter {
     const m = this.meters.get(meterId(id));
     if (m === undefined) throw new NotFoundError('meter', id);

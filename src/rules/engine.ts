@@ -2,7 +2,7 @@
  * The real-time rule engine: a sink of the ingest pipeline that judges every reading as it
  * arrives against the rules watching its meter, keeps each (rule, meter[, phase]) condition
  * in memory, and emits AlarmSignals. Time-driven judgements (communication loss, area
- * figures, clear-after-time of device events) run on `tick(now)`, which main.ts calls every
+ * figures, clear-after-time of device events) run on `tick(now)`, which rules/index.ts calls every
  * second; tests call it with their own clock. A tick never sweeps the fleet: each such rule
  * has a watch (watch.ts) that the engine keeps informed as readings and alarms come and go,
  * and that does only what is due, within `tickBudgetMs` for its sliced work.
@@ -42,7 +42,7 @@ export interface RuleEngineOptions {
   readonly tickMinSlice?: number;
   /**
    * Continue sliced work left over by a tick this long after each slice (0: setImmediate)
-   * instead of at the next tick; main.ts uses 5. Call `close()` when done.
+   * instead of at the next tick; rules/index.ts uses 5. Call `close()` when done.
    */
   readonly continueAfterMs?: number;
   /** The station's one definition of area load (freshness, power factor, supply meters left out); default DEFAULT_AREA_LOAD. */

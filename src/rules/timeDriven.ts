@@ -91,7 +91,7 @@ export class TimeDrivenRules {
     this.run((w, budget) => w.tick(now, budget));
   }
 
-  /** Cancels a pending continuation; later ticks still work (main.ts stops calling them). */
+  /** Cancels a pending continuation; later ticks still work (rules/index.ts stops calling them). */
   close(): void {
     this.closed = true;
     this.cancel();

@@ -147,6 +147,18 @@ describe('control methods', () => {
   const call = async (session: ClientSession, method: string, meterId: string, args: { dataType: DataType; value: unknown }[]) =>
     session.call({ objectId: `ns=1;s=meter:${meterId}`, methodId: `ns=1;s=meter:${meterId}.${method}`, inputArguments: args });
 
+  it('shows a relay switched through the API in RelayConnected: every state a command reads back reaches the OPC UA server', async () => {
+    const session = await sessionAs('watcher');
+    const relayReads = (want: boolean) => eventually(async () => {
+      const dv = await session.read({ nodeId: `ns=1;s=meter:${MB_METER}.RelayConnected`, attributeId: AttributeIds.Value });
+      return dv.statusCode === StatusCodes.Good && dv.value.value === want ? true : undefined;
+    }, 10_000, `RelayConnected ${String(want)}`);
+    await command('disconnect', MB_METER);
+    expect(await relayReads(false)).toBe(true);
+    await command('reconnect', MB_METER);
+    expect(await relayReads(true)).toBe(true);
+  });
+
   it('reconnects a meter disconnected through the API: the simulated relay closes, RelayConnected reads true, the command names the OPC UA user', async () => {
     await command('disconnect', MB_METER);
     expect(relayOf()).toBe(false);

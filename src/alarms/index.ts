@@ -1,0 +1,106 @@
+/**
+ * Builds the alarm side of the station: the alarm service and its change feed, the
+ * notifiers (MQTT, webhooks), the broker's dropped-message watch, and the device-event
+ * recorder. Everything that raises alarms (rules, load-control programs, the drop watch)
+ * hands its signals to `signal`; whoever must hear stored device events subscribes.
+ */
+import type { MqttConnection } from '../../protocols/mqtt/connection.js';
+import { BrokerDropMonitor } from '../broker/dropMonitor.js';
+import type { GridheadConfig } from '../config/schema.js';
+import type { AlarmSignal, DeviceEvent } from '../domain/index.js';
+import { EventRecorder } from '../events/recorder.js';
+import type { Closers } from '../observe/closers.js';
+import type { LogThrottle, Logger } from '../observe/logger.js';
+import type { MetricSource } from '../observe/metrics.js';
+import type { Registry } from '../registry/registry.js';
+import type { Db } from '../storage/db.js';
+import { AlarmFeed } from './feed.js';
+import { alarmMetricSources } from './metrics.js';
+import { startAlarmNotifiers, type AlarmNotifiers } from './notify/index.js';
+import { AlarmService } from './service.js';
+
+export interface Alarms {
+  readonly service: AlarmService;
+  readonly feed: AlarmFeed;
+  /** The SSE counters the alarm routes keep. */
+  readonly streams: { streams: number; slowClientsDropped: number };
+  readonly notifiers: AlarmNotifiers;
+  /** The broker's dropped-message watch; undefined when `mqtt.brokerDrops.enabled` is off. */
+  readonly brokerDrops: BrokerDropMonitor | undefined;
+  /** Device events store; `recordEvents` is the ingest for every protocol's events. */
+  readonly events: EventRecorder;
+  /** A rule's or a program's signal: one log line, then to the alarm service. */
+  readonly signal: (s: AlarmSignal) => void;
+  /** Hears every stored device event, from now on. */
+  onDeviceEvent(listener: (e: DeviceEvent) => void): () => void;
+  metricSources(): MetricSource[];
+}
+
+export interface AlarmsAssembly {
+  readonly config: GridheadConfig;
+  readonly db: Db;
+  readonly topology: Pick<Registry, 'areaSubtree' | 'meterAt'>;
+  /** The station's broker connection, for the MQTT notifier and the drop watch. */
+  readonly broker: MqttConnection;
+  readonly logger: Logger;
+  readonly throttle: LogThrottle;
+  readonly closers: Closers;
+}
+
+export function createAlarms({ config, db, topology, broker, logger, throttle, closers }: AlarmsAssembly): Alarms {
+  const service = new AlarmService(db, {
+    areaSubtree: (id) => topology.areaSubtree(id),
+    maxOpenPerRule: config.alarms.maxOpenPerRule,
+    onProblem: (p) => {
+      const suppressed = throttle.pass(`alarm:${p.code}:${p.ruleId ?? ''}`);
+      if (suppressed >= 0) logger.warn({ code: p.code, rule: p.ruleId, reason: p.message, suppressed }, 'alarm service problem');
+    },
+  });
+  const signal = (s: AlarmSignal): void => {
+    logger.info({ rule: s.ruleId, detector: s.detector, subject: s.subject, kind: s.kind, severity: s.severity, at: s.at }, `alarm ${s.kind}: ${s.explanation}`);
+    service.onSignal(s);
+  };
+  const feed = new AlarmFeed(1_000);
+  const streams = { streams: 0, slowClientsDropped: 0 };
+  const notifiers = startAlarmNotifiers(config.alarms, { ...broker, clientId: `${config.mqtt.clientId}-alarms` }, logger.child({ component: 'alarms' }));
+  closers.add('alarm notifiers', () => notifiers.close());
+  // Separate listeners: a failing SSE subscriber must not keep a change from the notifiers.
+  service.onChange((c) => { feed.publish(c); });
+  service.onChange((c) => { notifiers.notify(c); });
+
+  // Messages the broker drops after acknowledging them are lost readings: watched through its $SYS counter.
+  let brokerDrops: BrokerDropMonitor | undefined;
+  if (config.mqtt.brokerDrops.enabled) {
+    const monitor = new BrokerDropMonitor({
+      ...broker, clientId: `${config.mqtt.clientId.slice(0, 19)}-sys`,
+      clearAfterMs: config.mqtt.brokerDrops.clearAfterMs, counterWaitMs: config.mqtt.brokerDrops.counterWaitMs,
+      db, alarms: { onSignal: signal, openFor: (rule, subject) => service.openFor(rule, subject) }, logger: logger.child({ component: 'broker-drops' }),
+    });
+    monitor.start();
+    closers.add('broker drop monitor', () => monitor.close());
+    brokerDrops = monitor;
+  }
+
+  const eventListeners = new Set<(e: DeviceEvent) => void>();
+  const events = new EventRecorder(db, {
+    meterAt: (t, a) => topology.meterAt(t, a),
+    retentionDays: config.events.retentionDays,
+    maxRows: config.events.maxRows,
+    onEvent: (e) => { for (const listener of eventListeners) listener(e); },
+    onProblem: (p) => {
+      const suppressed = throttle.pass(`event:${p.code}:${p.terminalId ?? ''}`);
+      if (suppressed >= 0) logger.warn({ code: p.code, terminal: p.terminalId, reason: p.message, suppressed }, 'device event problem');
+    },
+  });
+  events.startRetention();
+  closers.add('events', () => { events.close(); });
+
+  return {
+    service, feed, streams, notifiers, brokerDrops, events, signal,
+    onDeviceEvent: (listener) => {
+      eventListeners.add(listener);
+      return () => { eventListeners.delete(listener); };
+    },
+    metricSources: () => alarmMetricSources({ alarms: service, notifiers, streams, events }),
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Builds the HTTP API over the station's services and starts listening: the REST and SSE
+ * routes, the live overview and meter state views, area analysis, billing, and the
+ * dashboard. Returns the URL it listens on.
+ */
+import { areaLoadSettings } from '../config/areaLoad.js';
+import type { Alarms } from '../alarms/index.js';
+import type { AuthService } from '../auth/service.js';
+import { createBillingService } from '../billing/index.js';
+import type { Collection } from '../collect/assemble.js';
+import type { GridheadConfig } from '../config/schema.js';
+import { listening } from '../config/ports.js';
+import type { AuditLog } from '../control/audit.js';
+import type { Control } from '../control/index.js';
+import type { Meter, MeterId } from '../domain/index.js';
+import type { Live } from '../live/index.js';
+import { meterState } from '../live/meterState.js';
+import { liveOverview } from '../live/overview.js';
+import type { HealthReport } from '../observe/health.js';
+import type { Closers } from '../observe/closers.js';
+import type { Logger } from '../observe/logger.js';
+import type { Registry as MetricsRegistry } from 'prom-client';
+import type { Registry } from '../registry/registry.js';
+import { missedIntervalsOf } from '../rules/freshness.js';
+import type { LoadControlEvaluator } from '../rules/loadControl/evaluator.js';
+import type { RuleService } from '../rules/service.js';
+import type { KeyStore } from '../security/keyStore.js';
+import type { SecurityEventLog } from '../security/securityEvents.js';
+import type { Db } from '../storage/db.js';
+import type { ReadingStore } from '../storage/readingStore.js';
+import type { DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
+import { buildApi } from './server.js';
+
+export interface ApiAssembly {
+  readonly config: GridheadConfig;
+  readonly db: Db;
+  readonly registry: Registry;
+  readonly readings: ReadingStore;
+  readonly audit: AuditLog;
+  readonly auth: AuthService;
+  readonly security: { readonly keys: KeyStore; readonly events: SecurityEventLog };
+  readonly collection: Pick<Collection, 'stats' | 'scheduler' | 'meterReader'>;
+  readonly live: Live;
+  readonly alarms: Alarms;
+  readonly rules: RuleService | undefined;
+  readonly control: Control;
+  readonly loadControl: LoadControlEvaluator;
+  readonly dlmsPush: DlmsPushRoutesOptions;
+  readonly expectedIntervalMs: (meter: Meter) => number | undefined;
+  readonly health: () => HealthReport;
+  readonly metrics: MetricsRegistry;
+  readonly logger: Logger;
+  readonly closers: Closers;
+}
+
+export async function createApi(o: ApiAssembly): Promise<{ readonly url: string }> {
+  const { config, registry, live, alarms, logger } = o;
+  const { stats, scheduler } = o.collection;
+  const areaLoad = areaLoadSettings(config);
+  const api = await buildApi({
+    logger,
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    trustProxy: config.http.trustProxy,
+    registry,
+    readings: {
+      latest: (id) => live.latest(id),
+      series: (meterId, quantity, from, to, stepMs, agg) => o.readings.series({ meterId, quantity, from, to, ...(stepMs === undefined ? {} : { stepMs }), agg, maxPoints: 50_000 }),
+    },
+    stats: {
+      perTerminal: (day, terminalIds) => stats.successRate({ day, ...(terminalIds === undefined ? {} : { terminalIds }) }).terminals,
+      today: () => stats.dayOf(Date.now()),
+    },
+    terminalState: (id) => {
+      const s = scheduler.terminalState(id);
+      return s === undefined ? undefined : { online: s.online, lastSuccessTs: s.lastSuccessTs, lastError: s.lastError ?? null };
+    },
+    health: o.health,
+    metrics: o.metrics,
+    audit: o.audit,
+    security: o.security,
+    dlmsPush: o.dlmsPush,
+    ...(o.rules === undefined ? {} : { rules: o.rules }),
+    alarms: { alarms: alarms.service, feed: alarms.feed, counters: alarms.streams },
+    events: { events: alarms.events },
+    loadControl: o.loadControl,
+    commands: { commands: o.control.commands },
+    meterReader: o.collection.meterReader,
+    auth: { service: o.auth, sessionMaxMs: config.auth.sessionMaxMs },
+    live: {
+      overview: () => liveOverview({
+        areas: () => registry.listAreas(),
+        meters: () => registry.listMeters(),
+        live: live.values,
+        alarms: live.openAlarms,
+        collectionRateToday: () => stats.successRate({ day: stats.dayOf(Date.now()) }).total.rate,
+        areaLoad,
+        expectedIntervalMs: o.expectedIntervalMs,
+        missedIntervals: () => missedIntervalsOf(o.rules?.list({ detector: 'communication-loss', enabled: true }) ?? []),
+      }),
+      meterState: (id: string) => meterState({
+        meter: (m) => registry.getMeter(m),
+        latest: (m) => live.latest(m),
+        terminalOnline: (t) => scheduler.terminalState(t)?.online,
+        readBacks: live.readBacks,
+        lastEvent: (m, code) => alarms.events.list({ meterId: m, code, limit: 1 }).items[0],
+        openAlarms: (m) => live.openAlarms.countForMeter(m),
+      }, id),
+      meterExists: (id: string) => registry.getMeter(id).id,
+      subscribeMeter: (id: MeterId, listener) => live.feed.subscribe(id, listener),
+      overviewMs: config.analysis.streamOverviewMs,
+      maxStreams: config.analysis.maxStreams,
+    },
+    analysis: {
+      analysis: live.analysis,
+      areas: () => registry.listAreas(),
+      metersOf: (a: string) => registry.listMeters({ areaId: a }),
+      collection: (day: string) => stats.successRate({ day }).terminals,
+    },
+    webRoot: config.http.webRoot ?? 'dist/web',
+    billing: createBillingService(o.db, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id)),
+  });
+  o.closers.add('api', () => api.close());
+  await listening('http', config.http.host, config.http.port, () => api.listen({ host: config.http.host, port: config.http.port }));
+  const address = api.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.http.port;
+  const url = `http://${config.http.host}:${port}`;
+  logger.info({ url, docs: `${url}/docs` }, 'gridhead head-end running');
+  return { url };
+}

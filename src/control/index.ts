@@ -1,0 +1,78 @@
+/**
+ * Builds control: the one durable command service for operators, OPC UA and load-control
+ * programs, with its route to the terminals, and the action log of the programs. Every
+ * device state a command reads back is handed to the `onState` listeners (the OPC UA relay
+ * value follows it, whoever sent the command).
+ */
+import type { DeviceControlState, ProtocolName, TransportAdapter } from '../../protocols/adapter.js';
+import type { GridheadConfig } from '../config/schema.js';
+import type { MeterId } from '../domain/index.js';
+import type { Closers } from '../observe/closers.js';
+import type { Logger } from '../observe/logger.js';
+import type { Registry } from '../registry/registry.js';
+import type { Db } from '../storage/db.js';
+import { ControlActionStore } from './actions.js';
+import type { AuditLog } from './audit.js';
+import { CommandService } from './commands.js';
+import { CommandStore } from './commandStore.js';
+import { commandRoute, type CommandLanes } from './route.js';
+
+export interface Control {
+  readonly commands: CommandService;
+  /** The load-control programs' action log. */
+  readonly actions: ControlActionStore;
+  /** Hears every state a command reads back from a meter, from now on. */
+  onState(listener: (meterId: MeterId, state: DeviceControlState, at: number) => void): () => void;
+}
+
+export interface ControlAssembly {
+  readonly config: GridheadConfig;
+  readonly db: Db;
+  readonly registry: Registry;
+  readonly audit: AuditLog;
+  /** The collector's terminal lanes, which polled terminals take their commands through. */
+  readonly lanes: CommandLanes;
+  /** Every adapter by protocol: the route asks each whether its terminals take commands over the push channel. */
+  readonly adapters: Readonly<Partial<Record<ProtocolName, TransportAdapter>>>;
+  readonly logger: Logger;
+  readonly closers: Closers;
+}
+
+export function createControl({ config, db, registry, audit, lanes, adapters, logger, closers }: ControlAssembly): Control {
+  const actions = new ControlActionStore(db);
+  const interrupted = actions.closeInterrupted(Date.now());
+  if (interrupted > 0) logger.warn({ interrupted }, 'control requests the previous run left unanswered are marked failed (INTERRUPTED)');
+  const stateListeners = new Set<(meterId: MeterId, state: DeviceControlState, at: number) => void>();
+  const commands = new CommandService({
+    store: new CommandStore(db),
+    audit,
+    meters: {
+      meter: (id) => registry.findMeter(id),
+      // An unknown area is the operator's mistake, refused as such.
+      metersOfArea: (a) => registry.metersOfArea(a),
+    },
+    run: commandRoute({
+      lanes,
+      protocolOf: (id) => registry.findTerminal(id)?.protocol,
+      adapters,
+      onState: (terminalId, command, state) => {
+        const meter = registry.meterAt(terminalId, command.address);
+        if (meter === undefined) return;
+        const at = Date.now();
+        for (const listener of stateListeners) listener(meter.id, state, at);
+      },
+    }),
+    settings: config.control,
+    actions,
+  });
+  const found = commands.start();
+  if (found.resumed + found.interrupted > 0) logger.warn(found, 'commands the previous run left open: pending ones resumed, in-flight ones marked INTERRUPTED and re-verified');
+  closers.add('commands', () => commands.close());
+  return {
+    commands, actions,
+    onState: (listener) => {
+      stateListeners.add(listener);
+      return () => { stateListeners.delete(listener); };
+    },
+  };
+}

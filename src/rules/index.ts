@@ -1,0 +1,75 @@
+/**
+ * Builds the rule engine and its stored rules: stored rules loaded, the configured rule set
+ * seeded, the engine told of topology changes and ticked each second. The engine judges
+ * readings as a pipeline sink (after the store) and stored device events; its signals go
+ * to `signal` (the alarm service's intake). Undefined when `rules.enabled` is off.
+ */
+import { areaLoadSettings } from '../config/areaLoad.js';
+import { dirname, resolve } from 'node:path';
+import type { GridheadConfig } from '../config/schema.js';
+import { ConfigError } from '../config/load.js';
+import type { AlarmSignal, DeviceEvent, Meter } from '../domain/index.js';
+import type { Closers } from '../observe/closers.js';
+import type { Logger } from '../observe/logger.js';
+import type { Registry } from '../registry/registry.js';
+import type { Db } from '../storage/db.js';
+import { RuleEngine } from './engine.js';
+import { RuleValidationError } from './model.js';
+import { loadRuleSet } from './ruleSet.js';
+import { RuleService } from './service.js';
+
+export interface Rules {
+  readonly engine: RuleEngine;
+  readonly service: RuleService;
+}
+
+export interface RulesAssembly {
+  readonly config: GridheadConfig;
+  /** The configuration file, whose folder a relative `rules.file` is resolved against. */
+  readonly configFile: string | undefined;
+  readonly db: Db;
+  readonly registry: Registry;
+  readonly expectedIntervalMs: (meter: Meter) => number | undefined;
+  readonly signal: (s: AlarmSignal) => void;
+  /** Where stored device events are heard (the alarm side's recorder). */
+  readonly deviceEvents: { onDeviceEvent(listener: (e: DeviceEvent) => void): () => void };
+  readonly logger: Logger;
+  readonly closers: Closers;
+}
+
+export function createRules({ config, configFile, db, registry, expectedIntervalMs, signal, deviceEvents, logger, closers }: RulesAssembly): Rules | undefined {
+  if (!config.rules.enabled) return undefined;
+  const areaLoad = areaLoadSettings(config);
+  const engine = new RuleEngine({
+    topology: {
+      meter: (id) => registry.findMeter(id),
+      meters: () => registry.listMeters(),
+      areas: () => registry.listAreas(),
+      expectedIntervalMs,
+    },
+    onSignal: signal,
+    onDetectorError: (rule, err, suppressed) => { logger.error({ rule, err, suppressed }, 'rule evaluation failed'); },
+    continueAfterMs: 5,
+    areaLoad,
+  });
+  const areaExists = (id: string) => registry.hasArea(id);
+  const service = new RuleService({ db, engine, areaLoad, refs: { meterExists: (id) => registry.findMeter(id) !== undefined, areaExists } });
+  const { loaded, invalid } = service.load();
+  for (const bad of invalid) logger.error({ rule: bad.id, err: bad.error.message }, 'stored rule no longer valid; not run');
+  if (config.rules.file !== undefined) {
+    const file = resolve(configFile === undefined ? '.' : dirname(configFile), config.rules.file);
+    try {
+      const { added, kept } = service.seed(loadRuleSet(file));
+      logger.info({ file, stored: loaded, added: added.length, kept: kept.length }, 'rule set loaded');
+    } catch (err) {
+      if (err instanceof RuleValidationError) throw new ConfigError(file, err.issues);
+      throw err;
+    }
+  }
+  registry.onChange((c) => { engine.topologyChanged(c); });
+  const tick = setInterval(() => { engine.tick(); }, 1000);
+  tick.unref();
+  closers.add('rules', () => { clearInterval(tick); engine.close(); });
+  deviceEvents.onDeviceEvent((e) => { engine.onDeviceEvent(e); });
+  return { engine, service };
+}

@@ -1,0 +1,54 @@
+/**
+ * Builds the load-control programs: they tick from live values and act through the control
+ * port, whose commands queue in the collector's terminal lanes; every request is in the
+ * action log, and each alarm stage is raised like a rule's.
+ */
+import { areaLoadSettings } from '../../config/areaLoad.js';
+import type { GridheadConfig } from '../../config/schema.js';
+import type { ControlActionStore } from '../../control/actions.js';
+import type { ControlPort } from '../../control/port.js';
+import type { AlarmSignal } from '../../domain/index.js';
+import type { Closers } from '../../observe/closers.js';
+import type { LogThrottle, Logger } from '../../observe/logger.js';
+import type { Registry } from '../../registry/registry.js';
+import type { Db } from '../../storage/db.js';
+import { LoadControlEvaluator, type LoadControlOptions } from './evaluator.js';
+import { SqliteProgramStateStore } from './stateStore.js';
+
+export interface LoadControlAssembly {
+  readonly config: GridheadConfig;
+  readonly db: Db;
+  readonly registry: Registry;
+  readonly live: LoadControlOptions['live'];
+  readonly port: ControlPort;
+  readonly actions: ControlActionStore;
+  readonly signal: (s: AlarmSignal) => void;
+  readonly logger: Logger;
+  readonly throttle: LogThrottle;
+  readonly closers: Closers;
+}
+
+export function createLoadControl({ config, db, registry, live, port, actions, signal, logger, throttle, closers }: LoadControlAssembly): LoadControlEvaluator {
+  const loadControl = new LoadControlEvaluator({
+    programs: config.loadControl.programs,
+    port,
+    live,
+    meters: {
+      meter: (id) => registry.findMeter(id),
+      // A program whose area was deleted keeps running on no meters instead of failing every tick.
+      metersOfArea: (a) => registry.metersOfArea(a) ?? [],
+    },
+    store: new SqliteProgramStateStore(db),
+    areaLoad: areaLoadSettings(config),
+    utcOffsetMinutes: config.station.utcOffsetMinutes,
+    onSignal: signal,
+    onError: (program, err) => {
+      if (throttle.pass(`load-control:${program}`) >= 0) logger.error({ program, err }, 'load-control program fault');
+    },
+    history: (id, limit) => actions.list({ programId: id, limit }),
+  });
+  const timer = setInterval(() => { void loadControl.tick(); }, config.loadControl.tickMs);
+  timer.unref();
+  closers.add('load-control', async () => { clearInterval(timer); await loadControl.idle(); });
+  return loadControl;
+}
