@@ -21,8 +21,8 @@ import { loadBrokerCredentials, type BrokerCredentials } from './broker/credenti
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { BrokerDropMonitor } from './broker/dropMonitor.js';
 import { CollectionScheduler, CollectionStats, SqliteCollectionStatsStore, SqliteProfileCursors } from './collect/index.js';
-import { startDlmsPushService } from './collect/dlmsPushService.js';
-import type { RawDeviceEvent } from '../protocols/adapter.js';
+import { collectPushSink } from './collect/pushSink.js';
+import { dlmsPushMetricSources, stationDlmsPush } from './dlmsPush.js';
 import type { GridheadConfig } from './config/schema.js';
 import { ControlActionStore } from './control/actions.js';
 import { CommandService } from './control/commands.js';
@@ -315,7 +315,22 @@ async function compose(
     registerMaps: config.modbus.registerMaps,
   });
   closers.push({ name: 'modbus', close: () => modbus.close() });
+  // DLMS pushes (data-notifications over the TCP wrapper and MQTT) come in through the DLMS adapter.
+  const dlmsPush = stationDlmsPush(config.dlms.push, db, registry, {
+    mqtt: { ...station, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic },
+    security,
+    // Recorded like an association's security events (the log rate-limits its own lines).
+    onSecurityEvent: (e) => {
+      securityEvents.record(e, { ...(e.meterId === undefined ? {} : { meterId: e.meterId }), ...(e.terminalId === undefined ? {} : { terminalId: e.terminalId }) });
+    },
+    onProblem: (source, code, sender, detail) => {
+      const suppressed = throttle.pass(`dlms-push:${source}:${code}:${sender}`);
+      if (suppressed >= 0) logger.warn({ source, code, sender, detail, suppressed }, 'DLMS push dropped');
+    },
+  });
+  registry.onChange(() => { dlmsPush.senders.invalidate(); });
   const dlms = new DlmsAdapter({
+    push: dlmsPush.options,
     catalogue: QUANTITIES, timeoutMs: config.dlms.requestTimeoutMs, maxListItems: config.dlms.maxListItems,
     securityFor: (terminalId) => security.securityFor(terminalId),
     passwordFor: (terminalId, address) => security.passwordFor(terminalId, address),
@@ -418,63 +433,23 @@ async function compose(
       if (suppressed >= 0) logger.warn({ terminal: p.terminalId, code: p.code, reason: p.reason, suppressed }, 'MQTT message refused');
     },
   });
-  const unsubscribe = mqtt.subscribe({
-    // Settles once committed: the adapter acknowledges only then, and dead-letters what was refused.
-    readings: async (batch) => {
-      const offer = await pipeline.offer(batch, 'mqtt', 'push');
-      const perTerminal = new Map<string, number>();
-      for (const r of batch) perTerminal.set(r.terminalId, (perTerminal.get(r.terminalId) ?? 0) + 1);
-      for (const [t, n] of perTerminal) scheduler.notePush(t, n);
-      await offer.committed;
-      return { refused: offer.rejections.map((r) => ({ code: r.reason, reason: r.detail })) };
-    },
-    status: (terminal, online, ts) => {
-      scheduler.noteStatus(terminal, online, ts);
-    },
-    events: (batch) => { events.recordEvents(batch, 'mqtt'); },
-  });
+  // One push sink for every push adapter: readings settle once committed (an adapter acknowledges only then).
+  const pushParts = { offer: pipeline.offer.bind(pipeline), collector: scheduler, events: events.recordEvents.bind(events) };
+  const unsubscribe = mqtt.subscribe(collectPushSink('mqtt', 'mqtt', pushParts));
   closers.push({ name: 'mqtt', close: async () => { await unsubscribe(); await mqtt.close(); } });
   await mqtt.whenSubscribed(AbortSignal.timeout(15_000)).catch((err: unknown) => {
     // Not fatal: the client keeps reconnecting; /health reports the broker as down meanwhile.
     logger.error({ err, url: mqttUrl }, 'MQTT broker not reachable yet; retrying in the background');
   });
 
-  // DLMS pushes: data-notifications over the TCP wrapper and MQTT into the pipeline.
+  // DLMS pushes: data-notifications over the TCP wrapper and MQTT, through the same sink.
   // Pushed events are stored like every other device event (and reach the rule engine from there).
-  const deviceEventHook = (batch: readonly RawDeviceEvent[]) => { events.recordEvents(batch, 'dlms-push'); };
-  const dlmsPush = await listening('dlmsPush', config.dlms.push.listen.host, config.dlms.push.listen.port, () => startDlmsPushService({
-    config: config.dlms.push,
-    directory: registry,
-    catalogue: QUANTITIES,
-    adapter: dlms,
-    lanes: scheduler,
-    requestTimeoutMs: config.dlms.requestTimeoutMs,
-    db,
-    mqtt: {
-      ...station, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic,
-    },
-    security,
-    readings: async (batch) => {
-      await pipeline.offer(batch, 'dlms', 'push');
-      const perTerminal = new Map<string, number>();
-      for (const r of batch) perTerminal.set(r.terminalId, (perTerminal.get(r.terminalId) ?? 0) + 1);
-      for (const [t, n] of perTerminal) scheduler.notePush(t, n);
-    },
-    events: deviceEventHook,
-    // Recorded like an association's security events (the log rate-limits its own lines).
-    onSecurityEvent: (e) => {
-      securityEvents.record(e, { ...(e.meterId === undefined ? {} : { meterId: e.meterId }), ...(e.terminalId === undefined ? {} : { terminalId: e.terminalId }) });
-    },
-    onProblem: (source, code, sender, detail) => {
-      const suppressed = throttle.pass(`dlms-push:${source}:${code}:${sender}`);
-      if (suppressed >= 0) logger.warn({ source, code, sender, detail, suppressed }, 'DLMS push dropped');
-    },
-  }));
-  closers.push({ name: 'dlms-push', close: () => dlmsPush.close() });
-  registry.onChange(() => { dlmsPush.receiver.invalidate(); });
-  if (dlmsPush.tcpPort !== undefined) logger.info({ host: config.dlms.push.listen.host, port: dlmsPush.tcpPort }, 'DLMS push listener');
+  const unsubscribeDlms = dlms.subscribe(collectPushSink('dlms', 'dlms-push', pushParts));
+  closers.push({ name: 'dlms-push', close: () => unsubscribeDlms() });
+  const { tcpPort } = await listening('dlmsPush', config.dlms.push.listen.host, config.dlms.push.listen.port, () => dlms.whenSubscribed());
+  if (tcpPort !== undefined) logger.info({ host: config.dlms.push.listen.host, port: tcpPort }, 'DLMS push listener');
   fleet?.startPushing({
-    ...(dlmsPush.tcpPort === undefined ? {} : { tcp: { host: config.dlms.push.listen.host, port: dlmsPush.tcpPort } }),
+    ...(tcpPort === undefined ? {} : { tcp: { host: config.dlms.push.listen.host, port: tcpPort } }),
     ...(config.dlms.push.mqtt.enabled ? { mqttUrl } : {}),
   });
 
@@ -551,7 +526,7 @@ async function compose(
 
   const parts = { pipeline, mqtt, mqttUrl, scheduler, influx, dlms, brokerDrops };
   const health = (): HealthReport => healthReport(parts);
-  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...dlmsPush.metricSources(), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events }), ...auth.metricSources(), ...(brokerDrops?.metricSources() ?? [])]);
+  const metrics = createMetrics([...metricSources(parts), ...securityEvents.metricSources(), ...dlmsPushMetricSources(dlms, dlmsPush.deadLetters), ...alarmMetricSources({ alarms, notifiers, streams: alarmStreams, events }), ...auth.metricSources(), ...(brokerDrops?.metricSources() ?? [])]);
 
   // Live overview, meter state and load analysis (issues 7 and 8).
   const openAlarms = new OpenAlarmIndex(alarms);
