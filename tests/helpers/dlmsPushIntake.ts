@@ -42,6 +42,8 @@ export interface PushIntakeOptions {
   readonly db?: Db;
   /** The LLS password of the polled meters, as the key store would hand it over; default the simulator's. */
   readonly password?: string;
+  /** Asked at every batch of readings: true makes the station refuse it (the pipeline's offer rejects). */
+  readonly refuse?: () => boolean;
 }
 
 export interface PushIntake {
@@ -130,6 +132,7 @@ export async function startPushIntake(o: PushIntakeOptions): Promise<PushIntake>
   scheduler.start();
   const unsubscribe = adapter.subscribe(collectPushSink('dlms', 'dlms-push', {
     offer: (b) => {
+      if (o.refuse?.() === true) return Promise.reject(new Error('the store refused the batch'));
       readings.push(...b);
       return Promise.resolve({ rejections: [], committed: Promise.resolve() });
     },
