@@ -7,6 +7,7 @@
  */
 import type { DlmsAdapter } from '../protocols/dlms/adapter.js';
 import type { DlmsPushOptions } from '../protocols/dlms/push/intake.js';
+import { PUSH_PROBLEM_CODES } from '../protocols/dlms/push/receiver.js';
 import type { PushSenderLookup, PushTerminal } from '../protocols/dlms/push/senders.js';
 import type { GridheadConfig } from './config/schema.js';
 import type { Meter, Terminal } from './domain/index.js';
@@ -103,6 +104,8 @@ export class RegistryPushSenders implements PushSenderLookup {
   }
 }
 
+const PUSH_LIST_SOURCES = ['described', 'learnt', 'known', 'read'] as const;
+
 /** The push intake's counters (zero while it is not running), under the metric names the station has always used. */
 export function dlmsPushMetricSources(adapter: Pick<DlmsAdapter, 'pushIntake'>, deadLetters: SqlitePushDeadLetters): MetricSource[] {
   const counters = () => adapter.pushIntake?.counters();
@@ -118,11 +121,11 @@ export function dlmsPushMetricSources(adapter: Pick<DlmsAdapter, 'pushIntake'>, 
     },
     {
       name: 'gridhead_dlms_push_problems', help: 'DLMS push problems by code (no-scaler loses registers, not the push)', type: 'counter', labelNames: ['code'],
-      read: () => Object.entries(r()?.dropped ?? {}).map(([code, value]) => ({ labels: { code }, value })),
+      read: () => PUSH_PROBLEM_CODES.map((code) => ({ labels: { code }, value: r()?.dropped[code] ?? 0 })),
     },
     {
       name: 'gridhead_dlms_push_lists', help: 'Accepted DLMS pushes by how their push object list was found', type: 'counter', labelNames: ['source'],
-      read: () => Object.entries(r()?.lists ?? {}).map(([source, value]) => ({ labels: { source }, value })),
+      read: () => PUSH_LIST_SOURCES.map((source) => ({ labels: { source }, value: r()?.lists[source] ?? 0 })),
     },
     {
       name: 'gridhead_dlms_push_list_reads', help: 'Push object list reads from meters by outcome', type: 'counter', labelNames: ['outcome'],

@@ -1,7 +1,8 @@
 /**
  * scaler_unit for pushed register values. A push carries attribute 2 only (the raw value),
  * so the head-end needs each register's attribute 3 from elsewhere: read it from the meter
- * over an ordinary association on the meter's first push, and keep it per meter.
+ * on the meter's first push (through its terminal's collection lane, intake.ts), and keep it
+ * per meter.
  *
  * Per meter, not per meter type: scaler_unit is an attribute of each register instance
  * (IEC 62056-6-2 §4.3.2, Register attribute 3), and meters of one type differ in it when
