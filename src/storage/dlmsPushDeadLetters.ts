@@ -11,7 +11,6 @@
 import type { PushDeadLetter } from '../../protocols/dlms/push/receiver.js';
 import type { Db } from './db.js';
 
-
 export interface PushDeadLetterRecord extends PushDeadLetter {
   readonly id: number;
 }
