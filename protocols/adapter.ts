@@ -139,6 +139,17 @@ export interface PushSink {
   status?(terminalId: string, online: boolean, ts: number): void;
   /** Events the devices reported; the promise settles once they are stored. */
   events?(batch: readonly RawDeviceEvent[]): void | Promise<void>;
+  /**
+   * The collector lends the terminal's own session (its collection lane) to an adapter that
+   * must read the device to make sense of a push (DLMS: scaler_unit, push object lists): a
+   * meter allows one association per client, so a push never opens a second one beside the
+   * poller's. Settles with `work`'s result, or rejects (timeout, terminal unknown, offline).
+   * Absent: such reads fail, and the adapter handles the push without them.
+   */
+  session?<T>(
+    terminalId: string, what: string, work: (session: TerminalSession, signal: AbortSignal) => Promise<T>,
+    options: { readonly timeoutMs: number },
+  ): Promise<T>;
 }
 
 /**

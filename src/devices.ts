@@ -4,7 +4,7 @@
  * knows which protocols exist; collect and control meet the adapters through
  * `protocols/adapter.ts` only.
  */
-import type { ProtocolName, RawDeviceEvent, TransportAdapter } from '../protocols/adapter.js';
+import type { ProtocolName, TransportAdapter } from '../protocols/adapter.js';
 import { DlmsAdapter } from '../protocols/dlms/adapter.js';
 import { ModbusAdapter } from '../protocols/modbus/adapter.js';
 import { MqttAdapter } from '../protocols/mqtt/adapter.js';
@@ -12,7 +12,7 @@ import { startFleet, type Fleet } from '../simulators/fleet.js';
 import { scenarioLogLine } from '../simulators/scenarios/runner.js';
 import type { StationBroker } from './broker/index.js';
 import type { CollectionScheduler } from './collect/index.js';
-import { startDlmsPushService, type DlmsPushService } from './collect/dlmsPushService.js';
+import { collectPushSink } from './collect/pushSink.js';
 import { SYSTEM_ACTOR } from './control/audit.js';
 import type { GridheadConfig } from './config/schema.js';
 import { listening } from './config/ports.js';
@@ -22,6 +22,7 @@ import type { IngestPipeline } from './ingest/pipeline.js';
 import type { Closers } from './observe/closers.js';
 import type { LogThrottle, Logger } from './observe/logger.js';
 import type { StationStorage } from './openStorage.js';
+import { stationDlmsPush, type StationDlmsPush } from './dlmsPush.js';
 
 export interface Adapters {
   readonly modbus: ModbusAdapter;
@@ -29,6 +30,8 @@ export interface Adapters {
   readonly mqtt: MqttAdapter;
   /** Every adapter by protocol; each declares what its terminals can do (polled, commands over push). */
   readonly byProtocol: Readonly<Record<ProtocolName, TransportAdapter>>;
+  /** The station's side of DLMS push: sender lookup over the registry, learnt lists, dead letters. */
+  readonly dlmsPush: StationDlmsPush;
 }
 
 interface Assembly {
@@ -74,7 +77,11 @@ export async function startSimulators(
 }
 
 /** One adapter per protocol, configured from its section; none connects before it is used. */
-export function createAdapters({ config, logger, throttle, closers }: Assembly, broker: StationBroker, { security }: Pick<StationStorage, 'security'>): Adapters {
+export function createAdapters(
+  { config, logger, throttle, closers }: Assembly,
+  broker: StationBroker,
+  { db, registry, security, securityEvents }: Pick<StationStorage, 'db' | 'registry' | 'security' | 'securityEvents'>,
+): Adapters {
   const modbus = new ModbusAdapter({
     requestTimeoutMs: config.modbus.requestTimeoutMs,
     reconnectMinMs: config.modbus.reconnectMinMs,
@@ -82,7 +89,22 @@ export function createAdapters({ config, logger, throttle, closers }: Assembly, 
     registerMaps: config.modbus.registerMaps,
   });
   closers.add('modbus', () => modbus.close());
+  // DLMS pushes (data-notifications over the TCP wrapper and MQTT) come in through the DLMS adapter.
+  const dlmsPush = stationDlmsPush(config.dlms.push, db, registry, {
+    mqtt: { ...broker.connection, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic },
+    security,
+    // Recorded like an association's security events (the log rate-limits its own lines).
+    onSecurityEvent: (e) => {
+      securityEvents.record(e, { ...(e.meterId === undefined ? {} : { meterId: e.meterId }), ...(e.terminalId === undefined ? {} : { terminalId: e.terminalId }) });
+    },
+    onProblem: (source, code, sender, detail) => {
+      const suppressed = throttle.pass(`dlms-push:${source}:${code}:${sender}`);
+      if (suppressed >= 0) logger.warn({ source, code, sender, detail, suppressed }, 'DLMS push dropped');
+    },
+  });
+  registry.onChange(() => { dlmsPush.senders.invalidate(); });
   const dlms = new DlmsAdapter({
+    push: dlmsPush.options,
     catalogue: QUANTITIES, timeoutMs: config.dlms.requestTimeoutMs, maxListItems: config.dlms.maxListItems,
     securityFor: (terminalId) => security.securityFor(terminalId),
     passwordFor: (terminalId, address) => security.passwordFor(terminalId, address),
@@ -109,85 +131,38 @@ export function createAdapters({ config, logger, throttle, closers }: Assembly, 
     },
   });
   closers.add('mqtt', () => mqtt.close());
-  return { modbus, dlms, mqtt, byProtocol: { modbus, dlms, mqtt } };
-}
-
-export interface PushReceivers {
-  readonly dlmsPush: DlmsPushService;
+  return { modbus, dlms, mqtt, byProtocol: { modbus, dlms, mqtt }, dlmsPush };
 }
 
 /**
- * Subscribes to what terminals push, MQTT telemetry and DLMS data-notifications (over the
- * TCP wrapper and MQTT), into the pipeline, and points the simulated fleet's DLMS meters at
- * the push listener.
+ * Subscribes the collector's push sink to every adapter that takes pushes: MQTT telemetry
+ * and DLMS data-notifications (over the TCP wrapper and MQTT). Readings settle once
+ * committed, and an adapter acknowledges a device only then. Then points the simulated
+ * fleet's DLMS meters at the push listener.
  */
 export async function startPushReceivers(
-  { config, logger, throttle, closers }: Assembly,
+  { config, logger, closers }: Assembly,
   { mqtt, dlms }: Adapters,
   { pipeline, scheduler }: { readonly pipeline: IngestPipeline; readonly scheduler: CollectionScheduler },
-  { db, registry, security, securityEvents }: Pick<StationStorage, 'db' | 'registry' | 'security' | 'securityEvents'>,
   events: EventRecorder,
   broker: StationBroker,
   fleet: Fleet | undefined,
-): Promise<PushReceivers> {
-  const unsubscribe = mqtt.subscribe({
-    // Settles once committed: the adapter acknowledges only then, and dead-letters what was refused.
-    readings: async (batch) => {
-      const offer = await pipeline.offer(batch, 'mqtt', 'push');
-      const perTerminal = new Map<string, number>();
-      for (const r of batch) perTerminal.set(r.terminalId, (perTerminal.get(r.terminalId) ?? 0) + 1);
-      for (const [t, n] of perTerminal) scheduler.notePush(t, n);
-      await offer.committed;
-      return { refused: offer.rejections.map((r) => ({ code: r.reason, reason: r.detail })) };
-    },
-    status: (terminal, online, ts) => {
-      scheduler.noteStatus(terminal, online, ts);
-    },
-    events: (batch) => { events.recordEvents(batch, 'mqtt'); },
-  });
+): Promise<void> {
+  const parts = { offer: pipeline.offer.bind(pipeline), collector: scheduler, events: events.recordEvents.bind(events) };
+  const unsubscribe = mqtt.subscribe(collectPushSink('mqtt', 'mqtt', parts));
   closers.add('mqtt subscription', () => unsubscribe());
   await mqtt.whenSubscribed(AbortSignal.timeout(15_000)).catch((err: unknown) => {
     // Not fatal: the client keeps reconnecting; /health reports the broker as down meanwhile.
     logger.error({ err, url: broker.url }, 'MQTT broker not reachable yet; retrying in the background');
   });
-
-  // DLMS pushes: data-notifications over the TCP wrapper and MQTT into the pipeline.
   // Pushed events are stored like every other device event (and reach the rule engine from there).
-  const deviceEventHook = (batch: readonly RawDeviceEvent[]) => { events.recordEvents(batch, 'dlms-push'); };
-  const dlmsPush = await listening('dlmsPush', config.dlms.push.listen.host, config.dlms.push.listen.port, () => startDlmsPushService({
-    config: config.dlms.push,
-    directory: registry,
-    catalogue: QUANTITIES,
-    adapter: dlms,
-    lanes: scheduler,
-    requestTimeoutMs: config.dlms.requestTimeoutMs,
-    db,
-    mqtt: {
-      ...broker.connection, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic,
-    },
-    security,
-    readings: async (batch) => {
-      await pipeline.offer(batch, 'dlms', 'push');
-      const perTerminal = new Map<string, number>();
-      for (const r of batch) perTerminal.set(r.terminalId, (perTerminal.get(r.terminalId) ?? 0) + 1);
-      for (const [t, n] of perTerminal) scheduler.notePush(t, n);
-    },
-    events: deviceEventHook,
-    // Recorded like an association's security events (the log rate-limits its own lines).
-    onSecurityEvent: (e) => {
-      securityEvents.record(e, { ...(e.meterId === undefined ? {} : { meterId: e.meterId }), ...(e.terminalId === undefined ? {} : { terminalId: e.terminalId }) });
-    },
-    onProblem: (source, code, sender, detail) => {
-      const suppressed = throttle.pass(`dlms-push:${source}:${code}:${sender}`);
-      if (suppressed >= 0) logger.warn({ source, code, sender, detail, suppressed }, 'DLMS push dropped');
-    },
-  }));
-  closers.add('dlms-push', () => dlmsPush.close());
-  registry.onChange(() => { dlmsPush.receiver.invalidate(); });
-  if (dlmsPush.tcpPort !== undefined) logger.info({ host: config.dlms.push.listen.host, port: dlmsPush.tcpPort }, 'DLMS push listener');
+  const unsubscribeDlms = dlms.subscribe(collectPushSink('dlms', 'dlms-push', parts));
+  closers.add('dlms-push', () => unsubscribeDlms());
+  const { host, port } = config.dlms.push.listen;
+  const { tcpPort } = await listening('dlmsPush', host, port, () => dlms.whenSubscribed());
+  if (tcpPort !== undefined) logger.info({ host, port: tcpPort }, 'DLMS push listener');
   fleet?.startPushing({
-    ...(dlmsPush.tcpPort === undefined ? {} : { tcp: { host: config.dlms.push.listen.host, port: dlmsPush.tcpPort } }),
+    ...(tcpPort === undefined ? {} : { tcp: { host, port: tcpPort } }),
     ...(config.dlms.push.mqtt.enabled ? { mqttUrl: broker.url } : {}),
   });
-  return { dlmsPush };
 }

@@ -12,6 +12,7 @@ import { createCollection } from './collect/assemble.js';
 import type { GridheadConfig } from './config/schema.js';
 import { createControl } from './control/index.js';
 import { createAdapters, startPushReceivers, startSimulators } from './devices.js';
+import { dlmsPushMetricSources } from './dlmsPush.js';
 import type { Meter } from './domain/index.js';
 import type { EventRecorder } from './events/recorder.js';
 import { healthReport, metricSources } from './headEnd.js';
@@ -77,7 +78,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const rules = createRules({ ...base, configFile, db, registry, expectedIntervalMs, signal: alarms.signal, deviceEvents: alarms });
   const live = createLive({ ...base, db, registry, readings: storage.readings, alarms: alarms.service });
   const collection = createCollection({ ...base, db, registry, adapters: adapters.byProtocol, store: storage.readings, live: live.sinks, rules: rules?.engine });
-  const { dlmsPush } = await startPushReceivers(base, adapters, collection, storage, alarms.events, broker, fleet);
+  await startPushReceivers(base, adapters, collection, alarms.events, broker, fleet);
   collection.start();
   if (fleet !== undefined) await fleet.startPublishing();
 
@@ -91,13 +92,13 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
 
   const parts = { ...collection, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops };
   const metrics = createMetrics([
-    ...metricSources(parts), ...storage.securityEvents.metricSources(), ...dlmsPush.metricSources(), ...alarms.metricSources(),
+    ...metricSources(parts), ...storage.securityEvents.metricSources(), ...dlmsPushMetricSources(adapters.dlms, adapters.dlmsPush.deadLetters), ...alarms.metricSources(),
     ...storage.auth.metricSources(), ...(alarms.brokerDrops?.metricSources() ?? []),
   ]);
   const { url } = await createApi({
     ...base, db, registry, readings: storage.readings, audit: storage.audit, auth: storage.auth, security: { keys: storage.keys, events: storage.securityEvents },
     collection, live, alarms, rules: rules?.service, control, loadControl,
-    dlmsPush: { deadLetters: dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
+    dlmsPush: { deadLetters: adapters.dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
   });
 
   return {

@@ -5,10 +5,11 @@
  * it, with its scaler and unit applied and converted to the catalogue unit.
  *
  * It speaks the protocol only: which quantities, how often, and what to do with the values
- * is the collector's business.
+ * is the collector's business. Pushes (data-notifications over the TCP wrapper and over MQTT)
+ * come in through `subscribe`, when the adapter has push options (push/intake.ts).
  */
 import type {
-  DeviceCommand, DeviceControlState, ProfileKind, ProfileOutcome, ProfileRequest, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
+  DeviceCommand, DeviceControlState, ProfileKind, ProfileOutcome, ProfileRequest, PushSink, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
 } from '../adapter.js';
 import { ConnectionError, ProtocolError } from '../adapter.js';
 import type { DlmsEndpoint } from './config.js';
@@ -20,6 +21,7 @@ import { parseScalerUnit, readClock, readColumnScalers, readObjectList, readProf
 import { catalogueExponent, unitSymbol } from './cosem/units.js';
 import { executeDeviceCommand } from './deviceControl.js';
 import { openDlmsTransport } from './net/clientTransport.js';
+import { DlmsPushStateError, startDlmsPushIntake, type DlmsPushIntake, type DlmsPushOptions } from './push/intake.js';
 import { parsePushObjectList, type PushListReader, type PushObjectList } from './push/pushObjects.js';
 import { INTERFACE_CLASSES } from './cosem/classes.js';
 import type { ClientSecurity } from './security/settings.js';
@@ -59,6 +61,8 @@ export interface DlmsAdapterOptions {
    * meters pad); also counted in stats(). Runs inside the request: it must not throw.
    */
   readonly onTrailingBytes?: (event: TrailingBytes) => void;
+  /** The push intake's settings and the station's parts it needs; without them `subscribe` throws. */
+  readonly push?: DlmsPushOptions;
 }
 
 export interface DlmsAdapterStats {
@@ -128,6 +132,8 @@ export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
   private readonly objectLists = new Map<string, ReadonlyMap<string, number>>();
   private trailing = { replies: 0, bytes: 0 };
   private readonly options: DlmsAdapterOptions;
+  private intake: DlmsPushIntake | undefined;
+  private closed = false;
 
   constructor(options: DlmsAdapterOptions) {
     const report = options.onTrailingBytes;
@@ -164,7 +170,43 @@ export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
     return session;
   }
 
+  /**
+   * Starts the push intake (TCP listener, MQTT subscription, as the push settings enable);
+   * every push's readings and events go to `sink`, whose `session` lends the terminal's lane
+   * for the reads a push may need. The returned function stops it. One subscription at a time.
+   */
+  subscribe(sink: PushSink): () => Promise<void> {
+    const push = this.options.push;
+    if (push === undefined) throw new DlmsPushStateError('the DLMS adapter has no push options', undefined);
+    if (this.closed) throw new DlmsPushStateError('adapter is closed', undefined);
+    if (this.intake !== undefined) throw new DlmsPushStateError('adapter already has a subscription', undefined);
+    const intake = startDlmsPushIntake({
+      ...push, catalogue: this.options.catalogue, requestTimeoutMs: this.options.timeoutMs,
+      knownScaler: (meterKey, obis) => this.scalers.get(meterKey, obis),
+    }, sink);
+    this.intake = intake;
+    return async () => {
+      if (this.intake === intake) this.intake = undefined;
+      await intake.close();
+    };
+  }
+
+  /** Resolves once the push listener listens (with its port) and the MQTT subscription was tried; rejects if the listener could not start. */
+  whenSubscribed(): Promise<{ readonly tcpPort: number | undefined }> {
+    if (this.intake === undefined) return Promise.reject(new DlmsPushStateError('not subscribed', undefined));
+    return this.intake.ready;
+  }
+
+  /** The running push intake (receiver, learner, counters), while subscribed. */
+  get pushIntake(): DlmsPushIntake | undefined {
+    return this.intake;
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
+    const intake = this.intake;
+    this.intake = undefined;
+    await intake?.close();
     await Promise.all([...this.sessions].map((s) => s.close()));
   }
 }

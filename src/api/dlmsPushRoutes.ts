@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { SqlitePushDeadLetters } from '../collect/dlmsPushDeadLetters.js';
+import type { SqlitePushDeadLetters } from '../storage/dlmsPushDeadLetters.js';
 import { problemResponses } from './problem.js';
 
 export interface DlmsPushRoutesOptions {

@@ -1,25 +1,39 @@
 /**
- * The head-end's DLMS push intake (startDlmsPushService) on its own, as the integration tests
- * need it: a real collector (no profiles, so it polls nothing by itself) whose lanes carry the
- * scaler and push-list reads over the real DLMS adapter, and an in-memory embedded store;
- * and the directory of simulated meters it identifies pushes against.
+ * The DLMS push intake (DlmsAdapter.subscribe) on its own, as the integration tests need it:
+ * the real adapter with the station's push parts (registry-style sender lookup, embedded
+ * store for learnt lists and dead letters), subscribed with the collector's push sink over a
+ * real collector (no profiles, so it polls nothing by itself) whose lanes carry the scaler and
+ * push-list reads; readings and events land in arrays instead of the pipeline. Also the
+ * directory of simulated meters it identifies pushes against.
  */
 import type { RawDeviceEvent, RawReading } from '../../protocols/adapter.js';
 import { DlmsAdapter } from '../../protocols/dlms/adapter.js';
 import type { PushSecurity } from '../../protocols/dlms/push/notification.js';
+import type { PushListLearner } from '../../protocols/dlms/push/pushLists.js';
+import type { DlmsPushReceiver } from '../../protocols/dlms/push/receiver.js';
 import type { MqttConnection } from '../../protocols/mqtt/connection.js';
 import type { SecurityEvent } from '../../protocols/dlms/security/settings.js';
-import type { PushDirectory } from '../../src/collect/dlmsPush.js';
-import { startDlmsPushService, type DlmsPushService } from '../../src/collect/dlmsPushService.js';
+import { collectPushSink } from '../../src/collect/pushSink.js';
 import { CollectionScheduler } from '../../src/collect/scheduler.js';
 import { CollectionStats } from '../../src/collect/stats.js';
 import { SqliteCollectionStatsStore } from '../../src/collect/statsStore.js';
 import type { GridheadConfig } from '../../src/config/schema.js';
+import { stationDlmsPush, type PushTopology } from '../../src/dlmsPush.js';
 import { QUANTITIES, meterId, terminalId, type DlmsEndpoint, type Meter, type Terminal } from '../../src/domain/index.js';
 import { openDatabase, type Db } from '../../src/storage/db.js';
+import type { SqlitePushDeadLetters } from '../../src/storage/dlmsPushDeadLetters.js';
+
+/** The running intake's parts the tests look at. */
+export interface PushIntakeService {
+  readonly receiver: DlmsPushReceiver;
+  readonly learner: PushListLearner;
+  readonly deadLetters: SqlitePushDeadLetters;
+  /** The TCP listener's port, when it listens. */
+  readonly tcpPort: number | undefined;
+}
 
 export interface PushIntakeOptions {
-  readonly directory: PushDirectory;
+  readonly directory: PushTopology;
   readonly config?: Partial<GridheadConfig['dlms']['push']>;
   readonly security?: PushSecurity;
   /** The broker connection (login, TLS) and the dead-letter topic. */
@@ -28,10 +42,12 @@ export interface PushIntakeOptions {
   readonly db?: Db;
   /** The LLS password of the polled meters, as the key store would hand it over; default the simulator's. */
   readonly password?: string;
+  /** Asked at every batch of readings: true makes the station refuse it (the pipeline's offer rejects). */
+  readonly refuse?: () => boolean;
 }
 
 export interface PushIntake {
-  readonly service: DlmsPushService;
+  readonly service: PushIntakeService;
   readonly scheduler: CollectionScheduler;
   readonly adapter: DlmsAdapter;
   readonly db: Db;
@@ -55,7 +71,7 @@ export const PUSH_TEST_CONFIG: GridheadConfig['dlms']['push'] = {
  * store would) unless the endpoint says otherwise, with
  * one meter `<id>-1` at address 1.
  */
-export class PushTestDirectory implements PushDirectory {
+export class PushTestDirectory implements PushTopology {
   private readonly terminals = new Map<string, Terminal>();
   private readonly meters = new Map<string, Meter>();
 
@@ -89,7 +105,18 @@ export class PushTestDirectory implements PushDirectory {
 export async function startPushIntake(o: PushIntakeOptions): Promise<PushIntake> {
   const db = o.db ?? openDatabase(':memory:');
   const password = o.password ?? '12345678';
-  const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 5_000, passwordFor: () => password });
+  const readings: RawReading[] = [];
+  const events: RawDeviceEvent[] = [];
+  const securityEvents: SecurityEvent[] = [];
+  const problems: string[] = [];
+  const config = { ...PUSH_TEST_CONFIG, ...o.config, ...(o.mqtt === undefined ? {} : { mqtt: { enabled: true } }) };
+  const push = stationDlmsPush(config, db, o.directory, {
+    ...(o.mqtt === undefined ? {} : { mqtt: { ...o.mqtt, clientId: `push-intake-${process.pid}`, topicPrefix: 'gridhead/v1' } }),
+    ...(o.security === undefined ? {} : { security: o.security }),
+    onSecurityEvent: (e) => { securityEvents.push(e); },
+    onProblem: (source, code, sender, detail) => { problems.push(`${source}:${code}:${sender}:${detail}`); },
+  });
+  const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 5_000, passwordFor: () => password, push: push.options });
   const scheduler = new CollectionScheduler({
     config: { concurrency: 4, offlineAfterFailures: 3, pushSilenceMs: 300_000, profiles: {} },
     topology: {
@@ -103,32 +130,25 @@ export async function startPushIntake(o: PushIntakeOptions): Promise<PushIntake>
     onDemandPolicy: { timeoutMs: 5_000, retries: 0, retryBackoffMs: 0 },
   });
   scheduler.start();
-  const readings: RawReading[] = [];
-  const events: RawDeviceEvent[] = [];
-  const securityEvents: SecurityEvent[] = [];
-  const problems: string[] = [];
-  const config = { ...PUSH_TEST_CONFIG, ...o.config, ...(o.mqtt === undefined ? {} : { mqtt: { enabled: true } }) };
-  const service = await startDlmsPushService({
-    config,
-    directory: o.directory,
-    catalogue: QUANTITIES,
-    adapter,
-    lanes: scheduler,
-    requestTimeoutMs: 5_000,
-    db,
-    ...(o.mqtt === undefined ? {} : { mqtt: { ...o.mqtt, clientId: `push-intake-${process.pid}`, topicPrefix: 'gridhead/v1' } }),
-    ...(o.security === undefined ? {} : { security: o.security }),
-    readings: (b) => { readings.push(...b); },
+  const unsubscribe = adapter.subscribe(collectPushSink('dlms', 'dlms-push', {
+    offer: (b) => {
+      if (o.refuse?.() === true) return Promise.reject(new Error('the store refused the batch'));
+      readings.push(...b);
+      return Promise.resolve({ rejections: [], committed: Promise.resolve() });
+    },
+    collector: scheduler,
     events: (b) => { events.push(...b); },
-    onSecurityEvent: (e) => { securityEvents.push(e); },
-    onProblem: (source, code, sender, detail) => { problems.push(`${source}:${code}:${sender}:${detail}`); },
-  });
+  }));
+  const { tcpPort } = await adapter.whenSubscribed();
+  const intake = adapter.pushIntake;
+  if (intake === undefined) throw new Error('the DLMS adapter has no push intake after subscribe');
   return {
-    service, scheduler, adapter, db, readings, events, securityEvents, problems,
+    service: { receiver: intake.receiver, learner: intake.learner, deadLetters: push.deadLetters, tcpPort },
+    scheduler, adapter, db, readings, events, securityEvents, problems,
     close: async () => {
       // As the head-end does: the collector stops first, then the intake, then the store.
       await scheduler.stop();
-      await service.close();
+      await unsubscribe();
       await adapter.close();
       if (o.db === undefined) db.close();
     },

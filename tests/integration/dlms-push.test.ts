@@ -15,8 +15,9 @@ import { INTERVAL_PUSH_LIST } from '../../protocols/dlms/push/pushObjects.js';
 import type { SecurityEvent } from '../../protocols/dlms/security/settings.js';
 import { encodeWrapper } from '../../protocols/dlms/wrapper/wrapper.js';
 import { DlmsMeterSimulator } from '../../simulators/dlms/server.js';
-import { DlmsPushReceiver } from '../../src/collect/dlmsPush.js';
-import { PushScalerCache } from '../../src/collect/dlmsPushScalers.js';
+import { DlmsPushReceiver } from '../../protocols/dlms/push/receiver.js';
+import { PushScalerCache } from '../../protocols/dlms/push/scalers.js';
+import { RegistryPushSenders } from '../../src/dlmsPush.js';
 import { QUANTITIES } from '../../src/domain/index.js';
 import { startAedes, type TestBroker } from '../helpers/aedes.js';
 import { PushTestDirectory } from '../helpers/dlmsPushIntake.js';
@@ -47,22 +48,25 @@ const problems: string[] = [];
 const security = new MemoryPushSecurity();
 const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000, passwordFor: () => '12345678' });
 const receiver = new DlmsPushReceiver({
-  directory,
+  senders: new RegistryPushSenders(directory),
   catalogue: QUANTITIES,
   security,
   scalers: new PushScalerCache({
     known: (t, a, obis) => adapter.scalers.get(`${t}/${a}`, obis),
-    load: async (terminal, address, obis) => {
+    load: async ({ id }, address, obis) => {
       // Scalers are per meter: read each over the management client's plain LLS association (this adapter has no keys).
-      const session = await adapter.open({ id: terminal.id, endpoint: terminal.protocol === 'dlms' ? { ...terminal.dlms, auth: 'low', security: 'none' } : never() }, AbortSignal.timeout(5_000));
+      const terminal = directory.findTerminal(id);
+      const session = await adapter.open({ id, endpoint: terminal?.protocol === 'dlms' ? { ...terminal.dlms, auth: 'low', security: 'none' } : never() }, AbortSignal.timeout(5_000));
       const byObis = new Map<string, string>(Object.entries(QUANTITIES).map(([q, e]) => [e.obis, q]));
       await session.read(obis.map((o) => ({ address, quantity: byObis.get(o) ?? '' })), AbortSignal.timeout(5_000));
       await session.close();
-      return new Map(obis.flatMap((o) => { const su = adapter.scalers.get(`${terminal.id}/${address}`, o); return su === undefined ? [] : [[o, su] as const]; }));
+      return new Map(obis.flatMap((o) => { const su = adapter.scalers.get(`${id}/${address}`, o); return su === undefined ? [] : [[o, su] as const]; }));
     },
   }),
-  readings: (b) => { readings.push(...b); },
-  events: (b) => { events.push(...b); },
+  sink: {
+    readings: (b) => { readings.push(...b); },
+    events: (b) => { events.push(...b); },
+  },
   onSecurityEvent: (e) => { securityEvents.push(e); },
   onProblem: (code, sender) => { problems.push(`${code}:${sender}`); },
 });

@@ -37,6 +37,11 @@ export interface DlmsPushMqttOptions extends MqttConnection, Partial<HandOverOpt
   readonly topicPrefix: string;
   /** Larger payloads are acknowledged and dropped (reported); default 4,096. */
   readonly maxPayloadBytes?: number;
+  /**
+   * Handles one push; a rejection is retried by the acknowledgement rule. Every attempt for
+   * one message gets the same `apdu` object, so a handler can keep what it decoded for the
+   * retry (a ciphered push's invocation counter is spent once deciphered).
+   */
   readonly onApdu: (apdu: Uint8Array, origin: MqttPushOrigin) => void | Promise<void>;
   /** Where `deadLetter` publishes; without it dead letters are counted as dropped. */
   readonly deadLetterTopic?: string;

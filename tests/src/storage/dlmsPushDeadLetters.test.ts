@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SqlitePushDeadLetters } from '../../../src/collect/dlmsPushDeadLetters.js';
+import { SqlitePushDeadLetters } from '../../../src/storage/dlmsPushDeadLetters.js';
 import { openDatabase } from '../../../src/storage/db.js';
 
 describe('DLMS push dead letters', () => {

@@ -14,48 +14,68 @@
  * its name (security event 'policy-violation'); over MQTT the topic's terminal must also be
  * the sender's. The list: the described one, else one learnt from the sender's meter, else one
  * of the known lists (`lists`). When none fits, the sender's lists are read from the meter
- * through its collection lane (dlmsPushLists.ts) and the push waits for them, bounded.
+ * through its collection lane (pushLists.ts) and the push waits for them, bounded.
  *
  * A push that yields nothing (undecodable, not a push, unknown sender, security failure,
  * unknown list, failed list read, pipeline refusal) is counted, reported through `onProblem`
- * (the caller rate-limits the log line) and handed to `deadLetter` with its bytes.
+ * (the caller rate-limits the log line) and handed to `deadLetter` with its bytes. Senders
+ * are looked up through `PushSenderLookup` (senders.ts), which the station implements.
  *
  * Values: registers (IC 3/4 attribute 2) whose OBIS the catalogue knows become readings at
  * the push's device time. Pushes carry raw values, so the scaler_unit comes from
- * `PushScalerSource` (dlmsPushScalers.ts: a per-meter cache filled by reading attribute 3
+ * `PushScalerSource` (scalers.ts: a per-meter cache filled by reading attribute 3
  * over an association). The standard event log code (0.0.96.11.0.255) becomes a device
  * event with the DLMS code in its detail.
  */
-import type { RawDeviceEvent, RawReading } from '../../protocols/adapter.js';
-import type { DlmsData } from '../../protocols/dlms/axdr/data.js';
-import { scaled } from '../../protocols/dlms/client/scaler.js';
-import { catalogueExponent, type ScalerUnit } from '../../protocols/dlms/cosem/units.js';
-import { DlmsDecodeError } from '../../protocols/dlms/errors.js';
-import type { PushOrigin } from '../../protocols/dlms/net/pushListener.js';
-import type { MqttPushOrigin } from '../../protocols/dlms/net/pushMqtt.js';
-import { describeDlmsEvent } from '../../protocols/dlms/push/eventCodes.js';
+import type { PushSink, RawDeviceEvent, RawReading } from '../../adapter.js';
+import { ProtocolError } from '../../adapter.js';
+import type { DlmsData } from '../axdr/data.js';
+import { scaled } from '../client/scaler.js';
+import { catalogueExponent, type ScalerUnit } from '../cosem/units.js';
+import { DlmsDecodeError } from '../errors.js';
+import type { PushOrigin } from '../net/pushListener.js';
+import type { MqttPushOrigin } from '../net/pushMqtt.js';
+import { GENERAL_GLO_CIPHERING_TAG, parseCipheredApdu } from '../security/ciphering.js';
+import { DlmsSecurityError } from '../security/securityError.js';
+import type { SecurityEvent } from '../security/settings.js';
+import { describeDlmsEvent } from './eventCodes.js';
 import {
   DlmsPushError, decodePushFrame, describePush, type PushFrame, type PushNotification, type PushSecurity,
-} from '../../protocols/dlms/push/notification.js';
+} from './notification.js';
+import type { PushListLearner, PushListReadOutcome } from './pushLists.js';
 import {
   DEFAULT_PUSH_LISTS, PUSH_OBIS, logicalDeviceNameOf, matchPushList, selfDescribedList, type PushObjectList,
-} from '../../protocols/dlms/push/pushObjects.js';
-import { GENERAL_GLO_CIPHERING_TAG, parseCipheredApdu } from '../../protocols/dlms/security/ciphering.js';
-import { DlmsSecurityError } from '../../protocols/dlms/security/securityError.js';
-import type { SecurityEvent } from '../../protocols/dlms/security/settings.js';
-import { isDeviceEventCode, type Meter, type Terminal } from '../domain/index.js';
-import type { PushDeadLetter } from './dlmsPushDeadLetters.js';
-import type { PushListLearner, PushListReadOutcome } from './dlmsPushLists.js';
-import type { PushScalerSource } from './dlmsPushScalers.js';
+} from './pushObjects.js';
+import type { PushScalerSource } from './scalers.js';
+import type { PushSenderLookup, PushTerminal } from './senders.js';
 
 export type PushOriginOf = PushOrigin | MqttPushOrigin;
 
-/** The registry as the receiver needs it. */
-export interface PushDirectory {
-  listTerminals(): Terminal[];
-  findTerminal(id: string): Terminal | undefined;
-  findMeter(id: string): Meter | undefined;
-  metersOfTerminal(id: string): Meter[];
+/** A push that yielded nothing, with its bytes, for the operator to see and feed again. */
+export interface PushDeadLetter {
+  readonly origin: 'tcp' | 'mqtt';
+  /** Where it came from: the TCP peer's address and port, or the MQTT topic's terminal id. */
+  readonly from: string;
+  /** What is known of the sender: peer address, topic terminal, system title or logical device name. */
+  readonly sender: string;
+  /** The terminal the push was tied to, when it got that far. */
+  readonly terminalId?: string;
+  readonly code: string;
+  readonly reason: string;
+  readonly receivedAt: number;
+  /** The APDU as received (ciphered pushes stay ciphered). */
+  readonly apdu: Uint8Array;
+}
+
+/**
+ * The station did not take a push's readings or events (its sink failed). Thrown to the MQTT
+ * subscriber, which retries the push and then dead-letters it; a TCP push is dead-lettered.
+ */
+export class DlmsPushSinkError extends ProtocolError {
+  readonly code = 'DLMS_PUSH_SINK';
+  constructor(terminalId: string, cause: unknown) {
+    super(`the station did not take the push of ${terminalId}: ${cause instanceof Error ? cause.message : String(cause)}`, terminalId, { cause });
+  }
 }
 
 export const PUSH_PROBLEM_CODES = [
@@ -68,7 +88,8 @@ export type PushProblemCode = (typeof PUSH_PROBLEM_CODES)[number];
 export type PushListSource = 'described' | 'learnt' | 'known' | 'read';
 
 export interface DlmsPushReceiverOptions {
-  readonly directory: PushDirectory;
+  /** Who may send: the station's terminals and meters. */
+  readonly senders: PushSenderLookup;
   /** Quantity → OBIS and catalogue unit. */
   readonly catalogue: Readonly<Record<string, { readonly obis: string; readonly unit: string }>>;
   readonly scalers: PushScalerSource;
@@ -78,8 +99,8 @@ export interface DlmsPushReceiverOptions {
   /** Lists learnt per meter, and reading them; without it a push of an unknown list is dead-lettered at once. */
   readonly learner?: PushListLearner;
   readonly maxApduBytes?: number;
-  readonly readings: (batch: readonly RawReading[]) => void | Promise<void>;
-  readonly events: (batch: readonly RawDeviceEvent[]) => void | Promise<void>;
+  /** Where readings and events go; a push counts as accepted once both settled. */
+  readonly sink: Pick<PushSink, 'readings' | 'events'>;
   readonly onSecurityEvent?: (event: SecurityEvent & { readonly meterId?: string; readonly terminalId?: string }) => void;
   /** `sender` is a terminal id, system title or peer address: what is known of the sender. */
   readonly onProblem?: (code: PushProblemCode, sender: string, detail: string) => void;
@@ -90,6 +111,7 @@ export interface DlmsPushReceiverOptions {
 
 export interface DlmsPushCounters {
   received: number;
+  /** Pushes whose readings and events the station took. */
   accepted: number;
   readings: number;
   events: number;
@@ -108,8 +130,17 @@ interface Arrival {
 }
 
 interface Sender {
-  readonly terminal: Terminal;
+  readonly terminal: PushTerminal;
   readonly address: string;
+}
+
+/** What one push hands the station, made once: handing it over again needs no second decipher. */
+interface Delivery {
+  readonly arrival: Arrival;
+  readonly terminalId: string;
+  readonly source: PushListSource;
+  readonly readings: readonly RawReading[];
+  readonly events: readonly RawDeviceEvent[];
 }
 
 export class DlmsPushReceiver {
@@ -118,28 +149,34 @@ export class DlmsPushReceiver {
     dropped: Object.fromEntries(PUSH_PROBLEM_CODES.map((c) => [c, 0])) as Record<PushProblemCode, number>,
     lists: { described: 0, learnt: 0, known: 0, read: 0 },
   };
-  private byName: Map<string, string> | undefined;
-  private byHost: Map<string, string | null> | undefined;
   private readonly now: () => number;
   /** The catalogue by OBIS: built once, looked up for every pushed register. */
   private readonly wanted: ReadonlyMap<string, { readonly quantity: string; readonly unit: string }>;
+  /**
+   * MQTT pushes the station did not take, by the bytes the subscriber hands again on a retry:
+   * a ciphered push's invocation counter is spent, so deciphering it again would fail as a
+   * replay. Weak: a push the subscriber gave up on (dead-lettered) is let go with its bytes.
+   */
+  private readonly unsent = new WeakMap<Uint8Array, Delivery>();
 
   constructor(private readonly o: DlmsPushReceiverOptions) {
     this.now = o.now ?? Date.now;
     this.wanted = new Map(Object.entries(o.catalogue).map(([quantity, e]) => [e.obis, { quantity, unit: e.unit }]));
   }
 
-  /** The registry changed: the logical device name and address indexes are rebuilt on the next push that needs them. */
-  invalidate(): void {
-    this.byName = undefined;
-    this.byHost = undefined;
-  }
-
   /**
-   * Handles one pushed APDU; never throws (every failure is counted, reported and
-   * dead-lettered). A push waiting for its meter's lists is finished later, in the background.
+   * Handles one pushed APDU. Every failure to make sense of it is counted, reported and
+   * dead-lettered, and the promise resolves. When the station's sink fails, a TCP push is
+   * dead-lettered likewise, while an MQTT push rejects with DlmsPushSinkError: the subscriber
+   * retries it (the same bytes again are handed over without deciphering twice), then
+   * dead-letters it. A push waiting for its meter's lists is finished later, in the background.
    */
   async handle(apdu: Uint8Array, origin: PushOriginOf): Promise<void> {
+    const again = this.unsent.get(apdu);
+    if (again !== undefined) {
+      await this.hand(again, true);
+      return;
+    }
     this.counters.received += 1;
     const arrival: Arrival = { apdu, origin, from: origin.kind === 'tcp' ? origin.remote : origin.terminalId, receivedAt: this.now() };
     const frame = this.decode(arrival);
@@ -148,14 +185,16 @@ export class DlmsPushReceiver {
     const known = described === undefined ? matchPushList(frame.body, this.o.lists ?? DEFAULT_PUSH_LISTS) : undefined;
     const sender = this.identify(frame, described ?? known, arrival);
     if (sender === undefined) return;
+    // Only an MQTT push still held by its subscriber can be handed over again.
+    const retryable = origin.kind === 'mqtt';
     if (described !== undefined) {
-      await this.deliver(frame, described, 'described', sender, arrival);
+      await this.deliver(frame, described, 'described', sender, arrival, retryable);
       return;
     }
     // The sender's own lists come before the known ones: they were read from this meter.
     const learnt = this.o.learner === undefined ? undefined : matchPushList(frame.body, this.o.learner.lists(sender.terminal.id, sender.address));
-    if (learnt !== undefined) await this.deliver(frame, learnt, 'learnt', sender, arrival);
-    else if (known !== undefined) await this.deliver(frame, known, 'known', sender, arrival);
+    if (learnt !== undefined) await this.deliver(frame, learnt, 'learnt', sender, arrival, retryable);
+    else if (known !== undefined) await this.deliver(frame, known, 'known', sender, arrival, retryable);
     else this.awaitLists(frame, sender, arrival);
   }
 
@@ -183,11 +222,12 @@ export class DlmsPushReceiver {
 
   /** The sender of a push, in the order of the header comment; undefined when refused (reported). */
   private identify(frame: PushFrame, list: PushObjectList | undefined, a: Arrival): Sender | undefined {
-    let terminal: Terminal | undefined;
+    const senders = this.o.senders;
+    let terminal: PushTerminal | undefined;
     let address: string | undefined;
     if (frame.meterId !== undefined) {
-      const meter = this.o.directory.findMeter(frame.meterId);
-      terminal = meter === undefined ? undefined : this.o.directory.findTerminal(meter.terminalId);
+      const meter = senders.meter(frame.meterId);
+      terminal = meter?.terminal;
       address = meter?.address;
       if (terminal === undefined) {
         this.fail('unknown-sender', a, frame.meterId, 'the key store names a meter the registry does not have');
@@ -195,12 +235,12 @@ export class DlmsPushReceiver {
       }
     } else {
       const named = this.byLogicalDeviceName(frame.body, list);
-      terminal = named.terminalId === undefined ? this.byOrigin(a.origin) : this.o.directory.findTerminal(named.terminalId);
+      terminal = named.terminal ?? this.byOrigin(a.origin);
       if (terminal === undefined) {
         this.fail('unknown-sender', a, named.name ?? a.from, 'no DLMS terminal has this logical device name or sends from here');
         return undefined;
       }
-      if (terminal.protocol === 'dlms' && (terminal.dlms.security ?? 'none') !== 'none') {
+      if (terminal.requiresSecurity) {
         this.securityEvent({ kind: 'policy-violation', detail: `unciphered push in the name of ${terminal.id}, which is set up for ciphering` }, a, terminal.id, terminal.id);
         return undefined;
       }
@@ -210,15 +250,15 @@ export class DlmsPushReceiver {
       return undefined;
     }
     if (address === undefined) {
-      const meters = this.o.directory.metersOfTerminal(terminal.id);
+      const addresses = terminal.addresses;
       const wPort = a.origin.kind === 'tcp' ? String(a.origin.source) : undefined;
-      address = meters.find((m) => m.address === wPort)?.address ?? (meters.length === 1 ? meters[0]?.address : undefined) ?? '1';
+      address = addresses.find((x) => x === wPort) ?? (addresses.length === 1 ? addresses[0] : undefined) ?? '1';
     }
     return { terminal, address };
   }
 
   /** The logical device name at its place in `list`, else the first body element that names a DLMS terminal. */
-  private byLogicalDeviceName(body: readonly DlmsData[], list: PushObjectList | undefined): { name?: string; terminalId?: string } {
+  private byLogicalDeviceName(body: readonly DlmsData[], list: PushObjectList | undefined): { name?: string; terminal?: PushTerminal } {
     const at = list?.objects.findIndex((o) => o.obis === PUSH_OBIS.logicalDeviceName && o.attribute === 2) ?? -1;
     const candidates = at >= 0 ? [body[at]] : body;
     let first: string | undefined;
@@ -226,36 +266,24 @@ export class DlmsPushReceiver {
       const name = logicalDeviceNameOf(v);
       if (name === undefined) continue;
       first ??= name;
-      const terminalId = this.terminalByName(name);
-      if (terminalId !== undefined) return { name, terminalId };
+      const terminal = this.o.senders.byLogicalDeviceName(name);
+      if (terminal !== undefined) return { name, terminal };
     }
     return first === undefined ? {} : { name: first };
   }
 
   /** The MQTT topic's DLMS terminal, or the one DLMS terminal whose endpoint host is the TCP peer's address. */
-  private byOrigin(origin: PushOriginOf): Terminal | undefined {
-    if (origin.kind === 'mqtt') {
-      const t = this.o.directory.findTerminal(origin.terminalId);
-      return t?.protocol === 'dlms' ? t : undefined;
-    }
-    if (this.byHost === undefined) {
-      this.byHost = new Map();
-      for (const t of this.o.directory.listTerminals()) {
-        if (t.protocol !== 'dlms') continue;
-        // Several terminals behind one address (a gateway, a NAT) identify nobody.
-        this.byHost.set(t.dlms.host, this.byHost.has(t.dlms.host) ? null : t.id);
-      }
-    }
+  private byOrigin(origin: PushOriginOf): PushTerminal | undefined {
+    if (origin.kind === 'mqtt') return this.o.senders.dlmsTerminal(origin.terminalId);
     const host = origin.remote.slice(0, origin.remote.lastIndexOf(':')).replace(/^::ffff:/, '');
-    const id = this.byHost.get(host);
-    return id === undefined || id === null ? undefined : this.o.directory.findTerminal(id);
+    return this.o.senders.byHost(host);
   }
 
   /** No list fits yet: the push waits for its meter's lists (read through the lane), bounded. */
   private awaitLists(frame: PushFrame, sender: Sender, a: Arrival): void {
     const learner = this.o.learner;
     const what = `no known push object list fits a body of ${frame.body.length} values`;
-    if (learner === undefined || sender.terminal.protocol !== 'dlms') {
+    if (learner === undefined || !sender.terminal.dlms) {
       this.fail('unknown-push-list', a, sender.terminal.id, what, sender.terminal.id);
       return;
     }
@@ -274,36 +302,51 @@ export class DlmsPushReceiver {
       this.fail('unknown-push-list', a, sender.terminal.id, `none of the meter's ${outcome.lists.length} push object lists fits a body of ${frame.body.length} values`, sender.terminal.id);
       return;
     }
-    await this.deliver(frame, list, 'read', sender, a);
+    // The MQTT message was acknowledged when the push began to wait: nobody can hand it over again.
+    await this.deliver(frame, list, 'read', sender, a, false);
   }
 
-  private async deliver(frame: PushFrame, list: PushObjectList, source: PushListSource, sender: Sender, a: Arrival): Promise<void> {
+  private async deliver(frame: PushFrame, list: PushObjectList, source: PushListSource, sender: Sender, a: Arrival, retryable: boolean): Promise<void> {
     const n = describePush(frame, list);
     const { terminal, address } = sender;
     const ts = n.ts ?? a.receivedAt;
-    const readings = await this.readingsOf(n, terminal, address, ts);
+    const readings = await this.readingsOf(n, terminal.id, address, ts);
     const events = this.eventsOf(n, terminal.id, address, ts);
-    this.counters.accepted += 1;
-    this.counters.lists[source] += 1;
-    try {
-      if (readings.length > 0) await this.o.readings(readings);
-      if (events.length > 0) await this.o.events(events);
-      this.counters.readings += readings.length;
-      this.counters.events += events.length;
-    } catch (err) {
-      this.fail('sink', a, terminal.id, err instanceof Error ? err.message : String(err), terminal.id);
-    }
+    await this.hand({ arrival: a, terminalId: terminal.id, source, readings, events }, retryable);
   }
 
-  private async readingsOf(n: PushNotification, terminal: Terminal, address: string, ts: number): Promise<RawReading[]> {
+  /** Hands a push's readings and events to the station; the push counts as accepted once both settled. */
+  private async hand(d: Delivery, retryable: boolean): Promise<void> {
+    try {
+      if (d.readings.length > 0) await this.o.sink.readings(d.readings);
+      if (d.events.length > 0) await this.o.sink.events?.(d.events);
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      if (!retryable) {
+        this.fail('sink', d.arrival, d.terminalId, detail, d.terminalId);
+        return;
+      }
+      // Counted once per push; the subscriber reports each attempt and dead-letters the last.
+      if (!this.unsent.has(d.arrival.apdu)) this.counters.dropped.sink += 1;
+      this.unsent.set(d.arrival.apdu, d);
+      throw new DlmsPushSinkError(d.terminalId, err);
+    }
+    this.unsent.delete(d.arrival.apdu);
+    this.counters.accepted += 1;
+    this.counters.lists[d.source] += 1;
+    this.counters.readings += d.readings.length;
+    this.counters.events += d.events.length;
+  }
+
+  private async readingsOf(n: PushNotification, terminalId: string, address: string, ts: number): Promise<RawReading[]> {
     const wanted = this.wanted;
     const registers = n.values.filter((v) => (v.classId === 3 || v.classId === 4) && v.attribute === 2 && v.dataIndex === 0 && wanted.has(v.obis));
     if (registers.length === 0) return [];
     let scalers: ReadonlyMap<string, ScalerUnit>;
     try {
-      scalers = await this.o.scalers.get(terminal, address, registers.map((v) => v.obis));
+      scalers = await this.o.scalers.get({ id: terminalId }, address, registers.map((v) => v.obis));
     } catch (err) {
-      this.report('no-scaler', terminal.id, err instanceof Error ? err.message : String(err));
+      this.report('no-scaler', terminalId, err instanceof Error ? err.message : String(err));
       return [];
     }
     const out: RawReading[] = [];
@@ -318,31 +361,22 @@ export class DlmsPushReceiver {
         continue;
       }
       try {
-        out.push({ terminalId: terminal.id, address, quantity: target.quantity, value: scaled(v.data, su.scaler + exponent), ts });
+        out.push({ terminalId, address, quantity: target.quantity, value: scaled(v.data, su.scaler + exponent), ts });
       } catch {
         // A value of a non-numeric type (asNumber refuses it): the register is unusable, not the push.
         missing.push(`${v.obis} (${v.data.type})`);
       }
     }
-    if (missing.length > 0) this.report('no-scaler', terminal.id, `no usable scaler_unit for ${missing.join(', ')}`);
+    if (missing.length > 0) this.report('no-scaler', terminalId, `no usable scaler_unit for ${missing.join(', ')}`);
     return out;
   }
 
+  /** The event code, mapped onto the station's vocabulary (eventCodes.ts); the station files codes it does not know as 'other'. */
   private eventsOf(n: PushNotification, terminalId: string, address: string, ts: number): RawDeviceEvent[] {
     const v = n.values.find((x) => x.obis === PUSH_OBIS.eventCode && x.attribute === 2);
     if (v === undefined || !('value' in v.data) || typeof v.data.value !== 'number') return [];
     const { code, detail } = describeDlmsEvent(v.data.value);
-    return [{ terminalId, address, code: isDeviceEventCode(code) ? code : 'other', ts, detail }];
-  }
-
-  private terminalByName(name: string): string | undefined {
-    if (this.byName === undefined) {
-      this.byName = new Map();
-      for (const t of this.o.directory.listTerminals()) {
-        if (t.protocol === 'dlms' && t.dlms.logicalDeviceName !== undefined) this.byName.set(t.dlms.logicalDeviceName, t.id);
-      }
-    }
-    return this.byName.get(name);
+    return [{ terminalId, address, code, ts, detail }];
   }
 
   private securityEvent(e: SecurityEvent, a: Arrival, sender: string, terminalId?: string): void {

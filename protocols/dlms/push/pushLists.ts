@@ -11,7 +11,7 @@
  * Bounded: one read per meter at a time and at most one per `readRetryMs` (a meter whose lists
  * fit none of its pushes is not read at every push); `maxWaiting` pushes wait in all and
  * `maxWaitingPerMeter` per meter, the rest are refused (the receiver dead-letters them); the
- * store keeps `maxMeters` meters, the least recently learnt are dropped and counted.
+ * store (the station's: src/storage/dlmsPushLists.ts) keeps a bounded number of meters.
  *
  * A waiting push is held in memory (deciphered: a ciphered push's counter is already spent,
  * so its bytes could not be taken again) and its listener goes on: a slow meter holds no TCP
@@ -19,10 +19,8 @@
  * in flight finish (the lane bounds them) and dead-letters what they cannot serve; a crash
  * loses at most `maxWaiting` pushes.
  */
-import type { PushObject, PushObjectList } from '../../protocols/dlms/push/pushObjects.js';
-import type { Db } from '../storage/db.js';
-import { toError } from './clock.js';
-import { CollectError } from './errors.js';
+import { ProtocolError } from '../../adapter.js';
+import type { PushObjectList } from './pushObjects.js';
 
 export interface PushListStore {
   /** The lists learnt for `meterKey` (terminal id / address); undefined when none were. */
@@ -137,7 +135,7 @@ export class PushListLearner {
       }
     } catch (err) {
       this.counters.readFailures += 1;
-      outcome = { ok: false, error: toError(err) };
+      outcome = { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
     }
     this.pending.delete(key);
     for (const then of waiters) {
@@ -162,94 +160,11 @@ export class PushListLearner {
 }
 
 /** The meter's session cannot read push object lists (its adapter has no such capability). */
-export class PushListUnreadableError extends CollectError {
-  readonly code = 'COLLECT_PUSH_LIST_UNREADABLE';
+export class PushListUnreadableError extends ProtocolError {
+  readonly code = 'DLMS_PUSH_LIST_UNREADABLE';
   constructor(terminalId: string) {
     super(`terminal ${JSON.stringify(terminalId)} cannot be asked for its push object lists`, terminalId);
   }
-}
-
-export interface SqlitePushListStoreOptions {
-  /** Meters whose lists are kept (default 100,000); the least recently learnt go first. */
-  readonly maxMeters?: number;
-  /** Meters whose lists are held in memory too (default 10,000). */
-  readonly cacheSize?: number;
-  readonly now?: () => number;
-}
-
-/** Learnt lists in the embedded store (table dlms_push_lists), with a bounded in-memory cache. */
-export class SqlitePushListStore implements PushListStore {
-  /** Meters whose lists were dropped for the `maxMeters` cap. */
-  evicted = 0;
-  private readonly cache = new Map<string, readonly PushObjectList[] | null>();
-  private readonly select;
-  private readonly upsert;
-  private readonly count;
-  private readonly evict;
-  private readonly now: () => number;
-
-  constructor(db: Db, private readonly o: SqlitePushListStoreOptions = {}) {
-    this.now = o.now ?? Date.now;
-    this.select = db.prepare<[string], { lists: string }>('SELECT lists FROM dlms_push_lists WHERE meter_key = ?');
-    this.upsert = db.prepare(`INSERT INTO dlms_push_lists (meter_key, lists, learnt_at) VALUES (?, ?, ?)
-      ON CONFLICT (meter_key) DO UPDATE SET lists = excluded.lists, learnt_at = excluded.learnt_at`);
-    this.count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM dlms_push_lists');
-    this.evict = db.prepare('DELETE FROM dlms_push_lists WHERE meter_key IN (SELECT meter_key FROM dlms_push_lists ORDER BY learnt_at, meter_key LIMIT ?)');
-  }
-
-  get(meterKey: string): readonly PushObjectList[] | undefined {
-    const cached = this.cache.get(meterKey);
-    if (cached !== undefined) return cached ?? undefined;
-    const row = this.select.get(meterKey);
-    const lists = row === undefined ? undefined : parseLists(row.lists);
-    this.remember(meterKey, lists ?? null);
-    return lists;
-  }
-
-  set(meterKey: string, lists: readonly PushObjectList[]): void {
-    this.upsert.run(meterKey, JSON.stringify(lists), this.now());
-    this.remember(meterKey, lists);
-    const over = (this.count.get()?.n ?? 0) - (this.o.maxMeters ?? 100_000);
-    if (over > 0) {
-      this.evicted += this.evict.run(over).changes;
-      // Which keys went is not worth a query: the cache starts over (it refills from the store).
-      this.cache.clear();
-    }
-  }
-
-  private remember(meterKey: string, lists: readonly PushObjectList[] | null): void {
-    this.cache.delete(meterKey);
-    this.cache.set(meterKey, lists);
-    if (this.cache.size > (this.o.cacheSize ?? 10_000)) {
-      const oldest = this.cache.keys().next();
-      if (oldest.done !== true) this.cache.delete(oldest.value);
-    }
-  }
-}
-
-/** Lists as stored; a row that is not (written by a future version, damaged) counts as none. */
-function parseLists(json: string): readonly PushObjectList[] | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(value)) return undefined;
-  const lists = value as unknown[];
-  return lists.every(isList) ? lists : undefined;
-}
-
-function isList(v: unknown): v is PushObjectList {
-  if (typeof v !== 'object' || v === null) return false;
-  const l = v as { pushSetup?: unknown; objects?: unknown };
-  return typeof l.pushSetup === 'string' && Array.isArray(l.objects) && (l.objects as unknown[]).every(isObject);
-}
-
-function isObject(v: unknown): v is PushObject {
-  if (typeof v !== 'object' || v === null) return false;
-  const o = v as Record<string, unknown>;
-  return typeof o.classId === 'number' && typeof o.obis === 'string' && typeof o.attribute === 'number' && typeof o.dataIndex === 'number';
 }
 
 function keyOf(terminalId: string, address: string): string {

@@ -4,19 +4,15 @@
  * number and in retries.
  */
 import { describe, expect, it } from 'vitest';
-import type { ScalerUnit } from '../../../protocols/dlms/cosem/units.js';
-import { PushScalerCache } from '../../../src/collect/dlmsPushScalers.js';
-import { terminalId, type Terminal } from '../../../src/domain/index.js';
+import type { ScalerUnit } from '../../../../protocols/dlms/cosem/units.js';
+import { PushScalerCache, type ScalerTerminal } from '../../../../protocols/dlms/push/scalers.js';
 
 const ENERGY = '1.0.1.8.0.255';
 const WH: ScalerUnit = { scaler: 0, unit: 30 };
 const TEN_WH: ScalerUnit = { scaler: 1, unit: 30 };
 
-function terminal(id: string): Terminal {
-  return {
-    id: terminalId(id), name: id, protocol: 'dlms', enabled: true, profiles: [],
-    dlms: { host: '127.0.0.1', port: 4059, framing: 'wrapper', clientSap: 1, auth: 'low', meterType: 'one-type' },
-  };
+function terminal(id: string): ScalerTerminal {
+  return { id };
 }
 
 interface Deferred<T> { readonly promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void }

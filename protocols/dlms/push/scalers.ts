@@ -1,7 +1,8 @@
 /**
  * scaler_unit for pushed register values. A push carries attribute 2 only (the raw value),
  * so the head-end needs each register's attribute 3 from elsewhere: read it from the meter
- * over an ordinary association on the meter's first push, and keep it per meter.
+ * on the meter's first push (through its terminal's collection lane, intake.ts), and keep it
+ * per meter.
  *
  * Per meter, not per meter type: scaler_unit is an attribute of each register instance
  * (IEC 62056-6-2 §4.3.2, Register attribute 3), and meters of one type differ in it when
@@ -15,20 +16,23 @@
  * receiver. One read per meter at a time, `maxConcurrentLoads` in all (a fleet pushing for
  * the first time must not open an association per meter at once); the cache is bounded.
  */
-import type { ScalerUnit } from '../../protocols/dlms/cosem/units.js';
-import type { Terminal } from '../domain/index.js';
-import { Semaphore } from './semaphore.js';
+import type { ScalerUnit } from '../cosem/units.js';
+
+/** The terminal a pushing meter sits on, as far as the cache needs it. */
+export interface ScalerTerminal {
+  readonly id: string;
+}
 
 export interface PushScalerSource {
   /** scaler_unit per OBIS for the meter at (terminal, address); OBIS codes it has none for are absent. */
-  get(terminal: Terminal, address: string, obis: readonly string[]): Promise<ReadonlyMap<string, ScalerUnit>>;
+  get(terminal: ScalerTerminal, address: string, obis: readonly string[]): Promise<ReadonlyMap<string, ScalerUnit>>;
 }
 
 export interface PushScalerCacheOptions {
   /** Already known for this meter (e.g. the DLMS adapter's cache), without I/O. */
   readonly known?: (terminalId: string, address: string, obis: string) => ScalerUnit | undefined;
   /** Reads attribute 3 of `obis` from the meter; resolves with what it got. */
-  readonly load: (terminal: Terminal, address: string, obis: readonly string[]) => Promise<ReadonlyMap<string, ScalerUnit>>;
+  readonly load: (terminal: ScalerTerminal, address: string, obis: readonly string[]) => Promise<ReadonlyMap<string, ScalerUnit>>;
   readonly retryAfterMs?: number;
   /** Meters kept (default 100,000: one entry per pushing meter, so a fleet fits and is not re-read). */
   readonly maxKeys?: number;
@@ -37,22 +41,20 @@ export interface PushScalerCacheOptions {
   readonly now?: () => number;
 }
 
-/** Waiters on the load limit are bounded by the pushes in progress (the listeners pause a sender until its push is handled). */
-const NEVER = new AbortController().signal;
-
 export class PushScalerCache implements PushScalerSource {
   private readonly byKey = new Map<string, Map<string, ScalerUnit>>();
   private readonly loading = new Map<string, Promise<void>>();
   private readonly failedAt = new Map<string, number>();
   private readonly now: () => number;
-  private readonly loads: Semaphore;
+  /** Loads running now, and the ones waiting for a turn (bounded by the pushes in progress: the listeners pause a sender until its push is handled). */
+  private running = 0;
+  private readonly turns: (() => void)[] = [];
 
   constructor(private readonly o: PushScalerCacheOptions) {
     this.now = o.now ?? Date.now;
-    this.loads = new Semaphore(o.maxConcurrentLoads ?? 4);
   }
 
-  async get(terminal: Terminal, address: string, obis: readonly string[]): Promise<ReadonlyMap<string, ScalerUnit>> {
+  async get(terminal: ScalerTerminal, address: string, obis: readonly string[]): Promise<ReadonlyMap<string, ScalerUnit>> {
     const key = keyOf(terminal, address);
     const entry = this.entry(key);
     for (const o of obis) {
@@ -75,7 +77,7 @@ export class PushScalerCache implements PushScalerSource {
     return at === undefined || this.now() - at >= (this.o.retryAfterMs ?? 60_000);
   }
 
-  private loadOnce(key: string, terminal: Terminal, address: string, obis: readonly string[]): Promise<void> {
+  private loadOnce(key: string, terminal: ScalerTerminal, address: string, obis: readonly string[]): Promise<void> {
     let p = this.loading.get(key);
     if (p === undefined) {
       p = this.limited(() => this.o.load(terminal, address, obis)).then(
@@ -96,11 +98,15 @@ export class PushScalerCache implements PushScalerSource {
   }
 
   private async limited<T>(run: () => Promise<T>): Promise<T> {
-    const release = await this.loads.acquire(NEVER);
+    if (this.running >= (this.o.maxConcurrentLoads ?? 4)) await new Promise<void>((resolve) => { this.turns.push(resolve); });
+    else this.running += 1;
     try {
       return await run();
     } finally {
-      release();
+      // The turn passes straight to the next waiter, so `running` stays counted for it.
+      const next = this.turns.shift();
+      if (next === undefined) this.running -= 1;
+      else next();
     }
   }
 
@@ -127,6 +133,6 @@ export class PushScalerCache implements PushScalerSource {
   }
 }
 
-function keyOf(terminal: Terminal, address: string): string {
+function keyOf(terminal: ScalerTerminal, address: string): string {
   return `${terminal.id}/${address}`;
 }

@@ -2,28 +2,14 @@
  * Dead letters of DLMS pushes that arrived over TCP: a push that yielded nothing (could not be
  * deciphered, its sender or its list not identified, its list not read, ...) is kept with its
  * bytes and the reason, so an operator can see what a meter sent and feed it again once the
- * cause is fixed. Pushes over MQTT go to the broker's dead-letter topic instead (pushMqtt.ts),
+ * cause is fixed. Pushes over MQTT go to the broker's dead-letter topic instead (protocols/dlms/net/pushMqtt.ts),
  * as every refused MQTT message does.
  *
  * Bounded: `maxRows` rows (the oldest are dropped and counted); a store failure is counted,
- * never thrown into the receiver.
+ * never thrown into the receiver (protocols/dlms/push/receiver.ts).
  */
-import type { Db } from '../storage/db.js';
-
-export interface PushDeadLetter {
-  readonly origin: 'tcp' | 'mqtt';
-  /** Where it came from: the TCP peer's address and port, or the MQTT topic's terminal id. */
-  readonly from: string;
-  /** What is known of the sender: peer address, topic terminal, system title or logical device name. */
-  readonly sender: string;
-  /** The terminal the push was tied to, when it got that far. */
-  readonly terminalId?: string;
-  readonly code: string;
-  readonly reason: string;
-  readonly receivedAt: number;
-  /** The APDU as received (ciphered pushes stay ciphered). */
-  readonly apdu: Uint8Array;
-}
+import type { PushDeadLetter } from '../../protocols/dlms/push/receiver.js';
+import type { Db } from './db.js';
 
 export interface PushDeadLetterRecord extends PushDeadLetter {
   readonly id: number;
