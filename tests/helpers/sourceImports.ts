@@ -17,7 +17,10 @@ export interface SourceImport {
   readonly to: string;
   readonly specifier: string;
   readonly line: number;
-  /** `import type`, `export type`, every named binding marked `type`, or an `import('…')` type: erased at run time. */
+  /**
+   * `import type`, `export type` or an `import('…')` type: erased at run time. Under
+   * verbatimModuleSyntax `import { type A }` still loads its module (as `import {}`), so it is not.
+   */
   readonly typeOnly: boolean;
   /** Resolved inside the repository (a relative specifier). */
   readonly local: boolean;
@@ -50,9 +53,9 @@ export function importsOf(file: string): SourceImport[] {
   };
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteralLike(node.moduleSpecifier)) {
-      add(node.moduleSpecifier, isTypeOnlyImport(node.importClause));
+      add(node.moduleSpecifier, node.importClause?.phaseModifier === ts.SyntaxKind.TypeKeyword);
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier !== undefined && ts.isStringLiteralLike(node.moduleSpecifier)) {
-      add(node.moduleSpecifier, node.isTypeOnly || (node.exportClause !== undefined && ts.isNamedExports(node.exportClause) && node.exportClause.elements.length > 0 && node.exportClause.elements.every((e) => e.isTypeOnly)));
+      add(node.moduleSpecifier, node.isTypeOnly);
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
       const arg = node.arguments[0];
       if (arg !== undefined && ts.isStringLiteralLike(arg)) add(arg, false);
@@ -63,14 +66,6 @@ export function importsOf(file: string): SourceImport[] {
   };
   visit(source);
   return out;
-}
-
-function isTypeOnlyImport(clause: ts.ImportClause | undefined): boolean {
-  if (clause === undefined) return false; // `import './x.js'` runs the module
-  if (clause.phaseModifier === ts.SyntaxKind.TypeKeyword) return true;
-  if (clause.name !== undefined) return false;
-  const bindings = clause.namedBindings;
-  return bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((e) => e.isTypeOnly);
 }
 
 /** `./x.js` → `dir/x.ts` (or `.tsx`, or `x/index.ts`), as NodeNext and the bundler resolve it. */
