@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ServerResponse } from 'node:http';
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { SEVERITIES } from '../domain/index.js';
 import { OneOf } from '../config/schema.js';
 import type { AlarmFeed, SequencedChange } from '../alarms/feed.js';
@@ -14,6 +14,7 @@ import type { ExplanationLang } from '../rules/explanation.js';
 import { actorOf } from './actor.js';
 import { readerLanguage } from './language.js';
 import { problemResponses, sendProblem } from './problem.js';
+import { AlarmOut, AlarmPageOut, type AlarmEventOut } from './alarmSchemas.js';
 import { IdParam } from './schemas.js';
 
 export interface AlarmRoutesOptions {
@@ -39,31 +40,6 @@ export interface AlarmStreamCounters {
 }
 
 const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-
-export const AlarmOut = Type.Object({
-  id: Type.String(),
-  ruleId: Type.String(),
-  detector: Type.String(),
-  subject: Type.Object({
-    kind: Type.Union([Type.Literal('meter'), Type.Literal('area'), Type.Literal('terminal'), Type.Literal('station')], { description: '`station`: the station\'s own infrastructure (id `mqtt-broker`)' }),
-    id: Type.String(),
-  }),
-  areaId: Nullable(Type.String()),
-  severity: Type.String(),
-  state: Type.String(),
-  raisedAt: Type.String(),
-  since: Type.String(),
-  acknowledgedAt: Nullable(Type.String()),
-  acknowledgedBy: Nullable(Type.String()),
-  clearedAt: Nullable(Type.String()),
-  explanation: Type.String(),
-  clearExplanation: Nullable(Type.String()),
-  explanationData: Nullable(Type.Unknown({ description: 'The explanation as data: template parts with typed arguments (rendered per Accept-Language in `explanation`).' })),
-  clearExplanationData: Nullable(Type.Unknown()),
-  value: Type.Number(),
-  comments: Type.Array(Type.Object({ at: Type.String(), by: Type.String(), text: Type.String() })),
-});
 
 const ListQuery = Type.Object({
   state: Type.Optional(OneOf(['raised', 'acknowledged', 'cleared'] as const)),
@@ -92,7 +68,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
       tags: ['alarms'],
       description: 'Alarms, newest first. `area` includes every area below it; `from`/`to` bound the raise time.',
       querystring: ListQuery,
-      response: { 200: Type.Object({ items: Type.Array(AlarmOut), next: Nullable(Type.String()) }), ...problemResponses },
+      response: { 200: AlarmPageOut, ...problemResponses },
     },
   }, (req) => {
     const q = req.query;
@@ -196,7 +172,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
 };
 
 function frame(c: SequencedChange, lang: ExplanationLang): string {
-  return `id: ${c.seq}\nevent: alarm\ndata: ${JSON.stringify({ change: c.kind, alarm: alarmView(c.alarm, lang) })}\n\n`;
+  return `id: ${c.seq}\nevent: alarm\ndata: ${JSON.stringify({ change: c.kind, alarm: alarmView(c.alarm, lang) } satisfies Static<typeof AlarmEventOut>)}\n\n`;
 }
 
 function parseLastEventId(header: string | string[] | undefined): number | undefined {

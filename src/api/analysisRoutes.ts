@@ -11,6 +11,7 @@ import type { Area, Meter } from '../domain/index.js';
 import { rankCollection, type AreaAnalysis, type PeriodFigures } from '../storage/areaAnalysis.js';
 import type { LoadSummary } from '../storage/loadSummary.js';
 import { problemResponses } from './problem.js';
+import { AreaComparisonOut, AreaLoadOut, AreaProfileOut, CollectionRankingOut, LineLossOut, PeriodComparisonOut } from './analysisSchemas.js';
 import { IdParam } from './schemas.js';
 
 export interface AnalysisRoutesOptions {
@@ -22,21 +23,8 @@ export interface AnalysisRoutesOptions {
 }
 
 const DAY_MS = 86_400_000;
-const Time = Type.String({ format: 'date-time' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const QueryTime = (description: string) => Type.String({ minLength: 1, maxLength: 40, description: `${description}: RFC 3339 or ms since the epoch.` });
 const StepMs = Type.Integer({ minimum: 1_000, maximum: 31 * DAY_MS, default: 900_000, description: 'Bucket width, ms; buckets start on station-local multiples of it.' });
-const Point = Type.Object({ ts: Time, value: Type.Number({ description: 'kW' }) });
-const At = Nullable(Type.Object({ value: Type.Number(), ts: Time }));
-const Summary = Type.Object({
-  energyKwh: Type.Number({ description: 'Integral of the curve: Σ bucket average × bucket hours.' }),
-  peak: At, valley: At,
-  average: Nullable(Type.Number()),
-  loadFactor: Nullable(Type.Number({ description: 'average ÷ peak' })),
-  maxDemand: Nullable(Type.Object({ value: Type.Number(), ts: Time }, { description: 'Highest 15-minute (one-bucket) average.' })),
-  intervals: Type.Integer(), missingIntervals: Type.Integer({ description: 'Buckets without any reading (never filled in).' }),
-});
-const Period = Type.Object({ period: Type.String(), from: Time, to: Time, points: Type.Array(Point), summary: Summary });
 const DateQuery = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'Station-local day, YYYY-MM-DD.' });
 
 export const analysisRoutes: FastifyPluginAsyncTypebox<AnalysisRoutesOptions> = async (app, o) => {
@@ -53,7 +41,7 @@ export const analysisRoutes: FastifyPluginAsyncTypebox<AnalysisRoutesOptions> = 
         compare: Type.Optional(Type.Literal('yesterday')),
       }, { additionalProperties: false }),
       response: {
-        200: Type.Object({ areaId: Type.String(), unit: Type.Literal('kW'), stepMs: Type.Integer(), points: Type.Array(Point), previous: Type.Optional(Type.Array(Point)) }),
+        200: AreaLoadOut,
         ...problemResponses,
       },
     },
@@ -76,7 +64,7 @@ export const analysisRoutes: FastifyPluginAsyncTypebox<AnalysisRoutesOptions> = 
       params: IdParam,
       querystring: Type.Object({ date: DateQuery }, { additionalProperties: false }),
       response: {
-        200: Type.Object({ areaId: Type.String(), date: Type.String(), unit: Type.Literal('kW'), stepMs: Type.Integer(), from: Time, to: Time, points: Type.Array(Point), summary: Summary }),
+        200: AreaProfileOut,
         ...problemResponses,
       },
     },
@@ -97,14 +85,7 @@ export const analysisRoutes: FastifyPluginAsyncTypebox<AnalysisRoutesOptions> = 
         a: Type.String({ maxLength: 10 }), b: Type.String({ maxLength: 10 }),
       }, { additionalProperties: false }),
       response: {
-        200: Type.Object({
-          areaId: Type.String(), period: Type.String(), unit: Type.Literal('kW'), stepMs: Type.Integer(), a: Period, b: Period,
-          difference: Type.Object({
-            energyKwh: Type.Number({ description: 'b − a' }),
-            energyPct: Nullable(Type.Number({ description: '(b − a) ÷ a × 100; null when a is 0' })),
-            peakKw: Nullable(Type.Number()), loadFactor: Nullable(Type.Number()), maxDemandKw: Nullable(Type.Number()),
-          }),
-        }),
+        200: PeriodComparisonOut,
         ...problemResponses,
       },
     },
@@ -135,10 +116,7 @@ export const analysisRoutes: FastifyPluginAsyncTypebox<AnalysisRoutesOptions> = 
         from: QueryTime('Start, inclusive'), to: QueryTime('End, exclusive'), stepMs: StepMs,
       }, { additionalProperties: false }),
       response: {
-        200: Type.Object({
-          from: Time, to: Time, stepMs: Type.Integer(), unit: Type.Literal('kW'),
-          areas: Type.Array(Type.Object({ areaId: Type.String(), points: Type.Array(Point), summary: Summary })),
-        }),
+        200: AreaComparisonOut,
         ...problemResponses,
       },
     },
@@ -160,15 +138,7 @@ export const analysisRoutes: FastifyPluginAsyncTypebox<AnalysisRoutesOptions> = 
       description: 'Line loss (台区线损) of each transformer area at or below `area` (all when absent) over [from, to): supply energy (the advance of the area\'s supply meter register, `analysis.supplyMeters`) minus the sum of its customer meters\' register advances, in kWh and % of supply. A register counts at an edge when read within the configured tolerance of it. With incomplete data the loss is null and `reason` says what is missing: a number is never made up.',
       querystring: Type.Object({ area: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })), from: QueryTime('Start'), to: QueryTime('End') }, { additionalProperties: false }),
       response: {
-        200: Type.Object({
-          from: Time, to: Time,
-          areas: Type.Array(Type.Object({
-            areaId: Type.String(), name: Type.String(), supplyMeterId: Nullable(Type.String()),
-            supplyKwh: Nullable(Type.Number()), customersKwh: Nullable(Type.Number()), lossKwh: Nullable(Type.Number()), lossPct: Nullable(Type.Number()),
-            customers: Type.Integer(), customersWithData: Type.Integer(), complete: Type.Boolean(), reason: Nullable(Type.String()),
-            missingMeters: Type.Array(Type.String(), { description: 'Customer meters without a usable advance (first 20).' }),
-          })),
-        }),
+        200: LineLossOut,
         ...problemResponses,
       },
     },
@@ -186,10 +156,7 @@ export const analysisRoutes: FastifyPluginAsyncTypebox<AnalysisRoutesOptions> = 
       description: 'Collection success rate (collected ÷ expected) of every area over the terminals serving its subtree, worst first; areas with nothing expected last.',
       querystring: Type.Object({ date: Type.Optional(DateQuery) }, { additionalProperties: false }),
       response: {
-        200: Type.Object({
-          date: Type.String(),
-          areas: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), kind: Type.String(), expected: Type.Integer(), collected: Type.Integer(), successRate: Nullable(Type.Number()) })),
-        }),
+        200: CollectionRankingOut,
         ...problemResponses,
       },
     },

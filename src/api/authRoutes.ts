@@ -9,14 +9,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { LoginThrottledError, UnauthenticatedError } from '../auth/errors.js';
 import { MAX_PASSWORD_LENGTH } from '../auth/passwords.js';
-import { ROLES } from '../auth/roles.js';
 import type { AuthService } from '../auth/service.js';
-import { OneOf } from '../config/schema.js';
 import type { AuditLog } from '../control/audit.js';
 import { LogThrottle } from '../observe/logger.js';
 import { ANONYMOUS } from './actor.js';
 import { SESSION_COOKIE, sessionIdOf, type RouteAccess } from './access.js';
 import { setAuditTarget } from './auditRoutes.js';
+import { LoginOut, MeOut } from './authSchemas.js';
 
 export interface AuthRoutesOptions {
   readonly auth: Pick<AuthService, 'login' | 'logout'>;
@@ -30,11 +29,6 @@ export interface AuthRoutesOptions {
 }
 
 const UserName = Type.String({ minLength: 1, maxLength: 64 });
-const Me = Type.Object({
-  subject: Type.String({ description: '`user:<name>` or `token:<name>`' }),
-  role: OneOf(ROLES),
-  via: Type.String({ description: '`session` (cookie) or `token` (bearer)' }),
-});
 const tags = ['access'];
 const REFUSED_LOGIN_LOG_INTERVAL_MS = 60_000;
 const refusals = { 401: Type.Ref('Problem'), 403: Type.Ref('Problem') } as const;
@@ -61,7 +55,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       tags,
       description: 'Dashboard login. Sets the session cookie and answers the user\'s role. Failed attempts are limited per user name (429 with Retry-After); past the limit per address, logins from it are slowed to one at a time (429 meanwhile).',
       body: Type.Object({ username: UserName, password: Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH }) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ name: Type.String(), role: OneOf(ROLES), expiresAt: Type.String() }), 400: Type.Ref('Problem'), 401: Type.Ref('Problem'), 429: Type.Ref('Problem') },
+      response: { 200: LoginOut, 400: Type.Ref('Problem'), 401: Type.Ref('Problem'), 429: Type.Ref('Problem') },
     },
   }, async (req, reply) => {
     const { username, password } = req.body;
@@ -95,7 +89,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
 
   app.get('/auth/me', {
     config: { access: 'authenticated' },
-    schema: { tags, description: 'Who the credentials of this request belong to.', response: { 200: Me, ...refusals } },
+    schema: { tags, description: 'Who the credentials of this request belong to.', response: { 200: MeOut, ...refusals } },
   }, (req) => {
     const p = req.principal;
     if (p === null) throw new UnauthenticatedError('no principal');

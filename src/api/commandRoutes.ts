@@ -12,9 +12,9 @@ import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { actorOf } from './actor.js';
 import { isAdmin as noAdmin, type AdminCheck } from './admin.js';
 import { noteAudit } from './auditRoutes.js';
-import { CommandBody, CommandOut, MeterIdString, Nullable, PreviewOut, type CommandView } from './commandSchemas.js';
+import { CommandBody, CommandOut, MeterIdString, PreviewOut, type CommandView } from './commandSchemas.js';
 import { problemResponses } from './problem.js';
-import { IdParam } from './schemas.js';
+import { IdParam, Nullable } from './schemas.js';
 
 export interface CommandRoutesOptions {
   readonly commands: Pick<CommandService, 'submit' | 'get' | 'list' | 'cancel'>;

@@ -7,10 +7,10 @@
 import Type, { type Static } from 'typebox';
 import { OneOf } from '../config/schema.js';
 import { COMMAND_TYPES, TARGET_STATUSES } from '../control/commandModel.js';
+import { Nullable } from './schemas.js';
 
 export const MeterIdString = Type.String({ minLength: 1, maxLength: 64 });
 const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time' });
-export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const CommandBody = Type.Object({
   type: OneOf(COMMAND_TYPES),

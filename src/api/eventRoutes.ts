@@ -4,6 +4,7 @@ import Type from 'typebox';
 import { OneOf } from '../config/schema.js';
 import { DEVICE_EVENT_CODES, ValidationError } from '../domain/index.js';
 import type { EventRecorder } from '../events/recorder.js';
+import { DeviceEventPageOut } from './eventSchemas.js';
 import { problemResponses } from './problem.js';
 
 export interface EventRoutesOptions {
@@ -11,17 +12,6 @@ export interface EventRoutesOptions {
 }
 
 const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time' });
-
-export const DeviceEventOut = Type.Object({
-  id: Type.String(),
-  meterId: Type.Union([Type.String(), Type.Null()], { description: 'Null when the registry did not know the sender.' }),
-  terminalId: Type.String(),
-  code: Type.String(),
-  ts: Type.String({ description: 'Device time, or the receive time when the device gave none.' }),
-  receivedAt: Type.String(),
-  source: Type.String(),
-  detail: Type.Union([Type.String(), Type.Null()]),
-});
 
 export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, { events }) => {
   app.get('/events', {
@@ -38,7 +28,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
         cursor: Type.Optional(Type.String({ maxLength: 40 })),
         limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
       }, { additionalProperties: false }),
-      response: { 200: Type.Object({ items: Type.Array(DeviceEventOut), next: Type.Union([Type.String(), Type.Null()]) }), ...problemResponses },
+      response: { 200: DeviceEventPageOut, ...problemResponses },
     },
   }, (req) => {
     const q = req.query;

@@ -5,11 +5,12 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ServerResponse } from 'node:http';
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import type { MeterId, Reading } from '../domain/index.js';
 import type { Overview } from '../live/overview.js';
 import type { MeterState } from '../live/meterState.js';
 import { problemResponses, sendProblem } from './problem.js';
+import { MeterStateOut, OverviewOut, type MeterValuesEventOut } from './liveSchemas.js';
 import { IdParam } from './schemas.js';
 
 export interface LiveRoutesOptions {
@@ -25,34 +26,6 @@ export interface LiveRoutesOptions {
   readonly heartbeatMs?: number;
   readonly counters?: { streams: number; slowClientsDropped: number };
 }
-
-const Time = Type.String({ format: 'date-time' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-
-export const OverviewOut = Type.Object({
-  ts: Time,
-  totalKw: Type.Number({ description: 'Sum of every fresh meter power, kW.' }),
-  collectionSuccessTodayPct: Nullable(Type.Number()),
-  areas: Type.Array(Type.Object({
-    id: Type.String(), name: Type.String(), kind: Type.String(), parentId: Nullable(Type.String()),
-    loadKw: Nullable(Type.Number({ description: 'Sum over the subtree of the meters that reported recently; null when none did.' })),
-    limitKw: Nullable(Type.Number({ description: 'transformerKva × 0.9 for transformer areas.' })),
-    meters: Type.Integer(), metersReporting: Type.Integer(), openAlarms: Type.Integer(),
-    state: Type.Union([Type.Literal('normal'), Type.Literal('alarm'), Type.Literal('abnormal')]),
-    abnormal: Nullable(Type.Object({ ruleId: Type.String(), explanation: Type.String(), explanationData: Nullable(Type.Unknown()) })),
-  })),
-});
-
-const MeterStateOut = Type.Object({
-  meterId: Type.String(),
-  online: Nullable(Type.Boolean()),
-  lastSeen: Nullable(Time),
-  relay: Nullable(Type.Object({ connected: Type.Boolean(), at: Time, source: Type.Union([Type.Literal('command'), Type.Literal('event'), Type.Literal('read')]) })),
-  limitKw: Nullable(Type.Object({ value: Nullable(Type.Number()), at: Time })),
-  openAlarms: Type.Integer(),
-  customerRef: Nullable(Type.String()),
-  protected: Type.Boolean(),
-});
 
 export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (app, o) => {
   const open = new Set<ServerResponse>();
@@ -135,7 +108,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
         lastSent = Date.now();
         const values = [...pending.values()].map((r) => ({ quantity: r.quantity, value: r.value, unit: r.unit, ts: new Date(r.ts).toISOString() }));
         pending.clear();
-        send(`event: meter\ndata: ${JSON.stringify({ meterId: meter, values })}\n\n`);
+        send(`event: meter\ndata: ${JSON.stringify({ meterId: meter, values } satisfies Static<typeof MeterValuesEventOut>)}\n\n`);
       };
       unsubscribe = o.subscribeMeter(meter, (readings) => {
         for (const r of readings) {

@@ -4,6 +4,7 @@ import Type, { type Static } from 'typebox';
 import type { MeterReader, MeterReadRequest } from '../collect/meterRead.js';
 import { QuantityName } from '../config/schema.js';
 import { ValidationError } from '../domain/errors.js';
+import { MeterReadOut } from './meterReadSchemas.js';
 import { problemResponses } from './problem.js';
 import { IdParam } from './schemas.js';
 
@@ -20,13 +21,6 @@ const ReadBody = Type.Object({
   to: Type.Optional(Timestamp),
 }, { additionalProperties: false, description: 'Exactly one of: `quantities`; `obis` with `attribute` (DLMS); `profile` with `from` and `to`.' });
 
-const ReadReply = Type.Object({
-  meterId: Type.String(),
-  values: Type.Array(Type.Object({ quantity: Type.String(), value: Type.Number(), unit: Type.String(), ts: Type.String({ description: 'Device timestamp' }), quality: Type.String() })),
-  failures: Type.Array(Type.Object({ quantity: Type.String(), code: Type.String(), message: Type.String() })),
-  durationMs: Type.Number(),
-});
-
 /** The longest profile range one request may ask for. */
 export const MAX_PROFILE_RANGE_MS = 31 * 86_400_000;
 
@@ -38,7 +32,7 @@ export const meterReadRoutes: FastifyPluginAsyncTypebox<{ readonly reader: Pick<
       description: 'Reads the meter now, queued behind the request in flight on its terminal. Values also enter the pipeline as polled readings. 504 when the meter does not answer in time.',
       params: IdParam,
       body: ReadBody,
-      response: { 200: ReadReply, ...problemResponses, 409: Type.Ref('Problem'), 502: Type.Ref('Problem'), 503: Type.Ref('Problem'), 504: Type.Ref('Problem') },
+      response: { 200: MeterReadOut, ...problemResponses, 409: Type.Ref('Problem'), 502: Type.Ref('Problem'), 503: Type.Ref('Problem'), 504: Type.Ref('Problem') },
     },
   }, async (req) => {
     const result = await reader.read(req.params.id, toRequest(req.body));

@@ -5,6 +5,7 @@ import { QuantityName } from '../config/schema.js';
 import { QUANTITIES, ValidationError, type LatestValue, type MeterId, type Quantity } from '../domain/index.js';
 import type { Registry } from '../registry/registry.js';
 import { problemResponses } from './problem.js';
+import { LatestValuesOut, SeriesOut } from './readingSchemas.js';
 import { IdParam } from './schemas.js';
 
 export type Aggregation = 'avg' | 'min' | 'max' | 'last';
@@ -31,10 +32,7 @@ export const readingRoutes: FastifyPluginAsyncTypebox<ReadingRoutesOptions> = as
       description: 'The latest value of every quantity the meter has reported: primary-side value in the catalogue unit, device timestamp, quality.',
       params: IdParam,
       response: {
-        200: Type.Object({
-          meterId: Type.String(),
-          values: Type.Array(Type.Object({ quantity: Type.String(), value: Type.Number(), unit: Type.String(), ts: Type.String(), quality: Type.String() })),
-        }),
+        200: LatestValuesOut,
         ...problemResponses,
       },
     },
@@ -60,10 +58,7 @@ export const readingRoutes: FastifyPluginAsyncTypebox<ReadingRoutesOptions> = as
         agg: Type.Union([Type.Literal('avg'), Type.Literal('min'), Type.Literal('max'), Type.Literal('last')], { default: 'avg' }),
       }, { additionalProperties: false }),
       response: {
-        200: Type.Object({
-          meterId: Type.String(), quantity: Type.String(), unit: Type.String(), step: Type.Union([Type.Integer(), Type.Null()]), agg: Type.String(),
-          points: Type.Array(Type.Object({ ts: Type.String(), value: Type.Number() })),
-        }),
+        200: SeriesOut,
         ...problemResponses,
       },
     },

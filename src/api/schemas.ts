@@ -1,5 +1,14 @@
-/** Shared API schemas, referenced by `$id` from the route plugins. */
+/**
+ * Shared API schemas, referenced by `$id` from the route plugins. Like every `*Schemas.ts`
+ * module here, it must not import Node code: the dashboard derives its types from it.
+ */
 import Type from 'typebox';
+
+/** `t` or null. */
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+/** One page of a cursor-paged list: `next` is the cursor of the following page, null on the last. */
+export interface Page<T> { items: T[]; next: string | null }
 
 export const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 
@@ -66,7 +75,7 @@ export const MeterOut = Type.Object(
 );
 
 /** Sorted by id, paged by the last id seen: stable under inserts, cheap to resume. */
-export function page<T extends { readonly id: string }>(items: readonly T[], limit: number, cursor: string | undefined): { items: T[]; next: string | null } {
+export function page<T extends { readonly id: string }>(items: readonly T[], limit: number, cursor: string | undefined): Page<T> {
   const sorted = [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const start = cursor === undefined ? 0 : sorted.findIndex((x) => x.id > cursor);
   const slice = start < 0 ? [] : sorted.slice(start, start + limit);

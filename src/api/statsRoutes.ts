@@ -4,6 +4,7 @@ import Type from 'typebox';
 import type { Registry } from '../registry/registry.js';
 import { utcMidnightOf } from '../domain/calendarDate.js';
 import { problemResponses } from './problem.js';
+import { CollectionStatsOut } from './statsSchemas.js';
 
 export interface CollectionRate {
   readonly terminalId: string;
@@ -36,16 +37,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async 
         area: Type.Optional(Type.String({ maxLength: 64 })),
       }, { additionalProperties: false }),
       response: {
-        200: Type.Object({
-          date: Type.String(),
-          area: Type.Union([Type.String(), Type.Null()]),
-          expected: Type.Integer(),
-          collected: Type.Integer(),
-          successRate: Type.Union([Type.Number(), Type.Null()]),
-          terminals: Type.Array(Type.Object({
-            terminalId: Type.String(), expected: Type.Integer(), collected: Type.Integer(), successRate: Type.Union([Type.Number(), Type.Null()]),
-          })),
-        }),
+        200: CollectionStatsOut,
         ...problemResponses,
       },
     },

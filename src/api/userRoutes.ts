@@ -13,6 +13,7 @@ import { ValidationError } from '../domain/errors.js';
 import { actorOf } from './actor.js';
 import { noteAudit, setAuditTarget } from './auditRoutes.js';
 import { problemResponses } from './problem.js';
+import { Nullable } from './schemas.js';
 
 export interface UserRoutesOptions {
   readonly auth: Pick<AuthService, 'listUsers' | 'createUser' | 'updateUser' | 'deleteUser' | 'listTokens' | 'createToken' | 'revokeToken'>;
@@ -22,7 +23,6 @@ const Name = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A
 const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: MAX_PASSWORD_LENGTH });
 const Role = OneOf(ROLES);
 const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const UserOut = Type.Object({
   name: Type.String(), role: Type.String(), disabled: Type.Boolean(), createdAt: Type.String(), updatedAt: Type.String(), lastLoginAt: Nullable(Type.String()),

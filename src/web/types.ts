@@ -1,60 +1,73 @@
-/** The shapes of the API replies the dashboard reads (see /docs; the live/analysis ones follow the shared contract). */
-import type { Explanation, ExplanationPart } from '../domain/explanation.js';
+/**
+ * The shapes of the API replies the dashboard reads, derived from the TypeBox schemas the
+ * routes answer with (src/api/*Schemas.ts), so what the server sends is declared once. The
+ * imports are type-only and erased from the bundle; the schema modules import no Node code,
+ * which `tsc -p src/web/tsconfig.json` checks (it sees no Node types).
+ * tests/architecture/imports.test.ts keeps this file free of shapes of its own.
+ */
+import type { Static } from 'typebox';
+import type { AlarmEventOut, AlarmOut } from '../api/alarmSchemas.js';
+import type { AreaComparisonOut, AreaLoadOut, AreaProfileOut, CollectionRankingOut, LineLossOut, PeriodComparisonOut, PointOut, SummaryOut } from '../api/analysisSchemas.js';
+import type { LoginOut, MeOut } from '../api/authSchemas.js';
+import type { DeviceEventOut } from '../api/eventSchemas.js';
+import type { MeterStateOut, MeterValuesEventOut, OverviewOut } from '../api/liveSchemas.js';
+import type { PreviewOut, ProgramDetailOut, ProgramListOut, ProgramOut } from '../api/loadControlSchemas.js';
+import type { MeterReadOut } from '../api/meterReadSchemas.js';
+import type { LatestValuesOut, SeriesOut } from '../api/readingSchemas.js';
+import type { AreaOut, MeterOut } from '../api/schemas.js';
+import type { CollectionStatsOut } from '../api/statsSchemas.js';
 
-export type Role = 'viewer' | 'operator' | 'admin' | 'billing';
-export interface Me { subject: string; role: Role; via: string }
-
-export type AreaState = 'normal' | 'alarm' | 'abnormal';
-export interface AreaLive {
-  id: string; name: string; kind: string; parentId: string | null;
-  loadKw: number | null; limitKw: number | null;
-  meters: number; metersReporting: number; openAlarms: number;
-  state: AreaState; abnormal: { ruleId: string; explanation: string; explanationData?: Explanation | null } | null;
-}
-export interface Overview { ts: string; totalKw: number | null; collectionSuccessTodayPct: number | null; areas: AreaLive[] }
-
-export interface Point { ts: string; value: number }
-export interface AreaLoad { areaId: string; unit: 'kW'; stepMs: number; points: Point[]; previous?: Point[] }
-
-export interface Area { id: string; name: string; kind: string; parentId: string | null; transformerKva: number | null }
-export interface Meter { id: string; name: string; terminalId: string; address: string; areaId: string | null; protected: boolean; customerRef: string | null }
-export interface Page<T> { items: T[]; next: string | null }
-
-export interface LatestValue { quantity: string; value: number; unit: string; ts: string; quality?: string }
-export interface Series { meterId: string; quantity: string; unit: string; step: number | null; points: Point[] }
-
-export interface MeterState {
-  meterId: string; online: boolean | null; lastSeen: string | null;
-  relay: { connected: boolean; at: string; source: 'command' | 'event' | 'read' } | null;
-  limitKw: { value: number | null; at: string } | null;
-  openAlarms: number; customerRef: string | null; protected: boolean;
-}
-
-export interface Alarm {
-  id: string; ruleId: string; detector: string; subject: { kind: 'meter' | 'area' | 'terminal' | 'station'; id: string }; areaId: string | null;
-  severity: string; state: string; raisedAt: string; since: string;
-  acknowledgedAt: string | null; acknowledgedBy: string | null; clearedAt: string | null;
-  explanation: string; explanationData?: Explanation | null; value: number; comments: { at: string; by: string; text: string }[];
-}
-
-export interface DeviceEvent { id: string; meterId: string | null; terminalId: string; code: string; ts: string; detail: string | null }
-
-export interface CollectionStats { date: string; expected: number; collected: number; successRate: number | null; terminals: { terminalId: string; expected: number; collected: number; successRate: number | null }[] }
-
+export type { Role } from '../auth/roles.js';
+export type { Page } from '../api/schemas.js';
 export type { CommandTargetView as CommandTarget, CommandView as Command } from '../api/commandSchemas.js';
 
-export interface Program {
-  id: string; name: string; kind: string; dryRun: boolean; state: string; round: number; since: number;
-  load: number | null; limit: number | null; unit: string; basis: string; basisData?: ExplanationPart; nextRound: { round: number; dueAt: number | null } | null;
-}
-export interface ProgramDetail extends Program {
-  tripped: { meterId: string; command: string; round: number; status: string; at: number }[];
-  actions: { id: number; meterId: string; command: string; status: string; requestedAt: number; reason: string }[];
-}
-export interface ProgramPreview {
-  programId: string; phase: string; value: number | null; limit: number | null; unit: string; basis: string; basisData?: ExplanationPart; over: boolean;
-  rounds: { round: number; afterMs: number; action: string; done: boolean; meters: { meterId: string; outcome: string }[] }[];
-  restore: { meterId: string; command: string }[];
-}
+/** GET /auth/me */
+export type Me = Static<typeof MeOut>;
+/** POST /auth/login */
+export type LoginReply = Static<typeof LoginOut>;
 
-export const SEVERITIES = ['critical', 'major', 'minor', 'warning', 'info'] as const;
+/** GET /live/overview, and the live stream's `event: overview` */
+export type Overview = Static<typeof OverviewOut>;
+export type AreaLive = Overview['areas'][number];
+
+/** GET /areas, /meters (paged) */
+export type Area = Static<typeof AreaOut>;
+export type Meter = Static<typeof MeterOut>;
+
+/** GET /meters/:id/latest */
+export type LatestValues = Static<typeof LatestValuesOut>;
+/** The live stream's `event: meter` */
+export type MeterValuesEvent = Static<typeof MeterValuesEventOut>;
+/** GET /meters/:id/readings */
+export type Series = Static<typeof SeriesOut>;
+/** POST /meters/:id/read */
+export type MeterRead = Static<typeof MeterReadOut>;
+/** GET /meters/:id/state */
+export type MeterState = Static<typeof MeterStateOut>;
+
+/** GET /alarms (paged), /alarms/:id */
+export type Alarm = Static<typeof AlarmOut>;
+/** The alarm stream's `event: alarm` */
+export type AlarmEvent = Static<typeof AlarmEventOut>;
+
+/** GET /events (paged) */
+export type DeviceEvent = Static<typeof DeviceEventOut>;
+
+/** GET /stats/collection */
+export type CollectionStats = Static<typeof CollectionStatsOut>;
+
+/** GET /load-control/programs, /load-control/programs/:id, POST …/preview */
+export type Program = Static<typeof ProgramOut>;
+export type ProgramList = Static<typeof ProgramListOut>;
+export type ProgramDetail = Static<typeof ProgramDetailOut>;
+export type ProgramPreview = Static<typeof PreviewOut>;
+
+/** GET /analysis/… */
+export type Point = Static<typeof PointOut>;
+export type LoadSummary = Static<typeof SummaryOut>;
+export type AreaLoad = Static<typeof AreaLoadOut>;
+export type AreaProfile = Static<typeof AreaProfileOut>;
+export type PeriodComparison = Static<typeof PeriodComparisonOut>;
+export type AreaComparison = Static<typeof AreaComparisonOut>;
+export type LineLoss = Static<typeof LineLossOut>;
+export type CollectionRanking = Static<typeof CollectionRankingOut>;

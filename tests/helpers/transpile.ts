@@ -5,15 +5,10 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { ROOT, importsOf } from './sourceImports.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-// `import type` vanishes in the output, so its target need not exist; an `import('./x.js')`
-// is followed too, because the CLI loads each command's module only when it runs.
-const STATIC_IMPORT = /^(?:import|export)\s+(?!type\b)[^'";]*?['"](\.{1,2}\/[^'"]+)\.js['"]/gm;
-const DYNAMIC_IMPORT = /\bimport\(\s*['"](\.{1,2}\/[^'"]+)\.js['"]\s*\)/g;
+export { ROOT };
 
 /** Transpiles `entry` (a path from the repository root) and its relative imports into `outDir`. */
 export async function transpileClosure(entry: string, outDir: string): Promise<void> {
@@ -32,9 +27,8 @@ export async function transpileClosure(entry: string, outDir: string): Promise<v
     const target = path.join(outDir, rel.replace(/\.ts$/, '.js'));
     await mkdir(path.dirname(target), { recursive: true });
     await writeFile(target, out.outputText);
-    for (const m of [...source.matchAll(STATIC_IMPORT), ...source.matchAll(DYNAMIC_IMPORT)]) {
-      const spec = m[1];
-      if (spec !== undefined) todo.push(path.posix.join(path.posix.dirname(rel), `${spec}.ts`));
-    }
+    // `import type` vanishes in the output, so its target need not exist; an `import('./x.js')`
+    // is followed too, because the CLI loads each command's module only when it runs.
+    for (const i of importsOf(rel)) if (i.local && !i.typeOnly) todo.push(i.to);
   }
 }

@@ -8,9 +8,12 @@ import { api, errorText } from '../api.js';
 import { fmtClock, fmtQuantity } from '../format.js';
 import { useEventStream, useLoad } from '../hooks.js';
 import { t, term } from '../i18n.js';
-import type { LatestValue } from '../types.js';
+import type { LatestValues, MeterValuesEvent } from '../types.js';
 
 const POLL_MS = 2_000;
+
+/** A value as both sources give it: the stream's event carries these fields, GET …/latest adds its quality. */
+type LatestValue = MeterValuesEvent['values'][number];
 const PHASE_ROWS = [
   { label: 'V', quantities: ['voltage.l1', 'voltage.l2', 'voltage.l3', null] },
   { label: 'A', quantities: ['current.l1', 'current.l2', 'current.l3', null] },
@@ -22,7 +25,7 @@ export function useLatestValues(meterId: string): { values: Map<string, LatestVa
   const [pushed, setPushed] = useState<Map<string, LatestValue> | null>(null);
   const stream = useEventStream(`/api/v1/live/stream?meter=${encodeURIComponent(meterId)}`, {
     meter: (d) => {
-      const update = d as { meterId: string; values: LatestValue[] };
+      const update = d as MeterValuesEvent;
       if (update.meterId !== meterId) return;
       setPushed((prev) => {
         const next = new Map(prev ?? []);
@@ -31,7 +34,7 @@ export function useLatestValues(meterId: string): { values: Map<string, LatestVa
       });
     },
   });
-  const [latest] = useLoad(() => api<{ values: LatestValue[] }>(`/meters/${encodeURIComponent(meterId)}/latest`), [meterId], stream === 'live' ? undefined : POLL_MS);
+  const [latest] = useLoad(() => api<LatestValues>(`/meters/${encodeURIComponent(meterId)}/latest`), [meterId], stream === 'live' ? undefined : POLL_MS);
   const base = new Map(latest.status === 'ok' ? latest.value.values.map((v) => [v.quantity, v] as const) : []);
   // Pushed values are newer than the first load; polled values replace both when the stream is down.
   const values = stream === 'live' && pushed !== null ? new Map([...base, ...pushed]) : base;

@@ -8,7 +8,8 @@ import { fmtExplanation, fmtTime } from '../format.js';
 import { useEventStream, useLoad } from '../hooks.js';
 import { label, t, type Key } from '../i18n.js';
 import { canAct } from '../roles.js';
-import { SEVERITIES, type Alarm, type Area, type Page, type Role } from '../types.js';
+import { SEVERITIES } from '../../domain/alarm.js';
+import type { Alarm, AlarmEvent, Area, Page, Role } from '../types.js';
 
 /** Alarms kept in the page: the newest; older ones are a filter away. */
 const MAX_ALARMS = 500;
@@ -27,7 +28,7 @@ export function Alarms({ role }: { role: Role }) {
   }, [query]);
   const stream = useEventStream('/api/v1/alarms/stream', {
     alarm: (d) => {
-      const { alarm } = d as { alarm: Alarm };
+      const { alarm } = d as AlarmEvent;
       setChanges((prev) => new Map(prev).set(alarm.id, alarm));
     },
     reset: () => { reload(); },

@@ -11,7 +11,7 @@ import { toCsv, type CsvCell } from '../csv.js';
 import { fmtNumber, fmtPercent, fmtQuantity, fmtTime, localDay, startOfToday } from '../format.js';
 import { useLoad, type Loaded } from '../hooks.js';
 import { label, t, type Key } from '../i18n.js';
-import type { Area, Page, Point } from '../types.js';
+import type { Area, AreaComparison, AreaLoad, AreaProfile, CollectionRanking, LineLoss, LoadSummary, Page, PeriodComparison, Point } from '../types.js';
 
 const VIEWS = ['load', 'profile', 'day', 'month', 'areas', 'lineLoss', 'ranking'] as const;
 type View = (typeof VIEWS)[number];
@@ -23,17 +23,9 @@ const STEPS_MIN = [5, 15, 60] as const;
 const COLORS = ['#4fc3f7', '#ffb300', '#66bb6a', '#ef5350', '#ab47bc', '#9e9e9e', '#26a69a', '#ff7043', '#8d6e63', '#5c6bc0'];
 const DAY_MS = 86_400_000;
 
-interface At { value: number; ts: string }
-interface Summary {
-  energyKwh: number; peak: At | null; valley: At | null; average: number | null; loadFactor: number | null;
-  maxDemand: At | null; intervals: number; missingIntervals: number;
-}
-interface PeriodFigures { period: string; from: string; to: string; points: Point[]; summary: Summary }
-interface LineLossRow {
-  areaId: string; name: string; supplyMeterId: string | null; supplyKwh: number | null; customersKwh: number | null;
-  lossKwh: number | null; lossPct: number | null; customers: number; customersWithData: number; complete: boolean;
-}
-interface RankingRow { id: string; name: string; kind: string; expected: number; collected: number; successRate: number | null }
+type Summary = LoadSummary;
+type At = NonNullable<Summary['peak']>;
+type LineLossRow = LineLoss['areas'][number];
 
 export function Analysis() {
   const [view, setView] = useState<View>('load');
@@ -71,7 +63,7 @@ function LoadCurve({ areas }: { areas: readonly Area[] }) {
   const [to, setTo] = useState(localDay(startOfToday()));
   const [stepMin, setStepMin] = useState<number>(15);
   const range = dayRange(from, to);
-  const [load] = useLoad(() => api<{ points: Point[] }>(`/analysis/areas/${encodeURIComponent(area)}/load?from=${range[0]}&to=${range[1]}&stepMs=${stepMin * 60_000}`), [area, from, to, stepMin]);
+  const [load] = useLoad(() => api<AreaLoad>(`/analysis/areas/${encodeURIComponent(area)}/load?from=${range[0]}&to=${range[1]}&stepMs=${stepMin * 60_000}`), [area, from, to, stepMin]);
   const name = areaName(areas, area);
   const series = useMemo<ChartSeries[]>(() => (load.status === 'ok' ? [{ label: name, color: COLORS[0] ?? '#4fc3f7', points: toPairs(load.value.points) }] : []), [load, name]);
   const csv = () => {
@@ -99,7 +91,7 @@ function LoadCurve({ areas }: { areas: readonly Area[] }) {
 function Profile({ areas }: { areas: readonly Area[] }) {
   const [area, setArea] = useState(defaultArea(areas));
   const [date, setDate] = useState(localDay(startOfToday()));
-  const [profile] = useLoad(() => api<PeriodFigures>(`/analysis/areas/${encodeURIComponent(area)}/profile?date=${date}`), [area, date]);
+  const [profile] = useLoad(() => api<AreaProfile>(`/analysis/areas/${encodeURIComponent(area)}/profile?date=${date}`), [area, date]);
   const name = areaName(areas, area);
   const series = useMemo<ChartSeries[]>(() => (profile.status === 'ok' ? [{ label: name, color: COLORS[0] ?? '#4fc3f7', points: toPairs(profile.value.points) }] : []), [profile, name]);
   const csv = () => {
@@ -128,14 +120,13 @@ function Profile({ areas }: { areas: readonly Area[] }) {
   );
 }
 
-interface PeriodsReply { a: PeriodFigures; b: PeriodFigures; difference: { energyKwh: number; energyPct: number | null; peakKw: number | null; loadFactor: number | null; maxDemandKw: number | null } }
 
 function Periods({ areas, period }: { areas: readonly Area[]; period: 'day' | 'month' }) {
   const today = new Date();
   const [area, setArea] = useState(defaultArea(areas));
   const [a, setA] = useState(period === 'day' ? localDay(startOfToday() - DAY_MS) : isoMonth(new Date(today.getFullYear(), today.getMonth() - 1, 1)));
   const [b, setB] = useState(period === 'day' ? localDay(startOfToday()) : isoMonth(today));
-  const [cmp] = useLoad(() => api<PeriodsReply>(`/analysis/areas/${encodeURIComponent(area)}/compare?period=${period}&a=${a}&b=${b}`), [area, period, a, b]);
+  const [cmp] = useLoad(() => api<PeriodComparison>(`/analysis/areas/${encodeURIComponent(area)}/compare?period=${period}&a=${a}&b=${b}`), [area, period, a, b]);
   const series = useMemo<ChartSeries[]>(() => {
     if (cmp.status !== 'ok') return [];
     // A is drawn on B's time axis, so the two periods lie over each other.
@@ -174,14 +165,13 @@ function Periods({ areas, period }: { areas: readonly Area[]; period: 'day' | 'm
   );
 }
 
-interface AreasReply { from: string; to: string; areas: { areaId: string; points: Point[]; summary: Summary }[] }
 
 function AreasCompared({ areas }: { areas: readonly Area[] }) {
   const [chosen, setChosen] = useState<string[]>(() => areas.filter((a) => a.kind === 'transformer').slice(0, 3).map((a) => a.id));
   const [date, setDate] = useState(localDay(startOfToday()));
   const range = dayRange(date, date);
   const ids = chosen.join(',');
-  const [cmp] = useLoad(async () => (ids === '' ? null : api<AreasReply>(`/analysis/compare?areas=${encodeURIComponent(ids)}&from=${range[0]}&to=${range[1]}&stepMs=900000`)), [ids, date]);
+  const [cmp] = useLoad(async () => (ids === '' ? null : api<AreaComparison>(`/analysis/compare?areas=${encodeURIComponent(ids)}&from=${range[0]}&to=${range[1]}&stepMs=900000`)), [ids, date]);
   const series = useMemo<ChartSeries[]>(() => (cmp.status === 'ok' && cmp.value !== null
     ? cmp.value.areas.map((x, i) => ({ label: areaName(areas, x.areaId), color: COLORS[i % COLORS.length] ?? '#4fc3f7', points: toPairs(x.points) }))
     : []), [cmp, areas]);
@@ -215,7 +205,7 @@ function LineLoss({ areas }: { areas: readonly Area[] }) {
   const [from, setFrom] = useState(localDay(startOfToday() - DAY_MS));
   const [to, setTo] = useState(localDay(startOfToday()));
   const range = dayRange(from, to);
-  const [loss] = useLoad(() => api<{ areas: LineLossRow[] }>(`/analysis/line-loss?from=${range[0]}&to=${range[1]}${area === '' ? '' : `&area=${encodeURIComponent(area)}`}`), [area, from, to]);
+  const [loss] = useLoad(() => api<LineLoss>(`/analysis/line-loss?from=${range[0]}&to=${range[1]}${area === '' ? '' : `&area=${encodeURIComponent(area)}`}`), [area, from, to]);
   const header = [t('an.area'), t('an.supply'), t('an.customers'), t('an.loss'), t('an.lossPct'), t('an.status')];
   const csv = () => {
     if (loss.status === 'ok') downloadCsv(`line-loss-${from}-${to}.csv`, toCsv(header, loss.value.areas.map((r) => [r.name, r.supplyKwh, r.customersKwh, r.lossKwh, r.lossPct, lossStatus(r)])));
@@ -249,7 +239,7 @@ function LineLoss({ areas }: { areas: readonly Area[] }) {
 
 function Ranking() {
   const [date, setDate] = useState(localDay(startOfToday()));
-  const [ranking] = useLoad(() => api<{ areas: RankingRow[] }>(`/analysis/collection-ranking?date=${date}`), [date]);
+  const [ranking] = useLoad(() => api<CollectionRanking>(`/analysis/collection-ranking?date=${date}`), [date]);
   const header = [t('an.area'), t('an.kind'), t('an.expected'), t('an.collected'), t('an.rate')];
   const csv = () => {
     if (ranking.status === 'ok') downloadCsv(`collection-ranking-${date}.csv`, toCsv(header, ranking.value.areas.map((r) => [r.name, label('areaKind', r.kind), r.expected, r.collected, r.successRate === null ? null : r.successRate * 100])));

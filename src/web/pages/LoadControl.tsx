@@ -7,12 +7,12 @@ import { api, errorText } from '../api.js';
 import { fmtClause, fmtNumber, fmtTime } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { label, t, type Key } from '../i18n.js';
-import type { Program, ProgramDetail, ProgramPreview } from '../types.js';
+import type { Program, ProgramDetail, ProgramList, ProgramPreview } from '../types.js';
 
 const POLL_MS = 5_000;
 
 export function LoadControl({ selected }: { selected: string | undefined }) {
-  const [programs] = useLoad(() => api<{ items: Program[] }>('/load-control/programs'), [], POLL_MS);
+  const [programs] = useLoad(() => api<ProgramList>('/load-control/programs'), [], POLL_MS);
   if (programs.status !== 'ok') return <p>{programs.status === 'error' ? errorText(programs.error) : t('common.loading')}</p>;
   const items = programs.value.items;
   return (

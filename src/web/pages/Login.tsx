@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { api, errorText } from '../api.js';
 import { lang, setLang, t } from '../i18n.js';
-import type { Me, Role } from '../types.js';
+import type { LoginReply, Me } from '../types.js';
 
 export function Login({ onLogin }: { onLogin: (me: Me) => void }) {
   const [username, setUsername] = useState('');
@@ -13,7 +13,7 @@ export function Login({ onLogin }: { onLogin: (me: Me) => void }) {
     e.preventDefault();
     setBusy(true);
     setError(null);
-    api<{ name: string; role: Role }>('/auth/login', { method: 'POST', body: { username, password } })
+    api<LoginReply>('/auth/login', { method: 'POST', body: { username, password } })
       .then((r) => { onLogin({ subject: `user:${r.name}`, role: r.role, via: 'session' }); })
       .catch((err: unknown) => { setError(`${t('login.failed')}: ${errorText(err)}`); })
       .finally(() => { setBusy(false); });

@@ -13,7 +13,7 @@ import { fmtDay, fmtPercent, fmtQuantity, fmtTime, localDay } from '../format.js
 import { useLoad } from '../hooks.js';
 import { label, t, term, type Key } from '../i18n.js';
 import { canAct } from '../roles.js';
-import type { CollectionStats, DeviceEvent, Meter, MeterState, Page, Role, Series } from '../types.js';
+import type { CollectionStats, DeviceEvent, Meter, MeterRead, MeterState, Page, Role, Series } from '../types.js';
 
 const RANGES = [
   { key: 'meter.day', spanMs: 86_400_000, stepS: 300 },
@@ -41,7 +41,7 @@ export function MeterPage({ meterId, role }: { meterId: string; role: Role }) {
   const online = s?.online ?? null;
   const readNow = () => {
     setRead(t('meter.reading'));
-    api<{ values: unknown[]; durationMs: number }>(`${path}/read`, { method: 'POST', body: {} })
+    api<MeterRead>(`${path}/read`, { method: 'POST', body: {} })
       .then((r) => { setRead(t('meter.readDone', { n: r.values.length, ms: Math.round(r.durationMs) })); }, (err: unknown) => { setRead(errorText(err)); });
   };
   const registers = [...live.values.values()].filter((v) => v.quantity.startsWith('energy.'));

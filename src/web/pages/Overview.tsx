@@ -10,14 +10,17 @@ import { Chart, type ChartSeries } from '../components/Chart.js';
 import { fmtClock, fmtNumber, fmtPercent, startOfToday } from '../format.js';
 import { useEventStream, useLoad } from '../hooks.js';
 import { t } from '../i18n.js';
-import type { Area, AreaLoad, CollectionStats, Overview as OverviewData } from '../types.js';
+import type { Area, AreaLoad, CollectionStats, Overview as LiveOverview, Page } from '../types.js';
+
+/** What the page shows: the live overview, or its stand-in without load where the station has no live API. */
+type OverviewData = Omit<LiveOverview, 'totalKw'> & { totalKw: number | null };
 
 const CURVE_STEP_MS = 5 * 60_000;
 const POLL_MS = 5_000;
 
 export function Overview() {
   const [pushed, setPushed] = useState<OverviewData | null>(null);
-  const stream = useEventStream('/api/v1/live/stream', { overview: (d) => { setPushed(d as OverviewData); } });
+  const stream = useEventStream('/api/v1/live/stream', { overview: (d) => { setPushed(d as LiveOverview); } });
   // Polling only while the stream is not delivering (not built on this station, or reconnecting).
   const [loaded] = useLoad(loadOverview, [], stream === 'live' ? undefined : POLL_MS);
   const data = pushed ?? (loaded.status === 'ok' ? loaded.value : null);
@@ -75,7 +78,7 @@ function AreaCurve({ areaId, limitKw }: { areaId: string; limitKw: number | null
 async function loadOverview(): Promise<OverviewData> {
   return apiOr<OverviewData>('/live/overview', async () => {
     const [areas, stats] = await Promise.all([
-      api<{ items: Area[] }>('/areas?limit=1000'),
+      api<Page<Area>>('/areas?limit=1000'),
       api<CollectionStats>('/stats/collection').catch(() => null),
     ]);
     return {
