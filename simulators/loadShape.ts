@@ -2,9 +2,9 @@
  * A simulated meter's electrical state, driven by a daily load curve per customer type.
  * Deterministic for a given seed and time, so tests can predict what a simulator serves.
  * Energy registers integrate power between calls to `advance`. Scenario effects
- * (simulators/scenarios/effects.ts), when set, alter the values and what the registers count.
+ * (simulators/effect.ts), when set, alter the values and what the registers count.
  */
-import { applyEffect, NO_EFFECT, type Effect, type EffectSource } from './scenarios/effects.js';
+import { applyEffect, NO_EFFECT, type Effect, type EffectSource } from './effect.js';
 
 export type CustomerType = 'residential' | 'commercial' | 'industrial';
 

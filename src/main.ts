@@ -9,6 +9,7 @@ import type { AlarmService } from './alarms/service.js';
 import { createApi } from './api/assemble.js';
 import { startBroker } from './broker/index.js';
 import { createCollection } from './collect/assemble.js';
+import { createReadingPath } from './readingPath.js';
 import type { GridheadConfig } from './config/schema.js';
 import { createControl } from './control/index.js';
 import { createAdapters, startPushReceivers, startSimulators } from './devices.js';
@@ -77,8 +78,9 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const alarms = createAlarms({ ...base, db, topology: registry, broker: broker.connection });
   const rules = createRules({ ...base, configFile, db, registry, expectedIntervalMs, signal: alarms.signal, deviceEvents: alarms });
   const live = createLive({ ...base, db, registry, readings: storage.readings, alarms: alarms.service });
-  const collection = createCollection({ ...base, db, registry, adapters: adapters.byProtocol, store: storage.readings, live: live.sinks, rules: rules?.engine });
-  await startPushReceivers(base, adapters, collection, alarms.events, broker, fleet);
+  const readings = createReadingPath({ ...base, registry, store: storage.readings, live: live.sinks, rules: rules?.engine });
+  const collection = createCollection({ ...base, db, registry, adapters: adapters.byProtocol, offer: (b, p, m) => readings.pipeline.offer(b, p, m) });
+  await startPushReceivers(base, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet);
   collection.start();
   if (fleet !== undefined) await fleet.startPublishing();
 
@@ -86,11 +88,11 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const opcua = await createOpcua({
     ...base, topology: registry, live: live.values, alarms: alarms.service, commands: control.commands, auth: storage.auth,
     terminalOnline: (id) => collection.scheduler.terminalState(id)?.online,
-    readings: collection, terminals: collection, control,
+    readings, terminals: collection, control,
   });
   const loadControl = createLoadControl({ ...base, db, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal });
 
-  const parts = { ...collection, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops };
+  const parts = { ...collection, ...readings, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops };
   const metrics = createMetrics([
     ...metricSources(parts), ...storage.securityEvents.metricSources(), ...dlmsPushMetricSources(adapters.dlms, adapters.dlmsPush.deadLetters), ...alarms.metricSources(),
     ...storage.auth.metricSources(), ...(alarms.brokerDrops?.metricSources() ?? []),
@@ -102,7 +104,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   });
 
   return {
-    url, registry, pipeline: collection.pipeline, fleet, mqttUrl: broker.url, security: storage.security,
+    url, registry, pipeline: readings.pipeline, fleet, mqttUrl: broker.url, security: storage.security,
     alarms: alarms.service, events: alarms.events, opcuaEndpoint: opcua?.endpointUrl, close: () => closers.closeAll(),
   };
 }

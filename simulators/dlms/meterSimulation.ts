@@ -9,7 +9,7 @@
  * constructor (captures only; the limiter starts at `startTs`), so the profiles hold real rows.
  */
 import { MeterModel, tariffOfHour, type CustomerType } from '../loadShape.js';
-import { applyEffect, NO_EFFECT } from '../scenarios/effects.js';
+import { applyEffect, NO_EFFECT } from '../effect.js';
 import { obisEquals } from '../../protocols/dlms/cosem/obis.js';
 import { CONNECTED, isControlMode, nextControlState, type ControlState, type DisconnectTrigger } from './disconnectControl.js';
 import { EnergyIntegrator, type StepLoad } from './energyIntegrator.js';

@@ -28,6 +28,7 @@ import type { KeyStore } from '../security/keyStore.js';
 import type { SecurityEventLog } from '../security/securityEvents.js';
 import type { Db } from '../storage/db.js';
 import type { ReadingStore } from '../storage/readingStore.js';
+import { MeterReader } from './meterRead.js';
 import type { DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
 import { buildApi } from './server.js';
 
@@ -39,7 +40,7 @@ export interface ApiAssembly {
   readonly audit: AuditLog;
   readonly auth: AuthService;
   readonly security: { readonly keys: KeyStore; readonly events: SecurityEventLog };
-  readonly collection: Pick<Collection, 'stats' | 'scheduler' | 'meterReader'>;
+  readonly collection: Pick<Collection, 'stats' | 'scheduler'>;
   readonly live: Live;
   readonly alarms: Alarms;
   readonly rules: RuleService | undefined;
@@ -84,7 +85,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     events: { events: alarms.events },
     loadControl: o.loadControl,
     commands: { commands: o.control.commands },
-    meterReader: o.collection.meterReader,
+    meterReader: new MeterReader({ meter: (id) => registry.findMeter(id), terminal: (id) => registry.findTerminal(id), scheduler, plausibility: config.ingest.plausibility }),
     auth: { service: o.auth, sessionMaxMs: config.auth.sessionMaxMs },
     live: {
       overview: () => liveOverview({

@@ -10,10 +10,10 @@ import { Chart, type ChartSeries } from '../components/Chart.js';
 import { fmtClock, fmtNumber, fmtPercent, startOfToday } from '../format.js';
 import { useEventStream, useLoad } from '../hooks.js';
 import { t } from '../i18n.js';
-import type { Area, AreaLoad, CollectionStats, Overview as LiveOverview, Page } from '../types.js';
+import type { AreaLoad, Overview as LiveOverview } from '../types.js';
 
-/** What the page shows: the live overview, or its stand-in without load where the station has no live API. */
-type OverviewData = Omit<LiveOverview, 'totalKw'> & { totalKw: number | null };
+/** What the page shows: the live overview. */
+type OverviewData = LiveOverview;
 
 const CURVE_STEP_MS = 5 * 60_000;
 const POLL_MS = 5_000;
@@ -74,21 +74,7 @@ function AreaCurve({ areaId, limitKw }: { areaId: string; limitKw: number | null
   return <Chart name="area-load" series={series} unit="kW" xRange={[day, day + 86_400_000]} />;
 }
 
-/** The live overview, or (before the live API exists on this station) the area list with no load. */
-async function loadOverview(): Promise<OverviewData> {
-  return apiOr<OverviewData>('/live/overview', async () => {
-    const [areas, stats] = await Promise.all([
-      api<Page<Area>>('/areas?limit=1000'),
-      api<CollectionStats>('/stats/collection').catch(() => null),
-    ]);
-    return {
-      ts: new Date().toISOString(), totalKw: null,
-      collectionSuccessTodayPct: stats?.successRate === null || stats === null ? null : stats.successRate * 100,
-      areas: areas.items.map((a) => ({
-        id: a.id, name: a.name, kind: a.kind, parentId: a.parentId, loadKw: null,
-        limitKw: a.kind === 'transformer' && a.transformerKva !== null ? a.transformerKva * 0.9 : null,
-        meters: 0, metersReporting: 0, openAlarms: 0, state: 'normal' as const, abnormal: null,
-      })),
-    };
-  });
+/** The live overview: every figure, limits included, as the station computes it (one definition of area load). */
+function loadOverview(): Promise<OverviewData> {
+  return api<OverviewData>('/live/overview');
 }

@@ -10,10 +10,10 @@ import { DomainError } from '../domain/errors.js';
 import { QUANTITIES, type Quantity } from '../domain/quantity.js';
 import type { Reading } from '../domain/reading.js';
 import type { Meter, Terminal } from '../domain/topology.js';
+import { errorCode } from '../collect/errors.js';
+import type { CollectionScheduler } from '../collect/scheduler.js';
 import { normalise, type Rejection } from '../ingest/normalise.js';
 import { DEFAULT_PLAUSIBILITY, type PlausibilityLimits } from '../ingest/plausibility.js';
-import { errorCode } from './errors.js';
-import type { CollectionScheduler } from './scheduler.js';
 
 export type MeterReadRequest =
   | { readonly kind: 'quantities'; readonly quantities: readonly Quantity[] }
@@ -60,7 +60,6 @@ export class MeterReader {
     if (meter === undefined) throw new MeterReadError('UNKNOWN_METER', 404, `meter ${JSON.stringify(meterId)} does not exist`);
     const terminal = this.deps.terminal(meter.terminalId);
     if (terminal === undefined) throw new MeterReadError('UNKNOWN_TERMINAL', 409, `terminal ${meter.terminalId} of meter ${meter.id} does not exist`);
-    if (terminal.protocol === 'mqtt') throw new MeterReadError('NOT_POLLABLE', 409, `meter ${meter.id} is behind an MQTT terminal, which pushes its readings; see GET /meters/${meter.id}/latest`);
     const started = this.#now();
     if (request.kind === 'profile') {
       const outcome = await this.deps.scheduler.profileNow(terminal.id, { address: meter.address, profile: request.profile, from: request.from, to: request.to }).catch(rethrow);
@@ -115,7 +114,7 @@ function rethrow(err: unknown): never {
   const e = err instanceof Error ? err : new Error(String(err));
   const code = errorCode(e);
   if (code === 'COLLECT_BUSY') throw new MeterReadError('READ_BUSY', 503, e.message);
-  if (code === 'COLLECT_NOT_POLLABLE') throw new MeterReadError('NOT_POLLABLE', 409, e.message);
+  if (code === 'COLLECT_NOT_POLLABLE') throw new MeterReadError('NOT_POLLABLE', 409, `${e.message}; its latest values are at GET /meters/:id/latest`);
   if (code === 'COLLECT_UNKNOWN_TERMINAL') throw new MeterReadError('TERMINAL_NOT_COLLECTED', 409, e.message);
   if (code === 'COLLECT_STOPPED') throw new MeterReadError('STOPPING', 503, e.message);
   if (code === 'TIMEOUT') throw new MeterReadError('READ_TIMEOUT', 504, e.message);

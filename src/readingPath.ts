@@ -1,0 +1,83 @@
+/**
+ * The reading path, for the composition root: the one ingest pipeline and its sinks in
+ * order (the embedded store first, then live state, then whoever listens, such as OPC UA,
+ * then the rules; the InfluxDB stream last, so a backed-up spool never delays the others).
+ * It sits here, above collect, ingest and storage, because it joins all three: the collector
+ * offers into the pipeline without knowing what the pipeline writes to.
+ */
+import type { GridheadConfig } from './config/schema.js';
+import type { Reading } from './domain/index.js';
+import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
+import type { Closers } from './observe/closers.js';
+import type { LogThrottle, Logger } from './observe/logger.js';
+import type { Registry } from './registry/registry.js';
+import { InfluxSink } from './storage/influx/sink.js';
+import type { ReadingStore } from './storage/readingStore.js';
+
+export interface ReadingPath {
+  readonly pipeline: IngestPipeline;
+  /** The InfluxDB stream; undefined when `influx.enabled` is off. */
+  readonly influx: InfluxSink | undefined;
+  /** Hears every batch the pipeline delivers from now on, after live state and before the rules; the listener must not throw. */
+  onReadings(listener: (batch: readonly Reading[]) => void): () => void;
+}
+
+export interface ReadingPathAssembly {
+  readonly config: GridheadConfig;
+  readonly registry: Registry;
+  readonly store: ReadingStore;
+  readonly live: readonly ReadingSink[];
+  readonly rules: ReadingSink | undefined;
+  readonly logger: Logger;
+  readonly throttle: LogThrottle;
+  readonly closers: Closers;
+}
+
+export function createReadingPath({ config, registry, store, live, rules, logger, throttle, closers }: ReadingPathAssembly): ReadingPath {
+  const readingListeners = new Set<(batch: readonly Reading[]) => void>();
+  const listeners: ReadingSink = { name: 'reading listeners', write: (b) => { for (const l of readingListeners) l(b); } };
+  const sinks: ReadingSink[] = [{ name: 'store', write: (b) => void store.write(b) }, ...live, listeners];
+  if (rules !== undefined) sinks.push(rules);
+  let influx: InfluxSink | undefined;
+  if (config.influx.enabled) {
+    const sink = new InfluxSink({
+      ...config.influx,
+      dataDir: config.dataDir,
+      tagsFor: (id) => {
+        const area = registry.findMeter(id)?.areaId;
+        return area === null || area === undefined ? undefined : { area };
+      },
+      logger: logger.child({ component: 'influx' }),
+    });
+    sink.start();
+    sinks.push({ name: 'influx', write: (b) => sink.write(b) });
+    influx = sink;
+  }
+
+  const pipeline = new IngestPipeline({
+    capacity: config.ingest.queueCapacity,
+    drainBatch: config.storage.batchSize,
+    sinks,
+    meterAt: (t, a) => registry.meterAt(t, a),
+    plausibility: config.ingest.plausibility,
+    onReject: (r) => {
+      const meter = r.reason === 'UNKNOWN_METER' ? undefined : r.meterId;
+      const suppressed = throttle.pass(`reject:${meter ?? r.terminalId}:${r.reason}`);
+      if (suppressed >= 0) logger.warn({ terminal: r.terminalId, meter, quantity: r.quantity, reason: r.reason, detail: r.detail, suppressed }, 'reading rejected');
+    },
+    onSinkError: (sink, err, attempt) => {
+      if (throttle.pass(`sink:${sink}`) >= 0) logger.error({ sink, attempt, err }, 'sink write failed; retrying the same batch');
+    },
+  });
+  const influxSink = influx;
+  if (influxSink !== undefined) closers.add('influx', () => influxSink.close());
+  closers.add('pipeline', () => pipeline.close());
+  return {
+    pipeline,
+    influx,
+    onReadings: (listener) => {
+      readingListeners.add(listener);
+      return () => { readingListeners.delete(listener); };
+    },
+  };
+}
