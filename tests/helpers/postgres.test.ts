@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
+
+const unavailable = postgresUnavailable();
+if (unavailable !== undefined) console.warn(`skipping the PostgreSQL test-cluster tests: ${unavailable}`);
+
+async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+describe.skipIf(unavailable !== undefined)('throw-away PostgreSQL cluster', () => {
+  let server: TestPostgres;
+  let url: string;
+
+  beforeAll(async () => {
+    server = await startPostgres();
+    url = await server.createDatabase();
+  });
+  afterAll(async () => {
+    await server.dispose();
+  });
+
+  it('serves PostgreSQL 15 on 127.0.0.1 to the test role with its password, and refuses a wrong one', async () => {
+    const [row] = await query<{ version: string; user: string }>(url, 'SELECT current_setting(\'server_version_num\') AS version, current_user AS user');
+    expect(row).toEqual({ version: expect.stringMatching(/^15\d{4}$/) as string, user: 'gridhead' });
+    const wrong = url.replace(`:${server.password}@`, ':not-the-password@');
+    await expect(query(wrong, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
+  });
+
+  it('gives each caller a database of its own', async () => {
+    const other = await server.createDatabase();
+    expect(other).not.toBe(url);
+    await query(url, 'CREATE TABLE only_here (x int)');
+    const tables = await query(other, "SELECT 1 FROM pg_tables WHERE tablename = 'only_here'");
+    expect(tables).toEqual([]);
+  });
+
+  it('keeps every committed row through a SIGKILL of the whole server and a restart on the same URL', async () => {
+    await query(url, 'CREATE TABLE survivors (n int PRIMARY KEY)');
+    await query(url, 'INSERT INTO survivors SELECT generate_series(1, 1000)');
+    const before = server.serverPids();
+    expect(before.length).toBeGreaterThan(1);
+
+    await server.kill();
+    expect(server.serverPids()).toEqual([]);
+    expect(before.some((pid) => existsSync(`/proc/${pid}`))).toBe(false);
+    await expect(query(url, 'SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
+
+    await server.start();
+    const [row] = await query<{ n: string }>(url, 'SELECT count(*) AS n FROM survivors');
+    expect(row?.n).toBe('1000');
+  });
+
+  it('restarts cleanly and keeps its port', async () => {
+    const port = server.port;
+    await server.restart();
+    expect(server.port).toBe(port);
+    const [row] = await query<{ n: string }>(url, 'SELECT count(*) AS n FROM survivors');
+    expect(row?.n).toBe('1000');
+  });
+
+  it('counts the server processes\' CPU time', async () => {
+    const before = server.serverCpuSeconds();
+    await query(url, 'SELECT count(*) FROM generate_series(1, 3000000)');
+    expect(server.serverCpuSeconds()).toBeGreaterThan(before);
+  });
+});
+
+describe.skipIf(unavailable !== undefined)('throw-away PostgreSQL cluster disposal', () => {
+  it('stops the server and removes its directory', async () => {
+    const server = await startPostgres();
+    const pids = server.serverPids();
+    await server.dispose();
+    expect(existsSync(server.dataDir)).toBe(false);
+    expect(pids.some((pid) => existsSync(`/proc/${pid}`))).toBe(false);
+  });
+});
