@@ -43,52 +43,55 @@ export const DlmsEndpoint = Type.Object(
   strict,
 );
 
+/** Pushed data-notifications (IC 40 push setup on the meters): TCP wrapper listener and MQTT binary topic. */
+export const DlmsPushConfig = Type.Object(
+  {
+    listen: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false }),
+        host: Type.String({ default: '127.0.0.1' }),
+        /** 4059 is the IANA port of DLMS/COSEM; 0 picks a free one. */
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 4059 }),
+      },
+      strict,
+    ),
+    /** Subscribe to `<mqtt.topicPrefix>/+/dlms/notify` on the head-end's broker. */
+    mqtt: Type.Object({ enabled: Type.Boolean({ default: false }) }, strict),
+    maxConnections: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
+    /** Largest pushed APDU accepted (wrapper frame or MQTT payload). */
+    maxApduBytes: Type.Integer({ minimum: 64, maximum: 65_535, default: 4_096 }),
+    /** Bytes one TCP connection may carry before the listener closes it (the meter reconnects). */
+    maxBytesPerConnection: Type.Integer({ minimum: 1_024, default: 1_048_576 }),
+    idleTimeoutMs: Type.Integer({ minimum: 1_000, default: 600_000 }),
+    /** After a failed scaler read for a meter, wait this long before reading again. */
+    scalerRetryMs: Type.Integer({ minimum: 100, default: 60_000 }),
+    /** Push object lists read from meters whose pushes follow no known list. */
+    lists: Type.Object(
+      {
+        /** Pushes waiting for their meter's lists, in all and per meter; more are dead-lettered. */
+        maxWaiting: Type.Integer({ minimum: 1, maximum: 100_000, default: 256 }),
+        maxWaitingPerMeter: Type.Integer({ minimum: 1, maximum: 1_000, default: 16 }),
+        /** Least time between two reads of one meter's lists. */
+        readRetryMs: Type.Integer({ minimum: 100, default: 60_000 }),
+        /** Meters whose learnt lists the embedded store keeps; the least recently learnt go first. */
+        maxMeters: Type.Integer({ minimum: 1, default: 100_000 }),
+      },
+      strict,
+    ),
+    /** Pushes over TCP that yielded nothing, kept with their bytes (over MQTT: mqtt.deadLetterTopic). */
+    deadLetters: Type.Object({ maxRows: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }) }, strict),
+  },
+  strict,
+);
+
 export const DlmsConfig = Type.Object(
   {
     /** Bounds the TCP connect, the HDLC link set-up and every request of an association. */
     requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 5_000 }),
     /** Attributes per GET-with-list request; meters commonly accept 10 to 32. */
     maxListItems: Type.Integer({ minimum: 1, maximum: 64, default: 16 }),
-    /** Pushed data-notifications (IC 40 push setup on the meters): TCP wrapper listener and MQTT binary topic. */
-    push: Type.Object(
-      {
-        listen: Type.Object(
-          {
-            enabled: Type.Boolean({ default: false }),
-            host: Type.String({ default: '127.0.0.1' }),
-            /** 4059 is the IANA port of DLMS/COSEM; 0 picks a free one. */
-            port: Type.Integer({ minimum: 0, maximum: 65535, default: 4059 }),
-          },
-          strict,
-        ),
-        /** Subscribe to `<mqtt.topicPrefix>/+/dlms/notify` on the head-end's broker. */
-        mqtt: Type.Object({ enabled: Type.Boolean({ default: false }) }, strict),
-        maxConnections: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
-        /** Largest pushed APDU accepted (wrapper frame or MQTT payload). */
-        maxApduBytes: Type.Integer({ minimum: 64, maximum: 65_535, default: 4_096 }),
-        /** Bytes one TCP connection may carry before the listener closes it (the meter reconnects). */
-        maxBytesPerConnection: Type.Integer({ minimum: 1_024, default: 1_048_576 }),
-        idleTimeoutMs: Type.Integer({ minimum: 1_000, default: 600_000 }),
-        /** After a failed scaler read for a meter, wait this long before reading again. */
-        scalerRetryMs: Type.Integer({ minimum: 100, default: 60_000 }),
-        /** Push object lists read from meters whose pushes follow no known list. */
-        lists: Type.Object(
-          {
-            /** Pushes waiting for their meter's lists, in all and per meter; more are dead-lettered. */
-            maxWaiting: Type.Integer({ minimum: 1, maximum: 100_000, default: 256 }),
-            maxWaitingPerMeter: Type.Integer({ minimum: 1, maximum: 1_000, default: 16 }),
-            /** Least time between two reads of one meter's lists. */
-            readRetryMs: Type.Integer({ minimum: 100, default: 60_000 }),
-            /** Meters whose learnt lists the embedded store keeps; the least recently learnt go first. */
-            maxMeters: Type.Integer({ minimum: 1, default: 100_000 }),
-          },
-          strict,
-        ),
-        /** Pushes over TCP that yielded nothing, kept with their bytes (over MQTT: mqtt.deadLetterTopic). */
-        deadLetters: Type.Object({ maxRows: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }) }, strict),
-      },
-      strict,
-    ),
+    /** Pushed data-notifications: see DlmsPushConfig. */
+    push: DlmsPushConfig,
     /** The station's system title (8 octets, 16 hex digits) in AARQs and ciphered APDUs; default "GRD" and five zero octets. */
     systemTitle: Type.String({ pattern: '^[0-9A-Fa-f]{16}$', default: '4752440000000000' }),
   },
@@ -96,3 +99,4 @@ export const DlmsConfig = Type.Object(
 );
 
 export type DlmsEndpoint = Static<typeof DlmsEndpoint>;
+export type DlmsPushSettings = Static<typeof DlmsPushConfig>;
