@@ -8,8 +8,10 @@
  * What it needs of the station comes in as interfaces (senders, list store, dead-letter
  * store, security); what it did goes out as plain counters, which the station turns into metrics.
  */
+import type { Static } from 'typebox';
 import { ProtocolError, type PushSink, type TerminalSession } from '../../adapter.js';
 import type { MqttConnection } from '../../mqtt/connection.js';
+import type { DlmsConfig } from '../config.js';
 import type { ScalerUnit } from '../cosem/units.js';
 import { startPushListener, type PushListener } from '../net/pushListener.js';
 import { DlmsPushMqttSubscriber, dlmsNotifyTopic, type DlmsPushMqttStats } from '../net/pushMqtt.js';
@@ -21,20 +23,8 @@ import { DlmsPushReceiver, type DlmsPushCounters, type PushDeadLetter } from './
 import { PushScalerCache } from './scalers.js';
 import type { PushSenderLookup } from './senders.js';
 
-/** The push settings (configuration `dlms.push`). */
-export interface DlmsPushSettings {
-  /** The TCP wrapper listener (IEC 62056-47). */
-  readonly listen: { readonly enabled: boolean; readonly host: string; readonly port: number };
-  /** Pushes over MQTT (`<prefix>/<terminal>/dlms/notify`); needs `DlmsPushOptions.mqtt`. */
-  readonly mqtt: { readonly enabled: boolean };
-  readonly maxConnections: number;
-  readonly maxApduBytes: number;
-  readonly maxBytesPerConnection: number;
-  readonly idleTimeoutMs: number;
-  /** Least time between two scaler reads of a meter whose read failed. */
-  readonly scalerRetryMs: number;
-  readonly lists: { readonly maxWaiting: number; readonly maxWaitingPerMeter: number; readonly readRetryMs: number };
-}
+/** The push settings: the configuration's `dlms.push` section, one definition with its schema. */
+export type DlmsPushSettings = Static<typeof DlmsConfig>['push'];
 
 /** Where TCP pushes that yielded nothing are kept (MQTT ones go to the dead-letter topic). */
 export interface PushDeadLetterStore {
