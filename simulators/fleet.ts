@@ -48,7 +48,7 @@ export interface FleetOptions {
   readonly knownAreaIds?: ReadonlySet<string>;
   /** Time of every simulator and of the scenarios (default Date.now); tests move a fake one. */
   readonly clock?: () => number;
-  /** Told when a scenario starts or ends (main.ts logs it). */
+  /** Told when a scenario starts or ends (the station logs it). */
   readonly onScenario?: (event: ScenarioEvent) => void;
   /** How often scenario edges are looked for, ms; 0: only on `scenarios.update()` (default 250). */
   readonly scenarioTickMs?: number;

@@ -89,9 +89,11 @@ export function createAdapters(
     registerMaps: config.modbus.registerMaps,
   });
   closers.add('modbus', () => modbus.close());
+  // The station's own MQTT clients: one connection (login, TLS) and one set of topic conventions.
+  const station = { ...broker.connection, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic };
   // DLMS pushes (data-notifications over the TCP wrapper and MQTT) come in through the DLMS adapter.
   const dlmsPush = stationDlmsPush(config.dlms.push, db, registry, {
-    mqtt: { ...broker.connection, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic },
+    mqtt: station,
     security,
     // Recorded like an association's security events (the log rate-limits its own lines).
     onSecurityEvent: (e) => {
@@ -116,10 +118,7 @@ export function createAdapters(
   });
   closers.add('dlms', () => dlms.close());
   const mqtt = new MqttAdapter({
-    ...broker.connection,
-    clientId: config.mqtt.clientId,
-    topicPrefix: config.mqtt.topicPrefix,
-    deadLetterTopic: config.mqtt.deadLetterTopic,
+    ...station,
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
     maxReadingsPerMessage: config.mqtt.maxReadingsPerMessage,
     maxInflightMessages: config.mqtt.maxInflightMessages,

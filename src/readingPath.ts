@@ -50,6 +50,7 @@ export function createReadingPath({ config, registry, store, live, rules, logger
       logger: logger.child({ component: 'influx' }),
     });
     sink.start();
+    closers.add('influx', () => sink.close());
     sinks.push({ name: 'influx', write: (b) => sink.write(b) });
     influx = sink;
   }
@@ -69,8 +70,6 @@ export function createReadingPath({ config, registry, store, live, rules, logger
       if (throttle.pass(`sink:${sink}`) >= 0) logger.error({ sink, attempt, err }, 'sink write failed; retrying the same batch');
     },
   });
-  const influxSink = influx;
-  if (influxSink !== undefined) closers.add('influx', () => influxSink.close());
   closers.add('pipeline', () => pipeline.close());
   return {
     pipeline,

@@ -82,7 +82,7 @@ export class AreaLoadWatch implements RuleWatch {
       let reporting = s.reporting;
       if (supply !== undefined) {
         // The supply meter's own power is the load: one lookup, nothing to sum.
-        const v = this.supplyPower(supply);
+        const v = this.judge.values.latest(supply, 'power.active');
         const fresh = powerStanding(v, now, this.judge.areaLoad.freshMs) === 'fresh';
         loadKw = fresh ? v?.value ?? 0 : 0;
         reporting = fresh ? 1 : 0;
@@ -112,13 +112,6 @@ export class AreaLoadWatch implements RuleWatch {
   forgetMeter(id: MeterId): void {
     this.live?.leave(id);
     this.next?.tally.leave(id);
-  }
-
-  private supplyPower(id: MeterId): { value: number; ts: number } | undefined {
-    const mv = this.judge.values.get(id);
-    const value = mv?.values['power.active'];
-    const ts = mv?.ts['power.active'];
-    return value === undefined || ts === undefined ? undefined : { value, ts };
   }
 
   /** The judged areas now; their members join in slices. */

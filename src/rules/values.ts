@@ -48,12 +48,17 @@ export class ValueTable {
     this.meters.delete(id);
   }
 
-  /** The value of a quantity if it is at least as new as `notBefore`. */
-  fresh(id: MeterId, q: Quantity, notBefore: number): { value: number; ts: number } | undefined {
+  /** The latest value of a quantity, with its device time. */
+  latest(id: MeterId, q: Quantity): { value: number; ts: number } | undefined {
     const m = this.meters.get(id);
     const ts = m?.ts[q];
     const value = m?.values[q];
-    if (ts === undefined || value === undefined || ts < notBefore) return undefined;
-    return { value, ts };
+    return ts === undefined || value === undefined ? undefined : { value, ts };
+  }
+
+  /** The value of a quantity if it is at least as new as `notBefore`. */
+  fresh(id: MeterId, q: Quantity, notBefore: number): { value: number; ts: number } | undefined {
+    const v = this.latest(id, q);
+    return v === undefined || v.ts < notBefore ? undefined : v;
   }
 }

@@ -392,7 +392,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 11,
     name: 'DLMS push: learnt push object lists, dead letters',
     sql: `
-      -- Push object lists read from a meter (src/collect/dlmsPushLists.ts), per terminal/address.
+      -- Push object lists read from a meter (src/storage/dlmsPushLists.ts), per terminal/address.
       CREATE TABLE dlms_push_lists (
         meter_key  TEXT PRIMARY KEY,   -- terminal id / meter address
         lists      TEXT NOT NULL,      -- JSON: [{ pushSetup, objects: [{ classId, obis, attribute, dataIndex }] }]
@@ -400,7 +400,7 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
       CREATE INDEX dlms_push_lists_learnt ON dlms_push_lists(learnt_at);
 
-      -- Pushes that yielded nothing, with their bytes (src/collect/dlmsPushDeadLetters.ts); capped, oldest dropped.
+      -- Pushes that yielded nothing, with their bytes (src/storage/dlmsPushDeadLetters.ts); capped, oldest dropped.
       CREATE TABLE dlms_push_dead_letters (
         id           INTEGER PRIMARY KEY AUTOINCREMENT,
         received_at  INTEGER NOT NULL,

@@ -4,11 +4,11 @@
  *
  * 20,000 meters in 40 transformer areas, the default rule set (config/rules.yaml), readings
  * fed through a real IngestPipeline (normalise → queue → sinks: live values, then the
- * engine) at a paced 50,000 readings/s, the engine ticking every second as in main.ts.
+ * engine) at a paced 50,000 readings/s, the engine ticking every second as in src/rules/index.ts.
  * Each meter sends polls of five quantities; one poll in twenty carries an import register
  * lower than the last, which register-backwards raises at once. Latency is measured from the
  * `offer` of that batch to the engine's signal callback, for those raises. The engine is set
- * up as main.ts sets it up (left-over tick slices continue 5 ms after each other).
+ * up as src/rules/index.ts sets it up (left-over tick slices continue 5 ms after each other).
  *
  * Then the ingest throughput with rules on and off: the same readings offered as fast as
  * the pipeline takes them, live values only versus live values + engine.
