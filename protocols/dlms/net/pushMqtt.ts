@@ -57,7 +57,7 @@ export function dlmsNotifyTopic(prefix: string, terminalId: string): string {
   return `${prefix}/${terminalId}/dlms/notify`;
 }
 
-export function dlmsNotifyFilter(prefix: string): string {
+function dlmsNotifyFilter(prefix: string): string {
   return `${prefix}/+/dlms/notify`;
 }
 

@@ -19,7 +19,7 @@ export interface DlmsEventMeaning {
 
 const other = (text: string): DlmsEventMeaning => ({ code: 'other', text });
 
-export const DLMS_EVENT_CODES: Readonly<Record<number, DlmsEventMeaning>> = {
+const DLMS_EVENT_CODES: Readonly<Record<number, DlmsEventMeaning>> = {
   // Standard event log.
   1: { code: 'power-down', text: 'power down' },
   2: { code: 'power-up', text: 'power up' },

@@ -13,8 +13,9 @@
  * Before reading, `known` is asked (the DLMS adapter's cache, which polling fills), so a
  * meter that is also polled costs no extra association. A failed read is not retried for
  * `retryAfterMs`; meanwhile that meter's pushed registers are dropped and counted by the
- * receiver. One read per meter at a time, `maxConcurrentLoads` in all (a fleet pushing for
- * the first time must not open an association per meter at once); the cache is bounded.
+ * receiver. One read per meter at a time, `maxConcurrentLoads` in all: a fleet pushing for
+ * the first time must not fill every collection slot with scaler reads and hold up polling
+ * (each read queues in its terminal's lane like an operator's). The cache is bounded.
  */
 import type { ScalerUnit } from '../cosem/units.js';
 
