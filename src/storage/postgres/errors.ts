@@ -131,7 +131,7 @@ export function databaseError(err: unknown, target: DatabaseTarget): DatabaseErr
 
 /**
  * The URL for logs and messages: the password replaced by `***`, in the authority and in a
- * `password=` query parameter. A string that does not parse is not shown at all.
+ * `password=` query parameter. A string that is not a postgres:// URL is not shown at all.
  */
 export function redactUrl(url: string): string {
   let parsed: URL;
@@ -140,6 +140,8 @@ export function redactUrl(url: string): string {
   } catch {
     return '<unparsable URL>';
   }
+  // Another scheme may parse with the credentials in its path ("user:secret@host"): show none of it.
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') return '<unparsable URL>';
   if (parsed.password !== '') parsed.password = '***';
   for (const key of [...parsed.searchParams.keys()]) {
     if (key.toLowerCase() === 'password') parsed.searchParams.set(key, '***');
