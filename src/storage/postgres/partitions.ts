@@ -2,12 +2,13 @@
  * Day partitions of `readings`: created ahead of need, dropped whole past retention.
  *
  * Why a day: a 1,000,000-meter fleet at 15-minute intervals writes about 96 M values a day,
- * about 9 GB with its indexes (93 bytes a reading in tests/bench/pg-reading-store.bench.ts). A day partition keeps its primary-key index small enough
- * to stay in memory while it is written (inserts land in today's partition only), a billing
- * day or an area's daily profile reads one partition, and retention drops one table a day
- * instead of deleting 96 M rows (no vacuum debt, no bloat). An hour would mean 24 times as many
- * tables for the planner to consider per query; a month would make retention coarse and the
- * index being written too large for memory.
+ * about 9 GB with its indexes (93 bytes a reading in tests/bench/pg-reading-store.bench.ts).
+ * A day partition keeps its primary-key index small enough to stay in memory while it is
+ * written (inserts land in today's partition only), a billing day or an area's daily profile
+ * reads one partition, and retention drops one table a day instead of deleting 96 M rows (no
+ * vacuum debt, no bloat). An hour would mean 24 times as many tables for the planner to
+ * consider per query; a month would make retention coarse and the index being written too
+ * large for memory.
  *
  * The window is [today − retentionDays + 1, today + daysAhead], in UTC days: late profile
  * data of past days still has its partition, a reading too far in the future or past retention
