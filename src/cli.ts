@@ -4,6 +4,7 @@
  *   gridhead sim   [--config FILE]   run only the simulated fleet of that configuration
  *   gridhead dlms get|objects …      read a DLMS/COSEM meter (src/cli/dlms.ts)
  *   gridhead read|command …          talk to a running station's API (src/cli/remote.ts)
+ *   gridhead db migrate              bring the PostgreSQL schema up to date (src/cli/db.ts)
  *
  * Every command lives in its own module, imported only when it is the one asked for: a field
  * engineer's `gridhead dlms get` must start like a small tool, so it never loads the
@@ -21,6 +22,8 @@ const USAGE = `usage:
                                    read a meter now through a running station's API
   gridhead command disconnect|reconnect|set-limit|clear-limit|sync-clock (--meter ID ... | --area ID)
                                    [--limit-kw N] [--reason TEXT] [--yes]   remote control (docs/cli-remote.md)
+  gridhead db migrate [--config FILE]
+                                   apply PostgreSQL schema migrations to $GRIDHEAD_DATABASE_URL
   gridhead help
 `;
 
@@ -46,6 +49,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Talks to one meter and needs no configuration file.
       const { dlmsCommand } = await import('./cli/dlms.js');
       return dlmsCommand(rest);
+    }
+    case 'db': {
+      const { dbCommand } = await import('./cli/db.js');
+      return dbCommand(rest, { stdout: process.stdout, stderr: process.stderr, env: process.env });
     }
     case 'start':
     case 'sim': {

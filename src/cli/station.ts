@@ -15,8 +15,7 @@ export async function stationCommand(command: 'start' | 'sim', argv: readonly st
   let file: string;
   try {
     const { values } = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' } }, strict: true });
-    const fromEnv = process.env.GRIDHEAD_CONFIG;
-    file = values.config ?? (fromEnv === undefined || fromEnv === '' ? 'config/default.yaml' : fromEnv);
+    file = configFileOf(values.config, process.env);
   } catch (err) {
     process.stderr.write(`gridhead: ${(err as Error).message}\n${usage}`);
     return 2;
@@ -61,6 +60,12 @@ export async function stationCommand(command: 'start' | 'sim', argv: readonly st
   for (const t of fleet.seed.terminals) logger.info({ terminal: t.id, protocol: t.protocol, ...(t.modbus === undefined ? {} : { port: t.modbus.port }) }, 'simulated terminal');
   await untilSignal(logger, () => fleet.stop());
   return 0;
+}
+
+/** The configuration file: `--config`, else GRIDHEAD_CONFIG, else the demo's. */
+export function configFileOf(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  const fromEnv = env.GRIDHEAD_CONFIG;
+  return flag ?? (fromEnv === undefined || fromEnv === '' ? 'config/default.yaml' : fromEnv);
 }
 
 /** Start-up failures with a stable code whose message names what to change. */

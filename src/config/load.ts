@@ -35,6 +35,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { env: 'GRIDHEAD_INFLUX_ORG', path: ['influx', 'org'], type: 'string' },
   { env: 'GRIDHEAD_INFLUX_BUCKET', path: ['influx', 'bucket'], type: 'string' },
   { env: 'GRIDHEAD_OPCUA_PORT', path: ['opcua', 'port'], type: 'integer' },
+  { env: 'GRIDHEAD_DATABASE_URL', path: ['storage', 'postgres', 'url'], type: 'string' },
 ];
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): GridheadConfig {
@@ -92,7 +93,7 @@ export function buildConfig(raw: Record<string, unknown>, source: string, env: N
 /** Creates the object-valued sections the user left out so their inner defaults apply. */
 function fillSections(value: Record<string, unknown>): void {
   const sections: readonly (readonly string[])[] = [
-    ['station'], ['log'], ['http'], ['mqtt'], ['mqtt', 'embeddedBroker'], ['mqtt', 'brokerDrops'], ['influx'], ['storage'], ['ingest'], ['ingest', 'plausibility'], ['collect'],
+    ['station'], ['log'], ['http'], ['mqtt'], ['mqtt', 'embeddedBroker'], ['mqtt', 'brokerDrops'], ['influx'], ['storage'], ['storage', 'postgres'], ['ingest'], ['ingest', 'plausibility'], ['collect'],
     ['modbus'], ['dlms'], ['registry'], ['simulators'], ['simulators', 'modbus'], ['simulators', 'mqtt'], ['simulators', 'dlms'],
     ['dlms', 'push'], ['dlms', 'push', 'listen'], ['dlms', 'push', 'mqtt'], ['dlms', 'push', 'lists'], ['dlms', 'push', 'deadLetters'],
     ['rules'],
@@ -195,6 +196,7 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
   issues.push(...checkScenarios(c.simulators.scenarios));
   if (c.influx.retryMinMs > c.influx.retryMaxMs) issues.push({ path: 'influx.retryMinMs', message: 'must not exceed influx.retryMaxMs' });
   if (c.modbus.reconnectMinMs > c.modbus.reconnectMaxMs) issues.push({ path: 'modbus.reconnectMinMs', message: 'must not exceed modbus.reconnectMaxMs' });
+  if (c.storage.postgres.reconnectMinMs > c.storage.postgres.reconnectMaxMs) issues.push({ path: 'storage.postgres.reconnectMinMs', message: 'must not exceed storage.postgres.reconnectMaxMs' });
   c.alarms.webhooks.forEach((w, i) => {
     if (w.retryMinMs > w.retryMaxMs) issues.push({ path: `alarms.webhooks[${i}].retryMinMs`, message: `must not exceed alarms.webhooks[${i}].retryMaxMs` });
   });

@@ -102,6 +102,32 @@ export const InfluxConfig = Type.Object(
   strict,
 );
 
+/** PostgreSQL as the shared store (src/storage/postgres/); the URL also comes from GRIDHEAD_DATABASE_URL. */
+export const PostgresConfig = Type.Object(
+  {
+    /** `postgres://user:password@host:port/database`; never logged with its password. */
+    url: Type.Optional(Type.String({ minLength: 1, pattern: '^postgres(ql)?://' })),
+    /** Connections in the pool, at most; queries beyond them wait for one (see `acquireTimeoutMs`). */
+    poolMax: Type.Integer({ minimum: 1, maximum: 1_000, default: 10 }),
+    /** A connection attempt (TCP, TLS and authentication) that takes longer fails. */
+    connectTimeoutMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 10_000 }),
+    /** A query waits this long for a free connection, at most. */
+    acquireTimeoutMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 30_000 }),
+    /** `statement_timeout` of every connection: the server cancels a statement that runs longer. */
+    statementTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+    /** `idle_in_transaction_session_timeout`: a session that holds a transaction open and idle this long is ended. */
+    idleInTransactionTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000 }),
+    /** Delay bounds between reconnection attempts while the server is unreachable. */
+    reconnectMinMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 100 }),
+    reconnectMaxMs: Type.Integer({ minimum: 10, maximum: 300_000, default: 10_000 }),
+    /** Day partitions of `readings` created ahead of today. */
+    partitionDaysAhead: Type.Integer({ minimum: 1, maximum: 366, default: 7 }),
+    /** How often the reading store creates partitions ahead and drops those past retention. */
+    maintenanceIntervalMs: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 3_600_000 }),
+  },
+  strict,
+);
+
 export const StorageConfig = Type.Object(
   {
     /** Readings per SQLite transaction, at most (the pipeline hands the store batches this large). */
@@ -111,6 +137,13 @@ export const StorageConfig = Type.Object(
      * they survive a process crash or kill, not a power cut (src/storage/db.ts).
      */
     durability: Type.Union([Type.Literal('full'), Type.Literal('normal')], { default: 'full' }),
+    /**
+     * Readings are kept this many days. The PostgreSQL reading store applies it by dropping
+     * whole day partitions (src/storage/postgres/partitions.ts); the embedded store keeps
+     * every reading for now.
+     */
+    retentionDays: Type.Integer({ minimum: 1, maximum: 3650, default: 400 }),
+    postgres: PostgresConfig,
   },
   strict,
 );
@@ -569,6 +602,7 @@ export const GridheadConfig = Type.Object(
 export type GridheadConfig = Static<typeof GridheadConfig>;
 export type CollectProfileConfig = Static<typeof CollectProfile>;
 export type InfluxConfig = Static<typeof InfluxConfig>;
+export type PostgresConfig = Static<typeof PostgresConfig>;
 export type AreaSeed = Static<typeof AreaSeed>;
 export type TerminalSeed = Static<typeof TerminalSeed>;
 export type MeterSeed = Static<typeof MeterSeed>;

@@ -50,6 +50,19 @@ export interface ReadingStoreStats {
 
 export const DEFAULT_MAX_POINTS = 10_000;
 
+/**
+ * The reading store as every driver offers it: the embedded store answers at once, the
+ * PostgreSQL store (src/storage/postgres/readingStore.ts) over the network. Same semantics:
+ * a later write of the same (meter, quantity, ts) wins; unknown meters and non-finite values
+ * are counted and skipped; `series` throws `SeriesTooLarge` and `InvalidSeriesQuery` alike.
+ */
+export interface AsyncReadingStore {
+  write(batch: readonly Reading[]): Promise<WriteResult>;
+  latest(meterId: MeterId): Promise<LatestValue[]>;
+  series(q: SeriesQuery): Promise<SeriesPoint[]>;
+  stats(): ReadingStoreStats;
+}
+
 export class SeriesTooLarge extends Error {
   readonly code = 'SERIES_TOO_LARGE';
   constructor(readonly maxPoints: number) {
@@ -142,21 +155,14 @@ export class ReadingStore {
 
   /** Points of one quantity in [from, to): raw, or bucketed by `stepMs` with `agg`. */
   series(q: SeriesQuery): SeriesPoint[] {
-    const maxPoints = q.maxPoints ?? DEFAULT_MAX_POINTS;
-    if (!Number.isInteger(maxPoints) || maxPoints < 1) throw new InvalidSeriesQuery('maxPoints must be a positive integer');
-    if (!Number.isFinite(q.from) || !Number.isFinite(q.to) || q.from > q.to) throw new InvalidSeriesQuery('from/to must be finite with from <= to');
+    const { from, to, limit, maxPoints } = seriesBounds(q);
     const key = this.meterKey(q.meterId);
     const code = this.codes.get(q.quantity);
     if (key === undefined || code === undefined) return [];
-    const from = Math.floor(q.from);
-    const to = Math.floor(q.to);
-    // Ask for one more than allowed: its presence is the overflow signal, without a COUNT pass.
-    const limit = maxPoints + 1;
     let points: SeriesPoint[];
     if (q.stepMs === undefined) {
       points = this.rawSeries.all(key, code, from, to, limit).map((r) => ({ ts: r.ts, value: r.value, quality: qualityOf(r.quality) }));
     } else {
-      if (!Number.isInteger(q.stepMs) || q.stepMs < 1) throw new InvalidSeriesQuery('stepMs must be a positive integer');
       points = this.bucketed[q.agg ?? 'avg'].all(q.stepMs, key, code, from, to, limit).map((r) => ({ ts: r.bucket, value: r.value }));
     }
     if (points.length > maxPoints) throw new SeriesTooLarge(maxPoints);
@@ -189,36 +195,67 @@ export class ReadingStore {
   }
 }
 
-const QUALITY_CODE: Readonly<Record<Quality, number>> = { good: 0, suspect: 1, bad: 2 };
+/** Quality as stored (every driver): `bad` is the highest, so `quality < 2` leaves it out of aggregates. */
+export const QUALITY_CODE: Readonly<Record<Quality, number>> = { good: 0, suspect: 1, bad: 2 };
 const QUALITY_BY_CODE: readonly Quality[] = ['good', 'suspect', 'bad'];
 
-function qualityOf(code: number): Quality {
+export function qualityOf(code: number): Quality {
   return QUALITY_BY_CODE[code] ?? 'bad';
 }
 
+/** A series query checked, with its integer bounds and the row limit to ask a driver for. */
+export interface SeriesBounds {
+  readonly from: number;
+  readonly to: number;
+  readonly maxPoints: number;
+  /** One more than allowed: its presence is the overflow signal, without a COUNT pass. */
+  readonly limit: number;
+}
+
+/** Checks a series query the same way for every driver; throws `InvalidSeriesQuery`. */
+export function seriesBounds(q: SeriesQuery): SeriesBounds {
+  const maxPoints = q.maxPoints ?? DEFAULT_MAX_POINTS;
+  if (!Number.isInteger(maxPoints) || maxPoints < 1) throw new InvalidSeriesQuery('maxPoints must be a positive integer');
+  if (!Number.isFinite(q.from) || !Number.isFinite(q.to) || q.from > q.to) throw new InvalidSeriesQuery('from/to must be finite with from <= to');
+  if (q.stepMs !== undefined && (!Number.isInteger(q.stepMs) || q.stepMs < 1)) throw new InvalidSeriesQuery('stepMs must be a positive integer');
+  return { from: Math.floor(q.from), to: Math.floor(q.to), maxPoints, limit: maxPoints + 1 };
+}
+
+export interface QuantityCodeRow {
+  readonly code: number;
+  readonly name: string;
+}
+
 /**
- * Makes `quantity_codes` cover the catalogue and returns the mapping. Codes already
- * persisted are reused by name, so a catalogue reorder never relabels stored readings; a
- * new name gets its catalogue index when free, else the next unused code.
+ * The catalogue's codes given those already persisted: codes are reused by name, so a
+ * catalogue reorder never relabels stored readings; a new name gets its catalogue index when
+ * free, else the next unused code. `added` are the rows to persist.
  */
+export function assignQuantityCodes(persisted: readonly QuantityCodeRow[]): { codes: Map<Quantity, number>; added: QuantityCodeRow[] } {
+  const codes = new Map<Quantity, number>();
+  const used = new Set<number>();
+  for (const r of persisted) {
+    used.add(r.code);
+    if (isQuantity(r.name)) codes.set(r.name, r.code);
+  }
+  const added: QuantityCodeRow[] = [];
+  let next = Math.max(QUANTITY_NAMES.length, ...used) + 1;
+  QUANTITY_NAMES.forEach((name, index) => {
+    if (codes.has(name)) return;
+    const code = used.has(index) ? next++ : index;
+    added.push({ code, name });
+    used.add(code);
+    codes.set(name, code);
+  });
+  return { codes, added };
+}
+
+/** Makes `quantity_codes` cover the catalogue (`assignQuantityCodes`) and returns the mapping. */
 function syncQuantityCodes(db: Db): Map<Quantity, number> {
   return db.transaction(() => {
-    const rows = db.prepare<[], { code: number; name: string }>('SELECT code, name FROM quantity_codes').all();
-    const byName = new Map<Quantity, number>();
-    const used = new Set<number>();
-    for (const r of rows) {
-      used.add(r.code);
-      if (isQuantity(r.name)) byName.set(r.name, r.code);
-    }
+    const { codes, added } = assignQuantityCodes(db.prepare<[], QuantityCodeRow>('SELECT code, name FROM quantity_codes').all());
     const add = db.prepare<[number, string]>('INSERT INTO quantity_codes (code, name) VALUES (?, ?)');
-    let next = Math.max(QUANTITY_NAMES.length, ...used) + 1;
-    QUANTITY_NAMES.forEach((name, index) => {
-      if (byName.has(name)) return;
-      const code = used.has(index) ? next++ : index;
-      add.run(code, name);
-      used.add(code);
-      byName.set(name, code);
-    });
-    return byName;
+    for (const r of added) add.run(r.code, r.name);
+    return codes;
   })();
 }

@@ -142,6 +142,19 @@ registry:
     expect(loadConfigFile('config/default.yaml', { GRIDHEAD_INFLUX_URL: '' }).influx.enabled).toBe(false);
   });
 
+  it('takes the PostgreSQL URL from GRIDHEAD_DATABASE_URL, with the pool defaults, and never echoes a bad one', () => {
+    const c = loadConfigFile('config/default.yaml', { GRIDHEAD_DATABASE_URL: 'postgres://station:s3cret@db:5432/gridhead' });
+    expect(c.storage.postgres).toMatchObject({ url: 'postgres://station:s3cret@db:5432/gridhead', poolMax: 10, statementTimeoutMs: 30_000, idleInTransactionTimeoutMs: 60_000 });
+    expect(c.storage.retentionDays).toBe(400);
+    expect(loadConfigFile('config/default.yaml', {}).storage.postgres.url).toBeUndefined();
+    const issues = issuesOf('', { GRIDHEAD_DATABASE_URL: 'mysql://station:s3cret@db/gridhead' });
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^storage\.postgres\.url/);
+    expect(issues[0]).not.toContain('s3cret');
+    expect(issuesOf('storage:\n  postgres: { reconnectMinMs: 5000, reconnectMaxMs: 1000 }\n'))
+      .toEqual(['storage.postgres.reconnectMinMs: must not exceed storage.postgres.reconnectMaxMs']);
+  });
+
   it('keeps the embedded broker\'s packet bound above the MQTT payload limit', () => {
     expect(issuesOf('mqtt:\n  maxPayloadBytes: 65536\n  embeddedBroker: { enabled: true, maxPacketBytes: 4096 }\n'))
       .toEqual(['mqtt.embeddedBroker.maxPacketBytes: must be at least mqtt.maxPayloadBytes (65536)']);

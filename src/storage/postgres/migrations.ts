@@ -1,0 +1,104 @@
+/**
+ * Versioned schema of the PostgreSQL store. Append only, as the embedded store's
+ * (src/storage/migrations.ts): never edit a migration that has shipped; add the next version.
+ * `schema_migrations` records what is applied.
+ *
+ * Each migration runs in a transaction of its own, so one that fails leaves the database as
+ * it was before it (PostgreSQL's DDL is transactional). The transaction first takes an
+ * advisory lock, so nodes that start at once migrate one after the other: the second finds
+ * the version recorded and skips it.
+ */
+import type { Migration } from '../migrations.js';
+import type { PostgresDatabase, TransactionSql } from './connection.js';
+import { PostgresMigrationFailed, databaseError } from './errors.js';
+
+export type { Migration };
+
+/** pg_advisory_xact_lock(key1, key2) keys: 'grid' in ASCII, then what the lock guards. */
+export const ADVISORY_LOCK_SPACE = 0x67726964;
+export const LOCK_MIGRATIONS = 1;
+
+export const PG_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'readings, range-partitioned by day; quantity codes',
+    sql: `
+      -- Catalogue name → compact code, as the embedded store's quantity_codes: codes are kept by name forever.
+      CREATE TABLE quantity_codes (
+        code smallint PRIMARY KEY,
+        name text NOT NULL UNIQUE
+      );
+
+      -- One row per meter, quantity and device timestamp; a re-read overwrites, never duplicates.
+      -- Range-partitioned on ts by UTC day (src/storage/postgres/partitions.ts creates and drops
+      -- the partitions). The primary key serves a meter's quantity over a range, and an area's
+      -- meters at a time (meter_key = ANY(area's keys): one seek per meter); its index is
+      -- created on every partition.
+      CREATE TABLE readings (
+        meter_key integer          NOT NULL,  -- meters.key
+        quantity  smallint         NOT NULL,  -- quantity_codes.code
+        ts        bigint           NOT NULL,  -- device time, ms since epoch
+        value     double precision NOT NULL,
+        quality   smallint         NOT NULL,  -- 0 good, 1 suspect, 2 bad
+        source    smallint         NOT NULL,  -- 0 poll, 1 push
+        PRIMARY KEY (meter_key, quantity, ts)
+      ) PARTITION BY RANGE (ts);
+
+      -- The whole fleet at one time (the billing export at midnight, every meter of an area's
+      -- transformer at once): readings arrive in time order, so a BRIN index of a few pages
+      -- per partition narrows a day to the blocks of that instant at almost no insert cost.
+      CREATE INDEX readings_ts_brin ON readings USING brin (ts);
+    `,
+  },
+];
+
+export interface MigrationOutcome {
+  /** What this call applied, in order; empty when the schema was already up to date. */
+  readonly applied: readonly Migration[];
+  /** The highest version recorded after the call. */
+  readonly version: number;
+}
+
+/** Applies the migrations not yet recorded, each in its own transaction under the advisory lock. */
+export async function migratePostgres(db: PostgresDatabase, migrations: readonly Migration[] = PG_MIGRATIONS): Promise<MigrationOutcome> {
+  checkOrder(migrations);
+  const applied: Migration[] = [];
+  for (const m of migrations) {
+    let done: boolean;
+    try {
+      done = await db.sql.begin((tx) => applyOne(tx, m));
+    } catch (err) {
+      const typed = databaseError(err, db.target);
+      // Losing the connection is not the migration's fault: report it as what it is.
+      if (typed.code === 'DB_QUERY_FAILED' || typed.code === 'DB_STATEMENT_TIMEOUT') throw new PostgresMigrationFailed(m.version, m.name, err);
+      throw typed;
+    }
+    if (done) applied.push(m);
+  }
+  const version = await db.run(async (sql) => (await sql<{ v: number | null }[]>`SELECT max(version) AS v FROM schema_migrations`)[0]?.v ?? 0);
+  return { applied, version };
+}
+
+/** True when this transaction applied `m`, false when it was already recorded. */
+async function applyOne(tx: TransactionSql, m: Migration): Promise<boolean> {
+  await tx.unsafe(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_SPACE}, ${LOCK_MIGRATIONS})`);
+  // A migration may rebuild a large table: the per-connection statement timeout is for queries, not for this.
+  await tx.unsafe('SET LOCAL statement_timeout = 0');
+  await tx.unsafe(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  )`);
+  const recorded = await tx`SELECT 1 FROM schema_migrations WHERE version = ${m.version}`;
+  if (recorded.length > 0) return false;
+  await tx.unsafe(m.sql);
+  await tx`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, ${m.name})`;
+  return true;
+}
+
+function checkOrder(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    const previous = migrations[i - 1];
+    if (previous !== undefined && m.version <= previous.version) throw new Error(`migration versions must increase: ${m.version} follows ${previous.version}`);
+  });
+}
