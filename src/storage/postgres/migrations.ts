@@ -50,6 +50,31 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX readings_ts_brin ON readings USING brin (ts);
     `,
   },
+  {
+    version: 2,
+    name: 'collection statistics and profile cursors',
+    sql: `
+      -- Collection success rate: items collected against items expected, per terminal and
+      -- station-local day; flushes add to a row, never overwrite it.
+      CREATE TABLE collection_stats (
+        day         text   NOT NULL,  -- YYYY-MM-DD, station local time
+        terminal_id text   NOT NULL,
+        expected    bigint NOT NULL,
+        collected   bigint NOT NULL,
+        PRIMARY KEY (day, terminal_id)
+      );
+
+      -- The newest entry collected of each meter's stored profile (load, daily, billing): the
+      -- next read starts after it. It only moves forward.
+      CREATE TABLE profile_cursors (
+        meter_id   text   NOT NULL,
+        profile    text   NOT NULL,
+        last_ts    bigint NOT NULL,  -- capture time, ms since epoch
+        updated_at bigint NOT NULL,
+        PRIMARY KEY (meter_id, profile)
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {
