@@ -75,6 +75,22 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'meter replacements recorded through the API',
+    sql: `
+      -- Meter exchanges under the same meter id: consumption across one is the old meter up to
+      -- old_final plus the new one from new_initial. A correction overwrites the same (meter, at).
+      CREATE TABLE meter_replacements (
+        meter_id    text             NOT NULL,
+        at          bigint           NOT NULL,  -- ms since epoch
+        old_final   double precision NOT NULL,  -- last register value of the removed meter
+        new_initial double precision NOT NULL,  -- first register value of the installed meter
+        created_at  bigint           NOT NULL,
+        PRIMARY KEY (meter_id, at)
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {
