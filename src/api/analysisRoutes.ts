@@ -19,7 +19,7 @@ export interface AnalysisRoutesOptions {
   readonly areas: () => readonly Area[];
   readonly metersOf: (areaId: string) => readonly Meter[];
   /** Per-terminal collection counts of a station-local day. */
-  readonly collection: (day: string) => readonly { readonly terminalId: string; readonly expected: number; readonly collected: number }[];
+  readonly collection: (day: string) => Promise<readonly { readonly terminalId: string; readonly expected: number; readonly collected: number }[]>;
 }
 
 const DAY_MS = 86_400_000;
@@ -160,10 +160,10 @@ export const analysisRoutes: FastifyPluginAsyncTypebox<AnalysisRoutesOptions> = 
         ...problemResponses,
       },
     },
-  }, (req) => {
+  }, async (req) => {
     const date = req.query.date ?? analysis.dayOf(Date.now());
     analysis.localDay(date, 'date');
-    return { date, areas: rankCollection(o.areas(), o.metersOf, o.collection(date)) };
+    return { date, areas: rankCollection(o.areas(), o.metersOf, await o.collection(date)) };
   });
   await Promise.resolve();
 };

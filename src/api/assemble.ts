@@ -68,7 +68,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
       series: (meterId, quantity, from, to, stepMs, agg) => o.readings.series({ meterId, quantity, from, to, ...(stepMs === undefined ? {} : { stepMs }), agg, maxPoints: 50_000 }),
     },
     stats: {
-      perTerminal: (day, terminalIds) => stats.successRate({ day, ...(terminalIds === undefined ? {} : { terminalIds }) }).terminals,
+      perTerminal: async (day, terminalIds) => (await stats.successRate({ day, ...(terminalIds === undefined ? {} : { terminalIds }) })).terminals,
       today: () => stats.dayOf(Date.now()),
     },
     terminalState: (id) => {
@@ -88,12 +88,12 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     meterReader: new MeterReader({ meter: (id) => registry.findMeter(id), terminal: (id) => registry.findTerminal(id), scheduler, plausibility: config.ingest.plausibility }),
     auth: { service: o.auth, sessionMaxMs: config.auth.sessionMaxMs },
     live: {
-      overview: () => liveOverview({
+      overview: async () => liveOverview({
         areas: () => registry.listAreas(),
         meters: () => registry.listMeters(),
         live: live.values,
         alarms: live.openAlarms,
-        collectionRateToday: () => stats.successRate({ day: stats.dayOf(Date.now()) }).total.rate,
+        collectionRateToday: (await stats.successRate({ day: stats.dayOf(Date.now()) })).total.rate,
         areaLoad,
         expectedIntervalMs: o.expectedIntervalMs,
         missedIntervals: () => missedIntervalsOf(o.rules?.list({ detector: 'communication-loss', enabled: true }) ?? []),
@@ -115,7 +115,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
       analysis: live.analysis,
       areas: () => registry.listAreas(),
       metersOf: (a: string) => registry.listMeters({ areaId: a }),
-      collection: (day: string) => stats.successRate({ day }).terminals,
+      collection: async (day: string) => (await stats.successRate({ day })).terminals,
     },
     webRoot: config.http.webRoot ?? 'dist/web',
     billing: createBillingService(o.db, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id)),

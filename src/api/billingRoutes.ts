@@ -150,9 +150,9 @@ export const billingRoutes: FastifyPluginAsyncTypebox<BillingRoutesOptions> = as
       body: ReplacementBody,
       response: { 201: ReplacementBody, ...problemResponses },
     },
-  }, (req, reply) => {
+  }, async (req, reply) => {
     const at = Date.parse(req.body.at);
-    billing.recordReplacement({ meterId: req.body.meterId, at, oldFinal: req.body.oldFinal, newInitial: req.body.newInitial });
+    await billing.recordReplacement({ meterId: req.body.meterId, at, oldFinal: req.body.oldFinal, newInitial: req.body.newInitial });
     return reply.code(201).send({ ...req.body, at: iso(at) });
   });
 

@@ -14,7 +14,7 @@ import { MeterStateOut, OverviewOut, type MeterValuesEventOut } from './liveSche
 import { IdParam } from './schemas.js';
 
 export interface LiveRoutesOptions {
-  readonly overview: () => Overview;
+  readonly overview: () => Promise<Overview>;
   readonly meterState: (id: string) => MeterState;
   /** Throws NotFoundError for an unknown meter. */
   readonly meterExists: (id: string) => MeterId;
@@ -40,7 +40,7 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
       description: 'Total and per-area live load (an area sums its subtree), limits, reporting meters, open alarms and state (abnormal: an open abnormal-area alarm, with its rule and explanation), and today\'s collection success rate.',
       response: { 200: OverviewOut },
     },
-  }, () => overviewJson(o.overview()));
+  }, async () => overviewJson(await o.overview()));
 
   app.get('/meters/:id/state', {
     config: { access: 'viewer' },
@@ -86,12 +86,15 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
       }
       res.write(text);
     };
+    // At most one overview in the making per stream: a slow store skips ticks instead of piling them up.
+    let making = false;
     const sendOverview = (): void => {
-      try {
-        send(`event: overview\ndata: ${JSON.stringify(overviewJson(o.overview()))}\n\n`);
-      } catch (err) {
-        req.log.error({ err }, 'live overview failed');
-      }
+      if (making) return;
+      making = true;
+      o.overview()
+        .then((overview) => { send(`event: overview\ndata: ${JSON.stringify(overviewJson(overview))}\n\n`); })
+        .catch((err: unknown) => { req.log.error({ err }, 'live overview failed'); })
+        .finally(() => { making = false; });
     };
     send('retry: 3000\n\n');
     sendOverview();

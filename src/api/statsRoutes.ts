@@ -14,7 +14,7 @@ export interface CollectionRate {
 
 export interface CollectionStatsQueries {
   /** Per-terminal counts for a station-local day `YYYY-MM-DD`, restricted to `terminalIds` when given. */
-  perTerminal(day: string, terminalIds?: readonly string[]): readonly CollectionRate[];
+  perTerminal(day: string, terminalIds?: readonly string[]): Promise<readonly CollectionRate[]>;
   /** Today's day key in station-local time. */
   today(): string;
 }
@@ -41,12 +41,12 @@ export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async 
         ...problemResponses,
       },
     },
-  }, (req) => {
+  }, async (req) => {
     const day = req.query.date ?? stats.today();
     utcMidnightOf(day);
     const area = req.query.area;
     const terminalIds = area === undefined ? undefined : [...new Set(registry.listMeters({ areaId: area }).map((m) => m.terminalId))];
-    const rows = terminalIds?.length === 0 ? [] : stats.perTerminal(day, terminalIds);
+    const rows = terminalIds?.length === 0 ? [] : await stats.perTerminal(day, terminalIds);
     let expected = 0;
     let collected = 0;
     for (const r of rows) {

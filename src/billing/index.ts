@@ -3,7 +3,7 @@ import type { BillingConfig } from '../config/schema.js';
 import { QUANTITIES, isQuantity } from '../domain/quantity.js';
 import type { Db } from '../storage/db.js';
 import { BillingService } from './service.js';
-import { ReplacementStore } from './replacements.js';
+import { SqliteReplacementStore } from './replacements.js';
 import { BillingStore } from './store.js';
 import { Tariff } from './tou.js';
 
@@ -29,5 +29,5 @@ export function createBillingService(db: Db, config: BillingConfig, utcOffsetMin
     maxReadsPerMeter: config.maxReadsPerMeter,
     chunkSize: config.exportChunkMeters,
     areaSubtree,
-  }, new ReplacementStore(db));
+  }, new SqliteReplacementStore(db));
 }

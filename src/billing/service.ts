@@ -119,11 +119,11 @@ export class BillingService {
     return [...configured, ...recorded].sort((a, b) => a.at - b.at);
   }
 
-  /** Records a meter exchange; later billing reads account for it. */
-  recordReplacement(r: MeterReplacement): void {
+  /** Records a meter exchange; resolves once it is stored, and later billing reads account for it. */
+  async recordReplacement(r: MeterReplacement): Promise<void> {
     if (this.store.meter(r.meterId, 'billing') === undefined) throw new NotFoundError('meter', r.meterId);
     if (this.recorded === undefined) throw new ConflictError('replacements cannot be recorded: no store');
-    this.recorded.add(r);
+    await this.recorded.add(r);
   }
 
   get buckets(): string[] {

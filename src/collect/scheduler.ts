@@ -128,7 +128,7 @@ export class CollectionScheduler {
     const stopped = new SchedulerStoppedError();
     await Promise.all(lanes.map((l) => l.retire(stopped)));
     await Promise.all([...this.#retiring]);
-    this.#o.stats.stop();
+    await this.#o.stats.stop();
   }
 
   /**

@@ -9,7 +9,10 @@
  *   `pushSilenceMs`), not by this ratio.
  *
  * Counts accumulate in memory and are added to the store in one transaction every
- * `flushIntervalMs`; queries merge stored and not-yet-flushed counts.
+ * `flushIntervalMs`; queries merge stored and not-yet-flushed counts. Flushes and queries take
+ * turns, so a query never sees counts both in the store and still pending, nor in neither.
+ * A crash loses at most the counts of one interval: statistics, not readings, and the
+ * readings themselves are stored by the pipeline.
  */
 import { systemClock, toError, type Clock, type Timer } from './clock.js';
 import type { CollectionStatsStore, DayCount } from './statsStore.js';
@@ -56,6 +59,8 @@ export class CollectionStats {
   #pending = new Map<string, MutableCount>();
   #timer: Timer | undefined;
   #flushErrors = 0;
+  // Flushes and queries, one after the other; never rejects.
+  #turn: Promise<unknown> = Promise.resolve();
 
   constructor(options: CollectionStatsOptions) {
     this.#store = options.store;
@@ -86,45 +91,55 @@ export class CollectionStats {
     }
   }
 
-  /** Adds pending counts to the store; on failure keeps them for the next flush. */
-  flush(): void {
-    if (this.#pending.size === 0) return;
-    const batch = this.#pending;
-    this.#pending = new Map();
-    try {
-      this.#store.add([...batch.values()]);
-    } catch (err) {
-      this.#flushErrors++;
-      for (const [key, c] of batch) {
-        const now = this.#pending.get(key);
-        if (now === undefined) this.#pending.set(key, c);
-        else {
-          now.expected += c.expected;
-          now.collected += c.collected;
+  /** Adds pending counts to the store; on failure keeps them for the next flush (and reports it to `onError`). */
+  flush(): Promise<void> {
+    return this.#inTurn(async () => {
+      if (this.#pending.size === 0) return;
+      const batch = this.#pending;
+      this.#pending = new Map();
+      try {
+        await this.#store.add([...batch.values()]);
+      } catch (err) {
+        this.#flushErrors++;
+        for (const [key, c] of batch) {
+          const now = this.#pending.get(key);
+          if (now === undefined) this.#pending.set(key, c);
+          else {
+            now.expected += c.expected;
+            now.collected += c.collected;
+          }
         }
+        this.#onError(toError(err));
       }
-      this.#onError(toError(err));
-    }
+    });
   }
 
   /** Starts the periodic flush. */
   start(): void {
     if (this.#timer !== undefined) return;
     const tick = (): void => {
-      this.flush();
+      void this.flush();
       this.#timer = this.#clock.setTimeout(tick, this.#flushMs);
     };
     this.#timer = this.#clock.setTimeout(tick, this.#flushMs);
   }
 
   /** Stops the periodic flush and flushes what is pending. */
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.flush();
+    await this.flush();
   }
 
-  successRate(query: { readonly day: string; readonly terminalIds?: readonly string[] }): SuccessRateReport {
+  /** Stored and pending counts of a day; rejects when the store cannot be read. */
+  successRate(query: { readonly day: string; readonly terminalIds?: readonly string[] }): Promise<SuccessRateReport> {
+    return this.#inTurn(async () => {
+      const stored = await this.#store.query(query.day, query.terminalIds);
+      return this.#report(query, stored);
+    });
+  }
+
+  #report(query: { readonly day: string; readonly terminalIds?: readonly string[] }, stored: readonly DayCount[]): SuccessRateReport {
     const byTerminal = new Map<string, MutableCount>();
     for (const id of query.terminalIds ?? []) byTerminal.set(id, { day: query.day, terminalId: id, expected: 0, collected: 0 });
     const wanted = query.terminalIds === undefined ? undefined : new Set(query.terminalIds);
@@ -136,7 +151,7 @@ export class CollectionStats {
         t.collected += c.collected;
       }
     };
-    for (const c of this.#store.query(query.day, query.terminalIds)) add(c);
+    for (const c of stored) add(c);
     for (const c of this.#pending.values()) {
       if (c.day === query.day && (wanted === undefined || wanted.has(c.terminalId))) add(c);
     }
@@ -150,6 +165,13 @@ export class CollectionStats {
       collected += t.collected;
     }
     return { day: query.day, terminals, total: rate(expected, collected) };
+  }
+
+  /** Runs `work` after every flush and query before it has settled. */
+  #inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#turn.then(work);
+    this.#turn = result.catch(() => undefined);
+    return result;
   }
 }
 

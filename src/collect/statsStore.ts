@@ -1,6 +1,7 @@
 /**
- * Where collection statistics are kept: table `collection_stats` of the embedded store
- * (src/storage/migrations.ts), one row per station-local day and terminal.
+ * Where collection statistics are kept: table `collection_stats`, one row per station-local
+ * day and terminal, in the embedded store (src/storage/migrations.ts) or in PostgreSQL
+ * (src/collect/postgresStatsStore.ts).
  */
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../storage/db.js';
@@ -15,9 +16,9 @@ export interface DayCount {
 
 export interface CollectionStatsStore {
   /** Adds the counts to what is stored (increments, never overwrites). */
-  add(rows: readonly DayCount[]): void;
-  /** Stored counts of `day`, for the given terminals or, without them, for every terminal. */
-  query(day: string, terminalIds?: readonly string[]): DayCount[];
+  add(rows: readonly DayCount[]): Promise<void>;
+  /** Stored counts of `day`, for the given terminals or, without them, for every terminal, sorted by terminal id. */
+  query(day: string, terminalIds?: readonly string[]): Promise<DayCount[]>;
 }
 
 interface Row {
@@ -48,12 +49,18 @@ export class SqliteCollectionStatsStore implements CollectionStatsStore {
     });
   }
 
-  add(rows: readonly DayCount[]): void {
-    if (rows.length > 0) this.#addAll(rows);
+  // better-sqlite3 answers at once; a throw becomes a rejection, as a network driver reports it.
+  add(rows: readonly DayCount[]): Promise<void> {
+    return new Promise((resolve) => {
+      if (rows.length > 0) this.#addAll(rows);
+      resolve();
+    });
   }
 
-  query(day: string, terminalIds?: readonly string[]): DayCount[] {
-    const rows = terminalIds === undefined ? this.#byDay.all(day) : this.#byDayAndTerminals.all(day, JSON.stringify(terminalIds));
-    return rows.map((r) => ({ day, terminalId: r.terminal_id, expected: r.expected, collected: r.collected }));
+  query(day: string, terminalIds?: readonly string[]): Promise<DayCount[]> {
+    return new Promise((resolve) => {
+      const rows = terminalIds === undefined ? this.#byDay.all(day) : this.#byDayAndTerminals.all(day, JSON.stringify(terminalIds));
+      resolve(rows.map((r) => ({ day, terminalId: r.terminal_id, expected: r.expected, collected: r.collected })));
+    });
   }
 }

@@ -7,7 +7,7 @@
 import type { ProfileKind } from '../../protocols/adapter.js';
 import type { CollectProfileConfig } from '../config/schema.js';
 import type { Meter } from '../domain/topology.js';
-import type { Clock } from './clock.js';
+import { toError, type Clock } from './clock.js';
 import type { ProfileCursorStore } from './profileCursors.js';
 import type { CollectCounters } from './counters.js';
 import type { CollectionStats } from './stats.js';
@@ -35,13 +35,27 @@ export async function runStoredProfileCycle(
   for (const m of meters) {
     if (signal.aborted) return;
     const now = clock.now();
-    const cursor = cursors.get(m.id, kind);
+    let cursor: number | undefined;
+    try {
+      cursor = await cursors.get(m.id, kind);
+    } catch (err) {
+      // Without its cursor the read could skip entries or re-read days: leave the meter to the next cycle.
+      counters.itemsFailed++;
+      lastError = toError(err);
+      continue;
+    }
     const from = cursor === undefined ? now - policy.backfillHours * 3_600_000 : cursor + 1;
     const outcome = await lane.readProfile({ address: m.address, profile: kind, from, to: now }, policy, signal);
     if (outcome.ok) {
       collected++;
       counters.itemsCollected += outcome.readings.length;
-      if (outcome.lastCaptureTs !== undefined) cursors.set(m.id, kind, outcome.lastCaptureTs);
+      // The sink has accepted the entries (readProfile resolves after it): only now may the cursor move.
+      // If storing it fails the next cycle reads them again, which the reading store overwrites.
+      try {
+        if (outcome.lastCaptureTs !== undefined) await cursors.set(m.id, kind, outcome.lastCaptureTs);
+      } catch (err) {
+        lastError = toError(err);
+      }
     } else {
       counters.itemsFailed++;
       lastError = outcome.error;

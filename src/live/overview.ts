@@ -46,7 +46,7 @@ export interface OverviewSources {
   readonly live: Pick<LatestValues, 'value' | 'lastHeard'>;
   readonly alarms: Pick<OpenAlarmIndex, 'all'>;
   /** Today's collected ÷ expected over every terminal, 0..1; null when nothing was expected. */
-  readonly collectionRateToday: () => number | null;
+  readonly collectionRateToday: number | null;
   /** The station's one area-load definition: freshness, power factor, meters left out (supply meters). */
   readonly areaLoad: AreaLoadSettings;
   /** How often a meter's data is expected (undefined: not expected, e.g. terminal disabled). */
@@ -96,7 +96,7 @@ export function liveOverview(s: OverviewSources): Overview {
       p = byId.get(p)?.parentId ?? null;
     }
   }
-  const rate = s.collectionRateToday();
+  const rate = s.collectionRateToday;
   return {
     ts: now,
     totalKw: total.loadKw,

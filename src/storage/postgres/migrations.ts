@@ -50,6 +50,47 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX readings_ts_brin ON readings USING brin (ts);
     `,
   },
+  {
+    version: 2,
+    name: 'collection statistics and profile cursors',
+    sql: `
+      -- Collection success rate: items collected against items expected, per terminal and
+      -- station-local day; flushes add to a row, never overwrite it.
+      CREATE TABLE collection_stats (
+        day         text   NOT NULL,  -- YYYY-MM-DD, station local time
+        terminal_id text   NOT NULL,
+        expected    bigint NOT NULL,
+        collected   bigint NOT NULL,
+        PRIMARY KEY (day, terminal_id)
+      );
+
+      -- The newest entry collected of each meter's stored profile (load, daily, billing): the
+      -- next read starts after it. It only moves forward.
+      CREATE TABLE profile_cursors (
+        meter_id   text   NOT NULL,
+        profile    text   NOT NULL,
+        last_ts    bigint NOT NULL,  -- capture time, ms since epoch
+        updated_at bigint NOT NULL,
+        PRIMARY KEY (meter_id, profile)
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: 'meter replacements recorded through the API',
+    sql: `
+      -- Meter exchanges under the same meter id: consumption across one is the old meter up to
+      -- old_final plus the new one from new_initial. A correction overwrites the same (meter, at).
+      CREATE TABLE meter_replacements (
+        meter_id    text             NOT NULL,
+        at          bigint           NOT NULL,  -- ms since epoch
+        old_final   double precision NOT NULL,  -- last register value of the removed meter
+        new_initial double precision NOT NULL,  -- first register value of the installed meter
+        created_at  bigint           NOT NULL,
+        PRIMARY KEY (meter_id, at)
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

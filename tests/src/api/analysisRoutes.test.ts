@@ -85,7 +85,7 @@ beforeAll(async () => {
   fastify.addSchema(Problem);
   installProblemHandlers(fastify);
   await fastify.register(analysisRoutes, {
-    prefix: '/api/v1', analysis, areas: () => registry.listAreas(), metersOf: (a) => registry.listMeters({ areaId: a }), collection: (d) => counts[d] ?? [],
+    prefix: '/api/v1', analysis, areas: () => registry.listAreas(), metersOf: (a) => registry.listMeters({ areaId: a }), collection: (d) => Promise.resolve(counts[d] ?? []),
   });
   app = fastify;
 });

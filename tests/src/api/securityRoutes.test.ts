@@ -43,7 +43,7 @@ beforeAll(async () => {
   const app = await buildApi({
     logger, bodyLimitBytes: 1 << 20, registry,
     readings: { latest: () => [], series: () => [] },
-    stats: { perTerminal: () => [], today: () => '2025-01-01' },
+    stats: { perTerminal: () => Promise.resolve([]), today: () => '2025-01-01' },
     terminalState: () => undefined,
     health: () => ({ status: 'ok', components: {} }),
     metrics: createMetrics(events.metricSources()),

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CollectionStats } from '../../../src/collect/stats.js';
-import { SqliteCollectionStatsStore, type CollectionStatsStore } from '../../../src/collect/statsStore.js';
-import { openDatabase } from '../../../src/storage/db.js';
+import { SqliteCollectionStatsStore, type CollectionStatsStore, type DayCount } from '../../../src/collect/statsStore.js';
 import { closeAll, harness, modbusTerminal, mqttTerminal, profile } from './harness.js';
 
 afterEach(closeAll);
@@ -13,7 +12,7 @@ describe('collection success rate', () => {
     h.adapter.script('T1').itemError = (item) => (item.quantity === 'voltage.l1' ? new Error('illegal data address') : undefined);
     h.scheduler.start();
     await vi.advanceTimersByTimeAsync(30_000 + 2 * 60_000 + 100);
-    expect(h.stats.successRate({ day: '2025-01-15' }).total).toEqual({ expected: 12, collected: 6, rate: 0.5 });
+    expect((await h.stats.successRate({ day: '2025-01-15' })).total).toEqual({ expected: 12, collected: 6, rate: 0.5 });
     // The periodic flush (every 5 s) has written them.
     await vi.advanceTimersByTimeAsync(5_000);
     expect(h.db.prepare('SELECT day, terminal_id, expected, collected FROM collection_stats').all()).toEqual([
@@ -21,7 +20,7 @@ describe('collection success rate', () => {
     ]);
     await vi.advanceTimersByTimeAsync(55_000);
     await h.scheduler.stop();
-    expect(new SqliteCollectionStatsStore(h.db).query('2025-01-15')).toEqual([{ day: '2025-01-15', terminalId: 'T1', expected: 16, collected: 8 }]);
+    expect(await new SqliteCollectionStatsStore(h.db).query('2025-01-15')).toEqual([{ day: '2025-01-15', terminalId: 'T1', expected: 16, collected: 8 }]);
   });
 
   it('counts an overrun as expected and not collected', async () => {
@@ -31,7 +30,7 @@ describe('collection success rate', () => {
     h.scheduler.start();
     await vi.advanceTimersByTimeAsync(30_000 + 100_000);
     // Cycle 1 read both items; cycle 2 was skipped.
-    expect(h.stats.successRate({ day: '2025-01-15' }).total).toEqual({ expected: 4, collected: 2, rate: 0.5 });
+    expect((await h.stats.successRate({ day: '2025-01-15' })).total).toEqual({ expected: 4, collected: 2, rate: 0.5 });
   });
 
   it('gives per-terminal rates and their sum for a set of terminals, zeros for silent ones', async () => {
@@ -43,7 +42,7 @@ describe('collection success rate', () => {
     h.scheduler.start();
     await vi.advanceTimersByTimeAsync(30_000 + 100);
     await h.scheduler.stop();
-    const report = h.stats.successRate({ day: '2025-01-15', terminalIds: ['T1', 'T2', 'none'] });
+    const report = await h.stats.successRate({ day: '2025-01-15', terminalIds: ['T1', 'T2', 'none'] });
     expect(report).toEqual({
       day: '2025-01-15',
       terminals: [
@@ -63,8 +62,8 @@ describe('collection success rate', () => {
     h.scheduler.start();
     await vi.advanceTimersByTimeAsync(30_000 + 60_000 + 100);
     await h.scheduler.stop();
-    expect(h.store.query('2025-01-15')).toEqual([{ day: '2025-01-15', terminalId: 'T1', expected: 2, collected: 2 }]);
-    expect(h.store.query('2025-01-16')).toEqual([{ day: '2025-01-16', terminalId: 'T1', expected: 2, collected: 2 }]);
+    expect(await h.store.query('2025-01-15')).toEqual([{ day: '2025-01-15', terminalId: 'T1', expected: 2, collected: 2 }]);
+    expect(await h.store.query('2025-01-16')).toEqual([{ day: '2025-01-16', terminalId: 'T1', expected: 2, collected: 2 }]);
   });
 
   it('counts pushed readings as both expected and collected', async () => {
@@ -74,48 +73,53 @@ describe('collection success rate', () => {
     h.scheduler.notePush('P1', 40);
     h.scheduler.notePush('P1', 2);
     await h.scheduler.stop();
-    expect(h.store.query('2025-01-15', ['P1'])).toEqual([{ day: '2025-01-15', terminalId: 'P1', expected: 42, collected: 42 }]);
+    expect(await h.store.query('2025-01-15', ['P1'])).toEqual([{ day: '2025-01-15', terminalId: 'P1', expected: 42, collected: 42 }]);
   });
 });
 
 describe('CollectionStats', () => {
-  it('adds to stored rows instead of overwriting them', () => {
-    const db = openDatabase(':memory:');
-    try {
-      const store = new SqliteCollectionStatsStore(db);
-      store.add([{ day: '2025-01-15', terminalId: 'T1', expected: 10, collected: 9 }]);
-      store.add([{ day: '2025-01-15', terminalId: 'T1', expected: 5, collected: 5 }, { day: '2025-01-15', terminalId: 'T2', expected: 1, collected: 0 }]);
-      expect(store.query('2025-01-15')).toEqual([
-        { day: '2025-01-15', terminalId: 'T1', expected: 15, collected: 14 },
-        { day: '2025-01-15', terminalId: 'T2', expected: 1, collected: 0 },
-      ]);
-      expect(store.query('2025-01-15', ['T2'])).toEqual([{ day: '2025-01-15', terminalId: 'T2', expected: 1, collected: 0 }]);
-    } finally {
-      db.close();
-    }
-  });
-
-  it('keeps counts in memory when a flush fails and writes them with the next one', () => {
+  it('keeps counts in memory when a flush fails and writes them with the next one', async () => {
     const rows: { expected: number }[] = [];
     let failing = true;
     const store: CollectionStatsStore = {
       add: (r) => {
-        if (failing) throw new Error('SQLITE_FULL');
+        if (failing) return Promise.reject(new Error('SQLITE_FULL'));
         rows.push(...r);
+        return Promise.resolve();
       },
-      query: () => [],
+      query: () => Promise.resolve([]),
     };
     const errors: Error[] = [];
     const stats = new CollectionStats({ store, utcOffsetMinutes: 0, onError: (e) => errors.push(e) });
     const ts = Date.UTC(2025, 0, 15);
     stats.record('T1', ts, 4, 3);
-    stats.flush();
+    await stats.flush();
     stats.record('T1', ts, 4, 4);
-    expect(stats.successRate({ day: '2025-01-15' }).total).toEqual({ expected: 8, collected: 7, rate: 7 / 8 });
+    expect((await stats.successRate({ day: '2025-01-15' })).total).toEqual({ expected: 8, collected: 7, rate: 7 / 8 });
     failing = false;
-    stats.flush();
+    await stats.flush();
     expect(rows).toEqual([{ day: '2025-01-15', terminalId: 'T1', expected: 8, collected: 7 }]);
     expect(errors.map((e) => e.message)).toEqual(['SQLITE_FULL']);
     expect(stats.flushErrors).toBe(1);
+  });
+
+  it('counts every item once when a query comes while a flush is being written', async () => {
+    const stored: DayCount[] = [];
+    let commit = (): void => undefined;
+    const store: CollectionStatsStore = {
+      // The write takes effect only when the test lets it, as a slow database would.
+      add: (r) => new Promise((resolve) => { commit = () => { stored.push(...r); resolve(); }; }),
+      query: () => Promise.resolve(stored.map((r) => ({ ...r }))),
+    };
+    const stats = new CollectionStats({ store, utcOffsetMinutes: 0 });
+    const ts = Date.UTC(2025, 0, 15);
+    stats.record('T1', ts, 4, 3);
+    const flushed = stats.flush();
+    stats.record('T1', ts, 1, 1);
+    const report = stats.successRate({ day: '2025-01-15' });
+    await Promise.resolve();
+    commit();
+    await flushed;
+    expect((await report).total).toEqual({ expected: 5, collected: 4, rate: 0.8 });
   });
 });

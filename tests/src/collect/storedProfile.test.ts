@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SqliteProfileCursors } from '../../../src/collect/profileCursors.js';
 import { closeAll, connectionLost, harness, modbusTerminal, profile, START } from './harness.js';
 
 afterEach(closeAll);
@@ -33,16 +32,5 @@ describe('stored-profile collection', () => {
     const firstNewest = Math.floor(START / 900_000) * 900_000;
     expect(calls.map((c) => c.from).slice(1, 4)).toEqual([firstNewest + 1, firstNewest + 1, firstNewest + 1]);
     expect(h.scheduler.counters().itemsFailed).toBe(2);
-  });
-
-  it('persists cursors in the store, never moving one backwards', () => {
-    const h = harness();
-    const cursors = new SqliteProfileCursors(h.db);
-    expect(cursors.get('m1', 'load')).toBeUndefined();
-    cursors.set('m1', 'load', 2_000);
-    cursors.set('m1', 'load', 1_000);
-    cursors.set('m1', 'daily', 5);
-    expect(cursors.get('m1', 'load')).toBe(2_000);
-    expect(new SqliteProfileCursors(h.db).get('m1', 'daily')).toBe(5);
   });
 });

@@ -82,7 +82,7 @@ describe('one area load for the overload rule, the overview and load control', (
     const state = initialState(true, T0);
     const overviewOf = () => liveOverview({
       areas: () => [...t.areas()], meters: () => [...t.meters()], live, alarms: { all: () => [][Symbol.iterator]() },
-      collectionRateToday: () => null, areaLoad: s, expectedIntervalMs: () => t.expected, missedIntervals: () => 3, now: () => h.clock.now,
+      collectionRateToday: null, areaLoad: s, expectedIntervalMs: () => t.expected, missedIntervals: () => 3, now: () => h.clock.now,
     });
 
     let x = 7;

@@ -16,7 +16,7 @@ function overviewOf(t: FakeTopology, live: LatestValues, now: () => number, miss
     meters: () => [...t.meters()],
     live,
     alarms: { all: () => [][Symbol.iterator]() },
-    collectionRateToday: () => null,
+    collectionRateToday: null,
     // Power counts while 45 s old at most: the 3 × 15 s the communication-loss rule allows here.
     areaLoad: { freshMs: 45 * SEC, powerFactor: 0.9, excluded: new Set() },
     expectedIntervalMs: () => t.expected,
