@@ -12,7 +12,7 @@ import type { MeterId } from './domain/index.js';
 import type { Closers } from './observe/closers.js';
 import type { Logger } from './observe/logger.js';
 import { Registry } from './registry/registry.js';
-import { CounterStore } from './security/counterStore.js';
+import { SqliteCounterStore } from './security/counterStore.js';
 import { moveEndpointPasswords } from './security/endpointPasswords.js';
 import { HeadEndSecurity, parseSystemTitle } from './security/headEndSecurity.js';
 import { KeyStore } from './security/keyStore.js';
@@ -56,9 +56,10 @@ export function openStorage(
     env, dataDir: config.dataDir, simulatorsEnabled: config.simulators.enabled,
     warn: (message, file) => { logger.warn({ file }, message); },
   });
-  const counters = new CounterStore(db);
-  closers.add('security counters', () => { counters.flush(); });
-  const keys = new KeyStore(db, masterKey, { onChange: (c) => { counters.discard(c.scope, c.generation); } });
+  const counters = new SqliteCounterStore(db);
+  closers.add('security counters', () => counters.flush());
+  // The embedded store answers before this returns, so the key change and the discard stay in step.
+  const keys = new KeyStore(db, masterKey, { onChange: (c) => { void counters.discard(c.scope, c.generation); } });
   const audit = new AuditLog(db);
   moveEndpointPasswords({ registry, keys, audit, warn });
   // Access control: no default password; at first start the first admin token comes from

@@ -45,11 +45,11 @@ export interface DlmsAdapterOptions {
   readonly now?: () => number;
   /**
    * Keys, system title and counters for a terminal whose endpoint uses HLS-GMAC or APDU
-   * protection; called at each association. Undefined (or no function) fails the open with
+   * protection; called at each association, awaited (the key store may be a database). Undefined (or no function) fails the open with
    * DlmsNoKeysError. The endpoint's `security` and `systemTitle`, when set, override the
    * returned protection and expected server system title.
    */
-  readonly securityFor?: (terminalId: string, endpoint: DlmsEndpoint) => ClientSecurity | undefined;
+  readonly securityFor?: (terminalId: string, endpoint: DlmsEndpoint) => ClientSecurity | undefined | Promise<ClientSecurity | undefined>;
   /**
    * The low-level security password of the logical device at `address`, for an endpoint
    * with `auth: 'low'`; called at each association. Undefined (or no function) fails the
@@ -298,7 +298,7 @@ class DlmsSession implements TerminalSession, PushListReader {
     }, signal);
     let security: ClientSecurity | undefined;
     try {
-      security = this.security();
+      security = await this.security();
     } catch (err) {
       await transport.close();
       throw err;
@@ -336,10 +336,10 @@ class DlmsSession implements TerminalSession, PushListReader {
   }
 
   /** The security settings of this terminal's associations, when its endpoint needs any. */
-  private security(): ClientSecurity | undefined {
+  private async security(): Promise<ClientSecurity | undefined> {
     const e = this.terminal.endpoint;
     if (e.auth !== 'high-gmac' && (e.security ?? 'none') === 'none') return undefined;
-    const given = this.o.securityFor?.(this.terminal.id, e);
+    const given = await this.o.securityFor?.(this.terminal.id, e);
     if (given === undefined) throw new DlmsNoKeysError(this.terminal.id);
     const title = e.systemTitle === undefined ? undefined : Uint8Array.from(Buffer.from(e.systemTitle, 'hex'));
     return {

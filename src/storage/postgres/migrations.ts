@@ -50,6 +50,32 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX readings_ts_brin ON readings USING brin (ts);
     `,
   },
+  {
+    version: 2,
+    name: 'DLMS invocation counters',
+    sql: `
+      -- Outgoing invocation counter per key (scope, generation): every number up to 'reserved'
+      -- may have been used by some node, so the next block starts after it. Only ever raised
+      -- by one atomic statement (src/security/postgresCounterStore.ts).
+      CREATE TABLE dlms_outgoing_counters (
+        scope      text    NOT NULL,
+        generation integer NOT NULL,
+        reserved   bigint  NOT NULL CHECK (reserved >= 0),
+        PRIMARY KEY (scope, generation)
+      );
+
+      -- Last invocation counter accepted from each meter under a key (scope, generation).
+      CREATE TABLE dlms_incoming_counters (
+        meter_id      text    NOT NULL,
+        scope         text    NOT NULL,
+        generation    integer NOT NULL,
+        last_accepted bigint  NOT NULL CHECK (last_accepted >= 0),
+        PRIMARY KEY (meter_id, scope, generation)
+      );
+      -- A key change drops its older generations' rows by scope.
+      CREATE INDEX dlms_incoming_counters_scope ON dlms_incoming_counters (scope, generation);
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/observe/logger.js';
 import { Registry } from '../../../src/registry/registry.js';
-import { CounterStore } from '../../../src/security/counterStore.js';
+import { SqliteCounterStore } from '../../../src/security/counterStore.js';
 import { HeadEndSecurity, MissingKeysError, MissingPasswordError, parseSystemTitle } from '../../../src/security/headEndSecurity.js';
 import { KeyStore } from '../../../src/security/keyStore.js';
 import { MasterKey } from '../../../src/security/masterKey.js';
@@ -33,51 +33,51 @@ beforeEach(() => {
   });
   keys = new KeyStore(db, new MasterKey(Buffer.alloc(32, 3), 'environment'));
   events = new SecurityEventLog(db, { logger: createLogger('silent') });
-  security = new HeadEndSecurity({ topology: registry, keys, counters: new CounterStore(db), events, systemTitle: parseSystemTitle('4752440000000000') });
+  security = new HeadEndSecurity({ topology: registry, keys, counters: new SqliteCounterStore(db), events, systemTitle: parseSystemTitle('4752440000000000') });
   registry.onChange(() => { security.invalidate(); });
 });
 afterEach(() => { db.close(); });
 
 describe('head-end DLMS security', () => {
-  it('asks nothing of a terminal with neither HLS nor ciphering', () => {
-    expect(security.securityFor('lls')).toBeUndefined();
-    expect(security.securityFor('unknown')).toBeUndefined();
+  it('asks nothing of a terminal with neither HLS nor ciphering', async () => {
+    expect(await security.securityFor('lls')).toBeUndefined();
+    expect(await security.securityFor('unknown')).toBeUndefined();
   });
 
-  it('refuses with a typed error when keys are needed and none are stored', () => {
-    expect(() => security.securityFor('hls')).toThrow(MissingKeysError);
-    expect(() => security.securityFor('ciphered-only')).toThrow(MissingKeysError);
+  it('refuses with a typed error when keys are needed and none are stored', async () => {
+    await expect(security.securityFor('hls')).rejects.toThrow(MissingKeysError);
+    await expect(security.securityFor('ciphered-only')).rejects.toThrow(MissingKeysError);
   });
 
-  it("builds ClientSecurity from the station title, the endpoint and the meter's group keys", () => {
+  it("builds ClientSecurity from the station title, the endpoint and the meter's group keys", async () => {
     keys.set({ kind: 'group', name: 'east' }, { ek: EK, ak: AK });
-    const s = security.securityFor('hls');
+    const s = await security.securityFor('hls');
     expect(s?.protection).toBe('auth-enc');
     expect(Buffer.from(s?.systemTitle ?? []).toString('hex')).toBe('4752440000000000');
     expect(Buffer.from(s?.expectedServerSystemTitle ?? []).toString('hex')).toBe(METER_TITLE);
     expect(Buffer.compare(s?.keys.ek ?? Buffer.alloc(0), EK)).toBe(0);
     expect(Buffer.compare(s?.keys.ak ?? Buffer.alloc(0), AK)).toBe(0);
     const first = s?.counters.nextOutgoing() ?? 0;
-    expect(security.securityFor('hls')?.counters.nextOutgoing()).toBeGreaterThan(first);
+    expect((await security.securityFor('hls'))?.counters.nextOutgoing()).toBeGreaterThan(first);
   });
 
-  it('records the events an association reports against its meter and terminal', () => {
+  it('records the events an association reports against its meter and terminal', async () => {
     keys.set({ kind: 'meter', id: 'hls-1' }, { ek: EK, ak: AK });
-    security.securityFor('hls')?.onEvent?.({ kind: 'system-title-mismatch', detail: 'AARE carries 4752440000000099', systemTitle: '4752440000000099' });
+    (await security.securityFor('hls'))?.onEvent?.({ kind: 'system-title-mismatch', detail: 'AARE carries 4752440000000099', systemTitle: '4752440000000099' });
     expect(events.query({ limit: 10 })).toMatchObject([{ meterId: 'hls-1', terminalId: 'hls', kind: 'system-title-mismatch', systemTitle: '4752440000000099' }]);
   });
 
-  it('finds the meter, keys and counters of a push by its system title, following registry changes', () => {
+  it('finds the meter, keys and counters of a push by its system title, following registry changes', async () => {
     keys.set({ kind: 'meter', id: 'hls-1' }, { ek: EK, ak: AK });
-    const push = security.forSystemTitle(parseSystemTitle(METER_TITLE));
+    const push = await security.forSystemTitle(parseSystemTitle(METER_TITLE));
     expect(push?.meterId).toBe('hls-1');
     push?.counters.acceptIncoming(5);
-    expect(security.forSystemTitle(parseSystemTitle(METER_TITLE))?.counters.lastIncoming()).toBe(5);
-    expect(security.forSystemTitle(parseSystemTitle('4752440000000777'))).toBeUndefined();
+    expect((await security.forSystemTitle(parseSystemTitle(METER_TITLE)))?.counters.lastIncoming()).toBe(5);
+    expect(await security.forSystemTitle(parseSystemTitle('4752440000000777'))).toBeUndefined();
 
     registry.updateTerminal('hls', { protocol: 'dlms', enabled: true, profiles: [], dlms: dlms({ systemTitle: '4752440000000777' }) });
-    expect(security.forSystemTitle(parseSystemTitle(METER_TITLE))).toBeUndefined();
-    expect(security.forSystemTitle(parseSystemTitle('4752440000000777'))?.meterId).toBe('hls-1');
+    expect(await security.forSystemTitle(parseSystemTitle(METER_TITLE))).toBeUndefined();
+    expect((await security.forSystemTitle(parseSystemTitle('4752440000000777')))?.meterId).toBe('hls-1');
   });
 
   it("gives the LLS password of the meter at the address, else of its key group, else a typed error naming the keys route", () => {
@@ -95,13 +95,13 @@ describe('head-end DLMS security', () => {
     expect(security.passwordFor('lls', '99')).toBe('group-pw');
   });
 
-  it('restarts the counters when the keys change (IV uniqueness is per key)', () => {
+  it('restarts the counters when the keys change (IV uniqueness is per key)', async () => {
     keys.set({ kind: 'meter', id: 'hls-1' }, { ek: EK, ak: AK });
-    const old = security.securityFor('hls');
+    const old = await security.securityFor('hls');
     old?.counters.nextOutgoing();
     old?.counters.acceptIncoming(40);
     keys.set({ kind: 'meter', id: 'hls-1' }, { ek: AK, ak: EK });
-    const fresh = security.securityFor('hls');
+    const fresh = await security.securityFor('hls');
     expect(fresh?.counters.nextOutgoing()).toBe(1);
     expect(fresh?.counters.lastIncoming()).toBeUndefined();
   });
