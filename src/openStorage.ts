@@ -15,7 +15,7 @@ import { Registry } from './registry/registry.js';
 import { SqliteCounterStore } from './security/counterStore.js';
 import { moveEndpointPasswords } from './security/endpointPasswords.js';
 import { HeadEndSecurity, parseSystemTitle } from './security/headEndSecurity.js';
-import { KeyStore } from './security/keyStore.js';
+import { SqliteKeyStore, type KeyStore } from './security/keyStore.js';
 import { loadMasterKey } from './security/masterKey.js';
 import { SecurityEventLog } from './security/securityEvents.js';
 import { openDatabase, type Db } from './storage/db.js';
@@ -34,10 +34,10 @@ export interface StationStorage {
   readonly security: HeadEndSecurity;
 }
 
-export function openStorage(
+export async function openStorage(
   { config, logger, closers }: { readonly config: GridheadConfig; readonly logger: Logger; readonly closers: Closers },
   env: NodeJS.ProcessEnv,
-): StationStorage {
+): Promise<StationStorage> {
   const warn = (fields: Record<string, unknown>, message: string) => { logger.warn(fields, message); };
   // Secrets live in the data directory: owner-only, tightened once if an older start left it open.
   const tightened = makeDataDirPrivate(config.dataDir);
@@ -58,10 +58,9 @@ export function openStorage(
   });
   const counters = new SqliteCounterStore(db);
   closers.add('security counters', () => counters.flush());
-  // The embedded store answers before this returns, so the key change and the discard stay in step.
-  const keys = new KeyStore(db, masterKey, { onChange: (c) => { void counters.discard(c.scope, c.generation); } });
+  const keys = new SqliteKeyStore(db, masterKey, { onChange: (c) => counters.discard(c.scope, c.generation) });
   const audit = new AuditLog(db);
-  moveEndpointPasswords({ registry, keys, audit, warn });
+  await moveEndpointPasswords({ registry, keys, audit, warn });
   // Access control: no default password; at first start the first admin token comes from
   // GRIDHEAD_BOOTSTRAP_TOKEN or is generated, logged once and written to <dataDir>/bootstrap-token.
   const auth = new AuthService(db, config.auth);

@@ -55,7 +55,7 @@ export interface DlmsAdapterOptions {
    * with `auth: 'low'`; called at each association. Undefined (or no function) fails the
    * association with DlmsNoPasswordError: an empty password is never sent.
    */
-  readonly passwordFor?: (terminalId: string, address: string) => string | undefined;
+  readonly passwordFor?: (terminalId: string, address: string) => string | undefined | Promise<string | undefined>;
   /**
    * Every reply that carried bytes after its complete APDU, which the client ignored (some
    * meters pad); also counted in stats(). Runs inside the request: it must not throw.
@@ -290,7 +290,7 @@ class DlmsSession implements TerminalSession, PushListReader {
     }
     const e = this.terminal.endpoint;
     // Before connecting: a meter we cannot authenticate to is not worth a connection.
-    const auth = this.authentication(address);
+    const auth = await this.authentication(address);
     const transport = await openDlmsTransport({
       host: e.host, port: e.port, framing: e.framing, clientSap: e.clientSap, serverSap,
       ...(e.serverLower === undefined ? {} : { serverLower: e.serverLower }),
@@ -327,10 +327,10 @@ class DlmsSession implements TerminalSession, PushListReader {
   }
 
   /** Green Book §9.2.7.2.2 (LLS): the password goes in the AARQ's calling-authentication-value. */
-  private authentication(address: string): Authentication {
+  private async authentication(address: string): Promise<Authentication> {
     const e = this.terminal.endpoint;
     if (e.auth !== 'low') return { mechanism: e.auth };
-    const password = this.o.passwordFor?.(this.terminal.id, address);
+    const password = await this.o.passwordFor?.(this.terminal.id, address);
     if (password === undefined || password.length === 0) throw new DlmsNoPasswordError(this.terminal.id, address);
     return { mechanism: 'low', password };
   }

@@ -75,7 +75,7 @@ export class HeadEndSecurity implements PushSecurity {
     const protection = e.security ?? 'none';
     if (e.auth !== 'high-gmac' && protection === 'none') return undefined;
     const meter = this.meterOf(terminalId);
-    const resolved = meter === undefined ? undefined : this.o.keys.resolve(meter.id, e.keyGroup);
+    const resolved = meter === undefined ? undefined : await this.o.keys.resolve(meter.id, e.keyGroup);
     if (meter === undefined || resolved?.keys === undefined) throw new MissingKeysError(terminalId, meter?.id, e.keyGroup);
     const expected = e.systemTitle === undefined ? undefined : Buffer.from(e.systemTitle, 'hex');
     return {
@@ -90,13 +90,13 @@ export class HeadEndSecurity implements PushSecurity {
 
   /**
    * The LLS password of the logical device at `address` on the terminal, from the key set
-   * in force for its meter (the meter's own, else its key group's). Throws MissingPasswordError when none is stored.
+   * in force for its meter (the meter's own, else its key group's). Rejects with MissingPasswordError when none is stored.
    */
-  passwordFor(terminalId: string, address: string): string {
+  async passwordFor(terminalId: string, address: string): Promise<string> {
     const terminal = this.o.topology.findTerminal(terminalId);
     const keyGroup = terminal?.protocol === 'dlms' ? terminal.dlms.keyGroup : undefined;
     const meter = this.o.topology.meterAt(terminalId, address) ?? this.meterOf(terminalId);
-    const password = meter === undefined ? undefined : this.o.keys.resolve(meter.id, keyGroup)?.password;
+    const password = meter === undefined ? undefined : (await this.o.keys.resolve(meter.id, keyGroup))?.password;
     if (password === undefined) throw new MissingPasswordError(terminalId, address, meter?.id, keyGroup);
     return password;
   }
@@ -108,7 +108,7 @@ export class HeadEndSecurity implements PushSecurity {
     const terminal = this.o.topology.findTerminal(terminalId);
     const meter = this.meterOf(terminalId);
     if (terminal?.protocol !== 'dlms' || meter === undefined) return undefined;
-    const resolved = this.o.keys.resolve(meter.id, terminal.dlms.keyGroup);
+    const resolved = await this.o.keys.resolve(meter.id, terminal.dlms.keyGroup);
     if (resolved?.keys === undefined) return undefined;
     return { meterId: meter.id, keys: resolved.keys, counters: await this.o.counters.countersFor(meter.id, resolved.scope, resolved.generation) };
   }

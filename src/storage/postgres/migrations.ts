@@ -76,6 +76,36 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX dlms_incoming_counters_scope ON dlms_incoming_counters (scope, generation);
     `,
   },
+  {
+    version: 3,
+    name: 'DLMS keys sealed under the master key',
+    sql: `
+      -- One row per key set (a meter's own, or a key group's). generation grows with every
+      -- change of EK, AK or BK: invocation counters are bound to it (IV uniqueness is per key).
+      CREATE TABLE key_sets (
+        scope      text    PRIMARY KEY,   -- 'meter:<id>' or 'group:<name>'
+        generation integer NOT NULL,
+        updated_at bigint  NOT NULL       -- ms since epoch
+      );
+
+      -- Each secret sealed with AES-256-GCM under the master key; the AAD binds scope, name
+      -- and generation, so a row moved to another meter or slot does not decrypt.
+      CREATE TABLE key_records (
+        scope  text  NOT NULL REFERENCES key_sets (scope) ON DELETE CASCADE,
+        name   text  NOT NULL CHECK (name IN ('ek', 'ak', 'bk', 'password')),
+        nonce  bytea NOT NULL,
+        sealed bytea NOT NULL,            -- ciphertext followed by the 16-octet tag
+        PRIMARY KEY (scope, name)
+      );
+
+      -- A known value sealed under the master key: a wrong key is detected at start.
+      CREATE TABLE key_store_check (
+        id     smallint PRIMARY KEY CHECK (id = 1),
+        nonce  bytea NOT NULL,
+        sealed bytea NOT NULL
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

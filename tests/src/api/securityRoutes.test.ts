@@ -9,7 +9,7 @@ import { AuditLog } from '../../../src/control/audit.js';
 import { createLogger } from '../../../src/observe/logger.js';
 import { createMetrics } from '../../../src/observe/metrics.js';
 import { Registry } from '../../../src/registry/registry.js';
-import { KeyStore } from '../../../src/security/keyStore.js';
+import { SqliteKeyStore } from '../../../src/security/keyStore.js';
 import { MasterKey } from '../../../src/security/masterKey.js';
 import { SecurityEventLog } from '../../../src/security/securityEvents.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
@@ -37,7 +37,7 @@ beforeAll(async () => {
   });
   const logger = createLogger('trace', { write: (s: string) => { logLines.push(s); } });
   events = new SecurityEventLog(db, { logger });
-  const keys = new KeyStore(db, new MasterKey(Buffer.alloc(32, 9), 'environment'));
+  const keys = new SqliteKeyStore(db, new MasterKey(Buffer.alloc(32, 9), 'environment'));
   const auth = new AuthService(db);
   token = auth.createToken({ name: 'test-admin', role: 'admin' }, 'test').token;
   const app = await buildApi({

@@ -3,7 +3,7 @@ import { createLogger } from '../../../src/observe/logger.js';
 import { Registry } from '../../../src/registry/registry.js';
 import { SqliteCounterStore } from '../../../src/security/counterStore.js';
 import { HeadEndSecurity, MissingKeysError, MissingPasswordError, parseSystemTitle } from '../../../src/security/headEndSecurity.js';
-import { KeyStore } from '../../../src/security/keyStore.js';
+import { SqliteKeyStore } from '../../../src/security/keyStore.js';
 import { MasterKey } from '../../../src/security/masterKey.js';
 import { SecurityEventLog } from '../../../src/security/securityEvents.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
@@ -15,7 +15,7 @@ const dlms = (extra: object) => ({ host: '127.0.0.1', port: 4059, framing: 'wrap
 
 let db: Db;
 let registry: Registry;
-let keys: KeyStore;
+let keys: SqliteKeyStore;
 let events: SecurityEventLog;
 let security: HeadEndSecurity;
 
@@ -31,7 +31,7 @@ beforeEach(() => {
     ],
     meters: ['hls', 'lls', 'ciphered-only'].map((t) => ({ id: `${t}-1`, terminalId: t, address: '1', ctRatio: 1, ptRatio: 1, protected: false })),
   });
-  keys = new KeyStore(db, new MasterKey(Buffer.alloc(32, 3), 'environment'));
+  keys = new SqliteKeyStore(db, new MasterKey(Buffer.alloc(32, 3), 'environment'));
   events = new SecurityEventLog(db, { logger: createLogger('silent') });
   security = new HeadEndSecurity({ topology: registry, keys, counters: new SqliteCounterStore(db), events, systemTitle: parseSystemTitle('4752440000000000') });
   registry.onChange(() => { security.invalidate(); });
@@ -50,7 +50,7 @@ describe('head-end DLMS security', () => {
   });
 
   it("builds ClientSecurity from the station title, the endpoint and the meter's group keys", async () => {
-    keys.set({ kind: 'group', name: 'east' }, { ek: EK, ak: AK });
+    await keys.set({ kind: 'group', name: 'east' }, { ek: EK, ak: AK });
     const s = await security.securityFor('hls');
     expect(s?.protection).toBe('auth-enc');
     expect(Buffer.from(s?.systemTitle ?? []).toString('hex')).toBe('4752440000000000');
@@ -62,13 +62,13 @@ describe('head-end DLMS security', () => {
   });
 
   it('records the events an association reports against its meter and terminal', async () => {
-    keys.set({ kind: 'meter', id: 'hls-1' }, { ek: EK, ak: AK });
+    await keys.set({ kind: 'meter', id: 'hls-1' }, { ek: EK, ak: AK });
     (await security.securityFor('hls'))?.onEvent?.({ kind: 'system-title-mismatch', detail: 'AARE carries 4752440000000099', systemTitle: '4752440000000099' });
     expect(events.query({ limit: 10 })).toMatchObject([{ meterId: 'hls-1', terminalId: 'hls', kind: 'system-title-mismatch', systemTitle: '4752440000000099' }]);
   });
 
   it('finds the meter, keys and counters of a push by its system title, following registry changes', async () => {
-    keys.set({ kind: 'meter', id: 'hls-1' }, { ek: EK, ak: AK });
+    await keys.set({ kind: 'meter', id: 'hls-1' }, { ek: EK, ak: AK });
     const push = await security.forSystemTitle(parseSystemTitle(METER_TITLE));
     expect(push?.meterId).toBe('hls-1');
     push?.counters.acceptIncoming(5);
@@ -80,27 +80,27 @@ describe('head-end DLMS security', () => {
     expect((await security.forSystemTitle(parseSystemTitle('4752440000000777')))?.meterId).toBe('hls-1');
   });
 
-  it("gives the LLS password of the meter at the address, else of its key group, else a typed error naming the keys route", () => {
+  it("gives the LLS password of the meter at the address, else of its key group, else a typed error naming the keys route", async () => {
     registry.createMeter({ id: 'lls-17', terminalId: 'lls', address: '17', ctRatio: 1, ptRatio: 1, protected: false });
-    const missing = (() => { try { security.passwordFor('lls', '1'); } catch (err) { return err; } })();
+    const missing = await security.passwordFor('lls', '1').catch((err: unknown) => err);
     expect(missing).toBeInstanceOf(MissingPasswordError);
     expect((missing as MissingPasswordError).code).toBe('DLMS_PASSWORD_MISSING');
     expect((missing as Error).message).toMatch(/meter lls-1 or key group west.*\/api\/v1\/meters\/:id\/keys/);
 
-    keys.set({ kind: 'group', name: 'west' }, { password: 'group-pw' });
-    keys.set({ kind: 'meter', id: 'lls-17' }, { password: 'own-pw-17' });
-    expect(security.passwordFor('lls', '1')).toBe('group-pw');
-    expect(security.passwordFor('lls', '17')).toBe('own-pw-17');
+    await keys.set({ kind: 'group', name: 'west' }, { password: 'group-pw' });
+    await keys.set({ kind: 'meter', id: 'lls-17' }, { password: 'own-pw-17' });
+    expect(await security.passwordFor('lls', '1')).toBe('group-pw');
+    expect(await security.passwordFor('lls', '17')).toBe('own-pw-17');
     // A logical device without a meter of its own (a gateway's management device) uses the terminal's meter.
-    expect(security.passwordFor('lls', '99')).toBe('group-pw');
+    expect(await security.passwordFor('lls', '99')).toBe('group-pw');
   });
 
   it('restarts the counters when the keys change (IV uniqueness is per key)', async () => {
-    keys.set({ kind: 'meter', id: 'hls-1' }, { ek: EK, ak: AK });
+    await keys.set({ kind: 'meter', id: 'hls-1' }, { ek: EK, ak: AK });
     const old = await security.securityFor('hls');
     old?.counters.nextOutgoing();
     old?.counters.acceptIncoming(40);
-    keys.set({ kind: 'meter', id: 'hls-1' }, { ek: AK, ak: EK });
+    await keys.set({ kind: 'meter', id: 'hls-1' }, { ek: AK, ak: EK });
     const fresh = await security.securityFor('hls');
     expect(fresh?.counters.nextOutgoing()).toBe(1);
     expect(fresh?.counters.lastIncoming()).toBeUndefined();
