@@ -17,7 +17,7 @@ import { moveEndpointPasswords } from './security/endpointPasswords.js';
 import { HeadEndSecurity, parseSystemTitle } from './security/headEndSecurity.js';
 import { SqliteKeyStore, type KeyStore } from './security/keyStore.js';
 import { loadMasterKey } from './security/masterKey.js';
-import { SecurityEventLog } from './security/securityEvents.js';
+import { SecurityEventLog, SqliteSecurityEventStore } from './security/securityEvents.js';
 import { openDatabase, type Db } from './storage/db.js';
 import { makeDataDirPrivate } from './storage/privateFiles.js';
 import { ReadingStore } from './storage/readingStore.js';
@@ -68,7 +68,8 @@ export async function openStorage(
   if (bootstrap.kind !== 'admin-exists') {
     audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'token.create', target: `token:${bootstrap.token.id}`, outcome: 'ok', detail: { name: bootstrap.token.name, role: 'admin', reason: `bootstrap ${bootstrap.kind}` } });
   }
-  const securityEvents = new SecurityEventLog(db, { logger: logger.child({ component: 'dlms-security' }) });
+  const securityEvents = new SecurityEventLog(new SqliteSecurityEventStore(db), { logger: logger.child({ component: 'dlms-security' }) });
+  closers.add('security events', () => securityEvents.flush());
   const security = new HeadEndSecurity({
     topology: registry, keys, counters, events: securityEvents, systemTitle: parseSystemTitle(config.dlms.systemTitle),
   });

@@ -84,9 +84,9 @@ export const securityRoutes: FastifyPluginAsyncTypebox<SecurityRoutesOptions> = 
         ...problemResponses,
       },
     },
-  }, (req) => {
+  }, async (req) => {
     const q = req.query;
-    const items = events.query({
+    const items = await events.query({
       ...timeRange(q.from, q.to),
       ...(q.meter === undefined ? {} : { meterId: q.meter }),
       ...(q.kind === undefined ? {} : { kind: q.kind }),

@@ -18,6 +18,7 @@ import { ValidationError } from '../domain/errors.js';
 import type { Db } from '../storage/db.js';
 import type { MasterKey } from './masterKey.js';
 import { open, seal, type Sealed } from './sealing.js';
+import { answer } from './embeddedAnswer.js';
 
 export type KeyScope = { readonly kind: 'meter'; readonly id: string } | { readonly kind: 'group'; readonly name: string };
 export type KeyName = 'ek' | 'ak' | 'bk' | 'password';
@@ -205,10 +206,6 @@ export class SqliteKeyStore implements KeyStore {
   }
 }
 
-/** The embedded database answers at once; a throw becomes a rejection, as over a network. */
-function answer<T>(f: () => T): Promise<T> {
-  return new Promise((resolve) => { resolve(f()); });
-}
 
 /** Throws MasterKeyMismatchError unless `row` is the check text sealed under `master`. */
 export function checkSealedCheck(master: MasterKey, row: Sealed): void {

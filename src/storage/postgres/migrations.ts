@@ -106,6 +106,24 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'DLMS security events',
+    sql: `
+      CREATE TABLE security_events (
+        id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        ts           bigint NOT NULL,     -- ms since epoch
+        meter_id     text,
+        terminal_id  text,
+        kind         text   NOT NULL,
+        detail       text   NOT NULL,
+        system_title text,
+        counter      bigint
+      );
+      CREATE INDEX security_events_ts ON security_events (ts);
+      CREATE INDEX security_events_meter ON security_events (meter_id, ts);
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

@@ -5,7 +5,7 @@ import { SqliteCounterStore } from '../../../src/security/counterStore.js';
 import { HeadEndSecurity, MissingKeysError, MissingPasswordError, parseSystemTitle } from '../../../src/security/headEndSecurity.js';
 import { SqliteKeyStore } from '../../../src/security/keyStore.js';
 import { MasterKey } from '../../../src/security/masterKey.js';
-import { SecurityEventLog } from '../../../src/security/securityEvents.js';
+import { SecurityEventLog, SqliteSecurityEventStore } from '../../../src/security/securityEvents.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
 
 const EK = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
@@ -32,7 +32,7 @@ beforeEach(() => {
     meters: ['hls', 'lls', 'ciphered-only'].map((t) => ({ id: `${t}-1`, terminalId: t, address: '1', ctRatio: 1, ptRatio: 1, protected: false })),
   });
   keys = new SqliteKeyStore(db, new MasterKey(Buffer.alloc(32, 3), 'environment'));
-  events = new SecurityEventLog(db, { logger: createLogger('silent') });
+  events = new SecurityEventLog(new SqliteSecurityEventStore(db), { logger: createLogger('silent') });
   security = new HeadEndSecurity({ topology: registry, keys, counters: new SqliteCounterStore(db), events, systemTitle: parseSystemTitle('4752440000000000') });
   registry.onChange(() => { security.invalidate(); });
 });
@@ -64,7 +64,7 @@ describe('head-end DLMS security', () => {
   it('records the events an association reports against its meter and terminal', async () => {
     await keys.set({ kind: 'meter', id: 'hls-1' }, { ek: EK, ak: AK });
     (await security.securityFor('hls'))?.onEvent?.({ kind: 'system-title-mismatch', detail: 'AARE carries 4752440000000099', systemTitle: '4752440000000099' });
-    expect(events.query({ limit: 10 })).toMatchObject([{ meterId: 'hls-1', terminalId: 'hls', kind: 'system-title-mismatch', systemTitle: '4752440000000099' }]);
+    expect(await events.query({ limit: 10 })).toMatchObject([{ meterId: 'hls-1', terminalId: 'hls', kind: 'system-title-mismatch', systemTitle: '4752440000000099' }]);
   });
 
   it('finds the meter, keys and counters of a push by its system title, following registry changes', async () => {
