@@ -45,6 +45,7 @@ export class PostgresKeyStore implements KeyStore {
     validate(input);
     const id = scopeId(scope);
     const { status, change } = await this.db.run((sql) => sql.begin(async (tx) => {
+      // Keyed by the scope's hash: two scopes that collide only wait for each other, never mix.
       await tx`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_SPACE}::int4, hashtext(${id}))`;
       const row = (await tx<{ generation: number }[]>`SELECT generation FROM key_sets WHERE scope = ${id}`)[0];
       const current = row === undefined ? undefined : openRecords(this.master, id, row.generation, await records(tx, id));

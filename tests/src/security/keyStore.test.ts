@@ -208,15 +208,15 @@ describe.each([embedded, postgresDriver])('key store on $name', (driver) => {
     const mk = master(5);
     const [a, b] = await Promise.all([database.open(mk), database.open(mk)]);
     const scope = { kind: 'meter', id: 'm1' } as const;
+    await a.set(scope, { ek: EK, ak: AK });
     const results = await Promise.all([
-      ...Array.from({ length: 5 }, (_, i) => a.set(scope, { ek: Buffer.alloc(16, i + 1), ak: AK })),
+      ...Array.from({ length: 5 }, (_, i) => a.set(scope, { ek: Buffer.alloc(16, i + 1) })),
       b.set(scope, { password: 'kept' }),
     ]);
-    const generations = results.map((r) => r.generation);
     const final = await b.resolve('m1');
     // Every key change made a generation of its own, and the password set between them survived.
-    expect(final?.generation).toBe(5);
-    expect(new Set(generations.slice(0, 5)).size).toBe(5);
+    expect(results.slice(0, 5).map((r) => r.generation).sort((x, y) => x - y)).toEqual([2, 3, 4, 5, 6]);
+    expect(final?.generation).toBe(6);
     expect(final?.password).toBe('kept');
   });
 });
