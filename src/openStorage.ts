@@ -12,12 +12,12 @@ import type { MeterId } from './domain/index.js';
 import type { Closers } from './observe/closers.js';
 import type { Logger } from './observe/logger.js';
 import { Registry } from './registry/registry.js';
-import { CounterStore } from './security/counterStore.js';
+import { SqliteCounterStore } from './security/counterStore.js';
 import { moveEndpointPasswords } from './security/endpointPasswords.js';
 import { HeadEndSecurity, parseSystemTitle } from './security/headEndSecurity.js';
-import { KeyStore } from './security/keyStore.js';
+import { SqliteKeyStore, type KeyStore } from './security/keyStore.js';
 import { loadMasterKey } from './security/masterKey.js';
-import { SecurityEventLog } from './security/securityEvents.js';
+import { SecurityEventLog, SqliteSecurityEventStore } from './security/securityEvents.js';
 import { openDatabase, type Db } from './storage/db.js';
 import { makeDataDirPrivate } from './storage/privateFiles.js';
 import { ReadingStore } from './storage/readingStore.js';
@@ -34,10 +34,10 @@ export interface StationStorage {
   readonly security: HeadEndSecurity;
 }
 
-export function openStorage(
+export async function openStorage(
   { config, logger, closers }: { readonly config: GridheadConfig; readonly logger: Logger; readonly closers: Closers },
   env: NodeJS.ProcessEnv,
-): StationStorage {
+): Promise<StationStorage> {
   const warn = (fields: Record<string, unknown>, message: string) => { logger.warn(fields, message); };
   // Secrets live in the data directory: owner-only, tightened once if an older start left it open.
   const tightened = makeDataDirPrivate(config.dataDir);
@@ -56,11 +56,11 @@ export function openStorage(
     env, dataDir: config.dataDir, simulatorsEnabled: config.simulators.enabled,
     warn: (message, file) => { logger.warn({ file }, message); },
   });
-  const counters = new CounterStore(db);
-  closers.add('security counters', () => { counters.flush(); });
-  const keys = new KeyStore(db, masterKey, { onChange: (c) => { counters.discard(c.scope, c.generation); } });
+  const counters = new SqliteCounterStore(db);
+  closers.add('security counters', () => counters.flush());
+  const keys = new SqliteKeyStore(db, masterKey, { onChange: (c) => counters.discard(c.scope, c.generation) });
   const audit = new AuditLog(db);
-  moveEndpointPasswords({ registry, keys, audit, warn });
+  await moveEndpointPasswords({ registry, keys, audit, warn });
   // Access control: no default password; at first start the first admin token comes from
   // GRIDHEAD_BOOTSTRAP_TOKEN or is generated, logged once and written to <dataDir>/bootstrap-token.
   const auth = new AuthService(db, config.auth);
@@ -68,7 +68,8 @@ export function openStorage(
   if (bootstrap.kind !== 'admin-exists') {
     audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'token.create', target: `token:${bootstrap.token.id}`, outcome: 'ok', detail: { name: bootstrap.token.name, role: 'admin', reason: `bootstrap ${bootstrap.kind}` } });
   }
-  const securityEvents = new SecurityEventLog(db, { logger: logger.child({ component: 'dlms-security' }) });
+  const securityEvents = new SecurityEventLog(new SqliteSecurityEventStore(db), { logger: logger.child({ component: 'dlms-security' }) });
+  closers.add('security events', () => securityEvents.flush());
   const security = new HeadEndSecurity({
     topology: registry, keys, counters, events: securityEvents, systemTitle: parseSystemTitle(config.dlms.systemTitle),
   });

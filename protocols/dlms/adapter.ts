@@ -45,17 +45,17 @@ export interface DlmsAdapterOptions {
   readonly now?: () => number;
   /**
    * Keys, system title and counters for a terminal whose endpoint uses HLS-GMAC or APDU
-   * protection; called at each association. Undefined (or no function) fails the open with
+   * protection; called at each association, awaited (the key store may be a database). Undefined (or no function) fails the open with
    * DlmsNoKeysError. The endpoint's `security` and `systemTitle`, when set, override the
    * returned protection and expected server system title.
    */
-  readonly securityFor?: (terminalId: string, endpoint: DlmsEndpoint) => ClientSecurity | undefined;
+  readonly securityFor?: (terminalId: string, endpoint: DlmsEndpoint) => ClientSecurity | undefined | Promise<ClientSecurity | undefined>;
   /**
    * The low-level security password of the logical device at `address`, for an endpoint
    * with `auth: 'low'`; called at each association. Undefined (or no function) fails the
    * association with DlmsNoPasswordError: an empty password is never sent.
    */
-  readonly passwordFor?: (terminalId: string, address: string) => string | undefined;
+  readonly passwordFor?: (terminalId: string, address: string) => string | undefined | Promise<string | undefined>;
   /**
    * Every reply that carried bytes after its complete APDU, which the client ignored (some
    * meters pad); also counted in stats(). Runs inside the request: it must not throw.
@@ -290,7 +290,7 @@ class DlmsSession implements TerminalSession, PushListReader {
     }
     const e = this.terminal.endpoint;
     // Before connecting: a meter we cannot authenticate to is not worth a connection.
-    const auth = this.authentication(address);
+    const auth = await this.authentication(address);
     const transport = await openDlmsTransport({
       host: e.host, port: e.port, framing: e.framing, clientSap: e.clientSap, serverSap,
       ...(e.serverLower === undefined ? {} : { serverLower: e.serverLower }),
@@ -298,7 +298,7 @@ class DlmsSession implements TerminalSession, PushListReader {
     }, signal);
     let security: ClientSecurity | undefined;
     try {
-      security = this.security();
+      security = await this.security();
     } catch (err) {
       await transport.close();
       throw err;
@@ -327,19 +327,19 @@ class DlmsSession implements TerminalSession, PushListReader {
   }
 
   /** Green Book §9.2.7.2.2 (LLS): the password goes in the AARQ's calling-authentication-value. */
-  private authentication(address: string): Authentication {
+  private async authentication(address: string): Promise<Authentication> {
     const e = this.terminal.endpoint;
     if (e.auth !== 'low') return { mechanism: e.auth };
-    const password = this.o.passwordFor?.(this.terminal.id, address);
+    const password = await this.o.passwordFor?.(this.terminal.id, address);
     if (password === undefined || password.length === 0) throw new DlmsNoPasswordError(this.terminal.id, address);
     return { mechanism: 'low', password };
   }
 
   /** The security settings of this terminal's associations, when its endpoint needs any. */
-  private security(): ClientSecurity | undefined {
+  private async security(): Promise<ClientSecurity | undefined> {
     const e = this.terminal.endpoint;
     if (e.auth !== 'high-gmac' && (e.security ?? 'none') === 'none') return undefined;
-    const given = this.o.securityFor?.(this.terminal.id, e);
+    const given = await this.o.securityFor?.(this.terminal.id, e);
     if (given === undefined) throw new DlmsNoKeysError(this.terminal.id);
     const title = e.systemTitle === undefined ? undefined : Uint8Array.from(Buffer.from(e.systemTitle, 'hex'));
     return {

@@ -39,8 +39,8 @@ const GroupParam = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64
 export const securityRoutes: FastifyPluginAsyncTypebox<SecurityRoutesOptions> = async (app, { registry, keys, events }) => {
   const keyRoutes = (path: string, params: typeof IdParam | typeof GroupParam, scopeOf: (p: Record<string, string>) => KeyScope) => {
     const tags = ['security'];
-    app.get(path, { config: { access: 'admin' }, schema: { tags, params, summary: 'Which DLMS keys are set (never the keys themselves).', response: { 200: KeysStatusOut, ...problemResponses } } }, (req) => view(keys.status(scopeOf(req.params as Record<string, string>))));
-    app.put(path, { config: { access: 'admin' }, schema: { tags, params, summary: 'Sets DLMS keys (EK, AK, BK as 32 hex digits) and the LLS password; sealed under the master key, audited.', body: KeysBody, response: { 200: KeysStatusOut, ...problemResponses } } }, (req) => {
+    app.get(path, { config: { access: 'admin' }, schema: { tags, params, summary: 'Which DLMS keys are set (never the keys themselves).', response: { 200: KeysStatusOut, ...problemResponses } } }, async (req) => view(await keys.status(scopeOf(req.params as Record<string, string>))));
+    app.put(path, { config: { access: 'admin' }, schema: { tags, params, summary: 'Sets DLMS keys (EK, AK, BK as 32 hex digits) and the LLS password; sealed under the master key, audited.', body: KeysBody, response: { 200: KeysStatusOut, ...problemResponses } } }, async (req) => {
       const b = req.body;
       const input: KeyInput = {
         ...(b.ek === undefined ? {} : { ek: Buffer.from(b.ek, 'hex') }),
@@ -49,13 +49,13 @@ export const securityRoutes: FastifyPluginAsyncTypebox<SecurityRoutesOptions> = 
         ...(b.password === undefined ? {} : { password: b.password }),
       };
       noteAudit(req, { keys: Object.keys(input) });
-      const status = keys.set(scopeOf(req.params), input);
+      const status = await keys.set(scopeOf(req.params), input);
       noteAudit(req, { generation: status.generation });
       return view(status);
     });
     app.delete(path, { config: { access: 'admin' }, schema: { tags, params, summary: 'Removes the DLMS key set; audited.', response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
       const scope = scopeOf(req.params);
-      if (!keys.delete(scope)) throw new NotFoundError('key set', scope.kind === 'meter' ? scope.id : scope.name);
+      if (!(await keys.delete(scope))) throw new NotFoundError('key set', scope.kind === 'meter' ? scope.id : scope.name);
       return reply.code(204).send(null);
     });
   };
@@ -84,9 +84,9 @@ export const securityRoutes: FastifyPluginAsyncTypebox<SecurityRoutesOptions> = 
         ...problemResponses,
       },
     },
-  }, (req) => {
+  }, async (req) => {
     const q = req.query;
-    const items = events.query({
+    const items = await events.query({
       ...timeRange(q.from, q.to),
       ...(q.meter === undefined ? {} : { meterId: q.meter }),
       ...(q.kind === undefined ? {} : { kind: q.kind }),

@@ -10,6 +10,11 @@
  *
  * Incoming: the last counter accepted from each meter under a key, written on every accept
  * (an APDU replayed after a restart must still be refused).
+ *
+ * `CounterStore` is the port; `SqliteCounterStore` (here) is the embedded implementation,
+ * `PostgresCounterStore` (postgresCounterStore.ts) the shared one. The DLMS engines are
+ * sans-IO and synchronous, so `countersFor` resolves to counters that answer from memory:
+ * everything they need from the database is fetched before it resolves.
  */
 import type { SecurityCounters } from '../../protocols/dlms/security/settings.js';
 import type { Db } from '../storage/db.js';
@@ -42,7 +47,21 @@ export interface CounterStoreOptions {
   readonly maxCached?: number;
 }
 
-export class CounterStore {
+/** The invocation counters as the station's security uses them, on any driver. */
+export interface CounterStore {
+  /**
+   * The counters of one meter under one key (scope and generation from the key store), ready
+   * for a synchronous DLMS engine: outgoing numbers are reserved in the database before this
+   * resolves, and the last accepted incoming counter is the database's.
+   */
+  countersFor(meterId: string, scope: string, generation: number): Promise<SecurityCounters>;
+  /** Drops the incoming counters of generations before `generation` (all when undefined). */
+  discard(scope: string, generation: number | undefined): Promise<void>;
+  /** Gives back what is reserved but unused and writes what is pending; at shutdown. */
+  flush(): Promise<void>;
+}
+
+export class SqliteCounterStore implements CounterStore {
   private readonly blockSize: number;
   private readonly maxCached: number;
   private readonly outgoing = new Map<string, OutgoingCounter>();
@@ -54,7 +73,12 @@ export class CounterStore {
   }
 
   /** The counters of one meter under one key (scope and generation from the key store). */
-  countersFor(meterId: string, scope: string, generation: number): SecurityCounters {
+  countersFor(meterId: string, scope: string, generation: number): Promise<SecurityCounters> {
+    return Promise.resolve(this.countersNow(meterId, scope, generation));
+  }
+
+  /** As `countersFor`, answered at once: the embedded database is in the process. */
+  countersNow(meterId: string, scope: string, generation: number): SecurityCounters {
     const db = this.db;
     const read = db.prepare('SELECT last_accepted FROM dlms_incoming_counters WHERE meter_id = ? AND scope = ? AND generation = ?').pluck();
     const write = db.prepare(`INSERT INTO dlms_incoming_counters (meter_id, scope, generation, last_accepted) VALUES (?, ?, ?, ?)
@@ -77,16 +101,20 @@ export class CounterStore {
    * their key is gone. Outgoing rows stay (one per key generation): an association still
    * open under the old key must go on counting upwards, not restart from zero.
    */
-  discard(scope: string, generation: number | undefined): void {
+  discard(scope: string, generation: number | undefined): Promise<void> {
     const below = generation ?? Number.MAX_SAFE_INTEGER;
     this.db.prepare('DELETE FROM dlms_incoming_counters WHERE scope = ? AND generation < ?').run(scope, below);
+    return Promise.resolve();
   }
 
   /** Writes back the last outgoing number used by each counter, so a clean restart skips none. */
-  flush(): void {
-    this.db.transaction(() => {
-      for (const c of this.outgoing.values()) c.release();
-    })();
+  flush(): Promise<void> {
+    if (this.db.open) {
+      this.db.transaction(() => {
+        for (const c of this.outgoing.values()) c.release();
+      })();
+    }
+    return Promise.resolve();
   }
 
   private outgoingFor(scope: string, generation: number): OutgoingCounter {

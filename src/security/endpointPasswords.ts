@@ -32,7 +32,7 @@ export interface EndpointPasswordMoves {
   readonly waiting: readonly TerminalId[];
 }
 
-export function moveEndpointPasswords(o: EndpointPasswordMoveOptions): EndpointPasswordMoves {
+export async function moveEndpointPasswords(o: EndpointPasswordMoveOptions): Promise<EndpointPasswordMoves> {
   const moved: TerminalId[] = [];
   const waiting: TerminalId[] = [];
   for (const { terminalId, password } of o.registry.storedEndpointPasswords()) {
@@ -44,8 +44,8 @@ export function moveEndpointPasswords(o: EndpointPasswordMoveOptions): EndpointP
     }
     for (const meter of meters) {
       const scope = { kind: 'meter', id: meter.id } as const;
-      const replaced = o.keys.status(scope)?.passwordSet ?? false;
-      const status = o.keys.set(scope, { password });
+      const replaced = (await o.keys.status(scope))?.passwordSet ?? false;
+      const status = await o.keys.set(scope, { password });
       o.audit.append({
         actor: SYSTEM_ACTOR, source: null, action: 'keys.set', target: `meter:${meter.id}`, outcome: 'ok',
         detail: { keys: ['password'], generation: status.generation, replaced, reason: `moved from the stored endpoint of terminal ${terminalId}` },

@@ -15,9 +15,9 @@ import type { CounterStore } from './counterStore.js';
 import type { KeyStore } from './keyStore.js';
 import type { SecurityEventLog } from './securityEvents.js';
 
-/** What the DLMS push listener asks of the head-end (structurally the push side's PushSecurity). */
+/** What the DLMS push listener asks of the head-end (structurally the push side's PushKeyLookup). */
 export interface PushSecurity {
-  forSystemTitle(systemTitle: Uint8Array): { meterId: string; keys: SuiteZeroKeys; counters: SecurityCounters } | undefined;
+  forSystemTitle(systemTitle: Uint8Array): Promise<{ meterId: string; keys: SuiteZeroKeys; counters: SecurityCounters } | undefined>;
 }
 
 /** A terminal needs security but no keys are stored for its meter or the meter's key group. */
@@ -65,16 +65,17 @@ export class HeadEndSecurity implements PushSecurity {
 
   /**
    * ClientSecurity for an association with the terminal; undefined when its endpoint asks
-   * for neither HLS nor APDU protection. Throws MissingKeysError when it does and no keys are stored.
+   * for neither HLS nor APDU protection. Rejects with MissingKeysError when it does and no
+   * keys are stored. Resolves once the counters are ready (outgoing numbers reserved).
    */
-  securityFor(terminalId: string): ClientSecurity | undefined {
+  async securityFor(terminalId: string): Promise<ClientSecurity | undefined> {
     const terminal = this.o.topology.findTerminal(terminalId);
     if (terminal?.protocol !== 'dlms') return undefined;
     const e = terminal.dlms;
     const protection = e.security ?? 'none';
     if (e.auth !== 'high-gmac' && protection === 'none') return undefined;
     const meter = this.meterOf(terminalId);
-    const resolved = meter === undefined ? undefined : this.o.keys.resolve(meter.id, e.keyGroup);
+    const resolved = meter === undefined ? undefined : await this.o.keys.resolve(meter.id, e.keyGroup);
     if (meter === undefined || resolved?.keys === undefined) throw new MissingKeysError(terminalId, meter?.id, e.keyGroup);
     const expected = e.systemTitle === undefined ? undefined : Buffer.from(e.systemTitle, 'hex');
     return {
@@ -82,34 +83,34 @@ export class HeadEndSecurity implements PushSecurity {
       systemTitle: this.o.systemTitle,
       keys: resolved.keys,
       ...(expected === undefined ? {} : { expectedServerSystemTitle: expected }),
-      counters: this.o.counters.countersFor(meter.id, resolved.scope, resolved.generation),
+      counters: await this.o.counters.countersFor(meter.id, resolved.scope, resolved.generation),
       onEvent: (event) => { this.o.events.record(event, { meterId: meter.id, terminalId }); },
     };
   }
 
   /**
    * The LLS password of the logical device at `address` on the terminal, from the key set
-   * in force for its meter (the meter's own, else its key group's). Throws MissingPasswordError when none is stored.
+   * in force for its meter (the meter's own, else its key group's). Rejects with MissingPasswordError when none is stored.
    */
-  passwordFor(terminalId: string, address: string): string {
+  async passwordFor(terminalId: string, address: string): Promise<string> {
     const terminal = this.o.topology.findTerminal(terminalId);
     const keyGroup = terminal?.protocol === 'dlms' ? terminal.dlms.keyGroup : undefined;
     const meter = this.o.topology.meterAt(terminalId, address) ?? this.meterOf(terminalId);
-    const password = meter === undefined ? undefined : this.o.keys.resolve(meter.id, keyGroup)?.password;
+    const password = meter === undefined ? undefined : (await this.o.keys.resolve(meter.id, keyGroup))?.password;
     if (password === undefined) throw new MissingPasswordError(terminalId, address, meter?.id, keyGroup);
     return password;
   }
 
   /** The meter whose endpoint carries this system title, with its keys and counters; undefined for a stranger. */
-  forSystemTitle(systemTitle: Uint8Array): { meterId: string; keys: SuiteZeroKeys; counters: SecurityCounters } | undefined {
+  async forSystemTitle(systemTitle: Uint8Array): Promise<{ meterId: string; keys: SuiteZeroKeys; counters: SecurityCounters } | undefined> {
     const terminalId = this.titles().get(Buffer.from(systemTitle).toString('hex'));
     if (terminalId === undefined) return undefined;
     const terminal = this.o.topology.findTerminal(terminalId);
     const meter = this.meterOf(terminalId);
     if (terminal?.protocol !== 'dlms' || meter === undefined) return undefined;
-    const resolved = this.o.keys.resolve(meter.id, terminal.dlms.keyGroup);
+    const resolved = await this.o.keys.resolve(meter.id, terminal.dlms.keyGroup);
     if (resolved?.keys === undefined) return undefined;
-    return { meterId: meter.id, keys: resolved.keys, counters: this.o.counters.countersFor(meter.id, resolved.scope, resolved.generation) };
+    return { meterId: meter.id, keys: resolved.keys, counters: await this.o.counters.countersFor(meter.id, resolved.scope, resolved.generation) };
   }
 
   /** Call after a registry change: endpoints' system titles may have changed. */

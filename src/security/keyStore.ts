@@ -9,12 +9,16 @@
  * key on the meter starts its counters afresh too.
  *
  * Nothing here logs, and no error message carries a secret.
+ *
+ * `KeyStore` is the port; `SqliteKeyStore` (here) is the embedded implementation,
+ * `PostgresKeyStore` (postgresKeyStore.ts) the shared one, with the same sealing and AAD.
  */
 import type { SuiteZeroKeys } from '../../protocols/dlms/security/settings.js';
 import { ValidationError } from '../domain/errors.js';
 import type { Db } from '../storage/db.js';
 import type { MasterKey } from './masterKey.js';
 import { open, seal, type Sealed } from './sealing.js';
+import { answer } from './embeddedAnswer.js';
 
 export type KeyScope = { readonly kind: 'meter'; readonly id: string } | { readonly kind: 'group'; readonly name: string };
 export type KeyName = 'ek' | 'ak' | 'bk' | 'password';
@@ -57,8 +61,8 @@ export interface KeyChange {
 
 export interface KeyStoreOptions {
   readonly now?: () => number;
-  /** After every committed change: the counters of older generations may be discarded. */
-  readonly onChange?: (change: KeyChange) => void;
+  /** After every committed change, awaited before the change resolves: the counters of older generations may be discarded. */
+  readonly onChange?: (change: KeyChange) => void | Promise<void>;
 }
 
 /** The master key does not open what the store holds: never a silent reset. */
@@ -82,14 +86,26 @@ export class KeyRecordError extends Error {
 export const SUITE_ZERO_KEY_BYTES = 16;
 export const MAX_PASSWORD_LENGTH = 64;
 const KEY_NAMES: readonly KeyName[] = ['ek', 'ak', 'bk', 'password'];
-const CHECK_AAD = 'gridhead/keys/v1\u0000check';
-const CHECK_TEXT = 'gridhead master key check';
+/** The master key check record: a known text sealed under this AAD. */
+export const CHECK_AAD = 'gridhead/keys/v1\u0000check';
+export const CHECK_TEXT = 'gridhead master key check';
+
+/** The DLMS key store as the station uses it, on any driver. */
+export interface KeyStore {
+  /** Stores the keys given, keeps the others; a new EK, AK or BK starts a new generation. */
+  set(scope: KeyScope, input: KeyInput): Promise<KeySetStatus>;
+  status(scope: KeyScope): Promise<KeySetStatus | undefined>;
+  /** Removes a key set and its records; false when there was none. */
+  delete(scope: KeyScope): Promise<boolean>;
+  /** The meter's own keys, else its group's; undefined when neither exists. Rejects with KeyRecordError on a tampered record. */
+  resolve(meterId: string, keyGroup?: string): Promise<ResolvedKeys | undefined>;
+}
 
 export function scopeId(scope: KeyScope): string {
   return scope.kind === 'meter' ? `meter:${scope.id}` : `group:${scope.name}`;
 }
 
-export class KeyStore {
+export class SqliteKeyStore implements KeyStore {
   private readonly now: () => number;
 
   /** Throws MasterKeyMismatchError when the store was sealed under another master key. */
@@ -98,22 +114,37 @@ export class KeyStore {
     this.checkMasterKey();
   }
 
-  /** Stores the keys given, keeps the others; a new EK, AK or BK starts a new generation. */
-  set(scope: KeyScope, input: KeyInput): KeySetStatus {
+  async set(scope: KeyScope, input: KeyInput): Promise<KeySetStatus> {
+    const { status, change } = this.write(scope, input);
+    if (change !== undefined) await this.options.onChange?.(change);
+    return status;
+  }
+
+  status(scope: KeyScope): Promise<KeySetStatus | undefined> {
+    return answer(() => this.statusNow(scope));
+  }
+
+  async delete(scope: KeyScope): Promise<boolean> {
+    const id = scopeId(scope);
+    const row = this.setRow(id);
+    if (row === undefined) return false;
+    this.db.prepare('DELETE FROM key_sets WHERE scope = ?').run(id);
+    await this.options.onChange?.({ scope: id, generation: undefined, previous: row.generation });
+    return true;
+  }
+
+  resolve(meterId: string, keyGroup?: string): Promise<ResolvedKeys | undefined> {
+    return answer(() => this.resolveNow(meterId, keyGroup));
+  }
+
+  private write(scope: KeyScope, input: KeyInput): { status: KeySetStatus; change: KeyChange | undefined } {
     validate(input);
     const id = scopeId(scope);
     let change: KeyChange | undefined;
     const status = this.db.transaction(() => {
       const row = this.setRow(id);
-      const current = row === undefined ? new Map<KeyName, Uint8Array>() : this.openAll(id, row.generation);
-      const keyChanged = (['ek', 'ak', 'bk'] as const).some((n) => input[n] !== undefined && !sameBytes(input[n], current.get(n)));
-      const generation = row === undefined ? this.firstGeneration(id) : keyChanged ? row.generation + 1 : row.generation;
-      const next = new Map(current);
-      for (const n of ['ek', 'ak', 'bk'] as const) {
-        const v = input[n];
-        if (v !== undefined) next.set(n, v);
-      }
-      if (input.password !== undefined) next.set('password', Buffer.from(input.password, 'utf8'));
+      const current = row === undefined ? undefined : this.openAll(id, row.generation);
+      const { next, generation } = nextKeySet(current, row?.generation, row === undefined ? this.firstGeneration(id) : 0, input);
       const updatedAt = this.now();
       this.db.prepare('INSERT INTO key_sets (scope, generation, updated_at) VALUES (?, ?, ?) ON CONFLICT(scope) DO UPDATE SET generation = excluded.generation, updated_at = excluded.updated_at')
         .run(id, generation, updatedAt);
@@ -126,11 +157,10 @@ export class KeyStore {
       if (generation !== row?.generation) change = { scope: id, generation, previous: row?.generation };
       return statusOf(next, generation, updatedAt);
     })();
-    if (change !== undefined) this.options.onChange?.(change);
-    return status;
+    return { status, change };
   }
 
-  status(scope: KeyScope): KeySetStatus | undefined {
+  private statusNow(scope: KeyScope): KeySetStatus | undefined {
     const id = scopeId(scope);
     const row = this.setRow(id);
     if (row === undefined) return undefined;
@@ -141,33 +171,11 @@ export class KeyStore {
     };
   }
 
-  /** Removes a key set and its records; false when there was none. */
-  delete(scope: KeyScope): boolean {
-    const id = scopeId(scope);
-    const row = this.setRow(id);
-    if (row === undefined) return false;
-    this.db.prepare('DELETE FROM key_sets WHERE scope = ?').run(id);
-    this.options.onChange?.({ scope: id, generation: undefined, previous: row.generation });
-    return true;
-  }
-
-  /** The meter's own keys, else its group's; undefined when neither exists. Throws KeyRecordError on a tampered record. */
-  resolve(meterId: string, keyGroup?: string): ResolvedKeys | undefined {
-    const scopes = [scopeId({ kind: 'meter', id: meterId }), ...(keyGroup === undefined ? [] : [scopeId({ kind: 'group', name: keyGroup })])];
-    for (const id of scopes) {
+  private resolveNow(meterId: string, keyGroup?: string): ResolvedKeys | undefined {
+    for (const id of resolutionOrder(meterId, keyGroup)) {
       const row = this.setRow(id);
       if (row === undefined) continue;
-      const plain = this.openAll(id, row.generation);
-      const ek = plain.get('ek');
-      const ak = plain.get('ak');
-      const bk = plain.get('bk');
-      const password = plain.get('password');
-      return {
-        scope: id,
-        generation: row.generation,
-        keys: ek !== undefined && ak !== undefined ? { ek, ak, ...(bk === undefined ? {} : { bk }) } : undefined,
-        password: password === undefined ? undefined : Buffer.from(password).toString('utf8'),
-      };
+      return resolvedOf(id, row.generation, this.openAll(id, row.generation));
     }
     return undefined;
   }
@@ -184,13 +192,7 @@ export class KeyStore {
 
   private openAll(id: string, generation: number): Map<KeyName, Uint8Array> {
     const rows = this.db.prepare('SELECT name, nonce, sealed FROM key_records WHERE scope = ?').all(id) as ({ name: KeyName } & Sealed)[];
-    const out = new Map<KeyName, Uint8Array>();
-    for (const r of rows) {
-      const plain = open(this.master, r, recordAad(id, r.name, generation));
-      if (plain === undefined) throw new KeyRecordError(id, r.name);
-      out.set(r.name, plain);
-    }
-    return out;
+    return openRecords(this.master, id, generation, rows);
   }
 
   private checkMasterKey(): void {
@@ -200,17 +202,71 @@ export class KeyStore {
       this.db.prepare('INSERT INTO key_store_check (id, nonce, sealed) VALUES (1, ?, ?)').run(s.nonce, s.sealed);
       return;
     }
-    const plain = open(this.master, row, CHECK_AAD);
-    if (plain === undefined || Buffer.from(plain).toString('utf8') !== CHECK_TEXT) throw new MasterKeyMismatchError();
+    checkSealedCheck(this.master, row);
   }
 }
 
+
+/** Throws MasterKeyMismatchError unless `row` is the check text sealed under `master`. */
+export function checkSealedCheck(master: MasterKey, row: Sealed): void {
+  const plain = open(master, row, CHECK_AAD);
+  if (plain === undefined || Buffer.from(plain).toString('utf8') !== CHECK_TEXT) throw new MasterKeyMismatchError();
+}
+
+/** The scopes a meter's keys come from, first match wins: its own set, then its key group's. */
+export function resolutionOrder(meterId: string, keyGroup: string | undefined): string[] {
+  return [scopeId({ kind: 'meter', id: meterId }), ...(keyGroup === undefined ? [] : [scopeId({ kind: 'group', name: keyGroup })])];
+}
+
+/** Opens a key set's records; throws KeyRecordError for one that fails authentication. */
+export function openRecords(master: MasterKey, id: string, generation: number, rows: readonly ({ readonly name: KeyName } & Sealed)[]): Map<KeyName, Uint8Array> {
+  const out = new Map<KeyName, Uint8Array>();
+  for (const r of rows) {
+    const plain = open(master, r, recordAad(id, r.name, generation));
+    if (plain === undefined) throw new KeyRecordError(id, r.name);
+    out.set(r.name, plain);
+  }
+  return out;
+}
+
+export function resolvedOf(id: string, generation: number, plain: ReadonlyMap<KeyName, Uint8Array>): ResolvedKeys {
+  const ek = plain.get('ek');
+  const ak = plain.get('ak');
+  const bk = plain.get('bk');
+  const password = plain.get('password');
+  return {
+    scope: id,
+    generation,
+    keys: ek !== undefined && ak !== undefined ? { ek, ak, ...(bk === undefined ? {} : { bk }) } : undefined,
+    password: password === undefined ? undefined : Buffer.from(password).toString('utf8'),
+  };
+}
+
+/**
+ * The key set after applying `input` to `current`, and its generation: a new EK, AK or BK
+ * starts the next one; a first set starts at `firstGeneration`.
+ */
+export function nextKeySet(
+  current: ReadonlyMap<KeyName, Uint8Array> | undefined, currentGeneration: number | undefined, firstGeneration: number, input: KeyInput,
+): { next: Map<KeyName, Uint8Array>; generation: number } {
+  const held = current ?? new Map<KeyName, Uint8Array>();
+  const keyChanged = (['ek', 'ak', 'bk'] as const).some((n) => input[n] !== undefined && !sameBytes(input[n], held.get(n)));
+  const generation = currentGeneration === undefined ? firstGeneration : keyChanged ? currentGeneration + 1 : currentGeneration;
+  const next = new Map(held);
+  for (const n of ['ek', 'ak', 'bk'] as const) {
+    const v = input[n];
+    if (v !== undefined) next.set(n, v);
+  }
+  if (input.password !== undefined) next.set('password', Buffer.from(input.password, 'utf8'));
+  return { next, generation };
+}
+
 /** Scope, slot and generation in the AAD: a sealed value opens only where it was written. */
-function recordAad(scope: string, name: KeyName, generation: number): string {
+export function recordAad(scope: string, name: KeyName, generation: number): string {
   return `gridhead/keys/v1\u0000${scope}\u0000${name}\u0000${generation}`;
 }
 
-function validate(input: KeyInput): void {
+export function validate(input: KeyInput): void {
   if (!KEY_NAMES.some((n) => input[n] !== undefined)) throw new ValidationError('give at least one of ek, ak, bk, password');
   for (const n of ['ek', 'ak', 'bk'] as const) {
     const v = input[n];
@@ -223,7 +279,7 @@ function validate(input: KeyInput): void {
   }
 }
 
-function statusOf(keys: ReadonlyMap<KeyName, Uint8Array>, generation: number, updatedAt: number): KeySetStatus {
+export function statusOf(keys: ReadonlyMap<KeyName, Uint8Array>, generation: number, updatedAt: number): KeySetStatus {
   return { ekSet: keys.has('ek'), akSet: keys.has('ak'), bkSet: keys.has('bk'), passwordSet: keys.has('password'), generation, updatedAt };
 }
 

@@ -1,16 +1,28 @@
 /**
  * Security events (wrong key, tampered tag, wrong system title, replayed counter):
- * recorded in the embedded store for GET /api/v1/security-events, counted for /metrics,
+ * recorded in the station's store for GET /api/v1/security-events, counted for /metrics,
  * logged at most once a minute per meter and kind.
  *
  * A misbehaving peer can raise events as fast as it sends: storage is bounded twice, by a
  * per (meter, kind) budget per minute (the rest are counted, not stored) and by a cap on
  * the rows kept (the oldest go first).
+ *
+ * `record` is called from inside the DLMS engines, which are synchronous, so it never waits
+ * for the store: events go through an ordered queue of at most `maxQueued`, written in
+ * batches, retried after a failure (counted, logged throttled), drained by `flush()` at
+ * shutdown; `query` drains it first, so a node reads what it recorded. A crash loses what is
+ * still queued, at most one batch's worth of milliseconds: acceptable for a diagnostic log
+ * whose every event is also counted and logged, and nothing waits on an event being stored.
+ *
+ * `SecurityEventStore` is the storage port: `SqliteSecurityEventStore` here,
+ * `PostgresSecurityEventStore` in postgresSecurityEvents.ts.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecurityEvent } from '../../protocols/dlms/security/settings.js';
 import { LogThrottle, type Logger } from '../observe/logger.js';
 import type { MetricSource } from '../observe/metrics.js';
 import type { Db } from '../storage/db.js';
+import { answer } from './embeddedAnswer.js';
 
 export const SECURITY_EVENT_KINDS = [
   'tag-mismatch', 'bad-header', 'policy-violation', 'system-title-mismatch', 'replay',
@@ -39,6 +51,19 @@ export interface SecurityEventFilter {
   readonly limit: number;
 }
 
+/** An event as it is written; the store assigns the id. */
+export type NewSecurityEvent = Omit<SecurityEventRecord, 'id'>;
+
+/** Where security events are kept, on any driver. */
+export interface SecurityEventStore {
+  /** Writes the events in order, all or none. */
+  append(events: readonly NewSecurityEvent[]): Promise<void>;
+  /** Newest first. */
+  query(filter: SecurityEventFilter): Promise<SecurityEventRecord[]>;
+  /** Deletes all but the newest `maxRows`. */
+  prune(maxRows: number): Promise<void>;
+}
+
 export interface SecurityEventLogOptions {
   readonly logger: Logger;
   readonly now?: () => number;
@@ -46,31 +71,45 @@ export interface SecurityEventLogOptions {
   readonly maxRows?: number;
   /** Events stored per (meter, kind) per minute at most; the rest are only counted. */
   readonly storedPerMinute?: number;
+  /** Events waiting for the store at most; past it, new ones are only counted. */
+  readonly maxQueued?: number;
+  /** Wait before a failed write is tried again. */
+  readonly retryDelayMs?: number;
 }
 
+export const DEFAULT_MAX_QUEUED_SECURITY_EVENTS = 10_000;
 const MAX_DETAIL = 500;
 const WINDOW_MS = 60_000;
 const MAX_WINDOW_KEYS = 10_000;
 const PRUNE_EVERY = 1_000;
+const WRITE_BATCH = 500;
 
 export class SecurityEventLog {
   private readonly now: () => number;
   private readonly maxRows: number;
   private readonly storedPerMinute: number;
+  private readonly maxQueued: number;
+  private readonly retryDelayMs: number;
   private readonly throttle: LogThrottle;
   private readonly windows = new Map<string, { start: number; stored: number }>();
   private readonly seen = new Map<SecurityEventKind, number>();
+  private queued: NewSecurityEvent[] = [];
+  private draining: Promise<void> | undefined;
+  private flushing = false;
   private unstored = 0;
+  private writeFailures = 0;
   private sincePrune = 0;
 
-  constructor(private readonly db: Db, private readonly options: SecurityEventLogOptions) {
+  constructor(private readonly store: SecurityEventStore, private readonly options: SecurityEventLogOptions) {
     this.now = options.now ?? Date.now;
     this.maxRows = options.maxRows ?? 100_000;
     this.storedPerMinute = options.storedPerMinute ?? 60;
+    this.maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED_SECURITY_EVENTS;
+    this.retryDelayMs = options.retryDelayMs ?? 1_000;
     this.throttle = new LogThrottle(WINDOW_MS, this.now);
   }
 
-  /** Records one event of the meter (or terminal) it concerns; never throws for a bad store, it logs. */
+  /** Records one event of the meter (or terminal) it concerns; never throws, never waits for the store. */
   record(event: SecurityEvent, where: { readonly meterId?: string | undefined; readonly terminalId?: string | undefined }): void {
     const ts = this.now();
     const kind = event.kind;
@@ -88,33 +127,41 @@ export class SecurityEventLog {
       this.unstored += 1;
       return;
     }
-    try {
-      this.db.prepare('INSERT INTO security_events (ts, meter_id, terminal_id, kind, detail, system_title, counter) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(ts, where.meterId ?? null, where.terminalId ?? null, kind, event.detail.slice(0, MAX_DETAIL), event.systemTitle ?? null, event.counter ?? null);
-      if (++this.sincePrune >= PRUNE_EVERY) this.prune();
-    } catch (err) {
+    if (this.queued.length >= this.maxQueued) {
       this.unstored += 1;
-      if (this.throttle.pass('store-failure') >= 0) this.options.logger.error({ err }, 'security event could not be stored; counted only');
+      const dropped = this.throttle.pass('queue-full');
+      if (dropped >= 0) this.options.logger.error({ maxQueued: this.maxQueued, suppressed: dropped }, 'security event queue full (the store is not keeping up); counted only');
+      return;
     }
+    this.queued.push({
+      ts, meterId: where.meterId ?? null, terminalId: where.terminalId ?? null, kind, detail: event.detail.slice(0, MAX_DETAIL),
+      systemTitle: event.systemTitle ?? null, counter: event.counter ?? null,
+    });
+    this.draining ??= this.drain().finally(() => { this.draining = undefined; });
   }
 
-  /** Newest first. */
-  query(filter: SecurityEventFilter): SecurityEventRecord[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (filter.meterId !== undefined) { where.push('meter_id = ?'); args.push(filter.meterId); }
-    if (filter.kind !== undefined) { where.push('kind = ?'); args.push(filter.kind); }
-    if (filter.from !== undefined) { where.push('ts >= ?'); args.push(filter.from); }
-    if (filter.to !== undefined) { where.push('ts <= ?'); args.push(filter.to); }
-    const sql = `SELECT id, ts, meter_id, terminal_id, kind, detail, system_title, counter FROM security_events
-      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, filter.limit) as {
-      id: number; ts: number; meter_id: string | null; terminal_id: string | null; kind: SecurityEventKind;
-      detail: string; system_title: string | null; counter: number | null;
-    }[];
-    return rows.map((r) => ({
-      id: r.id, ts: r.ts, meterId: r.meter_id, terminalId: r.terminal_id, kind: r.kind, detail: r.detail, systemTitle: r.system_title, counter: r.counter,
-    }));
+  /** Newest first, including every event recorded before the call. */
+  async query(filter: SecurityEventFilter): Promise<SecurityEventRecord[]> {
+    await this.draining;
+    return this.store.query(filter);
+  }
+
+  /** Writes what is queued; at shutdown. Rejects when the store cannot take it (the events are counted as unstored). */
+  async flush(): Promise<void> {
+    // The background drain stops after its attempt in flight rather than wait through retries.
+    this.flushing = true;
+    try {
+      await this.draining;
+    } finally {
+      this.flushing = false;
+    }
+    try {
+      await this.writeQueued();
+    } catch (err) {
+      this.unstored += this.queued.length;
+      this.queued = [];
+      throw err;
+    }
   }
 
   /** Events seen by kind (stored or not) and events not stored, for /metrics. */
@@ -124,8 +171,36 @@ export class SecurityEventLog {
         name: 'gridhead_security_events', help: 'DLMS security events seen, by kind', type: 'counter', labelNames: ['kind'],
         read: () => [...this.seen].map(([kind, value]) => ({ labels: { kind }, value })),
       },
-      { name: 'gridhead_security_events_unstored', help: 'Security events counted but not stored (per-meter budget or store failure)', type: 'counter', read: () => [{ value: this.unstored }] },
+      { name: 'gridhead_security_events_unstored', help: 'Security events counted but not stored (per-meter budget, full queue or store failure)', type: 'counter', read: () => [{ value: this.unstored }] },
+      { name: 'gridhead_security_event_write_failures', help: 'Writes of security events that failed and were retried', type: 'counter', read: () => [{ value: this.writeFailures }] },
     ];
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queued.length > 0 && !this.flushing) {
+      try {
+        await this.writeQueued();
+      } catch (err) {
+        this.writeFailures += 1;
+        const suppressed = this.throttle.pass('store-failure');
+        if (suppressed >= 0) this.options.logger.error({ err, queued: this.queued.length, suppressed }, 'security events could not be stored; retrying');
+        await sleep(this.retryDelayMs);
+      }
+    }
+  }
+
+  /** Writes the queue in order, batch by batch; a failed batch stays at the head of the queue. */
+  private async writeQueued(): Promise<void> {
+    while (this.queued.length > 0) {
+      const batch = this.queued.slice(0, WRITE_BATCH);
+      await this.store.append(batch);
+      this.queued.splice(0, batch.length);
+      this.sincePrune += batch.length;
+      if (this.sincePrune >= PRUNE_EVERY) {
+        this.sincePrune = 0;
+        await this.store.prune(this.maxRows);
+      }
+    }
   }
 
   private withinBudget(key: string, ts: number): boolean {
@@ -143,9 +218,48 @@ export class SecurityEventLog {
     w.stored += 1;
     return true;
   }
+}
 
-  private prune(): void {
-    this.sincePrune = 0;
-    this.db.prepare('DELETE FROM security_events WHERE id <= (SELECT MAX(id) FROM security_events) - ?').run(this.maxRows);
+/** The embedded store (SQLite). */
+export class SqliteSecurityEventStore implements SecurityEventStore {
+  constructor(private readonly db: Db) {}
+
+  append(events: readonly NewSecurityEvent[]): Promise<void> {
+    return answer(() => {
+      const insert = this.db.prepare('INSERT INTO security_events (ts, meter_id, terminal_id, kind, detail, system_title, counter) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      this.db.transaction(() => {
+        for (const e of events) insert.run(e.ts, e.meterId, e.terminalId, e.kind, e.detail, e.systemTitle, e.counter);
+      })();
+    });
   }
+
+  query(filter: SecurityEventFilter): Promise<SecurityEventRecord[]> {
+    return answer(() => {
+      const where: string[] = [];
+      const args: (string | number)[] = [];
+      if (filter.meterId !== undefined) { where.push('meter_id = ?'); args.push(filter.meterId); }
+      if (filter.kind !== undefined) { where.push('kind = ?'); args.push(filter.kind); }
+      if (filter.from !== undefined) { where.push('ts >= ?'); args.push(filter.from); }
+      if (filter.to !== undefined) { where.push('ts <= ?'); args.push(filter.to); }
+      const sql = `SELECT id, ts, meter_id, terminal_id, kind, detail, system_title, counter FROM security_events
+        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+      return (this.db.prepare(sql).all(...args, filter.limit) as SecurityEventRow[]).map(recordOf);
+    });
+  }
+
+  prune(maxRows: number): Promise<void> {
+    return answer(() => {
+      this.db.prepare('DELETE FROM security_events WHERE id <= (SELECT MAX(id) FROM security_events) - ?').run(maxRows);
+    });
+  }
+}
+
+/** A row of `security_events` as either driver returns it. */
+export interface SecurityEventRow {
+  id: number; ts: number; meter_id: string | null; terminal_id: string | null; kind: SecurityEventKind;
+  detail: string; system_title: string | null; counter: number | null;
+}
+
+export function recordOf(r: SecurityEventRow): SecurityEventRecord {
+  return { id: r.id, ts: r.ts, meterId: r.meter_id, terminalId: r.terminal_id, kind: r.kind, detail: r.detail, systemTitle: r.system_title, counter: r.counter };
 }

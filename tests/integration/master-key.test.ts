@@ -53,6 +53,6 @@ describe('head-end master key', () => {
     const again = await start(dataDir, { GRIDHEAD_MASTER_KEY: KEY_A });
     const status = await fetchApi({ url: again.url, token: TEST_ADMIN_TOKEN }, '/api/v1/meters/m1/keys').then((r) => r.json());
     expect(status).toMatchObject({ ekSet: true, akSet: true, generation: 1 });
-    expect(Buffer.from(again.security.securityFor('t1')?.keys.ek ?? []).toString('hex')).toBe('11'.repeat(16));
+    expect(Buffer.from((await again.security.securityFor('t1'))?.keys.ek ?? []).toString('hex')).toBe('11'.repeat(16));
   });
 });

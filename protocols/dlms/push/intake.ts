@@ -15,7 +15,7 @@ import type { ScalerUnit } from '../cosem/units.js';
 import { startPushListener, type PushListener } from '../net/pushListener.js';
 import { DlmsPushMqttSubscriber, dlmsNotifyTopic, type DlmsPushMqttStats } from '../net/pushMqtt.js';
 import type { SecurityEvent } from '../security/settings.js';
-import type { PushSecurity } from './notification.js';
+import type { PushKeyLookup } from './notification.js';
 import { PushListLearner, PushListUnreadableError, type PushListLearnerCounters, type PushListStore } from './pushLists.js';
 import { canReadPushLists } from './pushObjects.js';
 import { DlmsPushReceiver, type DlmsPushCounters, type PushDeadLetter } from './receiver.js';
@@ -39,7 +39,7 @@ export interface DlmsPushOptions {
   readonly deadLetters: PushDeadLetterStore;
   /** The station's broker connection (login and TLS included) and its MQTT conventions. */
   readonly mqtt?: MqttConnection & { readonly clientId: string; readonly topicPrefix: string; readonly deadLetterTopic: string };
-  readonly security?: PushSecurity;
+  readonly security?: PushKeyLookup;
   readonly onSecurityEvent?: (event: SecurityEvent & { readonly meterId?: string; readonly terminalId?: string }) => void;
   /** Every push problem; the station rate-limits its log line. */
   readonly onProblem: (source: DlmsPushProblemSource, code: string, sender: string, detail: string) => void;

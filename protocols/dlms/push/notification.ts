@@ -34,9 +34,24 @@ import {
   DEFAULT_PUSH_LISTS, PUSH_OBIS, logicalDeviceNameOf, matchPushList, selfDescribedList, type PushObject, type PushObjectList,
 } from './pushObjects.js';
 
-/** Keys and counters of the meter that owns a system title (the head-end's key store implements it). */
+/** The meter that owns a system title, with its keys and counters. */
+export interface PushOwner {
+  readonly meterId: string;
+  readonly keys: SuiteZeroKeys;
+  readonly counters: SecurityCounters;
+}
+
+/** Keys and counters of the meter that owns a system title, answered at once (decoding is synchronous). */
 export interface PushSecurity {
-  forSystemTitle(systemTitle: Uint8Array): { meterId: string; keys: SuiteZeroKeys; counters: SecurityCounters } | undefined;
+  forSystemTitle(systemTitle: Uint8Array): PushOwner | undefined;
+}
+
+/**
+ * The same, from a key store that may answer over the network (the head-end's): the receiver
+ * asks it before deciphering and hands the answer to the decoder.
+ */
+export interface PushKeyLookup {
+  forSystemTitle(systemTitle: Uint8Array): PushOwner | undefined | Promise<PushOwner | undefined>;
 }
 
 export interface PushValue extends PushObject {

@@ -40,7 +40,7 @@ import { DlmsSecurityError } from '../security/securityError.js';
 import type { SecurityEvent } from '../security/settings.js';
 import { describeDlmsEvent } from './eventCodes.js';
 import {
-  DlmsPushError, decodePushFrame, describePush, type PushFrame, type PushNotification, type PushSecurity,
+  DlmsPushError, decodePushFrame, describePush, type PushFrame, type PushKeyLookup, type PushNotification, type PushSecurity,
 } from './notification.js';
 import type { PushListLearner, PushListReadOutcome } from './pushLists.js';
 import {
@@ -93,7 +93,7 @@ export interface DlmsPushReceiverOptions {
   /** Quantity → OBIS and catalogue unit. */
   readonly catalogue: Readonly<Record<string, { readonly obis: string; readonly unit: string }>>;
   readonly scalers: PushScalerSource;
-  readonly security?: PushSecurity;
+  readonly security?: PushKeyLookup;
   /** Lists known without asking any meter; default DEFAULT_PUSH_LISTS. */
   readonly lists?: readonly PushObjectList[];
   /** Lists learnt per meter, and reading them; without it a push of an unknown list is dead-lettered at once. */
@@ -179,7 +179,7 @@ export class DlmsPushReceiver {
     }
     this.counters.received += 1;
     const arrival: Arrival = { apdu, origin, from: origin.kind === 'tcp' ? origin.remote : origin.terminalId, receivedAt: this.now() };
-    const frame = this.decode(arrival);
+    const frame = await this.decode(arrival);
     if (frame === undefined) return;
     const described = selfDescribedList(frame.body);
     const known = described === undefined ? matchPushList(frame.body, this.o.lists ?? DEFAULT_PUSH_LISTS) : undefined;
@@ -198,10 +198,11 @@ export class DlmsPushReceiver {
     else this.awaitLists(frame, sender, arrival);
   }
 
-  private decode(a: Arrival): PushFrame | undefined {
+  private async decode(a: Arrival): Promise<PushFrame | undefined> {
     try {
+      const security = await this.securityOf(a.apdu);
       return decodePushFrame(a.apdu, {
-        ...(this.o.security === undefined ? {} : { security: this.o.security }),
+        ...(security === undefined ? {} : { security }),
         limits: { maxApduBytes: this.o.maxApduBytes ?? 4_096 },
       });
     } catch (err) {
@@ -218,6 +219,15 @@ export class DlmsPushReceiver {
       }
       return undefined;
     }
+  }
+
+  /** The owner of a ciphered APDU's system title, looked up before the synchronous decoder needs it. */
+  private async securityOf(apdu: Uint8Array): Promise<PushSecurity | undefined> {
+    const lookup = this.o.security;
+    if (lookup === undefined) return undefined;
+    const title = cipheredTitle(apdu);
+    const owner = title === undefined ? undefined : await lookup.forSystemTitle(title);
+    return { forSystemTitle: () => owner };
   }
 
   /** The sender of a push, in the order of the header comment; undefined when refused (reported). */
@@ -414,10 +424,15 @@ export class DlmsPushReceiver {
 
 /** The system title (hex) of a general-glo-ciphered APDU, if it has one. */
 function titleOf(apdu: Uint8Array): string | undefined {
+  const st = cipheredTitle(apdu);
+  return st === undefined ? undefined : Buffer.from(st).toString('hex').toUpperCase();
+}
+
+/** The system title of a general-glo-ciphered APDU, if it has one (a malformed one is the decoder's to report). */
+function cipheredTitle(apdu: Uint8Array): Uint8Array | undefined {
   if (apdu[0] !== GENERAL_GLO_CIPHERING_TAG) return undefined;
   try {
-    const st = parseCipheredApdu(apdu).systemTitle;
-    return st === undefined ? undefined : Buffer.from(st).toString('hex').toUpperCase();
+    return parseCipheredApdu(apdu).systemTitle;
   } catch {
     return undefined;
   }

@@ -91,6 +91,80 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'DLMS invocation counters',
+    sql: `
+      -- Outgoing invocation counter per key (scope, generation): every number up to 'reserved'
+      -- may have been used by some node, so the next block starts after it. Only ever raised
+      -- by one atomic statement (src/security/postgresCounterStore.ts).
+      CREATE TABLE dlms_outgoing_counters (
+        scope      text    NOT NULL,
+        generation integer NOT NULL,
+        reserved   bigint  NOT NULL CHECK (reserved >= 0),
+        PRIMARY KEY (scope, generation)
+      );
+
+      -- Last invocation counter accepted from each meter under a key (scope, generation).
+      CREATE TABLE dlms_incoming_counters (
+        meter_id      text    NOT NULL,
+        scope         text    NOT NULL,
+        generation    integer NOT NULL,
+        last_accepted bigint  NOT NULL CHECK (last_accepted >= 0),
+        PRIMARY KEY (meter_id, scope, generation)
+      );
+      -- A key change drops its older generations' rows by scope.
+      CREATE INDEX dlms_incoming_counters_scope ON dlms_incoming_counters (scope, generation);
+    `,
+  },
+  {
+    version: 5,
+    name: 'DLMS keys sealed under the master key',
+    sql: `
+      -- One row per key set (a meter's own, or a key group's). generation grows with every
+      -- change of EK, AK or BK: invocation counters are bound to it (IV uniqueness is per key).
+      CREATE TABLE key_sets (
+        scope      text    PRIMARY KEY,   -- 'meter:<id>' or 'group:<name>'
+        generation integer NOT NULL,
+        updated_at bigint  NOT NULL       -- ms since epoch
+      );
+
+      -- Each secret sealed with AES-256-GCM under the master key; the AAD binds scope, name
+      -- and generation, so a row moved to another meter or slot does not decrypt.
+      CREATE TABLE key_records (
+        scope  text  NOT NULL REFERENCES key_sets (scope) ON DELETE CASCADE,
+        name   text  NOT NULL CHECK (name IN ('ek', 'ak', 'bk', 'password')),
+        nonce  bytea NOT NULL,
+        sealed bytea NOT NULL,            -- ciphertext followed by the 16-octet tag
+        PRIMARY KEY (scope, name)
+      );
+
+      -- A known value sealed under the master key: a wrong key is detected at start.
+      CREATE TABLE key_store_check (
+        id     smallint PRIMARY KEY CHECK (id = 1),
+        nonce  bytea NOT NULL,
+        sealed bytea NOT NULL
+      );
+    `,
+  },
+  {
+    version: 6,
+    name: 'DLMS security events',
+    sql: `
+      CREATE TABLE security_events (
+        id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        ts           bigint NOT NULL,     -- ms since epoch
+        meter_id     text,
+        terminal_id  text,
+        kind         text   NOT NULL,
+        detail       text   NOT NULL,
+        system_title text,
+        counter      bigint
+      );
+      CREATE INDEX security_events_ts ON security_events (ts);
+      CREATE INDEX security_events_meter ON security_events (meter_id, ts);
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

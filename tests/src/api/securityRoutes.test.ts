@@ -9,9 +9,9 @@ import { AuditLog } from '../../../src/control/audit.js';
 import { createLogger } from '../../../src/observe/logger.js';
 import { createMetrics } from '../../../src/observe/metrics.js';
 import { Registry } from '../../../src/registry/registry.js';
-import { KeyStore } from '../../../src/security/keyStore.js';
+import { SqliteKeyStore } from '../../../src/security/keyStore.js';
 import { MasterKey } from '../../../src/security/masterKey.js';
-import { SecurityEventLog } from '../../../src/security/securityEvents.js';
+import { SecurityEventLog, SqliteSecurityEventStore } from '../../../src/security/securityEvents.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
 
 const EK = 'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf';
@@ -36,8 +36,8 @@ beforeAll(async () => {
     meters: [{ id: 'm1', terminalId: 't1', address: '1', ctRatio: 1, ptRatio: 1, protected: false }],
   });
   const logger = createLogger('trace', { write: (s: string) => { logLines.push(s); } });
-  events = new SecurityEventLog(db, { logger });
-  const keys = new KeyStore(db, new MasterKey(Buffer.alloc(32, 9), 'environment'));
+  events = new SecurityEventLog(new SqliteSecurityEventStore(db), { logger });
+  const keys = new SqliteKeyStore(db, new MasterKey(Buffer.alloc(32, 9), 'environment'));
   const auth = new AuthService(db);
   token = auth.createToken({ name: 'test-admin', role: 'admin' }, 'test').token;
   const app = await buildApi({
