@@ -18,6 +18,7 @@ import { AlarmFeed } from './feed.js';
 import { alarmMetricSources } from './metrics.js';
 import { startAlarmNotifiers, type AlarmNotifiers } from './notify/index.js';
 import { AlarmService } from './service.js';
+import { SqliteAlarmStore } from './store.js';
 
 export interface Alarms {
   readonly service: AlarmService;
@@ -47,10 +48,11 @@ export interface AlarmsAssembly {
   readonly closers: Closers;
 }
 
-export function createAlarms({ config, db, topology, broker, logger, throttle, closers }: AlarmsAssembly): Alarms {
-  const service = new AlarmService(db, {
+export async function createAlarms({ config, db, topology, broker, logger, throttle, closers }: AlarmsAssembly): Promise<Alarms> {
+  const service = await AlarmService.open(new SqliteAlarmStore(db), {
     areaSubtree: (id) => topology.areaSubtree(id),
     maxOpenPerRule: config.alarms.maxOpenPerRule,
+    storeQueueMax: config.alarms.storeQueueMax,
     onProblem: (p) => {
       const suppressed = throttle.pass(`alarm:${p.code}:${p.ruleId ?? ''}`);
       if (suppressed >= 0) logger.warn({ code: p.code, rule: p.ruleId, reason: p.message, suppressed }, 'alarm service problem');
@@ -64,6 +66,7 @@ export function createAlarms({ config, db, topology, broker, logger, throttle, c
   const streams = { streams: 0, slowClientsDropped: 0 };
   const notifiers = startAlarmNotifiers(config.alarms, { ...broker, clientId: `${config.mqtt.clientId}-alarms` }, logger.child({ component: 'alarms' }));
   closers.add('alarm notifiers', () => notifiers.close());
+  closers.add('alarm store writes', async () => { await service.close(); });
   // Separate listeners: a failing SSE subscriber must not keep a change from the notifiers.
   service.onChange((c) => { feed.publish(c); });
   service.onChange((c) => { notifiers.notify(c); });

@@ -50,6 +50,52 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX readings_ts_brin ON readings USING brin (ts);
     `,
   },
+  {
+    version: 2,
+    name: 'alarms and their comments',
+    sql: `
+      -- Ids come in blocks (src/alarms/postgresStore.ts): a node takes nextval and owns the
+      -- block of ids from it, so the rule engine names a new alarm without a round trip.
+      CREATE SEQUENCE alarm_id_blocks AS bigint INCREMENT BY 1000000 MINVALUE 1 START WITH 1;
+
+      CREATE TABLE alarms (
+        id                     bigint PRIMARY KEY,
+        rule_id                text NOT NULL,
+        detector               text NOT NULL,
+        subject_kind           text NOT NULL CHECK (subject_kind IN ('meter', 'area', 'terminal', 'station')),
+        subject_id             text NOT NULL,
+        area_id                text,
+        severity               text NOT NULL,
+        state                  text NOT NULL CHECK (state IN ('raised', 'acknowledged', 'cleared')),
+        raised_at              bigint NOT NULL,
+        since                  bigint NOT NULL,
+        acknowledged_at        bigint,
+        acknowledged_by        text,
+        cleared_at             bigint,
+        explanation            text NOT NULL,
+        clear_explanation      text,
+        explanation_data       jsonb,
+        clear_explanation_data jsonb,
+        value                  double precision NOT NULL,
+        updated_at             bigint NOT NULL
+      );
+      -- One open alarm per rule and subject, whichever node raised it.
+      CREATE UNIQUE INDEX alarms_open ON alarms (rule_id, subject_kind, subject_id) WHERE state <> 'cleared';
+      CREATE INDEX alarms_state ON alarms (state, id);
+      CREATE INDEX alarms_area ON alarms (area_id, id);
+      CREATE INDEX alarms_subject ON alarms (subject_kind, subject_id, id);
+      CREATE INDEX alarms_raised ON alarms (raised_at);
+
+      CREATE TABLE alarm_comments (
+        alarm_id bigint  NOT NULL REFERENCES alarms (id) ON DELETE CASCADE,
+        seq      integer NOT NULL,
+        at       bigint  NOT NULL,
+        "by"     text    NOT NULL,
+        text     text    NOT NULL,
+        PRIMARY KEY (alarm_id, seq)
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {
