@@ -9,6 +9,7 @@ import { BrokerDropMonitor } from '../broker/dropMonitor.js';
 import type { GridheadConfig } from '../config/schema.js';
 import type { AlarmSignal, DeviceEvent } from '../domain/index.js';
 import { EventRecorder } from '../events/recorder.js';
+import { SqliteDeviceEventStore } from '../events/store.js';
 import type { Closers } from '../observe/closers.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { MetricSource } from '../observe/metrics.js';
@@ -85,7 +86,7 @@ export async function createAlarms({ config, db, topology, broker, logger, throt
   }
 
   const eventListeners = new Set<(e: DeviceEvent) => void>();
-  const events = new EventRecorder(db, {
+  const events = new EventRecorder(new SqliteDeviceEventStore(db), {
     meterAt: (t, a) => topology.meterAt(t, a),
     retentionDays: config.events.retentionDays,
     maxRows: config.events.maxRows,
@@ -96,7 +97,7 @@ export async function createAlarms({ config, db, topology, broker, logger, throt
     },
   });
   events.startRetention();
-  closers.add('events', () => { events.close(); });
+  closers.add('events', () => events.close());
 
   return {
     service, feed, streams, notifiers, brokerDrops, events, signal,

@@ -96,6 +96,29 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'device events',
+    sql: `
+      -- What meters and terminals reported; meter_id is null when the registry did not know the sender.
+      -- Bounded by age of arrival and by row count (src/events/postgresStore.ts prunes in chunks).
+      CREATE TABLE device_events (
+        id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        ts          bigint NOT NULL,
+        received_at bigint NOT NULL,
+        meter_id    text,
+        terminal_id text NOT NULL,
+        code        text NOT NULL,
+        source      text NOT NULL,
+        detail      text
+      );
+      -- Newest first by device time with the id as tie-break: the API's order and its cursor.
+      CREATE INDEX device_events_meter ON device_events (meter_id, ts DESC, id DESC);
+      CREATE INDEX device_events_terminal ON device_events (terminal_id, ts DESC, id DESC);
+      CREATE INDEX device_events_ts ON device_events (ts DESC, id DESC);
+      CREATE INDEX device_events_received ON device_events (received_at);
+    `,
+  },
 ];
 
 export interface MigrationOutcome {
