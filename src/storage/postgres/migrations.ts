@@ -119,6 +119,25 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX device_events_received ON device_events (received_at);
     `,
   },
+  {
+    version: 4,
+    name: 'rules',
+    sql: `
+      CREATE TABLE rules (
+        id          text PRIMARY KEY,
+        name        text NOT NULL,
+        description text,
+        enabled     boolean NOT NULL,
+        severity    text NOT NULL,
+        subject     jsonb NOT NULL,   -- { meter } | { meters } | { area, includeDescendants } | { all: true }
+        detector    text NOT NULL,
+        params      jsonb NOT NULL,   -- validated against the detector's schema by the rule service
+        origin      text NOT NULL CHECK (origin IN ('yaml', 'api')),
+        created_at  bigint NOT NULL,
+        updated_at  bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {
