@@ -45,8 +45,10 @@ export class PostgresAlarmStore implements AlarmStore {
         VALUES (${Number(alarm.id)}, ${p.ruleId}, ${p.detector}, ${p.subjectKind}, ${p.subjectId}, ${p.areaId}, ${p.severity},
           ${p.state}, ${p.raisedAt}, ${p.since}, ${p.acknowledgedAt}, ${p.acknowledgedBy}, ${p.clearedAt}, ${p.explanation},
           ${p.clearExplanation}, ${jsonOf(sql, alarm.explanationData)}::jsonb, ${jsonOf(sql, alarm.clearExplanationData)}::jsonb, ${p.value}, ${now})
-        -- A retry after a lost commit acknowledgement finds its own row: nothing twice.
-        ON CONFLICT (id) DO NOTHING`;
+        -- A retry after a lost commit acknowledgement finds its own row: nothing twice. An open
+        -- alarm of the same rule and subject that another node stored (alarms_open) stands too:
+        -- a permanent conflict retried forever would hold up every alarm write behind it.
+        ON CONFLICT DO NOTHING`;
     });
   }
 

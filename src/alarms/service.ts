@@ -96,7 +96,7 @@ export class AlarmService {
   private readonly openByKey = new Map<string, Alarm>();
   private readonly openById = new Map<string, Alarm>();
   /** The block ids are taken from, and the next one, reserved when half of it is used. */
-  private ids: { next: number; end: number };
+  private ids: { next: number; end: number; size: number };
   private spareIds: AlarmIdBlock | undefined;
   private reserving = false;
   private readonly openPerRule = new Map<string, number>();
@@ -116,7 +116,7 @@ export class AlarmService {
   private constructor(private readonly store: AlarmStore, private readonly options: AlarmServiceOptions, open: readonly Alarm[], ids: AlarmIdBlock) {
     this.maxOpenPerRule = options.maxOpenPerRule ?? 10_000;
     this.now = options.now ?? Date.now;
-    this.ids = { next: ids.first, end: ids.first + ids.count };
+    this.ids = blockOf(ids);
     this.writes = new AlarmWriteQueue({
       max: options.storeQueueMax ?? 10_000,
       ...(options.storeRetryMinMs === undefined ? {} : { retryMinMs: options.storeRetryMinMs }),
@@ -258,7 +258,7 @@ export class AlarmService {
   /** The next id of this node's blocks; a new block is reserved when half of the current one is used. */
   private nextId(): string | undefined {
     if (this.ids.next >= this.ids.end && this.spareIds !== undefined) {
-      this.ids = { next: this.spareIds.first, end: this.spareIds.first + this.spareIds.count };
+      this.ids = blockOf(this.spareIds);
       this.spareIds = undefined;
     }
     if (this.ids.next >= this.ids.end) {
@@ -267,7 +267,7 @@ export class AlarmService {
     }
     const id = this.ids.next;
     this.ids.next += 1;
-    if (this.spareIds === undefined && this.ids.end - this.ids.next < (this.ids.end - id) / 2) this.reserveIds();
+    if (this.ids.end - this.ids.next < this.ids.size / 2) this.reserveIds();
     return String(id);
   }
 
@@ -377,6 +377,10 @@ export class AlarmService {
       process.emitWarning(`alarm onProblem threw while reporting ${problem.code}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+}
+
+function blockOf(b: AlarmIdBlock): { next: number; end: number; size: number } {
+  return { next: b.first, end: b.first + b.count, size: b.count };
 }
 
 function keyOf(ruleId: string, subject: AlarmSubject): string {

@@ -50,8 +50,12 @@ export interface AlarmStore {
   list(q: AlarmQuery): Promise<Alarm[]>;
 }
 
-/** Ids are this many digits at most: the API's cursor and the routes' id pattern say so. */
-export const MAX_ALARM_ID = 999_999_999_999_999;
+/**
+ * Ids one reservation of the embedded store covers. One process owns the file, and each start
+ * reserves from the highest id stored, so a block this large keeps the ids consecutive (1, 2,
+ * 3 ...) as they were before blocks existed.
+ */
+const EMBEDDED_ID_BLOCK = 1_000_000_000;
 
 export class SqliteAlarmStore implements AlarmStore {
   private readonly insertStmt;
@@ -93,8 +97,8 @@ export class SqliteAlarmStore implements AlarmStore {
   async reserveIds(): Promise<AlarmIdBlock> {
     const stored = this.db.prepare<[], { max: number | null }>('SELECT max(id) AS max FROM alarms').get()?.max ?? 0;
     const first = Math.max(stored, this.reservedUpTo) + 1;
-    this.reservedUpTo = MAX_ALARM_ID;
-    return { first, count: MAX_ALARM_ID - first + 1 };
+    this.reservedUpTo = first + EMBEDDED_ID_BLOCK - 1;
+    return { first, count: EMBEDDED_ID_BLOCK };
   }
 
   async insert(alarm: Alarm, now: number): Promise<void> {

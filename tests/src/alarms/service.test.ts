@@ -276,6 +276,34 @@ describe.each([embedded, postgresDriver])('alarm service on $name', (driver) => 
       expect(problems.some((p) => p.code === 'STORE_FAILED' && p.message.includes('retried'))).toBe(true);
     });
 
+    it('reserves the next block of ids when half of one is used, and refuses (counted) a burst beyond the ids it holds', async () => {
+      const reservations: Promise<unknown>[] = [];
+      const { alarms } = await service({}, (real) => ({
+        // Blocks of 4, each from the store's own reservation, so the ids stay the driver's.
+        reserveIds: () => {
+          const block = real.reserveIds().then((b) => ({ first: b.first, count: 4 }));
+          reservations.push(block);
+          return block;
+        },
+        insert: (a, now) => real.insert(a, now),
+        update: (a, now) => real.update(a, now),
+        addComment: (id, seq, c) => real.addComment(id, seq, c),
+        get: (id) => real.get(id),
+        openAlarms: () => real.openAlarms(),
+        list: (q) => real.list(q),
+      }));
+      const burst = ['m1', 'm2', 'm3', 'm4', 'm5'].map((m) => alarms.onSignal(signal({ meter: m })));
+      expect(burst.map((a) => a === undefined)).toEqual([false, false, false, false, true]);
+      expect(alarms.stats()).toMatchObject({ open: 4, storeErrors: 1 });
+      expect(reservations).toHaveLength(2);
+      await Promise.all(reservations);
+      const later = alarms.onSignal(signal({ meter: 'm5' }));
+      expect(Number(later?.id)).toBeGreaterThan(Math.max(...burst.map((a) => Number(a?.id ?? 0))));
+      const after = (await restart(alarms)).alarms;
+      expect(after.stats().open).toBe(5);
+      expect(new Set((await after.list()).items.map((a) => a.id)).size).toBe(5);
+    });
+
     it('stores the raises and clears the rules made before a shutdown, with their explanations as data', async () => {
       const before = (await service()).alarms;
       const explanationData = { ref: 0, parts: [{ id: 'power-over-limit.raise', en: ['power ', ' is over the limit ', ''], args: [{ v: 12, d: 1, u: 'kW' }, { v: 10, d: 1, u: 'kW' }] }] };
