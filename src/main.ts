@@ -75,8 +75,8 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const adapters = createAdapters(base, broker, storage);
 
   const expectedIntervalMs = (m: Meter): number | undefined => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs);
-  const alarms = createAlarms({ ...base, db, topology: registry, broker: broker.connection });
-  const rules = createRules({ ...base, configFile, db, registry, expectedIntervalMs, signal: alarms.signal, deviceEvents: alarms });
+  const alarms = await createAlarms({ ...base, db, topology: registry, broker: broker.connection });
+  const rules = await createRules({ ...base, configFile, db, registry, expectedIntervalMs, signal: alarms.signal, deviceEvents: alarms });
   const live = createLive({ ...base, db, registry, readings: storage.readings, alarms: alarms.service });
   const readings = createReadingPath({ ...base, registry, store: storage.readings, live: live.sinks, rules: rules?.engine });
   const collection = createCollection({ ...base, db, registry, adapters: adapters.byProtocol, offer: (b, p, m) => readings.pipeline.offer(b, p, m) });

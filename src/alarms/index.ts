@@ -9,6 +9,7 @@ import { BrokerDropMonitor } from '../broker/dropMonitor.js';
 import type { GridheadConfig } from '../config/schema.js';
 import type { AlarmSignal, DeviceEvent } from '../domain/index.js';
 import { EventRecorder } from '../events/recorder.js';
+import { SqliteDeviceEventStore } from '../events/store.js';
 import type { Closers } from '../observe/closers.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { MetricSource } from '../observe/metrics.js';
@@ -18,6 +19,7 @@ import { AlarmFeed } from './feed.js';
 import { alarmMetricSources } from './metrics.js';
 import { startAlarmNotifiers, type AlarmNotifiers } from './notify/index.js';
 import { AlarmService } from './service.js';
+import { SqliteAlarmStore } from './store.js';
 
 export interface Alarms {
   readonly service: AlarmService;
@@ -47,10 +49,11 @@ export interface AlarmsAssembly {
   readonly closers: Closers;
 }
 
-export function createAlarms({ config, db, topology, broker, logger, throttle, closers }: AlarmsAssembly): Alarms {
-  const service = new AlarmService(db, {
+export async function createAlarms({ config, db, topology, broker, logger, throttle, closers }: AlarmsAssembly): Promise<Alarms> {
+  const service = await AlarmService.open(new SqliteAlarmStore(db), {
     areaSubtree: (id) => topology.areaSubtree(id),
     maxOpenPerRule: config.alarms.maxOpenPerRule,
+    storeQueueMax: config.alarms.storeQueueMax,
     onProblem: (p) => {
       const suppressed = throttle.pass(`alarm:${p.code}:${p.ruleId ?? ''}`);
       if (suppressed >= 0) logger.warn({ code: p.code, rule: p.ruleId, reason: p.message, suppressed }, 'alarm service problem');
@@ -64,6 +67,7 @@ export function createAlarms({ config, db, topology, broker, logger, throttle, c
   const streams = { streams: 0, slowClientsDropped: 0 };
   const notifiers = startAlarmNotifiers(config.alarms, { ...broker, clientId: `${config.mqtt.clientId}-alarms` }, logger.child({ component: 'alarms' }));
   closers.add('alarm notifiers', () => notifiers.close());
+  closers.add('alarm store writes', async () => { await service.close(); });
   // Separate listeners: a failing SSE subscriber must not keep a change from the notifiers.
   service.onChange((c) => { feed.publish(c); });
   service.onChange((c) => { notifiers.notify(c); });
@@ -82,7 +86,7 @@ export function createAlarms({ config, db, topology, broker, logger, throttle, c
   }
 
   const eventListeners = new Set<(e: DeviceEvent) => void>();
-  const events = new EventRecorder(db, {
+  const events = new EventRecorder(new SqliteDeviceEventStore(db), {
     meterAt: (t, a) => topology.meterAt(t, a),
     retentionDays: config.events.retentionDays,
     maxRows: config.events.maxRows,
@@ -93,7 +97,7 @@ export function createAlarms({ config, db, topology, broker, logger, throttle, c
     },
   });
   events.startRetention();
-  closers.add('events', () => { events.close(); });
+  closers.add('events', () => events.close());
 
   return {
     service, feed, streams, notifiers, brokerDrops, events, signal,

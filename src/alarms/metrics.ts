@@ -29,6 +29,8 @@ export function alarmMetricSources({ alarms, notifiers, streams, events }: Alarm
         ];
       },
     },
+    { name: 'gridhead_alarm_store_waiting', help: 'Alarm store writes queued behind the rules (alarms.storeQueueMax at most)', type: 'gauge', read: () => [{ value: alarms.stats().storeWaiting }] },
+    { name: 'gridhead_alarm_store_write_failures', help: 'Failed attempts of alarm store writes, each retried', type: 'counter', read: () => [{ value: alarms.stats().storeWriteFailures }] },
     { name: 'gridhead_alarm_streams', help: 'Open alarm SSE streams', type: 'gauge', read: () => [{ value: streams.streams }] },
     { name: 'gridhead_alarm_stream_slow_clients', help: 'SSE clients cut off for not reading', type: 'counter', read: () => [{ value: streams.slowClientsDropped }] },
     {

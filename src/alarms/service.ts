@@ -6,13 +6,18 @@
  * a storm. A cleared alarm is history: it is never reopened, the next raise opens a new
  * alarm. Open alarms are indexed in memory (reloaded from the store at start), so a
  * restart neither loses nor duplicates them.
+ *
+ * The in-memory index is authoritative for the running node: a rule's signal changes it at
+ * once and its row follows through an ordered write queue (writeQueue.ts says what a crash
+ * can lose), so the rule engine never waits for the store. An operator's acknowledgement or
+ * comment is answered only once it is stored; reads wait for the writes queued before them.
  */
 import {
   ConflictError, NotFoundError, ValidationError,
   type Alarm, type AlarmSignal, type AlarmState, type AlarmSubject, type AreaId, type Severity,
 } from '../domain/index.js';
-import { AlarmStore } from './store.js';
-import type { Db } from '../storage/db.js';
+import type { AlarmIdBlock, AlarmStore } from './store.js';
+import { AlarmWriteQueue } from './writeQueue.js';
 
 export type AlarmChangeKind = 'raised' | 'updated' | 'acknowledged' | 'commented' | 'cleared';
 
@@ -56,6 +61,11 @@ export interface AlarmServiceOptions {
   readonly maxOpenPerRule?: number;
   /** Every refused signal and internal failure; the caller rate-limits its logging. */
   readonly onProblem?: (problem: AlarmProblem) => void;
+  /** `alarms.storeQueueMax`: store writes waiting, at most; beyond it signals are refused (counted). Default 10,000. */
+  readonly storeQueueMax?: number;
+  /** Backoff between attempts of a failed store write. */
+  readonly storeRetryMinMs?: number;
+  readonly storeRetryMaxMs?: number;
   readonly now?: () => number;
 }
 
@@ -68,15 +78,27 @@ export interface AlarmServiceStats {
   readonly overflow: number;
   readonly clearsWithoutOpen: number;
   readonly listenerErrors: number;
+  /** Signals refused because the store could not take them (queue full, no id reserved). */
   readonly storeErrors: number;
+  /** Store writes waiting in the queue. */
+  readonly storeWaiting: number;
+  /** Failed attempts of store writes (each retried). */
+  readonly storeWriteFailures: number;
 }
 
 export const MAX_COMMENT_LENGTH = 2000;
 export const MAX_PAGE = 1000;
+/** How long `close` waits for queued store writes before it gives them up (and reports how many). */
+export const STORE_DRAIN_MS = 10_000;
 
 export class AlarmService {
-  private readonly store: AlarmStore;
+  private readonly writes: AlarmWriteQueue;
   private readonly openByKey = new Map<string, Alarm>();
+  private readonly openById = new Map<string, Alarm>();
+  /** The block ids are taken from, and the next one, reserved when half of it is used. */
+  private ids: { next: number; end: number; size: number };
+  private spareIds: AlarmIdBlock | undefined;
+  private reserving = false;
   private readonly openPerRule = new Map<string, number>();
   /** Rules currently refusing raises; the overflow is reported once per episode. */
   private readonly overflowing = new Set<string>();
@@ -85,11 +107,32 @@ export class AlarmService {
   private readonly now: () => number;
   private counts = { raised: 0, updated: 0, cleared: 0, overflow: 0, clearsWithoutOpen: 0, listenerErrors: 0, storeErrors: 0 };
 
-  constructor(db: Db, private readonly options: AlarmServiceOptions) {
-    this.store = new AlarmStore(db);
+  /** Loads the open alarms and reserves the first ids: the service is ready for signals when this resolves. */
+  static async open(store: AlarmStore, options: AlarmServiceOptions): Promise<AlarmService> {
+    const [open, ids] = await Promise.all([store.openAlarms(), store.reserveIds()]);
+    return new AlarmService(store, options, open, ids);
+  }
+
+  private constructor(private readonly store: AlarmStore, private readonly options: AlarmServiceOptions, open: readonly Alarm[], ids: AlarmIdBlock) {
     this.maxOpenPerRule = options.maxOpenPerRule ?? 10_000;
     this.now = options.now ?? Date.now;
-    for (const a of this.store.open()) this.index(a);
+    this.ids = blockOf(ids);
+    this.writes = new AlarmWriteQueue({
+      max: options.storeQueueMax ?? 10_000,
+      ...(options.storeRetryMinMs === undefined ? {} : { retryMinMs: options.storeRetryMinMs }),
+      ...(options.storeRetryMaxMs === undefined ? {} : { retryMaxMs: options.storeRetryMaxMs }),
+      onFailure: (err, attempt, waiting) => {
+        this.report({ code: 'STORE_FAILED', ruleId: null, message: `alarm store write failed (attempt ${attempt}, ${waiting} waiting; retried): ${err instanceof Error ? err.message : String(err)}` });
+      },
+    });
+    for (const a of open) this.index(a);
+  }
+
+  /** Stores what is queued (waiting up to `drainMs`); what could not be stored is reported and returned as a count. */
+  async close(drainMs = STORE_DRAIN_MS): Promise<number> {
+    const abandoned = await this.writes.drain(drainMs);
+    if (abandoned > 0) this.report({ code: 'STORE_FAILED', ruleId: null, message: `${abandoned} alarm write(s) not stored at shutdown` });
+    return abandoned;
   }
 
   /** Called for every change, synchronously; a throwing listener is counted and reported, never propagated. */
@@ -100,50 +143,54 @@ export class AlarmService {
 
   /** Applies one rule decision. Never throws: failures are counted and reported. Returns the alarm concerned, if any. */
   onSignal(signal: AlarmSignal): Alarm | undefined {
-    try {
-      return signal.kind === 'raise' ? this.raise(signal) : this.clear(signal);
-    } catch (err) {
-      this.counts.storeErrors += 1;
-      this.report({ code: 'STORE_FAILED', ruleId: signal.ruleId, message: err instanceof Error ? err.message : String(err) });
+    if (!this.writes.hasRoom()) {
+      this.refuse(signal, `the alarm store is behind (${this.writes.stats().waiting} writes waiting, alarms.storeQueueMax)`);
       return undefined;
     }
+    return signal.kind === 'raise' ? this.raise(signal) : this.clear(signal);
   }
 
-  acknowledge(id: string, by: string, comment?: string): Alarm {
-    const alarm = this.get(id);
-    if (alarm.state === 'cleared') throw new ConflictError(`alarm ${id} is already cleared`);
+  /** Answers once the acknowledgement (and its comment) is stored. */
+  async acknowledge(id: string, by: string, comment?: string): Promise<Alarm> {
     if (comment !== undefined) checkComment(comment);
+    // An open alarm is taken from memory, with no wait in between, so that a raise cannot slip under the change.
+    const alarm = this.openById.get(id) ?? await this.stored(id);
+    if (alarm.state === 'cleared') throw new ConflictError(`alarm ${id} is already cleared`);
     const now = this.now();
     let next = alarm;
+    const writes: Promise<void>[] = [];
     if (alarm.state === 'raised') {
       next = { ...alarm, state: 'acknowledged', acknowledgedAt: now, acknowledgedBy: by };
-      this.store.update(next, now);
+      const acked = next;
+      writes.push(this.write(() => this.store.update(acked, now)));
     }
-    if (comment !== undefined) next = this.appendComment(next, by, comment, now);
+    if (comment !== undefined) next = this.appendComment(next, by, comment, now, writes);
     if (next !== alarm) {
       this.index(next);
       this.emit(alarm.state === 'raised' ? 'acknowledged' : 'commented', next);
     }
+    await Promise.all(writes);
     return next;
   }
 
-  comment(id: string, by: string, text: string): Alarm {
-    const alarm = this.get(id);
+  /** Answers once the comment is stored. */
+  async comment(id: string, by: string, text: string): Promise<Alarm> {
     checkComment(text);
-    const next = this.appendComment(alarm, by, text, this.now());
+    const alarm = this.openById.get(id) ?? await this.stored(id);
+    const writes: Promise<void>[] = [];
+    const next = this.appendComment(alarm, by, text, this.now(), writes);
     if (next.state !== 'cleared') this.index(next);
     this.emit('commented', next);
+    await Promise.all(writes);
     return next;
   }
 
-  get(id: string): Alarm {
-    const alarm = this.store.get(id);
-    if (alarm === undefined) throw new NotFoundError('alarm', id);
-    return alarm;
+  async get(id: string): Promise<Alarm> {
+    return this.openById.get(id) ?? await this.stored(id);
   }
 
   /** Newest first; `next` is the cursor of the following page, null on the last one. */
-  list(filter: AlarmFilter = {}): AlarmPage {
+  async list(filter: AlarmFilter = {}): Promise<AlarmPage> {
     const limit = filter.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new ValidationError(`limit must be an integer in 1..${MAX_PAGE}`, 'limit');
     if (filter.cursor !== undefined && !/^\d{1,15}$/.test(filter.cursor)) throw new ValidationError('cursor is not one this API returned', 'cursor');
@@ -157,7 +204,8 @@ export class AlarmService {
         throw err;
       }
     }
-    const items = this.store.list({
+    await this.writes.settled();
+    const items = await this.store.list({
       ...(filter.state === undefined ? {} : { states: [filter.state] }),
       ...(filter.severity === undefined ? {} : { severity: filter.severity }),
       ...(areaIds === undefined ? {} : { areaIds }),
@@ -174,13 +222,62 @@ export class AlarmService {
     return { items: page, next: items.length > limit && last !== undefined ? last.id : null };
   }
 
+  /** Every open alarm (raised or acknowledged), as this node knows them. */
+  openAlarms(): Alarm[] {
+    return [...this.openByKey.values()];
+  }
+
   /** The open alarm of a rule and subject, if any. */
   openFor(ruleId: string, subject: AlarmSubject): Alarm | undefined {
     return this.openByKey.get(keyOf(ruleId, subject));
   }
 
   stats(): AlarmServiceStats {
-    return { open: this.openByKey.size, ...this.counts };
+    const writes = this.writes.stats();
+    return { open: this.openByKey.size, ...this.counts, storeWaiting: writes.waiting, storeWriteFailures: writes.failures };
+  }
+
+  /** An alarm as stored, once the writes queued before this call are. */
+  private async stored(id: string): Promise<Alarm> {
+    await this.writes.settled();
+    const alarm = await this.store.get(id);
+    if (alarm === undefined) throw new NotFoundError('alarm', id);
+    return alarm;
+  }
+
+  /** Queues a store write (the caller checked `hasRoom` or is an operator's action, which is never refused). */
+  private write(work: () => Promise<void>): Promise<void> {
+    return this.writes.push(work);
+  }
+
+  private refuse(s: AlarmSignal, reason: string): void {
+    this.counts.storeErrors += 1;
+    this.report({ code: 'STORE_FAILED', ruleId: s.ruleId, message: `${s.kind} refused: ${reason}` });
+  }
+
+  /** The next id of this node's blocks; a new block is reserved when half of the current one is used. */
+  private nextId(): string | undefined {
+    if (this.ids.next >= this.ids.end && this.spareIds !== undefined) {
+      this.ids = blockOf(this.spareIds);
+      this.spareIds = undefined;
+    }
+    if (this.ids.next >= this.ids.end) {
+      this.reserveIds();
+      return undefined;
+    }
+    const id = this.ids.next;
+    this.ids.next += 1;
+    if (this.ids.end - this.ids.next < this.ids.size / 2) this.reserveIds();
+    return String(id);
+  }
+
+  private reserveIds(): void {
+    if (this.reserving || this.spareIds !== undefined) return;
+    this.reserving = true;
+    this.store.reserveIds().then(
+      (block) => { this.spareIds = block; },
+      (err: unknown) => { this.report({ code: 'STORE_FAILED', ruleId: null, message: `reserving alarm ids failed (tried again at the next raise): ${err instanceof Error ? err.message : String(err)}` }); },
+    ).finally(() => { this.reserving = false; });
   }
 
   private raise(s: AlarmSignal): Alarm | undefined {
@@ -189,7 +286,7 @@ export class AlarmService {
     const now = this.now();
     if (open !== undefined) {
       const next: Alarm = { ...open, value: s.value, explanation: s.explanation, explanationData: s.explanationData ?? null, severity: s.severity, areaId: s.areaId };
-      this.store.update(next, now);
+      void this.write(() => this.store.update(next, now));
       this.index(next);
       this.counts.updated += 1;
       this.emit('updated', next);
@@ -204,12 +301,18 @@ export class AlarmService {
       }
       return undefined;
     }
-    const alarm = this.store.insert({
-      ruleId: s.ruleId, detector: s.detector, subject: s.subject, areaId: s.areaId, severity: s.severity,
+    const id = this.nextId();
+    if (id === undefined) {
+      this.refuse(s, 'no alarm id reserved yet (the store has not answered)');
+      return undefined;
+    }
+    const alarm: Alarm = {
+      id, ruleId: s.ruleId, detector: s.detector, subject: s.subject, areaId: s.areaId, severity: s.severity,
       state: 'raised', raisedAt: s.at, since: s.since, acknowledgedAt: null, acknowledgedBy: null, clearedAt: null,
       explanation: s.explanation, clearExplanation: null, explanationData: s.explanationData ?? null, clearExplanationData: null,
       value: s.value, comments: [],
-    }, now);
+    };
+    void this.write(() => this.store.insert(alarm, now));
     this.index(alarm);
     this.counts.raised += 1;
     this.emit('raised', alarm);
@@ -224,16 +327,19 @@ export class AlarmService {
       return undefined;
     }
     const next: Alarm = { ...open, state: 'cleared', clearedAt: s.at, clearExplanation: s.explanation, clearExplanationData: s.explanationData ?? null, value: s.value };
-    this.store.update(next, this.now());
+    const now = this.now();
+    void this.write(() => this.store.update(next, now));
     this.unindex(next);
     this.counts.cleared += 1;
     this.emit('cleared', next);
     return next;
   }
 
-  private appendComment(alarm: Alarm, by: string, text: string, at: number): Alarm {
+  /** The alarm with the comment appended; the comment's store write is added to `writes`. */
+  private appendComment(alarm: Alarm, by: string, text: string, at: number, writes: Promise<void>[]): Alarm {
     const comment = { at, by, text };
-    this.store.addComment(alarm.id, alarm.comments.length + 1, comment);
+    const seq = alarm.comments.length + 1;
+    writes.push(this.write(() => this.store.addComment(alarm.id, seq, comment)));
     return { ...alarm, comments: [...alarm.comments, comment] };
   }
 
@@ -241,10 +347,12 @@ export class AlarmService {
     const key = keyOf(a.ruleId, a.subject);
     if (!this.openByKey.has(key)) this.openPerRule.set(a.ruleId, (this.openPerRule.get(a.ruleId) ?? 0) + 1);
     this.openByKey.set(key, a);
+    this.openById.set(a.id, a);
   }
 
   private unindex(a: Alarm): void {
     if (!this.openByKey.delete(keyOf(a.ruleId, a.subject))) return;
+    this.openById.delete(a.id);
     const n = (this.openPerRule.get(a.ruleId) ?? 1) - 1;
     if (n <= 0) this.openPerRule.delete(a.ruleId);
     else this.openPerRule.set(a.ruleId, n);
@@ -269,6 +377,10 @@ export class AlarmService {
       process.emitWarning(`alarm onProblem threw while reporting ${problem.code}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+}
+
+function blockOf(b: AlarmIdBlock): { next: number; end: number; size: number } {
+  return { next: b.first, end: b.first + b.count, size: b.count };
 }
 
 function keyOf(ruleId: string, subject: AlarmSubject): string {

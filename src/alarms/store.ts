@@ -1,6 +1,11 @@
 /**
- * Persistence of alarms and their comments in the embedded store (tables `alarms` and
- * `alarm_comments`, migration 5). The service decides; this file only reads and writes rows.
+ * Persistence of alarms and their comments: the port the alarm service writes through, and its
+ * embedded implementation (tables `alarms` and `alarm_comments`, migration 5). The PostgreSQL
+ * one is in postgresStore.ts. The service decides; a store only reads and writes rows.
+ *
+ * Alarm ids are handed out by the store in blocks (`reserveIds`) before they are needed: the
+ * rule engine raises alarms synchronously, and the alarm it gets back (and every listener)
+ * must already carry its id, while the row is written behind it.
  */
 import type { Db } from '../storage/db.js';
 import {
@@ -25,19 +30,49 @@ export interface AlarmQuery {
   readonly limit: number;
 }
 
-export class AlarmStore {
+/** Ids `first` … `first + count − 1`, this node's to give to new alarms. */
+export interface AlarmIdBlock {
+  readonly first: number;
+  readonly count: number;
+}
+
+export interface AlarmStore {
+  /** A block of ids no other caller (node) is given; ids only grow, so newest first is by id. */
+  reserveIds(): Promise<AlarmIdBlock>;
+  /** Stores a new alarm under the id it carries (one from `reserveIds`). */
+  insert(alarm: Alarm, now: number): Promise<void>;
+  update(alarm: Alarm, now: number): Promise<void>;
+  addComment(alarmId: string, seq: number, comment: AlarmComment): Promise<void>;
+  get(id: string): Promise<Alarm | undefined>;
+  /** Every alarm not yet cleared, for the service's in-memory index at start. */
+  openAlarms(): Promise<Alarm[]>;
+  /** Newest first (by id), at most `limit`. */
+  list(q: AlarmQuery): Promise<Alarm[]>;
+}
+
+/**
+ * Ids one reservation of the embedded store covers. One process owns the file, and each start
+ * reserves from the highest id stored, so a block this large keeps the ids consecutive (1, 2,
+ * 3 ...) as they were before blocks existed.
+ */
+const EMBEDDED_ID_BLOCK = 1_000_000_000;
+
+export class SqliteAlarmStore implements AlarmStore {
   private readonly insertStmt;
   private readonly updateStmt;
   private readonly commentStmt;
   private readonly byId;
   private readonly commentsOf;
 
+  /** The highest id handed out: one process owns the file, so every id above it is free. */
+  private reservedUpTo = 0;
+
   constructor(private readonly db: Db) {
     this.insertStmt = db.prepare(
-      `INSERT INTO alarms (rule_id, detector, subject_kind, subject_id, area_id, severity, state, raised_at, since,
+      `INSERT INTO alarms (id, rule_id, detector, subject_kind, subject_id, area_id, severity, state, raised_at, since,
          acknowledged_at, acknowledged_by, cleared_at, explanation, clear_explanation, explanation_data,
          clear_explanation_data, value, updated_at)
-       VALUES (@ruleId, @detector, @subjectKind, @subjectId, @areaId, @severity, @state, @raisedAt, @since,
+       VALUES (@id, @ruleId, @detector, @subjectKind, @subjectId, @areaId, @severity, @state, @raisedAt, @since,
          @acknowledgedAt, @acknowledgedBy, @clearedAt, @explanation, @clearExplanation, @explanationData,
          @clearExplanationData, @value, @updatedAt)`,
     );
@@ -55,34 +90,41 @@ export class AlarmStore {
     this.commentsOf = db.prepare<[number], CommentRow>('SELECT alarm_id, seq, at, by, text FROM alarm_comments WHERE alarm_id = ? ORDER BY seq');
   }
 
-  /** Stores a new alarm and returns it with its id. */
-  insert(alarm: Omit<Alarm, 'id'>, now: number): Alarm {
-    const r = this.insertStmt.run({ ...toParams(alarm), updatedAt: now });
-    return { ...alarm, id: String(r.lastInsertRowid) };
+  // The methods are async only to meet the port: better-sqlite3 runs each statement at the
+  // call, so a write is on disk before the call returns, as before the port existed.
+  /* eslint-disable @typescript-eslint/require-await */
+
+  async reserveIds(): Promise<AlarmIdBlock> {
+    const stored = this.db.prepare<[], { max: number | null }>('SELECT max(id) AS max FROM alarms').get()?.max ?? 0;
+    const first = Math.max(stored, this.reservedUpTo) + 1;
+    this.reservedUpTo = first + EMBEDDED_ID_BLOCK - 1;
+    return { first, count: EMBEDDED_ID_BLOCK };
   }
 
-  update(alarm: Alarm, now: number): void {
+  async insert(alarm: Alarm, now: number): Promise<void> {
+    this.insertStmt.run({ ...toParams(alarm), id: Number(alarm.id), updatedAt: now });
+  }
+
+  async update(alarm: Alarm, now: number): Promise<void> {
     this.updateStmt.run({ ...toParams(alarm), id: Number(alarm.id), updatedAt: now });
   }
 
-  addComment(alarmId: string, seq: number, comment: AlarmComment): void {
+  async addComment(alarmId: string, seq: number, comment: AlarmComment): Promise<void> {
     this.commentStmt.run(Number(alarmId), seq, comment.at, comment.by, comment.text);
   }
 
-  get(id: string): Alarm | undefined {
-    if (!/^\d{1,15}$/.test(id)) return undefined;
+  async get(id: string): Promise<Alarm | undefined> {
+    if (!isAlarmId(id)) return undefined;
     const row = this.byId.get(Number(id));
     return row === undefined ? undefined : fromRow(row, this.commentsOf.all(row.id));
   }
 
-  /** Every alarm not yet cleared, for the service's in-memory index at start. */
-  open(): Alarm[] {
+  async openAlarms(): Promise<Alarm[]> {
     const rows = this.db.prepare<[], AlarmRow>("SELECT * FROM alarms WHERE state <> 'cleared' ORDER BY id").all();
     return this.withComments(rows);
   }
 
-  /** Newest first (by id), at most `limit`. */
-  list(q: AlarmQuery): Alarm[] {
+  async list(q: AlarmQuery): Promise<Alarm[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (q.states !== undefined) {
@@ -105,6 +147,8 @@ export class AlarmStore {
     return this.withComments(rows);
   }
 
+  /* eslint-enable @typescript-eslint/require-await */
+
   private withComments(rows: readonly AlarmRow[]): Alarm[] {
     if (rows.length === 0) return [];
     const byAlarm = new Map<number, CommentRow[]>();
@@ -124,7 +168,12 @@ export class AlarmStore {
   }
 }
 
-interface AlarmRow {
+/** An id as the API shows it: digits, at most 15 of them. */
+export function isAlarmId(id: string): boolean {
+  return /^\d{1,15}$/.test(id);
+}
+
+export interface AlarmRow {
   id: number;
   rule_id: string;
   detector: string;
@@ -145,7 +194,7 @@ interface AlarmRow {
   value: number;
 }
 
-interface CommentRow {
+export interface CommentRow {
   alarm_id: number;
   seq: number;
   at: number;
@@ -153,7 +202,7 @@ interface CommentRow {
   text: string;
 }
 
-function toParams(a: Omit<Alarm, 'id'>) {
+export function toParams(a: Omit<Alarm, 'id'>) {
   return {
     ruleId: a.ruleId, detector: a.detector, subjectKind: a.subject.kind, subjectId: a.subject.id, areaId: a.areaId,
     severity: a.severity, state: a.state, raisedAt: a.raisedAt, since: a.since, acknowledgedAt: a.acknowledgedAt,
@@ -171,7 +220,7 @@ function subjectOf(kind: AlarmSubject['kind'], id: string): AlarmSubject {
   return { kind, id: terminalId(id) };
 }
 
-function fromRow(r: AlarmRow, comments: readonly CommentRow[]): Alarm {
+export function fromRow(r: AlarmRow, comments: readonly CommentRow[]): Alarm {
   return {
     id: String(r.id),
     ruleId: r.rule_id,

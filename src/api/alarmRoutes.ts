@@ -70,9 +70,9 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
       querystring: ListQuery,
       response: { 200: AlarmPageOut, ...problemResponses },
     },
-  }, (req) => {
+  }, async (req) => {
     const q = req.query;
-    const page = alarms.list({
+    const page = await alarms.list({
       limit: q.limit,
       ...(q.state === undefined ? {} : { state: q.state }),
       ...(q.severity === undefined ? {} : { severity: q.severity }),
@@ -134,7 +134,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
   app.get('/alarms/:id', {
     config: { access: 'viewer' },
     schema: { summary: 'One alarm with its comments.', tags: ['alarms'], params: IdParam, response: { 200: AlarmOut, ...problemResponses } },
-  }, (req) => alarmView(alarms.get(req.params.id), readerLanguage(req.headers['accept-language'])));
+  }, async (req) => alarmView(await alarms.get(req.params.id), readerLanguage(req.headers['accept-language'])));
 
   app.post('/alarms/:id/ack', {
     config: { access: 'operator' },
@@ -151,7 +151,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
       request.body ??= {};
       done();
     },
-  }, (req) => alarmView(alarms.acknowledge(req.params.id, actorOf(req), req.body.comment), readerLanguage(req.headers['accept-language'])));
+  }, async (req) => alarmView(await alarms.acknowledge(req.params.id, actorOf(req), req.body.comment), readerLanguage(req.headers['accept-language'])));
 
   app.post('/alarms/:id/comments', {
     config: { access: 'operator' },
@@ -161,7 +161,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRoutesOptions> = async 
       body: Type.Object({ text: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false }),
       response: { 201: AlarmOut, ...problemResponses },
     },
-  }, async (req, reply) => reply.code(201).send(alarmView(alarms.comment(req.params.id, actorOf(req), req.body.text), readerLanguage(req.headers['accept-language']))));
+  }, async (req, reply) => reply.code(201).send(alarmView(await alarms.comment(req.params.id, actorOf(req), req.body.text), readerLanguage(req.headers['accept-language']))));
 
   // Streams never end by themselves: end them before the server waits for its connections.
   app.addHook('preClose', (done) => {

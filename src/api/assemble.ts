@@ -103,7 +103,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
         latest: (m) => live.latest(m),
         terminalOnline: (t) => scheduler.terminalState(t)?.online,
         readBacks: live.readBacks,
-        lastEvent: (m, code) => alarms.events.list({ meterId: m, code, limit: 1 }).items[0],
+        lastEvent: async (m, code) => (await alarms.events.list({ meterId: m, code, limit: 1 })).items[0],
         openAlarms: (m) => live.openAlarms.countForMeter(m),
       }, id),
       meterExists: (id: string) => registry.getMeter(id).id,

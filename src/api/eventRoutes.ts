@@ -30,12 +30,12 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
       }, { additionalProperties: false }),
       response: { 200: DeviceEventPageOut, ...problemResponses },
     },
-  }, (req) => {
+  }, async (req) => {
     const q = req.query;
     const from = q.from === undefined ? undefined : Date.parse(q.from);
     const to = q.to === undefined ? undefined : Date.parse(q.to);
     if (from !== undefined && to !== undefined && from >= to) throw new ValidationError('`from` must be before `to`', 'from');
-    const page = events.list({
+    const page = await events.list({
       limit: q.limit,
       ...(q.meter === undefined ? {} : { meterId: q.meter }),
       ...(q.terminal === undefined ? {} : { terminalId: q.terminal }),

@@ -15,7 +15,7 @@ import { IdParam } from './schemas.js';
 
 export interface LiveRoutesOptions {
   readonly overview: () => Promise<Overview>;
-  readonly meterState: (id: string) => MeterState;
+  readonly meterState: (id: string) => Promise<MeterState>;
   /** Throws NotFoundError for an unknown meter. */
   readonly meterExists: (id: string) => MeterId;
   readonly subscribeMeter: (id: MeterId, listener: (readings: readonly Reading[]) => void) => () => void;
@@ -50,8 +50,8 @@ export const liveRoutes: FastifyPluginAsyncTypebox<LiveRoutesOptions> = async (a
       params: IdParam,
       response: { 200: MeterStateOut, ...problemResponses },
     },
-  }, (req) => {
-    const s = o.meterState(req.params.id);
+  }, async (req) => {
+    const s = await o.meterState(req.params.id);
     return {
       ...s,
       lastSeen: iso(s.lastSeen),

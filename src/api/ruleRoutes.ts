@@ -70,21 +70,23 @@ export const ruleRoutes: FastifyPluginAsyncTypebox<RuleRoutesOptions> = async (a
   });
 
   app.delete('/rules/:id', { config: { access: 'admin' }, schema: { summary: 'Deletes a rule; its open alarms clear.', tags: ['rules'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
-    rules.delete(req.params.id);
+    await rules.delete(req.params.id);
     return reply.code(204).send(null);
   });
 
-  app.post('/rules/:id/enable', { config: { access: 'admin' }, schema: { summary: 'Enables a rule.', tags: ['rules'], params: IdParam, response: one } }, (req) => rules.setEnabled(req.params.id, true));
-  app.post('/rules/:id/disable', { config: { access: 'admin' }, schema: { summary: 'Disables a rule; its open alarms clear.', tags: ['rules'], params: IdParam, response: one } }, (req) => rules.setEnabled(req.params.id, false));
+  app.post('/rules/:id/enable', { config: { access: 'admin' }, schema: { summary: 'Enables a rule.', tags: ['rules'], params: IdParam, response: one } }, async (req) => rules.setEnabled(req.params.id, true));
+  app.post('/rules/:id/disable', { config: { access: 'admin' }, schema: { summary: 'Disables a rule; its open alarms clear.', tags: ['rules'], params: IdParam, response: one } }, async (req) => rules.setEnabled(req.params.id, false));
   await Promise.resolve();
 };
 
-function validated(reply: FastifyReply, change: () => Rule, status: number): FastifyReply {
+async function validated(reply: FastifyReply, change: () => Promise<Rule>, status: number): Promise<FastifyReply> {
+  let rule: Rule;
   try {
-    return reply.code(status).send(change());
+    rule = await change();
   } catch (err) {
     if (!(err instanceof RuleValidationError)) throw err;
     const errors = err.issues.map((i) => ({ path: i.path === '' ? 'body' : `body.${i.path}`, message: i.message }));
     return sendProblem(reply, 400, 'VALIDATION', errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
   }
+  return reply.code(status).send(rule);
 }

@@ -325,6 +325,8 @@ export const AlarmsConfig = Type.Object(
     webhooks: Type.Array(WebhookConfig, { default: [], maxItems: 32 }),
     /** Open alarms per rule, at most; further raises are dropped, counted and logged once. */
     maxOpenPerRule: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
+    /** Alarm store writes waiting behind the rules, at most; beyond it signals are refused, counted and logged. */
+    storeQueueMax: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
   },
   strict,
 );

@@ -4,11 +4,13 @@
  * and hands each stored event to `onEvent` (the rule engine's `onDeviceEvent` subscribes
  * through `createAlarms`). An unknown sender is stored with meterId null and counted; a code outside the
  * vocabulary is stored as 'other' with the device's code in `detail`.
+ *
+ * `recordEvents` resolves once the batch is committed: the push sinks await it, so a device
+ * event is acknowledged to its sender only once stored, on either driver.
  */
 import type { RawDeviceEvent } from '../../protocols/adapter.js';
 import { isDeviceEventCode, terminalId, type DeviceEvent, type Meter } from '../domain/index.js';
-import type { Db } from '../storage/db.js';
-import { DeviceEventStore, type DeviceEventPage, type DeviceEventQuery, type StoredDeviceEvent } from './store.js';
+import type { DeviceEventPage, DeviceEventQuery, DeviceEventStore, StoredDeviceEvent } from './store.js';
 
 export interface EventRecorderOptions {
   readonly meterAt: (terminalId: string, address: string) => Meter | undefined;
@@ -33,21 +35,21 @@ export interface EventRecorderStats {
 export const MAX_DETAIL_LENGTH = 512;
 
 export class EventRecorder {
-  private readonly store: DeviceEventStore;
   private readonly now: () => number;
   private retentionTimer: NodeJS.Timeout | undefined;
+  /** The retention run in progress, awaited by `close`. */
+  private pruning: Promise<void> | undefined;
   private counts = { stored: 0, unknownMeter: 0, unknownCode: 0, callbackErrors: 0, pruned: 0 };
 
-  constructor(db: Db, private readonly options: EventRecorderOptions) {
-    this.store = new DeviceEventStore(db);
+  constructor(private readonly store: DeviceEventStore, private readonly options: EventRecorderOptions) {
     this.now = options.now ?? Date.now;
   }
 
   /** Stores the batch in one transaction, then hands each event to `onEvent`. Returns what was stored. */
-  recordEvents(batch: readonly RawDeviceEvent[], source: DeviceEvent['source']): StoredDeviceEvent[] {
+  async recordEvents(batch: readonly RawDeviceEvent[], source: DeviceEvent['source']): Promise<StoredDeviceEvent[]> {
     const receivedAt = this.now();
     const events = batch.map((raw) => this.toEvent(raw, source, receivedAt));
-    const stored = this.store.insert(events);
+    const stored = await this.store.insert(events);
     this.counts.stored += stored.length;
     for (const e of stored) {
       try {
@@ -60,14 +62,14 @@ export class EventRecorder {
     return stored;
   }
 
-  list(query: DeviceEventQuery): DeviceEventPage {
+  list(query: DeviceEventQuery): Promise<DeviceEventPage> {
     return this.store.query(query);
   }
 
-  /** Deletes what retention no longer keeps; returns how many. */
-  prune(): number {
+  /** Deletes what retention no longer keeps; resolves how many. */
+  async prune(): Promise<number> {
     const keepMs = (this.options.retentionDays ?? 90) * 86_400_000;
-    const n = this.store.prune(this.now() - keepMs, this.options.maxRows ?? 5_000_000);
+    const n = await this.store.prune(this.now() - keepMs, this.options.maxRows ?? 5_000_000);
     this.counts.pruned += n;
     return n;
   }
@@ -76,11 +78,12 @@ export class EventRecorder {
   startRetention(intervalMs = 3_600_000): void {
     if (this.retentionTimer !== undefined) return;
     const run = () => {
-      try {
-        this.prune();
-      } catch (err) {
-        this.report('PRUNE_FAILED', null, err instanceof Error ? err.message : String(err));
-      }
+      // A run still going (a slow database) is not doubled; the next interval tries again.
+      if (this.pruning !== undefined) return;
+      this.pruning = this.prune().then(
+        () => undefined,
+        (err: unknown) => { this.report('PRUNE_FAILED', null, err instanceof Error ? err.message : String(err)); },
+      ).finally(() => { this.pruning = undefined; });
     };
     run();
     this.retentionTimer = setInterval(run, intervalMs);
@@ -91,9 +94,11 @@ export class EventRecorder {
     return { ...this.counts };
   }
 
-  close(): void {
+  /** Stops retention and waits for a run in progress, so the store can be closed after. */
+  async close(): Promise<void> {
     clearInterval(this.retentionTimer);
     this.retentionTimer = undefined;
+    await this.pruning;
   }
 
   private toEvent(raw: RawDeviceEvent, source: DeviceEvent['source'], receivedAt: number): DeviceEvent {

@@ -24,11 +24,11 @@ export interface MeterStateSources {
   readonly terminalOnline: (terminalId: string) => boolean | undefined;
   readonly readBacks: Pick<ControlReadBacks, 'relay' | 'limit'>;
   /** The newest event of a code for a meter (device time), if any. */
-  readonly lastEvent: (meterId: string, code: DeviceEventCode) => { readonly ts: number } | undefined;
+  readonly lastEvent: (meterId: string, code: DeviceEventCode) => Promise<{ readonly ts: number } | undefined>;
   readonly openAlarms: (meterId: string) => number;
 }
 
-export function meterState(s: MeterStateSources, id: string): MeterState {
+export async function meterState(s: MeterStateSources, id: string): Promise<MeterState> {
   const meter = s.meter(id);
   let lastSeen: number | null = null;
   for (const v of s.latest(meter.id)) if (lastSeen === null || v.ts > lastSeen) lastSeen = v.ts;
@@ -36,11 +36,11 @@ export function meterState(s: MeterStateSources, id: string): MeterState {
   const candidates: Relay[] = [];
   const cmd = s.readBacks.relay(meter.id);
   if (cmd !== undefined) candidates.push({ connected: cmd.connected, at: cmd.at, source: 'command' });
-  const on = s.lastEvent(meter.id, 'relay-connected');
+  const on = await s.lastEvent(meter.id, 'relay-connected');
   if (on !== undefined) candidates.push({ connected: true, at: on.ts, source: 'event' });
   // A tripped limiter opens the relay (DLMS IC 71 drives the disconnect control, IC 70).
   for (const code of ['relay-disconnected', 'limiter-tripped'] as const) {
-    const off = s.lastEvent(meter.id, code);
+    const off = await s.lastEvent(meter.id, code);
     if (off !== undefined) candidates.push({ connected: false, at: off.ts, source: 'event' });
   }
   // Newest wins; on a tie the command's verified read-back (the station saw it) wins.

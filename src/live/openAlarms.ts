@@ -1,12 +1,13 @@
 /**
  * The open (raised or acknowledged) alarms, indexed for the live overview and the meter
- * state: kept in step with the alarm service's changes, loaded page by page at start.
+ * state: kept in step with the alarm service's changes, loaded from its in-memory index at start.
  */
-import type { Alarm, AlarmState } from '../domain/index.js';
+import type { Alarm } from '../domain/index.js';
 
 /** What the index needs of the alarm service. */
 export interface AlarmSource {
-  list(filter: { readonly state?: AlarmState; readonly cursor?: string; readonly limit?: number }): { readonly items: readonly Alarm[]; readonly next: string | null };
+  /** Every alarm open now (raised or acknowledged). */
+  openAlarms(): readonly Alarm[];
   onChange(listener: (change: { readonly alarm: Alarm }) => void): () => void;
 }
 
@@ -30,23 +31,9 @@ export class OpenAlarmIndex {
   readonly #unsubscribe: () => void;
 
   constructor(source: AlarmSource) {
-    // Subscribe first: a change during the load is applied after it and wins.
-    const early: Alarm[] = [];
-    let loading = true;
-    this.#unsubscribe = source.onChange(({ alarm }) => {
-      if (loading) early.push(alarm);
-      else this.#apply(alarm);
-    });
-    for (const state of ['raised', 'acknowledged'] as const) {
-      let cursor: string | undefined;
-      do {
-        const page = source.list({ state, limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
-        for (const a of page.items) this.#apply(a);
-        cursor = page.next ?? undefined;
-      } while (cursor !== undefined);
-    }
-    loading = false;
-    for (const a of early) this.#apply(a);
+    // Both in one synchronous step: no change can fall between the load and the subscription.
+    for (const a of source.openAlarms()) this.#apply(a);
+    this.#unsubscribe = source.onChange(({ alarm }) => { this.#apply(alarm); });
   }
 
   all(): IterableIterator<OpenAlarm> {

@@ -17,6 +17,7 @@ import { RuleEngine } from './engine.js';
 import { RuleValidationError } from './model.js';
 import { loadRuleSet } from './ruleSet.js';
 import { RuleService } from './service.js';
+import { SqliteRuleStore } from './store.js';
 
 export interface Rules {
   readonly engine: RuleEngine;
@@ -37,7 +38,7 @@ export interface RulesAssembly {
   readonly closers: Closers;
 }
 
-export function createRules({ config, configFile, db, registry, expectedIntervalMs, signal, deviceEvents, logger, closers }: RulesAssembly): Rules | undefined {
+export async function createRules({ config, configFile, db, registry, expectedIntervalMs, signal, deviceEvents, logger, closers }: RulesAssembly): Promise<Rules | undefined> {
   if (!config.rules.enabled) return undefined;
   const areaLoad = areaLoadSettings(config);
   const engine = new RuleEngine({
@@ -53,13 +54,13 @@ export function createRules({ config, configFile, db, registry, expectedInterval
     areaLoad,
   });
   const areaExists = (id: string) => registry.hasArea(id);
-  const service = new RuleService({ db, engine, areaLoad, refs: { meterExists: (id) => registry.findMeter(id) !== undefined, areaExists } });
-  const { loaded, invalid } = service.load();
+  const service = new RuleService({ store: new SqliteRuleStore(db), engine, areaLoad, refs: { meterExists: (id) => registry.findMeter(id) !== undefined, areaExists } });
+  const { loaded, invalid } = await service.load();
   for (const bad of invalid) logger.error({ rule: bad.id, err: bad.error.message }, 'stored rule no longer valid; not run');
   if (config.rules.file !== undefined) {
     const file = resolve(configFile === undefined ? '.' : dirname(configFile), config.rules.file);
     try {
-      const { added, kept } = service.seed(loadRuleSet(file));
+      const { added, kept } = await service.seed(loadRuleSet(file));
       logger.info({ file, stored: loaded, added: added.length, kept: kept.length }, 'rule set loaded');
     } catch (err) {
       if (err instanceof RuleValidationError) throw new ConfigError(file, err.issues);

@@ -1,14 +1,15 @@
 /**
  * Rule management: the one place rules are created, changed and removed. Every change is
  * validated (schema, then the subject's meters and areas against the registry), persisted,
- * and applied to the running engine at once.
+ * and applied to the running engine at once. A change is applied to the engine only once it
+ * is stored, and the API answers after that: a rule the operator was told exists survives a
+ * restart.
  */
 import { DEFAULT_AREA_LOAD, type AreaLoadSettings } from '../domain/areaLoad.js';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
-import type { Db } from '../storage/db.js';
 import type { DetectorName } from './catalogue.js';
 import { RuleValidationError, parseRule, subjectRefs, type Rule, type RuleIssue } from './model.js';
-import { RuleStore } from './store.js';
+import type { RuleStore } from './store.js';
 
 export interface RuleTarget {
   upsert(rule: Rule): void;
@@ -21,7 +22,7 @@ export interface RuleRefs {
 }
 
 export interface RuleServiceOptions {
-  readonly db: Db;
+  readonly store: RuleStore;
   readonly engine: RuleTarget;
   readonly refs: RuleRefs;
   /** The station's area-load definition, which a rule's own freshness or power factor may not contradict; default DEFAULT_AREA_LOAD. */
@@ -58,7 +59,7 @@ export class RuleService {
   private readonly now: () => number;
 
   constructor(private readonly options: RuleServiceOptions) {
-    this.store = new RuleStore(options.db);
+    this.store = options.store;
     this.now = options.now ?? Date.now;
   }
 
@@ -66,9 +67,9 @@ export class RuleService {
    * Loads the stored rules into the engine. A stored rule that no longer validates (a
    * detector's schema changed) is left in the store, not run, and returned for the log.
    */
-  load(): { readonly loaded: number; readonly invalid: readonly { readonly id: string; readonly error: RuleValidationError }[] } {
+  async load(): Promise<{ readonly loaded: number; readonly invalid: readonly { readonly id: string; readonly error: RuleValidationError }[] }> {
     const invalid: { id: string; error: RuleValidationError }[] = [];
-    for (const stored of this.store.list()) {
+    for (const stored of await this.store.list()) {
       try {
         const rule = parseRule(stored);
         const issues = this.stationIssues(rule);
@@ -84,11 +85,11 @@ export class RuleService {
   }
 
   /** Adds the rules of a rule set whose ids are not in the store; existing ids are left alone. */
-  seed(rules: readonly Rule[]): SeedOutcome {
+  async seed(rules: readonly Rule[]): Promise<SeedOutcome> {
     const added: string[] = [];
     const kept: string[] = [];
     for (const [i, rule] of rules.entries()) {
-      if (this.store.has(rule.id)) {
+      if (await this.store.has(rule.id)) {
         kept.push(rule.id);
         continue;
       }
@@ -99,7 +100,11 @@ export class RuleService {
         if (err instanceof RuleValidationError) throw new RuleValidationError(err.issues.map((e) => ({ path: `rules[${i}].${e.path}`, message: e.message })));
         throw err;
       }
-      this.store.create(rule, 'yaml', this.now());
+      // Another node seeding the same set at once stored it first: theirs stands, as the operator's would.
+      if (!await this.store.create(rule, 'yaml', this.now())) {
+        kept.push(rule.id);
+        continue;
+      }
       this.rules.set(rule.id, rule);
       this.options.engine.upsert(rule);
       added.push(rule.id);
@@ -119,41 +124,43 @@ export class RuleService {
     return r;
   }
 
-  create(input: unknown): Rule {
+  async create(input: unknown): Promise<Rule> {
     const rule = parseRule(input);
-    if (this.rules.has(rule.id) || this.store.has(rule.id)) throw new ConflictError(`rule ${JSON.stringify(rule.id)} already exists`);
+    const conflict = () => new ConflictError(`rule ${JSON.stringify(rule.id)} already exists`);
+    if (this.rules.has(rule.id)) throw conflict();
     this.checkRefs(rule);
-    this.store.create(rule, 'api', this.now());
+    // The store decides: a rule another node (or a concurrent request) created under this id wins.
+    if (!await this.store.create(rule, 'api', this.now())) throw conflict();
     this.rules.set(rule.id, rule);
     this.options.engine.upsert(rule);
     return rule;
   }
 
   /** Replaces a rule (the body carries everything but the id). */
-  update(id: string, input: Record<string, unknown>): Rule {
+  async update(id: string, input: Record<string, unknown>): Promise<Rule> {
     this.get(id);
     const rule = parseRule({ ...input, id });
     this.checkRefs(rule);
-    this.store.update(rule, this.now());
+    await this.store.update(rule, this.now());
     this.rules.set(id, rule);
     this.options.engine.upsert(rule);
     return rule;
   }
 
-  setEnabled(id: string, enabled: boolean): Rule {
+  async setEnabled(id: string, enabled: boolean): Promise<Rule> {
     const current = this.get(id);
     if (current.enabled === enabled) return current;
     const rule: Rule = { ...current, enabled };
-    this.store.update(rule, this.now());
+    await this.store.update(rule, this.now());
     this.rules.set(id, rule);
     if (enabled) this.options.engine.upsert(rule);
     else this.options.engine.remove(id, 'was disabled');
     return rule;
   }
 
-  delete(id: string): void {
+  async delete(id: string): Promise<void> {
     this.get(id);
-    this.store.delete(id);
+    await this.store.delete(id);
     this.rules.delete(id);
     this.options.engine.remove(id, 'was deleted');
   }

@@ -1,8 +1,23 @@
-/** Rules persisted in the embedded store (migration 4). Plain rows; validation is the service's job. */
+/**
+ * Rules persisted: the port the rule service writes through, and its embedded implementation
+ * (migration 4). The PostgreSQL one is in postgresStore.ts. Plain rows; validation is the
+ * service's job.
+ */
 import type { Db } from '../storage/db.js';
 import type { Rule } from './model.js';
 
 export type RuleOrigin = 'yaml' | 'api';
+
+export interface RuleStore {
+  /** Every stored rule, by id. */
+  list(): Promise<StoredRule[]>;
+  has(id: string): Promise<boolean>;
+  /** Stores a new rule; false (and nothing stored) when a rule with its id exists. */
+  create(rule: Rule, origin: RuleOrigin, now: number): Promise<boolean>;
+  update(rule: Rule, now: number): Promise<void>;
+  /** False when there was no such rule. */
+  delete(id: string): Promise<boolean>;
+}
 
 interface RuleRow {
   id: string;
@@ -18,7 +33,7 @@ interface RuleRow {
 /** A stored rule before it is validated again (the schema may have moved on since it was written). */
 export type StoredRule = Record<string, unknown> & { readonly id: string };
 
-export class RuleStore {
+export class SqliteRuleStore implements RuleStore {
   private readonly insert;
   private readonly replace;
   private readonly del;
@@ -28,7 +43,7 @@ export class RuleStore {
   constructor(db: Db) {
     this.insert = db.prepare<[string, string, string | null, number, string, string, string, string, RuleOrigin, number, number]>(
       `INSERT INTO rules (id, name, description, enabled, severity, subject, detector, params, origin, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     );
     this.replace = db.prepare<[string, string | null, number, string, string, string, string, number, string]>(
       `UPDATE rules SET name = ?, description = ?, enabled = ?, severity = ?, subject = ?, detector = ?, params = ?, updated_at = ? WHERE id = ?`,
@@ -38,27 +53,30 @@ export class RuleStore {
     this.all = db.prepare<[], RuleRow>('SELECT * FROM rules ORDER BY id');
   }
 
-  list(): StoredRule[] {
+  // Async only to meet the port: better-sqlite3 runs each statement at the call.
+  /* eslint-disable @typescript-eslint/require-await */
+  async list(): Promise<StoredRule[]> {
     return this.all.all().map(fromRow);
   }
 
-  has(id: string): boolean {
+  async has(id: string): Promise<boolean> {
     return this.one.get(id) !== undefined;
   }
 
-  create(rule: Rule, origin: RuleOrigin, now: number): void {
-    this.insert.run(rule.id, rule.name, rule.description ?? null, rule.enabled ? 1 : 0, rule.severity,
-      JSON.stringify(rule.subject), rule.detector, JSON.stringify(rule.params), origin, now, now);
+  async create(rule: Rule, origin: RuleOrigin, now: number): Promise<boolean> {
+    return this.insert.run(rule.id, rule.name, rule.description ?? null, rule.enabled ? 1 : 0, rule.severity,
+      JSON.stringify(rule.subject), rule.detector, JSON.stringify(rule.params), origin, now, now).changes === 1;
   }
 
-  update(rule: Rule, now: number): void {
+  async update(rule: Rule, now: number): Promise<void> {
     this.replace.run(rule.name, rule.description ?? null, rule.enabled ? 1 : 0, rule.severity,
       JSON.stringify(rule.subject), rule.detector, JSON.stringify(rule.params), now, rule.id);
   }
 
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
     return this.del.run(id).changes > 0;
   }
+  /* eslint-enable @typescript-eslint/require-await */
 }
 
 function fromRow(r: RuleRow): StoredRule {

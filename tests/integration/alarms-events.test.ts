@@ -85,6 +85,8 @@ describe('alarms and device events in the head-end', () => {
 
     const metrics = (await h.get('/metrics')).body as string;
     expect(metrics).toMatch(/^gridhead_alarms_open 1$/m);
+    expect(metrics).toMatch(/^gridhead_alarm_store_waiting 0$/m);
+    expect(metrics).toMatch(/^gridhead_alarm_store_write_failures_total 0$/m);
     expect(metrics).toMatch(/^gridhead_alarm_streams 1$/m);
     expect(metrics).toMatch(/^gridhead_alarm_notifications_total\{channel="mqtt",outcome="published"\} [1-9]/m);
     expect(metrics).toMatch(/^gridhead_device_events_total\{kind="stored"\} 2$/m);

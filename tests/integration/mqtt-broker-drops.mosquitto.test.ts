@@ -97,9 +97,9 @@ it.skipIf(absent)('raises a major alarm with the numbers when the broker dropped
   expect(await brokerDropsHealth(second)).toMatchObject({ status: 'degraded' });
 
   // Nothing more dropped: the alarm clears after the quiet period.
-  const cleared = await eventually(() => {
-    const a: Alarm = second.alarms.get(raised.id);
-    return Promise.resolve(a.state === 'cleared' ? a : undefined);
+  const cleared = await eventually(async () => {
+    const a: Alarm = await second.alarms.get(raised.id);
+    return a.state === 'cleared' ? a : undefined;
   }, 15_000, 'the alarm to clear');
   expect(cleared.clearExplanation).toContain(`${dropped} messages were lost in all`);
   expect(cleared.value).toBe(dropped);

@@ -165,6 +165,94 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX security_events_meter ON security_events (meter_id, ts);
     `,
   },
+  {
+    version: 7,
+    name: 'alarms and their comments',
+    sql: `
+      -- Ids come in blocks (src/alarms/postgresStore.ts): a node takes nextval and owns the
+      -- block of ids from it, so the rule engine names a new alarm without a round trip.
+      CREATE SEQUENCE alarm_id_blocks AS bigint INCREMENT BY 1000000 MINVALUE 1 START WITH 1;
+
+      CREATE TABLE alarms (
+        id                     bigint PRIMARY KEY,
+        rule_id                text NOT NULL,
+        detector               text NOT NULL,
+        subject_kind           text NOT NULL CHECK (subject_kind IN ('meter', 'area', 'terminal', 'station')),
+        subject_id             text NOT NULL,
+        area_id                text,
+        severity               text NOT NULL,
+        state                  text NOT NULL CHECK (state IN ('raised', 'acknowledged', 'cleared')),
+        raised_at              bigint NOT NULL,
+        since                  bigint NOT NULL,
+        acknowledged_at        bigint,
+        acknowledged_by        text,
+        cleared_at             bigint,
+        explanation            text NOT NULL,
+        clear_explanation      text,
+        explanation_data       jsonb,
+        clear_explanation_data jsonb,
+        value                  double precision NOT NULL,
+        updated_at             bigint NOT NULL
+      );
+      -- One open alarm per rule and subject, whichever node raised it.
+      CREATE UNIQUE INDEX alarms_open ON alarms (rule_id, subject_kind, subject_id) WHERE state <> 'cleared';
+      CREATE INDEX alarms_state ON alarms (state, id);
+      CREATE INDEX alarms_area ON alarms (area_id, id);
+      CREATE INDEX alarms_subject ON alarms (subject_kind, subject_id, id);
+      CREATE INDEX alarms_raised ON alarms (raised_at);
+
+      CREATE TABLE alarm_comments (
+        alarm_id bigint  NOT NULL REFERENCES alarms (id) ON DELETE CASCADE,
+        seq      integer NOT NULL,
+        at       bigint  NOT NULL,
+        "by"     text    NOT NULL,
+        text     text    NOT NULL,
+        PRIMARY KEY (alarm_id, seq)
+      );
+    `,
+  },
+  {
+    version: 8,
+    name: 'device events',
+    sql: `
+      -- What meters and terminals reported; meter_id is null when the registry did not know the sender.
+      -- Bounded by age of arrival and by row count (src/events/postgresStore.ts prunes in chunks).
+      CREATE TABLE device_events (
+        id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        ts          bigint NOT NULL,
+        received_at bigint NOT NULL,
+        meter_id    text,
+        terminal_id text NOT NULL,
+        code        text NOT NULL,
+        source      text NOT NULL,
+        detail      text
+      );
+      -- Newest first by device time with the id as tie-break: the API's order and its cursor.
+      CREATE INDEX device_events_meter ON device_events (meter_id, ts DESC, id DESC);
+      CREATE INDEX device_events_terminal ON device_events (terminal_id, ts DESC, id DESC);
+      CREATE INDEX device_events_ts ON device_events (ts DESC, id DESC);
+      CREATE INDEX device_events_received ON device_events (received_at);
+    `,
+  },
+  {
+    version: 9,
+    name: 'rules',
+    sql: `
+      CREATE TABLE rules (
+        id          text PRIMARY KEY,
+        name        text NOT NULL,
+        description text,
+        enabled     boolean NOT NULL,
+        severity    text NOT NULL,
+        subject     jsonb NOT NULL,   -- { meter } | { meters } | { area, includeDescendants } | { all: true }
+        detector    text NOT NULL,
+        params      jsonb NOT NULL,   -- validated against the detector's schema by the rule service
+        origin      text NOT NULL CHECK (origin IN ('yaml', 'api')),
+        created_at  bigint NOT NULL,
+        updated_at  bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlarmFeed } from '../../../src/alarms/feed.js';
 import { AlarmService } from '../../../src/alarms/service.js';
+import { SqliteAlarmStore } from '../../../src/alarms/store.js';
 import { alarmRoutes, type AlarmStreamCounters } from '../../../src/api/alarmRoutes.js';
 import { Problem, installProblemHandlers } from '../../../src/api/problem.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
@@ -23,7 +24,7 @@ const streams: ClientRequest[] = [];
 async function startApp(extra: { maxBacklogBytes?: number; heartbeatMs?: number; feedCapacity?: number } = {}) {
   db = openDatabase(':memory:');
   const registry = seededRegistry(db);
-  alarms = new AlarmService(db, { areaSubtree: (id) => registry.areaSubtree(id) });
+  alarms = await AlarmService.open(new SqliteAlarmStore(db), { areaSubtree: (id) => registry.areaSubtree(id) });
   feed = new AlarmFeed(extra.feedCapacity ?? 100);
   alarms.onChange((c) => feed.publish(c));
   counters = { streams: 0, slowClientsDropped: 0 };
@@ -174,7 +175,7 @@ describe('alarm stream (SSE)', () => {
     await until(() => first.frames.length >= 2, 'the first event');
     const lastId = first.frames[1]?.id ?? '';
     first.res.destroy();
-    alarms.acknowledge(a?.id ?? '', 'op');
+    await alarms.acknowledge(a?.id ?? '', 'op');
     alarms.onSignal(signal({ kind: 'clear' }));
 
     const resumed = await openStream({ 'last-event-id': lastId });

@@ -6,6 +6,7 @@ import { RuleOut, ruleRoutes } from '../../../src/api/ruleRoutes.js';
 import type { AlarmSignal } from '../../../src/domain/index.js';
 import { RuleEngine } from '../../../src/rules/engine.js';
 import { RuleService } from '../../../src/rules/service.js';
+import { SqliteRuleStore } from '../../../src/rules/store.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
 import { FakeTopology, T0, area, meter, reading } from '../rules/fixture.js';
 
@@ -23,7 +24,7 @@ describe('rules API', () => {
     signals = [];
     const topology = new FakeTopology([area('tx1', null, 400)], [meter('m1', 'tx1'), meter('m2', 'tx1')]);
     engine = new RuleEngine({ topology, onSignal: (s) => signals.push(s), now: () => T0 });
-    service = new RuleService({ db, engine, refs: { meterExists: (id) => topology.meterMap.has(id), areaExists: (id) => topology.areaMap.has(id) }, now: () => T0 });
+    service = new RuleService({ store: new SqliteRuleStore(db), engine, refs: { meterExists: (id) => topology.meterMap.has(id), areaExists: (id) => topology.areaMap.has(id) }, now: () => T0 });
     const server = Fastify({ ajv: { customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: true } } }).withTypeProvider<TypeBoxTypeProvider>();
     server.addSchema(Problem);
     server.addSchema(RuleOut);
@@ -68,8 +69,8 @@ describe('rules API', () => {
     await send('POST', '/rules/p1/enable');
     engine.write([reading('m1', 'power.active', 12, T0 + 1000)]);
     expect(signals.map((s) => s.kind)).toEqual(['raise']);
-    const again = new RuleService({ db, engine: { upsert: () => undefined, remove: () => undefined }, refs: { meterExists: () => true, areaExists: () => true } });
-    expect(again.load()).toEqual({ loaded: 1, invalid: [] });
+    const again = new RuleService({ store: new SqliteRuleStore(db), engine: { upsert: () => undefined, remove: () => undefined }, refs: { meterExists: () => true, areaExists: () => true } });
+    expect(await again.load()).toEqual({ loaded: 1, invalid: [] });
     expect(again.get('p1')).toEqual(service.get('p1'));
   });
 
@@ -97,7 +98,7 @@ describe('rules API', () => {
   it('seeds a rule set without touching rules the operator already has', async () => {
     await send('POST', '/rules', base);
     await send('POST', '/rules/p1/disable');
-    const seeded = service.seed([{ ...service.get('p1'), enabled: true, params: { limitKw: 1 } }, { ...service.get('p1'), id: 'p2' }]);
+    const seeded = await service.seed([{ ...service.get('p1'), enabled: true, params: { limitKw: 1 } }, { ...service.get('p1'), id: 'p2' }]);
     expect(seeded).toEqual({ added: ['p2'], kept: ['p1'] });
     expect(service.get('p1')).toMatchObject({ enabled: false, params: { limitKw: 10 } });
   });

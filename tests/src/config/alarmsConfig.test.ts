@@ -7,6 +7,7 @@ describe('alarms and events configuration', () => {
     expect(c.alarms).toEqual({
       mqtt: { enabled: true, topicPrefix: 'gridhead/v1/_alarms' },
       maxOpenPerRule: 10_000,
+      storeQueueMax: 10_000,
       webhooks: [{
         url: 'https://hooks.example/alarms', secret: '0123456789abcdef', minSeverity: 'warning', timeoutMs: 5_000,
         maxAttempts: 8, retryMinMs: 1_000, retryMaxMs: 300_000, queueCapacity: 1_000,

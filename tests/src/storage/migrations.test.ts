@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { AlarmStore } from '../../../src/alarms/store.js';
+import { SqliteAlarmStore } from '../../../src/alarms/store.js';
 import { openDatabase } from '../../../src/storage/db.js';
 import { MIGRATIONS } from '../../../src/storage/migrations.js';
 
@@ -13,7 +13,7 @@ afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, f
 const overLimit = { ref: 10, parts: [{ id: 'power-over-limit.raise', en: ['power ', ' is over the limit ', ''], args: [{ v: 12, d: 1, u: 'kW' }, { v: 10, d: 1, u: 'kW' }] }] };
 const restored = { ref: 11, parts: [{ id: 'raised', en: ['; raised ', ''], args: [{ at: 10 }] }] };
 
-it('keeps every alarm, its explanations as data and its comments when the alarms table is rebuilt for station subjects', () => {
+it('keeps every alarm, its explanations as data and its comments when the alarms table is rebuilt for station subjects', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gridhead-migrate-'));
   dirs.push(dir);
   const file = join(dir, 'gridhead.db');
@@ -28,19 +28,21 @@ it('keeps every alarm, its explanations as data and its comments when the alarms
   before.close();
 
   const after = openDatabase(file);
-  const store = new AlarmStore(after);
-  expect(store.get('1')).toMatchObject({
+  const store = new SqliteAlarmStore(after);
+  expect(await store.get('1')).toMatchObject({
     ruleId: 'over-limit', subject: { kind: 'meter', id: 'm1' }, state: 'acknowledged', value: 12,
     explanationData: overLimit, clearExplanationData: restored,
     comments: [{ at: 12, by: 'operator-7', text: 'crew dispatched' }],
   });
-  const station = store.insert({
-    ruleId: 'mqtt-broker-dropped-messages', detector: 'broker-dropped-messages', subject: { kind: 'station', id: 'mqtt-broker' }, areaId: null,
+  const { first } = await store.reserveIds();
+  const station = {
+    id: String(first), ruleId: 'mqtt-broker-dropped-messages', detector: 'broker-dropped-messages', subject: { kind: 'station', id: 'mqtt-broker' }, areaId: null,
     severity: 'major', state: 'raised', raisedAt: 20, since: 15, acknowledgedAt: null, acknowledgedBy: null, clearedAt: null,
     explanation: 'the MQTT broker dropped 15 QoS 1 messages', clearExplanation: null, explanationData: null, clearExplanationData: null, value: 15, comments: [],
-  }, 20);
-  expect(store.open().map((a) => a.id)).toEqual(['1', station.id]);
-  expect(store.get(station.id)?.subject).toEqual({ kind: 'station', id: 'mqtt-broker' });
+  } as const;
+  await store.insert(station, 20);
+  expect((await store.openAlarms()).map((a) => a.id)).toEqual(['1', station.id]);
+  expect((await store.get(station.id))?.subject).toEqual({ kind: 'station', id: 'mqtt-broker' });
   expect(after.pragma('foreign_key_check')).toEqual([]);
   after.close();
 });
