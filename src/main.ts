@@ -84,7 +84,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   collection.start();
   if (fleet !== undefined) await fleet.startPublishing();
 
-  const control = createControl({ ...base, db, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol });
+  const control = await createControl({ ...base, db, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol });
   const opcua = await createOpcua({
     ...base, topology: registry, live: live.values, alarms: alarms.service, commands: control.commands, auth: storage.auth,
     terminalOnline: (id) => collection.scheduler.terminalState(id)?.online,

@@ -44,8 +44,8 @@ const CONTROL: { readonly folder: string; readonly mayImport: readonly string[];
   folder: 'src/control', mayImport: ['src/collect'], importedBy: ['src/rules', 'src/alarms'],
 };
 
-/** Shared by every layer, not a stage of the flow: the embedded database handle. */
-const INFRASTRUCTURE = ['src/storage/db.ts'];
+/** Shared by every layer, not a stage of the flow: the embedded database handle, and the PostgreSQL pool and its errors. */
+const INFRASTRUCTURE = ['src/storage/db.ts', 'src/storage/postgres/connection.ts', 'src/storage/postgres/errors.ts'];
 
 /**
  * What the dashboard may import from outside src/web besides types: code written to run in

@@ -6,7 +6,7 @@
  */
 import { ControlActionStore } from '../../src/control/actions.js';
 import { AuditLog } from '../../src/control/audit.js';
-import { CommandStore } from '../../src/control/commandStore.js';
+import { SqliteCommandStore } from '../../src/control/commandStore.js';
 import { CommandService, type CommandRunner, type CommandSettings } from '../../src/control/commands.js';
 import type { Meter } from '../../src/domain/index.js';
 import type { Db } from '../../src/storage/db.js';
@@ -26,8 +26,10 @@ export function testCommandService(o: { readonly db: Db; readonly meters: readon
   const actions = new ControlActionStore(o.db);
   const audit = new AuditLog(o.db, { now });
   const service = new CommandService({
-    store: new CommandStore(o.db), audit, run: o.run, now, settings: TEST_COMMAND_SETTINGS, actions,
+    store: new SqliteCommandStore(o.db), audit, run: o.run, now, settings: TEST_COMMAND_SETTINGS, actions,
     meters: { meter: (id) => o.meters.find((m) => m.id === id), metersOfArea: () => o.meters },
+    // A test's store is a local file: a failed write is a bug to see, not a fault to ride out.
+    onStoreError: (err) => { throw err; },
   });
   return { service, actions, audit };
 }

@@ -50,6 +50,48 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX readings_ts_brin ON readings USING brin (ts);
     `,
   },
+  {
+    version: 2,
+    name: 'command service: commands, per-meter targets, idempotency keys',
+    sql: `
+      -- One row per command (src/control/postgresCommandStore.ts); per-meter outcomes are in command_targets.
+      CREATE TABLE commands (
+        id               text PRIMARY KEY,
+        type             text NOT NULL CHECK (type IN ('disconnect','reconnect','set-limit','clear-limit','sync-clock')),
+        params           jsonb NOT NULL,  -- limitKw, time
+        scope            jsonb NOT NULL,  -- { meterIds } or { areaId }
+        reason           text,
+        override_reason  text,
+        origin_kind      text NOT NULL CHECK (origin_kind IN ('operator','program')),
+        origin_id        text NOT NULL,   -- actor, or program id
+        origin_round     integer,
+        source           text,            -- network address of the request
+        idempotency_key  text,            -- set to NULL once expired
+        body_hash        text,
+        created_at       bigint NOT NULL  -- ms since epoch
+      );
+      -- Unique: two nodes taking the same key at once make one command, the second insert fails.
+      CREATE UNIQUE INDEX commands_idempotency ON commands (origin_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE INDEX commands_created ON commands (created_at, id);
+
+      CREATE TABLE command_targets (
+        command_id    text NOT NULL REFERENCES commands (id),
+        meter_id      text NOT NULL,
+        seq           integer NOT NULL,   -- order within the command
+        terminal_id   text NOT NULL,
+        address       text NOT NULL,
+        status        text NOT NULL CHECK (status IN ('pending','sent','acknowledged','verified','failed','timed-out','cancelled','refused')),
+        transitions   jsonb NOT NULL,     -- array of { status, at }
+        state         jsonb,              -- what the device read back
+        error_code    text,
+        error_message text,
+        updated_at    bigint NOT NULL,
+        PRIMARY KEY (command_id, meter_id)
+      );
+      CREATE INDEX command_targets_open ON command_targets (status) WHERE status IN ('pending','sent','acknowledged');
+      CREATE INDEX command_targets_meter ON command_targets (meter_id);
+    `,
+  },
 ];
 
 export interface MigrationOutcome {
