@@ -67,7 +67,7 @@ export async function startHeadEnd(config: GridheadConfig, { logger, configFile,
 
 async function compose(config: GridheadConfig, logger: Logger, closers: ShutdownOrder, env: NodeJS.ProcessEnv, configFile: string | undefined): Promise<HeadEnd> {
   const base = { config, logger, closers, throttle: new LogThrottle(60_000) };
-  const storage = openStorage(base, env);
+  const storage = await openStorage(base, env);
   const { db, registry } = storage;
   // The broker comes first: the fleet connects to it and seeds the registry before anything polls.
   const broker = await startBroker(base);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { bootstrapAdmin } from './auth/bootstrap.js';
 import { AuthService } from './auth/service.js';
 import type { GridheadConfig } from './config/schema.js';
-import { AuditLog, SYSTEM_ACTOR } from './control/audit.js';
+import { SqliteAuditLog, SYSTEM_ACTOR, type AuditLog } from './control/audit.js';
 import type { MeterId } from './domain/index.js';
 import type { Closers } from './observe/closers.js';
 import type { Logger } from './observe/logger.js';
@@ -34,10 +34,10 @@ export interface StationStorage {
   readonly security: HeadEndSecurity;
 }
 
-export function openStorage(
+export async function openStorage(
   { config, logger, closers }: { readonly config: GridheadConfig; readonly logger: Logger; readonly closers: Closers },
   env: NodeJS.ProcessEnv,
-): StationStorage {
+): Promise<StationStorage> {
   const warn = (fields: Record<string, unknown>, message: string) => { logger.warn(fields, message); };
   // Secrets live in the data directory: owner-only, tightened once if an older start left it open.
   const tightened = makeDataDirPrivate(config.dataDir);
@@ -59,14 +59,14 @@ export function openStorage(
   const counters = new CounterStore(db);
   closers.add('security counters', () => { counters.flush(); });
   const keys = new KeyStore(db, masterKey, { onChange: (c) => { counters.discard(c.scope, c.generation); } });
-  const audit = new AuditLog(db);
+  const audit = new SqliteAuditLog(db);
   moveEndpointPasswords({ registry, keys, audit, warn });
   // Access control: no default password; at first start the first admin token comes from
   // GRIDHEAD_BOOTSTRAP_TOKEN or is generated, logged once and written to <dataDir>/bootstrap-token.
   const auth = new AuthService(db, config.auth);
   const bootstrap = bootstrapAdmin({ auth, env, dataDir: config.dataDir, warn });
   if (bootstrap.kind !== 'admin-exists') {
-    audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'token.create', target: `token:${bootstrap.token.id}`, outcome: 'ok', detail: { name: bootstrap.token.name, role: 'admin', reason: `bootstrap ${bootstrap.kind}` } });
+    await audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'token.create', target: `token:${bootstrap.token.id}`, outcome: 'ok', detail: { name: bootstrap.token.name, role: 'admin', reason: `bootstrap ${bootstrap.kind}` } });
   }
   const securityEvents = new SecurityEventLog(db, { logger: logger.child({ component: 'dlms-security' }) });
   const security = new HeadEndSecurity({

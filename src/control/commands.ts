@@ -139,7 +139,7 @@ export class CommandService implements ControlPort {
       const failed = await this.#o.store.transition(c.id, t.meterId, 'failed', this.#now(), {
         error: { code: 'INTERRUPTED', message: 'the station stopped after sending and before the result was known; not resent' },
       });
-      this.#auditOutcome(c, failed, { interrupted: true });
+      await this.#auditOutcome(c, failed, { interrupted: true });
       if (readBackOf(c.type) !== undefined) this.#dispatcher.enqueue({ ...queued, job: 'reverify' });
     }
     this.#dispatcher.pump();
@@ -163,7 +163,7 @@ export class CommandService implements ControlPort {
     const params = req.params ?? {};
     const problems = paramProblems(req.type, params);
     if (problems.length > 0) throw commandErrors.badParams(problems);
-    const { send, skipped } = this.#resolve(req, who);
+    const { send, skipped } = await this.#resolve(req, who);
     if (send.length === 0) throw commandErrors.noTargets(skipped.length);
     let confirmed = false;
     if (send.length > this.#o.settings.confirmAbove) {
@@ -187,9 +187,9 @@ export class CommandService implements ControlPort {
       reason: req.reason ?? null, overrideReason: req.override?.reason ?? null, idempotencyKey, bodyHash,
     });
     const detail = { commandId: command.id, type: req.type, meters: send.length, skippedProtected: skipped.length, reason: req.reason ?? null };
-    this.#audit(who.actor, who.source, 'command.create', `command:${command.id}`, 'ok', detail);
-    if (confirmed) this.#audit(who.actor, who.source, 'command.confirm', `command:${command.id}`, 'ok', detail);
-    if (req.override !== undefined) this.#audit(who.actor, who.source, 'command.override', `command:${command.id}`, 'ok', { ...detail, overrideReason: req.override.reason });
+    await this.#audit(who.actor, who.source, 'command.create', `command:${command.id}`, 'ok', detail);
+    if (confirmed) await this.#audit(who.actor, who.source, 'command.confirm', `command:${command.id}`, 'ok', detail);
+    if (req.override !== undefined) await this.#audit(who.actor, who.source, 'command.override', `command:${command.id}`, 'ok', { ...detail, overrideReason: req.override.reason });
     return { kind: 'created', command };
   }
 
@@ -213,7 +213,7 @@ export class CommandService implements ControlPort {
       this.#waiters.get(`${id}/${t.meterId}`)?.(done);
     }
     if (cancelled === 0 && commandStatus(command.targets) !== 'open') throw commandErrors.notCancellable(id);
-    this.#audit(who.actor, who.source, 'command.cancel', `command:${id}`, 'ok', { cancelled });
+    await this.#audit(who.actor, who.source, 'command.cancel', `command:${id}`, 'ok', { cancelled });
     return { command: (await this.#o.store.get(id)) ?? command, cancelled };
   }
 
@@ -272,7 +272,7 @@ export class CommandService implements ControlPort {
   }
 
   /** Meters to send to, and protected meters skipped; throws for unknown meters and refused protected ones. */
-  #resolve(req: CommandRequest, who: Principal): { send: Meter[]; skipped: Meter[] } {
+  async #resolve(req: CommandRequest, who: Principal): Promise<{ send: Meter[]; skipped: Meter[] }> {
     let meters: Meter[];
     if (req.areaId !== undefined) {
       const inArea = this.#o.meters.metersOfArea(req.areaId);
@@ -289,7 +289,7 @@ export class CommandService implements ControlPort {
     const skipped = guarded ? meters.filter((m) => m.protected) : [];
     // Named explicitly, a protected meter is a mistake to point out; in an area it is skipped.
     if (skipped.length > 0 && req.areaId === undefined) {
-      this.#audit(who.actor, who.source, 'command.refused', null, 'refused', { type: req.type, protected: skipped.map((m) => m.id) });
+      await this.#audit(who.actor, who.source, 'command.refused', null, 'refused', { type: req.type, protected: skipped.map((m) => m.id) });
       throw commandErrors.protectedMeters(skipped.map((m) => m.id));
     }
     return { send: guarded ? meters.filter((m) => !m.protected) : meters, skipped };
@@ -309,7 +309,7 @@ export class CommandService implements ControlPort {
     });
     const command = await this.#o.store.get(id);
     if (command === undefined) throw new Error(`command ${id} vanished after insert`);
-    for (const t of command.targets) if (t.status === 'refused') this.#auditOutcome(command, t);
+    for (const t of command.targets) if (t.status === 'refused') await this.#auditOutcome(command, t);
     for (const m of send) this.#dispatcher.enqueue({ commandId: id, meterId: m.id, terminalId: m.terminalId, address: m.address, type, params, job: 'send' });
     this.#dispatcher.pump();
     return command;
@@ -319,23 +319,23 @@ export class CommandService implements ControlPort {
   async #final(t: QueuedTarget, result: CommandTarget): Promise<void> {
     try {
       const command = await this.#o.store.get(t.commandId);
-      if (command !== undefined) this.#auditOutcome(command, result, t.job === 'reverify' ? { reverified: true } : {});
+      if (command !== undefined) await this.#auditOutcome(command, result, t.job === 'reverify' ? { reverified: true } : {});
     } catch (err) {
       this.#onStoreError(err);
     }
     this.#waiters.get(`${t.commandId}/${t.meterId}`)?.(result);
   }
 
-  #auditOutcome(c: Command, t: CommandTarget, extra: Record<string, unknown> = {}): void {
+  async #auditOutcome(c: Command, t: CommandTarget, extra: Record<string, unknown> = {}): Promise<void> {
     const outcome = auditOutcomeOf(t.status);
-    this.#audit(actorOf(c.origin), c.source, `command.${c.type}`, `meter:${t.meterId}`, outcome, {
+    await this.#audit(actorOf(c.origin), c.source, `command.${c.type}`, `meter:${t.meterId}`, outcome, {
       commandId: c.id, status: t.status, ...(t.error === null ? {} : { error: t.error }), ...(t.state === null ? {} : { state: t.state }),
       ...(c.overrideReason === null ? {} : { overrideReason: c.overrideReason }), ...extra,
     });
   }
 
-  #audit(actor: string, source: string | null, action: string, target: string | null, outcome: 'ok' | 'failed' | 'refused', detail: Record<string, unknown>): void {
-    this.#o.audit.append({ actor, source, action, target, outcome, detail });
+  async #audit(actor: string, source: string | null, action: string, target: string | null, outcome: 'ok' | 'failed' | 'refused', detail: Record<string, unknown>): Promise<void> {
+    await this.#o.audit.append({ actor, source, action, target, outcome, detail });
   }
 }
 

@@ -5,7 +5,7 @@
  * generous so a manual clock never holds a command back on the rate limit.
  */
 import { ControlActionStore } from '../../src/control/actions.js';
-import { AuditLog } from '../../src/control/audit.js';
+import { SqliteAuditLog, type AuditLog } from '../../src/control/audit.js';
 import { SqliteCommandStore } from '../../src/control/commandStore.js';
 import { CommandService, type CommandRunner, type CommandSettings } from '../../src/control/commands.js';
 import type { Meter } from '../../src/domain/index.js';
@@ -24,7 +24,7 @@ export interface TestCommandService {
 export function testCommandService(o: { readonly db: Db; readonly meters: readonly Meter[]; readonly run: CommandRunner; readonly now?: () => number }): TestCommandService {
   const now = o.now ?? Date.now;
   const actions = new ControlActionStore(o.db);
-  const audit = new AuditLog(o.db, { now });
+  const audit = new SqliteAuditLog(o.db, { now });
   const service = new CommandService({
     store: new SqliteCommandStore(o.db), audit, run: o.run, now, settings: TEST_COMMAND_SETTINGS, actions,
     meters: { meter: (id) => o.meters.find((m) => m.id === id), metersOfArea: () => o.meters },

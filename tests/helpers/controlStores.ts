@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { openDatabase, type Db } from '../../src/storage/db.js';
 import { openPostgres, type PostgresDatabase } from '../../src/storage/postgres/connection.js';
 import { migratePostgres } from '../../src/storage/postgres/migrations.js';
+import { SqliteAuditLog, type AuditLog } from '../../src/control/audit.js';
 import { SqliteCommandStore, type CommandStore } from '../../src/control/commandStore.js';
+import { PostgresAuditLog } from '../../src/control/postgresAudit.js';
 import { PostgresCommandStore } from '../../src/control/postgresCommandStore.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
 import { POSTGRES_TEST_CONFIG } from './postgresStore.js';
@@ -91,4 +93,15 @@ export async function disposeStoreDrivers(): Promise<void> {
 /** The command store of the connection's driver. */
 export function commandStoreOf(c: StoreConnection): CommandStore {
   return c.sqlite !== undefined ? new SqliteCommandStore(c.sqlite) : new PostgresCommandStore(c.postgres);
+}
+
+/** The audit log of the connection's driver. */
+export function auditLogOf(c: StoreConnection, options: { readonly now?: () => number } = {}): AuditLog {
+  return c.sqlite !== undefined ? new SqliteAuditLog(c.sqlite, options) : new PostgresAuditLog(c.postgres, options);
+}
+
+/** Runs one statement on the connection's database (a test's direct write, bypassing the store). */
+export async function execute(c: StoreConnection, statement: string): Promise<void> {
+  if (c.sqlite !== undefined) c.sqlite.prepare(statement).run();
+  else await c.postgres.sql.unsafe(statement);
 }

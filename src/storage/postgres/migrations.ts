@@ -92,6 +92,37 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX command_targets_meter ON command_targets (meter_id);
     `,
   },
+  {
+    version: 3,
+    name: 'audit log, append-only',
+    sql: `
+      -- Who did what, when, from where, to what, and how it ended (src/control/postgresAudit.ts).
+      CREATE TABLE audit_log (
+        id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        ts      bigint NOT NULL,   -- ms since epoch
+        actor   text NOT NULL,
+        source  text,
+        action  text NOT NULL,
+        target  text,
+        outcome text NOT NULL CHECK (outcome IN ('ok','failed','refused')),
+        detail  jsonb
+      );
+      CREATE INDEX audit_log_ts ON audit_log (ts);
+      CREATE INDEX audit_log_actor ON audit_log (actor, id);
+      CREATE INDEX audit_log_target ON audit_log (target, id);
+
+      -- Append-only: an entry once written stays as written, whoever holds the connection.
+      CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
+        END
+      $$;
+      CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+      CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DeviceCommand, DeviceControlState } from '../../../protocols/adapter.js';
-import { AuditLog } from '../../../src/control/audit.js';
+import { SqliteAuditLog } from '../../../src/control/audit.js';
 import { SqliteCommandStore, type CommandStore } from '../../../src/control/commandStore.js';
 import { CommandService, type CommandRunner, type CommandSettings } from '../../../src/control/commands.js';
 import { TerminalRateLimit } from '../../../src/control/guardRails.js';
@@ -46,7 +46,7 @@ const storeErrors: unknown[] = [];
 
 function service(db: Db, run: CommandRunner, settings: Partial<CommandSettings> = {}, now: () => number = Date.now, store: CommandStore = new SqliteCommandStore(db)) {
   const s = new CommandService({
-    store, audit: new AuditLog(db), run, now, settings: { ...SETTINGS, ...settings },
+    store, audit: new SqliteAuditLog(db), run, now, settings: { ...SETTINGS, ...settings },
     meters: { meter: (id) => METERS.find((m) => m.id === id), metersOfArea: () => undefined },
     onStoreError: (err) => { storeErrors.push(err); },
   });
@@ -89,7 +89,7 @@ describe.each(STORE_DRIVERS)('CommandService restart on $name', (driver) => {
     });
     expect(done.targets[0]?.transitions.map((t) => t.status)).toEqual(['pending', 'sent', 'failed', 'verified']);
     expect(device.sent).toEqual([{ type: 'read-state', address: '1', of: 'relay' }, { type: 'disconnect', address: '2' }]);
-    const audit = new AuditLog(auditDb).query({ action: 'command.disconnect', limit: 10 }).items;
+    const audit = (await new SqliteAuditLog(auditDb).query({ action: 'command.disconnect', limit: 10 })).items;
     expect(audit.some((e) => e.target === 'meter:m1' && e.outcome === 'failed' && (e.detail?.error as { code?: string } | undefined)?.code === 'INTERRUPTED')).toBe(true);
     expect(storeErrors.splice(0)).toEqual([]);
   }, 30_000);
@@ -116,7 +116,7 @@ describe('CommandService store failures', () => {
     };
     const device = fakeDevice();
     const s = new CommandService({
-      store: flaky, audit: new AuditLog(db), run: device.run, settings: SETTINGS, storeRetryMs: 5,
+      store: flaky, audit: new SqliteAuditLog(db), run: device.run, settings: SETTINGS, storeRetryMs: 5,
       meters: { meter: (id) => METERS.find((m) => m.id === id), metersOfArea: () => undefined },
       onStoreError: (err) => { storeErrors.push(err); },
     });
@@ -167,7 +167,7 @@ describe('CommandService guard rails', () => {
     if (out.kind !== 'created') throw new Error('expected a command');
     await until(async () => ((await s.get(out.command.id))?.targets[0]?.status === 'verified' ? true : undefined));
     expect(device.relay.get('4')).toBe(false);
-    const entry = new AuditLog(db).query({ action: 'command.override', limit: 5 }).items[0];
+    const entry = (await new SqliteAuditLog(db).query({ action: 'command.override', limit: 5 })).items[0];
     expect(entry).toMatchObject({ actor: 'op', source: '10.0.0.1', outcome: 'ok', detail: { overrideReason: 'arrears' } });
   });
 

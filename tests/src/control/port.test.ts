@@ -34,7 +34,7 @@ function setup(reply: (c: DeviceCommand) => Promise<DeviceControlState>) {
   });
   services.push(port);
   /** Failed outcomes as the audit log tells them, by error code. */
-  const problems = () => audit.query({ limit: 100 }).items.filter((e) => e.outcome === 'failed').map((e) => (e.detail?.error as { code?: string } | undefined)?.code);
+  const problems = async () => (await audit.query({ limit: 100 })).items.filter((e) => e.outcome === 'failed').map((e) => (e.detail?.error as { code?: string } | undefined)?.code);
   return { port, sent, actions, problems };
 }
 
@@ -69,7 +69,7 @@ describe('control port', () => {
     const result = await port.execute(program('plain', 'disconnect'));
     expect(result).toMatchObject({ status: 'failed', state: { connected: true }, error: { code: 'NOT_VERIFIED' } });
     expect(actions.list()[0]).toMatchObject({ status: 'failed', state: { connected: true }, finishedAt: 1_000 });
-    expect(problems()).toEqual(['NOT_VERIFIED']);
+    expect(await problems()).toEqual(['NOT_VERIFIED']);
   });
 
   it('accepts a limit read back within the meter\'s resolution, not one far from it', async () => {
