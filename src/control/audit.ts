@@ -7,7 +7,7 @@
  * Details are JSON for the reader, bounded in size, and never carry a secret: callers
  * describe a key change by the names of the keys changed, not their values.
  */
-import type { Db } from '../storage/db.js';
+import { settled, type Db } from '../storage/db.js';
 
 /** The actor until access control exists, and for requests without credentials. */
 export const ANONYMOUS = 'anonymous';
@@ -79,11 +79,11 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   append(input: AuditInput): Promise<AuditEntry> {
-    return new Promise((resolve) => { resolve(this.#append(input)); });
+    return settled(() => this.#append(input));
   }
 
   query(filter: AuditFilter): Promise<AuditPage> {
-    return new Promise((resolve) => { resolve(this.#query(filter)); });
+    return settled(() => this.#query(filter));
   }
 
   #append(input: AuditInput): AuditEntry {

@@ -7,7 +7,7 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { DeviceControlState } from '../../protocols/adapter.js';
-import type { Db } from '../storage/db.js';
+import { settled, type Db } from '../storage/db.js';
 import type { Command, CommandOrigin, CommandParams, CommandScope, CommandTarget, CommandType, TargetError, TargetStatus, Transition } from './commandModel.js';
 
 export interface NewCommand {
@@ -201,11 +201,6 @@ export class SqliteCommandStore implements CommandStore {
     const page = rows.slice(0, limit);
     return { items: page.map((r) => toCommand(r, this.#targetsOf.all(r.id))), next: rows.length > limit ? page.at(-1)?.id ?? null : null };
   }
-}
-
-/** What `work` returns, or its throw as a rejection, as a store that answers over the network reports it. */
-function settled<T>(work: () => T): Promise<T> {
-  return new Promise((resolve) => { resolve(work()); });
 }
 
 function toCommand(r: CommandRow, targets: readonly TargetRow[]): Command {

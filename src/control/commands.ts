@@ -219,9 +219,9 @@ export class CommandService implements ControlPort {
 
   /** ControlPort: a load-control program's (or any caller's) single-meter request, awaited to its end. */
   async execute(request: ControlRequest, signal?: AbortSignal): Promise<ControlResult> {
-    const actionId = this.#o.actions?.begin(request, this.#now());
+    const actionId = await this.#o.actions?.begin(request, this.#now());
     const result = await this.#executeOne(request, signal);
-    if (actionId !== undefined) this.#o.actions?.finish(actionId, result, this.#now());
+    if (actionId !== undefined) await this.#o.actions?.finish(actionId, result, this.#now());
     return result;
   }
 

@@ -11,7 +11,7 @@ import type { Closers } from '../observe/closers.js';
 import { LogThrottle, type Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
 import type { Db } from '../storage/db.js';
-import { ControlActionStore } from './actions.js';
+import { SqliteControlActionStore, type ControlActionStore } from './actions.js';
 import type { AuditLog } from './audit.js';
 import { CommandService } from './commands.js';
 import { SqliteCommandStore } from './commandStore.js';
@@ -39,8 +39,8 @@ export interface ControlAssembly {
 }
 
 export async function createControl({ config, db, registry, audit, lanes, adapters, logger, closers }: ControlAssembly): Promise<Control> {
-  const actions = new ControlActionStore(db);
-  const interrupted = actions.closeInterrupted(Date.now());
+  const actions = new SqliteControlActionStore(db);
+  const interrupted = await actions.closeInterrupted(Date.now());
   if (interrupted > 0) logger.warn({ interrupted }, 'control requests the previous run left unanswered are marked failed (INTERRUPTED)');
   const storeErrors = new LogThrottle(60_000);
   const stateListeners = new Set<(meterId: MeterId, state: DeviceControlState, at: number) => void>();

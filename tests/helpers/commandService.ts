@@ -4,7 +4,7 @@
  * the runner the test supplies (a stand-in device, or the collector's lanes). Settings are
  * generous so a manual clock never holds a command back on the rate limit.
  */
-import { ControlActionStore } from '../../src/control/actions.js';
+import { SqliteControlActionStore, type ControlActionStore } from '../../src/control/actions.js';
 import { SqliteAuditLog, type AuditLog } from '../../src/control/audit.js';
 import { SqliteCommandStore } from '../../src/control/commandStore.js';
 import { CommandService, type CommandRunner, type CommandSettings } from '../../src/control/commands.js';
@@ -23,7 +23,7 @@ export interface TestCommandService {
 
 export function testCommandService(o: { readonly db: Db; readonly meters: readonly Meter[]; readonly run: CommandRunner; readonly now?: () => number }): TestCommandService {
   const now = o.now ?? Date.now;
-  const actions = new ControlActionStore(o.db);
+  const actions = new SqliteControlActionStore(o.db);
   const audit = new SqliteAuditLog(o.db, { now });
   const service = new CommandService({
     store: new SqliteCommandStore(o.db), audit, run: o.run, now, settings: TEST_COMMAND_SETTINGS, actions,

@@ -11,8 +11,10 @@ import { join } from 'node:path';
 import { openDatabase, type Db } from '../../src/storage/db.js';
 import { openPostgres, type PostgresDatabase } from '../../src/storage/postgres/connection.js';
 import { migratePostgres } from '../../src/storage/postgres/migrations.js';
+import { SqliteControlActionStore, type ControlActionStore } from '../../src/control/actions.js';
 import { SqliteAuditLog, type AuditLog } from '../../src/control/audit.js';
 import { SqliteCommandStore, type CommandStore } from '../../src/control/commandStore.js';
+import { PostgresControlActionStore } from '../../src/control/postgresActions.js';
 import { PostgresAuditLog } from '../../src/control/postgresAudit.js';
 import { PostgresCommandStore } from '../../src/control/postgresCommandStore.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
@@ -104,4 +106,9 @@ export function auditLogOf(c: StoreConnection, options: { readonly now?: () => n
 export async function execute(c: StoreConnection, statement: string): Promise<void> {
   if (c.sqlite !== undefined) c.sqlite.prepare(statement).run();
   else await c.postgres.sql.unsafe(statement);
+}
+
+/** The control action log of the connection's driver. */
+export function actionStoreOf(c: StoreConnection): ControlActionStore {
+  return c.sqlite !== undefined ? new SqliteControlActionStore(c.sqlite) : new PostgresControlActionStore(c.postgres);
 }

@@ -36,7 +36,7 @@ export interface LoadControlOptions {
   /** A fault that is not a device's answer (a store write failed, a bug): the station logs it. */
   readonly onError?: (programId: string, err: Error) => void;
   /** The action log of a program, newest first, for the API. */
-  readonly history?: (programId: string, limit: number) => readonly ControlAction[];
+  readonly history?: (programId: string, limit: number) => Promise<readonly ControlAction[]>;
   /** Meters one round acts on at once (default 8). */
   readonly roundConcurrency?: number;
 }
@@ -119,10 +119,11 @@ export class LoadControlEvaluator {
     return [...this.programs.values()].map((p) => this.view(p));
   }
 
-  get(id: string): ProgramDetail | undefined {
+  async get(id: string): Promise<ProgramDetail | undefined> {
     const p = this.programs.get(id);
     if (p === undefined) return undefined;
-    return { ...this.view(p), tripped: p.state.tripped, actions: this.o.history?.(id, 100) ?? [] };
+    const actions = (await this.o.history?.(id, 100)) ?? [];
+    return { ...this.view(p), tripped: p.state.tripped, actions };
   }
 
   /** Arms a disabled program (a floating-down program fixes its limit from the window before now). */

@@ -123,6 +123,32 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
     `,
   },
+  {
+    version: 4,
+    name: 'control action log',
+    sql: `
+      -- Every control request and its result (src/control/postgresActions.ts): append, then one update to finish.
+      CREATE TABLE control_actions (
+        id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        meter_id      text NOT NULL,
+        command       text NOT NULL CHECK (command IN ('disconnect','reconnect','set-limit','clear-limit')),
+        limit_kw      double precision,
+        origin_kind   text NOT NULL CHECK (origin_kind IN ('program','operator')),
+        origin_id     text NOT NULL,   -- program id or operator
+        origin_round  integer,         -- shedding round, for a program
+        reason        text NOT NULL,
+        requested_at  bigint NOT NULL, -- ms since epoch
+        status        text NOT NULL CHECK (status IN ('pending','verified','failed','refused')),
+        finished_at   bigint,
+        state         jsonb,           -- what the device read back
+        error_code    text,
+        error_message text
+      );
+      CREATE INDEX control_actions_meter ON control_actions (meter_id, id);
+      CREATE INDEX control_actions_origin ON control_actions (origin_kind, origin_id, id);
+      CREATE INDEX control_actions_pending ON control_actions (id) WHERE status = 'pending';
+    `,
+  },
 ];
 
 export interface MigrationOutcome {
