@@ -90,7 +90,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
     terminalOnline: (id) => collection.scheduler.terminalState(id)?.online,
     readings, terminals: collection, control,
   });
-  const loadControl = createLoadControl({ ...base, db, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal });
+  const loadControl = await createLoadControl({ ...base, db, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal });
 
   const parts = { ...collection, ...readings, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops };
   const metrics = createMetrics([

@@ -16,6 +16,8 @@ import { SqliteAuditLog, type AuditLog } from '../../src/control/audit.js';
 import { SqliteCommandStore, type CommandStore } from '../../src/control/commandStore.js';
 import { PostgresControlActionStore } from '../../src/control/postgresActions.js';
 import { PostgresAuditLog } from '../../src/control/postgresAudit.js';
+import { PostgresProgramStateStore } from '../../src/rules/loadControl/postgresStateStore.js';
+import { SqliteProgramStateStore, type ProgramStateStore } from '../../src/rules/loadControl/stateStore.js';
 import { PostgresCommandStore } from '../../src/control/postgresCommandStore.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
 import { POSTGRES_TEST_CONFIG } from './postgresStore.js';
@@ -111,4 +113,9 @@ export async function execute(c: StoreConnection, statement: string): Promise<vo
 /** The control action log of the connection's driver. */
 export function actionStoreOf(c: StoreConnection): ControlActionStore {
   return c.sqlite !== undefined ? new SqliteControlActionStore(c.sqlite) : new PostgresControlActionStore(c.postgres);
+}
+
+/** The load-control program state store of the connection's driver. */
+export function programStateStoreOf(c: StoreConnection): ProgramStateStore {
+  return c.sqlite !== undefined ? new SqliteProgramStateStore(c.sqlite) : new PostgresProgramStateStore(c.postgres);
 }

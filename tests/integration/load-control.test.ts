@@ -116,6 +116,7 @@ async function rig(program: (limitKw: number) => Partial<LoadControlProgramConfi
     onSignal: (s) => { signals.push(s); }, onError: (_p, e) => { errors.push(e); },
     history: (id, limit) => actions.list({ programId: id, limit }),
   });
+  await evaluator.ready();
   const at = async (seconds: number) => {
     clock.t = T0 + seconds * S;
     await poll();

@@ -149,6 +149,18 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX control_actions_pending ON control_actions (id) WHERE status = 'pending';
     `,
   },
+  {
+    version: 5,
+    name: 'load-control program state',
+    sql: `
+      -- Where each load-control program stands (src/rules/loadControl/postgresStateStore.ts), so a restart neither re-trips nor forgets.
+      CREATE TABLE load_control_state (
+        program_id text PRIMARY KEY,
+        state      jsonb NOT NULL,
+        updated_at bigint NOT NULL   -- ms since epoch
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

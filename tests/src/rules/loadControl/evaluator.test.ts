@@ -15,7 +15,8 @@ import { meterId, terminalId, type AlarmSignal, type Meter } from '../../../../s
 import { LatestValues } from '../../../../src/live/latest.js';
 import { renderExplanation } from '../../../../src/rules/explanation.js';
 import { LoadControlEvaluator } from '../../../../src/rules/loadControl/evaluator.js';
-import { SqliteProgramStateStore } from '../../../../src/rules/loadControl/stateStore.js';
+import type { ProgramState } from '../../../../src/rules/loadControl/machine.js';
+import { MemoryProgramStateStore, SqliteProgramStateStore, type ProgramStateStore } from '../../../../src/rules/loadControl/stateStore.js';
 import { openDatabase, type Db } from '../../../../src/storage/db.js';
 import { testCommandService } from '../../../helpers/commandService.js';
 
@@ -69,7 +70,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function station(options: { db?: Db; devices?: Devices; programs?: LoadControlProgramConfig[] } = {}) {
+function station(options: { db?: Db; devices?: Devices; programs?: LoadControlProgramConfig[]; store?: ProgramStateStore } = {}) {
   const db = options.db ?? openDatabase(':memory:');
   if (options.db === undefined) dbs.push(db);
   const clock = { t: T0 };
@@ -81,7 +82,7 @@ function station(options: { db?: Db; devices?: Devices; programs?: LoadControlPr
   const signals: AlarmSignal[] = [];
   const errors: Error[] = [];
   const evaluator = new LoadControlEvaluator({
-    programs: options.programs ?? [program()], port, live, store: new SqliteProgramStateStore(db), utcOffsetMinutes: 0,
+    programs: options.programs ?? [program()], port, live, store: options.store ?? new SqliteProgramStateStore(db), utcOffsetMinutes: 0,
     meters: { meter: (id) => byId.get(id), metersOfArea: () => METERS },
     // The station's area-load freshness (station.areaLoadFreshMs), which load control shares with the overload rule.
     areaLoad: { freshMs: 180 * S, powerFactor: 0.9, excluded: new Set() },
@@ -101,6 +102,34 @@ function station(options: { db?: Db; devices?: Devices; programs?: LoadControlPr
   };
   return { db, clock, devices, actions, evaluator, signals, errors, at, live, state: () => evaluator.get('peak') };
 }
+
+describe('load-control state in the store', () => {
+  it('stores states in the order they were reached, even when an earlier write is the slower one', async () => {
+    const memory = new MemoryProgramStateStore();
+    let writes = 0;
+    /** How many tripped meters each stored state held, in the order the writes completed. */
+    const landed: number[] = [];
+    // Every other write takes a few event-loop turns, as a network round trip may: without an
+    // order, the older of two writes in flight would land last, and a crash then would forget
+    // a meter already tripped (and trip it again after the restart).
+    const uneven: ProgramStateStore = {
+      load: (id) => memory.load(id),
+      save: async (id, state: ProgramState) => {
+        if (writes++ % 2 === 0) await new Promise((r) => setTimeout(r, 15));
+        await memory.save(id, state);
+        landed.push(state.tripped.length);
+      },
+    };
+    const s = station({ store: uneven });
+    await s.at(0, [150, 60, 10]);
+    await s.at(60, [150, 60, 10]);
+    await s.at(120, [150, 60, 10]);
+    const shown = await s.state();
+    expect(shown?.state).toBe('round');
+    expect(landed).toEqual([...landed].sort((x, y) => x - y));
+    expect(await memory.load('peak')).toMatchObject({ phase: 'round', round: shown?.round, executingRound: null, tripped: shown?.tripped });
+  });
+});
 
 describe('load-control shedding rounds', () => {
   it('alarms, trips round 1 then round 2, and restores in reverse order once the load stays under the limit', async () => {
@@ -222,6 +251,7 @@ describe('load-control shedding rounds', () => {
 
   it('in dry run goes through the rounds, records what it would do and sends nothing', async () => {
     const s = station({ programs: [program({ dryRun: true })] });
+    await s.evaluator.ready();
     const preview = s.evaluator.preview('peak');
     expect(preview?.rounds[0]?.meters).toEqual([{ meterId: 'm1', outcome: 'would-act' }, { meterId: 'm3', outcome: 'skipped-protected' }]);
     await s.at(0, [150, 60, 10]);
