@@ -70,7 +70,7 @@ export async function startSimulators(
   broker.admitSimulated(fleet.seed.terminals.map((t) => t.id));
   for (const [meterId, meterKeys] of fleet.keys) {
     const status = await keys.set({ kind: 'meter', id: meterId }, meterKeys);
-    audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'keys.set', target: `meter:${meterId}`, outcome: 'ok', detail: { keys: Object.keys(meterKeys), generation: status.generation, reason: 'simulated fleet' } });
+    await audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'keys.set', target: `meter:${meterId}`, outcome: 'ok', detail: { keys: Object.keys(meterKeys), generation: status.generation, reason: 'simulated fleet' } });
   }
   logger.info({ terminals: fleet.seed.terminals.length, meters: fleet.seed.meters.length }, 'simulated fleet started');
   return fleet;

@@ -84,13 +84,13 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   collection.start();
   if (fleet !== undefined) await fleet.startPublishing();
 
-  const control = createControl({ ...base, db, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol });
+  const control = await createControl({ ...base, db, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol });
   const opcua = await createOpcua({
     ...base, topology: registry, live: live.values, alarms: alarms.service, commands: control.commands, auth: storage.auth,
     terminalOnline: (id) => collection.scheduler.terminalState(id)?.online,
     readings, terminals: collection, control,
   });
-  const loadControl = createLoadControl({ ...base, db, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal });
+  const loadControl = await createLoadControl({ ...base, db, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal });
 
   const parts = { ...collection, ...readings, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops };
   const metrics = createMetrics([

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { bootstrapAdmin } from './auth/bootstrap.js';
 import { AuthService } from './auth/service.js';
 import type { GridheadConfig } from './config/schema.js';
-import { AuditLog, SYSTEM_ACTOR } from './control/audit.js';
+import { SqliteAuditLog, SYSTEM_ACTOR, type AuditLog } from './control/audit.js';
 import type { MeterId } from './domain/index.js';
 import type { Closers } from './observe/closers.js';
 import type { Logger } from './observe/logger.js';
@@ -59,14 +59,14 @@ export async function openStorage(
   const counters = new SqliteCounterStore(db);
   closers.add('security counters', () => counters.flush());
   const keys = new SqliteKeyStore(db, masterKey, { onChange: (c) => counters.discard(c.scope, c.generation) });
-  const audit = new AuditLog(db);
+  const audit = new SqliteAuditLog(db);
   await moveEndpointPasswords({ registry, keys, audit, warn });
   // Access control: no default password; at first start the first admin token comes from
   // GRIDHEAD_BOOTSTRAP_TOKEN or is generated, logged once and written to <dataDir>/bootstrap-token.
   const auth = new AuthService(db, config.auth);
   const bootstrap = bootstrapAdmin({ auth, env, dataDir: config.dataDir, warn });
   if (bootstrap.kind !== 'admin-exists') {
-    audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'token.create', target: `token:${bootstrap.token.id}`, outcome: 'ok', detail: { name: bootstrap.token.name, role: 'admin', reason: `bootstrap ${bootstrap.kind}` } });
+    await audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'token.create', target: `token:${bootstrap.token.id}`, outcome: 'ok', detail: { name: bootstrap.token.name, role: 'admin', reason: `bootstrap ${bootstrap.kind}` } });
   }
   const securityEvents = new SecurityEventLog(new SqliteSecurityEventStore(db), { logger: logger.child({ component: 'dlms-security' }) });
   closers.add('security events', () => securityEvents.flush());

@@ -1,6 +1,6 @@
 /**
  * GET /api/v1/audit, and the hook that audits changes made through the API: every
- * request to a route listed in AUDITED_ROUTES writes one entry once answered, refused
+ * request to a route listed in AUDITED_ROUTES writes one entry before it is answered, refused
  * ones included (the outcome says which). A handler may add detail with `noteAudit`.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -58,16 +58,17 @@ export interface AuditHookOptions {
 }
 
 export function installAuditHook(app: FastifyInstance, { audit, onError }: AuditHookOptions): void {
-  app.addHook('onResponse', async (req, reply) => {
+  // onSend, not onResponse: the answer leaves only once its entry is stored (or its failure reported).
+  app.addHook('onSend', async (req, reply, payload) => {
     const route = AUDITED_ROUTES[`${req.method} ${req.routeOptions.url ?? ''}`];
-    if (route === undefined) return;
+    if (route === undefined) return payload;
     const params = req.params as Record<string, unknown> | undefined;
     const body = req.body as Record<string, unknown> | undefined;
     const id = params?.id ?? params?.name ?? body?.id;
     const status = reply.statusCode;
     const outcome: AuditOutcome = status < 400 ? 'ok' : status === 401 || status === 403 ? 'refused' : 'failed';
     try {
-      audit.append({
+      await audit.append({
         actor: actorOf(req), source: req.ip, action: route.action,
         target: targets.get(req) ?? (typeof id === 'string' ? `${route.target}:${id}` : null),
         outcome, detail: { status, ...notes.get(req) },
@@ -75,7 +76,7 @@ export function installAuditHook(app: FastifyInstance, { audit, onError }: Audit
     } catch (err) {
       onError(err);
     }
-    await Promise.resolve();
+    return payload;
   });
 }
 
@@ -104,10 +105,10 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ readonly audit: AuditLog }
       }, { additionalProperties: false }),
       response: { 200: Type.Object({ items: Type.Array(AuditEntryOut), next: Type.Union([Type.Integer(), Type.Null()]) }), ...problemResponses },
     },
-  }, (req) => {
+  }, async (req) => {
     const q = req.query;
     const range = timeRange(q.from, q.to);
-    const page = audit.query({
+    const page = await audit.query({
       ...range,
       ...(q.actor === undefined ? {} : { actor: q.actor }),
       ...(q.action === undefined ? {} : { action: q.action }),

@@ -38,9 +38,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   // Refused logins also reach the station log, where an operator watches: one line per
   // address a minute, with the count held back, so a spray cannot flood it.
   const refusedLog = new LogThrottle(REFUSED_LOGIN_LOG_INTERVAL_MS);
-  const record = (req: FastifyRequest, actor: string, username: string, outcome: 'ok' | 'refused', detail: Record<string, unknown>) => {
+  const record = async (req: FastifyRequest, actor: string, username: string, outcome: 'ok' | 'refused', detail: Record<string, unknown>): Promise<void> => {
     try {
-      audit?.append({ actor, source: req.ip, action: 'auth.login', target: `user:${username}`, outcome, detail });
+      await audit?.append({ actor, source: req.ip, action: 'auth.login', target: `user:${username}`, outcome, detail });
     } catch (err) {
       options.onAuditError?.(err);
     }
@@ -59,19 +59,19 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     },
   }, async (req, reply) => {
     const { username, password } = req.body;
-    const result = await auth.login(username, password, req.ip).catch((err: unknown) => {
+    const result = await auth.login(username, password, req.ip).catch(async (err: unknown) => {
       if (err instanceof LoginThrottledError) {
-        record(req, ANONYMOUS, username, 'refused', { reason: 'throttled', retryAfterMs: err.retryAfterMs });
+        await record(req, ANONYMOUS, username, 'refused', { reason: 'throttled', retryAfterMs: err.retryAfterMs });
         void reply.header('retry-after', String(Math.ceil(err.retryAfterMs / 1000)));
       }
       throw err;
     });
     if (!result.ok) {
-      record(req, ANONYMOUS, username, 'refused', { reason: result.reason });
+      await record(req, ANONYMOUS, username, 'refused', { reason: result.reason });
       // One answer for every reason, so it does not tell which user names exist.
       throw new UnauthenticatedError('user name or password is wrong');
     }
-    record(req, `user:${result.user.name}`, username, 'ok', { role: result.user.role });
+    await record(req, `user:${result.user.name}`, username, 'ok', { role: result.user.role });
     setSessionCookie(req, reply, result.sessionId, options.sessionMaxMs);
     return { name: result.user.name, role: result.user.role, expiresAt: new Date(result.expiresAt).toISOString() };
   });

@@ -39,7 +39,7 @@ export const commandRoutes: FastifyPluginAsyncTypebox<CommandRoutesOptions> = as
     const b = req.body;
     if ((b.meterIds === undefined) === (b.areaId === undefined)) throw new ValidationError('give exactly one of `meterIds` and `areaId`', 'body');
     const time = b.params?.time === undefined ? undefined : Date.parse(b.params.time);
-    const outcome = commands.submit({
+    const outcome = await commands.submit({
       type: b.type,
       ...(b.meterIds === undefined ? {} : { meterIds: b.meterIds }),
       ...(b.areaId === undefined ? {} : { areaId: b.areaId }),
@@ -57,8 +57,8 @@ export const commandRoutes: FastifyPluginAsyncTypebox<CommandRoutesOptions> = as
     return reply.code(outcome.kind === 'created' ? 201 : 200).header('location', `/api/v1/commands/${outcome.command.id}`).send(toView(outcome.command));
   });
 
-  app.get('/commands/:id', { config: { access: 'viewer' }, schema: { summary: 'One command with its per-meter outcomes and every transition.', tags, params: IdParam, response: { 200: CommandOut, ...errors } } }, (req) => {
-    const c = commands.get(req.params.id);
+  app.get('/commands/:id', { config: { access: 'viewer' }, schema: { summary: 'One command with its per-meter outcomes and every transition.', tags, params: IdParam, response: { 200: CommandOut, ...errors } } }, async (req) => {
+    const c = await commands.get(req.params.id);
     if (c === undefined) throw new NotFoundError('command', req.params.id);
     return toView(c);
   });
@@ -78,9 +78,9 @@ export const commandRoutes: FastifyPluginAsyncTypebox<CommandRoutesOptions> = as
       }, { additionalProperties: false }),
       response: { 200: Type.Object({ items: Type.Array(CommandOut), next: Nullable(Type.String()) }), ...errors },
     },
-  }, (req) => {
+  }, async (req) => {
     const q = req.query;
-    const page = commands.list({
+    const page = await commands.list({
       limit: q.limit,
       ...(q.status === undefined ? {} : { status: q.status }),
       ...(q.type === undefined ? {} : { type: q.type }),
@@ -94,8 +94,8 @@ export const commandRoutes: FastifyPluginAsyncTypebox<CommandRoutesOptions> = as
   app.post('/commands/:id/cancel', {
     config: { access: 'operator' },
     schema: { tags, params: IdParam, description: 'Cancels the meters of the command not sent yet; those in flight finish.', response: { 200: Type.Object({ cancelled: Type.Integer(), command: CommandOut }), ...errors } },
-  }, (req) => {
-    const { command, cancelled } = commands.cancel(req.params.id, { actor: actorOf(req), source: req.ip, isAdmin: isAdmin(req) });
+  }, async (req) => {
+    const { command, cancelled } = await commands.cancel(req.params.id, { actor: actorOf(req), source: req.ip, isAdmin: isAdmin(req) });
     noteAudit(req, { cancelled });
     return { cancelled, command: toView(command) };
   });

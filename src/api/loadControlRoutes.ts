@@ -23,7 +23,7 @@ export const loadControlRoutes: FastifyPluginAsyncTypebox<LoadControlRoutesOptio
   const tags = ['load control'];
   app.get('/load-control/programs', { config: { access: 'viewer' }, schema: { summary: 'Lists the load-control programs with their state, load and limit.', tags, response: { 200: ProgramListOut } } }, () => ({ items: programs.list() }));
   app.get('/load-control/programs/:id', { config: { access: 'viewer' }, schema: { summary: 'One program: state, round, load, limit, actions in force and the action log.', tags, params: IdParam, response: { 200: ProgramDetailOut, ...problemResponses } } },
-    (req) => found(req.params.id, programs.get(req.params.id)));
+    async (req) => found(req.params.id, await programs.get(req.params.id)));
   app.post('/load-control/programs/:id/enable', { config: { access: 'operator' }, schema: { summary: 'Arms a program.', tags, params: IdParam, response: { 200: ProgramDetailOut, ...problemResponses } } },
     async (req) => found(req.params.id, await programs.enable(req.params.id)));
   app.post('/load-control/programs/:id/disable', {

@@ -1,11 +1,11 @@
 /**
  * The control action log: every request to the control port and its result, in table
- * `control_actions` of the embedded store (migration 6). A row is written before the device
- * is touched (status 'pending') and finished once, so a crash leaves evidence of what was
- * attempted; `closeInterrupted` marks such rows at start.
+ * `control_actions` (embedded migration 6; PostgreSQL, src/control/postgresActions.ts). A row
+ * is written (and awaited) before the device is touched (status 'pending') and finished once,
+ * so a crash leaves evidence of what was attempted; `closeInterrupted` marks such rows at start.
  */
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../storage/db.js';
+import { settled, type Db } from '../storage/db.js';
 import type { ControlCommand, ControlOrigin, ControlRequest, ControlResult, DeviceControlState } from './port.js';
 
 export interface ControlAction {
@@ -32,7 +32,29 @@ export interface ActionQuery {
 /** Cap of one query's rows: the log grows forever, a reply must not. */
 export const MAX_ACTIONS_PER_QUERY = 1_000;
 
-interface Row {
+/** The action log as the command service and the load-control programs use it. */
+export interface ControlActionStore {
+  /** Records a request before it is sent; resolves to its id once stored. */
+  begin(request: ControlRequest, at: number): Promise<number>;
+  /** Records the result of a pending request; a request finished already stays as it was. */
+  finish(id: number, result: ControlResult, at: number): Promise<void>;
+  /** Marks requests a previous run left pending: whether they reached the device is unknown. Resolves to how many. */
+  closeInterrupted(at: number): Promise<number>;
+  get(id: number): Promise<ControlAction | undefined>;
+  /** Newest first. */
+  list(q?: ActionQuery): Promise<ControlAction[]>;
+}
+
+/** The note `closeInterrupted` leaves on each request it closes. */
+export const INTERRUPTED_MESSAGE = 'the station stopped before the result was known; check the device state';
+
+/** Rows one query returns: `limit` clamped to 1 … MAX_ACTIONS_PER_QUERY, 100 by default. */
+export function actionLimit(q: ActionQuery): number {
+  return Math.min(Math.max(1, q.limit ?? 100), MAX_ACTIONS_PER_QUERY);
+}
+
+/** A row of `control_actions` as both drivers read it (the state JSON decoded). */
+export interface StoredAction {
   id: number;
   meter_id: string;
   command: ControlCommand;
@@ -44,12 +66,16 @@ interface Row {
   requested_at: number;
   status: ControlAction['status'];
   finished_at: number | null;
-  state: string | null;
+  state: DeviceControlState | null;
   error_code: string | null;
   error_message: string | null;
 }
 
-export class ControlActionStore {
+/** A row as SQLite returns it: the state still JSON text. */
+type Row = Omit<StoredAction, 'state'> & { state: string | null };
+
+/** The embedded action log. better-sqlite3 is synchronous: each write is stored when its call returns. */
+export class SqliteControlActionStore implements ControlActionStore {
   readonly #insert: Statement<[string, string, number | null, string, string, number | null, string, number]>;
   readonly #finish: Statement<[string, number, string | null, string | null, string | null, number]>;
   readonly #interrupted: Statement<[number, string]>;
@@ -73,40 +99,47 @@ export class ControlActionStore {
       ORDER BY id DESC LIMIT @limit`);
   }
 
-  /** Records a request before it is sent; returns its id. */
-  begin(request: ControlRequest, at: number): number {
-    const o = request.origin;
-    const info = this.#insert.run(
-      request.meterId, request.command, request.limitKw ?? null, o.kind, o.kind === 'program' ? o.id : o.actor,
-      o.kind === 'program' ? o.round : null, request.reason, at,
-    );
-    return Number(info.lastInsertRowid);
+  begin(request: ControlRequest, at: number): Promise<number> {
+    return settled(() => {
+      const o = request.origin;
+      const info = this.#insert.run(
+        request.meterId, request.command, request.limitKw ?? null, o.kind, o.kind === 'program' ? o.id : o.actor,
+        o.kind === 'program' ? o.round : null, request.reason, at,
+      );
+      return Number(info.lastInsertRowid);
+    });
   }
 
-  finish(id: number, result: ControlResult, at: number): void {
-    this.#finish.run(
-      result.status, at, result.state === undefined ? null : JSON.stringify(result.state),
-      result.error?.code ?? null, result.error?.message ?? null, id,
-    );
+  finish(id: number, result: ControlResult, at: number): Promise<void> {
+    return settled(() => {
+      this.#finish.run(
+        result.status, at, result.state === undefined ? null : JSON.stringify(result.state),
+        result.error?.code ?? null, result.error?.message ?? null, id,
+      );
+    });
   }
 
-  /** Marks requests a previous run left pending: whether they reached the device is unknown. Returns how many. */
-  closeInterrupted(at: number): number {
-    return this.#interrupted.run(at, 'the station stopped before the result was known; check the device state').changes;
+  closeInterrupted(at: number): Promise<number> {
+    return settled(() => this.#interrupted.run(at, INTERRUPTED_MESSAGE).changes);
   }
 
-  get(id: number): ControlAction | undefined {
-    const row = this.#get.get(id);
-    return row === undefined ? undefined : toAction(row);
+  get(id: number): Promise<ControlAction | undefined> {
+    return settled(() => {
+      const row = this.#get.get(id);
+      return row === undefined ? undefined : toAction(row);
+    });
   }
 
-  list(q: ActionQuery = {}): ControlAction[] {
-    const limit = Math.min(Math.max(1, q.limit ?? 100), MAX_ACTIONS_PER_QUERY);
-    return this.#query.all({ program: q.programId ?? null, meter: q.meterId ?? null, limit }).map(toAction);
+  list(q: ActionQuery = {}): Promise<ControlAction[]> {
+    return settled(() => this.#query.all({ program: q.programId ?? null, meter: q.meterId ?? null, limit: actionLimit(q) }).map(toAction));
   }
 }
 
 function toAction(r: Row): ControlAction {
+  return actionOf({ ...r, state: r.state === null ? null : (JSON.parse(r.state) as DeviceControlState) });
+}
+
+export function actionOf(r: StoredAction): ControlAction {
   return {
     id: r.id,
     meterId: r.meter_id,
@@ -117,7 +150,7 @@ function toAction(r: Row): ControlAction {
     requestedAt: r.requested_at,
     status: r.status,
     finishedAt: r.finished_at,
-    state: r.state === null ? null : (JSON.parse(r.state) as DeviceControlState),
+    state: r.state,
     error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
   };
 }

@@ -1,12 +1,13 @@
 /**
  * The audit log: who did what, when, from where, to what, and how it
- * ended. Append-only: this module has no UPDATE or DELETE, and triggers in the schema
- * (migration 3) refuse both, so an entry once written stays as written.
+ * ended. Append-only: neither implementation has an UPDATE or DELETE, and triggers in each
+ * schema (embedded migration 3; PostgreSQL, src/control/postgresAudit.ts) refuse both, so an
+ * entry once written stays as written.
  *
  * Details are JSON for the reader, bounded in size, and never carry a secret: callers
  * describe a key change by the names of the keys changed, not their values.
  */
-import type { Db } from '../storage/db.js';
+import { settled, type Db } from '../storage/db.js';
 
 /** The actor until access control exists, and for requests without credentials. */
 export const ANONYMOUS = 'anonymous';
@@ -49,19 +50,45 @@ export interface AuditFilter {
 /** Serialised detail larger than this is replaced by a note saying so. */
 export const MAX_AUDIT_DETAIL_BYTES = 8 * 1024;
 
-export class AuditLog {
+/** The audit log as services and routes use it; `append` resolves once the entry is stored. */
+export interface AuditLog {
+  append(input: AuditInput): Promise<AuditEntry>;
+  /** Newest first; `next` is the cursor of the following page, null on the last. */
+  query(filter: AuditFilter): Promise<AuditPage>;
+}
+
+export interface AuditPage {
+  readonly items: AuditEntry[];
+  readonly next: number | null;
+}
+
+/** The detail as stored: JSON, or a note of its size when it is larger than MAX_AUDIT_DETAIL_BYTES; null without one. */
+export function storedDetail(detail: AuditInput['detail']): string | null {
+  if (detail === undefined) return null;
+  const json = JSON.stringify(detail);
+  const bytes = Buffer.byteLength(json);
+  return bytes > MAX_AUDIT_DETAIL_BYTES ? JSON.stringify({ truncated: true, bytes }) : json;
+}
+
+/** The embedded audit log (migration 3). better-sqlite3 is synchronous: an entry is stored when `append` returns. */
+export class SqliteAuditLog implements AuditLog {
   private readonly now: () => number;
 
   constructor(private readonly db: Db, options: { readonly now?: () => number } = {}) {
     this.now = options.now ?? Date.now;
   }
 
-  append(input: AuditInput): AuditEntry {
+  append(input: AuditInput): Promise<AuditEntry> {
+    return settled(() => this.#append(input));
+  }
+
+  query(filter: AuditFilter): Promise<AuditPage> {
+    return settled(() => this.#query(filter));
+  }
+
+  #append(input: AuditInput): AuditEntry {
     const ts = this.now();
-    let detail = input.detail === undefined ? null : JSON.stringify(input.detail);
-    if (detail !== null && Buffer.byteLength(detail) > MAX_AUDIT_DETAIL_BYTES) {
-      detail = JSON.stringify({ truncated: true, bytes: Buffer.byteLength(detail) });
-    }
+    const detail = storedDetail(input.detail);
     const info = this.db.prepare('INSERT INTO audit_log (ts, actor, source, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(ts, input.actor, input.source, input.action, input.target, input.outcome, detail);
     return {
@@ -70,8 +97,7 @@ export class AuditLog {
     };
   }
 
-  /** Newest first; `next` is the cursor of the following page, null on the last. */
-  query(filter: AuditFilter): { items: AuditEntry[]; next: number | null } {
+  #query(filter: AuditFilter): AuditPage {
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (filter.actor !== undefined) { where.push('actor = ?'); args.push(filter.actor); }
@@ -85,11 +111,13 @@ export class AuditLog {
       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...args, filter.limit + 1) as {
       id: number; ts: number; actor: string; source: string | null; action: string; target: string | null; outcome: AuditOutcome; detail: string | null;
     }[];
-    const page = rows.slice(0, filter.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map((r) => ({ ...r, detail: r.detail === null ? null : JSON.parse(r.detail) as Record<string, unknown> })),
-      next: rows.length > filter.limit && last !== undefined ? last.id : null,
-    };
+    return auditPage(rows.map((r) => ({ ...r, detail: r.detail === null ? null : JSON.parse(r.detail) as Record<string, unknown> })), filter.limit);
   }
+}
+
+/** The page of `limit` entries out of `rows` (fetched one longer, which tells whether another page exists). */
+export function auditPage(rows: readonly AuditEntry[], limit: number): AuditPage {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, next: rows.length > limit && last !== undefined ? last.id : null };
 }

@@ -1,11 +1,13 @@
 /**
- * Commands and their per-meter targets in the embedded store (migration 8): every
- * transition is written before the service acts on it, so a restart finds each target where
- * it was — unsent (pending) or in flight (sent / acknowledged).
+ * Commands and their per-meter targets: every transition is written (and awaited) before the
+ * service acts on it, so a restart finds each target where it was — unsent (pending) or in
+ * flight (sent / acknowledged). `CommandStore` is the port the service uses; this file holds
+ * the embedded implementation (migration 8), src/control/postgresCommandStore.ts the
+ * PostgreSQL one.
  */
 import type { Statement } from 'better-sqlite3';
 import type { DeviceControlState } from '../../protocols/adapter.js';
-import type { Db } from '../storage/db.js';
+import { settled, type Db } from '../storage/db.js';
 import type { Command, CommandOrigin, CommandParams, CommandScope, CommandTarget, CommandType, TargetError, TargetStatus, Transition } from './commandModel.js';
 
 export interface NewCommand {
@@ -46,7 +48,50 @@ interface TargetRow {
   state: string | null; error_code: string | null; error_message: string | null; updated_at: number;
 }
 
-export class CommandStore {
+/** A command created under an idempotency key, with the hash of its request body. */
+export interface IdempotentCommand {
+  readonly command: Command;
+  readonly bodyHash: string | null;
+}
+
+/** An unfinished target with the command it belongs to. */
+export type OpenTarget = CommandTarget & { readonly commandId: string };
+
+export interface TransitionExtra {
+  /** What the device read back; kept as it was when undefined. */
+  readonly state?: DeviceControlState;
+  /** Replaces the target's error; null clears it, undefined keeps it. */
+  readonly error?: TargetError | null;
+}
+
+export interface CommandStore {
+  /** Stores a command and its targets at once (all or nothing). */
+  insert(c: NewCommand): Promise<void>;
+  get(id: string): Promise<Command | undefined>;
+  target(commandId: string, meterId: string): Promise<CommandTarget | undefined>;
+  /** The command created under this key by this actor, with the hash of its request body. */
+  byIdempotencyKey(actor: string, key: string): Promise<IdempotentCommand | undefined>;
+  /** Forgets keys of commands created before `before`: a request with such a key is a new command. Returns how many. */
+  expireIdempotencyKeys(before: number): Promise<number>;
+  /** Moves a target to `status`, appending the transition; returns the target as written. Throws `UnknownCommandTarget`. */
+  transition(commandId: string, meterId: string, status: TargetStatus, at: number, extra?: TransitionExtra): Promise<CommandTarget>;
+  /** Targets not finished, oldest command first: pending ones and those a stop left in flight. */
+  openTargets(): Promise<OpenTarget[]>;
+  /** Newest first; `next` is the `before` of the following page, null on the last. */
+  list(f: CommandFilter): Promise<{ items: Command[]; next: string | null }>;
+}
+
+/** A transition named a target that does not exist: a bug in the caller, not bad input. */
+export class UnknownCommandTarget extends Error {
+  readonly code = 'UNKNOWN_COMMAND_TARGET';
+  constructor(readonly commandId: string, readonly meterId: string) {
+    super(`no target ${meterId} in command ${commandId}`);
+    this.name = 'UnknownCommandTarget';
+  }
+}
+
+/** better-sqlite3 answers synchronously: each method does its work at once and returns it settled. */
+export class SqliteCommandStore implements CommandStore {
   readonly #insertCommand: Statement;
   readonly #insertTarget: Statement;
   readonly #getCommand: Statement<[string], CommandRow>;
@@ -73,9 +118,9 @@ export class CommandStore {
       WHERE t.status IN ('pending','sent','acknowledged') ORDER BY c.created_at, t.command_id, t.seq`);
   }
 
-  insert(c: NewCommand): void {
+  insert(c: NewCommand): Promise<void> {
     const o = c.origin;
-    this.db.transaction(() => {
+    return settled(() => { this.db.transaction(() => {
       this.#insertCommand.run({
         id: c.id, type: c.type, params: JSON.stringify(c.params), scope: JSON.stringify(c.scope), reason: c.reason,
         override_reason: c.overrideReason, origin_kind: o.kind, origin_id: o.kind === 'operator' ? o.actor : o.id,
@@ -87,34 +132,41 @@ export class CommandStore {
         if (t.status === 'refused') transitions.push({ status: 'refused', at: c.createdAt });
         this.#insertTarget.run(c.id, t.meterId, seq, t.terminalId, t.address, t.status, JSON.stringify(transitions), t.error?.code ?? null, t.error?.message ?? null, c.createdAt);
       }
-    })();
+    })(); });
   }
 
-  get(id: string): Command | undefined {
-    const row = this.#getCommand.get(id);
-    return row === undefined ? undefined : toCommand(row, this.#targetsOf.all(id));
+  get(id: string): Promise<Command | undefined> {
+    return settled(() => {
+      const row = this.#getCommand.get(id);
+      return row === undefined ? undefined : toCommand(row, this.#targetsOf.all(id));
+    });
   }
 
-  target(commandId: string, meterId: string): CommandTarget | undefined {
+  target(commandId: string, meterId: string): Promise<CommandTarget | undefined> {
+    return settled(() => {
+      const row = this.#target.get(commandId, meterId);
+      return row === undefined ? undefined : toTarget(row);
+    });
+  }
+
+  byIdempotencyKey(actor: string, key: string): Promise<IdempotentCommand | undefined> {
+    return settled(() => {
+      const row = this.#byKey.get(actor, key);
+      return row === undefined ? undefined : { command: toCommand(row, this.#targetsOf.all(row.id)), bodyHash: row.body_hash };
+    });
+  }
+
+  expireIdempotencyKeys(before: number): Promise<number> {
+    return settled(() => this.#expireKeys.run(before).changes);
+  }
+
+  transition(commandId: string, meterId: string, status: TargetStatus, at: number, extra: TransitionExtra = {}): Promise<CommandTarget> {
+    return settled(() => this.#transition(commandId, meterId, status, at, extra));
+  }
+
+  #transition(commandId: string, meterId: string, status: TargetStatus, at: number, extra: TransitionExtra): CommandTarget {
     const row = this.#target.get(commandId, meterId);
-    return row === undefined ? undefined : toTarget(row);
-  }
-
-  /** The command created under this key by this actor, with the hash of its request body. */
-  byIdempotencyKey(actor: string, key: string): { readonly command: Command; readonly bodyHash: string | null } | undefined {
-    const row = this.#byKey.get(actor, key);
-    return row === undefined ? undefined : { command: toCommand(row, this.#targetsOf.all(row.id)), bodyHash: row.body_hash };
-  }
-
-  /** Forgets keys of commands created before `before`: a request with such a key is a new command. */
-  expireIdempotencyKeys(before: number): number {
-    return this.#expireKeys.run(before).changes;
-  }
-
-  /** Moves a target to `status`, appending the transition; returns the target as written. */
-  transition(commandId: string, meterId: string, status: TargetStatus, at: number, extra: { readonly state?: DeviceControlState; readonly error?: TargetError | null } = {}): CommandTarget {
-    const row = this.#target.get(commandId, meterId);
-    if (row === undefined) throw new Error(`no target ${meterId} in command ${commandId}`);
+    if (row === undefined) throw new UnknownCommandTarget(commandId, meterId);
     const transitions = [...(JSON.parse(row.transitions) as Transition[]), { status, at }];
     const state = extra.state === undefined ? row.state : JSON.stringify(extra.state);
     const error = extra.error === undefined ? (row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' }) : extra.error;
@@ -122,12 +174,15 @@ export class CommandStore {
     return toTarget({ ...row, status, transitions: JSON.stringify(transitions), state, error_code: error?.code ?? null, error_message: error?.message ?? null, updated_at: at });
   }
 
-  /** Targets not finished, oldest command first: pending ones and those a stop left in flight. */
-  openTargets(): (CommandTarget & { readonly commandId: string })[] {
-    return this.#open.all().map((r) => ({ ...toTarget(r), commandId: r.command_id }));
+  openTargets(): Promise<OpenTarget[]> {
+    return settled(() => this.#open.all().map((r) => ({ ...toTarget(r), commandId: r.command_id })));
   }
 
-  list(f: CommandFilter): { items: Command[]; next: string | null } {
+  list(f: CommandFilter): Promise<{ items: Command[]; next: string | null }> {
+    return settled(() => this.#list(f));
+  }
+
+  #list(f: CommandFilter): { items: Command[]; next: string | null } {
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (f.type !== undefined) { where.push('c.type = ?'); args.push(f.type); }
@@ -149,28 +204,52 @@ export class CommandStore {
 }
 
 function toCommand(r: CommandRow, targets: readonly TargetRow[]): Command {
+  return commandOf({ ...r, params: JSON.parse(r.params) as CommandParams, scope: JSON.parse(r.scope) as CommandScope }, targets.map(decodeTarget));
+}
+
+function toTarget(r: TargetRow): CommandTarget {
+  return targetOf(decodeTarget(r));
+}
+
+function decodeTarget(r: TargetRow): StoredTarget {
+  return { ...r, transitions: JSON.parse(r.transitions) as Transition[], state: r.state === null ? null : (JSON.parse(r.state) as DeviceControlState) };
+}
+
+/** A row of `commands` with its JSON decoded, as both drivers read it. */
+export interface StoredCommand {
+  id: string; type: CommandType; params: CommandParams; scope: CommandScope; reason: string | null; override_reason: string | null;
+  origin_kind: 'operator' | 'program'; origin_id: string; origin_round: number | null; source: string | null;
+  body_hash: string | null; created_at: number;
+}
+/** A row of `command_targets` with its JSON decoded. */
+export interface StoredTarget {
+  command_id: string; meter_id: string; terminal_id: string; address: string; status: TargetStatus; transitions: Transition[];
+  state: DeviceControlState | null; error_code: string | null; error_message: string | null; updated_at: number;
+}
+
+export function commandOf(r: StoredCommand, targets: readonly StoredTarget[]): Command {
   return {
     id: r.id,
     type: r.type,
-    params: JSON.parse(r.params) as CommandParams,
-    scope: JSON.parse(r.scope) as CommandScope,
+    params: r.params,
+    scope: r.scope,
     reason: r.reason,
     overrideReason: r.override_reason,
     origin: r.origin_kind === 'operator' ? { kind: 'operator', actor: r.origin_id } : { kind: 'program', id: r.origin_id, round: r.origin_round ?? 0 },
     source: r.source,
     createdAt: r.created_at,
-    targets: targets.map(toTarget),
+    targets: targets.map(targetOf),
   };
 }
 
-function toTarget(r: TargetRow): CommandTarget {
+export function targetOf(r: StoredTarget): CommandTarget {
   return {
     meterId: r.meter_id,
     terminalId: r.terminal_id,
     address: r.address,
     status: r.status,
-    transitions: JSON.parse(r.transitions) as Transition[],
-    state: r.state === null ? null : (JSON.parse(r.state) as DeviceControlState),
+    transitions: r.transitions,
+    state: r.state,
     error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
     updatedAt: r.updated_at,
   };

@@ -50,6 +50,10 @@ export interface CommandServiceOptions {
   readonly confirmationTtlMs?: number;
   /** Targets waiting to be sent, at most; default 100,000. */
   readonly maxQueuedTargets?: number;
+  /** A store or audit write failed (the dispatcher retries its writes); log it throttled. */
+  readonly onStoreError: (err: unknown) => void;
+  /** Wait between attempts of a failed store write; default 1 s. */
+  readonly storeRetryMs?: number;
 }
 
 /** A command request as the API receives it (the route validated its shape). */
@@ -90,34 +94,38 @@ export class CommandService implements ControlPort {
   readonly #waiters = new Map<string, (t: CommandTarget) => void>();
   readonly #maxQueued: number;
   readonly #sweep: NodeJS.Timeout;
+  readonly #onStoreError: (err: unknown) => void;
 
   constructor(options: CommandServiceOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#onStoreError = options.onStoreError;
     const s = options.settings;
     this.#maxQueued = options.maxQueuedTargets ?? 100_000;
     this.#confirmations = new ConfirmationTokens(options.confirmationTtlMs ?? 120_000, 10_000, this.#now);
     const rate = new TerminalRateLimit(s.perTerminalRatePerMinute, Math.max(1, Math.ceil(s.perTerminalRatePerMinute / 60)), this.#now);
     this.#dispatcher = new CommandDispatcher({
       store: options.store, run: options.run, rate, maxConcurrentTerminals: s.maxConcurrentTerminals,
-      commandTimeoutMs: s.commandTimeoutMs, now: this.#now, onFinal: (t, r) => { this.#final(t, r); },
+      commandTimeoutMs: s.commandTimeoutMs, now: this.#now, onFinal: (t, r) => this.#final(t, r), onStoreError: this.#onStoreError,
+      ...(options.storeRetryMs === undefined ? {} : { storeRetryMs: options.storeRetryMs }),
     });
     this.#sweep = setInterval(() => {
       rate.sweep();
-      options.store.expireIdempotencyKeys(this.#now() - s.idempotencyHours * 3_600_000);
+      // Missed once, the keys expire at the next sweep; `submit` checks the age of a key anyway.
+      options.store.expireIdempotencyKeys(this.#now() - s.idempotencyHours * 3_600_000).catch(this.#onStoreError);
     }, 60_000);
     this.#sweep.unref();
   }
 
   /** Settles what a previous run left open (see the file comment) and starts sending. Returns what it found. */
-  start(): { readonly resumed: number; readonly interrupted: number } {
+  async start(): Promise<{ readonly resumed: number; readonly interrupted: number }> {
     let resumed = 0;
     let interrupted = 0;
     const commands = new Map<string, Command>();
-    for (const t of this.#o.store.openTargets()) {
+    for (const t of await this.#o.store.openTargets()) {
       let c = commands.get(t.commandId);
       if (c === undefined) {
-        c = this.#o.store.get(t.commandId);
+        c = await this.#o.store.get(t.commandId);
         if (c === undefined) continue;
         commands.set(t.commandId, c);
       }
@@ -128,10 +136,10 @@ export class CommandService implements ControlPort {
         continue;
       }
       interrupted++;
-      const failed = this.#o.store.transition(c.id, t.meterId, 'failed', this.#now(), {
+      const failed = await this.#o.store.transition(c.id, t.meterId, 'failed', this.#now(), {
         error: { code: 'INTERRUPTED', message: 'the station stopped after sending and before the result was known; not resent' },
       });
-      this.#auditOutcome(c, failed, { interrupted: true });
+      await this.#auditOutcome(c, failed, { interrupted: true });
       if (readBackOf(c.type) !== undefined) this.#dispatcher.enqueue({ ...queued, job: 'reverify' });
     }
     this.#dispatcher.pump();
@@ -144,18 +152,18 @@ export class CommandService implements ControlPort {
   }
 
   /** Creates a command, or answers with the one this idempotency key already made, or with a bulk preview. */
-  submit(req: CommandRequest, idempotencyKey: string, who: Principal): SubmitOutcome {
+  async submit(req: CommandRequest, idempotencyKey: string, who: Principal): Promise<SubmitOutcome> {
     const bodyHash = hashBody(req);
-    const prior = this.#o.store.byIdempotencyKey(who.actor, idempotencyKey);
+    const prior = await this.#o.store.byIdempotencyKey(who.actor, idempotencyKey);
     if (prior !== undefined && prior.command.createdAt >= this.#now() - this.#o.settings.idempotencyHours * 3_600_000) {
       if (prior.bodyHash !== bodyHash) throw commandErrors.idempotencyConflict(idempotencyKey, prior.command.id);
       return { kind: 'existing', command: prior.command };
     }
-    if (prior !== undefined) this.#o.store.expireIdempotencyKeys(this.#now() - this.#o.settings.idempotencyHours * 3_600_000);
+    if (prior !== undefined) await this.#o.store.expireIdempotencyKeys(this.#now() - this.#o.settings.idempotencyHours * 3_600_000);
     const params = req.params ?? {};
     const problems = paramProblems(req.type, params);
     if (problems.length > 0) throw commandErrors.badParams(problems);
-    const { send, skipped } = this.#resolve(req, who);
+    const { send, skipped } = await this.#resolve(req, who);
     if (send.length === 0) throw commandErrors.noTargets(skipped.length);
     let confirmed = false;
     if (send.length > this.#o.settings.confirmAbove) {
@@ -175,45 +183,45 @@ export class CommandService implements ControlPort {
     }
     if (this.#dispatcher.queued + send.length > this.#maxQueued) throw commandErrors.queueFull(this.#maxQueued);
     const scope = req.areaId !== undefined ? { areaId: req.areaId } : { meterIds: [...new Set(req.meterIds ?? [])] };
-    const command = this.#create(req.type, params, scope, { kind: 'operator', actor: who.actor }, who.source, send, skipped, {
+    const command = await this.#create(req.type, params, scope, { kind: 'operator', actor: who.actor }, who.source, send, skipped, {
       reason: req.reason ?? null, overrideReason: req.override?.reason ?? null, idempotencyKey, bodyHash,
     });
     const detail = { commandId: command.id, type: req.type, meters: send.length, skippedProtected: skipped.length, reason: req.reason ?? null };
-    this.#audit(who.actor, who.source, 'command.create', `command:${command.id}`, 'ok', detail);
-    if (confirmed) this.#audit(who.actor, who.source, 'command.confirm', `command:${command.id}`, 'ok', detail);
-    if (req.override !== undefined) this.#audit(who.actor, who.source, 'command.override', `command:${command.id}`, 'ok', { ...detail, overrideReason: req.override.reason });
+    await this.#audit(who.actor, who.source, 'command.create', `command:${command.id}`, 'ok', detail);
+    if (confirmed) await this.#audit(who.actor, who.source, 'command.confirm', `command:${command.id}`, 'ok', detail);
+    if (req.override !== undefined) await this.#audit(who.actor, who.source, 'command.override', `command:${command.id}`, 'ok', { ...detail, overrideReason: req.override.reason });
     return { kind: 'created', command };
   }
 
-  get(id: string): Command | undefined {
+  get(id: string): Promise<Command | undefined> {
     return this.#o.store.get(id);
   }
 
-  list(filter: CommandFilter): { items: Command[]; next: string | null } {
+  list(filter: CommandFilter): Promise<{ items: Command[]; next: string | null }> {
     return this.#o.store.list(filter);
   }
 
   /** Cancels the targets not sent yet; returns the command and how many were cancelled. */
-  cancel(id: string, who: Principal): { readonly command: Command; readonly cancelled: number } {
-    const command = this.#o.store.get(id);
+  async cancel(id: string, who: Principal): Promise<{ readonly command: Command; readonly cancelled: number }> {
+    const command = await this.#o.store.get(id);
     if (command === undefined) throw commandErrors.notFound(id);
     let cancelled = 0;
     for (const t of command.targets) {
       if (t.status !== 'pending' || !this.#dispatcher.withdraw(id, t.meterId)) continue;
-      const done = this.#o.store.transition(id, t.meterId, 'cancelled', this.#now());
+      const done = await this.#o.store.transition(id, t.meterId, 'cancelled', this.#now());
       cancelled++;
       this.#waiters.get(`${id}/${t.meterId}`)?.(done);
     }
     if (cancelled === 0 && commandStatus(command.targets) !== 'open') throw commandErrors.notCancellable(id);
-    this.#audit(who.actor, who.source, 'command.cancel', `command:${id}`, 'ok', { cancelled });
-    return { command: this.#o.store.get(id) ?? command, cancelled };
+    await this.#audit(who.actor, who.source, 'command.cancel', `command:${id}`, 'ok', { cancelled });
+    return { command: (await this.#o.store.get(id)) ?? command, cancelled };
   }
 
   /** ControlPort: a load-control program's (or any caller's) single-meter request, awaited to its end. */
   async execute(request: ControlRequest, signal?: AbortSignal): Promise<ControlResult> {
-    const actionId = this.#o.actions?.begin(request, this.#now());
+    const actionId = await this.#o.actions?.begin(request, this.#now());
     const result = await this.#executeOne(request, signal);
-    if (actionId !== undefined) this.#o.actions?.finish(actionId, result, this.#now());
+    if (actionId !== undefined) await this.#o.actions?.finish(actionId, result, this.#now());
     return result;
   }
 
@@ -230,7 +238,7 @@ export class CommandService implements ControlPort {
     if (problems.length > 0) return { status: 'failed', error: { code: 'BAD_PARAMS', message: problems.map(([p, m]) => `${p}: ${m}`).join('; ') } };
     const origin = request.origin;
     const refuse = meter.protected && origin.kind === 'program' && TRIPPING_COMMANDS.has(request.command);
-    const command = this.#create(request.command, params, { meterIds: [meter.id] }, origin, null, refuse ? [] : [meter], refuse ? [meter] : [], {
+    const command = await this.#create(request.command, params, { meterIds: [meter.id] }, origin, null, refuse ? [] : [meter], refuse ? [meter] : [], {
       reason: request.reason, overrideReason: null, idempotencyKey: null, bodyHash: null,
     });
     if (refuse) {
@@ -239,11 +247,16 @@ export class CommandService implements ControlPort {
     const key = `${command.id}/${meter.id}`;
     const final = await new Promise<CommandTarget>((resolve) => {
       const onAbort = (): void => {
-        if (this.#dispatcher.withdraw(command.id, meter.id)) {
-          const t = this.#o.store.transition(command.id, meter.id, 'cancelled', this.#now(), { error: { code: 'ABORTED', message: 'the caller gave up before it was sent' } });
-          this.#waiters.delete(key);
-          resolve(t);
-        }
+        if (!this.#dispatcher.withdraw(command.id, meter.id)) return;
+        this.#waiters.delete(key);
+        const at = this.#now();
+        const error = { code: 'ABORTED', message: 'the caller gave up before it was sent' };
+        this.#o.store.transition(command.id, meter.id, 'cancelled', at, { error }).then(resolve, (err: unknown) => {
+          // Withdrawn, so never sent; the store still says pending, and a restart would send it.
+          this.#onStoreError(err);
+          const target = command.targets.find((t) => t.meterId === meter.id);
+          if (target !== undefined) resolve({ ...target, status: 'cancelled', error, updatedAt: at });
+        });
       };
       this.#waiters.set(key, (t) => {
         signal?.removeEventListener('abort', onAbort);
@@ -259,7 +272,7 @@ export class CommandService implements ControlPort {
   }
 
   /** Meters to send to, and protected meters skipped; throws for unknown meters and refused protected ones. */
-  #resolve(req: CommandRequest, who: Principal): { send: Meter[]; skipped: Meter[] } {
+  async #resolve(req: CommandRequest, who: Principal): Promise<{ send: Meter[]; skipped: Meter[] }> {
     let meters: Meter[];
     if (req.areaId !== undefined) {
       const inArea = this.#o.meters.metersOfArea(req.areaId);
@@ -276,47 +289,53 @@ export class CommandService implements ControlPort {
     const skipped = guarded ? meters.filter((m) => m.protected) : [];
     // Named explicitly, a protected meter is a mistake to point out; in an area it is skipped.
     if (skipped.length > 0 && req.areaId === undefined) {
-      this.#audit(who.actor, who.source, 'command.refused', null, 'refused', { type: req.type, protected: skipped.map((m) => m.id) });
+      await this.#audit(who.actor, who.source, 'command.refused', null, 'refused', { type: req.type, protected: skipped.map((m) => m.id) });
       throw commandErrors.protectedMeters(skipped.map((m) => m.id));
     }
     return { send: guarded ? meters.filter((m) => !m.protected) : meters, skipped };
   }
 
-  #create(type: CommandType, params: CommandParams, scope: Command['scope'], origin: CommandOrigin, source: string | null, send: readonly Meter[], skipped: readonly Meter[],
-    extra: { reason: string | null; overrideReason: string | null; idempotencyKey: string | null; bodyHash: string | null }): Command {
+  async #create(type: CommandType, params: CommandParams, scope: Command['scope'], origin: CommandOrigin, source: string | null, send: readonly Meter[], skipped: readonly Meter[],
+    extra: { reason: string | null; overrideReason: string | null; idempotencyKey: string | null; bodyHash: string | null }): Promise<Command> {
     const id = `cmd-${randomUUID()}`;
     const refused = { code: 'PROTECTED_METER', message: 'protected meter (保电): skipped without an admin override' };
-    this.#o.store.insert({
+    // Stored before anything is queued: a command the store refused is never sent.
+    await this.#o.store.insert({
       id, type, params, scope, origin, source, createdAt: this.#now(), ...extra,
       targets: [
         ...send.map((m) => ({ meterId: m.id, terminalId: m.terminalId, address: m.address, status: 'pending' as const })),
         ...skipped.map((m) => ({ meterId: m.id, terminalId: m.terminalId, address: m.address, status: 'refused' as const, error: refused })),
       ],
     });
-    const command = this.#o.store.get(id);
+    const command = await this.#o.store.get(id);
     if (command === undefined) throw new Error(`command ${id} vanished after insert`);
-    for (const t of command.targets) if (t.status === 'refused') this.#auditOutcome(command, t);
+    for (const t of command.targets) if (t.status === 'refused') await this.#auditOutcome(command, t);
     for (const m of send) this.#dispatcher.enqueue({ commandId: id, meterId: m.id, terminalId: m.terminalId, address: m.address, type, params, job: 'send' });
     this.#dispatcher.pump();
     return command;
   }
 
-  #final(t: QueuedTarget, result: CommandTarget): void {
-    const command = this.#o.store.get(t.commandId);
-    if (command !== undefined) this.#auditOutcome(command, result, t.job === 'reverify' ? { reverified: true } : {});
+  /** The outcome is stored already (the dispatcher did it); this audits it and answers whoever waits. */
+  async #final(t: QueuedTarget, result: CommandTarget): Promise<void> {
+    try {
+      const command = await this.#o.store.get(t.commandId);
+      if (command !== undefined) await this.#auditOutcome(command, result, t.job === 'reverify' ? { reverified: true } : {});
+    } catch (err) {
+      this.#onStoreError(err);
+    }
     this.#waiters.get(`${t.commandId}/${t.meterId}`)?.(result);
   }
 
-  #auditOutcome(c: Command, t: CommandTarget, extra: Record<string, unknown> = {}): void {
+  async #auditOutcome(c: Command, t: CommandTarget, extra: Record<string, unknown> = {}): Promise<void> {
     const outcome = auditOutcomeOf(t.status);
-    this.#audit(actorOf(c.origin), c.source, `command.${c.type}`, `meter:${t.meterId}`, outcome, {
+    await this.#audit(actorOf(c.origin), c.source, `command.${c.type}`, `meter:${t.meterId}`, outcome, {
       commandId: c.id, status: t.status, ...(t.error === null ? {} : { error: t.error }), ...(t.state === null ? {} : { state: t.state }),
       ...(c.overrideReason === null ? {} : { overrideReason: c.overrideReason }), ...extra,
     });
   }
 
-  #audit(actor: string, source: string | null, action: string, target: string | null, outcome: 'ok' | 'failed' | 'refused', detail: Record<string, unknown>): void {
-    this.#o.audit.append({ actor, source, action, target, outcome, detail });
+  async #audit(actor: string, source: string | null, action: string, target: string | null, outcome: 'ok' | 'failed' | 'refused', detail: Record<string, unknown>): Promise<void> {
+    await this.#o.audit.append({ actor, source, action, target, outcome, detail });
   }
 }
 

@@ -5,11 +5,17 @@
  * Every transition is persisted before the next step, and reported to `onFinal` once.
  *
  * Bounds: queued targets ≤ `maxQueuedTargets` (the service refuses new commands beyond);
- * one wake-up timer; no retry (whether a command that failed reached the device is unknown).
+ * one wake-up timer; no retry of a command (whether one that failed reached the device is
+ * unknown). A store write that fails is retried every `storeRetryMs` until it succeeds or the
+ * dispatcher stops, holding that terminal (at most `maxConcurrentTerminals` such writes): a
+ * command is never sent before `sent` is stored, and an outcome is never reported before it is
+ * stored. Stopped mid-retry, the target stays as last stored (pending or sent), which is what
+ * a restart settles.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeviceCommand, DeviceControlState } from '../../protocols/adapter.js';
-import { readBackOf, toDeviceCommand, verify, type CommandParams, type CommandTarget, type CommandType } from './commandModel.js';
-import type { CommandStore } from './commandStore.js';
+import { readBackOf, toDeviceCommand, verify, type CommandParams, type CommandTarget, type CommandType, type TargetStatus } from './commandModel.js';
+import type { CommandStore, TransitionExtra } from './commandStore.js';
 import type { TerminalRateLimit } from './guardRails.js';
 
 /** Sends one device command to a terminal and returns what the device read back; rejects on error or timeout. */
@@ -33,8 +39,12 @@ export interface DispatcherOptions {
   readonly maxConcurrentTerminals: number;
   readonly commandTimeoutMs: number;
   readonly now: () => number;
-  /** A target reached a final status (verified, failed, timed-out); `reverified` for a re-verification's result. */
-  readonly onFinal: (target: QueuedTarget, result: CommandTarget) => void;
+  /** A target reached a final status (verified, failed, timed-out), stored; awaited before the terminal's next target. */
+  readonly onFinal: (target: QueuedTarget, result: CommandTarget) => Promise<void>;
+  /** A store write failed; it is retried. Log it throttled. */
+  readonly onStoreError: (err: unknown) => void;
+  /** Wait between attempts of a failed store write; default 1 s. */
+  readonly storeRetryMs?: number;
 }
 
 export class CommandDispatcher {
@@ -123,6 +133,29 @@ export class CommandDispatcher {
     this.#timer.unref();
   }
 
+  /** Runs `write` until it succeeds; undefined when the dispatcher stops first. */
+  async #stored<T>(write: () => Promise<T>): Promise<T | undefined> {
+    for (;;) {
+      if (this.#stopping.signal.aborted) return undefined;
+      try {
+        return await write();
+      } catch (err) {
+        this.o.onStoreError(err);
+      }
+      try {
+        await sleep(this.o.storeRetryMs ?? 1_000, undefined, { signal: this.#stopping.signal });
+      } catch {
+        return undefined;
+      }
+    }
+  }
+
+  /** Stores the final status of a target, then reports it. */
+  async #finish(t: QueuedTarget, status: TargetStatus, at: number, extra: TransitionExtra = {}): Promise<void> {
+    const result = await this.#stored(() => this.o.store.transition(t.commandId, t.meterId, status, at, extra));
+    if (result !== undefined) await this.o.onFinal(t, result);
+  }
+
   async #execute(t: QueuedTarget): Promise<void> {
     if (t.job === 'reverify') {
       await this.#reverify(t);
@@ -130,7 +163,7 @@ export class CommandDispatcher {
     }
     const { store, now } = this.o;
     const sentAt = now();
-    store.transition(t.commandId, t.meterId, 'sent', sentAt);
+    if (await this.#stored(() => store.transition(t.commandId, t.meterId, 'sent', sentAt)) === undefined) return;
     let state: DeviceControlState;
     try {
       state = await this.o.run(t.terminalId, toDeviceCommand(t.type, t.params, t.address, sentAt), { timeoutMs: this.o.commandTimeoutMs, signal: this.#stopping.signal });
@@ -138,36 +171,35 @@ export class CommandDispatcher {
       // Stopping: whether the device got it is unknown; the target stays `sent` for the restart to settle.
       if (this.#stopping.signal.aborted) return;
       const e = toTargetError(err);
-      const status = e.code === 'TIMEOUT' ? 'timed-out' : 'failed';
-      this.o.onFinal(t, store.transition(t.commandId, t.meterId, status, now(), { error: e }));
+      await this.#finish(t, e.code === 'TIMEOUT' ? 'timed-out' : 'failed', now(), { error: e });
       return;
     }
     if (this.#stopping.signal.aborted) return;
     const at = now();
-    store.transition(t.commandId, t.meterId, 'acknowledged', at, { state });
+    if (await this.#stored(() => store.transition(t.commandId, t.meterId, 'acknowledged', at, { state })) === undefined) return;
     const check = verify(t.type, t.params, state, { sentAt, readAt: at });
-    this.o.onFinal(t, check.ok
-      ? store.transition(t.commandId, t.meterId, 'verified', at)
-      : store.transition(t.commandId, t.meterId, 'failed', at, { error: { code: 'NOT_VERIFIED', message: check.reason } }));
+    if (check.ok) await this.#finish(t, 'verified', at);
+    else await this.#finish(t, 'failed', at, { error: { code: 'NOT_VERIFIED', message: check.reason } });
   }
 
   /** Reads the state an interrupted command concerns; verified when it already shows the command's effect. */
   async #reverify(t: QueuedTarget): Promise<void> {
     const of = readBackOf(t.type);
     if (of === undefined) return;
-    const { store, now } = this.o;
+    const { now } = this.o;
+    let state: DeviceControlState;
     try {
-      const state = await this.o.run(t.terminalId, { type: 'read-state', address: t.address, of }, { timeoutMs: this.o.commandTimeoutMs, signal: this.#stopping.signal });
-      if (this.#stopping.signal.aborted) return;
-      const at = now();
-      const check = verify(t.type, t.params, state);
-      if (check.ok) this.o.onFinal(t, store.transition(t.commandId, t.meterId, 'verified', at, { state, error: null }));
-      else this.o.onFinal(t, store.transition(t.commandId, t.meterId, 'failed', at, { state, error: { code: 'INTERRUPTED', message: `interrupted by a restart; read back: ${check.reason}` } }));
+      state = await this.o.run(t.terminalId, { type: 'read-state', address: t.address, of }, { timeoutMs: this.o.commandTimeoutMs, signal: this.#stopping.signal });
     } catch (err) {
       if (this.#stopping.signal.aborted) return;
       const e = toTargetError(err);
-      this.o.onFinal(t, store.transition(t.commandId, t.meterId, 'failed', now(), { error: { code: 'INTERRUPTED', message: `interrupted by a restart; the re-verification read failed: ${e.code} ${e.message}` } }));
+      await this.#finish(t, 'failed', now(), { error: { code: 'INTERRUPTED', message: `interrupted by a restart; the re-verification read failed: ${e.code} ${e.message}` } });
+      return;
     }
+    if (this.#stopping.signal.aborted) return;
+    const check = verify(t.type, t.params, state);
+    if (check.ok) await this.#finish(t, 'verified', now(), { state, error: null });
+    else await this.#finish(t, 'failed', now(), { state, error: { code: 'INTERRUPTED', message: `interrupted by a restart; read back: ${check.reason}` } });
   }
 }
 

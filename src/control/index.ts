@@ -8,13 +8,13 @@ import type { DeviceControlState, ProtocolName, TransportAdapter } from '../../p
 import type { GridheadConfig } from '../config/schema.js';
 import type { MeterId } from '../domain/index.js';
 import type { Closers } from '../observe/closers.js';
-import type { Logger } from '../observe/logger.js';
+import { LogThrottle, type Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
 import type { Db } from '../storage/db.js';
-import { ControlActionStore } from './actions.js';
+import { SqliteControlActionStore, type ControlActionStore } from './actions.js';
 import type { AuditLog } from './audit.js';
 import { CommandService } from './commands.js';
-import { CommandStore } from './commandStore.js';
+import { SqliteCommandStore } from './commandStore.js';
 import { commandRoute, type CommandLanes } from './route.js';
 
 export interface Control {
@@ -38,13 +38,14 @@ export interface ControlAssembly {
   readonly closers: Closers;
 }
 
-export function createControl({ config, db, registry, audit, lanes, adapters, logger, closers }: ControlAssembly): Control {
-  const actions = new ControlActionStore(db);
-  const interrupted = actions.closeInterrupted(Date.now());
+export async function createControl({ config, db, registry, audit, lanes, adapters, logger, closers }: ControlAssembly): Promise<Control> {
+  const actions = new SqliteControlActionStore(db);
+  const interrupted = await actions.closeInterrupted(Date.now());
   if (interrupted > 0) logger.warn({ interrupted }, 'control requests the previous run left unanswered are marked failed (INTERRUPTED)');
+  const storeErrors = new LogThrottle(60_000);
   const stateListeners = new Set<(meterId: MeterId, state: DeviceControlState, at: number) => void>();
   const commands = new CommandService({
-    store: new CommandStore(db),
+    store: new SqliteCommandStore(db),
     audit,
     meters: {
       meter: (id) => registry.findMeter(id),
@@ -64,8 +65,12 @@ export function createControl({ config, db, registry, audit, lanes, adapters, lo
     }),
     settings: config.control,
     actions,
+    onStoreError: (err) => {
+      const suppressed = storeErrors.pass('store');
+      if (suppressed >= 0) logger.error({ err, suppressed }, 'command store or audit write failed; store writes are retried');
+    },
   });
-  const found = commands.start();
+  const found = await commands.start();
   if (found.resumed + found.interrupted > 0) logger.warn(found, 'commands the previous run left open: pending ones resumed, in-flight ones marked INTERRUPTED and re-verified');
   closers.add('commands', () => commands.close());
   return {

@@ -20,7 +20,7 @@ import type { MeterNode } from './topologyNodes.js';
 export type MeterMethod = 'Disconnect' | 'Reconnect' | 'SetPowerLimit';
 
 export interface MethodDeps {
-  readonly commands: { submit(req: CommandRequest, idempotencyKey: string, who: Principal): SubmitOutcome };
+  readonly commands: { submit(req: CommandRequest, idempotencyKey: string, who: Principal): Promise<SubmitOutcome> };
   /** The user's current role, or undefined when the user is unknown or disabled. */
   readonly roleOf: (user: string) => Role | undefined;
   /** A failure that is not the caller's (logged rate-limited by the owner). */
@@ -36,7 +36,7 @@ const REASON = { name: 'Reason', dataType: DataType.String, description: 'Why, i
 const COMMAND_ID = [{ name: 'CommandId', dataType: DataType.String, description: 'The command, as GET /api/v1/commands/:id shows it' }];
 
 /** Adds the three methods to a meter's object; every call goes to `call`. */
-export function addMeterMethods(ns: Namespace, node: MeterNode, call: (method: MeterMethod, meterId: string, args: Variant[], context: ISessionContext) => CallMethodResultOptions): void {
+export function addMeterMethods(ns: Namespace, node: MeterNode, call: (method: MeterMethod, meterId: string, args: Variant[], context: ISessionContext) => Promise<CallMethodResultOptions>): void {
   const defs: readonly { name: MeterMethod; inputs: { name: string; dataType: DataType; description: string }[] }[] = [
     { name: 'Disconnect', inputs: [REASON] },
     { name: 'Reconnect', inputs: [REASON] },
@@ -47,14 +47,14 @@ export function addMeterMethods(ns: Namespace, node: MeterNode, call: (method: M
       nodeId: `ns=${ns.index};s=meter:${node.meter.id}.${def.name}`, browseName: def.name, inputArguments: def.inputs, outputArguments: COMMAND_ID,
     });
     const meterId = node.meter.id;
-    method.bindMethod((args: Variant[], context: ISessionContext) => Promise.resolve(call(def.name, meterId, args, context)));
+    method.bindMethod((args: Variant[], context: ISessionContext) => call(def.name, meterId, args, context));
   }
 }
 
 export class MeterMethodHandler {
   constructor(private readonly deps: MethodDeps) {}
 
-  call(method: MeterMethod, meterId: string, args: Variant[], context: ISessionContext): CallMethodResultOptions {
+  async call(method: MeterMethod, meterId: string, args: Variant[], context: ISessionContext): Promise<CallMethodResultOptions> {
     const user = userOf(context);
     const role = user === undefined ? undefined : this.deps.roleOf(user);
     if (user === undefined || role === undefined || !CONTROL_ROLES.has(role)) return { statusCode: StatusCodes.BadUserAccessDenied };
@@ -62,9 +62,9 @@ export class MeterMethodHandler {
     if (request === undefined) return { statusCode: StatusCodes.BadInvalidArgument };
     const who: Principal = { actor: `opcua:${user}`, source: 'opcua', isAdmin: role === 'admin' };
     try {
-      let outcome = this.deps.commands.submit(request, randomUUID(), who);
+      let outcome = await this.deps.commands.submit(request, randomUUID(), who);
       // The call names one meter explicitly: it is its own confirmation when confirmAbove is 0.
-      if (outcome.kind === 'preview') outcome = this.deps.commands.submit({ ...request, confirmationToken: outcome.preview.confirmationToken }, randomUUID(), who);
+      if (outcome.kind === 'preview') outcome = await this.deps.commands.submit({ ...request, confirmationToken: outcome.preview.confirmationToken }, randomUUID(), who);
       if (outcome.kind === 'preview') return { statusCode: StatusCodes.BadInvalidState };
       return { statusCode: StatusCodes.Good, outputArguments: [{ dataType: DataType.String, value: outcome.command.id }] };
     } catch (err) {

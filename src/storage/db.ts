@@ -72,3 +72,12 @@ function migrate(db: Db, migrations: readonly Migration[]): void {
     }
   }
 }
+
+/**
+ * What `work` returns, as a promise, or its throw as a rejection: how an embedded store
+ * (synchronous, the work done before this returns) answers through a port that a network
+ * database implements too.
+ */
+export function settled<T>(work: () => T): Promise<T> {
+  return new Promise((resolve) => { resolve(work()); });
+}

@@ -4,9 +4,9 @@
  * the runner the test supplies (a stand-in device, or the collector's lanes). Settings are
  * generous so a manual clock never holds a command back on the rate limit.
  */
-import { ControlActionStore } from '../../src/control/actions.js';
-import { AuditLog } from '../../src/control/audit.js';
-import { CommandStore } from '../../src/control/commandStore.js';
+import { SqliteControlActionStore, type ControlActionStore } from '../../src/control/actions.js';
+import { SqliteAuditLog, type AuditLog } from '../../src/control/audit.js';
+import { SqliteCommandStore } from '../../src/control/commandStore.js';
 import { CommandService, type CommandRunner, type CommandSettings } from '../../src/control/commands.js';
 import type { Meter } from '../../src/domain/index.js';
 import type { Db } from '../../src/storage/db.js';
@@ -23,11 +23,13 @@ export interface TestCommandService {
 
 export function testCommandService(o: { readonly db: Db; readonly meters: readonly Meter[]; readonly run: CommandRunner; readonly now?: () => number }): TestCommandService {
   const now = o.now ?? Date.now;
-  const actions = new ControlActionStore(o.db);
-  const audit = new AuditLog(o.db, { now });
+  const actions = new SqliteControlActionStore(o.db);
+  const audit = new SqliteAuditLog(o.db, { now });
   const service = new CommandService({
-    store: new CommandStore(o.db), audit, run: o.run, now, settings: TEST_COMMAND_SETTINGS, actions,
+    store: new SqliteCommandStore(o.db), audit, run: o.run, now, settings: TEST_COMMAND_SETTINGS, actions,
     meters: { meter: (id) => o.meters.find((m) => m.id === id), metersOfArea: () => o.meters },
+    // A test's store is a local file: a failed write is a bug to see, not a fault to ride out.
+    onStoreError: (err) => { throw err; },
   });
   return { service, actions, audit };
 }

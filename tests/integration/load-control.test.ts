@@ -116,6 +116,7 @@ async function rig(program: (limitKw: number) => Partial<LoadControlProgramConfi
     onSignal: (s) => { signals.push(s); }, onError: (_p, e) => { errors.push(e); },
     history: (id, limit) => actions.list({ programId: id, limit }),
   });
+  await evaluator.ready();
   const at = async (seconds: number) => {
     clock.t = T0 + seconds * S;
     await poll();
@@ -133,13 +134,13 @@ describe('load control against the simulators', () => {
     // The big customer is off: the load is under the limit.
     r.mbSim.controlsOf(1).setRelay(false);
     await r.at(1);
-    expect(r.evaluator.get('feeder-peak')?.state).toBe('armed');
+    expect((await r.evaluator.get('feeder-peak'))?.state).toBe('armed');
 
     // It switches on: the load rises over the limit, the program alarms first.
     r.mbSim.controlsOf(1).setRelay(true);
     await r.at(2);
     expect(r.load()).toBeGreaterThan(r.limitKw);
-    expect(r.evaluator.get('feeder-peak')?.state).toBe('alarming');
+    expect((await r.evaluator.get('feeder-peak'))?.state).toBe('alarming');
     expect(r.signals.map((s) => s.kind)).toEqual(['raise']);
     expect(r.signals[0]?.explanation).toMatch(/over its limit .*round 1 will disconnect mb-big, mb-hospital/);
 
@@ -147,10 +148,10 @@ describe('load control against the simulators', () => {
     await r.at(12);
     expect(relay(1)).toBe(false);
     expect(relay(2)).toBe(true);
-    const detail = r.evaluator.get('feeder-peak');
+    const detail = (await r.evaluator.get('feeder-peak'));
     expect(detail?.round).toBe(1);
-    expect(r.actions.list({ meterId: 'mb-hospital' })).toMatchObject([{ status: 'refused', command: 'disconnect', error: { code: 'PROTECTED_METER' } }]);
-    expect(r.actions.list({ meterId: 'mb-big' })).toMatchObject([{ status: 'verified', state: { connected: false } }]);
+    expect((await r.actions.list({ meterId: 'mb-hospital' }))).toMatchObject([{ status: 'refused', command: 'disconnect', error: { code: 'PROTECTED_METER' } }]);
+    expect((await r.actions.list({ meterId: 'mb-big' }))).toMatchObject([{ status: 'verified', state: { connected: false } }]);
 
     // The next poll sees the trip: the load falls under the limit, so round 2 (the DLMS limiter) never comes.
     await r.at(13);
@@ -159,9 +160,9 @@ describe('load control against the simulators', () => {
 
     // The load stays under the limit for 30 s: restore reconnects the big customer.
     await r.at(42);
-    expect(r.evaluator.get('feeder-peak')?.state).toBe('round');
+    expect((await r.evaluator.get('feeder-peak'))?.state).toBe('round');
     await r.at(43);
-    expect(r.evaluator.get('feeder-peak')?.state).toBe('armed');
+    expect((await r.evaluator.get('feeder-peak'))?.state).toBe('armed');
     expect(relay(1)).toBe(true);
     expect(r.signals.at(-1)).toMatchObject({ kind: 'clear' });
     expect(r.signals.at(-1)?.explanation).toMatch(/restored: reconnect mb-big/);
@@ -173,18 +174,18 @@ describe('load control against the simulators', () => {
   it('sets and clears a DLMS limiter threshold in a round', async () => {
     const r = await rig(() => ({ rounds: [{ afterMs: 5 * S, action: 'set-limit', limitKw: 1000, meters: ['dlms-m'] }, { afterMs: 6 * S, action: 'disconnect', meters: ['mb-big'] }] }));
     await r.at(1); // all on: over the limit
-    expect(r.evaluator.get('feeder-peak')?.state).toBe('alarming');
+    expect((await r.evaluator.get('feeder-peak'))?.state).toBe('alarming');
     await r.at(6);
     expect(r.dlmsSim.meter.simulation.limiter.thresholdActive).toBe(1_000_000);
-    expect(r.evaluator.get('feeder-peak')?.tripped).toMatchObject([{ meterId: 'dlms-m', command: 'set-limit', status: 'verified' }]);
+    expect((await r.evaluator.get('feeder-peak'))?.tripped).toMatchObject([{ meterId: 'dlms-m', command: 'set-limit', status: 'verified' }]);
     await r.at(7);
     expect(r.mbSim.controlsOf(1).connected).toBe(false);
     await r.at(8);
     await r.at(38);
-    expect(r.evaluator.get('feeder-peak')?.state).toBe('armed');
+    expect((await r.evaluator.get('feeder-peak'))?.state).toBe('armed');
     expect(r.mbSim.controlsOf(1).connected).toBe(true);
     expect(r.dlmsSim.meter.simulation.limiter.thresholdActive).toBe(THRESHOLD_MAX);
-    expect(r.actions.list({ meterId: 'dlms-m' }).map((a) => `${a.command}:${a.status}`)).toEqual(['clear-limit:verified', 'set-limit:verified']);
+    expect((await r.actions.list({ meterId: 'dlms-m' })).map((a) => `${a.command}:${a.status}`)).toEqual(['clear-limit:verified', 'set-limit:verified']);
   });
 
   it('in dry run changes nothing on the devices and sends no command', async () => {
@@ -195,12 +196,12 @@ describe('load control against the simulators', () => {
     await r.at(1);
     await r.at(11);
     await r.at(12);
-    expect(r.evaluator.get('feeder-peak')?.round).toBe(2);
+    expect((await r.evaluator.get('feeder-peak'))?.round).toBe(2);
     expect(r.mbSim.controlsOf(1).connected).toBe(true);
     expect(r.mbSim.controlsOf(2).connected).toBe(true);
     expect(r.dlmsSim.meter.simulation.limiter.thresholdActive).toBe(THRESHOLD_MAX);
     expect(r.dlmsSim.meter.simulation.outputState).toBe(true);
-    expect(r.actions.list()).toEqual([]);
-    expect(r.evaluator.get('feeder-peak')?.tripped.map((a) => `${a.meterId}:${a.status}`).sort()).toEqual(['dlms-m:dry-run', 'mb-big:dry-run', 'mb-hospital:refused']);
+    expect((await r.actions.list())).toEqual([]);
+    expect((await r.evaluator.get('feeder-peak'))?.tripped.map((a) => `${a.meterId}:${a.status}`).sort()).toEqual(['dlms-m:dry-run', 'mb-big:dry-run', 'mb-hospital:refused']);
   });
 });

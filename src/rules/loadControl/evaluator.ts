@@ -36,7 +36,7 @@ export interface LoadControlOptions {
   /** A fault that is not a device's answer (a store write failed, a bug): the station logs it. */
   readonly onError?: (programId: string, err: Error) => void;
   /** The action log of a program, newest first, for the API. */
-  readonly history?: (programId: string, limit: number) => readonly ControlAction[];
+  readonly history?: (programId: string, limit: number) => Promise<readonly ControlAction[]>;
   /** Meters one round acts on at once (default 8). */
   readonly roundConcurrency?: number;
 }
@@ -79,26 +79,46 @@ interface Program {
   busy: Promise<void> | undefined;
   samples: { t: number; kw: number }[];
   target: Target;
+  /** The program's store writes, in order: each awaits the one before, so an older state never lands after a newer one. */
+  saving: Promise<void>;
 }
 
 export class LoadControlEvaluator {
   private readonly programs = new Map<string, Program>();
+  readonly #restored: Promise<void>;
   private readonly now: () => number;
   private readonly areaLoad: AreaLoadSettings;
 
   constructor(private readonly o: LoadControlOptions) {
     this.now = o.now ?? Date.now;
     this.areaLoad = o.areaLoad ?? DEFAULT_AREA_LOAD;
+    this.#restored = this.#restore();
+    // Surfaced through `ready()`, which every asynchronous entry point awaits; this only keeps
+    // Node from calling the rejection unhandled before the first of them runs.
+    this.#restored.catch(() => undefined);
+  }
+
+  /**
+   * Resolves once every program's stored state is loaded; rejects when the store cannot be read
+   * (the start stops). `list` and `preview` answer from memory: call them after this resolved.
+   */
+  ready(): Promise<void> {
+    return this.#restored;
+  }
+
+  async #restore(): Promise<void> {
     const t = this.now();
-    for (const config of o.programs) {
-      let state = o.store.load(config.id) ?? initialState(config.enabled, t);
+    const stored = await Promise.all(this.o.programs.map((config) => this.o.store.load(config.id)));
+    this.o.programs.forEach((config, i) => {
+      let state = stored[i] ?? initialState(config.enabled, t);
       if (config.kind === 'floating-down' && state.phase !== 'disabled' && state.floating === null) state = { ...state, floating: { armedAt: t, limitKw: null } };
-      this.programs.set(config.id, { config, state, busy: undefined, samples: [], target: { limit: undefined, unit: 'kW', ...basisOf(say('lc-basis.unevaluated')`not evaluated yet`) } });
-    }
+      this.programs.set(config.id, { config, state, busy: undefined, samples: [], target: { limit: undefined, unit: 'kW', ...basisOf(say('lc-basis.unevaluated')`not evaluated yet`) }, saving: Promise.resolve() });
+    });
   }
 
   /** Evaluates every program not busy; resolves when the work this tick started has finished. */
   async tick(): Promise<void> {
+    await this.#restored;
     const t = this.now();
     const started: Promise<void>[] = [];
     for (const p of this.programs.values()) {
@@ -119,14 +139,17 @@ export class LoadControlEvaluator {
     return [...this.programs.values()].map((p) => this.view(p));
   }
 
-  get(id: string): ProgramDetail | undefined {
+  async get(id: string): Promise<ProgramDetail | undefined> {
+    await this.#restored;
     const p = this.programs.get(id);
     if (p === undefined) return undefined;
-    return { ...this.view(p), tripped: p.state.tripped, actions: this.o.history?.(id, 100) ?? [] };
+    const actions = (await this.o.history?.(id, 100)) ?? [];
+    return { ...this.view(p), tripped: p.state.tripped, actions };
   }
 
   /** Arms a disabled program (a floating-down program fixes its limit from the window before now). */
   async enable(id: string): Promise<ProgramDetail | undefined> {
+    await this.#restored;
     const p = this.programs.get(id);
     if (p === undefined) return undefined;
     await p.busy;
@@ -134,13 +157,14 @@ export class LoadControlEvaluator {
       const t = this.now();
       // Trips left behind by a disable whose restore failed are undone first.
       const phase = p.state.tripped.length > 0 ? 'restoring' : 'armed';
-      this.save(p, { ...initialState(true, t), phase, tripped: p.state.tripped, monthly: p.state.monthly, floating: p.config.kind === 'floating-down' ? { armedAt: t, limitKw: null } : null });
+      await this.save(p, { ...initialState(true, t), phase, tripped: p.state.tripped, monthly: p.state.monthly, floating: p.config.kind === 'floating-down' ? { armedAt: t, limitKw: null } : null });
     }
     return this.get(id);
   }
 
   /** Restores what the program tripped, clears its alarm and disables it. */
   async disable(id: string): Promise<ProgramDetail | undefined> {
+    await this.#restored;
     const p = this.programs.get(id);
     if (p === undefined) return undefined;
     await p.busy;
@@ -150,7 +174,7 @@ export class LoadControlEvaluator {
         const alarmed = p.state.phase !== 'armed';
         if (p.state.tripped.length > 0) await this.restore(p, t, 'the program was disabled');
         else if (alarmed) this.signal(p, 'clear', t, clearExplanation(p.config, p.config, p.state.last?.value ?? null, p.target, []));
-        this.save(p, { ...p.state, phase: 'disabled', since: this.now(), executingRound: null, overSince: null, underSince: null });
+        await this.save(p, { ...p.state, phase: 'disabled', since: this.now(), executingRound: null, overSince: null, underSince: null });
       })();
       p.busy = work.finally(() => { p.busy = undefined; });
       await p.busy;
@@ -182,7 +206,8 @@ export class LoadControlEvaluator {
     const before = p.state;
     const result = step(state, { t, value: m.value, target: p.target }, c);
     p.state = result.state;
-    if (result.effects.length > 0 || moved(before, result.state)) this.save(p, result.state);
+    // Stored before any effect: a restart finds the round it must resume, not re-trip.
+    if (result.effects.length > 0 || moved(before, result.state)) await this.save(p, result.state);
     for (const e of result.effects) await this.perform(p, e, t, m.value);
     // A round resumed after a restart: the machine holds while executingRound is set.
     const resume = p.state.executingRound;
@@ -216,10 +241,10 @@ export class LoadControlEvaluator {
       // Each result is persisted as it comes: after a crash only the unanswered ones are resent.
       await Promise.all(todo.slice(i, i + width).map(async (meterId) => {
         const result = await this.act(p, round, config.action, config.limitKw, meterId);
-        this.save(p, { ...p.state, tripped: [...p.state.tripped, result] });
+        await this.save(p, { ...p.state, tripped: [...p.state.tripped, result] });
       }));
     }
-    this.save(p, { ...p.state, executingRound: null });
+    await this.save(p, { ...p.state, executingRound: null });
     const t = this.now();
     this.signal(p, 'raise', t, roundExplanation(p.config, p.state, p.config, round, p.state.last?.value ?? null, p.target));
   }
@@ -259,13 +284,13 @@ export class LoadControlEvaluator {
     }
     const now = this.now();
     if (left.length === 0) {
-      this.save(p, { ...p.state, phase: 'armed', round: 0, since: now, tripped: [], overSince: null, underSince: null, restoreFailures: 0, nextRestoreAt: 0 });
+      await this.save(p, { ...p.state, phase: 'armed', round: 0, since: now, tripped: [], overSince: null, underSince: null, restoreFailures: 0, nextRestoreAt: 0 });
       this.signal(p, 'clear', now, clearExplanation(p.config, p.config, p.state.last?.value ?? null, p.target, restored));
       return;
     }
     const failures = p.state.restoreFailures + 1;
     const nextRestoreAt = now + Math.min(RESTORE_RETRY_MAX_MS, RESTORE_RETRY_MIN_MS * 2 ** (failures - 1));
-    this.save(p, { ...p.state, phase: 'restoring', tripped: left, restoreFailures: failures, nextRestoreAt });
+    await this.save(p, { ...p.state, phase: 'restoring', tripped: left, restoreFailures: failures, nextRestoreAt });
     if (failures === RESTORE_ALERT_AFTER) this.signal(p, 'raise', t, restoreFailedExplanation(p.config, left, nextRestoreAt), 'critical');
   }
 
@@ -300,13 +325,16 @@ export class LoadControlEvaluator {
     if (drop > 0) p.samples.splice(0, drop);
   }
 
-  private save(p: Program, state: ProgramState): void {
+  /**
+   * The state in memory at once (authoritative for this node), then in the store, in order.
+   * A failed write is reported as a fault and not retried: each save writes the whole state,
+   * so the next one supersedes it; a crash before then resumes from the last state stored.
+   */
+  private save(p: Program, state: ProgramState): Promise<void> {
     p.state = state;
-    try {
-      this.o.store.save(p.config.id, state, this.now());
-    } catch (err) {
-      this.fault(p, err);
-    }
+    const at = this.now();
+    p.saving = p.saving.then(() => this.o.store.save(p.config.id, state, at)).catch((err: unknown) => { this.fault(p, err); });
+    return p.saving;
   }
 
   private fault(p: Program, err: unknown): void {

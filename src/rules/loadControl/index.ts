@@ -28,7 +28,7 @@ export interface LoadControlAssembly {
   readonly closers: Closers;
 }
 
-export function createLoadControl({ config, db, registry, live, port, actions, signal, logger, throttle, closers }: LoadControlAssembly): LoadControlEvaluator {
+export async function createLoadControl({ config, db, registry, live, port, actions, signal, logger, throttle, closers }: LoadControlAssembly): Promise<LoadControlEvaluator> {
   const loadControl = new LoadControlEvaluator({
     programs: config.loadControl.programs,
     port,
@@ -47,6 +47,8 @@ export function createLoadControl({ config, db, registry, live, port, actions, s
     },
     history: (id, limit) => actions.list({ programId: id, limit }),
   });
+  // Where each program stood before the restart, loaded before the first tick or request.
+  await loadControl.ready();
   const timer = setInterval(() => { void loadControl.tick(); }, config.loadControl.tickMs);
   timer.unref();
   closers.add('load-control', async () => { clearInterval(timer); await loadControl.idle(); });

@@ -1,15 +1,17 @@
 /**
- * Where each program stands, persisted (table `load_control_state`, migration 6) after every
- * change, so a restart resumes a round in progress instead of re-tripping, and still knows
- * what it tripped when the load falls.
+ * Where each program stands, persisted (table `load_control_state`; embedded migration 6,
+ * PostgreSQL in src/rules/loadControl/postgresStateStore.ts) after every change, and awaited
+ * before the program acts on it, so a restart resumes a round in progress instead of
+ * re-tripping, and still knows what it tripped when the load falls.
  */
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../../storage/db.js';
+import { settled, type Db } from '../../storage/db.js';
 import type { ProgramState } from './machine.js';
 
 export interface ProgramStateStore {
-  load(programId: string): ProgramState | undefined;
-  save(programId: string, state: ProgramState, at: number): void;
+  load(programId: string): Promise<ProgramState | undefined>;
+  /** Replaces the program's whole state: a later save supersedes an earlier one entirely. */
+  save(programId: string, state: ProgramState, at: number): Promise<void>;
 }
 
 export class SqliteProgramStateStore implements ProgramStateStore {
@@ -23,13 +25,15 @@ export class SqliteProgramStateStore implements ProgramStateStore {
       ON CONFLICT (program_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`);
   }
 
-  load(programId: string): ProgramState | undefined {
-    const row = this.#get.get(programId);
-    return row === undefined ? undefined : (JSON.parse(row.state) as ProgramState);
+  load(programId: string): Promise<ProgramState | undefined> {
+    return settled(() => {
+      const row = this.#get.get(programId);
+      return row === undefined ? undefined : (JSON.parse(row.state) as ProgramState);
+    });
   }
 
-  save(programId: string, state: ProgramState, at: number): void {
-    this.#put.run(programId, JSON.stringify(state), at);
+  save(programId: string, state: ProgramState, at: number): Promise<void> {
+    return settled(() => { this.#put.run(programId, JSON.stringify(state), at); });
   }
 }
 
@@ -37,12 +41,13 @@ export class SqliteProgramStateStore implements ProgramStateStore {
 export class MemoryProgramStateStore implements ProgramStateStore {
   private readonly states = new Map<string, string>();
 
-  load(programId: string): ProgramState | undefined {
+  load(programId: string): Promise<ProgramState | undefined> {
     const s = this.states.get(programId);
-    return s === undefined ? undefined : (JSON.parse(s) as ProgramState);
+    return Promise.resolve(s === undefined ? undefined : (JSON.parse(s) as ProgramState));
   }
 
-  save(programId: string, state: ProgramState): void {
+  save(programId: string, state: ProgramState): Promise<void> {
     this.states.set(programId, JSON.stringify(state));
+    return Promise.resolve();
   }
 }

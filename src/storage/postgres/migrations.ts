@@ -253,6 +253,117 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 10,
+    name: 'command service: commands, per-meter targets, idempotency keys',
+    sql: `
+      -- One row per command (src/control/postgresCommandStore.ts); per-meter outcomes are in command_targets.
+      CREATE TABLE commands (
+        id               text PRIMARY KEY,
+        type             text NOT NULL CHECK (type IN ('disconnect','reconnect','set-limit','clear-limit','sync-clock')),
+        params           jsonb NOT NULL,  -- limitKw, time
+        scope            jsonb NOT NULL,  -- { meterIds } or { areaId }
+        reason           text,
+        override_reason  text,
+        origin_kind      text NOT NULL CHECK (origin_kind IN ('operator','program')),
+        origin_id        text NOT NULL,   -- actor, or program id
+        origin_round     integer,
+        source           text,            -- network address of the request
+        idempotency_key  text,            -- set to NULL once expired
+        body_hash        text,
+        created_at       bigint NOT NULL  -- ms since epoch
+      );
+      -- Unique: two nodes taking the same key at once make one command, the second insert fails.
+      CREATE UNIQUE INDEX commands_idempotency ON commands (origin_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE INDEX commands_created ON commands (created_at, id);
+
+      CREATE TABLE command_targets (
+        command_id    text NOT NULL REFERENCES commands (id),
+        meter_id      text NOT NULL,
+        seq           integer NOT NULL,   -- order within the command
+        terminal_id   text NOT NULL,
+        address       text NOT NULL,
+        status        text NOT NULL CHECK (status IN ('pending','sent','acknowledged','verified','failed','timed-out','cancelled','refused')),
+        transitions   jsonb NOT NULL,     -- array of { status, at }
+        state         jsonb,              -- what the device read back
+        error_code    text,
+        error_message text,
+        updated_at    bigint NOT NULL,
+        PRIMARY KEY (command_id, meter_id)
+      );
+      CREATE INDEX command_targets_open ON command_targets (status) WHERE status IN ('pending','sent','acknowledged');
+      CREATE INDEX command_targets_meter ON command_targets (meter_id);
+    `,
+  },
+  {
+    version: 11,
+    name: 'audit log, append-only',
+    sql: `
+      -- Who did what, when, from where, to what, and how it ended (src/control/postgresAudit.ts).
+      CREATE TABLE audit_log (
+        id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        ts      bigint NOT NULL,   -- ms since epoch
+        actor   text NOT NULL,
+        source  text,
+        action  text NOT NULL,
+        target  text,
+        outcome text NOT NULL CHECK (outcome IN ('ok','failed','refused')),
+        detail  jsonb
+      );
+      CREATE INDEX audit_log_ts ON audit_log (ts);
+      CREATE INDEX audit_log_actor ON audit_log (actor, id);
+      CREATE INDEX audit_log_target ON audit_log (target, id);
+
+      -- Append-only: an entry once written stays as written, whoever holds the connection.
+      CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
+        END
+      $$;
+      CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+      CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+    `,
+  },
+  {
+    version: 12,
+    name: 'control action log',
+    sql: `
+      -- Every control request and its result (src/control/postgresActions.ts): append, then one update to finish.
+      CREATE TABLE control_actions (
+        id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        meter_id      text NOT NULL,
+        command       text NOT NULL CHECK (command IN ('disconnect','reconnect','set-limit','clear-limit')),
+        limit_kw      double precision,
+        origin_kind   text NOT NULL CHECK (origin_kind IN ('program','operator')),
+        origin_id     text NOT NULL,   -- program id or operator
+        origin_round  integer,         -- shedding round, for a program
+        reason        text NOT NULL,
+        requested_at  bigint NOT NULL, -- ms since epoch
+        status        text NOT NULL CHECK (status IN ('pending','verified','failed','refused')),
+        finished_at   bigint,
+        state         jsonb,           -- what the device read back
+        error_code    text,
+        error_message text
+      );
+      CREATE INDEX control_actions_meter ON control_actions (meter_id, id);
+      CREATE INDEX control_actions_origin ON control_actions (origin_kind, origin_id, id);
+      CREATE INDEX control_actions_pending ON control_actions (id) WHERE status = 'pending';
+    `,
+  },
+  {
+    version: 13,
+    name: 'load-control program state',
+    sql: `
+      -- Where each load-control program stands (src/rules/loadControl/postgresStateStore.ts), so a restart neither re-trips nor forgets.
+      CREATE TABLE load_control_state (
+        program_id text PRIMARY KEY,
+        state      jsonb NOT NULL,
+        updated_at bigint NOT NULL   -- ms since epoch
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

@@ -48,6 +48,7 @@ async function serve() {
     meters: { meter: (id) => meters.find((m) => m.id === id), metersOfArea: () => meters },
     onSignal: () => undefined, history: (id, limit) => actions.list({ programId: id, limit }),
   });
+  await evaluator.ready();
   live.write(meters.map((m) => ({ meterId: m.id, quantity: 'power.active', value: 80, unit: 'kW', ts: T0, quality: 'good', source: { protocol: 'modbus', terminalId: terminalId('t1'), mode: 'poll' } })));
   const app: FastifyInstance = Fastify().withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(Problem);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../../src/api/server.js';
 import { AuthService } from '../../../src/auth/service.js';
-import { AuditLog } from '../../../src/control/audit.js';
+import { SqliteAuditLog } from '../../../src/control/audit.js';
 import { createLogger } from '../../../src/observe/logger.js';
 import { createMetrics } from '../../../src/observe/metrics.js';
 import { Registry } from '../../../src/registry/registry.js';
@@ -47,7 +47,7 @@ beforeAll(async () => {
     terminalState: () => undefined,
     health: () => ({ status: 'ok', components: {} }),
     metrics: createMetrics(events.metricSources()),
-    audit: new AuditLog(db),
+    audit: new SqliteAuditLog(db),
     security: { keys, events },
     auth: { service: auth, sessionMaxMs: 3_600_000 },
   });

@@ -1,19 +1,17 @@
 /**
- * The command service on its own: durable queue across a restart (file store), rate limit,
+ * The command service on its own: durable queue across a restart (on every store driver), rate limit,
  * confirmation expiry, the admin override and program requests through ControlPort. Devices
  * are stand-in runners here; tests/integration/commands.test.ts drives the real simulators.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DeviceCommand, DeviceControlState } from '../../../protocols/adapter.js';
-import { AuditLog } from '../../../src/control/audit.js';
-import { CommandStore } from '../../../src/control/commandStore.js';
+import { SqliteAuditLog } from '../../../src/control/audit.js';
+import { SqliteCommandStore, type CommandStore } from '../../../src/control/commandStore.js';
 import { CommandService, type CommandRunner, type CommandSettings } from '../../../src/control/commands.js';
 import { TerminalRateLimit } from '../../../src/control/guardRails.js';
 import { meterId, terminalId, type Meter } from '../../../src/domain/index.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
+import { STORE_DRIVERS, commandStoreOf, disposeStoreDrivers } from '../../helpers/controlStores.js';
 
 const meter = (id: string, address: string, isProtected = false): Meter => ({
   id: meterId(id), name: id, terminalId: terminalId('t1'), address, ctRatio: 1, ptRatio: 1, areaId: null, protected: isProtected, customerRef: null, accountRef: null,
@@ -25,6 +23,9 @@ const who = { actor: 'op', source: '10.0.0.1', isAdmin: false };
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(async () => {
+  await disposeStoreDrivers();
 });
 
 /** A relay per address that follows the commands it is sent. */
@@ -40,53 +41,93 @@ function fakeDevice() {
   return { relay, sent, run };
 }
 
-function service(db: Db, run: CommandRunner, settings: Partial<CommandSettings> = {}, now: () => number = Date.now) {
+/** Store errors the services reported; a test that expects none checks this stays empty. */
+const storeErrors: unknown[] = [];
+
+function service(db: Db, run: CommandRunner, settings: Partial<CommandSettings> = {}, now: () => number = Date.now, store: CommandStore = new SqliteCommandStore(db)) {
   const s = new CommandService({
-    store: new CommandStore(db), audit: new AuditLog(db), run, now, settings: { ...SETTINGS, ...settings },
+    store, audit: new SqliteAuditLog(db), run, now, settings: { ...SETTINGS, ...settings },
     meters: { meter: (id) => METERS.find((m) => m.id === id), metersOfArea: () => undefined },
+    onStoreError: (err) => { storeErrors.push(err); },
   });
   cleanups.push(() => s.close());
   return s;
 }
 
-async function until<T>(check: () => T | undefined): Promise<T> {
+async function until<T>(check: () => T | undefined | Promise<T | undefined>): Promise<T> {
   for (let i = 0; i < 500; i++) {
-    const v = check();
+    const v = await check();
     if (v !== undefined) return v;
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error('condition never met');
 }
 
-describe('CommandService restart', () => {
-  it('resumes pending targets and re-verifies, never resends, those a stop left in flight', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gridhead-cmd-'));
-    cleanups.push(() => { rmSync(dir, { recursive: true, force: true }); });
-    const file = join(dir, 'store.db');
+describe.each(STORE_DRIVERS)('CommandService restart on $name', (driver) => {
+  it('resumes pending targets and re-verifies, never resends, those a stop left in flight', async (ctx) => {
+    if (driver.unavailable !== undefined) ctx.skip();
+    const database = await driver.create();
+    cleanups.push(() => database.dispose());
+    // The audit log stays embedded here: its own suite covers both drivers.
+    const auditDb = openDatabase(':memory:');
+    cleanups.push(() => { auditDb.close(); });
     // First run: the device never answers, and the rate limit holds the second meter back.
-    const db1 = openDatabase(file);
     const hanging: CommandRunner = (_t, _c, { signal }) => new Promise((_r, reject) => { signal.addEventListener('abort', () => { reject(new Error('stopped')); }); });
-    const first = service(db1, hanging, { perTerminalRatePerMinute: 1 });
-    first.start();
-    const { command } = first.submit({ type: 'disconnect', meterIds: ['m1', 'm2'] }, 'k1', who) as { command: { id: string } };
-    await until(() => (first.get(command.id)?.targets[0]?.status === 'sent' ? true : undefined));
+    const first = service(auditDb, hanging, { perTerminalRatePerMinute: 1 }, Date.now, commandStoreOf(await database.connect()));
+    await first.start();
+    const { command } = await first.submit({ type: 'disconnect', meterIds: ['m1', 'm2'] }, 'k1', who) as { command: { id: string } };
+    await until(async () => ((await first.get(command.id))?.targets[0]?.status === 'sent' ? true : undefined));
     await first.close();
-    db1.close();
-    // Second run: the meter at address 1 shows the relay open already (the first send did reach it).
-    const db2 = openDatabase(file);
-    cleanups.push(() => { db2.close(); });
+    // Second run on a new connection: the meter at address 1 shows the relay open already (the first send did reach it).
     const device = fakeDevice();
     device.relay.set('1', false);
-    const second = service(db2, device.run);
-    expect(second.start()).toEqual({ resumed: 1, interrupted: 1 });
-    const done = await until(() => {
-      const c = second.get(command.id);
+    const second = service(auditDb, device.run, {}, Date.now, commandStoreOf(await database.connect()));
+    expect(await second.start()).toEqual({ resumed: 1, interrupted: 1 });
+    const done = await until(async () => {
+      const c = await second.get(command.id);
       return c?.targets.every((t) => t.status === 'verified') === true ? c : undefined;
     });
     expect(done.targets[0]?.transitions.map((t) => t.status)).toEqual(['pending', 'sent', 'failed', 'verified']);
     expect(device.sent).toEqual([{ type: 'read-state', address: '1', of: 'relay' }, { type: 'disconnect', address: '2' }]);
-    const audit = new AuditLog(db2).query({ action: 'command.disconnect', limit: 10 }).items;
+    const audit = (await new SqliteAuditLog(auditDb).query({ action: 'command.disconnect', limit: 10 })).items;
     expect(audit.some((e) => e.target === 'meter:m1' && e.outcome === 'failed' && (e.detail?.error as { code?: string } | undefined)?.code === 'INTERRUPTED')).toBe(true);
+    expect(storeErrors.splice(0)).toEqual([]);
+  }, 30_000);
+});
+
+describe('CommandService store failures', () => {
+  it('sends nothing until `sent` is stored, retrying the write, and then sends once', async () => {
+    const db = openDatabase(':memory:');
+    cleanups.push(() => { db.close(); });
+    const real = new SqliteCommandStore(db);
+    let failuresLeft = 2;
+    // The store refuses the first two writes of `sent`, as a database that is restarting does.
+    const flaky: CommandStore = {
+      insert: (c) => real.insert(c), get: (id) => real.get(id), target: (c, m) => real.target(c, m),
+      byIdempotencyKey: (a, k) => real.byIdempotencyKey(a, k), expireIdempotencyKeys: (b) => real.expireIdempotencyKeys(b),
+      openTargets: () => real.openTargets(), list: (f) => real.list(f),
+      transition: (...args) => {
+        if (args[2] === 'sent' && failuresLeft > 0) {
+          failuresLeft--;
+          return Promise.reject(new Error('database unreachable'));
+        }
+        return real.transition(...args);
+      },
+    };
+    const device = fakeDevice();
+    const s = new CommandService({
+      store: flaky, audit: new SqliteAuditLog(db), run: device.run, settings: SETTINGS, storeRetryMs: 5,
+      meters: { meter: (id) => METERS.find((m) => m.id === id), metersOfArea: () => undefined },
+      onStoreError: (err) => { storeErrors.push(err); },
+    });
+    cleanups.push(() => s.close());
+    const out = await s.submit({ type: 'disconnect', meterIds: ['m1'] }, 'k', who);
+    if (out.kind !== 'created') throw new Error('expected a command');
+    const done = await until(async () => ((await s.get(out.command.id))?.targets[0]?.status === 'verified' ? true : undefined));
+    expect(done).toBe(true);
+    expect(storeErrors.splice(0)).toHaveLength(2);
+    expect(device.sent).toEqual([{ type: 'disconnect', address: '1' }]);
+    expect((await s.get(out.command.id))?.targets[0]?.transitions.map((t) => t.status)).toEqual(['pending', 'sent', 'acknowledged', 'verified']);
   });
 });
 
@@ -96,24 +137,24 @@ describe('CommandService guard rails', () => {
     cleanups.push(() => { db.close(); });
     const device = fakeDevice();
     const s = service(db, device.run, { perTerminalRatePerMinute: 1 });
-    const { command } = s.submit({ type: 'disconnect', meterIds: ['m1', 'm2', 'm3'] }, 'k', who) as { command: { id: string } };
-    await until(() => (s.get(command.id)?.targets[0]?.status === 'verified' ? true : undefined));
+    const { command } = await s.submit({ type: 'disconnect', meterIds: ['m1', 'm2', 'm3'] }, 'k', who) as { command: { id: string } };
+    await until(async () => ((await s.get(command.id))?.targets[0]?.status === 'verified' ? true : undefined));
     expect(device.sent).toHaveLength(1);
-    expect(s.get(command.id)?.targets.slice(1).map((t) => t.status)).toEqual(['pending', 'pending']);
+    expect((await s.get(command.id))?.targets.slice(1).map((t) => t.status)).toEqual(['pending', 'pending']);
     const bucket = new TerminalRateLimit(60, 1, () => 0);
     expect([bucket.take('t'), bucket.take('t'), bucket.take('other')]).toEqual([0, 1000, 0]);
   });
 
-  it('refuses an expired confirmation token', () => {
+  it('refuses an expired confirmation token', async () => {
     const db = openDatabase(':memory:');
     cleanups.push(() => { db.close(); });
     let t = 1_000_000;
     const s = service(db, fakeDevice().run, { confirmAbove: 1 }, () => t);
     const req = { type: 'reconnect' as const, meterIds: ['m1', 'm2'] };
-    const preview = s.submit(req, 'k', who);
+    const preview = await s.submit(req, 'k', who);
     if (preview.kind !== 'preview') throw new Error('expected a preview');
     t += 121_000;
-    expect(() => s.submit({ ...req, confirmationToken: preview.preview.confirmationToken }, 'k', who)).toThrow(expect.objectContaining({ code: 'CONFIRMATION_EXPIRED', status: 400 }));
+    await expect(s.submit({ ...req, confirmationToken: preview.preview.confirmationToken }, 'k', who)).rejects.toThrow(expect.objectContaining({ code: 'CONFIRMATION_EXPIRED', status: 400 }));
   });
 
   it('lets an admin override a protected meter with a reason, audited with it', async () => {
@@ -121,12 +162,12 @@ describe('CommandService guard rails', () => {
     cleanups.push(() => { db.close(); });
     const device = fakeDevice();
     const s = service(db, device.run);
-    expect(() => s.submit({ type: 'disconnect', meterIds: ['safe'], override: { reason: 'arrears' } }, 'k1', who)).toThrow(expect.objectContaining({ code: 'OVERRIDE_FORBIDDEN' }));
-    const out = s.submit({ type: 'disconnect', meterIds: ['safe'], override: { reason: 'arrears' } }, 'k2', { ...who, isAdmin: true });
+    await expect(s.submit({ type: 'disconnect', meterIds: ['safe'], override: { reason: 'arrears' } }, 'k1', who)).rejects.toThrow(expect.objectContaining({ code: 'OVERRIDE_FORBIDDEN' }));
+    const out = await s.submit({ type: 'disconnect', meterIds: ['safe'], override: { reason: 'arrears' } }, 'k2', { ...who, isAdmin: true });
     if (out.kind !== 'created') throw new Error('expected a command');
-    await until(() => (s.get(out.command.id)?.targets[0]?.status === 'verified' ? true : undefined));
+    await until(async () => ((await s.get(out.command.id))?.targets[0]?.status === 'verified' ? true : undefined));
     expect(device.relay.get('4')).toBe(false);
-    const entry = new AuditLog(db).query({ action: 'command.override', limit: 5 }).items[0];
+    const entry = (await new SqliteAuditLog(db).query({ action: 'command.override', limit: 5 })).items[0];
     expect(entry).toMatchObject({ actor: 'op', source: '10.0.0.1', outcome: 'ok', detail: { overrideReason: 'arrears' } });
   });
 
@@ -137,6 +178,6 @@ describe('CommandService guard rails', () => {
     const origin = { kind: 'program' as const, id: 'p1', round: 1 };
     expect(await s.execute({ meterId: 'safe', command: 'disconnect', origin, reason: 'round 1' })).toMatchObject({ status: 'refused', error: { code: 'PROTECTED_METER' } });
     expect(await s.execute({ meterId: 'm1', command: 'disconnect', origin, reason: 'round 1' })).toEqual({ status: 'verified', state: { connected: false } });
-    expect(s.list({ limit: 10 }).items.map((c) => c.origin)).toEqual([origin, origin]);
+    expect((await s.list({ limit: 10 })).items.map((c) => c.origin)).toEqual([origin, origin]);
   });
 });

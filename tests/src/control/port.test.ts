@@ -34,7 +34,7 @@ function setup(reply: (c: DeviceCommand) => Promise<DeviceControlState>) {
   });
   services.push(port);
   /** Failed outcomes as the audit log tells them, by error code. */
-  const problems = () => audit.query({ limit: 100 }).items.filter((e) => e.outcome === 'failed').map((e) => (e.detail?.error as { code?: string } | undefined)?.code);
+  const problems = async () => (await audit.query({ limit: 100 })).items.filter((e) => e.outcome === 'failed').map((e) => (e.detail?.error as { code?: string } | undefined)?.code);
   return { port, sent, actions, problems };
 }
 
@@ -52,7 +52,7 @@ describe('control port', () => {
       expect(await port.execute(program('hospital', command, command === 'set-limit' ? 5 : undefined))).toMatchObject({ status: 'refused', error: { code: 'PROTECTED_METER' } });
     }
     expect(sent).toEqual([]);
-    expect(actions.list({ meterId: 'hospital' }).map((a) => [a.command, a.status, a.reason])).toEqual([['set-limit', 'refused', 'test'], ['disconnect', 'refused', 'test']]);
+    expect((await actions.list({ meterId: 'hospital' })).map((a) => [a.command, a.status, a.reason])).toEqual([['set-limit', 'refused', 'test'], ['disconnect', 'refused', 'test']]);
   });
 
   it('lets a program undo (reconnect, clear-limit) and an operator act on a protected meter', async () => {
@@ -68,8 +68,8 @@ describe('control port', () => {
     const { port, actions, problems } = setup(() => Promise.resolve({ connected: true }));
     const result = await port.execute(program('plain', 'disconnect'));
     expect(result).toMatchObject({ status: 'failed', state: { connected: true }, error: { code: 'NOT_VERIFIED' } });
-    expect(actions.list()[0]).toMatchObject({ status: 'failed', state: { connected: true }, finishedAt: 1_000 });
-    expect(problems()).toEqual(['NOT_VERIFIED']);
+    expect((await actions.list())[0]).toMatchObject({ status: 'failed', state: { connected: true }, finishedAt: 1_000 });
+    expect(await problems()).toEqual(['NOT_VERIFIED']);
   });
 
   it('accepts a limit read back within the meter\'s resolution, not one far from it', async () => {
@@ -88,11 +88,11 @@ describe('control port', () => {
     expect(sent).toEqual(['t1/7:disconnect']);
   });
 
-  it('marks requests a crashed run left pending as INTERRUPTED', () => {
+  it('marks requests a crashed run left pending as INTERRUPTED', async () => {
     const { actions } = setup(obey);
-    const id = actions.begin(program('plain', 'disconnect'), 5);
-    expect(actions.closeInterrupted(9)).toBe(1);
-    expect(actions.get(id)).toMatchObject({ status: 'failed', finishedAt: 9, error: { code: 'INTERRUPTED' } });
-    expect(actions.closeInterrupted(10)).toBe(0);
+    const id = await actions.begin(program('plain', 'disconnect'), 5);
+    expect(await actions.closeInterrupted(9)).toBe(1);
+    expect(await actions.get(id)).toMatchObject({ status: 'failed', finishedAt: 9, error: { code: 'INTERRUPTED' } });
+    expect(await actions.closeInterrupted(10)).toBe(0);
   });
 });

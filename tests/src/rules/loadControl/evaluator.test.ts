@@ -15,7 +15,8 @@ import { meterId, terminalId, type AlarmSignal, type Meter } from '../../../../s
 import { LatestValues } from '../../../../src/live/latest.js';
 import { renderExplanation } from '../../../../src/rules/explanation.js';
 import { LoadControlEvaluator } from '../../../../src/rules/loadControl/evaluator.js';
-import { SqliteProgramStateStore } from '../../../../src/rules/loadControl/stateStore.js';
+import type { ProgramState } from '../../../../src/rules/loadControl/machine.js';
+import { MemoryProgramStateStore, SqliteProgramStateStore, type ProgramStateStore } from '../../../../src/rules/loadControl/stateStore.js';
 import { openDatabase, type Db } from '../../../../src/storage/db.js';
 import { testCommandService } from '../../../helpers/commandService.js';
 
@@ -69,7 +70,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function station(options: { db?: Db; devices?: Devices; programs?: LoadControlProgramConfig[] } = {}) {
+function station(options: { db?: Db; devices?: Devices; programs?: LoadControlProgramConfig[]; store?: ProgramStateStore } = {}) {
   const db = options.db ?? openDatabase(':memory:');
   if (options.db === undefined) dbs.push(db);
   const clock = { t: T0 };
@@ -81,7 +82,7 @@ function station(options: { db?: Db; devices?: Devices; programs?: LoadControlPr
   const signals: AlarmSignal[] = [];
   const errors: Error[] = [];
   const evaluator = new LoadControlEvaluator({
-    programs: options.programs ?? [program()], port, live, store: new SqliteProgramStateStore(db), utcOffsetMinutes: 0,
+    programs: options.programs ?? [program()], port, live, store: options.store ?? new SqliteProgramStateStore(db), utcOffsetMinutes: 0,
     meters: { meter: (id) => byId.get(id), metersOfArea: () => METERS },
     // The station's area-load freshness (station.areaLoadFreshMs), which load control shares with the overload rule.
     areaLoad: { freshMs: 180 * S, powerFactor: 0.9, excluded: new Set() },
@@ -102,11 +103,39 @@ function station(options: { db?: Db; devices?: Devices; programs?: LoadControlPr
   return { db, clock, devices, actions, evaluator, signals, errors, at, live, state: () => evaluator.get('peak') };
 }
 
+describe('load-control state in the store', () => {
+  it('stores states in the order they were reached, even when an earlier write is the slower one', async () => {
+    const memory = new MemoryProgramStateStore();
+    let writes = 0;
+    /** How many tripped meters each stored state held, in the order the writes completed. */
+    const landed: number[] = [];
+    // Every other write takes a few event-loop turns, as a network round trip may: without an
+    // order, the older of two writes in flight would land last, and a crash then would forget
+    // a meter already tripped (and trip it again after the restart).
+    const uneven: ProgramStateStore = {
+      load: (id) => memory.load(id),
+      save: async (id, state: ProgramState) => {
+        if (writes++ % 2 === 0) await new Promise((r) => setTimeout(r, 15));
+        await memory.save(id, state);
+        landed.push(state.tripped.length);
+      },
+    };
+    const s = station({ store: uneven });
+    await s.at(0, [150, 60, 10]);
+    await s.at(60, [150, 60, 10]);
+    await s.at(120, [150, 60, 10]);
+    const shown = await s.state();
+    expect(shown?.state).toBe('round');
+    expect(landed).toEqual([...landed].sort((x, y) => x - y));
+    expect(await memory.load('peak')).toMatchObject({ phase: 'round', round: shown?.round, executingRound: null, tripped: shown?.tripped });
+  });
+});
+
 describe('load-control shedding rounds', () => {
   it('alarms, trips round 1 then round 2, and restores in reverse order once the load stays under the limit', async () => {
     const s = station();
     await s.at(0, [150, 60, 10]); // 220 kW over 200
-    expect(s.state()?.state).toBe('alarming');
+    expect((await s.state())?.state).toBe('alarming');
     expect(s.signals).toHaveLength(1);
     expect(s.signals[0]).toMatchObject({ kind: 'raise', ruleId: 'load-control:peak', severity: 'major', value: 220 });
     expect(s.signals[0]?.explanation).toMatch(/220\.0 kW .*"peak".*over its limit 200\.0 kW; round 1 will disconnect m1, m3/);
@@ -116,30 +145,30 @@ describe('load-control shedding rounds', () => {
     await s.at(59, [150, 60, 10]);
     expect(s.devices.log).toEqual([]);
     await s.at(60, [150, 60, 10]);
-    expect(s.state()).toMatchObject({ state: 'round', round: 1 });
+    expect((await s.state())).toMatchObject({ state: 'round', round: 1 });
     // The protected meter is never sent anything; its refusal is recorded.
     expect(s.devices.log).toEqual(['m1:disconnect']);
     expect(s.devices.state.get('1')?.connected).toBe(false);
-    expect(s.state()?.tripped.map((a) => [a.meterId, a.status, a.error?.code]).sort()).toEqual([['m1', 'verified', undefined], ['m3', 'refused', 'PROTECTED_METER']]);
-    const refused = s.actions.list({ meterId: 'm3' });
+    expect((await s.state())?.tripped.map((a) => [a.meterId, a.status, a.error?.code]).sort()).toEqual([['m1', 'verified', undefined], ['m3', 'refused', 'PROTECTED_METER']]);
+    const refused = (await s.actions.list({ meterId: 'm3' }));
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatchObject({ status: 'refused', command: 'disconnect', origin: { kind: 'program', id: 'peak', round: 1 }, error: { code: 'PROTECTED_METER' } });
     expect(s.signals.at(-1)?.explanation).toMatch(/ran round 1: disconnect m1 verified, disconnect m3 refused \(PROTECTED_METER\).*round 2 will limit to 10 kW m2/);
 
     await s.at(120, [0, 205, 10]); // still over: the next round comes at 120 s from the onset
-    expect(s.state()).toMatchObject({ state: 'round', round: 2 });
+    expect((await s.state())).toMatchObject({ state: 'round', round: 2 });
     expect(s.devices.state.get('2')?.limitKw).toBe(10);
 
     await s.at(130, [0, 9, 10]); // 19 kW ≤ 180: under
     await s.at(429, [0, 9, 10]);
-    expect(s.state()?.state).toBe('round');
+    expect((await s.state())?.state).toBe('round');
     await s.at(430, [0, 9, 10]);
-    expect(s.state()).toMatchObject({ state: 'armed', round: 0, tripped: [] });
+    expect((await s.state())).toMatchObject({ state: 'armed', round: 0, tripped: [] });
     expect(s.devices.log.slice(2)).toEqual(['m2:clear-limit', 'm1:reconnect']);
     expect(s.devices.state.get('1')?.connected).toBe(true);
     expect(s.signals.at(-1)).toMatchObject({ kind: 'clear' });
     expect(s.signals.at(-1)?.explanation).toMatch(/restored: clear-limit m2, reconnect m1/);
-    expect(s.state()?.actions.map((a) => `${a.meterId}:${a.command}:${a.status}`)).toEqual([
+    expect((await s.state())?.actions.map((a) => `${a.meterId}:${a.command}:${a.status}`)).toEqual([
       'm1:reconnect:verified', 'm2:clear-limit:verified', 'm2:set-limit:verified', 'm3:disconnect:refused', 'm1:disconnect:verified',
     ]);
     expect(s.errors).toEqual([]);
@@ -150,9 +179,9 @@ describe('load-control shedding rounds', () => {
     await s.at(0, [150, 60, 10]);
     await s.at(30, [100, 50, 10]); // 160 ≤ 180
     await s.at(329, [100, 50, 10]);
-    expect(s.state()?.state).toBe('alarming');
+    expect((await s.state())?.state).toBe('alarming');
     await s.at(330, [100, 50, 10]);
-    expect(s.state()?.state).toBe('armed');
+    expect((await s.state())?.state).toBe('armed');
     expect(s.signals.map((x) => x.kind)).toEqual(['raise', 'clear']);
     expect(s.devices.log).toEqual([]);
   });
@@ -160,7 +189,7 @@ describe('load-control shedding rounds', () => {
   it('neither trips nor restores while the load flaps around the limit inside the hysteresis band', async () => {
     const s = station();
     for (let sec = 0; sec <= 900; sec += 30) await s.at(sec, sec % 60 === 0 ? [150, 60, 0] : [130, 60, 0]); // 210 / 190
-    expect(s.state()?.state).toBe('alarming');
+    expect((await s.state())?.state).toBe('alarming');
     expect(s.devices.log).toEqual([]);
     expect(s.signals.map((x) => x.kind)).toEqual(['raise']);
   });
@@ -169,7 +198,7 @@ describe('load-control shedding rounds', () => {
     const s = station();
     await s.at(0, [150, 60, 10]);
     await s.at(400); // the values are 400 s old: past freshMs (180 s)
-    expect(s.state()?.state).toBe('alarming');
+    expect((await s.state())?.state).toBe('alarming');
     expect(s.devices.log).toEqual([]);
   });
 
@@ -191,15 +220,15 @@ describe('load-control shedding rounds', () => {
     dbs.push(db);
     const devices = new Devices();
     const after = station({ db, devices, programs });
-    expect(after.actions.closeInterrupted(T0)).toBe(1);
-    expect(after.state()).toMatchObject({ state: 'round', round: 1 });
+    expect(await after.actions.closeInterrupted(T0)).toBe(1);
+    expect((await after.state())).toMatchObject({ state: 'round', round: 1 });
     await after.at(61, [150, 60, 10]);
     expect(devices.log).toEqual(['m2:disconnect']); // m1 is not sent twice
-    expect(after.state()?.tripped.map((a) => a.meterId)).toEqual(['m1', 'm2']);
+    expect((await after.state())?.tripped.map((a) => a.meterId)).toEqual(['m1', 'm2']);
     await after.at(62, [0, 0, 10]);
     await after.at(362, [0, 0, 10]);
     expect(devices.log).toEqual(['m2:disconnect', 'm2:reconnect', 'm1:reconnect']);
-    expect(after.state()?.state).toBe('armed');
+    expect((await after.state())?.state).toBe('armed');
   });
 
   it('does not re-run a finished round after a restart, and times the next round from the persisted onset', async () => {
@@ -222,18 +251,19 @@ describe('load-control shedding rounds', () => {
 
   it('in dry run goes through the rounds, records what it would do and sends nothing', async () => {
     const s = station({ programs: [program({ dryRun: true })] });
+    await s.evaluator.ready();
     const preview = s.evaluator.preview('peak');
     expect(preview?.rounds[0]?.meters).toEqual([{ meterId: 'm1', outcome: 'would-act' }, { meterId: 'm3', outcome: 'skipped-protected' }]);
     await s.at(0, [150, 60, 10]);
     await s.at(60, [150, 60, 10]);
     await s.at(120, [150, 60, 10]);
-    expect(s.state()?.tripped.map((a) => `${a.meterId}:${a.status}`).sort()).toEqual(['m1:dry-run', 'm2:dry-run', 'm3:refused']);
+    expect((await s.state())?.tripped.map((a) => `${a.meterId}:${a.status}`).sort()).toEqual(['m1:dry-run', 'm2:dry-run', 'm3:refused']);
     expect(s.signals.at(-1)?.explanation).toMatch(/dry run, nothing sent/);
     await s.at(130, [10, 10, 10]);
     await s.at(430, [10, 10, 10]);
-    expect(s.state()?.state).toBe('armed');
+    expect((await s.state())?.state).toBe('armed');
     expect(s.devices.log).toEqual([]);
-    expect(s.actions.list()).toEqual([]);
+    expect((await s.actions.list())).toEqual([]);
   });
 
   it('disabling restores what the program tripped and stops it; enabling arms it again', async () => {
@@ -247,7 +277,7 @@ describe('load-control shedding rounds', () => {
     expect(s.devices.log).toHaveLength(2);
     expect((await s.evaluator.enable('peak'))?.state).toBe('armed');
     await s.at(601, [150, 60, 10]);
-    expect(s.state()?.state).toBe('alarming');
+    expect((await s.state())?.state).toBe('alarming');
   });
 });
 
@@ -255,13 +285,13 @@ describe('floating-down program', () => {
   it('fixes its limit from the mean load of the window before it was enabled, lowered by k %, for its span', async () => {
     const s = station({ programs: [program({ kind: 'floating-down', periods: undefined, enabled: false, windowMs: 60 * S, percent: 20, durationMs: 600 * S })] });
     for (let sec = 0; sec <= 60; sec += 10) await s.at(sec, [60, 40, 0]); // 100 kW while disabled
-    expect(s.state()?.state).toBe('disabled');
+    expect((await s.state())?.state).toBe('disabled');
     await s.evaluator.enable('peak');
     await s.at(61, [50, 35, 0]); // 85 kW > 80 kW
-    expect(s.state()).toMatchObject({ state: 'alarming', limit: 80 });
-    expect(s.state()?.basis).toMatch(/floating-down 20 % under the 1-min average/);
+    expect((await s.state())).toMatchObject({ state: 'alarming', limit: 80 });
+    expect((await s.state())?.basis).toMatch(/floating-down 20 % under the 1-min average/);
     await s.at(661, [50, 35, 0]); // the span is over: no limit
-    expect(s.state()?.limit).toBeNull();
+    expect((await s.state())?.limit).toBeNull();
   });
 });
 
