@@ -22,7 +22,7 @@ export interface StoredEndpointPasswords {
 export interface EndpointPasswordMoveOptions {
   readonly registry: StoredEndpointPasswords;
   readonly keys: Pick<KeyStore, 'set' | 'status'>;
-  readonly audit: { append(input: AuditInput): unknown };
+  readonly audit: { append(input: AuditInput): Promise<unknown> };
   readonly warn: (fields: Record<string, unknown>, message: string) => void;
 }
 
@@ -46,7 +46,7 @@ export async function moveEndpointPasswords(o: EndpointPasswordMoveOptions): Pro
       const scope = { kind: 'meter', id: meter.id } as const;
       const replaced = (await o.keys.status(scope))?.passwordSet ?? false;
       const status = await o.keys.set(scope, { password });
-      o.audit.append({
+      await o.audit.append({
         actor: SYSTEM_ACTOR, source: null, action: 'keys.set', target: `meter:${meter.id}`, outcome: 'ok',
         detail: { keys: ['password'], generation: status.generation, replaced, reason: `moved from the stored endpoint of terminal ${terminalId}` },
       });
