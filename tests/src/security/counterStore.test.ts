@@ -215,8 +215,8 @@ describe.each([embedded, postgresDriver])('invocation counters on $name', (drive
     expect(seen).toEqual([1, 1, 2, 2, 3]);
   });
 
-  it('hands out every outgoing number once when several processes count the same key at once', async (ctx) => {
-    if (!driver.shared) ctx.skip();
+  // Only a shared store is used by several processes: the embedded one belongs to one, so the case is not registered for it.
+  if (driver.shared) it('hands out every outgoing number once when several processes count the same key at once', async () => {
     // Small blocks, so the processes reserve hundreds of times and their reservations collide.
     const processes = await Promise.all(Array.from({ length: 4 }, () => database.open({ blockSize: 6 })));
     const perProcess = await Promise.all(processes.map(async ({ store }) => {
