@@ -8,16 +8,23 @@
  * restart neither loses nor duplicates them.
  *
  * The in-memory index is authoritative for the running node: a rule's signal changes it at
- * once and its row follows through an ordered write queue (writeQueue.ts says what a crash
- * can lose), so the rule engine never waits for the store. An operator's acknowledgement or
- * comment is answered only once it is stored; reads wait for the writes queued before them.
+ * once and its row follows through the ordered write-behind queue of src/storage/writeBehind.ts
+ * (at most `alarms.storeQueueMax` writes; past it a signal is refused, counted and reported),
+ * so the rule engine never waits for the store. An operator's acknowledgement or comment is
+ * answered only once it is stored; reads wait for the writes queued before them.
+ *
+ * What a crash can lose: on PostgreSQL, the writes still queued (the database unreachable, or
+ * the last few milliseconds). The rules raise again what is still true after the restart, and
+ * a lost clear leaves an alarm open that the next evaluation clears (a clear without an open
+ * alarm is counted, not an error); the notifiers have already told the operator. That is the
+ * price of never stalling collection on the alarm store. `close` drains the queue.
  */
 import {
   ConflictError, NotFoundError, ValidationError,
   type Alarm, type AlarmSignal, type AlarmState, type AlarmSubject, type AreaId, type Severity,
 } from '../domain/index.js';
+import { WriteBehindQueue } from '../storage/writeBehind.js';
 import type { AlarmIdBlock, AlarmStore } from './store.js';
-import { AlarmWriteQueue } from './writeQueue.js';
 
 export type AlarmChangeKind = 'raised' | 'updated' | 'acknowledged' | 'commented' | 'cleared';
 
@@ -92,7 +99,7 @@ export const MAX_PAGE = 1000;
 export const STORE_DRAIN_MS = 10_000;
 
 export class AlarmService {
-  private readonly writes: AlarmWriteQueue;
+  private readonly writes: WriteBehindQueue<() => Promise<void>>;
   private readonly openByKey = new Map<string, Alarm>();
   private readonly openById = new Map<string, Alarm>();
   /** The block ids are taken from, and the next one, reserved when half of it is used. */
@@ -117,8 +124,11 @@ export class AlarmService {
     this.maxOpenPerRule = options.maxOpenPerRule ?? 10_000;
     this.now = options.now ?? Date.now;
     this.ids = blockOf(ids);
-    this.writes = new AlarmWriteQueue({
+    this.writes = new WriteBehindQueue<() => Promise<void>>({
+      // One write at a time: each is its own statement, and an update never overtakes the insert of its alarm.
+      write: async (works) => { for (const work of works) await work(); },
       max: options.storeQueueMax ?? 10_000,
+      what: 'alarm',
       ...(options.storeRetryMinMs === undefined ? {} : { retryMinMs: options.storeRetryMinMs }),
       ...(options.storeRetryMaxMs === undefined ? {} : { retryMaxMs: options.storeRetryMaxMs }),
       onFailure: (err, attempt, waiting) => {

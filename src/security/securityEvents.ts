@@ -8,20 +8,21 @@
  * the rows kept (the oldest go first).
  *
  * `record` is called from inside the DLMS engines, which are synchronous, so it never waits
- * for the store: events go through an ordered queue of at most `maxQueued`, written in
- * batches, retried after a failure (counted, logged throttled), drained by `flush()` at
- * shutdown; `query` drains it first, so a node reads what it recorded. A crash loses what is
- * still queued, at most one batch's worth of milliseconds: acceptable for a diagnostic log
- * whose every event is also counted and logged, and nothing waits on an event being stored.
+ * for the store: events go through the ordered write-behind queue of src/storage/writeBehind.ts,
+ * at most `maxQueued`, written in batches of WRITE_BATCH, retried after `retryDelayMs` (a fixed
+ * delay; failures counted, logged throttled), drained by `flush()` at shutdown; `query` waits
+ * for it first, so a node reads what it recorded. A crash loses what is still queued, at most
+ * one batch's worth of milliseconds: acceptable for a diagnostic log whose every event is also
+ * counted and logged, and nothing waits on an event being stored.
  *
  * `SecurityEventStore` is the storage port: `SqliteSecurityEventStore` here,
  * `PostgresSecurityEventStore` in postgresSecurityEvents.ts.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecurityEvent } from '../../protocols/dlms/security/settings.js';
 import { LogThrottle, type Logger } from '../observe/logger.js';
 import type { MetricSource } from '../observe/metrics.js';
 import type { Db } from '../storage/db.js';
+import { WriteBehindQueue, WritesAbandoned } from '../storage/writeBehind.js';
 import { answer } from './embeddedAnswer.js';
 
 export const SECURITY_EVENT_KINDS = [
@@ -78,6 +79,8 @@ export interface SecurityEventLogOptions {
 }
 
 export const DEFAULT_MAX_QUEUED_SECURITY_EVENTS = 10_000;
+/** How long `flush` at shutdown keeps retrying what is queued before it gives it up (counted as unstored). */
+export const SECURITY_EVENTS_FLUSH_MS = 5_000;
 const MAX_DETAIL = 500;
 const WINDOW_MS = 60_000;
 const MAX_WINDOW_KEYS = 10_000;
@@ -89,15 +92,12 @@ export class SecurityEventLog {
   private readonly maxRows: number;
   private readonly storedPerMinute: number;
   private readonly maxQueued: number;
-  private readonly retryDelayMs: number;
+  private readonly queue: WriteBehindQueue<NewSecurityEvent>;
   private readonly throttle: LogThrottle;
   private readonly windows = new Map<string, { start: number; stored: number }>();
   private readonly seen = new Map<SecurityEventKind, number>();
-  private queued: NewSecurityEvent[] = [];
-  private draining: Promise<void> | undefined;
-  private flushing = false;
   private unstored = 0;
-  private writeFailures = 0;
+  private pruneFailures = 0;
   private sincePrune = 0;
 
   constructor(private readonly store: SecurityEventStore, private readonly options: SecurityEventLogOptions) {
@@ -105,8 +105,17 @@ export class SecurityEventLog {
     this.maxRows = options.maxRows ?? 100_000;
     this.storedPerMinute = options.storedPerMinute ?? 60;
     this.maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED_SECURITY_EVENTS;
-    this.retryDelayMs = options.retryDelayMs ?? 1_000;
+    const retryDelayMs = options.retryDelayMs ?? 1_000;
     this.throttle = new LogThrottle(WINDOW_MS, this.now);
+    this.queue = new WriteBehindQueue<NewSecurityEvent>({
+      write: (events) => this.write(events),
+      max: this.maxQueued,
+      maxBatch: WRITE_BATCH,
+      retryMinMs: retryDelayMs,
+      retryMaxMs: retryDelayMs,
+      what: 'security event',
+      onFailure: (err, _attempt, waiting) => { this.failed(err, waiting); },
+    });
   }
 
   /** Records one event of the meter (or terminal) it concerns; never throws, never waits for the store. */
@@ -127,40 +136,35 @@ export class SecurityEventLog {
       this.unstored += 1;
       return;
     }
-    if (this.queued.length >= this.maxQueued) {
+    if (!this.queue.hasRoom()) {
       this.unstored += 1;
       const dropped = this.throttle.pass('queue-full');
       if (dropped >= 0) this.options.logger.error({ maxQueued: this.maxQueued, suppressed: dropped }, 'security event queue full (the store is not keeping up); counted only');
       return;
     }
-    this.queued.push({
+    void this.queue.push({
       ts, meterId: where.meterId ?? null, terminalId: where.terminalId ?? null, kind, detail: event.detail.slice(0, MAX_DETAIL),
       systemTitle: event.systemTitle ?? null, counter: event.counter ?? null,
     });
-    this.draining ??= this.drain().finally(() => { this.draining = undefined; });
   }
 
   /** Newest first, including every event recorded before the call. */
   async query(filter: SecurityEventFilter): Promise<SecurityEventRecord[]> {
-    await this.draining;
+    // Events given up at shutdown are counted already; the store answers with what it has.
+    await this.queue.settled().catch(() => undefined);
     return this.store.query(filter);
   }
 
-  /** Writes what is queued; at shutdown. Rejects when the store cannot take it (the events are counted as unstored). */
-  async flush(): Promise<void> {
-    // The background drain stops after its attempt in flight rather than wait through retries.
-    this.flushing = true;
-    try {
-      await this.draining;
-    } finally {
-      this.flushing = false;
-    }
-    try {
-      await this.writeQueued();
-    } catch (err) {
-      this.unstored += this.queued.length;
-      this.queued = [];
-      throw err;
+  /**
+   * Writes what is queued, retrying for up to `deadlineMs`; at shutdown (later events are only
+   * counted). Rejects with `WritesAbandoned` when the store cannot take it in time (the events
+   * are counted as unstored).
+   */
+  async flush(deadlineMs = SECURITY_EVENTS_FLUSH_MS): Promise<void> {
+    const abandoned = await this.queue.drain(deadlineMs);
+    if (abandoned > 0) {
+      this.unstored += abandoned;
+      throw new WritesAbandoned(abandoned, 'security event');
     }
   }
 
@@ -172,35 +176,27 @@ export class SecurityEventLog {
         read: () => [...this.seen].map(([kind, value]) => ({ labels: { kind }, value })),
       },
       { name: 'gridhead_security_events_unstored', help: 'Security events counted but not stored (per-meter budget, full queue or store failure)', type: 'counter', read: () => [{ value: this.unstored }] },
-      { name: 'gridhead_security_event_write_failures', help: 'Writes of security events that failed and were retried', type: 'counter', read: () => [{ value: this.writeFailures }] },
+      { name: 'gridhead_security_event_write_failures', help: 'Writes of security events that failed and were retried', type: 'counter', read: () => [{ value: this.queue.stats().failures + this.pruneFailures }] },
     ];
   }
 
-  private async drain(): Promise<void> {
-    while (this.queued.length > 0 && !this.flushing) {
-      try {
-        await this.writeQueued();
-      } catch (err) {
-        this.writeFailures += 1;
-        const suppressed = this.throttle.pass('store-failure');
-        if (suppressed >= 0) this.options.logger.error({ err, queued: this.queued.length, suppressed }, 'security events could not be stored; retrying');
-        await sleep(this.retryDelayMs);
-      }
+  /** One batch, in order, all or none; a failure has the queue write the same batch again. */
+  private async write(events: readonly NewSecurityEvent[]): Promise<void> {
+    await this.store.append(events);
+    this.sincePrune += events.length;
+    if (this.sincePrune >= PRUNE_EVERY) {
+      this.sincePrune = 0;
+      // The batch is stored: a failed prune must not have it written twice, the next one prunes.
+      await this.store.prune(this.maxRows).catch((err: unknown) => {
+        this.pruneFailures += 1;
+        this.failed(err, this.queue.stats().waiting);
+      });
     }
   }
 
-  /** Writes the queue in order, batch by batch; a failed batch stays at the head of the queue. */
-  private async writeQueued(): Promise<void> {
-    while (this.queued.length > 0) {
-      const batch = this.queued.slice(0, WRITE_BATCH);
-      await this.store.append(batch);
-      this.queued.splice(0, batch.length);
-      this.sincePrune += batch.length;
-      if (this.sincePrune >= PRUNE_EVERY) {
-        this.sincePrune = 0;
-        await this.store.prune(this.maxRows);
-      }
-    }
+  private failed(err: unknown, queued: number): void {
+    const suppressed = this.throttle.pass('store-failure');
+    if (suppressed >= 0) this.options.logger.error({ err, queued, suppressed }, 'security events could not be stored; retrying');
   }
 
   private withinBudget(key: string, ts: number): boolean {

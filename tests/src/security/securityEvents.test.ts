@@ -9,6 +9,7 @@ import { createLogger } from '../../../src/observe/logger.js';
 import { PostgresSecurityEventStore } from '../../../src/security/postgresSecurityEvents.js';
 import { SecurityEventLog, SqliteSecurityEventStore, type SecurityEventLogOptions, type SecurityEventStore } from '../../../src/security/securityEvents.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
+import { WritesAbandoned } from '../../../src/storage/writeBehind.js';
 import { openPostgres, type PostgresDatabase } from '../../../src/storage/postgres/connection.js';
 import { migratePostgres } from '../../../src/storage/postgres/migrations.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
@@ -163,6 +164,16 @@ describe.each([embedded, postgresDriver])('security event log on $name', (driver
     await log.flush();
     const next = logOf(await database.open());
     expect(await next.query({ limit: 100 })).toHaveLength(50);
+  });
+
+  it('gives up at the flush deadline on events the store never takes, and counts them as unstored', async () => {
+    const store = flaky(await database.open(), Number.POSITIVE_INFINITY);
+    const log = logOf(store, { retryDelayMs: 1 });
+    log.record(tag('first'), { meterId: 'm1' });
+    log.record(tag('second'), { meterId: 'm2' });
+    await expect(log.flush(50)).rejects.toMatchObject({ constructor: WritesAbandoned, count: 2 });
+    expect(metric(log, 'gridhead_security_events_unstored')).toBe(2);
+    expect(metric(log, 'gridhead_security_event_write_failures')).toBeGreaterThan(0);
   });
 
   it('counts events past its queue bound instead of holding them', async () => {
