@@ -19,6 +19,7 @@
  * alarm is counted, not an error); the notifiers have already told the operator. That is the
  * price of never stalling collection on the alarm store. `close` drains the queue.
  */
+import { refusedForGood } from '../storage/refusedRows.js';
 import {
   ConflictError, NotFoundError, ValidationError,
   type Alarm, type AlarmSignal, type AlarmState, type AlarmSubject, type AreaId, type Severity,
@@ -131,8 +132,10 @@ export class AlarmService {
       what: 'alarm',
       ...(options.storeRetryMinMs === undefined ? {} : { retryMinMs: options.storeRetryMinMs }),
       ...(options.storeRetryMaxMs === undefined ? {} : { retryMaxMs: options.storeRetryMaxMs }),
+      // A row the database refuses (a constraint) is reported and dropped: retrying it would hold every alarm write behind it for ever.
+      refusedForGood,
       onFailure: (err, attempt, waiting) => {
-        this.report({ code: 'STORE_FAILED', ruleId: null, message: `alarm store write failed (attempt ${attempt}, ${waiting} waiting; retried): ${err instanceof Error ? err.message : String(err)}` });
+        this.report({ code: 'STORE_FAILED', ruleId: null, message: `alarm store write failed (attempt ${attempt}, ${waiting} waiting; ${refusedForGood(err) ? 'the database refuses this row: dropped' : 'retried'}): ${err instanceof Error ? err.message : String(err)}` });
       },
     });
     for (const a of open) this.index(a);
@@ -336,7 +339,8 @@ export class AlarmService {
       this.counts.clearsWithoutOpen += 1;
       return undefined;
     }
-    const next: Alarm = { ...open, state: 'cleared', clearedAt: s.at, clearExplanation: s.explanation, clearExplanationData: s.explanationData ?? null, value: s.value };
+    // A clear without a measured value (its rule was removed: NaN) keeps the last value the alarm had.
+    const next: Alarm = { ...open, state: 'cleared', clearedAt: s.at, clearExplanation: s.explanation, clearExplanationData: s.explanationData ?? null, value: Number.isFinite(s.value) ? s.value : open.value };
     const now = this.now();
     void this.write(() => this.store.update(next, now));
     this.unindex(next);

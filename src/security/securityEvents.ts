@@ -18,6 +18,7 @@
  * `SecurityEventStore` is the storage port: `SqliteSecurityEventStore` here,
  * `PostgresSecurityEventStore` in postgresSecurityEvents.ts.
  */
+import { refusedForGood } from '../storage/refusedRows.js';
 import type { SecurityEvent } from '../../protocols/dlms/security/settings.js';
 import { LogThrottle, type Logger } from '../observe/logger.js';
 import type { MetricSource } from '../observe/metrics.js';
@@ -114,6 +115,8 @@ export class SecurityEventLog {
       retryMinMs: retryDelayMs,
       retryMaxMs: retryDelayMs,
       what: 'security event',
+      // A row the database refuses is counted and dropped, so it cannot hold up every event behind it.
+      refusedForGood,
       onFailure: (err, _attempt, waiting) => { this.failed(err, waiting); },
     });
   }

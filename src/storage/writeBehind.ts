@@ -31,6 +31,13 @@ export interface WriteBehindOptions<T> {
   readonly what?: string;
   /** Every failed attempt; the write is tried again after the backoff. */
   readonly onFailure?: (error: unknown, attempt: number, waiting: number) => void;
+  /**
+   * True for an error no retry can mend: the database refused the row itself (a constraint,
+   * a value it cannot hold). Such items are taken off the queue, their promises rejected with
+   * the error and counted as `refused`, so one bad row never holds up every write behind it.
+   * Everything else (unreachable, timeout, busy) is retried. Default: nothing is permanent.
+   */
+  readonly refusedForGood?: (error: unknown) => boolean;
 }
 
 export interface WriteBehindStats {
@@ -40,6 +47,8 @@ export interface WriteBehindStats {
   readonly written: number;
   /** Failed attempts, each retried. */
   readonly failures: number;
+  /** Items the database refused for good (`refusedForGood`): dropped from the queue, reported. */
+  readonly refused: number;
 }
 
 interface Entry<T> {
@@ -65,7 +74,7 @@ export class WriteBehindQueue<T> {
   private running = false;
   private stopping = false;
   private wake: (() => void) | undefined;
-  private counts = { written: 0, failures: 0 };
+  private counts = { written: 0, failures: 0, refused: 0 };
 
   constructor(private readonly options: WriteBehindOptions<T>) {
     this.maxBatch = options.maxBatch ?? 1;
@@ -138,6 +147,14 @@ export class WriteBehindQueue<T> {
           attempt += 1;
           this.counts.failures += 1;
           this.options.onFailure?.(err, attempt, this.entries.length);
+          if (this.options.refusedForGood?.(err) === true) {
+            if (this.entries[0] === batch[0]) this.entries.splice(0, batch.length);
+            this.counts.refused += batch.length;
+            attempt = 0;
+            const error = err instanceof Error ? err : new Error(String(err));
+            for (const e of batch) e.reject(error);
+            continue;
+          }
           await this.backoff(attempt);
         }
       }

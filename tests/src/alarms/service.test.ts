@@ -133,6 +133,18 @@ describe.each([embedded, postgresDriver])('alarm service on $name', (driver) => 
       expect(await alarms.get(a?.id ?? '')).toEqual(a);
     });
 
+    it('clears an alarm whose rule was removed (a clear with no value) with its last value, and keeps storing what follows', async () => {
+      const { alarms } = await service({ storeRetryMinMs: 1, storeRetryMaxMs: 2 });
+      const a = alarms.onSignal(signal());
+      // The engine clears a removed rule's alarms with NaN: there is no measurement to report.
+      alarms.onSignal(signal({ kind: 'clear', value: Number.NaN, explanation: 'rule removed' }));
+      alarms.onSignal(signal({ meter: 'm2' }));
+      const page = await alarms.list();
+      expect(page.items.map((x) => [x.subject.id, x.state])).toEqual([['m2', 'raised'], ['m1', 'cleared']]);
+      expect(await alarms.get(a?.id ?? '')).toMatchObject({ state: 'cleared', value: 12.4 });
+      expect(alarms.stats()).toMatchObject({ storeWaiting: 0, storeWriteFailures: 0 });
+    });
+
     it('updates the open alarm on a repeated raise instead of opening a second one', async () => {
       const { alarms, changes } = await service();
       const first = alarms.onSignal(signal());

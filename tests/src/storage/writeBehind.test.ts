@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { refusedForGood } from '../../../src/storage/refusedRows.js';
 import { WriteBehindQueue, WritesAbandoned, type WriteBehindOptions } from '../../../src/storage/writeBehind.js';
 
 /** A store that refuses its first `failures` writes, then takes them in order; `calls` is every batch it was handed. */
@@ -41,7 +42,7 @@ describe('write-behind queue', () => {
     await Promise.all(done);
     expect(sink.stored).toEqual([1, 2, 3, 4]);
     expect(failures).toEqual([1, 2, 3]);
-    expect(queue.stats()).toEqual({ waiting: 0, written: 4, failures: 3 });
+    expect(queue.stats()).toEqual({ waiting: 0, written: 4, failures: 3, refused: 0 });
   });
 
   it('hands at most maxBatch items to a write, in order, and retries a failed batch whole', async () => {
@@ -52,7 +53,7 @@ describe('write-behind queue', () => {
     await Promise.all(done);
     expect(sink.calls).toEqual([[1], [1, 2], [3, 4], [5]]);
     expect(sink.stored).toEqual([1, 2, 3, 4, 5]);
-    expect(queue.stats()).toEqual({ waiting: 0, written: 5, failures: 1 });
+    expect(queue.stats()).toEqual({ waiting: 0, written: 5, failures: 1, refused: 0 });
   });
 
   it('has no room at its limit, and settles once every write queued before is stored', async () => {
@@ -85,5 +86,29 @@ describe('write-behind queue', () => {
     for (let n = 1; n <= 3; n++) void queue.push(n);
     expect(await queue.drain(2_000)).toBe(0);
     expect(sink.stored).toEqual([1, 2, 3]);
+  });
+
+  it('drops a write the database refuses for good, rejects its promise, and goes on with the writes behind it', async () => {
+    const stored: number[] = [];
+    const constraint = Object.assign(new Error('NOT NULL constraint failed: alarms.value'), { code: 'SQLITE_CONSTRAINT_NOTNULL' });
+    const queue = new WriteBehindQueue<number>({
+      max: 10, retryMinMs: 1, retryMaxMs: 2, refusedForGood,
+      write: (items) => (items[0] === 2 ? Promise.reject(constraint) : Promise.resolve(void stored.push(...items))),
+    });
+    const done = [1, 2, 3].map((n) => queue.push(n));
+    await expect(done[1]).rejects.toBe(constraint);
+    await Promise.all([done[0], done[2]]);
+    await queue.settled();
+    expect(stored).toEqual([1, 3]);
+    expect(queue.stats()).toEqual({ waiting: 0, written: 2, failures: 1, refused: 1 });
+  });
+
+  it('tells a refused row from a passing fault, in SQLite and PostgreSQL terms, also when wrapped', () => {
+    expect(refusedForGood(Object.assign(new Error('x'), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' }))).toBe(true);
+    expect(refusedForGood(Object.assign(new Error('x'), { code: '23505' }))).toBe(true);
+    expect(refusedForGood(new Error('wrapped', { cause: Object.assign(new Error('x'), { code: '22003' }) }))).toBe(true);
+    expect(refusedForGood(Object.assign(new Error('x'), { code: 'SQLITE_BUSY' }))).toBe(false);
+    expect(refusedForGood(Object.assign(new Error('x'), { code: '57014' }))).toBe(false);
+    expect(refusedForGood(new Error('database unreachable'))).toBe(false);
   });
 });
