@@ -92,22 +92,31 @@ describe('two stations on one machine', () => {
     const urls: string[] = [];
     try {
       for (let i = 0; i < 2; i++) {
-        const http = await freePort();
-        const env = stationEnv(mkdtempSync(join(dir, `station-${i}-`)), {
-          GRIDHEAD_HTTP_PORT: String(http),
-          GRIDHEAD_MQTT_BROKER_PORT: String(await freePort()),
-          GRIDHEAD_DLMS_PUSH_PORT: String(await freePort()),
-          GRIDHEAD_OPCUA_PORT: String(await freePort()),
-        });
-        stations.push(cli.start(['start'], { env }));
-        urls.push(`http://127.0.0.1:${http}`);
-      }
-      for (const [i, url] of urls.entries()) {
-        const station = stations[i];
-        if (station === undefined) throw new Error('no station');
-        const health = await healthOf(url, station);
-        expect(health.status, station.stderr()).not.toBe('down');
-        expect(health.components.mqtt?.status, JSON.stringify(health)).toBe('ok');
+        // A port found free can be taken by another test's process (a PostgreSQL cluster, an
+        // outgoing connection) before the station binds it: the station then refuses to start
+        // with its port-in-use line, and this test picks fresh ports, at most three times.
+        for (let attempt = 1; ; attempt++) {
+          const http = await freePort();
+          const env = stationEnv(mkdtempSync(join(dir, `station-${i}-`)), {
+            GRIDHEAD_HTTP_PORT: String(http),
+            GRIDHEAD_MQTT_BROKER_PORT: String(await freePort()),
+            GRIDHEAD_DLMS_PUSH_PORT: String(await freePort()),
+            GRIDHEAD_OPCUA_PORT: String(await freePort()),
+          });
+          const station = cli.start(['start'], { env });
+          const url = `http://127.0.0.1:${http}`;
+          const health = await healthOf(url, station).catch(async (err: unknown) => {
+            const run = await station.exited;
+            if (attempt < 3 && run.code === 2 && run.stderr.includes('is already in use')) return undefined;
+            throw err;
+          });
+          if (health === undefined) continue;
+          stations.push(station);
+          urls.push(url);
+          expect(health.status, station.stderr()).not.toBe('down');
+          expect(health.components.mqtt?.status, JSON.stringify(health)).toBe('ok');
+          break;
+        }
       }
       for (const station of stations) expect(station.child.exitCode, station.stderr()).toBeNull();
     } finally {
