@@ -178,18 +178,13 @@ export class ReadingStore {
     let unknownMeter = 0;
     let invalidValue = 0;
     for (const r of batch) {
-      const key = this.meterKey(r.meterId);
-      if (key === undefined) {
-        unknownMeter++;
-        continue;
+      const row = rowOf(r, this.meterKey, this.codes);
+      if (row === 'unknownMeter') unknownMeter++;
+      else if (row === 'invalidValue') invalidValue++;
+      else {
+        this.insert.run(row.meterKey, row.quantity, row.ts, r.value, row.quality, row.source);
+        written++;
       }
-      const code = this.codes.get(r.quantity);
-      if (code === undefined || !Number.isFinite(r.value) || !Number.isFinite(r.ts)) {
-        invalidValue++;
-        continue;
-      }
-      this.insert.run(key, code, Math.round(r.ts), r.value, QUALITY_CODE[r.quality], r.source.mode === 'push' ? 1 : 0);
-      written++;
     }
     return { written, unknownMeter, invalidValue };
   }
@@ -197,6 +192,25 @@ export class ReadingStore {
 
 /** Quality as stored (every driver): `bad` is the highest, so `quality < 2` leaves it out of aggregates. */
 export const QUALITY_CODE: Readonly<Record<Quality, number>> = { good: 0, suspect: 1, bad: 2 };
+
+/** A reading as a row, by the rules every driver shares: its meter must be known, its quantity coded, its value and time finite. */
+export interface ReadingRow {
+  readonly meterKey: number;
+  readonly quantity: number;
+  /** Whole milliseconds. */
+  readonly ts: number;
+  readonly quality: number;
+  /** 0 poll, 1 push. */
+  readonly source: number;
+}
+
+export function rowOf(r: Reading, meterKey: MeterKeyResolver, codes: ReadonlyMap<Quantity, number>): ReadingRow | 'unknownMeter' | 'invalidValue' {
+  const key = meterKey(r.meterId);
+  if (key === undefined) return 'unknownMeter';
+  const code = codes.get(r.quantity);
+  if (code === undefined || !Number.isFinite(r.value) || !Number.isFinite(r.ts)) return 'invalidValue';
+  return { meterKey: key, quantity: code, ts: Math.round(r.ts), quality: QUALITY_CODE[r.quality], source: r.source.mode === 'push' ? 1 : 0 };
+}
 const QUALITY_BY_CODE: readonly Quality[] = ['good', 'suspect', 'bad'];
 
 export function qualityOf(code: number): Quality {

@@ -17,7 +17,7 @@ import type { MeterId } from '../../domain/ids.js';
 import { QUANTITIES, type Quantity } from '../../domain/quantity.js';
 import type { LatestValue, Reading } from '../../domain/reading.js';
 import {
-  QUALITY_CODE, SeriesTooLarge, assignQuantityCodes, qualityOf, seriesBounds,
+  SeriesTooLarge, rowOf, assignQuantityCodes, qualityOf, seriesBounds,
   type AsyncReadingStore, type MeterKeyResolver, type QuantityCodeRow, type ReadingStoreStats, type SeriesAgg, type SeriesPoint, type SeriesQuery, type WriteResult,
 } from '../readingStore.js';
 import type { PostgresDatabase, Queryable } from './connection.js';
@@ -241,29 +241,25 @@ export class PgReadingStore implements AsyncReadingStore {
     let earliest = Infinity;
     let latest = -Infinity;
     for (const r of batch) {
-      const key = this.meterKey(r.meterId);
-      if (key === undefined) {
-        unknownMeter++;
+      const row = rowOf(r, this.meterKey, this.codes);
+      if (row === 'unknownMeter' || row === 'invalidValue') {
+        if (row === 'unknownMeter') unknownMeter++;
+        else invalidValue++;
         continue;
       }
-      const code = this.codes.get(r.quantity);
-      if (code === undefined || !Number.isFinite(r.value) || !Number.isFinite(r.ts)) {
-        invalidValue++;
-        continue;
-      }
-      const ts = Math.round(r.ts);
+      const ts = row.ts;
       if (!this.days.has(dayOf(ts))) {
         outside++;
         earliest = Math.min(earliest, ts);
         latest = Math.max(latest, ts);
         continue;
       }
-      c.meterKey.push(key);
-      c.quantity.push(code);
+      c.meterKey.push(row.meterKey);
+      c.quantity.push(row.quantity);
       c.ts.push(ts);
       c.value.push(r.value);
-      c.quality.push(QUALITY_CODE[r.quality]);
-      c.source.push(r.source.mode === 'push' ? 1 : 0);
+      c.quality.push(row.quality);
+      c.source.push(row.source);
     }
     return {
       columns: c,
