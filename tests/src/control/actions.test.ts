@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ControlActionStore } from '../../../src/control/actions.js';
 import type { ControlRequest } from '../../../src/control/port.js';
-import { STORE_DRIVERS, actionStoreOf, disposeStoreDrivers, type StoreDatabase } from '../../helpers/controlStores.js';
+import { STORE_DRIVERS, actionStoreOf, disposeStoreDrivers, type StoreDatabase } from '../../helpers/storeDrivers.js';
 
 const program = (meterId: string, command: ControlRequest['command'], round = 1): ControlRequest => ({
   meterId, command, origin: { kind: 'program', id: 'peak', round }, reason: `round ${round}`, ...(command === 'set-limit' ? { limitKw: 7.5 } : {}),

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditLog } from '../../../src/control/audit.js';
-import { STORE_DRIVERS, auditLogOf, disposeStoreDrivers, execute, type StoreConnection, type StoreDatabase } from '../../helpers/controlStores.js';
+import { STORE_DRIVERS, auditLogOf, disposeStoreDrivers, execute, type StoreConnection, type StoreDatabase } from '../../helpers/storeDrivers.js';
 
 afterAll(async () => {
   await disposeStoreDrivers();

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandStore, NewCommand } from '../../../src/control/commandStore.js';
-import { STORE_DRIVERS, commandStoreOf, disposeStoreDrivers, type StoreDatabase } from '../../helpers/controlStores.js';
+import { STORE_DRIVERS, commandStoreOf, disposeStoreDrivers, type StoreDatabase } from '../../helpers/storeDrivers.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 

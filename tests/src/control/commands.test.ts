@@ -11,7 +11,7 @@ import { CommandService, type CommandRunner, type CommandSettings } from '../../
 import { TerminalRateLimit } from '../../../src/control/guardRails.js';
 import { meterId, terminalId, type Meter } from '../../../src/domain/index.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
-import { STORE_DRIVERS, commandStoreOf, disposeStoreDrivers } from '../../helpers/controlStores.js';
+import { STORE_DRIVERS, commandStoreOf, disposeStoreDrivers } from '../../helpers/storeDrivers.js';
 
 const meter = (id: string, address: string, isProtected = false): Meter => ({
   id: meterId(id), name: id, terminalId: terminalId('t1'), address, ctRatio: 1, ptRatio: 1, areaId: null, protected: isProtected, customerRef: null, accountRef: null,

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { initialState, type ProgramState } from '../../../../src/rules/loadControl/machine.js';
 import type { ProgramStateStore } from '../../../../src/rules/loadControl/stateStore.js';
-import { STORE_DRIVERS, disposeStoreDrivers, programStateStoreOf, type StoreDatabase } from '../../../helpers/controlStores.js';
+import { STORE_DRIVERS, disposeStoreDrivers, programStateStoreOf, type StoreDatabase } from '../../../helpers/storeDrivers.js';
 
 const T0 = Date.UTC(2024, 6, 1, 12);
 

@@ -1,5 +1,5 @@
 /**
- * The two drivers the control stores (commands, audit, control actions, load-control state)
+ * The two drivers every store (commands, audit, control actions, load-control state, ...)
  * run on, for suites parametrised with describe.each: the embedded store in a SQLite file of a
  * temp directory, and PostgreSQL on a throw-away cluster (one per test file, started on first
  * use; skipped, with the reason printed, where PostgreSQL is not installed). Each `open()` is a
@@ -86,7 +86,7 @@ export const postgresDriver: StoreDriver = {
 
 export const STORE_DRIVERS: readonly StoreDriver[] = [embeddedDriver, postgresDriver];
 
-if (pgUnavailable !== undefined) console.warn(`control store suites skip PostgreSQL: ${pgUnavailable}`);
+if (pgUnavailable !== undefined) console.warn(`store suites skip PostgreSQL: ${pgUnavailable}`);
 
 /** Stops the file's cluster; call in afterAll. */
 export async function disposeStoreDrivers(): Promise<void> {
