@@ -24,9 +24,12 @@ import type { PushObjectList } from './pushObjects.js';
 
 /**
  * Where learnt lists are kept (the station's: src/storage/dlmsPushLists.ts, on either driver).
- * Asynchronous, as a network database needs: the receiver's handling of a push is itself
- * asynchronous (it awaits the key lookup and the sink) and awaits `get` on that push only, so
- * a lookup holds no other push, and a store keeps a bounded cache so that most cost a microtask.
+ * Asynchronous, as a network database needs, because every caller can wait without stalling a
+ * session: the receiver's handling of a push is itself asynchronous (it awaits the key lookup
+ * and the sink) and awaits `get` for that push only (a TCP connection's later frames wait
+ * behind it as they wait behind the sink; other connections go on), and a store keeps a bounded
+ * cache so that most lookups cost a microtask. `set` follows a read of the meter, not a push,
+ * and the learner serves the waiting pushes before it awaits the write.
  */
 export interface PushListStore {
   /** The lists learnt for `meterKey` (terminal id / address); undefined when none were. */
