@@ -104,6 +104,8 @@ export function createAdapters(
       if (suppressed >= 0) logger.warn({ source, code, sender, detail, suppressed }, 'DLMS push dropped');
     },
   });
+  // Registered before the adapter, so closed after it: the intake's last dead letters are written too.
+  closers.add('dlms push dead letters', () => dlmsPush.deadLetters.flush());
   registry.onChange(() => { dlmsPush.senders.invalidate(); });
   const dlms = new DlmsAdapter({
     push: dlmsPush.options,

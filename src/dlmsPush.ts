@@ -13,7 +13,7 @@ import type { GridheadConfig } from './config/schema.js';
 import type { Meter, Terminal } from './domain/index.js';
 import type { MetricSource } from './observe/metrics.js';
 import type { Db } from './storage/db.js';
-import { SqlitePushDeadLetters } from './storage/dlmsPushDeadLetters.js';
+import { PushDeadLetters, SqlitePushDeadLetterStore } from './storage/dlmsPushDeadLetters.js';
 import { SqlitePushListStore } from './storage/dlmsPushLists.js';
 
 /** The registry as the sender lookup reads it. */
@@ -27,8 +27,8 @@ export interface PushTopology {
 export interface StationDlmsPush {
   /** Push options for the DLMS adapter. */
   readonly options: DlmsPushOptions;
-  /** Dead letters of TCP pushes, for the admin route. */
-  readonly deadLetters: SqlitePushDeadLetters;
+  /** Dead letters of TCP pushes, for the admin route; `flush()` them at shutdown, after the adapter closed. */
+  readonly deadLetters: PushDeadLetters;
   /** The registry changed: the sender indexes are rebuilt on the next push that needs them. */
   readonly senders: RegistryPushSenders;
 }
@@ -38,7 +38,14 @@ export function stationDlmsPush(
   parts: Omit<DlmsPushOptions, 'settings' | 'senders' | 'listStore' | 'deadLetters'>,
 ): StationDlmsPush {
   const senders = new RegistryPushSenders(topology);
-  const deadLetters = new SqlitePushDeadLetters(db, config.deadLetters.maxRows);
+  const deadLetters = new PushDeadLetters(new SqlitePushDeadLetterStore(db), {
+    maxRows: config.deadLetters.maxRows,
+    maxQueued: config.deadLetters.maxQueued,
+    // Retried, not lost; the station's push problem line is rate-limited per code.
+    onFailure: (err, waiting) => {
+      parts.onProblem('tcp', 'dead-letter-store', '-', `dead letters not written yet (${waiting} waiting): ${err instanceof Error ? err.message : String(err)}`);
+    },
+  });
   return {
     senders,
     deadLetters,
@@ -107,7 +114,7 @@ export class RegistryPushSenders implements PushSenderLookup {
 const PUSH_LIST_SOURCES = ['described', 'learnt', 'known', 'read'] as const;
 
 /** The push intake's counters (zero while it is not running), under the metric names the station has always used. */
-export function dlmsPushMetricSources(adapter: Pick<DlmsAdapter, 'pushIntake'>, deadLetters: SqlitePushDeadLetters): MetricSource[] {
+export function dlmsPushMetricSources(adapter: Pick<DlmsAdapter, 'pushIntake'>, deadLetters: Pick<PushDeadLetters, 'counters'>): MetricSource[] {
   const counters = () => adapter.pushIntake?.counters();
   const r = () => counters()?.receiver;
   return [

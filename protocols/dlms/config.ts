@@ -79,7 +79,14 @@ export const DlmsPushConfig = Type.Object(
       strict,
     ),
     /** Pushes over TCP that yielded nothing, kept with their bytes (over MQTT: mqtt.deadLetterTopic). */
-    deadLetters: Type.Object({ maxRows: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }) }, strict),
+    deadLetters: Type.Object(
+      {
+        maxRows: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }),
+        /** Dead letters waiting to be written (the store is slow or away); past it they are only counted. */
+        maxQueued: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1_000 }),
+      },
+      strict,
+    ),
   },
   strict,
 );

@@ -5,7 +5,7 @@
  * hands its signals to `signal`; whoever must hear stored device events subscribes.
  */
 import type { MqttConnection } from '../../protocols/mqtt/connection.js';
-import { BrokerDropMonitor } from '../broker/dropMonitor.js';
+import { BrokerDropMonitor, SqliteDropCounterStore } from '../broker/dropMonitor.js';
 import type { GridheadConfig } from '../config/schema.js';
 import type { AlarmSignal, DeviceEvent } from '../domain/index.js';
 import { EventRecorder } from '../events/recorder.js';
@@ -75,10 +75,10 @@ export async function createAlarms({ config, db, topology, broker, logger, throt
   // Messages the broker drops after acknowledging them are lost readings: watched through its $SYS counter.
   let brokerDrops: BrokerDropMonitor | undefined;
   if (config.mqtt.brokerDrops.enabled) {
-    const monitor = new BrokerDropMonitor({
+    const monitor = await BrokerDropMonitor.open({
       ...broker, clientId: `${config.mqtt.clientId.slice(0, 19)}-sys`,
       clearAfterMs: config.mqtt.brokerDrops.clearAfterMs, counterWaitMs: config.mqtt.brokerDrops.counterWaitMs,
-      db, alarms: { onSignal: signal, openFor: (rule, subject) => service.openFor(rule, subject) }, logger: logger.child({ component: 'broker-drops' }),
+      store: new SqliteDropCounterStore(db), alarms: { onSignal: signal, openFor: (rule, subject) => service.openFor(rule, subject) }, logger: logger.child({ component: 'broker-drops' }),
     });
     monitor.start();
     closers.add('broker drop monitor', () => monitor.close());

@@ -6,11 +6,11 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { SqlitePushDeadLetters } from '../storage/dlmsPushDeadLetters.js';
+import type { PushDeadLetters } from '../storage/dlmsPushDeadLetters.js';
 import { problemResponses } from './problem.js';
 
 export interface DlmsPushRoutesOptions {
-  readonly deadLetters: Pick<SqlitePushDeadLetters, 'list'>;
+  readonly deadLetters: Pick<PushDeadLetters, 'list'>;
 }
 
 const DeadLetterOut = Type.Object({
@@ -37,8 +37,8 @@ export const dlmsPushRoutes: FastifyPluginAsyncTypebox<DlmsPushRoutesOptions> = 
       }, { additionalProperties: false }),
       response: { 200: Type.Object({ items: Type.Array(DeadLetterOut) }), ...problemResponses },
     },
-  }, (req) => {
-    const items = deadLetters.list({ limit: req.query.limit, ...(req.query.terminal === undefined ? {} : { terminalId: req.query.terminal }) });
+  }, async (req) => {
+    const items = await deadLetters.list({ limit: req.query.limit, ...(req.query.terminal === undefined ? {} : { terminalId: req.query.terminal }) });
     return {
       items: items.map((d) => ({
         id: d.id, receivedAt: new Date(d.receivedAt).toISOString(), origin: d.origin, from: d.from, sender: d.sender,

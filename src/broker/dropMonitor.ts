@@ -6,6 +6,14 @@
  * to the alarm service. The counter as last seen is kept in the store, so the drops of a
  * time the station was down are counted when it comes back.
  *
+ * `DropCounterStore` is the storage port: `SqliteDropCounterStore` here,
+ * `PostgresDropCounterStore` in postgresDropCounter.ts. The counter arrives in MQTT message
+ * handlers, which do not wait: the watch's mark is authoritative in memory and written behind
+ * (writeBehind.ts), retried, failures logged throttled, drained at close. Each write stores the
+ * newest mark when it runs, so one write in flight and one waiting are all the queue ever needs.
+ * A crash loses the mark of the last `sys_interval` pass at most: the next start then counts
+ * the drops since the mark before it, which is what the mark is for.
+ *
  * A broker that publishes no such counter (aedes publishes only `$SYS/<id>/heartbeat`,
  * `birth`, `new/clients` and `disconnect/clients`; Mosquitto with `sys_interval 0` nothing)
  * is fine: after `counterWaitMs` that is logged once and shown in /health.
@@ -18,6 +26,7 @@ import type { ComponentStatus } from '../observe/health.js';
 import { LogThrottle, type Logger } from '../observe/logger.js';
 import type { MetricSource } from '../observe/metrics.js';
 import type { Db } from '../storage/db.js';
+import { WriteBehindQueue } from '../storage/writeBehind.js';
 import { BROKER_DROPS_RULE_ID, BROKER_SUBJECT, BrokerDropWatch, type DropCounterMark } from './dropWatch.js';
 
 export const SYS_DROPPED = '$SYS/broker/publish/messages/dropped';
@@ -30,7 +39,7 @@ export interface BrokerDropMonitorOptions extends MqttConnection {
   readonly clearAfterMs: number;
   /** No counter this long after subscribing: the broker publishes none (`mqtt.brokerDrops.counterWaitMs`). */
   readonly counterWaitMs: number;
-  readonly db: Db;
+  readonly store: DropCounterStore;
   readonly alarms: {
     onSignal(signal: AlarmSignal): unknown;
     openFor(ruleId: string, subject: AlarmSubject): Alarm | undefined;
@@ -54,9 +63,20 @@ export interface BrokerDropStats {
   readonly malformed: number;
 }
 
+/** Where the counter as last seen is kept, on any driver. */
+export interface DropCounterStore {
+  get(): Promise<DropCounterMark | undefined>;
+  put(mark: DropCounterMark): Promise<void>;
+}
+
+/** How long `close` keeps retrying the last mark before it gives up (the next start counts from the mark before). */
+export const DROP_MARK_FLUSH_MS = 5_000;
+
 export class BrokerDropMonitor {
   private readonly watch: BrokerDropWatch;
-  private readonly store: DropCounterStore;
+  /** Each item asks for the newest mark to be written; at most one in flight and one waiting. */
+  private readonly writes: WriteBehindQueue<null>;
+  private written: DropCounterMark | undefined;
   private readonly now: () => number;
   private readonly throttle: LogThrottle;
   private client: MqttClient | undefined;
@@ -67,12 +87,24 @@ export class BrokerDropMonitor {
   private counterAbsent = false;
   private malformed = 0;
 
-  constructor(private readonly options: BrokerDropMonitorOptions) {
+  /** Reads the counter as last seen, then builds the monitor; `start` it. */
+  static async open(options: BrokerDropMonitorOptions): Promise<BrokerDropMonitor> {
+    return new BrokerDropMonitor(options, await options.store.get());
+  }
+
+  private constructor(private readonly options: BrokerDropMonitorOptions, mark: DropCounterMark | undefined) {
     this.now = options.now ?? Date.now;
     this.throttle = new LogThrottle(60_000, this.now);
-    this.store = new DropCounterStore(options.db);
+    this.written = mark;
+    this.writes = new WriteBehindQueue<null>({
+      write: () => this.writeMark(),
+      max: 2,
+      what: 'broker drop counter',
+      onFailure: (err) => {
+        this.warn('store', { err }, 'broker drop monitor: could not keep the counter yet (retried); drops while the station is down may go unseen');
+      },
+    });
     const open = options.alarms.openFor(BROKER_DROPS_RULE_ID, BROKER_SUBJECT);
-    const mark = this.store.get();
     this.watch = new BrokerDropWatch({
       clearAfterMs: options.clearAfterMs,
       now: this.now(),
@@ -139,6 +171,13 @@ export class BrokerDropMonitor {
     const client = this.client;
     this.client = undefined;
     if (client !== undefined) await disconnect(client);
+    const abandoned = await this.writes.drain(DROP_MARK_FLUSH_MS);
+    if (abandoned > 0) this.options.logger.warn('broker drop monitor: the last counter could not be kept; the next start counts from the one before');
+  }
+
+  /** Settles once every mark seen so far is written (or given up at close). */
+  async settled(): Promise<void> {
+    await this.writes.settled().catch(() => undefined);
   }
 
   private subscribe(client: MqttClient): void {
@@ -186,12 +225,17 @@ export class BrokerDropMonitor {
 
   private persist(): void {
     const mark = this.watch.mark();
-    if (mark === undefined) return;
-    try {
-      this.store.put(mark);
-    } catch (err) {
-      this.warn('store', { err }, 'broker drop monitor: could not keep the counter; drops while the station is down may go unseen');
-    }
+    if (mark === undefined || sameMark(mark, this.written)) return;
+    // Full means a write is waiting that has not begun: it writes this mark, the newest, when it runs.
+    if (this.writes.hasRoom()) void this.writes.push(null);
+  }
+
+  /** Writes the newest mark; a heartbeat that confirms nothing new costs nothing. */
+  private async writeMark(): Promise<void> {
+    const mark = this.watch.mark();
+    if (mark === undefined || sameMark(mark, this.written)) return;
+    await this.options.store.put(mark);
+    this.written = mark;
   }
 
   private warn(key: string, fields: Record<string, unknown>, message: string): void {
@@ -200,27 +244,32 @@ export class BrokerDropMonitor {
   }
 }
 
-/** The one row of `broker_drop_counter` (migration 13). */
-class DropCounterStore {
+function sameMark(a: DropCounterMark, b: DropCounterMark | undefined): boolean {
+  return a.value === b?.value && a.confirmedAt === b.confirmedAt;
+}
+
+/** The one row of `broker_drop_counter` (migration 13) in the embedded store. */
+export class SqliteDropCounterStore implements DropCounterStore {
   private readonly select;
   private readonly upsert;
-  private last: DropCounterMark | undefined;
 
   constructor(db: Db) {
     this.select = db.prepare<[], { value: number; confirmed_at: number }>('SELECT value, confirmed_at FROM broker_drop_counter WHERE id = 1');
     this.upsert = db.prepare('INSERT INTO broker_drop_counter (id, value, confirmed_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET value = excluded.value, confirmed_at = excluded.confirmed_at');
   }
 
-  get(): DropCounterMark | undefined {
-    const row = this.select.get();
-    this.last = row === undefined ? undefined : { value: row.value, confirmedAt: row.confirmed_at };
-    return this.last;
+  // SQLite answers at once; a throw in the executor comes out as a rejection, as a network store reports it.
+  get(): Promise<DropCounterMark | undefined> {
+    return new Promise((resolve) => {
+      const row = this.select.get();
+      resolve(row === undefined ? undefined : { value: row.value, confirmedAt: row.confirmed_at });
+    });
   }
 
-  /** Writes only a change: a heartbeat that confirms nothing new costs nothing. */
-  put(mark: DropCounterMark): void {
-    if (this.last?.value === mark.value && this.last.confirmedAt === mark.confirmedAt) return;
-    this.upsert.run(mark.value, mark.confirmedAt);
-    this.last = mark;
+  put(mark: DropCounterMark): Promise<void> {
+    return new Promise((resolve) => {
+      this.upsert.run(mark.value, mark.confirmedAt);
+      resolve();
+    });
   }
 }

@@ -15,7 +15,7 @@ import { AreaAnalysis } from '../storage/areaAnalysis.js';
 import type { Db } from '../storage/db.js';
 import type { ReadingStore } from '../storage/readingStore.js';
 import { LatestValues, withStored } from './latest.js';
-import { ControlReadBacks } from './meterState.js';
+import { SqliteControlReadBacks, type ControlReadBacks } from './meterState.js';
 import { OpenAlarmIndex, type AlarmSource } from './openAlarms.js';
 import { MeterReadingFeed } from './readingFeed.js';
 
@@ -64,7 +64,7 @@ export function createLive({ config, db, registry, readings, alarms, logger, thr
   });
   return {
     values, feed, openAlarms, analysis,
-    readBacks: new ControlReadBacks(db),
+    readBacks: new SqliteControlReadBacks(db),
     sinks: [values, feed],
     latest: (id) => withStored(values.of(id), readings.latest(id)),
   };

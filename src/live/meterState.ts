@@ -22,7 +22,7 @@ export interface MeterStateSources {
   readonly meter: (id: string) => Meter;
   readonly latest: (id: MeterId) => readonly LatestValue[];
   readonly terminalOnline: (terminalId: string) => boolean | undefined;
-  readonly readBacks: Pick<ControlReadBacks, 'relay' | 'limit'>;
+  readonly readBacks: ControlReadBacks;
   /** The newest event of a code for a meter (device time), if any. */
   readonly lastEvent: (meterId: string, code: DeviceEventCode) => Promise<{ readonly ts: number } | undefined>;
   readonly openAlarms: (meterId: string) => number;
@@ -34,7 +34,7 @@ export async function meterState(s: MeterStateSources, id: string): Promise<Mete
   for (const v of s.latest(meter.id)) if (lastSeen === null || v.ts > lastSeen) lastSeen = v.ts;
   type Relay = NonNullable<MeterState['relay']>;
   const candidates: Relay[] = [];
-  const cmd = s.readBacks.relay(meter.id);
+  const cmd = await s.readBacks.relay(meter.id);
   if (cmd !== undefined) candidates.push({ connected: cmd.connected, at: cmd.at, source: 'command' });
   const on = await s.lastEvent(meter.id, 'relay-connected');
   if (on !== undefined) candidates.push({ connected: true, at: on.ts, source: 'event' });
@@ -46,7 +46,7 @@ export async function meterState(s: MeterStateSources, id: string): Promise<Mete
   // Newest wins; on a tie the command's verified read-back (the station saw it) wins.
   let relay: Relay | null = null;
   for (const c of candidates) if (relay === null || c.at > relay.at) relay = c;
-  const limit = s.readBacks.limit(meter.id);
+  const limit = await s.readBacks.limit(meter.id);
   return {
     meterId: meter.id,
     online: s.terminalOnline(meter.terminalId) ?? null,
@@ -59,8 +59,20 @@ export async function meterState(s: MeterStateSources, id: string): Promise<Mete
   };
 }
 
-/** The latest verified read-back of each kind per meter, from the command store's targets (migration 8). */
-export class ControlReadBacks {
+/**
+ * The latest verified read-back of each kind per meter, from the command store's targets: the
+ * storage port, `SqliteControlReadBacks` here, `PostgresControlReadBacks` in postgresReadBacks.ts.
+ * Asked only by the meter page's state (`meterState`, itself asynchronous: it awaits the event
+ * store), one meter per request: a query per call is cheaper than an image of every meter's
+ * targets kept in memory, and always agrees with the command store, whichever node wrote it.
+ */
+export interface ControlReadBacks {
+  relay(meterId: string): Promise<{ connected: boolean; at: number } | undefined>;
+  limit(meterId: string): Promise<{ limitKw: number | null; at: number } | undefined>;
+}
+
+/** Read-backs from the embedded store's command_targets (embedded migration 8). */
+export class SqliteControlReadBacks implements ControlReadBacks {
   readonly #relay: Statement<[string], { connected: number; at: number }>;
   readonly #limit: Statement<[string], { limitKw: number | null; at: number }>;
 
@@ -74,12 +86,15 @@ export class ControlReadBacks {
       ORDER BY updated_at DESC LIMIT 1`);
   }
 
-  relay(meterId: string): { connected: boolean; at: number } | undefined {
-    const r = this.#relay.get(meterId);
-    return r === undefined ? undefined : { connected: r.connected === 1, at: r.at };
+  // SQLite answers at once; a throw in the executor comes out as a rejection, as a network store reports it.
+  relay(meterId: string): Promise<{ connected: boolean; at: number } | undefined> {
+    return new Promise((resolve) => {
+      const r = this.#relay.get(meterId);
+      resolve(r === undefined ? undefined : { connected: r.connected === 1, at: r.at });
+    });
   }
 
-  limit(meterId: string): { limitKw: number | null; at: number } | undefined {
-    return this.#limit.get(meterId);
+  limit(meterId: string): Promise<{ limitKw: number | null; at: number } | undefined> {
+    return new Promise((resolve) => { resolve(this.#limit.get(meterId)); });
   }
 }

@@ -21,13 +21,13 @@ import type { GridheadConfig } from '../../src/config/schema.js';
 import { stationDlmsPush, type PushTopology } from '../../src/dlmsPush.js';
 import { QUANTITIES, meterId, terminalId, type DlmsEndpoint, type Meter, type Terminal } from '../../src/domain/index.js';
 import { openDatabase, type Db } from '../../src/storage/db.js';
-import type { SqlitePushDeadLetters } from '../../src/storage/dlmsPushDeadLetters.js';
+import type { PushDeadLetters } from '../../src/storage/dlmsPushDeadLetters.js';
 
 /** The running intake's parts the tests look at. */
 export interface PushIntakeService {
   readonly receiver: DlmsPushReceiver;
   readonly learner: PushListLearner;
-  readonly deadLetters: SqlitePushDeadLetters;
+  readonly deadLetters: PushDeadLetters;
   /** The TCP listener's port, when it listens. */
   readonly tcpPort: number | undefined;
 }
@@ -62,7 +62,7 @@ export const PUSH_TEST_CONFIG: GridheadConfig['dlms']['push'] = {
   listen: { enabled: true, host: '127.0.0.1', port: 0 }, mqtt: { enabled: false },
   maxConnections: 10, maxApduBytes: 4_096, maxBytesPerConnection: 1_048_576, idleTimeoutMs: 60_000, scalerRetryMs: 60_000,
   lists: { maxWaiting: 256, maxWaitingPerMeter: 16, readRetryMs: 60_000, maxMeters: 100_000 },
-  deadLetters: { maxRows: 10_000 },
+  deadLetters: { maxRows: 10_000, maxQueued: 1_000 },
 };
 
 /**
@@ -150,6 +150,7 @@ export async function startPushIntake(o: PushIntakeOptions): Promise<PushIntake>
       await scheduler.stop();
       await unsubscribe();
       await adapter.close();
+      await push.deadLetters.flush();
       if (o.db === undefined) db.close();
     },
   };

@@ -19,6 +19,14 @@ import { PostgresAuditLog } from '../../src/control/postgresAudit.js';
 import { PostgresProgramStateStore } from '../../src/rules/loadControl/postgresStateStore.js';
 import { SqliteProgramStateStore, type ProgramStateStore } from '../../src/rules/loadControl/stateStore.js';
 import { PostgresCommandStore } from '../../src/control/postgresCommandStore.js';
+import { SqliteDropCounterStore, type DropCounterStore } from '../../src/broker/dropMonitor.js';
+import { PostgresDropCounterStore } from '../../src/broker/postgresDropCounter.js';
+import { SqliteControlReadBacks, type ControlReadBacks } from '../../src/live/meterState.js';
+import { PostgresControlReadBacks } from '../../src/live/postgresReadBacks.js';
+import { SqlitePushDeadLetterStore, type PushDeadLetterStore } from '../../src/storage/dlmsPushDeadLetters.js';
+import { SqlitePushListStore, type PushListStoreOptions } from '../../src/storage/dlmsPushLists.js';
+import { PostgresPushDeadLetterStore } from '../../src/storage/postgres/dlmsPushDeadLetters.js';
+import { PostgresPushListStore } from '../../src/storage/postgres/dlmsPushLists.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
 import { POSTGRES_TEST_CONFIG } from './postgresStore.js';
 
@@ -118,4 +126,30 @@ export function actionStoreOf(c: StoreConnection): ControlActionStore {
 /** The load-control program state store of the connection's driver. */
 export function programStateStoreOf(c: StoreConnection): ProgramStateStore {
   return c.sqlite !== undefined ? new SqliteProgramStateStore(c.sqlite) : new PostgresProgramStateStore(c.postgres);
+}
+
+/** The DLMS push list store of the connection's driver. */
+export function pushListStoreOf(c: StoreConnection, options: PushListStoreOptions = {}): SqlitePushListStore | PostgresPushListStore {
+  return c.sqlite !== undefined ? new SqlitePushListStore(c.sqlite, options) : new PostgresPushListStore(c.postgres, options);
+}
+
+/** The DLMS push dead-letter store of the connection's driver. */
+export function pushDeadLetterStoreOf(c: StoreConnection): PushDeadLetterStore {
+  return c.sqlite !== undefined ? new SqlitePushDeadLetterStore(c.sqlite) : new PostgresPushDeadLetterStore(c.postgres);
+}
+
+/** The broker drop counter store of the connection's driver. */
+export function dropCounterStoreOf(c: StoreConnection): DropCounterStore {
+  return c.sqlite !== undefined ? new SqliteDropCounterStore(c.sqlite) : new PostgresDropCounterStore(c.postgres);
+}
+
+/** The control read-backs of the connection's driver. */
+export function controlReadBacksOf(c: StoreConnection): ControlReadBacks {
+  return c.sqlite !== undefined ? new SqliteControlReadBacks(c.sqlite) : new PostgresControlReadBacks(c.postgres);
+}
+
+/** Closes the connection, as a stopping station does; `connect()` again models the restart. */
+export async function disconnect(c: StoreConnection): Promise<void> {
+  if (c.sqlite !== undefined) c.sqlite.close();
+  else await c.postgres.close();
 }

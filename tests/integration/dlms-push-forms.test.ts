@@ -109,14 +109,14 @@ describe('DLMS pushes in the three forms the Blue Book allows', () => {
     expect(intake.problems).toEqual([]);
   }, 60_000);
 
-  it('reads an unknown list from the meter through its collection lane, on the session polling uses', () => {
+  it('reads an unknown list from the meter through its collection lane, on the session polling uses', async () => {
     // The two bare meters' lists were read, once each, and every request to a terminal (list,
     // scalers, the poll above) went over the one session its lane opened.
     expect(intake.service.learner.counters).toEqual({ reads: 2, readFailures: 0, refused: 0 });
     expect(intake.scheduler.counters().sessionOpens).toBe(sims.length);
     const rows = db.prepare('SELECT meter_key FROM dlms_push_lists ORDER BY meter_key').all() as { meter_key: string }[];
     expect(rows.map((r) => r.meter_key)).toEqual(['bare-ciphered/1', 'bare-plain/1']);
-    expect(intake.service.learner.lists('bare-plain', '1')).toContainEqual(pushListIn('bare', INTERVAL_PUSH_LIST));
+    expect(await intake.service.learner.lists('bare-plain', '1')).toContainEqual(pushListIn('bare', INTERVAL_PUSH_LIST));
   });
 
   it('remembers the learnt lists across a restart and reads no meter for them again', async () => {
@@ -132,7 +132,7 @@ describe('DLMS pushes in the three forms the Blue Book allows', () => {
     values[0] = { type: 'octet-string', value: new TextEncoder().encode('GRD00000099') };
     const apdu = encodePushNotification({ list: pushListIn('bare', INTERVAL_PUSH_LIST), values });
     (await rawConnection()).write(encodeWrapper({ source: 1, destination: 0x66, apdu }));
-    const letter = await eventually(async () => Promise.resolve(intake.service.deadLetters.list({ limit: 1 })[0]), 15_000, 'the dead letter');
+    const letter = await eventually(async () => (await intake.service.deadLetters.list({ limit: 1 }))[0], 15_000, 'the dead letter');
     expect(letter).toMatchObject({ origin: 'tcp', terminalId: 'unreachable', code: 'list-read-failed' });
     expect(Buffer.from(letter.apdu).equals(Buffer.from(apdu))).toBe(true);
     expect(intake.service.learner.counters.readFailures).toBe(1);
@@ -143,7 +143,7 @@ describe('DLMS pushes in the three forms the Blue Book allows', () => {
     const values = sims[1]?.sim.meter.pushValues('interval', T0) ?? [];
     const apdu = encodePushNotification({ list: INTERVAL_PUSH_LIST, values }, { systemTitle: stranger, keys: KEYS, protection: 'auth-enc', invocationCounter: 7 });
     (await rawConnection()).write(encodeWrapper({ source: 1, destination: 0x66, apdu }));
-    const stored = await eventually(async () => Promise.resolve(intake.service.deadLetters.list({ limit: 10 }).find((d) => d.code === 'unknown-sender')), 15_000, 'the TCP dead letter');
+    const stored = await eventually(async () => (await intake.service.deadLetters.list({ limit: 10 })).find((d) => d.code === 'unknown-sender'), 15_000, 'the TCP dead letter');
     expect(stored.sender).toBe('5354520000000001');
     expect(Buffer.from(stored.apdu).equals(Buffer.from(apdu))).toBe(true);
 

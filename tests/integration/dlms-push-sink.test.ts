@@ -116,7 +116,7 @@ describe('DLMS push: the station refuses to store it', () => {
     s.on('error', () => undefined);
     await new Promise<void>((resolve) => s.once('connect', () => { resolve(); }));
     s.write(encodeWrapper({ source: 1, destination: 0x66, apdu }));
-    const letter = await eventually(async () => Promise.resolve(intake.service.deadLetters.list({ limit: 10 }).find((d) => d.code === 'sink')), 15_000, 'the TCP dead letter');
+    const letter = await eventually(async () => (await intake.service.deadLetters.list({ limit: 10 })).find((d) => d.code === 'sink'), 15_000, 'the TCP dead letter');
     expect(letter).toMatchObject({ origin: 'tcp', terminalId: 'sink-plain' });
     expect(Buffer.from(letter.apdu).equals(Buffer.from(apdu))).toBe(true);
     const after = intake.service.receiver.counters;

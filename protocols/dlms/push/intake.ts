@@ -22,9 +22,14 @@ import { DlmsPushReceiver, type DlmsPushCounters, type PushDeadLetter } from './
 import { PushScalerCache } from './scalers.js';
 import type { PushSenderLookup } from './senders.js';
 
-/** Where TCP pushes that yielded nothing are kept (MQTT ones go to the dead-letter topic). */
-export interface PushDeadLetterStore {
-  /** Keeps one dead letter; false when the store refused it (the store counts it). */
+/**
+ * Where TCP pushes that yielded nothing go to be kept (MQTT ones go to the dead-letter topic).
+ * Synchronous: the receiver dead-letters from its synchronous checks, and a push that failed
+ * must not hold its connection for a diagnostic write; the station's side queues the write
+ * (bounded) behind the call.
+ */
+export interface PushDeadLetterSink {
+  /** Takes one dead letter to be kept; false when it cannot (the sink counts it). */
   add(letter: PushDeadLetter): boolean;
 }
 
@@ -36,7 +41,7 @@ export interface DlmsPushOptions {
   readonly senders: PushSenderLookup;
   /** Push object lists learnt from the meters, kept across restarts. */
   readonly listStore: PushListStore;
-  readonly deadLetters: PushDeadLetterStore;
+  readonly deadLetters: PushDeadLetterSink;
   /** The station's broker connection (login and TLS included) and its MQTT conventions. */
   readonly mqtt?: MqttConnection & { readonly clientId: string; readonly topicPrefix: string; readonly deadLetterTopic: string };
   readonly security?: PushKeyLookup;

@@ -5,7 +5,7 @@
  * A push that neither describes itself nor follows a known list is readable only with its
  * sender's push_object_list (Blue Book IC 40 attribute 2). The learner reads every push setup's
  * list of that meter through the terminal's collection lane (the one connection polling uses:
- * no second association beside the poller's), keeps them in the embedded store (a restart
+ * no second association beside the poller's), keeps them in the station's store (a restart
  * keeps them), and hands the outcome to the pushes that waited for it.
  *
  * Bounded: one read per meter at a time and at most one per `readRetryMs` (a meter whose lists
@@ -22,10 +22,20 @@
 import { ProtocolError } from '../../adapter.js';
 import type { PushObjectList } from './pushObjects.js';
 
+/**
+ * Where learnt lists are kept (the station's: src/storage/dlmsPushLists.ts, on either driver).
+ * Asynchronous, as a network database needs, because every caller can wait without stalling a
+ * session: the receiver's handling of a push is itself asynchronous (it awaits the key lookup
+ * and the sink) and awaits `get` for that push only (a TCP connection's later frames wait
+ * behind it as they wait behind the sink; other connections go on), and a store keeps a bounded
+ * cache so that most lookups cost a microtask. `set` follows a read of the meter, not a push,
+ * and the learner serves the waiting pushes before it awaits the write.
+ */
 export interface PushListStore {
   /** The lists learnt for `meterKey` (terminal id / address); undefined when none were. */
-  get(meterKey: string): readonly PushObjectList[] | undefined;
-  set(meterKey: string, lists: readonly PushObjectList[]): void;
+  get(meterKey: string): Promise<readonly PushObjectList[] | undefined>;
+  /** Keeps the lists; `get` answers with them from the call on, even before the write is done. */
+  set(meterKey: string, lists: readonly PushObjectList[]): Promise<void>;
 }
 
 export type PushListReadOutcome =
@@ -77,8 +87,8 @@ export class PushListLearner {
   }
 
   /** The lists learnt for the meter at (terminal, address), none when never read. */
-  lists(terminalId: string, address: string): readonly PushObjectList[] {
-    return this.o.store.get(keyOf(terminalId, address)) ?? [];
+  async lists(terminalId: string, address: string): Promise<readonly PushObjectList[]> {
+    return (await this.o.store.get(keyOf(terminalId, address))) ?? [];
   }
 
   /**
@@ -124,15 +134,15 @@ export class PushListLearner {
     this.counters.reads += 1;
     this.noteRead(key);
     let outcome: PushListReadOutcome;
+    let stored: Promise<void> = Promise.resolve();
     try {
       const lists = await this.o.read(terminalId, address);
       outcome = { ok: true, lists };
-      // Stored after use is decided: a store failure loses the memory of the lists, not these pushes.
-      try {
-        this.o.store.set(key, lists);
-      } catch {
-        // The next push of this meter reads them again (after readRetryMs).
-      }
+      // The waiting pushes are served from the lists read, not from the store: they do not wait
+      // for the write, and a store failure loses the memory of the lists, not these pushes (the
+      // next push of this meter reads them again, after readRetryMs). Awaited below, so `idle`
+      // and `close` cover the write too.
+      stored = this.o.store.set(key, lists).catch(() => undefined);
     } catch (err) {
       this.counters.readFailures += 1;
       outcome = { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
@@ -142,6 +152,7 @@ export class PushListLearner {
       this.waitingCount -= 1;
       await then(outcome).catch(() => undefined);
     }
+    await stored;
   }
 
   private noteRead(key: string): void {

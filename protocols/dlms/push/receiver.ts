@@ -192,7 +192,7 @@ export class DlmsPushReceiver {
       return;
     }
     // The sender's own lists come before the known ones: they were read from this meter.
-    const learnt = this.o.learner === undefined ? undefined : matchPushList(frame.body, this.o.learner.lists(sender.terminal.id, sender.address));
+    const learnt = this.o.learner === undefined ? undefined : matchPushList(frame.body, await this.o.learner.lists(sender.terminal.id, sender.address));
     if (learnt !== undefined) await this.deliver(frame, learnt, 'learnt', sender, arrival, retryable);
     else if (known !== undefined) await this.deliver(frame, known, 'known', sender, arrival, retryable);
     else this.awaitLists(frame, sender, arrival);

@@ -364,6 +364,45 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 14,
+    name: 'DLMS push lists and dead letters, broker drop counter, control read-backs index',
+    sql: `
+      -- Push object lists learnt per meter (src/storage/postgres/dlmsPushLists.ts); capped, the least recently learnt dropped.
+      CREATE TABLE dlms_push_lists (
+        meter_key text PRIMARY KEY,      -- terminal id / meter address
+        lists     jsonb NOT NULL,        -- [{ pushSetup, objects: [{ classId, obis, attribute, dataIndex }] }]
+        learnt_at bigint NOT NULL        -- ms since epoch
+      );
+      CREATE INDEX dlms_push_lists_learnt ON dlms_push_lists (learnt_at, meter_key);
+
+      -- Pushes that yielded nothing, with their bytes (src/storage/postgres/dlmsPushDeadLetters.ts); capped, oldest dropped.
+      CREATE TABLE dlms_push_dead_letters (
+        id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        received_at bigint NOT NULL,     -- ms since epoch
+        origin      text NOT NULL CHECK (origin IN ('tcp','mqtt')),
+        peer        text NOT NULL,       -- TCP peer address:port, or the MQTT topic's terminal id
+        sender      text NOT NULL,       -- peer address, topic terminal, system title: what is known
+        terminal_id text,
+        code        text NOT NULL,
+        reason      text NOT NULL,
+        apdu        bytea NOT NULL
+      );
+      CREATE INDEX dlms_push_dead_letters_terminal ON dlms_push_dead_letters (terminal_id, id);
+
+      -- The broker's cumulative dropped-message counter as last seen (src/broker/postgresDropCounter.ts),
+      -- so drops while the station was down are noticed at its next start. One row.
+      CREATE TABLE broker_drop_counter (
+        id           smallint PRIMARY KEY CHECK (id = 1),
+        value        bigint NOT NULL,    -- $SYS/broker/publish/messages/dropped
+        confirmed_at bigint NOT NULL     -- ms since epoch: the counter held this value at least until then
+      );
+
+      -- A meter's latest verified read-back (src/live/postgresReadBacks.ts): one seek to the
+      -- meter's newest verified target, its older and unverified targets never read.
+      CREATE INDEX command_targets_verified ON command_targets (meter_id, updated_at DESC) WHERE status = 'verified';
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

@@ -29,7 +29,7 @@ describe('push object list learner', () => {
     await learner.idle();
     expect(got.map((o) => o.ok && o.lists.length)).toEqual([2, 2, 2]);
     expect(learner.waiting).toBe(0);
-    expect(learner.lists('t1', '1')).toEqual([INTERVAL_PUSH_LIST, EVENT_PUSH_LIST]);
+    expect(await learner.lists('t1', '1')).toEqual([INTERVAL_PUSH_LIST, EVENT_PUSH_LIST]);
     db.close();
   });
 
