@@ -45,14 +45,14 @@ export const analysisRoutes: FastifyPluginAsyncTypebox<AnalysisRoutesOptions> = 
         ...problemResponses,
       },
     },
-  }, (req) => {
+  }, async (req) => {
     const { id } = req.params;
     const from = parseTime(req.query.from, 'from');
     const to = parseTime(req.query.to, 'to');
-    const s = analysis.load(id, from, to, req.query.stepMs);
+    const s = await analysis.load(id, from, to, req.query.stepMs);
     const points = s.points.map(point);
     if (req.query.compare === undefined) return { areaId: id, unit: 'kW' as const, stepMs: s.stepMs, points };
-    const prev = analysis.load(id, from - DAY_MS, to - DAY_MS, req.query.stepMs);
+    const prev = await analysis.load(id, from - DAY_MS, to - DAY_MS, req.query.stepMs);
     return { areaId: id, unit: 'kW' as const, stepMs: s.stepMs, points, previous: prev.points.map((p) => point({ ts: p.ts + DAY_MS, value: p.value })) };
   });
 
@@ -68,8 +68,8 @@ export const analysisRoutes: FastifyPluginAsyncTypebox<AnalysisRoutesOptions> = 
         ...problemResponses,
       },
     },
-  }, (req) => {
-    const p = analysis.profile(req.params.id, req.query.date);
+  }, async (req) => {
+    const p = await analysis.profile(req.params.id, req.query.date);
     const f = periodJson(p);
     return { areaId: req.params.id, date: req.query.date, unit: 'kW' as const, stepMs: 900_000, from: f.from, to: f.to, points: f.points, summary: f.summary };
   });
@@ -89,8 +89,8 @@ export const analysisRoutes: FastifyPluginAsyncTypebox<AnalysisRoutesOptions> = 
         ...problemResponses,
       },
     },
-  }, (req) => {
-    const { a, b } = analysis.comparePeriods(req.params.id, req.query.period, req.query.a, req.query.b);
+  }, async (req) => {
+    const { a, b } = await analysis.comparePeriods(req.params.id, req.query.period, req.query.a, req.query.b);
     const sa = a.summary;
     const sb = b.summary;
     const diff = (x: number | null | undefined, y: number | null | undefined): number | null => (x === null || x === undefined || y === null || y === undefined ? null : y - x);
@@ -120,11 +120,11 @@ export const analysisRoutes: FastifyPluginAsyncTypebox<AnalysisRoutesOptions> = 
         ...problemResponses,
       },
     },
-  }, (req) => {
+  }, async (req) => {
     const ids = req.query.areas.split(',').map((s) => s.trim()).filter((s) => s !== '');
     const from = parseTime(req.query.from, 'from');
     const to = parseTime(req.query.to, 'to');
-    const rows = analysis.compareAreas(ids, from, to, req.query.stepMs);
+    const rows = await analysis.compareAreas(ids, from, to, req.query.stepMs);
     return {
       from: new Date(from).toISOString(), to: new Date(to).toISOString(), stepMs: req.query.stepMs, unit: 'kW' as const,
       areas: rows.map((r) => ({ areaId: r.areaId, points: r.points.map(point), summary: summaryJson(r.summary) })),
@@ -142,10 +142,10 @@ export const analysisRoutes: FastifyPluginAsyncTypebox<AnalysisRoutesOptions> = 
         ...problemResponses,
       },
     },
-  }, (req) => {
+  }, async (req) => {
     const from = parseTime(req.query.from, 'from');
     const to = parseTime(req.query.to, 'to');
-    const rows = analysis.lineLoss(req.query.area, from, to);
+    const rows = await analysis.lineLoss(req.query.area, from, to);
     return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), areas: rows.map((r) => ({ ...r, missingMeters: [...r.missingMeters] })) };
   });
 

@@ -61,7 +61,7 @@ export const billingRoutes: FastifyPluginAsyncTypebox<BillingRoutesOptions> = as
       querystring: Type.Object({ date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }), area: Area, quantity: Quantity, cursor: Cursor, limit: Limit, format: Format }, { additionalProperties: false }),
       response: { 200: Paged(DailyOut), ...problemResponses },
     },
-  }, (req, reply) => {
+  }, async (req, reply) => {
     const { date, area, quantity, cursor, limit } = req.query;
     const q = { ...(area === undefined ? {} : { areaId: area }), ...(quantity === undefined ? {} : { quantity }), ...(cursor === undefined ? {} : { cursor }) };
     const columns = ['meter', 'customer_ref', 'account_ref', 'area', 'date', 'quantity', 'value', 'unit', 'status', 'source', 'raw'];
@@ -70,7 +70,7 @@ export const billingRoutes: FastifyPluginAsyncTypebox<BillingRoutesOptions> = as
       const chunks = limit === undefined ? billing.dailyChunks(date, q) : once(billing.daily(date, { ...q, limit }));
       return sendCsv(req, reply, csvLine(columns), chunks, line);
     }
-    const page = billing.daily(date, { ...q, limit: limit ?? 100 });
+    const page = await billing.daily(date, { ...q, limit: limit ?? 100 });
     return { items: page.rows, next: page.next };
   });
 
@@ -82,7 +82,7 @@ export const billingRoutes: FastifyPluginAsyncTypebox<BillingRoutesOptions> = as
       querystring: Type.Object({ month: Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$' }), area: Area, quantity: Quantity, cursor: Cursor, limit: Limit, format: Format }, { additionalProperties: false }),
       response: { 200: Paged(MonthlyOut), ...problemResponses },
     },
-  }, (req, reply) => {
+  }, async (req, reply) => {
     const { month, area, quantity, cursor, limit } = req.query;
     const q = { ...(area === undefined ? {} : { areaId: area }), ...(quantity === undefined ? {} : { quantity }), ...(cursor === undefined ? {} : { cursor }) };
     const buckets = billing.buckets;
@@ -95,7 +95,7 @@ export const billingRoutes: FastifyPluginAsyncTypebox<BillingRoutesOptions> = as
       const chunks = limit === undefined ? billing.monthlyChunks(month, q) : once(billing.monthly(month, { ...q, limit }));
       return sendCsv(req, reply, csvLine(columns), chunks, line);
     }
-    const page = billing.monthly(month, { ...q, limit: limit ?? 100 });
+    const page = await billing.monthly(month, { ...q, limit: limit ?? 100 });
     return { items: page.rows, next: page.next };
   });
 
@@ -115,7 +115,7 @@ export const billingRoutes: FastifyPluginAsyncTypebox<BillingRoutesOptions> = as
       }, { additionalProperties: false }),
       response: { 200: Paged(IntervalOut), ...problemResponses },
     },
-  }, (req, reply) => {
+  }, async (req, reply) => {
     const { meter, quantity, limit } = req.query;
     const from = Date.parse(req.query.cursor ?? req.query.from);
     const to = Date.parse(req.query.to);
@@ -124,7 +124,7 @@ export const billingRoutes: FastifyPluginAsyncTypebox<BillingRoutesOptions> = as
     const csv = wantsCsv(req);
     const pageSize = limit ?? (csv ? Infinity : 1000);
     const pageTo = Math.min(to, from + pageSize * INTERVAL_MS);
-    const rows = billing.intervals(meter, from, pageTo, quantity);
+    const rows = await billing.intervals(meter, from, pageTo, quantity);
     const last = rows[rows.length - 1];
     const next = last !== undefined && last.end < to ? new Date(last.end).toISOString() : null;
     if (csv) {
@@ -176,8 +176,8 @@ function wantsCsv(req: FastifyRequest): boolean {
   return req.headers.accept?.includes('text/csv') === true;
 }
 
-function* once<T>(page: { rows: T[]; next: string | null }): Generator<T[]> {
-  yield page.rows;
+async function* once<T>(page: Promise<{ rows: T[]; next: string | null }>): AsyncGenerator<T[]> {
+  yield (await page).rows;
 }
 
 /**
@@ -185,8 +185,8 @@ function* once<T>(page: { rows: T[]; next: string | null }): Generator<T[]> {
  * before the reply starts, so a bad query (unknown area) is still a problem+json 400/404;
  * a failure later can only cut the stream, and is logged.
  */
-function sendCsv<T>(req: FastifyRequest, reply: FastifyReply, header: string, chunks: Iterator<T[]>, line: (r: T) => string): FastifyReply {
-  const first = chunks.next();
+async function sendCsv<T>(req: FastifyRequest, reply: FastifyReply, header: string, chunks: AsyncIterator<T[]>, line: (r: T) => string): Promise<FastifyReply> {
+  const first = await chunks.next();
   async function* body(): AsyncGenerator<string> {
     yield header;
     let step = first;
@@ -194,7 +194,7 @@ function sendCsv<T>(req: FastifyRequest, reply: FastifyReply, header: string, ch
       yield step.value.map(line).join('');
       // Let other requests and the ingest pipeline run between pages of a long export.
       await yieldToLoop();
-      step = chunks.next();
+      step = await chunks.next();
     }
   }
   const stream = Readable.from(body(), { objectMode: false, highWaterMark: 64 * 1024 });

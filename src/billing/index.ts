@@ -2,15 +2,20 @@
 import type { BillingConfig } from '../config/schema.js';
 import { QUANTITIES, isQuantity } from '../domain/quantity.js';
 import type { Db } from '../storage/db.js';
-import { BillingService } from './service.js';
+import { BillingService, type BillingOptions } from './service.js';
 import { SqliteReplacementStore } from './replacements.js';
-import { BillingStore } from './store.js';
+import { SqliteBillingStore } from './store.js';
 import { Tariff } from './tou.js';
 
 export { BillingService } from './service.js';
 
 export function createBillingService(db: Db, config: BillingConfig, utcOffsetMinutes: number, areaSubtree: (id: string) => ReadonlySet<string>): BillingService {
-  return new BillingService(new BillingStore(db), {
+  return new BillingService(new SqliteBillingStore(db), billingOptions(config, utcOffsetMinutes, areaSubtree), new SqliteReplacementStore(db));
+}
+
+/** The service's options from its configuration section, whichever driver its stores use. */
+export function billingOptions(config: BillingConfig, utcOffsetMinutes: number, areaSubtree: (id: string) => ReadonlySet<string>): BillingOptions {
+  return {
     utcOffsetMinutes,
     quantity: config.quantity,
     unitOf: (q) => (isQuantity(q) ? QUANTITIES[q].unit : ''),
@@ -29,5 +34,5 @@ export function createBillingService(db: Db, config: BillingConfig, utcOffsetMin
     maxReadsPerMeter: config.maxReadsPerMeter,
     chunkSize: config.exportChunkMeters,
     areaSubtree,
-  }, new SqliteReplacementStore(db));
+  };
 }

@@ -2,7 +2,8 @@
  * Billing reads: daily and monthly frozen reads per meter (stored profile where the meter
  * keeps one, else a snapshot interpolated from register reads), 15-minute interval data
  * with VEE, and monthly consumption split into TOU buckets. Pages are keyset on the meter
- * id; `dailyChunks`/`monthlyChunks` walk page after page for streamed exports.
+ * id; `dailyChunks`/`monthlyChunks` walk page after page for streamed exports. Every read goes
+ * through the store port (src/billing/store.ts), so the same service runs on either driver.
  */
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import type { ReplacementStore } from './replacements.js';
@@ -121,7 +122,7 @@ export class BillingService {
 
   /** Records a meter exchange; resolves once it is stored, and later billing reads account for it. */
   async recordReplacement(r: MeterReplacement): Promise<void> {
-    if (this.store.meter(r.meterId, 'billing') === undefined) throw new NotFoundError('meter', r.meterId);
+    if (await this.store.meter(r.meterId, 'billing') === undefined) throw new NotFoundError('meter', r.meterId);
     if (this.recorded === undefined) throw new ConflictError('replacements cannot be recorded: no store');
     await this.recorded.add(r);
   }
@@ -130,14 +131,14 @@ export class BillingService {
     return this.opts.tariff.buckets();
   }
 
-  daily(date: string, q: FleetQuery): Page<DailyRow> {
+  async daily(date: string, q: FleetQuery): Promise<Page<DailyRow>> {
     const at = localMidnight(date, this.opts.utcOffsetMinutes);
     const quantity = q.quantity ?? this.opts.quantity;
-    const code = this.store.quantityCode(quantity);
+    const code = await this.store.quantityCode(quantity);
     if (code === undefined) return this.pageOf(q, 'daily', (m) => this.dailyRow(m, date, quantity, missing(at)));
     const areaIds = this.areasOf(q.areaId);
     // One more than asked: its presence says another page follows.
-    const meters = this.store.metersAround({
+    const meters = await this.store.metersAround({
       afterId: q.cursor ?? '', limit: q.limit + 1, profile: 'daily', code, at, spanMs: this.opts.frozenMaxSpanMs, ...(areaIds === undefined ? {} : { areaIds }),
     });
     const page = meters.slice(0, q.limit);
@@ -145,29 +146,29 @@ export class BillingService {
     return { rows, next: nextCursor(page, meters.length > q.limit) };
   }
 
-  monthly(month: string, q: FleetQuery): Page<MonthlyRow> {
+  monthly(month: string, q: FleetQuery): Promise<Page<MonthlyRow>> {
     const bounds = monthBounds(month, this.opts.utcOffsetMinutes);
     return this.pageOf(q, 'billing', (m, quantity, code) => this.monthlyRow(m, month, bounds, quantity, code));
   }
 
   /** Page after page from `q.cursor` to the end of the fleet, `chunkSize` meters at a time. */
-  *dailyChunks(date: string, q: Omit<FleetQuery, 'limit'>): Generator<DailyRow[]> {
+  async *dailyChunks(date: string, q: Omit<FleetQuery, 'limit'>): AsyncGenerator<DailyRow[]> {
     yield* this.chunks(q, (qq) => this.daily(date, qq));
   }
 
-  *monthlyChunks(month: string, q: Omit<FleetQuery, 'limit'>): Generator<MonthlyRow[]> {
+  async *monthlyChunks(month: string, q: Omit<FleetQuery, 'limit'>): AsyncGenerator<MonthlyRow[]> {
     yield* this.chunks(q, (qq) => this.monthly(month, qq));
   }
 
   /** A meter's 15-minute intervals covering [from, to) (edges aligned to the local quarter hour). */
-  intervals(meterId: string, from: number, to: number, quantity = this.opts.quantity): IntervalRow[] {
-    const m = this.store.meter(meterId, 'load');
+  async intervals(meterId: string, from: number, to: number, quantity = this.opts.quantity): Promise<IntervalRow[]> {
+    const m = await this.store.meter(meterId, 'load');
     if (m === undefined) throw new NotFoundError('meter', meterId);
-    const code = this.store.quantityCode(quantity);
+    const code = await this.store.quantityCode(quantity);
     const unit = this.opts.unitOf(quantity);
     const start = this.alignDown(from);
     const end = Math.max(start + INTERVAL_MS, this.alignDown(to + INTERVAL_MS - 1));
-    const values = code === undefined ? [] : this.intervalValues(m, code, start, end);
+    const values = code === undefined ? [] : await this.intervalValues(m, code, start, end);
     return values.map((v) => ({ meter: m.id, start: v.start, end: v.end, quantity, value: round(v.value), unit, status: v.status, source: v.source, raw: round(v.raw), flags: v.flags }));
   }
 
@@ -181,9 +182,9 @@ export class BillingService {
     };
   }
 
-  private monthlyRow(m: BillingMeter, month: string, b: { start: number; end: number }, quantity: string, code: number | undefined): MonthlyRow {
-    const first = code === undefined ? missing(b.start) : this.snapshot(m, code, b.start);
-    const last = code === undefined ? missing(b.end) : this.snapshot(m, code, b.end);
+  private async monthlyRow(m: BillingMeter, month: string, b: { start: number; end: number }, quantity: string, code: number | undefined): Promise<MonthlyRow> {
+    const first = code === undefined ? missing(b.start) : await this.snapshot(m, code, b.start);
+    const last = code === undefined ? missing(b.end) : await this.snapshot(m, code, b.end);
     let consumption: number | null = null;
     let raw: number | null = null;
     let status: ValueStatus = 'missing';
@@ -200,7 +201,7 @@ export class BillingService {
         flags = ['negative'];
       }
     }
-    const intervals = code === undefined ? [] : this.intervalValues(m, code, b.start, b.end);
+    const intervals = code === undefined ? [] : await this.intervalValues(m, code, b.start, b.end);
     const usable = intervals.filter((v) => v.status === 'valid' || v.status === 'estimated');
     const tou: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.opts.tariff.split(usable))) tou[k] = round(v) ?? 0;
@@ -211,18 +212,19 @@ export class BillingService {
     };
   }
 
-  private snapshot(m: BillingMeter, code: number, at: number): Snapshot {
+  private async snapshot(m: BillingMeter, code: number, at: number): Promise<Snapshot> {
     const span = this.opts.frozenMaxSpanMs;
-    return snapshotAt(this.store.before(m.key, code, at, span), this.store.after(m.key, code, at, span), at, this.snapshotOpts(m));
+    const [before, after] = await Promise.all([this.store.before(m.key, code, at, span), this.store.after(m.key, code, at, span)]);
+    return snapshotAt(before, after, at, this.snapshotOpts(m));
   }
 
   private snapshotOpts(m: BillingMeter): SnapshotOptions {
     return { toleranceMs: this.opts.snapshotToleranceMs, maxSpanMs: this.opts.frozenMaxSpanMs, keepsProfile: m.keepsProfile, ...this.registerOpts(m.id) };
   }
 
-  private intervalValues(m: BillingMeter, code: number, start: number, end: number): ReturnType<typeof validateIntervals> {
+  private async intervalValues(m: BillingMeter, code: number, start: number, end: number): Promise<ReturnType<typeof validateIntervals>> {
     const span = this.opts.intervalMaxSpanMs;
-    const reads = this.store.reads(m.key, code, start - span, end + span, this.opts.maxReadsPerMeter);
+    const reads = await this.store.reads(m.key, code, start - span, end + span, this.opts.maxReadsPerMeter);
     const edges = boundarySeries(reads, start, end, INTERVAL_MS, {
       toleranceMs: this.opts.snapshotToleranceMs, maxSpanMs: span, keepsProfile: m.keepsLoadProfile === true, ...this.registerOpts(m.id),
     });
@@ -239,22 +241,25 @@ export class BillingService {
 
   // ── paging ───────────────────────────────────────────────────────────────
 
-  private pageOf<T>(q: FleetQuery, profile: 'daily' | 'billing', row: (m: BillingMeter, quantity: string, code: number | undefined) => T): Page<T> {
+  private async pageOf<T>(q: FleetQuery, profile: 'daily' | 'billing', row: (m: BillingMeter, quantity: string, code: number | undefined) => T | Promise<T>): Promise<Page<T>> {
     const quantity = q.quantity ?? this.opts.quantity;
-    const code = this.store.quantityCode(quantity);
-    const meters = this.store.meters(q.cursor ?? '', q.limit + 1, profile, this.areasOf(q.areaId));
+    const code = await this.store.quantityCode(quantity);
+    const meters = await this.store.meters(q.cursor ?? '', q.limit + 1, profile, this.areasOf(q.areaId));
     const page = meters.slice(0, q.limit);
-    return { rows: page.map((m) => row(m, quantity, code)), next: nextCursor(page, meters.length > q.limit) };
+    const rows: T[] = [];
+    // One meter after the other: a meter's reads are a few queries, and a page of them at once would crowd the pool.
+    for (const m of page) rows.push(await row(m, quantity, code));
+    return { rows, next: nextCursor(page, meters.length > q.limit) };
   }
 
   private areasOf(areaId: string | undefined): string[] | undefined {
     return areaId === undefined ? undefined : [...this.opts.areaSubtree(areaId)];
   }
 
-  private *chunks<T>(q: Omit<FleetQuery, 'limit'>, page: (q: FleetQuery) => Page<T>): Generator<T[]> {
+  private async *chunks<T>(q: Omit<FleetQuery, 'limit'>, page: (q: FleetQuery) => Promise<Page<T>>): AsyncGenerator<T[]> {
     let cursor = q.cursor;
     for (;;) {
-      const p = page({ ...q, ...(cursor === undefined ? {} : { cursor }), limit: this.opts.chunkSize });
+      const p = await page({ ...q, ...(cursor === undefined ? {} : { cursor }), limit: this.opts.chunkSize });
       if (p.rows.length > 0) yield p.rows;
       if (p.next === null) return;
       cursor = p.next;

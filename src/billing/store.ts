@@ -1,10 +1,11 @@
 /**
- * The billing queries on the embedded store: meters page by page (keyset on the meter id),
- * the nearest register reads around a boundary (two primary-key seeks each), and a
- * meter's reads over a period. `bad` readings (quality 2) never enter billing.
+ * The billing queries: meters page by page (keyset on the meter id), the nearest register
+ * reads around a boundary (two primary-key seeks each), and a meter's reads over a period.
+ * `bad` readings (quality 2) never enter billing. `BillingStore` is the port; the embedded
+ * store's SQL is here, PostgreSQL's in src/billing/postgresStore.ts.
  */
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../storage/db.js';
+import { settled, type Db } from '../storage/db.js';
 import type { RegisterRead } from './vee.js';
 
 export type StoredProfile = 'daily' | 'billing' | 'load';
@@ -37,10 +38,27 @@ export interface AroundQuery {
   readonly spanMs: number;
 }
 
+/** What the billing service asks of the store; every driver answers the same. */
+export interface BillingStore {
+  /** Up to `limit` meters with ids after `afterId` ('' for the first page), in the given areas when `areaIds` is set. */
+  meters(afterId: string, limit: number, profile: StoredProfile, areaIds?: readonly string[]): Promise<BillingMeter[]>;
+  /** A page of meters (as `meters`) each with its nearest reads within `spanMs` at or before and after `at`. */
+  metersAround(q: AroundQuery): Promise<MeterAround[]>;
+  meter(id: string, profile: StoredProfile): Promise<BillingMeter | undefined>;
+  /** The persisted code of a quantity (see the reading store's quantity_codes); undefined before any reading store opened. */
+  quantityCode(name: string): Promise<number | undefined>;
+  /** The newest read at or before `at`, not older than `at - spanMs`. */
+  before(key: number, code: number, at: number, spanMs: number): Promise<RegisterRead | undefined>;
+  /** The oldest read after `at`, not later than `at + spanMs`. */
+  after(key: number, code: number, at: number, spanMs: number): Promise<RegisterRead | undefined>;
+  /** Reads in [from, to], oldest first, at most `max`. */
+  reads(key: number, code: number, from: number, to: number, max: number): Promise<RegisterRead[]>;
+}
+
 interface MeterRowDb { key: number; id: string; customer_ref: string | null; account_ref: string | null; area_id: string | null; keeps: number; keeps_load?: number }
 interface AroundRowDb extends MeterRowDb { b_ts: number | null; b_value: number | null; a_ts: number | null; a_value: number | null }
 
-export class BillingStore {
+export class SqliteBillingStore implements BillingStore {
   private readonly page: Statement<[string, string, string | null, string | null, number], MeterRowDb>;
   private readonly aroundPage: Statement<[Record<string, unknown>], AroundRowDb>;
   private readonly one: Statement<[string, string], MeterRowDb>;
@@ -77,48 +95,43 @@ export class BillingStore {
     this.codeStmt = db.prepare('SELECT code FROM quantity_codes WHERE name = ?');
   }
 
-  /** Up to `limit` meters with ids after `afterId` ('' for the first page), in the given areas when `areaIds` is set. */
-  meters(afterId: string, limit: number, profile: StoredProfile, areaIds?: readonly string[]): BillingMeter[] {
+  meters(afterId: string, limit: number, profile: StoredProfile, areaIds?: readonly string[]): Promise<BillingMeter[]> {
     const areas = areaIds === undefined ? null : JSON.stringify(areaIds);
-    return this.page.all(profile, afterId, areas, areas, limit).map(toMeter);
+    return settled(() => this.page.all(profile, afterId, areas, areas, limit).map(toMeter));
   }
 
-  /** A page of meters (as `meters`) each with its nearest reads within `spanMs` at or before and after `at`. */
-  metersAround(q: AroundQuery): MeterAround[] {
+  metersAround(q: AroundQuery): Promise<MeterAround[]> {
     const areas = q.areaIds === undefined ? null : JSON.stringify(q.areaIds);
-    const rows = this.aroundPage.all({
+    return settled(() => this.aroundPage.all({
       afterId: q.afterId, limit: q.limit, profile: q.profile, areas, code: q.code, at: q.at, lo: q.at - q.spanMs, hi: q.at + q.spanMs,
-    });
-    return rows.map((r) => ({
+    }).map((r) => ({
       key: r.key, id: r.id, customerRef: r.customer_ref, accountRef: r.account_ref, areaId: r.area_id, keepsProfile: r.keeps === 1,
       before: r.b_ts === null || r.b_value === null ? undefined : { ts: r.b_ts, value: r.b_value },
       after: r.a_ts === null || r.a_value === null ? undefined : { ts: r.a_ts, value: r.a_value },
-    }));
+    })));
   }
 
-  meter(id: string, profile: StoredProfile): BillingMeter | undefined {
-    const row = this.one.get(profile, id);
-    return row === undefined ? undefined : toMeter(row);
+  meter(id: string, profile: StoredProfile): Promise<BillingMeter | undefined> {
+    return settled(() => {
+      const row = this.one.get(profile, id);
+      return row === undefined ? undefined : toMeter(row);
+    });
   }
 
-  /** The persisted code of a quantity (see ReadingStore's quantity_codes); undefined before any store opened. */
-  quantityCode(name: string): number | undefined {
-    return this.codeStmt.get(name)?.code;
+  quantityCode(name: string): Promise<number | undefined> {
+    return settled(() => this.codeStmt.get(name)?.code);
   }
 
-  /** The newest read at or before `at`, not older than `at - spanMs`. */
-  before(key: number, code: number, at: number, spanMs: number): RegisterRead | undefined {
-    return this.beforeStmt.get(key, code, at, at - spanMs);
+  before(key: number, code: number, at: number, spanMs: number): Promise<RegisterRead | undefined> {
+    return settled(() => this.beforeStmt.get(key, code, at, at - spanMs));
   }
 
-  /** The oldest read after `at`, not later than `at + spanMs`. */
-  after(key: number, code: number, at: number, spanMs: number): RegisterRead | undefined {
-    return this.afterStmt.get(key, code, at, at + spanMs);
+  after(key: number, code: number, at: number, spanMs: number): Promise<RegisterRead | undefined> {
+    return settled(() => this.afterStmt.get(key, code, at, at + spanMs));
   }
 
-  /** Reads in [from, to], oldest first, at most `max`. */
-  reads(key: number, code: number, from: number, to: number, max: number): RegisterRead[] {
-    return this.rangeStmt.all(key, code, from, to, max);
+  reads(key: number, code: number, from: number, to: number, max: number): Promise<RegisterRead[]> {
+    return settled(() => this.rangeStmt.all(key, code, from, to, max));
   }
 }
 

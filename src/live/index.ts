@@ -10,7 +10,7 @@ import type { ReadingSink } from '../ingest/pipeline.js';
 import type { Closers } from '../observe/closers.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
-import { AnalysisQueries } from '../storage/analysisQueries.js';
+import { SqliteAnalysisQueries } from '../storage/analysisQueries.js';
 import { AreaAnalysis } from '../storage/areaAnalysis.js';
 import type { Db } from '../storage/db.js';
 import type { ReadingStore } from '../storage/readingStore.js';
@@ -53,7 +53,7 @@ export function createLive({ config, db, registry, readings, alarms, logger, thr
   const openAlarms = new OpenAlarmIndex(alarms);
   closers.add('open alarm index', () => { openAlarms.close(); });
   const analysis = new AreaAnalysis({
-    queries: new AnalysisQueries(db),
+    queries: new SqliteAnalysisQueries(db),
     topology: registry,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
     supplyMeters: config.analysis.supplyMeters,

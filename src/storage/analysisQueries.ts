@@ -2,13 +2,15 @@
  * Aggregations over the readings table for load analysis: an area's summed active
  * power per time bucket, and each meter's energy-register advance over a period. Both run as
  * SQL over the primary key (meter_key, quantity, ts), so a day of 1-minute readings of an
- * area of thousands of meters is aggregated in SQLite, not row by row in JavaScript.
+ * area of thousands of meters is aggregated in the database, not row by row in JavaScript.
+ * `AnalysisQueries` is the port; the embedded store's SQL is here, PostgreSQL's in
+ * src/storage/postgres/analysisQueries.ts.
  *
- * Meter sets travel as one JSON array (json_each): an area may hold more meters than SQLite
- * allows bound parameters.
+ * In SQLite, meter sets travel as one JSON array (json_each): an area may hold more meters
+ * than SQLite allows bound parameters.
  */
 import type { Statement } from 'better-sqlite3';
-import type { Db } from './db.js';
+import { settled, type Db } from './db.js';
 
 export interface AreaLoadQuery {
   /** Compact keys (`meters.key`) of the meters whose power is summed. */
@@ -58,15 +60,58 @@ export class AnalysisQueryError extends Error {
   }
 }
 
-export class AnalysisQueries {
+/** What area analysis asks of the store; every driver answers the same and refuses the same queries. */
+export interface AnalysisQueries {
+  /** Summed active power of a set of meters per bucket; buckets without any reading are absent. */
+  areaLoad(q: AreaLoadQuery): Promise<LoadPoint[]>;
+  /** The import register of each meter at the period's edges (nearest reading within the tolerance), in `meterKeys` order. */
+  energyEdges(q: EnergyWindow): Promise<EnergyEdges[]>;
+}
+
+/** The quantities the analysis aggregates; their codes are looked up once, when a driver's queries are built. */
+export const ANALYSIS_QUANTITIES = { power: 'power.active', energy: 'energy.active.import' } as const;
+
+/**
+ * Checks an area-load query for every driver; returns the bucket origin at or before `from`
+ * (so integer division of `ts - origin` never sees a negative), or undefined when there is
+ * nothing to ask (no meters).
+ */
+export function areaLoadOrigin(q: AreaLoadQuery): number | undefined {
+  if (!Number.isInteger(q.stepMs) || q.stepMs < 1) throw new AnalysisQueryError('stepMs must be a positive integer');
+  if (!Number.isFinite(q.from) || !Number.isFinite(q.to) || q.from > q.to) throw new AnalysisQueryError('from/to must be finite with from <= to');
+  if (q.meterKeys.length === 0) return undefined;
+  return q.origin - Math.ceil(Math.max(0, q.origin - q.from) / q.stepMs) * q.stepMs;
+}
+
+/** Checks an energy window for every driver; false when there is nothing to ask (no meters). */
+export function checkEnergyWindow(q: EnergyWindow): boolean {
+  if (!Number.isFinite(q.from) || !Number.isFinite(q.to) || q.from >= q.to) throw new AnalysisQueryError('from must be before to');
+  return q.meterKeys.length > 0;
+}
+
+/** A row of either driver's edge query as the port answers it. */
+export function edgesOf(r: EdgeRow): EnergyEdges {
+  return {
+    meterKey: r.meterKey,
+    start: r.startTs === null || r.startValue === null ? null : { ts: r.startTs, value: r.startValue },
+    end: r.endTs === null || r.endValue === null ? null : { ts: r.endTs, value: r.endValue },
+  };
+}
+
+/** The reading store fills quantity_codes when it opens; the analysis queries must be built after it. */
+export function quantityMissing(name: string): AnalysisQueryError {
+  return new AnalysisQueryError(`quantity ${name} has no code yet: open the reading store before the analysis queries`);
+}
+
+export class SqliteAnalysisQueries implements AnalysisQueries {
   readonly #load: Statement<[number, number, string, number, number, number], { b: number; value: number; meters: number }>;
   readonly #edges: Statement<(number | string)[], EdgeRow>;
   readonly #power: number;
   readonly #energy: number;
 
   constructor(db: Db) {
-    this.#power = quantityCode(db, 'power.active');
-    this.#energy = quantityCode(db, 'energy.active.import');
+    this.#power = quantityCode(db, ANALYSIS_QUANTITIES.power);
+    this.#energy = quantityCode(db, ANALYSIS_QUANTITIES.energy);
     // Inner query: one average per meter and bucket; outer: the sum over meters per bucket.
     // `bad` values (quality 2) are kept for the record but never aggregated.
     this.#load = db.prepare(`
@@ -87,34 +132,25 @@ export class AnalysisQueries {
       FROM json_each(?) AS k`);
   }
 
-  /** Summed active power of a set of meters per bucket; buckets without any reading are absent. */
-  areaLoad(q: AreaLoadQuery): LoadPoint[] {
-    if (!Number.isInteger(q.stepMs) || q.stepMs < 1) throw new AnalysisQueryError('stepMs must be a positive integer');
-    if (!Number.isFinite(q.from) || !Number.isFinite(q.to) || q.from > q.to) throw new AnalysisQueryError('from/to must be finite with from <= to');
-    if (q.meterKeys.length === 0) return [];
-    // Bucket index relative to an origin at or before `from`, so integer division never sees a negative.
-    const origin = q.origin - Math.ceil(Math.max(0, q.origin - q.from) / q.stepMs) * q.stepMs;
-    const rows = this.#load.all(origin, q.stepMs, JSON.stringify(q.meterKeys), this.#power, Math.floor(q.from), Math.floor(q.to));
-    return rows.map((r) => ({ ts: origin + r.b * q.stepMs, value: r.value, meters: r.meters }));
+  areaLoad(q: AreaLoadQuery): Promise<LoadPoint[]> {
+    return settled(() => {
+      const origin = areaLoadOrigin(q);
+      if (origin === undefined) return [];
+      const rows = this.#load.all(origin, q.stepMs, JSON.stringify(q.meterKeys), this.#power, Math.floor(q.from), Math.floor(q.to));
+      return rows.map((r) => ({ ts: origin + r.b * q.stepMs, value: r.value, meters: r.meters }));
+    });
   }
 
-  /** The import register of each meter at the period's edges (nearest reading within the tolerance). */
-  energyEdges(q: EnergyWindow): EnergyEdges[] {
-    if (!Number.isFinite(q.from) || !Number.isFinite(q.to) || q.from >= q.to) throw new AnalysisQueryError('from must be before to');
-    if (q.meterKeys.length === 0) return [];
-    const edge = (at: number): number[] => [this.#energy, at - q.toleranceMs, at + q.toleranceMs, at];
-    const rows = this.#edges.all(
-      ...edge(q.from), ...edge(q.from), ...edge(q.to), ...edge(q.to), JSON.stringify(q.meterKeys),
-    );
-    return rows.map((r) => ({
-      meterKey: r.meterKey,
-      start: r.startTs === null || r.startValue === null ? null : { ts: r.startTs, value: r.startValue },
-      end: r.endTs === null || r.endValue === null ? null : { ts: r.endTs, value: r.endValue },
-    }));
+  energyEdges(q: EnergyWindow): Promise<EnergyEdges[]> {
+    return settled(() => {
+      if (!checkEnergyWindow(q)) return [];
+      const edge = (at: number): number[] => [this.#energy, at - q.toleranceMs, at + q.toleranceMs, at];
+      return this.#edges.all(...edge(q.from), ...edge(q.from), ...edge(q.to), ...edge(q.to), JSON.stringify(q.meterKeys)).map(edgesOf);
+    });
   }
 }
 
-interface EdgeRow {
+export interface EdgeRow {
   meterKey: number;
   startTs: number | null;
   startValue: number | null;
@@ -124,7 +160,6 @@ interface EdgeRow {
 
 function quantityCode(db: Db, name: string): number {
   const row = db.prepare<[string], { code: number }>('SELECT code FROM quantity_codes WHERE name = ?').get(name);
-  // The reading store fills quantity_codes when it opens; it must be built first.
-  if (row === undefined) throw new AnalysisQueryError(`quantity ${name} has no code yet: open the ReadingStore before AnalysisQueries`);
+  if (row === undefined) throw quantityMissing(name);
   return row.code;
 }

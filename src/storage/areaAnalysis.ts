@@ -80,21 +80,21 @@ export class AreaAnalysis {
   }
 
   /** Summed `power.active` of the area's subtree, averaged per step; buckets on local step boundaries. */
-  load(areaId: string, from: number, to: number, stepMs: number): LoadSeries {
+  async load(areaId: string, from: number, to: number, stepMs: number): Promise<LoadSeries> {
     this.#o.topology.getArea(areaId);
     this.#checkRange(from, to, stepMs);
-    return { areaId, stepMs, points: this.#series(areaId, from, to, stepMs) };
+    return { areaId, stepMs, points: await this.#series(areaId, from, to, stepMs) };
   }
 
   /** One local day (`YYYY-MM-DD`) at 15-minute steps, with its figures. */
-  profile(areaId: string, date: string): PeriodFigures {
+  profile(areaId: string, date: string): Promise<PeriodFigures> {
     this.#o.topology.getArea(areaId);
     const from = this.localDay(date, 'date');
     return this.#figures(areaId, date, from, from + DAY_MS);
   }
 
   /** Two days (`period: 'day'`) or two months (`'month'`, `YYYY-MM`) of one area, and their difference. */
-  comparePeriods(areaId: string, period: 'day' | 'month', a: string, b: string): { a: PeriodFigures; b: PeriodFigures } {
+  async comparePeriods(areaId: string, period: 'day' | 'month', a: string, b: string): Promise<{ a: PeriodFigures; b: PeriodFigures }> {
     this.#o.topology.getArea(areaId);
     const range = (s: string, field: string): [number, number] => {
       if (period === 'day') {
@@ -105,30 +105,34 @@ export class AreaAnalysis {
     };
     const [af, at] = range(a, 'a');
     const [bf, bt] = range(b, 'b');
-    return { a: this.#figures(areaId, a, af, at), b: this.#figures(areaId, b, bf, bt) };
+    return { a: await this.#figures(areaId, a, af, at), b: await this.#figures(areaId, b, bf, bt) };
   }
 
   /** Several areas over the same range and step. */
-  compareAreas(areaIds: readonly string[], from: number, to: number, stepMs: number): (LoadSeries & { summary: LoadSummary })[] {
+  async compareAreas(areaIds: readonly string[], from: number, to: number, stepMs: number): Promise<(LoadSeries & { summary: LoadSummary })[]> {
     const unique = [...new Set(areaIds)];
     if (unique.length < 2) throw new ValidationError('name at least two different areas', 'areas');
     if (unique.length > this.#o.maxCompareAreas) throw new ValidationError(`at most ${this.#o.maxCompareAreas} areas per comparison`, 'areas');
     for (const id of unique) this.#o.topology.getArea(id);
     this.#checkRange(from, to, stepMs);
-    return unique.map((areaId) => {
-      const points = this.#series(areaId, from, to, stepMs);
-      return { areaId, stepMs, points, summary: summarize(points, stepMs, Math.ceil((to - from) / stepMs)) };
-    });
+    const out: (LoadSeries & { summary: LoadSummary })[] = [];
+    for (const areaId of unique) {
+      const points = await this.#series(areaId, from, to, stepMs);
+      out.push({ areaId, stepMs, points, summary: summarize(points, stepMs, Math.ceil((to - from) / stepMs)) });
+    }
+    return out;
   }
 
   /** Line loss of each transformer area at or below `areaId` (all when absent) over [from, to). */
-  lineLoss(areaId: string | undefined, from: number, to: number): LineLossRow[] {
+  async lineLoss(areaId: string | undefined, from: number, to: number): Promise<LineLossRow[]> {
     if (areaId !== undefined) this.#o.topology.getArea(areaId);
     this.#checkRange(from, to, undefined);
     const areas = this.#o.topology.listAreas()
       .filter((a) => a.kind === 'transformer' && (areaId === undefined || a.id === areaId || this.#isBelow(a, areaId)))
       .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-    return areas.map((a) => this.#lineLossOf(a, from, to));
+    const rows: LineLossRow[] = [];
+    for (const a of areas) rows.push(await this.#lineLossOf(a, from, to));
+    return rows;
   }
 
   /** Local midnight of `YYYY-MM-DD` as ms since epoch; 400 for a malformed or impossible date. */
@@ -150,12 +154,12 @@ export class AreaAnalysis {
     return new Date(ts + this.#offsetMs).toISOString().slice(0, 10);
   }
 
-  #figures(areaId: string, period: string, from: number, to: number): PeriodFigures {
-    const points = this.#series(areaId, from, to, QUARTER_HOUR_MS);
+  async #figures(areaId: string, period: string, from: number, to: number): Promise<PeriodFigures> {
+    const points = await this.#series(areaId, from, to, QUARTER_HOUR_MS);
     return { period, from, to, points, summary: summarize(points, QUARTER_HOUR_MS, Math.round((to - from) / QUARTER_HOUR_MS)) };
   }
 
-  #series(areaId: string, from: number, to: number, stepMs: number): LoadPoint[] {
+  #series(areaId: string, from: number, to: number, stepMs: number): Promise<LoadPoint[]> {
     const meterKeys = this.#customerKeys(areaId);
     // Local step boundaries: origin at a local midnight (epoch shifted by the offset).
     return this.#o.queries.areaLoad({ meterKeys, from, to, stepMs, origin: -this.#offsetMs });
@@ -191,7 +195,7 @@ export class AreaAnalysis {
     return false;
   }
 
-  #lineLossOf(area: Area, from: number, to: number): LineLossRow {
+  async #lineLossOf(area: Area, from: number, to: number): Promise<LineLossRow> {
     const supplyId = this.#o.supplyMeters[area.id] ?? null;
     const customers = this.#o.topology.listMeters({ areaId: area.id }).filter((m) => m.id !== supplyId);
     const keyOf = new Map<number, string>();
@@ -201,7 +205,7 @@ export class AreaAnalysis {
     }
     const supplyMeter = supplyId === null ? undefined : this.#o.topology.findMeter(supplyId);
     const supplyKey = supplyMeter === undefined ? undefined : this.#o.topology.meterKey(supplyMeter.id);
-    const edges = this.#o.queries.energyEdges({
+    const edges = await this.#o.queries.energyEdges({
       meterKeys: [...keyOf.keys(), ...(supplyKey === undefined ? [] : [supplyKey])], from, to, toleranceMs: this.#o.lineLossEdgeToleranceMs,
     });
     const advance = new Map<number, number>();

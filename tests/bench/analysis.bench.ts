@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { areaId, meterId, terminalId, type Area, type Meter, type MeterId } from '../../src/domain/index.js';
 import type { Reading } from '../../src/domain/reading.js';
-import { AnalysisQueries } from '../../src/storage/analysisQueries.js';
+import { SqliteAnalysisQueries } from '../../src/storage/analysisQueries.js';
 import { AreaAnalysis } from '../../src/storage/areaAnalysis.js';
 import { openDatabase } from '../../src/storage/db.js';
 import { ReadingStore } from '../../src/storage/readingStore.js';
@@ -19,7 +19,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it('profiles one area of 1,000 meters over a day of 1-minute readings', () => {
+it('profiles one area of 1,000 meters over a day of 1-minute readings', async () => {
   const db = openDatabase(join(dir, 'store.db'));
   const now = Date.now();
   db.prepare(`INSERT INTO areas (id, name, kind, parent_id, transformer_kva, created_at, updated_at) VALUES ('tx', 'tx', 'transformer', NULL, 1000, ?, ?)`).run(now, now);
@@ -44,15 +44,15 @@ it('profiles one area of 1,000 meters over a day of 1-minute readings', () => {
   }
   const area: Area = { id: areaId('tx'), name: 'tx', kind: 'transformer', parentId: null, transformerKva: 1000 };
   const analysis = new AreaAnalysis({
-    queries: new AnalysisQueries(db),
+    queries: new SqliteAnalysisQueries(db),
     topology: { getArea: () => area, listAreas: () => [area], listMeters: () => meters, meterKey: (id) => keys.get(id), findMeter: (id) => meters.find((m) => m.id === id) },
     utcOffsetMinutes: 480, supplyMeters: {}, maxRangeDays: 31, maxPoints: 10_000, maxCompareAreas: 10, lineLossEdgeToleranceMs: 3_600_000,
   });
-  analysis.profile('tx', '2026-11-25'); // warm the page cache, as a live station has it
+  await analysis.profile('tx', '2026-11-25'); // warm the page cache, as a live station has it
   const runs = 3;
   const start = process.hrtime.bigint();
   let points = 0;
-  for (let i = 0; i < runs; i++) points = analysis.profile('tx', '2026-11-25').points.length;
+  for (let i = 0; i < runs; i++) points = (await analysis.profile('tx', '2026-11-25')).points.length;
   const ms = Number(process.hrtime.bigint() - start) / 1e6 / runs;
   db.close();
   if (points !== 96) throw new Error(`expected 96 quarter hours, got ${points}`);

@@ -27,6 +27,15 @@ import { SqlitePushDeadLetterStore, type PushDeadLetterStore } from '../../src/s
 import { SqlitePushListStore, type PushListStoreOptions } from '../../src/storage/dlmsPushLists.js';
 import { PostgresPushDeadLetterStore } from '../../src/storage/postgres/dlmsPushDeadLetters.js';
 import { PostgresPushListStore } from '../../src/storage/postgres/dlmsPushLists.js';
+import { PostgresBillingStore, type BillingMeterDirectory } from '../../src/billing/postgresStore.js';
+import { PostgresReplacementStore } from '../../src/billing/postgresReplacements.js';
+import { SqliteReplacementStore, type ReplacementStore } from '../../src/billing/replacements.js';
+import { SqliteBillingStore, type BillingStore } from '../../src/billing/store.js';
+import type { Reading } from '../../src/domain/reading.js';
+import { SqliteAnalysisQueries, type AnalysisQueries } from '../../src/storage/analysisQueries.js';
+import { PostgresAnalysisQueries } from '../../src/storage/postgres/analysisQueries.js';
+import { PgReadingStore } from '../../src/storage/postgres/readingStore.js';
+import { ReadingStore, type MeterKeyResolver } from '../../src/storage/readingStore.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
 import { POSTGRES_TEST_CONFIG } from './postgresStore.js';
 
@@ -152,4 +161,50 @@ export function controlReadBacksOf(c: StoreConnection): ControlReadBacks {
 export async function disconnect(c: StoreConnection): Promise<void> {
   if (c.sqlite !== undefined) c.sqlite.close();
   else await c.postgres.close();
+}
+
+/** Writes fixture readings through the connection's reading store, as collection would have stored them. */
+export interface ReadingWriter {
+  write(batch: readonly Reading[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The reading store of the connection's driver, for fixtures. PostgreSQL's keeps day partitions
+ * from `retentionDays` before `now` to two days after it: fixtures at fixed dates set `now`.
+ */
+export async function readingWriterOf(c: StoreConnection, meterKey: MeterKeyResolver, options: { readonly now: number; readonly retentionDays: number }): Promise<ReadingWriter> {
+  if (c.sqlite !== undefined) {
+    const store = new ReadingStore(c.sqlite, meterKey);
+    return { write: (batch) => { store.write(batch); return Promise.resolve(); }, close: () => Promise.resolve() };
+  }
+  const store = await PgReadingStore.open(c.postgres, meterKey, {
+    retentionDays: options.retentionDays, partitionDaysAhead: 2, maintenanceIntervalMs: 3_600_000, now: () => options.now,
+  });
+  return {
+    write: async (batch) => {
+      const r = await store.write(batch);
+      if (r.written !== batch.length) throw new Error(`fixture readings not all stored: ${JSON.stringify(r)}`);
+    },
+    close: () => store.close(),
+  };
+}
+
+/** The billing store of the connection's driver; PostgreSQL's takes its meters from `directory` (the registry). */
+export function billingStoreOf(c: StoreConnection, directory: BillingMeterDirectory): BillingStore {
+  return c.sqlite !== undefined ? new SqliteBillingStore(c.sqlite) : new PostgresBillingStore(c.postgres, directory);
+}
+
+/** The analysis queries of the connection's driver; open its reading store first (it assigns the quantity codes). */
+export async function analysisQueriesOf(c: StoreConnection): Promise<AnalysisQueries> {
+  return c.sqlite !== undefined ? new SqliteAnalysisQueries(c.sqlite) : await PostgresAnalysisQueries.open(c.postgres);
+}
+
+/** The meter-replacement store of the connection's driver; `close` stops PostgreSQL's listener. */
+export async function replacementStoreOf(c: StoreConnection): Promise<ReplacementStore & { close(): Promise<void> }> {
+  if (c.sqlite !== undefined) {
+    const store = new SqliteReplacementStore(c.sqlite);
+    return { add: (r) => store.add(r), of: (id) => store.of(id), close: () => Promise.resolve() };
+  }
+  return PostgresReplacementStore.open(c.postgres);
 }

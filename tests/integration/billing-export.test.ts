@@ -1,40 +1,55 @@
 /**
- * A 100,000-meter daily export streamed as CSV over a real HTTP connection: every meter
- * arrives, the reply is chunked (never buffered whole), and heap growth stays bounded.
+ * A 100,000-meter daily export streamed as CSV over a real HTTP connection, on every driver
+ * (the embedded store, and PostgreSQL on a throw-away cluster, skipped with the reason printed
+ * where it is not installed): every meter arrives, the reply is chunked (never buffered
+ * whole), and heap growth stays bounded.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { billingRoutes } from '../../src/api/billingRoutes.js';
 import { Problem, installProblemHandlers } from '../../src/api/problem.js';
-import { createBillingService } from '../../src/billing/index.js';
+import { billingOptions } from '../../src/billing/index.js';
+import { BillingService } from '../../src/billing/service.js';
 import { buildConfig } from '../../src/config/load.js';
-import { meterIdOf, writeBillingFleet, type BillingFleet } from '../src/billing/fleetFixture.js';
+import { meterIdOf, writeBillingFleet } from '../src/billing/fleetFixture.js';
+import { STORE_DRIVERS, disposeStoreDrivers, type StoreDatabase } from '../helpers/storeDrivers.js';
 
 const METERS = 100_000;
 const MIDNIGHT = Date.UTC(2026, 2, 10);
 const HEAP_BOUND_BYTES = 100 * 1024 * 1024;
 
-let fleet: BillingFleet;
-let app: FastifyInstance;
-let url: string;
+afterAll(() => disposeStoreDrivers());
 
-beforeAll(async () => {
-  fleet = writeBillingFleet(METERS, MIDNIGHT);
-  const config = buildConfig({}, 'test').billing;
-  const billing = createBillingService(fleet.db, config, 0, () => { throw new Error('no areas in this fleet'); });
-  app = Fastify();
-  app.addSchema(Problem);
-  installProblemHandlers(app);
-  await app.register(billingRoutes, { prefix: '/api/v1', billing });
-  url = await app.listen({ host: '127.0.0.1', port: 0 });
-}, 120_000);
+describe.each(STORE_DRIVERS)('daily billing export of 100,000 meters on $name', (driver) => {
+  let database: StoreDatabase | undefined;
+  let app: FastifyInstance | undefined;
+  let url: string;
 
-afterAll(async () => {
-  await app.close();
-  fleet.close();
-});
+  beforeEach((ctx) => {
+    if (driver.unavailable !== undefined) ctx.skip();
+  });
 
-describe('daily billing export of 100,000 meters', () => {
+  beforeAll(async () => {
+    if (driver.unavailable !== undefined) {
+      console.warn(`skipped: ${driver.unavailable}`);
+      return;
+    }
+    database = await driver.create();
+    const store = await writeBillingFleet(await database.connect(), METERS, MIDNIGHT);
+    const config = buildConfig({}, 'test').billing;
+    const billing = new BillingService(store, billingOptions(config, 0, () => { throw new Error('no areas in this fleet'); }));
+    app = Fastify();
+    app.addSchema(Problem);
+    installProblemHandlers(app);
+    await app.register(billingRoutes, { prefix: '/api/v1', billing });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.dispose();
+  });
+
   it('streams every meter as CSV with bounded heap growth', async () => {
     const base = process.memoryUsage().heapUsed;
     let peak = base;

@@ -1,27 +1,76 @@
 /**
- * A large billing fleet written straight into a temporary embedded store: one terminal,
- * `meters` meters, two register reads each around a local midnight (one hour either
- * side), so each daily read is an interpolation. Shared by the export test and benchmark.
+ * A large billing fleet in a driver's store: one terminal, `meters` meters, two register
+ * reads each around a local midnight (one hour either side), so each daily read is an
+ * interpolation. The embedded store gets its rows straight into its tables; PostgreSQL gets
+ * its readings through PgReadingStore and its meters from an in-memory directory, as the
+ * registry's image would give them. Shared by the export test and benchmark.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openDatabase, type Db } from '../../../src/storage/db.js';
+import { PostgresBillingStore, type BillingMeterDirectory } from '../../../src/billing/postgresStore.js';
+import { SqliteBillingStore, type BillingStore } from '../../../src/billing/store.js';
+import { meterId, terminalId, type MeterId } from '../../../src/domain/ids.js';
+import type { Reading } from '../../../src/domain/reading.js';
+import type { Meter } from '../../../src/domain/topology.js';
+import type { Db } from '../../../src/storage/db.js';
 import { ReadingStore } from '../../../src/storage/readingStore.js';
-
-export interface BillingFleet {
-  readonly db: Db;
-  /** Local midnight the reads surround. */
-  readonly midnight: number;
-  close(): void;
-}
+import { readingWriterOf, type StoreConnection } from '../../helpers/storeDrivers.js';
 
 export const meterIdOf = (i: number): string => `m${String(i).padStart(6, '0')}`;
 
-/** Meter i reads 1000 + i one hour before `midnight` and 1002 + i one hour after: its daily read is 1001 + i. */
-export function writeBillingFleet(meters: number, midnight: number): BillingFleet {
-  const dir = mkdtempSync(join(tmpdir(), 'gridhead-billing-'));
-  const db = openDatabase(join(dir, 'store.db'));
+/** Readings per write when the fleet goes through PgReadingStore. */
+const BATCH = 20_000;
+
+/** Meter i reads 1000 + i one hour before `midnight` and 1002 + i one hour after: its daily read is 1001 + i. Returns the driver's billing store over the fleet. */
+export async function writeBillingFleet(c: StoreConnection, meters: number, midnight: number): Promise<BillingStore> {
+  if (c.sqlite !== undefined) {
+    writeEmbedded(c.sqlite, meters, midnight);
+    return new SqliteBillingStore(c.sqlite);
+  }
+  const directory = fleetDirectory(meters);
+  const store = await readingWriterOf(c, (id) => directory.meterKey(id), { now: midnight, retentionDays: 2 });
+  const source = { protocol: 'mqtt' as const, terminalId: terminalId('t1'), mode: 'poll' as const };
+  const reading = (i: number, ts: number, value: number): Reading => ({
+    meterId: meterId(meterIdOf(i)), quantity: 'energy.active.import', ts, value, unit: 'kWh', quality: 'good', source,
+  });
+  try {
+    let batch: Reading[] = [];
+    for (let i = 0; i < meters; i++) {
+      batch.push(reading(i, midnight - 3_600_000, 1000 + i), reading(i, midnight + 3_600_000, 1002 + i));
+      if (batch.length >= BATCH) {
+        await store.write(batch);
+        batch = [];
+      }
+    }
+    await store.write(batch);
+  } finally {
+    await store.close();
+  }
+  // A bulk load: the planner needs the table's statistics before the first query, as autovacuum would give them later.
+  await c.postgres.sql`ANALYZE readings`;
+  return new PostgresBillingStore(c.postgres, directory);
+}
+
+/** The fleet's meters as the registry would list them; meter i has key i + 1. */
+function fleetDirectory(meters: number): BillingMeterDirectory {
+  const list: Meter[] = [];
+  const keys = new Map<string, number>();
+  for (let i = 0; i < meters; i++) {
+    const id = meterIdOf(i);
+    list.push({
+      id: meterId(id), name: id, terminalId: terminalId('t1'), address: String(i), ctRatio: 1, ptRatio: 1, areaId: null, protected: false,
+      customerRef: `C${i}`, accountRef: `A${i}`,
+    });
+    keys.set(id, i + 1);
+  }
+  const byId = new Map(list.map((m) => [m.id as string, m]));
+  return {
+    listMeters: () => list,
+    findMeter: (id) => byId.get(id),
+    meterKey: (id: MeterId) => keys.get(id),
+    onChange: () => () => undefined,
+  };
+}
+
+function writeEmbedded(db: Db, meters: number, midnight: number): void {
   // The reading store owns the quantity codes; constructing it syncs them.
   new ReadingStore(db, () => undefined);
   const code = db.prepare<[string], { code: number }>('SELECT code FROM quantity_codes WHERE name = ?').get('energy.active.import')?.code;
@@ -40,5 +89,4 @@ export function writeBillingFleet(meters: number, midnight: number): BillingFlee
       reading.run(i + 1, code, midnight + 3_600_000, 1002 + i);
     }
   })();
-  return { db, midnight, close: () => { db.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
