@@ -19,6 +19,8 @@ import { PostgresAuditLog } from '../../src/control/postgresAudit.js';
 import { PostgresProgramStateStore } from '../../src/rules/loadControl/postgresStateStore.js';
 import { SqliteProgramStateStore, type ProgramStateStore } from '../../src/rules/loadControl/stateStore.js';
 import { PostgresCommandStore } from '../../src/control/postgresCommandStore.js';
+import { PostgresRegistryStore } from '../../src/registry/postgresStore.js';
+import { SqliteRegistryStore, type RegistryStore } from '../../src/registry/store.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
 import { POSTGRES_TEST_CONFIG } from './postgresStore.js';
 
@@ -118,4 +120,9 @@ export function actionStoreOf(c: StoreConnection): ControlActionStore {
 /** The load-control program state store of the connection's driver. */
 export function programStateStoreOf(c: StoreConnection): ProgramStateStore {
   return c.sqlite !== undefined ? new SqliteProgramStateStore(c.sqlite) : new PostgresProgramStateStore(c.postgres);
+}
+
+/** The registry store of the connection's driver. */
+export function registryStoreOf(c: StoreConnection): RegistryStore {
+  return c.sqlite !== undefined ? new SqliteRegistryStore(c.sqlite) : new PostgresRegistryStore(c.postgres);
 }

@@ -10,6 +10,7 @@ import { analysisRoutes } from '../../../src/api/analysisRoutes.js';
 import { Problem, installProblemHandlers } from '../../../src/api/problem.js';
 import { meterId, terminalId, type Quantity } from '../../../src/domain/index.js';
 import { Registry } from '../../../src/registry/registry.js';
+import { SqliteRegistryStore } from '../../../src/registry/store.js';
 import { AnalysisQueries } from '../../../src/storage/analysisQueries.js';
 import { AreaAnalysis } from '../../../src/storage/areaAnalysis.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
@@ -24,8 +25,8 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   db = openDatabase(':memory:');
-  const registry = new Registry(db, { registerMapExists: () => true, profileExists: () => true });
-  registry.seed({
+  const registry = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
+  await registry.seed({
     areas: [
       { id: 'r1', name: 'Region', kind: 'region' },
       { id: 'tx1', name: 'TX 1', kind: 'transformer', parentId: 'r1', transformerKva: 400 },
