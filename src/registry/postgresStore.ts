@@ -104,10 +104,10 @@ export class PostgresRegistryStore implements RegistryStore {
   async putAll(batch: TopologyBatch, at: number): Promise<ReadonlyMap<MeterId, number>> {
     return this.db.run((sql) => sql.begin(async (tx) => {
       await tx`SET CONSTRAINTS meters_terminal_address DEFERRED`;
-      for (const chunk of chunks(batch.areas)) await putAreas(tx, chunk, at);
-      for (const chunk of chunks(batch.terminals)) await putTerminals(tx, chunk, at);
+      for (const chunk of chunks(lastValues(batch.areas))) await putAreas(tx, chunk, at);
+      for (const chunk of chunks(lastValues(batch.terminals))) await putTerminals(tx, chunk, at);
       const keys = new Map<MeterId, number>();
-      for (const chunk of chunks(batch.meters)) {
+      for (const chunk of chunks(lastValues(batch.meters))) {
         for (const [id, key] of await putMeters(tx, chunk, at)) keys.set(id, key);
       }
       return keys;
@@ -146,6 +146,14 @@ async function putMeters(q: Queryable, meters: readonly Meter[], at: number): Pr
     meters.map((m) => m.areaId), meters.map((m) => m.protected), meters.map((m) => m.customerRef), meters.map((m) => m.accountRef), at,
   ], { prepare: true });
   return new Map(rows.map((r) => [meterId(r.id), r.key]));
+}
+
+/**
+ * One row per id, at the place of its first occurrence (a parent area stays before its
+ * children) with its last value: one statement cannot write a row twice.
+ */
+function lastValues<T extends { readonly id: string }>(items: readonly T[]): T[] {
+  return [...new Map(items.map((x) => [x.id, x])).values()];
 }
 
 function* chunks<T>(items: readonly T[]): Generator<readonly T[]> {

@@ -282,9 +282,7 @@ export class Registry {
     return this.exclusive(async () => {
       if (seed.areas.length + seed.terminals.length + seed.meters.length === 0) return;
       const draft = this.image.clone();
-      const areas = new Map<AreaId, Area>();
-      const terminals = new Map<TerminalId, Terminal>();
-      const meters = new Map<MeterId, Meter>();
+      const batch: { areas: Area[]; terminals: Terminal[]; meters: Meter[] } = { areas: [], terminals: [], meters: [] };
       const changes: RegistryChange[] = [];
       // Parents before children, whatever the order in the file.
       const pending = [...seed.areas];
@@ -295,22 +293,21 @@ export class Registry {
         if (input === undefined) continue;
         const a = checkedArea(draft, input);
         draft.areas.set(a.id, a);
-        areas.set(a.id, a);
+        batch.areas.push(a);
         changes.push({ kind: 'area', id: a.id, op: 'upsert' });
       }
       for (const input of seed.terminals) {
         const t = checkedTerminal(draft, input, this.options);
         draft.terminals.set(t.id, t);
-        terminals.set(t.id, t);
+        batch.terminals.push(t);
         changes.push({ kind: 'terminal', id: t.id, op: 'upsert' });
       }
       for (const input of seed.meters) {
         const m = checkedMeter(draft, input);
         draft.setMeter(m, undefined);
-        meters.set(m.id, m);
+        batch.meters.push(m);
         changes.push({ kind: 'meter', id: m.id, op: 'upsert' });
       }
-      const batch = { areas: [...areas.values()], terminals: [...terminals.values()], meters: [...meters.values()] };
       const keys = await this.write('the registry seed', () => this.store.putAll(batch, this.now()));
       for (const [id, key] of keys) draft.meterKeys.set(id, key);
       this.image = draft;

@@ -45,7 +45,10 @@ export interface KeyedMeter {
   readonly key: number;
 }
 
-/** A set of changes written at once; areas in an order where a parent comes before its children. */
+/**
+ * Changes written at once, in the order the registry checked them one after the other (so a
+ * parent area comes before its children); an entry given twice takes its last value.
+ */
 export interface TopologyBatch {
   readonly areas: readonly Area[];
   readonly terminals: readonly Terminal[];
@@ -62,7 +65,7 @@ export class SqliteRegistryStore implements RegistryStore {
   readonly #deleteArea: Statement<[string]>;
   readonly #putTerminal: Statement<[TerminalParams]>;
   readonly #deleteTerminal: Statement<[string]>;
-  readonly #putMeter: Statement<[MeterParams], { key: number }>;
+  readonly #putMeter: (meter: Meter, at: number) => number;
   readonly #deleteMeter: Statement<[string]>;
   readonly #putAll: (batch: TopologyBatch, at: number) => Map<MeterId, number>;
 
@@ -79,22 +82,32 @@ export class SqliteRegistryStore implements RegistryStore {
       ON CONFLICT(id) DO UPDATE SET name = @name, protocol = @protocol, enabled = @enabled,
         profiles = @profiles, endpoint = @endpoint, updated_at = @t`);
     this.#deleteTerminal = db.prepare('DELETE FROM terminals WHERE id = ?');
-    this.#putMeter = db.prepare(`
+    // Update first, insert only a new meter: an upsert would advance the key sequence for
+    // every meter a seed rewrites at each start.
+    const updateMeter = db.prepare<[MeterParams], { key: number }>(`
+      UPDATE meters SET name = @name, terminal_id = @terminalId, address = @address,
+        ct_ratio = @ctRatio, pt_ratio = @ptRatio, nominal_voltage = @nominalVoltage, max_current = @maxCurrent,
+        area_id = @areaId, protected = @protected, customer_ref = @customerRef, account_ref = @accountRef, updated_at = @t
+      WHERE id = @id
+      RETURNING key`);
+    const insertMeter = db.prepare<[MeterParams], { key: number }>(`
       INSERT INTO meters (id, name, terminal_id, address, ct_ratio, pt_ratio, nominal_voltage, max_current, area_id, protected,
         customer_ref, account_ref, created_at, updated_at)
       VALUES (@id, @name, @terminalId, @address, @ctRatio, @ptRatio, @nominalVoltage, @maxCurrent, @areaId, @protected,
         @customerRef, @accountRef, @t, @t)
-      ON CONFLICT(id) DO UPDATE SET name = @name, terminal_id = @terminalId, address = @address,
-        ct_ratio = @ctRatio, pt_ratio = @ptRatio, nominal_voltage = @nominalVoltage, max_current = @maxCurrent,
-        area_id = @areaId, protected = @protected, customer_ref = @customerRef, account_ref = @accountRef, updated_at = @t
       RETURNING key`);
+    const putMeterRow = (m: Meter, at: number): number => {
+      const params = meterParams(m, at);
+      return keyOf(updateMeter.get(params) ?? insertMeter.get(params), m.id);
+    };
+    this.#putMeter = db.transaction(putMeterRow);
     this.#deleteMeter = db.prepare('DELETE FROM meters WHERE id = ?');
     // Row by row in the batch's order: the registry checked each step in that order, so no step breaks a constraint.
     this.#putAll = db.transaction((batch: TopologyBatch, at: number) => {
       for (const a of batch.areas) this.#putArea.run(areaParams(a, at));
       for (const t of batch.terminals) this.#putTerminal.run(terminalParams(t, at));
       const keys = new Map<MeterId, number>();
-      for (const m of batch.meters) keys.set(m.id, keyOf(this.#putMeter.get(meterParams(m, at)), m.id));
+      for (const m of batch.meters) keys.set(m.id, putMeterRow(m, at));
       return keys;
     });
   }
@@ -127,7 +140,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   putMeter(meter: Meter, at: number): Promise<number> {
-    return settled(() => keyOf(this.#putMeter.get(meterParams(meter, at)), meter.id));
+    return settled(() => this.#putMeter(meter, at));
   }
 
   deleteMeter(id: MeterId): Promise<void> {

@@ -99,6 +99,19 @@ describe.each(STORE_DRIVERS)('registry on $name', (driver) => {
     expect((await restart()).meterKey(meterId('m4'))).toBe(b.meterKey(meterId('m4')));
   });
 
+  it('never gives a deleted meter\'s key to another meter, so the readings it left stay its own', async () => {
+    const r = await seeded();
+    await r.createMeter(meter('m3', 't1', '3'));
+    const last = r.meterKey(meterId('m3'));
+    await r.deleteMeter('m3');
+    await r.createMeter(meter('m4', 't1', '3'));
+    expect(r.meterKey(meterId('m4'))).not.toBe(last);
+    await r.deleteMeter('m4');
+    const b = await restart();
+    await b.createMeter(meter('m5', 't1', '3'));
+    expect(b.meterKey(meterId('m5'))).toBeGreaterThan(Number(last) + 1);
+  });
+
   it('rejects an area under a parent of the same or lower level, and cycles', async () => {
     const r = await seeded();
     await expect(r.createArea({ id: 'x', name: 'X', kind: 'feeder', parentId: 'tx1' })).rejects.toThrow(ValidationError);
@@ -208,6 +221,18 @@ describe.each(STORE_DRIVERS)('registry on $name', (driver) => {
     expect(r.findMeter('m1')).toBeUndefined();
     expect(seen).toEqual([]);
     expect((await restart()).listAreas()).toEqual([]);
+  });
+
+  it('stores a seed as it was checked, entry after entry: a meter named twice takes the address another one left', async () => {
+    const r = await seeded();
+    await r.seed({ areas: [], terminals: [], meters: [meter('m9', 't1', '7'), meter('m1', 't1', '2', { areaId: 'tx1' }), meter('m9', 't1', '1')] });
+    const expectMoved = (x: Registry) => {
+      expect(x.meterAt('t1', '1')?.id).toBe('m9');
+      expect(x.meterAt('t1', '2')?.id).toBe('m1');
+      expect(x.meterAt('t1', '7')).toBeUndefined();
+    };
+    expectMoved(r);
+    expectMoved(await restart());
   });
 
   it('shows a change only once the store has it', async () => {
