@@ -66,7 +66,7 @@ export async function startSimulators(
     },
   });
   closers.add('simulators', () => fleet.stop());
-  registry.seed(fleet.seed);
+  await registry.seed(fleet.seed);
   broker.admitSimulated(fleet.seed.terminals.map((t) => t.id));
   for (const [meterId, meterKeys] of fleet.keys) {
     const status = await keys.set({ kind: 'meter', id: meterId }, meterKeys);

@@ -12,6 +12,7 @@ import type { MeterId } from './domain/index.js';
 import type { Closers } from './observe/closers.js';
 import type { Logger } from './observe/logger.js';
 import { Registry } from './registry/registry.js';
+import { SqliteRegistryStore } from './registry/store.js';
 import { SqliteCounterStore } from './security/counterStore.js';
 import { moveEndpointPasswords } from './security/endpointPasswords.js';
 import { HeadEndSecurity, parseSystemTitle } from './security/headEndSecurity.js';
@@ -45,11 +46,11 @@ export async function openStorage(
   const db = openDatabase(join(config.dataDir, 'gridhead.db'), { durability: config.storage.durability });
   closers.add('store', () => { db.close(); });
 
-  const registry = new Registry(db, {
+  const registry = await Registry.open(new SqliteRegistryStore(db), {
     registerMapExists: (n) => Object.hasOwn(config.modbus.registerMaps, n),
     profileExists: (n) => Object.hasOwn(config.collect.profiles, n),
   });
-  registry.seed(config.registry);
+  await registry.seed(config.registry);
 
   // DLMS keys sealed under the master key; a wrong master key stops the start here.
   const masterKey = loadMasterKey({

@@ -27,12 +27,12 @@ export const areaRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = asyn
   }, (req) => page(registry.listAreas(), req.query.limit, req.query.cursor));
   app.get('/areas/:id', { config: { access: 'viewer' }, schema: { summary: 'One area.', tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Area'), ...problemResponses } } }, (req) => registry.getArea(req.params.id));
   app.post('/areas', { config: { access: 'admin' }, schema: { summary: 'Creates an area under its parent (level rules and cycles are checked).', tags: ['topology'], body: AreaSeed, response: { 201: Type.Ref('Area'), ...problemResponses } } }, async (req, reply) => {
-    return reply.code(201).send(registry.createArea(req.body));
+    return reply.code(201).send(await registry.createArea(req.body));
   });
   app.put('/areas/:id', { config: { access: 'admin' }, schema: { summary: 'Replaces an area.', tags: ['topology'], params: IdParam, body: Type.Omit(AreaSeed, ['id']), response: { 200: Type.Ref('Area'), ...problemResponses } } },
     (req) => registry.updateArea(req.params.id, req.body));
   app.delete('/areas/:id', { config: { access: 'admin' }, schema: { summary: 'Deletes an area that has no child areas and no meters.', tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
-    registry.deleteArea(req.params.id);
+    await registry.deleteArea(req.params.id);
     return reply.code(204).send(null);
   });
   await Promise.resolve();
@@ -51,12 +51,12 @@ export const terminalRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = 
   app.get('/terminals/:id', { config: { access: 'viewer' }, schema: { summary: 'One terminal with its collection state.', tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Terminal'), ...problemResponses } } },
     (req) => view(registry.getTerminal(req.params.id)));
   app.post('/terminals', { config: { access: 'admin' }, schema: { summary: 'Creates a terminal; the collector picks it up without a restart. A DLMS endpoint takes no password: it goes to the meter\'s (or key group\'s) keys.', tags: ['topology'], body: TerminalSeed, response: { 201: Type.Ref('Terminal'), ...problemResponses } } }, async (req, reply) => {
-    return reply.code(201).send(view(registry.createTerminal(req.body)));
+    return reply.code(201).send(view(await registry.createTerminal(req.body)));
   });
   app.put('/terminals/:id', { config: { access: 'admin' }, schema: { summary: 'Replaces a terminal; its collection schedule is rebuilt.', tags: ['topology'], params: IdParam, body: Type.Omit(TerminalSeed, ['id']), response: { 200: Type.Ref('Terminal'), ...problemResponses } } },
-    (req) => view(registry.updateTerminal(req.params.id, req.body)));
+    async (req) => view(await registry.updateTerminal(req.params.id, req.body)));
   app.delete('/terminals/:id', { config: { access: 'admin' }, schema: { summary: 'Deletes a terminal that has no meters.', tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
-    registry.deleteTerminal(req.params.id);
+    await registry.deleteTerminal(req.params.id);
     return reply.code(204).send(null);
   });
   await Promise.resolve();
@@ -76,12 +76,12 @@ export const meterRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = asy
   });
   app.get('/meters/:id', { config: { access: 'viewer' }, schema: { summary: 'One meter.', tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Meter'), ...problemResponses } } }, (req) => registry.getMeter(req.params.id));
   app.post('/meters', { config: { access: 'admin' }, schema: { summary: 'Creates a meter behind a terminal.', tags: ['topology'], body: MeterSeed, response: { 201: Type.Ref('Meter'), ...problemResponses } } }, async (req, reply) => {
-    return reply.code(201).send(registry.createMeter(req.body));
+    return reply.code(201).send(await registry.createMeter(req.body));
   });
   app.put('/meters/:id', { config: { access: 'admin' }, schema: { summary: 'Replaces a meter (address, CT/PT ratios, area, protected flag, customer references).', tags: ['topology'], params: IdParam, body: Type.Omit(MeterSeed, ['id']), response: { 200: Type.Ref('Meter'), ...problemResponses } } },
     (req) => registry.updateMeter(req.params.id, req.body));
   app.delete('/meters/:id', { config: { access: 'admin' }, schema: { summary: 'Deletes a meter; its readings stay in the store.', tags: ['topology'], params: IdParam, response: { 204: Type.Null(), ...problemResponses } } }, async (req, reply) => {
-    registry.deleteMeter(req.params.id);
+    await registry.deleteMeter(req.params.id);
     return reply.code(204).send(null);
   });
   await Promise.resolve();

@@ -14,8 +14,8 @@ import type { Meter, TerminalId } from '../domain/index.js';
 import type { KeyStore } from './keyStore.js';
 
 export interface StoredEndpointPasswords {
-  storedEndpointPasswords(): readonly { readonly terminalId: TerminalId; readonly password: string }[];
-  dropStoredEndpointPassword(id: string): void;
+  storedEndpointPasswords(): Promise<readonly { readonly terminalId: TerminalId; readonly password: string }[]>;
+  dropStoredEndpointPassword(id: string): Promise<void>;
   metersOfTerminal(id: string): readonly Meter[];
 }
 
@@ -35,7 +35,7 @@ export interface EndpointPasswordMoves {
 export async function moveEndpointPasswords(o: EndpointPasswordMoveOptions): Promise<EndpointPasswordMoves> {
   const moved: TerminalId[] = [];
   const waiting: TerminalId[] = [];
-  for (const { terminalId, password } of o.registry.storedEndpointPasswords()) {
+  for (const { terminalId, password } of await o.registry.storedEndpointPasswords()) {
     const meters = o.registry.metersOfTerminal(terminalId);
     if (meters.length === 0) {
       waiting.push(terminalId);
@@ -52,7 +52,7 @@ export async function moveEndpointPasswords(o: EndpointPasswordMoveOptions): Pro
       });
     }
     // Only once every meter holds it: a crash before this line repeats the move at the next start.
-    o.registry.dropStoredEndpointPassword(terminalId);
+    await o.registry.dropStoredEndpointPassword(terminalId);
     moved.push(terminalId);
     o.warn({ terminal: terminalId, meters: meters.map((m) => m.id) }, 'moved the LLS password of a stored DLMS endpoint into the key store; a terminal no longer takes one, PUT it to /api/v1/meters/:id/keys');
   }

@@ -476,4 +476,39 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 14,
+    name: 'registry: a meter key is never given twice',
+    sql: `
+      -- Without AUTOINCREMENT, SQLite gives a new row the largest key + 1: a meter created
+      -- after the one with the largest key was deleted took its key, and with it the readings
+      -- the deleted meter left in the store. AUTOINCREMENT never hands a key out twice. The
+      -- table is rebuilt (SQLite cannot alter a key); no table references meters.key.
+      CREATE TABLE meters_keyed (
+        key             INTEGER PRIMARY KEY AUTOINCREMENT,
+        id              TEXT NOT NULL UNIQUE,
+        name            TEXT NOT NULL,
+        terminal_id     TEXT NOT NULL REFERENCES terminals(id) ON DELETE RESTRICT,
+        address         TEXT NOT NULL,
+        ct_ratio        REAL NOT NULL,
+        pt_ratio        REAL NOT NULL,
+        area_id         TEXT REFERENCES areas(id) ON DELETE RESTRICT,
+        protected       INTEGER NOT NULL,
+        customer_ref    TEXT,
+        account_ref     TEXT,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        nominal_voltage REAL,
+        max_current     REAL,
+        UNIQUE (terminal_id, address)
+      );
+      INSERT INTO meters_keyed (key, id, name, terminal_id, address, ct_ratio, pt_ratio, area_id, protected, customer_ref, account_ref,
+          created_at, updated_at, nominal_voltage, max_current)
+        SELECT key, id, name, terminal_id, address, ct_ratio, pt_ratio, area_id, protected, customer_ref, account_ref,
+          created_at, updated_at, nominal_voltage, max_current FROM meters;
+      DROP TABLE meters;
+      ALTER TABLE meters_keyed RENAME TO meters;
+      CREATE INDEX meters_area ON meters(area_id);
+    `,
+  },
 ];

@@ -36,6 +36,8 @@ import { SqliteAnalysisQueries, type AnalysisQueries } from '../../src/storage/a
 import { PostgresAnalysisQueries } from '../../src/storage/postgres/analysisQueries.js';
 import { PgReadingStore } from '../../src/storage/postgres/readingStore.js';
 import { ReadingStore, type MeterKeyResolver } from '../../src/storage/readingStore.js';
+import { PostgresRegistryStore } from '../../src/registry/postgresStore.js';
+import { SqliteRegistryStore, type RegistryStore } from '../../src/registry/store.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
 import { POSTGRES_TEST_CONFIG } from './postgresStore.js';
 
@@ -207,4 +209,9 @@ export async function replacementStoreOf(c: StoreConnection): Promise<Replacemen
     return { add: (r) => store.add(r), of: (id) => store.of(id), close: () => Promise.resolve() };
   }
   return PostgresReplacementStore.open(c.postgres);
+}
+
+/** The registry store of the connection's driver. */
+export function registryStoreOf(c: StoreConnection): RegistryStore {
+  return c.sqlite !== undefined ? new SqliteRegistryStore(c.sqlite) : new PostgresRegistryStore(c.postgres);
 }

@@ -73,11 +73,11 @@ beforeAll(async () => {
   first = await startTestHeadEnd(overrides, { env });
   dataDir = first.dataDir;
   const modbus = (port: number) => ({ host: '127.0.0.1', port, framing: 'tcp' as const, registerMap: 'three-phase-meter' });
-  first.registry.createTerminal({ id: 'mb', name: 'healthy', protocol: 'modbus', enabled: true, profiles: [], modbus: modbus(healthyPort) });
-  first.registry.createMeter({ id: 'mb-1', name: 'healthy 1', terminalId: 'mb', address: '1', ctRatio: 1, ptRatio: 1, protected: false });
-  first.registry.createTerminal({ id: 'bh', name: 'silent', protocol: 'modbus', enabled: true, profiles: [], modbus: modbus(silentPort) });
-  first.registry.createMeter({ id: 'bh-1', name: 'silent 1', terminalId: 'bh', address: '1', ctRatio: 1, ptRatio: 1, protected: false });
-  first.registry.createMeter({ id: 'bh-2', name: 'silent 2', terminalId: 'bh', address: '2', ctRatio: 1, ptRatio: 1, protected: false });
+  await first.registry.createTerminal({ id: 'mb', name: 'healthy', protocol: 'modbus', enabled: true, profiles: [], modbus: modbus(healthyPort) });
+  await first.registry.createMeter({ id: 'mb-1', name: 'healthy 1', terminalId: 'mb', address: '1', ctRatio: 1, ptRatio: 1, protected: false });
+  await first.registry.createTerminal({ id: 'bh', name: 'silent', protocol: 'modbus', enabled: true, profiles: [], modbus: modbus(silentPort) });
+  await first.registry.createMeter({ id: 'bh-1', name: 'silent 1', terminalId: 'bh', address: '1', ctRatio: 1, ptRatio: 1, protected: false });
+  await first.registry.createMeter({ id: 'bh-2', name: 'silent 2', terminalId: 'bh', address: '2', ctRatio: 1, ptRatio: 1, protected: false });
 
   // The healthy terminal works before the restart: the station itself is sound.
   const ok = await fetchApi(first, '/api/v1/commands', {

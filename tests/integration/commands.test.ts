@@ -26,10 +26,10 @@ beforeAll(async () => {
   blackhole = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', r));
   const port = (blackhole.address() as { port: number }).port;
-  he.registry.createTerminal({ id: 'bh', name: 'silent', protocol: 'modbus', enabled: true, profiles: [], modbus: { host: '127.0.0.1', port, framing: 'tcp', registerMap: 'three-phase-meter' } });
-  he.registry.createMeter({ id: 'bh-1', name: 'silent 1', terminalId: 'bh', address: '1', ctRatio: 1, ptRatio: 1, protected: false });
+  await he.registry.createTerminal({ id: 'bh', name: 'silent', protocol: 'modbus', enabled: true, profiles: [], modbus: { host: '127.0.0.1', port, framing: 'tcp', registerMap: 'three-phase-meter' } });
+  await he.registry.createMeter({ id: 'bh-1', name: 'silent 1', terminalId: 'bh', address: '1', ctRatio: 1, ptRatio: 1, protected: false });
   const hospital = he.registry.getMeter('sim-mb-01-2');
-  he.registry.updateMeter(hospital.id, { ...hospital, areaId: hospital.areaId ?? undefined, customerRef: hospital.customerRef ?? undefined, accountRef: hospital.accountRef ?? undefined, protected: true });
+  await he.registry.updateMeter(hospital.id, { ...hospital, areaId: hospital.areaId ?? undefined, customerRef: hospital.customerRef ?? undefined, accountRef: hospital.accountRef ?? undefined, protected: true });
 }, 60_000);
 
 afterAll(async () => {

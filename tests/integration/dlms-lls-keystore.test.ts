@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DlmsMeterSimulator, MANAGEMENT_CLIENT } from '../../simulators/dlms/server.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { Registry } from '../../src/registry/registry.js';
+import { SqliteRegistryStore } from '../../src/registry/store.js';
 import { openDatabase } from '../../src/storage/db.js';
 import { FAST_FLEET, eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 
@@ -90,9 +91,9 @@ describe('the LLS password comes from the key store', () => {
     cleanups.push(() => { rmSync(dataDir, { recursive: true, force: true }); });
     // What an older station left behind: a terminal created through the API with its password in the row.
     const db = openDatabase(join(dataDir, 'gridhead.db'));
-    const registry = new Registry(db, { registerMapExists: () => true, profileExists: () => true });
-    registry.createTerminal({ id: 'old', protocol: 'dlms', enabled: true, profiles: ['fast'], dlms: { ...endpoint(sim), framing: 'wrapper', auth: 'low', security: 'none' } });
-    registry.createMeter({ id: 'old-1', terminalId: 'old', address: '1', ctRatio: 1, ptRatio: 1, protected: false });
+    const registry = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
+    await registry.createTerminal({ id: 'old', protocol: 'dlms', enabled: true, profiles: ['fast'], dlms: { ...endpoint(sim), framing: 'wrapper', auth: 'low', security: 'none' } });
+    await registry.createMeter({ id: 'old-1', terminalId: 'old', address: '1', ctRatio: 1, ptRatio: 1, protected: false });
     db.prepare("UPDATE terminals SET endpoint = json_set(endpoint, '$.dlms.password', ?) WHERE id = 'old'").run(PASSWORD);
     db.close();
     const storedRow = (): string => {

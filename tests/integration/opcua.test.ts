@@ -102,11 +102,11 @@ describe('address space', () => {
   it('adds a meter created in the registry and removes it when deleted', async () => {
     const session = await sessionAs('watcher');
     const terminalId = he.registry.getMeter(MB_METER).terminalId;
-    he.registry.createMeter({ id: 'opcua-new', name: 'new meter', terminalId, address: '9', ctRatio: 1, ptRatio: 1, protected: false, areaId: 'tx2' });
+    await he.registry.createMeter({ id: 'opcua-new', name: 'new meter', terminalId, address: '9', ctRatio: 1, ptRatio: 1, protected: false, areaId: 'tx2' });
     expect(await browseNames(session, 'ns=1;s=area:tx2.Meters')).toContain('opcua-new');
     const fresh = await session.read({ nodeId: 'ns=1;s=meter:opcua-new.VoltageL1', attributeId: AttributeIds.Value });
     expect(fresh.statusCode).toBe(StatusCodes.BadWaitingForInitialData);
-    he.registry.deleteMeter('opcua-new');
+    await he.registry.deleteMeter('opcua-new');
     expect(await browseNames(session, 'ns=1;s=area:tx2.Meters')).not.toContain('opcua-new');
   });
 });

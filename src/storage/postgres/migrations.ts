@@ -403,6 +403,60 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX command_targets_verified ON command_targets (meter_id, updated_at DESC) WHERE status = 'verified';
     `,
   },
+  {
+    version: 15,
+    name: 'registry: areas, terminals, meters',
+    sql: `
+      -- The topology (src/registry/postgresStore.ts); every node holds it in memory as well.
+      CREATE TABLE areas (
+        id              text PRIMARY KEY,
+        name            text NOT NULL,
+        kind            text NOT NULL CHECK (kind IN ('region', 'substation', 'feeder', 'transformer')),
+        parent_id       text REFERENCES areas (id) ON DELETE RESTRICT,
+        transformer_kva double precision,
+        created_at      bigint NOT NULL,  -- ms since epoch
+        updated_at      bigint NOT NULL
+      );
+      CREATE INDEX areas_parent ON areas (parent_id);
+
+      CREATE TABLE terminals (
+        id         text PRIMARY KEY,
+        name       text NOT NULL,
+        protocol   text NOT NULL CHECK (protocol IN ('modbus', 'mqtt', 'dlms')),
+        enabled    boolean NOT NULL,
+        profiles   jsonb NOT NULL,   -- array of collection profile names
+        endpoint   jsonb NOT NULL,   -- { modbus } | { dlms } | { mqtt }: the protocol's settings
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL
+      );
+
+      -- key: the compact integer readings.meter_key holds instead of the text id (an integer,
+      -- as that column). An identity never hands out a number twice, so the readings a deleted
+      -- meter leaves behind never become another meter's. Readings have no foreign key to it:
+      -- deleting a meter keeps them, as the embedded store does.
+      -- One meter per terminal address, checked at the end of each statement (deferrable), so
+      -- one statement may move a meter into an address another one leaves in the same batch.
+      CREATE TABLE meters (
+        key             integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id              text NOT NULL UNIQUE,
+        name            text NOT NULL,
+        terminal_id     text NOT NULL REFERENCES terminals (id) ON DELETE RESTRICT,
+        address         text NOT NULL,
+        ct_ratio        double precision NOT NULL,
+        pt_ratio        double precision NOT NULL,
+        nominal_voltage double precision,  -- Un, V; null: the ingest.plausibility default
+        max_current     double precision,  -- Imax, A; null: the ingest.plausibility default
+        area_id         text REFERENCES areas (id) ON DELETE RESTRICT,
+        protected       boolean NOT NULL,
+        customer_ref    text,
+        account_ref     text,
+        created_at      bigint NOT NULL,
+        updated_at      bigint NOT NULL,
+        CONSTRAINT meters_terminal_address UNIQUE (terminal_id, address) DEFERRABLE INITIALLY IMMEDIATE
+      );
+      CREATE INDEX meters_area ON meters (area_id);
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

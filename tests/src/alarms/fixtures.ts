@@ -1,11 +1,12 @@
 /** Shared set-up of the alarm tests: a small area tree and signals with sensible defaults. */
 import { areaId, meterId, type AlarmSignal } from '../../../src/domain/index.js';
 import { Registry } from '../../../src/registry/registry.js';
+import { SqliteRegistryStore } from '../../../src/registry/store.js';
 import type { Db } from '../../../src/storage/db.js';
 
-export function seededRegistry(db: Db): Registry {
-  const r = new Registry(db, { registerMapExists: () => true, profileExists: () => true });
-  r.seed({
+export async function seededRegistry(db: Db): Promise<Registry> {
+  const r = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
+  await r.seed({
     areas: [
       { id: 'region', name: 'Region', kind: 'region' },
       { id: 'sub', name: 'Substation', kind: 'substation', parentId: 'region' },

@@ -108,7 +108,7 @@ describe.each([embedded, postgresDriver])('alarm service on $name', (driver) => 
 
   async function service(extra: Extra = {}, wrap: (store: AlarmStore) => AlarmStore = (store) => store) {
     if (database === undefined) throw new Error('no database');
-    const registry = seededRegistry(openDatabase(':memory:'));
+    const registry = await seededRegistry(openDatabase(':memory:'));
     let t = 1_750_000_100_000;
     const alarms = await AlarmService.open(wrap(await database.store()), { areaSubtree: (id) => registry.areaSubtree(id), now: () => t++, ...extra });
     services.push(alarms);

@@ -23,7 +23,7 @@ const streams: ClientRequest[] = [];
 
 async function startApp(extra: { maxBacklogBytes?: number; heartbeatMs?: number; feedCapacity?: number } = {}) {
   db = openDatabase(':memory:');
-  const registry = seededRegistry(db);
+  const registry = await seededRegistry(db);
   alarms = await AlarmService.open(new SqliteAlarmStore(db), { areaSubtree: (id) => registry.areaSubtree(id) });
   feed = new AlarmFeed(extra.feedCapacity ?? 100);
   alarms.onChange((c) => feed.publish(c));

@@ -14,8 +14,7 @@ import { meterId, terminalId, type Quantity } from '../../../src/domain/index.js
 import type { Reading } from '../../../src/domain/reading.js';
 import { Registry } from '../../../src/registry/registry.js';
 import { AreaAnalysis } from '../../../src/storage/areaAnalysis.js';
-import { openDatabase, type Db } from '../../../src/storage/db.js';
-import { STORE_DRIVERS, analysisQueriesOf, disposeStoreDrivers, readingWriterOf, type StoreDatabase } from '../../helpers/storeDrivers.js';
+import { STORE_DRIVERS, analysisQueriesOf, disposeStoreDrivers, readingWriterOf, registryStoreOf, type StoreDatabase } from '../../helpers/storeDrivers.js';
 
 const H = 3_600_000;
 /** Local (UTC+8) time of 2026-11-25 → ms. */
@@ -25,8 +24,6 @@ afterAll(() => disposeStoreDrivers());
 
 describe.each(STORE_DRIVERS)('analysis API on $name', (driver) => {
   let database: StoreDatabase | undefined;
-  /** The registry's own store: the connection's SQLite file, or one in memory beside PostgreSQL (the registry's driver is not under test here). */
-  let registryDb: Db | undefined;
   let app: FastifyInstance | undefined;
 
   beforeEach((ctx) => {
@@ -40,9 +37,8 @@ describe.each(STORE_DRIVERS)('analysis API on $name', (driver) => {
     }
     database = await driver.create();
     const c = await database.connect();
-    registryDb = c.sqlite ?? openDatabase(':memory:');
-    const registry = new Registry(registryDb, { registerMapExists: () => true, profileExists: () => true });
-    registry.seed({
+    const registry = await Registry.open(registryStoreOf(c), { registerMapExists: () => true, profileExists: () => true });
+    await registry.seed({
       areas: [
         { id: 'r1', name: 'Region', kind: 'region' },
         { id: 'tx1', name: 'TX 1', kind: 'transformer', parentId: 'r1', transformerKva: 400 },
@@ -113,7 +109,6 @@ describe.each(STORE_DRIVERS)('analysis API on $name', (driver) => {
 
   afterAll(async () => {
     await app?.close();
-    if (registryDb?.open === true) registryDb.close();
     await database?.dispose();
   });
 

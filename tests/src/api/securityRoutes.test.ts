@@ -9,6 +9,7 @@ import { SqliteAuditLog } from '../../../src/control/audit.js';
 import { createLogger } from '../../../src/observe/logger.js';
 import { createMetrics } from '../../../src/observe/metrics.js';
 import { Registry } from '../../../src/registry/registry.js';
+import { SqliteRegistryStore } from '../../../src/registry/store.js';
 import { SqliteKeyStore } from '../../../src/security/keyStore.js';
 import { MasterKey } from '../../../src/security/masterKey.js';
 import { SecurityEventLog, SqliteSecurityEventStore } from '../../../src/security/securityEvents.js';
@@ -29,8 +30,8 @@ let token: string;
 
 beforeAll(async () => {
   db = openDatabase(':memory:');
-  const registry = new Registry(db, { registerMapExists: () => true, profileExists: () => true });
-  registry.seed({
+  const registry = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
+  await registry.seed({
     areas: [],
     terminals: [{ id: 't1', protocol: 'dlms', enabled: true, profiles: [], dlms: { host: '127.0.0.1', port: 4059, framing: 'wrapper', clientSap: 48, auth: 'high-gmac', security: 'auth-enc' } }],
     meters: [{ id: 'm1', terminalId: 't1', address: '1', ctRatio: 1, ptRatio: 1, protected: false }],

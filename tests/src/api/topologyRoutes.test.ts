@@ -9,6 +9,7 @@ import { installProblemHandlers, Problem } from '../../../src/api/problem.js';
 import { MeterOut } from '../../../src/api/schemas.js';
 import { meterRoutes } from '../../../src/api/topologyRoutes.js';
 import { Registry } from '../../../src/registry/registry.js';
+import { SqliteRegistryStore } from '../../../src/registry/store.js';
 import { openDatabase } from '../../../src/storage/db.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -21,8 +22,8 @@ interface ProblemBody { readonly code: string; readonly errors?: readonly { read
 async function serve() {
   const db = openDatabase(':memory:');
   cleanups.push(() => { db.close(); });
-  const registry = new Registry(db, { registerMapExists: () => true, profileExists: () => true });
-  registry.createTerminal({ id: 'q1', protocol: 'mqtt', enabled: true, profiles: [] });
+  const registry = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
+  await registry.createTerminal({ id: 'q1', protocol: 'mqtt', enabled: true, profiles: [] });
   const app = Fastify({ ajv: { customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: true } } }).withTypeProvider<TypeBoxTypeProvider>();
   for (const s of [Problem, MeterOut]) app.addSchema(s);
   installProblemHandlers(app);

@@ -13,9 +13,8 @@ import { NotFoundError } from '../../../src/domain/errors.js';
 import { meterId, terminalId } from '../../../src/domain/ids.js';
 import type { Reading } from '../../../src/domain/reading.js';
 import { Registry } from '../../../src/registry/registry.js';
-import { openDatabase, type Db } from '../../../src/storage/db.js';
 import {
-  STORE_DRIVERS, billingStoreOf, disposeStoreDrivers, execute, readingWriterOf, replacementStoreOf, type StoreDatabase,
+  STORE_DRIVERS, billingStoreOf, disposeStoreDrivers, execute, readingWriterOf, registryStoreOf, replacementStoreOf, type StoreDatabase,
 } from '../../helpers/storeDrivers.js';
 
 const H = 3_600_000;
@@ -29,7 +28,6 @@ afterAll(() => disposeStoreDrivers());
 
 describe.each(STORE_DRIVERS)('billing reads on $name', (driver) => {
   let database: StoreDatabase | undefined;
-  let registryDb: Db | undefined;
   let registry: Registry;
   let billing: BillingService;
   let closeReplacements: (() => Promise<void>) | undefined;
@@ -45,10 +43,8 @@ describe.each(STORE_DRIVERS)('billing reads on $name', (driver) => {
     }
     database = await driver.create();
     const c = await database.connect();
-    // The registry's own store: the connection's SQLite file, or one in memory beside PostgreSQL.
-    registryDb = c.sqlite ?? openDatabase(':memory:');
-    registry = new Registry(registryDb, { registerMapExists: () => true, profileExists: () => true });
-    registry.seed({
+    registry = await Registry.open(registryStoreOf(c), { registerMapExists: () => true, profileExists: () => true });
+    await registry.seed({
       areas: [{ id: 'r1', name: 'Region', kind: 'region' }, { id: 'tx1', name: 'TX 1', kind: 'transformer', parentId: 'r1', transformerKva: 400 }],
       terminals: [{ id: 't1', name: 't1', protocol: 'mqtt', enabled: true, profiles: [] }],
       meters: [
@@ -92,7 +88,6 @@ describe.each(STORE_DRIVERS)('billing reads on $name', (driver) => {
 
   afterAll(async () => {
     await closeReplacements?.();
-    if (registryDb?.open === true) registryDb.close();
     await database?.dispose();
   });
 
@@ -125,12 +120,12 @@ describe.each(STORE_DRIVERS)('billing reads on $name', (driver) => {
 
   it('pages meters added to the registry after the first export', async () => {
     expect((await billing.daily('2026-03-10', { limit: 100 })).rows).toHaveLength(5);
-    registry.createMeter({ id: 'm6', name: 'm6', terminalId: 't1', address: '6', ctRatio: 1, ptRatio: 1, protected: false });
+    await registry.createMeter({ id: 'm6', name: 'm6', terminalId: 't1', address: '6', ctRatio: 1, ptRatio: 1, protected: false });
     try {
       const page = await billing.daily('2026-03-10', { cursor: 'm5', limit: 100 });
       expect(page.rows.map((r) => [r.meter, r.status])).toEqual([['m6', 'missing']]);
     } finally {
-      registry.deleteMeter('m6');
+      await registry.deleteMeter('m6');
     }
     expect((await billing.daily('2026-03-10', { cursor: 'm5', limit: 100 })).rows).toEqual([]);
   });

@@ -73,9 +73,9 @@ describe.each([embedded, postgresDriver])('device events on $name', (driver) => 
     opened = undefined;
   });
 
-  function recorder(extra: { maxRows?: number; retentionDays?: number; onEvent?: (e: DeviceEvent) => void } = {}) {
+  async function recorder(extra: { maxRows?: number; retentionDays?: number; onEvent?: (e: DeviceEvent) => void } = {}) {
     if (opened === undefined) throw new Error('no store');
-    const registry = seededRegistry(openDatabase(':memory:'));
+    const registry = await seededRegistry(openDatabase(':memory:'));
     let now = T0;
     const problems: string[] = [];
     const r = new EventRecorder(opened.store, { meterAt: (t, a) => registry.meterAt(t, a), now: () => now, onProblem: (p) => problems.push(p.code), ...extra });
@@ -85,7 +85,7 @@ describe.each([embedded, postgresDriver])('device events on $name', (driver) => 
   describe('event recorder', () => {
     it('maps terminal and address to the meter, stores, and hands each stored event to the callback', async () => {
       const seen: DeviceEvent[] = [];
-      const { r } = recorder({ onEvent: (e) => seen.push(e) });
+      const { r } = await recorder({ onEvent: (e) => seen.push(e) });
       const stored = await r.recordEvents([
         { terminalId: 'q1', address: '1', code: 'cover-open', ts: T0 - 5_000 },
         { terminalId: 'q1', address: '2', code: 'power-down' },
@@ -98,7 +98,7 @@ describe.each([embedded, postgresDriver])('device events on $name', (driver) => 
     });
 
     it('stores events of unknown senders with a null meter and unknown codes as other, counting both', async () => {
-      const { r, problems } = recorder();
+      const { r, problems } = await recorder();
       const stored = await r.recordEvents([
         { terminalId: 'q1', address: '99', code: 'relay-disconnected' },
         { terminalId: 'q1', address: '1', code: 'phase-sequence-reversed', detail: 'DLMS event 85' },
@@ -112,14 +112,14 @@ describe.each([embedded, postgresDriver])('device events on $name', (driver) => 
     });
 
     it('survives a throwing callback: the events stay stored and the failure is counted', async () => {
-      const { r } = recorder({ onEvent: () => { throw new Error('engine down'); } });
+      const { r } = await recorder({ onEvent: () => { throw new Error('engine down'); } });
       await r.recordEvents([{ terminalId: 'q1', address: '1', code: 'power-up' }], 'mqtt');
       expect((await r.list({ limit: 10 })).items).toHaveLength(1);
       expect(r.stats().callbackErrors).toBe(1);
     });
 
     it('prunes by age of arrival and by row count', async () => {
-      const { r, advance } = recorder({ retentionDays: 1, maxRows: 2 });
+      const { r, advance } = await recorder({ retentionDays: 1, maxRows: 2 });
       await r.recordEvents([{ terminalId: 'q1', address: '1', code: 'power-down' }], 'mqtt');
       advance(2 * 86_400_000);
       await r.recordEvents(['power-up', 'cover-open', 'magnetic-tamper'].map((code) => ({ terminalId: 'q1', address: '1', code })), 'mqtt');
@@ -128,7 +128,7 @@ describe.each([embedded, postgresDriver])('device events on $name', (driver) => 
     });
 
     it('prunes a backlog larger than one retention statement, by age and then by count, keeping the newest', async () => {
-      const { r, advance } = recorder({ retentionDays: 1, maxRows: 5 });
+      const { r, advance } = await recorder({ retentionDays: 1, maxRows: 5 });
       const old = Array.from({ length: PRUNE_CHUNK + 3 }, () => ({ terminalId: 'q1', address: '1', code: 'power-down' }));
       await r.recordEvents(old, 'mqtt');
       advance(2 * 86_400_000);
@@ -143,7 +143,7 @@ describe.each([embedded, postgresDriver])('device events on $name', (driver) => 
     });
 
     it('gives each event of a batch its id in batch order, so the cursor pages through equal times', async () => {
-      const { r } = recorder();
+      const { r } = await recorder();
       const stored = await r.recordEvents(['power-down', 'power-up', 'cover-open'].map((code) => ({ terminalId: 'q1', address: '1', code, ts: T0 })), 'mqtt');
       expect(stored.map((e) => Number(e.id))).toEqual([...stored.map((e) => Number(e.id))].sort((x, y) => x - y));
       const p1 = await r.list({ limit: 2 });
@@ -155,7 +155,7 @@ describe.each([embedded, postgresDriver])('device events on $name', (driver) => 
 
   describe('events API', () => {
     it('filters by meter, terminal, code and time, pages with a cursor, and refuses bad filters', async () => {
-      const { r } = recorder();
+      const { r } = await recorder();
       await r.recordEvents([
         { terminalId: 'q1', address: '1', code: 'power-down', ts: T0 - 3_000 },
         { terminalId: 'q1', address: '1', code: 'power-up', ts: T0 - 2_000 },

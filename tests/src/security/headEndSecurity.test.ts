@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/observe/logger.js';
 import { Registry } from '../../../src/registry/registry.js';
+import { SqliteRegistryStore } from '../../../src/registry/store.js';
 import { SqliteCounterStore } from '../../../src/security/counterStore.js';
 import { HeadEndSecurity, MissingKeysError, MissingPasswordError, parseSystemTitle } from '../../../src/security/headEndSecurity.js';
 import { SqliteKeyStore } from '../../../src/security/keyStore.js';
@@ -19,10 +20,10 @@ let keys: SqliteKeyStore;
 let events: SecurityEventLog;
 let security: HeadEndSecurity;
 
-beforeEach(() => {
+beforeEach(async () => {
   db = openDatabase(':memory:');
-  registry = new Registry(db, { registerMapExists: () => true, profileExists: () => true });
-  registry.seed({
+  registry = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
+  await registry.seed({
     areas: [],
     terminals: [
       { id: 'hls', protocol: 'dlms', enabled: true, profiles: [], dlms: dlms({ systemTitle: METER_TITLE, keyGroup: 'east' }) },
@@ -75,13 +76,13 @@ describe('head-end DLMS security', () => {
     expect((await security.forSystemTitle(parseSystemTitle(METER_TITLE)))?.counters.lastIncoming()).toBe(5);
     expect(await security.forSystemTitle(parseSystemTitle('4752440000000777'))).toBeUndefined();
 
-    registry.updateTerminal('hls', { protocol: 'dlms', enabled: true, profiles: [], dlms: dlms({ systemTitle: '4752440000000777' }) });
+    await registry.updateTerminal('hls', { protocol: 'dlms', enabled: true, profiles: [], dlms: dlms({ systemTitle: '4752440000000777' }) });
     expect(await security.forSystemTitle(parseSystemTitle(METER_TITLE))).toBeUndefined();
     expect((await security.forSystemTitle(parseSystemTitle('4752440000000777')))?.meterId).toBe('hls-1');
   });
 
   it("gives the LLS password of the meter at the address, else of its key group, else a typed error naming the keys route", async () => {
-    registry.createMeter({ id: 'lls-17', terminalId: 'lls', address: '17', ctRatio: 1, ptRatio: 1, protected: false });
+    await registry.createMeter({ id: 'lls-17', terminalId: 'lls', address: '17', ctRatio: 1, ptRatio: 1, protected: false });
     const missing = await security.passwordFor('lls', '1').catch((err: unknown) => err);
     expect(missing).toBeInstanceOf(MissingPasswordError);
     expect((missing as MissingPasswordError).code).toBe('DLMS_PASSWORD_MISSING');

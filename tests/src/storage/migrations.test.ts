@@ -46,3 +46,27 @@ it('keeps every alarm, its explanations as data and its comments when the alarms
   expect(after.pragma('foreign_key_check')).toEqual([]);
   after.close();
 });
+
+it('keeps every meter and its key when the meters table is rebuilt so that a key is never given twice', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gridhead-migrate-'));
+  dirs.push(dir);
+  const file = join(dir, 'gridhead.db');
+  const before = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 13) });
+  before.prepare("INSERT INTO terminals (id, name, protocol, enabled, profiles, endpoint, created_at, updated_at) VALUES ('q1', 'q1', 'mqtt', 1, '[]', '{}', 0, 0)").run();
+  const insert = before.prepare(`INSERT INTO meters (key, id, name, terminal_id, address, ct_ratio, pt_ratio, protected, created_at, updated_at, nominal_voltage, max_current)
+    VALUES (?, ?, ?, 'q1', ?, 40, 100, 1, 0, 0, ?, ?)`);
+  insert.run(3, 'm3', 'three', 'c', 57.7, 6);
+  insert.run(7, 'm7', 'seven', 'g', null, null);
+  before.close();
+
+  const after = openDatabase(file);
+  expect(after.prepare('SELECT key, id, address, ct_ratio, pt_ratio, protected, nominal_voltage, max_current FROM meters ORDER BY key').all()).toEqual([
+    { key: 3, id: 'm3', address: 'c', ct_ratio: 40, pt_ratio: 100, protected: 1, nominal_voltage: 57.7, max_current: 6 },
+    { key: 7, id: 'm7', address: 'g', ct_ratio: 40, pt_ratio: 100, protected: 1, nominal_voltage: null, max_current: null },
+  ]);
+  after.prepare("DELETE FROM meters WHERE id = 'm7'").run();
+  const added = after.prepare(`INSERT INTO meters (id, name, terminal_id, address, ct_ratio, pt_ratio, protected, created_at, updated_at)
+    VALUES ('m8', 'eight', 'q1', 'g', 1, 1, 0, 0, 0) RETURNING key`).get() as { key: number };
+  expect(added.key).toBe(8);
+  after.close();
+});
