@@ -19,10 +19,8 @@ import type { Principal } from './roles.js';
 
 export interface VerifiedCredential {
   readonly principal: Principal;
-  /** The API token's id, for a token. */
-  readonly tokenId?: number;
-  /** The user, for a session. */
-  readonly userName?: string;
+  /** Which stored credential it is: what a use updates and a change forgets. */
+  readonly of: { readonly kind: 'token'; readonly id: number } | { readonly kind: 'session'; readonly idHash: Buffer; readonly userName: string };
   /** The credential's own end (token expiry, session lifetime); null for none. */
   readonly expiresAt: number | null;
   /** The last use stored or queued for storing; the service moves it on as it records uses. */
@@ -74,11 +72,11 @@ export class CredentialCache {
   }
 
   forgetToken(id: number): void {
-    this.forgetWhere((c) => c.tokenId === id);
+    this.forgetWhere((c) => c.of.kind === 'token' && c.of.id === id);
   }
 
   forgetUser(name: string): void {
-    this.forgetWhere((c) => c.userName === name);
+    this.forgetWhere((c) => c.of.kind === 'session' && c.of.userName === name);
   }
 
   get size(): number {

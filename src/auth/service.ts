@@ -145,16 +145,16 @@ export class AuthService {
     const hash = sha256(token);
     const key = `t${hash.toString('hex')}`;
     const hit = this.verified.get(key);
-    if (hit !== undefined && (hit.expiresAt === null || hit.expiresAt > this.now())) return this.used(hit, { kind: 'token', id: hit.tokenId ?? 0, at: this.now() }, TOUCH_INTERVAL_MS);
+    if (hit !== undefined && (hit.expiresAt === null || hit.expiresAt > this.now())) return this.used(hit, this.now(), TOUCH_INTERVAL_MS);
     const epoch = this.verified.epoch;
     const row = (await this.store.activeTokensWithPrefix(tokenPrefix(token))).find((r) => sameHash(r.hash, hash));
     const t = this.now();
     if (row === undefined || (row.expiresAt !== null && row.expiresAt <= t)) return undefined;
     const credential: VerifiedCredential = {
-      principal: { subject: `token:${row.name}`, role: row.role, via: 'token' }, tokenId: row.id, expiresAt: row.expiresAt, lastUsedAt: row.lastUsedAt,
+      principal: { subject: `token:${row.name}`, role: row.role, via: 'token' }, of: { kind: 'token', id: row.id }, expiresAt: row.expiresAt, lastUsedAt: row.lastUsedAt,
     };
     this.verified.put(key, credential, epoch, t);
-    return this.used(credential, { kind: 'token', id: row.id, at: t }, TOUCH_INTERVAL_MS);
+    return this.used(credential, t, TOUCH_INTERVAL_MS);
   }
 
   /**
@@ -169,7 +169,7 @@ export class AuthService {
     const hit = this.verified.get(key);
     const now = this.now();
     if (hit !== undefined && (hit.expiresAt ?? 0) > now && now - (hit.lastUsedAt ?? 0) < this.options.sessionIdleMs) {
-      return this.used(hit, { kind: 'session', idHash, at: now }, touchEvery);
+      return this.used(hit, now, touchEvery);
     }
     const epoch = this.verified.epoch;
     let s = await this.store.session(idHash);
@@ -188,10 +188,11 @@ export class AuthService {
       return undefined;
     }
     const credential: VerifiedCredential = {
-      principal: { subject: `user:${s.userName}`, role: s.role, via: 'session' }, userName: s.userName, expiresAt: s.expiresAt, lastUsedAt: s.lastSeenAt,
+      principal: { subject: `user:${s.userName}`, role: s.role, via: 'session' }, of: { kind: 'session', idHash, userName: s.userName },
+      expiresAt: s.expiresAt, lastUsedAt: s.lastSeenAt,
     };
     this.verified.put(key, credential, epoch, t);
-    return this.used(credential, { kind: 'session', idHash, at: t }, touchEvery);
+    return this.used(credential, t, touchEvery);
   }
 
   /** Checks a password and opens a session. Throws LoginThrottledError when the user or address is throttled. */
@@ -374,12 +375,13 @@ export class AuthService {
     return outcome as T;
   }
 
-  /** Notes a use of a verified credential, queued for the store once per `every` ms; returns its principal. */
-  private used(credential: VerifiedCredential, use: CredentialUse, every: number): Principal {
-    if (credential.lastUsedAt !== null && use.at - credential.lastUsedAt < every) return credential.principal;
-    credential.lastUsedAt = use.at;
-    if (this.lastUses.hasRoom()) void this.lastUses.push(use);
-    else this.lastUsesDropped += 1;
+  /** Notes a use at `at` of a verified credential, queued for the store once per `every` ms; returns its principal. */
+  private used(credential: VerifiedCredential, at: number, every: number): Principal {
+    if (credential.lastUsedAt !== null && at - credential.lastUsedAt < every) return credential.principal;
+    credential.lastUsedAt = at;
+    const of = credential.of;
+    if (!this.lastUses.hasRoom()) this.lastUsesDropped += 1;
+    else void this.lastUses.push(of.kind === 'token' ? { kind: 'token', id: of.id, at } : { kind: 'session', idHash: of.idHash, at });
     return credential.principal;
   }
 }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { CredentialCache, type VerifiedCredential } from '../../../src/auth/credentialCache.js';
 
-const token = (id: number): VerifiedCredential => ({ principal: { subject: `token:t${id}`, role: 'viewer', via: 'token' }, tokenId: id, expiresAt: null, lastUsedAt: null });
-const session = (user: string): VerifiedCredential => ({ principal: { subject: `user:${user}`, role: 'operator', via: 'session' }, userName: user, expiresAt: null, lastUsedAt: null });
+const token = (id: number): VerifiedCredential => ({ principal: { subject: `token:t${id}`, role: 'viewer', via: 'token' }, of: { kind: 'token', id }, expiresAt: null, lastUsedAt: null });
+const session = (user: string): VerifiedCredential => ({
+  principal: { subject: `user:${user}`, role: 'operator', via: 'session' }, of: { kind: 'session', idHash: Buffer.from(user), userName: user }, expiresAt: null, lastUsedAt: null,
+});
 
 describe('cache of verified credentials', () => {
   it('answers for the cache time after the store was read, not after', () => {
@@ -10,7 +12,7 @@ describe('cache of verified credentials', () => {
     const cache = new CredentialCache(5_000, 10, () => clock.t);
     cache.put('a', token(1), cache.epoch, clock.t);
     clock.t += 4_999;
-    expect(cache.get('a')?.tokenId).toBe(1);
+    expect(cache.get('a')?.principal.subject).toBe('token:t1');
     clock.t += 1;
     expect(cache.get('a')).toBeUndefined();
   });
@@ -20,7 +22,7 @@ describe('cache of verified credentials', () => {
     for (const id of [1, 2, 3]) cache.put(`k${id}`, token(id), cache.epoch, 0);
     expect(cache.size).toBe(2);
     expect(cache.get('k1')).toBeUndefined();
-    expect(cache.get('k3')?.tokenId).toBe(3);
+    expect(cache.get('k3')?.principal.subject).toBe('token:t3');
   });
 
   it('forgets a revoked token and the sessions of a changed user at once, and keeps the rest', () => {
