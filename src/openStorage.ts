@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { bootstrapAdmin } from './auth/bootstrap.js';
 import { AuthService } from './auth/service.js';
+import { SqliteAuthStore } from './auth/store.js';
 import type { GridheadConfig } from './config/schema.js';
 import { SqliteAuditLog, SYSTEM_ACTOR, type AuditLog } from './control/audit.js';
 import type { MeterId } from './domain/index.js';
@@ -64,8 +65,12 @@ export async function openStorage(
   await moveEndpointPasswords({ registry, keys, audit, warn });
   // Access control: no default password; at first start the first admin token comes from
   // GRIDHEAD_BOOTSTRAP_TOKEN or is generated, logged once and written to <dataDir>/bootstrap-token.
-  const auth = new AuthService(db, config.auth);
-  const bootstrap = bootstrapAdmin({ auth, env, dataDir: config.dataDir, warn });
+  const auth = new AuthService(new SqliteAuthStore(db), { ...config.auth, logger: logger.child({ component: 'auth' }) });
+  closers.add('auth', async () => {
+    const abandoned = await auth.close();
+    if (abandoned > 0) logger.warn({ abandoned }, 'last-used times of tokens and sessions not written before shutdown');
+  });
+  const bootstrap = await bootstrapAdmin({ auth, env, dataDir: config.dataDir, warn });
   if (bootstrap.kind !== 'admin-exists') {
     await audit.append({ actor: SYSTEM_ACTOR, source: null, action: 'token.create', target: `token:${bootstrap.token.id}`, outcome: 'ok', detail: { name: bootstrap.token.name, role: 'admin', reason: `bootstrap ${bootstrap.kind}` } });
   }

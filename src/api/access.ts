@@ -55,7 +55,7 @@ export function installAccessControl(app: FastifyInstance, { auth, publicPrefixe
     // Unknown URLs have no route config and go on to the 404 handler.
     const access = req.routeOptions.config.access;
     if (access === undefined || access === 'public') return;
-    const principal = identify(req, auth);
+    const principal = await identify(req, auth);
     if (principal === 'bad-token' || principal === undefined) {
       auth.noteRefusal('UNAUTHENTICATED');
       reply.header('www-authenticate', principal === 'bad-token' ? 'Bearer realm="gridhead", error="invalid_token"' : 'Bearer realm="gridhead"');
@@ -86,12 +86,12 @@ export function sessionIdOf(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
-function identify(req: FastifyRequest, auth: AccessControlOptions['auth']): Principal | 'bad-token' | undefined {
+async function identify(req: FastifyRequest, auth: AccessControlOptions['auth']): Promise<Principal | 'bad-token' | undefined> {
   const authorization = req.headers.authorization;
   if (authorization !== undefined) {
     // RFC 6750 §2.1: the scheme is case-insensitive. A present but bad header never falls back to the cookie.
     const match = /^Bearer +(\S+)\s*$/i.exec(authorization);
-    return (match?.[1] === undefined ? undefined : auth.authenticateToken(match[1])) ?? 'bad-token';
+    return (match?.[1] === undefined ? undefined : await auth.authenticateToken(match[1])) ?? 'bad-token';
   }
   const sessionId = sessionIdOf(req);
   return sessionId === undefined ? undefined : auth.authenticateSession(sessionId);

@@ -82,7 +82,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   }, async (req, reply) => {
     if (req.principal !== null) setAuditTarget(req, req.principal.subject);
     const sessionId = sessionIdOf(req);
-    if (req.principal?.via === 'session' && sessionId !== undefined) auth.logout(sessionId);
+    if (req.principal?.via === 'session' && sessionId !== undefined) await auth.logout(sessionId);
     setSessionCookie(req, reply, '', 0);
     return reply.code(204).send(null);
   });

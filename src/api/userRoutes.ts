@@ -40,7 +40,7 @@ const refusals = { 401: Type.Ref('Problem'), 403: Type.Ref('Problem'), ...proble
 export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { auth }) => {
   const tags = ['access'];
   app.get('/users', { config: admin, schema: { summary: 'Lists the dashboard users (never their passwords).', tags, response: { 200: Type.Object({ items: Type.Array(UserOut) }), ...refusals } } },
-    () => ({ items: auth.listUsers().map(userOut) }));
+    async () => ({ items: (await auth.listUsers()).map(userOut) }));
 
   app.post('/users', {
     config: admin,
@@ -67,12 +67,12 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   });
 
   app.delete('/users/:name', { config: admin, schema: { summary: 'Deletes a user and ends their sessions; the last admin cannot be removed.', tags, params: NameParam, response: { 204: Type.Null(), ...refusals } } }, async (req, reply) => {
-    auth.deleteUser(req.params.name);
+    await auth.deleteUser(req.params.name);
     return reply.code(204).send(null);
   });
 
   app.get('/tokens', { config: admin, schema: { tags, description: 'API tokens, revoked ones included; never the token itself.', response: { 200: Type.Object({ items: Type.Array(TokenOut) }), ...refusals } } },
-    () => ({ items: auth.listTokens().map(tokenOut) }));
+    async () => ({ items: (await auth.listTokens()).map(tokenOut) }));
 
   app.post('/tokens', {
     config: admin,
@@ -86,7 +86,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     const expiresAt = b.expiresAt === undefined ? undefined : Date.parse(b.expiresAt);
     if (expiresAt !== undefined && Number.isNaN(expiresAt)) throw new ValidationError('expiresAt is not a date', 'expiresAt');
     noteAudit(req, { name: b.name, role: b.role, ...(b.expiresAt === undefined ? {} : { expiresAt: b.expiresAt }) });
-    const { token, view } = auth.createToken({ name: b.name, role: b.role, ...(expiresAt === undefined ? {} : { expiresAt }) }, actorOf(req));
+    const { token, view } = await auth.createToken({ name: b.name, role: b.role, ...(expiresAt === undefined ? {} : { expiresAt }) }, actorOf(req));
     setAuditTarget(req, `token:${view.id}`);
     return reply.code(201).send({ ...tokenOut(view), token });
   });
@@ -96,7 +96,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     schema: { tags, description: 'Revokes the token; the next request with it gets 401.', params: TokenIdParam, response: { 204: Type.Null(), ...refusals } },
   }, async (req, reply) => {
     setAuditTarget(req, `token:${req.params.id}`);
-    const view = auth.revokeToken(req.params.id);
+    const view = await auth.revokeToken(req.params.id);
     noteAudit(req, { name: view.name, role: view.role });
     return reply.code(204).send(null);
   });

@@ -30,18 +30,19 @@ export type BootstrapOutcome =
   | { readonly kind: 'from-environment'; readonly token: TokenView }
   | { readonly kind: 'generated'; readonly token: TokenView; readonly file: string };
 
-export function bootstrapAdmin({ auth, env, dataDir, warn }: BootstrapOptions): BootstrapOutcome {
+export async function bootstrapAdmin({ auth, env, dataDir, warn }: BootstrapOptions): Promise<BootstrapOutcome> {
   const given = env[BOOTSTRAP_ENV];
   // A set but unusable value is a mistake to stop on, even when it would not be used.
   if (given !== undefined && given !== '' && (given.length < MIN_TOKEN_LENGTH || given.length > MAX_TOKEN_LENGTH || /\s/.test(given))) {
     throw new BootstrapTokenError(`${BOOTSTRAP_ENV} must be ${MIN_TOKEN_LENGTH}–${MAX_TOKEN_LENGTH} characters without white space `
       + `(it has ${given.length}); generate one with: openssl rand -base64 32`);
   }
-  if (auth.adminExists()) return { kind: 'admin-exists' };
+  if (await auth.adminExists()) return { kind: 'admin-exists' };
   if (given !== undefined && given !== '') {
-    return { kind: 'from-environment', token: auth.importToken(given, { name: BOOTSTRAP_TOKEN_NAME, role: 'admin' }, 'bootstrap') };
+    return { kind: 'from-environment', token: await auth.importToken(given, { name: BOOTSTRAP_TOKEN_NAME, role: 'admin' }, 'bootstrap') };
   }
-  const { token, view } = auth.createToken({ name: BOOTSTRAP_TOKEN_NAME, role: 'admin' }, 'bootstrap');
+  // Stored before it is written to the file or the log: a token shown is a token that works.
+  const { token, view } = await auth.createToken({ name: BOOTSTRAP_TOKEN_NAME, role: 'admin' }, 'bootstrap');
   makePrivateDir(dataDir);
   const file = join(dataDir, BOOTSTRAP_FILE);
   // Created (or tightened, if an older one is there) owner-only before the token is written.

@@ -435,6 +435,16 @@ export const AuthConfig = Type.Object(
     sessionMaxMs: Type.Integer({ minimum: 60_000, maximum: 30 * 86_400_000, default: 12 * 3_600_000 }),
     /** Sessions kept per user; a new login ends the oldest beyond it. */
     maxSessionsPerUser: Type.Integer({ minimum: 1, maximum: 1_000, default: 20 }),
+    /**
+     * A token or session verified on this node answers from memory this long, sparing the store
+     * a lookup per API request; a revocation or user change made on another node of a cluster
+     * takes effect here after at most this long (on this node: at once). 0: look up every request.
+     */
+    credentialCacheTtlMs: Type.Integer({ minimum: 0, maximum: 300_000, default: 5_000 }),
+    /** Verified tokens and sessions kept in that cache, at most (oldest dropped first). */
+    credentialCacheMaxEntries: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
+    /** "Last used" times of tokens and sessions waiting to be written, at most; beyond it they are counted, not written. */
+    lastUseQueueMax: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
     login: Type.Object(
       {
         /** Failed logins of one user name within the window before its logins are refused (429). */

@@ -11,7 +11,7 @@ import type { Role } from '../auth/roles.js';
 
 export interface IdentitySource {
   verifyPassword(username: string, password: string, source: string): Promise<PasswordCheck>;
-  getUser(name: string): UserView;
+  getUser(name: string): Promise<UserView>;
 }
 
 export type SessionRefusal = 'unknown-user' | 'bad-password' | 'disabled' | 'throttled' | 'error';
@@ -23,25 +23,52 @@ const OPCUA_ROLES: Readonly<Record<Role, readonly WellKnownRoles[]>> = {
   admin: [WellKnownRoles.AuthenticatedUser, WellKnownRoles.Operator, WellKnownRoles.ConfigureAdmin],
 };
 
-/** The user's current role; undefined when the user no longer exists or is disabled. */
-export function roleOf(auth: IdentitySource, user: string): Role | undefined {
-  try {
-    const u = auth.getUser(user);
-    return u.disabled ? undefined : u.role;
-  } catch {
-    // NotFoundError: deleted since the session opened.
-    return undefined;
+/**
+ * The roles of users who opened a session, as last read from the AuthService. node-opcua asks
+ * for a user's roles synchronously (getUserRoles), and the store may be a network hop away, so
+ * it answers from here; the method handler reads the current role from the store on every
+ * call (`roleOf`) and refreshes it. Bounded by the users that exist: a name enters only once
+ * the store knew it, and leaves when the store no longer does.
+ */
+export class SessionRoles {
+  private readonly roles = new Map<string, Role>();
+
+  constructor(private readonly auth: IdentitySource) {}
+
+  /** The user's current role from the store; undefined when the user no longer exists, is disabled, or cannot be read (fail closed). */
+  async roleOf(user: string): Promise<Role | undefined> {
+    let role: Role | undefined;
+    try {
+      const u = await this.auth.getUser(user);
+      role = u.disabled ? undefined : u.role;
+    } catch {
+      // NotFoundError: deleted since the session opened; a store error refuses too.
+      role = undefined;
+    }
+    this.note(user, role);
+    return role;
+  }
+
+  /** The role last read for `user`, without asking the store. */
+  known(user: string): Role | undefined {
+    return this.roles.get(user);
+  }
+
+  note(user: string, role: Role | undefined): void {
+    if (role === undefined) this.roles.delete(user);
+    else this.roles.set(user, role);
   }
 }
 
 /** node-opcua's user manager over the AuthService; `onRefusal` counts and logs refused sessions. */
-export function userManager(auth: IdentitySource, onRefusal: (user: string, reason: SessionRefusal, err?: unknown) => void): UserManagerOptions {
+export function userManager(auth: IdentitySource, roles: SessionRoles, onRefusal: (user: string, reason: SessionRefusal, err?: unknown) => void): UserManagerOptions {
   return {
     isValidUserAsync(this: ServerSession, username: string, password: string, callback: (err: Error | null, isAuthorized?: boolean) => void): void {
       const source = `opcua:${this.channel?.remoteAddress ?? 'unknown'}`;
       auth.verifyPassword(username, password, source).then(
         (r) => {
-          if (!r.ok) onRefusal(username, r.reason);
+          if (r.ok) roles.note(username, r.user.disabled ? undefined : r.user.role);
+          else onRefusal(username, r.reason);
           callback(null, r.ok);
         },
         (err: unknown) => {
@@ -51,7 +78,7 @@ export function userManager(auth: IdentitySource, onRefusal: (user: string, reas
       );
     },
     getUserRoles(user: string): NodeId[] {
-      const role = roleOf(auth, user);
+      const role = roles.known(user);
       return role === undefined ? [] : makeRoles([...OPCUA_ROLES[role]]);
     },
   };

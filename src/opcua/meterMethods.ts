@@ -22,7 +22,7 @@ export type MeterMethod = 'Disconnect' | 'Reconnect' | 'SetPowerLimit';
 export interface MethodDeps {
   readonly commands: { submit(req: CommandRequest, idempotencyKey: string, who: Principal): Promise<SubmitOutcome> };
   /** The user's current role, or undefined when the user is unknown or disabled. */
-  readonly roleOf: (user: string) => Role | undefined;
+  readonly roleOf: (user: string) => Promise<Role | undefined>;
   /** A failure that is not the caller's (logged rate-limited by the owner). */
   readonly onProblem: (method: MeterMethod, meterId: string, err: unknown) => void;
 }
@@ -56,7 +56,7 @@ export class MeterMethodHandler {
 
   async call(method: MeterMethod, meterId: string, args: Variant[], context: ISessionContext): Promise<CallMethodResultOptions> {
     const user = userOf(context);
-    const role = user === undefined ? undefined : this.deps.roleOf(user);
+    const role = user === undefined ? undefined : await this.deps.roleOf(user);
     if (user === undefined || role === undefined || !CONTROL_ROLES.has(role)) return { statusCode: StatusCodes.BadUserAccessDenied };
     const request = requestOf(method, meterId, args);
     if (request === undefined) return { statusCode: StatusCodes.BadInvalidArgument };

@@ -20,7 +20,7 @@ import { LogThrottle, type Logger } from '../observe/logger.js';
 import type { RegistryChange } from '../registry/registry.js';
 import type { DeviceControlState } from '../../protocols/adapter.js';
 import { AlarmEvents } from './alarmEvents.js';
-import { roleOf, userManager, type IdentitySource } from './identity.js';
+import { SessionRoles, userManager, type IdentitySource } from './identity.js';
 import { LiveValues, type LiveSource } from './liveValues.js';
 import { addMeterMethods, MeterMethodHandler, type MethodDeps } from './meterMethods.js';
 import { TopologyNodes, type TopologySource } from './topologyNodes.js';
@@ -80,6 +80,7 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
   routeStackLogs(logger, throttle);
 
   const port = config.port === 0 ? await freePort(config.host) : config.port;
+  const roles = new SessionRoles(o.auth);
   const certificates = new OPCUACertificateManager({ rootFolder: o.pkiDir, automaticallyAcceptUnknownCertificate: config.acceptUnknownCertificates });
   const server = new OPCUAServer({
     // `host` is where it listens; `hostname` is what the endpoint URLs advertise to clients.
@@ -96,7 +97,7 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
     // A head-end is not announced to a discovery server; SCADA is configured with the endpoint.
     registerServerMethod: RegisterServerMethod.HIDDEN,
     buildInfo: { productName: 'gridhead', manufacturerName: 'gridhead', productUri: 'urn:gridhead' },
-    userManager: userManager(o.auth, (user, reason, err) => {
+    userManager: userManager(o.auth, roles, (user, reason, err) => {
       problem(`session:${reason}`, { user, reason, err }, 'OPC UA session refused');
     }),
   });
@@ -112,7 +113,7 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
 
   const methods = new MeterMethodHandler({
     commands: o.commands,
-    roleOf: (user) => roleOf(o.auth, user),
+    roleOf: (user) => roles.roleOf(user),
     onProblem: (method, meterId, err) => { problem(`method:${method}`, { method, meter: meterId, err }, 'OPC UA method call failed'); },
   });
   const nodes = new TopologyNodes(ns, o.topology, {

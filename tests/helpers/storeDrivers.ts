@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { openDatabase, type Db } from '../../src/storage/db.js';
 import { openPostgres, type PostgresDatabase } from '../../src/storage/postgres/connection.js';
 import { migratePostgres } from '../../src/storage/postgres/migrations.js';
+import { PostgresAuthStore } from '../../src/auth/postgresStore.js';
+import { SqliteAuthStore, type AuthStore } from '../../src/auth/store.js';
 import { SqliteControlActionStore, type ControlActionStore } from '../../src/control/actions.js';
 import { SqliteAuditLog, type AuditLog } from '../../src/control/audit.js';
 import { SqliteCommandStore, type CommandStore } from '../../src/control/commandStore.js';
@@ -214,4 +216,9 @@ export async function replacementStoreOf(c: StoreConnection): Promise<Replacemen
 /** The registry store of the connection's driver. */
 export function registryStoreOf(c: StoreConnection): RegistryStore {
   return c.sqlite !== undefined ? new SqliteRegistryStore(c.sqlite) : new PostgresRegistryStore(c.postgres);
+}
+
+/** The users, tokens and sessions store of the connection's driver. */
+export function authStoreOf(c: StoreConnection): AuthStore {
+  return c.sqlite !== undefined ? new SqliteAuthStore(c.sqlite) : new PostgresAuthStore(c.postgres);
 }

@@ -457,6 +457,49 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX meters_area ON meters (area_id);
     `,
   },
+  {
+    version: 16,
+    name: 'users, API tokens, sessions',
+    sql: `
+      -- Dashboard users (src/auth/postgresStore.ts): password_hash is scrypt with its salt and cost (src/auth/passwords.ts).
+      CREATE TABLE users (
+        name          text PRIMARY KEY,
+        role          text NOT NULL CHECK (role IN ('viewer','operator','admin','billing')),
+        password_hash text NOT NULL,
+        disabled      boolean NOT NULL,
+        created_at    bigint NOT NULL,   -- ms since epoch
+        updated_at    bigint NOT NULL,
+        last_login_at bigint
+      );
+
+      -- API tokens: only the SHA-256 of the token is kept; prefix (its first characters) finds the row on every request.
+      CREATE TABLE api_tokens (
+        id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        name         text NOT NULL,
+        role         text NOT NULL CHECK (role IN ('viewer','operator','admin','billing')),
+        prefix       text NOT NULL,
+        hash         bytea NOT NULL,
+        created_at   bigint NOT NULL,
+        created_by   text NOT NULL,
+        last_used_at bigint,
+        expires_at   bigint,
+        revoked_at   bigint
+      );
+      CREATE INDEX api_tokens_prefix ON api_tokens (prefix) WHERE revoked_at IS NULL;
+      -- One active token per name, also when two nodes create it at once.
+      CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens (name) WHERE revoked_at IS NULL;
+
+      -- Dashboard sessions: the cookie carries a random id, the store its SHA-256.
+      CREATE TABLE sessions (
+        id_hash      bytea PRIMARY KEY,
+        user_name    text NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        created_at   bigint NOT NULL,
+        last_seen_at bigint NOT NULL,
+        expires_at   bigint NOT NULL
+      );
+      CREATE INDEX sessions_user ON sessions (user_name, created_at);
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

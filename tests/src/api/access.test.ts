@@ -6,8 +6,8 @@ import { installAccessControl } from '../../../src/api/access.js';
 import { installProblemHandlers } from '../../../src/api/problem.js';
 
 const auth = {
-  authenticateToken: (t: string): Principal | undefined => (t === 'v'.repeat(40) ? { subject: 'token:v', role: 'viewer', via: 'token' } : undefined),
-  authenticateSession: (): Principal | undefined => undefined,
+  authenticateToken: (t: string): Promise<Principal | undefined> => Promise.resolve(t === 'v'.repeat(40) ? { subject: 'token:v', role: 'viewer', via: 'token' } : undefined),
+  authenticateSession: (): Promise<Principal | undefined> => Promise.resolve(undefined),
   noteRefusal: (): void => undefined,
 };
 

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../../src/api/server.js';
 import { AuthService } from '../../../src/auth/service.js';
+import { SqliteAuthStore } from '../../../src/auth/store.js';
 import { SqliteAuditLog } from '../../../src/control/audit.js';
 import { createLogger } from '../../../src/observe/logger.js';
 import { createMetrics } from '../../../src/observe/metrics.js';
@@ -39,8 +40,8 @@ beforeAll(async () => {
   const logger = createLogger('trace', { write: (s: string) => { logLines.push(s); } });
   events = new SecurityEventLog(new SqliteSecurityEventStore(db), { logger });
   const keys = new SqliteKeyStore(db, new MasterKey(Buffer.alloc(32, 9), 'environment'));
-  const auth = new AuthService(db);
-  token = auth.createToken({ name: 'test-admin', role: 'admin' }, 'test').token;
+  const auth = new AuthService(new SqliteAuthStore(db));
+  token = (await auth.createToken({ name: 'test-admin', role: 'admin' }, 'test')).token;
   const app = await buildApi({
     logger, bodyLimitBytes: 1 << 20, registry,
     readings: { latest: () => [], series: () => [] },
