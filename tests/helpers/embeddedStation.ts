@@ -14,6 +14,7 @@ import { SqliteCommandStore } from '../../src/control/commandStore.js';
 import { meterId, terminalId, type MeterId } from '../../src/domain/ids.js';
 import { QUANTITY_NAMES } from '../../src/domain/quantity.js';
 import type { Reading } from '../../src/domain/reading.js';
+import { SqliteAlarmStore } from '../../src/alarms/store.js';
 import { SqliteDeviceEventStore } from '../../src/events/store.js';
 import { initialState } from '../../src/rules/loadControl/machine.js';
 import { SqliteProgramStateStore } from '../../src/rules/loadControl/stateStore.js';
@@ -121,6 +122,14 @@ async function writeRecords(db: Db, shape: StationShape): Promise<void> {
   const rules = new SqliteRuleStore(db);
   await rules.create({ id: 'p1', name: 'Power', description: 'over 10 kW', enabled: true, severity: 'major', subject: { meter: m1 }, detector: 'power-over-limit', params: { limitKw: 10 } }, 'api', t0);
   await rules.create({ id: 'tx', name: 'overload', enabled: false, severity: 'minor', subject: { all: true }, detector: 'transformer-overload', params: {} }, 'yaml', t0);
+  const alarms = new SqliteAlarmStore(db);
+  const alarm = {
+    id: '7', ruleId: 'p1', detector: 'power-over-limit', subject: { kind: 'meter', id: meterId(m1) }, areaId: null, severity: 'major',
+    state: 'acknowledged', raisedAt: t0, since: t0 - 60_000, acknowledgedAt: t0 + 1_000, acknowledgedBy: 'op', clearedAt: null,
+    explanation: 'power 12 kW over 10 kW', clearExplanation: null, explanationData: null, clearExplanationData: null, value: 12, comments: [],
+  } as const;
+  await alarms.insert(alarm, t0);
+  await alarms.addComment('7', 1, { at: t0 + 2_000, by: 'op', text: 'crew sent' });
   await new SqliteCollectionStatsStore(db).add([{ day: '2024-07-01', terminalId: 't-1', expected: 96, collected: 90 }]);
   await new SqliteProfileCursors(db, () => t0).set(m1, 'load', t0 - 900_000);
   await new SqliteReplacementStore(db, () => t0).add({ meterId: m2, at: t0 - 3_600_000, oldFinal: 1234.5, newInitial: 0.5 });

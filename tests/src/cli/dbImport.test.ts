@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresAlarmStore } from '../../../src/alarms/postgresStore.js';
+import { SqliteAlarmStore } from '../../../src/alarms/store.js';
 import { PostgresReplacementStore } from '../../../src/billing/postgresReplacements.js';
 import { SqliteReplacementStore } from '../../../src/billing/replacements.js';
 import { PostgresProfileCursors } from '../../../src/collect/postgresProfileCursors.js';
@@ -110,6 +112,7 @@ describe.skipIf(unavailable !== undefined)('gridhead db import', () => {
     const entry = await new PostgresAuditLog(pg).append({ actor: 'op', source: null, action: 'after.import', target: null, outcome: 'ok' });
     expect(entry.id).toBeGreaterThan(auditMax);
     const actionMax = await importedMax('control_actions');
+    expect((await new PostgresAlarmStore(pg).reserveIds()).first).toBeGreaterThan(await importedMax('alarms'));
     expect(await new PostgresControlActionStore(pg).begin({ meterId: 'm-1', command: 'reconnect', origin: { kind: 'operator', actor: 'op' }, reason: 'paid' }, END)).toBeGreaterThan(actionMax);
   }, 120_000);
 
@@ -274,6 +277,9 @@ async function expectSameStores(sqlite: Db, pg: PostgresDatabase): Promise<void>
   await pgCounters.flush();
   expect(await new PostgresSecurityEventStore(pg).query({ limit: 100 })).toEqual(await new SqliteSecurityEventStore(sqlite).query({ limit: 100 }));
   expect(await new PostgresDeviceEventStore(pg).query({ limit: 100 })).toEqual(await new SqliteDeviceEventStore(sqlite).query({ limit: 100 }));
+  const alarm = await new SqliteAlarmStore(sqlite).get('7');
+  expect(alarm?.comments).toHaveLength(1);
+  expect(await new PostgresAlarmStore(pg).get('7')).toEqual(alarm);
   expect(await new PostgresRuleStore(pg).list()).toEqual(await new SqliteRuleStore(sqlite).list());
   expect(await new PostgresCollectionStatsStore(pg).query('2024-07-01')).toEqual(await new SqliteCollectionStatsStore(sqlite).query('2024-07-01'));
   expect(await new PostgresProfileCursors(pg).get('m-1', 'load')).toEqual(await new SqliteProfileCursors(sqlite).get('m-1', 'load'));
