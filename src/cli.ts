@@ -5,6 +5,7 @@
  *   gridhead dlms get|objects …      read a DLMS/COSEM meter (src/cli/dlms.ts)
  *   gridhead read|command …          talk to a running station's API (src/cli/remote.ts)
  *   gridhead db migrate              bring the PostgreSQL schema up to date (src/cli/db.ts)
+ *   gridhead db import --from DIR    copy an embedded station into PostgreSQL (src/cli/db.ts)
  *
  * Every command lives in its own module, imported only when it is the one asked for: a field
  * engineer's `gridhead dlms get` must start like a small tool, so it never loads the
@@ -24,6 +25,9 @@ const USAGE = `usage:
                                    [--limit-kw N] [--reason TEXT] [--yes]   remote control (docs/cli-remote.md)
   gridhead db migrate [--config FILE]
                                    apply PostgreSQL schema migrations to $GRIDHEAD_DATABASE_URL
+  gridhead db import --from DIR [--config FILE] [--batch ROWS]
+                                   copy a stopped embedded station (DIR/gridhead.db) into $GRIDHEAD_DATABASE_URL
+                                   (exit codes: gridhead db)
   gridhead help
 `;
 

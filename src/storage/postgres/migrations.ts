@@ -500,6 +500,32 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sessions_user ON sessions (user_name, created_at);
     `,
   },
+  {
+    version: 17,
+    name: 'where an import from an embedded store stands',
+    sql: `
+      -- An import of an embedded station (gridhead db import, src/storage/import/): a database
+      -- holds one station, so one row, whose fingerprint tells its own source from another's.
+      CREATE TABLE import_runs (
+        source      text PRIMARY KEY,   -- fingerprint of the embedded store (its registry's meters)
+        source_dir  text   NOT NULL,    -- the data directory it was read from, for messages
+        started_at  bigint NOT NULL,    -- ms since epoch
+        finished_at bigint              -- null until every table is copied
+      );
+
+      -- Per table, the resumption key of the last batch committed, written in that batch's own
+      -- transaction: an interrupted import continues after it, never copying a row twice.
+      CREATE TABLE import_progress (
+        source     text    NOT NULL REFERENCES import_runs (source),
+        table_name text    NOT NULL,
+        last_key   jsonb,              -- the key column values of the last row read; null: none yet
+        read       bigint  NOT NULL DEFAULT 0,   -- source rows read
+        copied     bigint  NOT NULL DEFAULT 0,   -- rows inserted
+        done       boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (source, table_name)
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

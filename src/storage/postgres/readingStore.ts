@@ -63,7 +63,8 @@ export class ReadingsOutsidePartitions extends Error {
 const NO_PARTITION = '23514';
 /** SQLSTATE 21000 cardinality_violation: one key twice in one ON CONFLICT DO UPDATE. */
 const KEY_TWICE_IN_BATCH = '21000';
-const LOCK_QUANTITY_CODES = 3;
+/** The advisory lock under which codes are added (the import adds a source's codes under it too). */
+export const LOCK_QUANTITY_CODES = 3;
 
 const UPSERT = `
   INSERT INTO readings (meter_key, quantity, ts, value, quality, source)

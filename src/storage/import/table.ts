@@ -1,0 +1,149 @@
+/**
+ * One table of an import from the embedded store into PostgreSQL: what `gridhead db import`
+ * copies is a list of these (src/storage/import/tables.ts), so a store that gains its
+ * PostgreSQL implementation adds one entry.
+ *
+ * A table is read from SQLite in the order of a unique key, in batches (keyset pagination:
+ * `WHERE (key) > (last key) ORDER BY key LIMIT n`), so no table is ever held in memory and an
+ * interrupted import resumes after the last key committed. Each batch is inserted with one
+ * multi-row `unnest` statement, `ON CONFLICT (key) DO NOTHING`, so a batch sent twice stores
+ * nothing twice.
+ */
+import type { Db } from '../db.js';
+import type { Sql, TransactionSql } from '../postgres/connection.js';
+
+/** A key's column values of one row, as stored in `import_progress.last_key`. */
+export type KeyValues = readonly (string | number)[];
+
+/** What a table copy needs to know of the run. */
+export interface ImportContext {
+  readonly source: Db;
+  /** The pool: a table prepares its copy on it (maps, partitions) before the first batch. */
+  readonly sql: Sql;
+  readonly now: number;
+  /** `storage.retentionDays` and `storage.postgres.partitionDaysAhead`: the readings the PostgreSQL store keeps. */
+  readonly retentionDays: number;
+  readonly partitionDaysAhead: number;
+}
+
+/** Source rows of one batch, as column arrays, and the key of its last row. */
+export interface SourceBatch {
+  readonly rows: readonly (readonly unknown[])[];
+  readonly lastKey: KeyValues;
+}
+
+/** What one batch did in the target: rows inserted, and rows not copied by reason. */
+export interface BatchOutcome {
+  readonly copied: number;
+  readonly skipped: Readonly<Record<string, number>>;
+}
+
+/** A table's copy for one run, prepared by `ImportTable.open`. */
+export interface TableCopy {
+  /** The next rows after `after` (from the start when undefined), at most `limit`; empty at the end. */
+  read(after: KeyValues | undefined, limit: number): SourceBatch;
+  /** Inserts a batch within `tx` (the transaction that also records the progress). */
+  write(tx: TransactionSql, batch: SourceBatch): Promise<BatchOutcome>;
+  /** After the last batch, and again on a later run: sets sequences past the copied ids. */
+  finish(sql: Sql): Promise<void>;
+}
+
+export interface ImportTable {
+  /** The table's name: in both stores, and in `import_progress`. */
+  readonly name: string;
+  /** Rows to read from the source, for the progress display. */
+  count(source: Db): number;
+  /** Whether the target table holds any row (the import refuses a database holding data it did not write). */
+  hasRows(sql: Sql): Promise<boolean>;
+  open(context: ImportContext): Promise<TableCopy>;
+}
+
+/** How a source column's value is carried to its PostgreSQL column. */
+export type ColumnType =
+  | 'int'    // INTEGER → bigint/integer/smallint
+  | 'float'  // REAL → double precision
+  | 'text'   // TEXT → text
+  | 'json'   // TEXT holding JSON → jsonb
+  | 'bool'   // INTEGER 0/1 → boolean
+  | 'bytes'; // BLOB → bytea
+
+export interface PlainTableSpec {
+  readonly name: string;
+  /** Every column, by name: the same in both stores. */
+  readonly columns: Readonly<Record<string, ColumnType>>;
+  /** A unique key of both tables (usually the primary key): read order, resumption and ON CONFLICT. */
+  readonly key: readonly string[];
+  /**
+   * The sequence that hands out this table's ids on PostgreSQL, set past the highest copied id
+   * when the table is done: `identity` for a `GENERATED … AS IDENTITY` column (the insert then
+   * overrides it), or a sequence's name and step for ids handed out in blocks.
+   */
+  readonly ids?: { readonly column: string; readonly identity: true } | { readonly column: string; readonly sequence: string };
+}
+
+const ARRAY_TYPE: Readonly<Record<ColumnType, string>> = { int: 'int8', float: 'float8', text: 'text', json: 'text', bool: 'int8', bytes: 'text' };
+
+/** A table copied column for column, every row as it is: the common case. */
+export function plainTable(spec: PlainTableSpec): ImportTable {
+  const names = Object.keys(spec.columns);
+  const types = names.map((n) => spec.columns[n] ?? 'text');
+  const cols = names.map(quote).join(', ');
+  const keyCols = spec.key.map(quote).join(', ');
+  const table = quote(spec.name);
+  const select = (after: boolean) =>
+    `SELECT ${cols} FROM ${table}${after ? ` WHERE (${keyCols}) > (${spec.key.map(() => '?').join(', ')})` : ''} ORDER BY ${keyCols} LIMIT ?`;
+  const keyIndex = spec.key.map((k) => names.indexOf(k));
+  if (keyIndex.some((i) => i < 0)) throw new Error(`import table ${spec.name}: key ${spec.key.join(', ')} is not among its columns`);
+  const converted = names.map((n, i) => {
+    const type = types[i];
+    if (type === 'json') return `${quote(n)}::jsonb`;
+    if (type === 'bool') return `${quote(n)} <> 0`;
+    if (type === 'bytes') return `decode(${quote(n)}, 'hex')`;
+    return quote(n);
+  });
+  const insert = `INSERT INTO ${table} (${cols})${spec.ids !== undefined && 'identity' in spec.ids ? ' OVERRIDING SYSTEM VALUE' : ''}
+    SELECT ${converted.join(', ')} FROM unnest(${types.map((t, i) => `$${i + 1}::${ARRAY_TYPE[t]}[]`).join(', ')}) AS u(${cols})
+    ON CONFLICT (${keyCols}) DO NOTHING`;
+  return {
+    name: spec.name,
+    count: (source) => (source.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
+    hasRows: async (sql) => (await sql.unsafe(`SELECT 1 FROM ${table} LIMIT 1`)).length > 0,
+    open: ({ source }) => {
+      const first = source.prepare(select(false)).raw();
+      const next = source.prepare(select(true)).raw();
+      const copy: TableCopy = {
+        read: (after, limit) => {
+          const rows = (after === undefined ? first.all(limit) : next.all(...after, limit)) as unknown[][];
+          const last = rows.at(-1);
+          return { rows, lastKey: last === undefined ? after ?? [] : keyIndex.map((i) => last[i] as string | number) };
+        },
+        write: async (tx, batch) => {
+          if (batch.rows.length === 0) return { copied: 0, skipped: {} };
+          const columns = types.map((type, i) => batch.rows.map((row) => targetValue(type, row[i])));
+          const result = await tx.unsafe(insert, columns as never[], { prepare: true });
+          return { copied: result.count, skipped: {} };
+        },
+        finish: async (sql) => {
+          const ids = spec.ids;
+          if (ids === undefined) return;
+          const sequence = 'identity' in ids ? `pg_get_serial_sequence('${spec.name}', '${ids.column}')` : `'${ids.sequence}'`;
+          // Past the highest id copied: the next id PostgreSQL hands out (or the next block's first) is new.
+          await sql.unsafe(`SELECT setval(${sequence}, max(${quote(ids.column)})) FROM ${table} HAVING max(${quote(ids.column)}) IS NOT NULL`);
+        },
+      };
+      return Promise.resolve(copy);
+    },
+  };
+}
+
+/** A SQL identifier, quoted (columns such as `by` are keywords). */
+export function quote(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+function targetValue(type: ColumnType | undefined, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  // A BLOB comes as a Buffer; PostgreSQL takes it as hex (the client sends no bytea arrays).
+  if (type === 'bytes') return Buffer.isBuffer(value) ? value.toString('hex') : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('hex');
+  return value;
+}
