@@ -1,16 +1,15 @@
 /** Builds the billing service from its configuration section: the one place config meets src/billing. */
 import type { BillingConfig } from '../config/schema.js';
 import { QUANTITIES, isQuantity } from '../domain/quantity.js';
-import type { Db } from '../storage/db.js';
 import { BillingService } from './service.js';
-import { SqliteReplacementStore } from './replacements.js';
-import { BillingStore } from './store.js';
+import type { ReplacementStore } from './replacements.js';
+import type { BillingStore } from './store.js';
 import { Tariff } from './tou.js';
 
 export { BillingService } from './service.js';
 
-export function createBillingService(db: Db, config: BillingConfig, utcOffsetMinutes: number, areaSubtree: (id: string) => ReadonlySet<string>): BillingService {
-  return new BillingService(new BillingStore(db), {
+export function createBillingService(stores: { readonly billing: BillingStore; readonly replacements: ReplacementStore }, config: BillingConfig, utcOffsetMinutes: number, areaSubtree: (id: string) => ReadonlySet<string>): BillingService {
+  return new BillingService(stores.billing, {
     utcOffsetMinutes,
     quantity: config.quantity,
     unitOf: (q) => (isQuantity(q) ? QUANTITIES[q].unit : ''),
@@ -29,5 +28,5 @@ export function createBillingService(db: Db, config: BillingConfig, utcOffsetMin
     maxReadsPerMeter: config.maxReadsPerMeter,
     chunkSize: config.exportChunkMeters,
     areaSubtree,
-  }, new SqliteReplacementStore(db));
+  }, stores.replacements);
 }

@@ -9,6 +9,8 @@ import { expect, it } from 'vitest';
 import { billingRoutes } from '../../src/api/billingRoutes.js';
 import { Problem, installProblemHandlers } from '../../src/api/problem.js';
 import { createBillingService } from '../../src/billing/index.js';
+import { SqliteReplacementStore } from '../../src/billing/replacements.js';
+import { BillingStore } from '../../src/billing/store.js';
 import { buildConfig } from '../../src/config/load.js';
 import { writeBillingFleet } from '../src/billing/fleetFixture.js';
 
@@ -19,7 +21,7 @@ it('measures the daily billing export rate and peak memory for 100,000 meters', 
   const fleet = writeBillingFleet(METERS, Date.UTC(2026, 2, 10));
   const app = Fastify();
   try {
-    const billing = createBillingService(fleet.db, buildConfig({}, 'bench').billing, 0, () => new Set());
+    const billing = createBillingService({ billing: new BillingStore(fleet.db), replacements: new SqliteReplacementStore(fleet.db) }, buildConfig({}, 'bench').billing, 0, () => new Set());
     app.addSchema(Problem);
     installProblemHandlers(app);
     await app.register(billingRoutes, { prefix: '/api/v1', billing });

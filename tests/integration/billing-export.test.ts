@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingRoutes } from '../../src/api/billingRoutes.js';
 import { Problem, installProblemHandlers } from '../../src/api/problem.js';
 import { createBillingService } from '../../src/billing/index.js';
+import { SqliteReplacementStore } from '../../src/billing/replacements.js';
+import { BillingStore } from '../../src/billing/store.js';
 import { buildConfig } from '../../src/config/load.js';
 import { meterIdOf, writeBillingFleet, type BillingFleet } from '../src/billing/fleetFixture.js';
 
@@ -21,7 +23,7 @@ let url: string;
 beforeAll(async () => {
   fleet = writeBillingFleet(METERS, MIDNIGHT);
   const config = buildConfig({}, 'test').billing;
-  const billing = createBillingService(fleet.db, config, 0, () => { throw new Error('no areas in this fleet'); });
+  const billing = createBillingService({ billing: new BillingStore(fleet.db), replacements: new SqliteReplacementStore(fleet.db) }, config, 0, () => { throw new Error('no areas in this fleet'); });
   app = Fastify();
   app.addSchema(Problem);
   installProblemHandlers(app);
