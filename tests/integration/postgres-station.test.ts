@@ -108,6 +108,12 @@ describe.skipIf(unavailable !== undefined)('a station on PostgreSQL (GRIDHEAD_DA
     expect(down.body.status).toBe('degraded');
     expect(down.body.components.database?.info?.reachable).toBe(false);
     expect(JSON.stringify(down.body)).not.toContain(cluster.password);
+    // A history request meanwhile is a 503 to retry, not a server fault, and names no password.
+    const meter = mqttMeters[0] ?? '';
+    const series = await h.get(`/api/v1/meters/${meter}/readings?quantity=power.active&from=${new Date(stoppedAt - 60_000).toISOString()}&to=${new Date().toISOString()}`);
+    expect(series.status).toBe(503);
+    expect(series.body).toMatchObject({ code: 'DB_UNREACHABLE' });
+    expect(JSON.stringify(series.body)).not.toContain(cluster.password);
 
     const restartedAt = Date.now();
     await cluster.start();
