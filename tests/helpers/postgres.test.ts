@@ -1,24 +1,13 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forkTypeScript, nextMessage } from '../bench/forkTs.js';
 import { eventually } from './headend.js';
-import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
+import { postgresUnavailable, query, startPostgres, type TestPostgres } from './postgres.js';
 import { isClusterReply } from './postgresProcess.js';
 
 const unavailable = postgresUnavailable();
 if (unavailable !== undefined) console.warn(`skipping the PostgreSQL test-cluster tests: ${unavailable}`);
-
-async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 describe.skipIf(unavailable !== undefined)('throw-away PostgreSQL cluster', () => {
   let server: TestPostgres;

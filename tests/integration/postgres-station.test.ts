@@ -7,11 +7,10 @@
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MeterId } from '../../src/domain/index.js';
 import { FAST_FLEET, eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
-import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { postgresUnavailable, query, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 const unavailable = postgresUnavailable();
 if (unavailable !== undefined) console.warn(`skipping the station-on-PostgreSQL tests: ${unavailable}`);
@@ -22,16 +21,6 @@ interface DatabaseComponent {
   info?: Record<string, string | number | boolean | null>;
 }
 interface Health { status: string; components: { database?: DatabaseComponent } }
-
-async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 describe.skipIf(unavailable !== undefined)('a station on PostgreSQL (GRIDHEAD_DATABASE_URL)', () => {
   let cluster: TestPostgres;
