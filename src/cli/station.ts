@@ -11,7 +11,11 @@ import { PortInUseError } from '../config/ports.js';
 import { createLogger } from '../observe/logger.js';
 import { DatabaseError } from '../storage/postgres/errors.js';
 
-/** `gridhead start|sim` with the arguments after the command; returns the exit status. */
+/**
+ * `gridhead start|sim` with the arguments after the command; returns the exit status: 2 for
+ * what the configuration or the environment must change (a bad key, a busy port), 3 when the
+ * database refused the login or cannot be reached, as `gridhead db` says it.
+ */
 export async function stationCommand(command: 'start' | 'sim', argv: readonly string[], usage: string): Promise<number> {
   let file: string;
   try {
