@@ -22,7 +22,7 @@ import type { IngestPipeline } from './ingest/pipeline.js';
 import type { Closers } from './observe/closers.js';
 import type { LogThrottle, Logger } from './observe/logger.js';
 import type { StationStorage } from './openStorage.js';
-import { stationDlmsPush, type StationDlmsPush } from './dlmsPush.js';
+import { stationDlmsPush, type DlmsPushStores, type StationDlmsPush } from './dlmsPush.js';
 
 export interface Adapters {
   readonly modbus: ModbusAdapter;
@@ -80,7 +80,8 @@ export async function startSimulators(
 export function createAdapters(
   { config, logger, throttle, closers }: Assembly,
   broker: StationBroker,
-  { db, registry, security, securityEvents }: Pick<StationStorage, 'db' | 'registry' | 'security' | 'securityEvents'>,
+  { registry, security, securityEvents }: Pick<StationStorage, 'registry' | 'security' | 'securityEvents'>,
+  dlmsPushStores: DlmsPushStores,
 ): Adapters {
   const modbus = new ModbusAdapter({
     requestTimeoutMs: config.modbus.requestTimeoutMs,
@@ -92,7 +93,7 @@ export function createAdapters(
   // The station's own MQTT clients: one connection (login, TLS) and one set of topic conventions.
   const station = { ...broker.connection, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic };
   // DLMS pushes (data-notifications over the TCP wrapper and MQTT) come in through the DLMS adapter.
-  const dlmsPush = stationDlmsPush(config.dlms.push, db, registry, {
+  const dlmsPush = stationDlmsPush(config.dlms.push, dlmsPushStores, registry, {
     mqtt: station,
     security,
     // Recorded like an association's security events (the log rate-limits its own lines).

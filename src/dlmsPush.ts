@@ -7,14 +7,13 @@
  */
 import type { DlmsAdapter } from '../protocols/dlms/adapter.js';
 import type { DlmsPushOptions } from '../protocols/dlms/push/intake.js';
+import type { PushListStore } from '../protocols/dlms/push/pushLists.js';
 import { PUSH_PROBLEM_CODES } from '../protocols/dlms/push/receiver.js';
 import type { PushSenderLookup, PushTerminal } from '../protocols/dlms/push/senders.js';
 import type { GridheadConfig } from './config/schema.js';
 import type { Meter, Terminal } from './domain/index.js';
 import type { MetricSource } from './observe/metrics.js';
-import type { Db } from './storage/db.js';
-import { PushDeadLetters, SqlitePushDeadLetterStore } from './storage/dlmsPushDeadLetters.js';
-import { SqlitePushListStore } from './storage/dlmsPushLists.js';
+import { PushDeadLetters, type PushDeadLetterStore } from './storage/dlmsPushDeadLetters.js';
 
 /** The registry as the sender lookup reads it. */
 export interface PushTopology {
@@ -33,12 +32,18 @@ export interface StationDlmsPush {
   readonly senders: RegistryPushSenders;
 }
 
+/** Where the push intake keeps its learnt object lists and its TCP dead letters. */
+export interface DlmsPushStores {
+  readonly lists: PushListStore;
+  readonly deadLetters: PushDeadLetterStore;
+}
+
 export function stationDlmsPush(
-  config: GridheadConfig['dlms']['push'], db: Db, topology: PushTopology,
+  config: GridheadConfig['dlms']['push'], stores: DlmsPushStores, topology: PushTopology,
   parts: Omit<DlmsPushOptions, 'settings' | 'senders' | 'listStore' | 'deadLetters'>,
 ): StationDlmsPush {
   const senders = new RegistryPushSenders(topology);
-  const deadLetters = new PushDeadLetters(new SqlitePushDeadLetterStore(db), {
+  const deadLetters = new PushDeadLetters(stores.deadLetters, {
     maxRows: config.deadLetters.maxRows,
     maxQueued: config.deadLetters.maxQueued,
     // Retried, not lost; the station's push problem line is rate-limited per code.
@@ -49,7 +54,7 @@ export function stationDlmsPush(
   return {
     senders,
     deadLetters,
-    options: { ...parts, settings: config, senders, deadLetters, listStore: new SqlitePushListStore(db, { maxMeters: config.lists.maxMeters }) },
+    options: { ...parts, settings: config, senders, deadLetters, listStore: stores.lists },
   };
 }
 
@@ -145,9 +150,9 @@ export function dlmsPushMetricSources(adapter: Pick<DlmsAdapter, 'pushIntake'>, 
     {
       name: 'gridhead_dlms_push_dead_letters', help: 'DLMS push dead letters by store and outcome', type: 'counter', labelNames: ['store', 'outcome'],
       read: () => [
-        { labels: { store: 'embedded', outcome: 'stored' }, value: deadLetters.counters.stored },
-        { labels: { store: 'embedded', outcome: 'dropped_oldest' }, value: deadLetters.counters.dropped },
-        { labels: { store: 'embedded', outcome: 'failed' }, value: deadLetters.counters.failed },
+        { labels: { store: 'database', outcome: 'stored' }, value: deadLetters.counters.stored },
+        { labels: { store: 'database', outcome: 'dropped_oldest' }, value: deadLetters.counters.dropped },
+        { labels: { store: 'database', outcome: 'failed' }, value: deadLetters.counters.failed },
         { labels: { store: 'mqtt', outcome: 'published' }, value: counters()?.mqtt.deadLettered ?? 0 },
         { labels: { store: 'mqtt', outcome: 'dropped' }, value: counters()?.mqtt.deadLetterDropped ?? 0 },
       ],

@@ -19,11 +19,13 @@ export interface HeadEndParts {
   readonly dlms: DlmsAdapter;
   /** The broker's dropped-message watch; undefined when `mqtt.brokerDrops.enabled` is off. */
   readonly brokerDrops: { health(): ComponentStatus } | undefined;
+  /** The stores' database (src/stores.ts): driver, reachability, pool, last error. */
+  readonly database: { health(): Promise<ComponentStatus> };
 }
 
-export function healthReport({ pipeline, mqtt, mqttUrl, influx, brokerDrops }: HeadEndParts): HealthReport {
+export async function healthReport({ pipeline, mqtt, mqttUrl, influx, brokerDrops, database }: HeadEndParts): Promise<HealthReport> {
   const components: Record<string, ComponentStatus> = {
-    store: { status: 'ok' },
+    database: await database.health(),
     mqtt: mqtt.isConnected() ? { status: 'ok' } : { status: 'degraded', detail: `not connected to ${mqttUrl} (${mqtt.stats().reconnects} reconnects)` },
     ingest: { status: 'ok', detail: `${pipeline.stats().queued} queued` },
   };

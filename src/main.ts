@@ -24,6 +24,7 @@ import { LogThrottle, type Logger } from './observe/logger.js';
 import { createMetrics } from './observe/metrics.js';
 import { createOpcua } from './opcua/index.js';
 import { openStorage } from './openStorage.js';
+import { openStores } from './stores.js';
 import type { Registry } from './registry/registry.js';
 import { createRules } from './rules/index.js';
 import { createLoadControl } from './rules/loadControl/index.js';
@@ -67,38 +68,39 @@ export async function startHeadEnd(config: GridheadConfig, { logger, configFile,
 
 async function compose(config: GridheadConfig, logger: Logger, closers: ShutdownOrder, env: NodeJS.ProcessEnv, configFile: string | undefined): Promise<HeadEnd> {
   const base = { config, logger, closers, throttle: new LogThrottle(60_000) };
-  const storage = await openStorage(base, env);
-  const { db, registry } = storage;
+  const stores = await openStores(base, env);
+  const storage = await openStorage(base, env, stores);
+  const { registry } = storage;
   // The broker comes first: the fleet connects to it and seeds the registry before anything polls.
   const broker = await startBroker(base);
   const fleet = await startSimulators(base, broker, storage);
-  const adapters = createAdapters(base, broker, storage);
+  const adapters = createAdapters(base, broker, storage, { lists: stores.pushLists, deadLetters: stores.pushDeadLetters });
 
   const expectedIntervalMs = (m: Meter): number | undefined => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs);
-  const alarms = await createAlarms({ ...base, db, topology: registry, broker: broker.connection });
-  const rules = await createRules({ ...base, configFile, db, registry, expectedIntervalMs, signal: alarms.signal, deviceEvents: alarms });
-  const live = createLive({ ...base, db, registry, readings: storage.readings, alarms: alarms.service });
-  const readings = createReadingPath({ ...base, registry, store: storage.readings, live: live.sinks, rules: rules?.engine });
-  const collection = createCollection({ ...base, db, registry, adapters: adapters.byProtocol, offer: (b, p, m) => readings.pipeline.offer(b, p, m) });
+  const alarms = await createAlarms({ ...base, stores: { alarms: stores.alarms, deviceEvents: stores.deviceEvents, brokerDropCounters: stores.brokerDropCounters }, topology: registry, broker: broker.connection });
+  const rules = await createRules({ ...base, configFile, store: stores.rules, registry, expectedIntervalMs, signal: alarms.signal, deviceEvents: alarms });
+  const live = createLive({ ...base, registry, readings: storage.readings, analysisQueries: stores.analysisQueries, readBacks: stores.readBacks, alarms: alarms.service });
+  const readings = createReadingPath({ ...base, registry, store: storage.readings, onStoreError: stores.noteError, live: live.sinks, rules: rules?.engine });
+  const collection = createCollection({ ...base, stores: { stats: stores.collectionStats, cursors: stores.profileCursors }, registry, adapters: adapters.byProtocol, offer: (b, p, m) => readings.pipeline.offer(b, p, m) });
   await startPushReceivers(base, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet);
   collection.start();
   if (fleet !== undefined) await fleet.startPublishing();
 
-  const control = await createControl({ ...base, db, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol });
+  const control = await createControl({ ...base, stores: { commands: stores.commands, actions: stores.controlActions }, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol });
   const opcua = await createOpcua({
     ...base, topology: registry, live: live.values, alarms: alarms.service, commands: control.commands, auth: storage.auth,
     terminalOnline: (id) => collection.scheduler.terminalState(id)?.online,
     readings, terminals: collection, control,
   });
-  const loadControl = await createLoadControl({ ...base, db, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal });
+  const loadControl = await createLoadControl({ ...base, store: stores.programStates, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal });
 
-  const parts = { ...collection, ...readings, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops };
+  const parts = { ...collection, ...readings, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops, database: stores };
   const metrics = createMetrics([
     ...metricSources(parts), ...storage.securityEvents.metricSources(), ...dlmsPushMetricSources(adapters.dlms, adapters.dlmsPush.deadLetters), ...alarms.metricSources(),
     ...storage.auth.metricSources(), ...(alarms.brokerDrops?.metricSources() ?? []),
   ]);
   const { url } = await createApi({
-    ...base, db, registry, readings: storage.readings, audit: storage.audit, auth: storage.auth, security: { keys: storage.keys, events: storage.securityEvents },
+    ...base, registry, readings: storage.readings, billing: { billing: stores.billing, replacements: stores.replacements }, audit: storage.audit, auth: storage.auth, security: { keys: storage.keys, events: storage.securityEvents },
     collection, live, alarms, rules: rules?.service, control, loadControl,
     dlmsPush: { deadLetters: adapters.dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
   });

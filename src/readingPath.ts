@@ -12,7 +12,7 @@ import type { Closers } from './observe/closers.js';
 import type { LogThrottle, Logger } from './observe/logger.js';
 import type { Registry } from './registry/registry.js';
 import { InfluxSink } from './storage/influx/sink.js';
-import type { ReadingStore } from './storage/readingStore.js';
+import type { AsyncReadingStore } from './storage/readingStore.js';
 
 export interface ReadingPath {
   readonly pipeline: IngestPipeline;
@@ -25,7 +25,9 @@ export interface ReadingPath {
 export interface ReadingPathAssembly {
   readonly config: GridheadConfig;
   readonly registry: Registry;
-  readonly store: ReadingStore;
+  readonly store: AsyncReadingStore;
+  /** A store write failed (the pipeline retries the same batch): for /health. */
+  readonly onStoreError?: (err: unknown) => void;
   readonly live: readonly ReadingSink[];
   readonly rules: ReadingSink | undefined;
   readonly logger: Logger;
@@ -33,10 +35,11 @@ export interface ReadingPathAssembly {
   readonly closers: Closers;
 }
 
-export function createReadingPath({ config, registry, store, live, rules, logger, throttle, closers }: ReadingPathAssembly): ReadingPath {
+export function createReadingPath({ config, registry, store, onStoreError, live, rules, logger, throttle, closers }: ReadingPathAssembly): ReadingPath {
   const readingListeners = new Set<(batch: readonly Reading[]) => void>();
   const listeners: ReadingSink = { name: 'reading listeners', write: (b) => { for (const l of readingListeners) l(b); } };
-  const sinks: ReadingSink[] = [{ name: 'store', write: (b) => void store.write(b) }, ...live, listeners];
+  // Awaited: the pipeline's `committed`, which push adapters acknowledge on, settles only after the store's commit.
+  const sinks: ReadingSink[] = [{ name: 'store', write: async (b) => { await store.write(b); } }, ...live, listeners];
   if (rules !== undefined) sinks.push(rules);
   let influx: InfluxSink | undefined;
   if (config.influx.enabled) {
@@ -67,6 +70,7 @@ export function createReadingPath({ config, registry, store, live, rules, logger
       if (suppressed >= 0) logger.warn({ terminal: r.terminalId, meter, quantity: r.quantity, reason: r.reason, detail: r.detail, suppressed }, 'reading rejected');
     },
     onSinkError: (sink, err, attempt) => {
+      if (sink === 'store') onStoreError?.(err);
       if (throttle.pass(`sink:${sink}`) >= 0) logger.error({ sink, attempt, err }, 'sink write failed; retrying the same batch');
     },
   });

@@ -5,21 +5,20 @@
  * hands its signals to `signal`; whoever must hear stored device events subscribes.
  */
 import type { MqttConnection } from '../../protocols/mqtt/connection.js';
-import { BrokerDropMonitor, SqliteDropCounterStore } from '../broker/dropMonitor.js';
+import { BrokerDropMonitor, type DropCounterStore } from '../broker/dropMonitor.js';
 import type { GridheadConfig } from '../config/schema.js';
 import type { AlarmSignal, DeviceEvent } from '../domain/index.js';
 import { EventRecorder } from '../events/recorder.js';
-import { SqliteDeviceEventStore } from '../events/store.js';
+import type { DeviceEventStore } from '../events/store.js';
 import type { Closers } from '../observe/closers.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { MetricSource } from '../observe/metrics.js';
 import type { Registry } from '../registry/registry.js';
-import type { Db } from '../storage/db.js';
 import { AlarmFeed } from './feed.js';
 import { alarmMetricSources } from './metrics.js';
 import { startAlarmNotifiers, type AlarmNotifiers } from './notify/index.js';
 import { AlarmService } from './service.js';
-import { SqliteAlarmStore } from './store.js';
+import type { AlarmStore } from './store.js';
 
 export interface Alarms {
   readonly service: AlarmService;
@@ -40,7 +39,12 @@ export interface Alarms {
 
 export interface AlarmsAssembly {
   readonly config: GridheadConfig;
-  readonly db: Db;
+  readonly stores: {
+    readonly alarms: AlarmStore;
+    readonly deviceEvents: DeviceEventStore;
+    /** Where the broker drop watch keeps the counter it last confirmed. */
+    readonly brokerDropCounters: DropCounterStore;
+  };
   readonly topology: Pick<Registry, 'areaSubtree' | 'meterAt'>;
   /** The station's broker connection, for the MQTT notifier and the drop watch. */
   readonly broker: MqttConnection;
@@ -49,8 +53,8 @@ export interface AlarmsAssembly {
   readonly closers: Closers;
 }
 
-export async function createAlarms({ config, db, topology, broker, logger, throttle, closers }: AlarmsAssembly): Promise<Alarms> {
-  const service = await AlarmService.open(new SqliteAlarmStore(db), {
+export async function createAlarms({ config, stores, topology, broker, logger, throttle, closers }: AlarmsAssembly): Promise<Alarms> {
+  const service = await AlarmService.open(stores.alarms, {
     areaSubtree: (id) => topology.areaSubtree(id),
     maxOpenPerRule: config.alarms.maxOpenPerRule,
     storeQueueMax: config.alarms.storeQueueMax,
@@ -78,7 +82,7 @@ export async function createAlarms({ config, db, topology, broker, logger, throt
     const monitor = await BrokerDropMonitor.open({
       ...broker, clientId: `${config.mqtt.clientId.slice(0, 19)}-sys`,
       clearAfterMs: config.mqtt.brokerDrops.clearAfterMs, counterWaitMs: config.mqtt.brokerDrops.counterWaitMs,
-      store: new SqliteDropCounterStore(db), alarms: { onSignal: signal, openFor: (rule, subject) => service.openFor(rule, subject) }, logger: logger.child({ component: 'broker-drops' }),
+      store: stores.brokerDropCounters, alarms: { onSignal: signal, openFor: (rule, subject) => service.openFor(rule, subject) }, logger: logger.child({ component: 'broker-drops' }),
     });
     monitor.start();
     closers.add('broker drop monitor', () => monitor.close());
@@ -86,7 +90,7 @@ export async function createAlarms({ config, db, topology, broker, logger, throt
   }
 
   const eventListeners = new Set<(e: DeviceEvent) => void>();
-  const events = new EventRecorder(new SqliteDeviceEventStore(db), {
+  const events = new EventRecorder(stores.deviceEvents, {
     meterAt: (t, a) => topology.meterAt(t, a),
     retentionDays: config.events.retentionDays,
     maxRows: config.events.maxRows,

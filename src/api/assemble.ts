@@ -26,17 +26,18 @@ import type { LoadControlEvaluator } from '../rules/loadControl/evaluator.js';
 import type { RuleService } from '../rules/service.js';
 import type { KeyStore } from '../security/keyStore.js';
 import type { SecurityEventLog } from '../security/securityEvents.js';
-import type { Db } from '../storage/db.js';
-import type { ReadingStore } from '../storage/readingStore.js';
+import type { BillingStore } from '../billing/store.js';
+import type { ReplacementStore } from '../billing/replacements.js';
+import type { AsyncReadingStore } from '../storage/readingStore.js';
 import { MeterReader } from './meterRead.js';
 import type { DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
 import { buildApi } from './server.js';
 
 export interface ApiAssembly {
   readonly config: GridheadConfig;
-  readonly db: Db;
   readonly registry: Registry;
-  readonly readings: ReadingStore;
+  readonly readings: AsyncReadingStore;
+  readonly billing: { readonly billing: BillingStore; readonly replacements: ReplacementStore };
   readonly audit: AuditLog;
   readonly auth: AuthService;
   readonly security: { readonly keys: KeyStore; readonly events: SecurityEventLog };
@@ -48,7 +49,7 @@ export interface ApiAssembly {
   readonly loadControl: LoadControlEvaluator;
   readonly dlmsPush: DlmsPushRoutesOptions;
   readonly expectedIntervalMs: (meter: Meter) => number | undefined;
-  readonly health: () => HealthReport;
+  readonly health: () => Promise<HealthReport>;
   readonly metrics: MetricsRegistry;
   readonly logger: Logger;
   readonly closers: Closers;
@@ -118,7 +119,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
       collection: async (day: string) => (await stats.successRate({ day })).terminals,
     },
     webRoot: config.http.webRoot ?? 'dist/web',
-    billing: createBillingService(o.db, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id)),
+    billing: createBillingService(o.billing, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id)),
   });
   o.closers.add('api', () => api.close());
   await listening('http', config.http.host, config.http.port, () => api.listen({ host: config.http.host, port: config.http.port }));

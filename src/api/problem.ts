@@ -5,6 +5,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { DomainError } from '../domain/errors.js';
+import { DatabaseError } from '../storage/postgres/errors.js';
 
 export const Problem = Type.Object(
   {
@@ -55,6 +56,8 @@ export function frameworkProblem(err: FastifyError, _request: FastifyRequest, re
   else void sendProblem(reply, err.statusCode ?? 400, err.code || 'BAD_REQUEST', err.message);
 }
 
+const TRANSIENT_DATABASE_CODES: ReadonlySet<string> = new Set(['DB_UNREACHABLE', 'DB_POOL_TIMEOUT', 'DB_STATEMENT_TIMEOUT']);
+
 export function installProblemHandlers<T extends FastifyInstance>(app: Pick<T, 'setErrorHandler' | 'setNotFoundHandler'>): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err.validation !== undefined) {
@@ -66,6 +69,11 @@ export function installProblemHandlers<T extends FastifyInstance>(app: Pick<T, '
       return sendProblem(reply, 400, 'VALIDATION', errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
     }
     if (err instanceof DomainError) return sendProblem(reply, err.status, err.code, err.message);
+    // The shared database away or overloaded is worth a retry, not a server fault: 503 with its
+    // code. The message names the server only redacted (src/storage/postgres/errors.ts).
+    if (err instanceof DatabaseError && TRANSIENT_DATABASE_CODES.has(err.code)) {
+      return sendProblem(reply, 503, err.code, `the database is unavailable; try again shortly (${err.message})`);
+    }
     const status = err.statusCode ?? 500;
     if (status >= 500) {
       request.log.error({ err }, 'request failed');

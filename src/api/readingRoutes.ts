@@ -11,8 +11,8 @@ import { IdParam } from './schemas.js';
 export type Aggregation = 'avg' | 'min' | 'max' | 'last';
 
 export interface ReadingQueries {
-  latest(meterId: MeterId): readonly LatestValue[];
-  series(meterId: MeterId, quantity: Quantity, from: number, to: number, stepMs: number | undefined, agg: Aggregation): readonly { ts: number; value: number }[];
+  latest(meterId: MeterId): Promise<readonly LatestValue[]>;
+  series(meterId: MeterId, quantity: Quantity, from: number, to: number, stepMs: number | undefined, agg: Aggregation): Promise<readonly { ts: number; value: number }[]>;
 }
 
 export interface ReadingRoutesOptions {
@@ -36,9 +36,9 @@ export const readingRoutes: FastifyPluginAsyncTypebox<ReadingRoutesOptions> = as
         ...problemResponses,
       },
     },
-  }, (req) => {
+  }, async (req) => {
     const meter = registry.getMeter(req.params.id);
-    const values = [...readings.latest(meter.id)]
+    const values = [...await readings.latest(meter.id)]
       .sort((a, b) => (a.quantity < b.quantity ? -1 : 1))
       .map((v) => ({ quantity: v.quantity, value: v.value, unit: v.unit, ts: new Date(v.ts).toISOString(), quality: v.quality }));
     return { meterId: meter.id, values };
@@ -62,7 +62,7 @@ export const readingRoutes: FastifyPluginAsyncTypebox<ReadingRoutesOptions> = as
         ...problemResponses,
       },
     },
-  }, (req) => {
+  }, async (req) => {
     const meter = registry.getMeter(req.params.id);
     const { quantity, step, agg } = req.query;
     const from = Date.parse(req.query.from);
@@ -71,7 +71,7 @@ export const readingRoutes: FastifyPluginAsyncTypebox<ReadingRoutesOptions> = as
     if (step !== undefined && (to - from) / (step * 1000) > maxPoints) {
       throw new ValidationError(`the range holds more than ${maxPoints} buckets of ${step} s; use a larger step or a shorter range`, 'step');
     }
-    const points = readings.series(meter.id, quantity, from, to, step === undefined ? undefined : step * 1000, agg);
+    const points = await readings.series(meter.id, quantity, from, to, step === undefined ? undefined : step * 1000, agg);
     if (points.length > maxPoints) throw new ValidationError(`more than ${maxPoints} points; give a step or a shorter range`, 'step');
     return {
       meterId: meter.id, quantity, unit: QUANTITIES[quantity].unit, step: step ?? null, agg,

@@ -50,7 +50,7 @@ export interface ApiDeps {
   readonly readings: ReadingQueries;
   readonly stats: CollectionStatsQueries;
   readonly terminalState: (id: string) => TerminalStateView | undefined;
-  readonly health: () => HealthReport;
+  readonly health: () => HealthReport | Promise<HealthReport>;
   readonly metrics: MetricsRegistry;
   /** The audit log: changes made through the API are recorded in it, GET /audit reads it. */
   readonly audit?: AuditLog;
@@ -134,7 +134,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const componentStatus = Type.Object({ status: Type.String(), detail: Type.Optional(Type.String()) });
+  const componentStatus = Type.Object({
+    status: Type.String(), detail: Type.Optional(Type.String()),
+    info: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]))),
+  });
   app.get('/health', {
     config: { access: 'public' },
     schema: {
@@ -143,7 +146,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
       response: { 200: Type.Object({ status: Type.String(), components: Type.Record(Type.String(), componentStatus) }), 503: Type.Object({ status: Type.String(), components: Type.Record(Type.String(), componentStatus) }) },
     },
   }, async (_req, reply) => {
-    const h = deps.health();
+    const h = await deps.health();
     return reply.code(h.status === 'down' ? 503 : 200).send(h);
   });
 

@@ -1,16 +1,15 @@
 /** Builds the billing service from its configuration section: the one place config meets src/billing. */
 import type { BillingConfig } from '../config/schema.js';
 import { QUANTITIES, isQuantity } from '../domain/quantity.js';
-import type { Db } from '../storage/db.js';
 import { BillingService, type BillingOptions } from './service.js';
-import { SqliteReplacementStore } from './replacements.js';
-import { SqliteBillingStore } from './store.js';
+import type { ReplacementStore } from './replacements.js';
+import type { BillingStore } from './store.js';
 import { Tariff } from './tou.js';
 
 export { BillingService } from './service.js';
 
-export function createBillingService(db: Db, config: BillingConfig, utcOffsetMinutes: number, areaSubtree: (id: string) => ReadonlySet<string>): BillingService {
-  return new BillingService(new SqliteBillingStore(db), billingOptions(config, utcOffsetMinutes, areaSubtree), new SqliteReplacementStore(db));
+export function createBillingService(stores: { readonly billing: BillingStore; readonly replacements: ReplacementStore }, config: BillingConfig, utcOffsetMinutes: number, areaSubtree: (id: string) => ReadonlySet<string>): BillingService {
+  return new BillingService(stores.billing, billingOptions(config, utcOffsetMinutes, areaSubtree), stores.replacements);
 }
 
 /** The service's options from its configuration section, whichever driver its stores use. */

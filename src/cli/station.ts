@@ -9,8 +9,13 @@ import { CredentialsFileError } from '../broker/credentials.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { PortInUseError } from '../config/ports.js';
 import { createLogger } from '../observe/logger.js';
+import { DatabaseError } from '../storage/postgres/errors.js';
 
-/** `gridhead start|sim` with the arguments after the command; returns the exit status. */
+/**
+ * `gridhead start|sim` with the arguments after the command; returns the exit status: 2 for
+ * what the configuration or the environment must change (a bad key, a busy port), 3 when the
+ * database refused the login or cannot be reached, as `gridhead db` says it.
+ */
 export async function stationCommand(command: 'start' | 'sim', argv: readonly string[], usage: string): Promise<number> {
   let file: string;
   try {
@@ -37,6 +42,11 @@ export async function stationCommand(command: 'start' | 'sim', argv: readonly st
     try {
       headEnd = await startHeadEnd(config, { logger, configFile: file });
     } catch (err) {
+      // The database refused or could not be reached: one line (the URL only redacted), as `gridhead db` says it.
+      if (err instanceof DatabaseError) {
+        process.stderr.write(`gridhead: ${err.message}\n`);
+        return 3;
+      }
       if (!isStartupProblem(err)) throw err;
       // Something the operator fixes in the configuration or the environment: say what, in one line.
       process.stderr.write(`gridhead: ${err.message}\n`);

@@ -9,11 +9,10 @@ import type { Protocol } from '../domain/index.js';
 import type { Closers } from '../observe/closers.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
-import type { Db } from '../storage/db.js';
-import { SqliteProfileCursors } from './profileCursors.js';
+import type { ProfileCursorStore } from './profileCursors.js';
 import { CollectionScheduler } from './scheduler.js';
 import { CollectionStats } from './stats.js';
-import { SqliteCollectionStatsStore } from './statsStore.js';
+import type { CollectionStatsStore } from './statsStore.js';
 import type { StateChange } from './terminalHealth.js';
 
 export interface Collection {
@@ -27,7 +26,7 @@ export interface Collection {
 
 export interface CollectionAssembly {
   readonly config: GridheadConfig;
-  readonly db: Db;
+  readonly stores: { readonly stats: CollectionStatsStore; readonly cursors: ProfileCursorStore };
   readonly registry: Registry;
   /** The adapters of the terminals the scheduler polls. */
   readonly adapters: Readonly<Partial<Record<ProtocolName, TransportAdapter>>>;
@@ -38,9 +37,9 @@ export interface CollectionAssembly {
   readonly closers: Closers;
 }
 
-export function createCollection({ config, db, registry, adapters, offer, logger, throttle, closers }: CollectionAssembly): Collection {
+export function createCollection({ config, stores, registry, adapters, offer, logger, throttle, closers }: CollectionAssembly): Collection {
   const stats = new CollectionStats({
-    store: new SqliteCollectionStatsStore(db),
+    store: stores.stats,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
     onError: (err) => { logger.error({ err }, 'collection statistics flush failed; kept in memory'); },
   });
@@ -57,7 +56,7 @@ export function createCollection({ config, db, registry, adapters, offer, logger
       await offer(batch, terminal.protocol, 'poll');
     },
     stats,
-    cursors: new SqliteProfileCursors(db),
+    cursors: stores.cursors,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
     onStateChange: (c) => {
       // The first success after start is not news; every later transition is one line.

@@ -124,12 +124,20 @@ export const PostgresConfig = Type.Object(
     partitionDaysAhead: Type.Integer({ minimum: 1, maximum: 366, default: 7 }),
     /** How often the reading store creates partitions ahead and drops those past retention. */
     maintenanceIntervalMs: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 3_600_000 }),
+    /** /health reports the server unreachable when its probe gets no answer within this. */
+    healthTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 2_000 }),
   },
   strict,
 );
 
 export const StorageConfig = Type.Object(
   {
+    /**
+     * Where every store lives: `embedded` (SQLite in the data directory) or `postgres`. Left
+     * out: postgres when GRIDHEAD_DATABASE_URL or `postgres.url` is given, else embedded
+     * (src/stores.ts).
+     */
+    driver: Type.Optional(Type.Union([Type.Literal('embedded'), Type.Literal('postgres')])),
     /** Readings per SQLite transaction, at most (the pipeline hands the store batches this large). */
     batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
     /**

@@ -10,11 +10,10 @@ import type { MeterId } from '../domain/index.js';
 import type { Closers } from '../observe/closers.js';
 import { LogThrottle, type Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
-import type { Db } from '../storage/db.js';
-import { SqliteControlActionStore, type ControlActionStore } from './actions.js';
+import type { ControlActionStore } from './actions.js';
 import type { AuditLog } from './audit.js';
 import { CommandService } from './commands.js';
-import { SqliteCommandStore } from './commandStore.js';
+import type { CommandStore } from './commandStore.js';
 import { commandRoute, type CommandLanes } from './route.js';
 
 export interface Control {
@@ -27,7 +26,7 @@ export interface Control {
 
 export interface ControlAssembly {
   readonly config: GridheadConfig;
-  readonly db: Db;
+  readonly stores: { readonly commands: CommandStore; readonly actions: ControlActionStore };
   readonly registry: Registry;
   readonly audit: AuditLog;
   /** The collector's terminal lanes, which polled terminals take their commands through. */
@@ -38,14 +37,14 @@ export interface ControlAssembly {
   readonly closers: Closers;
 }
 
-export async function createControl({ config, db, registry, audit, lanes, adapters, logger, closers }: ControlAssembly): Promise<Control> {
-  const actions = new SqliteControlActionStore(db);
+export async function createControl({ config, stores, registry, audit, lanes, adapters, logger, closers }: ControlAssembly): Promise<Control> {
+  const { actions } = stores;
   const interrupted = await actions.closeInterrupted(Date.now());
   if (interrupted > 0) logger.warn({ interrupted }, 'control requests the previous run left unanswered are marked failed (INTERRUPTED)');
   const storeErrors = new LogThrottle(60_000);
   const stateListeners = new Set<(meterId: MeterId, state: DeviceControlState, at: number) => void>();
   const commands = new CommandService({
-    store: new SqliteCommandStore(db),
+    store: stores.commands,
     audit,
     meters: {
       meter: (id) => registry.findMeter(id),

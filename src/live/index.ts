@@ -10,12 +10,11 @@ import type { ReadingSink } from '../ingest/pipeline.js';
 import type { Closers } from '../observe/closers.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
-import { SqliteAnalysisQueries } from '../storage/analysisQueries.js';
+import type { AnalysisQueries } from '../storage/analysisQueries.js';
 import { AreaAnalysis } from '../storage/areaAnalysis.js';
-import type { Db } from '../storage/db.js';
-import type { ReadingStore } from '../storage/readingStore.js';
+import type { AsyncReadingStore } from '../storage/readingStore.js';
 import { LatestValues, withStored } from './latest.js';
-import { SqliteControlReadBacks, type ControlReadBacks } from './meterState.js';
+import type { ControlReadBacks } from './meterState.js';
 import { OpenAlarmIndex, type AlarmSource } from './openAlarms.js';
 import { MeterReadingFeed } from './readingFeed.js';
 
@@ -29,21 +28,23 @@ export interface Live {
   /** What the pipeline hands readings to, in order. */
   readonly sinks: readonly ReadingSink[];
   /** A meter's latest value per quantity: live, completed by the store for quantities not read since the start. */
-  latest(id: MeterId): LatestValue[];
+  latest(id: MeterId): Promise<LatestValue[]>;
 }
 
 export interface LiveAssembly {
   readonly config: GridheadConfig;
-  readonly db: Db;
   readonly registry: Registry;
-  readonly readings: ReadingStore;
+  readonly readings: AsyncReadingStore;
+  /** What area analysis reads (readings, registry) from. */
+  readonly analysisQueries: AnalysisQueries;
+  readonly readBacks: ControlReadBacks;
   readonly alarms: AlarmSource;
   readonly logger: Logger;
   readonly throttle: LogThrottle;
   readonly closers: Closers;
 }
 
-export function createLive({ config, db, registry, readings, alarms, logger, throttle, closers }: LiveAssembly): Live {
+export function createLive({ config, registry, readings, analysisQueries, readBacks, alarms, logger, throttle, closers }: LiveAssembly): Live {
   const values = new LatestValues();
   // The live stream's per-meter feed: its listener failures are counted and logged, never the pipeline's.
   const feed = new MeterReadingFeed((err) => { if (throttle.pass('live-feed') >= 0) logger.warn({ err }, 'live stream listener failed'); });
@@ -53,7 +54,7 @@ export function createLive({ config, db, registry, readings, alarms, logger, thr
   const openAlarms = new OpenAlarmIndex(alarms);
   closers.add('open alarm index', () => { openAlarms.close(); });
   const analysis = new AreaAnalysis({
-    queries: new SqliteAnalysisQueries(db),
+    queries: analysisQueries,
     topology: registry,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
     supplyMeters: config.analysis.supplyMeters,
@@ -64,8 +65,11 @@ export function createLive({ config, db, registry, readings, alarms, logger, thr
   });
   return {
     values, feed, openAlarms, analysis,
-    readBacks: new SqliteControlReadBacks(db),
+    readBacks,
     sinks: [values, feed],
-    latest: (id) => withStored(values.of(id), readings.latest(id)),
+    latest: async (id) => {
+      const stored = await readings.latest(id);
+      return withStored(values.of(id), stored);
+    },
   };
 }

@@ -20,7 +20,7 @@ export interface MeterState {
 
 export interface MeterStateSources {
   readonly meter: (id: string) => Meter;
-  readonly latest: (id: MeterId) => readonly LatestValue[];
+  readonly latest: (id: MeterId) => Promise<readonly LatestValue[]>;
   readonly terminalOnline: (terminalId: string) => boolean | undefined;
   readonly readBacks: ControlReadBacks;
   /** The newest event of a code for a meter (device time), if any. */
@@ -31,7 +31,7 @@ export interface MeterStateSources {
 export async function meterState(s: MeterStateSources, id: string): Promise<MeterState> {
   const meter = s.meter(id);
   let lastSeen: number | null = null;
-  for (const v of s.latest(meter.id)) if (lastSeen === null || v.ts > lastSeen) lastSeen = v.ts;
+  for (const v of await s.latest(meter.id)) if (lastSeen === null || v.ts > lastSeen) lastSeen = v.ts;
   type Relay = NonNullable<MeterState['relay']>;
   const candidates: Relay[] = [];
   const cmd = await s.readBacks.relay(meter.id);

@@ -9,6 +9,8 @@ export type HealthStatus = 'ok' | 'degraded' | 'down';
 export interface ComponentStatus {
   readonly status: HealthStatus;
   readonly detail?: string;
+  /** Figures a monitor may read (e.g. the database's driver, pool use, last error); never a secret. */
+  readonly info?: Readonly<Record<string, string | number | boolean | null>>;
 }
 
 export interface HealthReport {

@@ -12,12 +12,11 @@ import type { AlarmSignal, DeviceEvent, Meter } from '../domain/index.js';
 import type { Closers } from '../observe/closers.js';
 import type { Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
-import type { Db } from '../storage/db.js';
 import { RuleEngine } from './engine.js';
 import { RuleValidationError } from './model.js';
 import { loadRuleSet } from './ruleSet.js';
 import { RuleService } from './service.js';
-import { SqliteRuleStore } from './store.js';
+import type { RuleStore } from './store.js';
 
 export interface Rules {
   readonly engine: RuleEngine;
@@ -28,7 +27,7 @@ export interface RulesAssembly {
   readonly config: GridheadConfig;
   /** The configuration file, whose folder a relative `rules.file` is resolved against. */
   readonly configFile: string | undefined;
-  readonly db: Db;
+  readonly store: RuleStore;
   readonly registry: Registry;
   readonly expectedIntervalMs: (meter: Meter) => number | undefined;
   readonly signal: (s: AlarmSignal) => void;
@@ -38,7 +37,7 @@ export interface RulesAssembly {
   readonly closers: Closers;
 }
 
-export async function createRules({ config, configFile, db, registry, expectedIntervalMs, signal, deviceEvents, logger, closers }: RulesAssembly): Promise<Rules | undefined> {
+export async function createRules({ config, configFile, store, registry, expectedIntervalMs, signal, deviceEvents, logger, closers }: RulesAssembly): Promise<Rules | undefined> {
   if (!config.rules.enabled) return undefined;
   const areaLoad = areaLoadSettings(config);
   const engine = new RuleEngine({
@@ -54,7 +53,7 @@ export async function createRules({ config, configFile, db, registry, expectedIn
     areaLoad,
   });
   const areaExists = (id: string) => registry.hasArea(id);
-  const service = new RuleService({ store: new SqliteRuleStore(db), engine, areaLoad, refs: { meterExists: (id) => registry.findMeter(id) !== undefined, areaExists } });
+  const service = new RuleService({ store, engine, areaLoad, refs: { meterExists: (id) => registry.findMeter(id) !== undefined, areaExists } });
   const { loaded, invalid } = await service.load();
   for (const bad of invalid) logger.error({ rule: bad.id, err: bad.error.message }, 'stored rule no longer valid; not run');
   if (config.rules.file !== undefined) {

@@ -63,6 +63,19 @@ export interface AsyncReadingStore {
   stats(): ReadingStoreStats;
 }
 
+/**
+ * The embedded store in the shape every driver offers: what the station's reading path and
+ * API speak, so they never learn which driver they run on. A throw becomes a rejection.
+ */
+export function asyncReadingStore(store: ReadingStore): AsyncReadingStore {
+  return {
+    write: (batch) => new Promise((resolve) => { resolve(store.write(batch)); }),
+    latest: (id) => new Promise((resolve) => { resolve(store.latest(id)); }),
+    series: (q) => new Promise((resolve) => { resolve(store.series(q)); }),
+    stats: () => store.stats(),
+  };
+}
+
 export class SeriesTooLarge extends Error {
   readonly code = 'SERIES_TOO_LARGE';
   constructor(readonly maxPoints: number) {

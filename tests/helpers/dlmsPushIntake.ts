@@ -21,7 +21,8 @@ import type { GridheadConfig } from '../../src/config/schema.js';
 import { stationDlmsPush, type PushTopology } from '../../src/dlmsPush.js';
 import { QUANTITIES, meterId, terminalId, type DlmsEndpoint, type Meter, type Terminal } from '../../src/domain/index.js';
 import { openDatabase, type Db } from '../../src/storage/db.js';
-import type { PushDeadLetters } from '../../src/storage/dlmsPushDeadLetters.js';
+import { SqlitePushDeadLetterStore, type PushDeadLetters } from '../../src/storage/dlmsPushDeadLetters.js';
+import { SqlitePushListStore } from '../../src/storage/dlmsPushLists.js';
 
 /** The running intake's parts the tests look at. */
 export interface PushIntakeService {
@@ -110,7 +111,7 @@ export async function startPushIntake(o: PushIntakeOptions): Promise<PushIntake>
   const securityEvents: SecurityEvent[] = [];
   const problems: string[] = [];
   const config = { ...PUSH_TEST_CONFIG, ...o.config, ...(o.mqtt === undefined ? {} : { mqtt: { enabled: true } }) };
-  const push = stationDlmsPush(config, db, o.directory, {
+  const push = stationDlmsPush(config, { lists: new SqlitePushListStore(db, { maxMeters: config.lists.maxMeters }), deadLetters: new SqlitePushDeadLetterStore(db) }, o.directory, {
     ...(o.mqtt === undefined ? {} : { mqtt: { ...o.mqtt, clientId: `push-intake-${process.pid}`, topicPrefix: 'gridhead/v1' } }),
     ...(o.security === undefined ? {} : { security: o.security }),
     onSecurityEvent: (e) => { securityEvents.push(e); },

@@ -1,20 +1,13 @@
 import { existsSync } from 'node:fs';
-import pg from 'pg';
+import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
+import { forkTypeScript, nextMessage } from '../bench/forkTs.js';
+import { eventually } from './headend.js';
+import { postgresUnavailable, query, startPostgres, type TestPostgres } from './postgres.js';
+import { isClusterReply } from './postgresProcess.js';
 
 const unavailable = postgresUnavailable();
 if (unavailable !== undefined) console.warn(`skipping the PostgreSQL test-cluster tests: ${unavailable}`);
-
-async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 describe.skipIf(unavailable !== undefined)('throw-away PostgreSQL cluster', () => {
   let server: TestPostgres;
@@ -81,5 +74,24 @@ describe.skipIf(unavailable !== undefined)('throw-away PostgreSQL cluster dispos
     await server.dispose();
     expect(existsSync(server.dataDir)).toBe(false);
     expect(pids.some((pid) => existsSync(`/proc/${pid}`))).toBe(false);
+  });
+
+  it('goes with the process that started it when that process is killed outright (SIGKILL, as a timed-out worker)', async () => {
+    const forked = await forkTypeScript('tests/helpers/postgresProcess.ts', ['--cluster']);
+    try {
+      const reply = await nextMessage(forked.child, isClusterReply);
+      if (reply.type !== 'started') throw new Error(`cluster did not start: ${reply.message}`);
+      expect(reply.pids.length).toBeGreaterThan(1);
+      expect(existsSync(reply.dataDir)).toBe(true);
+
+      const exited = new Promise((resolve) => forked.child.once('exit', resolve));
+      forked.child.kill('SIGKILL');
+      await exited;
+
+      const gone = () => Promise.resolve(reply.pids.every((pid) => !existsSync(`/proc/${pid}`)) && !existsSync(dirname(reply.dataDir)) ? true : undefined);
+      await eventually(gone, 20_000, 'the orphaned cluster to be stopped and removed');
+    } finally {
+      await forked.dispose();
+    }
   });
 });

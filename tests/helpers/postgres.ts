@@ -8,8 +8,13 @@
  * as the unprivileged `postgres` system user (through `setpriv`), in a directory that user
  * owns. `kill()` and `start()` are the fault injection: the whole server killed with SIGKILL,
  * then started again on the same port and data, which replays its WAL.
+ *
+ * The cluster lives no longer than the test process: an `exit` handler covers a normal end,
+ * and a watchdog process (detached, so a signal to the test's process group spares it) covers
+ * the rest, a worker killed by a timeout above all: when the process that started the cluster
+ * is gone, the watchdog shuts the server down (SIGQUIT, then SIGKILL) and removes its folder.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -155,10 +160,13 @@ export async function startPostgres(options: TestPostgresOptions = {}): Promise<
     }
   };
 
-  // A test runner that exits without `dispose()` (a crash, a timeout) must not leave a server behind.
+  // A test runner that exits without `dispose()` must not leave a server behind; one killed
+  // outright (a timeout, SIGKILL) runs no handler, which is what the watchdog is for.
+  const watchdog = startWatchdog(root, dataDir);
   const onExit = (): void => {
     for (const pid of serverPids()) killQuietly(pid);
     rmSync(root, { recursive: true, force: true });
+    watchdog.kill('SIGKILL');
   };
   process.once('exit', onExit);
 
@@ -229,11 +237,62 @@ export async function startPostgres(options: TestPostgresOptions = {}): Promise<
           await kill(pids);
           process.off('exit', onExit);
           rmSync(root, { recursive: true, force: true });
+          watchdog.kill('SIGKILL');
         }
       })();
       return disposed;
     },
   };
+}
+
+/**
+ * The watchdog: a small detached node process polling whether the process that started the
+ * cluster still exists (the same pid with the same start time, so a reused pid does not fool
+ * it). When it is gone: SIGQUIT to the postmaster (PostgreSQL's immediate shutdown, which ends
+ * every backend too), SIGKILL if it is still there 10 s later, then the folder removed.
+ */
+const WATCHDOG = `
+const fs = require('node:fs');
+const [parent, root, dataDir, started] = process.argv.slice(1);
+const startOf = (pid) => {
+  try { const s = fs.readFileSync('/proc/' + pid + '/stat', 'utf8'); return s.slice(s.lastIndexOf(')') + 2).split(' ')[19]; } catch { return undefined; }
+};
+let postmaster;
+const alive = (pid) => pid !== undefined && fs.existsSync('/proc/' + pid);
+const signal = (pid, sig) => { try { process.kill(pid, sig); } catch {} };
+const poll = setInterval(() => {
+  try { postmaster = Number(fs.readFileSync(dataDir + '/postmaster.pid', 'utf8').split('\\n')[0]) || postmaster; } catch {}
+  if (startOf(parent) === started) return;
+  clearInterval(poll);
+  if (alive(postmaster)) signal(postmaster, 'SIGQUIT');
+  const deadline = Date.now() + 10000;
+  const wait = setInterval(() => {
+    if (alive(postmaster) && Date.now() < deadline) return;
+    if (alive(postmaster)) signal(postmaster, 'SIGKILL');
+    clearInterval(wait);
+    fs.rmSync(root, { recursive: true, force: true });
+    process.exit(0);
+  }, 50);
+}, 200);
+`;
+
+function startWatchdog(root: string, dataDir: string): ChildProcess {
+  const started = statFields(process.pid)?.[19];
+  if (started === undefined) throw new Error('cannot read this process\'s start time from /proc');
+  const child = spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), root, dataDir, started], { detached: true, stdio: 'ignore' });
+  child.unref();
+  return child;
+}
+
+/** One query on a connection of its own (the `pg` client, not the station's), for tests to look into a database. */
+export async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
 }
 
 interface Account { readonly uid: number; readonly gid: number }

@@ -66,7 +66,7 @@ describe('DLMS push through the head-end', () => {
     s.destroy();
     expect(letters[0]).toMatchObject({ code: 'unknown-sender', sender: '5354520000000001', apduHex: apdu.toString('hex') });
     const metrics = await (await fetchApi(h, '/metrics')).text();
-    expect(metrics).toMatch(/gridhead_dlms_push_dead_letters_total\{store="embedded",outcome="stored"\} 1\b/);
+    expect(metrics).toMatch(/gridhead_dlms_push_dead_letters_total\{store="database",outcome="stored"\} 1\b/);
     expect(metrics).toMatch(/gridhead_dlms_push_problems_total\{code="unknown-sender"\} 1\b/);
   }, 30_000);
 });

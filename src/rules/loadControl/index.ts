@@ -11,13 +11,12 @@ import type { AlarmSignal } from '../../domain/index.js';
 import type { Closers } from '../../observe/closers.js';
 import type { LogThrottle, Logger } from '../../observe/logger.js';
 import type { Registry } from '../../registry/registry.js';
-import type { Db } from '../../storage/db.js';
 import { LoadControlEvaluator, type LoadControlOptions } from './evaluator.js';
-import { SqliteProgramStateStore } from './stateStore.js';
+import type { ProgramStateStore } from './stateStore.js';
 
 export interface LoadControlAssembly {
   readonly config: GridheadConfig;
-  readonly db: Db;
+  readonly store: ProgramStateStore;
   readonly registry: Registry;
   readonly live: LoadControlOptions['live'];
   readonly port: ControlPort;
@@ -28,7 +27,7 @@ export interface LoadControlAssembly {
   readonly closers: Closers;
 }
 
-export async function createLoadControl({ config, db, registry, live, port, actions, signal, logger, throttle, closers }: LoadControlAssembly): Promise<LoadControlEvaluator> {
+export async function createLoadControl({ config, store, registry, live, port, actions, signal, logger, throttle, closers }: LoadControlAssembly): Promise<LoadControlEvaluator> {
   const loadControl = new LoadControlEvaluator({
     programs: config.loadControl.programs,
     port,
@@ -38,7 +37,7 @@ export async function createLoadControl({ config, db, registry, live, port, acti
       // A program whose area was deleted keeps running on no meters instead of failing every tick.
       metersOfArea: (a) => registry.metersOfArea(a) ?? [],
     },
-    store: new SqliteProgramStateStore(db),
+    store,
     areaLoad: areaLoadSettings(config),
     utcOffsetMinutes: config.station.utcOffsetMinutes,
     onSignal: signal,

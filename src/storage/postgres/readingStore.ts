@@ -109,7 +109,7 @@ interface Columns {
 
 export class PgReadingStore implements AsyncReadingStore {
   private days: ReadonlySet<number> = new Set();
-  private window: PartitionWindow;
+  private currentWindow: PartitionWindow;
   private totals = { written: 0, unknownMeter: 0, invalidValue: 0, outsidePartitions: 0 };
   private timer: NodeJS.Timeout | undefined;
   private maintaining: Promise<MaintenanceResult> | undefined;
@@ -136,7 +136,7 @@ export class PgReadingStore implements AsyncReadingStore {
   ) {
     this.byCode = new Map([...codes].map(([q, c]) => [c, q]));
     this.now = options.now ?? Date.now;
-    this.window = partitionWindow(this.now(), options.retentionDays, options.partitionDaysAhead);
+    this.currentWindow = partitionWindow(this.now(), options.retentionDays, options.partitionDaysAhead);
   }
 
   /**
@@ -207,6 +207,11 @@ export class PgReadingStore implements AsyncReadingStore {
     return { ...this.totals };
   }
 
+  /** The days readings are kept for, as of the last maintenance run. */
+  window(): PartitionWindow {
+    return this.currentWindow;
+  }
+
   /**
    * Creates the partitions of the window ending `partitionDaysAhead` from today and drops those
    * past `retentionDays`; runs at `open` and every `maintenanceIntervalMs`, never twice at once.
@@ -216,7 +221,7 @@ export class PgReadingStore implements AsyncReadingStore {
       try {
         const window = partitionWindow(this.now(), this.options.retentionDays, this.options.partitionDaysAhead);
         const result = await this.db.run((sql) => sql.begin((tx) => maintainPartitions(tx, window)));
-        this.window = window;
+        this.currentWindow = window;
         this.days = result.days;
         this.options.onMaintenance?.(result);
         return result;
@@ -265,7 +270,7 @@ export class PgReadingStore implements AsyncReadingStore {
     return {
       columns: c,
       result: { written: c.meterKey.length, unknownMeter, invalidValue, outsidePartitions: outside },
-      refused: outside > 0 ? new ReadingsOutsidePartitions(outside, earliest, latest, this.window) : undefined,
+      refused: outside > 0 ? new ReadingsOutsidePartitions(outside, earliest, latest, this.currentWindow) : undefined,
     };
   }
 

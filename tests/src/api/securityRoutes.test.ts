@@ -44,7 +44,7 @@ beforeAll(async () => {
   token = (await auth.createToken({ name: 'test-admin', role: 'admin' }, 'test')).token;
   const app = await buildApi({
     logger, bodyLimitBytes: 1 << 20, registry,
-    readings: { latest: () => [], series: () => [] },
+    readings: { latest: () => Promise.resolve([]), series: () => Promise.resolve([]) },
     stats: { perTerminal: () => Promise.resolve([]), today: () => '2025-01-01' },
     terminalState: () => undefined,
     health: () => ({ status: 'ok', components: {} }),

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
-import { ReadingStore, SeriesTooLarge, InvalidSeriesQuery, type AsyncReadingStore } from '../../../src/storage/readingStore.js';
+import { ReadingStore, SeriesTooLarge, InvalidSeriesQuery, asyncReadingStore, type AsyncReadingStore } from '../../../src/storage/readingStore.js';
 import { openPostgres, type PostgresDatabase } from '../../../src/storage/postgres/connection.js';
 import { migratePostgres } from '../../../src/storage/postgres/migrations.js';
 import { PgReadingStore } from '../../../src/storage/postgres/readingStore.js';
@@ -47,17 +47,6 @@ interface Driver {
   open(): Promise<Opened>;
 }
 
-/** The embedded store answers synchronously; the suite speaks the async shape every driver offers. */
-function embeddedAsync(store: ReadingStore): AsyncReadingStore {
-  return {
-    write: (batch) => Promise.resolve(store.write(batch)),
-    latest: (id) => Promise.resolve(store.latest(id)),
-    // A throw becomes a rejection, as a driver that answers over the network reports it.
-    series: (q) => new Promise((resolve) => { resolve(store.series(q)); }),
-    stats: () => store.stats(),
-  };
-}
-
 const embedded: Driver = {
   name: 'embedded (SQLite)',
   unavailable: undefined,
@@ -66,7 +55,7 @@ const embedded: Driver = {
     const keys = seedMeters(db, [M1, M2]);
     const store = new ReadingStore(db, (id) => keys.get(id));
     return Promise.resolve({
-      store: embeddedAsync(store),
+      store: asyncReadingStore(store),
       rowsOf: (m) => Promise.resolve(db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM readings r JOIN meters m ON m.key = r.meter_key WHERE m.id = ?').get(m)?.n ?? 0),
       close: () => {
         db.close();
