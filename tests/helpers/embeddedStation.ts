@@ -1,10 +1,15 @@
 /**
  * An embedded station's data directory written through the real SQLite stores, for the
- * import tests and benchmark: meters in the registry, readings, commands, audit, control
- * actions, load-control state, DLMS keys and counters, security and device events, rules,
- * collection statistics, profile cursors and a meter replacement.
+ * import tests and benchmark: the registry (an area tree whose child ids sort before their
+ * parents', two terminals, the meters, and a meter created and deleted), readings, users, API
+ * tokens and a session, commands, audit, control actions, load-control state, DLMS keys and
+ * counters, push lists and dead letters, the broker's drop counter, security and device
+ * events, rules, collection statistics, profile cursors and a meter replacement.
  */
 import { join } from 'node:path';
+import { AuthService, DEFAULT_AUTH_OPTIONS } from '../../src/auth/service.js';
+import { SqliteAuthStore } from '../../src/auth/store.js';
+import { SqliteDropCounterStore } from '../../src/broker/dropMonitor.js';
 import { SqliteReplacementStore } from '../../src/billing/replacements.js';
 import { SqliteProfileCursors } from '../../src/collect/profileCursors.js';
 import { SqliteCollectionStatsStore } from '../../src/collect/statsStore.js';
@@ -24,11 +29,42 @@ import { SqliteKeyStore } from '../../src/security/keyStore.js';
 import type { MasterKey } from '../../src/security/masterKey.js';
 import { SqliteSecurityEventStore } from '../../src/security/securityEvents.js';
 import { openDatabase, type Db } from '../../src/storage/db.js';
+import { SqlitePushDeadLetterStore } from '../../src/storage/dlmsPushDeadLetters.js';
+import { SqlitePushListStore } from '../../src/storage/dlmsPushLists.js';
 import { ReadingStore } from '../../src/storage/readingStore.js';
+import { Registry } from '../../src/registry/registry.js';
+import { SqliteRegistryStore } from '../../src/registry/store.js';
 
 export const EK = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
 export const AK = Buffer.from('d0d1d2d3d4d5d6d7d8d9dadbdcdddedf', 'hex');
 export const QUANTITIES = ['power.active', 'energy.active.import', 'voltage.l1'] as const;
+
+/** Areas listed children first, each id sorting before its parent's: read by id, a child would come before its parent. */
+export const AREAS = [
+  { id: 'a-tx-1', name: 'Transformer 1', kind: 'transformer', parentId: 'x-feeder', transformerKva: 400 },
+  { id: 'a-tx-2', name: 'Transformer 2', kind: 'transformer', parentId: 'x-feeder', transformerKva: 250 },
+  { id: 'x-feeder', name: 'Feeder X', kind: 'feeder', parentId: 'y-substation' },
+  { id: 'y-substation', name: 'Substation Y', kind: 'substation', parentId: 'z-region' },
+  { id: 'z-region', name: 'Region Z', kind: 'region' },
+] as const;
+/** A meter created after the others and deleted: its key is never handed out again. */
+export const RETIRED_METER = 'm-retired';
+export const PUSH_LIST_KEY = 't-2/1';
+export const PUSH_LISTS = [{ pushSetup: '0.0.25.9.0.255', objects: [{ classId: 3, obis: '1.0.1.8.0.255', attribute: 2, dataIndex: 0 }] }];
+export const DROP_MARK = { value: 42, confirmedAt: 1_720_000_000_000 };
+/** Cheap enough for a test; the hash carries its cost, so another store verifies it as well. */
+export const TEST_SCRYPT = { log2N: 10, r: 8, p: 1 };
+const USER_PASSWORD = 'correct horse battery';
+
+/** What the embedded station handed out, to check against the imported one. */
+export interface WrittenStation {
+  /** An API token (viewer) and a dashboard session (of `user`, an operator). */
+  readonly token: string;
+  readonly sessionId: string;
+  readonly user: string;
+  /** The key the deleted meter had: the highest the registry handed out. */
+  readonly retiredMeterKey: number;
+}
 
 export interface StationShape {
   /** Meter ids, in registry order. */
@@ -40,27 +76,53 @@ export interface StationShape {
 }
 
 /** Writes the station into `<dataDir>/gridhead.db` and closes it. */
-export async function writeEmbeddedStation(dataDir: string, shape: StationShape): Promise<void> {
+export async function writeEmbeddedStation(dataDir: string, shape: StationShape): Promise<WrittenStation> {
   const db = openDatabase(join(dataDir, 'gridhead.db'), { durability: 'normal' });
   try {
-    const keys = seedMeters(db, shape.meters);
+    const { keys, retiredMeterKey } = await seedRegistry(db, shape.meters);
     writeReadings(db, keys, shape);
     await writeRecords(db, shape);
+    return { ...await writeCredentials(db), retiredMeterKey };
   } finally {
     db.close();
   }
 }
 
-/** The registry's meters, written as the registry does (the registry has no PostgreSQL store yet). */
-function seedMeters(db: Db, ids: readonly string[]): Map<MeterId, number> {
-  const now = Date.now();
-  db.prepare(`INSERT INTO terminals (id, name, protocol, enabled, profiles, endpoint, created_at, updated_at)
-              VALUES ('t-1', 'T1', 'mqtt', 1, '[]', '{}', ?, ?)`).run(now, now);
-  const add = db.prepare(`INSERT INTO meters (id, name, terminal_id, address, ct_ratio, pt_ratio, area_id, protected, created_at, updated_at)
-                          VALUES (?, ?, 't-1', ?, 1, 1, NULL, 0, ?, ?)`);
-  db.transaction(() => { ids.forEach((id, i) => add.run(id, id, String(i + 1), now, now)); })();
-  const rows = db.prepare<[], { key: number; id: string }>('SELECT key, id FROM meters').all();
-  return new Map(rows.map((r) => [meterId(r.id), r.key]));
+/** The topology, through the registry: the areas, an MQTT and a Modbus terminal, the meters on the first spread over two transformers. */
+async function seedRegistry(db: Db, ids: readonly string[]): Promise<{ keys: Map<MeterId, number>; retiredMeterKey: number }> {
+  const registry = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
+  await registry.seed({
+    areas: AREAS,
+    terminals: [
+      { id: 't-1', name: 'T1', protocol: 'mqtt', enabled: true, profiles: [] },
+      { id: 't-2', name: 'T2', protocol: 'modbus', enabled: false, profiles: [], modbus: { host: '10.0.0.2', port: 502, framing: 'tcp', registerMap: 'std' } },
+    ],
+    meters: ids.map((id, i) => ({
+      id, name: id, terminalId: 't-1', address: String(i + 1), ctRatio: i === 0 ? 40 : 1, ptRatio: 1, areaId: i % 2 === 0 ? 'a-tx-1' : 'a-tx-2',
+      protected: i === 1, ...(i === 0 ? { nominalVoltage: 230, maxCurrent: 60, customerRef: 'C-1', accountRef: 'A-1' } : {}),
+    })),
+  });
+  await registry.createMeter({ id: RETIRED_METER, terminalId: 't-2', address: '9', ctRatio: 1, ptRatio: 1, protected: false });
+  const retiredMeterKey = registry.meterKey(meterId(RETIRED_METER)) ?? -1;
+  await registry.deleteMeter(RETIRED_METER);
+  return { keys: new Map(ids.map((id) => [meterId(id), registry.meterKey(meterId(id)) ?? -1])), retiredMeterKey };
+}
+
+/** An admin, an operator with a session, an API token in use and a revoked one, through the auth service. */
+async function writeCredentials(db: Db): Promise<Pick<WrittenStation, 'token' | 'sessionId' | 'user'>> {
+  const auth = new AuthService(new SqliteAuthStore(db), { ...DEFAULT_AUTH_OPTIONS, scryptCost: TEST_SCRYPT });
+  try {
+    await auth.createUser({ name: 'admin', role: 'admin', password: USER_PASSWORD });
+    await auth.createUser({ name: 'ops', role: 'operator', password: USER_PASSWORD });
+    const { token } = await auth.createToken({ name: 'scada', role: 'viewer' }, 'admin');
+    const old = await auth.createToken({ name: 'old', role: 'admin' }, 'admin');
+    await auth.revokeToken(old.view.id);
+    const login = await auth.login('ops', USER_PASSWORD, '127.0.0.1');
+    if (!login.ok) throw new Error(`login refused: ${login.reason}`);
+    return { token, sessionId: login.sessionId, user: 'ops' };
+  } finally {
+    await auth.close();
+  }
 }
 
 function writeReadings(db: Db, keys: ReadonlyMap<MeterId, number>, shape: StationShape): void {
@@ -133,4 +195,13 @@ async function writeRecords(db: Db, shape: StationShape): Promise<void> {
   await new SqliteCollectionStatsStore(db).add([{ day: '2024-07-01', terminalId: 't-1', expected: 96, collected: 90 }]);
   await new SqliteProfileCursors(db, () => t0).set(m1, 'load', t0 - 900_000);
   await new SqliteReplacementStore(db, () => t0).add({ meterId: m2, at: t0 - 3_600_000, oldFinal: 1234.5, newInitial: 0.5 });
+  await new SqlitePushListStore(db, { now: () => t0 }).set(PUSH_LIST_KEY, PUSH_LISTS);
+  const letter = { origin: 'tcp', from: '10.0.0.9:4059', sender: '4d4d4d0000bc614e', code: 'UNDECIPHERABLE', reason: 'no key for the system title' } as const;
+  // Three letters kept to two: the first is pruned, so the ids copied start past 1.
+  await new SqlitePushDeadLetterStore(db).append([
+    { ...letter, receivedAt: t0, apdu: Uint8Array.of(0xdb, 0x08, 1) },
+    { ...letter, receivedAt: t0 + 1, apdu: Uint8Array.of(0xdb, 0x08, 2), terminalId: 't-2' },
+    { ...letter, origin: 'mqtt', from: 't-1', sender: 't-1', receivedAt: t0 + 2, apdu: Uint8Array.of(0x0f, 0, 0, 0, 1) },
+  ], 2);
+  await new SqliteDropCounterStore(db).put(DROP_MARK);
 }

@@ -4,11 +4,11 @@
  * - `quantity` is a code of each store's own `quantity_codes`: it is translated by name, and
  *   a name the target does not know yet is added (its source code when free there), so no
  *   reading is relabelled.
- * - `meter_key` is `meters.key` of each store's registry: when the target has a registry
- *   (a `meters` table with `key` and `id`), a key is translated through the meter's id;
- *   until then the source's keys are kept, which the registry's own import keeps too. A
- *   reading whose key no meter of the source has (its meter deleted) cannot be read by
- *   either store: it is not copied, and counted.
+ * - `meter_key` is `meters.key` of each store's registry: a key is translated through the
+ *   meter's id to the target's key (the registry, imported before, keeps the source's keys,
+ *   so the map is the identity unless the target's registry was written otherwise). A reading
+ *   whose key no meter of the source has (its meter deleted) cannot be read by either store:
+ *   it is not copied, and counted.
  * - A reading whose UTC day has no partition in the window the PostgreSQL store keeps
  *   (`storage.retentionDays` back, `partitionDaysAhead` ahead) would be refused or dropped by
  *   that store: it is not copied, and counted, so raising retentionDays before the import keeps it.
@@ -117,8 +117,6 @@ async function quantityMap(tx: TransactionSql, sourceRows: readonly QuantityCode
 /** Source meter key → target meter key, for every meter of the source's registry. */
 async function meterKeyMap(sql: Sql, source: Db): Promise<Map<number, number>> {
   const sourceMeters = source.prepare('SELECT key, id FROM meters').all() as { key: number; id: string }[];
-  const [registry] = await sql<{ present: boolean }[]>`SELECT to_regclass('meters') IS NOT NULL AS present`;
-  if (registry?.present !== true) return new Map(sourceMeters.map((m) => [m.key, m.key]));
   const targetKeys = new Map((await sql<{ key: number; id: string }[]>`SELECT key, id FROM meters`).map((m) => [m.id, m.key]));
   const map = new Map<number, number>();
   for (const m of sourceMeters) {

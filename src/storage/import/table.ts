@@ -79,6 +79,14 @@ export interface PlainTableSpec {
    * overrides it), or a sequence's name and step for ids handed out in blocks.
    */
   readonly ids?: { readonly column: string; readonly identity: true } | { readonly column: string; readonly sequence: string };
+  /**
+   * The column of a self-reference (areas.parent_id → areas.id, `key` a single column). The
+   * target's foreign key is checked at the end of each insert statement, so a child may come in
+   * its parent's batch but not in an earlier one; keyset order by id alone would put a child
+   * whose id sorts first before its parent. Such a table is read parents first instead, by
+   * depth below its roots (a recursive query), and resumed by (depth, key).
+   */
+  readonly parent?: string;
 }
 
 const ARRAY_TYPE: Readonly<Record<ColumnType, string>> = { int: 'int8', float: 'float8', text: 'text', json: 'text', bool: 'int8', bytes: 'text' };
@@ -90,10 +98,9 @@ export function plainTable(spec: PlainTableSpec): ImportTable {
   const cols = names.map(quote).join(', ');
   const keyCols = spec.key.map(quote).join(', ');
   const table = quote(spec.name);
-  const select = (after: boolean) =>
-    `SELECT ${cols} FROM ${table}${after ? ` WHERE (${keyCols}) > (${spec.key.map(() => '?').join(', ')})` : ''} ORDER BY ${keyCols} LIMIT ?`;
   const keyIndex = spec.key.map((k) => names.indexOf(k));
   if (keyIndex.some((i) => i < 0)) throw new Error(`import table ${spec.name}: key ${spec.key.join(', ')} is not among its columns`);
+  const order = spec.parent === undefined ? { select: keyedSelect(table, cols, spec.key), keyIndex } : treeOrder(spec, table, names, keyIndex);
   const converted = names.map((n, i) => {
     const type = types[i];
     if (type === 'json') return `${quote(n)}::jsonb`;
@@ -109,13 +116,14 @@ export function plainTable(spec: PlainTableSpec): ImportTable {
     count: (source) => (source.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
     hasRows: async (sql) => (await sql.unsafe(`SELECT 1 FROM ${table} LIMIT 1`)).length > 0,
     open: ({ source }) => {
-      const first = source.prepare(select(false)).raw();
-      const next = source.prepare(select(true)).raw();
+      const first = source.prepare(order.select(false)).raw();
+      const next = source.prepare(order.select(true)).raw();
+      const highWater = sourceHighWater(source, spec);
       const copy: TableCopy = {
         read: (after, limit) => {
           const rows = (after === undefined ? first.all(limit) : next.all(...after, limit)) as unknown[][];
           const last = rows.at(-1);
-          return { rows, lastKey: last === undefined ? after ?? [] : keyIndex.map((i) => last[i] as string | number) };
+          return { rows, lastKey: last === undefined ? after ?? [] : order.keyIndex.map((i) => last[i] as string | number) };
         },
         write: async (tx, batch) => {
           if (batch.rows.length === 0) return { copied: 0, skipped: {} };
@@ -127,13 +135,55 @@ export function plainTable(spec: PlainTableSpec): ImportTable {
           const ids = spec.ids;
           if (ids === undefined) return;
           const sequence = 'identity' in ids ? `pg_get_serial_sequence('${spec.name}', '${ids.column}')` : `'${ids.sequence}'`;
-          // Past the highest id copied: the next id PostgreSQL hands out (or the next block's first) is new.
-          await sql.unsafe(`SELECT setval(${sequence}, max(${quote(ids.column)})) FROM ${table} HAVING max(${quote(ids.column)}) IS NOT NULL`);
+          // Past the highest id copied, and past the highest the source ever handed out (an
+          // AUTOINCREMENT id whose row was deleted): the next id PostgreSQL hands out (or the
+          // next block's first) is new, as it would have been on the embedded store.
+          await sql.unsafe(`SELECT setval(${sequence}, m) FROM (SELECT greatest(max(${quote(ids.column)}), $1::int8) AS m FROM ${table}) s WHERE m > 0`, [highWater]);
         },
       };
       return Promise.resolve(copy);
     },
   };
+}
+
+/** Source rows in the order of the table's key, resumed after the last key read. */
+function keyedSelect(table: string, cols: string, key: readonly string[]): (after: boolean) => string {
+  const keyCols = key.map(quote).join(', ');
+  return (after) => `SELECT ${cols} FROM ${table}${after ? ` WHERE (${keyCols}) > (${key.map(() => '?').join(', ')})` : ''} ORDER BY ${keyCols} LIMIT ?`;
+}
+
+/**
+ * Source rows parents first: by depth below the roots, then key. Each row carries its depth
+ * after its columns (the insert ignores it), so the resumption key is (depth, key). Every row
+ * is reached: the source's foreign key refuses a parent that does not exist, and the registry
+ * a parent among a row's own descendants.
+ */
+function treeOrder(spec: PlainTableSpec, table: string, names: readonly string[], keyIndex: readonly number[]): { select: (after: boolean) => string; keyIndex: readonly number[] } {
+  const [key, more] = spec.key;
+  if (key === undefined || more !== undefined || spec.parent === undefined || !names.includes(spec.parent)) {
+    throw new Error(`import table ${spec.name}: a parent column needs a single-column key, and must be among the columns`);
+  }
+  const [k, p] = [quote(key), quote(spec.parent)];
+  const cols = names.map((n) => `t.${quote(n)}`).join(', ');
+  const select = (after: boolean) => `
+    WITH RECURSIVE tree (depth, k) AS (
+      SELECT 0, ${k} FROM ${table} WHERE ${p} IS NULL
+      UNION ALL
+      SELECT tree.depth + 1, c.${k} FROM ${table} c JOIN tree ON c.${p} = tree.k
+    )
+    SELECT ${cols}, tree.depth FROM tree JOIN ${table} t ON t.${k} = tree.k
+    ${after ? `WHERE (tree.depth, t.${k}) > (?, ?)` : ''}
+    ORDER BY tree.depth, t.${k} LIMIT ?`;
+  return { select, keyIndex: [names.length, ...keyIndex] };
+}
+
+/** The highest id an AUTOINCREMENT column of the source ever handed out, deleted rows included (0: none, or no such column). */
+function sourceHighWater(source: Db, spec: PlainTableSpec): number {
+  if (spec.ids === undefined || !('identity' in spec.ids)) return 0;
+  // SQLite creates sqlite_sequence with the first AUTOINCREMENT table.
+  if (source.prepare("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").get() === undefined) return 0;
+  const row = source.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?').get(spec.name) as { seq: number } | undefined;
+  return row?.seq ?? 0;
 }
 
 /** A SQL identifier, quoted (columns such as `by` are keywords). */

@@ -1,17 +1,58 @@
 /**
- * What `gridhead db import` copies: every embedded table that has a PostgreSQL counterpart,
- * in an order that satisfies the target's foreign keys (key sets before their records,
- * commands before their targets, alarms before their comments). A store that gains its
- * PostgreSQL implementation adds its tables here; see src/storage/import/table.ts.
- *
- * Not copied, because they have no PostgreSQL table yet: the registry (areas, terminals,
- * meters), users, API tokens and sessions, DLMS push lists and dead letters, and the broker's
- * dropped-message counter.
+ * What `gridhead db import` copies: every table of the embedded store but `quantity_codes`
+ * (mapped by name with the readings, readings.ts), in an order that satisfies the target's
+ * foreign keys (the registry's areas parents first, then terminals and meters; users before
+ * their sessions; key sets before their records, commands before their targets, alarms before
+ * their comments). A table added to the embedded store adds its entry here; see
+ * src/storage/import/table.ts.
  */
 import { readingsTable } from './readings.js';
 import { plainTable, type ImportTable } from './table.js';
 
 export const IMPORT_TABLES: readonly ImportTable[] = [
+  plainTable({
+    name: 'areas',
+    columns: { id: 'text', name: 'text', kind: 'text', parent_id: 'text', transformer_kva: 'float', created_at: 'int', updated_at: 'int' },
+    key: ['id'],
+    parent: 'parent_id',
+  }),
+  // Endpoints as stored, an LLS password an older station left in one included: the station
+  // on PostgreSQL moves it into the key store at start, as the embedded one does.
+  plainTable({
+    name: 'terminals',
+    columns: { id: 'text', name: 'text', protocol: 'text', enabled: 'bool', profiles: 'json', endpoint: 'json', created_at: 'int', updated_at: 'int' },
+    key: ['id'],
+  }),
+  // Keys kept: they are what every reading copied after them refers to (readings.ts).
+  plainTable({
+    name: 'meters',
+    columns: {
+      key: 'int', id: 'text', name: 'text', terminal_id: 'text', address: 'text', ct_ratio: 'float', pt_ratio: 'float', nominal_voltage: 'float',
+      max_current: 'float', area_id: 'text', protected: 'bool', customer_ref: 'text', account_ref: 'text', created_at: 'int', updated_at: 'int',
+    },
+    key: ['key'],
+    ids: { column: 'key', identity: true },
+  }),
+  plainTable({
+    name: 'users',
+    columns: { name: 'text', role: 'text', password_hash: 'text', disabled: 'bool', created_at: 'int', updated_at: 'int', last_login_at: 'int' },
+    key: ['name'],
+  }),
+  // Hashes only, as stored: every token and session the embedded station handed out keeps working.
+  plainTable({
+    name: 'api_tokens',
+    columns: {
+      id: 'int', name: 'text', role: 'text', prefix: 'text', hash: 'bytes', created_at: 'int', created_by: 'text', last_used_at: 'int',
+      expires_at: 'int', revoked_at: 'int',
+    },
+    key: ['id'],
+    ids: { column: 'id', identity: true },
+  }),
+  plainTable({
+    name: 'sessions',
+    columns: { id_hash: 'bytes', user_name: 'text', created_at: 'int', last_seen_at: 'int', expires_at: 'int' },
+    key: ['id_hash'],
+  }),
   plainTable({
     name: 'rules',
     columns: {
@@ -93,6 +134,16 @@ export const IMPORT_TABLES: readonly ImportTable[] = [
     columns: { meter_id: 'text', at: 'int', old_final: 'float', new_initial: 'float', created_at: 'int' },
     key: ['meter_id', 'at'],
   }),
+  plainTable({ name: 'dlms_push_lists', columns: { meter_key: 'text', lists: 'json', learnt_at: 'int' }, key: ['meter_key'] }),
+  plainTable({
+    name: 'dlms_push_dead_letters',
+    columns: {
+      id: 'int', received_at: 'int', origin: 'text', peer: 'text', sender: 'text', terminal_id: 'text', code: 'text', reason: 'text', apdu: 'bytes',
+    },
+    key: ['id'],
+    ids: { column: 'id', identity: true },
+  }),
+  plainTable({ name: 'broker_drop_counter', columns: { id: 'int', value: 'int', confirmed_at: 'int' }, key: ['id'] }),
   // Last: by far the largest, and the one an operator watches.
   readingsTable,
 ];

@@ -11,8 +11,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresAlarmStore } from '../../../src/alarms/postgresStore.js';
 import { SqliteAlarmStore } from '../../../src/alarms/store.js';
+import { PostgresAuthStore } from '../../../src/auth/postgresStore.js';
+import { AuthService, DEFAULT_AUTH_OPTIONS } from '../../../src/auth/service.js';
+import { SqliteAuthStore } from '../../../src/auth/store.js';
 import { PostgresReplacementStore } from '../../../src/billing/postgresReplacements.js';
 import { SqliteReplacementStore } from '../../../src/billing/replacements.js';
+import { SqliteDropCounterStore } from '../../../src/broker/dropMonitor.js';
+import { PostgresDropCounterStore } from '../../../src/broker/postgresDropCounter.js';
 import { PostgresProfileCursors } from '../../../src/collect/postgresProfileCursors.js';
 import { PostgresCollectionStatsStore } from '../../../src/collect/postgresStatsStore.js';
 import { SqliteProfileCursors } from '../../../src/collect/profileCursors.js';
@@ -29,6 +34,9 @@ import { SqliteDeviceEventStore } from '../../../src/events/store.js';
 import { PostgresProgramStateStore } from '../../../src/rules/loadControl/postgresStateStore.js';
 import { SqliteProgramStateStore } from '../../../src/rules/loadControl/stateStore.js';
 import { PostgresRuleStore } from '../../../src/rules/postgresStore.js';
+import { PostgresRegistryStore } from '../../../src/registry/postgresStore.js';
+import { Registry } from '../../../src/registry/registry.js';
+import { SqliteRegistryStore, type RegistryStore, type StoredTopology } from '../../../src/registry/store.js';
 import { SqliteRuleStore } from '../../../src/rules/store.js';
 import { SqliteCounterStore } from '../../../src/security/counterStore.js';
 import { SqliteKeyStore } from '../../../src/security/keyStore.js';
@@ -38,12 +46,18 @@ import { PostgresKeyStore } from '../../../src/security/postgresKeyStore.js';
 import { PostgresSecurityEventStore } from '../../../src/security/postgresSecurityEvents.js';
 import { SqliteSecurityEventStore } from '../../../src/security/securityEvents.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
+import { SqlitePushDeadLetterStore } from '../../../src/storage/dlmsPushDeadLetters.js';
+import { SqlitePushListStore } from '../../../src/storage/dlmsPushLists.js';
 import { MIGRATIONS } from '../../../src/storage/migrations.js';
 import { openPostgres, type PostgresDatabase } from '../../../src/storage/postgres/connection.js';
+import { PostgresPushDeadLetterStore } from '../../../src/storage/postgres/dlmsPushDeadLetters.js';
+import { PostgresPushListStore } from '../../../src/storage/postgres/dlmsPushLists.js';
 import { PgReadingStore } from '../../../src/storage/postgres/readingStore.js';
 import { ReadingStore } from '../../../src/storage/readingStore.js';
 import { installCli, type CliInstall, type CliRun } from '../../helpers/cli.js';
-import { QUANTITIES, writeEmbeddedStation } from '../../helpers/embeddedStation.js';
+import {
+  AREAS, DROP_MARK, PUSH_LISTS, PUSH_LIST_KEY, QUANTITIES, TEST_SCRYPT, writeEmbeddedStation, type WrittenStation,
+} from '../../helpers/embeddedStation.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { POSTGRES_TEST_CONFIG } from '../../helpers/postgresStore.js';
 
@@ -54,19 +68,21 @@ const HOUR = 3_600_000;
 const END = Math.floor(Date.now() / HOUR) * HOUR;
 const MASTER = new MasterKey(Buffer.alloc(32, 7), 'environment');
 const METERS = ['m-1', 'm-2', 'm-3'];
+const NAMES = { registerMapExists: () => true, profileExists: () => true };
 
 describe.skipIf(unavailable !== undefined)('gridhead db import', () => {
   let cli: CliInstall;
   let server: TestPostgres;
   let root: string;
   let station: string;
+  let written: WrittenStation;
   const open: PostgresDatabase[] = [];
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'gridhead-import-'));
     station = join(root, 'station');
     mkdirSync(station);
-    await writeEmbeddedStation(station, { meters: METERS, readingsPerSeries: 200, endTs: END, master: MASTER });
+    written = await writeEmbeddedStation(station, { meters: METERS, readingsPerSeries: 200, endTs: END, master: MASTER });
     [cli, server] = await Promise.all([installCli(), startPostgres()]);
   }, 120_000);
   afterAll(async () => {
@@ -97,7 +113,7 @@ describe.skipIf(unavailable !== undefined)('gridhead db import', () => {
     const pg = await connect(url);
     const sqlite = openDatabase(join(station, 'gridhead.db'));
     try {
-      await expectSameStores(sqlite, pg);
+      await expectSameStores(sqlite, pg, written);
     } finally {
       sqlite.close();
     }
@@ -114,6 +130,42 @@ describe.skipIf(unavailable !== undefined)('gridhead db import', () => {
     const actionMax = await importedMax('control_actions');
     expect((await new PostgresAlarmStore(pg).reserveIds()).first).toBeGreaterThan(await importedMax('alarms'));
     expect(await new PostgresControlActionStore(pg).begin({ meterId: 'm-1', command: 'reconnect', origin: { kind: 'operator', actor: 'op' }, reason: 'paid' }, END)).toBeGreaterThan(actionMax);
+
+    const tokenMax = await importedMax('api_tokens');
+    const auth = new AuthService(new PostgresAuthStore(pg), { ...DEFAULT_AUTH_OPTIONS, scryptCost: TEST_SCRYPT });
+    try {
+      expect((await auth.createToken({ name: 'after-import', role: 'viewer' }, 'ops')).view.id).toBeGreaterThan(tokenMax);
+    } finally {
+      await auth.close();
+    }
+    const letterMax = await importedMax('dlms_push_dead_letters');
+    const letters = new PostgresPushDeadLetterStore(pg);
+    await letters.append([{ origin: 'tcp', from: '10.0.0.9:4059', sender: 'x', code: 'C', reason: 'r', receivedAt: END, apdu: Uint8Array.of(1) }], 100);
+    expect((await letters.list({ limit: 1 }))[0]?.id).toBeGreaterThan(letterMax);
+    // Past the deleted meter's key too, the highest the embedded registry handed out: readings it left are never another meter's.
+    const registry = await Registry.open(new PostgresRegistryStore(pg), NAMES);
+    const created = await registry.createMeter({ id: 'm-new', terminalId: 't-1', address: '99', ctRatio: 1, ptRatio: 1, protected: false });
+    expect(written.retiredMeterKey).toBeGreaterThan(METERS.length);
+    expect(registry.meterKey(created.id)).toBeGreaterThan(written.retiredMeterKey);
+  }, 120_000);
+
+  it('copies an area tree whose child ids sort before their parents\', batch by batch, parents first', async () => {
+    const url = await server.createDatabase();
+    const run = await importFrom(station, url, ['--batch', '2']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const pg = await connect(url);
+    const sqlite = openDatabase(join(station, 'gridhead.db'));
+    try {
+      const stored = await new PostgresRegistryStore(pg).load();
+      expect(stored.areas).toHaveLength(AREAS.length);
+      expect(sorted(stored)).toEqual(sorted(await new SqliteRegistryStore(sqlite).load()));
+      const registry = await Registry.open(new PostgresRegistryStore(pg), NAMES);
+      expect([...registry.areaSubtree('z-region')].sort()).toEqual(AREAS.map((a) => a.id).sort());
+      expect(registry.listMeters({ areaId: 'a-tx-1' }).map((m) => m.id)).toEqual(['m-1', 'm-3']);
+    } finally {
+      sqlite.close();
+    }
   }, 120_000);
 
   it('refuses to run twice, with exit 6 and what to do, and copies nothing the second time', async () => {
@@ -157,7 +209,7 @@ describe.skipIf(unavailable !== undefined)('gridhead db import', () => {
     expect(await count(pg, 'readings')).toBe(METERS.length * QUANTITIES.length * 200);
     const sqlite = openDatabase(join(station, 'gridhead.db'));
     try {
-      await expectSameStores(sqlite, pg);
+      await expectSameStores(sqlite, pg, written);
     } finally {
       sqlite.close();
     }
@@ -244,7 +296,18 @@ describe.skipIf(unavailable !== undefined)('gridhead db import', () => {
 });
 
 /** Every store the import copies, read through both drivers. */
-async function expectSameStores(sqlite: Db, pg: PostgresDatabase): Promise<void> {
+async function expectSameStores(sqlite: Db, pg: PostgresDatabase, written: WrittenStation): Promise<void> {
+  await expectSameRegistry(new SqliteRegistryStore(sqlite), new PostgresRegistryStore(pg));
+  await expectSameCredentials(new SqliteAuthStore(sqlite), new PostgresAuthStore(pg), written);
+  expect(await new PostgresPushListStore(pg).get(PUSH_LIST_KEY)).toEqual(await new SqlitePushListStore(sqlite).get(PUSH_LIST_KEY));
+  expect(await new PostgresPushListStore(pg).get(PUSH_LIST_KEY)).toEqual(PUSH_LISTS);
+  const letters = await new SqlitePushDeadLetterStore(sqlite).list({ limit: 100 });
+  expect(letters).toHaveLength(2);
+  expect(await new PostgresPushDeadLetterStore(pg).list({ limit: 100 })).toEqual(letters);
+  expect(await new PostgresPushDeadLetterStore(pg).list({ terminalId: 't-2', limit: 100 })).toEqual(await new SqlitePushDeadLetterStore(sqlite).list({ terminalId: 't-2', limit: 100 }));
+  expect(await new PostgresDropCounterStore(pg).get()).toEqual(await new SqliteDropCounterStore(sqlite).get());
+  expect(await new PostgresDropCounterStore(pg).get()).toEqual(DROP_MARK);
+
   const keys = new Map((sqlite.prepare('SELECT key, id FROM meters').all() as { key: number; id: string }[]).map((r) => [meterId(r.id), r.key]));
   const resolve = (id: MeterId) => keys.get(id);
   const embedded = new ReadingStore(sqlite, resolve);
@@ -289,5 +352,39 @@ async function expectSameStores(sqlite: Db, pg: PostgresDatabase): Promise<void>
     expect(replacements.of('m-2')).toHaveLength(1);
   } finally {
     await replacements.close();
+  }
+}
+
+/** The topology each store loads, in one order (neither store promises one), and the registry each opens. */
+async function expectSameRegistry(embedded: RegistryStore, shared: RegistryStore): Promise<void> {
+  const [a, b] = [await embedded.load(), await shared.load()];
+  expect(a.areas).toHaveLength(AREAS.length);
+  expect(a.meters).toHaveLength(METERS.length);
+  expect(sorted(b)).toEqual(sorted(a));
+  const [ra, rb] = [await Registry.open(embedded, NAMES), await Registry.open(shared, NAMES)];
+  for (const id of METERS) expect(rb.meterKey(meterId(id))).toBe(ra.meterKey(meterId(id)));
+}
+
+function sorted(t: StoredTopology): StoredTopology {
+  const byId = <T>(id: (x: T) => string) => (x: T, y: T) => id(x).localeCompare(id(y));
+  return {
+    areas: [...t.areas].sort(byId((a) => a.id)),
+    terminals: [...t.terminals].sort(byId((x) => x.id)),
+    meters: [...t.meters].sort(byId((m) => m.meter.id)),
+  };
+}
+
+/** Users and tokens as each store lists them; the token and the session the embedded station handed out still work. */
+async function expectSameCredentials(embedded: SqliteAuthStore, shared: PostgresAuthStore, written: WrittenStation): Promise<void> {
+  expect(await shared.users()).toEqual(await embedded.users());
+  const tokens = await embedded.tokens();
+  expect(tokens.map((t) => [t.name, t.revokedAt === null])).toEqual([['scada', true], ['old', false]]);
+  expect(await shared.tokens()).toEqual(tokens);
+  const auth = new AuthService(shared, { ...DEFAULT_AUTH_OPTIONS, scryptCost: TEST_SCRYPT });
+  try {
+    expect(await auth.authenticateToken(written.token)).toEqual({ subject: 'token:scada', role: 'viewer', via: 'token' });
+    expect(await auth.authenticateSession(written.sessionId)).toEqual({ subject: `user:${written.user}`, role: 'operator', via: 'session' });
+  } finally {
+    await auth.close();
   }
 }
