@@ -15,20 +15,27 @@
  * The sampler runs on the head-end's event loop, so its precision is one loop turn; the
  * event-loop delay figures say how long those turns get under load.
  *
+ * The same run then goes into PostgreSQL: a throw-away cluster (tests/helpers/postgres.ts, fsync
+ * on like the embedded default; skipped, the reason printed, where it is not installed) given to
+ * the station as GRIDHEAD_DATABASE_URL, its figures named mqtt.ingest.postgres.*. The server's
+ * CPU per reading is its processes' utime + stime from /proc across the run; the exactly-once
+ * check counts the rows of its `readings` table.
+ *
  * GRIDHEAD_BENCH_BROKER=aedes uses aedes even where Mosquitto is installed;
  * GRIDHEAD_BENCH_CPU_PROFILE=<file> writes a CPU profile of the head-end over the run.
  */
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SIMULATED_RATING } from '../../simulators/fleet.js';
 import type { IngestPipeline } from '../../src/ingest/pipeline.js';
 import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 import { mosquittoPath, startMosquitto } from '../helpers/mosquitto.js';
+import { postgresUnavailable, query, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { isAedesReady } from './aedesProcess.js';
 import { startProfiler } from './cpuProfile.js';
 import { forkTypeScript, nextMessage, type ForkedModule } from './forkTs.js';
@@ -52,95 +59,140 @@ const GRACE_MS = 30_000;
 
 interface Broker { readonly kind: 'mosquitto' | 'aedes'; readonly url: string; close(): Promise<void> }
 
+type Driver = 'embedded' | 'postgres';
+const DRIVERS: readonly Driver[] = ['embedded', 'postgres'];
+const postgresAbsent = postgresUnavailable();
+
 let broker: Broker | undefined;
 let headEnd: TestHeadEnd | undefined;
 let publishers: ForkedModule | undefined;
+let cluster: TestPostgres | undefined;
 
-afterAll(async () => {
+// Each run gets its own broker, station and cluster: nothing the first left queued reaches the second.
+afterEach(async () => {
   await publishers?.dispose();
   await headEnd?.close();
   if (headEnd !== undefined) rmSync(headEnd.dataDir, { recursive: true, force: true });
   await broker?.close();
+  await cluster?.dispose();
+  publishers = undefined;
+  headEnd = undefined;
+  broker = undefined;
+  cluster = undefined;
 });
 
-it('ingests MQTT pushes into the embedded store', async () => {
-  broker = await startBroker();
-  // GRIDHEAD_BENCH_DURABILITY=normal measures what the per-commit fsync of the default costs.
-  const durability = process.env.GRIDHEAD_BENCH_DURABILITY === 'normal' ? 'normal' : 'full';
-  headEnd = await startTestHeadEnd({
-    mqtt: { url: broker.url, embeddedBroker: { enabled: false } },
-    simulators: { enabled: false },
-    registry: seedRegistry(),
-    storage: { durability },
-    // Without simulators the station needs its master key from the environment, as in production.
-  }, { env: { GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex') } });
-  const he = headEnd;
-  await eventually(async () => {
-    const health = (await he.get('/health')).body as { components?: { mqtt?: { status?: string } } };
-    return health.components?.mqtt?.status === 'ok' ? true : undefined;
-  }, 15_000, 'the head-end to subscribe');
+describe.each(DRIVERS)('MQTT ingest into the %s store', (driver) => {
+  // The embedded figures keep their names: the README and earlier measurements quote them.
+  const figure = (name: string): string => `mqtt.ingest.${driver === 'embedded' ? '' : `${driver}.`}${name}`;
 
-  publishers = await forkTypeScript('tests/bench/mqttPublisherProcess.ts', ['--mqtt-publishers']);
-  const child = publishers.child;
-  child.on('error', (err) => { console.error('publisher IPC error:', err.message); });
-  const start: PublishersStart = {
-    type: 'start', url: broker.url, terminals: TERMINALS, metersPerTerminal: METERS_PER_TERMINAL, seed: 1,
-    deviceStartTs: Date.now() - 6 * 3_600_000, stepMs: 1_000, burstMessages: 10, maxInflight: 10,
-    windowReadings: WINDOW_READINGS, maxReadings: MAX_READINGS,
-  };
-  child.send(start);
-  const ready = await nextMessage(child, isPublishersReply);
-  if (ready.type !== 'ready') throw new Error(`publishers did not start: ${JSON.stringify(ready)}`);
-  // The message each terminal publishes on connect is the warm-up, not counted.
-  await eventually(() => Promise.resolve(he.pipeline.stats().delivered >= ready.readings ? true : undefined), 15_000, 'the first messages');
+  it('ingests MQTT pushes, exactly once', async (ctx) => {
+    if (driver === 'postgres' && postgresAbsent !== undefined) {
+      console.log(`mqtt ingest: the PostgreSQL run is skipped: ${postgresAbsent}`);
+      ctx.skip();
+    }
+    // Measured before anything of this run is allocated; false only where /proc cannot reset it.
+    const peakComparable = resetPeakRss() || driver === DRIVERS[0];
+    broker = await startBroker();
+    // GRIDHEAD_BENCH_DURABILITY=normal measures what the per-commit fsync of the default costs;
+    // on PostgreSQL that is the cluster's fsync (the nearest setting: both keep every commit
+    // across a crash of the process, neither across a power cut).
+    const durability = process.env.GRIDHEAD_BENCH_DURABILITY === 'normal' ? 'normal' : 'full';
+    let databaseUrl: string | undefined;
+    if (driver === 'postgres') {
+      cluster = await startPostgres({ fsync: durability === 'full' });
+      databaseUrl = await cluster.createDatabase();
+    }
+    headEnd = await startTestHeadEnd({
+      mqtt: { url: broker.url, embeddedBroker: { enabled: false } },
+      simulators: { enabled: false },
+      registry: seedRegistry(),
+      storage: { durability },
+    }, {
+      env: {
+        // Without simulators the station needs its master key from the environment, as in production.
+        GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex'),
+        ...(databaseUrl === undefined ? {} : { GRIDHEAD_DATABASE_URL: databaseUrl }),
+      },
+    });
+    const he = headEnd;
+    await eventually(async () => {
+      const health = (await he.get('/health')).body as { components?: { mqtt?: { status?: string } } };
+      return health.components?.mqtt?.status === 'ok' ? true : undefined;
+    }, 15_000, 'the head-end to subscribe');
 
-  const rssBefore = process.memoryUsage().rss;
-  const profiler = await startProfiler(process.env.GRIDHEAD_BENCH_CPU_PROFILE);
-  // Everything the head-end does shares this event loop (HTTP API, MQTT keepalive, timers).
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
-  const run = await measure(he.pipeline, child);
-  loopDelay.disable();
-  await profiler?.();
-  const rssAfter = process.memoryUsage().rss;
-  const stats = he.pipeline.stats();
-  await he.close();
-  const stored = countStoredReadings(he.dataDir);
+    publishers = await forkTypeScript('tests/bench/mqttPublisherProcess.ts', ['--mqtt-publishers']);
+    const child = publishers.child;
+    child.on('error', (err) => { console.error('publisher IPC error:', err.message); });
+    const start: PublishersStart = {
+      type: 'start', url: broker.url, terminals: TERMINALS, metersPerTerminal: METERS_PER_TERMINAL, seed: 1,
+      deviceStartTs: Date.now() - 6 * 3_600_000, stepMs: 1_000, burstMessages: 10, maxInflight: 10,
+      windowReadings: WINDOW_READINGS, maxReadings: MAX_READINGS,
+    };
+    child.send(start);
+    const ready = await nextMessage(child, isPublishersReply);
+    if (ready.type !== 'ready') throw new Error(`publishers did not start: ${JSON.stringify(ready)}`);
+    // The message each terminal publishes on connect is the warm-up, not counted.
+    await eventually(() => Promise.resolve(he.pipeline.stats().delivered >= ready.readings ? true : undefined), 15_000, 'the first messages');
 
-  const readings = run.end.delivered - run.start.accepted;
-  const seconds = (run.end.t - run.start.t) / 1000;
-  const cpuUs = run.end.cpuUs - run.start.cpuUs;
-  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
-  console.log(`mqtt ingest: broker = ${broker.kind} (own process), ${TERMINALS} terminals × ${METERS_PER_TERMINAL} meters, `
-    + `${(run.done.readings / run.done.messages).toFixed(0)} readings per message, QoS 1, window ${WINDOW_READINGS} readings`);
-  console.log(`bench: mqtt.ingest.durability = ${durability}`);
-  console.log(`bench: mqtt.ingest.readings_per_s = ${(readings / seconds).toFixed(0)} readings/s`);
-  console.log(`bench: mqtt.ingest.cpu_us_per_reading = ${(cpuUs / readings).toFixed(2)} µs`);
-  console.log(`bench: mqtt.ingest.rss_mb = ${mib(rssAfter)} MiB`);
-  console.log(`bench: mqtt.ingest.rss_growth_mb = ${mib(rssAfter - rssBefore)} MiB`);
-  const peak = peakRss();
-  if (peak !== undefined) console.log(`bench: mqtt.ingest.rss_peak_mb = ${mib(peak)} MiB`);
-  console.log(`bench: mqtt.ingest.event_loop_delay_p99_ms = ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms`);
-  console.log(`bench: mqtt.ingest.event_loop_delay_max_ms = ${(loopDelay.max / 1e6).toFixed(0)} ms`);
-  console.log(`bench: mqtt.ingest.headend_cpu_util = ${(cpuUs / 1e4 / seconds).toFixed(0)} %`);
-  console.log(`bench: mqtt.ingest.messages_per_s = ${(readings / (run.done.readings / run.done.messages) / seconds).toFixed(0)} messages/s`);
-  console.log(`bench: mqtt.ingest.readings = ${readings} readings`);
-  console.log(`bench: mqtt.ingest.mean_backlog = ${run.done.meanBacklog.toFixed(0)} readings`);
-  console.log(`bench: mqtt.ingest.publisher_cpu_us_per_reading = ${(run.done.cpuUs / readings).toFixed(2)} µs`);
+    const rssBefore = process.memoryUsage().rss;
+    const profiler = await startProfiler(profileFile(process.env.GRIDHEAD_BENCH_CPU_PROFILE, driver));
+    // Everything the head-end does shares this event loop (HTTP API, MQTT keepalive, timers).
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    // The server's CPU is read at the edges of the run only: a /proc walk per sample would
+    // land in the head-end's own figures. Its idle milliseconds before the first accepted
+    // reading and after the last delivered one are in it; they are noise beside the run.
+    const serverCpuBefore = cluster?.serverCpuSeconds();
+    const run = await measure(he.pipeline, child);
+    const serverCpuAfter = cluster?.serverCpuSeconds();
+    loopDelay.disable();
+    await profiler?.();
+    const rssAfter = process.memoryUsage().rss;
+    const stats = he.pipeline.stats();
+    await he.close();
+    const stored = databaseUrl === undefined ? countStoredReadings(he.dataDir) : await countPostgresReadings(databaseUrl);
 
-  if (stored !== run.done.readings || run.done.errors > 0) {
-    console.error([
-      '',
-      '!!!!!!!!!! MQTT INGEST BENCHMARK LOST OR DUPLICATED DATA !!!!!!!!!!',
-      `  acknowledged by the broker to the publishers: ${run.done.readings} readings in ${run.done.messages} messages`,
-      `  in the store:                                 ${stored} readings (difference ${stored - run.done.readings})`,
-      `  pipeline: accepted ${stats.accepted}, delivered ${stats.delivered}, queued ${stats.queued}, rejected ${JSON.stringify(stats.rejected)}, sink errors ${stats.sinkErrors}`,
-      `  publisher errors: ${run.done.errors}; gave up waiting: ${run.stalled}`,
-      '',
-    ].join('\n'));
-  }
-  expect(run.done.errors).toBe(0);
-  expect(stored).toBe(run.done.readings);
+    const readings = run.end.delivered - run.start.accepted;
+    const seconds = (run.end.t - run.start.t) / 1000;
+    const cpuUs = run.end.cpuUs - run.start.cpuUs;
+    const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+    console.log(`mqtt ingest (${driver}): broker = ${broker.kind} (own process), ${TERMINALS} terminals × ${METERS_PER_TERMINAL} meters, `
+      + `${(run.done.readings / run.done.messages).toFixed(0)} readings per message, QoS 1, window ${WINDOW_READINGS} readings`
+      + (driver === 'postgres' ? `, PostgreSQL ${durability === 'full' ? 'with' : 'without'} fsync on a local cluster` : ''));
+    console.log(`bench: ${figure('durability')} = ${durability}`);
+    console.log(`bench: ${figure('readings_per_s')} = ${(readings / seconds).toFixed(0)} readings/s`);
+    console.log(`bench: ${figure('cpu_us_per_reading')} = ${(cpuUs / readings).toFixed(2)} µs`);
+    if (serverCpuBefore !== undefined && serverCpuAfter !== undefined) {
+      const serverUs = (serverCpuAfter - serverCpuBefore) * 1e6;
+      console.log(`bench: ${figure('server_cpu_us_per_reading')} = ${(serverUs / readings).toFixed(2)} µs`);
+      console.log(`bench: ${figure('server_cpu_util')} = ${(serverUs / 1e4 / seconds).toFixed(0)} %`);
+    }
+    console.log(`bench: ${figure('rss_mb')} = ${mib(rssAfter)} MiB`);
+    console.log(`bench: ${figure('rss_growth_mb')} = ${mib(rssAfter - rssBefore)} MiB`);
+    const peak = peakRss();
+    if (peak !== undefined && peakComparable) console.log(`bench: ${figure('rss_peak_mb')} = ${mib(peak)} MiB`);
+    console.log(`bench: ${figure('event_loop_delay_p99_ms')} = ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms`);
+    console.log(`bench: ${figure('event_loop_delay_max_ms')} = ${(loopDelay.max / 1e6).toFixed(0)} ms`);
+    console.log(`bench: ${figure('headend_cpu_util')} = ${(cpuUs / 1e4 / seconds).toFixed(0)} %`);
+    console.log(`bench: ${figure('messages_per_s')} = ${(readings / (run.done.readings / run.done.messages) / seconds).toFixed(0)} messages/s`);
+    console.log(`bench: ${figure('readings')} = ${readings} readings`);
+    console.log(`bench: ${figure('mean_backlog')} = ${run.done.meanBacklog.toFixed(0)} readings`);
+    console.log(`bench: ${figure('publisher_cpu_us_per_reading')} = ${(run.done.cpuUs / readings).toFixed(2)} µs`);
+
+    if (stored !== run.done.readings || run.done.errors > 0) {
+      console.error([
+        '',
+        `!!!!!!!!!! MQTT INGEST BENCHMARK LOST OR DUPLICATED DATA (${driver}) !!!!!!!!!!`,
+        `  acknowledged by the broker to the publishers: ${run.done.readings} readings in ${run.done.messages} messages`,
+        `  in the store:                                 ${stored} readings (difference ${stored - run.done.readings})`,
+        `  pipeline: accepted ${stats.accepted}, delivered ${stats.delivered}, queued ${stats.queued}, rejected ${JSON.stringify(stats.rejected)}, sink errors ${stats.sinkErrors}`,
+        `  publisher errors: ${run.done.errors}; gave up waiting: ${run.stalled}`,
+        '',
+      ].join('\n'));
+    }
+    expect(run.done.errors).toBe(0);
+    expect(stored).toBe(run.done.readings);
+  });
 });
 
 interface Sample { readonly t: number; readonly cpuUs: number; readonly accepted: number; readonly delivered: number }
@@ -236,12 +288,37 @@ async function startBroker(): Promise<Broker> {
   }
 }
 
+/** Every reading row of the PostgreSQL run, all partitions of `readings` included. */
+async function countPostgresReadings(url: string): Promise<number> {
+  const [row] = await query<{ n: number }>(url, 'SELECT count(*)::int AS n FROM readings');
+  return row?.n ?? 0;
+}
+
+/** The embedded run's profile keeps the given name; the other drivers' get theirs beside it. */
+function profileFile(file: string | undefined, driver: Driver): string | undefined {
+  if (file === undefined || file === '' || driver === 'embedded') return file;
+  return file.endsWith('.cpuprofile') ? `${file.slice(0, -'.cpuprofile'.length)}.${driver}.cpuprofile` : `${file}.${driver}`;
+}
+
 function countStoredReadings(dataDir: string): number {
   const db = new Database(join(dataDir, 'gridhead.db'), { readonly: true, fileMustExist: true });
   try {
     return db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM readings').get()?.n ?? 0;
   } finally {
     db.close();
+  }
+}
+
+/**
+ * Resets this process's peak resident set (proc(5): writing 5 to clear_refs), so a run's peak
+ * is its own and not the one before it; false where that is not possible.
+ */
+function resetPeakRss(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
   }
 }
 
