@@ -3,8 +3,10 @@
  * mqtt.js client publishes QoS 1 telemetry to the station's embedded broker while the whole
  * PostgreSQL server is killed (SIGKILL) and started again. The station's ingest queue is
  * small, so the outage fills it: intake pauses, the MQTT adapter holds its PUBACKs (it
- * acknowledges after the commit) and the broker keeps the rest. Afterwards PostgreSQL holds
- * every reading of every message the client saw PUBACKed, each once, with its value.
+ * acknowledges after the commit) and the broker keeps the rest. The outage outlasts the
+ * adapter's sink timeout, which reports the wait and acknowledges nothing early: no message
+ * is dead-lettered. Afterwards PostgreSQL holds every reading of every message the client
+ * saw PUBACKed, each once, with its value.
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTelemetry } from '../../protocols/mqtt/payload.js';
 import { DEFAULT_TOPIC_PREFIX, telemetryTopic } from '../../protocols/mqtt/topics.js';
 import { meterId } from '../../src/domain/index.js';
+import { createLogger } from '../../src/observe/logger.js';
 import { eventually, startTestHeadEnd, stationMqttLogin, type TestHeadEnd } from '../helpers/headend.js';
 import { postgresUnavailable, queryPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
@@ -20,7 +23,7 @@ const TERMINAL = 'pg-crash-t1';
 const METERS = 5;
 /** Messages the client has awaiting PUBACK at once, and its pause after each: a steady stream, not a burst. */
 const INFLIGHT = 5;
-const PAUSE_MS = 2;
+const PAUSE_MS = 20;
 /** Messages after PostgreSQL is back before the client stops; at most MAX_MESSAGES in all. */
 const AFTER_RESTART = 500;
 const MAX_MESSAGES = 50_000;
@@ -37,6 +40,7 @@ describe.skipIf(unavailable !== undefined)('a station whose PostgreSQL is killed
   let url: string;
   let h: TestHeadEnd;
   let client: MqttClient | undefined;
+  const warnings: string[] = [];
   // Device time two hours back, STEP_MS per message: inside the reading partitions, never in the future.
   const startTs = Date.now() - 2 * 3_600_000;
 
@@ -52,7 +56,10 @@ describe.skipIf(unavailable !== undefined)('a station whose PostgreSQL is killed
         terminals: [{ id: TERMINAL, protocol: 'mqtt', profiles: [] }],
         meters: Array.from({ length: METERS }, (_, m) => ({ id: `${TERMINAL}-${m + 1}`, terminalId: TERMINAL, address: String(m + 1) })),
       },
-    }, { env: { GRIDHEAD_DATABASE_URL: url, GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex') } });
+    }, {
+      env: { GRIDHEAD_DATABASE_URL: url, GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex') },
+      logger: createLogger('warn', { write: (line: string) => { warnings.push(line); } }),
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -88,6 +95,9 @@ describe.skipIf(unavailable !== undefined)('a station whose PostgreSQL is killed
     // The station tried the dead server and kept the batch; meanwhile its queue fills and intake pauses.
     await eventually(() => Promise.resolve(h.pipeline.stats().sinkErrors >= errorsAtKill + 3 ? true : undefined), 30_000, 'the store writes to fail against the dead server');
     await eventually(() => Promise.resolve(h.pipeline.stats().waitingProducers > 0 ? true : undefined), 30_000, 'the full queue to pause intake');
+    expect(delivered()).toBe(atKill);
+    // Down for longer than the MQTT adapter waits for a commit before it reports the wait.
+    await eventually(() => Promise.resolve(warnings.some((w) => w.includes('"code":"SINK_TIMEOUT"')) ? true : undefined), 30_000, 'the sink timeout to pass');
     expect(delivered()).toBe(atKill);
     await cluster.start();
     phase = 'back';
@@ -125,6 +135,8 @@ describe.skipIf(unavailable !== undefined)('a station whose PostgreSQL is killed
     expect([...stored].filter(([, v]) => v.length > 1).slice(0, 5), 'readings stored twice').toEqual([]);
     expect([...stored].filter(([k, v]) => v[0] !== expected.get(k)).slice(0, 5), 'readings with another value, or never published').toEqual([]);
     expect(rows.length).toBe(total);
+    // Nothing acknowledged early: a message the station gave up on would be dead-lettered.
+    expect((await h.get('/metrics')).body).toMatch(/^gridhead_mqtt_messages_total\{outcome="dead_lettered"\} 0$/m);
   }, 180_000);
 });
 
