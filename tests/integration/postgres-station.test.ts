@@ -45,8 +45,8 @@ describe.skipIf(unavailable !== undefined)('the demo station on PostgreSQL (GRID
   let cluster: TestPostgres;
   let url: string;
   // Shared by both station starts: DLMS keys sealed in PostgreSQL by the first open in the second.
-  const env = (): NodeJS.ProcessEnv => ({ GRIDHEAD_DATABASE_URL: url, GRIDHEAD_MASTER_KEY: masterKey });
   const masterKey = randomBytes(32).toString('hex');
+  const env = (): NodeJS.ProcessEnv => ({ GRIDHEAD_DATABASE_URL: url, GRIDHEAD_MASTER_KEY: masterKey });
   let h: TestHeadEnd;
   const started = Date.now();
   let alarm: Alarm;
