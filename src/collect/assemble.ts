@@ -41,7 +41,11 @@ export function createCollection({ config, stores, registry, adapters, offer, lo
   const stats = new CollectionStats({
     store: stores.stats,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
-    onError: (err) => { logger.error({ err }, 'collection statistics flush failed; kept in memory'); },
+    // Every flush fails while the database is down: one line a minute, not one per flush.
+    onError: (err) => {
+      const suppressed = throttle.pass('collect:stats-flush');
+      if (suppressed >= 0) logger.error({ err, suppressed }, 'collection statistics flush failed; kept in memory');
+    },
   });
   const terminalListeners = new Set<(change: StateChange) => void>();
   const scheduler = new CollectionScheduler({

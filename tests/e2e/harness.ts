@@ -1,7 +1,7 @@
 /**
  * What the browser tests share: the dashboard bundle built by Vite into a temporary folder, a
- * head-end with the simulated fleet serving it, users of each role, and Debian's chromium
- * driven by playwright-core.
+ * head-end with the simulated fleet serving it (on the embedded store, or on a throw-away
+ * PostgreSQL database), users of each role, and Debian's chromium driven by playwright-core.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { FAST_FLEET, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const chromiumPresent = existsSync(CHROMIUM);
@@ -23,14 +24,29 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-export async function startDashboard(): Promise<Dashboard> {
+export interface DashboardOptions {
+  /** The head-end's store: embedded (the default), or a database of a throw-away PostgreSQL cluster (tests/helpers/postgres.ts; check `postgresUnavailable()` first). */
+  readonly database?: 'embedded' | 'postgres';
+}
+
+export async function startDashboard({ database = 'embedded' }: DashboardOptions = {}): Promise<Dashboard> {
   const webRoot = mkdtempSync(join(tmpdir(), 'gridhead-web-'));
-  await build({ configFile: resolve('vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } });
-  const he = await startTestHeadEnd({
-    ...FAST_FLEET,
-    http: { webRoot },
-    control: { perTerminalRatePerMinute: 600, commandTimeoutMs: 8_000 },
-  });
+  let cluster: TestPostgres | undefined;
+  let he: TestHeadEnd;
+  try {
+    await build({ configFile: resolve('vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } });
+    if (database === 'postgres') cluster = await startPostgres();
+    const env = cluster === undefined ? {} : { GRIDHEAD_DATABASE_URL: await cluster.createDatabase() };
+    he = await startTestHeadEnd({
+      ...FAST_FLEET,
+      http: { webRoot },
+      control: { perTerminalRatePerMinute: 600, commandTimeoutMs: 8_000 },
+    }, { env });
+  } catch (err) {
+    await cluster?.dispose();
+    rmSync(webRoot, { recursive: true, force: true });
+    throw err;
+  }
   const contexts = new Set<BrowserContext>();
   let browser: Browser | undefined;
   try {
@@ -41,6 +57,7 @@ export async function startDashboard(): Promise<Dashboard> {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   } catch (err) {
     await he.stop();
+    await cluster?.dispose();
     rmSync(webRoot, { recursive: true, force: true });
     throw err;
   }
@@ -61,6 +78,7 @@ export async function startDashboard(): Promise<Dashboard> {
       for (const c of contexts) await c.close();
       await b.close();
       await he.stop();
+      await cluster?.dispose();
       rmSync(webRoot, { recursive: true, force: true });
     },
   };

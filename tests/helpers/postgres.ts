@@ -75,6 +75,17 @@ export function postgresUnavailable(): string | undefined {
   return undefined;
 }
 
+/** One statement on its own connection to `url`: for tests that check what a station left in the database. */
+export async function queryPostgres<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /** initdb's a cluster in a fresh temp directory and starts it; throws when that cannot be done here. */
 export async function startPostgres(options: TestPostgresOptions = {}): Promise<TestPostgres> {
   const reason = postgresUnavailable();

@@ -15,7 +15,7 @@ import { INTERVAL_PUSH_LIST } from '../../protocols/dlms/push/pushObjects.js';
 import type { SecurityEvent } from '../../protocols/dlms/security/settings.js';
 import { encodeWrapper } from '../../protocols/dlms/wrapper/wrapper.js';
 import { DlmsMeterSimulator } from '../../simulators/dlms/server.js';
-import { DlmsPushReceiver } from '../../protocols/dlms/push/receiver.js';
+import { DlmsPushReceiver, DlmsPushSinkError, type DlmsPushReceiverOptions } from '../../protocols/dlms/push/receiver.js';
 import { PushScalerCache } from '../../protocols/dlms/push/scalers.js';
 import { RegistryPushSenders } from '../../src/dlmsPush.js';
 import { QUANTITIES } from '../../src/domain/index.js';
@@ -47,7 +47,7 @@ const securityEvents: SecurityEvent[] = [];
 const problems: string[] = [];
 const security = new MemoryPushSecurity();
 const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000, passwordFor: () => '12345678' });
-const receiver = new DlmsPushReceiver({
+const receiverOptions: DlmsPushReceiverOptions = {
   senders: new RegistryPushSenders(directory),
   catalogue: QUANTITIES,
   security,
@@ -69,7 +69,8 @@ const receiver = new DlmsPushReceiver({
   },
   onSecurityEvent: (e) => { securityEvents.push(e); },
   onProblem: (code, sender) => { problems.push(`${code}:${sender}`); },
-});
+};
+const receiver = new DlmsPushReceiver(receiverOptions);
 
 let listener: PushListener;
 let broker: TestBroker;
@@ -167,6 +168,30 @@ describe('DLMS push: simulated meter → head-end intake', () => {
     expect(securityEvents.map((e) => [e.kind, e.systemTitle])).toEqual([['replay', '4752443030303032'], ['tag-mismatch', '4752443030303032']]);
     // The first copy only: energy, power, voltage.
     expect(readings.filter((r) => r.terminalId === 'dl-2')).toHaveLength(3);
+  });
+
+  it('gives a ciphered push back when the key store does not answer: MQTT retries it, TCP dead-letters it as not taken, neither as undecodable', async () => {
+    let storeDown = true;
+    const flaky = new DlmsPushReceiver({
+      ...receiverOptions,
+      security: { forSystemTitle: (title) => (storeDown ? Promise.reject(new Error('PostgreSQL is unreachable')) : security.forSystemTitle(title)) },
+    });
+    const push = (invocationCounter: number) => encodePushNotification(
+      { list: INTERVAL_PUSH_LIST, values: cipheredMeter.meter.pushValues('interval', now) },
+      { systemTitle: ST, keys: KEYS, protection: 'auth-enc', invocationCounter },
+    );
+    const overMqtt = push(2_000_000);
+    await expect(flaky.handle(overMqtt, { kind: 'mqtt', terminalId: 'dl-2' })).rejects.toBeInstanceOf(DlmsPushSinkError);
+    expect(readings).toHaveLength(0);
+    // Its invocation counter was not spent: once the store answers, the retry deciphers it.
+    storeDown = false;
+    await flaky.handle(overMqtt, { kind: 'mqtt', terminalId: 'dl-2' });
+    expect(readings.filter((r) => r.terminalId === 'dl-2')).toHaveLength(3);
+    expect(securityEvents).toEqual([]);
+
+    storeDown = true;
+    await flaky.handle(push(2_000_001), { kind: 'tcp', remote: '127.0.0.1:1', source: 1, destination: 0x66 });
+    expect(problems).toEqual(['sink:4752443030303032']);
   });
 
   it('refuses an unciphered push in the name of a meter set up for ciphering, and one from an unknown name', async () => {

@@ -166,10 +166,10 @@ export class DlmsPushReceiver {
 
   /**
    * Handles one pushed APDU. Every failure to make sense of it is counted, reported and
-   * dead-lettered, and the promise resolves. When the station's sink fails, a TCP push is
-   * dead-lettered likewise, while an MQTT push rejects with DlmsPushSinkError: the subscriber
-   * retries it (the same bytes again are handed over without deciphering twice), then
-   * dead-letters it. A push waiting for its meter's lists is finished later, in the background.
+   * dead-lettered, and the promise resolves. When the station's sink or key store fails, a
+   * TCP push is dead-lettered likewise, while an MQTT push rejects with DlmsPushSinkError: the
+   * subscriber retries it (the same bytes again are handed over without deciphering twice),
+   * then dead-letters it. A push waiting for its meter's lists is finished later, in the background.
    */
   async handle(apdu: Uint8Array, origin: PushOriginOf): Promise<void> {
     const again = this.unsent.get(apdu);
@@ -199,8 +199,19 @@ export class DlmsPushReceiver {
   }
 
   private async decode(a: Arrival): Promise<PushFrame | undefined> {
+    let security: PushSecurity | undefined;
     try {
-      const security = await this.securityOf(a.apdu);
+      security = await this.securityOf(a.apdu);
+    } catch (err) {
+      // The station's key or counter store did not answer (its database down): the push may
+      // be sound and its invocation counter is unspent, so this is the station failing to
+      // take it, as a sink failure, not an undecodable push. An MQTT push goes back to the
+      // subscriber, which retries it and leaves it unacknowledged meanwhile.
+      if (a.origin.kind === 'mqtt') throw new DlmsPushSinkError(a.from, err);
+      this.fail('sink', a, titleOf(a.apdu) ?? a.from, `the key store did not answer: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+    try {
       return decodePushFrame(a.apdu, {
         ...(security === undefined ? {} : { security }),
         limits: { maxApduBytes: this.o.maxApduBytes ?? 4_096 },

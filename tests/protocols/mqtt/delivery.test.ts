@@ -81,12 +81,33 @@ describe('MessageDelivery', () => {
     expect(deadLetters).toEqual([expect.objectContaining({ code: 'SINK_REJECTED', terminalId: 'T1', reason: 'poison' })]);
   });
 
-  it('dead-letters after one timeout without handing the batch over again', async () => {
+  it('reports a hand-over that outlasts sinkTimeoutMs, and acknowledges it only once the sink settles, never handing it over again', async () => {
     let calls = 0;
-    const { delivery, deadLetters } = setup({ readings: () => { calls += 1; return new Promise<void>(() => undefined); } }, { sinkTimeoutMs: 20 });
-    expect(await delivery.handle('gridhead/v1/T1/telemetry', good, new AbortController().signal)).toBe('ack');
+    let commit = (): void => undefined;
+    const { delivery, deadLetters, problems } = setup({
+      readings: () => { calls += 1; return new Promise<void>((resolve) => { commit = resolve; }); },
+    }, { sinkTimeoutMs: 20 });
+    let outcome: string | undefined;
+    const handled = delivery.handle('gridhead/v1/T1/telemetry', good, new AbortController().signal).then((d) => { outcome = d; return d; });
+    while (problems.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(problems).toEqual([expect.objectContaining({ terminalId: 'T1', code: 'SINK_TIMEOUT' })]);
+    // Slow, not refused: the store may still commit it, so it is neither acknowledged nor dead-lettered yet.
+    expect(outcome).toBeUndefined();
+    expect(deadLetters).toEqual([]);
+    commit();
+    expect(await handled).toBe('ack');
     expect(calls).toBe(1);
-    expect(deadLetters.map((d) => d.code)).toEqual(['SINK_TIMEOUT']);
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('leaves a hand-over that outlasted sinkTimeoutMs unacknowledged when stopped before the sink settles', async () => {
+    const stop = new AbortController();
+    const { delivery, deadLetters, problems } = setup({ readings: () => new Promise<void>(() => undefined) }, { sinkTimeoutMs: 20 });
+    const outcome = delivery.handle('gridhead/v1/T1/telemetry', good, stop.signal);
+    while (problems.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    stop.abort();
+    expect(await outcome).toBe('hold');
+    expect(deadLetters).toEqual([]);
   });
 
   it('leaves the message unacknowledged when stopped while the sink holds it', async () => {

@@ -1,0 +1,42 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCollection } from '../../../src/collect/assemble.js';
+import { SqliteProfileCursors } from '../../../src/collect/profileCursors.js';
+import type { CollectionStatsStore } from '../../../src/collect/statsStore.js';
+import { buildConfig } from '../../../src/config/load.js';
+import { createLogger, LogThrottle } from '../../../src/observe/logger.js';
+import { Registry } from '../../../src/registry/registry.js';
+import { SqliteRegistryStore } from '../../../src/registry/store.js';
+import { openDatabase } from '../../../src/storage/db.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => { for (const c of cleanups.splice(0)) c(); });
+
+describe('collection assembly', () => {
+  it('logs a statistics store that keeps failing once a minute with the count held back, not once per flush', async () => {
+    const db = openDatabase(':memory:');
+    cleanups.push(() => { db.close(); });
+    const lines: { msg: string; suppressed?: number }[] = [];
+    const down: CollectionStatsStore = {
+      add: () => Promise.reject(new Error('PostgreSQL is unreachable')),
+      query: () => Promise.resolve([]),
+    };
+    const collection = createCollection({
+      config: buildConfig({}, 'test'),
+      stores: { stats: down, cursors: new SqliteProfileCursors(db) },
+      registry: await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true }),
+      adapters: {},
+      offer: () => Promise.resolve(),
+      logger: createLogger('warn', { write: (s: string) => { lines.push(JSON.parse(s) as { msg: string; suppressed?: number }); } }),
+      throttle: new LogThrottle(60_000),
+      closers: { add: () => undefined },
+    });
+    for (let i = 0; i < 5; i++) {
+      collection.stats.record('t1', Date.now(), 1, 1);
+      await collection.stats.flush();
+    }
+    expect(collection.stats.flushErrors).toBe(5);
+    expect(lines.filter((l) => l.msg === 'collection statistics flush failed; kept in memory')).toEqual([
+      expect.objectContaining({ suppressed: 0 }),
+    ]);
+  });
+});
