@@ -25,7 +25,7 @@ import type { Alarm, AlarmSignal, AlarmSubject } from '../domain/index.js';
 import type { ComponentStatus } from '../observe/health.js';
 import { LogThrottle, type Logger } from '../observe/logger.js';
 import type { MetricSource } from '../observe/metrics.js';
-import type { Db } from '../storage/db.js';
+import { settled, type Db } from '../storage/db.js';
 import { WriteBehindQueue } from '../storage/writeBehind.js';
 import { BROKER_DROPS_RULE_ID, BROKER_SUBJECT, BrokerDropWatch, type DropCounterMark } from './dropWatch.js';
 
@@ -258,18 +258,14 @@ export class SqliteDropCounterStore implements DropCounterStore {
     this.upsert = db.prepare('INSERT INTO broker_drop_counter (id, value, confirmed_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET value = excluded.value, confirmed_at = excluded.confirmed_at');
   }
 
-  // SQLite answers at once; a throw in the executor comes out as a rejection, as a network store reports it.
   get(): Promise<DropCounterMark | undefined> {
-    return new Promise((resolve) => {
+    return settled(() => {
       const row = this.select.get();
-      resolve(row === undefined ? undefined : { value: row.value, confirmedAt: row.confirmed_at });
+      return row === undefined ? undefined : { value: row.value, confirmedAt: row.confirmed_at };
     });
   }
 
   put(mark: DropCounterMark): Promise<void> {
-    return new Promise((resolve) => {
-      this.upsert.run(mark.value, mark.confirmedAt);
-      resolve();
-    });
+    return settled(() => { this.upsert.run(mark.value, mark.confirmedAt); });
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { DeviceEventCode, LatestValue, Meter, MeterId } from '../domain/index.js';
-import type { Db } from '../storage/db.js';
+import { settled, type Db } from '../storage/db.js';
 
 export interface MeterState {
   readonly meterId: string;
@@ -86,15 +86,14 @@ export class SqliteControlReadBacks implements ControlReadBacks {
       ORDER BY updated_at DESC LIMIT 1`);
   }
 
-  // SQLite answers at once; a throw in the executor comes out as a rejection, as a network store reports it.
   relay(meterId: string): Promise<{ connected: boolean; at: number } | undefined> {
-    return new Promise((resolve) => {
+    return settled(() => {
       const r = this.#relay.get(meterId);
-      resolve(r === undefined ? undefined : { connected: r.connected === 1, at: r.at });
+      return r === undefined ? undefined : { connected: r.connected === 1, at: r.at };
     });
   }
 
   limit(meterId: string): Promise<{ limitKw: number | null; at: number } | undefined> {
-    return new Promise((resolve) => { resolve(this.#limit.get(meterId)); });
+    return settled(() => this.#limit.get(meterId));
   }
 }

@@ -23,7 +23,7 @@
  */
 import type { PushDeadLetterSink } from '../../protocols/dlms/push/intake.js';
 import type { PushDeadLetter } from '../../protocols/dlms/push/receiver.js';
-import type { Db } from './db.js';
+import { settled, type Db } from './db.js';
 import { refusedForGood } from './refusedRows.js';
 import { WriteBehindQueue, WritesAbandoned } from './writeBehind.js';
 
@@ -144,17 +144,16 @@ export class SqlitePushDeadLetterStore implements PushDeadLetterStore {
     });
   }
 
-  // SQLite answers at once; a throw in the executor comes out as a rejection, as a network store reports it.
   append(letters: readonly PushDeadLetter[], maxRows: number): Promise<number> {
-    return new Promise((resolve) => { resolve(letters.length === 0 ? 0 : this.appendAll(letters, maxRows)); });
+    return settled(() => (letters.length === 0 ? 0 : this.appendAll(letters, maxRows)));
   }
 
   list(filter: PushDeadLetterFilter): Promise<PushDeadLetterRecord[]> {
-    return new Promise((resolve) => {
+    return settled(() => {
       const rows = this.db.prepare(`SELECT id, received_at, origin, peer, sender, terminal_id, code, reason, apdu FROM dlms_push_dead_letters
         ${filter.terminalId === undefined ? '' : 'WHERE terminal_id = ?'} ORDER BY id DESC LIMIT ?`)
         .all(...(filter.terminalId === undefined ? [] : [filter.terminalId]), filter.limit) as PushDeadLetterRow[];
-      resolve(rows.map(recordOf));
+      return rows.map(recordOf);
     });
   }
 }

@@ -9,7 +9,7 @@
  */
 import type { PushListStore } from '../../protocols/dlms/push/pushLists.js';
 import type { PushObject, PushObjectList } from '../../protocols/dlms/push/pushObjects.js';
-import type { Db } from './db.js';
+import { settled, type Db } from './db.js';
 
 export interface PushListStoreOptions {
   /** Meters whose lists are kept (default 100,000); the least recently learnt go first. */
@@ -42,24 +42,20 @@ export class SqlitePushListStore implements PushListStore {
     this.evict = db.prepare('DELETE FROM dlms_push_lists WHERE meter_key IN (SELECT meter_key FROM dlms_push_lists ORDER BY learnt_at, meter_key LIMIT ?)');
   }
 
-  // SQLite answers at once; a throw in the executor comes out as a rejection, as a network store reports it.
   get(meterKey: string): Promise<readonly PushObjectList[] | undefined> {
-    return new Promise((resolve) => {
+    return settled(() => {
       const cached = this.cache.get(meterKey);
-      if (cached !== undefined) {
-        resolve(cached ?? undefined);
-        return;
-      }
+      if (cached !== undefined) return cached ?? undefined;
       const row = this.select.get(meterKey);
       const lists = row === undefined ? undefined : parseLists(parseJson(row.lists));
       this.cache.remember(meterKey, lists ?? null);
-      resolve(lists);
+      return lists;
     });
   }
 
   set(meterKey: string, lists: readonly PushObjectList[]): Promise<void> {
     this.cache.remember(meterKey, lists);
-    return new Promise((resolve) => {
+    return settled(() => {
       this.upsert.run(meterKey, JSON.stringify(lists), this.now());
       const over = (this.count.get()?.n ?? 0) - (this.o.maxMeters ?? DEFAULT_PUSH_LIST_METERS);
       if (over > 0) {
@@ -67,7 +63,6 @@ export class SqlitePushListStore implements PushListStore {
         // Which keys went is not worth a query: the cache starts over (it refills from the store).
         this.cache.clear();
       }
-      resolve();
     });
   }
 }

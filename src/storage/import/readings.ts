@@ -19,13 +19,13 @@ import { ADVISORY_LOCK_SPACE } from '../postgres/migrations.js';
 import { dayOf, maintainPartitions, partitionWindow } from '../postgres/partitions.js';
 import { LOCK_QUANTITY_CODES } from '../postgres/readingStore.js';
 import type { QuantityCodeRow } from '../readingStore.js';
-import type { ImportTable, TableCopy } from './table.js';
+import { keyedSelect, keysetReader, type ImportTable, type TableCopy } from './table.js';
 
 export const SKIPPED_NO_METER = 'meter no longer in the registry';
 export const SKIPPED_OUTSIDE_RETENTION = 'outside the days the PostgreSQL store keeps (storage.retentionDays, storage.postgres.partitionDaysAhead)';
 
-const FIRST = 'SELECT meter_key, quantity, ts, value, quality, source FROM readings ORDER BY meter_key, quantity, ts LIMIT ?';
-const NEXT = 'SELECT meter_key, quantity, ts, value, quality, source FROM readings WHERE (meter_key, quantity, ts) > (?, ?, ?) ORDER BY meter_key, quantity, ts LIMIT ?';
+// In the order of the primary key (meter_key, quantity, ts): the first three columns of a row.
+const SELECT = keyedSelect('readings', 'meter_key, quantity, ts, value, quality, source', ['meter_key', 'quantity', 'ts']);
 const INSERT = `
   INSERT INTO readings (meter_key, quantity, ts, value, quality, source)
   SELECT * FROM unnest($1::int4[], $2::int2[], $3::int8[], $4::float8[], $5::int2[], $6::int2[])
@@ -42,14 +42,8 @@ export const readingsTable: ImportTable = {
     const meters = await meterKeyMap(sql, source);
     const window = partitionWindow(now, retentionDays, partitionDaysAhead);
     const { days } = await sql.begin((tx) => maintainPartitions(tx, window));
-    const first = source.prepare(FIRST).raw();
-    const next = source.prepare(NEXT).raw();
     const copy: TableCopy = {
-      read: (after, limit) => {
-        const rows = (after === undefined ? first.all(limit) : next.all(...after, limit)) as ReadingRow[];
-        const last = rows.at(-1);
-        return { rows, lastKey: last === undefined ? after ?? [] : [last[0], last[1], last[2]] };
-      },
+      read: keysetReader(source, SELECT, [0, 1, 2]),
       write: async (tx, batch) => {
         const c = { meterKey: [] as number[], quantity: [] as number[], ts: [] as number[], value: [] as number[], quality: [] as number[], source: [] as number[] };
         let noMeter = 0;

@@ -116,15 +116,9 @@ export function plainTable(spec: PlainTableSpec): ImportTable {
     count: (source) => (source.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
     hasRows: async (sql) => (await sql.unsafe(`SELECT 1 FROM ${table} LIMIT 1`)).length > 0,
     open: ({ source }) => {
-      const first = source.prepare(order.select(false)).raw();
-      const next = source.prepare(order.select(true)).raw();
       const highWater = sourceHighWater(source, spec);
       const copy: TableCopy = {
-        read: (after, limit) => {
-          const rows = (after === undefined ? first.all(limit) : next.all(...after, limit)) as unknown[][];
-          const last = rows.at(-1);
-          return { rows, lastKey: last === undefined ? after ?? [] : order.keyIndex.map((i) => last[i] as string | number) };
-        },
+        read: keysetReader(source, order.select, order.keyIndex),
         write: async (tx, batch) => {
           if (batch.rows.length === 0) return { copied: 0, skipped: {} };
           const columns = types.map((type, i) => batch.rows.map((row) => targetValue(type, row[i])));
@@ -146,8 +140,22 @@ export function plainTable(spec: PlainTableSpec): ImportTable {
   };
 }
 
+/**
+ * Reads source rows in batches with `select` (`after`: the statement resuming after a key, whose
+ * values are bound before the limit); `keyIndex` gives the key's positions in a row.
+ */
+export function keysetReader(source: Db, select: (after: boolean) => string, keyIndex: readonly number[]): TableCopy['read'] {
+  const first = source.prepare(select(false)).raw();
+  const next = source.prepare(select(true)).raw();
+  return (after, limit) => {
+    const rows = (after === undefined ? first.all(limit) : next.all(...after, limit)) as unknown[][];
+    const last = rows.at(-1);
+    return { rows, lastKey: last === undefined ? after ?? [] : keyIndex.map((i) => last[i] as string | number) };
+  };
+}
+
 /** Source rows in the order of the table's key, resumed after the last key read. */
-function keyedSelect(table: string, cols: string, key: readonly string[]): (after: boolean) => string {
+export function keyedSelect(table: string, cols: string, key: readonly string[]): (after: boolean) => string {
   const keyCols = key.map(quote).join(', ');
   return (after) => `SELECT ${cols} FROM ${table}${after ? ` WHERE (${keyCols}) > (${key.map(() => '?').join(', ')})` : ''} ORDER BY ${keyCols} LIMIT ?`;
 }
