@@ -62,7 +62,7 @@ import { PostgresAnalysisQueries } from './storage/postgres/analysisQueries.js';
 import { PostgresPushDeadLetterStore } from './storage/postgres/dlmsPushDeadLetters.js';
 import { PostgresPushListStore } from './storage/postgres/dlmsPushLists.js';
 import { openDatabase } from './storage/db.js';
-import { DATABASE_URL_ENV, databaseUrl, openPostgres, type PostgresDatabase } from './storage/postgres/connection.js';
+import { DATABASE_URL_ENV, databaseUrl, openPostgres } from './storage/postgres/connection.js';
 import { migratePostgres } from './storage/postgres/migrations.js';
 import { PgReadingStore } from './storage/postgres/readingStore.js';
 import { makeDataDirPrivate } from './storage/privateFiles.js';
@@ -117,9 +117,14 @@ export interface StoresAssembly {
 
 /** The driver the configuration and the environment choose; throws `ConfigError` on a contradiction or a missing URL. */
 export function storageDriverOf(storage: GridheadConfig['storage'], env: NodeJS.ProcessEnv): StorageDriver {
+  return storageChoice(storage, env).driver;
+}
+
+/** The driver, and for PostgreSQL the URL it connects to and where that came from. */
+function storageChoice(storage: GridheadConfig['storage'], env: NodeJS.ProcessEnv):
+  { readonly driver: 'embedded' } | { readonly driver: 'postgres'; readonly target: { readonly url: string; readonly source: string } } {
   const url = databaseUrl(storage.postgres, env);
-  const fromEnv = env[DATABASE_URL_ENV] !== undefined && env[DATABASE_URL_ENV] !== '';
-  if (storage.driver === 'embedded' && fromEnv) {
+  if (storage.driver === 'embedded' && url?.source === DATABASE_URL_ENV) {
     throw new ConfigError(STORAGE_SETTINGS, [{
       path: 'storage.driver',
       message: `is embedded, but ${DATABASE_URL_ENV} is set, which means PostgreSQL: unset ${DATABASE_URL_ENV} or set storage.driver to postgres`,
@@ -131,11 +136,12 @@ export function storageDriverOf(storage: GridheadConfig['storage'], env: NodeJS.
       message: `is postgres, but no database is given: set ${DATABASE_URL_ENV} (postgres://user:password@host:port/database) or storage.postgres.url`,
     }]);
   }
-  return storage.driver ?? (url === undefined ? 'embedded' : 'postgres');
+  return storage.driver === 'embedded' || url === undefined ? { driver: 'embedded' } : { driver: 'postgres', target: url };
 }
 
 export async function openStores({ config, logger, throttle, closers }: StoresAssembly, env: NodeJS.ProcessEnv): Promise<StationStores> {
-  const driver = storageDriverOf(config.storage, env);
+  const choice = storageChoice(config.storage, env);
+  const { driver } = choice;
   // Secrets live in the data directory: owner-only, tightened once if an older start left it open.
   const tightened = makeDataDirPrivate(config.dataDir);
   if (tightened.length > 0) logger.warn({ dataDir: config.dataDir, count: tightened.length, paths: tightened.slice(0, 5) }, 'data directory was open to other users: tightened to 0700 (folders) and 0600 (files)');
@@ -150,7 +156,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
   };
   const pushListOptions = { maxMeters: config.dlms.push.lists.maxMeters };
 
-  if (driver === 'embedded') {
+  if (choice.driver === 'embedded') {
     const sqlite = openDatabase(join(config.dataDir, 'gridhead.db'), { durability: config.storage.durability });
     closers.add('store', () => { sqlite.close(); });
     const registry = await Registry.open(new SqliteRegistryStore(sqlite), registryOptions);
@@ -186,7 +192,8 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
     };
   }
 
-  const pg = await openPostgresOf(config, env);
+  const { url: _url, ...settings } = config.storage.postgres;
+  const pg = await openPostgres({ url: choice.target.url, urlSource: choice.target.source, config: settings });
   closers.add('postgres', () => pg.close());
   const log = logger.child({ component: 'postgres' });
   const health = new DatabaseHealth(pg, { timeoutMs: config.storage.postgres.healthTimeoutMs });
@@ -244,12 +251,4 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
     health: () => health.status(),
     noteError: (err) => { health.noteError(err); },
   };
-}
-
-async function openPostgresOf(config: GridheadConfig, env: NodeJS.ProcessEnv): Promise<PostgresDatabase> {
-  const target = databaseUrl(config.storage.postgres, env);
-  // storageDriverOf refused PostgreSQL without a URL; this keeps the compiler and a future caller honest.
-  if (target === undefined) throw new ConfigError(STORAGE_SETTINGS, [{ path: 'storage.postgres.url', message: `missing: set ${DATABASE_URL_ENV} or storage.postgres.url` }]);
-  const { url: _url, ...settings } = config.storage.postgres;
-  return openPostgres({ url: target.url, urlSource: target.source, config: settings });
 }

@@ -5,7 +5,7 @@
  * admin is one atomic method here, checked inside its transaction and rolled back when it
  * would ("last-admin"), so two requests can never each remove "the other" admin.
  */
-import type { Db } from '../storage/db.js';
+import { settled, type Db } from '../storage/db.js';
 import type { Role } from './roles.js';
 
 export interface UserRow {
@@ -113,22 +113,21 @@ export class SqliteAuthStore implements AuthStore {
 
   // ── users ──
   users(): Promise<UserRow[]> {
-    return Promise.resolve((this.db.prepare('SELECT * FROM users ORDER BY name').all() as RawUser[]).map(userOf));
+    return settled(() => (this.db.prepare('SELECT * FROM users ORDER BY name').all() as RawUser[]).map(userOf));
   }
 
   user(name: string): Promise<UserRow | undefined> {
-    return Promise.resolve(this.userNow(name));
+    return settled(() => this.userNow(name));
   }
 
   insertUser(u: Omit<UserRow, 'lastLoginAt'>): Promise<boolean> {
     // ON CONFLICT, not OR IGNORE: only the name's uniqueness is ignored, a CHECK still fails.
-    const info = this.db.prepare(`INSERT INTO users (name, role, password_hash, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (name) DO NOTHING`).run(u.name, u.role, u.passwordHash, u.disabled ? 1 : 0, u.createdAt, u.updatedAt);
-    return Promise.resolve(info.changes === 1);
+    return settled(() => this.db.prepare(`INSERT INTO users (name, role, password_hash, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (name) DO NOTHING`).run(u.name, u.role, u.passwordHash, u.disabled ? 1 : 0, u.createdAt, u.updatedAt).changes === 1);
   }
 
   updateUser(name: string, change: UserUpdate, now: number): Promise<UserRow | 'not-found' | LastAdmin> {
-    return Promise.resolve(this.keepingAnAdmin(now, () => {
+    return settled(() => this.keepingAnAdmin(now, () => {
       const user = this.userNow(name);
       if (user === undefined) return 'not-found';
       const next: UserRow = {
@@ -146,25 +145,25 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   deleteUser(name: string, now: number): Promise<'deleted' | 'not-found' | LastAdmin> {
-    return Promise.resolve(this.keepingAnAdmin(now, () =>
+    return settled(() => this.keepingAnAdmin(now, () =>
       (this.db.prepare('DELETE FROM users WHERE name = ?').run(name).changes > 0 ? 'deleted' : 'not-found')));
   }
 
   // ── tokens ──
   tokens(): Promise<TokenRow[]> {
-    return Promise.resolve((this.db.prepare('SELECT * FROM api_tokens ORDER BY id').all() as RawToken[]).map(tokenOf));
+    return settled(() => (this.db.prepare('SELECT * FROM api_tokens ORDER BY id').all() as RawToken[]).map(tokenOf));
   }
 
   token(id: number): Promise<TokenRow | undefined> {
-    return Promise.resolve(this.tokenNow(id));
+    return settled(() => this.tokenNow(id));
   }
 
   activeTokensWithPrefix(prefix: string): Promise<TokenRow[]> {
-    return Promise.resolve((this.db.prepare('SELECT * FROM api_tokens WHERE prefix = ? AND revoked_at IS NULL').all(prefix) as RawToken[]).map(tokenOf));
+    return settled(() => (this.db.prepare('SELECT * FROM api_tokens WHERE prefix = ? AND revoked_at IS NULL').all(prefix) as RawToken[]).map(tokenOf));
   }
 
   insertToken(t: NewToken): Promise<TokenRow | 'name-taken'> {
-    return Promise.resolve(this.db.transaction((): TokenRow | 'name-taken' => {
+    return settled(() => this.db.transaction((): TokenRow | 'name-taken' => {
       if (this.db.prepare('SELECT 1 FROM api_tokens WHERE name = ? AND revoked_at IS NULL').get(t.name) !== undefined) return 'name-taken';
       const info = this.db.prepare('INSERT INTO api_tokens (name, role, prefix, hash, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(t.name, t.role, t.prefix, t.hash, t.createdAt, t.createdBy, t.expiresAt);
@@ -175,7 +174,7 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   revokeToken(id: number, at: number): Promise<TokenRow | 'not-found' | LastAdmin> {
-    return Promise.resolve(this.keepingAnAdmin(at, () => {
+    return settled(() => this.keepingAnAdmin(at, () => {
       const row = this.tokenNow(id);
       if (row === undefined) return 'not-found';
       if (row.revokedAt !== null) return row;
@@ -185,43 +184,42 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   adminExists(now: number): Promise<boolean> {
-    return Promise.resolve(this.adminExistsNow(now));
+    return settled(() => this.adminExistsNow(now));
   }
 
   // ── sessions ──
   session(idHash: Buffer): Promise<SessionOfUser | undefined> {
-    const raw = this.db.prepare(`SELECT s.user_name, s.created_at, s.last_seen_at, s.expires_at, u.role, u.disabled
-      FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.id_hash = ?`).get(idHash) as RawSession | undefined;
-    return Promise.resolve(raw === undefined ? undefined : sessionOf(raw));
+    return settled(() => {
+      const raw = this.db.prepare(`SELECT s.user_name, s.created_at, s.last_seen_at, s.expires_at, u.role, u.disabled
+        FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.id_hash = ?`).get(idHash) as RawSession | undefined;
+      return raw === undefined ? undefined : sessionOf(raw);
+    });
   }
 
   openSession(idHash: Buffer, s: SessionRow, limits: SessionLimits): Promise<void> {
-    this.db.transaction(() => {
+    return settled(this.db.transaction(() => {
       this.db.prepare('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?').run(s.createdAt, s.createdAt - limits.idleMs);
       this.db.prepare('INSERT INTO sessions (id_hash, user_name, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)')
         .run(idHash, s.userName, s.createdAt, s.lastSeenAt, s.expiresAt);
       this.db.prepare(`DELETE FROM sessions WHERE user_name = ? AND id_hash NOT IN (
         SELECT id_hash FROM sessions WHERE user_name = ? ORDER BY created_at DESC LIMIT ?)`).run(s.userName, s.userName, limits.keep);
       this.db.prepare('UPDATE users SET last_login_at = ? WHERE name = ?').run(s.createdAt, s.userName);
-    })();
-    return Promise.resolve();
+    }));
   }
 
   deleteSession(idHash: Buffer): Promise<void> {
-    this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash);
-    return Promise.resolve();
+    return settled(() => { this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash); });
   }
 
   recordUses(uses: readonly CredentialUse[]): Promise<void> {
-    const token = this.db.prepare('UPDATE api_tokens SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?');
-    const session = this.db.prepare('UPDATE sessions SET last_seen_at = max(last_seen_at, ?) WHERE id_hash = ?');
-    this.db.transaction(() => {
+    return settled(this.db.transaction(() => {
+      const token = this.db.prepare('UPDATE api_tokens SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?');
+      const session = this.db.prepare('UPDATE sessions SET last_seen_at = max(last_seen_at, ?) WHERE id_hash = ?');
       for (const u of uses) {
         if (u.kind === 'token') token.run(u.at, u.id);
         else session.run(u.at, u.idHash);
       }
-    })();
-    return Promise.resolve();
+    }));
   }
 
   private userNow(name: string): UserRow | undefined {

@@ -35,7 +35,7 @@ import { SIMULATED_RATING } from '../../simulators/fleet.js';
 import type { IngestPipeline } from '../../src/ingest/pipeline.js';
 import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 import { mosquittoPath, startMosquitto } from '../helpers/mosquitto.js';
-import { postgresUnavailable, query, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { postgresUnavailable, queryPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { isAedesReady } from './aedesProcess.js';
 import { startProfiler } from './cpuProfile.js';
 import { forkTypeScript, nextMessage, type ForkedModule } from './forkTs.js';
@@ -290,7 +290,7 @@ async function startBroker(): Promise<Broker> {
 
 /** Every reading row of the PostgreSQL run, all partitions of `readings` included. */
 async function countPostgresReadings(url: string): Promise<number> {
-  const [row] = await query<{ n: number }>(url, 'SELECT count(*)::int AS n FROM readings');
+  const [row] = await queryPostgres<{ n: number }>(url, 'SELECT count(*)::int AS n FROM readings');
   return row?.n ?? 0;
 }
 

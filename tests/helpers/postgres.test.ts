@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forkTypeScript, nextMessage } from '../bench/forkTs.js';
 import { eventually } from './headend.js';
-import { postgresUnavailable, query, startPostgres, type TestPostgres } from './postgres.js';
+import { postgresUnavailable, queryPostgres, startPostgres, type TestPostgres } from './postgres.js';
 import { isClusterReply } from './postgresProcess.js';
 
 const unavailable = postgresUnavailable();
@@ -22,33 +22,33 @@ describe.skipIf(unavailable !== undefined)('throw-away PostgreSQL cluster', () =
   });
 
   it('serves PostgreSQL 15 on 127.0.0.1 to the test role with its password, and refuses a wrong one', async () => {
-    const [row] = await query<{ version: string; user: string }>(url, 'SELECT current_setting(\'server_version_num\') AS version, current_user AS user');
+    const [row] = await queryPostgres<{ version: string; user: string }>(url, 'SELECT current_setting(\'server_version_num\') AS version, current_user AS user');
     expect(row).toEqual({ version: expect.stringMatching(/^15\d{4}$/) as string, user: 'gridhead' });
     const wrong = url.replace(`:${server.password}@`, ':not-the-password@');
-    await expect(query(wrong, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
+    await expect(queryPostgres(wrong, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
   });
 
   it('gives each caller a database of its own', async () => {
     const other = await server.createDatabase();
     expect(other).not.toBe(url);
-    await query(url, 'CREATE TABLE only_here (x int)');
-    const tables = await query(other, "SELECT 1 FROM pg_tables WHERE tablename = 'only_here'");
+    await queryPostgres(url, 'CREATE TABLE only_here (x int)');
+    const tables = await queryPostgres(other, "SELECT 1 FROM pg_tables WHERE tablename = 'only_here'");
     expect(tables).toEqual([]);
   });
 
   it('keeps every committed row through a SIGKILL of the whole server and a restart on the same URL', async () => {
-    await query(url, 'CREATE TABLE survivors (n int PRIMARY KEY)');
-    await query(url, 'INSERT INTO survivors SELECT generate_series(1, 1000)');
+    await queryPostgres(url, 'CREATE TABLE survivors (n int PRIMARY KEY)');
+    await queryPostgres(url, 'INSERT INTO survivors SELECT generate_series(1, 1000)');
     const before = server.serverPids();
     expect(before.length).toBeGreaterThan(1);
 
     await server.kill();
     expect(server.serverPids()).toEqual([]);
     expect(before.some((pid) => existsSync(`/proc/${pid}`))).toBe(false);
-    await expect(query(url, 'SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
+    await expect(queryPostgres(url, 'SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
 
     await server.start();
-    const [row] = await query<{ n: string }>(url, 'SELECT count(*) AS n FROM survivors');
+    const [row] = await queryPostgres<{ n: string }>(url, 'SELECT count(*) AS n FROM survivors');
     expect(row?.n).toBe('1000');
   });
 
@@ -56,13 +56,13 @@ describe.skipIf(unavailable !== undefined)('throw-away PostgreSQL cluster', () =
     const port = server.port;
     await server.restart();
     expect(server.port).toBe(port);
-    const [row] = await query<{ n: string }>(url, 'SELECT count(*) AS n FROM survivors');
+    const [row] = await queryPostgres<{ n: string }>(url, 'SELECT count(*) AS n FROM survivors');
     expect(row?.n).toBe('1000');
   });
 
   it('counts the server processes\' CPU time', async () => {
     const before = server.serverCpuSeconds();
-    await query(url, 'SELECT count(*) FROM generate_series(1, 3000000)');
+    await queryPostgres(url, 'SELECT count(*) FROM generate_series(1, 3000000)');
     expect(server.serverCpuSeconds()).toBeGreaterThan(before);
   });
 });

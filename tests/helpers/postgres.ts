@@ -295,17 +295,6 @@ function startWatchdog(root: string, dataDir: string): ChildProcess {
   return child;
 }
 
-/** One query on a connection of its own (the `pg` client, not the station's), for tests to look into a database. */
-export async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 interface Account { readonly uid: number; readonly gid: number }
 
 function serverAccount(): Account | undefined {
