@@ -62,11 +62,6 @@ export class ReadingPathStallWatch {
     return this.episode?.seen !== true && now >= this.silenceFrom;
   }
 
-  /** When silence is judged again; +∞ while stalled. */
-  resumesAt(): number {
-    return this.episode?.seen === true ? Number.POSITIVE_INFINITY : this.silenceFrom;
-  }
-
   /** The path as the pipeline reports it now: a raise when it stalls, an update now and then, a clear when it flows. */
   observe(stall: PipelineStall | undefined, now: number): AlarmSignal | undefined {
     const e = this.episode;
