@@ -7,7 +7,7 @@
  */
 import type { GridheadConfig } from './config/schema.js';
 import type { Reading } from './domain/index.js';
-import { IngestPipeline, type ReadingSink } from './ingest/pipeline.js';
+import { IngestPipeline, type PipelineStall, type ReadingSink } from './ingest/pipeline.js';
 import type { Closers } from './observe/closers.js';
 import type { LogThrottle, Logger } from './observe/logger.js';
 import type { Registry } from './registry/registry.js';
@@ -20,6 +20,8 @@ export interface ReadingPath {
   readonly influx: InfluxSink | undefined;
   /** Hears every batch the pipeline delivers from now on, after live state and before the rules; the listener must not throw. */
   onReadings(listener: (batch: readonly Reading[]) => void): () => void;
+  /** The pipeline's stall when the failing sink comes before the rules (the store, live state, listeners): the rules hear nothing meanwhile. */
+  stallAheadOfRules(): PipelineStall | undefined;
 }
 
 export interface ReadingPathAssembly {
@@ -40,6 +42,7 @@ export function createReadingPath({ config, registry, store, onStoreError, live,
   const listeners: ReadingSink = { name: 'reading listeners', write: (b) => { for (const l of readingListeners) l(b); } };
   // Awaited: the pipeline's `committed`, which push adapters acknowledge on, settles only after the store's commit.
   const sinks: ReadingSink[] = [{ name: 'store', write: async (b) => { await store.write(b); } }, ...live, listeners];
+  const aheadOfRules = new Set(sinks.map((s) => s.name));
   if (rules !== undefined) sinks.push(rules);
   let influx: InfluxSink | undefined;
   if (config.influx.enabled) {
@@ -81,6 +84,10 @@ export function createReadingPath({ config, registry, store, onStoreError, live,
     onReadings: (listener) => {
       readingListeners.add(listener);
       return () => { readingListeners.delete(listener); };
+    },
+    stallAheadOfRules: () => {
+      const stall = pipeline.stall();
+      return stall !== undefined && aheadOfRules.has(stall.sink) ? stall : undefined;
     },
   };
 }

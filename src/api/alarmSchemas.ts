@@ -15,7 +15,7 @@ export const AlarmOut = Type.Object({
   ruleId: Type.String(),
   detector: Type.String(),
   subject: Type.Object({
-    kind: Type.Union([Type.Literal('meter'), Type.Literal('area'), Type.Literal('terminal'), Type.Literal('station')], { description: '`station`: the station\'s own infrastructure (id `mqtt-broker`)' }),
+    kind: Type.Union([Type.Literal('meter'), Type.Literal('area'), Type.Literal('terminal'), Type.Literal('station')], { description: '`station`: the station\'s own infrastructure (id `mqtt-broker`, `reading-path`)' }),
     id: Type.String(),
   }),
   areaId: Nullable(Type.String()),

@@ -80,8 +80,4 @@ export class SinkError extends CollectError {
   }
 }
 
-/** The code of any error: its own `code` when it has a string one, else its class name. */
-export function errorCode(err: Error): string {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' ? code : err.name;
-}
+export { errorCode } from '../domain/errors.js';

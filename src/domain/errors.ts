@@ -33,3 +33,13 @@ export class ValidationError extends DomainError {
     super(message);
   }
 }
+
+/**
+ * The code of any error: its own `code` when it has a string one, else its class name. Never
+ * its message, so a code can be shown where a message might carry a connection string.
+ */
+export function errorCode(err: unknown): string {
+  if (!(err instanceof Error)) return typeof err;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : err.name;
+}

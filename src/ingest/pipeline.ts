@@ -15,9 +15,13 @@
  * taking it, so every message already read from the sockets lands in the same store
  * transaction. A batch already that large goes at once: waiting would only delay it, and
  * the rules behind the store would judge larger batches later.
+ *
+ * While a sink keeps failing, the sinks after it see nothing: `stall()` says which sink,
+ * since when and how many readings wait, so what judges readings by their absence (the
+ * rules' communication loss) can tell the station's own stall from silent devices.
  */
 import type { RawReading } from '../../protocols/adapter.js';
-import type { Meter, Protocol, Reading, ReadingSource } from '../domain/index.js';
+import { errorCode, type Meter, type Protocol, type Reading, type ReadingSource } from '../domain/index.js';
 import { REJECT_REASONS, normalise, type RejectReason, type Rejection } from './normalise.js';
 import { DEFAULT_PLAUSIBILITY, type PlausibilityLimits } from './plausibility.js';
 
@@ -59,6 +63,18 @@ export interface PipelineStats {
   readonly waitingProducers: number;
 }
 
+/** A sink failing and retrying the same batch: it and every sink after it wait. */
+export interface PipelineStall {
+  readonly sink: string;
+  /** When the batch now retried first failed (the pipeline's clock). */
+  readonly since: number;
+  readonly attempts: number;
+  /** The last failure's stable code (`errorCode`), never its message, which may name a connection string. */
+  readonly errorCode: string;
+  /** Readings accepted and not yet through every sink, and those of offers waiting for room. */
+  readonly held: number;
+}
+
 /** What became of one offer. */
 export interface Offer {
   /** Readings accepted into the queue. */
@@ -97,6 +113,7 @@ export class IngestPipeline {
   private accepted = 0;
   private delivered = 0;
   private sinkErrors = 0;
+  private stalled: Omit<PipelineStall, 'held'> | undefined;
   private readonly rejected: Record<Protocol, Record<RejectReason, number>> = { dlms: noRejections(), modbus: noRejections(), mqtt: noRejections() };
   /** Offers waiting for room, in the order they were made. */
   private readonly waiters: Waiter[] = [];
@@ -178,6 +195,15 @@ export class IngestPipeline {
     };
   }
 
+  /** The sink failing now, or undefined while every write goes through. */
+  stall(): PipelineStall | undefined {
+    const s = this.stalled;
+    if (s === undefined) return undefined;
+    let held = this.queued;
+    for (const w of this.waiters) held += w.entry.readings.length;
+    return { ...s, held };
+  }
+
   /** Stops intake, delivers what is queued, and ends the drain loop. */
   async close(): Promise<void> {
     if (this.closing) return this.drainLoop;
@@ -231,9 +257,12 @@ export class IngestPipeline {
     for (let attempt = 1; ; attempt++) {
       try {
         await sink.write(batch);
+        this.stalled = undefined;
         return;
       } catch (err) {
         this.sinkErrors += 1;
+        const since = attempt === 1 ? this.now() : this.stalled?.since ?? this.now();
+        this.stalled = { sink: sink.name, since, attempts: attempt, errorCode: errorCode(err) };
         this.options.onSinkError?.(sink.name, err, attempt);
         await new Promise((r) => setTimeout(r, Math.min(maxMs, minMs * 2 ** Math.min(attempt - 1, 16))));
       }

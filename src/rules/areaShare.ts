@@ -4,6 +4,11 @@
  * reports every alarm opening or closing on a meter, which moves the counts of the areas the
  * meter belongs to. A tick then judges each area from its counts: O(areas), not O(meters).
  * Memberships are (re)built in slices (areaMembers.ts) while the previous tally keeps serving.
+ *
+ * A rule that counts communication loss judges silence at one remove: while silence is no
+ * evidence (the reading path stalled, and its grace: readingPathStall.ts) its areas are not
+ * judged at all, so an area is neither raised, updated nor cleared on a picture of the fleet
+ * the station itself has blurred; the counts keep following the alarms meanwhile.
  */
 import type { Area, AreaId, MeterId } from '../domain/index.js';
 import { MembershipBuild } from './areaMembers.js';
@@ -27,6 +32,7 @@ export class AbnormalAreaWatch implements RuleWatch {
   private next: { readonly tally: AlarmTally; readonly build: MembershipBuild<AlarmShare> } | undefined;
   private dirty = true;
   private readonly counted: ReadonlySet<string> | undefined;
+  private readonly countsSilence: boolean;
 
   constructor(
     private readonly c: CompiledRule,
@@ -34,6 +40,7 @@ export class AbnormalAreaWatch implements RuleWatch {
     private readonly judge: RuleJudge,
   ) {
     this.counted = params.detectors.length === 0 ? undefined : new Set(params.detectors);
+    this.countsSilence = this.counted?.has('communication-loss') !== false;
   }
 
   /** Members and meters in alarm of the tallies (bounded by the judged areas' members). */
@@ -49,6 +56,7 @@ export class AbnormalAreaWatch implements RuleWatch {
 
   tick(now: number, budget: TickBudget): boolean {
     this.resume(now, budget);
+    if (this.countsSilence && !this.judge.judgesSilence(now)) return this.next !== undefined;
     for (const s of this.live?.shares ?? []) {
       const input = { areaName: s.area.name, meters: s.meters, inAlarm: s.inAlarm, byDetector: s.byDetector };
       this.judge.step(this.c, s.area.id, { kind: 'area', id: s.area.id }, initialCondition,

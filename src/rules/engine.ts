@@ -7,13 +7,17 @@
  * has a watch (watch.ts) that the engine keeps informed as readings and alarms come and go,
  * and that does only what is due, within `tickBudgetMs` for its sliced work.
  *
+ * The tick also looks at the reading path ahead of the engine (`watchReadingPath`): while it
+ * is stalled the engine hears nothing, so silence is not judged, and one station alarm says
+ * why (readingPathStall.ts).
+ *
  * Never throws from `write`: a failing detector is counted and reported through
  * `onDetectorError` at most once per rule per `errorLogIntervalMs`.
  */
 import type { AlarmSignal, AlarmSubject } from '../domain/alarm.js';
 import type { DeviceEvent } from '../domain/event.js';
 import { DEFAULT_AREA_LOAD, meterId, terminalId, type AreaId, type AreaLoadSettings, type MeterId, type Reading } from '../domain/index.js';
-import type { ReadingSink } from '../ingest/pipeline.js';
+import type { PipelineStall, ReadingSink } from '../ingest/pipeline.js';
 import { LogThrottle } from '../observe/logger.js';
 import { DETECTORS } from './catalogue.js';
 import { say, term } from './explanation.js';
@@ -22,6 +26,7 @@ import {
 } from './detectors/index.js';
 import { areaStateRaised } from './lineLoss.js';
 import { OpenMeterAlarms } from './openAlarms.js';
+import { ReadingPathStallWatch } from './readingPathStall.js';
 import type { Rule } from './model.js';
 import { RuleIndex, type CompiledRule, type RuleTopology } from './scope.js';
 import { ValueTable } from './values.js';
@@ -78,6 +83,7 @@ export class RuleEngine implements ReadingSink {
   private signals = 0;
   private detectorErrors = 0;
   private statesRefused = 0;
+  private readingPath: { readonly stall: () => PipelineStall | undefined; readonly watch: ReadingPathStallWatch } | undefined;
 
   constructor(private readonly options: RuleEngineOptions) {
     this.now = options.now ?? Date.now;
@@ -89,6 +95,7 @@ export class RuleEngine implements ReadingSink {
       step: (c, key, subject, initial, run) => { this.step(c, key, subject, initial, run); },
       openDetectors: (id) => this.open.detectors(id),
       subjectOf: (c, key) => this.subjectOf(c, key),
+      judgesSilence: (now) => this.readingPath?.watch.judgesSilence(now) ?? true,
     };
     this.timed = new TimeDrivenRules(judge, {
       budgetMs: options.tickBudgetMs ?? 2, minSlice: options.tickMinSlice ?? 64, continueAfterMs: options.continueAfterMs,
@@ -155,8 +162,22 @@ export class RuleEngine implements ReadingSink {
     }
   }
 
+  /**
+   * Where the engine learns whether the reading path ahead of it is stalled (a sink before it
+   * failing); `openSince`: when a stall alarm an earlier run left open was raised.
+   */
+  watchReadingPath(stall: () => PipelineStall | undefined, openSince?: number): void {
+    this.readingPath = { stall, watch: new ReadingPathStallWatch(openSince) };
+  }
+
   /** Time-driven judgements at `now` (engine clock); `now` should not go backwards between ticks. */
   tick(now: number = this.now()): void {
+    // The path first: a stall seen now already keeps this tick from judging silence.
+    const path = this.readingPath;
+    if (path !== undefined) {
+      const signal = path.watch.observe(path.stall(), now);
+      if (signal !== undefined) this.signal(signal.ruleId, signal);
+    }
     this.timed.tick(now);
   }
 
@@ -228,22 +249,31 @@ export class RuleEngine implements ReadingSink {
 
 
   private emit(c: CompiledRule, subject: AlarmSubject, areaId: AreaId | null, e: DetectorEvent): void {
-    this.signals += 1;
     const signal: AlarmSignal = {
       ruleId: c.rule.id, detector: c.rule.detector, subject, kind: e.kind, severity: c.rule.severity,
       at: e.at, since: e.since, explanation: e.explanation, explanationData: e.explanationData, value: e.value, areaId,
     };
+    this.signal(c.rule.id, signal);
+  }
+
+  /** Hands a signal on; what the consumer throws is counted and reported against the rule. */
+  private signal(ruleId: string, signal: AlarmSignal): void {
+    this.signals += 1;
     try {
       this.options.onSignal(signal);
     } catch (err) {
-      this.failed(c, err);
+      this.failedRule(ruleId, err);
     }
   }
 
   private failed(c: CompiledRule, err: unknown): void {
+    this.failedRule(c.rule.id, err);
+  }
+
+  private failedRule(ruleId: string, err: unknown): void {
     this.detectorErrors += 1;
-    const suppressed = this.throttle.pass(`rule:${c.rule.id}`);
-    if (suppressed >= 0) this.options.onDetectorError?.(c.rule.id, err, suppressed);
+    const suppressed = this.throttle.pass(`rule:${ruleId}`);
+    if (suppressed >= 0) this.options.onDetectorError?.(ruleId, err, suppressed);
   }
 
   /** Removes a rule, clearing whatever it holds open so no alarm is left orphaned. */

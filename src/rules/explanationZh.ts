@@ -70,6 +70,10 @@ export const ZH_EXPLANATIONS: Readonly<Record<string, string>> = {
   'broker-drops.stored': '；代理存储中现有 {0} 条消息',
   'broker-drops.clear': 'MQTT 代理已 {0} 未再丢弃消息（最后一次发现丢弃于 {1}）；自 {3} 起共丢失 {2} 条消息',
 
+  'reading-path.raise': '主站读数通道阻塞：{0}自 {1} 起写入读数失败（{2}；已尝试 {3} 次，最近错误 {4}），{5} 条读数暂存在入库管道中，恢复后写入。其间实时值、规则和 OPC UA 收不到新数据。不因此归咎设备：通道阻塞期间及恢复后同样长的时间内，不判断通信中断和异常台区',
+  'reading-path.clear': '存储恢复写入读数，阻塞持续 {0}（自 {1} 起）；暂存的读数正在写入，自 {2} 起（恢复后与阻塞同样长的宽限期之后）重新判断电表通信中断',
+  'reading-path.cleared-at-start': '读数通道已畅通：存储重新写入读数（此告警由主站上一次运行遗留）',
+
   'transformer-overload.configured': '配置的限值',
   'transformer-overload.rating': '{0} × 功率因数 {1}',
   'transformer-overload.raise': '{0} 配变过载：负荷 {1} 为 {3} 的 {2}（{4}；上限 {5}；{7} 块表中 {6} 块在上报）',
@@ -200,6 +204,11 @@ export const ZH_TERMS: Readonly<Record<string, string>> = {
   'abnormal-area': '异常台区',
   'load-control': '负荷控制',
   'broker-dropped-messages': 'MQTT 代理丢弃消息',
+  'reading-path-stalled': '主站读数通道阻塞',
+  'store': '存储',
+  'live': '实时数据',
+  'live-feed': '实时数据推送',
+  'reading listeners': '读数订阅方',
 
   'Sunday': '星期日', 'Monday': '星期一', 'Tuesday': '星期二', 'Wednesday': '星期三', 'Thursday': '星期四', 'Friday': '星期五', 'Saturday': '星期六',
   'verified': '已核实', 'failed': '失败', 'refused': '已拒绝', 'dry-run': '预演', 'unverified': '未核实',

@@ -8,12 +8,14 @@ import { areaLoadSettings } from '../config/areaLoad.js';
 import { dirname, resolve } from 'node:path';
 import type { GridheadConfig } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
-import type { AlarmSignal, DeviceEvent, Meter } from '../domain/index.js';
+import type { Alarm, AlarmSignal, AlarmSubject, DeviceEvent, Meter } from '../domain/index.js';
+import type { PipelineStall } from '../ingest/pipeline.js';
 import type { Closers } from '../observe/closers.js';
 import type { Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
 import { RuleEngine } from './engine.js';
 import { RuleValidationError } from './model.js';
+import { READING_PATH_RULE_ID, READING_PATH_SUBJECT } from './readingPathStall.js';
 import { loadRuleSet } from './ruleSet.js';
 import { RuleService } from './service.js';
 import type { RuleStore } from './store.js';
@@ -21,6 +23,8 @@ import type { RuleStore } from './store.js';
 export interface Rules {
   readonly engine: RuleEngine;
   readonly service: RuleService;
+  /** The reading path ahead of the engine, once it exists: its stall suspends silence judgement and raises the station alarm. */
+  watchReadingPath(stall: () => PipelineStall | undefined): void;
 }
 
 export interface RulesAssembly {
@@ -31,13 +35,15 @@ export interface RulesAssembly {
   readonly registry: Registry;
   readonly expectedIntervalMs: (meter: Meter) => number | undefined;
   readonly signal: (s: AlarmSignal) => void;
+  /** The open alarm of a rule and subject, so an alarm about the station an earlier run left open is cleared. */
+  readonly openAlarm: (ruleId: string, subject: AlarmSubject) => Alarm | undefined;
   /** Where stored device events are heard (the alarm side's recorder). */
   readonly deviceEvents: { onDeviceEvent(listener: (e: DeviceEvent) => void): () => void };
   readonly logger: Logger;
   readonly closers: Closers;
 }
 
-export async function createRules({ config, configFile, store, registry, expectedIntervalMs, signal, deviceEvents, logger, closers }: RulesAssembly): Promise<Rules | undefined> {
+export async function createRules({ config, configFile, store, registry, expectedIntervalMs, signal, openAlarm, deviceEvents, logger, closers }: RulesAssembly): Promise<Rules | undefined> {
   if (!config.rules.enabled) return undefined;
   const areaLoad = areaLoadSettings(config);
   const engine = new RuleEngine({
@@ -71,5 +77,8 @@ export async function createRules({ config, configFile, store, registry, expecte
   tick.unref();
   closers.add('rules', () => { clearInterval(tick); engine.close(); });
   deviceEvents.onDeviceEvent((e) => { engine.onDeviceEvent(e); });
-  return { engine, service };
+  return {
+    engine, service,
+    watchReadingPath: (stall) => { engine.watchReadingPath(stall, openAlarm(READING_PATH_RULE_ID, READING_PATH_SUBJECT)?.since); },
+  };
 }

@@ -8,6 +8,12 @@
  *
  * The meters a rule covers are enrolled (judged once, then scheduled) in slices across ticks:
  * when the rule starts and after every topology change.
+ *
+ * While silence is no evidence (the station's reading path stalled, and the grace after it:
+ * readingPathStall.ts), a meter that falls due without an alarm is parked instead of judged:
+ * it has no deadline until silence is evidence again, when the parked meters are scheduled
+ * at once (in slices) and judged on what they have sent by then. A meter already in alarm is
+ * judged as usual: no data came, so it stays in alarm.
  */
 import type { Meter, MeterId } from '../domain/index.js';
 import type { CommunicationLossRuleParams } from './catalogue.js';
@@ -46,6 +52,8 @@ export class SilenceWatch implements RuleWatch {
   private readonly due = new DeadlineQueue<Entry>();
   /** Meters in alarm: no deadline, judged on the tick after they are heard from. */
   private readonly waiting = new Set<MeterId>();
+  /** Meters that fell due while silence was no evidence: no deadline until it is again. */
+  private readonly parked = new Set<MeterId>();
   private pass = 0;
   private enrolment: { readonly meters: readonly Meter[]; cursor: number } | undefined;
   private enrolAgain = true;
@@ -72,8 +80,10 @@ export class SilenceWatch implements RuleWatch {
     return this.resume(now, budget);
   }
 
-  /** Due deadlines first (time-critical), then enrolment. */
+  /** Parked meters back in the queue once silence is evidence again, due deadlines (time-critical), then enrolment. */
   resume(now: number, budget: TickBudget): boolean {
+    const judging = this.parked.size === 0 || this.judge.judgesSilence(now);
+    if (judging) this.unpark(now, budget);
     let done = 0;
     while (this.due.peekAt() <= now && budget.more(done)) {
       const entry = this.due.pop();
@@ -87,7 +97,7 @@ export class SilenceWatch implements RuleWatch {
     if (this.enrolment === undefined && this.enrolAgain) this.startPass();
     this.enrol(now, budget);
     if (this.due.size > 2 * this.slots.size + COMPACT_SLACK) this.due.retain((e) => e.slot.entry === e);
-    return this.enrolment !== undefined || this.due.peekAt() <= now;
+    return this.enrolment !== undefined || this.due.peekAt() <= now || (judging && this.parked.size > 0);
   }
 
   topologyChanged(): void {
@@ -99,9 +109,22 @@ export class SilenceWatch implements RuleWatch {
     if (slot !== undefined) slot.entry = undefined;
     this.slots.delete(id);
     this.waiting.delete(id);
+    this.parked.delete(id);
   }
 
   // ── internals ───────────────────────────────────────────────────────────
+
+  /** Parked meters become due now, as many as the budget allows. */
+  private unpark(now: number, budget: TickBudget): void {
+    let done = 0;
+    for (const id of this.parked) {
+      if (!budget.more(done)) return;
+      this.parked.delete(id);
+      const slot = this.slots.get(id);
+      if (slot !== undefined) this.schedule(slot, now);
+      done += 1;
+    }
+  }
 
   private startPass(): void {
     this.enrolAgain = false;
@@ -125,6 +148,7 @@ export class SilenceWatch implements RuleWatch {
       slot.meter = m;
       slot.pass = this.pass;
       this.waiting.delete(m.id);
+      this.parked.delete(m.id);
       this.observe(slot, now);
     }
     if (e.cursor < e.meters.length) return;
@@ -149,6 +173,10 @@ export class SilenceWatch implements RuleWatch {
       // its explanation text); a meter seen for the first time gets its idle state all the same.
       if (before === undefined) this.judge.step(this.c, id, { kind: 'meter', id }, initialCondition, (s) => ({ state: s }));
       this.schedule(slot, this.c.states.has(id) ? Math.max(silentFrom, now + 1) : now + 1);
+      return;
+    }
+    if (before?.phase !== 'active' && before?.phase !== 'clearing' && !this.judge.judgesSilence(now)) {
+      this.parked.add(id);
       return;
     }
     const params = this.paramsFor(interval);

@@ -35,6 +35,11 @@ export interface RuleJudge {
   openDetectors(id: MeterId): Iterable<string>;
   /** The alarm subject a state key stands for. */
   subjectOf(c: CompiledRule, key: string): AlarmSubject;
+  /**
+   * Whether silence is evidence at `now`: false while the reading path ahead of the engine is
+   * stalled and for the grace after it (readingPathStall.ts), when no device is raised for it.
+   */
+  judgesSilence(now: number): boolean;
 }
 
 export interface RuleWatch {

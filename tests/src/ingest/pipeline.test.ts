@@ -178,6 +178,38 @@ describe('ingest pipeline', () => {
     expect(got.map((r) => r.value)).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it('reports a stall while a sink fails: which sink, since when, attempts, the error code without its message, readings held', async () => {
+    const clock = { now: 50_000 };
+    let failing = true;
+    const errors: number[] = [];
+    class StoreDown extends Error {
+      readonly code = 'DB_UNREACHABLE';
+    }
+    const after = new CollectingSink();
+    const p = new IngestPipeline({
+      capacity: 10, meterAt, retryMinMs: 1, retryMaxMs: 2, now: () => clock.now,
+      onSinkError: (_s, _e, attempt) => errors.push(attempt),
+      sinks: [{ name: 'store', write: () => { if (failing) throw new StoreDown('postgres://gridhead:secret@db/gridhead refused'); } }, after],
+    });
+    expect(p.stall()).toBeUndefined();
+    await p.offer(raw(8), 'modbus', 'poll');
+    // Past the capacity: this offer waits for room, and its readings are held too.
+    const waiting = p.offer(raw(5), 'modbus', 'poll');
+    while (errors.length < 3) await tick();
+    clock.now = 80_000;
+    while (errors.length < 5) await tick();
+    const stall = p.stall();
+    expect(stall).toMatchObject({ sink: 'store', since: 50_000, errorCode: 'DB_UNREACHABLE', held: 13 });
+    expect(stall?.attempts).toBeGreaterThanOrEqual(5);
+    expect(JSON.stringify(stall)).not.toContain('secret');
+    expect(after.got).toHaveLength(0);
+    failing = false;
+    await waiting;
+    await p.close();
+    expect(p.stall()).toBeUndefined();
+    expect(after.got).toHaveLength(13);
+  });
+
   it('delivers to every sink in order and refuses offers after close', async () => {
     const a = new CollectingSink();
     const b = new CollectingSink();
