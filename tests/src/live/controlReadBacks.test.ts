@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandStore, NewCommand } from '../../../src/control/commandStore.js';
 import type { ControlReadBacks } from '../../../src/live/meterState.js';
-import { STORE_DRIVERS, commandStoreOf, controlReadBacksOf, disposeStoreDrivers, type StoreConnection, type StoreDatabase } from '../../helpers/storeDrivers.js';
+import { STORE_DRIVERS, commandStoreOf, controlReadBacksOf, disposeStoreDrivers, postgresDriver, type StoreConnection, type StoreDatabase } from '../../helpers/storeDrivers.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 
@@ -74,12 +74,10 @@ describe.each(STORE_DRIVERS)('control read-backs on $name', (driver) => {
     expect(await readBacks.limit('m1')).toEqual({ limitKw: null, at: T0 + 30 });
   });
 
-  it('finds a meter\'s newest verified read-back through an index on PostgreSQL, not by sorting its targets', async (ctx) => {
+  // Only PostgreSQL plans through this index: the case is not registered for the embedded driver.
+  if (driver === postgresDriver) it('finds a meter\'s newest verified read-back through an index on PostgreSQL, not by sorting its targets', async () => {
     const pg = conn.postgres;
-    if (pg === undefined) {
-      ctx.skip();
-      return;
-    }
+    if (pg === undefined) throw new Error('a PostgreSQL connection was expected');
     const plan = await pg.sql.begin(async (tx) => {
       // The tables are tiny here: without this the planner would rightly scan them whole.
       await tx`SET LOCAL enable_seqscan = off`;
