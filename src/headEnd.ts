@@ -7,7 +7,7 @@ import type { IngestPipeline } from './ingest/pipeline.js';
 import type { DlmsAdapter } from '../protocols/dlms/adapter.js';
 import type { MqttAdapter } from '../protocols/mqtt/adapter.js';
 import type { InfluxSink } from './storage/influx/sink.js';
-import type { ComponentStatus, HealthReport } from './observe/health.js';
+import type { ComponentStatus, HealthReport, NodeStatus } from './observe/health.js';
 import type { MetricSource } from './observe/metrics.js';
 
 export interface HeadEndParts {
@@ -21,14 +21,18 @@ export interface HeadEndParts {
   readonly brokerDrops: { health(): ComponentStatus } | undefined;
   /** The stores' database (src/stores.ts): driver, reachability, pool, last error. */
   readonly database: { health(): Promise<ComponentStatus> };
+  /** This node (src/cluster/): the top-level `node` object, and a `cluster` component when it has peers. */
+  readonly cluster: { status(): NodeStatus; health(): Promise<ComponentStatus | undefined> };
 }
 
-export async function healthReport({ pipeline, mqtt, mqttUrl, influx, brokerDrops, database }: HeadEndParts): Promise<HealthReport> {
+export async function healthReport({ pipeline, mqtt, mqttUrl, influx, brokerDrops, database, cluster }: HeadEndParts): Promise<HealthReport> {
   const components: Record<string, ComponentStatus> = {
     database: await database.health(),
     mqtt: mqtt.isConnected() ? { status: 'ok' } : { status: 'degraded', detail: `not connected to ${mqttUrl} (${mqtt.stats().reconnects} reconnects)` },
     ingest: { status: 'ok', detail: `${pipeline.stats().queued} queued` },
   };
+  const members = await cluster.health();
+  if (members !== undefined) components.cluster = members;
   if (brokerDrops !== undefined) components.mqttBrokerDrops = brokerDrops.health();
   if (influx !== undefined) {
     const s = influx.stats();
@@ -38,7 +42,7 @@ export async function healthReport({ pipeline, mqtt, mqttUrl, influx, brokerDrop
   }
   const all = Object.values(components);
   const worst = all.some((c) => c.status === 'down') ? 'down' : all.some((c) => c.status === 'degraded') ? 'degraded' : 'ok';
-  return { status: worst, components };
+  return { status: worst, node: cluster.status(), components };
 }
 
 export function metricSources({ pipeline, mqtt, scheduler, influx, dlms }: HeadEndParts): MetricSource[] {

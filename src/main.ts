@@ -8,6 +8,7 @@ import { createAlarms } from './alarms/index.js';
 import type { AlarmService } from './alarms/service.js';
 import { createApi } from './api/assemble.js';
 import { startBroker } from './broker/index.js';
+import { createCluster, nodeIdentity } from './cluster/index.js';
 import { createCollection } from './collect/assemble.js';
 import { createReadingPath } from './readingPath.js';
 import type { GridheadConfig } from './config/schema.js';
@@ -24,7 +25,7 @@ import { LogThrottle, type Logger } from './observe/logger.js';
 import { createMetrics } from './observe/metrics.js';
 import { createOpcua } from './opcua/index.js';
 import { openStorage } from './openStorage.js';
-import { openStores } from './stores.js';
+import { openStores, storageDriverOf } from './stores.js';
 import type { Registry } from './registry/registry.js';
 import { createRules } from './rules/index.js';
 import { createLoadControl } from './rules/loadControl/index.js';
@@ -68,7 +69,10 @@ export async function startHeadEnd(config: GridheadConfig, { logger, configFile,
 
 async function compose(config: GridheadConfig, logger: Logger, closers: ShutdownOrder, env: NodeJS.ProcessEnv, configFile: string | undefined): Promise<HeadEnd> {
   const base = { config, logger, closers, throttle: new LogThrottle(60_000) };
+  // Before any store opens: a cluster mode on the embedded driver, or without a node id, stops here.
+  const identity = nodeIdentity(config.cluster, storageDriverOf(config.storage, env));
   const stores = await openStores(base, env);
+  const cluster = await createCluster({ ...base, identity, database: stores.postgres });
   const storage = await openStorage(base, env, stores);
   const { registry } = storage;
   // The broker comes first: the fleet connects to it and seeds the registry before anything polls.
@@ -95,7 +99,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   });
   const loadControl = await createLoadControl({ ...base, store: stores.programStates, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal });
 
-  const parts = { ...collection, ...readings, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops, database: stores };
+  const parts = { ...collection, ...readings, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops, database: stores, cluster };
   const metrics = createMetrics([
     ...metricSources(parts), ...storage.securityEvents.metricSources(), ...dlmsPushMetricSources(adapters.dlms, adapters.dlmsPush.deadLetters), ...alarms.metricSources(),
     ...storage.auth.metricSources(), ...(alarms.brokerDrops?.metricSources() ?? []),
@@ -105,6 +109,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
     collection, live, alarms, rules: rules?.service, control, loadControl,
     dlmsPush: { deadLetters: adapters.dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
   });
+  await cluster.advertise(url);
 
   return {
     url, registry, pipeline: readings.pipeline, fleet, mqttUrl: broker.url, security: storage.security,

@@ -62,7 +62,7 @@ import { PostgresAnalysisQueries } from './storage/postgres/analysisQueries.js';
 import { PostgresPushDeadLetterStore } from './storage/postgres/dlmsPushDeadLetters.js';
 import { PostgresPushListStore } from './storage/postgres/dlmsPushLists.js';
 import { openDatabase } from './storage/db.js';
-import { DATABASE_URL_ENV, databaseUrl, openPostgres } from './storage/postgres/connection.js';
+import { DATABASE_URL_ENV, databaseUrl, openPostgres, type PostgresDatabase } from './storage/postgres/connection.js';
 import { migratePostgres } from './storage/postgres/migrations.js';
 import { PgReadingStore } from './storage/postgres/readingStore.js';
 import { makeDataDirPrivate } from './storage/privateFiles.js';
@@ -76,6 +76,8 @@ const STORAGE_SETTINGS = `the storage settings (storage.driver, storage.postgres
 /** Every store of the station, as ports; which driver is behind them is `driver`. */
 export interface StationStores {
   readonly driver: StorageDriver;
+  /** The PostgreSQL pool the stores share; undefined on the embedded driver. The cluster's members and leases live there too. */
+  readonly postgres: PostgresDatabase | undefined;
   readonly readings: AsyncReadingStore;
   readonly commands: CommandStore;
   readonly audit: AuditLog;
@@ -165,6 +167,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
     const embeddedStatus: ComponentStatus = { status: 'ok', detail: `embedded (SQLite) in ${config.dataDir}`, info: { driver: 'embedded' } };
     return {
       driver,
+      postgres: undefined,
       readings: asyncReadingStore(new ReadingStore(sqlite, (id) => registry.meterKey(id))),
       commands: new SqliteCommandStore(sqlite),
       audit: new SqliteAuditLog(sqlite),
@@ -226,6 +229,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
   log.info({ database: pg.target.redacted, from: pg.target.source, schema: outcome.version }, 'stores on PostgreSQL');
   return {
     driver,
+    postgres: pg,
     readings,
     commands: new PostgresCommandStore(pg),
     audit: new PostgresAuditLog(pg),

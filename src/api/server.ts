@@ -138,12 +138,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     status: Type.String(), detail: Type.Optional(Type.String()),
     info: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]))),
   });
+  // `node`: which node answered, its roles, whether it leads and which areas it collects (src/cluster/).
+  const nodeStatus = Type.Object({ id: Type.String(), roles: Type.Array(Type.String()), leader: Type.Boolean(), shards: Type.Array(Type.String()) });
+  const healthReport = Type.Object({ status: Type.String(), node: nodeStatus, components: Type.Record(Type.String(), componentStatus) });
   app.get('/health', {
     config: { access: 'public' },
     schema: {
       tags: ['operations'],
       description: '200 while the station serves (ok or degraded), 503 when it cannot.',
-      response: { 200: Type.Object({ status: Type.String(), components: Type.Record(Type.String(), componentStatus) }), 503: Type.Object({ status: Type.String(), components: Type.Record(Type.String(), componentStatus) }) },
+      response: { 200: healthReport, 503: healthReport },
     },
   }, async (_req, reply) => {
     const h = await deps.health();

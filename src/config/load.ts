@@ -36,6 +36,8 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { env: 'GRIDHEAD_INFLUX_BUCKET', path: ['influx', 'bucket'], type: 'string' },
   { env: 'GRIDHEAD_OPCUA_PORT', path: ['opcua', 'port'], type: 'integer' },
   { env: 'GRIDHEAD_DATABASE_URL', path: ['storage', 'postgres', 'url'], type: 'string' },
+  { env: 'GRIDHEAD_NODE_ID', path: ['cluster', 'nodeId'], type: 'string' },
+  { env: 'GRIDHEAD_CLUSTER_MODE', path: ['cluster', 'mode'], type: 'string' },
 ];
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): GridheadConfig {
@@ -104,6 +106,7 @@ function fillSections(value: Record<string, unknown>): void {
     ['analysis'],
     ['opcua'],
     ['billing'], ['billing', 'tariff'],
+    ['cluster'],
   ];
   for (const path of sections) {
     let node: Record<string, unknown> = value;
@@ -196,6 +199,8 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
   issues.push(...checkScenarios(c.simulators.scenarios));
   if (c.influx.retryMinMs > c.influx.retryMaxMs) issues.push({ path: 'influx.retryMinMs', message: 'must not exceed influx.retryMaxMs' });
   if (c.modbus.reconnectMinMs > c.modbus.reconnectMaxMs) issues.push({ path: 'modbus.reconnectMinMs', message: 'must not exceed modbus.reconnectMaxMs' });
+  // Two heartbeats per lease at least, so one late write does not make a live node look dead.
+  if (c.cluster.heartbeatMs * 2 > c.cluster.leaseMs) issues.push({ path: 'cluster.heartbeatMs', message: `must be at most half of cluster.leaseMs (${c.cluster.leaseMs})` });
   if (c.storage.postgres.reconnectMinMs > c.storage.postgres.reconnectMaxMs) issues.push({ path: 'storage.postgres.reconnectMinMs', message: 'must not exceed storage.postgres.reconnectMaxMs' });
   c.alarms.webhooks.forEach((w, i) => {
     if (w.retryMinMs > w.retryMaxMs) issues.push({ path: `alarms.webhooks[${i}].retryMinMs`, message: `must not exceed alarms.webhooks[${i}].retryMaxMs` });

@@ -573,6 +573,40 @@ export const BillingConfig = Type.Object(
   strict,
 );
 
+export const CLUSTER_MODES = ['single', 'active-standby', 'sharded'] as const;
+export const NODE_ROLES = ['api', 'collect', 'rules', 'control', 'opcua'] as const;
+
+/**
+ * Several nodes sharing one PostgreSQL and one broker (src/cluster/). `single` is one process
+ * that does everything, on either driver; the other modes need PostgreSQL.
+ */
+export const ClusterConfig = Type.Object(
+  {
+    /**
+     * This node's id among the members (GRIDHEAD_NODE_ID). It must survive restarts: the
+     * membership row, the leases and (later) the broker session are keyed by it. Left out:
+     * the host name in `single` mode; required in the other modes, since two nodes on one
+     * host would share the host name and a pid changes with every start.
+     */
+    nodeId: Type.Optional(Id),
+    /** `single`, `active-standby` (one leader does the work) or `sharded` (GRIDHEAD_CLUSTER_MODE). */
+    mode: OneOf(CLUSTER_MODES, { default: 'single' }),
+    /** What this node may do; every role by default. */
+    roles: Type.Array(OneOf(NODE_ROLES), { minItems: 1, uniqueItems: true, default: [...NODE_ROLES] }),
+    /** The API URL other nodes and a load balancer reach this node at; default the address it listens on. */
+    advertiseUrl: Type.Optional(Type.String({ minLength: 1, pattern: '^https?://' })),
+    /** How often the node writes its heartbeat to the member list (leases renew on their own beat, leaseMs / 3). */
+    heartbeatMs: Type.Integer({ minimum: 100, maximum: 30_000, default: 1_000 }),
+    /**
+     * A member is live while its heartbeat is younger than this, and a leader's lease lasts this
+     * long after its last renewal, both by the database's clock. A dead leader is replaced within
+     * leaseMs + leaseMs / 3 (6.7 s by default, inside the 10 s takeover target).
+     */
+    leaseMs: Type.Integer({ minimum: 500, maximum: 60_000, default: 5_000 }),
+  },
+  strict,
+);
+
 export const GridheadConfig = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: './data' }),
@@ -615,6 +649,7 @@ export const GridheadConfig = Type.Object(
     analysis: AnalysisConfig,
     opcua: OpcUaConfig,
     billing: BillingConfig,
+    cluster: ClusterConfig,
   },
   strict,
 );
@@ -636,3 +671,4 @@ export type AuthConfig = Static<typeof AuthConfig>;
 export type AnalysisConfig = Static<typeof AnalysisConfig>;
 export type OpcUaConfig = Static<typeof OpcUaConfig>;
 export type BillingConfig = Static<typeof BillingConfig>;
+export type ClusterConfig = Static<typeof ClusterConfig>;

@@ -8,6 +8,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { DeviceControlState } from '../../protocols/adapter.js';
 import { settled, type Db } from '../storage/db.js';
+import type { FencingToken } from '../cluster/fencing.js';
 import type { Command, CommandOrigin, CommandParams, CommandScope, CommandTarget, CommandType, TargetError, TargetStatus, Transition } from './commandModel.js';
 
 export interface NewCommand {
@@ -62,6 +63,13 @@ export interface TransitionExtra {
   readonly state?: DeviceControlState;
   /** Replaces the target's error; null clears it, undefined keeps it. */
   readonly error?: TargetError | null;
+  /**
+   * The lease the caller acts under (src/cluster/fencing.ts): a shared store writes the
+   * transition only while that token is current, else rejects with `StaleFencingToken` and
+   * writes nothing. Marking a target `sent` carries it, so only the current leader sends.
+   * The embedded store serves one node and ignores it.
+   */
+  readonly fence?: FencingToken;
 }
 
 export interface CommandStore {
@@ -73,7 +81,7 @@ export interface CommandStore {
   byIdempotencyKey(actor: string, key: string): Promise<IdempotentCommand | undefined>;
   /** Forgets keys of commands created before `before`: a request with such a key is a new command. Returns how many. */
   expireIdempotencyKeys(before: number): Promise<number>;
-  /** Moves a target to `status`, appending the transition; returns the target as written. Throws `UnknownCommandTarget`. */
+  /** Moves a target to `status`, appending the transition; returns the target as written. Throws `UnknownCommandTarget`, or `StaleFencingToken` for a stale `extra.fence`. */
   transition(commandId: string, meterId: string, status: TargetStatus, at: number, extra?: TransitionExtra): Promise<CommandTarget>;
   /** Targets not finished, oldest command first: pending ones and those a stop left in flight. */
   openTargets(): Promise<OpenTarget[]>;

@@ -2,8 +2,10 @@
  * The command store on PostgreSQL: the embedded store's semantics (src/control/commandStore.ts)
  * on tables `commands` and `command_targets`. A command and its targets go in one transaction;
  * a transition is one UPDATE that appends to the target's `transitions` in the row itself
- * (jsonb), so two nodes moving the same target never lose each other's step.
+ * (jsonb), so two nodes moving the same target never lose each other's step. A transition
+ * that carries a fencing token is written only under the lease's current token.
  */
+import { fenced } from '../cluster/fencing.js';
 import type { PostgresDatabase, Queryable } from '../storage/postgres/connection.js';
 import type { Command, CommandTarget, TargetStatus, Transition } from './commandModel.js';
 import {
@@ -65,7 +67,7 @@ export class PostgresCommandStore implements CommandStore {
   }
 
   async transition(commandId: string, meterId: string, status: TargetStatus, at: number, extra: TransitionExtra = {}): Promise<CommandTarget> {
-    const row = await this.db.run(async (sql) => {
+    const update = async (sql: Queryable): Promise<TargetRow | undefined> => {
       const step: Transition[] = [{ status, at }];
       const e = extra.error;
       const [row] = await sql<TargetRow[]>`UPDATE command_targets SET
@@ -78,7 +80,9 @@ export class PostgresCommandStore implements CommandStore {
         WHERE command_id = ${commandId} AND meter_id = ${meterId}
         RETURNING *`;
       return row;
-    });
+    };
+    // Fenced: the lease row is share-locked for the update, so a takeover cannot slip between the check and the write.
+    const row = extra.fence === undefined ? await this.db.run(update) : await fenced(this.db, extra.fence, update);
     if (row === undefined) throw new UnknownCommandTarget(commandId, meterId);
     return targetOf(row);
   }

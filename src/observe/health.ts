@@ -13,8 +13,19 @@ export interface ComponentStatus {
   readonly info?: Readonly<Record<string, string | number | boolean | null>>;
 }
 
+/** Which node answered and what it does now (src/cluster/): what a load balancer routes by. */
+export interface NodeStatus {
+  readonly id: string;
+  readonly roles: string[];
+  /** Holds the leader lease (always true in `single` mode). */
+  readonly leader: boolean;
+  /** The areas this node collects; empty until sharding assigns them. */
+  readonly shards: string[];
+}
+
 export interface HealthReport {
   /** The worst status among the components. */
   readonly status: HealthStatus;
+  readonly node: NodeStatus;
   readonly components: Readonly<Record<string, ComponentStatus>>;
 }

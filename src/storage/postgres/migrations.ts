@@ -526,6 +526,36 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 18,
+    name: 'cluster members and leases',
+    sql: `
+      -- Every node of the station (src/cluster/membership.ts). Times are the database's own
+      -- (now() on the server), so the nodes' clocks never meet: a member is live while
+      -- heartbeat_at is younger than its lease_ms by the server's clock.
+      CREATE TABLE cluster_nodes (
+        id           text PRIMARY KEY,      -- cluster.nodeId, stable across restarts
+        roles        text[]      NOT NULL,
+        mode         text        NOT NULL,  -- single | active-standby | sharded
+        api_url      text,                  -- where peers and a load balancer reach its API
+        version      text        NOT NULL,  -- the station's version
+        lease_ms     integer     NOT NULL,  -- live while the heartbeat is younger than this
+        started_at   timestamptz NOT NULL,
+        heartbeat_at timestamptz NOT NULL,
+        left_at      timestamptz            -- set by a clean stop; null while running
+      );
+
+      -- Leases by name (the leader's, later one per area), src/cluster/lease.ts. token grows by
+      -- one with every new holder and never on renewal: it fences a side effect (fencing.ts).
+      CREATE TABLE cluster_leases (
+        name        text PRIMARY KEY,
+        holder      text        NOT NULL,
+        token       bigint      NOT NULL,
+        acquired_at timestamptz NOT NULL,
+        expires_at  timestamptz NOT NULL
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandStore, NewCommand } from '../../../src/control/commandStore.js';
-import { STORE_DRIVERS, commandStoreOf, disposeStoreDrivers, type StoreDatabase } from '../../helpers/storeDrivers.js';
+import { STORE_DRIVERS, commandStoreOf, disposeStoreDrivers, type StoreConnection, type StoreDatabase } from '../../helpers/storeDrivers.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 
@@ -28,6 +28,7 @@ afterAll(async () => {
 describe.each(STORE_DRIVERS)('command store on $name', (driver) => {
   let database: StoreDatabase | undefined;
   let store: CommandStore;
+  let connection: StoreConnection;
 
   beforeAll(() => {
     if (driver.unavailable !== undefined) console.warn(`skipped: ${driver.unavailable}`);
@@ -35,7 +36,8 @@ describe.each(STORE_DRIVERS)('command store on $name', (driver) => {
   beforeEach(async (ctx) => {
     if (driver.unavailable !== undefined) ctx.skip();
     database = await driver.create();
-    store = commandStoreOf(await database.connect());
+    connection = await database.connect();
+    store = commandStoreOf(connection);
   }, 30_000);
   afterEach(async () => {
     await database?.dispose();
@@ -73,6 +75,19 @@ describe.each(STORE_DRIVERS)('command store on $name', (driver) => {
       { status: 'pending', at: T0 }, { status: 'sent', at: T0 + 1 }, { status: 'acknowledged', at: T0 + 2 }, { status: 'failed', at: T0 + 3 }, { status: 'verified', at: T0 + 4 },
     ]);
     expect(await store.target('c1', 'm1')).toEqual(verified);
+  });
+
+  it('marks a target sent under a fence only while the lease\'s token is current; the embedded store, one node, ignores the fence', async () => {
+    await store.insert(newCommand('c1', T0));
+    await store.insert(newCommand('c2', T0 + 1));
+    if (connection.postgres !== undefined) {
+      await connection.postgres.sql`INSERT INTO cluster_leases (name, holder, token, acquired_at, expires_at) VALUES ('leader', 'n2', 3, now(), now() + interval '1 hour')`;
+      await expect(store.transition('c1', 'm1', 'sent', T0 + 2, { fence: { lease: 'leader', token: 2 } })).rejects.toMatchObject({ name: 'StaleFencingToken', code: 'STALE_FENCING_TOKEN', current: 3 });
+      expect(await store.target('c1', 'm1')).toMatchObject({ status: 'pending', transitions: [{ status: 'pending', at: T0 }] });
+      expect((await store.transition('c2', 'm1', 'sent', T0 + 3, { fence: { lease: 'leader', token: 3 } })).status).toBe('sent');
+    } else {
+      expect((await store.transition('c1', 'm1', 'sent', T0 + 2, { fence: { lease: 'leader', token: 2 } })).status).toBe('sent');
+    }
   });
 
   it('refuses a transition of a target that does not exist', async () => {

@@ -1,0 +1,119 @@
+/**
+ * The node's place in the station: in `single` mode it is the whole station and the leader;
+ * in `active-standby` and `sharded` it registers in the member list, heartbeats, and
+ * campaigns for the `leader` lease. What /health says about it comes from here.
+ *
+ * Leadership does not yet start or stop any duty: every role runs on every node, and /health
+ * says so. The lease's token already fences what a store checks (the command store's `sent`).
+ */
+import { readFileSync } from 'node:fs';
+import type { ComponentStatus, NodeStatus } from '../observe/health.js';
+import type { Closers } from '../observe/closers.js';
+import type { LogThrottle, Logger } from '../observe/logger.js';
+import type { PostgresDatabase } from '../storage/postgres/connection.js';
+import { Lease, leaseRecord } from './lease.js';
+import { Membership } from './membership.js';
+import type { NodeIdentity } from './settings.js';
+
+export { nodeIdentity, type NodeIdentity } from './settings.js';
+
+/** The name of the singleton duties' lease. */
+export const LEADER_LEASE = 'leader';
+
+export interface ClusterNode {
+  readonly identity: NodeIdentity;
+  /** The leader lease; undefined in `single` mode, where this node always leads. */
+  readonly leaderLease: Lease | undefined;
+  status(): NodeStatus;
+  /** The `cluster` component of /health; undefined in `single` mode. */
+  health(): Promise<ComponentStatus | undefined>;
+  /** Records where this node's API listens (once it does), unless `cluster.advertiseUrl` says otherwise. */
+  advertise(apiUrl: string): Promise<void>;
+}
+
+export interface ClusterAssembly {
+  readonly logger: Logger;
+  readonly throttle: LogThrottle;
+  readonly closers: Closers;
+  readonly identity: NodeIdentity;
+  /** The shared store; undefined on the embedded driver (then the mode is `single`). */
+  readonly database: PostgresDatabase | undefined;
+}
+
+/** A /health answer serves the requests of the next second: /health is public, the queries are not free. */
+const REPORT_REUSE_MS = 1_000;
+
+export async function createCluster({ logger, throttle, closers, identity, database }: ClusterAssembly): Promise<ClusterNode> {
+  const single: NodeStatus = { id: identity.id, roles: [...identity.roles], leader: true, shards: [] };
+  if (identity.mode === 'single' || database === undefined) {
+    return { identity, leaderLease: undefined, status: () => ({ ...single }), health: () => Promise.resolve(undefined), advertise: () => Promise.resolve() };
+  }
+  const log = logger.child({ component: 'cluster', node: identity.id });
+  const problem = (key: string, message: string) => (err: unknown): void => {
+    const suppressed = throttle.pass(`cluster:${key}`);
+    if (suppressed >= 0) log.warn({ err, suppressed }, message);
+  };
+  const membership = new Membership(database, {
+    node: identity, apiUrl: identity.advertiseUrl ?? null, version: stationVersion(),
+    onError: problem('heartbeat', 'cluster heartbeat failed; tried again at the next beat'),
+  });
+  await membership.join();
+  closers.add('cluster membership', () => membership.leave());
+  const lease = new Lease(database, {
+    name: LEADER_LEASE, holder: identity.id, leaseMs: identity.leaseMs,
+    onError: problem('lease', 'leader lease statement failed; tried again at the next renewal'),
+  });
+  lease.on('gained', (token) => { log.info({ token }, 'this node is the leader'); });
+  lease.on('lost', (token, reason) => { log.warn({ token, reason }, 'this node is no longer the leader'); });
+  lease.start();
+  closers.add('leader lease', () => lease.close());
+  log.info({ mode: identity.mode, roles: identity.roles }, 'joined the cluster');
+
+  let report: { at: number; status: Promise<ComponentStatus> } | undefined;
+  const health = async (): Promise<ComponentStatus> => {
+    const [members, record] = await Promise.all([membership.members(), leaseRecord(database, LEADER_LEASE)]);
+    const live = members.filter((m) => m.live);
+    const holder = record?.live === true ? record.holder : null;
+    return {
+      status: live.some((m) => m.id === identity.id) ? 'ok' : 'degraded',
+      detail: `${identity.mode}: ${live.length} live member(s); leader ${holder ?? 'none'}${record === undefined ? '' : ` (token ${record.token})`}. `
+        + 'Leadership does not yet start or stop duties: every role runs on every node.',
+      info: {
+        mode: identity.mode, liveMembers: live.length, members: members.length,
+        leaseHolder: holder, leaseToken: record?.token ?? null, leader: lease.isHolder(), dutiesFollowLeadership: false,
+      },
+    };
+  };
+  return {
+    identity,
+    leaderLease: lease,
+    status: () => ({ ...single, leader: lease.isHolder() }),
+    advertise: (apiUrl) => (identity.advertiseUrl === undefined ? membership.advertise(apiUrl) : Promise.resolve()),
+    health: () => {
+      const now = performance.now();
+      if (report === undefined || now - report.at >= REPORT_REUSE_MS) {
+        report = {
+          at: now,
+          status: health().catch((err: unknown): ComponentStatus => ({
+            status: 'degraded', detail: `the member list cannot be read: ${err instanceof Error ? err.message : String(err)}`,
+            info: { mode: identity.mode, leader: lease.isHolder(), dutiesFollowLeadership: false },
+          })),
+        };
+      }
+      return report.status;
+    },
+  };
+}
+
+/** The station's version from its package.json (two levels up in the sources, three in dist/). */
+function stationVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'gridhead' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+}

@@ -1,0 +1,95 @@
+/**
+ * /health names the node that answers: `node` { id, roles, leader, shards }. One node alone
+ * (embedded store) is the leader; two active-standby nodes on one PostgreSQL agree on one
+ * leader, both report the cluster component (live members, lease holder, token), and when the
+ * leader stops the other takes the lease with the next token.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
+import { postgresUnavailable, queryPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+
+const unavailable = postgresUnavailable();
+if (unavailable !== undefined) console.warn(`skipping the active-standby /health tests: ${unavailable}`);
+
+const QUIET = { mqtt: { embeddedBroker: { enabled: true, port: 0 } }, simulators: { enabled: false }, opcua: { enabled: false } };
+const ALL_ROLES = ['api', 'collect', 'rules', 'control', 'opcua'];
+
+interface Component { status: string; detail?: string; info?: Record<string, unknown> }
+interface Health { status: string; node: { id: string; roles: string[]; leader: boolean; shards: string[] }; components: Record<string, Component> }
+
+const health = async (h: TestHeadEnd): Promise<Health> => {
+  const res = await fetch(`${h.url}/health`);
+  expect(res.status).toBe(200);
+  return await res.json() as Health;
+};
+
+describe('/health node object, one node on the embedded store', () => {
+  it('reports the host as the node, every role, leading, no shards, and no cluster component', async () => {
+    const h = await startTestHeadEnd(QUIET, { env: { GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex') } });
+    try {
+      const body = await health(h);
+      expect(body.node).toEqual({ id: hostname(), roles: ALL_ROLES, leader: true, shards: [] });
+      expect(body.components.cluster).toBeUndefined();
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+describe.skipIf(unavailable !== undefined)('/health node object, two active-standby nodes on PostgreSQL', () => {
+  let cluster: TestPostgres;
+  let url: string;
+  const masterKey = randomBytes(32).toString('hex');
+  let a: TestHeadEnd | undefined;
+  let b: TestHeadEnd | undefined;
+  const node = (id: string, roles = ALL_ROLES): Promise<TestHeadEnd> => startTestHeadEnd(
+    { ...QUIET, cluster: { mode: 'active-standby', nodeId: id, roles, heartbeatMs: 200, leaseMs: 1_000 } },
+    { env: { GRIDHEAD_DATABASE_URL: url, GRIDHEAD_MASTER_KEY: masterKey } },
+  );
+
+  beforeAll(async () => {
+    cluster = await startPostgres();
+    url = await cluster.createDatabase();
+  }, 60_000);
+  afterAll(async () => {
+    await b?.stop();
+    await a?.stop();
+    await cluster.dispose();
+  });
+
+  it('names one leader, lists both members live with their API URLs, and hands over when the leader stops', async () => {
+    const first = await node('node-a');
+    a = first;
+    await eventually(async () => ((await health(first)).node.leader ? true : undefined), 10_000, 'node-a leads');
+    b = await node('node-b', ['api', 'collect']);
+    const second = b;
+    const bHealth = await eventually(async () => {
+      const body = await health(second);
+      return body.components.cluster?.info?.liveMembers === 2 ? body : undefined;
+    }, 10_000, 'two live members');
+    expect(bHealth.node).toEqual({ id: 'node-b', roles: ['api', 'collect'], leader: false, shards: [] });
+    expect(bHealth.components.cluster).toMatchObject({
+      status: 'ok',
+      info: { mode: 'active-standby', liveMembers: 2, leaseHolder: 'node-a', leaseToken: 1, leader: false, dutiesFollowLeadership: false },
+    });
+    expect(bHealth.components.cluster?.detail).toMatch(/does not yet start or stop duties/);
+    expect((await health(first)).node).toEqual({ id: 'node-a', roles: ALL_ROLES, leader: true, shards: [] });
+    expect(await queryPostgres(url, 'SELECT id, api_url FROM cluster_nodes ORDER BY id')).toEqual([{ id: 'node-a', api_url: first.url }, { id: 'node-b', api_url: second.url }]);
+
+    a = undefined;
+    await first.stop();
+    const after = await eventually(async () => {
+      const body = await health(second);
+      // The component is computed at most once a second: wait for it to catch up too.
+      return body.node.leader && body.components.cluster?.info?.leaseHolder === 'node-b' ? body : undefined;
+    }, 10_000, 'node-b takes over');
+    expect(after.components.cluster?.info).toMatchObject({ liveMembers: 1, leaseHolder: 'node-b', leaseToken: 2, leader: true });
+  }, 60_000);
+
+  it('refuses to start a cluster mode on the embedded store, naming the keys', async () => {
+    await expect(startTestHeadEnd({ ...QUIET, cluster: { mode: 'active-standby', nodeId: 'x' } }, { env: { GRIDHEAD_DATABASE_URL: '' } }))
+      .rejects.toMatchObject({ name: 'ConfigError', message: expect.stringMatching(/cluster\.mode/) as unknown });
+  });
+});
