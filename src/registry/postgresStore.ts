@@ -82,15 +82,8 @@ export class PostgresRegistryStore implements RegistryStore {
   constructor(private readonly db: PostgresDatabase) {}
 
   /** One snapshot of the three tables, so a meter never arrives without the terminal another node added with it. */
-  async load(): Promise<StoredTopology> {
-    return this.db.run((sql) => sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', async (tx) => {
-      const areas = await tx<AreaRow[]>`SELECT id, name, kind, parent_id, transformer_kva FROM areas`;
-      const terminals = await tx<TerminalRow[]>`SELECT id, name, protocol, enabled, profiles, endpoint FROM terminals`;
-      const meters = await tx<MeterRow[]>`
-        SELECT key, id, name, terminal_id, address, ct_ratio, pt_ratio, nominal_voltage, max_current, area_id, protected, customer_ref, account_ref
-        FROM meters ORDER BY key`;
-      return { areas: areas.map(areaOf), terminals: terminals.map(terminalSeedOf), meters: meters.map(keyedMeterOf) };
-    }));
+  load(): Promise<StoredTopology> {
+    return this.snapshot(undefined);
   }
 
   async putArea(area: Area, at: number): Promise<void> {
@@ -163,14 +156,19 @@ export class PostgresRegistryStore implements RegistryStore {
     });
   }
 
-  private async read(ids: TopologyIds): Promise<StoredTopology> {
+  private read(ids: TopologyIds): Promise<StoredTopology> {
+    return this.snapshot(ids);
+  }
+
+  /** The rows of `ids` (all rows: undefined), from one snapshot. */
+  private snapshot(ids: TopologyIds | undefined): Promise<StoredTopology> {
     return this.db.run((sql) => sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', async (tx) => {
-      const areas = await tx<AreaRow[]>`SELECT id, name, kind, parent_id, transformer_kva FROM areas WHERE id = ANY(${ids.areas as string[]}::text[])`;
-      const terminals = await tx<TerminalRow[]>`
-        SELECT id, name, protocol, enabled, profiles, endpoint FROM terminals WHERE id = ANY(${ids.terminals as string[]}::text[])`;
+      const among = (list: readonly string[] | undefined) => (list === undefined ? tx`` : tx`WHERE id = ANY(${list as string[]}::text[])`);
+      const areas = await tx<AreaRow[]>`SELECT id, name, kind, parent_id, transformer_kva FROM areas ${among(ids?.areas)}`;
+      const terminals = await tx<TerminalRow[]>`SELECT id, name, protocol, enabled, profiles, endpoint FROM terminals ${among(ids?.terminals)}`;
       const meters = await tx<MeterRow[]>`
         SELECT key, id, name, terminal_id, address, ct_ratio, pt_ratio, nominal_voltage, max_current, area_id, protected, customer_ref, account_ref
-        FROM meters WHERE id = ANY(${ids.meters as string[]}::text[]) ORDER BY key`;
+        FROM meters ${among(ids?.meters)} ORDER BY key`;
       return { areas: areas.map(areaOf), terminals: terminals.map(terminalSeedOf), meters: meters.map(keyedMeterOf) };
     }));
   }
