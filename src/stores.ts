@@ -208,7 +208,11 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
   const outcome = await migratePostgres(pg);
   if (outcome.applied.length > 0) log.info({ applied: outcome.applied.map((m) => m.version), version: outcome.version }, 'PostgreSQL schema migrated');
 
-  const registry = await Registry.open(new PostgresRegistryStore(pg), registryOptions);
+  const registry = await Registry.open(new PostgresRegistryStore(pg), {
+    ...registryOptions,
+    onRemoteError: problem('registry', 'topology changes made on other nodes could not be read back; tried again'),
+  });
+  closers.add('registry follower', () => registry.close());
   const readings = await PgReadingStore.open(pg, (id) => registry.meterKey(id), {
     retentionDays: config.storage.retentionDays,
     partitionDaysAhead: config.storage.postgres.partitionDaysAhead,

@@ -4,12 +4,14 @@
  *
  * A replacement recorded on one node must count in the next export of every node, so a
  * recording notifies channel `meter_replacements` in the transaction that stores it (sent
- * at commit) and every node listens. Notifications sent while a node's listening connection
- * was down are lost to it, so each time that connection is (re)established the node reloads
- * the table: it never keeps a stale list longer than its connection is down.
+ * at commit) and every node listens (src/storage/postgres/notifications.ts). Notifications sent
+ * while a node's listening connection was down are lost to it, so each time that connection is
+ * re-established the node reloads the table: it never keeps a stale list longer than its
+ * connection is down.
  */
 import type { PostgresDatabase } from '../storage/postgres/connection.js';
 import { databaseError, type DatabaseError } from '../storage/postgres/errors.js';
+import { listenTo, notifyInTransaction, type Listening } from '../storage/postgres/notifications.js';
 import { MAX_REPLACEMENTS, ReplacementIndex, ReplacementLimitReached, replacementOf, type ReplacementRow, type ReplacementStore } from './replacements.js';
 import type { MeterReplacement } from './vee.js';
 
@@ -23,22 +25,16 @@ export interface PostgresReplacementStoreOptions {
 
 export class PostgresReplacementStore implements ReplacementStore {
   private index = ReplacementIndex.of([]);
-  private unlisten: (() => Promise<void>) | undefined;
+  private listening: Listening | undefined;
   private readonly now: () => number;
 
   /** Listens for other nodes' recordings, then loads the table; resolves when both are done. */
   static async open(db: PostgresDatabase, options: PostgresReplacementStoreOptions = {}): Promise<PostgresReplacementStore> {
     const store = new PostgresReplacementStore(db, options);
-    let first = true;
-    const listening = await db.run((sql) => sql.listen(CHANNEL, (payload) => { store.heard(payload); }, () => {
-      // Called at the first LISTEN (loaded below) and after every reconnection of the listener.
-      if (first) {
-        first = false;
-        return;
-      }
-      store.reload().catch((err: unknown) => options.onError?.(databaseError(err, db.target)));
-    }));
-    store.unlisten = () => listening.unlisten();
+    store.listening = await listenTo(db, CHANNEL, {
+      heard: (payload) => { store.heard(payload); },
+      missed: () => { store.reload().catch((err: unknown) => options.onError?.(databaseError(err, db.target))); },
+    });
     await store.reload();
     return store;
   }
@@ -59,7 +55,7 @@ export class PostgresReplacementStore implements ReplacementStore {
         ON CONFLICT (meter_id, at) DO UPDATE SET old_final = excluded.old_final, new_initial = excluded.new_initial
         RETURNING 1`;
       if (rows.length === 0) return false;
-      await tx`SELECT pg_notify(${CHANNEL}, ${JSON.stringify(r)})`;
+      await notifyInTransaction(tx, CHANNEL, JSON.stringify(r));
       return true;
     }));
     if (!stored) throw new ReplacementLimitReached();
@@ -72,8 +68,8 @@ export class PostgresReplacementStore implements ReplacementStore {
 
   /** Stops listening; the pool belongs to its opener. */
   async close(): Promise<void> {
-    await this.unlisten?.();
-    this.unlisten = undefined;
+    await this.listening?.stop();
+    this.listening = undefined;
   }
 
   private async reload(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The registry's in-memory image of the topology, with the indexes the hot paths need (a
  * meter by terminal address for every reading, a terminal's meters for every collection
- * cycle). Plain maps and no rules: the registry checks a change before it reaches the image.
+ * cycle). Plain maps and no rules: the registry checks a local change before it reaches the
+ * image, and another node's change was checked by that node and kept by the store.
  */
 import type { Area, AreaId, Meter, MeterId, Terminal, TerminalId } from '../domain/index.js';
 
@@ -62,7 +63,9 @@ export class TopologyImage {
   }
 
   private unindex(m: Meter): void {
-    this.byAddress.delete(addressKey(m.terminalId, m.address));
+    // Another meter may hold the address already: changes another node made arrive together, in any order.
+    const key = addressKey(m.terminalId, m.address);
+    if (this.byAddress.get(key)?.id === m.id) this.byAddress.delete(key);
     const group = this.byTerminal.get(m.terminalId);
     group?.delete(m.id);
     if (group?.size === 0) this.byTerminal.delete(m.terminalId);

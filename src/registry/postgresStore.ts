@@ -2,14 +2,31 @@
  * The topology on PostgreSQL: the embedded store's semantics (src/registry/store.ts) on tables
  * `areas`, `terminals` and `meters`. Every write is a multi-row `unnest` statement, one row or
  * a whole seed alike, so a seed of a large fleet costs a few round trips, not one per entry.
+ *
+ * Several nodes share the tables and each keeps an image in memory, so every write notifies
+ * channel `registry_changes` in its own transaction (sent at commit, never by a rollback) with
+ * what it touched: `{"o": origin, "a": [area ids], "t": [terminal ids], "m": [meter ids]}`. No
+ * values and no operation: the receiver reads the rows back, and a row that is gone was
+ * deleted. `o` names the store that wrote, so a node skips its own notifications (it applied
+ * the change when the write returned). A batch whose ids do not fit one payload (PostgreSQL's
+ * limit is 8000 bytes: about a hundred meter ids of the longest kind) sends `{"o", "all": true}`
+ * instead, once: each other node then reads the three tables once and keeps what differs,
+ * which is what its own restart costs. Chunks of ids would send a seed of 100,000 meters as a
+ * thousand notifications and as many reads, each node still reading every row it names.
  */
+import { randomBytes } from 'node:crypto';
 import type { Area, AreaId, Meter, MeterId, Terminal, TerminalId } from '../domain/index.js';
 import { meterId, terminalId } from '../domain/index.js';
-import type { PostgresDatabase, Queryable } from '../storage/postgres/connection.js';
+import type { PostgresDatabase, Queryable, TransactionSql } from '../storage/postgres/connection.js';
+import { fitsNotification, listenTo, notifyInTransaction } from '../storage/postgres/notifications.js';
 import {
   areaOf, endpointOf, keyedMeterOf, terminalSeedOf,
-  type AreaRow, type MeterRow, type RegistryStore, type StoredEndpointPassword, type StoredTopology, type TerminalRow, type TopologyBatch,
+  type AreaRow, type MeterRow, type RegistryStore, type SharedTopology, type StoredEndpointPassword, type StoredTopology,
+  type TerminalRow, type TopologyBatch, type TopologyHintSink, type TopologyIds,
 } from './store.js';
+
+/** The channel every node's registry listens on. */
+export const REGISTRY_CHANNEL = 'registry_changes';
 
 /** Rows per statement of a batch: each statement stays well inside storage.postgres.statementTimeoutMs. */
 export const REGISTRY_BATCH_ROWS = 10_000;
@@ -55,45 +72,45 @@ const PUT_METERS = `
   SELECT id, key FROM updated UNION ALL SELECT id, key FROM inserted`;
 
 export class PostgresRegistryStore implements RegistryStore {
+  /** Names this store in its notifications, so its own are told from other nodes'. */
+  private readonly origin = randomBytes(8).toString('hex');
+  readonly shared: SharedTopology = {
+    follow: (sink) => this.follow(sink),
+    read: (ids) => this.read(ids),
+  };
+
   constructor(private readonly db: PostgresDatabase) {}
 
   /** One snapshot of the three tables, so a meter never arrives without the terminal another node added with it. */
-  async load(): Promise<StoredTopology> {
-    return this.db.run((sql) => sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', async (tx) => {
-      const areas = await tx<AreaRow[]>`SELECT id, name, kind, parent_id, transformer_kva FROM areas`;
-      const terminals = await tx<TerminalRow[]>`SELECT id, name, protocol, enabled, profiles, endpoint FROM terminals`;
-      const meters = await tx<MeterRow[]>`
-        SELECT key, id, name, terminal_id, address, ct_ratio, pt_ratio, nominal_voltage, max_current, area_id, protected, customer_ref, account_ref
-        FROM meters ORDER BY key`;
-      return { areas: areas.map(areaOf), terminals: terminals.map(terminalSeedOf), meters: meters.map(keyedMeterOf) };
-    }));
+  load(): Promise<StoredTopology> {
+    return this.snapshot(undefined);
   }
 
   async putArea(area: Area, at: number): Promise<void> {
-    await this.db.run((sql) => putAreas(sql, [area], at));
+    await this.write({ areas: [area.id] }, (tx) => putAreas(tx, [area], at));
   }
 
   async deleteArea(id: AreaId): Promise<void> {
-    await this.db.run((sql) => sql`DELETE FROM areas WHERE id = ${id}`);
+    await this.write({ areas: [id] }, (tx) => tx`DELETE FROM areas WHERE id = ${id}`);
   }
 
   async putTerminal(terminal: Terminal, at: number): Promise<void> {
-    await this.db.run((sql) => putTerminals(sql, [terminal], at));
+    await this.write({ terminals: [terminal.id] }, (tx) => putTerminals(tx, [terminal], at));
   }
 
   async deleteTerminal(id: TerminalId): Promise<void> {
-    await this.db.run((sql) => sql`DELETE FROM terminals WHERE id = ${id}`);
+    await this.write({ terminals: [id] }, (tx) => tx`DELETE FROM terminals WHERE id = ${id}`);
   }
 
   async putMeter(meter: Meter, at: number): Promise<number> {
-    const keys = await this.db.run((sql) => putMeters(sql, [meter], at));
+    const keys = await this.write({ meters: [meter.id] }, (tx) => putMeters(tx, [meter], at));
     const key = keys.get(meter.id);
     if (key === undefined) throw new Error(`the meters table returned no key for meter ${JSON.stringify(meter.id)}`);
     return key;
   }
 
   async deleteMeter(id: MeterId): Promise<void> {
-    await this.db.run((sql) => sql`DELETE FROM meters WHERE id = ${id}`);
+    await this.write({ meters: [id] }, (tx) => tx`DELETE FROM meters WHERE id = ${id}`);
   }
 
   /**
@@ -102,7 +119,8 @@ export class PostgresRegistryStore implements RegistryStore {
    * so the address constraint is checked at commit.
    */
   async putAll(batch: TopologyBatch, at: number): Promise<ReadonlyMap<MeterId, number>> {
-    return this.db.run((sql) => sql.begin(async (tx) => {
+    const ids = { areas: batch.areas.map((a) => a.id), terminals: batch.terminals.map((t) => t.id), meters: batch.meters.map((m) => m.id) };
+    return this.write(ids, async (tx) => {
       await tx`SET CONSTRAINTS meters_terminal_address DEFERRED`;
       for (const chunk of chunks(lastValues(batch.areas))) await putAreas(tx, chunk, at);
       for (const chunk of chunks(lastValues(batch.terminals))) await putTerminals(tx, chunk, at);
@@ -111,7 +129,7 @@ export class PostgresRegistryStore implements RegistryStore {
         for (const [id, key] of await putMeters(tx, chunk, at)) keys.set(id, key);
       }
       return keys;
-    }));
+    });
   }
 
   async storedEndpointPasswords(): Promise<readonly StoredEndpointPassword[]> {
@@ -124,6 +142,79 @@ export class PostgresRegistryStore implements RegistryStore {
   async dropStoredEndpointPassword(id: TerminalId): Promise<void> {
     await this.db.run((sql) => sql`UPDATE terminals SET endpoint = endpoint #- '{dlms,password}' WHERE id = ${id}`);
   }
+
+  /** Listens for other nodes' changes; a notification that is not a hint (someone else's, on the same channel name) is ignored. */
+  private async follow(sink: TopologyHintSink): Promise<{ stop(): Promise<void> }> {
+    return listenTo(this.db, REGISTRY_CHANNEL, {
+      heard: (payload) => {
+        const hint = parseHint(payload);
+        if (hint === undefined || hint.origin === this.origin) return;
+        if (hint.ids === undefined) sink.changedAll();
+        else sink.changed(hint.ids);
+      },
+      missed: () => { sink.changedAll(); },
+    });
+  }
+
+  private read(ids: TopologyIds): Promise<StoredTopology> {
+    return this.snapshot(ids);
+  }
+
+  /** The rows of `ids` (all rows: undefined), from one snapshot. */
+  private snapshot(ids: TopologyIds | undefined): Promise<StoredTopology> {
+    return this.db.run((sql) => sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', async (tx) => {
+      const among = (list: readonly string[] | undefined) => (list === undefined ? tx`` : tx`WHERE id = ANY(${list as string[]}::text[])`);
+      const areas = await tx<AreaRow[]>`SELECT id, name, kind, parent_id, transformer_kva FROM areas ${among(ids?.areas)}`;
+      const terminals = await tx<TerminalRow[]>`SELECT id, name, protocol, enabled, profiles, endpoint FROM terminals ${among(ids?.terminals)}`;
+      const meters = await tx<MeterRow[]>`
+        SELECT key, id, name, terminal_id, address, ct_ratio, pt_ratio, nominal_voltage, max_current, area_id, protected, customer_ref, account_ref
+        FROM meters ${among(ids?.meters)} ORDER BY key`;
+      return { areas: areas.map(areaOf), terminals: terminals.map(terminalSeedOf), meters: meters.map(keyedMeterOf) };
+    }));
+  }
+
+  /** `work` and the notification of what it touched, in one transaction. */
+  private write<T>(touched: Partial<TopologyIds>, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
+    const payload = hintPayload(this.origin, touched);
+    return this.db.run((sql) => sql.begin(async (tx) => {
+      const result = await work(tx);
+      await notifyInTransaction(tx, REGISTRY_CHANNEL, payload);
+      return result;
+    }));
+  }
+}
+
+// ── notifications ──────────────────────────────────────────────────────────
+
+interface Hint {
+  readonly origin: string;
+  /** Undefined: everything may have changed. */
+  readonly ids: TopologyIds | undefined;
+}
+
+/** The ids touched, or `all` when they would not fit one notification. */
+function hintPayload(origin: string, touched: Partial<TopologyIds>): string {
+  const named = JSON.stringify({ o: origin, a: touched.areas ?? [], t: touched.terminals ?? [], m: touched.meters ?? [] });
+  return fitsNotification(named) ? named : JSON.stringify({ o: origin, all: true });
+}
+
+function parseHint(payload: string): Hint | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null || !('o' in v) || typeof v.o !== 'string') return undefined;
+  if ('all' in v && v.all === true) return { origin: v.o, ids: undefined };
+  if (!('a' in v && 't' in v && 'm' in v)) return undefined;
+  const { a, t, m } = v;
+  if (!isIdList(a) || !isIdList(t) || !isIdList(m)) return undefined;
+  return { origin: v.o, ids: { areas: a, terminals: t, meters: m } };
+}
+
+function isIdList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
 }
 
 async function putAreas(q: Queryable, areas: readonly Area[], at: number): Promise<void> {

@@ -7,12 +7,13 @@
  * announced, so memory never shows what the store refused. Changes run one at a time, each
  * checked against the result of the one before.
  *
- * Several nodes on one PostgreSQL: each node loads the topology at start and sees its own
- * changes at once, another node's only after a restart. Until change notification between
- * nodes is built (with the work that runs several nodes side by side), a node's checks may
- * pass on an image another node has outdated; the store's constraints (unique ids, one meter
- * per terminal address, parents and terminals that exist) still refuse what would break it,
- * and such a refusal comes out as a ConflictError that leaves memory as it was.
+ * Several nodes on one PostgreSQL: each node keeps its own image, and every change a node
+ * commits reaches the others within a moment (src/registry/remote.ts): they read the rows back,
+ * apply what differs and announce it to their listeners as they would a local change. In that
+ * moment a node's checks may pass on an image another node has just outdated; the store's
+ * constraints (unique ids, one meter per terminal address, parents and terminals that exist)
+ * still refuse what would break it, and such a refusal comes out as a ConflictError that leaves
+ * memory as it was. The embedded store has one writer, this process, and nothing to follow.
  */
 import type { AreaSeed, MeterSeed, TerminalSeed } from '../config/schema.js';
 import {
@@ -20,8 +21,9 @@ import {
   type Area, type AreaId, type Meter, type MeterId, type Terminal, type TerminalId,
 } from '../domain/index.js';
 import { refusedForGood } from '../storage/refusedRows.js';
-import { checkedArea, checkedMeter, checkedTerminal, toTerminal, type ConfiguredNames } from './checks.js';
+import { checkedArea, checkedMeter, checkedTerminal, type ConfiguredNames } from './checks.js';
 import { TopologyImage } from './image.js';
+import { RemoteFollower, differences, imageOf, patch, type CatchUp } from './remote.js';
 import type { RegistryStore, StoredEndpointPassword } from './store.js';
 
 export type RegistryChange =
@@ -31,6 +33,8 @@ export type RegistryChange =
 
 export interface RegistryOptions extends ConfiguredNames {
   readonly now?: () => number;
+  /** On a shared store: another node's change could not be read back yet; it is tried again after a backoff. */
+  readonly onRemoteError?: (err: unknown) => void;
 }
 
 export interface RegistrySeed {
@@ -44,19 +48,38 @@ export class Registry {
   private readonly now: () => number;
   /** The last change queued; the next one starts when it has settled. */
   private tail: Promise<unknown> = Promise.resolve();
+  private remote: RemoteFollower | undefined;
 
-  /** Loads everything the store holds. */
+  /**
+   * Loads everything the store holds. On a shared store it listens first, so a change another
+   * node commits while the load runs is caught up right after it; `close()` stops listening.
+   */
   static async open(store: RegistryStore, options: RegistryOptions): Promise<Registry> {
-    const stored = await store.load();
-    const image = new TopologyImage();
-    for (const a of stored.areas) image.areas.set(a.id, a);
-    for (const t of stored.terminals) image.terminals.set(terminalId(t.id), toTerminal(t));
-    for (const { meter, key } of stored.meters) image.setMeter(meter, key);
-    return new Registry(store, image, options);
+    const registry = new Registry(store, new TopologyImage(), options);
+    const { shared } = store;
+    if (shared !== undefined) {
+      registry.remote = await RemoteFollower.start(shared, {
+        apply: (work) => registry.exclusive(() => registry.catchUp(work)),
+        onError: (err) => options.onRemoteError?.(err),
+      });
+    }
+    try {
+      await registry.exclusive(async () => { registry.image = imageOf(await store.load()); });
+    } catch (err) {
+      await registry.close();
+      throw err;
+    }
+    return registry;
   }
 
   private constructor(private readonly store: RegistryStore, private image: TopologyImage, private readonly options: RegistryOptions) {
     this.now = options.now ?? Date.now;
+  }
+
+  /** Stops following other nodes' changes; the store belongs to its opener. */
+  async close(): Promise<void> {
+    await this.remote?.stop();
+    this.remote = undefined;
   }
 
   onChange(listener: (c: RegistryChange) => void): () => void {
@@ -313,6 +336,24 @@ export class Registry {
       this.image = draft;
       for (const c of changes) this.emit(c);
     });
+  }
+
+  /**
+   * Another node's changes, read back from the store: queued as a local change is, so the rows
+   * read are never older than a local change already applied.
+   */
+  private async catchUp(work: CatchUp): Promise<void> {
+    const { shared } = this.store;
+    if (shared === undefined) return;
+    let changes: RegistryChange[];
+    if (work.all) {
+      const fresh = imageOf(await this.store.load());
+      changes = differences(this.image, fresh);
+      this.image = fresh;
+    } else {
+      changes = patch(this.image, work.ids, await shared.read(work.ids));
+    }
+    for (const c of changes) this.emit(c);
   }
 
   /** Runs `change` after every change queued before it has settled, whatever their outcome. */

@@ -30,6 +30,33 @@ export interface RegistryStore {
   storedEndpointPasswords(): Promise<readonly StoredEndpointPassword[]>;
   /** Removes the password from a stored DLMS endpoint, once it is safe elsewhere. */
   dropStoredEndpointPassword(id: TerminalId): Promise<void>;
+  /** Present on a store several nodes share (PostgreSQL); absent on one only this process writes. */
+  readonly shared?: SharedTopology;
+}
+
+/**
+ * What other nodes commit to a shared store. A hint names what a transaction touched, not
+ * what it wrote: the receiver reads the rows back, since the table is the truth and a later
+ * change may already have overtaken the one hinted.
+ */
+export interface SharedTopology {
+  /** Calls `sink` for every change another node commits; resolves once listening. */
+  follow(sink: TopologyHintSink): Promise<{ stop(): Promise<void> }>;
+  /** The stored rows of these entries, from one snapshot; an entry missing from the answer is gone. */
+  read(ids: TopologyIds): Promise<StoredTopology>;
+}
+
+export interface TopologyHintSink {
+  /** Another node committed a change to these entries. */
+  changed(ids: TopologyIds): void;
+  /** Another node changed more than a hint names (a large seed), or hints were lost (the listener reconnected): read everything. */
+  changedAll(): void;
+}
+
+export interface TopologyIds {
+  readonly areas: readonly string[];
+  readonly terminals: readonly string[];
+  readonly meters: readonly string[];
 }
 
 export interface StoredTopology {

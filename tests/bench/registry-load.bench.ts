@@ -9,6 +9,13 @@
  * - upsert: meters replaced one at a time through `updateMeter` (each awaited, as the API
  *   does), meters/s over GRIDHEAD_BENCH_REGISTRY_SINGLE of them (default 2,000).
  *
+ * And on PostgreSQL, what another node (a second registry on its own pool) takes to follow:
+ *
+ * - follow.seed: from the end of the fleet's seed on one node until the other has every meter
+ *   (one notification, then one read of the three tables, diffed against its image), ms;
+ * - follow.change: from the return of one `updateMeter` on one node until the other node's
+ *   listener hears it, median and max over GRIDHEAD_BENCH_REGISTRY_FOLLOW changes (default 200), ms.
+ *
  * GRIDHEAD_BENCH_REGISTRY_METERS sets the fleet size (default 100,000).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +24,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MeterSeed, TerminalSeed } from '../../src/config/schema.js';
 import { PostgresRegistryStore } from '../../src/registry/postgresStore.js';
-import { Registry, type RegistrySeed } from '../../src/registry/registry.js';
+import { Registry, type RegistryChange, type RegistrySeed } from '../../src/registry/registry.js';
 import { SqliteRegistryStore, type RegistryStore } from '../../src/registry/store.js';
 import { openDatabase } from '../../src/storage/db.js';
 import { openPostgres } from '../../src/storage/postgres/connection.js';
@@ -27,6 +34,7 @@ import { POSTGRES_TEST_CONFIG } from '../helpers/postgresStore.js';
 
 const METERS = Number(process.env.GRIDHEAD_BENCH_REGISTRY_METERS ?? 100_000);
 const SINGLE = Math.min(METERS, Number(process.env.GRIDHEAD_BENCH_REGISTRY_SINGLE ?? 2_000));
+const FOLLOW = Number(process.env.GRIDHEAD_BENCH_REGISTRY_FOLLOW ?? 200);
 const PER_TERMINAL = 100;
 const AREAS = 10;
 const options = { registerMapExists: () => true, profileExists: () => true };
@@ -106,3 +114,44 @@ it('the registry on PostgreSQL', async (ctx) => {
     return { store: new PostgresRegistryStore(db), close: () => db.close() };
   });
 });
+
+it('the registry on PostgreSQL: changes reaching another node', async (ctx) => {
+  if (server === undefined) return ctx.skip();
+  const url = await server.createDatabase();
+  const pools = [await openPostgres({ url, config: POSTGRES_TEST_CONFIG }), await openPostgres({ url, config: POSTGRES_TEST_CONFIG })];
+  const [poolA, poolB] = pools;
+  if (poolA === undefined || poolB === undefined) throw new Error('two pools');
+  await migratePostgres(poolA);
+  const a = await Registry.open(new PostgresRegistryStore(poolA), options);
+  const b = await Registry.open(new PostgresRegistryStore(poolB), options);
+  let waiting: { readonly id: string; readonly arrived: () => void } | undefined;
+  let meters = 0;
+  let allArrived: () => void = () => undefined;
+  const fleetArrived = new Promise<void>((resolve) => { allArrived = resolve; });
+  b.onChange((c: RegistryChange) => {
+    if (c.kind === 'meter' && c.op === 'upsert' && ++meters === METERS) allArrived();
+    if (c.id === waiting?.id) waiting.arrived();
+  });
+  try {
+    const seed = fleet();
+    await a.seed(seed);
+    const followed = await timed(() => fleetArrived);
+    console.log(`bench: registry.postgres.follow.seed = ${Math.round(followed.seconds * 1000)} ms for ${METERS} meters`);
+    expect(b.listMeters()).toHaveLength(METERS);
+
+    const latencies: number[] = [];
+    for (const m of seed.meters.slice(0, FOLLOW)) {
+      const arrived = new Promise<void>((resolve) => { waiting = { id: m.id, arrived: resolve }; });
+      await a.updateMeter(m.id, { ...m, customerRef: `F-${m.id}` });
+      latencies.push((await timed(() => arrived)).seconds * 1000);
+    }
+    latencies.sort((x, y) => x - y);
+    const median = latencies[Math.floor(latencies.length / 2)] ?? 0;
+    const max = latencies[latencies.length - 1] ?? 0;
+    console.log(`bench: registry.postgres.follow.change = ${median.toFixed(1)} ms median, ${max.toFixed(1)} ms max over ${FOLLOW} changes`);
+  } finally {
+    await a.close();
+    await b.close();
+    for (const p of pools) await p.close();
+  }
+}, 300_000);

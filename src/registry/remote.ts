@@ -1,0 +1,199 @@
+/**
+ * Changes other nodes commit to a shared registry store, brought into this node's image.
+ *
+ * Hints arrive one per committed transaction (src/registry/postgresStore.ts); they are
+ * gathered, and one catch-up at a time reads the rows they name back from the store and
+ * applies them. A burst is coalesced: hints that arrive while a catch-up runs, or within
+ * REMOTE_COALESCE_MS of the first, wait and go together into the next one. Bounded: past
+ * REMOTE_PENDING_MAX_IDS ids waiting, they are dropped for one read of everything. A catch-up
+ * that fails (the database unreachable) keeps its hints and is tried again after a backoff
+ * doubling from REMOTE_RETRY_MIN_MS to REMOTE_RETRY_MAX_MS, however many failures: the image
+ * must catch up once the database is back, and nothing else would bring it.
+ *
+ * Applying is the load's path, without the checks a local change passes: what the store holds
+ * was checked by the node that wrote it and kept by the store's constraints. Only what differs
+ * from the image is applied and announced, so a node's listeners hear real changes only,
+ * whether a hint named an entry this node already has as stored or a reload read everything.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { areaId, meterId, terminalId, type AreaId, type MeterId, type TerminalId } from '../domain/index.js';
+import { reconnectDelayMs } from '../storage/postgres/connection.js';
+import { toTerminal } from './checks.js';
+import { TopologyImage } from './image.js';
+import type { RegistryChange } from './registry.js';
+import type { SharedTopology, StoredTopology, TopologyIds } from './store.js';
+
+/** How long the first hint of a burst waits for the others. */
+export const REMOTE_COALESCE_MS = 20;
+/** Ids waiting for a catch-up, beyond which one read of everything is cheaper and bounded. */
+export const REMOTE_PENDING_MAX_IDS = 10_000;
+export const REMOTE_RETRY_MIN_MS = 100;
+export const REMOTE_RETRY_MAX_MS = 10_000;
+
+/** What a catch-up reads back: the entries named, or everything. */
+export type CatchUp = { readonly all: true } | { readonly all: false; readonly ids: TopologyIds };
+
+export interface RemoteFollowerOptions {
+  /** Reads and applies a catch-up; called one at a time. */
+  readonly apply: (work: CatchUp) => Promise<void>;
+  /** A catch-up failed; it is tried again after a backoff. */
+  readonly onError: (err: unknown) => void;
+}
+
+/** Gathers hints from a shared store and runs the catch-ups; `stop()` ends both. */
+export class RemoteFollower {
+  private readonly areas = new Set<string>();
+  private readonly terminals = new Set<string>();
+  private readonly meters = new Set<string>();
+  private all = false;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private failures = 0;
+  private stopped = false;
+  private listening: { stop(): Promise<void> } | undefined;
+
+  /** Starts listening; hints heard from now on are caught up once `apply` can run. */
+  static async start(shared: SharedTopology, options: RemoteFollowerOptions): Promise<RemoteFollower> {
+    const follower = new RemoteFollower(options);
+    follower.listening = await shared.follow({
+      changed: (ids) => { follower.changed(ids); },
+      changedAll: () => { follower.changedAll(); },
+    });
+    return follower;
+  }
+
+  private constructor(private readonly options: RemoteFollowerOptions) {}
+
+  /** Stops listening and waits for a catch-up in progress; what is still pending is left. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.listening?.stop();
+    await this.running;
+  }
+
+  private changed(ids: TopologyIds): void {
+    if (!this.all) {
+      for (const id of ids.areas) this.areas.add(id);
+      for (const id of ids.terminals) this.terminals.add(id);
+      for (const id of ids.meters) this.meters.add(id);
+      if (this.areas.size + this.terminals.size + this.meters.size > REMOTE_PENDING_MAX_IDS) this.changedAll();
+    }
+    this.schedule(REMOTE_COALESCE_MS);
+  }
+
+  private changedAll(): void {
+    this.all = true;
+    this.areas.clear();
+    this.terminals.clear();
+    this.meters.clear();
+    this.schedule(REMOTE_COALESCE_MS);
+  }
+
+  /** At most one timer and one catch-up at a time; a catch-up that ends looks for more work itself. */
+  private schedule(delayMs: number): void {
+    if (this.stopped || this.timer !== undefined || this.running !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.catchUp().finally(() => {
+        this.running = undefined;
+        if (this.pending()) this.schedule(this.failures === 0 ? 0 : reconnectDelayMs(this.failures, REMOTE_RETRY_MIN_MS, REMOTE_RETRY_MAX_MS));
+      });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private pending(): boolean {
+    return this.all || this.areas.size + this.terminals.size + this.meters.size > 0;
+  }
+
+  private async catchUp(): Promise<void> {
+    const work: CatchUp = this.all
+      ? { all: true }
+      : { all: false, ids: { areas: [...this.areas], terminals: [...this.terminals], meters: [...this.meters] } };
+    this.all = false;
+    this.areas.clear();
+    this.terminals.clear();
+    this.meters.clear();
+    try {
+      await this.options.apply(work);
+      this.failures = 0;
+    } catch (err) {
+      this.failures += 1;
+      // Put back, so the retry covers it as well as whatever arrived meanwhile.
+      if (work.all) this.changedAll();
+      else this.changed(work.ids);
+      this.options.onError(err);
+    }
+  }
+}
+
+/** The image of everything stored: the load's path, unchecked. */
+export function imageOf(stored: StoredTopology): TopologyImage {
+  const image = new TopologyImage();
+  for (const a of stored.areas) image.areas.set(a.id, a);
+  for (const t of stored.terminals) image.terminals.set(terminalId(t.id), toTerminal(t));
+  for (const { meter, key } of stored.meters) image.setMeter(meter, key);
+  return image;
+}
+
+/** What differs from `before` to `after`: upserts parents first, deletes children first, as the changes were made. */
+export function differences(before: TopologyImage, after: TopologyImage): RegistryChange[] {
+  const upserts: RegistryChange[] = [];
+  const deletes: RegistryChange[] = [];
+  for (const [id, a] of after.areas) if (!isDeepStrictEqual(before.areas.get(id), a)) upserts.push({ kind: 'area', id, op: 'upsert' });
+  for (const [id, t] of after.terminals) if (!isDeepStrictEqual(before.terminals.get(id), t)) upserts.push({ kind: 'terminal', id, op: 'upsert' });
+  for (const [id, m] of after.meters) {
+    if (!isDeepStrictEqual(before.meters.get(id), m) || before.meterKeys.get(id) !== after.meterKeys.get(id)) upserts.push({ kind: 'meter', id, op: 'upsert' });
+  }
+  for (const id of before.meters.keys()) if (!after.meters.has(id)) deletes.push({ kind: 'meter', id, op: 'delete' });
+  for (const id of before.terminals.keys()) if (!after.terminals.has(id)) deletes.push({ kind: 'terminal', id, op: 'delete' });
+  for (const id of before.areas.keys()) if (!after.areas.has(id)) deletes.push({ kind: 'area', id, op: 'delete' });
+  return [...upserts, ...deletes];
+}
+
+/**
+ * Brings the entries `ids` names in `image` to what `stored` holds of them (an entry named
+ * and not stored is gone); returns what changed, in the order of `differences`.
+ */
+export function patch(image: TopologyImage, ids: TopologyIds, stored: StoredTopology): RegistryChange[] {
+  const upserts: RegistryChange[] = [];
+  const deletes: RegistryChange[] = [];
+  const areas = new Set<AreaId>();
+  for (const a of stored.areas) {
+    areas.add(a.id);
+    if (isDeepStrictEqual(image.areas.get(a.id), a)) continue;
+    image.areas.set(a.id, a);
+    upserts.push({ kind: 'area', id: a.id, op: 'upsert' });
+  }
+  const terminals = new Set<TerminalId>();
+  for (const seed of stored.terminals) {
+    const t = toTerminal(seed);
+    terminals.add(t.id);
+    if (isDeepStrictEqual(image.terminals.get(t.id), t)) continue;
+    image.terminals.set(t.id, t);
+    upserts.push({ kind: 'terminal', id: t.id, op: 'upsert' });
+  }
+  const meters = new Set<MeterId>();
+  for (const { meter, key } of stored.meters) {
+    meters.add(meter.id);
+    if (isDeepStrictEqual(image.meters.get(meter.id), meter) && image.meterKeys.get(meter.id) === key) continue;
+    image.setMeter(meter, key);
+    upserts.push({ kind: 'meter', id: meter.id, op: 'upsert' });
+  }
+  for (const id of ids.meters.map(meterId)) {
+    if (meters.has(id) || !image.meters.has(id)) continue;
+    image.removeMeter(id);
+    deletes.push({ kind: 'meter', id, op: 'delete' });
+  }
+  for (const id of ids.terminals.map(terminalId)) {
+    if (terminals.has(id) || !image.terminals.delete(id)) continue;
+    deletes.push({ kind: 'terminal', id, op: 'delete' });
+  }
+  for (const id of ids.areas.map(areaId)) {
+    if (areas.has(id) || !image.areas.delete(id)) continue;
+    deletes.push({ kind: 'area', id, op: 'delete' });
+  }
+  return [...upserts, ...deletes];
+}
