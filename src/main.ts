@@ -75,6 +75,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const cluster = await createCluster({ ...base, identity, database: stores.postgres });
   const storage = await openStorage(base, env, stores);
   const { registry } = storage;
+  cluster.shareAreas(registry);
   // The broker comes first: the fleet connects to it and seeds the registry before anything polls.
   const broker = await startBroker(base);
   const fleet = await startSimulators(base, broker, storage);

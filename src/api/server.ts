@@ -139,7 +139,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     info: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]))),
   });
   // `node`: which node answered, its roles, whether it leads and which areas it collects (src/cluster/).
-  const nodeStatus = Type.Object({ id: Type.String(), roles: Type.Array(Type.String()), leader: Type.Boolean(), shards: Type.Array(Type.String()) });
+  const nodeStatus = Type.Object({ id: Type.String(), roles: Type.Array(Type.String()), leader: Type.Boolean(), shards: Type.Array(Type.String()), shardCount: Type.Optional(Type.Integer({ minimum: 0 })) });
   const healthReport = Type.Object({ status: Type.String(), node: nodeStatus, components: Type.Record(Type.String(), componentStatus) });
   app.get('/health', {
     config: { access: 'public' },

@@ -7,10 +7,12 @@
  * says so. The lease's token already fences what a store checks (the command store's `sent`).
  */
 import { readFileSync } from 'node:fs';
+import type { Area } from '../domain/index.js';
 import type { ComponentStatus, NodeStatus } from '../observe/health.js';
 import type { Closers } from '../observe/closers.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { PostgresDatabase } from '../storage/postgres/connection.js';
+import { AreaShards } from './areaShards.js';
 import { Lease, leaseRecord } from './lease.js';
 import { Membership } from './membership.js';
 import type { NodeIdentity } from './settings.js';
@@ -29,7 +31,21 @@ export interface ClusterNode {
   health(): Promise<ComponentStatus | undefined>;
   /** Records where this node's API listens (once it does), unless `cluster.advertiseUrl` says otherwise. */
   advertise(apiUrl: string): Promise<void>;
+  /**
+   * In `sharded` mode, starts sharing out the topology's transformer areas (read again at every
+   * beat) among the collecting members and returns the shards of this node; /health lists
+   * them. Undefined in the other modes, where this node collects everything.
+   */
+  shareAreas(topology: Topology): AreaShards | undefined;
 }
+
+/** Where the areas come from (the registry). */
+export interface Topology {
+  listAreas(): readonly Pick<Area, 'id' | 'kind'>[];
+}
+
+/** /health lists this many of the owned areas (sorted), and counts them all. */
+export const HEALTH_SHARDS_LISTED = 20;
 
 export interface ClusterAssembly {
   readonly logger: Logger;
@@ -46,7 +62,10 @@ const REPORT_REUSE_MS = 1_000;
 export async function createCluster({ logger, throttle, closers, identity, database }: ClusterAssembly): Promise<ClusterNode> {
   const single: NodeStatus = { id: identity.id, roles: [...identity.roles], leader: true, shards: [] };
   if (identity.mode === 'single' || database === undefined) {
-    return { identity, leaderLease: undefined, status: () => ({ ...single }), health: () => Promise.resolve(undefined), advertise: () => Promise.resolve() };
+    return {
+      identity, leaderLease: undefined, status: () => ({ ...single }), health: () => Promise.resolve(undefined), advertise: () => Promise.resolve(),
+      shareAreas: () => undefined,
+    };
   }
   const log = logger.child({ component: 'cluster', node: identity.id });
   const problem = (key: string, message: string) => (err: unknown): void => {
@@ -69,6 +88,27 @@ export async function createCluster({ logger, throttle, closers, identity, datab
   closers.add('leader lease', () => lease.close());
   log.info({ mode: identity.mode, roles: identity.roles }, 'joined the cluster');
 
+  let shards: AreaShards | undefined;
+  const shareAreas = (topology: Topology): AreaShards | undefined => {
+    if (identity.mode !== 'sharded') return undefined;
+    if (shards !== undefined) return shards;
+    const own = new AreaShards(database, {
+      node: identity.id, leaseMs: identity.leaseMs, beatMs: Math.min(identity.heartbeatMs, Math.floor(identity.leaseMs / 3)),
+      members: () => membership.members(), areas: () => transformerAreas(topology), onError: problem('shards', 'area lease beat failed; tried again at the next beat'),
+    });
+    own.on('owned', (a) => { log.info({ count: a.length, first: a[0]?.area }, 'areas taken'); });
+    own.on('released', (a, reason) => { log.info({ count: a.length, first: a[0]?.area, reason }, 'areas given up'); });
+    own.start();
+    closers.add('area shards', () => own.close());
+    shards = own;
+    return own;
+  };
+  const shardStatus = (): Pick<NodeStatus, 'shards' | 'shardCount'> => {
+    if (shards === undefined) return { shards: [] };
+    const owned = shards.owned();
+    return { shards: owned.slice(0, HEALTH_SHARDS_LISTED), shardCount: owned.length };
+  };
+
   let report: { at: number; status: Promise<ComponentStatus> } | undefined;
   const health = async (): Promise<ComponentStatus> => {
     const [members, record] = await Promise.all([membership.members(), leaseRecord(database, LEADER_LEASE)]);
@@ -87,7 +127,8 @@ export async function createCluster({ logger, throttle, closers, identity, datab
   return {
     identity,
     leaderLease: lease,
-    status: () => ({ ...single, leader: lease.isHolder() }),
+    status: () => ({ ...single, leader: lease.isHolder(), ...shardStatus() }),
+    shareAreas,
     advertise: (apiUrl) => (identity.advertiseUrl === undefined ? membership.advertise(apiUrl) : Promise.resolve()),
     health: () => {
       const now = performance.now();
@@ -103,6 +144,11 @@ export async function createCluster({ logger, throttle, closers, identity, datab
       return report.status;
     },
   };
+}
+
+/** The unit of sharding: a transformer area (台区) with its meters, whose area rules, line loss and overload need them all on one node. */
+function* transformerAreas(topology: Topology): Iterable<string> {
+  for (const a of topology.listAreas()) if (a.kind === 'transformer') yield a.id;
 }
 
 /** The station's version from its package.json (two levels up in the sources, three in dist/). */

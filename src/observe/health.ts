@@ -19,8 +19,10 @@ export interface NodeStatus {
   readonly roles: string[];
   /** Holds the leader lease (always true in `single` mode). */
   readonly leader: boolean;
-  /** The areas this node collects; empty until sharding assigns them. */
+  /** The areas this node collects in `sharded` mode, sorted; the first few when it owns many (see shardCount). Empty in the other modes. */
   readonly shards: string[];
+  /** How many areas this node owns, in `sharded` mode only. */
+  readonly shardCount?: number;
 }
 
 export interface HealthReport {

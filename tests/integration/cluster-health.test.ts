@@ -2,7 +2,8 @@
  * /health names the node that answers: `node` { id, roles, leader, shards }. One node alone
  * (embedded store) is the leader; two active-standby nodes on one PostgreSQL agree on one
  * leader, both report the cluster component (live members, lease holder, token), and when the
- * leader stops the other takes the lease with the next token.
+ * leader stops the other takes the lease with the next token. Two sharded nodes list the
+ * transformer areas each owns, summarised as the first 20 and a count.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -17,7 +18,7 @@ const QUIET = { mqtt: { embeddedBroker: { enabled: true, port: 0 } }, simulators
 const ALL_ROLES = ['api', 'collect', 'rules', 'control', 'opcua'];
 
 interface Component { status: string; detail?: string; info?: Record<string, unknown> }
-interface Health { status: string; node: { id: string; roles: string[]; leader: boolean; shards: string[] }; components: Record<string, Component> }
+interface Health { status: string; node: { id: string; roles: string[]; leader: boolean; shards: string[]; shardCount?: number }; components: Record<string, Component> }
 
 const health = async (h: TestHeadEnd): Promise<Health> => {
   const res = await fetch(`${h.url}/health`);
@@ -91,5 +92,53 @@ describe.skipIf(unavailable !== undefined)('/health node object, two active-stan
   it('refuses to start a cluster mode on the embedded store, naming the keys', async () => {
     await expect(startTestHeadEnd({ ...QUIET, cluster: { mode: 'active-standby', nodeId: 'x' } }, { env: { GRIDHEAD_DATABASE_URL: '' } }))
       .rejects.toMatchObject({ name: 'ConfigError', message: expect.stringMatching(/cluster\.mode/) as unknown });
+  });
+});
+
+describe.skipIf(unavailable !== undefined)('/health node object, two sharded nodes on PostgreSQL', () => {
+  let cluster: TestPostgres;
+  const stations: TestHeadEnd[] = [];
+  const masterKey = randomBytes(32).toString('hex');
+
+  beforeAll(async () => {
+    cluster = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    for (const s of stations.splice(0).reverse()) await s.stop();
+    await cluster.dispose();
+  });
+
+  it('lists the transformer areas each node owns, the first 20 and a count, together all of them once', async () => {
+    const url = await cluster.createDatabase();
+    const node = async (id: string): Promise<TestHeadEnd> => {
+      const h = await startTestHeadEnd(
+        { ...QUIET, cluster: { mode: 'sharded', nodeId: id, roles: ALL_ROLES, heartbeatMs: 200, leaseMs: 1_000 } },
+        { env: { GRIDHEAD_DATABASE_URL: url, GRIDHEAD_MASTER_KEY: masterKey } },
+      );
+      stations.push(h);
+      return h;
+    };
+    const a = await node('node-a');
+    await a.registry.createArea({ id: 'feeder-1', name: 'Feeder 1', kind: 'feeder' });
+    const areas = Array.from({ length: 60 }, (_, i) => `TA-${String(i).padStart(2, '0')}`);
+    for (const id of areas) await a.registry.createArea({ id, name: id, kind: 'transformer', parentId: 'feeder-1' });
+    // Alone, node-a owns every transformer area (and never the feeder).
+    const alone = await eventually(async () => {
+      const body = await health(a);
+      return body.node.shardCount === areas.length ? body : undefined;
+    }, 10_000, 'node-a owns the 60 areas');
+    expect(alone.node.shards).toEqual(areas.slice(0, 20));
+    // A second node reads the areas from the shared store and takes its share.
+    const b = await node('node-b');
+    const both = await eventually(async () => {
+      const [ha, hb] = [await health(a), await health(b)];
+      const sum = (ha.node.shardCount ?? 0) + (hb.node.shardCount ?? 0);
+      return sum === areas.length && (hb.node.shardCount ?? 0) > 0 && (ha.node.shardCount ?? 0) > 0 ? [ha.node, hb.node] : undefined;
+    }, 15_000, 'the areas shared between the two nodes');
+    for (const n of both) {
+      expect(n.shards).toEqual([...n.shards].sort());
+      expect(n.shards.length).toBe(Math.min(20, n.shardCount ?? 0));
+    }
+    expect(new Set([...(both[0]?.shards ?? []), ...(both[1]?.shards ?? [])]).size).toBe((both[0]?.shards.length ?? 0) + (both[1]?.shards.length ?? 0));
   });
 });
