@@ -17,7 +17,7 @@ import { openPostgres } from '../../../src/storage/postgres/connection.js';
 import { eventually } from '../../helpers/headend.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { POSTGRES_TEST_CONFIG } from '../../helpers/postgresStore.js';
-import { staleLeader } from '../../helpers/staleLeader.js';
+import { pausableLeader } from '../../helpers/pausableLeader.js';
 import { TEST_COMMAND_SETTINGS } from '../../helpers/commandService.js';
 import { migratePostgres } from '../../../src/storage/postgres/migrations.js';
 
@@ -72,13 +72,14 @@ describe.skipIf(unavailable !== undefined)('fenced command sends on PostgreSQL',
 
   it('refuses a woken old leader\'s send before the device hears it; the command stays pending and the new leader sends it', async () => {
     const { db, url } = await database();
-    const leaders = await staleLeader(db, url);
+    const leaders = await pausableLeader(db, url);
     cleanups.push(() => leaders.dispose());
+    const currentLease = await leaders.takeOver();
     const store = new PostgresCommandStore(db);
 
     const oldDevice = device();
     const oldRefusals: (StaleFencingToken | undefined)[] = [];
-    const old = service(store, oldDevice.run, leaders.stale, oldRefusals);
+    const old = service(store, oldDevice.run, leaders.believed, oldRefusals);
     const out = await old.submit({ type: 'disconnect', meterIds: ['m1'] }, 'k1', who);
     if (out.kind !== 'created') throw new Error(`expected a created command, got ${out.kind}`);
     await eventually(() => Promise.resolve(oldRefusals.length > 0 ? true : undefined), 10_000, 'the old leader\'s refusal');
@@ -95,7 +96,7 @@ describe.skipIf(unavailable !== undefined)('fenced command sends on PostgreSQL',
 
     // The new leader finds both pending and sends each once.
     const newDevice = device();
-    const current = service(store, newDevice.run, leaders.current, []);
+    const current = service(store, newDevice.run, currentLease, []);
     expect(await current.start()).toEqual({ resumed: 2, interrupted: 0 });
     await eventually(async () => ((await store.target(out.command.id, 'm1'))?.status === 'verified' ? true : undefined), 10_000, 'the new leader\'s send');
     await eventually(() => Promise.resolve(newDevice.sent.length === 2 ? true : undefined), 10_000, 'both sends');
