@@ -82,7 +82,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const adapters = createAdapters(base, broker, storage, { lists: stores.pushLists, deadLetters: stores.pushDeadLetters });
 
   const expectedIntervalMs = (m: Meter): number | undefined => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs);
-  const alarms = await createAlarms({ ...base, stores: { alarms: stores.alarms, deviceEvents: stores.deviceEvents, brokerDropCounters: stores.brokerDropCounters }, topology: registry, broker: broker.connection });
+  const alarms = await createAlarms({ ...base, stores: { alarms: stores.alarms, deviceEvents: stores.deviceEvents, brokerDropCounters: stores.brokerDropCounters }, topology: registry, broker: broker.connection, leadership: cluster.leaderLease, database: stores.postgres });
   const rules = await createRules({ ...base, configFile, store: stores.rules, registry, expectedIntervalMs, signal: alarms.signal, openAlarm: (id, s) => alarms.service.openFor(id, s), deviceEvents: alarms });
   const live = createLive({ ...base, registry, readings: storage.readings, analysisQueries: stores.analysisQueries, readBacks: stores.readBacks, alarms: alarms.service });
   const readings = createReadingPath({ ...base, registry, store: storage.readings, onStoreError: stores.noteError, live: live.sinks, rules: rules?.engine });
@@ -92,13 +92,13 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   collection.start();
   if (fleet !== undefined) await fleet.startPublishing();
 
-  const control = await createControl({ ...base, stores: { commands: stores.commands, actions: stores.controlActions }, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol });
+  const control = await createControl({ ...base, stores: { commands: stores.commands, actions: stores.controlActions }, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol, leadership: cluster.leaderLease });
   const opcua = await createOpcua({
     ...base, topology: registry, live: live.values, alarms: alarms.service, commands: control.commands, auth: storage.auth,
     terminalOnline: (id) => collection.scheduler.terminalState(id)?.online,
     readings, terminals: collection, control,
   });
-  const loadControl = await createLoadControl({ ...base, store: stores.programStates, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal });
+  const loadControl = await createLoadControl({ ...base, store: stores.programStates, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal, leadership: cluster.leaderLease });
 
   const parts = { ...collection, ...readings, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops, database: stores, cluster };
   const metrics = createMetrics([

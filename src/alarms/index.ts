@@ -5,6 +5,7 @@
  * hands its signals to `signal`; whoever must hear stored device events subscribes.
  */
 import type { MqttConnection } from '../../protocols/mqtt/connection.js';
+import type { Leadership } from '../cluster/fencing.js';
 import { BrokerDropMonitor, type DropCounterStore } from '../broker/dropMonitor.js';
 import type { GridheadConfig } from '../config/schema.js';
 import type { AlarmSignal, DeviceEvent } from '../domain/index.js';
@@ -14,8 +15,10 @@ import type { Closers } from '../observe/closers.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { MetricSource } from '../observe/metrics.js';
 import type { Registry } from '../registry/registry.js';
+import type { PostgresDatabase } from '../storage/postgres/connection.js';
 import { AlarmFeed } from './feed.js';
 import { alarmMetricSources } from './metrics.js';
+import { PostgresAlarmNotificationLog } from './notify/fencing.js';
 import { startAlarmNotifiers, type AlarmNotifiers } from './notify/index.js';
 import { AlarmService } from './service.js';
 import type { AlarmStore } from './store.js';
@@ -51,9 +54,13 @@ export interface AlarmsAssembly {
   readonly logger: Logger;
   readonly throttle: LogThrottle;
   readonly closers: Closers;
+  /** The leader lease, when the node runs under one: then only the leader notifies, each change marked in `database` under its token. */
+  readonly leadership?: Leadership | undefined;
+  /** The shared store the leader marks its notifications in; undefined on the embedded driver. */
+  readonly database?: PostgresDatabase | undefined;
 }
 
-export async function createAlarms({ config, stores, topology, broker, logger, throttle, closers }: AlarmsAssembly): Promise<Alarms> {
+export async function createAlarms({ config, stores, topology, broker, logger, throttle, closers, leadership, database }: AlarmsAssembly): Promise<Alarms> {
   const service = await AlarmService.open(stores.alarms, {
     areaSubtree: (id) => topology.areaSubtree(id),
     maxOpenPerRule: config.alarms.maxOpenPerRule,
@@ -69,7 +76,8 @@ export async function createAlarms({ config, stores, topology, broker, logger, t
   };
   const feed = new AlarmFeed(1_000);
   const streams = { streams: 0, slowClientsDropped: 0 };
-  const notifiers = startAlarmNotifiers(config.alarms, { ...broker, clientId: `${config.mqtt.clientId}-alarms` }, logger.child({ component: 'alarms' }));
+  const fencing = leadership === undefined || database === undefined ? undefined : { leadership, log: new PostgresAlarmNotificationLog(database) };
+  const notifiers = startAlarmNotifiers(config.alarms, { ...broker, clientId: `${config.mqtt.clientId}-alarms` }, logger.child({ component: 'alarms' }), fencing);
   closers.add('alarm notifiers', () => notifiers.close());
   closers.add('alarm store writes', async () => { await service.close(); });
   // Separate listeners: a failing SSE subscriber must not keep a change from the notifiers.

@@ -53,6 +53,15 @@ export function alarmMetricSources({ alarms, notifiers, streams, events }: Alarm
           out.push({ labels: { channel: 'webhook', outcome: 'gave_up' }, value: sum('gaveUp') });
           out.push({ labels: { channel: 'webhook', outcome: 'failed_attempt' }, value: sum('failedAttempts') });
         }
+        // The leader gate before every channel: what it let through and why it held the rest.
+        const f = notifiers.fencing();
+        if (f !== undefined) {
+          out.push({ labels: { channel: 'leader', outcome: 'marked' }, value: f.sent });
+          out.push({ labels: { channel: 'leader', outcome: 'not_leading' }, value: f.notLeading });
+          out.push({ labels: { channel: 'leader', outcome: 'stale_token' }, value: f.stale });
+          out.push({ labels: { channel: 'leader', outcome: 'unrecorded' }, value: f.unrecorded });
+          out.push({ labels: { channel: 'leader', outcome: 'dropped' }, value: f.dropped });
+        }
         return out;
       },
     },

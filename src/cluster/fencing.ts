@@ -17,6 +17,15 @@ export interface FencingToken {
   readonly token: number;
 }
 
+/**
+ * What a singleton duty asks before each side effect: the token to carry, or undefined when
+ * this node does not lead now (then it acts not at all). The leader lease is one; a duty that
+ * runs without one (`single` mode, the embedded store) acts unfenced.
+ */
+export interface Leadership {
+  fence(): FencingToken | undefined;
+}
+
 /** The lease has a newer holder (or none was ever given) than the token the write carries. */
 export class StaleFencingToken extends Error {
   readonly code = 'STALE_FENCING_TOKEN';

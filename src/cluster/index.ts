@@ -4,7 +4,8 @@
  * campaigns for the `leader` lease. What /health says about it comes from here.
  *
  * Leadership does not yet start or stop any duty: every role runs on every node, and /health
- * says so. The lease's token already fences what a store checks (the command store's `sent`).
+ * says so. The lease's token already fences what the duties write: a command's `sent`, an alarm
+ * notification's mark, a load-control program's state; a node that does not lead does none of them.
  */
 import { readFileSync } from 'node:fs';
 import type { Area } from '../domain/index.js';

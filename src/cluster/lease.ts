@@ -16,7 +16,7 @@
  * Bounds: one statement in flight per lease; one attempt every `renewEveryMs`.
  */
 import type { PostgresDatabase } from '../storage/postgres/connection.js';
-import type { FencingToken } from './fencing.js';
+import type { FencingToken, Leadership } from './fencing.js';
 
 export interface LeaseOptions {
   /** The lease's name: `leader`, later `area:<id>`. */
@@ -54,7 +54,7 @@ export interface LeaseRecord {
 
 interface Held { readonly token: number; validUntil: number }
 
-export class Lease {
+export class Lease implements Leadership {
   readonly name: string;
   readonly #o: Required<Omit<LeaseOptions, 'onError'>> & Pick<LeaseOptions, 'onError'>;
   readonly #listeners: { [K in keyof LeaseEvents]: Set<LeaseEvents[K]> } = { gained: new Set(), lost: new Set() };

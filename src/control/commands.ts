@@ -9,8 +9,12 @@
  * `acknowledged` are NOT resent — they are marked failed (INTERRUPTED), then a re-verification
  * read of the relay or limit marks them verified when the device already shows the requested
  * state (sync-clock cannot be re-verified without acting and stays failed).
+ *
+ * Under a leader lease only the leader sends (dispatcher.ts): a target this node may not send
+ * stays pending in the store for the leader; a program awaiting it hears NOT_LEADER.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import type { Leadership, StaleFencingToken } from '../cluster/fencing.js';
 import type { Meter } from '../domain/topology.js';
 import type { ControlActionStore } from './actions.js';
 import { SYSTEM_ACTOR, type AuditLog } from './audit.js';
@@ -54,6 +58,10 @@ export interface CommandServiceOptions {
   readonly onStoreError: (err: unknown) => void;
   /** Wait between attempts of a failed store write; default 1 s. */
   readonly storeRetryMs?: number;
+  /** The leader lease the node runs under; absent in `single` mode (this node always sends). */
+  readonly leadership?: Leadership;
+  /** A target was left pending for the leader (see the file comment); log it throttled. */
+  readonly onNotLeading?: (target: { readonly commandId: string; readonly meterId: string }, refusal: StaleFencingToken | undefined) => void;
 }
 
 /** A command request as the API receives it (the route validated its shape). */
@@ -108,6 +116,8 @@ export class CommandService implements ControlPort {
       store: options.store, run: options.run, rate, maxConcurrentTerminals: s.maxConcurrentTerminals,
       commandTimeoutMs: s.commandTimeoutMs, now: this.#now, onFinal: (t, r) => this.#final(t, r), onStoreError: this.#onStoreError,
       ...(options.storeRetryMs === undefined ? {} : { storeRetryMs: options.storeRetryMs }),
+      ...(options.leadership === undefined ? {} : { leadership: options.leadership }),
+      onNotLeading: (t, refusal) => { this.#notLeading(t, refusal); },
     });
     this.#sweep = setInterval(() => {
       rate.sweep();
@@ -313,6 +323,18 @@ export class CommandService implements ControlPort {
     for (const m of send) this.#dispatcher.enqueue({ commandId: id, meterId: m.id, terminalId: m.terminalId, address: m.address, type, params, job: 'send' });
     this.#dispatcher.pump();
     return command;
+  }
+
+  /** Left pending for the leader: whoever waits here hears that this node could not act, not that the command failed. */
+  #notLeading(t: QueuedTarget, refusal: StaleFencingToken | undefined): void {
+    this.#o.onNotLeading?.(t, refusal);
+    const waiter = this.#waiters.get(`${t.commandId}/${t.meterId}`);
+    if (waiter === undefined) return;
+    const at = this.#now();
+    waiter({
+      meterId: t.meterId, terminalId: t.terminalId, address: t.address, status: 'pending', state: null, updatedAt: at, transitions: [],
+      error: { code: 'NOT_LEADER', message: refusal === undefined ? 'this node does not lead now; the leader sends it' : refusal.message },
+    });
   }
 
   /** The outcome is stored already (the dispatcher did it); this audits it and answers whoever waits. */

@@ -11,9 +11,15 @@
  * command is never sent before `sent` is stored, and an outcome is never reported before it is
  * stored. Stopped mid-retry, the target stays as last stored (pending or sent), which is what
  * a restart settles.
+ *
+ * Under a leader lease (`leadership`), only the leader talks to devices: `sent` is stored under
+ * its fencing token, so a paused or partitioned old leader that wakes up is refused by the
+ * store before it touches the device. A target this node may not send (not leading, or its
+ * token stale) leaves its queue and stays pending in the store, for the leader to send.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeviceCommand, DeviceControlState } from '../../protocols/adapter.js';
+import { StaleFencingToken, type Leadership } from '../cluster/fencing.js';
 import { readBackOf, toDeviceCommand, verify, type CommandParams, type CommandTarget, type CommandType, type TargetStatus } from './commandModel.js';
 import type { CommandStore, TransitionExtra } from './commandStore.js';
 import type { TerminalRateLimit } from './guardRails.js';
@@ -45,7 +51,14 @@ export interface DispatcherOptions {
   readonly onStoreError: (err: unknown) => void;
   /** Wait between attempts of a failed store write; default 1 s. */
   readonly storeRetryMs?: number;
+  /** The leader lease the node runs under; absent in `single` mode, where this node always sends. */
+  readonly leadership?: Leadership;
+  /** A target left the queue unsent, still pending in the store: this node does not lead, or the store found its token stale. */
+  readonly onNotLeading?: (target: QueuedTarget, refusal: StaleFencingToken | undefined) => void;
 }
+
+/** Why a target was not sent: no token to carry, or one the store refused. */
+interface NotSent { readonly notSent: StaleFencingToken | undefined }
 
 export class CommandDispatcher {
   readonly #queues = new Map<string, QueuedTarget[]>();
@@ -163,7 +176,12 @@ export class CommandDispatcher {
     }
     const { store, now } = this.o;
     const sentAt = now();
-    if (await this.#stored(() => store.transition(t.commandId, t.meterId, 'sent', sentAt)) === undefined) return;
+    const sent = await this.#stored(() => this.#markSent(t, sentAt));
+    if (sent === undefined) return;
+    if ('notSent' in sent) {
+      this.o.onNotLeading?.(t, sent.notSent);
+      return;
+    }
     let state: DeviceControlState;
     try {
       state = await this.o.run(t.terminalId, toDeviceCommand(t.type, t.params, t.address, sentAt), { timeoutMs: this.o.commandTimeoutMs, signal: this.#stopping.signal });
@@ -182,10 +200,32 @@ export class CommandDispatcher {
     else await this.#finish(t, 'failed', at, { error: { code: 'NOT_VERIFIED', message: check.reason } });
   }
 
+  /**
+   * Stores `sent` under the token this node leads with now, taken at each attempt so a retry
+   * after a failed write never carries a token from before it. A stale token writes nothing.
+   */
+  async #markSent(t: QueuedTarget, at: number): Promise<CommandTarget | NotSent> {
+    const { leadership, store } = this.o;
+    if (leadership === undefined) return store.transition(t.commandId, t.meterId, 'sent', at);
+    const fence = leadership.fence();
+    if (fence === undefined) return { notSent: undefined };
+    try {
+      return await store.transition(t.commandId, t.meterId, 'sent', at, { fence });
+    } catch (err) {
+      if (err instanceof StaleFencingToken) return { notSent: err };
+      throw err;
+    }
+  }
+
   /** Reads the state an interrupted command concerns; verified when it already shows the command's effect. */
   async #reverify(t: QueuedTarget): Promise<void> {
     const of = readBackOf(t.type);
     if (of === undefined) return;
+    // Only the leader talks to devices, a read included; the leader re-verifies it instead.
+    if (this.o.leadership !== undefined && this.o.leadership.fence() === undefined) {
+      this.o.onNotLeading?.(t, undefined);
+      return;
+    }
     const { now } = this.o;
     let state: DeviceControlState;
     try {

@@ -5,6 +5,7 @@
  * value follows it, whoever sent the command).
  */
 import type { DeviceControlState, ProtocolName, TransportAdapter } from '../../protocols/adapter.js';
+import type { Leadership } from '../cluster/fencing.js';
 import type { GridheadConfig } from '../config/schema.js';
 import type { MeterId } from '../domain/index.js';
 import type { Closers } from '../observe/closers.js';
@@ -35,9 +36,11 @@ export interface ControlAssembly {
   readonly adapters: Readonly<Partial<Record<ProtocolName, TransportAdapter>>>;
   readonly logger: Logger;
   readonly closers: Closers;
+  /** The leader lease, when the node runs under one: then only the leader sends, each `sent` fenced by its token. */
+  readonly leadership?: Leadership | undefined;
 }
 
-export async function createControl({ config, stores, registry, audit, lanes, adapters, logger, closers }: ControlAssembly): Promise<Control> {
+export async function createControl({ config, stores, registry, audit, lanes, adapters, logger, closers, leadership }: ControlAssembly): Promise<Control> {
   const { actions } = stores;
   const interrupted = await actions.closeInterrupted(Date.now());
   if (interrupted > 0) logger.warn({ interrupted }, 'control requests the previous run left unanswered are marked failed (INTERRUPTED)');
@@ -68,6 +71,16 @@ export async function createControl({ config, stores, registry, audit, lanes, ad
       const suppressed = storeErrors.pass('store');
       if (suppressed >= 0) logger.error({ err, suppressed }, 'command store or audit write failed; store writes are retried');
     },
+    ...(leadership === undefined ? {} : {
+      leadership,
+      onNotLeading: (t, refusal) => {
+        const suppressed = storeErrors.pass(refusal === undefined ? 'not-leading' : 'stale');
+        if (suppressed >= 0) {
+          logger.warn({ command: t.commandId, meter: t.meterId, suppressed, ...(refusal === undefined ? {} : { token: refusal.token, current: refusal.current }) },
+            refusal === undefined ? 'not the leader: command left pending for the leader' : 'fencing token stale, a newer leader acts: command left pending for it, not sent');
+        }
+      },
+    }),
   });
   const found = await commands.start();
   if (found.resumed + found.interrupted > 0) logger.warn(found, 'commands the previous run left open: pending ones resumed, in-flight ones marked INTERRUPTED and re-verified');

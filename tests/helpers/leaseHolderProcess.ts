@@ -27,7 +27,10 @@ export const isReply = <T extends HolderReply['type']>(type: T) => (m: unknown):
 
 const at = process.argv.indexOf('--lease-holder');
 if (typeof process.send === 'function' && at >= 0) {
-  const send = process.send.bind(process);
+  const post = process.send.bind(process);
+  // A lease lost while the parent disconnects (it woke the process only to end it) has no one
+  // to tell: the callback takes the broken pipe, which would otherwise crash the process.
+  const send = (m: HolderReply): void => { if (process.connected) post(m, undefined, undefined, () => undefined); };
   const [url = '', holder = ''] = process.argv.slice(at + 1);
   void (async () => {
     const db = await openPostgres({ url, config: POSTGRES_TEST_CONFIG });

@@ -7,7 +7,14 @@
  * ticks are skipped. Config `enabled` is only the initial state: enable/disable through the
  * API persist across restarts. Dry-run programs go through every state and record what they
  * would have done (status 'dry-run', or 'refused' for a protected meter) without a command.
+ *
+ * Under a leader lease (`leadership`) only the leader acts: a node that does not lead skips
+ * its ticks, and every state a program stores, a round above all, carries the leader's token.
+ * A save the store refuses (a newer leader exists, this one was paused or cut off) stops the
+ * program on this node before the effects that state would lead to; when this node leads again
+ * under a newer token, it takes the program up from the state the store holds.
  */
+import { StaleFencingToken, type Leadership } from '../../cluster/fencing.js';
 import type { LoadControlProgramConfig } from '../../config/schema.js';
 import type { ControlAction } from '../../control/actions.js';
 import type { ControlPort } from '../../control/port.js';
@@ -39,6 +46,10 @@ export interface LoadControlOptions {
   readonly history?: (programId: string, limit: number) => Promise<readonly ControlAction[]>;
   /** Meters one round acts on at once (default 8). */
   readonly roundConcurrency?: number;
+  /** The leader lease the node runs under; absent in `single` mode, where the programs always act. */
+  readonly leadership?: Leadership;
+  /** A program stopped on this node: its state was not stored under a current token (a refusal, or none to carry). Log it. */
+  readonly onFenced?: (programId: string, refusal: StaleFencingToken | undefined) => void;
 }
 
 export interface ProgramView {
@@ -80,7 +91,12 @@ interface Program {
   samples: { t: number; kw: number }[];
   target: Target;
   /** The program's store writes, in order: each awaits the one before, so an older state never lands after a newer one. */
-  saving: Promise<void>;
+  saving: Promise<boolean>;
+  /**
+   * Set when a save was refused for want of a current token: the program acts no more on this
+   * node until it leads under a token above this one (−∞: it had none to carry).
+   */
+  fencedAt: number | undefined;
 }
 
 export class LoadControlEvaluator {
@@ -112,18 +128,23 @@ export class LoadControlEvaluator {
     this.o.programs.forEach((config, i) => {
       let state = stored[i] ?? initialState(config.enabled, t);
       if (config.kind === 'floating-down' && state.phase !== 'disabled' && state.floating === null) state = { ...state, floating: { armedAt: t, limitKw: null } };
-      this.programs.set(config.id, { config, state, busy: undefined, samples: [], target: { limit: undefined, unit: 'kW', ...basisOf(say('lc-basis.unevaluated')`not evaluated yet`) }, saving: Promise.resolve() });
+      this.programs.set(config.id, { config, state, busy: undefined, samples: [], target: { limit: undefined, unit: 'kW', ...basisOf(say('lc-basis.unevaluated')`not evaluated yet`) }, saving: Promise.resolve(true), fencedAt: undefined });
     });
   }
 
   /** Evaluates every program not busy; resolves when the work this tick started has finished. */
   async tick(): Promise<void> {
     await this.#restored;
+    const { leadership } = this.o;
+    const fence = leadership?.fence();
+    // A node that does not lead leaves the programs to the leader, machines untouched.
+    if (leadership !== undefined && fence === undefined) return;
     const t = this.now();
     const started: Promise<void>[] = [];
     for (const p of this.programs.values()) {
       if (p.busy !== undefined) continue;
-      const work = this.evaluate(p, t).catch((err: unknown) => { this.fault(p, err); }).finally(() => { p.busy = undefined; });
+      if (p.fencedAt !== undefined && (fence === undefined || fence.token <= p.fencedAt)) continue;
+      const work = (p.fencedAt === undefined ? this.evaluate(p, t) : this.takeUp(p)).catch((err: unknown) => { this.fault(p, err); }).finally(() => { p.busy = undefined; });
       p.busy = work;
       started.push(work);
     }
@@ -191,6 +212,13 @@ export class LoadControlEvaluator {
     return preview(p.config, p.state, t, m.value, this.targetOf(p, t), this.o.meters);
   }
 
+  /** Leading again under a newer token: the program goes on from the state the leader before it stored. */
+  private async takeUp(p: Program): Promise<void> {
+    const stored = await this.o.store.load(p.config.id);
+    if (stored !== undefined) p.state = stored;
+    p.fencedAt = undefined;
+  }
+
   private async evaluate(p: Program, t: number): Promise<void> {
     const c = p.config;
     const m = measure(c, t, this.o.live, this.o.meters, p.state, this.o.utcOffsetMinutes, this.areaLoad);
@@ -206,11 +234,16 @@ export class LoadControlEvaluator {
     const before = p.state;
     const result = step(state, { t, value: m.value, target: p.target }, c);
     p.state = result.state;
-    // Stored before any effect: a restart finds the round it must resume, not re-trip.
-    if (result.effects.length > 0 || moved(before, result.state)) await this.save(p, result.state);
-    for (const e of result.effects) await this.perform(p, e, t, m.value);
+    // Stored before any effect: a restart finds the round it must resume, not re-trip; a state
+    // the store refused (not the leader's) leads to no effect at all.
+    if ((result.effects.length > 0 || moved(before, result.state)) && !(await this.save(p, result.state))) return;
+    for (const e of result.effects) {
+      if (p.fencedAt !== undefined) return;
+      await this.perform(p, e, t, m.value);
+    }
     // A round resumed after a restart: the machine holds while executingRound is set.
     const resume = p.state.executingRound;
+    if (p.fencedAt !== undefined) return;
     if (resume !== null && result.effects.length === 0) await this.runRound(p, resume);
   }
 
@@ -238,13 +271,14 @@ export class LoadControlEvaluator {
     const todo = config.meters.filter((id) => !done.has(id));
     const width = this.o.roundConcurrency ?? 8;
     for (let i = 0; i < todo.length; i += width) {
+      if (p.fencedAt !== undefined) return;
       // Each result is persisted as it comes: after a crash only the unanswered ones are resent.
       await Promise.all(todo.slice(i, i + width).map(async (meterId) => {
         const result = await this.act(p, round, config.action, config.limitKw, meterId);
         await this.save(p, { ...p.state, tripped: [...p.state.tripped, result] });
       }));
     }
-    await this.save(p, { ...p.state, executingRound: null });
+    if (!(await this.save(p, { ...p.state, executingRound: null }))) return;
     const t = this.now();
     this.signal(p, 'raise', t, roundExplanation(p.config, p.state, p.config, round, p.state.last?.value ?? null, p.target));
   }
@@ -272,6 +306,7 @@ export class LoadControlEvaluator {
     const left: TrippedAction[] = [];
     const restored: ExplanationArg[] = [];
     for (const a of [...p.state.tripped].reverse()) {
+      if (p.fencedAt !== undefined) return;
       if (a.status === 'refused' || a.status === 'dry-run') continue;
       const command = a.command === 'disconnect' ? 'reconnect' : 'clear-limit';
       if (p.config.dryRun) {
@@ -284,13 +319,13 @@ export class LoadControlEvaluator {
     }
     const now = this.now();
     if (left.length === 0) {
-      await this.save(p, { ...p.state, phase: 'armed', round: 0, since: now, tripped: [], overSince: null, underSince: null, restoreFailures: 0, nextRestoreAt: 0 });
+      if (!(await this.save(p, { ...p.state, phase: 'armed', round: 0, since: now, tripped: [], overSince: null, underSince: null, restoreFailures: 0, nextRestoreAt: 0 }))) return;
       this.signal(p, 'clear', now, clearExplanation(p.config, p.config, p.state.last?.value ?? null, p.target, restored));
       return;
     }
     const failures = p.state.restoreFailures + 1;
     const nextRestoreAt = now + Math.min(RESTORE_RETRY_MAX_MS, RESTORE_RETRY_MIN_MS * 2 ** (failures - 1));
-    await this.save(p, { ...p.state, phase: 'restoring', tripped: left, restoreFailures: failures, nextRestoreAt });
+    if (!(await this.save(p, { ...p.state, phase: 'restoring', tripped: left, restoreFailures: failures, nextRestoreAt }))) return;
     if (failures === RESTORE_ALERT_AFTER) this.signal(p, 'raise', t, restoreFailedExplanation(p.config, left, nextRestoreAt), 'critical');
   }
 
@@ -329,12 +364,36 @@ export class LoadControlEvaluator {
    * The state in memory at once (authoritative for this node), then in the store, in order.
    * A failed write is reported as a fault and not retried: each save writes the whole state,
    * so the next one supersedes it; a crash before then resumes from the last state stored.
+   * Under a leader lease the write carries the token this node leads with when it runs; false
+   * when there is none or the store refused it: the program then stops on this node (fencedAt).
    */
-  private save(p: Program, state: ProgramState): Promise<void> {
+  private save(p: Program, state: ProgramState): Promise<boolean> {
     p.state = state;
     const at = this.now();
-    p.saving = p.saving.then(() => this.o.store.save(p.config.id, state, at)).catch((err: unknown) => { this.fault(p, err); });
+    p.saving = p.saving.then(async () => {
+      if (p.fencedAt !== undefined) return false;
+      const { leadership } = this.o;
+      const fence = leadership?.fence();
+      if (leadership !== undefined && fence === undefined) return this.fenceOut(p, undefined);
+      try {
+        await this.o.store.save(p.config.id, state, at, fence);
+      } catch (err) {
+        if (err instanceof StaleFencingToken) return this.fenceOut(p, err);
+        this.fault(p, err);
+      }
+      return true;
+    });
     return p.saving;
+  }
+
+  private fenceOut(p: Program, refusal: StaleFencingToken | undefined): false {
+    p.fencedAt = refusal?.token ?? Number.NEGATIVE_INFINITY;
+    try {
+      this.o.onFenced?.(p.config.id, refusal);
+    } catch (err) {
+      this.fault(p, err);
+    }
+    return false;
   }
 
   private fault(p: Program, err: unknown): void {

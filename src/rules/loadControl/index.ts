@@ -3,6 +3,7 @@
  * port, whose commands queue in the collector's terminal lanes; every request is in the
  * action log, and each alarm stage is raised like a rule's.
  */
+import type { Leadership } from '../../cluster/fencing.js';
 import { areaLoadSettings } from '../../config/areaLoad.js';
 import type { GridheadConfig } from '../../config/schema.js';
 import type { ControlActionStore } from '../../control/actions.js';
@@ -25,9 +26,11 @@ export interface LoadControlAssembly {
   readonly logger: Logger;
   readonly throttle: LogThrottle;
   readonly closers: Closers;
+  /** The leader lease, when the node runs under one: then only the leader's rounds are recorded and acted on. */
+  readonly leadership?: Leadership | undefined;
 }
 
-export async function createLoadControl({ config, store, registry, live, port, actions, signal, logger, throttle, closers }: LoadControlAssembly): Promise<LoadControlEvaluator> {
+export async function createLoadControl({ config, store, registry, live, port, actions, signal, logger, throttle, closers, leadership }: LoadControlAssembly): Promise<LoadControlEvaluator> {
   const loadControl = new LoadControlEvaluator({
     programs: config.loadControl.programs,
     port,
@@ -45,6 +48,14 @@ export async function createLoadControl({ config, store, registry, live, port, a
       if (throttle.pass(`load-control:${program}`) >= 0) logger.error({ program, err }, 'load-control program fault');
     },
     history: (id, limit) => actions.list({ programId: id, limit }),
+    ...(leadership === undefined ? {} : {
+      leadership,
+      // Once per stop: the program stays stopped on this node until it leads again.
+      onFenced: (program, refusal) => {
+        logger.warn({ program, ...(refusal === undefined ? {} : { token: refusal.token, current: refusal.current }) },
+          refusal === undefined ? 'load-control program stopped here: this node no longer leads' : 'load-control program stopped here: its fencing token is stale, a newer leader runs it');
+      },
+    }),
   });
   // Where each program stood before the restart, loaded before the first tick or request.
   await loadControl.ready();

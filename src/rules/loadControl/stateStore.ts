@@ -5,13 +5,19 @@
  * re-tripping, and still knows what it tripped when the load falls.
  */
 import type { Statement } from 'better-sqlite3';
+import type { FencingToken } from '../../cluster/fencing.js';
 import { settled, type Db } from '../../storage/db.js';
 import type { ProgramState } from './machine.js';
 
 export interface ProgramStateStore {
   load(programId: string): Promise<ProgramState | undefined>;
-  /** Replaces the program's whole state: a later save supersedes an earlier one entirely. */
-  save(programId: string, state: ProgramState, at: number): Promise<void>;
+  /**
+   * Replaces the program's whole state: a later save supersedes an earlier one entirely. With
+   * `fence` (the leader's token), a shared store writes only while that token is current, else
+   * rejects with `StaleFencingToken` and writes nothing; the embedded stores serve one node and
+   * ignore it.
+   */
+  save(programId: string, state: ProgramState, at: number, fence?: FencingToken): Promise<void>;
 }
 
 export class SqliteProgramStateStore implements ProgramStateStore {

@@ -556,6 +556,23 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 19,
+    name: 'alarm notification marks',
+    sql: `
+      -- Which alarm changes the leader let out to the notifiers (src/alarms/notify/fencing.ts):
+      -- written under its fencing token before anything is sent, so a notification leaves only
+      -- from the leader of the moment. One row per alarm and change, the latest sender's.
+      CREATE TABLE alarm_notifications (
+        alarm_id bigint NOT NULL,
+        change   text   NOT NULL,  -- raised | updated | acknowledged | cleared | ...
+        lease    text   NOT NULL,
+        token    bigint NOT NULL,  -- the sender's fencing token
+        at       bigint NOT NULL,  -- ms since the epoch, the sender's clock
+        PRIMARY KEY (alarm_id, change)
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {
