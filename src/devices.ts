@@ -20,6 +20,7 @@ import { QUANTITIES, isQuantity } from './domain/index.js';
 import type { EventRecorder } from './events/recorder.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
 import type { Closers } from './observe/closers.js';
+import type { Duties } from './observe/duties.js';
 import type { LogThrottle, Logger } from './observe/logger.js';
 import type { StationStorage } from './openStorage.js';
 import { stationDlmsPush, type DlmsPushStores, type StationDlmsPush } from './dlmsPush.js';
@@ -141,9 +142,16 @@ export function createAdapters(
  * and DLMS data-notifications (over the TCP wrapper and MQTT). Readings settle once
  * committed, and an adapter acknowledges a device only then. Then points the simulated
  * fleet's DLMS meters at the push listener.
+ *
+ * The MQTT telemetry subscription is an active-only duty. Every node of a station connects
+ * with the same client id and a persistent session, one at a time: the broker queues QoS 1
+ * telemetry while no node is active and hands the queue, with what the last active left
+ * unacknowledged, to the next (MQTT 3.1.1 §3.1.2.4, §4.4). Stopping disconnects without
+ * acknowledging what is not committed yet, so nothing is lost, and the idempotent store keeps
+ * a redelivery from being stored twice.
  */
 export async function startPushReceivers(
-  { config, logger, closers }: Assembly,
+  { config, logger, closers, duties }: Assembly & { readonly duties: Duties },
   { mqtt, dlms }: Adapters,
   { pipeline, scheduler }: { readonly pipeline: IngestPipeline; readonly scheduler: CollectionScheduler },
   events: EventRecorder,
@@ -151,11 +159,20 @@ export async function startPushReceivers(
   fleet: Fleet | undefined,
 ): Promise<void> {
   const parts = { offer: pipeline.offer.bind(pipeline), collector: scheduler, events: events.recordEvents.bind(events) };
-  const unsubscribe = mqtt.subscribe(collectPushSink('mqtt', 'mqtt', parts));
-  closers.add('mqtt subscription', () => unsubscribe());
-  await mqtt.whenSubscribed(AbortSignal.timeout(15_000)).catch((err: unknown) => {
-    // Not fatal: the client keeps reconnecting; /health reports the broker as down meanwhile.
-    logger.error({ err, url: broker.url }, 'MQTT broker not reachable yet; retrying in the background');
+  let unsubscribe: (() => Promise<void>) | undefined;
+  duties.add('mqtt telemetry', {
+    start: async () => {
+      unsubscribe = mqtt.subscribe(collectPushSink('mqtt', 'mqtt', parts));
+      await mqtt.whenSubscribed(AbortSignal.timeout(15_000)).catch((err: unknown) => {
+        // Not fatal: the client keeps reconnecting; /health reports the broker as down meanwhile.
+        logger.error({ err, url: broker.url }, 'MQTT broker not reachable yet; retrying in the background');
+      });
+    },
+    stop: async () => {
+      const stop = unsubscribe;
+      unsubscribe = undefined;
+      await stop?.();
+    },
   });
   // Pushed events are stored like every other device event (and reach the rule engine from there).
   const unsubscribeDlms = dlms.subscribe(collectPushSink('dlms', 'dlms-push', parts));

@@ -73,6 +73,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const identity = nodeIdentity(config.cluster, storageDriverOf(config.storage, env));
   const stores = await openStores(base, env);
   const cluster = await createCluster({ ...base, identity, database: stores.postgres });
+  const { duties } = cluster;
   const storage = await openStorage(base, env, stores);
   const { registry } = storage;
   cluster.shareAreas(registry);
@@ -83,14 +84,12 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
 
   const expectedIntervalMs = (m: Meter): number | undefined => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs);
   const alarms = await createAlarms({ ...base, stores: { alarms: stores.alarms, deviceEvents: stores.deviceEvents, brokerDropCounters: stores.brokerDropCounters }, topology: registry, broker: broker.connection });
-  const rules = await createRules({ ...base, configFile, store: stores.rules, registry, expectedIntervalMs, signal: alarms.signal, openAlarm: (id, s) => alarms.service.openFor(id, s), deviceEvents: alarms });
+  const rules = await createRules({ ...base, duties, configFile, store: stores.rules, registry, expectedIntervalMs, signal: alarms.signal, openAlarm: (id, s) => alarms.service.openFor(id, s), deviceEvents: alarms });
   const live = createLive({ ...base, registry, readings: storage.readings, analysisQueries: stores.analysisQueries, readBacks: stores.readBacks, alarms: alarms.service });
   const readings = createReadingPath({ ...base, registry, store: storage.readings, onStoreError: stores.noteError, live: live.sinks, rules: rules?.engine });
   rules?.watchReadingPath(() => readings.stallAheadOfRules());
-  const collection = createCollection({ ...base, stores: { stats: stores.collectionStats, cursors: stores.profileCursors }, registry, adapters: adapters.byProtocol, offer: (b, p, m) => readings.pipeline.offer(b, p, m) });
-  await startPushReceivers(base, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet);
-  collection.start();
-  if (fleet !== undefined) await fleet.startPublishing();
+  const collection = createCollection({ ...base, duties, stores: { stats: stores.collectionStats, cursors: stores.profileCursors }, registry, adapters: adapters.byProtocol, offer: (b, p, m) => readings.pipeline.offer(b, p, m) });
+  await startPushReceivers({ ...base, duties }, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet);
 
   const control = await createControl({ ...base, stores: { commands: stores.commands, actions: stores.controlActions }, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol });
   const opcua = await createOpcua({
@@ -98,7 +97,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
     terminalOnline: (id) => collection.scheduler.terminalState(id)?.online,
     readings, terminals: collection, control,
   });
-  const loadControl = await createLoadControl({ ...base, store: stores.programStates, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal });
+  const loadControl = await createLoadControl({ ...base, duties, store: stores.programStates, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal });
 
   const parts = { ...collection, ...readings, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops, database: stores, cluster };
   const metrics = createMetrics([
@@ -111,6 +110,9 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
     dlmsPush: { deadLetters: adapters.dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
   });
   await cluster.advertise(url);
+  // Every active-only part is registered: this node starts them if it is active.
+  await duties.begin(closers);
+  if (fleet !== undefined) await fleet.startPublishing();
 
   return {
     url, registry, pipeline: readings.pipeline, fleet, mqttUrl: broker.url, security: storage.security,

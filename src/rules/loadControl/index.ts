@@ -1,7 +1,8 @@
 /**
  * Builds the load-control programs: they tick from live values and act through the control
  * port, whose commands queue in the collector's terminal lanes; every request is in the
- * action log, and each alarm stage is raised like a rule's.
+ * action log, and each alarm stage is raised like a rule's. The tick is an active-only duty;
+ * stopping it lets a round in progress finish.
  */
 import { areaLoadSettings } from '../../config/areaLoad.js';
 import type { GridheadConfig } from '../../config/schema.js';
@@ -9,6 +10,7 @@ import type { ControlActionStore } from '../../control/actions.js';
 import type { ControlPort } from '../../control/port.js';
 import type { AlarmSignal } from '../../domain/index.js';
 import type { Closers } from '../../observe/closers.js';
+import type { Duties } from '../../observe/duties.js';
 import type { LogThrottle, Logger } from '../../observe/logger.js';
 import type { Registry } from '../../registry/registry.js';
 import { LoadControlEvaluator, type LoadControlOptions } from './evaluator.js';
@@ -25,9 +27,11 @@ export interface LoadControlAssembly {
   readonly logger: Logger;
   readonly throttle: LogThrottle;
   readonly closers: Closers;
+  /** Where the tick registers as an active-only part. */
+  readonly duties: Duties;
 }
 
-export async function createLoadControl({ config, store, registry, live, port, actions, signal, logger, throttle, closers }: LoadControlAssembly): Promise<LoadControlEvaluator> {
+export async function createLoadControl({ config, store, registry, live, port, actions, signal, logger, throttle, closers, duties }: LoadControlAssembly): Promise<LoadControlEvaluator> {
   const loadControl = new LoadControlEvaluator({
     programs: config.loadControl.programs,
     port,
@@ -48,8 +52,17 @@ export async function createLoadControl({ config, store, registry, live, port, a
   });
   // Where each program stood before the restart, loaded before the first tick or request.
   await loadControl.ready();
-  const timer = setInterval(() => { void loadControl.tick(); }, config.loadControl.tickMs);
-  timer.unref();
+  let timer: NodeJS.Timeout | undefined;
+  duties.add('load-control timers', {
+    start: () => {
+      timer = setInterval(() => { void loadControl.tick(); }, config.loadControl.tickMs);
+      timer.unref();
+    },
+    stop: async () => {
+      clearInterval(timer);
+      await loadControl.idle();
+    },
+  });
   closers.add('load-control', async () => { clearInterval(timer); await loadControl.idle(); });
   return loadControl;
 }
