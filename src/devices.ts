@@ -138,10 +138,10 @@ export function createAdapters(
 }
 
 /**
- * Subscribes the collector's push sink to every adapter that takes pushes: MQTT telemetry
- * and DLMS data-notifications (over the TCP wrapper and MQTT). Readings settle once
- * committed, and an adapter acknowledges a device only then. Then points the simulated
- * fleet's DLMS meters at the push listener.
+ * Registers the receivers of what terminals push as active-only duties: the collector's push
+ * sink subscribed to MQTT telemetry and to DLMS data-notifications (over the TCP wrapper and
+ * MQTT). Readings settle once committed, and an adapter acknowledges a device only then. The
+ * first start points the simulated fleet's DLMS meters at the push listener.
  *
  * The MQTT telemetry subscription is an active-only duty. Every node of a station connects
  * with the same client id and a persistent session, one at a time: the broker queues QoS 1
@@ -150,14 +150,14 @@ export function createAdapters(
  * acknowledging what is not committed yet, so nothing is lost, and the idempotent store keeps
  * a redelivery from being stored twice.
  */
-export async function startPushReceivers(
-  { config, logger, closers, duties }: Assembly & { readonly duties: Duties },
+export function registerPushReceivers(
+  { config, logger, duties }: Omit<Assembly, 'throttle' | 'closers'> & { readonly duties: Duties },
   { mqtt, dlms }: Adapters,
   { pipeline, scheduler }: { readonly pipeline: IngestPipeline; readonly scheduler: CollectionScheduler },
   events: EventRecorder,
   broker: StationBroker,
   fleet: Fleet | undefined,
-): Promise<void> {
+): void {
   const parts = { offer: pipeline.offer.bind(pipeline), collector: scheduler, events: events.recordEvents.bind(events) };
   let unsubscribe: (() => Promise<void>) | undefined;
   duties.add('mqtt telemetry', {
@@ -175,13 +175,26 @@ export async function startPushReceivers(
     },
   });
   // Pushed events are stored like every other device event (and reach the rule engine from there).
-  const unsubscribeDlms = dlms.subscribe(collectPushSink('dlms', 'dlms-push', parts));
-  closers.add('dlms-push', () => unsubscribeDlms());
-  const { host, port } = config.dlms.push.listen;
-  const { tcpPort } = await listening('dlmsPush', host, port, () => dlms.whenSubscribed());
-  if (tcpPort !== undefined) logger.info({ host, port: tcpPort }, 'DLMS push listener');
-  fleet?.startPushing({
-    ...(tcpPort === undefined ? {} : { tcp: { host, port: tcpPort } }),
-    ...(config.dlms.push.mqtt.enabled ? { mqttUrl: broker.url } : {}),
+  // The push intake is active-only too: its MQTT client shares the station's client id.
+  let unsubscribeDlms: (() => Promise<void>) | undefined;
+  let fleetPushing = false;
+  duties.add('dlms push', {
+    start: async () => {
+      unsubscribeDlms = dlms.subscribe(collectPushSink('dlms', 'dlms-push', parts));
+      const { host, port } = config.dlms.push.listen;
+      const { tcpPort } = await listening('dlmsPush', host, port, () => dlms.whenSubscribed());
+      if (tcpPort !== undefined) logger.info({ host, port: tcpPort }, 'DLMS push listener');
+      if (fleet === undefined || fleetPushing) return;
+      fleetPushing = true;
+      fleet.startPushing({
+        ...(tcpPort === undefined ? {} : { tcp: { host, port: tcpPort } }),
+        ...(config.dlms.push.mqtt.enabled ? { mqttUrl: broker.url } : {}),
+      });
+    },
+    stop: async () => {
+      const stop = unsubscribeDlms;
+      unsubscribeDlms = undefined;
+      await stop?.();
+    },
   });
 }

@@ -13,7 +13,7 @@ import { createCollection } from './collect/assemble.js';
 import { createReadingPath } from './readingPath.js';
 import type { GridheadConfig } from './config/schema.js';
 import { createControl } from './control/index.js';
-import { createAdapters, startPushReceivers, startSimulators } from './devices.js';
+import { createAdapters, registerPushReceivers, startSimulators } from './devices.js';
 import { dlmsPushMetricSources } from './dlmsPush.js';
 import type { Meter } from './domain/index.js';
 import type { EventRecorder } from './events/recorder.js';
@@ -88,8 +88,9 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const live = createLive({ ...base, registry, readings: storage.readings, analysisQueries: stores.analysisQueries, readBacks: stores.readBacks, alarms: alarms.service });
   const readings = createReadingPath({ ...base, registry, store: storage.readings, onStoreError: stores.noteError, live: live.sinks, rules: rules?.engine });
   rules?.watchReadingPath(() => readings.stallAheadOfRules());
+  // Active-only parts (polling, push receivers, rule and load-control ticks) register with `duties` and start at `duties.begin`.
   const collection = createCollection({ ...base, duties, stores: { stats: stores.collectionStats, cursors: stores.profileCursors }, registry, adapters: adapters.byProtocol, offer: (b, p, m) => readings.pipeline.offer(b, p, m) });
-  await startPushReceivers({ ...base, duties }, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet);
+  registerPushReceivers({ ...base, duties }, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet);
 
   const control = await createControl({ ...base, stores: { commands: stores.commands, actions: stores.controlActions }, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol });
   const opcua = await createOpcua({

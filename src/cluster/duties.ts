@@ -7,8 +7,10 @@
  *
  * Transitions run one at a time, in order: a lease lost while the parts are still starting
  * stops them as soon as the start is done, and a lease gained again meanwhile starts them
- * afresh. A part whose start or stop fails is logged and the others go on: one broken
- * receiver must not keep the rest of the station from taking over or stepping down.
+ * afresh. At a takeover, a part whose start fails is logged and the others go on: one
+ * broken receiver must not keep the rest of the station from taking over. At the station's
+ * own start the failure stops the start instead (a port in use, say), as it would on one
+ * node. A stop that fails is logged and the others still stop.
  */
 import type { Closers } from '../observe/closers.js';
 import type { Duties, Duty } from '../observe/duties.js';
@@ -31,6 +33,8 @@ export class DutyRoster implements Duties {
   /** Whether the parts are running (started, or starting). */
   #running = false;
   #turn: Promise<void> = Promise.resolve();
+  /** The parts' start failures of the current start. */
+  #failures: unknown[] = [];
   readonly #listeners = new Set<(state: DutyState) => void>();
 
   /** `leadership` undefined: always active once begun. */
@@ -48,13 +52,16 @@ export class DutyRoster implements Duties {
 
   /**
    * Every part is registered: from now on the roster follows leadership, starting the parts
-   * now if this node leads. Resolves once that first start is done. The roster stops the parts
-   * first at shutdown, before whatever they feed closes.
+   * now if this node leads. Resolves once that first start is done; rejects with the first
+   * part's failure if one failed to start. The roster stops the parts first at shutdown,
+   * before whatever they feed closes.
    */
-  begin(closers: Closers): Promise<void> {
+  async begin(closers: Closers): Promise<void> {
     this.#begun = true;
     closers.add('duties', () => this.close());
-    return this.#follow();
+    await this.#follow();
+    const [failure] = this.#failures;
+    if (this.#failures.length > 0) throw failure;
   }
 
   /** `active` while the parts run (or are starting), `standby` otherwise. */
@@ -91,6 +98,7 @@ export class DutyRoster implements Duties {
 
   async #start(): Promise<void> {
     this.#running = true;
+    this.#failures = [];
     const startedAt = performance.now();
     for (const { name, duty } of this.#parts) {
       // Lost again while starting: stop what started rather than finish a start nobody wants.
@@ -98,6 +106,7 @@ export class DutyRoster implements Duties {
       try {
         await duty.start();
       } catch (err) {
+        this.#failures.push(err);
         this.#log.error({ err, duty: name }, 'duty failed to start; the other duties go on');
       }
     }

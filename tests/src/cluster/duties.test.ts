@@ -80,14 +80,28 @@ describe('the duty roster', () => {
     expect(roster.state()).toBe('standby');
   });
 
-  it('starts the other parts when one fails to start, and is active', async () => {
+  it('fails the station start with the error of a part that could not start', async () => {
     const lead = new Lead();
     lead.holder = true;
+    const roster = new DutyRoster(logger, lead);
+    const journal: string[] = [];
+    roster.add('push listener', { start: () => { throw new Error('EADDRINUSE'); }, stop: () => { journal.push('stop push listener'); } });
+    roster.add('timers', part(journal, 'timers'));
+    const closers = new ShutdownOrder(logger);
+    await expect(roster.begin(closers)).rejects.toThrow('EADDRINUSE');
+    await closers.closeAll();
+    expect(journal).toEqual(['start timers', 'stop timers', 'stop push listener']);
+  });
+
+  it('at a takeover, starts the other parts when one fails to start, and is active', async () => {
+    const lead = new Lead();
     const roster = new DutyRoster(logger, lead);
     const journal: string[] = [];
     roster.add('broken', { start: () => { throw new Error('broker unreachable'); }, stop: () => { journal.push('stop broken'); } });
     roster.add('timers', part(journal, 'timers'));
     await roster.begin(new ShutdownOrder(logger));
+    lead.set(true);
+    await new Promise((r) => setImmediate(r));
     expect(journal).toEqual(['start timers']);
     expect(roster.state()).toBe('active');
     await settled(roster);
