@@ -11,6 +11,8 @@ import { encodeTelemetry } from '../../protocols/mqtt/payload.js';
 import { DEFAULT_TOPIC_PREFIX, telemetryTopic } from '../../protocols/mqtt/topics.js';
 import type { PipelineStats } from '../../src/ingest/pipeline.js';
 import { forkTypeScript, nextMessage, type ForkedModule } from '../bench/forkTs.js';
+import { eventually } from './headend.js';
+import { queryPostgres } from './postgres.js';
 import { isStationReply, type StationReply } from './stationProcess.js';
 
 /**
@@ -25,8 +27,9 @@ export interface StandbySettings {
   readonly brokerUrl: string;
   readonly databaseUrl: string;
   readonly terminals: number;
-  readonly leaseMs: number;
-  readonly heartbeatMs: number;
+  /** The cluster timings; the configuration's defaults when left out. */
+  readonly leaseMs?: number;
+  readonly heartbeatMs?: number;
 }
 
 export interface Health {
@@ -61,7 +64,7 @@ export class StationNode {
       dlms: { push: { listen: { enabled: true, host: '127.0.0.1', port: 0 } } },
       simulators: { enabled: false },
       opcua: { enabled: false },
-      cluster: { mode: 'active-standby', nodeId: id, heartbeatMs: s.heartbeatMs, leaseMs: s.leaseMs },
+      cluster: { mode: 'active-standby', nodeId: id, ...(s.heartbeatMs === undefined ? {} : { heartbeatMs: s.heartbeatMs }), ...(s.leaseMs === undefined ? {} : { leaseMs: s.leaseMs }) },
       registry: {
         terminals: Array.from({ length: s.terminals }, (_, t) => ({ id: terminalId(t), protocol: 'mqtt', profiles: [] })),
         meters: Array.from({ length: s.terminals }, (_, t) => ({ id: meterIdOf(t), terminalId: terminalId(t), address: '1' })),
@@ -163,4 +166,47 @@ export function telemetryValues(t: number, i: number): Record<string, number> {
 
 function telemetryMessage(t: number, i: number): Buffer {
   return encodeTelemetry({ ts: START_TS + i * 1000, meters: [{ address: '1', values: telemetryValues(t, i) }] });
+}
+
+/** What PostgreSQL holds against what the broker acknowledged: keys `meter|quantity|ts`, a few of each kind. */
+export interface StoredCheck {
+  readonly expected: number;
+  readonly rows: number;
+  /** Acknowledged and not stored: how many, and the first few. */
+  readonly missingCount: number;
+  readonly missing: readonly string[];
+  /** Stored other than once, with another value than published, or never acknowledged: how many, and the first few. */
+  readonly wrongCount: number;
+  readonly wrong: readonly string[];
+}
+
+/**
+ * Waits until the readings table holds every acknowledged reading, or stopped growing for
+ * 10 s (a loss shows as a count, not a hang), then compares it reading by reading.
+ */
+export async function checkStored(databaseUrl: string, publishers: TelemetryPublishers): Promise<StoredCheck> {
+  const acknowledged = publishers.readings();
+  let last = { count: -1, at: Date.now() };
+  await eventually(async () => {
+    const [row] = await queryPostgres<{ n: number }>(databaseUrl, 'SELECT count(*)::int AS n FROM readings');
+    const count = row?.n ?? 0;
+    if (count !== last.count) last = { count, at: Date.now() };
+    return count >= acknowledged || Date.now() - last.at > 10_000 ? true : undefined;
+  }, 180_000, 'PostgreSQL to hold every acknowledged reading or stop growing');
+  const rows = await queryPostgres<{ meter: string; quantity: string; ts: string; value: number }>(databaseUrl,
+    'SELECT m.id AS meter, q.name AS quantity, r.ts::text AS ts, r.value FROM readings r JOIN meters m ON m.key = r.meter_key JOIN quantity_codes q ON q.code = r.quantity');
+  const expected = new Map<string, number>();
+  publishers.acknowledged.forEach((messages, t) => {
+    for (const i of messages) {
+      for (const [quantity, value] of Object.entries(telemetryValues(t, i))) expected.set(`${meterIdOf(t)}|${quantity}|${String(START_TS + i * 1000)}`, value);
+    }
+  });
+  const stored = new Map<string, number[]>();
+  for (const r of rows) {
+    const key = `${r.meter}|${r.quantity}|${r.ts}`;
+    stored.set(key, [...(stored.get(key) ?? []), r.value]);
+  }
+  const missing = [...expected.keys()].filter((k) => !stored.has(k));
+  const wrong = [...stored].filter(([k, v]) => v.length !== 1 || Math.abs((v[0] ?? Number.NaN) - (expected.get(k) ?? Number.NaN)) > 1e-9).map(([k]) => k);
+  return { expected: expected.size, rows: rows.length, missingCount: missing.length, missing: missing.slice(0, 5), wrongCount: wrong.length, wrong: wrong.slice(0, 5) };
 }
