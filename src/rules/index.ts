@@ -80,7 +80,12 @@ export async function createRules({ config, configFile, store, registry, expecte
   registry.onChange((c) => { engine.topologyChanged(c); });
   let tick: NodeJS.Timeout | undefined;
   duties.add('rule timers', {
-    start: () => {
+    start: async () => {
+      // Reloaded from the shared store: a standby that takes over runs the rules as the station
+      // last changed them, and watches silence from now rather than from its own start, when it
+      // heard no reading it could have judged (silenceWatch.ts: never heard → since the rule started).
+      // (A rule that no longer validates was logged at the first load.)
+      await service.load();
       tick = setInterval(() => { engine.tick(); }, 1000);
       tick.unref();
     },
