@@ -1,14 +1,16 @@
 /**
- * What a standby does when it takes over, with two active-standby nodes on one PostgreSQL:
- * its rules run as the station last stored them, and it judges communication loss from the
- * moment it took over, not from its own start. A standby hears no reading; judged from its
- * start, every meter would be raised for communication loss at its first tick as active.
+ * Duties following the leader lease, with active-standby nodes on one PostgreSQL. A node whose
+ * lease is taken from it (its renewal refused) steps down at once: it stops polling and lets
+ * go of the broker, and no node is active until the lease is free again. A standby that takes
+ * over runs its rules as the station last stored them, and judges communication loss from the
+ * moment it took over, not from its own start: a standby hears no reading, so judged from its
+ * start every meter would be raised for communication loss at its first tick as active.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../../src/domain/index.js';
 import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
-import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { postgresUnavailable, queryPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 const unavailable = postgresUnavailable();
 if (unavailable !== undefined) console.warn(`skipping the active-standby duties test: ${unavailable}`);
@@ -19,7 +21,10 @@ const REGISTRY = { terminals: [{ id: 'duty-t1', protocol: 'mqtt', profiles: [] }
 const COMM_LOSS = { expectedIntervalMs: 1_000, missedIntervals: 5, clearForMs: 0 };
 const WINDOW_MS = COMM_LOSS.expectedIntervalMs * COMM_LOSS.missedIntervals;
 
-describe.skipIf(unavailable !== undefined)('a standby taking over', () => {
+interface NodeHealth { node: { leader: boolean; duties: string }; components: Record<string, { status: string; detail?: string }> }
+const healthOf = async (h: TestHeadEnd): Promise<NodeHealth> => (await h.get('/health')).body as NodeHealth;
+
+describe.skipIf(unavailable !== undefined)('duties following the leader lease', () => {
   let postgres: TestPostgres;
   const stations: TestHeadEnd[] = [];
 
@@ -30,6 +35,37 @@ describe.skipIf(unavailable !== undefined)('a standby taking over', () => {
     for (const s of stations.splice(0).reverse()) await s.stop();
     await postgres.dispose();
   });
+
+  it('steps down when its lease is taken, and no node is active until the lease is free', async () => {
+    const url = await postgres.createDatabase();
+    const env = { GRIDHEAD_DATABASE_URL: url, GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex') };
+    const node = async (id: string): Promise<TestHeadEnd> => {
+      const h = await startTestHeadEnd({ ...QUIET, registry: REGISTRY, cluster: { mode: 'active-standby', nodeId: id, heartbeatMs: 200, leaseMs: 1_000 } }, { env });
+      stations.push(h);
+      return h;
+    };
+    const a = await node('node-c');
+    await eventually(async () => ((await healthOf(a)).node.duties === 'active' ? true : undefined), 10_000, 'node-c to be active');
+    expect((await healthOf(a)).components.mqtt).toEqual({ status: 'ok' });
+    const b = await node('node-d');
+
+    // Another holder, as a node that won the lease while this one was cut off would be.
+    await queryPostgres(url, "UPDATE cluster_leases SET holder = 'node-x', token = token + 1, expires_at = now() + interval '1 hour' WHERE name = 'leader'");
+    const down = await eventually(async () => {
+      const h = await healthOf(a);
+      return h.node.duties === 'standby' ? h : undefined;
+    }, 10_000, 'node-c to step down');
+    expect(down.node.leader).toBe(false);
+    expect(down.components.mqtt?.detail).toMatch(/standby/);
+    expect((await healthOf(b)).node).toMatchObject({ leader: false, duties: 'standby' });
+
+    await queryPostgres(url, "UPDATE cluster_leases SET expires_at = now() WHERE name = 'leader'");
+    const active = await eventually(async () => {
+      const [ha, hb] = [await healthOf(a), await healthOf(b)];
+      return ha.node.duties === 'active' || hb.node.duties === 'active' ? [ha, hb] : undefined;
+    }, 10_000, 'one node to take the free lease');
+    expect(active.filter((h) => h.node.duties === 'active')).toHaveLength(1);
+  }, 60_000);
 
   it('runs the stored rules and judges silence from the takeover, not from its own start', async () => {
     const url = await postgres.createDatabase();
