@@ -151,7 +151,7 @@ export function createAdapters(
  * a redelivery from being stored twice.
  */
 export function registerPushReceivers(
-  { config, logger, duties }: Omit<Assembly, 'throttle' | 'closers'> & { readonly duties: Duties },
+  { config, logger, closers, duties }: Omit<Assembly, 'throttle'> & { readonly duties: Duties },
   { mqtt, dlms }: Adapters,
   { pipeline, scheduler }: { readonly pipeline: IngestPipeline; readonly scheduler: CollectionScheduler },
   events: EventRecorder,
@@ -160,6 +160,12 @@ export function registerPushReceivers(
 ): void {
   const parts = { offer: pipeline.offer.bind(pipeline), collector: scheduler, events: events.recordEvents.bind(events) };
   let unsubscribe: (() => Promise<void>) | undefined;
+  const stopTelemetry = async (): Promise<void> => {
+    const stop = unsubscribe;
+    unsubscribe = undefined;
+    await stop?.();
+  };
+  closers.add('mqtt subscription', stopTelemetry);
   duties.add('mqtt telemetry', {
     start: async () => {
       unsubscribe = mqtt.subscribe(collectPushSink('mqtt', 'mqtt', parts));
@@ -168,16 +174,18 @@ export function registerPushReceivers(
         logger.error({ err, url: broker.url }, 'MQTT broker not reachable yet; retrying in the background');
       });
     },
-    stop: async () => {
-      const stop = unsubscribe;
-      unsubscribe = undefined;
-      await stop?.();
-    },
+    stop: stopTelemetry,
   });
   // Pushed events are stored like every other device event (and reach the rule engine from there).
   // The push intake is active-only too: its MQTT client shares the station's client id.
   let unsubscribeDlms: (() => Promise<void>) | undefined;
   let fleetPushing = false;
+  const stopDlmsPush = async (): Promise<void> => {
+    const stop = unsubscribeDlms;
+    unsubscribeDlms = undefined;
+    await stop?.();
+  };
+  closers.add('dlms-push', stopDlmsPush);
   duties.add('dlms push', {
     start: async () => {
       unsubscribeDlms = dlms.subscribe(collectPushSink('dlms', 'dlms-push', parts));
@@ -191,10 +199,6 @@ export function registerPushReceivers(
         ...(config.dlms.push.mqtt.enabled ? { mqttUrl: broker.url } : {}),
       });
     },
-    stop: async () => {
-      const stop = unsubscribeDlms;
-      unsubscribeDlms = undefined;
-      await stop?.();
-    },
+    stop: stopDlmsPush,
   });
 }

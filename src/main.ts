@@ -92,13 +92,16 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const collection = createCollection({ ...base, duties, stores: { stats: stores.collectionStats, cursors: stores.profileCursors }, registry, adapters: adapters.byProtocol, offer: (b, p, m) => readings.pipeline.offer(b, p, m) });
   registerPushReceivers({ ...base, duties }, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet);
 
-  const control = await createControl({ ...base, stores: { commands: stores.commands, actions: stores.controlActions }, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol });
+  const control = createControl({ ...base, duties, stores: { commands: stores.commands, actions: stores.controlActions }, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol });
   const opcua = await createOpcua({
     ...base, topology: registry, live: live.values, alarms: alarms.service, commands: control.commands, auth: storage.auth,
     terminalOnline: (id) => collection.scheduler.terminalState(id)?.online,
     readings, terminals: collection, control,
   });
   const loadControl = await createLoadControl({ ...base, duties, store: stores.programStates, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal });
+
+  // Every active-only part is registered: this node starts them if it is active, before the API takes requests.
+  await duties.begin(closers);
 
   const parts = { ...collection, ...readings, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops, database: stores, cluster };
   const metrics = createMetrics([
@@ -111,8 +114,6 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
     dlmsPush: { deadLetters: adapters.dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
   });
   await cluster.advertise(url);
-  // Every active-only part is registered: this node starts them if it is active.
-  await duties.begin(closers);
   if (fleet !== undefined) await fleet.startPublishing();
 
   return {

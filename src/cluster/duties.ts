@@ -53,8 +53,8 @@ export class DutyRoster implements Duties {
   /**
    * Every part is registered: from now on the roster follows leadership, starting the parts
    * now if this node leads. Resolves once that first start is done; rejects with the first
-   * part's failure if one failed to start. The roster stops the parts first at shutdown,
-   * before whatever they feed closes.
+   * part's failure if one failed to start. At shutdown the roster stops following first; each
+   * part is stopped by its own closer, in its place in the shutdown order.
    */
   async begin(closers: Closers): Promise<void> {
     this.#begun = true;
@@ -75,10 +75,10 @@ export class DutyRoster implements Duties {
     return () => { this.#listeners.delete(listener); };
   }
 
-  /** Stops the parts for good (shutdown). */
+  /** Stops following leadership (shutdown), once the transition under way is done; the parts' own closers stop them. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#follow();
+    await this.#turn;
   }
 
   #wanted(): boolean {
@@ -87,6 +87,7 @@ export class DutyRoster implements Duties {
 
   #follow(): Promise<void> {
     this.#turn = this.#turn.then(async () => {
+      if (this.#closed) return;
       const wanted = this.#wanted();
       if (wanted === this.#running) return;
       if (wanted) await this.#start();
@@ -111,7 +112,8 @@ export class DutyRoster implements Duties {
       }
     }
     this.#log.info({ duties: this.#parts.map((p) => p.name), ms: Math.round(performance.now() - startedAt) }, 'this node is active: duties started');
-    if (!this.#wanted()) await this.#stop();
+    // Lost during the start (not shut down, when the parts' closers stop them): stop again.
+    if (!this.#closed && !this.#wanted()) await this.#stop();
   }
 
   async #stop(): Promise<void> {
@@ -124,7 +126,7 @@ export class DutyRoster implements Duties {
       }
     }
     this.#running = false;
-    this.#log.info({ ms: Math.round(performance.now() - startedAt) }, this.#closed ? 'duties stopped for shutdown' : 'this node is standby: duties stopped');
+    this.#log.info({ ms: Math.round(performance.now() - startedAt) }, 'this node is standby: duties stopped');
   }
 }
 

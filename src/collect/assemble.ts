@@ -40,7 +40,7 @@ export interface CollectionAssembly {
   readonly duties: Duties;
 }
 
-export function createCollection({ config, stores, registry, adapters, offer, logger, throttle, duties }: CollectionAssembly): Collection {
+export function createCollection({ config, stores, registry, adapters, offer, logger, throttle, closers, duties }: CollectionAssembly): Collection {
   const stats = new CollectionStats({
     store: stores.stats,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
@@ -78,6 +78,7 @@ export function createCollection({ config, stores, registry, adapters, offer, lo
   // Meters are read afresh every cycle; only a terminal change reshapes the schedule.
   registry.onChange((c) => { if (c.kind === 'terminal') void scheduler.refresh(c.id); });
   duties.add('collect', { start: () => { scheduler.start(); }, stop: () => scheduler.stop() });
+  closers.add('collect', () => scheduler.stop());
 
   return {
     stats, scheduler,

@@ -2,7 +2,9 @@
  * The parts of the station that only the active node runs (polling, the telemetry
  * subscription, the rule and load-control timers), as each assembly function hands them to
  * the node's duty roster: started when the node becomes active, stopped when it steps down.
- * The roster itself, which follows the leader lease, lives in src/cluster/duties.ts.
+ * The roster itself, which follows the leader lease, lives in src/cluster/duties.ts. At
+ * shutdown each part is stopped by the closer its assembly registers, as any resource is:
+ * the roster only decides when a part runs.
  */
 
 export interface Duty {
@@ -11,7 +13,8 @@ export interface Duty {
   /**
    * Stops it promptly: timers cleared, in-flight work ended or abandoned. Nothing unsaved may
    * be acknowledged to a device or the broker, so another node can take it over. Also
-   * called on a part whose start was skipped or failed, so a stop of nothing is harmless.
+   * called on a part whose start was skipped or failed, and its closer may stop it again at
+   * shutdown: a stop of nothing is harmless.
    */
   stop(): Promise<void> | void;
 }

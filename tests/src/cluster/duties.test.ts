@@ -2,7 +2,8 @@
  * The duty roster: the active-only parts run while the node leads and not otherwise. They
  * start in registration order and stop in reverse; a standby starts nothing; a lease lost
  * while the parts are still starting stops them once started; one part that fails does not
- * keep the others from starting; without leadership (single mode) the parts run from begin.
+ * keep the others from starting; without leadership (single mode) the parts run from begin;
+ * at shutdown the roster stops following and leaves the stops to the parts' own closers.
  */
 import { describe, expect, it } from 'vitest';
 import { DutyRoster, DutyRegistrationError, type Leadership } from '../../../src/cluster/duties.js';
@@ -31,9 +32,6 @@ const part = (journal: string[], name: string, gate?: Promise<void>) => ({
   start: async () => { journal.push(`start ${name}`); await gate; },
   stop: () => { journal.push(`stop ${name}`); },
 });
-
-/** Waits for the roster's current transition by queueing a no-op one behind it. */
-const settled = (roster: DutyRoster): Promise<void> => roster.close().then(() => undefined);
 
 describe('the duty roster', () => {
   it('starts nothing on a standby, starts every part in order on gaining the lease, and stops them in reverse on losing it', async () => {
@@ -87,10 +85,8 @@ describe('the duty roster', () => {
     const journal: string[] = [];
     roster.add('push listener', { start: () => { throw new Error('EADDRINUSE'); }, stop: () => { journal.push('stop push listener'); } });
     roster.add('timers', part(journal, 'timers'));
-    const closers = new ShutdownOrder(logger);
-    await expect(roster.begin(closers)).rejects.toThrow('EADDRINUSE');
-    await closers.closeAll();
-    expect(journal).toEqual(['start timers', 'stop timers', 'stop push listener']);
+    await expect(roster.begin(new ShutdownOrder(logger))).rejects.toThrow('EADDRINUSE');
+    expect(journal).toEqual(['start timers']);
   });
 
   it('at a takeover, starts the other parts when one fails to start, and is active', async () => {
@@ -104,27 +100,39 @@ describe('the duty roster', () => {
     await new Promise((r) => setImmediate(r));
     expect(journal).toEqual(['start timers']);
     expect(roster.state()).toBe('active');
-    await settled(roster);
+    lead.set(false);
+    await new Promise((r) => setImmediate(r));
     expect(journal).toEqual(['start timers', 'stop timers', 'stop broken']);
   });
 
-  it('without leadership (single mode) runs the parts from begin until shutdown, which stops them first', async () => {
+  it('without leadership (single mode) runs the parts from begin', async () => {
     const roster = new DutyRoster(logger, undefined);
     const journal: string[] = [];
-    const closers = new ShutdownOrder(logger);
-    closers.add('pipeline', () => { journal.push('close pipeline'); });
     roster.add('collect', part(journal, 'collect'));
-    await roster.begin(closers);
+    await roster.begin(new ShutdownOrder(logger));
     expect(roster.state()).toBe('active');
+    expect(journal).toEqual(['start collect']);
+  });
+
+  it('stops following at shutdown: a lease lost while the station closes runs no stops of its own', async () => {
+    const lead = new Lead();
+    lead.holder = true;
+    const roster = new DutyRoster(logger, lead);
+    const journal: string[] = [];
+    const closers = new ShutdownOrder(logger);
+    roster.add('collect', part(journal, 'collect'));
+    // The part's own closer, registered where its assembly ran: before the roster began.
+    closers.add('collect', () => { journal.push('collect closer'); });
+    await roster.begin(closers);
     await closers.closeAll();
-    expect(journal).toEqual(['start collect', 'stop collect', 'close pipeline']);
-    expect(roster.state()).toBe('standby');
+    lead.set(false);
+    await new Promise((r) => setImmediate(r));
+    expect(journal).toEqual(['start collect', 'collect closer']);
   });
 
   it('refuses a part registered after it began, with a typed error', async () => {
     const roster = new DutyRoster(logger, undefined);
     await roster.begin(new ShutdownOrder(logger));
     expect(() => { roster.add('late', part([], 'late')); }).toThrow(DutyRegistrationError);
-    await settled(roster);
   });
 });
