@@ -4,11 +4,15 @@
  * go of the broker, and no node is active until the lease is free again. A standby that takes
  * over runs its rules as the station last stored them, and judges communication loss from the
  * moment it took over, not from its own start: a standby hears no reading, so judged from its
- * start every meter would be raised for communication loss at its first tick as active.
+ * start every meter would be raised for communication loss at its first tick as active. And
+ * a standby that starts leaves the active's command in flight alone: taking up what a
+ * previous run left open is the active's duty.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../../src/domain/index.js';
+import { fetchApi } from '../helpers/api.js';
 import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 import { postgresUnavailable, queryPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
@@ -101,4 +105,45 @@ describe.skipIf(unavailable !== undefined)('duties following the leader lease', 
     // A whole window after the takeover at the earliest: silence counts from when this node began to watch.
     expect(alarm.raisedAt).toBeGreaterThanOrEqual(stoppedAt + WINDOW_MS);
   }, 90_000);
+  it('leaves the command the active node has in flight alone when a standby starts', async () => {
+    // A terminal that accepts TCP and never answers: the command stays in flight.
+    const sockets = new Set<Socket>();
+    const silent: Server = createServer((c) => { sockets.add(c); c.on('close', () => sockets.delete(c)); });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const url = await postgres.createDatabase();
+      const env = { GRIDHEAD_DATABASE_URL: url, GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex') };
+      const overrides = {
+        ...QUIET, control: { commandTimeoutMs: 60_000 }, modbus: { requestTimeoutMs: 60_000 },
+      };
+      const node = async (id: string): Promise<TestHeadEnd> => {
+        const h = await startTestHeadEnd({ ...overrides, cluster: { mode: 'active-standby', nodeId: id, heartbeatMs: 200, leaseMs: 1_000 } }, { env });
+        stations.push(h);
+        return h;
+      };
+      const a = await node('node-e');
+      await eventually(async () => ((await healthOf(a)).node.duties === 'active' ? true : undefined), 10_000, 'node-e to be active');
+      const port = (silent.address() as { port: number }).port;
+      await a.registry.createTerminal({ id: 'bh', name: 'silent', protocol: 'modbus', enabled: true, profiles: [], modbus: { host: '127.0.0.1', port, framing: 'tcp', registerMap: 'three-phase-meter' } });
+      await a.registry.createMeter({ id: 'bh-1', name: 'silent 1', terminalId: 'bh', address: '1', ctRatio: 1, ptRatio: 1, protected: false });
+      const res = await fetchApi(a, '/api/v1/commands', {
+        method: 'POST', body: JSON.stringify({ type: 'disconnect', meterIds: ['bh-1'] }), headers: { 'content-type': 'application/json', 'idempotency-key': 'in-flight-1' },
+      });
+      expect(res.status).toBe(201);
+      const id = (await res.json() as { id: string }).id;
+      const statusOf = async (h: TestHeadEnd): Promise<string | undefined> => {
+        const v = await (await fetchApi(h, `/api/v1/commands/${id}`)).json() as { targets: { status: string }[] };
+        return v.targets[0]?.status;
+      };
+      await eventually(async () => ((await statusOf(a)) === 'sent' ? true : undefined), 15_000, 'the target to be sent');
+
+      const b = await node('node-f');
+      expect((await healthOf(b)).node.duties).toBe('standby');
+      expect(await statusOf(b)).toBe('sent');
+      expect(await statusOf(a)).toBe('sent');
+    } finally {
+      for (const c of sockets) c.destroy();
+      await new Promise<void>((r) => { silent.close(() => { r(); }); });
+    }
+  }, 60_000);
 });
