@@ -35,7 +35,6 @@ export class DutyRoster implements Duties {
   #turn: Promise<void> = Promise.resolve();
   /** The parts' start failures of the current start. */
   #failures: unknown[] = [];
-  readonly #listeners = new Set<(state: DutyState) => void>();
 
   /** `leadership` undefined: always active once begun. */
   constructor(logger: Logger, leadership: Leadership | undefined) {
@@ -69,12 +68,6 @@ export class DutyRoster implements Duties {
     return this.#running ? 'active' : 'standby';
   }
 
-  /** Hears every change of state, after the parts started or stopped. */
-  onChange(listener: (state: DutyState) => void): () => void {
-    this.#listeners.add(listener);
-    return () => { this.#listeners.delete(listener); };
-  }
-
   /** Stops following leadership (shutdown), once the transition under way is done; the parts' own closers stop them. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -92,7 +85,6 @@ export class DutyRoster implements Duties {
       if (wanted === this.#running) return;
       if (wanted) await this.#start();
       else await this.#stop();
-      for (const l of this.#listeners) l(this.state());
     });
     return this.#turn;
   }
