@@ -20,6 +20,7 @@ import { QUANTITIES, isQuantity } from './domain/index.js';
 import type { EventRecorder } from './events/recorder.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
 import type { Closers } from './observe/closers.js';
+import type { Duties } from './observe/duties.js';
 import type { LogThrottle, Logger } from './observe/logger.js';
 import type { StationStorage } from './openStorage.js';
 import { stationDlmsPush, type DlmsPushStores, type StationDlmsPush } from './dlmsPush.js';
@@ -137,34 +138,67 @@ export function createAdapters(
 }
 
 /**
- * Subscribes the collector's push sink to every adapter that takes pushes: MQTT telemetry
- * and DLMS data-notifications (over the TCP wrapper and MQTT). Readings settle once
- * committed, and an adapter acknowledges a device only then. Then points the simulated
- * fleet's DLMS meters at the push listener.
+ * Registers the receivers of what terminals push as active-only duties: the collector's push
+ * sink subscribed to MQTT telemetry and to DLMS data-notifications (over the TCP wrapper and
+ * MQTT). Readings settle once committed, and an adapter acknowledges a device only then. The
+ * first start points the simulated fleet's DLMS meters at the push listener.
+ *
+ * The MQTT telemetry subscription is an active-only duty. Every node of a station connects
+ * with the same client id and a persistent session, one at a time: the broker queues QoS 1
+ * telemetry while no node is active and hands the queue, with what the last active left
+ * unacknowledged, to the next (MQTT 3.1.1 §3.1.2.4, §4.4). Stopping disconnects without
+ * acknowledging what is not committed yet, so nothing is lost, and the idempotent store keeps
+ * a redelivery from being stored twice.
  */
-export async function startPushReceivers(
-  { config, logger, closers }: Assembly,
+export function registerPushReceivers(
+  { config, logger, closers, duties }: Omit<Assembly, 'throttle'> & { readonly duties: Duties },
   { mqtt, dlms }: Adapters,
   { pipeline, scheduler }: { readonly pipeline: IngestPipeline; readonly scheduler: CollectionScheduler },
   events: EventRecorder,
   broker: StationBroker,
   fleet: Fleet | undefined,
-): Promise<void> {
+): void {
   const parts = { offer: pipeline.offer.bind(pipeline), collector: scheduler, events: events.recordEvents.bind(events) };
-  const unsubscribe = mqtt.subscribe(collectPushSink('mqtt', 'mqtt', parts));
-  closers.add('mqtt subscription', () => unsubscribe());
-  await mqtt.whenSubscribed(AbortSignal.timeout(15_000)).catch((err: unknown) => {
-    // Not fatal: the client keeps reconnecting; /health reports the broker as down meanwhile.
-    logger.error({ err, url: broker.url }, 'MQTT broker not reachable yet; retrying in the background');
+  let unsubscribe: (() => Promise<void>) | undefined;
+  const stopTelemetry = async (): Promise<void> => {
+    const stop = unsubscribe;
+    unsubscribe = undefined;
+    await stop?.();
+  };
+  closers.add('mqtt subscription', stopTelemetry);
+  duties.add('mqtt telemetry', {
+    start: async () => {
+      unsubscribe = mqtt.subscribe(collectPushSink('mqtt', 'mqtt', parts));
+      await mqtt.whenSubscribed(AbortSignal.timeout(15_000)).catch((err: unknown) => {
+        // Not fatal: the client keeps reconnecting; /health reports the broker as down meanwhile.
+        logger.error({ err, url: broker.url }, 'MQTT broker not reachable yet; retrying in the background');
+      });
+    },
+    stop: stopTelemetry,
   });
   // Pushed events are stored like every other device event (and reach the rule engine from there).
-  const unsubscribeDlms = dlms.subscribe(collectPushSink('dlms', 'dlms-push', parts));
-  closers.add('dlms-push', () => unsubscribeDlms());
-  const { host, port } = config.dlms.push.listen;
-  const { tcpPort } = await listening('dlmsPush', host, port, () => dlms.whenSubscribed());
-  if (tcpPort !== undefined) logger.info({ host, port: tcpPort }, 'DLMS push listener');
-  fleet?.startPushing({
-    ...(tcpPort === undefined ? {} : { tcp: { host, port: tcpPort } }),
-    ...(config.dlms.push.mqtt.enabled ? { mqttUrl: broker.url } : {}),
+  // The push intake is active-only too: its MQTT client shares the station's client id.
+  let unsubscribeDlms: (() => Promise<void>) | undefined;
+  let fleetPushing = false;
+  const stopDlmsPush = async (): Promise<void> => {
+    const stop = unsubscribeDlms;
+    unsubscribeDlms = undefined;
+    await stop?.();
+  };
+  closers.add('dlms-push', stopDlmsPush);
+  duties.add('dlms push', {
+    start: async () => {
+      unsubscribeDlms = dlms.subscribe(collectPushSink('dlms', 'dlms-push', parts));
+      const { host, port } = config.dlms.push.listen;
+      const { tcpPort } = await listening('dlmsPush', host, port, () => dlms.whenSubscribed());
+      if (tcpPort !== undefined) logger.info({ host, port: tcpPort }, 'DLMS push listener');
+      if (fleet === undefined || fleetPushing) return;
+      fleetPushing = true;
+      fleet.startPushing({
+        ...(tcpPort === undefined ? {} : { tcp: { host, port: tcpPort } }),
+        ...(config.dlms.push.mqtt.enabled ? { mqttUrl: broker.url } : {}),
+      });
+    },
+    stop: stopDlmsPush,
   });
 }

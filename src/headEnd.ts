@@ -26,9 +26,12 @@ export interface HeadEndParts {
 }
 
 export async function healthReport({ pipeline, mqtt, mqttUrl, influx, brokerDrops, database, cluster }: HeadEndParts): Promise<HealthReport> {
+  const node = cluster.status();
   const components: Record<string, ComponentStatus> = {
     database: await database.health(),
-    mqtt: mqtt.isConnected() ? { status: 'ok' } : { status: 'degraded', detail: `not connected to ${mqttUrl} (${mqtt.stats().reconnects} reconnects)` },
+    // A standby leaves the broker to the active node: not connected is its normal state.
+    mqtt: node.duties === 'standby' ? { status: 'ok', detail: 'standby: the active node holds the telemetry subscription' }
+      : mqtt.isConnected() ? { status: 'ok' } : { status: 'degraded', detail: `not connected to ${mqttUrl} (${mqtt.stats().reconnects} reconnects)` },
     ingest: { status: 'ok', detail: `${pipeline.stats().queued} queued` },
   };
   const members = await cluster.health();
@@ -42,7 +45,7 @@ export async function healthReport({ pipeline, mqtt, mqttUrl, influx, brokerDrop
   }
   const all = Object.values(components);
   const worst = all.some((c) => c.status === 'down') ? 'down' : all.some((c) => c.status === 'degraded') ? 'degraded' : 'ok';
-  return { status: worst, node: cluster.status(), components };
+  return { status: worst, node, components };
 }
 
 export function metricSources({ pipeline, mqtt, scheduler, influx, dlms }: HeadEndParts): MetricSource[] {

@@ -13,7 +13,7 @@ import { createCollection } from './collect/assemble.js';
 import { createReadingPath } from './readingPath.js';
 import type { GridheadConfig } from './config/schema.js';
 import { createControl } from './control/index.js';
-import { createAdapters, startPushReceivers, startSimulators } from './devices.js';
+import { createAdapters, registerPushReceivers, startSimulators } from './devices.js';
 import { dlmsPushMetricSources } from './dlmsPush.js';
 import type { Meter } from './domain/index.js';
 import type { EventRecorder } from './events/recorder.js';
@@ -73,6 +73,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const identity = nodeIdentity(config.cluster, storageDriverOf(config.storage, env));
   const stores = await openStores(base, env);
   const cluster = await createCluster({ ...base, identity, database: stores.postgres });
+  const { duties } = cluster;
   const storage = await openStorage(base, env, stores);
   const { registry } = storage;
   cluster.shareAreas(registry);
@@ -83,22 +84,24 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
 
   const expectedIntervalMs = (m: Meter): number | undefined => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs);
   const alarms = await createAlarms({ ...base, stores: { alarms: stores.alarms, deviceEvents: stores.deviceEvents, brokerDropCounters: stores.brokerDropCounters }, topology: registry, broker: broker.connection, leadership: cluster.leaderLease, database: stores.postgres });
-  const rules = await createRules({ ...base, configFile, store: stores.rules, registry, expectedIntervalMs, signal: alarms.signal, openAlarm: (id, s) => alarms.service.openFor(id, s), deviceEvents: alarms });
+  const rules = await createRules({ ...base, duties, configFile, store: stores.rules, registry, expectedIntervalMs, signal: alarms.signal, openAlarm: (id, s) => alarms.service.openFor(id, s), deviceEvents: alarms });
   const live = createLive({ ...base, registry, readings: storage.readings, analysisQueries: stores.analysisQueries, readBacks: stores.readBacks, alarms: alarms.service });
   const readings = createReadingPath({ ...base, registry, store: storage.readings, onStoreError: stores.noteError, live: live.sinks, rules: rules?.engine });
   rules?.watchReadingPath(() => readings.stallAheadOfRules());
-  const collection = createCollection({ ...base, stores: { stats: stores.collectionStats, cursors: stores.profileCursors }, registry, adapters: adapters.byProtocol, offer: (b, p, m) => readings.pipeline.offer(b, p, m) });
-  await startPushReceivers(base, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet);
-  collection.start();
-  if (fleet !== undefined) await fleet.startPublishing();
+  // Active-only parts (polling, push receivers, rule and load-control ticks) register with `duties` and start at `duties.begin`.
+  const collection = createCollection({ ...base, duties, stores: { stats: stores.collectionStats, cursors: stores.profileCursors }, registry, adapters: adapters.byProtocol, offer: (b, p, m) => readings.pipeline.offer(b, p, m) });
+  registerPushReceivers({ ...base, duties }, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet);
 
-  const control = await createControl({ ...base, stores: { commands: stores.commands, actions: stores.controlActions }, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol, leadership: cluster.leaderLease });
+  const control = createControl({ ...base, duties, stores: { commands: stores.commands, actions: stores.controlActions }, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol, leadership: cluster.leaderLease });
   const opcua = await createOpcua({
     ...base, topology: registry, live: live.values, alarms: alarms.service, commands: control.commands, auth: storage.auth,
     terminalOnline: (id) => collection.scheduler.terminalState(id)?.online,
     readings, terminals: collection, control,
   });
-  const loadControl = await createLoadControl({ ...base, store: stores.programStates, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal, leadership: cluster.leaderLease });
+  const loadControl = await createLoadControl({ ...base, duties, store: stores.programStates, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal, leadership: cluster.leaderLease });
+
+  // Every active-only part is registered: this node starts them if it is active, before the API takes requests.
+  await duties.begin(closers);
 
   const parts = { ...collection, ...readings, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops, database: stores, cluster };
   const metrics = createMetrics([
@@ -111,6 +114,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
     dlmsPush: { deadLetters: adapters.dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
   });
   await cluster.advertise(url);
+  if (fleet !== undefined) await fleet.startPublishing();
 
   return {
     url, registry, pipeline: readings.pipeline, fleet, mqttUrl: broker.url, security: storage.security,

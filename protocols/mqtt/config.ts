@@ -22,6 +22,11 @@ export const MqttConfig = Type.Object(
   {
     /** Broker the head-end subscribes to; `mqtt://`, `mqtts://`, `ws://` or `wss://`. */
     url: Type.String({ default: 'mqtt://127.0.0.1:1883' }),
+    /**
+     * The persistent session the broker keeps (and queues QoS 1 telemetry in) for the station.
+     * One per station, the same on every node: only the active node connects with it, so the
+     * next active receives what the last one left.
+     */
     clientId: Type.String({ minLength: 1, maxLength: 128, default: 'gridhead-headend' }),
     username: Type.Optional(Type.String()),
     password: Type.Optional(Type.String()),

@@ -3,9 +3,10 @@
  * in `active-standby` and `sharded` it registers in the member list, heartbeats, and
  * campaigns for the `leader` lease. What /health says about it comes from here.
  *
- * Leadership does not yet start or stop any duty: every role runs on every node, and /health
- * says so. The lease's token already fences what the duties write: a command's `sent`, an alarm
- * notification's mark, a load-control program's state; a node that does not lead does none of them.
+ * In `active-standby` the leader is the active node: its duty roster (duties.ts) starts the
+ * active-only parts on `gained` and stops them on `lost`; the other nodes stay warm. The
+ * lease's token fences what the duties write: a command's `sent`, an alarm notification's
+ * mark, a load-control program's state; a node that does not lead does none of them.
  */
 import { readFileSync } from 'node:fs';
 import type { Area } from '../domain/index.js';
@@ -14,6 +15,7 @@ import type { Closers } from '../observe/closers.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { PostgresDatabase } from '../storage/postgres/connection.js';
 import { AreaShards } from './areaShards.js';
+import { DutyRoster } from './duties.js';
 import { Lease, leaseRecord } from './lease.js';
 import { Membership } from './membership.js';
 import type { NodeIdentity } from './settings.js';
@@ -27,6 +29,11 @@ export interface ClusterNode {
   readonly identity: NodeIdentity;
   /** The leader lease; undefined in `single` mode, where this node always leads. */
   readonly leaderLease: Lease | undefined;
+  /**
+   * The active-only parts: always running in `single` and `sharded` mode, while this node
+   * holds the leader lease in `active-standby`. Call `begin` once every part is registered.
+   */
+  readonly duties: DutyRoster;
   status(): NodeStatus;
   /** The `cluster` component of /health; undefined in `single` mode. */
   health(): Promise<ComponentStatus | undefined>;
@@ -61,10 +68,11 @@ export interface ClusterAssembly {
 const REPORT_REUSE_MS = 1_000;
 
 export async function createCluster({ logger, throttle, closers, identity, database }: ClusterAssembly): Promise<ClusterNode> {
-  const single: NodeStatus = { id: identity.id, roles: [...identity.roles], leader: true, shards: [] };
+  const single = { id: identity.id, roles: [...identity.roles], leader: true, shards: [] };
   if (identity.mode === 'single' || database === undefined) {
+    const duties = new DutyRoster(logger.child({ component: 'duties' }), undefined);
     return {
-      identity, leaderLease: undefined, status: () => ({ ...single }), health: () => Promise.resolve(undefined), advertise: () => Promise.resolve(),
+      identity, leaderLease: undefined, duties, status: () => ({ ...single, duties: duties.state() }), health: () => Promise.resolve(undefined), advertise: () => Promise.resolve(),
       shareAreas: () => undefined,
     };
   }
@@ -85,6 +93,8 @@ export async function createCluster({ logger, throttle, closers, identity, datab
   });
   lease.on('gained', (token) => { log.info({ token }, 'this node is the leader'); });
   lease.on('lost', (token, reason) => { log.warn({ token, reason }, 'this node is no longer the leader'); });
+  // Sharded nodes each collect their own areas; only active-standby nodes wait for the lease.
+  const duties = new DutyRoster(log.child({ component: 'duties' }), identity.mode === 'active-standby' ? lease : undefined);
   lease.start();
   closers.add('leader lease', () => lease.close());
   log.info({ mode: identity.mode, roles: identity.roles }, 'joined the cluster');
@@ -117,18 +127,19 @@ export async function createCluster({ logger, throttle, closers, identity, datab
     const holder = record?.live === true ? record.holder : null;
     return {
       status: live.some((m) => m.id === identity.id) ? 'ok' : 'degraded',
-      detail: `${identity.mode}: ${live.length} live member(s); leader ${holder ?? 'none'}${record === undefined ? '' : ` (token ${record.token})`}. `
-        + 'Leadership does not yet start or stop duties: every role runs on every node.',
+      detail: `${identity.mode}: ${live.length} live member(s); leader ${holder ?? 'none'}${record === undefined ? '' : ` (token ${record.token})`}; `
+        + `this node is ${duties.state()}.`,
       info: {
         mode: identity.mode, liveMembers: live.length, members: members.length,
-        leaseHolder: holder, leaseToken: record?.token ?? null, leader: lease.isHolder(), dutiesFollowLeadership: false,
+        leaseHolder: holder, leaseToken: record?.token ?? null, leader: lease.isHolder(), duties: duties.state(), dutiesFollowLeadership: identity.mode === 'active-standby',
       },
     };
   };
   return {
     identity,
     leaderLease: lease,
-    status: () => ({ ...single, leader: lease.isHolder(), ...shardStatus() }),
+    duties,
+    status: () => ({ ...single, leader: lease.isHolder(), duties: duties.state(), ...shardStatus() }),
     shareAreas,
     advertise: (apiUrl) => (identity.advertiseUrl === undefined ? membership.advertise(apiUrl) : Promise.resolve()),
     health: () => {
@@ -138,7 +149,7 @@ export async function createCluster({ logger, throttle, closers, identity, datab
           at: now,
           status: health().catch((err: unknown): ComponentStatus => ({
             status: 'degraded', detail: `the member list cannot be read: ${err instanceof Error ? err.message : String(err)}`,
-            info: { mode: identity.mode, leader: lease.isHolder(), dutiesFollowLeadership: false },
+            info: { mode: identity.mode, leader: lease.isHolder(), duties: duties.state(), dutiesFollowLeadership: identity.mode === 'active-standby' },
           })),
         };
       }

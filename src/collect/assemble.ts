@@ -1,12 +1,15 @@
 /**
  * Builds collection: collection statistics and the polling scheduler, which offers what it
- * reads to the ingest pipeline it is given. Modules built later hear every terminal's
- * online/offline transition through `onTerminalChange`.
+ * reads to the ingest pipeline it is given. Polling is an active-only duty: it runs while
+ * this node is active and stops (in-flight reads aborted, sessions closed, statistics
+ * flushed) when it steps down. Modules built later hear every terminal's online/offline
+ * transition through `onTerminalChange`.
  */
 import type { ProtocolName, RawReading, TransportAdapter } from '../../protocols/adapter.js';
 import type { GridheadConfig } from '../config/schema.js';
 import type { Protocol } from '../domain/index.js';
 import type { Closers } from '../observe/closers.js';
+import type { Duties } from '../observe/duties.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
 import type { ProfileCursorStore } from './profileCursors.js';
@@ -20,8 +23,6 @@ export interface Collection {
   readonly scheduler: CollectionScheduler;
   /** Hears every terminal's online/offline transition from now on. */
   onTerminalChange(listener: (change: StateChange) => void): () => void;
-  /** Starts polling; push receivers should be subscribed first. */
-  start(): void;
 }
 
 export interface CollectionAssembly {
@@ -35,9 +36,11 @@ export interface CollectionAssembly {
   readonly logger: Logger;
   readonly throttle: LogThrottle;
   readonly closers: Closers;
+  /** Where polling registers as an active-only part. */
+  readonly duties: Duties;
 }
 
-export function createCollection({ config, stores, registry, adapters, offer, logger, throttle, closers }: CollectionAssembly): Collection {
+export function createCollection({ config, stores, registry, adapters, offer, logger, throttle, closers, duties }: CollectionAssembly): Collection {
   const stats = new CollectionStats({
     store: stores.stats,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
@@ -74,14 +77,12 @@ export function createCollection({ config, stores, registry, adapters, offer, lo
   });
   // Meters are read afresh every cycle; only a terminal change reshapes the schedule.
   registry.onChange((c) => { if (c.kind === 'terminal') void scheduler.refresh(c.id); });
+  duties.add('collect', { start: () => { scheduler.start(); }, stop: () => scheduler.stop() });
+  closers.add('collect', () => scheduler.stop());
 
   return {
     stats, scheduler,
     onTerminalChange: (listener) => subscribe(terminalListeners, listener),
-    start: () => {
-      scheduler.start();
-      closers.add('collect', () => scheduler.stop());
-    },
   };
 }
 

@@ -584,12 +584,17 @@ export const ClusterConfig = Type.Object(
   {
     /**
      * This node's id among the members (GRIDHEAD_NODE_ID). It must survive restarts: the
-     * membership row, the leases and (later) the broker session are keyed by it. Left out:
+     * membership row and the leases are keyed by it (the broker session is the station's,
+     * `mqtt.clientId`, shared by its nodes). Left out:
      * the host name in `single` mode; required in the other modes, since two nodes on one
      * host would share the host name and a pid changes with every start.
      */
     nodeId: Type.Optional(Id),
-    /** `single`, `active-standby` (one leader does the work) or `sharded` (GRIDHEAD_CLUSTER_MODE). */
+    /**
+     * `single`, `active-standby` (the leader lease's holder polls, takes telemetry and runs the
+     * rule and load-control ticks; the others serve the API and stay warm) or `sharded`
+     * (GRIDHEAD_CLUSTER_MODE).
+     */
     mode: OneOf(CLUSTER_MODES, { default: 'single' }),
     /** What this node may do; every role by default. */
     roles: Type.Array(OneOf(NODE_ROLES), { minItems: 1, uniqueItems: true, default: [...NODE_ROLES] }),

@@ -3,12 +3,17 @@
  * programs, with its route to the terminals, and the action log of the programs. Every
  * device state a command reads back is handed to the `onState` listeners (the OPC UA relay
  * value follows it, whoever sent the command).
+ *
+ * What the previous run left open (commands, control requests) is taken up by the active node
+ * when it first becomes active, after the collector's lanes are up: a standby must not mark
+ * the active's commands in flight as interrupted.
  */
 import type { DeviceControlState, ProtocolName, TransportAdapter } from '../../protocols/adapter.js';
 import type { Leadership } from '../cluster/fencing.js';
 import type { GridheadConfig } from '../config/schema.js';
 import type { MeterId } from '../domain/index.js';
 import type { Closers } from '../observe/closers.js';
+import type { Duties } from '../observe/duties.js';
 import { LogThrottle, type Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
 import type { ControlActionStore } from './actions.js';
@@ -38,12 +43,12 @@ export interface ControlAssembly {
   readonly closers: Closers;
   /** The leader lease, when the node runs under one: then only the leader sends, each `sent` fenced by its token. */
   readonly leadership?: Leadership | undefined;
+  /** Where taking up what the previous run left open registers as an active-only part. */
+  readonly duties: Duties;
 }
 
-export async function createControl({ config, stores, registry, audit, lanes, adapters, logger, closers, leadership }: ControlAssembly): Promise<Control> {
+export function createControl({ config, stores, registry, audit, lanes, adapters, logger, closers, leadership, duties }: ControlAssembly): Control {
   const { actions } = stores;
-  const interrupted = await actions.closeInterrupted(Date.now());
-  if (interrupted > 0) logger.warn({ interrupted }, 'control requests the previous run left unanswered are marked failed (INTERRUPTED)');
   const storeErrors = new LogThrottle(60_000);
   const stateListeners = new Set<(meterId: MeterId, state: DeviceControlState, at: number) => void>();
   const commands = new CommandService({
@@ -82,8 +87,19 @@ export async function createControl({ config, stores, registry, audit, lanes, ad
       },
     }),
   });
-  const found = await commands.start();
-  if (found.resumed + found.interrupted > 0) logger.warn(found, 'commands the previous run left open: pending ones resumed, in-flight ones marked INTERRUPTED and re-verified');
+  // Once per process: a later takeover by this node leaves what the other node had open to it.
+  let recovered = false;
+  duties.add('command recovery', {
+    start: async () => {
+      if (recovered) return;
+      recovered = true;
+      const interrupted = await actions.closeInterrupted(Date.now());
+      if (interrupted > 0) logger.warn({ interrupted }, 'control requests the previous run left unanswered are marked failed (INTERRUPTED)');
+      const found = await commands.start();
+      if (found.resumed + found.interrupted > 0) logger.warn(found, 'commands the previous run left open: pending ones resumed, in-flight ones marked INTERRUPTED and re-verified');
+    },
+    stop: () => undefined,
+  });
   closers.add('commands', () => commands.close());
   return {
     commands, actions,

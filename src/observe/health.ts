@@ -19,6 +19,8 @@ export interface NodeStatus {
   readonly roles: string[];
   /** Holds the leader lease (always true in `single` mode). */
   readonly leader: boolean;
+  /** `active` while this node runs the active-only duties (polling, telemetry, rule and load-control timers), `standby` while it only serves. */
+  readonly duties: 'active' | 'standby';
   /** The areas this node collects in `sharded` mode, sorted; the first few when it owns many (see shardCount). Empty in the other modes. */
   readonly shards: string[];
   /** How many areas this node owns, in `sharded` mode only. */

@@ -2,7 +2,9 @@
  * Builds the rule engine and its stored rules: stored rules loaded, the configured rule set
  * seeded, the engine told of topology changes and ticked each second. The engine judges
  * readings as a pipeline sink (after the store) and stored device events; its signals go
- * to `signal` (the alarm service's intake). Undefined when `rules.enabled` is off.
+ * to `signal` (the alarm service's intake). The tick, which judges silences and time-driven
+ * rules, is an active-only duty: a standby, which receives no readings, would otherwise find
+ * every meter silent. Undefined when `rules.enabled` is off.
  */
 import { areaLoadSettings } from '../config/areaLoad.js';
 import { dirname, resolve } from 'node:path';
@@ -11,6 +13,7 @@ import { ConfigError } from '../config/load.js';
 import type { Alarm, AlarmSignal, AlarmSubject, DeviceEvent, Meter } from '../domain/index.js';
 import type { PipelineStall } from '../ingest/pipeline.js';
 import type { Closers } from '../observe/closers.js';
+import type { Duties } from '../observe/duties.js';
 import type { Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
 import { RuleEngine } from './engine.js';
@@ -41,9 +44,11 @@ export interface RulesAssembly {
   readonly deviceEvents: { onDeviceEvent(listener: (e: DeviceEvent) => void): () => void };
   readonly logger: Logger;
   readonly closers: Closers;
+  /** Where the tick registers as an active-only part. */
+  readonly duties: Duties;
 }
 
-export async function createRules({ config, configFile, store, registry, expectedIntervalMs, signal, openAlarm, deviceEvents, logger, closers }: RulesAssembly): Promise<Rules | undefined> {
+export async function createRules({ config, configFile, store, registry, expectedIntervalMs, signal, openAlarm, deviceEvents, logger, closers, duties }: RulesAssembly): Promise<Rules | undefined> {
   if (!config.rules.enabled) return undefined;
   const areaLoad = areaLoadSettings(config);
   const engine = new RuleEngine({
@@ -73,8 +78,19 @@ export async function createRules({ config, configFile, store, registry, expecte
     }
   }
   registry.onChange((c) => { engine.topologyChanged(c); });
-  const tick = setInterval(() => { engine.tick(); }, 1000);
-  tick.unref();
+  let tick: NodeJS.Timeout | undefined;
+  duties.add('rule timers', {
+    start: async () => {
+      // Reloaded from the shared store: a standby that takes over runs the rules as the station
+      // last changed them, and watches silence from now rather than from its own start, when it
+      // heard no reading it could have judged (silenceWatch.ts: never heard → since the rule started).
+      // (A rule that no longer validates was logged at the first load.)
+      await service.load();
+      tick = setInterval(() => { engine.tick(); }, 1000);
+      tick.unref();
+    },
+    stop: () => { clearInterval(tick); },
+  });
   closers.add('rules', () => { clearInterval(tick); engine.close(); });
   deviceEvents.onDeviceEvent((e) => { engine.onDeviceEvent(e); });
   return {

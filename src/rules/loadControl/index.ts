@@ -1,7 +1,8 @@
 /**
  * Builds the load-control programs: they tick from live values and act through the control
  * port, whose commands queue in the collector's terminal lanes; every request is in the
- * action log, and each alarm stage is raised like a rule's.
+ * action log, and each alarm stage is raised like a rule's. The tick is an active-only duty;
+ * stopping it lets a round in progress finish.
  */
 import type { Leadership } from '../../cluster/fencing.js';
 import { areaLoadSettings } from '../../config/areaLoad.js';
@@ -10,6 +11,7 @@ import type { ControlActionStore } from '../../control/actions.js';
 import type { ControlPort } from '../../control/port.js';
 import type { AlarmSignal } from '../../domain/index.js';
 import type { Closers } from '../../observe/closers.js';
+import type { Duties } from '../../observe/duties.js';
 import type { LogThrottle, Logger } from '../../observe/logger.js';
 import type { Registry } from '../../registry/registry.js';
 import { LoadControlEvaluator, type LoadControlOptions } from './evaluator.js';
@@ -28,9 +30,11 @@ export interface LoadControlAssembly {
   readonly closers: Closers;
   /** The leader lease, when the node runs under one: then only the leader's rounds are recorded and acted on. */
   readonly leadership?: Leadership | undefined;
+  /** Where the tick registers as an active-only part. */
+  readonly duties: Duties;
 }
 
-export async function createLoadControl({ config, store, registry, live, port, actions, signal, logger, throttle, closers, leadership }: LoadControlAssembly): Promise<LoadControlEvaluator> {
+export async function createLoadControl({ config, store, registry, live, port, actions, signal, logger, throttle, closers, leadership, duties }: LoadControlAssembly): Promise<LoadControlEvaluator> {
   const loadControl = new LoadControlEvaluator({
     programs: config.loadControl.programs,
     port,
@@ -59,8 +63,17 @@ export async function createLoadControl({ config, store, registry, live, port, a
   });
   // Where each program stood before the restart, loaded before the first tick or request.
   await loadControl.ready();
-  const timer = setInterval(() => { void loadControl.tick(); }, config.loadControl.tickMs);
-  timer.unref();
+  let timer: NodeJS.Timeout | undefined;
+  duties.add('load-control timers', {
+    start: () => {
+      timer = setInterval(() => { void loadControl.tick(); }, config.loadControl.tickMs);
+      timer.unref();
+    },
+    stop: async () => {
+      clearInterval(timer);
+      await loadControl.idle();
+    },
+  });
   closers.add('load-control', async () => { clearInterval(timer); await loadControl.idle(); });
   return loadControl;
 }

@@ -28,7 +28,7 @@ describe('collection assembly', () => {
       offer: () => Promise.resolve(),
       logger: createLogger('warn', { write: (s: string) => { lines.push(JSON.parse(s) as { msg: string; suppressed?: number }); } }),
       throttle: new LogThrottle(60_000),
-      closers: { add: () => undefined },
+      closers: { add: () => undefined }, duties: { add: () => undefined },
     });
     for (let i = 0; i < 5; i++) {
       collection.stats.record('t1', Date.now(), 1, 1);

@@ -322,4 +322,21 @@ describe('CollectionScheduler stop', () => {
     expect(vi.getTimerCount()).toBe(0);
     await expect(h.scheduler.pollNow('T2')).rejects.toMatchObject({ code: 'COLLECT_STOPPED' });
   });
+  it('polls again after a stop and a start, as a node that steps down and later takes over', async () => {
+    const h = harness();
+    h.topology.put(modbusTerminal('T1'));
+    h.scheduler.start();
+    await vi.advanceTimersByTimeAsync(30_000 + 100);
+    await h.scheduler.stop();
+    const stoppedAt = Date.now();
+    await vi.advanceTimersByTimeAsync(3 * 60_000);
+    expect(h.adapter.callsOf('T1').map((c) => c.at)).toEqual([FIRST]);
+    h.scheduler.start();
+    await vi.advanceTimersByTimeAsync(2 * 60_000);
+    const after = h.adapter.callsOf('T1').map((c) => c.at).filter((at) => at > stoppedAt);
+    expect(after).toHaveLength(2);
+    const onDemand = h.scheduler.pollNow('T1');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect((await onDemand).readings).toHaveLength(2);
+  });
 });

@@ -1,0 +1,132 @@
+/**
+ * The node's duty roster: the active-only parts (src/observe/duties.ts) run while this node
+ * is active and not otherwise. In `single` mode the node is always active. In
+ * `active-standby` it is active while it holds the leader lease: the parts start on `gained`
+ * and stop on `lost`, so a standby keeps its API, stores and registry warm and polls,
+ * subscribes and ticks nothing.
+ *
+ * Transitions run one at a time, in order: a lease lost while the parts are still starting
+ * stops them as soon as the start is done, and a lease gained again meanwhile starts them
+ * afresh. At a takeover, a part whose start fails is logged and the others go on: one
+ * broken receiver must not keep the rest of the station from taking over. At the station's
+ * own start the failure stops the start instead (a port in use, say), as it would on one
+ * node. A stop that fails is logged and the others still stop.
+ */
+import type { Closers } from '../observe/closers.js';
+import type { Duties, Duty } from '../observe/duties.js';
+import type { Logger } from '../observe/logger.js';
+
+export type DutyState = 'active' | 'standby';
+
+/** What the roster follows: the leader lease (lease.ts), or nothing in `single` mode. */
+export interface Leadership {
+  isHolder(): boolean;
+  on(event: 'gained' | 'lost', listener: () => void): () => void;
+}
+
+export class DutyRoster implements Duties {
+  readonly #parts: { readonly name: string; readonly duty: Duty }[] = [];
+  readonly #log: Logger;
+  readonly #leadership: Leadership | undefined;
+  #begun = false;
+  #closed = false;
+  /** Whether the parts are running (started, or starting). */
+  #running = false;
+  #turn: Promise<void> = Promise.resolve();
+  /** The parts' start failures of the current start. */
+  #failures: unknown[] = [];
+
+  /** `leadership` undefined: always active once begun. */
+  constructor(logger: Logger, leadership: Leadership | undefined) {
+    this.#log = logger;
+    this.#leadership = leadership;
+    leadership?.on('gained', () => { void this.#follow(); });
+    leadership?.on('lost', () => { void this.#follow(); });
+  }
+
+  add(name: string, duty: Duty): void {
+    if (this.#begun) throw new DutyRegistrationError(name);
+    this.#parts.push({ name, duty });
+  }
+
+  /**
+   * Every part is registered: from now on the roster follows leadership, starting the parts
+   * now if this node leads. Resolves once that first start is done; rejects with the first
+   * part's failure if one failed to start. At shutdown the roster stops following first; each
+   * part is stopped by its own closer, in its place in the shutdown order.
+   */
+  async begin(closers: Closers): Promise<void> {
+    this.#begun = true;
+    closers.add('duties', () => this.close());
+    await this.#follow();
+    const [failure] = this.#failures;
+    if (this.#failures.length > 0) throw failure;
+  }
+
+  /** `active` while the parts run (or are starting), `standby` otherwise. */
+  state(): DutyState {
+    return this.#running ? 'active' : 'standby';
+  }
+
+  /** Stops following leadership (shutdown), once the transition under way is done; the parts' own closers stop them. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#turn;
+  }
+
+  #wanted(): boolean {
+    return this.#begun && !this.#closed && (this.#leadership?.isHolder() ?? true);
+  }
+
+  #follow(): Promise<void> {
+    this.#turn = this.#turn.then(async () => {
+      if (this.#closed) return;
+      const wanted = this.#wanted();
+      if (wanted === this.#running) return;
+      if (wanted) await this.#start();
+      else await this.#stop();
+    });
+    return this.#turn;
+  }
+
+  async #start(): Promise<void> {
+    this.#running = true;
+    this.#failures = [];
+    const startedAt = performance.now();
+    for (const { name, duty } of this.#parts) {
+      // Lost again while starting: stop what started rather than finish a start nobody wants.
+      if (!this.#wanted()) break;
+      try {
+        await duty.start();
+      } catch (err) {
+        this.#failures.push(err);
+        this.#log.error({ err, duty: name }, 'duty failed to start; the other duties go on');
+      }
+    }
+    this.#log.info({ duties: this.#parts.map((p) => p.name), ms: Math.round(performance.now() - startedAt) }, 'this node is active: duties started');
+    // Lost during the start (not shut down, when the parts' closers stop them): stop again.
+    if (!this.#closed && !this.#wanted()) await this.#stop();
+  }
+
+  async #stop(): Promise<void> {
+    const startedAt = performance.now();
+    for (const { name, duty } of [...this.#parts].reverse()) {
+      try {
+        await duty.stop();
+      } catch (err) {
+        this.#log.error({ err, duty: name }, 'duty failed to stop cleanly');
+      }
+    }
+    this.#running = false;
+    this.#log.info({ ms: Math.round(performance.now() - startedAt) }, 'this node is standby: duties stopped');
+  }
+}
+
+/** A part registered after the roster began: a bug in the assembly order, caught at start. */
+export class DutyRegistrationError extends Error {
+  readonly code = 'DUTY_AFTER_BEGIN';
+  constructor(readonly duty: string) {
+    super(`duty ${duty} added after the roster began: every active-only part registers while the station assembles`);
+    this.name = 'DutyRegistrationError';
+  }
+}
