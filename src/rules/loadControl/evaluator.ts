@@ -101,6 +101,8 @@ interface Program {
 
 export class LoadControlEvaluator {
   private readonly programs = new Map<string, Program>();
+  /** The leader token this node last acted under; a different one is a new term. */
+  #actingToken: number | undefined;
   readonly #restored: Promise<void>;
   private readonly now: () => number;
   private readonly areaLoad: AreaLoadSettings;
@@ -139,12 +141,19 @@ export class LoadControlEvaluator {
     const fence = leadership?.fence();
     // A node that does not lead leaves the programs to the leader, machines untouched.
     if (leadership !== undefined && fence === undefined) return;
+    if (fence !== undefined && fence.token !== this.#actingToken) {
+      // A new term for this node: another node may have led since this one last read the
+      // store (a standby taking over), so every program is first taken up from what the store
+      // holds, never from what this node remembers.
+      for (const p of this.programs.values()) p.fencedAt ??= Number.NEGATIVE_INFINITY;
+      this.#actingToken = fence.token;
+    }
     const t = this.now();
     const started: Promise<void>[] = [];
     for (const p of this.programs.values()) {
       if (p.busy !== undefined) continue;
       if (p.fencedAt !== undefined && (fence === undefined || fence.token <= p.fencedAt)) continue;
-      const work = (p.fencedAt === undefined ? this.evaluate(p, t) : this.takeUp(p)).catch((err: unknown) => { this.fault(p, err); }).finally(() => { p.busy = undefined; });
+      const work = (p.fencedAt === undefined ? this.evaluate(p, t) : this.takeUp(p).then(() => this.evaluate(p, t))).catch((err: unknown) => { this.fault(p, err); }).finally(() => { p.busy = undefined; });
       p.busy = work;
       started.push(work);
     }

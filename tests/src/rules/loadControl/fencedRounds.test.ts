@@ -112,4 +112,34 @@ describe.skipIf(unavailable !== undefined)('fenced load-control rounds on Postgr
     expect(old.sent).toEqual([]);
     expect([...old.errors, ...fresh.errors]).toEqual([]);
   }, 60_000);
+  it('a standby that takes over runs the round the old leader stored, not the state it loaded at its own start', async () => {
+    cluster ??= await startPostgres();
+    const url = await cluster.createDatabase();
+    const db = await openPostgres({ url, config: POSTGRES_TEST_CONFIG });
+    cleanups.push(() => db.close());
+    await migratePostgres(db);
+    const store = new PostgresProgramStateStore(db);
+    const leaders = await pausableLeader(db, url);
+    cleanups.push(() => leaders.dispose());
+    const clock = { t: T0 };
+
+    // The standby starts first and stays warm: its program state is what the store held then (nothing).
+    const term: { lease?: Leadership } = {};
+    const standby = node(store, { fence: () => term.lease?.fence() }, clock);
+    await standby.evaluator.ready();
+    const old = node(store, leaders.believed, clock);
+    await old.evaluator.ready();
+    await old.at(0, [150, 70]);
+    await standby.at(0, [150, 70]);
+    expect(standby.sent).toEqual([]);
+    expect(await store.load('peak')).toMatchObject({ phase: 'alarming', round: 0 });
+
+    // Taking over, the standby goes on from the stored onset: round 1 is due at 60 s, not 60 s after the takeover.
+    term.lease = await leaders.takeOver();
+    await standby.at(62, [150, 70]);
+    await standby.at(63, [150, 70]);
+    expect(standby.sent).toEqual(['m1:disconnect']);
+    expect(await store.load('peak')).toMatchObject({ phase: 'round', round: 1, tripped: [{ meterId: 'm1', status: 'verified' }] });
+    expect([...old.errors, ...standby.errors]).toEqual([]);
+  }, 60_000);
 });
