@@ -76,7 +76,8 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const { duties } = cluster;
   const storage = await openStorage(base, env, stores);
   const { registry } = storage;
-  cluster.shareAreas(registry);
+  // Which node polls a terminal, executes its commands and runs its area's rules (src/cluster/placement.ts); `cluster.place` gives the same one to every part.
+  cluster.place(registry);
   // The broker comes first: the fleet connects to it and seeds the registry before anything polls.
   const broker = await startBroker(base);
   const fleet = await startSimulators(base, broker, storage);

@@ -18,6 +18,7 @@ import { AreaShards } from './areaShards.js';
 import { DutyRoster } from './duties.js';
 import { Lease, leaseRecord } from './lease.js';
 import { Membership } from './membership.js';
+import { createPlacement, type Placement, type PlacementTopology } from './placement.js';
 import type { NodeIdentity } from './settings.js';
 
 export { nodeIdentity, type NodeIdentity } from './settings.js';
@@ -45,6 +46,11 @@ export interface ClusterNode {
    * them. Undefined in the other modes, where this node collects everything.
    */
   shareAreas(topology: Topology): AreaShards | undefined;
+  /**
+   * Which node acts on which terminal (placement.ts): shares the areas out first in `sharded`
+   * mode. The same placement for every caller.
+   */
+  place(topology: Topology & PlacementTopology): Placement;
 }
 
 /** Where the areas come from (the registry). */
@@ -71,9 +77,11 @@ export async function createCluster({ logger, throttle, closers, identity, datab
   const single = { id: identity.id, roles: [...identity.roles], leader: true, shards: [] };
   if (identity.mode === 'single' || database === undefined) {
     const duties = new DutyRoster(logger.child({ component: 'duties' }), undefined);
+    let placement: Placement | undefined;
     return {
       identity, leaderLease: undefined, duties, status: () => ({ ...single, duties: duties.state() }), health: () => Promise.resolve(undefined), advertise: () => Promise.resolve(),
       shareAreas: () => undefined,
+      place: (topology) => (placement ??= createPlacement({ mode: 'single', topology, leader: undefined, shards: undefined })),
     };
   }
   const log = logger.child({ component: 'cluster', node: identity.id });
@@ -114,6 +122,11 @@ export async function createCluster({ logger, throttle, closers, identity, datab
     shards = own;
     return own;
   };
+  let placement: Placement | undefined;
+  const place = (topology: Topology & PlacementTopology): Placement => {
+    placement ??= createPlacement({ mode: identity.mode, topology, leader: lease, shards: shareAreas(topology) });
+    return placement;
+  };
   const shardStatus = (): Pick<NodeStatus, 'shards' | 'shardCount'> => {
     if (shards === undefined) return { shards: [] };
     const owned = shards.owned();
@@ -141,6 +154,7 @@ export async function createCluster({ logger, throttle, closers, identity, datab
     duties,
     status: () => ({ ...single, leader: lease.isHolder(), duties: duties.state(), ...shardStatus() }),
     shareAreas,
+    place,
     advertise: (apiUrl) => (identity.advertiseUrl === undefined ? membership.advertise(apiUrl) : Promise.resolve()),
     health: () => {
       const now = performance.now();

@@ -103,6 +103,10 @@ export class Registry {
     return a;
   }
 
+  findArea(id: string): Area | undefined {
+    return this.image.areas.get(areaId(id));
+  }
+
   /** The area and every area below it. */
   areaSubtree(id: string): Set<AreaId> {
     const root = this.getArea(id).id;
