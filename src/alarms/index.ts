@@ -81,8 +81,11 @@ export async function createAlarms({ config, stores, topology, broker, logger, t
   closers.add('alarm notifiers', () => notifiers.close());
   closers.add('alarm store writes', async () => { await service.close(); });
   // Separate listeners: a failing SSE subscriber must not keep a change from the notifiers.
+  // The feed streams every change, this node's and those heard from other nodes; the notifiers
+  // only this node's: the node that made a change notifies it, and no other does again.
   service.onChange((c) => { feed.publish(c); });
-  service.onChange((c) => { notifiers.notify(c); });
+  service.onChange((c) => { if (c.heard !== true) notifiers.notify(c); });
+  await service.follow();
 
   // Messages the broker drops after acknowledging them are lost readings: watched through its $SYS counter.
   let brokerDrops: BrokerDropMonitor | undefined;

@@ -8,12 +8,30 @@
  * database never hand out the same id, and the rule engine names a new alarm without a round
  * trip. A restart starts a new block, so ids jump by up to a block: they stay unique and
  * increasing, which is all the API's ordering and cursors need.
+ *
+ * Every node keeps the open alarms in memory and streams alarm changes to its dashboards, so
+ * a write that changed a row notifies channel `alarm_changes` in its transaction (sent at
+ * commit, never by a rollback) with the alarm's id and what was written (ALARM_NOTE_*), never
+ * the alarm itself: the other nodes read the row back (src/storage/postgres/follower.ts).
+ *
+ * Two nodes may write one alarm: the node whose rule raised it updates its value, an operator
+ * on another node acknowledges it. An update therefore only moves the lifecycle forward: an
+ * acknowledgement stored stays when an update from a node that had not heard of it yet
+ * arrives, and a cleared alarm is history that no late update rewrites.
  */
 import type postgres from 'postgres';
 import type { Alarm, AlarmComment } from '../domain/index.js';
 import { isExplanation, type Explanation } from '../rules/explanation.js';
-import type { PostgresDatabase, Queryable } from '../storage/postgres/connection.js';
-import { fromRow, isAlarmId, toParams, type AlarmIdBlock, type AlarmQuery, type AlarmRow, type AlarmStore, type CommentRow } from './store.js';
+import type { PostgresDatabase, Queryable, TransactionSql } from '../storage/postgres/connection.js';
+import { listenForNotices, noticeOrigin, noticePayload } from '../storage/postgres/follower.js';
+import { notifyInTransaction } from '../storage/postgres/notifications.js';
+import {
+  ALARM_NOTE_COMMENT, ALARM_NOTE_LIFECYCLE, fromRow, isAlarmId, toParams,
+  type AlarmIdBlock, type AlarmQuery, type AlarmRow, type AlarmStore, type CommentRow, type SharedAlarms,
+} from './store.js';
+
+/** The channel every node's alarm service listens on. */
+export const ALARM_CHANNEL = 'alarm_changes';
 
 /** The step of `alarm_id_blocks`: the migration's INCREMENT BY. */
 export const ALARM_ID_BLOCK = 1_000_000;
@@ -25,6 +43,18 @@ type PgAlarmRow = Omit<AlarmRow, 'explanation_data' | 'clear_explanation_data'> 
 };
 
 export class PostgresAlarmStore implements AlarmStore {
+  /** Names this store in its notifications, so its own are told from other nodes'. */
+  private readonly origin = noticeOrigin();
+  readonly shared: SharedAlarms = {
+    follow: (sink) => listenForNotices(this.db, ALARM_CHANNEL, this.origin, sink),
+    read: async (ids) => {
+      const keys = ids.filter(isAlarmId).map(Number);
+      if (keys.length === 0) return [];
+      const rows = await this.db.run((sql) => sql<PgAlarmRow[]>`SELECT * FROM alarms WHERE id = ANY(${keys}::bigint[]) ORDER BY id`);
+      return this.withComments(rows);
+    },
+  };
+
   constructor(private readonly db: PostgresDatabase) {}
 
   reserveIds(): Promise<AlarmIdBlock> {
@@ -37,8 +67,7 @@ export class PostgresAlarmStore implements AlarmStore {
 
   insert(alarm: Alarm, now: number): Promise<void> {
     const p = toParams(alarm);
-    return this.db.run(async (sql) => {
-      await sql`
+    return this.write(alarm.id, ALARM_NOTE_LIFECYCLE, async (sql) => (await sql`
         INSERT INTO alarms (id, rule_id, detector, subject_kind, subject_id, area_id, severity, state, raised_at, since,
           acknowledged_at, acknowledged_by, cleared_at, explanation, clear_explanation, explanation_data,
           clear_explanation_data, value, updated_at)
@@ -48,30 +77,33 @@ export class PostgresAlarmStore implements AlarmStore {
         -- A retry after a lost commit acknowledgement finds its own row: nothing twice. An open
         -- alarm of the same rule and subject that another node stored (alarms_open) stands too:
         -- a permanent conflict retried forever would hold up every alarm write behind it.
-        ON CONFLICT DO NOTHING`;
-    });
+        ON CONFLICT DO NOTHING`).count > 0);
   }
 
   update(alarm: Alarm, now: number): Promise<void> {
     const p = toParams(alarm);
-    return this.db.run(async (sql) => {
-      await sql`
-        UPDATE alarms SET severity = ${p.severity}, state = ${p.state}, area_id = ${p.areaId},
-          acknowledged_at = ${p.acknowledgedAt}, acknowledged_by = ${p.acknowledgedBy}, cleared_at = ${p.clearedAt},
-          explanation = ${p.explanation}, clear_explanation = ${p.clearExplanation},
+    return this.write(alarm.id, ALARM_NOTE_LIFECYCLE, async (sql) => (await sql`
+        UPDATE alarms SET severity = ${p.severity}, area_id = ${p.areaId},
+          state = CASE WHEN state = 'acknowledged' AND ${p.state}::text = 'raised' THEN 'acknowledged' ELSE ${p.state}::text END,
+          acknowledged_at = COALESCE(acknowledged_at, ${p.acknowledgedAt}::bigint), acknowledged_by = COALESCE(acknowledged_by, ${p.acknowledgedBy}::text),
+          cleared_at = ${p.clearedAt}, explanation = ${p.explanation}, clear_explanation = ${p.clearExplanation},
           explanation_data = ${jsonOf(sql, alarm.explanationData)}::jsonb, clear_explanation_data = ${jsonOf(sql, alarm.clearExplanationData)}::jsonb,
           value = ${p.value}, updated_at = ${now}
-        WHERE id = ${Number(alarm.id)}`;
-    });
+        WHERE id = ${Number(alarm.id)} AND state <> 'cleared'`).count > 0);
   }
 
   addComment(alarmId: string, seq: number, comment: AlarmComment): Promise<void> {
-    return this.db.run(async (sql) => {
-      await sql`
+    return this.write(alarmId, ALARM_NOTE_COMMENT, async (sql) => (await sql`
         INSERT INTO alarm_comments (alarm_id, seq, at, "by", text)
         VALUES (${Number(alarmId)}, ${seq}, ${comment.at}, ${comment.by}, ${comment.text})
-        ON CONFLICT (alarm_id, seq) DO NOTHING`;
-    });
+        ON CONFLICT (alarm_id, seq) DO NOTHING`).count > 0);
+  }
+
+  /** `work` and, when it changed a row, the notification of the alarm's id, in one transaction. */
+  private async write(alarmId: string, note: number, work: (tx: TransactionSql) => Promise<boolean>): Promise<void> {
+    await this.db.run((sql) => sql.begin(async (tx) => {
+      if (await work(tx)) await notifyInTransaction(tx, ALARM_CHANNEL, noticePayload(this.origin, alarmId, note));
+    }));
   }
 
   async get(id: string): Promise<Alarm | undefined> {

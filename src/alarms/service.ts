@@ -18,20 +18,30 @@
  * a lost clear leaves an alarm open that the next evaluation clears (a clear without an open
  * alarm is counted, not an error); the notifiers have already told the operator. That is the
  * price of never stalling collection on the alarm store. `close` drains the queue.
+ *
+ * On a store several nodes share, `follow` keeps the index true to what the others do: the
+ * alarms they write are read back (once this node's own queued writes are stored) and what
+ * differs from the index is applied and announced as a change marked `heard`. A heard change is
+ * never written back, so it is never notified again; its listeners decide what it means to
+ * them (the SSE feed streams it, the notifiers leave it to the node that made it).
  */
+import { isDeepStrictEqual } from 'node:util';
+import { ChangeFollower, type FollowCatchUp } from '../storage/postgres/follower.js';
 import { refusedForGood } from '../storage/refusedRows.js';
 import {
   ConflictError, NotFoundError, ValidationError,
   type Alarm, type AlarmSignal, type AlarmState, type AlarmSubject, type AreaId, type Severity,
 } from '../domain/index.js';
 import { WriteBehindQueue } from '../storage/writeBehind.js';
-import type { AlarmIdBlock, AlarmStore } from './store.js';
+import { ALARM_NOTE_LIFECYCLE, type AlarmIdBlock, type AlarmStore, type SharedAlarms } from './store.js';
 
 export type AlarmChangeKind = 'raised' | 'updated' | 'acknowledged' | 'commented' | 'cleared';
 
 export interface AlarmChange {
   readonly kind: AlarmChangeKind;
   readonly alarm: Alarm;
+  /** Made by another node and heard from the shared store; absent for this node's own. */
+  readonly heard?: true;
 }
 
 export interface AlarmFilter {
@@ -57,7 +67,7 @@ export interface AlarmPage {
 }
 
 export interface AlarmProblem {
-  readonly code: 'OPEN_LIMIT' | 'CLEAR_WITHOUT_OPEN' | 'STORE_FAILED' | 'LISTENER_FAILED';
+  readonly code: 'OPEN_LIMIT' | 'CLEAR_WITHOUT_OPEN' | 'STORE_FAILED' | 'LISTENER_FAILED' | 'FOLLOW_FAILED' | 'BROKEN_NOTIFICATION';
   readonly ruleId: string | null;
   readonly message: string;
 }
@@ -114,6 +124,8 @@ export class AlarmService {
   private readonly maxOpenPerRule: number;
   private readonly now: () => number;
   private counts = { raised: 0, updated: 0, cleared: 0, overflow: 0, clearsWithoutOpen: 0, listenerErrors: 0, storeErrors: 0 };
+  private follower: ChangeFollower<number> | undefined;
+  private listening: { stop(): Promise<void> } | undefined;
 
   /** Loads the open alarms and reserves the first ids: the service is ready for signals when this resolves. */
   static async open(store: AlarmStore, options: AlarmServiceOptions): Promise<AlarmService> {
@@ -141,11 +153,40 @@ export class AlarmService {
     for (const a of open) this.index(a);
   }
 
-  /** Stores what is queued (waiting up to `drainMs`); what could not be stored is reported and returned as a count. */
+  /** Stops following other nodes and stores what is queued (waiting up to `drainMs`); what could not be stored is reported and returned as a count. */
   async close(drainMs = STORE_DRAIN_MS): Promise<number> {
+    await this.listening?.stop();
+    this.listening = undefined;
     const abandoned = await this.writes.drain(drainMs);
     if (abandoned > 0) this.report({ code: 'STORE_FAILED', ruleId: null, message: `${abandoned} alarm write(s) not stored at shutdown` });
+    // After the drain: a catch-up in progress waits for this node's writes, which the drain settled or gave up.
+    await this.follower?.stop();
+    this.follower = undefined;
     return abandoned;
+  }
+
+  /**
+   * Follows the alarm changes other nodes commit to a shared store, until `close`; nothing to
+   * do on a store only this process writes. Resolves once listening.
+   */
+  async follow(): Promise<void> {
+    const shared = this.store.shared;
+    if (shared === undefined || this.follower !== undefined) return;
+    const follower = new ChangeFollower<number>({
+      apply: (work) => this.catchUp(shared, work),
+      merge: (a, b) => a | b,
+      onError: (err) => {
+        this.report({ code: 'FOLLOW_FAILED', ruleId: null, message: `catching up with alarms other nodes changed failed (retried): ${err instanceof Error ? err.message : String(err)}` });
+      },
+    });
+    this.follower = follower;
+    this.listening = await shared.follow({
+      changed: (id, note) => { follower.changed(id, note); },
+      changedAll: () => { follower.changedAll(); },
+      broken: (payload) => { this.report({ code: 'BROKEN_NOTIFICATION', ruleId: null, message: `ignored a notification on the alarm channel that is not an alarm change: ${payload.slice(0, 200)}` }); },
+    });
+    // What other nodes changed between the load and the first LISTEN was told to nobody here.
+    follower.changedAll();
   }
 
   /** Called for every change, synchronously; a throwing listener is counted and reported, never propagated. */
@@ -359,28 +400,70 @@ export class AlarmService {
 
   private index(a: Alarm): void {
     const key = keyOf(a.ruleId, a.subject);
-    if (!this.openByKey.has(key)) this.openPerRule.set(a.ruleId, (this.openPerRule.get(a.ruleId) ?? 0) + 1);
+    const held = this.openByKey.get(key);
+    if (held === undefined) this.openPerRule.set(a.ruleId, (this.openPerRule.get(a.ruleId) ?? 0) + 1);
+    // Another node's alarm for the same rule and subject is the one the store kept (one open alarm per key).
+    else if (held.id !== a.id) this.openById.delete(held.id);
     this.openByKey.set(key, a);
     this.openById.set(a.id, a);
   }
 
   private unindex(a: Alarm): void {
-    if (!this.openByKey.delete(keyOf(a.ruleId, a.subject))) return;
     this.openById.delete(a.id);
+    const key = keyOf(a.ruleId, a.subject);
+    // Only the alarm itself: a newer one may hold its rule and subject by now.
+    if (this.openByKey.get(key)?.id !== a.id) return;
+    this.openByKey.delete(key);
     const n = (this.openPerRule.get(a.ruleId) ?? 1) - 1;
     if (n <= 0) this.openPerRule.delete(a.ruleId);
     else this.openPerRule.set(a.ruleId, n);
     if (n < this.maxOpenPerRule) this.overflowing.delete(a.ruleId);
   }
 
-  private emit(kind: AlarmChangeKind, alarm: Alarm): void {
+  private emit(kind: AlarmChangeKind, alarm: Alarm, heard = false): void {
+    const change: AlarmChange = heard ? { kind, alarm, heard } : { kind, alarm };
     for (const listener of this.listeners) {
       try {
-        listener({ kind, alarm });
+        listener(change);
       } catch (err) {
         this.counts.listenerErrors += 1;
         this.report({ code: 'LISTENER_FAILED', ruleId: alarm.ruleId, message: err instanceof Error ? err.message : String(err) });
       }
+    }
+  }
+
+  /**
+   * Applies what other nodes wrote to the alarms `work` names (or to every open alarm and every
+   * one this node holds open). Read once this node's own writes are stored, so the rows are at
+   * least as new as its index; an alarm this node changed while the rows were read is read
+   * again at the next catch-up instead of being set back.
+   */
+  private async catchUp(shared: SharedAlarms, work: FollowCatchUp<number>): Promise<void> {
+    await this.writes.settled();
+    const asRead = new Map<string, Alarm | undefined>();
+    let rows: Alarm[];
+    if (work.all) {
+      for (const [id, a] of this.openById) asRead.set(id, a);
+      rows = await this.store.openAlarms();
+      const open = new Set(rows.map((a) => a.id));
+      // Open here and no longer open in the store: cleared by another node (a row not stored at all is left alone).
+      const gone = [...asRead.keys()].filter((id) => !open.has(id));
+      if (gone.length > 0) rows.push(...await shared.read(gone));
+    } else {
+      for (const id of work.ids.keys()) asRead.set(id, this.openById.get(id));
+      rows = await shared.read([...work.ids.keys()]);
+    }
+    for (const after of rows) {
+      const before = asRead.has(after.id) ? asRead.get(after.id) : this.openById.get(after.id);
+      if (this.openById.get(after.id) !== before) {
+        this.follower?.changed(after.id, work.all ? ALARM_NOTE_LIFECYCLE : work.ids.get(after.id) ?? ALARM_NOTE_LIFECYCLE);
+        continue;
+      }
+      const kind = heardKind(before, after, work.all ? ALARM_NOTE_LIFECYCLE : work.ids.get(after.id) ?? ALARM_NOTE_LIFECYCLE);
+      if (kind === undefined) continue;
+      if (after.state === 'cleared') this.unindex(after);
+      else this.index(after);
+      this.emit(kind, after, true);
     }
   }
 
@@ -391,6 +474,23 @@ export class AlarmService {
       process.emitWarning(`alarm onProblem threw while reporting ${problem.code}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+}
+
+/**
+ * What a change another node made to an alarm is to this node: `before` is the alarm as this
+ * node held it open (undefined: not open here), `after` as stored, `note` the ALARM_NOTE_* bits
+ * of the writes heard. Undefined when nothing differs.
+ */
+export function heardKind(before: Alarm | undefined, after: Alarm, note: number): AlarmChangeKind | undefined {
+  if (before !== undefined && isDeepStrictEqual(before, after)) return undefined;
+  if (after.state === 'cleared') {
+    // Not open here and only commented: a comment on an alarm cleared long ago.
+    return before !== undefined || (note & ALARM_NOTE_LIFECYCLE) !== 0 ? 'cleared' : 'commented';
+  }
+  if (before === undefined) return 'raised';
+  if (before.state === 'raised' && after.state === 'acknowledged') return 'acknowledged';
+  if (after.comments.length > before.comments.length) return 'commented';
+  return 'updated';
 }
 
 function blockOf(b: AlarmIdBlock): { next: number; end: number; size: number } {

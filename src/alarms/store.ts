@@ -13,6 +13,8 @@ import {
   type Alarm, type AlarmComment, type AlarmState, type AlarmSubject, type AreaId, type Severity,
 } from '../domain/index.js';
 import { isExplanation, type Explanation } from '../rules/explanation.js';
+import type { NoticeSink } from '../storage/postgres/follower.js';
+import type { Listening } from '../storage/postgres/notifications.js';
 
 export interface AlarmQuery {
   readonly states?: readonly AlarmState[];
@@ -48,7 +50,22 @@ export interface AlarmStore {
   openAlarms(): Promise<Alarm[]>;
   /** Newest first (by id), at most `limit`. */
   list(q: AlarmQuery): Promise<Alarm[]>;
+  /** The store several nodes write; undefined for the embedded one (one process). */
+  readonly shared?: SharedAlarms;
 }
+
+/** What a node needs to follow the alarm changes other nodes commit. */
+export interface SharedAlarms {
+  /** Listens for the ids of alarms other nodes wrote, each with its ALARM_NOTE_* bits (resolves once listening). */
+  follow(sink: NoticeSink): Promise<Listening>;
+  /** The stored alarms among `ids`, with their comments. */
+  read(ids: readonly string[]): Promise<Alarm[]>;
+}
+
+/** What a notified write did: the alarm itself (raise, update, acknowledgement, clear)… */
+export const ALARM_NOTE_LIFECYCLE = 1;
+/** …or a comment only, which is all that happens to a cleared alarm. */
+export const ALARM_NOTE_COMMENT = 2;
 
 /**
  * Ids one reservation of the embedded store covers. One process owns the file, and each start

@@ -4,7 +4,8 @@
  * readings as a pipeline sink (after the store) and stored device events; its signals go
  * to `signal` (the alarm service's intake). The tick, which judges silences and time-driven
  * rules, is an active-only duty: a standby, which receives no readings, would otherwise find
- * every meter silent. Undefined when `rules.enabled` is off.
+ * every meter silent. On a shared store the rules other nodes change reach this node's engine
+ * as they commit (service.ts `follow`). Undefined when `rules.enabled` is off.
  */
 import { areaLoadSettings } from '../config/areaLoad.js';
 import { dirname, resolve } from 'node:path';
@@ -14,7 +15,7 @@ import type { Alarm, AlarmSignal, AlarmSubject, DeviceEvent, Meter } from '../do
 import type { PipelineStall } from '../ingest/pipeline.js';
 import type { Closers } from '../observe/closers.js';
 import type { Duties } from '../observe/duties.js';
-import type { Logger } from '../observe/logger.js';
+import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
 import { RuleEngine } from './engine.js';
 import { RuleValidationError } from './model.js';
@@ -43,12 +44,13 @@ export interface RulesAssembly {
   /** Where stored device events are heard (the alarm side's recorder). */
   readonly deviceEvents: { onDeviceEvent(listener: (e: DeviceEvent) => void): () => void };
   readonly logger: Logger;
+  readonly throttle: LogThrottle;
   readonly closers: Closers;
   /** Where the tick registers as an active-only part. */
   readonly duties: Duties;
 }
 
-export async function createRules({ config, configFile, store, registry, expectedIntervalMs, signal, openAlarm, deviceEvents, logger, closers, duties }: RulesAssembly): Promise<Rules | undefined> {
+export async function createRules({ config, configFile, store, registry, expectedIntervalMs, signal, openAlarm, deviceEvents, logger, throttle, closers, duties }: RulesAssembly): Promise<Rules | undefined> {
   if (!config.rules.enabled) return undefined;
   const areaLoad = areaLoadSettings(config);
   const engine = new RuleEngine({
@@ -77,6 +79,15 @@ export async function createRules({ config, configFile, store, registry, expecte
       throw err;
     }
   }
+  await service.follow((p) => {
+    // Once a minute at most per kind and rule: a database down for an hour is one line a minute, not one per retry.
+    const suppressed = throttle.pass(`rule-follow:${p.code}:${p.code === 'INVALID_STORED_RULE' ? p.id : ''}`);
+    if (suppressed < 0) return;
+    if (p.code === 'CATCH_UP_FAILED') logger.warn({ err: p.err, suppressed }, 'catching up with rules other nodes changed failed; retried');
+    else if (p.code === 'INVALID_STORED_RULE') logger.error({ rule: p.id, err: p.error.message, suppressed }, 'rule another node stored is not valid here; not run');
+    else logger.warn({ payload: p.payload.slice(0, 200), suppressed }, 'notification on the rule channel that is not a rule change; ignored');
+  });
+  closers.add('rule changes of other nodes', () => service.close());
   registry.onChange((c) => { engine.topologyChanged(c); });
   let tick: NodeJS.Timeout | undefined;
   duties.add('rule timers', {

@@ -3,11 +3,21 @@
  * store's semantics (store.ts); subject and parameters are `jsonb`. A create of an id that
  * exists stores nothing and says so, so two nodes creating the same rule at once get one rule
  * and one conflict.
+ *
+ * Every node runs the rules in its own engine, so a write that changed a row notifies channel
+ * `rule_changes` in its transaction (sent at commit, never by a rollback) with the rule's id
+ * only (src/storage/postgres/follower.ts): the other nodes read the row back, and a row that is
+ * gone was deleted.
  */
 import type postgres from 'postgres';
-import type { PostgresDatabase, Queryable } from '../storage/postgres/connection.js';
+import type { PostgresDatabase, Queryable, TransactionSql } from '../storage/postgres/connection.js';
+import { listenForNotices, noticeOrigin, noticePayload } from '../storage/postgres/follower.js';
+import { notifyInTransaction } from '../storage/postgres/notifications.js';
 import type { Rule } from './model.js';
-import type { RuleOrigin, RuleStore, StoredRule } from './store.js';
+import type { RuleOrigin, RuleStore, SharedRules, StoredRule } from './store.js';
+
+/** The channel every node's rule service listens on. */
+export const RULE_CHANNEL = 'rule_changes';
 
 interface PgRuleRow {
   id: string;
@@ -21,6 +31,17 @@ interface PgRuleRow {
 }
 
 export class PostgresRuleStore implements RuleStore {
+  /** Names this store in its notifications, so its own are told from other nodes'. */
+  private readonly origin = noticeOrigin();
+  readonly shared: SharedRules = {
+    follow: (sink) => listenForNotices(this.db, RULE_CHANNEL, this.origin, sink),
+    read: async (ids) => {
+      const rows = await this.db.run((sql) => sql<PgRuleRow[]>`
+        SELECT id, name, description, enabled, severity, subject, detector, params FROM rules WHERE id = ANY(${ids as string[]}::text[])`);
+      return rows.map(fromRow);
+    },
+  };
+
   constructor(private readonly db: PostgresDatabase) {}
 
   async list(): Promise<StoredRule[]> {
@@ -35,25 +56,32 @@ export class PostgresRuleStore implements RuleStore {
   }
 
   create(rule: Rule, origin: RuleOrigin, now: number): Promise<boolean> {
-    return this.db.run(async (sql) => (await sql`
+    return this.write(rule.id, async (tx) => (await tx`
       INSERT INTO rules (id, name, description, enabled, severity, subject, detector, params, origin, created_at, updated_at)
-      VALUES (${rule.id}, ${rule.name}, ${rule.description ?? null}, ${rule.enabled}, ${rule.severity}, ${json(sql, rule.subject)},
-        ${rule.detector}, ${json(sql, rule.params)}, ${origin}, ${now}, ${now})
+      VALUES (${rule.id}, ${rule.name}, ${rule.description ?? null}, ${rule.enabled}, ${rule.severity}, ${json(tx, rule.subject)},
+        ${rule.detector}, ${json(tx, rule.params)}, ${origin}, ${now}, ${now})
       ON CONFLICT (id) DO NOTHING`).count === 1);
   }
 
-  update(rule: Rule, now: number): Promise<void> {
-    return this.db.run(async (sql) => {
-      await sql`
-        UPDATE rules SET name = ${rule.name}, description = ${rule.description ?? null}, enabled = ${rule.enabled},
-          severity = ${rule.severity}, subject = ${json(sql, rule.subject)}, detector = ${rule.detector},
-          params = ${json(sql, rule.params)}, updated_at = ${now}
-        WHERE id = ${rule.id}`;
-    });
+  async update(rule: Rule, now: number): Promise<void> {
+    await this.write(rule.id, async (tx) => (await tx`
+      UPDATE rules SET name = ${rule.name}, description = ${rule.description ?? null}, enabled = ${rule.enabled},
+        severity = ${rule.severity}, subject = ${json(tx, rule.subject)}, detector = ${rule.detector},
+        params = ${json(tx, rule.params)}, updated_at = ${now}
+      WHERE id = ${rule.id}`).count > 0);
   }
 
   delete(id: string): Promise<boolean> {
-    return this.db.run(async (sql) => (await sql`DELETE FROM rules WHERE id = ${id}`).count > 0);
+    return this.write(id, async (tx) => (await tx`DELETE FROM rules WHERE id = ${id}`).count > 0);
+  }
+
+  /** `work` and, when it changed a row, the notification of the rule's id, in one transaction. */
+  private write(id: string, work: (tx: TransactionSql) => Promise<boolean>): Promise<boolean> {
+    return this.db.run((sql) => sql.begin(async (tx) => {
+      const changed = await work(tx);
+      if (changed) await notifyInTransaction(tx, RULE_CHANNEL, noticePayload(this.origin, id));
+      return changed;
+    }));
   }
 }
 

@@ -4,12 +4,19 @@
  * and applied to the running engine at once. A change is applied to the engine only once it
  * is stored, and the API answers after that: a rule the operator was told exists survives a
  * restart.
+ *
+ * On a store several nodes share, `follow` brings what the others change into this node's
+ * engine: the rules they name are read back, and only what differs from this node's copy is
+ * applied (a rule gone is removed, its open alarms clear). Changes, this node's and the ones it
+ * catches up, run one at a time, so a rule read back before a local change never lands after it.
  */
+import { isDeepStrictEqual } from 'node:util';
+import { ChangeFollower, type FollowCatchUp } from '../storage/postgres/follower.js';
 import { DEFAULT_AREA_LOAD, type AreaLoadSettings } from '../domain/areaLoad.js';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import type { DetectorName } from './catalogue.js';
 import { RuleValidationError, parseRule, subjectRefs, type Rule, type RuleIssue } from './model.js';
-import type { RuleStore } from './store.js';
+import type { RuleStore, StoredRule } from './store.js';
 
 export interface RuleTarget {
   upsert(rule: Rule): void;
@@ -53,10 +60,19 @@ export interface SeedOutcome {
   readonly kept: readonly string[];
 }
 
+/** What following other nodes reports: a catch-up that failed (retried) or a stored rule this node cannot run. */
+export type RuleFollowProblem =
+  | { readonly code: 'CATCH_UP_FAILED'; readonly err: unknown }
+  | { readonly code: 'INVALID_STORED_RULE'; readonly id: string; readonly error: RuleValidationError }
+  | { readonly code: 'BROKEN_NOTIFICATION'; readonly payload: string };
+
 export class RuleService {
   private readonly store: RuleStore;
   private readonly rules = new Map<string, Rule>();
   private readonly now: () => number;
+  /** The change in progress; the next one waits for it. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private follower: { stop(): Promise<void> } | undefined;
 
   constructor(private readonly options: RuleServiceOptions) {
     this.store = options.store;
@@ -68,24 +84,58 @@ export class RuleService {
    * detector's schema changed) is left in the store, not run, and returned for the log.
    */
   async load(): Promise<{ readonly loaded: number; readonly invalid: readonly { readonly id: string; readonly error: RuleValidationError }[] }> {
-    const invalid: { id: string; error: RuleValidationError }[] = [];
-    for (const stored of await this.store.list()) {
-      try {
-        const rule = parseRule(stored);
-        const issues = this.stationIssues(rule);
-        if (issues.length > 0) throw new RuleValidationError(issues);
-        this.rules.set(rule.id, rule);
-        this.options.engine.upsert(rule);
-      } catch (err) {
-        if (!(err instanceof RuleValidationError)) throw err;
-        invalid.push({ id: stored.id, error: err });
+    return this.serial(async () => {
+      const invalid: { id: string; error: RuleValidationError }[] = [];
+      const stored = await this.store.list();
+      // A rule another node deleted while this one did not hear (a standby taking over) goes too.
+      this.dropAbsent(new Set(stored.map((r) => r.id)));
+      for (const s of stored) {
+        const outcome = this.checkStored(s);
+        if (!outcome.ok) {
+          invalid.push({ id: s.id, error: outcome.error });
+          continue;
+        }
+        this.rules.set(outcome.rule.id, outcome.rule);
+        this.options.engine.upsert(outcome.rule);
       }
-    }
-    return { loaded: this.rules.size, invalid };
+      return { loaded: this.rules.size, invalid };
+    });
+  }
+
+  /**
+   * Follows the changes other nodes commit to a shared store, until `close`; nothing to do on
+   * a store only this process writes. Resolves once listening.
+   */
+  async follow(onProblem: (problem: RuleFollowProblem) => void): Promise<void> {
+    const shared = this.store.shared;
+    if (shared === undefined || this.follower !== undefined) return;
+    const follower = new ChangeFollower<true>({
+      apply: (work) => this.serial(() => this.catchUp(work, onProblem)),
+      merge: (a) => a,
+      onError: (err) => { onProblem({ code: 'CATCH_UP_FAILED', err }); },
+    });
+    const listening = await shared.follow({
+      changed: (id) => { follower.changed(id, true); },
+      changedAll: () => { follower.changedAll(); },
+      broken: (payload) => { onProblem({ code: 'BROKEN_NOTIFICATION', payload }); },
+    });
+    this.follower = { stop: async () => { await listening.stop(); await follower.stop(); } };
+    // What other nodes changed between the load and the first LISTEN was told to nobody here.
+    follower.changedAll();
+  }
+
+  /** Stops following other nodes; the store belongs to its opener. */
+  async close(): Promise<void> {
+    await this.follower?.stop();
+    this.follower = undefined;
   }
 
   /** Adds the rules of a rule set whose ids are not in the store; existing ids are left alone. */
-  async seed(rules: readonly Rule[]): Promise<SeedOutcome> {
+  seed(rules: readonly Rule[]): Promise<SeedOutcome> {
+    return this.serial(() => this.seedNow(rules));
+  }
+
+  private async seedNow(rules: readonly Rule[]): Promise<SeedOutcome> {
     const added: string[] = [];
     const kept: string[] = [];
     for (const [i, rule] of rules.entries()) {
@@ -124,7 +174,24 @@ export class RuleService {
     return r;
   }
 
-  async create(input: unknown): Promise<Rule> {
+  create(input: unknown): Promise<Rule> {
+    return this.serial(() => this.createNow(input));
+  }
+
+  /** Replaces a rule (the body carries everything but the id). */
+  update(id: string, input: Record<string, unknown>): Promise<Rule> {
+    return this.serial(() => this.updateNow(id, input));
+  }
+
+  setEnabled(id: string, enabled: boolean): Promise<Rule> {
+    return this.serial(() => this.setEnabledNow(id, enabled));
+  }
+
+  delete(id: string): Promise<void> {
+    return this.serial(() => this.deleteNow(id));
+  }
+
+  private async createNow(input: unknown): Promise<Rule> {
     const rule = parseRule(input);
     const conflict = () => new ConflictError(`rule ${JSON.stringify(rule.id)} already exists`);
     if (this.rules.has(rule.id)) throw conflict();
@@ -136,8 +203,7 @@ export class RuleService {
     return rule;
   }
 
-  /** Replaces a rule (the body carries everything but the id). */
-  async update(id: string, input: Record<string, unknown>): Promise<Rule> {
+  private async updateNow(id: string, input: Record<string, unknown>): Promise<Rule> {
     this.get(id);
     const rule = parseRule({ ...input, id });
     this.checkRefs(rule);
@@ -147,7 +213,7 @@ export class RuleService {
     return rule;
   }
 
-  async setEnabled(id: string, enabled: boolean): Promise<Rule> {
+  private async setEnabledNow(id: string, enabled: boolean): Promise<Rule> {
     const current = this.get(id);
     if (current.enabled === enabled) return current;
     const rule: Rule = { ...current, enabled };
@@ -158,11 +224,70 @@ export class RuleService {
     return rule;
   }
 
-  async delete(id: string): Promise<void> {
+  private async deleteNow(id: string): Promise<void> {
     this.get(id);
     await this.store.delete(id);
     this.rules.delete(id);
     this.options.engine.remove(id, 'was deleted');
+  }
+
+  /** Runs `work` after the change in progress, whatever its outcome. */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(work, work);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Brings the rules `work` names (or all) to what the store holds, applying only what differs. */
+  private async catchUp(work: FollowCatchUp<true>, onProblem: (problem: RuleFollowProblem) => void): Promise<void> {
+    const stored = work.all ? await this.store.list() : await this.shared().read([...work.ids.keys()]);
+    const present = new Set(stored.map((r) => r.id));
+    if (work.all) this.dropAbsent(present);
+    else for (const id of work.ids.keys()) if (!present.has(id)) this.drop(id);
+    for (const s of stored) {
+      const outcome = this.checkStored(s);
+      if (!outcome.ok) {
+        // Not run here, as at a load: another node's schema is newer, or the station settings differ.
+        onProblem({ code: 'INVALID_STORED_RULE', id: s.id, error: outcome.error });
+        this.drop(s.id);
+        continue;
+      }
+      const rule = outcome.rule;
+      const before = this.rules.get(rule.id);
+      if (isDeepStrictEqual(before, rule)) continue;
+      this.rules.set(rule.id, rule);
+      if (before?.enabled === true && !rule.enabled) this.options.engine.remove(rule.id, 'was disabled');
+      else this.options.engine.upsert(rule);
+    }
+  }
+
+  private shared(): NonNullable<RuleStore['shared']> {
+    const shared = this.store.shared;
+    if (shared === undefined) throw new Error('rule catch-up on a store no other node writes');
+    return shared;
+  }
+
+  /** Forgets every rule not in `present`. */
+  private dropAbsent(present: ReadonlySet<string>): void {
+    for (const id of [...this.rules.keys()]) if (!present.has(id)) this.drop(id);
+  }
+
+  private drop(id: string): void {
+    if (!this.rules.delete(id)) return;
+    this.options.engine.remove(id, 'was deleted');
+  }
+
+  /** A stored rule as this node would run it, or why it cannot. */
+  private checkStored(stored: StoredRule): { ok: true; rule: Rule } | { ok: false; error: RuleValidationError } {
+    try {
+      const rule = parseRule(stored);
+      const issues = this.stationIssues(rule);
+      if (issues.length > 0) throw new RuleValidationError(issues);
+      return { ok: true, rule };
+    } catch (err) {
+      if (!(err instanceof RuleValidationError)) throw err;
+      return { ok: false, error: err };
+    }
   }
 
   /** Unknown meters and areas are a 400 naming the field, not a rule that silently watches nothing. */

@@ -4,6 +4,8 @@
  * service's job.
  */
 import type { Db } from '../storage/db.js';
+import type { Listening } from '../storage/postgres/notifications.js';
+import type { NoticeSink } from '../storage/postgres/follower.js';
 import type { Rule } from './model.js';
 
 export type RuleOrigin = 'yaml' | 'api';
@@ -17,6 +19,16 @@ export interface RuleStore {
   update(rule: Rule, now: number): Promise<void>;
   /** False when there was no such rule. */
   delete(id: string): Promise<boolean>;
+  /** The store several nodes write; undefined for the embedded one (one process). */
+  readonly shared?: SharedRules;
+}
+
+/** What a node needs to follow the rule changes other nodes commit. */
+export interface SharedRules {
+  /** Listens for the ids of rules other nodes changed (resolves once listening). */
+  follow(sink: NoticeSink): Promise<Listening>;
+  /** The stored rules among `ids` (a rule not returned is gone). */
+  read(ids: readonly string[]): Promise<StoredRule[]>;
 }
 
 interface RuleRow {
