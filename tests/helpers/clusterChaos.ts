@@ -26,7 +26,7 @@ const began = Date.now();
 /** Progress with the time since the module loaded, so a slow or failed run shows where its time went. */
 const step = (what: string) => { console.log(`chaos: ${what} at +${((Date.now() - began) / 1000).toFixed(1)} s`); };
 /** Leader lease of the nodes: a dead leader is replaced within leaseMs + leaseMs / 3 = 4 s. */
-export const CHASE_LEASE_MS = 3_000;
+export const CHAOS_LEASE_MS = 3_000;
 
 /** The fleet: 8 Modbus terminals × 10 meters, 10 MQTT terminals × 5 meters, 10 DLMS meters; plus the publishers' 10. */
 const FLEET = {
@@ -357,7 +357,7 @@ function writeStationConfig(dir: string, o: { brokerUrl: string; registerMaps: u
     dlms: { push: { listen: { enabled: false } } },
     simulators: { enabled: false },
     opcua: { enabled: false },
-    cluster: { leaseMs: CHASE_LEASE_MS, heartbeatMs: 500 },
+    cluster: { leaseMs: CHAOS_LEASE_MS, heartbeatMs: 500 },
     collect: COLLECT,
     // One command per terminal a second: a round or a bulk on one terminal lasts seconds, long enough to be killed in.
     control: { confirmAbove: 100, perTerminalRatePerMinute: 60 },
