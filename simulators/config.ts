@@ -89,6 +89,20 @@ export const SimulatorConfig = Type.Object(
       },
       strict,
     ),
+    /**
+     * `gridhead sim` only: a read-only HTTP listener whose GET /status answers with the fleet's
+     * registry seed and the control operations each meter executed (simulators/statusServer.ts),
+     * so a test or an operator of a separate fleet process can see what the devices were told to do.
+     */
+    status: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false }),
+        host: Type.String({ default: '127.0.0.1' }),
+        /** 0: any free port; the listening URL is logged either way. */
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+      },
+      strict,
+    ),
     /** Transformer areas the simulated meters are spread over (round-robin); created when absent. */
     areaIds: Type.Array(Id, { default: [] }),
     /** Timed scenarios (overload, voltage sag, outage, …) played on the fleet from its start. */

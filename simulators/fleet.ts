@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SuiteZeroKeys } from '../protocols/dlms/security/settings.js';
 import type { SimulatorConfig } from './config.js';
+import type { ControlCounts } from './controlTally.js';
 import { DlmsMeterSimulator, HLS_CLIENT, MANAGEMENT_CLIENT } from './dlms/server.js';
 import type { MqttLogin } from './dlms/pushTransport.js';
 import { ModbusTerminalSimulator } from './modbus/terminal.js';
@@ -37,6 +38,8 @@ export interface Fleet {
    * by the other one; with neither, the meters keep their pushes to themselves.
    */
   startPushing(to: { readonly tcp?: { readonly host: string; readonly port: number }; readonly mqttUrl?: string }): void;
+  /** The control operations each meter executed (simulators/controlTally.ts), by meter id; meters that executed none are absent. */
+  controlCounts(): Record<string, ControlCounts>;
   stop(): Promise<void>;
 }
 
@@ -179,6 +182,16 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
     scenarios,
     keys,
     startPublishing: () => targets.startMqtt(),
+    controlCounts: () => {
+      const counts: Record<string, ControlCounts> = {};
+      const add = (terminal: string, tally: { addresses(): string[]; of(address: string): ControlCounts }) => {
+        for (const address of tally.addresses()) counts[`${terminal}-${address}`] = tally.of(address);
+      };
+      modbus.forEach((s, i) => { add(`sim-mb-${pad(i + 1)}`, s.controlTally); });
+      mqtt.forEach((s) => { add(s.terminalId, s.controlTally); });
+      dlms.forEach((s, i) => { add(`sim-dl-${pad(i + 1)}`, s.meter.simulation.controlTally); });
+      return counts;
+    },
     stop: async () => {
       await scenarios.stop();
       await stopAll();

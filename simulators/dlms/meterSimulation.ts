@@ -8,6 +8,7 @@
  * History: the simulation starts `historyDays` before `startTs` and runs up to `startTs` in the
  * constructor (captures only; the limiter starts at `startTs`), so the profiles hold real rows.
  */
+import { ControlTally } from '../controlTally.js';
 import { MeterModel, tariffOfHour, type CustomerType } from '../loadShape.js';
 import { applyEffect, NO_EFFECT } from '../effect.js';
 import { obisEquals } from '../../protocols/dlms/cosem/obis.js';
@@ -58,6 +59,8 @@ const MAX_LIMITER_CATCHUP_MS = DAY_MS;
 const MAX_ADVANCE_MS = 5 * 366 * DAY_MS;
 /** AMR profile status bit 5: the clock was adjusted during the capture period (DSMR / IDIS). */
 export const STATUS_CLOCK_ADJUSTED = 0x20;
+/** The server logical device the meter answers as (its address at the head-end): the management one. */
+export const MANAGEMENT_LOGICAL_DEVICE = 1;
 
 export class MeterSimulation {
   readonly model: MeterModel;
@@ -72,6 +75,11 @@ export class MeterSimulation {
   amrStatus = 0;
   /** Limiter actions naming a script this meter does not have (counted, not silently dropped). */
   unknownScriptRuns = 0;
+  /**
+   * The remote control operations the meter executed (IC 70 remote_disconnect and
+   * remote_reconnect, IC 71 threshold_active writes), under MANAGEMENT_LOGICAL_DEVICE.
+   */
+  readonly controlTally = new ControlTally();
   /** Told of every relay change (the push sender raises an event push from it). */
   onRelayChange: ((trigger: DisconnectTrigger, connected: boolean) => void) | undefined;
   /** Simulated loss of supply voltage: voltages, currents and power read zero, no energy is integrated. */

@@ -14,6 +14,7 @@ import type { ClientPolicy } from '../../protocols/dlms/server/options.js';
 import { MemorySecurityCounters } from '../../protocols/dlms/security/memoryCounters.js';
 import type { ApduProtection, SecurityEvent, SuiteZeroKeys } from '../../protocols/dlms/security/settings.js';
 import { SimulatedDlmsMeter, type SimulatedDlmsMeterOptions } from './meterObjects.js';
+import { MANAGEMENT_LOGICAL_DEVICE } from './meterSimulation.js';
 import type { PushDestination } from './objects/pushSetup.js';
 import { DlmsPushSender } from './pushSender.js';
 import type { MqttLogin } from './pushTransport.js';
@@ -21,7 +22,7 @@ import { DLMS_EVENT } from '../../protocols/dlms/push/eventCodes.js';
 
 export const PUBLIC_CLIENT = 16;
 export const MANAGEMENT_CLIENT = 1;
-export const MANAGEMENT_LOGICAL_DEVICE = 1;
+export { MANAGEMENT_LOGICAL_DEVICE } from './meterSimulation.js';
 /** The HLS-GMAC management client (a common choice among IDIS/DSMR meters). */
 export const HLS_CLIENT = 48;
 

@@ -11,7 +11,8 @@ import { MeterModel, type MeterState } from '../loadShape.js';
 import type { RegisterPointSpec } from '../../protocols/modbus/config.js';
 import { encodePoint } from '../../protocols/modbus/registerMap.js';
 import { decodeRequests, encodeReply, exceptionPdu, type Framing, type ModbusRequest } from './frames.js';
-import { LIMIT_REGISTER, RELAY_COIL, SimulatedMeterControls } from './meterControls.js';
+import { ControlTally, type ControlOperation } from '../controlTally.js';
+import { LIMIT_REGISTER, NO_LIMIT_W, RELAY_COIL, SimulatedMeterControls } from './meterControls.js';
 import { METER_BANKS, THREE_PHASE_METER_MAP } from './threePhaseMeterMap.js';
 
 export type SimulatedFault =
@@ -62,6 +63,8 @@ export class ModbusTerminalSimulator {
   private readonly image = new Uint16Array(0x10000);
   private server: net.Server | undefined;
   private reachable = true;
+  /** The relay and limit writes each meter executed, by unit id (as a string). */
+  readonly controlTally = new ControlTally();
   /** Counters a test or benchmark can read. */
   connectionsAccepted = 0;
   requestsServed = 0;
@@ -203,7 +206,8 @@ export class ModbusTerminalSimulator {
     const fn = pdu[0] ?? 0;
     if (fn === THREE_PHASE_METER_MAP.function) return this.readRegisters(unitId, pdu);
     const now = this.clock();
-    const reply = controlRequest(this.controlsOf(unitId), pdu, now, () => this.meters[unitId - 1]?.instant(now).powerActive ?? 0);
+    const reply = controlRequest(this.controlsOf(unitId), pdu, now, () => this.meters[unitId - 1]?.instant(now).powerActive ?? 0,
+      (operation) => { this.controlTally.record(String(unitId), operation); });
     // Limiters must trip on time even when nobody reads the meter; the ticker runs only while one is armed
     // (a fleet of thousands of terminals without limits keeps no timers).
     if (this.limiterTicker === undefined && this.server !== undefined && this.controls.some((c) => c.armed)) {
@@ -272,7 +276,7 @@ export class ModbusTerminalSimulator {
  * single coil for the relay (coil 0, §6.5: ON = 0xFF00, OFF = 0x0000); 3 read holding
  * registers, 6 write single register and 16 write multiple registers for the limit (512-513).
  */
-function controlRequest(c: SimulatedMeterControls, pdu: Uint8Array, now: number, demandKw: () => number): Uint8Array {
+function controlRequest(c: SimulatedMeterControls, pdu: Uint8Array, now: number, demandKw: () => number, executed: (op: ControlOperation) => void): Uint8Array {
   const fn = pdu[0] ?? 0;
   const view = new DataView(pdu.buffer, pdu.byteOffset, pdu.byteLength);
   if (pdu.length < 5) return exceptionPdu(fn, ILLEGAL_DATA_VALUE);
@@ -286,6 +290,7 @@ function controlRequest(c: SimulatedMeterControls, pdu: Uint8Array, now: number,
       if (address !== RELAY_COIL) return exceptionPdu(fn, ILLEGAL_DATA_ADDRESS);
       if (field !== 0xff00 && field !== 0) return exceptionPdu(fn, ILLEGAL_DATA_VALUE);
       c.setRelay(field === 0xff00);
+      executed(field === 0xff00 ? 'reconnect' : 'disconnect');
       return pdu.slice(0, 5);
     case 3: {
       if (address < LIMIT_REGISTER || address + field > LIMIT_REGISTER + 2 || field < 1) return exceptionPdu(fn, ILLEGAL_DATA_ADDRESS);
@@ -301,6 +306,7 @@ function controlRequest(c: SimulatedMeterControls, pdu: Uint8Array, now: number,
       if (address !== LIMIT_REGISTER || field !== 2) return exceptionPdu(fn, ILLEGAL_DATA_ADDRESS);
       if (pdu.length !== 10 || pdu[5] !== 4) return exceptionPdu(fn, ILLEGAL_DATA_VALUE);
       c.setLimit(view.getUint32(6), now, demandKw());
+      executed(c.limitW === NO_LIMIT_W ? 'clear-limit' : 'set-limit');
       return pdu.slice(0, 5);
     }
     default:

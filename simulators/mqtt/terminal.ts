@@ -10,6 +10,7 @@ import { encodeStatus } from '../../protocols/mqtt/status.js';
 import { encodeEvents } from '../../protocols/mqtt/events.js';
 import { DEFAULT_TOPIC_PREFIX, eventsTopic, isTerminalId, statusTopic, telemetryTopic } from '../../protocols/mqtt/topics.js';
 import { commandResponseTopic, commandTopic, encodeJson, parseCommand, type CommandMessage, type CommandResponse } from '../../protocols/mqtt/commands.js';
+import { ControlTally } from '../controlTally.js';
 import { MeterModel, type MeterState } from '../loadShape.js';
 
 export interface MqttTerminalSimulatorOptions {
@@ -56,6 +57,8 @@ export interface BurstOptions {
 
 export class MqttTerminalSimulator {
   readonly terminalId: string;
+  /** The relay and limit commands each meter executed, by meter address. */
+  readonly controlTally = new ControlTally();
   private readonly prefix: string;
   private readonly clock: () => number;
   private readonly meters: readonly { readonly address: string; readonly model: MeterModel }[];
@@ -232,13 +235,16 @@ export class MqttTerminalSimulator {
     switch (c.type) {
       case 'disconnect':
       case 'reconnect':
+        this.controlTally.record(c.meter, c.type);
         state.connected = c.type === 'reconnect';
         return { id: c.id, status: 'ok', state: { connected: state.connected } };
       case 'set-limit':
         if (c.params.limitKw === undefined || c.params.limitKw < 0) return { id: c.id, status: 'error', error: 'set-limit needs limitKw ≥ 0' };
+        this.controlTally.record(c.meter, 'set-limit');
         state.limitKw = c.params.limitKw;
         return { id: c.id, status: 'ok', state: { limitKw: state.limitKw } };
       case 'clear-limit':
+        this.controlTally.record(c.meter, 'clear-limit');
         state.limitKw = null;
         return { id: c.id, status: 'ok', state: { limitKw: null } };
       case 'sync-clock':

@@ -10,6 +10,7 @@ import { ConfigError, loadConfigFile } from '../config/load.js';
 import { PortInUseError } from '../config/ports.js';
 import { createLogger } from '../observe/logger.js';
 import { DatabaseError } from '../storage/postgres/errors.js';
+import type { FleetStatusServer } from '../../simulators/statusServer.js';
 
 /**
  * `gridhead start|sim` with the arguments after the command; returns the exit status: 2 for
@@ -66,9 +67,22 @@ export async function stationCommand(command: 'start' | 'sim', argv: readonly st
     },
   });
   await fleet.startPublishing();
-  logger.info({ terminals: fleet.seed.terminals.length, meters: fleet.seed.meters.length }, 'simulated fleet running');
+  let status: FleetStatusServer | undefined;
+  if (config.simulators.status.enabled) {
+    const { startFleetStatusServer } = await import('../../simulators/statusServer.js');
+    try {
+      status = await startFleetStatusServer(() => ({ seed: fleet.seed, controls: fleet.controlCounts() }), config.simulators.status);
+    } catch (err) {
+      await fleet.stop();
+      throw err;
+    }
+  }
+  logger.info({ terminals: fleet.seed.terminals.length, meters: fleet.seed.meters.length, ...(status === undefined ? {} : { status: `${status.url}/status` }) }, 'simulated fleet running');
   for (const t of fleet.seed.terminals) logger.info({ terminal: t.id, protocol: t.protocol, ...(t.modbus === undefined ? {} : { port: t.modbus.port }) }, 'simulated terminal');
-  await untilSignal(logger, () => fleet.stop());
+  await untilSignal(logger, async () => {
+    await status?.close();
+    await fleet.stop();
+  });
   return 0;
 }
 

@@ -96,7 +96,7 @@ export function buildConfig(raw: Record<string, unknown>, source: string, env: N
 function fillSections(value: Record<string, unknown>): void {
   const sections: readonly (readonly string[])[] = [
     ['station'], ['log'], ['http'], ['mqtt'], ['mqtt', 'embeddedBroker'], ['mqtt', 'brokerDrops'], ['influx'], ['storage'], ['storage', 'postgres'], ['ingest'], ['ingest', 'plausibility'], ['collect'],
-    ['modbus'], ['dlms'], ['registry'], ['simulators'], ['simulators', 'modbus'], ['simulators', 'mqtt'], ['simulators', 'dlms'],
+    ['modbus'], ['dlms'], ['registry'], ['simulators'], ['simulators', 'modbus'], ['simulators', 'mqtt'], ['simulators', 'dlms'], ['simulators', 'status'],
     ['dlms', 'push'], ['dlms', 'push', 'listen'], ['dlms', 'push', 'mqtt'], ['dlms', 'push', 'lists'], ['dlms', 'push', 'deadLetters'],
     ['rules'],
     ['alarms'], ['alarms', 'mqtt'], ['events'],

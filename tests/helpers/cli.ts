@@ -166,11 +166,14 @@ export async function installCli(): Promise<CliInstall> {
   };
 }
 
+/** The admin API token `stationEnv` gives a started station's first start. */
+export const CLI_ADMIN_TOKEN = 'ght_cli-test-admin-token-0123456789abcdefghijkl';
+
 /** Env that keeps a started station quiet and self-contained: its own data directory, fixed admin token. */
 export function stationEnv(dataDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     GRIDHEAD_DATA_DIR: dataDir,
-    GRIDHEAD_BOOTSTRAP_TOKEN: 'ght_cli-test-admin-token-0123456789abcdefghijkl',
+    GRIDHEAD_BOOTSTRAP_TOKEN: CLI_ADMIN_TOKEN,
     GRIDHEAD_CONFIG: '',
     ...extra,
   };

@@ -1,16 +1,21 @@
 /**
- * Active-standby stations as real processes (tests/helpers/stationProcess.ts) on one
- * PostgreSQL and one broker, with MQTT terminals that publish QoS 1 telemetry to the broker and
- * remember what it acknowledged: the fixture of the failover test and its benchmark.
+ * Cluster stations as real processes on one PostgreSQL and one broker, with MQTT terminals that
+ * publish QoS 1 telemetry to the broker and remember what it acknowledged: the fixture of the
+ * failover test, its benchmark and the chaos test. A station runs either as a forked module
+ * (`StationNode`, tests/helpers/stationProcess.ts, which reports its pipeline over IPC) or as
+ * operators run it, `gridhead start` with a configuration file and the cluster's environment
+ * (`CliStationNode`), next to a simulated fleet in its own `gridhead sim` process (`FleetProcess`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { encodeTelemetry } from '../../protocols/mqtt/payload.js';
 import { DEFAULT_TOPIC_PREFIX, telemetryTopic } from '../../protocols/mqtt/topics.js';
 import type { PipelineStats } from '../../src/ingest/pipeline.js';
+import type { FleetStatus } from '../../simulators/statusServer.js';
 import { forkTypeScript, nextMessage, type ForkedModule } from '../bench/forkTs.js';
+import { CLI_ADMIN_TOKEN, stationEnv, type CliInstall, type RunningCli } from './cli.js';
 import { eventually } from './headend.js';
 import { queryPostgres } from './postgres.js';
 import { isStationReply, type StationReply } from './stationProcess.js';
@@ -23,7 +28,12 @@ export const START_TS = Math.floor((Date.now() - 2 * 3_600_000) / 1_000) * 1_000
 /** The mosquitto settings the station's own config/mosquitto.conf sets: no queue limit, a wide in-flight window. */
 export const BROKER_CONFIG = ['max_queued_messages 0', 'max_inflight_messages 1000'];
 
+/** The multi-node modes (src/cluster/settings.ts). */
+export type ClusterMode = 'active-standby' | 'sharded';
+
 export interface StandbySettings {
+  /** Default active-standby. */
+  readonly mode?: ClusterMode;
   readonly brokerUrl: string;
   readonly databaseUrl: string;
   readonly terminals: number;
@@ -64,11 +74,8 @@ export class StationNode {
       dlms: { push: { listen: { enabled: true, host: '127.0.0.1', port: 0 } } },
       simulators: { enabled: false },
       opcua: { enabled: false },
-      cluster: { mode: 'active-standby', nodeId: id, ...(s.heartbeatMs === undefined ? {} : { heartbeatMs: s.heartbeatMs }), ...(s.leaseMs === undefined ? {} : { leaseMs: s.leaseMs }) },
-      registry: {
-        terminals: Array.from({ length: s.terminals }, (_, t) => ({ id: terminalId(t), protocol: 'mqtt', profiles: [] })),
-        meters: Array.from({ length: s.terminals }, (_, t) => ({ id: meterIdOf(t), terminalId: terminalId(t), address: '1' })),
-      },
+      cluster: { mode: s.mode ?? 'active-standby', nodeId: id, ...(s.heartbeatMs === undefined ? {} : { heartbeatMs: s.heartbeatMs }), ...(s.leaseMs === undefined ? {} : { leaseMs: s.leaseMs }) },
+      registry: publisherRegistry(s.terminals),
     };
     const forked = await forkTypeScript('tests/helpers/stationProcess.ts', ['--station', JSON.stringify(config)]);
     const ready = await nextMessage(forked.child, isStationReply).catch(async (err: unknown) => {
@@ -103,6 +110,146 @@ export class StationNode {
     await this.forked.dispose();
     rmSync(this.#dataDir, { recursive: true, force: true });
   }
+}
+
+/** How long a station started from the CLI may take to answer /health (it transpiled nothing: the install did). */
+const CLI_START_MS = 60_000;
+
+/**
+ * A station as operators run it: `gridhead start --config FILE` with the cluster's identity,
+ * mode and database in its environment (GRIDHEAD_NODE_ID, GRIDHEAD_CLUSTER_MODE,
+ * GRIDHEAD_DATABASE_URL) and its own data directory and HTTP port. The same id started again
+ * after a kill is the same cluster member coming back.
+ */
+export class CliStationNode {
+  readonly token = CLI_ADMIN_TOKEN;
+  readonly #dataDir: string;
+
+  private constructor(readonly id: string, readonly url: string, private readonly running: RunningCli, dataDir: string) {
+    this.#dataDir = dataDir;
+  }
+
+  /** Starts the node and resolves once its /health answers; rejects with its output if it exits first. */
+  static async start(install: CliInstall, id: string, o: {
+    readonly configFile: string;
+    readonly databaseUrl: string;
+    readonly mode: ClusterMode;
+    readonly httpPort: number;
+    /** The key every node of one station seals and opens DLMS keys under. */
+    readonly masterKey: string;
+  }): Promise<CliStationNode> {
+    const dataDir = mkdtempSync(join(tmpdir(), `gridhead-cluster-${id}-`));
+    const running = install.start(['start', '--config', o.configFile], {
+      env: stationEnv(dataDir, {
+        GRIDHEAD_NODE_ID: id, GRIDHEAD_CLUSTER_MODE: o.mode, GRIDHEAD_DATABASE_URL: o.databaseUrl,
+        GRIDHEAD_HTTP_PORT: String(o.httpPort), GRIDHEAD_MASTER_KEY: o.masterKey,
+      }),
+    });
+    const node = new CliStationNode(id, `http://127.0.0.1:${String(o.httpPort)}`, running, dataDir);
+    try {
+      await eventually(async () => {
+        if (running.child.exitCode !== null || running.child.signalCode !== null) {
+          throw new Error(`station ${id} exited (${String(running.child.exitCode ?? running.child.signalCode)}):\n${running.stderr().slice(-4_000)}\n${running.stdout().slice(-4_000)}`);
+        }
+        return await node.health().then(() => true, () => undefined);
+      }, CLI_START_MS, `station ${id} to answer /health`);
+    } catch (err) {
+      await node.dispose();
+      throw err;
+    }
+    return node;
+  }
+
+  async health(): Promise<Health> {
+    const res = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(5_000) });
+    return await res.json() as Health;
+  }
+
+  /** An API call with the admin token; a JSON body is sent as such. */
+  async api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text === '' ? undefined : JSON.parse(text) as unknown };
+  }
+
+  /** The process's output so far, for a failure message. */
+  output(): string {
+    return `${this.running.stderr().slice(-4_000)}\n${this.running.stdout().slice(-4_000)}`;
+  }
+
+  /** SIGKILL, as a crash: nothing is closed, released or flushed. Resolves once the process is gone. */
+  async kill(): Promise<void> {
+    const { child } = this.running;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await this.running.exited;
+    rmSync(this.#dataDir, { recursive: true, force: true });
+  }
+
+  /** Stops the station (SIGTERM: it releases its leases) and removes its data directory. */
+  async dispose(): Promise<void> {
+    await this.running.stop();
+    rmSync(this.#dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The simulated fleet in a process of its own, `gridhead sim --config FILE` with the
+ * configuration's `simulators.status` listener on: what a station must be told to poll the
+ * fleet (its registry seed) and what each simulated meter executed, read over HTTP.
+ */
+export class FleetProcess {
+  private constructor(readonly statusUrl: string, private readonly running: RunningCli) {}
+
+  /** Writes `simulators` (status listener forced on, log at info) to a file and starts the fleet. */
+  static async start(install: CliInstall, dir: string, config: Record<string, unknown> & { readonly simulators: Record<string, unknown> }): Promise<FleetProcess> {
+    const file = join(dir, 'fleet.yaml');
+    // JSON is YAML: the file is the configuration as written.
+    writeFileSync(file, JSON.stringify({ ...config, log: { level: 'info' }, simulators: { ...config.simulators, enabled: true, status: { enabled: true, host: '127.0.0.1', port: 0 } } }, null, 2));
+    const running = install.start(['sim', '--config', file], { env: { GRIDHEAD_CONFIG: '' } });
+    try {
+      const statusUrl = await eventually(() => {
+        if (running.child.exitCode !== null || running.child.signalCode !== null) throw new Error(`gridhead sim exited:\n${running.stderr().slice(-4_000)}`);
+        return Promise.resolve(statusUrlOf(running.stdout()));
+      }, CLI_START_MS, 'the simulated fleet to run');
+      return new FleetProcess(statusUrl, running);
+    } catch (err) {
+      await running.stop();
+      throw err;
+    }
+  }
+
+  async status(): Promise<FleetStatus> {
+    const res = await fetch(this.statusUrl, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`fleet status answered ${String(res.status)}`);
+    return await res.json() as FleetStatus;
+  }
+
+  async stop(): Promise<void> {
+    await this.running.stop();
+  }
+}
+
+/** The status URL from the fleet's `simulated fleet running` log line (pino JSON, one object a line). */
+function statusUrlOf(stdout: string): string | undefined {
+  for (const line of stdout.split('\n')) {
+    if (!line.includes('simulated fleet running')) continue;
+    const status = (JSON.parse(line) as { status?: unknown }).status;
+    if (typeof status === 'string') return status;
+  }
+  return undefined;
+}
+
+/** The registry entries of `terminals` publishing terminals (TelemetryPublishers): one MQTT terminal and its one meter each. */
+export function publisherRegistry(terminals: number): { terminals: Record<string, unknown>[]; meters: Record<string, unknown>[] } {
+  return {
+    terminals: Array.from({ length: terminals }, (_, t) => ({ id: terminalId(t), protocol: 'mqtt', profiles: [] })),
+    meters: Array.from({ length: terminals }, (_, t) => ({ id: meterIdOf(t), terminalId: terminalId(t), address: '1' })),
+  };
 }
 
 /**
@@ -181,20 +328,22 @@ export interface StoredCheck {
 }
 
 /**
- * Waits until the readings table holds every acknowledged reading, or stopped growing for
+ * Waits until the readings table holds every acknowledged reading of the publishers' meters, or stopped growing for
  * 10 s (a loss shows as a count, not a hang), then compares it reading by reading.
  */
 export async function checkStored(databaseUrl: string, publishers: TelemetryPublishers): Promise<StoredCheck> {
   const acknowledged = publishers.readings();
+  // Only the publishers' meters: a fleet polled or publishing beside them stores its own readings.
+  const meters = publishers.acknowledged.map((_, t) => meterIdOf(t));
   let last = { count: -1, at: Date.now() };
   await eventually(async () => {
-    const [row] = await queryPostgres<{ n: number }>(databaseUrl, 'SELECT count(*)::int AS n FROM readings');
+    const [row] = await queryPostgres<{ n: number }>(databaseUrl, 'SELECT count(*)::int AS n FROM readings r JOIN meters m ON m.key = r.meter_key WHERE m.id = ANY($1)', [meters]);
     const count = row?.n ?? 0;
     if (count !== last.count) last = { count, at: Date.now() };
     return count >= acknowledged || Date.now() - last.at > 10_000 ? true : undefined;
   }, 180_000, 'PostgreSQL to hold every acknowledged reading or stop growing');
   const rows = await queryPostgres<{ meter: string; quantity: string; ts: string; value: number }>(databaseUrl,
-    'SELECT m.id AS meter, q.name AS quantity, r.ts::text AS ts, r.value FROM readings r JOIN meters m ON m.key = r.meter_key JOIN quantity_codes q ON q.code = r.quantity');
+    'SELECT m.id AS meter, q.name AS quantity, r.ts::text AS ts, r.value FROM readings r JOIN meters m ON m.key = r.meter_key JOIN quantity_codes q ON q.code = r.quantity WHERE m.id = ANY($1)', [meters]);
   const expected = new Map<string, number>();
   publishers.acknowledged.forEach((messages, t) => {
     for (const i of messages) {

@@ -22,13 +22,14 @@ import { DlmsDecodeError } from '../../../protocols/dlms/errors.js';
 import { array, bool, conforms, enumOf, int8, numberOf, octets, octetsOf, structure, u16, u32, type Shape } from '../cosemData.js';
 import { ok, type AttributeDef, type CosemObjectDef } from '../cosemObject.js';
 import { CONNECTED, DISCONNECTED, READY_FOR_RECONNECTION, isControlMode, type DisconnectTrigger } from '../disconnectControl.js';
-import type { ScriptAction } from '../limiter.js';
-import type { MeterSimulation } from '../meterSimulation.js';
+import { THRESHOLD_MAX, type ScriptAction } from '../limiter.js';
+import { MANAGEMENT_LOGICAL_DEVICE, type MeterSimulation } from '../meterSimulation.js';
 import { LN } from '../meterObis.js';
 
 export function disconnectControlObject(sim: MeterSimulation): CosemObjectDef {
   const remote = (trigger: DisconnectTrigger, alreadyThere: () => boolean) => (params: DlmsData | undefined): ModelActionOutcome => {
     if (params !== undefined && params.type !== 'integer') return { result: 'type-unmatched' };
+    sim.controlTally.record(String(MANAGEMENT_LOGICAL_DEVICE), trigger === 'remote_disconnect' ? 'disconnect' : 'reconnect');
     return sim.trigger(trigger) || alreadyThere() ? { result: 'success' } : { result: 'other-reason' };
   };
   return {
@@ -82,7 +83,11 @@ export function limiterObject(sim: MeterSimulation): CosemObjectDef {
     logicalName: LN.limiter,
     attributes: {
       2: { read: () => ok(structure(u16(INTERFACE_CLASSES.register.classId), octets(LN.activePowerImport), int8(2))) },
-      3: setting(() => l.thresholdActive, (v) => { l.thresholdActive = v; }),
+      3: setting(() => l.thresholdActive, (v) => {
+        // A threshold no load can exceed is how a head-end clears the limit (protocols/dlms/deviceControl.ts).
+        sim.controlTally.record(String(MANAGEMENT_LOGICAL_DEVICE), v >= THRESHOLD_MAX ? 'clear-limit' : 'set-limit');
+        l.thresholdActive = v;
+      }),
       4: setting(() => l.thresholdNormal, (v) => { l.setNormal(v); }),
       5: setting(() => l.thresholdEmergency, (v) => { l.setEmergency(v); }),
       6: setting(() => l.minOverThresholdSeconds, (v) => { l.minOverThresholdSeconds = v; }),

@@ -26,6 +26,7 @@ export function simulatorConfig(o: {
     modbus: { count: o.modbus ?? 0, basePort: 0, metersPerTerminal: o.modbusMeters ?? 1, registerMap: 'three-phase-meter', profiles: [] },
     mqtt: { count: o.mqtt ?? 0, metersPerTerminal: 1, publishIntervalMs: 3_600_000 },
     dlms: { count: o.dlms ?? 0, framing: 'wrapper', password: '12345678', profiles: [], pushIntervalMs: 0, pushTransport: 'tcp', hls: 0 },
+    status: { enabled: false, host: '127.0.0.1', port: 0 },
     scenarios: o.scenarios,
   };
 }
