@@ -45,7 +45,7 @@ export interface HeadEnd {
   readonly alarms: AlarmService;
   /** Device events store; `recordEvents` is the ingest for every protocol's events. */
   readonly events: EventRecorder;
-  /** The OPC UA endpoint (opc.tcp://…) when `opcua.enabled`. */
+  /** The OPC UA endpoint (opc.tcp://…) while this node serves OPC UA (`opcua.enabled`; on the leader only unless `opcua.everyNode`). */
   readonly opcuaEndpoint: string | undefined;
   close(): Promise<void>;
 }
@@ -73,7 +73,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const identity = nodeIdentity(config.cluster, storageDriverOf(config.storage, env));
   const stores = await openStores(base, env);
   const cluster = await createCluster({ ...base, identity, database: stores.postgres });
-  const { duties } = cluster;
+  const { duties, leaderDuties } = cluster;
   const storage = await openStorage(base, env, stores);
   const { registry } = storage;
   // Which node polls a terminal, executes its commands and runs its area's rules (src/cluster/placement.ts); `cluster.place` gives the same one to every part.
@@ -84,7 +84,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const adapters = createAdapters(base, broker, storage, { lists: stores.pushLists, deadLetters: stores.pushDeadLetters });
 
   const expectedIntervalMs = (m: Meter): number | undefined => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs);
-  const alarms = await createAlarms({ ...base, stores: { alarms: stores.alarms, deviceEvents: stores.deviceEvents, brokerDropCounters: stores.brokerDropCounters }, topology: registry, broker: broker.connection, leadership: cluster.leaderLease, database: stores.postgres });
+  const alarms = await createAlarms({ ...base, stores: { alarms: stores.alarms, deviceEvents: stores.deviceEvents, brokerDropCounters: stores.brokerDropCounters }, topology: registry, broker: broker.connection, leadership: cluster.leaderLease, database: stores.postgres, duties: leaderDuties });
   const rules = await createRules({ ...base, duties, configFile, store: stores.rules, registry, expectedIntervalMs, signal: alarms.signal, openAlarm: (id, s) => alarms.service.openFor(id, s), deviceEvents: alarms });
   const live = createLive({ ...base, registry, readings: storage.readings, analysisQueries: stores.analysisQueries, readBacks: stores.readBacks, alarms: alarms.service });
   const readings = createReadingPath({ ...base, registry, store: storage.readings, onStoreError: stores.noteError, live: live.sinks, rules: rules?.engine });
@@ -95,14 +95,15 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
 
   const control = createControl({ ...base, duties, stores: { commands: stores.commands, actions: stores.controlActions }, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol, leadership: cluster.leaderLease });
   const opcua = await createOpcua({
-    ...base, topology: registry, live: live.values, alarms: alarms.service, commands: control.commands, auth: storage.auth,
+    ...base, duties: leaderDuties, topology: registry, live: live.values, alarms: alarms.service, commands: control.commands, auth: storage.auth,
     terminalOnline: (id) => collection.scheduler.terminalState(id)?.online,
     readings, terminals: collection, control,
   });
-  const loadControl = await createLoadControl({ ...base, duties, store: stores.programStates, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal, leadership: cluster.leaderLease });
+  const loadControl = await createLoadControl({ ...base, duties: leaderDuties, store: stores.programStates, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal, leadership: cluster.leaderLease });
 
-  // Every active-only part is registered: this node starts them if it is active, before the API takes requests.
+  // Every part is registered: this node starts them if it is active (and the singleton duties if it leads), before the API takes requests.
   await duties.begin(closers);
+  await leaderDuties.begin(closers);
 
   const parts = { ...collection, ...readings, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops, database: stores, cluster };
   const metrics = createMetrics([
@@ -119,6 +120,6 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
 
   return {
     url, registry, pipeline: readings.pipeline, fleet, mqttUrl: broker.url, security: storage.security,
-    alarms: alarms.service, events: alarms.events, opcuaEndpoint: opcua?.endpointUrl, close: () => closers.closeAll(),
+    alarms: alarms.service, events: alarms.events, get opcuaEndpoint() { return opcua?.endpointUrl(); }, close: () => closers.closeAll(),
   };
 }

@@ -3,6 +3,7 @@
  * notifiers (MQTT, webhooks), the broker's dropped-message watch, and the device-event
  * recorder. Everything that raises alarms (rules, load-control programs, the drop watch)
  * hands its signals to `signal`; whoever must hear stored device events subscribes.
+ * The notifiers and the event retention are the leader's duties: one node notifies, one prunes.
  */
 import type { MqttConnection } from '../../protocols/mqtt/connection.js';
 import type { Leadership } from '../cluster/fencing.js';
@@ -12,6 +13,7 @@ import type { AlarmSignal, DeviceEvent } from '../domain/index.js';
 import { EventRecorder } from '../events/recorder.js';
 import type { DeviceEventStore } from '../events/store.js';
 import type { Closers } from '../observe/closers.js';
+import type { Duties } from '../observe/duties.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { MetricSource } from '../observe/metrics.js';
 import type { Registry } from '../registry/registry.js';
@@ -19,7 +21,7 @@ import type { PostgresDatabase } from '../storage/postgres/connection.js';
 import { AlarmFeed } from './feed.js';
 import { alarmMetricSources } from './metrics.js';
 import { PostgresAlarmNotificationLog } from './notify/fencing.js';
-import { startAlarmNotifiers, type AlarmNotifiers } from './notify/index.js';
+import { createAlarmNotifiers, type AlarmNotifiers } from './notify/index.js';
 import { AlarmService } from './service.js';
 import type { AlarmStore } from './store.js';
 
@@ -58,9 +60,11 @@ export interface AlarmsAssembly {
   readonly leadership?: Leadership | undefined;
   /** The shared store the leader marks its notifications in; undefined on the embedded driver. */
   readonly database?: PostgresDatabase | undefined;
+  /** The leader's roster: the notifiers deliver, and event retention runs, while this node leads. */
+  readonly duties: Duties;
 }
 
-export async function createAlarms({ config, stores, topology, broker, logger, throttle, closers, leadership, database }: AlarmsAssembly): Promise<Alarms> {
+export async function createAlarms({ config, stores, topology, broker, logger, throttle, closers, leadership, database, duties }: AlarmsAssembly): Promise<Alarms> {
   const service = await AlarmService.open(stores.alarms, {
     areaSubtree: (id) => topology.areaSubtree(id),
     maxOpenPerRule: config.alarms.maxOpenPerRule,
@@ -77,8 +81,9 @@ export async function createAlarms({ config, stores, topology, broker, logger, t
   const feed = new AlarmFeed(1_000);
   const streams = { streams: 0, slowClientsDropped: 0 };
   const fencing = leadership === undefined || database === undefined ? undefined : { leadership, log: new PostgresAlarmNotificationLog(database) };
-  const notifiers = startAlarmNotifiers(config.alarms, { ...broker, clientId: `${config.mqtt.clientId}-alarms` }, logger.child({ component: 'alarms' }), fencing);
+  const notifiers = createAlarmNotifiers(config.alarms, { ...broker, clientId: `${config.mqtt.clientId}-alarms` }, logger.child({ component: 'alarms' }), fencing);
   closers.add('alarm notifiers', () => notifiers.close());
+  duties.add('alarm notifiers', { start: () => { notifiers.start(); }, stop: () => notifiers.stop() });
   closers.add('alarm store writes', async () => { await service.close(); });
   // Separate listeners: a failing SSE subscriber must not keep a change from the notifiers.
   // The feed streams every change, this node's and those heard from other nodes; the notifiers
@@ -111,7 +116,8 @@ export async function createAlarms({ config, stores, topology, broker, logger, t
       if (suppressed >= 0) logger.warn({ code: p.code, terminal: p.terminalId, reason: p.message, suppressed }, 'device event problem');
     },
   });
-  events.startRetention();
+  // The store is the station's: pruned by the leader only, instead of by every node at once.
+  duties.add('device event retention', { start: () => { events.startRetention(); }, stop: () => events.close() });
   closers.add('events', () => events.close());
 
   return {

@@ -138,8 +138,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     status: Type.String(), detail: Type.Optional(Type.String()),
     info: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]))),
   });
-  // `node`: which node answered, its roles, whether it leads, runs the duties, and which areas it collects (src/cluster/).
-  const nodeStatus = Type.Object({ id: Type.String(), roles: Type.Array(Type.String()), leader: Type.Boolean(), duties: Type.Union([Type.Literal('active'), Type.Literal('standby')]), shards: Type.Array(Type.String()), shardCount: Type.Optional(Type.Integer({ minimum: 0 })) });
+  // `node`: which node answered, its roles, whether it leads, runs the duties and the leader's duties, and which areas it collects (src/cluster/).
+  const dutyState = Type.Union([Type.Literal('active'), Type.Literal('standby')]);
+  const nodeStatus = Type.Object({ id: Type.String(), roles: Type.Array(Type.String()), leader: Type.Boolean(), duties: dutyState, leaderDuties: dutyState, shards: Type.Array(Type.String()), shardCount: Type.Optional(Type.Integer({ minimum: 0 })) });
   const healthReport = Type.Object({ status: Type.String(), node: nodeStatus, components: Type.Record(Type.String(), componentStatus) });
   app.get('/health', {
     config: { access: 'public' },

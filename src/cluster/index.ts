@@ -4,11 +4,15 @@
  * campaigns for the `leader` lease. What /health says about it comes from here.
  *
  * In `active-standby` the leader is the active node: its duty roster (duties.ts) starts the
- * active-only parts on `gained` and stops them on `lost`; the other nodes stay warm. The
- * lease's token fences what the duties write: a command's `sent`, an alarm notification's
- * mark, a load-control program's state; a node that does not lead does none of them.
+ * active-only parts on `gained` and stops them on `lost`; the other nodes stay warm. In every
+ * mode with several nodes the leader alone runs the singleton duties, on a second roster that
+ * follows the lease in `sharded` mode too: the load-control ticks (a program spans areas), the
+ * alarm notifiers, the OPC UA server (unless `opcua.everyNode`), event retention. The lease's
+ * token fences what the duties write: a command's `sent`, an alarm notification's mark, a
+ * load-control program's state; a node that does not lead does none of them.
  */
 import { readFileSync } from 'node:fs';
+import type { GridheadConfig } from '../config/schema.js';
 import type { Area } from '../domain/index.js';
 import type { ComponentStatus, NodeStatus } from '../observe/health.js';
 import type { Closers } from '../observe/closers.js';
@@ -35,6 +39,11 @@ export interface ClusterNode {
    * holds the leader lease in `active-standby`. Call `begin` once every part is registered.
    */
   readonly duties: DutyRoster;
+  /**
+   * The leader's singleton duties: while this node holds the leader lease in `active-standby`
+   * and `sharded` (there switching with `duties`), always in `single`. `begin` it after `duties`.
+   */
+  readonly leaderDuties: DutyRoster;
   status(): NodeStatus;
   /** The `cluster` component of /health; undefined in `single` mode. */
   health(): Promise<ComponentStatus | undefined>;
@@ -62,6 +71,7 @@ export interface Topology {
 export const HEALTH_SHARDS_LISTED = 20;
 
 export interface ClusterAssembly {
+  readonly config: Pick<GridheadConfig, 'cluster'>;
   readonly logger: Logger;
   readonly throttle: LogThrottle;
   readonly closers: Closers;
@@ -73,14 +83,16 @@ export interface ClusterAssembly {
 /** A /health answer serves the requests of the next second: /health is public, the queries are not free. */
 const REPORT_REUSE_MS = 1_000;
 
-export async function createCluster({ logger, throttle, closers, identity, database }: ClusterAssembly): Promise<ClusterNode> {
+export async function createCluster({ config, logger, throttle, closers, identity, database }: ClusterAssembly): Promise<ClusterNode> {
   const single = { id: identity.id, roles: [...identity.roles], leader: true, shards: [] };
+  const { dutyStopTimeoutMs: stopTimeoutMs } = config.cluster;
   if (identity.mode === 'single' || database === undefined) {
-    const duties = new DutyRoster(logger.child({ component: 'duties' }), undefined);
+    const duties = new DutyRoster(logger.child({ component: 'duties' }), undefined, { name: 'duties', stopTimeoutMs });
+    const leaderDuties = new DutyRoster(logger.child({ component: 'leader-duties' }), undefined, { name: 'leader duties', stopTimeoutMs });
     let placement: Placement | undefined;
     return {
-      identity, leaderLease: undefined, duties, status: () => ({ ...single, duties: duties.state() }), health: () => Promise.resolve(undefined), advertise: () => Promise.resolve(),
-      shareAreas: () => undefined,
+      identity, leaderLease: undefined, duties, leaderDuties, status: () => ({ ...single, duties: duties.state(), leaderDuties: leaderDuties.state() }),
+      health: () => Promise.resolve(undefined), advertise: () => Promise.resolve(), shareAreas: () => undefined,
       place: (topology) => (placement ??= createPlacement({ mode: 'single', topology, leader: undefined, shards: undefined })),
     };
   }
@@ -102,7 +114,9 @@ export async function createCluster({ logger, throttle, closers, identity, datab
   lease.on('gained', (token) => { log.info({ token }, 'this node is the leader'); });
   lease.on('lost', (token, reason) => { log.warn({ token, reason }, 'this node is no longer the leader'); });
   // Sharded nodes each collect their own areas; only active-standby nodes wait for the lease.
-  const duties = new DutyRoster(log.child({ component: 'duties' }), identity.mode === 'active-standby' ? lease : undefined);
+  const duties = new DutyRoster(log.child({ component: 'duties' }), identity.mode === 'active-standby' ? lease : undefined, { name: 'duties', stopTimeoutMs });
+  // Registered after `duties`: in active-standby both start on one `gained`, the active-only parts first.
+  const leaderDuties = new DutyRoster(log.child({ component: 'leader-duties' }), lease, { name: 'leader duties', stopTimeoutMs });
   lease.start();
   closers.add('leader lease', () => lease.close());
   log.info({ mode: identity.mode, roles: identity.roles }, 'joined the cluster');
@@ -141,10 +155,11 @@ export async function createCluster({ logger, throttle, closers, identity, datab
     return {
       status: live.some((m) => m.id === identity.id) ? 'ok' : 'degraded',
       detail: `${identity.mode}: ${live.length} live member(s); leader ${holder ?? 'none'}${record === undefined ? '' : ` (token ${record.token})`}; `
-        + `this node is ${duties.state()}.`,
+        + `this node is ${duties.state()}; leader duties ${leaderDuties.state()}.`,
       info: {
         mode: identity.mode, liveMembers: live.length, members: members.length,
         leaseHolder: holder, leaseToken: record?.token ?? null, leader: lease.isHolder(), duties: duties.state(), dutiesFollowLeadership: identity.mode === 'active-standby',
+        leaderDuties: leaderDuties.state(),
       },
     };
   };
@@ -152,7 +167,8 @@ export async function createCluster({ logger, throttle, closers, identity, datab
     identity,
     leaderLease: lease,
     duties,
-    status: () => ({ ...single, leader: lease.isHolder(), duties: duties.state(), ...shardStatus() }),
+    leaderDuties,
+    status: () => ({ ...single, leader: lease.isHolder(), duties: duties.state(), leaderDuties: leaderDuties.state(), ...shardStatus() }),
     shareAreas,
     place,
     advertise: (apiUrl) => (identity.advertiseUrl === undefined ? membership.advertise(apiUrl) : Promise.resolve()),
@@ -163,7 +179,7 @@ export async function createCluster({ logger, throttle, closers, identity, datab
           at: now,
           status: health().catch((err: unknown): ComponentStatus => ({
             status: 'degraded', detail: `the member list cannot be read: ${err instanceof Error ? err.message : String(err)}`,
-            info: { mode: identity.mode, leader: lease.isHolder(), duties: duties.state(), dutiesFollowLeadership: identity.mode === 'active-standby' },
+            info: { mode: identity.mode, leader: lease.isHolder(), duties: duties.state(), dutiesFollowLeadership: identity.mode === 'active-standby', leaderDuties: leaderDuties.state() },
           })),
         };
       }

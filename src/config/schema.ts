@@ -530,6 +530,13 @@ export const OpcUaConfig = Type.Object(
     staleAfterSeconds: Type.Integer({ minimum: 1, maximum: 7 * 86_400, default: 900 }),
     /** Area loads are recomputed at most this often, for the areas whose meters reported. */
     areaRefreshMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 1_000 }),
+    /**
+     * With several nodes, the server runs on the leader only by default, and moves with the
+     * leader lease: SCADA reaches it through the load balancer (or a virtual address) in front
+     * of the nodes, and two nodes on one host would contend for the one port. true: every node
+     * serves (give each its own port, and SCADA each endpoint). No effect in `single` mode.
+     */
+    everyNode: Type.Boolean({ default: false }),
   },
   strict,
 );
@@ -608,6 +615,12 @@ export const ClusterConfig = Type.Object(
      * leaseMs + leaseMs / 3 (6.7 s by default, inside the 10 s takeover target).
      */
     leaseMs: Type.Integer({ minimum: 500, maximum: 60_000, default: 5_000 }),
+    /**
+     * How long a step-down waits for one duty's stop (a poller, a notifier, the OPC UA server)
+     * before it goes on without it, logged once with the duty's name: a stop that hangs must
+     * not keep the node from standing by, or from taking over again.
+     */
+    dutyStopTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   },
   strict,
 );

@@ -21,6 +21,8 @@ export interface NodeStatus {
   readonly leader: boolean;
   /** `active` while this node runs the active-only duties (polling, telemetry, rule and load-control timers), `standby` while it only serves. */
   readonly duties: 'active' | 'standby';
+  /** `active` while this node runs the leader's singleton duties (load-control ticks, alarm notifiers, OPC UA unless on every node, event retention). */
+  readonly leaderDuties: 'active' | 'standby';
   /** The areas this node collects in `sharded` mode, sorted; the first few when it owns many (see shardCount). Empty in the other modes. */
   readonly shards: string[];
   /** How many areas this node owns, in `sharded` mode only. */

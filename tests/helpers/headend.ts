@@ -88,6 +88,8 @@ export async function startTestHeadEnd(overrides: Record<string, unknown>, optio
   };
   return {
     ...headEnd,
+    // Read when asked: with several nodes the server listens only while this node leads.
+    get opcuaEndpoint() { return headEnd.opcuaEndpoint; },
     config,
     dataDir,
     token,

@@ -18,7 +18,7 @@ const QUIET = { mqtt: { embeddedBroker: { enabled: true, port: 0 } }, simulators
 const ALL_ROLES = ['api', 'collect', 'rules', 'control', 'opcua'];
 
 interface Component { status: string; detail?: string; info?: Record<string, unknown> }
-interface Health { status: string; node: { id: string; roles: string[]; leader: boolean; duties: string; shards: string[]; shardCount?: number }; components: Record<string, Component> }
+interface Health { status: string; node: { id: string; roles: string[]; leader: boolean; duties: string; leaderDuties: string; shards: string[]; shardCount?: number }; components: Record<string, Component> }
 
 const health = async (h: TestHeadEnd): Promise<Health> => {
   const res = await fetch(`${h.url}/health`);
@@ -31,7 +31,7 @@ describe('/health node object, one node on the embedded store', () => {
     const h = await startTestHeadEnd(QUIET, { env: { GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex') } });
     try {
       const body = await health(h);
-      expect(body.node).toEqual({ id: hostname(), roles: ALL_ROLES, leader: true, duties: 'active', shards: [] });
+      expect(body.node).toEqual({ id: hostname(), roles: ALL_ROLES, leader: true, duties: 'active', leaderDuties: 'active', shards: [] });
       expect(body.components.cluster).toBeUndefined();
     } finally {
       await h.stop();
@@ -70,13 +70,13 @@ describe.skipIf(unavailable !== undefined)('/health node object, two active-stan
       const body = await health(second);
       return body.components.cluster?.info?.liveMembers === 2 ? body : undefined;
     }, 10_000, 'two live members');
-    expect(bHealth.node).toEqual({ id: 'node-b', roles: ['api', 'collect'], leader: false, duties: 'standby', shards: [] });
+    expect(bHealth.node).toEqual({ id: 'node-b', roles: ['api', 'collect'], leader: false, duties: 'standby', leaderDuties: 'standby', shards: [] });
     expect(bHealth.components.cluster).toMatchObject({
       status: 'ok',
-      info: { mode: 'active-standby', liveMembers: 2, leaseHolder: 'node-a', leaseToken: 1, leader: false, duties: 'standby', dutiesFollowLeadership: true },
+      info: { mode: 'active-standby', liveMembers: 2, leaseHolder: 'node-a', leaseToken: 1, leader: false, duties: 'standby', dutiesFollowLeadership: true, leaderDuties: 'standby' },
     });
     expect(bHealth.components.cluster?.detail).toMatch(/this node is standby/);
-    expect((await health(first)).node).toEqual({ id: 'node-a', roles: ALL_ROLES, leader: true, duties: 'active', shards: [] });
+    expect((await health(first)).node).toEqual({ id: 'node-a', roles: ALL_ROLES, leader: true, duties: 'active', leaderDuties: 'active', shards: [] });
     expect(await queryPostgres(url, 'SELECT id, api_url FROM cluster_nodes ORDER BY id')).toEqual([{ id: 'node-a', api_url: first.url }, { id: 'node-b', api_url: second.url }]);
 
     a = undefined;

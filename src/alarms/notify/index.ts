@@ -3,6 +3,11 @@
  * enabled) and one webhook notifier per configured receiver. `notify` only enqueues, so a
  * slow or dead receiver never delays alarm handling. Under a leader lease (`fencing`) a
  * change reaches them only once the leader marked it under its token (fencing.ts).
+ *
+ * They deliver between `start` and `stop`, which the leader's duty roster calls: with several
+ * nodes only the leader connects its notifier client to the broker and posts to the webhooks.
+ * What is marked while they are stopped (the moments between gaining the lease and the
+ * roster's start) waits in their bounded queues until they start.
  */
 import type { AlarmsConfig } from '../../config/schema.js';
 import type { Logger } from '../../observe/logger.js';
@@ -16,6 +21,10 @@ import { WebhookNotifier } from './webhook.js';
 
 export interface AlarmNotifiers {
   notify(change: AlarmChange): void;
+  /** Begins delivering (the MQTT client connects); a start while started does nothing. */
+  start(): void;
+  /** Stops delivering, once the changes offered so far went through the leader gate; `start` may follow. */
+  stop(): Promise<void>;
   readonly mqtt: MqttAlarmNotifier | undefined;
   readonly webhooks: readonly WebhookNotifier[];
   /** What the leader gate let through or held back; undefined without a leader lease. */
@@ -29,7 +38,7 @@ export interface NotifierFencing {
   readonly log: AlarmNotificationLog;
 }
 
-export function startAlarmNotifiers(
+export function createAlarmNotifiers(
   config: AlarmsConfig,
   broker: Omit<MqttAlarmNotifierOptions, 'topicPrefix' | 'onProblem'>,
   logger: Logger,
@@ -46,7 +55,6 @@ export function startAlarmNotifiers(
         },
       })
     : undefined;
-  mqtt?.start();
   const webhooks = config.webhooks.map((w) => new WebhookNotifier(w, {
     onProblem: (p) => {
       const suppressed = throttle.pass(`webhook:${p.url}:${p.code}`);
@@ -75,11 +83,17 @@ export function startAlarmNotifiers(
       else gate.offer(change);
     },
     fencing: () => gate?.stats(),
-    async close() {
-      await gate?.idle();
-      await Promise.allSettled([mqtt?.close(), ...webhooks.map((w) => w.close())]);
+    start() {
+      mqtt?.start();
+      for (const w of webhooks) w.start();
     },
+    stop,
+    close: stop,
   };
+  async function stop(): Promise<void> {
+    await gate?.idle();
+    await Promise.allSettled([mqtt?.close(), ...webhooks.map((w) => w.close())]);
+  }
 }
 
 function redact(url: string): string {

@@ -51,9 +51,11 @@ export class MqttAlarmNotifier {
     this.maxInflight = options.maxInflight ?? 100;
   }
 
-  /** Connects in the background; publishing starts once connected and resumes after every reconnect. */
+  /** Connects in the background; publishing starts once connected and resumes after every reconnect. `close` then `start` again is fine. */
   start(): void {
     if (this.client !== undefined) return;
+    // A closed client's unanswered publishes are its own: they no longer hold this one's window.
+    this.inflight = 0;
     // Only publishes: nothing for the broker to keep between connections.
     const client = connectMqtt(this.options, { clientId: this.options.clientId, persistentSession: false });
     client.on('connect', () => { this.pump(); });
@@ -93,7 +95,7 @@ export class MqttAlarmNotifier {
       if (next === undefined) return;
       this.inflight += 1;
       client.publish(next.topic, next.payload, { qos: 1 }, (err) => {
-        this.inflight -= 1;
+        if (client === this.client) this.inflight -= 1;
         if (err) {
           this.counts.failed += 1;
           this.report('PUBLISH_FAILED', err.message);

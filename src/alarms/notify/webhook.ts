@@ -4,7 +4,8 @@
  *
  * Never blocks alarm handling: `notify` only enqueues. The queue is bounded and drops its
  * oldest entry when full (counted, reported); one delivery is in flight at a time, so the
- * receiver sees changes in order. The delivery id stays the same across retries, so a
+ * receiver sees changes in order. Deliveries run between `start` and `close` (the leader's
+ * duty roster calls both, and may start it again); what is notified meanwhile waits. The delivery id stays the same across retries, so a
  * receiver can discard a duplicate after a response that was lost.
  */
 import { createHmac, randomUUID } from 'node:crypto';
@@ -67,7 +68,8 @@ export function severityAtLeast(severity: Severity, min: Severity): boolean {
 
 export class WebhookNotifier {
   private readonly queue: { readonly id: string; readonly body: string }[] = [];
-  private readonly closing = new AbortController();
+  /** Aborted while stopped: before the first `start` and after `close`. */
+  private closing = stopped();
   private pumping: Promise<void> | undefined;
   private counts = { delivered: 0, dropped: 0, failedAttempts: 0, rejected: 0, gaveUp: 0 };
   private readonly maxAttempts: number;
@@ -83,7 +85,7 @@ export class WebhookNotifier {
   }
 
   notify(notice: AlarmNotice): void {
-    if (this.closing.signal.aborted || !severityAtLeast(notice.alarm.severity, this.target.minSeverity)) return;
+    if (!severityAtLeast(notice.alarm.severity, this.target.minSeverity)) return;
     if (this.queue.length >= this.capacity) {
       // The head is in flight while the pump runs: drop the oldest one still waiting.
       this.queue.splice(this.pumping !== undefined && this.queue.length > 1 ? 1 : 0, 1);
@@ -91,36 +93,52 @@ export class WebhookNotifier {
       this.report('QUEUE_FULL', `${this.capacity} notifications waiting; dropped the oldest`);
     }
     this.queue.push({ id: randomUUID(), body: JSON.stringify(notice) });
-    this.pumping ??= this.pump().finally(() => { this.pumping = undefined; });
+    this.kick();
+  }
+
+  /** Starts delivering what is queued and what comes; a start while started does nothing. */
+  start(): void {
+    if (!this.closing.signal.aborted) return;
+    this.closing = new AbortController();
+    this.kick();
   }
 
   stats(): WebhookStats {
     return { queued: this.queue.length, ...this.counts };
   }
 
-  /** Stops sending; what is still queued is dropped (counted). */
+  /** Stops sending; what is still queued is dropped (counted). `start` may follow. */
   async close(): Promise<void> {
     this.closing.abort();
     this.counts.dropped += this.queue.splice(0).length;
     await this.pumping;
   }
 
-  private async pump(): Promise<void> {
-    for (let item = this.queue[0]; item !== undefined && !this.closing.signal.aborted; item = this.queue[0]) {
-      await this.deliver(item);
+  /** One pump at a time, and only while started; a pump of a stop that a start followed hands over to a new one. */
+  private kick(): void {
+    if (this.closing.signal.aborted || this.queue.length === 0) return;
+    this.pumping ??= this.pump(this.closing.signal).finally(() => {
+      this.pumping = undefined;
+      this.kick();
+    });
+  }
+
+  private async pump(signal: AbortSignal): Promise<void> {
+    for (let item = this.queue[0]; item !== undefined && !signal.aborted; item = this.queue[0]) {
+      await this.deliver(item, signal);
       // The item may already have been dropped by a full queue while it was retried.
       if (this.queue[0] === item) this.queue.shift();
     }
   }
 
-  private async deliver(item: { readonly id: string; readonly body: string }): Promise<void> {
+  private async deliver(item: { readonly id: string; readonly body: string }, signal: AbortSignal): Promise<void> {
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const outcome = await this.attempt(item);
+      const outcome = await this.attempt(item, signal);
       if (outcome.kind === 'ok') {
         this.counts.delivered += 1;
         return;
       }
-      if (this.closing.signal.aborted) return;
+      if (signal.aborted) return;
       if (outcome.kind === 'rejected') {
         this.counts.rejected += 1;
         this.report('REJECTED', `${outcome.reason}; not retried`);
@@ -129,14 +147,14 @@ export class WebhookNotifier {
       this.counts.failedAttempts += 1;
       if (attempt === this.maxAttempts) break;
       this.report('ATTEMPT_FAILED', `attempt ${attempt}: ${outcome.reason}`);
-      if (!(await sleep(this.backoff(attempt), this.closing.signal))) return;
+      if (!(await sleep(this.backoff(attempt), signal))) return;
       if (this.queue[0] !== item) return; // dropped while we waited
     }
     this.counts.gaveUp += 1;
     this.report('GAVE_UP', `no success after ${this.maxAttempts} attempts; notification ${item.id} dropped`);
   }
 
-  private async attempt(item: { readonly id: string; readonly body: string }): Promise<{ kind: 'ok' | 'retry' | 'rejected'; reason: string }> {
+  private async attempt(item: { readonly id: string; readonly body: string }, signal: AbortSignal): Promise<{ kind: 'ok' | 'retry' | 'rejected'; reason: string }> {
     try {
       const res = await fetch(this.target.url, {
         method: 'POST',
@@ -147,7 +165,7 @@ export class WebhookNotifier {
         },
         body: item.body,
         redirect: 'manual',
-        signal: AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.target.timeoutMs)]),
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.target.timeoutMs)]),
       });
       // Free the connection; the receiver's answer text is not ours to keep.
       await res.body?.cancel();
@@ -177,3 +195,8 @@ export class WebhookNotifier {
   }
 }
 
+function stopped(): AbortController {
+  const c = new AbortController();
+  c.abort();
+  return c;
+}

@@ -1,7 +1,8 @@
 /**
  * Builds the load-control programs: they tick from live values and act through the control
  * port, whose commands queue in the collector's terminal lanes; every request is in the
- * action log, and each alarm stage is raised like a rule's. The tick is an active-only duty;
+ * action log, and each alarm stage is raised like a rule's. The tick is one of the leader's
+ * singleton duties, in `sharded` mode too (a program spans areas owned by several nodes);
  * stopping it lets a round in progress finish.
  */
 import type { Leadership } from '../../cluster/fencing.js';
@@ -30,7 +31,7 @@ export interface LoadControlAssembly {
   readonly closers: Closers;
   /** The leader lease, when the node runs under one: then only the leader's rounds are recorded and acted on. */
   readonly leadership?: Leadership | undefined;
-  /** Where the tick registers as an active-only part. */
+  /** Where the tick registers: the leader's roster. */
   readonly duties: Duties;
 }
 

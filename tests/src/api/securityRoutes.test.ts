@@ -47,7 +47,7 @@ beforeAll(async () => {
     readings: { latest: () => Promise.resolve([]), series: () => Promise.resolve([]) },
     stats: { perTerminal: () => Promise.resolve([]), today: () => '2025-01-01' },
     terminalState: () => undefined,
-    health: () => ({ status: 'ok', node: { id: 'test', roles: ['api'], leader: true, duties: 'active', shards: [] }, components: {} }),
+    health: () => ({ status: 'ok', node: { id: 'test', roles: ['api'], leader: true, duties: 'active', leaderDuties: 'active', shards: [] }, components: {} }),
     metrics: createMetrics(events.metricSources()),
     audit: new SqliteAuditLog(db),
     security: { keys, events },

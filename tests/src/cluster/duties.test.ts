@@ -3,14 +3,17 @@
  * start in registration order and stop in reverse; a standby starts nothing; a lease lost
  * while the parts are still starting stops them once started; one part that fails does not
  * keep the others from starting; without leadership (single mode) the parts run from begin;
- * at shutdown the roster stops following and leaves the stops to the parts' own closers.
+ * at shutdown the roster stops following and leaves the stops to the parts' own closers; a
+ * stop that hangs past its time limit is logged once by name and the roster goes on.
  */
 import { describe, expect, it } from 'vitest';
 import { DutyRoster, DutyRegistrationError, type Leadership } from '../../../src/cluster/duties.js';
 import { ShutdownOrder } from '../../../src/observe/closers.js';
 import { createLogger } from '../../../src/observe/logger.js';
+import { eventually } from '../../helpers/headend.js';
 
 const logger = createLogger('silent');
+const OPTIONS = { name: 'duties', stopTimeoutMs: 10_000 };
 
 /** Leadership as the lease reports it: holder or not, and the two events. */
 class Lead implements Leadership {
@@ -36,7 +39,7 @@ const part = (journal: string[], name: string, gate?: Promise<void>) => ({
 describe('the duty roster', () => {
   it('starts nothing on a standby, starts every part in order on gaining the lease, and stops them in reverse on losing it', async () => {
     const lead = new Lead();
-    const roster = new DutyRoster(logger, lead);
+    const roster = new DutyRoster(logger, lead, OPTIONS);
     const journal: string[] = [];
     roster.add('collect', part(journal, 'collect'));
     roster.add('telemetry', part(journal, 'telemetry'));
@@ -58,7 +61,7 @@ describe('the duty roster', () => {
   it('stops the parts as soon as their start ends when the lease was lost during it', async () => {
     const lead = new Lead();
     lead.holder = true;
-    const roster = new DutyRoster(logger, lead);
+    const roster = new DutyRoster(logger, lead, OPTIONS);
     const journal: string[] = [];
     let release!: () => void;
     const slow = new Promise<void>((r) => { release = r; });
@@ -78,7 +81,7 @@ describe('the duty roster', () => {
   it('fails the station start with the error of a part that could not start', async () => {
     const lead = new Lead();
     lead.holder = true;
-    const roster = new DutyRoster(logger, lead);
+    const roster = new DutyRoster(logger, lead, OPTIONS);
     const journal: string[] = [];
     roster.add('push listener', { start: () => { throw new Error('EADDRINUSE'); }, stop: () => { journal.push('stop push listener'); } });
     roster.add('timers', part(journal, 'timers'));
@@ -88,7 +91,7 @@ describe('the duty roster', () => {
 
   it('at a takeover, starts the other parts when one fails to start, and is active', async () => {
     const lead = new Lead();
-    const roster = new DutyRoster(logger, lead);
+    const roster = new DutyRoster(logger, lead, OPTIONS);
     const journal: string[] = [];
     roster.add('broken', { start: () => { throw new Error('broker unreachable'); }, stop: () => { journal.push('stop broken'); } });
     roster.add('timers', part(journal, 'timers'));
@@ -103,7 +106,7 @@ describe('the duty roster', () => {
   });
 
   it('without leadership (single mode) runs the parts from begin', async () => {
-    const roster = new DutyRoster(logger, undefined);
+    const roster = new DutyRoster(logger, undefined, OPTIONS);
     const journal: string[] = [];
     roster.add('collect', part(journal, 'collect'));
     await roster.begin(new ShutdownOrder(logger));
@@ -114,7 +117,7 @@ describe('the duty roster', () => {
   it('stops following at shutdown: a lease lost while the station closes runs no stops of its own', async () => {
     const lead = new Lead();
     lead.holder = true;
-    const roster = new DutyRoster(logger, lead);
+    const roster = new DutyRoster(logger, lead, OPTIONS);
     const journal: string[] = [];
     const closers = new ShutdownOrder(logger);
     roster.add('collect', part(journal, 'collect'));
@@ -128,8 +131,48 @@ describe('the duty roster', () => {
   });
 
   it('refuses a part registered after it began, with a typed error', async () => {
-    const roster = new DutyRoster(logger, undefined);
+    const roster = new DutyRoster(logger, undefined, OPTIONS);
     await roster.begin(new ShutdownOrder(logger));
     expect(() => { roster.add('late', part([], 'late')); }).toThrow(DutyRegistrationError);
+  });
+
+  it('goes on without a part whose stop hangs past the time limit, says so once with its name, and takes over again', async () => {
+    const lead = new Lead();
+    const lines: string[] = [];
+    const roster = new DutyRoster(createLogger('warn', { write: (line: string) => { lines.push(line); } }), lead, { name: 'leader duties', stopTimeoutMs: 50 });
+    const journal: string[] = [];
+    roster.add('collect', part(journal, 'collect'));
+    roster.add('stuck notifier', { start: () => { journal.push('start stuck notifier'); }, stop: () => new Promise<void>(() => { journal.push('stop stuck notifier'); }) });
+    roster.add('timers', part(journal, 'timers'));
+    await roster.begin(new ShutdownOrder(logger));
+
+    lead.set(true);
+    await eventually(() => Promise.resolve(roster.state() === 'active' && journal.length === 3 ? true : undefined), 5_000, 'the start');
+    lead.set(false);
+    await eventually(() => Promise.resolve(roster.state() === 'standby' ? true : undefined), 5_000, 'the step-down');
+    // The parts before the stuck one in stop order were stopped, and so were those after it.
+    expect(journal).toEqual(['start collect', 'start stuck notifier', 'start timers', 'stop timers', 'stop stuck notifier', 'stop collect']);
+    const late = lines.map((l) => JSON.parse(l) as { msg: string; duty?: string; stopTimeoutMs?: number }).filter((l) => l.msg.includes('did not stop'));
+    expect(late).toEqual([expect.objectContaining({ duty: 'stuck notifier', stopTimeoutMs: 50 })]);
+
+    // Not stuck for good: the roster follows the lease again.
+    lead.set(true);
+    await eventually(() => Promise.resolve(roster.state() === 'active' && journal.length === 9 ? true : undefined), 5_000, 'the second start');
+    expect(journal.slice(6)).toEqual(['start collect', 'start stuck notifier', 'start timers']);
+  });
+
+  it('logs a part\'s stop that fails after its time limit, without an unhandled rejection', async () => {
+    const lead = new Lead();
+    lead.holder = true;
+    const lines: string[] = [];
+    const roster = new DutyRoster(createLogger('warn', { write: (line: string) => { lines.push(line); } }), lead, { name: 'duties', stopTimeoutMs: 20 });
+    let fail!: (err: Error) => void;
+    roster.add('slow', { start: () => undefined, stop: () => new Promise<void>((_, reject) => { fail = reject; }) });
+    await roster.begin(new ShutdownOrder(logger));
+    lead.set(false);
+    await eventually(() => Promise.resolve(roster.state() === 'standby' ? true : undefined), 5_000, 'the step-down');
+    fail(new Error('socket reset'));
+    const failed = await eventually(() => Promise.resolve(lines.find((l) => l.includes('after its stop time limit'))), 5_000, 'the late failure');
+    expect(JSON.parse(failed)).toMatchObject({ duty: 'slow', late: true, err: { message: 'socket reset' } });
   });
 });

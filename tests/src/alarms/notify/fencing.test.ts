@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Value } from 'typebox/value';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PostgresAlarmNotificationLog } from '../../../../src/alarms/notify/fencing.js';
-import { startAlarmNotifiers, type AlarmNotifiers } from '../../../../src/alarms/notify/index.js';
+import { createAlarmNotifiers, type AlarmNotifiers } from '../../../../src/alarms/notify/index.js';
 import type { AlarmChange } from '../../../../src/alarms/service.js';
 import type { Leadership } from '../../../../src/cluster/fencing.js';
 import { AlarmsConfig } from '../../../../src/config/schema.js';
@@ -64,7 +64,8 @@ function notifiers(db: PostgresDatabase, url: string, leadership: Leadership): {
   const warnings: string[] = [];
   const logger = createLogger('warn', { write: (line: string) => { warnings.push(line); } });
   const config = Value.Default(AlarmsConfig, { mqtt: { enabled: false }, webhooks: [{ url, secret: 's3cret', minSeverity: 'info', timeoutMs: 2_000 }] }) as AlarmsConfig;
-  const n = startAlarmNotifiers(config, { url: 'mqtt://127.0.0.1:1', clientId: 'unused' }, logger, { leadership, log: new PostgresAlarmNotificationLog(db) });
+  const n = createAlarmNotifiers(config, { url: 'mqtt://127.0.0.1:1', clientId: 'unused' }, logger, { leadership, log: new PostgresAlarmNotificationLog(db) });
+  n.start();
   cleanups.push(() => n.close());
   return { n, warnings };
 }

@@ -54,6 +54,19 @@ describe('MQTT alarm notifier', () => {
     expect(messages.map((m) => (m.payload as { alarm: { id: string } }).alarm.id)).toEqual(['2', '3']);
   });
 
+  it('publishes again after a close and a new start, as a node that leads again', async () => {
+    notifier = new MqttAlarmNotifier({ url: broker.url, clientId: 'gridhead-alarms-test3', topicPrefix: 'gridhead/v1/_alarms' });
+    notifier.start();
+    notifier.notify(notice('1'));
+    await until(() => notifier?.stats().published === 1, 'the first PUBACK');
+    await notifier.close();
+    expect(notifier.isConnected()).toBe(false);
+    notifier.notify(notice('2'));
+    notifier.start();
+    await until(() => messages.length === 2, 'the message after the restart');
+    expect(messages.map((m) => (m.payload as { alarm: { id: string } }).alarm.id)).toEqual(['1', '2']);
+  });
+
   it('keeps MQTT wildcard characters out of topic levels', () => {
     expect(alarmTopic('p', notice('1', 'minor', 'a/b+c#'))).toBe('p/minor/meter/a_b_c_');
   });

@@ -31,9 +31,11 @@ async function receiver(answer: (n: number, req: IncomingMessage) => number | Pr
 const servers: Server[] = [];
 const notifiers: WebhookNotifier[] = [];
 
-function notifier(target: Partial<WebhookTarget> & { url: string }, problems: WebhookProblem[] = []) {
+/** A started notifier (`started: false`: as built, before its duty starts it). */
+function notifier(target: Partial<WebhookTarget> & { url: string }, problems: WebhookProblem[] = [], started = true) {
   const n = new WebhookNotifier({ secret: 's3cret', minSeverity: 'info', timeoutMs: 2_000, retryMinMs: 5, retryMaxMs: 20, ...target }, { onProblem: (p) => problems.push(p) });
   notifiers.push(n);
+  if (started) n.start();
   return n;
 }
 
@@ -66,6 +68,22 @@ describe('webhook notifier', () => {
     expect(received[1]?.delivery).toBe(received[0]?.delivery);
     expect(n.stats()).toMatchObject({ delivered: 1, failedAttempts: 1, rejected: 0 });
     expect(problems.map((p) => p.code)).toEqual(['ATTEMPT_FAILED']);
+  });
+
+  it('posts nothing until started, delivers what waited once started, and delivers again when started after a stop', async () => {
+    const { url, received } = await receiver(() => 204);
+    const n = notifier({ url }, [], false);
+    n.notify(notice('1'));
+    expect(n.stats()).toMatchObject({ queued: 1, delivered: 0 });
+    n.start();
+    await until(() => n.stats().delivered === 1, 'the waiting notification');
+    // Stepping down and leading again, as the leader's duty roster does.
+    await n.close();
+    n.notify(notice('2'));
+    expect(received).toHaveLength(1);
+    n.start();
+    await until(() => n.stats().delivered === 2, 'the notification after the restart');
+    expect(received.map((r) => (JSON.parse(r.body) as { alarm: { id: string } }).alarm.id)).toEqual(['1', '2']);
   });
 
   it('does not retry a 400, and goes on with the next notification', async () => {
