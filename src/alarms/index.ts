@@ -86,10 +86,12 @@ export async function createAlarms({ config, stores, topology, broker, logger, t
   duties.add('alarm notifiers', { start: () => { notifiers.start(); }, stop: () => notifiers.stop() });
   closers.add('alarm store writes', async () => { await service.close(); });
   // Separate listeners: a failing SSE subscriber must not keep a change from the notifiers.
-  // The feed streams every change, this node's and those heard from other nodes; the notifiers
-  // only this node's: the node that made a change notifies it, and no other does again.
+  // Both take every change, this node's and those heard from other nodes. Only the leader's
+  // notifiers deliver (the others count the change as not leading), so a change made on any
+  // node (raised by a shard's rules, acknowledged on a standby's API) is notified once, by the
+  // leader; a node never hears its own changes back.
   service.onChange((c) => { feed.publish(c); });
-  service.onChange((c) => { if (c.heard !== true) notifiers.notify(c); });
+  service.onChange((c) => { notifiers.notify(c); });
   await service.follow();
 
   // Messages the broker drops after acknowledging them are lost readings: watched through its $SYS counter.

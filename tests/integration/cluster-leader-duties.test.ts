@@ -2,7 +2,8 @@
  * The leader's singleton duties in `sharded` mode, with two head-ends on one throw-away
  * PostgreSQL and one MQTT broker: both collect their areas, but only the leader listens for
  * OPC UA, connects the alarm notifier to the broker and ticks the load-control programs; when
- * the leader stops, the other node takes all three over.
+ * the leader stops, the other node takes all three over. An alarm raised or acknowledged on
+ * the other node is notified once, by the leader, which heard it through the shared store.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { MessageSecurityMode, OPCUACertificateManager, OPCUAClient, SecurityPolicy } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { areaId, meterId } from '../../src/domain/index.js';
 import { startAedes, type TestBroker } from '../helpers/aedes.js';
 import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -107,6 +109,26 @@ describe.skipIf(unavailable !== undefined)('the leader duties in sharded mode', 
     expect(b.opcuaEndpoint).toBeUndefined();
     await expect(connectOpcua(a, portA)).resolves.toBe(true);
     await expect(connectOpcua(b, portB)).resolves.toBe(false);
+
+    // An alarm raised by the other node's rules is notified once, by the leader, which heard it.
+    const notices: { topic: string; change: string; id: string }[] = [];
+    watch.client.on('message', (topic, payload) => {
+      if (!topic.startsWith('gridhead/v1/_alarms/')) return;
+      const notice = JSON.parse(payload.toString('utf8')) as { change: string; alarm: { id: string } };
+      notices.push({ topic, change: notice.change, id: notice.alarm.id });
+    });
+    await watch.client.subscribeAsync('gridhead/v1/_alarms/#', { qos: 1 });
+    const raised = b.alarms.onSignal({
+      ruleId: 'lead-over-limit', detector: 'power-over-limit', subject: { kind: 'meter', id: meterId('lead-m1') }, kind: 'raise',
+      severity: 'critical', at: Date.now(), since: Date.now() - 60_000, explanation: 'power 12 kW over the 10 kW limit for 60 s', value: 12, areaId: areaId('tx1'),
+    });
+    const alarmId = raised?.id ?? '';
+    await eventually(() => Promise.resolve(notices.some((n) => n.id === alarmId && n.change === 'raised') ? true : undefined), 10_000, 'the leader to notify the alarm raised on the other node');
+    const acked = await b.send('POST', `/api/v1/alarms/${alarmId}/ack`, { comment: 'seen' });
+    expect(acked.status).toBe(200);
+    await eventually(() => Promise.resolve(notices.some((n) => n.id === alarmId && n.change === 'acknowledged') ? true : undefined), 10_000, 'the leader to notify the acknowledgement made on the other node');
+    expect(notices.filter((n) => n.id === alarmId && n.change === 'raised')).toHaveLength(1);
+    expect(notices.every((n) => n.topic === 'gridhead/v1/_alarms/critical/meter/lead-m1')).toBe(true);
 
     stations.splice(stations.indexOf(a), 1);
     await a.stop();
