@@ -81,7 +81,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   // The broker comes first: the fleet connects to it and seeds the registry before anything polls.
   const broker = await startBroker(base);
   const fleet = await startSimulators(base, broker, storage);
-  const adapters = createAdapters(base, broker, storage, { lists: stores.pushLists, deadLetters: stores.pushDeadLetters });
+  const adapters = createAdapters(base, broker, storage, { lists: stores.pushLists, deadLetters: stores.pushDeadLetters }, identity);
 
   const expectedIntervalMs = (m: Meter): number | undefined => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs);
   const alarms = await createAlarms({ ...base, stores: { alarms: stores.alarms, deviceEvents: stores.deviceEvents, brokerDropCounters: stores.brokerDropCounters }, topology: registry, broker: broker.connection, leadership: cluster.leaderLease, database: stores.postgres });

@@ -227,6 +227,8 @@ export class CommandDispatcher {
     const written = await this.#stored(() => this.o.store.transition(t.commandId, t.meterId, status, at, { ...extra, ...(fence === null ? {} : { fence }) }));
     if (written === undefined) return undefined;
     if ('refused' in written) {
+      // No longer ours: a look at the store may take it up again (this node placed on the terminal anew).
+      this.#known.delete(keyOf(t.commandId, t.meterId));
       this.o.onRefused?.(t, written.refused);
       return undefined;
     }
