@@ -4,6 +4,7 @@
  * knows which protocols exist; collect and control meet the adapters through
  * `protocols/adapter.ts` only.
  */
+import type { NodeIdentity } from './cluster/settings.js';
 import type { ProtocolName, TransportAdapter } from '../protocols/adapter.js';
 import { DlmsAdapter } from '../protocols/dlms/adapter.js';
 import { ModbusAdapter } from '../protocols/modbus/adapter.js';
@@ -83,6 +84,7 @@ export function createAdapters(
   broker: StationBroker,
   { registry, security, securityEvents }: Pick<StationStorage, 'registry' | 'security' | 'securityEvents'>,
   dlmsPushStores: DlmsPushStores,
+  node: Pick<NodeIdentity, 'id' | 'mode'>,
 ): Adapters {
   const modbus = new ModbusAdapter({
     requestTimeoutMs: config.modbus.requestTimeoutMs,
@@ -127,6 +129,8 @@ export function createAdapters(
     maxReadingsPerMessage: config.mqtt.maxReadingsPerMessage,
     maxInflightMessages: config.mqtt.maxInflightMessages,
     commandTimeoutMs: config.control.commandTimeoutMs,
+    // Nodes sharing the broker: each its own command client, or they take each other's connection over.
+    ...(node.mode === 'single' ? {} : { nodeId: node.id }),
     acceptQuantity: isQuantity,
     onProblem: (p) => {
       const suppressed = throttle.pass(`mqtt:${p.terminalId ?? '?'}:${p.code}`);

@@ -21,7 +21,7 @@
 import type { IPublishPacket } from 'mqtt';
 import type { PushSink, TerminalRef, TerminalSession, TransportAdapter } from '../adapter.js';
 import { DeadLetterPublisher } from './deadLetterPublisher.js';
-import { MqttCommandChannel } from './commandChannel.js';
+import { MqttCommandChannel, commandClientId } from './commandChannel.js';
 import { connectMqtt, DEFAULT_KEEPALIVE_SEC, type MqttConnection } from './connection.js';
 import { disconnect } from './disconnect.js';
 import { AckWindow, encodePubacks } from './acks.js';
@@ -67,6 +67,8 @@ export interface MqttAdapterOptions extends MqttConnection {
   readonly commandTimeoutMs?: number;
   /** Commands awaiting a response at once, at most. Default 1000. */
   readonly maxPendingCommands?: number;
+  /** This station's node when several share the broker (cluster modes): its command client gets an id of its own (`commandClientId`). */
+  readonly nodeId?: string;
 }
 
 export interface MqttAdapterStats {
@@ -141,7 +143,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
       const o = this.options;
       this.commands = new MqttCommandChannel({
         connection: o,
-        clientId: `${o.clientId.slice(0, 19)}-cmd`,
+        clientId: commandClientId(o.clientId, o.nodeId),
         topicPrefix: o.topicPrefix,
         timeoutMs: o.commandTimeoutMs ?? 10_000,
         ...(o.maxPendingCommands === undefined ? {} : { maxPending: o.maxPendingCommands }),

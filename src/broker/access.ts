@@ -55,7 +55,8 @@ function terminalRoot(policy: AccessPolicy, terminalId: string): string {
 
 /**
  * The MQTT adapter names its command client `<first 19 characters of the client id>-cmd`
- * (23-character ids, MQTT 3.1.1 §3.1.3.1), so the reserved stem is the id cut to 19.
+ * (23-character ids, MQTT 3.1.1 §3.1.3.1), or `<…>-<node>-cmd` in a cluster, so the reserved
+ * stem is the id cut to 19.
  */
 function stationClientIdStem(policy: AccessPolicy): string {
   return policy.stationClientId.slice(0, 19);

@@ -430,6 +430,12 @@ export const ControlConfig = Type.Object(
     idempotencyHours: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 30, default: 24 }),
     /** Terminals with a command in flight at once, at most. */
     maxConcurrentTerminals: Type.Integer({ minimum: 1, maximum: 10_000, default: 32 }),
+    /**
+     * With several nodes, the node a command's terminal is placed on is woken by a notification
+     * when another node stores it; it also looks for queued commands this often, so a lost
+     * notification delays a command by this much at most.
+     */
+    backstopPollMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   },
   strict,
 );

@@ -70,6 +70,27 @@ export interface TransitionExtra {
    * The embedded store serves one node and ignores it.
    */
   readonly fence?: FencingToken;
+  /**
+   * The statuses the target may move from: when it is in another one now (another node
+   * claimed it, an operator cancelled it), nothing is written and the store throws
+   * `TargetMoved`. Marking `sent` from `pending` this way is the claim that makes sure one
+   * send happens per target, whoever else found it pending.
+   */
+  readonly onlyFrom?: readonly TargetStatus[];
+}
+
+/**
+ * What the station hears about commands other nodes store and settle (the PostgreSQL store:
+ * LISTEN/NOTIFY, sent at the writer's commit). A notification can be lost (a listening
+ * connection dropped); `missed` says so, and the table stays the truth.
+ */
+export interface CommandNews {
+  /** A command with targets to send was stored. */
+  queued(commandId: string): void;
+  /** A target reached a final status. */
+  finished(commandId: string, meterId: string): void;
+  /** Listening was re-established after a loss: look at the table again. */
+  missed(): void;
 }
 
 export interface CommandStore {
@@ -87,6 +108,11 @@ export interface CommandStore {
   openTargets(): Promise<OpenTarget[]>;
   /** Newest first; `next` is the `before` of the following page, null on the last. */
   list(f: CommandFilter): Promise<{ items: Command[]; next: string | null }>;
+  /**
+   * A store shared by several nodes tells `news` what the others store from now on; resolves
+   * once listening. Absent on a store only one node writes (the embedded one).
+   */
+  listen?(news: CommandNews): Promise<{ stop(): Promise<void> }>;
 }
 
 /** A transition named a target that does not exist: a bug in the caller, not bad input. */
@@ -95,6 +121,15 @@ export class UnknownCommandTarget extends Error {
   constructor(readonly commandId: string, readonly meterId: string) {
     super(`no target ${meterId} in command ${commandId}`);
     this.name = 'UnknownCommandTarget';
+  }
+}
+
+/** A conditional transition (`onlyFrom`) found the target in another status: someone else moved it first. */
+export class TargetMoved extends Error {
+  readonly code = 'TARGET_MOVED';
+  constructor(readonly commandId: string, readonly meterId: string, readonly status: TargetStatus, readonly wanted: TargetStatus) {
+    super(`target ${meterId} of command ${commandId} is ${status} now; not moved to ${wanted}`);
+    this.name = 'TargetMoved';
   }
 }
 
@@ -175,6 +210,7 @@ export class SqliteCommandStore implements CommandStore {
   #transition(commandId: string, meterId: string, status: TargetStatus, at: number, extra: TransitionExtra): CommandTarget {
     const row = this.#target.get(commandId, meterId);
     if (row === undefined) throw new UnknownCommandTarget(commandId, meterId);
+    if (extra.onlyFrom !== undefined && !extra.onlyFrom.includes(row.status)) throw new TargetMoved(commandId, meterId, row.status, status);
     const transitions = [...(JSON.parse(row.transitions) as Transition[]), { status, at }];
     const state = extra.state === undefined ? row.state : JSON.stringify(extra.state);
     const error = extra.error === undefined ? (row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' }) : extra.error;

@@ -5,28 +5,33 @@
  * per-meter transition, and hands targets to the dispatcher, which sends them through the
  * collector's lanes under per-terminal rate limits.
  *
- * Restart (`start()`): pending targets are queued again; targets a stop left `sent` or
- * `acknowledged` are NOT resent — they are marked failed (INTERRUPTED), then a re-verification
- * read of the relay or limit marks them verified when the device already shows the requested
- * state (sync-clock cannot be re-verified without acting and stays failed).
+ * A command is accepted, validated, stored and audited on whichever node the request reached;
+ * the node its targets' terminals are placed on sends them (`placement`; pickup.ts says how
+ * it finds them: at its start, on a notification, at a takeover, by a slow backstop poll).
+ * Start and takeover (`start()`, `placementChanged()`): pending targets are queued; targets a
+ * previous executor left `sent` or `acknowledged` are NOT resent — they are marked failed
+ * (INTERRUPTED), then a re-verification read of the relay or limit marks them verified when
+ * the device already shows the requested state (sync-clock cannot be re-verified without
+ * acting and stays failed).
  *
- * Under a leader lease only the leader sends (dispatcher.ts): a target this node may not send
- * stays pending in the store for the leader; a program awaiting it hears NOT_LEADER.
+ * A target whose terminal is not placed on this node is left pending in the store for the
+ * node that is; a program awaiting it here hears NOT_PLACED.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Leadership, StaleFencingToken } from '../cluster/fencing.js';
+import type { StaleFencingToken } from '../cluster/fencing.js';
 import type { Meter } from '../domain/topology.js';
 import type { ControlActionStore } from './actions.js';
 import { SYSTEM_ACTOR, type AuditLog } from './audit.js';
 import { commandErrors } from './commandErrors.js';
-import { commandStatus, paramProblems, readBackOf, type Command, type CommandOrigin, type CommandParams, type CommandTarget, type CommandType, type TargetStatus } from './commandModel.js';
-import type { CommandFilter, CommandStore } from './commandStore.js';
-import { CommandDispatcher, type CommandRunner, type QueuedTarget } from './dispatcher.js';
+import { commandStatus, paramProblems, type Command, type CommandOrigin, type CommandParams, type CommandTarget, type CommandType, type TargetStatus } from './commandModel.js';
+import { TargetMoved, type CommandFilter, type CommandStore } from './commandStore.js';
+import { CommandDispatcher, THIS_NODE, type CommandPlacement, type CommandRunner, type QueuedTarget } from './dispatcher.js';
+import { CommandPickup, type PickupFound } from './pickup.js';
 import { ConfirmationTokens, TerminalRateLimit } from './guardRails.js';
 import { TRIPPING_COMMANDS, type ControlPort, type ControlRequest, type ControlResult } from './port.js';
 
 export { CommandError } from './commandErrors.js';
-export type { CommandRunner } from './dispatcher.js';
+export type { CommandPlacement, CommandRunner } from './dispatcher.js';
 
 export interface CommandSettings {
   /** Commands covering more meters than this need a confirmation token. */
@@ -35,6 +40,8 @@ export interface CommandSettings {
   readonly commandTimeoutMs: number;
   readonly idempotencyHours: number;
   readonly maxConcurrentTerminals: number;
+  /** The backstop of the notifications that wake the executing node: it looks for queued commands this often anyway. Default 30 s. */
+  readonly backstopPollMs?: number;
 }
 
 export interface CommandServiceOptions {
@@ -58,10 +65,14 @@ export interface CommandServiceOptions {
   readonly onStoreError: (err: unknown) => void;
   /** Wait between attempts of a failed store write; default 1 s. */
   readonly storeRetryMs?: number;
-  /** The leader lease the node runs under; absent in `single` mode (this node always sends). */
-  readonly leadership?: Leadership;
-  /** A target was left pending for the leader (see the file comment); log it throttled. */
-  readonly onNotLeading?: (target: { readonly commandId: string; readonly meterId: string }, refusal: StaleFencingToken | undefined) => void;
+  /** Which node sends to which terminal, under which token; this node to all, unfenced, when absent (`single` mode). */
+  readonly placement?: CommandPlacement;
+  /** A target this node queued was left pending for the node placed on its terminal (see the file comment); log it throttled. */
+  readonly onNotPlaced?: (target: { readonly commandId: string; readonly meterId: string }, refusal: StaleFencingToken | undefined) => void;
+  /** A write after a send's claim was refused (its token went stale): left for the new executor to verify. Log it throttled. */
+  readonly onRefused?: (target: { readonly commandId: string; readonly meterId: string }, refusal: StaleFencingToken | TargetMoved) => void;
+  /** Looking at the store for queued commands failed (tried again at the next poll); log it throttled. Default: `onStoreError`. */
+  readonly onPickupError?: (err: unknown) => void;
 }
 
 /** A command request as the API receives it (the route validated its shape). */
@@ -98,6 +109,9 @@ export class CommandService implements ControlPort {
   readonly #o: CommandServiceOptions;
   readonly #now: () => number;
   readonly #dispatcher: CommandDispatcher;
+  readonly #pickup: CommandPickup;
+  readonly #placement: CommandPlacement;
+  #listening: Promise<{ stop(): Promise<void> } | undefined> | undefined;
   readonly #confirmations: ConfirmationTokens;
   readonly #waiters = new Map<string, (t: CommandTarget) => void>();
   readonly #maxQueued: number;
@@ -112,12 +126,25 @@ export class CommandService implements ControlPort {
     this.#maxQueued = options.maxQueuedTargets ?? 100_000;
     this.#confirmations = new ConfirmationTokens(options.confirmationTtlMs ?? 120_000, 10_000, this.#now);
     const rate = new TerminalRateLimit(s.perTerminalRatePerMinute, Math.max(1, Math.ceil(s.perTerminalRatePerMinute / 60)), this.#now);
+    this.#placement = options.placement ?? THIS_NODE;
     this.#dispatcher = new CommandDispatcher({
       store: options.store, run: options.run, rate, maxConcurrentTerminals: s.maxConcurrentTerminals,
       commandTimeoutMs: s.commandTimeoutMs, now: this.#now, onFinal: (t, r) => this.#final(t, r), onStoreError: this.#onStoreError,
       ...(options.storeRetryMs === undefined ? {} : { storeRetryMs: options.storeRetryMs }),
-      ...(options.leadership === undefined ? {} : { leadership: options.leadership }),
-      onNotLeading: (t, refusal) => { this.#notLeading(t, refusal); },
+      placement: this.#placement,
+      onNotPlaced: (t, refusal) => { this.#notPlaced(t, refusal); },
+      onRefused: (t, refusal) => {
+        options.onRefused?.(t, refusal);
+        // This node may be placed on the terminal again under a newer token: then it verifies the send itself.
+        this.#pickup.request();
+      },
+    });
+    this.#pickup = new CommandPickup({
+      store: options.store, dispatcher: this.#dispatcher, placement: this.#placement, maxQueuedTargets: this.#maxQueued,
+      commandTimeoutMs: s.commandTimeoutMs, backstopPollMs: s.backstopPollMs ?? 30_000, now: this.#now,
+      onInterrupted: (c, t) => this.#auditOutcome(c, t, { interrupted: true }),
+      onDropped: (targets) => { for (const t of targets) this.#notPlaced(t, undefined); },
+      onError: options.onPickupError ?? this.#onStoreError,
     });
     this.#sweep = setInterval(() => {
       rate.sweep();
@@ -127,38 +154,42 @@ export class CommandService implements ControlPort {
     this.#sweep.unref();
   }
 
-  /** Settles what a previous run left open (see the file comment) and starts sending. Returns what it found. */
-  async start(): Promise<{ readonly resumed: number; readonly interrupted: number }> {
-    let resumed = 0;
-    let interrupted = 0;
-    const commands = new Map<string, Command>();
-    for (const t of await this.#o.store.openTargets()) {
-      let c = commands.get(t.commandId);
-      if (c === undefined) {
-        c = await this.#o.store.get(t.commandId);
-        if (c === undefined) continue;
-        commands.set(t.commandId, c);
-      }
-      const queued: QueuedTarget = { commandId: c.id, meterId: t.meterId, terminalId: t.terminalId, address: t.address, type: c.type, params: c.params, job: 'send' };
-      if (t.status === 'pending') {
-        this.#dispatcher.enqueue(queued);
-        resumed++;
-        continue;
-      }
-      interrupted++;
-      const failed = await this.#o.store.transition(c.id, t.meterId, 'failed', this.#now(), {
-        error: { code: 'INTERRUPTED', message: 'the station stopped after sending and before the result was known; not resent' },
-      });
-      await this.#auditOutcome(c, failed, { interrupted: true });
-      if (readBackOf(c.type) !== undefined) this.#dispatcher.enqueue({ ...queued, job: 'reverify' });
-    }
-    this.#dispatcher.pump();
-    return { resumed, interrupted };
+  /**
+   * Starts executing: listens for commands other nodes store (a shared store), settles what a
+   * previous executor left open (see the file comment) and sends what is queued for the
+   * terminals placed here. Returns what it found. Called again after `stop()`, it does it again.
+   */
+  async start(): Promise<PickupFound> {
+    this.#listening ??= this.#listen();
+    await this.#listening;
+    return this.#pickup.start();
+  }
+
+  /** Stops executing (this node stepped down): what is queued stays pending for the node placed on it; sends in flight finish under their token. */
+  stop(): void {
+    this.#pickup.stop();
+  }
+
+  /** Placement changed (areas moved, leadership gained or lost): stops sending for terminals no longer placed here at once, and takes up the ones that now are. */
+  placementChanged(): void {
+    this.#pickup.placementChanged();
   }
 
   async close(): Promise<void> {
     clearInterval(this.#sweep);
+    this.#pickup.close();
+    await (await this.#listening?.catch(() => undefined))?.stop();
     await this.#dispatcher.close();
+  }
+
+  async #listen(): Promise<{ stop(): Promise<void> } | undefined> {
+    const { store } = this.#o;
+    if (store.listen === undefined) return undefined;
+    return store.listen({
+      queued: (id) => { this.#pickup.queued(id).catch(this.#o.onPickupError ?? this.#onStoreError); },
+      finished: () => undefined,
+      missed: () => { this.#pickup.request(); },
+    });
   }
 
   /** Creates a command, or answers with the one this idempotency key already made, or with a bulk preview. */
@@ -217,8 +248,16 @@ export class CommandService implements ControlPort {
     if (command === undefined) throw commandErrors.notFound(id);
     let cancelled = 0;
     for (const t of command.targets) {
-      if (t.status !== 'pending' || !this.#dispatcher.withdraw(id, t.meterId)) continue;
-      const done = await this.#o.store.transition(id, t.meterId, 'cancelled', this.#now());
+      if (t.status !== 'pending') continue;
+      // Queued here or on the node placed on its terminal: cancelled in the store unless a node claimed it first.
+      this.#dispatcher.withdraw(id, t.meterId);
+      let done: CommandTarget;
+      try {
+        done = await this.#o.store.transition(id, t.meterId, 'cancelled', this.#now(), { onlyFrom: ['pending'] });
+      } catch (err) {
+        if (err instanceof TargetMoved) continue;
+        throw err;
+      }
       cancelled++;
       this.#waiters.get(`${id}/${t.meterId}`)?.(done);
     }
@@ -254,6 +293,8 @@ export class CommandService implements ControlPort {
     if (refuse) {
       return { status: 'refused', error: { code: 'PROTECTED_METER', message: `meter ${meter.id} is protected (保电): a program may not ${request.command} it` } };
     }
+    // Stored for the node its terminal is placed on, which sends it; this node has no outcome to wait for.
+    if (!this.#dispatcher.knows(command.id, meter.id)) return { status: 'failed', error: notPlacedError(meter.terminalId) };
     const key = `${command.id}/${meter.id}`;
     const final = await new Promise<CommandTarget>((resolve) => {
       const onAbort = (): void => {
@@ -320,20 +361,24 @@ export class CommandService implements ControlPort {
     const command = await this.#o.store.get(id);
     if (command === undefined) throw new Error(`command ${id} vanished after insert`);
     for (const t of command.targets) if (t.status === 'refused') await this.#auditOutcome(command, t);
-    for (const m of send) this.#dispatcher.enqueue({ commandId: id, meterId: m.id, terminalId: m.terminalId, address: m.address, type, params, job: 'send' });
+    // The targets placed here are sent from here at once; the others wait in the store for their node, which the store notifies.
+    for (const m of send) {
+      const target: QueuedTarget = { commandId: id, meterId: m.id, terminalId: m.terminalId, address: m.address, type, params, job: 'send' };
+      if (this.#placement.fenceFor(m.terminalId) !== undefined) this.#dispatcher.enqueue(target);
+    }
     this.#dispatcher.pump();
     return command;
   }
 
-  /** Left pending for the leader: whoever waits here hears that this node could not act, not that the command failed. */
-  #notLeading(t: QueuedTarget, refusal: StaleFencingToken | undefined): void {
-    this.#o.onNotLeading?.(t, refusal);
+  /** Left pending for the node placed on its terminal: whoever waits here hears that this node could not act, not that the command failed. */
+  #notPlaced(t: QueuedTarget, refusal: StaleFencingToken | undefined): void {
+    this.#o.onNotPlaced?.(t, refusal);
     const waiter = this.#waiters.get(`${t.commandId}/${t.meterId}`);
     if (waiter === undefined) return;
     const at = this.#now();
     waiter({
       meterId: t.meterId, terminalId: t.terminalId, address: t.address, status: 'pending', state: null, updatedAt: at, transitions: [],
-      error: { code: 'NOT_LEADER', message: refusal === undefined ? 'this node does not lead now; the leader sends it' : refusal.message },
+      error: refusal === undefined ? notPlacedError(t.terminalId) : { code: 'NOT_PLACED', message: refusal.message },
     });
   }
 
@@ -359,6 +404,10 @@ export class CommandService implements ControlPort {
   async #audit(actor: string, source: string | null, action: string, target: string | null, outcome: 'ok' | 'failed' | 'refused', detail: Record<string, unknown>): Promise<void> {
     await this.#o.audit.append({ actor, source, action, target, outcome, detail });
   }
+}
+
+function notPlacedError(terminalId: string): { code: string; message: string } {
+  return { code: 'NOT_PLACED', message: `terminal ${terminalId} is not placed on this node now: the command is stored, and the node it is placed on sends it` };
 }
 
 function auditOutcomeOf(status: TargetStatus): 'ok' | 'failed' | 'refused' {

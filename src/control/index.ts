@@ -4,12 +4,15 @@
  * device state a command reads back is handed to the `onState` listeners (the OPC UA relay
  * value follows it, whoever sent the command).
  *
- * What the previous run left open (commands, control requests) is taken up by the active node
- * when it first becomes active, after the collector's lanes are up: a standby must not mark
- * the active's commands in flight as interrupted.
+ * A command accepted here is sent by the node its terminal is placed on (`placement`): this
+ * node sends what is placed on it while it is active (a duty: after the collector's lanes are
+ * up), and takes up what a previous executor left open at every start of the duty and every
+ * change of placement (a takeover, an area taken). A standby never marks the active's sends
+ * in flight as interrupted: none of their terminals is placed on it. The control requests of
+ * the programs a previous run left unanswered are closed once per process.
  */
 import type { DeviceControlState, ProtocolName, TransportAdapter } from '../../protocols/adapter.js';
-import type { Leadership } from '../cluster/fencing.js';
+import type { Placement } from '../cluster/placement.js';
 import type { GridheadConfig } from '../config/schema.js';
 import type { MeterId } from '../domain/index.js';
 import type { Closers } from '../observe/closers.js';
@@ -41,13 +44,13 @@ export interface ControlAssembly {
   readonly adapters: Readonly<Partial<Record<ProtocolName, TransportAdapter>>>;
   readonly logger: Logger;
   readonly closers: Closers;
-  /** The leader lease, when the node runs under one: then only the leader sends, each `sent` fenced by its token. */
-  readonly leadership?: Leadership | undefined;
-  /** Where taking up what the previous run left open registers as an active-only part. */
+  /** Which node sends to which terminal (src/cluster/placement.ts), each `sent` fenced by that placement's token. */
+  readonly placement: Placement;
+  /** Where sending what is placed on this node registers as an active-only part. */
   readonly duties: Duties;
 }
 
-export function createControl({ config, stores, registry, audit, lanes, adapters, logger, closers, leadership, duties }: ControlAssembly): Control {
+export function createControl({ config, stores, registry, audit, lanes, adapters, logger, closers, placement, duties }: ControlAssembly): Control {
   const { actions } = stores;
   const storeErrors = new LogThrottle(60_000);
   const stateListeners = new Set<(meterId: MeterId, state: DeviceControlState, at: number) => void>();
@@ -76,30 +79,38 @@ export function createControl({ config, stores, registry, audit, lanes, adapters
       const suppressed = storeErrors.pass('store');
       if (suppressed >= 0) logger.error({ err, suppressed }, 'command store or audit write failed; store writes are retried');
     },
-    ...(leadership === undefined ? {} : {
-      leadership,
-      onNotLeading: (t, refusal) => {
-        const suppressed = storeErrors.pass(refusal === undefined ? 'not-leading' : 'stale');
-        if (suppressed >= 0) {
-          logger.warn({ command: t.commandId, meter: t.meterId, suppressed, ...(refusal === undefined ? {} : { token: refusal.token, current: refusal.current }) },
-            refusal === undefined ? 'not the leader: command left pending for the leader' : 'fencing token stale, a newer leader acts: command left pending for it, not sent');
-        }
-      },
-    }),
-  });
-  // Once per process: a later takeover by this node leaves what the other node had open to it.
-  let recovered = false;
-  duties.add('command recovery', {
-    start: async () => {
-      if (recovered) return;
-      recovered = true;
-      const interrupted = await actions.closeInterrupted(Date.now());
-      if (interrupted > 0) logger.warn({ interrupted }, 'control requests the previous run left unanswered are marked failed (INTERRUPTED)');
-      const found = await commands.start();
-      if (found.resumed + found.interrupted > 0) logger.warn(found, 'commands the previous run left open: pending ones resumed, in-flight ones marked INTERRUPTED and re-verified');
+    placement,
+    onNotPlaced: (t, refusal) => {
+      const suppressed = storeErrors.pass(refusal === undefined ? 'not-placed' : 'stale');
+      if (suppressed >= 0) {
+        logger.warn({ command: t.commandId, meter: t.meterId, suppressed, ...(refusal === undefined ? {} : { token: refusal.token, current: refusal.current }) },
+          refusal === undefined ? 'terminal no longer placed on this node: command left pending for the node it is placed on' : 'fencing token stale, another node acts on the terminal: command left pending for it, not sent');
+      }
     },
-    stop: () => undefined,
+    onRefused: (t, refusal) => {
+      const suppressed = storeErrors.pass('refused');
+      if (suppressed >= 0) logger.warn({ command: t.commandId, meter: t.meterId, code: refusal.code, suppressed }, 'a send in flight lost its terminal: its outcome is left for the new executor to verify by reading back');
+    },
+    onPickupError: (err) => {
+      const suppressed = storeErrors.pass('pickup');
+      if (suppressed >= 0) logger.error({ err, suppressed }, 'looking for queued commands failed; looked again at the next poll');
+    },
   });
+  // Once per process: the programs' requests a previous run of this node left unanswered.
+  let closedRequests = false;
+  duties.add('command execution', {
+    start: async () => {
+      if (!closedRequests) {
+        closedRequests = true;
+        const interrupted = await actions.closeInterrupted(Date.now());
+        if (interrupted > 0) logger.warn({ interrupted }, 'control requests the previous run left unanswered are marked failed (INTERRUPTED)');
+      }
+      const found = await commands.start();
+      if (found.resumed + found.interrupted > 0) logger.warn(found, 'commands left open: pending ones queued, in-flight ones marked INTERRUPTED and re-verified');
+    },
+    stop: () => { commands.stop(); },
+  });
+  placement.on('changed', () => { commands.placementChanged(); });
   closers.add('commands', () => commands.close());
   return {
     commands, actions,

@@ -3,15 +3,25 @@
  * on tables `commands` and `command_targets`. A command and its targets go in one transaction;
  * a transition is one UPDATE that appends to the target's `transitions` in the row itself
  * (jsonb), so two nodes moving the same target never lose each other's step. A transition
- * that carries a fencing token is written only under the lease's current token.
+ * that carries a fencing token is written only under the lease's current token; one with
+ * `onlyFrom` only from those statuses (the row's status is checked by the UPDATE itself).
+ *
+ * Every node hears on `COMMANDS_CHANNEL` (LISTEN/NOTIFY, sent at the writer's commit) that a
+ * command with targets to send was stored, so the node placed on its terminals sends it at
+ * once, and that a target finished, so a node awaiting a target another node sent (a
+ * load-control program's request) hears its outcome.
  */
 import { fenced } from '../cluster/fencing.js';
 import type { PostgresDatabase, Queryable } from '../storage/postgres/connection.js';
-import type { Command, CommandTarget, TargetStatus, Transition } from './commandModel.js';
+import { listenTo, notifyInTransaction } from '../storage/postgres/notifications.js';
+import { FINAL_STATUSES, type Command, type CommandTarget, type TargetStatus, type Transition } from './commandModel.js';
 import {
-  MAX_COMMANDS_PER_PAGE, UnknownCommandTarget, commandOf, targetOf,
-  type CommandFilter, type CommandStore, type IdempotentCommand, type NewCommand, type OpenTarget, type StoredCommand, type StoredTarget, type TransitionExtra,
+  MAX_COMMANDS_PER_PAGE, TargetMoved, UnknownCommandTarget, commandOf, targetOf,
+  type CommandFilter, type CommandNews, type CommandStore, type IdempotentCommand, type NewCommand, type OpenTarget, type StoredCommand, type StoredTarget, type TransitionExtra,
 } from './commandStore.js';
+
+/** The channel of command news; payloads are `{"queued":id}` and `{"finished":id,"meter":meterId}` (ids are short: far below the NOTIFY limit). */
+export const COMMANDS_CHANNEL = 'commands';
 
 // jsonb columns arrive decoded: the rows are the stored shapes both drivers map from.
 type CommandRow = StoredCommand;
@@ -37,6 +47,8 @@ export class PostgresCommandStore implements CommandStore {
       await tx`INSERT INTO command_targets (command_id, meter_id, seq, terminal_id, address, status, transitions, error_code, error_message, updated_at)
         SELECT ${c.id}, t.meter_id, t.seq, t.terminal_id, t.address, t.status, t.transitions, t.error_code, t.error_message, ${c.createdAt}
         FROM jsonb_to_recordset(${tx.json(targets)}) AS t(meter_id text, seq integer, terminal_id text, address text, status text, transitions jsonb, error_code text, error_message text)`;
+      // Sent at commit: the executing node never hears of a command it cannot read yet.
+      if (c.targets.some((t) => t.status === 'pending')) await notifyInTransaction(tx, COMMANDS_CHANNEL, JSON.stringify({ queued: c.id }));
     }));
   }
 
@@ -67,10 +79,12 @@ export class PostgresCommandStore implements CommandStore {
   }
 
   async transition(commandId: string, meterId: string, status: TargetStatus, at: number, extra: TransitionExtra = {}): Promise<CommandTarget> {
+    const finished = FINAL_STATUSES.has(status) ? JSON.stringify({ finished: commandId, meter: meterId }) : undefined;
     const update = async (sql: Queryable): Promise<TargetRow | undefined> => {
       const step: Transition[] = [{ status, at }];
       const e = extra.error;
-      const [row] = await sql<TargetRow[]>`UPDATE command_targets SET
+      // One statement: the notification goes with the update, or neither happens.
+      const [row] = await sql<TargetRow[]>`WITH moved AS (UPDATE command_targets SET
           status = ${status},
           transitions = transitions || ${sql.json(step)},
           state = ${extra.state === undefined ? sql`state` : sql`${sql.json(extra.state)}`},
@@ -78,13 +92,29 @@ export class PostgresCommandStore implements CommandStore {
           error_message = ${e === undefined ? sql`error_message` : sql`${e?.message ?? null}`},
           updated_at = ${at}
         WHERE command_id = ${commandId} AND meter_id = ${meterId}
-        RETURNING *`;
+          ${extra.onlyFrom === undefined ? sql`` : sql`AND status IN ${sql(extra.onlyFrom)}`}
+        RETURNING *)
+        SELECT moved.* ${finished === undefined ? sql`` : sql`, pg_notify(${COMMANDS_CHANNEL}, ${finished})`} FROM moved`;
       return row;
     };
     // Fenced: the lease row is share-locked for the update, so a takeover cannot slip between the check and the write.
     const row = extra.fence === undefined ? await this.db.run(update) : await fenced(this.db, extra.fence, update);
-    if (row === undefined) throw new UnknownCommandTarget(commandId, meterId);
-    return targetOf(row);
+    if (row !== undefined) return targetOf(row);
+    const now = await this.target(commandId, meterId);
+    if (now === undefined) throw new UnknownCommandTarget(commandId, meterId);
+    throw new TargetMoved(commandId, meterId, now.status, status);
+  }
+
+  async listen(news: CommandNews): Promise<{ stop(): Promise<void> }> {
+    return listenTo(this.db, COMMANDS_CHANNEL, {
+      heard: (payload) => {
+        const m = parseNews(payload);
+        if (m === undefined) return;
+        if (m.queued !== undefined) news.queued(m.queued);
+        else if (m.finished !== undefined && m.meter !== undefined) news.finished(m.finished, m.meter);
+      },
+      missed: () => { news.missed(); },
+    });
   }
 
   openTargets(): Promise<OpenTarget[]> {
@@ -125,4 +155,20 @@ async function withTargets(sql: Queryable, rows: readonly CommandRow[]): Promise
     list.push(t);
   }
   return rows.map((r) => commandOf(r, byCommand.get(r.id) ?? []));
+}
+
+/** A notification on the channel; anything may be sent there, so what is not ours is ignored. */
+function parseNews(payload: string): { queued?: string; finished?: string; meter?: string } | undefined {
+  try {
+    const v = JSON.parse(payload) as unknown;
+    if (typeof v !== 'object' || v === null) return undefined;
+    const { queued, finished, meter } = v as Record<string, unknown>;
+    return {
+      ...(typeof queued === 'string' ? { queued } : {}),
+      ...(typeof finished === 'string' ? { finished } : {}),
+      ...(typeof meter === 'string' ? { meter } : {}),
+    };
+  } catch {
+    return undefined;
+  }
 }
