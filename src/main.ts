@@ -77,7 +77,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const storage = await openStorage(base, env, stores);
   const { registry } = storage;
   // Which node polls a terminal, executes its commands and runs its area's rules (src/cluster/placement.ts); `cluster.place` gives the same one to every part.
-  cluster.place(registry);
+  const placement = cluster.place(registry);
   // The broker comes first: the fleet connects to it and seeds the registry before anything polls.
   const broker = await startBroker(base);
   const fleet = await startSimulators(base, broker, storage);
@@ -90,7 +90,10 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const readings = createReadingPath({ ...base, registry, store: storage.readings, onStoreError: stores.noteError, live: live.sinks, rules: rules?.engine });
   rules?.watchReadingPath(() => readings.stallAheadOfRules());
   // Active-only parts (polling, push receivers, rule and load-control ticks) register with `duties` and start at `duties.begin`.
-  const collection = createCollection({ ...base, duties, stores: { stats: stores.collectionStats, cursors: stores.profileCursors }, registry, adapters: adapters.byProtocol, offer: (b, p, m) => readings.pipeline.offer(b, p, m) });
+  const collection = createCollection({
+    ...base, duties, placement, handoverMs: cluster.handoverMs, stores: { stats: stores.collectionStats, cursors: stores.profileCursors }, registry, adapters: adapters.byProtocol,
+    offer: (b, p, m) => readings.pipeline.offer(b, p, m),
+  });
   registerPushReceivers({ ...base, duties }, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet);
 
   const control = createControl({ ...base, duties, stores: { commands: stores.commands, actions: stores.controlActions }, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol, leadership: cluster.leaderLease });
