@@ -85,7 +85,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
 
   const expectedIntervalMs = (m: Meter): number | undefined => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs);
   const alarms = await createAlarms({ ...base, stores: { alarms: stores.alarms, deviceEvents: stores.deviceEvents, brokerDropCounters: stores.brokerDropCounters }, topology: registry, broker: broker.connection, leadership: cluster.leaderLease, database: stores.postgres });
-  const rules = await createRules({ ...base, duties, configFile, store: stores.rules, registry, expectedIntervalMs, signal: alarms.signal, openAlarm: (id, s) => alarms.service.openFor(id, s), deviceEvents: alarms });
+  const rules = await createRules({ ...base, duties, placement, configFile, store: stores.rules, registry, expectedIntervalMs, signal: alarms.signal, openAlarm: (id, s) => alarms.service.openFor(id, s), deviceEvents: alarms });
   const live = createLive({ ...base, registry, readings: storage.readings, analysisQueries: stores.analysisQueries, readBacks: stores.readBacks, alarms: alarms.service });
   const readings = createReadingPath({ ...base, registry, store: storage.readings, onStoreError: stores.noteError, live: live.sinks, rules: rules?.engine });
   rules?.watchReadingPath(() => readings.stallAheadOfRules());

@@ -4,7 +4,8 @@
  * readings as a pipeline sink (after the store) and stored device events; its signals go
  * to `signal` (the alarm service's intake). The tick, which judges silences and time-driven
  * rules, is an active-only duty: a standby, which receives no readings, would otherwise find
- * every meter silent. Undefined when `rules.enabled` is off.
+ * every meter silent. In a cluster the engine judges only what the placement puts on this node
+ * (engine.ts). Undefined when `rules.enabled` is off.
  */
 import { areaLoadSettings } from '../config/areaLoad.js';
 import { dirname, resolve } from 'node:path';
@@ -21,6 +22,7 @@ import { RuleValidationError } from './model.js';
 import { READING_PATH_RULE_ID, READING_PATH_SUBJECT } from './readingPathStall.js';
 import { loadRuleSet } from './ruleSet.js';
 import { RuleService } from './service.js';
+import type { RulePlacement } from './scope.js';
 import type { RuleStore } from './store.js';
 
 export interface Rules {
@@ -46,9 +48,11 @@ export interface RulesAssembly {
   readonly closers: Closers;
   /** Where the tick registers as an active-only part. */
   readonly duties: Duties;
+  /** Which meters and areas this node judges (src/cluster/placement.ts). */
+  readonly placement: RulePlacement & { on(event: 'changed', listener: () => void): () => void };
 }
 
-export async function createRules({ config, configFile, store, registry, expectedIntervalMs, signal, openAlarm, deviceEvents, logger, closers, duties }: RulesAssembly): Promise<Rules | undefined> {
+export async function createRules({ config, configFile, store, registry, expectedIntervalMs, signal, openAlarm, deviceEvents, logger, closers, duties, placement }: RulesAssembly): Promise<Rules | undefined> {
   if (!config.rules.enabled) return undefined;
   const areaLoad = areaLoadSettings(config);
   const engine = new RuleEngine({
@@ -62,6 +66,7 @@ export async function createRules({ config, configFile, store, registry, expecte
     onDetectorError: (rule, err, suppressed) => { logger.error({ rule, err, suppressed }, 'rule evaluation failed'); },
     continueAfterMs: 5,
     areaLoad,
+    placement,
   });
   const areaExists = (id: string) => registry.hasArea(id);
   const service = new RuleService({ store, engine, areaLoad, refs: { meterExists: (id) => registry.findMeter(id) !== undefined, areaExists } });
@@ -78,6 +83,7 @@ export async function createRules({ config, configFile, store, registry, expecte
     }
   }
   registry.onChange((c) => { engine.topologyChanged(c); });
+  placement.on('changed', () => { engine.placementChanged(); });
   let tick: NodeJS.Timeout | undefined;
   duties.add('rule timers', {
     start: async () => {
