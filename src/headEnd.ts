@@ -25,7 +25,7 @@ export interface HeadEndParts {
   readonly cluster: { status(): NodeStatus; health(): Promise<ComponentStatus | undefined> };
 }
 
-export async function healthReport({ pipeline, mqtt, mqttUrl, influx, brokerDrops, database, cluster }: HeadEndParts): Promise<HealthReport> {
+export async function healthReport({ pipeline, mqtt, mqttUrl, scheduler, influx, brokerDrops, database, cluster }: HeadEndParts): Promise<HealthReport> {
   const node = cluster.status();
   const components: Record<string, ComponentStatus> = {
     database: await database.health(),
@@ -33,6 +33,7 @@ export async function healthReport({ pipeline, mqtt, mqttUrl, influx, brokerDrop
     mqtt: node.duties === 'standby' ? { status: 'ok', detail: 'standby: the active node holds the telemetry subscription' }
       : mqtt.isConnected() ? { status: 'ok' } : { status: 'degraded', detail: `not connected to ${mqttUrl} (${mqtt.stats().reconnects} reconnects)` },
     ingest: { status: 'ok', detail: `${pipeline.stats().queued} queued` },
+    collection: collectionHealth(node.duties, scheduler.coverage()),
   };
   const members = await cluster.health();
   if (members !== undefined) components.cluster = members;
@@ -46,6 +47,13 @@ export async function healthReport({ pipeline, mqtt, mqttUrl, influx, brokerDrop
   const all = Object.values(components);
   const worst = all.some((c) => c.status === 'down') ? 'down' : all.some((c) => c.status === 'degraded') ? 'degraded' : 'ok';
   return { status: worst, node, components };
+}
+
+/** How many of the station's polled terminals this node polls; the others are placed on other nodes (src/cluster/placement.ts). */
+function collectionHealth(duties: NodeStatus['duties'], { polled, placedElsewhere }: ReturnType<CollectionScheduler['coverage']>): ComponentStatus {
+  if (duties === 'standby') return { status: 'ok', detail: 'standby: the active node polls' };
+  const of = polled + placedElsewhere;
+  return { status: 'ok', detail: `polls ${polled} of ${of} polled terminal(s)`, info: { polled, of } };
 }
 
 export function metricSources({ pipeline, mqtt, scheduler, influx, dlms }: HeadEndParts): MetricSource[] {

@@ -37,6 +37,8 @@ export interface ModbusTerminalSimulatorOptions {
   readonly clock?: () => number;
   /** How long a meter's power may stay over its limit register before its relay trips (default 5 s). */
   readonly limitTripAfterMs?: number;
+  /** Hears every request answered, with the number of the connection it came on (1, 2, … in order of acceptance). */
+  readonly onServed?: (request: { readonly connection: number; readonly unitId: number; readonly at: number }) => void;
 }
 
 /** The seed of the meter at `unitId`, so a test can rebuild the same MeterModel. */
@@ -151,6 +153,7 @@ export class ModbusTerminalSimulator {
       return;
     }
     this.connectionsAccepted++;
+    const connection = this.connectionsAccepted;
     this.sockets.add(socket);
     socket.setNoDelay(true);
     let pending: Buffer = Buffer.alloc(0);
@@ -169,6 +172,7 @@ export class ModbusTerminalSimulator {
         this.maxRequestsInFlight = Math.max(this.maxRequestsInFlight, inFlight);
         const reply = this.answer(req);
         if (reply === undefined) continue; // swallowed: stays "in flight" for good
+        this.options.onServed?.({ connection, unitId: req.unitId, at: Date.now() });
         const bytes = encodeReply(this.framing, req, reply.pdu);
         const now = Date.now();
         const at = Math.max(now + reply.delayMs, sendAfter);

@@ -17,6 +17,7 @@
  * or the area list changed.
  */
 import type { FencingToken } from './fencing.js';
+import { trustMarginMs } from './lease.js';
 import { LeaseSet, type HeldLease, type LeaseSetLossReason } from './leaseSet.js';
 import type { Member } from './membership.js';
 import { shardsOf } from './shards.js';
@@ -80,8 +81,9 @@ export class AreaShards {
   constructor(db: PostgresDatabase, options: AreaShardsOptions) {
     this.#o = options;
     const clock = options.clock ?? (() => performance.now());
-    this.#leases = new LeaseSet(db, { holder: options.node, leaseMs: options.leaseMs, marginMs: options.marginMs ?? Math.floor(options.leaseMs / 5), clock });
-    if (options.beatMs + (options.marginMs ?? Math.floor(options.leaseMs / 5)) >= options.leaseMs) {
+    const marginMs = options.marginMs ?? trustMarginMs(options.leaseMs);
+    this.#leases = new LeaseSet(db, { holder: options.node, leaseMs: options.leaseMs, marginMs, clock });
+    if (options.beatMs + marginMs >= options.leaseMs) {
       throw new RangeError('area shards: beatMs + marginMs must stay below leaseMs, or the leases lapse between beats');
     }
     this.#leases.on('gained', (leases) => { this.#emit('owned', areasOf(leases)); });

@@ -20,7 +20,7 @@ import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { PostgresDatabase } from '../storage/postgres/connection.js';
 import { AreaShards } from './areaShards.js';
 import { DutyRoster } from './duties.js';
-import { Lease, leaseRecord } from './lease.js';
+import { Lease, leaseRecord, trustMarginMs } from './lease.js';
 import { Membership } from './membership.js';
 import { createPlacement, type Placement, type PlacementTopology } from './placement.js';
 import type { NodeIdentity } from './settings.js';
@@ -60,6 +60,13 @@ export interface ClusterNode {
    * mode. The same placement for every caller.
    */
   place(topology: Topology & PlacementTopology): Placement;
+  /**
+   * How long an act begun under a lease (a poll on the wire) may go on after this node gave the
+   * lease up: half its trust margin. Trust ends a margin before the lease expires on the server,
+   * and only then can another node take it, so the act is over before the next holder begins,
+   * with the other half left for a late timer. 0 in `single` mode, where nothing moves.
+   */
+  readonly handoverMs: number;
 }
 
 /** Where the areas come from (the registry). */
@@ -91,7 +98,7 @@ export async function createCluster({ config, logger, throttle, closers, identit
     const leaderDuties = new DutyRoster(logger.child({ component: 'leader-duties' }), undefined, { name: 'leader duties', stopTimeoutMs });
     let placement: Placement | undefined;
     return {
-      identity, leaderLease: undefined, duties, leaderDuties, status: () => ({ ...single, duties: duties.state(), leaderDuties: leaderDuties.state() }),
+      identity, leaderLease: undefined, duties, leaderDuties, handoverMs: 0, status: () => ({ ...single, duties: duties.state(), leaderDuties: leaderDuties.state() }),
       health: () => Promise.resolve(undefined), advertise: () => Promise.resolve(), shareAreas: () => undefined,
       place: (topology) => (placement ??= createPlacement({ mode: 'single', topology, leader: undefined, shards: undefined })),
     };
@@ -171,6 +178,7 @@ export async function createCluster({ config, logger, throttle, closers, identit
     status: () => ({ ...single, leader: lease.isHolder(), duties: duties.state(), leaderDuties: leaderDuties.state(), ...shardStatus() }),
     shareAreas,
     place,
+    handoverMs: Math.floor(trustMarginMs(identity.leaseMs) / 2),
     advertise: (apiUrl) => (identity.advertiseUrl === undefined ? membership.advertise(apiUrl) : Promise.resolve()),
     health: () => {
       const now = performance.now();

@@ -37,6 +37,11 @@ export interface LeaseOptions {
 
 export type LeaseLossReason = 'refused' | 'late' | 'closed';
 
+/** The default margin: trust in a lease (the leader's, an area's) ends this long before it would expire. */
+export function trustMarginMs(leaseMs: number): number {
+  return Math.floor(leaseMs / 5);
+}
+
 export interface LeaseEvents {
   /** This node holds the lease under `token` from now on. */
   gained: (token: number) => void;
@@ -68,7 +73,7 @@ export class Lease implements Leadership {
     this.name = options.name;
     this.#o = {
       renewEveryMs: Math.floor(options.leaseMs / 3),
-      marginMs: Math.floor(options.leaseMs / 5),
+      marginMs: trustMarginMs(options.leaseMs),
       clock: () => performance.now(),
       ...options,
     };

@@ -23,7 +23,7 @@
  */
 import type { PostgresDatabase } from '../storage/postgres/connection.js';
 import type { FencingToken } from './fencing.js';
-import type { LeaseLossReason } from './lease.js';
+import { trustMarginMs, type LeaseLossReason } from './lease.js';
 
 export interface LeaseSetOptions {
   /** The node id that holds the leases. */
@@ -66,7 +66,7 @@ export class LeaseSet {
   #closed = false;
 
   constructor(private readonly db: PostgresDatabase, options: LeaseSetOptions) {
-    this.#o = { marginMs: Math.floor(options.leaseMs / 5), clock: () => performance.now(), ...options };
+    this.#o = { marginMs: trustMarginMs(options.leaseMs), clock: () => performance.now(), ...options };
     if (this.#o.marginMs >= options.leaseMs) throw new RangeError('lease set: marginMs must stay below leaseMs');
   }
 

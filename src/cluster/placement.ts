@@ -42,7 +42,12 @@ export interface Placement {
   fenceFor(terminalId: string): FencingToken | null | undefined;
   /** Whether this node acts on `terminalId` now. */
   owns(terminalId: string): boolean;
-  /** Whether this node runs the area rules of transformer area `areaId` now (every area on a node that is not sharded, while it acts). */
+  /**
+   * Whether this node runs the area rules of `areaId` now (every area on a node that is not
+   * sharded, while it acts). In `sharded` mode: a transformer area's owner; an area above the
+   * transformer areas (a feeder, a region) goes with the leader, as a terminal outside every
+   * transformer area does, so that exactly one node judges it.
+   */
   ownsArea(areaId: string): boolean;
   /** The transformer area a terminal is placed by; null when it has none (then the leader acts on it). */
   areaOf(terminalId: string): AreaId | null;
@@ -80,7 +85,11 @@ export function createPlacement({ mode, topology, leader, shards }: PlacementOpt
   return {
     fenceFor,
     owns: (terminalId) => fenceFor(terminalId) !== undefined,
-    ownsArea: (areaId) => (mode !== 'sharded' || shards === undefined ? leaderFence() !== undefined : shards.fence(areaId) !== undefined),
+    ownsArea: (areaId) => {
+      if (mode !== 'sharded' || shards === undefined) return leaderFence() !== undefined;
+      const area = areas.transformerOf(areaId);
+      return (area === null ? leaderFence() : shards.fence(area)) !== undefined;
+    },
     areaOf: (terminalId) => areas.of(terminalId),
     on: (_event, listener) => {
       listeners.add(listener);
@@ -95,9 +104,10 @@ export function wholeStation(topology: PlacementTopology): Placement {
   return createPlacement({ mode: 'single', topology, leader: undefined, shards: undefined });
 }
 
-/** Each terminal's transformer area, worked out on first use after a registry change. */
+/** Each terminal's (and area's) transformer area, worked out on first use after a registry change. */
 class TerminalAreas {
   readonly #map = new Map<string, AreaId | null>();
+  readonly #ofArea = new Map<string, AreaId | null>();
   readonly #straddlers = new Set<string>();
 
   constructor(private readonly topology: PlacementTopology) {}
@@ -108,6 +118,7 @@ class TerminalAreas {
 
   forget(): void {
     this.#map.clear();
+    this.#ofArea.clear();
     this.#straddlers.clear();
   }
 
@@ -117,7 +128,7 @@ class TerminalAreas {
     let first: AreaId | null = null;
     let several = false;
     for (const m of this.topology.metersOfTerminal(terminalId)) {
-      const t = this.#transformerOf(m.areaId);
+      const t = m.areaId === null ? null : this.transformerOf(m.areaId);
       if (t === null || t === first) continue;
       if (first !== null) several = true;
       if (first === null || t < first) first = t;
@@ -128,16 +139,23 @@ class TerminalAreas {
   }
 
   /** The area itself when it is a transformer area, else the nearest one above it; null when there is none (or the parents loop). */
-  #transformerOf(areaId: AreaId | null): AreaId | null {
+  transformerOf(areaId: string): AreaId | null {
+    const known = this.#ofArea.get(areaId);
+    if (known !== undefined) return known;
     const seen = new Set<string>();
-    let id = areaId;
+    let id: string | null = areaId;
+    let found: AreaId | null = null;
     while (id !== null && !seen.has(id)) {
       seen.add(id);
       const area = this.topology.findArea(id);
-      if (area === undefined) return null;
-      if (area.kind === 'transformer') return area.id;
+      if (area === undefined) break;
+      if (area.kind === 'transformer') {
+        found = area.id;
+        break;
+      }
       id = area.parentId;
     }
-    return null;
+    this.#ofArea.set(areaId, found);
+    return found;
   }
 }

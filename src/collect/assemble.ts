@@ -2,8 +2,9 @@
  * Builds collection: collection statistics and the polling scheduler, which offers what it
  * reads to the ingest pipeline it is given. Polling is an active-only duty: it runs while
  * this node is active and stops (in-flight reads aborted, sessions closed, statistics
- * flushed) when it steps down. Modules built later hear every terminal's online/offline
- * transition through `onTerminalChange`.
+ * flushed) when it steps down. With several nodes it polls only the terminals placed on this
+ * node, following the placement as areas move (scheduler.ts). Modules built later hear every
+ * terminal's online/offline transition through `onTerminalChange`.
  */
 import type { ProtocolName, RawReading, TransportAdapter } from '../../protocols/adapter.js';
 import type { GridheadConfig } from '../config/schema.js';
@@ -13,7 +14,7 @@ import type { Duties } from '../observe/duties.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
 import type { ProfileCursorStore } from './profileCursors.js';
-import { CollectionScheduler } from './scheduler.js';
+import { CollectionScheduler, type CollectPlacement } from './scheduler.js';
 import { CollectionStats } from './stats.js';
 import type { CollectionStatsStore } from './statsStore.js';
 import type { StateChange } from './terminalHealth.js';
@@ -38,9 +39,13 @@ export interface CollectionAssembly {
   readonly closers: Closers;
   /** Where polling registers as an active-only part. */
   readonly duties: Duties;
+  /** Which terminals this node polls now (src/cluster/placement.ts). */
+  readonly placement: CollectPlacement & { on(event: 'changed', listener: () => void): () => void };
+  /** How long a request on the wire may go on after its terminal was placed on another node, ms. */
+  readonly handoverMs: number;
 }
 
-export function createCollection({ config, stores, registry, adapters, offer, logger, throttle, closers, duties }: CollectionAssembly): Collection {
+export function createCollection({ config, stores, registry, adapters, offer, logger, throttle, closers, duties, placement, handoverMs }: CollectionAssembly): Collection {
   const stats = new CollectionStats({
     store: stores.stats,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
@@ -64,6 +69,8 @@ export function createCollection({ config, stores, registry, adapters, offer, lo
     },
     stats,
     cursors: stores.cursors,
+    placement,
+    handoverMs,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
     onStateChange: (c) => {
       // The first success after start is not news; every later transition is one line.
@@ -77,6 +84,7 @@ export function createCollection({ config, stores, registry, adapters, offer, lo
   });
   // Meters are read afresh every cycle; only a terminal change reshapes the schedule.
   registry.onChange((c) => { if (c.kind === 'terminal') void scheduler.refresh(c.id); });
+  placement.on('changed', () => { scheduler.placementChanged(); });
   duties.add('collect', { start: () => { scheduler.start(); }, stop: () => scheduler.stop() });
   closers.add('collect', () => scheduler.stop());
 

@@ -24,6 +24,14 @@ export class UnknownTerminalError extends CollectError {
   }
 }
 
+/** Another node of the cluster polls the terminal now (src/cluster/placement.ts); ask that node. */
+export class PlacedElsewhereError extends CollectError {
+  readonly code = 'COLLECT_PLACED_ELSEWHERE';
+  constructor(terminalId: string) {
+    super(`terminal ${JSON.stringify(terminalId)} is polled by another node of the cluster now`, terminalId);
+  }
+}
+
 /** On-demand reads need a polled terminal; a pushing terminal cannot be asked. */
 export class NotPollableError extends CollectError {
   readonly code = 'COLLECT_NOT_POLLABLE';

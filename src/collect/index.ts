@@ -1,7 +1,7 @@
 /** src/collect: polling scheduler, per-terminal sessions, health and collection statistics. */
 export { CollectionScheduler, itemsFor } from './scheduler.js';
 export type {
-  CollectSettings, CollectSink, CollectTopology, CollectionSchedulerOptions,
+  CollectPlacement, CollectSettings, CollectSink, CollectTopology, CollectionSchedulerOptions,
 } from './scheduler.js';
 export type { CollectCounters } from './counters.js';
 export type { OnDemandRequest, OnDemandResult } from './onDemand.js';

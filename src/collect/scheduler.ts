@@ -4,6 +4,16 @@
  * retries, timeouts, online/offline tracking and success-rate statistics; watches pushing
  * terminals for silence; serves on-demand reads.
  *
+ * Several nodes (src/cluster/placement.ts): a node polls only the terminals placed on it.
+ * When a terminal is placed elsewhere its queued work is cancelled at once and no further
+ * request starts; the one on the wire may finish within `handoverMs` (and its own timeout)
+ * and is cut after that, which the composition root keeps inside the lease's trust margin, so
+ * the request is over before another node can take the terminal's lease. A terminal placed on
+ * this node joins its profiles' next cycles, and its cycles start no sooner than `handoverMs`
+ * after it came: a node that gave it up of its own accord (not by its lease running late) has
+ * released the lease just then, and may still have its last request on the wire. A stored
+ * profile goes on from the cursor in the shared store, where the previous node left it.
+ *
  * Bounds: queued cycles ≤ terminals × their profiles (a cycle still queued or running when
  * the next of the same terminal and profile is due is skipped and counted as an overrun);
  * permit waiters ≤ terminals; on-demand reads ≤ `maxQueuedOnDemand` per terminal;
@@ -14,7 +24,9 @@ import type { CollectProfileConfig, GridheadConfig } from '../config/schema.js';
 import type { Meter, Terminal } from '../domain/topology.js';
 import { systemClock, toError, type Clock } from './clock.js';
 import { zeroCollectCounters, type CollectCounters } from './counters.js';
-import { CollectBusyError, NoAdapterError, NotPollableError, SchedulerStoppedError, SinkError, UnknownProfileError, UnknownTerminalError } from './errors.js';
+import {
+  CollectBusyError, NoAdapterError, NotPollableError, PlacedElsewhereError, SchedulerStoppedError, SinkError, UnknownProfileError, UnknownTerminalError,
+} from './errors.js';
 import { queueCommand, queueOnDemand, queueProfile, queueSessionWork, toOnDemandResult, type OnDemandRequest, type OnDemandResult } from './onDemand.js';
 import { MemoryProfileCursors, type ProfileCursorStore } from './profileCursors.js';
 import { runStoredProfileCycle } from './storedProfileCycle.js';
@@ -31,6 +43,11 @@ export interface CollectTopology {
   terminals(): Iterable<Terminal>;
   terminal(id: string): Terminal | undefined;
   metersOf(terminalId: string): readonly Meter[];
+}
+
+/** Which terminals this node polls (src/cluster/placement.ts). */
+export interface CollectPlacement {
+  owns(terminalId: string): boolean;
 }
 
 /** Where readings go; awaited, so a slow pipeline slows polling. */
@@ -55,6 +72,13 @@ export interface CollectionSchedulerOptions {
   readonly onDemandPolicy?: RequestPolicy;
   /** Where stored-profile collection stands per meter; in memory when absent. */
   readonly cursors?: ProfileCursorStore;
+  /** Which terminals this node polls; every one when absent. Call `placementChanged()` when it changes. */
+  readonly placement?: CollectPlacement;
+  /**
+   * How long a request on the wire may go on after its terminal was placed on another node,
+   * ms (also bounded by its own timeout); default 0: cut at once.
+   */
+  readonly handoverMs?: number;
   /** One call per online/offline transition. */
   readonly onStateChange?: (change: StateChange) => void;
   /** Faults that are not a terminal's failure to answer: sink errors, config gaps, close errors. */
@@ -71,7 +95,12 @@ export class CollectionScheduler {
   readonly #lanes = new Map<string, TerminalLane>();
   readonly #push: PushWatch;
   readonly #cursors: ProfileCursorStore;
-  readonly #retiring = new Set<Promise<void>>();
+  readonly #retiring = new Map<TerminalLane, Promise<void>>();
+  /** Terminals placed here a moment ago: no cycle before this time (the previous node's request may still be on the wire). */
+  readonly #notBefore = new Map<string, number>();
+  /** Polled terminals placed on another node now: not polled here, counted in `coverage()`. */
+  readonly #elsewhere = new Set<string>();
+  #resyncQueued = false;
   // Config faults already reported, per terminal: reported once, forgotten when the terminal goes.
   readonly #reported = new Map<string, Set<string>>();
   readonly #counters: CollectCounters = zeroCollectCounters();
@@ -122,12 +151,15 @@ export class CollectionScheduler {
     this.#started = false;
     for (const c of this.#cycles.values()) c.stop();
     this.#push.stop();
-    const lanes = [...this.#lanes.values()];
+    const lanes = [...this.#lanes.values(), ...this.#retiring.keys()];
     this.#lanes.clear();
+    this.#elsewhere.clear();
+    this.#notBefore.clear();
     for (const id of [...this.#push.ids()]) this.#push.remove(id);
     const stopped = new SchedulerStoppedError();
+    // Lanes handed over and still in their grace are cut now too.
     await Promise.all(lanes.map((l) => l.retire(stopped)));
-    await Promise.all([...this.#retiring]);
+    await Promise.all([...this.#retiring.values()]);
     await this.#o.stats.stop();
   }
 
@@ -140,14 +172,37 @@ export class CollectionScheduler {
     if (!this.#started) return;
     if (terminalId === undefined) this.#syncAll();
     else this.#sync(terminalId, this.#o.topology.terminal(terminalId));
-    await Promise.all([...this.#retiring]);
+    await Promise.all([...this.#retiring.values()]);
+  }
+
+  /**
+   * The placement changed (areas taken or given up, leadership, the registry): terminals
+   * placed elsewhere now are handed over, those placed here join their next cycles. Changes
+   * that arrive together (a registry import, several areas at one beat) are looked at once,
+   * in a microtask.
+   */
+  placementChanged(): void {
+    if (!this.#started || this.#resyncQueued) return;
+    this.#resyncQueued = true;
+    queueMicrotask(() => {
+      this.#resyncQueued = false;
+      if (this.#started) this.#syncAll();
+    });
+  }
+
+  /** How many polled terminals this node polls, and how many the placement puts on other nodes. */
+  coverage(): { readonly polled: number; readonly placedElsewhere: number } {
+    return { polled: this.#lanes.size, placedElsewhere: this.#elsewhere.size };
   }
 
   /** The lane an urgent request (read, command, profile) queues in, or why there is none. */
   #urgentLane(terminalId: string): TerminalLane | Error {
     if (!this.#started) return new SchedulerStoppedError();
     const lane = this.#lanes.get(terminalId);
-    if (lane === undefined) return this.#push.has(terminalId) ? new NotPollableError(terminalId) : new UnknownTerminalError(terminalId);
+    if (lane === undefined) {
+      if (this.#elsewhere.has(terminalId)) return new PlacedElsewhereError(terminalId);
+      return this.#push.has(terminalId) ? new NotPollableError(terminalId) : new UnknownTerminalError(terminalId);
+    }
     const limit = this.#o.maxQueuedOnDemand ?? 8;
     return lane.urgentQueued >= limit ? new CollectBusyError(terminalId, limit) : lane;
   }
@@ -254,17 +309,24 @@ export class CollectionScheduler {
       seen.add(t.id);
       this.#sync(t.id, t);
     }
-    for (const id of [...this.#lanes.keys(), ...this.#push.ids()]) if (!seen.has(id)) this.#sync(id, undefined);
+    for (const id of [...this.#lanes.keys(), ...this.#push.ids(), ...this.#elsewhere]) if (!seen.has(id)) this.#sync(id, undefined);
   }
 
   #sync(id: string, t: Terminal | undefined): void {
     const active = t?.enabled === true ? t : undefined;
     const adapter = active === undefined ? undefined : this.#o.adapters[active.protocol];
     // The adapter says how its terminals are collected: read in a lane, or watched as they push.
-    const polled = adapter?.capabilities.pollable === true;
+    const pollable = adapter?.capabilities.pollable === true;
+    const placedHere = !pollable || (this.#o.placement?.owns(id) ?? true);
+    const polled = pollable && placedHere;
     const pushed = adapter?.capabilities.pollable === false;
+    if (pollable && !placedHere) this.#elsewhere.add(id);
+    else this.#elsewhere.delete(id);
     const lane = this.#lanes.get(id);
-    if (lane !== undefined && !polled) this.#retire(lane);
+    if (lane !== undefined && !polled) {
+      if (pollable) this.#retire(lane, new PlacedElsewhereError(id), this.#o.handoverMs ?? 0);
+      else this.#retire(lane, new UnknownTerminalError(id), 0);
+    }
     if (!pushed) this.#push.remove(id);
     if (active === undefined) {
       this.#reported.delete(id);
@@ -272,6 +334,8 @@ export class CollectionScheduler {
     }
     if (adapter === undefined) {
       this.#reportOnce(id, 'adapter', new NoAdapterError(id, active.protocol));
+    } else if (pollable && !placedHere) {
+      // Another node polls it.
     } else if (pushed) {
       this.#push.sync(active);
     } else if (lane === undefined) {
@@ -286,6 +350,8 @@ export class CollectionScheduler {
         counters: this.#counters,
       });
       this.#lanes.set(id, created);
+      const handoverMs = this.#o.handoverMs ?? 0;
+      if (handoverMs > 0) this.#notBefore.set(id, this.#clock.now() + handoverMs);
       this.#join(id, [], active.profiles);
     } else {
       const before = lane.terminal.profiles;
@@ -303,19 +369,27 @@ export class CollectionScheduler {
     }
   }
 
-  #retire(lane: TerminalLane): void {
+  /** Takes the lane out of every cycle; the request on the wire is cut at once, or after `graceMs`. */
+  #retire(lane: TerminalLane, reason: Error, graceMs: number): void {
     const id = lane.terminal.id;
     this.#lanes.delete(id);
+    this.#notBefore.delete(id);
     for (const c of this.#cycles.values()) c.remove(id);
-    const p = lane.retire(new UnknownTerminalError(id));
-    this.#retiring.add(p);
-    void p.finally(() => this.#retiring.delete(p));
+    const p = lane.retire(reason, graceMs);
+    this.#retiring.set(lane, p);
+    void p.finally(() => this.#retiring.delete(lane));
   }
 
   #due(id: string, profileName: string, cycleStart: number): void {
     const lane = this.#lanes.get(id);
     const profile = this.#o.config.profiles[profileName];
     if (lane === undefined || profile === undefined) return;
+    const notBefore = this.#notBefore.get(id);
+    if (notBefore !== undefined) {
+      // Just placed here: this cycle is the previous node's (not counted against either).
+      if (this.#clock.now() < notBefore) return;
+      this.#notBefore.delete(id);
+    }
     const kind = profile.profile;
     if (kind !== undefined) {
       const meters = this.#o.topology.metersOf(id);
@@ -367,8 +441,8 @@ export class CollectionScheduler {
     const result = await lane.poll(items, policy, signal, false);
     this.#counters.itemsCollected += result.readings.length;
     this.#counters.itemsFailed += result.failures.length;
-    // Ended by stop() or the terminal's removal: neither counted nor held against the terminal.
-    if (signal.aborted) return;
+    // Ended by stop(), the terminal's removal or its handover to another node: neither counted nor held against the terminal.
+    if (signal.aborted || lane.retired) return;
     const id = lane.terminal.id;
     this.#o.stats.record(id, cycleStart, items.length, result.readings.length);
     const now = this.#clock.now();

@@ -33,7 +33,8 @@ export async function runStoredProfileCycle(
   let collected = 0;
   let lastError: Error | undefined;
   for (const m of meters) {
-    if (signal.aborted) return;
+    // A lane handed over to another node finishes the read on the wire, not the cycle.
+    if (signal.aborted || lane.retired) return;
     const now = clock.now();
     let cursor: number | undefined;
     try {
@@ -61,8 +62,8 @@ export async function runStoredProfileCycle(
       lastError = outcome.error;
     }
   }
-  // Ended by stop() or the terminal's removal: neither counted nor held against the terminal.
-  if (signal.aborted) return;
+  // Ended by stop(), the terminal's removal or its handover: neither counted nor held against the terminal.
+  if (signal.aborted || lane.retired) return;
   deps.stats.record(lane.terminal.id, cycleStart, meters.length, collected);
   const now = clock.now();
   if (collected > 0) {

@@ -8,7 +8,7 @@ import type { DeviceCommand, DeviceControlState, ProfileOutcome, ProfileRequest,
 import { ConnectionError, TimeoutError } from '../../protocols/adapter.js';
 import type { Terminal } from '../domain/topology.js';
 import { sleep } from '../../protocols/timers.js';
-import { abortReason, linkSignals, toError, untilAborted, type Clock } from './clock.js';
+import { abortReason, linkSignals, toError, untilAborted, type Clock, type Timer } from './clock.js';
 import { MissingOutcomeError, NotControllableError, NotPollableError } from './errors.js';
 import type { Semaphore } from './semaphore.js';
 import { TerminalHealth } from './terminalHealth.js';
@@ -70,6 +70,8 @@ export class TerminalLane {
   /** Aborts the job now running; exists only while one runs. */
   #current: AbortController | undefined;
   #retiredBy: Error | undefined;
+  /** Cuts the request on the wire when a retirement's grace runs out; exists only then. */
+  #cut: Timer | undefined;
 
   constructor(terminal: Terminal, private readonly deps: LaneDeps) {
     this.#terminal = terminal;
@@ -79,6 +81,11 @@ export class TerminalLane {
 
   get terminal(): Terminal {
     return this.#terminal;
+  }
+
+  /** Retired (removed, stopped, or placed on another node): it starts no further request. */
+  get retired(): boolean {
+    return this.#retiredBy !== undefined;
   }
 
   get urgentQueued(): number {
@@ -139,6 +146,8 @@ export class TerminalLane {
           if (!(await sleep(backoffMs, signal, this.deps.clock))) throw abortReason(signal);
         }
         release = await this.deps.permits.acquire(signal, urgent);
+        // Retired with a grace: the request on the wire may finish, no further one starts.
+        if (this.#retiredBy !== undefined) throw this.#retiredBy;
         const outcomes = await this.#attempt(pending, policy.timeoutMs, signal);
         const ok: RawReading[] = [];
         failures = [];
@@ -152,7 +161,7 @@ export class TerminalLane {
         // letting undelivered batches pile up behind every terminal.
         if (ok.length > 0) await this.deps.deliver(ok, this.#terminal);
       } catch (err) {
-        // Only an aborted backoff or acquire lands here.
+        // Only an aborted backoff or acquire, or a retired lane, lands here.
         const reason = toError(err);
         failures = pending.map((item) => ({ item, error: reason }));
         break;
@@ -178,6 +187,7 @@ export class TerminalLane {
     });
     try {
       release = await this.deps.permits.acquire(guard.signal, false);
+      if (this.#retiredBy !== undefined) return { ok: false, error: this.#retiredBy };
       const session = await this.#ensureSession(guard.signal);
       if (session.readProfile === undefined) return { ok: false, error: new NotPollableError(id) };
       const outcome = await untilAborted(session.readProfile(request, guard.signal), guard.signal);
@@ -215,6 +225,7 @@ export class TerminalLane {
     const guard = linkSignals([signal], { clock: this.deps.clock, timeoutMs, onTimeout: () => new TimeoutError(id, timeoutMs, what) });
     try {
       release = await this.deps.permits.acquire(guard.signal, true);
+      if (this.#retiredBy !== undefined) throw this.#retiredBy;
       const session = await this.#ensureSession(guard.signal);
       return await untilAborted(work(session, guard.signal), guard.signal);
     } catch (err) {
@@ -227,14 +238,27 @@ export class TerminalLane {
     }
   }
 
-  /** Ends the lane: aborts the running job, cancels queued ones, closes the session. */
-  async retire(reason: Error): Promise<void> {
+  /**
+   * Ends the lane: cancels queued jobs, starts no further request, and aborts the running job,
+   * at once or, with `graceMs`, only if it is still running after that long (a request on the
+   * wire may finish, but its retries, or the next meter of a profile cycle, do not start).
+   * Closes the session. Called again without a grace, it cuts a running job at once.
+   */
+  async retire(reason: Error, graceMs = 0): Promise<void> {
     if (this.#retiredBy === undefined) {
       this.#retiredBy = reason;
-      this.#current?.abort(reason);
       for (const q of this.#queue.splice(0)) q.job.cancel(reason);
     }
+    if (graceMs <= 0) this.#current?.abort(reason);
+    else if (this.#running !== undefined && this.#cut === undefined) {
+      this.#cut = this.deps.clock.setTimeout(() => {
+        this.#cut = undefined;
+        this.#current?.abort(reason);
+      }, graceMs);
+    }
     await this.#running;
+    if (this.#cut !== undefined) this.deps.clock.clearTimeout(this.#cut);
+    this.#cut = undefined;
     this.#dropSession();
     await this.#closing;
   }

@@ -11,12 +11,19 @@
  * is stalled the engine hears nothing, so silence is not judged, and one station alarm says
  * why (readingPathStall.ts).
  *
+ * In a cluster (`placement`) every reading updates the engine's values (an area's load sums
+ * meters whose readings another node collected), but a node judges only what is placed on it:
+ * meter rules of the meters of its terminals, area rules of its areas, their silences and
+ * device events; one placement lookup per meter and instant. A meter taken under a new lease
+ * term is judged afresh: what this node held about it from an earlier term is dropped quietly
+ * (its alarms stay with the station), and its silence counts from the taking, not from before.
+ *
  * Never throws from `write`: a failing detector is counted and reported through
  * `onDetectorError` at most once per rule per `errorLogIntervalMs`.
  */
 import type { AlarmSignal, AlarmSubject } from '../domain/alarm.js';
 import type { DeviceEvent } from '../domain/event.js';
-import { DEFAULT_AREA_LOAD, meterId, terminalId, type AreaId, type AreaLoadSettings, type MeterId, type Reading } from '../domain/index.js';
+import { DEFAULT_AREA_LOAD, meterId, terminalId, type AreaId, type AreaLoadSettings, type Meter, type MeterId, type Reading } from '../domain/index.js';
 import type { PipelineStall, ReadingSink } from '../ingest/pipeline.js';
 import { LogThrottle } from '../observe/logger.js';
 import { DETECTORS } from './catalogue.js';
@@ -28,7 +35,7 @@ import { areaStateRaised } from './lineLoss.js';
 import { OpenMeterAlarms } from './openAlarms.js';
 import { ReadingPathStallWatch } from './readingPathStall.js';
 import type { Rule } from './model.js';
-import { RuleIndex, type CompiledRule, type RuleTopology } from './scope.js';
+import { RuleIndex, type CompiledRule, type RulePlacement, type RuleTopology } from './scope.js';
 import { ValueTable } from './values.js';
 import { TimeDrivenRules } from './timeDriven.js';
 import type { RuleJudge } from './watch.js';
@@ -52,6 +59,15 @@ export interface RuleEngineOptions {
   readonly continueAfterMs?: number;
   /** The station's one definition of area load (freshness, power factor, supply meters left out); default DEFAULT_AREA_LOAD. */
   readonly areaLoad?: AreaLoadSettings;
+  /** What this node judges in a cluster; everything when absent. Call `placementChanged()` when it changes. */
+  readonly placement?: RulePlacement;
+}
+
+/** The lease term a meter is judged under here, and since when (engine clock). */
+interface Term {
+  readonly lease: string | null;
+  readonly token: number;
+  readonly since: number;
 }
 
 export interface RuleEngineStats {
@@ -84,6 +100,8 @@ export class RuleEngine implements ReadingSink {
   private detectorErrors = 0;
   private statesRefused = 0;
   private readingPath: { readonly stall: () => PipelineStall | undefined; readonly watch: ReadingPathStallWatch } | undefined;
+  /** Per meter judged here, the term it is judged under (only with a placement). */
+  private readonly terms = new Map<MeterId, Term>();
 
   constructor(private readonly options: RuleEngineOptions) {
     this.now = options.now ?? Date.now;
@@ -96,6 +114,9 @@ export class RuleEngine implements ReadingSink {
       openDetectors: (id) => this.open.detectors(id),
       subjectOf: (c, key) => this.subjectOf(c, key),
       judgesSilence: (now) => this.readingPath?.watch.judgesSilence(now) ?? true,
+      judgedSince: (m) => this.judgedSince(m),
+      owns: (subject) => this.owns(subject),
+      forget: (c, key) => { if (c.states.delete(key)) this.states -= 1; },
     };
     this.timed = new TimeDrivenRules(judge, {
       budgetMs: options.tickBudgetMs ?? 2, minSlice: options.tickMinSlice ?? 64, continueAfterMs: options.continueAfterMs,
@@ -141,12 +162,13 @@ export class RuleEngine implements ReadingSink {
         mv.lastSeen = now;
         this.timed.heard(first.meterId, mask);
       }
-      if (mask !== 0) this.evaluateMeter(first.meterId, mask, first.ts);
+      if (mask !== 0 && this.judges(first.meterId)) this.evaluateMeter(first.meterId, mask, first.ts);
       i = j;
     }
   }
 
   onDeviceEvent(e: DeviceEvent): void {
+    if (!this.judgesEvent(e)) return;
     const now = this.now();
     const input = { kind: 'event', code: e.code, ts: e.ts, detail: e.detail } as const;
     const rules = e.meterId === null
@@ -181,6 +203,11 @@ export class RuleEngine implements ReadingSink {
     this.timed.tick(now);
   }
 
+  /** What this node judges changed (src/cluster/placement.ts): meters taken are enrolled, those given up no longer judged. */
+  placementChanged(): void {
+    this.timed.placementChanged();
+  }
+
   /** Stops continuing sliced work in the background (with `continueAfterMs`). */
   close(): void {
     this.timed.close();
@@ -194,6 +221,53 @@ export class RuleEngine implements ReadingSink {
   }
 
   // ── internals ───────────────────────────────────────────────────────────
+
+  /** Whether this node judges the meter's rules now: one placement lookup. */
+  private judges(id: MeterId): boolean {
+    if (this.options.placement === undefined) return true;
+    const meter = this.options.topology.meter(id);
+    return meter !== undefined && this.judgedSince(meter) !== undefined;
+  }
+
+  /** A meter's event by its meter, a terminal's own by its terminal's placement. */
+  private judgesEvent(e: DeviceEvent): boolean {
+    if (this.options.placement === undefined) return true;
+    return e.meterId === null ? this.owns({ kind: 'terminal', id: e.terminalId }) : this.judges(e.meterId);
+  }
+
+  private owns(subject: AlarmSubject): boolean {
+    const placement = this.options.placement;
+    if (placement === undefined) return true;
+    switch (subject.kind) {
+      case 'meter': return this.judges(subject.id);
+      case 'terminal': return placement.fenceFor(subject.id) !== undefined;
+      case 'area': return placement.ownsArea(subject.id);
+      default: return true;
+    }
+  }
+
+  private judgedSince(meter: Meter): number | undefined {
+    const placement = this.options.placement;
+    if (placement === undefined) return Number.NEGATIVE_INFINITY;
+    const fence = placement.fenceFor(meter.terminalId);
+    if (fence === undefined) return undefined;
+    // Unfenced (one node): nothing is ever taken from another node.
+    if (fence === null) return Number.NEGATIVE_INFINITY;
+    const held = this.terms.get(meter.id);
+    if (held?.lease === fence.lease && held.token === fence.token) return held.since;
+    if (held !== undefined) this.forgetJudgement(meter.id);
+    const since = this.now();
+    this.terms.set(meter.id, { lease: fence.lease, token: fence.token, since });
+    return since;
+  }
+
+  /** Drops, without a signal, what this node held about a meter judged elsewhere meanwhile: its alarms are the station's, not this node's. */
+  private forgetJudgement(id: MeterId): void {
+    this.open.closeAll(id);
+    for (const c of this.index.all()) {
+      for (const key of [id, `${id}|l1`, `${id}|l2`, `${id}|l3`]) if (c.states.delete(key)) this.states -= 1;
+    }
+  }
 
   private evaluateMeter(id: MeterId, mask: number, ts: number): void {
     const rules = this.index.forMeter(id).reading;
@@ -305,6 +379,7 @@ export class RuleEngine implements ReadingSink {
     this.timed.forgetMeter(id);
     this.values.forget(id);
     this.open.forget(id);
+    this.terms.delete(id);
     for (const c of this.index.all()) {
       for (const key of [id, `${id}|l1`, `${id}|l2`, `${id}|l3`]) if (c.states.delete(key)) this.states -= 1;
     }

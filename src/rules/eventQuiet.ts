@@ -59,7 +59,10 @@ export class EventQuietWatch implements RuleWatch {
         continue;
       }
       done += 1;
-      this.judge.step(this.c, key, this.judge.subjectOf(this.c, key), initialDeviceEventState,
+      const subject = this.judge.subjectOf(this.c, key);
+      // Another node judges the subject now; its alarm's quiet time is that node's to judge.
+      if (!this.judge.owns(subject)) continue;
+      this.judge.step(this.c, key, subject, initialDeviceEventState,
         (st) => detectDeviceEvent(st as DeviceEventState, { kind: 'tick' }, this.params, now));
       // Still raised (the step failed): try again on the next tick, as the sweep would.
       const after = this.c.states.get(key) as DeviceEventState | undefined;

@@ -61,6 +61,7 @@ export const ZH_EXPLANATIONS: Readonly<Record<string, string>> = {
   'communication-loss.last-reading': '最后一次读数 {0}',
   'communication-loss.since-added': '自 {0} 添加以来没有读数',
   'communication-loss.since-started': '自 {0} 开始监视以来没有读数',
+  'communication-loss.since-taken': '自 {0} 本节点接管以来没有读数',
   'communication-loss.raise': '通信中断：{0} 无数据（{1}；应每 {2} 上报一次，已缺 {3} 个周期，限值 {4}）',
   'communication-loss.clear': '通信恢复：{0} 收到数据',
 

@@ -5,7 +5,8 @@
  * to `signal` (the alarm service's intake). The tick, which judges silences and time-driven
  * rules, is an active-only duty: a standby, which receives no readings, would otherwise find
  * every meter silent. On a shared store the rules other nodes change reach this node's engine
- * as they commit (service.ts `follow`). Undefined when `rules.enabled` is off.
+ * as they commit (service.ts `follow`). In a cluster the engine judges only what the placement
+ * puts on this node (engine.ts). Undefined when `rules.enabled` is off.
  */
 import { areaLoadSettings } from '../config/areaLoad.js';
 import { dirname, resolve } from 'node:path';
@@ -22,6 +23,7 @@ import { RuleValidationError } from './model.js';
 import { READING_PATH_RULE_ID, READING_PATH_SUBJECT } from './readingPathStall.js';
 import { loadRuleSet } from './ruleSet.js';
 import { RuleService } from './service.js';
+import type { RulePlacement } from './scope.js';
 import type { RuleStore } from './store.js';
 
 export interface Rules {
@@ -48,9 +50,11 @@ export interface RulesAssembly {
   readonly closers: Closers;
   /** Where the tick registers as an active-only part. */
   readonly duties: Duties;
+  /** Which meters and areas this node judges (src/cluster/placement.ts). */
+  readonly placement: RulePlacement & { on(event: 'changed', listener: () => void): () => void };
 }
 
-export async function createRules({ config, configFile, store, registry, expectedIntervalMs, signal, openAlarm, deviceEvents, logger, throttle, closers, duties }: RulesAssembly): Promise<Rules | undefined> {
+export async function createRules({ config, configFile, store, registry, expectedIntervalMs, signal, openAlarm, deviceEvents, logger, throttle, closers, duties, placement }: RulesAssembly): Promise<Rules | undefined> {
   if (!config.rules.enabled) return undefined;
   const areaLoad = areaLoadSettings(config);
   const engine = new RuleEngine({
@@ -64,6 +68,7 @@ export async function createRules({ config, configFile, store, registry, expecte
     onDetectorError: (rule, err, suppressed) => { logger.error({ rule, err, suppressed }, 'rule evaluation failed'); },
     continueAfterMs: 5,
     areaLoad,
+    placement,
   });
   const areaExists = (id: string) => registry.hasArea(id);
   const service = new RuleService({ store, engine, areaLoad, refs: { meterExists: (id) => registry.findMeter(id) !== undefined, areaExists } });
@@ -89,6 +94,7 @@ export async function createRules({ config, configFile, store, registry, expecte
   });
   closers.add('rule changes of other nodes', () => service.close());
   registry.onChange((c) => { engine.topologyChanged(c); });
+  placement.on('changed', () => { engine.placementChanged(); });
   let tick: NodeJS.Timeout | undefined;
   duties.add('rule timers', {
     start: async () => {

@@ -47,6 +47,14 @@ export class OpenMeterAlarms {
     for (const c of rules.keys()) yield c.rule.detector;
   }
 
+  /** The meter is judged afresh (another node judged it meanwhile): its alarms leave the counts, reported. */
+  closeAll(id: MeterId): void {
+    const rules = this.open.get(id);
+    if (rules === undefined) return;
+    this.open.delete(id);
+    for (const c of rules.keys()) this.changed(id, c, -1);
+  }
+
   /** A deleted meter: its alarms are forgotten without reporting (its area counts already let it go). */
   forget(id: MeterId): void {
     this.open.delete(id);

@@ -16,6 +16,17 @@ export interface RuleTopology {
   expectedIntervalMs(meter: Meter): number | undefined;
 }
 
+/**
+ * Which meters and areas this node judges, in a cluster (src/cluster/placement.ts): a meter
+ * while its terminal is placed here, an area while this node owns it. `fenceFor` gives the
+ * lease term it is placed under (null: one node, unfenced; undefined: another node judges it),
+ * so that judgement starts afresh when the term changes.
+ */
+export interface RulePlacement {
+  fenceFor(terminalId: string): { readonly lease: string; readonly token: number } | null | undefined;
+  ownsArea(areaId: string): boolean;
+}
+
 export interface CompiledRule {
   readonly rule: Rule;
   readonly detector: CompiledDetector;

@@ -14,12 +14,17 @@
  * it has no deadline until silence is evidence again, when the parked meters are scheduled
  * at once (in slices) and judged on what they have sent by then. A meter already in alarm is
  * judged as usual: no data came, so it stays in alarm.
+ *
+ * In a cluster only the meters placed on this node are judged: a meter placed elsewhere has no
+ * deadline until the placement changes, when the covered meters are enrolled again; a meter
+ * taken counts its silence from the taking (judge.judgedSince), as a meter added does from its
+ * enrolment, so an area taken over does not raise every meter for the time before.
  */
 import type { Meter, MeterId } from '../domain/index.js';
 import type { CommunicationLossRuleParams } from './catalogue.js';
 import { DeadlineQueue } from './deadlines.js';
 import {
-  detectCommunicationLoss, initialCondition, type CommunicationLossParams, type ConditionState,
+  detectCommunicationLoss, initialCondition, type CommunicationLossParams, type ConditionState, type SilenceBasis,
 } from './detectors/index.js';
 import { checkSilence, silentAt } from './freshness.js';
 import type { CompiledRule } from './scope.js';
@@ -104,6 +109,10 @@ export class SilenceWatch implements RuleWatch {
     this.enrolAgain = true;
   }
 
+  placementChanged(): void {
+    this.enrolAgain = true;
+  }
+
   forgetMeter(id: MeterId): void {
     const slot = this.slots.get(id);
     if (slot !== undefined) slot.entry = undefined;
@@ -162,10 +171,18 @@ export class SilenceWatch implements RuleWatch {
     const interval = this.intervalOf(slot.meter);
     // Unknown interval (terminal disabled or unknown): not judged until the topology changes.
     if (interval === undefined) return;
+    const taken = this.judge.judgedSince(slot.meter);
+    if (taken === undefined) {
+      // Another node judges it: no deadline here until the placement changes.
+      this.waiting.delete(id);
+      this.parked.delete(id);
+      return;
+    }
     const heard = this.judge.values.get(id)?.lastSeen ?? null;
-    // Heard before the rule started: silence counts from the rule's start, as for a meter never heard.
-    const last = Math.max(heard ?? slot.expectedFrom, this.c.since);
-    const basis = heard !== null && heard >= this.c.since ? 'reading' : heard === null && slot.expectedFrom > this.c.since ? 'added' : 'started';
+    // Heard before the rule started (or before this node took the meter): silence counts from then, as for a meter never heard.
+    const from = Math.max(this.c.since, taken);
+    const last = Math.max(heard ?? slot.expectedFrom, from);
+    const basis = basisOf(heard, slot.expectedFrom, this.c.since, taken);
     const silentFrom = silentAt(last, interval, this.params.missedIntervals);
     const before = this.c.states.get(id) as ConditionState | undefined;
     if ((before === undefined || before.phase === 'idle') && !checkSilence(last, now, interval, this.params.missedIntervals).silent) {
@@ -221,4 +238,12 @@ export class SilenceWatch implements RuleWatch {
     return this.params.expectedIntervalMs ?? this.judge.topology.expectedIntervalMs(m);
   }
 
+}
+
+/** What the silence counts from: a reading, the meter's addition, this node's taking of it, or the rule's start. */
+function basisOf(heard: number | null, expectedFrom: number, ruleSince: number, taken: number): SilenceBasis {
+  const from = Math.max(ruleSince, taken);
+  if (heard !== null && heard >= from) return 'reading';
+  if (taken > ruleSince && taken >= expectedFrom) return 'taken';
+  return heard === null && expectedFrom > ruleSince ? 'added' : 'started';
 }

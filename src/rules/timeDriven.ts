@@ -86,6 +86,10 @@ export class TimeDrivenRules {
     for (const w of this.watches.values()) w.forgetMeter(id);
   }
 
+  placementChanged(): void {
+    for (const w of this.watches.values()) w.placementChanged?.();
+  }
+
   tick(now: number): void {
     this.cancel();
     this.run((w, budget) => w.tick(now, budget));

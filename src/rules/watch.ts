@@ -8,7 +8,7 @@
  * holds the watches and continues left-over slices).
  */
 import type { AlarmSubject } from '../domain/alarm.js';
-import type { AreaLoadSettings, MeterId } from '../domain/index.js';
+import type { AreaLoadSettings, Meter, MeterId } from '../domain/index.js';
 import type { DetectorEvent } from './detectors/index.js';
 import type { CompiledRule, RuleIndex, RuleTopology } from './scope.js';
 import type { ValueTable } from './values.js';
@@ -33,6 +33,16 @@ export interface RuleJudge {
   ): void;
   /** Detector names of the open alarms of a meter, one entry per rule. */
   openDetectors(id: MeterId): Iterable<string>;
+  /**
+   * Since when this node judges `meter` (engine clock): -Infinity on a node alone, the moment it
+   * took the meter's terminal in a cluster; undefined while another node judges it. A meter taken
+   * again under a new lease term is judged afresh: its states from an earlier term are dropped.
+   */
+  judgedSince(meter: Meter): number | undefined;
+  /** Whether this node judges `subject` now (always on a node alone): a meter or terminal placed here, an area it owns. */
+  owns(subject: AlarmSubject): boolean;
+  /** Drops the state under `key` without a signal: another node judges its subject now. */
+  forget(c: CompiledRule, key: string): void;
   /** The alarm subject a state key stands for. */
   subjectOf(c: CompiledRule, key: string): AlarmSubject;
   /**
@@ -59,6 +69,8 @@ export interface RuleWatch {
   topologyChanged(): void;
   /** A meter was deleted (its states are already gone). */
   forgetMeter(id: MeterId): void;
+  /** What this node judges changed (areas taken or given up): look at the covered meters again. */
+  placementChanged?(): void;
 }
 
 /**

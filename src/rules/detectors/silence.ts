@@ -25,9 +25,10 @@ export type CommunicationLossParams = Static<typeof CommunicationLossParams>;
 
 /**
  * What `lastSeenTs` is: the last reading received, or, for a meter never heard from, when it
- * was added to the station or when watching it started (the rule's start).
+ * was added to the station, when watching it started (the rule's start), or when this node of
+ * a cluster took it over from another (its area moved here).
  */
-export type SilenceBasis = 'reading' | 'added' | 'started';
+export type SilenceBasis = 'reading' | 'added' | 'started' | 'taken';
 
 /** Communication loss as an alarm: raises when silent, clears once data flows again. */
 export function detectCommunicationLoss(
@@ -42,7 +43,9 @@ export function detectCommunicationLoss(
     ? say('communication-loss.last-reading')`last reading ${instant(lastSeenTs)}`
     : basis === 'added'
       ? say('communication-loss.since-added')`no reading since it was added at ${instant(lastSeenTs)}`
-      : say('communication-loss.since-started')`no reading since monitoring started at ${instant(lastSeenTs)}`);
+      : basis === 'taken'
+        ? say('communication-loss.since-taken')`no reading since this node took it over at ${instant(lastSeenTs)}`
+        : say('communication-loss.since-started')`no reading since monitoring started at ${instant(lastSeenTs)}`);
   return step(state, {
     level: v.silent ? 'breach' : 'normal',
     value: v.silentForMs,

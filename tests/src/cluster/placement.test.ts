@@ -102,6 +102,18 @@ describe('placement', () => {
     expect(p.owns('in-t2')).toBe(false);
   });
 
+  it('runs the area rules of an area above the transformer areas on the leader, not on the owners of the areas below it', () => {
+    const leader = new Leader();
+    const shards = new Shards();
+    const p = createPlacement({ mode: 'sharded', topology: fleet(), leader, shards });
+    shards.own('t1', 4);
+    expect(p.ownsArea('t1')).toBe(true);
+    expect(p.ownsArea('north')).toBe(false);
+    leader.gain(5);
+    expect(p.ownsArea('north')).toBe(true);
+    expect(p.ownsArea('t2')).toBe(false);
+  });
+
   it('places a terminal whose meters straddle two transformer areas with the first by id, and counts it', () => {
     const shards = new Shards();
     const p = createPlacement({ mode: 'sharded', topology: fleet(), leader: new Leader(), shards });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { wholeStation } from '../../../src/cluster/placement.js';
 import { createCollection } from '../../../src/collect/assemble.js';
 import { SqliteProfileCursors } from '../../../src/collect/profileCursors.js';
 import type { CollectionStatsStore } from '../../../src/collect/statsStore.js';
@@ -20,10 +21,11 @@ describe('collection assembly', () => {
       add: () => Promise.reject(new Error('PostgreSQL is unreachable')),
       query: () => Promise.resolve([]),
     };
+    const registry = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
     const collection = createCollection({
       config: buildConfig({}, 'test'),
       stores: { stats: down, cursors: new SqliteProfileCursors(db) },
-      registry: await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true }),
+      registry, placement: wholeStation(registry), handoverMs: 0,
       adapters: {},
       offer: () => Promise.resolve(),
       logger: createLogger('warn', { write: (s: string) => { lines.push(JSON.parse(s) as { msg: string; suppressed?: number }); } }),
