@@ -21,8 +21,8 @@
 import type { IPublishPacket } from 'mqtt';
 import type { PushSink, TerminalRef, TerminalSession, TransportAdapter } from '../adapter.js';
 import { DeadLetterPublisher } from './deadLetterPublisher.js';
-import { MqttCommandChannel, commandClientId } from './commandChannel.js';
-import { connectMqtt, DEFAULT_KEEPALIVE_SEC, type MqttConnection } from './connection.js';
+import { MqttCommandChannel } from './commandChannel.js';
+import { connectMqtt, DEFAULT_KEEPALIVE_SEC, roleClientId, type MqttConnection } from './connection.js';
 import { disconnect } from './disconnect.js';
 import { AckWindow, encodePubacks } from './acks.js';
 import { BusyStretch } from './busyStretch.js';
@@ -67,7 +67,7 @@ export interface MqttAdapterOptions extends MqttConnection {
   readonly commandTimeoutMs?: number;
   /** Commands awaiting a response at once, at most. Default 1000. */
   readonly maxPendingCommands?: number;
-  /** This station's node when several share the broker (cluster modes): its command client gets an id of its own (`commandClientId`). */
+  /** This station's node when several share the broker (cluster modes): its command client gets an id of its own (`roleClientId`). */
   readonly nodeId?: string;
 }
 
@@ -143,7 +143,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
       const o = this.options;
       this.commands = new MqttCommandChannel({
         connection: o,
-        clientId: commandClientId(o.clientId, o.nodeId),
+        clientId: roleClientId(o.clientId, 'cmd', o.nodeId),
         topicPrefix: o.topicPrefix,
         timeoutMs: o.commandTimeoutMs ?? 10_000,
         ...(o.maxPendingCommands === undefined ? {} : { maxPending: o.maxPendingCommands }),

@@ -35,20 +35,6 @@ export interface MqttCommandChannelOptions {
   readonly onStray?: (reason: string) => void;
 }
 
-/**
- * The command client's id. One station: `<first 19 characters of the station's id>-cmd`, 23
- * characters, the length every server must accept (MQTT 3.1.1 §3.1.3.1). Several nodes on
- * one broker each need their own, or each node's connection takes the other's over (MQTT
- * 3.1.1 §3.1.4, MQTT 5 §3.1.4: the server disconnects the existing client with the same id):
- * `<…>-<node>-cmd`, at most 19 + 1 + 64 + 4 characters, which §3.1.3.1 lets a server accept and
- * Mosquitto, EMQX and aedes do. The stem stays a prefix, so the broker's reservation of the
- * station's ids still covers it.
- */
-export function commandClientId(stationClientId: string, nodeId?: string): string {
-  const stem = stationClientId.slice(0, 19);
-  return nodeId === undefined ? `${stem}-cmd` : `${stem}-${nodeId}-cmd`;
-}
-
 interface Pending {
   readonly terminalId: string;
   readonly resolve: (s: DeviceControlState) => void;

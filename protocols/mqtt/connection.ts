@@ -73,3 +73,17 @@ export function connectMqtt(connection: MqttConnection, role: MqttClientRole): M
   return mqtt.connect(connection.url, mqttClientOptions(connection, role));
 }
 
+/**
+ * The id of one of the station's helper clients (`cmd` for commands, `sys` for the broker's
+ * $SYS counters). One station: `<first 19 characters of the station's id>-<role>`, 23
+ * characters for a three-letter role, the length every server must accept (MQTT 3.1.1
+ * §3.1.3.1). Several nodes on one broker each need their own, or each node's connection takes
+ * the other's over (MQTT 3.1.1 §3.1.4, MQTT 5 §3.1.4: the server disconnects the existing
+ * client with the same id): `<…>-<node>-<role>`, at most 19 + 1 + 64 + 1 + role characters,
+ * which §3.1.3.1 lets a server accept and Mosquitto, EMQX and aedes do. The stem stays a
+ * prefix, so the broker's reservation of the station's ids still covers it.
+ */
+export function roleClientId(stationClientId: string, role: string, nodeId?: string): string {
+  const stem = stationClientId.slice(0, 19);
+  return nodeId === undefined ? `${stem}-${role}` : `${stem}-${nodeId}-${role}`;
+}

@@ -5,7 +5,7 @@
  * hands its signals to `signal`; whoever must hear stored device events subscribes.
  * The notifiers and the event retention are the leader's duties: one node notifies, one prunes.
  */
-import type { MqttConnection } from '../../protocols/mqtt/connection.js';
+import { roleClientId, type MqttConnection } from '../../protocols/mqtt/connection.js';
 import type { Leadership } from '../cluster/fencing.js';
 import { BrokerDropMonitor, type DropCounterStore } from '../broker/dropMonitor.js';
 import type { GridheadConfig } from '../config/schema.js';
@@ -98,9 +98,11 @@ export async function createAlarms({ config, stores, topology, broker, logger, t
   let brokerDrops: BrokerDropMonitor | undefined;
   if (config.mqtt.brokerDrops.enabled) {
     const monitor = await BrokerDropMonitor.open({
-      ...broker, clientId: `${config.mqtt.clientId.slice(0, 19)}-sys`,
+      // Every node watches (each under its own client id, or they would take the id from each other); the leader alone raises and clears.
+      ...broker, clientId: roleClientId(config.mqtt.clientId, 'sys', config.cluster.mode === 'single' ? undefined : config.cluster.nodeId),
       clearAfterMs: config.mqtt.brokerDrops.clearAfterMs, counterWaitMs: config.mqtt.brokerDrops.counterWaitMs,
-      store: stores.brokerDropCounters, alarms: { onSignal: signal, openFor: (rule, subject) => service.openFor(rule, subject) }, logger: logger.child({ component: 'broker-drops' }),
+      store: stores.brokerDropCounters, logger: logger.child({ component: 'broker-drops' }),
+      alarms: { onSignal: (s) => { if (leadership === undefined || leadership.fence() !== undefined) signal(s); }, openFor: (rule, subject) => service.openFor(rule, subject) },
     });
     monitor.start();
     closers.add('broker drop monitor', () => monitor.close());

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttAdapter } from '../../../protocols/mqtt/adapter.js';
-import { commandClientId } from '../../../protocols/mqtt/commandChannel.js';
+import { roleClientId } from '../../../protocols/mqtt/connection.js';
 import { MqttTerminalSimulator } from '../../../simulators/mqtt/terminal.js';
 import { isQuantity } from '../../../src/domain/quantity.js';
 import { startAedes } from '../../helpers/aedes.js';
@@ -17,8 +17,14 @@ afterEach(async () => {
 
 describe('the MQTT command client id', () => {
   it('keeps `<19 characters>-cmd` on one station, within the 23 characters every broker accepts', () => {
-    expect(commandClientId('gridhead-headend')).toBe('gridhead-headend-cmd');
-    expect(commandClientId('a-very-long-station-client-id')).toBe('a-very-long-station-cmd');
+    expect(roleClientId('gridhead-headend', 'cmd')).toBe('gridhead-headend-cmd');
+    expect(roleClientId('a-very-long-station-client-id', 'cmd')).toBe('a-very-long-station-cmd');
+    expect(roleClientId('gridhead-headend', 'sys')).toBe('gridhead-headend-sys');
+  });
+
+  it('gives each node of a cluster helper clients of its own, under the station id as a prefix', () => {
+    expect(roleClientId('a-very-long-station-client-id', 'cmd', 'node-a')).toBe('a-very-long-station-node-a-cmd');
+    expect(roleClientId('gridhead-headend', 'sys', 'node-b')).toBe('gridhead-headend-node-b-sys');
   });
 
   it('gives each node its own command client on the broker, both answered, neither taken over', async () => {
