@@ -25,14 +25,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { PipelineStats } from '../../src/ingest/pipeline.js';
 import type { TestBroker } from '../helpers/aedes.js';
 import { installCli, type CliInstall, type RunningCli } from '../helpers/cli.js';
 import { eventually } from '../helpers/headend.js';
 import { mosquittoPath, startMosquitto } from '../helpers/mosquitto.js';
 import { postgresUnavailable, queryPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { isStationReply, type StationReply } from '../helpers/stationProcess.js';
-import { forkTypeScript, nextMessage, type ForkedModule } from './forkTs.js';
+import { StationNode } from '../helpers/standbyNodes.js';
 
 const AREAS = Array.from({ length: 12 }, (_, i) => `TA-${String(i + 1).padStart(2, '0')}`);
 const MODBUS_TERMINALS = 20;
@@ -59,7 +57,7 @@ let broker: TestBroker | undefined;
 let cli: CliInstall | undefined;
 let fleet: RunningCli | undefined;
 const workDir = mkdtempSync(join(tmpdir(), 'gridhead-cluster-bench-'));
-const nodes = new Set<BenchNode>();
+const nodes = new Set<StationNode>();
 
 beforeAll(async () => {
   if (unavailable !== undefined) return;
@@ -70,7 +68,7 @@ beforeAll(async () => {
   process.env.GRIDHEAD_BOOTSTRAP_TOKEN = TOKEN;
 }, 120_000);
 afterAll(async () => {
-  for (const n of nodes) await n.dispose();
+  for (const n of nodes) await stopNode(n);
   await fleet?.stop();
   await cli?.dispose();
   await broker?.close();
@@ -127,12 +125,12 @@ async function collect(mode: Mode, count: number, registry: Registry, brokerUrl:
   const databaseUrl = pg === undefined ? undefined : await pg.createDatabase();
   const started = await startNodes(mode, count, registry, brokerUrl, databaseUrl);
   try {
-    await eventually(() => Promise.resolve(started.every((n) => (n.stats?.pipeline.delivered ?? 0) > 0) ? true : undefined), 60_000, 'every node to store readings');
+    await eventually(() => Promise.resolve(started.every((n) => (n.stats?.delivered ?? 0) > 0) ? true : undefined), 60_000, 'every node to store readings');
     await sleep(WARMUP_MS);
     const rows = async (): Promise<number> => databaseUrl === undefined ? 0 : (await queryPostgres<{ n: number }>(databaseUrl, 'SELECT count(*)::int AS n FROM readings'))[0]?.n ?? 0;
-    const before = { at: Date.now(), rows: await rows(), server: pg?.serverCpuSeconds() ?? 0, nodes: started.map((n) => n.sample()) };
+    const before = { at: Date.now(), rows: await rows(), server: pg?.serverCpuSeconds() ?? 0, nodes: started.map(sample) };
     await sleep(WINDOW_MS);
-    const after = { at: Date.now(), rows: await rows(), server: pg?.serverCpuSeconds() ?? 0, nodes: started.map((n) => n.sample()) };
+    const after = { at: Date.now(), rows: await rows(), server: pg?.serverCpuSeconds() ?? 0, nodes: started.map(sample) };
     const seconds = (after.at - before.at) / 1000;
     const perNode = started.map((n, i): NodeRates => {
       const delivered = (after.nodes[i]?.delivered ?? 0) - (before.nodes[i]?.delivered ?? 0);
@@ -142,7 +140,7 @@ async function collect(mode: Mode, count: number, registry: Registry, brokerUrl:
     const storedPerS = databaseUrl === undefined ? perNode.reduce((s, p) => s + p.deliveredPerS, 0) : (after.rows - before.rows) / seconds;
     return { storedPerS, perNode, serverCpuPercent: ((after.server - before.server) / seconds) * 100 };
   } finally {
-    for (const n of started) await n.dispose();
+    for (const n of started) await stopNode(n);
   }
 }
 
@@ -153,10 +151,10 @@ async function idle(mode: Mode, count: number, registry: Registry, brokerUrl: st
   const started = await startNodes(mode, count, registry, brokerUrl, await pg.createDatabase());
   try {
     await sleep(WARMUP_MS);
-    const before = await Promise.all(started.map((n) => n.statements()));
+    const before = await Promise.all(started.map(statements));
     const at = Date.now();
     await sleep(IDLE_WINDOW_MS);
-    const after = await Promise.all(started.map((n) => n.statements()));
+    const after = await Promise.all(started.map(statements));
     const seconds = (Date.now() - at) / 1000;
     return await Promise.all(started.map(async (n, i) => {
       const byCommand = [...(after[i] ?? new Map<string, number>())]
@@ -170,18 +168,18 @@ async function idle(mode: Mode, count: number, registry: Registry, brokerUrl: st
       };
     }));
   } finally {
-    for (const n of started) await n.dispose();
+    for (const n of started) await stopNode(n);
   }
 }
 
-async function startNodes(mode: Mode, count: number, registry: Registry, brokerUrl: string, databaseUrl: string | undefined): Promise<BenchNode[]> {
+async function startNodes(mode: Mode, count: number, registry: Registry, brokerUrl: string, databaseUrl: string | undefined): Promise<StationNode[]> {
   const phase = `${mode}-${String(count)}-${randomBytes(3).toString('hex')}`;
-  const started: BenchNode[] = [];
+  const started: StationNode[] = [];
   try {
     // One at a time: the first migrates the fresh database.
-    for (let i = 0; i < count; i++) started.push(await BenchNode.start(`node-${String.fromCharCode(97 + i)}`, phase, { mode, registry, brokerUrl, databaseUrl }));
+    for (let i = 0; i < count; i++) started.push(await startNode(`node-${String.fromCharCode(97 + i)}`, phase, { mode, registry, brokerUrl, databaseUrl }));
   } catch (err) {
-    for (const n of started) await n.dispose();
+    for (const n of started) await stopNode(n);
     throw err;
   }
   return started;
@@ -219,68 +217,39 @@ async function startFleet(install: CliInstall, brokerUrl: string): Promise<Regis
 
 interface NodeSettings { readonly mode: Mode; readonly registry: Registry; readonly brokerUrl: string; readonly databaseUrl: string | undefined }
 
-/** One station process (tests/helpers/stationProcess.ts). */
-class BenchNode {
-  stats: Extract<StationReply, { type: 'stats' }> | undefined;
-  readonly #dataDir: string;
+/** One station process (tests/helpers/stationProcess.ts) of the phase: its own data directory and MQTT client id. */
+async function startNode(id: string, phase: string, s: NodeSettings): Promise<StationNode> {
+  const node = await StationNode.fork(id, {
+    dataDir: mkdtempSync(join(workDir, `${id}-`)),
+    http: { host: '127.0.0.1', port: 0 },
+    ...(s.databaseUrl === undefined ? {} : { storage: { postgres: { url: s.databaseUrl } } }),
+    mqtt: { url: s.brokerUrl, embeddedBroker: { enabled: false }, clientId: `bench-${phase}-${id}` },
+    dlms: { push: { listen: { enabled: true, host: '127.0.0.1', port: 0 } } },
+    simulators: { enabled: false },
+    opcua: { enabled: false },
+    cluster: { mode: s.mode, nodeId: id },
+    collect: {
+      profiles: { bench: { quantities: POLLED, intervalSeconds: 1, align: false, jitterMs: 500, timeoutMs: 1_000, retries: 0 } },
+    },
+    registry: s.registry,
+  });
+  nodes.add(node);
+  return node;
+}
 
-  private constructor(readonly id: string, readonly url: string, private readonly forked: ForkedModule, dataDir: string) {
-    this.#dataDir = dataDir;
-    forked.child.on('message', (m: StationReply) => {
-      if (m.type === 'stats') this.stats = m;
-    });
-  }
+async function stopNode(node: StationNode): Promise<void> {
+  nodes.delete(node);
+  await node.dispose();
+}
 
-  static async start(id: string, phase: string, s: NodeSettings): Promise<BenchNode> {
-    const dataDir = mkdtempSync(join(workDir, `${id}-`));
-    const config = {
-      dataDir,
-      http: { host: '127.0.0.1', port: 0 },
-      ...(s.databaseUrl === undefined ? {} : { storage: { postgres: { url: s.databaseUrl } } }),
-      mqtt: { url: s.brokerUrl, embeddedBroker: { enabled: false }, clientId: `bench-${phase}-${id}` },
-      dlms: { push: { listen: { enabled: true, host: '127.0.0.1', port: 0 } } },
-      simulators: { enabled: false },
-      opcua: { enabled: false },
-      cluster: { mode: s.mode, nodeId: id },
-      collect: {
-        profiles: { bench: { quantities: POLLED, intervalSeconds: 1, align: false, jitterMs: 500, timeoutMs: 1_000, retries: 0 } },
-      },
-      registry: s.registry,
-    };
-    const forked = await forkTypeScript('tests/helpers/stationProcess.ts', ['--station', JSON.stringify(config)]);
-    const ready = await nextMessage(forked.child, isStationReply).catch(async (err: unknown) => {
-      await forked.dispose();
-      throw err;
-    });
-    if (ready.type !== 'ready') {
-      await forked.dispose();
-      throw new Error(`station ${id} did not start: ${JSON.stringify(ready)}`);
-    }
-    const node = new BenchNode(id, ready.url, forked, dataDir);
-    nodes.add(node);
-    return node;
-  }
+/** What the node has delivered to every sink, and the CPU time it has used, as it last reported. */
+function sample(node: StationNode): { delivered: number; cpuMicros: number } {
+  return { delivered: node.stats?.delivered ?? 0, cpuMicros: node.cpuMicros ?? 0 };
+}
 
-  sample(): { delivered: number; cpuMicros: number } {
-    const pipeline: PipelineStats | undefined = this.stats?.pipeline;
-    return { delivered: pipeline?.delivered ?? 0, cpuMicros: this.stats?.cpuMicros ?? 0 };
-  }
-
-  /** gridhead_database_statements_total by command. */
-  async statements(): Promise<Map<string, number>> {
-    const res = await fetch(`${this.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    const text = await res.text();
-    return new Map([...text.matchAll(/^gridhead_database_statements_total\{command="(\w+)"\} (\d+)$/gm)].map((m) => [m[1] ?? '', Number(m[2])]));
-  }
-
-  async health(): Promise<{ node: { duties: string } }> {
-    const res = await fetch(`${this.url}/health`);
-    return await res.json() as { node: { duties: string } };
-  }
-
-  async dispose(): Promise<void> {
-    nodes.delete(this);
-    await this.forked.dispose();
-    rmSync(this.#dataDir, { recursive: true, force: true });
-  }
+/** The node's gridhead_database_statements_total by command. */
+async function statements(node: StationNode): Promise<Map<string, number>> {
+  const res = await fetch(`${node.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const text = await res.text();
+  return new Map([...text.matchAll(/^gridhead_database_statements_total\{command="(\w+)"\} (\d+)$/gm)].map((m) => [m[1] ?? '', Number(m[2])]));
 }
