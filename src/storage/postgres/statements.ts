@@ -86,13 +86,6 @@ export function statementMetricSources(pool: { statements(): StatementCounts }):
   }];
 }
 
-/** The counted command of a settled query: the first word of its tag, lower case. */
-export function commandOf(trace: QueryTrace): CountedCommand {
-  if (trace.error !== undefined && trace.error !== null) return 'failed';
-  const word = (trace.command ?? '').split(' ', 1)[0]?.toLowerCase() ?? '';
-  return COMMAND_SET.has(word) ? word as CountedCommand : 'other';
-}
-
 function subscribe(): void {
   if (subscribed) return;
   subscribed = true;
@@ -117,4 +110,11 @@ function sentTo(target: StatementTarget, trace: QueryTrace): boolean {
   return trace.database === target.database
     && (trace.host === null || trace.host === undefined || target.hosts.includes(trace.host))
     && (trace.port === null || trace.port === undefined || target.ports.includes(trace.port));
+}
+
+/** The counted command of a settled query: the first word of its tag, lower case. */
+function commandOf(trace: QueryTrace): CountedCommand {
+  if (trace.error !== undefined && trace.error !== null) return 'failed';
+  const word = (trace.command ?? '').split(' ', 1)[0]?.toLowerCase() ?? '';
+  return COMMAND_SET.has(word) ? word as CountedCommand : 'other';
 }
