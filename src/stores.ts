@@ -40,6 +40,7 @@ import { SqliteControlReadBacks, type ControlReadBacks } from './live/meterState
 import { PostgresControlReadBacks } from './live/postgresReadBacks.js';
 import type { Closers } from './observe/closers.js';
 import type { ComponentStatus } from './observe/health.js';
+import type { MetricSource } from './observe/metrics.js';
 import type { LogThrottle, Logger } from './observe/logger.js';
 import { Registry, type RegistryOptions } from './registry/registry.js';
 import { PostgresRegistryStore } from './registry/postgresStore.js';
@@ -64,6 +65,7 @@ import { PostgresPushListStore } from './storage/postgres/dlmsPushLists.js';
 import { openDatabase } from './storage/db.js';
 import { DATABASE_URL_ENV, databaseUrl, openPostgres, type PostgresDatabase } from './storage/postgres/connection.js';
 import { migratePostgres } from './storage/postgres/migrations.js';
+import { statementMetricSources } from './storage/postgres/statements.js';
 import { PgReadingStore } from './storage/postgres/readingStore.js';
 import { makeDataDirPrivate } from './storage/privateFiles.js';
 import { ReadingStore, asyncReadingStore, type AsyncReadingStore } from './storage/readingStore.js';
@@ -108,6 +110,8 @@ export interface StationStores {
   health(): Promise<ComponentStatus>;
   /** A store write that failed (the pipeline retries it): shown in /health until the database answers again. */
   readonly noteError: (err: unknown) => void;
+  /** On PostgreSQL: the statements the pool sent, by command; none on the embedded driver. */
+  metricSources(): MetricSource[];
 }
 
 export interface StoresAssembly {
@@ -192,6 +196,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
       billing: new SqliteBillingStore(sqlite),
       health: () => Promise.resolve(embeddedStatus),
       noteError: () => undefined,
+      metricSources: () => [],
     };
   }
 
@@ -258,5 +263,6 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
     billing: new PostgresBillingStore(pg, registry),
     health: () => health.status(),
     noteError: (err) => { health.noteError(err); },
+    metricSources: () => statementMetricSources(pg),
   };
 }

@@ -51,6 +51,8 @@ export interface Health {
 export class StationNode {
   /** The pipeline's counters as the child last reported them (every 50 ms). */
   stats: PipelineStats | undefined;
+  /** The CPU time (user + system) the child had used at that report, µs. */
+  cpuMicros: number | undefined;
   /** When (Date.now()) the child first reported a reading delivered to every sink, the store included. */
   firstDeliveredAt: number | undefined;
   readonly #dataDir: string;
@@ -60,6 +62,7 @@ export class StationNode {
     forked.child.on('message', (m: StationReply) => {
       if (m.type !== 'stats') return;
       this.stats = m.pipeline;
+      this.cpuMicros = m.cpuMicros;
       if (this.firstDeliveredAt === undefined && m.pipeline.delivered > 0) this.firstDeliveredAt = Date.now();
     });
   }
@@ -77,6 +80,11 @@ export class StationNode {
       cluster: { mode: s.mode ?? 'active-standby', nodeId: id, ...(s.heartbeatMs === undefined ? {} : { heartbeatMs: s.heartbeatMs }), ...(s.leaseMs === undefined ? {} : { leaseMs: s.leaseMs }) },
       registry: publisherRegistry(s.terminals),
     };
+    return StationNode.fork(id, config);
+  }
+
+  /** A station process on any configuration; its `dataDir` is removed at `dispose`. */
+  static async fork(id: string, config: { readonly dataDir: string } & Record<string, unknown>): Promise<StationNode> {
     const forked = await forkTypeScript('tests/helpers/stationProcess.ts', ['--station', JSON.stringify(config)]);
     const ready = await nextMessage(forked.child, isStationReply).catch(async (err: unknown) => {
       await forked.dispose();
@@ -86,7 +94,7 @@ export class StationNode {
       await forked.dispose();
       throw new Error(`station ${id} did not start: ${JSON.stringify(ready)}`);
     }
-    return new StationNode(id, ready.url, forked, dataDir);
+    return new StationNode(id, ready.url, forked, config.dataDir);
   }
 
   async health(): Promise<Health> {

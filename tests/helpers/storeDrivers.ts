@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach } from 'vitest';
 import { openDatabase, type Db } from '../../src/storage/db.js';
 import { openPostgres, type PostgresDatabase } from '../../src/storage/postgres/connection.js';
 import { migratePostgres } from '../../src/storage/postgres/migrations.js';
@@ -108,6 +109,61 @@ export const postgresDriver: StoreDriver = {
 export const STORE_DRIVERS: readonly StoreDriver[] = [embeddedDriver, postgresDriver];
 
 if (pgUnavailable !== undefined) console.warn(`store suites skip PostgreSQL: ${pgUnavailable}`);
+
+/** A test's own database on one driver: see `connectEachTest`. */
+export interface TestDatabase {
+  /** The test's current connection (the one `reconnect` made last). */
+  readonly connection: StoreConnection;
+  /** Another connection to the same database, the current one left open: a second node. */
+  connect(): Promise<StoreConnection>;
+  /** Closes the current connection and makes a new one current, as a restarted station does. */
+  reconnect(): Promise<StoreConnection>;
+}
+
+/**
+ * The hooks of a suite run on every driver (`describe.each(STORE_DRIVERS)`), called in the
+ * describe block: the reason printed once and every test skipped where the driver cannot run,
+ * else a fresh database and a connection to it before each test, disposed after it (after the
+ * suite's own afterEach hooks, which may still close what they opened on it). The getter gives
+ * the running test's database.
+ */
+export function connectEachTest(driver: StoreDriver): () => TestDatabase {
+  let current: { readonly database: StoreDatabase; connection: StoreConnection } | undefined;
+  const view: TestDatabase = {
+    get connection() { return running().connection; },
+    connect: () => running().database.connect(),
+    reconnect: async () => {
+      const test = running();
+      await disconnect(test.connection);
+      test.connection = await test.database.connect();
+      return test.connection;
+    },
+  };
+  function running(): { readonly database: StoreDatabase; connection: StoreConnection } {
+    if (current === undefined) throw new Error(`no ${driver.name} database outside a test`);
+    return current;
+  }
+
+  beforeAll(() => {
+    if (driver.unavailable !== undefined) console.warn(`skipped: ${driver.unavailable}`);
+  });
+  beforeEach(async (ctx) => {
+    if (driver.unavailable !== undefined) ctx.skip();
+    const database = await driver.create();
+    try {
+      current = { database, connection: await database.connect() };
+    } catch (err) {
+      await database.dispose();
+      throw err;
+    }
+  }, 30_000);
+  afterEach(async () => {
+    const test = current;
+    current = undefined;
+    await test?.database.dispose();
+  });
+  return () => view;
+}
 
 /** Stops the file's cluster; call in afterAll. */
 export async function disposeStoreDrivers(): Promise<void> {

@@ -103,6 +103,20 @@ describe.skipIf(unavailable !== undefined)('the demo station on PostgreSQL (GRID
     }
   });
 
+  it('counts the statements it sends to PostgreSQL on /metrics, the readings\' inserts among them', async () => {
+    const scrape = async (): Promise<Map<string, number>> => {
+      const text = String((await h.get('/metrics')).body);
+      return new Map([...text.matchAll(/^gridhead_database_statements_total\{command="(\w+)"\} (\d+)$/gm)].map((m) => [m[1] ?? '', Number(m[2])]));
+    };
+    const first = await eventually(async () => {
+      const counts = await scrape();
+      return (counts.get('insert') ?? 0) > 0 ? counts : undefined;
+    }, 20_000, 'inserts counted');
+    expect(first.get('select')).toBeGreaterThan(0);
+    // The fleet keeps sending, so the count keeps growing.
+    await eventually(async () => ((await scrape()).get('insert') ?? 0) > (first.get('insert') ?? 0) ? true : undefined, 20_000, 'more inserts counted');
+  });
+
   it('raises an alarm from a rule created through the API, both kept in PostgreSQL', async () => {
     const rule = await h.send('POST', '/api/v1/rules', {
       id: RULE, name: 'any load on one meter', severity: 'major', subject: { meter: RULE_METER },

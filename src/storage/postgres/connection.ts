@@ -13,6 +13,7 @@
 import postgres from 'postgres';
 import type { PostgresConfig } from '../../config/schema.js';
 import { DatabaseUrlInvalid, databaseError, redactUrl, type DatabaseTarget } from './errors.js';
+import { countStatements, type StatementCounts } from './statements.js';
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
@@ -34,6 +35,8 @@ export interface PostgresDatabase {
   readonly target: DatabaseTarget;
   /** Runs `work` with the pool; whatever the client throws comes out as a `DatabaseError`. */
   run<T>(work: (sql: Sql) => Promise<T>): Promise<T>;
+  /** The statements sent since the pool opened, by command (src/storage/postgres/statements.ts). */
+  statements(): StatementCounts;
   /** Lets running queries finish (for up to 5 s), then closes every connection. */
   close(): Promise<void>;
 }
@@ -62,6 +65,7 @@ export async function openPostgres(options: PostgresOpenOptions): Promise<Postgr
     // CREATE … IF NOT EXISTS and the like send notices; they are not news.
     onnotice: false,
   });
+  const statements = countStatements({ database: sql.options.database ?? '', hosts: sql.options.host, ports: sql.options.port });
   const db: PostgresDatabase = {
     sql,
     target,
@@ -72,11 +76,16 @@ export async function openPostgres(options: PostgresOpenOptions): Promise<Postgr
         throw databaseError(err, target);
       }
     },
-    close: () => sql.end({ timeout: 5 }),
+    statements: () => statements.counts(),
+    close: async () => {
+      await sql.end({ timeout: 5 });
+      statements.stop();
+    },
   };
   try {
     await db.run((s) => s`SELECT 1`);
   } catch (err) {
+    statements.stop();
     await sql.end({ timeout: 0 });
     throw err;
   }

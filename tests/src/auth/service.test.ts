@@ -3,12 +3,12 @@
  * PostgreSQL, tests/helpers/storeDrivers.ts): tokens, users, sessions, login throttling, and
  * two nodes (two AuthService instances) sharing one database, time driven by an injected clock.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LoginThrottledError } from '../../../src/auth/errors.js';
 import { AuthService, DEFAULT_AUTH_OPTIONS, type AuthOptions } from '../../../src/auth/service.js';
 import type { AuthStore } from '../../../src/auth/store.js';
 import { ConflictError, ValidationError } from '../../../src/domain/errors.js';
-import { STORE_DRIVERS, authStoreOf, disposeStoreDrivers, type StoreDatabase } from '../../helpers/storeDrivers.js';
+import { STORE_DRIVERS, authStoreOf, connectEachTest, disposeStoreDrivers } from '../../helpers/storeDrivers.js';
 
 afterAll(async () => {
   await disposeStoreDrivers();
@@ -18,28 +18,21 @@ const FAST_SCRYPT = { log2N: 10, r: 8, p: 1 };
 const TTL = DEFAULT_AUTH_OPTIONS.credentialCacheTtlMs;
 
 describe.each(STORE_DRIVERS)('access control on $name', (driver) => {
-  let database: StoreDatabase | undefined;
+  const db = connectEachTest(driver);
   const nodes: AuthService[] = [];
   const clock = { t: 0 };
 
-  beforeAll(() => {
-    if (driver.unavailable !== undefined) console.warn(`skipped: ${driver.unavailable}`);
-  });
-  beforeEach(async (ctx) => {
-    if (driver.unavailable !== undefined) ctx.skip();
+  beforeEach(() => {
     clock.t = Date.parse('2026-01-01T00:00:00Z');
-    database = await driver.create();
-  }, 30_000);
+  });
+  // Before the helper's dispose: its afterEach was registered first, so it runs last.
   afterEach(async () => {
     for (const n of nodes.splice(0)) await n.close();
-    await database?.dispose();
-    database = undefined;
   });
 
   /** One node: an AuthService on its own connection to the test's database. */
   async function node(overrides: Partial<AuthOptions> = {}): Promise<{ auth: AuthService; store: AuthStore }> {
-    if (database === undefined) throw new Error('no database');
-    const store = authStoreOf(await database.connect());
+    const store = authStoreOf(await db().connect());
     const auth = new AuthService(store, { ...DEFAULT_AUTH_OPTIONS, scryptCost: FAST_SCRYPT, now: () => clock.t, ...overrides });
     nodes.push(auth);
     return { auth, store };

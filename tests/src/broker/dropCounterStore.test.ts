@@ -3,40 +3,24 @@
  * and PostgreSQL, see tests/helpers/storeDrivers.ts): one row, overwritten, kept across a
  * restart, so the drops of a time the station was down are counted at its next start.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { STORE_DRIVERS, disconnect, disposeStoreDrivers, dropCounterStoreOf, type StoreConnection, type StoreDatabase } from '../../helpers/storeDrivers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { STORE_DRIVERS, connectEachTest, disposeStoreDrivers, dropCounterStoreOf } from '../../helpers/storeDrivers.js';
 
 afterAll(async () => {
   await disposeStoreDrivers();
 });
 
 describe.each(STORE_DRIVERS)('broker drop counter store on $name', (driver) => {
-  let database: StoreDatabase | undefined;
-  let conn: StoreConnection;
-
-  beforeAll(() => {
-    if (driver.unavailable !== undefined) console.warn(`skipped: ${driver.unavailable}`);
-  });
-  beforeEach(async (ctx) => {
-    if (driver.unavailable !== undefined) ctx.skip();
-    database = await driver.create();
-    conn = await database.connect();
-  }, 30_000);
-  afterEach(async () => {
-    await database?.dispose();
-    database = undefined;
-  });
+  const db = connectEachTest(driver);
 
   it('has no mark before the first, then the latest one, across a restart', async () => {
-    const store = dropCounterStoreOf(conn);
+    const store = dropCounterStoreOf(db().connection);
     expect(await store.get()).toBeUndefined();
     await store.put({ value: 3, confirmedAt: 1_000 });
     // The broker's counter is cumulative since it started: far past 32 bits on a long-lived broker.
     const mark = { value: 2 ** 40 + 7, confirmedAt: Date.UTC(2024, 5, 1) };
     await store.put(mark);
     expect(await store.get()).toEqual(mark);
-    await disconnect(conn);
-    conn = await database!.connect();
-    expect(await dropCounterStoreOf(conn).get()).toEqual(mark);
+    expect(await dropCounterStoreOf(await db().reconnect()).get()).toEqual(mark);
   });
 });

@@ -3,10 +3,10 @@
  * PostgreSQL, see tests/helpers/controlStores.ts): written pending before the device is
  * touched, finished once, closed as interrupted by the next start, listed newest first.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ControlActionStore } from '../../../src/control/actions.js';
 import type { ControlRequest } from '../../../src/control/port.js';
-import { STORE_DRIVERS, actionStoreOf, disposeStoreDrivers, type StoreDatabase } from '../../helpers/storeDrivers.js';
+import { STORE_DRIVERS, actionStoreOf, connectEachTest, disposeStoreDrivers } from '../../helpers/storeDrivers.js';
 
 const program = (meterId: string, command: ControlRequest['command'], round = 1): ControlRequest => ({
   meterId, command, origin: { kind: 'program', id: 'peak', round }, reason: `round ${round}`, ...(command === 'set-limit' ? { limitKw: 7.5 } : {}),
@@ -17,20 +17,10 @@ afterAll(async () => {
 });
 
 describe.each(STORE_DRIVERS)('control action log on $name', (driver) => {
-  let database: StoreDatabase | undefined;
+  const db = connectEachTest(driver);
   let actions: ControlActionStore;
-
-  beforeAll(() => {
-    if (driver.unavailable !== undefined) console.warn(`skipped: ${driver.unavailable}`);
-  });
-  beforeEach(async (ctx) => {
-    if (driver.unavailable !== undefined) ctx.skip();
-    database = await driver.create();
-    actions = actionStoreOf(await database.connect());
-  }, 30_000);
-  afterEach(async () => {
-    await database?.dispose();
-    database = undefined;
+  beforeEach(() => {
+    actions = actionStoreOf(db().connection);
   });
 
   it('records a request pending, then its result once', async () => {
@@ -49,7 +39,7 @@ describe.each(STORE_DRIVERS)('control action log on $name', (driver) => {
     const open = await actions.begin(program('m1', 'disconnect'), 5);
     const done = await actions.begin(program('m2', 'disconnect'), 5);
     await actions.finish(done, { status: 'refused', error: { code: 'PROTECTED_METER', message: 'protected' } }, 6);
-    const restarted = actionStoreOf(await database!.connect());
+    const restarted = actionStoreOf(await db().connect());
     expect(await restarted.closeInterrupted(9)).toBe(1);
     expect(await restarted.get(open)).toMatchObject({ status: 'failed', finishedAt: 9, error: { code: 'INTERRUPTED' } });
     expect(await restarted.get(done)).toMatchObject({ status: 'refused', error: { code: 'PROTECTED_METER' } });

@@ -3,41 +3,31 @@
  * PostgreSQL, see tests/helpers/controlStores.ts): append-only at the database, filters and
  * pages, bounded detail.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditLog } from '../../../src/control/audit.js';
-import { STORE_DRIVERS, auditLogOf, disposeStoreDrivers, execute, type StoreConnection, type StoreDatabase } from '../../helpers/storeDrivers.js';
+import { STORE_DRIVERS, auditLogOf, connectEachTest, disposeStoreDrivers, execute } from '../../helpers/storeDrivers.js';
 
 afterAll(async () => {
   await disposeStoreDrivers();
 });
 
 describe.each(STORE_DRIVERS)('audit log on $name', (driver) => {
-  let database: StoreDatabase | undefined;
-  let conn: StoreConnection;
+  const db = connectEachTest(driver);
   let t = 0;
   let clock: () => number = () => t;
   const log = (now: () => number): AuditLog => {
     clock = now;
-    return auditLogOf(conn, { now: () => clock() });
+    return auditLogOf(db().connection, { now: () => clock() });
   };
 
-  beforeAll(() => {
-    if (driver.unavailable !== undefined) console.warn(`skipped: ${driver.unavailable}`);
-  });
-  beforeEach(async (ctx) => {
-    if (driver.unavailable !== undefined) ctx.skip();
+  beforeEach(() => {
     t = 0;
-    database = await driver.create();
-    conn = await database.connect();
-  }, 30_000);
-  afterEach(async () => {
-    await database?.dispose();
-    database = undefined;
   });
 
   it('refuses UPDATE and DELETE of written entries at the database', async () => {
     const audit = log(() => 1_000);
     const e = await audit.append({ actor: 'alice', source: '10.0.0.1', action: 'meter.update', target: 'meter:m1', outcome: 'ok', detail: { status: 200 } });
+    const conn = db().connection;
     await expect(execute(conn, `UPDATE audit_log SET actor = 'mallory' WHERE id = ${e.id}`)).rejects.toThrow(/append-only/);
     await expect(execute(conn, `DELETE FROM audit_log WHERE id = ${e.id}`)).rejects.toThrow(/append-only/);
     // SQLite has no TRUNCATE; PostgreSQL's would bypass row triggers, so it has a trigger of its own.
@@ -73,7 +63,7 @@ describe.each(STORE_DRIVERS)('audit log on $name', (driver) => {
   it('keeps every entry across a reconnect, as a restarted station finds them', async () => {
     const audit = log(() => 5);
     const e = await audit.append({ actor: 'a', source: '10.0.0.2', action: 'token.create', target: 'token:t1', outcome: 'ok', detail: { role: 'admin' } });
-    const again = auditLogOf(await database!.connect());
+    const again = auditLogOf(await db().connect());
     expect((await again.query({ limit: 10 })).items).toEqual([e]);
   });
 });

@@ -3,9 +3,9 @@
  * PostgreSQL, see tests/helpers/controlStores.ts): a command and its targets stored at once,
  * transitions appended in order, what a restart finds open, idempotency keys, list pages.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandStore, NewCommand } from '../../../src/control/commandStore.js';
-import { STORE_DRIVERS, commandStoreOf, disposeStoreDrivers, type StoreConnection, type StoreDatabase } from '../../helpers/storeDrivers.js';
+import { STORE_DRIVERS, commandStoreOf, connectEachTest, disposeStoreDrivers } from '../../helpers/storeDrivers.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 
@@ -26,22 +26,10 @@ afterAll(async () => {
 });
 
 describe.each(STORE_DRIVERS)('command store on $name', (driver) => {
-  let database: StoreDatabase | undefined;
+  const db = connectEachTest(driver);
   let store: CommandStore;
-  let connection: StoreConnection;
-
-  beforeAll(() => {
-    if (driver.unavailable !== undefined) console.warn(`skipped: ${driver.unavailable}`);
-  });
-  beforeEach(async (ctx) => {
-    if (driver.unavailable !== undefined) ctx.skip();
-    database = await driver.create();
-    connection = await database.connect();
-    store = commandStoreOf(connection);
-  }, 30_000);
-  afterEach(async () => {
-    await database?.dispose();
-    database = undefined;
+  beforeEach(() => {
+    store = commandStoreOf(db().connection);
   });
 
   it('stores a command with its targets in order, refused ones with their error', async () => {
@@ -80,8 +68,9 @@ describe.each(STORE_DRIVERS)('command store on $name', (driver) => {
   it('marks a target sent under a fence only while the lease\'s token is current; the embedded store, one node, ignores the fence', async () => {
     await store.insert(newCommand('c1', T0));
     await store.insert(newCommand('c2', T0 + 1));
-    if (connection.postgres !== undefined) {
-      await connection.postgres.sql`INSERT INTO cluster_leases (name, holder, token, acquired_at, expires_at) VALUES ('leader', 'n2', 3, now(), now() + interval '1 hour')`;
+    const { postgres } = db().connection;
+    if (postgres !== undefined) {
+      await postgres.sql`INSERT INTO cluster_leases (name, holder, token, acquired_at, expires_at) VALUES ('leader', 'n2', 3, now(), now() + interval '1 hour')`;
       await expect(store.transition('c1', 'm1', 'sent', T0 + 2, { fence: { lease: 'leader', token: 2 } })).rejects.toMatchObject({ name: 'StaleFencingToken', code: 'STALE_FENCING_TOKEN', current: 3 });
       expect(await store.target('c1', 'm1')).toMatchObject({ status: 'pending', transitions: [{ status: 'pending', at: T0 }] });
       expect((await store.transition('c2', 'm1', 'sent', T0 + 3, { fence: { lease: 'leader', token: 3 } })).status).toBe('sent');
@@ -101,7 +90,7 @@ describe.each(STORE_DRIVERS)('command store on $name', (driver) => {
     await store.transition('early', 'm1', 'sent', T0 + 1);
     await store.insert(newCommand('done', T0 + 5));
     await store.transition('done', 'm1', 'cancelled', T0 + 6);
-    const again = commandStoreOf(await database!.connect());
+    const again = commandStoreOf(await db().connect());
     expect((await again.openTargets()).map((t) => [t.commandId, t.meterId, t.status])).toEqual([['early', 'm1', 'sent'], ['late', 'm1', 'pending']]);
   });
 

@@ -3,10 +3,10 @@
  * against every driver (embedded SQLite and PostgreSQL, see tests/helpers/storeDrivers.ts),
  * over targets written by the command store of the same driver.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandStore, NewCommand } from '../../../src/control/commandStore.js';
 import type { ControlReadBacks } from '../../../src/live/meterState.js';
-import { STORE_DRIVERS, commandStoreOf, controlReadBacksOf, disposeStoreDrivers, postgresDriver, type StoreConnection, type StoreDatabase } from '../../helpers/storeDrivers.js';
+import { STORE_DRIVERS, commandStoreOf, connectEachTest, controlReadBacksOf, disposeStoreDrivers, postgresDriver } from '../../helpers/storeDrivers.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 
@@ -23,24 +23,12 @@ afterAll(async () => {
 });
 
 describe.each(STORE_DRIVERS)('control read-backs on $name', (driver) => {
-  let database: StoreDatabase | undefined;
-  let conn: StoreConnection;
+  const db = connectEachTest(driver);
   let commands: CommandStore;
   let readBacks: ControlReadBacks;
-
-  beforeAll(() => {
-    if (driver.unavailable !== undefined) console.warn(`skipped: ${driver.unavailable}`);
-  });
-  beforeEach(async (ctx) => {
-    if (driver.unavailable !== undefined) ctx.skip();
-    database = await driver.create();
-    conn = await database.connect();
-    commands = commandStoreOf(conn);
-    readBacks = controlReadBacksOf(conn);
-  }, 30_000);
-  afterEach(async () => {
-    await database?.dispose();
-    database = undefined;
+  beforeEach(() => {
+    commands = commandStoreOf(db().connection);
+    readBacks = controlReadBacksOf(db().connection);
   });
 
   it('answers with the newest verified relay read-back of the meter, never an unverified or another meter\'s', async () => {
@@ -76,7 +64,7 @@ describe.each(STORE_DRIVERS)('control read-backs on $name', (driver) => {
 
   // Only PostgreSQL plans through this index: the case is not registered for the embedded driver.
   if (driver === postgresDriver) it('finds a meter\'s newest verified read-back through an index on PostgreSQL, not by sorting its targets', async () => {
-    const pg = conn.postgres;
+    const pg = db().connection.postgres;
     if (pg === undefined) throw new Error('a PostgreSQL connection was expected');
     const plan = await pg.sql.begin(async (tx) => {
       // The tables are tiny here: without this the planner would rightly scan them whole.

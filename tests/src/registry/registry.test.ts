@@ -3,10 +3,10 @@
  * PostgreSQL, see tests/helpers/storeDrivers.ts): the topology's rules, persistence across a
  * restart (meter keys included), and a memory image that never shows what the store refused.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError, meterId } from '../../../src/domain/index.js';
 import { Registry, type RegistrySeed } from '../../../src/registry/registry.js';
-import { STORE_DRIVERS, disposeStoreDrivers, execute, registryStoreOf, type StoreConnection, type StoreDatabase } from '../../helpers/storeDrivers.js';
+import { STORE_DRIVERS, connectEachTest, disconnect, disposeStoreDrivers, execute, registryStoreOf } from '../../helpers/storeDrivers.js';
 
 const options = { registerMapExists: (n: string) => n === 'map', profileExists: (n: string) => n === 'fast' };
 const meter = (id: string, terminalId: string, address: string, extra: Record<string, unknown> = {}) => ({
@@ -29,10 +29,9 @@ afterAll(async () => {
 });
 
 describe.each(STORE_DRIVERS)('registry on $name', (driver) => {
-  let database: StoreDatabase | undefined;
-  let conn: StoreConnection;
+  const db = connectEachTest(driver);
 
-  const open = (): Promise<Registry> => Registry.open(registryStoreOf(conn), options);
+  const open = (): Promise<Registry> => Registry.open(registryStoreOf(db().connection), options);
   const seeded = async (): Promise<Registry> => {
     const r = await open();
     await r.seed(SEED);
@@ -40,24 +39,9 @@ describe.each(STORE_DRIVERS)('registry on $name', (driver) => {
   };
   /** Closes the connection and opens the registry on a new one, as a restarted station does. */
   const restart = async (): Promise<Registry> => {
-    await close(conn);
-    if (database === undefined) throw new Error('no database');
-    conn = await database.connect();
+    await db().reconnect();
     return open();
   };
-
-  beforeAll(() => {
-    if (driver.unavailable !== undefined) console.warn(`skipped: ${driver.unavailable}`);
-  });
-  beforeEach(async (ctx) => {
-    if (driver.unavailable !== undefined) ctx.skip();
-    database = await driver.create();
-    conn = await database.connect();
-  }, 30_000);
-  afterEach(async () => {
-    await database?.dispose();
-    database = undefined;
-  });
 
   it('seeds areas in parent order whatever the order in the file, and resolves meters by terminal address', async () => {
     const r = await seeded();
@@ -156,6 +140,7 @@ describe.each(STORE_DRIVERS)('registry on $name', (driver) => {
     expect(r.findTerminal('d1')).toBeUndefined();
 
     await r.createTerminal({ id: 'd1', protocol: 'dlms', enabled: true, profiles: [], dlms });
+    const conn = db().connection;
     await execute(conn, conn.sqlite !== undefined
       ? "UPDATE terminals SET endpoint = json_set(endpoint, '$.dlms.password', 'old-pw') WHERE id = 'd1'"
       : `UPDATE terminals SET endpoint = jsonb_set(endpoint, '{dlms,password}', '"old-pw"') WHERE id = 'd1'`);
@@ -259,6 +244,7 @@ describe.each(STORE_DRIVERS)('registry on $name', (driver) => {
     const seen: string[] = [];
     r.onChange((c) => seen.push(c.id));
     // Another node adds a meter at t1/5 after this one loaded: this node's image does not show it.
+    const conn = db().connection;
     await execute(conn, `INSERT INTO meters (id, name, terminal_id, address, ct_ratio, pt_ratio, protected, created_at, updated_at)
                          VALUES ('elsewhere', 'elsewhere', 't1', '5', 1, 1, ${conn.sqlite !== undefined ? 0 : 'false'}, 0, 0)`);
     const before = r.meterKey(meterId('m1'));
@@ -286,7 +272,7 @@ describe.each(STORE_DRIVERS)('registry on $name', (driver) => {
     const r = await seeded();
     const seen: string[] = [];
     r.onChange((c) => seen.push(c.id));
-    await close(conn);
+    await disconnect(db().connection);
     await expect(r.createArea({ id: 'r2', name: 'R2', kind: 'region' })).rejects.toThrow();
     await expect(r.deleteMeter('m1')).rejects.toThrow();
     await expect(r.seed({ areas: [], terminals: [{ id: 'q2', protocol: 'mqtt', enabled: true, profiles: [] }], meters: [] })).rejects.toThrow();
@@ -296,8 +282,3 @@ describe.each(STORE_DRIVERS)('registry on $name', (driver) => {
     expect(seen).toEqual([]);
   });
 });
-
-async function close(c: StoreConnection): Promise<void> {
-  if (c.sqlite !== undefined) c.sqlite.close();
-  else await c.postgres.close();
-}

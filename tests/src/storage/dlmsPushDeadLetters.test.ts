@@ -3,10 +3,10 @@
  * see tests/helpers/storeDrivers.ts): the newest maxRows kept with their bytes, kept across a
  * restart, and a store that cannot take them never throws into the receiver.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { PushDeadLetter } from '../../../protocols/dlms/push/receiver.js';
 import { PushDeadLetters, type PushDeadLettersOptions } from '../../../src/storage/dlmsPushDeadLetters.js';
-import { STORE_DRIVERS, disconnect, disposeStoreDrivers, pushDeadLetterStoreOf, type StoreConnection, type StoreDatabase } from '../../helpers/storeDrivers.js';
+import { STORE_DRIVERS, connectEachTest, disconnect, disposeStoreDrivers, pushDeadLetterStoreOf } from '../../helpers/storeDrivers.js';
 
 afterAll(async () => {
   await disposeStoreDrivers();
@@ -17,27 +17,17 @@ function letter(i: number, o: Partial<PushDeadLetter> = {}): PushDeadLetter {
 }
 
 describe.each(STORE_DRIVERS)('DLMS push dead letters on $name', (driver) => {
-  let database: StoreDatabase | undefined;
-  let conn: StoreConnection;
+  const db = connectEachTest(driver);
   const open: PushDeadLetters[] = [];
   const letters = (o: Partial<PushDeadLettersOptions> = {}): PushDeadLetters => {
-    const l = new PushDeadLetters(pushDeadLetterStoreOf(conn), { maxRows: 3, maxQueued: 100, retryMinMs: 5, retryMaxMs: 5, ...o });
+    const l = new PushDeadLetters(pushDeadLetterStoreOf(db().connection), { maxRows: 3, maxQueued: 100, retryMinMs: 5, retryMaxMs: 5, ...o });
     open.push(l);
     return l;
   };
 
-  beforeAll(() => {
-    if (driver.unavailable !== undefined) console.warn(`skipped: ${driver.unavailable}`);
-  });
-  beforeEach(async (ctx) => {
-    if (driver.unavailable !== undefined) ctx.skip();
-    database = await driver.create();
-    conn = await database.connect();
-  }, 30_000);
+  // Before the helper's dispose: its afterEach was registered first, so it runs last.
   afterEach(async () => {
     for (const l of open.splice(0)) await l.flush(0).catch(() => undefined);
-    await database?.dispose();
-    database = undefined;
   });
 
   it('keeps the newest maxRows with their bytes, counts the dropped, answers newest first', async () => {
@@ -57,8 +47,7 @@ describe.each(STORE_DRIVERS)('DLMS push dead letters on $name', (driver) => {
     for (let i = 0; i < 240; i++) dead.add(letter(i));
     await dead.flush();
     expect(dead.counters).toEqual({ stored: 240, dropped: 190, failed: 0 });
-    await disconnect(conn);
-    conn = await database!.connect();
+    await db().reconnect();
     const kept = await letters({ maxRows: 50 }).list({ limit: 1000 });
     expect(kept).toHaveLength(50);
     expect(kept[0]?.sender).toBe('m239');
@@ -67,7 +56,7 @@ describe.each(STORE_DRIVERS)('DLMS push dead letters on $name', (driver) => {
 
   it('never throws into the receiver when the store cannot take a letter: queued up to maxQueued, then counted', async () => {
     const dead = letters({ maxQueued: 1 });
-    await disconnect(conn);
+    await disconnect(db().connection);
     // The store is gone: the first letter waits (retried), the next finds the queue full.
     expect(dead.add(letter(1))).toBe(true);
     expect(dead.add(letter(2))).toBe(false);
@@ -75,6 +64,5 @@ describe.each(STORE_DRIVERS)('DLMS push dead letters on $name', (driver) => {
     // Shutdown gives up what the store never took: counted, not thrown at the receiver.
     await expect(dead.flush(50)).rejects.toMatchObject({ code: 'WRITES_ABANDONED', count: 1 });
     expect(dead.counters).toEqual({ stored: 0, dropped: 0, failed: 2 });
-    conn = await database!.connect();
   });
 });

@@ -3,48 +3,33 @@
  * PostgreSQL, see tests/helpers/storeDrivers.ts): lists kept across a restart, the newest
  * `maxMeters` meters only, a damaged row read as none.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { INTERVAL_PUSH_LIST, EVENT_PUSH_LIST } from '../../../protocols/dlms/push/pushObjects.js';
-import { STORE_DRIVERS, disconnect, disposeStoreDrivers, execute, pushListStoreOf, type StoreConnection, type StoreDatabase } from '../../helpers/storeDrivers.js';
+import { STORE_DRIVERS, connectEachTest, disposeStoreDrivers, execute, pushListStoreOf } from '../../helpers/storeDrivers.js';
 
 afterAll(async () => {
   await disposeStoreDrivers();
 });
 
 describe.each(STORE_DRIVERS)('push object list store on $name', (driver) => {
-  let database: StoreDatabase | undefined;
-  let conn: StoreConnection;
-
-  beforeAll(() => {
-    if (driver.unavailable !== undefined) console.warn(`skipped: ${driver.unavailable}`);
-  });
-  beforeEach(async (ctx) => {
-    if (driver.unavailable !== undefined) ctx.skip();
-    database = await driver.create();
-    conn = await database.connect();
-  }, 30_000);
-  afterEach(async () => {
-    await database?.dispose();
-    database = undefined;
-  });
+  const db = connectEachTest(driver);
 
   it('keeps learnt lists for the newest maxMeters meters, across a restart', async () => {
     let now = 1;
-    const store = pushListStoreOf(conn, { maxMeters: 2, now: () => now++ });
+    const store = pushListStoreOf(db().connection, { maxMeters: 2, now: () => now++ });
     await store.set('a/1', [INTERVAL_PUSH_LIST]);
     await store.set('b/1', [EVENT_PUSH_LIST]);
     await store.set('c/1', [INTERVAL_PUSH_LIST, EVENT_PUSH_LIST]);
     expect(store.evicted).toBe(1);
     // A new store on a new connection (a restart) sees what the first kept.
-    await disconnect(conn);
-    conn = await database!.connect();
-    const reopened = pushListStoreOf(conn);
+    const reopened = pushListStoreOf(await db().reconnect());
     expect(await reopened.get('a/1')).toBeUndefined();
     expect(await reopened.get('b/1')).toEqual([EVENT_PUSH_LIST]);
     expect(await reopened.get('c/1')).toEqual([INTERVAL_PUSH_LIST, EVENT_PUSH_LIST]);
   });
 
   it('answers with lists just set before their write is done, and a relearnt meter with its new lists', async () => {
+    const conn = db().connection;
     const store = pushListStoreOf(conn);
     const write = store.set('a/1', [INTERVAL_PUSH_LIST]);
     expect(await store.get('a/1')).toEqual([INTERVAL_PUSH_LIST]);
@@ -57,6 +42,7 @@ describe.each(STORE_DRIVERS)('push object list store on $name', (driver) => {
   });
 
   it('reads a row that holds no lists (a future version, damage) as none', async () => {
+    const conn = db().connection;
     await pushListStoreOf(conn).set('b/1', [EVENT_PUSH_LIST]);
     await execute(conn, `UPDATE dlms_push_lists SET lists = '{"pushSetup":1}' WHERE meter_key = 'b/1'`);
     expect(await pushListStoreOf(conn).get('b/1')).toBeUndefined();

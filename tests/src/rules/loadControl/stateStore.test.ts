@@ -3,10 +3,10 @@
  * and PostgreSQL, see tests/helpers/controlStores.ts): a program's whole state round-trips
  * through a restart, and a later save replaces it.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { initialState, type ProgramState } from '../../../../src/rules/loadControl/machine.js';
 import type { ProgramStateStore } from '../../../../src/rules/loadControl/stateStore.js';
-import { STORE_DRIVERS, disposeStoreDrivers, programStateStoreOf, type StoreDatabase } from '../../../helpers/storeDrivers.js';
+import { STORE_DRIVERS, connectEachTest, disposeStoreDrivers, programStateStoreOf } from '../../../helpers/storeDrivers.js';
 
 const T0 = Date.UTC(2024, 6, 1, 12);
 
@@ -24,20 +24,10 @@ afterAll(async () => {
 });
 
 describe.each(STORE_DRIVERS)('load-control state store on $name', (driver) => {
-  let database: StoreDatabase | undefined;
+  const db = connectEachTest(driver);
   let store: ProgramStateStore;
-
-  beforeAll(() => {
-    if (driver.unavailable !== undefined) console.warn(`skipped: ${driver.unavailable}`);
-  });
-  beforeEach(async (ctx) => {
-    if (driver.unavailable !== undefined) ctx.skip();
-    database = await driver.create();
-    store = programStateStoreOf(await database.connect());
-  }, 30_000);
-  afterEach(async () => {
-    await database?.dispose();
-    database = undefined;
+  beforeEach(() => {
+    store = programStateStoreOf(db().connection);
   });
 
   it('knows nothing of a program never saved', async () => {
@@ -46,7 +36,7 @@ describe.each(STORE_DRIVERS)('load-control state store on $name', (driver) => {
 
   it('gives a restarted station the whole state a program was in', async () => {
     await store.save('peak', inRound, T0 + 60_000);
-    const restarted = programStateStoreOf(await database!.connect());
+    const restarted = programStateStoreOf(await db().connect());
     expect(await restarted.load('peak')).toEqual(inRound);
     expect(await restarted.load('other')).toBeUndefined();
   });

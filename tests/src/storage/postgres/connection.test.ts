@@ -99,6 +99,32 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL connection pool', () => {
     }
   });
 
+  it('counts the statements it sends by the command the server answered, and none of a pool on another database', async () => {
+    const db = await openPostgres({ url, config: POSTGRES_TEST_CONFIG });
+    const other = await openPostgres({ url: await server.createDatabase(), config: POSTGRES_TEST_CONFIG });
+    try {
+      const before = db.statements();
+      await db.sql`CREATE TABLE IF NOT EXISTS counted (n int PRIMARY KEY)`;
+      await db.sql.begin(async (tx) => {
+        await tx`INSERT INTO counted VALUES (1)`;
+        await tx`INSERT INTO counted VALUES (2)`;
+      });
+      await db.run((sql) => sql`SELECT n FROM counted`);
+      await expect(db.run((sql) => sql`INSERT INTO counted VALUES (1)`)).rejects.toMatchObject({ sqlState: '23505' });
+      for (let i = 0; i < 5; i++) await other.sql`SELECT 1`;
+
+      const after = db.statements();
+      const grew = (command: keyof typeof after.byCommand): number => (after.byCommand[command] ?? 0) - (before.byCommand[command] ?? 0);
+      expect({ create: grew('create'), begin: grew('begin'), insert: grew('insert'), commit: grew('commit'), select: grew('select'), failed: grew('failed') })
+        .toEqual({ create: 1, begin: 1, insert: 2, commit: 1, select: 1, failed: 1 });
+      expect(after.total - before.total).toBe(7);
+      expect(other.statements().byCommand.select).toBeGreaterThanOrEqual(5);
+    } finally {
+      await db.close();
+      await other.close();
+    }
+  });
+
   it('reconnects after the server restarts', async () => {
     const db = await openPostgres({ url, config: postgresTestConfig({ reconnectMinMs: 10, reconnectMaxMs: 100 }) });
     try {
