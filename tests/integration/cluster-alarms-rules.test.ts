@@ -72,7 +72,7 @@ describe.skipIf(unavailable !== undefined)('rules and alarms across nodes', () =
     const url = await postgres.createDatabase();
     const env = { GRIDHEAD_DATABASE_URL: url, GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex') };
     const node = async (id: string): Promise<TestHeadEnd> => {
-      const h = await startTestHeadEnd({ ...QUIET, registry: REGISTRY, cluster: { mode: 'active-standby', nodeId: id, heartbeatMs: 200, leaseMs: 1_000 } }, { env });
+      const h = await startTestHeadEnd({ ...QUIET, registry: REGISTRY, cluster: { mode: 'active-standby', nodeId: id, heartbeatMs: 300, leaseMs: 3_000 } }, { env });
       stations.push(h);
       return h;
     };

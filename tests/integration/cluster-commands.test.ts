@@ -38,7 +38,7 @@ describe.skipIf(unavailable !== undefined)('commands in an active-standby pair',
   let env: NodeJS.ProcessEnv;
 
   const node = async (id: string): Promise<TestHeadEnd> => {
-    const h = await startTestHeadEnd({ ...QUIET, control: CONTROL, cluster: { mode: 'active-standby', nodeId: id, heartbeatMs: 200, leaseMs: 1_000 } }, { env });
+    const h = await startTestHeadEnd({ ...QUIET, control: CONTROL, cluster: { mode: 'active-standby', nodeId: id, heartbeatMs: 300, leaseMs: 3_000 } }, { env });
     stations.push(h);
     return h;
   };

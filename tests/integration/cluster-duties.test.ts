@@ -44,7 +44,7 @@ describe.skipIf(unavailable !== undefined)('duties following the leader lease', 
     const url = await postgres.createDatabase();
     const env = { GRIDHEAD_DATABASE_URL: url, GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex') };
     const node = async (id: string): Promise<TestHeadEnd> => {
-      const h = await startTestHeadEnd({ ...QUIET, registry: REGISTRY, cluster: { mode: 'active-standby', nodeId: id, heartbeatMs: 200, leaseMs: 1_000 } }, { env });
+      const h = await startTestHeadEnd({ ...QUIET, registry: REGISTRY, cluster: { mode: 'active-standby', nodeId: id, heartbeatMs: 300, leaseMs: 3_000 } }, { env });
       stations.push(h);
       return h;
     };
@@ -77,7 +77,7 @@ describe.skipIf(unavailable !== undefined)('duties following the leader lease', 
     const node = async (id: string, rules: boolean): Promise<TestHeadEnd> => {
       const h = await startTestHeadEnd({
         ...QUIET, registry: REGISTRY, rules: { enabled: rules },
-        cluster: { mode: 'active-standby', nodeId: id, heartbeatMs: 200, leaseMs: 1_000 },
+        cluster: { mode: 'active-standby', nodeId: id, heartbeatMs: 300, leaseMs: 3_000 },
       }, { env });
       stations.push(h);
       return h;
@@ -117,8 +117,11 @@ describe.skipIf(unavailable !== undefined)('duties following the leader lease', 
       const overrides = {
         ...QUIET, control: { commandTimeoutMs: 60_000 }, modbus: { requestTimeoutMs: 60_000 },
       };
+      // The default lease: a second station starting in this process holds the event loop long
+      // enough to make a 1 s lease lapse on a loaded machine, and a new term rightly takes the
+      // sent target up (verified by reading back), which is not what this case is about.
       const node = async (id: string): Promise<TestHeadEnd> => {
-        const h = await startTestHeadEnd({ ...overrides, cluster: { mode: 'active-standby', nodeId: id, heartbeatMs: 200, leaseMs: 1_000 } }, { env });
+        const h = await startTestHeadEnd({ ...overrides, cluster: { mode: 'active-standby', nodeId: id, heartbeatMs: 500, leaseMs: 5_000 } }, { env });
         stations.push(h);
         return h;
       };

@@ -46,7 +46,7 @@ describe.skipIf(unavailable !== undefined)('/health node object, two active-stan
   let a: TestHeadEnd | undefined;
   let b: TestHeadEnd | undefined;
   const node = (id: string, roles = ALL_ROLES): Promise<TestHeadEnd> => startTestHeadEnd(
-    { ...QUIET, cluster: { mode: 'active-standby', nodeId: id, roles, heartbeatMs: 200, leaseMs: 1_000 } },
+    { ...QUIET, cluster: { mode: 'active-standby', nodeId: id, roles, heartbeatMs: 300, leaseMs: 3_000 } },
     { env: { GRIDHEAD_DATABASE_URL: url, GRIDHEAD_MASTER_KEY: masterKey } },
   );
 
@@ -112,7 +112,7 @@ describe.skipIf(unavailable !== undefined)('/health node object, two sharded nod
     const url = await cluster.createDatabase();
     const node = async (id: string): Promise<TestHeadEnd> => {
       const h = await startTestHeadEnd(
-        { ...QUIET, cluster: { mode: 'sharded', nodeId: id, roles: ALL_ROLES, heartbeatMs: 200, leaseMs: 1_000 } },
+        { ...QUIET, cluster: { mode: 'sharded', nodeId: id, roles: ALL_ROLES, heartbeatMs: 300, leaseMs: 3_000 } },
         { env: { GRIDHEAD_DATABASE_URL: url, GRIDHEAD_MASTER_KEY: masterKey } },
       );
       stations.push(h);
