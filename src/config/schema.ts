@@ -436,6 +436,13 @@ export const ControlConfig = Type.Object(
      * notification delays a command by this much at most.
      */
     backstopPollMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+    /**
+     * With several nodes, how long a load-control program's request awaits the outcome of a
+     * command another node executes; past it the program hears REMOTE_WAIT_TIMEOUT and the
+     * command finishes on its own. Default: twice commandTimeoutMs plus 5 s (a send, then a
+     * re-verification read after a takeover).
+     */
+    remoteWaitMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
   },
   strict,
 );

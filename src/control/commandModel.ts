@@ -138,6 +138,18 @@ export function verify(type: CommandType, params: CommandParams, state: DeviceCo
   }
 }
 
+/**
+ * Whether the target's outcome is known for good: a final status, but not the INTERRUPTED mark a
+ * takeover writes right after an orphaned send (the transition before it is that send's), which
+ * the re-verification read of the relay or limit settles next. Sync-clock has no such read: its
+ * mark is final.
+ */
+export function outcomeKnown(type: CommandType, t: Pick<CommandTarget, 'status' | 'transitions' | 'error'>): boolean {
+  if (!FINAL_STATUSES.has(t.status)) return false;
+  const markedInterrupted = t.status === 'failed' && t.error?.code === 'INTERRUPTED' && ['sent', 'acknowledged'].includes(t.transitions.at(-2)?.status ?? '');
+  return !markedInterrupted || readBackOf(type) === undefined;
+}
+
 /** What a re-verification read looks at, for commands whose effect can be read back without acting. */
 export function readBackOf(type: CommandType): 'relay' | 'limit' | undefined {
   if (type === 'disconnect' || type === 'reconnect') return 'relay';

@@ -15,20 +15,31 @@
  * acting and stays failed).
  *
  * A target whose terminal is not placed on this node is left pending in the store for the
- * node that is; a program awaiting it here hears NOT_PLACED.
+ * node that is. A program's request (`execute`) awaits its outcome wherever it executes: on a
+ * shared store the other node's `finished` news wakes the wait, which reads the target again;
+ * the wait is bounded (`remoteWaitMs`), and past it the program hears REMOTE_WAIT_TIMEOUT while
+ * the command finishes on its own. On the embedded store (one node) a target not placed here has
+ * nobody to finish it in this process: the program hears NOT_PLACED at once.
+ *
+ * A program's request with an idempotency key (derived from the program's stored state, the
+ * same on the node that takes the program over) makes at most one command: asked again, after a
+ * restart or on a new leader, it awaits the command the key made, which the node placed on the
+ * terminal takes up as any open command (pending: sent once; sent: verified by reading back).
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { StaleFencingToken } from '../cluster/fencing.js';
 import type { Meter } from '../domain/topology.js';
 import type { ControlActionStore } from './actions.js';
 import { SYSTEM_ACTOR, type AuditLog } from './audit.js';
 import { commandErrors } from './commandErrors.js';
-import { commandStatus, paramProblems, type Command, type CommandOrigin, type CommandParams, type CommandTarget, type CommandType, type TargetStatus } from './commandModel.js';
-import { TargetMoved, type CommandFilter, type CommandStore } from './commandStore.js';
+import { commandStatus, outcomeKnown, paramProblems, type Command, type CommandOrigin, type CommandParams, type CommandTarget, type CommandType, type TargetStatus } from './commandModel.js';
+import { TargetMoved, type CommandFilter, type CommandStore, type IdempotentCommand } from './commandStore.js';
 import { CommandDispatcher, THIS_NODE, type CommandPlacement, type CommandRunner, type QueuedTarget } from './dispatcher.js';
 import { CommandPickup, type PickupFound } from './pickup.js';
 import { ConfirmationTokens, TerminalRateLimit } from './guardRails.js';
-import { TRIPPING_COMMANDS, type ControlPort, type ControlRequest, type ControlResult } from './port.js';
+import { OutcomeWatch } from './outcomeWatch.js';
+import { TRIPPING_COMMANDS, type ControlError, type ControlPort, type ControlRequest, type ControlResult } from './port.js';
 
 export { CommandError } from './commandErrors.js';
 export type { CommandPlacement, CommandRunner } from './dispatcher.js';
@@ -42,7 +53,23 @@ export interface CommandSettings {
   readonly maxConcurrentTerminals: number;
   /** The backstop of the notifications that wake the executing node: it looks for queued commands this often anyway. Default 30 s. */
   readonly backstopPollMs?: number;
+  /**
+   * How long a program's request awaits the outcome of a target another node executes (or that
+   * waits to be taken up here); default `defaultRemoteWaitMs(commandTimeoutMs)`.
+   */
+  readonly remoteWaitMs?: number;
 }
+
+/**
+ * The remote wait by default: the send's own timeout, a re-verification read's after a takeover
+ * (which first lets the old send's timeout pass), and a margin for notifications and queueing.
+ */
+export function defaultRemoteWaitMs(commandTimeoutMs: number): number {
+  return 2 * commandTimeoutMs + REMOTE_WAIT_MARGIN_MS;
+}
+
+/** What the remote wait allows beyond the command's timeouts: the news's way, a lease's takeover, a queue. */
+const REMOTE_WAIT_MARGIN_MS = 5_000;
 
 export interface CommandServiceOptions {
   readonly store: CommandStore;
@@ -113,7 +140,8 @@ export class CommandService implements ControlPort {
   readonly #placement: CommandPlacement;
   #listening: Promise<{ stop(): Promise<void> } | undefined> | undefined;
   readonly #confirmations: ConfirmationTokens;
-  readonly #waiters = new Map<string, (t: CommandTarget) => void>();
+  readonly #watch = new OutcomeWatch();
+  readonly #remoteWaitMs: number;
   readonly #maxQueued: number;
   readonly #sweep: NodeJS.Timeout;
   readonly #onStoreError: (err: unknown) => void;
@@ -124,6 +152,7 @@ export class CommandService implements ControlPort {
     this.#onStoreError = options.onStoreError;
     const s = options.settings;
     this.#maxQueued = options.maxQueuedTargets ?? 100_000;
+    this.#remoteWaitMs = s.remoteWaitMs ?? defaultRemoteWaitMs(s.commandTimeoutMs);
     this.#confirmations = new ConfirmationTokens(options.confirmationTtlMs ?? 120_000, 10_000, this.#now);
     const rate = new TerminalRateLimit(s.perTerminalRatePerMinute, Math.max(1, Math.ceil(s.perTerminalRatePerMinute / 60)), this.#now);
     this.#placement = options.placement ?? THIS_NODE;
@@ -160,8 +189,7 @@ export class CommandService implements ControlPort {
    * terminals placed here. Returns what it found. Called again after `stop()`, it does it again.
    */
   async start(): Promise<PickupFound> {
-    this.#listening ??= this.#listen();
-    await this.#listening;
+    await this.#listened();
     return this.#pickup.start();
   }
 
@@ -182,25 +210,33 @@ export class CommandService implements ControlPort {
     await this.#dispatcher.close();
   }
 
+  /** Listens to the store's news once (a shared store): commands to send, targets other nodes finished. */
+  async #listened(): Promise<void> {
+    this.#listening ??= this.#listen();
+    await this.#listening;
+  }
+
   async #listen(): Promise<{ stop(): Promise<void> } | undefined> {
     const { store } = this.#o;
     if (store.listen === undefined) return undefined;
     return store.listen({
       queued: (id) => { this.#pickup.queued(id).catch(this.#o.onPickupError ?? this.#onStoreError); },
-      finished: () => undefined,
-      missed: () => { this.#pickup.request(); },
+      finished: (id, meterId) => { this.#watch.wake(id, meterId); },
+      missed: () => {
+        this.#pickup.request();
+        this.#watch.wakeAll();
+      },
     });
   }
 
   /** Creates a command, or answers with the one this idempotency key already made, or with a bulk preview. */
   async submit(req: CommandRequest, idempotencyKey: string, who: Principal): Promise<SubmitOutcome> {
     const bodyHash = hashBody(req);
-    const prior = await this.#o.store.byIdempotencyKey(who.actor, idempotencyKey);
-    if (prior !== undefined && prior.command.createdAt >= this.#now() - this.#o.settings.idempotencyHours * 3_600_000) {
+    const prior = await this.#prior(who.actor, idempotencyKey);
+    if (prior !== undefined) {
       if (prior.bodyHash !== bodyHash) throw commandErrors.idempotencyConflict(idempotencyKey, prior.command.id);
       return { kind: 'existing', command: prior.command };
     }
-    if (prior !== undefined) await this.#o.store.expireIdempotencyKeys(this.#now() - this.#o.settings.idempotencyHours * 3_600_000);
     const params = req.params ?? {};
     const problems = paramProblems(req.type, params);
     if (problems.length > 0) throw commandErrors.badParams(problems);
@@ -259,7 +295,7 @@ export class CommandService implements ControlPort {
         throw err;
       }
       cancelled++;
-      this.#waiters.get(`${id}/${t.meterId}`)?.(done);
+      this.#watch.wake(id, done.meterId);
     }
     if (cancelled === 0 && commandStatus(command.targets) !== 'open') throw commandErrors.notCancellable(id);
     await this.#audit(who.actor, who.source, 'command.cancel', `command:${id}`, 'ok', { cancelled });
@@ -285,41 +321,148 @@ export class CommandService implements ControlPort {
     const params = request.limitKw === undefined ? {} : { limitKw: request.limitKw };
     const problems = paramProblems(request.command, params);
     if (problems.length > 0) return { status: 'failed', error: { code: 'BAD_PARAMS', message: problems.map(([p, m]) => `${p}: ${m}`).join('; ') } };
-    const origin = request.origin;
-    const refuse = meter.protected && origin.kind === 'program' && TRIPPING_COMMANDS.has(request.command);
-    const command = await this.#create(request.command, params, { meterIds: [meter.id] }, origin, null, refuse ? [] : [meter], refuse ? [meter] : [], {
-      reason: request.reason, overrideReason: null, idempotencyKey: null, bodyHash: null,
-    });
-    if (refuse) {
+    const made = await this.#programCommand(request, meter, params);
+    if ('conflict' in made) return { status: 'failed', error: made.conflict };
+    const { command, fresh } = made;
+    const target = command.targets.find((t) => t.meterId === meter.id);
+    if (target === undefined) return { status: 'failed', error: { code: 'IDEMPOTENCY_CONFLICT', message: `command ${command.id} made under this key has no target ${meter.id}` } };
+    if (target.status === 'refused') {
       return { status: 'refused', error: { code: 'PROTECTED_METER', message: `meter ${meter.id} is protected (保电): a program may not ${request.command} it` } };
     }
-    // Stored for the node its terminal is placed on, which sends it; this node has no outcome to wait for.
-    if (!this.#dispatcher.knows(command.id, meter.id)) return { status: 'failed', error: notPlacedError(meter.terminalId) };
-    const key = `${command.id}/${meter.id}`;
-    const final = await new Promise<CommandTarget>((resolve) => {
-      const onAbort = (): void => {
-        if (!this.#dispatcher.withdraw(command.id, meter.id)) return;
-        this.#waiters.delete(key);
-        const at = this.#now();
-        const error = { code: 'ABORTED', message: 'the caller gave up before it was sent' };
-        this.#o.store.transition(command.id, meter.id, 'cancelled', at, { error }).then(resolve, (err: unknown) => {
-          // Withdrawn, so never sent; the store still says pending, and a restart would send it.
-          this.#onStoreError(err);
-          const target = command.targets.find((t) => t.meterId === meter.id);
-          if (target !== undefined) resolve({ ...target, status: 'cancelled', error, updatedAt: at });
-        });
-      };
-      this.#waiters.set(key, (t) => {
-        signal?.removeEventListener('abort', onAbort);
-        this.#waiters.delete(key);
-        resolve(t);
+    if (outcomeKnown(command.type, target)) return resultOf(target);
+    // Made before (another node's, or this node's before a restart): taken up at once when placed here.
+    if (!fresh && target.status === 'pending') await this.#pickup.queued(command.id).catch(this.#o.onPickupError ?? this.#onStoreError);
+    return resultOf(await this.#outcome(command, target, signal));
+  }
+
+  /**
+   * The command for a program's request: the one its idempotency key made already (fresh:
+   * false), or a new one stored under the key. Two nodes storing the same key at once: the
+   * store's unique key refuses the second insert, which then takes the first's command.
+   */
+  async #programCommand(request: ControlRequest, meter: Meter, params: CommandParams): Promise<{ readonly command: Command; readonly fresh: boolean } | { readonly conflict: ControlError }> {
+    const origin = request.origin;
+    const key = request.idempotencyKey;
+    // The reason's words (the load now) differ between two asks of one request; the request is what it does.
+    const bodyHash = key === undefined ? null : hashBody({ type: request.command, meterIds: [meter.id], params });
+    const existing = async (): Promise<{ readonly command: Command; readonly fresh: false } | { readonly conflict: ControlError } | undefined> => {
+      if (key === undefined) return undefined;
+      const prior = await this.#prior(originIdOf(origin), key);
+      if (prior === undefined) return undefined;
+      if (prior.bodyHash !== bodyHash) return { conflict: { code: 'IDEMPOTENCY_CONFLICT', message: commandErrors.idempotencyConflict(key, prior.command.id).message } };
+      return { command: prior.command, fresh: false };
+    };
+    const found = await existing();
+    if (found !== undefined) return found;
+    const refuse = meter.protected && origin.kind === 'program' && TRIPPING_COMMANDS.has(request.command);
+    try {
+      const command = await this.#create(request.command, params, { meterIds: [meter.id] }, origin, null, refuse ? [] : [meter], refuse ? [meter] : [], {
+        reason: request.reason, overrideReason: null, idempotencyKey: key ?? null, bodyHash,
       });
-      if (signal?.aborted === true) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
+      return { command, fresh: true };
+    } catch (err) {
+      const raced = await existing();
+      if (raced === undefined) throw err;
+      return raced;
+    }
+  }
+
+  /** The command an idempotency key made, while the key lives; an expired key the sweep has not cleared yet is cleared now, so a new command may take it. */
+  async #prior(originId: string, key: string): Promise<IdempotentCommand | undefined> {
+    const prior = await this.#o.store.byIdempotencyKey(originId, key);
+    if (prior === undefined) return undefined;
+    const horizon = this.#now() - this.#o.settings.idempotencyHours * 3_600_000;
+    if (prior.command.createdAt >= horizon) return prior;
+    await this.#o.store.expireIdempotencyKeys(horizon);
+    return undefined;
+  }
+
+  /**
+   * Awaits the target's outcome, reading it from the store at every wake (see OutcomeWatch).
+   * Queued or in flight here, the dispatcher bounds it; anywhere else (another node, or here
+   * but not taken up yet) the wait is bounded by `remoteWaitMs`, counted from the first look
+   * that found it so, and ends with REMOTE_WAIT_TIMEOUT, the command left to finish on its own.
+   */
+  async #outcome(c: Command, first: CommandTarget, signal: AbortSignal | undefined): Promise<CommandTarget> {
+    const { meterId, terminalId } = first;
+    let expiry: { readonly expired: Promise<'expired'>; readonly timer: NodeJS.Timeout } | undefined;
+    let abortHandled = false;
+    let onAbort: (() => void) | undefined;
+    const aborted = signal === undefined ? undefined : new Promise<'aborted'>((resolve) => {
+      onAbort = () => { resolve('aborted'); };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
     });
-    const state = final.state ?? undefined;
-    if (final.status === 'verified') return { status: 'verified', ...(state === undefined ? {} : { state }) };
-    return { status: 'failed', ...(state === undefined ? {} : { state }), error: final.error ?? { code: final.status.toUpperCase(), message: final.status } };
+    try {
+      for (;;) {
+        const wake = this.#watch.next(c.id, meterId);
+        try {
+          let target: CommandTarget | undefined;
+          let readFailed = false;
+          try {
+            target = await this.#o.store.target(c.id, meterId);
+          } catch (err) {
+            this.#onStoreError(err);
+            readFailed = true;
+          }
+          if (target !== undefined && outcomeKnown(c.type, target)) return target;
+          const local = this.#dispatcher.knows(c.id, meterId);
+          // The embedded store, and the terminal placed on no node of this process: nobody here finishes it.
+          if (!local && this.#o.store.listen === undefined && this.#placement.fenceFor(terminalId) === undefined) {
+            return { ...(target ?? first), error: notPlacedError(terminalId) };
+          }
+          if (!local && expiry === undefined) {
+            await this.#listened();
+            let timer!: NodeJS.Timeout;
+            const expired = new Promise<'expired'>((resolve) => { timer = setTimeout(() => { resolve('expired'); }, this.#remoteWaitMs); });
+            timer.unref();
+            expiry = { expired, timer };
+          }
+          if (aborted !== undefined && signal?.aborted === true && !abortHandled) {
+            abortHandled = true;
+            const given = await this.#giveUp(c, meterId, target);
+            if (given !== undefined) return given;
+          }
+          const why = await Promise.race([
+            wake.woken.then(() => 'woken' as const),
+            ...(local || expiry === undefined ? [] : [expiry.expired]),
+            ...(aborted === undefined || abortHandled ? [] : [aborted]),
+            ...(readFailed ? [sleep(this.#o.storeRetryMs ?? 1_000, 'retry' as const, { ref: false })] : []),
+          ]);
+          if (why === 'expired' && !this.#dispatcher.knows(c.id, meterId)) {
+            const last = await this.#o.store.target(c.id, meterId).catch(() => undefined);
+            if (last !== undefined && outcomeKnown(c.type, last)) return last;
+            return remoteTimeout(c.id, last ?? target ?? first, this.#remoteWaitMs, this.#now());
+          }
+        } finally {
+          wake.dispose();
+        }
+      }
+    } finally {
+      clearTimeout(expiry?.timer);
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * The caller gave up: a target not sent yet is cancelled (withdrawn from this node's queue, or
+   * still pending in the store for another node); one sent already is awaited to its outcome
+   * (undefined). A cancel the store could not write is answered anyway: the target was withdrawn
+   * here, so it is not sent from here, and a restart settles what the store still says.
+   */
+  async #giveUp(c: Command, meterId: string, seen: CommandTarget | undefined): Promise<CommandTarget | undefined> {
+    const withdrawn = this.#dispatcher.withdraw(c.id, meterId);
+    if (!withdrawn && seen?.status !== 'pending') return undefined;
+    const at = this.#now();
+    const error = { code: 'ABORTED', message: 'the caller gave up before it was sent' };
+    try {
+      return await this.#o.store.transition(c.id, meterId, 'cancelled', at, { error, onlyFrom: ['pending'] });
+    } catch (err) {
+      if (err instanceof TargetMoved) return undefined;
+      this.#onStoreError(err);
+      const target = seen ?? c.targets.find((t) => t.meterId === meterId);
+      return target === undefined || !withdrawn ? undefined : { ...target, status: 'cancelled', error, updatedAt: at };
+    }
   }
 
   /** Meters to send to, and protected meters skipped; throws for unknown meters and refused protected ones. */
@@ -370,16 +513,10 @@ export class CommandService implements ControlPort {
     return command;
   }
 
-  /** Left pending for the node placed on its terminal: whoever waits here hears that this node could not act, not that the command failed. */
+  /** Left pending for the node placed on its terminal: whoever waits here goes on waiting for that node's outcome, bounded. */
   #notPlaced(t: QueuedTarget, refusal: StaleFencingToken | undefined): void {
     this.#o.onNotPlaced?.(t, refusal);
-    const waiter = this.#waiters.get(`${t.commandId}/${t.meterId}`);
-    if (waiter === undefined) return;
-    const at = this.#now();
-    waiter({
-      meterId: t.meterId, terminalId: t.terminalId, address: t.address, status: 'pending', state: null, updatedAt: at, transitions: [],
-      error: refusal === undefined ? notPlacedError(t.terminalId) : { code: 'NOT_PLACED', message: refusal.message },
-    });
+    this.#watch.wake(t.commandId, t.meterId);
   }
 
   /** The outcome is stored already (the dispatcher did it); this audits it and answers whoever waits. */
@@ -390,7 +527,7 @@ export class CommandService implements ControlPort {
     } catch (err) {
       this.#onStoreError(err);
     }
-    this.#waiters.get(`${t.commandId}/${t.meterId}`)?.(result);
+    this.#watch.wake(t.commandId, result.meterId);
   }
 
   async #auditOutcome(c: Command, t: CommandTarget, extra: Record<string, unknown> = {}): Promise<void> {
@@ -408,6 +545,27 @@ export class CommandService implements ControlPort {
 
 function notPlacedError(terminalId: string): { code: string; message: string } {
   return { code: 'NOT_PLACED', message: `terminal ${terminalId} is not placed on this node now: the command is stored, and the node it is placed on sends it` };
+}
+
+/** A program's result from its target's outcome. */
+function resultOf(t: CommandTarget): ControlResult {
+  const state = t.state ?? undefined;
+  if (t.status === 'verified') return { status: 'verified', ...(state === undefined ? {} : { state }) };
+  return { status: 'failed', ...(state === undefined ? {} : { state }), error: t.error ?? { code: t.status.toUpperCase(), message: t.status } };
+}
+
+/** The remote wait ran out: the target as last seen, timed out for this caller only (the store keeps it as it is). */
+function remoteTimeout(commandId: string, seen: CommandTarget, waitedMs: number, at: number): CommandTarget {
+  const error = {
+    code: 'REMOTE_WAIT_TIMEOUT',
+    message: `no outcome of command ${commandId} for meter ${seen.meterId} within ${String(waitedMs)} ms (it is ${seen.status}; terminal ${seen.terminalId}): `
+      + 'it finishes on its own on the node its terminal is placed on (control.remoteWaitMs)',
+  };
+  return { ...seen, status: 'timed-out', error, updatedAt: at };
+}
+
+function originIdOf(origin: CommandOrigin): string {
+  return origin.kind === 'operator' ? origin.actor : origin.id;
 }
 
 function auditOutcomeOf(status: TargetStatus): 'ok' | 'failed' | 'refused' {

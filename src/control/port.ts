@@ -25,6 +25,13 @@ export interface ControlRequest {
   readonly origin: ControlOrigin;
   /** Why, in words an operator reads in the action log. */
   readonly reason: string;
+  /**
+   * Makes the request idempotent for its origin: a request with a key that already made a
+   * command (on this node or another, before a restart or a takeover) creates no second one and
+   * answers with that command's outcome, awaited. A program derives it from its stored state, so
+   * a round resumed elsewhere asks with the same keys.
+   */
+  readonly idempotencyKey?: string;
 }
 
 export type ControlError = TargetError;
@@ -37,7 +44,12 @@ export interface ControlResult {
 }
 
 export interface ControlPort {
-  /** Never rejects: every outcome, including a refusal or a timeout, is a ControlResult. */
+  /**
+   * Never rejects: every outcome, including a refusal or a timeout, is a ControlResult. The
+   * outcome is awaited wherever the command executes (the node its terminal is placed on), for a
+   * bounded time when that is another node: past it, the result is failed (REMOTE_WAIT_TIMEOUT)
+   * and the command finishes on its own.
+   */
   execute(request: ControlRequest, signal?: AbortSignal): Promise<ControlResult>;
 }
 

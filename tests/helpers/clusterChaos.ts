@@ -91,12 +91,9 @@ export function controlDifferences(o: ChaosOutcome, include: (meterId: string) =
 }
 
 /**
- * The load-control round meters that executed their set-limit other than once. Not asserted by
- * the committed test yet: a round killed mid-way is resumed by the new leader with new commands
- * for the meters the store has no result for, while the new leader's command recovery also sends
- * the dead leader's pending ones, so those meters execute the set-limit twice (three times after
- * two kills). The test enables it with
- * `expect(roundResendDifferences(report)).toEqual([])` once rounds resume without resending.
+ * The load-control round meters that executed their set-limit other than once: a round killed
+ * mid-way is resumed by the new leader, which must await the dead leader's commands for the
+ * meters the store has no result for (their idempotency keys), not send new ones.
  */
 export function roundResendDifferences(o: ChaosOutcome): string[] {
   return controlDifferences(o, (m) => o.program.meters.includes(m));

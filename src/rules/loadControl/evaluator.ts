@@ -13,6 +13,11 @@
  * A save the store refuses (a newer leader exists, this one was paused or cut off) stops the
  * program on this node before the effects that state would lead to; when this node leads again
  * under a newer token, it takes the program up from the state the store holds.
+ *
+ * Every request to the control port carries an idempotency key made of what the stored state
+ * says the request is (requestKey): a round resumed after a restart or by a new leader asks
+ * again for the meters it has no result for with the same keys, so it awaits the commands the
+ * round made before instead of sending them twice.
  */
 import { StaleFencingToken, type Leadership } from '../../cluster/fencing.js';
 import type { LoadControlProgramConfig } from '../../config/schema.js';
@@ -305,6 +310,7 @@ export class LoadControlEvaluator {
     const result = await this.o.port.execute({
       meterId, command, ...(limitKw === undefined ? {} : { limitKw }),
       origin: { kind: 'program', id: p.config.id, round },
+      idempotencyKey: requestKey(p.state, { step: 'round', round, command, meterId }),
       reason: `round ${round} of program ${p.config.id}: ${p.target.basis}, load ${p.state.last?.value?.toFixed(1) ?? '?'} over ${p.target.limit ?? '?'} ${p.target.unit}`,
     });
     return { ...base, status: result.status, at: this.now(), ...(result.error === undefined ? {} : { error: result.error }) };
@@ -322,7 +328,10 @@ export class LoadControlEvaluator {
         restored.push(restoredAction(command, a.meterId, true));
         continue;
       }
-      const result = await this.o.port.execute({ meterId: a.meterId, command, origin: { kind: 'program', id: p.config.id, round: a.round }, reason: `restore by program ${p.config.id}: ${why}` });
+      const result = await this.o.port.execute({
+        meterId: a.meterId, command, origin: { kind: 'program', id: p.config.id, round: a.round }, reason: `restore by program ${p.config.id}: ${why}`,
+        idempotencyKey: requestKey(p.state, { step: 'restore', round: a.round, command, meterId: a.meterId }),
+      });
       if (result.status === 'verified') restored.push(restoredAction(command, a.meterId, false));
       else left.unshift({ ...a, ...(result.error === undefined ? {} : { error: result.error }) });
     }
@@ -418,6 +427,17 @@ export class LoadControlEvaluator {
       nextRound: next === undefined || s.phase === 'disabled' ? null : { round: next.round, dueAt: next.dueAt },
     };
   }
+}
+
+/**
+ * The idempotency key of a program's request, from its stored state: the phase's onset (`since`,
+ * fixed when a round or a restore begins, so one shedding episode's round differs from the
+ * next's), the round, the command and the meter; a restore also counts its attempt, so a retry
+ * after a failed restore is a new command while a restore resumed on another node is not.
+ */
+function requestKey(s: ProgramState, r: { readonly step: 'round' | 'restore'; readonly round: number; readonly command: string; readonly meterId: string }): string {
+  const attempt = r.step === 'restore' ? `/attempt-${String(s.restoreFailures + 1)}` : '';
+  return `${r.step}/${String(s.since)}${attempt}/round-${String(r.round)}/${r.command}/${r.meterId}`;
 }
 
 /** Whether a step changed what a restart must know (the per-tick observation alone is not worth a write). */

@@ -89,17 +89,17 @@ describe.skipIf(unavailable !== undefined)('fenced command sends on PostgreSQL',
     expect(left?.status).toBe('pending');
     expect(left?.transitions.map((t) => t.status)).toEqual(['pending']);
 
-    // A program acting through the old leader hears that it could not act, and waits for nothing.
-    const programResult = await old.execute({ meterId: 'm1', command: 'disconnect', origin: { kind: 'program', id: 'p1', round: 1 }, reason: 'test' });
-    expect(programResult).toMatchObject({ status: 'failed', error: { code: 'NOT_PLACED' } });
+    // A program acting through the old leader cannot send either; it waits for the node that leads now.
+    const programResult = old.execute({ meterId: 'm1', command: 'disconnect', origin: { kind: 'program', id: 'p1', round: 1 }, reason: 'test' });
+    await eventually(() => Promise.resolve(oldRefusals.length > 1 ? true : undefined), 10_000, 'the old leader\'s refusal of the program\'s send');
     expect(oldDevice.sent).toEqual([]);
 
-    // The new leader finds both pending and sends each once.
+    // The new leader finds both pending and sends each once; the program hears the outcome on the old node.
     const newDevice = device();
     const current = service(store, newDevice.run, currentLease, []);
     expect(await current.start()).toEqual({ resumed: 2, interrupted: 0 });
     await eventually(async () => ((await store.target(out.command.id, 'm1'))?.status === 'verified' ? true : undefined), 10_000, 'the new leader\'s send');
-    await eventually(() => Promise.resolve(newDevice.sent.length === 2 ? true : undefined), 10_000, 'both sends');
+    expect(await programResult).toEqual({ status: 'verified', state: { connected: false } });
     expect(newDevice.sent.map((c) => c.type)).toEqual(['disconnect', 'disconnect']);
     expect(oldDevice.sent).toEqual([]);
   }, 60_000);
