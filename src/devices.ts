@@ -11,6 +11,7 @@ import { MqttAdapter } from '../protocols/mqtt/adapter.js';
 import { startFleet, type Fleet } from '../simulators/fleet.js';
 import { scenarioLogLine } from '../simulators/scenarios/runner.js';
 import type { StationBroker } from './broker/index.js';
+import type { TelemetrySession } from './cluster/mqttClients.js';
 import type { CollectionScheduler } from './collect/index.js';
 import { collectPushSink } from './collect/pushSink.js';
 import { SYSTEM_ACTOR } from './control/audit.js';
@@ -83,6 +84,7 @@ export function createAdapters(
   broker: StationBroker,
   { registry, security, securityEvents }: Pick<StationStorage, 'registry' | 'security' | 'securityEvents'>,
   dlmsPushStores: DlmsPushStores,
+  telemetry: TelemetrySession,
 ): Adapters {
   const modbus = new ModbusAdapter({
     requestTimeoutMs: config.modbus.requestTimeoutMs,
@@ -91,8 +93,10 @@ export function createAdapters(
     registerMaps: config.modbus.registerMaps,
   });
   closers.add('modbus', () => modbus.close());
-  // The station's own MQTT clients: one connection (login, TLS) and one set of topic conventions.
-  const station = { ...broker.connection, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic };
+  // The station's own MQTT clients: one connection (login, TLS) and one set of topic conventions;
+  // this node's session and, in sharded mode, its shared subscription group (src/cluster/mqttClients.ts).
+  const { commandClientId, ...session } = telemetry;
+  const station = { ...broker.connection, ...session, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic };
   // DLMS pushes (data-notifications over the TCP wrapper and MQTT) come in through the DLMS adapter.
   const dlmsPush = stationDlmsPush(config.dlms.push, dlmsPushStores, registry, {
     mqtt: station,
@@ -123,6 +127,7 @@ export function createAdapters(
   closers.add('dlms', () => dlms.close());
   const mqtt = new MqttAdapter({
     ...station,
+    ...(commandClientId === undefined ? {} : { commandClientId }),
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
     maxReadingsPerMessage: config.mqtt.maxReadingsPerMessage,
     maxInflightMessages: config.mqtt.maxInflightMessages,
@@ -143,12 +148,13 @@ export function createAdapters(
  * MQTT). Readings settle once committed, and an adapter acknowledges a device only then. The
  * first start points the simulated fleet's DLMS meters at the push listener.
  *
- * The MQTT telemetry subscription is an active-only duty. Every node of a station connects
- * with the same client id and a persistent session, one at a time: the broker queues QoS 1
- * telemetry while no node is active and hands the queue, with what the last active left
- * unacknowledged, to the next (MQTT 3.1.1 §3.1.2.4, §4.4). Stopping disconnects without
- * acknowledging what is not committed yet, so nothing is lost, and the idempotent store keeps
- * a redelivery from being stored twice.
+ * The MQTT telemetry subscription is an active-only duty. In active-standby every node
+ * connects with the same client id and a persistent session, one at a time: the broker queues
+ * QoS 1 telemetry while no node is active and hands the queue, with what the last active left
+ * unacknowledged, to the next (MQTT 3.1.1 §3.1.2.4, §4.4). In sharded mode every node runs it,
+ * each with its own session in one shared subscription group (src/cluster/mqttClients.ts).
+ * Stopping disconnects without acknowledging what is not committed yet, so nothing is lost,
+ * and the idempotent store keeps a redelivery from being stored twice.
  */
 export function registerPushReceivers(
   { config, logger, closers, duties }: Omit<Assembly, 'throttle'> & { readonly duties: Duties },
@@ -177,7 +183,7 @@ export function registerPushReceivers(
     stop: stopTelemetry,
   });
   // Pushed events are stored like every other device event (and reach the rule engine from there).
-  // The push intake is active-only too: its MQTT client shares the station's client id.
+  // The push intake is active-only too: in active-standby its MQTT client shares the station's client id.
   let unsubscribeDlms: (() => Promise<void>) | undefined;
   let fleetPushing = false;
   const stopDlmsPush = async (): Promise<void> => {

@@ -31,13 +31,25 @@ import { MessageDelivery, type DeliveryCounters, type MqttProblem } from './deli
 import { AdapterStateError, MqttOptionsError, SubscribeRefusedError, UnsupportedOperationError } from './errors.js';
 import { DEFAULT_MAX_EVENTS_PER_MESSAGE } from './events.js';
 import { DEFAULT_MAX_FUTURE_SKEW_MS } from './payload.js';
-import { matchesSubscription, prefixProblem, subscriptionFilters } from './topics.js';
+import { groupFilters, matchesSubscription, prefixProblem, shareGroupProblem, subscriptionFilters } from './topics.js';
 
 export type { MqttProblem } from './delivery.js';
 
 export interface MqttAdapterOptions extends MqttConnection {
   /** Fixed, so the broker keeps the session (and queues QoS 1 messages) while we are away. */
   readonly clientId: string;
+  /**
+   * Subscribe through this shared subscription group (`$share/<group>/<filter>`, topics.ts
+   * `sharedFilter`): each message goes to one of the group's sessions, so several head-ends,
+   * each with its own `clientId`, share the telemetry. Default: plain filters, every message to us.
+   */
+  readonly shareGroup?: string;
+  /**
+   * The command channel's client id. Default `<first 19 characters of clientId>-cmd`, within
+   * the 23 characters every MQTT 3.1.1 server must accept (§3.1.3.1); ids that differ only
+   * after the 19th character need their own.
+   */
+  readonly commandClientId?: string;
   readonly topicPrefix: string;
   readonly deadLetterTopic: string;
   readonly maxPayloadBytes: number;
@@ -104,7 +116,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
   private closed = false;
 
   constructor(private readonly options: MqttAdapterOptions) {
-    const problem = prefixProblem(options.topicPrefix);
+    const problem = prefixProblem(options.topicPrefix) ?? (options.shareGroup === undefined ? null : shareGroupProblem(options.shareGroup));
     if (problem !== null) throw new MqttOptionsError(problem, undefined);
     // A dead-letter topic under our own filters would feed refused messages back to us.
     if (/[+#]/.test(options.deadLetterTopic) || matchesSubscription(options.topicPrefix, options.deadLetterTopic)) {
@@ -141,7 +153,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
       const o = this.options;
       this.commands = new MqttCommandChannel({
         connection: o,
-        clientId: `${o.clientId.slice(0, 19)}-cmd`,
+        clientId: o.commandClientId ?? `${o.clientId.slice(0, 19)}-cmd`,
         topicPrefix: o.topicPrefix,
         timeoutMs: o.commandTimeoutMs ?? 10_000,
         ...(o.maxPendingCommands === undefined ? {} : { maxPending: o.maxPendingCommands }),
@@ -269,13 +281,14 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     client.on('reconnect', () => {
       this.reconnects += 1;
     });
+    const filters = groupFilters(subscriptionFilters(o.topicPrefix), o.shareGroup);
     const subscribed = new Promise<void>((resolve, reject) => {
       client.once('connect', () => {
-        client.subscribe([...subscriptionFilters(o.topicPrefix)], { qos: 1 }, (err) => {
+        client.subscribe([...filters], { qos: 1 }, (err) => {
           if (err === null) resolve();
           else {
             report({ terminalId: null, code: 'SUBSCRIBE_REFUSED', reason: err.message });
-            reject(new SubscribeRefusedError(`broker refused ${subscriptionFilters(o.topicPrefix).join(', ')}: ${err.message}`, undefined, { cause: err }));
+            reject(new SubscribeRefusedError(`broker refused ${filters.join(', ')}: ${err.message}`, undefined, { cause: err }));
           }
         });
       });

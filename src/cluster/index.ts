@@ -21,7 +21,7 @@ import { Membership } from './membership.js';
 import { createPlacement, type Placement, type PlacementTopology } from './placement.js';
 import type { NodeIdentity } from './settings.js';
 
-export { nodeIdentity, type NodeIdentity } from './settings.js';
+export { nodeIdentity, requireClusterBroker, type NodeIdentity } from './settings.js';
 
 /** The name of the singleton duties' lease. */
 export const LEADER_LEASE = 'leader';

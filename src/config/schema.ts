@@ -608,6 +608,22 @@ export const ClusterConfig = Type.Object(
      * leaseMs + leaseMs / 3 (6.7 s by default, inside the 10 s takeover target).
      */
     leaseMs: Type.Integer({ minimum: 500, maximum: 60_000, default: 5_000 }),
+    /**
+     * `sharded`: the MQTT shared subscription group the nodes' telemetry clients join
+     * (`$share/<group>/<mqtt.topicPrefix>/+/telemetry` ...): the broker hands each message to
+     * one node. One group per station; no "/", "+" or "#".
+     */
+    shareGroup: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^/+#]+$', default: 'gridhead' }),
+    /** The cluster feed (src/cluster/feed/): every node's committed readings, for the other nodes' live state and rules. */
+    feed: Type.Object(
+      {
+        /** Readings in one feed message, at most; a larger batch goes as several. */
+        maxReadingsPerMessage: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+        /** Feed messages awaiting the broker's PUBACK, at most; beyond, a batch is dropped and counted (the store is the record). */
+        maxPendingMessages: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
+      },
+      strict,
+    ),
   },
   strict,
 );

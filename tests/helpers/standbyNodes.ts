@@ -30,6 +30,13 @@ export interface StandbySettings {
   /** The cluster timings; the configuration's defaults when left out. */
   readonly leaseMs?: number;
   readonly heartbeatMs?: number;
+  /** Default active-standby. */
+  readonly mode?: 'active-standby' | 'sharded';
+  /**
+   * Each terminal's meter in a transformer area of its own (`areaOf(t)`), whose live load
+   * counts values up to a day old (START_TS is two hours back). Default: no areas.
+   */
+  readonly transformerAreas?: boolean;
 }
 
 export interface Health {
@@ -64,10 +71,12 @@ export class StationNode {
       dlms: { push: { listen: { enabled: true, host: '127.0.0.1', port: 0 } } },
       simulators: { enabled: false },
       opcua: { enabled: false },
-      cluster: { mode: 'active-standby', nodeId: id, ...(s.heartbeatMs === undefined ? {} : { heartbeatMs: s.heartbeatMs }), ...(s.leaseMs === undefined ? {} : { leaseMs: s.leaseMs }) },
+      ...(s.transformerAreas === true ? { station: { areaLoadFreshMs: 86_400_000 } } : {}),
+      cluster: { mode: s.mode ?? 'active-standby', nodeId: id, ...(s.heartbeatMs === undefined ? {} : { heartbeatMs: s.heartbeatMs }), ...(s.leaseMs === undefined ? {} : { leaseMs: s.leaseMs }) },
       registry: {
         terminals: Array.from({ length: s.terminals }, (_, t) => ({ id: terminalId(t), protocol: 'mqtt', profiles: [] })),
-        meters: Array.from({ length: s.terminals }, (_, t) => ({ id: meterIdOf(t), terminalId: terminalId(t), address: '1' })),
+        meters: Array.from({ length: s.terminals }, (_, t) => ({ id: meterIdOf(t), terminalId: terminalId(t), address: '1', ...(s.transformerAreas === true ? { areaId: areaOf(t) } : {}) })),
+        ...(s.transformerAreas === true ? { areas: Array.from({ length: s.terminals }, (_, t) => ({ id: areaOf(t), name: areaOf(t), kind: 'transformer', transformerKva: 400 })) } : {}),
       },
     };
     const forked = await forkTypeScript('tests/helpers/stationProcess.ts', ['--station', JSON.stringify(config)]);
@@ -157,6 +166,11 @@ export function terminalId(t: number): string {
 
 export function meterIdOf(t: number): string {
   return `${terminalId(t)}-m1`;
+}
+
+/** Terminal t's transformer area, with `transformerAreas`. */
+export function areaOf(t: number): string {
+  return `area-${String(t).padStart(3, '0')}`;
 }
 
 /** The values of terminal t's message i, each distinct, so a stored row says which message it came from. */

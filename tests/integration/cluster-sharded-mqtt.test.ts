@@ -1,0 +1,122 @@
+/**
+ * The MQTT path in sharded mode with real processes: two station processes in `sharded`
+ * mode on one PostgreSQL and Debian's mosquitto, MQTT terminals (one per transformer area)
+ * publishing QoS 1 telemetry throughout. Each node has its own persistent session in one
+ * shared subscription group, so the broker splits the stream between them; each stores what
+ * it receives and publishes it on the cluster feed, and each applies the other's to its live
+ * state. One node is killed with SIGKILL mid-stream: the broker gives the rest of the stream
+ * to the survivor, and what the dead node left unacknowledged waits in its session until it
+ * is started again. In the end PostgreSQL holds every reading the broker acknowledged to the
+ * terminals, each once, and both nodes' live overviews show every area's latest load. A
+ * feed message that does not decode is counted and changes nothing.
+ *
+ * Skipped, with the reason printed, without PostgreSQL or mosquitto.
+ */
+import { randomBytes } from 'node:crypto';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { feedTopic } from '../../src/cluster/feed/codec.js';
+import type { TestBroker } from '../helpers/aedes.js';
+import { TEST_ADMIN_TOKEN, eventually } from '../helpers/headend.js';
+import { mosquittoPath, startMosquitto } from '../helpers/mosquitto.js';
+import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import {
+  BROKER_CONFIG, READINGS_PER_MESSAGE, StationNode, TelemetryPublishers, areaOf, checkStored, telemetryValues, type StandbySettings,
+} from '../helpers/standbyNodes.js';
+
+const unavailable = postgresUnavailable() ?? (mosquittoPath() === null ? 'mosquitto is not installed (apt-get install mosquitto)' : undefined);
+if (unavailable !== undefined) console.warn(`skipping the sharded MQTT test: ${unavailable}`);
+
+const TERMINALS = 8;
+const MESSAGES_PER_TERMINAL = 1_500;
+const TOTAL_READINGS = TERMINALS * MESSAGES_PER_TERMINAL * READINGS_PER_MESSAGE;
+const PREFIX = 'gridhead/v1';
+
+interface OverviewJson { readonly areas: readonly { readonly id: string; readonly loadKw: number | null }[] }
+
+describe.skipIf(unavailable !== undefined)('sharded MQTT: two station processes, one PostgreSQL, mosquitto shared subscriptions', () => {
+  let postgres: TestPostgres;
+  let broker: TestBroker;
+  let settings: StandbySettings;
+  const nodes: StationNode[] = [];
+  let publishers: TelemetryPublishers | undefined;
+
+  beforeAll(async () => {
+    postgres = await startPostgres();
+    broker = await startMosquitto({ extraConfig: BROKER_CONFIG });
+    settings = {
+      brokerUrl: broker.url, databaseUrl: await postgres.createDatabase(), terminals: TERMINALS, leaseMs: 2_000, heartbeatMs: 500,
+      mode: 'sharded', transformerAreas: true,
+    };
+    // One master key and one admin token for both nodes, as the nodes of one station share.
+    process.env.GRIDHEAD_MASTER_KEY = randomBytes(32).toString('hex');
+    process.env.GRIDHEAD_BOOTSTRAP_TOKEN = TEST_ADMIN_TOKEN;
+  }, 60_000);
+  afterAll(async () => {
+    await publishers?.stop();
+    for (const n of nodes.splice(0).reverse()) await n.dispose();
+    await broker.close();
+    await postgres.dispose();
+  });
+
+  it('stores every acknowledged reading once through a SIGKILL, and both nodes show every area live', async () => {
+    const a = await StationNode.start('node-a', settings);
+    nodes.push(a);
+    const b = await StationNode.start('node-b', settings);
+    nodes.push(b);
+    await eventually(async () => ((await b.health()).components.cluster?.info?.liveMembers === 2 ? true : undefined), 10_000, 'two live members');
+
+    publishers = await TelemetryPublishers.start(broker.url, TERMINALS, { limit: MESSAGES_PER_TERMINAL, inflight: 10 });
+    // Both take a share of the stream: one shared subscription group, two sessions.
+    await eventually(() => Promise.resolve((a.stats?.delivered ?? 0) >= TOTAL_READINGS * 0.1 && (b.stats?.delivered ?? 0) >= TOTAL_READINGS * 0.1 ? true : undefined), 60_000, 'both nodes to store a tenth of the stream');
+
+    nodes.splice(nodes.indexOf(a), 1);
+    await a.kill();
+    await publishers.done;
+    expect(publishers.readings()).toBe(TOTAL_READINGS);
+    // What the dead node received and had not acknowledged comes back to it with its session.
+    const restarted = await StationNode.start('node-a', settings);
+    nodes.push(restarted);
+
+    const check = await checkStored(settings.databaseUrl, publishers);
+    expect(check.missing).toEqual([]);
+    expect(check.wrong).toEqual([]);
+    expect(check.rows).toBe(check.expected);
+
+    // Every area's load is its one meter's last power.active, on either node, whichever node stored it.
+    const expected = Array.from({ length: TERMINALS }, (_, t) => ({ id: areaOf(t), loadKw: telemetryValues(t, MESSAGES_PER_TERMINAL - 1)['power.active'] }));
+    for (const node of [restarted, b]) {
+      const areas = await eventually(async () => {
+        const o = await getJson<OverviewJson>(node.url, '/api/v1/live/overview');
+        const got = expected.map((e) => ({ id: e.id, loadKw: o.areas.find((x) => x.id === e.id)?.loadKw ?? null }));
+        return got.every((g, i) => g.loadKw !== null && Math.abs(g.loadKw - (expected[i]?.loadKw ?? Number.NaN)) < 1e-9) ? got : undefined;
+      }, 30_000, `${node.id} to show every area's latest load`);
+      expect(areas).toHaveLength(TERMINALS);
+    }
+
+    // A feed message from a broken or foreign peer is counted and ignored by both nodes.
+    const peer = await mqtt.connectAsync(broker.url, { clientId: 'feed-vandal', clean: true, reconnectPeriod: 0 });
+    await peer.publishAsync(feedTopic(PREFIX, areaOf(0)), Buffer.from('{"v":1,"node":"node-x","readings":[["standby-000-m1","standby-000","power.active",-1e9,1,"good","mqtt"]]}'), { qos: 1 });
+    await peer.endAsync();
+    for (const node of [restarted, b]) {
+      await eventually(async () => (badFeedMessages(await getText(node.url, '/metrics')) === 1 ? true : undefined), 10_000, `${node.id} to count the bad feed message`);
+      const o = await getJson<OverviewJson>(node.url, '/api/v1/live/overview');
+      expect(o.areas.find((x) => x.id === areaOf(0))?.loadKw).toBeCloseTo(expected[0]?.loadKw ?? Number.NaN, 9);
+    }
+  }, 240_000);
+});
+
+async function getJson<T>(base: string, path: string): Promise<T> {
+  return JSON.parse(await getText(base, path)) as T;
+}
+
+async function getText(base: string, path: string): Promise<string> {
+  const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+  if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+  return res.text();
+}
+
+function badFeedMessages(metrics: string): number | undefined {
+  const m = /^gridhead_cluster_feed_messages_total\{outcome="bad"\} (\d+)$/m.exec(metrics);
+  return m === null ? undefined : Number(m[1]);
+}
