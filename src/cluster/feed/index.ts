@@ -38,7 +38,8 @@ export interface ClusterFeedAssembly {
   /** This node's feed session (src/cluster/mqttClients.ts); undefined: no feed (`single` mode). */
   readonly clientId: string | undefined;
   readonly connection: MqttConnection;
-  readonly placement: Pick<Placement, 'areaOf' | 'owns'>;
+  /** Placement (placement.ts): the area a terminal's readings are published under, and whether this node acts on it. */
+  readonly placement: { areaOf(terminalId: string): string | null; owns(terminalId: string): boolean };
   readonly readings: Pick<ReadingPath, 'onCommitted' | 'applyRemote'>;
   /** The rule engine; undefined when the rules are off. */
   readonly rules: ReadingSink | undefined;
