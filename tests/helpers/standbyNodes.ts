@@ -3,6 +3,7 @@
  * PostgreSQL and one broker, with MQTT terminals that publish QoS 1 telemetry to the broker and
  * remember what it acknowledged: the fixture of the failover test and its benchmark.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,9 @@ import { DEFAULT_TOPIC_PREFIX, telemetryTopic } from '../../protocols/mqtt/topic
 import type { PipelineStats } from '../../src/ingest/pipeline.js';
 import { forkTypeScript, nextMessage, type ForkedModule } from '../bench/forkTs.js';
 import { eventually } from './headend.js';
-import { queryPostgres } from './postgres.js';
+import type { TestBroker } from './aedes.js';
+import { startMosquitto } from './mosquitto.js';
+import { queryPostgres, startPostgres, type TestPostgres } from './postgres.js';
 import { isStationReply, type StationReply } from './stationProcess.js';
 
 /**
@@ -42,6 +45,33 @@ export interface StandbySettings {
 export interface Health {
   readonly node: { readonly id: string; readonly leader: boolean; readonly duties: 'active' | 'standby' };
   readonly components: Readonly<Record<string, { readonly status: string; readonly detail?: string; readonly info?: Record<string, unknown> }>>;
+}
+
+/**
+ * What the station processes of one test share, PostgreSQL (a database of its own) and
+ * mosquitto with the station's settings, and what the test started on them: `close()` stops
+ * the publishers, then the nodes (last started first), then the broker and the database.
+ * Sets the master key every node seals keys under, as the nodes of one station share it.
+ */
+export class ClusterBackends {
+  readonly nodes: StationNode[] = [];
+  publishers: TelemetryPublishers | undefined;
+
+  private constructor(readonly postgres: TestPostgres, readonly broker: TestBroker, readonly databaseUrl: string) {}
+
+  static async start(): Promise<ClusterBackends> {
+    const postgres = await startPostgres();
+    const broker = await startMosquitto({ extraConfig: BROKER_CONFIG });
+    process.env.GRIDHEAD_MASTER_KEY = randomBytes(32).toString('hex');
+    return new ClusterBackends(postgres, broker, await postgres.createDatabase());
+  }
+
+  async close(): Promise<void> {
+    await this.publishers?.stop();
+    for (const n of this.nodes.splice(0).reverse()) await n.dispose();
+    await this.broker.close();
+    await this.postgres.dispose();
+  }
 }
 
 /** One station process of the pair. */

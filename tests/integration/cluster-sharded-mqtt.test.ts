@@ -12,16 +12,14 @@
  *
  * Skipped, with the reason printed, without PostgreSQL or mosquitto.
  */
-import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { feedTopic } from '../../src/cluster/feed/codec.js';
-import type { TestBroker } from '../helpers/aedes.js';
 import { TEST_ADMIN_TOKEN, eventually } from '../helpers/headend.js';
-import { mosquittoPath, startMosquitto } from '../helpers/mosquitto.js';
-import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { mosquittoPath } from '../helpers/mosquitto.js';
+import { postgresUnavailable } from '../helpers/postgres.js';
 import {
-  BROKER_CONFIG, READINGS_PER_MESSAGE, StationNode, TelemetryPublishers, areaOf, checkStored, telemetryValues, type StandbySettings,
+  ClusterBackends, READINGS_PER_MESSAGE, StationNode, TelemetryPublishers, areaOf, checkStored, telemetryValues, type StandbySettings,
 } from '../helpers/standbyNodes.js';
 
 const unavailable = postgresUnavailable() ?? (mosquittoPath() === null ? 'mosquitto is not installed (apt-get install mosquitto)' : undefined);
@@ -35,48 +33,41 @@ const PREFIX = 'gridhead/v1';
 interface OverviewJson { readonly areas: readonly { readonly id: string; readonly loadKw: number | null }[] }
 
 describe.skipIf(unavailable !== undefined)('sharded MQTT: two station processes, one PostgreSQL, mosquitto shared subscriptions', () => {
-  let postgres: TestPostgres;
-  let broker: TestBroker;
+  let backends: ClusterBackends;
   let settings: StandbySettings;
-  const nodes: StationNode[] = [];
-  let publishers: TelemetryPublishers | undefined;
 
   beforeAll(async () => {
-    postgres = await startPostgres();
-    broker = await startMosquitto({ extraConfig: BROKER_CONFIG });
+    backends = await ClusterBackends.start();
     settings = {
-      brokerUrl: broker.url, databaseUrl: await postgres.createDatabase(), terminals: TERMINALS, leaseMs: 2_000, heartbeatMs: 500,
+      brokerUrl: backends.broker.url, databaseUrl: backends.databaseUrl, terminals: TERMINALS, leaseMs: 2_000, heartbeatMs: 500,
       mode: 'sharded', transformerAreas: true,
     };
-    // One master key and one admin token for both nodes, as the nodes of one station share.
-    process.env.GRIDHEAD_MASTER_KEY = randomBytes(32).toString('hex');
+    // One admin token for both nodes: they share the users.
     process.env.GRIDHEAD_BOOTSTRAP_TOKEN = TEST_ADMIN_TOKEN;
   }, 60_000);
   afterAll(async () => {
-    await publishers?.stop();
-    for (const n of nodes.splice(0).reverse()) await n.dispose();
-    await broker.close();
-    await postgres.dispose();
+    await backends.close();
   });
 
   it('stores every acknowledged reading once through a SIGKILL, and both nodes show every area live', async () => {
     const a = await StationNode.start('node-a', settings);
-    nodes.push(a);
+    backends.nodes.push(a);
     const b = await StationNode.start('node-b', settings);
-    nodes.push(b);
+    backends.nodes.push(b);
     await eventually(async () => ((await b.health()).components.cluster?.info?.liveMembers === 2 ? true : undefined), 10_000, 'two live members');
 
-    publishers = await TelemetryPublishers.start(broker.url, TERMINALS, { limit: MESSAGES_PER_TERMINAL, inflight: 10 });
+    const publishers = await TelemetryPublishers.start(backends.broker.url, TERMINALS, { limit: MESSAGES_PER_TERMINAL, inflight: 10 });
+    backends.publishers = publishers;
     // Both take a share of the stream: one shared subscription group, two sessions.
     await eventually(() => Promise.resolve((a.stats?.delivered ?? 0) >= TOTAL_READINGS * 0.1 && (b.stats?.delivered ?? 0) >= TOTAL_READINGS * 0.1 ? true : undefined), 60_000, 'both nodes to store a tenth of the stream');
 
-    nodes.splice(nodes.indexOf(a), 1);
+    backends.nodes.splice(backends.nodes.indexOf(a), 1);
     await a.kill();
     await publishers.done;
     expect(publishers.readings()).toBe(TOTAL_READINGS);
     // What the dead node received and had not acknowledged comes back to it with its session.
     const restarted = await StationNode.start('node-a', settings);
-    nodes.push(restarted);
+    backends.nodes.push(restarted);
 
     const check = await checkStored(settings.databaseUrl, publishers);
     expect(check.missing).toEqual([]);
@@ -95,7 +86,7 @@ describe.skipIf(unavailable !== undefined)('sharded MQTT: two station processes,
     }
 
     // A feed message from a broken or foreign peer is counted and ignored by both nodes.
-    const peer = await mqtt.connectAsync(broker.url, { clientId: 'feed-vandal', clean: true, reconnectPeriod: 0 });
+    const peer = await mqtt.connectAsync(backends.broker.url, { clientId: 'feed-vandal', clean: true, reconnectPeriod: 0 });
     await peer.publishAsync(feedTopic(PREFIX, areaOf(0)), Buffer.from('{"v":1,"node":"node-x","readings":[["standby-000-m1","standby-000","power.active",-1e9,1,"good","mqtt"]]}'), { qos: 1 });
     await peer.endAsync();
     for (const node of [restarted, b]) {
