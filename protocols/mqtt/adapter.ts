@@ -23,7 +23,7 @@ import type { PushSink, TerminalRef, TerminalSession, TransportAdapter } from '.
 import { DeadLetterPublisher } from './deadLetterPublisher.js';
 import { MqttCommandChannel } from './commandChannel.js';
 import { connectMqtt, DEFAULT_KEEPALIVE_SEC, type MqttConnection } from './connection.js';
-import { disconnect } from './disconnect.js';
+import { disconnect, withDeadline } from './disconnect.js';
 import { AckWindow, encodePubacks } from './acks.js';
 import { BusyStretch } from './busyStretch.js';
 import { checkHoldWithinKeepalive, handOverOptions } from './handOver.js';
@@ -166,7 +166,8 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
   /**
    * Connects and subscribes; `sink` receives every batch from then on. The returned stop
    * function disconnects without unsubscribing, so the broker keeps queuing for our
-   * session. One subscription at a time.
+   * session; with a `shareGroup` it leaves the group first, so the broker deals the stream to
+   * the members still there. One subscription at a time.
    */
   subscribe(sink: PushSink): () => Promise<void> {
     if (this.closed) throw new AdapterStateError('adapter is closed', undefined);
@@ -305,6 +306,11 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
       stop: async () => {
         if (stopping.signal.aborted) return;
         stopping.abort();
+        // A shared group's member that leaves on purpose says so: Mosquitto and EMQX go on dealing
+        // an offline persistent member its share of the stream, to wait in its session until it
+        // is back (MQTT 5.0 §4.8.2 leaves the choice to the server). What it holds unacknowledged
+        // stays in its session all the same and comes back to it (§4.4).
+        if (o.shareGroup !== undefined && client.connected) await withDeadline(client.unsubscribeAsync([...filters]).catch(() => undefined), LEAVE_GROUP_WAIT_MS);
         await disconnect(client);
       },
     };
@@ -319,6 +325,9 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     }
   }
 }
+
+/** Longest wait for the broker to confirm a shared group's member left it, at a stop. */
+const LEAVE_GROUP_WAIT_MS = 2_000;
 
 /**
  * Passed to mqtt.js's `handleMessage` callback: go on to the next packet without sending a

@@ -7,8 +7,12 @@
  *   Only the active node connects with it, and the next active takes over what the last one
  *   left unacknowledged. No cluster feed in `single`.
  * - `sharded`: every node its own session, `<mqtt.clientId>-<nodeId>`, joined to the shared
- *   subscription group `cluster.shareGroup`: the broker hands each message to one live
- *   member, and what a dead member left unacknowledged waits in its session until it is back.
+ *   subscription group `cluster.shareGroup`: the broker hands each message to one member.
+ *   What a crashed member left unacknowledged waits in its session until it is back, and so
+ *   does its share of what is published meanwhile: Mosquitto 2 and EMQX go on dealing an
+ *   offline persistent member its turn (MQTT 5.0 §4.8.2 leaves the choice to the server).
+ *   Nothing is lost, but that share is stored only when the node (the same id) returns. A
+ *   node that stops on purpose leaves the group first (protocols/mqtt/adapter.ts).
  *   Its command client gets `-cmd` on the node's id, not on the first 19 characters of the
  *   station's, which two nodes would share.
  * - The cluster feed (feed/): one client per node, `<mqtt.clientId>-<nodeId>-feed`, persistent,

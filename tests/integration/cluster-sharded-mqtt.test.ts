@@ -4,9 +4,10 @@
  * publishing QoS 1 telemetry throughout. Each node has its own persistent session in one
  * shared subscription group, so the broker splits the stream between them; each stores what
  * it receives and publishes it on the cluster feed, and each applies the other's to its live
- * state. One node is killed with SIGKILL mid-stream: the broker gives the rest of the stream
- * to the survivor, and what the dead node left unacknowledged waits in its session until it
- * is started again. In the end PostgreSQL holds every reading the broker acknowledged to the
+ * state. One node is killed with SIGKILL mid-stream: what it left unacknowledged, and its
+ * share of what is published while it is dead (mosquitto goes on dealing an offline
+ * persistent member its turn), wait in its session until it is started again, and it stores
+ * them then. In the end PostgreSQL holds every reading the broker acknowledged to the
  * terminals, each once, and both nodes' live overviews show every area's latest load. A
  * feed message that does not decode is counted and changes nothing.
  *
@@ -65,9 +66,10 @@ describe.skipIf(unavailable !== undefined)('sharded MQTT: two station processes,
     await a.kill();
     await publishers.done;
     expect(publishers.readings()).toBe(TOTAL_READINGS);
-    // What the dead node received and had not acknowledged comes back to it with its session.
+    // What the dead node had not acknowledged, and its share since, come back to it with its session.
     const restarted = await StationNode.start('node-a', settings);
     backends.nodes.push(restarted);
+    await eventually(() => Promise.resolve((restarted.stats?.delivered ?? 0) > 0 ? true : undefined), 30_000, 'the restarted node-a to store what waited in its session');
 
     const check = await checkStored(settings.databaseUrl, publishers);
     expect(check.missing).toEqual([]);

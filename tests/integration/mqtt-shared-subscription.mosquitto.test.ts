@@ -2,7 +2,8 @@
  * Head-ends that share the device stream through an MQTT shared subscription, as sharded
  * nodes do: the telemetry adapter and the DLMS push subscriber, two of each in one group,
  * each with its own persistent session, through Debian's mosquitto (aedes has no shared
- * subscriptions). Every message reaches exactly one of them, and both take a share.
+ * subscriptions). Every message reaches exactly one of them, and both take a share; one that
+ * is stopped leaves the group, or the broker would go on queuing a share for its session.
  *
  * Skipped, with the reason printed, without mosquitto.
  */
@@ -45,15 +46,7 @@ describe.skipIf(binary === null)('shared subscriptions through mosquitto', () =>
 
   it('hands each telemetry message to one adapter of the group', async () => {
     const received: number[][] = [[], []];
-    for (const [i, node] of ['node-a', 'node-b'].entries()) {
-      const adapter = new MqttAdapter({
-        url: broker.url, clientId: `gridhead-headend-${node}`, shareGroup: 'gridhead', topicPrefix: PREFIX, deadLetterTopic: 'gridhead/_deadletter',
-        maxPayloadBytes: 4096, maxReadingsPerMessage: 100, acceptQuantity: isQuantity, commandClientId: `gridhead-headend-${node}-cmd`,
-      });
-      closers.push(() => adapter.close());
-      adapter.subscribe({ readings: (batch) => { for (const r of batch) received[i]?.push(r.value); } });
-      await adapter.whenSubscribed(AbortSignal.timeout(5_000));
-    }
+    for (const [i, node] of ['node-a', 'node-b'].entries()) await member(node, received[i] ?? []).whenSubscribed(AbortSignal.timeout(5_000));
     const client = await publisher();
     for (let v = 0; v < MESSAGES; v++) {
       await client.publishAsync(telemetryTopic(PREFIX, 'T-1'), encodeTelemetry({ ts: Date.now(), meters: [{ address: '1', values: { 'power.active': v } }] }), { qos: 1 });
@@ -62,6 +55,32 @@ describe.skipIf(binary === null)('shared subscriptions through mosquitto', () =>
     const all = [...(received[0] ?? []), ...(received[1] ?? [])].sort((x, y) => x - y);
     expect(all).toEqual(Array.from({ length: MESSAGES }, (_, v) => v));
     expect(received.every((r) => r.length > 0)).toBe(true);
+  });
+
+  function member(node: string, received: number[]): MqttAdapter {
+    const adapter = new MqttAdapter({
+      url: broker.url, clientId: `gridhead-headend-${node}`, shareGroup: 'gridhead', topicPrefix: PREFIX, deadLetterTopic: 'gridhead/_deadletter',
+      maxPayloadBytes: 4096, maxReadingsPerMessage: 100, acceptQuantity: isQuantity, commandClientId: `gridhead-headend-${node}-cmd`,
+    });
+    closers.push(() => adapter.close());
+    adapter.subscribe({ readings: (batch) => { for (const r of batch) received.push(r.value); } });
+    return adapter;
+  }
+
+  it('leaves the group when stopped, so the members still there receive the whole stream, not a share of it', async () => {
+    const stays: number[] = [];
+    const leaves: number[] = [];
+    await member('node-c', stays).whenSubscribed(AbortSignal.timeout(5_000));
+    const leaving = member('node-d', leaves);
+    await leaving.whenSubscribed(AbortSignal.timeout(5_000));
+    await leaving.close();
+    const client = await publisher();
+    for (let v = 0; v < MESSAGES; v++) {
+      await client.publishAsync(telemetryTopic(PREFIX, 'T-2'), encodeTelemetry({ ts: Date.now(), meters: [{ address: '1', values: { 'power.active': v } }] }), { qos: 1 });
+    }
+    await eventually(() => Promise.resolve(stays.length >= MESSAGES ? true : undefined), 10_000, 'every message at the member still there');
+    expect(stays).toEqual(Array.from({ length: MESSAGES }, (_, v) => v));
+    expect(leaves).toEqual([]);
   });
 
   it('hands each DLMS push to one subscriber of the group', async () => {
