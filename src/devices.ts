@@ -7,11 +7,13 @@
 import type { ProtocolName, TransportAdapter } from '../protocols/adapter.js';
 import { DlmsAdapter } from '../protocols/dlms/adapter.js';
 import { ModbusAdapter } from '../protocols/modbus/adapter.js';
-import { MqttAdapter } from '../protocols/mqtt/adapter.js';
+import { MqttAdapter, type MqttProblem } from '../protocols/mqtt/adapter.js';
 import { startFleet, type Fleet } from '../simulators/fleet.js';
 import { scenarioLogLine } from '../simulators/scenarios/runner.js';
 import type { StationBroker } from './broker/index.js';
+import type { ClusterNode } from './cluster/index.js';
 import type { TelemetrySession } from './cluster/mqttClients.js';
+import { SessionAdoption } from './cluster/sessionAdoption.js';
 import type { CollectionScheduler } from './collect/index.js';
 import { collectPushSink } from './collect/pushSink.js';
 import { SYSTEM_ACTOR } from './control/audit.js';
@@ -34,6 +36,8 @@ export interface Adapters {
   readonly byProtocol: Readonly<Record<ProtocolName, TransportAdapter>>;
   /** The station's side of DLMS push: sender lookup over the registry, learnt lists, dead letters. */
   readonly dlmsPush: StationDlmsPush;
+  /** In a shared subscription group: an adapter on another node's session, which never reconnects (src/cluster/sessionAdoption.ts). */
+  readonly sessionOf: ((nodeId: string) => MqttAdapter) | undefined;
 }
 
 interface Assembly {
@@ -125,22 +129,34 @@ export function createAdapters(
     },
   });
   closers.add('dlms', () => dlms.close());
-  const mqtt = new MqttAdapter({
+  const telemetryOptions = {
     ...station,
-    ...(commandClientId === undefined ? {} : { commandClientId }),
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
     maxReadingsPerMessage: config.mqtt.maxReadingsPerMessage,
     maxInflightMessages: config.mqtt.maxInflightMessages,
     commandTimeoutMs: config.control.commandTimeoutMs,
     acceptQuantity: isQuantity,
-    onProblem: (p) => {
+    onProblem: (p: MqttProblem) => {
       const suppressed = throttle.pass(`mqtt:${p.terminalId ?? '?'}:${p.code}`);
       if (suppressed >= 0) logger.warn({ terminal: p.terminalId, code: p.code, reason: p.reason, suppressed }, 'MQTT message refused');
     },
-  });
+  };
+  const mqtt = new MqttAdapter({ ...telemetryOptions, ...(commandClientId === undefined ? {} : { commandClientId }) });
   closers.add('mqtt', () => mqtt.close());
-  return { modbus, dlms, mqtt, byProtocol: { modbus, dlms, mqtt }, dlmsPush };
+  const group = telemetry.shareGroup;
+  const sessionOf = group === undefined ? undefined : (nodeId: string) => new MqttAdapter({
+    ...telemetryOptions, clientId: `${config.mqtt.clientId}-${nodeId}`, shareGroup: group, reconnectPeriodMs: 0,
+  });
+  return { modbus, dlms, mqtt, byProtocol: { modbus, dlms, mqtt }, dlmsPush, sessionOf };
 }
+
+/** What push receivers need of the cluster: who this node is, the members, the leader lease. */
+export type ClusterMembers = Pick<ClusterNode, 'identity' | 'members' | 'leaderLease'>;
+
+/** A dead member's session is drained once quiet this long with nothing awaiting its commit. */
+const ADOPTION_QUIET_MS = 1_000;
+/** Longest drain of one dead member's session in one round; the rest waits for the next. */
+const ADOPTION_MAX_DRAIN_MS = 60_000;
 
 /**
  * Registers the receivers of what terminals push as active-only duties: the collector's push
@@ -158,13 +174,24 @@ export function createAdapters(
  */
 export function registerPushReceivers(
   { config, logger, closers, duties }: Omit<Assembly, 'throttle'> & { readonly duties: Duties },
-  { mqtt, dlms }: Adapters,
+  { mqtt, dlms, sessionOf }: Adapters,
   { pipeline, scheduler }: { readonly pipeline: IngestPipeline; readonly scheduler: CollectionScheduler },
   events: EventRecorder,
   broker: StationBroker,
   fleet: Fleet | undefined,
+  cluster: ClusterMembers,
 ): void {
   const parts = { offer: pipeline.offer.bind(pipeline), collector: scheduler, events: events.recordEvents.bind(events) };
+  // Sharded: the leader drains what a crashed member's telemetry session holds (src/cluster/sessionAdoption.ts).
+  if (sessionOf !== undefined) {
+    const adoption = new SessionAdoption({
+      self: cluster.identity.id, members: () => cluster.members(), isLeader: () => cluster.leaderLease?.isHolder() ?? true,
+      sessionOf, sink: collectPushSink('mqtt', 'mqtt', parts),
+      intervalMs: cluster.identity.leaseMs, quietMs: ADOPTION_QUIET_MS, maxDrainMs: ADOPTION_MAX_DRAIN_MS, log: logger.child({ component: 'session-adoption' }),
+    });
+    duties.add('mqtt session adoption', { start: () => { adoption.start(); return Promise.resolve(); }, stop: () => adoption.close() });
+    closers.add('mqtt session adoption', () => adoption.close());
+  }
   let unsubscribe: (() => Promise<void>) | undefined;
   const stopTelemetry = async (): Promise<void> => {
     const stop = unsubscribe;

@@ -98,7 +98,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const feed = await createClusterFeed({ ...base, identity, clientId: mqttClients.feedClientId, connection: broker.connection, placement, readings, rules: rules?.engine });
   // Active-only parts (polling, push receivers, rule and load-control ticks) register with `duties` and start at `duties.begin`.
   const collection = createCollection({ ...base, duties, stores: { stats: stores.collectionStats, cursors: stores.profileCursors }, registry, adapters: adapters.byProtocol, offer: (b, p, m) => readings.pipeline.offer(b, p, m) });
-  registerPushReceivers({ ...base, duties }, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet);
+  registerPushReceivers({ ...base, duties }, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet, cluster);
 
   const control = createControl({ ...base, duties, stores: { commands: stores.commands, actions: stores.controlActions }, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol, leadership: cluster.leaderLease });
   const opcua = await createOpcua({

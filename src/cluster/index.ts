@@ -17,7 +17,7 @@ import type { PostgresDatabase } from '../storage/postgres/connection.js';
 import { AreaShards } from './areaShards.js';
 import { DutyRoster } from './duties.js';
 import { Lease, leaseRecord } from './lease.js';
-import { Membership } from './membership.js';
+import { Membership, type Member } from './membership.js';
 import { createPlacement, type Placement, type PlacementTopology } from './placement.js';
 import type { NodeIdentity } from './settings.js';
 
@@ -38,6 +38,8 @@ export interface ClusterNode {
   status(): NodeStatus;
   /** The `cluster` component of /health; undefined in `single` mode. */
   health(): Promise<ComponentStatus | undefined>;
+  /** Every node ever registered, live or not (membership.ts); none in `single` mode. */
+  members(): Promise<readonly Member[]>;
   /** Records where this node's API listens (once it does), unless `cluster.advertiseUrl` says otherwise. */
   advertise(apiUrl: string): Promise<void>;
   /**
@@ -80,6 +82,7 @@ export async function createCluster({ logger, throttle, closers, identity, datab
     let placement: Placement | undefined;
     return {
       identity, leaderLease: undefined, duties, status: () => ({ ...single, duties: duties.state() }), health: () => Promise.resolve(undefined), advertise: () => Promise.resolve(),
+      members: () => Promise.resolve([]),
       shareAreas: () => undefined,
       place: (topology) => (placement ??= createPlacement({ mode: 'single', topology, leader: undefined, shards: undefined })),
     };
@@ -155,6 +158,7 @@ export async function createCluster({ logger, throttle, closers, identity, datab
     status: () => ({ ...single, leader: lease.isHolder(), duties: duties.state(), ...shardStatus() }),
     shareAreas,
     place,
+    members: () => membership.members(),
     advertise: (apiUrl) => (identity.advertiseUrl === undefined ? membership.advertise(apiUrl) : Promise.resolve()),
     health: () => {
       const now = performance.now();

@@ -99,6 +99,45 @@ describe.skipIf(unavailable !== undefined)('sharded MQTT: two station processes,
   }, 240_000);
 });
 
+describe.skipIf(unavailable !== undefined)('sharded MQTT: a node that crashes and stays down', () => {
+  let backends: ClusterBackends;
+  let settings: StandbySettings;
+
+  beforeAll(async () => {
+    backends = await ClusterBackends.start();
+    settings = {
+      brokerUrl: backends.broker.url, databaseUrl: backends.databaseUrl, terminals: TERMINALS, leaseMs: 2_000, heartbeatMs: 500,
+      mode: 'sharded', transformerAreas: true,
+    };
+    process.env.GRIDHEAD_BOOTSTRAP_TOKEN = TEST_ADMIN_TOKEN;
+  }, 60_000);
+  afterAll(async () => {
+    await backends.close();
+  });
+
+  it('has the leader drain its session, so every acknowledged reading is stored once without it', async () => {
+    const a = await StationNode.start('node-c', settings);
+    backends.nodes.push(a);
+    const b = await StationNode.start('node-d', settings);
+    backends.nodes.push(b);
+    await eventually(async () => ((await b.health()).components.cluster?.info?.liveMembers === 2 ? true : undefined), 10_000, 'two live members');
+
+    const publishers = await TelemetryPublishers.start(backends.broker.url, TERMINALS, { limit: MESSAGES_PER_TERMINAL, inflight: 10 });
+    backends.publishers = publishers;
+    await eventually(() => Promise.resolve((a.stats?.delivered ?? 0) >= TOTAL_READINGS * 0.1 && (b.stats?.delivered ?? 0) >= TOTAL_READINGS * 0.1 ? true : undefined), 60_000, 'both nodes to store a tenth of the stream');
+    backends.nodes.splice(backends.nodes.indexOf(a), 1);
+    await a.kill();
+    await publishers.done;
+
+    const check = await checkStored(settings.databaseUrl, publishers);
+    expect(check.missing).toEqual([]);
+    expect(check.wrong).toEqual([]);
+    expect(check.rows).toBe(check.expected);
+    const o = await getJson<OverviewJson>(b.url, '/api/v1/live/overview');
+    for (let t = 0; t < TERMINALS; t++) expect(o.areas.find((x) => x.id === areaOf(t))?.loadKw).toBeCloseTo(telemetryValues(t, MESSAGES_PER_TERMINAL - 1)['power.active'] ?? Number.NaN, 9);
+  }, 240_000);
+});
+
 async function getJson<T>(base: string, path: string): Promise<T> {
   return JSON.parse(await getText(base, path)) as T;
 }
