@@ -11,8 +11,8 @@
  *   What a crashed member left unacknowledged waits in its session until it is back, and so
  *   does its share of what is published meanwhile: Mosquitto 2 and EMQX go on dealing an
  *   offline persistent member its turn (MQTT 5.0 §4.8.2 leaves the choice to the server).
- *   Nothing is lost, but that share is stored only when the node (the same id) returns. A
- *   node that stops on purpose leaves the group first (protocols/mqtt/adapter.ts).
+ *   The leader drains a dead member's session (sessionAdoption.ts); a node that stops on
+ *   purpose leaves the group first (protocols/mqtt/adapter.ts).
  *   Its command client gets `-cmd` on the node's id, not on the first 19 characters of the
  *   station's, which two nodes would share.
  * - The cluster feed (feed/): one client per node, `<mqtt.clientId>-<nodeId>-feed`, persistent,
