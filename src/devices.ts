@@ -4,14 +4,16 @@
  * knows which protocols exist; collect and control meet the adapters through
  * `protocols/adapter.ts` only.
  */
-import type { NodeIdentity } from './cluster/settings.js';
 import type { ProtocolName, TransportAdapter } from '../protocols/adapter.js';
 import { DlmsAdapter } from '../protocols/dlms/adapter.js';
 import { ModbusAdapter } from '../protocols/modbus/adapter.js';
-import { MqttAdapter } from '../protocols/mqtt/adapter.js';
+import { MqttAdapter, type MqttProblem } from '../protocols/mqtt/adapter.js';
 import { startFleet, type Fleet } from '../simulators/fleet.js';
 import { scenarioLogLine } from '../simulators/scenarios/runner.js';
 import type { StationBroker } from './broker/index.js';
+import type { ClusterNode } from './cluster/index.js';
+import type { TelemetrySession } from './cluster/mqttClients.js';
+import { SessionAdoption } from './cluster/sessionAdoption.js';
 import type { CollectionScheduler } from './collect/index.js';
 import { collectPushSink } from './collect/pushSink.js';
 import { SYSTEM_ACTOR } from './control/audit.js';
@@ -34,6 +36,8 @@ export interface Adapters {
   readonly byProtocol: Readonly<Record<ProtocolName, TransportAdapter>>;
   /** The station's side of DLMS push: sender lookup over the registry, learnt lists, dead letters. */
   readonly dlmsPush: StationDlmsPush;
+  /** In a shared subscription group: an adapter on another node's session, which never reconnects (src/cluster/sessionAdoption.ts). */
+  readonly sessionOf: ((nodeId: string) => MqttAdapter) | undefined;
 }
 
 interface Assembly {
@@ -84,7 +88,7 @@ export function createAdapters(
   broker: StationBroker,
   { registry, security, securityEvents }: Pick<StationStorage, 'registry' | 'security' | 'securityEvents'>,
   dlmsPushStores: DlmsPushStores,
-  node: Pick<NodeIdentity, 'id' | 'mode'>,
+  telemetry: TelemetrySession,
 ): Adapters {
   const modbus = new ModbusAdapter({
     requestTimeoutMs: config.modbus.requestTimeoutMs,
@@ -93,8 +97,10 @@ export function createAdapters(
     registerMaps: config.modbus.registerMaps,
   });
   closers.add('modbus', () => modbus.close());
-  // The station's own MQTT clients: one connection (login, TLS) and one set of topic conventions.
-  const station = { ...broker.connection, clientId: config.mqtt.clientId, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic };
+  // The station's own MQTT clients: one connection (login, TLS) and one set of topic conventions;
+  // this node's session and, in sharded mode, its shared subscription group (src/cluster/mqttClients.ts).
+  const { commandClientId, ...session } = telemetry;
+  const station = { ...broker.connection, ...session, topicPrefix: config.mqtt.topicPrefix, deadLetterTopic: config.mqtt.deadLetterTopic };
   // DLMS pushes (data-notifications over the TCP wrapper and MQTT) come in through the DLMS adapter.
   const dlmsPush = stationDlmsPush(config.dlms.push, dlmsPushStores, registry, {
     mqtt: station,
@@ -123,23 +129,34 @@ export function createAdapters(
     },
   });
   closers.add('dlms', () => dlms.close());
-  const mqtt = new MqttAdapter({
+  const telemetryOptions = {
     ...station,
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
     maxReadingsPerMessage: config.mqtt.maxReadingsPerMessage,
     maxInflightMessages: config.mqtt.maxInflightMessages,
     commandTimeoutMs: config.control.commandTimeoutMs,
-    // Nodes sharing the broker: each its own command client, or they take each other's connection over.
-    ...(node.mode === 'single' ? {} : { nodeId: node.id }),
     acceptQuantity: isQuantity,
-    onProblem: (p) => {
+    onProblem: (p: MqttProblem) => {
       const suppressed = throttle.pass(`mqtt:${p.terminalId ?? '?'}:${p.code}`);
       if (suppressed >= 0) logger.warn({ terminal: p.terminalId, code: p.code, reason: p.reason, suppressed }, 'MQTT message refused');
     },
-  });
+  };
+  const mqtt = new MqttAdapter({ ...telemetryOptions, ...(commandClientId === undefined ? {} : { commandClientId }) });
   closers.add('mqtt', () => mqtt.close());
-  return { modbus, dlms, mqtt, byProtocol: { modbus, dlms, mqtt }, dlmsPush };
+  const group = telemetry.shareGroup;
+  const sessionOf = group === undefined ? undefined : (nodeId: string) => new MqttAdapter({
+    ...telemetryOptions, clientId: `${config.mqtt.clientId}-${nodeId}`, shareGroup: group, reconnectPeriodMs: 0,
+  });
+  return { modbus, dlms, mqtt, byProtocol: { modbus, dlms, mqtt }, dlmsPush, sessionOf };
 }
+
+/** What push receivers need of the cluster: who this node is, the members, the leader lease. */
+export type ClusterMembers = Pick<ClusterNode, 'identity' | 'members' | 'leaderLease'>;
+
+/** A dead member's session is drained once quiet this long with nothing awaiting its commit. */
+const ADOPTION_QUIET_MS = 1_000;
+/** Longest drain of one dead member's session in one round; the rest waits for the next. */
+const ADOPTION_MAX_DRAIN_MS = 60_000;
 
 /**
  * Registers the receivers of what terminals push as active-only duties: the collector's push
@@ -147,22 +164,34 @@ export function createAdapters(
  * MQTT). Readings settle once committed, and an adapter acknowledges a device only then. The
  * first start points the simulated fleet's DLMS meters at the push listener.
  *
- * The MQTT telemetry subscription is an active-only duty. Every node of a station connects
- * with the same client id and a persistent session, one at a time: the broker queues QoS 1
- * telemetry while no node is active and hands the queue, with what the last active left
- * unacknowledged, to the next (MQTT 3.1.1 §3.1.2.4, §4.4). Stopping disconnects without
- * acknowledging what is not committed yet, so nothing is lost, and the idempotent store keeps
- * a redelivery from being stored twice.
+ * The MQTT telemetry subscription is an active-only duty. In active-standby every node
+ * connects with the same client id and a persistent session, one at a time: the broker queues
+ * QoS 1 telemetry while no node is active and hands the queue, with what the last active left
+ * unacknowledged, to the next (MQTT 3.1.1 §3.1.2.4, §4.4). In sharded mode every node runs it,
+ * each with its own session in one shared subscription group (src/cluster/mqttClients.ts).
+ * Stopping disconnects without acknowledging what is not committed yet, so nothing is lost,
+ * and the idempotent store keeps a redelivery from being stored twice.
  */
 export function registerPushReceivers(
   { config, logger, closers, duties }: Omit<Assembly, 'throttle'> & { readonly duties: Duties },
-  { mqtt, dlms }: Adapters,
+  { mqtt, dlms, sessionOf }: Adapters,
   { pipeline, scheduler }: { readonly pipeline: IngestPipeline; readonly scheduler: CollectionScheduler },
   events: EventRecorder,
   broker: StationBroker,
   fleet: Fleet | undefined,
+  cluster: ClusterMembers,
 ): void {
   const parts = { offer: pipeline.offer.bind(pipeline), collector: scheduler, events: events.recordEvents.bind(events) };
+  // Sharded: the leader drains what a crashed member's telemetry session holds (src/cluster/sessionAdoption.ts).
+  if (sessionOf !== undefined) {
+    const adoption = new SessionAdoption({
+      self: cluster.identity.id, members: () => cluster.members(), isLeader: () => cluster.leaderLease?.isHolder() ?? true,
+      sessionOf, sink: collectPushSink('mqtt', 'mqtt', parts),
+      intervalMs: cluster.identity.leaseMs, quietMs: ADOPTION_QUIET_MS, maxDrainMs: ADOPTION_MAX_DRAIN_MS, log: logger.child({ component: 'session-adoption' }),
+    });
+    duties.add('mqtt session adoption', { start: () => { adoption.start(); return Promise.resolve(); }, stop: () => adoption.close() });
+    closers.add('mqtt session adoption', () => adoption.close());
+  }
   let unsubscribe: (() => Promise<void>) | undefined;
   const stopTelemetry = async (): Promise<void> => {
     const stop = unsubscribe;
@@ -181,7 +210,7 @@ export function registerPushReceivers(
     stop: stopTelemetry,
   });
   // Pushed events are stored like every other device event (and reach the rule engine from there).
-  // The push intake is active-only too: its MQTT client shares the station's client id.
+  // The push intake is active-only too: in active-standby its MQTT client shares the station's client id.
   let unsubscribeDlms: (() => Promise<void>) | undefined;
   let fleetPushing = false;
   const stopDlmsPush = async (): Promise<void> => {

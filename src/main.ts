@@ -8,7 +8,9 @@ import { createAlarms } from './alarms/index.js';
 import type { AlarmService } from './alarms/service.js';
 import { createApi } from './api/assemble.js';
 import { startBroker } from './broker/index.js';
-import { createCluster, nodeIdentity } from './cluster/index.js';
+import { createCluster, nodeIdentity, requireClusterBroker } from './cluster/index.js';
+import { createClusterFeed } from './cluster/feed/index.js';
+import { nodeMqttClients } from './cluster/mqttClients.js';
 import { createCollection } from './collect/assemble.js';
 import { createReadingPath } from './readingPath.js';
 import type { GridheadConfig } from './config/schema.js';
@@ -71,6 +73,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const base = { config, logger, closers, throttle: new LogThrottle(60_000) };
   // Before any store opens: a cluster mode on the embedded driver, or without a node id, stops here.
   const identity = nodeIdentity(config.cluster, storageDriverOf(config.storage, env));
+  requireClusterBroker(identity, config.mqtt.embeddedBroker.enabled);
   const stores = await openStores(base, env);
   const cluster = await createCluster({ ...base, identity, database: stores.postgres });
   const { duties, leaderDuties } = cluster;
@@ -81,7 +84,9 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   // The broker comes first: the fleet connects to it and seeds the registry before anything polls.
   const broker = await startBroker(base);
   const fleet = await startSimulators(base, broker, storage);
-  const adapters = createAdapters(base, broker, storage, { lists: stores.pushLists, deadLetters: stores.pushDeadLetters }, identity);
+  // This node's MQTT sessions: the station's one in active-standby, its own in a shared subscription group when sharded.
+  const mqttClients = nodeMqttClients(config.mqtt.clientId, identity, config.cluster.shareGroup);
+  const adapters = createAdapters(base, broker, storage, { lists: stores.pushLists, deadLetters: stores.pushDeadLetters }, mqttClients.telemetry);
 
   const expectedIntervalMs = (m: Meter): number | undefined => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs);
   const alarms = await createAlarms({ ...base, stores: { alarms: stores.alarms, deviceEvents: stores.deviceEvents, brokerDropCounters: stores.brokerDropCounters }, topology: registry, broker: broker.connection, leadership: cluster.leaderLease, database: stores.postgres, duties: leaderDuties });
@@ -89,12 +94,14 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const live = createLive({ ...base, registry, readings: storage.readings, analysisQueries: stores.analysisQueries, readBacks: stores.readBacks, alarms: alarms.service });
   const readings = createReadingPath({ ...base, registry, store: storage.readings, onStoreError: stores.noteError, live: live.sinks, rules: rules?.engine });
   rules?.watchReadingPath(() => readings.stallAheadOfRules());
+  // With several nodes, what each commits reaches the others' live state (and the owner's rules) over the broker.
+  const feed = await createClusterFeed({ ...base, identity, clientId: mqttClients.feedClientId, connection: broker.connection, placement, readings, rules: rules?.engine });
   // Active-only parts (polling, push receivers, rule and load-control ticks) register with `duties` and start at `duties.begin`.
   const collection = createCollection({
     ...base, duties, placement, handoverMs: cluster.handoverMs, stores: { stats: stores.collectionStats, cursors: stores.profileCursors }, registry, adapters: adapters.byProtocol,
     offer: (b, p, m) => readings.pipeline.offer(b, p, m),
   });
-  registerPushReceivers({ ...base, duties }, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet);
+  registerPushReceivers({ ...base, duties }, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet, cluster);
 
   const control = createControl({ ...base, duties, stores: { commands: stores.commands, actions: stores.controlActions }, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol, placement });
   const opcua = await createOpcua({
@@ -110,7 +117,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
 
   const parts = { ...collection, ...readings, mqtt: adapters.mqtt, mqttUrl: broker.url, dlms: adapters.dlms, brokerDrops: alarms.brokerDrops, database: stores, cluster };
   const metrics = createMetrics([
-    ...metricSources(parts), ...storage.securityEvents.metricSources(), ...dlmsPushMetricSources(adapters.dlms, adapters.dlmsPush.deadLetters), ...alarms.metricSources(),
+    ...metricSources(parts), ...storage.securityEvents.metricSources(), ...dlmsPushMetricSources(adapters.dlms, adapters.dlmsPush.deadLetters), ...alarms.metricSources(), ...(feed?.metricSources() ?? []),
     ...storage.auth.metricSources(), ...(alarms.brokerDrops?.metricSources() ?? []), ...stores.metricSources(),
   ]);
   const { url } = await createApi({

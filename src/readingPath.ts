@@ -18,8 +18,16 @@ export interface ReadingPath {
   readonly pipeline: IngestPipeline;
   /** The InfluxDB stream; undefined when `influx.enabled` is off. */
   readonly influx: InfluxSink | undefined;
-  /** Hears every batch the pipeline delivers from now on, after live state and before the rules; the listener must not throw. */
+  /**
+   * Hears every batch that reaches live state from now on: what the pipeline delivers (after
+   * live state and before the rules) and what other nodes committed (`applyRemote`). The
+   * listener must not throw.
+   */
   onReadings(listener: (batch: readonly Reading[]) => void): () => void;
+  /** Hears only the batches this node's pipeline committed to the store, as `onReadings` does; the listener must not throw. */
+  onCommitted(listener: (batch: readonly Reading[]) => void): () => void;
+  /** Readings another node committed (the cluster feed): to live state and the `onReadings` listeners; never to the store, the rules or InfluxDB. */
+  applyRemote(batch: readonly Reading[]): Promise<void>;
   /** The pipeline's stall when the failing sink comes before the rules (the store, live state, listeners): the rules hear nothing meanwhile. */
   stallAheadOfRules(): PipelineStall | undefined;
 }
@@ -39,7 +47,14 @@ export interface ReadingPathAssembly {
 
 export function createReadingPath({ config, registry, store, onStoreError, live, rules, logger, throttle, closers }: ReadingPathAssembly): ReadingPath {
   const readingListeners = new Set<(batch: readonly Reading[]) => void>();
-  const listeners: ReadingSink = { name: 'reading listeners', write: (b) => { for (const l of readingListeners) l(b); } };
+  const committedListeners = new Set<(batch: readonly Reading[]) => void>();
+  const listeners: ReadingSink = {
+    name: 'reading listeners',
+    write: (b) => {
+      for (const l of committedListeners) l(b);
+      for (const l of readingListeners) l(b);
+    },
+  };
   // Awaited: the pipeline's `committed`, which push adapters acknowledge on, settles only after the store's commit.
   const sinks: ReadingSink[] = [{ name: 'store', write: async (b) => { await store.write(b); } }, ...live, listeners];
   const aheadOfRules = new Set(sinks.map((s) => s.name));
@@ -84,6 +99,14 @@ export function createReadingPath({ config, registry, store, onStoreError, live,
     onReadings: (listener) => {
       readingListeners.add(listener);
       return () => { readingListeners.delete(listener); };
+    },
+    onCommitted: (listener) => {
+      committedListeners.add(listener);
+      return () => { committedListeners.delete(listener); };
+    },
+    applyRemote: async (batch) => {
+      for (const sink of live) await sink.write(batch);
+      for (const l of readingListeners) l(batch);
     },
     stallAheadOfRules: () => {
       const stall = pipeline.stall();

@@ -23,7 +23,7 @@ import type { PushSink, TerminalRef, TerminalSession, TransportAdapter } from '.
 import { DeadLetterPublisher } from './deadLetterPublisher.js';
 import { MqttCommandChannel } from './commandChannel.js';
 import { connectMqtt, DEFAULT_KEEPALIVE_SEC, roleClientId, type MqttConnection } from './connection.js';
-import { disconnect } from './disconnect.js';
+import { disconnect, withDeadline } from './disconnect.js';
 import { AckWindow, encodePubacks } from './acks.js';
 import { BusyStretch } from './busyStretch.js';
 import { checkHoldWithinKeepalive, handOverOptions } from './handOver.js';
@@ -31,13 +31,25 @@ import { MessageDelivery, type DeliveryCounters, type MqttProblem } from './deli
 import { AdapterStateError, MqttOptionsError, SubscribeRefusedError, UnsupportedOperationError } from './errors.js';
 import { DEFAULT_MAX_EVENTS_PER_MESSAGE } from './events.js';
 import { DEFAULT_MAX_FUTURE_SKEW_MS } from './payload.js';
-import { matchesSubscription, prefixProblem, subscriptionFilters } from './topics.js';
+import { groupFilters, matchesSubscription, prefixProblem, shareGroupProblem, subscriptionFilters } from './topics.js';
 
 export type { MqttProblem } from './delivery.js';
 
 export interface MqttAdapterOptions extends MqttConnection {
   /** Fixed, so the broker keeps the session (and queues QoS 1 messages) while we are away. */
   readonly clientId: string;
+  /**
+   * Subscribe through this shared subscription group (`$share/<group>/<filter>`, topics.ts
+   * `sharedFilter`): each message goes to one of the group's sessions, so several head-ends,
+   * each with its own `clientId`, share the telemetry. Default: plain filters, every message to us.
+   */
+  readonly shareGroup?: string;
+  /**
+   * The command channel's client id. Default `<first 19 characters of clientId>-cmd`, within
+   * the 23 characters every MQTT 3.1.1 server must accept (§3.1.3.1); ids that differ only
+   * after the 19th character need their own.
+   */
+  readonly commandClientId?: string;
   readonly topicPrefix: string;
   readonly deadLetterTopic: string;
   readonly maxPayloadBytes: number;
@@ -67,8 +79,6 @@ export interface MqttAdapterOptions extends MqttConnection {
   readonly commandTimeoutMs?: number;
   /** Commands awaiting a response at once, at most. Default 1000. */
   readonly maxPendingCommands?: number;
-  /** This station's node when several share the broker (cluster modes): its command client gets an id of its own (`roleClientId`). */
-  readonly nodeId?: string;
 }
 
 export interface MqttAdapterStats {
@@ -106,7 +116,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
   private closed = false;
 
   constructor(private readonly options: MqttAdapterOptions) {
-    const problem = prefixProblem(options.topicPrefix);
+    const problem = prefixProblem(options.topicPrefix) ?? (options.shareGroup === undefined ? null : shareGroupProblem(options.shareGroup));
     if (problem !== null) throw new MqttOptionsError(problem, undefined);
     // A dead-letter topic under our own filters would feed refused messages back to us.
     if (/[+#]/.test(options.deadLetterTopic) || matchesSubscription(options.topicPrefix, options.deadLetterTopic)) {
@@ -143,7 +153,7 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
       const o = this.options;
       this.commands = new MqttCommandChannel({
         connection: o,
-        clientId: roleClientId(o.clientId, 'cmd', o.nodeId),
+        clientId: o.commandClientId ?? roleClientId(o.clientId, 'cmd'),
         topicPrefix: o.topicPrefix,
         timeoutMs: o.commandTimeoutMs ?? 10_000,
         ...(o.maxPendingCommands === undefined ? {} : { maxPending: o.maxPendingCommands }),
@@ -156,7 +166,8 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
   /**
    * Connects and subscribes; `sink` receives every batch from then on. The returned stop
    * function disconnects without unsubscribing, so the broker keeps queuing for our
-   * session. One subscription at a time.
+   * session; with a `shareGroup` it leaves the group first, so the broker deals the stream to
+   * the members still there. One subscription at a time.
    */
   subscribe(sink: PushSink): () => Promise<void> {
     if (this.closed) throw new AdapterStateError('adapter is closed', undefined);
@@ -271,13 +282,14 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     client.on('reconnect', () => {
       this.reconnects += 1;
     });
+    const filters = groupFilters(subscriptionFilters(o.topicPrefix), o.shareGroup);
     const subscribed = new Promise<void>((resolve, reject) => {
       client.once('connect', () => {
-        client.subscribe([...subscriptionFilters(o.topicPrefix)], { qos: 1 }, (err) => {
+        client.subscribe([...filters], { qos: 1 }, (err) => {
           if (err === null) resolve();
           else {
             report({ terminalId: null, code: 'SUBSCRIBE_REFUSED', reason: err.message });
-            reject(new SubscribeRefusedError(`broker refused ${subscriptionFilters(o.topicPrefix).join(', ')}: ${err.message}`, undefined, { cause: err }));
+            reject(new SubscribeRefusedError(`broker refused ${filters.join(', ')}: ${err.message}`, undefined, { cause: err }));
           }
         });
       });
@@ -294,6 +306,11 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
       stop: async () => {
         if (stopping.signal.aborted) return;
         stopping.abort();
+        // A shared group's member that leaves on purpose says so: Mosquitto and EMQX go on dealing
+        // an offline persistent member its share of the stream, to wait in its session until it
+        // is back (MQTT 5.0 §4.8.2 leaves the choice to the server). What it holds unacknowledged
+        // stays in its session all the same and comes back to it (§4.4).
+        if (o.shareGroup !== undefined && client.connected) await withDeadline(client.unsubscribeAsync([...filters]).catch(() => undefined), LEAVE_GROUP_WAIT_MS);
         await disconnect(client);
       },
     };
@@ -308,6 +325,9 @@ export class MqttAdapter implements TransportAdapter<Record<string, never>> {
     }
   }
 }
+
+/** Longest wait for the broker to confirm a shared group's member left it, at a stop. */
+const LEAVE_GROUP_WAIT_MS = 2_000;
 
 /**
  * Passed to mqtt.js's `handleMessage` callback: go on to the next packet without sending a

@@ -24,8 +24,9 @@ export const MqttConfig = Type.Object(
     url: Type.String({ default: 'mqtt://127.0.0.1:1883' }),
     /**
      * The persistent session the broker keeps (and queues QoS 1 telemetry in) for the station.
-     * One per station, the same on every node: only the active node connects with it, so the
-     * next active receives what the last one left.
+     * One per station, the same on every node of an active-standby pair: only the active node
+     * connects with it, so the next active receives what the last one left. Sharded nodes each
+     * connect as `<clientId>-<nodeId>` (src/cluster/mqttClients.ts).
      */
     clientId: Type.String({ minLength: 1, maxLength: 128, default: 'gridhead-headend' }),
     username: Type.Optional(Type.String()),

@@ -2,7 +2,7 @@
  * Topic convention: `<prefix>/<terminalId>/telemetry`, `…/status` and `…/events`.
  * Pure functions; see README.md for the convention as a whole.
  */
-import { TopicError } from './errors.js';
+import { MqttOptionsError, TopicError } from './errors.js';
 
 export type TopicKind = 'telemetry' | 'status' | 'events';
 
@@ -35,6 +35,32 @@ export function eventsTopic(prefix: string, terminalId: string): string {
 export function subscriptionFilters(prefix: string): readonly string[] {
   return [`${prefix}/+/telemetry`, `${prefix}/+/status`, `${prefix}/+/events`];
 }
+
+/**
+ * `filter` joined to the shared subscription group `group`: the broker hands each matching
+ * message to one member of the group, not to every subscriber (MQTT 5.0 §4.8.2, which
+ * Mosquitto and EMQX honour for MQTT 3.1.1 clients too). Messages arrive on their own topic,
+ * not on the `$share/...` filter. Throws `MqttOptionsError` for a group name §4.8.2 forbids.
+ */
+export function sharedFilter(group: string, filter: string): string {
+  const problem = shareGroupProblem(group);
+  if (problem !== null) throw new MqttOptionsError(problem, undefined);
+  return `${SHARE_ROOT}${group}/${filter}`;
+}
+
+/** Undefined `group`: the filters as they are; else each joined to the group (`sharedFilter`). */
+export function groupFilters(filters: readonly string[], group: string | undefined): readonly string[] {
+  return group === undefined ? filters : filters.map((f) => sharedFilter(group, f));
+}
+
+/** MQTT 5.0 §4.8.2: a ShareName is at least one character and contains no "/", "+" or "#". Returns the problem or null. */
+export function shareGroupProblem(group: string): string | null {
+  if (group.length === 0) return 'shared subscription group is empty';
+  if (/[/+#]/.test(group) || group.includes('\u0000')) return `shared subscription group "${group}" must not contain "/", "+", "#" or NUL`;
+  return null;
+}
+
+const SHARE_ROOT = '$share/';
 
 /** Splits a topic received under `prefix` into terminal id and kind. */
 export function parseTopic(prefix: string, topic: string): TopicParse {

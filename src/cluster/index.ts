@@ -21,11 +21,11 @@ import type { PostgresDatabase } from '../storage/postgres/connection.js';
 import { AreaShards } from './areaShards.js';
 import { DutyRoster } from './duties.js';
 import { Lease, leaseRecord, trustMarginMs } from './lease.js';
-import { Membership } from './membership.js';
+import { Membership, type Member } from './membership.js';
 import { createPlacement, type Placement, type PlacementTopology } from './placement.js';
 import type { NodeIdentity } from './settings.js';
 
-export { nodeIdentity, type NodeIdentity } from './settings.js';
+export { nodeIdentity, requireClusterBroker, type NodeIdentity } from './settings.js';
 
 /** The name of the singleton duties' lease. */
 export const LEADER_LEASE = 'leader';
@@ -47,6 +47,8 @@ export interface ClusterNode {
   status(): NodeStatus;
   /** The `cluster` component of /health; undefined in `single` mode. */
   health(): Promise<ComponentStatus | undefined>;
+  /** Every node ever registered, live or not (membership.ts); none in `single` mode. */
+  members(): Promise<readonly Member[]>;
   /** Records where this node's API listens (once it does), unless `cluster.advertiseUrl` says otherwise. */
   advertise(apiUrl: string): Promise<void>;
   /**
@@ -100,6 +102,7 @@ export async function createCluster({ config, logger, throttle, closers, identit
     return {
       identity, leaderLease: undefined, duties, leaderDuties, handoverMs: 0, status: () => ({ ...single, duties: duties.state(), leaderDuties: leaderDuties.state() }),
       health: () => Promise.resolve(undefined), advertise: () => Promise.resolve(), shareAreas: () => undefined,
+      members: () => Promise.resolve([]),
       place: (topology) => (placement ??= createPlacement({ mode: 'single', topology, leader: undefined, shards: undefined })),
     };
   }
@@ -179,6 +182,7 @@ export async function createCluster({ config, logger, throttle, closers, identit
     shareAreas,
     place,
     handoverMs: Math.floor(trustMarginMs(identity.leaseMs) / 2),
+    members: () => membership.members(),
     advertise: (apiUrl) => (identity.advertiseUrl === undefined ? membership.advertise(apiUrl) : Promise.resolve()),
     health: () => {
       const now = performance.now();

@@ -48,3 +48,17 @@ export function nodeIdentity(cluster: ClusterConfig, driver: 'embedded' | 'postg
   if (issues.length > 0) throw new ConfigError(`the cluster settings (cluster.*, ${NODE_ID_ENV}, ${CLUSTER_MODE_ENV})`, issues);
   return { id, mode: cluster.mode, roles: cluster.roles, heartbeatMs: cluster.heartbeatMs, leaseMs: cluster.leaseMs, advertiseUrl: cluster.advertiseUrl };
 }
+
+/**
+ * `sharded` nodes share the telemetry through an MQTT shared subscription, which the embedded
+ * aedes broker does not offer (it would hand every message to every node, and each node's
+ * persistent session would store and acknowledge them all): the mode needs an external broker
+ * that does (Mosquitto 2, EMQX). Throws a `ConfigError` naming both keys otherwise.
+ */
+export function requireClusterBroker(identity: Pick<NodeIdentity, 'mode'>, embeddedBroker: boolean): void {
+  if (identity.mode !== 'sharded' || !embeddedBroker) return;
+  throw new ConfigError(`the cluster settings (cluster.mode, mqtt.embeddedBroker.enabled)`, [{
+    path: 'mqtt.embeddedBroker.enabled',
+    message: `is true, but cluster.mode sharded (${CLUSTER_MODE_ENV}) shares the telemetry through MQTT shared subscriptions ($share/...), which the embedded broker does not support: set mqtt.embeddedBroker.enabled to false and mqtt.url (GRIDHEAD_MQTT_URL) to an external broker such as Mosquitto 2, or use mode active-standby`,
+  }]);
+}

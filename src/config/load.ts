@@ -106,7 +106,7 @@ function fillSections(value: Record<string, unknown>): void {
     ['analysis'],
     ['opcua'],
     ['billing'], ['billing', 'tariff'],
-    ['cluster'],
+    ['cluster'], ['cluster', 'feed'],
   ];
   for (const path of sections) {
     let node: Record<string, unknown> = value;

@@ -634,6 +634,22 @@ export const ClusterConfig = Type.Object(
      * not keep the node from standing by, or from taking over again.
      */
     dutyStopTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+    /**
+     * `sharded`: the MQTT shared subscription group the nodes' telemetry clients join
+     * (`$share/<group>/<mqtt.topicPrefix>/+/telemetry` ...): the broker hands each message to
+     * one node. One group per station; no "/", "+" or "#".
+     */
+    shareGroup: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^/+#]+$', default: 'gridhead' }),
+    /** The cluster feed (src/cluster/feed/): every node's committed readings, for the other nodes' live state and rules. */
+    feed: Type.Object(
+      {
+        /** Readings in one feed message, at most; a larger batch goes as several. */
+        maxReadingsPerMessage: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+        /** Feed messages awaiting the broker's PUBACK, at most; beyond, a batch is dropped and counted (the store is the record). */
+        maxPendingMessages: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
+      },
+      strict,
+    ),
   },
   strict,
 );

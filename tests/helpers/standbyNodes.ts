@@ -6,6 +6,7 @@
  * operators run it, `gridhead start` with a configuration file and the cluster's environment
  * (`CliStationNode`), next to a simulated fleet in its own `gridhead sim` process (`FleetProcess`).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,9 @@ import type { FleetStatus } from '../../simulators/statusServer.js';
 import { forkTypeScript, nextMessage, type ForkedModule } from '../bench/forkTs.js';
 import { CLI_ADMIN_TOKEN, stationEnv, type CliInstall, type RunningCli } from './cli.js';
 import { eventually } from './headend.js';
-import { queryPostgres } from './postgres.js';
+import type { TestBroker } from './aedes.js';
+import { startMosquitto } from './mosquitto.js';
+import { queryPostgres, startPostgres, type TestPostgres } from './postgres.js';
 import { isStationReply, type StationReply } from './stationProcess.js';
 
 /**
@@ -40,11 +43,43 @@ export interface StandbySettings {
   /** The cluster timings; the configuration's defaults when left out. */
   readonly leaseMs?: number;
   readonly heartbeatMs?: number;
+  /**
+   * Each terminal's meter in a transformer area of its own (`areaOf(t)`), whose live load
+   * counts values up to a day old (START_TS is two hours back). Default: no areas.
+   */
+  readonly transformerAreas?: boolean;
 }
 
 export interface Health {
   readonly node: { readonly id: string; readonly leader: boolean; readonly duties: 'active' | 'standby' };
   readonly components: Readonly<Record<string, { readonly status: string; readonly detail?: string; readonly info?: Record<string, unknown> }>>;
+}
+
+/**
+ * What the station processes of one test share, PostgreSQL (a database of its own) and
+ * mosquitto with the station's settings, and what the test started on them: `close()` stops
+ * the publishers, then the nodes (last started first), then the broker and the database.
+ * Sets the master key every node seals keys under, as the nodes of one station share it.
+ */
+export class ClusterBackends {
+  readonly nodes: StationNode[] = [];
+  publishers: TelemetryPublishers | undefined;
+
+  private constructor(readonly postgres: TestPostgres, readonly broker: TestBroker, readonly databaseUrl: string) {}
+
+  static async start(): Promise<ClusterBackends> {
+    const postgres = await startPostgres();
+    const broker = await startMosquitto({ extraConfig: BROKER_CONFIG });
+    process.env.GRIDHEAD_MASTER_KEY = randomBytes(32).toString('hex');
+    return new ClusterBackends(postgres, broker, await postgres.createDatabase());
+  }
+
+  async close(): Promise<void> {
+    await this.publishers?.stop();
+    for (const n of this.nodes.splice(0).reverse()) await n.dispose();
+    await this.broker.close();
+    await this.postgres.dispose();
+  }
 }
 
 /** One station process of the pair. */
@@ -77,8 +112,9 @@ export class StationNode {
       dlms: { push: { listen: { enabled: true, host: '127.0.0.1', port: 0 } } },
       simulators: { enabled: false },
       opcua: { enabled: false },
+      ...(s.transformerAreas === true ? { station: { areaLoadFreshMs: 86_400_000 } } : {}),
       cluster: { mode: s.mode ?? 'active-standby', nodeId: id, ...(s.heartbeatMs === undefined ? {} : { heartbeatMs: s.heartbeatMs }), ...(s.leaseMs === undefined ? {} : { leaseMs: s.leaseMs }) },
-      registry: publisherRegistry(s.terminals),
+      registry: publisherRegistry(s.terminals, s.transformerAreas === true),
     };
     return StationNode.fork(id, config);
   }
@@ -253,10 +289,11 @@ function statusUrlOf(stdout: string): string | undefined {
 }
 
 /** The registry entries of `terminals` publishing terminals (TelemetryPublishers): one MQTT terminal and its one meter each. */
-export function publisherRegistry(terminals: number): { terminals: Record<string, unknown>[]; meters: Record<string, unknown>[] } {
+export function publisherRegistry(terminals: number, transformerAreas = false): { terminals: Record<string, unknown>[]; meters: Record<string, unknown>[]; areas?: Record<string, unknown>[] } {
   return {
     terminals: Array.from({ length: terminals }, (_, t) => ({ id: terminalId(t), protocol: 'mqtt', profiles: [] })),
-    meters: Array.from({ length: terminals }, (_, t) => ({ id: meterIdOf(t), terminalId: terminalId(t), address: '1' })),
+    meters: Array.from({ length: terminals }, (_, t) => ({ id: meterIdOf(t), terminalId: terminalId(t), address: '1', ...(transformerAreas ? { areaId: areaOf(t) } : {}) })),
+    ...(transformerAreas ? { areas: Array.from({ length: terminals }, (_, t) => ({ id: areaOf(t), name: areaOf(t), kind: 'transformer', transformerKva: 400 })) } : {}),
   };
 }
 
@@ -312,6 +349,11 @@ export function terminalId(t: number): string {
 
 export function meterIdOf(t: number): string {
   return `${terminalId(t)}-m1`;
+}
+
+/** Terminal t's transformer area, with `transformerAreas`. */
+export function areaOf(t: number): string {
+  return `area-${String(t).padStart(3, '0')}`;
 }
 
 /** The values of terminal t's message i, each distinct, so a stored row says which message it came from. */

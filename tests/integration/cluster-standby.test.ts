@@ -12,13 +12,11 @@
  *
  * Skipped, with the reason printed, without PostgreSQL or mosquitto.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestBroker } from '../helpers/aedes.js';
 import { eventually } from '../helpers/headend.js';
-import { mosquittoPath, startMosquitto } from '../helpers/mosquitto.js';
-import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { BROKER_CONFIG, READINGS_PER_MESSAGE, StationNode, TelemetryPublishers, checkStored, type StandbySettings } from '../helpers/standbyNodes.js';
+import { mosquittoPath } from '../helpers/mosquitto.js';
+import { postgresUnavailable } from '../helpers/postgres.js';
+import { ClusterBackends, READINGS_PER_MESSAGE, StationNode, TelemetryPublishers, checkStored, type StandbySettings } from '../helpers/standbyNodes.js';
 
 const unavailable = postgresUnavailable() ?? (mosquittoPath() === null ? 'mosquitto is not installed (apt-get install mosquitto)' : undefined);
 if (unavailable !== undefined) console.warn(`skipping the hot standby test: ${unavailable}`);
@@ -30,35 +28,27 @@ const TOTAL_READINGS = TERMINALS * MESSAGES_PER_TERMINAL * READINGS_PER_MESSAGE;
 const TAKEOVER_MS = 10_000;
 
 describe.skipIf(unavailable !== undefined)('hot standby: two station processes, one PostgreSQL, mosquitto', () => {
-  let postgres: TestPostgres;
-  let broker: TestBroker;
+  let backends: ClusterBackends;
   let settings: StandbySettings;
-  const nodes: StationNode[] = [];
-  let publishers: TelemetryPublishers | undefined;
 
   beforeAll(async () => {
-    postgres = await startPostgres();
-    broker = await startMosquitto({ extraConfig: BROKER_CONFIG });
-    settings = { brokerUrl: broker.url, databaseUrl: await postgres.createDatabase(), terminals: TERMINALS, leaseMs: 2_000, heartbeatMs: 500 };
-    // Both nodes seal and open keys under one master key, as the nodes of one station do.
-    process.env.GRIDHEAD_MASTER_KEY = randomBytes(32).toString('hex');
+    backends = await ClusterBackends.start();
+    settings = { brokerUrl: backends.broker.url, databaseUrl: backends.databaseUrl, terminals: TERMINALS, leaseMs: 2_000, heartbeatMs: 500 };
   }, 60_000);
   afterAll(async () => {
-    await publishers?.stop();
-    for (const n of nodes.splice(0).reverse()) await n.dispose();
-    await broker.close();
-    await postgres.dispose();
+    await backends.close();
   });
 
   it('takes over within the bound after a SIGKILL of the active and stores every acknowledged reading once', async () => {
     const a = await StationNode.start('node-a', settings);
-    nodes.push(a);
+    backends.nodes.push(a);
     await eventually(async () => ((await a.health()).node.duties === 'active' ? true : undefined), TAKEOVER_MS, 'node-a to be active');
     const b = await StationNode.start('node-b', settings);
-    nodes.push(b);
+    backends.nodes.push(b);
     await eventually(async () => ((await b.health()).components.cluster?.info?.liveMembers === 2 ? true : undefined), TAKEOVER_MS, 'two live members');
 
-    publishers = await TelemetryPublishers.start(broker.url, TERMINALS, { limit: MESSAGES_PER_TERMINAL, inflight: 10 });
+    const publishers = await TelemetryPublishers.start(backends.broker.url, TERMINALS, { limit: MESSAGES_PER_TERMINAL, inflight: 10 });
+    backends.publishers = publishers;
     await eventually(() => Promise.resolve((a.stats?.delivered ?? 0) >= TOTAL_READINGS * 0.25 ? true : undefined), 60_000, 'node-a to store a quarter of the stream');
 
     // The standby is warm and idle: no subscription (the broker would give it messages), nothing taken.
@@ -69,7 +59,7 @@ describe.skipIf(unavailable !== undefined)('hot standby: two station processes, 
     expect(b.stats?.accepted).toBe(0);
 
     const killedAt = Date.now();
-    nodes.splice(nodes.indexOf(a), 1);
+    backends.nodes.splice(backends.nodes.indexOf(a), 1);
     await a.kill();
     const leading = await eventually(async () => {
       const h = await b.health();

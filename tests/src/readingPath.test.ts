@@ -2,11 +2,13 @@
  * The reading path's store sink on the async reading store: an offer's `committed` (what a
  * push adapter acknowledges a device on, MQTT's PUBACK above all) settles only once the store
  * has committed the batch, however long a network database takes, and a failed write is
- * retried with the same batch and reported for /health.
+ * retried with the same batch and reported for /health. Readings another node committed
+ * (the cluster feed) reach live state and the reading listeners only.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildConfig } from '../../src/config/load.js';
-import type { Reading } from '../../src/domain/index.js';
+import { meterId, terminalId, type Reading } from '../../src/domain/index.js';
+import type { ReadingSink } from '../../src/ingest/pipeline.js';
 import { createLogger, LogThrottle } from '../../src/observe/logger.js';
 import { ShutdownOrder } from '../../src/observe/closers.js';
 import { createReadingPath } from '../../src/readingPath.js';
@@ -44,7 +46,7 @@ describe('the reading path on an asynchronous store', () => {
     db.close();
   });
 
-  async function path(store: AsyncReadingStore, onStoreError?: (err: unknown) => void) {
+  async function path(store: AsyncReadingStore, onStoreError?: (err: unknown) => void, sinks: { live?: ReadingSink[]; rules?: ReadingSink } = {}) {
     db = openDatabase(':memory:');
     const registry = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
     await registry.seed({
@@ -56,7 +58,7 @@ describe('the reading path on an asynchronous store', () => {
     closers = new ShutdownOrder(logger);
     return createReadingPath({
       config: buildConfig({}, 'test'), registry, store, ...(onStoreError === undefined ? {} : { onStoreError }),
-      live: [], rules: undefined, logger, throttle: new LogThrottle(60_000), closers,
+      live: sinks.live ?? [], rules: sinks.rules, logger, throttle: new LogThrottle(60_000), closers,
     });
   }
 
@@ -86,5 +88,27 @@ describe('the reading path on an asynchronous store', () => {
 
     store.writes[1]?.finish();
     expect(await settled(offer.committed)).toBe(true);
+  });
+
+  it('applies another node\'s readings to live state and the reading listeners, never to the store, the rules or the committed listeners', async () => {
+    const store = new HeldStore();
+    const live: Reading[] = [];
+    const rules: Reading[] = [];
+    const p = await path(store, undefined, { live: [{ name: 'live', write: (b) => { live.push(...b); } }], rules: { name: 'rules', write: (b) => { rules.push(...b); } } });
+    const heard: Reading[] = [];
+    const committed: Reading[] = [];
+    p.onReadings((b) => { heard.push(...b); });
+    p.onCommitted((b) => { committed.push(...b); });
+    const remote: Reading = { meterId: meterId('m1'), quantity: 'power.active', value: 3, unit: 'kW', ts: Date.now(), quality: 'good', source: { protocol: 'mqtt', terminalId: terminalId('t1'), mode: 'push' } };
+    await p.applyRemote([remote]);
+    expect({ live, heard, committed, rules, stored: store.writes.length }).toEqual({ live: [remote], heard: [remote], committed: [], rules: [], stored: 0 });
+
+    // What this node's own pipeline commits reaches every one of them.
+    const offer = await p.pipeline.offer([{ terminalId: 't1', address: '1', quantity: 'power.active', value: 4, ts: Date.now() }], 'mqtt', 'push');
+    while (store.writes.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    store.writes[0]?.finish();
+    await offer.committed;
+    expect([live.length, heard.length, committed.length, rules.length]).toEqual([2, 2, 1, 1]);
+    expect(committed[0]?.value).toBe(4);
   });
 });

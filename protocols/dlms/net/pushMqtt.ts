@@ -24,6 +24,7 @@ import type { DeadLetterInput } from '../../mqtt/deadLetter.js';
 import { DeadLetterPublisher } from '../../mqtt/deadLetterPublisher.js';
 import { disconnect } from '../../mqtt/disconnect.js';
 import { checkHoldWithinKeepalive, handOverOptions, SinkHandOver, type HandOverOptions } from '../../mqtt/handOver.js';
+import { groupFilters } from '../../mqtt/topics.js';
 
 export interface MqttPushOrigin {
   readonly kind: 'mqtt';
@@ -35,6 +36,11 @@ export interface DlmsPushMqttOptions extends MqttConnection, Partial<HandOverOpt
   readonly clientId: string;
   /** e.g. 'gridhead/v1'. */
   readonly topicPrefix: string;
+  /**
+   * Subscribe through this shared subscription group (protocols/mqtt/topics.ts `sharedFilter`):
+   * each push goes to one of the group's sessions. Default: a plain filter.
+   */
+  readonly shareGroup?: string;
   /** Larger payloads are acknowledged and dropped (reported); default 4,096. */
   readonly maxPayloadBytes?: number;
   /**
@@ -118,7 +124,7 @@ export class DlmsPushMqttSubscriber {
       const onAbort = () => { reject(new Error('MQTT subscription for DLMS pushes aborted')); };
       signal?.addEventListener('abort', onAbort, { once: true });
       const subscribe = () => {
-        client.subscribe(dlmsNotifyFilter(o.topicPrefix), { qos: 1 }, (err) => {
+        client.subscribe([...groupFilters([dlmsNotifyFilter(o.topicPrefix)], o.shareGroup)], { qos: 1 }, (err) => {
           if (err) this.report('broker-error', `subscribe refused: ${err.message}`);
           else {
             signal?.removeEventListener('abort', onAbort);

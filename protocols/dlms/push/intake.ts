@@ -43,7 +43,7 @@ export interface DlmsPushOptions {
   readonly listStore: PushListStore;
   readonly deadLetters: PushDeadLetterSink;
   /** The station's broker connection (login and TLS included) and its MQTT conventions. */
-  readonly mqtt?: MqttConnection & { readonly clientId: string; readonly topicPrefix: string; readonly deadLetterTopic: string };
+  readonly mqtt?: MqttConnection & { readonly clientId: string; readonly topicPrefix: string; readonly deadLetterTopic: string; readonly shareGroup?: string };
   readonly security?: PushKeyLookup;
   readonly onSecurityEvent?: (event: SecurityEvent & { readonly meterId?: string; readonly terminalId?: string }) => void;
   /** Every push problem; the station rate-limits its log line. */

@@ -39,7 +39,7 @@ describe('the MQTT command client id', () => {
     const node = (nodeId: string) => {
       const a = new MqttAdapter({
         url: broker.url, clientId: 'gridhead-headend', topicPrefix: 'gridhead/v1', deadLetterTopic: 'gridhead/v1/_deadletter', maxPayloadBytes: 4096,
-        maxReadingsPerMessage: 100, acceptQuantity: isQuantity, reconnectPeriodMs: 50, commandTimeoutMs: 5_000, nodeId,
+        maxReadingsPerMessage: 100, acceptQuantity: isQuantity, reconnectPeriodMs: 50, commandTimeoutMs: 5_000, commandClientId: roleClientId('gridhead-headend', 'cmd', nodeId),
       });
       closers.push(() => a.close());
       return a;

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { MqttOptionsError } from '../../../protocols/mqtt/errors.js';
 import {
+  groupFilters,
   matchesSubscription,
   parseTopic,
   prefixProblem,
+  shareGroupProblem,
+  sharedFilter,
   statusTopic,
   subscriptionFilters,
   telemetryTopic,
@@ -82,5 +86,18 @@ describe('subscriptions', () => {
     expect(prefixProblem('grid//v1')).not.toBeNull();
     expect(prefixProblem('gridhead/v1/')).not.toBeNull();
     expect(prefixProblem('')).not.toBeNull();
+  });
+});
+
+describe('shared subscription filters', () => {
+  it('joins each filter to the group as $share/<group>/<filter>, and leaves them plain without a group', () => {
+    expect(sharedFilter('gridhead', 'gridhead/v1/+/telemetry')).toBe('$share/gridhead/gridhead/v1/+/telemetry');
+    expect(groupFilters(subscriptionFilters(prefix), 'g1')).toEqual(['$share/g1/gridhead/v1/+/telemetry', '$share/g1/gridhead/v1/+/status', '$share/g1/gridhead/v1/+/events']);
+    expect(groupFilters(subscriptionFilters(prefix), undefined)).toEqual(subscriptionFilters(prefix));
+  });
+
+  it.each([['empty', ''], ['a slash', 'a/b'], ['a plus', 'a+'], ['a hash', '#'], ['NUL', 'a\u0000']])('refuses a group name that is %s (MQTT 5.0 §4.8.2)', (_what, group) => {
+    expect(shareGroupProblem(group)).not.toBeNull();
+    expect(() => sharedFilter(group, 'gridhead/v1/+/telemetry')).toThrow(MqttOptionsError);
   });
 });

@@ -3,7 +3,7 @@
  * start-up errors of a cluster mode on the embedded store or without a node id.
  */
 import { describe, expect, it } from 'vitest';
-import { nodeIdentity } from '../../../src/cluster/settings.js';
+import { nodeIdentity, requireClusterBroker } from '../../../src/cluster/settings.js';
 import { ConfigError, buildConfig } from '../../../src/config/load.js';
 
 const cluster = (raw: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) => buildConfig({ cluster: raw }, 'test', env).cluster;
@@ -49,5 +49,14 @@ describe('cluster settings', () => {
 
   it('asks for a node id when the host name is not a valid one', () => {
     expect(configError(() => nodeIdentity(cluster(), 'embedded', 'bad host name')).issues.map((i) => i.path)).toEqual(['cluster.nodeId']);
+  });
+
+  it('stops a sharded start on the embedded broker, which has no shared subscriptions, naming both keys; the other modes keep it', () => {
+    const err = configError(() => { requireClusterBroker({ mode: 'sharded' }, true); });
+    expect(err.issues.map((i) => i.path)).toEqual(['mqtt.embeddedBroker.enabled']);
+    expect(err.message).toMatch(/cluster\.mode/);
+    expect(() => { requireClusterBroker({ mode: 'sharded' }, false); }).not.toThrow();
+    expect(() => { requireClusterBroker({ mode: 'active-standby' }, true); }).not.toThrow();
+    expect(() => { requireClusterBroker({ mode: 'single' }, true); }).not.toThrow();
   });
 });
