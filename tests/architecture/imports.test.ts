@@ -44,8 +44,14 @@ const CONTROL: { readonly folder: string; readonly mayImport: readonly string[];
   folder: 'src/control', mayImport: ['src/collect'], importedBy: ['src/rules', 'src/alarms'],
 };
 
-/** Shared by every layer, not a stage of the flow: the embedded database handle, the PostgreSQL pool and its typed errors. */
-const INFRASTRUCTURE = ['src/storage/db.ts', 'src/storage/postgres/connection.ts', 'src/storage/postgres/errors.ts'];
+/**
+ * Shared by every layer, not a stage of the flow: the embedded database handle, the PostgreSQL
+ * pool, its typed errors and its LISTEN/NOTIFY helpers (how a store tells the other nodes).
+ */
+const INFRASTRUCTURE = [
+  'src/storage/db.ts', 'src/storage/postgres/connection.ts', 'src/storage/postgres/errors.ts',
+  'src/storage/postgres/notifications.ts', 'src/storage/postgres/follower.ts',
+];
 
 /**
  * What the dashboard may import from outside src/web besides types: code written to run in
