@@ -116,7 +116,11 @@ export class RuleEngine implements ReadingSink {
       judgesSilence: (now) => this.readingPath?.watch.judgesSilence(now) ?? true,
       judgedSince: (m) => this.judgedSince(m),
       owns: (subject) => this.owns(subject),
-      forget: (c, key) => { this.dropState(c, key); },
+      judgesArea: (c, id) => {
+        if (this.owns({ kind: 'area', id })) return true;
+        this.dropState(c, id);
+        return false;
+      },
     };
     this.timed = new TimeDrivenRules(judge, {
       budgetMs: options.tickBudgetMs ?? 2, minSlice: options.tickMinSlice ?? 64, continueAfterMs: options.continueAfterMs,
