@@ -23,8 +23,7 @@ import type postgres from 'postgres';
 import type { Alarm, AlarmComment } from '../domain/index.js';
 import { isExplanation, type Explanation } from '../rules/explanation.js';
 import type { PostgresDatabase, Queryable, TransactionSql } from '../storage/postgres/connection.js';
-import { listenForNotices, noticeOrigin, noticePayload } from '../storage/postgres/follower.js';
-import { notifyInTransaction } from '../storage/postgres/notifications.js';
+import { listenForNotices, noticeOrigin, writeNotifying } from '../storage/postgres/follower.js';
 import {
   ALARM_NOTE_COMMENT, ALARM_NOTE_LIFECYCLE, fromRow, isAlarmId, toParams,
   type AlarmIdBlock, type AlarmQuery, type AlarmRow, type AlarmStore, type CommentRow, type SharedAlarms,
@@ -101,9 +100,7 @@ export class PostgresAlarmStore implements AlarmStore {
 
   /** `work` and, when it changed a row, the notification of the alarm's id, in one transaction. */
   private async write(alarmId: string, note: number, work: (tx: TransactionSql) => Promise<boolean>): Promise<void> {
-    await this.db.run((sql) => sql.begin(async (tx) => {
-      if (await work(tx)) await notifyInTransaction(tx, ALARM_CHANNEL, noticePayload(this.origin, alarmId, note));
-    }));
+    await writeNotifying(this.db, ALARM_CHANNEL, this.origin, alarmId, work, note);
   }
 
   async get(id: string): Promise<Alarm | undefined> {

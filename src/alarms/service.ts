@@ -455,11 +455,12 @@ export class AlarmService {
     }
     for (const after of rows) {
       const before = asRead.has(after.id) ? asRead.get(after.id) : this.openById.get(after.id);
+      const note = work.all ? ALARM_NOTE_LIFECYCLE : work.ids.get(after.id) ?? ALARM_NOTE_LIFECYCLE;
       if (this.openById.get(after.id) !== before) {
-        this.follower?.changed(after.id, work.all ? ALARM_NOTE_LIFECYCLE : work.ids.get(after.id) ?? ALARM_NOTE_LIFECYCLE);
+        this.follower?.changed(after.id, note);
         continue;
       }
-      const kind = heardKind(before, after, work.all ? ALARM_NOTE_LIFECYCLE : work.ids.get(after.id) ?? ALARM_NOTE_LIFECYCLE);
+      const kind = heardKind(before, after, note);
       if (kind === undefined) continue;
       if (after.state === 'cleared') this.unindex(after);
       else this.index(after);

@@ -317,14 +317,15 @@ export class CollectionScheduler {
     const adapter = active === undefined ? undefined : this.#o.adapters[active.protocol];
     // The adapter says how its terminals are collected: read in a lane, or watched as they push.
     const pollable = adapter?.capabilities.pollable === true;
-    const placedHere = !pollable || (this.#o.placement?.owns(id) ?? true);
-    const polled = pollable && placedHere;
+    // Pollable, but the placement puts it on another node, which polls it.
+    const elsewhere = pollable && this.#o.placement?.owns(id) === false;
+    const polled = pollable && !elsewhere;
     const pushed = adapter?.capabilities.pollable === false;
-    if (pollable && !placedHere) this.#elsewhere.add(id);
+    if (elsewhere) this.#elsewhere.add(id);
     else this.#elsewhere.delete(id);
     const lane = this.#lanes.get(id);
     if (lane !== undefined && !polled) {
-      if (pollable) this.#retire(lane, new PlacedElsewhereError(id), this.#o.handoverMs ?? 0);
+      if (elsewhere) this.#retire(lane, new PlacedElsewhereError(id), this.#o.handoverMs ?? 0);
       else this.#retire(lane, new UnknownTerminalError(id), 0);
     }
     if (!pushed) this.#push.remove(id);
@@ -334,7 +335,7 @@ export class CollectionScheduler {
     }
     if (adapter === undefined) {
       this.#reportOnce(id, 'adapter', new NoAdapterError(id, active.protocol));
-    } else if (pollable && !placedHere) {
+    } else if (elsewhere) {
       // Another node polls it.
     } else if (pushed) {
       this.#push.sync(active);

@@ -79,10 +79,7 @@ export class AreaLoadWatch implements RuleWatch {
     const supply = p.supplyMeter as MeterId | undefined;
     for (const s of live.sums) {
       // Another node owns the area now: it judges it, from a fresh state if this node takes it again.
-      if (!this.judge.owns({ kind: 'area', id: s.area.id })) {
-        this.judge.forget(this.c, s.area.id);
-        continue;
-      }
+      if (!this.judge.judgesArea(this.c, s.area.id)) continue;
       let loadKw = s.milliwatts / MW_PER_KW;
       let reporting = s.reporting;
       if (supply !== undefined) {

@@ -59,10 +59,7 @@ export class AbnormalAreaWatch implements RuleWatch {
     if (this.countsSilence && !this.judge.judgesSilence(now)) return this.next !== undefined;
     for (const s of this.live?.shares ?? []) {
       // Another node owns the area now: it judges it, from a fresh state if this node takes it again.
-      if (!this.judge.owns({ kind: 'area', id: s.area.id })) {
-        this.judge.forget(this.c, s.area.id);
-        continue;
-      }
+      if (!this.judge.judgesArea(this.c, s.area.id)) continue;
       const input = { areaName: s.area.name, meters: s.meters, inAlarm: s.inAlarm, byDetector: s.byDetector };
       this.judge.step(this.c, s.area.id, { kind: 'area', id: s.area.id }, initialCondition,
         (st) => detectAbnormalArea(st as ConditionState, input, this.params, now));

@@ -116,7 +116,11 @@ export class RuleEngine implements ReadingSink {
       judgesSilence: (now) => this.readingPath?.watch.judgesSilence(now) ?? true,
       judgedSince: (m) => this.judgedSince(m),
       owns: (subject) => this.owns(subject),
-      forget: (c, key) => { if (c.states.delete(key)) this.states -= 1; },
+      judgesArea: (c, id) => {
+        if (this.owns({ kind: 'area', id })) return true;
+        this.dropState(c, id);
+        return false;
+      },
     };
     this.timed = new TimeDrivenRules(judge, {
       budgetMs: options.tickBudgetMs ?? 2, minSlice: options.tickMinSlice ?? 64, continueAfterMs: options.continueAfterMs,
@@ -264,9 +268,18 @@ export class RuleEngine implements ReadingSink {
   /** Drops, without a signal, what this node held about a meter judged elsewhere meanwhile: its alarms are the station's, not this node's. */
   private forgetJudgement(id: MeterId): void {
     this.open.closeAll(id);
+    this.dropMeterStates(id);
+  }
+
+  /** Drops a meter's states (its own and its phases') in every rule, without a signal. */
+  private dropMeterStates(id: MeterId): void {
     for (const c of this.index.all()) {
-      for (const key of [id, `${id}|l1`, `${id}|l2`, `${id}|l3`]) if (c.states.delete(key)) this.states -= 1;
+      for (const key of [id, `${id}|l1`, `${id}|l2`, `${id}|l3`]) this.dropState(c, key);
     }
+  }
+
+  private dropState(c: CompiledRule, key: string): void {
+    if (c.states.delete(key)) this.states -= 1;
   }
 
   private evaluateMeter(id: MeterId, mask: number, ts: number): void {
@@ -380,9 +393,7 @@ export class RuleEngine implements ReadingSink {
     this.values.forget(id);
     this.open.forget(id);
     this.terms.delete(id);
-    for (const c of this.index.all()) {
-      for (const key of [id, `${id}|l1`, `${id}|l2`, `${id}|l3`]) if (c.states.delete(key)) this.states -= 1;
-    }
+    this.dropMeterStates(id);
   }
 
   private isRaised(c: CompiledRule, state: unknown): boolean {

@@ -41,10 +41,7 @@ export class LineLossWatch implements RuleWatch {
     for (const area of this.judge.index.areasOf(this.c)) {
       if (area.id !== supplyArea) continue;
       // Another node owns the area: its interval is that node's; taken again, a new one begins here.
-      if (!this.judge.owns({ kind: 'area', id: area.id })) {
-        this.judge.forget(this.c, area.id);
-        continue;
-      }
+      if (!this.judge.judgesArea(this.c, area.id)) continue;
       this.judge.step(this.c, area.id, { kind: 'area', id: area.id }, () => this.begin(area, now),
         (s) => this.judgeInterval(area, s as LineLossState, now));
     }

@@ -11,8 +11,7 @@
  */
 import type postgres from 'postgres';
 import type { PostgresDatabase, Queryable, TransactionSql } from '../storage/postgres/connection.js';
-import { listenForNotices, noticeOrigin, noticePayload } from '../storage/postgres/follower.js';
-import { notifyInTransaction } from '../storage/postgres/notifications.js';
+import { listenForNotices, noticeOrigin, writeNotifying } from '../storage/postgres/follower.js';
 import type { Rule } from './model.js';
 import type { RuleOrigin, RuleStore, SharedRules, StoredRule } from './store.js';
 
@@ -77,11 +76,7 @@ export class PostgresRuleStore implements RuleStore {
 
   /** `work` and, when it changed a row, the notification of the rule's id, in one transaction. */
   private write(id: string, work: (tx: TransactionSql) => Promise<boolean>): Promise<boolean> {
-    return this.db.run((sql) => sql.begin(async (tx) => {
-      const changed = await work(tx);
-      if (changed) await notifyInTransaction(tx, RULE_CHANNEL, noticePayload(this.origin, id));
-      return changed;
-    }));
+    return writeNotifying(this.db, RULE_CHANNEL, this.origin, id, work);
   }
 }
 

@@ -16,7 +16,7 @@ import { DEFAULT_AREA_LOAD, type AreaLoadSettings } from '../domain/areaLoad.js'
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import type { DetectorName } from './catalogue.js';
 import { RuleValidationError, parseRule, subjectRefs, type Rule, type RuleIssue } from './model.js';
-import type { RuleStore, StoredRule } from './store.js';
+import type { RuleStore, SharedRules, StoredRule } from './store.js';
 
 export interface RuleTarget {
   upsert(rule: Rule): void;
@@ -110,7 +110,7 @@ export class RuleService {
     const shared = this.store.shared;
     if (shared === undefined || this.follower !== undefined) return;
     const follower = new ChangeFollower<true>({
-      apply: (work) => this.serial(() => this.catchUp(work, onProblem)),
+      apply: (work) => this.serial(() => this.catchUp(shared, work, onProblem)),
       merge: (a) => a,
       onError: (err) => { onProblem({ code: 'CATCH_UP_FAILED', err }); },
     });
@@ -239,8 +239,8 @@ export class RuleService {
   }
 
   /** Brings the rules `work` names (or all) to what the store holds, applying only what differs. */
-  private async catchUp(work: FollowCatchUp<true>, onProblem: (problem: RuleFollowProblem) => void): Promise<void> {
-    const stored = work.all ? await this.store.list() : await this.shared().read([...work.ids.keys()]);
+  private async catchUp(shared: SharedRules, work: FollowCatchUp<true>, onProblem: (problem: RuleFollowProblem) => void): Promise<void> {
+    const stored = work.all ? await this.store.list() : await shared.read([...work.ids.keys()]);
     const present = new Set(stored.map((r) => r.id));
     if (work.all) this.dropAbsent(present);
     else for (const id of work.ids.keys()) if (!present.has(id)) this.drop(id);
@@ -259,12 +259,6 @@ export class RuleService {
       if (before?.enabled === true && !rule.enabled) this.options.engine.remove(rule.id, 'was disabled');
       else this.options.engine.upsert(rule);
     }
-  }
-
-  private shared(): NonNullable<RuleStore['shared']> {
-    const shared = this.store.shared;
-    if (shared === undefined) throw new Error('rule catch-up on a store no other node writes');
-    return shared;
   }
 
   /** Forgets every rule not in `present`. */

@@ -8,7 +8,7 @@
  * holds the watches and continues left-over slices).
  */
 import type { AlarmSubject } from '../domain/alarm.js';
-import type { AreaLoadSettings, Meter, MeterId } from '../domain/index.js';
+import type { AreaId, AreaLoadSettings, Meter, MeterId } from '../domain/index.js';
 import type { DetectorEvent } from './detectors/index.js';
 import type { CompiledRule, RuleIndex, RuleTopology } from './scope.js';
 import type { ValueTable } from './values.js';
@@ -41,8 +41,11 @@ export interface RuleJudge {
   judgedSince(meter: Meter): number | undefined;
   /** Whether this node judges `subject` now (always on a node alone): a meter or terminal placed here, an area it owns. */
   owns(subject: AlarmSubject): boolean;
-  /** Drops the state under `key` without a signal: another node judges its subject now. */
-  forget(c: CompiledRule, key: string): void;
+  /**
+   * Whether this node judges area `id` under `c` now; when it does not (another node owns the
+   * area), `c`'s state of it is dropped without a signal, so taking the area again starts afresh.
+   */
+  judgesArea(c: CompiledRule, id: AreaId): boolean;
   /** The alarm subject a state key stands for. */
   subjectOf(c: CompiledRule, key: string): AlarmSubject;
   /**

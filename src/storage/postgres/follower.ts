@@ -15,8 +15,8 @@
  * heard again before its catch-up; a reader that needs none passes `true`.
  */
 import { randomBytes } from 'node:crypto';
-import { reconnectDelayMs, type PostgresDatabase } from './connection.js';
-import { listenTo, type Listening } from './notifications.js';
+import { reconnectDelayMs, type PostgresDatabase, type TransactionSql } from './connection.js';
+import { listenTo, notifyInTransaction, type Listening } from './notifications.js';
 
 /** How long the first id of a burst waits for the others. */
 export const FOLLOW_COALESCE_MS = 20;
@@ -146,6 +146,17 @@ function parseNotice(payload: string): { readonly origin: string; readonly id: s
   const note = 'n' in v ? v.n : 0;
   if (typeof v.o !== 'string' || typeof v.id !== 'string' || v.id.length === 0 || typeof note !== 'number' || !Number.isInteger(note)) return undefined;
   return { origin: v.o, id: v.id, note };
+}
+
+/** `work` and, when it changed a row, the notice of `id` on `channel`, in one transaction; says whether it changed one. */
+export function writeNotifying(
+  db: PostgresDatabase, channel: string, origin: string, id: string, work: (tx: TransactionSql) => Promise<boolean>, note = 0,
+): Promise<boolean> {
+  return db.run((sql) => sql.begin(async (tx) => {
+    const changed = await work(tx);
+    if (changed) await notifyInTransaction(tx, channel, noticePayload(origin, id, note));
+    return changed;
+  }));
 }
 
 /** The payload `parseNotice` reads; an id is at most a few hundred bytes, far inside MAX_NOTIFY_PAYLOAD_BYTES. */
