@@ -12,7 +12,7 @@ import { startFleet, type Fleet } from '../simulators/fleet.js';
 import { scenarioLogLine } from '../simulators/scenarios/runner.js';
 import type { StationBroker } from './broker/index.js';
 import type { ClusterNode } from './cluster/index.js';
-import type { TelemetrySession } from './cluster/mqttClients.js';
+import { memberClientId, type TelemetrySession } from './cluster/mqttClients.js';
 import { SessionAdoption } from './cluster/sessionAdoption.js';
 import type { CollectionScheduler } from './collect/index.js';
 import { collectPushSink } from './collect/pushSink.js';
@@ -145,7 +145,7 @@ export function createAdapters(
   closers.add('mqtt', () => mqtt.close());
   const group = telemetry.shareGroup;
   const sessionOf = group === undefined ? undefined : (nodeId: string) => new MqttAdapter({
-    ...telemetryOptions, clientId: `${config.mqtt.clientId}-${nodeId}`, shareGroup: group, reconnectPeriodMs: 0,
+    ...telemetryOptions, clientId: memberClientId(config.mqtt.clientId, nodeId), shareGroup: group, reconnectPeriodMs: 0,
   });
   return { modbus, dlms, mqtt, byProtocol: { modbus, dlms, mqtt }, dlmsPush, sessionOf };
 }

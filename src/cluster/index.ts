@@ -22,7 +22,7 @@ import { AreaShards } from './areaShards.js';
 import { DutyRoster } from './duties.js';
 import { Lease, leaseRecord, trustMarginMs } from './lease.js';
 import { Membership, type Member } from './membership.js';
-import { createPlacement, type Placement, type PlacementTopology } from './placement.js';
+import { createPlacement, wholeStation, type Placement, type PlacementTopology } from './placement.js';
 import type { NodeIdentity } from './settings.js';
 
 export { nodeIdentity, requireClusterBroker, type NodeIdentity } from './settings.js';
@@ -103,7 +103,7 @@ export async function createCluster({ config, logger, throttle, closers, identit
       identity, leaderLease: undefined, duties, leaderDuties, handoverMs: 0, status: () => ({ ...single, duties: duties.state(), leaderDuties: leaderDuties.state() }),
       health: () => Promise.resolve(undefined), advertise: () => Promise.resolve(), shareAreas: () => undefined,
       members: () => Promise.resolve([]),
-      place: (topology) => (placement ??= createPlacement({ mode: 'single', topology, leader: undefined, shards: undefined })),
+      place: (topology) => (placement ??= wholeStation(topology)),
     };
   }
   const log = logger.child({ component: 'cluster', node: identity.id });

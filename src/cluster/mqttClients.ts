@@ -42,8 +42,13 @@ export interface NodeMqttClients {
   readonly feedClientId: string | undefined;
 }
 
+/** A sharded member's own telemetry session id, `<mqtt.clientId>-<nodeId>`: its own connection's, and the one the leader drains it under (sessionAdoption.ts). */
+export function memberClientId(stationClientId: string, nodeId: string): string {
+  return `${stationClientId}-${nodeId}`;
+}
+
 export function nodeMqttClients(stationClientId: string, identity: Pick<NodeIdentity, 'id' | 'mode'>, shareGroup: string): NodeMqttClients {
-  const own = `${stationClientId}-${identity.id}`;
+  const own = memberClientId(stationClientId, identity.id);
   switch (identity.mode) {
     case 'single':
       return { telemetry: { clientId: stationClientId }, feedClientId: undefined };

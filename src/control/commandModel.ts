@@ -150,6 +150,11 @@ export function outcomeKnown(type: CommandType, t: Pick<CommandTarget, 'status' 
   return !markedInterrupted || readBackOf(type) === undefined;
 }
 
+/** One command target's key in this node's maps (queued, awaited). */
+export function targetKey(commandId: string, meterId: string): string {
+  return `${commandId}/${meterId}`;
+}
+
 /** What a re-verification read looks at, for commands whose effect can be read back without acting. */
 export function readBackOf(type: CommandType): 'relay' | 'limit' | undefined {
   if (type === 'disconnect' || type === 'reconnect') return 'relay';

@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeviceCommand, DeviceControlState } from '../../protocols/adapter.js';
 import { StaleFencingToken, type FencingToken } from '../cluster/fencing.js';
 import type { Placement } from '../cluster/placement.js';
-import { readBackOf, toDeviceCommand, verify, type CommandParams, type CommandTarget, type CommandType, type TargetStatus } from './commandModel.js';
+import { readBackOf, targetKey, toDeviceCommand, verify, type CommandParams, type CommandTarget, type CommandType, type TargetStatus } from './commandModel.js';
 import { TargetMoved, type CommandStore, type TransitionExtra } from './commandStore.js';
 import type { TerminalRateLimit } from './guardRails.js';
 
@@ -106,7 +106,7 @@ export class CommandDispatcher {
 
   /** Queues `t`; false when it is queued or in flight here already. */
   enqueue(t: QueuedTarget): boolean {
-    const key = keyOf(t.commandId, t.meterId);
+    const key = targetKey(t.commandId, t.meterId);
     if (this.#known.has(key)) return false;
     this.#known.add(key);
     let q = this.#queues.get(t.terminalId);
@@ -118,7 +118,7 @@ export class CommandDispatcher {
 
   /** Whether the target is queued or in flight here. */
   knows(commandId: string, meterId: string): boolean {
-    return this.#known.has(keyOf(commandId, meterId));
+    return this.#known.has(targetKey(commandId, meterId));
   }
 
   /**
@@ -130,7 +130,7 @@ export class CommandDispatcher {
     const dropped: QueuedTarget[] = [];
     for (const [terminal, q] of this.#queues) {
       if (this.#placement.fenceFor(terminal) !== undefined) continue;
-      for (const t of q) this.#known.delete(keyOf(t.commandId, t.meterId));
+      for (const t of q) this.#known.delete(targetKey(t.commandId, t.meterId));
       dropped.push(...q);
       this.#queued -= q.length;
       this.#queues.delete(terminal);
@@ -145,7 +145,7 @@ export class CommandDispatcher {
       if (i < 0) continue;
       q.splice(i, 1);
       this.#queued--;
-      this.#known.delete(keyOf(commandId, meterId));
+      this.#known.delete(targetKey(commandId, meterId));
       if (q.length === 0) this.#queues.delete(terminal);
       return true;
     }
@@ -172,7 +172,7 @@ export class CommandDispatcher {
       if (q.length === 0) this.#queues.delete(terminal);
       const running = this.#execute(head).finally(() => {
         this.#active.delete(terminal);
-        this.#known.delete(keyOf(head.commandId, head.meterId));
+        this.#known.delete(targetKey(head.commandId, head.meterId));
         this.pump();
       });
       this.#active.set(terminal, running);
@@ -228,7 +228,7 @@ export class CommandDispatcher {
     if (written === undefined) return undefined;
     if ('refused' in written) {
       // No longer ours: a look at the store may take it up again (this node placed on the terminal anew).
-      this.#known.delete(keyOf(t.commandId, t.meterId));
+      this.#known.delete(targetKey(t.commandId, t.meterId));
       this.o.onRefused?.(t, written.refused);
       return undefined;
     }
@@ -317,10 +317,6 @@ export class CommandDispatcher {
     if (check.ok) await this.#finish(t, 'verified', now(), fence, { state, error: null, onlyFrom });
     else await this.#finish(t, 'failed', now(), fence, { state, error: { code: 'INTERRUPTED', message: `interrupted by a restart; read back: ${check.reason}` }, onlyFrom });
   }
-}
-
-function keyOf(commandId: string, meterId: string): string {
-  return `${commandId}/${meterId}`;
 }
 
 export function toTargetError(err: unknown): { code: string; message: string } {

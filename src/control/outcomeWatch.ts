@@ -5,6 +5,7 @@
  * re-verification finished, a target left for another node, a cancel) and, on a shared store,
  * from the `finished` news other nodes send when they settle a target.
  */
+import { targetKey } from './commandModel.js';
 
 /** One waiter's next wake-up: `woken` resolves at the first wake of its target after `next()`. */
 export interface Wake {
@@ -20,7 +21,7 @@ export class OutcomeWatch {
    * comes between the read and the wait is not lost.
    */
   next(commandId: string, meterId: string): Wake {
-    const key = keyOf(commandId, meterId);
+    const key = targetKey(commandId, meterId);
     let set = this.#waiting.get(key);
     if (set === undefined) this.#waiting.set(key, (set = new Set()));
     const waiting = set;
@@ -38,7 +39,7 @@ export class OutcomeWatch {
 
   /** The target moved (or may have): its waiters look at the store again. */
   wake(commandId: string, meterId: string): void {
-    const set = this.#waiting.get(keyOf(commandId, meterId));
+    const set = this.#waiting.get(targetKey(commandId, meterId));
     if (set === undefined) return;
     for (const wake of [...set]) wake();
   }
@@ -52,8 +53,4 @@ export class OutcomeWatch {
   get size(): number {
     return this.#waiting.size;
   }
-}
-
-function keyOf(commandId: string, meterId: string): string {
-  return `${commandId}/${meterId}`;
 }

@@ -72,17 +72,13 @@ export class CommandPickup {
 
   /** Stops executing (this node is no longer active): queued targets stay in the store for the node that is. */
   stop(): void {
-    this.#running = false;
-    clearInterval(this.#poll);
-    this.#poll = undefined;
-    const dropped = this.o.dispatcher.dropUnplaced();
-    if (dropped.length > 0) this.o.onDropped(dropped);
+    this.close();
+    this.#dropUnplaced();
   }
 
   /** Placement changed: drops what is no longer placed here, and looks for what now is. */
   placementChanged(): void {
-    const dropped = this.o.dispatcher.dropUnplaced();
-    if (dropped.length > 0) this.o.onDropped(dropped);
+    this.#dropUnplaced();
     this.request();
   }
 
@@ -109,6 +105,11 @@ export class CommandPickup {
     this.#running = false;
     clearInterval(this.#poll);
     this.#poll = undefined;
+  }
+
+  #dropUnplaced(): void {
+    const dropped = this.o.dispatcher.dropUnplaced();
+    if (dropped.length > 0) this.o.onDropped(dropped);
   }
 
   #look(): Promise<PickupFound> {
