@@ -604,8 +604,8 @@ export const ClusterConfig = Type.Object(
   {
     /**
      * This node's id among the members (GRIDHEAD_NODE_ID). It must survive restarts: the
-     * membership row and the leases are keyed by it (the broker session is the station's,
-     * `mqtt.clientId`, shared by its nodes). Left out:
+     * membership row, the leases and, in `sharded` mode, the node's own broker sessions are
+     * keyed by it (src/cluster/mqttClients.ts). Left out:
      * the host name in `single` mode; required in the other modes, since two nodes on one
      * host would share the host name and a pid changes with every start.
      */

@@ -2,13 +2,15 @@
  * The cluster feed, assembled: in a mode with several nodes, every node publishes what its
  * pipeline committed (MQTT telemetry, DLMS pushes and polled readings alike) and applies
  * what the others committed to its live state, so the dashboard, the live stream and OPC UA
- * show the whole fleet on any node, an active-standby standby included. Of those readings,
- * the ones of terminals this node is placed on (placement.ts: the areas it owns, or every
- * terminal while it is the active) also go to its rule engine, never to its store: the node
- * that received them stored them.
+ * show the whole fleet on any node, an active-standby standby included. They also go to its
+ * rule engine, never to its store (the node that received them stored them). The engine
+ * judges by placement (src/rules/engine.ts): meter rules only for terminals placed here, area
+ * rules only for the areas owned here, whose load and line loss must count every meter of the
+ * area, including meters behind a terminal placed with another area (a concentrator whose
+ * meters straddle two areas) or on another node.
  *
- * At an area move the new owner's rules hear the area's readings from the next feed message
- * on, whichever node received them; the old owner's stop at the same point, by the same
+ * At an area move the new owner's rules judge the area from the next feed message on,
+ * whichever node received its readings; the old owner's stop at the same point, by the same
  * placement. A node that crashes publishes nothing more; what it committed and had not yet
  * handed to the broker is missing from the others' live state until the meters' next
  * readings, never from the store.
@@ -17,13 +19,11 @@
  */
 import type { MqttConnection } from '../../../protocols/mqtt/connection.js';
 import type { GridheadConfig } from '../../config/schema.js';
-import type { Reading } from '../../domain/index.js';
 import type { ReadingSink } from '../../ingest/pipeline.js';
 import type { Closers } from '../../observe/closers.js';
 import type { LogThrottle, Logger } from '../../observe/logger.js';
 import type { MetricSource } from '../../observe/metrics.js';
 import type { ReadingPath } from '../../readingPath.js';
-import type { Placement } from '../placement.js';
 import type { NodeIdentity } from '../settings.js';
 import { ClusterFeed } from './clusterFeed.js';
 
@@ -38,8 +38,8 @@ export interface ClusterFeedAssembly {
   /** This node's feed session (src/cluster/mqttClients.ts); undefined: no feed (`single` mode). */
   readonly clientId: string | undefined;
   readonly connection: MqttConnection;
-  /** Placement (placement.ts): the area a terminal's readings are published under, and whether this node acts on it. */
-  readonly placement: { areaOf(terminalId: string): string | null; owns(terminalId: string): boolean };
+  /** Placement (placement.ts): the area a terminal's readings are published under. */
+  readonly placement: { areaOf(terminalId: string): string | null };
   readonly readings: Pick<ReadingPath, 'onCommitted' | 'applyRemote'>;
   /** The rule engine; undefined when the rules are off. */
   readonly rules: ReadingSink | undefined;
@@ -67,9 +67,7 @@ export async function createClusterFeed(a: ClusterFeedAssembly): Promise<Station
     areaOf: (terminalId) => placement.areaOf(terminalId),
     apply: async (batch) => {
       await readings.applyRemote(batch);
-      if (rules === undefined) return;
-      const owned = ownedReadings(batch, placement);
-      if (owned.length > 0) await rules.write(owned);
+      await rules?.write(batch);
     },
     onProblem: (p) => {
       const suppressed = throttle.pass(`cluster-feed:${p.code}`);
@@ -86,13 +84,6 @@ export async function createClusterFeed(a: ClusterFeedAssembly): Promise<Station
     log.error({ err }, 'cluster feed not subscribed yet; retrying in the background');
   });
   return { feed, metricSources: () => feedMetrics(feed) };
-}
-
-/** The readings of terminals this node is placed on, in their order. */
-function ownedReadings(batch: readonly Reading[], placement: Pick<Placement, 'owns'>): readonly Reading[] {
-  let all = true;
-  for (const r of batch) if (!placement.owns(r.source.terminalId)) { all = false; break; }
-  return all ? batch : batch.filter((r) => placement.owns(r.source.terminalId));
 }
 
 function feedMetrics(feed: ClusterFeed): MetricSource[] {

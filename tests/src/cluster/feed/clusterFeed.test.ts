@@ -2,7 +2,7 @@
  * The cluster feed over a real broker (aedes in process): what one node publishes reaches
  * the others by area, its own messages come back to it and are skipped, a message that does
  * not decode is counted and passed over, the outgoing queue is bounded while the broker is
- * away, and the assembly offers the rules only what this node is placed on.
+ * away, and the assembly offers the rules every reading it applies (the engine judges by placement).
  */
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -109,18 +109,17 @@ describe('cluster feed', () => {
     expect(a.feed.stats()).toMatchObject({ pending: 2, publishedMessages: 2, published: 4, dropped: 6 });
   });
 
-  it('applies other nodes\' readings to live state and offers the rules only those of terminals this node is placed on', async () => {
+  it('applies other nodes\' readings to live state and offers them all to the rules, which judge by placement (an owned area counts meters placed elsewhere)', async () => {
     await withBroker();
     const logger = createLogger('silent');
     const closers = new ShutdownOrder(logger);
     toClose.push({ close: () => closers.closeAll() });
     const live: Reading[] = [];
     const rules: Reading[] = [];
-    const owned = new Set(['T-1', 'T-0']);
     const station = await createClusterFeed({
       config: buildConfig({}, 'test'), logger, throttle: new LogThrottle(60_000), closers,
       identity: { id: 'node-b' }, clientId: 'gh-node-b-feed', connection: { url: broker.url },
-      placement: { areaOf, owns: (t) => owned.has(t) },
+      placement: { areaOf },
       readings: { onCommitted: () => () => undefined, applyRemote: (batch) => { live.push(...batch); return Promise.resolve(); } },
       rules: { name: 'rules', write: (batch) => { rules.push(...batch); } },
     });
@@ -129,7 +128,8 @@ describe('cluster feed', () => {
     const batch = [reading('T-1', 1), reading('T-2', 2), reading('T-0', 3)];
     a.feed.publish(batch);
     await eventually(() => Promise.resolve(live.length === 3 ? true : undefined), 5_000, 'node-b to apply three readings');
-    expect(rules.map((r) => r.source.terminalId).sort()).toEqual(['T-0', 'T-1']);
+    await eventually(() => Promise.resolve(rules.length === 3 ? true : undefined), 5_000, 'node-b to offer its rules three readings');
+    expect(rules.map((r) => r.source.terminalId).sort()).toEqual(['T-0', 'T-1', 'T-2']);
     expect(station?.feed.stats()).toMatchObject({ applied: 3 });
   });
 
@@ -138,7 +138,7 @@ describe('cluster feed', () => {
     const station = await createClusterFeed({
       config: buildConfig({}, 'test'), logger, throttle: new LogThrottle(60_000), closers: new ShutdownOrder(logger),
       identity: { id: 'solo' }, clientId: undefined, connection: { url: 'mqtt://127.0.0.1:1' },
-      placement: { areaOf, owns: () => true },
+      placement: { areaOf },
       readings: { onCommitted: () => () => undefined, applyRemote: () => Promise.resolve() },
       rules: undefined,
     });
