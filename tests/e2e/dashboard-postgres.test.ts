@@ -5,9 +5,8 @@
  * the embedded store; this one shows the same station works when its stores are PostgreSQL's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../helpers/headend.js';
 import { postgresUnavailable } from '../helpers/postgres.js';
-import { chromiumPresent, CHROMIUM, screenshot, scrollsSideways, startDashboard, type Dashboard } from './harness.js';
+import { chromiumPresent, CHROMIUM, liveMeterValues, screenshot, scrollsSideways, startDashboard, type Dashboard } from './harness.js';
 
 const METER = 'sim-mq-01-1';
 const RULE = 'e2e-pg-over-limit';
@@ -48,10 +47,7 @@ describe.skipIf(skipped !== undefined)('dashboard of a station on PostgreSQL', (
       await screenshot(page, `postgres-overview-${lang}`);
 
       await page.goto(`/#/meters/${METER}`);
-      const table = page.locator('table.phases');
-      const liveTs = async () => Number(await table.getAttribute('data-live-ts'));
-      const first = await eventually(async () => { const ts = await liveTs(); return ts > 0 ? ts : undefined; }, 15_000, 'live values');
-      await eventually(async () => ((await liveTs()) > first ? true : undefined), 15_000, 'newer live values');
+      await liveMeterValues(page);
       expect(await page.locator('td[data-q="power.active"]').textContent()).toMatch(/\d kW$/);
 
       await page.goto('/#/alarms');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
-import { FAST_FLEET, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
+import { eventually, FAST_FLEET, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -29,12 +29,28 @@ export interface DashboardOptions {
   readonly database?: 'embedded' | 'postgres';
 }
 
-export async function startDashboard({ database = 'embedded' }: DashboardOptions = {}): Promise<Dashboard> {
+/** The dashboard built by Vite into a new temporary folder, returned; the caller removes it. */
+export async function buildDashboard(): Promise<string> {
   const webRoot = mkdtempSync(join(tmpdir(), 'gridhead-web-'));
+  try {
+    await build({ configFile: resolve('vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } });
+  } catch (err) {
+    rmSync(webRoot, { recursive: true, force: true });
+    throw err;
+  }
+  return webRoot;
+}
+
+/** Debian's chromium, headless. */
+export async function launchChromium(): Promise<Browser> {
+  return await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+}
+
+export async function startDashboard({ database = 'embedded' }: DashboardOptions = {}): Promise<Dashboard> {
+  const webRoot = await buildDashboard();
   let cluster: TestPostgres | undefined;
   let he: TestHeadEnd;
   try {
-    await build({ configFile: resolve('vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } });
     if (database === 'postgres') cluster = await startPostgres();
     const env = cluster === undefined ? {} : { GRIDHEAD_DATABASE_URL: await cluster.createDatabase() };
     he = await startTestHeadEnd({
@@ -54,7 +70,7 @@ export async function startDashboard({ database = 'embedded' }: DashboardOptions
       const r = await he.send('POST', '/api/v1/users', { name: role, role, password: PASSWORD });
       if (r.status !== 201) throw new Error(`creating user ${role}: ${r.status} ${JSON.stringify(r.body)}`);
     }
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
   } catch (err) {
     await he.stop();
     await cluster?.dispose();
@@ -82,6 +98,17 @@ export async function startDashboard({ database = 'embedded' }: DashboardOptions
       rmSync(webRoot, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * On a meter page (`#/meters/<id>`): waits for its live values (the phase table's
+ * `data-live-ts`), then for newer ones, within `timeoutMs` each.
+ */
+export async function liveMeterValues(page: Page, timeoutMs = 15_000): Promise<void> {
+  const table = page.locator('table.phases');
+  const liveTs = async () => Number(await table.getAttribute('data-live-ts'));
+  const first = await eventually(async () => { const ts = await liveTs(); return ts > 0 ? ts : undefined; }, timeoutMs, 'live values');
+  await eventually(async () => ((await liveTs()) > first ? true : undefined), timeoutMs, 'newer live values');
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

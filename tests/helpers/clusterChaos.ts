@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { assignShards } from '../../src/cluster/shards.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import type { ControlCounts } from '../../simulators/controlTally.js';
 import type { TestBroker } from './aedes.js';
@@ -30,7 +31,7 @@ export const CHAOS_LEASE_MS = 3_000;
 
 /** The fleet: 8 Modbus terminals × 10 meters, 10 MQTT terminals × 5 meters, 10 DLMS meters; plus the publishers' 10. */
 const FLEET = {
-  seed: 7, host: '127.0.0.1', areaIds: ['tx-1', 'tx-2', 'tx-3', 'tx-4'],
+  seed: 7, host: '127.0.0.1', areaIds: ['tx-1', 'tx-2', 'tx-3', 'tx-4', 'tx-5', 'tx-6'],
   modbus: { count: 8, metersPerTerminal: 10, registerMap: 'three-phase-meter', profiles: ['chaos'] },
   mqtt: { count: 10, metersPerTerminal: 5, publishIntervalMs: 5_000 },
   dlms: { count: 10, framing: 'wrapper', hls: 0, password: '12345678', profiles: ['chaos'], pushIntervalMs: 0 },
@@ -59,13 +60,24 @@ export interface Takeover {
   readonly from: string;
   readonly to: string;
   readonly ms: number;
+  /**
+   * Sharded mode: from the kill until the survivors own every transformer area as rendezvous
+   * hashing places it among them (/health node.shards), and from the dead node's restart until
+   * the three own them so again.
+   */
+  readonly areas?: { readonly afterKillMs: number; readonly afterRestartMs: number };
 }
 
 export interface ChaosOutcome {
   readonly takeovers: readonly Takeover[];
   readonly readings: StoredCheck;
   readonly controls: { readonly expected: Record<string, ControlCounts>; readonly executed: Record<string, ControlCounts> };
-  readonly commands: readonly { readonly id: string; readonly type: string; readonly status: string }[];
+  /**
+   * The bulk commands: `unsettled` holds the targets that ended neither verified nor
+   * interrupted before the wire (status, error, transitions); `interrupted` the meters whose
+   * send a kill cut between its claim and the device (see `BulkTarget`).
+   */
+  readonly commands: readonly { readonly id: string; readonly type: string; readonly status: string; readonly interrupted: readonly string[]; readonly unsettled: readonly unknown[] }[];
   readonly alarms: { readonly duplicates: readonly string[]; readonly missing: readonly string[]; readonly notOpen: readonly string[] };
   readonly program: {
     readonly rounds: number;
@@ -86,8 +98,13 @@ export interface ChaosOutcome {
 export function controlDifferences(o: ChaosOutcome, include: (meterId: string) => boolean = () => true): string[] {
   const { expected, executed } = o.controls;
   return [...new Set([...Object.keys(expected), ...Object.keys(executed)])].filter(include).sort()
-    .filter((m) => JSON.stringify(executed[m] ?? {}) !== JSON.stringify(expected[m] ?? {}))
+    .filter((m) => canonical(executed[m]) !== canonical(expected[m]))
     .map((m) => `${m}: executed ${JSON.stringify(executed[m] ?? {})}, sent ${JSON.stringify(expected[m] ?? {})}`);
+}
+
+/** The counts an operation at a time, by name, zero counts left out: the same counts compare equal whatever order they were gathered in. */
+function canonical(counts: ControlCounts | undefined): string {
+  return JSON.stringify(Object.entries(counts ?? {}).filter(([, n]) => n !== 0).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /**
@@ -102,6 +119,13 @@ export function roundResendDifferences(o: ChaosOutcome): string[] {
 export interface ChaosCluster {
   run(): Promise<void>;
   outcome(): Promise<ChaosOutcome>;
+  /** The nodes running now, by id. */
+  live(): readonly CliStationNode[];
+  /** The transformer areas the stations' registry places the fleet's terminals in. */
+  readonly areaIds: readonly string[];
+  /** The fleet's meters with the transformer area the stations' registry gives each. */
+  readonly meters: readonly { readonly id: string; readonly terminalId: string; readonly areaId: string }[];
+  readonly fleet: FleetProcess;
   dispose(): Promise<void>;
 }
 
@@ -112,15 +136,40 @@ interface ProgramRow {
   readonly tripped: readonly { readonly meterId: string; readonly round: number; readonly status: string }[];
 }
 
+interface BulkTarget {
+  readonly meterId: string;
+  readonly status: string;
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly state: Record<string, unknown> | null;
+  readonly transitions: readonly { readonly status: string; readonly at: string }[];
+}
+
 interface CommandView {
   readonly id: string;
   readonly type: string;
   readonly status: string;
-  readonly targets: readonly { readonly meterId: string; readonly status: string }[];
+  readonly targets: readonly BulkTarget[];
+}
+
+/**
+ * A send the kill cut between its claim (`sent` stored) and the device: the node taking the
+ * terminal over never resends (src/control/pickup.ts), it marks the target failed
+ * (INTERRUPTED) and reads the relay back once the old send's timeout has passed; a read-back
+ * (`state`) that does not show the command's effect means the device never got it. Such a
+ * meter must have executed the operation zero times, not once; the station reports it failed
+ * for the operator to send again. An interrupted target whose read failed (no state) is not one.
+ */
+function interruptedBeforeTheWire(t: BulkTarget): boolean {
+  return t.status === 'failed' && t.error?.code === 'INTERRUPTED' && t.state !== null;
 }
 
 /** Starts PostgreSQL, mosquitto, the fleet and the three nodes; everything started is stopped by `dispose()`, even when a later start fails. */
-export async function chaosCluster(install: CliInstall, o: { readonly mode: ClusterMode; readonly masterKey: string }): Promise<ChaosCluster> {
+export async function chaosCluster(install: CliInstall, o: {
+  readonly mode: ClusterMode;
+  readonly masterKey: string;
+  /** The built dashboard the nodes serve at `/` (http.webRoot); none when left out. */
+  readonly webRoot?: string;
+}): Promise<ChaosCluster> {
   const disposers: (() => Promise<void>)[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'gridhead-chaos-'));
   disposers.push(() => { rmSync(dir, { recursive: true, force: true }); return Promise.resolve(); });
@@ -141,7 +190,8 @@ export async function chaosCluster(install: CliInstall, o: { readonly mode: Clus
     disposers.push(() => fleet.stop());
     const { seed } = await fleet.status();
     step(`fleet of ${String(seed.meters.length)} meters running`);
-    const configFile = writeStationConfig(dir, { brokerUrl: broker.url, registerMaps, seed });
+    const meters = placeInAreas(seed.terminals, seed.meters);
+    const configFile = writeStationConfig(dir, { brokerUrl: broker.url, registerMaps, seed: { ...seed, meters }, ...(o.webRoot === undefined ? {} : { webRoot: o.webRoot }) });
     const ports = new Map<string, number>();
     for (const id of NODE_IDS) ports.set(id, await freePort());
     const start = async (id: string) => {
@@ -159,14 +209,25 @@ export async function chaosCluster(install: CliInstall, o: { readonly mode: Clus
       const res = await first.api('PUT', `/api/v1/meters/${m.id}/keys`, { password: FLEET.dlms.password });
       if (res.status !== 200) throw new Error(`PUT keys of ${m.id}: ${String(res.status)} ${JSON.stringify(res.body)}`);
     }
-    return new Chaos(o.mode, databaseUrl, broker.url, fleet, nodes, start, dispose);
+    return new Chaos(o.mode, databaseUrl, broker.url, fleet, meters, nodes, start, dispose);
   } catch (err) {
     await dispose();
     throw err;
   }
 }
 
+/**
+ * The fleet's meters, each terminal's all in one transformer area, the terminals dealt round
+ * the areas: the simulator deals meters one by one, so every multi-meter terminal would
+ * straddle all areas and go with the first, and sharding would have one area to move.
+ */
+function placeInAreas(terminals: readonly { readonly id: string }[], meters: readonly { readonly id: string; readonly terminalId: string }[]) {
+  const areaOf = new Map(terminals.map((t, i) => [t.id, FLEET.areaIds[i % FLEET.areaIds.length] ?? 'tx-1']));
+  return meters.map((m) => ({ ...m, areaId: areaOf.get(m.terminalId) ?? 'tx-1' }));
+}
+
 class Chaos implements ChaosCluster {
+  readonly areaIds = FLEET.areaIds;
   readonly #takeovers: Takeover[] = [];
   readonly #commands: string[] = [];
   #roundBeforeKill = 0;
@@ -176,7 +237,8 @@ class Chaos implements ChaosCluster {
     private readonly mode: ClusterMode,
     private readonly databaseUrl: string,
     private readonly brokerUrl: string,
-    private readonly fleet: FleetProcess,
+    readonly fleet: FleetProcess,
+    readonly meters: readonly { readonly id: string; readonly terminalId: string; readonly areaId: string }[],
     private readonly nodes: Map<string, CliStationNode>,
     private readonly start: (id: string) => Promise<CliStationNode>,
     readonly dispose: () => Promise<void>,
@@ -239,10 +301,14 @@ class Chaos implements ChaosCluster {
 
     const expected: Record<string, ControlCounts> = {};
     for (const m of rounds.flat()) expected[m] = { 'set-limit': 1 };
-    for (const m of BULK) expected[m] = { disconnect: 1, reconnect: 1 };
     const commands = await Promise.all(this.#commands.map(async (id) => {
       const c = await this.commandView(id);
-      return { id: c.id, type: c.type, status: c.status };
+      for (const t of c.targets) expected[t.meterId] = { ...expected[t.meterId], [c.type]: interruptedBeforeTheWire(t) ? 0 : 1 };
+      return {
+        id: c.id, type: c.type, status: c.status,
+        interrupted: c.targets.filter(interruptedBeforeTheWire).map((t) => t.meterId),
+        unsettled: c.targets.filter((t) => t.status !== 'verified' && !interruptedBeforeTheWire(t)),
+      };
     }));
 
     const rows = await this.alarmRows([VOLTAGE_RULE, `load-control:${PROGRAM_ID}`]);
@@ -271,6 +337,10 @@ class Chaos implements ChaosCluster {
     };
   }
 
+  live(): readonly CliStationNode[] {
+    return [...this.nodes.values()];
+  }
+
   /** The node that leads now (in active-standby also active), asked of every live node. */
   private async leader(): Promise<CliStationNode> {
     return await eventually(async () => {
@@ -289,10 +359,41 @@ class Chaos implements ChaosCluster {
     const killedAt = Date.now();
     await dead.kill();
     const next = await this.leader();
-    this.#takeovers.push({ during, from: dead.id, to: next.id, ms: Date.now() - killedAt });
+    const ms = Date.now() - killedAt;
     step(`${next.id} took over from ${dead.id}`);
+    if (this.mode !== 'sharded') {
+      this.#takeovers.push({ during, from: dead.id, to: next.id, ms });
+      await this.start(dead.id);
+      step(`${dead.id} back`);
+      return;
+    }
+    await this.areasPlaced();
+    const afterKillMs = Date.now() - killedAt;
+    step(`the survivors own every area (${String(afterKillMs)} ms after the kill)`);
+    const restartedAt = Date.now();
     await this.start(dead.id);
-    step(`${dead.id} back`);
+    await this.areasPlaced();
+    const afterRestartMs = Date.now() - restartedAt;
+    step(`${dead.id} back, the three own every area (${String(afterRestartMs)} ms after the restart)`);
+    this.#takeovers.push({ during, from: dead.id, to: next.id, ms, areas: { afterKillMs, afterRestartMs } });
+  }
+
+  /**
+   * Waits until every live node owns exactly the transformer areas rendezvous hashing gives it
+   * among the live nodes, as each one's /health says: every area owned by a live node, none by two.
+   */
+  private async areasPlaced(): Promise<void> {
+    await eventually(async () => {
+      const live = [...this.nodes.values()];
+      const owners = assignShards(this.areaIds, live.map((n) => n.id));
+      for (const n of live) {
+        const h = await n.health().catch(() => undefined);
+        if (h === undefined) return undefined;
+        const expected = this.areaIds.filter((a) => owners.get(a) === n.id);
+        if (JSON.stringify([...h.node.shards].sort()) !== JSON.stringify(expected) || h.node.shardCount !== expected.length) return undefined;
+      }
+      return true;
+    }, 60_000, 'every transformer area to be owned by its live node');
   }
 
   private async command(node: CliStationNode, type: 'disconnect' | 'reconnect', key: string): Promise<string> {
@@ -312,11 +413,16 @@ class Chaos implements ChaosCluster {
     throw new Error(`no live node shows command ${id}`);
   }
 
-  /** Waits until no target of the command is open any more. */
+  /**
+   * Waits until no target of the command is open any more, and every target a takeover marked
+   * INTERRUPTED has had its read-back (a second transition after the mark): the command closes
+   * at the mark, the read comes once the old send's timeout has passed.
+   */
   private async settled(id: string): Promise<void> {
     await eventually(async () => {
       const c = await this.commandView(id);
-      return c.status === 'open' ? undefined : true;
+      const awaitingRead = c.targets.some((t) => t.error?.code === 'INTERRUPTED' && t.transitions.filter((x) => x.status === 'failed').length < 2);
+      return c.status === 'open' || awaitingRead ? undefined : true;
     }, 90_000, `command ${id} to settle`);
   }
 
@@ -337,7 +443,7 @@ class Chaos implements ChaosCluster {
 }
 
 /** The stations' one configuration file (every node reads the same), with its rule set beside it. */
-function writeStationConfig(dir: string, o: { brokerUrl: string; registerMaps: unknown; seed: { areas: readonly unknown[]; terminals: readonly unknown[]; meters: readonly unknown[] } }): string {
+function writeStationConfig(dir: string, o: { brokerUrl: string; registerMaps: unknown; seed: { areas: readonly unknown[]; terminals: readonly unknown[]; meters: readonly unknown[] }; webRoot?: string }): string {
   writeFileSync(join(dir, 'rules.yaml'), JSON.stringify({
     rules: [{
       id: VOLTAGE_RULE, name: 'voltage over a nominal of 150 V', severity: 'minor', subject: { meters: VOLTAGE_METERS }, detector: 'voltage-out-of-limits',
@@ -348,7 +454,7 @@ function writeStationConfig(dir: string, o: { brokerUrl: string; registerMaps: u
   const publishers = publisherRegistry(PUBLISHERS);
   const config = {
     log: { level: 'warn' },
-    http: { host: '127.0.0.1' },
+    http: { host: '127.0.0.1', ...(o.webRoot === undefined ? {} : { webRoot: o.webRoot }) },
     mqtt: { url: o.brokerUrl, embeddedBroker: { enabled: false } },
     modbus: { registerMaps: o.registerMaps },
     dlms: { push: { listen: { enabled: false } } },

@@ -51,7 +51,14 @@ export interface StandbySettings {
 }
 
 export interface Health {
-  readonly node: { readonly id: string; readonly leader: boolean; readonly duties: 'active' | 'standby' };
+  readonly node: {
+    readonly id: string;
+    readonly leader: boolean;
+    readonly duties: 'active' | 'standby';
+    /** The transformer areas the node owns in sharded mode (the first few), and how many. */
+    readonly shards: readonly string[];
+    readonly shardCount?: number;
+  };
   readonly components: Readonly<Record<string, { readonly status: string; readonly detail?: string; readonly info?: Record<string, unknown> }>>;
 }
 
