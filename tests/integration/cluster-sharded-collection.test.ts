@@ -4,15 +4,18 @@
  * transformer area, which the leader polls. Each terminal is polled by exactly one node: no
  * terminal sees requests on two connections (two nodes) within one polling period, from the
  * first node's start through the second one's join; together they poll every terminal; and
- * when one node closes, the other polls the whole fleet within 30 s.
+ * when one node closes, the other polls the whole fleet within 30 s. The nodes share Debian's
+ * mosquitto, since sharded mode takes MQTT telemetry through shared subscriptions.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModbusTerminalSimulator } from '../../simulators/modbus/terminal.js';
+import type { TestBroker } from '../helpers/aedes.js';
 import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
+import { mosquittoPath, startMosquitto } from '../helpers/mosquitto.js';
 import { postgresUnavailable, queryPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
-const unavailable = postgresUnavailable();
+const unavailable = postgresUnavailable() ?? (mosquittoPath() === null ? 'mosquitto is not installed (apt-get install mosquitto)' : undefined);
 if (unavailable !== undefined) console.warn(`skipping the sharded collection test: ${unavailable}`);
 
 const AREAS = ['tx-a', 'tx-b', 'tx-c', 'tx-d', 'tx-e', 'tx-f'];
@@ -28,17 +31,19 @@ const collectionOf = async (h: TestHeadEnd): Promise<CollectionHealth> =>
 
 describe.skipIf(unavailable !== undefined)('sharded collection', () => {
   let postgres: TestPostgres;
+  let broker: TestBroker;
   const simulators: ModbusTerminalSimulator[] = [];
   const stations: TestHeadEnd[] = [];
   /** Requests each terminal answered, in order. */
   const served = new Map<string, Served[]>();
 
   beforeAll(async () => {
-    postgres = await startPostgres();
+    [postgres, broker] = await Promise.all([startPostgres(), startMosquitto()]);
   }, 60_000);
   afterAll(async () => {
     for (const s of stations.splice(0).reverse()) await s.stop();
     for (const s of simulators.splice(0)) await s.stop();
+    await broker.close();
     await postgres.dispose();
   });
 
@@ -63,7 +68,7 @@ describe.skipIf(unavailable !== undefined)('sharded collection', () => {
     const env = { GRIDHEAD_DATABASE_URL: url, GRIDHEAD_MASTER_KEY: randomBytes(32).toString('hex') };
     const node = async (id: string): Promise<TestHeadEnd> => {
       const h = await startTestHeadEnd({
-        mqtt: { embeddedBroker: { enabled: true, port: 0 } }, simulators: { enabled: false }, opcua: { enabled: false },
+        mqtt: { embeddedBroker: { enabled: false }, url: broker.url }, simulators: { enabled: false }, opcua: { enabled: false },
         collect: { profiles: { fast: { quantities: ['power.active', 'voltage.l1'], intervalSeconds: PERIOD_MS / 1000, align: true, jitterMs: 0, timeoutMs: 500, retries: 0 } } },
         modbus: { requestTimeoutMs: 500, reconnectMinMs: 50, reconnectMaxMs: 500 },
         registry,
