@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SIMULATED_RATING } from '../../simulators/fleet.js';
 import type { TestBroker } from '../helpers/aedes.js';
 import { installCli, type CliInstall, type RunningCli } from '../helpers/cli.js';
 import { eventually } from '../helpers/headend.js';
@@ -221,8 +222,9 @@ async function startFleet(install: CliInstall, brokerUrl: string): Promise<Regis
     registry.terminals.push(l.protocol === 'modbus'
       ? { id, protocol: 'modbus', profiles: ['bench'], modbus: { host: '127.0.0.1', port: l.port, framing: 'tcp', registerMap: 'three-phase-meter' } }
       : { id, protocol: 'mqtt', profiles: [] });
-    // A terminal's meters share its transformer area, so the terminal has one owner.
-    for (let u = 1; u <= METERS_PER_TERMINAL; u++) registry.meters.push({ id: `${id}-${String(u)}`, terminalId: id, address: String(u), areaId: AREAS[k % AREAS.length] });
+    // A terminal's meters share its transformer area, so the terminal has one owner. They carry
+    // the simulated rating: under the default 100 A limit the heavier loads' readings are refused as implausible.
+    for (let u = 1; u <= METERS_PER_TERMINAL; u++) registry.meters.push({ id: `${id}-${String(u)}`, terminalId: id, address: String(u), areaId: AREAS[k % AREAS.length], ...SIMULATED_RATING });
   });
   return registry;
 }
