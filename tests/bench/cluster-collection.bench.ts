@@ -5,19 +5,23 @@
  * publish QoS 1 telemetry every second, their meters spread over transformer areas.
  *
  * Printed for each N: the readings stored per second in all (rows added to PostgreSQL's
- * `readings`, each stored once however many nodes delivered it), the readings each node
- * delivered per second and its CPU per reading (the child's own process.cpuUsage), and the
- * PostgreSQL server's CPU. Beside them, the ceiling: the same fleet collected by one node in
- * single mode on the embedded store.
+ * `readings`), the readings each node delivered per second and its CPU per reading (the
+ * child's own process.cpuUsage, so its share of the flat costs too: heartbeats and leases,
+ * applying the other nodes' readings from the cluster feed, the harness's stats messages),
+ * and the PostgreSQL server's CPU. A node polls only the Modbus terminals placed on it and
+ * receives its share of the MQTT telemetry through the shared subscription, so each reading
+ * is collected by one node: delivered / stored is 1.00 and each node delivers about 1/N.
+ * Beside them, the ceiling: the same fleet collected by one node in single mode on the
+ * embedded store.
  *
  * Then the coordination overhead with no fleet (the same areas, no terminals): database
  * statements per second per node, from each node's gridhead_database_statements_total on
- * /metrics, in sharded mode with 1, 2 and 3 nodes and in active-standby with 2, beside one
- * node in single mode on PostgreSQL, which pays no coordination.
+ * /metrics, and its CPU, in sharded mode with 1, 2 and 3 nodes and in active-standby with 2,
+ * beside one node in single mode on PostgreSQL, which pays no coordination.
  *
- * Every node gets an MQTT client id of its own: the shared subscription group (cluster.shareGroup)
- * is what spreads telemetry over sharded nodes; while a node subscribes outside it, every
- * node receives, and stores, every message.
+ * The nodes of a phase share `mqtt.clientId`, as a station's nodes share their configuration
+ * file: a sharded node derives its own telemetry session from it (src/cluster/mqttClients.ts),
+ * and each phase gets a fresh one, so no session carries over from the phase before.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SIMULATED_RATING } from '../../simulators/fleet.js';
 import type { TestBroker } from '../helpers/aedes.js';
 import { installCli, type CliInstall, type RunningCli } from '../helpers/cli.js';
 import { eventually } from '../helpers/headend.js';
@@ -94,7 +99,7 @@ it.skipIf(unavailable !== undefined)('collection and coordination cost of 1, 2 a
     const label = `sharded ${String(count)} node${count === 1 ? '' : 's'}`;
     const delivered = r.perNode.reduce((n, p) => n + p.deliveredPerS, 0);
     console.log(`bench: cluster-collection ${label} readings stored = ${r.storedPerS.toFixed(0)} readings/s (ceiling: ${ceilingRate.toFixed(0)} readings/s by one node on the embedded store; fleet offers ${String(OFFERED)})`);
-    // Above what the fleet offers: the same Modbus meters polled by several nodes, stored once per poll.
+    // Above 1.00: a reading delivered twice (a redelivery the idempotent store keeps once); below: stored and not counted by a node.
     console.log(`bench: cluster-collection ${label} readings delivered by all nodes / stored = ${(delivered / Math.max(r.storedPerS, 1)).toFixed(2)} (1.00 when each reading is collected by one node)`);
     for (const p of r.perNode) {
       console.log(`bench: cluster-collection ${label} ${p.id} readings delivered = ${p.deliveredPerS.toFixed(0)} readings/s`);
@@ -109,10 +114,14 @@ it.skipIf(unavailable !== undefined)('collection and coordination cost of 1, 2 a
   const idleRegistry: Registry = { areas: registry.areas, terminals: [], meters: [] };
   const baseline = await idle('single', 1, idleRegistry, brokerUrl, pg);
   const floor = baseline[0]?.statementsPerS ?? 0;
+  const floorCpu = baseline[0]?.cpuPercent ?? 0;
   console.log(`bench: cluster-collection idle single node on PostgreSQL statements/s = ${floor.toFixed(2)} statements/s (${baseline[0]?.byCommand ?? ''})`);
+  console.log(`bench: cluster-collection idle single node on PostgreSQL CPU = ${floorCpu.toFixed(2)} % of a core`);
   for (const [mode, count] of [['sharded', 1], ['sharded', 2], ['sharded', 3], ['active-standby', 2]] as const) {
     for (const p of await idle(mode, count, idleRegistry, brokerUrl, pg)) {
-      console.log(`bench: cluster-collection idle ${mode} ${String(count)} node${count === 1 ? '' : 's'} statements/s ${p.id}${p.role === undefined ? '' : ` (${p.role})`} = ${p.statementsPerS.toFixed(2)} statements/s (${p.byCommand}; single node on PostgreSQL: ${floor.toFixed(2)})`);
+      const label = `${mode} ${String(count)} node${count === 1 ? '' : 's'}`;
+      console.log(`bench: cluster-collection idle ${label} statements/s ${p.id}${p.role === undefined ? '' : ` (${p.role})`} = ${p.statementsPerS.toFixed(2)} statements/s (${p.byCommand}; single node on PostgreSQL: ${floor.toFixed(2)})`);
+      console.log(`bench: cluster-collection idle ${label} CPU ${p.id} = ${p.cpuPercent.toFixed(2)} % of a core (single node on PostgreSQL: ${floorCpu.toFixed(2)} %)`);
     }
   }
 }, 1_800_000);
@@ -144,7 +153,8 @@ async function collect(mode: Mode, count: number, registry: Registry, brokerUrl:
   }
 }
 
-interface IdleNode { readonly id: string; readonly role: string | undefined; readonly statementsPerS: number; readonly byCommand: string }
+/** A node with nothing to collect: its statements, and its CPU, the flat cost every node pays whatever its share. */
+interface IdleNode { readonly id: string; readonly role: string | undefined; readonly statementsPerS: number; readonly byCommand: string; readonly cpuPercent: number }
 
 /** Starts `count` nodes with no terminals on a fresh database, lets them settle, counts their statements over one window. */
 async function idle(mode: Mode, count: number, registry: Registry, brokerUrl: string, pg: TestPostgres): Promise<IdleNode[]> {
@@ -152,9 +162,11 @@ async function idle(mode: Mode, count: number, registry: Registry, brokerUrl: st
   try {
     await sleep(WARMUP_MS);
     const before = await Promise.all(started.map(statements));
+    const cpuBefore = started.map((n) => n.cpuMicros ?? 0);
     const at = Date.now();
     await sleep(IDLE_WINDOW_MS);
     const after = await Promise.all(started.map(statements));
+    const cpuAfter = started.map((n) => n.cpuMicros ?? 0);
     const seconds = (Date.now() - at) / 1000;
     return await Promise.all(started.map(async (n, i) => {
       const byCommand = [...(after[i] ?? new Map<string, number>())]
@@ -165,6 +177,7 @@ async function idle(mode: Mode, count: number, registry: Registry, brokerUrl: st
         role: mode === 'active-standby' ? (await n.health()).node.duties : undefined,
         statementsPerS: byCommand.reduce((sum, [, perS]) => sum + perS, 0),
         byCommand: byCommand.map(([command, perS]) => `${command} ${perS.toFixed(2)}`).join(', '),
+        cpuPercent: (((cpuAfter[i] ?? 0) - (cpuBefore[i] ?? 0)) / 1e6 / seconds) * 100,
       };
     }));
   } finally {
@@ -209,21 +222,22 @@ async function startFleet(install: CliInstall, brokerUrl: string): Promise<Regis
     registry.terminals.push(l.protocol === 'modbus'
       ? { id, protocol: 'modbus', profiles: ['bench'], modbus: { host: '127.0.0.1', port: l.port, framing: 'tcp', registerMap: 'three-phase-meter' } }
       : { id, protocol: 'mqtt', profiles: [] });
-    // A terminal's meters share its transformer area, so the terminal has one owner.
-    for (let u = 1; u <= METERS_PER_TERMINAL; u++) registry.meters.push({ id: `${id}-${String(u)}`, terminalId: id, address: String(u), areaId: AREAS[k % AREAS.length] });
+    // A terminal's meters share its transformer area, so the terminal has one owner. They carry
+    // the simulated rating: under the default 100 A limit the heavier loads' readings are refused as implausible.
+    for (let u = 1; u <= METERS_PER_TERMINAL; u++) registry.meters.push({ id: `${id}-${String(u)}`, terminalId: id, address: String(u), areaId: AREAS[k % AREAS.length], ...SIMULATED_RATING });
   });
   return registry;
 }
 
 interface NodeSettings { readonly mode: Mode; readonly registry: Registry; readonly brokerUrl: string; readonly databaseUrl: string | undefined }
 
-/** One station process (tests/helpers/stationProcess.ts) of the phase: its own data directory and MQTT client id. */
+/** One station process (tests/helpers/stationProcess.ts) of the phase: its own data directory, the phase's MQTT client id. */
 async function startNode(id: string, phase: string, s: NodeSettings): Promise<StationNode> {
   const node = await StationNode.fork(id, {
     dataDir: mkdtempSync(join(workDir, `${id}-`)),
     http: { host: '127.0.0.1', port: 0 },
     ...(s.databaseUrl === undefined ? {} : { storage: { postgres: { url: s.databaseUrl } } }),
-    mqtt: { url: s.brokerUrl, embeddedBroker: { enabled: false }, clientId: `bench-${phase}-${id}` },
+    mqtt: { url: s.brokerUrl, embeddedBroker: { enabled: false }, clientId: `bench-${phase}` },
     dlms: { push: { listen: { enabled: true, host: '127.0.0.1', port: 0 } } },
     simulators: { enabled: false },
     opcua: { enabled: false },
