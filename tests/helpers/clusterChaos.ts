@@ -428,11 +428,19 @@ class Chaos implements ChaosCluster {
    * at the mark, the read comes once the old send's timeout has passed.
    */
   private async settled(id: string): Promise<void> {
-    await eventually(async () => {
-      const c = await this.commandView(id);
-      const awaitingRead = c.targets.some((t) => t.error?.code === 'INTERRUPTED' && t.transitions.filter((x) => x.status === 'failed').length < 2);
-      return c.status === 'open' || awaitingRead ? undefined : true;
-    }, 90_000, `command ${id} to settle`);
+    const open = (t: CommandView['targets'][number]): boolean => !['verified', 'failed', 'timed-out', 'cancelled', 'refused'].includes(t.status)
+      || (t.error?.code === 'INTERRUPTED' && t.transitions.filter((x) => x.status === 'failed').length < 2);
+    try {
+      await eventually(async () => {
+        const c = await this.commandView(id);
+        return c.status === 'open' || c.targets.some(open) ? undefined : true;
+      }, 90_000, `command ${id} to settle`);
+    } catch (err) {
+      // Say which targets stayed open and how they got there: the failure is to be read, not guessed.
+      const c = await this.commandView(id).catch(() => undefined);
+      const stuck = c?.targets.filter(open).map((t) => ({ meter: t.meterId, status: t.status, error: t.error, transitions: t.transitions })) ?? [];
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; open targets: ${JSON.stringify(stuck)}`, { cause: err });
+    }
   }
 
   private async program(): Promise<ProgramRow | undefined> {
