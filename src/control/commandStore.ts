@@ -106,6 +106,12 @@ export interface CommandStore {
   transition(commandId: string, meterId: string, status: TargetStatus, at: number, extra?: TransitionExtra): Promise<CommandTarget>;
   /** Targets not finished, oldest command first: pending ones and those a stop left in flight. */
   openTargets(): Promise<OpenTarget[]>;
+  /**
+   * Targets a takeover marked failed (INTERRUPTED) whose read-back has not come: the node that
+   * marked them gave the terminal up first. Absent on a store only one node writes, where the
+   * marking process reads back at once.
+   */
+  unreadInterruptions?(): Promise<OpenTarget[]>;
   /** Newest first; `next` is the `before` of the following page, null on the last. */
   list(f: CommandFilter): Promise<{ items: Command[]; next: string | null }>;
   /**

@@ -160,6 +160,16 @@ export class CommandPickup {
       const notBefore = fence === null || t.status !== 'sent' ? undefined : this.#oldSendTimeout(t);
       dispatcher.enqueue({ ...queuedOf(c, t, 'reverify'), ...(notBefore === undefined ? {} : { notBefore }) });
     }
+    // Marked by an executor that gave the terminal up before its read-back: read back here, still never resent.
+    for (const t of await store.unreadInterruptions?.() ?? []) {
+      if (!this.#running || dispatcher.queued >= this.o.maxQueuedTargets) break;
+      const fence = placement.fenceFor(t.terminalId);
+      if (fence === undefined || dispatcher.knows(t.commandId, t.meterId)) continue;
+      if (!commands.has(t.commandId)) commands.set(t.commandId, await store.get(t.commandId));
+      const c = commands.get(t.commandId);
+      if (c === undefined || readBackOf(c.type) === undefined) continue;
+      dispatcher.enqueue({ ...queuedOf(c, t, 'reverify'), ...(fence === null ? {} : { notBefore: this.#oldSendTimeout(t) }) });
+    }
     dispatcher.pump();
     return { resumed, interrupted };
   }

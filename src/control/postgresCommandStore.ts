@@ -125,6 +125,16 @@ export class PostgresCommandStore implements CommandStore {
     });
   }
 
+  unreadInterruptions(): Promise<OpenTarget[]> {
+    return this.db.run(async (sql) => {
+      // The predicate of the command_targets_unread index, so the index answers it.
+      const rows = await sql<TargetRow[]>`SELECT t.* FROM command_targets t JOIN commands c ON c.id = t.command_id
+        WHERE t.status = 'failed' AND t.error_code = 'INTERRUPTED' AND (t.transitions -> -2 ->> 'status') IN ('sent', 'acknowledged')
+        ORDER BY c.created_at, t.command_id, t.seq`;
+      return rows.map((r) => ({ ...targetOf(r), commandId: r.command_id }));
+    });
+  }
+
   list(f: CommandFilter): Promise<{ items: Command[]; next: string | null }> {
     const limit = Math.min(Math.max(1, f.limit), MAX_COMMANDS_PER_PAGE);
     return this.db.run(async (sql) => {

@@ -573,6 +573,18 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 20,
+    name: 'command targets awaiting their read-back',
+    sql: `
+      -- A send marked failed (INTERRUPTED) by a node that took the terminal over, whose read-back
+      -- has not come yet: the mark is the last transition, right after sent or acknowledged. If
+      -- that node gives the terminal up before the read, the next executor finds the target
+      -- here (src/control/pickup.ts); the index holds only those, however long the history.
+      CREATE INDEX command_targets_unread ON command_targets (command_id, meter_id)
+        WHERE status = 'failed' AND error_code = 'INTERRUPTED' AND (transitions -> -2 ->> 'status') IN ('sent', 'acknowledged');
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

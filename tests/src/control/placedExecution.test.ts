@@ -4,7 +4,9 @@
  * all, by the backstop poll). At a step-down mid-bulk the queued targets stay pending for the
  * new executor, the send in flight is refused by the store under its stale token, and the new
  * executor verifies it by reading back, never sending it twice. A node that takes the terminal
- * back later (a second takeover in one process) verifies what its first term left sent.
+ * back later (a second takeover in one process) verifies what its first term left sent; a
+ * send another executor marked interrupted but gave up before reading back is read back by the
+ * next, never resent.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DeviceCommand, DeviceControlState } from '../../../protocols/adapter.js';
@@ -193,6 +195,29 @@ describe.skipIf(unavailable !== undefined)('placed execution on PostgreSQL', () 
     expect(newNode.sent).toEqual(expect.arrayContaining([{ type: 'read-state', address: '1', of: 'relay' }, { type: 'disconnect', address: '2' }, { type: 'disconnect', address: '3' }]));
     expect(newNode.sent).toHaveLength(3);
     expect([...field.operations.values()]).toEqual([1, 1, 1]);
+  }, 30_000);
+
+  it('reads back a send another executor marked interrupted and gave up before its read, without resending', async () => {
+    const db = await database();
+    const store = new PostgresCommandStore(db);
+    const field = new Field();
+    // Node a accepted and sent it, node b took the area and marked it INTERRUPTED, then gave the area up before its read.
+    const a = service(store, field.node().run, movable(undefined).placement);
+    const id = await created(a.service, ['m1'], 'k-unread');
+    await store.transition(id, 'm1', 'sent', Date.now() - 10_000, { onlyFrom: ['pending'] });
+    await store.transition(id, 'm1', 'failed', Date.now() - 9_000, { error: { code: 'INTERRUPTED', message: 'marked by node b' }, onlyFrom: ['sent'] });
+    const [unread] = (await store.unreadInterruptions()).map((t) => [t.commandId, t.meterId]);
+    expect(unread).toEqual([id, 'm1']);
+
+    // Node c takes the area: its first look reads the relay back, and sends nothing.
+    const node = field.node();
+    const c = service(store, node.run, movable(await takeOver(db, 'node-c')).placement, { commandTimeoutMs: 500 });
+    await c.service.start();
+    const done = await settled(store, id);
+    expect(done.targets[0]?.transitions.map((t) => t.status)).toEqual(['pending', 'sent', 'failed', 'failed']);
+    expect(done.targets[0]?.state).toEqual({ connected: true });
+    expect(node.sent).toEqual([{ type: 'read-state', address: '1', of: 'relay' }]);
+    expect(await store.unreadInterruptions()).toEqual([]);
   }, 30_000);
 
   it('verifies what its first term left sent when the same process takes the terminal back', async () => {
