@@ -76,7 +76,8 @@ function node(store: PostgresProgramStateStore, leadership: Leadership, clock: {
 }
 
 describe.skipIf(unavailable !== undefined)('fenced load-control rounds on PostgreSQL', () => {
-  it('refuses the round of a woken old leader before any command; the new leader runs it from the stored state', async () => {
+  /** A fresh migrated database, its program state store, two nodes that can lead, and the shared clock. */
+  async function station() {
     cluster ??= await startPostgres();
     const url = await cluster.createDatabase();
     const db = await openPostgres({ url, config: POSTGRES_TEST_CONFIG });
@@ -85,7 +86,11 @@ describe.skipIf(unavailable !== undefined)('fenced load-control rounds on Postgr
     const store = new PostgresProgramStateStore(db);
     const leaders = await pausableLeader(db, url);
     cleanups.push(() => leaders.dispose());
-    const clock = { t: T0 };
+    return { store, leaders, clock: { t: T0 } };
+  }
+
+  it('refuses the round of a woken old leader before any command; the new leader runs it from the stored state', async () => {
+    const { store, leaders, clock } = await station();
 
     // Leading, the old node raises the alarm: stored under its token.
     const old = node(store, leaders.believed, clock);
@@ -113,15 +118,7 @@ describe.skipIf(unavailable !== undefined)('fenced load-control rounds on Postgr
     expect([...old.errors, ...fresh.errors]).toEqual([]);
   }, 60_000);
   it('a standby that takes over runs the round the old leader stored, not the state it loaded at its own start', async () => {
-    cluster ??= await startPostgres();
-    const url = await cluster.createDatabase();
-    const db = await openPostgres({ url, config: POSTGRES_TEST_CONFIG });
-    cleanups.push(() => db.close());
-    await migratePostgres(db);
-    const store = new PostgresProgramStateStore(db);
-    const leaders = await pausableLeader(db, url);
-    cleanups.push(() => leaders.dispose());
-    const clock = { t: T0 };
+    const { store, leaders, clock } = await station();
 
     // The standby starts first and stays warm: its program state is what the store held then (nothing).
     const term: { lease?: Leadership } = {};
