@@ -88,6 +88,8 @@ describe('CollectionStats', () => {
         return Promise.resolve();
       },
       query: () => Promise.resolve([]),
+      addMeterDays: () => Promise.resolve(),
+      areaDays: () => Promise.resolve([]),
     };
     const errors: Error[] = [];
     const stats = new CollectionStats({ store, utcOffsetMinutes: 0, onError: (e) => errors.push(e) });
@@ -110,6 +112,8 @@ describe('CollectionStats', () => {
       // The write takes effect only when the test lets it, as a slow database would.
       add: (r) => new Promise((resolve) => { commit = () => { stored.push(...r); resolve(); }; }),
       query: () => Promise.resolve(stored.map((r) => ({ ...r }))),
+      addMeterDays: () => Promise.resolve(),
+      areaDays: () => Promise.resolve([]),
     };
     const stats = new CollectionStats({ store, utcOffsetMinutes: 0 });
     const ts = Date.UTC(2025, 0, 15);
