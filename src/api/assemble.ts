@@ -70,6 +70,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     },
     stats: {
       perTerminal: async (day, terminalIds) => (await stats.successRate({ day, ...(terminalIds === undefined ? {} : { terminalIds }) })).terminals,
+      areaDays: (q) => stats.areaDays(q),
       today: () => stats.dayOf(Date.now()),
     },
     terminalState: (id) => {

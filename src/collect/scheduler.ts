@@ -394,31 +394,36 @@ export class CollectionScheduler {
     const kind = profile.profile;
     if (kind !== undefined) {
       const meters = this.#o.topology.metersOf(id);
-      this.#enqueueCycle(lane, profileName, meters.length, cycleStart, (signal) => runStoredProfileCycle(lane, kind, profile, meters, cycleStart, signal, {
+      this.#enqueueCycle(lane, profileName, meters, meters.length, cycleStart, (signal) => runStoredProfileCycle(lane, kind, profile, meters, cycleStart, signal, {
         clock: this.#clock, cursors: this.#cursors, counters: this.#counters, stats: this.#o.stats,
         offlineAfterFailures: this.#o.config.offlineAfterFailures, emit: (c) => { this.#emit(c); },
       }));
       return;
     }
     let items: ReadItem[];
+    let meters: readonly Meter[];
     try {
-      items = itemsFor(this.#o.topology.metersOf(id), profile.quantities);
+      meters = this.#o.topology.metersOf(id);
+      items = itemsFor(meters, profile.quantities);
     } catch (err) {
       this.#fault(toError(err));
       return;
     }
-    this.#enqueueCycle(lane, profileName, items.length, cycleStart, (signal) => this.#cycle(lane, items, profile, cycleStart, signal));
+    this.#enqueueCycle(lane, profileName, meters, items.length, cycleStart, (signal) => this.#cycle(lane, meters, items, profile, cycleStart, signal));
   }
 
   /**
    * Queues one cycle of a profile on the terminal's lane. A cycle still queued or running when
    * the next one is due is an overrun: the new one is skipped and counted, never piled up.
    */
-  #enqueueCycle(lane: TerminalLane, profileName: string, expected: number, cycleStart: number, run: (signal: AbortSignal) => Promise<void>): void {
+  #enqueueCycle(
+    lane: TerminalLane, profileName: string, meters: readonly Meter[], expected: number, cycleStart: number, run: (signal: AbortSignal) => Promise<void>,
+  ): void {
     if (expected === 0) return;
     if (lane.isBusy(profileName)) {
       this.#counters.overruns++;
       this.#o.stats.record(lane.terminal.id, cycleStart, expected, 0);
+      this.#o.stats.recordMeters(meters, cycleStart, () => false);
       return;
     }
     lane.setBusy(profileName, true);
@@ -436,7 +441,7 @@ export class CollectionScheduler {
     }, false);
   }
 
-  async #cycle(lane: TerminalLane, items: readonly ReadItem[], policy: RequestPolicy, cycleStart: number, signal: AbortSignal): Promise<void> {
+  async #cycle(lane: TerminalLane, meters: readonly Meter[], items: readonly ReadItem[], policy: RequestPolicy, cycleStart: number, signal: AbortSignal): Promise<void> {
     this.#counters.cycles++;
     lane.health.attempted(this.#clock.now());
     const result = await lane.poll(items, policy, signal, false);
@@ -446,6 +451,9 @@ export class CollectionScheduler {
     if (signal.aborted || lane.retired) return;
     const id = lane.terminal.id;
     this.#o.stats.record(id, cycleStart, items.length, result.readings.length);
+    // A meter is read when none of its items failed: every quantity of the cycle came.
+    const incomplete = new Set(result.failures.map((f) => f.item.address));
+    this.#o.stats.recordMeters(meters, cycleStart, (m) => !incomplete.has(m.address));
     const now = this.#clock.now();
     const failed = result.failures.at(-1);
     if (result.readings.length > 0) {

@@ -1,6 +1,12 @@
 /**
- * Collection success rate: items collected against items expected, per terminal and
- * station-local day.
+ * Collection success rate, per station-local day, two ways:
+ *
+ * - per terminal: items collected against items expected (`record`);
+ * - per area: meters read completely against meters expected (`recordMeter`), each meter
+ *   counted once a day in one area (src/collect/meterDays.ts), which is the utility's daily
+ *   read success rate (日采集成功率); a parent area's figure is its subtree's sum.
+ *
+ * Items:
  *
  * - Polled terminals: each due cycle expects quantities × meters items; a cycle skipped as
  *   an overrun is expected and not collected; collected counts items that succeeded.
@@ -8,14 +14,22 @@
  *   rate is 100 % by construction; their health is measured by silence (offline after
  *   `pushSilenceMs`), not by this ratio.
  *
- * Counts accumulate in memory and are added to the store in one transaction every
- * `flushIntervalMs`; queries merge stored and not-yet-flushed counts. Flushes and queries take
- * turns, so a query never sees counts both in the store and still pending, nor in neither.
- * A crash loses at most the counts of one interval: statistics, not readings, and the
- * readings themselves are stored by the pipeline.
+ * Meters: a polled meter is expected on a day when a cycle of its terminal is due (an overrun
+ * included) and read when one cycle read all of it. Meters of pushing terminals are not
+ * counted: nothing tells the station which of them to expect.
+ *
+ * Counts accumulate in memory and are added to the store every `flushIntervalMs`; terminal
+ * queries merge stored and not-yet-flushed counts, area queries flush first (a meter's outcome
+ * counts only against the marks in the store). Flushes and queries take turns, so a query never
+ * sees counts both in the store and still pending, nor in neither. A crash loses at most the
+ * counts of one interval: statistics, not readings, and the readings themselves are stored by
+ * the pipeline. Each meter's state of the day is remembered (one number per meter), so a
+ * meter polled every 15 minutes reaches the store at most twice a day.
  */
+import type { Meter } from '../domain/topology.js';
 import { systemClock, toError, type Clock, type Timer } from './clock.js';
-import type { CollectionStatsStore, DayCount } from './statsStore.js';
+import { NO_AREA, meterDayKey, type AreaDayCount, type MeterDayOutcome } from './meterDays.js';
+import type { AreaDaysQuery, CollectionStatsStore, DayCount } from './statsStore.js';
 
 export interface CollectionStatsOptions {
   readonly store: CollectionStatsStore;
@@ -49,6 +63,11 @@ export interface SuccessRateReport {
 
 export const DEFAULT_STATS_FLUSH_MS = 5_000;
 
+const DAY_MS = 86_400_000;
+// A meter's state of its newest day, packed in one number: day number × 4 + these bits.
+const EXPECTED = 1;
+const READ = 2;
+
 export class CollectionStats {
   readonly #store: CollectionStatsStore;
   readonly #clock: Clock;
@@ -57,6 +76,12 @@ export class CollectionStats {
   readonly #onError: (err: Error) => void;
   // Keyed by day and terminal; bounded by terminals × days between flushes.
   #pending = new Map<string, MutableCount>();
+  // Meter outcomes not yet in the store, keyed by day and meter: ≤ 1 per meter and day between flushes.
+  #pendingMeters = new Map<string, MeterDayOutcome>();
+  // Each meter's newest day and what of it has been counted; one entry per meter polled.
+  readonly #meterState = new Map<string, number>();
+  #newestDay = 0;
+  #dayName = { number: Number.NaN, day: '' };
   #timer: Timer | undefined;
   #flushErrors = 0;
   // Flushes and queries, one after the other; never rejects.
@@ -91,9 +116,36 @@ export class CollectionStats {
     }
   }
 
+  /**
+   * A meter's outcome in a cycle of `ts`: `read` when the cycle read all of it. `areaId` is
+   * where the meter is now; null for a meter without an area.
+   */
+  recordMeter(meterId: string, areaId: string | null, ts: number, read: boolean): void {
+    const dayNumber = Math.floor((ts + this.#offsetMs) / DAY_MS);
+    const state = this.#meterState.get(meterId);
+    const bits = read ? EXPECTED | READ : EXPECTED;
+    if (state === undefined || Math.floor(state / 4) < dayNumber) {
+      this.#meterState.set(meterId, dayNumber * 4 + bits);
+    } else if (Math.floor(state / 4) === dayNumber) {
+      if ((state & bits) === bits) return;
+      this.#meterState.set(meterId, state | bits);
+    }
+    // Older than the meter's newest day (a cycle begun before midnight): the store's marks tell whether it counts.
+    if (dayNumber > this.#newestDay) this.#forgetBefore(dayNumber);
+    // Formatting the day is most of a call's cost at a million meters: one day's name is kept.
+    if (dayNumber !== this.#dayName.number) this.#dayName = { number: dayNumber, day: this.dayOf(ts) };
+    mergeOutcome(this.#pendingMeters, { day: this.#dayName.day, meterId, areaId: areaId ?? NO_AREA, read });
+  }
+
+  /** `recordMeter` for each of a cycle's meters. */
+  recordMeters<M extends Pick<Meter, 'id' | 'areaId'>>(meters: readonly M[], ts: number, read: (meter: M) => boolean): void {
+    for (const m of meters) this.recordMeter(m.id, m.areaId, ts, read(m));
+  }
+
   /** Adds pending counts to the store; on failure keeps them for the next flush (and reports it to `onError`). */
   flush(): Promise<void> {
     return this.#inTurn(async () => {
+      if (this.#pendingMeters.size > 0) await this.#flushMeters();
       if (this.#pending.size === 0) return;
       const batch = this.#pending;
       this.#pending = new Map();
@@ -129,6 +181,17 @@ export class CollectionStats {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.flush();
+  }
+
+  /**
+   * Each area's own meters expected and read (not its subtree's) on the days `from`..`to`,
+   * pending outcomes flushed first; rejects when the store cannot be read.
+   */
+  areaDays(query: AreaDaysQuery): Promise<AreaDayCount[]> {
+    return this.#inTurn(async () => {
+      await this.#flushMeters();
+      return this.#store.areaDays(query);
+    });
   }
 
   /** Stored and pending counts of a day; rejects when the store cannot be read. */
@@ -167,6 +230,27 @@ export class CollectionStats {
     return { day: query.day, terminals, total: rate(expected, collected) };
   }
 
+  async #flushMeters(): Promise<void> {
+    if (this.#pendingMeters.size === 0) return;
+    const batch = this.#pendingMeters;
+    this.#pendingMeters = new Map();
+    try {
+      await this.#store.addMeterDays([...batch.values()]);
+    } catch (err) {
+      this.#flushErrors++;
+      // Written again whole: what the store took already is not counted twice (its marks).
+      for (const o of this.#pendingMeters.values()) mergeOutcome(batch, o);
+      this.#pendingMeters = batch;
+      this.#onError(toError(err));
+    }
+  }
+
+  /** A new day began: meters' states of days before yesterday are dropped (late outcomes of yesterday still count once). */
+  #forgetBefore(dayNumber: number): void {
+    this.#newestDay = dayNumber;
+    for (const [id, state] of this.#meterState) if (Math.floor(state / 4) < dayNumber - 1) this.#meterState.delete(id);
+  }
+
   /** Runs `work` after every flush and query before it has settled. */
   #inTurn<T>(work: () => Promise<T>): Promise<T> {
     const result = this.#turn.then(work);
@@ -180,6 +264,13 @@ interface MutableCount {
   readonly terminalId: string;
   expected: number;
   collected: number;
+}
+
+/** Adds a later outcome: the first read decides where the meter counts; until then, where it was first expected. */
+function mergeOutcome(pending: Map<string, MeterDayOutcome>, o: MeterDayOutcome): void {
+  const key = meterDayKey(o.day, o.meterId);
+  const before = pending.get(key);
+  if (before === undefined || (!before.read && o.read)) pending.set(key, o);
 }
 
 function rate(expected: number, collected: number): RateCounts {

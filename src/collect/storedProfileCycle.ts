@@ -30,7 +30,7 @@ export async function runStoredProfileCycle(
   const { clock, cursors, counters } = deps;
   counters.cycles++;
   lane.health.attempted(clock.now());
-  let collected = 0;
+  const read = new Set<Meter>();
   let lastError: Error | undefined;
   for (const m of meters) {
     // A lane handed over to another node finishes the read on the wire, not the cycle.
@@ -48,7 +48,7 @@ export async function runStoredProfileCycle(
     const from = cursor === undefined ? now - policy.backfillHours * 3_600_000 : cursor + 1;
     const outcome = await lane.readProfile({ address: m.address, profile: kind, from, to: now }, policy, signal);
     if (outcome.ok) {
-      collected++;
+      read.add(m);
       counters.itemsCollected += outcome.readings.length;
       // The sink has accepted the entries (readProfile resolves after it): only now may the cursor move.
       // If storing it fails the next cycle reads them again, which the reading store overwrites.
@@ -64,9 +64,10 @@ export async function runStoredProfileCycle(
   }
   // Ended by stop(), the terminal's removal or its handover: neither counted nor held against the terminal.
   if (signal.aborted || lane.retired) return;
-  deps.stats.record(lane.terminal.id, cycleStart, meters.length, collected);
+  deps.stats.record(lane.terminal.id, cycleStart, meters.length, read.size);
+  deps.stats.recordMeters(meters, cycleStart, (m) => read.has(m));
   const now = clock.now();
-  if (collected > 0) {
+  if (read.size > 0) {
     if (lastError !== undefined) lane.health.noteError(lastError, now);
     deps.emit(lane.health.succeeded(now, `${kind} profile read`));
   } else {

@@ -511,4 +511,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX meters_area ON meters(area_id);
     `,
   },
+  {
+    version: 15,
+    name: 'daily read success per meter, counted per area and day',
+    sql: `
+      -- Meters expected and meters read completely, per station-local day and area (the area the
+      -- meter was in when counted; '' for meters without one): src/collect/meterDays.ts. A day
+      -- of a million meters is one row per area, not per meter. Flushes add, never overwrite.
+      CREATE TABLE collection_area_stats (
+        day       TEXT NOT NULL,   -- YYYY-MM-DD, station local time
+        area_id   TEXT NOT NULL,
+        expected  INTEGER NOT NULL,
+        collected INTEGER NOT NULL,
+        PRIMARY KEY (day, area_id)
+      ) WITHOUT ROWID;
+      -- An area's days: a month of one transformer area, or of a feeder's transformers.
+      CREATE INDEX collection_area_stats_area ON collection_area_stats (area_id, day);
+
+      -- That a meter was counted on a day, where, and whether it was read: a meter counts once a
+      -- day however often it is polled, also after a restart. Only the last two days are kept.
+      CREATE TABLE collection_meter_days (
+        day      TEXT NOT NULL,
+        meter_id TEXT NOT NULL,
+        area_id  TEXT NOT NULL,
+        read     INTEGER NOT NULL,   -- 1 once read completely that day
+        PRIMARY KEY (day, meter_id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -585,6 +585,33 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         WHERE status = 'failed' AND error_code = 'INTERRUPTED' AND (transitions -> -2 ->> 'status') IN ('sent', 'acknowledged');
     `,
   },
+  {
+    version: 21,
+    name: 'daily read success per meter, counted per area and day',
+    sql: `
+      -- Meters expected and meters read completely, per station-local day and area (the area the
+      -- meter was in when counted; '' for meters without one): src/collect/meterDays.ts, as the
+      -- embedded store's. Flushes add, never overwrite.
+      CREATE TABLE collection_area_stats (
+        day       text   NOT NULL,  -- YYYY-MM-DD, station local time
+        area_id   text   NOT NULL,
+        expected  bigint NOT NULL,
+        collected bigint NOT NULL,
+        PRIMARY KEY (day, area_id)
+      );
+      CREATE INDEX collection_area_stats_area ON collection_area_stats (area_id, day);
+
+      -- That a meter was counted on a day, where, and whether it was read: a meter counts once a
+      -- day on whichever node reads it. Only the last two days are kept.
+      CREATE TABLE collection_meter_days (
+        day      text    NOT NULL,
+        meter_id text    NOT NULL,
+        area_id  text    NOT NULL,
+        read     boolean NOT NULL,
+        PRIMARY KEY (day, meter_id)
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

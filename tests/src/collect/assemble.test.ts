@@ -20,6 +20,8 @@ describe('collection assembly', () => {
     const down: CollectionStatsStore = {
       add: () => Promise.reject(new Error('PostgreSQL is unreachable')),
       query: () => Promise.resolve([]),
+      addMeterDays: () => Promise.reject(new Error('PostgreSQL is unreachable')),
+      areaDays: () => Promise.resolve([]),
     };
     const registry = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
     const collection = createCollection({

@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CollectionStats } from '../../../src/collect/stats.js';
 import { SqliteCollectionStatsStore, type CollectionStatsStore, type DayCount } from '../../../src/collect/statsStore.js';
-import { closeAll, harness, modbusTerminal, mqttTerminal, profile } from './harness.js';
+import { areaId } from '../../../src/domain/index.js';
+import { closeAll, harness, modbusTerminal, mqttTerminal, profile, type Harness } from './harness.js';
+
+/** Puts the terminal's meters in `area`, as a registry edit between cycles would. */
+function moveMeters(h: Harness, terminal: string, area: string): void {
+  h.topology.meters.set(terminal, h.topology.metersOf(terminal).map((m) => ({ ...m, areaId: areaId(area) })));
+}
 
 afterEach(closeAll);
 
@@ -77,6 +83,62 @@ describe('collection success rate', () => {
   });
 });
 
+describe('daily read success per meter', () => {
+  it('counts each meter once a day in its area, read when one cycle read all its quantities', async () => {
+    const h = harness();
+    h.topology.put(modbusTerminal('T1'), 3);
+    moveMeters(h, 'T1', 'tx1');
+    // Meter 2 never gives its voltage; meter 3 gives it from the second cycle on.
+    h.adapter.script('T1').itemError = (item, n) => (item.quantity === 'voltage.l1' && (item.address === '2' || (item.address === '3' && n === 1)) ? new Error('illegal data address') : undefined);
+    h.scheduler.start();
+    await vi.advanceTimersByTimeAsync(30_000 + 3 * 60_000 + 100);
+    expect(await h.stats.areaDays({ from: '2025-01-15', to: '2025-01-15' })).toEqual([{ day: '2025-01-15', areaId: 'tx1', expected: 3, collected: 2 }]);
+  });
+
+  it('counts a meter moved mid-day where it was when first read', async () => {
+    const h = harness();
+    h.topology.put(modbusTerminal('T1'));
+    moveMeters(h, 'T1', 'tx1');
+    let failing = true;
+    h.adapter.script('T1').readError = () => (failing ? new Error('exception 0x0B') : undefined);
+    h.scheduler.start();
+    await vi.advanceTimersByTimeAsync(30_000 + 100);
+    expect(await h.stats.areaDays({ from: '2025-01-15', to: '2025-01-15' })).toEqual([{ day: '2025-01-15', areaId: 'tx1', expected: 1, collected: 0 }]);
+    moveMeters(h, 'T1', 'tx2');
+    failing = false;
+    await vi.advanceTimersByTimeAsync(60_000);
+    moveMeters(h, 'T1', 'tx3');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(await h.stats.areaDays({ from: '2025-01-15', to: '2025-01-15' })).toEqual([
+      { day: '2025-01-15', areaId: 'tx1', expected: 0, collected: 0 },
+      { day: '2025-01-15', areaId: 'tx2', expected: 1, collected: 1 },
+    ]);
+  });
+
+  it('counts an overrun\'s meters as expected and not read', async () => {
+    const h = harness({ profiles: { fast: profile({ timeoutMs: 120_000 }) } });
+    h.topology.put(modbusTerminal('T1'), 2);
+    moveMeters(h, 'T1', 'tx1');
+    h.adapter.script('T1').hang = true;
+    h.scheduler.start();
+    await vi.advanceTimersByTimeAsync(30_000 + 60_000 + 100);
+    expect(await h.stats.areaDays({ from: '2025-01-15', to: '2025-01-15' })).toEqual([{ day: '2025-01-15', areaId: 'tx1', expected: 2, collected: 0 }]);
+  });
+
+  it('counts a meter once on a day a restart came between its reads', async () => {
+    const h = harness();
+    const ts = Date.UTC(2025, 0, 15, 10);
+    const before = new CollectionStats({ store: h.store, utcOffsetMinutes: 0 });
+    before.recordMeter('m1', 'tx1', ts, true);
+    before.recordMeter('m2', 'tx1', ts, false);
+    await before.stop();
+    const after = new CollectionStats({ store: h.store, utcOffsetMinutes: 0 });
+    after.recordMeter('m1', 'tx1', ts + 900_000, true);
+    after.recordMeter('m2', 'tx1', ts + 900_000, false);
+    expect(await after.areaDays({ from: '2025-01-15', to: '2025-01-15' })).toEqual([{ day: '2025-01-15', areaId: 'tx1', expected: 2, collected: 1 }]);
+  });
+});
+
 describe('CollectionStats', () => {
   it('keeps counts in memory when a flush fails and writes them with the next one', async () => {
     const rows: { expected: number }[] = [];
@@ -88,6 +150,8 @@ describe('CollectionStats', () => {
         return Promise.resolve();
       },
       query: () => Promise.resolve([]),
+      addMeterDays: () => Promise.resolve(),
+      areaDays: () => Promise.resolve([]),
     };
     const errors: Error[] = [];
     const stats = new CollectionStats({ store, utcOffsetMinutes: 0, onError: (e) => errors.push(e) });
@@ -110,6 +174,8 @@ describe('CollectionStats', () => {
       // The write takes effect only when the test lets it, as a slow database would.
       add: (r) => new Promise((resolve) => { commit = () => { stored.push(...r); resolve(); }; }),
       query: () => Promise.resolve(stored.map((r) => ({ ...r }))),
+      addMeterDays: () => Promise.resolve(),
+      areaDays: () => Promise.resolve([]),
     };
     const stats = new CollectionStats({ store, utcOffsetMinutes: 0 });
     const ts = Date.UTC(2025, 0, 15);

@@ -98,4 +98,66 @@ describe.each(drivers)('collection statistics store on $name', (driver) => {
     expect((await store.query('2025-01-15')).map((r) => r.terminalId)).toEqual(['B', 'T39999', 'b']);
     expect(await store.query('2025-01-15', ids)).toEqual([{ day: '2025-01-15', terminalId: 'T39999', expected: 2, collected: 2 }]);
   });
+
+  it('counts a meter once a day however often its outcomes come, read once any cycle read it', async () => {
+    const [store] = stores();
+    const d = '2025-01-15';
+    await store.addMeterDays([{ day: d, meterId: 'm1', areaId: 'tx1', read: false }, { day: d, meterId: 'm2', areaId: 'tx1', read: true }]);
+    await store.addMeterDays([{ day: d, meterId: 'm1', areaId: 'tx1', read: true }, { day: d, meterId: 'm2', areaId: 'tx1', read: false }, { day: d, meterId: 'm3', areaId: 'tx1', read: false }]);
+    await store.addMeterDays([{ day: d, meterId: 'm1', areaId: 'tx1', read: true }, { day: d, meterId: 'm3', areaId: 'tx1', read: false }]);
+    expect(await store.areaDays({ from: d, to: d })).toEqual([{ day: d, areaId: 'tx1', expected: 3, collected: 2 }]);
+  });
+
+  it('counts a meter moved mid-day in the area it was first read in, else where it was first expected', async () => {
+    const [store] = stores();
+    const d = '2025-01-15';
+    // m1: expected in tx1, moved to tx2, read there. m2: read in tx1, then moved. m3: never read, moved.
+    await store.addMeterDays([{ day: d, meterId: 'm1', areaId: 'tx1', read: false }, { day: d, meterId: 'm2', areaId: 'tx1', read: true }, { day: d, meterId: 'm3', areaId: 'tx1', read: false }]);
+    await store.addMeterDays([{ day: d, meterId: 'm1', areaId: 'tx2', read: true }, { day: d, meterId: 'm2', areaId: 'tx2', read: true }, { day: d, meterId: 'm3', areaId: 'tx2', read: false }]);
+    expect(await store.areaDays({ from: d, to: d })).toEqual([
+      { day: d, areaId: 'tx1', expected: 2, collected: 1 },
+      { day: d, areaId: 'tx2', expected: 1, collected: 1 },
+    ]);
+  });
+
+  it('counts a meter once when two nodes write its day at once', async () => {
+    const [a, b] = stores();
+    const d = '2025-01-15';
+    const outcomes = Array.from({ length: 200 }, (_, i) => ({ day: d, meterId: `m${i}`, areaId: 'tx1', read: i % 2 === 0 }));
+    await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? a : b).addMeterDays(outcomes)));
+    expect(await a.areaDays({ from: d, to: d })).toEqual([{ day: d, areaId: 'tx1', expected: 200, collected: 100 }]);
+  });
+
+  it('answers areas and days asked, sorted by day and area', async () => {
+    const [store] = stores();
+    await store.addMeterDays([
+      { day: '2025-01-14', meterId: 'm1', areaId: 'tx2', read: true },
+      { day: '2025-01-15', meterId: 'm1', areaId: 'tx2', read: false },
+      { day: '2025-01-15', meterId: 'm2', areaId: 'tx1', read: true },
+      { day: '2025-01-16', meterId: 'm2', areaId: 'tx1', read: true },
+    ]);
+    expect(await store.areaDays({ from: '2025-01-14', to: '2025-01-15' })).toEqual([
+      { day: '2025-01-14', areaId: 'tx2', expected: 1, collected: 1 },
+      { day: '2025-01-15', areaId: 'tx1', expected: 1, collected: 1 },
+      { day: '2025-01-15', areaId: 'tx2', expected: 1, collected: 0 },
+    ]);
+    expect(await store.areaDays({ from: '2025-01-01', to: '2025-01-31', areaIds: ['tx1', 'none'] })).toEqual([
+      { day: '2025-01-15', areaId: 'tx1', expected: 1, collected: 1 },
+      { day: '2025-01-16', areaId: 'tx1', expected: 1, collected: 1 },
+    ]);
+    expect(await store.areaDays({ from: '2025-01-15', to: '2025-01-15', areaIds: [] })).toEqual([]);
+  });
+
+  it('keeps the counts of old days when it drops their marks', async () => {
+    const [store] = stores();
+    await store.addMeterDays([{ day: '2025-01-10', meterId: 'm1', areaId: 'tx1', read: true }]);
+    await store.addMeterDays([{ day: '2025-01-15', meterId: 'm1', areaId: 'tx1', read: true }]);
+    // The 10th's mark is gone; the 14th (yesterday of the newest day) would still be counted once.
+    await store.addMeterDays([{ day: '2025-01-14', meterId: 'm1', areaId: 'tx1', read: false }, { day: '2025-01-14', meterId: 'm1', areaId: 'tx1', read: false }]);
+    expect(await store.areaDays({ from: '2025-01-01', to: '2025-01-31' })).toEqual([
+      { day: '2025-01-10', areaId: 'tx1', expected: 1, collected: 1 },
+      { day: '2025-01-14', areaId: 'tx1', expected: 1, collected: 0 },
+      { day: '2025-01-15', areaId: 'tx1', expected: 1, collected: 1 },
+    ]);
+  });
 });
