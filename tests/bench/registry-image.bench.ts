@@ -79,7 +79,7 @@ async function pageMs(app: FastifyInstance, url: string): Promise<number> {
     const res = await app.inject({ method: 'GET', url });
     times.push(Number(process.hrtime.bigint() - start) / 1e6);
     expect(res.statusCode).toBe(200);
-    expect((res.json() as { items: unknown[] }).items.length).toBeGreaterThan(0);
+    expect(res.json<{ items: unknown[] }>().items.length).toBeGreaterThan(0);
   }
   return percentile(times, 0.5);
 }
