@@ -5,7 +5,7 @@ import { AreaSeed, MeterSeed, TerminalSeed } from '../config/schema.js';
 import type { Terminal } from '../domain/index.js';
 import type { Registry } from '../registry/registry.js';
 import { problemResponses } from './problem.js';
-import { IdParam, PageQuery, page } from './schemas.js';
+import { IdParam, PageQuery } from './schemas.js';
 
 export interface TerminalStateView {
   readonly online: boolean;
@@ -24,7 +24,7 @@ export const areaRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = asyn
   app.get('/areas', {
     config: { access: 'viewer' },
     schema: { summary: 'Lists areas (region, substation, feeder, transformer), paged with a cursor.', tags: ['topology'], querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }), response: { 200: pageOf('Area'), ...problemResponses } },
-  }, (req) => page(registry.listAreas(), req.query.limit, req.query.cursor));
+  }, (req) => registry.pageAreas(req.query.cursor, req.query.limit));
   app.get('/areas/:id', { config: { access: 'viewer' }, schema: { summary: 'One area.', tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Area'), ...problemResponses } } }, (req) => registry.getArea(req.params.id));
   app.post('/areas', { config: { access: 'admin' }, schema: { summary: 'Creates an area under its parent (level rules and cycles are checked).', tags: ['topology'], body: AreaSeed, response: { 201: Type.Ref('Area'), ...problemResponses } } }, async (req, reply) => {
     return reply.code(201).send(await registry.createArea(req.body));
@@ -45,7 +45,7 @@ export const terminalRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = 
     config: { access: 'viewer' },
     schema: { summary: 'Lists terminals with their endpoint and collection state, paged.', tags: ['topology'], querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }), response: { 200: pageOf('Terminal'), ...problemResponses } },
   }, (req) => {
-    const p = page(registry.listTerminals(), req.query.limit, req.query.cursor);
+    const p = registry.pageTerminals(req.query.cursor, req.query.limit);
     return { items: p.items.map(view), next: p.next };
   });
   app.get('/terminals/:id', { config: { access: 'viewer' }, schema: { summary: 'One terminal with its collection state.', tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Terminal'), ...problemResponses } } },
@@ -72,7 +72,7 @@ export const meterRoutes: FastifyPluginAsyncTypebox<TopologyRoutesOptions> = asy
     },
   }, (req) => {
     const filter = { ...(req.query.area === undefined ? {} : { areaId: req.query.area }), ...(req.query.terminal === undefined ? {} : { terminalId: req.query.terminal }) };
-    return page(registry.listMeters(filter), req.query.limit, req.query.cursor);
+    return registry.pageMeters(filter, req.query.cursor, req.query.limit);
   });
   app.get('/meters/:id', { config: { access: 'viewer' }, schema: { summary: 'One meter.', tags: ['topology'], params: IdParam, response: { 200: Type.Ref('Meter'), ...problemResponses } } }, (req) => registry.getMeter(req.params.id));
   app.post('/meters', { config: { access: 'admin' }, schema: { summary: 'Creates a meter behind a terminal.', tags: ['topology'], body: MeterSeed, response: { 201: Type.Ref('Meter'), ...problemResponses } } }, async (req, reply) => {

@@ -9,7 +9,7 @@ import {
   AREA_LEVEL, ConflictError, METER_LIMITS, ValidationError, areaId, meterId, terminalId,
   type Area, type AreaId, type Meter, type Terminal,
 } from '../domain/index.js';
-import type { TopologyImage } from './image.js';
+import type { TopologyView } from './image.js';
 
 /** The options the checks need from the configuration. */
 export interface ConfiguredNames {
@@ -19,7 +19,7 @@ export interface ConfiguredNames {
   readonly profileExists: (name: string) => boolean;
 }
 
-export function checkedArea(image: TopologyImage, input: AreaSeed): Area {
+export function checkedArea(image: TopologyView, input: AreaSeed): Area {
   const area: Area = {
     id: areaId(input.id),
     name: input.name,
@@ -28,7 +28,7 @@ export function checkedArea(image: TopologyImage, input: AreaSeed): Area {
     transformerKva: input.transformerKva ?? null,
   };
   if (area.parentId !== null) {
-    const parent = image.areas.get(area.parentId);
+    const parent = image.area(area.parentId);
     if (parent === undefined) throw new ValidationError(`parent area ${JSON.stringify(area.parentId)} does not exist`, 'parentId');
     if (AREA_LEVEL[parent.kind] >= AREA_LEVEL[area.kind]) {
       throw new ValidationError(`a ${area.kind} area cannot sit under a ${parent.kind} area`, 'parentId');
@@ -38,22 +38,22 @@ export function checkedArea(image: TopologyImage, input: AreaSeed): Area {
   if (area.transformerKva !== null && area.kind !== 'transformer') {
     throw new ValidationError('transformerKva applies only to transformer areas', 'transformerKva');
   }
-  for (const child of image.areas.values()) {
-    if (child.parentId === area.id && AREA_LEVEL[child.kind] <= AREA_LEVEL[area.kind]) {
+  for (const child of image.childAreas(area.id)) {
+    if (AREA_LEVEL[child.kind] <= AREA_LEVEL[area.kind]) {
       throw new ValidationError(`child area ${JSON.stringify(child.id)} (${child.kind}) cannot sit under a ${area.kind} area`, 'kind');
     }
   }
   return area;
 }
 
-function isAncestorOrSelf(image: TopologyImage, candidate: AreaId, of: AreaId): boolean {
-  for (let cur: AreaId | null = of; cur !== null; cur = image.areas.get(cur)?.parentId ?? null) {
+function isAncestorOrSelf(image: TopologyView, candidate: AreaId, of: AreaId): boolean {
+  for (let cur: AreaId | null = of; cur !== null; cur = image.area(cur)?.parentId ?? null) {
     if (cur === candidate) return true;
   }
   return false;
 }
 
-export function checkedTerminal(image: TopologyImage, input: TerminalSeed, options: ConfiguredNames): Terminal {
+export function checkedTerminal(image: TopologyView, input: TerminalSeed, options: ConfiguredNames): Terminal {
   const terminal = toTerminal(input);
   if (terminal.protocol === 'modbus' && !options.registerMapExists(terminal.modbus.registerMap)) {
     throw new ValidationError(`no register map ${JSON.stringify(terminal.modbus.registerMap)} is configured`, 'modbus.registerMap');
@@ -61,17 +61,17 @@ export function checkedTerminal(image: TopologyImage, input: TerminalSeed, optio
   for (const p of terminal.profiles) {
     if (!options.profileExists(p)) throw new ValidationError(`no collection profile ${JSON.stringify(p)} is configured`, 'profiles');
   }
-  const existing = image.terminals.get(terminal.id);
+  const existing = image.terminal(terminal.id);
   if (existing !== undefined && existing.protocol !== terminal.protocol && image.hasMetersOn(terminal.id)) {
     throw new ConflictError(`terminal ${JSON.stringify(terminal.id)} has meters; its protocol cannot change`);
   }
   return terminal;
 }
 
-export function checkedMeter(image: TopologyImage, input: MeterSeed): Meter {
+export function checkedMeter(image: TopologyView, input: MeterSeed): Meter {
   const meter = toMeter(input);
-  if (!image.terminals.has(meter.terminalId)) throw new ValidationError(`terminal ${JSON.stringify(meter.terminalId)} does not exist`, 'terminalId');
-  if (meter.areaId !== null && !image.areas.has(meter.areaId)) throw new ValidationError(`area ${JSON.stringify(meter.areaId)} does not exist`, 'areaId');
+  if (image.terminal(meter.terminalId) === undefined) throw new ValidationError(`terminal ${JSON.stringify(meter.terminalId)} does not exist`, 'terminalId');
+  if (meter.areaId !== null && image.area(meter.areaId) === undefined) throw new ValidationError(`area ${JSON.stringify(meter.areaId)} does not exist`, 'areaId');
   const holder = image.meterAt(meter.terminalId, meter.address);
   if (holder !== undefined && holder.id !== meter.id) {
     throw new ConflictError(`address ${JSON.stringify(meter.address)} on terminal ${JSON.stringify(meter.terminalId)} is taken by meter ${JSON.stringify(holder.id)}`);

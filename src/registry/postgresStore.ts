@@ -20,9 +20,9 @@ import { meterId, terminalId } from '../domain/index.js';
 import type { PostgresDatabase, Queryable, TransactionSql } from '../storage/postgres/connection.js';
 import { fitsNotification, listenTo, notifyInTransaction } from '../storage/postgres/notifications.js';
 import {
-  areaOf, endpointOf, keyedMeterOf, terminalSeedOf,
+  METER_COLUMNS, areaOf, endpointOf, keyedMeterOf, meterRowOf, terminalSeedOf,
   type AreaRow, type MeterRow, type RegistryStore, type SharedTopology, type StoredEndpointPassword, type StoredTopology,
-  type TerminalRow, type TopologyBatch, type TopologyHintSink, type TopologyIds,
+  type TerminalRow, type TopologyBatch, type TopologyHintSink, type TopologyIds, type TopologySink,
 } from './store.js';
 
 /** The channel every node's registry listens on. */
@@ -81,9 +81,22 @@ export class PostgresRegistryStore implements RegistryStore {
 
   constructor(private readonly db: PostgresDatabase) {}
 
-  /** One snapshot of the three tables, so a meter never arrives without the terminal another node added with it. */
-  load(): Promise<StoredTopology> {
-    return this.snapshot(undefined);
+  /**
+   * One snapshot of the three tables, so a meter never arrives without the terminal another
+   * node added with it; meters in batches of REGISTRY_BATCH_ROWS by key, so no more than a
+   * batch of rows is ever in memory.
+   */
+  async load(into: TopologySink): Promise<void> {
+    await this.db.run((sql) => sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', async (tx) => {
+      for (const r of await tx<AreaRow[]>`SELECT id, name, kind, parent_id, transformer_kva FROM areas`) into.area(areaOf(r));
+      for (const r of await tx<TerminalRow[]>`SELECT id, name, protocol, enabled, profiles, endpoint FROM terminals`) into.terminal(terminalSeedOf(r));
+      for (let last = 0; ;) {
+        const rows = await tx.unsafe<MeterRow[]>(`SELECT ${METER_COLUMNS} FROM meters WHERE key > $1 ORDER BY key LIMIT ${REGISTRY_BATCH_ROWS}`, [last], { prepare: true });
+        for (const r of rows) into.meter(meterRowOf(r));
+        if (rows.length < REGISTRY_BATCH_ROWS) break;
+        last = rows[rows.length - 1]?.key ?? last;
+      }
+    }));
   }
 
   async putArea(area: Area, at: number): Promise<void> {
@@ -160,15 +173,13 @@ export class PostgresRegistryStore implements RegistryStore {
     return this.snapshot(ids);
   }
 
-  /** The rows of `ids` (all rows: undefined), from one snapshot. */
-  private snapshot(ids: TopologyIds | undefined): Promise<StoredTopology> {
+  /** The rows of `ids`, from one snapshot. */
+  private snapshot(ids: TopologyIds): Promise<StoredTopology> {
     return this.db.run((sql) => sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', async (tx) => {
-      const among = (list: readonly string[] | undefined) => (list === undefined ? tx`` : tx`WHERE id = ANY(${list as string[]}::text[])`);
-      const areas = await tx<AreaRow[]>`SELECT id, name, kind, parent_id, transformer_kva FROM areas ${among(ids?.areas)}`;
-      const terminals = await tx<TerminalRow[]>`SELECT id, name, protocol, enabled, profiles, endpoint FROM terminals ${among(ids?.terminals)}`;
-      const meters = await tx<MeterRow[]>`
-        SELECT key, id, name, terminal_id, address, ct_ratio, pt_ratio, nominal_voltage, max_current, area_id, protected, customer_ref, account_ref
-        FROM meters ${among(ids?.meters)} ORDER BY key`;
+      const among = (list: readonly string[]) => tx`WHERE id = ANY(${list as string[]}::text[])`;
+      const areas = await tx<AreaRow[]>`SELECT id, name, kind, parent_id, transformer_kva FROM areas ${among(ids.areas)}`;
+      const terminals = await tx<TerminalRow[]>`SELECT id, name, protocol, enabled, profiles, endpoint FROM terminals ${among(ids.terminals)}`;
+      const meters = await tx<MeterRow[]>`SELECT ${tx.unsafe(METER_COLUMNS)} FROM meters ${among(ids.meters)} ORDER BY key`;
       return { areas: areas.map(areaOf), terminals: terminals.map(terminalSeedOf), meters: meters.map(keyedMeterOf) };
     }));
   }

@@ -22,8 +22,9 @@ import {
 } from '../domain/index.js';
 import { refusedForGood } from '../storage/refusedRows.js';
 import { checkedArea, checkedMeter, checkedTerminal, type ConfiguredNames } from './checks.js';
-import { TopologyImage } from './image.js';
-import { RemoteFollower, differences, imageOf, patch, type CatchUp } from './remote.js';
+import { TopologyImage, type Page } from './image.js';
+import { RemoteFollower, patch, reload, type CatchUp } from './remote.js';
+import { StagedTopology } from './staged.js';
 import type { RegistryStore, StoredEndpointPassword } from './store.js';
 
 export type RegistryChange =
@@ -35,6 +36,11 @@ export interface RegistryOptions extends ConfiguredNames {
   readonly now?: () => number;
   /** On a shared store: another node's change could not be read back yet; it is tried again after a backoff. */
   readonly onRemoteError?: (err: unknown) => void;
+}
+
+export interface MeterFilter {
+  readonly areaId?: string;
+  readonly terminalId?: string;
 }
 
 export interface RegistrySeed {
@@ -64,7 +70,7 @@ export class Registry {
       });
     }
     try {
-      await registry.exclusive(async () => { registry.image = imageOf(await store.load()); });
+      await registry.exclusive(() => reload(registry.image, (into) => store.load(into)));
     } catch (err) {
       await registry.close();
       throw err;
@@ -72,7 +78,7 @@ export class Registry {
     return registry;
   }
 
-  private constructor(private readonly store: RegistryStore, private image: TopologyImage, private readonly options: RegistryOptions) {
+  private constructor(private readonly store: RegistryStore, private readonly image: TopologyImage, private readonly options: RegistryOptions) {
     this.now = options.now ?? Date.now;
   }
 
@@ -97,6 +103,11 @@ export class Registry {
     return this.image.areas.has(areaId(id));
   }
 
+  /** Areas in id order after `after`: a binary search and the page, whatever the number of areas. */
+  pageAreas(after: string | undefined, limit: number): Page<Area> {
+    return this.image.pageAreas(after, limit);
+  }
+
   getArea(id: string): Area {
     const a = this.image.areas.get(areaId(id));
     if (a === undefined) throw new NotFoundError('area', id);
@@ -109,19 +120,7 @@ export class Registry {
 
   /** The area and every area below it. */
   areaSubtree(id: string): Set<AreaId> {
-    const root = this.getArea(id).id;
-    const out = new Set<AreaId>([root]);
-    let grew = true;
-    while (grew) {
-      grew = false;
-      for (const a of this.image.areas.values()) {
-        if (a.parentId !== null && out.has(a.parentId) && !out.has(a.id)) {
-          out.add(a.id);
-          grew = true;
-        }
-      }
-    }
-    return out;
+    return this.image.areaSubtree(this.getArea(id).id);
   }
 
   createArea(input: AreaSeed): Promise<Area> {
@@ -141,14 +140,11 @@ export class Registry {
   deleteArea(id: string): Promise<void> {
     return this.exclusive(async () => {
       const a = this.getArea(id);
-      for (const child of this.image.areas.values()) {
-        if (child.parentId === a.id) throw new ConflictError(`area ${JSON.stringify(id)} still has child area ${JSON.stringify(child.id)}`);
-      }
-      for (const m of this.image.meters.values()) {
-        if (m.areaId === a.id) throw new ConflictError(`area ${JSON.stringify(id)} still has meter ${JSON.stringify(m.id)}`);
-      }
+      for (const child of this.image.childAreas(a.id)) throw new ConflictError(`area ${JSON.stringify(id)} still has child area ${JSON.stringify(child.id)}`);
+      const meter = this.image.anyMeterIn(a.id);
+      if (meter !== undefined) throw new ConflictError(`area ${JSON.stringify(id)} still has meter ${JSON.stringify(meter)}`);
       await this.write(`deleting area ${JSON.stringify(id)}`, () => this.store.deleteArea(a.id));
-      this.image.areas.delete(a.id);
+      this.image.removeArea(a.id);
       this.emit({ kind: 'area', id: a.id, op: 'delete' });
     });
   }
@@ -156,7 +152,7 @@ export class Registry {
   private async putArea(input: AreaSeed): Promise<Area> {
     const area = checkedArea(this.image, input);
     await this.write(`area ${JSON.stringify(area.id)}`, () => this.store.putArea(area, this.now()));
-    this.image.areas.set(area.id, area);
+    this.image.setArea(area);
     this.emit({ kind: 'area', id: area.id, op: 'upsert' });
     return area;
   }
@@ -165,6 +161,11 @@ export class Registry {
 
   listTerminals(): Terminal[] {
     return [...this.image.terminals.values()];
+  }
+
+  /** Terminals in id order after `after`: a binary search and the page, whatever the number of terminals. */
+  pageTerminals(after: string | undefined, limit: number): Page<Terminal> {
+    return this.image.pageTerminals(after, limit);
   }
 
   getTerminal(id: string): Terminal {
@@ -194,10 +195,10 @@ export class Registry {
   deleteTerminal(id: string): Promise<void> {
     return this.exclusive(async () => {
       const t = this.getTerminal(id);
-      const meters = this.image.metersOfTerminal(t.id);
-      if (meters.length > 0) throw new ConflictError(`terminal ${JSON.stringify(id)} still has ${meters.length} meter(s); delete or move them first`);
+      const meters = [...this.image.meterIdsOn(t.id)].length;
+      if (meters > 0) throw new ConflictError(`terminal ${JSON.stringify(id)} still has ${meters} meter(s); delete or move them first`);
       await this.write(`deleting terminal ${JSON.stringify(id)}`, () => this.store.deleteTerminal(t.id));
-      this.image.terminals.delete(t.id);
+      this.image.removeTerminal(t.id);
       this.emit({ kind: 'terminal', id: t.id, op: 'delete' });
     });
   }
@@ -205,7 +206,7 @@ export class Registry {
   private async putTerminal(input: TerminalSeed): Promise<Terminal> {
     const terminal = checkedTerminal(this.image, input, this.options);
     await this.write(`terminal ${JSON.stringify(terminal.id)}`, () => this.store.putTerminal(terminal, this.now()));
-    this.image.terminals.set(terminal.id, terminal);
+    this.image.setTerminal(terminal);
     this.emit({ kind: 'terminal', id: terminal.id, op: 'upsert' });
     return terminal;
   }
@@ -225,16 +226,17 @@ export class Registry {
 
   // ── meters ───────────────────────────────────────────────────────────────
 
-  listMeters(filter: { readonly areaId?: string; readonly terminalId?: string } = {}): Meter[] {
-    if (filter.terminalId !== undefined && filter.areaId === undefined) return this.metersOfTerminal(filter.terminalId);
-    const areas = filter.areaId === undefined ? undefined : this.areaSubtree(filter.areaId);
-    const out: Meter[] = [];
-    for (const m of this.image.meters.values()) {
-      if (filter.terminalId !== undefined && m.terminalId !== filter.terminalId) continue;
-      if (areas !== undefined && (m.areaId === null || !areas.has(m.areaId))) continue;
-      out.push(m);
-    }
-    return out;
+  /** Every meter, or those of a terminal, of an area's subtree, or both; each costs the meters it returns, not the fleet. */
+  listMeters(filter: MeterFilter = {}): Meter[] {
+    return this.image.listMeters(this.imageFilter(filter));
+  }
+
+  /**
+   * Meters in id order after `after`: unfiltered a binary search and the page, filtered by a
+   * terminal or an area the meters of the terminal or of the area's subtree.
+   */
+  pageMeters(filter: MeterFilter, after: string | undefined, limit: number): Page<Meter> {
+    return this.image.pageMeters(this.imageFilter(filter), after, limit);
   }
 
   /** Meters of the area and its sub-areas; undefined when the area does not exist. */
@@ -243,13 +245,13 @@ export class Registry {
   }
 
   getMeter(id: string): Meter {
-    const m = this.image.meters.get(meterId(id));
+    const m = this.image.meter(meterId(id));
     if (m === undefined) throw new NotFoundError('meter', id);
     return m;
   }
 
   findMeter(id: string): Meter | undefined {
-    return this.image.meters.get(meterId(id));
+    return this.image.meter(meterId(id));
   }
 
   /** The meter at `address` on `terminal`: the hot path of ingest. */
@@ -259,7 +261,7 @@ export class Registry {
 
   /** The compact integer key the reading store uses for a meter. */
   meterKey(id: MeterId): number | undefined {
-    return this.image.meterKeys.get(id);
+    return this.image.meterKey(id);
   }
 
   metersOfTerminal(id: string): Meter[] {
@@ -268,7 +270,7 @@ export class Registry {
 
   createMeter(input: MeterSeed): Promise<Meter> {
     return this.exclusive(async () => {
-      if (this.image.meters.has(meterId(input.id))) throw new ConflictError(`meter ${JSON.stringify(input.id)} already exists`);
+      if (this.image.hasMeter(meterId(input.id))) throw new ConflictError(`meter ${JSON.stringify(input.id)} already exists`);
       return this.putMeter(input);
     });
   }
@@ -302,42 +304,43 @@ export class Registry {
   /**
    * Brings the store in line with the configuration's registry section: creates or updates
    * every seeded entry; entries created through the API are left alone. All or nothing: the
-   * entries are checked in order on a copy of the image, written in one transaction, and the
-   * copy replaces the image once the store has them.
+   * entries are checked in order against the image with the entries before them staged over
+   * it, written in one transaction, and applied to the image once the store has them.
    */
   seed(seed: RegistrySeed): Promise<void> {
     return this.exclusive(async () => {
       if (seed.areas.length + seed.terminals.length + seed.meters.length === 0) return;
-      const draft = this.image.clone();
+      const draft = new StagedTopology(this.image);
       const batch: { areas: Area[]; terminals: Terminal[]; meters: Meter[] } = { areas: [], terminals: [], meters: [] };
       const changes: RegistryChange[] = [];
       // Parents before children, whatever the order in the file.
       const pending = [...seed.areas];
       while (pending.length > 0) {
-        const ready = pending.findIndex((a) => a.parentId === undefined || draft.areas.has(areaId(a.parentId)));
+        const ready = pending.findIndex((a) => a.parentId === undefined || draft.hasArea(areaId(a.parentId)));
         if (ready < 0) throw new ValidationError(`area ${JSON.stringify(pending[0]?.id)} has a parent that is neither configured nor stored`, 'parentId');
         const [input] = pending.splice(ready, 1);
         if (input === undefined) continue;
         const a = checkedArea(draft, input);
-        draft.areas.set(a.id, a);
+        draft.setArea(a);
         batch.areas.push(a);
         changes.push({ kind: 'area', id: a.id, op: 'upsert' });
       }
       for (const input of seed.terminals) {
         const t = checkedTerminal(draft, input, this.options);
-        draft.terminals.set(t.id, t);
+        draft.setTerminal(t);
         batch.terminals.push(t);
         changes.push({ kind: 'terminal', id: t.id, op: 'upsert' });
       }
       for (const input of seed.meters) {
         const m = checkedMeter(draft, input);
-        draft.setMeter(m, undefined);
+        draft.setMeter(m);
         batch.meters.push(m);
         changes.push({ kind: 'meter', id: m.id, op: 'upsert' });
       }
       const keys = await this.write('the registry seed', () => this.store.putAll(batch, this.now()));
-      for (const [id, key] of keys) draft.meterKeys.set(id, key);
-      this.image = draft;
+      for (const a of batch.areas) this.image.setArea(a);
+      for (const t of batch.terminals) this.image.setTerminal(t);
+      for (const m of batch.meters) this.image.setMeter(m, keys.get(m.id));
       for (const c of changes) this.emit(c);
     });
   }
@@ -349,15 +352,11 @@ export class Registry {
   private async catchUp(work: CatchUp): Promise<void> {
     const { shared } = this.store;
     if (shared === undefined) return;
-    let changes: RegistryChange[];
-    if (work.all) {
-      const fresh = imageOf(await this.store.load());
-      changes = differences(this.image, fresh);
-      this.image = fresh;
-    } else {
-      changes = patch(this.image, work.ids, await shared.read(work.ids));
+    if (!work.all) {
+      for (const c of patch(this.image, work.ids, await shared.read(work.ids))) this.emit(c);
+      return;
     }
-    for (const c of changes) this.emit(c);
+    await reload(this.image, (into) => this.store.load(into), (c) => { this.emit(c); });
   }
 
   /** Runs `change` after every change queued before it has settled, whatever their outcome. */
@@ -379,6 +378,13 @@ export class Registry {
       if (!refusedForGood(err)) throw err;
       throw new ConflictError(`the store refused ${what}: it conflicts with a change made outside this station node since it started`, { cause: err });
     }
+  }
+
+  private imageFilter(filter: MeterFilter): { readonly areas?: ReadonlySet<AreaId>; readonly terminalId?: TerminalId } {
+    return {
+      ...(filter.areaId === undefined ? {} : { areas: this.areaSubtree(filter.areaId) }),
+      ...(filter.terminalId === undefined ? {} : { terminalId: terminalId(filter.terminalId) }),
+    };
   }
 
   private emit(change: RegistryChange): void {

@@ -19,9 +19,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { areaId, meterId, terminalId, type AreaId, type MeterId, type TerminalId } from '../domain/index.js';
 import { reconnectDelayMs } from '../storage/postgres/connection.js';
 import { toTerminal } from './checks.js';
-import { TopologyImage } from './image.js';
+import type { TopologyImage } from './image.js';
 import type { RegistryChange } from './registry.js';
-import type { SharedTopology, StoredTopology, TopologyIds } from './store.js';
+import type { SharedTopology, StoredTopology, TopologyIds, TopologySink } from './store.js';
 
 /** How long the first hint of a burst waits for the others. */
 export const REMOTE_COALESCE_MS = 20;
@@ -129,33 +129,62 @@ export class RemoteFollower {
   }
 }
 
-/** The image of everything stored: the load's path, unchecked. */
-export function imageOf(stored: StoredTopology): TopologyImage {
-  const image = new TopologyImage();
-  for (const a of stored.areas) image.areas.set(a.id, a);
-  for (const t of stored.terminals) image.terminals.set(terminalId(t.id), toTerminal(t));
-  for (const { meter, key } of stored.meters) image.setMeter(meter, key);
-  return image;
-}
-
-/** What differs from `before` to `after`: upserts parents first, deletes children first, as the changes were made. */
-export function differences(before: TopologyImage, after: TopologyImage): RegistryChange[] {
-  const upserts: RegistryChange[] = [];
-  const deletes: RegistryChange[] = [];
-  for (const [id, a] of after.areas) if (!isDeepStrictEqual(before.areas.get(id), a)) upserts.push({ kind: 'area', id, op: 'upsert' });
-  for (const [id, t] of after.terminals) if (!isDeepStrictEqual(before.terminals.get(id), t)) upserts.push({ kind: 'terminal', id, op: 'upsert' });
-  for (const [id, m] of after.meters) {
-    if (!isDeepStrictEqual(before.meters.get(id), m) || before.meterKeys.get(id) !== after.meterKeys.get(id)) upserts.push({ kind: 'meter', id, op: 'upsert' });
+/**
+ * Brings `image` to everything the store holds, in place: the load's path, unchecked, the same
+ * at start (into an empty image) and for a reload of everything another node changed. Only
+ * what differs is applied, and each change is announced to `announce` as soon as it is
+ * applied (upserts parents first as they are read, then deletes children first), so what the
+ * image shows and what was announced agree at every step, also when the load fails half-way.
+ * No second image is built: besides the rows of one batch, a reload holds the ids it has
+ * seen, to find what is gone.
+ */
+export async function reload(image: TopologyImage, load: (into: TopologySink) => Promise<void>, announce?: (c: RegistryChange) => void): Promise<void> {
+  const note = (c: RegistryChange) => { announce?.(c); };
+  // Nothing can be gone from an empty image: the start of a node with a million meters keeps no set of their ids.
+  const hadMeters = image.meterCount > 0;
+  const areas = new Set<AreaId>();
+  const terminals = new Set<TerminalId>();
+  const meters = new Set<MeterId>();
+  await load({
+    area: (a) => {
+      areas.add(a.id);
+      if (isDeepStrictEqual(image.area(a.id), a)) return;
+      image.setArea(a);
+      note({ kind: 'area', id: a.id, op: 'upsert' });
+    },
+    terminal: (seed) => {
+      const t = toTerminal(seed);
+      terminals.add(t.id);
+      if (isDeepStrictEqual(image.terminal(t.id), t)) return;
+      image.setTerminal(t);
+      note({ kind: 'terminal', id: t.id, op: 'upsert' });
+    },
+    meter: (row) => {
+      const id = meterId(row[1]);
+      if (hadMeters) meters.add(id);
+      if (image.putMeterRow(row)) note({ kind: 'meter', id, op: 'upsert' });
+    },
+  });
+  if (hadMeters) {
+    for (const id of [...image.meterIds()].filter((m) => !meters.has(m))) {
+      image.removeMeter(id);
+      note({ kind: 'meter', id, op: 'delete' });
+    }
   }
-  for (const id of before.meters.keys()) if (!after.meters.has(id)) deletes.push({ kind: 'meter', id, op: 'delete' });
-  for (const id of before.terminals.keys()) if (!after.terminals.has(id)) deletes.push({ kind: 'terminal', id, op: 'delete' });
-  for (const id of before.areas.keys()) if (!after.areas.has(id)) deletes.push({ kind: 'area', id, op: 'delete' });
-  return [...upserts, ...deletes];
+  for (const id of [...image.terminals.keys()].filter((t) => !terminals.has(t))) {
+    image.removeTerminal(id);
+    note({ kind: 'terminal', id, op: 'delete' });
+  }
+  for (const id of [...image.areas.keys()].filter((a) => !areas.has(a))) {
+    image.removeArea(id);
+    note({ kind: 'area', id, op: 'delete' });
+  }
+  image.settle();
 }
 
 /**
  * Brings the entries `ids` names in `image` to what `stored` holds of them (an entry named
- * and not stored is gone); returns what changed, in the order of `differences`.
+ * and not stored is gone); returns what changed, in the order of `reload`.
  */
 export function patch(image: TopologyImage, ids: TopologyIds, stored: StoredTopology): RegistryChange[] {
   const upserts: RegistryChange[] = [];
@@ -163,36 +192,33 @@ export function patch(image: TopologyImage, ids: TopologyIds, stored: StoredTopo
   const areas = new Set<AreaId>();
   for (const a of stored.areas) {
     areas.add(a.id);
-    if (isDeepStrictEqual(image.areas.get(a.id), a)) continue;
-    image.areas.set(a.id, a);
+    if (isDeepStrictEqual(image.area(a.id), a)) continue;
+    image.setArea(a);
     upserts.push({ kind: 'area', id: a.id, op: 'upsert' });
   }
   const terminals = new Set<TerminalId>();
   for (const seed of stored.terminals) {
     const t = toTerminal(seed);
     terminals.add(t.id);
-    if (isDeepStrictEqual(image.terminals.get(t.id), t)) continue;
-    image.terminals.set(t.id, t);
+    if (isDeepStrictEqual(image.terminal(t.id), t)) continue;
+    image.setTerminal(t);
     upserts.push({ kind: 'terminal', id: t.id, op: 'upsert' });
   }
   const meters = new Set<MeterId>();
   for (const { meter, key } of stored.meters) {
     meters.add(meter.id);
-    if (isDeepStrictEqual(image.meters.get(meter.id), meter) && image.meterKeys.get(meter.id) === key) continue;
-    image.setMeter(meter, key);
-    upserts.push({ kind: 'meter', id: meter.id, op: 'upsert' });
+    if (image.setMeter(meter, key)) upserts.push({ kind: 'meter', id: meter.id, op: 'upsert' });
   }
   for (const id of ids.meters.map(meterId)) {
-    if (meters.has(id) || !image.meters.has(id)) continue;
-    image.removeMeter(id);
+    if (meters.has(id) || !image.removeMeter(id)) continue;
     deletes.push({ kind: 'meter', id, op: 'delete' });
   }
   for (const id of ids.terminals.map(terminalId)) {
-    if (terminals.has(id) || !image.terminals.delete(id)) continue;
+    if (terminals.has(id) || !image.removeTerminal(id)) continue;
     deletes.push({ kind: 'terminal', id, op: 'delete' });
   }
   for (const id of ids.areas.map(areaId)) {
-    if (areas.has(id) || !image.areas.delete(id)) continue;
+    if (areas.has(id) || !image.removeArea(id)) continue;
     deletes.push({ kind: 'area', id, op: 'delete' });
   }
   return [...upserts, ...deletes];

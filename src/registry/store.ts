@@ -10,10 +10,14 @@ import type { TerminalSeed } from '../config/schema.js';
 import { areaId, meterId, terminalId, type Area, type AreaId, type Meter, type MeterId, type Terminal, type TerminalId } from '../domain/index.js';
 import { settled, type Db } from '../storage/db.js';
 import { withoutPassword } from './checks.js';
+import type { StoredMeterRow } from './image.js';
 
 export interface RegistryStore {
-  /** Everything stored, read at start. */
-  load(): Promise<StoredTopology>;
+  /**
+   * Everything stored, from one snapshot, handed to `into` entry by entry (every area, then
+   * every terminal, then every meter): a million meters are never a million rows in memory at once.
+   */
+  load(into: TopologySink): Promise<void>;
   putArea(area: Area, at: number): Promise<void>;
   deleteArea(id: AreaId): Promise<void>;
   putTerminal(terminal: Terminal, at: number): Promise<void>;
@@ -58,6 +62,18 @@ export interface TopologyIds {
   readonly terminals: readonly string[];
   readonly meters: readonly string[];
 }
+
+/** Where a load puts what it reads. */
+export interface TopologySink {
+  area(a: Area): void;
+  /** As configured, so the registry checks a stored terminal as it checks a new one; no endpoint password. */
+  terminal(t: TerminalSeed): void;
+  meter(row: StoredMeterRow): void;
+}
+
+/** The columns of a meter row, in the order of StoredMeterRow. */
+export const METER_COLUMNS = `key, id, name, terminal_id, address, ct_ratio, pt_ratio, nominal_voltage, max_current, area_id, protected,
+  customer_ref, account_ref`;
 
 export interface StoredTopology {
   readonly areas: readonly Area[];
@@ -139,15 +155,19 @@ export class SqliteRegistryStore implements RegistryStore {
     });
   }
 
-  load(): Promise<StoredTopology> {
-    return settled(() => ({
-      areas: (this.db.prepare('SELECT id, name, kind, parent_id, transformer_kva FROM areas').all() as AreaRow[]).map(areaOf),
-      terminals: (this.db.prepare('SELECT id, name, protocol, enabled, profiles, endpoint FROM terminals').all() as SqliteTerminalRow[])
-        .map((r) => terminalSeedOf({ ...r, enabled: r.enabled === 1, profiles: JSON.parse(r.profiles) as string[], endpoint: JSON.parse(r.endpoint) as StoredEndpoint })),
-      meters: (this.db.prepare(`SELECT key, id, name, terminal_id, address, ct_ratio, pt_ratio, nominal_voltage, max_current, area_id, protected,
-                                  customer_ref, account_ref FROM meters`).all() as SqliteMeterRow[])
-        .map((r) => keyedMeterOf({ ...r, protected: r.protected === 1 })),
-    }));
+  load(into: TopologySink): Promise<void> {
+    return settled(() => {
+      // One read transaction, so the three tables come from one snapshot.
+      this.db.transaction(() => {
+        for (const r of this.db.prepare('SELECT id, name, kind, parent_id, transformer_kva FROM areas').iterate() as IterableIterator<AreaRow>) into.area(areaOf(r));
+        for (const r of this.db.prepare('SELECT id, name, protocol, enabled, profiles, endpoint FROM terminals').iterate() as IterableIterator<SqliteTerminalRow>) {
+          into.terminal(terminalSeedOf({ ...r, enabled: r.enabled === 1, profiles: JSON.parse(r.profiles) as string[], endpoint: JSON.parse(r.endpoint) as StoredEndpoint }));
+        }
+        // In id order (the unique index's), so the image's id order needs no sort.
+        const meters = this.db.prepare(`SELECT ${METER_COLUMNS} FROM meters ORDER BY id`).raw().iterate() as IterableIterator<StoredMeterRow>;
+        for (const row of meters) into.meter(row);
+      })();
+    });
   }
 
   putArea(area: Area, at: number): Promise<void> {
@@ -233,8 +253,12 @@ export function keyedMeterOf(r: MeterRow): KeyedMeter {
   return { meter, key: r.key };
 }
 
+/** The row as the image takes it. */
+export function meterRowOf(r: MeterRow): StoredMeterRow {
+  return [r.key, r.id, r.name, r.terminal_id, r.address, r.ct_ratio, r.pt_ratio, r.nominal_voltage, r.max_current, r.area_id, r.protected, r.customer_ref, r.account_ref];
+}
+
 interface SqliteTerminalRow { id: string; name: string; protocol: TerminalSeed['protocol']; enabled: number; profiles: string; endpoint: string }
-type SqliteMeterRow = Omit<MeterRow, 'protected'> & { protected: number };
 
 interface AreaParams { id: string; name: string; kind: string; parentId: string | null; transformerKva: number | null; t: number }
 interface TerminalParams { id: string; name: string; protocol: string; enabled: number; profiles: string; endpoint: string; t: number }

@@ -60,6 +60,7 @@ import {
 } from '../../helpers/embeddedStation.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { POSTGRES_TEST_CONFIG } from '../../helpers/postgresStore.js';
+import { loadedTopology } from '../../helpers/registryLoad.js';
 
 const unavailable = postgresUnavailable();
 if (unavailable !== undefined) console.warn(`skipping the gridhead db import tests: ${unavailable}`);
@@ -157,9 +158,9 @@ describe.skipIf(unavailable !== undefined)('gridhead db import', () => {
     const pg = await connect(url);
     const sqlite = openDatabase(join(station, 'gridhead.db'));
     try {
-      const stored = await new PostgresRegistryStore(pg).load();
+      const stored = await loadedTopology(new PostgresRegistryStore(pg));
       expect(stored.areas).toHaveLength(AREAS.length);
-      expect(sorted(stored)).toEqual(sorted(await new SqliteRegistryStore(sqlite).load()));
+      expect(sorted(stored)).toEqual(sorted(await loadedTopology(new SqliteRegistryStore(sqlite))));
       const registry = await Registry.open(new PostgresRegistryStore(pg), NAMES);
       expect([...registry.areaSubtree('z-region')].sort()).toEqual(AREAS.map((a) => a.id).sort());
       expect(registry.listMeters({ areaId: 'a-tx-1' }).map((m) => m.id)).toEqual(['m-1', 'm-3']);
@@ -357,7 +358,7 @@ async function expectSameStores(sqlite: Db, pg: PostgresDatabase, written: Writt
 
 /** The topology each store loads, in one order (neither store promises one), and the registry each opens. */
 async function expectSameRegistry(embedded: RegistryStore, shared: RegistryStore): Promise<void> {
-  const [a, b] = [await embedded.load(), await shared.load()];
+  const [a, b] = [await loadedTopology(embedded), await loadedTopology(shared)];
   expect(a.areas).toHaveLength(AREAS.length);
   expect(a.meters).toHaveLength(METERS.length);
   expect(sorted(b)).toEqual(sorted(a));

@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError, meterId } from '../../../src/domain/index.js';
+import { REGISTRY_BATCH_ROWS } from '../../../src/registry/postgresStore.js';
 import { Registry, type RegistrySeed } from '../../../src/registry/registry.js';
 import { STORE_DRIVERS, connectEachTest, disconnect, disposeStoreDrivers, execute, registryStoreOf } from '../../helpers/storeDrivers.js';
 
@@ -219,6 +220,42 @@ describe.each(STORE_DRIVERS)('registry on $name', (driver) => {
     expectMoved(r);
     expectMoved(await restart());
   });
+
+  it('stages a seed over the stored topology: a stored meter it moves leaves its address to another, and a stored terminal a seeded meter moved to keeps its protocol', async () => {
+    const r = await seeded();
+    await r.seed({
+      areas: [{ id: 'tx2', name: 'TX 2', kind: 'transformer', parentId: 'f1' }],
+      terminals: [modbusTerminal('t2')],
+      meters: [meter('m1', 't2', '1', { areaId: 'tx2' }), meter('m9', 't1', '1', { areaId: 'tx2' })],
+    });
+    expect(r.meterAt('t1', '1')?.id).toBe('m9');
+    expect(r.meterAt('t2', '1')?.id).toBe('m1');
+    expect(r.listMeters({ areaId: 'tx2' }).map((m) => m.id).sort()).toEqual(['m1', 'm9']);
+    expect(r.listMeters({ areaId: 'tx1' })).toEqual([]);
+    await expect(r.seed({ areas: [], terminals: [{ id: 't2', protocol: 'mqtt', enabled: true, profiles: [] }], meters: [] })).rejects.toThrow(ConflictError);
+    expect(r.getTerminal('t2').protocol).toBe('modbus');
+  });
+
+  it('opens from the store to the image it had, past one read batch: every meter with its key, and the same pages', async () => {
+    const r = await seeded();
+    const fleet = Array.from({ length: REGISTRY_BATCH_ROWS + 50 }, (_, i) => meter(`f${String((i * 7919) % (REGISTRY_BATCH_ROWS + 50)).padStart(5, '0')}`, 'q1', `f${i}`, {
+      areaId: i % 2 === 0 ? 'tx1' : null, customerRef: i % 3 === 0 ? `C-${i}` : null, ...(i % 5 === 0 ? { maxCurrent: 60 } : {}),
+    }));
+    await r.seed({ areas: [], terminals: [], meters: fleet });
+    await r.deleteMeter('f00003');
+    await r.updateMeter('f00004', { terminalId: 't1', address: '9', ctRatio: 20, ptRatio: 1, protected: true, areaId: 'f1' });
+    const image = (x: Registry) => x.listMeters().map((m) => ({ m, key: x.meterKey(m.id) })).sort((a, b) => (a.m.id < b.m.id ? -1 : 1));
+    const pages = (x: Registry) => [x.pageMeters({}, undefined, 3), x.pageMeters({}, 'f05000', 3), x.pageMeters({ areaId: 'sub' }, 'f00100', 4), x.pageMeters({ terminalId: 't1' }, undefined, 5)];
+    const before = { image: image(r), pages: pages(r), terminals: r.pageTerminals(undefined, 10), areas: r.pageAreas('f1', 10) };
+
+    const b = await restart();
+    expect(image(b)).toEqual(before.image);
+    expect(pages(b)).toEqual(before.pages);
+    expect(b.pageTerminals(undefined, 10)).toEqual(before.terminals);
+    expect(b.pageAreas('f1', 10)).toEqual(before.areas);
+    expect(b.meterAt('t1', '9')?.id).toBe('f00004');
+    expect(b.findMeter('f00003')).toBeUndefined();
+  }, 60_000);
 
   it('shows a change only once the store has it', async () => {
     const r = await seeded();
