@@ -548,7 +548,7 @@ export const OpcUaConfig = Type.Object(
      * each weighs some 200 KiB in node-opcua, so a large fleet is served by area (AggregateLoad)
      * and a bounded set of meters. Meters beyond it are logged once at start.
      */
-    maxMeterNodes: Type.Integer({ minimum: 0, maximum: 100_000, default: 1_000 }),
+    maxMeterNodes: Type.Integer({ minimum: 0, maximum: 100_000, default: 200 }),
     /**
      * With several nodes, the server runs on the leader only by default, and moves with the
      * leader lease: SCADA reaches it through the load balancer (or a virtual address) in front
