@@ -544,6 +544,12 @@ export const OpcUaConfig = Type.Object(
     /** Area loads are recomputed at most this often, for the areas whose meters reported. */
     areaRefreshMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 1_000 }),
     /**
+     * Meters that get nodes of their own (values, relay, methods), the first the registry lists:
+     * each weighs some 200 KiB in node-opcua, so a large fleet is served by area (AggregateLoad)
+     * and a bounded set of meters. Meters beyond it are logged once at start.
+     */
+    maxMeterNodes: Type.Integer({ minimum: 0, maximum: 100_000, default: 200 }),
+    /**
      * With several nodes, the server runs on the leader only by default, and moves with the
      * leader lease: SCADA reaches it through the load balancer (or a virtual address) in front
      * of the nodes, and two nodes on one host would contend for the one port. true: every node

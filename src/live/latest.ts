@@ -1,18 +1,9 @@
 /**
- * In-memory latest value of every meter's quantities, fed by the pipeline as a sink, and
- * area aggregates computed from it. Newer device timestamps win; a late-arriving older
- * reading never overwrites a newer one.
+ * In-memory latest value of every meter's quantities, fed by the pipeline as a sink. Newer
+ * device timestamps win; a late-arriving older reading never overwrites a newer one.
  */
-import { countPower, emptyAreaLoadCounts, type AreaId, type LatestValue, type MeterId, type Quantity, type Reading } from '../domain/index.js';
+import type { LatestValue, MeterId, Quantity, Reading } from '../domain/index.js';
 import type { ReadingSink } from '../ingest/pipeline.js';
-
-
-export interface AreaLoad {
-  /** Sum of the latest `power.active` of the area's meters that reported within `freshMs`, kW. */
-  readonly powerActiveKw: number;
-  readonly meters: number;
-  readonly reporting: number;
-}
 
 export class LatestValues implements ReadingSink {
   readonly name = 'live';
@@ -55,13 +46,6 @@ export class LatestValues implements ReadingSink {
   forget(meterId: MeterId): void {
     this.byMeter.delete(meterId);
     this.heard.delete(meterId);
-  }
-
-  /** Load of a set of meters (an area's) by the station's one definition (src/domain/areaLoad.ts). */
-  areaLoad(meters: readonly { readonly id: MeterId; readonly areaId: AreaId | null }[], now: number, freshMs: number): AreaLoad {
-    const c = emptyAreaLoadCounts();
-    for (const m of meters) countPower(c, this.value(m.id, 'power.active'), now, freshMs);
-    return { powerActiveKw: c.loadKw, meters: c.meters, reporting: c.fresh };
   }
 }
 

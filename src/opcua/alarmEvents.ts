@@ -48,10 +48,11 @@ export class AlarmEvents {
     return true;
   }
 
-  /** The meter or area node; a terminal's alarm (or a subject not mirrored) is raised on Gridhead. */
+  /** The meter or area node; a meter without nodes (opcua.maxMeterNodes) on its area; a terminal's alarm (or a subject not mirrored) on Gridhead. */
   #sourceOf(change: AlarmChange): UAObject {
     const s = change.alarm.subject;
-    if (s.kind === 'meter') return this.nodes.meter(s.id)?.object ?? this.nodes.root;
+    const area = change.alarm.areaId === null ? undefined : this.nodes.area(change.alarm.areaId);
+    if (s.kind === 'meter') return this.nodes.meter(s.id)?.object ?? area?.object ?? this.nodes.root;
     if (s.kind === 'area') return this.nodes.area(s.id)?.object ?? this.nodes.root;
     return this.nodes.root;
   }

@@ -116,17 +116,24 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
     roleOf: (user) => roles.roleOf(user),
     onProblem: (method, meterId, err) => { problem(`method:${method}`, { method, meter: meterId, err }, 'OPC UA method call failed'); },
   });
+  // Once per server: an area change rebuilds the tree, and would say the same again.
+  let leftOutLogged = false;
   const nodes = new TopologyNodes(ns, o.topology, {
     meterAdded: (node) => {
       addMeterMethods(ns, node, (method, meterId, args, context) => methods.call(method, meterId, args, context));
       values.seed(node);
     },
-  });
+    metersLeftOut: (leftOut, max) => {
+      if (leftOutLogged) return;
+      leftOutLogged = true;
+      logger.warn({ meters: leftOut + max, meterNodes: max, leftOut }, 'OPC UA mirrors the first opcua.maxMeterNodes meters only; every area and its AggregateLoad is served');
+    },
+  }, config.maxMeterNodes);
   const values = new LiveValues({
     nodes, live: o.live, staleAfterMs: config.staleAfterSeconds * 1000, areaLoad: o.areaLoad ?? DEFAULT_AREA_LOAD, terminalOnline: o.terminalOnline,
-    metersOfArea: (id) => o.topology.listMeters({ areaId: id }),
   });
   nodes.build();
+  values.areasChanged('all');
   values.refreshAreas();
   const events = new AlarmEvents(ns, nodes);
 
@@ -139,7 +146,14 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
     }
   };
   const unsubscribe = [
-    o.topology.onChange((c) => { guard('topology', () => { nodes.apply(c); }); }),
+    o.topology.onChange((c) => {
+      guard('topology', () => {
+        const before = c.kind === 'meter' ? nodes.areaOfMeter(c.id) : undefined;
+        nodes.apply(c);
+        if (c.kind === 'area') values.areasChanged('all');
+        else if (c.kind === 'meter') values.areasChanged([before, nodes.areaOfMeter(c.id)]);
+      });
+    }),
     o.alarms.onChange((c) => { guard('alarm-event', () => { events.emit(c); }); }),
   ];
   const areaTimer = setInterval(() => { guard('area-load', () => { values.refreshAreas(); }); }, config.areaRefreshMs);

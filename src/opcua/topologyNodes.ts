@@ -10,6 +10,11 @@
  * NodeIds are stable strings (`area:<id>`, `meter:<id>`, `meter:<id>.ActivePower`) so a SCADA
  * configuration survives restarts. Registry changes update the tree: a meter change touches its
  * own nodes; an area change rebuilds the tree (areas change seldom, meters often).
+ *
+ * A meter's nodes weigh some 200 KiB in node-opcua (16 variables with their properties, three
+ * methods), so a fleet of a million cannot each have them: at most `maxMeterNodes` meters are
+ * mirrored, the first the registry lists (then meters added while there is room). Every area
+ * keeps its nodes and its AggregateLoad, which counts all its meters, mirrored or not.
  */
 import { DataType, makeEUInformation, standardUnits, StatusCodes, type EUInformation, type Namespace, type UAObject, type UAVariable } from 'node-opcua';
 import type { RegistryChange } from '../registry/registry.js';
@@ -63,6 +68,8 @@ export interface AreaNode {
 export interface TopologyHooks {
   /** A meter's nodes were (re)created: add its methods, show its current values. */
   meterAdded(node: MeterNode): void;
+  /** Building the tree left `leftOut` meters without nodes, `maxMeterNodes` being mirrored. */
+  metersLeftOut?(leftOut: number, maxMeterNodes: number): void;
 }
 
 export class TopologyNodes {
@@ -71,8 +78,13 @@ export class TopologyNodes {
   readonly #unassigned: UAObject;
   readonly #areas = new Map<AreaId, AreaNode>();
   readonly #meters = new Map<MeterId, MeterNode>();
+  /** Each area's own meters (not its sub-areas'), mirrored or not, so an area's load is summed over its members only. */
+  readonly #members = new Map<AreaId, Set<MeterId>>();
+  /** The area each meter was counted in, to take it out again when it moves or goes. */
+  readonly #areaOf = new Map<MeterId, AreaId>();
+  readonly #children = new Map<AreaId, AreaId[]>();
 
-  constructor(private readonly ns: Namespace, private readonly source: TopologySource, private readonly hooks: TopologyHooks) {
+  constructor(private readonly ns: Namespace, private readonly source: TopologySource, private readonly hooks: TopologyHooks, private readonly maxMeterNodes: number) {
     const objects = ns.addressSpace.rootFolder.objects;
     this.root = ns.addObject({ nodeId: this.#id('gridhead'), browseName: 'Gridhead', organizedBy: objects, eventNotifier: 1, notifierOf: ns.addressSpace.rootFolder.objects.server });
     this.#areasFolder = this.#folder(this.root, 'areas', 'Areas');
@@ -100,6 +112,20 @@ export class TopologyNodes {
     return this.#areas.values();
   }
 
+  /** The meters whose own area is `id` (sub-areas' meters are not in it). */
+  members(id: AreaId): ReadonlySet<MeterId> {
+    return this.#members.get(id) ?? new Set();
+  }
+
+  /** The area a meter counts in; undefined for a meter of no area (or unknown). */
+  areaOfMeter(id: MeterId): AreaId | undefined {
+    return this.#areaOf.get(id);
+  }
+
+  children(id: AreaId): readonly AreaId[] {
+    return this.#children.get(id) ?? [];
+  }
+
   /** The area and its ancestors (whose loads a reading of one of its meters changes). */
   areaChain(id: AreaId | null): AreaId[] {
     const out: AreaId[] = [];
@@ -118,6 +144,8 @@ export class TopologyNodes {
     }
     const existing = this.#meters.get(change.id);
     const meter = change.op === 'delete' ? undefined : this.source.findMeter(change.id);
+    this.#leave(change.id);
+    if (meter !== undefined) this.#join(meter);
     // Same place in the tree: keep the nodes (and their subscriptions), refresh the name.
     if (existing !== undefined && meter !== undefined && sameArea(existing.meter, meter)) {
       this.#meters.set(meter.id, { ...existing, meter });
@@ -125,7 +153,7 @@ export class TopologyNodes {
       return;
     }
     if (existing !== undefined) this.#removeMeter(existing);
-    if (meter !== undefined) this.#addMeter(meter);
+    if (meter !== undefined && this.#meters.size < this.maxMeterNodes) this.#addMeter(meter);
   }
 
   #build(): void {
@@ -141,15 +169,41 @@ export class TopologyNodes {
       const next = queue.shift();
       if (next === undefined) break;
       const node = this.#addArea(next.area, next.parent);
-      for (const child of byParent.get(next.area.id) ?? []) queue.push({ area: child, parent: node.object });
+      const children = byParent.get(next.area.id) ?? [];
+      this.#children.set(next.area.id, children.map((c) => c.id));
+      for (const child of children) queue.push({ area: child, parent: node.object });
     }
-    for (const m of this.source.listMeters()) this.#addMeter(m);
+    let leftOut = 0;
+    for (const m of this.source.listMeters()) {
+      this.#join(m);
+      if (this.#meters.size < this.maxMeterNodes) this.#addMeter(m);
+      else leftOut++;
+    }
+    if (leftOut > 0) this.hooks.metersLeftOut?.(leftOut, this.maxMeterNodes);
   }
 
   #clear(): void {
     for (const m of [...this.#meters.values()]) this.#removeMeter(m);
     for (const a of this.#areas.values()) if (a.area.parentId === null || !this.#areas.has(a.area.parentId)) this.ns.addressSpace.deleteNode(a.object);
     this.#areas.clear();
+    this.#members.clear();
+    this.#areaOf.clear();
+    this.#children.clear();
+  }
+
+  #join(meter: Meter): void {
+    if (meter.areaId === null) return;
+    let members = this.#members.get(meter.areaId);
+    if (members === undefined) this.#members.set(meter.areaId, members = new Set());
+    members.add(meter.id);
+    this.#areaOf.set(meter.id, meter.areaId);
+  }
+
+  #leave(id: MeterId): void {
+    const area = this.#areaOf.get(id);
+    if (area === undefined) return;
+    this.#members.get(area)?.delete(id);
+    this.#areaOf.delete(id);
   }
 
   #addArea(area: Area, parent: UAObject): AreaNode {
