@@ -67,7 +67,7 @@ const DLMS_PORT = 4059;
 const TIMEOUT_MS = 5_000;
 const DAILY_ROUND_METERS = 1_000_000;
 /** Round trips of the station's full read: TCP handshake, AARQ, GET(s), RLRQ. */
-const STATION_ROUND_TRIPS = Number(env.GRIDHEAD_SLOW_ROUND_TRIPS ?? 5);
+const STATION_ROUND_TRIPS = Number(env.GRIDHEAD_SLOW_ROUND_TRIPS ?? 4);
 /** Round trips of the bare client's read: TCP handshake, AARQ, GET-with-list, RLRQ. */
 const BARE_ROUND_TRIPS = 4;
 
