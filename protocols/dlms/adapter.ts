@@ -138,8 +138,12 @@ export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
   private readonly sessions = new Set<DlmsSession>();
   /** scaler_unit of (meter, OBIS), shared by sessions: it never changes for a meter. */
   readonly scalers: ScalerUnitCache;
-  /** Object lists by meter type (endpoint `meterType`), bounded like the scaler cache. */
-  private readonly objectLists = new Map<string, ReadonlyMap<string, number>>();
+  /**
+   * Object lists by meter type (endpoint `meterType`), at most 1,000 types. The read in
+   * flight is kept too, so the first sessions of a type (thousands at once when a round
+   * starts) wait for one read instead of each reading the list.
+   */
+  private readonly objectLists = new Map<string, Promise<ReadonlyMap<string, number>>>();
   private trailing = { replies: 0, bytes: 0 };
   private readonly options: DlmsAdapterOptions;
   private intake: DlmsPushIntake | undefined;
@@ -162,11 +166,14 @@ export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
   }
 
   async open(terminal: TerminalRef<DlmsEndpoint>, signal: AbortSignal): Promise<TerminalSession> {
-    const cache = {
-      get: (type: string) => this.objectLists.get(type),
-      set: (type: string, classes: ReadonlyMap<string, number>) => {
+    const cache: ObjectListCache = {
+      get: (type) => this.objectLists.get(type),
+      set: (type, classes) => {
         if (this.objectLists.size >= 1_000) this.objectLists.delete(this.objectLists.keys().next().value ?? '');
         this.objectLists.set(type, classes);
+      },
+      forget: (type, classes) => {
+        if (this.objectLists.get(type) === classes) this.objectLists.delete(type);
       },
     };
     const session = new DlmsSession(terminal, this.options, this.scalers, cache, (s) => this.sessions.delete(s));
@@ -222,6 +229,29 @@ export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
   }
 }
 
+interface ObjectListCache {
+  get(type: string): Promise<ReadonlyMap<string, number>> | undefined;
+  set(type: string, classes: Promise<ReadonlyMap<string, number>>): void;
+  /** Drops `classes` (a read that failed) unless a newer read took its place. */
+  forget(type: string, classes: Promise<ReadonlyMap<string, number>>): void;
+}
+
+/** What `shared` resolves to, undefined if it rejects; rejects with the reason if `signal` aborts first. */
+function untilAbortedOrFailed<T>(shared: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => { reject(signal.reason instanceof Error ? signal.reason : new ConnectionError('aborted', undefined)); };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      () => { signal.removeEventListener('abort', onAbort); resolve(undefined); },
+    );
+  });
+}
+
 interface MeterLink {
   readonly client: DlmsClient;
   /** Class id of each object the association lists, by OBIS: read once per association. */
@@ -237,7 +267,7 @@ class DlmsSession implements TerminalSession, PushListReader {
     private readonly terminal: TerminalRef<DlmsEndpoint>,
     private readonly o: DlmsAdapterOptions,
     private readonly scalers: ScalerUnitCache,
-    private readonly objectLists: { get(type: string): ReadonlyMap<string, number> | undefined; set(type: string, c: ReadonlyMap<string, number>): void },
+    private readonly objectLists: ObjectListCache,
     private readonly onClose: (s: DlmsSession) => void,
   ) {
     this.now = o.now ?? Date.now;
@@ -323,18 +353,30 @@ class DlmsSession implements TerminalSession, PushListReader {
     });
     try {
       await client.associate(signal);
-      const type = e.meterType;
-      let classes = type === undefined ? undefined : this.objectLists.get(type);
-      if (classes === undefined) {
-        const objects: ObjectListEntry[] = await readObjectList(client, { signal });
-        classes = new Map(objects.map((x) => [x.obis, x.classId]));
-        if (type !== undefined) this.objectLists.set(type, classes);
-      }
-      return { client, classes };
+      return { client, classes: await this.classesOf(client, e.meterType, signal) };
     } catch (err) {
       await client.close();
       throw err;
     }
+  }
+
+  /**
+   * Class id of each object the association lists (Blue Book IC 15 attribute 2), by OBIS: the
+   * meter type's list when one was read or is being read, else this association's own.
+   */
+  private async classesOf(client: DlmsClient, type: string | undefined, signal: AbortSignal): Promise<ReadonlyMap<string, number>> {
+    const own = async () => new Map((await readObjectList(client, { signal })).map((x: ObjectListEntry) => [x.obis, x.classId] as const));
+    if (type === undefined) return own();
+    const shared = this.objectLists.get(type);
+    if (shared !== undefined) {
+      // Another session's read failed: this one reads the list itself.
+      const classes = await untilAbortedOrFailed(shared, signal);
+      if (classes !== undefined) return classes;
+    }
+    const reading = own();
+    this.objectLists.set(type, reading);
+    reading.catch(() => { this.objectLists.forget(type, reading); });
+    return reading;
   }
 
   /** Green Book §9.2.7.2.2 (LLS): the password goes in the AARQ's calling-authentication-value. */

@@ -82,4 +82,30 @@ describe('DLMS adapter reads', () => {
       await adapter.close();
     }
   });
+
+  it('reads the object list of a meter type once when its first sessions open together', async () => {
+    let objectListReads = 0;
+    const ports: number[] = [];
+    for (const seed of [41, 42, 43]) {
+      const { sim, proxy } = await meterBehindProxy(seed);
+      const get = sim.meter.get.bind(sim.meter);
+      sim.meter.get = (ref, access, ctx) => {
+        // Blue Book IC 15 Association LN, attribute 2 object_list
+        if (ref.classId === 15 && ref.attributeId === 2) objectListReads++;
+        return get(ref, access, ctx);
+      };
+      ports.push(proxy.port);
+    }
+    const adapter = new DlmsAdapter({ catalogue: QUANTITIES, timeoutMs: 3_000 });
+    try {
+      const sessions = await Promise.all(ports.map((port, i) => adapter.open({ id: `type-${i}`, endpoint: endpoint(port) }, never)));
+      const outcomes = await Promise.all(sessions.map((session) => session.read(ITEMS.slice(0, 1), never)));
+      await Promise.all(sessions.map((session) => session.close()));
+
+      expect(outcomes.map((o) => o[0]?.ok)).toEqual([true, true, true]);
+      expect(objectListReads).toBe(1);
+    } finally {
+      await adapter.close();
+    }
+  });
 });
