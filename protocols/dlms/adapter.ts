@@ -17,8 +17,10 @@ import { DlmsClient, type Authentication, type GetResult, type TrailingBytes } f
 import type { AttributeRef } from './client/refs.js';
 import { DataAccessError } from './client/errors.js';
 import { DlmsDecodeError } from './errors.js';
-import { parseScalerUnit, readClock, readColumnScalers, readObjectList, readProfile, ScalerUnitCache, scaled, type ObjectListEntry } from './client/cosem.js';
-import { catalogueExponent, unitSymbol } from './cosem/units.js';
+import { parseScalerUnit, readColumnScalers, readObjectList, readProfile, ScalerUnitCache, scaled, type ObjectListEntry } from './client/cosem.js';
+import { catalogueExponent, unitSymbol, type ScalerUnit } from './cosem/units.js';
+import { asDateTime } from './axdr/describe.js';
+import { cosemDateTimeToEpochMs } from './axdr/dateTime.js';
 import { executeDeviceCommand } from './deviceControl.js';
 import { openDlmsTransport } from './net/clientTransport.js';
 import { DlmsPushStateError, startDlmsPushIntake, type DlmsPushIntake, type DlmsPushOptions } from './push/intake.js';
@@ -34,12 +36,20 @@ export const PROFILE_OBIS: Readonly<Record<ProfileKind, string>> = {
 };
 
 const CLOCK_OBIS = '0.0.1.0.0.255';
+/** Blue Book IC 8 Clock, attribute 2 time. */
+const CLOCK_TIME: AttributeRef = { classId: INTERFACE_CLASSES.clock.classId, obis: CLOCK_OBIS, attribute: INTERFACE_CLASSES.clock.attributes.time };
 
 export interface DlmsAdapterOptions {
   /** Catalogue quantity → OBIS code of its register and the catalogue unit to convert to. */
   readonly catalogue: Readonly<Record<string, { readonly obis: string; readonly unit: string }>>;
   readonly timeoutMs: number;
   readonly maxReceivePduSize?: number;
+  /**
+   * scaler_unit entries cached, one per (meter, register): past it the least recently stored
+   * goes and is read again with its value. Default 10,000; a fleet needs meters × registers read
+   * (config `dlms.maxScalerEntries`).
+   */
+  readonly maxScalerEntries?: number;
   /** Attributes per GET-with-list; meters commonly accept 10 to 32. Default 16. */
   readonly maxListItems?: number;
   readonly now?: () => number;
@@ -127,9 +137,13 @@ export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
   readonly capabilities = { pollable: true, commandsOverPush: false } as const;
   private readonly sessions = new Set<DlmsSession>();
   /** scaler_unit of (meter, OBIS), shared by sessions: it never changes for a meter. */
-  readonly scalers = new ScalerUnitCache();
-  /** Object lists by meter type (endpoint `meterType`), bounded like the scaler cache. */
-  private readonly objectLists = new Map<string, ReadonlyMap<string, number>>();
+  readonly scalers: ScalerUnitCache;
+  /**
+   * Object lists by meter type (endpoint `meterType`), at most 1,000 types. The read in
+   * flight is kept too, so the first sessions of a type (thousands at once when a round
+   * starts) wait for one read instead of each reading the list.
+   */
+  private readonly objectLists = new Map<string, Promise<ReadonlyMap<string, number>>>();
   private trailing = { replies: 0, bytes: 0 };
   private readonly options: DlmsAdapterOptions;
   private intake: DlmsPushIntake | undefined;
@@ -137,6 +151,7 @@ export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
 
   constructor(options: DlmsAdapterOptions) {
     const report = options.onTrailingBytes;
+    this.scalers = new ScalerUnitCache(options.maxScalerEntries);
     this.options = {
       ...options,
       onTrailingBytes: (e) => {
@@ -151,11 +166,14 @@ export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
   }
 
   async open(terminal: TerminalRef<DlmsEndpoint>, signal: AbortSignal): Promise<TerminalSession> {
-    const cache = {
-      get: (type: string) => this.objectLists.get(type),
-      set: (type: string, classes: ReadonlyMap<string, number>) => {
+    const cache: ObjectListCache = {
+      get: (type) => this.objectLists.get(type),
+      set: (type, classes) => {
         if (this.objectLists.size >= 1_000) this.objectLists.delete(this.objectLists.keys().next().value ?? '');
         this.objectLists.set(type, classes);
+      },
+      forget: (type, classes) => {
+        if (this.objectLists.get(type) === classes) this.objectLists.delete(type);
       },
     };
     const session = new DlmsSession(terminal, this.options, this.scalers, cache, (s) => this.sessions.delete(s));
@@ -211,6 +229,29 @@ export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
   }
 }
 
+interface ObjectListCache {
+  get(type: string): Promise<ReadonlyMap<string, number>> | undefined;
+  set(type: string, classes: Promise<ReadonlyMap<string, number>>): void;
+  /** Drops `classes` (a read that failed) unless a newer read took its place. */
+  forget(type: string, classes: Promise<ReadonlyMap<string, number>>): void;
+}
+
+/** What `shared` resolves to, undefined if it rejects; rejects with the reason if `signal` aborts first. */
+function untilAbortedOrFailed<T>(shared: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => { reject(signal.reason instanceof Error ? signal.reason : new ConnectionError('aborted', undefined)); };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      () => { signal.removeEventListener('abort', onAbort); resolve(undefined); },
+    );
+  });
+}
+
 interface MeterLink {
   readonly client: DlmsClient;
   /** Class id of each object the association lists, by OBIS: read once per association. */
@@ -226,7 +267,7 @@ class DlmsSession implements TerminalSession, PushListReader {
     private readonly terminal: TerminalRef<DlmsEndpoint>,
     private readonly o: DlmsAdapterOptions,
     private readonly scalers: ScalerUnitCache,
-    private readonly objectLists: { get(type: string): ReadonlyMap<string, number> | undefined; set(type: string, c: ReadonlyMap<string, number>): void },
+    private readonly objectLists: ObjectListCache,
     private readonly onClose: (s: DlmsSession) => void,
   ) {
     this.now = o.now ?? Date.now;
@@ -312,18 +353,30 @@ class DlmsSession implements TerminalSession, PushListReader {
     });
     try {
       await client.associate(signal);
-      const type = e.meterType;
-      let classes = type === undefined ? undefined : this.objectLists.get(type);
-      if (classes === undefined) {
-        const objects: ObjectListEntry[] = await readObjectList(client, { signal });
-        classes = new Map(objects.map((x) => [x.obis, x.classId]));
-        if (type !== undefined) this.objectLists.set(type, classes);
-      }
-      return { client, classes };
+      return { client, classes: await this.classesOf(client, e.meterType, signal) };
     } catch (err) {
       await client.close();
       throw err;
     }
+  }
+
+  /**
+   * Class id of each object the association lists (Blue Book IC 15 attribute 2), by OBIS: the
+   * meter type's list when one was read or is being read, else this association's own.
+   */
+  private async classesOf(client: DlmsClient, type: string | undefined, signal: AbortSignal): Promise<ReadonlyMap<string, number>> {
+    const own = async () => new Map((await readObjectList(client, { signal })).map((x: ObjectListEntry) => [x.obis, x.classId] as const));
+    if (type === undefined) return own();
+    const shared = this.objectLists.get(type);
+    if (shared !== undefined) {
+      // Another session's read failed: this one reads the list itself.
+      const classes = await untilAbortedOrFailed(shared, signal);
+      if (classes !== undefined) return classes;
+    }
+    const reading = own();
+    this.objectLists.set(type, reading);
+    reading.catch(() => { this.objectLists.forget(type, reading); });
+    return reading;
   }
 
   /** Green Book §9.2.7.2.2 (LLS): the password goes in the AARQ's calling-authentication-value. */
@@ -424,33 +477,19 @@ class DlmsSession implements TerminalSession, PushListReader {
   }
 
   /**
-   * The meter's clock against ours: meter minus station, seconds, stamped with the station
-   * time. A clock the meter refuses or sends undecodable fails this item only.
+   * One GET-with-list for the values, the clock (when asked for its drift) and the scalers not
+   * yet known, then conversion. On a link of 400 ms round trip each request is 400 ms of a
+   * session in flight, so the clock rides in the same list rather than in a request of its own.
    */
-  private async readDrift(link: MeterLink, address: string, item: ReadItem, signal: AbortSignal): Promise<ReadOutcome> {
-    const before = this.now();
-    let clock;
-    try {
-      clock = await readClock(link.client, { signal });
-    } catch (err) {
-      if (!(err instanceof ProtocolError) || !inStep(link.client)) throw err;
-      return { ok: false, item, error: err };
-    }
-    const after = this.now();
-    // The meter read its clock somewhere in the round trip; the midpoint halves the error.
-    const station = (before + after) / 2;
-    return { ok: true, item, reading: { terminalId: this.terminal.id, address, quantity: item.quantity, value: (clock.epochMs - station) / 1000, ts: Math.round(station) } };
-  }
-
-  /** One GET-with-list for the values (and the scalers not yet known), then conversion. */
   private async readMeter(link: MeterLink, address: string, items: readonly ReadItem[], signal: AbortSignal): Promise<ReadOutcome[]> {
-    const meterKey = `${this.terminal.id}/${address}`;
-    const plans: { item: ReadItem; obis: string; classId: number; unit: string; needScaler: boolean }[] = [];
+    const scalerKey = `${this.terminal.id}/${address}`;
+    const plans: { item: ReadItem; obis: string; classId: number; unit: string; known: ScalerUnit | undefined }[] = [];
     const outcomes: ReadOutcome[] = [];
+    const clockItems: ReadItem[] = [];
     for (const item of items) {
       const entry = this.o.catalogue[item.quantity];
       if (entry?.obis === CLOCK_OBIS) {
-        outcomes.push(await this.readDrift(link, address, item, signal));
+        clockItems.push(item);
         continue;
       }
       const classId = entry === undefined ? undefined : link.classes.get(entry.obis);
@@ -459,26 +498,30 @@ class DlmsSession implements TerminalSession, PushListReader {
           entry === undefined ? `no OBIS code for ${item.quantity}` : `the meter has no register ${entry.obis} for ${item.quantity}`, this.terminal.id) });
         continue;
       }
-      plans.push({ item, obis: entry.obis, classId, unit: entry.unit, needScaler: this.scalers.get(meterKey, entry.obis) === undefined });
+      // Taken now, not after the reply: another session may evict it from the bounded cache meanwhile.
+      plans.push({ item, obis: entry.obis, classId, unit: entry.unit, known: this.scalers.get(scalerKey, entry.obis) });
     }
-    const refs = plans.flatMap((p) => [
+    const refs: AttributeRef[] = plans.flatMap((p) => [
       { classId: p.classId, obis: p.obis, attribute: 2 },
-      ...(p.needScaler ? [{ classId: p.classId, obis: p.obis, attribute: 3 }] : []),
+      ...(p.known === undefined ? [{ classId: p.classId, obis: p.obis, attribute: 3 }] : []),
     ]);
+    if (clockItems.length > 0) refs.push(CLOCK_TIME);
+    const before = this.now();
     const results = refs.length === 0 ? [] : await getEach(link.client, refs, signal);
     const ts = this.now();
     let i = 0;
     for (const p of plans) {
       const value = results[i++];
-      const scalerResult = p.needScaler ? results[i++] : undefined;
+      const scalerResult = p.known === undefined ? results[i++] : undefined;
       if (value instanceof DlmsDecodeError) {
         outcomes.push({ ok: false, item: p.item, error: value });
         continue;
       }
+      let su = p.known;
       if (scalerResult !== undefined && !(scalerResult instanceof DlmsDecodeError) && scalerResult.ok) {
-        this.scalers.set(meterKey, p.obis, parseScalerUnit(scalerResult.value));
+        su = parseScalerUnit(scalerResult.value);
+        this.scalers.set(scalerKey, p.obis, su);
       }
-      const su = this.scalers.get(meterKey, p.obis);
       if (value === undefined || !value.ok || su === undefined) {
         const why = value !== undefined && !value.ok ? value.error : scalerResult instanceof DlmsDecodeError ? `scaler_unit: ${scalerResult.message}` : 'no scaler_unit';
         outcomes.push({ ok: false, item: p.item, error: new DlmsMappingError(`${p.obis}: ${why}`, this.terminal.id) });
@@ -492,6 +535,27 @@ class DlmsSession implements TerminalSession, PushListReader {
       const reading: RawReading = { terminalId: this.terminal.id, address, quantity: p.item.quantity, value: scaled(value.value, su.scaler + exponent), ts };
       outcomes.push({ ok: true, item: p.item, reading });
     }
+    if (clockItems.length > 0) {
+      // The meter read its clock somewhere in the round trip; the midpoint halves the error.
+      const drift = this.clockDrift(results[i], (before + ts) / 2);
+      for (const item of clockItems) {
+        outcomes.push(drift.ok ? { ok: true, item, reading: { terminalId: this.terminal.id, address, quantity: item.quantity, value: drift.seconds, ts: drift.ts } } : { ok: false, item, error: drift.error });
+      }
+    }
     return outcomes;
+  }
+
+  /** The meter's clock against ours: meter minus station, seconds. A clock refused or undecodable fails its item only. */
+  private clockDrift(result: GetResult | DlmsDecodeError | undefined, station: number): { ok: true; seconds: number; ts: number } | { ok: false; error: Error } {
+    if (result instanceof DlmsDecodeError) return { ok: false, error: result };
+    if (result === undefined) return { ok: false, error: new DlmsMappingError(`${CLOCK_OBIS}: no result`, this.terminal.id) };
+    if (!result.ok) return { ok: false, error: new DataAccessError(result.error, `get clock ${CLOCK_OBIS}`, this.terminal.id) };
+    try {
+      const epochMs = cosemDateTimeToEpochMs(asDateTime(result.value, 'clock time'));
+      return { ok: true, seconds: (epochMs - station) / 1000, ts: Math.round(station) };
+    } catch (err) {
+      if (err instanceof DlmsDecodeError) return { ok: false, error: err };
+      throw err;
+    }
   }
 }

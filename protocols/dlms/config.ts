@@ -97,6 +97,12 @@ export const DlmsConfig = Type.Object(
     requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 5_000 }),
     /** Attributes per GET-with-list request; meters commonly accept 10 to 32. */
     maxListItems: Type.Integer({ minimum: 1, maximum: 64, default: 16 }),
+    /**
+     * scaler_unit entries kept, one per meter and register (about 150 bytes each): a meter
+     * whose entries were evicted has its scalers read again with its values. Size it to
+     * meters × registers read; the default fits 20,000 meters of ten registers.
+     */
+    maxScalerEntries: Type.Integer({ minimum: 100, maximum: 50_000_000, default: 200_000 }),
     /** Pushed data-notifications: see DlmsPushConfig. */
     push: DlmsPushConfig,
     /** The station's system title (8 octets, 16 hex digits) in AARQs and ciphered APDUs; default "GRD" and five zero octets. */

@@ -12,6 +12,7 @@ import type { Protocol } from '../domain/index.js';
 import type { Closers } from '../observe/closers.js';
 import type { Duties } from '../observe/duties.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
+import { checkOpenFiles, readOpenFilesLimit, type OpenFilesLimit } from '../observe/openFiles.js';
 import type { Registry } from '../registry/registry.js';
 import type { ProfileCursorStore } from './profileCursors.js';
 import { CollectionScheduler, type CollectPlacement } from './scheduler.js';
@@ -43,9 +44,12 @@ export interface CollectionAssembly {
   readonly placement: CollectPlacement & { on(event: 'changed', listener: () => void): () => void };
   /** How long a request on the wire may go on after its terminal was placed on another node, ms. */
   readonly handoverMs: number;
+  /** This process's open-files limit; read from /proc/self/limits when not given. */
+  readonly openFilesLimit?: OpenFilesLimit;
 }
 
-export function createCollection({ config, stores, registry, adapters, offer, logger, throttle, closers, duties, placement, handoverMs }: CollectionAssembly): Collection {
+export function createCollection({ config, stores, registry, adapters, offer, logger, throttle, closers, duties, placement, handoverMs, openFilesLimit }: CollectionAssembly): Collection {
+  checkOpenFiles(openFilesLimit ?? readOpenFilesLimit(), descriptorNeeds(config, registry, adapters), logger);
   const stats = new CollectionStats({
     store: stores.stats,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
@@ -92,6 +96,20 @@ export function createCollection({ config, stores, registry, adapters, offer, lo
     stats, scheduler,
     onTerminalChange: (listener) => subscribe(terminalListeners, listener),
   };
+}
+
+/**
+ * Descriptors collection may hold: a lane keeps its terminal's session open between cycles,
+ * so every polled terminal can hold a connection, and never fewer than the requests allowed
+ * in flight; DLMS pushes over TCP hold one each, up to their limit.
+ */
+function descriptorNeeds(config: GridheadConfig, registry: Registry, adapters: CollectionAssembly['adapters']): { what: string; count: number }[] {
+  const polled = registry.listTerminals().filter((t) => adapters[t.protocol]?.capabilities.pollable === true).length;
+  const push = config.dlms.push.listen.enabled ? config.dlms.push.maxConnections : 0;
+  return [
+    { what: 'collectionSessions', count: Math.max(config.collect.concurrency, polled) },
+    { what: 'dlmsPushConnections', count: push },
+  ];
 }
 
 function subscribe<T>(set: Set<T>, listener: T): () => void {

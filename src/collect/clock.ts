@@ -36,13 +36,13 @@ export function linkSignals(parents: readonly (AbortSignal | undefined)[], timeo
   const attached: AbortSignal[] = [];
   let timer: Timer | undefined;
   const dispose = (): void => {
-    for (const p of attached) p.removeEventListener('abort', onParentAbort);
+    for (const p of attached) childrenOf.get(p)?.delete(onParentAbort);
     attached.length = 0;
     if (timer !== undefined && timeout !== undefined) timeout.clock.clearTimeout(timer);
     timer = undefined;
   };
-  function onParentAbort(this: AbortSignal): void {
-    controller.abort(this.reason);
+  function onParentAbort(reason: unknown): void {
+    controller.abort(reason);
     dispose();
   }
   for (const p of parents) {
@@ -52,7 +52,7 @@ export function linkSignals(parents: readonly (AbortSignal | undefined)[], timeo
       dispose();
       return { signal: controller.signal, dispose };
     }
-    p.addEventListener('abort', onParentAbort);
+    attachChild(p, onParentAbort);
     attached.push(p);
   }
   if (timeout !== undefined) {
@@ -63,6 +63,27 @@ export function linkSignals(parents: readonly (AbortSignal | undefined)[], timeo
     }, timeout.timeoutMs);
   }
   return { signal: controller.signal, dispose };
+}
+
+/**
+ * The children linked to each parent, behind one abort listener per parent. A parent such
+ * as the scheduler's run signal has a child per request in flight (thousands on slow links),
+ * and an EventTarget looks through all its listeners on every add and remove; a Set does not.
+ */
+const childrenOf = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>();
+
+function attachChild(parent: AbortSignal, child: (reason: unknown) => void): void {
+  let children = childrenOf.get(parent);
+  if (children === undefined) {
+    const set = new Set<(reason: unknown) => void>();
+    children = set;
+    childrenOf.set(parent, set);
+    parent.addEventListener('abort', () => {
+      childrenOf.delete(parent);
+      for (const c of [...set]) c(parent.reason);
+    }, { once: true });
+  }
+  children.add(child);
 }
 
 /**

@@ -4,7 +4,8 @@
  * benchmark's CPU figure is the poller's alone.
  *
  * IPC: parent → `start` with how many meters of each framing; child → `ready` with their
- * ports. Parent → `usage`; child → `usage` with its CPU time so far (the parent takes the
+ * ports. With `hosts`, the wrapper meters listen each on its own loopback address at one port
+ * (as GPRS meters do: their own IP, the DLMS port), instead of on free ports of 127.0.0.1. Parent → `usage`; child → `usage` with its CPU time so far (the parent takes the
  * difference around a phase, to tell a busy simulator from a slow poller). Parent → `stop`;
  * child → `stopped` and ends. The child also stops its meters when the parent goes away.
  */
@@ -15,6 +16,8 @@ export interface DlmsFleetStart {
   readonly type: 'start';
   readonly meters: Readonly<Record<DlmsFraming, number>>;
   readonly seed: number;
+  /** One address per wrapper meter, all listening on `port`; the meters are then wrapper meters only. */
+  readonly listen?: { readonly hosts: readonly string[]; readonly port: number };
 }
 
 export type DlmsFleetCommand = DlmsFleetStart | { readonly type: 'usage' } | { readonly type: 'stop' };
@@ -39,9 +42,13 @@ async function startFleet(msg: DlmsFleetStart): Promise<{ sims: DlmsMeterSimulat
     for (const framing of FRAMINGS) {
       for (let i = 0; i < msg.meters[framing]; i++) {
         const n = sims.length;
+        const host = framing === 'wrapper' ? msg.listen?.hosts[i] : undefined;
         // No history: the benchmark reads current values, and building days of profile rows
         // for hundreds of meters would only slow the start.
-        const sim = new DlmsMeterSimulator({ framing, seed: msg.seed + n, serialNumber: String(n).padStart(8, '0'), historyDays: 0 });
+        const sim = new DlmsMeterSimulator({
+          framing, seed: msg.seed + n, serialNumber: String(n).padStart(8, '0'), historyDays: 0,
+          ...(host === undefined ? {} : { host, port: msg.listen?.port ?? 0 }),
+        });
         sims.push(sim);
         ports[framing].push((await sim.start()).port);
       }

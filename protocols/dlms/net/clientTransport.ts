@@ -111,14 +111,22 @@ class SocketTransport implements ApduTransport {
       this.write(this.link.disconnect());
       await released;
     }
+    // Our FIN goes out after what is queued, then the descriptor is closed at once: the kernel
+    // finishes the TCP close on its own. Waiting for the meter's FIN would hold the session
+    // (and its descriptor) one more round trip, 400 ms on a GPRS link, for nothing: after the
+    // release (or the DISC) nothing the meter sends is read any more.
     await new Promise<void>((resolve) => {
       if (this.socket.destroyed) {
         resolve();
         return;
       }
-      this.socket.once('close', () => { resolve(); });
-      this.socket.end();
-      setTimeout(() => this.socket.destroy(), 1_000).unref();
+      // A meter that stopped reading could keep our last bytes (and the FIN) queued for ever.
+      const stuck = setTimeout(() => this.socket.destroy(), 1_000);
+      this.socket.once('close', () => {
+        clearTimeout(stuck);
+        resolve();
+      });
+      this.socket.destroySoon();
     });
   }
 

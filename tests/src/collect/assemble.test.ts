@@ -8,6 +8,7 @@ import { createLogger, LogThrottle } from '../../../src/observe/logger.js';
 import { Registry } from '../../../src/registry/registry.js';
 import { SqliteRegistryStore } from '../../../src/registry/store.js';
 import { openDatabase } from '../../../src/storage/db.js';
+import { OTHER_DESCRIPTORS } from '../../../src/observe/openFiles.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => { for (const c of cleanups.splice(0)) c(); });
@@ -42,5 +43,24 @@ describe('collection assembly', () => {
     expect(lines.filter((l) => l.msg === 'collection statistics flush failed; kept in memory')).toEqual([
       expect.objectContaining({ suppressed: 0 }),
     ]);
+  });
+
+  it('warns once at start, with the numbers, when collect.concurrency and the other descriptors exceed the open-files limit', async () => {
+    const db = openDatabase(':memory:');
+    cleanups.push(() => { db.close(); });
+    const lines: Record<string, unknown>[] = [];
+    const registry = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
+    createCollection({
+      config: buildConfig({ collect: { concurrency: 4_096 } }, 'test'),
+      stores: { stats: { add: () => Promise.resolve(), query: () => Promise.resolve([]) }, cursors: new SqliteProfileCursors(db) },
+      registry, placement: wholeStation(registry), handoverMs: 0,
+      adapters: {},
+      offer: () => Promise.resolve(),
+      logger: createLogger('warn', { write: (s: string) => { lines.push(JSON.parse(s) as Record<string, unknown>); } }),
+      throttle: new LogThrottle(60_000),
+      closers: { add: () => undefined }, duties: { add: () => undefined },
+      openFilesLimit: { soft: 1_024, hard: 1_024 },
+    });
+    expect(lines).toEqual([expect.objectContaining({ soft: 1_024, collectionSessions: 4_096, needed: 4_096 + OTHER_DESCRIPTORS })]);
   });
 });
