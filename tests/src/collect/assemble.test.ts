@@ -52,7 +52,7 @@ describe('collection assembly', () => {
     const registry = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
     createCollection({
       config: buildConfig({ collect: { concurrency: 4_096 } }, 'test'),
-      stores: { stats: { add: () => Promise.resolve(), query: () => Promise.resolve([]) }, cursors: new SqliteProfileCursors(db) },
+      stores: { stats: { add: () => Promise.resolve(), query: () => Promise.resolve([]), addMeterDays: () => Promise.resolve(), areaDays: () => Promise.resolve([]) }, cursors: new SqliteProfileCursors(db) },
       registry, placement: wholeStation(registry), handoverMs: 0,
       adapters: {},
       offer: () => Promise.resolve(),
