@@ -91,29 +91,29 @@ export function rowReader<K extends ImportKind>(kind: K, header: readonly string
         return { ok: false, problem: { column: null, message: `${fields.length} fields where the header has ${columns.length}` } };
       }
       const seed: Record<string, unknown> = {};
-      for (const g of groups) seed[g] = {};
-      for (let i = 0; i < columns.length; i++) {
-        const column = columns[i] as Column;
-        const target = (column.group === undefined ? seed : seed[column.group]) as Record<string, unknown>;
-        const cell = fields[i] as string;
+      const endpoints = new Map<string, Record<string, unknown>>(groups.map((g) => [g, {}]));
+      for (const [i, column] of columns.entries()) {
+        const cell = fields[i] ?? '';
         if (cell === '') continue;
         const value = typed(cell, column.type);
         if (value === undefined) return { ok: false, problem: { column: column.name, message: `${JSON.stringify(cell)} is not ${ARTICLE[column.type]}` } };
-        target[column.key] = value;
+        (column.group === undefined ? seed : endpoints.get(column.group) ?? seed)[column.key] = value;
       }
       // A protocol's endpoint is there when one of its cells is; then its defaults apply.
-      for (const g of groups) {
-        const endpoint = seed[g] as Record<string, unknown>;
-        if (Object.keys(endpoint).length === 0) delete seed[g];
-        else applyDefaults(endpoint, COLUMNS[kind], g);
+      for (const [g, endpoint] of endpoints) {
+        if (Object.keys(endpoint).length === 0) continue;
+        applyDefaults(endpoint, COLUMNS[kind], g);
+        seed[g] = endpoint;
       }
       applyDefaults(seed, COLUMNS[kind], undefined);
       if (check.Check(seed)) return { ok: true, seed: seed as unknown as SeedOf[K] };
       const [first] = check.Errors(seed);
-      const path = first?.instancePath.split('/').filter((p) => p !== '') ?? [];
+      const required = (first?.params as { requiredProperties?: unknown } | undefined)?.requiredProperties;
+      const absent = first?.keyword === 'required' && Array.isArray(required) ? required.map(String) : [];
+      // A missing key is blamed on its column (`modbus.port`), not on the object that lacks it.
+      const path = [...(first?.instancePath.split('/').filter((p) => p !== '') ?? []), ...absent.slice(0, 1)];
       const column = path.length === 0 ? null : path.slice(0, 2).join('.');
-      const missing = first?.keyword === 'required' ? ` (${String((first.params as { requiredProperties?: unknown }).requiredProperties ?? '')})` : '';
-      return { ok: false, problem: { column, message: `${first?.message ?? 'does not match the schema'}${missing}` } };
+      return { ok: false, problem: { column, message: absent.length > 0 ? `is required (${absent.join(', ')})` : first?.message ?? 'does not match the schema' } };
     },
   };
 }
