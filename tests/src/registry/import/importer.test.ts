@@ -95,6 +95,22 @@ describe.each(STORE_DRIVERS)('registry import on $name', (driver) => {
     expect(r.findMeter('m3')).toBeUndefined();
   });
 
+  it('rejects terminal rows naming the endpoint column to blame: a missing port, an unknown register map or profile, a password', async () => {
+    const r = await open();
+    const s = await load(r, [
+      'id,protocol,profiles,modbus.host,modbus.port,modbus.registerMap,dlms.host,dlms.port,dlms.password',
+      't1,modbus,,10.0.0.1,,map,,,',
+      't2,modbus,,10.0.0.1,502,other,,,',
+      't3,mqtt,slow,,,,,,',
+      't4,dlms,,,,,10.0.0.4,4059,secret',
+      't5,zigbee,,,,,,,',
+      't6,mqtt,,,,,,,',
+    ].join('\n'));
+    expect(s.errors.map((e) => [e.line, e.column])).toEqual([[2, 'modbus.port'], [3, 'modbus.registerMap'], [4, 'profiles'], [5, 'dlms.password'], [6, 'protocol']]);
+    expect(s.errors[3]?.message).toContain('key store');
+    expect(s.created).toBe(1);
+  });
+
   it('rejects an area whose parent comes later in the file, and one under a parent of a lower level', async () => {
     const r = await open();
     const s = await load(r, ['id,name,kind,parentId', 'f1,F,feeder,s1', 's1,S,substation,', 'x,X,region,s1'].join('\n'));
