@@ -26,7 +26,7 @@ import { PostgresRegistryStore } from '../registry/postgresStore.js';
 import { Registry, type RegistryOptions } from '../registry/registry.js';
 import { SqliteRegistryStore } from '../registry/store.js';
 import { openDatabase, type Db } from '../storage/db.js';
-import { STORE_FILE } from '../storage/import/importer.js';
+import { STORE_FILE, type ImportListener } from '../storage/import/importer.js';
 import { databaseUrl, openPostgres } from '../storage/postgres/connection.js';
 import { DatabaseError } from '../storage/postgres/errors.js';
 import { migratePostgres } from '../storage/postgres/migrations.js';
@@ -49,7 +49,7 @@ export const REGISTRY_USAGE = `usage:
 const PRINTED_REJECTIONS = 20;
 const CONNECTION_CODES: ReadonlySet<string> = new Set(['DB_UNREACHABLE', 'DB_AUTH_FAILED', 'DB_NOT_FOUND', 'DB_POOL_TIMEOUT']);
 
-interface ImportArgs {
+export interface ImportArgs {
   readonly file: string;
   readonly configFile: string;
   readonly kind: ImportKind | undefined;
@@ -75,12 +75,9 @@ export async function registryCommand(argv: readonly string[], io: DbIo): Promis
     return 2;
   }
   try {
-    const summary = await withRegistry(config, io.env, async (registry, where) => {
+    const summary = await importRegistryFile(config, io.env, args, (where) => {
       io.stdout.write(`${args.dryRun ? 'checking (dry run, nothing written)' : 'importing'} ${args.file} into ${where}\n`);
-      return importRegistryCsv(createReadStream(args.file, { highWaterMark: 1 << 20 }), {
-        registry, dryRun: args.dryRun, batchRows: args.batchRows, listener: new ImportProgress(io.stdout), totalRows: await dataLines(args.file),
-        ...(args.kind === undefined ? {} : { kind: args.kind }),
-      });
+      return new ImportProgress(io.stdout);
     });
     printSummary(summary, io);
     return summary.rejected > 0 ? 1 : 0;
@@ -121,6 +118,23 @@ class UsageError extends Error {}
 /** What the operator typed wrong: an option, or a FILE that is not there. */
 function isUsageError(err: unknown): boolean {
   return err instanceof UsageError || (err instanceof Error && 'code' in err && (String(err.code).startsWith('ERR_PARSE_ARGS') || err.code === 'ENOENT' || err.code === 'EACCES'));
+}
+
+/**
+ * Imports `args.file` into the store `config` and `env` choose, as the command does; `display`
+ * is told where and gives the progress listener.
+ */
+export async function importRegistryFile(
+  config: GridheadConfig, env: NodeJS.ProcessEnv, args: Omit<ImportArgs, 'configFile'>, display?: (where: string) => ImportListener,
+): Promise<RegistryImportSummary> {
+  return withRegistry(config, env, async (registry, where) => {
+    const listener = display?.(where);
+    return importRegistryCsv(createReadStream(args.file, { highWaterMark: 1 << 20 }), {
+      registry, dryRun: args.dryRun, batchRows: args.batchRows,
+      ...(listener === undefined ? {} : { listener, totalRows: await dataLines(args.file) }),
+      ...(args.kind === undefined ? {} : { kind: args.kind }),
+    });
+  });
 }
 
 /** The station's registry on its configured store, open for the import's length. */
