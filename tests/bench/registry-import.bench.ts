@@ -4,7 +4,8 @@
  * then meters.csv into a fresh store, then meters.csv again (every row unchanged). Printed per
  * driver (embedded: SQLite, durability `full`; PostgreSQL 15 with fsync on):
  *
- * - registry_import.<driver>.areas_per_s, terminals_per_s, meters_per_s: the first import;
+ * - registry_import.<driver>.areas_per_s, terminals_per_s, meters_per_s: the first import, and
+ *   the same per CPU second of this process (…_per_cpu_s);
  * - registry_import.<driver>.reimport_meters_per_s: the same meters.csv again, nothing written.
  *
  * GRIDHEAD_BENCH_IMPORT_METERS sets the fleet (default 1,000,000 meters, 10 per terminal, 100
@@ -19,6 +20,7 @@ import { afterAll, expect, it } from 'vitest';
 import { importRegistryFile } from '../../src/cli/registry.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import type { ImportKind } from '../../src/registry/import/columns.js';
+import { startProfiler } from './cpuProfile.js';
 import { postgresUnavailable, startPostgres } from '../helpers/postgres.js';
 import { writeFileSync } from 'node:fs';
 
@@ -78,11 +80,19 @@ async function run(driver: string, meters: number, storage: string, env: NodeJS.
   const config = loadConfigFile(configFile, env);
   const once = (kind: ImportKind) => importRegistryFile(config, env, { file: files[kind], kind, dryRun: false, batchRows: 5_000 });
   for (const kind of ['areas', 'terminals', 'meters'] as const) {
+    const stop = kind === 'meters' ? await startProfiler(process.env.GRIDHEAD_BENCH_CPU_PROFILE && `${process.env.GRIDHEAD_BENCH_CPU_PROFILE}.${driver}`) : undefined;
+    const cpu = process.cpuUsage();
     const s = await once(kind);
+    const used = process.cpuUsage(cpu);
+    await stop?.();
     expect(s.rejected, JSON.stringify(s.errors.slice(0, 3))).toBe(0);
     console.log(`bench: registry_import.${driver}.${kind}_per_s = ${s.rowsPerSecond} ${kind}/s (${s.read} in ${(s.elapsedMs / 1000).toFixed(1)} s)`);
+    // Per CPU second of this process (on PostgreSQL the server's work is not in it): what a busy shared machine leaves of the wall-clock rate.
+    console.log(`bench: registry_import.${driver}.${kind}_per_cpu_s = ${Math.round(s.read / ((used.user + used.system) / 1e6))} ${kind}/s`);
   }
+  const stop = await startProfiler(process.env.GRIDHEAD_BENCH_CPU_PROFILE);
   const again = await once('meters');
+  await stop?.();
   expect(again.unchanged).toBe(meters);
   console.log(`bench: registry_import.${driver}.reimport_meters_per_s = ${again.rowsPerSecond} meters/s (all ${again.unchanged} unchanged)`);
 }

@@ -65,14 +65,17 @@ class CsvParser {
   /** Parses whole records from `s` into `out`; returns where the unfinished one starts. */
   private parse(s: string, out: CsvRecord[], last: boolean): number {
     let i = 0;
+    // The next quote, found once and kept until passed: searching from every record would scan a quoteless chunk again per record.
+    let quote = -1;
     while (i < s.length) {
       let nl = s.indexOf('\n', i);
       if (nl < 0) {
         if (!last) return i;
         nl = s.length;
       }
-      const quote = s.indexOf('"', i);
-      if (quote < 0 || quote > nl) {
+      if (quote !== Infinity && quote < i) quote = s.indexOf('"', i);
+      if (quote < 0) quote = Infinity;
+      if (quote > nl) {
         // The common record: no quotes, one line.
         const end = nl > i && s.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
         if (end > i) out.push({ line: this.line, fields: s.slice(i, end).split(',') });
