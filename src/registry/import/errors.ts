@@ -14,8 +14,8 @@ export type RegistryImportErrorCode =
 
 export abstract class RegistryImportError extends Error {
   abstract readonly code: RegistryImportErrorCode;
-  /** The API's answer: what the client sent cannot be imported (400), or is too large (413); the store is busy (409). */
-  readonly status: number = 400;
+  /** The API's answer (the name Fastify's error handler reads): the CSV cannot be imported (400), or is too large (413); the store is busy (409). */
+  readonly statusCode: number = 400;
 }
 
 /** The header row is missing, names a column twice, a column the kind does not have, or lacks a required one. */
@@ -56,7 +56,7 @@ export class CsvUnterminatedQuote extends RegistryImportError {
 /** An API body above `http.registryImportLimitBytes`; the rows read before the limit were imported. */
 export class ImportBodyTooLarge extends RegistryImportError {
   readonly code = 'REGISTRY_IMPORT_TOO_LARGE';
-  override readonly status = 413;
+  override readonly statusCode = 413;
   constructor(readonly limit: number) {
     super(`the CSV body is larger than http.registryImportLimitBytes (${limit.toLocaleString('en-US')} bytes): split the file, `
       + 'or raise the limit; rows read before the limit were imported (an import is idempotent: sending them again changes nothing)');
@@ -67,7 +67,7 @@ export class ImportBodyTooLarge extends RegistryImportError {
 /** `gridhead registry import` on the embedded store while a station has it open: SQLite has one writer, the station. */
 export class ImportStoreBusy extends RegistryImportError {
   readonly code = 'REGISTRY_IMPORT_STORE_BUSY';
-  override readonly status = 409;
+  override readonly statusCode = 409;
   constructor(readonly file: string) {
     super(`${file} is open in a running station: stop it first, or import through its API `
       + '(POST /api/v1/registry/import/{areas|terminals|meters}, role admin), which updates the running station as well');
