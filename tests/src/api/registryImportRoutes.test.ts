@@ -60,7 +60,7 @@ function post(path: string, csv: string, token = admin): Promise<Response> {
       controller.close();
     },
   });
-  return fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, body, duplex: 'half' } as RequestInit);
+  return fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, body, duplex: 'half' });
 }
 
 describe('registry import API', () => {
