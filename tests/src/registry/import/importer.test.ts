@@ -171,6 +171,13 @@ describe.each(STORE_DRIVERS)('registry import on $name', (driver) => {
     expect(r.findMeter('m0')).toBeUndefined();
   });
 
+  it('checks a dry run of areas against the parents above them, even past a batch', async () => {
+    const r = await open();
+    const s = await load(r, AREAS, { dryRun: true, batchRows: 2 });
+    expect(s).toMatchObject({ created: 5, rejected: 0 });
+    expect(r.listAreas()).toEqual([]);
+  });
+
   it('keeps the first rejections and counts the rest', async () => {
     const r = await fleet();
     const bad = Array.from({ length: 30 }, (_, i) => `x${i},,t9,${i},1,1,,,,false,,`);
