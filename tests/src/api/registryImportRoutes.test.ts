@@ -52,7 +52,7 @@ beforeAll(async () => {
 afterAll(async () => { await close(); });
 
 /** The CSV sent in small chunks without a length, as a large upload streams. */
-function post(path: string, csv: string, token = admin): Promise<Response> {
+function post(path: string, csv: string, token = admin, type = 'text/csv'): Promise<Response> {
   const bytes = Buffer.from(csv);
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -60,7 +60,7 @@ function post(path: string, csv: string, token = admin): Promise<Response> {
       controller.close();
     },
   });
-  return fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, body, duplex: 'half' });
+  return fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': type }, body, duplex: 'half' });
 }
 
 describe('registry import API', () => {
@@ -83,8 +83,8 @@ describe('registry import API', () => {
     expect(entries.items[0]).toMatchObject({ actor: 'token:importer', target: 'registry:meters', outcome: 'ok', detail: { created: 2, rejected: 1, dryRun: false } });
   });
 
-  it('checks a dry run without writing', async () => {
-    const res = await post('/meters?dryRun=true', 'id,terminalId,address\ndry1,q1,d1\n');
+  it('checks a dry run without writing, whatever the charset parameter of the content type', async () => {
+    const res = await post('/meters?dryRun=true', 'id,terminalId,address\ndry1,q1,d1\n', admin, 'text/csv; charset=utf-8');
     expect(await res.json()).toMatchObject({ dryRun: true, created: 1 });
     expect(registry.findMeter('dry1')).toBeUndefined();
   });
