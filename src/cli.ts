@@ -6,6 +6,7 @@
  *   gridhead read|command …          talk to a running station's API (src/cli/remote.ts)
  *   gridhead db migrate              bring the PostgreSQL schema up to date (src/cli/db.ts)
  *   gridhead db import --from DIR    copy an embedded station into PostgreSQL (src/cli/db.ts)
+ *   gridhead registry import FILE    bulk import of areas, terminals or meters from CSV (src/cli/registry.ts)
  *
  * Every command lives in its own module, imported only when it is the one asked for: a field
  * engineer's `gridhead dlms get` must start like a small tool, so it never loads the
@@ -28,6 +29,9 @@ const USAGE = `usage:
   gridhead db import --from DIR [--config FILE] [--batch ROWS]
                                    copy a stopped embedded station (DIR/gridhead.db) into $GRIDHEAD_DATABASE_URL
                                    (exit codes: gridhead db)
+  gridhead registry import FILE [--kind areas|terminals|meters] [--dry-run] [--batch ROWS] [--config FILE]
+                                   import areas, terminals or meters from CSV into the station's store
+                                   (columns: README, Bulk registry import; exit codes: gridhead registry)
   gridhead help
 `;
 
@@ -57,6 +61,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'db': {
       const { dbCommand } = await import('./cli/db.js');
       return dbCommand(rest, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+    }
+    case 'registry': {
+      const { registryCommand } = await import('./cli/registry.js');
+      return registryCommand(rest, { stdout: process.stdout, stderr: process.stderr, env: process.env });
     }
     case 'start':
     case 'sim': {

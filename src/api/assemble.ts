@@ -62,6 +62,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
   const api = await buildApi({
     logger,
     bodyLimitBytes: config.http.bodyLimitBytes,
+    registryImportLimitBytes: config.http.registryImportLimitBytes,
     trustProxy: config.http.trustProxy,
     registry,
     readings: {

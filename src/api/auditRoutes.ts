@@ -22,6 +22,7 @@ export const AUDITED_ROUTES: Readonly<Record<string, { readonly action: string; 
   'POST /api/v1/meters': { action: 'meter.create', target: 'meter' },
   'PUT /api/v1/meters/:id': { action: 'meter.update', target: 'meter' },
   'DELETE /api/v1/meters/:id': { action: 'meter.delete', target: 'meter' },
+  'POST /api/v1/registry/import/:kind': { action: 'registry.import', target: 'registry' },
   'PUT /api/v1/meters/:id/keys': { action: 'keys.set', target: 'meter' },
   'DELETE /api/v1/meters/:id/keys': { action: 'keys.delete', target: 'meter' },
   'PUT /api/v1/key-groups/:name/keys': { action: 'keys.set', target: 'key-group' },

@@ -21,6 +21,7 @@ import { readingRoutes, type ReadingQueries } from './readingRoutes.js';
 import { RuleOut, ruleRoutes } from './ruleRoutes.js';
 import { AreaOut, MeterOut, TerminalOut } from './schemas.js';
 import { statsRoutes, type CollectionStatsQueries } from './statsRoutes.js';
+import { registryImportRoutes } from './registryImportRoutes.js';
 import { areaRoutes, meterRoutes, terminalRoutes, type TerminalStateView } from './topologyRoutes.js';
 import type { AuditLog } from '../control/audit.js';
 import { auditRoutes, installAuditHook } from './auditRoutes.js';
@@ -44,6 +45,8 @@ import type { HealthReport } from '../observe/health.js';
 export interface ApiDeps {
   readonly logger: Logger;
   readonly bodyLimitBytes: number;
+  /** `http.registryImportLimitBytes`: the largest CSV body of a registry import. */
+  readonly registryImportLimitBytes: number;
   /** Whose X-Forwarded-For gives the client address (`http.trustProxy`); default none. */
   readonly trustProxy?: boolean | readonly string[];
   readonly registry: Registry;
@@ -182,6 +185,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     await v1.register(areaRoutes, topo);
     await v1.register(terminalRoutes, topo);
     await v1.register(meterRoutes, topo);
+    await v1.register(registryImportRoutes, { registry: deps.registry, limitBytes: deps.registryImportLimitBytes });
     await v1.register(readingRoutes, { registry: deps.registry, readings: deps.readings, maxPoints: 50_000 });
     await v1.register(statsRoutes, { registry: deps.registry, stats: deps.stats });
     if (deps.rules !== undefined) await v1.register(ruleRoutes, { rules: deps.rules });

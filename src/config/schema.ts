@@ -33,6 +33,8 @@ export const HttpConfig = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
     /** Largest accepted request body. */
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
+    /** Largest CSV body of POST /api/v1/registry/import/…, streamed (a million meters is about 100 MB). */
+    registryImportLimitBytes: Type.Integer({ minimum: 1024, maximum: 4 * 1024 * 1024 * 1024, default: 256 * 1024 * 1024 }),
     /** The built dashboard (Vite output) served at `/`, relative to the working directory; dist/web when absent. */
     webRoot: Type.Optional(Type.String({ minLength: 1 })),
     /**

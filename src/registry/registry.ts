@@ -15,6 +15,7 @@
  * still refuse what would break it, and such a refusal comes out as a ConflictError that leaves
  * memory as it was. The embedded store has one writer, this process, and nothing to follow.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { AreaSeed, MeterSeed, TerminalSeed } from '../config/schema.js';
 import {
   ConflictError, NotFoundError, ValidationError, areaId, meterId, terminalId,
@@ -47,6 +48,34 @@ export interface RegistrySeed {
   readonly areas: readonly AreaSeed[];
   readonly terminals: readonly TerminalSeed[];
   readonly meters: readonly MeterSeed[];
+}
+
+/** A row of a bulk import, with the line it came from, for the rejection that names it. */
+export interface ImportRow<S> {
+  readonly line: number;
+  readonly seed: S;
+}
+
+/** One batch of a bulk import: rows of one kind, in file order. */
+export type ImportBatch =
+  | { readonly kind: 'areas'; readonly rows: readonly ImportRow<AreaSeed>[] }
+  | { readonly kind: 'terminals'; readonly rows: readonly ImportRow<TerminalSeed>[] }
+  | { readonly kind: 'meters'; readonly rows: readonly ImportRow<MeterSeed>[] };
+
+/** A row the registry's checks refused: its line, the field (a CSV column's name) when one is to blame, and why. */
+export interface RowRejection {
+  readonly line: number;
+  readonly field: string | null;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface ImportBatchOutcome {
+  readonly created: number;
+  readonly updated: number;
+  /** Rows equal to what is stored: not written, not announced. */
+  readonly unchanged: number;
+  readonly rejected: readonly RowRejection[];
 }
 
 export class Registry {
@@ -345,6 +374,97 @@ export class Registry {
     });
   }
 
+  // ── bulk import ──────────────────────────────────────────────────────────
+
+  /**
+   * One batch of a bulk import (src/registry/import/), under the same lock as every other
+   * change, so no API change lands between its checks and its write. Each row is checked as
+   * an API change is, against the registry plus the rows accepted above it in the batch (an
+   * area may be the parent of a later one; two meters may not take one address); a row the
+   * checks refuse is rejected with its line and the rest go on. A row equal to what is stored
+   * is counted unchanged and not written, so importing a file again writes nothing. The rest
+   * is written with one `putAll` (one transaction), then applied and announced. A dry run
+   * checks and counts only.
+   *
+   * The caller cuts the batches so no row depends on one of the same batch beyond what is
+   * checked here: a row for an id given above in the batch, or taking the address of a meter
+   * that moves in the batch, starts a new batch (the importer does).
+   */
+  importBatch(batch: ImportBatch, options: { readonly dryRun?: boolean } = {}): Promise<ImportBatchOutcome> {
+    return this.exclusive(async () => {
+      const staged = batch.kind === 'areas' ? this.stagedAreas(batch.rows)
+        : batch.kind === 'terminals' ? this.stagedTerminals(batch.rows)
+          : this.stagedMeters(batch.rows);
+      const { areas, terminals, meters } = staged;
+      const outcome: ImportBatchOutcome = { created: staged.created, updated: staged.updated, unchanged: staged.unchanged, rejected: staged.rejected };
+      if (options.dryRun === true || areas.length + terminals.length + meters.length === 0) return outcome;
+      const keys = await this.write('an import batch', () => this.store.putAll({ areas, terminals, meters }, this.now()));
+      for (const a of areas) this.image.areas.set(a.id, a);
+      for (const t of terminals) this.image.terminals.set(t.id, t);
+      for (const m of meters) this.image.setMeter(m, keys.get(m.id));
+      for (const a of areas) this.emit({ kind: 'area', id: a.id, op: 'upsert' });
+      for (const t of terminals) this.emit({ kind: 'terminal', id: t.id, op: 'upsert' });
+      for (const m of meters) this.emit({ kind: 'meter', id: m.id, op: 'upsert' });
+      return outcome;
+    });
+  }
+
+  /** The areas of an import batch, checked on a copy of the areas so a row may be the parent of a later one. */
+  private stagedAreas(rows: readonly ImportRow<AreaSeed>[]): Staged {
+    const staged = new Staged();
+    const draft = new TopologyImage();
+    for (const a of this.listAreas()) draft.areas.set(a.id, a);
+    const seen = new Set<string>();
+    for (const row of rows) {
+      staged.take(row.line, () => {
+        once(seen, row.seed.id, 'area');
+        const area = checkedArea(draft, row.seed);
+        const before = draft.areas.get(area.id);
+        if (!staged.counted(before, isDeepStrictEqual(before, area))) return;
+        draft.areas.set(area.id, area);
+        staged.areas.push(area);
+      });
+    }
+    return staged;
+  }
+
+  private stagedTerminals(rows: readonly ImportRow<TerminalSeed>[]): Staged {
+    const staged = new Staged();
+    const seen = new Set<string>();
+    for (const row of rows) {
+      staged.take(row.line, () => {
+        once(seen, row.seed.id, 'terminal');
+        const terminal = checkedTerminal(this.image, row.seed, this.options);
+        const before = this.findTerminal(terminal.id);
+        if (staged.counted(before, isDeepStrictEqual(before, terminal))) staged.terminals.push(terminal);
+      });
+    }
+    return staged;
+  }
+
+  private stagedMeters(rows: readonly ImportRow<MeterSeed>[]): Staged {
+    const staged = new Staged();
+    const seen = new Set<string>();
+    /** Addresses taken by rows above in the batch: the image does not show them yet. */
+    const taken = new Map<string, MeterId>();
+    for (const row of rows) {
+      staged.take(row.line, () => {
+        once(seen, row.seed.id, 'meter');
+        const meter = checkedMeter(this.image, row.seed);
+        const at = `${meter.terminalId}\u0000${meter.address}`;
+        const holder = taken.get(at);
+        if (holder !== undefined) {
+          throw new ConflictError(`address ${JSON.stringify(meter.address)} on terminal ${JSON.stringify(meter.terminalId)} is taken by meter ${JSON.stringify(holder)}, given above in the import`);
+        }
+        const before = this.findMeter(meter.id);
+        if (!staged.counted(before, before !== undefined && sameMeter(before, meter))) return;
+        taken.set(at, meter.id);
+        staged.meters.push(meter);
+      });
+    }
+    return staged;
+  }
+
   /**
    * Another node's changes, read back from the store: queued as a local change is, so the rows
    * read are never older than a local change already applied.
@@ -390,4 +510,47 @@ export class Registry {
   private emit(change: RegistryChange): void {
     for (const l of this.listeners) l(change);
   }
+}
+
+/** An import batch being checked: what it will write, and how each row came out. */
+class Staged {
+  readonly areas: Area[] = [];
+  readonly terminals: Terminal[] = [];
+  readonly meters: Meter[] = [];
+  readonly rejected: RowRejection[] = [];
+  created = 0;
+  updated = 0;
+  unchanged = 0;
+
+  /** Runs the checks of one row; what they refuse (a rule of the topology) rejects the row, anything else stops the batch. */
+  take(line: number, check: () => void): void {
+    try {
+      check();
+    } catch (err) {
+      if (!(err instanceof ValidationError || err instanceof ConflictError)) throw err;
+      this.rejected.push({ line, field: err instanceof ValidationError ? err.field ?? null : null, code: err.code, message: err.message });
+    }
+  }
+
+  /** Counts a checked row; true when it is to be written (new or changed). */
+  counted(before: unknown, same: boolean): boolean {
+    if (before === undefined) this.created++;
+    else if (same) this.unchanged++;
+    else this.updated++;
+    return before === undefined || !same;
+  }
+}
+
+/** A batch names an entry once: the importer starts a new batch for a repeated id. */
+function once(seen: Set<string>, id: string, kind: string): void {
+  if (seen.has(id)) throw new ConflictError(`${kind} ${JSON.stringify(id)} is given twice in one import batch`);
+  seen.add(id);
+}
+
+/** Field by field, absent and null alike: the image may keep a meter in another shape than the checks build it. */
+function sameMeter(a: Meter, b: Meter): boolean {
+  return a.name === b.name && a.terminalId === b.terminalId && a.address === b.address && a.ctRatio === b.ctRatio && a.ptRatio === b.ptRatio
+    && (a.nominalVoltage ?? null) === (b.nominalVoltage ?? null) && (a.maxCurrent ?? null) === (b.maxCurrent ?? null)
+    && (a.areaId ?? null) === (b.areaId ?? null) && a.protected === b.protected
+    && (a.customerRef ?? null) === (b.customerRef ?? null) && (a.accountRef ?? null) === (b.accountRef ?? null);
 }

@@ -127,21 +127,20 @@ export class SqliteRegistryStore implements RegistryStore {
     this.#deleteTerminal = db.prepare('DELETE FROM terminals WHERE id = ?');
     // Update first, insert only a new meter: an upsert would advance the key sequence for
     // every meter a seed rewrites at each start.
-    const updateMeter = db.prepare<[MeterParams], { key: number }>(`
-      UPDATE meters SET name = @name, terminal_id = @terminalId, address = @address,
-        ct_ratio = @ctRatio, pt_ratio = @ptRatio, nominal_voltage = @nominalVoltage, max_current = @maxCurrent,
-        area_id = @areaId, protected = @protected, customer_ref = @customerRef, account_ref = @accountRef, updated_at = @t
-      WHERE id = @id
+    // Positional parameters, in the order of the UPDATE: binding a million meters by name costs a fifth more of an import.
+    const updateMeter = db.prepare<MeterParams, { key: number }>(`
+      UPDATE meters SET name = ?, terminal_id = ?, address = ?, ct_ratio = ?, pt_ratio = ?, nominal_voltage = ?, max_current = ?,
+        area_id = ?, protected = ?, customer_ref = ?, account_ref = ?, updated_at = ?
+      WHERE id = ?
       RETURNING key`);
-    const insertMeter = db.prepare<[MeterParams], { key: number }>(`
-      INSERT INTO meters (id, name, terminal_id, address, ct_ratio, pt_ratio, nominal_voltage, max_current, area_id, protected,
-        customer_ref, account_ref, created_at, updated_at)
-      VALUES (@id, @name, @terminalId, @address, @ctRatio, @ptRatio, @nominalVoltage, @maxCurrent, @areaId, @protected,
-        @customerRef, @accountRef, @t, @t)
+    const insertMeter = db.prepare<[...MeterParams, number], { key: number }>(`
+      INSERT INTO meters (name, terminal_id, address, ct_ratio, pt_ratio, nominal_voltage, max_current, area_id, protected,
+        customer_ref, account_ref, updated_at, id, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       RETURNING key`);
     const putMeterRow = (m: Meter, at: number): number => {
       const params = meterParams(m, at);
-      return keyOf(updateMeter.get(params) ?? insertMeter.get(params), m.id);
+      return keyOf(updateMeter.get(...params) ?? insertMeter.get(...params, at), m.id);
     };
     this.#putMeter = db.transaction(putMeterRow);
     this.#deleteMeter = db.prepare('DELETE FROM meters WHERE id = ?');
@@ -262,10 +261,10 @@ interface SqliteTerminalRow { id: string; name: string; protocol: TerminalSeed['
 
 interface AreaParams { id: string; name: string; kind: string; parentId: string | null; transformerKva: number | null; t: number }
 interface TerminalParams { id: string; name: string; protocol: string; enabled: number; profiles: string; endpoint: string; t: number }
-interface MeterParams {
-  id: string; name: string; terminalId: string; address: string; ctRatio: number; ptRatio: number; nominalVoltage: number | null; maxCurrent: number | null;
-  areaId: string | null; protected: number; customerRef: string | null; accountRef: string | null; t: number;
-}
+type MeterParams = [
+  name: string, terminalId: string, address: string, ctRatio: number, ptRatio: number, nominalVoltage: number | null, maxCurrent: number | null,
+  areaId: string | null, isProtected: number, customerRef: string | null, accountRef: string | null, t: number, id: string,
+];
 
 /** An upsert's RETURNING row: there is always one, unless the statement itself is broken. */
 function keyOf(row: { key: number } | undefined, id: MeterId): number {
@@ -285,9 +284,8 @@ function terminalParams(x: Terminal, t: number): TerminalParams {
 }
 
 function meterParams(m: Meter, t: number): MeterParams {
-  return {
-    id: m.id, name: m.name, terminalId: m.terminalId, address: m.address, ctRatio: m.ctRatio, ptRatio: m.ptRatio,
-    nominalVoltage: m.nominalVoltage ?? null, maxCurrent: m.maxCurrent ?? null, areaId: m.areaId, protected: m.protected ? 1 : 0,
-    customerRef: m.customerRef, accountRef: m.accountRef, t,
-  };
+  return [
+    m.name, m.terminalId, m.address, m.ctRatio, m.ptRatio, m.nominalVoltage ?? null, m.maxCurrent ?? null, m.areaId, m.protected ? 1 : 0,
+    m.customerRef, m.accountRef, t, m.id,
+  ];
 }

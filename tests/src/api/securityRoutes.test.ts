@@ -43,7 +43,7 @@ beforeAll(async () => {
   const auth = new AuthService(new SqliteAuthStore(db));
   token = (await auth.createToken({ name: 'test-admin', role: 'admin' }, 'test')).token;
   const app = await buildApi({
-    logger, bodyLimitBytes: 1 << 20, registry,
+    logger, bodyLimitBytes: 1 << 20, registryImportLimitBytes: 1 << 20, registry,
     readings: { latest: () => Promise.resolve([]), series: () => Promise.resolve([]) },
     stats: { perTerminal: () => Promise.resolve([]), areaDays: () => Promise.resolve([]), today: () => '2025-01-01' },
     terminalState: () => undefined,

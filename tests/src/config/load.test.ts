@@ -17,7 +17,7 @@ function issuesOf(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
 describe('configuration loader', () => {
   it('fills every default from an empty document', () => {
     const c = parseConfig('', 'empty.yaml');
-    expect(c.http).toEqual({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1024 * 1024, trustProxy: false });
+    expect(c.http).toEqual({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1024 * 1024, registryImportLimitBytes: 256 * 1024 * 1024, trustProxy: false });
     expect(c.mqtt.embeddedBroker.enabled).toBe(false);
     expect(c.mqtt.topicPrefix).toBe('gridhead/v1');
     expect(c.collect.concurrency).toBe(64);
