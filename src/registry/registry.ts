@@ -399,8 +399,8 @@ export class Registry {
       const outcome: ImportBatchOutcome = { created: staged.created, updated: staged.updated, unchanged: staged.unchanged, rejected: staged.rejected };
       if (options.dryRun === true || areas.length + terminals.length + meters.length === 0) return outcome;
       const keys = await this.write('an import batch', () => this.store.putAll({ areas, terminals, meters }, this.now()));
-      for (const a of areas) this.image.areas.set(a.id, a);
-      for (const t of terminals) this.image.terminals.set(t.id, t);
+      for (const a of areas) this.image.setArea(a);
+      for (const t of terminals) this.image.setTerminal(t);
       for (const m of meters) this.image.setMeter(m, keys.get(m.id));
       for (const a of areas) this.emit({ kind: 'area', id: a.id, op: 'upsert' });
       for (const t of terminals) this.emit({ kind: 'terminal', id: t.id, op: 'upsert' });
@@ -409,19 +409,18 @@ export class Registry {
     });
   }
 
-  /** The areas of an import batch, checked on a copy of the areas so a row may be the parent of a later one. */
+  /** The areas of an import batch, staged over the image so a row may be the parent of a later one. */
   private stagedAreas(rows: readonly ImportRow<AreaSeed>[]): Staged {
     const staged = new Staged();
-    const draft = new TopologyImage();
-    for (const a of this.listAreas()) draft.areas.set(a.id, a);
+    const draft = new StagedTopology(this.image);
     const seen = new Set<string>();
     for (const row of rows) {
       staged.take(row.line, () => {
         once(seen, row.seed.id, 'area');
         const area = checkedArea(draft, row.seed);
-        const before = draft.areas.get(area.id);
+        const before = draft.area(area.id);
         if (!staged.counted(before, isDeepStrictEqual(before, area))) return;
-        draft.areas.set(area.id, area);
+        draft.setArea(area);
         staged.areas.push(area);
       });
     }

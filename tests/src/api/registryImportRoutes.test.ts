@@ -37,7 +37,7 @@ beforeAll(async () => {
   const app = await buildApi({
     logger: createLogger('silent'), bodyLimitBytes: 1024, registryImportLimitBytes: LIMIT, registry,
     readings: { latest: () => Promise.resolve([]), series: () => Promise.resolve([]) },
-    stats: { perTerminal: () => Promise.resolve([]), today: () => '2025-01-01' },
+    stats: { perTerminal: () => Promise.resolve([]), areaDays: () => Promise.resolve([]), today: () => '2025-01-01' },
     terminalState: () => undefined,
     health: () => ({ status: 'ok', node: { id: 'test', roles: ['api'], leader: true, duties: 'active', leaderDuties: 'active', shards: [] }, components: {} }),
     metrics: createMetrics([]),
