@@ -17,6 +17,7 @@
  * keeps its nodes and its AggregateLoad, which counts all its meters, mirrored or not.
  */
 import { DataType, makeEUInformation, standardUnits, StatusCodes, type EUInformation, type Namespace, type UAObject, type UAVariable } from 'node-opcua';
+import type { Page } from '../registry/image.js';
 import type { RegistryChange } from '../registry/registry.js';
 import type { Area, AreaId, Meter, MeterId, Quantity } from '../domain/index.js';
 
@@ -44,7 +45,10 @@ const READ_ONLY = { accessLevel: 'CurrentRead', userAccessLevel: 'CurrentRead' }
 /** What the tree is built from: the registry, narrowed. */
 export interface TopologySource {
   listAreas(): Area[];
-  listMeters(filter?: { readonly areaId?: string }): Meter[];
+  readonly meterCount: number;
+  /** The area's own meters (not its sub-areas'), read from the registry's index: no copy per meter here. */
+  meterIdsOfArea(id: string): Iterable<MeterId>;
+  pageMeters(filter: Record<string, never>, after: string | undefined, limit: number): Page<Meter>;
   findMeter(id: string): Meter | undefined;
 }
 
@@ -78,9 +82,7 @@ export class TopologyNodes {
   readonly #unassigned: UAObject;
   readonly #areas = new Map<AreaId, AreaNode>();
   readonly #meters = new Map<MeterId, MeterNode>();
-  /** Each area's own meters (not its sub-areas'), mirrored or not, so an area's load is summed over its members only. */
-  readonly #members = new Map<AreaId, Set<MeterId>>();
-  /** The area each meter was counted in, to take it out again when it moves or goes. */
+  /** The area each meter was counted in: the registry has moved it already when its change arrives, this still knows where from. */
   readonly #areaOf = new Map<MeterId, AreaId>();
   readonly #children = new Map<AreaId, AreaId[]>();
 
@@ -112,9 +114,9 @@ export class TopologyNodes {
     return this.#areas.values();
   }
 
-  /** The meters whose own area is `id` (sub-areas' meters are not in it). */
-  members(id: AreaId): ReadonlySet<MeterId> {
-    return this.#members.get(id) ?? new Set();
+  /** The meters whose own area is `id` (sub-areas' meters are not in it), mirrored or not. */
+  members(id: AreaId): Iterable<MeterId> {
+    return this.source.meterIdsOfArea(id);
   }
 
   /** The area a meter counts in; undefined for a meter of no area (or unknown). */
@@ -173,12 +175,11 @@ export class TopologyNodes {
       this.#children.set(next.area.id, children.map((c) => c.id));
       for (const child of children) queue.push({ area: child, parent: node.object });
     }
-    let leftOut = 0;
-    for (const m of this.source.listMeters()) {
-      this.#join(m);
-      if (this.#meters.size < this.maxMeterNodes) this.#addMeter(m);
-      else leftOut++;
-    }
+    // Area by area from the registry's index, and only the mirrored meters as objects: a
+    // million Meter objects made here at once were the largest part of the start-up peak.
+    for (const a of areas) for (const id of this.source.meterIdsOfArea(a.id)) this.#areaOf.set(id, a.id);
+    for (const m of this.source.pageMeters({}, undefined, this.maxMeterNodes).items) this.#addMeter(m);
+    const leftOut = this.source.meterCount - this.#meters.size;
     if (leftOut > 0) this.hooks.metersLeftOut?.(leftOut, this.maxMeterNodes);
   }
 
@@ -186,23 +187,15 @@ export class TopologyNodes {
     for (const m of [...this.#meters.values()]) this.#removeMeter(m);
     for (const a of this.#areas.values()) if (a.area.parentId === null || !this.#areas.has(a.area.parentId)) this.ns.addressSpace.deleteNode(a.object);
     this.#areas.clear();
-    this.#members.clear();
     this.#areaOf.clear();
     this.#children.clear();
   }
 
   #join(meter: Meter): void {
-    if (meter.areaId === null) return;
-    let members = this.#members.get(meter.areaId);
-    if (members === undefined) this.#members.set(meter.areaId, members = new Set());
-    members.add(meter.id);
-    this.#areaOf.set(meter.id, meter.areaId);
+    if (meter.areaId !== null) this.#areaOf.set(meter.id, meter.areaId);
   }
 
   #leave(id: MeterId): void {
-    const area = this.#areaOf.get(id);
-    if (area === undefined) return;
-    this.#members.get(area)?.delete(id);
     this.#areaOf.delete(id);
   }
 

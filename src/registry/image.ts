@@ -194,6 +194,11 @@ export class TopologyImage implements TopologyView {
     for (const s of this.byTerminal.slotsOf(id)) yield this.idIn(s);
   }
 
+  /** Ids of the meters placed in the area itself (not below it). */
+  *meterIdsIn(id: AreaId): Generator<MeterId> {
+    for (const s of this.byArea.slotsOf(id)) yield this.idIn(s);
+  }
+
   /** The first meter placed in the area itself (not below it), if any. */
   anyMeterIn(id: AreaId): MeterId | undefined {
     for (const s of this.byArea.slotsOf(id)) return this.ids[s];

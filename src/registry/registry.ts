@@ -268,6 +268,15 @@ export class Registry {
     return this.image.pageMeters(this.imageFilter(filter), after, limit);
   }
 
+  get meterCount(): number {
+    return this.image.meterCount;
+  }
+
+  /** Ids of the meters placed in the area itself, not in its sub-areas: no Meter object per meter. */
+  meterIdsOfArea(id: string): Iterable<MeterId> {
+    return this.image.meterIdsIn(areaId(id));
+  }
+
   /** Meters of the area and its sub-areas; undefined when the area does not exist. */
   metersOfArea(id: string): Meter[] | undefined {
     return this.hasArea(id) ? this.listMeters({ areaId: id }) : undefined;

@@ -128,6 +128,20 @@ describe('the topology image', () => {
     expect([...image.childAreas(areaId('r'))]).toEqual([]);
   });
 
+  it('names the ids of an area\'s own meters only, not its sub-areas\', after moves and deletes', () => {
+    const image = new TopologyImage();
+    for (const a of [area('r', null), area('tx1', 'r')]) image.setArea(a);
+    image.setMeter(meter('m1', 't', '1', { areaId: areaId('r') }), 1);
+    image.setMeter(meter('m2', 't', '2', { areaId: areaId('tx1') }), 2);
+    image.setMeter(meter('m3', 't', '3', { areaId: areaId('tx1') }), 3);
+    image.setMeter(meter('m4', 't', '4', { areaId: areaId('tx1') }), 4);
+    image.setMeter(meter('m2', 't', '2', { areaId: areaId('r') }), undefined);
+    image.removeMeter(meterId('m3'));
+    expect([...image.meterIdsIn(areaId('r'))].sort()).toEqual(['m1', 'm2']);
+    expect([...image.meterIdsIn(areaId('tx1'))]).toEqual(['m4']);
+    expect([...image.meterIdsIn(areaId('nowhere'))]).toEqual([]);
+  });
+
   it('pages every meter in id order, skipping and repeating none that stayed, while meters are added and deleted between pages', () => {
     const image = new TopologyImage();
     const id = (i: number) => `m${String(i).padStart(5, '0')}`;
