@@ -63,7 +63,7 @@ export class LiveAreaFigures {
   #built = false;
   /** The missed intervals the reporting flags were judged with. */
   #missed = 0;
-  /** The latest instant anything was judged at. */
+  /** The latest instant anything was judged at: judged again earlier, a stale value could be fresh. */
   #latest = Number.NEGATIVE_INFINITY;
 
   readonly #slotOf = new Map<MeterId, number>();
@@ -245,6 +245,7 @@ export class LiveAreaFigures {
   #judge(slot: number, now: number): void {
     const id = this.#idOf[slot];
     if (id === undefined) return;
+    if (now > this.#latest) this.#latest = now;
     const { freshMs } = this.#s.areaLoad;
     this.#contribute(slot, -1);
     const v = this.#s.live.value(id, 'power.active');

@@ -99,7 +99,7 @@ export class OpenAlarmIndex {
     if (a.subjectKind === 'meter') bump(this.#perMeter, a.subjectId, -1);
     if (a.areaId !== null) bump(this.#perArea, a.areaId, -1);
     if (!isAbnormalArea(a)) return;
-    if (next !== undefined && next.subject.kind === 'area' && next.detector === ABNORMAL_AREA_DETECTOR && next.subject.id === a.subjectId) return;
+    if (next?.subject.kind === 'area' && next.detector === ABNORMAL_AREA_DETECTOR && next.subject.id === a.subjectId) return;
     const list = this.#abnormal.get(a.subjectId);
     list?.delete(a.id);
     if (list?.size === 0) this.#abnormal.delete(a.subjectId);

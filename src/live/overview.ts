@@ -139,8 +139,8 @@ function areaTree(areas: readonly Area[]): AreaTree {
   // The registry refuses cycles; an area in one would not be reached and keeps its own figures.
   const order: number[] = [];
   const queue = [...roots];
-  for (let q = 0; q < queue.length; q++) {
-    const i = queue[q] ?? 0;
+  // An array's iterator reads its length at every step: children pushed meanwhile are visited too.
+  for (const i of queue) {
     if ((parent[i] ?? -1) >= 0) order.push(i);
     for (const c of children[i] ?? []) queue.push(c);
   }

@@ -6,7 +6,7 @@
  */
 import {
   addAreaLoadCounts, areaLoadOf, countPower, emptyAreaLoadCounts,
-  type Area, type AreaId, type AreaLoadCounts, type AreaLoadSettings, type Explanation, type Meter,
+  type Area, type AreaId, type AreaLoadCounts, type AreaLoadSettings, type Meter,
 } from '../../src/domain/index.js';
 import type { Page } from '../../src/registry/image.js';
 import type { LatestValues } from '../../src/live/latest.js';
