@@ -33,7 +33,7 @@ describe('the station storage', () => {
       const listTerminals = registry.listTerminals.bind(registry);
       registry.listTerminals = () => { builds++; return listTerminals(); };
       const { security } = await openStorage(base, env, stores);
-      const dlms = (systemTitle: string) => ({ protocol: 'dlms' as const, enabled: true, profiles: [], dlms: { host: '127.0.0.1', port: 4059, auth: 'none' as const, security: 'none' as const, systemTitle } });
+      const dlms = (systemTitle: string) => ({ protocol: 'dlms' as const, enabled: true, profiles: [], dlms: { host: '127.0.0.1', port: 4059, clientSap: 16, framing: 'wrapper' as const, auth: 'none' as const, security: 'none' as const, systemTitle } });
       await registry.createTerminal({ id: 'd1', ...dlms(TITLE) });
       const title = Buffer.from(TITLE, 'hex');
       await security.forSystemTitle(title);
