@@ -53,6 +53,8 @@ export async function openStorage(
   const security = new HeadEndSecurity({
     topology: registry, keys, counters, events: securityEvents, systemTitle: parseSystemTitle(config.dlms.systemTitle),
   });
-  registry.onChange(() => { security.invalidate(); });
+  // System titles live on terminal endpoints: a meter change leaves the index valid, and at a
+  // million meters dropping it on every one would make the next push rebuild it over every terminal.
+  registry.onChange((c) => { if (c.kind === 'terminal') security.invalidate(); });
   return { registry, readings: stores.readings, keys, audit, auth, securityEvents, security };
 }

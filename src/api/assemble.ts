@@ -15,7 +15,7 @@ import type { Control } from '../control/index.js';
 import type { Meter, MeterId } from '../domain/index.js';
 import type { Live } from '../live/index.js';
 import { meterState } from '../live/meterState.js';
-import { liveOverview } from '../live/overview.js';
+import { LiveOverview } from '../live/overview.js';
 import type { HealthReport } from '../observe/health.js';
 import type { Closers } from '../observe/closers.js';
 import type { Logger } from '../observe/logger.js';
@@ -59,6 +59,15 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
   const { config, registry, live, alarms, logger } = o;
   const { stats, scheduler } = o.collection;
   const areaLoad = areaLoadSettings(config);
+  const overview = new LiveOverview({
+    topology: registry,
+    live: live.values,
+    alarms: live.openAlarms,
+    areaLoad,
+    expectedIntervalMs: o.expectedIntervalMs,
+    missedIntervals: () => missedIntervalsOf(o.rules?.list({ detector: 'communication-loss', enabled: true }) ?? []),
+  });
+  o.closers.add('live overview', () => { overview.close(); });
   const api = await buildApi({
     logger,
     bodyLimitBytes: config.http.bodyLimitBytes,
@@ -91,16 +100,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     meterReader: new MeterReader({ meter: (id) => registry.findMeter(id), terminal: (id) => registry.findTerminal(id), scheduler, plausibility: config.ingest.plausibility }),
     auth: { service: o.auth, sessionMaxMs: config.auth.sessionMaxMs },
     live: {
-      overview: async () => liveOverview({
-        areas: () => registry.listAreas(),
-        meters: () => registry.listMeters(),
-        live: live.values,
-        alarms: live.openAlarms,
-        collectionRateToday: (await stats.successRate({ day: stats.dayOf(Date.now()) })).total.rate,
-        areaLoad,
-        expectedIntervalMs: o.expectedIntervalMs,
-        missedIntervals: () => missedIntervalsOf(o.rules?.list({ detector: 'communication-loss', enabled: true }) ?? []),
-      }),
+      overview: async () => overview.overview((await stats.successRate({ day: stats.dayOf(Date.now()) })).total.rate),
       meterState: (id: string) => meterState({
         meter: (m) => registry.getMeter(m),
         latest: (m) => live.latest(m),
@@ -117,7 +117,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     analysis: {
       analysis: live.analysis,
       areas: () => registry.listAreas(),
-      metersOf: (a: string) => registry.listMeters({ areaId: a }),
+      metersOf: (a: string) => registry.metersOfArea(a) ?? [],
       collection: async (day: string) => (await stats.successRate({ day })).terminals,
     },
     webRoot: config.http.webRoot ?? 'dist/web',

@@ -10,6 +10,7 @@ export class LatestValues implements ReadingSink {
   private readonly byMeter = new Map<MeterId, Map<Quantity, LatestValue>>();
   /** Station time each meter was last heard from (any reading), as the rule engine counts it. */
   private readonly heard = new Map<MeterId, number>();
+  private readonly writeListeners = new Set<(batch: readonly Reading[]) => void>();
 
   /** `now`: the station clock stamping when a reading arrived (the rule engine's clock). */
   constructor(private readonly now: () => number = Date.now) {}
@@ -27,6 +28,17 @@ export class LatestValues implements ReadingSink {
       if (prev !== undefined && prev.ts > r.ts) continue;
       m.set(r.quantity, { quantity: r.quantity, value: r.value, unit: r.unit, ts: r.ts, quality: r.quality });
     }
+    for (const l of this.writeListeners) l(batch);
+  }
+
+  /**
+   * Hears every batch once it is applied, to keep figures derived from the latest values (the
+   * overview's area figures) in step at the cost of the batch. A listener must not throw: the
+   * pipeline would retry the batch.
+   */
+  onWrite(listener: (batch: readonly Reading[]) => void): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
   }
 
   of(meterId: MeterId): LatestValue[] {

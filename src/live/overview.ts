@@ -1,7 +1,10 @@
 /**
  * The live overview the dashboard opens on: total load, today's collection success rate,
  * and every area with its load (summed over its subtree), limit, reporting meters, open
- * alarms and state. Computed in one pass over meters and one roll-up over areas.
+ * alarms and state. Each area's own figures are kept up to date as readings and registry
+ * changes arrive (areaFigures.ts), so a request costs a roll-up over the areas (children
+ * cached until the tree changes) and the contributions that expired since the last one,
+ * never a pass over the meters.
  *
  * The load and the limit are the station's one area-load definition (src/domain/areaLoad.ts),
  * the same the overload rule judges, so the overview never calls an area normal while the
@@ -9,13 +12,10 @@
  * meter counts while it has missed fewer than the rule's intervals, so the overview and the
  * open communication-loss alarms never disagree.
  */
-import {
-  addAreaLoadCounts, areaLoadOf, countPower, emptyAreaLoadCounts,
-  type Area, type AreaId, type AreaLoadCounts, type AreaLoadSettings, type Explanation, type Meter,
-} from '../domain/index.js';
-import { isReporting } from '../rules/freshness.js';
-import type { LatestValues } from './latest.js';
-import { ABNORMAL_AREA_DETECTOR, type OpenAlarmIndex } from './openAlarms.js';
+import { addAreaLoadCounts, areaLoadOf, type Area, type AreaLoadCounts, type Explanation } from '../domain/index.js';
+import type { Registry } from '../registry/registry.js';
+import { LiveAreaFigures, type AreaFiguresSources, type FiguresTopology } from './areaFigures.js';
+import type { OpenAlarmIndex } from './openAlarms.js';
 
 export interface OverviewArea {
   readonly id: string;
@@ -40,92 +40,109 @@ export interface Overview {
   readonly areas: readonly OverviewArea[];
 }
 
-export interface OverviewSources {
-  readonly areas: () => readonly Area[];
-  readonly meters: () => readonly Meter[];
-  readonly live: Pick<LatestValues, 'value' | 'lastHeard'>;
-  readonly alarms: Pick<OpenAlarmIndex, 'all'>;
-  /** Today's collected ÷ expected over every terminal, 0..1; null when nothing was expected. */
-  readonly collectionRateToday: number | null;
-  /** The station's one area-load definition: freshness, power factor, meters left out (supply meters). */
-  readonly areaLoad: AreaLoadSettings;
-  /** How often a meter's data is expected (undefined: not expected, e.g. terminal disabled). */
-  readonly expectedIntervalMs: (meter: Meter) => number | undefined;
+export interface LiveOverviewSources extends AreaFiguresSources {
+  readonly topology: FiguresTopology & Pick<Registry, 'listAreas'>;
+  readonly alarms: Pick<OpenAlarmIndex, 'countForArea' | 'abnormal'>;
   /** Missed intervals after which a meter is silent (the communication-loss rules' setting). */
   readonly missedIntervals: () => number;
-  readonly now?: () => number;
 }
 
-export function liveOverview(s: OverviewSources): Overview {
-  const now = (s.now ?? Date.now)();
-  const areas = s.areas();
-  const own = new Map<AreaId, Figures>();
-  for (const a of areas) own.set(a.id, emptyFigures());
-  const missed = s.missedIntervals();
-  const { excluded, freshMs, powerFactor } = s.areaLoad;
-  const total = emptyAreaLoadCounts();
-  for (const m of s.meters()) {
-    if (excluded.has(m.id)) continue;
-    const power = s.live.value(m.id, 'power.active');
-    countPower(total, power, now, freshMs);
-    const acc = m.areaId === null ? undefined : own.get(m.areaId);
-    if (acc === undefined) continue;
-    countPower(acc.load, power, now, freshMs);
-    if (isReporting(s.live.lastHeard(m.id), now, s.expectedIntervalMs(m), missed)) acc.reporting += 1;
+export class LiveOverview {
+  readonly #s: LiveOverviewSources;
+  readonly #figures: LiveAreaFigures;
+  readonly #unsubscribe: () => void;
+  #tree: AreaTree | undefined;
+
+  constructor(sources: LiveOverviewSources) {
+    this.#s = sources;
+    this.#figures = new LiveAreaFigures(sources);
+    this.#unsubscribe = sources.topology.onChange((c) => { if (c.kind === 'area') this.#tree = undefined; });
   }
-  const abnormal = new Map<string, NonNullable<OverviewArea['abnormal']>>();
-  for (const al of s.alarms.all()) {
-    if (al.subjectKind === 'area' && al.detector === ABNORMAL_AREA_DETECTOR && !abnormal.has(al.subjectId)) abnormal.set(al.subjectId, { ruleId: al.ruleId, explanation: al.explanation, explanationData: al.explanationData });
-    const acc = al.areaId === null ? undefined : own.get(al.areaId as AreaId);
-    if (acc !== undefined) acc.alarms += 1;
-  }
-  // Roll every area's own figures up to each ancestor (bounded depth guards a corrupt cycle).
-  const subtree = new Map([...own].map(([id, v]) => [id, { ...v, load: { ...v.load } }]));
-  const byId = new Map(areas.map((a) => [a.id, a]));
-  for (const a of areas) {
-    const mine = own.get(a.id);
-    if (mine === undefined) continue;
-    let p = a.parentId;
-    for (let hops = 0; p !== null && hops < 64; hops++) {
-      const t = subtree.get(p);
-      if (t !== undefined) {
-        addAreaLoadCounts(t.load, mine.load);
-        t.reporting += mine.reporting;
-        t.alarms += mine.alarms;
-      }
-      p = byId.get(p)?.parentId ?? null;
+
+  /** `collectionRateToday`: today's collected ÷ expected over every terminal, 0..1; null when nothing was expected. */
+  overview(collectionRateToday: number | null): Overview {
+    const now = this.#figures.advance(this.#s.missedIntervals(), (this.#s.now ?? Date.now)());
+    const tree = this.#tree ??= areaTree(this.#s.topology.listAreas());
+    const { areas, parent, childrenFirst } = tree;
+    const subtree: Figures[] = areas.map((a) => {
+      const own = this.#figures.own(a.id);
+      return { load: { ...own.load }, reporting: own.reporting, alarms: this.#s.alarms.countForArea(a.id) };
+    });
+    for (const i of childrenFirst) {
+      const p = parent[i] ?? -1;
+      const mine = subtree[i];
+      const t = subtree[p];
+      if (mine === undefined || t === undefined) continue;
+      addAreaLoadCounts(t.load, mine.load);
+      t.reporting += mine.reporting;
+      t.alarms += mine.alarms;
     }
+    const { powerFactor } = this.#s.areaLoad;
+    return {
+      ts: now,
+      totalKw: this.#figures.totalKw(),
+      collectionSuccessTodayPct: collectionRateToday === null ? null : collectionRateToday * 100,
+      areas: areas.map((a, i) => {
+        const t = subtree[i] ?? { load: { loadKw: 0, meters: 0, fresh: 0, stale: 0, missing: 0 }, reporting: 0, alarms: 0 };
+        const al = this.#s.alarms.abnormal(a.id);
+        const ab = al === undefined ? null : { ruleId: al.ruleId, explanation: al.explanation, explanationData: al.explanationData };
+        const load = areaLoadOf(t.load, a.transformerKva, powerFactor);
+        return {
+          id: a.id, name: a.name, kind: a.kind, parentId: a.parentId,
+          loadKw: load.loadKw,
+          limitKw: load.limitKw,
+          meters: t.load.meters,
+          metersReporting: t.reporting,
+          openAlarms: t.alarms,
+          state: ab !== null ? 'abnormal' : t.alarms > 0 ? 'alarm' : 'normal',
+          abnormal: ab,
+        };
+      }),
+    };
   }
-  const rate = s.collectionRateToday;
-  return {
-    ts: now,
-    totalKw: total.loadKw,
-    collectionSuccessTodayPct: rate === null ? null : rate * 100,
-    areas: areas.map((a) => {
-      const t = subtree.get(a.id) ?? emptyFigures();
-      const ab = abnormal.get(a.id) ?? null;
-      const load = areaLoadOf(t.load, a.transformerKva, powerFactor);
-      return {
-        id: a.id, name: a.name, kind: a.kind, parentId: a.parentId,
-        loadKw: load.loadKw,
-        limitKw: load.limitKw,
-        meters: t.load.meters,
-        metersReporting: t.reporting,
-        openAlarms: t.alarms,
-        state: ab !== null ? 'abnormal' : t.alarms > 0 ? 'alarm' : 'normal',
-        abnormal: ab,
-      };
-    }),
-  };
+
+  close(): void {
+    this.#unsubscribe();
+    this.#figures.close();
+  }
 }
 
-/** One area's own (then subtree) figures: its load counts, reporting meters and open alarms. */
+/** One area's subtree figures: its load counts, reporting meters and open alarms. */
 interface Figures {
   load: AreaLoadCounts;
   reporting: number;
   alarms: number;
 }
 
-function emptyFigures(): Figures {
-  return { load: emptyAreaLoadCounts(), reporting: 0, alarms: 0 };
+/** The areas as listed, each with its parent's index, and every area with a parent ordered after its descendants. */
+interface AreaTree {
+  readonly areas: readonly Area[];
+  readonly parent: Int32Array;
+  /** Indexes of areas with a parent, deepest first: adding each to its parent in this order rolls the tree up. */
+  readonly childrenFirst: readonly number[];
+}
+
+function areaTree(areas: readonly Area[]): AreaTree {
+  const index = new Map(areas.map((a, i) => [a.id, i]));
+  const parent = new Int32Array(areas.length).fill(-1);
+  const children: number[][] = areas.map(() => []);
+  const roots: number[] = [];
+  areas.forEach((a, i) => {
+    const p = a.parentId === null ? undefined : index.get(a.parentId);
+    if (p === undefined) roots.push(i);
+    else {
+      parent[i] = p;
+      children[p]?.push(i);
+    }
+  });
+  // Breadth first from the roots, then reversed: every area comes after all of its descendants.
+  // The registry refuses cycles; an area in one would not be reached and keeps its own figures.
+  const order: number[] = [];
+  const queue = [...roots];
+  // An array's iterator reads its length at every step: children pushed meanwhile are visited too.
+  for (const i of queue) {
+    if ((parent[i] ?? -1) >= 0) order.push(i);
+    for (const c of children[i] ?? []) queue.push(c);
+  }
+  return { areas, parent, childrenFirst: order.reverse() };
 }

@@ -8,9 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { LoadControlProgram, type LoadControlProgramConfig } from '../../../src/config/schema.js';
 import { areaLoad, powerStanding, transformerLimitKw, type AreaLoadSettings, type PowerValue } from '../../../src/domain/index.js';
 import { LatestValues } from '../../../src/live/latest.js';
-import { liveOverview } from '../../../src/live/overview.js';
+import { LiveOverview } from '../../../src/live/overview.js';
 import { initialState } from '../../../src/rules/loadControl/machine.js';
 import { measure } from '../../../src/rules/loadControl/measure.js';
+import { fixedTopology } from '../../helpers/liveOverview.js';
 import { FakeTopology, MIN, SEC, T0, area, harness, meter, reading, rule } from '../rules/fixture.js';
 
 const settings = (over: Partial<AreaLoadSettings> = {}): AreaLoadSettings => ({ freshMs: 5 * MIN, powerFactor: 0.8, excluded: new Set(), ...over });
@@ -80,10 +81,11 @@ describe('one area load for the overload rule, the overview and load control', (
     }) as LoadControlProgramConfig;
     const directory = { meter: (id: string) => t.meter(id), metersOfArea: () => [...t.meters()] };
     const state = initialState(true, T0);
-    const overviewOf = () => liveOverview({
-      areas: () => [...t.areas()], meters: () => [...t.meters()], live, alarms: { all: () => [][Symbol.iterator]() },
-      collectionRateToday: null, areaLoad: s, expectedIntervalMs: () => t.expected, missedIntervals: () => 3, now: () => h.clock.now,
+    const overview = new LiveOverview({
+      topology: fixedTopology(t.areas(), t.meters()), live, alarms: { countForArea: () => 0, abnormal: () => undefined },
+      areaLoad: s, expectedIntervalMs: () => t.expected, missedIntervals: () => 3, now: () => h.clock.now,
     });
+    const overviewOf = () => overview.overview(null);
 
     let x = 7;
     const rnd = (n: number) => (x = (x * 1103515245 + 12345) % 2 ** 31) % n;

@@ -6,24 +6,24 @@
 import { describe, expect, it } from 'vitest';
 import { meterId } from '../../../src/domain/index.js';
 import { LatestValues, withStored } from '../../../src/live/latest.js';
-import { liveOverview, type OverviewSources } from '../../../src/live/overview.js';
+import { LiveOverview, type Overview } from '../../../src/live/overview.js';
 import { isReporting, missedIntervalsOf } from '../../../src/rules/freshness.js';
+import { fixedTopology } from '../../helpers/liveOverview.js';
 import { FakeTopology, MIN, SEC, T0, area, harness, meter, reading, rule } from '../rules/fixture.js';
 
-function overviewOf(t: FakeTopology, live: LatestValues, now: () => number, missed: number): ReturnType<typeof liveOverview> {
-  const sources: OverviewSources = {
-    areas: () => [...t.areas()],
-    meters: () => [...t.meters()],
+/** One overview kept up to date from `live` from now on; each call brings it to `now()`. */
+function overviewOf(t: FakeTopology, live: LatestValues, now: () => number, missed: number): () => Overview {
+  const overview = new LiveOverview({
+    topology: fixedTopology(t.areas(), t.meters()),
     live,
-    alarms: { all: () => [][Symbol.iterator]() },
-    collectionRateToday: null,
+    alarms: { countForArea: () => 0, abnormal: () => undefined },
     // Power counts while 45 s old at most: the 3 × 15 s the communication-loss rule allows here.
     areaLoad: { freshMs: 45 * SEC, powerFactor: 0.9, excluded: new Set() },
     expectedIntervalMs: () => t.expected,
     missedIntervals: () => missed,
     now,
-  };
-  return liveOverview(sources);
+  });
+  return () => overview.overview(null);
 }
 
 describe('one freshness for the overview and communication loss', () => {
@@ -36,6 +36,7 @@ describe('one freshness for the overview and communication loss', () => {
       live.write(batch);
       h.engine.write(batch);
     };
+    const overview = overviewOf(t, live, () => h.clock.now, 3);
     for (let i = 0; i < 6; i++) write(`m${i}`);
     const open = new Set<string>();
     let compared = 0;
@@ -50,7 +51,7 @@ describe('one freshness for the overview and communication loss', () => {
         if (sig.kind === 'raise') open.add(sig.subject.id);
         else open.delete(sig.subject.id);
       }
-      const tx1 = overviewOf(t, live, () => h.clock.now, 3).areas[0];
+      const tx1 = overview().areas[0];
       expect(tx1?.metersReporting, `second ${s}: open ${[...open].join(',')}`).toBe(6 - open.size);
       compared += 1;
       silentSeen += open.size;
@@ -64,12 +65,15 @@ describe('one freshness for the overview and communication loss', () => {
     const t = new FakeTopology([area('tx1', null, 400)], [meter('a', 'tx1'), meter('b', 'tx1'), meter('c', 'tx1')]);
     let clock = now - 40 * SEC;
     const live = new LatestValues(() => clock);
+    const overview = overviewOf(t, live, () => clock, 3);
+    overview();
     live.write([reading('a', 'power.active', 5, clock)]);
     clock = now - 50 * SEC; // b: last heard 50 s ago, 3 × 15 s missed: silent
     live.write([reading('b', 'power.active', 7, clock)]);
     clock = now - 5 * SEC; // c: registers only, its power is 10 min old
     live.write([reading('c', 'power.active', 9, now - 10 * MIN), reading('c', 'energy.active.import', 100, clock)]);
-    const tx1 = overviewOf(t, live, () => now, 3).areas[0];
+    clock = now;
+    const tx1 = overview().areas[0];
     expect(tx1).toMatchObject({ meters: 3, metersReporting: 2, loadKw: 5 });
   });
 
