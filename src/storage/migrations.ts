@@ -525,6 +525,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_actor ON audit_log(actor);
       CREATE INDEX audit_log_action ON audit_log(action);
       CREATE INDEX audit_log_target ON audit_log(target);
+      CREATE INDEX security_events_meter_id ON security_events(meter_id);
+      CREATE INDEX security_events_kind ON security_events(kind);
       -- commands.id is text, not the rowid: the order's tie-breaker is spelled out.
       DROP INDEX commands_created;
       CREATE INDEX commands_created ON commands(created_at, id);

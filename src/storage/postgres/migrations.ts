@@ -596,6 +596,8 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alarms_rule ON alarms (rule_id, id);
       CREATE INDEX device_events_code ON device_events (code, ts DESC, id DESC);
       CREATE INDEX audit_log_action ON audit_log (action, id);
+      CREATE INDEX security_events_meter_id ON security_events (meter_id, id);
+      CREATE INDEX security_events_kind ON security_events (kind, id);
       CREATE INDEX commands_type ON commands (type, created_at, id);
       CREATE INDEX commands_origin ON commands (origin_kind, origin_id, created_at, id);
       -- Billing pages meters by id in byte order (the embedded store's, and what a client's

@@ -13,6 +13,8 @@ import type { AuditFilter } from '../../../src/control/audit.js';
 import type { CommandFilter } from '../../../src/control/commandStore.js';
 import { PostgresDeviceEventStore } from '../../../src/events/postgresStore.js';
 import { SqliteDeviceEventStore, type DeviceEventQuery, type DeviceEventStore } from '../../../src/events/store.js';
+import { PostgresSecurityEventStore } from '../../../src/security/postgresSecurityEvents.js';
+import { SqliteSecurityEventStore, type SecurityEventFilter, type SecurityEventStore } from '../../../src/security/securityEvents.js';
 import { postgresPlanNodes, postgresRangeOnly, recordingPostgres, recordingSqlite, sqlitePlan, sqliteRangeOnly, type SentQuery } from '../../helpers/queryPlans.js';
 import {
   STORE_DRIVERS, auditLogOf, billingStoreOf, commandStoreOf, connectEachTest, disposeStoreDrivers, readingWriterOf, type StoreConnection,
@@ -117,6 +119,18 @@ describe.each(STORE_DRIVERS)('list pages on $name', (driver) => {
     const r = await rangesOnly((c) => commandStoreOf(c).list({ ...q, limit: LIMIT }), {
       sorted, scans: name === 'first page' ? ['c USING INDEX commands_created'] : [], ...(seek === undefined ? {} : { seek }),
     });
+    expect(r.ok, JSON.stringify(r.plans)).toBe(true);
+  });
+
+  const securityStore = (c: StoreConnection): SecurityEventStore => (c.sqlite !== undefined ? new SqliteSecurityEventStore(c.sqlite) : new PostgresSecurityEventStore(c.postgres));
+  const securityPages: [string, Omit<SecurityEventFilter, 'limit'>, string | undefined][] = [
+    ['first page', {}, undefined],
+    ['deep page', { cursor: 500_000 }, 'rowid<?'],
+    ['by meter', { meterId: 'm-1', cursor: 500_000 }, 'meter_id=? AND rowid<?'],
+    ['by kind', { kind: 'replay', cursor: 500_000 }, 'kind=? AND rowid<?'],
+  ];
+  it.each(securityPages)('reads a security event page %s as index ranges', async (name, q, seek) => {
+    const r = await rangesOnly((c) => securityStore(c).query({ ...q, limit: LIMIT }), { scans: name === 'first page' ? ['security_events'] : [], ...(seek === undefined ? {} : { seek }) });
     expect(r.ok, JSON.stringify(r.plans)).toBe(true);
   });
 
