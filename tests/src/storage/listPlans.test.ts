@@ -152,4 +152,15 @@ describe.each(STORE_DRIVERS)('list pages on $name', (driver) => {
     }, { scans: ['json_each', 'p'], seek: 'id>?', filtered: ['readings'] });
     expect(r.ok, JSON.stringify(r.plans)).toBe(true);
   });
+
+  it('reads a billing page of an area subtree\'s meters as one index range per area', async () => {
+    await (await readingWriterOf(database().connection, () => undefined, { now: at, retentionDays: 2 })).close();
+    const areas = ['tr-1', 'tr-2'];
+    const r = await rangesOnly(async (c) => {
+      const billing = billingStoreOf(c);
+      await billing.meters('m5', LIMIT, 'daily', areas);
+      await billing.metersAround({ code: 1, at, spanMs: 3_600_000, profile: 'daily', afterId: 'm5', limit: LIMIT, areaIds: areas });
+    }, { scans: ['json_each', 'p'], seek: 'area_id=? AND id>?', filtered: ['readings'], sorted: true });
+    expect(r.ok, JSON.stringify(r.plans)).toBe(true);
+  });
 });
