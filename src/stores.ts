@@ -260,7 +260,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
     brokerDropCounters: new PostgresDropCounterStore(pg),
     readBacks: new PostgresControlReadBacks(pg),
     analysisQueries,
-    billing: new PostgresBillingStore(pg, registry),
+    billing: new PostgresBillingStore(pg),
     health: () => health.status(),
     noteError: (err) => { health.noteError(err); },
     metricSources: () => statementMetricSources(pg),

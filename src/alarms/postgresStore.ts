@@ -117,17 +117,23 @@ export class PostgresAlarmStore implements AlarmStore {
   async list(q: AlarmQuery): Promise<Alarm[]> {
     const rows = await this.db.run((sql) => {
       const none = sql``;
-      return sql<PgAlarmRow[]>`
-        SELECT * FROM alarms WHERE true
-          ${q.states === undefined ? none : sql`AND state = ANY(${[...q.states]}::text[])`}
+      // One value is an equality, which the (state, id) and (area_id, id) indexes serve in page
+      // order; `= ANY(array)` they would not, and the page would walk the ids filtering.
+      const filters = sql`
+          ${q.states === undefined ? none : q.states.length === 1 ? sql`AND state = ${q.states[0] ?? ''}` : sql`AND state = ANY(${[...q.states]}::text[])`}
           ${q.severity === undefined ? none : sql`AND severity = ${q.severity}`}
-          ${q.areaIds === undefined ? none : sql`AND area_id = ANY(${[...q.areaIds]}::text[])`}
+          ${q.areaIds?.length === 1 ? sql`AND area_id = ${q.areaIds[0] ?? ''}` : none}
           ${q.meterId === undefined ? none : sql`AND subject_kind = 'meter' AND subject_id = ${q.meterId}`}
           ${q.ruleId === undefined ? none : sql`AND rule_id = ${q.ruleId}`}
           ${q.from === undefined ? none : sql`AND raised_at >= ${q.from}`}
           ${q.to === undefined ? none : sql`AND raised_at < ${q.to}`}
-          ${q.beforeId === undefined ? none : sql`AND id < ${q.beforeId}`}
-        ORDER BY id DESC LIMIT ${q.limit}`;
+          ${q.beforeId === undefined ? none : sql`AND id < ${q.beforeId}`}`;
+      if (q.areaIds === undefined || q.areaIds.length === 1) return sql<PgAlarmRow[]>`SELECT * FROM alarms WHERE true ${filters} ORDER BY id DESC LIMIT ${q.limit}`;
+      // An area's subtree: one index range per area, merged (a sort of areas × limit rows at most).
+      return sql<PgAlarmRow[]>`
+        SELECT al.* FROM unnest(${[...q.areaIds]}::text[]) AS a(area_id) CROSS JOIN LATERAL (
+          SELECT * FROM alarms WHERE area_id = a.area_id ${filters} ORDER BY id DESC LIMIT ${q.limit}
+        ) al ORDER BY al.id DESC LIMIT ${q.limit}`;
     });
     return this.withComments(rows);
   }

@@ -149,22 +149,46 @@ export class SqliteAlarmStore implements AlarmStore {
       params.push(...q.states);
     }
     if (q.severity !== undefined) { where.push('severity = ?'); params.push(q.severity); }
-    if (q.areaIds !== undefined) {
-      // SQLite caps bound parameters (32,766); area trees are far smaller, but say so if not.
-      where.push(`area_id IN (${q.areaIds.map(() => '?').join(', ')})`);
-      params.push(...q.areaIds);
-    }
     if (q.meterId !== undefined) { where.push("subject_kind = 'meter' AND subject_id = ?"); params.push(q.meterId); }
     if (q.ruleId !== undefined) { where.push('rule_id = ?'); params.push(q.ruleId); }
     if (q.from !== undefined) { where.push('raised_at >= ?'); params.push(q.from); }
     if (q.to !== undefined) { where.push('raised_at < ?'); params.push(q.to); }
     if (q.beforeId !== undefined) { where.push('id < ?'); params.push(q.beforeId); }
+    if (q.areaIds !== undefined && q.areaIds.length !== 1) return this.withComments(this.subtreePage(q.areaIds, where, params, q.limit));
+    if (q.areaIds !== undefined) { where.push('area_id = ?'); params.push(...q.areaIds); }
     const sql = `SELECT * FROM alarms ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY id DESC LIMIT ?`;
     const rows = this.db.prepare<(string | number)[], AlarmRow>(sql).all(...params, q.limit);
     return this.withComments(rows);
   }
 
   /* eslint-enable @typescript-eslint/require-await */
+
+  /**
+   * A page of an area subtree's alarms: each area's alarms newest first, one range of
+   * (area_id, id) read lazily, merged, so a page reads at most areas + limit rows however long
+   * the history. `area_id IN (…)` would read every alarm of the subtree and sort them.
+   */
+  private subtreePage(areaIds: readonly string[], where: readonly string[], params: readonly (string | number)[], limit: number): AlarmRow[] {
+    const sql = `SELECT * FROM alarms WHERE area_id = ? ${where.map((w) => `AND ${w} `).join('')}ORDER BY id DESC`;
+    // One statement per area: a statement runs one query at a time, and every area's is open until the page is full.
+    const heads = areaIds.map((area) => {
+      const rows = this.db.prepare<(string | number)[], AlarmRow>(sql).iterate(area, ...params);
+      return { rows, next: rows.next() };
+    });
+    const page: AlarmRow[] = [];
+    try {
+      while (page.length < limit) {
+        let newest: (typeof heads)[number] | undefined;
+        for (const h of heads) if (h.next.done !== true && (newest === undefined || h.next.value.id > (newest.next.value as AlarmRow).id)) newest = h;
+        if (newest === undefined) break;
+        page.push(newest.next.value as AlarmRow);
+        newest.next = newest.rows.next();
+      }
+    } finally {
+      for (const h of heads) h.rows.return?.();
+    }
+    return page;
+  }
 
   private withComments(rows: readonly AlarmRow[]): Alarm[] {
     if (rows.length === 0) return [];

@@ -66,12 +66,13 @@ export const securityRoutes: FastifyPluginAsyncTypebox<SecurityRoutesOptions> = 
     config: { access: 'admin' },
     schema: {
       tags: ['security'],
-      description: 'DLMS security events, newest first: wrong key (tag mismatch), wrong system title, replayed counter, failed HLS, …',
+      description: 'DLMS security events, newest first: wrong key (tag mismatch), wrong system title, replayed counter, failed HLS, … Page with `cursor` = the previous page\'s `next`.',
       querystring: Type.Object({
         meter: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
         kind: Type.Optional(Type.Unsafe<(typeof SECURITY_EVENT_KINDS)[number]>({ type: 'string', enum: [...SECURITY_EVENT_KINDS] })),
         from: Type.Optional(Type.String({ format: 'date-time' })),
         to: Type.Optional(Type.String({ format: 'date-time' })),
+        cursor: Type.Optional(Type.Integer({ minimum: 1 })),
         limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
       }, { additionalProperties: false }),
       response: {
@@ -80,19 +81,24 @@ export const securityRoutes: FastifyPluginAsyncTypebox<SecurityRoutesOptions> = 
             id: Type.Integer(), ts: Type.String(), meterId: Type.Union([Type.String(), Type.Null()]), terminalId: Type.Union([Type.String(), Type.Null()]),
             kind: Type.String(), detail: Type.String(), systemTitle: Type.Union([Type.String(), Type.Null()]), counter: Type.Union([Type.Integer(), Type.Null()]),
           })),
+          next: Type.Union([Type.Integer(), Type.Null()]),
         }),
         ...problemResponses,
       },
     },
   }, async (req) => {
     const q = req.query;
-    const items = await events.query({
+    // One more than asked tells whether another page exists.
+    const rows = await events.query({
       ...timeRange(q.from, q.to),
       ...(q.meter === undefined ? {} : { meterId: q.meter }),
       ...(q.kind === undefined ? {} : { kind: q.kind }),
-      limit: q.limit,
+      ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+      limit: q.limit + 1,
     });
-    return { items: items.map((e) => ({ ...e, ts: new Date(e.ts).toISOString() })) };
+    const items = rows.slice(0, q.limit);
+    const last = items.at(-1);
+    return { items: items.map((e) => ({ ...e, ts: new Date(e.ts).toISOString() })), next: rows.length > q.limit && last !== undefined ? last.id : null };
   });
   await Promise.resolve();
 };

@@ -2,53 +2,54 @@
  * The billing queries (src/billing/store.ts) on PostgreSQL, over the readings table
  * range-partitioned by day (src/storage/postgres/readingStore.ts).
  *
- * Readings reference a meter by its compact key only; which meters exist, their key, area and
- * customer references come from the registry's in-memory image (`BillingMeterDirectory`),
- * kept sorted by id for keyset pages and rebuilt when the registry changes. A page of meters
- * then costs one statement: their keys and ids travel as two arrays, and every meter's reads
- * are seeks on the partitions' primary key (meter_key, quantity, ts), "a meter's quantity over
- * a range", bounded in time so only the partitions of the span are read. Whether a meter keeps
- * a stored profile is its collection cursor (profile_cursors, primary key (meter_id, profile)).
+ * Meters page by keyset on the registry's table: `id > cursor ORDER BY id LIMIT n` in byte
+ * order (COLLATE "C", the embedded store's order), one range of the index `meters_id_bytes`, or
+ * of `meters_area` per area asked, so a page costs the same at a million meters as at a
+ * thousand. A page of meters with their reads costs one statement: every meter's reads are
+ * seeks on the partitions' primary key (meter_key, quantity, ts), "a meter's quantity over a
+ * range", bounded in time so only the partitions of the span are read. Whether a meter keeps a
+ * stored profile is its collection cursor (profile_cursors, primary key (meter_id, profile)).
  */
-import type { MeterId } from '../domain/ids.js';
-import type { Meter } from '../domain/topology.js';
 import type { PostgresDatabase } from '../storage/postgres/connection.js';
 import type { AroundQuery, BillingMeter, BillingStore, MeterAround, StoredProfile } from './store.js';
 import type { RegisterRead } from './vee.js';
 
-/** The registry as billing sees it (src/registry/registry.ts satisfies it). */
-export interface BillingMeterDirectory {
-  listMeters(): readonly Meter[];
-  findMeter(id: string): Meter | undefined;
-  meterKey(id: MeterId): number | undefined;
-  /** Called after every change of the topology; returns the function that stops listening. */
-  onChange(listener: (change: { readonly kind: string }) => void): () => void;
-}
+const METER_COLUMNS = 'key, id, customer_ref, account_ref, area_id';
 
-interface Entry {
-  readonly key: number;
-  readonly id: string;
-  readonly customerRef: string | null;
-  readonly accountRef: string | null;
-  readonly areaId: string | null;
-}
+// $1 the last id of the previous page ('' for the first), $2 the page size.
+const PAGE = `SELECT ${METER_COLUMNS} FROM meters WHERE id COLLATE "C" > $1 ORDER BY id COLLATE "C" LIMIT $2`;
+// The same in the areas of $3: one index range per area, merged, so a page reads at most
+// areas × page rows however many meters the areas hold.
+const AREA_PAGE = `SELECT m.* FROM unnest($3::text[]) AS a(area_id) CROSS JOIN LATERAL (
+    SELECT ${METER_COLUMNS} FROM meters WHERE area_id = a.area_id AND id COLLATE "C" > $1 ORDER BY id COLLATE "C" LIMIT $2
+  ) m ORDER BY m.id COLLATE "C" LIMIT $2`;
 
-// The nearest reads on both sides of `at`, one LIMIT 1 seek each; pruned to the partitions of [lo, hi].
-const AROUND = `
-  SELECT m.ord, b.ts AS b_ts, b.value AS b_value, a.ts AS a_ts, a.value AS a_value,
-    EXISTS (SELECT 1 FROM profile_cursors pc WHERE pc.meter_id = m.id AND pc.profile = $3) AS keeps
-  FROM unnest($1::int4[], $2::text[]) WITH ORDINALITY AS m(key, id, ord)
+/**
+ * A page of meters (PAGE, or AREA_PAGE) with the nearest reads on both sides of `at`, one
+ * LIMIT 1 seek each, pruned to the partitions of [lo, hi]; its own parameters follow the
+ * page's: code, at, lo, hi, profile.
+ */
+function around(page: string, first: number): string {
+  const [code, at, lo, hi, profile] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
+  return `
+  WITH m AS (${page})
+  SELECT m.*, b.ts AS b_ts, b.value AS b_value, a.ts AS a_ts, a.value AS a_value,
+    EXISTS (SELECT 1 FROM profile_cursors pc WHERE pc.meter_id = m.id AND pc.profile = ${profile}) AS keeps
+  FROM m
   LEFT JOIN LATERAL (
     SELECT r.ts, r.value FROM readings r
-    WHERE r.meter_key = m.key AND r.quantity = $4::int2 AND r.ts <= $5::int8 AND r.ts >= $6::int8 AND r.quality < 2
+    WHERE r.meter_key = m.key AND r.quantity = ${code}::int2 AND r.ts <= ${at}::int8 AND r.ts >= ${lo}::int8 AND r.quality < 2
     ORDER BY r.ts DESC LIMIT 1
   ) b ON true
   LEFT JOIN LATERAL (
     SELECT r.ts, r.value FROM readings r
-    WHERE r.meter_key = m.key AND r.quantity = $4::int2 AND r.ts > $5::int8 AND r.ts <= $7::int8 AND r.quality < 2
+    WHERE r.meter_key = m.key AND r.quantity = ${code}::int2 AND r.ts > ${at}::int8 AND r.ts <= ${hi}::int8 AND r.quality < 2
     ORDER BY r.ts LIMIT 1
   ) a ON true
-  ORDER BY m.ord`;
+  ORDER BY m.id COLLATE "C"`;
+}
+const AROUND = around(PAGE, 3);
+const AREA_AROUND = around(AREA_PAGE, 4);
 
 const CURSORS = `SELECT meter_id, profile FROM profile_cursors WHERE meter_id = ANY($1::text[]) AND profile IN ($2, 'load')`;
 
@@ -59,51 +60,41 @@ const AFTER = `SELECT ts, value FROM readings
 const RANGE = `SELECT ts, value FROM readings
   WHERE meter_key = $1::int4 AND quantity = $2::int2 AND ts >= $3::int8 AND ts <= $4::int8 AND quality < 2 ORDER BY ts LIMIT $5`;
 
-interface AroundRow { ord: number; b_ts: number | null; b_value: number | null; a_ts: number | null; a_value: number | null; keeps: boolean }
+interface MeterRow { key: number; id: string; customer_ref: string | null; account_ref: string | null; area_id: string | null }
+interface AroundRow extends MeterRow { b_ts: number | null; b_value: number | null; a_ts: number | null; a_value: number | null; keeps: boolean }
 
 export class PostgresBillingStore implements BillingStore {
-  /** Meters with a key, sorted by id; undefined once the registry changed, rebuilt on the next page. */
-  private sorted: readonly Entry[] | undefined;
   /** Quantity codes are kept by name forever once assigned (see the reading store), so a found one is cached. */
   private readonly codes = new Map<string, number>();
-  private readonly unlisten: () => void;
 
-  constructor(private readonly db: PostgresDatabase, private readonly directory: BillingMeterDirectory) {
-    this.unlisten = directory.onChange(() => { this.sorted = undefined; });
-  }
+  constructor(private readonly db: PostgresDatabase) {}
 
   async meters(afterId: string, limit: number, profile: StoredProfile, areaIds?: readonly string[]): Promise<BillingMeter[]> {
-    const page = this.page(afterId, limit, areaIds);
+    const page = await this.db.run((sql) => areaIds === undefined
+      ? sql.unsafe<MeterRow[]>(PAGE, [afterId, limit], { prepare: true })
+      : sql.unsafe<MeterRow[]>(AREA_PAGE, [afterId, limit, [...areaIds]], { prepare: true }));
     if (page.length === 0) return [];
     const kept = await this.cursors(page.map((m) => m.id), profile);
-    return page.map((m) => ({ ...m, keepsProfile: kept.has(`${m.id}\n${profile}`), keepsLoadProfile: kept.has(`${m.id}\nload`) }));
+    return page.map((r) => ({ ...meterOf(r), keepsProfile: kept.has(`${r.id}\n${profile}`), keepsLoadProfile: kept.has(`${r.id}\nload`) }));
   }
 
   async metersAround(q: AroundQuery): Promise<MeterAround[]> {
-    const page = this.page(q.afterId, q.limit, q.areaIds);
-    if (page.length === 0) return [];
-    const params = [page.map((m) => m.key), page.map((m) => m.id), q.profile, q.code, q.at, q.at - q.spanMs, q.at + q.spanMs];
-    const rows = await this.db.run((sql) => sql.unsafe<AroundRow[]>(AROUND, params, { prepare: true }));
-    const out: MeterAround[] = [];
-    for (const r of rows) {
-      const m = page[r.ord - 1];
-      if (m === undefined) continue;
-      out.push({
-        ...m, keepsProfile: r.keeps,
-        before: r.b_ts === null || r.b_value === null ? undefined : { ts: r.b_ts, value: r.b_value },
-        after: r.a_ts === null || r.a_value === null ? undefined : { ts: r.a_ts, value: r.a_value },
-      });
-    }
-    return out;
+    const reads = [q.code, q.at, q.at - q.spanMs, q.at + q.spanMs, q.profile];
+    const rows = await this.db.run((sql) => q.areaIds === undefined
+      ? sql.unsafe<AroundRow[]>(AROUND, [q.afterId, q.limit, ...reads], { prepare: true })
+      : sql.unsafe<AroundRow[]>(AREA_AROUND, [q.afterId, q.limit, [...q.areaIds], ...reads], { prepare: true }));
+    return rows.map((r) => ({
+      ...meterOf(r), keepsProfile: r.keeps,
+      before: r.b_ts === null || r.b_value === null ? undefined : { ts: r.b_ts, value: r.b_value },
+      after: r.a_ts === null || r.a_value === null ? undefined : { ts: r.a_ts, value: r.a_value },
+    }));
   }
 
   async meter(id: string, profile: StoredProfile): Promise<BillingMeter | undefined> {
-    const m = this.directory.findMeter(id);
-    const key = m === undefined ? undefined : this.directory.meterKey(m.id);
-    if (m === undefined || key === undefined) return undefined;
-    const entry = entryOf(m, key);
-    const kept = await this.cursors([entry.id], profile);
-    return { ...entry, keepsProfile: kept.has(`${entry.id}\n${profile}`), keepsLoadProfile: kept.has(`${entry.id}\nload`) };
+    const [row] = await this.db.run((sql) => sql.unsafe<MeterRow[]>(`SELECT ${METER_COLUMNS} FROM meters WHERE id = $1`, [id], { prepare: true }));
+    if (row === undefined) return undefined;
+    const kept = await this.cursors([row.id], profile);
+    return { ...meterOf(row), keepsProfile: kept.has(`${row.id}\n${profile}`), keepsLoadProfile: kept.has(`${row.id}\nload`) };
   }
 
   async quantityCode(name: string): Promise<number | undefined> {
@@ -127,11 +118,6 @@ export class PostgresBillingStore implements BillingStore {
     return this.query(RANGE, [key, code, from, to, max]);
   }
 
-  /** Stops following the registry; the pool belongs to its opener. */
-  close(): void {
-    this.unlisten();
-  }
-
   private async query(text: string, params: (number | string)[]): Promise<RegisterRead[]> {
     const rows = await this.db.run((sql) => sql.unsafe<{ ts: number; value: number }[]>(text, params, { prepare: true }));
     return rows.map((r) => ({ ts: r.ts, value: r.value }));
@@ -142,45 +128,8 @@ export class PostgresBillingStore implements BillingStore {
     const rows = await this.db.run((sql) => sql.unsafe<{ meter_id: string; profile: string }[]>(CURSORS, [[...ids], profile], { prepare: true }));
     return new Set(rows.map((r) => `${r.meter_id}\n${r.profile}`));
   }
-
-  /** Up to `limit` meters after `afterId` in id order, in the given areas when set. */
-  private page(afterId: string, limit: number, areaIds: readonly string[] | undefined): Entry[] {
-    const all = this.entries();
-    const areas = areaIds === undefined ? undefined : new Set(areaIds);
-    const out: Entry[] = [];
-    for (let i = firstAfter(all, afterId); i < all.length && out.length < limit; i++) {
-      const e = all[i];
-      if (e !== undefined && (areas === undefined || (e.areaId !== null && areas.has(e.areaId)))) out.push(e);
-    }
-    return out;
-  }
-
-  private entries(): readonly Entry[] {
-    if (this.sorted !== undefined) return this.sorted;
-    const entries: Entry[] = [];
-    for (const m of this.directory.listMeters()) {
-      const key = this.directory.meterKey(m.id);
-      if (key !== undefined) entries.push(entryOf(m, key));
-    }
-    // Ids are ASCII (the configuration's Id pattern): code-unit order is the embedded store's byte order.
-    entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    this.sorted = entries;
-    return entries;
-  }
 }
 
-function entryOf(m: Meter, key: number): Entry {
-  return { key, id: m.id, customerRef: m.customerRef, accountRef: m.accountRef, areaId: m.areaId };
-}
-
-/** Index of the first entry whose id sorts after `afterId` (binary search). */
-function firstAfter(sorted: readonly Entry[], afterId: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid]?.id ?? '') <= afterId) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+function meterOf(r: MeterRow): Omit<BillingMeter, 'keepsProfile'> {
+  return { key: r.key, id: r.id, customerRef: r.customer_ref, accountRef: r.account_ref, areaId: r.area_id };
 }

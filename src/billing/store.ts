@@ -55,26 +55,32 @@ export interface BillingStore {
   reads(key: number, code: number, from: number, to: number, max: number): Promise<RegisterRead[]>;
 }
 
+/** An area's meter ids after a cursor, in id order: one range of meters_area (area_id, id). */
+const AREA_IDS_AFTER = 'SELECT id FROM meters WHERE area_id = ? AND id > ? ORDER BY id';
+
 interface MeterRowDb { key: number; id: string; customer_ref: string | null; account_ref: string | null; area_id: string | null; keeps: number; keeps_load?: number }
 interface AroundRowDb extends MeterRowDb { b_ts: number | null; b_value: number | null; a_ts: number | null; a_value: number | null }
 
 export class SqliteBillingStore implements BillingStore {
-  private readonly page: Statement<[string, string, string | null, string | null, number], MeterRowDb>;
+  private readonly page: Statement<[string, string, number], MeterRowDb>;
+  private readonly listed: Statement<[string, string], MeterRowDb>;
   private readonly aroundPage: Statement<[Record<string, unknown>], AroundRowDb>;
+  private readonly aroundListed: Statement<[Record<string, unknown>], AroundRowDb>;
   private readonly one: Statement<[string, string], MeterRowDb>;
   private readonly beforeStmt: Statement<[number, number, number, number], RegisterRead>;
   private readonly afterStmt: Statement<[number, number, number, number], RegisterRead>;
   private readonly rangeStmt: Statement<[number, number, number, number, number], RegisterRead>;
   private readonly codeStmt: Statement<[string], { code: number }>;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     const cols = `key, id, customer_ref, account_ref, area_id,
       EXISTS (SELECT 1 FROM profile_cursors pc WHERE pc.meter_id = m.id AND pc.profile = ?) AS keeps,
       EXISTS (SELECT 1 FROM profile_cursors pc WHERE pc.meter_id = m.id AND pc.profile = 'load') AS keeps_load`;
-    this.page = db.prepare(`SELECT ${cols} FROM meters m
-      WHERE id > ? AND (? IS NULL OR area_id IN (SELECT value FROM json_each(?))) ORDER BY id LIMIT ?`);
+    // A page is the next ids of the fleet, or the ids an area subtree's page picked (`subtreeIds`).
+    this.page = db.prepare(`SELECT ${cols} FROM meters m WHERE id > ? ORDER BY id LIMIT ?`);
+    this.listed = db.prepare(`SELECT ${cols} FROM meters m WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`);
     // One statement per page: the four seeks per meter run inside SQLite, not one JS call each.
-    this.aroundPage = db.prepare(`SELECT p.*,
+    const around = (meters: string) => `SELECT p.*,
         (SELECT value FROM readings WHERE meter_key = p.key AND quantity = @code AND ts = p.b_ts) AS b_value,
         (SELECT value FROM readings WHERE meter_key = p.key AND quantity = @code AND ts = p.a_ts) AS a_value
       FROM (SELECT key, id, customer_ref, account_ref, area_id,
@@ -83,8 +89,9 @@ export class SqliteBillingStore implements BillingStore {
             ORDER BY r.ts DESC LIMIT 1) AS b_ts,
           (SELECT ts FROM readings r WHERE r.meter_key = m.key AND r.quantity = @code AND r.ts > @at AND r.ts <= @hi AND r.quality < 2
             ORDER BY r.ts LIMIT 1) AS a_ts
-        FROM meters m WHERE id > @afterId AND (@areas IS NULL OR area_id IN (SELECT value FROM json_each(@areas)))
-        ORDER BY id LIMIT @limit) p`);
+        FROM meters m WHERE ${meters}) p`;
+    this.aroundPage = db.prepare(around('id > @afterId ORDER BY id LIMIT @limit'));
+    this.aroundListed = db.prepare(around('id IN (SELECT value FROM json_each(@ids)) ORDER BY id'));
     this.one = db.prepare(`SELECT ${cols} FROM meters m WHERE id = ?`);
     this.beforeStmt = db.prepare(`SELECT ts, value FROM readings WHERE meter_key = ? AND quantity = ? AND ts <= ? AND ts >= ? AND quality < 2
       ORDER BY ts DESC LIMIT 1`);
@@ -96,19 +103,23 @@ export class SqliteBillingStore implements BillingStore {
   }
 
   meters(afterId: string, limit: number, profile: StoredProfile, areaIds?: readonly string[]): Promise<BillingMeter[]> {
-    const areas = areaIds === undefined ? null : JSON.stringify(areaIds);
-    return settled(() => this.page.all(profile, afterId, areas, areas, limit).map(toMeter));
+    return settled(() => (areaIds === undefined
+      ? this.page.all(profile, afterId, limit)
+      : this.listed.all(profile, JSON.stringify(this.subtreeIds(afterId, limit, areaIds)))).map(toMeter));
   }
 
   metersAround(q: AroundQuery): Promise<MeterAround[]> {
-    const areas = q.areaIds === undefined ? null : JSON.stringify(q.areaIds);
-    return settled(() => this.aroundPage.all({
-      afterId: q.afterId, limit: q.limit, profile: q.profile, areas, code: q.code, at: q.at, lo: q.at - q.spanMs, hi: q.at + q.spanMs,
-    }).map((r) => ({
-      key: r.key, id: r.id, customerRef: r.customer_ref, accountRef: r.account_ref, areaId: r.area_id, keepsProfile: r.keeps === 1,
-      before: r.b_ts === null || r.b_value === null ? undefined : { ts: r.b_ts, value: r.b_value },
-      after: r.a_ts === null || r.a_value === null ? undefined : { ts: r.a_ts, value: r.a_value },
-    })));
+    return settled(() => {
+      const reads = { profile: q.profile, code: q.code, at: q.at, lo: q.at - q.spanMs, hi: q.at + q.spanMs };
+      const rows = q.areaIds === undefined
+        ? this.aroundPage.all({ ...reads, afterId: q.afterId, limit: q.limit })
+        : this.aroundListed.all({ ...reads, ids: JSON.stringify(this.subtreeIds(q.afterId, q.limit, q.areaIds)) });
+      return rows.map((r) => ({
+        key: r.key, id: r.id, customerRef: r.customer_ref, accountRef: r.account_ref, areaId: r.area_id, keepsProfile: r.keeps === 1,
+        before: r.b_ts === null || r.b_value === null ? undefined : { ts: r.b_ts, value: r.b_value },
+        after: r.a_ts === null || r.a_value === null ? undefined : { ts: r.a_ts, value: r.a_value },
+      }));
+    });
   }
 
   meter(id: string, profile: StoredProfile): Promise<BillingMeter | undefined> {
@@ -132,6 +143,32 @@ export class SqliteBillingStore implements BillingStore {
 
   reads(key: number, code: number, from: number, to: number, max: number): Promise<RegisterRead[]> {
     return settled(() => this.rangeStmt.all(key, code, from, to, max));
+  }
+
+  /**
+   * The ids of an area subtree's page: each area's meters after `afterId` in id order, one
+   * range of meters_area (area_id, id) read lazily, merged, so a page reads at most areas +
+   * limit index entries however large the fleet. `area_id IN (…)` walks the fleet's ids instead.
+   */
+  private subtreeIds(afterId: string, limit: number, areaIds: readonly string[]): string[] {
+    // One statement per area: a statement runs one query at a time, and every area's is open until the page is full.
+    const heads = areaIds.map((area) => {
+      const ids = this.db.prepare<[string, string], { id: string }>(AREA_IDS_AFTER).iterate(area, afterId);
+      return { ids, next: ids.next() };
+    });
+    const page: string[] = [];
+    try {
+      while (page.length < limit) {
+        let lowest: (typeof heads)[number] | undefined;
+        for (const h of heads) if (h.next.done !== true && (lowest === undefined || h.next.value.id < (lowest.next.value as { id: string }).id)) lowest = h;
+        if (lowest === undefined) break;
+        page.push((lowest.next.value as { id: string }).id);
+        lowest.next = lowest.ids.next();
+      }
+    } finally {
+      for (const h of heads) h.ids.return?.();
+    }
+    return page;
   }
 }
 

@@ -237,10 +237,12 @@ export class SqliteCommandStore implements CommandStore {
     const args: (string | number)[] = [];
     if (f.type !== undefined) { where.push('c.type = ?'); args.push(f.type); }
     if (f.actor !== undefined) { where.push("c.origin_kind = 'operator' AND c.origin_id = ?"); args.push(f.actor); }
-    if (f.meterId !== undefined) { where.push('EXISTS (SELECT 1 FROM command_targets t WHERE t.command_id = c.id AND t.meter_id = ?)'); args.push(f.meterId); }
-    if (f.status !== undefined) {
-      where.push(`${f.status === 'open' ? '' : 'NOT '}EXISTS (SELECT 1 FROM command_targets t WHERE t.command_id = c.id AND t.status IN ('pending','sent','acknowledged'))`);
-    }
+    // A meter's commands and the open ones are few whatever the history holds: they are found
+    // through command_targets' indexes and ordered, rather than the history walked for them.
+    if (f.meterId !== undefined) { where.push('c.id IN (SELECT t.command_id FROM command_targets t WHERE t.meter_id = ?)'); args.push(f.meterId); }
+    if (f.status === 'open') where.push("c.id IN (SELECT t.command_id FROM command_targets t WHERE t.status IN ('pending','sent','acknowledged'))");
+    // Closed commands are nearly all of them: walking the history newest first finds a page at once.
+    if (f.status === 'closed') where.push("NOT EXISTS (SELECT 1 FROM command_targets t WHERE t.command_id = c.id AND t.status IN ('pending','sent','acknowledged'))");
     if (f.before !== undefined) {
       where.push('(c.created_at, c.id) < (SELECT created_at, id FROM commands WHERE id = ?)');
       args.push(f.before);

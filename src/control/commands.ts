@@ -29,6 +29,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StaleFencingToken } from '../cluster/fencing.js';
+import { ValidationError } from '../domain/errors.js';
 import type { Meter } from '../domain/topology.js';
 import type { ControlActionStore } from './actions.js';
 import { SYSTEM_ACTOR, type AuditLog } from './audit.js';
@@ -274,7 +275,12 @@ export class CommandService implements ControlPort {
     return this.#o.store.get(id);
   }
 
-  list(filter: CommandFilter): Promise<{ items: Command[]; next: string | null }> {
+  /** Newest first; `before` must name a stored command (a page's `next`), else a ValidationError. */
+  async list(filter: CommandFilter): Promise<{ items: Command[]; next: string | null }> {
+    // A cursor naming no command would page from nowhere: an empty list that reads as "no commands".
+    if (filter.before !== undefined && await this.#o.store.get(filter.before) === undefined) {
+      throw new ValidationError('`before` is not a command this API returned', 'before');
+    }
     return this.#o.store.list(filter);
   }
 

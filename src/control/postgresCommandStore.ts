@@ -139,12 +139,15 @@ export class PostgresCommandStore implements CommandStore {
     const limit = Math.min(Math.max(1, f.limit), MAX_COMMANDS_PER_PAGE);
     return this.db.run(async (sql) => {
       const none = sql``;
-      const open = sql`EXISTS (SELECT 1 FROM command_targets t WHERE t.command_id = c.id AND t.status IN ${sql(OPEN_STATUSES)})`;
+      // As the embedded store: a meter's commands and the open ones through command_targets' indexes.
+      const status = f.status === undefined ? none
+        : f.status === 'open' ? sql`AND c.id IN (SELECT t.command_id FROM command_targets t WHERE t.status IN ${sql(OPEN_STATUSES)})`
+        : sql`AND NOT EXISTS (SELECT 1 FROM command_targets t WHERE t.command_id = c.id AND t.status IN ${sql(OPEN_STATUSES)})`;
       const rows = await sql<CommandRow[]>`SELECT c.* FROM commands c WHERE true
         ${f.type === undefined ? none : sql`AND c.type = ${f.type}`}
         ${f.actor === undefined ? none : sql`AND c.origin_kind = 'operator' AND c.origin_id = ${f.actor}`}
-        ${f.meterId === undefined ? none : sql`AND EXISTS (SELECT 1 FROM command_targets t WHERE t.command_id = c.id AND t.meter_id = ${f.meterId})`}
-        ${f.status === undefined ? none : f.status === 'open' ? sql`AND ${open}` : sql`AND NOT ${open}`}
+        ${f.meterId === undefined ? none : sql`AND c.id IN (SELECT t.command_id FROM command_targets t WHERE t.meter_id = ${f.meterId})`}
+        ${status}
         ${f.before === undefined ? none : sql`AND (c.created_at, c.id) < (SELECT created_at, id FROM commands WHERE id = ${f.before})`}
         ORDER BY c.created_at DESC, c.id DESC LIMIT ${limit + 1}`;
       const page = rows.slice(0, limit);

@@ -67,8 +67,9 @@ export class SqliteDeviceEventStore implements DeviceEventStore {
     if (q.to !== undefined) { where.push('ts < ?'); params.push(q.to); }
     if (q.cursor !== undefined) {
       const { ts, id } = parseEventCursor(q.cursor);
-      where.push('(ts < ? OR (ts = ? AND id < ?))');
-      params.push(ts, ts, id);
+      // A row value, which SQLite turns into one index range; the OR of two terms it cannot.
+      where.push('(ts, id) < (?, ?)');
+      params.push(ts, id);
     }
     const sql = `SELECT * FROM device_events ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY ts DESC, id DESC LIMIT ?`;
     const rows = this.db.prepare<(string | number)[], EventRow>(sql).all(...params, q.limit + 1);

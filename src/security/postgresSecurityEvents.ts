@@ -25,6 +25,7 @@ export class PostgresSecurityEventStore implements SecurityEventStore {
         ${filter.kind === undefined ? sql`` : sql`AND kind = ${filter.kind}`}
         ${filter.from === undefined ? sql`` : sql`AND ts >= ${filter.from}`}
         ${filter.to === undefined ? sql`` : sql`AND ts <= ${filter.to}`}
+        ${filter.cursor === undefined ? sql`` : sql`AND id < ${filter.cursor}`}
       ORDER BY id DESC LIMIT ${filter.limit}`);
     return rows.map(recordOf);
   }

@@ -50,6 +50,8 @@ export interface SecurityEventFilter {
   /** Inclusive bounds, ms since the epoch. */
   readonly from?: number;
   readonly to?: number;
+  /** The `next` of the previous page: events older than it. */
+  readonly cursor?: number;
   readonly limit: number;
 }
 
@@ -240,6 +242,7 @@ export class SqliteSecurityEventStore implements SecurityEventStore {
       if (filter.kind !== undefined) { where.push('kind = ?'); args.push(filter.kind); }
       if (filter.from !== undefined) { where.push('ts >= ?'); args.push(filter.from); }
       if (filter.to !== undefined) { where.push('ts <= ?'); args.push(filter.to); }
+      if (filter.cursor !== undefined) { where.push('id < ?'); args.push(filter.cursor); }
       const sql = `SELECT id, ts, meter_id, terminal_id, kind, detail, system_title, counter FROM security_events
         ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
       return (this.db.prepare(sql).all(...args, filter.limit) as SecurityEventRow[]).map(recordOf);

@@ -539,4 +539,29 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 16,
+    name: 'list routes: an index per filter that also gives the page order',
+    sql: `
+      -- Every list route pages by keyset (WHERE (k1, k2) < cursor ORDER BY k1 DESC, k2 DESC
+      -- LIMIT n): with an index leading with the filter and ending with the order, a page
+      -- is one index range whatever the table holds; without one it is a scan or a sort.
+      -- A rowid table's index ends with the rowid, so (severity) orders alarms by id as well.
+      CREATE INDEX alarms_severity ON alarms(severity);
+      CREATE INDEX alarms_rule ON alarms(rule_id);
+      CREATE INDEX device_events_code ON device_events(code, ts);
+      CREATE INDEX audit_log_actor ON audit_log(actor);
+      CREATE INDEX audit_log_action ON audit_log(action);
+      CREATE INDEX audit_log_target ON audit_log(target);
+      CREATE INDEX security_events_meter_id ON security_events(meter_id);
+      CREATE INDEX security_events_kind ON security_events(kind);
+      -- commands.id is text, not the rowid: the order's tie-breaker is spelled out.
+      DROP INDEX commands_created;
+      CREATE INDEX commands_created ON commands(created_at, id);
+      CREATE INDEX commands_type ON commands(type, created_at, id);
+      CREATE INDEX commands_origin ON commands(origin_kind, origin_id, created_at, id);
+      DROP INDEX meters_area;
+      CREATE INDEX meters_area ON meters(area_id, id);
+    `,
+  },
 ];

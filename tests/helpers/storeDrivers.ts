@@ -30,7 +30,7 @@ import { SqlitePushDeadLetterStore, type PushDeadLetterStore } from '../../src/s
 import { SqlitePushListStore, type PushListStoreOptions } from '../../src/storage/dlmsPushLists.js';
 import { PostgresPushDeadLetterStore } from '../../src/storage/postgres/dlmsPushDeadLetters.js';
 import { PostgresPushListStore } from '../../src/storage/postgres/dlmsPushLists.js';
-import { PostgresBillingStore, type BillingMeterDirectory } from '../../src/billing/postgresStore.js';
+import { PostgresBillingStore } from '../../src/billing/postgresStore.js';
 import { PostgresReplacementStore } from '../../src/billing/postgresReplacements.js';
 import { SqliteReplacementStore, type ReplacementStore } from '../../src/billing/replacements.js';
 import { SqliteBillingStore, type BillingStore } from '../../src/billing/store.js';
@@ -250,9 +250,9 @@ export async function readingWriterOf(c: StoreConnection, meterKey: MeterKeyReso
   };
 }
 
-/** The billing store of the connection's driver; PostgreSQL's takes its meters from `directory` (the registry). */
-export function billingStoreOf(c: StoreConnection, directory: BillingMeterDirectory): BillingStore {
-  return c.sqlite !== undefined ? new SqliteBillingStore(c.sqlite) : new PostgresBillingStore(c.postgres, directory);
+/** The billing store of the connection's driver: both read the meters from the registry's table. */
+export function billingStoreOf(c: StoreConnection): BillingStore {
+  return c.sqlite !== undefined ? new SqliteBillingStore(c.sqlite) : new PostgresBillingStore(c.postgres);
 }
 
 /** The analysis queries of the connection's driver; open its reading store first (it assigns the quantity codes). */

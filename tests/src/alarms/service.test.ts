@@ -349,6 +349,15 @@ describe.each([embedded, postgresDriver])('alarm service on $name', (driver) => 
       await expect(alarms.list({ areaId: 'nowhere' })).rejects.toThrow(ValidationError);
     });
 
+    it('pages an area subtree newest first across its areas with a cursor', async () => {
+      const alarms = await populated();
+      const first = await alarms.list({ areaId: 'region', limit: 2 });
+      expect(first.items.map((a) => a.subject.id)).toEqual(['sub', 'm2']);
+      const second = await alarms.list({ areaId: 'region', limit: 2, cursor: first.next ?? '' });
+      expect(second.items.map((a) => a.subject.id)).toEqual(['m1']);
+      expect(second.next).toBeNull();
+    });
+
     it('filters by severity, meter, rule, state and raise time', async () => {
       const alarms = await populated();
       expect((await alarms.list({ severity: 'critical' })).items.map((a) => a.subject.id)).toEqual(['m2']);

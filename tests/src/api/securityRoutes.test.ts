@@ -163,8 +163,26 @@ describe('security events API', () => {
     expect(metrics).toContain('gridhead_security_events_total{kind="replay"} 2');
   });
 
-  it('answers 400 problem+json to an unknown kind, a bad time and a reversed range', async () => {
-    for (const q of ['kind=nonsense', 'from=yesterday', 'from=2025-02-01T00:00:00Z&to=2025-01-01T00:00:00Z', 'limit=0']) {
+  it('pages newest first with the previous page\'s next as cursor, every event once, next null on the last page', async () => {
+    // One kind each: a meter's events of one kind are stored within a budget per minute.
+    for (const kind of ['tag-mismatch', 'bad-header', 'policy-violation', 'system-title-mismatch', 'replay'] as const) {
+      events.record({ kind, detail: kind }, { meterId: 'm-paged', terminalId: 't1' });
+    }
+    const seen: number[] = [];
+    let cursor: number | null | undefined;
+    for (let pages = 0; pages < 10 && cursor !== null; pages++) {
+      const res = await call('GET', `/api/v1/security-events?meter=m-paged&limit=2${cursor === undefined ? '' : `&cursor=${cursor}`}`);
+      expect(res.status).toBe(200);
+      const page = res.json as { items: { id: number }[]; next: number | null };
+      seen.push(...page.items.map((e) => e.id));
+      cursor = page.next;
+    }
+    expect(seen).toHaveLength(5);
+    expect([...seen].sort((a, b) => b - a)).toEqual(seen);
+  });
+
+  it('answers 400 problem+json to an unknown kind, a bad time, a reversed range and a malformed cursor', async () => {
+    for (const q of ['kind=nonsense', 'from=yesterday', 'from=2025-02-01T00:00:00Z&to=2025-01-01T00:00:00Z', 'limit=0', 'cursor=abc', 'cursor=0']) {
       const res = await call('GET', `/api/v1/security-events?${q}`);
       expect(res.status, q).toBe(400);
       expect(res.type).toContain('application/problem+json');

@@ -2,15 +2,15 @@
  * A large billing fleet in a driver's store: one terminal, `meters` meters, two register
  * reads each around a local midnight (one hour either side), so each daily read is an
  * interpolation. The embedded store gets its rows straight into its tables; PostgreSQL gets
- * its readings through PgReadingStore and its meters from an in-memory directory, as the
- * registry's image would give them. Shared by the export test and benchmark.
+ * its meters in one statement and its readings through PgReadingStore. Shared by the export
+ * test and the benchmarks.
  */
-import { PostgresBillingStore, type BillingMeterDirectory } from '../../../src/billing/postgresStore.js';
+import { PostgresBillingStore } from '../../../src/billing/postgresStore.js';
 import { SqliteBillingStore, type BillingStore } from '../../../src/billing/store.js';
-import { meterId, terminalId, type MeterId } from '../../../src/domain/ids.js';
+import { meterId, terminalId } from '../../../src/domain/ids.js';
 import type { Reading } from '../../../src/domain/reading.js';
-import type { Meter } from '../../../src/domain/topology.js';
 import type { Db } from '../../../src/storage/db.js';
+import type { PostgresDatabase } from '../../../src/storage/postgres/connection.js';
 import { ReadingStore } from '../../../src/storage/readingStore.js';
 import { readingWriterOf, type StoreConnection } from '../../helpers/storeDrivers.js';
 
@@ -25,8 +25,9 @@ export async function writeBillingFleet(c: StoreConnection, meters: number, midn
     writeEmbedded(c.sqlite, meters, midnight);
     return new SqliteBillingStore(c.sqlite);
   }
-  const directory = fleetDirectory(meters);
-  const store = await readingWriterOf(c, (id) => directory.meterKey(id), { now: midnight, retentionDays: 2 });
+  await writePostgresMeters(c.postgres, meters);
+  // Meter i has key i + 1.
+  const store = await readingWriterOf(c, (id) => Number(id.slice(1)) + 1, { now: midnight, retentionDays: 2 });
   const source = { protocol: 'mqtt' as const, terminalId: terminalId('t1'), mode: 'poll' as const };
   const reading = (i: number, ts: number, value: number): Reading => ({
     meterId: meterId(meterIdOf(i)), quantity: 'energy.active.import', ts, value, unit: 'kWh', quality: 'good', source,
@@ -46,28 +47,19 @@ export async function writeBillingFleet(c: StoreConnection, meters: number, midn
   }
   // A bulk load: the planner needs the table's statistics before the first query, as autovacuum would give them later.
   await c.postgres.sql`ANALYZE readings`;
-  return new PostgresBillingStore(c.postgres, directory);
+  return new PostgresBillingStore(c.postgres);
 }
 
-/** The fleet's meters as the registry would list them; meter i has key i + 1. */
-function fleetDirectory(meters: number): BillingMeterDirectory {
-  const list: Meter[] = [];
-  const keys = new Map<string, number>();
-  for (let i = 0; i < meters; i++) {
-    const id = meterIdOf(i);
-    list.push({
-      id: meterId(id), name: id, terminalId: terminalId('t1'), address: String(i), ctRatio: 1, ptRatio: 1, areaId: null, protected: false,
-      customerRef: `C${i}`, accountRef: `A${i}`,
-    });
-    keys.set(id, i + 1);
-  }
-  const byId = new Map(list.map((m) => [m.id as string, m]));
-  return {
-    listMeters: () => list,
-    findMeter: (id) => byId.get(id),
-    meterKey: (id: MeterId) => keys.get(id),
-    onChange: () => () => undefined,
-  };
+/** Terminal t1 and meters m000000 … with keys 1 …, as the registry would store them, in one statement each. */
+async function writePostgresMeters(db: PostgresDatabase, meters: number): Promise<void> {
+  const now = Date.now();
+  await db.sql`INSERT INTO terminals (id, name, protocol, enabled, profiles, endpoint, created_at, updated_at)
+    VALUES ('t1', 't1', 'mqtt', true, '[]', '{}', ${now}, ${now})`;
+  await db.sql`INSERT INTO meters (key, id, name, terminal_id, address, ct_ratio, pt_ratio, area_id, protected, customer_ref, account_ref, created_at, updated_at)
+    OVERRIDING SYSTEM VALUE
+    SELECT i + 1, 'm' || lpad(i::text, 6, '0'), 'm' || lpad(i::text, 6, '0'), 't1', i::text, 1, 1, NULL, false, 'C' || i, 'A' || i, ${now}, ${now}
+    FROM generate_series(0, ${meters - 1}) AS i`;
+  await db.sql`ANALYZE meters`;
 }
 
 function writeEmbedded(db: Db, meters: number, midnight: number): void {

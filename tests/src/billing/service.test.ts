@@ -83,7 +83,7 @@ describe.each(STORE_DRIVERS)('billing reads on $name', (driver) => {
     }, 'test').billing;
     const replacements = await replacementStoreOf(c);
     closeReplacements = () => replacements.close();
-    billing = new BillingService(billingStoreOf(c, registry), billingOptions(config, OFFSET_MIN, (id) => registry.areaSubtree(id)), replacements);
+    billing = new BillingService(billingStoreOf(c), billingOptions(config, OFFSET_MIN, (id) => registry.areaSubtree(id)), replacements);
   }, 60_000);
 
   afterAll(async () => {

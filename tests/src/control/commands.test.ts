@@ -145,6 +145,23 @@ describe('CommandService guard rails', () => {
     expect([bucket.take('t'), bucket.take('t'), bucket.take('other')]).toEqual([0, 1000, 0]);
   });
 
+  it('pages the history with a command as cursor and refuses one naming no command', async () => {
+    const db = openDatabase(':memory:');
+    cleanups.push(() => { db.close(); });
+    let t = 1_000_000;
+    const s = service(db, fakeDevice().run, {}, () => t);
+    for (const key of ['a', 'b', 'c']) {
+      await s.submit({ type: 'reconnect', meterIds: ['m1'] }, key, who);
+      t += 1_000;
+    }
+    const first = await s.list({ limit: 2 });
+    expect(first.items).toHaveLength(2);
+    expect(first.next).not.toBeNull();
+    const second = await s.list({ limit: 2, before: first.next ?? '' });
+    expect(second).toMatchObject({ items: [{ id: expect.any(String) as string }], next: null });
+    await expect(s.list({ limit: 2, before: 'cmd-unknown' })).rejects.toThrow(expect.objectContaining({ code: 'VALIDATION', status: 400 }));
+  });
+
   it('refuses an expired confirmation token', async () => {
     const db = openDatabase(':memory:');
     cleanups.push(() => { db.close(); });
