@@ -11,7 +11,7 @@
  */
 import type { Role } from './roles.js';
 import type { PostgresDatabase, Queryable } from '../storage/postgres/connection.js';
-import { ADVISORY_LOCK_SPACE } from '../storage/postgres/migrations.js';
+import { ADVISORY_LOCK_SPACE } from '../storage/postgres/connection.js';
 import {
   LastAdminRollback, sessionOf, tokenOf, userOf,
   type AuthStore, type CredentialUse, type LastAdmin, type NewToken, type SessionLimits, type SessionOfUser, type SessionRow, type TokenRow, type UserRow, type UserUpdate,

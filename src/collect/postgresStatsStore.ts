@@ -5,8 +5,7 @@
  * overwrite. Meter outcomes are counted under an advisory lock: two nodes that both read a
  * meter on the day its area moved between them count it once.
  */
-import type { PostgresDatabase } from '../storage/postgres/connection.js';
-import { ADVISORY_LOCK_SPACE } from '../storage/postgres/migrations.js';
+import { ADVISORY_LOCK_SPACE, type PostgresDatabase } from '../storage/postgres/connection.js';
 import { MARK_CHUNK, countMeterDays, meterDayKey, oldestMarkDay, type AreaDayCount, type MeterDayMark, type MeterDayOutcome } from './meterDays.js';
 import type { AreaDaysQuery, CollectionStatsStore, DayCount } from './statsStore.js';
 

@@ -11,7 +11,7 @@
  */
 import type { MasterKey } from './masterKey.js';
 import type { PostgresDatabase, Queryable } from '../storage/postgres/connection.js';
-import { ADVISORY_LOCK_SPACE } from '../storage/postgres/migrations.js';
+import { ADVISORY_LOCK_SPACE } from '../storage/postgres/connection.js';
 import { seal, type Sealed } from './sealing.js';
 import {
   CHECK_AAD, CHECK_TEXT, checkSealedCheck, nextKeySet, openRecords, recordAad, resolutionOrder, resolvedOf, scopeId, statusOf, validate,

@@ -21,7 +21,8 @@ import { schemaVersion, type Db } from '../db.js';
 import { MIGRATIONS } from '../migrations.js';
 import type { PostgresDatabase, Sql } from '../postgres/connection.js';
 import { databaseError } from '../postgres/errors.js';
-import { ADVISORY_LOCK_SPACE, migratePostgres } from '../postgres/migrations.js';
+import { ADVISORY_LOCK_SPACE } from '../postgres/connection.js';
+import { migratePostgres } from '../postgres/migrations.js';
 import {
   ImportAlreadyDone, ImportAlreadyRunning, ImportError, ImportSourceMissing, ImportSourceOutdated, ImportSourceTooNew,
   ImportSourceUnreadable, ImportTargetNotEmpty, ImportTargetOtherStation,

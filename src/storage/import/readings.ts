@@ -15,7 +15,7 @@
  */
 import type { Db } from '../db.js';
 import type { Sql, TransactionSql } from '../postgres/connection.js';
-import { ADVISORY_LOCK_SPACE } from '../postgres/migrations.js';
+import { ADVISORY_LOCK_SPACE } from '../postgres/connection.js';
 import { dayOf, maintainPartitions, partitionWindow } from '../postgres/partitions.js';
 import { LOCK_QUANTITY_CODES } from '../postgres/readingStore.js';
 import type { QuantityCodeRow } from '../readingStore.js';

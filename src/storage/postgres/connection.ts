@@ -15,6 +15,9 @@ import type { PostgresConfig } from '../../config/schema.js';
 import { DatabaseUrlInvalid, databaseError, redactUrl, type DatabaseTarget } from './errors.js';
 import { countStatements, type StatementCounts } from './statements.js';
 
+/** pg_advisory_xact_lock(key1, key2) keys: 'grid' in ASCII, then what the lock guards (each store names its own second key). */
+export const ADVISORY_LOCK_SPACE = 0x67726964;
+
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
 /** The pool, a transaction or a reserved connection: what a query can run on. */

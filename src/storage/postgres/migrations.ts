@@ -9,13 +9,11 @@
  * the version recorded and skips it.
  */
 import type { Migration } from '../migrations.js';
-import type { PostgresDatabase, TransactionSql } from './connection.js';
+import { ADVISORY_LOCK_SPACE, type PostgresDatabase, type TransactionSql } from './connection.js';
 import { PostgresMigrationFailed, databaseError } from './errors.js';
 
 export type { Migration };
 
-/** pg_advisory_xact_lock(key1, key2) keys: 'grid' in ASCII, then what the lock guards. */
-export const ADVISORY_LOCK_SPACE = 0x67726964;
 export const LOCK_MIGRATIONS = 1;
 
 export const PG_MIGRATIONS: readonly Migration[] = [

@@ -15,7 +15,7 @@
  * has none and is refused by the store (src/storage/postgres/readingStore.ts).
  */
 import type { Queryable, TransactionSql } from './connection.js';
-import { ADVISORY_LOCK_SPACE } from './migrations.js';
+import { ADVISORY_LOCK_SPACE } from './connection.js';
 
 export const DAY_MS = 86_400_000;
 const LOCK_PARTITIONS = 2;

@@ -22,7 +22,7 @@ import {
 } from '../readingStore.js';
 import type { PostgresDatabase, Queryable } from './connection.js';
 import { DatabaseError, codeOf, databaseError } from './errors.js';
-import { ADVISORY_LOCK_SPACE } from './migrations.js';
+import { ADVISORY_LOCK_SPACE } from './connection.js';
 import { dayOf, maintainPartitions, partitionDays, partitionWindow, type MaintenanceResult, type PartitionWindow } from './partitions.js';
 
 export interface PgWriteResult extends WriteResult {

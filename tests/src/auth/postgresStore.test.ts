@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LOCK_AUTH_ADMINS, PostgresAuthStore } from '../../../src/auth/postgresStore.js';
 import { sha256, tokenPrefix } from '../../../src/auth/secrets.js';
 import type { PostgresDatabase } from '../../../src/storage/postgres/connection.js';
-import { ADVISORY_LOCK_SPACE } from '../../../src/storage/postgres/migrations.js';
+import { ADVISORY_LOCK_SPACE } from '../../../src/storage/postgres/connection.js';
 import { disposeStoreDrivers, postgresDriver, type StoreDatabase } from '../../helpers/storeDrivers.js';
 
 afterAll(async () => {
