@@ -188,10 +188,9 @@ class LoadTally {
   heard(id: MeterId): void {
     const of = this.sumsOf.get(id);
     if (of === undefined) return;
-    const mv = this.values.get(id);
-    const value = mv?.values['power.active'];
-    const ts = mv?.ts['power.active'];
-    if (value === undefined || ts === undefined) return;
+    const latest = this.values.latest(id, 'power.active');
+    if (latest === undefined) return;
+    const { value, ts } = latest;
     const mw = Math.round(value * MW_PER_KW);
     const prev = this.shares.get(id);
     if (prev === undefined) {

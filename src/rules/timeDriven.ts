@@ -14,6 +14,7 @@ import { EventQuietWatch } from './eventQuiet.js';
 import { LineLossWatch } from './lineLoss.js';
 import type { CompiledRule } from './scope.js';
 import { SilenceWatch } from './silenceWatch.js';
+import type { StateKey } from './stateTable.js';
 import { TickBudget, type RuleJudge, type RuleWatch } from './watch.js';
 
 export interface TimeDrivenOptions {
@@ -73,7 +74,7 @@ export class TimeDrivenRules {
     for (const { c, w } of this.alarmCounters) this.guard(c, () => { w.openChanged?.(id, detector, delta); });
   }
 
-  eventStepped(c: CompiledRule, key: string): void {
+  eventStepped(c: CompiledRule, key: StateKey): void {
     const w = this.watches.get(c);
     if (w?.eventStepped !== undefined) this.guard(c, () => { w.eventStepped?.(key); });
   }
