@@ -11,8 +11,9 @@
  * the station itself has blurred; the counts keep following the alarms meanwhile.
  */
 import type { Area, AreaId, MeterId } from '../domain/index.js';
-import { MembershipBuild } from './areaMembers.js';
+import { MembershipBuild, Memberships } from './areaMembers.js';
 import { detectAbnormalArea, initialCondition, type AbnormalAreaParams, type ConditionState } from './detectors/index.js';
+import type { MeterSlots } from './meterSlots.js';
 import type { CompiledRule } from './scope.js';
 import type { RuleJudge, RuleWatch, TickBudget } from './watch.js';
 
@@ -99,39 +100,39 @@ export class AbnormalAreaWatch implements RuleWatch {
     this.dirty = false;
     const judged = new Map<AreaId, AlarmShare>();
     for (const area of this.judge.index.areasOf(this.c)) judged.set(area.id, { area, meters: 0, inAlarm: 0, byDetector: new Map() });
-    this.next = { tally: new AlarmTally([...judged.values()]), build: new MembershipBuild(this.judge.topology, judged) };
+    this.next = { tally: new AlarmTally([...judged.values()], this.judge.slots), build: new MembershipBuild(this.judge.topology, judged) };
   }
 }
 
 /** Open-alarm counts of one membership. */
 class AlarmTally {
-  private readonly sharesOf = new Map<MeterId, readonly AlarmShare[]>();
+  private readonly members: Memberships<AlarmShare>;
   /** Counted open alarms per meter; absent when none. */
   private readonly openOf = new Map<MeterId, number>();
 
-  constructor(readonly shares: readonly AlarmShare[]) {}
+  constructor(readonly shares: readonly AlarmShare[], slots: MeterSlots) {
+    this.members = new Memberships(slots);
+  }
 
   get size(): number {
-    return this.sharesOf.size + this.openOf.size;
+    return this.members.size + this.openOf.size;
   }
 
   join(id: MeterId, of: readonly AlarmShare[], open: readonly string[]): void {
-    this.sharesOf.set(id, of);
+    if (!this.members.join(id, of)) return;
     for (const s of of) s.meters += 1;
     for (const d of open) this.move(id, d, 1);
   }
 
   leave(id: MeterId, open: readonly string[]): void {
-    const of = this.sharesOf.get(id);
-    if (of === undefined) return;
+    if (this.members.of(id) === undefined) return;
     for (const d of open) this.move(id, d, -1);
-    for (const s of of) s.meters -= 1;
-    this.sharesOf.delete(id);
+    for (const s of this.members.leave(id) ?? []) s.meters -= 1;
     this.openOf.delete(id);
   }
 
   move(id: MeterId, detector: string, delta: 1 | -1): void {
-    const of = this.sharesOf.get(id);
+    const of = this.members.of(id);
     if (of === undefined) return;
     const before = this.openOf.get(id) ?? 0;
     const after = Math.max(0, before + delta);
