@@ -14,7 +14,7 @@
  * Sums are kept in integer milliwatts so that adding and subtracting a meter's value for
  * months never accumulates floating-point error (exact while |Σ| < 2^53 mW ≈ 9·10^9 kW).
  */
-import { freshUntil, powerStanding, transformerLimitKw, type Area, type AreaId, type MeterId } from '../domain/index.js';
+import { freshUntil, powerStanding, transformerLimitKw, type Area, type AreaId, type Meter, type MeterId } from '../domain/index.js';
 import { MembershipBuild, Memberships } from './areaMembers.js';
 import { quantityBit } from './catalogue.js';
 import { DeadlineQueue } from './deadlines.js';
@@ -111,6 +111,12 @@ export class AreaLoadWatch implements RuleWatch {
     this.next?.tally.leave(id);
   }
 
+  /** A meter added or moved counts in its areas now; a tally still being built takes it too, once. */
+  meterChanged(m: Meter): void {
+    this.live?.moved(m);
+    this.next?.tally.moved(m);
+  }
+
   /** The judged areas now; their members join in slices. */
   private startBuild(): void {
     this.dirty = false;
@@ -131,9 +137,9 @@ export class AreaLoadWatch implements RuleWatch {
       }
       judged.set(area.id, { area, limitKw, basis, meters: p.supplyMeter === undefined ? 0 : 1, reporting: 0, milliwatts: 0 });
     }
-    const tally = new LoadTally([...judged.values()], this.judge.values, this.judge.slots, freshMs, excluded);
     // With a supply meter the load is its own reading: no members to count.
     const build = new MembershipBuild(this.judge.topology, p.supplyMeter === undefined ? judged : new Map<AreaId, LoadSum>());
+    const tally = new LoadTally([...judged.values()], this.judge.values, this.judge.slots, (a) => build.judgedOf(a), freshMs, excluded);
     this.next = { tally, build };
   }
 }
@@ -152,6 +158,7 @@ class LoadTally {
     readonly sums: readonly LoadSum[],
     private readonly values: ValueTable,
     private readonly slots: MeterSlots,
+    private readonly judgedOf: (area: AreaId) => readonly LoadSum[] | null,
     private readonly freshMs: number,
     private readonly excluded: ReadonlySet<string>,
   ) {
@@ -167,6 +174,13 @@ class LoadTally {
     if (this.excluded.has(id) || !this.members.join(id, of)) return;
     for (const s of of) s.meters += 1;
     this.heard(id);
+  }
+
+  /** A meter added or moved: out of the areas it counted in, into those of its area now. */
+  moved(m: Meter): void {
+    this.leave(m.id);
+    const of = m.areaId === null ? null : this.judgedOf(m.areaId);
+    if (of !== null) this.join(m.id, of);
   }
 
   /** A deleted meter leaves its areas. */

@@ -47,8 +47,8 @@ export class MembershipBuild<S> {
     return this.done;
   }
 
-  /** The same walk as RuleIndex.membersOf, guarded against a parent cycle. */
-  private judgedOf(area: AreaId): readonly S[] | null {
+  /** The judged areas a meter of `area` counts in (null: none); the same walk as RuleIndex.membersOf, guarded against a parent cycle. */
+  judgedOf(area: AreaId): readonly S[] | null {
     const known = this.ofArea.get(area);
     if (known !== undefined) return known;
     let of = null as S[] | null;

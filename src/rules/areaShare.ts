@@ -10,7 +10,7 @@
  * judged at all, so an area is neither raised, updated nor cleared on a picture of the fleet
  * the station itself has blurred; the counts keep following the alarms meanwhile.
  */
-import type { Area, AreaId, MeterId } from '../domain/index.js';
+import type { Area, AreaId, Meter, MeterId } from '../domain/index.js';
 import { MembershipBuild, Memberships } from './areaMembers.js';
 import { detectAbnormalArea, initialCondition, type AbnormalAreaParams, type ConditionState } from './detectors/index.js';
 import type { MeterSlots } from './meterSlots.js';
@@ -83,6 +83,13 @@ export class AbnormalAreaWatch implements RuleWatch {
     this.dirty = true;
   }
 
+  /** A meter added or moved counts in its areas now; a tally still being built takes it too, once. */
+  meterChanged(m: Meter): void {
+    const open = this.countedOpen(m.id);
+    this.live?.moved(m, open);
+    this.next?.tally.moved(m, open);
+  }
+
   /** Called before the engine forgets the meter's open alarms, which leave the counts with it. */
   forgetMeter(id: MeterId): void {
     const open = this.countedOpen(id);
@@ -100,7 +107,8 @@ export class AbnormalAreaWatch implements RuleWatch {
     this.dirty = false;
     const judged = new Map<AreaId, AlarmShare>();
     for (const area of this.judge.index.areasOf(this.c)) judged.set(area.id, { area, meters: 0, inAlarm: 0, byDetector: new Map() });
-    this.next = { tally: new AlarmTally([...judged.values()], this.judge.slots), build: new MembershipBuild(this.judge.topology, judged) };
+    const build = new MembershipBuild(this.judge.topology, judged);
+    this.next = { tally: new AlarmTally([...judged.values()], this.judge.slots, (a) => build.judgedOf(a)), build };
   }
 }
 
@@ -110,7 +118,11 @@ class AlarmTally {
   /** Counted open alarms per meter; absent when none. */
   private readonly openOf = new Map<MeterId, number>();
 
-  constructor(readonly shares: readonly AlarmShare[], slots: MeterSlots) {
+  constructor(
+    readonly shares: readonly AlarmShare[],
+    slots: MeterSlots,
+    private readonly judgedOf: (area: AreaId) => readonly AlarmShare[] | null,
+  ) {
     this.members = new Memberships(slots);
   }
 
@@ -122,6 +134,13 @@ class AlarmTally {
     if (!this.members.join(id, of)) return;
     for (const s of of) s.meters += 1;
     for (const d of open) this.move(id, d, 1);
+  }
+
+  /** A meter added or moved: out of the areas it counted in, with its open alarms, into those of its area now. */
+  moved(m: Meter, open: readonly string[]): void {
+    this.leave(m.id, open);
+    const of = m.areaId === null ? null : this.judgedOf(m.areaId);
+    if (of !== null) this.join(m.id, of, open);
   }
 
   leave(id: MeterId, open: readonly string[]): void {

@@ -147,9 +147,20 @@ export class RuleEngine implements ReadingSink {
     this.drop(id, reason);
   }
 
-  /** The topology changed: re-expand subjects; a deleted meter's state and open alarms go. */
+  /**
+   * The topology changed. A meter added, changed (moved to another area, say) or deleted touches
+   * that meter alone, never the fleet: a deleted meter's state and open alarms go. Any other
+   * change (or none named) re-expands every subject and membership.
+   */
   topologyChanged(change?: { readonly kind: string; readonly id: string; readonly op: 'upsert' | 'delete' }): void {
-    if (change?.kind === 'meter' && change.op === 'delete') this.forgetMeter(meterId(change.id));
+    if (change?.kind === 'meter') {
+      const id = meterId(change.id);
+      const meter = change.op === 'delete' ? undefined : this.options.topology.meter(id);
+      if (meter === undefined) this.forgetMeter(id);
+      this.index.meterChanged(id);
+      if (meter !== undefined) this.timed.meterChanged(meter);
+      return;
+    }
     this.index.invalidate();
     this.timed.topologyChanged();
   }

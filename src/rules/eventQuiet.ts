@@ -77,6 +77,10 @@ export class EventQuietWatch implements RuleWatch {
     // Keys are meters and terminals, not memberships: nothing to rebuild.
   }
 
+  meterChanged(): void {
+    // As above.
+  }
+
   forgetMeter(id: MeterId): void {
     const slot = this.judge.slots.of(id);
     if (slot !== undefined) this.scheduled.delete(meterStateKey(slot, 0));

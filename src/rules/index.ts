@@ -60,7 +60,8 @@ export async function createRules({ config, configFile, store, registry, expecte
   const engine = new RuleEngine({
     topology: {
       meter: (id) => registry.findMeter(id),
-      meters: () => registry.listMeters(),
+      meters: () => metersByPage(registry),
+      metersOfArea: (id) => registry.metersOfArea(id) ?? [],
       areas: () => registry.listAreas(),
       expectedIntervalMs,
     },
@@ -114,4 +115,21 @@ export async function createRules({ config, configFile, store, registry, expecte
     engine, service,
     watchReadingPath: (stall) => { engine.watchReadingPath(stall, openAlarm(READING_PATH_RULE_ID, READING_PATH_SUBJECT)?.since); },
   };
+}
+
+/** Meters walked per page of the fleet; the registry makes an object per meter listed. */
+const FLEET_PAGE = 1000;
+
+/**
+ * The fleet a keyset page at a time, in id order: a watch walking it in slices holds one
+ * page of Meter objects, never a million (the registry makes a fresh object per meter listed).
+ */
+function* metersByPage(registry: Registry): Generator<Meter> {
+  let after: string | undefined;
+  for (;;) {
+    const page = registry.pageMeters({}, after, FLEET_PAGE);
+    yield* page.items;
+    if (page.next === null) return;
+    after = page.next;
+  }
 }

@@ -14,6 +14,8 @@ export interface RuleTopology {
   meter(id: MeterId): Meter | undefined;
   meters(): Iterable<Meter>;
   areas(): Iterable<Area>;
+  /** The meters of an area and its sub-areas, from the topology's own area index; without it they are grouped from `meters()`. */
+  metersOfArea?(id: AreaId): readonly Meter[];
   /** How often data is expected from a meter (its terminal's shortest collection interval), ms; undefined when unknown. */
   expectedIntervalMs(meter: Meter): number | undefined;
 }
@@ -137,6 +139,13 @@ export class RuleIndex {
     if (slot !== undefined && slot < this.perMeter.length) this.perMeter[slot] = 0;
   }
 
+  /** One meter was added, changed or deleted: its rules are worked out afresh, the area sets stand. */
+  meterChanged(id: MeterId): void {
+    this.forgetMeter(id);
+    this.members = undefined;
+    this.meterList = undefined;
+  }
+
   covers(c: CompiledRule, meter: Meter): boolean {
     const s = c.rule.subject;
     if ('all' in s) return true;
@@ -170,6 +179,7 @@ export class RuleIndex {
 
   /** The meters of an area and of every area below it. */
   membersOf(area: AreaId): readonly Meter[] {
+    if (this.topology.metersOfArea !== undefined) return this.topology.metersOfArea(area);
     this.members ??= this.buildMembers();
     return this.members.get(area) ?? [];
   }

@@ -37,6 +37,8 @@ import type { RuleJudge, RuleWatch, TickBudget } from './watch.js';
 
 /** Stale heap entries beyond this many more than the enrolled meters are dropped in one pass. */
 const COMPACT_SLACK = 1024;
+/** Meters changed one by one that wait for the next tick; past this many a whole enrolment pass is cheaper. */
+const MAX_CHANGED = 10_000;
 
 export class SilenceWatch implements RuleWatch {
   /** 1 where the meter in that slot is enrolled. */
@@ -61,6 +63,8 @@ export class SilenceWatch implements RuleWatch {
   private pass = 0;
   private enrolment: { readonly ids: readonly MeterId[]; cursor: number } | undefined;
   private enrolAgain = true;
+  /** Meters added or changed since the last tick, enrolled (or let go) one by one. */
+  private readonly changed = new Set<MeterId>();
   private readonly withInterval = new Map<number, CommunicationLossParams>();
 
   constructor(
@@ -101,13 +105,25 @@ export class SilenceWatch implements RuleWatch {
       done += 1;
     }
     if (this.enrolment === undefined && this.enrolAgain) this.startPass();
+    this.enrolChanged(now, budget);
     this.enrol(now, budget);
     if (this.due.size > 2 * this.enrolledCount + COMPACT_SLACK) this.due.retain((slot, at) => this.enrolled[slot] === 1 && this.at[slot] === at);
-    return this.enrolment !== undefined || this.due.peekAt() <= now || (judging && this.parked.size > 0);
+    return this.enrolment !== undefined || this.changed.size > 0 || this.due.peekAt() <= now || (judging && this.parked.size > 0);
   }
 
   topologyChanged(): void {
     this.enrolAgain = true;
+  }
+
+  /** Enrolled at the next tick, as a whole pass would (its silence counts from then), or let go if the rule no longer covers it. */
+  meterChanged(m: Meter): void {
+    if (this.enrolAgain) return;
+    if (this.changed.size >= MAX_CHANGED) {
+      this.changed.clear();
+      this.enrolAgain = true;
+      return;
+    }
+    this.changed.add(m.id);
   }
 
   placementChanged(): void {
@@ -139,6 +155,25 @@ export class SilenceWatch implements RuleWatch {
     this.enrolment = { ids: this.judge.index.meterIdsOf(this.c), cursor: 0 };
   }
 
+  /** The meters changed one by one since the last tick, while the budget lasts. */
+  private enrolChanged(now: number, budget: TickBudget): void {
+    let done = 0;
+    for (const id of this.changed) {
+      if (!budget.more(done)) return;
+      this.changed.delete(id);
+      done += 1;
+      const m = this.judge.topology.meter(id);
+      if (m === undefined) continue;
+      if (this.judge.index.covers(this.c, m)) {
+        // Added after the rule's first pass took its list: expected to report from now.
+        this.enrolOne(m, now, now);
+        continue;
+      }
+      const slot = this.judge.slots.of(id);
+      if (slot !== undefined) this.unenrol(slot);
+    }
+  }
+
   /** Visits the pass's meters while the budget lasts; a finished pass forgets meters it did not visit. */
   private enrol(now: number, budget: TickBudget): void {
     const e = this.enrolment;
@@ -147,28 +182,32 @@ export class SilenceWatch implements RuleWatch {
       const id = e.ids[e.cursor++];
       // The list is the one the pass started with: a meter deleted since is skipped.
       const m = id === undefined ? undefined : this.judge.topology.meter(id);
-      if (m === undefined) continue;
-      const slot = this.judge.slots.take(m.id);
-      if (this.enrolled[slot] !== 1) {
-        this.enrolled = columnFor(this.enrolled, slot, 0);
-        this.expectedFrom = columnFor(this.expectedFrom, slot, Number.NaN);
-        this.at = columnFor(this.at, slot, Number.NaN);
-        this.visited = columnFor(this.visited, slot, 0);
-        this.enrolled[slot] = 1;
-        this.enrolledCount += 1;
-        this.expectedFrom[slot] = this.pass === 1 ? this.c.since : now;
-        this.at[slot] = Number.NaN;
-      }
-      this.visited[slot] = this.pass;
-      this.waiting.delete(slot);
-      this.parked.delete(slot);
-      this.observe(slot, m, now);
+      if (m !== undefined) this.enrolOne(m, now, this.pass === 1 ? this.c.since : now);
     }
     if (e.cursor < e.ids.length) return;
     this.enrolment = undefined;
     for (let slot = 0; slot < this.enrolled.length; slot++) {
       if (this.enrolled[slot] === 1 && this.visited[slot] !== this.pass) this.unenrol(slot);
     }
+  }
+
+  private enrolOne(m: Meter, now: number, expectedFrom: number): void {
+    const slot = this.judge.slots.take(m.id);
+    if (this.enrolled[slot] !== 1) {
+      this.enrolled = columnFor(this.enrolled, slot, 0);
+      this.expectedFrom = columnFor(this.expectedFrom, slot, Number.NaN);
+      this.at = columnFor(this.at, slot, Number.NaN);
+      this.visited = columnFor(this.visited, slot, 0);
+      this.enrolled[slot] = 1;
+      this.enrolledCount += 1;
+      this.expectedFrom[slot] = expectedFrom;
+      this.at[slot] = Number.NaN;
+    }
+    // Visited by this pass: a meter added after the pass took its list is not let go at its end.
+    this.visited[slot] = this.pass;
+    this.waiting.delete(slot);
+    this.parked.delete(slot);
+    this.observe(slot, m, now);
   }
 
   private unenrol(slot: number): void {

@@ -7,7 +7,7 @@
  * setImmediate), so a mass outage on a large fleet raises within a second instead of over
  * many ticks, while readings keep their latency.
  */
-import type { MeterId } from '../domain/index.js';
+import type { Meter, MeterId } from '../domain/index.js';
 import { AbnormalAreaWatch } from './areaShare.js';
 import { AreaLoadWatch } from './areaLoad.js';
 import { EventQuietWatch } from './eventQuiet.js';
@@ -85,6 +85,13 @@ export class TimeDrivenRules {
 
   forgetMeter(id: MeterId): void {
     for (const w of this.watches.values()) w.forgetMeter(id);
+  }
+
+  meterChanged(meter: Meter): void {
+    for (const [c, w] of this.watches) {
+      if (w.meterChanged === undefined) w.topologyChanged();
+      else this.guard(c, () => { w.meterChanged?.(meter); });
+    }
   }
 
   placementChanged(): void {

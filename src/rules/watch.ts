@@ -74,6 +74,11 @@ export interface RuleWatch {
   eventStepped?(key: StateKey): void;
   /** Areas or meters changed: memberships are rebuilt on the next tick. */
   topologyChanged(): void;
+  /**
+   * One meter was added or changed (its area, its terminal): the watch takes that meter into
+   * account alone; without this method the watch rebuilds as on `topologyChanged`.
+   */
+  meterChanged?(meter: Meter): void;
   /** A meter was deleted (its states are already gone). */
   forgetMeter(id: MeterId): void;
   /** What this node judges changed (areas taken or given up): look at the covered meters again. */
