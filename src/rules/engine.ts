@@ -46,7 +46,11 @@ export interface RuleEngineOptions {
   readonly topology: RuleTopology;
   readonly onSignal: (signal: AlarmSignal) => void;
   readonly now?: () => number;
-  /** Condition states held at most across all rules; beyond it new ones are refused and counted. */
+  /**
+   * Condition states held at most across all rules; beyond it new ones are refused and counted.
+   * Default 16,000,000: a million three-phase meters under the default rule set hold up to 15
+   * each, most of them idle and packed into a few bytes (stateTable.ts).
+   */
   readonly maxStates?: number;
   readonly onDetectorError?: (ruleId: string, error: unknown, suppressed: number) => void;
   readonly errorLogIntervalMs?: number;
@@ -109,7 +113,7 @@ export class RuleEngine implements ReadingSink {
 
   constructor(private readonly options: RuleEngineOptions) {
     this.now = options.now ?? Date.now;
-    this.maxStates = options.maxStates ?? 5_000_000;
+    this.maxStates = options.maxStates ?? 16_000_000;
     this.index = new RuleIndex(options.topology, this.slots);
     this.throttle = new LogThrottle(options.errorLogIntervalMs ?? 60_000, this.now);
     const judge: RuleJudge = {

@@ -114,6 +114,8 @@ it(`measures the rule engine over ${METERS} meters`, () => {
   const stats = engine.stats();
   engine.close();
   expect(stats.signals).toBe(0);
+  // Every meter judged: none of its states refused under the engine's bound.
+  expect(stats.statesRefused).toBe(0);
   console.log(`bench: rules.heap_per_meter_silent = ${(silent / METERS).toFixed(0)} B`);
   console.log(`bench: rules.heap_per_meter_reported = ${(reported / METERS).toFixed(0)} B`);
   console.log(`bench: rules.us_per_reading = ${((writeMs * 1000) / readings).toFixed(2)} µs`);

@@ -4,6 +4,7 @@
  * index with its sub-areas.
  */
 import { afterEach, expect, it } from 'vitest';
+import { areaId } from '../../../src/domain/index.js';
 import { Registry } from '../../../src/registry/registry.js';
 import { SqliteRegistryStore } from '../../../src/registry/store.js';
 import { registryTopology } from '../../../src/rules/index.js';
@@ -19,10 +20,10 @@ it('walks every meter of a fleet of several pages once, in id order, and an area
   await registry.seed({
     areas: [{ id: 'f1', name: 'F1', kind: 'feeder' }, { id: 'tx1', name: 'TX1', kind: 'transformer', parentId: 'f1', transformerKva: 400 }],
     terminals: [{ id: 'q1', protocol: 'mqtt', enabled: true, profiles: [] }],
-    meters: ids.map((id, i) => ({ id, terminalId: 'q1', address: id, ctRatio: 1, ptRatio: 1, protected: false, areaId: i % 2 === 0 ? 'tx1' : null })),
+    meters: ids.map((id, i) => ({ id, terminalId: 'q1', address: id, ctRatio: 1, ptRatio: 1, protected: false, ...(i % 2 === 0 ? { areaId: 'tx1' } : {}) })),
   });
   const topology = registryTopology(registry, () => 60_000);
   expect([...topology.meters()].map((m) => m.id)).toEqual(ids);
-  expect(topology.metersOfArea?.('f1').map((m) => m.id).sort()).toEqual(ids.filter((_, i) => i % 2 === 0));
+  expect(topology.metersOfArea?.(areaId('f1')).map((m) => m.id).sort()).toEqual(ids.filter((_, i) => i % 2 === 0));
   await registry.close();
 });
