@@ -14,14 +14,15 @@
  * Sums are kept in integer milliwatts so that adding and subtracting a meter's value for
  * months never accumulates floating-point error (exact while |Σ| < 2^53 mW ≈ 9·10^9 kW).
  */
-import { freshUntil, powerStanding, transformerLimitKw, type Area, type AreaId, type MeterId } from '../domain/index.js';
-import { MembershipBuild } from './areaMembers.js';
+import { freshUntil, powerStanding, transformerLimitKw, type Area, type AreaId, type Meter, type MeterId } from '../domain/index.js';
+import { MembershipBuild, Memberships } from './areaMembers.js';
 import { quantityBit } from './catalogue.js';
 import { DeadlineQueue } from './deadlines.js';
 import { clause, say, value, type ExplanationArg } from './explanation.js';
 import {
   detectTransformerOverload, initialCondition, type ConditionState, type TransformerOverloadParams,
 } from './detectors/index.js';
+import { columnFor, type MeterSlots } from './meterSlots.js';
 import type { CompiledRule } from './scope.js';
 import type { ValueTable } from './values.js';
 import type { RuleJudge, RuleWatch, TickBudget } from './watch.js';
@@ -35,12 +36,6 @@ interface LoadSum {
   reporting: number;
   /** Σ fresh power.active of the reporting meters, mW. */
   milliwatts: number;
-}
-
-/** One meter's part in the sums: its latest value and the device time it was measured. */
-interface Share {
-  milliwatts: number;
-  ts: number;
 }
 
 const POWER = quantityBit('power.active');
@@ -116,6 +111,12 @@ export class AreaLoadWatch implements RuleWatch {
     this.next?.tally.leave(id);
   }
 
+  /** A meter added or moved counts in its areas now; a tally still being built takes it too, once. */
+  meterChanged(m: Meter): void {
+    this.live?.moved(m);
+    this.next?.tally.moved(m);
+  }
+
   /** The judged areas now; their members join in slices. */
   private startBuild(): void {
     this.dirty = false;
@@ -136,95 +137,123 @@ export class AreaLoadWatch implements RuleWatch {
       }
       judged.set(area.id, { area, limitKw, basis, meters: p.supplyMeter === undefined ? 0 : 1, reporting: 0, milliwatts: 0 });
     }
-    const tally = new LoadTally([...judged.values()], this.judge.values, freshMs, excluded);
     // With a supply meter the load is its own reading: no members to count.
     const build = new MembershipBuild(this.judge.topology, p.supplyMeter === undefined ? judged : new Map<AreaId, LoadSum>());
+    const tally = new LoadTally([...judged.values()], this.judge.values, this.judge.slots, (a) => build.judgedOf(a), freshMs, excluded);
     this.next = { tally, build };
   }
 }
 
-/** Running sums of one membership: which meters count where, and what each contributes. */
+/** Running sums of one membership: which meters count where, and what each contributes, by meter slot. */
 class LoadTally {
-  private readonly sumsOf = new Map<MeterId, readonly LoadSum[]>();
-  private readonly shares = new Map<MeterId, Share>();
-  /** One entry per counted meter, at the instant its value would go stale (moved lazily). */
-  private readonly staleAt = new DeadlineQueue<MeterId>();
+  private readonly members: Memberships<LoadSum>;
+  /** Per slot, the meter's value in the sums, mW, and the device time it was measured (NaN: not counted). */
+  private milliwatts = new Float64Array(0);
+  private ts = new Float64Array(0);
+  private counted = 0;
+  /** One entry per counted meter (its slot), at the instant its value would go stale (moved lazily). */
+  private readonly staleAt = new DeadlineQueue<number>();
 
   constructor(
     readonly sums: readonly LoadSum[],
     private readonly values: ValueTable,
+    private readonly slots: MeterSlots,
+    private readonly judgedOf: (area: AreaId) => readonly LoadSum[] | null,
     private readonly freshMs: number,
     private readonly excluded: ReadonlySet<string>,
-  ) {}
+  ) {
+    this.members = new Memberships(slots);
+  }
 
   get size(): number {
-    return this.sumsOf.size + this.shares.size + this.staleAt.size;
+    return this.members.size + this.counted + this.staleAt.size;
   }
 
   /** A meter joins the sums of its areas, unless the area-load definition leaves it out (a supply meter). */
   join(id: MeterId, of: readonly LoadSum[]): void {
-    if (this.excluded.has(id)) return;
-    this.sumsOf.set(id, of);
+    if (this.excluded.has(id) || !this.members.join(id, of)) return;
     for (const s of of) s.meters += 1;
     this.heard(id);
   }
 
+  /** A meter added or moved: out of the areas it counted in, into those of its area now. */
+  moved(m: Meter): void {
+    this.leave(m.id);
+    const of = m.areaId === null ? null : this.judgedOf(m.areaId);
+    if (of !== null) this.join(m.id, of);
+  }
+
   /** A deleted meter leaves its areas. */
   leave(id: MeterId): void {
-    const of = this.sumsOf.get(id);
-    if (of === undefined) return;
-    const share = this.shares.get(id);
+    const of = this.members.leave(id);
+    const slot = this.slots.of(id);
+    if (of === undefined || slot === undefined) return;
+    const counted = this.isCounted(slot);
+    const mw = this.milliwatts[slot] ?? 0;
     for (const s of of) {
       s.meters -= 1;
-      if (share === undefined) continue;
-      s.milliwatts -= share.milliwatts;
+      if (!counted) continue;
+      s.milliwatts -= mw;
       s.reporting -= 1;
     }
-    this.sumsOf.delete(id);
-    this.shares.delete(id);
+    if (counted) this.uncount(slot);
   }
 
   /** Takes the meter's latest power into the sums it counts in: subtract the old, add the new. */
   heard(id: MeterId): void {
-    const of = this.sumsOf.get(id);
-    if (of === undefined) return;
-    const mv = this.values.get(id);
-    const value = mv?.values['power.active'];
-    const ts = mv?.ts['power.active'];
-    if (value === undefined || ts === undefined) return;
+    const of = this.members.of(id);
+    const slot = this.slots.of(id);
+    if (of === undefined || slot === undefined) return;
+    const latest = this.values.latest(id, 'power.active');
+    if (latest === undefined) return;
+    const { value, ts } = latest;
     const mw = Math.round(value * MW_PER_KW);
-    const prev = this.shares.get(id);
-    if (prev === undefined) {
+    if (!this.isCounted(slot)) {
       for (const s of of) {
         s.milliwatts += mw;
         s.reporting += 1;
       }
-      this.shares.set(id, { milliwatts: mw, ts });
-      this.staleAt.push(freshUntil(ts, this.freshMs), id);
+      this.milliwatts = columnFor(this.milliwatts, slot, 0);
+      this.ts = columnFor(this.ts, slot, Number.NaN);
+      this.milliwatts[slot] = mw;
+      this.ts[slot] = ts;
+      this.counted += 1;
+      this.staleAt.push(freshUntil(ts, this.freshMs), slot);
       return;
     }
-    const delta = mw - prev.milliwatts;
+    const delta = mw - (this.milliwatts[slot] ?? 0);
     for (const s of of) s.milliwatts += delta;
-    prev.milliwatts = mw;
-    prev.ts = ts;
+    this.milliwatts[slot] = mw;
+    this.ts[slot] = ts;
   }
 
   /** Values that went stale by `now` leave the sums (powerStanding's cut: older than `now - freshMs`). */
   expire(now: number): void {
     while (this.staleAt.peekAt() < now) {
-      const id = this.staleAt.pop();
-      const share = id === undefined ? undefined : this.shares.get(id);
-      if (id === undefined || share === undefined) continue;
-      const until = freshUntil(share.ts, this.freshMs);
+      const slot = this.staleAt.pop() ?? -1;
+      if (!this.isCounted(slot)) continue;
+      const until = freshUntil(this.ts[slot] ?? 0, this.freshMs);
       if (until >= now) {
-        this.staleAt.push(until, id);
+        this.staleAt.push(until, slot);
         continue;
       }
-      for (const s of this.sumsOf.get(id) ?? []) {
-        s.milliwatts -= share.milliwatts;
+      const id = this.slots.idAt(slot);
+      const mw = this.milliwatts[slot] ?? 0;
+      for (const s of (id === undefined ? undefined : this.members.of(id)) ?? []) {
+        s.milliwatts -= mw;
         s.reporting -= 1;
       }
-      this.shares.delete(id);
+      this.uncount(slot);
     }
+  }
+
+  private isCounted(slot: number): boolean {
+    const ts = this.ts[slot];
+    return ts !== undefined && !Number.isNaN(ts);
+  }
+
+  private uncount(slot: number): void {
+    this.ts[slot] = Number.NaN;
+    this.counted -= 1;
   }
 }

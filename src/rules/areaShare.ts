@@ -10,9 +10,10 @@
  * judged at all, so an area is neither raised, updated nor cleared on a picture of the fleet
  * the station itself has blurred; the counts keep following the alarms meanwhile.
  */
-import type { Area, AreaId, MeterId } from '../domain/index.js';
-import { MembershipBuild } from './areaMembers.js';
+import type { Area, AreaId, Meter, MeterId } from '../domain/index.js';
+import { MembershipBuild, Memberships } from './areaMembers.js';
 import { detectAbnormalArea, initialCondition, type AbnormalAreaParams, type ConditionState } from './detectors/index.js';
+import type { MeterSlots } from './meterSlots.js';
 import type { CompiledRule } from './scope.js';
 import type { RuleJudge, RuleWatch, TickBudget } from './watch.js';
 
@@ -82,6 +83,13 @@ export class AbnormalAreaWatch implements RuleWatch {
     this.dirty = true;
   }
 
+  /** A meter added or moved counts in its areas now; a tally still being built takes it too, once. */
+  meterChanged(m: Meter): void {
+    const open = this.countedOpen(m.id);
+    this.live?.moved(m, open);
+    this.next?.tally.moved(m, open);
+  }
+
   /** Called before the engine forgets the meter's open alarms, which leave the counts with it. */
   forgetMeter(id: MeterId): void {
     const open = this.countedOpen(id);
@@ -99,39 +107,51 @@ export class AbnormalAreaWatch implements RuleWatch {
     this.dirty = false;
     const judged = new Map<AreaId, AlarmShare>();
     for (const area of this.judge.index.areasOf(this.c)) judged.set(area.id, { area, meters: 0, inAlarm: 0, byDetector: new Map() });
-    this.next = { tally: new AlarmTally([...judged.values()]), build: new MembershipBuild(this.judge.topology, judged) };
+    const build = new MembershipBuild(this.judge.topology, judged);
+    this.next = { tally: new AlarmTally([...judged.values()], this.judge.slots, (a) => build.judgedOf(a)), build };
   }
 }
 
 /** Open-alarm counts of one membership. */
 class AlarmTally {
-  private readonly sharesOf = new Map<MeterId, readonly AlarmShare[]>();
+  private readonly members: Memberships<AlarmShare>;
   /** Counted open alarms per meter; absent when none. */
   private readonly openOf = new Map<MeterId, number>();
 
-  constructor(readonly shares: readonly AlarmShare[]) {}
+  constructor(
+    readonly shares: readonly AlarmShare[],
+    slots: MeterSlots,
+    private readonly judgedOf: (area: AreaId) => readonly AlarmShare[] | null,
+  ) {
+    this.members = new Memberships(slots);
+  }
 
   get size(): number {
-    return this.sharesOf.size + this.openOf.size;
+    return this.members.size + this.openOf.size;
   }
 
   join(id: MeterId, of: readonly AlarmShare[], open: readonly string[]): void {
-    this.sharesOf.set(id, of);
+    if (!this.members.join(id, of)) return;
     for (const s of of) s.meters += 1;
     for (const d of open) this.move(id, d, 1);
   }
 
+  /** A meter added or moved: out of the areas it counted in, with its open alarms, into those of its area now. */
+  moved(m: Meter, open: readonly string[]): void {
+    this.leave(m.id, open);
+    const of = m.areaId === null ? null : this.judgedOf(m.areaId);
+    if (of !== null) this.join(m.id, of, open);
+  }
+
   leave(id: MeterId, open: readonly string[]): void {
-    const of = this.sharesOf.get(id);
-    if (of === undefined) return;
+    if (this.members.of(id) === undefined) return;
     for (const d of open) this.move(id, d, -1);
-    for (const s of of) s.meters -= 1;
-    this.sharesOf.delete(id);
+    for (const s of this.members.leave(id) ?? []) s.meters -= 1;
     this.openOf.delete(id);
   }
 
   move(id: MeterId, detector: string, delta: 1 | -1): void {
-    const of = this.sharesOf.get(id);
+    const of = this.members.of(id);
     if (of === undefined) return;
     const before = this.openOf.get(id) ?? 0;
     const after = Math.max(0, before + delta);

@@ -32,10 +32,12 @@ import {
   detectDeviceEvent, explained, initialDeviceEventState, type DetectorEvent, type DeviceEventState, type LinePhase,
 } from './detectors/index.js';
 import { areaStateRaised } from './lineLoss.js';
+import { MeterSlots } from './meterSlots.js';
 import { OpenMeterAlarms } from './openAlarms.js';
 import { ReadingPathStallWatch } from './readingPathStall.js';
 import type { Rule } from './model.js';
 import { RuleIndex, type CompiledRule, type RulePlacement, type RuleTopology } from './scope.js';
+import { meterStateKey, PHASE_SLOTS, slotOfKey, StateTable, type StateKey } from './stateTable.js';
 import { ValueTable } from './values.js';
 import { TimeDrivenRules } from './timeDriven.js';
 import type { RuleJudge } from './watch.js';
@@ -44,7 +46,11 @@ export interface RuleEngineOptions {
   readonly topology: RuleTopology;
   readonly onSignal: (signal: AlarmSignal) => void;
   readonly now?: () => number;
-  /** Condition states held at most across all rules; beyond it new ones are refused and counted. */
+  /**
+   * Condition states held at most across all rules; beyond it new ones are refused and counted.
+   * Default 16,000,000: a million three-phase meters under the default rule set hold up to 15
+   * each, most of them idle and packed into a few bytes (stateTable.ts).
+   */
   readonly maxStates?: number;
   readonly onDetectorError?: (ruleId: string, error: unknown, suppressed: number) => void;
   readonly errorLogIntervalMs?: number;
@@ -86,7 +92,9 @@ const PHASES: readonly LinePhase[] = ['l1', 'l2', 'l3'];
 export class RuleEngine implements ReadingSink {
   readonly name = 'rules';
   private readonly index: RuleIndex;
-  private readonly values = new ValueTable();
+  /** Every per-meter column of the engine and its watches is indexed by these slots. */
+  private readonly slots = new MeterSlots();
+  private readonly values = new ValueTable(this.slots);
   /** Area rules count open meter alarms as they change, instead of recounting on the tick. */
   private readonly open = new OpenMeterAlarms((id, c, delta) => {
     this.timed.openChanged(id, c.rule.detector, delta);
@@ -105,11 +113,11 @@ export class RuleEngine implements ReadingSink {
 
   constructor(private readonly options: RuleEngineOptions) {
     this.now = options.now ?? Date.now;
-    this.maxStates = options.maxStates ?? 5_000_000;
-    this.index = new RuleIndex(options.topology);
+    this.maxStates = options.maxStates ?? 16_000_000;
+    this.index = new RuleIndex(options.topology, this.slots);
     this.throttle = new LogThrottle(options.errorLogIntervalMs ?? 60_000, this.now);
     const judge: RuleJudge = {
-      index: this.index, values: this.values, topology: options.topology, areaLoad: options.areaLoad ?? DEFAULT_AREA_LOAD,
+      index: this.index, values: this.values, slots: this.slots, topology: options.topology, areaLoad: options.areaLoad ?? DEFAULT_AREA_LOAD,
       step: (c, key, subject, initial, run) => { this.step(c, key, subject, initial, run); },
       openDetectors: (id) => this.open.detectors(id),
       subjectOf: (c, key) => this.subjectOf(c, key),
@@ -133,7 +141,7 @@ export class RuleEngine implements ReadingSink {
     this.drop(rule.id, 'was changed');
     if (!rule.enabled) return;
     const detector = DETECTORS[rule.detector].compile(rule.params);
-    const c: CompiledRule = { rule, detector, since: this.now(), states: new Map() };
+    const c: CompiledRule = { rule, detector, since: this.now(), states: new StateTable() };
     this.index.add(c);
     this.timed.add(c);
   }
@@ -143,9 +151,20 @@ export class RuleEngine implements ReadingSink {
     this.drop(id, reason);
   }
 
-  /** The topology changed: re-expand subjects; a deleted meter's state and open alarms go. */
+  /**
+   * The topology changed. A meter added, changed (moved to another area, say) or deleted touches
+   * that meter alone, never the fleet: a deleted meter's state and open alarms go. Any other
+   * change (or none named) re-expands every subject and membership.
+   */
   topologyChanged(change?: { readonly kind: string; readonly id: string; readonly op: 'upsert' | 'delete' }): void {
-    if (change?.kind === 'meter' && change.op === 'delete') this.forgetMeter(meterId(change.id));
+    if (change?.kind === 'meter') {
+      const id = meterId(change.id);
+      const meter = change.op === 'delete' ? undefined : this.options.topology.meter(id);
+      if (meter === undefined) this.forgetMeter(id);
+      this.index.meterChanged(id);
+      if (meter !== undefined) this.timed.meterChanged(meter);
+      return;
+    }
     this.index.invalidate();
     this.timed.topologyChanged();
   }
@@ -161,11 +180,7 @@ export class RuleEngine implements ReadingSink {
       for (let r: Reading | undefined = first; r?.meterId === first.meterId && r.ts === first.ts; r = batch[++j]) {
         mask |= this.values.apply(r);
       }
-      const mv = this.values.get(first.meterId);
-      if (mv !== undefined) {
-        mv.lastSeen = now;
-        this.timed.heard(first.meterId, mask);
-      }
+      if (this.values.heard(first.meterId, now)) this.timed.heard(first.meterId, mask);
       if (mask !== 0 && this.judges(first.meterId)) this.evaluateMeter(first.meterId, mask, first.ts);
       i = j;
     }
@@ -179,7 +194,7 @@ export class RuleEngine implements ReadingSink {
       ? [...this.index.all()].filter((c) => c.detector.scope === 'event' && 'all' in c.rule.subject)
       : this.index.forMeter(e.meterId).event;
     const subject: AlarmSubject = e.meterId === null ? { kind: 'terminal', id: e.terminalId } : { kind: 'meter', id: e.meterId };
-    const key = e.meterId ?? `t:${e.terminalId}`;
+    const key = e.meterId === null ? `t:${e.terminalId}` : meterStateKey(this.slots.take(e.meterId), 0);
     for (const c of rules) {
       if (c.detector.scope !== 'event') continue;
       const params = c.detector.params;
@@ -273,31 +288,34 @@ export class RuleEngine implements ReadingSink {
 
   /** Drops a meter's states (its own and its phases') in every rule, without a signal. */
   private dropMeterStates(id: MeterId): void {
+    const slot = this.slots.of(id);
+    if (slot === undefined) return;
     for (const c of this.index.all()) {
-      for (const key of [id, `${id}|l1`, `${id}|l2`, `${id}|l3`]) this.dropState(c, key);
+      for (let phase = 0; phase < PHASE_SLOTS; phase++) this.dropState(c, meterStateKey(slot, phase));
     }
   }
 
-  private dropState(c: CompiledRule, key: string): void {
+  private dropState(c: CompiledRule, key: StateKey): void {
     if (c.states.delete(key)) this.states -= 1;
   }
 
   private evaluateMeter(id: MeterId, mask: number, ts: number): void {
     const rules = this.index.forMeter(id).reading;
     if (rules.length === 0) return;
-    const mv = this.values.get(id);
-    if (mv === undefined) return;
+    const values = this.values.snapshot(id);
+    const slot = this.slots.of(id);
+    if (values === undefined || slot === undefined) return;
     const subject: AlarmSubject = { kind: 'meter', id };
     for (const c of rules) {
       const d = c.detector;
       if (d.scope !== 'meter' || (d.triggers & mask) === 0) continue;
       if (d.phaseQuantity === null) {
-        this.step(c, id, subject, () => d.initial(), (s) => d.evaluate(s, { phase: 'l1', values: mv.values }, ts));
+        this.step(c, meterStateKey(slot, 0), subject, () => d.initial(), (s) => d.evaluate(s, { phase: 'l1', values }, ts));
         continue;
       }
-      for (const phase of PHASES) {
-        if (mv.values[d.phaseQuantity(phase)] === undefined) continue;
-        this.step(c, `${id}|${phase}`, subject, () => d.initial(), (s) => d.evaluate(s, { phase, values: mv.values }, ts));
+      for (const [p, phase] of PHASES.entries()) {
+        if (values[d.phaseQuantity(phase)] === undefined) continue;
+        this.step(c, meterStateKey(slot, p + 1), subject, () => d.initial(), (s) => d.evaluate(s, { phase, values }, ts));
       }
     }
   }
@@ -305,7 +323,7 @@ export class RuleEngine implements ReadingSink {
   /** One detector step on one state, with the bound on states and the error guard. */
   private step(
     c: CompiledRule,
-    key: string,
+    key: StateKey,
     subject: AlarmSubject,
     initial: () => unknown,
     run: (state: unknown) => { state: unknown; event?: DetectorEvent },
@@ -370,8 +388,9 @@ export class RuleEngine implements ReadingSink {
     this.timed.remove(c);
     const now = this.now();
     const cleared = new Set<string>();
-    for (const [key, state] of c.states) {
-      this.states -= 1;
+    this.states -= c.states.size;
+    // A packed state is idle: only the states kept as objects can hold an alarm open.
+    for (const [key, state] of c.states.unpacked()) {
       if (!this.isRaised(c, state)) continue;
       const subject = this.subjectOf(c, key);
       const subjectKey = `${subject.kind}:${subject.id}`;
@@ -394,6 +413,8 @@ export class RuleEngine implements ReadingSink {
     this.open.forget(id);
     this.terms.delete(id);
     this.dropMeterStates(id);
+    this.index.forgetMeter(id);
+    this.slots.release(id);
   }
 
   private isRaised(c: CompiledRule, state: unknown): boolean {
@@ -403,10 +424,10 @@ export class RuleEngine implements ReadingSink {
     return areaStateRaised(state);
   }
 
-  private subjectOf(c: CompiledRule, key: string): AlarmSubject {
+  private subjectOf(c: CompiledRule, key: StateKey): AlarmSubject {
+    if (typeof key === 'number') return { kind: 'meter', id: this.slots.idAt(slotOfKey(key)) ?? meterId('') };
     const d = c.detector.scope;
     if (d === 'transformer-overload' || d === 'area-line-loss' || d === 'abnormal-area') return { kind: 'area', id: key as AreaId };
-    if (key.startsWith('t:')) return { kind: 'terminal', id: terminalId(key.slice(2)) };
-    return { kind: 'meter', id: meterId(key.split('|')[0] ?? key) };
+    return { kind: 'terminal', id: terminalId(key.startsWith('t:') ? key.slice(2) : key) };
   }
 }

@@ -8,19 +8,20 @@ import type { MeterId } from '../domain/index.js';
 import { DeadlineQueue } from './deadlines.js';
 import { detectDeviceEvent, initialDeviceEventState, type DeviceEventParams, type DeviceEventState } from './detectors/index.js';
 import type { CompiledRule } from './scope.js';
+import { meterStateKey, type StateKey } from './stateTable.js';
 import type { RuleJudge, RuleWatch, TickBudget } from './watch.js';
 
 const COMPACT_SLACK = 1024;
 
 /** A heap entry; live only while it is the one `scheduled` holds for its key. */
 interface Entry {
-  readonly key: string;
+  readonly key: StateKey;
 }
 
 export class EventQuietWatch implements RuleWatch {
   private readonly due = new DeadlineQueue<Entry>();
   /** State key → its one live entry. */
-  private readonly scheduled = new Map<string, Entry>();
+  private readonly scheduled = new Map<StateKey, Entry>();
 
   constructor(
     private readonly c: CompiledRule,
@@ -33,7 +34,7 @@ export class EventQuietWatch implements RuleWatch {
     return this.scheduled.size + this.due.size;
   }
 
-  eventStepped(key: string): void {
+  eventStepped(key: StateKey): void {
     if (this.scheduled.has(key)) return;
     const s = this.c.states.get(key) as DeviceEventState | undefined;
     if (s?.raisedAt === null || s?.raisedAt === undefined || s.lastAt === null) return;
@@ -76,11 +77,16 @@ export class EventQuietWatch implements RuleWatch {
     // Keys are meters and terminals, not memberships: nothing to rebuild.
   }
 
-  forgetMeter(id: MeterId): void {
-    this.scheduled.delete(id);
+  meterChanged(): void {
+    // As above.
   }
 
-  private schedule(key: string, at: number): void {
+  forgetMeter(id: MeterId): void {
+    const slot = this.judge.slots.of(id);
+    if (slot !== undefined) this.scheduled.delete(meterStateKey(slot, 0));
+  }
+
+  private schedule(key: StateKey, at: number): void {
     const entry: Entry = { key };
     this.scheduled.set(key, entry);
     this.due.push(at, entry);

@@ -23,7 +23,7 @@ import { RuleValidationError } from './model.js';
 import { READING_PATH_RULE_ID, READING_PATH_SUBJECT } from './readingPathStall.js';
 import { loadRuleSet } from './ruleSet.js';
 import { RuleService } from './service.js';
-import type { RulePlacement } from './scope.js';
+import type { RulePlacement, RuleTopology } from './scope.js';
 import type { RuleStore } from './store.js';
 
 export interface Rules {
@@ -58,12 +58,7 @@ export async function createRules({ config, configFile, store, registry, expecte
   if (!config.rules.enabled) return undefined;
   const areaLoad = areaLoadSettings(config);
   const engine = new RuleEngine({
-    topology: {
-      meter: (id) => registry.findMeter(id),
-      meters: () => registry.listMeters(),
-      areas: () => registry.listAreas(),
-      expectedIntervalMs,
-    },
+    topology: registryTopology(registry, expectedIntervalMs),
     onSignal: signal,
     onDetectorError: (rule, err, suppressed) => { logger.error({ rule, err, suppressed }, 'rule evaluation failed'); },
     continueAfterMs: 5,
@@ -114,4 +109,33 @@ export async function createRules({ config, configFile, store, registry, expecte
     engine, service,
     watchReadingPath: (stall) => { engine.watchReadingPath(stall, openAlarm(READING_PATH_RULE_ID, READING_PATH_SUBJECT)?.since); },
   };
+}
+
+/**
+ * The registry as the engine sees it: single meters and an area's meters from the registry's
+ * indexes, the fleet walked a keyset page at a time in id order, so a watch walking it in
+ * slices holds one page of Meter objects, never a million (the registry makes a fresh object
+ * per meter listed).
+ */
+export function registryTopology(registry: Registry, expectedIntervalMs: (meter: Meter) => number | undefined): RuleTopology {
+  return {
+    meter: (id) => registry.findMeter(id),
+    meters: () => metersByPage(registry),
+    metersOfArea: (id) => registry.metersOfArea(id) ?? [],
+    areas: () => registry.listAreas(),
+    expectedIntervalMs,
+  };
+}
+
+/** Meters listed per page of the fleet walk. */
+const FLEET_PAGE = 1000;
+
+function* metersByPage(registry: Registry): Generator<Meter> {
+  let after: string | undefined;
+  for (;;) {
+    const page = registry.pageMeters({}, after, FLEET_PAGE);
+    yield* page.items;
+    if (page.next === null) return;
+    after = page.next;
+  }
 }

@@ -56,6 +56,10 @@ export class LineLossWatch implements RuleWatch {
     // As above.
   }
 
+  meterChanged(): void {
+    // As above.
+  }
+
   private begin(area: Area, now: number): LineLossState {
     return { condition: initialCondition(), startAt: now, start: this.registers(this.judge.index.membersOf(area.id), now) };
   }

@@ -5,13 +5,17 @@
  */
 import type { Area, AreaId, Meter, MeterId } from '../domain/index.js';
 import type { CompiledDetector } from './catalogue.js';
+import { columnFor, type MeterSlots } from './meterSlots.js';
 import type { Rule } from './model.js';
+import type { StateTable } from './stateTable.js';
 
 /** The slice of the registry the engine needs. */
 export interface RuleTopology {
   meter(id: MeterId): Meter | undefined;
   meters(): Iterable<Meter>;
   areas(): Iterable<Area>;
+  /** The meters of an area and its sub-areas, from the topology's own area index; without it they are grouped from `meters()`. */
+  metersOfArea?(id: AreaId): readonly Meter[];
   /** How often data is expected from a meter (its terminal's shortest collection interval), ms; undefined when unknown. */
   expectedIntervalMs(meter: Meter): number | undefined;
 }
@@ -32,8 +36,8 @@ export interface CompiledRule {
   readonly detector: CompiledDetector;
   /** When the engine took the rule on: a meter never heard from counts as silent from here. */
   readonly since: number;
-  /** Detector state per meter, `meter|phase`, area, or `t:terminal` key. */
-  readonly states: Map<string, unknown>;
+  /** Detector state per meter (and phase), area, or `t:terminal` key (stateTable.ts). */
+  readonly states: StateTable;
 }
 
 export interface MeterRules {
@@ -47,13 +51,19 @@ const NONE: MeterRules = { reading: [], event: [] };
 
 export class RuleIndex {
   private readonly rules = new Map<string, CompiledRule>();
-  private readonly perMeter = new Map<MeterId, MeterRules>();
+  /**
+   * Per meter slot, 1 + the index of its rules in `shapes` (0: not worked out): meters
+   * watched by the same rules share one MeterRules, so the cache costs 4 bytes a meter.
+   */
+  private perMeter = new Int32Array(0);
+  private shapes: MeterRules[] = [];
+  private shapeOf = new Map<string, number>();
   private areaSets = new Map<CompiledRule, ReadonlySet<AreaId>>();
   private members: Map<AreaId, Meter[]> | undefined;
   private areaList: Area[] | undefined;
   private meterList: Meter[] | undefined;
 
-  constructor(private readonly topology: RuleTopology) {}
+  constructor(private readonly topology: RuleTopology, private readonly slots: MeterSlots) {}
 
   get size(): number {
     return this.rules.size;
@@ -70,7 +80,7 @@ export class RuleIndex {
   add(c: CompiledRule): void {
     this.rules.set(c.rule.id, c);
     this.areaSets.set(c, this.expand(c.rule));
-    this.perMeter.clear();
+    this.forgetRules();
   }
 
   remove(id: string): CompiledRule | undefined {
@@ -78,7 +88,7 @@ export class RuleIndex {
     if (c === undefined) return undefined;
     this.rules.delete(id);
     this.areaSets.delete(c);
-    this.perMeter.clear();
+    this.forgetRules();
     return c;
   }
 
@@ -87,27 +97,53 @@ export class RuleIndex {
     this.members = undefined;
     this.areaList = undefined;
     this.meterList = undefined;
-    this.perMeter.clear();
+    this.forgetRules();
     const sets = new Map<CompiledRule, ReadonlySet<AreaId>>();
     for (const c of this.rules.values()) sets.set(c, this.expand(c.rule));
     this.areaSets = sets;
   }
 
   forMeter(id: MeterId): MeterRules {
-    const cached = this.perMeter.get(id);
-    if (cached !== undefined) return cached;
+    const slot = this.slots.of(id);
+    const cached = slot === undefined ? 0 : this.perMeter[slot] ?? 0;
+    if (cached > 0) return this.shapes[cached - 1] ?? NONE;
     const meter = this.topology.meter(id);
     if (meter === undefined) return NONE;
     const reading: CompiledRule[] = [];
     const event: CompiledRule[] = [];
+    let shape = '';
+    let n = 0;
     for (const c of this.rules.values()) {
+      n += 1;
       if (!this.covers(c, meter)) continue;
       if (c.detector.scope === 'meter') reading.push(c);
       else if (c.detector.scope === 'event') event.push(c);
+      else continue;
+      shape += `${n},`;
     }
-    const entry = { reading, event };
-    this.perMeter.set(id, entry);
-    return entry;
+    let at = this.shapeOf.get(shape);
+    if (at === undefined) {
+      at = this.shapes.push({ reading, event });
+      this.shapeOf.set(shape, at);
+    }
+    if (slot !== undefined) {
+      this.perMeter = columnFor(this.perMeter, slot, 0);
+      this.perMeter[slot] = at;
+    }
+    return this.shapes[at - 1] ?? NONE;
+  }
+
+  /** A deleted meter's cached rules go with its slot. */
+  forgetMeter(id: MeterId): void {
+    const slot = this.slots.of(id);
+    if (slot !== undefined && slot < this.perMeter.length) this.perMeter[slot] = 0;
+  }
+
+  /** One meter was added, changed or deleted: its rules are worked out afresh, the area sets stand. */
+  meterChanged(id: MeterId): void {
+    this.forgetMeter(id);
+    this.members = undefined;
+    this.meterList = undefined;
   }
 
   covers(c: CompiledRule, meter: Meter): boolean {
@@ -118,15 +154,19 @@ export class RuleIndex {
     return meter.areaId !== null && (this.areaSets.get(c)?.has(meter.areaId) ?? false);
   }
 
-  /** The meters a rule watches. */
-  metersOf(c: CompiledRule): Meter[] {
+  /**
+   * The ids of the meters a rule watches now: a list of references a caller walks in slices
+   * and then drops, never the fleet's Meter objects kept (a million of them is a gigabyte).
+   */
+  meterIdsOf(c: CompiledRule): MeterId[] {
     const s = c.rule.subject;
-    if ('all' in s) return this.allMeters();
     if ('meter' in s || 'meters' in s) {
       const ids = 'meter' in s ? [s.meter] : s.meters;
-      return ids.flatMap((id) => this.topology.meter(id as MeterId) ?? []);
+      return ids.flatMap((id) => this.topology.meter(id as MeterId)?.id ?? []);
     }
-    return this.allMeters().filter((m) => this.covers(c, m));
+    const out: MeterId[] = [];
+    for (const m of this.topology.meters()) if (this.covers(c, m)) out.push(m.id);
+    return out;
   }
 
   /** The areas an area rule judges: the subject's area (and descendants), or every area. */
@@ -139,8 +179,15 @@ export class RuleIndex {
 
   /** The meters of an area and of every area below it. */
   membersOf(area: AreaId): readonly Meter[] {
+    if (this.topology.metersOfArea !== undefined) return this.topology.metersOfArea(area);
     this.members ??= this.buildMembers();
     return this.members.get(area) ?? [];
+  }
+
+  private forgetRules(): void {
+    this.perMeter.fill(0);
+    this.shapes = [];
+    this.shapeOf = new Map();
   }
 
   private allMeters(): Meter[] {

@@ -15,6 +15,9 @@
  * at once (in slices) and judged on what they have sent by then. A meter already in alarm is
  * judged as usual: no data came, so it stays in alarm.
  *
+ * What the watch keeps per meter is a few numbers in columns indexed by the engine's meter
+ * slots (meterSlots.ts), and the heap holds slot numbers: no object per meter.
+ *
  * In a cluster only the meters placed on this node are judged: a meter placed elsewhere has no
  * deadline until the placement changes, when the covered meters are enrolled again; a meter
  * taken counts its silence from the taking (judge.judgedSince), as a meter added does from its
@@ -27,41 +30,41 @@ import {
   detectCommunicationLoss, initialCondition, type CommunicationLossParams, type ConditionState, type SilenceBasis,
 } from './detectors/index.js';
 import { checkSilence, silentAt } from './freshness.js';
+import { columnFor } from './meterSlots.js';
 import type { CompiledRule } from './scope.js';
+import { meterStateKey } from './stateTable.js';
 import type { RuleJudge, RuleWatch, TickBudget } from './watch.js';
 
-interface Slot {
-  meter: Meter;
+/** Stale heap entries beyond this many more than the enrolled meters are dropped in one pass. */
+const COMPACT_SLACK = 1024;
+/** Meters changed one by one that wait for the next tick; past this many a whole enrolment pass is cheaper. */
+const MAX_CHANGED = 10_000;
+
+export class SilenceWatch implements RuleWatch {
+  /** 1 where the meter in that slot is enrolled. */
+  private enrolled = new Uint8Array(0);
+  private enrolledCount = 0;
   /**
    * When the meter became expected to report: the rule's start for the meters it found, the
    * enrolment after the topology change for a meter added later (a new meter is not silent
    * the moment it is created).
    */
-  readonly expectedFrom: number;
-  /** The slot's one live heap entry (any other entry for it is stale), and its deadline (NaN: none). */
-  entry: Entry | undefined;
-  at: number;
-  /** The enrolment pass that last visited it: slots a finished pass did not visit are gone. */
-  pass: number;
-}
-
-interface Entry {
-  readonly slot: Slot;
-}
-
-/** Stale heap entries beyond this many more than the live slots are dropped in one pass. */
-const COMPACT_SLACK = 1024;
-
-export class SilenceWatch implements RuleWatch {
-  private readonly slots = new Map<MeterId, Slot>();
-  private readonly due = new DeadlineQueue<Entry>();
-  /** Meters in alarm: no deadline, judged on the tick after they are heard from. */
-  private readonly waiting = new Set<MeterId>();
-  /** Meters that fell due while silence was no evidence: no deadline until it is again. */
-  private readonly parked = new Set<MeterId>();
+  private expectedFrom = new Float64Array(0);
+  /** The meter's one live deadline (NaN: none); a heap entry at another instant is stale. */
+  private at = new Float64Array(0);
+  /** The enrolment pass that last visited it: meters a finished pass did not visit are gone. */
+  private visited = new Int32Array(0);
+  /** Slots of meters due at the instants queued. */
+  private readonly due = new DeadlineQueue<number>();
+  /** Meters in alarm (by slot): no deadline, judged on the tick after they are heard from. */
+  private readonly waiting = new Set<number>();
+  /** Meters (by slot) that fell due while silence was no evidence: no deadline until it is again. */
+  private readonly parked = new Set<number>();
   private pass = 0;
-  private enrolment: { readonly meters: readonly Meter[]; cursor: number } | undefined;
+  private enrolment: { readonly ids: readonly MeterId[]; cursor: number } | undefined;
   private enrolAgain = true;
+  /** Meters added or changed since the last tick, enrolled (or let go) one by one. */
+  private readonly changed = new Set<MeterId>();
   private readonly withInterval = new Map<number, CommunicationLossParams>();
 
   constructor(
@@ -70,15 +73,16 @@ export class SilenceWatch implements RuleWatch {
     private readonly judge: RuleJudge,
   ) {}
 
-  /** Slots (at most one per covered meter) plus heap entries (compacted past twice the slots). */
+  /** Enrolled meters plus heap entries (compacted past twice the meters). */
   get held(): number {
-    return this.slots.size + this.due.size;
+    return this.enrolledCount + this.due.size;
   }
 
   heard(id: MeterId): void {
-    if (this.waiting.size === 0 || !this.waiting.delete(id)) return;
-    const slot = this.slots.get(id);
-    if (slot !== undefined) this.schedule(slot, Number.NEGATIVE_INFINITY);
+    if (this.waiting.size === 0) return;
+    const slot = this.judge.slots.of(id);
+    if (slot === undefined || !this.waiting.delete(slot)) return;
+    if (this.enrolled[slot] === 1) this.schedule(slot, Number.NEGATIVE_INFINITY);
   }
 
   tick(now: number, budget: TickBudget): boolean {
@@ -91,22 +95,35 @@ export class SilenceWatch implements RuleWatch {
     if (judging) this.unpark(now, budget);
     let done = 0;
     while (this.due.peekAt() <= now && budget.more(done)) {
-      const entry = this.due.pop();
-      const slot = entry?.slot;
-      if (slot === undefined || slot.entry !== entry) continue;
-      slot.entry = undefined;
-      slot.at = Number.NaN;
-      this.observe(slot, now);
+      const at = this.due.peekAt();
+      const slot = this.due.pop() ?? -1;
+      if (this.enrolled[slot] !== 1 || this.at[slot] !== at) continue;
+      this.at[slot] = Number.NaN;
+      const id = this.judge.slots.idAt(slot);
+      const meter = id === undefined ? undefined : this.judge.topology.meter(id);
+      if (meter !== undefined) this.observe(slot, meter, now);
       done += 1;
     }
     if (this.enrolment === undefined && this.enrolAgain) this.startPass();
+    this.enrolChanged(now, budget);
     this.enrol(now, budget);
-    if (this.due.size > 2 * this.slots.size + COMPACT_SLACK) this.due.retain((e) => e.slot.entry === e);
-    return this.enrolment !== undefined || this.due.peekAt() <= now || (judging && this.parked.size > 0);
+    if (this.due.size > 2 * this.enrolledCount + COMPACT_SLACK) this.due.retain((slot, at) => this.enrolled[slot] === 1 && this.at[slot] === at);
+    return this.enrolment !== undefined || this.changed.size > 0 || this.due.peekAt() <= now || (judging && this.parked.size > 0);
   }
 
   topologyChanged(): void {
     this.enrolAgain = true;
+  }
+
+  /** Enrolled at the next tick, as a whole pass would (its silence counts from then), or let go if the rule no longer covers it. */
+  meterChanged(m: Meter): void {
+    if (this.enrolAgain) return;
+    if (this.changed.size >= MAX_CHANGED) {
+      this.changed.clear();
+      this.enrolAgain = true;
+      return;
+    }
+    this.changed.add(m.id);
   }
 
   placementChanged(): void {
@@ -114,11 +131,9 @@ export class SilenceWatch implements RuleWatch {
   }
 
   forgetMeter(id: MeterId): void {
-    const slot = this.slots.get(id);
-    if (slot !== undefined) slot.entry = undefined;
-    this.slots.delete(id);
-    this.waiting.delete(id);
-    this.parked.delete(id);
+    const slot = this.judge.slots.of(id);
+    if (slot === undefined) return;
+    this.unenrol(slot);
   }
 
   // ── internals ───────────────────────────────────────────────────────────
@@ -126,11 +141,10 @@ export class SilenceWatch implements RuleWatch {
   /** Parked meters become due now, as many as the budget allows. */
   private unpark(now: number, budget: TickBudget): void {
     let done = 0;
-    for (const id of this.parked) {
+    for (const slot of this.parked) {
       if (!budget.more(done)) return;
-      this.parked.delete(id);
-      const slot = this.slots.get(id);
-      if (slot !== undefined) this.schedule(slot, now);
+      this.parked.delete(slot);
+      if (this.enrolled[slot] === 1) this.schedule(slot, now);
       done += 1;
     }
   }
@@ -138,71 +152,114 @@ export class SilenceWatch implements RuleWatch {
   private startPass(): void {
     this.enrolAgain = false;
     this.pass += 1;
-    this.enrolment = { meters: this.judge.index.metersOf(this.c), cursor: 0 };
+    this.enrolment = { ids: this.judge.index.meterIdsOf(this.c), cursor: 0 };
   }
 
-  /** Visits the pass's meters while the budget lasts; a finished pass forgets unvisited slots. */
+  /** The meters changed one by one since the last tick, while the budget lasts. */
+  private enrolChanged(now: number, budget: TickBudget): void {
+    let done = 0;
+    for (const id of this.changed) {
+      if (!budget.more(done)) return;
+      this.changed.delete(id);
+      done += 1;
+      const m = this.judge.topology.meter(id);
+      if (m === undefined) continue;
+      if (this.judge.index.covers(this.c, m)) {
+        // Added after the rule's first pass took its list: expected to report from now.
+        this.enrolOne(m, now, now);
+        continue;
+      }
+      const slot = this.judge.slots.of(id);
+      if (slot !== undefined) this.unenrol(slot);
+    }
+  }
+
+  /** Visits the pass's meters while the budget lasts; a finished pass forgets meters it did not visit. */
   private enrol(now: number, budget: TickBudget): void {
     const e = this.enrolment;
     if (e === undefined) return;
-    for (let done = 0; e.cursor < e.meters.length && budget.more(done); done++) {
-      const m = e.meters[e.cursor++];
+    for (let done = 0; e.cursor < e.ids.length && budget.more(done); done++) {
+      const id = e.ids[e.cursor++];
       // The list is the one the pass started with: a meter deleted since is skipped.
-      if (m === undefined || this.judge.topology.meter(m.id) === undefined) continue;
-      let slot = this.slots.get(m.id);
-      if (slot === undefined) {
-        const expectedFrom = this.pass === 1 ? this.c.since : now;
-        this.slots.set(m.id, (slot = { meter: m, expectedFrom, entry: undefined, at: Number.NaN, pass: this.pass }));
-      }
-      slot.meter = m;
-      slot.pass = this.pass;
-      this.waiting.delete(m.id);
-      this.parked.delete(m.id);
-      this.observe(slot, now);
+      const m = id === undefined ? undefined : this.judge.topology.meter(id);
+      if (m !== undefined) this.enrolOne(m, now, this.pass === 1 ? this.c.since : now);
     }
-    if (e.cursor < e.meters.length) return;
+    if (e.cursor < e.ids.length) return;
     this.enrolment = undefined;
-    for (const [id, slot] of this.slots) if (slot.pass !== this.pass) this.forgetMeter(id);
+    for (let slot = 0; slot < this.enrolled.length; slot++) {
+      if (this.enrolled[slot] === 1 && this.visited[slot] !== this.pass) this.unenrol(slot);
+    }
+  }
+
+  private enrolOne(m: Meter, now: number, expectedFrom: number): void {
+    const slot = this.judge.slots.take(m.id);
+    if (this.enrolled[slot] !== 1) {
+      this.enrolled = columnFor(this.enrolled, slot, 0);
+      this.expectedFrom = columnFor(this.expectedFrom, slot, Number.NaN);
+      this.at = columnFor(this.at, slot, Number.NaN);
+      this.visited = columnFor(this.visited, slot, 0);
+      this.enrolled[slot] = 1;
+      this.enrolledCount += 1;
+      this.expectedFrom[slot] = expectedFrom;
+      this.at[slot] = Number.NaN;
+    }
+    // Visited by this pass: a meter added after the pass took its list is not let go at its end.
+    this.visited[slot] = this.pass;
+    this.waiting.delete(slot);
+    this.parked.delete(slot);
+    this.observe(slot, m, now);
+  }
+
+  private unenrol(slot: number): void {
+    if (this.enrolled[slot] === 1) this.enrolledCount -= 1;
+    if (slot < this.enrolled.length) {
+      this.enrolled[slot] = 0;
+      this.at[slot] = Number.NaN;
+    }
+    this.waiting.delete(slot);
+    this.parked.delete(slot);
   }
 
   /** One judgement, then the next instant at which the verdict can change without new data. */
-  private observe(slot: Slot, now: number): void {
-    const id = slot.meter.id;
-    const interval = this.intervalOf(slot.meter);
+  private observe(slot: number, meter: Meter, now: number): void {
+    const id = meter.id;
+    const key = meterStateKey(slot, 0);
+    const interval = this.intervalOf(meter);
     // Unknown interval (terminal disabled or unknown): not judged until the topology changes.
     if (interval === undefined) return;
-    const taken = this.judge.judgedSince(slot.meter);
+    const taken = this.judge.judgedSince(meter);
     if (taken === undefined) {
       // Another node judges it: no deadline here until the placement changes.
-      this.waiting.delete(id);
-      this.parked.delete(id);
+      this.waiting.delete(slot);
+      this.parked.delete(slot);
       return;
     }
-    const heard = this.judge.values.get(id)?.lastSeen ?? null;
+    const expectedFrom = this.expectedFrom[slot] ?? this.c.since;
+    const heard = this.judge.values.lastSeen(id);
     // Heard before the rule started (or before this node took the meter): silence counts from then, as for a meter never heard.
     const from = Math.max(this.c.since, taken);
-    const last = Math.max(heard ?? slot.expectedFrom, from);
-    const basis = basisOf(heard, slot.expectedFrom, this.c.since, taken);
+    const last = Math.max(heard ?? expectedFrom, from);
+    const basis = basisOf(heard, expectedFrom, this.c.since, taken);
     const silentFrom = silentAt(last, interval, this.params.missedIntervals);
-    const before = this.c.states.get(id) as ConditionState | undefined;
+    const before = this.c.states.get(key) as ConditionState | undefined;
     if ((before === undefined || before.phase === 'idle') && !checkSilence(last, now, interval, this.params.missedIntervals).silent) {
       // Not silent and nothing pending: the detector would only say "idle", so skip it (and
       // its explanation text); a meter seen for the first time gets its idle state all the same.
-      if (before === undefined) this.judge.step(this.c, id, { kind: 'meter', id }, initialCondition, (s) => ({ state: s }));
-      this.schedule(slot, this.c.states.has(id) ? Math.max(silentFrom, now + 1) : now + 1);
+      if (before === undefined) this.judge.step(this.c, key, { kind: 'meter', id }, initialCondition, (s) => ({ state: s }));
+      this.schedule(slot, this.c.states.has(key) ? Math.max(silentFrom, now + 1) : now + 1);
       return;
     }
     if (before?.phase !== 'active' && before?.phase !== 'clearing' && !this.judge.judgesSilence(now)) {
-      this.parked.add(id);
+      this.parked.add(slot);
       return;
     }
     const params = this.paramsFor(interval);
-    this.judge.step(this.c, id, { kind: 'meter', id }, initialCondition,
+    this.judge.step(this.c, key, { kind: 'meter', id }, initialCondition,
       (s) => detectCommunicationLoss(s as ConditionState, last, params, now, basis));
-    const state = this.c.states.get(id) as ConditionState | undefined;
+    const state = this.c.states.get(key) as ConditionState | undefined;
     switch (state?.phase) {
       case 'active':
-        this.waiting.add(id);
+        this.waiting.add(slot);
         return;
       case 'clearing':
         this.schedule(slot, Math.max(Math.min((state.since ?? now) + this.params.clearForMs, silentFrom), now + 1));
@@ -226,12 +283,10 @@ export class SilenceWatch implements RuleWatch {
     return p;
   }
 
-  private schedule(slot: Slot, at: number): void {
-    if (slot.entry !== undefined && slot.at === at) return;
-    const entry: Entry = { slot };
-    slot.entry = entry;
-    slot.at = at;
-    this.due.push(at, entry);
+  private schedule(slot: number, at: number): void {
+    if (this.at[slot] === at) return;
+    this.at[slot] = at;
+    this.due.push(at, slot);
   }
 
   private intervalOf(m: Meter): number | undefined {

@@ -7,13 +7,14 @@
  * setImmediate), so a mass outage on a large fleet raises within a second instead of over
  * many ticks, while readings keep their latency.
  */
-import type { MeterId } from '../domain/index.js';
+import type { Meter, MeterId } from '../domain/index.js';
 import { AbnormalAreaWatch } from './areaShare.js';
 import { AreaLoadWatch } from './areaLoad.js';
 import { EventQuietWatch } from './eventQuiet.js';
 import { LineLossWatch } from './lineLoss.js';
 import type { CompiledRule } from './scope.js';
 import { SilenceWatch } from './silenceWatch.js';
+import type { StateKey } from './stateTable.js';
 import { TickBudget, type RuleJudge, type RuleWatch } from './watch.js';
 
 export interface TimeDrivenOptions {
@@ -73,7 +74,7 @@ export class TimeDrivenRules {
     for (const { c, w } of this.alarmCounters) this.guard(c, () => { w.openChanged?.(id, detector, delta); });
   }
 
-  eventStepped(c: CompiledRule, key: string): void {
+  eventStepped(c: CompiledRule, key: StateKey): void {
     const w = this.watches.get(c);
     if (w?.eventStepped !== undefined) this.guard(c, () => { w.eventStepped?.(key); });
   }
@@ -84,6 +85,13 @@ export class TimeDrivenRules {
 
   forgetMeter(id: MeterId): void {
     for (const w of this.watches.values()) w.forgetMeter(id);
+  }
+
+  meterChanged(meter: Meter): void {
+    for (const [c, w] of this.watches) {
+      if (w.meterChanged === undefined) w.topologyChanged();
+      else this.guard(c, () => { w.meterChanged?.(meter); });
+    }
   }
 
   placementChanged(): void {

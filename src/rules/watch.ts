@@ -11,12 +11,16 @@ import type { AlarmSubject } from '../domain/alarm.js';
 import type { AreaId, AreaLoadSettings, Meter, MeterId } from '../domain/index.js';
 import type { DetectorEvent } from './detectors/index.js';
 import type { CompiledRule, RuleIndex, RuleTopology } from './scope.js';
+import type { MeterSlots } from './meterSlots.js';
+import type { StateKey } from './stateTable.js';
 import type { ValueTable } from './values.js';
 
 /** What a watch may use of the engine. */
 export interface RuleJudge {
   readonly index: RuleIndex;
   readonly values: ValueTable;
+  /** The meters' slots, which index every per-meter column. */
+  readonly slots: MeterSlots;
   readonly topology: RuleTopology;
   /** How area loads are summed and limits derived, the same for every caller (src/domain/areaLoad.ts). */
   readonly areaLoad: AreaLoadSettings;
@@ -26,7 +30,7 @@ export interface RuleJudge {
    */
   step(
     c: CompiledRule,
-    key: string,
+    key: StateKey,
     subject: AlarmSubject,
     initial: () => unknown,
     run: (state: unknown) => { state: unknown; event?: DetectorEvent },
@@ -47,7 +51,7 @@ export interface RuleJudge {
    */
   judgesArea(c: CompiledRule, id: AreaId): boolean;
   /** The alarm subject a state key stands for. */
-  subjectOf(c: CompiledRule, key: string): AlarmSubject;
+  subjectOf(c: CompiledRule, key: StateKey): AlarmSubject;
   /**
    * Whether silence is evidence at `now`: false while the reading path ahead of the engine is
    * stalled and for the grace after it (readingPathStall.ts), when no device is raised for it.
@@ -67,9 +71,14 @@ export interface RuleWatch {
   /** A rule's alarm on a meter opened (+1) or closed (-1). */
   openChanged?(id: MeterId, detector: string, delta: 1 | -1): void;
   /** A device event stepped the state under `key` of this watch's rule. */
-  eventStepped?(key: string): void;
+  eventStepped?(key: StateKey): void;
   /** Areas or meters changed: memberships are rebuilt on the next tick. */
   topologyChanged(): void;
+  /**
+   * One meter was added or changed (its area, its terminal): the watch takes that meter into
+   * account alone; without this method the watch rebuilds as on `topologyChanged`.
+   */
+  meterChanged?(meter: Meter): void;
   /** A meter was deleted (its states are already gone). */
   forgetMeter(id: MeterId): void;
   /** What this node judges changed (areas taken or given up): look at the covered meters again. */
