@@ -22,25 +22,17 @@
  * - meters_first_ms / meters_deep_ms: GET /api/v1/meters, the first page and a page whose
  *   cursor is 100 meters before the end, median of 7 each.
  *
- * The rule engine's memory is measured in this process, apart from the station: the heap a
- * RuleEngine with the default rule set retains over a topology of N meters (after a forced
- * GC), once built and ticked with every meter silent, then after every meter has reported
- * one poll.
+ * The rule engine's own heap at a million meters, silent and after every meter reported, is
+ * tests/bench/rules-memory.bench.ts: it lets enrolment finish before it measures.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { RawReading } from '../../protocols/adapter.js';
 import { areaId, meterId, terminalId, type Area, type Meter, type Terminal } from '../../src/domain/index.js';
-import { IngestPipeline } from '../../src/ingest/pipeline.js';
 import { SqliteRegistryStore } from '../../src/registry/store.js';
-import { RuleEngine } from '../../src/rules/engine.js';
-import { loadRuleSet } from '../../src/rules/ruleSet.js';
 import { openDatabase } from '../../src/storage/db.js';
 import { CLI_ADMIN_TOKEN, installCli, stationEnv, type CliInstall, type RunningCli } from '../helpers/cli.js';
 import { ROOT } from '../helpers/transpile.js';
@@ -210,45 +202,6 @@ it(`measures a station of ${METERS} meters started from its store`, async () => 
   for (const [k, v] of Object.entries(latencies)) console.log(`bench: fleet.${k}_ms = ${v.toFixed(1)} ms`);
 }, 3_600_000);
 
-it(`measures the rule engine's heap over ${METERS} meters`, async () => {
-  const gc = exposedGc();
-  const byId = new Map<string, Meter>();
-  const byAddress = new Map<string, Meter>();
-  for (let i = 0; i < METERS; i++) {
-    const m = meterRow(i);
-    byId.set(m.id, m);
-    byAddress.set(`${m.terminalId}|${m.address}`, m);
-  }
-  const topologyAreas = areaRows();
-  const heap = (): number => { gc(); return process.memoryUsage().heapUsed; };
-  const before = heap();
-  const engine = new RuleEngine({
-    topology: { meter: (id) => byId.get(id), meters: () => byId.values(), areas: () => topologyAreas, expectedIntervalMs: () => 60_000 },
-    onSignal: () => undefined,
-  });
-  for (const r of loadRuleSet(join(ROOT, 'config/rules.yaml'))) engine.upsert(r);
-  engine.tick();
-  const silent = heap() - before;
-  const pipeline = new IngestPipeline({ capacity: 200_000, sinks: [engine], meterAt: (t, a) => byAddress.get(`${t}|${a}`) });
-  const ts = Date.now();
-  for (let from = 0; from < METERS; from += 1000) {
-    const batch: RawReading[] = [];
-    for (let i = from; i < Math.min(METERS, from + 1000); i++) {
-      const m = meterRow(i);
-      const base = { terminalId: m.terminalId, address: m.address, ts };
-      batch.push({ ...base, quantity: 'power.active', value: 2 + (i % 5) }, { ...base, quantity: 'voltage.l1', value: 230 }, { ...base, quantity: 'energy.active.import', value: 1000 + i });
-    }
-    await pipeline.offer(batch, 'mqtt', 'push');
-  }
-  await pipeline.close();
-  engine.tick();
-  const reported = heap() - before;
-  engine.close();
-  console.log(`bench: rules.heap_silent = ${(silent / MIB).toFixed(1)} MiB (${(silent / METERS).toFixed(0)} B/meter, every meter silent)`);
-  console.log(`bench: rules.heap_reported = ${(reported / MIB).toFixed(1)} MiB (${(reported / METERS).toFixed(0)} B/meter, every meter reported once)`);
-  console.log(`bench: rules.engine_states = ${engine.stats().states} states`);
-}, 1_800_000);
-
 /** The first `/health` with status ok; the start fails the bench if the station exits or takes longer than START_DEADLINE_MS. */
 async function healthOk(url: string, station: RunningCli): Promise<void> {
   const deadline = Date.now() + START_DEADLINE_MS;
@@ -300,10 +253,4 @@ function cpuSeconds(pid: number): number {
 function bareNodeRssMb(): number {
   const run = spawnSync(process.execPath, ['-e', 'console.log(process.memoryUsage().rss)']);
   return Number(run.stdout.toString()) / MIB;
-}
-
-/** `gc()` without starting the worker with --expose-gc: the flag set at run time, the function taken from a fresh context. */
-function exposedGc(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
 }
