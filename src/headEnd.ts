@@ -85,6 +85,13 @@ export function metricSources({ pipeline, mqtt, scheduler, influx, dlms }: HeadE
       },
     },
     {
+      name: 'gridhead_collect_sessions', help: 'Terminal sessions the collector holds open: in use by a request, or kept between requests (bounded by collect.keepSessions.max)', type: 'gauge', labelNames: ['state'],
+      read: () => {
+        const c = scheduler.counters();
+        return [{ labels: { state: 'in_use' }, value: c.sessionsOpen - c.sessionsKept }, { labels: { state: 'kept' }, value: c.sessionsKept }];
+      },
+    },
+    {
       name: 'gridhead_terminals', help: 'Terminals by link state', type: 'gauge', labelNames: ['state'],
       read: () => {
         const counts = new Map<string, number>();

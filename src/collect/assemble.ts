@@ -49,7 +49,7 @@ export interface CollectionAssembly {
 }
 
 export function createCollection({ config, stores, registry, adapters, offer, logger, throttle, closers, duties, placement, handoverMs, openFilesLimit }: CollectionAssembly): Collection {
-  checkOpenFiles(openFilesLimit ?? readOpenFilesLimit(), descriptorNeeds(config, registry, adapters), logger);
+  checkOpenFiles(openFilesLimit ?? readOpenFilesLimit(), descriptorNeeds(config), logger);
   const stats = new CollectionStats({
     store: stores.stats,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
@@ -99,15 +99,14 @@ export function createCollection({ config, stores, registry, adapters, offer, lo
 }
 
 /**
- * Descriptors collection may hold: a lane keeps its terminal's session open between cycles,
- * so every polled terminal can hold a connection, and never fewer than the requests allowed
- * in flight; DLMS pushes over TCP hold one each, up to their limit.
+ * Descriptors collection may hold: a session per request in flight, plus the sessions kept open
+ * between requests, up to their bound, whatever the number of polled terminals; DLMS pushes
+ * over TCP hold one each, up to their limit.
  */
-function descriptorNeeds(config: GridheadConfig, registry: Registry, adapters: CollectionAssembly['adapters']): { what: string; count: number }[] {
-  const polled = registry.listTerminals().filter((t) => adapters[t.protocol]?.capabilities.pollable === true).length;
+function descriptorNeeds(config: GridheadConfig): { what: string; count: number }[] {
   const push = config.dlms.push.listen.enabled ? config.dlms.push.maxConnections : 0;
   return [
-    { what: 'collectionSessions', count: Math.max(config.collect.concurrency, polled) },
+    { what: 'collectionSessions', count: config.collect.concurrency + config.collect.keepSessions.max },
     { what: 'dlmsPushConnections', count: push },
   ];
 }

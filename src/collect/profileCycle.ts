@@ -38,6 +38,8 @@ export class ProfileCycle {
   #sorted: { readonly id: string; readonly offset: number }[] | undefined;
   #timer: Timer | undefined;
   #running = false;
+  /** The first cycle start since start(); every later start is a whole number of intervals on. */
+  #anchor = 0;
   // The cycle being dispatched.
   #cycleStart = 0;
   #snapshot: readonly { readonly id: string; readonly offset: number }[] = [];
@@ -51,6 +53,18 @@ export class ProfileCycle {
   /** Jitter offset of a member, ms after each cycle start. */
   offsetOf(terminalId: string): number | undefined {
     return this.#offsets.get(terminalId);
+  }
+
+  /**
+   * When the member is next due after `now` (undefined when it is no member or the profile is
+   * stopped). A member that joined during the cycle in progress is due one cycle later than this.
+   */
+  nextDue(terminalId: string, now: number): number | undefined {
+    const offset = this.#offsets.get(terminalId);
+    if (offset === undefined || !this.#running) return undefined;
+    const { intervalMs } = this.#o;
+    const cycles = Math.max(0, Math.floor((now - this.#anchor - offset) / intervalMs) + 1);
+    return this.#anchor + cycles * intervalMs + offset;
   }
 
   /** Joins from the next cycle on (a cycle in progress is not re-entered). */
@@ -71,6 +85,7 @@ export class ProfileCycle {
     this.#running = true;
     const now = this.#o.clock.now();
     const first = this.#o.align ? nextAlignedStart(now, this.#o.intervalMs, this.#o.utcOffsetMs) : now;
+    this.#anchor = first;
     this.#arm(first, () => {
       this.#begin(first);
     });

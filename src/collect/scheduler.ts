@@ -17,10 +17,11 @@
  * Bounds: queued cycles ≤ terminals × their profiles (a cycle still queued or running when
  * the next of the same terminal and profile is due is skipped and counted as an overrun);
  * permit waiters ≤ terminals; on-demand reads ≤ `maxQueuedOnDemand` per terminal;
- * retries ≤ profile.retries with backoff capped at MAX_BACKOFF_MS.
+ * retries ≤ profile.retries with backoff capped at MAX_BACKOFF_MS; sessions open ≤
+ * `concurrency` in use + `keepSessions.max` kept between requests (sessionKeeper.ts).
  */
 import type { DeviceCommand, DeviceControlState, ProfileOutcome, ProfileRequest, ProtocolName, RawReading, ReadItem, TerminalSession, TransportAdapter } from '../../protocols/adapter.js';
-import type { CollectProfileConfig, GridheadConfig } from '../config/schema.js';
+import { KEEP_SESSIONS_DEFAULTS, type CollectProfileConfig, type GridheadConfig } from '../config/schema.js';
 import type { Meter, Terminal } from '../domain/topology.js';
 import { systemClock, toError, type Clock } from './clock.js';
 import { zeroCollectCounters, type CollectCounters } from './counters.js';
@@ -33,6 +34,7 @@ import { runStoredProfileCycle } from './storedProfileCycle.js';
 import { ProfileCycle } from './profileCycle.js';
 import { PushWatch } from './pushWatch.js';
 import { Semaphore } from './semaphore.js';
+import { SessionKeeper } from './sessionKeeper.js';
 import type { CollectionStats } from './stats.js';
 import type { StateChange, TerminalState } from './terminalHealth.js';
 import { TerminalLane, type LaneDeps, type RequestPolicy } from './terminalLane.js';
@@ -53,7 +55,8 @@ export interface CollectPlacement {
 /** Where readings go; awaited, so a slow pipeline slows polling. */
 export type CollectSink = (batch: readonly RawReading[], terminal: Terminal) => void | Promise<void>;
 
-export type CollectSettings = Pick<GridheadConfig['collect'], 'concurrency' | 'offlineAfterFailures' | 'pushSilenceMs' | 'profiles'>;
+export type CollectSettings = Pick<GridheadConfig['collect'], 'concurrency' | 'offlineAfterFailures' | 'pushSilenceMs' | 'profiles'>
+  & Partial<Pick<GridheadConfig['collect'], 'keepSessions'>>;
 
 export interface CollectionSchedulerOptions {
   readonly config: CollectSettings;
@@ -91,6 +94,7 @@ export class CollectionScheduler {
   readonly #o: CollectionSchedulerOptions;
   readonly #clock: Clock;
   readonly #permits: Semaphore;
+  readonly #sessions: SessionKeeper;
   readonly #cycles = new Map<string, ProfileCycle>();
   readonly #lanes = new Map<string, TerminalLane>();
   readonly #depsByAdapter = new Map<TransportAdapter, LaneDeps>();
@@ -112,6 +116,11 @@ export class CollectionScheduler {
     this.#clock = options.clock ?? systemClock;
     this.#permits = new Semaphore(options.config.concurrency);
     this.#cursors = options.cursors ?? new MemoryProfileCursors();
+    this.#sessions = new SessionKeeper({
+      policy: options.config.keepSessions ?? KEEP_SESSIONS_DEFAULTS,
+      clock: this.#clock,
+      nextDue: (id) => this.#nextDue(id),
+    });
     for (const [name, p] of Object.entries(options.config.profiles)) {
       this.#cycles.set(name, new ProfileCycle({
         intervalMs: p.intervalSeconds * 1000,
@@ -300,8 +309,26 @@ export class CollectionScheduler {
     return [...this.#lanes.values()].map((l) => l.health.snapshot()).concat(this.#push.states());
   }
 
-  counters(): Readonly<CollectCounters> & { readonly permitsInUse: number; readonly permitsWaiting: number } {
-    return { ...this.#counters, permitsInUse: this.#permits.inUse, permitsWaiting: this.#permits.waiting };
+  counters(): Readonly<CollectCounters> & {
+    readonly permitsInUse: number; readonly permitsWaiting: number; readonly sessionsOpen: number; readonly sessionsKept: number;
+  } {
+    return {
+      ...this.#counters, permitsInUse: this.#permits.inUse, permitsWaiting: this.#permits.waiting,
+      sessionsOpen: this.#sessions.open, sessionsKept: this.#sessions.kept,
+    };
+  }
+
+  /** When the terminal's next scheduled cycle is due, the soonest of its profiles'. */
+  #nextDue(id: string): number | undefined {
+    const lane = this.#lanes.get(id);
+    if (lane === undefined) return undefined;
+    const now = this.#clock.now();
+    let soonest: number | undefined;
+    for (const name of lane.terminal.profiles) {
+      const due = this.#cycles.get(name)?.nextDue(id, now);
+      if (due !== undefined && (soonest === undefined || due < soonest)) soonest = due;
+    }
+    return soonest;
   }
 
   #syncAll(): void {
@@ -368,6 +395,7 @@ export class CollectionScheduler {
         fault: (err) => {
           this.#fault(err);
         },
+        sessions: this.#sessions,
         counters: this.#counters,
       };
       this.#depsByAdapter.set(adapter, deps);

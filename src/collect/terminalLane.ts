@@ -1,6 +1,7 @@
 /**
  * Everything the collector holds for one polled terminal: its session (opened lazily, kept
- * across cycles, dropped on a session error and reopened by the next request), its health,
+ * after a request while the SessionKeeper allows, dropped on a session error and reopened by
+ * the next request), its health,
  * and its lane — a queue that runs one request at a time, so a terminal never sees two
  * concurrent requests from us whether they come from schedules or from operators.
  */
@@ -11,6 +12,7 @@ import { sleep } from '../../protocols/timers.js';
 import { abortReason, linkSignals, toError, untilAborted, type Clock, type Timer } from './clock.js';
 import { MissingOutcomeError, NotControllableError, NotPollableError } from './errors.js';
 import type { Semaphore } from './semaphore.js';
+import type { IdleSessionHolder, SessionKeeper } from './sessionKeeper.js';
 import { TerminalHealth } from './terminalHealth.js';
 
 /** How one request is bounded. */
@@ -46,13 +48,15 @@ export interface LaneDeps {
   readonly deliver: (batch: readonly RawReading[], terminal: Terminal) => Promise<void>;
   /** A fault that concerns no request (a session that failed to close). */
   readonly fault: (err: Error) => void;
+  /** Whether a session stays open once the lane is idle; counts the sessions held. */
+  readonly sessions: SessionKeeper;
   readonly counters: { sessionOpens: number; sessionErrors: number; retries: number };
 }
 
 /** Retry delays double from `retryBackoffMs` and stop growing here. */
 export const MAX_BACKOFF_MS = 60_000;
 
-export class TerminalLane {
+export class TerminalLane implements IdleSessionHolder {
   readonly health: TerminalHealth;
   // Per-terminal state is kept small (the target is ≤ 2 KiB per terminal at 100,000
   // terminals, adapter included): no per-lane AbortController, Set or timer while idle.
@@ -81,6 +85,15 @@ export class TerminalLane {
 
   get terminal(): Terminal {
     return this.#terminal;
+  }
+
+  get terminalId(): string {
+    return this.#terminal.id;
+  }
+
+  /** Closes the session kept since the last request, unless a request has started since. */
+  closeIdle(): void {
+    if (this.#running === undefined) this.#dropSession();
   }
 
   /** Retired (removed, stopped, or placed on another node): it starts no further request. */
@@ -268,6 +281,7 @@ export class TerminalLane {
       for (;;) {
         const next = this.#queue.shift();
         if (next === undefined) return;
+        this.deps.sessions.release(this);
         if (this.#sessionKey !== this.#endpointKey) this.#dropSession();
         const current = new AbortController();
         this.#current = current;
@@ -281,6 +295,8 @@ export class TerminalLane {
       }
     } finally {
       this.#running = undefined;
+      // A retired lane's session is closed by retire(), which waits for this drain to end.
+      if (this.#session !== undefined && this.#retiredBy === undefined && !this.deps.sessions.keep(this)) this.#dropSession();
     }
   }
 
@@ -319,6 +335,7 @@ export class TerminalLane {
     });
     this.#session = session;
     this.#sessionKey = key;
+    this.deps.sessions.opened();
     return session;
   }
 
@@ -331,7 +348,9 @@ export class TerminalLane {
     const s = this.#session;
     this.#session = undefined;
     this.#sessionKey = '';
-    if (s !== undefined) this.#track(s.close());
+    if (s === undefined) return;
+    this.deps.sessions.closed(this);
+    this.#track(s.close());
   }
 
   #track(closing: Promise<void>): void {

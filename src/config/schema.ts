@@ -203,6 +203,9 @@ export const CollectProfile = Type.Object(
   strict,
 );
 
+/** What `collect.keepSessions` is when not configured; the scheduler's default too. */
+export const KEEP_SESSIONS_DEFAULTS = { max: 512, idleMs: 120_000 } as const;
+
 export const CollectConfig = Type.Object(
   {
     /** Terminals polled at once, across all profiles. */
@@ -212,6 +215,28 @@ export const CollectConfig = Type.Object(
     /** Pushing terminals are offline when silent this long. */
     pushSilenceMs: Type.Integer({ minimum: 1_000, default: 300_000 }),
     profiles: Type.Record(Type.String(), CollectProfile, { default: {} }),
+    /**
+     * Sessions (a TCP connection, a DLMS association) kept open after a terminal's request for
+     * its next one, which then skips connecting and associating. Each holds a file descriptor
+     * and some tens of KiB, so only a bounded number are kept, and only for terminals due again
+     * soon: right for hundreds of terminals polled every few seconds, not for 100,000 polled
+     * daily. The default fits the descriptors of a stock 1,024 open-files limit beside the
+     * default concurrency.
+     */
+    keepSessions: Type.Object(
+      {
+        /** Sessions kept open at most between requests; past it a session closes after its request. 0: never kept. */
+        max: Type.Integer({ minimum: 0, maximum: 1_000_000, default: KEEP_SESSIONS_DEFAULTS.max }),
+        /**
+         * A kept session unused this long is closed, and one whose terminal's next cycle is
+         * further away is not kept. Meters and mobile-network NATs drop an idle connection after a
+         * few minutes (a DLMS meter's inactivity time-out is commonly 120 s), so a session kept
+         * longer would mostly be found dead.
+         */
+        idleMs: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: KEEP_SESSIONS_DEFAULTS.idleMs }),
+      },
+      { ...strict, default: {} },
+    ),
   },
   strict,
 );

@@ -57,6 +57,6 @@ export function checkOpenFiles(limit: OpenFilesLimit | undefined, needs: readonl
     logger.info(fields, 'open-files limit');
     return true;
   }
-  logger.warn(fields, `open-files limit ${limit.soft} is below the ${needed} descriptors the configuration may hold open: raise it (systemd LimitNOFILE=, docker --ulimit nofile=) or lower collect.concurrency`);
+  logger.warn(fields, `open-files limit ${limit.soft} is below the ${needed} descriptors the configuration may hold open: raise it (systemd LimitNOFILE=, docker --ulimit nofile=) or lower collect.concurrency or collect.keepSessions.max`);
   return false;
 }

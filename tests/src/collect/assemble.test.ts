@@ -45,13 +45,13 @@ describe('collection assembly', () => {
     ]);
   });
 
-  it('warns once at start, with the numbers, when collect.concurrency and the other descriptors exceed the open-files limit', async () => {
+  it('warns once at start, with the numbers, when the requests in flight, the kept sessions and the other descriptors exceed the open-files limit', async () => {
     const db = openDatabase(':memory:');
     cleanups.push(() => { db.close(); });
     const lines: Record<string, unknown>[] = [];
     const registry = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
     createCollection({
-      config: buildConfig({ collect: { concurrency: 4_096 } }, 'test'),
+      config: buildConfig({ collect: { concurrency: 4_096, keepSessions: { max: 100 } } }, 'test'),
       stores: { stats: { add: () => Promise.resolve(), query: () => Promise.resolve([]), addMeterDays: () => Promise.resolve(), areaDays: () => Promise.resolve([]) }, cursors: new SqliteProfileCursors(db) },
       registry, placement: wholeStation(registry), handoverMs: 0,
       adapters: {},
@@ -61,6 +61,27 @@ describe('collection assembly', () => {
       closers: { add: () => undefined }, duties: { add: () => undefined },
       openFilesLimit: { soft: 1_024, hard: 1_024 },
     });
-    expect(lines).toEqual([expect.objectContaining({ soft: 1_024, collectionSessions: 4_096, needed: 4_096 + OTHER_DESCRIPTORS })]);
+    expect(lines).toEqual([expect.objectContaining({ soft: 1_024, collectionSessions: 4_096 + 100, needed: 4_096 + 100 + OTHER_DESCRIPTORS })]);
+  });
+
+  it('fits the default concurrency and kept-session bound in a stock 1,024 open-files limit', async () => {
+    const db = openDatabase(':memory:');
+    cleanups.push(() => { db.close(); });
+    const lines: Record<string, unknown>[] = [];
+    const registry = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
+    const config = buildConfig({}, 'test');
+    createCollection({
+      config,
+      stores: { stats: { add: () => Promise.resolve(), query: () => Promise.resolve([]), addMeterDays: () => Promise.resolve(), areaDays: () => Promise.resolve([]) }, cursors: new SqliteProfileCursors(db) },
+      registry, placement: wholeStation(registry), handoverMs: 0,
+      adapters: {},
+      offer: () => Promise.resolve(),
+      logger: createLogger('info', { write: (s: string) => { lines.push(JSON.parse(s) as Record<string, unknown>); } }),
+      throttle: new LogThrottle(60_000),
+      closers: { add: () => undefined }, duties: { add: () => undefined },
+      openFilesLimit: { soft: 1_024, hard: 1_024 },
+    });
+    expect(config.collect.keepSessions).toEqual({ max: 512, idleMs: 120_000 });
+    expect(lines).toEqual([expect.objectContaining({ msg: 'open-files limit', collectionSessions: config.collect.concurrency + 512 })]);
   });
 });
