@@ -117,9 +117,8 @@ export class TopologyNodes {
     const known = new Set(areas.map((a) => a.id));
     // Parents before children; an area whose parent vanished hangs at the top.
     const order = areas.filter((a) => a.parentId === null || !known.has(a.parentId));
-    for (let i = 0; i < order.length; i++) {
-      const area = order[i];
-      if (area === undefined) break;
+    // The loop reaches the children pushed behind it: an array's iterator reads its length on each step.
+    for (const area of order) {
       const children = byParent.get(area.id) ?? [];
       this.#children.set(area.id, children.map((c) => c.id));
       for (const child of children) order.push(child);
