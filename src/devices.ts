@@ -116,7 +116,9 @@ export function createAdapters(
   });
   // Registered before the adapter, so closed after it: the intake's last dead letters are written too.
   closers.add('dlms push dead letters', () => dlmsPush.deadLetters.flush());
-  registry.onChange(() => { dlmsPush.senders.invalidate(); });
+  // The sender indexes are built from terminals alone (names, hosts): a meter change leaves them
+  // valid, and at a million meters dropping them on each would make the next push list every terminal.
+  registry.onChange((c) => { if (c.kind === 'terminal') dlmsPush.senders.invalidate(); });
   const dlms = new DlmsAdapter({
     push: dlmsPush.options,
     catalogue: QUANTITIES, timeoutMs: config.dlms.requestTimeoutMs, maxListItems: config.dlms.maxListItems, maxScalerEntries: config.dlms.maxScalerEntries,

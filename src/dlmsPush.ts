@@ -58,7 +58,7 @@ export function stationDlmsPush(
   };
 }
 
-/** Push senders looked up in the registry; the name and host indexes are built on first use and dropped on a registry change. */
+/** Push senders looked up in the registry; the name and host indexes are built from the terminals on first use and dropped on a terminal change. */
 export class RegistryPushSenders implements PushSenderLookup {
   private byName: Map<string, string> | undefined;
   private byHostIndex: Map<string, string | null> | undefined;

@@ -23,9 +23,11 @@ export interface HeadEndParts {
   readonly database: { health(): Promise<ComponentStatus> };
   /** This node (src/cluster/): the top-level `node` object, and a `cluster` component when it has peers. */
   readonly cluster: { status(): NodeStatus; health(): Promise<ComponentStatus | undefined> };
+  /** The OPC UA server; undefined when `opcua.enabled` is off. */
+  readonly opcua: { health(): ComponentStatus } | undefined;
 }
 
-export async function healthReport({ pipeline, mqtt, mqttUrl, scheduler, influx, brokerDrops, database, cluster }: HeadEndParts): Promise<HealthReport> {
+export async function healthReport({ pipeline, mqtt, mqttUrl, scheduler, influx, brokerDrops, database, cluster, opcua }: HeadEndParts): Promise<HealthReport> {
   const node = cluster.status();
   const components: Record<string, ComponentStatus> = {
     database: await database.health(),
@@ -38,6 +40,7 @@ export async function healthReport({ pipeline, mqtt, mqttUrl, scheduler, influx,
   const members = await cluster.health();
   if (members !== undefined) components.cluster = members;
   if (brokerDrops !== undefined) components.mqttBrokerDrops = brokerDrops.health();
+  if (opcua !== undefined) components.opcua = opcua.health();
   if (influx !== undefined) {
     const s = influx.stats();
     components.influx = s.connected || s.pendingPoints === 0

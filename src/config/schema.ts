@@ -577,6 +577,12 @@ export const OpcUaConfig = Type.Object(
      */
     maxMeterNodes: Type.Integer({ minimum: 0, maximum: 100_000, default: 200 }),
     /**
+     * Areas whose nodes are added per turn of the event loop while the server builds its
+     * address space after it listens (a mirrored meter counts as 13): small enough that no
+     * slice holds the loop for more than some tens of ms.
+     */
+    buildSliceAreas: Type.Integer({ minimum: 1, maximum: 100_000, default: 250 }),
+    /**
      * With several nodes, the server runs on the leader only by default, and moves with the
      * leader lease: SCADA reaches it through the load balancer (or a virtual address) in front
      * of the nodes, and two nodes on one host would contend for the one port. true: every node

@@ -3,8 +3,12 @@
  * it and the modules that feed it, so neither has to import the other for a type.
  */
 
-/** `ok`: works; `degraded`: serving, but failing in part (e.g. InfluxDB down, data spooled); `down`: cannot serve. */
-export type HealthStatus = 'ok' | 'degraded' | 'down';
+/**
+ * `ok`: works; `starting`: serving part of what it will, still coming up (e.g. the OPC UA address
+ * space being built), not a fault; `degraded`: serving, but failing in part (e.g. InfluxDB down,
+ * data spooled); `down`: cannot serve. The station as a whole is never `starting`.
+ */
+export type HealthStatus = 'ok' | 'starting' | 'degraded' | 'down';
 
 export interface ComponentStatus {
   readonly status: HealthStatus;
@@ -30,8 +34,8 @@ export interface NodeStatus {
 }
 
 export interface HealthReport {
-  /** The worst status among the components. */
-  readonly status: HealthStatus;
+  /** The worst status among the components, `starting` counting as `ok`. */
+  readonly status: Exclude<HealthStatus, 'starting'>;
   readonly node: NodeStatus;
   readonly components: Readonly<Record<string, ComponentStatus>>;
 }

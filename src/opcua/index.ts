@@ -16,6 +16,7 @@ import { listening } from '../config/ports.js';
 import type { MeterId, Reading } from '../domain/index.js';
 import type { Closers } from '../observe/closers.js';
 import type { Duties } from '../observe/duties.js';
+import type { ComponentStatus } from '../observe/health.js';
 import type { Logger } from '../observe/logger.js';
 import { startOpcUaServer, type OpcUaServer, type OpcUaServerOptions } from './server.js';
 
@@ -37,6 +38,8 @@ export type OpcUaAssembly = Omit<OpcUaServerOptions, 'config' | 'pkiDir' | 'logg
 export interface OpcUa {
   /** opc.tcp://host:port/path while the server listens on this node; undefined otherwise. */
   endpointUrl(): string | undefined;
+  /** The server's, while it serves on this node (`starting` while its address space is built). */
+  health(): ComponentStatus;
 }
 
 export async function createOpcua({ config, logger, closers, duties, readings, terminals, control, ...server }: OpcUaAssembly): Promise<OpcUa | undefined> {
@@ -67,5 +70,8 @@ export async function createOpcua({ config, logger, closers, duties, readings, t
   });
   if (config.opcua.everyNode) await start();
   else duties.add('opcua server', { start, stop });
-  return { endpointUrl: () => opcua?.endpointUrl };
+  return {
+    endpointUrl: () => opcua?.endpointUrl,
+    health: () => opcua?.health() ?? { status: 'ok', detail: 'not serving on this node: the leader serves OPC UA' },
+  };
 }

@@ -19,7 +19,9 @@ import type { ReadingSink } from '../ingest/pipeline.js';
 import { LogThrottle, type Logger } from '../observe/logger.js';
 import type { RegistryChange } from '../registry/registry.js';
 import type { DeviceControlState } from '../../protocols/adapter.js';
+import type { ComponentStatus } from '../observe/health.js';
 import { AlarmEvents } from './alarmEvents.js';
+import { AddressSpaceBuild } from './build.js';
 import { SessionRoles, userManager, type IdentitySource } from './identity.js';
 import { LiveValues, type LiveSource } from './liveValues.js';
 import { addMeterMethods, MeterMethodHandler, type MethodDeps } from './meterMethods.js';
@@ -48,6 +50,8 @@ export interface OpcUaServer extends ReadingSink {
   terminalChanged(terminalId: string, online: boolean, at: number): void;
   /** A command read a meter's relay or limit back. */
   controlState(meterId: string, state: DeviceControlState, at: number): void;
+  /** `starting` while the topology's nodes are still being added (build.ts), then `ok`. */
+  health(): ComponentStatus;
   close(): Promise<void>;
 }
 
@@ -116,7 +120,7 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
     roleOf: (user) => roles.roleOf(user),
     onProblem: (method, meterId, err) => { problem(`method:${method}`, { method, meter: meterId, err }, 'OPC UA method call failed'); },
   });
-  // Once per server: an area change rebuilds the tree, and would say the same again.
+  // Once per server: an area change builds the tree again, and would say the same again.
   let leftOutLogged = false;
   const nodes = new TopologyNodes(ns, o.topology, {
     meterAdded: (node) => {
@@ -132,9 +136,10 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
   const values = new LiveValues({
     nodes, live: o.live, staleAfterMs: config.staleAfterSeconds * 1000, areaLoad: o.areaLoad ?? DEFAULT_AREA_LOAD, terminalOnline: o.terminalOnline,
   });
-  nodes.build();
-  values.areasChanged('all');
-  values.refreshAreas();
+  const build = new AddressSpaceBuild({
+    nodes, values, sliceAreas: config.buildSliceAreas,
+    onProblem: (err) => { problem('fault:build', { err }, 'OPC UA address space build failed'); },
+  });
   const events = new AlarmEvents(ns, nodes);
 
   /** Every input from the station is guarded: a fault here is logged, never thrown back at the pipeline or a service. */
@@ -148,10 +153,11 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
   const unsubscribe = [
     o.topology.onChange((c) => {
       guard('topology', () => {
-        const before = c.kind === 'meter' ? nodes.areaOfMeter(c.id) : undefined;
-        nodes.apply(c);
-        if (c.kind === 'area') values.areasChanged('all');
-        else if (c.kind === 'meter') values.areasChanged([before, nodes.areaOfMeter(c.id)]);
+        if (c.kind === 'area') build.areasChanged();
+        if (c.kind !== 'meter') return;
+        const before = nodes.areaOfMeter(c.id);
+        nodes.applyMeter(c);
+        values.areasChanged([before, nodes.areaOfMeter(c.id)]);
       });
     }),
     o.alarms.onChange((c) => { guard('alarm-event', () => { events.emit(c); }); }),
@@ -163,6 +169,7 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
   sweepTimer.unref();
 
   const stop = async (): Promise<void> => {
+    build.close();
     clearInterval(areaTimer);
     clearInterval(sweepTimer);
     for (const u of unsubscribe) u();
@@ -177,6 +184,8 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
   }
   const endpointUrl = `opc.tcp://${advertisedHost(config)}:${port}${config.resourcePath}`;
   logger.info({ endpoint: endpointUrl, securityPolicies: config.securityPolicies, securityModes: config.securityModes, anonymous: config.allowAnonymous }, 'OPC UA server listening');
+  // After listening, so the station's start does not wait for the tree; SCADA sees it grow.
+  build.start();
 
   return {
     name: 'opcua',
@@ -184,6 +193,7 @@ export async function startOpcUaServer(o: OpcUaServerOptions): Promise<OpcUaServ
     write: (batch: readonly Reading[]) => { guard('readings', () => { values.write(batch); }); },
     terminalChanged: (terminalId, online, at) => { guard('terminal', () => { values.terminalChanged(terminalId, online, at); }); },
     controlState: (meterId, state, at) => { guard('relay', () => { values.controlState(meterId, state, at); }); },
+    health: () => build.health(),
     close: stop,
   };
 }

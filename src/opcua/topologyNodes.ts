@@ -9,7 +9,11 @@
  *
  * NodeIds are stable strings (`area:<id>`, `meter:<id>`, `meter:<id>.ActivePower`) so a SCADA
  * configuration survives restarts. Registry changes update the tree: a meter change touches its
- * own nodes; an area change rebuilds the tree (areas change seldom, meters often).
+ * own nodes; an area change builds the tree again (areas change seldom, meters often).
+ *
+ * The tree is built in steps (`restart`, then `step` until `building` is false), parents before
+ * children and the mirrored meters last, so whoever drives it (build.ts) can spread the work of
+ * ten thousand areas over many turns of the event loop. What is built so far is served.
  *
  * A meter's nodes weigh some 200 KiB in node-opcua (16 variables with their properties, three
  * methods), so a fleet of a million cannot each have them: at most `maxMeterNodes` meters are
@@ -69,6 +73,10 @@ export interface AreaNode {
   readonly load: UAVariable;
 }
 
+/** What `step` spends per area and per mirrored meter: their analog items, the bulk of node-opcua's work. */
+const AREA_WEIGHT = 1;
+export const METER_WEIGHT = METER_VARIABLES.length;
+
 export interface TopologyHooks {
   /** A meter's nodes were (re)created: add its methods, show its current values. */
   meterAdded(node: MeterNode): void;
@@ -85,6 +93,9 @@ export class TopologyNodes {
   /** The area each meter was counted in: the registry has moved it already when its change arrives, this still knows where from. */
   readonly #areaOf = new Map<MeterId, AreaId>();
   readonly #children = new Map<AreaId, AreaId[]>();
+  /** The build under way: areas in the order they are added, then the meters to mirror. */
+  #plan: { readonly areas: readonly Area[]; next: number; meters: readonly MeterId[] | undefined; nextMeter: number } | undefined;
+  #builds = 0;
 
   constructor(private readonly ns: Namespace, private readonly source: TopologySource, private readonly hooks: TopologyHooks, private readonly maxMeterNodes: number) {
     const objects = ns.addressSpace.rootFolder.objects;
@@ -93,9 +104,70 @@ export class TopologyNodes {
     this.#unassigned = this.#folder(this.root, 'unassigned', 'UnassignedMeters');
   }
 
-  /** Creates the areas and meters the registry holds now; call once, after the hooks can run. */
-  build(): void {
-    this.#build();
+  /** Drops the tree and plans it anew from the registry as it is now; `step` then builds it. */
+  restart(): void {
+    this.#clear();
+    const areas = this.source.listAreas();
+    const byParent = new Map<AreaId | null, Area[]>();
+    for (const a of areas) {
+      const siblings = byParent.get(a.parentId);
+      if (siblings === undefined) byParent.set(a.parentId, [a]);
+      else siblings.push(a);
+    }
+    const known = new Set(areas.map((a) => a.id));
+    // Parents before children; an area whose parent vanished hangs at the top.
+    const order = areas.filter((a) => a.parentId === null || !known.has(a.parentId));
+    // The loop reaches the children pushed behind it: an array's iterator reads its length on each step.
+    for (const area of order) {
+      const children = byParent.get(area.id) ?? [];
+      this.#children.set(area.id, children.map((c) => c.id));
+      for (const child of children) order.push(child);
+    }
+    this.#plan = { areas: order, next: 0, meters: undefined, nextMeter: 0 };
+    this.#builds++;
+  }
+
+  /**
+   * Adds the next areas, then the next mirrored meters, for about `budget` (an area weighs 1, a
+   * meter METER_WEIGHT); returns the areas added. The meters are listed once every area is in.
+   */
+  step(budget: number): AreaId[] {
+    const plan = this.#plan;
+    const added: AreaId[] = [];
+    if (plan === undefined) return added;
+    let spent = 0;
+    for (; spent < budget && plan.next < plan.areas.length; spent += AREA_WEIGHT) {
+      const area = plan.areas[plan.next++];
+      if (area === undefined) break;
+      const parent = area.parentId === null ? undefined : this.#areas.get(area.parentId);
+      this.#addArea(area, parent?.object ?? this.#areasFolder);
+      // Area by area from the registry's index, and only the mirrored meters as objects: a
+      // million Meter objects made at once were the largest part of the start-up peak.
+      for (const id of this.source.meterIdsOfArea(area.id)) this.#areaOf.set(id, area.id);
+      added.push(area.id);
+    }
+    if (plan.next < plan.areas.length) return added;
+    plan.meters ??= this.source.pageMeters({}, undefined, this.maxMeterNodes).items.map((m) => m.id);
+    for (; spent < budget && plan.nextMeter < plan.meters.length; spent += METER_WEIGHT) {
+      const id = plan.meters[plan.nextMeter++];
+      const meter = id === undefined || this.#meters.has(id) ? undefined : this.source.findMeter(id);
+      if (meter !== undefined && this.#meters.size < this.maxMeterNodes) this.#addMeter(meter);
+    }
+    if (plan.nextMeter < plan.meters.length) return added;
+    this.#plan = undefined;
+    const leftOut = this.source.meterCount - this.#meters.size;
+    if (leftOut > 0) this.hooks.metersLeftOut?.(leftOut, this.maxMeterNodes);
+    return added;
+  }
+
+  /** Whether a build is under way (`step` has more to add). */
+  get building(): boolean {
+    return this.#plan !== undefined;
+  }
+
+  /** How far the build is: areas with nodes of the areas planned, meter nodes, and how many builds were begun. */
+  progress(): { readonly areas: number; readonly of: number; readonly meterNodes: number; readonly builds: number } {
+    return { areas: this.#areas.size, of: this.#plan?.areas.length ?? this.#areas.size, meterNodes: this.#meters.size, builds: this.#builds };
   }
 
   meter(id: string): MeterNode | undefined {
@@ -137,13 +209,12 @@ export class TopologyNodes {
     return out;
   }
 
-  apply(change: RegistryChange): void {
-    if (change.kind === 'terminal') return;
-    if (change.kind === 'area') {
-      this.#clear();
-      this.#build();
-      return;
-    }
+  /**
+   * A meter was created, changed or deleted: its own nodes follow, in O(1). While a build is
+   * under way a new meter gets nodes only if the build will not list it anyway and there is
+   * room left beside the meters it will add.
+   */
+  applyMeter(change: Extract<RegistryChange, { kind: 'meter' }>): void {
     const existing = this.#meters.get(change.id);
     const meter = change.op === 'delete' ? undefined : this.source.findMeter(change.id);
     this.#leave(change.id);
@@ -155,32 +226,14 @@ export class TopologyNodes {
       return;
     }
     if (existing !== undefined) this.#removeMeter(existing);
-    if (meter !== undefined && this.#meters.size < this.maxMeterNodes) this.#addMeter(meter);
+    if (meter !== undefined && this.#meters.size + this.#metersToCome() < this.maxMeterNodes) this.#addMeter(meter);
   }
 
-  #build(): void {
-    const areas = this.source.listAreas();
-    const byParent = new Map<AreaId | null, Area[]>();
-    for (const a of areas) byParent.set(a.parentId, [...(byParent.get(a.parentId) ?? []), a]);
-    const known = new Set(areas.map((a) => a.id));
-    // Parents before children; an area whose parent vanished hangs at the top.
-    const queue: { area: Area; parent: UAObject }[] = areas
-      .filter((a) => a.parentId === null || !known.has(a.parentId))
-      .map((area) => ({ area, parent: this.#areasFolder }));
-    while (queue.length > 0) {
-      const next = queue.shift();
-      if (next === undefined) break;
-      const node = this.#addArea(next.area, next.parent);
-      const children = byParent.get(next.area.id) ?? [];
-      this.#children.set(next.area.id, children.map((c) => c.id));
-      for (const child of children) queue.push({ area: child, parent: node.object });
-    }
-    // Area by area from the registry's index, and only the mirrored meters as objects: a
-    // million Meter objects made here at once were the largest part of the start-up peak.
-    for (const a of areas) for (const id of this.source.meterIdsOfArea(a.id)) this.#areaOf.set(id, a.id);
-    for (const m of this.source.pageMeters({}, undefined, this.maxMeterNodes).items) this.#addMeter(m);
-    const leftOut = this.source.meterCount - this.#meters.size;
-    if (leftOut > 0) this.hooks.metersLeftOut?.(leftOut, this.maxMeterNodes);
+  /** Meters the build under way will still add; the maximum while it has not listed them yet. */
+  #metersToCome(): number {
+    const plan = this.#plan;
+    if (plan === undefined) return 0;
+    return plan.meters === undefined ? this.maxMeterNodes : plan.meters.length - plan.nextMeter;
   }
 
   #clear(): void {
@@ -189,6 +242,7 @@ export class TopologyNodes {
     this.#areas.clear();
     this.#areaOf.clear();
     this.#children.clear();
+    this.#plan = undefined;
   }
 
   #join(meter: Meter): void {
