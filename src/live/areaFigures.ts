@@ -57,7 +57,7 @@ export interface OwnFigures {
 
 const NO_FIGURES: OwnFigures = { load: { loadKw: 0, meters: 0, fresh: 0, stale: 0, missing: 0 }, reporting: 0 };
 /** Registry slots walked per slice of a background build: a slice holds the event loop for some milliseconds. */
-const BUILD_SLICE = 10_000;
+const BUILD_SLICE = 4_000;
 /** The build has not started; past its last slot it is -1. */
 const NOT_STARTED = -2;
 const BUILT = -1;
