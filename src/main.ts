@@ -88,7 +88,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const mqttClients = nodeMqttClients(config.mqtt.clientId, identity, config.cluster.shareGroup);
   const adapters = createAdapters(base, broker, storage, { lists: stores.pushLists, deadLetters: stores.pushDeadLetters }, mqttClients.telemetry);
 
-  const expectedIntervalMs = (m: Meter): number | undefined => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs);
+  const expectedIntervalMs = (m: Pick<Meter, 'terminalId'>): number | undefined => expectedIntervalOf(registry.findTerminal(m.terminalId), config.collect.profiles, config.collect.pushSilenceMs);
   const alarms = await createAlarms({ ...base, stores: { alarms: stores.alarms, deviceEvents: stores.deviceEvents, brokerDropCounters: stores.brokerDropCounters }, topology: registry, broker: broker.connection, leadership: cluster.leaderLease, database: stores.postgres, duties: leaderDuties });
   const rules = await createRules({ ...base, duties, placement, configFile, store: stores.rules, registry, expectedIntervalMs, signal: alarms.signal, openAlarm: (id, s) => alarms.service.openFor(id, s), deviceEvents: alarms });
   const live = createLive({ ...base, registry, readings: storage.readings, analysisQueries: stores.analysisQueries, readBacks: stores.readBacks, alarms: alarms.service });

@@ -48,7 +48,7 @@ export interface ApiAssembly {
   readonly control: Control;
   readonly loadControl: LoadControlEvaluator;
   readonly dlmsPush: DlmsPushRoutesOptions;
-  readonly expectedIntervalMs: (meter: Meter) => number | undefined;
+  readonly expectedIntervalMs: (meter: Pick<Meter, 'terminalId'>) => number | undefined;
   readonly health: () => Promise<HealthReport>;
   readonly metrics: MetricsRegistry;
   readonly logger: Logger;
@@ -67,6 +67,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     expectedIntervalMs: o.expectedIntervalMs,
     missedIntervals: () => missedIntervalsOf(o.rules?.list({ detector: 'communication-loss', enabled: true }) ?? []),
   });
+  overview.start();
   o.closers.add('live overview', () => { overview.close(); });
   const api = await buildApi({
     logger,

@@ -13,15 +13,20 @@
  * instant they stop counting; bringing the figures to a later time (`advance`) takes out the
  * entries due by then, one at a time.
  *
- * The meters are read once, a page at a time, when the figures are first asked for, so a
- * station that never opens the overview pays nothing. Counting everything again (O(meters
+ * The meters are read once, from the registry's slots without a Meter object each: in the
+ * background in slices from `start()` (the station starts it, so the first overview finds the
+ * figures ready without a pause of seconds at a million meters), or at the first `advance`
+ * otherwise, which also finishes a build still under way so an answer never counts half the
+ * fleet. Readings and registry changes that arrive while slices are pending are applied as
+ * they come: judging or tracking a meter again takes its contribution out before putting it
+ * back, so a meter the walk reaches after a change is counted once. Counting everything again (O(meters
  * tracked), from the slots, not the registry) happens only when the clock goes back or the
  * communication-loss rules' missed intervals change: a later time can only retire what an
  * earlier one counted.
  */
 import {
   freshUntil, powerStanding,
-  type AreaId, type AreaLoadCounts, type AreaLoadSettings, type Meter, type MeterId, type Reading,
+  type AreaId, type AreaLoadCounts, type AreaLoadSettings, type Meter, type MeterId, type Reading, type TerminalId,
 } from '../domain/index.js';
 import type { Registry, RegistryChange } from '../registry/registry.js';
 import { grown } from '../registry/slots.js';
@@ -30,7 +35,7 @@ import { ExpiryHeap } from './expiryHeap.js';
 import type { LatestValues } from './latest.js';
 
 /** What the figures need of the registry. */
-export type FiguresTopology = Pick<Registry, 'findMeter' | 'pageMeters' | 'metersOfTerminal' | 'onChange'>;
+export type FiguresTopology = Pick<Registry, 'findMeter' | 'visitMeters' | 'metersOfTerminal' | 'onChange'>;
 
 export interface AreaFiguresSources {
   readonly topology: FiguresTopology;
@@ -38,8 +43,10 @@ export interface AreaFiguresSources {
   /** The station's one area-load definition: freshness, meters left out (supply meters). */
   readonly areaLoad: AreaLoadSettings;
   /** How often a meter's data is expected (undefined: not expected, e.g. terminal disabled). */
-  readonly expectedIntervalMs: (meter: Meter) => number | undefined;
+  readonly expectedIntervalMs: (meter: Pick<Meter, 'terminalId'>) => number | undefined;
   readonly now?: () => number;
+  /** Registry slots walked per slice of a background build (default BUILD_SLICE). */
+  readonly buildSliceSlots?: number;
 }
 
 /** One area's own meters (not its sub-areas'): load counts and reporting meters. */
@@ -49,8 +56,11 @@ export interface OwnFigures {
 }
 
 const NO_FIGURES: OwnFigures = { load: { loadKw: 0, meters: 0, fresh: 0, stale: 0, missing: 0 }, reporting: 0 };
-/** Meters read per page when the figures are first built: bounds the Meter objects alive at once. */
-const BUILD_PAGE = 10_000;
+/** Registry slots walked per slice of a background build: a slice holds the event loop for some milliseconds. */
+const BUILD_SLICE = 4_000;
+/** The build has not started; past its last slot it is -1. */
+const NOT_STARTED = -2;
+const BUILT = -1;
 
 const MISSING = 0;
 const STALE = 1;
@@ -60,7 +70,11 @@ export class LiveAreaFigures {
   readonly #s: AreaFiguresSources;
   readonly #now: () => number;
   readonly #unsubscribe: (() => void)[] = [];
-  #built = false;
+  /** The registry slot the build goes on from, or NOT_STARTED, or BUILT. */
+  #next = NOT_STARTED;
+  #slice: NodeJS.Immediate | undefined;
+  readonly #built: Promise<void>;
+  #resolveBuilt: () => void = () => undefined;
   /** The missed intervals the reporting flags were judged with. */
   #missed = 0;
   /** The latest instant anything was judged at: judged again earlier, a stale value could be fresh. */
@@ -85,6 +99,7 @@ export class LiveAreaFigures {
   constructor(sources: AreaFiguresSources) {
     this.#s = sources;
     this.#now = sources.now ?? Date.now;
+    this.#built = new Promise((resolve) => { this.#resolveBuilt = resolve; });
     this.#unsubscribe.push(sources.live.onWrite((batch) => { this.#readings(batch); }));
     this.#unsubscribe.push(sources.topology.onChange((c) => { this.#changed(c); }));
   }
@@ -94,16 +109,35 @@ export class LiveAreaFigures {
    * stale or silent since is taken out. Returns the instant they hold for.
    */
   advance(missedIntervals: number, now = this.#now()): number {
-    if (!this.#built) {
-      this.#missed = missedIntervals;
-      this.#build(now);
-    } else if (missedIntervals !== this.#missed || now < this.#latest) {
+    if (this.#next === NOT_STARTED) this.#begin(missedIntervals);
+    if (this.#next !== BUILT) this.#build(Number.POSITIVE_INFINITY, now);
+    if (missedIntervals !== this.#missed || now < this.#latest) {
       this.#missed = missedIntervals;
       this.#recount(now);
     }
     this.#expire(now);
     this.#latest = Math.max(this.#latest, now);
     return now;
+  }
+
+  /**
+   * Builds the figures in the background, a slice of the registry's slots per turn of the
+   * event loop, judged under `missedIntervals` (an `advance` under others counts again).
+   * Does nothing once started.
+   */
+  start(missedIntervals: number): void {
+    if (this.#next !== NOT_STARTED) return;
+    this.#begin(missedIntervals);
+    const slice = (): void => {
+      this.#slice = undefined;
+      if (this.#build(this.#s.buildSliceSlots ?? BUILD_SLICE, this.#now()) !== BUILT) this.#slice = setImmediate(slice);
+    };
+    this.#slice = setImmediate(slice);
+  }
+
+  /** Resolves once every meter the registry held is tracked (by `start`'s slices or an `advance`). */
+  whenBuilt(): Promise<void> {
+    return this.#built;
   }
 
   /** The area's own figures as of the last `advance`. */
@@ -124,12 +158,14 @@ export class LiveAreaFigures {
 
   close(): void {
     for (const u of this.#unsubscribe.splice(0)) u();
+    if (this.#slice !== undefined) clearImmediate(this.#slice);
+    this.#slice = undefined;
   }
 
   // ── changes ──────────────────────────────────────────────────────────────
 
   #readings(batch: readonly Reading[]): void {
-    if (!this.#built) return;
+    if (this.#next === NOT_STARTED) return;
     const now = this.#now();
     let last = -1;
     for (const r of batch) {
@@ -142,17 +178,17 @@ export class LiveAreaFigures {
   }
 
   #changed(c: RegistryChange): void {
-    if (!this.#built) return;
+    if (this.#next === NOT_STARTED) return;
     if (c.kind === 'meter') {
       if (c.op === 'delete') this.#untrack(c.id);
       else {
         const m = this.#s.topology.findMeter(c.id);
-        if (m !== undefined) this.#track(m, this.#now());
+        if (m !== undefined) this.#track(m.id, m.terminalId, m.areaId, this.#now());
       }
     } else if (c.kind === 'terminal' && c.op === 'upsert') {
       // Enabled, disabled or given other profiles: its meters' expected interval may differ.
       const now = this.#now();
-      for (const m of this.#s.topology.metersOfTerminal(c.id)) if (this.#slotOf.has(m.id)) this.#track(m, now);
+      for (const m of this.#s.topology.metersOfTerminal(c.id)) if (this.#slotOf.has(m.id)) this.#track(m.id, m.terminalId, m.areaId, now);
     } else if (c.kind === 'area' && c.op === 'delete') {
       const b = this.#bucketOf.get(c.id);
       if (b !== undefined && this.#buckets[b]?.held === 0) {
@@ -162,15 +198,22 @@ export class LiveAreaFigures {
     }
   }
 
-  #build(now: number): void {
-    this.#built = true;
-    let after: string | undefined;
-    for (;;) {
-      const page = this.#s.topology.pageMeters({}, after, BUILD_PAGE);
-      for (const m of page.items) this.#track(m, now);
-      if (page.next === null) break;
-      after = page.next;
+  /** From now on readings and registry changes count; the meters are walked from the first slot. */
+  #begin(missedIntervals: number): void {
+    this.#missed = missedIntervals;
+    this.#next = 0;
+  }
+
+  /** Tracks the meters of the next `slots` registry slots at `now`; returns where the build goes on. */
+  #build(slots: number, now: number): number {
+    if (this.#next < 0) return this.#next;
+    this.#next = this.#s.topology.visitMeters(this.#next, slots, (id, terminal, area) => { this.#track(id, terminal, area, now); });
+    if (this.#next === BUILT) {
+      if (this.#slice !== undefined) clearImmediate(this.#slice);
+      this.#slice = undefined;
+      this.#resolveBuilt();
     }
+    return this.#next;
   }
 
   /** Every tracked meter judged again at `now`, as if built anew. */
@@ -208,14 +251,14 @@ export class LiveAreaFigures {
   // ── one meter ────────────────────────────────────────────────────────────
 
   /** Starts tracking the meter, or takes in its new area and interval. */
-  #track(m: Meter, now: number): void {
-    if (this.#s.areaLoad.excluded.has(m.id)) return;
-    let slot = this.#slotOf.get(m.id);
+  #track(id: MeterId, terminalId: TerminalId, areaId: AreaId | null, now: number): void {
+    if (this.#s.areaLoad.excluded.has(id)) return;
+    let slot = this.#slotOf.get(id);
     if (slot === undefined) {
       slot = this.#freeSlots.pop() ?? this.#slotOf.size;
       this.#reserve(slot);
-      this.#slotOf.set(m.id, slot);
-      this.#idOf[slot] = m.id;
+      this.#slotOf.set(id, slot);
+      this.#idOf[slot] = id;
       this.#standing[slot] = MISSING;
       this.#reporting[slot] = 0;
       this.#power[slot] = 0;
@@ -223,8 +266,8 @@ export class LiveAreaFigures {
       this.#contribute(slot, -1);
       this.#release(this.#bucket[slot] ?? -1);
     }
-    this.#bucket[slot] = m.areaId === null ? -1 : this.#bucketFor(m.areaId);
-    this.#interval[slot] = this.#s.expectedIntervalMs(m) ?? Number.NaN;
+    this.#bucket[slot] = areaId === null ? -1 : this.#bucketFor(areaId);
+    this.#interval[slot] = this.#s.expectedIntervalMs({ terminalId }) ?? Number.NaN;
     this.#contribute(slot, 1);
     this.#judge(slot, now);
   }

@@ -59,6 +59,19 @@ export class LiveOverview {
     this.#unsubscribe = sources.topology.onChange((c) => { if (c.kind === 'area') this.#tree = undefined; });
   }
 
+  /**
+   * Builds the area figures in the background, so the first overview does not read a million
+   * meters while a dispatcher waits; one asked for before the build ends finishes it first.
+   */
+  start(): void {
+    this.#figures.start(this.#s.missedIntervals());
+  }
+
+  /** Resolves once the area figures count every meter. */
+  whenBuilt(): Promise<void> {
+    return this.#figures.whenBuilt();
+  }
+
   /** `collectionRateToday`: today's collected ÷ expected over every terminal, 0..1; null when nothing was expected. */
   overview(collectionRateToday: number | null): Overview {
     const now = this.#figures.advance(this.#s.missedIntervals(), (this.#s.now ?? Date.now)());

@@ -31,6 +31,9 @@ export type StoredMeterRow = readonly [
   customerRef: string | null, accountRef: string | null,
 ];
 
+/** One meter as a walk over the slots hands it: no Meter object made. */
+export type MeterVisitor = (id: MeterId, terminal: TerminalId, area: AreaId | null) => void;
+
 /** One page of ids in ascending order: `next` is the last id when more follow, else null. */
 export interface Page<T> { items: T[]; next: string | null }
 
@@ -274,7 +277,7 @@ export class TopologyImage implements TopologyView {
       this.addressNumbers[slot] = n;
       this.addresses[slot] = n < 0 ? address : null;
       if (this.byTerminal.ownerOf(slot) !== terminal) this.byTerminal.join(slot, terminal);
-      this.rememberAddress(slot, terminal, address);
+      this.rememberAddress(slot, address);
     }
     this.names[slot] = name === id ? null : name;
     this.ctRatios[slot] = ct;
@@ -310,6 +313,19 @@ export class TopologyImage implements TopologyView {
   /** Ids of every meter, in slot order; no change may come while they are walked. */
   *meterIds(): Generator<MeterId> {
     for (const id of this.ids) if (id !== undefined) yield id;
+  }
+
+  /**
+   * Hands `visit` the meters in slots `from` to `from + count - 1`; returns the slot to go on
+   * from, or -1 past the last. A meter added or removed between two calls may be handed or not.
+   */
+  visitMeters(from: number, count: number, visit: MeterVisitor): number {
+    const end = Math.min(this.ids.length, from + count);
+    for (let slot = Math.max(0, from); slot < end; slot++) {
+      const id = this.ids[slot];
+      if (id !== undefined) visit(id, this.byTerminal.ownerOf(slot) ?? ('' as TerminalId), this.byArea.ownerOf(slot) ?? null);
+    }
+    return end < this.ids.length ? end : -1;
   }
 
   /** Sorts what a bulk load left unsorted, so the first page after it costs what any page does. */
@@ -369,14 +385,18 @@ export class TopologyImage implements TopologyView {
     return own >= 0 ? own === n : this.addresses[slot] === address;
   }
 
-  private rememberAddress(slot: number, terminal: TerminalId, address: string): void {
-    const group = this.byTerminal.numberOf(terminal);
+  private rememberAddress(slot: number, address: string): void {
+    const group = this.byTerminal.ownerNumberOf(slot);
+    const size = this.byTerminal.sizeOfNumber(group);
     // A number given again to another terminal starts without the map of the one before.
-    if (this.byTerminal.size(terminal) === 1) this.addressMaps.delete(group);
+    if (size === 1) {
+      this.addressMaps.delete(group);
+      return;
+    }
     let map = this.addressMaps.get(group);
-    if (map === undefined && this.byTerminal.size(terminal) > ADDRESS_SCAN_MAX) {
+    if (map === undefined && size > ADDRESS_SCAN_MAX) {
       map = new Map();
-      for (const s of this.byTerminal.slotsOf(terminal)) map.set(this.addressOf(s), s);
+      for (const s of this.byTerminal.slotsOfNumber(group)) map.set(this.addressOf(s), s);
       this.addressMaps.set(group, map);
     }
     map?.set(address, slot);
@@ -445,7 +465,15 @@ export class TopologyImage implements TopologyView {
 
 /** The address as a number when it is one written plainly (most are: unit ids, server addresses), else -1. */
 function addressNumber(address: string): number {
-  return address.length <= 9 && /^(?:0|[1-9][0-9]*)$/.test(address) ? Number(address) : -1;
+  const length = address.length;
+  if (length === 0 || length > 9 || (length > 1 && address.charCodeAt(0) === 0x30)) return -1;
+  let n = 0;
+  for (let i = 0; i < length; i++) {
+    const digit = address.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return -1;
+    n = n * 10 + digit;
+  }
+  return n;
 }
 
 function sameOptional(own: number | undefined, stored: number | null): boolean {

@@ -23,7 +23,7 @@ import {
 } from '../domain/index.js';
 import { refusedForGood } from '../storage/refusedRows.js';
 import { checkedArea, checkedMeter, checkedTerminal, type ConfiguredNames } from './checks.js';
-import { TopologyImage, type Page } from './image.js';
+import { TopologyImage, type MeterVisitor, type Page } from './image.js';
 import { RemoteFollower, patch, reload, type CatchUp } from './remote.js';
 import { StagedTopology } from './staged.js';
 import type { RegistryStore, StoredEndpointPassword } from './store.js';
@@ -270,6 +270,16 @@ export class Registry {
 
   get meterCount(): number {
     return this.image.meterCount;
+  }
+
+  /**
+   * A walk over every meter in slices, without a Meter object each: hands `visit` the id,
+   * terminal and area of the meters in the next `count` slots from `from` (0 to begin) and
+   * returns where to go on, or -1 at the end. The walk may pause between slices; a meter
+   * changed meanwhile may be handed or not, so a reader that must see it follows `onChange`.
+   */
+  visitMeters(from: number, count: number, visit: MeterVisitor): number {
+    return this.image.visitMeters(from, count, visit);
   }
 
   /** Ids of the meters placed in the area itself, not in its sub-areas: no Meter object per meter. */

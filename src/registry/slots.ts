@@ -29,6 +29,9 @@ export class SlotGroups<Id extends string> {
   private owner = new Int32Array(0);
   private next = new Int32Array(0);
   private prev = new Int32Array(0);
+  /** The owner joined last and its number: a load joins runs of slots to one owner, without a map lookup each. */
+  private lastId: Id | undefined;
+  private lastNumber = -1;
 
   /** Makes room for slots below `capacity`. */
   reserve(capacity: number): void {
@@ -57,10 +60,19 @@ export class SlotGroups<Id extends string> {
     return n === undefined ? 0 : this.count[n] ?? 0;
   }
 
+  /** The number of slots of the owner numbered `n`. */
+  sizeOfNumber(n: number): number {
+    return n < 0 ? 0 : this.count[n] ?? 0;
+  }
+
   /** The owner's slots, in the order they joined. */
   *slotsOf(id: Id): Generator<number> {
-    const n = this.numbers.get(id);
-    if (n === undefined) return;
+    yield* this.slotsOfNumber(this.numbers.get(id) ?? -1);
+  }
+
+  /** The slots of the owner numbered `n`, in the order they joined. */
+  *slotsOfNumber(n: number): Generator<number> {
+    if (n < 0) return;
     for (let s = this.head[n] ?? -1; s >= 0; s = this.next[s] ?? -1) yield s;
   }
 
@@ -74,7 +86,7 @@ export class SlotGroups<Id extends string> {
   /** Puts `slot` last in `id`'s group, leaving the group it was in. */
   join(slot: number, id: Id): void {
     this.leave(slot);
-    let n = this.numbers.get(id);
+    let n = id === this.lastId ? this.lastNumber : this.numbers.get(id);
     if (n === undefined) {
       n = this.freeNumbers.pop() ?? this.ids.length;
       if (n >= this.head.length) {
@@ -85,6 +97,8 @@ export class SlotGroups<Id extends string> {
       this.numbers.set(id, n);
       this.ids[n] = id;
     }
+    this.lastId = id;
+    this.lastNumber = n;
     const last = this.tail[n] ?? -1;
     this.owner[slot] = n;
     this.prev[slot] = last;
@@ -110,6 +124,7 @@ export class SlotGroups<Id extends string> {
     if (this.count[n] === 0) {
       const id = this.ids[n];
       if (id !== undefined) this.numbers.delete(id);
+      if (n === this.lastNumber) this.lastId = undefined;
       this.ids[n] = undefined;
       this.freeNumbers.push(n);
     }

@@ -5,6 +5,8 @@
  * embedded store file, then, printed:
  *
  * - registry.load: `Registry.open` of the whole fleet from the store, as a restart does, ms;
+ * - registry.load_<size>_cpu_ms: the CPU time (user and system) that open took, ms: on a
+ *   machine shared with other work the wall time says more about the neighbours;
  * - registry.heap_per_meter: heap the open registry holds (after a full GC, beyond what the
  *   process held before opening), divided by the meters, B;
  * - registry.page.*: GET /api/v1/meters (and /terminals) over the route, limit 1,000: the
@@ -25,6 +27,7 @@ import { meterRoutes, terminalRoutes } from '../../src/api/topologyRoutes.js';
 import { Registry } from '../../src/registry/registry.js';
 import { SqliteRegistryStore } from '../../src/registry/store.js';
 import { openDatabase, type Db } from '../../src/storage/db.js';
+import { startProfiler } from './cpuProfile.js';
 import { percentile } from './stats.js';
 
 const METERS = Number(process.env.GRIDHEAD_BENCH_IMAGE_METERS ?? 1_000_000);
@@ -84,7 +87,7 @@ async function pageMs(app: FastifyInstance, url: string): Promise<number> {
   return percentile(times, 0.5);
 }
 
-async function measure(meters: number, label: string): Promise<void> {
+async function measure(meters: number, label: string, profile?: string): Promise<void> {
   const file = join(dir, `${label}.db`);
   const writer = openDatabase(file, { durability: 'normal' });
   fill(writer, meters);
@@ -93,12 +96,18 @@ async function measure(meters: number, label: string): Promise<void> {
   const db = openDatabase(file);
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
+  const stopProfile = await startProfiler(profile);
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   const registry = await Registry.open(new SqliteRegistryStore(db), options);
   const loadMs = Number(process.hrtime.bigint() - start) / 1e6;
+  const { user, system } = process.cpuUsage(cpu);
+  await stopProfile?.();
+  const size = meters >= 1_000_000 ? `${meters / 1_000_000}m` : `${meters / 1000}k`;
   gc();
   const heapPerMeter = (process.memoryUsage().heapUsed - heapBefore) / meters;
   console.log(`bench: registry.load.${label} = ${loadMs.toFixed(0)} ms`);
+  console.log(`bench: registry.load_${size}_cpu_ms = ${((user + system) / 1000).toFixed(0)} ms`);
   console.log(`bench: registry.heap_per_meter.${label} = ${heapPerMeter.toFixed(0)} B`);
 
   const app = await serve(registry);
@@ -114,5 +123,5 @@ async function measure(meters: number, label: string): Promise<void> {
 
 it('loads and pages a small fleet and a large one', async () => {
   await measure(1_000, '1k');
-  await measure(METERS, `${METERS / 1000}k`);
+  await measure(METERS, `${METERS / 1000}k`, process.env.GRIDHEAD_BENCH_CPU_PROFILE);
 });

@@ -8,7 +8,7 @@ import {
   addAreaLoadCounts, areaLoadOf, countPower, emptyAreaLoadCounts,
   type Area, type AreaId, type AreaLoadCounts, type AreaLoadSettings, type Meter,
 } from '../../src/domain/index.js';
-import type { Page } from '../../src/registry/image.js';
+import type { MeterVisitor } from '../../src/registry/image.js';
 import type { LatestValues } from '../../src/live/latest.js';
 import { ABNORMAL_AREA_DETECTOR, type OpenAlarmIndex } from '../../src/live/openAlarms.js';
 import type { Overview, OverviewArea } from '../../src/live/overview.js';
@@ -25,7 +25,7 @@ export interface OverviewSources {
   /** The station's one area-load definition: freshness, power factor, meters left out (supply meters). */
   readonly areaLoad: AreaLoadSettings;
   /** How often a meter's data is expected (undefined: not expected, e.g. terminal disabled). */
-  readonly expectedIntervalMs: (meter: Meter) => number | undefined;
+  readonly expectedIntervalMs: (meter: Pick<Meter, 'terminalId'>) => number | undefined;
   /** Missed intervals after which a meter is silent (the communication-loss rules' setting). */
   readonly missedIntervals: () => number;
   readonly now?: () => number;
@@ -112,7 +112,7 @@ function emptyFigures(): Figures {
 export function fixedTopology(areas: Iterable<Area>, meters: Iterable<Meter>): {
   listAreas(): Area[];
   findMeter(id: string): Meter | undefined;
-  pageMeters(filter: object, after: string | undefined, limit: number): Page<Meter>;
+  visitMeters(from: number, count: number, visit: MeterVisitor): number;
   metersOfTerminal(id: string): Meter[];
   onChange(listener: (c: RegistryChange) => void): () => void;
 } {
@@ -121,7 +121,11 @@ export function fixedTopology(areas: Iterable<Area>, meters: Iterable<Meter>): {
   return {
     listAreas: () => [...areaList],
     findMeter: (id) => byId.get(id),
-    pageMeters: () => ({ items: [...byId.values()], next: null }),
+    visitMeters: (from, count, visit) => {
+      const list = [...byId.values()];
+      for (const m of list.slice(from, from + count)) visit(m.id, m.terminalId, m.areaId);
+      return from + count < list.length ? from + count : -1;
+    },
     metersOfTerminal: (id) => [...byId.values()].filter((m) => m.terminalId === id),
     onChange: () => () => undefined,
   };

@@ -7,7 +7,7 @@
  * cleared, both give the same overview to the last figure.
  */
 import { describe, expect, it } from 'vitest';
-import { ConflictError, meterId, terminalId, type Alarm, type AreaId, type Meter } from '../../../src/domain/index.js';
+import { ConflictError, meterId, terminalId, type Alarm, type AreaId, type Meter, type Reading } from '../../../src/domain/index.js';
 import { LatestValues } from '../../../src/live/latest.js';
 import { ABNORMAL_AREA_DETECTOR, OpenAlarmIndex } from '../../../src/live/openAlarms.js';
 import { LiveOverview } from '../../../src/live/overview.js';
@@ -78,7 +78,7 @@ describe('the overview kept up to date', () => {
     const index = new OpenAlarmIndex(alarms);
     let missed = 3;
     const areaLoad = { freshMs: FRESH_MS, powerFactor: 0.9, excluded: new Set(['supply']) };
-    const expectedIntervalMs = (m: Meter): number | undefined => {
+    const expectedIntervalMs = (m: Pick<Meter, 'terminalId'>): number | undefined => {
       const t = registry.findTerminal(m.terminalId);
       return t?.enabled === true ? (t.id === 't1' ? 20 * SEC : 15 * SEC) : undefined;
     };
@@ -168,9 +168,9 @@ describe('the overview kept up to date', () => {
     const registry = await station();
     const clock = { now: 1_700_000_000_000 };
     const live = new LatestValues(() => clock.now);
-    const listed = { pages: 0, lists: 0 };
+    const listed = { walks: 0, lists: 0 };
     const topology = Object.assign(Object.create(registry) as Registry, {
-      pageMeters: (...args: Parameters<Registry['pageMeters']>) => { listed.pages++; return registry.pageMeters(...args); },
+      visitMeters: (...args: Parameters<Registry['visitMeters']>) => { listed.walks += args[0] === 0 ? 1 : 0; return registry.visitMeters(...args); },
       listMeters: (...args: Parameters<Registry['listMeters']>) => { listed.lists++; return registry.listMeters(...args); },
     });
     const overview = new LiveOverview({
@@ -192,8 +192,61 @@ describe('the overview kept up to date', () => {
     expect(areas.get('f1')).toMatchObject({ meters: 1, loadKw: null, metersReporting: 0 });
     expect(overview.overview(null).totalKw).toBe(0);
     // Read once, when first asked for; every later request comes from the kept figures.
-    expect(listed).toEqual({ pages: 1, lists: 0 });
+    expect(listed).toEqual({ walks: 1, lists: 0 });
     overview.close();
+    await registry.close();
+  });
+
+  it('answers a request that arrives half-way through the background build, and counts readings and changes during it once', async () => {
+    const registry = await station();
+    const placed = (i: number) => ({ terminalId: TERMINALS[i % TERMINALS.length] ?? 't0', ctRatio: 1, ptRatio: 1, protected: false, areaId: AREAS[i % AREAS.length] ?? 'r' });
+    for (let i = 0; i < 200; i++) await registry.createMeter({ id: `m${i}`, address: `m${i}`, ...placed(i) });
+    const clock = { now: 1_700_000_000_000 };
+    const live = new LatestValues(() => clock.now);
+    registry.onChange((c) => { if (c.kind === 'meter' && c.op === 'delete') live.forget(c.id); });
+    const reading = (id: string, kw: number): Reading => ({
+      meterId: meterId(id), quantity: 'power.active', value: kw, unit: 'kW', ts: clock.now, quality: 'good', source: { protocol: 'mqtt', terminalId: terminalId('t0'), mode: 'push' },
+    });
+    live.write([reading('m0', 1), reading('m199', 2)]);
+    const sources = {
+      topology: registry, live, areaLoad: { freshMs: FRESH_MS, powerFactor: 0.9, excluded: new Set<string>() },
+      expectedIntervalMs: () => 15 * SEC, missedIntervals: () => 3, now: () => clock.now, buildSliceSlots: 8,
+    };
+    const fromScratch = () => liveOverviewFromScratch({
+      ...sources, areas: () => registry.listAreas(), meters: () => registry.listMeters(), alarms: { all: () => [][Symbol.iterator]() }, collectionRateToday: null,
+    });
+    const asked = new LiveOverview({ ...sources, alarms: { countForArea: () => 0, abnormal: () => undefined } });
+    const waited = new LiveOverview({ ...sources, alarms: { countForArea: () => 0, abnormal: () => undefined } });
+    const built = { asked: false, waited: false };
+    void asked.whenBuilt().then(() => { built.asked = true; });
+    void waited.whenBuilt().then(() => { built.waited = true; });
+    asked.start();
+    waited.start();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    // Both builds are under way: readings reach meters already walked and meters not yet walked,
+    // one meter ahead of the walk goes, one comes, one behind it moves.
+    clock.now += SEC;
+    live.write([reading('m1', 3), reading('m150', 4)]);
+    live.write([reading('m150', 5), reading('m2', 6)]);
+    await registry.deleteMeter('m180');
+    await registry.createMeter({ id: 'late', address: 'late', ...placed(3) });
+    live.write([reading('late', 7)]);
+    await registry.updateMeter('m4', { address: 'm4', ...placed(5) });
+    expect(built).toEqual({ asked: false, waited: false });
+    expect(asked.overview(null)).toEqual(fromScratch());
+    await Promise.resolve();
+    expect(built).toEqual({ asked: true, waited: false });
+
+    for (let i = 0; !built.waited; i++) {
+      live.write([reading(`m${(i * 37) % 200}`, i)]);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    clock.now += SEC;
+    expect(waited.overview(null)).toEqual(fromScratch());
+    expect(asked.overview(null)).toEqual(fromScratch());
+    asked.close();
+    waited.close();
     await registry.close();
   });
 });

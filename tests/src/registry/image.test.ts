@@ -189,4 +189,32 @@ describe('the topology image', () => {
     for (const id of ['y', 'x', 'z']) image.setArea(area(id, null));
     expect(image.pageAreas('x', 5)).toEqual({ items: [area('y', null), area('z', null)], next: null });
   });
+
+  it('walks every meter in slices by slot with its terminal and area, a meter added or deleted between slices handed at most once', () => {
+    const image = new TopologyImage();
+    for (let i = 0; i < 10; i++) image.setMeter(meter(`m${i}`, `t${i % 3}`, String(i), { areaId: i % 2 === 0 ? areaId('tx') : null }), i);
+    const seen: string[] = [];
+    let next = image.visitMeters(0, 4, (id, terminal, area) => { seen.push(`${id}@${terminal}/${area ?? '-'}`); });
+    expect(seen).toEqual(['m0@t0/tx', 'm1@t1/-', 'm2@t2/tx', 'm3@t0/-']);
+    image.removeMeter(meterId('m6'));
+    image.removeMeter(meterId('m1'));
+    image.setMeter(meter('late', 't9', '1'), 11);
+    while (next >= 0) next = image.visitMeters(next, 4, (id) => { seen.push(id); });
+    // The slot m1 left went to the late meter before the walk; m6's slot stayed empty.
+    expect(seen.slice(4)).toEqual(['m4', 'm5', 'm7', 'm8', 'm9']);
+    expect(image.visitMeters(0, 100, () => undefined)).toBe(-1);
+  });
+
+  it('finds a terminal\'s meters after its last meter left and another joined it, and apart from a terminal given its old number', () => {
+    const image = new TopologyImage();
+    image.setMeter(meter('a', 'tA', '1'), 1);
+    image.removeMeter(meterId('a'));
+    image.setMeter(meter('c', 'tA', '1'), 3);
+    image.setMeter(meter('b', 'tB', '1'), 2);
+    image.setMeter(meter('d', 'tB', '2'), 4);
+    expect(image.metersOfTerminal(terminalId('tA')).map((m) => m.id)).toEqual(['c']);
+    expect(image.metersOfTerminal(terminalId('tB')).map((m) => m.id)).toEqual(['b', 'd']);
+    expect(image.meterAt('tA', '1')?.id).toBe('c');
+    expect(image.meterAt('tB', '1')?.id).toBe('b');
+  });
 });
