@@ -149,9 +149,9 @@ describe('registry changes between nodes on PostgreSQL', () => {
     // Notifications arrive in commit order: once the later change is heard, an earlier one would have been.
     await expect.poll(() => b.registry.findMeter('kept'), ARRIVAL).toBeDefined();
     expect(payloads).toHaveLength(1);
-    expect(payloads[0]).toContain('"kept"');
     expect(b.registry.findMeter('refused')).toBeUndefined();
-    expect(b.heard).toEqual([{ kind: 'meter', id: 'kept', op: 'upsert' }]);
+    // The change log is written by the database, so the row committed past the station reaches B as well.
+    expect(b.heard).toEqual([{ kind: 'meter', id: 'outside', op: 'upsert' }, { kind: 'meter', id: 'kept', op: 'upsert' }]);
   });
 
   it('brings a seed of thousands of meters to the other node in one notification, and a repeated seed changes nothing there', async () => {
@@ -181,15 +181,15 @@ describe('registry changes between nodes on PostgreSQL', () => {
   }, 60_000);
 
   it('coalesces a burst: the hints that arrive while a read-back runs go together into the next one', async () => {
-    let hints = 0;
+    let hinted = 0;
     let reads = 0;
     let open: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => { open = resolve; });
     // The real store, its hints and read-backs counted, and the read-backs held until the burst is heard.
     const counted = storeWith((shared) => ({
       follow: (sink) => shared.follow({
-        changed: (ids) => { hints += 1; sink.changed(ids); },
-        changedAll: () => { hints += 1; sink.changedAll(); },
+        changed: (ids) => { hinted += ids.meters.length; return sink.changed(ids); },
+        changedAll: () => { sink.changedAll(); },
       }),
       read: async (ids) => {
         reads += 1;
@@ -200,7 +200,7 @@ describe('registry changes between nodes on PostgreSQL', () => {
     const [a, b] = await twoNodes(counted);
     const burst = 100;
     for (let i = 0; i < burst; i++) await a.registry.createMeter(meter(`burst-${i}`, 't1', String(i + 1)));
-    await expect.poll(() => hints, ARRIVAL).toBe(burst);
+    await expect.poll(() => hinted, ARRIVAL).toBe(burst);
     open();
 
     await expect.poll(() => b.registry.listMeters({ terminalId: 't1' }).length, ARRIVAL).toBe(burst);
