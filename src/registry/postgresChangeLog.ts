@@ -171,7 +171,8 @@ class ChangeLogFollower {
         : sql.unsafe<LogRow[]>(PAGE_AFTER_ENTRY, [place.seq, this.origin, REGISTRY_LOG_PAGE, place.entry.kind, place.entry.id], { prepare: true })));
       const head = rows[0];
       if (head === undefined) return;
-      if (place.seq < head.pruned) {
+      // The mark covers whole sequences, so a place within the sequence marked last is behind it as well.
+      if (place.entry === undefined ? place.seq < head.pruned : place.seq <= head.pruned) {
         // What changed after this node's place is gone from the log: everything, then follow on from the last sequence committed.
         this.place = { seq: head.last };
         this.sink.changedAll();

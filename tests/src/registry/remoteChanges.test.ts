@@ -297,6 +297,33 @@ describe('registry changes between nodes on PostgreSQL', () => {
     expect(count.loads).toBe(1);
   }, 120_000);
 
+  it('holds the reading of the log while too many ids wait, and applies them all without a reload of everything', async () => {
+    const count = { loads: 0 };
+    let hinted = 0;
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => { open = resolve; });
+    // B's read-backs wait until the whole import has been read from the log: more ids wait than REMOTE_PENDING_MAX_IDS.
+    const held = storeWith((shared) => ({
+      follow: (sink) => shared.follow({
+        changed: (ids) => { hinted += ids.meters.length; return sink.changed(ids); },
+        changedAll: () => { sink.changedAll(); },
+      }),
+      read: async (ids) => {
+        await gate;
+        return shared.read(ids);
+      },
+    }));
+    const [a, b] = await twoNodes(loadsCountedIn(count, held));
+    const fleet = Array.from({ length: 20_000 }, (_, i) => meter(`held-${String(i).padStart(5, '0')}`, 't1', String(i + 1)));
+    for (const batch of meterBatches(fleet)) await a.registry.importBatch(batch);
+    await expect.poll(() => hinted, ARRIVAL).toBe(20_000);
+    open();
+
+    await expect.poll(() => b.registry.listMeters({ terminalId: 't1' }).length, ARRIVAL).toBe(20_000);
+    expect(b.heard).toHaveLength(20_000);
+    expect(count.loads).toBe(1);
+  }, 120_000);
+
   it('catches up from the log what was committed while its listener was cut off, without a reload', async () => {
     const count = { loads: 0 };
     const [a, b] = await twoNodes(loadsCountedIn(count));
