@@ -50,6 +50,29 @@ function storeWith(wrap: (shared: SharedTopology) => SharedTopology): (db: Postg
   };
 }
 
+/** The real PostgreSQL store, the meter ids it hints and its read-backs counted, the read-backs held until `open()`. */
+function heldReadBacks(): { readonly store: (db: PostgresDatabase) => RegistryStore; readonly hinted: number; readonly reads: number; open(): void } {
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => { open = resolve; });
+  const held = {
+    hinted: 0,
+    reads: 0,
+    open: () => { open(); },
+    store: storeWith((shared) => ({
+      follow: (sink) => shared.follow({
+        changed: (ids) => { held.hinted += ids.meters.length; return sink.changed(ids); },
+        changedAll: () => { sink.changedAll(); },
+      }),
+      read: async (ids) => {
+        held.reads += 1;
+        await gate;
+        return shared.read(ids);
+      },
+    })),
+  };
+  return held;
+}
+
 /** The real PostgreSQL store, its loads of everything counted in `count`: the one at open, and a full reload each. */
 function loadsCountedIn(count: { loads: number }, store: (db: PostgresDatabase) => RegistryStore = (db) => registryStoreOf({ postgres: db })): (db: PostgresDatabase) => RegistryStore {
   return (db) => {
@@ -204,30 +227,16 @@ describe('registry changes between nodes on PostgreSQL', () => {
   }, 60_000);
 
   it('coalesces a burst: the hints that arrive while a read-back runs go together into the next one', async () => {
-    let hinted = 0;
-    let reads = 0;
-    let open: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => { open = resolve; });
-    // The real store, its hints and read-backs counted, and the read-backs held until the burst is heard.
-    const counted = storeWith((shared) => ({
-      follow: (sink) => shared.follow({
-        changed: (ids) => { hinted += ids.meters.length; return sink.changed(ids); },
-        changedAll: () => { sink.changedAll(); },
-      }),
-      read: async (ids) => {
-        reads += 1;
-        await gate;
-        return shared.read(ids);
-      },
-    }));
-    const [a, b] = await twoNodes(counted);
+    // The read-backs held until the burst is heard.
+    const held = heldReadBacks();
+    const [a, b] = await twoNodes(held.store);
     const burst = 100;
     for (let i = 0; i < burst; i++) await a.registry.createMeter(meter(`burst-${i}`, 't1', String(i + 1)));
-    await expect.poll(() => hinted, ARRIVAL).toBe(burst);
-    open();
+    await expect.poll(() => held.hinted, ARRIVAL).toBe(burst);
+    held.open();
 
     await expect.poll(() => b.registry.listMeters({ terminalId: 't1' }).length, ARRIVAL).toBe(burst);
-    expect(reads).toBeLessThanOrEqual(2);
+    expect(held.reads).toBeLessThanOrEqual(2);
     expect(b.heard).toHaveLength(burst);
   });
 
@@ -299,25 +308,13 @@ describe('registry changes between nodes on PostgreSQL', () => {
 
   it('holds the reading of the log while too many ids wait, and applies them all without a reload of everything', async () => {
     const count = { loads: 0 };
-    let hinted = 0;
-    let open: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => { open = resolve; });
     // B's read-backs wait until the whole import has been read from the log: more ids wait than REMOTE_PENDING_MAX_IDS.
-    const held = storeWith((shared) => ({
-      follow: (sink) => shared.follow({
-        changed: (ids) => { hinted += ids.meters.length; return sink.changed(ids); },
-        changedAll: () => { sink.changedAll(); },
-      }),
-      read: async (ids) => {
-        await gate;
-        return shared.read(ids);
-      },
-    }));
-    const [a, b] = await twoNodes(loadsCountedIn(count, held));
+    const held = heldReadBacks();
+    const [a, b] = await twoNodes(loadsCountedIn(count, held.store));
     const fleet = Array.from({ length: 20_000 }, (_, i) => meter(`held-${String(i).padStart(5, '0')}`, 't1', String(i + 1)));
     for (const batch of meterBatches(fleet)) await a.registry.importBatch(batch);
-    await expect.poll(() => hinted, ARRIVAL).toBe(20_000);
-    open();
+    await expect.poll(() => held.hinted, ARRIVAL).toBe(20_000);
+    held.open();
 
     await expect.poll(() => b.registry.listMeters({ terminalId: 't1' }).length, ARRIVAL).toBe(20_000);
     expect(b.heard).toHaveLength(20_000);
