@@ -151,9 +151,10 @@ class ChangeLogFollower {
     try {
       await this.readToEnd();
       this.failures = 0;
-    } catch {
+    } catch (err) {
       // The database unreachable: the log keeps what this node has not read; try again after a backoff.
       this.failures += 1;
+      this.sink.failed(err);
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.wake();

@@ -61,6 +61,7 @@ export class RemoteFollower {
     follower.listening = await shared.follow({
       changed: (ids) => follower.changed(ids),
       changedAll: () => { follower.changedAll(); },
+      failed: (err) => { options.onError(err); },
     });
     return follower;
   }

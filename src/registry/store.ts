@@ -55,6 +55,8 @@ export interface TopologyHintSink {
   changed(ids: TopologyIds): Promise<void>;
   /** What changed can no longer be told (the store's record of changes was pruned past this node's place): read everything. */
   changedAll(): void;
+  /** Reading what changed failed (the database unreachable); the store tries again after a backoff. */
+  failed(err: unknown): void;
 }
 
 export interface TopologyIds {

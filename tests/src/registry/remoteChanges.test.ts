@@ -62,6 +62,7 @@ function heldReadBacks(): { readonly store: (db: PostgresDatabase) => RegistrySt
       follow: (sink) => shared.follow({
         changed: (ids) => { held.hinted += ids.meters.length; return sink.changed(ids); },
         changedAll: () => { sink.changedAll(); },
+        failed: (err) => { sink.failed(err); },
       }),
       read: async (ids) => {
         held.reads += 1;
@@ -334,6 +335,23 @@ describe('registry changes between nodes on PostgreSQL', () => {
     expect(count.loads).toBe(1);
   });
 
+  it('reports a read of the log that failed and reads it again once it can', async () => {
+    const count = { loads: 0 };
+    const failures: unknown[] = [];
+    const [a, b] = await twoNodes(loadsCountedIn(count), (err) => failures.push(err));
+    await a.db.sql`INSERT INTO meters (id, name, terminal_id, address, ct_ratio, pt_ratio, protected, created_at, updated_at)
+                   VALUES ('late', 'late', 't1', '7', 1, 1, false, 0, 0)`;
+    // The log out of B's reach as its listener comes back, as if the database were unreachable.
+    await a.db.sql`ALTER TABLE registry_change_log RENAME TO registry_change_log_away`;
+    await a.db.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'listen%'`;
+    await expect.poll(() => failures.length, ARRIVAL).toBeGreaterThan(0);
+    await a.db.sql`ALTER TABLE registry_change_log_away RENAME TO registry_change_log`;
+
+    await expect.poll(() => b.registry.findMeter('late'), ARRIVAL).toBeDefined();
+    expect(b.heard).toEqual([{ kind: 'meter', id: 'late', op: 'upsert' }]);
+    expect(count.loads).toBe(1);
+  });
+
   it('reloads everything once when the log was pruned past where the node had read', async () => {
     const count = { loads: 0 };
     let pages = 0;
@@ -348,6 +366,7 @@ describe('registry changes between nodes on PostgreSQL', () => {
           return sink.changed(ids);
         },
         changedAll: () => { sink.changedAll(); },
+        failed: (err) => { sink.failed(err); },
       }),
       read: (ids) => shared.read(ids),
     }));
