@@ -3,30 +3,28 @@
  * `areas`, `terminals` and `meters`. Every write is a multi-row `unnest` statement, one row or
  * a whole seed alike, so a seed of a large fleet costs a few round trips, not one per entry.
  *
- * Several nodes share the tables and each keeps an image in memory, so every write notifies
- * channel `registry_changes` in its own transaction (sent at commit, never by a rollback) with
- * what it touched: `{"o": origin, "a": [area ids], "t": [terminal ids], "m": [meter ids]}`. No
- * values and no operation: the receiver reads the rows back, and a row that is gone was
- * deleted. `o` names the store that wrote, so a node skips its own notifications (it applied
- * the change when the write returned). A batch whose ids do not fit one payload (PostgreSQL's
- * limit is 8000 bytes: about a hundred meter ids of the longest kind) sends `{"o", "all": true}`
- * instead, once: each other node then reads the three tables once and keeps what differs,
- * which is what its own restart costs. Chunks of ids would send a seed of 100,000 meters as a
- * thousand notifications and as many reads, each node still reading every row it names.
+ * Several nodes share the tables and each keeps an image in memory: every change is logged
+ * under a sequence number and announced to the others, who read what it touched back
+ * (src/registry/postgresChangeLog.ts). Each write names this store in the log, so a node skips
+ * its own changes (it applied them when the write returned).
  */
 import { randomBytes } from 'node:crypto';
 import type { Area, AreaId, Meter, MeterId, Terminal, TerminalId } from '../domain/index.js';
 import { meterId, terminalId } from '../domain/index.js';
 import type { PostgresDatabase, Queryable, TransactionSql } from '../storage/postgres/connection.js';
-import { fitsNotification, listenTo, notifyInTransaction } from '../storage/postgres/notifications.js';
+import { REGISTRY_LOG_RETENTION_MS, announce, followChangeLog, logAs } from './postgresChangeLog.js';
 import {
   METER_COLUMNS, areaOf, endpointOf, keyedMeterOf, meterRowOf, terminalSeedOf,
   type AreaRow, type MeterRow, type RegistryStore, type SharedTopology, type StoredEndpointPassword, type StoredTopology,
   type TerminalRow, type TopologyBatch, type TopologyHintSink, type TopologyIds, type TopologySink,
 } from './store.js';
 
-/** The channel every node's registry listens on. */
-export const REGISTRY_CHANNEL = 'registry_changes';
+export { REGISTRY_CHANNEL } from './postgresChangeLog.js';
+
+export interface PostgresRegistryStoreOptions {
+  /** How long the change log keeps an entry; default REGISTRY_LOG_RETENTION_MS. */
+  readonly changeLogRetentionMs?: number;
+}
 
 /** Rows per statement of a batch: each statement stays well inside storage.postgres.statementTimeoutMs. */
 export const REGISTRY_BATCH_ROWS = 10_000;
@@ -79,7 +77,11 @@ export class PostgresRegistryStore implements RegistryStore {
     read: (ids) => this.read(ids),
   };
 
-  constructor(private readonly db: PostgresDatabase) {}
+  private readonly retentionMs: number;
+
+  constructor(private readonly db: PostgresDatabase, options: PostgresRegistryStoreOptions = {}) {
+    this.retentionMs = options.changeLogRetentionMs ?? REGISTRY_LOG_RETENTION_MS;
+  }
 
   /**
    * One snapshot of the three tables, so a meter never arrives without the terminal another
@@ -100,30 +102,30 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   async putArea(area: Area, at: number): Promise<void> {
-    await this.write({ areas: [area.id] }, (tx) => putAreas(tx, [area], at));
+    await this.write((tx) => putAreas(tx, [area], at));
   }
 
   async deleteArea(id: AreaId): Promise<void> {
-    await this.write({ areas: [id] }, (tx) => tx`DELETE FROM areas WHERE id = ${id}`);
+    await this.write((tx) => tx`DELETE FROM areas WHERE id = ${id}`);
   }
 
   async putTerminal(terminal: Terminal, at: number): Promise<void> {
-    await this.write({ terminals: [terminal.id] }, (tx) => putTerminals(tx, [terminal], at));
+    await this.write((tx) => putTerminals(tx, [terminal], at));
   }
 
   async deleteTerminal(id: TerminalId): Promise<void> {
-    await this.write({ terminals: [id] }, (tx) => tx`DELETE FROM terminals WHERE id = ${id}`);
+    await this.write((tx) => tx`DELETE FROM terminals WHERE id = ${id}`);
   }
 
   async putMeter(meter: Meter, at: number): Promise<number> {
-    const keys = await this.write({ meters: [meter.id] }, (tx) => putMeters(tx, [meter], at));
+    const keys = await this.write((tx) => putMeters(tx, [meter], at));
     const key = keys.get(meter.id);
     if (key === undefined) throw new Error(`the meters table returned no key for meter ${JSON.stringify(meter.id)}`);
     return key;
   }
 
   async deleteMeter(id: MeterId): Promise<void> {
-    await this.write({ meters: [id] }, (tx) => tx`DELETE FROM meters WHERE id = ${id}`);
+    await this.write((tx) => tx`DELETE FROM meters WHERE id = ${id}`);
   }
 
   /**
@@ -132,8 +134,7 @@ export class PostgresRegistryStore implements RegistryStore {
    * so the address constraint is checked at commit.
    */
   async putAll(batch: TopologyBatch, at: number): Promise<ReadonlyMap<MeterId, number>> {
-    const ids = { areas: batch.areas.map((a) => a.id), terminals: batch.terminals.map((t) => t.id), meters: batch.meters.map((m) => m.id) };
-    return this.write(ids, async (tx) => {
+    return this.write(async (tx) => {
       await tx`SET CONSTRAINTS meters_terminal_address DEFERRED`;
       for (const chunk of chunks(lastValues(batch.areas))) await putAreas(tx, chunk, at);
       for (const chunk of chunks(lastValues(batch.terminals))) await putTerminals(tx, chunk, at);
@@ -156,17 +157,9 @@ export class PostgresRegistryStore implements RegistryStore {
     await this.db.run((sql) => sql`UPDATE terminals SET endpoint = endpoint #- '{dlms,password}' WHERE id = ${id}`);
   }
 
-  /** Listens for other nodes' changes; a notification that is not a hint (someone else's, on the same channel name) is ignored. */
-  private async follow(sink: TopologyHintSink): Promise<{ stop(): Promise<void> }> {
-    return listenTo(this.db, REGISTRY_CHANNEL, {
-      heard: (payload) => {
-        const hint = parseHint(payload);
-        if (hint === undefined || hint.origin === this.origin) return;
-        if (hint.ids === undefined) sink.changedAll();
-        else sink.changed(hint.ids);
-      },
-      missed: () => { sink.changedAll(); },
-    });
+  /** Follows the change log for other nodes' changes. */
+  private follow(sink: TopologyHintSink): Promise<{ stop(): Promise<void> }> {
+    return followChangeLog(this.db, this.origin, sink);
   }
 
   private read(ids: TopologyIds): Promise<StoredTopology> {
@@ -184,48 +177,15 @@ export class PostgresRegistryStore implements RegistryStore {
     }));
   }
 
-  /** `work` and the notification of what it touched, in one transaction. */
-  private write<T>(touched: Partial<TopologyIds>, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
-    const payload = hintPayload(this.origin, touched);
+  /** `work`, logged as this store's, and its announcement, in one transaction. */
+  private write<T>(work: (tx: TransactionSql) => Promise<T>): Promise<T> {
     return this.db.run((sql) => sql.begin(async (tx) => {
+      await logAs(tx, this.origin);
       const result = await work(tx);
-      await notifyInTransaction(tx, REGISTRY_CHANNEL, payload);
+      await announce(tx, this.origin, this.retentionMs);
       return result;
     }));
   }
-}
-
-// ── notifications ──────────────────────────────────────────────────────────
-
-interface Hint {
-  readonly origin: string;
-  /** Undefined: everything may have changed. */
-  readonly ids: TopologyIds | undefined;
-}
-
-/** The ids touched, or `all` when they would not fit one notification. */
-function hintPayload(origin: string, touched: Partial<TopologyIds>): string {
-  const named = JSON.stringify({ o: origin, a: touched.areas ?? [], t: touched.terminals ?? [], m: touched.meters ?? [] });
-  return fitsNotification(named) ? named : JSON.stringify({ o: origin, all: true });
-}
-
-function parseHint(payload: string): Hint | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(payload);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null || !('o' in v) || typeof v.o !== 'string') return undefined;
-  if ('all' in v && v.all === true) return { origin: v.o, ids: undefined };
-  if (!('a' in v && 't' in v && 'm' in v)) return undefined;
-  const { a, t, m } = v;
-  if (!isIdList(a) || !isIdList(t) || !isIdList(m)) return undefined;
-  return { origin: v.o, ids: { areas: a, terminals: t, meters: m } };
-}
-
-function isIdList(v: unknown): v is string[] {
-  return Array.isArray(v) && v.every((x) => typeof x === 'string');
 }
 
 async function putAreas(q: Queryable, areas: readonly Area[], at: number): Promise<void> {

@@ -5,7 +5,8 @@
  * gathered, and one catch-up at a time reads the rows they name back from the store and
  * applies them. A burst is coalesced: hints that arrive while a catch-up runs, or within
  * REMOTE_COALESCE_MS of the first, wait and go together into the next one. Bounded: past
- * REMOTE_PENDING_MAX_IDS ids waiting, they are dropped for one read of everything. A catch-up
+ * REMOTE_PENDING_MAX_IDS ids waiting, a hint's promise holds the store until a catch-up has
+ * taken them, so a batch of any size is caught up as the ids it names, a page at a time. A catch-up
  * that fails (the database unreachable) keeps its hints and is tried again after a backoff
  * doubling from REMOTE_RETRY_MIN_MS to REMOTE_RETRY_MAX_MS, however many failures: the image
  * must catch up once the database is back, and nothing else would bring it.
@@ -25,7 +26,7 @@ import type { SharedTopology, StoredTopology, TopologyIds, TopologySink } from '
 
 /** How long the first hint of a burst waits for the others. */
 export const REMOTE_COALESCE_MS = 20;
-/** Ids waiting for a catch-up, beyond which one read of everything is cheaper and bounded. */
+/** Ids waiting for a catch-up, beyond which the store waits before handing over more. */
 export const REMOTE_PENDING_MAX_IDS = 10_000;
 export const REMOTE_RETRY_MIN_MS = 100;
 export const REMOTE_RETRY_MAX_MS = 10_000;
@@ -51,13 +52,16 @@ export class RemoteFollower {
   private failures = 0;
   private stopped = false;
   private listening: { stop(): Promise<void> } | undefined;
+  /** Hints held until the ids waiting fall to REMOTE_PENDING_MAX_IDS. */
+  private readonly held: (() => void)[] = [];
 
   /** Starts listening; hints heard from now on are caught up once `apply` can run. */
   static async start(shared: SharedTopology, options: RemoteFollowerOptions): Promise<RemoteFollower> {
     const follower = new RemoteFollower(options);
     follower.listening = await shared.follow({
-      changed: (ids) => { follower.changed(ids); },
+      changed: (ids) => follower.changed(ids),
       changedAll: () => { follower.changedAll(); },
+      failed: (err) => { options.onError(err); },
     });
     return follower;
   }
@@ -69,18 +73,28 @@ export class RemoteFollower {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.release();
     await this.listening?.stop();
     await this.running;
   }
 
-  private changed(ids: TopologyIds): void {
+  private changed(ids: TopologyIds): Promise<void> {
     if (!this.all) {
       for (const id of ids.areas) this.areas.add(id);
       for (const id of ids.terminals) this.terminals.add(id);
       for (const id of ids.meters) this.meters.add(id);
-      if (this.areas.size + this.terminals.size + this.meters.size > REMOTE_PENDING_MAX_IDS) this.changedAll();
     }
     this.schedule(REMOTE_COALESCE_MS);
+    if (this.stopped || this.waiting() <= REMOTE_PENDING_MAX_IDS) return Promise.resolve();
+    return new Promise((resolve) => this.held.push(resolve));
+  }
+
+  private waiting(): number {
+    return this.areas.size + this.terminals.size + this.meters.size;
+  }
+
+  private release(): void {
+    for (const resolve of this.held.splice(0)) resolve();
   }
 
   private changedAll(): void {
@@ -105,7 +119,7 @@ export class RemoteFollower {
   }
 
   private pending(): boolean {
-    return this.all || this.areas.size + this.terminals.size + this.meters.size > 0;
+    return this.all || this.waiting() > 0;
   }
 
   private async catchUp(): Promise<void> {
@@ -116,6 +130,8 @@ export class RemoteFollower {
     this.areas.clear();
     this.terminals.clear();
     this.meters.clear();
+    // Taken: the store may read on while these are applied, so one page is read as another is applied.
+    this.release();
     try {
       await this.options.apply(work);
       this.failures = 0;
@@ -123,7 +139,7 @@ export class RemoteFollower {
       this.failures += 1;
       // Put back, so the retry covers it as well as whatever arrived meanwhile.
       if (work.all) this.changedAll();
-      else this.changed(work.ids);
+      else void this.changed(work.ids);
       this.options.onError(err);
     }
   }

@@ -51,10 +51,12 @@ export interface SharedTopology {
 }
 
 export interface TopologyHintSink {
-  /** Another node committed a change to these entries. */
-  changed(ids: TopologyIds): void;
-  /** Another node changed more than a hint names (a large seed), or hints were lost (the listener reconnected): read everything. */
+  /** Another node committed a change to these entries; resolves once there is room for more: the promise is the backpressure. */
+  changed(ids: TopologyIds): Promise<void>;
+  /** What changed can no longer be told (the store's record of changes was pruned past this node's place): read everything. */
   changedAll(): void;
+  /** Reading what changed failed (the database unreachable); the store tries again after a backoff. */
+  failed(err: unknown): void;
 }
 
 export interface TopologyIds {

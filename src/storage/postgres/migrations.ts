@@ -632,6 +632,67 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX meters_area ON meters (area_id, id COLLATE "C");
     `,
   },
+  {
+    version: 23,
+    name: 'registry change log: what each committed registry change touched, under a sequence number',
+    sql: `
+      -- Nodes follow each other's registry changes by reading this log after the last
+      -- sequence they applied, so a batch of any size reaches them as the ids it touched,
+      -- never as a reload of everything. Triggers write it, so every change to the three
+      -- tables is logged, whoever makes it; deletes are logged like the rest (a follower
+      -- finds the row gone).
+      --
+      -- One sequence number per transaction, taken before its first registry row is
+      -- written and held (the counter's row lock) until it commits: numbers commit in
+      -- order, so a follower that has read up to n never later finds a smaller one, and a
+      -- rollback gives its number back, so there are no gaps. Writers of the registry
+      -- queue behind each other for that; the row locks of their writes would mostly make
+      -- them do so anyway.
+      CREATE TABLE registry_change_seq (
+        only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+        seq      bigint  NOT NULL,
+        xid      xid8    NOT NULL,
+        -- Everything up to this sequence may be gone from the log: a follower behind it reloads.
+        pruned   bigint  NOT NULL
+      );
+      INSERT INTO registry_change_seq (seq, xid, pruned) VALUES (0, '0', 0);
+
+      CREATE TABLE registry_change_log (
+        seq    bigint      NOT NULL,
+        -- 0 area, 1 terminal, 2 meter: in the log's order, parents before the entries that refer to them.
+        kind   smallint    NOT NULL,
+        id     text        NOT NULL,
+        -- The writing store (setting gridhead.registry_origin), so a node skips its own changes; null for anyone else.
+        origin text,
+        at     timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (seq, kind, id)
+      );
+      CREATE INDEX registry_change_log_at ON registry_change_log (at);
+
+      CREATE FUNCTION registry_change_begin() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE registry_change_seq SET seq = seq + 1, xid = pg_current_xact_id() WHERE xid <> pg_current_xact_id();
+        RETURN NULL;
+      END $$;
+
+      CREATE FUNCTION registry_change_log() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO registry_change_log (seq, kind, id, origin)
+        SELECT s.seq, TG_ARGV[0]::smallint, c.id, nullif(current_setting('gridhead.registry_origin', true), '')
+        FROM changed c, registry_change_seq s
+        ON CONFLICT DO NOTHING;
+        RETURN NULL;
+      END $$;
+    ` + ([['areas', 0], ['terminals', 1], ['meters', 2]] as const).map(([table, kind]) => `
+      CREATE TRIGGER ${table}_change_begin BEFORE INSERT OR UPDATE OR DELETE ON ${table}
+        FOR EACH STATEMENT EXECUTE FUNCTION registry_change_begin();
+      CREATE TRIGGER ${table}_change_inserted AFTER INSERT ON ${table} REFERENCING NEW TABLE AS changed
+        FOR EACH STATEMENT EXECUTE FUNCTION registry_change_log('${kind}');
+      CREATE TRIGGER ${table}_change_updated AFTER UPDATE ON ${table} REFERENCING NEW TABLE AS changed
+        FOR EACH STATEMENT EXECUTE FUNCTION registry_change_log('${kind}');
+      CREATE TRIGGER ${table}_change_deleted AFTER DELETE ON ${table} REFERENCING OLD TABLE AS changed
+        FOR EACH STATEMENT EXECUTE FUNCTION registry_change_log('${kind}');`).join(''),
+  },
 ];
 
 export interface MigrationOutcome {

@@ -8,7 +8,7 @@
  * (PostgreSQL restarted, the connection killed), listens again with the pool's backoff
  * (storage.postgres.reconnectMinMs … reconnectMaxMs). Notifications sent in between are lost
  * to this node, so `missed` is called each time listening is re-established: the caller
- * reloads what it keeps from the table, which stays the truth.
+ * catches up from the tables, which stay the truth.
  */
 import type { PostgresDatabase, Queryable } from './connection.js';
 
@@ -39,11 +39,6 @@ export async function listenTo(db: PostgresDatabase, channel: string, sink: Chan
     sink.missed();
   }));
   return { stop: () => listening.unlisten() };
-}
-
-/** Whether `payload` fits in one notification. */
-export function fitsNotification(payload: string): boolean {
-  return Buffer.byteLength(payload, 'utf8') <= MAX_NOTIFY_PAYLOAD_BYTES;
 }
 
 /** Notifies `channel` from within the caller's transaction `tx`: sent at its commit, dropped by a rollback. */
