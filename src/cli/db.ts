@@ -42,7 +42,8 @@ export const DB_USAGE = `usage:
         6 import: this station was already imported into the database (nothing done)
 `;
 
-const CONNECTION_CODES: ReadonlySet<string> = new Set(['DB_UNREACHABLE', 'DB_AUTH_FAILED', 'DB_NOT_FOUND', 'DB_POOL_TIMEOUT']);
+/** The database error codes that mean it cannot be reached (exit 3 of the commands that use one). */
+export const CONNECTION_CODES: ReadonlySet<string> = new Set(['DB_UNREACHABLE', 'DB_AUTH_FAILED', 'DB_NOT_FOUND', 'DB_POOL_TIMEOUT']);
 
 const IMPORT_EXIT: Readonly<Record<ImportErrorCode, number>> = {
   IMPORT_SOURCE_MISSING: 4,

@@ -31,7 +31,7 @@ import { databaseUrl, openPostgres } from '../storage/postgres/connection.js';
 import { DatabaseError } from '../storage/postgres/errors.js';
 import { migratePostgres } from '../storage/postgres/migrations.js';
 import { storageDriverOf } from '../stores.js';
-import type { DbIo } from './db.js';
+import { CONNECTION_CODES, type DbIo } from './db.js';
 import { ImportProgress } from './importProgress.js';
 import { configFileOf } from './station.js';
 
@@ -49,7 +49,6 @@ export const REGISTRY_USAGE = `usage:
 const IMPORT_CACHE_KIB = 256 * 1024;
 /** Rejected rows printed after the summary; the rest are counted. */
 const PRINTED_REJECTIONS = 20;
-const CONNECTION_CODES: ReadonlySet<string> = new Set(['DB_UNREACHABLE', 'DB_AUTH_FAILED', 'DB_NOT_FOUND', 'DB_POOL_TIMEOUT']);
 
 export interface ImportArgs {
   readonly file: string;

@@ -189,7 +189,11 @@ export class TopologyImage implements TopologyView {
   }
 
   hasMetersOn(id: TerminalId): boolean {
-    return this.byTerminal.size(id) > 0;
+    return this.meterCountOn(id) > 0;
+  }
+
+  meterCountOn(id: TerminalId): number {
+    return this.byTerminal.size(id);
   }
 
   /** Ids of the terminal's meters. */

@@ -162,12 +162,8 @@ export class PostgresRegistryStore implements RegistryStore {
     return followChangeLog(this.db, this.origin, sink);
   }
 
-  private read(ids: TopologyIds): Promise<StoredTopology> {
-    return this.snapshot(ids);
-  }
-
   /** The rows of `ids`, from one snapshot. */
-  private snapshot(ids: TopologyIds): Promise<StoredTopology> {
+  private read(ids: TopologyIds): Promise<StoredTopology> {
     return this.db.run((sql) => sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', async (tx) => {
       const among = (list: readonly string[]) => tx`WHERE id = ANY(${list as string[]}::text[])`;
       const areas = await tx<AreaRow[]>`SELECT id, name, kind, parent_id, transformer_kva FROM areas ${among(ids.areas)}`;

@@ -224,7 +224,7 @@ export class Registry {
   deleteTerminal(id: string): Promise<void> {
     return this.exclusive(async () => {
       const t = this.getTerminal(id);
-      const meters = [...this.image.meterIdsOn(t.id)].length;
+      const meters = this.image.meterCountOn(t.id);
       if (meters > 0) throw new ConflictError(`terminal ${JSON.stringify(id)} still has ${meters} meter(s); delete or move them first`);
       await this.write(`deleting terminal ${JSON.stringify(id)}`, () => this.store.deleteTerminal(t.id));
       this.image.removeTerminal(t.id);

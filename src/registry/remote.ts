@@ -1,8 +1,8 @@
 /**
  * Changes other nodes commit to a shared registry store, brought into this node's image.
  *
- * Hints arrive one per committed transaction (src/registry/postgresStore.ts); they are
- * gathered, and one catch-up at a time reads the rows they name back from the store and
+ * Hints arrive a page of the store's change log at a time (src/registry/postgresChangeLog.ts);
+ * they are gathered, and one catch-up at a time reads the rows they name back from the store and
  * applies them. A burst is coalesced: hints that arrive while a catch-up runs, or within
  * REMOTE_COALESCE_MS of the first, wait and go together into the next one. Bounded: past
  * REMOTE_PENDING_MAX_IDS ids waiting, a hint's promise holds the store until a catch-up has
