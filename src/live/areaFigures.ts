@@ -32,7 +32,7 @@ import type { Registry, RegistryChange } from '../registry/registry.js';
 import { grown } from '../registry/slots.js';
 import { isReporting, silentAt } from '../rules/freshness.js';
 import { MeterSlots } from '../rules/meterSlots.js';
-import { ExpiryHeap } from './expiryHeap.js';
+import { ExpiryHeap } from '../rules/expiryHeap.js';
 import type { LatestValues } from './latest.js';
 
 /** What the figures need of the registry. */
