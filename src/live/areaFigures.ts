@@ -31,7 +31,8 @@ import {
 import type { Registry, RegistryChange } from '../registry/registry.js';
 import { grown } from '../registry/slots.js';
 import { isReporting, silentAt } from '../rules/freshness.js';
-import { ExpiryHeap } from './expiryHeap.js';
+import { MeterSlots } from '../rules/meterSlots.js';
+import { ExpiryHeap } from '../rules/expiryHeap.js';
 import type { LatestValues } from './latest.js';
 
 /** What the figures need of the registry. */
@@ -80,9 +81,7 @@ export class LiveAreaFigures {
   /** The latest instant anything was judged at: judged again earlier, a stale value could be fresh. */
   #latest = Number.NEGATIVE_INFINITY;
 
-  readonly #slotOf = new Map<MeterId, number>();
-  #idOf: (MeterId | undefined)[] = [];
-  readonly #freeSlots: number[] = [];
+  readonly #slots = new MeterSlots();
   #bucket = new Int32Array(0);
   #interval = new Float64Array(0);
   #power = new Float64Array(0);
@@ -153,7 +152,7 @@ export class LiveAreaFigures {
 
   /** Meters tracked (every meter but the excluded ones, once built). */
   get meters(): number {
-    return this.#slotOf.size;
+    return this.#slots.size;
   }
 
   close(): void {
@@ -169,7 +168,7 @@ export class LiveAreaFigures {
     const now = this.#now();
     let last = -1;
     for (const r of batch) {
-      const slot = this.#slotOf.get(r.meterId);
+      const slot = this.#slots.of(r.meterId);
       // A poll's readings of one meter come together: judge the meter once for them.
       if (slot === undefined || slot === last) continue;
       last = slot;
@@ -188,7 +187,7 @@ export class LiveAreaFigures {
     } else if (c.kind === 'terminal' && c.op === 'upsert') {
       // Enabled, disabled or given other profiles: its meters' expected interval may differ.
       const now = this.#now();
-      for (const m of this.#s.topology.metersOfTerminal(c.id)) if (this.#slotOf.has(m.id)) this.#track(m.id, m.terminalId, m.areaId, now);
+      for (const m of this.#s.topology.metersOfTerminal(c.id)) if (this.#slots.of(m.id) !== undefined) this.#track(m.id, m.terminalId, m.areaId, now);
     } else if (c.kind === 'area' && c.op === 'delete') {
       const b = this.#bucketOf.get(c.id);
       if (b !== undefined && this.#buckets[b]?.held === 0) {
@@ -224,7 +223,8 @@ export class LiveAreaFigures {
     this.#silentAfter.clear();
     this.#standing.fill(MISSING);
     this.#reporting.fill(0);
-    for (const slot of this.#slotOf.values()) {
+    for (let slot = 0; slot < this.#slots.capacity; slot++) {
+      if (this.#slots.idAt(slot) === undefined) continue;
       this.#contribute(slot, 1);
       this.#judge(slot, now);
     }
@@ -234,14 +234,14 @@ export class LiveAreaFigures {
   #expire(now: number): void {
     const { freshMs } = this.#s.areaLoad;
     for (let e = this.#staleAfter.first(); e !== undefined && e.due < now; e = this.#staleAfter.first()) {
-      const id = this.#idOf[e.slot];
+      const id = this.#slots.idAt(e.slot);
       const v = id === undefined ? undefined : this.#s.live.value(id, 'power.active');
       // Stale from the millisecond after freshUntil; should rounding say otherwise, it is looked at again next time.
       if (powerStanding(v, now, freshMs) === 'fresh') this.#staleAfter.set(e.slot, now);
       else this.#judge(e.slot, now);
     }
     for (let e = this.#silentAfter.first(); e !== undefined && e.due <= now; e = this.#silentAfter.first()) {
-      const id = this.#idOf[e.slot];
+      const id = this.#slots.idAt(e.slot);
       const interval = this.#interval[e.slot];
       if (id !== undefined && isReporting(this.#s.live.lastHeard(id), now, Number.isNaN(interval) ? undefined : interval, this.#missed)) this.#silentAfter.set(e.slot, now + 1);
       else this.#judge(e.slot, now);
@@ -253,12 +253,10 @@ export class LiveAreaFigures {
   /** Starts tracking the meter, or takes in its new area and interval. */
   #track(id: MeterId, terminalId: TerminalId, areaId: AreaId | null, now: number): void {
     if (this.#s.areaLoad.excluded.has(id)) return;
-    let slot = this.#slotOf.get(id);
+    let slot = this.#slots.of(id);
     if (slot === undefined) {
-      slot = this.#freeSlots.pop() ?? this.#slotOf.size;
+      slot = this.#slots.take(id);
       this.#reserve(slot);
-      this.#slotOf.set(id, slot);
-      this.#idOf[slot] = id;
       this.#standing[slot] = MISSING;
       this.#reporting[slot] = 0;
       this.#power[slot] = 0;
@@ -273,20 +271,18 @@ export class LiveAreaFigures {
   }
 
   #untrack(id: MeterId): void {
-    const slot = this.#slotOf.get(id);
+    const slot = this.#slots.of(id);
     if (slot === undefined) return;
     this.#contribute(slot, -1);
     this.#release(this.#bucket[slot] ?? -1);
     this.#staleAfter.delete(slot);
     this.#silentAfter.delete(slot);
-    this.#slotOf.delete(id);
-    this.#idOf[slot] = undefined;
-    this.#freeSlots.push(slot);
+    this.#slots.release(id);
   }
 
   /** The meter's power and reporting judged again at `now` from the live values. */
   #judge(slot: number, now: number): void {
-    const id = this.#idOf[slot];
+    const id = this.#slots.idAt(slot);
     if (id === undefined) return;
     if (now > this.#latest) this.#latest = now;
     const { freshMs } = this.#s.areaLoad;

@@ -25,18 +25,16 @@
  */
 import type { Meter, MeterId } from '../domain/index.js';
 import type { CommunicationLossRuleParams } from './catalogue.js';
-import { DeadlineQueue } from './deadlines.js';
 import {
   detectCommunicationLoss, initialCondition, type CommunicationLossParams, type ConditionState, type SilenceBasis,
 } from './detectors/index.js';
 import { checkSilence, silentAt } from './freshness.js';
+import { ExpiryHeap } from './expiryHeap.js';
 import { columnFor } from './meterSlots.js';
 import type { CompiledRule } from './scope.js';
 import { meterStateKey } from './stateTable.js';
 import type { RuleJudge, RuleWatch, TickBudget } from './watch.js';
 
-/** Stale heap entries beyond this many more than the enrolled meters are dropped in one pass. */
-const COMPACT_SLACK = 1024;
 /** Meters changed one by one that wait for the next tick; past this many a whole enrolment pass is cheaper. */
 const MAX_CHANGED = 10_000;
 
@@ -50,12 +48,10 @@ export class SilenceWatch implements RuleWatch {
    * the moment it is created).
    */
   private expectedFrom = new Float64Array(0);
-  /** The meter's one live deadline (NaN: none); a heap entry at another instant is stale. */
-  private at = new Float64Array(0);
   /** The enrolment pass that last visited it: meters a finished pass did not visit are gone. */
   private visited = new Int32Array(0);
-  /** Slots of meters due at the instants queued. */
-  private readonly due = new DeadlineQueue<number>();
+  /** Each enrolled meter's one deadline, by slot (none while waiting, parked or not judged here). */
+  private readonly due = new ExpiryHeap();
   /** Meters in alarm (by slot): no deadline, judged on the tick after they are heard from. */
   private readonly waiting = new Set<number>();
   /** Meters (by slot) that fell due while silence was no evidence: no deadline until it is again. */
@@ -73,7 +69,7 @@ export class SilenceWatch implements RuleWatch {
     private readonly judge: RuleJudge,
   ) {}
 
-  /** Enrolled meters plus heap entries (compacted past twice the meters). */
+  /** Enrolled meters plus their deadlines (at most one each). */
   get held(): number {
     return this.enrolledCount + this.due.size;
   }
@@ -94,11 +90,9 @@ export class SilenceWatch implements RuleWatch {
     const judging = this.parked.size === 0 || this.judge.judgesSilence(now);
     if (judging) this.unpark(now, budget);
     let done = 0;
-    while (this.due.peekAt() <= now && budget.more(done)) {
-      const at = this.due.peekAt();
-      const slot = this.due.pop() ?? -1;
-      if (this.enrolled[slot] !== 1 || this.at[slot] !== at) continue;
-      this.at[slot] = Number.NaN;
+    for (let e = this.due.first(); e !== undefined && e.due <= now && budget.more(done); e = this.due.first()) {
+      const slot = e.slot;
+      this.due.delete(slot);
       const id = this.judge.slots.idAt(slot);
       const meter = id === undefined ? undefined : this.judge.topology.meter(id);
       if (meter !== undefined) this.observe(slot, meter, now);
@@ -107,8 +101,7 @@ export class SilenceWatch implements RuleWatch {
     if (this.enrolment === undefined && this.enrolAgain) this.startPass();
     this.enrolChanged(now, budget);
     this.enrol(now, budget);
-    if (this.due.size > 2 * this.enrolledCount + COMPACT_SLACK) this.due.retain((slot, at) => this.enrolled[slot] === 1 && this.at[slot] === at);
-    return this.enrolment !== undefined || this.changed.size > 0 || this.due.peekAt() <= now || (judging && this.parked.size > 0);
+    return this.enrolment !== undefined || this.changed.size > 0 || (this.due.first()?.due ?? Number.POSITIVE_INFINITY) <= now || (judging && this.parked.size > 0);
   }
 
   topologyChanged(): void {
@@ -196,12 +189,10 @@ export class SilenceWatch implements RuleWatch {
     if (this.enrolled[slot] !== 1) {
       this.enrolled = columnFor(this.enrolled, slot, 0);
       this.expectedFrom = columnFor(this.expectedFrom, slot, Number.NaN);
-      this.at = columnFor(this.at, slot, Number.NaN);
       this.visited = columnFor(this.visited, slot, 0);
       this.enrolled[slot] = 1;
       this.enrolledCount += 1;
       this.expectedFrom[slot] = expectedFrom;
-      this.at[slot] = Number.NaN;
     }
     // Visited by this pass: a meter added after the pass took its list is not let go at its end.
     this.visited[slot] = this.pass;
@@ -212,10 +203,8 @@ export class SilenceWatch implements RuleWatch {
 
   private unenrol(slot: number): void {
     if (this.enrolled[slot] === 1) this.enrolledCount -= 1;
-    if (slot < this.enrolled.length) {
-      this.enrolled[slot] = 0;
-      this.at[slot] = Number.NaN;
-    }
+    if (slot < this.enrolled.length) this.enrolled[slot] = 0;
+    this.due.delete(slot);
     this.waiting.delete(slot);
     this.parked.delete(slot);
   }
@@ -284,9 +273,7 @@ export class SilenceWatch implements RuleWatch {
   }
 
   private schedule(slot: number, at: number): void {
-    if (this.at[slot] === at) return;
-    this.at[slot] = at;
-    this.due.push(at, slot);
+    this.due.set(slot, at);
   }
 
   private intervalOf(m: Meter): number | undefined {
