@@ -98,6 +98,12 @@ export interface TopologyBatch {
   readonly areas: readonly Area[];
   readonly terminals: readonly Terminal[];
   readonly meters: readonly Meter[];
+  /**
+   * Per meter, true when the registry's image does not hold it. A store only this process
+   * writes inserts such a meter without looking for its row first; a shared store may hold rows
+   * another node wrote, and goes by its table.
+   */
+  readonly newMeters?: readonly boolean[];
 }
 
 export interface StoredEndpointPassword {
@@ -151,7 +157,12 @@ export class SqliteRegistryStore implements RegistryStore {
       for (const a of batch.areas) this.#putArea.run(areaParams(a, at));
       for (const t of batch.terminals) this.#putTerminal.run(terminalParams(t, at));
       const keys = new Map<MeterId, number>();
-      for (const m of batch.meters) keys.set(m.id, putMeterRow(m, at));
+      const { meters, newMeters } = batch;
+      for (const [i, m] of meters.entries()) {
+        // No other process writes this file, so a meter the image lacks has no row: the UPDATE would only miss.
+        const key = newMeters?.[i] === true ? keyOf(insertMeter.get(...meterParams(m, at), at), m.id) : putMeterRow(m, at);
+        keys.set(m.id, key);
+      }
       return keys;
     });
   }
