@@ -421,6 +421,8 @@ export class Registry {
       for (const a of areas) this.image.setArea(a);
       for (const t of terminals) this.image.setTerminal(t);
       for (const m of meters) this.image.setMeter(m, keys.get(m.id));
+      // Unheard (the CLI's registry has no listeners), a change per row would be garbage only.
+      if (this.listeners.size === 0) return outcome;
       for (const a of areas) this.emit({ kind: 'area', id: a.id, op: 'upsert' });
       for (const t of terminals) this.emit({ kind: 'terminal', id: t.id, op: 'upsert' });
       for (const m of meters) this.emit({ kind: 'meter', id: m.id, op: 'upsert' });
