@@ -417,10 +417,12 @@ export class Registry {
       const { areas, terminals, meters } = staged;
       const outcome: ImportBatchOutcome = { created: staged.created, updated: staged.updated, unchanged: staged.unchanged, rejected: staged.rejected };
       if (options.dryRun === true || areas.length + terminals.length + meters.length === 0) return outcome;
-      const keys = await this.write('an import batch', () => this.store.putAll({ areas, terminals, meters }, this.now()));
+      const keys = await this.write('an import batch', () => this.store.putAll({ areas, terminals, meters, newMeters: staged.newMeters }, this.now()));
       for (const a of areas) this.image.setArea(a);
       for (const t of terminals) this.image.setTerminal(t);
       for (const m of meters) this.image.setMeter(m, keys.get(m.id));
+      // Unheard (the CLI's registry has no listeners), a change per row would be garbage only.
+      if (this.listeners.size === 0) return outcome;
       for (const a of areas) this.emit({ kind: 'area', id: a.id, op: 'upsert' });
       for (const t of terminals) this.emit({ kind: 'terminal', id: t.id, op: 'upsert' });
       for (const m of meters) this.emit({ kind: 'meter', id: m.id, op: 'upsert' });
@@ -478,6 +480,7 @@ export class Registry {
         if (!staged.counted(before, before !== undefined && sameMeter(before, meter))) return;
         taken.set(at, meter.id);
         staged.meters.push(meter);
+        staged.newMeters.push(before === undefined);
       });
     }
     return staged;
@@ -535,6 +538,8 @@ class Staged {
   readonly areas: Area[] = [];
   readonly terminals: Terminal[] = [];
   readonly meters: Meter[] = [];
+  /** Per meter, whether the image lacks it (TopologyBatch.newMeters). */
+  readonly newMeters: boolean[] = [];
   readonly rejected: RowRejection[] = [];
   created = 0;
   updated = 0;

@@ -98,6 +98,12 @@ export interface TopologyBatch {
   readonly areas: readonly Area[];
   readonly terminals: readonly Terminal[];
   readonly meters: readonly Meter[];
+  /**
+   * Per meter, true when the registry's image does not hold it. A store only this process
+   * writes inserts such a meter without looking for its row first; a shared store may hold rows
+   * another node wrote, and goes by its table.
+   */
+  readonly newMeters?: readonly boolean[];
 }
 
 export interface StoredEndpointPassword {
@@ -140,6 +146,8 @@ export class SqliteRegistryStore implements RegistryStore {
         customer_ref, account_ref, updated_at, id, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       RETURNING key`);
+    // The key alone, not a row object per meter: the import inserts a million of them.
+    const insertMeterKey = db.prepare<[...MeterParams, number], number>(insertMeter.source).pluck();
     const putMeterRow = (m: Meter, at: number): number => {
       const params = meterParams(m, at);
       return keyOf(updateMeter.get(...params) ?? insertMeter.get(...params, at), m.id);
@@ -151,7 +159,16 @@ export class SqliteRegistryStore implements RegistryStore {
       for (const a of batch.areas) this.#putArea.run(areaParams(a, at));
       for (const t of batch.terminals) this.#putTerminal.run(terminalParams(t, at));
       const keys = new Map<MeterId, number>();
-      for (const m of batch.meters) keys.set(m.id, putMeterRow(m, at));
+      const { meters, newMeters } = batch;
+      for (const [i, m] of meters.entries()) {
+        // No other process writes this file, so a meter the image lacks has no row: the UPDATE would only miss.
+        if (newMeters?.[i] !== true) {
+          keys.set(m.id, putMeterRow(m, at));
+          continue;
+        }
+        const params: [...MeterParams, number] = [...meterParams(m, at), at];
+        keys.set(m.id, keyOf(insertMeterKey.get(...params), m.id));
+      }
       return keys;
     });
   }
@@ -268,10 +285,10 @@ type MeterParams = [
   areaId: string | null, isProtected: number, customerRef: string | null, accountRef: string | null, t: number, id: string,
 ];
 
-/** An upsert's RETURNING row: there is always one, unless the statement itself is broken. */
-function keyOf(row: { key: number } | undefined, id: MeterId): number {
+/** An upsert's RETURNING row (or its key alone): there is always one, unless the statement itself is broken. */
+function keyOf(row: { key: number } | number | undefined, id: MeterId): number {
   if (row === undefined) throw new Error(`the meters table returned no key for meter ${JSON.stringify(id)}`);
-  return row.key;
+  return typeof row === 'number' ? row : row.key;
 }
 
 function areaParams(a: Area, t: number): AreaParams {

@@ -91,16 +91,19 @@ export function rowReader<K extends ImportKind>(kind: K, header: readonly string
         return { ok: false, problem: { column: null, message: `${fields.length} fields where the header has ${columns.length}` } };
       }
       const seed: Record<string, unknown> = {};
-      const endpoints = new Map<string, Record<string, unknown>>(groups.map((g) => [g, {}]));
-      for (const [i, column] of columns.entries()) {
-        const cell = fields[i] ?? '';
+      // Only a kind with endpoint columns (terminals) pays for their objects: a meter row allocates nothing but its seed.
+      const endpoints = groups.length === 0 ? undefined : new Map<string, Record<string, unknown>>(groups.map((g) => [g, {}]));
+      // Counted, not entries(): a pair per cell is garbage at a million rows.
+      let i = 0;
+      for (const column of columns) {
+        const cell = fields[i++] ?? '';
         if (cell === '') continue;
         const value = typed(cell, column.type);
         if (value === undefined) return { ok: false, problem: { column: column.name, message: `${JSON.stringify(cell)} is not ${ARTICLE[column.type]}` } };
-        (column.group === undefined ? seed : endpoints.get(column.group) ?? seed)[column.key] = value;
+        (column.group === undefined ? seed : endpoints?.get(column.group) ?? seed)[column.key] = value;
       }
       // A protocol's endpoint is there when one of its cells is; then its defaults apply.
-      for (const [g, endpoint] of endpoints) {
+      for (const [g, endpoint] of endpoints ?? []) {
         if (Object.keys(endpoint).length === 0) continue;
         applyDefaults(endpoint, COLUMNS[kind], g);
         seed[g] = endpoint;

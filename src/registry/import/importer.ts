@@ -6,8 +6,8 @@
  * is held. Each row is typed and checked against the schema here, then gathered into batches
  * of `batchRows` that the registry checks against the topology, writes in one transaction,
  * applies and announces (Registry.importBatch). A bad row is rejected with its line, column
- * and reason and the others go on; the summary keeps the first `maxErrors` rejections found
- * (in line order) and counts the rest. Rows are checked in file order: a parent area must come before its children
+ * and reason and the others go on; the summary keeps the `maxErrors` rejections of the lowest
+ * lines, in line order, and counts the rest. Rows are checked in file order: a parent area must come before its children
  * (in the same batch or an earlier one), as terminals.csv before meters.csv.
  *
  * Idempotent on ids: a row equal to what is stored is counted unchanged and not written; a
@@ -66,7 +66,7 @@ export interface RegistryImportSummary {
   readonly updated: number;
   readonly unchanged: number;
   readonly rejected: number;
-  /** The first rejected rows, in file order. */
+  /** The rejected rows of the lowest lines, in file order. */
   readonly errors: readonly RejectedRow[];
   /** Rejected rows not listed in `errors`. */
   readonly errorsOmitted: number;
@@ -175,13 +175,29 @@ class ImportRun {
     this.created += outcome.created;
     this.updated += outcome.updated;
     this.unchanged += outcome.unchanged;
-    // The batch's rejections come after the type errors of its rows already counted: kept in line order.
     for (const r of outcome.rejected) this.reject({ line: r.line, column: r.field, code: r.code, message: r.message });
-    this.errors.sort((a, b) => a.line - b.line);
   }
 
+  /**
+   * Keeps the rejections of the lowest lines, in line order: a batch's rejections are found after
+   * the type errors of rows below it, so the first found are not the first in the file.
+   */
   private reject(row: RejectedRow): void {
     this.rejected++;
-    if (this.errors.length < this.maxErrors) this.errors.push(row);
+    const errors = this.errors;
+    if (this.maxErrors <= 0) return;
+    const full = errors.length >= this.maxErrors;
+    const last = errors[errors.length - 1];
+    if (full && last !== undefined && last.line <= row.line) return;
+    // After the rows of the same line already kept: equal lines stay in the order found.
+    let lo = 0;
+    let hi = errors.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((errors[mid]?.line ?? 0) <= row.line) lo = mid + 1;
+      else hi = mid;
+    }
+    errors.splice(lo, 0, row);
+    if (full) errors.pop();
   }
 }

@@ -186,6 +186,15 @@ describe.each(STORE_DRIVERS)('registry import on $name', (driver) => {
     expect(s.errors.map((e) => e.line)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
   });
 
+  it('keeps the rejections of the lowest lines when a batch rejects a row above type errors found earlier', async () => {
+    const r = await fleet();
+    // Line 2 is refused by the registry when its batch is checked, after lines 3 and 4 failed to parse.
+    const rows = ['x0,,t9,1,1,1,,,,false,,', 'x1,,t1,2,many,1,,,,false,,', 'x2,,t1,3,many,1,,,,false,,'];
+    const s = await load(r, [METER_HEADER, ...rows].join('\n'), { maxErrors: 2 });
+    expect(s).toMatchObject({ rejected: 3, errorsOmitted: 1 });
+    expect(s.errors.map((e) => e.line)).toEqual([2, 3]);
+  });
+
   it('refuses a header with an unknown column, and a quote left open after importing the rows before it', async () => {
     const r = await fleet();
     await expect(load(r, 'id,name,terminalId,colour\nm1,,t1,red')).rejects.toBeInstanceOf(ImportHeaderInvalid);
