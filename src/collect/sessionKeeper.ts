@@ -2,8 +2,8 @@
  * Which terminals keep their session open between requests. A kept session spares the next
  * request its connect and association, but holds a file descriptor and memory while idle, so
  * a station polling 100,000 terminals cannot keep them all. A lane going idle asks to keep its
- * session; it may while fewer than `max` are kept and its terminal is due again within
- * `idleMs`, and a kept session unused for `idleMs` is closed.
+ * session; it may while fewer than `max` are kept and its terminal is not due again later
+ * than `idleMs` from now, and a kept session unused for `idleMs` is closed.
  *
  * Past the bound the new one is refused rather than the oldest evicted: with more terminals
  * than places, evicting would close every session just before its next use (each terminal's
@@ -72,7 +72,8 @@ export class SessionKeeper {
     if (this.#kept.size >= max) return false;
     const now = this.#o.clock.now();
     const due = this.#o.nextDue(holder.terminalId);
-    if (due === undefined || due - now > idleMs) return false;
+    // No cycle scheduled (a terminal only read on demand or commanded): kept, and closed by the idle timer if unused.
+    if (due !== undefined && due - now > idleMs) return false;
     this.#kept.delete(holder);
     this.#kept.set(holder, now);
     this.#timer ??= this.#arm();
