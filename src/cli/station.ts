@@ -37,6 +37,9 @@ export async function stationCommand(command: 'start' | 'sim', argv: readonly st
     throw err;
   }
   const logger = createLogger(config.log.level);
+  // Listening before anything starts: the API answers /health before the start has returned, and a
+  // SIGTERM sent then must still end in a clean shutdown, not the default action's kill.
+  const stop = stopSignal();
   if (command === 'start') {
     const { startHeadEnd } = await import('../main.js');
     let headEnd;
@@ -53,7 +56,7 @@ export async function stationCommand(command: 'start' | 'sim', argv: readonly st
       process.stderr.write(`gridhead: ${err.message}\n`);
       return 2;
     }
-    await untilSignal(logger, () => headEnd.close());
+    await untilSignal(stop, logger, () => headEnd.close());
     return 0;
   }
   const { startFleet } = await import('../../simulators/fleet.js');
@@ -79,7 +82,7 @@ export async function stationCommand(command: 'start' | 'sim', argv: readonly st
   }
   logger.info({ terminals: fleet.seed.terminals.length, meters: fleet.seed.meters.length, ...(status === undefined ? {} : { status: `${status.url}/status` }) }, 'simulated fleet running');
   for (const t of fleet.seed.terminals) logger.info({ terminal: t.id, protocol: t.protocol, ...(t.modbus === undefined ? {} : { port: t.modbus.port }) }, 'simulated terminal');
-  await untilSignal(logger, async () => {
+  await untilSignal(stop, logger, async () => {
     await status?.close();
     await fleet.stop();
   });
@@ -97,12 +100,17 @@ function isStartupProblem(err: unknown): err is Error {
   return err instanceof ConfigError || err instanceof PortInUseError || err instanceof CredentialsFileError || err instanceof BootstrapTokenError;
 }
 
-/** Waits for SIGINT/SIGTERM, then runs `close`; a second signal exits at once. */
-async function untilSignal(logger: ReturnType<typeof createLogger>, close: () => Promise<void>): Promise<void> {
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+/** The first SIGINT or SIGTERM from now on; both stay handled, so neither kills the process by default. */
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+}
+
+/** Waits for the stop signal (perhaps already received during the start), then runs `close`; a second signal exits at once. */
+async function untilSignal(stop: Promise<NodeJS.Signals>, logger: ReturnType<typeof createLogger>, close: () => Promise<void>): Promise<void> {
+  const signal = await stop;
   logger.info({ signal }, 'shutting down');
   process.once(signal, () => process.exit(130));
   await close();
