@@ -106,6 +106,7 @@ function fillSections(value: Record<string, unknown>): void {
     ['analysis'],
     ['opcua'],
     ['billing'], ['billing', 'tariff'],
+    ['fees'],
     ['cluster'], ['cluster', 'feed'],
   ];
   for (const path of sections) {

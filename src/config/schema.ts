@@ -17,6 +17,7 @@ import { SEVERITIES } from '../domain/alarm.js';
 import { METER_LIMITS } from '../domain/topology.js';
 import { DEFAULT_AREA_LOAD } from '../domain/areaLoad.js';
 import { DEFAULT_PLAUSIBILITY } from '../ingest/plausibility.js';
+import { FeesConfig } from './fees.js';
 
 export { OneOf };
 
@@ -735,6 +736,7 @@ export const GridheadConfig = Type.Object(
     analysis: AnalysisConfig,
     opcua: OpcUaConfig,
     billing: BillingConfig,
+    fees: FeesConfig,
     cluster: ClusterConfig,
   },
   strict,
