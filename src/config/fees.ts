@@ -5,6 +5,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { strict } from '../../protocols/config.js';
+import { FeePolicyConfig } from '../fees/policy/config.js';
 
 export const FeesConfig = Type.Object(
   {
@@ -12,6 +13,8 @@ export const FeesConfig = Type.Object(
     enabled: Type.Boolean({ default: false }),
     /** ISO 4217 code of the station's accounts and tariffs. */
     currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'CNY' }),
+    /** When disconnection for fees is allowed (src/fees/policy/config.ts). */
+    policy: FeePolicyConfig,
   },
   strict,
 );
