@@ -7,20 +7,21 @@ import type { Balance, FeeAccount, FeeControlStage, FeeDecision } from '../model
 import { DisconnectionCalendar, NoDisconnectionWindowError, type ClosedReason } from './calendar.js';
 import type { FeePolicyConfig } from './config.js';
 
-/** Where fee control stands with one account, between runs. */
-export interface FeeControlState {
+/** Where fee control stands with one account, between runs: the part of the stored state the policy reads and writes. */
+export interface PolicyState {
   readonly stage: FeeControlStage;
-  /** The first warning went out for the current crossing; cleared when the balance is back above the threshold. */
-  readonly firstWarned: boolean;
-  /** The same for the second warning. */
-  readonly secondWarned: boolean;
-  /** When the last warning (first or second) was sent. */
-  readonly lastWarningAt?: number;
-  /** When the account was disconnected for fees. */
-  readonly disconnectedAt?: number;
+  /** When the first warning of the current crossing went out; null again once the balance is back above its threshold. */
+  readonly warnedFirstAt: number | null;
+  /** The same for the second warning, the last one before a disconnection. */
+  readonly warnedSecondAt: number | null;
+  /** When disconnection became due (balance ≤ −limit); null while it is not. */
+  readonly disconnectDueAt: number | null;
+  /** The next allowed disconnection window while waiting for one. */
+  readonly nextWindowAt: number | null;
+  readonly disconnectedAt: number | null;
 }
 
-export const INITIAL_STATE: FeeControlState = { stage: 'normal', firstWarned: false, secondWarned: false };
+export const INITIAL_STATE: PolicyState = { stage: 'normal', warnedFirstAt: null, warnedSecondAt: null, disconnectDueAt: null, nextWindowAt: null, disconnectedAt: null };
 
 /** Every machine reason a decision can carry. */
 export type DecisionReason =
@@ -45,7 +46,7 @@ export type DecisionDraft = Omit<FeeDecision, 'seq' | 'reason'> & { readonly rea
 
 export interface PolicyOutcome {
   readonly decision: DecisionDraft;
-  readonly next: FeeControlState;
+  readonly next: PolicyState;
 }
 
 /** `fees.policy`, compiled: the calendar and the wait after a warning. */
@@ -77,46 +78,48 @@ const HOUR = 3_600_000;
  * @param emergency a declared emergency or extreme-weather flag: no disconnection while it stands.
  * @throws CurrencyMismatchError when the balance is not in the account's currency.
  */
-export function decide(account: FeeAccount, balance: Balance, state: FeeControlState, now: number, policy: FeePolicy, emergency: boolean): PolicyOutcome {
+export function decide(account: FeeAccount, balance: Balance, state: PolicyState, now: number, policy: FeePolicy, emergency: boolean): PolicyOutcome {
   if (balance.currency !== account.currency) throw new CurrencyMismatchError(account.id, account.currency, balance.currency);
   const b = balance.amountMinor;
   const money = (m: number): string => formatMoney(m, account.currency);
-  const out = (action: DecisionDraft['action'], reason: DecisionReason, message: string, next: FeeControlState, nextWindowAt?: number): PolicyOutcome => ({
-    decision: { accountId: account.id, at: now, action, reason, message, balanceMinor: b, ...(nextWindowAt === undefined ? {} : { nextWindowAt }) },
+  const out = (action: DecisionDraft['action'], reason: DecisionReason, message: string, next: PolicyState): PolicyOutcome => ({
+    decision: { accountId: account.id, at: now, action, reason, message, balanceMinor: b, ...(next.nextWindowAt === null ? {} : { nextWindowAt: next.nextWindowAt }) },
     next,
   });
 
+  const due = b <= -account.creditLimitMinor;
   // A crossing is over once the balance is back above its threshold: the next fall warns again.
-  const armed: FeeControlState = {
+  const armed: PolicyState = {
     ...state,
-    firstWarned: state.firstWarned && b <= account.warnFirstMinor,
-    secondWarned: state.secondWarned && b <= account.warnSecondMinor,
+    warnedFirstAt: b <= account.warnFirstMinor ? state.warnedFirstAt : null,
+    warnedSecondAt: b <= account.warnSecondMinor ? state.warnedSecondAt : null,
+    disconnectDueAt: due ? (state.disconnectDueAt ?? now) : null,
+    nextWindowAt: null,
   };
 
   if (state.stage === 'disconnected' || state.stage === 'reconnecting') {
     const back = { ...armed, stage: 'reconnecting' as const };
-    if (state.stage === 'reconnecting') return out('none', 'reconnect-under-way', 'The reconnection command is under way.', state);
+    if (state.stage === 'reconnecting') return out('none', 'reconnect-under-way', 'The reconnection command is under way.', { ...state, nextWindowAt: null });
     if (account.protected) return out('reconnect', 'protected-reconnect', 'The account is protected and is never kept disconnected for fees: reconnect.', back);
     if (b >= account.reconnectMinor) return out('reconnect', 'paid', `The balance ${money(b)} is at or above the reconnection threshold ${money(account.reconnectMinor)}: reconnect.`, back);
     return out('none', 'below-reconnect-threshold', `Disconnected; the balance ${money(b)} is below the reconnection threshold ${money(account.reconnectMinor)}.`, armed);
   }
 
-  const due = b <= -account.creditLimitMinor;
   // The last warning before a disconnection is always the second; a fall straight past both thresholds sends only that one.
-  if ((due || b <= account.warnSecondMinor) && !armed.secondWarned) {
+  if ((due || b <= account.warnSecondMinor) && armed.warnedSecondAt === null) {
     const message = due
       ? `The balance ${money(b)} has used up the credit limit ${money(account.creditLimitMinor)}: final warning before disconnection.`
       : `The balance ${money(b)} is at or below the second warning threshold ${money(account.warnSecondMinor)}: second warning.`;
-    return out('warn-second', due ? 'credit-exhausted' : 'below-second-warning', message, { ...armed, stage: 'warned-second', firstWarned: true, secondWarned: true, lastWarningAt: now });
+    return out('warn-second', due ? 'credit-exhausted' : 'below-second-warning', message, { ...armed, stage: 'warned-second', warnedFirstAt: armed.warnedFirstAt ?? now, warnedSecondAt: now });
   }
-  if (!due && b <= account.warnFirstMinor && !armed.firstWarned) {
-    return out('warn-first', 'below-first-warning', `The balance ${money(b)} is at or below the first warning threshold ${money(account.warnFirstMinor)}: first warning.`, { ...armed, stage: 'warned-first', firstWarned: true, lastWarningAt: now });
+  if (!due && b <= account.warnFirstMinor && armed.warnedFirstAt === null) {
+    return out('warn-first', 'below-first-warning', `The balance ${money(b)} is at or below the first warning threshold ${money(account.warnFirstMinor)}: first warning.`, { ...armed, stage: 'warned-first', warnedFirstAt: now });
   }
   if (!due) {
-    const stage: FeeControlStage = armed.secondWarned ? 'warned-second' : armed.firstWarned ? 'warned-first' : 'normal';
+    const stage: FeeControlStage = armed.warnedSecondAt !== null ? 'warned-second' : armed.warnedFirstAt !== null ? 'warned-first' : 'normal';
     const next = { ...armed, stage };
-    if (armed.secondWarned) return out('none', 'second-warning-sent', `The balance ${money(b)} is below the second warning threshold; the warning was sent.`, next);
-    if (armed.firstWarned) return out('none', 'first-warning-sent', `The balance ${money(b)} is below the first warning threshold; the warning was sent.`, next);
+    if (armed.warnedSecondAt !== null) return out('none', 'second-warning-sent', `The balance ${money(b)} is below the second warning threshold; the warning was sent.`, next);
+    if (armed.warnedFirstAt !== null) return out('none', 'first-warning-sent', `The balance ${money(b)} is below the first warning threshold; the warning was sent.`, next);
     return out('none', 'balance-ok', `The balance ${money(b)} is above the warning thresholds.`, next);
   }
 
@@ -125,7 +128,8 @@ export function decide(account: FeeAccount, balance: Balance, state: FeeControlS
   }
   const pending = { ...armed, stage: 'disconnect-pending' as const };
   if (emergency) return out('wait', 'emergency', 'Disconnection is due but waits: an emergency or extreme-weather flag is declared.', pending);
-  const notBefore = (armed.lastWarningAt ?? now) + policy.minHoursAfterLastWarning * HOUR;
+  // A second warning is on record here (the branch above sent one otherwise).
+  const notBefore = (armed.warnedSecondAt ?? now) + policy.minHoursAfterLastWarning * HOUR;
   const window = policy.calendar.stateAt(now);
   const closed = window.open ? undefined : window.reason;
   if (now >= notBefore && closed === undefined) {
@@ -139,10 +143,11 @@ export function decide(account: FeeAccount, balance: Balance, state: FeeControlS
     return out('wait', 'no-window', `Disconnection is due but the calendar allows none within ${err.horizonDays} days.`, pending);
   }
   const when = new Date(nextWindowAt).toISOString();
+  const waiting = { ...pending, nextWindowAt };
   if (now < notBefore || closed === undefined) {
-    return out('wait', 'warning-too-recent', `Disconnection is due but waits ${policy.minHoursAfterLastWarning} h after the last warning; next allowed at ${when}.`, pending, nextWindowAt);
+    return out('wait', 'warning-too-recent', `Disconnection is due but waits ${policy.minHoursAfterLastWarning} h after the last warning; next allowed at ${when}.`, waiting);
   }
-  return out('wait', closed, `Disconnection is due but waits: no disconnection ${CLOSED_WORDS[closed]}; next allowed at ${when}.`, pending, nextWindowAt);
+  return out('wait', closed, `Disconnection is due but waits: no disconnection ${CLOSED_WORDS[closed]}; next allowed at ${when}.`, waiting);
 }
 
 const CLOSED_WORDS: Readonly<Record<ClosedReason, string>> = {

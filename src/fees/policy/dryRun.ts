@@ -4,13 +4,13 @@
  * run before it would leave; balances are taken as they are. Nothing is recorded or sent.
  */
 import type { Balance, FeeAccount } from '../model.js';
-import { decide, type DecisionDraft, type FeeControlState, type FeePolicy } from './decide.js';
+import { decide, type DecisionDraft, type PolicyState, type FeePolicy } from './decide.js';
 import { nextWallTime } from './zone.js';
 
 export interface DryRunAccount {
   readonly account: FeeAccount;
   readonly balance: Balance;
-  readonly state: FeeControlState;
+  readonly state: PolicyState;
 }
 
 /** Decisions per account, run by run in the order of `at`, each marked `dryRun`. */

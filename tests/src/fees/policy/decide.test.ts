@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { CurrencyMismatchError, INITIAL_STATE, decide, formatMoney, type FeeControlState } from '../../../../src/fees/policy/decide.js';
+import { CurrencyMismatchError, INITIAL_STATE, decide, formatMoney, type PolicyState } from '../../../../src/fees/policy/decide.js';
 import { account, balance, cst, policy } from './fixtures.js';
 
 const H = 3_600_000;
 const china = policy({ holidays: ['2025-10-01'], minHoursAfterLastWarning: 24 });
 /** A Thursday, inside the window. */
 const THU_10 = cst('2025-09-25', '10:00');
-const warnedSecond = (at: number): FeeControlState => ({ stage: 'warned-second', firstWarned: true, secondWarned: true, lastWarningAt: at });
+const warnedSecond = (at: number): PolicyState => ({ ...INITIAL_STATE, stage: 'warned-second', warnedFirstAt: at, warnedSecondAt: at });
 
 describe('decide', () => {
   it('does nothing above the warning thresholds', () => {
@@ -19,24 +19,24 @@ describe('decide', () => {
   it('sends the first warning once at the first threshold, then waits', () => {
     const first = decide(account(), balance(2_000), INITIAL_STATE, THU_10, china, false);
     expect(first.decision).toMatchObject({ action: 'warn-first', reason: 'below-first-warning' });
-    expect(first.next).toEqual({ stage: 'warned-first', firstWarned: true, secondWarned: false, lastWarningAt: THU_10 });
+    expect(first.next).toEqual({ ...INITIAL_STATE, stage: 'warned-first', warnedFirstAt: THU_10 });
     const again = decide(account(), balance(1_500), first.next, THU_10 + H, china, false);
     expect(again.decision).toMatchObject({ action: 'none', reason: 'first-warning-sent' });
-    expect(again.next.lastWarningAt).toBe(THU_10);
+    expect(again.next.warnedFirstAt).toBe(THU_10);
   });
 
   it('sends the second warning once at the second threshold', () => {
-    const warnedFirst: FeeControlState = { stage: 'warned-first', firstWarned: true, secondWarned: false, lastWarningAt: THU_10 };
+    const warnedFirst: PolicyState = { ...INITIAL_STATE, stage: 'warned-first', warnedFirstAt: THU_10 };
     const second = decide(account(), balance(400), warnedFirst, THU_10 + H, china, false);
     expect(second.decision).toMatchObject({ action: 'warn-second', reason: 'below-second-warning' });
-    expect(second.next).toEqual(warnedSecond(THU_10 + H));
+    expect(second.next).toEqual({ ...INITIAL_STATE, stage: 'warned-second', warnedFirstAt: THU_10, warnedSecondAt: THU_10 + H });
     expect(decide(account(), balance(100), second.next, THU_10 + 2 * H, china, false).decision).toMatchObject({ action: 'none', reason: 'second-warning-sent' });
   });
 
   it('sends only the second warning on a fall straight past both thresholds', () => {
     const { decision, next } = decide(account(), balance(0), INITIAL_STATE, THU_10, china, false);
     expect(decision.action).toBe('warn-second');
-    expect(next).toMatchObject({ firstWarned: true, secondWarned: true });
+    expect(next).toMatchObject({ warnedFirstAt: THU_10, warnedSecondAt: THU_10 });
   });
 
   it('re-arms a warning only when the balance rises back above its threshold', () => {
@@ -44,16 +44,16 @@ describe('decide', () => {
     // Above the second threshold but below the first: the second re-arms, the first does not.
     const mid = decide(account(), balance(1_000), s, THU_10 + H, china, false);
     expect(mid.decision).toMatchObject({ action: 'none', reason: 'first-warning-sent' });
-    expect(mid.next).toMatchObject({ stage: 'warned-first', firstWarned: true, secondWarned: false });
+    expect(mid.next).toMatchObject({ stage: 'warned-first', warnedFirstAt: THU_10, warnedSecondAt: null });
     expect(decide(account(), balance(500), mid.next, THU_10 + 2 * H, china, false).decision.action).toBe('warn-second');
     // Back above both, then down again: warned again from the start.
     const up = decide(account(), balance(2_001), s, THU_10 + H, china, false);
-    expect(up.next).toMatchObject({ stage: 'normal', firstWarned: false, secondWarned: false });
+    expect(up.next).toMatchObject({ stage: 'normal', warnedFirstAt: null, warnedSecondAt: null });
     expect(decide(account(), balance(1_999), up.next, THU_10 + 2 * H, china, false).decision.action).toBe('warn-first');
   });
 
   it('gives the final warning when the credit is used up without one', () => {
-    const warnedFirst: FeeControlState = { stage: 'warned-first', firstWarned: true, secondWarned: false, lastWarningAt: THU_10 - 48 * H };
+    const warnedFirst: PolicyState = { ...INITIAL_STATE, stage: 'warned-first', warnedFirstAt: THU_10 - 48 * H };
     const { decision } = decide(account(), balance(-1_000), warnedFirst, THU_10, china, false);
     expect(decision).toMatchObject({ action: 'warn-second', reason: 'credit-exhausted' });
   });
@@ -95,6 +95,13 @@ describe('decide', () => {
     const s = warnedSecond(THU_10 - 72 * H);
     const night = decide(account(), balance(-2_000), s, cst('2025-09-25', '20:00'), china, false).decision;
     expect(night).toMatchObject({ action: 'wait', reason: 'night', nextWindowAt: cst('2025-09-26', '08:00') });
+    expect(decide(account(), balance(-2_000), s, cst('2025-09-25', '20:00'), china, false).next).toMatchObject({
+      stage: 'disconnect-pending', disconnectDueAt: cst('2025-09-25', '20:00'), nextWindowAt: cst('2025-09-26', '08:00'),
+    });
+    // Due since an earlier run: the time it became due is kept.
+    expect(decide(account(), balance(-2_000), { ...s, disconnectDueAt: THU_10 }, cst('2025-09-25', '20:00'), china, false).next.disconnectDueAt).toBe(THU_10);
+    // Paid above the limit: no longer due.
+    expect(decide(account(), balance(-999), { ...s, disconnectDueAt: THU_10 }, cst('2025-09-25', '20:00'), china, false).next).toMatchObject({ disconnectDueAt: null, nextWindowAt: null });
     expect(night.message).toBe('Disconnection is due but waits: no disconnection during the forbidden hours; next allowed at 2025-09-26T00:00:00.000Z.');
     expect(decide(account(), balance(-2_000), s, cst('2025-09-27', '10:00'), china, false).decision).toMatchObject({ action: 'wait', reason: 'weekend', nextWindowAt: cst('2025-09-29', '08:00') });
     expect(decide(account(), balance(-2_000), s, cst('2025-10-01', '10:00'), china, false).decision).toMatchObject({ action: 'wait', reason: 'holiday', nextWindowAt: cst('2025-10-02', '08:00') });
@@ -108,7 +115,7 @@ describe('decide', () => {
   });
 
   it('reconnects a disconnected account once paid up to the threshold', () => {
-    const off: FeeControlState = { ...warnedSecond(THU_10 - 48 * H), stage: 'disconnected', disconnectedAt: THU_10 - 24 * H };
+    const off: PolicyState = { ...warnedSecond(THU_10 - 48 * H), stage: 'disconnected', disconnectedAt: THU_10 - 24 * H };
     expect(decide(account(), balance(-1), off, THU_10, china, false).decision).toMatchObject({ action: 'none', reason: 'below-reconnect-threshold' });
     const paid = decide(account(), balance(0), off, THU_10, china, false);
     expect(paid.decision).toMatchObject({ action: 'reconnect', reason: 'paid' });
@@ -118,15 +125,15 @@ describe('decide', () => {
   });
 
   it('reconnects an account that became protected while disconnected', () => {
-    const off: FeeControlState = { ...warnedSecond(THU_10 - 48 * H), stage: 'disconnected' };
+    const off: PolicyState = { ...warnedSecond(THU_10 - 48 * H), stage: 'disconnected' };
     expect(decide(account({ protected: true }), balance(-5_000), off, THU_10, china, false).decision).toMatchObject({ action: 'reconnect', reason: 'protected-reconnect' });
   });
 
   it('leaves a reconnection under way alone', () => {
-    const on: FeeControlState = { ...warnedSecond(THU_10 - 48 * H), stage: 'reconnecting' };
+    const on: PolicyState = { ...warnedSecond(THU_10 - 48 * H), stage: 'reconnecting' };
     const { decision, next } = decide(account(), balance(100), on, THU_10, china, false);
     expect(decision).toMatchObject({ action: 'none', reason: 'reconnect-under-way' });
-    expect(next).toBe(on);
+    expect(next).toEqual(on);
   });
 
   it('refuses a balance in another currency', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INITIAL_STATE, type FeeControlState } from '../../../../src/fees/policy/decide.js';
+import { INITIAL_STATE, type PolicyState } from '../../../../src/fees/policy/decide.js';
 import { dryRun, upcomingRuns } from '../../../../src/fees/policy/dryRun.js';
 import { account, balance, cst, policy } from './fixtures.js';
 
@@ -8,7 +8,7 @@ describe('dryRun', () => {
   const china = policy();
 
   it('shows what the next two runs would do, each starting from the state the one before leaves', () => {
-    const warned: FeeControlState = { stage: 'warned-second', firstWarned: true, secondWarned: true, lastWarningAt: cst('2025-09-24', '10:00') };
+    const warned: PolicyState = { ...INITIAL_STATE, stage: 'warned-second', warnedFirstAt: cst('2025-09-24', '10:00'), warnedSecondAt: cst('2025-09-24', '10:00') };
     const runs = [cst('2025-09-26', '10:00'), cst('2025-09-25', '20:00')];
     const decisions = dryRun([
       { account: account({ id: 'due' }), balance: balance(-5_000, 'due'), state: warned },
@@ -23,7 +23,7 @@ describe('dryRun', () => {
   });
 
   it('leaves the given state untouched', () => {
-    const state: FeeControlState = { ...INITIAL_STATE };
+    const state: PolicyState = { ...INITIAL_STATE };
     dryRun([{ account: account(), balance: balance(-5_000), state }], [cst('2025-09-26', '10:00')], china, false);
     expect(state).toEqual(INITIAL_STATE);
   });

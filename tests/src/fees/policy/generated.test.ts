@@ -9,7 +9,7 @@ import type { FeeAccount } from '../../../../src/fees/model.js';
 import { DisconnectionCalendar, NoDisconnectionWindowError } from '../../../../src/fees/policy/calendar.js';
 import type { FeePolicyConfig } from '../../../../src/fees/policy/config.js';
 import { WallClock } from '../../../../src/fees/policy/zone.js';
-import { INITIAL_STATE, compilePolicy, decide, type FeeControlState } from '../../../../src/fees/policy/decide.js';
+import { INITIAL_STATE, compilePolicy, decide, type PolicyState } from '../../../../src/fees/policy/decide.js';
 import { prng } from '../../../helpers/prng.js';
 import { account, balance, policyConfig } from './fixtures.js';
 
@@ -124,7 +124,7 @@ describe('generated disconnection calendars', () => {
           creditLimitMinor: int(r, 0, 5_000), warnFirstMinor: int(r, 1_000, 5_000), warnSecondMinor: int(r, 0, 999), reconnectMinor: int(r, 0, 2_000),
         });
         // A schedule: runs at random steps over a few weeks, the balance drifting down with occasional payments.
-        let state: FeeControlState = INITIAL_STATE;
+        let state: PolicyState = INITIAL_STATE;
         let b = int(r, -3_000, 8_000);
         let now = FROM + Math.floor(r() * SPAN);
         for (let step = 0; step < 40; step++) {
@@ -138,8 +138,8 @@ describe('generated disconnection calendars', () => {
             expect(acc.protected).toBe(false);
             expect(emergency).toBe(false);
             expect(b).toBeLessThanOrEqual(-acc.creditLimitMinor);
-            expect(state.lastWarningAt).toBeDefined();
-            expect(now - (state.lastWarningAt ?? now)).toBeGreaterThanOrEqual(c.minHoursAfterLastWarning * HOUR);
+            expect(state.warnedSecondAt).not.toBeNull();
+            expect(now - Math.max(state.warnedFirstAt ?? 0, state.warnedSecondAt ?? now)).toBeGreaterThanOrEqual(c.minHoursAfterLastWarning * HOUR);
           }
           if (decision.action === 'wait') {
             counts.wait++;
@@ -148,8 +148,8 @@ describe('generated disconnection calendars', () => {
           if (decision.reason === 'protected') counts.protected++;
           if (decision.action === 'reconnect') counts.reconnect++;
           // Each warning once per crossing: never the same warning twice without the balance rising above its threshold.
-          if (decision.action === 'warn-first') expect(state.firstWarned && b <= acc.warnFirstMinor).toBe(false);
-          if (decision.action === 'warn-second') expect(state.secondWarned && b <= acc.warnSecondMinor).toBe(false);
+          if (decision.action === 'warn-first') expect(state.warnedFirstAt !== null && b <= acc.warnFirstMinor).toBe(false);
+          if (decision.action === 'warn-second') expect(state.warnedSecondAt !== null && b <= acc.warnSecondMinor).toBe(false);
           // The runner confirms a reconnection it commanded.
           state = next.stage === 'reconnecting' ? { ...next, stage: 'normal' } : next;
         }
