@@ -6,6 +6,7 @@
 import Type, { type Static } from 'typebox';
 import { strict } from '../../protocols/config.js';
 import { FeePolicyConfig } from '../fees/policy/config.js';
+import { FeeRunConfig } from '../fees/run/config.js';
 
 export const FeesConfig = Type.Object(
   {
@@ -15,6 +16,8 @@ export const FeesConfig = Type.Object(
     currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'CNY' }),
     /** When disconnection for fees is allowed (src/fees/policy/config.ts). */
     policy: FeePolicyConfig,
+    /** The fee-control runner: charging, decisions, payments followed, notices (src/fees/run/config.ts). */
+    run: FeeRunConfig,
   },
   strict,
 );
