@@ -123,6 +123,9 @@ describe('load-control state in the store', () => {
         await memory.save(id, state);
         landed.push(state.tripped.length);
       },
+      addPurchase: (id, purchase) => memory.addPurchase(id, purchase),
+      purchases: (id, limit) => memory.purchases(id, limit),
+      purchaseTotals: () => memory.purchaseTotals(),
     };
     const s = station({ store: uneven });
     await s.at(0, [150, 60, 10]);
