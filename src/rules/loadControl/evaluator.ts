@@ -164,7 +164,8 @@ export class LoadControlEvaluator {
       let state = stored[i] ?? initialState(config.enabled, t);
       if (config.kind === 'floating-down' && state.phase !== 'disabled' && state.floating === null) state = { ...state, floating: { armedAt: t, limitKw: null } };
       this.programs.set(config.id, {
-        config, state, busy: undefined, samples: [], target: { limit: undefined, unit: 'kW', ...basisOf(say('lc-basis.unevaluated')`not evaluated yet`) },
+        config, state, busy: undefined, samples: [],
+        target: { limit: undefined, unit: config.kind === 'monthly-energy' || config.kind === 'purchase-energy' ? 'kWh' : 'kW', ...basisOf(say('lc-basis.unevaluated')`not evaluated yet`) },
         saving: Promise.resolve(true), fencedAt: undefined, purchasedWh: initialWh(config), purchaseCount: 0,
       });
     });
