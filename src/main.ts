@@ -109,7 +109,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
     terminalOnline: (id) => collection.scheduler.terminalState(id)?.online,
     readings, terminals: collection, control,
   });
-  const loadControl = await createLoadControl({ ...base, duties: leaderDuties, store: stores.programStates, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal, leadership: cluster.leaderLease });
+  const loadControl = await createLoadControl({ ...base, duties: leaderDuties, store: stores.programStates, replacements: stores.replacements, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal, leadership: cluster.leaderLease });
 
   // Every part is registered: this node starts them if it is active (and the singleton duties if it leads), before the API takes requests.
   await duties.begin(closers);

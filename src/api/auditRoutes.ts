@@ -31,6 +31,7 @@ export const AUDITED_ROUTES: Readonly<Record<string, { readonly action: string; 
   'POST /api/v1/commands': { action: 'command.request', target: 'command' },
   'POST /api/v1/commands/:id/cancel': { action: 'command.cancel.request', target: 'command' },
   'POST /api/v1/meters/:id/read': { action: 'meter.read', target: 'meter' },
+  'POST /api/v1/load-control/programs/:id/purchases': { action: 'load-control.purchase', target: 'load-control-program' },
   'POST /api/v1/users': { action: 'user.create', target: 'user' },
   'PUT /api/v1/users/:name': { action: 'user.update', target: 'user' },
   'DELETE /api/v1/users/:name': { action: 'user.delete', target: 'user' },

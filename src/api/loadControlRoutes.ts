@@ -1,15 +1,19 @@
 /**
  * Load-control programs: their state, the actions they took with results, enable/disable,
- * and a preview of what a program would do now (nothing is sent by a preview).
+ * a preview of what a program would do now (nothing is sent by a preview), and the top-ups of
+ * a purchase-energy program (Idempotency-Key required, audited; a retry loads nothing).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { NotFoundError } from '../domain/errors.js';
+import { kwhOf } from '../rules/loadControl/purchases.js';
+import { actorOf } from './actor.js';
+import { noteAudit } from './auditRoutes.js';
 import type { LoadControlEvaluator } from '../rules/loadControl/evaluator.js';
 import { problemResponses } from './problem.js';
-import { PreviewOut, ProgramDetailOut, ProgramListOut } from './loadControlSchemas.js';
-import { IdParam } from './schemas.js';
+import { PreviewOut, ProgramDetailOut, ProgramListOut, PurchaseBody, PurchaseResult } from './loadControlSchemas.js';
+import { IdempotencyHeader, IdParam } from './schemas.js';
 
-export type LoadControlService = Pick<LoadControlEvaluator, 'list' | 'get' | 'enable' | 'disable' | 'preview'>;
+export type LoadControlService = Pick<LoadControlEvaluator, 'list' | 'get' | 'enable' | 'disable' | 'preview' | 'purchase'>;
 
 export interface LoadControlRoutesOptions {
   readonly programs: LoadControlService;
@@ -34,5 +38,24 @@ export const loadControlRoutes: FastifyPluginAsyncTypebox<LoadControlRoutesOptio
     config: { access: 'viewer' },
     schema: { tags, params: IdParam, description: 'What the program would do now: rounds, meters, actions, protected meters skipped. Sends nothing.', response: { 200: PreviewOut, ...problemResponses } },
   }, (req) => found(req.params.id, programs.preview(req.params.id)));
+  app.post('/load-control/programs/:id/purchases', {
+    config: { access: 'billing-or-operator' },
+    schema: {
+      tags, params: IdParam, headers: IdempotencyHeader, body: PurchaseBody,
+      description: 'Loads purchased kWh into a purchase-energy program (201), or answers with the purchase this Idempotency-Key or purchase id loaded before (200, nothing added). A program whose energy was used up is restored at its next tick once some remains.',
+      response: { 200: PurchaseResult, 201: PurchaseResult, ...problemResponses },
+    },
+  }, async (req, reply) => {
+    const { purchaseId, kwh } = req.body;
+    noteAudit(req, { purchaseId, kwh });
+    const outcome = found(req.params.id, await programs.purchase(req.params.id, { purchaseId, kwh }, req.headers['idempotency-key'], actorOf(req)));
+    noteAudit(req, { replay: outcome.kind === 'existing' });
+    const { purchase } = outcome;
+    void reply.code(outcome.kind === 'created' ? 201 : 200);
+    return {
+      created: outcome.kind === 'created', program: outcome.program,
+      purchase: { purchaseId: purchase.purchaseId, kwh: kwhOf(purchase.wh), actor: purchase.actor, at: purchase.at },
+    };
+  });
   await Promise.resolve();
 };

@@ -41,7 +41,37 @@ const Action = Type.Object({
   error: Nullable(ControlError),
 });
 
-export const ProgramDetailOut = Type.Intersect([ProgramOut, Type.Object({ tripped: Type.Array(Tripped), actions: Type.Array(Action) })]);
+const PurchaseOut = Type.Object({
+  purchaseId: Type.String(), kwh: Type.Number(), actor: Type.String({ description: 'Who recorded it.' }), at: Type.Number({ description: 'When it was recorded, ms since the epoch.' }),
+});
+
+const PurchaseState = Type.Object({
+  purchasedKwh: Type.Number({ description: 'The configured load (`purchasedKwh`) and every top-up.' }),
+  initialKwh: Type.Number(),
+  consumedKwh: Type.Number({ description: 'energy.active.import counted from register deltas since the program started.' }),
+  remainingKwh: Type.Number({ description: 'purchased − consumed; at or under 0 the rounds run.' }),
+  warnKwh: Type.Array(Type.Number()),
+  warned: Type.Array(Type.Number(), { description: 'The thresholds the remaining energy is at or under, each warned once.' }),
+  heldMeters: Type.Array(Type.String(), { description: 'Meters whose register went back without a recorded replacement: they count nothing until one is recorded.' }),
+  purchaseCount: Type.Integer(),
+  purchases: Type.Array(PurchaseOut, { description: 'The latest 100 top-ups, newest first.' }),
+});
+
+export const ProgramDetailOut = Type.Intersect([ProgramOut, Type.Object({
+  tripped: Type.Array(Tripped), actions: Type.Array(Action),
+  purchase: Type.Optional(PurchaseState),
+})]);
+
+export const PurchaseBody = Type.Object({
+  purchaseId: Type.String({ minLength: 1, maxLength: 64, description: 'The purchase in the seller\'s system, unique per program: the same id again loads nothing.' }),
+  kwh: Type.Number({ exclusiveMinimum: 0, description: 'kWh bought, at most 3 decimals, at most `loadControl.maxPurchaseKwh`.' }),
+}, { additionalProperties: false });
+
+export const PurchaseResult = Type.Object({
+  created: Type.Boolean({ description: 'False: this purchase was loaded before (a retry) and nothing was added.' }),
+  purchase: PurchaseOut,
+  program: ProgramDetailOut,
+});
 
 export const PreviewOut = Type.Object({
   programId: Type.String(), at: Type.Number(), dryRun: Type.Boolean(), phase: Type.String(),

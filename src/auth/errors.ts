@@ -1,5 +1,6 @@
 /** Typed errors of access control; the API answers DomainErrors with problem+json. */
 import { DomainError } from '../domain/errors.js';
+import { ACCESS_LEVELS } from './roles.js';
 
 /** No credentials, or credentials that are unknown, expired, revoked or disabled (401). */
 export class UnauthenticatedError extends DomainError {
@@ -33,7 +34,7 @@ export class UnprotectedRouteError extends Error {
   readonly code = 'UNPROTECTED_ROUTE';
   constructor(readonly method: string, readonly url: string, readonly value: unknown) {
     super(`route ${method} ${url} declares no valid access (config.access = ${JSON.stringify(value)}); `
-      + `every route must declare one of public, authenticated, viewer, operator, admin, billing`);
+      + `every route must declare one of ${ACCESS_LEVELS.join(', ')}`);
     this.name = 'UnprotectedRouteError';
   }
 }

@@ -12,9 +12,11 @@ export type Role = (typeof ROLES)[number];
  * - `public`: no credentials (only /health, /docs and the login itself);
  * - `authenticated`: any valid principal, whatever its role (who am I, log out);
  * - `viewer`: viewer, operator or admin; `operator`: operator or admin; `admin`: admin;
- * - `billing`: billing or admin.
+ * - `billing`: billing or admin;
+ * - `billing-or-operator`: billing, operator or admin (what both the billing system and a
+ *   dispatcher do, such as loading purchased energy into a purchase-energy program).
  */
-export const ACCESS_LEVELS = ['public', 'authenticated', 'viewer', 'operator', 'admin', 'billing'] as const;
+export const ACCESS_LEVELS = ['public', 'authenticated', 'viewer', 'operator', 'admin', 'billing', 'billing-or-operator'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
 
 /** Who made a request: `user:<name>` (dashboard session) or `token:<name>` (API token). */
@@ -30,6 +32,7 @@ const GRANTS: Readonly<Record<Exclude<Access, 'public' | 'authenticated'>, reado
   operator: ['operator', 'admin'],
   admin: ['admin'],
   billing: ['billing', 'admin'],
+  'billing-or-operator': ['billing', 'operator', 'admin'],
 };
 
 /** Whether a principal of `role` may use a route declaring `access`. */

@@ -2,7 +2,7 @@
 import type { BillingConfig } from '../config/schema.js';
 import { QUANTITIES, isQuantity } from '../domain/quantity.js';
 import { BillingService, type BillingOptions } from './service.js';
-import type { ReplacementStore } from './replacements.js';
+import { registerRules, type RegisterRules, type ReplacementStore } from './replacements.js';
 import type { BillingStore } from './store.js';
 import { Tariff } from './tou.js';
 
@@ -27,11 +27,23 @@ export function billingOptions(config: BillingConfig, utcOffsetMinutes: number, 
       spikeMinDelta: config.spikeMinDelta,
       baselineSize: config.baselineIntervals,
     },
-    ...(config.registerDigits === 0 ? {} : { rolloverAt: 10 ** config.registerDigits }),
-    replacements: config.replacements.map((r) => ({ meterId: r.meterId, at: Date.parse(r.at), oldFinal: r.oldFinal, newInitial: r.newInitial })),
+    ...registerSettings(config),
     tariff: new Tariff(config.tariff, utcOffsetMinutes),
     maxReadsPerMeter: config.maxReadsPerMeter,
     chunkSize: config.exportChunkMeters,
     areaSubtree,
+  };
+}
+
+/** How the station reads register deltas, for the parts outside billing that count energy from them (load control's energy programs). */
+export function registerRulesOf(config: BillingConfig, recorded: ReplacementStore): RegisterRules {
+  const { rolloverAt, replacements } = registerSettings(config);
+  return registerRules(rolloverAt, replacements, recorded);
+}
+
+function registerSettings(config: BillingConfig): Pick<BillingOptions, 'rolloverAt' | 'replacements'> {
+  return {
+    ...(config.registerDigits === 0 ? {} : { rolloverAt: 10 ** config.registerDigits }),
+    replacements: config.replacements.map((r) => ({ meterId: r.meterId, at: Date.parse(r.at), oldFinal: r.oldFinal, newInitial: r.newInitial })),
   };
 }

@@ -18,6 +18,38 @@ export class ReplacementLimitReached extends ConflictError {
   }
 }
 
+/**
+ * How the station reads a register's deltas (vee.ts deltaBetween), for every part that counts
+ * energy from them: billing, and the energy programs of load control. The one merge of the
+ * replacements in the configuration with those recorded through the API.
+ */
+export interface RegisterRules {
+  /** The register wraps to 0 at this value; absent: never wraps. */
+  readonly rolloverAt?: number;
+  /** A meter's replacements, configured and recorded, oldest first. */
+  replacementsOf(meterId: string): readonly MeterReplacement[];
+}
+
+export function registerRules(rolloverAt: number | undefined, configured: readonly MeterReplacement[], recorded?: Pick<ReplacementStore, 'of'>): RegisterRules {
+  const byMeter = new Map<string, MeterReplacement[]>();
+  for (const r of configured) {
+    const list = byMeter.get(r.meterId) ?? [];
+    list.push(r);
+    list.sort((a, b) => a.at - b.at);
+    byMeter.set(r.meterId, list);
+  }
+  return {
+    ...(rolloverAt === undefined ? {} : { rolloverAt }),
+    replacementsOf: (meterId) => {
+      const fromConfig = byMeter.get(meterId) ?? [];
+      const fromApi = recorded?.of(meterId) ?? [];
+      if (fromApi.length === 0) return fromConfig;
+      if (fromConfig.length === 0) return fromApi;
+      return [...fromConfig, ...fromApi].sort((a, b) => a.at - b.at);
+    },
+  };
+}
+
 export interface ReplacementStore {
   /** Records (or corrects, same meter and time) a replacement; resolves once it is stored. */
   add(r: MeterReplacement): Promise<void>;

@@ -6,7 +6,7 @@
  * through the store port (src/billing/store.ts), so the same service runs on either driver.
  */
 import { ConflictError, NotFoundError } from '../domain/errors.js';
-import type { ReplacementStore } from './replacements.js';
+import { registerRules, type RegisterRules, type ReplacementStore } from './replacements.js';
 import { monthBounds, localMidnight } from './periods.js';
 import type { BillingMeter, BillingStore } from './store.js';
 import type { Tariff } from './tou.js';
@@ -99,25 +99,15 @@ export interface Page<T> {
 }
 
 export class BillingService {
-  /** Replacements from the configuration, by meter. */
-  private readonly configured = new Map<string, MeterReplacement[]>();
+  private readonly rules: RegisterRules;
 
   constructor(private readonly store: BillingStore, private readonly opts: BillingOptions, private readonly recorded?: ReplacementStore) {
-    for (const r of opts.replacements) {
-      const list = this.configured.get(r.meterId) ?? [];
-      list.push(r);
-      list.sort((a, b) => a.at - b.at);
-      this.configured.set(r.meterId, list);
-    }
+    this.rules = registerRules(opts.rolloverAt, opts.replacements, recorded);
   }
 
   /** A meter's replacements, configured and recorded, oldest first. */
   replacementsOf(meterId: string): readonly MeterReplacement[] {
-    const configured = this.configured.get(meterId) ?? [];
-    const recorded = this.recorded?.of(meterId) ?? [];
-    if (recorded.length === 0) return configured;
-    if (configured.length === 0) return recorded;
-    return [...configured, ...recorded].sort((a, b) => a.at - b.at);
+    return this.rules.replacementsOf(meterId);
   }
 
   /** Records a meter exchange; resolves once it is stored, and later billing reads account for it. */

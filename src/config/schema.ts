@@ -399,7 +399,7 @@ export const LoadControlProgram = Type.Object(
   {
     id: Id,
     name: Type.Optional(Type.String({ maxLength: 200 })),
-    kind: OneOf(['period', 'rest-day', 'suspension', 'floating-down', 'monthly-energy'] as const),
+    kind: OneOf(['period', 'rest-day', 'suspension', 'floating-down', 'monthly-energy', 'purchase-energy'] as const),
     enabled: Type.Boolean({ default: true }),
     /** Go through the states and record what would be done, without touching a device. */
     dryRun: Type.Boolean({ default: false }),
@@ -430,6 +430,9 @@ export const LoadControlProgram = Type.Object(
     /** monthly-energy: the month's budget from energy.active.import deltas, and the share that raises the alarm. */
     budgetKwh: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     warnShare: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+    /** purchase-energy: kWh loaded at the start (top-ups come through the API), and the remaining kWh at which to warn, e.g. [50, 20]. */
+    purchasedKwh: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000_000 })),
+    warnKwh: Type.Optional(Type.Array(Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000_000 }), { minItems: 1, maxItems: 8 })),
   },
   strict,
 );
@@ -441,6 +444,8 @@ export const LoadControlConfig = Type.Object(
     /** Bounds one control command (queueing in the terminal's lane included). */
     commandTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
     programs: Type.Array(LoadControlProgram, { default: [], maxItems: 1_000 }),
+    /** The most kWh one purchase may load into a purchase-energy program (a bigger one is refused as a typo). */
+    maxPurchaseKwh: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000_000, default: 100_000 }),
   },
   strict,
 );

@@ -564,4 +564,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX meters_area ON meters(area_id, id);
     `,
   },
+  {
+    version: 17,
+    name: 'purchases of the purchase-energy programs',
+    sql: `
+      -- Every kWh top-up of a purchase-energy program (src/rules/loadControl/stateStore.ts),
+      -- appended once: a purchase id, or an Idempotency-Key, seen again adds nothing.
+      CREATE TABLE load_control_purchases (
+        program_id      TEXT NOT NULL,
+        purchase_id     TEXT NOT NULL,
+        wh              INTEGER NOT NULL CHECK (wh > 0),   -- kWh × 1000, exact
+        idempotency_key TEXT NOT NULL,
+        actor           TEXT NOT NULL,
+        at              INTEGER NOT NULL,                  -- ms since epoch
+        PRIMARY KEY (program_id, purchase_id)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX load_control_purchases_key ON load_control_purchases(program_id, idempotency_key);
+      CREATE INDEX load_control_purchases_at ON load_control_purchases(program_id, at);
+    `,
+  },
 ];

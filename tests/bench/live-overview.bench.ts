@@ -24,7 +24,8 @@ import { LatestValues } from '../../src/live/latest.js';
 import { LiveOverview } from '../../src/live/overview.js';
 import { Registry } from '../../src/registry/registry.js';
 import { SqliteRegistryStore } from '../../src/registry/store.js';
-import { openDatabase, type Db } from '../../src/storage/db.js';
+import { openDatabase } from '../../src/storage/db.js';
+import { benchPad, fillBenchFleet } from '../helpers/benchFleet.js';
 import { liveOverviewFromScratch } from '../helpers/liveOverview.js';
 import { percentile } from './stats.js';
 
@@ -38,27 +39,7 @@ const options = { registerMapExists: () => true, profileExists: () => true };
 const dir = mkdtempSync(join(tmpdir(), 'gridhead-bench-live-'));
 afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
-const pad = (i: number) => String(i).padStart(7, '0');
-
-function fill(db: Db, meters: number): void {
-  const area = db.prepare('INSERT INTO areas (id, name, kind, parent_id, transformer_kva, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0)');
-  const terminal = db.prepare(`INSERT INTO terminals (id, name, protocol, enabled, profiles, endpoint, created_at, updated_at)
-                               VALUES (?, ?, 'mqtt', 1, '[]', '{"mqtt":{}}', 0, 0)`);
-  const meter = db.prepare(`INSERT INTO meters (id, name, terminal_id, address, ct_ratio, pt_ratio, nominal_voltage, max_current, area_id,
-                              protected, customer_ref, account_ref, created_at, updated_at)
-                            VALUES (?, ?, ?, ?, 1, 1, NULL, NULL, ?, 0, NULL, NULL, 0, 0)`);
-  db.transaction(() => {
-    area.run('r', 'Region', 'region', null, null);
-    for (let s = 0; s < SUBSTATIONS; s++) area.run(`s${s}`, `Substation ${s}`, 'substation', 'r', null);
-    for (let f = 0; f < FEEDERS; f++) area.run(`f${f}`, `Feeder ${f}`, 'feeder', `s${f % SUBSTATIONS}`, null);
-    for (let a = 0; a * PER_AREA < meters; a++) area.run(`tx${pad(a)}`, `TX ${a}`, 'transformer', `f${a % FEEDERS}`, 400);
-    for (let i = 0; i < meters; i++) {
-      if (i % PER_TERMINAL === 0) terminal.run(`t${pad(i / PER_TERMINAL)}`, `Terminal ${i / PER_TERMINAL}`);
-      const id = `m${pad(i)}`;
-      meter.run(id, id, `t${pad(Math.floor(i / PER_TERMINAL))}`, String(i % PER_TERMINAL), `tx${pad(Math.floor(i / PER_AREA))}`);
-    }
-  })();
-}
+const pad = benchPad;
 
 function ms(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
@@ -67,7 +48,7 @@ function ms(start: bigint): number {
 it('keeps the overview of a large fleet without a pass over its meters', async () => {
   const file = join(dir, 'live.db');
   const writer = openDatabase(file, { durability: 'normal' });
-  fill(writer, METERS);
+  fillBenchFleet(writer, { meters: METERS, perTerminal: PER_TERMINAL, perArea: PER_AREA, feeders: FEEDERS, substations: SUBSTATIONS });
   writer.close();
   const db = openDatabase(file);
   const registry = await Registry.open(new SqliteRegistryStore(db), options);

@@ -26,7 +26,8 @@ import { MeterOut, TerminalOut } from '../../src/api/schemas.js';
 import { meterRoutes, terminalRoutes } from '../../src/api/topologyRoutes.js';
 import { Registry } from '../../src/registry/registry.js';
 import { SqliteRegistryStore } from '../../src/registry/store.js';
-import { openDatabase, type Db } from '../../src/storage/db.js';
+import { openDatabase } from '../../src/storage/db.js';
+import { benchPad, fillBenchFleet } from '../helpers/benchFleet.js';
 import { startProfiler } from './cpuProfile.js';
 import { percentile } from './stats.js';
 
@@ -42,28 +43,9 @@ const gc = runInNewContext('gc') as () => void;
 const dir = mkdtempSync(join(tmpdir(), 'gridhead-bench-image-'));
 afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
-const pad = (i: number) => String(i).padStart(7, '0');
+const pad = benchPad;
 
 /** The fleet written row by row in one transaction, ids in their sort order. */
-function fill(db: Db, meters: number): void {
-  const area = db.prepare('INSERT INTO areas (id, name, kind, parent_id, transformer_kva, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0)');
-  const terminal = db.prepare(`INSERT INTO terminals (id, name, protocol, enabled, profiles, endpoint, created_at, updated_at)
-                               VALUES (?, ?, 'mqtt', 1, '[]', '{"mqtt":{}}', 0, 0)`);
-  const meter = db.prepare(`INSERT INTO meters (id, name, terminal_id, address, ct_ratio, pt_ratio, nominal_voltage, max_current, area_id,
-                              protected, customer_ref, account_ref, created_at, updated_at)
-                            VALUES (?, ?, ?, ?, 1, 1, NULL, NULL, ?, 0, ?, NULL, 0, 0)`);
-  db.transaction(() => {
-    area.run('r', 'Region', 'region', null, null);
-    for (let f = 0; f < FEEDERS; f++) area.run(`f${f}`, `Feeder ${f}`, 'feeder', 'r', null);
-    for (let a = 0; a * PER_AREA < meters; a++) area.run(`tx${pad(a)}`, `TX ${a}`, 'transformer', `f${a % FEEDERS}`, 400);
-    for (let i = 0; i < meters; i++) {
-      if (i % PER_TERMINAL === 0) terminal.run(`t${pad(i / PER_TERMINAL)}`, `Terminal ${i / PER_TERMINAL}`);
-      const id = `m${pad(i)}`;
-      meter.run(id, id, `t${pad(Math.floor(i / PER_TERMINAL))}`, String(i % PER_TERMINAL), `tx${pad(Math.floor(i / PER_AREA))}`, `C-${pad(i)}`);
-    }
-  })();
-}
-
 async function serve(registry: Registry): Promise<FastifyInstance> {
   const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
   for (const s of [Problem, MeterOut, TerminalOut]) app.addSchema(s);
@@ -90,7 +72,7 @@ async function pageMs(app: FastifyInstance, url: string): Promise<number> {
 async function measure(meters: number, label: string, profile?: string): Promise<void> {
   const file = join(dir, `${label}.db`);
   const writer = openDatabase(file, { durability: 'normal' });
-  fill(writer, meters);
+  fillBenchFleet(writer, { meters, perTerminal: PER_TERMINAL, perArea: PER_AREA, feeders: FEEDERS, customerRefs: true });
   writer.close();
 
   const db = openDatabase(file);

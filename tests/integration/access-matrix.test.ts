@@ -74,6 +74,8 @@ describe('the role matrix', () => {
     expect(find('GET', '/api/v1/audit')).toBe('admin');
     expect(find('PUT', '/api/v1/meters/:id/keys')).toBe('admin');
     expect(find('POST', '/api/v1/users')).toBe('admin');
+    // A purchase is loaded by the billing system or a dispatcher, not by a viewer.
+    expect(find('POST', '/api/v1/load-control/programs/:id/purchases')).toBe('billing-or-operator');
     expect(routes.filter((r) => r.access === 'public').every((r) => ['/health', '/api/v1/auth/login', '/', '/assets/*'].includes(r.url) || r.url.startsWith('/docs'))).toBe(true);
 
     const callers: { name: string; token: string | null; role?: Role }[] = [

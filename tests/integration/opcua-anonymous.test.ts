@@ -3,20 +3,17 @@
  * readings offered to the pipeline show up with their status (never read, good, stale), and
  * an anonymous session can browse and read but not call a method.
  */
-import { join } from 'node:path';
-import {
-  AttributeIds, DataType, MessageSecurityMode, OPCUACertificateManager, OPCUAClient, SecurityPolicy, StatusCodes, type ClientSession,
-} from 'node-opcua';
+import { AttributeIds, DataType, StatusCodes, type ClientSession } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
+import { eventually, type TestHeadEnd } from '../helpers/headend.js';
+import { startOpcuaStation, type OpcuaStation } from '../helpers/opcuaStation.js';
 
 let he: TestHeadEnd;
-let clientPki: OPCUACertificateManager;
-let client: OPCUAClient;
+let station: OpcuaStation;
 let session: ClientSession;
 
 beforeAll(async () => {
-  he = await startTestHeadEnd({
+  station = await startOpcuaStation({
     mqtt: { embeddedBroker: { enabled: true, port: 0 } },
     registry: {
       areas: [{ id: 'r1', name: 'Region', kind: 'region' }, { id: 'tx1', name: 'TX 1', kind: 'transformer', parentId: 'r1', transformerKva: 250 }],
@@ -24,25 +21,15 @@ beforeAll(async () => {
       meters: [{ id: 'm1', name: 'meter one', terminalId: 't1', address: '1', areaId: 'tx1' }, { id: 'm2', name: 'meter two', terminalId: 't1', address: '2' }],
     },
     opcua: { enabled: true, port: 0, allowAnonymous: true, staleAfterSeconds: 2, areaRefreshMs: 100 },
-  }, { env: { GRIDHEAD_MASTER_KEY: '0f'.repeat(32) } });
-  if (he.opcuaEndpoint === undefined) throw new Error('the OPC UA server did not start');
-  clientPki = new OPCUACertificateManager({ rootFolder: join(he.dataDir, 'client-pki'), automaticallyAcceptUnknownCertificate: true });
-  client = OPCUAClient.create({
-    endpointMustExist: false, securityMode: MessageSecurityMode.None, securityPolicy: SecurityPolicy.None,
-    connectionStrategy: { maxRetry: 1, initialDelay: 100, maxDelay: 500 }, clientCertificateManager: clientPki,
   });
-  await client.connect(he.opcuaEndpoint);
-  session = await client.createSession();
+  ({ he, session } = station);
 }, 60_000);
 
 afterAll(async () => {
-  await (session as ClientSession | undefined)?.close().catch(() => undefined);
-  await (client as OPCUAClient | undefined)?.disconnect();
-  await (clientPki as OPCUACertificateManager | undefined)?.dispose();
-  await (he as TestHeadEnd | undefined)?.stop();
+  await (station as OpcuaStation | undefined)?.stop();
 });
 
-const read = (nodeId: string) => session.read({ nodeId, attributeId: AttributeIds.Value });
+const read = (nodeId: string) => station.read(nodeId);
 
 describe('read-only anonymous access', () => {
   it('lets an anonymous session browse the tree, with a meter of no area under UnassignedMeters', async () => {

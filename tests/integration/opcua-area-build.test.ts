@@ -4,23 +4,22 @@
  * browsable in the end with its AggregateLoad, /health reports the build, and a bulk import of
  * areas, announced one change per area, builds the tree once rather than once per area.
  */
-import { join } from 'node:path';
-import { AttributeIds, MessageSecurityMode, OPCUACertificateManager, OPCUAClient, SecurityPolicy, type ClientSession } from 'node-opcua';
+import { AttributeIds, type ClientSession } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComponentStatus, HealthReport } from '../../src/observe/health.js';
-import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
+import { eventually, type TestHeadEnd } from '../helpers/headend.js';
+import { startOpcuaStation, type OpcuaStation } from '../helpers/opcuaStation.js';
 
 const TRANSFORMERS = 24;
 const IMPORTED = 120;
 
 let he: TestHeadEnd;
-let clientPki: OPCUACertificateManager;
-let client: OPCUAClient;
+let station: OpcuaStation;
 let session: ClientSession;
 
 beforeAll(async () => {
   const tx = Array.from({ length: TRANSFORMERS }, (_, i) => `tx${i + 1}`);
-  he = await startTestHeadEnd({
+  station = await startOpcuaStation({
     mqtt: { embeddedBroker: { enabled: true, port: 0 } },
     registry: {
       areas: [{ id: 'r1', name: 'Region', kind: 'region' }, ...tx.map((id) => ({ id, name: id, kind: 'transformer', parentId: 'r1', transformerKva: 250 }))],
@@ -28,22 +27,12 @@ beforeAll(async () => {
       meters: tx.map((areaId, i) => ({ id: `m${i + 1}`, name: `meter ${i + 1}`, terminalId: 't1', address: String(i + 1), areaId })),
     },
     opcua: { enabled: true, port: 0, allowAnonymous: true, areaRefreshMs: 100, maxMeterNodes: 2, buildSliceAreas: 3 },
-  }, { env: { GRIDHEAD_MASTER_KEY: '0f'.repeat(32) } });
-  if (he.opcuaEndpoint === undefined) throw new Error('the OPC UA server did not start');
-  clientPki = new OPCUACertificateManager({ rootFolder: join(he.dataDir, 'client-pki'), automaticallyAcceptUnknownCertificate: true });
-  client = OPCUAClient.create({
-    endpointMustExist: false, securityMode: MessageSecurityMode.None, securityPolicy: SecurityPolicy.None,
-    connectionStrategy: { maxRetry: 1, initialDelay: 100, maxDelay: 500 }, clientCertificateManager: clientPki,
   });
-  await client.connect(he.opcuaEndpoint);
-  session = await client.createSession();
+  ({ he, session } = station);
 }, 60_000);
 
 afterAll(async () => {
-  await (session as ClientSession | undefined)?.close().catch(() => undefined);
-  await (client as OPCUAClient | undefined)?.disconnect();
-  await (clientPki as OPCUACertificateManager | undefined)?.dispose();
-  await (he as TestHeadEnd | undefined)?.stop();
+  await (station as OpcuaStation | undefined)?.stop();
 });
 
 async function health(): Promise<HealthReport> {
@@ -59,7 +48,7 @@ function builtWith(areas: number): Promise<ComponentStatus> {
   }, 20_000, `the OPC UA address space built with ${areas} areas`);
 }
 
-const browseNames = async (nodeId: string): Promise<string[]> => ((await session.browse(nodeId)).references ?? []).map((r) => r.browseName.name ?? '');
+const browseNames = (nodeId: string): Promise<string[]> => station.browseNames(nodeId);
 
 describe('the OPC UA address space built in slices after the server listens', () => {
   it('serves every area with its AggregateLoad once built, and /health says ok, the station too', async () => {

@@ -3,18 +3,17 @@
  * nodes of their own, while every area's AggregateLoad still counts all its meters, follows
  * them when they move between areas and forgets them when they are deleted.
  */
-import { join } from 'node:path';
-import { AttributeIds, MessageSecurityMode, OPCUACertificateManager, OPCUAClient, SecurityPolicy, StatusCodes, type ClientSession } from 'node-opcua';
+import { StatusCodes, type ClientSession } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
+import { eventually, type TestHeadEnd } from '../helpers/headend.js';
+import { startOpcuaStation, type OpcuaStation } from '../helpers/opcuaStation.js';
 
 let he: TestHeadEnd;
-let clientPki: OPCUACertificateManager;
-let client: OPCUAClient;
+let station: OpcuaStation;
 let session: ClientSession;
 
 beforeAll(async () => {
-  he = await startTestHeadEnd({
+  station = await startOpcuaStation({
     mqtt: { embeddedBroker: { enabled: true, port: 0 } },
     registry: {
       areas: [
@@ -26,25 +25,15 @@ beforeAll(async () => {
       meters: [1, 2, 3].map((i) => ({ id: `m${i}`, name: `meter ${i}`, terminalId: 't1', address: String(i), areaId: 'tx1' })),
     },
     opcua: { enabled: true, port: 0, allowAnonymous: true, areaRefreshMs: 100, maxMeterNodes: 1 },
-  }, { env: { GRIDHEAD_MASTER_KEY: '0f'.repeat(32) } });
-  if (he.opcuaEndpoint === undefined) throw new Error('the OPC UA server did not start');
-  clientPki = new OPCUACertificateManager({ rootFolder: join(he.dataDir, 'client-pki'), automaticallyAcceptUnknownCertificate: true });
-  client = OPCUAClient.create({
-    endpointMustExist: false, securityMode: MessageSecurityMode.None, securityPolicy: SecurityPolicy.None,
-    connectionStrategy: { maxRetry: 1, initialDelay: 100, maxDelay: 500 }, clientCertificateManager: clientPki,
   });
-  await client.connect(he.opcuaEndpoint);
-  session = await client.createSession();
+  ({ he, session } = station);
 }, 60_000);
 
 afterAll(async () => {
-  await (session as ClientSession | undefined)?.close().catch(() => undefined);
-  await (client as OPCUAClient | undefined)?.disconnect();
-  await (clientPki as OPCUACertificateManager | undefined)?.dispose();
-  await (he as TestHeadEnd | undefined)?.stop();
+  await (station as OpcuaStation | undefined)?.stop();
 });
 
-const read = (nodeId: string) => session.read({ nodeId, attributeId: AttributeIds.Value });
+const read = (nodeId: string) => station.read(nodeId);
 
 /** The AggregateLoad of `area` once it reads `kw`. */
 function loadReaches(area: string, kw: number): Promise<number> {

@@ -18,8 +18,14 @@
  * says the request is (requestKey): a round resumed after a restart or by a new leader asks
  * again for the meters it has no result for with the same keys, so it awaits the commands the
  * round made before instead of sending them twice.
+ *
+ * A purchase-energy program's purchases live in the store beside its state: a top-up is
+ * recorded by whichever node takes it (`purchase`), and every tick sums them again, so the
+ * leader sees a top-up taken anywhere and a new leader starts from all of them.
  */
+import type { RegisterRules } from '../../billing/replacements.js';
 import { StaleFencingToken, type Leadership } from '../../cluster/fencing.js';
+import { wattHoursOf } from '../../config/loadControl.js';
 import type { LoadControlProgramConfig } from '../../config/schema.js';
 import type { ControlAction } from '../../control/actions.js';
 import type { ControlPort } from '../../control/port.js';
@@ -27,12 +33,16 @@ import { DEFAULT_AREA_LOAD, type AlarmSignal, type AlarmSubject, type AreaId, ty
 import { explained } from '../detectors/condition.js';
 import { say, type ExplanationArg, type ExplanationPart } from '../explanation.js';
 import {
-  clearExplanation, preview, raiseExplanation, restoredAction, restoreFailedExplanation, roundExplanation, type ProgramPreview,
+  clearExplanation, enoughEnergyExplanation, lowEnergyExplanation, preview, raiseExplanation, restoredAction, restoreFailedExplanation, roundExplanation,
+  type ProgramPreview,
 } from './explain.js';
 import { basisOf, floatingLimit, targetAt, type Target } from './limits.js';
 import { initialState, nextRound, step, type Effect, type ProgramState, type TrippedAction } from './machine.js';
-import { boundMeters, measure, type LiveValues, type MeterDirectory } from './measure.js';
-import type { ProgramStateStore } from './stateStore.js';
+import { boundMeters, measure, type EnergyCount, type LiveValues, type MeterDirectory } from './measure.js';
+import {
+  crossedThresholds, kwhOf, PurchaseError, purchaseOutcome, purchaseView, purchaseWh, type PurchaseRequest, type PurchaseView,
+} from './purchases.js';
+import type { Purchase, ProgramStateStore, PurchaseTotal } from './stateStore.js';
 
 export interface LoadControlOptions {
   readonly programs: readonly LoadControlProgramConfig[];
@@ -55,6 +65,10 @@ export interface LoadControlOptions {
   readonly leadership?: Leadership;
   /** A program stopped on this node: its state was not stored under a current token (a refusal, or none to carry). Log it. */
   readonly onFenced?: (programId: string, refusal: StaleFencingToken | undefined) => void;
+  /** How register deltas are read (rollover, meter replacements): billing's rules; default: never wraps, nothing replaced. */
+  readonly registers?: RegisterRules;
+  /** The most kWh one purchase may load (`loadControl.maxPurchaseKwh`, default 100,000). */
+  readonly maxPurchaseKwh?: number;
 }
 
 export interface ProgramView {
@@ -80,6 +94,15 @@ export interface ProgramDetail extends ProgramView {
   readonly tripped: readonly TrippedAction[];
   /** The program's control requests from the action log, newest first. */
   readonly actions: readonly ControlAction[];
+  /** purchase-energy: purchased, consumed and remaining kWh, and the latest purchases. */
+  readonly purchase?: PurchaseView;
+}
+
+export interface PurchaseOutcome {
+  /** `existing`: this purchase was loaded before (a retry); nothing was added. */
+  readonly kind: 'created' | 'existing';
+  readonly purchase: Purchase;
+  readonly program: ProgramDetail;
 }
 
 /** Floating-down samples kept per program, at most (bounds memory whatever the tick and window). */
@@ -88,6 +111,8 @@ const RESTORE_RETRY_MIN_MS = 30_000;
 const RESTORE_RETRY_MAX_MS = 600_000;
 /** Failed restores in a row after which the signal says an operator must look. */
 const RESTORE_ALERT_AFTER = 3;
+/** Purchases a program's detail lists, newest first. */
+const PURCHASES_SHOWN = 100;
 
 interface Program {
   readonly config: LoadControlProgramConfig;
@@ -102,6 +127,9 @@ interface Program {
    * node until it leads under a token above this one (−∞: it had none to carry).
    */
   fencedAt: number | undefined;
+  /** purchase-energy: the configured load and every top-up in the store, Wh; it only grows. */
+  purchasedWh: number;
+  purchaseCount: number;
 }
 
 export class LoadControlEvaluator {
@@ -135,8 +163,28 @@ export class LoadControlEvaluator {
     this.o.programs.forEach((config, i) => {
       let state = stored[i] ?? initialState(config.enabled, t);
       if (config.kind === 'floating-down' && state.phase !== 'disabled' && state.floating === null) state = { ...state, floating: { armedAt: t, limitKw: null } };
-      this.programs.set(config.id, { config, state, busy: undefined, samples: [], target: { limit: undefined, unit: 'kW', ...basisOf(say('lc-basis.unevaluated')`not evaluated yet`) }, saving: Promise.resolve(true), fencedAt: undefined });
+      this.programs.set(config.id, {
+        config, state, busy: undefined, samples: [],
+        target: { limit: undefined, unit: config.kind === 'monthly-energy' || config.kind === 'purchase-energy' ? 'kWh' : 'kW', ...basisOf(say('lc-basis.unevaluated')`not evaluated yet`) },
+        saving: Promise.resolve(true), fencedAt: undefined, purchasedWh: initialWh(config), purchaseCount: 0,
+      });
     });
+    if (this.#purchasing) this.#learnPurchases(await this.o.store.purchaseTotals());
+  }
+
+  /** Some program counts purchases. */
+  get #purchasing(): boolean {
+    return this.o.programs.some((c) => c.kind === 'purchase-energy');
+  }
+
+  #learnPurchases(totals: ReadonlyMap<string, PurchaseTotal>): void {
+    for (const p of this.programs.values()) {
+      const total = totals.get(p.config.id);
+      if (p.config.kind !== 'purchase-energy' || total === undefined) continue;
+      // Purchases are only ever added: a sum read before a top-up this node just stored never takes it back.
+      p.purchasedWh = Math.max(p.purchasedWh, initialWh(p.config) + total.wh);
+      p.purchaseCount = Math.max(p.purchaseCount, total.count);
+    }
   }
 
   /** Evaluates every program not busy; resolves when the work this tick started has finished. */
@@ -153,10 +201,21 @@ export class LoadControlEvaluator {
       for (const p of this.programs.values()) p.fencedAt ??= Number.NEGATIVE_INFINITY;
       this.#actingToken = fence.token;
     }
+    // Top-ups another node took reach the programs here; without the sum a purchase program waits.
+    let purchasesKnown = true;
+    if (this.#purchasing) {
+      try {
+        this.#learnPurchases(await this.o.store.purchaseTotals());
+      } catch (err) {
+        purchasesKnown = false;
+        for (const p of this.programs.values()) if (p.config.kind === 'purchase-energy') this.fault(p, err);
+      }
+    }
     const t = this.now();
     const started: Promise<void>[] = [];
     for (const p of this.programs.values()) {
       if (p.busy !== undefined) continue;
+      if (!purchasesKnown && p.config.kind === 'purchase-energy') continue;
       if (p.fencedAt !== undefined && (fence === undefined || fence.token <= p.fencedAt)) continue;
       const work = (p.fencedAt === undefined ? this.evaluate(p, t) : this.takeUp(p).then(() => this.evaluate(p, t))).catch((err: unknown) => { this.fault(p, err); }).finally(() => { p.busy = undefined; });
       p.busy = work;
@@ -179,7 +238,35 @@ export class LoadControlEvaluator {
     const p = this.programs.get(id);
     if (p === undefined) return undefined;
     const actions = (await this.o.history?.(id, 100)) ?? [];
-    return { ...this.view(p), tripped: p.state.tripped, actions };
+    if (p.config.kind !== 'purchase-energy') return { ...this.view(p), tripped: p.state.tripped, actions };
+    const latest = await this.o.store.purchases(id, PURCHASES_SHOWN);
+    const purchase = purchaseView({
+      purchasedWh: p.purchasedWh, initialWh: initialWh(p.config), consumed: p.state.purchase?.consumed, warnKwh: p.config.warnKwh ?? [],
+      warned: p.state.purchase?.warned ?? [], purchaseCount: p.purchaseCount, latest,
+    });
+    return { ...this.view(p), tripped: p.state.tripped, actions, purchase };
+  }
+
+  /**
+   * Loads a top-up into a purchase-energy program, once (purchases.ts): stored before it is
+   * answered; the next tick counts it, and restores the program if it leaves energy to use.
+   * Undefined for an unknown program; throws ValidationError or PurchaseError.
+   */
+  async purchase(id: string, request: PurchaseRequest, idempotencyKey: string, actor: string): Promise<PurchaseOutcome | undefined> {
+    await this.#restored;
+    const p = this.programs.get(id);
+    if (p === undefined) return undefined;
+    if (p.config.kind !== 'purchase-energy') throw new PurchaseError('NOT_PURCHASE_PROGRAM', 409, `program ${JSON.stringify(id)} is a ${p.config.kind} program: only a purchase-energy program takes purchases`);
+    const asked: Purchase = { purchaseId: request.purchaseId, wh: purchaseWh(request.kwh, this.o.maxPurchaseKwh ?? 100_000), idempotencyKey, actor, at: this.now() };
+    const record = await this.o.store.addPurchase(id, asked);
+    const kind = purchaseOutcome(id, asked, record);
+    if (kind === 'created') {
+      p.purchasedWh += asked.wh;
+      p.purchaseCount += 1;
+    }
+    const program = await this.get(id);
+    if (program === undefined) return undefined;
+    return { kind, purchase: record.stored, program };
   }
 
   /** Arms a disabled program (a floating-down program fixes its limit from the window before now). */
@@ -192,7 +279,10 @@ export class LoadControlEvaluator {
       const t = this.now();
       // Trips left behind by a disable whose restore failed are undone first.
       const phase = p.state.tripped.length > 0 ? 'restoring' : 'armed';
-      await this.save(p, { ...initialState(true, t), phase, tripped: p.state.tripped, monthly: p.state.monthly, floating: p.config.kind === 'floating-down' ? { armedAt: t, limitKw: null } : null });
+      await this.save(p, {
+        ...initialState(true, t), phase, tripped: p.state.tripped, monthly: p.state.monthly, purchase: p.state.purchase ?? null,
+        floating: p.config.kind === 'floating-down' ? { armedAt: t, limitKw: null } : null,
+      });
     }
     return this.get(id);
   }
@@ -222,7 +312,7 @@ export class LoadControlEvaluator {
     const p = this.programs.get(id);
     if (p === undefined) return undefined;
     const t = this.now();
-    const m = measure(p.config, t, this.o.live, this.o.meters, p.state, this.o.utcOffsetMinutes, this.areaLoad);
+    const m = measure(p.config, t, this.o.live, this.o.meters, p.state, this.o.utcOffsetMinutes, this.areaLoad, this.o.registers);
     return preview(p.config, p.state, t, m.value, this.targetOf(p, t), this.o.meters);
   }
 
@@ -235,22 +325,30 @@ export class LoadControlEvaluator {
 
   private async evaluate(p: Program, t: number): Promise<void> {
     const c = p.config;
-    const m = measure(c, t, this.o.live, this.o.meters, p.state, this.o.utcOffsetMinutes, this.areaLoad);
+    const m = measure(c, t, this.o.live, this.o.meters, p.state, this.o.utcOffsetMinutes, this.areaLoad, this.o.registers);
     if (c.kind === 'floating-down' && m.value !== undefined) this.sample(p, t, m.value);
     let state = m.monthly === undefined ? p.state : { ...p.state, monthly: m.monthly };
+    const warnedBefore = p.state.purchase?.warned ?? [];
+    if (m.consumed !== undefined) {
+      const remaining = kwhOf(p.purchasedWh) - m.consumed.kwh;
+      // A disabled program counts on but warns of nothing; enabled again, it warns of where it stands.
+      const warned = state.phase === 'disabled' ? warnedBefore : crossedThresholds(c.warnKwh ?? [], remaining);
+      state = { ...state, purchase: { consumed: m.consumed, warned } };
+    }
     const f = state.floating;
     if (c.kind === 'floating-down' && f !== null && f.limitKw === null) {
       // Without samples before arming (a fresh start), the first window after it stands in.
       const limitKw = floatingLimit(p.samples, f.armedAt, c.windowMs ?? 0, c.percent ?? 0) ?? floatingLimit(p.samples, t, c.windowMs ?? 0, c.percent ?? 0);
       if (limitKw !== null) state = { ...state, floating: { armedAt: f.armedAt, limitKw } };
     }
-    p.target = targetAt(c, t, this.o.utcOffsetMinutes, { floating: state.floating });
+    p.target = this.targetOf(p, t, state);
     const before = p.state;
     const result = step(state, { t, value: m.value, target: p.target }, c);
     p.state = result.state;
     // Stored before any effect: a restart finds the round it must resume, not re-trip; a state
     // the store refused (not the leader's) leads to no effect at all.
     if ((result.effects.length > 0 || moved(before, result.state)) && !(await this.save(p, result.state))) return;
+    this.warnLowEnergy(p, warnedBefore, t);
     for (const e of result.effects) {
       if (p.fencedAt !== undefined) return;
       await this.perform(p, e, t, m.value);
@@ -273,7 +371,7 @@ export class LoadControlEvaluator {
         await this.runRound(p, e.round);
         return;
       case 'restore':
-        await this.restore(p, t, 'the load is back under the limit');
+        await this.restore(p, t, p.target.exhaustedAtLimit === true ? 'a purchase left energy to use' : 'the load is back under the limit');
         return;
     }
   }
@@ -347,12 +445,27 @@ export class LoadControlEvaluator {
     if (failures === RESTORE_ALERT_AFTER) this.signal(p, 'raise', t, restoreFailedExplanation(p.config, left, nextRestoreAt), 'critical');
   }
 
-  private signal(p: Program, kind: 'raise' | 'clear', at: number, parts: readonly ExplanationPart[], severity = p.config.severity): void {
+  /**
+   * A purchase program's remaining energy warnings: one signal as it falls to a threshold it was
+   * above (naming the lowest reached, when one tick passes several), one clear once a purchase
+   * lifts it above them all. Their own alarm (rule `load-control:<id>:low-energy`), beside the
+   * program's: the warnings stand while the rounds run and end with the top-up.
+   */
+  private warnLowEnergy(p: Program, before: readonly number[], at: number): void {
+    const now = p.state.purchase?.warned ?? [];
+    const remaining = (p.target.limit ?? 0) - (p.state.last?.value ?? 0);
+    const reached = now.filter((x) => !before.includes(x));
+    const lowest = reached.at(-1);
+    if (lowest !== undefined) this.signal(p, 'raise', at, lowEnergyExplanation(p.config, remaining, lowest, p.target), 'warning', LOW_ENERGY);
+    else if (now.length === 0 && before.length > 0) this.signal(p, 'clear', at, enoughEnergyExplanation(p.config, remaining), 'warning', LOW_ENERGY);
+  }
+
+  private signal(p: Program, kind: 'raise' | 'clear', at: number, parts: readonly ExplanationPart[], severity = p.config.severity, rule = ''): void {
     const subject = this.subjectOf(p.config);
     const areaId = p.config.area ?? (subject.kind === 'meter' ? this.o.meters.meter(subject.id)?.areaId ?? null : null);
     try {
       this.o.onSignal({
-        ruleId: `load-control:${p.config.id}`, detector: 'load-control', subject, kind, severity, at,
+        ruleId: `load-control:${p.config.id}${rule}`, detector: 'load-control', subject, kind, severity, at,
         since: p.state.overSince ?? p.state.since, ...explained(at, parts), value: p.state.last?.value ?? 0, areaId: areaId as AreaId | null,
       });
     } catch (err) {
@@ -366,8 +479,8 @@ export class LoadControlEvaluator {
     return { kind: 'meter', id: (boundMeters(c, this.o.meters, this.areaLoad.excluded)[0] ?? c.id) as MeterId };
   }
 
-  private targetOf(p: Program, t: number): Target {
-    return targetAt(p.config, t, this.o.utcOffsetMinutes, { floating: p.state.floating });
+  private targetOf(p: Program, t: number, s: ProgramState = p.state): Target {
+    return targetAt(p.config, t, this.o.utcOffsetMinutes, { floating: s.floating, purchasedKwh: kwhOf(p.purchasedWh) });
   }
 
   private sample(p: Program, t: number, kw: number): void {
@@ -443,6 +556,23 @@ function requestKey(s: ProgramState, r: { readonly step: 'round' | 'restore'; re
 /** Whether a step changed what a restart must know (the per-tick observation alone is not worth a write). */
 function moved(a: ProgramState, b: ProgramState): boolean {
   return a.phase !== b.phase || a.overSince !== b.overSince || a.underSince !== b.underSince
-    || a.monthly?.month !== b.monthly?.month || Object.keys(a.monthly?.baselines ?? {}).length !== Object.keys(b.monthly?.baselines ?? {}).length
-    || a.floating?.limitKw !== b.floating?.limitKw;
+    || a.monthly?.month !== b.monthly?.month || newMeters(a.monthly?.count, b.monthly?.count)
+    || a.floating?.limitKw !== b.floating?.limitKw
+    || newMeters(a.purchase?.consumed, b.purchase?.consumed) || a.purchase?.warned.length !== b.purchase?.warned.length;
+}
+
+/**
+ * Whether an energy count gained or held a meter. The kWh alone need no write: a count stored
+ * with its marks is whole at any moment, and a restart counts again from those marks.
+ */
+function newMeters(a: EnergyCount | undefined, b: EnergyCount | undefined): boolean {
+  return Object.keys(a?.marks ?? {}).length !== Object.keys(b?.marks ?? {}).length || (a?.held.length ?? 0) !== (b?.held.length ?? 0);
+}
+
+/** The rule id suffix of a purchase program's low-energy warnings. */
+const LOW_ENERGY = ':low-energy';
+
+/** A purchase program's configured load, Wh (checked exact by the configuration). */
+function initialWh(c: LoadControlProgramConfig): number {
+  return wattHoursOf(c.purchasedKwh ?? 0) ?? 0;
 }

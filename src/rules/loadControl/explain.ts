@@ -5,7 +5,7 @@
 import type { LoadControlProgramConfig, ShedRoundConfig } from '../../config/schema.js';
 import { clause, instant, list, say, term, value as valueArg, type ExplanationArg, type ExplanationPart } from '../explanation.js';
 import type { Target } from './limits.js';
-import { nextRound, type MachineParams, type ProgramState, type TrippedAction } from './machine.js';
+import { isOver, nextRound, type MachineParams, type ProgramState, type TrippedAction } from './machine.js';
 import type { MeterDirectory } from './measure.js';
 
 export interface RoundPreview {
@@ -38,7 +38,7 @@ export interface ProgramPreview {
 export function preview(
   p: LoadControlProgramConfig, s: ProgramState, at: number, value: number | undefined, target: Target, dir: MeterDirectory,
 ): ProgramPreview {
-  const over = value !== undefined && target.limit !== undefined && value > target.limit;
+  const over = value !== undefined && isOver(value, target);
   const onset = s.overSince ?? (over ? at : null);
   return {
     programId: p.id, at, dryRun: p.dryRun, phase: s.phase, value: value ?? null, limit: target.limit ?? null, unit: target.unit, basis: target.basis, basisData: target.basisData, over,
@@ -69,6 +69,9 @@ export function undoList(tripped: readonly TrippedAction[]): { meterId: string; 
 }
 
 export function raiseExplanation(p: LoadControlProgramConfig, s: ProgramState, params: MachineParams, value: number, target: Target): ExplanationPart[] {
+  if (target.exhaustedAtLimit === true) {
+    return [say('lc.purchase-exhausted')`Program ${label(p)} has used ${figure(value, target.unit)} of the ${figure(target.limit ?? 0, target.unit)} purchased: nothing remains; ${clause(whatNext(p, s, params))}.`];
+  }
   const against = clause(target.warnAt !== undefined && (target.limit === undefined || value <= target.limit)
     ? say('lc.budget-reached')`has reached ${percent(value, target.limit)} of its budget ${figure(target.limit ?? 0, target.unit)} (warning at ${figure(target.warnAt, target.unit)})`
     : say('lc.over-limit')`is over its limit ${figure(target.limit ?? 0, target.unit)}`);
@@ -85,6 +88,10 @@ export function roundExplanation(p: LoadControlProgramConfig, s: ProgramState, p
 }
 
 export function clearExplanation(p: LoadControlProgramConfig, params: MachineParams, value: number | null, target: Target, restored: readonly ExplanationArg[]): ExplanationPart[] {
+  if (target.exhaustedAtLimit === true) {
+    const what = clause(restored.length === 0 ? say('lc.nothing-to-restore')`nothing to restore` : say('lc.restored')`restored: ${list(restored)}`);
+    return [say('lc.purchase-topped-up')`Program ${label(p)} has ${figure((target.limit ?? 0) - (value ?? 0), target.unit)} left after a purchase; ${what}.`];
+  }
   const under = clause(target.limit === undefined
     ? say('lc.no-limit-now')`there is no limit now`
     : say('lc.stayed-under')`stayed at or under ${figure((target.warnAt ?? target.limit) * (1 - params.hysteresisPercent / 100), target.unit)} for ${minutes(params.restoreAfterMs)}`);
@@ -101,6 +108,16 @@ export function restoreFailedExplanation(p: LoadControlProgramConfig, left: read
 /** `reconnect m1`, or `reconnect m1 (dry run)`: one restore done, for the clear explanation. */
 export function restoredAction(command: 'reconnect' | 'clear-limit', meterId: string, dryRun: boolean): ExplanationArg {
   return clause(dryRun ? say('lc.command-meter-dry')`${term(command)} ${meterId} (dry run)` : say('lc.command-meter')`${term(command)} ${meterId}`);
+}
+
+/** The remaining energy of a purchase-energy program fell to a `warnKwh` threshold. */
+export function lowEnergyExplanation(p: LoadControlProgramConfig, remaining: number, threshold: number, target: Target): ExplanationPart[] {
+  return [say('lc.purchase-low')`Program ${label(p)} has ${figure(remaining, 'kWh')} left of the ${figure(target.limit ?? 0, 'kWh')} purchased (warning at ${figure(threshold, 'kWh')}); its rounds start once nothing remains.`];
+}
+
+/** A purchase lifted the remaining energy above every `warnKwh` threshold. */
+export function enoughEnergyExplanation(p: LoadControlProgramConfig, remaining: number): ExplanationPart[] {
+  return [say('lc.purchase-enough')`Program ${label(p)} has ${figure(remaining, 'kWh')} left after a purchase, above every warning threshold.`];
 }
 
 function whatNext(p: LoadControlProgramConfig, s: ProgramState, params: MachineParams): ExplanationPart {
@@ -124,6 +141,7 @@ function describeAction(a: TrippedAction): ExplanationArg {
 
 function subjectOf(p: LoadControlProgramConfig): ExplanationPart {
   if (p.kind === 'monthly-energy') return say('lc.used-this-month')`used this month`;
+  if (p.kind === 'purchase-energy') return say('lc.used-since-start')`used since the program started`;
   if (p.area !== undefined) return say('lc.load-of-area')`load of area ${p.area}`;
   return p.totalMeter !== undefined ? say('lc.load-at-meter')`load at meter ${p.totalMeter}` : say('lc.load-of-meters')`load of ${count(p.meters?.length ?? 0)} meters`;
 }

@@ -5,6 +5,8 @@
  * singleton duties, in `sharded` mode too (a program spans areas owned by several nodes);
  * stopping it lets a round in progress finish.
  */
+import { registerRulesOf } from '../../billing/index.js';
+import type { ReplacementStore } from '../../billing/replacements.js';
 import type { Leadership } from '../../cluster/fencing.js';
 import { areaLoadSettings } from '../../config/areaLoad.js';
 import type { GridheadConfig } from '../../config/schema.js';
@@ -21,6 +23,8 @@ import type { ProgramStateStore } from './stateStore.js';
 export interface LoadControlAssembly {
   readonly config: GridheadConfig;
   readonly store: ProgramStateStore;
+  /** The meter replacements recorded through the billing API: the energy programs count across them. */
+  readonly replacements: ReplacementStore;
   readonly registry: Registry;
   readonly live: LoadControlOptions['live'];
   readonly port: ControlPort;
@@ -35,7 +39,7 @@ export interface LoadControlAssembly {
   readonly duties: Duties;
 }
 
-export async function createLoadControl({ config, store, registry, live, port, actions, signal, logger, throttle, closers, leadership, duties }: LoadControlAssembly): Promise<LoadControlEvaluator> {
+export async function createLoadControl({ config, store, replacements, registry, live, port, actions, signal, logger, throttle, closers, leadership, duties }: LoadControlAssembly): Promise<LoadControlEvaluator> {
   const loadControl = new LoadControlEvaluator({
     programs: config.loadControl.programs,
     port,
@@ -47,6 +51,9 @@ export async function createLoadControl({ config, store, registry, live, port, a
     },
     store,
     areaLoad: areaLoadSettings(config),
+    // Energy programs read register deltas as billing does: its rollover and meter replacements.
+    registers: registerRulesOf(config.billing, replacements),
+    maxPurchaseKwh: config.loadControl.maxPurchaseKwh,
     utcOffsetMinutes: config.station.utcOffsetMinutes,
     onSignal: signal,
     onError: (program, err) => {

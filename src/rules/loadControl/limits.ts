@@ -9,9 +9,13 @@
  * - suspension (营业报停控): `limitKw` (default 0) from `from` to `to`, both days inclusive.
  * - floating-down (当前功率下浮控): the mean of the load samples of the `windowMs` before arming,
  *   lowered by `percent`, for `durationMs` from arming.
- * - monthly-energy (月电控): the month's energy (sum of energy.active.import deltas since the
- *   first value seen in the station-local month) against `budgetKwh`; the alarm comes at
- *   `warnShare` of it (default 0.8), the rounds once it is exceeded.
+ * - monthly-energy (月电控): the month's energy (energy.active.import deltas counted in the
+ *   station-local month, measure.ts) against `budgetKwh`; the alarm comes at `warnShare` of it
+ *   (default 0.8), the rounds once it is exceeded.
+ * - purchase-energy (购电控): the energy counted since the program started against the kWh
+ *   purchased (the configured load and every top-up); the rounds once nothing remains
+ *   (remaining ≤ 0), the restore as soon as a top-up leaves some (remaining > 0). The warnings
+ *   at `warnKwh` remaining are the evaluator's, one per crossing.
  */
 import type { LoadControlProgramConfig } from '../../config/schema.js';
 import { renderExplanation, say, term, type ExplanationPart } from '../explanation.js';
@@ -21,6 +25,11 @@ export interface Target {
   readonly limit: number | undefined;
   /** monthly-energy: the figure at which the alarm is raised before the budget is exceeded. */
   readonly warnAt?: number;
+  /**
+   * purchase-energy: a bought budget is used up at the limit itself, not only past it, and the
+   * load is under only below it; no hysteresis band, as energy counted never flaps back.
+   */
+  readonly exhaustedAtLimit?: true;
   readonly unit: 'kW' | 'kWh';
   /** Which rule set the limit, for explanations ("period 08:00–12:00"), in English. */
   readonly basis: string;
@@ -37,6 +46,8 @@ export function basisOf(part: ExplanationPart): Pick<Target, 'basis' | 'basisDat
 export interface LimitMemory {
   /** floating-down: when the program was armed and the limit fixed then (null until there were samples). */
   readonly floating?: { readonly armedAt: number; readonly limitKw: number | null } | null;
+  /** purchase-energy: every kWh purchased so far (the configured load and the top-ups). */
+  readonly purchasedKwh?: number;
 }
 
 export const DEFAULT_WARN_SHARE = 0.8;
@@ -81,6 +92,10 @@ export function targetAt(p: LoadControlProgramConfig, t: number, utcOffsetMinute
         ...basisOf(say('lc-basis.monthly')`monthly budget ${String(budget ?? 0)} kWh`),
       };
     }
+    case 'purchase-energy': {
+      const purchased = memory.purchasedKwh ?? p.purchasedKwh ?? 0;
+      return { limit: purchased, exhaustedAtLimit: true, unit: 'kWh', ...basisOf(say('lc-basis.purchased')`purchased ${String(purchased)} kWh`) };
+    }
   }
 }
 
@@ -99,25 +114,6 @@ export function floatingLimit(samples: readonly { readonly t: number; readonly k
 /** Station-local month of an instant, `YYYY-MM`. */
 export function monthOf(t: number, utcOffsetMinutes: number): string {
   return new Date(t + utcOffsetMinutes * MINUTE).toISOString().slice(0, 7);
-}
-
-/**
- * Energy used in the month: for each meter the register now minus its baseline (the first
- * value seen in the month). A register below its baseline (meter replaced or reset) is
- * re-based at its present value, so it never counts negative. Mutates `baselines` for new
- * and re-based meters.
- */
-export function monthlyEnergy(baselines: Record<string, number>, registers: ReadonlyMap<string, number>): number {
-  let used = 0;
-  for (const [meterId, kwh] of registers) {
-    const base = baselines[meterId];
-    if (base === undefined || kwh < base) {
-      baselines[meterId] = kwh;
-      continue;
-    }
-    used += kwh - base;
-  }
-  return used;
 }
 
 /** `HH:MM` → minutes since midnight (24:00 → 1440). */

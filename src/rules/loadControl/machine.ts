@@ -6,7 +6,8 @@
  *   disabled ⇄ armed → alarming → round 1 → round 2 … → restoring → armed
  *                         ↑__________ (load back under before round 1) ← alarming
  *
- * - Over the limit (or, for an energy budget, at its warning share) an armed program alarms.
+ * - Over the limit (or, for an energy budget, at its warning share; for a purchased one, at
+ *   the limit itself: nothing remains) an armed program alarms.
  * - Round n is due once the load has been over the limit continuously for rounds[n−1].afterMs
  *   (measured from the onset of that stretch; leaving the limit resets it).
  * - The program restores once the load has stayed at or under limit × (1 − hysteresis) for
@@ -17,6 +18,7 @@
 import type { ShedRoundConfig } from '../../config/schema.js';
 import type { ControlError } from '../../control/port.js';
 import type { Target } from './limits.js';
+import type { EnergyCount } from './measure.js';
 
 export type ProgramPhase = 'disabled' | 'armed' | 'alarming' | 'round' | 'restoring';
 
@@ -44,8 +46,15 @@ export interface ProgramState {
   readonly tripped: readonly TrippedAction[];
   /** floating-down: arming time and the limit fixed then. */
   readonly floating: { readonly armedAt: number; readonly limitKw: number | null } | null;
-  /** monthly-energy: the month and each meter's register at its start. */
-  readonly monthly: { readonly month: string; readonly baselines: Readonly<Record<string, number>> } | null;
+  /** monthly-energy: the month and the energy counted in it (`baselines` alone: stored before counts, read by measure.ts). */
+  readonly monthly: { readonly month: string; readonly count?: EnergyCount; readonly baselines?: Readonly<Record<string, number>> } | null;
+  /**
+   * purchase-energy: the energy counted since the program started, and the `warnKwh`
+   * thresholds the remaining energy is at or under (each warned once as it was crossed; one a
+   * top-up lifts the remaining above leaves the list, to warn again at the next crossing).
+   * Absent in a state stored before the kind existed.
+   */
+  readonly purchase?: { readonly consumed: EnergyCount; readonly warned: readonly number[] } | null;
   /** Failed restore attempts in a row, and when to try again. */
   readonly restoreFailures: number;
   readonly nextRestoreAt: number;
@@ -75,7 +84,7 @@ export type Effect =
 export function initialState(enabled: boolean, t: number): ProgramState {
   return {
     phase: enabled ? 'armed' : 'disabled', round: 0, since: t, overSince: null, underSince: null, executingRound: null,
-    tripped: [], floating: null, monthly: null, restoreFailures: 0, nextRestoreAt: 0, last: null,
+    tripped: [], floating: null, monthly: null, purchase: null, restoreFailures: 0, nextRestoreAt: 0, last: null,
   };
 }
 
@@ -87,11 +96,12 @@ export function step(s: ProgramState, obs: Observation, p: MachineParams): { sta
     return t >= s.nextRestoreAt ? { state: { ...s, last }, effects: [{ kind: 'restore' }] } : { state: { ...s, last }, effects: [] };
   }
   const limit = target.limit;
-  const over = limit !== undefined && value > limit;
+  const exhausted = target.exhaustedAtLimit === true;
+  const over = isOver(value, target);
   const warn = target.warnAt !== undefined && value >= target.warnAt;
   // Under: clear of the alarm threshold by the hysteresis; with no limit now everything is under.
   const threshold = target.warnAt ?? limit;
-  const under = threshold === undefined || value <= threshold * (1 - p.hysteresisPercent / 100);
+  const under = threshold === undefined || (exhausted ? value < threshold : value <= threshold * (1 - p.hysteresisPercent / 100));
   const next: ProgramState = {
     ...s,
     last,
@@ -116,6 +126,12 @@ export function step(s: ProgramState, obs: Observation, p: MachineParams): { sta
       return { state: { ...next, phase: 'restoring', since: t, nextRestoreAt: t }, effects: [{ kind: 'restore' }] };
     }
   }
+}
+
+/** Whether a value is over its target's limit: past it, or for a bought budget at it already. */
+export function isOver(value: number, target: Target): boolean {
+  if (target.limit === undefined) return false;
+  return target.exhaustedAtLimit === true ? value >= target.limit : value > target.limit;
 }
 
 /** The round that comes next and when it is due, for explanations and previews. */

@@ -110,6 +110,11 @@ export const IMPORT_TABLES: readonly ImportTable[] = [
   }),
   plainTable({ name: 'load_control_state', columns: { program_id: 'text', state: 'json', updated_at: 'int' }, key: ['program_id'] }),
   plainTable({
+    name: 'load_control_purchases',
+    columns: { program_id: 'text', purchase_id: 'text', wh: 'int', idempotency_key: 'text', actor: 'text', at: 'int' },
+    key: ['program_id', 'purchase_id'],
+  }),
+  plainTable({
     name: 'alarms',
     columns: {
       id: 'int', rule_id: 'text', detector: 'text', subject_kind: 'text', subject_id: 'text', area_id: 'text', severity: 'text', state: 'text',

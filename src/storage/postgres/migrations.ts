@@ -693,6 +693,26 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER ${table}_change_deleted AFTER DELETE ON ${table} REFERENCING OLD TABLE AS changed
         FOR EACH STATEMENT EXECUTE FUNCTION registry_change_log('${kind}');`).join(''),
   },
+  {
+    version: 24,
+    name: 'purchases of the purchase-energy programs',
+    sql: `
+      -- Every kWh top-up of a purchase-energy program (src/rules/loadControl/postgresStateStore.ts),
+      -- appended once by whichever node took the request: a purchase id, or an Idempotency-Key,
+      -- seen again adds nothing. The leader sums them at every tick.
+      CREATE TABLE load_control_purchases (
+        program_id      text   NOT NULL,
+        purchase_id     text   NOT NULL,
+        wh              bigint NOT NULL CHECK (wh > 0),  -- kWh × 1000, exact
+        idempotency_key text   NOT NULL,
+        actor           text   NOT NULL,
+        at              bigint NOT NULL,                 -- ms since epoch
+        PRIMARY KEY (program_id, purchase_id)
+      );
+      CREATE UNIQUE INDEX load_control_purchases_key ON load_control_purchases (program_id, idempotency_key);
+      CREATE INDEX load_control_purchases_at ON load_control_purchases (program_id, at);
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

@@ -58,6 +58,16 @@ function ProgramPanel({ id }: { id: string }) {
           <tbody>{d.tripped.map((x) => <tr key={`${x.meterId}-${x.round}`}><td><a href={`#/meters/${encodeURIComponent(x.meterId)}`}>{x.meterId}</a> {label('cmdType', x.command)}</td><td>{x.round}</td><td>{label('cmdStatus', x.status)}</td><td class="time">{fmtTime(x.at)}</td></tr>)}</tbody>
         </table>
       </section>
+      {d.purchase !== undefined && (
+        <section class="card" data-purchase={d.id}>
+          <h3>{t('lc.purchase')}</h3>
+          <p>{t('lc.purchased')} {fmtNumber(d.purchase.purchasedKwh)} kWh · {t('lc.consumed')} {fmtNumber(d.purchase.consumedKwh)} kWh · {t('lc.remaining')} {fmtNumber(d.purchase.remainingKwh)} kWh</p>
+          <table>
+            <thead><tr><th>{t('lc.purchaseId')}</th><th>kWh</th><th>{t('common.time')}</th></tr></thead>
+            <tbody>{d.purchase.purchases.map((x) => <tr key={x.purchaseId}><td>{x.purchaseId}</td><td>{fmtNumber(x.kwh, 3)}</td><td class="time">{fmtTime(x.at)}</td></tr>)}</tbody>
+          </table>
+        </section>
+      )}
       <section class="card">
         <h3>{t('lc.preview')} <button type="button" data-action="preview" onClick={runPreview}>{t('lc.runPreview')}</button></h3>
         {typeof preview === 'string' && <p class="error">{preview}</p>}

@@ -7,9 +7,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Value } from 'typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceCommand, DeviceControlState } from '../../../protocols/adapter.js';
+import { installAuditHook } from '../../../src/api/auditRoutes.js';
 import { loadControlRoutes } from '../../../src/api/loadControlRoutes.js';
 import { installProblemHandlers, Problem } from '../../../src/api/problem.js';
 import { LoadControlProgram, type LoadControlProgramConfig } from '../../../src/config/schema.js';
+import { SqliteAuditLog } from '../../../src/control/audit.js';
 import { meterId, terminalId, type Meter } from '../../../src/domain/index.js';
 import { LatestValues } from '../../../src/live/latest.js';
 import { LoadControlEvaluator } from '../../../src/rules/loadControl/evaluator.js';
@@ -23,7 +25,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function serve() {
+async function serve(more: readonly Partial<LoadControlProgramConfig>[] = []) {
   const clock = { t: T0 };
   const meters: Meter[] = ['m1', 'm2'].map((id) => ({
     id: meterId(id), name: id, terminalId: terminalId('t1'), address: id, ctRatio: 1, ptRatio: 1, areaId: null, protected: id === 'm2', customerRef: null, accountRef: null,
@@ -43,26 +45,31 @@ async function serve() {
     rounds: [{ afterMs: 0, action: 'disconnect', meters: ['m1', 'm2'] }],
   }) as LoadControlProgramConfig;
   const evaluator = new LoadControlEvaluator({
-    programs: [program], live, store: new MemoryProgramStateStore(), utcOffsetMinutes: 0, now: () => clock.t,
+    programs: [program, ...more.map((p) => Value.Default(LoadControlProgram, p) as LoadControlProgramConfig)], live, store: new MemoryProgramStateStore(), utcOffsetMinutes: 0, now: () => clock.t,
     port,
     meters: { meter: (id) => meters.find((m) => m.id === id), metersOfArea: () => meters },
     onSignal: () => undefined, history: (id, limit) => actions.list({ programId: id, limit }),
   });
   await evaluator.ready();
   live.write(meters.map((m) => ({ meterId: m.id, quantity: 'power.active', value: 80, unit: 'kW', ts: T0, quality: 'good', source: { protocol: 'modbus', terminalId: terminalId('t1'), mode: 'poll' } })));
-  const app: FastifyInstance = Fastify().withTypeProvider<TypeBoxTypeProvider>();
+  // Validation as the station's server does it (src/api/server.ts): unknown body fields refused, not dropped.
+  const app: FastifyInstance = Fastify({ ajv: { customOptions: { removeAdditional: false, useDefaults: true, coerceTypes: 'array', allErrors: true } } }).withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(Problem);
   installProblemHandlers(app);
-  await app.register(loadControlRoutes, { prefix: '/api/v1', programs: evaluator });
+  const audit = new SqliteAuditLog(db);
+  await app.register(async (v1) => {
+    installAuditHook(v1, { audit, onError: (err) => { throw err; } });
+    await v1.register(loadControlRoutes, { programs: evaluator });
+  }, { prefix: '/api/v1' });
   await app.listen({ host: '127.0.0.1', port: 0 });
   cleanups.push(() => app.close());
   const address = app.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/api/v1/load-control/programs`;
-  const call = async (method: string, path = '') => {
-    const res = await fetch(`${base}${path}`, { method });
+  const call = async (method: string, path = '', body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${base}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } }) });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
-  return { call, evaluator, sent };
+  return { call, evaluator, sent, audit };
 }
 
 describe('load-control API', () => {
@@ -109,5 +116,60 @@ describe('load-control API', () => {
       expect(res.status).toBe(404);
       expect(res.body).toMatchObject({ code: 'NOT_FOUND' });
     }
+  });
+});
+
+describe('purchases of a purchase-energy program', () => {
+  const prepaid = { id: 'prepaid', kind: 'purchase-energy' as const, purchasedKwh: 10, meters: ['m1'], rounds: [{ afterMs: 0, action: 'disconnect' as const, meters: ['m1'] }] };
+  const buy = (call: Awaited<ReturnType<typeof serve>>['call'], body: unknown, key = 'key-1', path = '/prepaid/purchases') => call('POST', path, body, { 'idempotency-key': key });
+
+  it('loads a purchase (201), answers a retry with the same purchase and adds nothing (200), shows it in the program, and audits both', async () => {
+    const { call, audit } = await serve([prepaid]);
+    const first = await buy(call, { purchaseId: 'receipt-1', kwh: 25.125 });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ created: true, purchase: { purchaseId: 'receipt-1', kwh: 25.125 }, program: { id: 'prepaid', purchase: { purchasedKwh: 35.125, initialKwh: 10, remainingKwh: 35.125 } } });
+    const retry = await buy(call, { purchaseId: 'receipt-1', kwh: 25.125 });
+    expect(retry.status).toBe(200);
+    expect(retry.body).toMatchObject({ created: false, program: { purchase: { purchasedKwh: 35.125, purchaseCount: 1 } } });
+    const shown = await call('GET', '/prepaid');
+    expect(shown.body).toMatchObject({ kind: 'purchase-energy', unit: 'kWh', purchase: { purchasedKwh: 35.125, consumedKwh: 0, remainingKwh: 35.125, purchases: [{ purchaseId: 'receipt-1', kwh: 25.125 }] } });
+    const entries = (await audit.query({ limit: 10 })).items;
+    expect(entries.map((e) => [e.action, e.target, e.outcome, e.detail])).toEqual([
+      ['load-control.purchase', 'load-control-program:prepaid', 'ok', { status: 200, purchaseId: 'receipt-1', kwh: 25.125, replay: true }],
+      ['load-control.purchase', 'load-control-program:prepaid', 'ok', { status: 201, purchaseId: 'receipt-1', kwh: 25.125, replay: false }],
+    ]);
+  });
+
+  it('refuses bad input with a 400 naming the field, and nothing is loaded', async () => {
+    const { call } = await serve([prepaid]);
+    const cases: [unknown, string][] = [
+      [{ purchaseId: 'r', kwh: 1.0005 }, 'body.kwh'],
+      [{ purchaseId: 'r', kwh: 0 }, 'body.kwh'],
+      [{ purchaseId: 'r', kwh: -5 }, 'body.kwh'],
+      [{ purchaseId: 'r', kwh: 100_000.001 }, 'body.kwh'],
+      [{ purchaseId: 'r', kwh: 'twelve' }, 'body.kwh'],
+      [{ purchaseId: 'r', kwh: null }, 'body.kwh'],
+      [{ kwh: 5 }, 'purchaseId'],
+      [{ purchaseId: '', kwh: 5 }, 'body.purchaseId'],
+      [{ purchaseId: 'r', kwh: 5, amount: 3 }, 'body.amount'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await buy(call, body);
+      expect([JSON.stringify(body), res.status, res.body.code]).toEqual([JSON.stringify(body), 400, 'VALIDATION']);
+      expect(res.body.detail).toContain(field);
+    }
+    const noKey = await call('POST', '/prepaid/purchases', { purchaseId: 'r', kwh: 5 });
+    expect([noKey.status, noKey.body.code]).toEqual([400, 'VALIDATION']);
+    expect(noKey.body.detail).toContain('idempotency-key');
+    expect((await call('GET', '/prepaid')).body).toMatchObject({ purchase: { purchasedKwh: 10, purchaseCount: 0 } });
+  });
+
+  it('answers 409 for a key or purchase id used for another purchase, or a program of another kind, and 404 for an unknown one', async () => {
+    const { call } = await serve([prepaid]);
+    expect((await buy(call, { purchaseId: 'r1', kwh: 5 })).status).toBe(201);
+    expect((await buy(call, { purchaseId: 'r2', kwh: 5 })).body).toMatchObject({ status: 409, code: 'IDEMPOTENCY_CONFLICT' });
+    expect((await buy(call, { purchaseId: 'r1', kwh: 6 }, 'key-2')).body).toMatchObject({ status: 409, code: 'PURCHASE_CONFLICT' });
+    expect((await buy(call, { purchaseId: 'r1', kwh: 5 }, 'key-3', '/peak/purchases')).body).toMatchObject({ status: 409, code: 'NOT_PURCHASE_PROGRAM' });
+    expect((await buy(call, { purchaseId: 'r1', kwh: 5 }, 'key-3', '/nope/purchases')).body).toMatchObject({ status: 404, code: 'NOT_FOUND' });
   });
 });

@@ -18,7 +18,7 @@ const ROUNDS = `    rounds:
 describe('loadControl configuration', () => {
   it('defaults to no programs and a 1 s tick', () => {
     const c = parseConfig('', 'empty.yaml');
-    expect(c.loadControl).toEqual({ tickMs: 1000, commandTimeoutMs: 10000, programs: [] });
+    expect(c.loadControl).toEqual({ tickMs: 1000, commandTimeoutMs: 10000, programs: [], maxPurchaseKwh: 100000 });
   });
 
   it('fills a program\'s defaults', () => {
@@ -49,6 +49,25 @@ ${ROUNDS}
       'loadControl.programs[0]: give exactly one load source: meters, area or totalMeter',
       'loadControl.programs[0].limitKw: required for a rest-day program',
       'loadControl.programs[0].budgetKwh: not used by a rest-day program',
+    ]);
+  });
+
+  it('takes a purchase-energy program with its initial load and warning thresholds, exact to the Wh and distinct', () => {
+    const program = (fields: string) => `
+loadControl:
+  programs:
+  - id: shop
+    kind: purchase-energy
+    meters: [m1]
+${fields}
+${ROUNDS}
+`;
+    expect(issuesOf(program('    purchasedKwh: 200.125\n    warnKwh: [50, 20]'))).toEqual([]);
+    expect(issuesOf(program(''))).toEqual([]);
+    expect(issuesOf(program('    purchasedKwh: 200.1255\n    warnKwh: [20, 20]\n    budgetKwh: 5'))).toEqual([
+      'loadControl.programs[0].budgetKwh: not used by a purchase-energy program',
+      'loadControl.programs[0].purchasedKwh: give kWh with at most 3 decimals',
+      'loadControl.programs[0].warnKwh: thresholds must differ',
     ]);
   });
 

@@ -123,6 +123,9 @@ describe('load-control state in the store', () => {
         await memory.save(id, state);
         landed.push(state.tripped.length);
       },
+      addPurchase: (id, purchase) => memory.addPurchase(id, purchase),
+      purchases: (id, limit) => memory.purchases(id, limit),
+      purchaseTotals: () => memory.purchaseTotals(),
     };
     const s = station({ store: uneven });
     await s.at(0, [150, 60, 10]);
@@ -315,5 +318,115 @@ describe('monthly energy program', () => {
     expect(s.signals.map((x) => x.kind)).toEqual(['raise', 'raise']);
     expect(s.signals[0]?.explanation).toMatch(/81\.0 kWh used this month .* has reached 81 % of its budget 100\.0 kWh/);
     expect(s.devices.log).toEqual(['m1:disconnect']);
+  });
+});
+
+describe('purchase energy program', () => {
+  const purchaseProgram = (over: Partial<LoadControlProgramConfig> = {}) => program({
+    kind: 'purchase-energy', periods: undefined, purchasedKwh: 100, warnKwh: [50, 20], meters: ['m1', 'm2'], restoreAfterMs: 0,
+    rounds: [{ afterMs: 0, action: 'disconnect', meters: ['m1', 'm3'] }],
+    ...over,
+  });
+  /** Sets the meters' energy registers (kWh) at `sec` and ticks. */
+  const registers = async (s: ReturnType<typeof station>, sec: number, kwh: Readonly<Record<string, number>>) => {
+    s.live.write(Object.entries(kwh).map(([id, value]) => ({
+      meterId: meterId(id), quantity: 'energy.active.import' as const, value, unit: 'kWh', ts: T0 + sec * S, quality: 'good' as const,
+      source: { protocol: 'modbus' as const, terminalId: terminalId('t1'), mode: 'poll' as const },
+    })));
+    await s.at(sec);
+  };
+  const low = (s: ReturnType<typeof station>) => s.signals.filter((x) => x.ruleId === 'load-control:peak:low-energy');
+  const program_ = (s: ReturnType<typeof station>) => s.signals.filter((x) => x.ruleId === 'load-control:peak');
+
+  it('warns at each remaining threshold once per crossing, trips when nothing remains and restores on a top-up', async () => {
+    const s = station({ programs: [purchaseProgram()] });
+    await registers(s, 0, { m1: 1000, m2: 500 });
+    await registers(s, 10, { m1: 1040, m2: 505 });
+    expect(low(s)).toEqual([]);
+    expect((await s.state())?.purchase).toMatchObject({ purchasedKwh: 100, consumedKwh: 45, remainingKwh: 55, warned: [] });
+
+    await registers(s, 20, { m1: 1050 }); // 45 kWh left: under 50
+    await registers(s, 30, { m1: 1050 }); // the same read again
+    await registers(s, 35, { m1: 1051 }); // still under 50, no new crossing
+    expect(low(s).map((x) => x.kind)).toEqual(['raise']);
+    expect(low(s)[0]?.explanation).toMatch(/has 45\.0 kWh left of the 100\.0 kWh purchased \(warning at 50\.0 kWh\)/);
+
+    await registers(s, 40, { m1: 1075 }); // exactly 20 left
+    expect(low(s).map((x) => x.kind)).toEqual(['raise', 'raise']);
+    expect(s.devices.log).toEqual([]);
+
+    await registers(s, 50, { m1: 1095 }); // nothing left: exhausted at 0, not only below it
+    expect((await s.state())).toMatchObject({ state: 'alarming', load: 100, limit: 100, unit: 'kWh' });
+    expect(program_(s)[0]?.explanation).toMatch(/has used 100\.0 kWh of the 100\.0 kWh purchased: nothing remains; round 1 will disconnect m1, m3/);
+    await s.at(51);
+    expect(s.devices.log).toEqual(['m1:disconnect']);
+    expect(await s.actions.list({ meterId: 'm3' })).toMatchObject([{ status: 'refused', error: { code: 'PROTECTED_METER' } }]);
+    expect((await s.state())).toMatchObject({ state: 'round', round: 1 });
+
+    const topUp = await s.evaluator.purchase('peak', { purchaseId: 'receipt-1', kwh: 30.25 }, 'key-1', 'token:counter');
+    expect(topUp).toMatchObject({ kind: 'created', purchase: { purchaseId: 'receipt-1', wh: 30_250 } });
+    expect(topUp?.program.purchase).toMatchObject({ purchasedKwh: 130.25, remainingKwh: 30.25, purchaseCount: 1, purchases: [{ purchaseId: 'receipt-1', kwh: 30.25, actor: 'token:counter' }] });
+    await s.at(52);
+    expect(s.devices.log).toEqual(['m1:disconnect', 'm1:reconnect']);
+    expect((await s.state())?.state).toBe('armed');
+    expect(program_(s).at(-1)).toMatchObject({ kind: 'clear' });
+    expect(program_(s).at(-1)?.explanation).toMatch(/has 30\.3 kWh left after a purchase; restored: reconnect m1/);
+    // 30.25 left: over the 20 threshold again, still under 50 (not crossed again, not warned again).
+    expect((await s.state())?.purchase?.warned).toEqual([50]);
+    expect(low(s)).toHaveLength(2);
+
+    await registers(s, 60, { m1: 1111 }); // 14.25 left: 20 crossed a second time
+    expect(low(s).map((x) => x.kind)).toEqual(['raise', 'raise', 'raise']);
+    await s.evaluator.purchase('peak', { purchaseId: 'receipt-2', kwh: 100 }, 'key-2', 'token:counter');
+    await s.at(61);
+    expect(low(s).map((x) => x.kind)).toEqual(['raise', 'raise', 'raise', 'clear']);
+    expect(s.errors).toEqual([]);
+  });
+
+  it('trips a program with nothing purchased yet and nothing used, and counts nothing used before it started', async () => {
+    const s = station({ programs: [purchaseProgram({ purchasedKwh: undefined, warnKwh: undefined })] });
+    await registers(s, 0, { m1: 123_456 });
+    expect((await s.state())?.purchase).toMatchObject({ purchasedKwh: 0, consumedKwh: 0, remainingKwh: 0 });
+    await s.at(1);
+    expect(s.devices.log).toEqual(['m1:disconnect']);
+  });
+
+  it('loads a purchase once: the same key or purchase id again adds nothing, another purchase under either is refused', async () => {
+    const s = station({ programs: [purchaseProgram(), program({ id: 'other' })] });
+    await s.at(0);
+    const first = await s.evaluator.purchase('peak', { purchaseId: 'r1', kwh: 10 }, 'k1', 'token:a');
+    expect(first?.kind).toBe('created');
+    expect((await s.evaluator.purchase('peak', { purchaseId: 'r1', kwh: 10 }, 'k1', 'token:a'))?.kind).toBe('existing');
+    expect((await s.evaluator.purchase('peak', { purchaseId: 'r1', kwh: 10 }, 'k-retyped', 'token:a'))?.kind).toBe('existing');
+    await expect(s.evaluator.purchase('peak', { purchaseId: 'r2', kwh: 10 }, 'k1', 'token:a')).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', status: 409 });
+    await expect(s.evaluator.purchase('peak', { purchaseId: 'r1', kwh: 11 }, 'k3', 'token:a')).rejects.toMatchObject({ code: 'PURCHASE_CONFLICT', status: 409 });
+    await expect(s.evaluator.purchase('peak', { purchaseId: 'r4', kwh: 1.0005 }, 'k4', 'token:a')).rejects.toMatchObject({ code: 'VALIDATION', field: 'body.kwh' });
+    await expect(s.evaluator.purchase('peak', { purchaseId: 'r4', kwh: 100_001 }, 'k4', 'token:a')).rejects.toMatchObject({ code: 'VALIDATION', field: 'body.kwh' });
+    await expect(s.evaluator.purchase('other', { purchaseId: 'r5', kwh: 1 }, 'k5', 'token:a')).rejects.toMatchObject({ code: 'NOT_PURCHASE_PROGRAM', status: 409 });
+    expect(await s.evaluator.purchase('nope', { purchaseId: 'r6', kwh: 1 }, 'k6', 'token:a')).toBeUndefined();
+    expect((await s.state())?.purchase).toMatchObject({ purchasedKwh: 110, purchaseCount: 1 });
+  });
+
+  it('after a restart goes on counting from where it stood, with every purchase, and warns of no crossing twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gridhead-lc-'));
+    dirs.push(dir);
+    const file = join(dir, 'gridhead.db');
+    const programs = [purchaseProgram()];
+    const before = station({ db: openDatabase(file), programs });
+    await registers(before, 0, { m1: 1000, m2: 500 });
+    await registers(before, 10, { m1: 1060 }); // 40 left: warned at 50
+    await before.evaluator.purchase('peak', { purchaseId: 'r1', kwh: 5 }, 'k1', 'token:a');
+    expect(low(before)).toHaveLength(1);
+    before.db.close();
+
+    const db = openDatabase(file);
+    dbs.push(db);
+    const after = station({ db, programs });
+    // The live values the restarted station has again: the last reads, not counted a second time.
+    await registers(after, 20, { m1: 1060, m2: 500 });
+    expect((await after.state())?.purchase).toMatchObject({ purchasedKwh: 105, consumedKwh: 60, remainingKwh: 45, warned: [50] });
+    await registers(after, 30, { m1: 1070 });
+    expect((await after.state())?.purchase).toMatchObject({ consumedKwh: 70, remainingKwh: 35 });
+    expect(low(after)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
 import { LoadControlProgram, type LoadControlProgramConfig } from '../../../../src/config/schema.js';
-import { floatingLimit, monthlyEnergy, monthOf, targetAt } from '../../../../src/rules/loadControl/limits.js';
+import { floatingLimit, monthOf, targetAt } from '../../../../src/rules/loadControl/limits.js';
 
 const program = (over: Partial<LoadControlProgramConfig>): LoadControlProgramConfig =>
   Value.Default(LoadControlProgram, { id: 'p', kind: 'period', meters: ['m1'], rounds: [{ afterMs: 0, action: 'disconnect', meters: ['m1'] }], ...over }) as LoadControlProgramConfig;
@@ -77,15 +77,6 @@ describe('floating-down control limit', () => {
 });
 
 describe('monthly energy control', () => {
-  it('sums register deltas since each meter was first seen in the month, re-basing a register that went back', () => {
-    const baselines: Record<string, number> = {};
-    expect(monthlyEnergy(baselines, new Map([['a', 1000], ['b', 50]]))).toBe(0);
-    expect(monthlyEnergy(baselines, new Map([['a', 1040], ['b', 60]]))).toBe(50);
-    // b replaced: its new register starts low and is re-based, never counted negative.
-    expect(monthlyEnergy(baselines, new Map([['a', 1050], ['b', 5]]))).toBe(50);
-    expect(monthlyEnergy(baselines, new Map([['a', 1050], ['b', 15]]))).toBe(60);
-  });
-
   it('budgets in kWh with the alarm at the warning share', () => {
     const p = program({ kind: 'monthly-energy', budgetKwh: 5000, warnShare: 0.9 });
     expect(targetAt(p, 0, 0)).toMatchObject({ limit: 5000, warnAt: 4500, unit: 'kWh' });

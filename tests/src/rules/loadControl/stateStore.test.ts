@@ -49,4 +49,20 @@ describe.each(STORE_DRIVERS)('load-control state store on $name', (driver) => {
     expect(await store.load('peak')).toEqual(armed);
     expect(await store.load('night')).toEqual(initialState(false, T0));
   });
+
+  it('records a purchase once, finds it again by its key or its id, and sums every program\'s purchases across a restart', async () => {
+    const p1 = { purchaseId: 'r1', wh: 30_250, idempotencyKey: 'k1', actor: 'token:counter', at: T0 };
+    expect(await store.addPurchase('prepaid', p1)).toEqual({ created: true, stored: p1 });
+    expect(await store.addPurchase('prepaid', { ...p1, at: T0 + 5 })).toEqual({ created: false, stored: p1 });
+    expect(await store.addPurchase('prepaid', { ...p1, idempotencyKey: 'k-retyped', at: T0 + 6 })).toEqual({ created: false, stored: p1 });
+    expect(await store.addPurchase('prepaid', { ...p1, purchaseId: 'r9', at: T0 + 7 })).toEqual({ created: false, stored: p1 });
+    const p2 = { purchaseId: 'r2', wh: 1, idempotencyKey: 'k2', actor: 'user:alice', at: T0 + 10 };
+    await store.addPurchase('prepaid', p2);
+    // Ids and keys are per program.
+    await store.addPurchase('other', { ...p1, wh: 5_000 });
+    const restarted = programStateStoreOf(await db().connect());
+    expect(await restarted.purchases('prepaid', 10)).toEqual([p2, p1]);
+    expect(await restarted.purchases('prepaid', 1)).toEqual([p2]);
+    expect(await restarted.purchaseTotals()).toEqual(new Map([['prepaid', { wh: 30_251, count: 2 }], ['other', { wh: 5_000, count: 1 }]]));
+  });
 });
