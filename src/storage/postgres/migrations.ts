@@ -693,6 +693,15 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER ${table}_change_deleted AFTER DELETE ON ${table} REFERENCING OLD TABLE AS changed
         FOR EACH STATEMENT EXECUTE FUNCTION registry_change_log('${kind}');`).join(''),
   },
+  {
+    version: 24,
+    name: 'commands on a meter\'s own account: read-account, add-credit',
+    sql: `
+      ALTER TABLE commands DROP CONSTRAINT commands_type_check;
+      ALTER TABLE commands ADD CONSTRAINT commands_type_check
+        CHECK (type IN ('disconnect','reconnect','set-limit','clear-limit','sync-clock','read-account','add-credit'));
+    `,
+  },
 ];
 
 export interface MigrationOutcome {
