@@ -17,12 +17,8 @@ import { formatObis } from './obis.js';
 
 /** Default instances (Blue Book Part 1 / IEC 62056-6-1 OBIS group C = 19, payment metering). */
 export const PAYMENT_OBIS = {
-  /** Account 0-0:19.0.e.255; e = 0 is the first (and usually only) account. */
+  /** Account 0-0:19.0.e.255; e = 0 is the first (and usually only) account. Credits (0-0:19.10.e.255) and charges (0-0:19.20.e.255) are found through its reference lists. */
   account: '0.0.19.0.0.255',
-  /** Credit 0-0:19.10.e.255, one instance per credit. */
-  creditPrefix: '0.0.19.10',
-  /** Charge 0-0:19.20.e.255, one instance per charge. */
-  chargePrefix: '0.0.19.20',
   /** Token gateway 0-0:19.40.e.255. */
   tokenGateway: '0.0.19.40.0.255',
 } as const;
