@@ -68,6 +68,12 @@ export interface TerminalSession {
    * Adapters that cannot control throw UnsupportedOperation.
    */
   execute?(command: DeviceCommand, signal: AbortSignal): Promise<DeviceControlState>;
+  /**
+   * Present where the protocol's meters may keep their own account (DLMS payment metering,
+   * IC 111–115). A meter of such a protocol that has no account still fails with
+   * PaymentMeteringUnsupported, naming what it lacks.
+   */
+  readonly payment?: PaymentMetering;
   /** Closes the connection; safe to call twice. */
   close(): Promise<void>;
 }
@@ -92,6 +98,63 @@ export interface DeviceControlState {
   readonly limitKw?: number | null;
   /** The meter clock after a sync, ms since the epoch. */
   readonly clock?: number;
+  /** The meter's own account, after a read-account or an add-credit. */
+  readonly account?: MeterAccountState;
+  /** add-credit: the available credit read just before the credit was added. */
+  readonly availableCreditBefore?: AccountAmount;
+}
+
+/** Reading a meter's own account and adding credit to it; each answer is read from the meter. */
+export interface PaymentMetering {
+  readAccount(address: string, signal: AbortSignal): Promise<MeterAccountState>;
+  /** Adds `amount` and reads the account before and after. */
+  addCredit(request: CreditTopUp, signal: AbortSignal): Promise<{ readonly before: MeterAccountState; readonly after: MeterAccountState }>;
+}
+
+/** Credit to add: `units` × 10^`exponent` in `currency` (e.g. 5000 × 10^−2 CNY is 50.00 CNY). */
+export interface CreditTopUp {
+  readonly address: string;
+  readonly units: number;
+  readonly exponent: number;
+  readonly currency: string;
+  /** A vending system's token for the amount (hex), for meters that take credit through a token gateway. */
+  readonly token?: string;
+}
+
+/** An amount of a meter's account: `raw` as the meter holds it, `value` = raw × 10^scale in `currency`. */
+export interface AccountAmount {
+  readonly raw: number;
+  readonly scale: number;
+  readonly value: number;
+  readonly currency: string;
+}
+
+export interface MeterAccountState {
+  /** Logical name (or the protocol's address) of the account object. */
+  readonly account: string;
+  readonly mode: 'credit' | 'prepayment';
+  readonly status: 'new' | 'active' | 'closed';
+  /** What amounts count: money, time or consumption. */
+  readonly unit: 'monetary' | 'time' | 'consumption';
+  readonly availableCredit: AccountAmount;
+  readonly amountToClear: AccountAmount;
+  readonly aggregatedDebt: AccountAmount;
+  readonly lowCreditThreshold: AccountAmount;
+  /** The credit status flags set (inCredit, lowCredit, outOfCredit, …). */
+  readonly creditStatus: readonly string[];
+  readonly credits: readonly {
+    readonly credit: string;
+    readonly amount: AccountAmount;
+    readonly type: string;
+    readonly status: string;
+    readonly priority: number;
+  }[];
+  readonly charges: readonly {
+    readonly charge: string;
+    readonly type: string;
+    readonly priority: number;
+    readonly totalAmountPaid: AccountAmount;
+  }[];
 }
 
 /** An event the device reported (DLMS event/data-notification, MQTT event message, event log). */
@@ -164,6 +227,8 @@ export interface AdapterCapabilities {
   readonly pollable: boolean;
   /** Commands travel over the push channel, one short session each, instead of a collection lane. */
   readonly commandsOverPush: boolean;
+  /** Its sessions offer `payment` (meters that keep their own account); absent: false. */
+  readonly paymentMetering?: boolean;
 }
 
 export interface TransportAdapter<E = unknown> {
@@ -201,4 +266,12 @@ export class TimeoutError extends ProtocolError {
 /** The connection could not be opened or was lost. */
 export class ConnectionError extends ProtocolError {
   readonly code = 'CONNECTION';
+}
+
+/** The meter keeps no account, or not one the station can use: `missing` names what it lacks. */
+export class PaymentMeteringUnsupported extends ProtocolError {
+  readonly code = 'PAYMENT_METERING_UNSUPPORTED';
+  constructor(readonly missing: string, terminalId: string | undefined) {
+    super(`payment metering not supported: ${missing}`, terminalId);
+  }
 }

@@ -9,9 +9,10 @@
  * come in through `subscribe`, when the adapter has push options (push/intake.ts).
  */
 import type {
-  DeviceCommand, DeviceControlState, ProfileKind, ProfileOutcome, ProfileRequest, PushSink, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
+  DeviceCommand, DeviceControlState, PaymentMetering, ProfileKind, ProfileOutcome, ProfileRequest, PushSink, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
 } from '../adapter.js';
-import { ConnectionError, ProtocolError } from '../adapter.js';
+import { ConnectionError, PaymentMeteringUnsupported, ProtocolError } from '../adapter.js';
+import { dlmsPaymentMetering } from './accountControl.js';
 import type { DlmsEndpoint } from './config.js';
 import { DlmsClient, type Authentication, type GetResult, type TrailingBytes } from './client/client.js';
 import type { AttributeRef } from './client/refs.js';
@@ -134,7 +135,7 @@ export class DlmsMappingError extends ProtocolError {
 export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
   readonly protocol = 'dlms' as const;
   /** Polled over an association; commands take the same association (pushes arrive beside it). */
-  readonly capabilities = { pollable: true, commandsOverPush: false } as const;
+  readonly capabilities = { pollable: true, commandsOverPush: false, paymentMetering: true } as const;
   private readonly sessions = new Set<DlmsSession>();
   /** scaler_unit of (meter, OBIS), shared by sessions: it never changes for a meter. */
   readonly scalers: ScalerUnitCache;
@@ -262,6 +263,7 @@ class DlmsSession implements TerminalSession, PushListReader {
   private readonly meters = new Map<string, Promise<MeterLink>>();
   private closed = false;
   private readonly now: () => number;
+  readonly payment: PaymentMetering;
 
   constructor(
     private readonly terminal: TerminalRef<DlmsEndpoint>,
@@ -271,6 +273,23 @@ class DlmsSession implements TerminalSession, PushListReader {
     private readonly onClose: (s: DlmsSession) => void,
   ) {
     this.now = o.now ?? Date.now;
+    this.payment = dlmsPaymentMetering(terminal.id, terminal.endpoint, (address, signal, work) => this.onMeter(address, signal, work));
+  }
+
+  /**
+   * `work` on the association with the meter at `address`. A refusal, an object the meter lacks
+   * or a value that does not decode leaves the association in step and it is kept; anything
+   * else may have broken it, and it is dropped.
+   */
+  private async onMeter<T>(address: string, signal: AbortSignal, work: (client: DlmsClient, classes: ReadonlyMap<string, number>) => Promise<T>): Promise<T> {
+    const link = await this.meter(address, signal);
+    try {
+      return await work(link.client, link.classes);
+    } catch (err) {
+      const kept = err instanceof DataAccessError || err instanceof PaymentMeteringUnsupported || (err instanceof ProtocolError && inStep(link.client));
+      if (!kept) this.forget(address);
+      throw err;
+    }
   }
 
   async read(items: readonly ReadItem[], signal: AbortSignal): Promise<ReadOutcome[]> {

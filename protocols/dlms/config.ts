@@ -12,6 +12,27 @@ import { Host, OneOf, Port, strict } from '../config.js';
 
 const SystemTitle = Type.String({ pattern: '^[0-9A-Fa-f]{16}$' });
 
+const ObisText = Type.String({ pattern: '^\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}$' });
+
+/**
+ * A meter's payment metering objects. `topUp`: 'update-amount' adds credit through the Credit's
+ * update_amount (§4.6.3 method 1), 'token-gateway' enters the vending system's token through the
+ * Token gateway (§4.6.5 method 1), for meters that take credit only from tokens.
+ */
+export const DlmsPaymentEndpoint = Type.Object(
+  {
+    /** Default 0.0.19.0.0.255. */
+    account: Type.Optional(ObisText),
+    /** Default 'update-amount'. */
+    topUp: Type.Optional(OneOf(['update-amount', 'token-gateway'] as const)),
+    /** The Credit update_amount adds to; absent: the account's first token credit. */
+    credit: Type.Optional(ObisText),
+    /** Default 0.0.19.40.0.255. */
+    tokenGateway: Type.Optional(ObisText),
+  },
+  strict,
+);
+
 /** Where a meter is reached and how it is associated. */
 export const DlmsEndpoint = Type.Object(
   {
@@ -39,6 +60,8 @@ export const DlmsEndpoint = Type.Object(
     serverLower: Type.Optional(Type.Integer({ minimum: 0, maximum: 16383 })),
     /** Meters of one type share an object list: it is then read once per type, not per association. */
     meterType: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    /** Meters that keep their own account (Blue Book §4.6 payment metering): where it is and how credit is added. */
+    payment: Type.Optional(DlmsPaymentEndpoint),
   },
   strict,
 );

@@ -21,4 +21,6 @@ export const LN = {
   disconnectScriptTable: parseObis('0.0.10.0.106.255'),
   limiter: parseObis('0.0.17.0.0.255'),
   activePowerImport: parseObis('1.0.1.7.0.255'),
+  /** The register the payment charge collects on. */
+  activeEnergyImport: parseObis('1.0.1.8.0.255'),
 } as const;

@@ -10,7 +10,9 @@
  * Extended register 4 1.0.1.6.0.255 (maximum demand) · Profile generic 7 1.0.99.1.0.255,
  * 1.0.99.2.0.255, 0.0.98.1.0.255 · Push setup 40 0.0.25.9.0.255 (interval), 0.4.25.9.0.255
  * (event) · Data 1 0.0.96.11.0.255 (standard event log code) · Disconnect control 70
- * 0.0.96.3.10.255 · Limiter 71 0.0.17.0.0.255.
+ * 0.0.96.3.10.255 · Limiter 71 0.0.17.0.0.255 · with `payment`: Account 111 0.0.19.0.0.255,
+ * Credit 112 0.0.19.10.0.255 and 0.0.19.10.1.255, Charge 113 0.0.19.20.0.255, Token gateway 115
+ * 0.0.19.40.0.255 (objects/payment.ts).
  */
 import type { DlmsData } from '../../protocols/dlms/axdr/data.js';
 import type {
@@ -23,7 +25,9 @@ import { associationObject } from './objects/association.js';
 import { clockObject } from './objects/clock.js';
 import { disconnectControlObject, limiterObject } from './objects/loadControl.js';
 import { measurementObjects } from './objects/measurement.js';
+import { paymentObjects } from './objects/payment.js';
 import { profileObjects } from './objects/profiles.js';
+import type { PaymentAccount, PaymentMeteringOptions } from './paymentAccount.js';
 import { PushSetupState, type PushDestination } from './objects/pushSetup.js';
 import { EVENT_PUSH_LIST, INTERVAL_PUSH_LIST, PUSH_OBIS, type PushObjectList } from '../../protocols/dlms/push/pushObjects.js';
 import { INTERFACE_CLASSES } from '../../protocols/dlms/cosem/classes.js';
@@ -43,6 +47,8 @@ export interface SimulatedDlmsMeterOptions extends MeterSimulationOptions {
   readonly pushDestination?: PushDestination;
   /** How the pushes describe themselves (default 'push-setup-name'); see `PushForm`. */
   readonly pushForm?: PushForm;
+  /** The meter keeps its own account (payment metering objects); absent: it has none. */
+  readonly payment?: PaymentMeteringOptions;
 }
 
 export type PushSetupName = 'interval' | 'event';
@@ -74,6 +80,8 @@ export class SimulatedDlmsMeter implements CosemObjectModel {
   readonly pushSetups: Readonly<Record<PushSetupName, PushSetupState>>;
   /** Standard event log code (0.0.96.11.0.255): the code of the most recent event. */
   eventCode = 0;
+  /** The meter's own account, when it has the payment metering objects. */
+  readonly account: PaymentAccount | undefined;
   /** Method 1 of a push setup asks for a push; false when nothing is attached to send it. */
   onPushRequest: ((setup: PushSetupName) => boolean) | undefined;
 
@@ -107,6 +115,9 @@ export class SimulatedDlmsMeter implements CosemObjectModel {
       disconnectControlObject(sim),
       limiterObject(sim),
     );
+    const payment = options.payment === undefined ? undefined : paymentObjects(sim, options.payment);
+    this.account = payment?.account;
+    if (payment !== undefined) objects.push(...payment.objects);
     this.table = new CosemObjectTable(objects);
   }
 

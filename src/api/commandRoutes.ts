@@ -12,7 +12,8 @@ import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { actorOf } from './actor.js';
 import { isAdmin as noAdmin, type AdminCheck } from './admin.js';
 import { noteAudit } from './auditRoutes.js';
-import { CommandBody, CommandOut, MeterIdString, PreviewOut, type CommandView } from './commandSchemas.js';
+import type { DeviceControlState } from '../../protocols/adapter.js';
+import { CommandBody, CommandOut, MeterIdString, PreviewOut, type CommandTargetView, type CommandView } from './commandSchemas.js';
 import { problemResponses } from './problem.js';
 import { IdempotencyHeader, IdParam, Nullable } from './schemas.js';
 
@@ -30,7 +31,7 @@ export const commandRoutes: FastifyPluginAsyncTypebox<CommandRoutesOptions> = as
     config: { access: 'operator' },
     schema: {
       tags, headers: IdempotencyHeader, body: CommandBody,
-      description: 'Creates a command (201), returns the one this Idempotency-Key already created (200), or, for more meters than `control.confirmAbove`, a preview with a confirmation token to present in the same request again (202).',
+      description: 'read-account reads a meter\'s own account (DLMS payment metering); add-credit adds `params.amountMinor` minor units of `params.currency` to it and verifies the available credit rose by that much. Both are refused (409 PAYMENT_METERING_UNSUPPORTED) for meters over a protocol without payment metering. Creates a command (201), returns the one this Idempotency-Key already created (200), or, for more meters than `control.confirmAbove`, a preview with a confirmation token to present in the same request again (202).',
       response: { 200: CommandOut, 201: CommandOut, 202: PreviewOut, ...errors },
     },
   }, async (req, reply) => {
@@ -41,7 +42,12 @@ export const commandRoutes: FastifyPluginAsyncTypebox<CommandRoutesOptions> = as
       type: b.type,
       ...(b.meterIds === undefined ? {} : { meterIds: b.meterIds }),
       ...(b.areaId === undefined ? {} : { areaId: b.areaId }),
-      params: { ...(b.params?.limitKw === undefined ? {} : { limitKw: b.params.limitKw }), ...(time === undefined ? {} : { time }) },
+      params: {
+        ...(b.params?.limitKw === undefined ? {} : { limitKw: b.params.limitKw }), ...(time === undefined ? {} : { time }),
+        ...(b.params?.amountMinor === undefined ? {} : { amountMinor: b.params.amountMinor }),
+        ...(b.params?.currency === undefined ? {} : { currency: b.params.currency }),
+        ...(b.params?.token === undefined ? {} : { token: b.params.token }),
+      },
       ...(b.reason === undefined ? {} : { reason: b.reason }),
       ...(b.override === undefined ? {} : { override: b.override }),
       ...(b.confirmationToken === undefined ? {} : { confirmationToken: b.confirmationToken }),
@@ -105,7 +111,12 @@ export function toView(c: Command): CommandView {
   for (const t of c.targets) counts[t.status] = (counts[t.status] ?? 0) + 1;
   return {
     id: c.id, type: c.type, status: commandStatus(c.targets),
-    params: { ...(c.params.limitKw === undefined ? {} : { limitKw: c.params.limitKw }), ...(c.params.time === undefined ? {} : { time: new Date(c.params.time).toISOString() }) },
+    params: {
+      ...(c.params.limitKw === undefined ? {} : { limitKw: c.params.limitKw }), ...(c.params.time === undefined ? {} : { time: new Date(c.params.time).toISOString() }),
+      ...(c.params.amountMinor === undefined ? {} : { amountMinor: c.params.amountMinor }),
+      ...(c.params.currency === undefined ? {} : { currency: c.params.currency }),
+      ...(c.params.token === undefined ? {} : { token: c.params.token }),
+    },
     scope: 'areaId' in c.scope ? { areaId: c.scope.areaId } : { meterIds: [...c.scope.meterIds] },
     reason: c.reason, overrideReason: c.overrideReason,
     origin: c.origin.kind === 'operator' ? { kind: 'operator', actor: c.origin.actor } : { kind: 'program', id: c.origin.id, round: c.origin.round },
@@ -114,7 +125,20 @@ export function toView(c: Command): CommandView {
     targets: c.targets.map((t) => ({
       meterId: t.meterId, terminalId: t.terminalId, status: t.status,
       transitions: t.transitions.map((x) => ({ status: x.status, at: new Date(x.at).toISOString() })),
-      state: t.state, error: t.error,
+      state: t.state === null ? null : stateView(t.state), error: t.error,
     })),
+  };
+}
+
+/** The wire's state: the account's lists as plain arrays. */
+function stateView(state: DeviceControlState): CommandTargetView['state'] {
+  const { account, ...rest } = state;
+  if (account === undefined) return rest;
+  return {
+    ...rest,
+    account: {
+      ...account, creditStatus: [...account.creditStatus],
+      credits: account.credits.map((c) => ({ ...c })), charges: account.charges.map((c) => ({ ...c })),
+    },
   };
 }

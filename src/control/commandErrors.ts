@@ -21,5 +21,7 @@ export const commandErrors = {
   idempotencyConflict: (key: string, commandId: string) => new CommandError('IDEMPOTENCY_CONFLICT', 409, `Idempotency-Key ${JSON.stringify(key)} was used for command ${commandId} with a different request body`),
   confirmation: (code: 'CONFIRMATION_UNKNOWN' | 'CONFIRMATION_EXPIRED' | 'CONFIRMATION_MISMATCH', message: string) => new CommandError(code, code === 'CONFIRMATION_MISMATCH' ? 409 : 400, message),
   queueFull: (max: number) => new CommandError('COMMAND_QUEUE_FULL', 503, `${max} targets already wait to be sent; try again later`),
+  paymentMeteringUnsupported: (type: string, ids: readonly string[]) => new CommandError('PAYMENT_METERING_UNSUPPORTED', 409,
+    `${type} needs a meter that keeps its own account, over a protocol that reads one (DLMS payment metering); not: ${ids.slice(0, 20).join(', ')}${ids.length > 20 ? ', …' : ''}`),
   notCancellable: (id: string) => new CommandError('NOT_CANCELLABLE', 409, `command ${id} has nothing left to cancel`),
 } as const;

@@ -10,10 +10,25 @@
  *   sent    → timed-out | failed                        (no answer in time; the device's error)
  *   sent | acknowledged → failed (INTERRUPTED) → verified?   (restart; see CommandService.recover)
  */
-import type { DeviceCommand, DeviceControlState } from '../../protocols/adapter.js';
+import type { CreditTopUp, DeviceCommand, DeviceControlState } from '../../protocols/adapter.js';
+import { minorDigits, minorUnitsOf } from '../fees/meterAccount.js';
 
-export const COMMAND_TYPES = ['disconnect', 'reconnect', 'set-limit', 'clear-limit', 'sync-clock'] as const;
+export const COMMAND_TYPES = ['disconnect', 'reconnect', 'set-limit', 'clear-limit', 'sync-clock', 'read-account', 'add-credit'] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];
+
+/** Commands on a meter's own account: only terminals whose adapter offers payment metering take them. */
+export const ACCOUNT_COMMANDS: ReadonlySet<CommandType> = new Set(['read-account', 'add-credit']);
+
+/** A command on a meter's own account, as the route hands it to the terminal's session (its `payment` capability). */
+export type AccountCommand =
+  | { readonly type: 'read-account'; readonly address: string }
+  | { readonly type: 'add-credit'; readonly address: string; readonly topUp: CreditTopUp };
+
+/** What the dispatcher sends: a device control command, or a command on the meter's own account. */
+export type StationCommand = DeviceCommand | AccountCommand;
+
+/** The largest credit one add-credit may add, minor units: a meter's update_amount takes a double-long (Blue Book §4.6.3). */
+export const MAX_CREDIT_MINOR = 0x7fffffff;
 
 export const TARGET_STATUSES = ['pending', 'sent', 'acknowledged', 'verified', 'failed', 'timed-out', 'cancelled', 'refused'] as const;
 export type TargetStatus = (typeof TARGET_STATUSES)[number];
@@ -26,6 +41,12 @@ export interface CommandParams {
   readonly limitKw?: number;
   /** sync-clock: the time to set, ms since the epoch; absent: the station's time when sent. */
   readonly time?: number;
+  /** add-credit: the credit to add, an integer in minor units of `currency` (fen for CNY). */
+  readonly amountMinor?: number;
+  /** add-credit: ISO 4217 code; the meter's account must count in it. */
+  readonly currency?: string;
+  /** add-credit: the vending system's token (hex), for meters that take credit through a token gateway. */
+  readonly token?: string;
 }
 
 export type CommandScope = { readonly meterIds: readonly string[] } | { readonly areaId: string };
@@ -85,9 +106,21 @@ export const CLOCK_TOLERANCE_MS = 5_000;
 /** Read-back limits within this of the request verify (a meter rounds to its own resolution). */
 export const LIMIT_TOLERANCE = { relative: 0.01, absoluteKw: 0.001 } as const;
 
-/** The device command for one target; `sentAt` fills sync-clock's default time. */
-export function toDeviceCommand(type: CommandType, params: CommandParams, address: string, sentAt: number): DeviceCommand {
+/** Read-back credit within this of the amount added verifies (consumption charged between the two reads). */
+export const CREDIT_TOLERANCE = { relative: 0.01, absoluteMinor: 1 } as const;
+
+/** The command for one target; `sentAt` fills sync-clock's default time. */
+export function toDeviceCommand(type: CommandType, params: CommandParams, address: string, sentAt: number): StationCommand {
   switch (type) {
+    case 'read-account':
+      return { type, address };
+    case 'add-credit': {
+      const currency = (params.currency ?? '').toUpperCase();
+      return {
+        type, address,
+        topUp: { address, units: params.amountMinor ?? Number.NaN, exponent: -(minorDigits(currency) ?? 0), currency, ...(params.token === undefined ? {} : { token: params.token }) },
+      };
+    }
     case 'set-limit':
       return { type, address, limitKw: params.limitKw ?? Number.NaN };
     case 'sync-clock':
@@ -127,6 +160,10 @@ export function verify(type: CommandType, params: CommandParams, state: DeviceCo
         ? { ok: true }
         : { ok: false, reason: `limit reads ${got === null ? 'none' : String(got)} kW, ${want} kW was set` };
     }
+    case 'read-account':
+      return state.account === undefined ? { ok: false, reason: 'the meter did not report its account' } : { ok: true };
+    case 'add-credit':
+      return verifyCredit(params, state);
     case 'sync-clock': {
       const set = params.time ?? timing?.sentAt;
       if (set === undefined) return { ok: false, reason: 'the time set is unknown' };
@@ -162,9 +199,36 @@ export function readBackOf(type: CommandType): 'relay' | 'limit' | undefined {
   return undefined;
 }
 
+/** The available credit read back rose by the amount added (in minor units, within CREDIT_TOLERANCE). */
+function verifyCredit(params: CommandParams, state: DeviceControlState): Verification {
+  const want = params.amountMinor ?? Number.NaN;
+  const before = state.availableCreditBefore;
+  const after = state.account?.availableCredit;
+  if (before === undefined || after === undefined) return { ok: false, reason: 'the meter did not report its available credit before and after' };
+  const from = minorUnitsOf(before);
+  const to = minorUnitsOf(after);
+  if (from === undefined || to === undefined) return { ok: false, reason: `the meter's credit (${after.currency}, scale ${after.scale}) is not in whole minor units` };
+  const rose = to - from;
+  const tolerance = Math.max(CREDIT_TOLERANCE.absoluteMinor, Math.abs(want) * CREDIT_TOLERANCE.relative);
+  return Math.abs(rose - want) <= tolerance
+    ? { ok: true }
+    : { ok: false, reason: `available credit rose by ${rose} minor units, ${want} were added` };
+}
+
 /** Parameter problems of a command, as `[path, message]`; empty when it can be sent. */
 export function paramProblems(type: CommandType, params: CommandParams): [string, string][] {
   const problems: [string, string][] = [];
+  if (type === 'add-credit') {
+    const a = params.amountMinor;
+    if (a === undefined || !Number.isSafeInteger(a) || a <= 0 || a > MAX_CREDIT_MINOR) {
+      problems.push(['params.amountMinor', `add-credit needs an integer amountMinor from 1 to ${MAX_CREDIT_MINOR}`]);
+    }
+    if (params.currency === undefined || !/^[A-Za-z]{3}$/.test(params.currency) || minorDigits(params.currency.toUpperCase()) === undefined) {
+      problems.push(['params.currency', 'add-credit needs an ISO 4217 currency code']);
+    }
+  } else {
+    for (const key of ['amountMinor', 'currency', 'token'] as const) if (params[key] !== undefined) problems.push([`params.${key}`, `${type} takes no ${key}`]);
+  }
   if (type === 'set-limit') {
     const kw = params.limitKw;
     if (kw === undefined || !Number.isFinite(kw) || kw < 0) problems.push(['params.limitKw', 'set-limit needs a finite limitKw ≥ 0']);

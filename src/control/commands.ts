@@ -34,7 +34,7 @@ import type { Meter } from '../domain/topology.js';
 import type { ControlActionStore } from './actions.js';
 import { SYSTEM_ACTOR, type AuditLog } from './audit.js';
 import { commandErrors } from './commandErrors.js';
-import { commandStatus, outcomeKnown, paramProblems, type Command, type CommandOrigin, type CommandParams, type CommandTarget, type CommandType, type TargetStatus } from './commandModel.js';
+import { ACCOUNT_COMMANDS, commandStatus, outcomeKnown, paramProblems, type Command, type CommandOrigin, type CommandParams, type CommandTarget, type CommandType, type TargetStatus } from './commandModel.js';
 import { TargetMoved, type CommandFilter, type CommandStore, type IdempotentCommand } from './commandStore.js';
 import { CommandDispatcher, THIS_NODE, type CommandPlacement, type CommandRunner, type QueuedTarget } from './dispatcher.js';
 import { CommandPickup, type PickupFound } from './pickup.js';
@@ -101,6 +101,11 @@ export interface CommandServiceOptions {
   readonly onRefused?: (target: { readonly commandId: string; readonly meterId: string }, refusal: StaleFencingToken | TargetMoved) => void;
   /** Looking at the store for queued commands failed (tried again at the next poll); log it throttled. Default: `onStoreError`. */
   readonly onPickupError?: (err: unknown) => void;
+  /**
+   * Whether the terminal's adapter declares payment metering (its meters may keep their own
+   * account); read-account and add-credit to a meter whose terminal does not are refused. Absent: none does.
+   */
+  readonly paymentMetering?: (terminalId: string) => boolean;
 }
 
 /** A command request as the API receives it (the route validated its shape). */
@@ -243,6 +248,10 @@ export class CommandService implements ControlPort {
     if (problems.length > 0) throw commandErrors.badParams(problems);
     const { send, skipped } = await this.#resolve(req, who);
     if (send.length === 0) throw commandErrors.noTargets(skipped.length);
+    if (ACCOUNT_COMMANDS.has(req.type)) {
+      const without = send.filter((m) => this.#o.paymentMetering?.(m.terminalId) !== true);
+      if (without.length > 0) throw commandErrors.paymentMeteringUnsupported(req.type, without.map((m) => m.id));
+    }
     let confirmed = false;
     if (send.length > this.#o.settings.confirmAbove) {
       if (req.confirmationToken === undefined) {
@@ -591,6 +600,10 @@ export function hashBody(req: CommandRequest): string {
     areaId: req.areaId ?? null,
     limitKw: req.params?.limitKw ?? null,
     time: req.params?.time ?? null,
+    // Absent for the other types, so their hashes (and the keys stored with them) are as before.
+    ...(req.params?.amountMinor === undefined ? {} : { amountMinor: req.params.amountMinor }),
+    ...(req.params?.currency === undefined ? {} : { currency: req.params.currency }),
+    ...(req.params?.token === undefined ? {} : { token: req.params.token }),
     reason: req.reason ?? null,
     override: req.override?.reason ?? null,
   };

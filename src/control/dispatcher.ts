@@ -23,10 +23,10 @@
  * token stale) leaves its queue and stays pending in the store, for the node that is.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DeviceCommand, DeviceControlState } from '../../protocols/adapter.js';
+import type { DeviceControlState } from '../../protocols/adapter.js';
 import { StaleFencingToken, type FencingToken } from '../cluster/fencing.js';
 import type { Placement } from '../cluster/placement.js';
-import { readBackOf, targetKey, toDeviceCommand, verify, type CommandParams, type CommandTarget, type CommandType, type TargetStatus } from './commandModel.js';
+import { readBackOf, targetKey, toDeviceCommand, verify, type CommandParams, type CommandTarget, type CommandType, type StationCommand, type TargetStatus } from './commandModel.js';
 import { TargetMoved, type CommandStore, type TransitionExtra } from './commandStore.js';
 import type { TerminalRateLimit } from './guardRails.js';
 
@@ -36,8 +36,8 @@ export type CommandPlacement = Pick<Placement, 'fenceFor'>;
 /** Every terminal on this node, unfenced: `single` mode and the embedded store. */
 export const THIS_NODE: CommandPlacement = { fenceFor: () => null };
 
-/** Sends one device command to a terminal and returns what the device read back; rejects on error or timeout. */
-export type CommandRunner = (terminalId: string, command: DeviceCommand, options: { readonly timeoutMs: number; readonly signal: AbortSignal }) => Promise<DeviceControlState>;
+/** Sends one command to a terminal and returns what the device read back; rejects on error or timeout. */
+export type CommandRunner = (terminalId: string, command: StationCommand, options: { readonly timeoutMs: number; readonly signal: AbortSignal }) => Promise<DeviceControlState>;
 
 export interface QueuedTarget {
   readonly commandId: string;

@@ -75,6 +75,10 @@ export function createControl({ config, stores, registry, audit, lanes, adapters
     }),
     settings: config.control,
     actions,
+    paymentMetering: (id) => {
+      const protocol = registry.findTerminal(id)?.protocol;
+      return protocol !== undefined && adapters[protocol]?.capabilities.paymentMetering === true;
+    },
     onStoreError: (err) => {
       const suppressed = storeErrors.pass('store');
       if (suppressed >= 0) logger.error({ err, suppressed }, 'command store or audit write failed; store writes are retried');

@@ -12,8 +12,8 @@ import type { CommandOrigin, CommandType, TargetError } from './commandModel.js'
 
 export type { DeviceControlState };
 
-/** What a program may ask of one meter: the command model's types less those only operators send. */
-export type ControlCommand = Exclude<CommandType, 'sync-clock'>;
+/** What a program may ask of one meter: the command model's types less those only operators (and fee control, through submit) send. */
+export type ControlCommand = Exclude<CommandType, 'sync-clock' | 'read-account' | 'add-credit'>;
 
 export type ControlOrigin = CommandOrigin;
 

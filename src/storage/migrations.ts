@@ -583,4 +583,38 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX load_control_purchases_at ON load_control_purchases(program_id, at);
     `,
   },
+  {
+    version: 18,
+    name: 'commands on a meter\'s own account: read-account, add-credit',
+    sql: `
+      -- SQLite cannot alter a CHECK: commands is rebuilt with the two types. Its targets refer to
+      -- it (foreign keys are on during migrations), so they are set aside and put back.
+      CREATE TEMP TABLE command_targets_kept AS SELECT * FROM command_targets;
+      DELETE FROM command_targets;
+      CREATE TABLE commands_rebuilt (
+        id               TEXT PRIMARY KEY,
+        type             TEXT NOT NULL CHECK (type IN ('disconnect','reconnect','set-limit','clear-limit','sync-clock','read-account','add-credit')),
+        params           TEXT NOT NULL,   -- JSON: limitKw, time, amountMinor, currency, token
+        scope            TEXT NOT NULL,
+        reason           TEXT,
+        override_reason  TEXT,
+        origin_kind      TEXT NOT NULL CHECK (origin_kind IN ('operator','program')),
+        origin_id        TEXT NOT NULL,
+        origin_round     INTEGER,
+        source           TEXT,
+        idempotency_key  TEXT,
+        body_hash        TEXT,
+        created_at       INTEGER NOT NULL
+      );
+      INSERT INTO commands_rebuilt SELECT id, type, params, scope, reason, override_reason, origin_kind, origin_id, origin_round, source, idempotency_key, body_hash, created_at FROM commands;
+      DROP TABLE commands;
+      ALTER TABLE commands_rebuilt RENAME TO commands;
+      CREATE UNIQUE INDEX commands_idempotency ON commands(origin_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE INDEX commands_created ON commands(created_at, id);
+      CREATE INDEX commands_type ON commands(type, created_at, id);
+      CREATE INDEX commands_origin ON commands(origin_kind, origin_id, created_at, id);
+      INSERT INTO command_targets SELECT * FROM command_targets_kept;
+      DROP TABLE command_targets_kept;
+    `,
+  },
 ];

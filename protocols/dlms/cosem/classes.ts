@@ -76,6 +76,46 @@ export const INTERFACE_CLASSES = {
     },
     methods: {},
   },
+  /**
+   * Payment metering (Blue Book Part 2 §4.6): an Account (§4.6.2) aggregates the Credit
+   * objects it lists (§4.6.3), collects through its Charge objects (§4.6.4) and takes credit
+   * tokens through a Token gateway (§4.6.5). Amounts are double-long in the account's
+   * currency (attribute 15: value × 10^currency_scale).
+   */
+  account: {
+    classId: 111, version: 0,
+    attributes: {
+      logical_name: 1, account_mode_and_status: 2, current_credit_in_use: 3, current_credit_status: 4, available_credit: 5,
+      amount_to_clear: 6, clearance_threshold: 7, aggregated_debt: 8, credit_reference_list: 9, charge_reference_list: 10,
+      credit_charge_configuration: 11, token_gateway_configuration: 12, account_activation_time: 13, account_closure_time: 14,
+      currency: 15, low_credit_threshold: 16, next_credit_available_threshold: 17, max_provision: 18, max_provision_period: 19,
+    },
+    methods: { activate_account: 1, close_account: 2, reset_account: 3 },
+  },
+  credit: {
+    classId: 112, version: 0,
+    attributes: {
+      logical_name: 1, current_credit_amount: 2, credit_type: 3, priority: 4, warning_threshold: 5, limit: 6,
+      credit_configuration: 7, credit_status: 8, preset_credit_amount: 9, credit_available_threshold: 10, period: 11,
+    },
+    methods: { update_amount: 1, set_amount_to_value: 2, invoke_credit: 3 },
+  },
+  charge: {
+    classId: 113, version: 0,
+    attributes: {
+      logical_name: 1, total_amount_paid: 2, charge_type: 3, priority: 4, unit_charge_active: 5, unit_charge_passive: 6,
+      unit_charge_activation_time: 7, period: 8, charge_configuration: 9, last_collection_time: 10, last_collection_amount: 11,
+      total_amount_remaining: 12, proportion: 13,
+    },
+    methods: {
+      update_unit_charge: 1, activate_passive_unit_charge: 2, collect: 3, update_total_amount_remaining: 4, set_total_amount_remaining: 5,
+    },
+  },
+  tokenGateway: {
+    classId: 115, version: 0,
+    attributes: { logical_name: 1, token: 2, token_time: 3, token_description: 4, token_delivery_method: 5, token_status: 6 },
+    methods: { enter: 1 },
+  },
 } as const;
 
 export type InterfaceClassName = keyof typeof INTERFACE_CLASSES;

@@ -713,6 +713,15 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX load_control_purchases_at ON load_control_purchases (program_id, at);
     `,
   },
+  {
+    version: 25,
+    name: 'commands on a meter\'s own account: read-account, add-credit',
+    sql: `
+      ALTER TABLE commands DROP CONSTRAINT commands_type_check;
+      ALTER TABLE commands ADD CONSTRAINT commands_type_check
+        CHECK (type IN ('disconnect','reconnect','set-limit','clear-limit','sync-clock','read-account','add-credit'));
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

@@ -6,8 +6,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Value } from 'typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeviceCommand, DeviceControlState } from '../../../protocols/adapter.js';
+import type { DeviceControlState } from '../../../protocols/adapter.js';
 import { installAuditHook } from '../../../src/api/auditRoutes.js';
+import type { StationCommand } from '../../../src/control/commandModel.js';
 import { loadControlRoutes } from '../../../src/api/loadControlRoutes.js';
 import { installProblemHandlers, Problem } from '../../../src/api/problem.js';
 import { LoadControlProgram, type LoadControlProgramConfig } from '../../../src/config/schema.js';
@@ -31,7 +32,7 @@ async function serve(more: readonly Partial<LoadControlProgramConfig>[] = []) {
     id: meterId(id), name: id, terminalId: terminalId('t1'), address: id, ctRatio: 1, ptRatio: 1, areaId: null, protected: id === 'm2', customerRef: null, accountRef: null,
   }));
   const sent: string[] = [];
-  const run = (_t: string, c: DeviceCommand): Promise<DeviceControlState> => {
+  const run = (_t: string, c: StationCommand): Promise<DeviceControlState> => {
     sent.push(`${c.address}:${c.type}`);
     return Promise.resolve(c.type === 'disconnect' ? { connected: false } : { connected: true });
   };

@@ -4,7 +4,8 @@
  * are stand-in runners here; tests/integration/commands.test.ts drives the real simulators.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { DeviceCommand, DeviceControlState } from '../../../protocols/adapter.js';
+import type { DeviceControlState } from '../../../protocols/adapter.js';
+import type { StationCommand } from '../../../src/control/commandModel.js';
 import { SqliteAuditLog } from '../../../src/control/audit.js';
 import { SqliteCommandStore, type CommandStore } from '../../../src/control/commandStore.js';
 import { CommandService, type CommandRunner, type CommandSettings } from '../../../src/control/commands.js';
@@ -31,7 +32,7 @@ afterAll(async () => {
 /** A relay per address that follows the commands it is sent. */
 function fakeDevice() {
   const relay = new Map<string, boolean>();
-  const sent: DeviceCommand[] = [];
+  const sent: StationCommand[] = [];
   const run: CommandRunner = (_t, c) => {
     sent.push(c);
     if (c.type === 'disconnect' || c.type === 'reconnect') relay.set(c.address, c.type === 'reconnect');

@@ -5,7 +5,7 @@
  * knows it does not lead sends nothing either.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { DeviceCommand } from '../../../protocols/adapter.js';
+import type { StationCommand } from '../../../src/control/commandModel.js';
 import type { Leadership, StaleFencingToken } from '../../../src/cluster/fencing.js';
 import { SqliteAuditLog } from '../../../src/control/audit.js';
 import type { CommandStore } from '../../../src/control/commandStore.js';
@@ -40,7 +40,7 @@ afterAll(async () => {
 
 /** The device: what it was sent, in order. */
 function device() {
-  const sent: DeviceCommand[] = [];
+  const sent: StationCommand[] = [];
   const run: CommandRunner = (_t, c) => {
     sent.push(c);
     return Promise.resolve({ connected: c.type !== 'disconnect' });

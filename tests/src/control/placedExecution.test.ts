@@ -9,7 +9,8 @@
  * next, never resent.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { DeviceCommand, DeviceControlState } from '../../../protocols/adapter.js';
+import type { DeviceControlState } from '../../../protocols/adapter.js';
+import type { StationCommand } from '../../../src/control/commandModel.js';
 import type { FencingToken, StaleFencingToken } from '../../../src/cluster/fencing.js';
 import { SqliteAuditLog } from '../../../src/control/audit.js';
 import { SqliteCommandStore, type CommandStore, type TargetMoved } from '../../../src/control/commandStore.js';
@@ -50,8 +51,8 @@ class Field {
   /** Relay operations per address, whoever sent them. */
   readonly operations = new Map<string, number>();
 
-  node(hold?: (c: DeviceCommand) => Promise<void> | undefined) {
-    const sent: DeviceCommand[] = [];
+  node(hold?: (c: StationCommand) => Promise<void> | undefined) {
+    const sent: StationCommand[] = [];
     const run: CommandRunner = async (_t, c) => {
       sent.push(c);
       await hold?.(c);

@@ -5,7 +5,8 @@
  * in the action log (and every failure in the audit log).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeviceCommand, DeviceControlState } from '../../../protocols/adapter.js';
+import type { DeviceControlState } from '../../../protocols/adapter.js';
+import type { StationCommand } from '../../../src/control/commandModel.js';
 import { TimeoutError } from '../../../protocols/adapter.js';
 import type { CommandService } from '../../../src/control/commands.js';
 import type { ControlRequest } from '../../../src/control/port.js';
@@ -20,7 +21,7 @@ afterEach(async () => {
   for (const db of dbs.splice(0)) db.close();
 });
 
-function setup(reply: (c: DeviceCommand) => Promise<DeviceControlState>) {
+function setup(reply: (c: StationCommand) => Promise<DeviceControlState>) {
   const db = openDatabase(':memory:');
   dbs.push(db);
   const meters: Meter[] = ['plain', 'hospital'].map((id) => ({
@@ -41,7 +42,7 @@ function setup(reply: (c: DeviceCommand) => Promise<DeviceControlState>) {
 const program = (meter: string, command: ControlRequest['command'], limitKw?: number): ControlRequest => ({
   meterId: meter, command, ...(limitKw === undefined ? {} : { limitKw }), origin: { kind: 'program', id: 'p1', round: 1 }, reason: 'test',
 });
-const obey = (c: DeviceCommand): Promise<DeviceControlState> => Promise.resolve(
+const obey = (c: StationCommand): Promise<DeviceControlState> => Promise.resolve(
   c.type === 'disconnect' ? { connected: false } : c.type === 'reconnect' ? { connected: true } : c.type === 'set-limit' ? { limitKw: c.limitKw } : { limitKw: null },
 );
 

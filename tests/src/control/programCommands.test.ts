@@ -6,7 +6,8 @@
  * wakes the wait, which is bounded by control.remoteWaitMs.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { DeviceCommand, DeviceControlState } from '../../../protocols/adapter.js';
+import type { DeviceControlState } from '../../../protocols/adapter.js';
+import type { StationCommand } from '../../../src/control/commandModel.js';
 import type { FencingToken } from '../../../src/cluster/fencing.js';
 import { SqliteAuditLog } from '../../../src/control/audit.js';
 import { SqliteCommandStore, type CommandStore } from '../../../src/control/commandStore.js';
@@ -49,8 +50,8 @@ class Limiter {
   /** set-limit operations the device executed, whoever sent them. */
   executed = 0;
 
-  node(hold?: (c: DeviceCommand) => Promise<void> | undefined) {
-    const sent: DeviceCommand[] = [];
+  node(hold?: (c: StationCommand) => Promise<void> | undefined) {
+    const sent: StationCommand[] = [];
     const run: CommandRunner = async (_t, c, { signal }) => {
       sent.push(c);
       if (c.type === 'set-limit') {

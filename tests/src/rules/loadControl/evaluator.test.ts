@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Value } from 'typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeviceCommand, DeviceControlState } from '../../../../protocols/adapter.js';
+import type { DeviceControlState } from '../../../../protocols/adapter.js';
+import type { StationCommand } from '../../../../src/control/commandModel.js';
 import { LoadControlProgram, type LoadControlProgramConfig } from '../../../../src/config/schema.js';
 import type { CommandService } from '../../../../src/control/commands.js';
 import { meterId, terminalId, type AlarmSignal, type Meter } from '../../../../src/domain/index.js';
@@ -46,7 +47,7 @@ class Devices {
   readonly log: string[] = [];
   /** Commands to hold (never answer) until released, by `meter:command`. */
   readonly hold = new Set<string>();
-  run = (_terminal: string, c: DeviceCommand, { signal }: { readonly signal: AbortSignal }): Promise<DeviceControlState> => {
+  run = (_terminal: string, c: StationCommand, { signal }: { readonly signal: AbortSignal }): Promise<DeviceControlState> => {
     const key = `m${c.address}:${c.type}`;
     this.log.push(key);
     // Never answers: the station "crashes" meanwhile (its service stopping only lets go of the wait).

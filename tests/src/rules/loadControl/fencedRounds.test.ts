@@ -6,7 +6,7 @@
  */
 import { Value } from 'typebox/value';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { DeviceCommand } from '../../../../protocols/adapter.js';
+import type { StationCommand } from '../../../../src/control/commandModel.js';
 import type { Leadership, StaleFencingToken } from '../../../../src/cluster/fencing.js';
 import { LoadControlProgram, type LoadControlProgramConfig } from '../../../../src/config/schema.js';
 import { meterId, terminalId, type Meter } from '../../../../src/domain/index.js';
@@ -48,7 +48,7 @@ afterAll(async () => {
 function node(store: PostgresProgramStateStore, leadership: Leadership, clock: { t: number }) {
   const db = openDatabase(':memory:');
   const sent: string[] = [];
-  const run = (_t: string, c: DeviceCommand) => {
+  const run = (_t: string, c: StationCommand) => {
     sent.push(`m${c.address}:${c.type}`);
     return Promise.resolve({ connected: c.type !== 'disconnect' });
   };
