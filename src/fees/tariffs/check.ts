@@ -71,8 +71,12 @@ function schemaIssues(schema: TSchema, value: unknown, at: string): TariffIssue[
     // TypeBox reports an unknown key twice (once as a boolean schema); keep the readable one.
     if (e.keyword === 'boolean') continue;
     let field = at + pathOf(e.instancePath);
-    const extra = (e.params as { additionalProperties?: unknown }).additionalProperties;
+    const { additionalProperties: extra, requiredProperties: missing } = e.params as { additionalProperties?: unknown; requiredProperties?: unknown };
     let message = e.message;
+    if (e.keyword === 'required' && Array.isArray(missing) && missing.length === 1) {
+      field += `.${String(missing[0])}`;
+      message = 'required';
+    }
     if (e.keyword === 'additionalProperties' && Array.isArray(extra)) {
       field += extra.length === 1 ? `.${String(extra[0])}` : '';
       message = extra.length === 1 ? 'unknown key' : `unknown keys: ${extra.map(String).join(', ')}`;
