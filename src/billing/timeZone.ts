@@ -35,9 +35,14 @@ export abstract class TimeZone {
     return new FixedZone(offsetMinutes * MINUTE);
   }
 
-  /** An IANA zone; throws UnknownTimeZoneError for a name Intl does not know. */
+  /** An IANA zone, one instance per name (its offsets are remembered); throws UnknownTimeZoneError for a name Intl does not know. */
   static named(name: string): TimeZone {
-    return new IanaZone(name);
+    let zone = ZONES.get(name);
+    if (zone === undefined) {
+      zone = new IanaZone(name);
+      ZONES.set(name, zone);
+    }
+    return zone;
   }
 
   /** Local time minus UTC at `ts`, ms. */
@@ -68,6 +73,9 @@ export abstract class TimeZone {
     return valid.length === 0 ? before : Math.min(...valid);
   }
 }
+
+/** The tz database holds some 600 names, so one instance per name stays bounded. */
+const ZONES = new Map<string, TimeZone>();
 
 class FixedZone extends TimeZone {
   constructor(private readonly offsetMs: number) {

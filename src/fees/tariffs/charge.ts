@@ -81,7 +81,8 @@ export interface Charge {
 export interface EnergyPiece {
   readonly start: number;
   readonly end: number;
-  readonly wh: bigint;
+  /** Whole Wh; a usage's total is at most 2⁵³ − 1 (checkUsage), so sums of them are exact. */
+  readonly wh: number;
   readonly bucket?: string;
 }
 
@@ -93,6 +94,7 @@ export function checkUsage(u: Usage): void {
   if (u.intervals.length === 0) throw new TariffUsageError('intervals', 'no-intervals', 'give at least one interval covering the period');
   if (u.intervals.length > MAX_USAGE_INTERVALS) throw new TariffUsageError('intervals', 'too-many-intervals', `at most ${MAX_USAGE_INTERVALS} intervals per usage`);
   let expected = u.from;
+  let total = 0;
   u.intervals.forEach((iv, i) => {
     const f = `intervals[${i}]`;
     integer(iv.start, `${f}.start`);
@@ -103,6 +105,8 @@ export function checkUsage(u: Usage): void {
     }
     if (iv.end <= iv.start) throw new TariffUsageError(`${f}.end`, 'empty-interval', 'must be after start');
     expected = iv.end;
+    total += iv.importWh;
+    if (total > Number.MAX_SAFE_INTEGER) throw new TariffUsageError(`${f}.importWh`, 'bad-quantity', 'the intervals hold more energy than one usage may (2⁵³ − 1 Wh)');
   });
   if (expected !== u.to) throw new TariffUsageError(`intervals[${u.intervals.length - 1}].end`, 'not-covering', 'the last interval must end at to');
   if (u.cycleToDateWh !== undefined) nonNegative(u.cycleToDateWh, 'cycleToDateWh');
@@ -120,35 +124,41 @@ export function piecesOf(intervals: readonly UsageInterval[], cut: (start: numbe
   const out: EnergyPiece[] = [];
   for (const iv of intervals) {
     const parts = cut(iv.start, iv.end);
-    const shares = apportion(BigInt(iv.importWh), parts.map((p) => p.end - p.start));
-    parts.forEach((p, i) => { out.push({ ...p, wh: shares[i] ?? 0n }); });
+    if (parts.length === 1) {
+      const p = parts[0];
+      if (p !== undefined) out.push({ start: p.start, end: p.end, wh: iv.importWh, ...(p.bucket === undefined ? {} : { bucket: p.bucket }) });
+      continue;
+    }
+    const shares = apportion(iv.importWh, parts.map((p) => p.end - p.start));
+    parts.forEach((p, i) => { out.push({ start: p.start, end: p.end, wh: shares[i] ?? 0, ...(p.bucket === undefined ? {} : { bucket: p.bucket }) }); });
   }
   return out;
 }
 
-/** `total` split in proportion to `weights` (positive integers), largest remainder, ties to the earlier. */
-export function apportion(total: bigint, weights: readonly number[]): bigint[] {
-  if (weights.length === 1) return [total];
+/** `total` Wh split in proportion to `weights` (positive integers), largest remainder, ties to the earlier. */
+export function apportion(total: number, weights: readonly number[]): number[] {
+  // total × weight may pass 2⁵³ (Wh × ms): BigInt.
+  const t = BigInt(total);
   const sum = BigInt(weights.reduce((a, b) => a + b, 0));
-  const floors = weights.map((w) => (total * BigInt(w)) / sum);
-  let left = total - floors.reduce((a, b) => a + b, 0n);
-  const order = weights.map((w, i) => ({ i, r: (total * BigInt(w)) % sum })).sort((a, b) => (a.r === b.r ? a.i - b.i : a.r > b.r ? -1 : 1));
+  const floors = weights.map((w) => (t * BigInt(w)) / sum);
+  let left = t - floors.reduce((a, b) => a + b, 0n);
+  const order = weights.map((w, i) => ({ i, r: (t * BigInt(w)) % sum })).sort((a, b) => (a.r === b.r ? a.i - b.i : a.r > b.r ? -1 : 1));
   for (const { i } of order) {
     if (left === 0n) break;
     floors[i] = (floors[i] ?? 0n) + 1n;
     left -= 1n;
   }
-  return floors;
+  return floors.map(Number);
 }
 
 /** An energy line: `wh` at `price` per kWh. */
-export function energyLine(o: { label: string; bucket?: string; tier?: number; from: number; to: number; wh: bigint; price: string; digits: number }): ChargeLine {
+export function energyLine(o: { label: string; bucket?: string; tier?: number; from: number; to: number; wh: number | bigint; price: string; digits: number }): ChargeLine {
   return {
     kind: 'energy', label: o.label,
     ...(o.bucket === undefined ? {} : { bucket: o.bucket }),
     ...(o.tier === undefined ? {} : { tier: o.tier }),
-    from: o.from, to: o.to, quantity: formatScaled(o.wh, 3), unit: 'kWh', price: o.price,
-    amountMinor: safeAmount(amountOf(o.wh, priceMicros(o.price), o.digits)),
+    from: o.from, to: o.to, quantity: formatScaled(BigInt(o.wh), 3), unit: 'kWh', price: o.price,
+    amountMinor: safeAmount(amountOf(BigInt(o.wh), priceMicros(o.price), o.digits)),
   };
 }
 

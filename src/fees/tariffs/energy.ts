@@ -13,7 +13,7 @@ export interface EnergyPricing {
 export function flatEnergy(price: string): EnergyPricing {
   return {
     lines: (u, digits) => {
-      const wh = u.intervals.reduce((a, iv) => a + BigInt(iv.importWh), 0n);
+      const wh = u.intervals.reduce((a, iv) => a + iv.importWh, 0);
       return [energyLine({ label: 'energy', from: u.from, to: u.to, wh, price, digits })];
     },
   };
@@ -25,7 +25,7 @@ export function touEnergy(fields: TouFields, timeZone: string): EnergyPricing {
   const order = Object.keys(fields.prices);
   return {
     lines: (u, digits) => {
-      const byBucket = new Map<string, { wh: bigint; from: number; to: number }>();
+      const byBucket = new Map<string, { wh: number; from: number; to: number }>();
       for (const p of piecesOf(u.intervals, (s, e) => calendar.pieces(s, e))) add(byBucket, p);
       return order.flatMap((bucket) => {
         const b = byBucket.get(bucket);
@@ -47,9 +47,13 @@ export function touCalendar(fields: TouFields, timeZone: string): TouCalendar {
   return new TouCalendar({ timeZone, defaultBucket, periods }, 0);
 }
 
-function add(byBucket: Map<string, { wh: bigint; from: number; to: number }>, p: EnergyPiece): void {
+function add(byBucket: Map<string, { wh: number; from: number; to: number }>, p: EnergyPiece): void {
   const bucket = p.bucket ?? '';
   const b = byBucket.get(bucket);
   if (b === undefined) byBucket.set(bucket, { wh: p.wh, from: p.start, to: p.end });
-  else byBucket.set(bucket, { wh: b.wh + p.wh, from: Math.min(b.from, p.start), to: Math.max(b.to, p.end) });
+  else {
+    b.wh += p.wh;
+    b.from = Math.min(b.from, p.start);
+    b.to = Math.max(b.to, p.end);
+  }
 }

@@ -4,6 +4,7 @@
  * are decimal strings, energy integer Wh, amounts integer minor units rounded once per line,
  * half away from zero. `createTariffs` compiles the configured tariffs once at start.
  */
+import { TimeZone } from '../../billing/timeZone.js';
 import type { FeesConfig } from '../../config/fees.js';
 import { checkUsage, totalOf, type Charge, type PowerFactorExplanation, type ChargeLine, type Usage } from './charge.js';
 import { tariffIssues, tariffListIssues } from './check.js';
@@ -88,11 +89,14 @@ function pricing(def: TariffDefinition, digits: number): Pricing {
       const energy = touEnergy(def, def.timeZone);
       return (u) => ({ lines: energy.lines(u, digits) });
     }
-    case 'tiered':
-      return (u) => ({ lines: tieredLines(def, u, digits) });
+    case 'tiered': {
+      const zone = TimeZone.named(def.timeZone);
+      return (u) => ({ lines: tieredLines(def, zone, u, digits) });
+    }
     case 'two-part': {
+      const zone = TimeZone.named(def.timeZone);
       const energy: EnergyPricing = def.energy.kind === 'flat' ? flatEnergy(def.energy.price) : touEnergy(def.energy, def.timeZone);
-      return (u) => twoPartLines(def, energy, u, def.currency ?? '', digits);
+      return (u) => twoPartLines(def, zone, energy, u, def.currency ?? '', digits);
     }
   }
 }

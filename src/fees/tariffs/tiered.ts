@@ -5,14 +5,13 @@
  * the cumulative consumption crosses a tier bound inside an interval, the interval is split
  * exactly at that Wh, and the moment of crossing is placed in proportion to time.
  */
-import { TimeZone } from '../../billing/timeZone.js';
+import type { TimeZone } from '../../billing/timeZone.js';
 import { energyLine, piecesOf, type ChargeLine, type EnergyPiece, type Usage } from './charge.js';
 import type { TieredTariff } from './schema.js';
 
 interface TierTotal { wh: bigint; from: number; to: number }
 
-export function tieredLines(def: TieredTariff, u: Usage, digits: number): ChargeLine[] {
-  const zone = TimeZone.named(def.timeZone);
+export function tieredLines(def: TieredTariff, zone: TimeZone, u: Usage, digits: number): ChargeLine[] {
   const bounds = def.tiers.map((t) => (t.upToKwh === undefined ? undefined : BigInt(Math.round(t.upToKwh * 1000))));
   const cuts = cycleStarts(zone, def.cycle, u.from, u.to);
   const pieces = piecesOf(u.intervals, (s, e) => cutAt(s, e, cuts));
@@ -39,7 +38,8 @@ export function tieredLines(def: TieredTariff, u: Usage, digits: number): Charge
 }
 
 /** Adds a piece to the tiers from `used` on; returns the consumption after it. */
-function walk(p: EnergyPiece, used: bigint, bounds: readonly (bigint | undefined)[], totals: (TierTotal | undefined)[]): bigint {
+function walk(piece: EnergyPiece, used: bigint, bounds: readonly (bigint | undefined)[], totals: (TierTotal | undefined)[]): bigint {
+  const p = { start: piece.start, end: piece.end, wh: BigInt(piece.wh) };
   const span = BigInt(p.end - p.start);
   let done = 0n;
   do {

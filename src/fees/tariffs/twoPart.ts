@@ -3,7 +3,7 @@
  * the power-factor adjustment on both. Charged once per billing cycle: the usage must be one
  * whole local month, from a local midnight on day 1…28 to the same day of the next month.
  */
-import { TimeZone } from '../../billing/timeZone.js';
+import type { TimeZone } from '../../billing/timeZone.js';
 import { safeAmount, type ChargeLine, type PowerFactorExplanation, type Usage } from './charge.js';
 import type { EnergyPricing } from './energy.js';
 import { CycleOnlyError, TariffUsageError } from './errors.js';
@@ -11,8 +11,8 @@ import { amountOf, divideRounded, formatScaled, minorToDecimal, priceMicros } fr
 import { adjustmentBasisPoints, powerFactorHundredths } from './powerFactor.js';
 import type { TwoPartTariff } from './schema.js';
 
-export function twoPartLines(def: TwoPartTariff, energy: EnergyPricing, u: Usage, currency: string, digits: number): { lines: ChargeLine[]; powerFactor?: PowerFactorExplanation } {
-  checkWholeMonth(def, TimeZone.named(def.timeZone), u);
+export function twoPartLines(def: TwoPartTariff, zone: TimeZone, energy: EnergyPricing, u: Usage, currency: string, digits: number): { lines: ChargeLine[]; powerFactor?: PowerFactorExplanation } {
+  checkWholeMonth(def, zone, u);
   const lines: ChargeLine[] = [basicLine(def, u, digits), ...energy.lines(u, digits)];
   if (def.powerFactorStandard === undefined) return { lines };
   if (u.reactiveVarh === undefined) throw new TariffUsageError('reactiveVarh', 'missing-reactive', `required: tariff ${def.id} adjusts for the power factor`);
