@@ -116,12 +116,15 @@ describe('time of use (峰谷分时)', () => {
         ] },
       ],
     });
+    const berlin = compileTariff({ ...def, id: 'tou-de', currency: 'EUR', timeZone: 'Europe/Berlin' });
     const random = prng(18);
-    for (let run = 0; run < 20; run++) {
-      const from = cst(2026, 6, 28) + Math.floor(random() * 10 * H);
+    for (let run = 0; run < 60; run++) {
+      // Around the turn of June in Shanghai, and around both daylight-saving days in Berlin.
+      const [tariff, near] = [[t, cst(2026, 6, 28)], [berlin, Date.UTC(2026, 2, 28)], [berlin, Date.UTC(2026, 9, 24)]][run % 3] as [typeof t, number];
+      const from = near + Math.floor(random() * 10 * H);
       const spans = Array.from({ length: 40 }, () => [1 + Math.floor(random() * 5 * H), Math.floor(random() * 100_000)] as const);
       const ivs = intervals(from, spans);
-      const c = t.charge({ from, to: ivs[ivs.length - 1]?.end ?? from, intervals: ivs });
+      const c = tariff.charge({ from, to: ivs[ivs.length - 1]?.end ?? from, intervals: ivs });
       const lineWh = c.lines.reduce((a, l) => a + Math.round(Number(l.quantity) * 1000), 0);
       expect(lineWh).toBe(spans.reduce((a, [, wh]) => a + wh, 0));
       expect(c.amountMinor).toBe(c.lines.reduce((a, l) => a + l.amountMinor, 0));
