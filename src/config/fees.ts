@@ -5,6 +5,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { strict } from '../../protocols/config.js';
+import { TariffConfig } from '../fees/tariffs/schema.js';
 
 export const FeesConfig = Type.Object(
   {
@@ -12,6 +13,8 @@ export const FeesConfig = Type.Object(
     enabled: Type.Boolean({ default: false }),
     /** ISO 4217 code of the station's accounts and tariffs. */
     currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'CNY' }),
+    /** Tariffs accounts are charged by (src/fees/tariffs): flat, tou, tiered, two-part; each kind's fields checked by its schema. */
+    tariffs: Type.Array(TariffConfig, { default: [], maxItems: 1_000 }),
   },
   strict,
 );
