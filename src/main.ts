@@ -19,6 +19,7 @@ import { createAdapters, registerPushReceivers, startSimulators } from './device
 import { dlmsPushMetricSources } from './dlmsPush.js';
 import type { Meter } from './domain/index.js';
 import type { EventRecorder } from './events/recorder.js';
+import { createTariffs } from './fees/tariffs/index.js';
 import { healthReport, metricSources } from './headEnd.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
 import { createLive } from './live/index.js';
@@ -120,9 +121,10 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
     ...metricSources(parts), ...storage.securityEvents.metricSources(), ...dlmsPushMetricSources(adapters.dlms, adapters.dlmsPush.deadLetters), ...alarms.metricSources(), ...(feed?.metricSources() ?? []),
     ...storage.auth.metricSources(), ...(alarms.brokerDrops?.metricSources() ?? []), ...stores.metricSources(),
   ]);
+  const tariffs = createTariffs(config.fees);
   const { url } = await createApi({
     ...base, registry, readings: storage.readings, billing: { billing: stores.billing, replacements: stores.replacements }, audit: storage.audit, auth: storage.auth, security: { keys: storage.keys, events: storage.securityEvents },
-    collection, live, alarms, rules: rules?.service, control, loadControl,
+    collection, live, alarms, rules: rules?.service, control, loadControl, tariffs,
     dlmsPush: { deadLetters: adapters.dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
   });
   await cluster.advertise(url);

@@ -29,6 +29,7 @@ import type { SecurityEventLog } from '../security/securityEvents.js';
 import type { BillingStore } from '../billing/store.js';
 import type { ReplacementStore } from '../billing/replacements.js';
 import type { AsyncReadingStore } from '../storage/readingStore.js';
+import type { TariffBook } from '../fees/tariffs/index.js';
 import { MeterReader } from './meterRead.js';
 import type { DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
 import { buildApi } from './server.js';
@@ -47,6 +48,7 @@ export interface ApiAssembly {
   readonly rules: RuleService | undefined;
   readonly control: Control;
   readonly loadControl: LoadControlEvaluator;
+  readonly tariffs: TariffBook;
   readonly dlmsPush: DlmsPushRoutesOptions;
   readonly expectedIntervalMs: (meter: Pick<Meter, 'terminalId'>) => number | undefined;
   readonly health: () => Promise<HealthReport>;
@@ -123,6 +125,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     },
     webRoot: config.http.webRoot ?? 'dist/web',
     billing: createBillingService(o.billing, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id)),
+    tariffs: o.tariffs,
   });
   o.closers.add('api', () => api.close());
   await listening('http', config.http.host, config.http.port, () => api.listen({ host: config.http.host, port: config.http.port }));

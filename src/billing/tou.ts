@@ -1,8 +1,10 @@
 /**
- * Time-of-use tariff calendar: which bucket (peak, flat, valley, …) a moment of station
- * time belongs to, and the exact split of interval consumption across buckets. An interval
- * straddling a period edge is split in proportion to the time on each side.
+ * Time-of-use tariff calendar: which bucket (peak, flat, valley, …) a moment of local time
+ * belongs to, and the split of interval consumption across buckets. An interval straddling a
+ * period edge is split in proportion to the time on each side. Local time is a fixed offset
+ * (the station's) or an IANA zone, whose daylight-saving days have 23 or 25 hours.
  */
+import { TimeZone } from './timeZone.js';
 
 export interface TariffPeriod {
   readonly bucket: string;
@@ -16,6 +18,8 @@ export interface TariffPeriod {
 }
 
 export interface TariffCalendar {
+  /** IANA zone of tariff time (Europe/Berlin); wins over `timezoneOffsetMinutes`. */
+  readonly timeZone?: string;
   /** Offset of tariff time from UTC; the station's offset when absent. */
   readonly timezoneOffsetMinutes?: number;
   /** Bucket of a moment no period covers. */
@@ -28,6 +32,13 @@ export interface Consumption {
   readonly start: number;
   readonly end: number;
   readonly value: number | null;
+}
+
+/** A stretch of time that lies in one bucket. */
+export interface TouPiece {
+  readonly start: number;
+  readonly end: number;
+  readonly bucket: string;
 }
 
 export class TariffError extends Error {
@@ -43,13 +54,13 @@ const DAY_MINUTES = 1440;
 
 /** A compiled calendar: `bucketAt(ts)` and the period edges to split intervals at. */
 export class Tariff {
-  private readonly offsetMs: number;
+  private readonly zone: TimeZone;
   private readonly periods: readonly { bucket: string; from: number; to: number; days?: ReadonlySet<number>; months?: ReadonlySet<number> }[];
   /** Minutes of the local day where some period starts or ends, sorted. */
   private readonly edges: readonly number[];
 
   constructor(private readonly calendar: TariffCalendar, stationOffsetMinutes: number) {
-    this.offsetMs = (calendar.timezoneOffsetMinutes ?? stationOffsetMinutes) * MINUTE;
+    this.zone = calendar.timeZone !== undefined ? TimeZone.named(calendar.timeZone) : TimeZone.fixed(calendar.timezoneOffsetMinutes ?? stationOffsetMinutes);
     this.periods = calendar.periods.map((p) => ({
       bucket: p.bucket, from: minutesOf(p.from), to: minutesOf(p.to),
       ...(p.days === undefined ? {} : { days: new Set(p.days) }),
@@ -64,10 +75,7 @@ export class Tariff {
   }
 
   bucketAt(ts: number): string {
-    const local = new Date(ts + this.offsetMs);
-    const minute = local.getUTCHours() * 60 + local.getUTCMinutes();
-    const day = local.getUTCDay();
-    const month = local.getUTCMonth() + 1;
+    const { minuteOfDay: minute, weekday: day, month } = this.zone.local(ts);
     for (const p of this.periods) {
       if (p.months !== undefined && !p.months.has(month)) continue;
       if (p.from < p.to) {
@@ -88,24 +96,34 @@ export class Tariff {
     for (const b of this.buckets()) out[b] = 0;
     for (const iv of intervals) {
       if (iv.value === null || iv.end <= iv.start) continue;
-      let s = iv.start;
-      while (s < iv.end) {
-        const e = Math.min(iv.end, this.nextEdge(s));
-        const bucket = this.bucketAt(s);
-        out[bucket] = (out[bucket] ?? 0) + (iv.value * (e - s)) / (iv.end - iv.start);
-        s = e;
+      for (const p of this.pieces(iv.start, iv.end)) {
+        out[p.bucket] = (out[p.bucket] ?? 0) + (iv.value * (p.end - p.start)) / (iv.end - iv.start);
       }
     }
     return out;
   }
 
-  /** The first period edge (or local midnight) strictly after `ts`. */
+  /** [start, end) cut at every period edge, local midnight and change of offset, in time order, each with its bucket. */
+  pieces(start: number, end: number): TouPiece[] {
+    const out: TouPiece[] = [];
+    let s = start;
+    while (s < end) {
+      const e = Math.min(end, this.nextEdge(s));
+      out.push({ start: s, end: e, bucket: this.bucketAt(s) });
+      s = e;
+    }
+    return out;
+  }
+
+  /** The first period edge, local midnight or change of offset strictly after `ts`. */
   private nextEdge(ts: number): number {
-    const local = ts + this.offsetMs;
+    const offset = this.zone.offsetAt(ts);
+    const local = ts + offset;
     const dayStart = local - (((local % 86_400_000) + 86_400_000) % 86_400_000);
     const minuteOfDay = (local - dayStart) / MINUTE;
     const next = this.edges.find((m) => m > minuteOfDay) ?? DAY_MINUTES;
-    return dayStart + next * MINUTE - this.offsetMs;
+    const edge = dayStart + next * MINUTE - offset;
+    return this.zone.nextChange(ts, edge) ?? edge;
   }
 }
 

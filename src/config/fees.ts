@@ -7,6 +7,7 @@ import Type, { type Static } from 'typebox';
 import { strict } from '../../protocols/config.js';
 import { FeePolicyConfig } from '../fees/policy/config.js';
 import { FeeRunConfig } from '../fees/run/config.js';
+import { TariffConfig } from '../fees/tariffs/schema.js';
 
 export const FeesConfig = Type.Object(
   {
@@ -18,6 +19,8 @@ export const FeesConfig = Type.Object(
     policy: FeePolicyConfig,
     /** The fee-control runner: charging, decisions, payments followed, notices (src/fees/run/config.ts). */
     run: FeeRunConfig,
+    /** Tariffs accounts are charged by (src/fees/tariffs): flat, tou, tiered, two-part; each kind's fields checked by its schema. */
+    tariffs: Type.Array(TariffConfig, { default: [], maxItems: 1_000 }),
   },
   strict,
 );

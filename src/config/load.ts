@@ -10,6 +10,7 @@ import { ConfigError, type ConfigIssue } from '../../protocols/config.js';
 import { checkScenarios } from '../../simulators/scenarios/check.js';
 import { checkFeePolicy } from '../fees/policy/config.js';
 import { checkLoadControl } from './loadControl.js';
+import { checkTariffs } from './tariffs.js';
 import { CollectProfile, ENDPOINT_PASSWORD_REFUSED, GridheadConfig, RegisterMap } from './schema.js';
 
 // The one configuration error, shared with the parts whose configuration the station composes.
@@ -209,6 +210,7 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
   });
   issues.push(...checkLoadControl(c.loadControl.programs, c.station.areaLoadFreshMs));
   issues.push(...checkFeePolicy(c.fees.policy));
+  issues.push(...checkTariffs(c.fees));
   // OPC UA Part 4 §7.14: SecurityPolicy None goes only with MessageSecurityMode None, and back.
   if (c.opcua.securityPolicies.includes('None') !== c.opcua.securityModes.includes('None')) {
     issues.push({ path: 'opcua.securityModes', message: "securityPolicies 'None' and securityModes 'None' go together: list both or neither" });
