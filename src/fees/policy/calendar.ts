@@ -1,12 +1,13 @@
 /**
  * The disconnection calendar: at which instants the station may disconnect for fees, and the
- * next such instant. Rules are in wall-clock time of one IANA zone (night hours, rest days,
+ * next such instant. Rules are in wall-clock time of one IANA zone (read as local ms: the wall
+ * clock as if it were UTC, so arithmetic on it needs no offsets) (night hours, rest days,
  * make-up working days, holidays); the emergency flag is not part of it, since nobody knows in
  * advance when an emergency ends, so the caller weighs it at decision time.
  */
 import { clockMinutes } from '../../rules/loadControl/limits.js';
 import type { FeePolicyConfig } from './config.js';
-import { WallClock } from './zone.js';
+import { TimeZone } from '../../billing/timeZone.js';
 
 /** Why the calendar is closed at an instant; when several hold, the first of holiday, weekend, night. */
 export type ClosedReason = 'holiday' | 'weekend' | 'night';
@@ -36,7 +37,7 @@ const CLOSED: Readonly<Record<ClosedReason, WindowState>> = {
 };
 
 export class DisconnectionCalendar {
-  readonly clock: WallClock;
+  readonly zone: TimeZone;
   /** Local days (days since 1970-01-01 on the wall clock). */
   private readonly holidays: ReadonlySet<number>;
   private readonly workingDays: ReadonlySet<number>;
@@ -46,7 +47,7 @@ export class DisconnectionCalendar {
   private readonly horizonDays: number;
 
   constructor(p: FeePolicyConfig) {
-    this.clock = new WallClock(p.timeZone);
+    this.zone = TimeZone.named(p.timeZone);
     const holidays = new Set<number>();
     for (const h of p.holidays) {
       const [from, to] = typeof h === 'string' ? [h, h] : [h.from, h.to];
@@ -64,7 +65,7 @@ export class DisconnectionCalendar {
   }
 
   stateAt(ts: number): WindowState {
-    const reason = this.closedAt(this.clock.local(ts));
+    const reason = this.closedAt(ts + this.zone.offsetAt(ts));
     return reason === undefined ? OPEN : CLOSED[reason];
   }
 
@@ -79,11 +80,12 @@ export class DisconnectionCalendar {
     const limit = ts + this.horizonDays * DAY;
     let t = ts;
     while (t <= limit) {
-      const offset = this.clock.offsetAt(t);
+      const offset = this.zone.offsetAt(t);
       const local = this.nextOpenLocal(t + offset, limit + offset);
       if (local === undefined) break;
       const candidate = Math.max(local - offset, t);
-      const transition = this.clock.nextTransition(t, candidate);
+      // The first change of offset in (t, candidate]: the candidate only holds if there is none.
+      const transition = this.zone.nextChange(t, candidate + 1);
       if (transition === undefined) return candidate;
       t = transition;
     }

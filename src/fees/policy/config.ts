@@ -9,7 +9,7 @@ import { strict, type ConfigIssue } from '../../../protocols/config.js';
 import { CalendarDate, ClockTime } from '../../config/clock.js';
 import { clockMinutes } from '../../rules/loadControl/limits.js';
 import { isCalendarDate, localDay } from './calendar.js';
-import { TimeZoneError, WallClock } from './zone.js';
+import { TimeZone, UnknownTimeZoneError } from '../../billing/timeZone.js';
 
 /** A holiday: one date, or a range of dates, both ends included. */
 const HolidayRange = Type.Object({ from: CalendarDate, to: CalendarDate, name: Type.Optional(Type.String({ maxLength: 100 })) }, strict);
@@ -42,9 +42,9 @@ const MAX_HOLIDAY_RANGE_DAYS = 366;
 export function checkFeePolicy(p: FeePolicyConfig, at = 'fees.policy'): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   try {
-    new WallClock(p.timeZone);
+    TimeZone.named(p.timeZone);
   } catch (err) {
-    if (!(err instanceof TimeZoneError)) throw err;
+    if (!(err instanceof UnknownTimeZoneError)) throw err;
     issues.push({ path: `${at}.timeZone`, message: err.message });
   }
   p.forbiddenHours.forEach((h, i) => {

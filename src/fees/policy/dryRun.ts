@@ -5,7 +5,7 @@
  */
 import type { Balance, FeeAccount } from '../model.js';
 import { decide, type DecisionDraft, type PolicyState, type FeePolicy } from './decide.js';
-import { nextWallTime } from './zone.js';
+import type { TimeZone } from '../../billing/timeZone.js';
 
 export interface DryRunAccount {
   readonly account: FeeAccount;
@@ -30,6 +30,14 @@ export function dryRun(accounts: Iterable<DryRunAccount>, at: readonly number[],
 
 /** The next two daily runs after `now` (tonight's and tomorrow's), at `dailyAt` (minutes since midnight) on the policy's wall clock. */
 export function upcomingRuns(now: number, dailyAtMinute: number, policy: FeePolicy): [number, number] {
-  const first = nextWallTime(policy.calendar.clock, now, dailyAtMinute);
-  return [first, nextWallTime(policy.calendar.clock, first, dailyAtMinute)];
+  const first = nextWallTime(policy.calendar.zone, now, dailyAtMinute);
+  return [first, nextWallTime(policy.calendar.zone, first, dailyAtMinute)];
+}
+
+/** The first instant after `after` at which the zone's wall clock shows `minuteOfDay`. */
+function nextWallTime(zone: TimeZone, after: number, minuteOfDay: number): number {
+  const l = zone.local(after);
+  const today = zone.instantOf(l.year, l.month, l.day, minuteOfDay);
+  // Date.UTC carries day 32 into the next month.
+  return today > after ? today : zone.instantOf(l.year, l.month, l.day + 1, minuteOfDay);
 }

@@ -7,14 +7,11 @@
  * suspect data a `provisional-charge`, trued up once valid data covers the same period.
  */
 import type { FeeAccount, LedgerEntry } from '../model.js';
-import type { MeterUsage, Usage, UsageQuality } from './usage.js';
+import type { Tariff, Usage } from '../tariffs/index.js';
+import type { MeterUsage, UsageQuality } from './usage.js';
 
-/** What the runner needs of a compiled tariff (src/fees/tariffs). */
-export interface ChargingTariff {
-  readonly id: string;
-  readonly currency: string;
-  charge(usage: Usage): { readonly amountMinor: number; readonly currency: string; readonly lines: readonly unknown[] };
-}
+/** What the runner needs of a compiled tariff. */
+export type ChargingTariff = Pick<Tariff, 'id' | 'charge'>;
 
 /** A row for the ledger, before the store numbers it. */
 export type ChargeEntry = Omit<LedgerEntry, 'seq'>;

@@ -10,15 +10,7 @@
  * the Wh, however they are cut.
  */
 import type { BillingService, IntervalRow } from '../../billing/service.js';
-
-/** The tariff engine's input: a span and its consumption per interval. */
-export interface Usage {
-  readonly from: number;
-  readonly to: number;
-  readonly intervals: readonly { readonly start: number; readonly end: number; readonly importWh: number }[];
-  /** Consumption earlier in the tier cycle, for tiered tariffs. */
-  readonly cycleToDateWh?: number;
-}
+import type { Usage } from '../tariffs/index.js';
 
 /** `valid`: every interval measured; `provisional`: some estimated or suspect, to be trued up once valid data arrives. */
 export type UsageQuality = 'valid' | 'provisional';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { UnknownTimeZoneError } from '../../../../src/billing/timeZone.js';
 import { DisconnectionCalendar, NoDisconnectionWindowError } from '../../../../src/fees/policy/calendar.js';
 import { checkFeePolicy } from '../../../../src/fees/policy/config.js';
-import { TimeZoneError } from '../../../../src/fees/policy/zone.js';
 import { cst, policyConfig as policy } from './fixtures.js';
 
 describe('DisconnectionCalendar', () => {
@@ -82,7 +82,7 @@ describe('DisconnectionCalendar', () => {
   });
 
   it('rejects an unknown time zone with a typed error', () => {
-    expect(() => new DisconnectionCalendar(policy({ timeZone: 'Mars/Olympus' }))).toThrow(TimeZoneError);
+    expect(() => new DisconnectionCalendar(policy({ timeZone: 'Mars/Olympus' }))).toThrow(UnknownTimeZoneError);
   });
 });
 
