@@ -18,9 +18,8 @@ import {
   accountOf, balanceOf, controlStateOf, decisionOf, entryOf,
   type AccountRow, type BalanceRow, type ControlRow, type DecisionRow, type LedgerRow,
 } from './rows.js';
-import { seqPage } from './sqliteStore.js';
 import {
-  NO_EMERGENCY, initialControlState, pageLimit,
+  NO_EMERGENCY, initialControlState, pageLimit, seqPage,
   type AccountQuery, type AppendedEntry, type FeeAccountRecord, type FeeControlUpdate, type FeeStore, type LedgerChanges,
   type NewFeeDecision, type NewLedgerEntry, type Page, type RequestedEntry, type SeqPage,
 } from './store.js';

@@ -10,7 +10,7 @@ import {
 } from './errors.js';
 import type { Balance, EmergencyFlag, FeeAccount, FeeControlState, FeeDecision, LedgerEntry } from './model.js';
 import {
-  NO_EMERGENCY, initialControlState, pageLimit,
+  NO_EMERGENCY, initialControlState, pageLimit, seqPage,
   type AccountQuery, type AppendedEntry, type FeeAccountRecord, type FeeControlUpdate, type FeeStore, type LedgerChanges,
   type NewFeeDecision, type NewLedgerEntry, type Page, type RequestedEntry, type SeqPage,
 } from './store.js';
@@ -266,12 +266,6 @@ export class SqliteFeeStore implements FeeStore {
         .run(flag.active ? 1 : 0, flag.reason, flag.setBy, flag.since);
     });
   }
-}
-
-/** A newest-first page out of rows fetched one longer than `limit`. */
-export function seqPage<T extends { readonly seq: number }>(rows: readonly T[], limit: number): Page<T, number> {
-  const items = rows.slice(0, limit);
-  return { items, next: rows.length > limit ? items.at(-1)?.seq ?? null : null };
 }
 
 function accountParams(a: FeeAccount): Record<string, unknown> {

@@ -124,6 +124,12 @@ export function pageLimit(limit: number): number {
   return Math.min(Math.max(1, Math.trunc(limit)), MAX_FEE_PAGE);
 }
 
+/** A newest-first page out of rows fetched one longer than `limit`. */
+export function seqPage<T extends { readonly seq: number }>(rows: readonly T[], limit: number): Page<T, number> {
+  const items = rows.slice(0, limit);
+  return { items, next: rows.length > limit ? items.at(-1)?.seq ?? null : null };
+}
+
 /** The state of an account fee control has not acted on yet. */
 export function initialControlState(accountId: string, at: number): FeeControlState {
   return {
