@@ -139,13 +139,19 @@ export class SqliteFeeStore implements FeeStore {
   }
 
   append(entries: readonly NewLedgerEntry[]): Promise<AppendedEntry[]> {
-    return settled(() => this.db.transaction(() => entries.map((e) => this.#appendOne(e)))());
+    return settled(() => this.db.transaction(() => {
+      // A fee run's batch names each account once or a few times: its currency is read once.
+      const currencies = new Map<string, string | undefined>();
+      return entries.map((e) => {
+        if (!currencies.has(e.accountId)) currencies.set(e.accountId, this.#account.get(e.accountId)?.currency);
+        return this.#appendOne(e, currencies.get(e.accountId));
+      });
+    })());
   }
 
-  #appendOne(e: NewLedgerEntry): AppendedEntry {
-    const account = this.#account.get(e.accountId);
-    if (account === undefined) throw new UnknownFeeAccount(e.accountId);
-    if (account.currency !== e.currency) throw new LedgerCurrencyMismatch(e.accountId, e.currency, account.currency);
+  #appendOne(e: NewLedgerEntry, currency: string | undefined): AppendedEntry {
+    if (currency === undefined) throw new UnknownFeeAccount(e.accountId);
+    if (currency !== e.currency) throw new LedgerCurrencyMismatch(e.accountId, e.currency, currency);
     const existing = this.#byKey.get(e.accountId, e.key);
     if (existing !== undefined) return { ...entryOf(existing), duplicate: true };
     if (e.kind === 'payment' && e.paymentId !== undefined) {
