@@ -6,6 +6,7 @@
 import Type, { type Static } from 'typebox';
 import { strict } from '../../protocols/config.js';
 import { TariffConfig } from '../fees/tariffs/schema.js';
+import { FeeAccountsConfig, FeePaymentsConfig } from '../fees/accounts/config.js';
 
 export const FeesConfig = Type.Object(
   {
@@ -15,6 +16,9 @@ export const FeesConfig = Type.Object(
     currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'CNY' }),
     /** Tariffs accounts are charged by (src/fees/tariffs): flat, tou, tiered, two-part; each kind's fields checked by its schema. */
     tariffs: Type.Array(TariffConfig, { default: [], maxItems: 1_000 }),
+    /** Accounts upserted at start (src/fees/accounts/config.ts). */
+    accounts: FeeAccountsConfig,
+    payments: FeePaymentsConfig,
   },
   strict,
 );
