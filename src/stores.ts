@@ -34,6 +34,9 @@ import { PostgresControlActionStore } from './control/postgresActions.js';
 import { PostgresAuditLog } from './control/postgresAudit.js';
 import { PostgresCommandStore } from './control/postgresCommandStore.js';
 import { PostgresDeviceEventStore } from './events/postgresStore.js';
+import { PostgresFeeStore } from './fees/postgresStore.js';
+import { SqliteFeeStore } from './fees/sqliteStore.js';
+import type { FeeStore } from './fees/store.js';
 import { SqliteDeviceEventStore, type DeviceEventStore } from './events/store.js';
 import type { PushListStore } from '../protocols/dlms/push/pushLists.js';
 import { SqliteControlReadBacks, type ControlReadBacks } from './live/meterState.js';
@@ -106,6 +109,8 @@ export interface StationStores {
   readonly readBacks: ControlReadBacks;
   readonly analysisQueries: AnalysisQueries;
   readonly billing: BillingStore;
+  /** Fee accounts, the ledger and fee-control state (src/fees/store.ts). */
+  readonly fees: FeeStore;
   /** The `database` component of /health: the driver, whether it answers, the pool, the last error. */
   health(): Promise<ComponentStatus>;
   /** A store write that failed (the pipeline retries it): shown in /health until the database answers again. */
@@ -194,6 +199,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
       readBacks: new SqliteControlReadBacks(sqlite),
       analysisQueries: new SqliteAnalysisQueries(sqlite),
       billing: new SqliteBillingStore(sqlite),
+      fees: new SqliteFeeStore(sqlite),
       health: () => Promise.resolve(embeddedStatus),
       noteError: () => undefined,
       metricSources: () => [],
@@ -261,6 +267,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
     readBacks: new PostgresControlReadBacks(pg),
     analysisQueries,
     billing: new PostgresBillingStore(pg),
+    fees: new PostgresFeeStore(pg),
     health: () => health.status(),
     noteError: (err) => { health.noteError(err); },
     metricSources: () => statementMetricSources(pg),

@@ -39,6 +39,9 @@ import { analysisRoutes, type AnalysisRoutesOptions } from './analysisRoutes.js'
 import { installSecurityHeaders } from './securityHeaders.js';
 import { webRoutes } from './webRoutes.js';
 import { billingRoutes } from './billingRoutes.js';
+import { feeAccountRoutes } from './feeAccountRoutes.js';
+import { feePaymentRoutes } from './feePaymentRoutes.js';
+import type { FeeAccountService } from '../fees/accounts/service.js';
 import type { BillingService } from '../billing/service.js';
 import { feeTariffRoutes } from './feeTariffRoutes.js';
 import type { TariffBook } from '../fees/tariffs/index.js';
@@ -87,6 +90,8 @@ export interface ApiDeps {
   readonly billing?: BillingService;
   /** Tariffs and quotes (fee control); absent: no tariff routes. */
   readonly tariffs?: TariffBook;
+  /** Fee accounts, ledger and payments; absent (fees disabled): no fee routes. */
+  readonly fees?: FeeAccountService;
 }
 
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
@@ -133,7 +138,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'live', description: 'Live overview, meter state and the live stream for the dashboard' },
         { name: 'analysis', description: 'Load curves, profiles, comparisons, line loss, collection ranking' },
         { name: 'billing', description: 'Frozen reads, interval data with VEE, TOU consumption; JSON pages or streamed CSV' },
-        { name: 'fees', description: 'Fee control: tariffs and quotes' },
+        { name: 'fees', description: 'Fee control: tariffs and quotes, accounts, balances, the ledger, payments, reversals and adjustments (money in integer minor units)' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
       security: [{ bearer: [] }, { session: [] }],
@@ -203,6 +208,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.analysis !== undefined) await v1.register(analysisRoutes, deps.analysis);
     if (deps.billing !== undefined) await v1.register(billingRoutes, { billing: deps.billing });
     if (deps.tariffs !== undefined) await v1.register(feeTariffRoutes, { tariffs: deps.tariffs });
+    if (deps.fees !== undefined) {
+      await v1.register(feeAccountRoutes, { accounts: deps.fees });
+      await v1.register(feePaymentRoutes, { accounts: deps.fees });
+    }
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });
   return app;

@@ -8,6 +8,7 @@ import { strict } from '../../protocols/config.js';
 import { FeePolicyConfig } from '../fees/policy/config.js';
 import { FeeRunConfig } from '../fees/run/config.js';
 import { TariffConfig } from '../fees/tariffs/schema.js';
+import { FeeAccountsConfig, FeePaymentsConfig } from '../fees/accounts/config.js';
 
 export const FeesConfig = Type.Object(
   {
@@ -21,6 +22,9 @@ export const FeesConfig = Type.Object(
     run: FeeRunConfig,
     /** Tariffs accounts are charged by (src/fees/tariffs): flat, tou, tiered, two-part; each kind's fields checked by its schema. */
     tariffs: Type.Array(TariffConfig, { default: [], maxItems: 1_000 }),
+    /** Accounts upserted at start (src/fees/accounts/config.ts). */
+    accounts: FeeAccountsConfig,
+    payments: FeePaymentsConfig,
   },
   strict,
 );

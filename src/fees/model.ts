@@ -128,3 +128,34 @@ export interface FeeDecision {
   /** True for a dry run: shown, never recorded as acted. */
   readonly dryRun?: boolean;
 }
+
+/**
+ * Fee control's memory of one account, beside the ledger: the stage and when each step
+ * happened. Written by compare-and-set on `version`, so two nodes (or a run and an operator)
+ * never both act on the same stage; null where the step has not happened (or was cleared).
+ */
+export interface FeeControlState {
+  readonly accountId: string;
+  readonly stage: FeeControlStage;
+  readonly warnedFirstAt: number | null;
+  readonly warnedSecondAt: number | null;
+  /** When disconnection became due (balance ≤ −limit). */
+  readonly disconnectDueAt: number | null;
+  /** The next allowed disconnection window while `disconnect-pending`. */
+  readonly nextWindowAt: number | null;
+  readonly disconnectedAt: number | null;
+  /** The disconnect or reconnect command under way or last sent. */
+  readonly lastCommandId: string | null;
+  readonly updatedAt: number;
+  /** Raised by one at every write; a write names the version it read. */
+  readonly version: number;
+}
+
+/** A declared emergency or extreme-weather flag: while active, no disconnection for fees anywhere. */
+export interface EmergencyFlag {
+  readonly active: boolean;
+  readonly reason: string | null;
+  readonly setBy: string | null;
+  /** When it was last set or cleared; null when never. */
+  readonly since: number | null;
+}

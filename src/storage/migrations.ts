@@ -617,4 +617,115 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE command_targets_kept;
     `,
   },
+  {
+    version: 19,
+    name: 'fee accounts, ledger, balances, fee-control state and decisions',
+    sql: `
+      -- src/fees/sqliteStore.ts. Money: integer minor units of the account's ISO 4217 currency.
+      CREATE TABLE fee_accounts (
+        id                 TEXT PRIMARY KEY,
+        customer_ref       TEXT NOT NULL,
+        name               TEXT NOT NULL,
+        mode               TEXT NOT NULL CHECK (mode IN ('prepaid','postpaid')),
+        cycle              TEXT,            -- JSON { closeDay, dueDays }, post-paid only
+        tariff_id          TEXT NOT NULL,
+        currency           TEXT NOT NULL,
+        credit_limit_minor INTEGER NOT NULL,
+        warn_first_minor   INTEGER NOT NULL,
+        warn_second_minor  INTEGER NOT NULL,
+        reconnect_minor    INTEGER NOT NULL,
+        protected          INTEGER NOT NULL,
+        notify             TEXT NOT NULL,   -- JSON NotificationTarget
+        created_at         INTEGER NOT NULL,
+        updated_at         INTEGER NOT NULL
+      );
+      CREATE INDEX fee_accounts_mode ON fee_accounts(mode, id);
+
+      -- The primary key on the meter is the rule: a meter belongs to at most one account.
+      CREATE TABLE fee_account_meters (
+        meter_id   TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES fee_accounts(id) ON DELETE CASCADE,
+        position   INTEGER NOT NULL
+      );
+      CREATE INDEX fee_account_meters_account ON fee_account_meters(account_id, position);
+
+      -- Append-only. (account_id, key) makes a charge or payment booked twice add nothing;
+      -- a paymentId is credited once and reversed once across the store; an API request's
+      -- Idempotency-Key finds its row again (per actor).
+      CREATE TABLE fee_ledger (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id      TEXT NOT NULL REFERENCES fee_accounts(id) ON DELETE RESTRICT,
+        kind            TEXT NOT NULL CHECK (kind IN ('charge','provisional-charge','true-up','payment','reversal','adjustment')),
+        amount_minor    INTEGER NOT NULL,
+        currency        TEXT NOT NULL,
+        key             TEXT NOT NULL,
+        at              INTEGER NOT NULL,
+        period_from     INTEGER,
+        period_to       INTEGER,
+        payment_id      TEXT,
+        detail          TEXT,               -- JSON
+        actor           TEXT NOT NULL,
+        request_key     TEXT,
+        body_hash       TEXT,
+        UNIQUE (account_id, key)
+      );
+      CREATE INDEX fee_ledger_account ON fee_ledger(account_id, seq);
+      CREATE UNIQUE INDEX fee_ledger_payment ON fee_ledger(payment_id) WHERE kind = 'payment';
+      CREATE UNIQUE INDEX fee_ledger_reversal ON fee_ledger(payment_id) WHERE kind = 'reversal';
+      CREATE UNIQUE INDEX fee_ledger_request ON fee_ledger(actor, request_key) WHERE request_key IS NOT NULL;
+      CREATE TRIGGER fee_ledger_no_update BEFORE UPDATE ON fee_ledger
+        BEGIN SELECT RAISE(ABORT, 'fee_ledger is append-only'); END;
+      CREATE TRIGGER fee_ledger_no_delete BEFORE DELETE ON fee_ledger
+        BEGIN SELECT RAISE(ABORT, 'fee_ledger is append-only'); END;
+
+      -- SUM(amount_minor) of the account's ledger through through_seq, written with the rows.
+      CREATE TABLE fee_balances (
+        account_id    TEXT PRIMARY KEY REFERENCES fee_accounts(id) ON DELETE CASCADE,
+        balance_minor INTEGER NOT NULL,
+        through_seq   INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE fee_control_states (
+        account_id         TEXT PRIMARY KEY REFERENCES fee_accounts(id) ON DELETE CASCADE,
+        stage              TEXT NOT NULL CHECK (stage IN ('normal','warned-first','warned-second','disconnect-pending','disconnected','reconnecting')),
+        warned_first_at    INTEGER,
+        warned_second_at   INTEGER,
+        disconnect_due_at  INTEGER,
+        next_window_at     INTEGER,
+        disconnected_at    INTEGER,
+        last_command_id    TEXT,
+        updated_at         INTEGER NOT NULL,
+        version            INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX fee_control_states_stage ON fee_control_states(stage, account_id);
+
+      -- Append-only, and kept when an account without ledger rows is deleted: why the station acted stays readable.
+      CREATE TABLE fee_decisions (
+        seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id     TEXT NOT NULL,
+        at             INTEGER NOT NULL,
+        action         TEXT NOT NULL,
+        reason         TEXT NOT NULL,
+        message        TEXT NOT NULL,
+        balance_minor  INTEGER NOT NULL,
+        next_window_at INTEGER,
+        command_id     TEXT,
+        dry_run        INTEGER NOT NULL
+      );
+      CREATE INDEX fee_decisions_account ON fee_decisions(account_id, seq);
+      CREATE TRIGGER fee_decisions_no_update BEFORE UPDATE ON fee_decisions
+        BEGIN SELECT RAISE(ABORT, 'fee_decisions is append-only'); END;
+      CREATE TRIGGER fee_decisions_no_delete BEFORE DELETE ON fee_decisions
+        BEGIN SELECT RAISE(ABORT, 'fee_decisions is append-only'); END;
+
+      -- One row: the declared emergency or extreme-weather flag.
+      CREATE TABLE fee_emergency (
+        id      INTEGER PRIMARY KEY CHECK (id = 1),
+        active  INTEGER NOT NULL,
+        reason  TEXT,
+        set_by  TEXT,
+        since   INTEGER
+      );
+    `,
+  },
 ];

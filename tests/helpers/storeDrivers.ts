@@ -39,6 +39,9 @@ import { SqliteAnalysisQueries, type AnalysisQueries } from '../../src/storage/a
 import { PostgresAnalysisQueries } from '../../src/storage/postgres/analysisQueries.js';
 import { PgReadingStore } from '../../src/storage/postgres/readingStore.js';
 import { ReadingStore, type MeterKeyResolver } from '../../src/storage/readingStore.js';
+import { PostgresFeeStore } from '../../src/fees/postgresStore.js';
+import { SqliteFeeStore } from '../../src/fees/sqliteStore.js';
+import type { FeeStore } from '../../src/fees/store.js';
 import { PostgresRegistryStore } from '../../src/registry/postgresStore.js';
 import { SqliteRegistryStore, type RegistryStore } from '../../src/registry/store.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
@@ -277,4 +280,15 @@ export function registryStoreOf(c: StoreConnection): RegistryStore {
 /** The users, tokens and sessions store of the connection's driver. */
 export function authStoreOf(c: StoreConnection): AuthStore {
   return c.sqlite !== undefined ? new SqliteAuthStore(c.sqlite) : new PostgresAuthStore(c.postgres);
+}
+
+/** The fee store (accounts, ledger, fee-control state) of the connection's driver. */
+export function feeStoreOf(c: StoreConnection): FeeStore {
+  return c.sqlite !== undefined ? new SqliteFeeStore(c.sqlite) : new PostgresFeeStore(c.postgres);
+}
+
+/** Rows of one query on the connection's database (a test's direct read, bypassing the store). */
+export async function select<T>(c: StoreConnection, statement: string, ...args: (string | number)[]): Promise<T[]> {
+  if (c.sqlite !== undefined) return c.sqlite.prepare(statement.replace(/\$\d+/g, '?')).all(...args) as T[];
+  return await c.postgres.sql.unsafe(statement, args) as unknown as T[];
 }

@@ -722,6 +722,114 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         CHECK (type IN ('disconnect','reconnect','set-limit','clear-limit','sync-clock','read-account','add-credit'));
     `,
   },
+  {
+    version: 26,
+    name: 'fee accounts, ledger, balances, fee-control state and decisions',
+    sql: `
+      -- src/fees/postgresStore.ts; the embedded store's migration 17 on PostgreSQL. Ids
+      -- compare byte-wise (COLLATE "C"), as the embedded store orders them.
+      CREATE TABLE fee_accounts (
+        id                 text COLLATE "C" PRIMARY KEY,
+        customer_ref       text NOT NULL,
+        name               text NOT NULL,
+        mode               text NOT NULL CHECK (mode IN ('prepaid','postpaid')),
+        cycle              jsonb,
+        tariff_id          text NOT NULL,
+        currency           text NOT NULL,
+        credit_limit_minor bigint NOT NULL,
+        warn_first_minor   bigint NOT NULL,
+        warn_second_minor  bigint NOT NULL,
+        reconnect_minor    bigint NOT NULL,
+        protected          boolean NOT NULL,
+        notify             jsonb NOT NULL,
+        created_at         bigint NOT NULL,
+        updated_at         bigint NOT NULL
+      );
+      CREATE INDEX fee_accounts_mode ON fee_accounts(mode, id);
+
+      CREATE TABLE fee_account_meters (
+        meter_id   text PRIMARY KEY,
+        account_id text COLLATE "C" NOT NULL REFERENCES fee_accounts(id) ON DELETE CASCADE,
+        position   integer NOT NULL
+      );
+      CREATE INDEX fee_account_meters_account ON fee_account_meters(account_id, position);
+
+      CREATE TABLE fee_ledger (
+        seq          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id   text COLLATE "C" NOT NULL REFERENCES fee_accounts(id) ON DELETE RESTRICT,
+        kind         text NOT NULL CHECK (kind IN ('charge','provisional-charge','true-up','payment','reversal','adjustment')),
+        amount_minor bigint NOT NULL,
+        currency     text NOT NULL,
+        key          text NOT NULL,
+        at           bigint NOT NULL,
+        period_from  bigint,
+        period_to    bigint,
+        payment_id   text,
+        detail       jsonb,
+        actor        text NOT NULL,
+        request_key  text,
+        body_hash    text,
+        UNIQUE (account_id, key)
+      );
+      CREATE INDEX fee_ledger_account ON fee_ledger(account_id, seq);
+      CREATE UNIQUE INDEX fee_ledger_payment ON fee_ledger(payment_id) WHERE kind = 'payment';
+      CREATE UNIQUE INDEX fee_ledger_reversal ON fee_ledger(payment_id) WHERE kind = 'reversal';
+      CREATE UNIQUE INDEX fee_ledger_request ON fee_ledger(actor, request_key) WHERE request_key IS NOT NULL;
+      CREATE FUNCTION fee_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+        END
+      $$;
+      CREATE TRIGGER fee_ledger_no_change BEFORE UPDATE OR DELETE ON fee_ledger
+        FOR EACH ROW EXECUTE FUNCTION fee_append_only();
+      CREATE TRIGGER fee_ledger_no_truncate BEFORE TRUNCATE ON fee_ledger
+        FOR EACH STATEMENT EXECUTE FUNCTION fee_append_only();
+
+      CREATE TABLE fee_balances (
+        account_id    text COLLATE "C" PRIMARY KEY REFERENCES fee_accounts(id) ON DELETE CASCADE,
+        balance_minor bigint NOT NULL,
+        through_seq   bigint NOT NULL
+      );
+
+      CREATE TABLE fee_control_states (
+        account_id        text COLLATE "C" PRIMARY KEY REFERENCES fee_accounts(id) ON DELETE CASCADE,
+        stage             text NOT NULL CHECK (stage IN ('normal','warned-first','warned-second','disconnect-pending','disconnected','reconnecting')),
+        warned_first_at   bigint,
+        warned_second_at  bigint,
+        disconnect_due_at bigint,
+        next_window_at    bigint,
+        disconnected_at   bigint,
+        last_command_id   text,
+        updated_at        bigint NOT NULL,
+        version           bigint NOT NULL
+      );
+      CREATE INDEX fee_control_states_stage ON fee_control_states(stage, account_id);
+
+      CREATE TABLE fee_decisions (
+        seq            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id     text NOT NULL,
+        at             bigint NOT NULL,
+        action         text NOT NULL,
+        reason         text NOT NULL,
+        message        text NOT NULL,
+        balance_minor  bigint NOT NULL,
+        next_window_at bigint,
+        command_id     text,
+        dry_run        boolean NOT NULL
+      );
+      CREATE INDEX fee_decisions_account ON fee_decisions(account_id, seq);
+      CREATE TRIGGER fee_decisions_no_change BEFORE UPDATE OR DELETE ON fee_decisions
+        FOR EACH ROW EXECUTE FUNCTION fee_append_only();
+
+      CREATE TABLE fee_emergency (
+        id     integer PRIMARY KEY CHECK (id = 1),
+        active boolean NOT NULL,
+        reason text,
+        set_by text,
+        since  bigint
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {
