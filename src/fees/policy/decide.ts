@@ -3,23 +3,12 @@
  * control stands with it: what to do now, why, and where it stands afterwards. The runner acts
  * on the decision (notify, command) and records it; nothing here has effects.
  */
-import type { Balance, FeeAccount, FeeControlStage, FeeDecision } from '../model.js';
+import type { Balance, FeeAccount, FeeControlStage, FeeControlState, FeeDecision } from '../model.js';
 import { DisconnectionCalendar, NoDisconnectionWindowError, type ClosedReason } from './calendar.js';
 import type { FeePolicyConfig } from './config.js';
 
 /** Where fee control stands with one account, between runs: the part of the stored state the policy reads and writes. */
-export interface PolicyState {
-  readonly stage: FeeControlStage;
-  /** When the first warning of the current crossing went out; null again once the balance is back above its threshold. */
-  readonly warnedFirstAt: number | null;
-  /** The same for the second warning, the last one before a disconnection. */
-  readonly warnedSecondAt: number | null;
-  /** When disconnection became due (balance ≤ −limit); null while it is not. */
-  readonly disconnectDueAt: number | null;
-  /** The next allowed disconnection window while waiting for one. */
-  readonly nextWindowAt: number | null;
-  readonly disconnectedAt: number | null;
-}
+export type PolicyState = Pick<FeeControlState, 'stage' | 'warnedFirstAt' | 'warnedSecondAt' | 'disconnectDueAt' | 'nextWindowAt' | 'disconnectedAt'>;
 
 export const INITIAL_STATE: PolicyState = { stage: 'normal', warnedFirstAt: null, warnedSecondAt: null, disconnectDueAt: null, nextWindowAt: null, disconnectedAt: null };
 

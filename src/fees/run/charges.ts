@@ -6,12 +6,13 @@
  * then moves to the end of the row already there). Valid data gives a `charge`; estimated or
  * suspect data a `provisional-charge`, trued up once valid data covers the same period.
  */
+import { TimeZone } from '../../billing/timeZone.js';
 import type { FeeAccount, LedgerEntry } from '../model.js';
 import type { Tariff, Usage } from '../tariffs/index.js';
 import type { MeterUsage, UsageQuality } from './usage.js';
 
 /** What the runner needs of a compiled tariff. */
-export type ChargingTariff = Pick<Tariff, 'id' | 'charge'>;
+export type ChargingTariff = Pick<Tariff, 'id' | 'charge' | 'definition'>;
 
 /** A row for the ledger, before the store numbers it. */
 export type ChargeEntry = Omit<LedgerEntry, 'seq'>;
@@ -25,6 +26,8 @@ export interface ChargeDetail {
   /** Rounding carried in from the meter's previous period and out to its next. */
   readonly carryInWh: number;
   readonly carryWh: number;
+  /** The tier cycle the period lies in (its local start), null for a tariff without tiers; `cycleToDateWh` is what it used before the period. */
+  readonly cycleStart: number | null;
   readonly cycleToDateWh: number;
   readonly provisionalIntervals: number;
   readonly lines: readonly unknown[];
@@ -46,12 +49,13 @@ export function chargeKey(kind: 'charge' | 'provisional-charge' | 'true-up', met
 }
 
 /** The charge row of a meter's usage: `charge` for valid data, `provisional-charge` otherwise. */
-export function chargeEntry(account: FeeAccount, used: MeterUsage, carryInWh: number, tariff: ChargingTariff, cycleToDateWh: number, at: number): ChargeEntry {
+export function chargeEntry(account: FeeAccount, used: MeterUsage, carryInWh: number, tariff: ChargingTariff, cycle: { readonly start: number | null; readonly toDateWh: number }, at: number): ChargeEntry {
+  const cycleToDateWh = cycle.toDateWh;
   const usage: Usage = { ...used.usage, cycleToDateWh };
   const priced = price(account, tariff, usage);
   const kind = used.quality === 'valid' ? 'charge' : 'provisional-charge';
   const detail: ChargeDetail = {
-    meterId: used.meterId, tariffId: tariff.id, quality: used.quality, wh: used.totalWh, carryInWh, carryWh: used.carryWh, cycleToDateWh,
+    meterId: used.meterId, tariffId: tariff.id, quality: used.quality, wh: used.totalWh, carryInWh, carryWh: used.carryWh, cycleStart: cycle.start, cycleToDateWh,
     provisionalIntervals: used.provisionalIntervals, lines: priced.lines,
   };
   return {
@@ -74,6 +78,18 @@ export function trueUpEntry(account: FeeAccount, provisional: LedgerEntry, used:
     accountId: account.id, kind: 'true-up', amountMinor: -priced.amountMinor - provisional.amountMinor, currency: account.currency,
     key: chargeKey('true-up', before.meterId, used.usage.from), at, periodFrom: used.usage.from, periodTo: used.usage.to, detail, actor: FEE_RUN_ACTOR,
   };
+}
+
+/** The tier cycle (local month or year of a tiered tariff) an instant lies in; undefined for a tariff without tiers. */
+export function tierCycleOf(tariff: ChargingTariff, ts: number): { readonly start: number; readonly next: number } | undefined {
+  const def = tariff.definition;
+  if (def.kind !== 'tiered') return undefined;
+  const zone = TimeZone.named(def.timeZone);
+  const l = zone.local(ts);
+  // Date.UTC carries month 13 into January of the next year.
+  return def.cycle === 'monthly'
+    ? { start: zone.instantOf(l.year, l.month, 1), next: zone.instantOf(l.year, l.month + 1, 1) }
+    : { start: zone.instantOf(l.year, 1, 1), next: zone.instantOf(l.year + 1, 1, 1) };
 }
 
 /** The detail of a row the runner wrote (charge, provisional charge, true-up); undefined for any other. */
