@@ -40,6 +40,8 @@ import { installSecurityHeaders } from './securityHeaders.js';
 import { webRoutes } from './webRoutes.js';
 import { billingRoutes } from './billingRoutes.js';
 import { feeAccountRoutes } from './feeAccountRoutes.js';
+import { feeControlRoutes } from './feeControlRoutes.js';
+import type { FeeControl } from '../fees/run/feeControl.js';
 import { feePaymentRoutes } from './feePaymentRoutes.js';
 import type { FeeAccountService } from '../fees/accounts/service.js';
 import type { BillingService } from '../billing/service.js';
@@ -92,6 +94,8 @@ export interface ApiDeps {
   readonly tariffs?: TariffBook;
   /** Fee accounts, ledger and payments; absent (fees disabled): no fee routes. */
   readonly fees?: FeeAccountService;
+  /** The emergency flag and the dry run; absent (fees disabled): no fee-control routes. */
+  readonly feeControl?: FeeControl;
 }
 
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
@@ -212,6 +216,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
       await v1.register(feeAccountRoutes, { accounts: deps.fees });
       await v1.register(feePaymentRoutes, { accounts: deps.fees });
     }
+    if (deps.feeControl !== undefined) await v1.register(feeControlRoutes, { control: deps.feeControl });
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });
   return app;
