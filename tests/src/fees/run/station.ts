@@ -58,30 +58,35 @@ export async function feeStation(cleanups: (() => Promise<void> | void)[]) {
   const readings = new ReadingStore(db, (id) => registry.meterKey(id));
   const source = { protocol: 'mqtt' as const, terminalId: terminalId('t1'), mode: 'poll' as const };
   readings.write(Array.from({ length: 65 }, (_, k) => ({ meterId: meterId('m1'), quantity: 'energy.active.import' as const, ts: T0 + k * Q, value: 100 + k, unit: 'kWh', quality: 'good' as const, source })));
+  const s = await feeStationOn(db, cleanups, { meters: [METER] });
+  const account: FeeAccount = {
+    id: 'acc-1', customerRef: 'C-1', name: 'Flat 1', meterIds: ['m1'], mode: 'prepaid', tariffId: 'flat', currency: 'CNY',
+    creditLimitMinor: 1_000, warnFirstMinor: 2_000, warnSecondMinor: 500, reconnectMinor: 0, protected: false, notify: { kind: 'none' }, createdAt: T0, updatedAt: T0,
+  };
+  await s.fees.createAccount(account);
+  await s.fees.append([{ accountId: 'acc-1', kind: 'payment', amountMinor: 3_000, currency: 'CNY', key: 'payment:p0', paymentId: 'p0', at: T0, actor: 'test' }]);
+  return s;
+}
+
+/** Fee control's parts on a database whose registry and readings the caller filled; `meters` are the command service's. */
+export async function feeStationOn(db: Db, cleanups: (() => Promise<void> | void)[], o: { readonly meters: readonly Meter[] }) {
   const billing = new BillingService(new SqliteBillingStore(db), billingOptions(buildConfig({}, 'test').billing, 0, () => new Set()));
   const fees = new SqliteFeeStore(db);
   const relay = new Relay();
   let now = T0;
   const clock = { now: () => now, set: (t: number) => { now = t; } };
-  const commands = testCommandService({ db, meters: [METER], run: relay.run, now: clock.now });
+  const commands = testCommandService({ db, meters: o.meters, run: relay.run, now: clock.now });
   await commands.service.start();
   cleanups.push(() => commands.service.close());
-  const account: FeeAccount = {
-    id: 'acc-1', customerRef: 'C-1', name: 'Flat 1', meterIds: ['m1'], mode: 'prepaid', tariffId: 'flat', currency: 'CNY',
-    creditLimitMinor: 1_000, warnFirstMinor: 2_000, warnSecondMinor: 500, reconnectMinor: 0, protected: false, notify: { kind: 'none' }, createdAt: T0, updatedAt: T0,
-  };
-  await fees.createAccount(account);
-  await fees.append([{ accountId: 'acc-1', kind: 'payment', amountMinor: 3_000, currency: 'CNY', key: 'payment:p0', paymentId: 'p0', at: T0, actor: 'test' }]);
   const config = Value.Default(FeeRunConfig, {}) as FeeRunConfig;
   const policy = policyOf({ forbiddenHours: [], weekendDays: [], minHoursAfterLastWarning: 0 });
-  const runner = (service: CommandService = commands.service) => {
-    return new FeeControlRunner({
-      store: fees, billing, tariff: (id) => (id === 'flat' ? compileTariff({ id: 'flat', kind: 'flat', currency: 'CNY', price: '1' }) : undefined), port: service,
-      notifier: new FeeNotifier(config.notify, undefined, createLogger('silent')),
-      policy, config, meter: () => METER,
-      now: clock.now, logger: createLogger('silent'), throttle: new LogThrottle(60_000),
-    });
-  };
+  const flat = compileTariff({ id: 'flat', kind: 'flat', currency: 'CNY', price: '1' });
+  const runner = (service: CommandService = commands.service) => new FeeControlRunner({
+    store: fees, billing, tariff: (id) => (id === 'flat' ? flat : undefined), port: service,
+    notifier: new FeeNotifier(config.notify, undefined, createLogger('silent')),
+    policy, config, meter: (id) => o.meters.find((m) => m.id === id),
+    now: clock.now, logger: createLogger('silent'), throttle: new LogThrottle(60_000),
+  });
   const control = new FeeControl({ runner: runner(), store: fees, audit: commands.audit, policy, config, now: clock.now, onError: (_what, err) => { throw err; } });
   return { db, fees, relay, clock, commands, runner, control };
 }
