@@ -4,8 +4,16 @@
  * over a stand-in device. Time is a manual clock. A prepaid account is charged down, warned
  * twice, disconnected, paid and reconnected; a restart and a second node charge nothing twice.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Q, T0, feeStation } from './station.js';
+import { meterId, terminalId } from '../../../../src/domain/index.js';
+import { Registry } from '../../../../src/registry/registry.js';
+import { SqliteRegistryStore } from '../../../../src/registry/store.js';
+import { openDatabase } from '../../../../src/storage/db.js';
+import { ReadingStore } from '../../../../src/storage/readingStore.js';
+import { Q, T0, feeStation, feeStationOn } from './station.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -76,5 +84,42 @@ describe('FeeControlRunner', () => {
     }
     expect((await s.fees.decisions('acc-1', { limit: 100 })).items).toEqual([]);
     expect(run.stats()).toMatchObject({ runs: 8, accountsDecided: 8, rowsCharged: 8, decisionsRecorded: 0 });
+  });
+});
+
+describe('provisional charges', () => {
+  it('charges estimated data provisionally and trues it up once, when valid data for the period arrives', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gridhead-fee-trueup-'));
+    const db = openDatabase(join(dir, 'store.db'));
+    cleanups.push(() => { db.close(); rmSync(dir, { recursive: true, force: true }); });
+    const registry = await Registry.open(new SqliteRegistryStore(db), { registerMapExists: () => true, profileExists: () => true });
+    await registry.seed({ areas: [], terminals: [{ id: 't1', name: 't1', protocol: 'mqtt', enabled: true, profiles: [] }], meters: [{ id: 'm1', name: 'm1', terminalId: 't1', address: '1', ctRatio: 1, ptRatio: 1, protected: false }] });
+    const readings = new ReadingStore(db, (id) => registry.meterKey(id));
+    const source = { protocol: 'mqtt' as const, terminalId: terminalId('t1'), mode: 'poll' as const };
+    const read = (k: number, value: number) => ({ meterId: meterId('m1'), quantity: 'energy.active.import' as const, ts: T0 + k * Q, value, unit: 'kWh', quality: 'good' as const, source });
+    // Reads up to 1 h and from 3 h: the two hours between are estimated by VEE.
+    readings.write([0, 1, 2, 3, 4, 12, 13, 14, 15, 16].map((k) => read(k, 100 + k)));
+    const s = await feeStationOn(db, cleanups, { meters: [] });
+    await s.fees.createAccount({
+      id: 'acc-1', customerRef: 'C-1', name: 'Flat 1', meterIds: ['m1'], mode: 'prepaid', tariffId: 'flat', currency: 'CNY',
+      creditLimitMinor: 1_000, warnFirstMinor: 200, warnSecondMinor: 100, reconnectMinor: 0, protected: false, notify: { kind: 'none' }, createdAt: T0, updatedAt: T0,
+    });
+    s.clock.set(T0 + 16 * Q + 60_000);
+    await s.runner().run();
+    const kinds = async () => (await s.fees.entries('acc-1', { limit: 100 })).items.map((e) => [e.kind, e.amountMinor, e.periodFrom, e.periodTo]);
+    expect(await kinds()).toEqual([['provisional-charge', -1_600, T0, T0 + 16 * Q]]);
+    // Nothing valid yet: no true-up, from this runner or a restarted one.
+    await s.runner().run();
+    expect(await kinds()).toHaveLength(1);
+    // The meter's profile is read back: the gap was uneven (2 kWh in its first quarter hour, 0.5 in its last), the same 8 kWh in all.
+    readings.write([106, 107, 108, 109, 110, 111, 111.5].map((v, i) => read(5 + i, v)));
+    const restarted = s.runner();
+    s.clock.set(T0 + 17 * Q);
+    await restarted.run();
+    await restarted.run();
+    const rows = await kinds();
+    expect(rows.filter((r) => r[0] === 'true-up')).toEqual([['true-up', 0, T0, T0 + 16 * Q]]);
+    expect(rows.filter((r) => r[0] === 'provisional-charge')).toHaveLength(1);
+    expect(restarted.stats().pendingTrueUps).toBe(0);
   });
 });
