@@ -93,7 +93,7 @@ export function createFeeControl(a: FeeControlAssembly): FeeControl | undefined 
   const notifier = new FeeNotifier(config.fees.run.notify, { ...a.broker, clientId: `${config.mqtt.clientId}-fees` }, logger);
   const runner = new FeeControlRunner({
     store: a.store, billing: createBillingService(a.billing, config.billing, config.station.utcOffsetMinutes, (id) => a.registry.areaSubtree(id)),
-    tariff: (id) => a.tariffs.get(id), port: a.port, notifier, policy, config: config.fees.run,
+    tariff: (id) => a.tariffs.get(id), port: a.port, notifier, audit: a.audit, policy, config: config.fees.run,
     meter: (id) => a.registry.findMeter(id), now, logger, throttle: a.throttle,
   });
   const control = new FeeControl({

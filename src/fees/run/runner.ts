@@ -13,6 +13,7 @@
 import type { ControlPort, ControlResult } from '../../control/port.js';
 import type { Meter } from '../../domain/index.js';
 import type { LogThrottle, Logger } from '../../observe/logger.js';
+import type { AuditLog } from '../../control/audit.js';
 import type { Balance, FeeAccount, FeeControlStage, PaymentMode } from '../model.js';
 import type { FeeAccountRecord as AccountRecord, FeeStore } from '../store.js';
 import { decide, type FeePolicy, type PolicyOutcome, type PolicyState } from '../policy/decide.js';
@@ -31,6 +32,8 @@ export interface FeeRunnerOptions {
   readonly tariff: (id: string) => ChargingTariff | undefined;
   readonly port: ControlPort;
   readonly notifier: FeeNotifier;
+  /** Where decisions that act (warnings, disconnection, reconnection) are audited, beside the commands' own entries. */
+  readonly audit: Pick<AuditLog, 'append'>;
   readonly policy: FeePolicy;
   readonly config: FeeRunConfig;
   /** The registry's meter, for its protected flag (保电): an account with a protected meter is never disconnected. */
@@ -54,6 +57,8 @@ export interface FeeRunStats {
 /** The command origin of fee control: a program of its own in the command log and audit. */
 export const FEE_CONTROL_ORIGIN = { kind: 'program', id: 'fee-control', round: 0 } as const;
 export const RECONNECT_SAMPLES = 1_000;
+/** Who the audit log names for fee control's own decisions. */
+export const FEE_CONTROL_ACTOR = 'system:fee-control';
 /** Ledger rows read per step when finding the end of the ledger at start. */
 const LEDGER_END_PAGE = 100_000;
 const QUARTER = 15 * 60_000;
@@ -199,12 +204,14 @@ export class FeeControlRunner {
     let next: PolicyState = outcome.next;
     let commandId: string | undefined;
     let message = decision.message;
+    let unverified = false;
     if (decision.action === 'disconnect' || decision.action === 'reconnect') {
       const results = await this.command(record, account, decision.action, decision.message);
       const ids = results.map((r) => r.commandId).filter((id): id is string => id !== undefined);
       commandId = ids.length === 0 ? undefined : ids.join(',');
       const failed = results.filter((r) => r.status !== 'verified');
       if (failed.length > 0) {
+        unverified = true;
         message += ` Not verified on ${failed.length} of ${results.length} meters (${failed.map((r) => r.error?.code ?? r.status).join(', ')}): tried again at the next run.`;
         next = decision.action === 'disconnect' ? { ...next, stage: 'disconnect-pending', disconnectedAt: null } : { ...next, stage: 'disconnected' };
       } else if (decision.action === 'reconnect') {
@@ -216,7 +223,15 @@ export class FeeControlRunner {
     if ((decision.action !== 'none' && decision.action !== 'wait') || changed) {
       const [recorded] = await this.o.store.recordDecisions([{ ...decision, message, ...(commandId === undefined ? {} : { commandId }) }]);
       this.counts.decisionsRecorded += 1;
-      if (recorded !== undefined) this.o.notifier.notify(account, recorded);
+      if (recorded !== undefined) {
+        this.o.notifier.notify(account, recorded);
+        if (recorded.action !== 'none' && recorded.action !== 'wait') {
+          await this.o.audit.append({
+            actor: FEE_CONTROL_ACTOR, source: null, action: `fees.${recorded.action}`, target: `fee-account:${account.id}`, outcome: unverified ? 'failed' : 'ok',
+            detail: { reason: recorded.reason, message: recorded.message, balanceMinor: recorded.balanceMinor, ...(recorded.commandId === undefined ? {} : { commandId: recorded.commandId }) },
+          });
+        }
+      }
     }
     if (!changed && !stateMoved(record.control, next) && commandId === undefined) return;
     try {

@@ -83,7 +83,7 @@ export async function feeStationOn(db: Db, cleanups: (() => Promise<void> | void
   const flat = compileTariff({ id: 'flat', kind: 'flat', currency: 'CNY', price: '1' });
   const runner = (service: CommandService = commands.service) => new FeeControlRunner({
     store: fees, billing, tariff: (id) => (id === 'flat' ? flat : undefined), port: service,
-    notifier: new FeeNotifier(config.notify, undefined, createLogger('silent')),
+    notifier: new FeeNotifier(config.notify, undefined, createLogger('silent')), audit: commands.audit,
     policy, config, meter: (id) => o.meters.find((m) => m.id === id),
     now: clock.now, logger: createLogger('silent'), throttle: new LogThrottle(60_000),
   });
