@@ -6,7 +6,7 @@
 import Type, { type Static } from 'typebox';
 import { strict } from '../../protocols/config.js';
 import { TariffConfig } from '../fees/tariffs/schema.js';
-import { FeeAccountsConfig, FeePaymentsConfig } from '../fees/accounts/config.js';
+import { FeeAccountsConfig, FeePaymentsConfig } from './feeAccounts.js';
 
 export const FeesConfig = Type.Object(
   {
