@@ -29,6 +29,8 @@ import type { SecurityEventLog } from '../security/securityEvents.js';
 import type { BillingStore } from '../billing/store.js';
 import type { ReplacementStore } from '../billing/replacements.js';
 import type { AsyncReadingStore } from '../storage/readingStore.js';
+import { FeeReports } from '../fees/reports/service.js';
+import type { FeeReportStore } from '../fees/reports/store.js';
 import { MeterReader } from './meterRead.js';
 import type { DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
 import { buildApi } from './server.js';
@@ -38,6 +40,7 @@ export interface ApiAssembly {
   readonly registry: Registry;
   readonly readings: AsyncReadingStore;
   readonly billing: { readonly billing: BillingStore; readonly replacements: ReplacementStore };
+  readonly feeReports: FeeReportStore;
   readonly audit: AuditLog;
   readonly auth: AuthService;
   readonly security: { readonly keys: KeyStore; readonly events: SecurityEventLog };
@@ -123,6 +126,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     },
     webRoot: config.http.webRoot ?? 'dist/web',
     billing: createBillingService(o.billing, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id)),
+    feeReports: new FeeReports({ store: o.feeReports, utcOffsetMinutes: config.station.utcOffsetMinutes }),
   });
   o.closers.add('api', () => api.close());
   await listening('http', config.http.host, config.http.port, () => api.listen({ host: config.http.host, port: config.http.port }));

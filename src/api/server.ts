@@ -40,6 +40,8 @@ import { installSecurityHeaders } from './securityHeaders.js';
 import { webRoutes } from './webRoutes.js';
 import { billingRoutes } from './billingRoutes.js';
 import type { BillingService } from '../billing/service.js';
+import { feeReportRoutes } from './feeReportRoutes.js';
+import type { FeeReports } from '../fees/reports/service.js';
 import type { HealthReport } from '../observe/health.js';
 
 export interface ApiDeps {
@@ -83,6 +85,8 @@ export interface ApiDeps {
   readonly webRoot?: string;
   /** Billing reads (role billing); absent: no billing routes. */
   readonly billing?: BillingService;
+  /** Fee recovery reports (role billing); absent: no report routes. */
+  readonly feeReports?: FeeReports;
 }
 
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
@@ -129,6 +133,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'live', description: 'Live overview, meter state and the live stream for the dashboard' },
         { name: 'analysis', description: 'Load curves, profiles, comparisons, line loss, collection ranking' },
         { name: 'billing', description: 'Frozen reads, interval data with VEE, TOU consumption; JSON pages or streamed CSV' },
+        { name: 'fees', description: 'Fee control and fee recovery: accounts, ledger, payments, reports' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
       security: [{ bearer: [] }, { session: [] }],
@@ -197,6 +202,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.live !== undefined) await v1.register(liveRoutes, deps.live);
     if (deps.analysis !== undefined) await v1.register(analysisRoutes, deps.analysis);
     if (deps.billing !== undefined) await v1.register(billingRoutes, { billing: deps.billing });
+    if (deps.feeReports !== undefined) await v1.register(feeReportRoutes, { reports: deps.feeReports });
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });
   return app;

@@ -21,6 +21,8 @@ import {
 export const MAX_RECOVERY_MONTHS = 36;
 /** Most reconnections one percentile report reads; a longer period is cut, and says so. */
 export const MAX_RECONNECTION_SAMPLES = 100_000;
+/** The closed disconnections a report lists without a window: those of the last 30 days. */
+export const DEFAULT_DISCONNECTION_DAYS = 30;
 
 export interface FeeReportsOptions {
   readonly store: FeeReportStore;
@@ -100,23 +102,26 @@ export class FeeReports {
     return (await this.#store.recovery(months)).map((r) => ({ ...r, rate: r.billedMinor > 0 ? r.paidMinor / r.billedMinor : null }));
   }
 
-  /** Open disconnections, and those closed by a reconnection in [from, to). */
-  async disconnections(from: number, to: number, limit: number): Promise<{ asOf: number; open: DisconnectionPeriod[]; closed: DisconnectionPeriod[] }> {
-    checkSpan(from, to);
+  /** Open disconnections, and those closed by a reconnection in [from, to) (default: the last DEFAULT_DISCONNECTION_DAYS days). */
+  async disconnections(q: { readonly from?: number; readonly to?: number; readonly limit: number }): Promise<{ asOf: number; open: DisconnectionPeriod[]; closed: DisconnectionPeriod[] }> {
     const asOf = this.#now();
+    const to = q.to ?? asOf;
+    const from = q.from ?? to - DEFAULT_DISCONNECTION_DAYS * 86_400_000;
+    const limit = q.limit;
+    checkSpan(from, to);
     const { open, closed } = await this.#store.disconnections({ from, to, limit });
     const withDuration = (r: DisconnectionRow): DisconnectionPeriod => ({ ...r, durationMs: Math.max(0, (r.reconnectedAt ?? asOf) - r.disconnectedAt) });
     return { asOf, open: open.map(withDuration), closed: closed.map(withDuration) };
   }
 
-  /** Payment-to-reconnection times of the reconnections in [from, to): median, p95 and the first `limit` of them. */
+  /** Payment-to-reconnection times of the reconnections in [from, to): median, p95 and the first `limit` of them (at most MAX_RECONNECTION_SAMPLES). */
   async reconnectionTimes(from: number, to: number, limit: number): Promise<ReconnectionTimes> {
     checkSpan(from, to);
     const rows = await this.#store.reconnections(from, to, MAX_RECONNECTION_SAMPLES + 1);
     const truncated = rows.length > MAX_RECONNECTION_SAMPLES;
     const items = rows.slice(0, MAX_RECONNECTION_SAMPLES).map((r) => ({ ...r, durationMs: r.reconnectedAt - r.paidAt }));
     const durations = items.map((r) => r.durationMs).sort((a, b) => a - b);
-    return { from, to, count: items.length, medianMs: median(durations), p95Ms: nearestRank(durations, 95), truncated, items: items.slice(0, reportLimit(limit)) };
+    return { from, to, count: items.length, medianMs: median(durations), p95Ms: nearestRank(durations, 95), truncated, items: items.slice(0, Math.max(1, Math.trunc(limit))) };
   }
 
   /** The accounts the fee-control overview shows. */

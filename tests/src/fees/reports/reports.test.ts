@@ -166,10 +166,10 @@ describe.each(STORE_DRIVERS)('fee reports on $name', (driver) => {
     if (y === undefined) throw new Error('no state');
     await store.saveControlState({ ...y, stage: 'disconnected', disconnectedAt: AS_OF - 2 * DAY, updatedAt: AS_OF - 2 * DAY }, y.version);
 
-    const r = await reports.disconnections(AS_OF - 30 * DAY, AS_OF, 100);
+    const r = await reports.disconnections({ limit: 100 });
     expect(r.open).toEqual([{ accountId: 'y', name: 'Customer y', areaId: 'tx2', disconnectedAt: AS_OF - 2 * DAY, reconnectedAt: null, stage: 'disconnected', balanceMinor: 0, currency: 'CNY', durationMs: 2 * DAY }]);
     expect(r.closed).toEqual([{ accountId: 'x', name: 'Customer x', areaId: 'tx1', disconnectedAt: t0, reconnectedAt: t0 + 3 * DAY + 10 * MIN, stage: null, balanceMinor: 0, currency: 'CNY', durationMs: 3 * DAY + 10 * MIN }]);
-    expect((await reports.disconnections(AS_OF - DAY, AS_OF, 100)).closed).toEqual([]);
+    expect((await reports.disconnections({ from: AS_OF - DAY, to: AS_OF, limit: 100 })).closed).toEqual([]);
   });
 
   it('times each verified reconnection from the payment that reached the threshold: median and p95 of known durations', async () => {
