@@ -14,15 +14,13 @@ import { isAdmin as noAdmin, type AdminCheck } from './admin.js';
 import { noteAudit } from './auditRoutes.js';
 import { CommandBody, CommandOut, MeterIdString, PreviewOut, type CommandView } from './commandSchemas.js';
 import { problemResponses } from './problem.js';
-import { IdParam, Nullable } from './schemas.js';
+import { IdParam, IdempotencyHeader, Nullable } from './schemas.js';
 
 export interface CommandRoutesOptions {
   readonly commands: Pick<CommandService, 'submit' | 'get' | 'list' | 'cancel'>;
   /** Who may override a protected meter; src/api/admin.ts by default. */
   readonly isAdmin?: AdminCheck;
 }
-
-const IdempotencyHeader = Type.Object({ 'idempotency-key': Type.String({ minLength: 1, maxLength: 200, description: 'Any unique string; a retry with the same key and body returns the same command.' }) });
 
 export const commandRoutes: FastifyPluginAsyncTypebox<CommandRoutesOptions> = async (app, { commands, isAdmin = noAdmin }) => {
   const tags = ['commands'];

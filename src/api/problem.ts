@@ -68,7 +68,11 @@ export function installProblemHandlers<T extends FastifyInstance>(app: Pick<T, '
       });
       return sendProblem(reply, 400, 'VALIDATION', errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
     }
-    if (err instanceof DomainError) return sendProblem(reply, err.status, err.code, err.message);
+    if (err instanceof DomainError) {
+      // A refusal that names its field says so in `errors`, as a schema refusal does.
+      const field = (err as { field?: unknown }).field;
+      return sendProblem(reply, err.status, err.code, err.message, typeof field === 'string' ? [{ path: field, message: err.message }] : undefined);
+    }
     // The shared database away or overloaded is worth a retry, not a server fault: 503 with its
     // code. The message names the server only redacted (src/storage/postgres/errors.ts).
     if (err instanceof DatabaseError && TRANSIENT_DATABASE_CODES.has(err.code)) {

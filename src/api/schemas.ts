@@ -12,6 +12,9 @@ export interface Page<T> { items: T[]; next: string | null }
 
 export const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 
+/** A request that changes state once however often it is retried: the same key with the same body answers what the first did. */
+export const IdempotencyHeader = Type.Object({ 'idempotency-key': Type.String({ minLength: 1, maxLength: 200, description: 'Any unique string; a retry with the same key and body returns what the first request made.' }) });
+
 export const PageQuery = {
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Items per page.' }),
   cursor: Type.Optional(Type.String({ maxLength: 64, description: 'The `next` value of the previous page.' })),

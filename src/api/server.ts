@@ -39,6 +39,9 @@ import { analysisRoutes, type AnalysisRoutesOptions } from './analysisRoutes.js'
 import { installSecurityHeaders } from './securityHeaders.js';
 import { webRoutes } from './webRoutes.js';
 import { billingRoutes } from './billingRoutes.js';
+import { feeAccountRoutes } from './feeAccountRoutes.js';
+import { feePaymentRoutes } from './feePaymentRoutes.js';
+import type { FeeAccountService } from '../fees/accounts/service.js';
 import type { BillingService } from '../billing/service.js';
 import { feeReportRoutes } from './feeReportRoutes.js';
 import type { FeeReports } from '../fees/reports/service.js';
@@ -85,6 +88,8 @@ export interface ApiDeps {
   readonly webRoot?: string;
   /** Billing reads (role billing); absent: no billing routes. */
   readonly billing?: BillingService;
+  /** Fee accounts, ledger and payments; absent (fees disabled): no fee routes. */
+  readonly fees?: FeeAccountService;
   /** Fee recovery reports (role billing); absent: no report routes. */
   readonly feeReports?: FeeReports;
 }
@@ -133,7 +138,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'live', description: 'Live overview, meter state and the live stream for the dashboard' },
         { name: 'analysis', description: 'Load curves, profiles, comparisons, line loss, collection ranking' },
         { name: 'billing', description: 'Frozen reads, interval data with VEE, TOU consumption; JSON pages or streamed CSV' },
-        { name: 'fees', description: 'Fee control and fee recovery: accounts, ledger, payments, reports' },
+        { name: 'fees', description: 'Fee control: accounts, balances, the ledger, payments, reversals and adjustments, recovery reports (money in integer minor units)' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
       security: [{ bearer: [] }, { session: [] }],
@@ -202,6 +207,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.live !== undefined) await v1.register(liveRoutes, deps.live);
     if (deps.analysis !== undefined) await v1.register(analysisRoutes, deps.analysis);
     if (deps.billing !== undefined) await v1.register(billingRoutes, { billing: deps.billing });
+    if (deps.fees !== undefined) {
+      await v1.register(feeAccountRoutes, { accounts: deps.fees });
+      await v1.register(feePaymentRoutes, { accounts: deps.fees });
+    }
     if (deps.feeReports !== undefined) await v1.register(feeReportRoutes, { reports: deps.feeReports });
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });

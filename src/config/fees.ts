@@ -5,6 +5,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { strict } from '../../protocols/config.js';
+import { FeeAccountsConfig, FeePaymentsConfig } from '../fees/accounts/config.js';
 
 export const FeesConfig = Type.Object(
   {
@@ -12,6 +13,9 @@ export const FeesConfig = Type.Object(
     enabled: Type.Boolean({ default: false }),
     /** ISO 4217 code of the station's accounts and tariffs. */
     currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'CNY' }),
+    /** Accounts upserted at start (src/fees/accounts/config.ts). */
+    accounts: FeeAccountsConfig,
+    payments: FeePaymentsConfig,
   },
   strict,
 );
