@@ -27,6 +27,7 @@ import type { RuleService } from '../rules/service.js';
 import type { KeyStore } from '../security/keyStore.js';
 import type { SecurityEventLog } from '../security/securityEvents.js';
 import type { BillingStore } from '../billing/store.js';
+import type { FeeAccountService } from '../fees/accounts/service.js';
 import type { ReplacementStore } from '../billing/replacements.js';
 import type { AsyncReadingStore } from '../storage/readingStore.js';
 import { FeeReports } from '../fees/reports/service.js';
@@ -50,6 +51,8 @@ export interface ApiAssembly {
   readonly rules: RuleService | undefined;
   readonly control: Control;
   readonly loadControl: LoadControlEvaluator;
+  /** Fee accounts and payments; undefined while fee control is off. */
+  readonly fees: FeeAccountService | undefined;
   readonly dlmsPush: DlmsPushRoutesOptions;
   readonly expectedIntervalMs: (meter: Pick<Meter, 'terminalId'>) => number | undefined;
   readonly health: () => Promise<HealthReport>;
@@ -126,7 +129,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     },
     webRoot: config.http.webRoot ?? 'dist/web',
     billing: createBillingService(o.billing, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id)),
-    feeReports: new FeeReports({ store: o.feeReports, utcOffsetMinutes: config.station.utcOffsetMinutes }),
+    ...(o.fees === undefined ? {} : { fees: o.fees, feeReports: new FeeReports({ store: o.feeReports, utcOffsetMinutes: config.station.utcOffsetMinutes }) }),
   });
   o.closers.add('api', () => api.close());
   await listening('http', config.http.host, config.http.port, () => api.listen({ host: config.http.host, port: config.http.port }));

@@ -13,23 +13,34 @@ import type { FeeStore } from './store.js';
 export { FeeAccountService } from './accounts/service.js';
 
 export interface FeeAccountsAssembly {
-  readonly config: FeesConfig;
+  readonly config: { readonly fees: FeesConfig };
   readonly store: FeeStore;
   readonly audit: AuditLog;
-  /** Whether the registry holds the meter. */
-  readonly meterExists: (id: string) => boolean;
-  /** Whether the tariff book holds the tariff (src/fees/tariffs). */
-  readonly tariffExists: (id: string) => boolean;
+  readonly registry: { findMeter(id: string): unknown };
+  /** Whether the tariff book holds the tariff; default: a tariff of `fees.tariffs`. */
+  readonly tariffExists?: (id: string) => boolean;
   readonly now?: () => number;
 }
 
-export async function createFeeAccounts(o: FeeAccountsAssembly): Promise<FeeAccountService> {
+/** The account service with the configured accounts upserted, or undefined while fee control is off (`fees.enabled`). */
+export async function createFeeAccounts(a: FeeAccountsAssembly): Promise<FeeAccountService | undefined> {
+  if (!a.config.fees.enabled) return undefined;
+  const o = {
+    ...a, config: a.config.fees, meterExists: (id: string) => a.registry.findMeter(id) !== undefined,
+    tariffExists: a.tariffExists ?? ((id: string) => tariffIdsOf(a.config.fees).has(id)),
+  };
   const service = new FeeAccountService({
     store: o.store, audit: o.audit, currency: o.config.currency, maxAmountMinor: o.config.payments.maxAmountMinor,
     meterExists: o.meterExists, tariffExists: o.tariffExists, ...(o.now === undefined ? {} : { now: o.now }),
   });
   await seedAccounts(service, o.config.accounts);
   return service;
+}
+
+/** The ids of the section's tariffs (`fees.tariffs`, src/fees/tariffs); none where the section holds no tariff book. */
+function tariffIdsOf(fees: FeesConfig): ReadonlySet<string> {
+  const tariffs = (fees as { readonly tariffs?: readonly { readonly id: string }[] }).tariffs ?? [];
+  return new Set(tariffs.map((t) => t.id));
 }
 
 /** Upserts the configured accounts one by one; a refused one stops the start with its key path. */

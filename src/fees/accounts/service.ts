@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { AuditLog } from '../../control/audit.js';
 import { NotFoundError, ValidationError } from '../../domain/errors.js';
-import { IdempotencyConflict, PaymentExists, PaymentReversed } from '../errors.js';
+import { FeeAccountExists, IdempotencyConflict, PaymentExists, PaymentReversed } from '../errors.js';
 import type { Balance, BillingCycle, FeeAccount, FeeDecision, LedgerEntry, NotificationTarget, PaymentMode } from '../model.js';
 import type { AccountQuery, FeeAccountRecord, FeeStore, NewLedgerEntry, Page, RequestedEntry, SeqPage } from '../store.js';
 import { checkAccount, checkAmount, checkCurrency, type AccountRules } from './validate.js';
@@ -154,8 +154,14 @@ export class FeeAccountService {
       const at = this.#now();
       const wanted = accountOf(input, this.#o.currency);
       if (existing === undefined) {
-        await this.#o.store.createAccount(this.#checked({ ...wanted, createdAt: at, updatedAt: at }));
-        counts.created += 1;
+        try {
+          await this.#o.store.createAccount(this.#checked({ ...wanted, createdAt: at, updatedAt: at }));
+          counts.created += 1;
+        } catch (err) {
+          // Another node starting from the same file created it a moment ago: the same upsert.
+          if (!(err instanceof FeeAccountExists)) throw err;
+          counts.unchanged += 1;
+        }
       } else if (sameAccount(existing.account, wanted)) {
         counts.unchanged += 1;
       } else {

@@ -51,6 +51,7 @@ function entry(accountId: string, key: string, kind: NewLedgerEntry['kind'], amo
 beforeAll(async () => {
   started = await startTestHeadEnd({
     mqtt: { embeddedBroker: { enabled: true, port: 0 } },
+    fees: { enabled: true },
     registry: {
       areas: [{ id: 'r1', name: 'Region', kind: 'region' }, { id: 'tx1', name: 'TX 1', kind: 'transformer', parentId: 'r1', transformerKva: 400 },
         { id: 'tx2', name: 'TX 2', kind: 'transformer', parentId: 'r1', transformerKva: 400 }],
