@@ -2,8 +2,8 @@
  * Fee recovery reports (电费回收) under /fees/reports, as JSON or CSV (RFC 4180, with
  * `format=csv` or `Accept: text/csv`): arrears by area with age buckets, the recovery rate
  * per area and month, disconnections for fees, payment-to-reconnection times, and the
- * accounts fee control is watching. Access `billing` (billing or admin): every report states
- * what customers owe or paid, and the accounts API they complete is the billing role's too.
+ * accounts fee control is watching. Access `fees`, as the accounts they summarise: billing
+ * staff read what is owed and paid, operators who is disconnected and for how long.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
@@ -25,7 +25,7 @@ const CSV_NOTE = ' CSV (RFC 4180, header row, CRLF) with `format=csv` or `Accept
 
 export const feeReportRoutes: FastifyPluginAsyncTypebox<FeeReportRoutesOptions> = async (app, { reports }) => {
   app.get('/fees/reports/arrears', {
-    config: { access: 'billing' },
+    config: { access: 'fees' },
     schema: {
       tags: ['fees'],
       description: 'Accounts with a negative balance by area (their first meter\'s transformer area), then account id, the debt aged first-in-first-out over the debit rows (payments settle the oldest charges first): 0–30, 31–60, 61–90 and over 90 days since booked. The first page also sums them per area.' + CSV_NOTE + ' CSV without `limit`: every account from `cursor`, streamed.',
@@ -51,7 +51,7 @@ export const feeReportRoutes: FastifyPluginAsyncTypebox<FeeReportRoutesOptions> 
   });
 
   app.get('/fees/reports/recovery', {
-    config: { access: 'billing' },
+    config: { access: 'fees' },
     schema: {
       tags: ['fees'],
       description: 'The recovery rate (回收率) per area and station-local month: payments booked in the month, less the reversals of those payments (counted against the month of the payment they undo), over the charges, provisional charges and true-ups booked in the month. Adjustments are neither. Only area-months with a payment or a charge.' + CSV_NOTE,
@@ -69,7 +69,7 @@ export const feeReportRoutes: FastifyPluginAsyncTypebox<FeeReportRoutesOptions> 
   });
 
   app.get('/fees/reports/disconnected', {
-    config: { access: 'billing' },
+    config: { access: 'fees' },
     schema: {
       tags: ['fees'],
       description: 'Accounts disconnected for fees: those disconnected now (fee-control stage `disconnected` or `reconnecting`), since when and for how long, and past disconnections from the decisions (from the first `disconnect` to the verified reconnection) reconnected within [from, to), by default the last 30 days.' + CSV_NOTE + ' CSV: one table, `state` open or closed.',
@@ -93,7 +93,7 @@ export const feeReportRoutes: FastifyPluginAsyncTypebox<FeeReportRoutesOptions> 
   });
 
   app.get('/fees/reports/reconnection-times', {
-    config: { access: 'billing' },
+    config: { access: 'fees' },
     schema: {
       tags: ['fees'],
       description: 'Payment-to-reconnection time of the verified reconnections within [from, to): from the ledger payment that brought the disconnected account back to at least its reconnection threshold to the decision recording the verified reconnection (action `reconnect`, reason `reconnected`). Median (the mean of the two middle values for an even count) and nearest-rank p95, in milliseconds.' + CSV_NOTE + ` CSV: every reconnection (up to ${MAX_RECONNECTION_SAMPLES}), the figures in the headers x-count, x-median-ms and x-p95-ms.`,
@@ -119,7 +119,7 @@ export const feeReportRoutes: FastifyPluginAsyncTypebox<FeeReportRoutesOptions> 
   });
 
   app.get('/fees/reports/watched', {
-    config: { access: 'billing' },
+    config: { access: 'fees' },
     schema: {
       tags: ['fees'],
       description: 'The accounts of the fee-control overview: every stage past normal (warned, waiting for a disconnection window, disconnected, reconnecting) and normal accounts near their first warning (balance below the first warning threshold plus the step between the two thresholds); lowest balance first, at most `limit` per stage.',

@@ -12,9 +12,11 @@ export type Role = (typeof ROLES)[number];
  * - `public`: no credentials (only /health, /docs and the login itself);
  * - `authenticated`: any valid principal, whatever its role (who am I, log out);
  * - `viewer`: viewer, operator or admin; `operator`: operator or admin; `admin`: admin;
- * - `billing`: billing or admin.
+ * - `billing`: billing or admin;
+ * - `fees`: reading fee accounts, their ledgers and the recovery reports: every role, since
+ *   operators watch who is disconnected for fees and billing staff what is owed.
  */
-export const ACCESS_LEVELS = ['public', 'authenticated', 'viewer', 'operator', 'admin', 'billing'] as const;
+export const ACCESS_LEVELS = ['public', 'authenticated', 'viewer', 'operator', 'admin', 'billing', 'fees'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
 
 /** Who made a request: `user:<name>` (dashboard session) or `token:<name>` (API token). */
@@ -30,6 +32,7 @@ const GRANTS: Readonly<Record<Exclude<Access, 'public' | 'authenticated'>, reado
   operator: ['operator', 'admin'],
   admin: ['admin'],
   billing: ['billing', 'admin'],
+  fees: ['viewer', 'operator', 'admin', 'billing'],
 };
 
 /** Whether a principal of `role` may use a route declaring `access`. */
