@@ -45,6 +45,8 @@ import type { FeeAccountService } from '../fees/accounts/service.js';
 import type { BillingService } from '../billing/service.js';
 import { feeTariffRoutes } from './feeTariffRoutes.js';
 import type { TariffBook } from '../fees/tariffs/index.js';
+import { feeReportRoutes } from './feeReportRoutes.js';
+import type { FeeReports } from '../fees/reports/service.js';
 import type { HealthReport } from '../observe/health.js';
 
 export interface ApiDeps {
@@ -92,6 +94,8 @@ export interface ApiDeps {
   readonly tariffs?: TariffBook;
   /** Fee accounts, ledger and payments; absent (fees disabled): no fee routes. */
   readonly fees?: FeeAccountService;
+  /** Fee recovery reports (role billing); absent: no report routes. */
+  readonly feeReports?: FeeReports;
 }
 
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
@@ -138,7 +142,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'live', description: 'Live overview, meter state and the live stream for the dashboard' },
         { name: 'analysis', description: 'Load curves, profiles, comparisons, line loss, collection ranking' },
         { name: 'billing', description: 'Frozen reads, interval data with VEE, TOU consumption; JSON pages or streamed CSV' },
-        { name: 'fees', description: 'Fee control: tariffs and quotes, accounts, balances, the ledger, payments, reversals and adjustments (money in integer minor units)' },
+        { name: 'fees', description: 'Fee control: tariffs and quotes, accounts, balances, the ledger, payments, reversals and adjustments, recovery reports (money in integer minor units)' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
       security: [{ bearer: [] }, { session: [] }],
@@ -212,6 +216,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
       await v1.register(feeAccountRoutes, { accounts: deps.fees });
       await v1.register(feePaymentRoutes, { accounts: deps.fees });
     }
+    if (deps.feeReports !== undefined) await v1.register(feeReportRoutes, { reports: deps.feeReports });
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });
   return app;
