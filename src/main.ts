@@ -128,7 +128,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
     ...storage.auth.metricSources(), ...(alarms.brokerDrops?.metricSources() ?? []), ...stores.metricSources(),
   ]);
   const { url } = await createApi({
-    ...base, registry, readings: storage.readings, billing: { billing: stores.billing, replacements: stores.replacements }, audit: storage.audit, auth: storage.auth, security: { keys: storage.keys, events: storage.securityEvents },
+    ...base, registry, readings: storage.readings, billing: { billing: stores.billing, replacements: stores.replacements }, feeReports: stores.feeReports, audit: storage.audit, auth: storage.auth, security: { keys: storage.keys, events: storage.securityEvents },
     collection, live, alarms, rules: rules?.service, control, loadControl, tariffs, fees, feeControl,
     dlmsPush: { deadLetters: adapters.dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
   });

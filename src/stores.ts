@@ -37,6 +37,8 @@ import { PostgresDeviceEventStore } from './events/postgresStore.js';
 import { PostgresFeeStore } from './fees/postgresStore.js';
 import { SqliteFeeStore } from './fees/sqliteStore.js';
 import type { FeeStore } from './fees/store.js';
+import { postgresFeeReports, sqliteFeeReports } from './fees/reports/sqlReports.js';
+import type { FeeReportStore } from './fees/reports/store.js';
 import { SqliteDeviceEventStore, type DeviceEventStore } from './events/store.js';
 import type { PushListStore } from '../protocols/dlms/push/pushLists.js';
 import { SqliteControlReadBacks, type ControlReadBacks } from './live/meterState.js';
@@ -111,6 +113,8 @@ export interface StationStores {
   readonly billing: BillingStore;
   /** Fee accounts, the ledger and fee-control state (src/fees/store.ts). */
   readonly fees: FeeStore;
+  /** Fee recovery reports over the same tables (src/fees/reports/store.ts). */
+  readonly feeReports: FeeReportStore;
   /** The `database` component of /health: the driver, whether it answers, the pool, the last error. */
   health(): Promise<ComponentStatus>;
   /** A store write that failed (the pipeline retries it): shown in /health until the database answers again. */
@@ -200,6 +204,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
       analysisQueries: new SqliteAnalysisQueries(sqlite),
       billing: new SqliteBillingStore(sqlite),
       fees: new SqliteFeeStore(sqlite),
+      feeReports: sqliteFeeReports(sqlite),
       health: () => Promise.resolve(embeddedStatus),
       noteError: () => undefined,
       metricSources: () => [],
@@ -268,6 +273,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
     analysisQueries,
     billing: new PostgresBillingStore(pg),
     fees: new PostgresFeeStore(pg),
+    feeReports: postgresFeeReports(pg),
     health: () => health.status(),
     noteError: (err) => { health.noteError(err); },
     metricSources: () => statementMetricSources(pg),

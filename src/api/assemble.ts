@@ -32,6 +32,8 @@ import type { FeeControl } from '../fees/run/feeControl.js';
 import type { ReplacementStore } from '../billing/replacements.js';
 import type { AsyncReadingStore } from '../storage/readingStore.js';
 import type { TariffBook } from '../fees/tariffs/index.js';
+import { FeeReports } from '../fees/reports/service.js';
+import type { FeeReportStore } from '../fees/reports/store.js';
 import { MeterReader } from './meterRead.js';
 import type { DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
 import { buildApi } from './server.js';
@@ -41,6 +43,7 @@ export interface ApiAssembly {
   readonly registry: Registry;
   readonly readings: AsyncReadingStore;
   readonly billing: { readonly billing: BillingStore; readonly replacements: ReplacementStore };
+  readonly feeReports: FeeReportStore;
   readonly audit: AuditLog;
   readonly auth: AuthService;
   readonly security: { readonly keys: KeyStore; readonly events: SecurityEventLog };
@@ -132,7 +135,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     webRoot: config.http.webRoot ?? 'dist/web',
     billing: createBillingService(o.billing, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id)),
     tariffs: o.tariffs,
-    ...(o.fees === undefined ? {} : { fees: o.fees }),
+    ...(o.fees === undefined ? {} : { fees: o.fees, feeReports: new FeeReports({ store: o.feeReports, utcOffsetMinutes: config.station.utcOffsetMinutes }) }),
     ...(o.feeControl === undefined ? {} : { feeControl: o.feeControl }),
   });
   o.closers.add('api', () => api.close());

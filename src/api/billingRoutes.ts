@@ -5,13 +5,11 @@
  * the fleet size, and the socket's backpressure paces the database reads.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Readable } from 'node:stream';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Type from 'typebox';
 import { csvLine } from '../billing/csv.js';
 import { INTERVAL_MS, type BillingService, type DailyRow, type IntervalRow, type MonthlyRow } from '../billing/service.js';
 import { ValidationError } from '../domain/errors.js';
+import { once, sendCsv, wantsCsv } from './csvReply.js';
 import { problemResponses } from './problem.js';
 
 export interface BillingRoutesOptions {
@@ -169,38 +167,6 @@ export const billingRoutes: FastifyPluginAsyncTypebox<BillingRoutesOptions> = as
   }));
   await Promise.resolve();
 };
-
-function wantsCsv(req: FastifyRequest): boolean {
-  const format = (req.query as { format?: string }).format;
-  if (format !== undefined) return format === 'csv';
-  return req.headers.accept?.includes('text/csv') === true;
-}
-
-async function* once<T>(page: Promise<{ rows: T[]; next: string | null }>): AsyncGenerator<T[]> {
-  yield (await page).rows;
-}
-
-/**
- * Streams the header and then one chunk of lines per page. The first page is computed
- * before the reply starts, so a bad query (unknown area) is still a problem+json 400/404;
- * a failure later can only cut the stream, and is logged.
- */
-async function sendCsv<T>(req: FastifyRequest, reply: FastifyReply, header: string, chunks: AsyncIterator<T[]>, line: (r: T) => string): Promise<FastifyReply> {
-  const first = await chunks.next();
-  async function* body(): AsyncGenerator<string> {
-    yield header;
-    let step = first;
-    while (step.done !== true) {
-      yield step.value.map(line).join('');
-      // Let other requests and the ingest pipeline run between pages of a long export.
-      await yieldToLoop();
-      step = await chunks.next();
-    }
-  }
-  const stream = Readable.from(body(), { objectMode: false, highWaterMark: 64 * 1024 });
-  stream.on('error', (err) => { req.log.error({ err }, 'billing CSV export failed mid-stream'); });
-  return reply.type('text/csv; charset=utf-8').send(stream);
-}
 
 function iso(ts: number): string {
   return new Date(ts).toISOString();

@@ -1,7 +1,7 @@
 /**
  * Fee accounts: GET/POST /fees/accounts, GET/PATCH/DELETE /fees/accounts/:id (each account with
  * its balance and fee-control state), its ledger and decisions page by page, and adjustments
- * (Idempotency-Key required). Writes are for the billing role (or admin), reads for viewers.
+ * (Idempotency-Key required). Writes are for the billing role (or admin), reads for every role (access `fees`).
  * The service (src/fees/accounts/service.ts) owns the rules.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -29,7 +29,7 @@ const page = <T extends Parameters<typeof Type.Array>[0]>(item: T) => Type.Objec
 
 export const feeAccountRoutes: FastifyPluginAsyncTypebox<FeeAccountRoutesOptions> = async (app, { accounts }) => {
   app.get('/fees/accounts', {
-    config: { access: 'viewer' },
+    config: { access: 'fees' },
     schema: {
       tags, description: 'Accounts by id, each with its balance and fee-control state. Page with `cursor` = the previous page\'s `next`.',
       querystring: Type.Object({
@@ -57,7 +57,7 @@ export const feeAccountRoutes: FastifyPluginAsyncTypebox<FeeAccountRoutesOptions
   });
 
   app.get('/fees/accounts/:id', {
-    config: { access: 'viewer' },
+    config: { access: 'fees' },
     schema: { tags, description: 'One account with its balance and fee-control state.', params: IdParam, response: { 200: FeeAccountOut, ...errors } },
   }, async (req) => accountView(await accounts.get(req.params.id)));
 
@@ -75,7 +75,7 @@ export const feeAccountRoutes: FastifyPluginAsyncTypebox<FeeAccountRoutesOptions
   });
 
   app.get('/fees/accounts/:id/ledger', {
-    config: { access: 'viewer' },
+    config: { access: 'fees' },
     schema: { tags, description: 'The account\'s ledger, newest row first.', params: IdParam, querystring: Type.Object(PageQuery, { additionalProperties: false }), response: { 200: page(LedgerEntryOut), ...errors } },
   }, async (req) => {
     const result = await accounts.ledger(req.params.id, seqPageOf(req.query));
@@ -83,7 +83,7 @@ export const feeAccountRoutes: FastifyPluginAsyncTypebox<FeeAccountRoutesOptions
   });
 
   app.get('/fees/accounts/:id/decisions', {
-    config: { access: 'viewer' },
+    config: { access: 'fees' },
     schema: { tags, description: 'Why fee control acted or waited on the account, newest first.', params: IdParam, querystring: Type.Object(PageQuery, { additionalProperties: false }), response: { 200: page(DecisionOut), ...errors } },
   }, async (req) => {
     const result = await accounts.decisions(req.params.id, seqPageOf(req.query));

@@ -6,7 +6,7 @@
 import Type, { type Static } from 'typebox';
 import { Id, OneOf } from '../../protocols/config.js';
 import type { FeeControlStage } from '../fees/model.js';
-import { BillingCycleFields, CurrencyCode, FeeAccountFields, MinorUnits, NotificationTargetFields } from '../fees/accounts/config.js';
+import { BillingCycleFields, CurrencyCode, FeeAccountFields, MinorUnits, NotificationTargetFields } from '../config/feeAccounts.js';
 import { Nullable } from './schemas.js';
 
 const Time = Type.String({ format: 'date-time', description: 'RFC 3339 date-time' });

@@ -47,6 +47,8 @@ import type { FeeAccountService } from '../fees/accounts/service.js';
 import type { BillingService } from '../billing/service.js';
 import { feeTariffRoutes } from './feeTariffRoutes.js';
 import type { TariffBook } from '../fees/tariffs/index.js';
+import { feeReportRoutes } from './feeReportRoutes.js';
+import type { FeeReports } from '../fees/reports/service.js';
 import type { HealthReport } from '../observe/health.js';
 
 export interface ApiDeps {
@@ -96,6 +98,8 @@ export interface ApiDeps {
   readonly fees?: FeeAccountService;
   /** The emergency flag and the dry run; absent (fees disabled): no fee-control routes. */
   readonly feeControl?: FeeControl;
+  /** Fee recovery reports (role billing); absent: no report routes. */
+  readonly feeReports?: FeeReports;
 }
 
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
@@ -142,7 +146,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'live', description: 'Live overview, meter state and the live stream for the dashboard' },
         { name: 'analysis', description: 'Load curves, profiles, comparisons, line loss, collection ranking' },
         { name: 'billing', description: 'Frozen reads, interval data with VEE, TOU consumption; JSON pages or streamed CSV' },
-        { name: 'fees', description: 'Fee control: tariffs and quotes, accounts, balances, the ledger, payments, reversals and adjustments (money in integer minor units)' },
+        { name: 'fees', description: 'Fee control: tariffs and quotes, accounts, balances, the ledger, payments, reversals and adjustments, recovery reports (money in integer minor units)' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
       security: [{ bearer: [] }, { session: [] }],
@@ -217,6 +221,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
       await v1.register(feePaymentRoutes, { accounts: deps.fees });
     }
     if (deps.feeControl !== undefined) await v1.register(feeControlRoutes, { control: deps.feeControl });
+    if (deps.feeReports !== undefined) await v1.register(feeReportRoutes, { reports: deps.feeReports });
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });
   return app;

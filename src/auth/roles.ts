@@ -14,9 +14,11 @@ export type Role = (typeof ROLES)[number];
  * - `viewer`: viewer, operator or admin; `operator`: operator or admin; `admin`: admin;
  * - `billing`: billing or admin;
  * - `billing-or-operator`: billing, operator or admin (what both the billing system and a
- *   dispatcher do, such as loading purchased energy into a purchase-energy program).
+ *   dispatcher do, such as loading purchased energy into a purchase-energy program);
+ * - `fees`: reading fee accounts, their ledgers and the recovery reports: every role, since
+ *   operators watch who is disconnected for fees and billing staff what is owed.
  */
-export const ACCESS_LEVELS = ['public', 'authenticated', 'viewer', 'operator', 'admin', 'billing', 'billing-or-operator'] as const;
+export const ACCESS_LEVELS = ['public', 'authenticated', 'viewer', 'operator', 'admin', 'billing', 'billing-or-operator', 'fees'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
 
 /** Who made a request: `user:<name>` (dashboard session) or `token:<name>` (API token). */
@@ -33,6 +35,7 @@ const GRANTS: Readonly<Record<Exclude<Access, 'public' | 'authenticated'>, reado
   admin: ['admin'],
   billing: ['billing', 'admin'],
   'billing-or-operator': ['billing', 'operator', 'admin'],
+  fees: ['viewer', 'operator', 'admin', 'billing'],
 };
 
 /** Whether a principal of `role` may use a route declaring `access`. */

@@ -4,7 +4,7 @@ import { QUANTITIES, isQuantity } from '../domain/quantity.js';
 import { BillingService, type BillingOptions } from './service.js';
 import { registerRules, type RegisterRules, type ReplacementStore } from './replacements.js';
 import type { BillingStore } from './store.js';
-import { Tariff } from './tou.js';
+import { Tariff } from '../fees/tariffs/touCalendar.js';
 
 export { BillingService } from './service.js';
 

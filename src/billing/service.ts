@@ -9,7 +9,7 @@ import { ConflictError, NotFoundError } from '../domain/errors.js';
 import { registerRules, type RegisterRules, type ReplacementStore } from './replacements.js';
 import { monthBounds, localMidnight } from './periods.js';
 import type { BillingMeter, BillingStore } from './store.js';
-import type { Tariff } from './tou.js';
+import type { Tariff } from '../fees/tariffs/touCalendar.js';
 import {
   boundarySeries, deltaBetween, snapshotAt, validateIntervals, weakest,
   type IntervalOptions, type MeterReplacement, type Snapshot, type SnapshotOptions, type ValueSource, type ValueStatus, type VeeFlag,

@@ -8,7 +8,7 @@ import { parseDocument } from 'yaml';
 import type { TSchema } from 'typebox';
 import { ConfigError, type ConfigIssue } from '../../protocols/config.js';
 import { checkScenarios } from '../../simulators/scenarios/check.js';
-import { checkFeePolicy } from '../fees/policy/config.js';
+import { checkFeePolicy } from './feePolicy.js';
 import { checkLoadControl } from './loadControl.js';
 import { checkTariffs } from './tariffs.js';
 import { CollectProfile, ENDPOINT_PASSWORD_REFUSED, GridheadConfig, RegisterMap } from './schema.js';

@@ -11,7 +11,7 @@
  *   sent | acknowledged → failed (INTERRUPTED) → verified?   (restart; see CommandService.recover)
  */
 import type { CreditTopUp, DeviceCommand, DeviceControlState } from '../../protocols/adapter.js';
-import { minorDigits, minorUnitsOf } from '../fees/meterAccount.js';
+import { currencyDigits, minorUnitsOf } from '../domain/currency.js';
 
 export const COMMAND_TYPES = ['disconnect', 'reconnect', 'set-limit', 'clear-limit', 'sync-clock', 'read-account', 'add-credit'] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];
@@ -118,7 +118,7 @@ export function toDeviceCommand(type: CommandType, params: CommandParams, addres
       const currency = (params.currency ?? '').toUpperCase();
       return {
         type, address,
-        topUp: { address, units: params.amountMinor ?? Number.NaN, exponent: -(minorDigits(currency) ?? 0), currency, ...(params.token === undefined ? {} : { token: params.token }) },
+        topUp: { address, units: params.amountMinor ?? Number.NaN, exponent: -(currencyDigits(currency) ?? 0), currency, ...(params.token === undefined ? {} : { token: params.token }) },
       };
     }
     case 'set-limit':
@@ -223,7 +223,7 @@ export function paramProblems(type: CommandType, params: CommandParams): [string
     if (a === undefined || !Number.isSafeInteger(a) || a <= 0 || a > MAX_CREDIT_MINOR) {
       problems.push(['params.amountMinor', `add-credit needs an integer amountMinor from 1 to ${MAX_CREDIT_MINOR}`]);
     }
-    if (params.currency === undefined || !/^[A-Za-z]{3}$/.test(params.currency) || minorDigits(params.currency.toUpperCase()) === undefined) {
+    if (params.currency === undefined || !/^[A-Za-z]{3}$/.test(params.currency) || currencyDigits(params.currency.toUpperCase()) === undefined) {
       problems.push(['params.currency', 'add-credit needs an ISO 4217 currency code']);
     }
   } else {

@@ -9,31 +9,11 @@
  * digits being the currency's minor unit exponent (2 for CNY and EUR, 0 for JPY).
  */
 import type { AccountAmount } from '../../protocols/adapter.js';
-import type { CurrencyCode, Money } from './model.js';
+import { minorUnitsOf } from '../domain/currency.js';
+import type { Money } from './model.js';
 
 /** The alarm detector for a meter whose own credit and the station's balance disagree. */
 export const METER_CREDIT_MISMATCH = 'meter-credit-mismatch';
-
-/** The number of decimals of the currency's minor unit (ISO 4217); undefined for a code that is no currency. */
-export function minorDigits(currency: CurrencyCode): number | undefined {
-  // Intl formats any well-formed code, known or not: the list of known ones decides.
-  if (!CURRENCIES.has(currency)) return undefined;
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
-}
-
-const CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
-
-/**
- * The amount in minor units of its currency; undefined when it is no ISO 4217 currency or is
- * finer than a minor unit (a meter that keeps tenths of a fen), which no ledger row can hold.
- */
-export function minorUnitsOf(amount: Pick<AccountAmount, 'raw' | 'scale' | 'currency'>): number | undefined {
-  const digits = minorDigits(amount.currency.trim().toUpperCase());
-  if (digits === undefined) return undefined;
-  const k = amount.scale + digits;
-  const minor = k >= 0 ? amount.raw * 10 ** k : amount.raw / 10 ** -k;
-  return Number.isSafeInteger(minor) ? minor : undefined;
-}
 
 export type CreditComparison =
   | { readonly kind: 'agree'; readonly differenceMinor: number }

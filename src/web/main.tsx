@@ -1,5 +1,6 @@
 /**
- * The dispatch operators' dashboard: login, then Overview, Alarms, Meters, Load control, Analysis.
+ * The dispatch operators' dashboard: login, then Overview, Alarms, Meters, Load control, Analysis,
+ * Fees (the billing role sees Fees only: its token reads fee accounts and reports, nothing else).
  * Hash routes (`#/meters/m-1`) so the server serves one index.html and nothing else.
  */
 import { render } from 'preact';
@@ -13,6 +14,9 @@ import { Login } from './pages/Login.js';
 import { MeterList } from './pages/MeterList.js';
 import { MeterPage } from './pages/Meter.js';
 import { Overview } from './pages/Overview.js';
+import { FeeAccountPage } from './pages/FeeAccount.js';
+import { FeeOverview } from './pages/FeeOverview.js';
+import { operates } from './roles.js';
 import type { Me, Role } from './types.js';
 import './styles.css';
 
@@ -32,13 +36,15 @@ function App() {
   if (me === 'unknown') return <div class="splash">{t('common.loading')}</div>;
   if (me === null) return <Login onLogin={setMe} />;
   const logout = () => { void api('/auth/logout', { method: 'POST' }).finally(() => { setMe(null); }); };
-  const nav: [string, Key][] = [['overview', 'nav.overview'], ['alarms', 'nav.alarms'], ['meters', 'nav.meters'], ['load-control', 'nav.loadControl'], ['analysis', 'nav.analysis']];
+  const operatorNav: [string, Key][] = [['overview', 'nav.overview'], ['alarms', 'nav.alarms'], ['meters', 'nav.meters'], ['load-control', 'nav.loadControl'], ['analysis', 'nav.analysis']];
+  const nav: [string, Key][] = [...(operates(me.role) ? operatorNav : []), ['fees', 'nav.fees']];
+  const current = route.page === '' ? nav[0]?.[0] : route.page;
   return (
     <div class="app">
       <header class="top">
         <strong class="brand">{t('app.title')}</strong>
         <nav>
-          {nav.map(([path, key]) => <a key={path} href={`#/${path}`} class={route.page === path ? 'active' : ''} data-nav={path}>{t(key)}</a>)}
+          {nav.map(([path, key]) => <a key={path} href={`#/${path}`} class={current === path ? 'active' : ''} data-nav={path}>{t(key)}</a>)}
         </nav>
         <span class="spacer" />
         <span class="who" data-role={me.role}>{me.subject.replace(/^user:/, '')} · {t(`role.${me.role}`)}</span>
@@ -53,8 +59,8 @@ function App() {
 interface Route { page: string; id: string | undefined }
 
 function parseRoute(): Route {
-  const [page = 'overview', id] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
-  return { page: page === '' ? 'overview' : page, id };
+  const [page = '', id] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  return { page, id };
 }
 
 function page(route: Route, role: Role) {
@@ -63,7 +69,8 @@ function page(route: Route, role: Role) {
     case 'meters': return route.id === undefined ? <MeterList /> : <MeterPage key={route.id} meterId={route.id} role={role} />;
     case 'load-control': return <LoadControl selected={route.id} />;
     case 'analysis': return <Analysis />;
-    default: return <Overview />;
+    case 'fees': return route.id === undefined ? <FeeOverview /> : <FeeAccountPage key={route.id} accountId={route.id} role={role} />;
+    default: return operates(role) ? <Overview /> : <FeeOverview />;
   }
 }
 

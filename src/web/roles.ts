@@ -4,3 +4,13 @@ import type { Role } from './types.js';
 export function canAct(role: Role): boolean {
   return role === 'operator' || role === 'admin';
 }
+
+/** Roles allowed to record payments (src/auth/roles.ts: `billing` access). */
+export function canBill(role: Role): boolean {
+  return role === 'billing' || role === 'admin';
+}
+
+/** Roles that use the operators' pages; the billing role reads fee accounts and reports only. */
+export function operates(role: Role): boolean {
+  return role !== 'billing';
+}

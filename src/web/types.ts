@@ -16,6 +16,8 @@ import type { MeterReadOut } from '../api/meterReadSchemas.js';
 import type { LatestValuesOut, SeriesOut } from '../api/readingSchemas.js';
 import type { AreaOut, MeterOut } from '../api/schemas.js';
 import type { CollectionStatsOut } from '../api/statsSchemas.js';
+import type { BookedOut, DecisionOut, FeeAccountOut, LedgerEntryOut } from '../api/feeAccountSchemas.js';
+import type { ArrearsOut, DisconnectedOut, DisconnectionOut, ReconnectionTimesOut, RecoveryOut, WatchedAccountOut, WatchedOut } from '../api/feeReportSchemas.js';
 
 export type { Role } from '../auth/roles.js';
 export type { Page } from '../api/schemas.js';
@@ -71,3 +73,18 @@ export type PeriodComparison = Static<typeof PeriodComparisonOut>;
 export type AreaComparison = Static<typeof AreaComparisonOut>;
 export type LineLoss = Static<typeof LineLossOut>;
 export type CollectionRanking = Static<typeof CollectionRankingOut>;
+
+/** GET /fees/accounts/:id, …/ledger, …/decisions (paged); POST /fees/payments */
+export type FeeAccount = Static<typeof FeeAccountOut>;
+export type LedgerEntry = Static<typeof LedgerEntryOut>;
+export type FeeDecision = Static<typeof DecisionOut>;
+export type Booked = Static<typeof BookedOut>;
+
+/** GET /fees/reports/… */
+export type Arrears = Static<typeof ArrearsOut>;
+export type Recovery = Static<typeof RecoveryOut>;
+export type Disconnected = Static<typeof DisconnectedOut>;
+export type Disconnection = Static<typeof DisconnectionOut>;
+export type ReconnectionTimes = Static<typeof ReconnectionTimesOut>;
+export type Watched = Static<typeof WatchedOut>;
+export type WatchedAccount = Static<typeof WatchedAccountOut>;

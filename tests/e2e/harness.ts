@@ -20,13 +20,15 @@ export interface Dashboard {
   readonly he: TestHeadEnd;
   readonly browser: Browser;
   /** A fresh browser context at 1366×768, logged in as `user` through POST /auth/login (the session cookie); `lang` preset in the dashboard's storage. */
-  session(user: 'operator' | 'viewer', lang?: 'en' | 'zh'): Promise<{ context: BrowserContext; page: Page }>;
+  session(user: 'operator' | 'viewer' | 'billing', lang?: 'en' | 'zh'): Promise<{ context: BrowserContext; page: Page }>;
   close(): Promise<void>;
 }
 
 export interface DashboardOptions {
   /** The head-end's store: embedded (the default), or a database of a throw-away PostgreSQL cluster (tests/helpers/postgres.ts; check `postgresUnavailable()` first). */
   readonly database?: 'embedded' | 'postgres';
+  /** Configuration laid over the fast fleet's (a section given replaces the fleet's). */
+  readonly config?: Record<string, unknown>;
 }
 
 /** The dashboard built by Vite into a new temporary folder, returned; the caller removes it. */
@@ -46,7 +48,7 @@ export async function launchChromium(): Promise<Browser> {
   return await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 }
 
-export async function startDashboard({ database = 'embedded' }: DashboardOptions = {}): Promise<Dashboard> {
+export async function startDashboard({ database = 'embedded', config = {} }: DashboardOptions = {}): Promise<Dashboard> {
   const webRoot = await buildDashboard();
   let cluster: TestPostgres | undefined;
   let he: TestHeadEnd;
@@ -57,6 +59,7 @@ export async function startDashboard({ database = 'embedded' }: DashboardOptions
       ...FAST_FLEET,
       http: { webRoot },
       control: { perTerminalRatePerMinute: 600, commandTimeoutMs: 8_000 },
+      ...config,
     }, { env });
   } catch (err) {
     await cluster?.dispose();
@@ -66,7 +69,7 @@ export async function startDashboard({ database = 'embedded' }: DashboardOptions
   const contexts = new Set<BrowserContext>();
   let browser: Browser | undefined;
   try {
-    for (const role of ['operator', 'viewer'] as const) {
+    for (const role of ['operator', 'viewer', 'billing'] as const) {
       const r = await he.send('POST', '/api/v1/users', { name: role, role, password: PASSWORD });
       if (r.status !== 201) throw new Error(`creating user ${role}: ${r.status} ${JSON.stringify(r.body)}`);
     }

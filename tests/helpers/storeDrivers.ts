@@ -42,6 +42,8 @@ import { ReadingStore, type MeterKeyResolver } from '../../src/storage/readingSt
 import { PostgresFeeStore } from '../../src/fees/postgresStore.js';
 import { SqliteFeeStore } from '../../src/fees/sqliteStore.js';
 import type { FeeStore } from '../../src/fees/store.js';
+import { postgresFeeReports, sqliteFeeReports } from '../../src/fees/reports/sqlReports.js';
+import type { FeeReportStore } from '../../src/fees/reports/store.js';
 import { PostgresRegistryStore } from '../../src/registry/postgresStore.js';
 import { SqliteRegistryStore, type RegistryStore } from '../../src/registry/store.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
@@ -285,6 +287,11 @@ export function authStoreOf(c: StoreConnection): AuthStore {
 /** The fee store (accounts, ledger, fee-control state) of the connection's driver. */
 export function feeStoreOf(c: StoreConnection): FeeStore {
   return c.sqlite !== undefined ? new SqliteFeeStore(c.sqlite) : new PostgresFeeStore(c.postgres);
+}
+
+/** The fee reports of the connection's driver. */
+export function feeReportStoreOf(c: StoreConnection): FeeReportStore {
+  return c.sqlite !== undefined ? sqliteFeeReports(c.sqlite) : postgresFeeReports(c.postgres);
 }
 
 /** Rows of one query on the connection's database (a test's direct read, bypassing the store). */

@@ -6,8 +6,8 @@
  * advance when an emergency ends, so the caller weighs it at decision time.
  */
 import { clockMinutes } from '../../rules/loadControl/limits.js';
-import type { FeePolicyConfig } from './config.js';
-import { TimeZone } from '../../billing/timeZone.js';
+import { localDay, type FeePolicyConfig } from '../../config/feePolicy.js';
+import { TimeZone } from '../tariffs/timeZone.js';
 
 /** Why the calendar is closed at an instant; when several hold, the first of holiday, weekend, night. */
 export type ClosedReason = 'holiday' | 'weekend' | 'night';
@@ -118,17 +118,6 @@ export class DisconnectionCalendar {
     }
     return undefined;
   }
-}
-
-/** `YYYY-MM-DD` → days since 1970-01-01. */
-export function localDay(date: string): number {
-  return Math.floor(Date.parse(`${date}T00:00:00Z`) / DAY);
-}
-
-/** A date that exists (the platform's parser rolls 2025-02-30 over into March). */
-export function isCalendarDate(date: string): boolean {
-  const ms = Date.parse(`${date}T00:00:00Z`);
-  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === date;
 }
 
 /** ISO 8601 weekday of a day since 1970-01-01 (a Thursday): Monday 1 … Sunday 7. */

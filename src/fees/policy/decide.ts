@@ -5,7 +5,7 @@
  */
 import type { Balance, FeeAccount, FeeControlStage, FeeControlState, FeeDecision } from '../model.js';
 import { DisconnectionCalendar, NoDisconnectionWindowError, type ClosedReason } from './calendar.js';
-import type { FeePolicyConfig } from './config.js';
+import type { FeePolicyConfig } from '../../config/feePolicy.js';
 
 /** Where fee control stands with one account, between runs: the part of the stored state the policy reads and writes. */
 export type PolicyState = Pick<FeeControlState, 'stage' | 'warnedFirstAt' | 'warnedSecondAt' | 'disconnectDueAt' | 'nextWindowAt' | 'disconnectedAt'>;

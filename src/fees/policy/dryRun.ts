@@ -5,7 +5,7 @@
  */
 import type { Balance, FeeAccount } from '../model.js';
 import { decide, type DecisionDraft, type PolicyState, type FeePolicy } from './decide.js';
-import type { TimeZone } from '../../billing/timeZone.js';
+import type { TimeZone } from '../tariffs/timeZone.js';
 
 export interface DryRunAccount {
   readonly account: FeeAccount;

@@ -6,7 +6,7 @@
  * then moves to the end of the row already there). Valid data gives a `charge`; estimated or
  * suspect data a `provisional-charge`, trued up once valid data covers the same period.
  */
-import { TimeZone } from '../../billing/timeZone.js';
+import { TimeZone } from '../tariffs/timeZone.js';
 import type { FeeAccount, LedgerEntry } from '../model.js';
 import type { Tariff, Usage } from '../tariffs/index.js';
 import type { MeterUsage, UsageQuality } from './usage.js';

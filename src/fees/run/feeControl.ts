@@ -9,7 +9,7 @@ import type { EmergencyFlag } from '../model.js';
 import { dryRun, upcomingRuns } from '../policy/dryRun.js';
 import type { DecisionDraft, FeePolicy } from '../policy/decide.js';
 import { MAX_FEE_PAGE, type FeeStore } from '../store.js';
-import type { FeeRunConfig } from './config.js';
+import type { FeeRunConfig } from '../../config/feeRun.js';
 import type { FeeControlRunner } from './runner.js';
 
 export interface DryRunPage {

@@ -9,7 +9,7 @@ import { MqttAlarmNotifier } from '../../alarms/notify/mqtt.js';
 import { WebhookNotifier } from '../../alarms/notify/webhook.js';
 import { LogThrottle, type Logger } from '../../observe/logger.js';
 import type { FeeAccount, FeeDecision } from '../model.js';
-import type { FeeRunConfig } from './config.js';
+import type { FeeRunConfig } from '../../config/feeRun.js';
 
 /** What a receiver gets: the decision in words and numbers, with who it is about. */
 export interface FeeNotice {

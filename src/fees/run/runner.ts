@@ -19,7 +19,7 @@ import type { FeeAccountRecord as AccountRecord, FeeStore } from '../store.js';
 import { decide, type FeePolicy, type PolicyOutcome, type PolicyState } from '../policy/decide.js';
 import { AccountCharging } from './charging.js';
 import { chargeDetailOf, chargeEntry, tierCycleOf, trueUpEntry, type ChargeEntry, type ChargingTariff } from './charges.js';
-import type { FeeRunConfig } from './config.js';
+import type { FeeRunConfig } from '../../config/feeRun.js';
 import type { FeeNotifier } from './notify.js';
 import { readMeterUsage, type IntervalSource } from './usage.js';
 

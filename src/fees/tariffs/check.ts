@@ -7,7 +7,7 @@
 import Type, { type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { OneOf, strict } from '../../../protocols/config.js';
-import { TimeZone } from '../../billing/timeZone.js';
+import { TimeZone } from './timeZone.js';
 import type { TariffIssue } from './errors.js';
 import { MoneyFormatError, isCurrency, priceMicros } from './money.js';
 import {

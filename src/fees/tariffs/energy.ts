@@ -2,7 +2,7 @@
  * Energy charges by time: one price (flat) or a price per TOU bucket (峰谷分时), the buckets
  * drawn by the billing module's TOU calendar in the tariff's IANA time zone.
  */
-import { Tariff as TouCalendar } from '../../billing/tou.js';
+import { Tariff as TouCalendar } from './touCalendar.js';
 import { energyLine, piecesOf, type ChargeLine, type EnergyPiece, type Usage } from './charge.js';
 import type { TouFields } from './schema.js';
 

@@ -4,8 +4,7 @@
  * are decimal strings, energy integer Wh, amounts integer minor units rounded once per line,
  * half away from zero. `createTariffs` compiles the configured tariffs once at start.
  */
-import { TimeZone } from '../../billing/timeZone.js';
-import type { FeesConfig } from '../../config/fees.js';
+import { TimeZone } from './timeZone.js';
 import { checkUsage, totalOf, type Charge, type PowerFactorExplanation, type ChargeLine, type Usage } from './charge.js';
 import { tariffIssues, tariffListIssues } from './check.js';
 import { flatEnergy, touEnergy, type EnergyPricing } from './energy.js';
@@ -69,7 +68,7 @@ export function compileTariff(def: TariffDefinition, options: CompileOptions = {
 }
 
 /** Compiles the configured tariffs (checked by the loader already; a bad one still throws here). */
-export function createTariffs(config: Pick<FeesConfig, 'tariffs' | 'currency'>): TariffBook {
+export function createTariffs(config: { readonly tariffs: readonly TariffDefinition[]; readonly currency: string }): TariffBook {
   const [first, ...rest] = tariffListIssues(config.tariffs, 'fees.tariffs', config.currency);
   if (first !== undefined) throw new TariffDefinitionError([first, ...rest]);
   const tariffs = config.tariffs.map((def, i) => compileTariff(def, { at: `fees.tariffs[${i}]`, currency: config.currency }));

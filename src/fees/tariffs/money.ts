@@ -4,6 +4,9 @@
  * cent; yen has none). Arithmetic is BigInt; a charge line is rounded once, half away from
  * zero (四舍五入), and a total is the sum of its rounded lines.
  */
+import { currencyDigits, isCurrency } from '../../domain/currency.js';
+
+export { isCurrency };
 
 /** Decimals a price may carry. */
 export const PRICE_DECIMALS = 6;
@@ -20,18 +23,11 @@ export class MoneyFormatError extends Error {
   }
 }
 
-let currencies: ReadonlySet<string> | undefined;
-
-/** An ISO 4217 code the runtime's ICU knows (CNY, EUR, JPY…). */
-export function isCurrency(code: string): boolean {
-  currencies ??= new Set(Intl.supportedValuesOf('currency'));
-  return currencies.has(code);
-}
-
 /** Digits of the currency's minor unit per ISO 4217: CNY 2, JPY 0, BHD 3. */
 export function minorDigits(currency: string): number {
-  if (!isCurrency(currency)) throw new MoneyFormatError(`${JSON.stringify(currency)} is not an ISO 4217 currency code`);
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  const digits = currencyDigits(currency);
+  if (digits === undefined) throw new MoneyFormatError(`${JSON.stringify(currency)} is not an ISO 4217 currency code`);
+  return digits;
 }
 
 /**

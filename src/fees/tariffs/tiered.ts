@@ -5,7 +5,7 @@
  * the cumulative consumption crosses a tier bound inside an interval, the interval is split
  * exactly at that Wh, and the moment of crossing is placed in proportion to time.
  */
-import type { TimeZone } from '../../billing/timeZone.js';
+import type { TimeZone } from './timeZone.js';
 import { energyLine, piecesOf, type ChargeLine, type EnergyPiece, type Usage } from './charge.js';
 import type { TieredTariff } from './schema.js';
 

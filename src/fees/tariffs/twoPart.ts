@@ -3,7 +3,7 @@
  * the power-factor adjustment on both. Charged once per billing cycle: the usage must be one
  * whole local month, from a local midnight on day 1…28 to the same day of the next month.
  */
-import type { TimeZone } from '../../billing/timeZone.js';
+import type { TimeZone } from './timeZone.js';
 import { safeAmount, type ChargeLine, type PowerFactorExplanation, type Usage } from './charge.js';
 import type { EnergyPricing } from './energy.js';
 import { CycleOnlyError, TariffUsageError } from './errors.js';

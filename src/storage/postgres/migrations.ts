@@ -830,6 +830,17 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 27,
+    name: 'fee report indexes',
+    sql: `
+      -- src/fees/reports/sqlReports.ts: the recovery rate reads a month's charges and payments
+      -- by kind and booking time; disconnection periods read the disconnect and reconnect
+      -- decisions of each account in order.
+      CREATE INDEX fee_ledger_kind_at ON fee_ledger(kind, at);
+      CREATE INDEX fee_decisions_action ON fee_decisions(action, account_id, seq);
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

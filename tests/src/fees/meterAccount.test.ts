@@ -3,7 +3,8 @@
  * tolerance, a mismatch with its sign, and amounts that cannot be compared.
  */
 import { describe, expect, it } from 'vitest';
-import { creditMismatch, minorUnitsOf } from '../../../src/fees/meterAccount.js';
+import { minorUnitsOf } from '../../../src/domain/currency.js';
+import { creditMismatch } from '../../../src/fees/meterAccount.js';
 
 const cny = (raw: number, scale = -2) => ({ raw, scale, currency: 'CNY' });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { UnknownTimeZoneError } from '../../../../src/billing/timeZone.js';
+import { UnknownTimeZoneError } from '../../../../src/fees/tariffs/timeZone.js';
 import { DisconnectionCalendar, NoDisconnectionWindowError } from '../../../../src/fees/policy/calendar.js';
-import { checkFeePolicy } from '../../../../src/fees/policy/config.js';
+import { checkFeePolicy } from '../../../../src/config/feePolicy.js';
 import { cst, policyConfig as policy } from './fixtures.js';
 
 describe('DisconnectionCalendar', () => {

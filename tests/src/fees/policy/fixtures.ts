@@ -1,7 +1,7 @@
 /** Accounts, balances and policies for the fee-control policy tests. */
 import { Value } from 'typebox/value';
 import type { Balance, FeeAccount } from '../../../../src/fees/model.js';
-import { FeePolicyConfig } from '../../../../src/fees/policy/config.js';
+import { FeePolicyConfig } from '../../../../src/config/feePolicy.js';
 import { compilePolicy, type FeePolicy } from '../../../../src/fees/policy/decide.js';
 
 export function policyConfig(over: Partial<FeePolicyConfig> = {}): FeePolicyConfig {

@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { FeeAccount } from '../../../../src/fees/model.js';
-import { TimeZone } from '../../../../src/billing/timeZone.js';
+import { TimeZone } from '../../../../src/fees/tariffs/timeZone.js';
 import { DisconnectionCalendar, NoDisconnectionWindowError } from '../../../../src/fees/policy/calendar.js';
-import type { FeePolicyConfig } from '../../../../src/fees/policy/config.js';
+import type { FeePolicyConfig } from '../../../../src/config/feePolicy.js';
 import { INITIAL_STATE, compilePolicy, decide, type PolicyState } from '../../../../src/fees/policy/decide.js';
 import { prng } from '../../../helpers/prng.js';
 import { account, balance, policyConfig } from './fixtures.js';

@@ -9,7 +9,7 @@ import mqtt from 'mqtt';
 import { Value } from 'typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FeeDecision } from '../../../../src/fees/model.js';
-import { FeeRunConfig } from '../../../../src/fees/run/config.js';
+import { FeeRunConfig } from '../../../../src/config/feeRun.js';
 import { FeeNotifier } from '../../../../src/fees/run/notify.js';
 import { createLogger } from '../../../../src/observe/logger.js';
 import { startAedes, type TestBroker } from '../../../helpers/aedes.js';

@@ -17,7 +17,7 @@ import type { StationCommand } from '../../../../src/control/commandModel.js';
 import type { CommandService } from '../../../../src/control/commands.js';
 import { meterId, terminalId, type Meter } from '../../../../src/domain/index.js';
 import type { FeeAccount } from '../../../../src/fees/model.js';
-import { FeeRunConfig } from '../../../../src/fees/run/config.js';
+import { FeeRunConfig } from '../../../../src/config/feeRun.js';
 import { FeeControl } from '../../../../src/fees/run/feeControl.js';
 import { FeeNotifier } from '../../../../src/fees/run/notify.js';
 import { FeeControlRunner } from '../../../../src/fees/run/runner.js';

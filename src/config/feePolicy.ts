@@ -1,15 +1,13 @@
 /**
- * `fees.policy`: when the station may disconnect for fees. Utilities must not cut a customer off
+ * `fees.policy` (read by src/fees/policy): when the station may disconnect for fees. Utilities must not cut a customer off
  * at night, on rest days or holidays, during a declared emergency, nor before the customer had
  * time to act on the last warning. Rest days follow the national calendar, so make-up working
  * days (调休) can turn a weekend day into a working day.
  */
 import Type, { type Static } from 'typebox';
-import { strict, type ConfigIssue } from '../../../protocols/config.js';
-import { CalendarDate, ClockTime } from '../../config/clock.js';
-import { clockMinutes } from '../../rules/loadControl/limits.js';
-import { isCalendarDate, localDay } from './calendar.js';
-import { TimeZone, UnknownTimeZoneError } from '../../billing/timeZone.js';
+import { strict, type ConfigIssue } from '../../protocols/config.js';
+import { TimeZone, UnknownTimeZoneError } from '../fees/tariffs/timeZone.js';
+import { CalendarDate, ClockTime } from './clock.js';
 
 /** A holiday: one date, or a range of dates, both ends included. */
 const HolidayRange = Type.Object({ from: CalendarDate, to: CalendarDate, name: Type.Optional(Type.String({ maxLength: 100 })) }, strict);
@@ -49,7 +47,7 @@ export function checkFeePolicy(p: FeePolicyConfig, at = 'fees.policy'): ConfigIs
   }
   p.forbiddenHours.forEach((h, i) => {
     if (h.from === '24:00') issues.push({ path: `${at}.forbiddenHours[${i}].from`, message: 'a span starts at 23:59 at the latest' });
-    else if (clockMinutes(h.from) === clockMinutes(h.to) % 1440) issues.push({ path: `${at}.forbiddenHours[${i}].to`, message: 'must differ from from: a span of the whole day forbids every day' });
+    else if (h.from === h.to || (h.from === '00:00' && h.to === '24:00')) issues.push({ path: `${at}.forbiddenHours[${i}].to`, message: 'must differ from from: a span of the whole day forbids every day' });
   });
   const holidayDays = new Set<number>();
   p.holidays.forEach((h, i) => {
@@ -69,4 +67,17 @@ export function checkFeePolicy(p: FeePolicyConfig, at = 'fees.policy'): ConfigIs
     else if (holidayDays.has(localDay(d))) issues.push({ path: `${at}.workingDays[${i}]`, message: `${d} is also a holiday: a date is one or the other` });
   });
   return issues;
+}
+
+const DAY_MS = 86_400_000;
+
+/** `YYYY-MM-DD` → days since 1970-01-01. */
+export function localDay(date: string): number {
+  return Math.floor(Date.parse(`${date}T00:00:00Z`) / DAY_MS);
+}
+
+/** A date that exists (the platform's parser rolls 2025-02-30 over into March). */
+export function isCalendarDate(date: string): boolean {
+  const ms = Date.parse(`${date}T00:00:00Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === date;
 }

@@ -4,7 +4,7 @@
  * describe an account in the API (src/api/feeAccountSchemas.ts).
  */
 import Type, { type Static } from 'typebox';
-import { Id, OneOf, strict } from '../../../protocols/config.js';
+import { Id, OneOf, strict } from '../../protocols/config.js';
 
 /** ISO 4217: three upper-case letters. */
 export const CurrencyCode = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, e.g. CNY' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Tariff, TariffError } from '../../../src/billing/tou.js';
+import { Tariff, TariffError } from '../../../../src/fees/tariffs/touCalendar.js';
 
 const Q = 15 * 60_000;
 const OFFSET = 480; // UTC+8

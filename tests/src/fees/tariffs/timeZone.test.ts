@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TimeZone, UnknownTimeZoneError } from '../../../src/billing/timeZone.js';
-import { Tariff } from '../../../src/billing/tou.js';
+import { TimeZone, UnknownTimeZoneError } from '../../../../src/fees/tariffs/timeZone.js';
+import { Tariff } from '../../../../src/fees/tariffs/touCalendar.js';
 
 const H = 3_600_000;
 

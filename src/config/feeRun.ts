@@ -1,10 +1,10 @@
 /**
- * `fees.run`: how often the fee-control runner charges and decides, in what batches, how fast
+ * `fees.run` (read by src/fees/run): how often the fee-control runner charges and decides, in what batches, how fast
  * it follows payments, and where its warnings go.
  */
 import Type, { type Static } from 'typebox';
-import { strict } from '../../../protocols/config.js';
-import { ClockTime } from '../../config/clock.js';
+import { strict } from '../../protocols/config.js';
+import { ClockTime } from './clock.js';
 
 export const FeeRunConfig = Type.Object(
   {
