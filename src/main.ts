@@ -16,7 +16,7 @@ import { createReadingPath } from './readingPath.js';
 import type { GridheadConfig } from './config/schema.js';
 import { createControl } from './control/index.js';
 import { createAdapters, registerPushReceivers, startSimulators } from './devices.js';
-import { createFeeAccounts } from './fees/index.js';
+import { createFeeAccounts, createFeeControl } from './fees/index.js';
 import { dlmsPushMetricSources } from './dlmsPush.js';
 import type { Meter } from './domain/index.js';
 import type { EventRecorder } from './events/recorder.js';
@@ -114,6 +114,9 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const loadControl = await createLoadControl({ ...base, duties: leaderDuties, store: stores.programStates, replacements: stores.replacements, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal, leadership: cluster.leaderLease });
   const tariffs = createTariffs(config.fees);
   const fees = await createFeeAccounts({ ...base, store: stores.fees, audit: storage.audit, registry, tariffExists: (id) => tariffs.has(id) });
+  const feeControl = createFeeControl({
+    ...base, duties: leaderDuties, store: stores.fees, audit: storage.audit, billing: { billing: stores.billing, replacements: stores.replacements }, registry, tariffs, port: control.commands, broker: broker.connection,
+  });
 
   // Every part is registered: this node starts them if it is active (and the singleton duties if it leads), before the API takes requests.
   await duties.begin(closers);
@@ -126,7 +129,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   ]);
   const { url } = await createApi({
     ...base, registry, readings: storage.readings, billing: { billing: stores.billing, replacements: stores.replacements }, feeReports: stores.feeReports, audit: storage.audit, auth: storage.auth, security: { keys: storage.keys, events: storage.securityEvents },
-    collection, live, alarms, rules: rules?.service, control, loadControl, tariffs, fees,
+    collection, live, alarms, rules: rules?.service, control, loadControl, tariffs, fees, feeControl,
     dlmsPush: { deadLetters: adapters.dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
   });
   await cluster.advertise(url);

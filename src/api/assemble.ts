@@ -28,6 +28,7 @@ import type { KeyStore } from '../security/keyStore.js';
 import type { SecurityEventLog } from '../security/securityEvents.js';
 import type { BillingStore } from '../billing/store.js';
 import type { FeeAccountService } from '../fees/accounts/service.js';
+import type { FeeControl } from '../fees/run/feeControl.js';
 import type { ReplacementStore } from '../billing/replacements.js';
 import type { AsyncReadingStore } from '../storage/readingStore.js';
 import type { TariffBook } from '../fees/tariffs/index.js';
@@ -55,6 +56,8 @@ export interface ApiAssembly {
   readonly tariffs: TariffBook;
   /** Fee accounts and payments; undefined while fee control is off. */
   readonly fees: FeeAccountService | undefined;
+  /** The emergency flag and the dry run; undefined while fee control is off. */
+  readonly feeControl?: FeeControl | undefined;
   readonly dlmsPush: DlmsPushRoutesOptions;
   readonly expectedIntervalMs: (meter: Pick<Meter, 'terminalId'>) => number | undefined;
   readonly health: () => Promise<HealthReport>;
@@ -133,6 +136,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     billing: createBillingService(o.billing, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id)),
     tariffs: o.tariffs,
     ...(o.fees === undefined ? {} : { fees: o.fees, feeReports: new FeeReports({ store: o.feeReports, utcOffsetMinutes: config.station.utcOffsetMinutes }) }),
+    ...(o.feeControl === undefined ? {} : { feeControl: o.feeControl }),
   });
   o.closers.add('api', () => api.close());
   await listening('http', config.http.host, config.http.port, () => api.listen({ host: config.http.host, port: config.http.port }));

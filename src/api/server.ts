@@ -40,6 +40,8 @@ import { installSecurityHeaders } from './securityHeaders.js';
 import { webRoutes } from './webRoutes.js';
 import { billingRoutes } from './billingRoutes.js';
 import { feeAccountRoutes } from './feeAccountRoutes.js';
+import { feeControlRoutes } from './feeControlRoutes.js';
+import type { FeeControl } from '../fees/run/feeControl.js';
 import { feePaymentRoutes } from './feePaymentRoutes.js';
 import type { FeeAccountService } from '../fees/accounts/service.js';
 import type { BillingService } from '../billing/service.js';
@@ -94,6 +96,8 @@ export interface ApiDeps {
   readonly tariffs?: TariffBook;
   /** Fee accounts, ledger and payments; absent (fees disabled): no fee routes. */
   readonly fees?: FeeAccountService;
+  /** The emergency flag and the dry run; absent (fees disabled): no fee-control routes. */
+  readonly feeControl?: FeeControl;
   /** Fee recovery reports (role billing); absent: no report routes. */
   readonly feeReports?: FeeReports;
 }
@@ -216,6 +220,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
       await v1.register(feeAccountRoutes, { accounts: deps.fees });
       await v1.register(feePaymentRoutes, { accounts: deps.fees });
     }
+    if (deps.feeControl !== undefined) await v1.register(feeControlRoutes, { control: deps.feeControl });
     if (deps.feeReports !== undefined) await v1.register(feeReportRoutes, { reports: deps.feeReports });
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });

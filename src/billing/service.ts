@@ -162,6 +162,21 @@ export class BillingService {
     return values.map((v) => ({ meter: m.id, start: v.start, end: v.end, quantity, value: round(v.value), unit, status: v.status, source: v.source, raw: round(v.raw), flags: v.flags }));
   }
 
+  /**
+   * A meter's consumption between two instants from the register snapshots there (a replacement
+   * or a rollover between them accounted), for a span interval data leaves missing: a long gap
+   * shows no shape, but the register still says how much went through it.
+   */
+  async consumption(meterId: string, from: number, to: number, quantity = this.opts.quantity): Promise<{ readonly value: number | null; readonly status: ValueStatus; readonly flags: readonly VeeFlag[] }> {
+    const m = await this.store.meter(meterId, 'load');
+    if (m === undefined) throw new NotFoundError('meter', meterId);
+    const code = await this.store.quantityCode(quantity);
+    if (code === undefined) return { value: null, status: 'missing', flags: [] };
+    const [first, last] = await Promise.all([this.snapshot(m, code, from), this.snapshot(m, code, to)]);
+    const d = this.registerDelta(m.id, first, last);
+    return { value: round(d.consumption ?? d.raw), status: d.status, flags: d.flags };
+  }
+
   // ── rows ─────────────────────────────────────────────────────────────────
 
   private dailyRow(m: BillingMeter, date: string, quantity: string, s: Snapshot): DailyRow {
@@ -175,22 +190,7 @@ export class BillingService {
   private async monthlyRow(m: BillingMeter, month: string, b: { start: number; end: number }, quantity: string, code: number | undefined): Promise<MonthlyRow> {
     const first = code === undefined ? missing(b.start) : await this.snapshot(m, code, b.start);
     const last = code === undefined ? missing(b.end) : await this.snapshot(m, code, b.end);
-    let consumption: number | null = null;
-    let raw: number | null = null;
-    let status: ValueStatus = 'missing';
-    let flags: readonly VeeFlag[] = [];
-    if (first.value !== null && last.value !== null) {
-      const d = deltaBetween({ ts: b.start, value: first.value }, { ts: b.end, value: last.value }, this.opts.rolloverAt, this.replacementsOf(m.id));
-      if (d.kind === 'ok') {
-        consumption = d.value;
-        flags = d.flags;
-        status = first.status === 'suspect' || last.status === 'suspect' ? 'suspect' : 'valid';
-      } else {
-        raw = d.value;
-        status = 'suspect';
-        flags = ['negative'];
-      }
-    }
+    const { consumption, raw, status, flags } = this.registerDelta(m.id, first, last);
     const intervals = code === undefined ? [] : await this.intervalValues(m, code, b.start, b.end);
     const usable = intervals.filter((v) => v.status === 'valid' || v.status === 'estimated');
     const tou: Record<string, number> = {};
@@ -200,6 +200,14 @@ export class BillingService {
       unit: this.opts.unitOf(quantity), status, source: weakest(first.source, last.source), raw: round(raw), flags, tou,
       intervalsMissing: Math.round((b.end - b.start) / INTERVAL_MS) - usable.length,
     };
+  }
+
+  /** The consumption between two snapshots: a drop no replacement or rollover explains is suspect, its raw delta kept. */
+  private registerDelta(meterId: string, first: Snapshot, last: Snapshot): { consumption: number | null; raw: number | null; status: ValueStatus; flags: readonly VeeFlag[] } {
+    if (first.value === null || last.value === null) return { consumption: null, raw: null, status: 'missing', flags: [] };
+    const d = deltaBetween({ ts: first.ts, value: first.value }, { ts: last.ts, value: last.value }, this.opts.rolloverAt, this.replacementsOf(meterId));
+    if (d.kind === 'negative') return { consumption: null, raw: d.value, status: 'suspect', flags: ['negative'] };
+    return { consumption: d.value, raw: null, status: first.status === 'suspect' || last.status === 'suspect' ? 'suspect' : 'valid', flags: d.flags };
   }
 
   private async snapshot(m: BillingMeter, code: number, at: number): Promise<Snapshot> {

@@ -8,6 +8,7 @@ import { parseDocument } from 'yaml';
 import type { TSchema } from 'typebox';
 import { ConfigError, type ConfigIssue } from '../../protocols/config.js';
 import { checkScenarios } from '../../simulators/scenarios/check.js';
+import { checkFeePolicy } from './feePolicy.js';
 import { checkLoadControl } from './loadControl.js';
 import { checkTariffs } from './tariffs.js';
 import { CollectProfile, ENDPOINT_PASSWORD_REFUSED, GridheadConfig, RegisterMap } from './schema.js';
@@ -208,6 +209,7 @@ function crossCheck(c: GridheadConfig): ConfigIssue[] {
     if (w.retryMinMs > w.retryMaxMs) issues.push({ path: `alarms.webhooks[${i}].retryMinMs`, message: `must not exceed alarms.webhooks[${i}].retryMaxMs` });
   });
   issues.push(...checkLoadControl(c.loadControl.programs, c.station.areaLoadFreshMs));
+  issues.push(...checkFeePolicy(c.fees.policy));
   issues.push(...checkTariffs(c.fees));
   // OPC UA Part 4 §7.14: SecurityPolicy None goes only with MessageSecurityMode None, and back.
   if (c.opcua.securityPolicies.includes('None') !== c.opcua.securityModes.includes('None')) {

@@ -17,6 +17,7 @@ import { SEVERITIES } from '../domain/alarm.js';
 import { METER_LIMITS } from '../domain/topology.js';
 import { DEFAULT_AREA_LOAD } from '../domain/areaLoad.js';
 import { DEFAULT_PLAUSIBILITY } from '../ingest/plausibility.js';
+import { CalendarDate, ClockTime } from './clock.js';
 import { FeesConfig } from './fees.js';
 
 export { OneOf };
@@ -377,8 +378,6 @@ export const EventsConfig = Type.Object(
   strict,
 );
 
-const ClockTime = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$', description: 'HH:MM, station local time' });
-const CalendarDate = Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$', description: 'YYYY-MM-DD, station local' });
 
 /** One shedding round (轮次): after `afterMs` of continuous over-limit, `action` on `meters`. */
 export const ShedRound = Type.Object(

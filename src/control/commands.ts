@@ -342,12 +342,12 @@ export class CommandService implements ControlPort {
     const target = command.targets.find((t) => t.meterId === meter.id);
     if (target === undefined) return { status: 'failed', error: { code: 'IDEMPOTENCY_CONFLICT', message: `command ${command.id} made under this key has no target ${meter.id}` } };
     if (target.status === 'refused') {
-      return { status: 'refused', error: { code: 'PROTECTED_METER', message: `meter ${meter.id} is protected (保电): a program may not ${request.command} it` } };
+      return { status: 'refused', commandId: command.id, error: { code: 'PROTECTED_METER', message: `meter ${meter.id} is protected (保电): a program may not ${request.command} it` } };
     }
-    if (outcomeKnown(command.type, target)) return resultOf(target);
+    if (outcomeKnown(command.type, target)) return resultOf(command.id, target);
     // Made before (another node's, or this node's before a restart): taken up at once when placed here.
     if (!fresh && target.status === 'pending') await this.#pickup.queued(command.id).catch(this.#o.onPickupError ?? this.#onStoreError);
-    return resultOf(await this.#outcome(command, target, signal));
+    return resultOf(command.id, await this.#outcome(command, target, signal));
   }
 
   /**
@@ -563,10 +563,10 @@ function notPlacedError(terminalId: string): { code: string; message: string } {
 }
 
 /** A program's result from its target's outcome. */
-function resultOf(t: CommandTarget): ControlResult {
+function resultOf(commandId: string, t: CommandTarget): ControlResult {
   const state = t.state ?? undefined;
-  if (t.status === 'verified') return { status: 'verified', ...(state === undefined ? {} : { state }) };
-  return { status: 'failed', ...(state === undefined ? {} : { state }), error: t.error ?? { code: t.status.toUpperCase(), message: t.status } };
+  if (t.status === 'verified') return { status: 'verified', commandId, ...(state === undefined ? {} : { state }) };
+  return { status: 'failed', commandId, ...(state === undefined ? {} : { state }), error: t.error ?? { code: t.status.toUpperCase(), message: t.status } };
 }
 
 /** The remote wait ran out: the target as last seen, timed out for this caller only (the store keeps it as it is). */

@@ -39,6 +39,8 @@ export type ControlError = TargetError;
 export interface ControlResult {
   /** verified: the device's read-back state matches the command; refused: a guard rail stopped it before the device. */
   readonly status: 'verified' | 'failed' | 'refused';
+  /** The command the request made or found under its key, for tracing to the command log and audit; absent when none was made. */
+  readonly commandId?: string;
   readonly state?: DeviceControlState;
   readonly error?: ControlError;
 }

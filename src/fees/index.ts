@@ -3,7 +3,22 @@
  * place that configuration meets src/fees/accounts. The accounts of the configuration are
  * upserted before the service is handed out.
  */
+import type { MqttConnection } from '../../protocols/mqtt/connection.js';
+import { createBillingService } from '../billing/index.js';
+import type { ReplacementStore } from '../billing/replacements.js';
+import type { BillingStore } from '../billing/store.js';
+import type { GridheadConfig } from '../config/schema.js';
 import type { AuditLog } from '../control/audit.js';
+import type { ControlPort } from '../control/port.js';
+import type { Closers } from '../observe/closers.js';
+import type { Duties } from '../observe/duties.js';
+import type { LogThrottle, Logger } from '../observe/logger.js';
+import type { Registry } from '../registry/registry.js';
+import { compilePolicy } from './policy/decide.js';
+import { FeeControl } from './run/feeControl.js';
+import { FeeNotifier } from './run/notify.js';
+import { FeeControlRunner } from './run/runner.js';
+import type { TariffBook } from './tariffs/index.js';
 import { ConfigError } from '../config/load.js';
 import type { FeesConfig } from '../config/fees.js';
 import { ValidationError } from '../domain/errors.js';
@@ -11,6 +26,7 @@ import { FeeAccountService, type AccountInput } from './accounts/service.js';
 import type { FeeStore } from './store.js';
 
 export { FeeAccountService } from './accounts/service.js';
+export { FeeControl } from './run/feeControl.js';
 
 export interface FeeAccountsAssembly {
   readonly config: { readonly fees: FeesConfig };
@@ -47,4 +63,47 @@ async function seedAccounts(service: FeeAccountService, seeds: readonly AccountI
       throw new ConfigError('the fees section', [{ path: `fees.accounts[${i}]${field}`, message: err.message }]);
     }
   }
+}
+
+export interface FeeControlAssembly {
+  readonly config: GridheadConfig;
+  readonly store: FeeStore;
+  readonly audit: AuditLog;
+  readonly billing: { readonly billing: BillingStore; readonly replacements: ReplacementStore };
+  readonly registry: Pick<Registry, 'findMeter' | 'areaSubtree'>;
+  readonly tariffs: TariffBook;
+  readonly port: ControlPort;
+  /** The station's MQTT connection, for notices to accounts with an MQTT target. */
+  readonly broker: MqttConnection;
+  readonly logger: Logger;
+  readonly throttle: LogThrottle;
+  readonly closers: Closers;
+  /** Where the runner's timers register: the leader's roster, so one node charges and decides. */
+  readonly duties: Duties;
+  readonly now?: () => number;
+}
+
+/** The fee-control runner on its timers, the emergency flag and the dry run; undefined while fee control is off (`fees.enabled`). */
+export function createFeeControl(a: FeeControlAssembly): FeeControl | undefined {
+  const { config } = a;
+  if (!config.fees.enabled) return undefined;
+  const now = a.now ?? Date.now;
+  const logger = a.logger.child({ component: 'fee-control' });
+  const policy = compilePolicy(config.fees.policy);
+  const notifier = new FeeNotifier(config.fees.run.notify, { ...a.broker, clientId: `${config.mqtt.clientId}-fees` }, logger);
+  const runner = new FeeControlRunner({
+    store: a.store, billing: createBillingService(a.billing, config.billing, config.station.utcOffsetMinutes, (id) => a.registry.areaSubtree(id)),
+    tariff: (id) => a.tariffs.get(id), port: a.port, notifier, audit: a.audit, policy, config: config.fees.run,
+    meter: (id) => a.registry.findMeter(id), now, logger, throttle: a.throttle,
+  });
+  const control = new FeeControl({
+    runner, store: a.store, audit: a.audit, policy, config: config.fees.run, now,
+    onError: (what, err) => { if (a.throttle.pass(`fee-control:${what}`) >= 0) logger.error({ err }, `fee control ${what} failed`); },
+  });
+  a.duties.add('fee control', {
+    start: () => { notifier.start(); control.start(); },
+    stop: async () => { await control.stop(); await notifier.stop(); },
+  });
+  a.closers.add('fee control', async () => { await control.stop(); await notifier.stop(); });
+  return control;
 }

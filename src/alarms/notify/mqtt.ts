@@ -64,12 +64,17 @@ export class MqttAlarmNotifier {
   }
 
   notify(notice: AlarmNotice): void {
+    this.publish(alarmTopic(this.options.topicPrefix, notice), notice);
+  }
+
+  /** Queues any JSON payload for a topic of the caller's: fee-control notices ride the same bounded QoS 1 client. */
+  publish(topic: string, payload: unknown): void {
     if (this.queue.length >= this.capacity) {
       this.queue.shift();
       this.counts.dropped += 1;
-      this.report('QUEUE_FULL', `${this.capacity} alarm messages waiting for the broker; dropped the oldest`);
+      this.report('QUEUE_FULL', `${this.capacity} messages waiting for the broker; dropped the oldest`);
     }
-    this.queue.push({ topic: alarmTopic(this.options.topicPrefix, notice), payload: JSON.stringify(notice) });
+    this.queue.push({ topic, payload: JSON.stringify(payload) });
     this.pump();
   }
 

@@ -86,13 +86,18 @@ export class WebhookNotifier {
 
   notify(notice: AlarmNotice): void {
     if (!severityAtLeast(notice.alarm.severity, this.target.minSeverity)) return;
+    this.post(notice);
+  }
+
+  /** Queues any JSON payload for delivery, with no severity filter: fee-control notices ride the same signed, retried delivery. */
+  post(payload: unknown): void {
     if (this.queue.length >= this.capacity) {
       // The head is in flight while the pump runs: drop the oldest one still waiting.
       this.queue.splice(this.pumping !== undefined && this.queue.length > 1 ? 1 : 0, 1);
       this.counts.dropped += 1;
       this.report('QUEUE_FULL', `${this.capacity} notifications waiting; dropped the oldest`);
     }
-    this.queue.push({ id: randomUUID(), body: JSON.stringify(notice) });
+    this.queue.push({ id: randomUUID(), body: JSON.stringify(payload) });
     this.kick();
   }
 

@@ -194,8 +194,13 @@ describe('CommandService guard rails', () => {
     cleanups.push(() => { db.close(); });
     const s = service(db, fakeDevice().run);
     const origin = { kind: 'program' as const, id: 'p1', round: 1 };
-    expect(await s.execute({ meterId: 'safe', command: 'disconnect', origin, reason: 'round 1' })).toMatchObject({ status: 'refused', error: { code: 'PROTECTED_METER' } });
-    expect(await s.execute({ meterId: 'm1', command: 'disconnect', origin, reason: 'round 1' })).toEqual({ status: 'verified', state: { connected: false } });
-    expect((await s.list({ limit: 10 })).items.map((c) => c.origin)).toEqual([origin, origin]);
+    const refused = await s.execute({ meterId: 'safe', command: 'disconnect', origin, reason: 'round 1' });
+    expect(refused).toMatchObject({ status: 'refused', error: { code: 'PROTECTED_METER' } });
+    const verified = await s.execute({ meterId: 'm1', command: 'disconnect', origin, reason: 'round 1' });
+    expect(verified).toEqual({ status: 'verified', commandId: expect.any(String) as string, state: { connected: false } });
+    const made = (await s.list({ limit: 10 })).items;
+    expect(made.map((c) => c.origin)).toEqual([origin, origin]);
+    // Each result names its command, for tracing to the command log and audit.
+    expect(new Set(made.map((c) => c.id))).toEqual(new Set([refused.commandId, verified.commandId]));
   });
 });

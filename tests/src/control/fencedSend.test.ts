@@ -99,7 +99,7 @@ describe.skipIf(unavailable !== undefined)('fenced command sends on PostgreSQL',
     const current = service(store, newDevice.run, currentLease, []);
     expect(await current.start()).toEqual({ resumed: 2, interrupted: 0 });
     await eventually(async () => ((await store.target(out.command.id, 'm1'))?.status === 'verified' ? true : undefined), 10_000, 'the new leader\'s send');
-    expect(await programResult).toEqual({ status: 'verified', state: { connected: false } });
+    expect(await programResult).toEqual({ status: 'verified', commandId: expect.any(String) as string, state: { connected: false } });
     expect(newDevice.sent.map((c) => c.type)).toEqual(['disconnect', 'disconnect']);
     expect(oldDevice.sent).toEqual([]);
   }, 60_000);

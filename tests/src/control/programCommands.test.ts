@@ -104,10 +104,12 @@ describe('idempotent program commands on the embedded store', () => {
     const second = s.execute(setLimit('round/1000/round-1/set-limit/m1', 50, 'load 125 kW'));
     await eventually(() => Promise.resolve(node.sent.length > 0 ? true : undefined), 10_000, 'the send');
     release();
-    expect(await first).toEqual({ status: 'verified', state: { limitKw: 50 } });
-    expect(await second).toEqual({ status: 'verified', state: { limitKw: 50 } });
+    const [made] = (await store.list({ limit: 10 })).items;
+    const result = { status: 'verified', commandId: made?.id, state: { limitKw: 50 } };
+    expect(await first).toEqual(result);
+    expect(await second).toEqual(result);
     // Asked once more after the end: the stored outcome at once.
-    expect(await s.execute(setLimit('round/1000/round-1/set-limit/m1'))).toEqual({ status: 'verified', state: { limitKw: 50 } });
+    expect(await s.execute(setLimit('round/1000/round-1/set-limit/m1'))).toEqual(result);
     expect((await store.list({ limit: 10 })).items).toHaveLength(1);
     expect(node.sent).toEqual([{ type: 'set-limit', address: '1', limitKw: 50 }]);
   });
@@ -120,7 +122,7 @@ describe('idempotent program commands on the embedded store', () => {
     await s.start();
     expect(await s.execute(setLimit('k', 50))).toMatchObject({ status: 'verified' });
     expect(await s.execute(setLimit('k', 60))).toMatchObject({ status: 'failed', error: { code: 'IDEMPOTENCY_CONFLICT' } });
-    expect(await s.execute(setLimit('k2', 60))).toEqual({ status: 'verified', state: { limitKw: 60 } });
+    expect(await s.execute(setLimit('k2', 60))).toEqual({ status: 'verified', commandId: expect.any(String) as string, state: { limitKw: 60 } });
     expect(limiter.executed).toBe(2);
   });
 
@@ -141,7 +143,7 @@ describe('idempotent program commands on the embedded store', () => {
     const s = service(new SqliteCommandStore(db), after.run, { fenceFor: () => null });
     const asked = s.execute(setLimit('round/1000/round-1/set-limit/m1'));
     await s.start();
-    expect(await asked).toEqual({ status: 'verified', state: { limitKw: 50 } });
+    expect(await asked).toEqual({ status: 'verified', commandId: expect.any(String) as string, state: { limitKw: 50 } });
     expect(after.sent).toEqual([{ type: 'read-state', address: '1', of: 'limit' }]);
     expect(limiter.executed).toBe(1);
   });
@@ -172,7 +174,7 @@ describe.skipIf(unavailable !== undefined)('program commands across nodes on Pos
     const there = limiter.node();
     const executor = service(new PostgresCommandStore(db), there.run, { fenceFor: () => ({ lease: LEASE, token: 1 }) });
     await executor.start();
-    expect(await asked).toEqual({ status: 'verified', state: { limitKw: 50 } });
+    expect(await asked).toEqual({ status: 'verified', commandId: expect.any(String) as string, state: { limitKw: 50 } });
     expect(here.sent).toEqual([]);
     expect(there.sent).toEqual([{ type: 'set-limit', address: '1', limitKw: 50 }]);
   });
@@ -210,7 +212,7 @@ describe.skipIf(unavailable !== undefined)('program commands across nodes on Pos
     const newLeader = service(new PostgresCommandStore(db), fresh.run, { fenceFor: () => fence }, { commandTimeoutMs: 500 });
     const asked = newLeader.execute(setLimit('round/1000/round-1/set-limit/m1', 50, 'load 130 kW'));
     expect(await newLeader.start()).toEqual({ resumed: 0, interrupted: 1 });
-    expect(await asked).toEqual({ status: 'verified', state: { limitKw: 50 } });
+    expect(await asked).toEqual({ status: 'verified', commandId: expect.any(String) as string, state: { limitKw: 50 } });
     expect(fresh.sent).toEqual([{ type: 'read-state', address: '1', of: 'limit' }]);
     expect(limiter.executed).toBe(1);
     expect((await store.list({ limit: 10 })).items).toHaveLength(1);
