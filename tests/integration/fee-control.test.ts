@@ -57,10 +57,19 @@ describe('fee control against a simulated DLMS meter', () => {
     });
     expect(paid.status).toBe(201);
     const on = await eventually(() => audit('fees.reconnect'), 20_000, 'the reconnection');
-    expect(on).toMatchObject({ outcome: 'ok', detail: { reason: 'paid' } });
+    expect(on).toMatchObject({ outcome: 'ok', detail: { reason: 'reconnected' } });
     expect(relay()).toBe(true);
     expect(await audit('command.reconnect')).toMatchObject({ target: 'meter:sim-dl-01-1' });
     const account = (await he.get('/api/v1/fees/accounts/acc-e2e')).body as { control: { stage: string } };
     expect(account.control.stage).toBe('normal');
+    // The recovery reports see the disconnection closed and time the payment to the verified reconnection.
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const times = (await he.get(`/api/v1/fees/reports/reconnection-times?from=${from}&to=${to}`)).body as { count: number; items: { accountId: string; durationMs: number }[] };
+    expect(times.count).toBe(1);
+    expect(times.items[0]).toMatchObject({ accountId: 'acc-e2e' });
+    expect(times.items[0]?.durationMs).toBeGreaterThanOrEqual(0);
+    const disconnections = (await he.get('/api/v1/fees/reports/disconnected')).body as { closed: { accountId: string }[] };
+    expect(disconnections.closed.map((d) => d.accountId)).toEqual(['acc-e2e']);
   });
 });

@@ -26,6 +26,8 @@ export type DecisionReason =
   | ClosedReason
   | 'no-window'
   | 'paid'
+  /** Recorded by the runner once a reconnection is verified (the relay read back), at that moment. */
+  | 'reconnected'
   | 'protected-reconnect'
   | 'below-reconnect-threshold'
   | 'reconnect-under-way';

@@ -200,7 +200,7 @@ export class FeeControlRunner {
   }
 
   private async act(record: AccountRecord, account: FeeAccount, outcome: PolicyOutcome, now: number, paidAt: number | undefined): Promise<void> {
-    const { decision } = outcome;
+    let { decision } = outcome;
     let next: PolicyState = outcome.next;
     let commandId: string | undefined;
     let message = decision.message;
@@ -215,6 +215,9 @@ export class FeeControlRunner {
         message += ` Not verified on ${failed.length} of ${results.length} meters (${failed.map((r) => r.error?.code ?? r.status).join(', ')}): tried again at the next run.`;
         next = decision.action === 'disconnect' ? { ...next, stage: 'disconnect-pending', disconnectedAt: null } : { ...next, stage: 'disconnected' };
       } else if (decision.action === 'reconnect') {
+        // Recorded as the verified reconnection, at the moment it was verified: what the payment-to-reconnection report measures.
+        decision = { ...decision, reason: 'reconnected', at: this.o.now() };
+        message += ' Reconnected: the relay reads connected.';
         next = { ...next, stage: stageAfterReconnect(next), disconnectedAt: null };
         if (paidAt !== undefined) this.sampleReconnect(this.o.now() - paidAt);
       }
