@@ -113,7 +113,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   });
   const loadControl = await createLoadControl({ ...base, duties: leaderDuties, store: stores.programStates, replacements: stores.replacements, registry, live: live.values, port: control.commands, actions: control.actions, signal: alarms.signal, leadership: cluster.leaderLease });
   const tariffs = createTariffs(config.fees);
-  const fees = await createFeeAccounts({ ...base, store: stores.fees, audit: storage.audit, registry, tariffExists: (id) => tariffs.has(id) });
+  const fees = await createFeeAccounts({ ...base, store: stores.fees, audit: storage.audit, registry, tariffExists: (id) => tariffs.has(id), tariffCycleOnly: (id) => tariffs.get(id)?.cycleOnly === true });
   const feeControl = createFeeControl({
     ...base, duties: leaderDuties, store: stores.fees, audit: storage.audit, billing: { billing: stores.billing, replacements: stores.replacements }, registry, tariffs, port: control.commands, broker: broker.connection,
   });

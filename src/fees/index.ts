@@ -35,6 +35,8 @@ export interface FeeAccountsAssembly {
   readonly registry: { findMeter(id: string): unknown };
   /** Whether the tariff book (src/fees/tariffs) holds the tariff. */
   readonly tariffExists: (id: string) => boolean;
+  /** Whether the tariff is charged once per billing cycle only (two-part), which fee control refuses. */
+  readonly tariffCycleOnly?: (id: string) => boolean;
   readonly now?: () => number;
 }
 
@@ -46,7 +48,8 @@ export async function createFeeAccounts(a: FeeAccountsAssembly): Promise<FeeAcco
   };
   const service = new FeeAccountService({
     store: o.store, audit: o.audit, currency: o.config.currency, maxAmountMinor: o.config.payments.maxAmountMinor,
-    meterExists: o.meterExists, tariffExists: o.tariffExists, ...(o.now === undefined ? {} : { now: o.now }),
+    meterExists: o.meterExists, tariffExists: o.tariffExists,
+    ...(o.tariffCycleOnly === undefined ? {} : { tariffCycleOnly: o.tariffCycleOnly }), ...(o.now === undefined ? {} : { now: o.now }),
   });
   await seedAccounts(service, o.config.accounts);
   return service;

@@ -11,6 +11,11 @@ export interface AccountRules {
   readonly currency: string;
   readonly meterExists: (id: string) => boolean;
   readonly tariffExists: (id: string) => boolean;
+  /**
+   * Whether the tariff is charged only once per billing cycle (two-part): fee control charges
+   * accounts as validated data arrives and has no cycle-close run, so it refuses them.
+   */
+  readonly tariffCycleOnly?: (id: string) => boolean;
 }
 
 /** Throws the first rule the account breaks. */
@@ -20,6 +25,9 @@ export function checkAccount(a: Omit<FeeAccount, 'createdAt' | 'updatedAt'>, rul
     if (!rules.meterExists(id)) throw new ValidationError(`meter ${JSON.stringify(id)} does not exist`, `meterIds[${i}]`);
   }
   if (!rules.tariffExists(a.tariffId)) throw new ValidationError(`tariff ${JSON.stringify(a.tariffId)} does not exist`, 'tariffId');
+  if (rules.tariffCycleOnly?.(a.tariffId) === true) {
+    throw new ValidationError(`tariff ${JSON.stringify(a.tariffId)} is charged once per billing cycle (two-part); fee control charges as data arrives and cannot run it: quote it through the tariff API instead`, 'tariffId');
+  }
   if (a.mode === 'postpaid' && a.cycle === undefined) throw new ValidationError('a post-paid account needs a billing cycle (closeDay, dueDays)', 'cycle');
   if (a.mode === 'prepaid' && a.cycle !== undefined) throw new ValidationError('a prepaid account has no billing cycle', 'cycle');
   const floor = -a.creditLimitMinor;

@@ -29,7 +29,7 @@ const seeds = [
 function assemble(c: StoreConnection, config: GridheadConfig, now = 1_000) {
   return createFeeAccounts({
     config, store: feeStoreOf(c), audit: auditLogOf(c), registry: { findMeter: (id) => (METERS.has(id) ? { id } : undefined) },
-    tariffExists: (id) => id === 'flat', now: () => now,
+    tariffExists: (id) => id === 'flat' || id === 'industrial', tariffCycleOnly: (id) => id === 'industrial', now: () => now,
   });
 }
 
@@ -71,6 +71,9 @@ describe.each(STORE_DRIVERS)('fee accounts assembly on $name', (driver) => {
       .rejects.toThrow(/fees\.accounts\[1\]\.meterIds\[1\]: meter "m9" does not exist/);
     await expect(assemble(db().connection, configWith({ enabled: true, accounts: [{ ...seeds[0], tariffId: 'gold' }] })))
       .rejects.toThrow(/fees\.accounts\[0\]\.tariffId/);
+    // A two-part tariff is charged once per billing cycle: fee control, charging as data arrives, cannot run it.
+    await expect(assemble(db().connection, configWith({ enabled: true, accounts: [{ ...seeds[0], tariffId: 'industrial' }] })))
+      .rejects.toThrow(/fees\.accounts\[0\]\.tariffId: tariff "industrial" is charged once per billing cycle/);
     await expect(assemble(db().connection, configWith({ enabled: true, accounts: [seeds[0], { ...seeds[1], id: 'other', meterIds: ['m1'] }] })))
       .rejects.toThrow(/fees\.accounts\[1\].*meter "m1" belongs to fee account "home"/);
   });
