@@ -116,6 +116,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const fees = await createFeeAccounts({ ...base, store: stores.fees, audit: storage.audit, registry, tariffExists: (id) => tariffs.has(id), tariffCycleOnly: (id) => tariffs.get(id)?.cycleOnly === true });
   const feeControl = createFeeControl({
     ...base, duties: leaderDuties, store: stores.fees, audit: storage.audit, billing: { billing: stores.billing, replacements: stores.replacements }, registry, tariffs, port: control.commands, broker: broker.connection,
+    paymentMetering: control.paymentMetering, alarms: { signal: alarms.signal, openFor: (id, s) => alarms.service.openFor(id, s) },
   });
 
   // Every part is registered: this node starts them if it is active (and the singleton duties if it leads), before the API takes requests.

@@ -12,22 +12,25 @@ import type { Balance, FeeDecision, LedgerEntry } from '../fees/model.js';
 import type { FeeAccountRecord } from '../fees/store.js';
 import { actorOf } from './actor.js';
 import {
-  AdjustmentBody, BookedOut, DecisionOut, FeeAccountBody, FeeAccountOut, FeeAccountPatch, LedgerEntryOut,
-  type BookedView, type DecisionView, type FeeAccountView, type LedgerEntryView,
+  AdjustmentBody, BookedOut, DecisionOut, FeeAccountBody, FeeAccountDetailOut, FeeAccountOut, FeeAccountPatch, LedgerEntryOut,
+  type BookedView, type DecisionView, type FeeAccountView, type LedgerEntryView, type MeterCreditView,
 } from './feeAccountSchemas.js';
 import { problemResponses } from './problem.js';
 import { IdParam, IdempotencyHeader, Nullable, PageQuery } from './schemas.js';
 import type { Booked } from '../fees/accounts/service.js';
+import type { MeterCreditReading } from '../fees/run/meterCredit.js';
 
 export interface FeeAccountRoutesOptions {
   readonly accounts: FeeAccountService;
+  /** The account's meters that keep their own account, as fee control last read them; absent while fee control is off. */
+  readonly meterCredit?: (accountId: string) => readonly MeterCreditReading[] | undefined;
 }
 
 const tags = ['fees'];
 const errors = { ...problemResponses, 403: Type.Ref('Problem') };
 const page = <T extends Parameters<typeof Type.Array>[0]>(item: T) => Type.Object({ items: Type.Array(item), next: Nullable(Type.String()) });
 
-export const feeAccountRoutes: FastifyPluginAsyncTypebox<FeeAccountRoutesOptions> = async (app, { accounts }) => {
+export const feeAccountRoutes: FastifyPluginAsyncTypebox<FeeAccountRoutesOptions> = async (app, { accounts, meterCredit }) => {
   app.get('/fees/accounts', {
     config: { access: 'fees' },
     schema: {
@@ -58,8 +61,11 @@ export const feeAccountRoutes: FastifyPluginAsyncTypebox<FeeAccountRoutesOptions
 
   app.get('/fees/accounts/:id', {
     config: { access: 'fees' },
-    schema: { tags, description: 'One account with its balance and fee-control state.', params: IdParam, response: { 200: FeeAccountOut, ...errors } },
-  }, async (req) => accountView(await accounts.get(req.params.id)));
+    schema: {
+      tags, description: 'One account with its balance and fee-control state, and its meters that keep their own account as last read and compared with the balance.',
+      params: IdParam, response: { 200: FeeAccountDetailOut, ...errors },
+    },
+  }, async (req) => ({ ...accountView(await accounts.get(req.params.id)), meterCredit: (meterCredit?.(req.params.id) ?? []).map(meterCreditView) }));
 
   app.patch('/fees/accounts/:id', {
     config: { access: 'billing' },
@@ -129,6 +135,18 @@ export function accountView(r: FeeAccountRecord): FeeAccountView {
     control: {
       stage: c.stage, warnedFirstAt: isoOrNull(c.warnedFirstAt), warnedSecondAt: isoOrNull(c.warnedSecondAt), disconnectDueAt: isoOrNull(c.disconnectDueAt),
       nextWindowAt: isoOrNull(c.nextWindowAt), disconnectedAt: isoOrNull(c.disconnectedAt), lastCommandId: c.lastCommandId, updatedAt: iso(c.updatedAt), version: c.version,
+    },
+  };
+}
+
+function meterCreditView(r: MeterCreditReading): MeterCreditView {
+  const c = r.comparison;
+  return {
+    meterId: r.meterId, availableMinor: r.availableMinor, currency: r.currency, mode: r.mode, status: r.status, creditStatus: [...r.creditStatus],
+    credits: r.credits.map((x) => ({ ...x })), at: iso(r.at),
+    comparison: {
+      kind: c.kind, stationBalanceMinor: r.stationMinor, differenceMinor: c.kind === 'incomparable' ? null : c.differenceMinor,
+      toleranceMinor: r.toleranceMinor, reason: c.kind === 'incomparable' ? c.reason : null,
     },
   };
 }

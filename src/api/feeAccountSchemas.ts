@@ -70,6 +70,31 @@ export const FeeAccountOut = Type.Object({
   control: FeeControlOut,
 });
 
+/** A meter that keeps its own account (本地费控), as fee control last read it and compared it with the balance. */
+export const MeterCreditOut = Type.Object({
+  meterId: Type.String(),
+  availableMinor: Nullable(Type.Integer({ description: 'The meter\'s available credit, minor units of `currency`; null when it holds no whole number of them.' })),
+  currency: Type.String(),
+  mode: OneOf(['credit', 'prepayment']),
+  status: OneOf(['new', 'active', 'closed']),
+  creditStatus: Type.Array(Type.String(), { description: 'The credit status flags set (inCredit, lowCredit, outOfCredit, …).' }),
+  credits: Type.Array(Type.Object({ credit: Type.String(), type: Type.String(), status: Type.String(), amountMinor: Nullable(Type.Integer()) })),
+  at: Time,
+  comparison: Type.Object({
+    kind: OneOf(['agree', 'mismatch', 'incomparable']),
+    stationBalanceMinor: Type.Integer({ description: 'The station\'s balance it was compared with.' }),
+    differenceMinor: Nullable(Type.Integer({ description: 'Meter minus station; null when incomparable.' })),
+    toleranceMinor: Type.Integer(),
+    reason: Nullable(Type.String({ description: 'Why they cannot be compared.' })),
+  }),
+});
+
+/** One account as GET /fees/accounts/:id answers it: with its meters' own accounts where they keep one. */
+export const FeeAccountDetailOut = Type.Object({
+  ...FeeAccountOut.properties,
+  meterCredit: Type.Array(MeterCreditOut, { description: 'Meters that keep their own account, as last read (fees.run.meterCreditEveryMs); empty until one is.' }),
+});
+
 export const LedgerEntryOut = Type.Object({
   seq: Type.Integer(),
   accountId: Type.String(),
@@ -118,6 +143,8 @@ export const AdjustmentBody = Type.Object({
 }, { additionalProperties: false });
 
 export type FeeAccountView = Static<typeof FeeAccountOut>;
+export type FeeAccountDetailView = Static<typeof FeeAccountDetailOut>;
+export type MeterCreditView = Static<typeof MeterCreditOut>;
 export type LedgerEntryView = Static<typeof LedgerEntryOut>;
 export type DecisionView = Static<typeof DecisionOut>;
 export type BookedView = Static<typeof BookedOut>;

@@ -217,7 +217,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.billing !== undefined) await v1.register(billingRoutes, { billing: deps.billing });
     if (deps.tariffs !== undefined) await v1.register(feeTariffRoutes, { tariffs: deps.tariffs });
     if (deps.fees !== undefined) {
-      await v1.register(feeAccountRoutes, { accounts: deps.fees });
+      const { feeControl } = deps;
+      await v1.register(feeAccountRoutes, { accounts: deps.fees, ...(feeControl === undefined ? {} : { meterCredit: (id: string) => feeControl.meterCredit(id) }) });
       await v1.register(feePaymentRoutes, { accounts: deps.fees });
     }
     if (deps.feeControl !== undefined) await v1.register(feeControlRoutes, { control: deps.feeControl });

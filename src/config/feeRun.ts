@@ -22,6 +22,10 @@ export const FeeRunConfig = Type.Object(
     trueUpWithinDays: Type.Integer({ minimum: 1, maximum: 366, default: 35 }),
     /** Provisional charges awaiting valid data, at most, across the station; beyond, the oldest stand as charged. */
     maxPendingTrueUps: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 1_000_000 }),
+    /** Meters that keep their own account are read and compared with the station's balance this often; 0: never. */
+    meterCreditEveryMs: Type.Integer({ minimum: 0, maximum: 7 * 86_400_000, default: 6 * 3_600_000 }),
+    /** A meter's available credit and the account's balance agree within this many minor units (inclusive). */
+    meterCreditToleranceMinor: Type.Integer({ minimum: 0, maximum: 100_000_000, default: 100 }),
     notify: Type.Object(
       {
         /** HMAC key of webhook notices (`X-Gridhead-Signature`); accounts with a webhook target get none without it. */

@@ -319,7 +319,8 @@ export class CommandService implements ControlPort {
 
   /** ControlPort: a load-control program's (or any caller's) single-meter request, awaited to its end. */
   async execute(request: ControlRequest, signal?: AbortSignal): Promise<ControlResult> {
-    const actionId = await this.#o.actions?.begin(request, this.#now());
+    // The action log keeps what programs did to meters; reading a meter's own account does nothing to it.
+    const actionId = request.command === 'read-account' ? undefined : await this.#o.actions?.begin(request, this.#now());
     const result = await this.#executeOne(request, signal);
     if (actionId !== undefined) await this.#o.actions?.finish(actionId, result, this.#now());
     return result;
@@ -336,6 +337,10 @@ export class CommandService implements ControlPort {
     const params = request.limitKw === undefined ? {} : { limitKw: request.limitKw };
     const problems = paramProblems(request.command, params);
     if (problems.length > 0) return { status: 'failed', error: { code: 'BAD_PARAMS', message: problems.map(([p, m]) => `${p}: ${m}`).join('; ') } };
+    if (ACCOUNT_COMMANDS.has(request.command) && this.#o.paymentMetering?.(meter.terminalId) !== true) {
+      const refused = commandErrors.paymentMeteringUnsupported(request.command, [meter.id]);
+      return { status: 'failed', error: { code: refused.code, message: refused.message } };
+    }
     const made = await this.#programCommand(request, meter, params);
     if ('conflict' in made) return { status: 'failed', error: made.conflict };
     const { command, fresh } = made;

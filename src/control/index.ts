@@ -29,6 +29,8 @@ export interface Control {
   readonly commands: CommandService;
   /** The load-control programs' action log. */
   readonly actions: ControlActionStore;
+  /** Whether the terminal's adapter offers payment metering (its meters may keep their own account). */
+  readonly paymentMetering: (terminalId: string) => boolean;
   /** Hears every state a command reads back from a meter, from now on. */
   onState(listener: (meterId: MeterId, state: DeviceControlState, at: number) => void): () => void;
 }
@@ -53,6 +55,10 @@ export interface ControlAssembly {
 export function createControl({ config, stores, registry, audit, lanes, adapters, logger, closers, placement, duties }: ControlAssembly): Control {
   const { actions } = stores;
   const storeErrors = new LogThrottle(60_000);
+  const paymentMetering = (id: string): boolean => {
+    const protocol = registry.findTerminal(id)?.protocol;
+    return protocol !== undefined && adapters[protocol]?.capabilities.paymentMetering === true;
+  };
   const stateListeners = new Set<(meterId: MeterId, state: DeviceControlState, at: number) => void>();
   const commands = new CommandService({
     store: stores.commands,
@@ -75,10 +81,7 @@ export function createControl({ config, stores, registry, audit, lanes, adapters
     }),
     settings: config.control,
     actions,
-    paymentMetering: (id) => {
-      const protocol = registry.findTerminal(id)?.protocol;
-      return protocol !== undefined && adapters[protocol]?.capabilities.paymentMetering === true;
-    },
+    paymentMetering,
     onStoreError: (err) => {
       const suppressed = storeErrors.pass('store');
       if (suppressed >= 0) logger.error({ err, suppressed }, 'command store or audit write failed; store writes are retried');
@@ -117,7 +120,7 @@ export function createControl({ config, stores, registry, audit, lanes, adapters
   placement.on('changed', () => { commands.placementChanged(); });
   closers.add('commands', () => commands.close());
   return {
-    commands, actions,
+    commands, actions, paymentMetering,
     onState: (listener) => {
       stateListeners.add(listener);
       return () => { stateListeners.delete(listener); };

@@ -12,8 +12,11 @@ import type { CommandOrigin, CommandType, TargetError } from './commandModel.js'
 
 export type { DeviceControlState };
 
-/** What a program may ask of one meter: the command model's types less those only operators (and fee control, through submit) send. */
-export type ControlCommand = Exclude<CommandType, 'sync-clock' | 'read-account' | 'add-credit'>;
+/**
+ * What a program may ask of one meter: the command model's types less those only operators send.
+ * read-account acts on nothing: fee control reads meters that keep their own account with it.
+ */
+export type ControlCommand = Exclude<CommandType, 'sync-clock' | 'add-credit'>;
 
 export type ControlOrigin = CommandOrigin;
 

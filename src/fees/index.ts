@@ -11,12 +11,14 @@ import type { GridheadConfig } from '../config/schema.js';
 import type { AuditLog } from '../control/audit.js';
 import type { ControlPort } from '../control/port.js';
 import type { Closers } from '../observe/closers.js';
+import type { AlarmSignal, AlarmSubject } from '../domain/alarm.js';
 import type { Duties } from '../observe/duties.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
 import { compilePolicy } from './policy/decide.js';
 import { FeeControl } from './run/feeControl.js';
 import { FeeNotifier } from './run/notify.js';
+import { MeterCreditCheck } from './run/meterCredit.js';
 import { FeeControlRunner } from './run/runner.js';
 import type { TariffBook } from './tariffs/index.js';
 import { ConfigError } from '../config/load.js';
@@ -83,6 +85,10 @@ export interface FeeControlAssembly {
   readonly closers: Closers;
   /** Where the runner's timers register: the leader's roster, so one node charges and decides. */
   readonly duties: Duties;
+  /** Whether the terminal's adapter offers payment metering: its meters' own accounts are read and compared with the balance. */
+  readonly paymentMetering: (terminalId: string) => boolean;
+  /** Where a meter's own credit disagreeing with the balance is raised and cleared. */
+  readonly alarms: { readonly signal: (s: AlarmSignal) => void; readonly openFor: (ruleId: string, subject: AlarmSubject) => unknown };
   readonly now?: () => number;
 }
 
@@ -99,8 +105,13 @@ export function createFeeControl(a: FeeControlAssembly): FeeControl | undefined 
     tariff: (id) => a.tariffs.get(id), port: a.port, notifier, audit: a.audit, policy, config: config.fees.run,
     meter: (id) => a.registry.findMeter(id), now, logger, throttle: a.throttle,
   });
+  const meterCredit = new MeterCreditCheck({
+    store: a.store, port: a.port, alarms: a.alarms, config: config.fees.run, now, logger, throttle: a.throttle,
+    paymentMetering: (id) => { const m = a.registry.findMeter(id); return m !== undefined && a.paymentMetering(m.terminalId); },
+    areaOf: (id) => a.registry.findMeter(id)?.areaId ?? null,
+  });
   const control = new FeeControl({
-    runner, store: a.store, audit: a.audit, policy, config: config.fees.run, now,
+    runner, meterCredit, store: a.store, audit: a.audit, policy, config: config.fees.run, now,
     onError: (what, err) => { if (a.throttle.pass(`fee-control:${what}`) >= 0) logger.error({ err }, `fee control ${what} failed`); },
   });
   a.duties.add('fee control', {

@@ -16,7 +16,7 @@ import type { MeterReadOut } from '../api/meterReadSchemas.js';
 import type { LatestValuesOut, SeriesOut } from '../api/readingSchemas.js';
 import type { AreaOut, MeterOut } from '../api/schemas.js';
 import type { CollectionStatsOut } from '../api/statsSchemas.js';
-import type { BookedOut, DecisionOut, FeeAccountOut, LedgerEntryOut } from '../api/feeAccountSchemas.js';
+import type { BookedOut, DecisionOut, FeeAccountDetailOut, FeeAccountOut, LedgerEntryOut, MeterCreditOut } from '../api/feeAccountSchemas.js';
 import type { ArrearsOut, DisconnectedOut, DisconnectionOut, ReconnectionTimesOut, RecoveryOut, WatchedAccountOut, WatchedOut } from '../api/feeReportSchemas.js';
 
 export type { Role } from '../auth/roles.js';
@@ -76,6 +76,9 @@ export type CollectionRanking = Static<typeof CollectionRankingOut>;
 
 /** GET /fees/accounts/:id, …/ledger, …/decisions (paged); POST /fees/payments */
 export type FeeAccount = Static<typeof FeeAccountOut>;
+/** GET /fees/accounts/:id: the account with its meters' own accounts as last read. */
+export type FeeAccountDetail = Static<typeof FeeAccountDetailOut>;
+export type MeterCredit = Static<typeof MeterCreditOut>;
 export type LedgerEntry = Static<typeof LedgerEntryOut>;
 export type FeeDecision = Static<typeof DecisionOut>;
 export type Booked = Static<typeof BookedOut>;

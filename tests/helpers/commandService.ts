@@ -21,7 +21,11 @@ export interface TestCommandService {
   readonly audit: AuditLog;
 }
 
-export function testCommandService(o: { readonly db: Db; readonly meters: readonly Meter[]; readonly run: CommandRunner; readonly now?: () => number }): TestCommandService {
+export function testCommandService(o: {
+  readonly db: Db; readonly meters: readonly Meter[]; readonly run: CommandRunner; readonly now?: () => number;
+  /** Terminals whose adapter offers payment metering; none when absent. */
+  readonly paymentMetering?: (terminalId: string) => boolean;
+}): TestCommandService {
   const now = o.now ?? Date.now;
   const actions = new SqliteControlActionStore(o.db);
   const audit = new SqliteAuditLog(o.db, { now });
@@ -30,6 +34,7 @@ export function testCommandService(o: { readonly db: Db; readonly meters: readon
     meters: { meter: (id) => o.meters.find((m) => m.id === id), metersOfArea: () => o.meters },
     // A test's store is a local file: a failed write is a bug to see, not a fault to ride out.
     onStoreError: (err) => { throw err; },
+    ...(o.paymentMetering === undefined ? {} : { paymentMetering: o.paymentMetering }),
   });
   return { service, actions, audit };
 }

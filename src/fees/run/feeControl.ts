@@ -10,6 +10,7 @@ import { dryRun, upcomingRuns } from '../policy/dryRun.js';
 import type { DecisionDraft, FeePolicy } from '../policy/decide.js';
 import { MAX_FEE_PAGE, type FeeStore } from '../store.js';
 import type { FeeRunConfig } from '../../config/feeRun.js';
+import type { MeterCreditCheck, MeterCreditReading } from './meterCredit.js';
 import type { FeeControlRunner } from './runner.js';
 
 export interface DryRunPage {
@@ -22,6 +23,8 @@ export interface DryRunPage {
 
 export interface FeeControlOptions {
   readonly runner: FeeControlRunner;
+  /** The comparison of meters that keep their own account with the station's balance, on its own timer (`meterCreditEveryMs`). */
+  readonly meterCredit?: MeterCreditCheck;
   readonly store: Pick<FeeStore, 'accounts' | 'emergency' | 'setEmergency'>;
   readonly audit: AuditLog;
   readonly policy: FeePolicy;
@@ -38,6 +41,11 @@ export class FeeControl {
 
   get runner(): FeeControlRunner {
     return this.o.runner;
+  }
+
+  /** The account's meters that keep their own account, as last read and compared; undefined when none was read. */
+  meterCredit(accountId: string): readonly MeterCreditReading[] | undefined {
+    return this.o.meterCredit?.readings(accountId);
   }
 
   emergency(): Promise<EmergencyFlag> {
@@ -71,6 +79,8 @@ export class FeeControl {
     };
     every(this.o.config.prepaidEveryMs, 'prepaid run', () => this.o.runner.run('prepaid'));
     every(this.o.config.paymentPollMs, 'payment follower', () => this.o.runner.followPayments());
+    const credit = this.o.meterCredit;
+    if (credit !== undefined && this.o.config.meterCreditEveryMs > 0) every(this.o.config.meterCreditEveryMs, 'meter credit comparison', () => credit.run());
     this.scheduleDaily();
   }
 
@@ -79,6 +89,7 @@ export class FeeControl {
     clearTimeout(this.dailyTimer);
     this.dailyTimer = undefined;
     await this.o.runner.idle();
+    await this.o.meterCredit?.idle();
   }
 
   private scheduleDaily(): void {

@@ -1,5 +1,6 @@
 /**
- * One fee account: balance and fee-control stage, the ledger page by page, the tariff
+ * One fee account: balance and fee-control stage, beside it the credit its meters keep where
+ * they keep their own account (as fee control last read and compared it), the ledger page by page, the tariff
  * explanation of the latest charges (their `detail` lines), warnings and disconnections from
  * the decisions, and "record payment" for the billing role.
  */
@@ -11,7 +12,7 @@ import { useLoad } from '../hooks.js';
 import { label, locale, t } from '../i18n.js';
 import { fmtMoney } from '../money.js';
 import { canBill } from '../roles.js';
-import type { FeeAccount, FeeDecision, LedgerEntry, Page, Role } from '../types.js';
+import type { FeeAccountDetail, FeeDecision, LedgerEntry, MeterCredit, Page, Role } from '../types.js';
 
 const POLL_MS = 5_000;
 const LEDGER_PAGE = 20;
@@ -21,7 +22,7 @@ const EXPLAINED_CHARGES = 3;
 
 export function FeeAccountPage({ accountId, role }: { accountId: string; role: Role }) {
   const id = encodeURIComponent(accountId);
-  const [account, reload] = useLoad(() => api<FeeAccount>(`/fees/accounts/${id}`), [id], POLL_MS);
+  const [account, reload] = useLoad(() => api<FeeAccountDetail>(`/fees/accounts/${id}`), [id], POLL_MS);
   const [paying, setPaying] = useState(false);
   const [ledgerTick, setLedgerTick] = useState(0);
   if (account.status !== 'ok') return <p>{account.status === 'error' ? errorText(account.error) : t('common.loading')}</p>;
@@ -42,6 +43,7 @@ export function FeeAccountPage({ accountId, role }: { accountId: string; role: R
           {a.control.nextWindowAt !== null && <div><small>{t('fee.nextWindow')}</small><span>{fmtTime(a.control.nextWindowAt)}</span></div>}
           {a.control.disconnectedAt !== null && <div><small>{t('fee.disconnectedSince')}</small><span>{fmtTime(a.control.disconnectedAt)}</span></div>}
         </div>
+        {a.meterCredit.length > 0 && <MeterCredits readings={a.meterCredit} />}
         {canBill(role) && <p><button type="button" data-action="record-payment" onClick={() => { setPaying(true); }}>{t('fee.pay.title')}</button></p>}
       </section>
       <Explanation accountId={id} currency={a.currency} tick={ledgerTick} />
@@ -51,6 +53,36 @@ export function FeeAccountPage({ accountId, role }: { accountId: string; role: R
         setPaying(false);
         if (booked) { reload(); setLedgerTick((n) => n + 1); }
       }} />}
+    </div>
+  );
+}
+
+/** Each meter's own credit against the station's balance it was compared with. */
+function MeterCredits({ readings }: { readings: readonly MeterCredit[] }) {
+  const money = (minor: number | null, currency: string) => (minor === null ? t('common.none') : fmtMoney(minor, currency, locale()));
+  const [first] = readings;
+  return (
+    <div data-meter-credit>
+      <h3>{t('fee.mc.title')}</h3>
+      <table data-table="meter-credit">
+        <thead><tr>
+          <th>{t('fee.mc.meter')}</th><th class="num">{t('fee.mc.credit')}</th><th class="num">{t('fee.mc.station')}</th><th class="num">{t('fee.mc.difference')}</th>
+          <th>{t('fee.mc.compared')}</th><th>{t('fee.mc.account')}</th><th>{t('fee.mc.credits')}</th><th>{t('fee.mc.readAt')}</th>
+        </tr></thead>
+        <tbody>{readings.map((r) => (
+          <tr key={r.meterId} data-meter={r.meterId} data-comparison={r.comparison.kind}>
+            <td><a href={`#/meters/${encodeURIComponent(r.meterId)}`}>{r.meterId}</a></td>
+            <td class="num" data-available={r.availableMinor ?? ''}>{money(r.availableMinor, r.currency)}</td>
+            <td class="num">{money(r.comparison.stationBalanceMinor, r.currency)}</td>
+            <td class={`num ${r.comparison.kind === 'mismatch' ? 'negative' : ''}`}>{money(r.comparison.differenceMinor, r.currency)}</td>
+            <td title={r.comparison.reason ?? undefined}><strong>{label('mcCompare', r.comparison.kind)}</strong></td>
+            <td>{label('mcMode', r.mode)}, {label('mcStatus', r.status)}{r.creditStatus.length > 0 && ` (${r.creditStatus.join(', ')})`}</td>
+            <td>{r.credits.map((c) => `${c.type}: ${c.status}`).join('; ') || t('common.none')}</td>
+            <td class="time">{fmtTime(r.at)}</td>
+          </tr>
+        ))}</tbody>
+      </table>
+      {first !== undefined && <p class="muted">{t('fee.mc.tolerance', { tolerance: fmtMoney(first.comparison.toleranceMinor, first.currency, locale()) })}</p>}
     </div>
   );
 }

@@ -14,6 +14,7 @@ import { feePaymentRoutes } from '../../../src/api/feePaymentRoutes.js';
 import { Problem, installProblemHandlers } from '../../../src/api/problem.js';
 import type { Principal } from '../../../src/auth/roles.js';
 import { FeeAccountService } from '../../../src/fees/accounts/service.js';
+import type { MeterCreditReading } from '../../../src/fees/run/meterCredit.js';
 import { STORE_DRIVERS, auditLogOf, connectEachTest, disposeStoreDrivers, feeStoreOf, select, type StoreConnection } from '../../helpers/storeDrivers.js';
 
 const T0 = Date.UTC(2025, 2, 1, 8);
@@ -33,7 +34,7 @@ afterAll(async () => {
 
 interface Answer { status: number; body: Record<string, unknown> & { errors?: { path: string }[]; detail?: string } }
 
-async function serve(connection: StoreConnection) {
+async function serve(connection: StoreConnection, meterCredit?: (accountId: string) => readonly MeterCreditReading[] | undefined) {
   const store = feeStoreOf(connection);
   const accounts = new FeeAccountService({
     store, audit: auditLogOf(connection), currency: 'CNY', maxAmountMinor: 100_000_000, now: () => T0,
@@ -49,7 +50,7 @@ async function serve(connection: StoreConnection) {
       noteRefusal: () => undefined,
     },
   });
-  await app.register(feeAccountRoutes, { prefix: '/api/v1', accounts });
+  await app.register(feeAccountRoutes, { prefix: '/api/v1', accounts, ...(meterCredit === undefined ? {} : { meterCredit }) });
   await app.register(feePaymentRoutes, { prefix: '/api/v1', accounts });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -221,6 +222,23 @@ describe.each(STORE_DRIVERS)('fee routes on $name', (driver) => {
     expect((await call('DELETE', '/fees/accounts/a3')).status).toBe(204);
     expect((await call('GET', '/fees/accounts/a3')).status).toBe(404);
     expect((await call('GET', '/fees/accounts/a3/ledger')).status).toBe(404);
+  });
+
+  it('shows each meter that keeps its own account beside the balance, as fee control last read and compared it', async () => {
+    const reading: MeterCreditReading = {
+      meterId: 'm1', availableMinor: 2_500, currency: 'CNY', mode: 'prepayment', status: 'active', creditStatus: ['inCredit'],
+      credits: [{ credit: '0.0.19.10.0.255', type: 'token', status: 'in use', amountMinor: 2_500 }], at: T0, stationMinor: 7_000, toleranceMinor: 100,
+      comparison: { kind: 'mismatch', differenceMinor: -4_500, meterMinor: 2_500, stationMinor: 7_000 },
+    };
+    const { call } = await serve(db().connection, (id) => (id === 'a1' ? [reading] : undefined));
+    await call('POST', '/fees/accounts', account('a1'));
+    await call('POST', '/fees/accounts', account('a2'));
+    expect((await call('GET', '/fees/accounts/a1')).body.meterCredit).toEqual([{
+      meterId: 'm1', availableMinor: 2_500, currency: 'CNY', mode: 'prepayment', status: 'active', creditStatus: ['inCredit'],
+      credits: [{ credit: '0.0.19.10.0.255', type: 'token', status: 'in use', amountMinor: 2_500 }], at: new Date(T0).toISOString(),
+      comparison: { kind: 'mismatch', stationBalanceMinor: 7_000, differenceMinor: -4_500, toleranceMinor: 100, reason: null },
+    }]);
+    expect((await call('GET', '/fees/accounts/a2')).body.meterCredit).toEqual([]);
   });
 
   it('pages the ledger newest first', async () => {

@@ -5,7 +5,7 @@
  * in the action log (and every failure in the audit log).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeviceControlState } from '../../../protocols/adapter.js';
+import type { DeviceControlState, MeterAccountState } from '../../../protocols/adapter.js';
 import type { StationCommand } from '../../../src/control/commandModel.js';
 import { TimeoutError } from '../../../protocols/adapter.js';
 import type { CommandService } from '../../../src/control/commands.js';
@@ -21,7 +21,7 @@ afterEach(async () => {
   for (const db of dbs.splice(0)) db.close();
 });
 
-function setup(reply: (c: StationCommand) => Promise<DeviceControlState>) {
+function setup(reply: (c: StationCommand) => Promise<DeviceControlState>, paymentMetering?: (terminalId: string) => boolean) {
   const db = openDatabase(':memory:');
   dbs.push(db);
   const meters: Meter[] = ['plain', 'hospital'].map((id) => ({
@@ -30,7 +30,7 @@ function setup(reply: (c: StationCommand) => Promise<DeviceControlState>) {
   }));
   const sent: string[] = [];
   const { service: port, actions, audit } = testCommandService({
-    db, meters, now: () => 1_000,
+    db, meters, now: () => 1_000, ...(paymentMetering === undefined ? {} : { paymentMetering }),
     run: (t, c) => { sent.push(`${t}/${c.address}:${c.type}`); return reply(c); },
   });
   services.push(port);
@@ -87,6 +87,23 @@ describe('control port', () => {
     expect(await port.execute(program('plain', 'set-limit', -1))).toMatchObject({ status: 'failed', error: { code: 'BAD_PARAMS' } });
     expect(await port.execute(program('plain', 'set-limit'))).toMatchObject({ status: 'failed', error: { code: 'BAD_PARAMS' } });
     expect(sent).toEqual(['t1/7:disconnect']);
+  });
+
+  it('reads a meter\'s own account for a program where its terminal offers payment metering, outside the action log, and refuses it elsewhere before the device', async () => {
+    const cny = (raw: number) => ({ raw, scale: -2, value: raw / 100, currency: 'CNY' });
+    const account: MeterAccountState = {
+      account: '0.0.19.0.0.255', mode: 'prepayment', status: 'active', unit: 'monetary', availableCredit: cny(2_500), amountToClear: cny(0), aggregatedDebt: cny(0),
+      lowCreditThreshold: cny(2_000), creditStatus: ['inCredit'], credits: [], charges: [],
+    };
+    const withPayment = setup(() => Promise.resolve({ account }), (t) => t === 't1');
+    const read = await withPayment.port.execute({ ...program('plain', 'read-account'), idempotencyKey: 'credit/1' });
+    expect(read).toMatchObject({ status: 'verified', state: { account: { availableCredit: { raw: 2_500 } } } });
+    expect(withPayment.sent).toEqual(['t1/7:read-account']);
+    // Reading does nothing to the meter: the programs' action log keeps what they did.
+    expect(await withPayment.actions.list({ meterId: 'plain' })).toEqual([]);
+    const without = setup(() => Promise.resolve({ account }));
+    expect(await without.port.execute(program('plain', 'read-account'))).toMatchObject({ status: 'failed', error: { code: 'PAYMENT_METERING_UNSUPPORTED' } });
+    expect(without.sent).toEqual([]);
   });
 
   it('marks requests a crashed run left pending as INTERRUPTED', async () => {
