@@ -5,32 +5,22 @@
  * posted to the API and the time until the simulated meter's relay is closed again is taken.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
+import { eventually, type TestHeadEnd } from '../helpers/headend.js';
+import { FEE_STATION_ACCOUNT, feeStationRelay, startFeeStation } from '../helpers/feeStation.js';
 import { percentile } from './stats.js';
 
 const ROUNDS = 10;
 let he: TestHeadEnd;
 
 beforeAll(async () => {
-  he = await startTestHeadEnd({
-    mqtt: { embeddedBroker: { enabled: true, port: 0 } },
-    collect: { profiles: { fast: { quantities: ['energy.active.import'], intervalSeconds: 1, align: false, jitterMs: 0, timeoutMs: 1000, retries: 1, retryBackoffMs: 50 } } },
-    simulators: { enabled: true, seed: 11, modbus: { count: 0 }, mqtt: { count: 0 }, dlms: { count: 1, framing: 'wrapper', profiles: ['fast'] } },
-    fees: {
-      enabled: true,
-      tariffs: [{ id: 'flat', kind: 'flat', price: '0.5' }],
-      accounts: [{ id: 'acc-b', customerRef: 'C-B', name: 'Shop', meterIds: ['sim-dl-01-1'], mode: 'prepaid', tariffId: 'flat', creditLimitMinor: 0, warnFirstMinor: 2_000, warnSecondMinor: 500, reconnectMinor: 100 }],
-      policy: { forbiddenHours: [], weekendDays: [], minHoursAfterLastWarning: 0 },
-      run: { prepaidEveryMs: 1_000, paymentPollMs: 200 },
-    },
-  });
+  he = await startFeeStation();
 }, 60_000);
 
 afterAll(async () => {
   await he.stop();
 });
 
-const relay = () => he.fleet?.dlms[0]?.meter.simulation.outputState;
+const relay = () => feeStationRelay(he);
 
 async function post(path: string, key: string, body: unknown): Promise<void> {
   const res = await fetch(`${he.url}/api/v1${path}`, {
@@ -45,7 +35,7 @@ describe('fee control', () => {
     for (let round = 0; round < ROUNDS; round++) {
       await eventually(() => Promise.resolve(relay() === false ? true : undefined), 30_000, 'the disconnection');
       const start = performance.now();
-      await post('/fees/payments', `pay-${round}`, { paymentId: `P-${round}`, accountId: 'acc-b', amountMinor: 5_000, currency: 'CNY', paidAt: new Date().toISOString() });
+      await post('/fees/payments', `pay-${round}`, { paymentId: `P-${round}`, accountId: FEE_STATION_ACCOUNT, amountMinor: 5_000, currency: 'CNY', paidAt: new Date().toISOString() });
       await eventually(async () => { await new Promise((r) => setTimeout(r, 5)); return relay() === true ? true : undefined; }, 30_000, 'the reconnection');
       samples.push(performance.now() - start);
       await post(`/fees/payments/P-${round}/reversal`, `rev-${round}`, { reason: 'bench: run out again' });

@@ -5,31 +5,20 @@
  * POST /api/v1/fees/payments, and reconnected (verified); every step is in the audit log.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
+import { eventually, type TestHeadEnd } from '../helpers/headend.js';
+import { feeStationRelay, startFeeStation } from '../helpers/feeStation.js';
 
 let he: TestHeadEnd;
 
 beforeAll(async () => {
-  he = await startTestHeadEnd({
-    mqtt: { embeddedBroker: { enabled: true, port: 0 } },
-    collect: { profiles: { fast: { quantities: ['energy.active.import'], intervalSeconds: 1, align: false, jitterMs: 0, timeoutMs: 1000, retries: 1, retryBackoffMs: 50 } } },
-    simulators: { enabled: true, seed: 11, modbus: { count: 0 }, mqtt: { count: 0 }, dlms: { count: 1, framing: 'wrapper', profiles: ['fast'] } },
-    fees: {
-      enabled: true,
-      tariffs: [{ id: 'flat', kind: 'flat', price: '0.5' }],
-      // No credit: the account is due for disconnection as it stands, with nothing paid in.
-      accounts: [{ id: 'acc-e2e', customerRef: 'C-E2E', name: 'Shop', meterIds: ['sim-dl-01-1'], mode: 'prepaid', tariffId: 'flat', creditLimitMinor: 0, warnFirstMinor: 2_000, warnSecondMinor: 500, reconnectMinor: 100 }],
-      policy: { forbiddenHours: [], weekendDays: [], minHoursAfterLastWarning: 0 },
-      run: { prepaidEveryMs: 1_000, paymentPollMs: 200 },
-    },
-  });
+  he = await startFeeStation();
 }, 60_000);
 
 afterAll(async () => {
   await he.stop();
 });
 
-const relay = () => he.fleet?.dlms[0]?.meter.simulation.outputState;
+const relay = () => feeStationRelay(he);
 
 async function audit(action: string): Promise<Record<string, unknown> | undefined> {
   const res = await he.get(`/api/v1/audit?limit=200`);
