@@ -1,0 +1,37 @@
+/**
+ * What the workflow runtime and the workflow actions ask of work orders. The work order
+ * service implements it; every call that makes something is idempotent by its key, so a step
+ * run again after a restart or a failover finds the order it made the first time.
+ */
+import type { WorkOrder, WorkOrderResult, WorkOrderSource } from './model.js';
+
+export interface WorkOrderOpenRequest {
+  /** Idempotency: the step's key (`<instanceId>:<executionId>`). A second call with it answers the first order. */
+  readonly key: string;
+  readonly type: string;
+  readonly title: string;
+  readonly meterId: string | null;
+  readonly customer: string | null;
+  readonly areaId: string | null;
+  readonly role: string | null;
+  readonly assignee: string | null;
+  readonly dueAt: number | null;
+  readonly alarmId: string | null;
+  readonly source: WorkOrderSource | null;
+  /** `workflow:<process>/<instance>`, for the order's history and the audit trail. */
+  readonly actor: string;
+}
+
+export interface WorkOrderPort {
+  open(request: WorkOrderOpenRequest): Promise<WorkOrder>;
+  byKey(key: string): Promise<WorkOrder | undefined>;
+  get(id: string): Promise<WorkOrder | undefined>;
+  /** Closes an order as done with a result, as a workflow step does (the work-order-close action). Closing a closed order changes nothing. */
+  complete(id: string, result: WorkOrderResult, resultText: string | null, actor: string): Promise<WorkOrder>;
+  /** Cancels an order unless already closed (a user task interrupted, an instance cancelled). */
+  cancel(id: string, reason: string, actor: string): Promise<WorkOrder>;
+  /** Marks an overdue order escalated (count + history line); the process decides who is told. */
+  escalate(id: string, reason: string, actor: string): Promise<WorkOrder>;
+  /** Orders changed after `seq`, by changeSeq ascending: how the leader's runtime learns of orders done on any node. */
+  changesSince(seq: number, limit: number): Promise<readonly WorkOrder[]>;
+}
