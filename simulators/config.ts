@@ -8,7 +8,7 @@ import Type, { type Static } from 'typebox';
 import { Id, OneOf, strict } from '../protocols/config.js';
 
 /** Kinds of simulated scenario (simulators/scenarios): what each does is in the README's simulator section. */
-const SCENARIO_KINDS = ['overload', 'voltage-sag', 'voltage-loss', 'outage', 'reverse-power', 'register-stuck', 'clock-drift'] as const;
+const SCENARIO_KINDS = ['overload', 'voltage-sag', 'voltage-loss', 'outage', 'reverse-power', 'register-stuck', 'clock-drift', 'tamper'] as const;
 export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
 /** Longest scenario delay, duration or period: 30 days. */
 const SCENARIO_MAX_MS = 30 * 86_400_000;

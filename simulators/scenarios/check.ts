@@ -17,6 +17,7 @@ const PARAMS: Readonly<Record<ScenarioKind, { readonly required: readonly Param[
   'reverse-power': { required: [], optional: ['factor'] },
   'register-stuck': { required: [], optional: [] },
   'clock-drift': { required: ['driftSeconds'], optional: [] },
+  'tamper': { required: [], optional: [] },
 };
 
 const ALL_PARAMS: readonly Param[] = ['factor', 'phase', 'percentOfNominal', 'driftSeconds'];

@@ -21,7 +21,8 @@ export function effectOf(s: ScenarioConfig): Effect {
     case 'reverse-power': return { ...NO_EFFECT, reverse: true, loadFactor: s.factor ?? 1 };
     case 'register-stuck': return { ...NO_EFFECT, registersStuck: true };
     case 'outage':
-    case 'clock-drift': return NO_EFFECT;
+    case 'clock-drift':
+    case 'tamper': return NO_EFFECT;
   }
 }
 

@@ -2,7 +2,8 @@
  * Plays the configured scenarios on a simulated fleet. Value effects (overload, sags, …) are
  * attached to the meters' load models once, as functions of time (effects.ts), so every
  * protocol serves them at its own request instant. The runner itself only acts at window
- * edges: it takes terminals off the air for an outage, moves a DLMS clock for a drift, and
+ * edges: it takes terminals off the air for an outage, moves a DLMS clock for a drift, makes
+ * a DLMS meter push "meter cover removed" and "closed" for a tamper, and
  * reports each start and end through `onScenario`.
  *
  * Time comes from the injected clock. `update()` handles every edge up to the clock's now;
@@ -24,6 +25,8 @@ export interface MeterTarget {
   readonly model: MeterModel;
   /** Moves the meter's clock by `ms` at true instant `now` (DLMS meters only: the others show no clock). */
   readonly shiftClock?: (ms: number, now: number) => void;
+  /** Pushes a cover removed (true) or closed (false) event now (DLMS meters only: the others push no events). */
+  readonly coverOpened?: (open: boolean) => void;
 }
 
 /** A simulated terminal an outage can take off the air. */
@@ -156,10 +159,11 @@ export class ScenarioRunner {
   /** The edge action of the kinds that have one. */
   private async act(p: Played, w: ScenarioWindow, edge: 'start' | 'end', now: number): Promise<void> {
     const { kind } = p.config;
-    if (kind !== 'outage' && kind !== 'clock-drift') return;
+    if (kind !== 'outage' && kind !== 'clock-drift' && kind !== 'tamper') return;
     for (const id of p.targets) {
       try {
         if (kind === 'outage') await this.targets.terminals.get(id)?.setReachable(edge === 'end');
+        else if (kind === 'tamper') this.targets.meters.get(id)?.coverOpened?.(edge === 'start');
         else this.targets.meters.get(id)?.shiftClock?.((edge === 'start' ? 1 : -1) * (p.config.driftSeconds ?? 0) * 1000, now);
       } catch (err) {
         this.errors++;
@@ -204,13 +208,15 @@ function targetIssues(c: ScenarioConfig, at: string, targets: ScenarioTargets): 
     if (m === undefined) issues.push({ path: `${at}.meters[${j}]`, message: `no simulated meter ${JSON.stringify(id)}` });
     else if (c.kind === 'clock-drift' && m.shiftClock === undefined) {
       issues.push({ path: `${at}.meters[${j}]`, message: `clock-drift needs a DLMS meter; ${JSON.stringify(id)} is ${m.protocol}` });
+    } else if (c.kind === 'tamper' && m.coverOpened === undefined) {
+      issues.push({ path: `${at}.meters[${j}]`, message: `tamper needs a DLMS meter (the others push no events); ${JSON.stringify(id)} is ${m.protocol}` });
     }
   });
   (c.terminals ?? []).forEach((id, j) => {
     const t = targets.terminals.get(id);
     if (t === undefined) issues.push({ path: `${at}.terminals[${j}]`, message: `no simulated terminal ${JSON.stringify(id)}` });
-    else if (c.kind === 'clock-drift' && t.protocol !== 'dlms') {
-      issues.push({ path: `${at}.terminals[${j}]`, message: `clock-drift needs DLMS meters; ${JSON.stringify(id)} is ${t.protocol}` });
+    else if ((c.kind === 'clock-drift' || c.kind === 'tamper') && t.protocol !== 'dlms') {
+      issues.push({ path: `${at}.terminals[${j}]`, message: `${c.kind} needs DLMS meters; ${JSON.stringify(id)} is ${t.protocol}` });
     }
   });
   return issues;

@@ -8,6 +8,7 @@
  *   (status offline, retained); back on the air it reconnects with a birth message.
  */
 import type { DlmsMeterSimulator } from '../dlms/server.js';
+import { DLMS_EVENT } from '../../protocols/dlms/push/eventCodes.js';
 import type { MeterModel } from '../loadShape.js';
 import type { ModbusTerminalSimulator } from '../modbus/terminal.js';
 import type { MqttTerminalSimulator } from '../mqtt/terminal.js';
@@ -43,11 +44,14 @@ export class FleetTargets implements ScenarioTargets {
     ofProtocol('dlms').forEach((t, i) => {
       const sim = parts.dlms[i];
       if (sim === undefined) return;
-      this.addTerminal(t, () => sim.meter.simulation.model, (r) => { sim.setReachable(r); return Promise.resolve(); }, (ms, now) => {
-        sim.meter.tick(now);
-        const s = sim.meter.simulation;
-        // Moves the clock itself, as a crystal running fast would have: capture schedules follow it.
-        s.clock.set(s.clock.reading(s.time) + ms, s.time);
+      this.addTerminal(t, () => sim.meter.simulation.model, (r) => { sim.setReachable(r); return Promise.resolve(); }, {
+        shiftClock: (ms, now) => {
+          sim.meter.tick(now);
+          const s = sim.meter.simulation;
+          // Moves the clock itself, as a crystal running fast would have: capture schedules follow it.
+          s.clock.set(s.clock.reading(s.time) + ms, s.time);
+        },
+        coverOpened: (open) => { sim.pushes.pushEvent(open ? DLMS_EVENT.meterCoverRemoved : DLMS_EVENT.meterCoverClosed); },
       });
     });
   }
@@ -62,14 +66,14 @@ export class FleetTargets implements ScenarioTargets {
     t: SimulatedTerminal,
     modelOf: (address: string) => MeterModel | undefined,
     setReachable: (reachable: boolean) => Promise<void>,
-    shiftClock?: (ms: number, now: number) => void,
+    dlms?: Required<Pick<MeterTarget, 'shiftClock' | 'coverOpened'>>,
   ): void {
     const meters = this.parts.meters.filter((m) => m.terminalId === t.id);
     this.terminals.set(t.id, { id: t.id, protocol: t.protocol, meterIds: meters.map((m) => m.id), setReachable });
     for (const m of meters) {
       const model = modelOf(m.address);
       if (model === undefined) throw new Error(`simulated terminal ${t.id} has no meter at address ${m.address}`);
-      this.meters.set(m.id, { id: m.id, protocol: t.protocol, model, ...(shiftClock === undefined ? {} : { shiftClock }) });
+      this.meters.set(m.id, { id: m.id, protocol: t.protocol, model, ...dlms });
     }
   }
 

@@ -91,6 +91,9 @@ const DLMS_EVENT_CODES: Readonly<Record<number, DlmsEventMeaning>> = {
 
 /** The codes the simulated meter raises, by name, so sender and tests agree. */
 export const DLMS_EVENT = {
+  /** Fraud detection log (Blue Book event codes 44, 45). */
+  meterCoverRemoved: 44,
+  meterCoverClosed: 45,
   manualDisconnection: 60,
   manualConnection: 61,
   remoteDisconnection: 62,

@@ -1,11 +1,13 @@
 /**
  * Scenarios on simulated DLMS meters, read over TCP (wrapper) with our DLMS client: values,
  * registers and the clock change in the window and not outside it; an outage makes the
- * meter unreachable and then reachable again.
+ * meter unreachable and then reachable again; a tamper records "meter cover removed" (fraud
+ * detection event 44) in the standard event log code at its start and "closed" (45) at its end.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { asNumber } from '../../../protocols/dlms/axdr/describe.js';
 import { DlmsClient } from '../../../protocols/dlms/client/client.js';
-import { readClock, readRegister } from '../../../protocols/dlms/client/cosem.js';
+import { getValue, readClock, readRegister } from '../../../protocols/dlms/client/cosem.js';
 import { openDlmsTransport } from '../../../protocols/dlms/net/clientTransport.js';
 import { PUBLIC_CLIENT } from '../../../simulators/dlms/server.js';
 import type { ScenarioConfig } from '../../../simulators/config.js';
@@ -123,5 +125,17 @@ describe('scenarios on simulated DLMS meters', () => {
     expect(await register(2, POWER)).toBeGreaterThan(0);
     await s.at(AFTER);
     expect(await register(1, POWER)).toBeGreaterThan(0);
+  });
+
+  it('tamper records meter cover removed at its start and closed at its end, on that meter only', async () => {
+    const eventCode = async (i: number) => asNumber(await getValue(await associate(i), { classId: 1, obis: '0.0.96.11.0.255', attribute: 2 }));
+    await fleetWith(scenario({ kind: 'tamper', meters: ['sim-dl-01-1'], ...WINDOW }));
+    await s.at(BEFORE);
+    expect(await eventCode(1)).toBe(0);
+    await s.at(DURING);
+    expect(await eventCode(1)).toBe(44);
+    expect(await eventCode(2)).toBe(0);
+    await s.at(AFTER);
+    expect(await eventCode(1)).toBe(45);
   });
 });

@@ -14,6 +14,8 @@ describe('scenario targets at fleet start', () => {
         scenario({ kind: 'overload', meters: ['sim-mb-01-1', 'sim-mb-09-1'], factor: 2 }),
         scenario({ kind: 'outage', terminals: ['sim-dl-01'] }),
         scenario({ kind: 'clock-drift', meters: ['sim-mq-01-1'], driftSeconds: 60 }),
+        scenario({ kind: 'tamper', meters: ['sim-mb-01-1'] }),
+        scenario({ kind: 'tamper', terminals: ['sim-mq-01'] }),
       ],
     });
     const err = await startFleet(config, options).catch((e: unknown) => e);
@@ -22,12 +24,14 @@ describe('scenario targets at fleet start', () => {
       { path: 'simulators.scenarios[0].meters[1]', message: 'no simulated meter "sim-mb-09-1"' },
       { path: 'simulators.scenarios[1].terminals[0]', message: 'no simulated terminal "sim-dl-01"' },
       { path: 'simulators.scenarios[2].meters[0]', message: 'clock-drift needs a DLMS meter; "sim-mq-01-1" is mqtt' },
+      { path: 'simulators.scenarios[3].meters[0]', message: 'tamper needs a DLMS meter (the others push no events); "sim-mb-01-1" is modbus' },
+      { path: 'simulators.scenarios[4].terminals[0]', message: 'tamper needs DLMS meters; "sim-mq-01" is mqtt' },
     ]);
   });
 
   it('accepts the demo scenarios of config/default.yaml against the default fleet', async () => {
     const config = loadConfigFile('config/default.yaml', {});
-    expect(config.simulators.scenarios.map((s) => s.kind).sort()).toEqual(['outage', 'overload', 'voltage-sag']);
+    expect(config.simulators.scenarios.map((s) => s.kind).sort()).toEqual(['outage', 'overload', 'tamper', 'voltage-sag']);
     const fleet = await startFleet(config.simulators, options);
     try {
       expect(fleet.scenarios.active()).toEqual([]);
