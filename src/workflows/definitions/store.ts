@@ -20,19 +20,20 @@ export type NewDefinition = Omit<ProcessDefinition, 'version'>;
 export type DefinitionListing = DefinitionSummary & { readonly versions: number };
 
 /**
- * Whether `deploy` may add a version over the key's latest (undefined when the key has none).
- * Called inside the store's transaction, so the answer holds when the row is written.
+ * Whether `deploy` may add a version over the key's latest; a key without versions always takes
+ * the first. Called inside the store's transaction, so the answer holds when the row is written.
  */
-export type DeployCondition = (latest: DefinitionSummary | undefined) => boolean;
+export type DeployCondition = (latest: DefinitionSummary) => boolean;
 
 /**
  * - `created`: a new version was written;
  * - `unchanged`: the key's latest version has the same hash, and is answered;
  * - `declined`: the condition refused to add over the latest, which is answered.
  */
-export type DeployOutcome =
-  | { readonly outcome: 'created' | 'unchanged'; readonly definition: DefinitionSummary }
-  | { readonly outcome: 'declined'; readonly definition: DefinitionSummary | undefined };
+export interface DeployOutcome {
+  readonly outcome: 'created' | 'unchanged' | 'declined';
+  readonly definition: DefinitionSummary;
+}
 
 export interface WorkflowDefinitionStore {
   /**
@@ -63,7 +64,7 @@ export function deployDecision(
   latest: DefinitionSummary | undefined, definition: NewDefinition, when: DeployCondition | undefined,
 ): { readonly write: false; readonly outcome: DeployOutcome } | { readonly write: true; readonly version: number } {
   if (latest?.hash === definition.hash) return { write: false, outcome: { outcome: 'unchanged', definition: latest } };
-  if (when !== undefined && !when(latest)) return { write: false, outcome: { outcome: 'declined', definition: latest } };
+  if (latest !== undefined && when !== undefined && !when(latest)) return { write: false, outcome: { outcome: 'declined', definition: latest } };
   return { write: true, version: (latest?.version ?? 0) + 1 };
 }
 
