@@ -10,7 +10,8 @@
  * Shipped processes (src/workflows/shipped) are deployed at start as version 1 of a key that
  * has none; when the station was upgraded and its shipped file changed, as a new version, but
  * only while the key's latest version is a shipped one: a version a person deployed (the
- * dispatcher's edit in the modeler) is kept, and a line says so.
+ * dispatcher's edit in the modeler) is kept, and a line says so. A shipped file that an earlier
+ * version already had is not deployed again: it is older than what runs.
  */
 import { createHash } from 'node:crypto';
 import { SYSTEM_ACTOR, type AuditLog } from '../../control/audit.js';
@@ -145,7 +146,12 @@ export class DefinitionService {
   async deployShipped(files: readonly ShippedFile[]): Promise<ShippedOutcome[]> {
     const outcomes: ShippedOutcome[] = [];
     for (const file of files) {
-      const deployed = await this.#deploy(file.xml, SYSTEM_ACTOR, true, (latest) => latest.shipped);
+      const deployed = await this.#deploy(file.xml, SYSTEM_ACTOR, true, async (key, hash) => {
+        // A file some version already had is older than the latest: a node of the previous
+        // release restarting during an upgrade must not put its processes back.
+        const earlier = new Set((await this.#o.store.versions(key)).map((v) => v.hash));
+        return (latest) => latest.shipped && !earlier.has(hash);
+      });
       if ('problems' in deployed) {
         const errors = deployed.problems.filter((p) => p.severity === 'error');
         this.#o.logger.error({ file: file.name, problems: errors.slice(0, 10) }, 'shipped process definition refused by the deploy check; not deployed');
@@ -155,7 +161,9 @@ export class DefinitionService {
       const { definition, created, declined } = deployed;
       if (declined) {
         this.#o.logger.info({ file: file.name, key: definition.key, version: definition.version, deployedBy: definition.deployedBy },
-          'shipped process changed, but a person deployed a later version: theirs is kept');
+          definition.shipped
+            ? 'shipped process is an older one than the deployed version (a node of a previous release?): the deployed version is kept'
+            : 'shipped process changed, but a person deployed a later version: theirs is kept');
       } else if (created) {
         await this.#o.audit.append({
           actor: SYSTEM_ACTOR, source: null, action: 'workflow-definition.deploy', target: `workflow-definition:${definition.key}`, outcome: 'ok',
@@ -172,7 +180,8 @@ export class DefinitionService {
     if (bytes > this.#o.maxBytes) throw new DefinitionTooLarge(bytes, this.#o.maxBytes);
   }
 
-  async #deploy(xml: string, actor: string, shipped: boolean, when: DeployCondition | undefined): Promise<
+  /** `when`: the condition of the store's deploy, made once the key and the hash are known. */
+  async #deploy(xml: string, actor: string, shipped: boolean, when: ((key: string, hash: string) => Promise<DeployCondition>) | undefined): Promise<
     | { readonly definition: DefinitionSummary; readonly created: boolean; readonly declined: boolean; readonly warnings: readonly DefinitionProblem[] }
     | { readonly key: string | null; readonly problems: readonly DefinitionProblem[] }
   > {
@@ -183,9 +192,10 @@ export class DefinitionService {
       key: checked.process.key, name: checked.process.name, xml, hash: createHash('sha256').update(xml, 'utf8').digest('hex'),
       deployedAt: this.#now(), deployedBy: actor, shipped,
     };
+    const condition = when === undefined ? undefined : await when(next.key, next.hash);
     for (let attempt = 1; ; attempt++) {
       try {
-        const outcome = await this.#o.store.deploy(next, when);
+        const outcome = await this.#o.store.deploy(next, condition);
         return { definition: outcome.definition, created: outcome.outcome === 'created', declined: outcome.outcome === 'declined', warnings };
       } catch (err) {
         if (!(err instanceof DefinitionVersionTaken) || attempt >= DEPLOY_ATTEMPTS) throw err;

@@ -88,7 +88,7 @@ describe('POST /api/v1/workflows/definitions', () => {
     expect(first.json.deployedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(Array.isArray(first.json.warnings)).toBe(true);
 
-    const again = await call('/definitions', { body: processXml({ id: 'api-check' }), type: 'text/xml' });
+    const again = await call('/definitions', { body: processXml({ id: 'api-check' }), type: 'text/xml; charset=utf-8' });
     expect([again.status, again.json.version]).toEqual([200, 1]);
 
     const changed = await call('/definitions', { body: JSON.stringify({ xml: processXml({ id: 'api-check', due: 'PT2H' }) }), type: 'application/json' });

@@ -91,6 +91,15 @@ describe('DefinitionService.deployShipped', () => {
     expect(await service.latest('field-check')).toMatchObject({ version: 2, shipped: true });
   });
 
+  it('does not put back an older shipped file over the newer shipped version (a node of the previous release restarting)', async () => {
+    await service.deployShipped([{ name: 'field-check.bpmn', xml: processXml() }]);
+    await service.deployShipped([{ name: 'field-check.bpmn', xml: processXml({ due: 'PT8H' }) }]);
+    expect(await service.deployShipped([{ name: 'field-check.bpmn', xml: processXml() }]))
+      .toEqual([{ file: 'field-check.bpmn', outcome: 'kept', key: 'field-check', version: 2 }]);
+    expect((await service.versions('field-check')).length).toBe(2);
+    expect(logLines.filter((l) => String(l.msg).includes('older one'))).toHaveLength(1);
+  });
+
   it('keeps the later version a person deployed, with one log line', async () => {
     await service.deployShipped([{ name: 'field-check.bpmn', xml: processXml() }]);
     await service.deploy(processXml({ due: 'PT1H' }), 'user:dispatcher');
