@@ -6,8 +6,8 @@
  *    with a warning (an unknown element, a reference to no element), is a problem `xml`;
  * 2. bpmnlint's `recommended` rules, with the levels of LINT_LEVELS;
  * 3. ours (`gridhead/…`): one executable process whose id can be a key, only the elements the
- *    engine runs here, known actions, roles and work order types, exclusive gateways with a
- *    default flow, durations and dates that parse;
+ *    engine runs here, known actions with `name=value` parameters, roles and work order types,
+ *    exclusive gateways with a default flow, durations and dates that parse;
  * 4. bpmn-engine loads it, as the runtime will.
  *
  * Errors refuse the deploy; warnings are shown and do not. What the check compares against
@@ -125,6 +125,7 @@ interface Element {
   readonly timeCycle?: { readonly body?: string };
   // The gh: extension (src/workflows/moddle.ts).
   readonly action?: string;
+  readonly params?: string;
   readonly role?: string;
   readonly assignee?: string;
   readonly workOrderType?: string;
@@ -188,8 +189,13 @@ function serviceTaskProblems(e: Element, against: CheckCatalogue): DefinitionPro
   if (!against.actions.has(e.action)) {
     return [problem(e.id, 'gridhead/unknown-action', `unknown action ${JSON.stringify(e.action)}; known: ${[...against.actions].sort().join(', ')}`)];
   }
-  return [];
+  const bad = (e.params ?? '').split(';').filter((pair) => pair.trim() !== '' && !PARAM.test(pair.trim()));
+  return bad.length === 0 ? [] : [problem(e.id, 'gridhead/bad-params',
+    `gh:params must be name=value pairs separated by ';': ${bad.map((b) => JSON.stringify(b.trim())).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not`)];
 }
+
+/** One `name=value` of gh:params (src/workflows/moddle.ts); the value may be empty or hold `${variable}`. */
+const PARAM = /^[A-Za-z_][\w.-]*\s*=/;
 
 function userTaskProblems(e: Element, against: CheckCatalogue): DefinitionProblem[] {
   const problems: DefinitionProblem[] = [];

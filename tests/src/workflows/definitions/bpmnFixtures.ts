@@ -8,6 +8,7 @@ export interface ProcessParts {
   readonly id?: string;
   readonly name?: string;
   readonly action?: string;
+  readonly params?: string;
   readonly role?: string;
   readonly workOrderType?: string;
   readonly due?: string;
@@ -23,6 +24,8 @@ export const CATALOGUE = {
   roles: ['viewer', 'operator', 'admin', 'billing', 'field'],
   workOrderTypes: new Set(['field-check', 'repair', 'general']),
 };
+
+const DEFAULT_PARAMS = 'meterId=${meterId};quantity=energy.active.import';
 
 export function processXml(p: ProcessParts = {}): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
@@ -42,7 +45,7 @@ export function processXml(p: ProcessParts = {}): string {
     <bpmn:sequenceFlow id="toWait" name="yes" sourceRef="decide" targetRef="wait">
       <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">\${environment.variables.outcome === 'confirmed'}</bpmn:conditionExpression>
     </bpmn:sequenceFlow>
-    <bpmn:serviceTask id="read" name="Read the meter" gh:action="${p.action ?? 'read-meter'}" gh:params="meterId=\${meterId}">
+    <bpmn:serviceTask id="read" name="Read the meter" gh:action="${p.action ?? 'read-meter'}" gh:params="${p.params ?? DEFAULT_PARAMS}">
       <bpmn:incoming>toRead</bpmn:incoming><bpmn:outgoing>readToEnd</bpmn:outgoing>
     </bpmn:serviceTask>
     <bpmn:sequenceFlow id="readToEnd" sourceRef="read" targetRef="end" />

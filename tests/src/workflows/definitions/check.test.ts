@@ -23,6 +23,12 @@ describe('checkDefinition', () => {
     expect(await errors({ action: 'launch-rocket' })).toEqual([{ elementId: 'read', rule: 'gridhead/unknown-action' }]);
   });
 
+  it('refuses service task parameters that are not name=value pairs', async () => {
+    expect(await errors({ params: 'meterId=${meterId};oops' })).toEqual([{ elementId: 'read', rule: 'gridhead/bad-params' }]);
+    expect(await errors({ params: '=x' })).toEqual([{ elementId: 'read', rule: 'gridhead/bad-params' }]);
+    expect(await errors({ params: 'meterId=${meterId}; note=; ' })).toEqual([]);
+  });
+
   it('refuses a user task for an unknown role, and one of an unknown work order type', async () => {
     expect(await errors({ role: 'janitor' })).toEqual([{ elementId: 'check', rule: 'gridhead/unknown-role' }]);
     expect(await errors({ workOrderType: 'haircut' })).toEqual([{ elementId: 'check', rule: 'gridhead/unknown-work-order-type' }]);
