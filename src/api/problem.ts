@@ -31,7 +31,10 @@ const TITLES: Readonly<Record<number, string>> = {
   500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 
-export function sendProblem(reply: FastifyReply, status: number, code: string, detail: string, errors?: { path: string; message: string }[]): FastifyReply {
+/** `extra`: members a problem of this code adds to the standard ones (a refused process definition's `problems`). */
+export function sendProblem(
+  reply: FastifyReply, status: number, code: string, detail: string, errors?: { path: string; message: string }[], extra?: Readonly<Record<string, unknown>>,
+): FastifyReply {
   return reply
     .code(status)
     .type('application/problem+json')
@@ -43,6 +46,7 @@ export function sendProblem(reply: FastifyReply, status: number, code: string, d
       code,
       instance: reply.request.url,
       ...(errors === undefined ? {} : { errors }),
+      ...extra,
     });
 }
 

@@ -48,6 +48,7 @@ import type { BillingService } from '../billing/service.js';
 import { feeTariffRoutes } from './feeTariffRoutes.js';
 import type { TariffBook } from '../fees/tariffs/index.js';
 import { feeReportRoutes } from './feeReportRoutes.js';
+import { workflowDefinitionRoutes, type WorkflowDefinitionRoutesOptions } from './workflowDefinitionRoutes.js';
 import type { FeeReports } from '../fees/reports/service.js';
 import type { HealthReport } from '../observe/health.js';
 
@@ -100,6 +101,8 @@ export interface ApiDeps {
   readonly feeControl?: FeeControl;
   /** Fee recovery reports (role billing); absent: no report routes. */
   readonly feeReports?: FeeReports;
+  /** Process definitions and the modeler's catalogue; absent (workflows disabled): no definition routes. */
+  readonly workflowDefinitions?: WorkflowDefinitionRoutesOptions;
 }
 
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
@@ -147,6 +150,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'analysis', description: 'Load curves, profiles, comparisons, line loss, collection ranking' },
         { name: 'billing', description: 'Frozen reads, interval data with VEE, TOU consumption; JSON pages or streamed CSV' },
         { name: 'fees', description: 'Fee control: tariffs and quotes, accounts, balances, the ledger, payments, reversals and adjustments, recovery reports (money in integer minor units)' },
+        { name: 'workflows', description: 'BPMN processes: definitions (versioned, checked at deploy), instances, the modeler\'s catalogue' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
       security: [{ bearer: [] }, { session: [] }],
@@ -223,6 +227,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     }
     if (deps.feeControl !== undefined) await v1.register(feeControlRoutes, { control: deps.feeControl });
     if (deps.feeReports !== undefined) await v1.register(feeReportRoutes, { reports: deps.feeReports });
+    if (deps.workflowDefinitions !== undefined) await v1.register(workflowDefinitionRoutes, deps.workflowDefinitions);
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });
   return app;

@@ -739,4 +739,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX fee_decisions_action ON fee_decisions(action, account_id, seq);
     `,
   },
+  {
+    version: 21,
+    name: 'workflow definitions',
+    sql: `
+      -- src/workflows/definitions: every deployed version of a BPMN process, as deployed. A
+      -- running instance names its (key, version) and finds that XML again after a restart,
+      -- so a version is never rewritten nor removed.
+      CREATE TABLE workflow_definitions (
+        key         TEXT NOT NULL,
+        version     INTEGER NOT NULL CHECK (version >= 1),
+        name        TEXT NOT NULL,
+        xml         TEXT NOT NULL,
+        hash        TEXT NOT NULL,     -- SHA-256 of the XML, hex
+        deployed_at INTEGER NOT NULL,
+        deployed_by TEXT NOT NULL,
+        shipped     INTEGER NOT NULL CHECK (shipped IN (0, 1)),
+        PRIMARY KEY (key, version)
+      );
+      CREATE TRIGGER workflow_definitions_no_update BEFORE UPDATE ON workflow_definitions
+        BEGIN SELECT RAISE(ABORT, 'workflow_definitions versions are never rewritten'); END;
+      CREATE TRIGGER workflow_definitions_no_delete BEFORE DELETE ON workflow_definitions
+        BEGIN SELECT RAISE(ABORT, 'workflow_definitions versions are never removed'); END;
+    `,
+  },
 ];

@@ -46,6 +46,9 @@ import { postgresFeeReports, sqliteFeeReports } from '../../src/fees/reports/sql
 import type { FeeReportStore } from '../../src/fees/reports/store.js';
 import { PostgresRegistryStore } from '../../src/registry/postgresStore.js';
 import { SqliteRegistryStore, type RegistryStore } from '../../src/registry/store.js';
+import { PostgresWorkflowDefinitionStore } from '../../src/workflows/definitions/postgresStore.js';
+import { SqliteWorkflowDefinitionStore } from '../../src/workflows/definitions/sqliteStore.js';
+import type { WorkflowDefinitionStore } from '../../src/workflows/definitions/store.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from './postgres.js';
 import { POSTGRES_TEST_CONFIG } from './postgresStore.js';
 
@@ -298,4 +301,9 @@ export function feeReportStoreOf(c: StoreConnection): FeeReportStore {
 export async function select<T>(c: StoreConnection, statement: string, ...args: (string | number)[]): Promise<T[]> {
   if (c.sqlite !== undefined) return c.sqlite.prepare(statement.replace(/\$\d+/g, '?')).all(...args) as T[];
   return await c.postgres.sql.unsafe(statement, args) as unknown as T[];
+}
+
+/** The workflow definition store of the connection's driver. */
+export function workflowDefinitionStoreOf(c: StoreConnection): WorkflowDefinitionStore {
+  return c.sqlite !== undefined ? new SqliteWorkflowDefinitionStore(c.sqlite) : new PostgresWorkflowDefinitionStore(c.postgres);
 }

@@ -841,6 +841,30 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX fee_decisions_action ON fee_decisions(action, account_id, seq);
     `,
   },
+  {
+    version: 28,
+    name: 'workflow definitions',
+    sql: `
+      -- src/workflows/definitions: every deployed version of a BPMN process, as deployed. A
+      -- running instance names its (key, version) and finds that XML again after a restart or
+      -- a failover, so a version is never rewritten nor removed.
+      CREATE TABLE workflow_definitions (
+        key         text    NOT NULL,
+        version     integer NOT NULL CHECK (version >= 1),
+        name        text    NOT NULL,
+        xml         text    NOT NULL,
+        hash        text    NOT NULL,   -- SHA-256 of the XML, hex
+        deployed_at bigint  NOT NULL,
+        deployed_by text    NOT NULL,
+        shipped     boolean NOT NULL,
+        PRIMARY KEY (key, version)
+      );
+      CREATE FUNCTION workflow_definitions_kept() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'workflow_definitions versions are never rewritten nor removed'; END $$;
+      CREATE TRIGGER workflow_definitions_no_change BEFORE UPDATE OR DELETE ON workflow_definitions
+        FOR EACH ROW EXECUTE FUNCTION workflow_definitions_kept();
+    `,
+  },
 ];
 
 export interface MigrationOutcome {
