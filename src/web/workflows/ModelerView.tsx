@@ -7,7 +7,8 @@
 import Modeler from 'bpmn-js/lib/Modeler';
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
-import 'bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css';
+// The font as files, not the embedded variant: the station's CSP allows fonts from its own origin only.
+import 'bpmn-js/dist/assets/bpmn-font/css/bpmn.css';
 import './bpmn.css';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { gridheadModdle } from '../../workflows/moddle.js';
@@ -42,7 +43,9 @@ export function ModelerView({ xml, canDeploy, catalogue }: { xml: string | undef
     const services: ServiceLocator = m;
     const bus = services.get<EventBus>('eventBus');
     bus.on('selection.changed', (e) => { setSelected(e.newSelection?.length === 1 ? e.newSelection[0] : undefined); });
-    bus.on('elements.changed', () => { setRevision((n) => n + 1); });
+    const redraw = () => { setRevision((n) => n + 1); };
+    bus.on('elements.changed', redraw);
+    bus.on('import.done', redraw);
     setModeler(m);
     void open(m, xml ?? newProcessXml('new-process', t('wf.newProcessName'))).catch((err: unknown) => { setOutcome({ kind: 'error', text: errorText(err) }); });
     return () => { m.destroy(); };
@@ -84,7 +87,7 @@ export function ModelerView({ xml, canDeploy, catalogue }: { xml: string | undef
   }); };
   const exportFile = () => { run(async () => {
     const text = await saved();
-    const key = services?.get<Canvas>('canvas').getRootElement().businessObject.id ?? 'process';
+    const key = services?.get<Canvas>('canvas').getRootElement().businessObject?.id ?? 'process';
     download(`${key}.bpmn`, text);
   }); };
   const importFile = (file: File | undefined) => {
@@ -99,7 +102,9 @@ export function ModelerView({ xml, canDeploy, catalogue }: { xml: string | undef
     services.get<Canvas>('canvas').scrollToElement(el);
   };
 
-  const shown = selected ?? (services === undefined ? undefined : services.get<Canvas>('canvas').getRootElement());
+  // Nothing selected: the process itself (its key and name); before a diagram is open the root is bpmn-js's implicit one, without a business object.
+  const root = services?.get<Canvas>('canvas').getRootElement();
+  const shown = selected ?? (root?.businessObject === undefined ? undefined : root);
   return (
     <div class="wf-editor">
       <div class="buttons wf-toolbar">

@@ -6,7 +6,7 @@
  */
 import { useState } from 'preact/hooks';
 import { label, t } from '../i18n.js';
-import { type BpmnFactory, type DiagramElement, type ModdleElement, type Modeling, type ServiceLocator, eventDefinitionOf, expressionBody, text } from './bpmnServices.js';
+import { type BpmnFactory, type DiagramElement, type DirectEditing, type ModdleElement, type Modeling, type ServiceLocator, eventDefinitionOf, expressionBody, text } from './bpmnServices.js';
 import { formatParams, isDateTime, isDuration, isProcessKey, parseParams, setParam } from './ghAttributes.js';
 import type { Catalogue } from './replies.js';
 
@@ -19,7 +19,8 @@ export function PropertiesPanel({ services, element, catalogue }: { services: Se
   const update = (properties: Record<string, unknown>) => { modeling.updateProperties(element, properties); };
   const def = eventDefinitionOf(bo);
   return (
-    <aside class="wf-panel" data-testid="wf-panel" data-element={element.id} data-type={bo.$type}>
+    // bpmn-js opens the label editor on a new shape: finish it before the panel writes, or it would later write its own text over the panel's.
+    <aside class="wf-panel" data-testid="wf-panel" data-element={element.id} data-type={bo.$type} onFocusIn={() => { finishLabelEditing(services); }}>
       <h3>{label('wf.type', bo.$type.replace('bpmn:', ''))}</h3>
       <p class="muted">{element.id}</p>
       {bo.$type === 'bpmn:Process'
@@ -33,6 +34,11 @@ export function PropertiesPanel({ services, element, catalogue }: { services: Se
         && <FlowFields services={services} element={element} gateway={element.source} />}
     </aside>
   );
+}
+
+function finishLabelEditing(services: ServiceLocator): void {
+  const editing = services.get<DirectEditing>('directEditing');
+  if (editing.isActive()) editing.complete();
 }
 
 function ProcessFields({ element, update }: { element: DiagramElement; update: (p: Record<string, unknown>) => void }) {

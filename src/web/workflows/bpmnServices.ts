@@ -33,8 +33,9 @@ export interface Canvas {
   removeMarker(element: DiagramElement | string, marker: string): void;
   scrollToElement(element: DiagramElement | string): void;
   zoom(level: number | 'fit-viewport', center?: 'auto'): number;
-  getRootElement(): DiagramElement;
+  getRootElement(): DiagramElement | { readonly businessObject?: undefined };
 }
+export interface DirectEditing { isActive(): boolean; complete(): void }
 export interface Selection { select(element: DiagramElement | null): void; get(): DiagramElement[] }
 export interface EventBus {
   on(event: string, callback: (event: { element?: DiagramElement; newSelection?: DiagramElement[] }) => void): void;

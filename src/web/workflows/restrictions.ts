@@ -76,8 +76,8 @@ export function filterReplace(entries: Entries): Entries {
 }
 
 /** The replace menu's header toggles (loop, multi-instance, collection) the engine does not run here are dropped. */
-export function filterReplaceHeader<T extends { readonly id?: string }>(entries: readonly T[]): T[] {
-  return entries.filter((e) => e.id !== undefined && KEPT_HEADER.includes(e.id));
+export function filterReplaceHeader(entries: Entries): Entries {
+  return pick(entries, KEPT_HEADER);
 }
 
 // --- the bpmn-js module -------------------------------------------------------------------
@@ -117,7 +117,8 @@ function GridheadRestrictions(this: unknown, palette: Registrar, contextPad: Reg
 
   popupMenu.registerProvider('bpmn-replace', FILTER_PRIORITY, {
     getPopupMenuEntries: () => (entries: Entries) => filterReplace(entries),
-    getPopupMenuHeaderEntries: () => (entries: readonly { readonly id?: string }[]) => filterReplaceHeader(entries),
+    // diagram-js hands header entries keyed by id, like the others.
+    getPopupMenuHeaderEntries: () => (entries: Entries) => filterReplaceHeader(entries),
   });
 }
 GridheadRestrictions.$inject = ['palette', 'contextPad', 'popupMenu', 'elementFactory', 'create', 'autoPlace'];
