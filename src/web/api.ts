@@ -5,7 +5,8 @@
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
-  constructor(readonly status: number, readonly code: string, message: string) {
+  /** The problem+json body as sent, for the errors whose details a page shows (a refused definition's problems). */
+  constructor(readonly status: number, readonly code: string, message: string, readonly body: unknown = null) {
     super(message);
   }
 }
@@ -30,7 +31,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     const problem = (body ?? {}) as { code?: unknown; detail?: unknown; title?: unknown };
     const message = typeof problem.detail === 'string' ? problem.detail : typeof problem.title === 'string' ? problem.title : `HTTP ${res.status}`;
     if (res.status === 401) onUnauthenticated();
-    throw new ApiError(res.status, typeof problem.code === 'string' ? problem.code : `HTTP_${res.status}`, message);
+    throw new ApiError(res.status, typeof problem.code === 'string' ? problem.code : `HTTP_${res.status}`, message, body);
   }
   return body as T;
 }

@@ -1,7 +1,8 @@
 /**
  * The dispatch operators' dashboard: login, then Overview, Alarms, Meters, Load control, Analysis,
- * Fees (the billing role sees Fees only: its token reads fee accounts and reports, nothing else).
- * Hash routes (`#/meters/m-1`) so the server serves one index.html and nothing else.
+ * Workflows, Work orders, Fees (the billing role sees Fees only: its token reads fee accounts and
+ * reports, nothing else; a field crew sees its work orders only).
+ * Hash routes (`#/meters/m-1`, `#/work-orders?state=open`) so the server serves one index.html and nothing else.
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -16,7 +17,12 @@ import { MeterPage } from './pages/Meter.js';
 import { Overview } from './pages/Overview.js';
 import { FeeAccountPage } from './pages/FeeAccount.js';
 import { FeeOverview } from './pages/FeeOverview.js';
-import { operates } from './roles.js';
+import { WorkflowEditor, Workflows } from './pages/Workflows.js';
+import { WorkflowInstancePage } from './pages/WorkflowInstance.js';
+import { WorkflowInstances } from './pages/WorkflowInstances.js';
+import { WorkOrderPage } from './pages/WorkOrder.js';
+import { WorkOrders } from './pages/WorkOrders.js';
+import { isField, operates, readsWorkOrders } from './roles.js';
 import type { Me, Role } from './types.js';
 import './styles.css';
 
@@ -37,7 +43,11 @@ function App() {
   if (me === null) return <Login onLogin={setMe} />;
   const logout = () => { void api('/auth/logout', { method: 'POST' }).finally(() => { setMe(null); }); };
   const operatorNav: [string, Key][] = [['overview', 'nav.overview'], ['alarms', 'nav.alarms'], ['meters', 'nav.meters'], ['load-control', 'nav.loadControl'], ['analysis', 'nav.analysis']];
-  const nav: [string, Key][] = [...(operates(me.role) ? operatorNav : []), ['fees', 'nav.fees']];
+  const nav: [string, Key][] = [
+    ...(operates(me.role) ? [...operatorNav, ['workflows', 'nav.workflows'] as [string, Key]] : []),
+    ...(readsWorkOrders(me.role) ? [['work-orders', 'nav.workOrders'] as [string, Key]] : []),
+    ...(isField(me.role) ? [] : [['fees', 'nav.fees'] as [string, Key]]),
+  ];
   const current = route.page === '' ? nav[0]?.[0] : route.page;
   return (
     <div class="app">
@@ -51,27 +61,44 @@ function App() {
         <button type="button" class="link" data-action="language" onClick={() => { setLang(lang() === 'en' ? 'zh' : 'en'); }}>{t('nav.language')}</button>
         <button type="button" class="link" data-action="logout" onClick={logout}>{t('nav.logout')}</button>
       </header>
-      <main>{page(route, me.role)}</main>
+      <main>{page(route, me)}</main>
     </div>
   );
 }
 
-interface Route { page: string; id: string | undefined }
+/** `#/page/id/more?query`: the page, the path segments after it, and the query (a list page's filters). */
+interface Route { page: string; id: string | undefined; rest: string[]; query: URLSearchParams }
 
 function parseRoute(): Route {
-  const [page = '', id] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
-  return { page, id };
+  const [path = '', search = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  const [page = '', ...rest] = path.split('/').map(decodeURIComponent);
+  return { page, id: rest[0], rest, query: new URLSearchParams(search) };
 }
 
-function page(route: Route, role: Role) {
+function page(route: Route, me: Me) {
+  const role = me.role;
   switch (route.page) {
+    case 'workflows': return workflowPage(route, role);
+    case 'work-orders': return route.id === undefined
+      ? <WorkOrders key={route.query.toString()} me={me} query={route.query} />
+      : <WorkOrderPage key={route.id} orderId={route.id} me={me} />;
     case 'alarms': return <Alarms role={role} />;
     case 'meters': return route.id === undefined ? <MeterList /> : <MeterPage key={route.id} meterId={route.id} role={role} />;
     case 'load-control': return <LoadControl selected={route.id} />;
     case 'analysis': return <Analysis />;
     case 'fees': return route.id === undefined ? <FeeOverview /> : <FeeAccountPage key={route.id} accountId={route.id} role={role} />;
-    default: return operates(role) ? <Overview /> : <FeeOverview />;
+    default: return operates(role) ? <Overview /> : isField(role) ? <WorkOrders me={me} query={route.query} /> : <FeeOverview />;
   }
+}
+
+function workflowPage(route: Route, role: Role) {
+  const [section, id] = route.rest;
+  if (section === 'new') return <WorkflowEditor key="new" definitionKey={undefined} role={role} />;
+  if (section === 'edit' && id !== undefined) return <WorkflowEditor key={id} definitionKey={id} role={role} />;
+  if (section === 'instances') return id === undefined
+    ? <WorkflowInstances key={route.query.toString()} role={role} query={route.query} />
+    : <WorkflowInstancePage key={id} instanceId={id} role={role} />;
+  return <Workflows role={role} />;
 }
 
 document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en';

@@ -10,7 +10,22 @@ export function canBill(role: Role): boolean {
   return role === 'billing' || role === 'admin';
 }
 
-/** Roles that use the operators' pages; the billing role reads fee accounts and reports only. */
+/** The role allowed to deploy process definitions (src/auth/roles.ts: `admin` access). */
+export function administers(role: Role): boolean {
+  return role === 'admin';
+}
+
+/** Field crews (`field`): they see and complete their own work orders, nothing else (the cast goes once src/auth/roles.ts lists `field`). */
+export function isField(role: Role): boolean {
+  return (role as string) === 'field';
+}
+
+/** Roles that use the operators' pages; the billing role reads fee accounts and reports only, a field crew its work orders. */
 export function operates(role: Role): boolean {
+  return role !== 'billing' && !isField(role);
+}
+
+/** Roles that read work orders (src/workflows/README.md: access level `work-orders`). */
+export function readsWorkOrders(role: Role): boolean {
   return role !== 'billing';
 }

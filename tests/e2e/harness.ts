@@ -19,8 +19,11 @@ export const ARTIFACTS = resolve('test-artifacts');
 export interface Dashboard {
   readonly he: TestHeadEnd;
   readonly browser: Browser;
-  /** A fresh browser context at 1366×768, logged in as `user` through POST /auth/login (the session cookie); `lang` preset in the dashboard's storage. */
-  session(user: 'operator' | 'viewer' | 'billing', lang?: 'en' | 'zh'): Promise<{ context: BrowserContext; page: Page }>;
+  /**
+   * A fresh browser context at 1366×768, logged in as `user` through POST /auth/login (the session cookie); `lang` preset in the dashboard's storage.
+   * `user` is one of the users made here, or one a test made through the users API with PASSWORD.
+   */
+  session(user: string, lang?: 'en' | 'zh'): Promise<{ context: BrowserContext; page: Page }>;
   close(): Promise<void>;
 }
 
