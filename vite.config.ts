@@ -11,7 +11,9 @@ export default defineConfig({
     outDir: '../../dist/web',
     emptyOutDir: true,
     target: 'es2022',
-    // Charts (uPlot) load in their own chunk, only on pages that draw one.
-    chunkSizeWarningLimit: 200,
+    // Charts (uPlot) load in their own chunk, only on pages that draw one; so does bpmn-js, only
+    // on the workflow modeler (about 390 KB) and the instance view. Every other chunk stays under
+    // 200 KB: the limit sits just above the modeler so a new heavy import still warns.
+    chunkSizeWarningLimit: 400,
   },
 });
