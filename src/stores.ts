@@ -40,6 +40,9 @@ import type { FeeStore } from './fees/store.js';
 import { postgresFeeReports, sqliteFeeReports } from './fees/reports/sqlReports.js';
 import type { FeeReportStore } from './fees/reports/store.js';
 import { SqliteDeviceEventStore, type DeviceEventStore } from './events/store.js';
+import { PostgresWorkOrderStore } from './workOrders/postgresStore.js';
+import { SqliteWorkOrderStore } from './workOrders/sqliteStore.js';
+import type { WorkOrderStore } from './workOrders/store.js';
 import type { PushListStore } from '../protocols/dlms/push/pushLists.js';
 import { SqliteControlReadBacks, type ControlReadBacks } from './live/meterState.js';
 import { PostgresControlReadBacks } from './live/postgresReadBacks.js';
@@ -115,6 +118,8 @@ export interface StationStores {
   readonly fees: FeeStore;
   /** Fee recovery reports over the same tables (src/fees/reports/store.ts). */
   readonly feeReports: FeeReportStore;
+  /** Work orders, their comments and history (src/workOrders/store.ts). */
+  readonly workOrders: WorkOrderStore;
   /** The `database` component of /health: the driver, whether it answers, the pool, the last error. */
   health(): Promise<ComponentStatus>;
   /** A store write that failed (the pipeline retries it): shown in /health until the database answers again. */
@@ -205,6 +210,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
       billing: new SqliteBillingStore(sqlite),
       fees: new SqliteFeeStore(sqlite),
       feeReports: sqliteFeeReports(sqlite),
+      workOrders: new SqliteWorkOrderStore(sqlite),
       health: () => Promise.resolve(embeddedStatus),
       noteError: () => undefined,
       metricSources: () => [],
@@ -274,6 +280,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
     billing: new PostgresBillingStore(pg),
     fees: new PostgresFeeStore(pg),
     feeReports: postgresFeeReports(pg),
+    workOrders: new PostgresWorkOrderStore(pg),
     health: () => health.status(),
     noteError: (err) => { health.noteError(err); },
     metricSources: () => statementMetricSources(pg),

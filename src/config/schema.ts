@@ -19,6 +19,7 @@ import { DEFAULT_AREA_LOAD } from '../domain/areaLoad.js';
 import { DEFAULT_PLAUSIBILITY } from '../ingest/plausibility.js';
 import { CalendarDate, ClockTime } from './clock.js';
 import { FeesConfig } from './fees.js';
+import { WorkOrdersConfig } from './workOrders.js';
 
 export { OneOf };
 
@@ -741,6 +742,8 @@ export const GridheadConfig = Type.Object(
     opcua: OpcUaConfig,
     billing: BillingConfig,
     fees: FeesConfig,
+    /** Work orders (工单): text and list bounds (src/config/workOrders.ts). */
+    workOrders: WorkOrdersConfig,
     cluster: ClusterConfig,
   },
   strict,

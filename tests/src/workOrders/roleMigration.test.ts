@@ -1,0 +1,54 @@
+/**
+ * The embedded store's migration 23 rebuilds users and api_tokens to admit the `field` role:
+ * what a station had before (users, their sessions, tokens, the token ids given) is kept.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { SqliteAuthStore } from '../../../src/auth/store.js';
+import { openDatabase } from '../../../src/storage/db.js';
+import { MIGRATIONS } from '../../../src/storage/migrations.js';
+
+const dirs: string[] = [];
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+
+const schemaOf = (db: ReturnType<typeof openDatabase>, table: string): string[] =>
+  (db.prepare("SELECT type || ' ' || name || ': ' || COALESCE(sql, '') AS s FROM sqlite_master WHERE tbl_name = ? AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name").all(table) as { s: string }[])
+    .map((r) => r.s.replace(/'billing','field'/, "'billing'").replace(/"/g, '').replace(/\s+/g, ' '));
+
+it('keeps users, their sessions and API tokens when the role checks are rebuilt for the field role', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gridhead-migrate-'));
+  dirs.push(dir);
+  const file = join(dir, 'gridhead.db');
+  const before = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 22) });
+  const old = new SqliteAuthStore(before);
+  await old.insertUser({ name: 'li', role: 'operator', passwordHash: 'scrypt$x', disabled: false, createdAt: 1, updatedAt: 2 });
+  await old.openSession(Buffer.from('0102', 'hex'), { userName: 'li', createdAt: 10, lastSeenAt: 11, expiresAt: 99_999 }, { keep: 5, idleMs: 1e9 });
+  const kept = await old.insertToken({ name: 'scada', role: 'viewer', prefix: 'gh_ab', hash: Buffer.from('aa', 'hex'), createdAt: 3, createdBy: 'user:li', expiresAt: null });
+  const dropped = await old.insertToken({ name: 'gone', role: 'admin', prefix: 'gh_cd', hash: Buffer.from('bb', 'hex'), createdAt: 4, createdBy: 'user:li', expiresAt: null });
+  if (kept === 'name-taken' || dropped === 'name-taken') throw new Error('fixture tokens not stored');
+  before.prepare('DELETE FROM api_tokens WHERE id = ?').run(dropped.id);
+  expect(() => before.prepare("INSERT INTO users VALUES ('crew', 'field', 'h', 0, 1, 1, NULL)").run()).toThrow(/CHECK/);
+  const schemaBefore = [...schemaOf(before, 'users'), ...schemaOf(before, 'api_tokens'), ...schemaOf(before, 'sessions')];
+  before.close();
+
+  const after = openDatabase(file);
+  const store = new SqliteAuthStore(after);
+  expect(await store.user('li')).toEqual({ name: 'li', role: 'operator', passwordHash: 'scrypt$x', disabled: false, createdAt: 1, updatedAt: 2, lastLoginAt: 10 });
+  expect(await store.session(Buffer.from('0102', 'hex'))).toMatchObject({ userName: 'li', role: 'operator', expiresAt: 99_999 });
+  expect(await store.tokens()).toEqual([kept]);
+  // The same tables, indexes and checks, but for the new role.
+  expect([...schemaOf(after, 'users'), ...schemaOf(after, 'api_tokens'), ...schemaOf(after, 'sessions')]).toEqual(schemaBefore);
+
+  expect(await store.insertUser({ name: 'crew', role: 'field', passwordHash: 'scrypt$y', disabled: false, createdAt: 5, updatedAt: 5 })).toBe(true);
+  const fieldToken = await store.insertToken({ name: 'crew-tablet', role: 'field', prefix: 'gh_ef', hash: Buffer.from('cc', 'hex'), createdAt: 6, createdBy: 'user:li', expiresAt: null });
+  // AUTOINCREMENT goes on past the deleted token's id: an id is never given twice.
+  expect(fieldToken).toMatchObject({ role: 'field', id: dropped.id + 1 });
+  expect(() => after.prepare("INSERT INTO users VALUES ('x', 'root', 'h', 0, 1, 1, NULL)").run()).toThrow(/CHECK/);
+  // Deleting the user still removes its sessions: the foreign key survived the rebuild.
+  after.prepare("DELETE FROM users WHERE name = 'li'").run();
+  expect(await store.session(Buffer.from('0102', 'hex'))).toBeUndefined();
+  expect(after.pragma('foreign_key_check')).toEqual([]);
+  after.close();
+});
