@@ -1,14 +1,20 @@
 /**
- * The embedded store's migration 23 rebuilds users and api_tokens to admit the `field` role:
- * what a station had before (users, their sessions, tokens, the token ids given) is kept.
+ * The `field` role enters the users' and API tokens' role checks: the embedded store's
+ * migration 23 rebuilds both tables, PostgreSQL's migration 30 replaces the constraints. What a
+ * station had before (users, their sessions, tokens, the token ids given) is kept.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it } from 'vitest';
+import { PostgresAuthStore } from '../../../src/auth/postgresStore.js';
 import { SqliteAuthStore } from '../../../src/auth/store.js';
 import { openDatabase } from '../../../src/storage/db.js';
 import { MIGRATIONS } from '../../../src/storage/migrations.js';
+import { openPostgres } from '../../../src/storage/postgres/connection.js';
+import { PG_MIGRATIONS, migratePostgres } from '../../../src/storage/postgres/migrations.js';
+import { postgresUnavailable, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+import { POSTGRES_TEST_CONFIG } from '../../helpers/postgresStore.js';
 
 const dirs: string[] = [];
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
@@ -52,3 +58,31 @@ it('keeps users, their sessions and API tokens when the role checks are rebuilt 
   expect(after.pragma('foreign_key_check')).toEqual([]);
   after.close();
 });
+
+const pgUnavailable = postgresUnavailable();
+let cluster: TestPostgres | undefined;
+afterAll(async () => { await cluster?.dispose(); });
+
+it.skipIf(pgUnavailable !== undefined)('keeps users, sessions and API tokens on PostgreSQL when the role checks admit the field role', async () => {
+  cluster = await startPostgres();
+  const url = await cluster.createDatabase();
+  const before = await openPostgres({ url, config: POSTGRES_TEST_CONFIG });
+  await migratePostgres(before, PG_MIGRATIONS.filter((m) => m.version < 30));
+  const old = new PostgresAuthStore(before);
+  await old.insertUser({ name: 'li', role: 'operator', passwordHash: 'scrypt$x', disabled: false, createdAt: 1, updatedAt: 2 });
+  await old.openSession(Buffer.from('0102', 'hex'), { userName: 'li', createdAt: 10, lastSeenAt: 11, expiresAt: 99_999 }, { keep: 5, idleMs: 1e9 });
+  const kept = await old.insertToken({ name: 'scada', role: 'viewer', prefix: 'gh_ab', hash: Buffer.from('aa', 'hex'), createdAt: 3, createdBy: 'user:li', expiresAt: null });
+  await expect(old.insertUser({ name: 'crew', role: 'field', passwordHash: 'h', disabled: false, createdAt: 1, updatedAt: 1 })).rejects.toBeDefined();
+
+  expect((await migratePostgres(before)).applied.map((m) => m.version)).toContain(30);
+  const store = new PostgresAuthStore(before);
+  expect(await store.user('li')).toMatchObject({ name: 'li', role: 'operator', passwordHash: 'scrypt$x' });
+  expect(await store.session(Buffer.from('0102', 'hex'))).toMatchObject({ userName: 'li', role: 'operator' });
+  expect(await store.tokens()).toEqual([kept]);
+  expect(await store.insertUser({ name: 'crew', role: 'field', passwordHash: 'h', disabled: false, createdAt: 5, updatedAt: 5 })).toBe(true);
+  expect(await store.insertToken({ name: 'crew-tablet', role: 'field', prefix: 'gh_ef', hash: Buffer.from('cc', 'hex'), createdAt: 6, createdBy: 'user:li', expiresAt: null })).toMatchObject({ role: 'field' });
+  await expect(before.sql`INSERT INTO users (name, role, password_hash, disabled, created_at, updated_at) VALUES ('x', 'root', 'h', false, 1, 1)`).rejects.toThrow(/check/i);
+  await before.close();
+});
+
+if (pgUnavailable !== undefined) console.warn(`role migration on PostgreSQL skipped: ${pgUnavailable}`);
