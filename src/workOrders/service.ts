@@ -105,16 +105,16 @@ export class WorkOrderService implements WorkOrderPort {
     return this.#o.store.get(id);
   }
 
-  complete(id: string, result: WorkOrderResult, resultText: string | null, actor: string): Promise<WorkOrder> {
+  async complete(id: string, result: WorkOrderResult, resultText: string | null, actor: string): Promise<WorkOrder> {
     return this.#change(id, actor, null, 'completed', (o) => (isOpen(o) ? this.#completion(o, result, resultText, actor) : null));
   }
 
-  cancel(id: string, reason: string, actor: string): Promise<WorkOrder> {
+  async cancel(id: string, reason: string, actor: string): Promise<WorkOrder> {
     const why = this.#text(reason, 'reason');
     return this.#change(id, actor, null, 'cancelled', (o) => (isOpen(o) ? this.#cancellation(actor, why) : null));
   }
 
-  escalate(id: string, reason: string, actor: string): Promise<WorkOrder> {
+  async escalate(id: string, reason: string, actor: string): Promise<WorkOrder> {
     const why = this.#text(reason, 'reason');
     return this.#change(id, actor, null, 'escalated', (o) => (isOpen(o) ? { patch: { escalations: o.escalations + 1 }, event: this.#event(actor, 'escalated', why) } : null));
   }
@@ -162,7 +162,7 @@ export class WorkOrderService implements WorkOrderPort {
     return order;
   }
 
-  assign(caller: Caller, id: string, assignee: string): Promise<WorkOrder> {
+  async assign(caller: Caller, id: string, assignee: string): Promise<WorkOrder> {
     requireOperator(caller, 'assign work orders');
     const name = this.#ref(assignee, 'assignee');
     if (name === null) throw new ValidationError('assignee is required', 'assignee');
@@ -172,7 +172,7 @@ export class WorkOrderService implements WorkOrderPort {
     });
   }
 
-  start(caller: Caller, id: string): Promise<WorkOrder> {
+  async start(caller: Caller, id: string): Promise<WorkOrder> {
     return this.#change(id, caller.subject, caller.source ?? null, 'started', (o) => {
       mayWork(caller, o, 'start');
       if (o.state !== 'assigned') throw new WorkOrderStateConflict(o.id, o.state, 'started');
@@ -181,7 +181,7 @@ export class WorkOrderService implements WorkOrderPort {
   }
 
   /** A person closes an order in progress with its form's result. */
-  completeAs(caller: Caller, id: string, result: WorkOrderResult, resultText: string | null): Promise<WorkOrder> {
+  async completeAs(caller: Caller, id: string, result: WorkOrderResult, resultText: string | null): Promise<WorkOrder> {
     return this.#change(id, caller.subject, caller.source ?? null, 'completed', (o) => {
       mayWork(caller, o, 'complete');
       if (o.state !== 'in-progress') throw new WorkOrderStateConflict(o.id, o.state, 'completed');
@@ -189,7 +189,7 @@ export class WorkOrderService implements WorkOrderPort {
     });
   }
 
-  cancelAs(caller: Caller, id: string, reason: string): Promise<WorkOrder> {
+  async cancelAs(caller: Caller, id: string, reason: string): Promise<WorkOrder> {
     requireOperator(caller, 'cancel work orders');
     const why = this.#text(reason, 'reason');
     return this.#change(id, caller.subject, caller.source ?? null, 'cancelled', (o) => {
@@ -198,7 +198,7 @@ export class WorkOrderService implements WorkOrderPort {
     });
   }
 
-  comment(caller: Caller, id: string, text: string): Promise<WorkOrder> {
+  async comment(caller: Caller, id: string, text: string): Promise<WorkOrder> {
     const body = this.#text(text, 'text');
     return this.#change(id, caller.subject, caller.source ?? null, 'commented', (o, comments) => {
       mayWork(caller, o, 'comment on');
