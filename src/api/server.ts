@@ -49,6 +49,8 @@ import { feeTariffRoutes } from './feeTariffRoutes.js';
 import type { TariffBook } from '../fees/tariffs/index.js';
 import { feeReportRoutes } from './feeReportRoutes.js';
 import type { FeeReports } from '../fees/reports/service.js';
+import type { WorkOrderService } from '../workOrders/service.js';
+import { workOrderRoutes } from './workOrderRoutes.js';
 import type { HealthReport } from '../observe/health.js';
 
 export interface ApiDeps {
@@ -100,6 +102,8 @@ export interface ApiDeps {
   readonly feeControl?: FeeControl;
   /** Fee recovery reports (role billing); absent: no report routes. */
   readonly feeReports?: FeeReports;
+  /** Work orders (工单); absent: no work-order routes. */
+  readonly workOrders?: WorkOrderService;
 }
 
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
@@ -147,6 +151,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'analysis', description: 'Load curves, profiles, comparisons, line loss, collection ranking' },
         { name: 'billing', description: 'Frozen reads, interval data with VEE, TOU consumption; JSON pages or streamed CSV' },
         { name: 'fees', description: 'Fee control: tariffs and quotes, accounts, balances, the ledger, payments, reversals and adjustments, recovery reports (money in integer minor units)' },
+        { name: 'work orders', description: 'Work orders (工单): jobs for field crews and dispatchers, with result forms, comments, history and CSV export' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
       security: [{ bearer: [] }, { session: [] }],
@@ -223,6 +228,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     }
     if (deps.feeControl !== undefined) await v1.register(feeControlRoutes, { control: deps.feeControl });
     if (deps.feeReports !== undefined) await v1.register(feeReportRoutes, { reports: deps.feeReports });
+    if (deps.workOrders !== undefined) await v1.register(workOrderRoutes, { workOrders: deps.workOrders });
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });
   return app;
