@@ -10,7 +10,7 @@ export function canBill(role: Role): boolean {
   return role === 'billing' || role === 'admin';
 }
 
-/** Roles that use the operators' pages; the billing role reads fee accounts and reports only. */
+/** Roles that use the operators' pages; the billing role reads fee accounts and reports only, a field crew its work orders only. */
 export function operates(role: Role): boolean {
-  return role !== 'billing';
+  return role !== 'billing' && role !== 'field';
 }
