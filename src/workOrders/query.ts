@@ -20,9 +20,7 @@ export function filterClauses(q: WorkOrderQuery, placeholder: (n: number) => str
     const value = q[field];
     if (value !== undefined) where.push(`${column} = ${arg(value)}`);
   }
-  if (q.after !== undefined) {
-    const at = q.after.createdAt;
-    where.push(`(created_at < ${arg(at)} OR (created_at = ${arg(at)} AND id < ${arg(q.after.id)}))`);
-  }
+  // A row value: both planners read it as one range of the (…, created_at, id) index.
+  if (q.after !== undefined) where.push(`(created_at, id) < (${arg(q.after.createdAt)}, ${arg(q.after.id)})`);
   return { where, args };
 }

@@ -8,7 +8,8 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkOrder, WorkOrderState } from '../../../src/workOrders/model.js';
 import type { NewWorkOrder, WorkOrderQuery, WorkOrderStore } from '../../../src/workOrders/store.js';
 import { prng } from '../../helpers/prng.js';
-import { STORE_DRIVERS, connectEachTest, disposeStoreDrivers, workOrderStoreOf } from '../../helpers/storeDrivers.js';
+import { postgresPlanNodes, postgresRangeOnly, recordingPostgres, recordingSqlite, sqlitePlan, sqliteRangeOnly } from '../../helpers/queryPlans.js';
+import { STORE_DRIVERS, connectEachTest, disposeStoreDrivers, workOrderStoreOf, type StoreConnection } from '../../helpers/storeDrivers.js';
 
 const T0 = Date.UTC(2026, 0, 5, 8);
 
@@ -138,5 +139,33 @@ describe.each(STORE_DRIVERS)('work order store on $name', (driver) => {
     expect(new Set([...orders.values()].map((o) => o.number)).size).toBe(20);
     expect(new Set([...orders.values()].map((o) => o.changeSeq)).size).toBe(20);
     expect((await other.changesSince(0, 100)).map((o) => o.id).sort()).toEqual([...orders.keys()].sort());
+  });
+
+  it('reads a deep page under each filter as one index range, without a scan or a sort', async () => {
+    const c = db().connection;
+    const after = { createdAt: T0, id: 'o50' };
+    const pages: Omit<WorkOrderQuery, 'limit'>[] = [
+      { after }, { areaId: 'tx1', after }, { state: 'open', after }, { assignee: 'zhang', after }, { role: 'field', after }, { type: 'repair', after }, { meterId: 'm1', after },
+    ];
+    const plans: string[][] = [];
+    const read = async (conn: StoreConnection): Promise<void> => {
+      for (const q of pages) await workOrderStoreOf(conn).list({ ...q, limit: 100 });
+    };
+    if (c.sqlite !== undefined) {
+      const rec = recordingSqlite(c.sqlite);
+      await read({ sqlite: rec.db });
+      for (const q of rec.taken()) plans.push(sqlitePlan(c.sqlite, q));
+      expect(plans.filter((p) => !sqliteRangeOnly(p))).toEqual([]);
+    } else {
+      const rec = recordingPostgres(c.postgres);
+      try {
+        await read({ postgres: rec.db });
+        for (const q of rec.taken()) plans.push(await postgresPlanNodes(c.postgres, q));
+      } finally {
+        await rec.close();
+      }
+      expect(plans.filter((p) => !postgresRangeOnly(p))).toEqual([]);
+    }
+    expect(plans).toHaveLength(pages.length);
   });
 });
