@@ -83,8 +83,11 @@ export class WorkOrderService implements WorkOrderPort {
 
   // ── WorkOrderPort: the workflow runtime and actions ──
 
+  /** A title made from an alarm's text may run long: it is cut to `workOrders.maxTitleChars` rather than fail the step. */
   async open(request: WorkOrderOpenRequest): Promise<WorkOrder> {
-    const input = this.#checkInput(request);
+    const max = this.#o.limits.maxTitleChars;
+    const title = request.title.trim();
+    const input = this.#checkInput({ ...request, title: title.length > max ? `${title.slice(0, max - 1)}…` : title });
     const { order, created } = await this.#o.store.insert({
       id: randomUUID(), key: request.key, ...input, state: input.assignee === null ? 'open' : 'assigned',
       alarmId: request.alarmId, source: request.source, createdAt: this.#now(),
