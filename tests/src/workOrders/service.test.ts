@@ -59,9 +59,10 @@ describe.each(STORE_DRIVERS)('work order service on $name', (driver) => {
     await expect(service.open(openRequest({ key: 'i-1:e-3', role: 'root' }))).rejects.toMatchObject({ code: 'VALIDATION', field: 'role' });
     await expect(service.create(operator, { type: 'general', title: 'x'.repeat(201) })).rejects.toMatchObject({ code: 'VALIDATION', field: 'title' });
     // A step's title made from a long alarm text is cut, not refused: the process goes on.
-    expect((await service.open(openRequest({ key: 'i-1:e-4', title: 'y'.repeat(500) }))).title).toBe(`${'y'.repeat(199)}…`);
+    const long = await service.open(openRequest({ key: 'i-1:e-4', title: 'y'.repeat(500) }));
+    expect(long.title).toBe(`${'y'.repeat(199)}…`);
     const entries = await audit.query({ limit: 10, action: 'work-order.created' });
-    expect(entries.items.map((e) => [e.actor, e.target])).toEqual([[ACTOR, `work-order:${withAssignee.id}`], [ACTOR, `work-order:${first.id}`]]);
+    expect(entries.items.map((e) => [e.actor, e.target])).toEqual([[ACTOR, `work-order:${long.id}`], [ACTOR, `work-order:${withAssignee.id}`], [ACTOR, `work-order:${first.id}`]]);
   });
 
   it('walks open → assigned → in-progress → done with a history line and an audit line per step', async () => {
