@@ -35,6 +35,7 @@ import { createRules } from './rules/index.js';
 import { createLoadControl } from './rules/loadControl/index.js';
 import { expectedIntervalOf } from './rules/scope.js';
 import type { HeadEndSecurity } from './security/headEndSecurity.js';
+import { createWorkOrders } from './workOrders/index.js';
 
 export interface HeadEnd {
   /** Base URL of the HTTP API. */
@@ -119,6 +120,8 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
     paymentMetering: control.paymentMetering, alarms: { signal: alarms.signal, openFor: (id, s) => alarms.service.openFor(id, s) },
   });
 
+  const workOrders = createWorkOrders({ ...base, store: stores.workOrders, audit: storage.audit });
+
   // Every part is registered: this node starts them if it is active (and the singleton duties if it leads), before the API takes requests.
   await duties.begin(closers);
   await leaderDuties.begin(closers);
@@ -130,7 +133,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   ]);
   const { url } = await createApi({
     ...base, registry, readings: storage.readings, billing: { billing: stores.billing, replacements: stores.replacements }, feeReports: stores.feeReports, audit: storage.audit, auth: storage.auth, security: { keys: storage.keys, events: storage.securityEvents },
-    collection, live, alarms, rules: rules?.service, control, loadControl, tariffs, fees, feeControl,
+    collection, live, alarms, rules: rules?.service, control, loadControl, tariffs, fees, feeControl, workOrders,
     dlmsPush: { deadLetters: adapters.dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
   });
   await cluster.advertise(url);

@@ -43,6 +43,9 @@ import { SqliteDeviceEventStore, type DeviceEventStore } from './events/store.js
 import { PostgresWorkflowDefinitionStore } from './workflows/definitions/postgresStore.js';
 import { SqliteWorkflowDefinitionStore } from './workflows/definitions/sqliteStore.js';
 import type { WorkflowDefinitionStore } from './workflows/definitions/store.js';
+import { PostgresWorkOrderStore } from './workOrders/postgresStore.js';
+import { SqliteWorkOrderStore } from './workOrders/sqliteStore.js';
+import type { WorkOrderStore } from './workOrders/store.js';
 import type { PushListStore } from '../protocols/dlms/push/pushLists.js';
 import { SqliteControlReadBacks, type ControlReadBacks } from './live/meterState.js';
 import { PostgresControlReadBacks } from './live/postgresReadBacks.js';
@@ -120,6 +123,8 @@ export interface StationStores {
   readonly feeReports: FeeReportStore;
   /** Deployed BPMN process definitions, every version (src/workflows/definitions/store.ts). */
   readonly workflowDefinitions: WorkflowDefinitionStore;
+  /** Work orders, their comments and history (src/workOrders/store.ts). */
+  readonly workOrders: WorkOrderStore;
   /** The `database` component of /health: the driver, whether it answers, the pool, the last error. */
   health(): Promise<ComponentStatus>;
   /** A store write that failed (the pipeline retries it): shown in /health until the database answers again. */
@@ -211,6 +216,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
       fees: new SqliteFeeStore(sqlite),
       feeReports: sqliteFeeReports(sqlite),
       workflowDefinitions: new SqliteWorkflowDefinitionStore(sqlite),
+      workOrders: new SqliteWorkOrderStore(sqlite),
       health: () => Promise.resolve(embeddedStatus),
       noteError: () => undefined,
       metricSources: () => [],
@@ -281,6 +287,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
     fees: new PostgresFeeStore(pg),
     feeReports: postgresFeeReports(pg),
     workflowDefinitions: new PostgresWorkflowDefinitionStore(pg),
+    workOrders: new PostgresWorkOrderStore(pg),
     health: () => health.status(),
     noteError: (err) => { health.noteError(err); },
     metricSources: () => statementMetricSources(pg),

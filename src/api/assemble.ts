@@ -34,6 +34,7 @@ import type { AsyncReadingStore } from '../storage/readingStore.js';
 import type { TariffBook } from '../fees/tariffs/index.js';
 import { FeeReports } from '../fees/reports/service.js';
 import type { FeeReportStore } from '../fees/reports/store.js';
+import type { WorkOrderService } from '../workOrders/service.js';
 import { MeterReader } from './meterRead.js';
 import type { DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
 import type { WorkflowDefinitionRoutesOptions } from './workflowDefinitionRoutes.js';
@@ -61,6 +62,8 @@ export interface ApiAssembly {
   readonly feeControl?: FeeControl | undefined;
   /** Process definitions with the modeler's catalogue; undefined while workflows are off. */
   readonly workflowDefinitions?: WorkflowDefinitionRoutesOptions | undefined;
+  /** Work orders (工单); absent: no work-order routes. */
+  readonly workOrders?: WorkOrderService | undefined;
   readonly dlmsPush: DlmsPushRoutesOptions;
   readonly expectedIntervalMs: (meter: Pick<Meter, 'terminalId'>) => number | undefined;
   readonly health: () => Promise<HealthReport>;
@@ -141,6 +144,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     ...(o.fees === undefined ? {} : { fees: o.fees, feeReports: new FeeReports({ store: o.feeReports, utcOffsetMinutes: config.station.utcOffsetMinutes }) }),
     ...(o.feeControl === undefined ? {} : { feeControl: o.feeControl }),
     ...(o.workflowDefinitions === undefined ? {} : { workflowDefinitions: o.workflowDefinitions }),
+    ...(o.workOrders === undefined ? {} : { workOrders: o.workOrders }),
   });
   o.closers.add('api', () => api.close());
   await listening('http', config.http.host, config.http.port, () => api.listen({ host: config.http.host, port: config.http.port }));

@@ -50,6 +50,8 @@ import type { TariffBook } from '../fees/tariffs/index.js';
 import { feeReportRoutes } from './feeReportRoutes.js';
 import { workflowDefinitionRoutes, type WorkflowDefinitionRoutesOptions } from './workflowDefinitionRoutes.js';
 import type { FeeReports } from '../fees/reports/service.js';
+import type { WorkOrderService } from '../workOrders/service.js';
+import { workOrderRoutes } from './workOrderRoutes.js';
 import type { HealthReport } from '../observe/health.js';
 
 export interface ApiDeps {
@@ -103,6 +105,8 @@ export interface ApiDeps {
   readonly feeReports?: FeeReports;
   /** Process definitions and the modeler's catalogue; absent (workflows disabled): no definition routes. */
   readonly workflowDefinitions?: WorkflowDefinitionRoutesOptions;
+  /** Work orders (工单); absent: no work-order routes. */
+  readonly workOrders?: WorkOrderService;
 }
 
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
@@ -151,6 +155,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'billing', description: 'Frozen reads, interval data with VEE, TOU consumption; JSON pages or streamed CSV' },
         { name: 'fees', description: 'Fee control: tariffs and quotes, accounts, balances, the ledger, payments, reversals and adjustments, recovery reports (money in integer minor units)' },
         { name: 'workflows', description: 'BPMN processes: definitions (versioned, checked at deploy), instances, the modeler\'s catalogue' },
+        { name: 'work orders', description: 'Work orders (工单): jobs for field crews and dispatchers, with result forms, comments, history and CSV export' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
       security: [{ bearer: [] }, { session: [] }],
@@ -228,6 +233,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.feeControl !== undefined) await v1.register(feeControlRoutes, { control: deps.feeControl });
     if (deps.feeReports !== undefined) await v1.register(feeReportRoutes, { reports: deps.feeReports });
     if (deps.workflowDefinitions !== undefined) await v1.register(workflowDefinitionRoutes, deps.workflowDefinitions);
+    if (deps.workOrders !== undefined) await v1.register(workOrderRoutes, { workOrders: deps.workOrders });
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });
   return app;

@@ -4,8 +4,11 @@
  * API refuses to start with a route that does not (src/api/access.ts).
  */
 
-/** viewer reads; operator reads and commands; admin does everything; billing reads billing data only. */
-export const ROLES = ['viewer', 'operator', 'admin', 'billing'] as const;
+/**
+ * viewer reads; operator reads and commands; admin does everything; billing reads billing data
+ * only; field (a field crew) sees and completes only the work orders assigned to it.
+ */
+export const ROLES = ['viewer', 'operator', 'admin', 'billing', 'field'] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
@@ -16,9 +19,12 @@ export type Role = (typeof ROLES)[number];
  * - `billing-or-operator`: billing, operator or admin (what both the billing system and a
  *   dispatcher do, such as loading purchased energy into a purchase-energy program);
  * - `fees`: reading fee accounts, their ledgers and the recovery reports: every role, since
- *   operators watch who is disconnected for fees and billing staff what is owed.
+ *   operators watch who is disconnected for fees and billing staff what is owed;
+ * - `work-orders`: the work-order routes: viewer, operator, admin and field. What a principal
+ *   may see and do there is decided per order by src/workOrders/service.ts (a field crew
+ *   only its own orders); no other level grants `field` anything.
  */
-export const ACCESS_LEVELS = ['public', 'authenticated', 'viewer', 'operator', 'admin', 'billing', 'billing-or-operator', 'fees'] as const;
+export const ACCESS_LEVELS = ['public', 'authenticated', 'viewer', 'operator', 'admin', 'billing', 'billing-or-operator', 'fees', 'work-orders'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
 
 /** Who made a request: `user:<name>` (dashboard session) or `token:<name>` (API token). */
@@ -36,6 +42,7 @@ const GRANTS: Readonly<Record<Exclude<Access, 'public' | 'authenticated'>, reado
   billing: ['billing', 'admin'],
   'billing-or-operator': ['billing', 'operator', 'admin'],
   fees: ['viewer', 'operator', 'admin', 'billing'],
+  'work-orders': ['viewer', 'operator', 'admin', 'field'],
 };
 
 /** Whether a principal of `role` may use a route declaring `access`. */

@@ -20,6 +20,7 @@ import { DEFAULT_PLAUSIBILITY } from '../ingest/plausibility.js';
 import { CalendarDate, ClockTime } from './clock.js';
 import { FeesConfig } from './fees.js';
 import { WorkflowsConfig } from './workflows.js';
+import { WorkOrdersConfig } from './workOrders.js';
 
 export { OneOf };
 
@@ -743,6 +744,8 @@ export const GridheadConfig = Type.Object(
     billing: BillingConfig,
     fees: FeesConfig,
     workflows: WorkflowsConfig,
+    /** Work orders (工单): text and list bounds (src/config/workOrders.ts). */
+    workOrders: WorkOrdersConfig,
     cluster: ClusterConfig,
   },
   strict,

@@ -8,8 +8,7 @@
  * the request key) cannot be raced by another node. A batch of rows is a few statements
  * however many rows it holds (the fee run books 100,000 charges at a time).
  */
-import { DomainError } from '../domain/errors.js';
-import { ADVISORY_LOCK_SPACE, type PostgresDatabase, type Queryable, type Sql } from '../storage/postgres/connection.js';
+import { ADVISORY_LOCK_SPACE, refusalsKept, type PostgresDatabase, type Queryable } from '../storage/postgres/connection.js';
 import {
   AccountHasLedger, FeeAccountExists, FeeStateChanged, IdempotencyConflict, LedgerCurrencyMismatch, MeterInOtherAccount, PaymentExists, UnknownFeeAccount,
 } from './errors.js';
@@ -254,22 +253,6 @@ export class PostgresFeeStore implements FeeStore {
   async setEmergency(flag: EmergencyFlag): Promise<void> {
     await this.db.run((sql) => sql`INSERT INTO fee_emergency (id, active, reason, set_by, since) VALUES (1, ${flag.active}, ${flag.reason}, ${flag.setBy}, ${flag.since})
       ON CONFLICT (id) DO UPDATE SET active = excluded.active, reason = excluded.reason, set_by = excluded.set_by, since = excluded.since`);
-  }
-}
-
-async function refusalsKept<T>(db: PostgresDatabase, work: (sql: Sql) => Promise<T>): Promise<T> {
-  let refusal: DomainError | undefined;
-  try {
-    return await db.run(async (sql) => {
-      try {
-        return await work(sql);
-      } catch (err) {
-        if (err instanceof DomainError) refusal = err;
-        throw err;
-      }
-    });
-  } catch (err) {
-    throw refusal ?? err;
   }
 }
 

@@ -14,13 +14,15 @@ export interface IdentitySource {
   getUser(name: string): Promise<UserView>;
 }
 
-export type SessionRefusal = 'unknown-user' | 'bad-password' | 'disabled' | 'throttled' | 'error';
+export type SessionRefusal = 'unknown-user' | 'bad-password' | 'disabled' | 'throttled' | 'error' | 'no-opcua-role';
 
 const OPCUA_ROLES: Readonly<Record<Role, readonly WellKnownRoles[]>> = {
   viewer: [WellKnownRoles.AuthenticatedUser, WellKnownRoles.Observer],
   billing: [WellKnownRoles.AuthenticatedUser, WellKnownRoles.Observer],
   operator: [WellKnownRoles.AuthenticatedUser, WellKnownRoles.Operator],
   admin: [WellKnownRoles.AuthenticatedUser, WellKnownRoles.Operator, WellKnownRoles.ConfigureAdmin],
+  // No OPC UA role: such a user's session is refused (userManager).
+  field: [],
 };
 
 /**
@@ -67,6 +69,12 @@ export function userManager(auth: IdentitySource, roles: SessionRoles, onRefusal
       const source = `opcua:${this.channel?.remoteAddress ?? 'unknown'}`;
       auth.verifyPassword(username, password, source).then(
         (r) => {
+          // A field crew works its orders in the dashboard; the SCADA link is not for it.
+          if (r.ok && OPCUA_ROLES[r.user.role].length === 0) {
+            onRefusal(username, 'no-opcua-role');
+            callback(null, false);
+            return;
+          }
           if (r.ok) roles.note(username, r.user.disabled ? undefined : r.user.role);
           else onRefusal(username, r.reason);
           callback(null, r.ok);

@@ -763,4 +763,115 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'workflow_definitions versions are never removed'); END;
     `,
   },
+  {
+    version: 23,
+    name: 'work orders, their comments and history; the field role',
+    sql: `
+      -- src/workOrders/sqliteStore.ts. key: a workflow step's idempotency key (null for orders
+      -- made by hand); change_seq: station-wide, increasing on every change (work_order_counters).
+      CREATE TABLE work_orders (
+        id                 TEXT PRIMARY KEY,
+        number             TEXT NOT NULL UNIQUE,
+        key                TEXT UNIQUE,
+        type               TEXT NOT NULL,
+        title              TEXT NOT NULL,
+        meter_id           TEXT,
+        customer           TEXT,
+        area_id            TEXT,
+        role               TEXT,
+        assignee           TEXT,
+        due_at             INTEGER,
+        state              TEXT NOT NULL CHECK (state IN ('open','assigned','in-progress','done','cancelled')),
+        result             TEXT,              -- JSON: the form's fields
+        result_text        TEXT,
+        escalations        INTEGER NOT NULL,
+        alarm_id           TEXT,
+        source_instance_id TEXT,
+        source_process_key TEXT,
+        source_element_id  TEXT,
+        created_at         INTEGER NOT NULL,
+        updated_at         INTEGER NOT NULL,
+        closed_at          INTEGER,
+        change_seq         INTEGER NOT NULL UNIQUE
+      );
+      -- Lists come newest first by (created_at, id), filtered by one of these.
+      CREATE INDEX work_orders_created ON work_orders(created_at, id);
+      CREATE INDEX work_orders_state ON work_orders(state, created_at, id);
+      CREATE INDEX work_orders_assignee ON work_orders(assignee, created_at, id);
+      CREATE INDEX work_orders_area ON work_orders(area_id, created_at, id);
+      CREATE INDEX work_orders_role ON work_orders(role, created_at, id);
+      CREATE INDEX work_orders_type ON work_orders(type, created_at, id);
+      CREATE INDEX work_orders_meter ON work_orders(meter_id, created_at, id);
+
+      CREATE TABLE work_order_comments (
+        order_id TEXT NOT NULL REFERENCES work_orders(id) ON DELETE CASCADE,
+        seq      INTEGER NOT NULL,
+        at       INTEGER NOT NULL,
+        by       TEXT NOT NULL,
+        text     TEXT NOT NULL,
+        PRIMARY KEY (order_id, seq)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE work_order_events (
+        order_id TEXT NOT NULL REFERENCES work_orders(id) ON DELETE CASCADE,
+        seq      INTEGER NOT NULL,
+        at       INTEGER NOT NULL,
+        by       TEXT NOT NULL,
+        event    TEXT NOT NULL CHECK (event IN ('created','assigned','started','escalated','completed','cancelled','commented')),
+        detail   TEXT,
+        PRIMARY KEY (order_id, seq)
+      ) WITHOUT ROWID;
+
+      -- The order numbers given and the last change number, drawn in each write's transaction.
+      CREATE TABLE work_order_counters (
+        name  TEXT PRIMARY KEY CHECK (name IN ('number','change')),
+        value INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO work_order_counters (name, value) VALUES ('number', 0), ('change', 0);
+
+      -- SQLite cannot alter a CHECK: users and api_tokens are rebuilt with the field role.
+      -- Sessions refer to users (foreign keys are on during migrations): set aside and put back.
+      CREATE TEMP TABLE sessions_kept AS SELECT id_hash, user_name, created_at, last_seen_at, expires_at FROM sessions;
+      DELETE FROM sessions;
+      CREATE TABLE users_rebuilt (
+        name          TEXT PRIMARY KEY,
+        role          TEXT NOT NULL CHECK (role IN ('viewer','operator','admin','billing','field')),
+        password_hash TEXT NOT NULL,
+        disabled      INTEGER NOT NULL,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        last_login_at INTEGER
+      ) WITHOUT ROWID;
+      INSERT INTO users_rebuilt (name, role, password_hash, disabled, created_at, updated_at, last_login_at)
+        SELECT name, role, password_hash, disabled, created_at, updated_at, last_login_at FROM users;
+      DROP TABLE users;
+      ALTER TABLE users_rebuilt RENAME TO users;
+      INSERT INTO sessions (id_hash, user_name, created_at, last_seen_at, expires_at)
+        SELECT id_hash, user_name, created_at, last_seen_at, expires_at FROM sessions_kept;
+      DROP TABLE sessions_kept;
+
+      CREATE TABLE api_tokens_rebuilt (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        name         TEXT NOT NULL,
+        role         TEXT NOT NULL CHECK (role IN ('viewer','operator','admin','billing','field')),
+        prefix       TEXT NOT NULL,
+        hash         BLOB NOT NULL,
+        created_at   INTEGER NOT NULL,
+        created_by   TEXT NOT NULL,
+        last_used_at INTEGER,
+        expires_at   INTEGER,
+        revoked_at   INTEGER
+      );
+      INSERT INTO api_tokens_rebuilt (id, name, role, prefix, hash, created_at, created_by, last_used_at, expires_at, revoked_at)
+        SELECT id, name, role, prefix, hash, created_at, created_by, last_used_at, expires_at, revoked_at FROM api_tokens;
+      -- AUTOINCREMENT never gives an id twice: the rebuilt table goes on from the old one's last id.
+      DELETE FROM sqlite_sequence WHERE name = 'api_tokens_rebuilt';
+      INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'api_tokens_rebuilt', MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'api_tokens'), 0), COALESCE((SELECT MAX(id) FROM api_tokens_rebuilt), 0));
+      DROP TABLE api_tokens;
+      ALTER TABLE api_tokens_rebuilt RENAME TO api_tokens;
+      CREATE INDEX api_tokens_prefix ON api_tokens(prefix);
+      CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens(name) WHERE revoked_at IS NULL;
+    `,
+  },
 ];

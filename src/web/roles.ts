@@ -15,9 +15,9 @@ export function administers(role: Role): boolean {
   return role === 'admin';
 }
 
-/** Field crews (`field`): they see and complete their own work orders, nothing else (the cast goes once src/auth/roles.ts lists `field`). */
+/** Field crews (`field`): they see and complete their own work orders, nothing else. */
 export function isField(role: Role): boolean {
-  return (role as string) === 'field';
+  return role === 'field';
 }
 
 /** Roles that use the operators' pages; the billing role reads fee accounts and reports only, a field crew its work orders. */

@@ -45,6 +45,9 @@ import type { FeeStore } from '../../src/fees/store.js';
 import { postgresFeeReports, sqliteFeeReports } from '../../src/fees/reports/sqlReports.js';
 import type { FeeReportStore } from '../../src/fees/reports/store.js';
 import { PostgresRegistryStore } from '../../src/registry/postgresStore.js';
+import { PostgresWorkOrderStore } from '../../src/workOrders/postgresStore.js';
+import { SqliteWorkOrderStore } from '../../src/workOrders/sqliteStore.js';
+import type { WorkOrderStore } from '../../src/workOrders/store.js';
 import { SqliteRegistryStore, type RegistryStore } from '../../src/registry/store.js';
 import { PostgresWorkflowDefinitionStore } from '../../src/workflows/definitions/postgresStore.js';
 import { SqliteWorkflowDefinitionStore } from '../../src/workflows/definitions/sqliteStore.js';
@@ -295,6 +298,11 @@ export function feeStoreOf(c: StoreConnection): FeeStore {
 /** The fee reports of the connection's driver. */
 export function feeReportStoreOf(c: StoreConnection): FeeReportStore {
   return c.sqlite !== undefined ? sqliteFeeReports(c.sqlite) : postgresFeeReports(c.postgres);
+}
+
+/** The work order store of the connection's driver. */
+export function workOrderStoreOf(c: StoreConnection): WorkOrderStore {
+  return c.sqlite !== undefined ? new SqliteWorkOrderStore(c.sqlite) : new PostgresWorkOrderStore(c.postgres);
 }
 
 /** Rows of one query on the connection's database (a test's direct read, bypassing the store). */

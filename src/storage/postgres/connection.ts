@@ -12,6 +12,7 @@
  */
 import postgres from 'postgres';
 import type { PostgresConfig } from '../../config/schema.js';
+import { DomainError } from '../../domain/errors.js';
 import { DatabaseUrlInvalid, databaseError, redactUrl, type DatabaseTarget } from './errors.js';
 import { countStatements, type StatementCounts } from './statements.js';
 
@@ -114,5 +115,25 @@ function isPostgresUrl(url: string): boolean {
     return parsed.protocol === 'postgres:' || parsed.protocol === 'postgresql:';
   } catch {
     return false;
+  }
+}
+
+/**
+ * Runs `work` on the pool, with a store's own refusals (a DomainError thrown inside a
+ * transaction to roll it back) coming out as themselves, not as a query failure.
+ */
+export async function refusalsKept<T>(db: PostgresDatabase, work: (sql: Sql) => Promise<T>): Promise<T> {
+  let refusal: DomainError | undefined;
+  try {
+    return await db.run(async (sql) => {
+      try {
+        return await work(sql);
+      } catch (err) {
+        if (err instanceof DomainError) refusal = err;
+        throw err;
+      }
+    });
+  } catch (err) {
+    throw refusal ?? err;
   }
 }

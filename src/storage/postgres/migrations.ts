@@ -865,6 +865,73 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION workflow_definitions_kept();
     `,
   },
+  {
+    version: 30,
+    name: 'work orders, their comments and history; the field role',
+    sql: `
+      -- src/workOrders/postgresStore.ts. Numbers and change numbers come from sequences, so they
+      -- are unique across nodes; writes hold an advisory lock, so change numbers commit in order.
+      CREATE SEQUENCE work_order_numbers AS bigint MINVALUE 1 START WITH 1;
+      CREATE SEQUENCE work_order_changes AS bigint MINVALUE 1 START WITH 1;
+      CREATE TABLE work_orders (
+        id                 text PRIMARY KEY,
+        number             text NOT NULL UNIQUE,
+        key                text UNIQUE,          -- a workflow step's idempotency key; null for orders made by hand
+        type               text NOT NULL,
+        title              text NOT NULL,
+        meter_id           text,
+        customer           text,
+        area_id            text,
+        role               text,
+        assignee           text,
+        due_at             bigint,
+        state              text NOT NULL CHECK (state IN ('open','assigned','in-progress','done','cancelled')),
+        result             jsonb,
+        result_text        text,
+        escalations        integer NOT NULL,
+        alarm_id           text,
+        source_instance_id text,
+        source_process_key text,
+        source_element_id  text,
+        created_at         bigint NOT NULL,
+        updated_at         bigint NOT NULL,
+        closed_at          bigint,
+        change_seq         bigint NOT NULL UNIQUE
+      );
+      -- Lists come newest first by (created_at, id), filtered by one of these.
+      CREATE INDEX work_orders_created ON work_orders (created_at, id);
+      CREATE INDEX work_orders_state ON work_orders (state, created_at, id);
+      CREATE INDEX work_orders_assignee ON work_orders (assignee, created_at, id);
+      CREATE INDEX work_orders_area ON work_orders (area_id, created_at, id);
+      CREATE INDEX work_orders_role ON work_orders (role, created_at, id);
+      CREATE INDEX work_orders_type ON work_orders (type, created_at, id);
+      CREATE INDEX work_orders_meter ON work_orders (meter_id, created_at, id);
+
+      CREATE TABLE work_order_comments (
+        order_id text NOT NULL REFERENCES work_orders (id) ON DELETE CASCADE,
+        seq      integer NOT NULL,
+        at       bigint NOT NULL,
+        by       text NOT NULL,
+        text     text NOT NULL,
+        PRIMARY KEY (order_id, seq)
+      );
+
+      CREATE TABLE work_order_events (
+        order_id text NOT NULL REFERENCES work_orders (id) ON DELETE CASCADE,
+        seq      integer NOT NULL,
+        at       bigint NOT NULL,
+        by       text NOT NULL,
+        event    text NOT NULL CHECK (event IN ('created','assigned','started','escalated','completed','cancelled','commented')),
+        detail   text,
+        PRIMARY KEY (order_id, seq)
+      );
+
+      ALTER TABLE users DROP CONSTRAINT users_role_check,
+        ADD CONSTRAINT users_role_check CHECK (role IN ('viewer','operator','admin','billing','field'));
+      ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_role_check,
+        ADD CONSTRAINT api_tokens_role_check CHECK (role IN ('viewer','operator','admin','billing','field'));
+    `,
+  },
 ];
 
 export interface MigrationOutcome {
