@@ -39,6 +39,7 @@ export class ProcessRun {
   readonly #waiting = new Map<string, Waiting>();
   readonly #engine;
   #done: Promise<void>;
+  #ended = false;
 
   private constructor(key: ShippedProcess, variables: Record<string, unknown>, outputs: Outputs) {
     const held = this.timers;
@@ -80,7 +81,7 @@ export class ProcessRun {
     });
     listener.on('activity.leave', (api: { id: string }) => { this.#waiting.delete(api.id); });
     this.#done = new Promise((resolve, reject) => {
-      this.#engine.once('end', () => { resolve(); });
+      this.#engine.once('end', () => { this.#ended = true; resolve(); });
       this.#engine.once('error', reject);
     });
     this.#started = this.#engine.execute({ listener });
@@ -131,7 +132,8 @@ export class ProcessRun {
   }
 
   async stop(): Promise<void> {
-    await this.#engine.stop();
+    // An engine that ended has nothing to stop (and its stop would never resolve).
+    if (!this.#ended) await this.#engine.stop();
   }
 }
 
