@@ -593,8 +593,12 @@ function auditOutcomeOf(status: TargetStatus): 'ok' | 'failed' | 'refused' {
   return status === 'refused' ? 'refused' : 'failed';
 }
 
+/** Workflows act through the program origin (the same guard rails); their audit actor is the instance itself, as they name it. */
+const WORKFLOW_ACTOR_PREFIX = 'workflow:';
+
 function actorOf(origin: CommandOrigin): string {
-  return origin.kind === 'operator' ? origin.actor : `${SYSTEM_ACTOR}:program:${origin.id}`;
+  if (origin.kind === 'operator') return origin.actor;
+  return origin.id.startsWith(WORKFLOW_ACTOR_PREFIX) ? origin.id : `${SYSTEM_ACTOR}:program:${origin.id}`;
 }
 
 /** Hash of everything that makes two requests "the same command" (the confirmation token excluded). */

@@ -43,6 +43,11 @@ export class FeeControl {
     return this.o.runner;
   }
 
+  /** The compiled warning and disconnection policy this fee control decides by (others ask it, rather than copy its rules). */
+  get policy(): FeePolicy {
+    return this.o.policy;
+  }
+
   /** The account's meters that keep their own account, as last read and compared; undefined when none was read. */
   meterCredit(accountId: string): readonly MeterCreditReading[] | undefined {
     return this.o.meterCredit?.readings(accountId);

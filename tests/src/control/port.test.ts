@@ -36,7 +36,7 @@ function setup(reply: (c: StationCommand) => Promise<DeviceControlState>, paymen
   services.push(port);
   /** Failed outcomes as the audit log tells them, by error code. */
   const problems = async () => (await audit.query({ limit: 100 })).items.filter((e) => e.outcome === 'failed').map((e) => (e.detail?.error as { code?: string } | undefined)?.code);
-  return { port, sent, actions, problems };
+  return { port, sent, actions, audit, problems };
 }
 
 const program = (meter: string, command: ControlRequest['command'], limitKw?: number): ControlRequest => ({
@@ -104,6 +104,15 @@ describe('control port', () => {
     const without = setup(() => Promise.resolve({ account }));
     expect(await without.port.execute(program('plain', 'read-account'))).toMatchObject({ status: 'failed', error: { code: 'PAYMENT_METERING_UNSUPPORTED' } });
     expect(without.sent).toEqual([]);
+  });
+
+  it('audits a workflow\'s command under the workflow instance as actor, and a load-control program\'s under the system', async () => {
+    const { port, audit } = setup(obey);
+    const workflow = { ...program('plain', 'disconnect'), origin: { kind: 'program' as const, id: 'workflow:fee-recovery/i-1', round: 0 } };
+    expect(await port.execute(workflow)).toMatchObject({ status: 'verified' });
+    expect(await port.execute(program('plain', 'reconnect'))).toMatchObject({ status: 'verified' });
+    const actors = (await audit.query({ limit: 10 })).items.map((e) => [e.action, e.actor]);
+    expect(actors).toEqual([['command.reconnect', 'system:program:p1'], ['command.disconnect', 'workflow:fee-recovery/i-1']]);
   });
 
   it('marks requests a crashed run left pending as INTERRUPTED', async () => {
