@@ -3,13 +3,11 @@
  * root, with the helpers it needs to feed it: what definitions are checked against, and the
  * shipped `.bpmn` files of a folder.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { AuditLog } from '../../control/audit.js';
 import type { WorkflowsConfig } from '../../config/workflows.js';
 import type { Logger } from '../../observe/logger.js';
 import type { CheckCatalogue } from './check.js';
-import { DefinitionService, type ShippedFile } from './service.js';
+import { DefinitionService } from './service.js';
 import type { WorkflowDefinitionStore } from './store.js';
 
 export { DefinitionInvalidError, DefinitionService, DefinitionTooLarge } from './service.js';
@@ -39,10 +37,4 @@ export function checkCatalogueOf(
   actions: readonly { readonly name: string }[], roles: readonly string[], workOrderTypes: readonly { readonly type: string }[],
 ): CheckCatalogue {
   return { actions: new Set(actions.map((x) => x.name)), roles, workOrderTypes: new Set(workOrderTypes.map((t) => t.type)) };
-}
-
-/** The `.bpmn` files of a folder, by name, for `DefinitionService.deployShipped`. */
-export function readShippedFiles(dir: string): ShippedFile[] {
-  return readdirSync(dir).filter((name) => name.endsWith('.bpmn')).sort()
-    .map((name) => ({ name, xml: readFileSync(join(dir, name), 'utf8') }));
 }
