@@ -30,8 +30,12 @@ export interface WorkOrderPort {
   complete(id: string, result: WorkOrderResult, resultText: string | null, actor: string): Promise<WorkOrder>;
   /** Cancels an order unless already closed (a user task interrupted, an instance cancelled). */
   cancel(id: string, reason: string, actor: string): Promise<WorkOrder>;
-  /** Marks an overdue order escalated (count + history line); the process decides who is told. */
-  escalate(id: string, reason: string, actor: string): Promise<WorkOrder>;
+  /**
+   * Marks an overdue order escalated (count + history line); the process decides who is told.
+   * With `key` (the step's key) an escalation the order's history already holds under that key
+   * changes nothing, so a step run again after a restart counts once.
+   */
+  escalate(id: string, reason: string, actor: string, key?: string): Promise<WorkOrder>;
   /** Orders changed after `seq`, by changeSeq ascending: how the leader's runtime learns of orders done on any node. */
   changesSince(seq: number, limit: number): Promise<readonly WorkOrder[]>;
 }

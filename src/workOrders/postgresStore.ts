@@ -69,7 +69,8 @@ export class PostgresWorkOrderStore implements WorkOrderStore {
       if (row === undefined) return undefined;
       const current = orderOf(row, row.result);
       const [count] = await tx<{ n: number }[]>`SELECT count(*)::int AS n FROM work_order_comments WHERE order_id = ${id}`;
-      const change = decide(current, count?.n ?? 0);
+      const events = await tx<EventRow[]>`SELECT at, by, event, detail FROM work_order_events WHERE order_id = ${id} ORDER BY seq`;
+      const change = decide(current, count?.n ?? 0, events.map(eventOf));
       if (change === null) return current;
       const [drawn] = await tx<{ seq: number }[]>`SELECT nextval('work_order_changes') AS seq`;
       if (drawn === undefined) throw new Error('no work order change number drawn');

@@ -117,9 +117,16 @@ export class WorkOrderService implements WorkOrderPort {
     return this.#change(id, actor, null, 'cancelled', (o) => (isOpen(o) ? this.#cancellation(actor, why) : null));
   }
 
-  async escalate(id: string, reason: string, actor: string): Promise<WorkOrder> {
+  /** The key rides in the history line's detail (`<reason> [step <key>]`), read back in the write's transaction. */
+  async escalate(id: string, reason: string, actor: string, key?: string): Promise<WorkOrder> {
     const why = this.#text(reason, 'reason');
-    return this.#change(id, actor, null, 'escalated', (o) => (isOpen(o) ? { patch: { escalations: o.escalations + 1 }, event: this.#event(actor, 'escalated', why) } : null));
+    const mark = key === undefined ? undefined : ` [step ${this.#text(key, 'key')}]`;
+    const detail = mark === undefined ? why : `${why}${mark}`;
+    return this.#change(id, actor, null, 'escalated', (o, _comments, history) => {
+      if (!isOpen(o)) return null;
+      if (mark !== undefined && history.some((h) => h.event === 'escalated' && h.detail?.endsWith(mark) === true)) return null;
+      return { patch: { escalations: o.escalations + 1 }, event: this.#event(actor, 'escalated', detail) };
+    });
   }
 
   changesSince(seq: number, limit: number): Promise<readonly WorkOrder[]> {
@@ -235,8 +242,8 @@ export class WorkOrderService implements WorkOrderPort {
   async #change(id: string, actor: string, source: string | null, action: WorkOrderEvent['event'], decide: ChangeDecision): Promise<WorkOrder> {
     // Set in the store's transaction: whether the decision changed the order (a closed one may be left as it is).
     const outcome = { changed: false };
-    const order = await this.#o.store.change(id, (o, comments) => {
-      const change = decide(o, comments);
+    const order = await this.#o.store.change(id, (o, comments, history) => {
+      const change = decide(o, comments, history);
       outcome.changed = change !== null;
       return change;
     });

@@ -89,7 +89,7 @@ export class SqliteWorkOrderStore implements WorkOrderStore {
       const row = this.#get.get(id);
       if (row === undefined) return undefined;
       const current = fromRow(row);
-      const change = decide(current, this.#commentCount.get(id)?.n ?? 0);
+      const change = decide(current, this.#commentCount.get(id)?.n ?? 0, this.#events.all(id).map(eventOf));
       if (change === null) return current;
       const seq = this.#draw('change');
       const next = patched(current, change.patch, change.event.at, seq);

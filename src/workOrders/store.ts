@@ -56,11 +56,12 @@ export interface WorkOrderChange {
 }
 
 /**
- * Decides the change from the order as it is inside the write's transaction: a change, null
- * for none (the order is answered unchanged), or a thrown refusal (a DomainError) that rolls
- * the write back. Pure: it may run on a node where the order changed a moment ago.
+ * Decides the change from the order as it is inside the write's transaction (with its comment
+ * count and its history, oldest first): a change, null for none (the order is answered
+ * unchanged), or a thrown refusal (a DomainError) that rolls the write back. Pure: it may run
+ * on a node where the order changed a moment ago.
  */
-export type ChangeDecision = (current: WorkOrder, comments: number) => WorkOrderChange | null;
+export type ChangeDecision = (current: WorkOrder, comments: number, history: readonly WorkOrderEvent[]) => WorkOrderChange | null;
 
 export interface WorkOrderFilter {
   readonly areaId?: string;

@@ -64,7 +64,9 @@ export function notifyAction(channel: NoticeChannel, now: () => number): Workflo
       { name: 'severity', required: false, description: `One of ${SEVERITIES.join(', ')} (default info).` },
       { name: 'target', required: false, description: 'Who it is for, e.g. billing (default: the process key).' },
     ],
-    run(context) {
+    // Nothing to await (the channels only enqueue), yet a bad parameter must be a rejection like
+    // every other action's, never a throw out of run().
+    run: (context) => new Promise((resolve) => {
       const p = new Params(name, context);
       const message = p.text('message');
       const severity = p.choice('severity', SEVERITIES, 'info');
@@ -74,7 +76,7 @@ export function notifyAction(channel: NoticeChannel, now: () => number): Workflo
         type: 'workflow', id: context.stepKey, processKey: context.processKey, instanceId: context.instanceId, elementId: context.elementId,
         severity, target, message, at: new Date(now()).toISOString(),
       });
-      return Promise.resolve({ notified: channels > 0, notifiedChannels: channels });
-    },
+      resolve({ notified: channels > 0, notifiedChannels: channels });
+    }),
   };
 }

@@ -1,9 +1,9 @@
 /**
  * The work-order actions: open one (`work-order-create`, keyed by the step, so the step run
  * again finds the order it opened), close one with a result (`work-order-close`; closing a
- * closed order changes nothing) and mark one escalated (`work-order-escalate`). Through the
- * work-order port the runtime also uses, so orders a process opens here are the same orders
- * its user tasks open.
+ * closed order changes nothing) and mark one escalated (`work-order-escalate`, keyed by the
+ * step too, so the step run again counts one escalation). Through the work-order port the
+ * runtime also uses, so orders a process opens here are the same orders its user tasks open.
  */
 import type { WorkOrderPort } from '../../workOrders/port.js';
 import type { WorkflowAction } from '../model.js';
@@ -81,7 +81,7 @@ export function workOrderEscalateAction(orders: WorkOrderActionsPort): WorkflowA
       const reason = p.optionalText('reason') ?? 'overdue';
       checkNotAborted(name, context.signal);
       await known(orders, name, id);
-      const order = await orders.escalate(id, reason, context.actor);
+      const order = await orders.escalate(id, reason, context.actor, context.stepKey);
       return { workOrderId: order.id, escalations: order.escalations };
     },
   };

@@ -112,6 +112,19 @@ describe.each(STORE_DRIVERS)('work order service on $name', (driver) => {
     expect((await service.detail(operator, a.id)).history.map((h) => h.event)).toEqual(['created', 'escalated', 'escalated', 'completed']);
   });
 
+  it('counts an escalation made under a step key once, however often the step runs', async () => {
+    const order = await service.open(openRequest());
+    expect((await service.escalate(order.id, 'field check overdue', ACTOR, 'i-1:e-7')).escalations).toBe(1);
+    const again = await service.escalate(order.id, 'field check overdue', ACTOR, 'i-1:e-7');
+    expect(again).toMatchObject({ escalations: 1 });
+    // The next run of the timer is another step: it counts.
+    expect((await service.escalate(order.id, 'field check overdue', ACTOR, 'i-1:e-9')).escalations).toBe(2);
+    const history = (await service.detail(operator, order.id)).history.filter((h) => h.event === 'escalated');
+    expect(history.map((h) => h.detail)).toEqual(['field check overdue [step i-1:e-7]', 'field check overdue [step i-1:e-9]']);
+    expect((await audit.query({ limit: 10, action: 'work-order.escalated' })).items).toHaveLength(2);
+    expect(told.filter((o) => o.escalations > 0).map((o) => o.escalations)).toEqual([1, 2]);
+  });
+
   it('checks a result against its form and names the field at fault', async () => {
     const order = await service.open(openRequest({ type: 'meter-replacement', assignee: 'zhang' }));
     await service.start(zhang, order.id);

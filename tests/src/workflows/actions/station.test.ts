@@ -3,8 +3,8 @@
  * the second protected), reached through the collector's lanes as the API reaches it: read-meter
  * through the on-demand reader, the commands through the command service (its guard rail, its
  * idempotency by the step's key, its audit under the workflow's actor), the replacement through
- * the billing service, the comment through the alarm service, and bad parameters refused with
- * the parameter's name.
+ * the billing service, the comment through the alarm service, bad parameters refused with the
+ * parameter's name, and a step given up before it acted sending nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModbusAdapter } from '../../../../protocols/modbus/adapter.js';
@@ -24,7 +24,7 @@ import { SqliteRegistryStore } from '../../../../src/registry/store.js';
 import { openDatabase } from '../../../../src/storage/db.js';
 import type { ActionContext } from '../../../../src/workflows/model.js';
 import { workflowActor } from '../../../../src/workflows/model.js';
-import { ActionParamError, createActions } from '../../../../src/workflows/actions/index.js';
+import { ActionAbortedError, ActionParamError, createActions } from '../../../../src/workflows/actions/index.js';
 import { ModbusTerminalSimulator } from '../../../../simulators/modbus/terminal.js';
 import { THREE_PHASE_METER_MAP, THREE_PHASE_METER_MAP_NAME } from '../../../../simulators/modbus/threePhaseMeterMap.js';
 import { testCommandService } from '../../../helpers/commandService.js';
@@ -68,12 +68,12 @@ async function station() {
     control: commands.service, notices: { post: () => 0 }, billing, alarms,
     workOrders: { open: () => Promise.reject(new Error('no work orders here')), get: () => Promise.resolve(undefined), complete: () => Promise.reject(new Error('none')), escalate: () => Promise.reject(new Error('none')) },
   });
-  const run = (name: string, params: Record<string, string>, step = 'i-1:step-1') => {
+  const run = (name: string, params: Record<string, string>, step = 'i-1:step-1', signal = new AbortController().signal) => {
     const action = actions.get(name);
     if (action === undefined) throw new Error(`no action ${name}`);
     const context: ActionContext = {
       instanceId: 'i-1', processKey: 'fee-recovery', elementId: 'step', stepKey: step, actor: workflowActor('fee-recovery', 'i-1'),
-      variables: {}, params, signal: new AbortController().signal,
+      variables: {}, params, signal,
     };
     return action.run(context);
   };
@@ -102,6 +102,18 @@ describe('station actions over the simulated fleet', () => {
     expect(s.sim.controlsOf(1).connected).toBe(true);
     const audit = (await s.commands.audit.query({ limit: 10 })).items.map((e) => [e.action, e.actor]);
     expect(audit).toEqual([['command.reconnect', 'workflow:fee-recovery/i-1'], ['command.disconnect', 'workflow:fee-recovery/i-1']]);
+  });
+
+  it('sends no command for a step already given up, and the step run live sends it once', async () => {
+    const s = await station();
+    const err: unknown = await s.run('disconnect', { meterId: 'm-1' }, 'i-1:exec-9', AbortSignal.abort()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ActionAbortedError);
+    expect(err).toMatchObject({ code: 'WORKFLOW_ACTION_ABORTED', action: 'disconnect' });
+    expect((await s.commands.service.list({ limit: 10 })).items).toEqual([]);
+    expect((await s.commands.audit.query({ limit: 10 })).items).toEqual([]);
+    expect(s.sim.controlsOf(1).connected).toBe(true);
+    expect(await s.run('disconnect', { meterId: 'm-1' }, 'i-1:exec-9')).toMatchObject({ commandStatus: 'verified' });
+    expect((await s.commands.service.list({ limit: 10 })).items).toHaveLength(1);
   });
 
   it('is refused a protected meter as a program is, and needs a limit for set-limit', async () => {
