@@ -75,6 +75,9 @@ import { PgReadingStore } from './storage/postgres/readingStore.js';
 import { makeDataDirPrivate } from './storage/privateFiles.js';
 import { ReadingStore, asyncReadingStore, type AsyncReadingStore } from './storage/readingStore.js';
 import { DatabaseHealth } from './storage/postgres/health.js';
+import { PostgresWorkflowInstanceStore } from './workflows/runtime/postgresStore.js';
+import { SqliteWorkflowInstanceStore } from './workflows/runtime/sqliteStore.js';
+import type { WorkflowInstanceStore } from './workflows/runtime/store.js';
 
 export type StorageDriver = 'embedded' | 'postgres';
 
@@ -115,6 +118,8 @@ export interface StationStores {
   readonly fees: FeeStore;
   /** Fee recovery reports over the same tables (src/fees/reports/store.ts). */
   readonly feeReports: FeeReportStore;
+  /** Workflow instances, their history and their service tasks' effects (src/workflows/runtime/store.ts). */
+  readonly workflowInstances: WorkflowInstanceStore;
   /** The `database` component of /health: the driver, whether it answers, the pool, the last error. */
   health(): Promise<ComponentStatus>;
   /** A store write that failed (the pipeline retries it): shown in /health until the database answers again. */
@@ -205,6 +210,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
       billing: new SqliteBillingStore(sqlite),
       fees: new SqliteFeeStore(sqlite),
       feeReports: sqliteFeeReports(sqlite),
+      workflowInstances: new SqliteWorkflowInstanceStore(sqlite),
       health: () => Promise.resolve(embeddedStatus),
       noteError: () => undefined,
       metricSources: () => [],
@@ -274,6 +280,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
     billing: new PostgresBillingStore(pg),
     fees: new PostgresFeeStore(pg),
     feeReports: postgresFeeReports(pg),
+    workflowInstances: new PostgresWorkflowInstanceStore(pg),
     health: () => health.status(),
     noteError: (err) => { health.noteError(err); },
     metricSources: () => statementMetricSources(pg),

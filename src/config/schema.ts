@@ -19,6 +19,7 @@ import { DEFAULT_AREA_LOAD } from '../domain/areaLoad.js';
 import { DEFAULT_PLAUSIBILITY } from '../ingest/plausibility.js';
 import { CalendarDate, ClockTime } from './clock.js';
 import { FeesConfig } from './fees.js';
+import { WorkflowsConfig } from './workflows.js';
 
 export { OneOf };
 
@@ -741,6 +742,8 @@ export const GridheadConfig = Type.Object(
     opcua: OpcUaConfig,
     billing: BillingConfig,
     fees: FeesConfig,
+    /** Graphical workflows (src/config/workflows.ts, read by src/workflows). */
+    workflows: WorkflowsConfig,
     cluster: ClusterConfig,
   },
   strict,

@@ -6,6 +6,12 @@
  * The real definition service and work-order service satisfy the same interfaces.
  */
 import { createHash } from 'node:crypto';
+import { vi } from 'vitest';
+import type { WorkflowInstance } from '../../src/workflows/model.js';
+import { PostgresWorkflowInstanceStore } from '../../src/workflows/runtime/postgresStore.js';
+import { SqliteWorkflowInstanceStore } from '../../src/workflows/runtime/sqliteStore.js';
+import type { WorkflowInstanceStore } from '../../src/workflows/runtime/store.js';
+import type { StoreConnection } from './storeDrivers.js';
 import type { DefinitionSource } from '../../src/workflows/runtime/runtime.js';
 import type { ActionContext, ProcessDefinition, WorkflowAction } from '../../src/workflows/model.js';
 import type { WorkOrder, WorkOrderResult } from '../../src/workOrders/model.js';
@@ -129,3 +135,18 @@ export function fixtureActions(log: EffectLog): ReadonlyMap<string, WorkflowActi
   ];
   return new Map(actions.map((a) => [a.name, a]));
 }
+
+/** The instance store of the connection's driver. */
+export function instanceStoreOf(c: StoreConnection): WorkflowInstanceStore {
+  return c.sqlite !== undefined ? new SqliteWorkflowInstanceStore(c.sqlite) : new PostgresWorkflowInstanceStore(c.postgres);
+}
+
+/** Waits for the stored instance to satisfy `check` (the engine runs on its own timers). */
+export async function stored(store: WorkflowInstanceStore, id: string, check: (i: WorkflowInstance) => boolean): Promise<WorkflowInstance> {
+  return vi.waitFor(async () => {
+    const i = await store.get(id);
+    if (i === undefined || !check(i)) throw new Error(`instance ${id} is ${JSON.stringify(i?.status)} (${String(i?.error)}) waiting at ${JSON.stringify(i?.waiting)}`);
+    return i;
+  }, { timeout: 15_000, interval: 10 });
+}
+

@@ -14,7 +14,7 @@ import type { ControlPort, ControlResult } from '../../control/port.js';
 import type { Meter } from '../../domain/index.js';
 import type { LogThrottle, Logger } from '../../observe/logger.js';
 import type { AuditLog } from '../../control/audit.js';
-import type { Balance, FeeAccount, FeeControlStage, PaymentMode } from '../model.js';
+import type { Balance, FeeAccount, FeeControlStage, FeeDecision, PaymentMode } from '../model.js';
 import type { FeeAccountRecord as AccountRecord, FeeStore } from '../store.js';
 import { decide, type FeePolicy, type PolicyOutcome, type PolicyState } from '../policy/decide.js';
 import { AccountCharging } from './charging.js';
@@ -72,8 +72,15 @@ export class FeeControlRunner {
   private followedSeq: number | undefined;
   /** One run at a time: a prepaid cycle, the daily run and the payment follower take turns. */
   private turn: Promise<unknown> = Promise.resolve();
+  private readonly decided = new Set<(decision: FeeDecision) => void>();
 
   constructor(private readonly o: FeeRunnerOptions) {}
+
+  /** Tells `listener` each decision recorded (what workflows start from: a second warning opens fee recovery); returns the unsubscribe. */
+  onDecision(listener: (decision: FeeDecision) => void): () => void {
+    this.decided.add(listener);
+    return () => { this.decided.delete(listener); };
+  }
 
   /** Charges and decides the accounts of one payment mode (all when undefined), batch by batch. */
   run(mode?: PaymentMode): Promise<void> {
@@ -228,6 +235,9 @@ export class FeeControlRunner {
       this.counts.decisionsRecorded += 1;
       if (recorded !== undefined) {
         this.o.notifier.notify(account, recorded);
+        for (const listener of this.decided) {
+          try { listener(recorded); } catch (err) { this.o.logger.warn({ err, accountId: account.id }, 'a fee decision listener failed'); }
+        }
         if (recorded.action !== 'none' && recorded.action !== 'wait') {
           await this.o.audit.append({
             actor: FEE_CONTROL_ACTOR, source: null, action: `fees.${recorded.action}`, target: `fee-account:${account.id}`, outcome: unverified ? 'failed' : 'ok',

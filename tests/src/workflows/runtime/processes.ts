@@ -50,3 +50,18 @@ export const CHECK = `${head}
     <endEvent id="closed"/>
   </process>
 </definitions>`;
+
+/** An arrears notice that ends when the account pays. */
+export const PAY = `${head}
+  <message id="Message_payment" name="payment"/>
+  <process id="pay" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="notice"/>
+    <userTask id="notice" gh:workOrderType="arrears" gh:role="billing"/>
+    <boundaryEvent id="payment" attachedToRef="notice"><messageEventDefinition messageRef="Message_payment"/></boundaryEvent>
+    <sequenceFlow id="f2" sourceRef="notice" targetRef="unpaid"/>
+    <sequenceFlow id="f3" sourceRef="payment" targetRef="paid"/>
+    <endEvent id="unpaid"/>
+    <endEvent id="paid"/>
+  </process>
+</definitions>`;

@@ -8,30 +8,15 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { LogThrottle, createLogger } from '../../../../src/observe/logger.js';
 import type { WorkflowInstance } from '../../../../src/workflows/model.js';
-import { PostgresWorkflowInstanceStore } from '../../../../src/workflows/runtime/postgresStore.js';
 import { WorkflowRuntime, type WorkflowRuntimeLimits } from '../../../../src/workflows/runtime/runtime.js';
-import { SqliteWorkflowInstanceStore } from '../../../../src/workflows/runtime/sqliteStore.js';
 import type { WorkflowInstanceStore } from '../../../../src/workflows/runtime/store.js';
 import { STORE_DRIVERS, connectEachTest, disposeStoreDrivers, type StoreConnection } from '../../../helpers/storeDrivers.js';
-import { EffectLog, FixtureDefinitions, FixtureWorkOrders, fixtureActions } from '../../../helpers/workflowFixtures.js';
+import { EffectLog, FixtureDefinitions, FixtureWorkOrders, fixtureActions, instanceStoreOf, stored } from '../../../helpers/workflowFixtures.js';
 import { CHECK, HOLD, JOB } from './processes.js';
 
 const LIMITS: WorkflowRuntimeLimits = {
   pollMs: 60_000, changesPerPoll: 100, maxRunning: 100, maxHistoryPerInstance: 1_000, maxVariablesBytes: 65_536, variables: { wait: 'PT0.05S' },
 };
-
-export function instanceStoreOf(c: StoreConnection): WorkflowInstanceStore {
-  return c.sqlite !== undefined ? new SqliteWorkflowInstanceStore(c.sqlite) : new PostgresWorkflowInstanceStore(c.postgres);
-}
-
-/** Waits for the stored instance to satisfy `check` (the engine runs on its own timers). */
-export async function stored(store: WorkflowInstanceStore, id: string, check: (i: WorkflowInstance) => boolean): Promise<WorkflowInstance> {
-  return vi.waitFor(async () => {
-    const i = await store.get(id);
-    if (i === undefined || !check(i)) throw new Error(`instance ${id} is ${JSON.stringify(i?.status)} (${String(i?.error)}) waiting at ${JSON.stringify(i?.waiting)}`);
-    return i;
-  }, { timeout: 15_000, interval: 10 });
-}
 
 const waitsAt = (elementId: string) => (i: WorkflowInstance): boolean => i.waiting.some((w) => w.elementId === elementId && w.detail !== null);
 
