@@ -26,10 +26,8 @@ export interface WorkflowsAssembly {
   readonly workOrders: WorkOrderPort;
   /** Alarm raises start processes; clears wake the instances they started. */
   readonly alarms?: TriggerFeeds['alarms'];
-  /** Fee control, while it is on: its decisions start processes. */
-  readonly feeControl?: { readonly runner: NonNullable<TriggerFeeds['decisions']> } | undefined;
-  /** The fee account service, while fee control is on: payments wake the instances of their account. */
-  readonly feeAccounts?: TriggerFeeds['bookings'] | undefined;
+  /** Fee control, while it is on: its decisions start processes, the payments it follows wake the instances of their account. */
+  readonly feeControl?: { readonly runner: NonNullable<TriggerFeeds['fees']> } | undefined;
   readonly registry: { areaSubtree(id: string): ReadonlySet<string> };
   readonly duties: Duties;
   readonly closers: Closers;
@@ -62,8 +60,7 @@ export function createWorkflows(a: WorkflowsAssembly): Workflows {
   });
   const feeds: TriggerFeeds = {
     ...(a.alarms === undefined ? {} : { alarms: a.alarms }),
-    ...(a.feeControl === undefined ? {} : { decisions: a.feeControl.runner }),
-    ...(a.feeAccounts === undefined ? {} : { bookings: a.feeAccounts }),
+    ...(a.feeControl === undefined ? {} : { fees: a.feeControl.runner }),
   };
   a.duties.add('workflows', {
     start: async () => { await runtime.begin(); triggers.attach(feeds); },

@@ -111,7 +111,7 @@ export class EffectLog {
   gate: Promise<void> | undefined;
 }
 
-/** `mark`: records its effect and answers `{ marked: true, ...params }`; `hold`: records, then waits on the log's gate (or the abort). */
+/** `mark`: records its effect and answers `{ marked: true, ...params }`; `hold`: records, then waits on the log's gate (or the abort); `fail`: records and throws. */
 export function fixtureActions(log: EffectLog): ReadonlyMap<string, WorkflowAction> {
   const record = (name: string, c: ActionContext): void => {
     log.runs.push(c.stepKey);
@@ -131,6 +131,10 @@ export function fixtureActions(log: EffectLog): ReadonlyMap<string, WorkflowActi
         }
         return { verified: true };
       },
+    },
+    {
+      name: 'fail', description: 'Refuses, as an action whose device answers an error does.', params: [],
+      run: (c) => { record('fail', c); return Promise.reject(new Error(`device refused for ${c.params.meterId ?? 'no meter'}`)); },
     },
   ];
   return new Map(actions.map((a) => [a.name, a]));

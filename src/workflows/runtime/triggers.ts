@@ -15,14 +15,11 @@ import type { WorkflowRuntime } from './runtime.js';
 
 export interface TriggerFeeds {
   readonly alarms?: { onChange(listener: (change: AlarmChange) => void): () => void };
-  /** Fee-control decisions (FeeControlRunner.onDecision). */
-  readonly decisions?: { onDecision(listener: (decision: FeeDecision) => void): () => void };
-  /**
-   * Ledger rows booked through this node's account service (FeeAccountService.onBooked). A
-   * payment booked through another node's API is not told here: that node's runtime is not the
-   * leader, and the leader learns of it only at its next restart (see the README's limits).
-   */
-  readonly bookings?: { onBooked(listener: (entry: LedgerEntry) => void): () => void };
+  /** Fee-control decisions and the payments its follower finds on the shared ledger, booked on any node (FeeControlRunner). */
+  readonly fees?: {
+    onDecision(listener: (decision: FeeDecision) => void): () => void;
+    onPayment(listener: (payment: LedgerEntry) => void): () => void;
+  };
 }
 
 export interface WorkflowTriggersOptions {
@@ -43,8 +40,10 @@ export class WorkflowTriggers {
   attach(feeds: TriggerFeeds): void {
     this.close();
     if (feeds.alarms !== undefined) this.detach.push(feeds.alarms.onChange((c) => { void this.alarmChanged(c); }));
-    if (feeds.decisions !== undefined) this.detach.push(feeds.decisions.onDecision((d) => { void this.feeDecided(d); }));
-    if (feeds.bookings !== undefined) this.detach.push(feeds.bookings.onBooked((e) => { this.booked(e); }));
+    if (feeds.fees !== undefined) {
+      this.detach.push(feeds.fees.onDecision((d) => { void this.feeDecided(d); }));
+      this.detach.push(feeds.fees.onPayment((e) => { this.booked(e); }));
+    }
   }
 
   /** Unsubscribes (duty stop, shutdown). */

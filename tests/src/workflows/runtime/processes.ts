@@ -65,3 +65,14 @@ export const PAY = `${head}
     <endEvent id="paid"/>
   </process>
 </definitions>`;
+
+/** start → fail (an action that throws) → end. */
+export const FAILING = `${head}
+  <process id="failing" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="refuse"/>
+    <serviceTask id="refuse" gh:action="fail" gh:params="meterId=\${meterId}"/>
+    <sequenceFlow id="f2" sourceRef="refuse" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>`;

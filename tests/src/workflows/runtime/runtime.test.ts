@@ -12,7 +12,7 @@ import { WorkflowRuntime, type WorkflowRuntimeLimits } from '../../../../src/wor
 import type { WorkflowInstanceStore } from '../../../../src/workflows/runtime/store.js';
 import { STORE_DRIVERS, connectEachTest, disposeStoreDrivers, type StoreConnection } from '../../../helpers/storeDrivers.js';
 import { EffectLog, FixtureDefinitions, FixtureWorkOrders, fixtureActions, instanceStoreOf, stored } from '../../../helpers/workflowFixtures.js';
-import { CHECK, HOLD, JOB } from './processes.js';
+import { CHECK, FAILING, HOLD, JOB } from './processes.js';
 
 const LIMITS: WorkflowRuntimeLimits = {
   pollMs: 60_000, changesPerPoll: 100, maxRunning: 100, maxHistoryPerInstance: 1_000, maxVariablesBytes: 65_536, variables: { wait: 'PT0.05S' },
@@ -30,6 +30,7 @@ describe.each(STORE_DRIVERS)('workflow runtime on $name', (driver) => {
   definitions.deploy('job', JOB);
   definitions.deploy('hold', HOLD);
   definitions.deploy('check', CHECK);
+  definitions.deploy('failing', FAILING);
   let runtimes: WorkflowRuntime[] = [];
 
   afterEach(async () => {
@@ -180,5 +181,30 @@ describe.each(STORE_DRIVERS)('workflow runtime on $name', (driver) => {
     expect(second).toMatchObject({ next: null });
     expect(new Set([...first.items, ...second.items].map((i) => i.businessKey))).toEqual(new Set(['b-0', 'b-1', 'b-2']));
     expect((await runtime.list({ businessKey: 'b-1' })).items).toHaveLength(1);
+  });
+
+  it('writes an instance whose action throws as failed with the error, and keeps running the others', async () => {
+    const { runtime, store } = await runtimeOn(database().connection, new FixtureWorkOrders(), new EffectLog());
+    const other = (await runtime.start('check', {}, { kind: 'api', ref: 'operator' }, null))?.id ?? '';
+    const id = (await runtime.start('failing', { meterId: 'm-9' }, { kind: 'api', ref: 'operator' }, null))?.id ?? '';
+    const failed = await stored(store, id, (i) => i.status === 'failed');
+    expect(failed.error).toContain('device refused for m-9');
+    expect(failed.endedAt).not.toBeNull();
+    expect((await store.history(id)).map((h) => h.event)).toContain('error');
+    await stored(store, other, waitsAt('visit'));
+    expect(runtime.message(other, 'alarm-cleared')).toBe(true);
+    await stored(store, other, (i) => i.status === 'completed');
+  });
+
+  it('keeps the newest history lines of an instance, at most the bound', async () => {
+    const store = instanceStoreOf(database().connection);
+    await store.create({ id: 'i-1', processKey: 'job', version: 1, trigger: { kind: 'api', ref: null }, businessKey: null, variables: {}, startedAt: 1 });
+    const line = (n: number) => ({ at: n, elementId: `e${n}`, elementType: 'bpmn:Task', event: 'start' as const, detail: null });
+    const step = { status: 'running' as const, variables: { a: 1 }, waiting: [], state: '{}', updatedAt: 2, endedAt: null, error: null };
+    await store.step('i-1', step, [line(1), line(2), line(3)], 4);
+    await store.step('i-1', step, [line(4), line(5)], 4);
+    expect((await store.history('i-1')).map((h) => [h.seq, h.elementId])).toEqual([[2, 'e2'], [3, 'e3'], [4, 'e4'], [5, 'e5']]);
+    const running = await store.running();
+    expect(running.map((r) => [r.instance.id, r.instance.variables, r.state])).toEqual([['i-1', { a: 1 }, '{}']]);
   });
 });
