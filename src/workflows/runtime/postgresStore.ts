@@ -73,6 +73,12 @@ export class PostgresWorkflowInstanceStore implements WorkflowInstanceStore {
     return rows.map((r) => ({ instance: instanceOf(r), state: r.state }));
   }
 
+  async unstarted(limit: number): Promise<WorkflowInstance[]> {
+    const rows = await this.db.run((sql) => sql<InstanceRow[]>`SELECT * FROM workflow_instances
+      WHERE status = 'running' AND state IS NULL ORDER BY started_at, id LIMIT ${limit}`);
+    return rows.map(instanceOf);
+  }
+
   async countRunning(): Promise<number> {
     const [row] = await this.db.run((sql) => sql<{ n: number }[]>`SELECT COUNT(*)::int AS n FROM workflow_instances WHERE status = 'running'`);
     return row?.n ?? 0;

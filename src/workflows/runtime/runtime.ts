@@ -80,7 +80,7 @@ export class WorkflowRuntime {
   /**
    * Starts an instance of the process's latest version. Answers undefined when an alarm or a
    * fee trigger already started one of this process (one per alarm, or per account, and process).
-   * On a node that does not run instances the row is written and the leader picks it up.
+   * On a node that does not run instances the row is written and the leader takes it up at its next poll.
    */
   async start(processKey: string, variables: Readonly<Record<string, unknown>>, trigger: Trigger, businessKey: string | null): Promise<WorkflowInstance | undefined> {
     const definition = await this.o.definitions.latest(processKey);
@@ -139,7 +139,7 @@ export class WorkflowRuntime {
       if (this.runs.has(r.instance.id)) continue;
       await this.resume(r.instance, r.state);
     }
-    this.poll = setInterval(() => { this.polling = this.polling.then(() => this.followOrders()); }, this.o.config.pollMs);
+    this.poll = setInterval(() => { this.polling = this.polling.then(() => this.tick()); }, this.o.config.pollMs);
   }
 
   /** Duty stop (or shutdown): every engine stopped, each instance left at its last written step. */
@@ -160,6 +160,24 @@ export class WorkflowRuntime {
     const run = this.runs.get(id);
     if (!run?.running) throw new InstanceNotRunning(id, this.active ? 'is not running' : 'is not run by this node (the leader runs workflows)');
     return run;
+  }
+
+  /** One poll: instances started on other nodes taken up, then work-order changes followed. */
+  async tick(): Promise<void> {
+    await this.adopt();
+    await this.followOrders();
+  }
+
+  /** Runs the instances other nodes' APIs started (written running, never run); at most `changesPerPoll` per poll. */
+  async adopt(): Promise<void> {
+    if (!this.active) return;
+    try {
+      for (const instance of await this.o.store.unstarted(this.o.config.changesPerPoll)) {
+        if (!this.runs.has(instance.id)) await this.resume(instance, null);
+      }
+    } catch (err) {
+      this.problem('adopt', { err }, 'taking up instances started on other nodes failed; tried again at the next poll');
+    }
   }
 
   /** Reads the work-order changes since the last poll and hands done and cancelled ones to their instances. */

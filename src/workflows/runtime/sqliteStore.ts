@@ -74,6 +74,11 @@ export class SqliteWorkflowInstanceStore implements WorkflowInstanceStore {
       .all() as (InstanceRow & { state: string | null })[]).map((r) => ({ instance: instanceOf(r), state: r.state })));
   }
 
+  unstarted(limit: number): Promise<WorkflowInstance[]> {
+    return settled(() => (this.db.prepare(`SELECT ${COLUMNS} FROM workflow_instances WHERE status = 'running' AND state IS NULL ORDER BY started_at, id LIMIT ?`)
+      .all(limit) as InstanceRow[]).map(instanceOf));
+  }
+
   countRunning(): Promise<number> {
     return settled(() => (this.db.prepare("SELECT COUNT(*) AS n FROM workflow_instances WHERE status = 'running'").get() as { n: number }).n);
   }

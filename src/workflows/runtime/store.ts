@@ -80,6 +80,8 @@ export interface WorkflowInstanceStore {
   list(query: InstanceQuery): Promise<InstancePage>;
   /** Every running instance with its state, for recovery at duty start. */
   running(): Promise<RunningInstance[]>;
+  /** Running instances never run yet (started through another node's API), oldest first, at most `limit`. */
+  unstarted(limit: number): Promise<WorkflowInstance[]>;
   countRunning(): Promise<number>;
   /** Journals a non-command effect's output; a second record of the same step keeps the first. */
   recordEffect(effect: RecordedEffect): Promise<void>;

@@ -207,4 +207,21 @@ describe.each(STORE_DRIVERS)('workflow runtime on $name', (driver) => {
     const running = await store.running();
     expect(running.map((r) => [r.instance.id, r.instance.variables, r.state])).toEqual([['i-1', { a: 1 }, '{}']]);
   });
+
+  it('runs on the leader an instance another node\'s API started', async () => {
+    const orders = new FixtureWorkOrders();
+    const log = new EffectLog();
+    const leader = await runtimeOn(database().connection, orders, log);
+    // A second node: the same database, its runtime not on duty.
+    const follower = new WorkflowRuntime({
+      store: instanceStoreOf(await database().connect()), definitions, actions: fixtureActions(log), workOrders: orders, config: LIMITS,
+      logger: createLogger('silent'), throttle: new LogThrottle(60_000),
+    });
+    const id = (await follower.start('job', { meterId: 'm-5' }, { kind: 'api', ref: 'operator' }, null))?.id ?? '';
+    expect(() => follower.message(id, 'x')).toThrow(/not run by this node/);
+    expect((await leader.store.get(id))?.waiting).toEqual([]);
+    await leader.runtime.tick();
+    await stored(leader.store, id, waitsAt('repair'));
+    expect(log.runs).toHaveLength(1);
+  });
 });
