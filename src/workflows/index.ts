@@ -63,7 +63,7 @@ export function createWorkflows(a: WorkflowsAssembly): Workflows {
     ...(a.feeControl === undefined ? {} : { fees: a.feeControl.runner }),
   };
   a.duties.add('workflows', {
-    start: async () => { await runtime.begin(); triggers.attach(feeds); },
+    start: async () => { await runtime.begin(); await triggers.attach(feeds); },
     stop: async () => { triggers.close(); await runtime.end(); },
   });
   a.closers.add('workflows', async () => { triggers.close(); await runtime.end(); });

@@ -14,7 +14,11 @@ import type { LogThrottle, Logger } from '../../observe/logger.js';
 import type { WorkflowRuntime } from './runtime.js';
 
 export interface TriggerFeeds {
-  readonly alarms?: { onChange(listener: (change: AlarmChange) => void): () => void };
+  readonly alarms?: {
+    onChange(listener: (change: AlarmChange) => void): () => void;
+    /** The alarms open now: those raised while no node ran workflows (at start, during a failover) are caught up at attach. */
+    openAlarms?(): readonly Alarm[];
+  };
   /** Fee-control decisions and the payments its follower finds on the shared ledger, booked on any node (FeeControlRunner). */
   readonly fees?: {
     onDecision(listener: (decision: FeeDecision) => void): () => void;
@@ -36,14 +40,19 @@ export class WorkflowTriggers {
 
   constructor(private readonly o: WorkflowTriggersOptions) {}
 
-  /** Subscribes to the feeds (duty start). */
-  attach(feeds: TriggerFeeds): void {
+  /**
+   * Subscribes to the feeds (duty start), then starts what the open alarms should have
+   * started: the unique trigger index makes an alarm that already started its process (even
+   * one long ended) start nothing again. Resolves once caught up.
+   */
+  async attach(feeds: TriggerFeeds): Promise<void> {
     this.close();
     if (feeds.alarms !== undefined) this.detach.push(feeds.alarms.onChange((c) => { void this.alarmChanged(c); }));
     if (feeds.fees !== undefined) {
       this.detach.push(feeds.fees.onDecision((d) => { void this.feeDecided(d); }));
       this.detach.push(feeds.fees.onPayment((e) => { this.booked(e); }));
     }
+    for (const alarm of feeds.alarms?.openAlarms?.() ?? []) await this.alarmChanged({ kind: 'raised', alarm });
   }
 
   /** Unsubscribes (duty stop, shutdown). */

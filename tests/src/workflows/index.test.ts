@@ -51,28 +51,34 @@ describe('createWorkflows', () => {
       registry: { areaSubtree: (id) => new Set([id]) }, duties: { add: (_name, duty) => { duties.push(duty); } }, closers, logger, throttle: new LogThrottle(60_000),
     });
 
-    alarms.onSignal(signal('raise', 1, 'm-0'));
+    // Raised before this node runs workflows (at start, or before a failover): caught up when the duty starts.
+    const early = alarms.onSignal(signal('raise', 1, 'm-0'));
     expect((await store.list({})).items).toEqual([]);
-
     for (const d of duties) await d.start();
+    expect((await store.list({})).items.map((i) => i.trigger.ref)).toEqual([early?.id]);
+
     const alarm = alarms.onSignal(signal('raise', 2));
-    alarms.onSignal(signal('raise', 3));
-    const [instance] = await vi.waitFor(async () => {
-      const { items } = await store.list({});
-      if (items.length === 0) throw new Error('no instance yet');
-      return items;
-    }, { timeout: 15_000, interval: 10 });
     // Raised again while open: an update, which starts nothing.
+    alarms.onSignal(signal('raise', 3));
     alarms.onSignal(signal('raise', 4, 'm-0'));
-    expect((await store.list({})).items).toHaveLength(1);
+    const instance = await vi.waitFor(async () => {
+      const found = (await store.list({})).items.find((i) => i.trigger.ref === alarm?.id);
+      if (found === undefined) throw new Error('no instance yet');
+      return found;
+    }, { timeout: 15_000, interval: 10 });
+    expect((await store.list({})).items).toHaveLength(2);
+    // A second duty start (a failover back to this node) starts nothing again.
+    for (const d of [...duties].reverse()) await d.stop();
+    for (const d of duties) await d.start();
+    expect((await store.list({})).items).toHaveLength(2);
     expect(instance).toMatchObject({ trigger: { kind: 'alarm', ref: alarm?.id }, variables: { meterId: 'm-1', severity: 'critical' } });
-    const id = instance?.id ?? '';
+    const { id } = instance;
     await stored(store, id, (i) => i.waiting.some((w) => w.elementId === 'visit' && w.detail !== null));
 
     alarms.onSignal(signal('clear', 5));
     const done = await stored(store, id, (i) => i.status === 'completed');
     expect(done.variables).toMatchObject({ alarmCleared: true });
-    expect([...orders.orders.values()].map((o) => o.state)).toEqual(['cancelled']);
+    expect([...orders.orders.values()].filter((o) => o.alarmId === alarm?.id).map((o) => o.state)).toEqual(['cancelled']);
 
     for (const d of duties.reverse()) await d.stop();
   });
