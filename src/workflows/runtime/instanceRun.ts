@@ -245,7 +245,7 @@ export class InstanceRun {
         key: `${this.id}:${executionId}`, type: str(b.workOrderType) ?? 'general', title: api.owner.name ?? api.id,
         meterId: str(v.meterId) ?? null, customer: str(v.customer) ?? str(v.accountId) ?? null, areaId: str(v.areaId) ?? null,
         role: str(b.role) ?? null, assignee: str(b.assignee) ?? null,
-        dueAt: due === undefined ? null : getExpireAt(due, new Date(this.host.now())).getTime(),
+        dueAt: due === undefined ? null : dueAfter(due, this.host.now()),
         alarmId: str(v.alarmId) ?? null, source: { instanceId: this.id, processKey: this.instance.processKey, elementId: api.id },
         actor: workflowActor(this.instance.processKey, this.id),
       });
@@ -355,6 +355,13 @@ export async function serializedSource(xml: string): Promise<string> {
   const source = state.definitions?.[0]?.source;
   if (typeof source !== 'string') throw new Error('the engine gave no serialized definition');
   return source;
+}
+
+/** The end of an ISO 8601 duration (`gh:due`) that starts at `start`, ms. */
+function dueAfter(duration: string, start: number): number {
+  const from = new Date(start);
+  // Both dates given: piso measures from the start date, which otherwise defaults to the wall clock.
+  return getExpireAt(duration, from, from).getTime();
 }
 
 function flatResult(result: WorkOrderResult | null): Record<string, unknown> {

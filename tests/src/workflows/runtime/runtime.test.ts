@@ -38,11 +38,13 @@ describe.each(STORE_DRIVERS)('workflow runtime on $name', (driver) => {
     runtimes = [];
   });
 
-  async function runtimeOn(c: StoreConnection, workOrders: FixtureWorkOrders, log: EffectLog, limits: Partial<WorkflowRuntimeLimits> = {}): Promise<{ runtime: WorkflowRuntime; store: WorkflowInstanceStore }> {
+  async function runtimeOn(
+    c: StoreConnection, workOrders: FixtureWorkOrders, log: EffectLog, limits: Partial<WorkflowRuntimeLimits> = {}, now?: () => number,
+  ): Promise<{ runtime: WorkflowRuntime; store: WorkflowInstanceStore }> {
     const store = instanceStoreOf(c);
     const runtime = new WorkflowRuntime({
       store, definitions, actions: fixtureActions(log), workOrders, config: { ...LIMITS, ...limits },
-      logger: createLogger('silent'), throttle: new LogThrottle(60_000),
+      logger: createLogger('silent'), throttle: new LogThrottle(60_000), ...(now === undefined ? {} : { now }),
     });
     runtimes.push(runtime);
     await runtime.begin();
@@ -59,14 +61,15 @@ describe.each(STORE_DRIVERS)('workflow runtime on $name', (driver) => {
   it('runs start → service task → timer → user task → end, every step written, the order result deciding the gateway', async () => {
     const orders = new FixtureWorkOrders();
     const log = new EffectLog();
-    const { runtime, store } = await runtimeOn(database().connection, orders, log);
+    const T = Date.UTC(2026, 0, 5, 8);
+    const { runtime, store } = await runtimeOn(database().connection, orders, log, {}, () => T);
     const started = await runtime.start('job', { meterId: 'm-1', areaId: 'a-1' }, { kind: 'api', ref: 'operator' }, 'm-1');
     expect(started?.version).toBe(1);
     const id = started?.id ?? '';
     const waiting = await stored(store, id, waitsAt('repair'));
     const order = [...orders.orders.values()][0];
     expect(waiting.waiting[0]?.detail).toBe(order?.number);
-    expect(order).toMatchObject({ type: 'repair', role: 'field', meterId: 'm-1', areaId: 'a-1', source: { instanceId: id, processKey: 'job', elementId: 'repair' } });
+    expect(order).toMatchObject({ type: 'repair', role: 'field', meterId: 'm-1', areaId: 'a-1', dueAt: T + 4 * 3_600_000, source: { instanceId: id, processKey: 'job', elementId: 'repair' } });
     expect(waiting.variables).toMatchObject({ marked: true, meterId: 'm-1', note: 'checked m-1' });
 
     await orders.complete(order?.id ?? '', { outcome: 'fixed' }, 'fuse replaced', 'zhang');
