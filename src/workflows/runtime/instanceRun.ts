@@ -188,8 +188,8 @@ export class InstanceRun {
 
   private async serviceTask(activity: ExtendedActivity, executionId: string): Promise<Readonly<Record<string, unknown>>> {
     const stepKey = `${this.id}:${executionId}`;
-    // Written before acting: a restart from here runs the step again with the same key.
-    await this.persist();
+    // Written before acting, or not acted at all: a restart from here runs the step again with the same key.
+    await this.written();
     const name = typeof activity.behaviour.action === 'string' ? activity.behaviour.action : undefined;
     const action = name === undefined ? undefined : this.host.actions.get(name);
     if (action === undefined || name === undefined) throw new UnknownAction(activity.id, name);
@@ -311,13 +311,18 @@ export class InstanceRun {
     });
   }
 
-  /** Writes the step once the engine has settled; the promise resolves when it is written. */
+  /** Writes the step once the engine has settled; resolves when written, or once a failed write is reported (the next step writes again). */
   private persist(): Promise<void> {
-    this.chain = this.chain
+    return this.written().catch((err: unknown) => { this.host.problem(this, 'write step', err); });
+  }
+
+  /** As `persist`, but a failed write rejects: what a service task needs before it acts. */
+  private written(): Promise<void> {
+    const written = this.chain
       .then(() => new Promise<void>((resolve) => { setImmediate(resolve); }))
-      .then(() => this.write())
-      .catch((err: unknown) => { this.host.problem(this, 'write step', err); });
-    return this.chain;
+      .then(() => this.write());
+    this.chain = written.catch(() => undefined);
+    return written;
   }
 
   private async write(): Promise<void> {
