@@ -863,9 +863,10 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         ended_at     bigint,
         error        text
       );
-      -- One alarm (or one fee account's decision) starts at most one instance per process.
+      -- One alarm starts at most one instance per process, ever; a fee account has at most one
+      -- running instance per process (a later arrears episode starts the next one).
       CREATE UNIQUE INDEX workflow_instances_trigger ON workflow_instances(process_key, trigger_kind, trigger_ref)
-        WHERE trigger_kind IN ('alarm','fee');
+        WHERE trigger_kind = 'alarm' OR (trigger_kind = 'fee' AND status = 'running');
       CREATE INDEX workflow_instances_started ON workflow_instances(started_at DESC, id DESC);
       CREATE INDEX workflow_instances_status ON workflow_instances(status, started_at DESC, id DESC);
       CREATE INDEX workflow_instances_process ON workflow_instances(process_key, started_at DESC, id DESC);

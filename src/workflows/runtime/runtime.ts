@@ -78,8 +78,8 @@ export class WorkflowRuntime {
   }
 
   /**
-   * Starts an instance of the process's latest version. Answers undefined when an alarm or a
-   * fee trigger already started one of this process (one per alarm, or per account, and process).
+   * Starts an instance of the process's latest version. Answers undefined when the alarm
+   * already started one of this process, or the fee account has one of it running.
    * On a node that does not run instances the row is written and the leader takes it up at its next poll.
    */
   async start(processKey: string, variables: Readonly<Record<string, unknown>>, trigger: Trigger, businessKey: string | null): Promise<WorkflowInstance | undefined> {

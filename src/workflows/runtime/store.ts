@@ -68,8 +68,8 @@ export interface RecordedEffect {
 
 export interface WorkflowInstanceStore {
   /**
-   * Creates the row, status running. Answers false, creating nothing, when an alarm or fee
-   * trigger already started an instance of the same process (unique process, kind, ref).
+   * Creates the row, status running. Answers false, creating nothing, when the alarm already
+   * started an instance of the same process, or the fee account has one running.
    */
   create(instance: NewInstance): Promise<boolean>;
   /** Writes one step: the row, and the history lines appended after the instance's last one; keeps the newest `maxHistory` lines. */

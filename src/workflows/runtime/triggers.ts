@@ -1,8 +1,8 @@
 /**
  * What starts and wakes instances besides the API: alarms by rule (detector, severity, area;
  * one instance per alarm and process, the store's unique index making a second raise or an
- * update of the same alarm start nothing), fee-control decisions (one per account and
- * process), an alarm clearing (`alarm-cleared` to the instances it started) and a payment
+ * update of the same alarm start nothing), fee-control decisions (one running instance per
+ * account and process: repeated warnings add none, a later arrears episode starts anew), an alarm clearing (`alarm-cleared` to the instances it started) and a payment
  * (`payment` to the instances whose `accountId` variable is the account). Attached on the
  * leader only, where instances run; alarm changes made on other nodes reach it as heard ones.
  */

@@ -73,7 +73,7 @@ describe('workflow triggers', () => {
     expect([...orders.orders.values()][0]?.state).toBe('cancelled');
   });
 
-  it('starts fee recovery once per account from the configured decisions and wakes it on a payment', async () => {
+  it('starts fee recovery from the configured decisions, one running per account, and wakes it on a payment', async () => {
     const { store, t } = await setUp([{ process: 'pay', on: 'fee', actions: ['warn-second'] }]);
     const decision = { seq: 1, accountId: 'acc-1', at: 1, action: 'warn-second', reason: 'below-second-warning', message: '', balanceMinor: -10 } as const;
     await t.feeDecided(decision);
@@ -91,5 +91,8 @@ describe('workflow triggers', () => {
     const done = await stored(store, id, (i) => i.status === 'completed');
     expect(done.variables).toMatchObject({ paidMinor: 500 });
     expect((await store.history(id)).map((h) => `${h.elementId}:${h.event}`)).toContain('paid:end');
+    // A later arrears episode of the same account starts fee recovery again.
+    await t.feeDecided({ ...decision, seq: 20 });
+    expect((await store.list({ businessKey: 'acc-1' })).items.map((i) => i.status).sort()).toEqual(['completed', 'running']);
   });
 });
