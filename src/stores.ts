@@ -81,6 +81,9 @@ import { PgReadingStore } from './storage/postgres/readingStore.js';
 import { makeDataDirPrivate } from './storage/privateFiles.js';
 import { ReadingStore, asyncReadingStore, type AsyncReadingStore } from './storage/readingStore.js';
 import { DatabaseHealth } from './storage/postgres/health.js';
+import { PostgresWorkflowInstanceStore } from './workflows/runtime/postgresStore.js';
+import { SqliteWorkflowInstanceStore } from './workflows/runtime/sqliteStore.js';
+import type { WorkflowInstanceStore } from './workflows/runtime/store.js';
 
 export type StorageDriver = 'embedded' | 'postgres';
 
@@ -125,6 +128,8 @@ export interface StationStores {
   readonly workflowDefinitions: WorkflowDefinitionStore;
   /** Work orders, their comments and history (src/workOrders/store.ts). */
   readonly workOrders: WorkOrderStore;
+  /** Workflow instances, their history and their service tasks' effects (src/workflows/runtime/store.ts). */
+  readonly workflowInstances: WorkflowInstanceStore;
   /** The `database` component of /health: the driver, whether it answers, the pool, the last error. */
   health(): Promise<ComponentStatus>;
   /** A store write that failed (the pipeline retries it): shown in /health until the database answers again. */
@@ -217,6 +222,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
       feeReports: sqliteFeeReports(sqlite),
       workflowDefinitions: new SqliteWorkflowDefinitionStore(sqlite),
       workOrders: new SqliteWorkOrderStore(sqlite),
+      workflowInstances: new SqliteWorkflowInstanceStore(sqlite),
       health: () => Promise.resolve(embeddedStatus),
       noteError: () => undefined,
       metricSources: () => [],
@@ -288,6 +294,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
     feeReports: postgresFeeReports(pg),
     workflowDefinitions: new PostgresWorkflowDefinitionStore(pg),
     workOrders: new PostgresWorkOrderStore(pg),
+    workflowInstances: new PostgresWorkflowInstanceStore(pg),
     health: () => health.status(),
     noteError: (err) => { health.noteError(err); },
     metricSources: () => statementMetricSources(pg),

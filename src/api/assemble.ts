@@ -29,6 +29,7 @@ import type { SecurityEventLog } from '../security/securityEvents.js';
 import type { BillingStore } from '../billing/store.js';
 import type { FeeAccountService } from '../fees/accounts/service.js';
 import type { FeeControl } from '../fees/run/feeControl.js';
+import type { WorkflowRuntime } from '../workflows/runtime/runtime.js';
 import type { ReplacementStore } from '../billing/replacements.js';
 import type { AsyncReadingStore } from '../storage/readingStore.js';
 import type { TariffBook } from '../fees/tariffs/index.js';
@@ -64,6 +65,8 @@ export interface ApiAssembly {
   readonly workflowDefinitions?: WorkflowDefinitionRoutesOptions | undefined;
   /** Work orders (工单); absent: no work-order routes. */
   readonly workOrders?: WorkOrderService | undefined;
+  /** Workflow instances (src/workflows); undefined while workflows are off. */
+  readonly workflows?: WorkflowRuntime | undefined;
   readonly dlmsPush: DlmsPushRoutesOptions;
   readonly expectedIntervalMs: (meter: Pick<Meter, 'terminalId'>) => number | undefined;
   readonly health: () => Promise<HealthReport>;
@@ -145,6 +148,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     ...(o.feeControl === undefined ? {} : { feeControl: o.feeControl }),
     ...(o.workflowDefinitions === undefined ? {} : { workflowDefinitions: o.workflowDefinitions }),
     ...(o.workOrders === undefined ? {} : { workOrders: o.workOrders }),
+    ...(o.workflows === undefined ? {} : { workflows: o.workflows }),
   });
   o.closers.add('api', () => api.close());
   await listening('http', config.http.host, config.http.port, () => api.listen({ host: config.http.host, port: config.http.port }));

@@ -41,6 +41,7 @@ import { webRoutes } from './webRoutes.js';
 import { billingRoutes } from './billingRoutes.js';
 import { feeAccountRoutes } from './feeAccountRoutes.js';
 import { feeControlRoutes } from './feeControlRoutes.js';
+import { workflowInstanceRoutes, type WorkflowInstanceRoutesOptions } from './workflowInstanceRoutes.js';
 import type { FeeControl } from '../fees/run/feeControl.js';
 import { feePaymentRoutes } from './feePaymentRoutes.js';
 import type { FeeAccountService } from '../fees/accounts/service.js';
@@ -107,6 +108,8 @@ export interface ApiDeps {
   readonly workflowDefinitions?: WorkflowDefinitionRoutesOptions;
   /** Work orders (工单); absent: no work-order routes. */
   readonly workOrders?: WorkOrderService;
+  /** Workflow instances; absent (workflows off): no instance routes. */
+  readonly workflows?: WorkflowInstanceRoutesOptions['runtime'];
 }
 
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
@@ -152,6 +155,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'access', description: 'Login, users and API tokens' },
         { name: 'live', description: 'Live overview, meter state and the live stream for the dashboard' },
         { name: 'analysis', description: 'Load curves, profiles, comparisons, line loss, collection ranking' },
+        { name: 'workflows', description: 'BPMN workflows: definitions and running instances' },
         { name: 'billing', description: 'Frozen reads, interval data with VEE, TOU consumption; JSON pages or streamed CSV' },
         { name: 'fees', description: 'Fee control: tariffs and quotes, accounts, balances, the ledger, payments, reversals and adjustments, recovery reports (money in integer minor units)' },
         { name: 'workflows', description: 'BPMN processes: definitions (versioned, checked at deploy), instances, the modeler\'s catalogue' },
@@ -234,6 +238,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.feeReports !== undefined) await v1.register(feeReportRoutes, { reports: deps.feeReports });
     if (deps.workflowDefinitions !== undefined) await v1.register(workflowDefinitionRoutes, deps.workflowDefinitions);
     if (deps.workOrders !== undefined) await v1.register(workOrderRoutes, { workOrders: deps.workOrders });
+    if (deps.workflows !== undefined) await v1.register(workflowInstanceRoutes, { runtime: deps.workflows });
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });
   return app;

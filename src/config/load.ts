@@ -109,6 +109,7 @@ function fillSections(value: Record<string, unknown>): void {
     ['opcua'],
     ['billing'], ['billing', 'tariff'],
     ['fees'],
+    ['workflows'],
     ['cluster'], ['cluster', 'feed'],
   ];
   for (const path of sections) {

@@ -743,6 +743,7 @@ export const GridheadConfig = Type.Object(
     opcua: OpcUaConfig,
     billing: BillingConfig,
     fees: FeesConfig,
+    /** Graphical workflows (src/config/workflows.ts, read by src/workflows). */
     workflows: WorkflowsConfig,
     /** Work orders (工单): text and list bounds (src/config/workOrders.ts). */
     workOrders: WorkOrdersConfig,

@@ -764,6 +764,59 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 22,
+    name: 'workflow instances, history and effects',
+    sql: `
+      -- src/workflows/runtime/sqliteStore.ts. state: the engine's JSON without the definition
+      -- source (stored once per version), null once the instance has ended.
+      CREATE TABLE workflow_instances (
+        id           TEXT PRIMARY KEY,
+        process_key  TEXT NOT NULL,
+        version      INTEGER NOT NULL,
+        status       TEXT NOT NULL CHECK (status IN ('running','completed','failed','cancelled')),
+        trigger_kind TEXT NOT NULL CHECK (trigger_kind IN ('alarm','fee','api','dashboard')),
+        trigger_ref  TEXT,
+        business_key TEXT,
+        variables    TEXT NOT NULL,   -- JSON object
+        waiting      TEXT NOT NULL,   -- JSON WaitingStep[]
+        state        TEXT,
+        started_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        ended_at     INTEGER,
+        error        TEXT
+      );
+      -- One alarm starts at most one instance per process, ever; a fee account has at most one
+      -- running instance per process (a later arrears episode starts the next one).
+      CREATE UNIQUE INDEX workflow_instances_trigger ON workflow_instances(process_key, trigger_kind, trigger_ref)
+        WHERE trigger_kind = 'alarm' OR (trigger_kind = 'fee' AND status = 'running');
+      CREATE INDEX workflow_instances_started ON workflow_instances(started_at DESC, id DESC);
+      CREATE INDEX workflow_instances_status ON workflow_instances(status, started_at DESC, id DESC);
+      CREATE INDEX workflow_instances_process ON workflow_instances(process_key, started_at DESC, id DESC);
+      CREATE INDEX workflow_instances_business ON workflow_instances(business_key, started_at DESC, id DESC);
+
+      CREATE TABLE workflow_history (
+        instance_id  TEXT NOT NULL REFERENCES workflow_instances(id) ON DELETE CASCADE,
+        seq          INTEGER NOT NULL,
+        at           INTEGER NOT NULL,
+        element_id   TEXT NOT NULL,
+        element_type TEXT NOT NULL,
+        event        TEXT NOT NULL,
+        detail       TEXT,
+        PRIMARY KEY (instance_id, seq)
+      ) WITHOUT ROWID;
+
+      -- A service task's effect by step: a step run again after a restart answers this output.
+      CREATE TABLE workflow_effects (
+        instance_id TEXT NOT NULL REFERENCES workflow_instances(id) ON DELETE CASCADE,
+        step_key    TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        output      TEXT NOT NULL,   -- JSON object
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (instance_id, step_key)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
     version: 23,
     name: 'work orders, their comments and history; the field role',
     sql: `

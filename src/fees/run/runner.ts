@@ -14,7 +14,7 @@ import type { ControlPort, ControlResult } from '../../control/port.js';
 import type { Meter } from '../../domain/index.js';
 import type { LogThrottle, Logger } from '../../observe/logger.js';
 import type { AuditLog } from '../../control/audit.js';
-import type { Balance, FeeAccount, FeeControlStage, PaymentMode } from '../model.js';
+import type { Balance, FeeAccount, FeeControlStage, FeeDecision, LedgerEntry, PaymentMode } from '../model.js';
 import type { FeeAccountRecord as AccountRecord, FeeStore } from '../store.js';
 import { decide, type FeePolicy, type PolicyOutcome, type PolicyState } from '../policy/decide.js';
 import { AccountCharging } from './charging.js';
@@ -72,8 +72,25 @@ export class FeeControlRunner {
   private followedSeq: number | undefined;
   /** One run at a time: a prepaid cycle, the daily run and the payment follower take turns. */
   private turn: Promise<unknown> = Promise.resolve();
+  private readonly decided = new Set<(decision: FeeDecision) => void>();
+  private readonly paid = new Set<(payment: LedgerEntry) => void>();
 
   constructor(private readonly o: FeeRunnerOptions) {}
+
+  /**
+   * Tells `listener` each payment the follower finds as an account's newest ledger row, booked
+   * on any node (the follower reads the shared ledger); returns the unsubscribe.
+   */
+  onPayment(listener: (payment: LedgerEntry) => void): () => void {
+    this.paid.add(listener);
+    return () => { this.paid.delete(listener); };
+  }
+
+  /** Tells `listener` each decision recorded (what workflows start from: a second warning opens fee recovery); returns the unsubscribe. */
+  onDecision(listener: (decision: FeeDecision) => void): () => void {
+    this.decided.add(listener);
+    return () => { this.decided.delete(listener); };
+  }
 
   /** Charges and decides the accounts of one payment mode (all when undefined), batch by batch. */
   run(mode?: PaymentMode): Promise<void> {
@@ -103,9 +120,16 @@ export class FeeControlRunner {
         if (record === undefined) continue;
         // A payment reconnecting the account: how long from booking it to the verified reconnection is measured.
         const [newest] = (await this.o.store.entries(id, { limit: 1 })).items;
+        if (newest?.kind === 'payment') this.tell(this.paid, newest, id);
         await this.account(record, emergency, false, newest?.kind === 'payment' ? newest.at : undefined);
       }
     });
+  }
+
+  private tell<T>(listeners: ReadonlySet<(value: T) => void>, value: T, accountId: string): void {
+    for (const listener of listeners) {
+      try { listener(value); } catch (err) { this.o.logger.warn({ err, accountId }, 'a fee-control listener failed'); }
+    }
   }
 
   /** The last ledger row now: what was booked before the runner started is the runs' to decide, not the follower's. */
@@ -228,6 +252,7 @@ export class FeeControlRunner {
       this.counts.decisionsRecorded += 1;
       if (recorded !== undefined) {
         this.o.notifier.notify(account, recorded);
+        this.tell(this.decided, recorded, account.id);
         if (recorded.action !== 'none' && recorded.action !== 'wait') {
           await this.o.audit.append({
             actor: FEE_CONTROL_ACTOR, source: null, action: `fees.${recorded.action}`, target: `fee-account:${account.id}`, outcome: unverified ? 'failed' : 'ok',

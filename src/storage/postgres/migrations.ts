@@ -866,6 +866,59 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 29,
+    name: 'workflow instances, history and effects',
+    sql: `
+      -- src/workflows/runtime/postgresStore.ts. state: the engine's JSON without the definition
+      -- source (stored once per version), null once the instance has ended.
+      CREATE TABLE workflow_instances (
+        id           text PRIMARY KEY,
+        process_key  text NOT NULL,
+        version      integer NOT NULL,
+        status       text NOT NULL CHECK (status IN ('running','completed','failed','cancelled')),
+        trigger_kind text NOT NULL CHECK (trigger_kind IN ('alarm','fee','api','dashboard')),
+        trigger_ref  text,
+        business_key text,
+        variables    text NOT NULL,
+        waiting      text NOT NULL,
+        state        text,
+        started_at   bigint NOT NULL,
+        updated_at   bigint NOT NULL,
+        ended_at     bigint,
+        error        text
+      );
+      -- One alarm starts at most one instance per process, ever; a fee account has at most one
+      -- running instance per process (a later arrears episode starts the next one).
+      CREATE UNIQUE INDEX workflow_instances_trigger ON workflow_instances(process_key, trigger_kind, trigger_ref)
+        WHERE trigger_kind = 'alarm' OR (trigger_kind = 'fee' AND status = 'running');
+      CREATE INDEX workflow_instances_started ON workflow_instances(started_at DESC, id DESC);
+      CREATE INDEX workflow_instances_status ON workflow_instances(status, started_at DESC, id DESC);
+      CREATE INDEX workflow_instances_process ON workflow_instances(process_key, started_at DESC, id DESC);
+      CREATE INDEX workflow_instances_business ON workflow_instances(business_key, started_at DESC, id DESC);
+
+      CREATE TABLE workflow_history (
+        instance_id  text NOT NULL REFERENCES workflow_instances(id) ON DELETE CASCADE,
+        seq          integer NOT NULL,
+        at           bigint NOT NULL,
+        element_id   text NOT NULL,
+        element_type text NOT NULL,
+        event        text NOT NULL,
+        detail       text,
+        PRIMARY KEY (instance_id, seq)
+      );
+
+      -- A service task's effect by step: a step run again after a restart answers this output.
+      CREATE TABLE workflow_effects (
+        instance_id text NOT NULL REFERENCES workflow_instances(id) ON DELETE CASCADE,
+        step_key    text NOT NULL,
+        action      text NOT NULL,
+        output      text NOT NULL,
+        at          bigint NOT NULL,
+        PRIMARY KEY (instance_id, step_key)
+      );
+    `,
+  },
+  {
     version: 30,
     name: 'work orders, their comments and history; the field role',
     sql: `

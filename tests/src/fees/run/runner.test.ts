@@ -60,6 +60,27 @@ describe('FeeControlRunner', () => {
     expect(s.relay.log).toEqual(['disconnect', 'reconnect']);
   });
 
+  it('tells its listeners each decision recorded and each payment its follower finds on the ledger', async () => {
+    const s = await station();
+    const run = s.runner();
+    const decided: string[] = [];
+    const paid: string[] = [];
+    run.onDecision((d) => { decided.push(`${d.accountId}:${d.action}`); });
+    const stop = run.onPayment((e) => { paid.push(`${e.accountId}:${e.paymentId ?? ''}`); });
+    s.clock.set(T0 + 25 * Q + 60_000);
+    await run.run('prepaid');
+    expect(decided).toEqual(['acc-1:warn-second']);
+    await run.followPayments();
+    // Booked straight into the shared ledger, as another node's API does: found by the follower.
+    await s.fees.append([{ accountId: 'acc-1', kind: 'payment', amountMinor: 100, currency: 'CNY', key: 'payment:p9', paymentId: 'p9', at: s.clock.now(), actor: 'node-b' }]);
+    await run.followPayments();
+    expect(paid).toEqual(['acc-1:p9']);
+    stop();
+    await s.fees.append([{ accountId: 'acc-1', kind: 'payment', amountMinor: 100, currency: 'CNY', key: 'payment:p10', paymentId: 'p10', at: s.clock.now(), actor: 'node-b' }]);
+    await run.followPayments();
+    expect(paid).toEqual(['acc-1:p9']);
+  });
+
   it('charges nothing twice after a restart or from a second node at the same time', async () => {
     const s = await station();
     s.clock.set(T0 + 12 * Q);
