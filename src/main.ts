@@ -36,6 +36,10 @@ import { createLoadControl } from './rules/loadControl/index.js';
 import { expectedIntervalOf } from './rules/scope.js';
 import type { HeadEndSecurity } from './security/headEndSecurity.js';
 import { createWorkOrders } from './workOrders/index.js';
+import { createStationWorkflows } from './workflows/index.js';
+import { alarmNotifierChannel } from './workflows/actions/index.js';
+import { createBillingService } from './billing/index.js';
+import { MeterReader } from './live/meterRead.js';
 
 export interface HeadEnd {
   /** Base URL of the HTTP API. */
@@ -121,6 +125,17 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   });
 
   const workOrders = createWorkOrders({ ...base, store: stores.workOrders, audit: storage.audit });
+  const billing = createBillingService({ billing: stores.billing, replacements: stores.replacements }, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id));
+  const meterReader = new MeterReader({ meter: (id) => registry.findMeter(id), terminal: (id) => registry.findTerminal(id), scheduler: collection.scheduler, plausibility: config.ingest.plausibility });
+  const workflows = await createStationWorkflows({
+    ...base, duties: leaderDuties, stores: { definitions: stores.workflowDefinitions, instances: stores.workflowInstances }, audit: storage.audit, registry, workOrders,
+    alarms: alarms.service, feeControl,
+    services: {
+      meterReader, control: control.commands, notices: alarmNotifierChannel(alarms.notifiers, config.alarms.mqtt.topicPrefix),
+      fees: fees === undefined || feeControl === undefined ? undefined : { accounts: fees, control: feeControl },
+      workOrders, billing, alarms: alarms.service,
+    },
+  });
 
   // Every part is registered: this node starts them if it is active (and the singleton duties if it leads), before the API takes requests.
   await duties.begin(closers);
@@ -132,8 +147,12 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
     ...storage.auth.metricSources(), ...(alarms.brokerDrops?.metricSources() ?? []), ...stores.metricSources(),
   ]);
   const { url } = await createApi({
-    ...base, registry, readings: storage.readings, billing: { billing: stores.billing, replacements: stores.replacements }, feeReports: stores.feeReports, audit: storage.audit, auth: storage.auth, security: { keys: storage.keys, events: storage.securityEvents },
+    ...base, registry, readings: storage.readings, billing, meterReader, feeReports: stores.feeReports, audit: storage.audit, auth: storage.auth, security: { keys: storage.keys, events: storage.securityEvents },
     collection, live, alarms, rules: rules?.service, control, loadControl, tariffs, fees, feeControl, workOrders,
+    ...(workflows === undefined ? {} : {
+      workflows: workflows.runtime,
+      workflowDefinitions: { definitions: workflows.definitions, maxBytes: config.workflows.definitions.maxBytes, ...workflows.catalogue },
+    }),
     dlmsPush: { deadLetters: adapters.dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
   });
   await cluster.advertise(url);

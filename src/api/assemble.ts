@@ -6,7 +6,6 @@
 import { areaLoadSettings } from '../config/areaLoad.js';
 import type { Alarms } from '../alarms/index.js';
 import type { AuthService } from '../auth/service.js';
-import { createBillingService } from '../billing/index.js';
 import type { Collection } from '../collect/assemble.js';
 import type { GridheadConfig } from '../config/schema.js';
 import { listening } from '../config/ports.js';
@@ -26,17 +25,16 @@ import type { LoadControlEvaluator } from '../rules/loadControl/evaluator.js';
 import type { RuleService } from '../rules/service.js';
 import type { KeyStore } from '../security/keyStore.js';
 import type { SecurityEventLog } from '../security/securityEvents.js';
-import type { BillingStore } from '../billing/store.js';
 import type { FeeAccountService } from '../fees/accounts/service.js';
 import type { FeeControl } from '../fees/run/feeControl.js';
 import type { WorkflowRuntime } from '../workflows/runtime/runtime.js';
-import type { ReplacementStore } from '../billing/replacements.js';
 import type { AsyncReadingStore } from '../storage/readingStore.js';
 import type { TariffBook } from '../fees/tariffs/index.js';
 import { FeeReports } from '../fees/reports/service.js';
 import type { FeeReportStore } from '../fees/reports/store.js';
 import type { WorkOrderService } from '../workOrders/service.js';
-import { MeterReader } from './meterRead.js';
+import type { MeterReader } from '../live/meterRead.js';
+import type { BillingService } from '../billing/service.js';
 import type { DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
 import type { WorkflowDefinitionRoutesOptions } from './workflowDefinitionRoutes.js';
 import { buildApi } from './server.js';
@@ -45,7 +43,10 @@ export interface ApiAssembly {
   readonly config: GridheadConfig;
   readonly registry: Registry;
   readonly readings: AsyncReadingStore;
-  readonly billing: { readonly billing: BillingStore; readonly replacements: ReplacementStore };
+  /** Billing's validated reads and replacements, built once in the composition root (workflows record replacements through it too). */
+  readonly billing: BillingService;
+  /** On-demand meter reads, shared with the workflows' read-meter action. */
+  readonly meterReader: MeterReader;
   readonly feeReports: FeeReportStore;
   readonly audit: AuditLog;
   readonly auth: AuthService;
@@ -118,7 +119,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     events: { events: alarms.events },
     loadControl: o.loadControl,
     commands: { commands: o.control.commands },
-    meterReader: new MeterReader({ meter: (id) => registry.findMeter(id), terminal: (id) => registry.findTerminal(id), scheduler, plausibility: config.ingest.plausibility }),
+    meterReader: o.meterReader,
     auth: { service: o.auth, sessionMaxMs: config.auth.sessionMaxMs },
     live: {
       overview: async () => overview.overview((await stats.successRate({ day: stats.dayOf(Date.now()) })).total.rate),
@@ -142,7 +143,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
       collection: async (day: string) => (await stats.successRate({ day })).terminals,
     },
     webRoot: config.http.webRoot ?? 'dist/web',
-    billing: createBillingService(o.billing, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id)),
+    billing: o.billing,
     tariffs: o.tariffs,
     ...(o.fees === undefined ? {} : { fees: o.fees, feeReports: new FeeReports({ store: o.feeReports, utcOffsetMinutes: config.station.utcOffsetMinutes }) }),
     ...(o.feeControl === undefined ? {} : { feeControl: o.feeControl }),

@@ -1,7 +1,7 @@
-/** POST /meters/:id/read: read a meter now (src/api/meterRead.ts). */
+/** POST /meters/:id/read: read a meter now (src/live/meterRead.ts). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type, { type Static } from 'typebox';
-import type { MeterReader, MeterReadRequest } from './meterRead.js';
+import type { MeterReader, MeterReadRequest } from '../live/meterRead.js';
 import { QuantityName } from '../config/schema.js';
 import { ValidationError } from '../domain/errors.js';
 import { MeterReadOut } from './meterReadSchemas.js';

@@ -29,7 +29,7 @@ import { securityRoutes, type SecurityRoutesOptions } from './securityRoutes.js'
 import { dlmsPushRoutes, type DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
 import { commandRoutes, type CommandRoutesOptions } from './commandRoutes.js';
 import { meterReadRoutes } from './meterReadRoutes.js';
-import type { MeterReader } from './meterRead.js';
+import type { MeterReader } from '../live/meterRead.js';
 import type { AuthService } from '../auth/service.js';
 import { installAccessControl } from './access.js';
 import { authRoutes } from './authRoutes.js';

@@ -3,7 +3,15 @@
  * the instances run on the leader's duty roster (recovered when this node becomes leader,
  * stopped when it steps down or shuts down), triggers attached only while they run.
  */
+import { ROLES } from '../auth/roles.js';
+import type { AuditLog } from '../control/audit.js';
 import type { WorkflowsConfig } from '../config/workflows.js';
+import { WORK_ORDER_TYPES, type WorkOrderType } from '../workOrders/types.js';
+import { ACTION_NAMES, createActions, type ActionDeps } from './actions/index.js';
+import { checkCatalogueOf, createWorkflowDefinitions } from './definitions/index.js';
+import type { DefinitionService } from './definitions/service.js';
+import type { WorkflowDefinitionStore } from './definitions/store.js';
+import { shippedDefinitions } from './shipped/index.js';
 import type { Closers } from '../observe/closers.js';
 import type { Duties } from '../observe/duties.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
@@ -68,4 +76,47 @@ export function createWorkflows(a: WorkflowsAssembly): Workflows {
   });
   a.closers.add('workflows', async () => { triggers.close(); await runtime.end(); });
   return { runtime, triggers };
+}
+
+/** What the modeler is offered and the deploy check accepts: the station's actions, roles and work order types. */
+export interface WorkflowCatalogueLists {
+  readonly actions: () => { name: string; description: string; params: { name: string; required: boolean; description: string }[] }[];
+  readonly roles: () => string[];
+  readonly workOrderTypes: () => { type: string; fields: (Omit<WorkOrderType['fields'][number], 'choices'> & { choices?: string[] })[] }[];
+}
+
+export interface StationWorkflowsAssembly extends Omit<WorkflowsAssembly, 'definitions' | 'actions' | 'store'> {
+  readonly stores: { readonly definitions: WorkflowDefinitionStore; readonly instances: WorkflowInstanceStore };
+  readonly audit: AuditLog;
+  /** The services the actions act through (src/workflows/actions): the same ones the API uses. */
+  readonly services: ActionDeps;
+}
+
+export interface StationWorkflows extends Workflows {
+  readonly definitions: DefinitionService;
+  readonly catalogue: WorkflowCatalogueLists;
+}
+
+/**
+ * The station's workflows: the definitions (the shipped processes deployed first, a version a
+ * person deployed since left as it is), the actions over the station's services, and the
+ * runtime on the leader's duties. Undefined while `workflows.enabled` is off.
+ */
+export async function createStationWorkflows(a: StationWorkflowsAssembly): Promise<StationWorkflows | undefined> {
+  const actions = createActions(a.services);
+  const catalogue: WorkflowCatalogueLists = {
+    actions: () => [...actions.values()].map(({ name, description, params }) => ({ name, description, params: params.map((p) => ({ ...p })) })),
+    roles: () => [...ROLES],
+    workOrderTypes: () => WORK_ORDER_TYPES.map((t) => ({
+      type: t.type, fields: t.fields.map(({ choices, ...f }) => ({ ...f, ...(choices === undefined ? {} : { choices: [...choices] }) })),
+    })),
+  };
+  // The check knows every action by name, the fee ones included while fee control is off: a
+  // process drawn for them deploys, and fails at the step (UnknownAction) if fees stay off.
+  const checkCatalogue = checkCatalogueOf(ACTION_NAMES.map((name) => ({ name })), ROLES, WORK_ORDER_TYPES);
+  const definitions = createWorkflowDefinitions({ ...a, store: a.stores.definitions, catalogue: () => checkCatalogue });
+  if (definitions === undefined) return undefined;
+  await definitions.deployShipped(shippedDefinitions().map((d) => ({ name: `${d.key}.bpmn`, xml: d.xml })));
+  const workflows = createWorkflows({ ...a, store: a.stores.instances, definitions, actions });
+  return { ...workflows, definitions, catalogue };
 }

@@ -47,3 +47,18 @@ export function parseIsoDateTime(text: string): number | undefined {
 export function isExpression(text: string): boolean {
   return EXPRESSION.test(text.trim());
 }
+
+/**
+ * When a duration starting at `start` (ms) ends. Years and months are calendar steps in UTC
+ * (P1M from 31 January ends on 3 March, as Date arithmetic carries), weeks and days are 24 h
+ * each, the time parts exact; a fraction of a year or month counts as that share of 365.25 or
+ * 30.4375 days.
+ */
+export function isoDurationEnd(d: IsoDuration, start: number): number {
+  const at = new Date(start);
+  const wholeYears = Math.trunc(d.years);
+  const wholeMonths = Math.trunc(d.months);
+  at.setUTCFullYear(at.getUTCFullYear() + wholeYears, at.getUTCMonth() + wholeMonths);
+  const days = (d.years - wholeYears) * 365.25 + (d.months - wholeMonths) * 30.4375 + d.weeks * 7 + d.days;
+  return at.getTime() + Math.round(((days * 24 + d.hours) * 60 + d.minutes) * 60_000 + d.seconds * 1_000);
+}

@@ -4,7 +4,7 @@
  * poll's. A read that the meter does not answer is an outcome the process can route on
  * (`readOk: false`), not a failed step; a meter that does not exist is a bad parameter.
  */
-import { MeterReadError, type MeterReader } from '../../api/meterRead.js';
+import { MeterReadError, type MeterReader } from '../../live/meterRead.js';
 import { QUANTITIES, type Quantity } from '../../domain/quantity.js';
 import type { WorkflowAction } from '../model.js';
 import { ActionParamError, checkNotAborted, Params } from './params.js';

@@ -7,9 +7,9 @@
  * task opens its work order by step key, so a step run again after a restart finds it.
  */
 import { EventEmitter } from 'node:events';
-import { getExpireAt } from '@0dep/piso';
 import { Engine } from 'bpmn-engine';
 import { gridheadModdle } from '../moddle.js';
+import { isExpression, isoDurationEnd, parseIsoDuration } from '../isoTime.js';
 import { workflowActor, type InstanceStatus, type WaitingStep, type WorkflowAction, type WorkflowInstance } from '../model.js';
 import type { WorkOrder, WorkOrderResult } from '../../workOrders/model.js';
 import type { WorkOrderPort } from '../../workOrders/port.js';
@@ -245,7 +245,7 @@ export class InstanceRun {
         key: `${this.id}:${executionId}`, type: str(b.workOrderType) ?? 'general', title: api.owner.name ?? api.id,
         meterId: str(v.meterId) ?? null, customer: str(v.customer) ?? str(v.accountId) ?? null, areaId: str(v.areaId) ?? null,
         role: str(b.role) ?? null, assignee: str(b.assignee) ?? null,
-        dueAt: due === undefined ? null : dueAfter(due, this.host.now()),
+        dueAt: due === undefined ? null : dueAfter(due, this.host.now(), v),
         alarmId: str(v.alarmId) ?? null, source: { instanceId: this.id, processKey: this.instance.processKey, elementId: api.id },
         actor: workflowActor(this.instance.processKey, this.id),
       });
@@ -362,11 +362,15 @@ export async function serializedSource(xml: string): Promise<string> {
   return source;
 }
 
-/** The end of an ISO 8601 duration (`gh:due`) that starts at `start`, ms. */
-function dueAfter(duration: string, start: number): number {
-  const from = new Date(start);
-  // Both dates given: piso measures from the start date, which otherwise defaults to the wall clock.
-  return getExpireAt(duration, from, from).getTime();
+/**
+ * The end of the `gh:due` duration starting at `start`, ms: a literal ISO 8601 duration or a
+ * `${variable}` holding one; null when the value is not a duration (the deploy check refuses a
+ * bad literal, so only a variable can bring one, and an order without a due time is still an order).
+ */
+function dueAfter(due: string, start: number, variables: Readonly<Record<string, unknown>>): number | null {
+  const text = isExpression(due) ? actionParams(`due=${due}`, variables).due ?? '' : due;
+  const duration = parseIsoDuration(text);
+  return duration === undefined ? null : isoDurationEnd(duration, start);
 }
 
 function flatResult(result: WorkOrderResult | null): Record<string, unknown> {

@@ -7,7 +7,6 @@
  */
 import { readFileSync } from 'node:fs';
 
-export { CONDITION_SERVICES } from './conditions.js';
 
 /** The shipped process keys: each is its file's name and its BPMN process id. */
 export const SHIPPED_PROCESSES = ['suspected-theft', 'communication-loss', 'fee-recovery', 'meter-replacement'] as const;

@@ -3,7 +3,7 @@
  * expressions that stand in for them.
  */
 import { describe, expect, it } from 'vitest';
-import { isExpression, parseIsoDateTime, parseIsoDuration } from '../../../src/workflows/isoTime.js';
+import { isExpression, isoDurationEnd, parseIsoDateTime, parseIsoDuration } from '../../../src/workflows/isoTime.js';
 
 describe('parseIsoDuration', () => {
   it('reads every part, fractions in the last one included', () => {
@@ -34,5 +34,18 @@ describe('isExpression', () => {
     expect(isExpression('${environment.variables.commLossWait}')).toBe(true);
     expect(isExpression('PT${n}H')).toBe(false);
     expect(isExpression('${a}${b}')).toBe(false);
+  });
+
+  it('ends a duration from its start: calendar months and years, exact days and time', () => {
+    const end = (text: string, start: string) => {
+      const d = parseIsoDuration(text);
+      if (d === undefined) throw new Error(`not a duration: ${text}`);
+      return new Date(isoDurationEnd(d, Date.parse(start))).toISOString();
+    };
+    expect(end('PT4H', '2026-12-07T03:00:00Z')).toBe('2026-12-07T07:00:00.000Z');
+    expect(end('P1DT30M', '2026-12-07T23:45:00Z')).toBe('2026-12-09T00:15:00.000Z');
+    expect(end('P1M', '2026-01-15T00:00:00Z')).toBe('2026-02-15T00:00:00.000Z');
+    expect(end('P1Y2W', '2024-02-29T12:00:00Z')).toBe('2025-03-15T12:00:00.000Z');
+    expect(end('PT0.5S', '2026-12-07T00:00:00Z')).toBe('2026-12-07T00:00:00.500Z');
   });
 });

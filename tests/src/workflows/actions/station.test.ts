@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModbusAdapter } from '../../../../protocols/modbus/adapter.js';
-import { MeterReader } from '../../../../src/api/meterRead.js';
+import { MeterReader } from '../../../../src/live/meterRead.js';
 import { AlarmService } from '../../../../src/alarms/service.js';
 import { SqliteAlarmStore } from '../../../../src/alarms/store.js';
 import { billingOptions } from '../../../../src/billing/index.js';

@@ -33,7 +33,7 @@ function assemble(yaml: string) {
 
 describe('the workflows section', () => {
   it('defaults to workflows on with a 1 MiB definition bound, and refuses an unknown key', () => {
-    expect(parseConfig('', 'test.yaml').workflows).toEqual({ enabled: true, definitions: { maxBytes: DEFAULT_MAX_DEFINITION_BYTES } });
+    expect(parseConfig('', 'test.yaml').workflows).toMatchObject({ enabled: true, definitions: { maxBytes: DEFAULT_MAX_DEFINITION_BYTES }, triggers: [] });
     expect(DEFAULT_MAX_DEFINITION_BYTES).toBe(1024 * 1024);
     expect(() => parseConfig('workflows: { definitions: { maxSize: 5 } }', 'test.yaml')).toThrow(/workflows\.definitions/);
   });

@@ -10,7 +10,8 @@ import { EventEmitter } from 'node:events';
 import { Timers } from 'bpmn-elements';
 import { Engine, type BpmnEngineOptions } from 'bpmn-engine';
 import { gridheadModdle } from '../../../../src/workflows/moddle.js';
-import { CONDITION_SERVICES, shippedXml, type ShippedProcess } from '../../../../src/workflows/shipped/index.js';
+import { CONDITION_SERVICES } from '../../../../src/workflows/runtime/expressions.js';
+import { shippedXml, type ShippedProcess } from '../../../../src/workflows/shipped/index.js';
 
 export interface ActionCall {
   readonly action: string;

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RawReading } from '../../../protocols/adapter.js';
-import { MeterReader } from '../../../src/api/meterRead.js';
+import { MeterReader } from '../../../src/live/meterRead.js';
 import type { OnDemandResult } from '../../../src/collect/onDemand.js';
 import { meterId, terminalId, type Meter, type Terminal } from '../../../src/domain/index.js';
 import { DEFAULT_PLAUSIBILITY } from '../../../src/ingest/plausibility.js';
