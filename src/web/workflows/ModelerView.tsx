@@ -133,10 +133,16 @@ function OutcomeLine({ outcome, onProblem }: { outcome: Outcome; onProblem: (ele
     case 'error': return <p class="error" data-testid="wf-outcome" data-outcome="error">{outcome.text}</p>;
     case 'deployed': return <p data-testid="wf-outcome" data-outcome="deployed" data-version={outcome.summary.version}>{t('wf.deployed', { key: outcome.summary.key, version: outcome.summary.version })}</p>;
     case 'checked':
-    case 'refused':
+    case 'refused': {
+      // Errors refuse a deployment; warnings (a missing label, say) are shown and do not.
+      const errors = outcome.problems.filter((p) => p.severity === 'error').length;
+      const warnings = outcome.problems.length - errors;
+      const summary = outcome.problems.length === 0 ? t('wf.checkOk')
+        : errors === 0 ? t('wf.warningsOnly', { n: warnings })
+          : t(outcome.kind === 'refused' ? 'wf.refused' : 'wf.problems', { n: errors });
       return (
-        <div data-testid="wf-outcome" data-outcome={outcome.kind} data-problems={outcome.problems.length}>
-          <p class={outcome.problems.length === 0 ? '' : 'error'}>{outcome.problems.length === 0 ? t('wf.checkOk') : t(outcome.kind === 'refused' ? 'wf.refused' : 'wf.problems', { n: outcome.problems.length })}</p>
+        <div data-testid="wf-outcome" data-outcome={outcome.kind} data-problems={outcome.problems.length} data-errors={errors}>
+          <p class={errors === 0 ? '' : 'error'}>{summary}</p>
           {outcome.problems.length > 0 && (
             <ul class="wf-problems">
               {outcome.problems.map((p, i) => (
@@ -148,6 +154,7 @@ function OutcomeLine({ outcome, onProblem }: { outcome: Outcome; onProblem: (ele
           )}
         </div>
       );
+    }
   }
 }
 
