@@ -59,7 +59,10 @@ async function seed(dataDir: string): Promise<void> {
 
 beforeAll(async () => {
   if (!chromiumPresent) return;
-  d = await startDashboard({ config: { fees: { enabled: true } } });
+  // Fee control's own runs stay out of the way: the seeded accounts are below their warnings,
+  // and a run (the prepaid cycle, or the payment follower finding the seeded payment) would
+  // warn them whenever the policy's hours allow, making the page's stage depend on the time of day.
+  d = await startDashboard({ config: { fees: { enabled: true, run: { prepaidEveryMs: 3_600_000, paymentPollMs: 60_000 } } } });
   await seed(d.he.dataDir);
 }, 90_000);
 
