@@ -8,6 +8,7 @@ import type { AuditLog } from '../control/audit.js';
 import type { WorkflowsConfig } from '../config/workflows.js';
 import { WORK_ORDER_TYPES, type WorkOrderType } from '../workOrders/types.js';
 import { ACTION_NAMES, createActions, type ActionDeps } from './actions/index.js';
+import type { FeeAccountPort } from './actions/fees.js';
 import { checkCatalogueOf, createWorkflowDefinitions } from './definitions/index.js';
 import type { DefinitionService } from './definitions/service.js';
 import type { WorkflowDefinitionStore } from './definitions/store.js';
@@ -36,6 +37,8 @@ export interface WorkflowsAssembly {
   readonly alarms?: TriggerFeeds['alarms'];
   /** Fee control, while it is on: its decisions start processes, the payments it follows wake the instances of their account. */
   readonly feeControl?: { readonly runner: NonNullable<TriggerFeeds['fees']> } | undefined;
+  /** The fee accounts, while fee control is on: a fee decision's process gets the account's meter. */
+  readonly feeAccounts?: Pick<FeeAccountPort, 'get'> | undefined;
   readonly registry: { areaSubtree(id: string): ReadonlySet<string> };
   readonly duties: Duties;
   readonly closers: Closers;
@@ -52,6 +55,7 @@ export interface Workflows {
 export function createWorkflows(a: WorkflowsAssembly): Workflows {
   const config = a.config.workflows;
   const logger = a.logger.child({ component: 'workflows' });
+  const { feeAccounts } = a;
   const runtime = new WorkflowRuntime({
     store: a.store, definitions: a.definitions, actions: a.actions, workOrders: a.workOrders, logger, throttle: a.throttle,
     config: {
@@ -65,6 +69,7 @@ export function createWorkflows(a: WorkflowsAssembly): Workflows {
     inArea: (areaId, root) => {
       try { return a.registry.areaSubtree(root).has(areaId); } catch { return false; }
     },
+    ...(feeAccounts === undefined ? {} : { feeAccountMeters: async (id: string) => (await feeAccounts.get(id)).account.meterIds }),
   });
   const feeds: TriggerFeeds = {
     ...(a.alarms === undefined ? {} : { alarms: a.alarms }),
@@ -117,6 +122,6 @@ export async function createStationWorkflows(a: StationWorkflowsAssembly): Promi
   const definitions = createWorkflowDefinitions({ ...a, store: a.stores.definitions, catalogue: () => checkCatalogue });
   if (definitions === undefined) return undefined;
   await definitions.deployShipped(shippedDefinitions().map((d) => ({ name: `${d.key}.bpmn`, xml: d.xml })));
-  const workflows = createWorkflows({ ...a, store: a.stores.instances, definitions, actions });
+  const workflows = createWorkflows({ ...a, store: a.stores.instances, definitions, actions, feeAccounts: a.services.fees?.accounts });
   return { ...workflows, definitions, catalogue };
 }

@@ -31,6 +31,8 @@ export interface WorkflowTriggersOptions {
   readonly triggers: readonly WorkflowTrigger[];
   /** Whether `areaId` is `root` or below it (the registry's area tree). */
   readonly inArea: (areaId: string, root: string) => boolean;
+  /** The meters of a fee account: a fee decision names only the account, the processes act on its meter. */
+  readonly feeAccountMeters?: (accountId: string) => Promise<readonly string[]>;
   readonly logger: Logger;
   readonly throttle: LogThrottle;
 }
@@ -80,6 +82,7 @@ export class WorkflowTriggers {
       if (t.on !== 'fee' || !(t.actions as readonly string[]).includes(decision.action)) continue;
       await this.start(t.process, {
         accountId: decision.accountId, feeAction: decision.action, feeReason: decision.reason, balanceMinor: decision.balanceMinor,
+        ...await this.accountMeters(decision.accountId),
       }, 'fee', decision.accountId, decision.accountId);
     }
   }
@@ -87,6 +90,22 @@ export class WorkflowTriggers {
   booked(entry: LedgerEntry): void {
     if (entry.kind !== 'payment') return;
     this.o.runtime.correlate((_i, v) => v.accountId === entry.accountId, 'payment', { paidMinor: entry.amountMinor, paidAt: entry.at });
+  }
+
+  /**
+   * `meterIds` of the account, and `meterId` when it has exactly one: a process acting on one
+   * meter (disconnect, reconnect) then has it, and for an account of several the step names
+   * the missing parameter rather than acting on one meter of them.
+   */
+  private async accountMeters(accountId: string): Promise<{ meterIds?: string[]; meterId?: string }> {
+    if (this.o.feeAccountMeters === undefined) return {};
+    try {
+      const meterIds = [...await this.o.feeAccountMeters(accountId)];
+      return { meterIds, ...(meterIds.length === 1 ? { meterId: meterIds[0] } : {}) };
+    } catch (err) {
+      if (this.o.throttle.pass('workflows:trigger:fee-account') >= 0) this.o.logger.warn({ err, accountId }, 'the meters of a fee account could not be read for its workflow');
+      return {};
+    }
   }
 
   private matches(t: Extract<WorkflowTrigger, { on: 'alarm' }>, alarm: Alarm): boolean {

@@ -33,7 +33,7 @@ describe('workflow triggers', () => {
     db?.close();
   });
 
-  async function setUp(triggers: WorkflowTrigger[]) {
+  async function setUp(triggers: WorkflowTrigger[], feeAccountMeters?: (accountId: string) => Promise<readonly string[]>) {
     db = openDatabase(':memory:');
     const store = new SqliteWorkflowInstanceStore(db);
     const definitions = new FixtureDefinitions();
@@ -45,7 +45,7 @@ describe('workflow triggers', () => {
       config: { pollMs: 60_000, changesPerPoll: 100, maxRunning: 100, maxHistoryPerInstance: 100, maxVariablesBytes: 65_536, variables: { commLossWait: 'PT4H' } },
     });
     await runtime.begin();
-    const t = new WorkflowTriggers({ runtime, triggers, logger, throttle: new LogThrottle(60_000), inArea: (area, root) => area === root || area === `${root}-sub` });
+    const t = new WorkflowTriggers({ runtime, triggers, logger, throttle: new LogThrottle(60_000), inArea: (area, root) => area === root || area === `${root}-sub`, ...(feeAccountMeters === undefined ? {} : { feeAccountMeters }) });
     return { store, orders, t };
   }
 
@@ -101,5 +101,18 @@ describe('workflow triggers', () => {
     // A later arrears episode of the same account starts fee recovery again.
     await t.feeDecided({ ...decision, seq: 20 });
     expect((await store.list({ businessKey: 'acc-1' })).items.map((i) => i.status).sort()).toEqual(['completed', 'running']);
+  });
+
+  it('gives a fee decision\'s process the account\'s meter, and only the list when the account has several', async () => {
+    const meters: Record<string, string[]> = { 'acc-1': ['m-1'], 'acc-2': ['m-2', 'm-3'] };
+    const { store, t } = await setUp([{ process: 'pay', on: 'fee', actions: ['warn-second'] }], (id) => Promise.resolve(meters[id] ?? []));
+    const decision = { seq: 1, accountId: 'acc-1', at: 1, action: 'warn-second', reason: 'below-second-warning', message: '', balanceMinor: -10 } as const;
+    await t.feeDecided(decision);
+    await t.feeDecided({ ...decision, seq: 2, accountId: 'acc-2' });
+    const variables = (await store.list({})).items.map((i) => i.variables);
+    expect(variables.find((v) => v.accountId === 'acc-1')).toMatchObject({ meterId: 'm-1', meterIds: ['m-1'] });
+    const several = variables.find((v) => v.accountId === 'acc-2');
+    expect(several).toMatchObject({ meterIds: ['m-2', 'm-3'] });
+    expect(several).not.toHaveProperty('meterId');
   });
 });
