@@ -5,7 +5,9 @@
  * step too, so the step run again counts one escalation). Through the work-order port the
  * runtime also uses, so orders a process opens here are the same orders its user tasks open.
  */
+import type { WorkOrder, WorkOrderResult } from '../../workOrders/model.js';
 import type { WorkOrderPort } from '../../workOrders/port.js';
+import { workOrderType } from '../../workOrders/types.js';
 import type { WorkflowAction } from '../model.js';
 import { ActionParamError, checkNotAborted, Params } from './params.js';
 
@@ -47,23 +49,40 @@ export function workOrderCloseAction(orders: WorkOrderActionsPort): WorkflowActi
   const name = 'work-order-close';
   return {
     name,
-    description: 'Closes a work order as done with an outcome; a closed order stays as it is.',
+    description: 'Closes a work order as done with its result: every other parameter is a field of the order type\'s result form (outcome, note, finalRead…); a closed order stays as it is.',
     params: [
       { name: 'workOrderId', required: true, description: 'The work order.' },
-      { name: 'outcome', required: true, description: 'The result recorded as its `outcome` field.' },
+      { name: 'outcome', required: false, description: 'The form\'s `outcome` field, where the type has one (field-check, repair, arrears); any other form field is given by its name the same way.' },
       { name: 'resultText', required: false, description: 'Words kept with the result.' },
     ],
     async run(context) {
       const p = new Params(name, context);
       const id = p.text('workOrderId', 64);
-      const outcome = p.text('outcome', 200);
       const resultText = p.optionalText('resultText') ?? null;
       checkNotAborted(name, context.signal);
-      await known(orders, name, id);
-      const order = await orders.complete(id, { outcome }, resultText, context.actor);
-      return { workOrderId: order.id, workOrderState: order.state };
+      const order = await known(orders, name, id);
+      const result = resultOf(order.type, context.params);
+      const closed = await orders.complete(id, result, resultText, context.actor);
+      return { workOrderId: closed.id, workOrderState: closed.state };
     },
   };
+}
+
+/**
+ * The result fields among a close step's parameters, typed by the order type's form: parameters
+ * arrive as text, so a number field's text becomes a number and a boolean's `true`/`false` a
+ * boolean; anything else stays text, and the service checks the whole result against the form.
+ */
+function resultOf(type: string, params: Readonly<Record<string, string>>): WorkOrderResult {
+  const fields = workOrderType(type)?.fields ?? [];
+  const result: Record<string, string | number | boolean> = {};
+  for (const [key, raw] of Object.entries(params)) {
+    const value = raw.trim();
+    if (key === 'workOrderId' || key === 'resultText' || value === '') continue;
+    const kind = fields.find((f) => f.name === key)?.kind;
+    result[key] = kind === 'number' ? Number(value) : kind === 'boolean' && (value === 'true' || value === 'false') ? value === 'true' : value;
+  }
+  return result;
 }
 
 export function workOrderEscalateAction(orders: WorkOrderActionsPort): WorkflowAction {
@@ -87,6 +106,8 @@ export function workOrderEscalateAction(orders: WorkOrderActionsPort): WorkflowA
   };
 }
 
-async function known(orders: WorkOrderActionsPort, action: string, id: string): Promise<void> {
-  if (await orders.get(id) === undefined) throw new ActionParamError(action, 'workOrderId', `names no work order: ${JSON.stringify(id)}`);
+async function known(orders: WorkOrderActionsPort, action: string, id: string): Promise<WorkOrder> {
+  const order = await orders.get(id);
+  if (order === undefined) throw new ActionParamError(action, 'workOrderId', `names no work order: ${JSON.stringify(id)}`);
+  return order;
 }

@@ -102,8 +102,18 @@ describe('work-order actions on the work order service', () => {
     expect(err).toBeInstanceOf(WorkOrderResultInvalid);
     expect(err).toMatchObject({ code: 'WORK_ORDER_RESULT_INVALID', field: 'result.outcome' });
     expect(await s.service.get(other)).toMatchObject({ state: 'open', result: null });
-    await expect(s.run('close', { workOrderId: other })).rejects.toMatchObject({ code: 'WORKFLOW_ACTION_PARAM', param: 'outcome' });
+    // A field-check's form requires its outcome: the service refuses the result and names the field.
+    await expect(s.run('close', { workOrderId: other })).rejects.toMatchObject({ code: 'WORK_ORDER_RESULT_INVALID', field: 'result.outcome' });
     await expect(s.run('close', { workOrderId: 'no-such-order', outcome: 'confirmed' })).rejects.toMatchObject({ code: 'WORKFLOW_ACTION_PARAM', param: 'workOrderId' });
+  });
+
+  it('closes an order whose form has no outcome with the form\'s own fields, typed as the form says', async () => {
+    const s = station();
+    const id = (await s.run('create', { type: 'meter-replacement', title: 'Replace m-1' }, { stepKey: 'i-2:open-1' })).workOrderId as string;
+    await s.run('close', { workOrderId: id, oldMeterId: 'm-1', newMeterId: 'm-1b', finalRead: '1234.5', initialRead: '0.2', resultText: 'swapped' }, { stepKey: 'i-2:close-1' });
+    expect(await s.service.get(id)).toMatchObject({ state: 'done', result: { oldMeterId: 'm-1', newMeterId: 'm-1b', finalRead: 1234.5, initialRead: 0.2 }, resultText: 'swapped' });
+    const other = (await s.run('create', { type: 'meter-replacement', title: 'Replace m-2' }, { stepKey: 'i-2:open-2' })).workOrderId as string;
+    await expect(s.run('close', { workOrderId: other, newMeterId: 'm-2b', finalRead: 'lots', initialRead: '0' })).rejects.toMatchObject({ code: 'WORK_ORDER_RESULT_INVALID', field: 'result.finalRead' });
   });
 
   it('counts one escalation per step however often the step runs, and none on a closed order', async () => {
