@@ -13,12 +13,13 @@ import './bpmn.css';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { gridheadModdle } from '../../workflows/moddle.js';
 import { api, ApiError, errorText } from '../api.js';
-import { t } from '../i18n.js';
+import { lang, t } from '../i18n.js';
 import { type Canvas, type DiagramElement, type ElementRegistry, type EventBus, type Selection, type ServiceLocator, fitDiagram } from './bpmnServices.js';
 import { newProcessXml } from './ghAttributes.js';
 import { PropertiesPanel } from './PropertiesPanel.js';
 import type { Catalogue, CheckResult, DefinitionInvalid, DefinitionProblem, DefinitionSummary } from './replies.js';
 import { gridheadRestrictions } from './restrictions.js';
+import { translateModule } from './translate.js';
 
 const PROBLEM_MARKER = 'gh-problem';
 
@@ -39,7 +40,7 @@ export function ModelerView({ xml, canDeploy, catalogue }: { xml: string | undef
 
   useEffect(() => {
     if (container.current === null) return undefined;
-    const m = new Modeler({ container: container.current, moddleExtensions: { gh: gridheadModdle }, additionalModules: [gridheadRestrictions] });
+    const m = new Modeler({ container: container.current, moddleExtensions: { gh: gridheadModdle }, additionalModules: [gridheadRestrictions, translateModule(lang())] });
     const services: ServiceLocator = m;
     const bus = services.get<EventBus>('eventBus');
     bus.on('selection.changed', (e) => { setSelected(e.newSelection?.length === 1 ? e.newSelection[0] : undefined); });
