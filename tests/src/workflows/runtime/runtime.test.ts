@@ -83,6 +83,30 @@ describe.each(STORE_DRIVERS)('workflow runtime on $name', (driver) => {
     expect([...log.effects.values()]).toEqual([{ action: 'mark', params: { meterId: 'm-1', note: 'checked m-1' } }]);
   });
 
+  it('starts new instances on the newest version, and lets a running one finish on the version it started with', async () => {
+    const orders = new FixtureWorkOrders();
+    const { runtime, store } = await runtimeOn(database().connection, orders, new EffectLog());
+    definitions.deploy('versioned', CHECK.replace('<process id="check"', '<process id="versioned"'));
+    const old = (await runtime.start('versioned', { meterId: 'm-v1' }, { kind: 'api', ref: 'operator' }, null))?.id ?? '';
+    await stored(store, old, waitsAt('visit'));
+    // A dispatcher changes the process: the visit becomes a repair, with its own element id.
+    definitions.deploy('versioned', CHECK.replace('<process id="check"', '<process id="versioned"')
+      .replace('<userTask id="visit" gh:workOrderType="field-check"', '<userTask id="repairVisit" gh:workOrderType="repair"')
+      .replaceAll('attachedToRef="visit"', 'attachedToRef="repairVisit"').replaceAll('sourceRef="visit"', 'sourceRef="repairVisit"')
+      .replaceAll('targetRef="visit"', 'targetRef="repairVisit"'));
+    const fresh = await runtime.start('versioned', { meterId: 'm-v2' }, { kind: 'api', ref: 'operator' }, null);
+    expect([fresh?.version, (await store.get(old))?.version]).toEqual([2, 1]);
+    await stored(store, fresh?.id ?? '', waitsAt('repairVisit'));
+    const orderOf = (meterId: string) => [...orders.orders.values()].find((o) => o.meterId === meterId);
+    expect([orderOf('m-v1')?.type, orderOf('m-v2')?.type]).toEqual(['field-check', 'repair']);
+    // The old instance finishes on version 1: its order done, it ends at version 1's end event.
+    await orders.complete(orderOf('m-v1')?.id ?? '', { outcome: 'false-alarm' }, null, 'zhang');
+    await runtime.followOrders();
+    const done = await stored(store, old, (i) => i.status === 'completed');
+    expect(done.version).toBe(1);
+    expect((await store.history(old)).map((h) => `${h.elementId}:${h.event}`)).toContain('checked:end');
+  });
+
   it('resumes a pending timer after a restart at its original due time, without running the finished service task again', async () => {
     const orders = new FixtureWorkOrders();
     const log = new EffectLog();
