@@ -52,6 +52,8 @@ const SOURCES_CACHED = 256;
 
 export class WorkflowRuntime {
   private readonly runs = new Map<string, InstanceRun>();
+  /** Instances `start` has written and not launched yet: `adopt` must not take them up as another node's. */
+  private readonly starting = new Set<string>();
   /** `key@version` → the engine's serialized definition, for recovery; at most SOURCES_CACHED versions. */
   private readonly sources = new Map<string, Promise<string>>();
   /** Work order id → the instance whose user task waits on it. */
@@ -91,12 +93,17 @@ export class WorkflowRuntime {
     if (await this.o.store.countRunning() >= this.o.config.maxRunning) throw new RunningLimitReached(this.o.config.maxRunning);
     const id = randomUUID();
     const at = this.now();
-    const created = await this.o.store.create({ id, processKey, version: definition.version, trigger, businessKey, variables: all, startedAt: at });
-    if (!created) return undefined;
-    const instance = await this.o.store.get(id);
-    if (instance === undefined) throw new UnknownInstance(id);
-    if (this.active) await this.launch(instance, definition.xml, null);
-    return instance;
+    this.starting.add(id);
+    try {
+      const created = await this.o.store.create({ id, processKey, version: definition.version, trigger, businessKey, variables: all, startedAt: at });
+      if (!created) return undefined;
+      const instance = await this.o.store.get(id);
+      if (instance === undefined) throw new UnknownInstance(id);
+      if (this.active) await this.launch(instance, definition.xml, null);
+      return instance;
+    } finally {
+      this.starting.delete(id);
+    }
   }
 
   async get(id: string): Promise<InstanceDetail> {
@@ -168,12 +175,19 @@ export class WorkflowRuntime {
     await this.followOrders();
   }
 
-  /** Runs the instances other nodes' APIs started (written running, never run); at most `changesPerPoll` per poll. */
+  /**
+   * Runs the instances other nodes' APIs started (written running, never run); at most `changesPerPoll` per poll.
+   * The list is read once and taken up one by one: an instance this node started meanwhile, or
+   * started and already ended, is read again and left alone, so no step runs twice.
+   */
   async adopt(): Promise<void> {
     if (!this.active) return;
     try {
-      for (const instance of await this.o.store.unstarted(this.o.config.changesPerPoll)) {
-        if (!this.runs.has(instance.id)) await this.resume(instance, null);
+      for (const listed of await this.o.store.unstarted(this.o.config.changesPerPoll)) {
+        if (this.taken(listed.id)) continue;
+        const instance = await this.o.store.get(listed.id);
+        if (instance?.status !== 'running' || this.taken(listed.id)) continue;
+        await this.resume(instance, null);
       }
     } catch (err) {
       this.problem('adopt', { err }, 'taking up instances started on other nodes failed; tried again at the next poll');
@@ -197,6 +211,11 @@ export class WorkflowRuntime {
     }
   }
 
+  /** Run by this node, or being started by it. */
+  private taken(id: string): boolean {
+    return this.runs.has(id) || this.starting.has(id);
+  }
+
   private async resume(instance: WorkflowInstance, state: string | null): Promise<void> {
     const definition = await this.o.definitions.get(instance.processKey, instance.version);
     if (definition === undefined) {
@@ -211,6 +230,7 @@ export class WorkflowRuntime {
   }
 
   private async launch(instance: WorkflowInstance, xml: string, state: string | null): Promise<void> {
+    if (this.runs.has(instance.id)) return;
     const run = new InstanceRun(instance, xml, this.host);
     this.runs.set(instance.id, run);
     try {

@@ -18,6 +18,13 @@ const LIMITS: WorkflowRuntimeLimits = {
   pollMs: 60_000, changesPerPoll: 100, maxRunning: 100, maxHistoryPerInstance: 1_000, maxVariablesBytes: 65_536, variables: { wait: 'PT0.05S' },
 };
 
+/** The store with some of its methods replaced (the rest its own), to put a poll at a given moment. */
+function storeWith(store: WorkflowInstanceStore, replaced: Partial<WorkflowInstanceStore>): WorkflowInstanceStore {
+  return new Proxy(store, {
+    get: (target, key: keyof WorkflowInstanceStore) => replaced[key] ?? (target[key] as (...a: unknown[]) => unknown).bind(target),
+  });
+}
+
 const waitsAt = (elementId: string) => (i: WorkflowInstance): boolean => i.waiting.some((w) => w.elementId === elementId && w.detail !== null);
 
 afterAll(async () => {
@@ -40,8 +47,9 @@ describe.each(STORE_DRIVERS)('workflow runtime on $name', (driver) => {
 
   async function runtimeOn(
     c: StoreConnection, workOrders: FixtureWorkOrders, log: EffectLog, limits: Partial<WorkflowRuntimeLimits> = {}, now?: () => number,
+    wrap: (store: WorkflowInstanceStore) => WorkflowInstanceStore = (s) => s,
   ): Promise<{ runtime: WorkflowRuntime; store: WorkflowInstanceStore }> {
-    const store = instanceStoreOf(c);
+    const store = wrap(instanceStoreOf(c));
     const runtime = new WorkflowRuntime({
       store, definitions, actions: fixtureActions(log), workOrders, config: { ...LIMITS, ...limits },
       logger: createLogger('silent'), throttle: new LogThrottle(60_000), ...(now === undefined ? {} : { now }),
@@ -163,6 +171,43 @@ describe.each(STORE_DRIVERS)('workflow runtime on $name', (driver) => {
     const done = await stored(store, id, (i) => i.status === 'completed');
     expect(done.variables).toMatchObject({ outcome: 'not-found' });
     expect((await store.history(id)).map((h) => `${h.elementId}:${h.event}`)).toContain('other:end');
+    expect(log.runs).toHaveLength(1);
+  });
+
+  it('runs an instance once when a poll lists it between its start\'s write and its launch', async () => {
+    const log = new EffectLog();
+    const poll: { runtime?: WorkflowRuntime; done: Promise<void> } = { done: Promise.resolve() };
+    // The poll comes in right after the row is written, before the start has launched it.
+    const after = await runtimeOn(database().connection, new FixtureWorkOrders(), log, {}, undefined, (s) => storeWith(s, {
+      create: async (i) => { const created = await s.create(i); poll.done = poll.runtime?.adopt() ?? poll.done; return created; },
+    }));
+    const runtime = after.runtime;
+    poll.runtime = runtime;
+    const id = (await runtime.start('hold', {}, { kind: 'api', ref: 'operator' }, null))?.id ?? '';
+    await poll.done;
+    await stored(after.store, id, (i) => i.status === 'completed');
+    await runtime.end();
+    expect(log.runs).toHaveLength(1);
+    expect((await after.store.history(id)).filter((h) => h.elementId === 'start' && h.event === 'start')).toHaveLength(1);
+  });
+
+  it('leaves alone an instance a poll listed as never run once it has run and ended meanwhile', async () => {
+    const log = new EffectLog();
+    let stale: WorkflowInstance[] = [];
+    const { runtime, store } = await runtimeOn(database().connection, new FixtureWorkOrders(), log, {}, undefined, (s) => storeWith(s, {
+      unstarted: (limit) => Promise.resolve(stale.slice(0, limit)),
+    }));
+    const started = await runtime.start('hold', {}, { kind: 'api', ref: 'operator' }, null);
+    await stored(store, started?.id ?? '', (i) => i.status === 'completed');
+    // The duty given up and taken again (a failover back): this node holds nothing of it any more.
+    await runtime.end();
+    await runtime.begin();
+    // What the poll read while the row was new: running, never run.
+    stale = started === undefined ? [] : [started];
+    await runtime.adopt();
+    expect(() => runtime.held(started?.id ?? '')).toThrow(/not running/);
+    await runtime.end();
+    expect((await store.history(started?.id ?? '')).filter((h) => h.elementId === 'start' && h.event === 'start')).toHaveLength(1);
     expect(log.runs).toHaveLength(1);
   });
 
