@@ -8,6 +8,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { Engine } from 'bpmn-engine';
+import * as Elements from 'bpmn-elements';
+import { deserialize, TypeResolver } from 'moddle-context-serializer';
 import { gridheadModdle } from '../moddle.js';
 import { isExpression, isoDurationEnd, parseIsoDuration } from '../isoTime.js';
 import { workflowActor, type InstanceStatus, type WaitingStep, type WorkflowAction, type WorkflowInstance } from '../model.js';
@@ -79,14 +81,14 @@ export class InstanceRun {
   private environment: { readonly variables: Record<string, unknown> } | undefined;
   private readonly initial: Readonly<Record<string, unknown>>;
 
-  constructor(instance: WorkflowInstance, xml: string, private readonly host: InstanceHost) {
+  /** `source`: the version's serialized definition (`serializedSource`), parsed from its XML once per version, not per instance. */
+  constructor(instance: WorkflowInstance, private readonly source: string, private readonly host: InstanceHost) {
     this.id = instance.id;
     this.instance = instance;
     this.initial = instance.variables;
     this.engine = new Engine({
       name: `${instance.processKey}/${instance.id}`,
-      source: xml,
-      moddleOptions: { gh: gridheadModdle },
+      sourceContext: deserialize(JSON.parse(source) as object, TYPES),
       variables: { ...instance.variables },
       services: { ...CONDITION_SERVICES },
       extensions: { gh: (activity) => { this.extend(activity); return NO_HOOKS; } },
@@ -95,13 +97,13 @@ export class InstanceRun {
     this.engine.on('error', (err: unknown) => { this.finish('failed', err instanceof Error ? err.message : String(err)); });
   }
 
-  /** Runs the instance from its start, or from `state` (a step of an earlier run) with the version's `serializedSource`. */
-  async run(state: string | null, source?: string): Promise<void> {
+  /** Runs the instance from its start, or from `state` (a step of an earlier run). */
+  async run(state: string | null): Promise<void> {
     const listener = this.listener();
-    if (state === null || source === undefined) {
+    if (state === null) {
       await this.engine.execute({ listener });
     } else {
-      this.engine.recover(stateWithSource(state, source));
+      this.engine.recover(stateWithSource(state, this.source));
       this.note({ elementId: this.instance.processKey, elementType: 'bpmn:Process', event: 'resume', detail: null });
       await this.engine.resume({ listener });
     }
@@ -361,6 +363,12 @@ export async function serializedSource(xml: string): Promise<string> {
   if (typeof source !== 'string') throw new Error('the engine gave no serialized definition');
   return source;
 }
+
+/**
+ * How a serialized definition becomes element behaviours again: bpmn-elements' types, as
+ * bpmn-engine resolves them (its data-object extension aside, which no supported element uses).
+ */
+const TYPES = TypeResolver({ ...Elements });
 
 /**
  * The end of the `gh:due` duration starting at `start`, ms: a literal ISO 8601 duration or a

@@ -52,6 +52,8 @@ const SOURCES_CACHED = 256;
 
 export class WorkflowRuntime {
   private readonly runs = new Map<string, InstanceRun>();
+  /** Instances whose launch waits for their version's serialized definition. */
+  private readonly launching = new Set<string>();
   /** Instances `start` has written and not launched yet: `adopt` must not take them up as another node's. */
   private readonly starting = new Set<string>();
   /** `key@version` → the engine's serialized definition, for recovery; at most SOURCES_CACHED versions. */
@@ -213,7 +215,7 @@ export class WorkflowRuntime {
 
   /** Run by this node, or being started by it. */
   private taken(id: string): boolean {
-    return this.runs.has(id) || this.starting.has(id);
+    return this.runs.has(id) || this.starting.has(id) || this.launching.has(id);
   }
 
   private async resume(instance: WorkflowInstance, state: string | null): Promise<void> {
@@ -230,18 +232,26 @@ export class WorkflowRuntime {
   }
 
   private async launch(instance: WorkflowInstance, xml: string, state: string | null): Promise<void> {
-    if (this.runs.has(instance.id)) return;
-    const run = new InstanceRun(instance, xml, this.host);
-    this.runs.set(instance.id, run);
+    if (this.runs.has(instance.id) || this.launching.has(instance.id)) return;
+    // Taken before the first await: a second launch of the same instance meanwhile (a poll) stops above.
+    this.launching.add(instance.id);
+    let run: InstanceRun | undefined;
     try {
-      await run.run(state, state === null ? undefined : await this.sourceOf(instance, xml));
+      const source = await this.sourceOf(instance, xml);
+      this.launching.delete(instance.id);
+      // The duty ended meanwhile: the instance stays at its last written step for the next leader.
+      if (!this.active) return;
+      run = new InstanceRun(instance, source, this.host);
+      this.runs.set(instance.id, run);
+      await run.run(state);
     } catch (err) {
+      this.launching.delete(instance.id);
       this.problem(`run:${instance.processKey}`, { instanceId: instance.id, err }, 'a workflow instance could not run');
       await this.o.store.step(instance.id, {
         status: 'failed', variables: instance.variables, waiting: [], state: null, updatedAt: this.now(), endedAt: this.now(),
         error: err instanceof Error ? err.message : String(err),
       }, [], this.o.config.maxHistoryPerInstance);
-      this.forget(run);
+      if (run !== undefined) this.forget(run);
     }
   }
 
