@@ -1,12 +1,9 @@
 /**
  * The processes the station ships (suspected theft, communication loss, fee recovery, meter
- * replacement), as their `.bpmn` files: the definitions store deploys them at start, and an
- * operator edits them in the modeler like any other. The files are the originals, read where
- * they lie: next to this module when run from the sources, or in the source tree from `dist/`
- * (tsc does not copy them, and they stay one copy).
+ * replacement), as their `.bpmn` files in config/workflows: the definitions store deploys them
+ * at start, and an operator edits them in the modeler like any other.
  */
 import { readFileSync } from 'node:fs';
-
 
 /** The shipped process keys: each is its file's name and its BPMN process id. */
 export const SHIPPED_PROCESSES = ['suspected-theft', 'communication-loss', 'fee-recovery', 'meter-replacement'] as const;
@@ -17,8 +14,13 @@ export interface ShippedDefinition {
   readonly xml: string;
 }
 
-/** Where the files are: beside this module in the sources; from dist/src/workflows/shipped, back in src/workflows/shipped. */
-const LOCATIONS = ['./', '../../../../src/workflows/shipped/'] as const;
+/**
+ * Where the files are: config/workflows at the package root, which every layout has (the
+ * repository, an installed package, the Docker image all carry config/ beside the code, as
+ * config/rules.yaml is found): three folders up from src/workflows/shipped, four from
+ * dist/src/workflows/shipped.
+ */
+const LOCATIONS = ['../../../config/workflows/', '../../../../config/workflows/'] as const;
 
 /** Every shipped process's XML, in SHIPPED_PROCESSES order. */
 export function shippedDefinitions(): readonly ShippedDefinition[] {
