@@ -20,7 +20,7 @@ export interface DefinitionSummary {
   readonly hash: string;
   readonly deployedAt: number;
   readonly deployedBy: string;
-  /** Deployed by the station from config/workflows at start, not by a person. */
+  /** Deployed by the station from src/workflows/shipped at start, not by a person. */
   readonly shipped: boolean;
 }
 

@@ -7,7 +7,7 @@
  * definition becomes the key's next version: new instances start on it, running ones finish on
  * theirs. Every deploy a person makes is audited, refused ones included.
  *
- * Shipped processes (config/workflows) are deployed at start as version 1 of a key that
+ * Shipped processes (src/workflows/shipped) are deployed at start as version 1 of a key that
  * has none; when the station was upgraded and its shipped file changed, as a new version, but
  * only while the key's latest version is a shipped one: a version a person deployed (the
  * dispatcher's edit in the modeler) is kept, and a line says so. A shipped file that an earlier

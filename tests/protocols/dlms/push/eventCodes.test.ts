@@ -49,7 +49,7 @@ describe('IDIS event codes', () => {
 
   it('names the simulator codes by their IDIS numbers', () => {
     expect(DLMS_EVENT).toEqual({
-      manualDisconnection: 60, manualConnection: 61, remoteDisconnection: 62, remoteConnection: 63, localDisconnection: 64,
+      meterCoverRemoved: 44, meterCoverClosed: 45, manualDisconnection: 60, manualConnection: 61, remoteDisconnection: 62, remoteConnection: 63, localDisconnection: 64,
       limiterThresholdExceeded: 65, limiterThresholdOk: 66, localReconnection: 69, missingVoltageL1: 82, voltageNormalL1: 85,
     });
   });
