@@ -64,6 +64,9 @@ export interface WorkOrder {
   readonly changeSeq: number;
 }
 
+/** What describes a job before anyone works on it: the fields an order is opened with, by hand or by a workflow. */
+export type WorkOrderSpec = Pick<WorkOrder, 'type' | 'title' | 'meterId' | 'customer' | 'areaId' | 'role' | 'assignee' | 'dueAt' | 'alarmId' | 'source'>;
+
 export interface WorkOrderDetail extends WorkOrder {
   readonly comments: readonly WorkOrderComment[];
   readonly history: readonly WorkOrderEvent[];

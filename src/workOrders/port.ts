@@ -3,21 +3,11 @@
  * service implements it; every call that makes something is idempotent by its key, so a step
  * run again after a restart or a failover finds the order it made the first time.
  */
-import type { WorkOrder, WorkOrderResult, WorkOrderSource } from './model.js';
+import type { WorkOrder, WorkOrderResult, WorkOrderSpec } from './model.js';
 
-export interface WorkOrderOpenRequest {
+export interface WorkOrderOpenRequest extends WorkOrderSpec {
   /** Idempotency: the step's key (`<instanceId>:<executionId>`). A second call with it answers the first order. */
   readonly key: string;
-  readonly type: string;
-  readonly title: string;
-  readonly meterId: string | null;
-  readonly customer: string | null;
-  readonly areaId: string | null;
-  readonly role: string | null;
-  readonly assignee: string | null;
-  readonly dueAt: number | null;
-  readonly alarmId: string | null;
-  readonly source: WorkOrderSource | null;
   /** `workflow:<process>/<instance>`, for the order's history and the audit trail. */
   readonly actor: string;
 }

@@ -8,27 +8,17 @@
  * on PostgreSQL), so change numbers become visible in order: a follower reading
  * `changesSince(seq)` never skips an order committed late under a lower number.
  */
-import type { WorkOrder, WorkOrderDetail, WorkOrderEvent, WorkOrderResult, WorkOrderSource, WorkOrderState } from './model.js';
+import type { WorkOrder, WorkOrderDetail, WorkOrderEvent, WorkOrderResult, WorkOrderSpec, WorkOrderState } from './model.js';
 
 /** Cap of one page of orders (a list, an export batch, a follower's read of changes). */
 export const MAX_WORK_ORDER_PAGE = 1000;
 
 /** An order to store: the store gives it its number, its change number and its first history line. */
-export interface NewWorkOrder {
+export interface NewWorkOrder extends WorkOrderSpec {
   readonly id: string;
   /** Idempotency key of a workflow step; null for orders made by hand. */
   readonly key: string | null;
-  readonly type: string;
-  readonly title: string;
-  readonly meterId: string | null;
-  readonly customer: string | null;
-  readonly areaId: string | null;
-  readonly role: string | null;
-  readonly assignee: string | null;
-  readonly dueAt: number | null;
   readonly state: WorkOrderState;
-  readonly alarmId: string | null;
-  readonly source: WorkOrderSource | null;
   readonly createdAt: number;
 }
 
