@@ -74,6 +74,17 @@ export interface TerminalSession {
    * PaymentMeteringUnsupported, naming what it lacks.
    */
   readonly payment?: PaymentMetering;
+  /**
+   * Present where the protocol's meters take firmware images from the station (DLMS image
+   * transfer, IC 18). A meter without the object fails with FirmwareTransferUnsupported.
+   */
+  readonly firmware?: FirmwareTransfer;
+  /**
+   * Reads what a meter says it is (manufacturer, model, serial, firmware and hardware
+   * versions), where the protocol's meters publish it. A field the meter does not publish is
+   * absent, not an error.
+   */
+  readNameplate?(address: string, signal: AbortSignal): Promise<DeviceNameplate>;
   /** Closes the connection; safe to call twice. */
   close(): Promise<void>;
 }
@@ -102,6 +113,100 @@ export interface DeviceControlState {
   readonly account?: MeterAccountState;
   /** add-credit: the available credit read just before the credit was added. */
   readonly availableCreditBefore?: AccountAmount;
+}
+
+/** What a device says it is; each field only where the device publishes it. */
+export interface DeviceNameplate {
+  readonly manufacturer?: string;
+  readonly model?: string;
+  readonly serial?: string;
+  /** The active firmware identifier (DLMS 1.0.0.2.0.255 by default). */
+  readonly firmwareVersion?: string;
+  /** The active firmware signature, hex (DLMS 1.0.0.2.8.255 by default). */
+  readonly firmwareSignature?: string;
+  readonly hardwareVersion?: string;
+}
+
+/** A firmware image as the station sends it. */
+export interface FirmwareImage {
+  /** image_identifier: what the meter is told the image is (sent as an octet-string of these bytes). */
+  readonly identifier: Uint8Array;
+  readonly bytes: Uint8Array;
+  /** The vendor's signature, passed through: compared with image_to_activate_info's signature where the meter reports one. */
+  readonly signature?: Uint8Array;
+}
+
+/** IC 18 attribute 6 image_transfer_status (Blue Book §4.4.6), by name. */
+export type ImageTransferStatus =
+  | 'image-transfer-not-initiated' | 'image-transfer-initiated' | 'image-verification-initiated' | 'image-verification-successful'
+  | 'image-verification-failed' | 'image-activation-initiated' | 'image-activation-successful' | 'image-activation-failed';
+
+/** What the meter reports of a transfer, read from it (never assumed). */
+export interface ImageTransferState {
+  /** image_transfer_enabled (attribute 5). */
+  readonly enabled: boolean;
+  /** image_block_size in bytes (attribute 2). */
+  readonly blockSize: number;
+  /** image_transfer_status (attribute 6), or the number the meter sent when the Blue Book does not name it. */
+  readonly status: ImageTransferStatus | number;
+  /** image_first_not_transferred_block_number (attribute 4). */
+  readonly firstNotTransferred: number;
+}
+
+/** Where a transfer stands after one slice of it. */
+export interface ImageSendProgress {
+  readonly blockSize: number;
+  readonly blocksTotal: number;
+  /** Blocks the meter holds, as it reported them (first-not-transferred, then the bitstring once gaps are looked for). */
+  readonly blocksHeld: number;
+  /** Blocks sent during this slice. */
+  readonly blocksSent: number;
+  /** The meter holds every block: the image can be verified. */
+  readonly complete: boolean;
+  /** This slice began by initiating the transfer (image_transfer_initiate). */
+  readonly initiated: boolean;
+}
+
+export interface ImageSendRequest {
+  readonly address: string;
+  readonly image: FirmwareImage;
+  /**
+   * True: the meter already holds part of this image (the caller initiated it before), so the
+   * transfer continues from the meter's image_first_not_transferred_block_number and the gaps of
+   * its image_transferred_blocks_status. False: image_transfer_initiate first.
+   */
+  readonly resume: boolean;
+  /** Block size the caller saw before (a meter whose block size changed between reads is refused); absent on the first slice. */
+  readonly expectedBlockSize?: number;
+  /** Stop after this many blocks (a slice), so other work on the connection can go first; default: until complete. */
+  readonly maxBlocks?: number;
+  /** The meter's largest image in bytes, where the caller knows it (configured per meter type): a larger image is refused before initiate. */
+  readonly maxImageBytes?: number;
+  /** Called after every block the meter acknowledged. */
+  readonly onBlock?: (blocksHeld: number, blocksTotal: number) => void;
+}
+
+/** When and how the meter activates a verified image. */
+export type ImageActivation =
+  | { readonly at: 'now' }
+  /** Through the meter's Single action schedule (IC 22, default 0.0.15.0.2.255): execution_time set to this instant (ms since the epoch). */
+  | { readonly at: 'scheduled'; readonly time: number };
+
+/** DLMS image transfer (IC 18) of one meter at a time on the session's connection; every answer read from the meter. */
+export interface FirmwareTransfer {
+  /** Attributes 2, 4, 5 and 6 in one read. */
+  readState(address: string, signal: AbortSignal): Promise<ImageTransferState>;
+  /** Sends (a slice of) the image: see ImageSendRequest. */
+  send(request: ImageSendRequest, signal: AbortSignal): Promise<ImageSendProgress>;
+  /**
+   * image_verify, then polls image_transfer_status until verification succeeded (resolves) or
+   * failed (ImageVerificationFailed with the status), then checks image_to_activate_info against the image.
+   */
+  verify(address: string, image: FirmwareImage, signal: AbortSignal): Promise<void>;
+  /** image_activate now (polling until activation succeeded or failed), or the schedule set. */
+  activate(address: string, activation: ImageActivation, signal: AbortSignal): Promise<void>;
+  /** The active firmware identifier and signature, from the meter's objects. */
+  readFirmware(address: string, signal: AbortSignal): Promise<{ readonly identifier: string; readonly signature?: string }>;
 }
 
 /** Reading a meter's own account and adding credit to it; each answer is read from the meter. */
@@ -229,6 +334,8 @@ export interface AdapterCapabilities {
   readonly commandsOverPush: boolean;
   /** Its sessions offer `payment` (meters that keep their own account); absent: false. */
   readonly paymentMetering?: boolean;
+  /** Its sessions offer `firmware` (image transfer through the session); absent: false. */
+  readonly firmwareTransfer?: boolean;
 }
 
 export interface TransportAdapter<E = unknown> {
@@ -266,6 +373,14 @@ export class TimeoutError extends ProtocolError {
 /** The connection could not be opened or was lost. */
 export class ConnectionError extends ProtocolError {
   readonly code = 'CONNECTION';
+}
+
+/** The meter has no image transfer object the station can use: `missing` names what it lacks. */
+export class FirmwareTransferUnsupported extends ProtocolError {
+  readonly code = 'FIRMWARE_TRANSFER_UNSUPPORTED';
+  constructor(readonly missing: string, terminalId: string | undefined) {
+    super(`firmware transfer not supported: ${missing}`, terminalId);
+  }
 }
 
 /** The meter keeps no account, or not one the station can use: `missing` names what it lacks. */

@@ -51,8 +51,8 @@ export class NotControllableError extends CollectError {
 /** Too many on-demand reads already wait for this terminal. */
 export class CollectBusyError extends CollectError {
   readonly code = 'COLLECT_BUSY';
-  constructor(terminalId: string, readonly limit: number) {
-    super(`terminal ${JSON.stringify(terminalId)} already has ${limit} on-demand reads queued`, terminalId);
+  constructor(terminalId: string, readonly limit: number, what = 'on-demand reads') {
+    super(`terminal ${JSON.stringify(terminalId)} already has ${limit} ${what} queued`, terminalId);
   }
 }
 

@@ -6,7 +6,7 @@
 import type { DeviceCommand, DeviceControlState, ProfileOutcome, ProfileRequest, RawReading, ReadItem, TerminalSession } from '../../protocols/adapter.js';
 import { abortReason, linkSignals, toError } from './clock.js';
 import { errorCode } from './errors.js';
-import type { LaneJob, PollResult, RequestPolicy, TerminalLane } from './terminalLane.js';
+import type { LaneJob, LanePriority, PollResult, RequestPolicy, TerminalLane } from './terminalLane.js';
 
 export interface OnDemandRequest {
   /** Default: every quantity of the terminal's profiles. */
@@ -47,13 +47,28 @@ export function queueSessionWork<T>(
   return queueUrgent(lane, (signal) => lane.withSession(what, timeoutMs, signal, work), caller);
 }
 
+/**
+ * Queues `work` on the lane's session behind every read and command, under a non-urgent
+ * permit: one slice of long background work (a firmware transfer), which the caller keeps
+ * short so that what queues behind it waits at most one slice.
+ */
+export function queueBackgroundWork<T>(
+  lane: TerminalLane, what: string, timeoutMs: number, caller: AbortSignal | undefined, work: (session: TerminalSession, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  return queueJob(lane, 'background', (signal) => lane.withSession(what, timeoutMs, signal, work, false), caller);
+}
+
 /** Queues a stored-profile read of one meter in `lane`, like an on-demand read; entries also go to the sink. */
 export function queueProfile(lane: TerminalLane, request: ProfileRequest, policy: RequestPolicy, caller: AbortSignal | undefined): Promise<ProfileOutcome> {
   return queueUrgent(lane, (signal) => lane.readProfile(request, policy, signal), caller);
 }
 
-/** Runs `work` as an urgent lane job: withdrawn if the caller gives up while queued, aborted if while running. */
 function queueUrgent<T>(lane: TerminalLane, work: (signal: AbortSignal) => Promise<T>, caller: AbortSignal | undefined): Promise<T> {
+  return queueJob(lane, 'urgent', work, caller);
+}
+
+/** Runs `work` as a lane job: withdrawn if the caller gives up while queued, aborted if while running. */
+function queueJob<T>(lane: TerminalLane, priority: LanePriority, work: (signal: AbortSignal) => Promise<T>, caller: AbortSignal | undefined): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     if (caller?.aborted === true) {
       reject(abortReason(caller));
@@ -82,7 +97,7 @@ function queueUrgent<T>(lane: TerminalLane, work: (signal: AbortSignal) => Promi
       },
     };
     caller?.addEventListener('abort', onCallerAbort, { once: true });
-    lane.enqueue(job, true);
+    lane.enqueue(job, priority);
   });
 }
 

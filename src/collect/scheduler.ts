@@ -28,7 +28,7 @@ import { zeroCollectCounters, type CollectCounters } from './counters.js';
 import {
   CollectBusyError, NoAdapterError, NotPollableError, PlacedElsewhereError, SchedulerStoppedError, SinkError, UnknownProfileError, UnknownTerminalError,
 } from './errors.js';
-import { queueCommand, queueOnDemand, queueProfile, queueSessionWork, toOnDemandResult, type OnDemandRequest, type OnDemandResult } from './onDemand.js';
+import { queueBackgroundWork, queueCommand, queueOnDemand, queueProfile, queueSessionWork, toOnDemandResult, type OnDemandRequest, type OnDemandResult } from './onDemand.js';
 import { MemoryProfileCursors, type ProfileCursorStore } from './profileCursors.js';
 import { runStoredProfileCycle } from './storedProfileCycle.js';
 import { ProfileCycle } from './profileCycle.js';
@@ -71,6 +71,8 @@ export interface CollectionSchedulerOptions {
   readonly random?: () => number;
   /** On-demand reads waiting per terminal, at most; default 8. */
   readonly maxQueuedOnDemand?: number;
+  /** Background slices (firmware transfers) waiting per terminal; default 2. */
+  readonly maxBackgroundQueued?: number;
   /** Bounds of an on-demand read when the terminal has no profile; default 3 s, no retry. */
   readonly onDemandPolicy?: RequestPolicy;
   /** Where stored-profile collection stands per meter; in memory when absent. */
@@ -274,6 +276,22 @@ export class CollectionScheduler {
     const lane = this.#urgentLane(terminalId);
     if (lane instanceof Error) return Promise.reject(lane);
     return queueSessionWork(lane, what, options.timeoutMs ?? this.#basePolicy(lane).timeoutMs, options.signal, work);
+  }
+
+  /**
+   * Runs `work` on the terminal's session through its lane behind every read and command
+   * (queueBackgroundWork): one slice of long work such as a firmware transfer. At most
+   * `maxBackgroundQueued` (default 2) slices wait per terminal; more is CollectBusyError.
+   */
+  sessionInBackground<T>(
+    terminalId: string, what: string, work: (session: TerminalSession, signal: AbortSignal) => Promise<T>,
+    options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
+  ): Promise<T> {
+    const lane = this.#urgentLane(terminalId);
+    if (lane instanceof Error) return Promise.reject(lane);
+    const limit = this.#o.maxBackgroundQueued ?? 2;
+    if (lane.backgroundQueued >= limit) return Promise.reject(new CollectBusyError(terminalId, limit, 'background slices'));
+    return queueBackgroundWork(lane, what, options.timeoutMs ?? this.#basePolicy(lane).timeoutMs, options.signal, work);
   }
 
   /** Reads a stored profile of one meter now, queued like an on-demand read (no retry); entries also go to the sink. */
@@ -480,7 +498,7 @@ export class CollectionScheduler {
       cancel: () => {
         lane.setBusy(profileName, false);
       },
-    }, false);
+    }, 'cycle');
   }
 
   async #cycle(lane: TerminalLane, meters: readonly Meter[], items: readonly ReadItem[], policy: RequestPolicy, cycleStart: number, signal: AbortSignal): Promise<void> {

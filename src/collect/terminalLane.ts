@@ -34,6 +34,15 @@ export interface PollResult {
   readonly failures: readonly ItemFailure[];
 }
 
+/**
+ * Where a job queues: `urgent` (someone waits: on-demand reads, commands) ahead of `cycle`
+ * (scheduled collection) ahead of `background` (long work in slices, such as a firmware
+ * transfer), so background work never delays a read or a command by more than one slice.
+ */
+export type LanePriority = 'urgent' | 'cycle' | 'background';
+
+const RANK: Readonly<Record<LanePriority, number>> = { urgent: 0, cycle: 1, background: 2 };
+
 /** A unit of work in the lane; `cancel` is called instead of `run` when it never gets to run. */
 export interface LaneJob {
   run(laneSignal: AbortSignal): Promise<void>;
@@ -68,8 +77,8 @@ export class TerminalLane implements IdleSessionHolder {
   #sessionKey = '';
   /** Settles when every close started so far has settled. */
   #closing: Promise<void> | undefined;
-  // On-demand reads (`urgent`) queue ahead of cycles: someone is waiting for them.
-  readonly #queue: { readonly job: LaneJob; readonly urgent: boolean }[] = [];
+  /** In priority order, first come first served within a priority. */
+  readonly #queue: { readonly job: LaneJob; readonly priority: LanePriority }[] = [];
   #running: Promise<void> | undefined;
   /** Aborts the job now running; exists only while one runs. */
   #current: AbortController | undefined;
@@ -102,7 +111,11 @@ export class TerminalLane implements IdleSessionHolder {
   }
 
   get urgentQueued(): number {
-    return this.#queue.filter((q) => q.urgent).length;
+    return this.#queue.filter((q) => q.priority === 'urgent').length;
+  }
+
+  get backgroundQueued(): number {
+    return this.#queue.filter((q) => q.priority === 'background').length;
   }
 
   isBusy(profile: string): boolean {
@@ -122,14 +135,15 @@ export class TerminalLane implements IdleSessionHolder {
     if (this.#running === undefined && this.#session !== undefined && this.#sessionKey !== this.#endpointKey) this.#dropSession();
   }
 
-  enqueue(job: LaneJob, urgent: boolean): void {
+  enqueue(job: LaneJob, priority: LanePriority): void {
     if (this.#retiredBy !== undefined) {
       job.cancel(this.#retiredBy);
       return;
     }
-    const at = urgent ? this.#queue.findIndex((q) => !q.urgent) : -1;
-    if (at < 0) this.#queue.push({ job, urgent });
-    else this.#queue.splice(at, 0, { job, urgent });
+    const rank = RANK[priority];
+    const at = this.#queue.findIndex((q) => RANK[q.priority] > rank);
+    if (at < 0) this.#queue.push({ job, priority });
+    else this.#queue.splice(at, 0, { job, priority });
     this.#running ??= this.#drain();
   }
 
@@ -228,16 +242,17 @@ export class TerminalLane implements IdleSessionHolder {
   }
 
   /**
-   * Runs `work` on the lane's session under an urgent permit and the deadline: a request that
-   * is no quantity read (a command, a protocol's own object such as a DLMS push setup's list).
+   * Runs `work` on the lane's session under a permit (urgent unless `urgent` is false) and the
+   * deadline: a request that is no quantity read (a command, a protocol's own object such as a
+   * DLMS push setup's list, a slice of a firmware transfer).
    * No retry; a failed connection or a deadline drops the session.
    */
-  async withSession<T>(what: string, timeoutMs: number, signal: AbortSignal, work: (session: TerminalSession, signal: AbortSignal) => Promise<T>): Promise<T> {
+  async withSession<T>(what: string, timeoutMs: number, signal: AbortSignal, work: (session: TerminalSession, signal: AbortSignal) => Promise<T>, urgent = true): Promise<T> {
     let release: (() => void) | undefined;
     const id = this.#terminal.id;
     const guard = linkSignals([signal], { clock: this.deps.clock, timeoutMs, onTimeout: () => new TimeoutError(id, timeoutMs, what) });
     try {
-      release = await this.deps.permits.acquire(guard.signal, true);
+      release = await this.deps.permits.acquire(guard.signal, urgent);
       if (this.#retiredBy !== undefined) throw this.#retiredBy;
       const session = await this.#ensureSession(guard.signal);
       return await untilAborted(work(session, guard.signal), guard.signal);

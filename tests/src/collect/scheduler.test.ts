@@ -77,6 +77,30 @@ describe('CollectionScheduler limits', () => {
     expect(h.adapter.callsOf('T1').map((c) => c.at)).toEqual([FIRST, FIRST + 1_000, FIRST + 2_000]);
   });
 
+  it('runs background slices after the cycle and the on-demand read queued with them, and bounds how many wait', async () => {
+    const h = harness();
+    h.topology.put(modbusTerminal('T1'));
+    h.adapter.script('T1').latencyMs = 1_000;
+    h.scheduler.start();
+    const order: string[] = [];
+    // The cycle at FIRST is on the wire; the slices queue behind it.
+    await vi.advanceTimersByTimeAsync(30_000 + 10);
+    const slice = (n: number) => h.scheduler.sessionInBackground('T1', `slice ${n}`, async () => {
+      order.push(`slice ${n}`);
+      return n;
+    });
+    const first = slice(1);
+    const second = slice(2);
+    await expect(slice(3)).rejects.toMatchObject({ code: 'COLLECT_BUSY' });
+    await vi.advanceTimersByTimeAsync(20);
+    const read = h.scheduler.pollNow('T1').then(() => order.push('read'));
+    await vi.advanceTimersByTimeAsync(5_000);
+    await Promise.all([first, second, read]);
+    // A slice does not preempt the request in flight; the read queued after the slices goes first.
+    expect(h.adapter.callsOf('T1').map((c) => c.at)).toEqual([FIRST, FIRST + 1_000]);
+    expect(order).toEqual(['read', 'slice 1', 'slice 2']);
+  });
+
   it('skips a cycle still running when the next is due and counts it as an overrun', async () => {
     const h = harness({ profiles: { fast: profile({ timeoutMs: 120_000 }) } });
     h.topology.put(modbusTerminal('T1'));
