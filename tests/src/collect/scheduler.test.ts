@@ -85,9 +85,9 @@ describe('CollectionScheduler limits', () => {
     const order: string[] = [];
     // The cycle at FIRST is on the wire; the slices queue behind it.
     await vi.advanceTimersByTimeAsync(30_000 + 10);
-    const slice = (n: number) => h.scheduler.sessionInBackground('T1', `slice ${n}`, async () => {
+    const slice = (n: number) => h.scheduler.sessionInBackground('T1', `slice ${n}`, () => {
       order.push(`slice ${n}`);
-      return n;
+      return Promise.resolve(n);
     });
     const first = slice(1);
     const second = slice(2);
