@@ -51,3 +51,54 @@ export class FirmwareImageInvalid extends DomainError {
     super(message);
   }
 }
+
+/** Error codes worth another try of the device after a backoff: the meter or the link was away, not wrong. */
+export const TRANSIENT_CODES: ReadonlySet<string> = new Set(['TIMEOUT', 'CONNECTION', 'OTA_TIMEOUT', 'COLLECT_STOPPED']);
+
+/** The terminal's background queue was full: the device waits without spending a try. */
+export const BUSY_CODE = 'COLLECT_BUSY';
+
+/** After activation, the meter reports another version than the image's. */
+export class FirmwareVersionMismatch extends Error {
+  readonly code = 'FIRMWARE_VERSION_MISMATCH';
+  constructor(readonly expected: string, readonly reported: string) {
+    super(`the meter reports firmware ${JSON.stringify(reported)} after activation, not ${JSON.stringify(expected)}`);
+    this.name = 'FirmwareVersionMismatch';
+  }
+}
+
+/** A scheduled activation whose new version was not seen within firmware.activationGraceMs. */
+export class ActivationNotSeen extends Error {
+  readonly code = 'ACTIVATION_NOT_SEEN';
+  constructor(readonly expected: string, readonly reported: string) {
+    super(`the scheduled activation passed and the meter still reports ${JSON.stringify(reported)}, not ${JSON.stringify(expected)}`);
+    this.name = 'ActivationNotSeen';
+  }
+}
+
+/** An MQTT terminal offered the image reported nothing within firmware.otaReportTimeoutMs. */
+export class OtaReportTimeout extends Error {
+  readonly code = 'OTA_TIMEOUT';
+  constructor(readonly terminalId: string, timeoutMs: number) {
+    super(`terminal ${JSON.stringify(terminalId)} reported nothing on its firmware offer within ${timeoutMs} ms`);
+    this.name = 'OtaReportTimeout';
+  }
+}
+
+/** An MQTT terminal reported the offer failed (download, hash, activation). */
+export class OtaFailed extends Error {
+  readonly code = 'OTA_FAILED';
+  constructor(readonly terminalId: string, reason: string) {
+    super(`terminal ${JSON.stringify(terminalId)} reports the firmware offer failed: ${reason}`);
+    this.name = 'OtaFailed';
+  }
+}
+
+/** The device's terminal can neither take an image over a session nor through the OTA channel. */
+export class NoFirmwarePath extends Error {
+  readonly code = 'FIRMWARE_TRANSFER_UNSUPPORTED';
+  constructor(readonly terminalId: string, why: string) {
+    super(`terminal ${JSON.stringify(terminalId)} cannot take firmware: ${why}`);
+    this.name = 'NoFirmwarePath';
+  }
+}
