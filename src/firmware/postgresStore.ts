@@ -48,7 +48,7 @@ export class PostgresFirmwareStore implements FirmwareStore {
   async insertCampaign(c: Campaign, devices: readonly NewCampaignDevice[]): Promise<void> {
     await this.db.run((sql) => sql.begin(async (tx) => {
       await tx`INSERT INTO firmware_campaigns (id, name, image_id, definition, state, pause_reason, created_at, created_by, started_at, finished_at)
-        VALUES (${c.id}, ${c.name}, ${c.imageId}, ${tx.json(definitionOf(c) as never)}, ${c.state}, ${c.pauseReason}, ${c.createdAt}, ${c.createdBy}, ${c.startedAt}, ${c.finishedAt})`;
+        VALUES (${c.id}, ${c.name}, ${c.imageId}, ${tx.json(definitionOf(c))}, ${c.state}, ${c.pauseReason}, ${c.createdAt}, ${c.createdBy}, ${c.startedAt}, ${c.finishedAt})`;
       for (let from = 0; from < devices.length; from += SNAPSHOT_BATCH) {
         const rows = devices.slice(from, from + SNAPSHOT_BATCH).map((d) => deviceParams(newDevice(c.id, d.meterId, d.terminalId, c.createdAt), asBoolean));
         await tx`INSERT INTO firmware_campaign_devices ${tx(rows)}`;

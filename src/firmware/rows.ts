@@ -30,15 +30,15 @@ export const DEVICE_COLUMNS = 'campaign_id, meter_id, terminal_id, state, blocks
 
 export function imageOf(r: ImageRow): FirmwareImageRecord {
   return {
-    id: r.id, name: r.name, identifier: r.identifier, version: r.version, size: Number(r.size), sha256: r.sha256, signature: r.signature,
-    uploadedAt: Number(r.uploaded_at), uploadedBy: r.uploaded_by,
+    id: r.id, name: r.name, identifier: r.identifier, version: r.version, size: r.size, sha256: r.sha256, signature: r.signature,
+    uploadedAt: r.uploaded_at, uploadedBy: r.uploaded_by,
   };
 }
 
 export function campaignOf(r: CampaignRow, d: CampaignDefinition): Campaign {
   return {
-    id: r.id, name: r.name, imageId: r.image_id, ...d, state: r.state, pauseReason: r.pause_reason, createdAt: Number(r.created_at), createdBy: r.created_by,
-    startedAt: r.started_at === null ? null : Number(r.started_at), finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+    id: r.id, name: r.name, imageId: r.image_id, ...d, state: r.state, pauseReason: r.pause_reason, createdAt: r.created_at, createdBy: r.created_by,
+    startedAt: r.started_at === null ? null : r.started_at, finishedAt: r.finished_at === null ? null : r.finished_at,
   };
 }
 
@@ -50,7 +50,7 @@ export function deviceOf(r: DeviceRow): CampaignDevice {
   return {
     campaignId: r.campaign_id, meterId: r.meter_id, terminalId: r.terminal_id, state: r.state, blocksHeld: r.blocks_held, blocksTotal: r.blocks_total,
     blockSize: r.block_size, initiated: r.initiated === true || r.initiated === 1, reason: r.reason, code: r.code, fromVersion: r.from_version,
-    toVersion: r.to_version, attempts: r.attempts, notBefore: Number(r.not_before), offerId: r.offer_id, updatedAt: Number(r.updated_at),
+    toVersion: r.to_version, attempts: r.attempts, notBefore: r.not_before, offerId: r.offer_id, updatedAt: r.updated_at,
   };
 }
 

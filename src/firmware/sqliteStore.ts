@@ -55,11 +55,11 @@ export class SqliteFirmwareStore implements FirmwareStore {
   }
 
   insertCampaign(c: Campaign, devices: readonly NewCampaignDevice[]): Promise<void> {
-    return settled(() => this.db.transaction(() => {
+    return settled(() => { this.db.transaction(() => {
       this.db.prepare(`INSERT INTO firmware_campaigns (${CAMPAIGN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(c.id, c.name, c.imageId, JSON.stringify(definitionOf(c)), c.state, c.pauseReason, c.createdAt, c.createdBy, c.startedAt, c.finishedAt);
       for (const d of devices) this.#writeDevice.run(deviceParams(newDevice(c.id, d.meterId, d.terminalId, c.createdAt), asInteger));
-    })());
+    })(); });
   }
 
   campaign(id: string): Promise<Campaign | undefined> {
