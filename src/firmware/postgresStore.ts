@@ -4,7 +4,7 @@
  * pause on one node and the leader's runner completing the campaign never both pass from the
  * same state. Devices have one writer, the leader's runner.
  */
-import type { PostgresDatabase } from '../storage/postgres/connection.js';
+import { refusalsKept, type PostgresDatabase } from '../storage/postgres/connection.js';
 import { emptyCounts, type Campaign, type CampaignDevice, type CampaignState, type DeviceCounts, type DevicePatch, type DeviceState, type FirmwareImageRecord } from './model.js';
 import {
   CAMPAIGN_COLUMNS, DEVICE_COLUMNS, IMAGE_COLUMNS, campaignOf, definitionOf, deviceOf, deviceParams, imageOf, newDevice, patchedDevice,
@@ -70,7 +70,8 @@ export class PostgresFirmwareStore implements FirmwareStore {
   }
 
   changeCampaign(id: string, decide: CampaignDecision): Promise<Campaign | undefined> {
-    return this.db.run((sql) => sql.begin(async (tx): Promise<Campaign | undefined> => {
+    // A refusal thrown by `decide` (a DomainError) reaches the caller as itself, not as a query failure.
+    return refusalsKept(this.db, (sql) => sql.begin(async (tx): Promise<Campaign | undefined> => {
       const [row] = await tx<StoredCampaign[]>`SELECT ${tx.unsafe(CAMPAIGN_COLUMNS)} FROM firmware_campaigns WHERE id = ${id} FOR UPDATE`;
       if (row === undefined) return undefined;
       const current = campaignOf(row, row.definition);

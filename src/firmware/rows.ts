@@ -38,7 +38,7 @@ export function imageOf(r: ImageRow): FirmwareImageRecord {
 export function campaignOf(r: CampaignRow, d: CampaignDefinition): Campaign {
   return {
     id: r.id, name: r.name, imageId: r.image_id, ...d, state: r.state, pauseReason: r.pause_reason, createdAt: r.created_at, createdBy: r.created_by,
-    startedAt: r.started_at === null ? null : r.started_at, finishedAt: r.finished_at === null ? null : r.finished_at,
+    startedAt: r.started_at, finishedAt: r.finished_at,
   };
 }
 
