@@ -45,6 +45,8 @@ const NOT_SPECIFIED_DATE = octets(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff));
 export class MeterFirmware {
   /** With `firmware: false` nothing reaches it: the identifier and signature stay the factory image's. */
   readonly transfer: ImageTransfer;
+  /** Whether the meter has IC 18 and IC 22 (not with `firmware: false`). */
+  readonly imageTransfer: boolean;
   readonly objects: CosemObjectDef[];
   /** The next image_block_transfer of this block closes the connection instead of being taken (once). */
   dropAtBlock: number | undefined;
@@ -63,7 +65,8 @@ export class MeterFirmware {
       { classId: INTERFACE_CLASSES.data.classId, logicalName: FIRMWARE_LN.firmwareIdentifier, attributes: { 2: { read: () => ok(octets(t.active.identifier)) } } },
       { classId: INTERFACE_CLASSES.data.classId, logicalName: FIRMWARE_LN.firmwareSignature, attributes: { 2: { read: () => ok(octets(t.active.signature)) } } },
     ];
-    if (options !== false) this.objects.push(this.imageTransferObject(), this.scheduleObject());
+    this.imageTransfer = options !== false;
+    if (this.imageTransfer) this.objects.push(this.imageTransferObject(), this.scheduleObject());
   }
 
   /** Runs what the meter's clock has reached (the scheduled activation); the meter calls it after every advance. */
