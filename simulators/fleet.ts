@@ -219,7 +219,7 @@ function firmwareOf(c: SimulatedFirmwareConfig | undefined, meterId: string): Pi
   return {
     model: group?.model ?? c.model,
     hardwareVersion: group?.hardwareVersion ?? c.hardwareVersion,
-    firmware: c.imageTransfer ? { version: group?.version ?? c.version, blockSize: c.blockSize, maxImageBytes: c.maxImageBytes } : false,
+    firmware: { imageTransfer: c.imageTransfer, version: group?.version ?? c.version, blockSize: c.blockSize, maxImageBytes: c.maxImageBytes },
   };
 }
 

@@ -21,6 +21,8 @@ import { createHash } from 'node:crypto';
 import type { ActionResultName } from '../../protocols/dlms/server/objectModel.js';
 
 export interface FirmwareOptions {
+  /** Image transfer (IC 18) and its activation schedule (IC 22) exist (default true); the active firmware objects exist either way. */
+  readonly imageTransfer?: boolean;
   /** Active firmware identifier at start (1.0.0.2.0.255), default "GRD-FW-1.0.0". */
   readonly version?: string;
   /** image_block_size, octets (default 192). */

@@ -12,7 +12,7 @@
  * Extended register 4 1.0.1.6.0.255 (maximum demand) · Profile generic 7 1.0.99.1.0.255,
  * 1.0.99.2.0.255, 0.0.98.1.0.255 · Push setup 40 0.0.25.9.0.255 (interval), 0.4.25.9.0.255
  * (event) · Data 1 0.0.96.11.0.255 (standard event log code) · Disconnect control 70
- * 0.0.96.3.10.255 · Limiter 71 0.0.17.0.0.255 · unless `firmware` is false: Image transfer 18
+ * 0.0.96.3.10.255 · Limiter 71 0.0.17.0.0.255 · unless `firmware.imageTransfer` is false: Image transfer 18
  * 0.0.44.0.0.255 and Single action schedule 22 0.0.15.0.2.255 (image activation; objects/firmware.ts)
  * · with `payment`: Account 111 0.0.19.0.0.255,
  * Credit 112 0.0.19.10.0.255 and 0.0.19.10.1.255, Charge 113 0.0.19.20.0.255, Token gateway 115
@@ -60,10 +60,10 @@ export interface SimulatedDlmsMeterOptions extends MeterSimulationOptions {
   /** Nameplate hardware version, 0.0.96.1.2.255 (default "HW-1.0"). */
   readonly hardwareVersion?: string;
   /**
-   * Firmware image transfer (IC 18) and its activation schedule (IC 22), default on with
-   * imageTransfer.ts's defaults; false leaves both out (the active firmware objects stay).
+   * Firmware: the active version and image transfer (IC 18) with its activation schedule (IC 22),
+   * on by default with imageTransfer.ts's defaults; `imageTransfer: false` leaves IC 18 and IC 22 out.
    */
-  readonly firmware?: FirmwareOptions | false;
+  readonly firmware?: FirmwareOptions;
 }
 
 export type PushSetupName = 'interval' | 'event';

@@ -2,8 +2,8 @@
  * Firmware objects over the image transfer state machine (../imageTransfer.ts): Image transfer
  * IC 18 0.0.44.0.0.255, the image activation Single action schedule IC 22 0.0.15.0.2.255, and
  * the active firmware identifier 1.0.0.2.0.255 and signature 1.0.0.2.8.255 (IC 1 Data,
- * octet-strings, changed by an activation). With `firmware: false` only the last two exist (a
- * meter that cannot be upgraded remotely still names its firmware).
+ * octet-strings, changed by an activation). With `imageTransfer: false` only the last two exist
+ * (a meter that cannot be upgraded remotely still names its firmware).
  *
  * IC 18: attributes 2, 3, 4, 6, 7 read-only, 5 (image_transfer_enabled) writable; methods 1..4.
  * image_transferred_blocks_status is a bit-string with bit n = block n held, bit 0 the most
@@ -43,9 +43,9 @@ const NOT_SPECIFIED_TIME = octets(new Uint8Array(4).fill(0xff));
 const NOT_SPECIFIED_DATE = octets(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff));
 
 export class MeterFirmware {
-  /** With `firmware: false` nothing reaches it: the identifier and signature stay the factory image's. */
+  /** With `imageTransfer: false` nothing reaches it: the identifier and signature stay the factory image's. */
   readonly transfer: ImageTransfer;
-  /** Whether the meter has IC 18 and IC 22 (not with `firmware: false`). */
+  /** Whether the meter has IC 18 and IC 22 (not with `imageTransfer: false`). */
   readonly imageTransfer: boolean;
   readonly objects: CosemObjectDef[];
   /** The next image_block_transfer of this block closes the connection instead of being taken (once). */
@@ -58,14 +58,14 @@ export class MeterFirmware {
   private scheduledAt = 0;
   private executionTime: DlmsData = array([structure(NOT_SPECIFIED_TIME, NOT_SPECIFIED_DATE)]);
 
-  constructor(private readonly sim: MeterSimulation, options: FirmwareOptions | false) {
-    this.transfer = new ImageTransfer(options === false ? {} : options);
+  constructor(private readonly sim: MeterSimulation, options: FirmwareOptions) {
+    this.transfer = new ImageTransfer(options);
     const t = this.transfer;
     this.objects = [
       { classId: INTERFACE_CLASSES.data.classId, logicalName: FIRMWARE_LN.firmwareIdentifier, attributes: { 2: { read: () => ok(octets(t.active.identifier)) } } },
       { classId: INTERFACE_CLASSES.data.classId, logicalName: FIRMWARE_LN.firmwareSignature, attributes: { 2: { read: () => ok(octets(t.active.signature)) } } },
     ];
-    this.imageTransfer = options !== false;
+    this.imageTransfer = options.imageTransfer !== false;
     if (this.imageTransfer) this.objects.push(this.imageTransferObject(), this.scheduleObject());
   }
 

@@ -57,8 +57,8 @@ describe('simulated meter firmware objects', () => {
     expect(read(m, 1, '0.0.96.1.2.255', 2, t)).toEqual({ type: 'visible-string', value: 'HW-1.0' });
   });
 
-  it('takes the nameplate and firmware version from the options, and leaves IC 18 and IC 22 out with firmware: false', () => {
-    const m = newMeter({ model: 'X-9', hardwareVersion: 'HW-7', firmware: false });
+  it('takes the nameplate and firmware version from the options, and leaves IC 18 and IC 22 out with imageTransfer: false', () => {
+    const m = newMeter({ model: 'X-9', hardwareVersion: 'HW-7', firmware: { imageTransfer: false } });
     const t = START + MIN;
     expect(read(m, 1, '0.0.96.1.1.255', 2, t)).toEqual({ type: 'visible-string', value: 'X-9' });
     expect(read(m, 1, '0.0.96.1.2.255', 2, t)).toEqual({ type: 'visible-string', value: 'HW-7' });
