@@ -135,13 +135,13 @@ describe('simulated meter firmware objects', () => {
   });
 });
 
-describe('simulated meter firmware over TCP with the DLMS client', () => {
-  const sim = new DlmsMeterSimulator({ framing: 'wrapper', seed: 18, serialNumber: '00000018', historyDays: 0, firmware: { blockSize: 64 } });
+describe.each(['wrapper', 'hdlc'] as const)('simulated meter firmware over TCP (%s) with the DLMS client', (framing) => {
+  const sim = new DlmsMeterSimulator({ framing, seed: 18, serialNumber: '00000018', historyDays: 0, firmware: { blockSize: 64 } });
   beforeAll(async () => { await sim.start(); });
   afterAll(async () => { await sim.stop(); });
 
   const connect = async () => {
-    const transport = await openDlmsTransport({ host: '127.0.0.1', port: sim.port, framing: 'wrapper', clientSap: MANAGEMENT_CLIENT, serverSap: 1, timeoutMs: 5_000 }, new AbortController().signal);
+    const transport = await openDlmsTransport({ host: '127.0.0.1', port: sim.port, framing, clientSap: MANAGEMENT_CLIENT, serverSap: 1, timeoutMs: 5_000 }, new AbortController().signal);
     const client = new DlmsClient(transport, { clientSap: MANAGEMENT_CLIENT, timeoutMs: 2_000, auth: { mechanism: 'low', password: '12345678' } });
     await client.associate();
     return client;
