@@ -57,7 +57,8 @@ export const MAX_REASON_LENGTH = 256;
 /** Printable ASCII, 1–64 characters, no leading or trailing space. */
 export const VERSION_PATTERN = /^[!-~](?:[ -~]{0,62}[!-~])?$/;
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
-const PRINTABLE = /^[^\u0000-\u001f\u007f]+$/;
+/** No control characters (Unicode general category Cc): a reason is one line of text. */
+const PRINTABLE = /^\P{Cc}+$/u;
 
 export function otaOfferTopic(prefix: string, terminalId: string): string {
   return `${prefix}/${terminalId}/ota/offer`;

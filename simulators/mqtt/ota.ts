@@ -128,10 +128,15 @@ export class SimulatedOta {
         return `download-failed: HTTP ${res.status}`;
       }
       const image = new Uint8Array(offer.size);
+      const reader = res.body.getReader();
       let held = 0;
       let quarter = 0;
-      for await (const chunk of res.body) {
-        if (held + chunk.byteLength > offer.size) return `size-mismatch: more than the offered ${offer.size} bytes`;
+      for (let next = await reader.read(); !next.done; next = await reader.read()) {
+        const chunk = next.value as Uint8Array; // undici types the body loosely; it yields bytes
+        if (held + chunk.byteLength > offer.size) {
+          await reader.cancel();
+          return `size-mismatch: more than the offered ${offer.size} bytes`;
+        }
         image.set(chunk, held);
         held += chunk.byteLength;
         // Progress at each quarter: enough to watch, bounded to three reports.

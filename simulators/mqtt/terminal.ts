@@ -105,7 +105,7 @@ export class MqttTerminalSimulator {
     }, options.ota);
   }
 
-  /** Connects (birth, then a first publish) and publishes every `publishIntervalMs`. Rejects if the first connection fails. */
+  /** Connects (subscription, birth, then a first publish) and publishes every `publishIntervalMs`. Rejects if the first connection fails. */
   async start(): Promise<void> {
     if (this.client !== undefined) throw new Error('simulator already started');
     const status = statusTopic(this.prefix, this.terminalId);
@@ -121,6 +121,8 @@ export class MqttTerminalSimulator {
     });
     this.client = client;
     const offers = otaOfferTopic(this.prefix, this.terminalId);
+    let listening: () => void = () => undefined;
+    const subscribed = new Promise<void>((resolve) => { listening = resolve; });
     client.on('message', (topic, payload) => {
       if (topic === offers) {
         this.ota.handle(payload);
@@ -137,6 +139,7 @@ export class MqttTerminalSimulator {
     client.on('connect', () => {
       client.subscribe([commandTopic(this.prefix, this.terminalId), offers], { qos: 1 }, (err) => {
         if (err) this.errors += 1;
+        listening();
       });
       this.publishBirth();
       this.publishNow().catch(() => {
@@ -160,6 +163,8 @@ export class MqttTerminalSimulator {
     client.on('error', () => {
       this.errors += 1;
     });
+    // A command or an offer sent as soon as start() resolves must find the terminal listening.
+    await subscribed;
     this.timer = setInterval(() => {
       if (!client.connected) {
         this.skipped += 1;

@@ -42,7 +42,7 @@ export interface OtaGrant {
 
 /** An image being sent; `release` frees its slot once the response is over (idempotent). */
 export interface OtaDownload extends OtaImage {
-  release(): void;
+  readonly release: () => void;
 }
 
 /** Where the route is served, under the station's base URL. */
