@@ -9,7 +9,7 @@
  * and logged once a minute per problem code, never passed on and never thrown.
  */
 import type { MqttClient } from 'mqtt';
-import { ProtocolError, TimeoutError } from '../../../protocols/adapter.js';
+import { ConnectionError, ProtocolError, TimeoutError } from '../../../protocols/adapter.js';
 import { connectMqtt, type MqttConnection } from '../../../protocols/mqtt/connection.js';
 import { disconnect, withDeadline } from '../../../protocols/mqtt/disconnect.js';
 import { AdapterStateError, TopicError } from '../../../protocols/mqtt/errors.js';
@@ -86,6 +86,9 @@ export class MqttOtaChannel implements OtaChannel {
     // Counted until mqtt.js settles it, not until we stop waiting: a publish queued while the broker is away stays queued.
     const published = this.#connect()
       .then((client) => client.publishAsync(otaOfferTopic(this.o.topicPrefix, terminalId), payload, { qos: 1, retain: false }))
+      .catch((err: unknown) => {
+        throw new ConnectionError(`could not publish OTA offer ${offer.offerId}: ${err instanceof Error ? err.message : String(err)}`, terminalId, { cause: err });
+      })
       .finally(() => { this.#pending -= 1; });
     const outcome = await withDeadline(published, timeoutMs);
     if (outcome === 'late') {

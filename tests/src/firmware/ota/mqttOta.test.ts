@@ -210,3 +210,22 @@ async function rig(startBroker: () => Promise<TestBroker>, ota: SimulatedOtaOpti
     },
   };
 }
+
+describe('MQTT OTA channel refusals', () => {
+  const offer = { offerId: 'o-9', url: 'http://127.0.0.1:1/api/v1/firmware/ota/x', sha256: SHA256, size: 10, version: 'TRM-2.0.0', activate: 'now' as const };
+
+  it('refuses a bad terminal id or offer before publishing, times out on an unreachable broker, and refuses offers once closed', async () => {
+    const channel = new MqttOtaChannel({
+      connection: { url: 'mqtt://127.0.0.1:1', reconnectPeriodMs: 50 }, clientId: 'gridhead-ota-nobroker', topicPrefix: PREFIX,
+      logger: createLogger('silent'), publishTimeoutMs: 200, maxPendingOffers: 1,
+    });
+    cleanups.push(() => channel.close());
+    await expect(channel.offer('bad/id', offer)).rejects.toMatchObject({ code: 'INVALID_TERMINAL_ID' });
+    await expect(channel.offer(TERMINAL, { ...offer, sha256: 'nope' })).rejects.toMatchObject({ code: 'INVALID_SHAPE', path: '$.sha256' });
+    await expect(channel.offer(TERMINAL, offer)).rejects.toMatchObject({ code: 'TIMEOUT' });
+    // The timed-out offer stays queued in the client until the broker is back: it still takes the one slot.
+    await expect(channel.offer(TERMINAL, offer)).rejects.toMatchObject({ code: 'OTA_OFFERS_BUSY' });
+    await channel.close();
+    await expect(channel.offer(TERMINAL, offer)).rejects.toMatchObject({ code: 'ADAPTER_STATE' });
+  });
+});
