@@ -5,6 +5,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { strict } from '../../protocols/config.js';
+import { FirmwareOtaConfig } from './firmwareOta.js';
 
 export const FirmwareConfig = Type.Object(
   {
@@ -37,6 +38,8 @@ export const FirmwareConfig = Type.Object(
     otaReportTimeoutMs: Type.Integer({ minimum: 1_000, maximum: 7 * 86_400_000, default: 1_800_000 }),
     /** Devices read per batch of a CSV export (keyset pages, streamed). */
     exportBatch: Type.Integer({ minimum: 1, maximum: 1_000, default: 500 }),
+    /** MQTT OTA offers and image downloads (src/config/firmwareOta.ts, read by src/firmware/ota). */
+    ota: FirmwareOtaConfig,
   },
   { ...strict, default: {} },
 );

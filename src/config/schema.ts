@@ -748,7 +748,7 @@ export const GridheadConfig = Type.Object(
     workflows: WorkflowsConfig,
     /** Work orders (工单): text and list bounds (src/config/workOrders.ts). */
     workOrders: WorkOrdersConfig,
-    /** Firmware images and campaigns (src/config/firmware.ts, read by src/firmware). */
+    /** Firmware images and campaigns (src/config/firmware.ts, read by src/firmware), with MQTT OTA under `ota`. */
     firmware: FirmwareConfig,
     cluster: ClusterConfig,
   },
