@@ -126,7 +126,12 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   });
 
   const workOrders = createWorkOrders({ ...base, store: stores.workOrders, audit: storage.audit });
-  const firmware = createFirmware({ ...base, duties: leaderDuties, store: stores.firmware, audit: storage.audit, registry, lanes: collection.scheduler, adapters: adapters.byProtocol });
+  // The API's URL is known once it listens; MQTT terminals are offered downloads from it.
+  const listening: { url?: string } = {};
+  const firmware = createFirmware({
+    ...base, duties: leaderDuties, store: stores.firmware, audit: storage.audit, registry, lanes: collection.scheduler, adapters: adapters.byProtocol,
+    broker: broker.connection, identity, apiUrl: () => listening.url,
+  });
   const billing = createBillingService({ billing: stores.billing, replacements: stores.replacements }, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id));
   const meterReader = new MeterReader({ meter: (id) => registry.findMeter(id), terminal: (id) => registry.findTerminal(id), scheduler: collection.scheduler, plausibility: config.ingest.plausibility });
   const workflows = await createStationWorkflows({
@@ -151,12 +156,14 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   const { url } = await createApi({
     ...base, registry, readings: storage.readings, billing, meterReader, feeReports: stores.feeReports, audit: storage.audit, auth: storage.auth, security: { keys: storage.keys, events: storage.securityEvents },
     collection, live, alarms, rules: rules?.service, control, loadControl, tariffs, fees, feeControl, workOrders, firmware: firmware.service,
+    ...(firmware.otaDownloads === undefined ? {} : { firmwareOta: { downloads: firmware.otaDownloads } }),
     ...(workflows === undefined ? {} : {
       workflows: workflows.runtime,
       workflowDefinitions: { definitions: workflows.definitions, maxBytes: config.workflows.definitions.maxBytes, ...workflows.catalogue },
     }),
     dlmsPush: { deadLetters: adapters.dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
   });
+  listening.url = url;
   await cluster.advertise(url);
   if (fleet !== undefined) await fleet.startPublishing();
 
