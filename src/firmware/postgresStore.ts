@@ -5,9 +5,9 @@
  * same state. Devices have one writer, the leader's runner.
  */
 import { refusalsKept, type PostgresDatabase } from '../storage/postgres/connection.js';
-import { emptyCounts, type Campaign, type CampaignDevice, type CampaignState, type DeviceCounts, type DevicePatch, type DeviceState, type FirmwareImageRecord } from './model.js';
+import type { Campaign, CampaignDevice, CampaignState, DeviceCounts, DevicePatch, DeviceState, FirmwareImageRecord } from './model.js';
 import {
-  CAMPAIGN_COLUMNS, DEVICE_COLUMNS, IMAGE_COLUMNS, campaignOf, definitionOf, deviceOf, deviceParams, imageOf, newDevice, patchedDevice,
+  CAMPAIGN_COLUMNS, DEVICE_COLUMNS, IMAGE_COLUMNS, campaignOf, countsOf, definitionOf, deviceOf, deviceParams, imageOf, newDevice, patchedDevice,
   type CampaignDefinition, type CampaignRow, type DeviceRow, type ImageRow,
 } from './rows.js';
 import {
@@ -130,12 +130,3 @@ export class PostgresFirmwareStore implements FirmwareStore {
 }
 
 const asBoolean = (b: boolean): boolean => b;
-
-function countsOf(rows: readonly { state: DeviceState; n: number }[]): DeviceCounts {
-  const counts = emptyCounts();
-  for (const { state, n } of rows) {
-    counts[state] = n;
-    counts.total += n;
-  }
-  return counts;
-}

@@ -3,7 +3,7 @@
  * campaign's definition (group, window, rate, activation, failure budget) is one JSON value:
  * text on SQLite, jsonb on PostgreSQL, so each store hands `campaignOf` the parsed value.
  */
-import type { Campaign, CampaignDevice, CampaignSpec, DevicePatch, DeviceState, FirmwareImageRecord } from './model.js';
+import { emptyCounts, type Campaign, type CampaignDevice, type CampaignSpec, type DeviceCounts, type DevicePatch, type DeviceState, type FirmwareImageRecord } from './model.js';
 
 export interface ImageRow {
   id: string; name: string; identifier: string; version: string; size: number; sha256: string; signature: string | null;
@@ -74,4 +74,14 @@ export function newDevice(campaignId: string, meterId: string, terminalId: strin
     campaignId, meterId, terminalId, state: 'pending', blocksHeld: 0, blocksTotal: 0, blockSize: 0, initiated: false, reason: null, code: null,
     fromVersion: null, toVersion: null, attempts: 0, notBefore: 0, offerId: null, updatedAt: at,
   };
+}
+
+/** The counts of a campaign's devices from its `state, count` rows. */
+export function countsOf(rows: readonly { state: DeviceState; n: number }[]): DeviceCounts {
+  const counts = emptyCounts();
+  for (const { state, n } of rows) {
+    counts[state] = n;
+    counts.total += n;
+  }
+  return counts;
 }

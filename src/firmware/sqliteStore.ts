@@ -5,9 +5,9 @@
  */
 import type { Statement } from 'better-sqlite3';
 import { settled, type Db } from '../storage/db.js';
-import { emptyCounts, type Campaign, type CampaignDevice, type CampaignState, type DeviceCounts, type DevicePatch, type DeviceState, type FirmwareImageRecord } from './model.js';
+import type { Campaign, CampaignDevice, CampaignState, DeviceCounts, DevicePatch, DeviceState, FirmwareImageRecord } from './model.js';
 import {
-  CAMPAIGN_COLUMNS, DEVICE_COLUMNS, IMAGE_COLUMNS, campaignOf, definitionOf, deviceOf, deviceParams, imageOf, newDevice, patchedDevice,
+  CAMPAIGN_COLUMNS, DEVICE_COLUMNS, IMAGE_COLUMNS, campaignOf, countsOf, definitionOf, deviceOf, deviceParams, imageOf, newDevice, patchedDevice,
   type CampaignDefinition, type CampaignRow, type DeviceRow, type ImageRow,
 } from './rows.js';
 import {
@@ -139,12 +139,7 @@ export class SqliteFirmwareStore implements FirmwareStore {
   }
 
   #countsOf(campaignId: string): DeviceCounts {
-    const counts = emptyCounts();
-    for (const { state, n } of this.#counts.all(campaignId)) {
-      counts[state] = n;
-      counts.total += n;
-    }
-    return counts;
+    return countsOf(this.#counts.all(campaignId));
   }
 }
 
