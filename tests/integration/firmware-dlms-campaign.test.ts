@@ -105,8 +105,13 @@ describe('a DLMS firmware campaign over the simulated fleet', () => {
       return c.status === 'open' ? undefined : c;
     }, 60_000, 'the command to be served');
     expect(served.status).toBe('verified');
-    const during = await json<{ items: DeviceView[] }>(`/api/v1/firmware/campaigns/${created.id}/devices?limit=1000`);
-    expect(during.items.find((d) => d.meterId === busy.meterId)).toMatchObject({ state: 'transferring' });
+    // The meter's audit trail in order: its transfer started, the disconnect was served, and only then the transfer ended.
+    const trail = await eventually(async () => {
+      const actions = (await json<{ items: { action: string }[] }>(`/api/v1/audit?target=meter:${busy.meterId}&limit=100`)).items.map((e) => e.action).reverse();
+      return actions.includes('firmware.device-transferred') ? actions : undefined;
+    }, 60_000, 'the busy meter\'s transfer to end');
+    expect(trail.indexOf('firmware.device-transfer-started')).toBeLessThan(trail.indexOf('command.disconnect'));
+    expect(trail.indexOf('command.disconnect')).toBeLessThan(trail.indexOf('firmware.device-transferred'));
     // The campaign honours its rate: never more devices in transfer than its total.
     expect((await transferring()).length).toBeLessThanOrEqual(24);
 
