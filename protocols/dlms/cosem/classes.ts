@@ -54,6 +54,24 @@ export const INTERFACE_CLASSES = {
     },
     methods: { reply_to_hls_authentication: 1, change_hls_secret: 2, add_object: 3, remove_object: 4 },
   },
+  /**
+   * Image transfer (Blue Book §4.4.6): the image goes in blocks of image_block_size octets,
+   * numbered from 0; bit n of image_transferred_blocks_status is block n received.
+   */
+  imageTransfer: {
+    classId: 18, version: 0,
+    attributes: {
+      logical_name: 1, image_block_size: 2, image_transferred_blocks_status: 3, image_first_not_transferred_block_number: 4,
+      image_transfer_enabled: 5, image_transfer_status: 6, image_to_activate_info: 7,
+    },
+    methods: { image_transfer_initiate: 1, image_block_transfer: 2, image_verify: 3, image_activate: 4 },
+  },
+  /** Single action schedule (Blue Book §4.5.7): runs one script at the instants of execution_time. */
+  singleActionSchedule: {
+    classId: 22, version: 0,
+    attributes: { logical_name: 1, executed_script: 2, type: 3, execution_time: 4 },
+    methods: {},
+  },
   pushSetup: {
     classId: 40, version: 0,
     attributes: {
