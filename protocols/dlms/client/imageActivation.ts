@@ -84,8 +84,8 @@ export async function readActiveFirmware(
   const identifierObis = objects.identifier ?? IMAGE_OBIS.firmwareIdentifier;
   const refs = [identifierObis, objects.signature ?? IMAGE_OBIS.firmwareSignature].map((obis) => ({ classId: DATA.classId, obis, attribute: DATA.attributes.value }));
   const [identifier, signature] = await client.getList(refs, options.signal);
-  if (identifier === undefined || !identifier.ok) {
-    const why = identifier?.ok === false ? identifier.error : 'no result';
+  if (identifier?.ok !== true) {
+    const why = identifier === undefined ? 'no result' : identifier.error;
     throw new FirmwareTransferUnsupported(`the active firmware identifier ${identifierObis} cannot be read (${why})`, options.terminalId);
   }
   return {

@@ -124,7 +124,7 @@ export async function initiateImageTransfer(client: CosemClient, identifier: Uin
   const reply = await withTemporaryRetries(() => client.action(ref, encodeImageTransferInitiate(identifier, size), options.signal), options);
   if (!reply.ok) {
     if (reply.error === 'object-undefined' || reply.error === 'object-class-inconsistent') {
-      throw new FirmwareTransferUnsupported(`IC 18 Image transfer ${String(ref.obis)} is not in the meter (${reply.error})`, options.terminalId);
+      throw new FirmwareTransferUnsupported(`IC 18 Image transfer ${ref.obis} is not in the meter (${reply.error})`, options.terminalId);
     }
     throw new ImageRefused(reply.error, identifierText(identifier), options.terminalId);
   }

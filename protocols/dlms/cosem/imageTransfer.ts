@@ -41,12 +41,12 @@ export interface ImageToActivate {
 /** Attribute 7: array of structure {image_to_activate_size, image_to_activate_identification, image_to_activate_signature}. */
 export function decodeImageToActivateInfo(d: DlmsData): ImageToActivate[] {
   return asArray(d, 'image_to_activate_info').map((entry, i) => {
-    const [size, identification, signature] = asStructure(entry, 3, `image_to_activate_info[${i}]`);
     // asStructure checked there are three members.
+    const [size, identification, signature] = asStructure(entry, 3, `image_to_activate_info[${i}]`) as [DlmsData, DlmsData, DlmsData];
     return {
-      size: asNumber(size as DlmsData, 'image_to_activate_size'),
-      identification: asBytes(identification as DlmsData, 'image_to_activate_identification'),
-      signature: asBytes(signature as DlmsData, 'image_to_activate_signature'),
+      size: asNumber(size, 'image_to_activate_size'),
+      identification: asBytes(identification, 'image_to_activate_identification'),
+      signature: asBytes(signature, 'image_to_activate_signature'),
     };
   });
 }
@@ -99,7 +99,7 @@ export const IMAGE_METHOD_NO_DATA: DlmsData = { type: 'integer', value: 0 };
  * IC 22 attribute 4 execution_time for one instant: array of one structure {time
  * octet-string(4), date octet-string(5)} in the meter's local time (the schedule carries no
  * deviation, IEC 62056-6-2 §4.1.6.1 formats), given as the offset the meter's clock reports
- * (COSEM sign: UTC = local + deviation). Hundredths are not specified: whole seconds.
+ * (COSEM sign: UTC = local + deviation). Whole seconds: hundredths 0.
  */
 export function encodeExecutionTime(instantMs: number, deviationMinutes: number): DlmsData {
   const local = epochMsToCosemDateTime(instantMs, deviationMinutes);
@@ -108,7 +108,7 @@ export function encodeExecutionTime(instantMs: number, deviationMinutes: number)
     value: [{
       type: 'structure',
       value: [
-        { type: 'octet-string', value: encodeCosemTime({ ...local.time, hundredths: undefined }) },
+        { type: 'octet-string', value: encodeCosemTime({ ...local.time, hundredths: 0 }) },
         { type: 'octet-string', value: encodeCosemDate(local.date) },
       ],
     }],
