@@ -46,17 +46,9 @@ export const INTERFACE_CLASSES = {
       preset_adjusting_time: 5, shift_time: 6,
     },
   },
-  associationLn: {
-    classId: 15, version: 1,
-    attributes: {
-      logical_name: 1, object_list: 2, associated_partners_id: 3, application_context_name: 4, xdlms_context_info: 5,
-      authentication_mechanism_name: 6, secret: 7, association_status: 8, security_setup_reference: 9,
-    },
-    methods: { reply_to_hls_authentication: 1, change_hls_secret: 2, add_object: 3, remove_object: 4 },
-  },
   /**
-   * Image transfer (Blue Book §4.4.6): the image goes in blocks of image_block_size octets,
-   * numbered from 0; bit n of image_transferred_blocks_status is block n received.
+   * Image transfer (Blue Book, class_id 18): an image is sent in blocks of image_block_size octets
+   * numbered from 0, verified, then activated (now, or by the Single action schedule below).
    */
   imageTransfer: {
     classId: 18, version: 0,
@@ -66,11 +58,19 @@ export const INTERFACE_CLASSES = {
     },
     methods: { image_transfer_initiate: 1, image_block_transfer: 2, image_verify: 3, image_activate: 4 },
   },
-  /** Single action schedule (Blue Book §4.5.7): runs one script at the instants of execution_time. */
+  /** Single action schedule (Blue Book §4.5.7): runs one script at the times of execution_time. */
   singleActionSchedule: {
     classId: 22, version: 0,
     attributes: { logical_name: 1, executed_script: 2, type: 3, execution_time: 4 },
     methods: {},
+  },
+  associationLn: {
+    classId: 15, version: 1,
+    attributes: {
+      logical_name: 1, object_list: 2, associated_partners_id: 3, application_context_name: 4, xdlms_context_info: 5,
+      authentication_mechanism_name: 6, secret: 7, association_status: 8, security_setup_reference: 9,
+    },
+    methods: { reply_to_hls_authentication: 1, change_hls_secret: 2, add_object: 3, remove_object: 4 },
   },
   pushSetup: {
     classId: 40, version: 0,
