@@ -119,7 +119,7 @@ export function parseDlmsArgs(sub: string | undefined, args: readonly string[]):
   const v = parsed.values as Partial<Record<string, string>>;
   const meter = parseConnection(v, (parsed.values as Partial<Record<string, unknown>>)['dedicated-key'] === true);
   if (sub === 'objects') return { kind: 'objects', meter };
-  if (sub === 'image-transfer') return { kind: 'image-transfer', meter, transfer: parseImageTransfer(parsed.values as Partial<Record<string, string | boolean>>) };
+  if (sub === 'image-transfer') return { kind: 'image-transfer', meter, transfer: parseImageTransfer(parsed.values) };
   const defaultClass = v.class === undefined ? undefined : integer('--class', v.class, 0, 0xffff);
   if (parsed.positionals.length === 0) throw new UsageError('get: give at least one OBIS:ATTR to read');
   return { kind: 'get', meter, items: parsed.positionals.map((p) => parseItem(p, defaultClass)) };
