@@ -99,8 +99,9 @@ export async function sendImage(client: ImageTransferClient, request: ImageSendR
 
   const budget = request.maxBlocks ?? Number.POSITIVE_INFINITY;
   let sent = 0;
+  let heldCount = count(held);
   const progress = (complete: boolean): ImageSendProgress => ({
-    blockSize, blocksTotal: total, blocksHeld: held.filter(Boolean).length, blocksSent: sent, complete, initiated,
+    blockSize, blocksTotal: total, blocksHeld: heldCount, blocksSent: sent, complete, initiated,
   });
   for (let round = 0; ; round++) {
     const missing = missingBlocks(held);
@@ -111,10 +112,12 @@ export async function sendImage(client: ImageTransferClient, request: ImageSendR
       await transferImageBlock(client, n, imageBlock(image.bytes, n, blockSize), options);
       sent++;
       held[n] = true;
-      request.onBlock?.(held.filter(Boolean).length, total);
+      heldCount++;
+      request.onBlock?.(heldCount, total);
     }
     // Step 4: the bit-string says which blocks arrived; the meter may have dropped some.
     held = await readHeldBlocks(client, total, options);
+    heldCount = count(held);
   }
 }
 
@@ -187,6 +190,10 @@ export function pause(options: ImageTransferOptions, ms: number): Promise<void> 
     const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+function count(held: readonly boolean[]): number {
+  return held.reduce((n, h) => (h ? n + 1 : n), 0);
 }
 
 const ABSENT: ReadonlySet<DataAccessResult> = new Set(['object-undefined', 'object-class-inconsistent']);
