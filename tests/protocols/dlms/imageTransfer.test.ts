@@ -168,6 +168,13 @@ describe.each(VARIANTS)('image transfer over $name', ({ framing, hls }) => {
     expect(blocks).toEqual([]);
   });
 
+  it('reports an activation the meter refuses (the image is not verified) with its action result and status', async () => {
+    const { firmware } = await meter();
+    await firmware.send({ address: '1', image: firmwareImage(300), resume: false }, never);
+    await expect(firmware.activate('1', { at: 'now' }, never))
+      .rejects.toMatchObject({ code: 'IMAGE_ACTIVATION_FAILED', result: 'other-reason', status: 'image-transfer-initiated' });
+  });
+
   it('reports an identifier the meter refuses with its action result', async () => {
     const { firmware } = await meter({ refuseIdentifiers: ['BAD-FW'] });
     await expect(firmware.send({ address: '1', image: firmwareImage(100, 'BAD-FW'), resume: false }, never))

@@ -12,7 +12,7 @@ import type { DlmsData } from '../../../../protocols/dlms/axdr/data.js';
 import { DEFAULT_CLIENT_CONFORMANCE } from '../../../../protocols/dlms/client/client.js';
 import { verifyImage } from '../../../../protocols/dlms/client/imageActivation.js';
 import {
-  ImageBlockExceedsPdu, ImageBlockSizeChanged, ImageRefused, ImageTooLarge, ImageTransferDisabled, ImageVerificationFailed,
+  ImageBlockExceedsPdu, ImageBlockSizeChanged, ImageInfoMismatch, ImageRefused, ImageTooLarge, ImageTransferDisabled, ImageVerificationFailed,
 } from '../../../../protocols/dlms/client/imageErrors.js';
 import { sendImage } from '../../../../protocols/dlms/client/imageTransfer.js';
 import { aareAccepted, connect, invokeOf, type Step } from './scriptedServer.js';
@@ -91,5 +91,22 @@ describe('image transfer against a scripted meter', () => {
     const { client, server } = await connect([act('temporary-failure')], {}, aareAccepted(), get(status(2)));
     await expect(verifyImage(client, image, { ...noWait, pollIntervalMs: 250, verifyTimeoutMs: 1_000 })).rejects.toBeInstanceOf(TimeoutError);
     expect(server.requests.filter((r) => r.type === 'get-request-normal')).toHaveLength(4);
+  });
+
+  it('checks image_to_activate_info after a verification that succeeded, and names what differs', async () => {
+    const info = (identifier: string, size: number): DlmsData => ({
+      type: 'array', value: [{ type: 'structure', value: [u32(size), { type: 'octet-string', value: Uint8Array.from(Buffer.from(identifier)) }, { type: 'octet-string', value: new Uint8Array(0) }] }],
+    });
+    const { client } = await connect([act('success'), get(status(3)), get(info('FW-1', 20)), act('success'), get(status(3)), get(info('FW-2', 21))]);
+    await expect(verifyImage(client, image, noWait)).rejects.toMatchObject({ code: 'IMAGE_INFO_MISMATCH', differs: ['identification'] });
+    const err = await verifyImage(client, image, noWait).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImageInfoMismatch);
+    expect(err).toMatchObject({ differs: ['size'] });
+  });
+
+  it('gives up on a block the meter does not acknowledge within blockTimeoutMs', async () => {
+    const { client } = await connect([state(8, 0, true, 0), act('success'), state(8, 0, true, 1), () => 'silence']);
+    await expect(sendImage(client, { address: '1', image, resume: false }, { blockTimeoutMs: 50 }))
+      .rejects.toEqual(expect.objectContaining({ code: 'TIMEOUT', message: expect.stringContaining('block 0') as unknown }));
   });
 });
