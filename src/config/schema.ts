@@ -20,6 +20,7 @@ import { DEFAULT_PLAUSIBILITY } from '../ingest/plausibility.js';
 import { CalendarDate, ClockTime } from './clock.js';
 import { FeesConfig } from './fees.js';
 import { WorkflowsConfig } from './workflows.js';
+import { FirmwareOtaConfig } from './firmwareOta.js';
 import { WorkOrdersConfig } from './workOrders.js';
 
 export { OneOf };
@@ -747,6 +748,8 @@ export const GridheadConfig = Type.Object(
     workflows: WorkflowsConfig,
     /** Work orders (工单): text and list bounds (src/config/workOrders.ts). */
     workOrders: WorkOrdersConfig,
+    /** Firmware: MQTT OTA offers and image downloads (src/config/firmwareOta.ts, read by src/firmware/ota). */
+    firmware: Type.Object({ ota: FirmwareOtaConfig }, { ...strict, default: {} }),
     cluster: ClusterConfig,
   },
   strict,
