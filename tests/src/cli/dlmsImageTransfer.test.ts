@@ -8,7 +8,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DlmsClient } from '../../../protocols/dlms/client/client.js';
+import { openDlmsTransport } from '../../../protocols/dlms/net/clientTransport.js';
 import { parseDlmsArgs, UsageError } from '../../../src/cli/dlmsArgs.js';
+import { runImageTransfer } from '../../../src/cli/dlmsImageTransfer.js';
 import { DlmsMeterSimulator, MANAGEMENT_CLIENT } from '../../../simulators/dlms/server.js';
 import { installCli, type CliInstall } from '../../helpers/cli.js';
 
@@ -74,6 +77,24 @@ describe('gridhead dlms image-transfer', () => {
     const run = await cli.run(['dlms', 'image-transfer', ...connection(), '--file', path.join(dir, 'missing.bin'), '--identifier', 'X']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--file: cannot read/);
+  });
+
+  it('draws a bar redrawn in place when stderr is a terminal', async () => {
+    const transport = await openDlmsTransport({ host: '127.0.0.1', port: sim.port, framing: 'hdlc', clientSap: MANAGEMENT_CLIENT, serverSap: 1, timeoutMs: 5_000 }, new AbortController().signal);
+    const client = new DlmsClient(transport, { clientSap: MANAGEMENT_CLIENT, timeoutMs: 5_000, auth: { mechanism: 'low', password: '12345678' } });
+    let written = '';
+    try {
+      await client.associate();
+      let t = 0;
+      // A clock that moves 1 s per look, so every block is drawn.
+      const doc = await runImageTransfer(client, { file, identifier: 'GRD-FW-TTY', activation: { at: 'none' }, resume: false, blockTimeoutMs: undefined },
+        image, { isTTY: true, write: (text: string) => (written += text) }, () => (t += 1_000));
+      expect(doc).toMatchObject({ blocksSent: 16, verified: true, activation: 'none' });
+    } finally {
+      await client.close();
+    }
+    expect(written).toContain('\r\x1b[2Kimage-transfer [##');
+    expect(written).toMatch(/\] 100% 16\/16 blocks {2}\d+ blocks\/s\n/);
   });
 
   it('checks its arguments', () => {
