@@ -36,7 +36,7 @@ function stationConfig(): Record<string, unknown> {
     mqtt: { embeddedBroker: { enabled: true, port: 0 } },
     firmware: { tickMs: 100, sliceBlocks: 8, retryBackoffMs: 200 },
     registry: {
-      terminals: sims.map((s, i) => ({ id: `fw-t${String(i).padStart(3, '0')}`, protocol: 'dlms', profiles: [], dlms: { host: '127.0.0.1', port: s.port, framing: 'wrapper', meterType: 'GRD-FW' } })),
+      terminals: sims.map((s, i) => ({ id: `fw-t${String(i).padStart(3, '0')}`, protocol: 'dlms', profiles: [], dlms: { host: '127.0.0.1', port: s.port, framing: 'wrapper', clientSap: 1, auth: 'low', keyGroup: 'fw', meterType: 'GRD-FW' } })),
       meters: sims.map((_, i) => ({ id: meterIdOf(i), terminalId: `fw-t${String(i).padStart(3, '0')}`, address: '1' })),
     },
   };
@@ -70,6 +70,9 @@ beforeAll(async () => {
     fw.block = (n: number, value: Uint8Array, now: number) => { if (n === 0) blockZero.set(id, (blockZero.get(id) ?? 0) + 1); return block(n, value, now); };
   }
   await startStation();
+  // The management client's LLS password (the simulator's default), for the whole fleet: image transfer and commands need it.
+  const keys = await fetchApi(he, '/api/v1/key-groups/fw/keys', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: '12345678' }) });
+  if (keys.status !== 200) throw new Error(`keys not set: ${keys.status} ${await keys.text()}`);
 }, 120_000);
 
 afterAll(async () => {
@@ -116,10 +119,11 @@ describe('a DLMS firmware campaign over the simulated fleet', () => {
     expect((await transferring()).length).toBeLessThanOrEqual(24);
 
     // SIGKILL mid-campaign, with transfers part-way, then a restart on the same data directory.
+    let last: CampaignView | undefined;
     const part = await eventually(async () => {
-      const c = await json<CampaignView>(`/api/v1/firmware/campaigns/${created.id}`);
-      return c.counts.done >= 30 && c.counts.transferring > 0 ? c : undefined;
-    }, 120_000, 'the campaign part-way');
+      last = await json<CampaignView>(`/api/v1/firmware/campaigns/${created.id}`);
+      return last.counts.done >= 30 && last.counts.transferring > 0 ? last : undefined;
+    }, 120_000, 'the campaign part-way').catch((err: unknown) => { throw new Error(`${String(err)}; campaign: ${JSON.stringify(last)}`); });
     expect(part.state).toBe('running');
     const victim = station;
     const exited = new Promise((resolve) => victim?.child.once('exit', resolve));
