@@ -33,6 +33,7 @@ import type { TariffBook } from '../fees/tariffs/index.js';
 import { FeeReports } from '../fees/reports/service.js';
 import type { FeeReportStore } from '../fees/reports/store.js';
 import type { WorkOrderService } from '../workOrders/service.js';
+import type { FirmwareService } from '../firmware/service.js';
 import type { MeterReader } from '../live/meterRead.js';
 import type { BillingService } from '../billing/service.js';
 import type { DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
@@ -67,6 +68,8 @@ export interface ApiAssembly {
   readonly workflowDefinitions?: WorkflowDefinitionRoutesOptions | undefined;
   /** Work orders (工单); absent: no work-order routes. */
   readonly workOrders?: WorkOrderService | undefined;
+  /** Firmware images and campaigns; absent: no firmware routes. */
+  readonly firmware?: FirmwareService | undefined;
   /** Workflow instances (src/workflows); undefined while workflows are off. */
   readonly workflows?: WorkflowRuntime | undefined;
   readonly dlmsPush: DlmsPushRoutesOptions;
@@ -152,6 +155,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     ...(o.feeControl === undefined ? {} : { feeControl: o.feeControl }),
     ...(o.workflowDefinitions === undefined ? {} : { workflowDefinitions: o.workflowDefinitions }),
     ...(o.workOrders === undefined ? {} : { workOrders: o.workOrders }),
+    ...(o.firmware === undefined ? {} : { firmware: { service: o.firmware, maxImageBytes: config.firmware.maxImageBytes } }),
     ...(o.workflows === undefined ? {} : { workflows: o.workflows }),
     ...(o.firmwareOta === undefined ? {} : { firmwareOta: o.firmwareOta }),
   });

@@ -53,6 +53,7 @@ import { workflowDefinitionRoutes, type WorkflowDefinitionRoutesOptions } from '
 import type { FeeReports } from '../fees/reports/service.js';
 import type { WorkOrderService } from '../workOrders/service.js';
 import { workOrderRoutes } from './workOrderRoutes.js';
+import { firmwareRoutes, type FirmwareRoutesOptions } from './firmwareRoutes.js';
 import { firmwareOtaRoutes, type FirmwareOtaRoutesOptions } from './firmwareOtaRoutes.js';
 import type { HealthReport } from '../observe/health.js';
 
@@ -109,6 +110,7 @@ export interface ApiDeps {
   readonly workflowDefinitions?: WorkflowDefinitionRoutesOptions;
   /** Work orders (工单); absent: no work-order routes. */
   readonly workOrders?: WorkOrderService;
+  readonly firmware?: FirmwareRoutesOptions;
   /** Workflow instances; absent (workflows off): no instance routes. */
   readonly workflows?: WorkflowInstanceRoutesOptions['runtime'];
   /** MQTT OTA image downloads by offer token (public route); absent: no route. */
@@ -242,6 +244,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.feeReports !== undefined) await v1.register(feeReportRoutes, { reports: deps.feeReports });
     if (deps.workflowDefinitions !== undefined) await v1.register(workflowDefinitionRoutes, deps.workflowDefinitions);
     if (deps.workOrders !== undefined) await v1.register(workOrderRoutes, { workOrders: deps.workOrders });
+    if (deps.firmware !== undefined) await v1.register(firmwareRoutes, deps.firmware);
     if (deps.workflows !== undefined) await v1.register(workflowInstanceRoutes, { runtime: deps.workflows });
     if (deps.firmwareOta !== undefined) await v1.register(firmwareOtaRoutes, deps.firmwareOta);
   }, { prefix: '/api/v1' });

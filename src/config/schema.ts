@@ -20,8 +20,8 @@ import { DEFAULT_PLAUSIBILITY } from '../ingest/plausibility.js';
 import { CalendarDate, ClockTime } from './clock.js';
 import { FeesConfig } from './fees.js';
 import { WorkflowsConfig } from './workflows.js';
-import { FirmwareOtaConfig } from './firmwareOta.js';
 import { WorkOrdersConfig } from './workOrders.js';
+import { FirmwareConfig } from './firmware.js';
 
 export { OneOf };
 
@@ -748,8 +748,8 @@ export const GridheadConfig = Type.Object(
     workflows: WorkflowsConfig,
     /** Work orders (工单): text and list bounds (src/config/workOrders.ts). */
     workOrders: WorkOrdersConfig,
-    /** Firmware: MQTT OTA offers and image downloads (src/config/firmwareOta.ts, read by src/firmware/ota). */
-    firmware: Type.Object({ ota: FirmwareOtaConfig }, { ...strict, default: {} }),
+    /** Firmware images and campaigns (src/config/firmware.ts, read by src/firmware), with MQTT OTA under `ota`. */
+    firmware: FirmwareConfig,
     cluster: ClusterConfig,
   },
   strict,
