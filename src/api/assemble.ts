@@ -33,6 +33,7 @@ import type { TariffBook } from '../fees/tariffs/index.js';
 import { FeeReports } from '../fees/reports/service.js';
 import type { FeeReportStore } from '../fees/reports/store.js';
 import type { WorkOrderService } from '../workOrders/service.js';
+import type { DeviceRegisterService } from '../deviceRegister/service.js';
 import type { MeterReader } from '../live/meterRead.js';
 import type { BillingService } from '../billing/service.js';
 import type { DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
@@ -66,6 +67,8 @@ export interface ApiAssembly {
   readonly workflowDefinitions?: WorkflowDefinitionRoutesOptions | undefined;
   /** Work orders (工单); absent: no work-order routes. */
   readonly workOrders?: WorkOrderService | undefined;
+  /** The device register (设备档案); absent: no device routes. */
+  readonly deviceRegister?: DeviceRegisterService | undefined;
   /** Workflow instances (src/workflows); undefined while workflows are off. */
   readonly workflows?: WorkflowRuntime | undefined;
   readonly dlmsPush: DlmsPushRoutesOptions;
@@ -149,6 +152,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     ...(o.feeControl === undefined ? {} : { feeControl: o.feeControl }),
     ...(o.workflowDefinitions === undefined ? {} : { workflowDefinitions: o.workflowDefinitions }),
     ...(o.workOrders === undefined ? {} : { workOrders: o.workOrders }),
+    ...(o.deviceRegister === undefined ? {} : { deviceRegister: o.deviceRegister }),
     ...(o.workflows === undefined ? {} : { workflows: o.workflows }),
   });
   o.closers.add('api', () => api.close());

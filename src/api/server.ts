@@ -53,6 +53,8 @@ import { workflowDefinitionRoutes, type WorkflowDefinitionRoutesOptions } from '
 import type { FeeReports } from '../fees/reports/service.js';
 import type { WorkOrderService } from '../workOrders/service.js';
 import { workOrderRoutes } from './workOrderRoutes.js';
+import type { DeviceRegisterService } from '../deviceRegister/service.js';
+import { deviceRoutes } from './deviceRoutes.js';
 import type { HealthReport } from '../observe/health.js';
 
 export interface ApiDeps {
@@ -108,6 +110,7 @@ export interface ApiDeps {
   readonly workflowDefinitions?: WorkflowDefinitionRoutesOptions;
   /** Work orders (工单); absent: no work-order routes. */
   readonly workOrders?: WorkOrderService;
+  readonly deviceRegister?: DeviceRegisterService;
   /** Workflow instances; absent (workflows off): no instance routes. */
   readonly workflows?: WorkflowInstanceRoutesOptions['runtime'];
 }
@@ -238,6 +241,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.feeReports !== undefined) await v1.register(feeReportRoutes, { reports: deps.feeReports });
     if (deps.workflowDefinitions !== undefined) await v1.register(workflowDefinitionRoutes, deps.workflowDefinitions);
     if (deps.workOrders !== undefined) await v1.register(workOrderRoutes, { workOrders: deps.workOrders });
+    if (deps.deviceRegister !== undefined) await v1.register(deviceRoutes, { devices: deps.deviceRegister });
     if (deps.workflows !== undefined) await v1.register(workflowInstanceRoutes, { runtime: deps.workflows });
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });

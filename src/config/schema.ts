@@ -21,6 +21,7 @@ import { CalendarDate, ClockTime } from './clock.js';
 import { FeesConfig } from './fees.js';
 import { WorkflowsConfig } from './workflows.js';
 import { WorkOrdersConfig } from './workOrders.js';
+import { DeviceRegisterConfig } from './deviceRegister.js';
 
 export { OneOf };
 
@@ -747,6 +748,8 @@ export const GridheadConfig = Type.Object(
     workflows: WorkflowsConfig,
     /** Work orders (工单): text and list bounds (src/config/workOrders.ts). */
     workOrders: WorkOrdersConfig,
+    /** The device register (设备档案): nameplate refresh and history bounds (src/config/deviceRegister.ts). */
+    deviceRegister: DeviceRegisterConfig,
     cluster: ClusterConfig,
   },
   strict,
