@@ -110,6 +110,11 @@ export class NameplateRefresh {
         after = { checkAt: due.checkAt, id: due.id };
         const meter = this.#o.meter(due.id);
         if (meter === undefined || !this.#o.owns(meter.terminalId)) continue;
+        // Waiting for a slot first: a read ending meanwhile may have freed the terminal or found the protocol without nameplates.
+        while (this.#running.size >= concurrency) await Promise.race(this.#running);
+        // eslint cannot see that the awaits above may end with the signal aborted.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+        if (signal.aborted) break;
         if (this.#withoutNameplate.has(meter.protocol)) {
           await store.deferCheck('meter', due.id, this.#o.now() + this.#o.refreshMs);
           continue;
@@ -118,10 +123,6 @@ export class NameplateRefresh {
           waiting = true;
           continue;
         }
-        while (this.#running.size >= concurrency) await Promise.race(this.#running);
-        // eslint cannot see that the awaits above may end with the signal aborted.
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
-        if (signal.aborted) break;
         const read = this.#read(due.id, meter, signal).catch((err: unknown) => { this.#o.onFailure(due.id, meter.terminalId, err); }).finally(() => {
           this.#running.delete(read);
           this.#busyTerminals.delete(meter.terminalId);
