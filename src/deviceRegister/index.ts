@@ -11,7 +11,6 @@
  */
 import type { DeviceRegisterConfig } from '../config/deviceRegister.js';
 import type { MeterReplacement } from '../billing/vee.js';
-import type { Meter, Terminal } from '../domain/index.js';
 import type { Closers } from '../observe/closers.js';
 import type { Duties } from '../observe/duties.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
@@ -30,8 +29,8 @@ export interface DeviceRegisterAssembly {
   readonly config: { readonly deviceRegister: DeviceRegisterConfig };
   readonly store: DeviceRegisterStore;
   readonly registry: {
-    findMeter(id: string): Pick<Meter, 'terminalId' | 'address'> | undefined;
-    findTerminal(id: string): Pick<Terminal, 'protocol'> | undefined;
+    findMeter(id: string): { readonly terminalId: string; readonly address: string } | undefined;
+    findTerminal(id: string): { readonly protocol: string } | undefined;
     areaSubtree(id: string): ReadonlySet<string>;
     onChange(listener: (c: RegistryChange) => void): () => void;
   };
