@@ -38,6 +38,7 @@ import type { MeterReader } from '../live/meterRead.js';
 import type { BillingService } from '../billing/service.js';
 import type { DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
 import type { WorkflowDefinitionRoutesOptions } from './workflowDefinitionRoutes.js';
+import type { FirmwareOtaRoutesOptions } from './firmwareOtaRoutes.js';
 import { buildApi } from './server.js';
 
 export interface ApiAssembly {
@@ -72,6 +73,8 @@ export interface ApiAssembly {
   /** Workflow instances (src/workflows); undefined while workflows are off. */
   readonly workflows?: WorkflowRuntime | undefined;
   readonly dlmsPush: DlmsPushRoutesOptions;
+  /** MQTT OTA image downloads (src/firmware/ota/downloads.ts); absent: no download route. */
+  readonly firmwareOta?: FirmwareOtaRoutesOptions | undefined;
   readonly expectedIntervalMs: (meter: Pick<Meter, 'terminalId'>) => number | undefined;
   readonly health: () => Promise<HealthReport>;
   readonly metrics: MetricsRegistry;
@@ -154,6 +157,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     ...(o.workOrders === undefined ? {} : { workOrders: o.workOrders }),
     ...(o.deviceRegister === undefined ? {} : { deviceRegister: o.deviceRegister }),
     ...(o.workflows === undefined ? {} : { workflows: o.workflows }),
+    ...(o.firmwareOta === undefined ? {} : { firmwareOta: o.firmwareOta }),
   });
   o.closers.add('api', () => api.close());
   await listening('http', config.http.host, config.http.port, () => api.listen({ host: config.http.host, port: config.http.port }));

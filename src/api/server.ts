@@ -55,6 +55,7 @@ import type { WorkOrderService } from '../workOrders/service.js';
 import { workOrderRoutes } from './workOrderRoutes.js';
 import type { DeviceRegisterService } from '../deviceRegister/service.js';
 import { deviceRoutes } from './deviceRoutes.js';
+import { firmwareOtaRoutes, type FirmwareOtaRoutesOptions } from './firmwareOtaRoutes.js';
 import type { HealthReport } from '../observe/health.js';
 
 export interface ApiDeps {
@@ -113,6 +114,8 @@ export interface ApiDeps {
   readonly deviceRegister?: DeviceRegisterService;
   /** Workflow instances; absent (workflows off): no instance routes. */
   readonly workflows?: WorkflowInstanceRoutesOptions['runtime'];
+  /** MQTT OTA image downloads by offer token (public route); absent: no route. */
+  readonly firmwareOta?: FirmwareOtaRoutesOptions;
 }
 
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
@@ -162,6 +165,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'billing', description: 'Frozen reads, interval data with VEE, TOU consumption; JSON pages or streamed CSV' },
         { name: 'fees', description: 'Fee control: tariffs and quotes, accounts, balances, the ledger, payments, reversals and adjustments, recovery reports (money in integer minor units)' },
         { name: 'workflows', description: 'BPMN processes: definitions (versioned, checked at deploy), instances, the modeler\'s catalogue' },
+        { name: 'firmware', description: 'Firmware images and campaigns; MQTT terminals download offered images by their offer URL' },
         { name: 'work orders', description: 'Work orders (工单): jobs for field crews and dispatchers, with result forms, comments, history and CSV export' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
@@ -243,6 +247,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.workOrders !== undefined) await v1.register(workOrderRoutes, { workOrders: deps.workOrders });
     if (deps.deviceRegister !== undefined) await v1.register(deviceRoutes, { devices: deps.deviceRegister });
     if (deps.workflows !== undefined) await v1.register(workflowInstanceRoutes, { runtime: deps.workflows });
+    if (deps.firmwareOta !== undefined) await v1.register(firmwareOtaRoutes, deps.firmwareOta);
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });
   return app;

@@ -20,6 +20,7 @@ import { DEFAULT_PLAUSIBILITY } from '../ingest/plausibility.js';
 import { CalendarDate, ClockTime } from './clock.js';
 import { FeesConfig } from './fees.js';
 import { WorkflowsConfig } from './workflows.js';
+import { FirmwareOtaConfig } from './firmwareOta.js';
 import { WorkOrdersConfig } from './workOrders.js';
 import { DeviceRegisterConfig } from './deviceRegister.js';
 
@@ -750,6 +751,8 @@ export const GridheadConfig = Type.Object(
     workOrders: WorkOrdersConfig,
     /** The device register (设备档案): nameplate refresh and history bounds (src/config/deviceRegister.ts). */
     deviceRegister: DeviceRegisterConfig,
+    /** Firmware: MQTT OTA offers and image downloads (src/config/firmwareOta.ts, read by src/firmware/ota). */
+    firmware: Type.Object({ ota: FirmwareOtaConfig }, { ...strict, default: {} }),
     cluster: ClusterConfig,
   },
   strict,
