@@ -40,6 +40,7 @@ import { createFirmware } from './firmware/index.js';
 import { createStationWorkflows } from './workflows/index.js';
 import { alarmNotifierChannel } from './workflows/actions/index.js';
 import { createBillingService } from './billing/index.js';
+import { createDeviceRegister } from './deviceRegister/index.js';
 import { MeterReader } from './live/meterRead.js';
 
 export interface HeadEnd {
@@ -126,13 +127,14 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   });
 
   const workOrders = createWorkOrders({ ...base, store: stores.workOrders, audit: storage.audit });
+  const billing = createBillingService({ billing: stores.billing, replacements: stores.replacements }, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id));
+  const deviceRegister = createDeviceRegister({ ...base, duties, store: stores.deviceRegister, registry, lanes: collection.scheduler, placement, replacementsOf: (id) => billing.replacementsOf(id) });
   // The API's URL is known once it listens; MQTT terminals are offered downloads from it.
   const listening: { url?: string } = {};
   const firmware = createFirmware({
     ...base, duties: leaderDuties, store: stores.firmware, audit: storage.audit, registry, lanes: collection.scheduler, adapters: adapters.byProtocol,
-    broker: broker.connection, identity, apiUrl: () => listening.url,
+    broker: broker.connection, identity, apiUrl: () => listening.url, register: deviceRegister,
   });
-  const billing = createBillingService({ billing: stores.billing, replacements: stores.replacements }, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id));
   const meterReader = new MeterReader({ meter: (id) => registry.findMeter(id), terminal: (id) => registry.findTerminal(id), scheduler: collection.scheduler, plausibility: config.ingest.plausibility });
   const workflows = await createStationWorkflows({
     ...base, duties: leaderDuties, stores: { definitions: stores.workflowDefinitions, instances: stores.workflowInstances }, audit: storage.audit, registry, workOrders,
@@ -155,7 +157,7 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   ]);
   const { url } = await createApi({
     ...base, registry, readings: storage.readings, billing, meterReader, feeReports: stores.feeReports, audit: storage.audit, auth: storage.auth, security: { keys: storage.keys, events: storage.securityEvents },
-    collection, live, alarms, rules: rules?.service, control, loadControl, tariffs, fees, feeControl, workOrders, firmware: firmware.service,
+    collection, live, alarms, rules: rules?.service, control, loadControl, tariffs, fees, feeControl, workOrders, deviceRegister, firmware: firmware.service,
     ...(firmware.otaDownloads === undefined ? {} : { firmwareOta: { downloads: firmware.otaDownloads } }),
     ...(workflows === undefined ? {} : {
       workflows: workflows.runtime,

@@ -46,6 +46,9 @@ import type { WorkflowDefinitionStore } from './workflows/definitions/store.js';
 import { PostgresFirmwareStore } from './firmware/postgresStore.js';
 import { SqliteFirmwareStore } from './firmware/sqliteStore.js';
 import type { FirmwareStore } from './firmware/store.js';
+import { PostgresDeviceRegisterStore } from './deviceRegister/postgresStore.js';
+import { SqliteDeviceRegisterStore } from './deviceRegister/sqliteStore.js';
+import type { DeviceRegisterStore } from './deviceRegister/store.js';
 import { PostgresWorkOrderStore } from './workOrders/postgresStore.js';
 import { SqliteWorkOrderStore } from './workOrders/sqliteStore.js';
 import type { WorkOrderStore } from './workOrders/store.js';
@@ -135,6 +138,8 @@ export interface StationStores {
   readonly workflowInstances: WorkflowInstanceStore;
   /** Firmware images, campaigns and their devices (src/firmware/store.ts). */
   readonly firmware: FirmwareStore;
+  /** Devices' nameplates, installation and firmware history (src/deviceRegister/store.ts). */
+  readonly deviceRegister: DeviceRegisterStore;
   /** The `database` component of /health: the driver, whether it answers, the pool, the last error. */
   health(): Promise<ComponentStatus>;
   /** A store write that failed (the pipeline retries it): shown in /health until the database answers again. */
@@ -229,6 +234,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
       workOrders: new SqliteWorkOrderStore(sqlite),
       workflowInstances: new SqliteWorkflowInstanceStore(sqlite),
       firmware: new SqliteFirmwareStore(sqlite),
+      deviceRegister: new SqliteDeviceRegisterStore(sqlite, config.deviceRegister.historyPerDevice),
       health: () => Promise.resolve(embeddedStatus),
       noteError: () => undefined,
       metricSources: () => [],
@@ -302,6 +308,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
     workOrders: new PostgresWorkOrderStore(pg),
     workflowInstances: new PostgresWorkflowInstanceStore(pg),
     firmware: new PostgresFirmwareStore(pg),
+    deviceRegister: new PostgresDeviceRegisterStore(pg, config.deviceRegister.historyPerDevice),
     health: () => health.status(),
     noteError: (err) => { health.noteError(err); },
     metricSources: () => statementMetricSources(pg),

@@ -34,6 +34,7 @@ import { FeeReports } from '../fees/reports/service.js';
 import type { FeeReportStore } from '../fees/reports/store.js';
 import type { WorkOrderService } from '../workOrders/service.js';
 import type { FirmwareService } from '../firmware/service.js';
+import type { DeviceRegisterService } from '../deviceRegister/service.js';
 import type { MeterReader } from '../live/meterRead.js';
 import type { BillingService } from '../billing/service.js';
 import type { DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
@@ -70,6 +71,8 @@ export interface ApiAssembly {
   readonly workOrders?: WorkOrderService | undefined;
   /** Firmware images and campaigns; absent: no firmware routes. */
   readonly firmware?: FirmwareService | undefined;
+  /** The device register (设备档案); absent: no device routes. */
+  readonly deviceRegister?: DeviceRegisterService | undefined;
   /** Workflow instances (src/workflows); undefined while workflows are off. */
   readonly workflows?: WorkflowRuntime | undefined;
   readonly dlmsPush: DlmsPushRoutesOptions;
@@ -156,6 +159,7 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     ...(o.workflowDefinitions === undefined ? {} : { workflowDefinitions: o.workflowDefinitions }),
     ...(o.workOrders === undefined ? {} : { workOrders: o.workOrders }),
     ...(o.firmware === undefined ? {} : { firmware: { service: o.firmware, maxImageBytes: config.firmware.maxImageBytes } }),
+    ...(o.deviceRegister === undefined ? {} : { deviceRegister: o.deviceRegister }),
     ...(o.workflows === undefined ? {} : { workflows: o.workflows }),
     ...(o.firmwareOta === undefined ? {} : { firmwareOta: o.firmwareOta }),
   });

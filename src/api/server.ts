@@ -54,6 +54,8 @@ import type { FeeReports } from '../fees/reports/service.js';
 import type { WorkOrderService } from '../workOrders/service.js';
 import { workOrderRoutes } from './workOrderRoutes.js';
 import { firmwareRoutes, type FirmwareRoutesOptions } from './firmwareRoutes.js';
+import type { DeviceRegisterService } from '../deviceRegister/service.js';
+import { deviceRoutes } from './deviceRoutes.js';
 import { firmwareOtaRoutes, type FirmwareOtaRoutesOptions } from './firmwareOtaRoutes.js';
 import type { HealthReport } from '../observe/health.js';
 
@@ -111,6 +113,7 @@ export interface ApiDeps {
   /** Work orders (工单); absent: no work-order routes. */
   readonly workOrders?: WorkOrderService;
   readonly firmware?: FirmwareRoutesOptions;
+  readonly deviceRegister?: DeviceRegisterService;
   /** Workflow instances; absent (workflows off): no instance routes. */
   readonly workflows?: WorkflowInstanceRoutesOptions['runtime'];
   /** MQTT OTA image downloads by offer token (public route); absent: no route. */
@@ -245,6 +248,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.workflowDefinitions !== undefined) await v1.register(workflowDefinitionRoutes, deps.workflowDefinitions);
     if (deps.workOrders !== undefined) await v1.register(workOrderRoutes, { workOrders: deps.workOrders });
     if (deps.firmware !== undefined) await v1.register(firmwareRoutes, deps.firmware);
+    if (deps.deviceRegister !== undefined) await v1.register(deviceRoutes, { devices: deps.deviceRegister });
     if (deps.workflows !== undefined) await v1.register(workflowInstanceRoutes, { runtime: deps.workflows });
     if (deps.firmwareOta !== undefined) await v1.register(firmwareOtaRoutes, deps.firmwareOta);
   }, { prefix: '/api/v1' });

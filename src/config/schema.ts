@@ -22,6 +22,7 @@ import { FeesConfig } from './fees.js';
 import { WorkflowsConfig } from './workflows.js';
 import { WorkOrdersConfig } from './workOrders.js';
 import { FirmwareConfig } from './firmware.js';
+import { DeviceRegisterConfig } from './deviceRegister.js';
 
 export { OneOf };
 
@@ -750,6 +751,8 @@ export const GridheadConfig = Type.Object(
     workOrders: WorkOrdersConfig,
     /** Firmware images and campaigns (src/config/firmware.ts, read by src/firmware), with MQTT OTA under `ota`. */
     firmware: FirmwareConfig,
+    /** The device register (设备档案): nameplate refresh and history bounds (src/config/deviceRegister.ts). */
+    deviceRegister: DeviceRegisterConfig,
     cluster: ClusterConfig,
   },
   strict,

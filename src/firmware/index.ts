@@ -74,6 +74,17 @@ export function createFirmware(a: FirmwareAssembly): Firmware {
       return { bytes, sha256: image.sha256 };
     },
   });
+  // A terminal's own report of the version it activated is the register's firmware history, whoever offered the image.
+  const register = a.register;
+  if (mqttOta !== undefined && register !== undefined) {
+    mqttOta.channel.onReport((terminalId, report) => {
+      if (report.state !== 'activated' || report.version === undefined) return;
+      register.recordFirmware('terminal', terminalId, { version: report.version, at: (a.now ?? Date.now)(), source: 'ota' }).catch((err: unknown) => {
+        const suppressed = a.throttle.pass('firmware ota register');
+        if (suppressed >= 0) a.logger.warn({ err, terminalId, suppressed }, 'recording an OTA firmware activation in the device register failed');
+      });
+    });
+  }
   const ota: OtaLink | undefined = mqttOta === undefined ? undefined : {
     channel: mqttOta.channel,
     imageUrl: (imageId, offerId) => Promise.resolve(mqttOta.downloads.grant(offerId, imageId).url),

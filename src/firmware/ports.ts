@@ -3,23 +3,18 @@
  * the device register (src/deviceRegister) for the version a meter runs and to record a change,
  * and the MQTT OTA link (src/firmware/ota) for terminals that download their image themselves.
  */
+import type { FirmwareReport } from '../deviceRegister/model.js';
 import type { OtaChannel } from './ota/channel.js';
 
 /** A firmware change as the device register records it. */
-export interface FirmwareChange {
-  readonly version: string;
-  readonly signature?: string;
-  readonly at: number;
-  readonly source: 'read' | 'campaign' | 'ota';
-  readonly campaignId?: string;
-  readonly actor?: string;
-}
+export type FirmwareChange = FirmwareReport;
 
 /** The device register as the campaigns use it. */
 export interface DeviceFirmwareRegister {
-  /** The firmware version last known for the meter; undefined when never read. */
-  currentVersionOf(meterId: string): Promise<string | undefined>;
-  recordFirmware(kind: 'meter' | 'terminal', id: string, change: FirmwareChange): Promise<void>;
+  /** The firmware version last known for the meter; null (or undefined) when never read. */
+  currentVersionOf(meterId: string): Promise<string | null | undefined>;
+  /** Resolves once recorded; what the register answers is its own business. */
+  recordFirmware(kind: 'meter' | 'terminal', id: string, change: FirmwareChange): Promise<unknown>;
 }
 
 /** The OTA channel and where its terminals download an image from. */

@@ -985,4 +985,47 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX firmware_campaign_devices_offer ON firmware_campaign_devices(offer_id) WHERE offer_id IS NOT NULL;
     `,
   },
+  {
+    version: 25,
+    name: 'device register: nameplates, installation and firmware history',
+    sql: `
+      -- src/deviceRegister/sqliteStore.ts. One compact row per device (a million per node):
+      -- unknown fields are NULL (one byte each). check_at: when the next nameplate read is due
+      -- (NULL: never, a removed device or a terminal). Rows stay when the registry drops a device.
+      CREATE TABLE devices (
+        kind               TEXT NOT NULL CHECK (kind IN ('meter','terminal')),
+        id                 TEXT NOT NULL,
+        manufacturer       TEXT,
+        model              TEXT,
+        serial             TEXT,
+        firmware_version   TEXT,
+        firmware_signature TEXT,
+        hardware_version   TEXT,
+        nameplate_read_at  INTEGER,
+        installed_at       INTEGER NOT NULL,
+        removed_at         INTEGER,
+        check_at           INTEGER,
+        PRIMARY KEY (kind, id)
+      ) WITHOUT ROWID;
+      -- Lists come by (kind, id), filtered by one of these; partial: devices never read take no room.
+      CREATE INDEX devices_firmware ON devices(firmware_version, kind, id) WHERE firmware_version IS NOT NULL;
+      CREATE INDEX devices_model ON devices(model, kind, id) WHERE model IS NOT NULL;
+      CREATE INDEX devices_manufacturer ON devices(manufacturer, kind, id) WHERE manufacturer IS NOT NULL;
+      CREATE INDEX devices_due ON devices(kind, check_at, id) WHERE check_at IS NOT NULL;
+
+      -- A device's firmware changes, seq increasing per device; the oldest are trimmed past deviceRegister.historyPerDevice.
+      CREATE TABLE device_firmware_history (
+        kind         TEXT NOT NULL,
+        id           TEXT NOT NULL,
+        seq          INTEGER NOT NULL,
+        at           INTEGER NOT NULL,
+        from_version TEXT,
+        to_version   TEXT NOT NULL,
+        source       TEXT NOT NULL CHECK (source IN ('read','campaign','ota')),
+        campaign_id  TEXT,
+        actor        TEXT,
+        PRIMARY KEY (kind, id, seq)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

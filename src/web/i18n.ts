@@ -120,6 +120,12 @@ const en = {
   'woState.open': 'open', 'woState.assigned': 'assigned', 'woState.in-progress': 'in progress', 'woState.done': 'done', 'woState.cancelled': 'cancelled',
   'woEvent.created': 'created', 'woEvent.assigned': 'assigned', 'woEvent.started': 'started', 'woEvent.escalated': 'escalated', 'woEvent.completed': 'completed',
   'woEvent.cancelled': 'cancelled', 'woEvent.commented': 'commented',
+  'device.title': 'Device', 'device.manufacturer': 'Manufacturer', 'device.model': 'Model', 'device.serial': 'Serial number',
+  'device.firmware': 'Firmware', 'device.signature': 'Firmware signature', 'device.hardware': 'Hardware version', 'device.readAt': 'Nameplate read',
+  'device.installed': 'Installed', 'device.removed': 'Removed', 'device.history': 'Firmware history', 'device.from': 'From', 'device.to': 'To',
+  'device.source': 'Source', 'device.noHistory': 'No firmware changes', 'device.replacements': 'Replacements', 'device.oldFinal': 'Final read (old)',
+  'device.newInitial': 'Initial read (new)', 'device.noReplacements': 'No replacements', 'device.unknown': 'not in the device register yet',
+  'deviceSource.read': 'read', 'deviceSource.campaign': 'campaign', 'deviceSource.ota': 'OTA',
 };
 
 export type Key = keyof typeof en;
@@ -229,6 +235,12 @@ const zh: Record<Key, string> = {
   'woState.open': '待派工', 'woState.assigned': '已派工', 'woState.in-progress': '处理中', 'woState.done': '已完成', 'woState.cancelled': '已撤销',
   'woEvent.created': '创建', 'woEvent.assigned': '派工', 'woEvent.started': '开始处理', 'woEvent.escalated': '超期升级', 'woEvent.completed': '完成',
   'woEvent.cancelled': '撤销', 'woEvent.commented': '意见',
+  'device.title': '设备档案', 'device.manufacturer': '制造商', 'device.model': '型号', 'device.serial': '出厂编号',
+  'device.firmware': '固件版本', 'device.signature': '固件签名', 'device.hardware': '硬件版本', 'device.readAt': '铭牌读取时间',
+  'device.installed': '安装时间', 'device.removed': '拆除时间', 'device.history': '固件变更记录', 'device.from': '原版本', 'device.to': '新版本',
+  'device.source': '来源', 'device.noHistory': '无固件变更', 'device.replacements': '换表记录', 'device.oldFinal': '旧表止码',
+  'device.newInitial': '新表起码', 'device.noReplacements': '无换表记录', 'device.unknown': '设备档案中暂无记录',
+  'deviceSource.read': '读取', 'deviceSource.campaign': '升级任务', 'deviceSource.ota': '远程升级',
 };
 
 const DICTIONARIES: Record<Lang, Record<Key, string>> = { en, zh };

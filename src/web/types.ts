@@ -10,6 +10,7 @@ import type { AlarmEventOut, AlarmOut } from '../api/alarmSchemas.js';
 import type { AreaComparisonOut, AreaLoadOut, AreaProfileOut, CollectionRankingOut, LineLossOut, PeriodComparisonOut, PointOut, SummaryOut } from '../api/analysisSchemas.js';
 import type { LoginOut, MeOut } from '../api/authSchemas.js';
 import type { DeviceEventOut } from '../api/eventSchemas.js';
+import type { DeviceDetailOut } from '../api/deviceSchemas.js';
 import type { MeterStateOut, MeterValuesEventOut, OverviewOut } from '../api/liveSchemas.js';
 import type { PreviewOut, ProgramDetailOut, ProgramListOut, ProgramOut } from '../api/loadControlSchemas.js';
 import type { MeterReadOut } from '../api/meterReadSchemas.js';
@@ -91,3 +92,5 @@ export type Disconnection = Static<typeof DisconnectionOut>;
 export type ReconnectionTimes = Static<typeof ReconnectionTimesOut>;
 export type Watched = Static<typeof WatchedOut>;
 export type WatchedAccount = Static<typeof WatchedAccountOut>;
+/** GET /devices/:kind/:id */
+export type DeviceDetail = Static<typeof DeviceDetailOut>;

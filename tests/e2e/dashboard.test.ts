@@ -156,6 +156,8 @@ describe('dashboard', () => {
     await page.locator(`[data-meter="${METER}"]`).waitFor();
     await page.locator('table.phases').waitFor();
     expect(await page.locator('[data-command], [data-action=read]').count()).toBe(0);
+    // The device register's panel renders for a viewer (the meter's record, or that it has none yet).
+    await page.locator('[data-device]').waitFor();
     await page.goto('/#/alarms');
     await page.locator('tr[data-alarm]').first().waitFor();
     expect(await page.locator('[data-action=ack]').count()).toBe(0);

@@ -52,6 +52,9 @@ import { PostgresWorkOrderStore } from '../../src/workOrders/postgresStore.js';
 import { SqliteWorkOrderStore } from '../../src/workOrders/sqliteStore.js';
 import type { WorkOrderStore } from '../../src/workOrders/store.js';
 import { SqliteRegistryStore, type RegistryStore } from '../../src/registry/store.js';
+import { PostgresDeviceRegisterStore } from '../../src/deviceRegister/postgresStore.js';
+import { SqliteDeviceRegisterStore } from '../../src/deviceRegister/sqliteStore.js';
+import type { DeviceRegisterStore } from '../../src/deviceRegister/store.js';
 import { PostgresWorkflowDefinitionStore } from '../../src/workflows/definitions/postgresStore.js';
 import { SqliteWorkflowDefinitionStore } from '../../src/workflows/definitions/sqliteStore.js';
 import type { WorkflowDefinitionStore } from '../../src/workflows/definitions/store.js';
@@ -321,4 +324,9 @@ export async function select<T>(c: StoreConnection, statement: string, ...args: 
 /** The workflow definition store of the connection's driver. */
 export function workflowDefinitionStoreOf(c: StoreConnection): WorkflowDefinitionStore {
   return c.sqlite !== undefined ? new SqliteWorkflowDefinitionStore(c.sqlite) : new PostgresWorkflowDefinitionStore(c.postgres);
+}
+
+/** The device register store of the connection's driver, keeping `historyPerDevice` firmware lines per device. */
+export function deviceRegisterStoreOf(c: StoreConnection, historyPerDevice = 50): DeviceRegisterStore {
+  return c.sqlite !== undefined ? new SqliteDeviceRegisterStore(c.sqlite, historyPerDevice) : new PostgresDeviceRegisterStore(c.postgres, historyPerDevice);
 }

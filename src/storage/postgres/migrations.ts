@@ -1041,6 +1041,47 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX firmware_campaign_devices_offer ON firmware_campaign_devices (offer_id) WHERE offer_id IS NOT NULL;
     `,
   },
+  {
+    version: 32,
+    name: 'device register: nameplates, installation and firmware history',
+    sql: `
+      -- src/deviceRegister/postgresStore.ts. One compact row per device; ids in byte order
+      -- (COLLATE "C"), so pages come in the order the embedded store gives. check_at: when the
+      -- next nameplate read is due (NULL: never). Rows stay when the registry drops a device.
+      CREATE TABLE devices (
+        kind               text NOT NULL CHECK (kind IN ('meter','terminal')),
+        id                 text COLLATE "C" NOT NULL,
+        manufacturer       text,
+        model              text,
+        serial             text,
+        firmware_version   text,
+        firmware_signature text,
+        hardware_version   text,
+        nameplate_read_at  bigint,
+        installed_at       bigint NOT NULL,
+        removed_at         bigint,
+        check_at           bigint,
+        PRIMARY KEY (kind, id)
+      );
+      CREATE INDEX devices_firmware ON devices (firmware_version, kind, id) WHERE firmware_version IS NOT NULL;
+      CREATE INDEX devices_model ON devices (model, kind, id) WHERE model IS NOT NULL;
+      CREATE INDEX devices_manufacturer ON devices (manufacturer, kind, id) WHERE manufacturer IS NOT NULL;
+      CREATE INDEX devices_due ON devices (kind, check_at, id) WHERE check_at IS NOT NULL;
+
+      CREATE TABLE device_firmware_history (
+        kind         text NOT NULL,
+        id           text COLLATE "C" NOT NULL,
+        seq          integer NOT NULL,
+        at           bigint NOT NULL,
+        from_version text,
+        to_version   text NOT NULL,
+        source       text NOT NULL CHECK (source IN ('read','campaign','ota')),
+        campaign_id  text,
+        actor        text,
+        PRIMARY KEY (kind, id, seq)
+      );
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

@@ -1,13 +1,15 @@
 /**
  * One meter: live values per phase, load curve over a day, a week or four weeks (drag to
  * zoom), energy registers, relay and limiter state, events, collection history, an
- * on-demand read, and (for operators) disconnect / reconnect / set-limit with confirmation.
+ * on-demand read, the device register's record (nameplate, firmware history, replacements),
+ * and (for operators) disconnect / reconnect / set-limit with confirmation.
  */
 import { Fragment } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import { api, apiOr, errorText } from '../api.js';
 import { Chart } from '../components/Chart.js';
 import { CommandDialog, type CommandKind } from '../components/CommandDialog.js';
+import { DevicePanel } from '../components/DevicePanel.js';
 import { MeterLive, useLatestValues } from '../components/MeterLive.js';
 import { fmtDay, fmtPercent, fmtQuantity, fmtTime, localDay } from '../format.js';
 import { useLoad } from '../hooks.js';
@@ -82,6 +84,7 @@ export function MeterPage({ meterId, role }: { meterId: string; role: Role }) {
       <section class="card wide"><LoadCurve path={path} /></section>
       <section class="card"><Events meterId={meterId} /></section>
       <section class="card"><Collection terminalId={m.terminalId} /></section>
+      <section class="card wide"><DevicePanel meterId={m.id} /></section>
       {dialog !== null && <CommandDialog kind={dialog} meterId={m.id} customerRef={s?.customerRef ?? m.customerRef} onClose={() => { setDialog(null); reloadState(); }} />}
     </div>
   );
