@@ -63,14 +63,14 @@ export class PostgresDeviceRegisterStore implements DeviceRegisterStore {
     return this.#changeFirmware(kind, id, nameplate.firmwareVersion, { at, source }, async (tx) => {
       await tx`UPDATE devices SET manufacturer = COALESCE(${nameplate.manufacturer ?? null}, manufacturer), model = COALESCE(${nameplate.model ?? null}, model),
         serial = COALESCE(${nameplate.serial ?? null}, serial), firmware_version = COALESCE(${nameplate.firmwareVersion ?? null}, firmware_version),
-        firmware_signature = COALESCE(${nameplate.firmwareSignature ?? null}, firmware_signature), hardware_version = COALESCE(${nameplate.hardwareVersion ?? null}, hardware_version),
+        firmware_signature = ${signatureOf(tx, nameplate.firmwareVersion, nameplate.firmwareSignature)}, hardware_version = COALESCE(${nameplate.hardwareVersion ?? null}, hardware_version),
         nameplate_read_at = ${at}, check_at = CASE WHEN removed_at IS NULL THEN ${nextCheckAt}::bigint ELSE NULL END WHERE kind = ${kind} AND id = ${id}`;
     });
   }
 
   recordFirmware(kind: DeviceKind, id: string, report: FirmwareReport): Promise<FirmwareOutcome> {
     return this.#changeFirmware(kind, id, report.version, report, async (tx) => {
-      await tx`UPDATE devices SET firmware_version = ${report.version}, firmware_signature = COALESCE(${report.signature ?? null}, firmware_signature)
+      await tx`UPDATE devices SET firmware_version = ${report.version}, firmware_signature = ${signatureOf(tx, report.version, report.signature)}
         WHERE kind = ${kind} AND id = ${id}`;
     });
   }
@@ -114,4 +114,16 @@ export class PostgresDeviceRegisterStore implements DeviceRegisterStore {
       return { device: deviceOf(after), change };
     }) as Promise<FirmwareOutcome>);
   }
+}
+
+/**
+ * The signature kept with a version: a new version's own (NULL when not reported: the old one
+ * describes the old image), or for the same version the one reported, else the one kept.
+ * SET expressions see the row as it was, so firmware_version here is the stored one.
+ */
+function signatureOf(tx: TransactionSql, version: string | undefined, signature: string | undefined) {
+  const v = version ?? null;
+  const sig = signature ?? null;
+  return tx`CASE WHEN ${v}::text IS NOT NULL AND firmware_version IS DISTINCT FROM ${v}::text THEN ${sig}::text
+    ELSE COALESCE(${sig}::text, firmware_signature) END`;
 }

@@ -30,6 +30,14 @@ interface FirmwareFields {
   readonly firmwareSignature?: string | undefined;
 }
 
+/**
+ * The signature kept with a version: a new version's own (NULL when not reported: the old one
+ * describes the old image), or for the same version the one reported, else the one kept.
+ * SET expressions see the row as it was, so firmware_version here is the stored one.
+ */
+const SIGNATURE_SQLITE = `CASE WHEN @firmware_version IS NOT NULL AND firmware_version IS NOT @firmware_version THEN @firmware_signature
+  ELSE COALESCE(@firmware_signature, firmware_signature) END`;
+
 export class SqliteDeviceRegisterStore implements DeviceRegisterStore {
   readonly #get: Statement<[DeviceKind, string], DeviceRow>;
   readonly #install: Statement<[DeviceKind, string, number, number | null]>;
@@ -57,10 +65,10 @@ export class SqliteDeviceRegisterStore implements DeviceRegisterStore {
       AND seq <= (SELECT MAX(seq) FROM device_firmware_history WHERE kind = ? AND id = ?) - ?`);
     this.#nameplate = db.prepare(`UPDATE devices SET manufacturer = COALESCE(@manufacturer, manufacturer), model = COALESCE(@model, model),
       serial = COALESCE(@serial, serial), firmware_version = COALESCE(@firmware_version, firmware_version),
-      firmware_signature = COALESCE(@firmware_signature, firmware_signature), hardware_version = COALESCE(@hardware_version, hardware_version),
+      firmware_signature = ${SIGNATURE_SQLITE}, hardware_version = COALESCE(@hardware_version, hardware_version),
       nameplate_read_at = @at, check_at = CASE WHEN removed_at IS NULL THEN @check_at ELSE NULL END WHERE kind = @kind AND id = @id`);
     this.#firmware = db.prepare(`UPDATE devices SET firmware_version = @firmware_version,
-      firmware_signature = COALESCE(@firmware_signature, firmware_signature) WHERE kind = @kind AND id = @id`);
+      firmware_signature = ${SIGNATURE_SQLITE} WHERE kind = @kind AND id = @id`);
     this.#defer = db.prepare('UPDATE devices SET check_at = ? WHERE kind = ? AND id = ? AND removed_at IS NULL');
     this.#due = db.prepare(`SELECT kind, id, check_at FROM devices WHERE kind = ? AND check_at <= ? AND (check_at, id) > (?, ?)
       ORDER BY check_at, id LIMIT ?`);

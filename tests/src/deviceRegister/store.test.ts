@@ -75,7 +75,7 @@ describe.each(STORE_DRIVERS)('device register store on $name', (driver) => {
     expect(await store.get('meter', 'a')).toMatchObject({ installedAt: T0 + 4 * HOUR, removedAt: null });
   });
 
-  it('learns a first firmware version without a history line, records a change with one, and keeps what a nameplate leaves out', async () => {
+  it('learns a first firmware version without a history line, records a change with one, and keeps what a nameplate leaves out but an old version\'s signature', async () => {
     await store.installed('meter', ['m1'], T0);
     const first = await store.noteNameplate('meter', 'm1', { manufacturer: 'GRD', model: 'GX-1', serial: 'S1', firmwareVersion: '1.0', firmwareSignature: 'aa', hardwareVersion: 'H1' }, T0 + 1, 'read', T0 + 24 * HOUR);
     expect(first.change).toBeNull();
@@ -83,11 +83,14 @@ describe.each(STORE_DRIVERS)('device register store on $name', (driver) => {
     expect((await store.noteNameplate('meter', 'm1', { firmwareVersion: '1.0' }, T0 + 2, 'read', T0 + 24 * HOUR)).change).toBeNull();
     const changed = await store.noteNameplate('meter', 'm1', { firmwareVersion: '1.1' }, T0 + 3, 'read', T0 + 24 * HOUR);
     expect(changed.change).toEqual({ at: T0 + 3, from: '1.0', to: '1.1', source: 'read', campaignId: null, actor: null });
-    expect(changed.device).toMatchObject({ model: 'GX-1', serial: 'S1', firmwareVersion: '1.1', firmwareSignature: 'aa' });
+    // The signature read with 1.0 describes 1.0's image, not 1.1's.
+    expect(changed.device).toMatchObject({ model: 'GX-1', serial: 'S1', firmwareVersion: '1.1', firmwareSignature: null });
     const campaign = await store.recordFirmware('meter', 'm1', { version: '2.0', signature: 'bb', at: T0 + 4, source: 'campaign', campaignId: 'c-1', actor: 'user:li' });
     expect(campaign.change).toEqual({ at: T0 + 4, from: '1.1', to: '2.0', source: 'campaign', campaignId: 'c-1', actor: 'user:li' });
     expect(campaign.device).toMatchObject({ firmwareVersion: '2.0', firmwareSignature: 'bb', nameplateReadAt: T0 + 3 });
-    expect((await store.history('meter', 'm1')).map((h) => h.to)).toEqual(['2.0', '1.1']);
+    expect((await store.noteNameplate('meter', 'm1', { firmwareVersion: '2.0' }, T0 + 5, 'read', T0 + 24 * HOUR)).device).toMatchObject({ firmwareSignature: 'bb' });
+    expect((await store.recordFirmware('meter', 'm1', { version: '2.1', at: T0 + 6, source: 'ota' })).device).toMatchObject({ firmwareVersion: '2.1', firmwareSignature: null });
+    expect((await store.history('meter', 'm1')).map((h) => h.to)).toEqual(['2.1', '2.0', '1.1']);
   });
 
   it('keeps the newest historyPerDevice lines of a device', async () => {
