@@ -4,6 +4,7 @@
  */
 
 import { ZH_TERMS } from '../rules/explanationZh.js';
+import { FIRMWARE_EN, FIRMWARE_ZH } from './firmware/strings.js';
 
 export type Lang = 'en' | 'zh';
 const STORAGE_KEY = 'gridhead.lang';
@@ -120,6 +121,7 @@ const en = {
   'woState.open': 'open', 'woState.assigned': 'assigned', 'woState.in-progress': 'in progress', 'woState.done': 'done', 'woState.cancelled': 'cancelled',
   'woEvent.created': 'created', 'woEvent.assigned': 'assigned', 'woEvent.started': 'started', 'woEvent.escalated': 'escalated', 'woEvent.completed': 'completed',
   'woEvent.cancelled': 'cancelled', 'woEvent.commented': 'commented',
+  ...FIRMWARE_EN,
 };
 
 export type Key = keyof typeof en;
@@ -229,6 +231,7 @@ const zh: Record<Key, string> = {
   'woState.open': '待派工', 'woState.assigned': '已派工', 'woState.in-progress': '处理中', 'woState.done': '已完成', 'woState.cancelled': '已撤销',
   'woEvent.created': '创建', 'woEvent.assigned': '派工', 'woEvent.started': '开始处理', 'woEvent.escalated': '超期升级', 'woEvent.completed': '完成',
   'woEvent.cancelled': '撤销', 'woEvent.commented': '意见',
+  ...FIRMWARE_ZH,
 };
 
 const DICTIONARIES: Record<Lang, Record<Key, string>> = { en, zh };

@@ -1,0 +1,102 @@
+/**
+ * The replies of /api/v1/firmware as the firmware contract declares them (images, campaigns,
+ * per-device progress). Like src/web/workflows/replies.ts, these stand in until the routes'
+ * TypeBox schemas are in src/api; then they become `Static<>` derivations in src/web/types.ts.
+ */
+
+/** POST /firmware/images (201), GET /firmware/images/:id */
+export interface FirmwareImage {
+  readonly id: string;
+  readonly name: string;
+  /** The image_identifier sent to the meter (DLMS IC 18 method 1). */
+  readonly identifier: string;
+  /** The firmware version the device reports once the image is active. */
+  readonly version: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly signature?: string;
+  readonly uploadedAt: string;
+  readonly uploadedBy: string;
+}
+
+/** GET /firmware/images, GET /firmware/campaigns */
+export interface FirmwareList<T> { readonly items: readonly T[] }
+
+export type CampaignState = 'draft' | 'running' | 'paused' | 'completed' | 'cancelled';
+
+/** The devices a campaign covers: every given criterion must hold. */
+export interface CampaignGroup {
+  readonly meterType?: string;
+  readonly areaId?: string;
+  readonly meterIds?: readonly string[];
+  readonly currentVersion?: string;
+  readonly protocol?: string;
+}
+
+export interface CampaignWindow {
+  readonly notBefore?: string;
+  readonly notAfter?: string;
+  /** Local time of day, HH:MM; `to` before `from` spans midnight. */
+  readonly daily?: { readonly from: string; readonly to: string };
+}
+
+export interface CampaignRate { readonly perTerminal?: number; readonly total?: number }
+
+export type CampaignActivation = { readonly at: 'now' } | { readonly at: 'scheduled'; readonly time: string };
+
+export interface FailureBudget { readonly percent: number; readonly minFailed?: number }
+
+/** The per-device states, in the order a device goes through them (failed and skipped end early). */
+export const DEVICE_STATES = ['pending', 'transferring', 'verifying', 'verified', 'activating', 'done', 'failed', 'skipped'] as const;
+export type DeviceState = (typeof DEVICE_STATES)[number];
+
+export type CampaignCounts = Readonly<Record<DeviceState | 'total', number>>;
+
+/** GET /firmware/campaigns/:id, POST /firmware/campaigns (201) and each step's reply. */
+export interface Campaign {
+  readonly id: string;
+  readonly name: string;
+  readonly imageId: string;
+  readonly image: FirmwareImage;
+  readonly group: CampaignGroup;
+  readonly window?: CampaignWindow | null;
+  readonly rate?: CampaignRate | null;
+  readonly activation?: CampaignActivation | null;
+  readonly failureBudget?: FailureBudget | null;
+  readonly state: CampaignState;
+  readonly pauseReason?: 'operator' | 'failure-budget' | null;
+  readonly counts: CampaignCounts;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly startedAt?: string | null;
+  readonly finishedAt?: string | null;
+}
+
+/** POST /firmware/campaigns */
+export interface CampaignSpec {
+  readonly name: string;
+  readonly imageId: string;
+  readonly group: CampaignGroup;
+  readonly window?: CampaignWindow;
+  readonly rate?: CampaignRate;
+  readonly activation?: CampaignActivation;
+  readonly failureBudget?: FailureBudget;
+}
+
+/** One row of GET /firmware/campaigns/:id/devices. */
+export interface CampaignDevice {
+  readonly meterId: string;
+  readonly terminalId: string;
+  readonly state: DeviceState;
+  readonly blocksHeld: number;
+  readonly blocksTotal: number;
+  readonly reason?: string | null;
+  readonly code?: string | null;
+  readonly fromVersion?: string | null;
+  readonly toVersion?: string | null;
+  readonly attempts: number;
+  readonly updatedAt: string;
+}
+
+/** GET /firmware/campaigns/:id/devices: a keyset page; `next` is absent (or null) on the last. */
+export interface DevicePage { readonly items: readonly CampaignDevice[]; readonly next?: string | null }
