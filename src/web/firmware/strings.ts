@@ -47,6 +47,11 @@ export const FIRMWARE_EN = {
   'problem.TIMEOUT': 'The device did not answer in time.',
   'problem.CONNECTION': 'The connection to the device failed.',
   'problem.COLLECT_BUSY': 'The terminal was busy; the campaign tries again.',
+  'problem.CAMPAIGN_STATE': 'The campaign cannot take this step in its present state (someone may have changed it meanwhile).',
+  'problem.FIRMWARE_VERSION_MISMATCH': 'After activation the device reports another version than the image.',
+  'problem.ACTIVATION_NOT_SEEN': 'The scheduled activation passed and the device still reports its old version.',
+  'problem.OTA_TIMEOUT': 'The terminal did not report on the firmware offer in time.',
+  'problem.OTA_FAILED': 'The terminal reported that the firmware offer failed.',
 };
 
 export const FIRMWARE_ZH: Record<keyof typeof FIRMWARE_EN, string> = {
@@ -91,4 +96,9 @@ export const FIRMWARE_ZH: Record<keyof typeof FIRMWARE_EN, string> = {
   'problem.TIMEOUT': '设备未在规定时间内应答。',
   'problem.CONNECTION': '与设备的连接失败。',
   'problem.COLLECT_BUSY': '终端忙，任务将重试。',
+  'problem.CAMPAIGN_STATE': '任务当前状态下不能执行此操作（可能已被他人更改）。',
+  'problem.FIRMWARE_VERSION_MISMATCH': '激活后设备上报的版本与镜像不符。',
+  'problem.ACTIVATION_NOT_SEEN': '定时激活时间已过，设备仍上报旧版本。',
+  'problem.OTA_TIMEOUT': '终端未在规定时间内上报升级结果。',
+  'problem.OTA_FAILED': '终端报告固件升级失败。',
 };
