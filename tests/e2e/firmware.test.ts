@@ -59,8 +59,7 @@ describe('firmware campaigns in the dashboard', () => {
     expect(await page.inputValue('[data-testid=fw-upload] input[name=identifier]')).toBe(IDENTIFIER);
     await page.fill('[data-testid=fw-upload] input[name=name]', 'Spring firmware');
     await page.click('[data-testid=fw-upload-submit]');
-    const uploaded = page.locator('[data-testid=fw-uploaded]');
-    await uploaded.waitFor();
+    const uploaded = await settled(page.locator('[data-testid=fw-uploaded]'), page.locator('[data-testid=fw-upload-error]'));
     expect([await uploaded.getAttribute('data-sha256'), await uploaded.getAttribute('data-size')])
       .toEqual([createHash('sha256').update(IMAGE).digest('hex'), String(IMAGE.length)]);
     expect(await uploaded.textContent()).toContain(createHash('sha256').update(IMAGE).digest('hex'));
@@ -81,14 +80,13 @@ describe('firmware campaigns in the dashboard', () => {
 
     await form.locator('textarea[name=meterIds]').fill(METERS.join('\n'));
     await page.click('[data-testid=fw-create]');
-    const campaign = page.locator('[data-testid=fw-campaign]');
-    await campaign.waitFor();
+    const campaign = await settled(page.locator('[data-testid=fw-campaign]'), page.locator('[data-testid=fw-create-error]'));
     campaignId = await campaign.getAttribute('data-campaign') ?? '';
     expect([await campaign.getAttribute('data-state'), await page.locator('[data-testid=fw-bar]').getAttribute('data-total')]).toEqual(['draft', String(METERS.length)]);
     expect((await attributes(page.locator('[data-table=fw-devices] tr[data-meter]'), 'data-meter')).sort()).toEqual(METERS);
 
     await page.click('[data-testid=fw-start]');
-    await page.locator('[data-testid=fw-campaign][data-state=running]').waitFor();
+    await settled(page.locator('[data-testid=fw-campaign][data-state=running], [data-testid=fw-campaign][data-state=completed]'), page.locator('[data-testid=fw-step-error]'));
     // The page refreshes itself while the campaign runs: no reload from here on.
     const seen = new Set<string>();
     const poll = setInterval(() => {
@@ -164,6 +162,13 @@ describe('firmware campaigns in the dashboard', () => {
     expect(await crew.page.locator('nav a[data-nav=firmware]').count()).toBe(0);
   }, 60_000);
 });
+
+/** Waits for `done` or `refused` (the page's error line) and returns `done`; a refusal fails the test with the page's words. */
+async function settled(done: Locator, refused: Locator): Promise<Locator> {
+  await done.or(refused).first().waitFor();
+  if (await refused.count() > 0) throw new Error(`the page says: ${await refused.first().textContent() ?? ''}`);
+  return done;
+}
 
 /** An attribute of every element `locator` matches, in page order ('' where absent). */
 async function attributes(locator: Locator, name: string): Promise<string[]> {
