@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_FLEET } from '../helpers/headend.js';
-import { CHROMIUM, PASSWORD, chromiumPresent, screenshot, scrollsSideways, startDashboard, untranslatedWords, type Dashboard } from './harness.js';
+import { CHROMIUM, chromiumPresent, createUsers, screenshot, scrollsSideways, startDashboard, untranslatedWords, type Dashboard } from './harness.js';
 
 const test = it.skipIf(!chromiumPresent);
 if (!chromiumPresent) console.log(`tests/e2e/firmware: skipped, ${CHROMIUM} is not installed (apt install chromium)`);
@@ -35,10 +35,7 @@ beforeAll(async () => {
   d = await startDashboard({
     config: { simulators: { ...FAST_FLEET.simulators, dlms: { ...FAST_FLEET.simulators.dlms, count: METERS.length } } },
   });
-  for (const [name, role] of [[ADMIN, 'admin'], [CREW, 'field']] as const) {
-    const r = await d.he.send('POST', '/api/v1/users', { name, role, password: PASSWORD });
-    if (r.status !== 201) throw new Error(`creating user ${name}: ${r.status} ${JSON.stringify(r.body)}`);
-  }
+  await createUsers(d.he, [[ADMIN, 'admin'], [CREW, 'field']]);
 }, 90_000);
 
 afterAll(async () => {
