@@ -75,10 +75,10 @@ export function NewCampaign({ images, areas, initialImage }: { images: readonly 
         </fieldset>
         <fieldset>
           <legend>{t('fw.rate')} · {t('fw.budget')}</legend>
-          <label>{t('fw.perTerminal')} <input type="number" min={1} name="perTerminal" value={form.perTerminal} onInput={set('perTerminal')} /></label>
-          <label>{t('fw.total')} <input type="number" min={1} name="total" value={form.total} onInput={set('total')} /></label>
+          <label>{t('fw.perTerminal')} <input type="number" min={1} max={64} name="perTerminal" value={form.perTerminal} onInput={set('perTerminal')} /></label>
+          <label>{t('fw.total')} <input type="number" min={1} max={10000} name="total" value={form.total} onInput={set('total')} /></label>
           <label>{t('fw.budgetPercent')} <input type="number" min={0} max={100} name="budgetPercent" value={form.budgetPercent} onInput={set('budgetPercent')} /></label>
-          <label>{t('fw.minFailed')} <input type="number" min={0} name="minFailed" value={form.minFailed} onInput={set('minFailed')} /></label>
+          <label>{t('fw.minFailed')} <input type="number" min={1} name="minFailed" value={form.minFailed} onInput={set('minFailed')} /></label>
         </fieldset>
         <fieldset>
           <legend>{t('fw.activation')}</legend>
