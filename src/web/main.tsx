@@ -8,6 +8,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setOnUnauthenticated } from './api.js';
 import { Lazy } from './components/Lazy.js';
+import { fmtSubject } from './format.js';
 import { lang, onLangChange, setLang, t, type Key } from './i18n.js';
 import { Alarms } from './pages/Alarms.js';
 import { Analysis } from './pages/Analysis.js';
@@ -58,7 +59,7 @@ function App() {
           {nav.map(([path, key]) => <a key={path} href={`#/${path}`} class={current === path ? 'active' : ''} data-nav={path}>{t(key)}</a>)}
         </nav>
         <span class="spacer" />
-        <span class="who" data-role={me.role}>{me.subject.replace(/^user:/, '')} · {t(`role.${me.role}`)}</span>
+        <span class="who" data-role={me.role}>{fmtSubject(me.subject)} · {t(`role.${me.role}`)}</span>
         <button type="button" class="link" data-action="language" onClick={() => { setLang(lang() === 'en' ? 'zh' : 'en'); }}>{t('nav.language')}</button>
         <button type="button" class="link" data-action="logout" onClick={logout}>{t('nav.logout')}</button>
       </header>

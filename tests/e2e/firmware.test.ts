@@ -128,7 +128,10 @@ describe('firmware campaigns in the dashboard', () => {
     await page.goto('/#/firmware');
     await page.locator(`[data-table=fw-campaigns] tr[data-campaign="${campaignId}"]`).waitFor();
     await page.locator('[data-table=fw-images] tr[data-image]').first().waitFor();
-    expect(await untranslatedWords(page, [...data, `${hash.slice(0, 16)}…`])).toEqual([]);
+    // The area select names the fleet's areas as configured (tests/helpers/headend.ts FAST_FLEET).
+    const areas = FAST_FLEET.registry.areas.map((a) => a.name);
+    expect(await untranslatedWords(page, [...data, ...areas, `${hash.slice(0, 16)}…`])).toEqual([]);
+    await screenshot(page, 'firmware-campaigns-zh');
   }, 60_000);
 
   test('a viewer follows a campaign with no step to take, an operator may cancel but not start it, and a field crew has no firmware page', async () => {

@@ -148,7 +148,7 @@ export async function untranslatedWords(page: Page, data: readonly string[]): Pr
 }
 
 /** Units, phase names, the product's name and abbreviations (protocol names too) a Chinese operator reads as they are. */
-const UNITS_AND_NAMES = new Set(['kW', 'kWh', 'kvar', 'kvarh', 'kVA', 'Hz', 'ms', 'L1', 'L2', 'L3', 'gridhead', 'PF', 'CSV', 'English', 'MQTT', 'QoS', 'PUBACK']);
+const UNITS_AND_NAMES = new Set(['kW', 'kWh', 'kvar', 'kvarh', 'kVA', 'Hz', 'ms', 'L1', 'L2', 'L3', 'gridhead', 'PF', 'CSV', 'English', 'MQTT', 'DLMS', 'QoS', 'PUBACK']);
 
 /**
  * Whether CJK text is drawn with real glyphs: two different characters drawn to a canvas

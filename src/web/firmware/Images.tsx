@@ -5,7 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import { api, errorText } from '../api.js';
-import { fmtNumber, fmtTime } from '../format.js';
+import { fmtNumber, fmtSubject, fmtTime } from '../format.js';
 import type { Loaded } from '../hooks.js';
 import { t } from '../i18n.js';
 import type { FirmwareImage, FirmwareList } from './replies.js';
@@ -68,7 +68,7 @@ export function ImageUpload({ onUploaded }: { onUploaded: (image: FirmwareImage)
 
 export function ImageList({ images }: { images: Loaded<FirmwareList<FirmwareImage>> }) {
   return (
-    <section class="card wide" data-testid="fw-images">
+    <section class="card" data-testid="fw-images">
       <h3>{t('fw.images')}</h3>
       {images.status !== 'ok' ? <p>{images.status === 'error' ? errorText(images.error) : t('common.loading')}</p>
         : images.value.items.length === 0 ? <p class="muted">{t('fw.noImages')}</p> : (
@@ -81,7 +81,7 @@ export function ImageList({ images }: { images: Loaded<FirmwareList<FirmwareImag
               <tr key={i.id} data-image={i.id}>
                 <td>{i.name}</td><td>{i.identifier}</td><td>{i.version}</td><td class="num">{fmtBytes(i.size)}</td>
                 <td><code class="hash" title={i.sha256}>{i.sha256.slice(0, 16)}…</code></td>
-                <td class="time">{fmtTime(i.uploadedAt)}</td><td>{i.uploadedBy}</td>
+                <td class="time">{fmtTime(i.uploadedAt)}</td><td>{fmtSubject(i.uploadedBy)}</td>
               </tr>
             ))}</tbody>
           </table>

@@ -9,7 +9,7 @@ import { API, api, errorText } from '../api.js';
 import { DEVICE_STATES, type Campaign, type CampaignDevice, type DevicePage } from '../firmware/replies.js';
 import { StateBar } from '../firmware/StateBar.js';
 import { stepsFor, type CampaignStep } from '../firmware/steps.js';
-import { fmtTime } from '../format.js';
+import { fmtSubject, fmtTime } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { label, t } from '../i18n.js';
 import type { Role } from '../types.js';
@@ -94,14 +94,14 @@ function Particulars({ campaign: c }: { campaign: Campaign }) {
     [t('fw.sha256'), c.image.sha256],
     ...(g.meterType === undefined ? [] : [[t('fw.meterType'), g.meterType] as [string, string]]),
     ...(g.areaId === undefined ? [] : [[t('fw.area'), g.areaId] as [string, string]]),
-    ...(g.meterIds === undefined ? [] : [[t('fw.meterIds'), g.meterIds.join(', ')] as [string, string]]),
+    ...(g.meterIds === undefined ? [] : [[t('fw.meterList'), g.meterIds.join(', ')] as [string, string]]),
     ...(g.currentVersion === undefined ? [] : [[t('fw.currentVersion'), g.currentVersion] as [string, string]]),
     ...(g.protocol === undefined ? [] : [[t('fw.protocol'), g.protocol.toUpperCase()] as [string, string]]),
     [t('fw.window'), windowParts.length === 0 ? t('fw.anyTime') : windowParts.join(' · ')],
     [t('fw.rate'), t('fw.rateText', { perTerminal: c.rate?.perTerminal ?? 1, total: c.rate?.total ?? 16 })],
     [t('fw.activation'), c.activation?.at === 'scheduled' ? t('fw.activationAt', { time: fmtTime(c.activation.time) }) : t('fw.activationNow')],
     [t('fw.budget'), t('fw.budgetText', { percent: c.failureBudget?.percent ?? DEFAULT_BUDGET.percent, min: c.failureBudget?.minFailed ?? DEFAULT_BUDGET.minFailed })],
-    [t('fw.created'), `${fmtTime(c.createdAt)} · ${c.createdBy}`],
+    [t('fw.created'), `${fmtTime(c.createdAt)} · ${fmtSubject(c.createdBy)}`],
     ...((c.startedAt ?? null) === null ? [] : [[t('fw.started'), fmtTime(c.startedAt)] as [string, string]]),
     ...((c.finishedAt ?? null) === null ? [] : [[t('fw.finished'), fmtTime(c.finishedAt)] as [string, string]]),
   ];

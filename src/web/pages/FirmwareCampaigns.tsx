@@ -1,6 +1,7 @@
 /**
  * Firmware campaigns: the campaigns with their state and progress by device state, the
- * firmware images, and for an administrator the image upload and the new-campaign form.
+ * firmware images, and for an administrator the image upload and the new-campaign form (in
+ * the order of the work: an image first, then a campaign of it).
  * Loaded on its own when opened (src/web/main.tsx), like every firmware page.
  */
 import { useState } from 'preact/hooks';
@@ -9,7 +10,7 @@ import { ImageList, ImageUpload } from '../firmware/Images.js';
 import { NewCampaign } from '../firmware/NewCampaign.js';
 import type { Campaign, FirmwareImage, FirmwareList } from '../firmware/replies.js';
 import { StateBar } from '../firmware/StateBar.js';
-import { fmtTime } from '../format.js';
+import { fmtSubject, fmtTime } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { label, t } from '../i18n.js';
 import { administers } from '../roles.js';
@@ -43,18 +44,18 @@ export function FirmwareCampaigns({ role }: { role: Role }) {
                   <td>{c.image.version}</td>
                   <td class="fw-progress-cell"><StateBar counts={c.counts} /></td>
                   <td class="time">{fmtTime(c.createdAt)}</td>
-                  <td>{c.createdBy}</td>
+                  <td>{fmtSubject(c.createdBy)}</td>
                 </tr>
               ))}</tbody>
             </table>
           )}
         {!admin && <p class="muted">{t('fw.adminOnly')}</p>}
       </section>
+      {admin && <ImageUpload onUploaded={(image) => { setUploaded(image.id); reloadImages(); }} />}
+      <ImageList images={images} />
       {admin && images.status === 'ok' && (
         <NewCampaign images={images.value.items} areas={areas.status === 'ok' ? areas.value.items : []} initialImage={uploaded} />
       )}
-      {admin && <ImageUpload onUploaded={(image) => { setUploaded(image.id); reloadImages(); }} />}
-      <ImageList images={images} />
     </div>
   );
 }
