@@ -8,9 +8,7 @@ import { api, errorText } from '../api.js';
 import { t } from '../i18n.js';
 import type { Area } from '../types.js';
 import type { Campaign, FirmwareImage } from './replies.js';
-import { EMPTY_FORM, campaignSpec, type CampaignForm } from './spec.js';
-
-const PROTOCOLS = ['dlms', 'mqtt'] as const;
+import { EMPTY_FORM, FIRMWARE_PROTOCOLS, campaignSpec, type CampaignForm } from './spec.js';
 
 export function NewCampaign({ images, areas, initialImage }: { images: readonly FirmwareImage[]; areas: readonly Area[]; initialImage: string | undefined }) {
   const [form, setForm] = useState<CampaignForm>(EMPTY_FORM);
@@ -60,7 +58,7 @@ export function NewCampaign({ images, areas, initialImage }: { images: readonly 
           <label>{t('fw.protocol')}
             <select name="protocol" value={form.protocol} onChange={set('protocol')}>
               <option value="">{t('fw.any')}</option>
-              {PROTOCOLS.map((p) => <option key={p} value={p}>{p.toUpperCase()}</option>)}
+              {FIRMWARE_PROTOCOLS.map((p) => <option key={p} value={p}>{p.toUpperCase()}</option>)}
             </select>
           </label>
         </fieldset>

@@ -28,23 +28,17 @@ export type CampaignState = 'draft' | 'running' | 'paused' | 'completed' | 'canc
 export interface CampaignGroup {
   readonly meterType?: string;
   readonly areaId?: string;
-  readonly meterIds?: readonly string[];
+  readonly meterIds?: string[];
   readonly currentVersion?: string;
-  readonly protocol?: string;
+  readonly protocol?: 'dlms' | 'modbus' | 'mqtt';
 }
 
 export interface CampaignWindow {
   readonly notBefore?: string;
   readonly notAfter?: string;
-  /** Local time of day, HH:MM; `to` before `from` spans midnight. */
+  /** Station local time of day, HH:MM; `to` before `from` spans midnight. */
   readonly daily?: { readonly from: string; readonly to: string };
 }
-
-export interface CampaignRate { readonly perTerminal?: number; readonly total?: number }
-
-export type CampaignActivation = { readonly at: 'now' } | { readonly at: 'scheduled'; readonly time: string };
-
-export interface FailureBudget { readonly percent: number; readonly minFailed?: number }
 
 /** The per-device states, in the order a device goes through them (failed and skipped end early). */
 export const DEVICE_STATES = ['pending', 'transferring', 'verifying', 'verified', 'activating', 'done', 'failed', 'skipped'] as const;
@@ -52,35 +46,35 @@ export type DeviceState = (typeof DEVICE_STATES)[number];
 
 export type CampaignCounts = Readonly<Record<DeviceState | 'total', number>>;
 
-/** GET /firmware/campaigns/:id, POST /firmware/campaigns (201) and each step's reply. */
+/** GET /firmware/campaigns/:id, POST /firmware/campaigns (201) and each step's reply: every setting with the station's defaults filled in. */
 export interface Campaign {
   readonly id: string;
   readonly name: string;
   readonly imageId: string;
   readonly image: FirmwareImage;
   readonly group: CampaignGroup;
-  readonly window?: CampaignWindow | null;
-  readonly rate?: CampaignRate | null;
-  readonly activation?: CampaignActivation | null;
-  readonly failureBudget?: FailureBudget | null;
+  readonly window: CampaignWindow;
+  readonly rate: { readonly perTerminal: number; readonly total: number };
+  readonly activation: { readonly at: 'now' | 'scheduled'; readonly time?: string };
+  readonly failureBudget: { readonly percent: number; readonly minFailed: number };
   readonly state: CampaignState;
-  readonly pauseReason?: 'operator' | 'failure-budget' | null;
+  readonly pauseReason?: 'operator' | 'failure-budget';
   readonly counts: CampaignCounts;
   readonly createdAt: string;
   readonly createdBy: string;
-  readonly startedAt?: string | null;
-  readonly finishedAt?: string | null;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
 }
 
-/** POST /firmware/campaigns */
+/** POST /firmware/campaigns: what is left out takes the station's default. */
 export interface CampaignSpec {
   readonly name: string;
   readonly imageId: string;
   readonly group: CampaignGroup;
   readonly window?: CampaignWindow;
-  readonly rate?: CampaignRate;
-  readonly activation?: CampaignActivation;
-  readonly failureBudget?: FailureBudget;
+  readonly rate?: { readonly perTerminal?: number; readonly total?: number };
+  readonly activation?: { readonly at: 'now' } | { readonly at: 'scheduled'; readonly time: string };
+  readonly failureBudget?: { readonly percent?: number; readonly minFailed?: number };
 }
 
 /** One row of GET /firmware/campaigns/:id/devices. */
@@ -90,13 +84,13 @@ export interface CampaignDevice {
   readonly state: DeviceState;
   readonly blocksHeld: number;
   readonly blocksTotal: number;
-  readonly reason?: string | null;
-  readonly code?: string | null;
-  readonly fromVersion?: string | null;
-  readonly toVersion?: string | null;
+  readonly reason?: string;
+  readonly code?: string;
+  readonly fromVersion?: string;
+  readonly toVersion?: string;
   readonly attempts: number;
   readonly updatedAt: string;
 }
 
-/** GET /firmware/campaigns/:id/devices: a keyset page; `next` is absent (or null) on the last. */
-export interface DevicePage { readonly items: readonly CampaignDevice[]; readonly next?: string | null }
+/** GET /firmware/campaigns/:id/devices: a keyset page; `next` is absent on the last. */
+export interface DevicePage { readonly items: readonly CampaignDevice[]; readonly next?: string }

@@ -36,14 +36,18 @@ export const EMPTY_FORM: CampaignForm = {
   perTerminal: '1', total: '16', activation: 'now', activationTime: '', budgetPercent: '10', minFailed: '3',
 };
 
+/** The protocols a campaign reaches devices by: DLMS sessions (IC 18 image transfer) and MQTT offers. */
+export const FIRMWARE_PROTOCOLS = ['dlms', 'mqtt'] as const;
+
 export type SpecOutcome = { ok: true; spec: CampaignSpec } | { ok: false; problem: Key };
 
 export function campaignSpec(form: CampaignForm): SpecOutcome {
   if (form.imageId === '') return { ok: false, problem: 'fw.chooseImageFirst' };
   const meterIds = form.meterIds.split(/[\s,;]+/).filter((id) => id !== '');
+  const protocol = FIRMWARE_PROTOCOLS.find((p) => p === form.protocol);
   const group = {
     ...text('meterType', form.meterType), ...text('areaId', form.areaId), ...text('currentVersion', form.currentVersion),
-    ...text('protocol', form.protocol), ...(meterIds.length === 0 ? {} : { meterIds }),
+    ...(protocol === undefined ? {} : { protocol }), ...(meterIds.length === 0 ? {} : { meterIds }),
   };
   // An empty group would be every device of the station: the operator names whom the campaign is for.
   if (Object.keys(group).length === 0) return { ok: false, problem: 'fw.groupNeeded' };

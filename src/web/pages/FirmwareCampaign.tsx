@@ -18,8 +18,6 @@ import type { Role } from '../types.js';
 const RUNNING_POLL_MS = 3_000;
 const IDLE_POLL_MS = 15_000;
 const PAGE = 50;
-/** The failure budget's defaults (firmware contract), shown when the campaign was created without one. */
-const DEFAULT_BUDGET = { percent: 10, minFailed: 3 };
 
 export function FirmwareCampaignPage({ campaignId, role, query }: { campaignId: string; role: Role; query: URLSearchParams }) {
   const id = encodeURIComponent(campaignId);
@@ -38,7 +36,7 @@ export function FirmwareCampaignPage({ campaignId, role, query }: { campaignId: 
           <span class={`fw-state fw-state-${c.state}`} data-testid="fw-state">{label('fwState', c.state)}</span>
           {c.state === 'running' && <small class="fw-refresh">{t('fw.refreshing', { n: RUNNING_POLL_MS / 1000 })}</small>}
         </h2>
-        {c.state === 'paused' && c.pauseReason !== undefined && c.pauseReason !== null && <PauseReason campaign={c} />}
+        {c.state === 'paused' && c.pauseReason !== undefined && <PauseReason campaign={c} />}
         <StateBar counts={c.counts} legend />
         <Steps campaign={c} role={role} onDone={reload} />
         <Particulars campaign={c} />
@@ -49,9 +47,9 @@ export function FirmwareCampaignPage({ campaignId, role, query }: { campaignId: 
 }
 
 function PauseReason({ campaign }: { campaign: Campaign }) {
-  const budget = campaign.failureBudget ?? DEFAULT_BUDGET;
+  const budget = campaign.failureBudget;
   const text = campaign.pauseReason === 'failure-budget'
-    ? t('fw.pausedBy.failure-budget', { percent: budget.percent, min: budget.minFailed ?? DEFAULT_BUDGET.minFailed })
+    ? t('fw.pausedBy.failure-budget', { percent: budget.percent, min: budget.minFailed })
     : t('fw.pausedBy.operator');
   return <p class={campaign.pauseReason === 'failure-budget' ? 'fw-paused negative' : 'fw-paused'} data-testid="fw-pause-reason" data-reason={campaign.pauseReason}>{text}</p>;
 }
@@ -82,7 +80,7 @@ function Steps({ campaign, role, onDone }: { campaign: Campaign; role: Role; onD
 
 function Particulars({ campaign: c }: { campaign: Campaign }) {
   const g = c.group;
-  const w = c.window ?? {};
+  const w = c.window;
   const windowParts = [
     w.notBefore === undefined ? '' : `${t('fw.notBefore')} ${fmtTime(w.notBefore)}`,
     w.notAfter === undefined ? '' : `${t('fw.notAfter')} ${fmtTime(w.notAfter)}`,
@@ -98,12 +96,12 @@ function Particulars({ campaign: c }: { campaign: Campaign }) {
     ...(g.currentVersion === undefined ? [] : [[t('fw.currentVersion'), g.currentVersion] as [string, string]]),
     ...(g.protocol === undefined ? [] : [[t('fw.protocol'), g.protocol.toUpperCase()] as [string, string]]),
     [t('fw.window'), windowParts.length === 0 ? t('fw.anyTime') : windowParts.join(' · ')],
-    [t('fw.rate'), t('fw.rateText', { perTerminal: c.rate?.perTerminal ?? 1, total: c.rate?.total ?? 16 })],
-    [t('fw.activation'), c.activation?.at === 'scheduled' ? t('fw.activationAt', { time: fmtTime(c.activation.time) }) : t('fw.activationNow')],
-    [t('fw.budget'), t('fw.budgetText', { percent: c.failureBudget?.percent ?? DEFAULT_BUDGET.percent, min: c.failureBudget?.minFailed ?? DEFAULT_BUDGET.minFailed })],
+    [t('fw.rate'), t('fw.rateText', { perTerminal: c.rate.perTerminal, total: c.rate.total })],
+    [t('fw.activation'), c.activation.at === 'scheduled' ? t('fw.activationAt', { time: fmtTime(c.activation.time) }) : t('fw.activationNow')],
+    [t('fw.budget'), t('fw.budgetText', { percent: c.failureBudget.percent, min: c.failureBudget.minFailed })],
     [t('fw.created'), `${fmtTime(c.createdAt)} · ${fmtSubject(c.createdBy)}`],
-    ...((c.startedAt ?? null) === null ? [] : [[t('fw.started'), fmtTime(c.startedAt)] as [string, string]]),
-    ...((c.finishedAt ?? null) === null ? [] : [[t('fw.finished'), fmtTime(c.finishedAt)] as [string, string]]),
+    ...(c.startedAt === undefined ? [] : [[t('fw.started'), fmtTime(c.startedAt)] as [string, string]]),
+    ...(c.finishedAt === undefined ? [] : [[t('fw.finished'), fmtTime(c.finishedAt)] as [string, string]]),
   ];
   return (
     <dl class="pairs fw-particulars">
@@ -125,7 +123,7 @@ function Devices({ campaign, query, pollMs }: { campaign: Campaign; query: URLSe
     setCursors([]);
     location.hash = `#/firmware/${id}${next === '' ? '' : `?state=${encodeURIComponent(next)}`}`;
   };
-  const next = page.status === 'ok' ? page.value.next ?? null : null;
+  const next = page.status === 'ok' ? page.value.next : undefined;
   return (
     <section class="card wide" data-testid="fw-devices">
       <h3>{t('fw.devices')} <a class="csv" data-testid="fw-csv" href={`${API}/firmware/campaigns/${id}/devices?${csv.toString()}`} download>{t('common.csv')}</a></h3>
@@ -142,7 +140,7 @@ function Devices({ campaign, query, pollMs }: { campaign: Campaign; query: URLSe
           {page.value.items.length === 0 ? <p class="muted">{t('fw.noDevices')}</p> : <DeviceTable devices={page.value.items} />}
           <div class="buttons">
             <button type="button" data-action="first" disabled={cursors.length === 0} onClick={() => { setCursors([]); }}>{t('wf.first')}</button>
-            <button type="button" data-action="next" disabled={next === null} onClick={() => { if (next !== null) setCursors((c) => [...c, next]); }}>{t('wf.next')}</button>
+            <button type="button" data-action="next" disabled={next === undefined} onClick={() => { if (next !== undefined) setCursors((c) => [...c, next]); }}>{t('wf.next')}</button>
           </div>
         </>
       )}
@@ -165,7 +163,7 @@ function DeviceTable({ devices }: { devices: readonly CampaignDevice[] }) {
           <td class="num" data-blocks={`${d.blocksHeld}/${d.blocksTotal}`}>{d.blocksTotal === 0 ? t('common.none') : <Blocks held={d.blocksHeld} total={d.blocksTotal} />}</td>
           <td>{d.fromVersion ?? t('common.none')} → {d.toVersion ?? t('common.none')}</td>
           <td class="num">{d.attempts}</td>
-          <td>{(d.code ?? null) === null && (d.reason ?? null) === null ? '' : <Reason code={d.code ?? null} reason={d.reason ?? null} />}</td>
+          <td>{d.code === undefined && d.reason === undefined ? '' : <Reason code={d.code} reason={d.reason} />}</td>
           <td class="time">{fmtTime(d.updatedAt)}</td>
         </tr>
       ))}</tbody>
@@ -183,14 +181,14 @@ function Blocks({ held, total }: { held: number; total: number }) {
 }
 
 /** Why a device failed: the station's code worded in the operator's language when the dashboard knows it, and the device's own detail. */
-function Reason({ code, reason }: { code: string | null; reason: string | null }) {
-  const worded = code === null ? undefined : label('problem', code);
+function Reason({ code, reason }: { code: string | undefined; reason: string | undefined }) {
+  const worded = code === undefined ? undefined : label('problem', code);
   const known = worded !== undefined && worded !== code;
   return (
     <span class="fw-reason" data-code={code ?? ''}>
       {known ? worded : reason ?? ''}
-      {code !== null && <code> {code}</code>}
-      {known && reason !== null && <small class="comment"> {reason}</small>}
+      {code !== undefined && <code> {code}</code>}
+      {known && reason !== undefined && <small class="comment"> {reason}</small>}
     </span>
   );
 }
