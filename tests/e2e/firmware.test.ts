@@ -4,8 +4,10 @@
  * uploads an image (the page shows the SHA-256 and size the station computed), is told in words
  * that a group matching no device makes no campaign, creates one for the three meters, starts
  * it and follows it until every device is done on the new version. The Chinese page labels it
- * all in Chinese; a viewer follows a campaign without a step to take, an operator may cancel
- * but not start one, and a field crew has no firmware page at all.
+ * all in Chinese. A campaign on devices that cannot take firmware pauses itself on its failure
+ * budget, and the page says so in words with the failed devices marked. A viewer follows a
+ * campaign without a step to take, an operator may cancel but not start one, and a field crew
+ * has no firmware page at all.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Locator } from 'playwright-core';
@@ -20,6 +22,8 @@ const ADMIN = 'fw-admin';
 const CREW = 'fw-crew';
 const METERS = ['sim-dl-01-1', 'sim-dl-02-1', 'sim-dl-03-1'];
 const TERMINALS = METERS.map((m) => m.replace(/-1$/, ''));
+/** The fleet's Modbus meters (FAST_FLEET: 2 terminals × 2 meters). */
+const MODBUS_METERS = ['sim-mb-01-1', 'sim-mb-01-2', 'sim-mb-02-1', 'sim-mb-02-2'];
 const IDENTIFIER = 'GRD-FW-2.0.0';
 /** What the simulated meters run before the campaign (simulators/dlms, option `firmware`). */
 const FROM_VERSION = 'GRD-FW-1.0.0';
@@ -133,6 +137,37 @@ describe('firmware campaigns in the dashboard', () => {
     expect(await untranslatedWords(page, [...data, ...areas, `${hash.slice(0, 16)}…`])).toEqual([]);
     await screenshot(page, 'firmware-campaigns-zh');
   }, 60_000);
+
+  test('a campaign whose devices cannot take firmware pauses itself on its failure budget; the page says why in words and marks the failed devices', async () => {
+    const images = (await d.he.get('/api/v1/firmware/images')).body as { items: { id: string }[] };
+    // Modbus terminals have no way to take an image (no IC 18 session, no OTA channel): each device fails.
+    // One device at a time and no failure allowed: the first failure pauses the campaign with the others still pending.
+    const created = await d.he.send('POST', '/api/v1/firmware/campaigns', {
+      name: 'e2e modbus', imageId: images.items[0]?.id, group: { meterIds: MODBUS_METERS },
+      rate: { perTerminal: 1, total: 1 }, failureBudget: { percent: 0, minFailed: 1 },
+    });
+    expect(created.status).toBe(201);
+    const id = (created.body as { id: string }).id;
+    expect((await d.he.send('POST', `/api/v1/firmware/campaigns/${encodeURIComponent(id)}/start`)).status).toBe(200);
+
+    const { page } = await d.session(ADMIN);
+    await page.goto(`/#/firmware/${encodeURIComponent(id)}`);
+    await page.locator('[data-testid=fw-campaign][data-state=paused]').waitFor({ timeout: 60_000 });
+    const reason = page.locator('[data-testid=fw-pause-reason]');
+    expect([await reason.getAttribute('data-reason'), await reason.textContent()]).toEqual([
+      'failure-budget',
+      'Paused by itself: more devices failed than the failure budget allows (0% of the finished devices, at least 1). Look at the failures below before resuming.',
+    ]);
+    expect(await attributes(page.locator('.fw-steps button'), 'data-testid')).toEqual(['fw-resume', 'fw-cancel']);
+    await page.selectOption('[data-testid=fw-devices] select[name=state]', 'failed');
+    await page.locator('[data-table=fw-devices] tr.fw-failed').first().waitFor();
+    const failed = page.locator('[data-table=fw-devices] tr[data-meter]');
+    expect(new Set(await attributes(failed, 'data-state'))).toEqual(new Set(['failed']));
+    expect(await attributes(failed.locator('.fw-reason'), 'data-code')).toContain('FIRMWARE_TRANSFER_UNSUPPORTED');
+    expect(await failed.locator('.fw-reason').first().textContent()).toMatch(/^The device does not take firmware transfers\. FIRMWARE_TRANSFER_UNSUPPORTED/);
+    expect(await page.getAttribute('[data-testid=fw-csv]', 'href')).toBe(`/api/v1/firmware/campaigns/${encodeURIComponent(id)}/devices?state=failed&format=csv`);
+    await screenshot(page, 'firmware-campaign-paused');
+  }, 90_000);
 
   test('a viewer follows a campaign with no step to take, an operator may cancel but not start it, and a field crew has no firmware page', async () => {
     const images = (await d.he.get('/api/v1/firmware/images')).body as { items: { id: string }[] };
