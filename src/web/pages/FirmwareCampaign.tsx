@@ -157,11 +157,11 @@ function DeviceTable({ devices }: { devices: readonly CampaignDevice[] }) {
       </tr></thead>
       <tbody>{devices.map((d) => (
         <tr key={d.meterId} data-meter={d.meterId} data-state={d.state} class={d.state === 'failed' ? 'fw-failed' : ''}>
-          <td><a href={`#/meters/${encodeURIComponent(d.meterId)}`}>{d.meterId}</a></td>
-          <td>{d.terminalId}</td>
-          <td><span class={`fw-swatch fw-${d.state}`} />{label('fwDevice', d.state)}</td>
+          <td class="word"><a href={`#/meters/${encodeURIComponent(d.meterId)}`}>{d.meterId}</a></td>
+          <td class="word">{d.terminalId}</td>
+          <td class="word"><span class={`fw-swatch fw-${d.state}`} />{label('fwDevice', d.state)}</td>
           <td class="num" data-blocks={`${d.blocksHeld}/${d.blocksTotal}`}>{d.blocksTotal === 0 ? t('common.none') : <Blocks held={d.blocksHeld} total={d.blocksTotal} />}</td>
-          <td>{d.fromVersion ?? t('common.none')} → {d.toVersion ?? t('common.none')}</td>
+          <td>{d.fromVersion === undefined && d.toVersion === undefined ? t('common.none') : `${d.fromVersion ?? t('common.none')} → ${d.toVersion ?? t('common.none')}`}</td>
           <td class="num">{d.attempts}</td>
           <td>{d.code === undefined && d.reason === undefined ? '' : <Reason code={d.code} reason={d.reason} />}</td>
           <td class="time">{fmtTime(d.updatedAt)}</td>
