@@ -8,7 +8,7 @@ import Type, { type Static } from 'typebox';
 import { Id, OneOf, strict } from '../protocols/config.js';
 
 /** Kinds of simulated scenario (simulators/scenarios): what each does is in the README's simulator section. */
-const SCENARIO_KINDS = ['overload', 'voltage-sag', 'voltage-loss', 'outage', 'reverse-power', 'register-stuck', 'clock-drift', 'tamper'] as const;
+const SCENARIO_KINDS = ['overload', 'voltage-sag', 'voltage-loss', 'outage', 'reverse-power', 'register-stuck', 'clock-drift', 'tamper', 'firmware-drop'] as const;
 export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
 /** Longest scenario delay, duration or period: 30 days. */
 const SCENARIO_MAX_MS = 30 * 86_400_000;
@@ -40,6 +40,47 @@ export const ScenarioConfig = Type.Object(
     percentOfNominal: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 100 })),
     /** clock-drift: how far the meter's clock jumps ahead (negative: behind), s. */
     driftSeconds: Type.Optional(Type.Number({ minimum: -86_400, maximum: 86_400 })),
+    /** firmware-drop: the image block (numbered from 0) whose arrival closes the meter's connection, once per window. */
+    atBlock: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffff_ffff })),
+  },
+  strict,
+);
+
+const NameplateText = Type.String({ minLength: 1, maxLength: 64 });
+
+/**
+ * Firmware and nameplate of the simulated DLMS meters. Every meter has image transfer (IC 18
+ * 0.0.44.0.0.255) and its activation schedule (IC 22 0.0.15.0.2.255) unless `imageTransfer` is
+ * false; a field left out takes the simulator's default (simulators/dlms/imageTransfer.ts,
+ * meterObjects.ts): version GRD-FW-1.0.0, model GRD-SIM-3P, hardware version HW-1.0, block size
+ * 192, largest image 1 MiB. A group gives its meters their own version, model or hardware version.
+ */
+export const SimulatedFirmwareConfig = Type.Object(
+  {
+    imageTransfer: Type.Boolean({ default: true }),
+    /** Active firmware identifier (1.0.0.2.0.255) at start. */
+    version: Type.Optional(NameplateText),
+    /** Nameplate model (0.0.96.1.1.255). */
+    model: Type.Optional(NameplateText),
+    /** Nameplate hardware version (0.0.96.1.2.255). */
+    hardwareVersion: Type.Optional(NameplateText),
+    /** image_block_size, octets. */
+    blockSize: Type.Optional(Type.Integer({ minimum: 16, maximum: 65_535 })),
+    /** Largest image a meter accepts, octets. */
+    maxImageBytes: Type.Optional(Type.Integer({ minimum: 1_024, maximum: 64 * 1024 * 1024 })),
+    groups: Type.Array(
+      Type.Object(
+        {
+          /** Meter ids (sim-dl-NN-1); a meter in several groups takes the first. */
+          meters: Type.Array(Id, { minItems: 1, maxItems: 10_000 }),
+          version: Type.Optional(NameplateText),
+          model: Type.Optional(NameplateText),
+          hardwareVersion: Type.Optional(NameplateText),
+        },
+        strict,
+      ),
+      { default: [], maxItems: 100 },
+    ),
   },
   strict,
 );
@@ -86,6 +127,8 @@ export const SimulatorConfig = Type.Object(
         pushIntervalMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 0 }),
         /** How the meters push: TCP wrapper, MQTT binary, or half each (odd meters TCP). */
         pushTransport: OneOf(['tcp', 'mqtt', 'both'] as const, { default: 'tcp' }),
+        /** Firmware and nameplate (SimulatedFirmwareConfig); absent: the simulator's defaults, image transfer on. */
+        firmware: Type.Optional(SimulatedFirmwareConfig),
       },
       strict,
     ),
@@ -113,3 +156,4 @@ export const SimulatorConfig = Type.Object(
 
 export type SimulatorConfig = Static<typeof SimulatorConfig>;
 export type ScenarioConfig = Static<typeof ScenarioConfig>;
+export type SimulatedFirmwareConfig = Static<typeof SimulatedFirmwareConfig>;

@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SuiteZeroKeys } from '../protocols/dlms/security/settings.js';
-import type { SimulatorConfig } from './config.js';
+import { ConfigError, type ConfigIssue } from '../protocols/config.js';
+import type { SimulatedFirmwareConfig, SimulatorConfig } from './config.js';
+import type { SimulatedDlmsMeterOptions } from './dlms/meterObjects.js';
 import type { ControlCounts } from './controlTally.js';
 import { DlmsMeterSimulator, HLS_CLIENT, MANAGEMENT_CLIENT } from './dlms/server.js';
 import type { MqttLogin } from './dlms/pushTransport.js';
@@ -88,6 +90,8 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
   const customer = (id: string) => ({ customerRef: `CUST-${id}`, accountRef: `ACC-${id}` });
   const clock = options.clock === undefined ? {} : { clock: options.clock };
 
+  const firmwareIssues = firmwareGroupIssues(sim.dlms.firmware, sim.dlms.count);
+  if (firmwareIssues.length > 0) throw new ConfigError('simulators.dlms.firmware', firmwareIssues);
   const modbus: ModbusTerminalSimulator[] = [];
   const mqtt: MqttTerminalSimulator[] = [];
   const dlms: DlmsMeterSimulator[] = [];
@@ -140,6 +144,7 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
       const serialNumber = `SIM${String(i).padStart(5, '0')}`;
       const s = new DlmsMeterSimulator({
         host: sim.host, framing, seed: sim.seed * 30_000 + i, serialNumber, password: sim.dlms.password, ...clock, ...security,
+        ...firmwareOf(sim.dlms.firmware, mid),
         push: {
           intervalMs: sim.dlms.pushIntervalMs, terminalId: id, topicPrefix: options.topicPrefix,
           ...(options.mqttLogin === undefined ? {} : { mqttLogin: options.mqttLogin(id) }),
@@ -205,4 +210,23 @@ export async function startFleet(sim: SimulatorConfig, options: FleetOptions): P
       });
     },
   };
+}
+
+/** The firmware and nameplate options of simulated DLMS meter `meterId`: its group's, then the section's, then the simulator's defaults. */
+function firmwareOf(c: SimulatedFirmwareConfig | undefined, meterId: string): Pick<SimulatedDlmsMeterOptions, 'firmware' | 'model' | 'hardwareVersion'> {
+  if (c === undefined) return {};
+  const group = c.groups.find((g) => g.meters.includes(meterId));
+  return {
+    model: group?.model ?? c.model,
+    hardwareVersion: group?.hardwareVersion ?? c.hardwareVersion,
+    firmware: { imageTransfer: c.imageTransfer, version: group?.version ?? c.version, blockSize: c.blockSize, maxImageBytes: c.maxImageBytes },
+  };
+}
+
+/** Group meters that are not among the `count` simulated DLMS meters. */
+function firmwareGroupIssues(c: SimulatedFirmwareConfig | undefined, count: number): ConfigIssue[] {
+  const known = new Set(Array.from({ length: count }, (_, i) => `sim-dl-${pad(i + 1)}-1`));
+  return (c?.groups ?? []).flatMap((g, i) => g.meters.flatMap((id, j) => (known.has(id) ? [] : [
+    { path: `simulators.dlms.firmware.groups[${i}].meters[${j}]`, message: `no simulated DLMS meter ${JSON.stringify(id)}` },
+  ])));
 }

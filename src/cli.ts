@@ -2,7 +2,7 @@
  * The `gridhead` command line.
  *   gridhead start [--config FILE]   run the head-end (also GRIDHEAD_CONFIG)
  *   gridhead sim   [--config FILE]   run only the simulated fleet of that configuration
- *   gridhead dlms get|objects …      read a DLMS/COSEM meter (src/cli/dlms.ts)
+ *   gridhead dlms get|objects|image-transfer …  read a DLMS/COSEM meter, send it firmware (src/cli/dlms.ts)
  *   gridhead read|command …          talk to a running station's API (src/cli/remote.ts)
  *   gridhead db migrate              bring the PostgreSQL schema up to date (src/cli/db.ts)
  *   gridhead db import --from DIR    copy an embedded station into PostgreSQL (src/cli/db.ts)
@@ -19,6 +19,8 @@ const USAGE = `usage:
                                    read attributes of a DLMS/COSEM meter, print JSON
   gridhead dlms objects --host H --port P --framing wrapper|hdlc [options]
                                    print a DLMS/COSEM meter's object list as JSON
+  gridhead dlms image-transfer --host H --port P --framing wrapper|hdlc [options] --file F --identifier ID [--activate]
+                                   send a firmware image to a DLMS/COSEM meter, verify and activate it
                                    (options: gridhead dlms --help)
   gridhead read --meter ID [--quantity Q ... | --obis X --attribute N | --profile load --from T --to T]
                                    read a meter now through a running station's API

@@ -122,6 +122,7 @@ export function createAdapters(
   const dlms = new DlmsAdapter({
     push: dlmsPush.options,
     catalogue: QUANTITIES, timeoutMs: config.dlms.requestTimeoutMs, maxListItems: config.dlms.maxListItems, maxScalerEntries: config.dlms.maxScalerEntries,
+    meterTypes: config.dlms.meterTypes,
     securityFor: (terminalId) => security.securityFor(terminalId),
     passwordFor: (terminalId, address) => security.passwordFor(terminalId, address),
     // A meter that pads its replies is read all the same: counted in /metrics, one line per terminal a minute.

@@ -36,6 +36,7 @@ import { createLoadControl } from './rules/loadControl/index.js';
 import { expectedIntervalOf } from './rules/scope.js';
 import type { HeadEndSecurity } from './security/headEndSecurity.js';
 import { createWorkOrders } from './workOrders/index.js';
+import { createFirmware } from './firmware/index.js';
 import { createStationWorkflows } from './workflows/index.js';
 import { alarmNotifierChannel } from './workflows/actions/index.js';
 import { createBillingService } from './billing/index.js';
@@ -125,6 +126,12 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   });
 
   const workOrders = createWorkOrders({ ...base, store: stores.workOrders, audit: storage.audit });
+  // The API's URL is known once it listens; MQTT terminals are offered downloads from it.
+  const listening: { url?: string } = {};
+  const firmware = createFirmware({
+    ...base, duties: leaderDuties, store: stores.firmware, audit: storage.audit, registry, lanes: collection.scheduler, adapters: adapters.byProtocol,
+    broker: broker.connection, identity, apiUrl: () => listening.url,
+  });
   const billing = createBillingService({ billing: stores.billing, replacements: stores.replacements }, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id));
   const meterReader = new MeterReader({ meter: (id) => registry.findMeter(id), terminal: (id) => registry.findTerminal(id), scheduler: collection.scheduler, plausibility: config.ingest.plausibility });
   const workflows = await createStationWorkflows({
@@ -148,13 +155,15 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   ]);
   const { url } = await createApi({
     ...base, registry, readings: storage.readings, billing, meterReader, feeReports: stores.feeReports, audit: storage.audit, auth: storage.auth, security: { keys: storage.keys, events: storage.securityEvents },
-    collection, live, alarms, rules: rules?.service, control, loadControl, tariffs, fees, feeControl, workOrders,
+    collection, live, alarms, rules: rules?.service, control, loadControl, tariffs, fees, feeControl, workOrders, firmware: firmware.service,
+    ...(firmware.otaDownloads === undefined ? {} : { firmwareOta: { downloads: firmware.otaDownloads } }),
     ...(workflows === undefined ? {} : {
       workflows: workflows.runtime,
       workflowDefinitions: { definitions: workflows.definitions, maxBytes: config.workflows.definitions.maxBytes, ...workflows.catalogue },
     }),
     dlmsPush: { deadLetters: adapters.dlmsPush.deadLetters }, expectedIntervalMs, health: () => healthReport(parts), metrics,
   });
+  listening.url = url;
   await cluster.advertise(url);
   if (fleet !== undefined) await fleet.startPublishing();
 

@@ -43,6 +43,9 @@ import { SqliteDeviceEventStore, type DeviceEventStore } from './events/store.js
 import { PostgresWorkflowDefinitionStore } from './workflows/definitions/postgresStore.js';
 import { SqliteWorkflowDefinitionStore } from './workflows/definitions/sqliteStore.js';
 import type { WorkflowDefinitionStore } from './workflows/definitions/store.js';
+import { PostgresFirmwareStore } from './firmware/postgresStore.js';
+import { SqliteFirmwareStore } from './firmware/sqliteStore.js';
+import type { FirmwareStore } from './firmware/store.js';
 import { PostgresWorkOrderStore } from './workOrders/postgresStore.js';
 import { SqliteWorkOrderStore } from './workOrders/sqliteStore.js';
 import type { WorkOrderStore } from './workOrders/store.js';
@@ -130,6 +133,8 @@ export interface StationStores {
   readonly workOrders: WorkOrderStore;
   /** Workflow instances, their history and their service tasks' effects (src/workflows/runtime/store.ts). */
   readonly workflowInstances: WorkflowInstanceStore;
+  /** Firmware images, campaigns and their devices (src/firmware/store.ts). */
+  readonly firmware: FirmwareStore;
   /** The `database` component of /health: the driver, whether it answers, the pool, the last error. */
   health(): Promise<ComponentStatus>;
   /** A store write that failed (the pipeline retries it): shown in /health until the database answers again. */
@@ -223,6 +228,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
       workflowDefinitions: new SqliteWorkflowDefinitionStore(sqlite),
       workOrders: new SqliteWorkOrderStore(sqlite),
       workflowInstances: new SqliteWorkflowInstanceStore(sqlite),
+      firmware: new SqliteFirmwareStore(sqlite),
       health: () => Promise.resolve(embeddedStatus),
       noteError: () => undefined,
       metricSources: () => [],
@@ -295,6 +301,7 @@ export async function openStores({ config, logger, throttle, closers }: StoresAs
     workflowDefinitions: new PostgresWorkflowDefinitionStore(pg),
     workOrders: new PostgresWorkOrderStore(pg),
     workflowInstances: new PostgresWorkflowInstanceStore(pg),
+    firmware: new PostgresFirmwareStore(pg),
     health: () => health.status(),
     noteError: (err) => { health.noteError(err); },
     metricSources: () => statementMetricSources(pg),

@@ -9,11 +9,13 @@
  * come in through `subscribe`, when the adapter has push options (push/intake.ts).
  */
 import type {
-  DeviceCommand, DeviceControlState, PaymentMetering, ProfileKind, ProfileOutcome, ProfileRequest, PushSink, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
+  DeviceCommand, DeviceControlState, DeviceNameplate, FirmwareTransfer, PaymentMetering, ProfileKind, ProfileOutcome, ProfileRequest, PushSink, RawReading, ReadItem, ReadOutcome, TerminalRef, TerminalSession, TransportAdapter,
 } from '../adapter.js';
 import { ConnectionError, PaymentMeteringUnsupported, ProtocolError } from '../adapter.js';
 import { dlmsPaymentMetering } from './accountControl.js';
-import type { DlmsEndpoint } from './config.js';
+import type { DlmsEndpoint, DlmsMeterTypeSettings } from './config.js';
+import { dlmsFirmwareTransfer } from './imageTransferControl.js';
+import { readDlmsNameplate } from './nameplate.js';
 import { DlmsClient, type Authentication, type GetResult, type TrailingBytes } from './client/client.js';
 import type { AttributeRef } from './client/refs.js';
 import { DataAccessError } from './client/errors.js';
@@ -74,6 +76,8 @@ export interface DlmsAdapterOptions {
   readonly onTrailingBytes?: (event: TrailingBytes) => void;
   /** The push intake's settings and the station's parts it needs; without them `subscribe` throws. */
   readonly push?: DlmsPushOptions;
+  /** Per meter type (endpoint `meterType`): firmware and nameplate object names, largest image (config `dlms.meterTypes`). */
+  readonly meterTypes?: Readonly<Record<string, DlmsMeterTypeSettings>>;
 }
 
 export interface DlmsAdapterStats {
@@ -135,7 +139,7 @@ export class DlmsMappingError extends ProtocolError {
 export class DlmsAdapter implements TransportAdapter<DlmsEndpoint> {
   readonly protocol = 'dlms' as const;
   /** Polled over an association; commands take the same association (pushes arrive beside it). */
-  readonly capabilities = { pollable: true, commandsOverPush: false, paymentMetering: true } as const;
+  readonly capabilities = { pollable: true, commandsOverPush: false, paymentMetering: true, firmwareTransfer: true } as const;
   private readonly sessions = new Set<DlmsSession>();
   /** scaler_unit of (meter, OBIS), shared by sessions: it never changes for a meter. */
   readonly scalers: ScalerUnitCache;
@@ -264,6 +268,8 @@ class DlmsSession implements TerminalSession, PushListReader {
   private closed = false;
   private readonly now: () => number;
   readonly payment: PaymentMetering;
+  readonly firmware: FirmwareTransfer;
+  private readonly meterType: DlmsMeterTypeSettings | undefined;
 
   constructor(
     private readonly terminal: TerminalRef<DlmsEndpoint>,
@@ -274,6 +280,15 @@ class DlmsSession implements TerminalSession, PushListReader {
   ) {
     this.now = o.now ?? Date.now;
     this.payment = dlmsPaymentMetering(terminal.id, terminal.endpoint, (address, signal, work) => this.onMeter(address, signal, work));
+    const type = terminal.endpoint.meterType;
+    this.meterType = type === undefined ? undefined : o.meterTypes?.[type];
+    this.firmware = dlmsFirmwareTransfer(terminal.id, this.meterType, (address, signal, work) => this.onMeter(address, signal, work));
+  }
+
+  /** The meter's nameplate objects (nameplate.ts), those its object list names. */
+  readNameplate(address: string, signal: AbortSignal): Promise<DeviceNameplate> {
+    return this.onMeter(address, signal, (client, classes) =>
+      readDlmsNameplate(client, classes, this.meterType?.objects, { signal, terminalId: this.terminal.id }));
   }
 
   /**

@@ -9,6 +9,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { Host, OneOf, Port, strict } from '../config.js';
+import { IMAGE_OBIS } from './cosem/imageTransfer.js';
 
 const SystemTitle = Type.String({ pattern: '^[0-9A-Fa-f]{16}$' });
 
@@ -29,6 +30,42 @@ export const DlmsPaymentEndpoint = Type.Object(
     credit: Type.Optional(ObisText),
     /** Default 0.0.19.40.0.255. */
     tokenGateway: Type.Optional(ObisText),
+  },
+  strict,
+);
+
+/**
+ * Where a meter type keeps its firmware and nameplate objects; each absent name is the
+ * default (DLMS_METER_OBJECTS).
+ */
+export const DlmsMeterObjects = Type.Object(
+  {
+    /** IC 18 Image transfer; default 0.0.44.0.0.255. */
+    imageTransfer: Type.Optional(ObisText),
+    /** IC 22 Single action schedule of image activation; default 0.0.15.0.2.255. */
+    activationSchedule: Type.Optional(ObisText),
+    /** IC 1 Data, active firmware identifier; default 1.0.0.2.0.255. */
+    firmwareIdentifier: Type.Optional(ObisText),
+    /** IC 1 Data, active firmware signature; default 1.0.0.2.8.255. */
+    firmwareSignature: Type.Optional(ObisText),
+    /** IC 1 Data, COSEM logical device name (its first 3 characters are the manufacturer's FLAG id); default 0.0.42.0.0.255. */
+    logicalDeviceName: Type.Optional(ObisText),
+    /** IC 1 Data; defaults 0.0.96.1.0.255, 0.0.96.1.1.255, 0.0.96.1.2.255. */
+    serial: Type.Optional(ObisText),
+    model: Type.Optional(ObisText),
+    hardwareVersion: Type.Optional(ObisText),
+  },
+  strict,
+);
+
+/** What the station knows of a meter type (the endpoint's `meterType`) beyond what the meter says. */
+export const DlmsMeterType = Type.Object(
+  {
+    objects: Type.Optional(DlmsMeterObjects),
+    /** The largest image the type takes, in octets: a larger one is refused before image_transfer_initiate. */
+    maxImageBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 0xffffffff })),
+    /** How long verification or activation may take before the station gives up waiting; default 120 000. */
+    verifyTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
   },
   strict,
 );
@@ -128,6 +165,8 @@ export const DlmsConfig = Type.Object(
     maxScalerEntries: Type.Integer({ minimum: 100, maximum: 50_000_000, default: 200_000 }),
     /** Pushed data-notifications: see DlmsPushConfig. */
     push: DlmsPushConfig,
+    /** Per meter type (the endpoint's `meterType`): firmware and nameplate objects, largest image. */
+    meterTypes: Type.Record(Type.String({ minLength: 1, maxLength: 64 }), DlmsMeterType, { default: {} }),
     /** The station's system title (8 octets, 16 hex digits) in AARQs and ciphered APDUs; default "GRD" and five zero octets. */
     systemTitle: Type.String({ pattern: '^[0-9A-Fa-f]{16}$', default: '4752440000000000' }),
   },
@@ -135,4 +174,15 @@ export const DlmsConfig = Type.Object(
 );
 
 export type DlmsEndpoint = Static<typeof DlmsEndpoint>;
+export type DlmsMeterTypeSettings = Static<typeof DlmsMeterType>;
+export type DlmsMeterObjectNames = Required<Static<typeof DlmsMeterObjects>>;
+
+/** The objects of a meter type with no names configured (the firmware contract's defaults). */
+export const DLMS_METER_OBJECTS: DlmsMeterObjectNames = {
+  ...IMAGE_OBIS,
+  logicalDeviceName: '0.0.42.0.0.255',
+  serial: '0.0.96.1.0.255',
+  model: '0.0.96.1.1.255',
+  hardwareVersion: '0.0.96.1.2.255',
+};
 export type DlmsPushSettings = Static<typeof DlmsPushConfig>;

@@ -5,6 +5,9 @@ export const LN = {
   clock: parseObis('0.0.1.0.0.255'),
   logicalDeviceName: parseObis('0.0.42.0.0.255'),
   serialNumber: parseObis('0.0.96.1.0.255'),
+  /** Device ID 2 and 3 (IEC 62056-6-1 C = 96, D = 1): the meter's model and hardware version, as the nameplate says. */
+  model: parseObis('0.0.96.1.1.255'),
+  hardwareVersion: parseObis('0.0.96.1.2.255'),
   /** AMR profile status of the load profile (DSMR / IDIS use: bit 5 clock adjusted). */
   amrProfileStatus: parseObis('0.0.96.10.1.255'),
   /** IC 5: the running 15-minute average of active import power ("current average", D = 4). */

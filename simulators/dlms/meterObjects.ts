@@ -5,12 +5,16 @@
  * request (a fleet calls it so limiters trip on time in meters nobody reads).
  *
  * Objects (class, OBIS): Association LN 15 0.0.40.0.0.255 · Clock 8 0.0.1.0.0.255 ·
- * Data 1 0.0.42.0.0.255 (logical device name), 0.0.96.1.0.255 (serial), 0.0.96.10.1.255 (AMR
- * profile status) · Registers 3 (registerTable.ts) · Demand register 5 1.0.1.4.0.255 ·
+ * Data 1 0.0.42.0.0.255 (logical device name), 0.0.96.1.0.255 (serial), 0.0.96.1.1.255 (model),
+ * 0.0.96.1.2.255 (hardware version), 0.0.96.10.1.255 (AMR profile status), 1.0.0.2.0.255 (active
+ * firmware identifier), 1.0.0.2.8.255 (active firmware signature) · Registers 3
+ * (registerTable.ts) · Demand register 5 1.0.1.4.0.255 ·
  * Extended register 4 1.0.1.6.0.255 (maximum demand) · Profile generic 7 1.0.99.1.0.255,
  * 1.0.99.2.0.255, 0.0.98.1.0.255 · Push setup 40 0.0.25.9.0.255 (interval), 0.4.25.9.0.255
  * (event) · Data 1 0.0.96.11.0.255 (standard event log code) · Disconnect control 70
- * 0.0.96.3.10.255 · Limiter 71 0.0.17.0.0.255 · with `payment`: Account 111 0.0.19.0.0.255,
+ * 0.0.96.3.10.255 · Limiter 71 0.0.17.0.0.255 · unless `firmware.imageTransfer` is false: Image transfer 18
+ * 0.0.44.0.0.255 and Single action schedule 22 0.0.15.0.2.255 (image activation; objects/firmware.ts)
+ * · with `payment`: Account 111 0.0.19.0.0.255,
  * Credit 112 0.0.19.10.0.255 and 0.0.19.10.1.255, Charge 113 0.0.19.20.0.255, Token gateway 115
  * 0.0.19.40.0.255 (objects/payment.ts).
  */
@@ -27,6 +31,8 @@ import { disconnectControlObject, limiterObject } from './objects/loadControl.js
 import { measurementObjects } from './objects/measurement.js';
 import { paymentObjects } from './objects/payment.js';
 import { profileObjects } from './objects/profiles.js';
+import { MeterFirmware } from './objects/firmware.js';
+import type { FirmwareOptions } from './imageTransfer.js';
 import type { PaymentAccount, PaymentMeteringOptions } from './paymentAccount.js';
 import { PushSetupState, type PushDestination } from './objects/pushSetup.js';
 import { EVENT_PUSH_LIST, INTERVAL_PUSH_LIST, PUSH_OBIS, type PushObjectList } from '../../protocols/dlms/push/pushObjects.js';
@@ -49,6 +55,15 @@ export interface SimulatedDlmsMeterOptions extends MeterSimulationOptions {
   readonly pushForm?: PushForm;
   /** The meter keeps its own account (payment metering objects); absent: it has none. */
   readonly payment?: PaymentMeteringOptions;
+  /** Nameplate model, 0.0.96.1.1.255 (default "GRD-SIM-3P"). */
+  readonly model?: string;
+  /** Nameplate hardware version, 0.0.96.1.2.255 (default "HW-1.0"). */
+  readonly hardwareVersion?: string;
+  /**
+   * Firmware: the active version and image transfer (IC 18) with its activation schedule (IC 22),
+   * on by default with imageTransfer.ts's defaults; `imageTransfer: false` leaves IC 18 and IC 22 out.
+   */
+  readonly firmware?: FirmwareOptions;
 }
 
 export type PushSetupName = 'interval' | 'event';
@@ -84,6 +99,8 @@ export class SimulatedDlmsMeter implements CosemObjectModel {
   readonly account: PaymentAccount | undefined;
   /** Method 1 of a push setup asks for a push; false when nothing is attached to send it. */
   onPushRequest: ((setup: PushSetupName) => boolean) | undefined;
+  /** Image transfer, its activation schedule and the active firmware. */
+  readonly firmware: MeterFirmware;
 
   constructor(options: SimulatedDlmsMeterOptions) {
     this.simulation = new MeterSimulation(options);
@@ -104,6 +121,8 @@ export class SimulatedDlmsMeter implements CosemObjectModel {
       ...measurementObjects(sim, {
         serialNumber: options.serialNumber,
         logicalDeviceName: options.logicalDeviceName ?? `GRD${options.serialNumber}`,
+        model: options.model ?? 'GRD-SIM-3P',
+        hardwareVersion: options.hardwareVersion ?? 'HW-1.0',
       }),
       ...profileObjects(sim),
       this.pushSetups.interval.object(pushMethod('interval')),
@@ -115,6 +134,8 @@ export class SimulatedDlmsMeter implements CosemObjectModel {
       disconnectControlObject(sim),
       limiterObject(sim),
     );
+    this.firmware = new MeterFirmware(sim, options.firmware ?? {});
+    objects.push(...this.firmware.objects);
     const payment = options.payment === undefined ? undefined : paymentObjects(sim, options.payment);
     this.account = payment?.account;
     if (payment !== undefined) objects.push(...payment.objects);
@@ -132,23 +153,23 @@ export class SimulatedDlmsMeter implements CosemObjectModel {
   }
 
   get(ref: CosemAttributeDescriptor, access: SelectiveAccess | undefined, ctx: AccessContext): GetResult {
-    this.simulation.advance(ctx.now);
+    this.advance(ctx.now);
     return this.table.get(ref, access, ctx);
   }
 
   set(ref: CosemAttributeDescriptor, value: DlmsData, ctx: AccessContext): DataAccessResultName {
-    this.simulation.advance(ctx.now);
+    this.advance(ctx.now);
     return this.table.set(ref, value, ctx);
   }
 
   action(ref: CosemMethodDescriptor, parameters: DlmsData | undefined, ctx: AccessContext): ModelActionOutcome {
-    this.simulation.advance(ctx.now);
+    this.advance(ctx.now);
     return this.table.action(ref, parameters, ctx);
   }
 
-  /** Advances the meter to `now` without a request: captures, limiter, relay. */
+  /** Advances the meter to `now` without a request: captures, limiter, relay, a scheduled firmware activation. */
   tick(now: number): void {
-    this.simulation.advance(now);
+    this.advance(now);
   }
 
   /** Whether `password` is the low level security secret (the server engine checks the AARQ with it). */
@@ -163,7 +184,7 @@ export class SimulatedDlmsMeter implements CosemObjectModel {
    * An attribute that cannot be read is pushed as null-data.
    */
   pushValues(setup: PushSetupName, now: number): DlmsData[] {
-    this.simulation.advance(now);
+    this.advance(now);
     const ctx = { clientSap: 1, authenticated: 'low' as const, now };
     return this.pushSetups[setup].list.objects.map((o) => {
       const r = this.table.get({ classId: o.classId, instanceId: parseObis(o.obis), attributeId: o.attribute }, undefined, ctx);
@@ -173,7 +194,12 @@ export class SimulatedDlmsMeter implements CosemObjectModel {
 
   /** The customer presses the relay button at `now`: manual_reconnect (e) or manual_disconnect (f) where the mode has it. */
   pressButton(now: number): boolean {
-    this.simulation.advance(now);
+    this.advance(now);
     return this.simulation.trigger(this.simulation.outputState ? 'manual_disconnect' : 'manual_reconnect');
+  }
+
+  private advance(now: number): void {
+    this.simulation.advance(now);
+    this.firmware.advance();
   }
 }

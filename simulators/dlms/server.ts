@@ -79,6 +79,8 @@ export class DlmsMeterSimulator {
     this.clock = options.clock ?? Date.now;
     this.faults = options.faults ?? {};
     this.meter = new SimulatedDlmsMeter({ ...options, startTs: options.startTs ?? this.clock() });
+    // The model asks for its connection to break (a firmware-drop scenario): the reply it was answering is never sent.
+    this.meter.firmware.onConnectionDrop = () => { this.faults.dropNextReply = true; };
     this.pushes = new DlmsPushSender({
       meter: this.meter,
       terminalId: options.push?.terminalId ?? options.logicalDeviceName ?? `GRD${options.serialNumber}`,

@@ -10,7 +10,9 @@ import { encodeStatus } from '../../protocols/mqtt/status.js';
 import { encodeEvents } from '../../protocols/mqtt/events.js';
 import { DEFAULT_TOPIC_PREFIX, eventsTopic, isTerminalId, statusTopic, telemetryTopic } from '../../protocols/mqtt/topics.js';
 import { commandResponseTopic, commandTopic, encodeJson, parseCommand, type CommandMessage, type CommandResponse } from '../../protocols/mqtt/commands.js';
+import { otaOfferTopic } from '../../protocols/mqtt/ota.js';
 import { ControlTally } from '../controlTally.js';
+import { SimulatedOta, type SimulatedOtaOptions, type SimulatedOtaStats } from './ota.js';
 import { MeterModel, type MeterState } from '../loadShape.js';
 
 export interface MqttTerminalSimulatorOptions {
@@ -29,6 +31,8 @@ export interface MqttTerminalSimulatorOptions {
   readonly password?: string;
   /** Default 1000 ms. */
   readonly reconnectPeriodMs?: number;
+  /** Firmware version at start and OTA behaviour (simulators/mqtt/ota.ts). */
+  readonly ota?: SimulatedOtaOptions;
 }
 
 export interface MqttTerminalSimulatorStats {
@@ -40,6 +44,7 @@ export interface MqttTerminalSimulatorStats {
   readonly errors: number;
   /** Commands received on the command topic (answered or not). */
   readonly commands: number;
+  readonly ota: SimulatedOtaStats;
 }
 
 /** A simulated meter's relay and limit: disconnected ⇒ its power and currents read 0. */
@@ -72,6 +77,7 @@ export class MqttTerminalSimulator {
   private readonly controls = new Map<string, MeterControlState>();
   /** Device clock minus the simulator clock, set by sync-clock. */
   private clockOffsetMs = 0;
+  private readonly ota: SimulatedOta;
 
   constructor(private readonly options: MqttTerminalSimulatorOptions) {
     if (!isTerminalId(options.terminalId)) throw new RangeError(`invalid terminal id "${options.terminalId}"`);
@@ -87,9 +93,19 @@ export class MqttTerminalSimulator {
       address,
       model: new MeterModel({ seed: (Math.imul(options.seed, 1_000_003) + i) | 0, startTs }),
     }));
+    this.ota = new SimulatedOta({
+      prefix: this.prefix,
+      terminalId: this.terminalId,
+      publish: async (topic, payload) => {
+        if (this.client === undefined) throw new Error('simulator not started');
+        await this.client.publishAsync(topic, payload, { qos: 1 });
+      },
+      // The retained birth carries the version, so the station learns it on every (re)subscription too.
+      activated: () => { this.publishBirth(); },
+    }, options.ota);
   }
 
-  /** Connects (birth, then a first publish) and publishes every `publishIntervalMs`. Rejects if the first connection fails. */
+  /** Connects (subscription, birth, then a first publish) and publishes every `publishIntervalMs`. Rejects if the first connection fails. */
   async start(): Promise<void> {
     if (this.client !== undefined) throw new Error('simulator already started');
     const status = statusTopic(this.prefix, this.terminalId);
@@ -104,7 +120,14 @@ export class MqttTerminalSimulator {
       ...(this.options.password === undefined ? {} : { password: this.options.password }),
     });
     this.client = client;
+    const offers = otaOfferTopic(this.prefix, this.terminalId);
+    let listening: () => void = () => undefined;
+    const subscribed = new Promise<void>((resolve) => { listening = resolve; });
     client.on('message', (topic, payload) => {
+      if (topic === offers) {
+        this.ota.handle(payload);
+        return;
+      }
       if (topic !== commandTopic(this.prefix, this.terminalId)) return;
       this.commands += 1;
       const command = parseCommand(payload);
@@ -114,12 +137,11 @@ export class MqttTerminalSimulator {
       });
     });
     client.on('connect', () => {
-      client.subscribe(commandTopic(this.prefix, this.terminalId), { qos: 1 }, (err) => {
+      client.subscribe([commandTopic(this.prefix, this.terminalId), offers], { qos: 1 }, (err) => {
         if (err) this.errors += 1;
+        listening();
       });
-      client.publish(status, encodeStatus(true, this.clock()), { qos: 1, retain: true }, (err) => {
-        if (err) this.errors += 1;
-      });
+      this.publishBirth();
       this.publishNow().catch(() => {
         this.errors += 1;
       });
@@ -141,6 +163,8 @@ export class MqttTerminalSimulator {
     client.on('error', () => {
       this.errors += 1;
     });
+    // A command or an offer sent as soon as start() resolves must find the terminal listening.
+    await subscribed;
     this.timer = setInterval(() => {
       if (!client.connected) {
         this.skipped += 1;
@@ -189,6 +213,11 @@ export class MqttTerminalSimulator {
     await client.publishAsync(eventsTopic(this.prefix, this.terminalId), encodeEvents({ events: [event] }), { qos: 1 });
   }
 
+  /** The firmware version the terminal runs (changed by an OTA activation). */
+  get firmwareVersion(): string {
+    return this.ota.firmwareVersion;
+  }
+
   /** Stops publishing, announces offline (retained) and disconnects cleanly. */
   async stop(): Promise<void> {
     const client = this.detach();
@@ -219,7 +248,7 @@ export class MqttTerminalSimulator {
   }
 
   stats(): MqttTerminalSimulatorStats {
-    return { published: this.published, readings: this.readings, skipped: this.skipped, errors: this.errors, commands: this.commands };
+    return { published: this.published, readings: this.readings, skipped: this.skipped, errors: this.errors, commands: this.commands, ota: this.ota.stats() };
   }
 
   /** The relay and limit of the meter at `address` (undefined for an unknown address). */
@@ -254,6 +283,13 @@ export class MqttTerminalSimulator {
       case 'read-state':
         return { id: c.id, status: 'ok', state: c.params.of === 'limit' ? { limitKw: state.limitKw } : { connected: state.connected } };
     }
+  }
+
+  /** Status birth (retained): online, the device time, the firmware it runs. */
+  private publishBirth(): void {
+    this.client?.publish(statusTopic(this.prefix, this.terminalId), encodeStatus(true, this.clock(), this.ota.firmwareVersion), { qos: 1, retain: true }, (err) => {
+      if (err) this.errors += 1;
+    });
   }
 
   private controlOf(address: string): MeterControlState {

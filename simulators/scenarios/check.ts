@@ -6,7 +6,7 @@
 import type { ConfigIssue } from '../../protocols/config.js';
 import type { ScenarioConfig, ScenarioKind } from '../config.js';
 
-type Param = 'factor' | 'phase' | 'percentOfNominal' | 'driftSeconds';
+type Param = 'factor' | 'phase' | 'percentOfNominal' | 'driftSeconds' | 'atBlock';
 
 /** The parameters each kind requires and the ones it accepts without requiring. */
 const PARAMS: Readonly<Record<ScenarioKind, { readonly required: readonly Param[]; readonly optional: readonly Param[] }>> = {
@@ -18,9 +18,10 @@ const PARAMS: Readonly<Record<ScenarioKind, { readonly required: readonly Param[
   'register-stuck': { required: [], optional: [] },
   'clock-drift': { required: ['driftSeconds'], optional: [] },
   'tamper': { required: [], optional: [] },
+  'firmware-drop': { required: ['atBlock'], optional: [] },
 };
 
-const ALL_PARAMS: readonly Param[] = ['factor', 'phase', 'percentOfNominal', 'driftSeconds'];
+const ALL_PARAMS: readonly Param[] = ['factor', 'phase', 'percentOfNominal', 'driftSeconds', 'atBlock'];
 
 /** Every issue of every scenario, in order; empty when all are well formed. */
 export function checkScenarios(scenarios: readonly ScenarioConfig[], base = 'simulators.scenarios'): ConfigIssue[] {

@@ -3,14 +3,14 @@
  * (../effect.ts), and the effects of the scenarios acting on one meter, combined while their
  * windows overlap.
  *
- * Outage and clock drift are not value effects: they act on the terminal or the meter's
- * clock at the window's edges (runner.ts).
+ * Outage, clock drift, tamper and firmware drop are not value effects: they act on the
+ * terminal, the meter's clock, its events or its connection at the window's edges (runner.ts).
  */
 import type { ScenarioConfig } from '../config.js';
 import { NO_EFFECT, type Effect, type EffectSource, type Phases } from '../effect.js';
 import type { ScenarioSchedule } from './schedule.js';
 
-/** The value effect of a scenario (NO_EFFECT for outage and clock drift, which act at edges). */
+/** The value effect of a scenario (NO_EFFECT for the kinds that act at edges). */
 export function effectOf(s: ScenarioConfig): Effect {
   const on = (i: 1 | 2 | 3): boolean => s.phase === undefined || s.phase === 'all' || s.phase === `l${i}`;
   const phases = (value: number): Phases => [on(1) ? value : 1, on(2) ? value : 1, on(3) ? value : 1];
@@ -22,7 +22,8 @@ export function effectOf(s: ScenarioConfig): Effect {
     case 'register-stuck': return { ...NO_EFFECT, registersStuck: true };
     case 'outage':
     case 'clock-drift':
-    case 'tamper': return NO_EFFECT;
+    case 'tamper':
+    case 'firmware-drop': return NO_EFFECT;
   }
 }
 

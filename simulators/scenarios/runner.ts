@@ -3,8 +3,9 @@
  * attached to the meters' load models once, as functions of time (effects.ts), so every
  * protocol serves them at its own request instant. The runner itself only acts at window
  * edges: it takes terminals off the air for an outage, moves a DLMS clock for a drift, makes
- * a DLMS meter push "meter cover removed" and "closed" for a tamper, and
- * reports each start and end through `onScenario`.
+ * a DLMS meter push "meter cover removed" and "closed" for a tamper, arms a DLMS meter to drop
+ * its connection when image block `atBlock` arrives for a firmware drop (disarmed at the end if
+ * it has not happened), and reports each start and end through `onScenario`.
  *
  * Time comes from the injected clock. `update()` handles every edge up to the clock's now;
  * with `tickMs` > 0 a timer calls it, with 0 the caller does (tests moving a fake clock).
@@ -27,6 +28,8 @@ export interface MeterTarget {
   readonly shiftClock?: (ms: number, now: number) => void;
   /** Pushes a cover removed (true) or closed (false) event now (DLMS meters only: the others push no events). */
   readonly coverOpened?: (open: boolean) => void;
+  /** Arms (a block number) or disarms (undefined) the drop of the connection when that image block arrives, once (DLMS meters only). */
+  readonly dropConnectionAtBlock?: (block: number | undefined) => void;
 }
 
 /** A simulated terminal an outage can take off the air. */
@@ -159,11 +162,12 @@ export class ScenarioRunner {
   /** The edge action of the kinds that have one. */
   private async act(p: Played, w: ScenarioWindow, edge: 'start' | 'end', now: number): Promise<void> {
     const { kind } = p.config;
-    if (kind !== 'outage' && kind !== 'clock-drift' && kind !== 'tamper') return;
+    if (kind !== 'outage' && kind !== 'clock-drift' && kind !== 'tamper' && kind !== 'firmware-drop') return;
     for (const id of p.targets) {
       try {
         if (kind === 'outage') await this.targets.terminals.get(id)?.setReachable(edge === 'end');
         else if (kind === 'tamper') this.targets.meters.get(id)?.coverOpened?.(edge === 'start');
+        else if (kind === 'firmware-drop') this.targets.meters.get(id)?.dropConnectionAtBlock?.(edge === 'start' ? p.config.atBlock : undefined);
         else this.targets.meters.get(id)?.shiftClock?.((edge === 'start' ? 1 : -1) * (p.config.driftSeconds ?? 0) * 1000, now);
       } catch (err) {
         this.errors++;
@@ -210,12 +214,14 @@ function targetIssues(c: ScenarioConfig, at: string, targets: ScenarioTargets): 
       issues.push({ path: `${at}.meters[${j}]`, message: `clock-drift needs a DLMS meter; ${JSON.stringify(id)} is ${m.protocol}` });
     } else if (c.kind === 'tamper' && m.coverOpened === undefined) {
       issues.push({ path: `${at}.meters[${j}]`, message: `tamper needs a DLMS meter (the others push no events); ${JSON.stringify(id)} is ${m.protocol}` });
+    } else if (c.kind === 'firmware-drop' && m.dropConnectionAtBlock === undefined) {
+      issues.push({ path: `${at}.meters[${j}]`, message: `firmware-drop needs a DLMS meter with image transfer; ${JSON.stringify(id)} is ${m.protocol}` });
     }
   });
   (c.terminals ?? []).forEach((id, j) => {
     const t = targets.terminals.get(id);
     if (t === undefined) issues.push({ path: `${at}.terminals[${j}]`, message: `no simulated terminal ${JSON.stringify(id)}` });
-    else if ((c.kind === 'clock-drift' || c.kind === 'tamper') && t.protocol !== 'dlms') {
+    else if ((c.kind === 'clock-drift' || c.kind === 'tamper' || c.kind === 'firmware-drop') && t.protocol !== 'dlms') {
       issues.push({ path: `${at}.terminals[${j}]`, message: `${c.kind} needs DLMS meters; ${JSON.stringify(id)} is ${t.protocol}` });
     }
   });

@@ -52,6 +52,7 @@ export class FleetTargets implements ScenarioTargets {
           s.clock.set(s.clock.reading(s.time) + ms, s.time);
         },
         coverOpened: (open) => { sim.pushes.pushEvent(open ? DLMS_EVENT.meterCoverRemoved : DLMS_EVENT.meterCoverClosed); },
+        ...(sim.meter.firmware.imageTransfer ? { dropConnectionAtBlock: (block: number | undefined) => { sim.meter.firmware.dropAtBlock = block; } } : {}),
       });
     });
   }
@@ -66,7 +67,7 @@ export class FleetTargets implements ScenarioTargets {
     t: SimulatedTerminal,
     modelOf: (address: string) => MeterModel | undefined,
     setReachable: (reachable: boolean) => Promise<void>,
-    dlms?: Required<Pick<MeterTarget, 'shiftClock' | 'coverOpened'>>,
+    dlms?: Required<Pick<MeterTarget, 'shiftClock' | 'coverOpened'>> & Pick<MeterTarget, 'dropConnectionAtBlock'>,
   ): void {
     const meters = this.parts.meters.filter((m) => m.terminalId === t.id);
     this.terminals.set(t.id, { id: t.id, protocol: t.protocol, meterIds: meters.map((m) => m.id), setReachable });

@@ -33,10 +33,12 @@ import type { TariffBook } from '../fees/tariffs/index.js';
 import { FeeReports } from '../fees/reports/service.js';
 import type { FeeReportStore } from '../fees/reports/store.js';
 import type { WorkOrderService } from '../workOrders/service.js';
+import type { FirmwareService } from '../firmware/service.js';
 import type { MeterReader } from '../live/meterRead.js';
 import type { BillingService } from '../billing/service.js';
 import type { DlmsPushRoutesOptions } from './dlmsPushRoutes.js';
 import type { WorkflowDefinitionRoutesOptions } from './workflowDefinitionRoutes.js';
+import type { FirmwareOtaRoutesOptions } from './firmwareOtaRoutes.js';
 import { buildApi } from './server.js';
 
 export interface ApiAssembly {
@@ -66,9 +68,13 @@ export interface ApiAssembly {
   readonly workflowDefinitions?: WorkflowDefinitionRoutesOptions | undefined;
   /** Work orders (工单); absent: no work-order routes. */
   readonly workOrders?: WorkOrderService | undefined;
+  /** Firmware images and campaigns; absent: no firmware routes. */
+  readonly firmware?: FirmwareService | undefined;
   /** Workflow instances (src/workflows); undefined while workflows are off. */
   readonly workflows?: WorkflowRuntime | undefined;
   readonly dlmsPush: DlmsPushRoutesOptions;
+  /** MQTT OTA image downloads (src/firmware/ota/downloads.ts); absent: no download route. */
+  readonly firmwareOta?: FirmwareOtaRoutesOptions | undefined;
   readonly expectedIntervalMs: (meter: Pick<Meter, 'terminalId'>) => number | undefined;
   readonly health: () => Promise<HealthReport>;
   readonly metrics: MetricsRegistry;
@@ -149,7 +155,9 @@ export async function createApi(o: ApiAssembly): Promise<{ readonly url: string 
     ...(o.feeControl === undefined ? {} : { feeControl: o.feeControl }),
     ...(o.workflowDefinitions === undefined ? {} : { workflowDefinitions: o.workflowDefinitions }),
     ...(o.workOrders === undefined ? {} : { workOrders: o.workOrders }),
+    ...(o.firmware === undefined ? {} : { firmware: { service: o.firmware, maxImageBytes: config.firmware.maxImageBytes } }),
     ...(o.workflows === undefined ? {} : { workflows: o.workflows }),
+    ...(o.firmwareOta === undefined ? {} : { firmwareOta: o.firmwareOta }),
   });
   o.closers.add('api', () => api.close());
   await listening('http', config.http.host, config.http.port, () => api.listen({ host: config.http.host, port: config.http.port }));

@@ -53,6 +53,8 @@ import { workflowDefinitionRoutes, type WorkflowDefinitionRoutesOptions } from '
 import type { FeeReports } from '../fees/reports/service.js';
 import type { WorkOrderService } from '../workOrders/service.js';
 import { workOrderRoutes } from './workOrderRoutes.js';
+import { firmwareRoutes, type FirmwareRoutesOptions } from './firmwareRoutes.js';
+import { firmwareOtaRoutes, type FirmwareOtaRoutesOptions } from './firmwareOtaRoutes.js';
 import type { HealthReport } from '../observe/health.js';
 
 export interface ApiDeps {
@@ -108,8 +110,11 @@ export interface ApiDeps {
   readonly workflowDefinitions?: WorkflowDefinitionRoutesOptions;
   /** Work orders (工单); absent: no work-order routes. */
   readonly workOrders?: WorkOrderService;
+  readonly firmware?: FirmwareRoutesOptions;
   /** Workflow instances; absent (workflows off): no instance routes. */
   readonly workflows?: WorkflowInstanceRoutesOptions['runtime'];
+  /** MQTT OTA image downloads by offer token (public route); absent: no route. */
+  readonly firmwareOta?: FirmwareOtaRoutesOptions;
 }
 
 const NO_QUERY = Type.Object({}, { additionalProperties: false });
@@ -159,6 +164,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
         { name: 'billing', description: 'Frozen reads, interval data with VEE, TOU consumption; JSON pages or streamed CSV' },
         { name: 'fees', description: 'Fee control: tariffs and quotes, accounts, balances, the ledger, payments, reversals and adjustments, recovery reports (money in integer minor units)' },
         { name: 'workflows', description: 'BPMN processes: definitions (versioned, checked at deploy), instances, the modeler\'s catalogue' },
+        { name: 'firmware', description: 'Firmware images and campaigns; MQTT terminals download offered images by their offer URL' },
         { name: 'work orders', description: 'Work orders (工单): jobs for field crews and dispatchers, with result forms, comments, history and CSV export' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gridhead_session' } } },
@@ -238,7 +244,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance<RawServer
     if (deps.feeReports !== undefined) await v1.register(feeReportRoutes, { reports: deps.feeReports });
     if (deps.workflowDefinitions !== undefined) await v1.register(workflowDefinitionRoutes, deps.workflowDefinitions);
     if (deps.workOrders !== undefined) await v1.register(workOrderRoutes, { workOrders: deps.workOrders });
+    if (deps.firmware !== undefined) await v1.register(firmwareRoutes, deps.firmware);
     if (deps.workflows !== undefined) await v1.register(workflowInstanceRoutes, { runtime: deps.workflows });
+    if (deps.firmwareOta !== undefined) await v1.register(firmwareOtaRoutes, deps.firmwareOta);
   }, { prefix: '/api/v1' });
   if (deps.webRoot !== undefined) await webRoutes(app, { root: deps.webRoot });
   return app;

@@ -172,13 +172,17 @@ export class AuthService {
       return this.used(hit, now, touchEvery);
     }
     const epoch = this.verified.epoch;
+    // This node's own last use of it may be on its way to the store. Taken before the read: a
+    // write that commits after the read's snapshot but settles before the row comes back would
+    // otherwise leave no trace in the queue, and the row alone would say the session is idle.
+    const usesAhead = this.lastUses.stats().waiting > 0 ? this.lastUses.settled() : undefined;
     let s = await this.store.session(idHash);
     if (s === undefined) return undefined;
     const t = this.now();
     const ended = (row: SessionOfUser) => row.expiresAt <= t || t - row.lastSeenAt >= this.options.sessionIdleMs || row.disabled;
-    if (ended(s) && this.lastUses.stats().waiting > 0) {
-      // This node's own last use of it may still be on its way to the store: judge on the row after it.
-      await this.lastUses.settled().catch(() => undefined);
+    if (ended(s) && usesAhead !== undefined) {
+      // Judge on the row after every use queued before the read is stored.
+      await usesAhead.catch(() => undefined);
       s = await this.store.session(idHash);
       if (s === undefined) return undefined;
     }

@@ -1,12 +1,13 @@
 /**
- * `gridhead dlms get|objects`: the field engineers' view of any DLMS/COSEM meter. It
+ * `gridhead dlms get|objects|image-transfer`: the field engineers' view of any DLMS/COSEM meter. It
  * connects (TCP wrapper or HDLC over TCP), associates, reads and prints ONE JSON document on
  * stdout, then releases. It assumes nothing about the meter beyond the standard: a class id
  * not given is looked up in the association's own object list (IC 15 attribute 2).
  *
  * Exit status: 0 done (an item the meter refused is reported in the JSON), 2 bad arguments,
- * 3 connection or association failure (one line on stderr: the error's code and message).
+ * 3 connection, association or image transfer failure (one line on stderr: the error's code and message).
  */
+import { readFile } from 'node:fs/promises';
 import { ProtocolError } from '../../protocols/adapter.js';
 import { AssociationRejected } from '../../protocols/dlms/acse/diagnostics.js';
 import type { CosemDateTime, DlmsData } from '../../protocols/dlms/axdr/data.js';
@@ -40,6 +41,7 @@ export async function dlmsCommand(argv: readonly string[]): Promise<number> {
     process.stderr.write(`gridhead dlms: ${err.message}\n${DLMS_USAGE}`);
     return 2;
   }
+  if (command.kind === 'image-transfer') return imageTransfer(command);
   try {
     const doc = await withAssociation(command.meter, (client) =>
       command.kind === 'get' ? readItems(client, command.items) : listObjects(client));
@@ -48,6 +50,33 @@ export async function dlmsCommand(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err;
+    process.stderr.write(`${oneLine(err)}\n`);
+    return 3;
+  }
+}
+
+/**
+ * `image-transfer`: the image is read before anything touches the network (an unreadable file
+ * is a bad argument, exit 2); a failure of the meter's ends with exit 3 and one line naming the
+ * Blue Book result or status (dlmsImageTransfer.ts).
+ */
+async function imageTransfer(command: Extract<DlmsCommand, { kind: 'image-transfer' }>): Promise<number> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(command.transfer.file);
+  } catch (err) {
+    process.stderr.write(`gridhead dlms: --file: cannot read ${command.transfer.file}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  // Loaded only for this command, so `get` and `objects` start as fast as before.
+  const { runImageTransfer } = await import('./dlmsImageTransfer.js');
+  try {
+    const doc = await withAssociation(command.meter, (client) => runImageTransfer(client, command.transfer, bytes, process.stderr));
+    process.stdout.write(`${JSON.stringify({ meter: meterJson(command.meter), ...doc }, null, 2)}\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ProtocolError)) throw err;
+    if (process.stderr.isTTY) process.stderr.write('\n');
     process.stderr.write(`${oneLine(err)}\n`);
     return 3;
   }

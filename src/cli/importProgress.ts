@@ -94,7 +94,8 @@ function rate(r: Running, t: number): number {
   return seconds <= 0 ? 0 : Math.round((r.read - r.readBefore) / seconds);
 }
 
-function percent(n: number, total: number): string {
+/** n of total as a whole percentage, 100 % for nothing to do. */
+export function percent(n: number, total: number): string {
   return `${total === 0 ? 100 : Math.min(100, Math.floor((n / total) * 100))}%`;
 }
 

@@ -21,6 +21,7 @@ import { CalendarDate, ClockTime } from './clock.js';
 import { FeesConfig } from './fees.js';
 import { WorkflowsConfig } from './workflows.js';
 import { WorkOrdersConfig } from './workOrders.js';
+import { FirmwareConfig } from './firmware.js';
 
 export { OneOf };
 
@@ -747,6 +748,8 @@ export const GridheadConfig = Type.Object(
     workflows: WorkflowsConfig,
     /** Work orders (工单): text and list bounds (src/config/workOrders.ts). */
     workOrders: WorkOrdersConfig,
+    /** Firmware images and campaigns (src/config/firmware.ts, read by src/firmware), with MQTT OTA under `ota`. */
+    firmware: FirmwareConfig,
     cluster: ClusterConfig,
   },
   strict,

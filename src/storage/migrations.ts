@@ -927,4 +927,62 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens(name) WHERE revoked_at IS NULL;
     `,
   },
+  {
+    version: 24,
+    name: 'firmware images, campaigns and their devices',
+    sql: `
+      -- src/firmware/sqliteStore.ts. An image is kept whole (bytes), so any node can send it.
+      CREATE TABLE firmware_images (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        identifier  TEXT NOT NULL,
+        version     TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        sha256      TEXT NOT NULL,
+        signature   TEXT,
+        bytes       BLOB NOT NULL,
+        uploaded_at INTEGER NOT NULL,
+        uploaded_by TEXT NOT NULL
+      );
+      CREATE INDEX firmware_images_uploaded ON firmware_images(uploaded_at DESC, id DESC);
+
+      -- definition: JSON {group, window, rate, activation, failureBudget}, fixed at creation.
+      CREATE TABLE firmware_campaigns (
+        id           TEXT PRIMARY KEY,
+        name         TEXT NOT NULL,
+        image_id     TEXT NOT NULL REFERENCES firmware_images(id) ON DELETE RESTRICT,
+        definition   TEXT NOT NULL,
+        state        TEXT NOT NULL CHECK (state IN ('draft','running','paused','completed','cancelled')),
+        pause_reason TEXT CHECK (pause_reason IN ('operator','failure-budget')),
+        created_at   INTEGER NOT NULL,
+        created_by   TEXT NOT NULL,
+        started_at   INTEGER,
+        finished_at  INTEGER
+      );
+      CREATE INDEX firmware_campaigns_created ON firmware_campaigns(created_at DESC, id DESC);
+
+      -- The campaign's snapshot of target devices, one row each, written after every slice.
+      CREATE TABLE firmware_campaign_devices (
+        campaign_id  TEXT NOT NULL REFERENCES firmware_campaigns(id) ON DELETE CASCADE,
+        meter_id     TEXT NOT NULL,
+        terminal_id  TEXT NOT NULL,
+        state        TEXT NOT NULL CHECK (state IN ('pending','transferring','verifying','verified','activating','done','failed','skipped')),
+        blocks_held  INTEGER NOT NULL,
+        blocks_total INTEGER NOT NULL,
+        block_size   INTEGER NOT NULL,
+        initiated    INTEGER NOT NULL,
+        reason       TEXT,
+        code         TEXT,
+        from_version TEXT,
+        to_version   TEXT,
+        attempts     INTEGER NOT NULL,
+        not_before   INTEGER NOT NULL,
+        offer_id     TEXT,
+        updated_at   INTEGER NOT NULL,
+        PRIMARY KEY (campaign_id, meter_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX firmware_campaign_devices_state ON firmware_campaign_devices(campaign_id, state, meter_id);
+      CREATE INDEX firmware_campaign_devices_offer ON firmware_campaign_devices(offer_id) WHERE offer_id IS NOT NULL;
+    `,
+  },
 ];

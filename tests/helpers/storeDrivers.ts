@@ -45,6 +45,9 @@ import type { FeeStore } from '../../src/fees/store.js';
 import { postgresFeeReports, sqliteFeeReports } from '../../src/fees/reports/sqlReports.js';
 import type { FeeReportStore } from '../../src/fees/reports/store.js';
 import { PostgresRegistryStore } from '../../src/registry/postgresStore.js';
+import { PostgresFirmwareStore } from '../../src/firmware/postgresStore.js';
+import { SqliteFirmwareStore } from '../../src/firmware/sqliteStore.js';
+import type { FirmwareStore } from '../../src/firmware/store.js';
 import { PostgresWorkOrderStore } from '../../src/workOrders/postgresStore.js';
 import { SqliteWorkOrderStore } from '../../src/workOrders/sqliteStore.js';
 import type { WorkOrderStore } from '../../src/workOrders/store.js';
@@ -303,6 +306,10 @@ export function feeReportStoreOf(c: StoreConnection): FeeReportStore {
 /** The work order store of the connection's driver. */
 export function workOrderStoreOf(c: StoreConnection): WorkOrderStore {
   return c.sqlite !== undefined ? new SqliteWorkOrderStore(c.sqlite) : new PostgresWorkOrderStore(c.postgres);
+}
+
+export function firmwareStoreOf(c: StoreConnection): FirmwareStore {
+  return c.sqlite !== undefined ? new SqliteFirmwareStore(c.sqlite) : new PostgresFirmwareStore(c.postgres);
 }
 
 /** Rows of one query on the connection's database (a test's direct read, bypassing the store). */

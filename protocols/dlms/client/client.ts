@@ -237,6 +237,14 @@ export class DlmsClient {
     }
   }
 
+  /**
+   * The largest request APDU the server takes on this association, before ciphering (its max
+   * receive PDU size less our ciphering overhead); 65535 before the association.
+   */
+  get maxRequestBytes(): number {
+    return this.serverMaxPdu();
+  }
+
   /** RLREs accepted without the ciphered InitiateResponse a protected release should carry (counted, see checkRlre). */
   get plainReleaseResponses(): number {
     return this.cipher?.plainReleaseResponses ?? 0;

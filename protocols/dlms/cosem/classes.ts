@@ -46,6 +46,24 @@ export const INTERFACE_CLASSES = {
       preset_adjusting_time: 5, shift_time: 6,
     },
   },
+  /**
+   * Image transfer (Blue Book, class_id 18): an image is sent in blocks of image_block_size octets
+   * numbered from 0, verified, then activated (now, or by the Single action schedule below).
+   */
+  imageTransfer: {
+    classId: 18, version: 0,
+    attributes: {
+      logical_name: 1, image_block_size: 2, image_transferred_blocks_status: 3, image_first_not_transferred_block_number: 4,
+      image_transfer_enabled: 5, image_transfer_status: 6, image_to_activate_info: 7,
+    },
+    methods: { image_transfer_initiate: 1, image_block_transfer: 2, image_verify: 3, image_activate: 4 },
+  },
+  /** Single action schedule (Blue Book §4.5.7): runs one script at the times of execution_time. */
+  singleActionSchedule: {
+    classId: 22, version: 0,
+    attributes: { logical_name: 1, executed_script: 2, type: 3, execution_time: 4 },
+    methods: {},
+  },
   associationLn: {
     classId: 15, version: 1,
     attributes: {

@@ -21,6 +21,8 @@ export interface DlmsFaults {
   dropProbability?: number;
   /** Probability (0..1) that a reply has one byte flipped. */
   corruptProbability?: number;
+  /** The next reply on any connection is not sent: that connection is closed instead (once; the listener clears it). */
+  dropNextReply?: boolean;
 }
 
 export interface DlmsListenerOptions {
@@ -64,7 +66,8 @@ export async function startDlmsListener(o: DlmsListenerOptions): Promise<DlmsLis
     socket.on('error', () => socket.destroy());
     const send = (bytes: Uint8Array) => {
       const f = o.faults ?? {};
-      if ((f.dropProbability ?? 0) > 0 && random() < (f.dropProbability ?? 0)) {
+      if (f.dropNextReply === true || ((f.dropProbability ?? 0) > 0 && random() < (f.dropProbability ?? 0))) {
+        f.dropNextReply = false;
         socket.destroy();
         return;
       }

@@ -1,6 +1,7 @@
 /**
  * Measurement objects: the Registers (IC 3), the Demand register (IC 5), the maximum demand
- * Extended register (IC 4), and the Data objects (IC 1) naming the device.
+ * Extended register (IC 4), and the Data objects (IC 1) naming the device (logical device name,
+ * serial number, model, hardware version).
  *
  * Maximum demand 1.0.1.6.0.255 is an Extended register, as IDIS and DSMR meters have it: a
  * maximum needs the time it occurred (capture_time), which IC 3 lacks, and IC 5 is for the
@@ -17,6 +18,9 @@ export interface DeviceIdentity {
   /** COSEM logical device name (0.0.42.0.0.255), at most 16 octets. */
   readonly logicalDeviceName: string;
   readonly serialNumber: string;
+  /** Nameplate model (0.0.96.1.1.255) and hardware version (0.0.96.1.2.255). */
+  readonly model: string;
+  readonly hardwareVersion: string;
 }
 
 export function measurementObjects(sim: MeterSimulation, id: DeviceIdentity): CosemObjectDef[] {
@@ -38,6 +42,8 @@ export function measurementObjects(sim: MeterSimulation, id: DeviceIdentity): Co
       attributes: { 2: { read: () => ok(octets(new TextEncoder().encode(id.logicalDeviceName.slice(0, 16)))) } },
     },
     { classId: data.classId, logicalName: LN.serialNumber, attributes: { 2: { read: () => ok(visible(id.serialNumber)) } } },
+    { classId: data.classId, logicalName: LN.model, attributes: { 2: { read: () => ok(visible(id.model)) } } },
+    { classId: data.classId, logicalName: LN.hardwareVersion, attributes: { 2: { read: () => ok(visible(id.hardwareVersion)) } } },
     { classId: data.classId, logicalName: LN.amrProfileStatus, attributes: { 2: { read: () => ok(u8(sim.amrStatus)) } } },
     ...registers,
     {

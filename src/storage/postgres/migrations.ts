@@ -985,6 +985,62 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         ADD CONSTRAINT api_tokens_role_check CHECK (role IN ('viewer','operator','admin','billing','field'));
     `,
   },
+  {
+    version: 31,
+    name: 'firmware images, campaigns and their devices',
+    sql: `
+      -- src/firmware/postgresStore.ts; the embedded store's migration 24 on PostgreSQL.
+      CREATE TABLE firmware_images (
+        id          text PRIMARY KEY,
+        name        text NOT NULL,
+        identifier  text NOT NULL,
+        version     text NOT NULL,
+        size        bigint NOT NULL,
+        sha256      text NOT NULL,
+        signature   text,
+        bytes       bytea NOT NULL,
+        uploaded_at bigint NOT NULL,
+        uploaded_by text NOT NULL
+      );
+      CREATE INDEX firmware_images_uploaded ON firmware_images (uploaded_at DESC, id DESC);
+
+      CREATE TABLE firmware_campaigns (
+        id           text PRIMARY KEY,
+        name         text NOT NULL,
+        image_id     text NOT NULL REFERENCES firmware_images (id) ON DELETE RESTRICT,
+        definition   jsonb NOT NULL,
+        state        text NOT NULL CHECK (state IN ('draft','running','paused','completed','cancelled')),
+        pause_reason text CHECK (pause_reason IN ('operator','failure-budget')),
+        created_at   bigint NOT NULL,
+        created_by   text NOT NULL,
+        started_at   bigint,
+        finished_at  bigint
+      );
+      CREATE INDEX firmware_campaigns_created ON firmware_campaigns (created_at DESC, id DESC);
+
+      CREATE TABLE firmware_campaign_devices (
+        campaign_id  text NOT NULL REFERENCES firmware_campaigns (id) ON DELETE CASCADE,
+        meter_id     text COLLATE "C" NOT NULL,   -- byte order, as SQLite: the keyset pages agree
+        terminal_id  text NOT NULL,
+        state        text NOT NULL CHECK (state IN ('pending','transferring','verifying','verified','activating','done','failed','skipped')),
+        blocks_held  integer NOT NULL,
+        blocks_total integer NOT NULL,
+        block_size   integer NOT NULL,
+        initiated    boolean NOT NULL,
+        reason       text,
+        code         text,
+        from_version text,
+        to_version   text,
+        attempts     integer NOT NULL,
+        not_before   bigint NOT NULL,
+        offer_id     text,
+        updated_at   bigint NOT NULL,
+        PRIMARY KEY (campaign_id, meter_id)
+      );
+      CREATE INDEX firmware_campaign_devices_state ON firmware_campaign_devices (campaign_id, state, meter_id);
+      CREATE INDEX firmware_campaign_devices_offer ON firmware_campaign_devices (offer_id) WHERE offer_id IS NOT NULL;
+    `,
+  },
 ];
 
 export interface MigrationOutcome {

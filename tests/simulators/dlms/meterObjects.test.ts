@@ -15,11 +15,17 @@ const EXPECTED_TYPES: Record<number, Record<number, string>> = {
   7: { 2: 'array', 3: 'array', 4: 'double-long-unsigned', 5: 'enum', 6: 'structure', 7: 'double-long-unsigned', 8: 'double-long-unsigned' },
   8: { 2: 'date-time', 3: 'long', 4: 'unsigned', 5: 'date-time', 6: 'date-time', 7: 'integer', 8: 'boolean', 9: 'enum' },
   15: { 2: 'array', 3: 'structure', 4: 'structure', 6: 'structure', 8: 'enum' },
+  18: { 2: 'double-long-unsigned', 3: 'bit-string', 4: 'double-long-unsigned', 5: 'boolean', 6: 'enum', 7: 'array' },
+  22: { 2: 'structure', 3: 'enum', 4: 'array' },
   40: { 2: 'array', 3: 'structure', 4: 'array', 5: 'long-unsigned', 6: 'unsigned', 7: 'long-unsigned' },
   70: { 2: 'boolean', 3: 'enum', 4: 'enum' },
   71: { 2: 'structure', 3: 'double-long-unsigned', 4: 'double-long-unsigned', 5: 'double-long-unsigned', 6: 'double-long-unsigned', 7: 'double-long-unsigned', 8: 'structure', 9: 'array', 10: 'boolean', 11: 'structure' },
 };
-const DATA_TYPES: Record<string, string> = { '0.0.42.0.0.255': 'octet-string', '0.0.96.1.0.255': 'visible-string', '0.0.96.10.1.255': 'unsigned', '0.0.96.11.0.255': 'unsigned' };
+const DATA_TYPES: Record<string, string> = {
+  '0.0.42.0.0.255': 'octet-string', '0.0.96.1.0.255': 'visible-string', '0.0.96.1.1.255': 'visible-string', '0.0.96.1.2.255': 'visible-string',
+  // The default firmware identifier "GRD-FW-1.0.0" is 12 octets, which typeOf below takes for a date-time.
+  '0.0.96.10.1.255': 'unsigned', '0.0.96.11.0.255': 'unsigned', '1.0.0.2.0.255': 'octet-string|date-time', '1.0.0.2.8.255': 'octet-string',
+};
 
 /** 'date-time' here means the octet-string of 12 that COSEM attributes carry it in. */
 function typeOf(d: DlmsData): string {
@@ -53,7 +59,8 @@ describe('simulated DLMS meter object model', () => {
     const names = listed.map((o) => `${o.classId}/${o.version}/${o.obis}`);
     expect(new Set(names).size).toBe(names.length);
     expect(names.sort()).toEqual([
-      '1/0/0.0.42.0.0.255', '1/0/0.0.96.1.0.255', '1/0/0.0.96.10.1.255', '1/0/0.0.96.11.0.255',
+      '1/0/0.0.42.0.0.255', '1/0/0.0.96.1.0.255', '1/0/0.0.96.1.1.255', '1/0/0.0.96.1.2.255', '1/0/0.0.96.10.1.255', '1/0/0.0.96.11.0.255',
+      '1/0/1.0.0.2.0.255', '1/0/1.0.0.2.8.255', '18/0/0.0.44.0.0.255', '22/0/0.0.15.0.2.255',
       ...['1.0.1.8.0', '1.0.1.8.1', '1.0.1.8.2', '1.0.1.8.3', '1.0.1.8.4', '1.0.2.8.0', '1.0.3.8.0', '1.0.4.8.0',
         '1.0.1.7.0', '1.0.21.7.0', '1.0.41.7.0', '1.0.61.7.0', '1.0.3.7.0', '1.0.32.7.0', '1.0.52.7.0', '1.0.72.7.0',
         '1.0.31.7.0', '1.0.51.7.0', '1.0.71.7.0', '1.0.13.7.0', '1.0.14.7.0'].map((o) => `3/0/${o}.255`),

@@ -2,14 +2,17 @@
  * Scenarios on simulated DLMS meters, read over TCP (wrapper) with our DLMS client: values,
  * registers and the clock change in the window and not outside it; an outage makes the
  * meter unreachable and then reachable again; a tamper records "meter cover removed" (fraud
- * detection event 44) in the standard event log code at its start and "closed" (45) at its end.
+ * detection event 44) in the standard event log code at its start and "closed" (45) at its end;
+ * a firmware drop breaks the management client's connection when the chosen image block arrives,
+ * once, and the transfer resumes from the meter's first not transferred block.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { DlmsData } from '../../../protocols/dlms/axdr/data.js';
 import { asNumber } from '../../../protocols/dlms/axdr/describe.js';
 import { DlmsClient } from '../../../protocols/dlms/client/client.js';
 import { getValue, readClock, readRegister } from '../../../protocols/dlms/client/cosem.js';
 import { openDlmsTransport } from '../../../protocols/dlms/net/clientTransport.js';
-import { PUBLIC_CLIENT } from '../../../simulators/dlms/server.js';
+import { MANAGEMENT_CLIENT, PUBLIC_CLIENT } from '../../../simulators/dlms/server.js';
 import type { ScenarioConfig } from '../../../simulators/config.js';
 import { HOUR, MIN, T0, scenario, simulatorConfig, startScenarioFleet, type ScenarioFleet } from './fleetFixture.js';
 
@@ -34,11 +37,12 @@ afterEach(async () => {
   await s.fleet.stop();
 });
 
-/** An associated public client of meter `i` (1-based). */
-async function associate(i: number): Promise<DlmsClient> {
+/** An associated public client (or management client, with `manage`) of meter `i` (1-based). */
+async function associate(i: number, manage = false): Promise<DlmsClient> {
   const port = s.fleet.seed.terminals.find((t) => t.id === `sim-dl-0${i}`)?.dlms?.port ?? 0;
-  const transport = await openDlmsTransport({ host: '127.0.0.1', port, framing: 'wrapper', clientSap: PUBLIC_CLIENT, serverSap: 1, timeoutMs: 2_000 }, never);
-  const client = new DlmsClient(transport, { clientSap: PUBLIC_CLIENT, timeoutMs: 2_000, auth: { mechanism: 'none' } });
+  const clientSap = manage ? MANAGEMENT_CLIENT : PUBLIC_CLIENT;
+  const transport = await openDlmsTransport({ host: '127.0.0.1', port, framing: 'wrapper', clientSap, serverSap: 1, timeoutMs: 2_000 }, never);
+  const client = new DlmsClient(transport, { clientSap, timeoutMs: 2_000, auth: manage ? { mechanism: 'low', password: '12345678' } : { mechanism: 'none' } });
   clients.push(client);
   await client.associate();
   return client;
@@ -137,5 +141,34 @@ describe('scenarios on simulated DLMS meters', () => {
     expect(await eventCode(2)).toBe(0);
     await s.at(AFTER);
     expect(await eventCode(1)).toBe(45);
+  });
+
+  it('firmware drop closes the connection when block atBlock arrives, once in its window, and the meter does not take that block', async () => {
+    const imageTransfer = { classId: 18, obis: '0.0.44.0.0.255' };
+    const initiate = (blocks: number): DlmsData => ({ type: 'structure', value: [{ type: 'octet-string', value: new TextEncoder().encode('GRD-FW-2.0.0') }, { type: 'double-long-unsigned', value: 192 * blocks }] });
+    const block = (n: number): DlmsData => ({ type: 'structure', value: [{ type: 'double-long-unsigned', value: n }, { type: 'octet-string', value: new Uint8Array(192).fill(n) }] });
+    const send = (c: DlmsClient, n: number) => c.action({ ...imageTransfer, method: 2 }, block(n));
+    const firstNotTransferred = async (c: DlmsClient) => asNumber(await getValue(c, { ...imageTransfer, attribute: 4 }));
+    await fleetWith(scenario({ kind: 'firmware-drop', meters: ['sim-dl-01-1'], atBlock: 2, ...WINDOW }));
+    // Before the window: block 2 is taken like any other.
+    await s.at(BEFORE);
+    const before = await associate(1, true);
+    expect(await before.action({ ...imageTransfer, method: 1 }, initiate(8))).toEqual({ ok: true });
+    for (const n of [0, 1, 2]) expect(await send(before, n)).toEqual({ ok: true });
+    // Another size: a new transfer, from block 0.
+    expect(await before.action({ ...imageTransfer, method: 1 }, initiate(7))).toEqual({ ok: true });
+    await s.at(DURING);
+    const during = await associate(1, true);
+    for (const n of [0, 1]) expect(await send(during, n)).toEqual({ ok: true });
+    await expect(send(during, 2)).rejects.toThrow();
+    const resumed = await associate(1, true);
+    expect(await firstNotTransferred(resumed)).toBe(2);
+    // Once: the same block again is taken.
+    expect(await send(resumed, 2)).toEqual({ ok: true });
+    expect(await firstNotTransferred(resumed)).toBe(3);
+    // The other meter is not armed.
+    const other = await associate(2, true);
+    expect(await other.action({ ...imageTransfer, method: 1 }, initiate(8))).toEqual({ ok: true });
+    for (const n of [0, 1, 2]) expect(await send(other, n)).toEqual({ ok: true });
   });
 });

@@ -16,6 +16,7 @@ describe('scenario targets at fleet start', () => {
         scenario({ kind: 'clock-drift', meters: ['sim-mq-01-1'], driftSeconds: 60 }),
         scenario({ kind: 'tamper', meters: ['sim-mb-01-1'] }),
         scenario({ kind: 'tamper', terminals: ['sim-mq-01'] }),
+        scenario({ kind: 'firmware-drop', meters: ['sim-mb-01-1'], atBlock: 3 }),
       ],
     });
     const err = await startFleet(config, options).catch((e: unknown) => e);
@@ -26,6 +27,7 @@ describe('scenario targets at fleet start', () => {
       { path: 'simulators.scenarios[2].meters[0]', message: 'clock-drift needs a DLMS meter; "sim-mq-01-1" is mqtt' },
       { path: 'simulators.scenarios[3].meters[0]', message: 'tamper needs a DLMS meter (the others push no events); "sim-mb-01-1" is modbus' },
       { path: 'simulators.scenarios[4].terminals[0]', message: 'tamper needs DLMS meters; "sim-mq-01" is mqtt' },
+      { path: 'simulators.scenarios[5].meters[0]', message: 'firmware-drop needs a DLMS meter with image transfer; "sim-mb-01-1" is modbus' },
     ]);
   });
 

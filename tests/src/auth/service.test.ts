@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LoginThrottledError } from '../../../src/auth/errors.js';
+import { sha256 } from '../../../src/auth/secrets.js';
 import { AuthService, DEFAULT_AUTH_OPTIONS, type AuthOptions } from '../../../src/auth/service.js';
 import type { AuthStore } from '../../../src/auth/store.js';
 import { ConflictError, ValidationError } from '../../../src/domain/errors.js';
@@ -115,6 +116,37 @@ describe.each(STORE_DRIVERS)('access control on $name', (driver) => {
       }
       clock.t += 5 * 60_000;
       expect(await auth.authenticateSession(busy.sessionId)).toBeUndefined();
+    });
+
+    it('judges an idle-looking row after its own last use, even when that write settles while the row is read', async () => {
+      const { auth, store } = await node({ sessionIdleMs: 10 * 60_000, sessionMaxMs: 60 * 60_000, credentialCacheTtlMs: 0 });
+      await auth.createUser({ name: 'ida', role: 'viewer', password: 'ida-password-12' });
+      const s = await auth.login('ida', 'ida-password-12', 'a');
+      if (!s.ok) throw new Error('login failed');
+      // A database where the last-use write takes a while, and a read takes its snapshot at once
+      // but answers only after that write settled (two connections of a pool): the row it returns
+      // says idle, and by then the queue is empty.
+      const recordUses = store.recordUses.bind(store);
+      const session = store.session.bind(store);
+      let written: Promise<void> = Promise.resolve();
+      store.recordUses = (uses) => {
+        written = new Promise((r) => setTimeout(r, 20)).then(() => recordUses(uses));
+        return written;
+      };
+      let reads = 0;
+      store.session = async (idHash) => {
+        reads++;
+        const snapshot = await session(idHash);
+        await written;
+        return snapshot;
+      };
+      clock.t += 6 * 60_000;
+      expect((await auth.authenticateSession(s.sessionId))?.subject).toBe('user:ida');
+      clock.t += 5 * 60_000;
+      expect((await auth.authenticateSession(s.sessionId))?.subject).toBe('user:ida');
+      expect(reads).toBe(3);
+      await written;
+      expect((await session(sha256(s.sessionId)))?.lastSeenAt).toBe(clock.t);
     });
 
     it('keeps a session used within the cache time alive past its idle time since login', async () => {

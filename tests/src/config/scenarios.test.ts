@@ -23,8 +23,9 @@ describe('simulators.scenarios validation', () => {
     - { kind: reverse-power, meters: [m1] }
     - { kind: register-stuck, meters: [m1] }
     - { kind: clock-drift, meters: [m1], driftSeconds: -90 }
+    - { kind: firmware-drop, meters: [m1], atBlock: 12 }
 `, 'ok.yaml');
-    expect(config.simulators.scenarios).toHaveLength(7);
+    expect(config.simulators.scenarios).toHaveLength(8);
     expect(config.simulators.scenarios[1]).toMatchObject({ startAfterMs: 0, durationMs: 0 });
   });
 
@@ -37,9 +38,13 @@ describe('simulators.scenarios validation', () => {
     ]);
     expect(issuesOf(`    - { kind: overload, meters: [m1] }
     - { kind: register-stuck, meters: [m1], percentOfNominal: 80 }
+    - { kind: firmware-drop, meters: [m1] }
+    - { kind: tamper, meters: [m1], atBlock: 3 }
 `)).toEqual([
       { path: 'simulators.scenarios[0].factor', message: 'required for kind overload' },
       { path: 'simulators.scenarios[1].percentOfNominal', message: 'not used by kind register-stuck' },
+      { path: 'simulators.scenarios[2].atBlock', message: 'required for kind firmware-drop' },
+      { path: 'simulators.scenarios[3].atBlock', message: 'not used by kind tamper' },
     ]);
   });
 

@@ -1,0 +1,44 @@
+/**
+ * A firmware campaign end to end over real sockets for MQTT terminals: the whole station
+ * (startHeadEnd) with its embedded broker and simulated MQTT terminals; an image uploaded over
+ * HTTP, a campaign on the MQTT group started; the runner on the leader offers the image over
+ * the broker, each simulated terminal downloads it over HTTP from the station, checks the
+ * SHA-256, reports and activates; the campaign completes with every device done, and the
+ * terminals run the new version.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchApi } from '../helpers/api.js';
+import { FAST_FLEET, eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
+
+let he: TestHeadEnd;
+
+beforeAll(async () => {
+  he = await startTestHeadEnd({
+    ...FAST_FLEET,
+    simulators: { ...FAST_FLEET.simulators, modbus: { ...FAST_FLEET.simulators.modbus, count: 1 }, dlms: { ...FAST_FLEET.simulators.dlms, count: 1 }, mqtt: { count: 3, metersPerTerminal: 1, publishIntervalMs: 1_000 } },
+    firmware: { tickMs: 100 },
+  });
+}, 60_000);
+afterAll(async () => { await he.stop(); });
+
+describe('an MQTT OTA campaign through the station', () => {
+  it('offers, the terminals download and activate, and the campaign completes', async () => {
+    const image = Buffer.alloc(40_000, 0x5a);
+    const uploaded = await fetchApi(he, '/api/v1/firmware/images?identifier=MQ-FW-2.0', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: image });
+    expect(uploaded.status).toBe(201);
+    const { id: imageId } = await uploaded.json() as { id: string };
+    const created = await he.send('POST', '/api/v1/firmware/campaigns', { name: 'mqtt ota', imageId, group: { protocol: 'mqtt' }, rate: { total: 2 } });
+    expect(created.status).toBe(201);
+    const campaign = created.body as { id: string; counts: { total: number } };
+    expect(campaign.counts.total).toBe(3);
+    expect((await he.send('POST', `/api/v1/firmware/campaigns/${campaign.id}/start`)).status).toBe(200);
+    const done = await eventually(async () => {
+      const c = (await he.get(`/api/v1/firmware/campaigns/${campaign.id}`)).body as { state: string; counts: Record<string, number> };
+      return c.state === 'running' ? undefined : c;
+    }, 45_000, 'the campaign to end');
+    expect(done).toMatchObject({ state: 'completed', counts: { done: 3, failed: 0, total: 3 } });
+    const devices = (await he.get(`/api/v1/firmware/campaigns/${campaign.id}/devices`)).body as { items: { toVersion: string }[] };
+    expect(devices.items.map((d) => d.toVersion)).toEqual(['MQ-FW-2.0', 'MQ-FW-2.0', 'MQ-FW-2.0']);
+    expect(he.fleet?.mqtt.map((t) => t.firmwareVersion)).toEqual(['MQ-FW-2.0', 'MQ-FW-2.0', 'MQ-FW-2.0']);
+  }, 60_000);
+});
