@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_FLEET } from '../helpers/headend.js';
+import { eventually, FAST_FLEET } from '../helpers/headend.js';
 import { CHROMIUM, chromiumPresent, createUsers, screenshot, scrollsSideways, startDashboard, untranslatedWords, type Dashboard } from './harness.js';
 
 const test = it.skipIf(!chromiumPresent);
@@ -160,9 +160,12 @@ describe('firmware campaigns in the dashboard', () => {
     ]);
     expect(await attributes(page.locator('.fw-steps button'), 'data-testid')).toEqual(['fw-resume', 'fw-cancel']);
     await page.selectOption('[data-testid=fw-devices] select[name=state]', 'failed');
-    await page.locator('[data-table=fw-devices] tr.fw-failed').first().waitFor();
+    // The unfiltered rows stay until the filtered page arrives: wait for a table of failed devices only.
     const failed = page.locator('[data-table=fw-devices] tr[data-meter]');
-    expect(new Set(await attributes(failed, 'data-state'))).toEqual(new Set(['failed']));
+    await eventually(async () => {
+      const states = await attributes(failed, 'data-state').catch(() => []);
+      return states.length > 0 && states.every((s) => s === 'failed') ? true : undefined;
+    }, 15_000, 'only failed devices in the table');
     expect(await attributes(failed.locator('.fw-reason'), 'data-code')).toContain('FIRMWARE_TRANSFER_UNSUPPORTED');
     expect(await failed.locator('.fw-reason').first().textContent()).toMatch(/^The device does not take firmware transfers\. FIRMWARE_TRANSFER_UNSUPPORTED/);
     expect(await page.getAttribute('[data-testid=fw-csv]', 'href')).toBe(`/api/v1/firmware/campaigns/${encodeURIComponent(id)}/devices?state=failed&format=csv`);

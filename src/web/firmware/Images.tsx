@@ -8,7 +8,7 @@ import { api, errorText } from '../api.js';
 import { fmtNumber, fmtSubject, fmtTime } from '../format.js';
 import type { Loaded } from '../hooks.js';
 import { t } from '../i18n.js';
-import type { FirmwareImage, FirmwareList } from './replies.js';
+import type { FirmwareImage, FirmwareImageList } from '../types.js';
 
 export function fmtBytes(n: number): string {
   return t('fw.bytes', { n: fmtNumber(n, 0) });
@@ -66,7 +66,7 @@ export function ImageUpload({ onUploaded }: { onUploaded: (image: FirmwareImage)
   );
 }
 
-export function ImageList({ images }: { images: Loaded<FirmwareList<FirmwareImage>> }) {
+export function ImageList({ images }: { images: Loaded<FirmwareImageList> }) {
   return (
     <section class="card" data-testid="fw-images">
       <h3>{t('fw.images')}</h3>

@@ -6,8 +6,7 @@
 import { useState } from 'preact/hooks';
 import { api, errorText } from '../api.js';
 import { t } from '../i18n.js';
-import type { Area } from '../types.js';
-import type { Campaign, FirmwareImage } from './replies.js';
+import type { Area, Campaign, FirmwareImage } from '../types.js';
 import { EMPTY_FORM, FIRMWARE_PROTOCOLS, campaignSpec, type CampaignForm } from './spec.js';
 
 export function NewCampaign({ images, areas, initialImage }: { images: readonly FirmwareImage[]; areas: readonly Area[]; initialImage: string | undefined }) {

@@ -3,7 +3,8 @@
  * with the counts beside it in words (the legend) on the campaign's own page.
  */
 import { label, t } from '../i18n.js';
-import { DEVICE_STATES, type CampaignCounts } from './replies.js';
+import { DEVICE_STATES } from '../../firmware/model.js';
+import type { CampaignCounts } from '../types.js';
 
 /** Devices that have reached an end: done, failed, or skipped as already on the target. */
 export function finished(counts: CampaignCounts): number {

@@ -5,7 +5,7 @@
  * cannot make a campaign names what is missing instead.
  */
 import type { Key } from '../i18n.js';
-import type { CampaignSpec, CampaignWindow } from './replies.js';
+import type { CampaignSpec } from '../types.js';
 
 export interface CampaignForm {
   name: string;
@@ -53,7 +53,7 @@ export function campaignSpec(form: CampaignForm): SpecOutcome {
   if (Object.keys(group).length === 0) return { ok: false, problem: 'fw.groupNeeded' };
   const activationAt = instant(form.activationTime);
   if (form.activation === 'scheduled' && activationAt === undefined) return { ok: false, problem: 'fw.activationTimeNeeded' };
-  const window: CampaignWindow = {
+  const window: NonNullable<CampaignSpec['window']> = {
     ...optional('notBefore', instant(form.notBefore)), ...optional('notAfter', instant(form.notAfter)),
     ...(form.dailyFrom !== '' && form.dailyTo !== '' ? { daily: { from: form.dailyFrom, to: form.dailyTo } } : {}),
   };

@@ -4,8 +4,7 @@
  * pause and cancel also an operator's, so a dispatcher can stop a campaign that hurts).
  */
 import { administers, canAct } from '../roles.js';
-import type { Role } from '../types.js';
-import type { CampaignState } from './replies.js';
+import type { CampaignState, Role } from '../types.js';
 
 export const CAMPAIGN_STEPS = ['start', 'pause', 'resume', 'cancel'] as const;
 export type CampaignStep = (typeof CAMPAIGN_STEPS)[number];

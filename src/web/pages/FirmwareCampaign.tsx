@@ -6,13 +6,13 @@
  */
 import { useState } from 'preact/hooks';
 import { API, api, errorText } from '../api.js';
-import { DEVICE_STATES, type Campaign, type CampaignDevice, type DevicePage } from '../firmware/replies.js';
+import { DEVICE_STATES } from '../../firmware/model.js';
 import { StateBar } from '../firmware/StateBar.js';
 import { stepsFor, type CampaignStep } from '../firmware/steps.js';
 import { fmtSubject, fmtTime } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { label, t } from '../i18n.js';
-import type { Role } from '../types.js';
+import type { Campaign, CampaignDevice, CampaignDevicePage, Role } from '../types.js';
 
 /** While devices are being updated the counts move by the second; afterwards they rarely do. */
 const RUNNING_POLL_MS = 3_000;
@@ -117,7 +117,7 @@ function Devices({ campaign, query, pollMs }: { campaign: Campaign; query: URLSe
   const id = encodeURIComponent(campaign.id);
   const filter = new URLSearchParams(state === '' ? {} : { state });
   const listQuery = new URLSearchParams({ ...Object.fromEntries(filter), limit: String(PAGE), ...(after === undefined ? {} : { after }) });
-  const [page] = useLoad(() => api<DevicePage>(`/firmware/campaigns/${id}/devices?${listQuery.toString()}`), [listQuery.toString()], pollMs);
+  const [page] = useLoad(() => api<CampaignDevicePage>(`/firmware/campaigns/${id}/devices?${listQuery.toString()}`), [listQuery.toString()], pollMs);
   const csv = new URLSearchParams({ ...Object.fromEntries(filter), format: 'csv' });
   const setState = (next: string) => {
     setCursors([]);

@@ -8,21 +8,20 @@ import { useState } from 'preact/hooks';
 import { api, errorText } from '../api.js';
 import { ImageList, ImageUpload } from '../firmware/Images.js';
 import { NewCampaign } from '../firmware/NewCampaign.js';
-import type { Campaign, FirmwareImage, FirmwareList } from '../firmware/replies.js';
 import { StateBar } from '../firmware/StateBar.js';
 import { fmtSubject, fmtTime } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { label, t } from '../i18n.js';
 import { administers } from '../roles.js';
-import type { Area, Page, Role } from '../types.js';
+import type { Area, CampaignList, FirmwareImageList, Page, Role } from '../types.js';
 
 /** Campaigns move by themselves while they run: the list follows them. */
 const POLL_MS = 5_000;
 
 export function FirmwareCampaigns({ role }: { role: Role }) {
   const admin = administers(role);
-  const [campaigns] = useLoad(() => api<FirmwareList<Campaign>>('/firmware/campaigns'), [], POLL_MS);
-  const [images, reloadImages] = useLoad(() => api<FirmwareList<FirmwareImage>>('/firmware/images'), []);
+  const [campaigns] = useLoad(() => api<CampaignList>('/firmware/campaigns'), [], POLL_MS);
+  const [images, reloadImages] = useLoad(() => api<FirmwareImageList>('/firmware/images'), []);
   const [areas] = useLoad(() => api<Page<Area>>('/areas?limit=1000'), []);
   const [uploaded, setUploaded] = useState<string | undefined>();
   return (

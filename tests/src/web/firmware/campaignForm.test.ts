@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError, errorText } from '../../../../src/web/api.js';
-import { DEVICE_STATES } from '../../../../src/web/firmware/replies.js';
+import { DEVICE_STATES } from '../../../../src/firmware/model.js';
 import { EMPTY_FORM, campaignSpec } from '../../../../src/web/firmware/spec.js';
 import { stepsFor } from '../../../../src/web/firmware/steps.js';
 import { label, setLang } from '../../../../src/web/i18n.js';
