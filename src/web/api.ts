@@ -2,6 +2,7 @@
  * The dashboard's one way to call the API: same origin, the session cookie, the CSRF header
  * on every state-changing request (src/api/access.ts), problem+json errors as ApiError.
  */
+import { label } from './i18n.js';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -15,14 +16,20 @@ export class ApiError extends Error {
 const REQUEST_TIMEOUT_MS = 20_000;
 export const API = '/api/v1';
 
-export async function api<T>(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<T> {
+/**
+ * `body` is sent as JSON; `bytes` (a file the operator chose, such as a firmware image) as
+ * application/octet-stream, as it is.
+ */
+export async function api<T>(path: string, init: { method?: string; body?: unknown; bytes?: Blob; headers?: Record<string, string> } = {}): Promise<T> {
   const method = init.method ?? 'GET';
   const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
   if (method !== 'GET') headers['x-gridhead-csrf'] = '1';
   if (init.body !== undefined) headers['content-type'] = 'application/json';
+  if (init.bytes !== undefined) headers['content-type'] = 'application/octet-stream';
+  const payload = init.bytes ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
   const res = await fetch(`${API}${path}`, {
     method, headers, credentials: 'same-origin',
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    ...(payload === undefined ? {} : { body: payload }),
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const text = await res.text();
@@ -73,7 +80,15 @@ function parseJson(text: string): unknown {
   }
 }
 
+/**
+ * What a failed request tells the operator: for a problem code the dashboard words itself
+ * (`problem.<CODE>` in i18n.ts), that sentence in the operator's language with the code;
+ * otherwise the code and the server's own detail.
+ */
 export function errorText(err: unknown): string {
-  if (err instanceof ApiError) return `${err.code}: ${err.message}`;
+  if (err instanceof ApiError) {
+    const sentence = label('problem', err.code);
+    return sentence === err.code ? `${err.code}: ${err.message}` : `${sentence} (${err.code})`;
+  }
   return err instanceof Error ? err.message : String(err);
 }

@@ -84,6 +84,11 @@ export function fmtClause(data: ExplanationPart | null | undefined, english: str
   return data === null || data === undefined ? english : fmtExplanation({ ref: Date.now(), parts: [data] }, english);
 }
 
+/** Who did something, as people read it: a dashboard user by name (its `user:` dropped), an API token as `token:<name>`. */
+export function fmtSubject(subject: string): string {
+  return subject.replace(/^user:/, '');
+}
+
 /** Midnight today in the browser's time zone, ms since the epoch. */
 export function startOfToday(now = Date.now()): number {
   const d = new Date(now);

@@ -4,6 +4,7 @@
  */
 
 import { ZH_TERMS } from '../rules/explanationZh.js';
+import { FIRMWARE_EN, FIRMWARE_ZH } from './firmware/strings.js';
 
 export type Lang = 'en' | 'zh';
 const STORAGE_KEY = 'gridhead.lang';
@@ -126,6 +127,7 @@ const en = {
   'device.source': 'Source', 'device.noHistory': 'No firmware changes', 'device.replacements': 'Replacements', 'device.oldFinal': 'Final read (old)',
   'device.newInitial': 'Initial read (new)', 'device.noReplacements': 'No replacements', 'device.unknown': 'not in the device register yet',
   'deviceSource.read': 'read', 'deviceSource.campaign': 'campaign', 'deviceSource.ota': 'OTA',
+  ...FIRMWARE_EN,
 };
 
 export type Key = keyof typeof en;
@@ -241,6 +243,7 @@ const zh: Record<Key, string> = {
   'device.source': '来源', 'device.noHistory': '无固件变更', 'device.replacements': '换表记录', 'device.oldFinal': '旧表止码',
   'device.newInitial': '新表起码', 'device.noReplacements': '无换表记录', 'device.unknown': '设备档案中暂无记录',
   'deviceSource.read': '读取', 'deviceSource.campaign': '升级任务', 'deviceSource.ota': '远程升级',
+  ...FIRMWARE_ZH,
 };
 
 const DICTIONARIES: Record<Lang, Record<Key, string>> = { en, zh };

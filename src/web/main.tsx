@@ -1,12 +1,14 @@
 /**
  * The dispatch operators' dashboard: login, then Overview, Alarms, Meters, Load control, Analysis,
- * Workflows, Work orders, Fees (the billing role sees Fees only: its token reads fee accounts and
+ * Workflows, Firmware, Work orders, Fees (the billing role sees Fees only: its token reads fee accounts and
  * reports, nothing else; a field crew sees its work orders only).
  * Hash routes (`#/meters/m-1`, `#/work-orders?state=open`) so the server serves one index.html and nothing else.
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setOnUnauthenticated } from './api.js';
+import { Lazy } from './components/Lazy.js';
+import { fmtSubject } from './format.js';
 import { lang, onLangChange, setLang, t, type Key } from './i18n.js';
 import { Alarms } from './pages/Alarms.js';
 import { Analysis } from './pages/Analysis.js';
@@ -44,7 +46,7 @@ function App() {
   const logout = () => { void api('/auth/logout', { method: 'POST' }).finally(() => { setMe(null); }); };
   const operatorNav: [string, Key][] = [['overview', 'nav.overview'], ['alarms', 'nav.alarms'], ['meters', 'nav.meters'], ['load-control', 'nav.loadControl'], ['analysis', 'nav.analysis']];
   const nav: [string, Key][] = [
-    ...(operates(me.role) ? [...operatorNav, ['workflows', 'nav.workflows'] as [string, Key]] : []),
+    ...(operates(me.role) ? [...operatorNav, ['workflows', 'nav.workflows'] as [string, Key], ['firmware', 'nav.firmware'] as [string, Key]] : []),
     ...(readsWorkOrders(me.role) ? [['work-orders', 'nav.workOrders'] as [string, Key]] : []),
     ...(isField(me.role) ? [] : [['fees', 'nav.fees'] as [string, Key]]),
   ];
@@ -57,7 +59,7 @@ function App() {
           {nav.map(([path, key]) => <a key={path} href={`#/${path}`} class={current === path ? 'active' : ''} data-nav={path}>{t(key)}</a>)}
         </nav>
         <span class="spacer" />
-        <span class="who" data-role={me.role}>{me.subject.replace(/^user:/, '')} · {t(`role.${me.role}`)}</span>
+        <span class="who" data-role={me.role}>{fmtSubject(me.subject)} · {t(`role.${me.role}`)}</span>
         <button type="button" class="link" data-action="language" onClick={() => { setLang(lang() === 'en' ? 'zh' : 'en'); }}>{t('nav.language')}</button>
         <button type="button" class="link" data-action="logout" onClick={logout}>{t('nav.logout')}</button>
       </header>
@@ -82,6 +84,7 @@ function page(route: Route, me: Me) {
     case 'work-orders': return route.id === undefined
       ? <WorkOrders key={route.query.toString()} me={me} query={route.query} />
       : <WorkOrderPage key={route.id} orderId={route.id} me={me} />;
+    case 'firmware': return operates(role) ? firmwarePage(route, role) : null;
     case 'alarms': return <Alarms role={role} />;
     case 'meters': return route.id === undefined ? <MeterList /> : <MeterPage key={route.id} meterId={route.id} role={role} />;
     case 'load-control': return <LoadControl selected={route.id} />;
@@ -99,6 +102,13 @@ function workflowPage(route: Route, role: Role) {
     ? <WorkflowInstances key={route.query.toString()} role={role} query={route.query} />
     : <WorkflowInstancePage key={id} instanceId={id} role={role} />;
   return <Workflows role={role} />;
+}
+
+/** `#/firmware` (campaigns, images) or `#/firmware/<campaign id>?state=…`: each page in its own chunk, loaded when opened. */
+function firmwarePage(route: Route, role: Role) {
+  const campaignId = route.id;
+  if (campaignId === undefined) return <Lazy key="campaigns" load={() => import('./pages/FirmwareCampaigns.js').then((m) => m.FirmwareCampaigns)} props={{ role }} />;
+  return <Lazy key={campaignId} load={() => import('./pages/FirmwareCampaign.js').then((m) => m.FirmwareCampaignPage)} props={{ campaignId, role, query: route.query }} />;
 }
 
 document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en';

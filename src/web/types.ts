@@ -18,10 +18,12 @@ import type { LatestValuesOut, SeriesOut } from '../api/readingSchemas.js';
 import type { AreaOut, MeterOut } from '../api/schemas.js';
 import type { CollectionStatsOut } from '../api/statsSchemas.js';
 import type { BookedOut, DecisionOut, FeeAccountDetailOut, FeeAccountOut, LedgerEntryOut, MeterCreditOut } from '../api/feeAccountSchemas.js';
+import type { CampaignBody, CampaignDevicePageOut, CampaignListOut, CampaignOut, FirmwareImageListOut, FirmwareImageOut } from '../api/firmwareSchemas.js';
 import type { ArrearsOut, DisconnectedOut, DisconnectionOut, ReconnectionTimesOut, RecoveryOut, WatchedAccountOut, WatchedOut } from '../api/feeReportSchemas.js';
 
 export type { Role } from '../auth/roles.js';
 export type { Page } from '../api/schemas.js';
+export type { CampaignState, DeviceState } from '../firmware/model.js';
 export type { CommandTargetView as CommandTarget, CommandView as Command } from '../api/commandSchemas.js';
 
 /** GET /auth/me */
@@ -94,3 +96,16 @@ export type Watched = Static<typeof WatchedOut>;
 export type WatchedAccount = Static<typeof WatchedAccountOut>;
 /** GET /devices/:kind/:id */
 export type DeviceDetail = Static<typeof DeviceDetailOut>;
+
+/** GET /firmware/images (list), /firmware/images/:id; POST /firmware/images */
+export type FirmwareImage = Static<typeof FirmwareImageOut>;
+export type FirmwareImageList = Static<typeof FirmwareImageListOut>;
+/** GET /firmware/campaigns (list), /firmware/campaigns/:id; POST /firmware/campaigns and each step */
+export type Campaign = Static<typeof CampaignOut>;
+export type CampaignList = Static<typeof CampaignListOut>;
+export type CampaignCounts = Campaign['counts'];
+/** POST /firmware/campaigns */
+export type CampaignSpec = Static<typeof CampaignBody>;
+/** GET /firmware/campaigns/:id/devices (keyset pages) */
+export type CampaignDevicePage = Static<typeof CampaignDevicePageOut>;
+export type CampaignDevice = CampaignDevicePage['items'][number];

@@ -10,6 +10,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { build } from 'vite';
 import { eventually, FAST_FLEET, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import type { Role } from '../../src/auth/roles.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const chromiumPresent = existsSync(CHROMIUM);
@@ -72,10 +73,7 @@ export async function startDashboard({ database = 'embedded', config = {} }: Das
   const contexts = new Set<BrowserContext>();
   let browser: Browser | undefined;
   try {
-    for (const role of ['operator', 'viewer', 'billing'] as const) {
-      const r = await he.send('POST', '/api/v1/users', { name: role, role, password: PASSWORD });
-      if (r.status !== 201) throw new Error(`creating user ${role}: ${r.status} ${JSON.stringify(r.body)}`);
-    }
+    await createUsers(he, [['operator', 'operator'], ['viewer', 'viewer'], ['billing', 'billing']]);
     browser = await launchChromium();
   } catch (err) {
     await he.stop();
@@ -104,6 +102,14 @@ export async function startDashboard({ database = 'embedded', config = {} }: Das
       rmSync(webRoot, { recursive: true, force: true });
     },
   };
+}
+
+/** Users of the given names and roles, each with PASSWORD, made through the users API. */
+export async function createUsers(he: TestHeadEnd, users: readonly (readonly [name: string, role: Role])[]): Promise<void> {
+  for (const [name, role] of users) {
+    const r = await he.send('POST', '/api/v1/users', { name, role, password: PASSWORD });
+    if (r.status !== 201) throw new Error(`creating user ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
 }
 
 /**
@@ -142,7 +148,7 @@ export async function untranslatedWords(page: Page, data: readonly string[]): Pr
 }
 
 /** Units, phase names, the product's name and abbreviations (protocol names too) a Chinese operator reads as they are. */
-const UNITS_AND_NAMES = new Set(['kW', 'kWh', 'kvar', 'kvarh', 'kVA', 'Hz', 'ms', 'L1', 'L2', 'L3', 'gridhead', 'PF', 'CSV', 'English', 'MQTT', 'QoS', 'PUBACK']);
+const UNITS_AND_NAMES = new Set(['kW', 'kWh', 'kvar', 'kvarh', 'kVA', 'Hz', 'ms', 'L1', 'L2', 'L3', 'gridhead', 'PF', 'CSV', 'English', 'MQTT', 'DLMS', 'QoS', 'PUBACK']);
 
 /**
  * Whether CJK text is drawn with real glyphs: two different characters drawn to a canvas

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { eventually } from '../helpers/headend.js';
-import { CHROMIUM, PASSWORD, chromiumPresent, screenshot, scrollsSideways, startDashboard, type Dashboard } from './harness.js';
+import { CHROMIUM, chromiumPresent, createUsers, screenshot, scrollsSideways, startDashboard, type Dashboard } from './harness.js';
 
 const test = it.skipIf(!chromiumPresent);
 if (!chromiumPresent) console.log(`tests/e2e/workflows: skipped, ${CHROMIUM} is not installed (apt install chromium)`);
@@ -24,10 +24,7 @@ let d: Dashboard;
 beforeAll(async () => {
   if (!chromiumPresent) return;
   d = await startDashboard({ config: { workflows: { enabled: true } } });
-  for (const [name, role] of [[ADMIN, 'admin'], [CREW, 'field']] as const) {
-    const r = await d.he.send('POST', '/api/v1/users', { name, role, password: PASSWORD });
-    if (r.status !== 201) throw new Error(`creating user ${name}: ${r.status} ${JSON.stringify(r.body)}`);
-  }
+  await createUsers(d.he, [[ADMIN, 'admin'], [CREW, 'field']]);
 }, 90_000);
 
 afterAll(async () => {

@@ -32,7 +32,7 @@ export function dataToJson(d: DlmsData): JsonValue {
     case 'bit-string':
       return bitsToString(d.value.bits, d.value.bytes);
     case 'octet-string':
-      return Buffer.from(d.value).toString('hex');
+      return hexOf(d.value);
     case 'visible-string':
     case 'utf8-string':
       return d.value;
@@ -192,4 +192,11 @@ function isoTime(hour: number, minute: number, second: number, hundredths: numbe
 
 function pad(n: number): string {
   return String(n).padStart(2, '0');
+}
+
+/** Lower-case hex without separators; no Buffer, so the dashboard's bundle can use this module too. */
+function hexOf(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
 }
