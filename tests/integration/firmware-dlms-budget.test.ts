@@ -185,7 +185,7 @@ describe('DLMS firmware campaigns against meters that say no', () => {
 
   it('activates at the scheduled time through IC 22: old image until then, the new one after, and the register records it', async () => {
     const imageId = await upload('GRD-FW-3.0.0', Buffer.alloc(BLOCK * 6 + 50, 0x33));
-    const time = Date.now() + 8_000;
+    const time = Date.now() + 6_000;
     const created = await json<CampaignView>('/api/v1/firmware/campaigns', post({
       name: 'scheduled', imageId, group: { meterType: 'GRD-S' }, rate: { perTerminal: 1, total: 3 }, activation: { at: 'scheduled', time: new Date(time).toISOString() },
     }));
