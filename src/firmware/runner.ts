@@ -8,8 +8,8 @@
  * A failure is written with its code. Transient ones (TIMEOUT, CONNECTION, …) are tried again
  * after a doubling backoff until `firmware.maxAttempts`; a full terminal queue (COLLECT_BUSY)
  * waits without spending a try; anything else (IMAGE_REFUSED, IMAGE_VERIFICATION_FAILED, …)
- * fails the device at once. When failed / finished devices exceeds the campaign's budget the
- * campaign pauses itself ('failure-budget'), with an audit and a log line. Pausing or
+ * fails the device at once. When a failure takes failed / finished devices past the campaign's
+ * budget the campaign pauses itself ('failure-budget'), with an audit and a log line. Pausing or
  * cancelling stops new slices; the slice on the wire finishes.
  */
 import { SYSTEM_ACTOR, type AuditLog } from '../control/audit.js';
@@ -18,7 +18,7 @@ import { errorCode } from '../domain/errors.js';
 import type { FirmwareImage } from '../../protocols/adapter.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import { BUSY_CODE, NoFirmwarePath, TRANSIENT_CODES } from './errors.js';
-import { DEVICE_OPEN_STATES, type Campaign, type CampaignDevice, type DevicePatch, type FirmwareImageRecord } from './model.js';
+import { DEVICE_OPEN_STATES, type Campaign, type CampaignDevice, type DeviceCounts, type DevicePatch, type FirmwareImageRecord } from './model.js';
 import { offerOverOta, reportPatch } from './otaUpgrade.js';
 import type { OtaReport } from './ota/channel.js';
 import type { DeviceFirmwareRegister, OtaLink } from './ports.js';
@@ -110,15 +110,8 @@ export class CampaignRunner {
     const counts = await this.#o.store.counts(campaign.id);
     const inFlight = [...this.#active.values()].filter((a) => a.campaignId === campaign.id);
     const open = DEVICE_OPEN_STATES.reduce((n, s) => n + counts[s], 0);
-    const finished = counts.done + counts.failed + counts.skipped;
-    const budget = campaign.failureBudget;
-    if (counts.failed >= budget.minFailed && finished > 0 && counts.failed * 100 > budget.percent * finished) {
-      await this.#campaignStep(campaign, 'budget-pause', { failed: counts.failed, finished });
-      this.#log.warn({ campaignId: campaign.id, failed: counts.failed, finished, percent: budget.percent }, 'firmware campaign paused: its failure budget is spent');
-      return;
-    }
     if (open === 0 && inFlight.length === 0) {
-      await this.#campaignStep(campaign, 'complete', { counts });
+      await this.#campaignStep(campaign, 'complete', (now) => ({ counts: now }));
       return;
     }
     if (!insideWindow(campaign.window, this.#now(), this.#o.utcOffsetMinutes)) return;
@@ -196,6 +189,7 @@ export class CampaignRunner {
         : { state: 'failed', reason, code };
       await this.#o.store.updateDevice(campaign.id, device.meterId, patch, now);
       if (image !== undefined) await this.#deviceStep(campaign, image, device, retry ? 'retry' : 'failed', { code, reason }, retry ? 'ok' : 'failed');
+      if (!retry) await this.#spendBudget(campaign);
     } catch (writeErr) {
       this.#problem('write', writeErr, 'a firmware device failure could not be written; the device is taken up again');
     }
@@ -234,15 +228,39 @@ export class CampaignRunner {
     return loaded;
   }
 
-  async #campaignStep(campaign: Campaign, step: 'complete' | 'budget-pause', detail: Record<string, unknown>): Promise<void> {
+  /**
+   * A device failed for good: past the budget the campaign pauses itself. Checked at each
+   * failure, not at each tick, so an operator's resume of a campaign whose budget is spent goes
+   * on until its next failure instead of pausing again before any device is taken up.
+   */
+  async #spendBudget(campaign: Campaign): Promise<void> {
+    const budget = campaign.failureBudget;
+    const paused = await this.#campaignStep(campaign, 'budget-pause', (counts) => {
+      const finished = counts.done + counts.failed + counts.skipped;
+      return counts.failed >= budget.minFailed && counts.failed * 100 > budget.percent * finished ? { failed: counts.failed, finished } : undefined;
+    });
+    if (paused !== undefined) this.#log.warn({ campaignId: campaign.id, ...paused, percent: budget.percent }, 'firmware campaign paused: its failure budget is spent');
+  }
+
+  /**
+   * The runner's own step, decided on the campaign and its counts inside the store's write
+   * (several devices failing at once pause it once); answers the audit detail when it was taken.
+   */
+  async #campaignStep(campaign: Campaign, step: 'complete' | 'budget-pause', when: (counts: DeviceCounts) => Record<string, unknown> | undefined): Promise<Record<string, unknown> | undefined> {
     const at = this.#now();
-    const changed = await this.#o.store.changeCampaign(campaign.id, (c) => stepPatch(c.state, step, at) ?? null, at);
-    if (changed?.state === campaign.state) return;
+    let detail: Record<string, unknown> | undefined;
+    await this.#o.store.changeCampaign(campaign.id, (c, counts) => {
+      const patch = stepPatch(c.state, step, at);
+      detail = patch === undefined ? undefined : when(counts);
+      return detail === undefined ? null : patch ?? null;
+    }, at);
+    if (detail === undefined) return undefined;
     const image = await this.#o.store.image(campaign.imageId);
     await this.#o.audit.append({
       actor: SYSTEM_ACTOR, source: null, action: `firmware.campaign-${step}`, target: `firmware-campaign:${campaign.id}`, outcome: 'ok',
       detail: { ...detail, sha256: image?.sha256 },
     });
+    return detail;
   }
 
   async #deviceStep(campaign: Campaign, image: FirmwareImageRecord, device: CampaignDevice, event: string, detail: Record<string, unknown> = {}, outcome: 'ok' | 'failed' = 'ok'): Promise<void> {

@@ -69,12 +69,19 @@ export class MeterFirmware {
     if (this.imageTransfer) this.objects.push(this.imageTransferObject(), this.scheduleObject());
   }
 
-  /** Runs what the meter's clock has reached (the scheduled activation); the meter calls it after every advance. */
+  /**
+   * Runs what the meter's clock has reached (the scheduled activation) and completes a
+   * verification or activation whose time has come; the meter calls it after every advance. A
+   * meter finishes a scheduled activation by itself: nobody polls image_transfer_status then,
+   * and the active firmware identifier must change all the same.
+   */
   advance(): void {
     const due = this.scheduledReading;
-    if (due === undefined || this.sim.clock.reading(this.sim.time) < due) return;
-    this.scheduledReading = undefined;
-    this.transfer.activateScheduled(Math.max(this.scheduledAt, Math.ceil(this.sim.clock.trueInstantOf(due))));
+    if (due !== undefined && this.sim.clock.reading(this.sim.time) >= due) {
+      this.scheduledReading = undefined;
+      this.transfer.activateScheduled(Math.max(this.scheduledAt, Math.ceil(this.sim.clock.trueInstantOf(due))));
+    }
+    this.transfer.status(this.sim.time);
   }
 
   private imageTransferObject(): CosemObjectDef {

@@ -116,6 +116,19 @@ describe('simulated meter firmware objects', () => {
     expect(textOf(read(m, 1, '1.0.0.2.0.255', 2, at - 10 * MIN))).toBe('GRD-FW-2.0.0');
   });
 
+  it('finishes a scheduled activation by itself: the active identifier changes with nobody polling image_transfer_status', () => {
+    const m = newMeter({ firmware: { verifyMs: 0, activateMs: 300 } });
+    const t = START + MIN;
+    transfer(m, 'GRD-FW-2.0.0', image(300), t);
+    expect(act(m, 3, zero, t)).toBe('success');
+    const at = START + 30 * MIN;
+    expect(m.set(ref(22, SAS, 4), executionTime(at), management(t))).toBe('success');
+    m.tick(at);
+    expect(textOf(read(m, 1, '1.0.0.2.0.255', 2, at + 299))).toBe('GRD-FW-1.0.0');
+    m.tick(at + 300);
+    expect(textOf(read(m, 1, '1.0.0.2.0.255', 2, at + 300))).toBe('GRD-FW-2.0.0');
+  });
+
   it('refuses an execution_time with wildcards or several entries, and clears the schedule with an empty array', () => {
     const m = newMeter({ firmware: { verifyMs: 0, activateMs: 0 } });
     const t = START + MIN;

@@ -87,6 +87,14 @@ describe('the campaign runner', () => {
     expect((await f.audit.query({ action: 'firmware.campaign-budget-pause', limit: 5 })).items).toHaveLength(1);
     await f.service.step(ADMIN, id, 'resume');
     expect((await f.service.campaign(id)).campaign.pauseReason).toBeNull();
+
+    // Resumed with the budget still spent: it goes on until the next failure, which pauses it again.
+    await f.drive(id);
+    expect((await f.service.campaign(id))).toMatchObject({ campaign: { state: 'paused', pauseReason: 'failure-budget' }, counts: { failed: 4, pending: 6 } });
+    await f.service.step(ADMIN, id, 'resume');
+    await f.drive(id);
+    expect((await f.service.campaign(id))).toMatchObject({ campaign: { state: 'completed' }, counts: { failed: 4, done: 6 } });
+    expect((await f.audit.query({ action: 'firmware.campaign-budget-pause', limit: 5 })).items).toHaveLength(2);
   });
 
   it('lets the slice on the wire finish on pause, and a restarted runner resumes without re-initiating or resending block 0', async () => {
