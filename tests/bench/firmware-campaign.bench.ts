@@ -7,7 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DlmsMeterSimulator } from '../../simulators/dlms/server.js';
+import { DlmsClient } from '../../protocols/dlms/client/client.js';
+import { activateImage, readActiveFirmware, verifyImage } from '../../protocols/dlms/client/imageActivation.js';
+import { sendImage } from '../../protocols/dlms/client/imageTransfer.js';
+import { openDlmsTransport } from '../../protocols/dlms/net/clientTransport.js';
+import { DlmsMeterSimulator, MANAGEMENT_CLIENT } from '../../simulators/dlms/server.js';
 import { fetchApi } from '../helpers/api.js';
 import { eventually, startTestHeadEnd, type TestHeadEnd } from '../helpers/headend.js';
 
@@ -58,5 +62,36 @@ describe('firmware campaign throughput', () => {
     expect(ended.counts.done).toBe(METERS);
     console.log(`bench: firmware campaign (${METERS} meters, ${IMAGE.length / 1024} KiB image, concurrency ${concurrency}) = ${(METERS / seconds).toFixed(1)} meters/s`);
     console.log(`bench: firmware campaign bytes (concurrency ${concurrency}) = ${((METERS * IMAGE.length) / seconds / 1024).toFixed(0)} KiB/s`);
+  }, 600_000);
+});
+
+/**
+ * The ceiling: the same steps (transfer, verify, activate, read back) with the bare DLMS client,
+ * `concurrency` meters at a time, no station: no lanes, slices, persistence or audit.
+ */
+describe('firmware transfer ceiling (bare client)', () => {
+  it.each(CONCURRENCY)('upgrades %i meters at a time', async (concurrency) => {
+    const image = { identifier: Uint8Array.from(Buffer.from(`GRD-FW-BARE-${concurrency}`)), bytes: Uint8Array.from(IMAGE) };
+    let next = 0;
+    const upgrade = async (sim: DlmsMeterSimulator): Promise<void> => {
+      const transport = await openDlmsTransport({ host: '127.0.0.1', port: sim.port, framing: 'wrapper', clientSap: MANAGEMENT_CLIENT, serverSap: 1, timeoutMs: 10_000 }, new AbortController().signal);
+      const client = new DlmsClient(transport, { clientSap: MANAGEMENT_CLIENT, timeoutMs: 10_000, auth: { mechanism: 'low', password: '12345678' } });
+      try {
+        await client.associate();
+        await sendImage(client, { address: '1', image, resume: false });
+        await verifyImage(client, image);
+        await activateImage(client, { at: 'now' });
+        expect((await readActiveFirmware(client)).identifier).toBe(`GRD-FW-BARE-${concurrency}`);
+        await client.release();
+      } finally {
+        await client.close();
+      }
+    };
+    const start = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      for (let sim = sims[next++]; sim !== undefined; sim = sims[next++]) await upgrade(sim);
+    }));
+    const seconds = (performance.now() - start) / 1000;
+    console.log(`bench: firmware ceiling bare client (${METERS} meters, concurrency ${concurrency}) = ${(METERS / seconds).toFixed(1)} meters/s`);
   }, 600_000);
 });
