@@ -305,6 +305,8 @@ export interface PushSink {
   readings(batch: readonly RawReading[]): Settles<PushReceipt> | Settles<void>;
   /** A terminal announced itself online or offline (MQTT birth / last will). */
   status?(terminalId: string, online: boolean, ts: number): void;
+  /** A terminal said in a push what it is (an MQTT birth's firmwareVersion); only what it said is set. */
+  nameplate?(terminalId: string, nameplate: DeviceNameplate, ts: number): void;
   /** Events the devices reported; the promise settles once they are stored. */
   events?(batch: readonly RawDeviceEvent[]): void | Promise<void>;
   /**

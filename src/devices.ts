@@ -4,7 +4,7 @@
  * knows which protocols exist; collect and control meet the adapters through
  * `protocols/adapter.ts` only.
  */
-import type { ProtocolName, TransportAdapter } from '../protocols/adapter.js';
+import type { DeviceNameplate, ProtocolName, TransportAdapter } from '../protocols/adapter.js';
 import { DlmsAdapter } from '../protocols/dlms/adapter.js';
 import { ModbusAdapter } from '../protocols/modbus/adapter.js';
 import { MqttAdapter, type MqttProblem } from '../protocols/mqtt/adapter.js';
@@ -178,13 +178,20 @@ const ADOPTION_MAX_DRAIN_MS = 60_000;
 export function registerPushReceivers(
   { config, logger, closers, duties }: Omit<Assembly, 'throttle'> & { readonly duties: Duties },
   { mqtt, dlms, sessionOf }: Adapters,
-  { pipeline, scheduler }: { readonly pipeline: IngestPipeline; readonly scheduler: CollectionScheduler },
+  { pipeline, scheduler, devices }: {
+    readonly pipeline: IngestPipeline; readonly scheduler: CollectionScheduler;
+    /** The device register, which hears what terminals say of themselves in pushes. */
+    readonly devices?: { heard(kind: 'terminal', id: string, nameplate: DeviceNameplate, at: number): void };
+  },
   events: EventRecorder,
   broker: StationBroker,
   fleet: Fleet | undefined,
   cluster: ClusterMembers,
 ): void {
-  const parts = { offer: pipeline.offer.bind(pipeline), collector: scheduler, events: events.recordEvents.bind(events) };
+  const parts = {
+    offer: pipeline.offer.bind(pipeline), collector: scheduler, events: events.recordEvents.bind(events),
+    nameplates: (terminalId: string, nameplate: DeviceNameplate, ts: number) => { devices?.heard('terminal', terminalId, nameplate, ts); },
+  };
   // Sharded: the leader drains what a crashed member's telemetry session holds (src/cluster/sessionAdoption.ts).
   if (sessionOf !== undefined) {
     const adoption = new SessionAdoption({

@@ -110,7 +110,9 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
     ...base, duties, placement, handoverMs: cluster.handoverMs, stores: { stats: stores.collectionStats, cursors: stores.profileCursors }, registry, adapters: adapters.byProtocol,
     offer: (b, p, m) => readings.pipeline.offer(b, p, m),
   });
-  registerPushReceivers({ ...base, duties }, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler }, alarms.events, broker, fleet, cluster);
+  const billing = createBillingService({ billing: stores.billing, replacements: stores.replacements }, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id));
+  const deviceRegister = createDeviceRegister({ ...base, duties, store: stores.deviceRegister, registry, lanes: collection.scheduler, placement, replacementsOf: (id) => billing.replacementsOf(id) });
+  registerPushReceivers({ ...base, duties }, adapters, { pipeline: readings.pipeline, scheduler: collection.scheduler, devices: deviceRegister }, alarms.events, broker, fleet, cluster);
 
   const control = createControl({ ...base, duties, stores: { commands: stores.commands, actions: stores.controlActions }, registry, audit: storage.audit, lanes: collection.scheduler, adapters: adapters.byProtocol, placement });
   const opcua = await createOpcua({
@@ -127,8 +129,6 @@ async function compose(config: GridheadConfig, logger: Logger, closers: Shutdown
   });
 
   const workOrders = createWorkOrders({ ...base, store: stores.workOrders, audit: storage.audit });
-  const billing = createBillingService({ billing: stores.billing, replacements: stores.replacements }, config.billing, config.station.utcOffsetMinutes, (id) => registry.areaSubtree(id));
-  const deviceRegister = createDeviceRegister({ ...base, duties, store: stores.deviceRegister, registry, lanes: collection.scheduler, placement, replacementsOf: (id) => billing.replacementsOf(id) });
   // The API's URL is known once it listens; MQTT terminals are offered downloads from it.
   const listening: { url?: string } = {};
   const firmware = createFirmware({

@@ -84,7 +84,7 @@ export class MessageDelivery {
         this.refuse({ topic, terminalId, code: parsed.error.code, reason: parsed.error.message, receivedAt, payload });
       } else if (parsed.status !== null) {
         this.counters.statusMessages += 1;
-        this.announce(terminalId, parsed.status.online, parsed.status.ts);
+        this.announce(terminalId, parsed.status.online, parsed.status.ts, parsed.status.firmwareVersion);
       }
       return 'ack';
     }
@@ -140,9 +140,10 @@ export class MessageDelivery {
     this.options.deadLetter({ ...origin, code: 'READINGS_REFUSED', reason, refused });
   }
 
-  private announce(terminalId: string, online: boolean, ts: number): void {
+  private announce(terminalId: string, online: boolean, ts: number, firmwareVersion: string | undefined): void {
     try {
       this.sink.status?.(terminalId, online, ts);
+      if (firmwareVersion !== undefined) this.sink.nameplate?.(terminalId, { firmwareVersion }, ts);
     } catch (err) {
       this.counters.sinkErrors += 1;
       this.options.report({ terminalId, code: 'SINK_REJECTED', reason: `status: ${describe(err)}` });

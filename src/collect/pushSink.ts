@@ -6,7 +6,7 @@
  * event recorder; status messages to the collector; and the collector lends a terminal's
  * own session (its lane) for the reads an adapter needs to make sense of a push.
  */
-import type { PushReceipt, PushSink, RawDeviceEvent, RawReading, TerminalSession } from '../../protocols/adapter.js';
+import type { DeviceNameplate, PushReceipt, PushSink, RawDeviceEvent, RawReading, TerminalSession } from '../../protocols/adapter.js';
 import type { DeviceEvent, Protocol } from '../domain/index.js';
 
 /** What the pipeline made of one offer (src/ingest/pipeline.ts `Offer`, as far as the sink reads it). */
@@ -30,6 +30,8 @@ export interface PushSinkParts {
   };
   /** Stores device events (the event recorder); the promise, if any, settles once stored. */
   readonly events: (batch: readonly RawDeviceEvent[], source: DeviceEvent['source']) => unknown;
+  /** What terminals say of themselves in pushes (the device register); absent: dropped. */
+  readonly nameplates?: (terminalId: string, nameplate: DeviceNameplate, ts: number) => void;
 }
 
 /** The push sink of one protocol; `eventSource` tags the events it stores. */
@@ -42,6 +44,7 @@ export function collectPushSink(protocol: Protocol, eventSource: DeviceEvent['so
       return { refused: offer.rejections.map((r) => ({ code: r.reason, reason: r.detail })) };
     },
     status: (terminalId, online, ts) => { parts.collector.noteStatus(terminalId, online, ts); },
+    nameplate: (terminalId, nameplate, ts) => { parts.nameplates?.(terminalId, nameplate, ts); },
     events: async (batch) => { await parts.events(batch, eventSource); },
     session: (terminalId, what, work, options) => parts.collector.sessionNow(terminalId, what, work, options),
   };

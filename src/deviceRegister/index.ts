@@ -54,6 +54,10 @@ export function createDeviceRegister(a: DeviceRegisterAssembly): DeviceRegisterS
   const refreshMs = settings.refreshHours * HOUR_MS;
   const service = new DeviceRegisterService({
     store: a.store, replacementsOf: a.replacementsOf, areaSubtree: (id) => a.registry.areaSubtree(id), refreshMs, exportBatch: settings.exportBatch,
+    onBackgroundError: (what, err) => {
+      const suppressed = a.throttle.pass('device-register:heard');
+      if (suppressed >= 0) log.warn({ err, suppressed }, `recording ${what} failed`);
+    },
   });
   const refresh = new NameplateRefresh({
     store: a.store, register: service, lanes: a.lanes, owns: (t) => a.placement.owns(t), concurrency: settings.concurrency, refreshMs,

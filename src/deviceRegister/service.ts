@@ -36,10 +36,16 @@ export interface DeviceRegisterServiceOptions {
   readonly refreshMs: number;
   /** Devices per batch of an export. */
   readonly exportBatch: number;
+  /** A write started in the background (`heard`) failed; absent: ignored. */
+  readonly onBackgroundError?: (what: string, err: unknown) => void;
 }
+
+/** Pushed nameplates being written at once, at most (see `heard`). */
+export const MAX_HEARD_IN_FLIGHT = 1_000;
 
 export class DeviceRegisterService {
   readonly #o: DeviceRegisterServiceOptions;
+  #heardInFlight = 0;
 
   constructor(options: DeviceRegisterServiceOptions) {
     this.#o = options;
@@ -50,6 +56,31 @@ export class DeviceRegisterService {
     checkDevice(kind, id);
     checkSource(source);
     return this.#o.store.noteNameplate(kind, id, boundedNameplate(nameplate), at, source, at + this.#o.refreshMs);
+  }
+
+  /**
+   * What a device said of itself in a push (an MQTT terminal's birth carries its firmware
+   * version): recorded like a read, in the background; a failure goes to `onBackgroundError`,
+   * never to the push path that heard it.
+   */
+  heard(kind: DeviceKind, id: string, nameplate: DeviceNameplate, at: number): void {
+    const what = `the nameplate ${kind} ${id} pushed`;
+    // Bounded: a broker handing over a whole fleet's retained births at once must not queue a write per terminal without end; the next birth is heard again.
+    if (this.#heardInFlight >= MAX_HEARD_IN_FLIGHT) {
+      this.#o.onBackgroundError?.(what, new Error(`${MAX_HEARD_IN_FLIGHT} pushed nameplates are already being written; this one is dropped`));
+      return;
+    }
+    this.#heardInFlight++;
+    const done = (): void => { this.#heardInFlight--; };
+    try {
+      this.noteNameplate(kind, id, nameplate, at, 'read').then(done, (err: unknown) => {
+        done();
+        this.#o.onBackgroundError?.(what, err);
+      });
+    } catch (err) {
+      done();
+      this.#o.onBackgroundError?.(what, err);
+    }
   }
 
   /** A version a campaign activated or an OTA terminal reported: recorded, with a history line when it differs from the stored one. */

@@ -12,6 +12,12 @@ import { FAST_FLEET, eventually, startTestHeadEnd, type TestHeadEnd } from '../h
 
 let he: TestHeadEnd;
 
+/** GET /api/v1/devices/terminal/:id; no `device` while the register does not have it (404). */
+interface Detail {
+  readonly device?: { readonly firmwareVersion: string | null };
+  readonly firmwareHistory: readonly { readonly to: string; readonly source: string }[];
+}
+
 beforeAll(async () => {
   he = await startTestHeadEnd({
     ...FAST_FLEET,
@@ -23,6 +29,14 @@ afterAll(async () => { await he.stop(); });
 
 describe('an MQTT OTA campaign through the station', () => {
   it('offers, the terminals download and activate, and the campaign completes', async () => {
+    const terminals = he.fleet?.mqtt ?? [];
+    expect(terminals).toHaveLength(3);
+    // Before any campaign, the device register knows each terminal's version from its birth message.
+    const detailOf = async (id: string) => (await he.get(`/api/v1/devices/terminal/${id}`)).body as Detail;
+    for (const t of terminals) {
+      const before = t.firmwareVersion;
+      await eventually(async () => ((await detailOf(t.terminalId)).device?.firmwareVersion === before ? true : undefined), 15_000, `${t.terminalId}'s birth version in the register`);
+    }
     const image = Buffer.alloc(40_000, 0x5a);
     const uploaded = await fetchApi(he, '/api/v1/firmware/images?identifier=MQ-FW-2.0', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: image });
     expect(uploaded.status).toBe(201);
@@ -40,5 +54,12 @@ describe('an MQTT OTA campaign through the station', () => {
     const devices = (await he.get(`/api/v1/firmware/campaigns/${campaign.id}/devices`)).body as { items: { toVersion: string }[] };
     expect(devices.items.map((d) => d.toVersion)).toEqual(['MQ-FW-2.0', 'MQ-FW-2.0', 'MQ-FW-2.0']);
     expect(he.fleet?.mqtt.map((t) => t.firmwareVersion)).toEqual(['MQ-FW-2.0', 'MQ-FW-2.0', 'MQ-FW-2.0']);
-  }, 60_000);
+    for (const t of terminals) {
+      const after = await eventually(async () => {
+        const d = await detailOf(t.terminalId);
+        return d.device?.firmwareVersion === 'MQ-FW-2.0' ? d : undefined;
+      }, 15_000, `${t.terminalId}'s new version in the register`);
+      expect(after.firmwareHistory[0]).toMatchObject({ to: 'MQ-FW-2.0' });
+    }
+  }, 90_000);
 });
