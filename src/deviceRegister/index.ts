@@ -67,12 +67,15 @@ export function createDeviceRegister(a: DeviceRegisterAssembly): DeviceRegisterS
       const protocol = m === undefined ? undefined : a.registry.findTerminal(m.terminalId)?.protocol;
       return m === undefined || protocol === undefined ? undefined : { terminalId: m.terminalId, address: m.address, protocol };
     },
-    // One line per failing meter, never its stack: a fleet with a bad firmware must not flood the log.
+    // At debug, one line per failing meter, never its stack: a nameplate read fails almost always
+    // because the meter cannot be reached or associated, which the collector already reports as
+    // the terminal's one line (its offline transition); a second line per meter would only repeat it.
+    // The register shows the failure as an old or missing nameplateReadAt.
     onFailure: (meter, terminal, err) => {
       const suppressed = a.throttle.pass(`device-register:nameplate:${meter}`);
       if (suppressed < 0) return;
       const { code, message } = err as { code?: unknown; message?: unknown };
-      log.warn({ meter, terminal, code: typeof code === 'string' ? code : undefined, reason: String(message ?? err), suppressed }, 'nameplate read failed; tried again later');
+      log.debug({ meter, terminal, code: typeof code === 'string' ? code : undefined, reason: String(message ?? err), suppressed }, 'nameplate read failed; tried again later');
     },
   });
   const sweep = (): void => {
