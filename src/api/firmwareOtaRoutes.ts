@@ -26,7 +26,10 @@ export const firmwareOtaRoutes: FastifyPluginAsyncTypebox<FirmwareOtaRoutesOptio
       description: 'A firmware image offered to an MQTT terminal, by the token of its offer URL (no other credentials). '
         + 'ETag is the image\'s SHA-256; 404 once the token expired or was revoked; 503 with Retry-After while too many downloads run.',
       params: Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) }),
-      response: { 404: Type.Ref('Problem'), 503: Type.Ref('Problem') },
+      response: {
+        200: { description: 'The image, as uploaded.', content: { 'application/octet-stream': { schema: Type.String({ format: 'binary' }) } } },
+        404: Type.Ref('Problem'), 503: Type.Ref('Problem'),
+      },
     },
   }, async (req, reply) => {
     let download;
