@@ -77,7 +77,9 @@ describe('fee dashboard', () => {
     await page.locator('[data-balance="-4950"]').waitFor();
     expect(await page.locator('[data-balance]').textContent()).toBe('−49.50 CNY');
     expect(await page.locator('[data-stage]').textContent()).toBe('normal');
+    // The ledger loads on its own request, after the account's: wait for its newest row.
     const rows = page.locator('[data-table=ledger] tbody tr');
+    await page.locator('[data-table=ledger] tbody tr[data-seq="31"]').waitFor();
     expect(await rows.count()).toBe(20);
     // Newest row first: the payment was booked last.
     expect(await rows.first().getAttribute('data-kind')).toBe('payment');
@@ -126,7 +128,10 @@ describe('fee dashboard', () => {
       await row.waitFor();
       expect(await row.textContent()).toContain(lang === 'en' ? 'disconnected' : '已停电');
       expect(await page.locator('[data-group=disconnected] h3').textContent()).toContain(lang === 'en' ? 'Disconnected' : '已停电');
-      expect(await page.locator('[data-disconnection=open][data-account=acc-2]').count()).toBe(1);
+      // The open disconnections are a list of their own, loaded by their own request.
+      const open = page.locator('[data-disconnection=open][data-account=acc-2]');
+      await open.first().waitFor();
+      expect(await open.count()).toBe(1);
       // Every indebted account (acc-2, and acc-1 until the payment above) counted under its area.
       const owing = ((await d.he.get('/api/v1/fees/reports/arrears')).body as { items: unknown[] }).items.length;
       const accounts = await eventually(async () => {

@@ -144,7 +144,9 @@ describe('workflows in the dashboard', () => {
     await page.locator('[data-testid=wf-instance][data-status=completed]').waitFor({ timeout: 30_000 });
     expect(await page.locator('[data-testid=wf-instance-status]').textContent()).toBe('completed');
     await page.locator(`[data-testid=wf-instance-diagram][data-ready=true] .djs-element.gh-done[data-element-id="${serviceTask}"]`).waitFor();
-    expect(await page.locator(`[data-table=history] tr[data-element="${serviceTask}"][data-event=end]`).count()).toBe(1);
+    const ended = page.locator(`[data-table=history] tr[data-element="${serviceTask}"][data-event=end]`);
+    await ended.first().waitFor();
+    expect(await ended.count()).toBe(1);
     await screenshot(page, 'workflow-instance-completed');
   }, 180_000);
 
