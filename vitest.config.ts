@@ -7,5 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Most files wait on sockets, child processes and timers rather than on the CPU: vitest's
+    // default (one worker fewer than the cores) runs them one at a time on a 2-core CI machine.
+    maxWorkers: 3,
   },
 });

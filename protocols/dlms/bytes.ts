@@ -166,3 +166,23 @@ export class ByteWriter {
     return this.buf.slice(0, this.pos);
   }
 }
+
+/** Bytes as hexadecimal, two lowercase digits each, `separator` between them. */
+export function hex(bytes: Uint8Array, separator = ''): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    if (i > 0) out += separator;
+    out += (bytes[i] ?? 0).toString(16).padStart(2, '0');
+  }
+  return out;
+}
+
+/** A system title as DLMS documents and meter labels write it: uppercase hexadecimal, no separator. */
+export function hexUpper(bytes: Uint8Array): string {
+  return hex(bytes).toUpperCase();
+}
+
+/** One number as hexadecimal, lowercase, at least `digits` digits. */
+export function hexNumber(n: number, digits = 2): string {
+  return n.toString(16).padStart(digits, '0');
+}

@@ -5,11 +5,9 @@
  * bounded map; an unanswered command times out (whether the terminal acted is then unknown).
  */
 import { randomUUID } from 'node:crypto';
-import type { MqttClient } from 'mqtt';
 import { ConnectionError, ProtocolError, TimeoutError, type DeviceCommand, type DeviceControlState } from '../adapter.js';
 import { commandResponseFilter, commandTopic, encodeJson, parseCommandResponse, toCommandMessage } from './commands.js';
-import { connectMqtt, type MqttConnection } from './connection.js';
-import { disconnect } from './disconnect.js';
+import { SubscribedClient, type MqttConnection } from './connection.js';
 
 /** The terminal answered the command with `status: "error"`. */
 export class CommandRejectedError extends ProtocolError {
@@ -43,11 +41,17 @@ interface Pending {
 
 export class MqttCommandChannel {
   readonly #pending = new Map<string, Pending>();
-  #client: MqttClient | undefined;
-  #ready: Promise<void> | undefined;
+  readonly #client: SubscribedClient;
   #closed = false;
 
-  constructor(private readonly o: MqttCommandChannelOptions) {}
+  constructor(private readonly o: MqttCommandChannelOptions) {
+    // Nothing to keep between connections: a response to a command of a lost connection times out anyway.
+    this.#client = new SubscribedClient({
+      connection: o.connection, clientId: o.clientId, filter: commandResponseFilter(o.topicPrefix),
+      onMessage: (_topic, payload) => { this.#receive(payload); },
+      onError: (err) => { this.o.onStray?.(`command channel: ${err.message}`); },
+    });
+  }
 
   /** Publishes the command (QoS 1) and resolves with the state the terminal reports. */
   async execute(terminalId: string, command: DeviceCommand, signal: AbortSignal): Promise<DeviceControlState> {
@@ -77,7 +81,7 @@ export class MqttCommandChannel {
         resolve: (s) => { done(); resolve(s); },
         reject: (e) => { done(); reject(e); },
       });
-      this.#connect().then(async (client) => {
+      this.#client.client().then(async (client) => {
         if (!this.#pending.has(id)) return;
         await client.publishAsync(commandTopic(this.o.topicPrefix, terminalId), encodeJson(toCommandMessage(id, command)), { qos: 1, retain: false });
       }).catch((err: unknown) => {
@@ -93,49 +97,21 @@ export class MqttCommandChannel {
   async close(): Promise<void> {
     this.#closed = true;
     for (const p of [...this.#pending.values()]) p.reject(new ConnectionError('command channel closed', p.terminalId));
-    const client = this.#client;
-    this.#client = undefined;
-    if (client !== undefined) await disconnect(client);
+    await this.#client.close();
   }
 
-  /** Connects and subscribes once; later callers share the same promise (a failed attempt is retried by the next command). */
-  #connect(): Promise<MqttClient> {
-    const existing = this.#client;
-    if (existing !== undefined && this.#ready !== undefined) return this.#ready.then(() => existing);
-    // Nothing to keep between connections: a response to a command of a lost connection times out anyway.
-    const client = connectMqtt(this.o.connection, { clientId: this.o.clientId, persistentSession: false });
-    this.#client = client;
-    client.on('message', (_topic, payload) => {
-      const r = parseCommandResponse(payload);
-      if (r === undefined) {
-        this.o.onStray?.('malformed command response');
-        return;
-      }
-      const p = this.#pending.get(r.id);
-      if (p === undefined) {
-        this.o.onStray?.(`response ${r.id} matches no pending command (late or foreign)`);
-        return;
-      }
-      if (r.status === 'ok') p.resolve(r.state);
-      else p.reject(new CommandRejectedError(`the terminal refused the command: ${r.error}`, p.terminalId));
-    });
-    client.on('error', (err) => { this.o.onStray?.(`command channel: ${err.message}`); });
-    const ready = new Promise<void>((resolve, reject) => {
-      client.once('connect', () => {
-        client.subscribe(commandResponseFilter(this.o.topicPrefix), { qos: 1 }, (err) => {
-          if (err === null) resolve();
-          else reject(err);
-        });
-      });
-    });
-    ready.catch(() => {
-      if (this.#client === client) {
-        this.#client = undefined;
-        this.#ready = undefined;
-        client.end(true);
-      }
-    });
-    this.#ready = ready;
-    return ready.then(() => client);
+  #receive(payload: Buffer): void {
+    const r = parseCommandResponse(payload);
+    if (r === undefined) {
+      this.o.onStray?.('malformed command response');
+      return;
+    }
+    const p = this.#pending.get(r.id);
+    if (p === undefined) {
+      this.o.onStray?.(`response ${r.id} matches no pending command (late or foreign)`);
+      return;
+    }
+    if (r.status === 'ok') p.resolve(r.state);
+    else p.reject(new CommandRejectedError(`the terminal refused the command: ${r.error}`, p.terminalId));
   }
 }

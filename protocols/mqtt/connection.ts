@@ -6,6 +6,7 @@
  * One description means a TLS broker or a login reaches every client, not only some.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { disconnect } from './disconnect.js';
 
 export interface MqttTlsOptions {
   readonly ca?: string | Buffer;
@@ -86,4 +87,66 @@ export function connectMqtt(connection: MqttConnection, role: MqttClientRole): M
 export function roleClientId(stationClientId: string, role: string, nodeId?: string): string {
   const stem = stationClientId.slice(0, 19);
   return nodeId === undefined ? `${stem}-${role}` : `${stem}-${nodeId}-${role}`;
+}
+
+export interface SubscribedClientOptions {
+  readonly connection: MqttConnection;
+  /** Its own id (`roleClientId`), so it never takes another station client's session over. */
+  readonly clientId: string;
+  /** The one filter it subscribes to, at QoS 1. */
+  readonly filter: string;
+  readonly onMessage: (topic: string, payload: Buffer) => void;
+  /** mqtt.js errors of the connection (refused login, socket errors); reconnection goes on. */
+  readonly onError: (err: Error) => void;
+}
+
+/**
+ * A helper client with a clean session, subscribed to one filter, connected on first use (the
+ * command channel, the OTA channel). Nothing is kept between its connections: whatever answer
+ * it misses while away is made good by its owner's own timeout or repetition. Callers share
+ * one attempt; a failed one (broker away, subscription refused) is ended, and the next call
+ * tries again. mqtt.js subscribes again by itself after a reconnection of a clean session.
+ */
+export class SubscribedClient {
+  #client: MqttClient | undefined;
+  #ready: Promise<MqttClient> | undefined;
+  #closed = false;
+
+  constructor(private readonly o: SubscribedClientOptions) {}
+
+  /** The connected, subscribed client. */
+  client(): Promise<MqttClient> {
+    if (this.#closed) return Promise.reject(new Error(`MQTT client ${this.o.clientId} closed`));
+    if (this.#ready !== undefined) return this.#ready;
+    const client = connectMqtt(this.o.connection, { clientId: this.o.clientId, persistentSession: false });
+    this.#client = client;
+    client.on('message', (topic, payload) => { this.o.onMessage(topic, payload); });
+    client.on('error', (err) => { this.o.onError(err); });
+    const ready = new Promise<MqttClient>((resolve, reject) => {
+      client.once('connect', () => {
+        client.subscribe(this.o.filter, { qos: 1 }, (err, granted) => {
+          // MQTT 3.1.1 §3.9.3: return code 0x80 is the broker's refusal of the subscription.
+          if (err === null && granted?.[0]?.qos !== 128) resolve(client);
+          else reject(err ?? new Error(`broker refused the subscription to ${this.o.filter}`));
+        });
+      });
+    });
+    ready.catch(() => {
+      if (this.#client === client) {
+        this.#client = undefined;
+        this.#ready = undefined;
+        client.end(true);
+      }
+    });
+    this.#ready = ready;
+    return ready;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const client = this.#client;
+    this.#client = undefined;
+    this.#ready = undefined;
+    if (client !== undefined) await disconnect(client);
+  }
 }

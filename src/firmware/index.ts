@@ -14,6 +14,7 @@ import type { Closers } from '../observe/closers.js';
 import type { Duties } from '../observe/duties.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import type { FleetView } from './group.js';
+import { FirmwareImageCache } from './imageCache.js';
 import { createMqttOta, type OtaDownloads } from './ota/index.js';
 import type { DeviceFirmwareRegister, OtaLink } from './ports.js';
 import { CampaignRunner, type FirmwarePath } from './runner.js';
@@ -66,12 +67,12 @@ export function createFirmware(a: FirmwareAssembly): Firmware {
     if (capabilities?.commandsOverPush === true) return { via: 'ota' };
     return { via: 'none', why: `its adapter (${terminal.protocol}) offers no firmware transfer` };
   };
+  const images = new FirmwareImageCache(a.store);
   const mqttOta = a.broker === undefined ? undefined : createMqttOta({
     config: a.config, logger: a.logger, throttle: a.throttle, closers: a.closers, broker: a.broker, nodeId: a.identity === undefined || a.identity.mode === 'single' ? undefined : a.identity.id, apiUrl: a.apiUrl ?? (() => undefined),
     images: async (id) => {
-      const [image, bytes] = await Promise.all([a.store.image(id), a.store.imageBytes(id)]);
-      if (image === undefined || bytes === undefined) throw new Error(`firmware image ${id} is missing from the store`);
-      return { bytes, sha256: image.sha256 };
+      const { record, firmware } = await images.load(id);
+      return { bytes: firmware.bytes, sha256: record.sha256 };
     },
   });
   // A terminal's own report of the version it activated is the register's firmware history, whoever offered the image.
@@ -90,7 +91,7 @@ export function createFirmware(a: FirmwareAssembly): Firmware {
     imageUrl: (imageId, offerId) => Promise.resolve(mqttOta.downloads.grant(offerId, imageId).url),
   };
   const runner = new CampaignRunner({
-    store: a.store, lanes: a.lanes, audit: a.audit, limits: a.config.firmware, utcOffsetMinutes: a.config.station.utcOffsetMinutes,
+    store: a.store, images, lanes: a.lanes, audit: a.audit, limits: a.config.firmware, utcOffsetMinutes: a.config.station.utcOffsetMinutes,
     addressOf: (id) => a.registry.findMeter(id)?.address, pathOf, register: a.register, ota, logger: a.logger, throttle: a.throttle, ...now,
   });
   a.duties.add('firmware campaigns', { start: () => { runner.start(); }, stop: () => runner.stop() });

@@ -15,9 +15,9 @@
 import { SYSTEM_ACTOR, type AuditLog } from '../control/audit.js';
 import type { FirmwareConfig } from '../config/firmware.js';
 import { errorCode } from '../domain/errors.js';
-import type { FirmwareImage } from '../../protocols/adapter.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
 import { BUSY_CODE, NoFirmwarePath, TRANSIENT_CODES } from './errors.js';
+import type { FirmwareImageCache, LoadedImage } from './imageCache.js';
 import { DEVICE_OPEN_STATES, type Campaign, type CampaignDevice, type DeviceCounts, type DevicePatch, type FirmwareImageRecord } from './model.js';
 import { offerOverOta, reportPatch } from './otaUpgrade.js';
 import type { OtaReport } from './ota/channel.js';
@@ -32,6 +32,8 @@ export type FirmwarePath = { readonly via: 'session' | 'ota' } | { readonly via:
 
 export interface CampaignRunnerOptions {
   readonly store: FirmwareStore;
+  /** The images, shared with the OTA download route. */
+  readonly images: FirmwareImageCache;
   readonly lanes: SessionLanes;
   readonly audit: AuditLog;
   readonly limits: FirmwareConfig;
@@ -46,15 +48,12 @@ export interface CampaignRunnerOptions {
   readonly now?: () => number;
 }
 
-interface Loaded { readonly record: FirmwareImageRecord; readonly firmware: FirmwareImage }
-
 export class CampaignRunner {
   readonly #o: CampaignRunnerOptions;
   readonly #now: () => number;
   readonly #log: Logger;
   /** `campaign/meter` → the device's work in flight, with its terminal. */
   readonly #active = new Map<string, { readonly campaignId: string; readonly terminalId: string; readonly work: Promise<void> }>();
-  readonly #images = new Map<string, Promise<Loaded>>();
   #abort = new AbortController();
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> = Promise.resolve();
@@ -88,7 +87,6 @@ export class CampaignRunner {
     this.#abort.abort();
     await this.#ticking;
     await this.idle();
-    this.#images.clear();
   }
 
   /** Resolves once no device work is in flight (tests drive ticks with it). */
@@ -140,9 +138,9 @@ export class CampaignRunner {
       device = await this.#o.store.updateDevice(campaign.id, device.meterId, patch, this.#now());
       return device;
     };
-    let image: Loaded | undefined;
+    let image: LoadedImage | undefined;
     try {
-      image = await this.#image(campaign.imageId);
+      image = await this.#o.images.load(campaign.imageId);
       device = await save({ attempts: device.attempts + 1 });
       const path = this.#o.pathOf(device.terminalId);
       const address = this.#o.addressOf(device.meterId);
@@ -201,7 +199,7 @@ export class CampaignRunner {
       if (device?.terminalId !== terminalId || !DEVICE_OPEN_STATES.includes(device.state)) return;
       const campaign = await this.#o.store.campaign(device.campaignId);
       if (campaign === undefined) return;
-      const image = (await this.#image(campaign.imageId)).record;
+      const image = (await this.#o.images.load(campaign.imageId)).record;
       const { patch, failure } = reportPatch(report, device, image, this.#o.limits.otaReportTimeoutMs, this.#now());
       if (failure !== undefined) {
         await this.#failedTry(campaign, image, device, failure);
@@ -212,20 +210,6 @@ export class CampaignRunner {
     } catch (err) {
       this.#problem('ota-report', err, 'an OTA report could not be applied');
     }
-  }
-
-  #image(id: string): Promise<Loaded> {
-    let loaded = this.#images.get(id);
-    if (loaded === undefined) {
-      loaded = Promise.all([this.#o.store.image(id), this.#o.store.imageBytes(id)]).then(([record, bytes]) => {
-        if (record === undefined || bytes === undefined) throw new Error(`firmware image ${id} is missing from the store`);
-        const signature = record.signature === null ? undefined : Buffer.from(record.signature, 'hex');
-        return { record, firmware: { identifier: Buffer.from(record.identifier, 'utf8'), bytes, ...(signature === undefined ? {} : { signature }) } };
-      });
-      loaded.catch(() => { this.#images.delete(id); });
-      this.#images.set(id, loaded);
-    }
-    return loaded;
   }
 
   /**

@@ -163,7 +163,7 @@ describe('firmware campaigns in the dashboard', () => {
     // The unfiltered rows stay until the filtered page arrives: wait for a table of failed devices only.
     const failed = page.locator('[data-table=fw-devices] tr[data-meter]');
     await eventually(async () => {
-      const states = await attributes(failed, 'data-state').catch(() => []);
+      const states = await attributes(failed, 'data-state');
       return states.length > 0 && states.every((s) => s === 'failed') ? true : undefined;
     }, 15_000, 'only failed devices in the table');
     expect(await attributes(failed.locator('.fw-reason'), 'data-code')).toContain('FIRMWARE_TRANSFER_UNSUPPORTED');
@@ -210,5 +210,6 @@ async function settled(done: Locator, refused: Locator): Promise<Locator> {
 
 /** An attribute of every element `locator` matches, in page order ('' where absent). */
 async function attributes(locator: Locator, name: string): Promise<string[]> {
-  return await Promise.all((await locator.all()).map(async (l) => await l.getAttribute(name) ?? ''));
+  // One snapshot in the page: a row by row read waits (up to the default timeout) for a row that a re-render just removed.
+  return await locator.evaluateAll((elements: { getAttribute: (a: string) => string | null }[], attribute: string): string[] => elements.map((e) => e.getAttribute(attribute) ?? ''), name);
 }

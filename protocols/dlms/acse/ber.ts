@@ -4,7 +4,7 @@
  * the xDLMS APDUs they carry in user-information are A-XDR). Definite lengths only: the
  * Green Book never uses the indefinite form, and refusing it keeps decoding bounded.
  */
-import { ByteReader, ByteWriter } from '../bytes.js';
+import { ByteReader, ByteWriter, hexNumber } from '../bytes.js';
 import { DlmsEncodeError } from '../errors.js';
 
 /** One TLV: its identifier octet and a reader confined to its contents (absolute offsets). */
@@ -56,7 +56,7 @@ export class BerReader {
     const r = this.raw();
     const at = r.offset;
     const tag = r.u8(`${what} tag`);
-    if ((tag & 0x1f) === 0x1f) r.fail(`${what}: high-tag-number form 0x${hex(tag)} is not used by DLMS ACSE`, at);
+    if ((tag & 0x1f) === 0x1f) r.fail(`${what}: high-tag-number form 0x${hexNumber(tag)} is not used by DLMS ACSE`, at);
     const len = r.length(r.remaining, `${what} length`);
     const start = r.offset;
     this.pos = start + len;
@@ -145,8 +145,4 @@ export function oidContents(oid: string): Uint8Array {
     out.push(...groups);
   }
   return Uint8Array.from(out);
-}
-
-function hex(b: number): string {
-  return b.toString(16).padStart(2, '0');
 }

@@ -8,7 +8,7 @@
  * values per call, and a count that cannot fit in the octets left is refused up front, so a
  * forged header never allocates or loops. Every failure is a DlmsDecodeError with the offset.
  */
-import { ByteReader, ByteWriter } from '../bytes.js';
+import { ByteReader, ByteWriter, hexNumber } from '../bytes.js';
 import { DlmsEncodeError } from '../errors.js';
 import { DATA_TAG, type DlmsData } from './data.js';
 import { readCompactArray, writeCompactArray } from './compact.js';
@@ -46,7 +46,7 @@ function readTagged(r: ByteReader, budget: DecodeBudget, depth: number): DlmsDat
   const at = r.offset;
   const tag = r.u8('data tag');
   const type = dataTypeOfTag(tag);
-  if (type === undefined) return r.fail(`unknown data tag 0x${tag.toString(16).padStart(2, '0')}`, at);
+  if (type === undefined) return r.fail(`unknown data tag 0x${hexNumber(tag)}`, at);
   if (type === 'compact-array') return readCompactArray(r, budget, depth, at);
   budget.spend(r);
   if (type === 'array' || type === 'structure') {

@@ -13,7 +13,7 @@
  * elements is therefore whatever fits in array-contents. Cross-checked against Gurux's reader
  * (GXCommon getCompactArray / getDataTypes): u16 count for array, A-XDR count for structure.
  */
-import { ByteWriter, type ByteReader } from '../bytes.js';
+import { ByteWriter, hexNumber, type ByteReader } from '../bytes.js';
 import { DlmsEncodeError } from '../errors.js';
 import { DATA_TAG, type DlmsData, type TypeDescription } from './data.js';
 import { DEFAULT_DECODE_LIMITS, DecodeBudget, type DecodeLimits } from './limits.js';
@@ -83,7 +83,7 @@ function readDescription(r: ByteReader, budget: DecodeBudget, depth: number): Ty
   const at = r.offset;
   const tag = r.u8('type description');
   const type = dataTypeOfTag(tag);
-  if (type === undefined || type === 'compact-array') return r.fail(`tag 0x${hex(tag)} is not a TypeDescription`, at);
+  if (type === undefined || type === 'compact-array') return r.fail(`tag 0x${hexNumber(tag)} is not a TypeDescription`, at);
   if (type === 'array') {
     budget.enter(r, depth, at);
     const count = r.u16('array description count');
@@ -156,8 +156,4 @@ function writeUntagged(w: ByteWriter, desc: TypeDescription, el: DlmsData, path:
 
 function encodeFail(message: string): never {
   throw new DlmsEncodeError('axdr', message);
-}
-
-function hex(n: number): string {
-  return n.toString(16).padStart(2, '0');
 }

@@ -4,6 +4,7 @@
  * throws DlmsDecodeError ("expected …, got …"): a meter that answers with another type than
  * the interface class defines sent us bytes we cannot use.
  */
+import { hex, hexNumber } from '../bytes.js';
 import { DlmsDecodeError, type DlmsLayer } from '../errors.js';
 import type { CosemDate, CosemDateTime, CosemTime, DlmsData } from './data.js';
 import { calendarFields, decodeCosemDateTime } from './dateTime.js';
@@ -32,12 +33,12 @@ export function dataToJson(d: DlmsData): JsonValue {
     case 'bit-string':
       return bitsToString(d.value.bits, d.value.bytes);
     case 'octet-string':
-      return hexOf(d.value);
+      return hex(d.value);
     case 'visible-string':
     case 'utf8-string':
       return d.value;
     case 'bcd':
-      return d.value.toString(16).padStart(2, '0');
+      return hexNumber(d.value);
     case 'long64':
     case 'long64-unsigned':
       return d.value.toString();
@@ -195,8 +196,3 @@ function pad(n: number): string {
 }
 
 /** Lower-case hex without separators; no Buffer, so the dashboard's bundle can use this module too. */
-function hexOf(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
-  return out;
-}

@@ -10,6 +10,7 @@
  */
 import { FirmwareTransferUnsupported, TimeoutError, type FirmwareImage, type ImageActivation, type ImageTransferStatus } from '../../adapter.js';
 import { asDateTime, asNumber } from '../axdr/describe.js';
+import { hex } from '../bytes.js';
 import type { DlmsData } from '../axdr/data.js';
 import { INTERFACE_CLASSES } from '../cosem/classes.js';
 import {
@@ -103,7 +104,7 @@ export function cosemText(d: DlmsData): string {
 
 /** An octet-string as hex; a string as itself. */
 export function cosemHex(d: DlmsData): string {
-  return d.type === 'octet-string' ? Buffer.from(d.value).toString('hex') : cosemText(d);
+  return d.type === 'octet-string' ? hex(d.value) : cosemText(d);
 }
 
 async function scheduleActivation(client: CosemClient, time: number, options: ActivationOptions): Promise<void> {

@@ -20,6 +20,7 @@ import { INTERFACE_CLASSES } from '../cosem/classes.js';
 import {
   blockCount, encodeImageBlockTransfer, encodeImageTransferInitiate, heldBlocks, IMAGE_OBIS, imageBlock, imageTransferStatusOf, missingBlocks,
 } from '../cosem/imageTransfer.js';
+import { hex } from '../bytes.js';
 import { DlmsEncodeError } from '../errors.js';
 import type { DlmsClient, GetResult } from './client.js';
 import { valueOf, type CallOptions, type CosemClient } from './cosemAccess.js';
@@ -234,5 +235,5 @@ async function withDeadline<T>(options: ImageSendOptions, what: string, work: (s
 
 /** An identifier as text for messages: itself when printable ASCII, else hex. */
 export function identifierText(identifier: Uint8Array): string {
-  return identifier.every((b) => b >= 0x20 && b < 0x7f) ? Buffer.from(identifier).toString('latin1') : Buffer.from(identifier).toString('hex');
+  return identifier.every((b) => b >= 0x20 && b < 0x7f) ? Buffer.from(identifier).toString('latin1') : hex(identifier);
 }

@@ -15,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { INITIATE_TAG } from '../acse/initiate.js';
+import { hexUpper } from '../bytes.js';
 import { DlmsDecodeError } from '../errors.js';
 import {
   DED_TAG, GENERAL_GLO_CIPHERING_OVERHEAD, GENERAL_GLO_CIPHERING_TAG, GLO_CIPHERING_OVERHEAD, GLO_TAG, cipherApdu, decipherApdu,
@@ -107,7 +108,7 @@ export class ClientCipher {
     if (title === undefined) throw this.fail('system-title-mismatch', 'the AARE carries no responding-AP-title (the server system title)');
     if (title.length !== SYSTEM_TITLE_LENGTH) throw this.fail('bad-parameter', `responding-AP-title of ${title.length} octets, expected ${SYSTEM_TITLE_LENGTH}`, title);
     if (expected !== undefined && !sameBytes(title, expected)) {
-      throw this.fail('system-title-mismatch', `the meter answered with system title ${hex(title)}, expected ${hex(expected)}`, title);
+      throw this.fail('system-title-mismatch', `the meter answered with system title ${hexUpper(title)}, expected ${hexUpper(expected)}`, title);
     }
     this.server = title.slice();
     return this.server;
@@ -180,7 +181,7 @@ export class ClientCipher {
   }
 
   private report(kind: SecurityEvent['kind'], detail: string, title = this.server): void {
-    const event: SecurityEvent = { kind, detail, ...(title === undefined ? {} : { systemTitle: hex(title) }) };
+    const event: SecurityEvent = { kind, detail, ...(title === undefined ? {} : { systemTitle: hexUpper(title) }) };
     try {
       this.security.onEvent?.(event);
     } catch {
@@ -203,6 +204,3 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-export function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex').toUpperCase();
-}

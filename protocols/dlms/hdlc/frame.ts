@@ -12,6 +12,7 @@
  * LLC sublayer and is added/removed by HdlcLink (see llc.ts), so a frame's `info` is exactly
  * what is on the line.
  */
+import { hexNumber } from '../bytes.js';
 import { DlmsEncodeError, FrameError } from '../errors.js';
 import { decodeAddress, encodeAddress, type HdlcAddress } from './address.js';
 import { fcs16, getFcs, putFcs } from './crc.js';
@@ -163,7 +164,7 @@ function decodeControl(control: number, common: HdlcFrameCommon): HdlcFrame {
   if ((control & 0x0f) === 0x01) return { ...common, kind: 'RR', nr };
   if ((control & 0x0f) === 0x05) return { ...common, kind: 'RNR', nr };
   const kind = UNNUMBERED_BY_CODE.get(control & 0xef);
-  if (kind === undefined) throw new FrameError('hdlc', `unsupported control field 0x${control.toString(16).padStart(2, '0')}`);
+  if (kind === undefined) throw new FrameError('hdlc', `unsupported control field 0x${hexNumber(control)}`);
   return { ...common, kind };
 }
 

@@ -3,11 +3,12 @@
  * server's responses (asking for each next segment with RR), RR/RNR acknowledgements of our
  * own segments. Any sequence number it cannot explain is fatal: error event and DISC.
  */
+import { hex } from '../bytes.js';
 import { FrameError } from '../errors.js';
 import { clientAddress, sameAddress } from './address.js';
 import type { HdlcFrame } from './frame.js';
 import { HdlcLinkError } from './linkTypes.js';
-import { hex, next, type LinkCore, type Out } from './linkCore.js';
+import { next, type LinkCore, type Out } from './linkCore.js';
 import { acceptAnswer, decodeHdlcParameters, type HdlcParameters } from './parameters.js';
 
 export function clientFrame(s: LinkCore, out: Out, f: HdlcFrame): void {
@@ -39,7 +40,7 @@ export function clientFrame(s: LinkCore, out: Out, f: HdlcFrame): void {
       }
       return;
     case 'FRMR':
-      abort(s, out, new HdlcLinkError('frame-reject', `the server rejected a frame (FRMR ${hex(f.info)})`));
+      abort(s, out, new HdlcLinkError('frame-reject', `the server rejected a frame (FRMR ${hex(f.info, ' ')})`));
       return;
     case 'I':
       clientInformation(s, out, f.ns, f.nr, f);

@@ -4,6 +4,7 @@
  * linkClient.ts and linkServer.ts; HdlcLink (link.ts) is the public face. Internal to the
  * hdlc folder: fields are public so the role functions can drive them.
  */
+import { hex } from '../bytes.js';
 import type { FrameError } from '../errors.js';
 import { clientAddress, type HdlcAddress } from './address.js';
 import { encodeHdlcFrame, type HdlcFrame, type HdlcFrameKind } from './frame.js';
@@ -94,7 +95,7 @@ export class LinkCore {
   deliver(out: Out, pdu: Uint8Array, unnumbered: boolean): boolean {
     const apdu = stripLlcHeader(pdu, this.role === 'client' ? 'response' : 'command');
     if (apdu === undefined) {
-      this.error(out, new HdlcLinkError('llc', `information field without the LLC header: ${hex(pdu.subarray(0, 3))}`), false);
+      this.error(out, new HdlcLinkError('llc', `information field without the LLC header: ${hex(pdu.subarray(0, 3), ' ')}`), false);
       return false;
     }
     out.events.push({ type: 'apdu', apdu, unnumbered });
@@ -196,7 +197,4 @@ export function prev(n: number): number {
   return (n + 7) & 7;
 }
 
-export function hex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
-}
 

@@ -26,6 +26,7 @@ import type { DlmsData } from '../axdr/data.js';
 import { cosemDateTimeToEpochMs, decodeCosemDateTime } from '../axdr/dateTime.js';
 import { decodeApdu, encodeApdu } from '../apduCodec.js';
 import type { ApduLimits } from '../apdu/descriptors.js';
+import { hexUpper } from '../bytes.js';
 import { DlmsDecodeError } from '../errors.js';
 import { GENERAL_GLO_CIPHERING_TAG, cipherApdu, decipherApdu, parseCipheredApdu } from '../security/ciphering.js';
 import { securityControlFor, type Protection } from '../security/securityHeader.js';
@@ -184,7 +185,7 @@ function decodeCiphered(apdu: Uint8Array, options: Omit<PushDecodeOptions, 'list
   const parsed = parseCipheredApdu(apdu, options.limits?.maxApduBytes);
   const systemTitle = parsed.systemTitle ?? new Uint8Array(0);
   const owner = options.security?.forSystemTitle(systemTitle);
-  if (owner === undefined) throw new DlmsPushError('unknown-system-title', `no keys for system title ${hex(systemTitle)}`);
+  if (owner === undefined) throw new DlmsPushError('unknown-system-title', `no keys for system title ${hexUpper(systemTitle)}`);
   const lastSeen = owner.counters.lastIncoming();
   const deciphered = decipherApdu(apdu, {
     peerSystemTitle: systemTitle,
@@ -221,6 +222,3 @@ function instantOf(bytes: Uint8Array | undefined): number | undefined {
   }
 }
 
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex').toUpperCase();
-}

@@ -32,6 +32,7 @@ import { ProtocolError } from '../../adapter.js';
 import type { DlmsData } from '../axdr/data.js';
 import { scaled } from '../client/scaler.js';
 import { catalogueExponent, type ScalerUnit } from '../cosem/units.js';
+import { hexUpper } from '../bytes.js';
 import { DlmsDecodeError } from '../errors.js';
 import type { PushOrigin } from '../net/pushListener.js';
 import type { MqttPushOrigin } from '../net/pushMqtt.js';
@@ -436,7 +437,7 @@ export class DlmsPushReceiver {
 /** The system title (hex) of a general-glo-ciphered APDU, if it has one. */
 function titleOf(apdu: Uint8Array): string | undefined {
   const st = cipheredTitle(apdu);
-  return st === undefined ? undefined : Buffer.from(st).toString('hex').toUpperCase();
+  return st === undefined ? undefined : hexUpper(st);
 }
 
 /** The system title of a general-glo-ciphered APDU, if it has one (a malformed one is the decoder's to report). */

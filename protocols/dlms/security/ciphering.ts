@@ -8,7 +8,7 @@
  * The IV uses the SENDER's system title: for glo-X that is the peer's title learnt from
  * the AARQ/AARE; general-glo-ciphering carries it in the APDU.
  */
-import { ByteReader, ByteWriter } from '../bytes.js';
+import { ByteReader, ByteWriter, hexUpper } from '../bytes.js';
 import { DlmsDecodeError } from '../errors.js';
 import { DlmsSecurityError } from './securityError.js';
 import { SYSTEM_TITLE_LENGTH, protect, unprotect } from './gcm.js';
@@ -241,7 +241,7 @@ function senderTitle(parsed: CipheredApdu, expected: Uint8Array | undefined): Ui
     return expected;
   }
   if (expected !== undefined && !sameBytes(parsed.systemTitle, expected)) {
-    throw new DlmsSecurityError('system-title-mismatch', `APDU from system title ${hex(parsed.systemTitle)}, the association expects ${hex(expected)}`);
+    throw new DlmsSecurityError('system-title-mismatch', `APDU from system title ${hexUpper(parsed.systemTitle)}, the association expects ${hexUpper(expected)}`);
   }
   return parsed.systemTitle;
 }
@@ -250,6 +250,3 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex').toUpperCase();
-}

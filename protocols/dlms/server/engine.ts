@@ -42,7 +42,7 @@
  */
 import { decodeApdu, encodeApdu, APDU_TAG, type Apdu } from '../apduCodec.js';
 import { DlmsDecodeError } from '../errors.js';
-import { ByteWriter } from '../bytes.js';
+import { ByteWriter, hexUpper } from '../bytes.js';
 import { hasConformance, type Conformance, type ConformanceFeature } from '../acse/conformance.js';
 import type { Aarq } from '../acse/aarq.js';
 import type { UserInformation } from '../acse/initiate.js';
@@ -262,7 +262,7 @@ export class ServerAssociation {
     this.stats.securityFailures++;
     if (error.reason === 'replay') this.stats.replayed++;
     const event: SecurityEvent = {
-      kind: error.reason, detail: error.message, ...(title === undefined ? {} : { systemTitle: Buffer.from(title).toString('hex').toUpperCase() }),
+      kind: error.reason, detail: error.message, ...(title === undefined ? {} : { systemTitle: hexUpper(title) }),
     };
     try {
       this.options.onSecurityEvent?.(event, clientSap);

@@ -12,6 +12,7 @@
  * the start of the next frame in a TCP stream. The decoder reports one FrameError, stops,
  * and every later `push` throws that same error: the caller must drop the connection.
  */
+import { hexNumber } from '../bytes.js';
 import { DlmsEncodeError, FrameError } from '../errors.js';
 
 export const WRAPPER_VERSION = 0x0001;
@@ -73,7 +74,7 @@ export function decodeWrapperHeader(bytes: Uint8Array, maxApduLength = WRAPPER_M
   };
   // IEC 62056-47 §5.3: version is 0x0001; anything else is not a wrapper frame.
   if (header.version !== WRAPPER_VERSION) {
-    throw new FrameError('wrapper', `unsupported version 0x${hex4(header.version)} (expected 0x0001)`);
+    throw new FrameError('wrapper', `unsupported version 0x${hexNumber(header.version, 4)} (expected 0x0001)`);
   }
   if (header.length === 0) throw new FrameError('wrapper', 'zero-length APDU');
   if (header.length > maxApduLength) {
@@ -155,8 +156,4 @@ function checkPort(port: number, what: string): void {
   if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
     throw new DlmsEncodeError('wrapper', `${what} wPort ${port} outside 0..65535`);
   }
-}
-
-function hex4(v: number): string {
-  return v.toString(16).padStart(4, '0');
 }

@@ -10,8 +10,8 @@
  */
 import type { MqttClient } from 'mqtt';
 import { ConnectionError, ProtocolError, TimeoutError } from '../../../protocols/adapter.js';
-import { connectMqtt, type MqttConnection } from '../../../protocols/mqtt/connection.js';
-import { disconnect, withDeadline } from '../../../protocols/mqtt/disconnect.js';
+import { SubscribedClient, type MqttConnection } from '../../../protocols/mqtt/connection.js';
+import { withDeadline } from '../../../protocols/mqtt/disconnect.js';
 import { AdapterStateError, TopicError } from '../../../protocols/mqtt/errors.js';
 import { encodeOtaOffer, otaOfferTopic, otaReportFilter, parseOtaReport, parseOtaTopic } from '../../../protocols/mqtt/ota.js';
 import { isTerminalId } from '../../../protocols/mqtt/topics.js';
@@ -58,8 +58,7 @@ export class MqttOtaChannel implements OtaChannel {
   readonly #listeners = new Set<ReportListener>();
   readonly #throttle: LogThrottle;
   readonly #log: Logger;
-  #client: MqttClient | undefined;
-  #ready: Promise<MqttClient> | undefined;
+  readonly #client: SubscribedClient;
   #pending = 0;
   #closed = false;
   #stats = { offered: 0, reports: 0, malformed: 0, listenerErrors: 0 };
@@ -67,6 +66,11 @@ export class MqttOtaChannel implements OtaChannel {
   constructor(private readonly o: MqttOtaChannelOptions) {
     this.#throttle = o.throttle ?? new LogThrottle(60_000);
     this.#log = o.logger.child({ component: 'ota' });
+    this.#client = new SubscribedClient({
+      connection: o.connection, clientId: o.clientId, filter: otaReportFilter(o.topicPrefix),
+      onMessage: (topic, payload) => { this.#receive(topic, payload); },
+      onError: (err) => { this.#problem('BROKER_ERROR', undefined, err.message); },
+    });
   }
 
   /** Connects and subscribes to the reports; resolves once the broker granted the subscription. Offers and listeners start it too. */
@@ -113,38 +117,12 @@ export class MqttOtaChannel implements OtaChannel {
   async close(): Promise<void> {
     this.#closed = true;
     this.#listeners.clear();
-    const client = this.#client;
-    this.#client = undefined;
-    this.#ready = undefined;
-    if (client !== undefined) await disconnect(client);
+    await this.#client.close();
   }
 
-  /** Connects and subscribes once; callers share the promise, and a failed attempt is retried by the next call. */
   #connect(): Promise<MqttClient> {
     if (this.#closed) return Promise.reject(new AdapterStateError('OTA channel closed', undefined));
-    if (this.#ready !== undefined) return this.#ready;
-    const client = connectMqtt(this.o.connection, { clientId: this.o.clientId, persistentSession: false });
-    this.#client = client;
-    client.on('message', (topic, payload) => { this.#receive(topic, payload); });
-    client.on('error', (err) => { this.#problem('BROKER_ERROR', undefined, err.message); });
-    const ready = new Promise<MqttClient>((resolve, reject) => {
-      client.once('connect', () => {
-        // mqtt.js subscribes again by itself after a reconnect of a clean session.
-        client.subscribe(otaReportFilter(this.o.topicPrefix), { qos: 1 }, (err, granted) => {
-          if (err === null && granted?.[0]?.qos !== 128) resolve(client);
-          else reject(err ?? new Error(`broker refused ${otaReportFilter(this.o.topicPrefix)}`));
-        });
-      });
-    });
-    ready.catch(() => {
-      if (this.#client === client) {
-        this.#client = undefined;
-        this.#ready = undefined;
-        client.end(true);
-      }
-    });
-    this.#ready = ready;
-    return ready;
+    return this.#client.client();
   }
 
   #receive(topic: string, payload: Buffer): void {

@@ -9,6 +9,7 @@ import { FirmwareConfig } from '../../../src/config/firmware.js';
 import { SqliteAuditLog } from '../../../src/control/audit.js';
 import { meterId, terminalId, type Meter, type Terminal } from '../../../src/domain/index.js';
 import type { FleetView } from '../../../src/firmware/group.js';
+import { FirmwareImageCache } from '../../../src/firmware/imageCache.js';
 import type { DeviceFirmwareRegister, OtaLink } from '../../../src/firmware/ports.js';
 import { CampaignRunner, type FirmwarePath } from '../../../src/firmware/runner.js';
 import { FirmwareService, type Actor } from '../../../src/firmware/service.js';
@@ -75,7 +76,7 @@ export class FirmwareFleet {
   newRunner(): CampaignRunner {
     const path = (t: string): FirmwarePath => (this.fleet.findTerminal(t)?.protocol === 'mqtt' ? { via: 'ota' } : { via: 'session' });
     return new CampaignRunner({
-      store: this.store, lanes: this.lanes, audit: this.audit, limits: this.limits, utcOffsetMinutes: 0,
+      store: this.store, images: new FirmwareImageCache(this.store), lanes: this.lanes, audit: this.audit, limits: this.limits, utcOffsetMinutes: 0,
       addressOf: (id) => this.fleet.findMeter(id)?.address, pathOf: path, register: this.spec.register, ota: this.spec.ota,
       logger: createLogger('silent'), throttle: new LogThrottle(60_000), now: () => this.clock.now,
     });
