@@ -115,8 +115,10 @@ export class CampaignRunner {
     if (!insideWindow(campaign.window, this.#now(), this.#o.utcOffsetMinutes)) return;
     const free = Math.min(campaign.rate.total - inFlight.length, this.#o.limits.maxConcurrentTransfers - this.#active.size);
     if (free <= 0) return;
+    // A terminal's transfers of every campaign count against this one's rate: two campaigns on
+    // one terminal share its link, which is what the rate per terminal protects.
     const perTerminal = new Map<string, number>();
-    for (const a of inFlight) perTerminal.set(a.terminalId, (perTerminal.get(a.terminalId) ?? 0) + 1);
+    for (const a of this.#active.values()) perTerminal.set(a.terminalId, (perTerminal.get(a.terminalId) ?? 0) + 1);
     const due = await this.#o.store.dueDevices(campaign.id, DEVICE_OPEN_STATES, this.#now(), free * 4 + inFlight.length);
     let started = 0;
     for (const device of due) {
@@ -160,7 +162,7 @@ export class CampaignRunner {
           && insideWindow(campaign.window, this.#now(), this.#o.utcOffsetMinutes),
         step: async (event, detail) => {
           await this.#deviceStep(campaign, record, device, event, detail);
-          if (event === 'done') await this.#recordFirmware(campaign, device);
+          if (event === 'done') await this.#recordFirmware(campaign, device, typeof detail?.signature === 'string' ? detail.signature : undefined);
         },
       }, device);
     } catch (err) {
@@ -254,10 +256,13 @@ export class CampaignRunner {
     });
   }
 
-  async #recordFirmware(campaign: Campaign, device: CampaignDevice): Promise<void> {
+  /** The version the meter reports active after the upgrade, with the signature it reported beside it (where it has one). */
+  async #recordFirmware(campaign: Campaign, device: CampaignDevice, signature: string | undefined): Promise<void> {
     if (this.#o.register === undefined || device.toVersion === null) return;
     try {
-      await this.#o.register.recordFirmware('meter', device.meterId, { version: device.toVersion, at: this.#now(), source: 'campaign', campaignId: campaign.id, actor: campaign.createdBy });
+      await this.#o.register.recordFirmware('meter', device.meterId, {
+        version: device.toVersion, ...(signature === undefined ? {} : { signature }), at: this.#now(), source: 'campaign', campaignId: campaign.id, actor: campaign.createdBy,
+      });
     } catch (err) {
       this.#problem('register', err, 'the device register could not record a firmware change; the campaign goes on');
     }

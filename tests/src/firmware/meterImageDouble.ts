@@ -23,6 +23,8 @@ export interface MeterDoubleOptions {
   readonly refuse?: boolean;
   readonly failVerification?: boolean;
   readonly timeoutsFirst?: number;
+  /** The active firmware signature the meter reports once it runs the new image. */
+  readonly signature?: string;
 }
 
 export class MeterImageDouble implements FirmwareTransfer {
@@ -40,6 +42,7 @@ export class MeterImageDouble implements FirmwareTransfer {
   #status: ImageTransferState['status'] = 'image-transfer-not-initiated';
   #dropAt: number | undefined;
   #timeouts: number;
+  #signature: string | undefined;
   /** Called after each slice, with the blocks held (tests pause or stop the campaign here). */
   onSlice: ((held: number) => void | Promise<void>) | undefined;
 
@@ -106,12 +109,13 @@ export class MeterImageDouble implements FirmwareTransfer {
     if (this.#status !== 'image-verification-successful') throw new Error(`TEST DOUBLE: activate from ${String(this.#status)}`);
     this.#status = 'image-activation-successful';
     this.active = this.#identifier ?? this.active;
+    this.#signature = this.o.signature;
   }
 
-  async readFirmware(): Promise<{ identifier: string }> {
+  async readFirmware(): Promise<{ identifier: string; signature?: string }> {
     this.#maybeTimeout();
     await yieldToLoop();
-    return { identifier: this.active };
+    return { identifier: this.active, ...(this.#signature === undefined ? {} : { signature: this.#signature }) };
   }
 
   #firstMissing(): number {

@@ -57,6 +57,34 @@ describe('the campaign runner', () => {
     expect(audit).toEqual(['firmware.device-transfer-started', 'firmware.device-transferred', 'firmware.device-verified', 'firmware.device-activation', 'firmware.device-done']);
   });
 
+  it('counts a terminal\'s transfers of every campaign against each campaign\'s rate per terminal', async () => {
+    const f = fleetOf({ terminals: { t1: ['a1', 'a2', 'a3'], t2: ['b1', 'b2', 'b3'] } });
+    const first = await started(f, { group: { meterIds: ['a1', 'a2', 'b1'] }, rate: { perTerminal: 1, total: 4 } });
+    const second = await started(f, { group: { meterIds: ['a3', 'b2', 'b3'] }, rate: { perTerminal: 1, total: 4 } });
+    await f.drive(first);
+    await f.drive(second);
+    for (const id of [first, second]) expect((await f.service.campaign(id)).counts).toMatchObject({ done: 3, total: 3 });
+    expect(Object.fromEntries(f.lanes.maxPerTerminal)).toEqual({ t1: 1, t2: 1 });
+  });
+
+  it('records the version and the signature the meter reports after the upgrade in the device register', async () => {
+    const reports: { id: string; version: string; signature?: string; source: string }[] = [];
+    const f = fleetOf({
+      terminals: { t1: ['m1', 'm2'] },
+      meterOptions: { m1: { signature: '5a17' } },
+      register: {
+        currentVersionOf: () => Promise.resolve(undefined),
+        recordFirmware: (_kind, id, report) => { reports.push({ id, version: report.version, ...(report.signature === undefined ? {} : { signature: report.signature }), source: report.source }); return Promise.resolve(); },
+      },
+    });
+    const id = await started(f);
+    await f.drive(id);
+    expect(reports.sort((x, y) => x.id.localeCompare(y.id))).toEqual([
+      { id: 'm1', version: 'GRD-FW-2.0', signature: '5a17', source: 'campaign' },
+      { id: 'm2', version: 'GRD-FW-2.0', source: 'campaign' },
+    ]);
+  });
+
   it('retries a transient failure with resume and fails a definitive one at once with its code', async () => {
     const f = fleetOf({
       terminals: { t1: ['drop'], t2: ['refuse'], t3: ['verify'], t4: ['slow'] },
