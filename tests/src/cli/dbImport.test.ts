@@ -61,6 +61,11 @@ import {
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { POSTGRES_TEST_CONFIG } from '../../helpers/postgresStore.js';
 import { loadedTopology } from '../../helpers/registryLoad.js';
+import { IMPORT_TABLES } from '../../../src/storage/import/tables.js';
+import { PostgresFeeStore } from '../../../src/fees/postgresStore.js';
+import { PostgresWorkOrderStore } from '../../../src/workOrders/postgresStore.js';
+import { FEE_ACCOUNT } from '../../helpers/embeddedOperations.js';
+import { expectImportFitsTarget, expectSameOperations } from './dbImportOperations.js';
 
 const unavailable = postgresUnavailable();
 if (unavailable !== undefined) console.warn(`skipping the gridhead db import tests: ${unavailable}`);
@@ -112,6 +117,7 @@ describe.skipIf(unavailable !== undefined)('gridhead db import', () => {
     expect(run.stdout).not.toContain('\r');
 
     const pg = await connect(url);
+    await expectImportFitsTarget(pg);
     const sqlite = openDatabase(join(station, 'gridhead.db'));
     try {
       await expectSameStores(sqlite, pg, written);
@@ -148,6 +154,22 @@ describe.skipIf(unavailable !== undefined)('gridhead db import', () => {
     const created = await registry.createMeter({ id: 'm-new', terminalId: 't-1', address: '99', ctRatio: 1, ptRatio: 1, protected: false });
     expect(written.retiredMeterKey).toBeGreaterThan(METERS.length);
     expect(registry.meterKey(created.id)).toBeGreaterThan(written.retiredMeterKey);
+
+    // Work order numbers and change numbers go on from the embedded store's counters; ledger and decision numbers past the copied ones.
+    const changeMax = (await pg.sql<{ n: number }[]>`SELECT max(change_seq)::int AS n FROM work_orders`)[0]?.n ?? 0;
+    const { order } = await new PostgresWorkOrderStore(pg).insert({
+      id: 'wo-new', key: null, type: 'repair', title: 'after import', meterId: null, customer: null, areaId: null, role: null, assignee: null,
+      dueAt: null, state: 'open', alarmId: null, source: null, createdAt: END,
+    }, 'user:ops');
+    expect(order.number).toBe('WO-000003');
+    expect(order.changeSeq).toBeGreaterThan(changeMax);
+    const seqMax = async (table: string) => (await pg.sql.unsafe<{ n: number }[]>(`SELECT max(seq)::int AS n FROM ${table}`))[0]?.n ?? 0;
+    const fees = new PostgresFeeStore(pg);
+    const [ledgerMax, decisionMax] = [await seqMax('fee_ledger'), await seqMax('fee_decisions')];
+    const [booked] = await fees.append([{ accountId: FEE_ACCOUNT, kind: 'payment', amountMinor: 100, currency: 'CNY', key: 'payment:p-2', paymentId: 'p-2', at: END, actor: 'token:pay' }]);
+    expect(booked?.seq).toBeGreaterThan(ledgerMax);
+    const [decided] = await fees.recordDecisions([{ accountId: FEE_ACCOUNT, at: END, action: 'none', reason: 'paid', message: 'paid', balanceMinor: -2_900 }]);
+    expect(decided?.seq).toBeGreaterThan(decisionMax);
   }, 120_000);
 
   it('copies an area tree whose child ids sort before their parents\', batch by batch, parents first', async () => {
@@ -173,12 +195,14 @@ describe.skipIf(unavailable !== undefined)('gridhead db import', () => {
     const url = await server.createDatabase();
     expect((await importFrom(station, url)).code).toBe(0);
     const pg = await connect(url);
-    const before = await count(pg, 'readings');
+    const rows = async () => Promise.all(IMPORT_TABLES.filter((t) => t.name !== 'work_order_counters').map(async (t) => [t.name, await count(pg, t.name)]));
+    const before = await rows();
+    expect(before).toContainEqual(['firmware_images', 1]);
     const again = await importFrom(station, url);
     expect(again.code).toBe(6);
     expect(again.stderr).toContain(`already holds this station, imported from ${station}`);
     expect(again.stderr).toContain('drop and recreate the database');
-    expect(await count(pg, 'readings')).toBe(before);
+    expect(await rows()).toEqual(before);
   }, 120_000);
 
   it('continues an import that failed mid-readings after the last committed batch, storing nothing twice', async () => {
@@ -354,6 +378,7 @@ async function expectSameStores(sqlite: Db, pg: PostgresDatabase, written: Writt
   } finally {
     await replacements.close();
   }
+  await expectSameOperations(sqlite, pg, ['m-1', 'm-2']);
 }
 
 /** The topology each store loads, in one order (neither store promises one), and the registry each opens. */
