@@ -1,7 +1,8 @@
 /**
  * The operations' stores after `gridhead db import` (tests/helpers/embeddedOperations.ts wrote
- * them), read through both drivers; and the import's column list held against the PostgreSQL
- * schema, which the SQLite side (tests/src/storage/import/tables.test.ts) cannot see.
+ * them), read through both drivers, and the ids and numbers PostgreSQL hands out after them;
+ * and the import's column list held against the PostgreSQL schema, which the SQLite side
+ * (tests/src/storage/import/tables.test.ts) cannot see.
  */
 import { expect } from 'vitest';
 import { PostgresCollectionStatsStore } from '../../../src/collect/postgresStatsStore.js';
@@ -107,4 +108,22 @@ export async function expectSameOperations(sqlite: Db, pg: PostgresDatabase, [m1
   // The day's marks came too: a meter read again that day is not counted twice.
   await cb.addMeterDays([{ day: METER_DAY, meterId: m1, areaId: 'a-tx-1', read: true }]);
   expect(await cb.areaDays({ from: METER_DAY, to: METER_DAY })).toEqual(days);
+}
+
+/** Work order numbers and change numbers go on from the embedded store's counters; ledger and decision numbers past the copied ones. */
+export async function expectOperationIdsGoOn(pg: PostgresDatabase, at: number): Promise<void> {
+  const changeMax = (await pg.sql<{ n: number }[]>`SELECT max(change_seq)::int AS n FROM work_orders`)[0]?.n ?? 0;
+  const { order } = await new PostgresWorkOrderStore(pg).insert({
+    id: 'wo-new', key: null, type: 'repair', title: 'after import', meterId: null, customer: null, areaId: null, role: null, assignee: null,
+    dueAt: null, state: 'open', alarmId: null, source: null, createdAt: at,
+  }, 'user:ops');
+  expect(order.number).toBe('WO-000003');
+  expect(order.changeSeq).toBeGreaterThan(changeMax);
+  const seqMax = async (table: string) => (await pg.sql.unsafe<{ n: number }[]>(`SELECT max(seq)::int AS n FROM ${table}`))[0]?.n ?? 0;
+  const fees = new PostgresFeeStore(pg);
+  const [ledgerMax, decisionMax] = [await seqMax('fee_ledger'), await seqMax('fee_decisions')];
+  const [booked] = await fees.append([{ accountId: FEE_ACCOUNT, kind: 'payment', amountMinor: 100, currency: 'CNY', key: 'payment:p-2', paymentId: 'p-2', at, actor: 'token:pay' }]);
+  expect(booked?.seq).toBeGreaterThan(ledgerMax);
+  const [decided] = await fees.recordDecisions([{ accountId: FEE_ACCOUNT, at, action: 'none', reason: 'paid', message: 'paid', balanceMinor: -2_900 }]);
+  expect(decided?.seq).toBeGreaterThan(decisionMax);
 }
