@@ -4,7 +4,8 @@
  * parents', two terminals, the meters, and a meter created and deleted), readings, users, API
  * tokens and a session, commands, audit, control actions, load-control state, DLMS keys and
  * counters, push lists and dead letters, the broker's drop counter, security and device
- * events, rules, collection statistics, profile cursors and a meter replacement.
+ * events, rules, collection statistics, profile cursors and a meter replacement; and the
+ * operations' stores (tests/helpers/embeddedOperations.ts).
  */
 import { join } from 'node:path';
 import { AuthService, DEFAULT_AUTH_OPTIONS } from '../../src/auth/service.js';
@@ -21,6 +22,7 @@ import { QUANTITY_NAMES } from '../../src/domain/quantity.js';
 import type { Reading } from '../../src/domain/reading.js';
 import { SqliteAlarmStore } from '../../src/alarms/store.js';
 import { SqliteDeviceEventStore } from '../../src/events/store.js';
+import { writeOperations } from './embeddedOperations.js';
 import { initialState } from '../../src/rules/loadControl/machine.js';
 import { SqliteProgramStateStore } from '../../src/rules/loadControl/stateStore.js';
 import { SqliteRuleStore } from '../../src/rules/store.js';
@@ -82,6 +84,9 @@ export async function writeEmbeddedStation(dataDir: string, shape: StationShape)
     const { keys, retiredMeterKey } = await seedRegistry(db, shape.meters);
     writeReadings(db, keys, shape);
     await writeRecords(db, shape);
+    // A station of one meter still has two in these stores, none of which checks the registry.
+    const [m1 = 'm-1', m2 = `${m1}-b`] = shape.meters;
+    await writeOperations(db, shape.endTs - 86_400_000, [m1, m2]);
     return { ...await writeCredentials(db), retiredMeterKey };
   } finally {
     db.close();

@@ -51,6 +51,12 @@ export interface TableCopy {
 export interface ImportTable {
   /** The table's name: in both stores, and in `import_progress`. */
   readonly name: string;
+  /**
+   * The columns copied as they are, by kind: the same names in both stores (a test holds both
+   * migrations to them). Absent for a table whose rows are translated (readings.ts) or that
+   * holds no rows on PostgreSQL (counters.ts).
+   */
+  readonly columns?: Readonly<Record<string, ColumnType>>;
   /** Rows to read from the source, for the progress display. */
   count(source: Db): number;
   /** Whether the target table holds any row (the import refuses a database holding data it did not write). */
@@ -87,6 +93,13 @@ export interface PlainTableSpec {
    * depth below its roots (a recursive query), and resumed by (depth, key).
    */
   readonly parent?: string;
+  /**
+   * Rows as large as a firmware image (firmware.maxImageBytes, up to 256 MiB): read one at a
+   * time and inserted with their bytes as a bytea parameter. A batch's array parameter is sent
+   * as one string, twice the bytes in hex: a few images would pass the longest string V8 makes
+   * (about 512 Mi characters), and a batch of them would be held in memory twice.
+   */
+  readonly oneRowAtATime?: boolean;
 }
 
 const ARRAY_TYPE: Readonly<Record<ColumnType, string>> = { int: 'int8', float: 'float8', text: 'text', json: 'text', bool: 'int8', bytes: 'text' };
@@ -105,22 +118,34 @@ export function plainTable(spec: PlainTableSpec): ImportTable {
     const type = types[i];
     if (type === 'json') return `${quote(n)}::jsonb`;
     if (type === 'bool') return `${quote(n)} <> 0`;
-    if (type === 'bytes') return `decode(${quote(n)}, 'hex')`;
+    if (type === 'bytes' && spec.oneRowAtATime !== true) return `decode(${quote(n)}, 'hex')`;
     return quote(n);
   });
-  const insert = `INSERT INTO ${table} (${cols})${spec.ids !== undefined && 'identity' in spec.ids ? ' OVERRIDING SYSTEM VALUE' : ''}
-    SELECT ${converted.join(', ')} FROM unnest(${types.map((t, i) => `$${i + 1}::${ARRAY_TYPE[t]}[]`).join(', ')}) AS u(${cols})
-    ON CONFLICT (${keyCols}) DO NOTHING`;
+  const overriding = spec.ids !== undefined && 'identity' in spec.ids ? ' OVERRIDING SYSTEM VALUE' : '';
+  const insert = spec.oneRowAtATime === true
+    ? `INSERT INTO ${table} (${cols})${overriding}
+      SELECT ${converted.join(', ')} FROM (VALUES (${types.map((t, i) => `$${i + 1}::${t === 'bytes' ? 'bytea' : ARRAY_TYPE[t]}`).join(', ')})) AS u(${cols})
+      ON CONFLICT (${keyCols}) DO NOTHING`
+    : `INSERT INTO ${table} (${cols})${overriding}
+      SELECT ${converted.join(', ')} FROM unnest(${types.map((t, i) => `$${i + 1}::${ARRAY_TYPE[t]}[]`).join(', ')}) AS u(${cols})
+      ON CONFLICT (${keyCols}) DO NOTHING`;
   return {
     name: spec.name,
+    columns: spec.columns,
     count: (source) => (source.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
     hasRows: async (sql) => (await sql.unsafe(`SELECT 1 FROM ${table} LIMIT 1`)).length > 0,
     open: ({ source }) => {
       const highWater = sourceHighWater(source, spec);
+      const read = keysetReader(source, order.select, order.keyIndex);
       const copy: TableCopy = {
-        read: keysetReader(source, order.select, order.keyIndex),
+        read: spec.oneRowAtATime === true ? (after) => read(after, 1) : read,
         write: async (tx, batch) => {
           if (batch.rows.length === 0) return { copied: 0, skipped: {} };
+          if (spec.oneRowAtATime === true) {
+            let copied = 0;
+            for (const row of batch.rows) copied += (await tx.unsafe(insert, types.map((_, i) => row[i] ?? null) as never[], { prepare: true })).count;
+            return { copied, skipped: {} };
+          }
           const columns = types.map((type, i) => batch.rows.map((row) => targetValue(type, row[i])));
           const result = await tx.unsafe(insert, columns as never[], { prepare: true });
           return { copied: result.count, skipped: {} };

@@ -1,13 +1,22 @@
 /**
- * What `gridhead db import` copies: every table of the embedded store but `quantity_codes`
- * (mapped by name with the readings, readings.ts), in an order that satisfies the target's
- * foreign keys (the registry's areas parents first, then terminals and meters; users before
- * their sessions; key sets before their records, commands before their targets, alarms before
- * their comments). A table added to the embedded store adds its entry here; see
+ * What `gridhead db import` copies: every table of the embedded store but those in
+ * NOT_IMPORTED, in an order that satisfies the target's foreign keys (the registry's areas
+ * parents first, then terminals and meters; users before their sessions; key sets before their
+ * records, commands before their targets, alarms before their comments, fee accounts before
+ * their meters, ledger and state, workflow instances before their history and effects, work
+ * orders before their comments and events, firmware images before their campaigns, campaigns
+ * before their devices). A table added to the embedded store adds its entry here, or its reason
+ * to NOT_IMPORTED (tests/src/storage/import/tables.test.ts fails until it does); see
  * src/storage/import/table.ts.
  */
+import { counterTable } from './counters.js';
 import { readingsTable } from './readings.js';
 import { plainTable, type ImportTable } from './table.js';
+
+/** Tables of the embedded store the import leaves, each with its reason. */
+export const NOT_IMPORTED: Readonly<Record<string, string>> = {
+  quantity_codes: 'each store numbers its quantities itself: the readings are mapped by quantity name (readings.ts)',
+};
 
 export const IMPORT_TABLES: readonly ImportTable[] = [
   plainTable({
@@ -149,6 +158,129 @@ export const IMPORT_TABLES: readonly ImportTable[] = [
     ids: { column: 'id', identity: true },
   }),
   plainTable({ name: 'broker_drop_counter', columns: { id: 'int', value: 'int', confirmed_at: 'int' }, key: ['id'] }),
+  plainTable({ name: 'collection_area_stats', columns: { day: 'text', area_id: 'text', expected: 'int', collected: 'int' }, key: ['day', 'area_id'] }),
+  // The marks that a meter was counted on a day: without them a meter read again today would count twice.
+  plainTable({ name: 'collection_meter_days', columns: { day: 'text', meter_id: 'text', area_id: 'text', read: 'bool' }, key: ['day', 'meter_id'] }),
+  plainTable({
+    name: 'fee_accounts',
+    columns: {
+      id: 'text', customer_ref: 'text', name: 'text', mode: 'text', cycle: 'json', tariff_id: 'text', currency: 'text', credit_limit_minor: 'int',
+      warn_first_minor: 'int', warn_second_minor: 'int', reconnect_minor: 'int', protected: 'bool', notify: 'json', created_at: 'int', updated_at: 'int',
+    },
+    key: ['id'],
+  }),
+  plainTable({ name: 'fee_account_meters', columns: { meter_id: 'text', account_id: 'text', position: 'int' }, key: ['meter_id'] }),
+  // Sequence numbers kept: each balance records the ledger row it is summed through.
+  plainTable({
+    name: 'fee_ledger',
+    columns: {
+      seq: 'int', account_id: 'text', kind: 'text', amount_minor: 'int', currency: 'text', key: 'text', at: 'int', period_from: 'int', period_to: 'int',
+      payment_id: 'text', detail: 'json', actor: 'text', request_key: 'text', body_hash: 'text',
+    },
+    key: ['seq'],
+    ids: { column: 'seq', identity: true },
+  }),
+  plainTable({ name: 'fee_balances', columns: { account_id: 'text', balance_minor: 'int', through_seq: 'int' }, key: ['account_id'] }),
+  plainTable({
+    name: 'fee_control_states',
+    columns: {
+      account_id: 'text', stage: 'text', warned_first_at: 'int', warned_second_at: 'int', disconnect_due_at: 'int', next_window_at: 'int',
+      disconnected_at: 'int', last_command_id: 'text', updated_at: 'int', version: 'int',
+    },
+    key: ['account_id'],
+  }),
+  plainTable({
+    name: 'fee_decisions',
+    columns: {
+      seq: 'int', account_id: 'text', at: 'int', action: 'text', reason: 'text', message: 'text', balance_minor: 'int', next_window_at: 'int',
+      command_id: 'text', dry_run: 'bool',
+    },
+    key: ['seq'],
+    ids: { column: 'seq', identity: true },
+  }),
+  plainTable({ name: 'fee_emergency', columns: { id: 'int', active: 'bool', reason: 'text', set_by: 'text', since: 'int' }, key: ['id'] }),
+  plainTable({
+    name: 'workflow_definitions',
+    columns: { key: 'text', version: 'int', name: 'text', xml: 'text', hash: 'text', deployed_at: 'int', deployed_by: 'text', shipped: 'bool' },
+    key: ['key', 'version'],
+  }),
+  // variables, waiting and the engine's state are text on PostgreSQL too: kept as the engine wrote them.
+  plainTable({
+    name: 'workflow_instances',
+    columns: {
+      id: 'text', process_key: 'text', version: 'int', status: 'text', trigger_kind: 'text', trigger_ref: 'text', business_key: 'text',
+      variables: 'text', waiting: 'text', state: 'text', started_at: 'int', updated_at: 'int', ended_at: 'int', error: 'text',
+    },
+    key: ['id'],
+  }),
+  plainTable({
+    name: 'workflow_history',
+    columns: { instance_id: 'text', seq: 'int', at: 'int', element_id: 'text', element_type: 'text', event: 'text', detail: 'text' },
+    key: ['instance_id', 'seq'],
+  }),
+  plainTable({
+    name: 'workflow_effects',
+    columns: { instance_id: 'text', step_key: 'text', action: 'text', output: 'text', at: 'int' },
+    key: ['instance_id', 'step_key'],
+  }),
+  plainTable({
+    name: 'work_orders',
+    columns: {
+      id: 'text', number: 'text', key: 'text', type: 'text', title: 'text', meter_id: 'text', customer: 'text', area_id: 'text', role: 'text',
+      assignee: 'text', due_at: 'int', state: 'text', result: 'json', result_text: 'text', escalations: 'int', alarm_id: 'text',
+      source_instance_id: 'text', source_process_key: 'text', source_element_id: 'text', created_at: 'int', updated_at: 'int', closed_at: 'int',
+      change_seq: 'int',
+    },
+    key: ['id'],
+  }),
+  plainTable({ name: 'work_order_comments', columns: { order_id: 'text', seq: 'int', at: 'int', by: 'text', text: 'text' }, key: ['order_id', 'seq'] }),
+  plainTable({
+    name: 'work_order_events',
+    columns: { order_id: 'text', seq: 'int', at: 'int', by: 'text', event: 'text', detail: 'text' },
+    key: ['order_id', 'seq'],
+  }),
+  counterTable({ name: 'work_order_counters', sequences: { number: 'work_order_numbers', change: 'work_order_changes' } }),
+  plainTable({
+    name: 'firmware_images',
+    columns: {
+      id: 'text', name: 'text', identifier: 'text', version: 'text', size: 'int', sha256: 'text', signature: 'text', bytes: 'bytes',
+      uploaded_at: 'int', uploaded_by: 'text',
+    },
+    key: ['id'],
+    oneRowAtATime: true,
+  }),
+  plainTable({
+    name: 'firmware_campaigns',
+    columns: {
+      id: 'text', name: 'text', image_id: 'text', definition: 'json', state: 'text', pause_reason: 'text', created_at: 'int', created_by: 'text',
+      started_at: 'int', finished_at: 'int',
+    },
+    key: ['id'],
+  }),
+  plainTable({
+    name: 'firmware_campaign_devices',
+    columns: {
+      campaign_id: 'text', meter_id: 'text', terminal_id: 'text', state: 'text', blocks_held: 'int', blocks_total: 'int', block_size: 'int',
+      initiated: 'bool', reason: 'text', code: 'text', from_version: 'text', to_version: 'text', attempts: 'int', not_before: 'int', offer_id: 'text',
+      updated_at: 'int',
+    },
+    key: ['campaign_id', 'meter_id'],
+  }),
+  plainTable({
+    name: 'devices',
+    columns: {
+      kind: 'text', id: 'text', manufacturer: 'text', model: 'text', serial: 'text', firmware_version: 'text', firmware_signature: 'text',
+      hardware_version: 'text', nameplate_read_at: 'int', installed_at: 'int', removed_at: 'int', check_at: 'int',
+    },
+    key: ['kind', 'id'],
+  }),
+  plainTable({
+    name: 'device_firmware_history',
+    columns: {
+      kind: 'text', id: 'text', seq: 'int', at: 'int', from_version: 'text', to_version: 'text', source: 'text', campaign_id: 'text', actor: 'text',
+    },
+    key: ['kind', 'id', 'seq'],
+  }),
   // Last: by far the largest, and the one an operator watches.
   readingsTable,
 ];

@@ -48,6 +48,7 @@ import { SqliteSecurityEventStore } from '../../../src/security/securityEvents.j
 import { openDatabase, type Db } from '../../../src/storage/db.js';
 import { SqlitePushDeadLetterStore } from '../../../src/storage/dlmsPushDeadLetters.js';
 import { SqlitePushListStore } from '../../../src/storage/dlmsPushLists.js';
+import { IMPORT_TABLES } from '../../../src/storage/import/tables.js';
 import { MIGRATIONS } from '../../../src/storage/migrations.js';
 import { openPostgres, type PostgresDatabase } from '../../../src/storage/postgres/connection.js';
 import { PostgresPushDeadLetterStore } from '../../../src/storage/postgres/dlmsPushDeadLetters.js';
@@ -61,6 +62,7 @@ import {
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { POSTGRES_TEST_CONFIG } from '../../helpers/postgresStore.js';
 import { loadedTopology } from '../../helpers/registryLoad.js';
+import { expectImportFitsTarget, expectOperationIdsGoOn, expectSameOperations } from './dbImportOperations.js';
 
 const unavailable = postgresUnavailable();
 if (unavailable !== undefined) console.warn(`skipping the gridhead db import tests: ${unavailable}`);
@@ -112,6 +114,7 @@ describe.skipIf(unavailable !== undefined)('gridhead db import', () => {
     expect(run.stdout).not.toContain('\r');
 
     const pg = await connect(url);
+    await expectImportFitsTarget(pg);
     const sqlite = openDatabase(join(station, 'gridhead.db'));
     try {
       await expectSameStores(sqlite, pg, written);
@@ -148,6 +151,8 @@ describe.skipIf(unavailable !== undefined)('gridhead db import', () => {
     const created = await registry.createMeter({ id: 'm-new', terminalId: 't-1', address: '99', ctRatio: 1, ptRatio: 1, protected: false });
     expect(written.retiredMeterKey).toBeGreaterThan(METERS.length);
     expect(registry.meterKey(created.id)).toBeGreaterThan(written.retiredMeterKey);
+
+    await expectOperationIdsGoOn(pg, END);
   }, 120_000);
 
   it('copies an area tree whose child ids sort before their parents\', batch by batch, parents first', async () => {
@@ -173,12 +178,14 @@ describe.skipIf(unavailable !== undefined)('gridhead db import', () => {
     const url = await server.createDatabase();
     expect((await importFrom(station, url)).code).toBe(0);
     const pg = await connect(url);
-    const before = await count(pg, 'readings');
+    const rows = async () => Promise.all(IMPORT_TABLES.filter((t) => t.name !== 'work_order_counters').map(async (t) => [t.name, await count(pg, t.name)]));
+    const before = await rows();
+    expect(before).toContainEqual(['firmware_images', 1]);
     const again = await importFrom(station, url);
     expect(again.code).toBe(6);
     expect(again.stderr).toContain(`already holds this station, imported from ${station}`);
     expect(again.stderr).toContain('drop and recreate the database');
-    expect(await count(pg, 'readings')).toBe(before);
+    expect(await rows()).toEqual(before);
   }, 120_000);
 
   it('continues an import that failed mid-readings after the last committed batch, storing nothing twice', async () => {
@@ -354,6 +361,7 @@ async function expectSameStores(sqlite: Db, pg: PostgresDatabase, written: Writt
   } finally {
     await replacements.close();
   }
+  await expectSameOperations(sqlite, pg, ['m-1', 'm-2']);
 }
 
 /** The topology each store loads, in one order (neither store promises one), and the registry each opens. */
