@@ -150,7 +150,8 @@ export class SimulatedOta {
       if (end.kind === 'failed') return end.reason;
       if (resumes >= maxResumes || signal.aborted) return `download-failed: ${end.why}`;
       try {
-        await sleep((this.o.resumeDelayMs ?? DEFAULT_RESUME_DELAY_MS) * 2 ** resumes, undefined, { signal });
+        // Unref'd like the download's timeout: a stopped terminal's pending resume holds no process open.
+        await sleep((this.o.resumeDelayMs ?? DEFAULT_RESUME_DELAY_MS) * 2 ** resumes, undefined, { signal, ref: false });
       } catch {
         return 'download-failed: TimeoutError';
       }

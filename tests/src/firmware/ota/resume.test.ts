@@ -36,6 +36,7 @@ class CuttingProxy extends TcpProxy {
     });
     upstream.on('data', (chunk: Buffer) => {
       const room = cut ? this.cutAfter - seen.delivered : chunk.byteLength;
+      if (room <= 0) return; // cut: the upstream closes with the client
       client.write(chunk.subarray(0, room));
       seen.delivered += Math.min(room, chunk.byteLength);
       if (cut && seen.delivered >= this.cutAfter) client.destroy();
