@@ -1,11 +1,13 @@
 /**
  * The simulated MQTT terminal's side of the OTA convention (docs/mqtt-ota.md): takes an
- * offer, downloads the image over HTTP (bounded in size and time), checks its SHA-256,
+ * offer, downloads the image over HTTP (bounded in size and time; a broken transfer resumes
+ * from the bytes it holds with a Range request, a bounded number of times), checks its SHA-256,
  * reports every step, and switches to the new version on `activate: "now"`, either in the
  * offer itself or in a repeated offer of the same id. Only what a vendor's terminal would do;
  * the options make it fail the ways tests need.
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeOtaReport, otaReportTopic, parseOtaOffer, type OtaOfferMessage, type OtaReportMessage } from '../../protocols/mqtt/ota.js';
 
 export interface SimulatedOtaOptions {
@@ -13,8 +15,12 @@ export interface SimulatedOtaOptions {
   readonly firmwareVersion?: string;
   /** Largest image it accepts. Default 16 MiB. */
   readonly maxImageBytes?: number;
-  /** Longest download, connection included. Default 30 s. */
+  /** Longest download, connections and resumes included. Default 30 s. */
   readonly downloadTimeoutMs?: number;
+  /** Times a broken transfer is resumed (or, before its first byte, tried again). Default 3. */
+  readonly maxResumes?: number;
+  /** Wait before the first resume, doubled before each next one. Default 1 s. */
+  readonly resumeDelayMs?: number;
   /** Every download fails before a byte arrives (reason `download-failed`). */
   readonly failDownload?: boolean;
   /** The received image is corrupted before the check, as in transit (reason `hash-mismatch`). */
@@ -38,6 +44,8 @@ export interface SimulatedOtaStats {
   readonly refused: number;
   /** Downloads completed (hash checked or not). */
   readonly downloads: number;
+  /** Transfers taken up again after a broken one. */
+  readonly resumes: number;
   /** Reports that could not be published. */
   readonly reportErrors: number;
 }
@@ -45,6 +53,18 @@ export interface SimulatedOtaStats {
 export const DEFAULT_SIM_FIRMWARE_VERSION = 'SIM-MQTT-1.0.0';
 /** Offers remembered for repeated offers; the oldest is forgotten first. */
 const REMEMBERED_OFFERS = 16;
+const DEFAULT_MAX_RESUMES = 3;
+const DEFAULT_RESUME_DELAY_MS = 1_000;
+
+/** Bytes of the image received so far, and the last progress quarter reported. */
+interface Transfer {
+  readonly image: Uint8Array;
+  held: number;
+  quarter: number;
+}
+
+/** How one GET ended: the image is whole, it broke off (resumable), or the download failed for good. */
+type TransferEnd = { readonly kind: 'complete' } | { readonly kind: 'broken'; readonly why: string } | { readonly kind: 'failed'; readonly reason: string };
 
 interface OfferState {
   readonly offer: OtaOfferMessage;
@@ -55,7 +75,7 @@ export class SimulatedOta {
   #version: string;
   readonly #offers = new Map<string, OfferState>();
   #busy: string | undefined;
-  #stats = { offers: 0, refused: 0, downloads: 0, reportErrors: 0 };
+  #stats = { offers: 0, refused: 0, downloads: 0, resumes: 0, reportErrors: 0 };
 
   constructor(private readonly link: OtaTerminalLink, private readonly o: SimulatedOtaOptions = {}) {
     this.#version = o.firmwareVersion ?? DEFAULT_SIM_FIRMWARE_VERSION;
@@ -121,34 +141,58 @@ export class SimulatedOta {
     const max = this.o.maxImageBytes ?? 16 * 1024 * 1024;
     if (offer.size > max) return `too-large: ${offer.size} bytes, this terminal takes ${max}`;
     if (this.o.failDownload === true) return 'download-failed: simulated network failure';
-    try {
-      const res = await fetch(offer.url, { signal: AbortSignal.timeout(this.o.downloadTimeoutMs ?? 30_000) });
-      if (!res.ok || res.body === null) {
-        await res.body?.cancel();
-        return `download-failed: HTTP ${res.status}`;
+    const signal = AbortSignal.timeout(this.o.downloadTimeoutMs ?? 30_000);
+    const transfer: Transfer = { image: new Uint8Array(offer.size), held: 0, quarter: 0 };
+    const maxResumes = this.o.maxResumes ?? DEFAULT_MAX_RESUMES;
+    for (let resumes = 0; ; resumes += 1) {
+      const end = await this.#transfer(s, transfer, signal);
+      if (end.kind === 'complete') return transfer.image;
+      if (end.kind === 'failed') return end.reason;
+      if (resumes >= maxResumes || signal.aborted) return `download-failed: ${end.why}`;
+      try {
+        // Unref'd like the download's timeout: a stopped terminal's pending resume holds no process open.
+        await sleep((this.o.resumeDelayMs ?? DEFAULT_RESUME_DELAY_MS) * 2 ** resumes, undefined, { signal, ref: false });
+      } catch {
+        return 'download-failed: TimeoutError';
       }
-      const image = new Uint8Array(offer.size);
+      this.#stats.resumes += 1;
+    }
+  }
+
+  /**
+   * One GET: from the start, or for the rest of the image once some of it arrived (RFC 9110
+   * §14.2 Range, with If-Range on the offer's SHA-256, the route's ETag, so a changed image comes whole).
+   */
+  async #transfer(s: OfferState, t: Transfer, signal: AbortSignal): Promise<TransferEnd> {
+    const { offer } = s;
+    const headers: Record<string, string> = t.held === 0 ? {} : { range: `bytes=${t.held}-`, 'if-range': `"${offer.sha256}"` };
+    try {
+      const res = await fetch(offer.url, { signal, headers });
+      if (res.status === 200) t.held = 0;
+      else if (res.status !== 206 || res.headers.get('content-range') !== `bytes ${t.held}-${offer.size - 1}/${offer.size}`) {
+        await res.body?.cancel();
+        return { kind: 'failed', reason: `download-failed: HTTP ${res.status}${res.status === 206 ? ' with another range than asked' : ''}` };
+      }
+      if (res.body === null) return { kind: 'failed', reason: `download-failed: HTTP ${res.status} without a body` };
       const reader = res.body.getReader();
-      let held = 0;
-      let quarter = 0;
       for (let next = await reader.read(); !next.done; next = await reader.read()) {
         const chunk = next.value as Uint8Array; // undici types the body loosely; it yields bytes
-        if (held + chunk.byteLength > offer.size) {
+        if (t.held + chunk.byteLength > offer.size) {
           await reader.cancel();
-          return `size-mismatch: more than the offered ${offer.size} bytes`;
+          return { kind: 'failed', reason: `size-mismatch: more than the offered ${offer.size} bytes` };
         }
-        image.set(chunk, held);
-        held += chunk.byteLength;
+        t.image.set(chunk, t.held);
+        t.held += chunk.byteLength;
         // Progress at each quarter: enough to watch, bounded to three reports.
-        const q = Math.floor((held * 4) / offer.size);
-        if (q > quarter && q < 4) {
-          quarter = q;
+        const q = Math.floor((t.held * 4) / offer.size);
+        if (q > t.quarter && q < 4) {
+          t.quarter = q;
           await this.#report(s, { offerId: offer.offerId, state: 'downloading', progress: q * 25 });
         }
       }
-      return held === offer.size ? image : `size-mismatch: ${held} of ${offer.size} bytes`;
+      return t.held === offer.size ? { kind: 'complete' } : { kind: 'failed', reason: `size-mismatch: ${t.held} of ${offer.size} bytes` };
     } catch (err) {
-      return `download-failed: ${err instanceof Error ? err.name : 'error'}`;
+      return { kind: 'broken', why: err instanceof Error ? err.name : 'error' };
     }
   }
 

@@ -13,6 +13,7 @@ import type { AuditLog } from '../control/audit.js';
 import type { Closers } from '../observe/closers.js';
 import type { Duties } from '../observe/duties.js';
 import type { LogThrottle, Logger } from '../observe/logger.js';
+import type { MetricSource } from '../observe/metrics.js';
 import type { FleetView } from './group.js';
 import { FirmwareImageCache } from './imageCache.js';
 import { createMqttOta, type OtaDownloads } from './ota/index.js';
@@ -54,6 +55,8 @@ export interface Firmware {
   readonly runner: CampaignRunner;
   /** The OTA download tokens, for the public download route; undefined without a broker. */
   readonly otaDownloads: OtaDownloads | undefined;
+  /** MQTT OTA's offers, reports and downloads, for /metrics; none without a broker. */
+  metricSources(): MetricSource[];
 }
 
 export function createFirmware(a: FirmwareAssembly): Firmware {
@@ -96,5 +99,5 @@ export function createFirmware(a: FirmwareAssembly): Firmware {
   });
   a.duties.add('firmware campaigns', { start: () => { runner.start(); }, stop: () => runner.stop() });
   a.closers.add('firmware campaigns', () => runner.stop());
-  return { service, runner, otaDownloads: mqttOta?.downloads };
+  return { service, runner, otaDownloads: mqttOta?.downloads, metricSources: () => mqttOta?.metricSources() ?? [] };
 }

@@ -4,7 +4,7 @@
  * HTTP, a campaign on the MQTT group started; the runner on the leader offers the image over
  * the broker, each simulated terminal downloads it over HTTP from the station, checks the
  * SHA-256, reports and activates; the campaign completes with every device done, and the
- * terminals run the new version.
+ * terminals run the new version; /metrics counts the offers, the reports and the downloads.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchApi } from '../helpers/api.js';
@@ -61,5 +61,26 @@ describe('an MQTT OTA campaign through the station', () => {
       }, 15_000, `${t.terminalId}'s new version in the register`);
       expect(after.firmwareHistory[0]).toMatchObject({ to: 'MQ-FW-2.0' });
     }
+    // A lost report makes the campaign offer again, which the terminal answers without downloading again: at least, not exactly.
+    // A download counts once the station closed its response, which may come a moment after the terminal read the last byte.
+    const metrics = await eventually(async () => {
+      const text = await (await fetchApi(he, '/metrics')).text();
+      return metricValue(text, 'gridhead_firmware_ota_downloads_active') === 0 ? text : undefined;
+    }, 5_000, 'the OTA downloads to close');
+    expect(metricValue(metrics, 'gridhead_firmware_ota_offers_total')).toBeGreaterThanOrEqual(3);
+    expect(metricValue(metrics, 'gridhead_firmware_ota_reports_total{state="activated"}')).toBeGreaterThanOrEqual(3);
+    expect(metricValue(metrics, 'gridhead_firmware_ota_reports_total{state="failed"}')).toBe(0);
+    expect(metricValue(metrics, 'gridhead_firmware_ota_reports_malformed_total')).toBe(0);
+    expect(metricValue(metrics, 'gridhead_firmware_ota_downloads_started_total{response="whole"}')).toBe(3);
+    expect(metricValue(metrics, 'gridhead_firmware_ota_downloads_completed_total{response="whole"}')).toBe(3);
+    expect(metricValue(metrics, 'gridhead_firmware_ota_downloads_refused_total{reason="unknown_token"}')).toBe(0);
+    expect(metricValue(metrics, 'gridhead_firmware_ota_served_bytes_total')).toBe(3 * image.byteLength);
   }, 90_000);
 });
+
+/** The value of one series of a Prometheus text exposition, `name` with its labels as exposed. */
+function metricValue(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  if (line === undefined) throw new Error(`no series ${series} in /metrics`);
+  return Number(line.slice(series.length + 1));
+}

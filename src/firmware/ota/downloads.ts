@@ -1,11 +1,15 @@
 /**
  * The download side of MQTT OTA (docs/mqtt-ota.md, "URL"): each offer gets its own random
  * token, the capability to GET one image from `GET /api/v1/firmware/ota/:token` until it
- * expires. Tokens, live downloads and their lifetime are bounded (`firmware.ota.*`); the
- * images come from a port, so this registry neither stores nor knows where images live.
+ * expires or the station has the offer's final report. A token serves any number of GETs in
+ * that time, whole or one byte range each (byteRange.ts), so a terminal resumes a broken
+ * download where it stopped; every GET holds a download slot while it is sent. Tokens, live
+ * downloads and their lifetime are bounded (`firmware.ota.*`); the images come from a port, so
+ * this registry neither stores nor knows where images live. It counts what it serves (`stats()`).
  */
 import { randomBytes } from 'node:crypto';
-import { OtaDownloadsBusy, OtaTokensExhausted, OtaTokenUnknown } from './errors.js';
+import { selectBytes, type ByteSelection, type RangeRequest } from './byteRange.js';
+import { OtaDownloadsBusy, OtaRangeNotSatisfiable, OtaTokensExhausted, OtaTokenUnknown } from './errors.js';
 
 /** What a download sends: the image and its SHA-256 (lower-case hex), as the campaigns store them. */
 export interface OtaImage {
@@ -40,9 +44,32 @@ export interface OtaGrant {
   readonly expiresAt: number;
 }
 
-/** An image being sent; `release` frees its slot once the response is over (idempotent). */
-export interface OtaDownload extends OtaImage {
-  readonly release: () => void;
+/** A response being sent: the whole image or one range of it. */
+export interface OtaDownload {
+  readonly sha256: string;
+  /** The whole image's length in bytes. */
+  readonly size: number;
+  readonly selection: Exclude<ByteSelection, { kind: 'unsatisfiable' }>;
+  /** The bytes to send: the image, or the selected range of it. */
+  readonly body: Uint8Array;
+  /** Ends the response (idempotent): frees its slot and counts `sent` bytes of `body`; all of them is a completed download. */
+  readonly release: (sent: number) => void;
+}
+
+/** Why a GET got no image bytes. */
+export type OtaRefusal = 'unknown_token' | 'busy' | 'range_not_satisfiable' | 'image_unavailable';
+
+/** Responses by what they send: `whole` (200) or `range` (206). */
+export interface OtaResponseCounts { readonly whole: number; readonly range: number }
+
+export interface OtaDownloadStats {
+  /** Responses that began sending image bytes. */
+  readonly started: OtaResponseCounts;
+  /** Of those, the ones sent to their last byte. */
+  readonly completed: OtaResponseCounts;
+  readonly refused: Readonly<Record<OtaRefusal, number>>;
+  /** Image bytes handed to responses. */
+  readonly bytesServed: number;
 }
 
 /** Where the route is served, under the station's base URL. */
@@ -63,6 +90,10 @@ export class OtaDownloads {
   readonly #tokenOfOffer = new Map<string, string>();
   readonly #clock: () => number;
   #active = 0;
+  readonly #started = { whole: 0, range: 0 };
+  readonly #completed = { whole: 0, range: 0 };
+  readonly #refused: Record<OtaRefusal, number> = { unknown_token: 0, busy: 0, range_not_satisfiable: 0, image_unavailable: 0 };
+  #bytesServed = 0;
 
   constructor(private readonly o: OtaDownloadsOptions) {
     this.#clock = o.clock ?? Date.now;
@@ -88,26 +119,41 @@ export class OtaDownloads {
     this.#byToken.delete(token);
   }
 
-  /** The image behind `token`, holding one download slot until released. Throws OtaTokenUnknown or OtaDownloadsBusy. */
-  async open(token: string): Promise<OtaDownload> {
+  /**
+   * The image behind `token`, whole or the range `request` asks for (RFC 9110 §14), holding one
+   * download slot until released. The token stays valid: a later GET, e.g. to resume, works
+   * until it expires or is revoked. Throws OtaTokenUnknown, OtaDownloadsBusy or OtaRangeNotSatisfiable.
+   */
+  async open(token: string, request: RangeRequest = {}): Promise<OtaDownload> {
     this.#sweep();
     const entry = this.#byToken.get(token);
-    if (entry === undefined) throw new OtaTokenUnknown();
-    if (this.#active >= this.o.maxConcurrentDownloads) throw new OtaDownloadsBusy(this.o.maxConcurrentDownloads, this.o.busyRetryAfterSec ?? 30);
+    if (entry === undefined) this.#refuse('unknown_token', new OtaTokenUnknown());
+    if (this.#active >= this.o.maxConcurrentDownloads) this.#refuse('busy', new OtaDownloadsBusy(this.o.maxConcurrentDownloads, this.o.busyRetryAfterSec ?? 30));
     this.#active += 1;
+    let image: OtaImage;
+    try {
+      image = await this.o.source(entry.imageId);
+    } catch (err) {
+      this.#active -= 1;
+      this.#refuse('image_unavailable', err);
+    }
+    const size = image.bytes.byteLength;
+    const selection = selectBytes(request, size, `"${image.sha256}"`);
+    if (selection.kind === 'unsatisfiable') {
+      this.#active -= 1;
+      this.#refuse('range_not_satisfiable', new OtaRangeNotSatisfiable(size));
+    }
+    const body = selection.kind === 'whole' ? image.bytes : image.bytes.subarray(selection.start, selection.end + 1);
+    this.#started[selection.kind] += 1;
     let released = false;
-    const release = (): void => {
+    const release = (sent: number): void => {
       if (released) return;
       released = true;
       this.#active -= 1;
+      this.#bytesServed += Math.min(Math.max(0, sent), body.byteLength);
+      if (sent >= body.byteLength) this.#completed[selection.kind] += 1;
     };
-    try {
-      const image = await this.o.source(entry.imageId);
-      return { bytes: image.bytes, sha256: image.sha256, release };
-    } catch (err) {
-      release();
-      throw err;
-    }
+    return { sha256: image.sha256, size, selection, body, release };
   }
 
   /** Unexpired tokens. */
@@ -119,6 +165,15 @@ export class OtaDownloads {
   /** Downloads holding a slot. */
   get active(): number {
     return this.#active;
+  }
+
+  stats(): OtaDownloadStats {
+    return { started: { ...this.#started }, completed: { ...this.#completed }, refused: { ...this.#refused }, bytesServed: this.#bytesServed };
+  }
+
+  #refuse(reason: OtaRefusal, err: unknown): never {
+    this.#refused[reason] += 1;
+    throw err;
   }
 
   #sweep(): void {

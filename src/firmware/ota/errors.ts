@@ -30,3 +30,12 @@ export class OtaTokensExhausted extends DomainError {
     super(`${limit} firmware download tokens are already live`);
   }
 }
+
+/** RFC 9110 §15.5.17: the one range asked for starts past the image's end; the answer names the size (`Content-Range: bytes *\/size`). */
+export class OtaRangeNotSatisfiable extends DomainError {
+  readonly code = 'OTA_RANGE_NOT_SATISFIABLE';
+  readonly status = 416;
+  constructor(readonly size: number) {
+    super(`the requested range is outside the ${size}-byte image`);
+  }
+}

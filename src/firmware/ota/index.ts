@@ -10,7 +10,9 @@ import { otaBaseUrl } from '../../config/firmwareOta.js';
 import type { GridheadConfig } from '../../config/schema.js';
 import type { Closers } from '../../observe/closers.js';
 import type { LogThrottle, Logger } from '../../observe/logger.js';
+import type { MetricSource } from '../../observe/metrics.js';
 import { OtaDownloads, type OtaImageSource } from './downloads.js';
+import { otaMetricSources } from './metrics.js';
 import { MqttOtaChannel } from './mqttOtaChannel.js';
 
 export type { OtaChannel, OtaOffer, OtaReport } from './channel.js';
@@ -35,6 +37,8 @@ export interface MqttOtaAssembly {
 export interface MqttOta {
   readonly channel: MqttOtaChannel;
   readonly downloads: OtaDownloads;
+  /** Offers, reports and downloads, for /metrics. */
+  metricSources(): MetricSource[];
 }
 
 export function createMqttOta(o: MqttOtaAssembly): MqttOta {
@@ -58,5 +62,5 @@ export function createMqttOta(o: MqttOtaAssembly): MqttOta {
     maxPendingOffers: ota.maxPendingOffers,
   });
   o.closers.add('mqtt ota', () => channel.close());
-  return { channel, downloads };
+  return { channel, downloads, metricSources: () => otaMetricSources({ channel, downloads }) };
 }

@@ -43,6 +43,8 @@ export interface MqttOtaChannelStats {
   readonly offered: number;
   /** Reports passed to the listeners. */
   readonly reports: number;
+  /** The same reports, by state. */
+  readonly reportsByState: Readonly<Record<OtaReport['state'], number>>;
   /** Messages refused for their topic or payload. */
   readonly malformed: number;
   /** Listener calls that threw. */
@@ -62,6 +64,7 @@ export class MqttOtaChannel implements OtaChannel {
   #pending = 0;
   #closed = false;
   #stats = { offered: 0, reports: 0, malformed: 0, listenerErrors: 0 };
+  readonly #byState: Record<OtaReport['state'], number> = { downloading: 0, downloaded: 0, verified: 0, failed: 0, activated: 0 };
 
   constructor(private readonly o: MqttOtaChannelOptions) {
     this.#throttle = o.throttle ?? new LogThrottle(60_000);
@@ -111,7 +114,7 @@ export class MqttOtaChannel implements OtaChannel {
   }
 
   stats(): MqttOtaChannelStats {
-    return { ...this.#stats };
+    return { ...this.#stats, reportsByState: { ...this.#byState } };
   }
 
   async close(): Promise<void> {
@@ -139,6 +142,7 @@ export class MqttOtaChannel implements OtaChannel {
       return;
     }
     this.#stats.reports += 1;
+    this.#byState[parsed.report.state] += 1;
     for (const listener of [...this.#listeners]) {
       try {
         listener(where.terminalId, { ...parsed.report });

@@ -26,8 +26,12 @@ describe('OTA download tokens', () => {
     expect(grant.url).toBe(`https://headend.example.net/api/v1/firmware/ota/${grant.token}`);
     expect(grant.expiresAt).toBe(1_060_000);
     const d = await downloads.open(grant.token);
-    expect([d.bytes, d.sha256]).toEqual([image, sha256]);
-    d.release();
+    expect([d.body, d.sha256, d.size, d.selection]).toEqual([image, sha256, 4, { kind: 'whole' }]);
+    d.release(4);
+    // The same token again, for the rest of a broken download: it stays valid until expiry or revocation.
+    const rest = await downloads.open(grant.token, { range: 'bytes=1-', ifRange: `"${sha256}"` });
+    expect([rest.body, rest.selection]).toEqual([image.subarray(1), { kind: 'range', start: 1, end: 3 }]);
+    rest.release(1);
     expect(downloads.grant('offer-2', 'img-1').token).not.toBe(grant.token);
   });
 
@@ -60,14 +64,35 @@ describe('OTA download tokens', () => {
     const second = await downloads.open(b);
     await expect(downloads.open(c)).rejects.toMatchObject({ code: 'OTA_DOWNLOADS_BUSY', status: 503, retryAfterSec: 30 });
     await expect(downloads.open(c)).rejects.toBeInstanceOf(OtaDownloadsBusy);
-    first.release();
-    first.release();
+    first.release(0);
+    first.release(0);
     expect(downloads.active).toBe(1);
-    (await downloads.open(c)).release();
-    second.release();
+    (await downloads.open(c)).release(0);
+    second.release(0);
     downloads.revoke('o1');
     const missing = downloads.grant('o4', 'img-gone').token;
     await expect(downloads.open(missing)).rejects.toThrow('no image img-gone');
     expect(downloads.active).toBe(0);
+  });
+
+  it('refuses a range past the end with the image size and frees the slot; counts what it started, completed, refused and served', async () => {
+    const { downloads, advance } = registry();
+    const token = downloads.grant('o1', 'img-1').token;
+    await expect(downloads.open(token, { range: 'bytes=4-' })).rejects.toMatchObject({ code: 'OTA_RANGE_NOT_SATISFIABLE', status: 416, size: 4 });
+    expect(downloads.active).toBe(0);
+    (await downloads.open(token)).release(4);
+    (await downloads.open(token, { range: 'bytes=-3' })).release(1);
+    (await downloads.open(token, { range: 'bytes=0-0' })).release(1);
+    const held = [await downloads.open(token), await downloads.open(token)];
+    await expect(downloads.open(token)).rejects.toBeInstanceOf(OtaDownloadsBusy);
+    for (const h of held) h.release(0);
+    await expect(downloads.open(downloads.grant('o2', 'img-gone').token)).rejects.toThrow('no image img-gone');
+    advance(60_000);
+    await expect(downloads.open(token, { range: 'bytes=0-' })).rejects.toBeInstanceOf(OtaTokenUnknown);
+    expect(downloads.stats()).toEqual({
+      started: { whole: 3, range: 2 }, completed: { whole: 1, range: 1 },
+      refused: { unknown_token: 1, busy: 1, range_not_satisfiable: 1, image_unavailable: 1 },
+      bytesServed: 6,
+    });
   });
 });

@@ -5,30 +5,15 @@
  * activates; bad reports are counted and logged once, and never break the channel.
  */
 import { createHash } from 'node:crypto';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify from 'fastify';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { otaReportTopic } from '../../../../protocols/mqtt/ota.js';
-import { parseStatus } from '../../../../protocols/mqtt/status.js';
-import { statusTopic } from '../../../../protocols/mqtt/topics.js';
 import type { SimulatedOtaOptions } from '../../../../simulators/mqtt/ota.js';
-import { MqttTerminalSimulator } from '../../../../simulators/mqtt/terminal.js';
-import { installAccessControl } from '../../../../src/api/access.js';
-import { firmwareOtaRoutes } from '../../../../src/api/firmwareOtaRoutes.js';
-import { Problem, installProblemHandlers } from '../../../../src/api/problem.js';
-import type { OtaReport } from '../../../../src/firmware/ota/channel.js';
-import { OtaDownloads } from '../../../../src/firmware/ota/downloads.js';
 import { MqttOtaChannel } from '../../../../src/firmware/ota/mqttOtaChannel.js';
 import { createLogger } from '../../../../src/observe/logger.js';
 import { startAedes, type TestBroker } from '../../../helpers/aedes.js';
 import { mosquittoPath, startMosquitto } from '../../../helpers/mosquitto.js';
-
-const PREFIX = 'gridhead/v1';
-const TERMINAL = 'T-OTA-1';
-/** Not a multiple of the route's 64 KiB slices, so the last slice is short. */
-const IMAGE = Uint8Array.from({ length: 200_003 }, (_, i) => (i * 31 + 7) & 0xff);
-const SHA256 = createHash('sha256').update(IMAGE).digest('hex');
+import { IMAGE, PREFIX, SHA256, TERMINAL, startOtaRig } from '../../../helpers/otaRig.js';
 
 const noMosquitto = mosquittoPath() === null;
 if (noMosquitto) console.log('MQTT OTA on mosquitto: skipped, mosquitto is not installed (apt-get install mosquitto)');
@@ -42,6 +27,8 @@ const brokers: [string, boolean, () => Promise<TestBroker>][] = [
   ['aedes', false, () => startAedes()],
   ['mosquitto', noMosquitto, () => startMosquitto()],
 ];
+
+const rig = (startBroker: () => Promise<TestBroker>, ota: SimulatedOtaOptions = {}) => startOtaRig(startBroker, cleanups, { ota });
 
 describe.each(brokers)('MQTT OTA over %s', (_name, skip, startBroker) => {
   it.skipIf(skip)('offers an image that the terminal downloads from the station, verifies and activates; its birth then carries the new version', async () => {
@@ -60,7 +47,11 @@ describe.each(brokers)('MQTT OTA over %s', (_name, skip, startBroker) => {
     expect(r.terminal.stats().ota).toMatchObject({ downloads: 1, refused: 0 });
     expect(await r.birthVersion('TRM-2.0.0')).toBe('TRM-2.0.0');
     await r.until(() => r.downloads.active === 0);
-    expect(r.channel.stats()).toEqual({ offered: 1, reports: reports.length, malformed: 0, listenerErrors: 0 });
+    expect(r.channel.stats()).toEqual({
+      offered: 1, reports: reports.length, malformed: 0, listenerErrors: 0,
+      reportsByState: { downloading: reports.length - 3, downloaded: 1, verified: 1, failed: 0, activated: 1 },
+    });
+    expect(r.downloads.stats()).toMatchObject({ started: { whole: 1, range: 0 }, completed: { whole: 1, range: 0 }, bytesServed: IMAGE.byteLength });
   });
 
   it.skipIf(skip)('reports a corrupted image as failed with hash-mismatch and keeps the old version', async () => {
@@ -116,9 +107,9 @@ describe.each(brokers)('MQTT OTA over %s', (_name, skip, startBroker) => {
     const res = await fetch(r.downloads.grant('o-6', 'img-1').url);
     expect([res.status, res.headers.get('retry-after')]).toEqual([503, '30']);
     expect(await res.json()).toMatchObject({ code: 'OTA_DOWNLOADS_BUSY' });
-    for (const h of held) h.release();
+    for (const h of held) h.release(0);
     const ok = await fetch(r.downloads.grant('o-7', 'img-1').url);
-    expect([ok.status, ok.headers.get('content-length'), ok.headers.get('etag')]).toEqual([200, String(IMAGE.byteLength), `"${SHA256}"`]);
+    expect([ok.status, ok.headers.get('content-length'), ok.headers.get('etag'), ok.headers.get('accept-ranges')]).toEqual([200, String(IMAGE.byteLength), `"${SHA256}"`, 'bytes']);
     expect(createHash('sha256').update(new Uint8Array(await ok.arrayBuffer())).digest('hex')).toBe(SHA256);
   });
 
@@ -136,80 +127,13 @@ describe.each(brokers)('MQTT OTA over %s', (_name, skip, startBroker) => {
     await raw.publishAsync(topic, JSON.stringify({ offerId: 'o-8', state: 'verified' }), { qos: 1 });
     await r.until((got) => got.length > 0);
     expect(r.got).toEqual([[TERMINAL, { offerId: 'o-8', state: 'verified' }]]);
-    expect(r.channel.stats()).toEqual({ offered: 0, reports: 1, malformed: 5, listenerErrors: 1 });
+    expect(r.channel.stats()).toEqual({
+      offered: 0, reports: 1, malformed: 5, listenerErrors: 1, reportsByState: { downloading: 0, downloaded: 0, verified: 1, failed: 0, activated: 0 },
+    });
     // Two INVALID_SHAPE refusals, one line; the other codes one line each.
     expect(r.logLines.map((l) => l.code).sort()).toEqual(['INVALID_JSON', 'INVALID_SHAPE', 'INVALID_TERMINAL_ID', 'LISTENER', 'TOO_LARGE']);
   });
 });
-
-async function rig(startBroker: () => Promise<TestBroker>, ota: SimulatedOtaOptions = {}) {
-  const broker = await startBroker();
-  cleanups.push(() => broker.close());
-  let now = Date.UTC(2026, 0, 5, 8);
-  const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
-  app.addSchema(Problem);
-  installProblemHandlers(app);
-  // Nobody is authenticated: only a public route answers.
-  installAccessControl(app, { auth: { authenticateToken: () => Promise.resolve(undefined), authenticateSession: () => Promise.resolve(undefined), noteRefusal: () => undefined } });
-  const downloads = new OtaDownloads({
-    source: (id) => (id === 'img-1' ? Promise.resolve({ bytes: IMAGE, sha256: SHA256 }) : Promise.reject(new Error(`no image ${id}`))),
-    baseUrl: () => apiUrl, tokenTtlMs: 60_000, maxTokens: 100, maxConcurrentDownloads: 2, clock: () => now,
-  });
-  await app.register(firmwareOtaRoutes, { prefix: '/api/v1', downloads });
-  const apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
-  cleanups.push(() => app.close());
-
-  const logLines: { code?: string }[] = [];
-  const logger = createLogger('warn', { write: (line: string) => { logLines.push(JSON.parse(line) as { code?: string }); } });
-  const channel = new MqttOtaChannel({ connection: { url: broker.url }, clientId: 'gridhead-ota-test', topicPrefix: PREFIX, logger });
-  cleanups.push(() => channel.close());
-  const got: [string, OtaReport][] = [];
-  const waiters: (() => void)[] = [];
-  const wake = () => { for (const w of waiters.splice(0)) w(); };
-  channel.onReport((terminalId, report) => {
-    got.push([terminalId, report]);
-    wake();
-  });
-  await channel.start();
-
-  const terminal = new MqttTerminalSimulator({ url: broker.url, terminalId: TERMINAL, meters: 1, seed: 1, publishIntervalMs: 3_600_000, prefix: PREFIX, ota });
-  await terminal.start();
-  cleanups.push(() => terminal.stop());
-
-  /** Waits for the condition, re-checked at each report and every 20 ms; the test's timeout bounds it. */
-  const until = async (done: (reports: [string, OtaReport][]) => boolean) => {
-    while (!done(got)) {
-      await new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, 20);
-      });
-    }
-  };
-  return {
-    broker, downloads, channel, terminal, got, logLines, until,
-    advance: (ms: number) => { now += ms; },
-    reportsOf: (offerId: string) => got.map(([, rep]) => rep).filter((rep) => rep.offerId === offerId),
-    offer: async (offerId: string, version: string, activate: 'now' | 'later') => {
-      const { url } = downloads.grant(offerId, 'img-1');
-      await channel.offer(TERMINAL, { offerId, url, sha256: SHA256, size: IMAGE.byteLength, version, activate });
-    },
-    /** The firmware version of the terminal's retained birth, once it is `expected`. */
-    birthVersion: async (expected: string) => {
-      const client = await mqtt.connectAsync(broker.url, { clientId: 'ota-status-reader', protocolVersion: 4 });
-      try {
-        return await new Promise<string | undefined>((resolve) => {
-          client.on('message', (_topic, payload) => {
-            const parsed = parseStatus(TERMINAL, payload, { maxPayloadBytes: 4096, receivedAt: Date.now() });
-            if (parsed.ok && parsed.status?.firmwareVersion === expected) resolve(parsed.status.firmwareVersion);
-          });
-          void client.subscribeAsync(statusTopic(PREFIX, TERMINAL), { qos: 1 });
-        });
-      } finally {
-        await client.endAsync();
-      }
-    },
-  };
-}
 
 describe('MQTT OTA channel refusals', () => {
   const offer = { offerId: 'o-9', url: 'http://127.0.0.1:1/api/v1/firmware/ota/x', sha256: SHA256, size: 10, version: 'TRM-2.0.0', activate: 'now' as const };
