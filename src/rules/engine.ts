@@ -139,6 +139,32 @@ export class RuleEngine implements ReadingSink {
   /** Takes a new or changed rule (a disabled rule is dropped): open alarms of its old version clear. */
   upsert(rule: Rule): void {
     this.drop(rule.id, 'was changed');
+    this.take(rule);
+  }
+
+  /**
+   * Takes an unchanged rule up afresh when this node becomes active: compiled again, its
+   * time-driven watches running from now. What it held raised is dropped without a signal, as
+   * for a meter judged elsewhere meanwhile (forgetJudgement): those alarms are the station's,
+   * still open in its store, and the next value judged raises into them again. A clear here
+   * would close an alarm whose condition nobody judged gone, and the next raise would open a
+   * second one.
+   */
+  restart(rule: Rule): void {
+    const c = this.index.remove(rule.id);
+    if (c !== undefined) {
+      this.timed.remove(c);
+      this.states -= c.states.size;
+      for (const [key, state] of c.states.unpacked()) {
+        const subject = this.isRaised(c, state) ? this.subjectOf(c, key) : undefined;
+        if (subject?.kind === 'meter') this.open.close(c, subject.id);
+      }
+      c.states.clear();
+    }
+    this.take(rule);
+  }
+
+  private take(rule: Rule): void {
     if (!rule.enabled) return;
     const detector = DETECTORS[rule.detector].compile(rule.params);
     const c: CompiledRule = { rule, detector, since: this.now(), states: new StateTable() };

@@ -20,6 +20,8 @@ import type { RuleStore, SharedRules, StoredRule } from './store.js';
 
 export interface RuleTarget {
   upsert(rule: Rule): void;
+  /** The same rule taken up afresh, the alarms it holds left open (RuleEngine.restart). */
+  restart(rule: Rule): void;
   remove(id: string, reason?: string): void;
 }
 
@@ -81,7 +83,9 @@ export class RuleService {
 
   /**
    * Loads the stored rules into the engine. A stored rule that no longer validates (a
-   * detector's schema changed) is left in the store, not run, and returned for the log.
+   * detector's schema changed) is left in the store, not run, and returned for the log. Loaded
+   * again (this node becoming active), a rule that did not change is restarted without
+   * closing the alarms it holds open; one that changed is taken up as changed.
    */
   async load(): Promise<{ readonly loaded: number; readonly invalid: readonly { readonly id: string; readonly error: RuleValidationError }[] }> {
     return this.serial(async () => {
@@ -95,8 +99,10 @@ export class RuleService {
           invalid.push({ id: s.id, error: outcome.error });
           continue;
         }
+        const before = this.rules.get(outcome.rule.id);
         this.rules.set(outcome.rule.id, outcome.rule);
-        this.options.engine.upsert(outcome.rule);
+        if (before !== undefined && isDeepStrictEqual(before, outcome.rule)) this.options.engine.restart(outcome.rule);
+        else this.options.engine.upsert(outcome.rule);
       }
       return { loaded: this.rules.size, invalid };
     });

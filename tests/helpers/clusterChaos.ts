@@ -332,7 +332,8 @@ class Chaos implements ChaosCluster {
       alarms: {
         duplicates: [...bySubject].filter(([, v]) => v.length > 1).map(([k, v]) => `${k} ×${String(v.length)}`),
         missing: [...expectedAlarms.filter((k) => !bySubject.has(k)), ...(programAlarms.length === 0 ? [`load-control:${PROGRAM_ID}`] : [])],
-        notOpen: rows.filter((r) => r.state === 'cleared').map((r) => `${r.rule_id}|${r.subject_id}`),
+        // With the clear's own explanation: a failure says what cleared the alarm.
+        notOpen: rows.filter((r) => r.state === 'cleared').map((r) => `${r.rule_id}|${r.subject_id}: ${r.clear_explanation ?? '(no explanation)'}`),
       },
       program: {
         rounds: rounds.length,
@@ -448,8 +449,8 @@ class Chaos implements ChaosCluster {
     return row?.state;
   }
 
-  private async alarmRows(rules: readonly string[]): Promise<{ rule_id: string; subject_id: string; state: string }[]> {
-    return await queryPostgres(this.databaseUrl, 'SELECT rule_id, subject_id, state FROM alarms WHERE rule_id = ANY($1)', [rules]);
+  private async alarmRows(rules: readonly string[]): Promise<{ rule_id: string; subject_id: string; state: string; clear_explanation: string | null }[]> {
+    return await queryPostgres(this.databaseUrl, 'SELECT rule_id, subject_id, state, clear_explanation FROM alarms WHERE rule_id = ANY($1)', [rules]);
   }
 
   private async storedOfPublishers(): Promise<number> {

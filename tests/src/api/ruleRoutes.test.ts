@@ -69,7 +69,7 @@ describe('rules API', () => {
     await send('POST', '/rules/p1/enable');
     engine.write([reading('m1', 'power.active', 12, T0 + 1000)]);
     expect(signals.map((s) => s.kind)).toEqual(['raise']);
-    const again = new RuleService({ store: new SqliteRuleStore(db), engine: { upsert: () => undefined, remove: () => undefined }, refs: { meterExists: () => true, areaExists: () => true } });
+    const again = new RuleService({ store: new SqliteRuleStore(db), engine: { upsert: () => undefined, restart: () => undefined, remove: () => undefined }, refs: { meterExists: () => true, areaExists: () => true } });
     expect(await again.load()).toEqual({ loaded: 1, invalid: [] });
     expect(again.get('p1')).toEqual(service.get('p1'));
   });

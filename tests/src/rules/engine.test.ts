@@ -75,6 +75,19 @@ describe('rule engine: conditions over time', () => {
     expect(h.engine.stats().states).toBe(3);
   });
 
+  it('restarts an unchanged rule without a signal, and the next breach raises into the alarm it held; a changed rule clears it', () => {
+    const v = rule({ id: 'v', subject: { all: true }, detector: 'voltage-out-of-limits', params: { nominalV: 230, lowPct: 10, highPct: 10 } });
+    const h = harness(topo(), [v]);
+    h.engine.write([reading('m1', 'voltage.l1', 260, T0)]);
+    expect(h.take()).toEqual(['raise:m1:v']);
+    h.engine.restart(v);
+    expect([h.take(), h.engine.stats().states]).toEqual([[], 0]);
+    h.engine.write([reading('m1', 'voltage.l1', 261, T0 + SEC)]);
+    expect(h.take()).toEqual(['raise:m1:v']);
+    h.engine.upsert({ ...v, params: { ...v.params, highPct: 12 } });
+    expect(h.signals.map((s) => [s.kind, s.explanation])).toEqual([['clear', 'rule v was changed; the alarm is closed without judging the value']]);
+  });
+
   it('judges the readings of one meter and instant together, whatever their order in the batch', () => {
     const h = harness(topo(), [rule({ id: 'loss', subject: { all: true }, detector: 'voltage-loss', params: { nominalV: 230 } })]);
     // L1 collapsed while L2 and L3 are present: voltage loss on L1 only, even though L1 comes first.

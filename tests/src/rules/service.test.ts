@@ -11,7 +11,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../../src/domain/errors.js';
 import { RuleEngine } from '../../../src/rules/engine.js';
-import { RuleValidationError } from '../../../src/rules/model.js';
+import { RuleValidationError, parseRule } from '../../../src/rules/model.js';
 import { PostgresRuleStore } from '../../../src/rules/postgresStore.js';
 import { RuleService } from '../../../src/rules/service.js';
 import { SqliteRuleStore, type RuleStore } from '../../../src/rules/store.js';
@@ -20,7 +20,7 @@ import { openPostgres } from '../../../src/storage/postgres/connection.js';
 import { migratePostgres } from '../../../src/storage/postgres/migrations.js';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { POSTGRES_TEST_CONFIG } from '../../helpers/postgresStore.js';
-import { FakeTopology, T0, area, meter, rule } from './fixture.js';
+import { FakeTopology, T0, area, meter, reading, rule } from './fixture.js';
 
 /** One database of one driver: `store()` opens another store on it (another node, or the same after a restart). */
 interface Database {
@@ -133,6 +133,24 @@ describe.each([embedded, postgresDriver])('rule service on $name', (driver) => {
       expect(after.list().map((r) => r.id)).toEqual(['p1', 'p2']);
       expect(after.get('p1')).toEqual(before.get('p1'));
       expect(after.get('p2')).toMatchObject({ params: { limitKw: 20 }, description: 'feeder 2', subject: { meter: 'm1' } });
+    });
+
+    it('loaded again (the node becoming active), closes no alarm of a rule that did not change, and clears those of one that did', async () => {
+      if (database === undefined) throw new Error('no database');
+      const signals: string[] = [];
+      const topology = new FakeTopology([area('tx1', null, 400)], [meter('m1', 'tx1')]);
+      const engine = new RuleEngine({ topology, onSignal: (x) => signals.push(`${x.kind}:${x.ruleId}`), now: () => T0 });
+      const store = await database.store();
+      const rules = new RuleService({ store, engine, now: () => T0, refs: { meterExists: () => true, areaExists: () => true } });
+      await rules.create(power);
+      await rules.create({ ...power, id: 'p2' });
+      await rules.load();
+      engine.write([reading('m1', 'power.active', 50, T0)]);
+      expect(signals.splice(0)).toEqual(['raise:p1', 'raise:p2']);
+      await (await database.store()).update(parseRule({ ...power, id: 'p2', params: { limitKw: 60 } }), T0);
+      await rules.load();
+      expect(signals.splice(0)).toEqual(['clear:p2']);
+      expect(rules.get('p2').params).toMatchObject({ limitKw: 60 });
     });
 
     it('gives one rule and one conflict when two nodes create the same id, and seeds past a rule another node stored', async () => {
