@@ -21,6 +21,7 @@
  * Never throws from `write`: a failing detector is counted and reported through
  * `onDetectorError` at most once per rule per `errorLogIntervalMs`.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { AlarmSignal, AlarmSubject } from '../domain/alarm.js';
 import type { DeviceEvent } from '../domain/event.js';
 import { DEFAULT_AREA_LOAD, meterId, terminalId, type AreaId, type AreaLoadSettings, type Meter, type MeterId, type Reading } from '../domain/index.js';
@@ -143,25 +144,23 @@ export class RuleEngine implements ReadingSink {
   }
 
   /**
-   * Takes an unchanged rule up afresh when this node becomes active: compiled again, its
-   * time-driven watches running from now. What it held raised is dropped without a signal, as
-   * for a meter judged elsewhere meanwhile (forgetJudgement): those alarms are the station's,
-   * still open in its store, and the next value judged raises into them again. A clear here
-   * would close an alarm whose condition nobody judged gone, and the next raise would open a
-   * second one.
+   * Takes a rule up again when this node becomes active: an unchanged rule keeps its states
+   * and the alarms they hold open, and only its time-driven watches start again from now (a
+   * standby taking over judges silence from the take-over, not from its own start). States
+   * from an earlier term are not trusted for that: a meter's are dropped when it is first
+   * judged under a new fencing token (judgedSince). Going through `upsert` here would clear
+   * every alarm the rule holds raised without judging any value, and the next raise would
+   * open a second one. A rule that changed is taken up as changed.
    */
   restart(rule: Rule): void {
-    const c = this.index.remove(rule.id);
-    if (c !== undefined) {
-      this.timed.remove(c);
-      this.states -= c.states.size;
-      for (const [key, state] of c.states.unpacked()) {
-        const subject = this.isRaised(c, state) ? this.subjectOf(c, key) : undefined;
-        if (subject?.kind === 'meter') this.open.close(c, subject.id);
-      }
-      c.states.clear();
+    const c = this.index.get(rule.id);
+    if (c === undefined || !rule.enabled || !isDeepStrictEqual(c.rule, rule)) {
+      this.upsert(rule);
+      return;
     }
-    this.take(rule);
+    this.timed.remove(c);
+    c.since = this.now();
+    this.timed.add(c);
   }
 
   private take(rule: Rule): void {

@@ -34,8 +34,8 @@ export interface RulePlacement {
 export interface CompiledRule {
   readonly rule: Rule;
   readonly detector: CompiledDetector;
-  /** When the engine took the rule on: a meter never heard from counts as silent from here. */
-  readonly since: number;
+  /** When the engine took the rule on (or restarted it, RuleEngine.restart): a meter never heard from counts as silent from here. */
+  since: number;
   /** Detector state per meter (and phase), area, or `t:terminal` key (stateTable.ts). */
   readonly states: StateTable;
 }

@@ -20,7 +20,7 @@ import type { RuleStore, SharedRules, StoredRule } from './store.js';
 
 export interface RuleTarget {
   upsert(rule: Rule): void;
-  /** The same rule taken up afresh, the alarms it holds left open (RuleEngine.restart). */
+  /** The rule taken up again: unchanged, it keeps the alarms it holds open; changed, as `upsert` (RuleEngine.restart). */
   restart(rule: Rule): void;
   remove(id: string, reason?: string): void;
 }
@@ -99,10 +99,8 @@ export class RuleService {
           invalid.push({ id: s.id, error: outcome.error });
           continue;
         }
-        const before = this.rules.get(outcome.rule.id);
         this.rules.set(outcome.rule.id, outcome.rule);
-        if (before !== undefined && isDeepStrictEqual(before, outcome.rule)) this.options.engine.restart(outcome.rule);
-        else this.options.engine.upsert(outcome.rule);
+        this.options.engine.restart(outcome.rule);
       }
       return { loaded: this.rules.size, invalid };
     });

@@ -75,16 +75,19 @@ describe('rule engine: conditions over time', () => {
     expect(h.engine.stats().states).toBe(3);
   });
 
-  it('restarts an unchanged rule without a signal, and the next breach raises into the alarm it held; a changed rule clears it', () => {
+  it('restarts an unchanged rule keeping the alarm it holds raised, so a breach goes on in it and a recovery clears it; a changed rule clears at once', () => {
     const v = rule({ id: 'v', subject: { all: true }, detector: 'voltage-out-of-limits', params: { nominalV: 230, lowPct: 10, highPct: 10 } });
     const h = harness(topo(), [v]);
     h.engine.write([reading('m1', 'voltage.l1', 260, T0)]);
     expect(h.take()).toEqual(['raise:m1:v']);
     h.engine.restart(v);
-    expect([h.take(), h.engine.stats().states]).toEqual([[], 0]);
     h.engine.write([reading('m1', 'voltage.l1', 261, T0 + SEC)]);
+    expect(h.take()).toEqual([]);
+    h.engine.write([reading('m1', 'voltage.l1', 230, T0 + 2 * SEC)]);
+    expect(h.take()).toEqual(['clear:m1:v']);
+    h.engine.write([reading('m1', 'voltage.l1', 262, T0 + 3 * SEC)]);
     expect(h.take()).toEqual(['raise:m1:v']);
-    h.engine.upsert({ ...v, params: { ...v.params, highPct: 12 } });
+    h.engine.restart({ ...v, params: { ...v.params, highPct: 12 } });
     expect(h.signals.map((s) => [s.kind, s.explanation])).toEqual([['clear', 'rule v was changed; the alarm is closed without judging the value']]);
   });
 
