@@ -5,17 +5,15 @@
  * lacks, 400 problem+json for a bad query, and viewer access.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApi } from '../../../src/api/server.js';
 import { AuthService, DEFAULT_AUTH_OPTIONS } from '../../../src/auth/service.js';
 import { SqliteAuthStore } from '../../../src/auth/store.js';
 import { SqliteAuditLog } from '../../../src/control/audit.js';
 import { DeviceRegisterService } from '../../../src/deviceRegister/service.js';
 import { SqliteDeviceRegisterStore } from '../../../src/deviceRegister/sqliteStore.js';
-import { createLogger } from '../../../src/observe/logger.js';
-import { createMetrics } from '../../../src/observe/metrics.js';
 import { Registry } from '../../../src/registry/registry.js';
 import { SqliteRegistryStore } from '../../../src/registry/store.js';
 import { openDatabase, type Db } from '../../../src/storage/db.js';
+import { listenRouteApi } from '../../helpers/routeApi.js';
 
 const T0 = Date.UTC(2026, 2, 1, 8);
 let db: Db;
@@ -45,18 +43,8 @@ beforeAll(async () => {
   await devices.noteNameplate('meter', 'm2', { manufacturer: 'GRD', model: 'GX-2', serial: 'S2, "b"', firmwareVersion: '1.0' }, T0 + 1_000);
   await devices.noteNameplate('meter', 'm3', { manufacturer: 'ABB', model: 'GX-1', firmwareVersion: '2.0' }, T0 + 1_000);
   await devices.recordFirmware('meter', 'm1', { version: '1.1', at: T0 + 2_000, source: 'campaign', campaignId: 'c-7', actor: 'user:li' });
-  const app = await buildApi({
-    logger: createLogger('silent'), bodyLimitBytes: 1 << 20, registryImportLimitBytes: 1 << 20, registry,
-    readings: { latest: () => Promise.resolve([]), series: () => Promise.resolve([]) },
-    stats: { perTerminal: () => Promise.resolve([]), areaDays: () => Promise.resolve([]), today: () => '2026-03-01' },
-    terminalState: () => undefined,
-    health: () => ({ status: 'ok', node: { id: 'test', roles: ['api'], leader: true, duties: 'active', leaderDuties: 'active', shards: [] }, components: {} }),
-    metrics: createMetrics([]), audit: new SqliteAuditLog(db), auth: { service: auth, sessionMaxMs: 3_600_000 },
-    deviceRegister: devices,
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  const { app, origin } = await listenRouteApi({ registry, audit: new SqliteAuditLog(db), auth: { service: auth, sessionMaxMs: 3_600_000 }, deviceRegister: devices });
+  url = origin;
   close = async () => { await app.close(); await auth.close(); db.close(); };
 });
 

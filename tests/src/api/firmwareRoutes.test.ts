@@ -6,14 +6,12 @@
  * device list pages by keyset and exports CSV.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApi } from '../../../src/api/server.js';
 import { AuthService, DEFAULT_AUTH_OPTIONS } from '../../../src/auth/service.js';
 import { SqliteAuthStore } from '../../../src/auth/store.js';
-import { createMetrics } from '../../../src/observe/metrics.js';
-import { createLogger } from '../../../src/observe/logger.js';
 import { Registry } from '../../../src/registry/registry.js';
 import { SqliteRegistryStore } from '../../../src/registry/store.js';
 import { FirmwareFleet } from '../firmware/fleetFixture.js';
+import { listenRouteApi } from '../../helpers/routeApi.js';
 
 const MAX_IMAGE = 4_096;
 let fleet: FirmwareFleet;
@@ -27,18 +25,8 @@ beforeAll(async () => {
   const registry = await Registry.open(new SqliteRegistryStore(fleet.db), { registerMapExists: () => true, profileExists: () => true });
   const auth = new AuthService(new SqliteAuthStore(fleet.db), { ...DEFAULT_AUTH_OPTIONS, scryptCost: { log2N: 10, r: 8, p: 1 } });
   for (const role of ['admin', 'operator', 'viewer'] as const) tokens[role] = (await auth.createToken({ name: role, role }, 'test')).token;
-  const app = await buildApi({
-    logger: createLogger('silent'), bodyLimitBytes: 1 << 20, registryImportLimitBytes: 1 << 20, registry,
-    readings: { latest: () => Promise.resolve([]), series: () => Promise.resolve([]) },
-    stats: { perTerminal: () => Promise.resolve([]), areaDays: () => Promise.resolve([]), today: () => '2026-01-05' },
-    terminalState: () => undefined,
-    health: () => ({ status: 'ok', node: { id: 'test', roles: ['api'], leader: true, duties: 'active', leaderDuties: 'active', shards: [] }, components: {} }),
-    metrics: createMetrics([]), audit: fleet.audit, auth: { service: auth, sessionMaxMs: 3_600_000 },
-    firmware: { service: fleet.service, maxImageBytes: MAX_IMAGE },
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/api/v1`;
+  const { app, origin } = await listenRouteApi({ registry, audit: fleet.audit, auth: { service: auth, sessionMaxMs: 3_600_000 }, firmware: { service: fleet.service, maxImageBytes: MAX_IMAGE } });
+  url = `${origin}/api/v1`;
   close = async () => { await app.close(); await auth.close(); fleet.close(); };
 });
 afterAll(async () => { await close(); });
